@@ -1,0 +1,28 @@
+"""Loose phonetic folding: merges spellings Bengali readers treat as variants.
+
+ী -> ি, ূ -> ু, ণ -> ন, শ and ষ -> স. This raises recall for misspelled queries but merges
+words that native readers keep apart, so it is never in the default chain: use it for a
+secondary, low-weight field (``bengali_analyzer(loose=True)``).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+_LOOSE_TABLE = str.maketrans({"ী": "ি", "ূ": "ু", "ণ": "ন", "শ": "স", "ষ": "স"})
+
+
+def loose_fold(term: str) -> str:
+    """Fold the phonetic variants of one normalized term."""
+    return term.translate(_LOOSE_TABLE)
+
+
+@attrs.frozen
+class LooseFolding:
+    """Filter: :func:`loose_fold`."""
+
+    name: str = "bn-loose-v1"
+    stage: str = "normalize"
+
+    def __call__(self, term: str) -> str | None:
+        return loose_fold(term)

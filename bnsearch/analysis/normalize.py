@@ -1,0 +1,135 @@
+"""One canonical spelling for Bengali terms, identical at index and query time.
+
+What it does to a word, in order:
+
+1. the legacy khanda ta ``ত + ্ + ZWJ`` becomes ``ৎ`` (U+09CE);
+2. invisible characters are dropped: ZWJ, ZWNJ, soft hyphen, BOM, bidi marks and other
+   default-ignorable format characters (stored text keeps them; only terms lose them);
+3. Latin and other cased scripts are case-folded;
+4. NFC, which also repairs split vowel signs (``ে + া`` -> ``ো``, ``ে + ৗ`` -> ``ৌ``);
+5. ``অ + া`` -> ``আ``, a typing error NFC does not fix;
+6. every Unicode decimal digit becomes ASCII (``১৫`` == ``15``).
+
+Nukta letters ড় ঢ় য় take their NFC form, base letter + U+09BC, whatever the input used:
+U+09DC/U+09DD/U+09DF are Unicode composition exclusions, so NFC always decomposes them,
+and one form falls out of step 4 at no extra cost. Every suffix and stopword table in
+bnsearch is passed through :func:`normalize_word` when it is built, so the tables always
+agree with the terms.
+"""
+
+from __future__ import annotations
+
+import sys
+import unicodedata
+
+import attrs
+
+_ZWJ = "\u200d"
+_KHANDA_TA_LEGACY = "ত্" + _ZWJ
+_KHANDA_TA = "ৎ"
+_SPLIT_AA = "অা"
+
+#: Characters removed from terms: joiners, soft hyphen, BOM, bidi controls, other format
+#: characters that change nothing a reader sees.
+INVISIBLE_CHARACTERS = frozenset(
+    "\u200b\u200c\u200d\u200e\u200f\u00ad\ufeff\u061c\u2060\u2061\u2062\u2063\u2064"
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u180e\u034f"
+)
+
+
+def _digit_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for code in range(0x80, sys.maxunicode + 1):
+        char = chr(code)
+        if unicodedata.category(char) == "Nd":
+            table[code] = str(unicodedata.digit(char))
+    return table
+
+
+_DROP_INVISIBLE = {ord(char): None for char in INVISIBLE_CHARACTERS}
+DIGITS_TO_ASCII: dict[int, str] = _digit_table()
+
+
+def fold_digits(text: str) -> str:
+    """Return ``text`` with every Unicode decimal digit replaced by its ASCII digit."""
+    return text.translate(DIGITS_TO_ASCII)
+
+
+def normalize_word(word: str) -> str:
+    """Return the canonical form of one word (steps 1-6 of the module docstring).
+
+    Idempotent: ``normalize_word(normalize_word(w)) == normalize_word(w)``.
+
+    >>> normalize_word("র\u200d্যাব") == normalize_word("র্যাব")
+    True
+    >>> normalize_word("১৫")
+    '15'
+    """
+    if _ZWJ in word:
+        word = word.replace(_KHANDA_TA_LEGACY, _KHANDA_TA)
+    word = word.translate(_DROP_INVISIBLE).casefold()
+    word = unicodedata.normalize("NFC", word)
+    if _SPLIT_AA in word:
+        word = word.replace(_SPLIT_AA, "আ")
+    return word.translate(DIGITS_TO_ASCII)
+
+
+def normalize_text(text: str) -> str:
+    """Canonical form of a whole string, for keys such as headline matching.
+
+    Every word is normalized as a term would be, and runs of whitespace become one space,
+    so two headlines that differ only in encoding, invisible characters or spacing get
+    the same key.
+    """
+    return " ".join(normalize_word(word) for word in text.split())
+
+
+@attrs.frozen
+class BengaliNormalizer:
+    """Filter: the canonical spelling of :func:`normalize_word`."""
+
+    name: str = "bn-normalize-v1"
+    stage: str = "normalize"
+
+    def __call__(self, term: str) -> str | None:
+        return normalize_word(term) or None
+
+
+_BENGALI_LETTERS = frozenset(
+    chr(code)
+    for code in range(0x0980, 0x0A00)
+    if unicodedata.category(chr(code)) == "Lo"
+)
+
+
+@attrs.frozen
+class NumberClassifierFilter:
+    """Filter: a number followed by a Bengali classifier or case ending is the number.
+
+    ``১৫টি`` and ``৩২৮টি`` are one word to ICU; after digit folding they are ``15টি`` and
+    ``328টি``, and this filter keeps ``15`` and ``328``. Latin endings (``3rd``) are kept.
+    """
+
+    name: str = "bn-number-classifier-v1"
+    stage: str = "normalize"
+
+    def __call__(self, term: str) -> str | None:
+        if not term or not term[0].isascii() or not term[0].isdigit():
+            return term
+        cut = 0
+        while cut < len(term) and (term[cut].isascii() and (term[cut].isdigit() or term[cut] in ".,")):
+            cut += 1
+        rest = term[cut:]
+        if rest and rest[0] in _BENGALI_LETTERS:
+            return term[:cut].rstrip(".,")
+        return term
+
+
+def is_bengali_letter(char: str) -> bool:
+    """True for Bengali consonants and independent vowels (not vowel signs or marks)."""
+    return char in _BENGALI_LETTERS
+
+
+def count_letters(word: str) -> int:
+    """Number of Bengali letters (consonants and independent vowels) in ``word``."""
+    return sum(1 for char in word if char in _BENGALI_LETTERS)

@@ -1,0 +1,174 @@
+"""A light Bengali stemmer for noun and verb inflection.
+
+Bengali stacks its endings in a fixed order: stem + plural or classifier + case +
+emphatic clitic (ছাত্র-দের-কে-ও, বই-গুলো-র, ছেলে-টি-র). The stemmer peels them from the
+right in that order. Each ending belongs to a *layer*; after an ending of one layer is
+cut, only endings of deeper layers may follow, and each cut keeps at least
+``min_letters`` Bengali letters (consonants and independent vowels; vowel signs,
+virama and nukta do not count). When the longest ending would break the guard, shorter
+ones are tried.
+
+Layers, outermost first:
+
+* ``emphatic``: ই, ও (দেশেও, আজই);
+* ``case`` and ``verb``: genitive ের/র/য়ের/এর, objective কে, locative তে/ে/য়, and a
+  few long, unambiguous verb endings (েছেন, ছিলেন, চ্ছে, লেন, বেন, ...);
+* ``number``: plural and classifier গুলো, গুলি, রা, দের, টি, টা, খানা, গণ, সমূহ, ...;
+* ``final``: a stem-final ে left behind by a plural (মেয়েরা -> মেয়ে -> মেয়), so that
+  every form of a word meets in one term.
+
+What it never does, unlike Lucene's Bengali stemmer: cut bare consonants (ত, ব), noun-like
+endings (তা, লা, লে, িস) or a single vowel sign other than ে. That keeps পুলিশ, নেতা, জন্য,
+বাংলা, কলকাতা whole. The stem is a match key, not a dictionary lemma: ছেলে and ছেলের both
+become ছেল, which is what search needs. Accuracy on our gold table is in docs/stemmer.md.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from bnsearch.analysis.normalize import count_letters, normalize_word
+
+#: Vowel signs after which a bare genitive ``র`` or locative ``য়`` is an ending.
+_VOWEL_SIGNS = frozenset("ািীুূৃেৈোৌ")
+
+_EMPHATIC, _CASE, _NUMBER, _FINAL = 0, 1, 2, 3
+
+# (ending, layer, needs a vowel sign before it)
+_ENDINGS: tuple[tuple[str, int, bool], ...] = (
+    ("ই", _EMPHATIC, False),
+    ("ও", _EMPHATIC, False),
+    # case
+    ("ের", _CASE, False),
+    ("এর", _CASE, False),
+    ("য়ের", _CASE, False),
+    ("র", _CASE, True),
+    ("কে", _CASE, False),
+    ("তে", _CASE, False),
+    ("য়ে", _CASE, True),
+    ("য়", _CASE, True),
+    ("ে", _CASE, False),
+    # verbs (long endings only; they share the case layer: a verb takes no case)
+    ("েছিলেন", _CASE, False),
+    ("েছিলাম", _CASE, False),
+    ("েছিল", _CASE, False),
+    ("েছেন", _CASE, False),
+    ("েছিস", _CASE, False),
+    ("েছে", _CASE, False),
+    ("েছি", _CASE, False),
+    ("ছিলেন", _CASE, False),
+    ("ছিলাম", _CASE, False),
+    ("ছিল", _CASE, False),
+    ("ছেন", _CASE, False),
+    ("চ্ছিলেন", _CASE, False),
+    ("চ্ছিল", _CASE, False),
+    ("চ্ছেন", _CASE, False),
+    ("চ্ছে", _CASE, False),
+    ("চ্ছি", _CASE, False),
+    ("লেন", _CASE, False),
+    ("লাম", _CASE, False),
+    ("বেন", _CASE, False),
+    ("তেন", _CASE, False),
+    ("তাম", _CASE, False),
+    ("েননি", _CASE, False),
+    ("েনি", _CASE, False),
+    # plural and classifiers
+    ("গুলো", _NUMBER, False),
+    ("গুলি", _NUMBER, False),
+    ("গুলা", _NUMBER, False),
+    ("দের", _NUMBER, False),
+    ("রা", _NUMBER, False),
+    ("টি", _NUMBER, False),
+    ("টা", _NUMBER, False),
+    ("টো", _NUMBER, False),
+    ("খানা", _NUMBER, False),
+    ("খানি", _NUMBER, False),
+    ("গণ", _NUMBER, False),
+    ("বৃন্দ", _NUMBER, False),
+    ("সমূহ", _NUMBER, False),
+    # a stem-final e-kar, genitive or locative left under a plural or another case
+    # (মেয়েরা -> মেয়ে -> মেয়, সরকারের -> সরকার -> সরকা, matching সরকার -> সরকা)
+    ("ে", _FINAL, False),
+    ("র", _FINAL, True),
+    ("য়", _FINAL, True),
+)
+
+#: Nouns ending in ক whose locative ends in কে: for them কে is ক + ে, not the objective
+#: ending (বৈঠকে is in the meeting, বাংলাদেশকে is to Bangladesh). Words whose stem
+#: before ক has a single letter need no entry: the length guard already keeps their ক.
+_KA_FINAL_NOUNS_TEXT = """
+বৈঠক সড়ক দুদক ব্যাংক শিক্ষক লেখক পাঠক গবেষক চালক দর্শক নায়ক সমর্থক পরিচালক
+মালিক নাগরিক সৈনিক সাংবাদিক শ্রমিক কৃষক যুবক বালক পোশাক ট্রাক ব্লক নাটক
+চিকিৎসক অভিভাবক পর্যবেক্ষক পরীক্ষক সম্পাদক প্রকাশক আহ্বায়ক সংগঠক দশক শতক
+মোড়ক ঘাতক বাহক গ্রাহক নরক ফটক মড়ক প্রতীক আটক সমাবেশক উপদেশক প্রচারক
+প্রতিবেদক ব্যবস্থাপক অধ্যাপক প্রভাষক লিংক ট্যাংক
+"""
+
+
+def _build_table() -> tuple[tuple[str, int, bool], ...]:
+    table = {(normalize_word(ending), layer, vowel) for ending, layer, vowel in _ENDINGS}
+    # longest first, so one scan finds the longest ending that fits
+    return tuple(sorted(table, key=lambda entry: (-len(entry[0]), entry[1])))
+
+
+_TABLE = _build_table()
+_KA_FINAL_NOUNS = frozenset(normalize_word(word) for word in _KA_FINAL_NOUNS_TEXT.split())
+_OBJECTIVE = normalize_word("কে")
+_VIRAMA = "\u09cd"
+_ANUSVARA = "\u0982"
+
+
+def _cut_allowed(word: str, ending: str, stem: str, needs_vowel: bool, min_letters: int) -> bool:
+    if needs_vowel and (not stem or stem[-1] not in _VOWEL_SIGNS):
+        return False
+    if not stem or stem[-1] == _VIRAMA:  # never leave a dangling virama (অবসরপ্রাপ্ত)
+        return False
+    if ending == _OBJECTIVE and (stem[-1] == _ANUSVARA or word[:-1] in _KA_FINAL_NOUNS):
+        return False  # ব্যাংকে, বৈঠকে: the ক belongs to the noun
+    return count_letters(stem) >= min_letters
+
+
+def stem_word(word: str, *, min_letters: int = 2) -> str:
+    """Return the stem of one normalized Bengali word.
+
+    >>> stem_word("বাংলাদেশের"), stem_word("বৈঠকে"), stem_word("পুলিশ")
+    ('বাংলাদেশ', 'বৈঠক', 'পুলিশ')
+    """
+    layer_done = -1
+    while True:
+        for ending, layer, needs_vowel in _TABLE:
+            if layer <= layer_done or not word.endswith(ending):
+                continue
+            stem = word[: -len(ending)]
+            if not _cut_allowed(word, ending, stem, needs_vowel, min_letters):
+                continue
+            word, layer_done = stem, layer
+            break
+        else:
+            return word
+
+
+@attrs.frozen
+class BengaliStemmer:
+    """Filter: :func:`stem_word` on Bengali terms; other scripts pass through.
+
+    ``protected`` words (normalized on the way in) are never stemmed: proper names or
+    terms a deployment wants kept whole.
+    """
+
+    min_letters: int = attrs.field(default=2, validator=attrs.validators.ge(1))
+    protected: frozenset[str] = attrs.field(
+        default=frozenset(),
+        converter=lambda words: frozenset(normalize_word(w) for w in words),
+    )
+    stage: str = "stem"
+
+    @property
+    def name(self) -> str:
+        suffix = f",protected={len(self.protected)}" if self.protected else ""
+        return f"stem-bn-light-v1(min_letters={self.min_letters}{suffix})"
+
+    def __call__(self, term: str) -> str | None:
+        if not term or not ("\u0980" <= term[0] <= "\u09ff") or term in self.protected:
+            return term
+        return stem_word(term, min_letters=self.min_letters)
