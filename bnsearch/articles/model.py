@@ -1,0 +1,109 @@
+"""The article: what bnsearch indexes, as an immutable value.
+
+:class:`Article` holds one news article as read from a page or a JSONL record;
+:class:`RelatedLink` is one related headline at the end of a page, pointing at another
+article (by URL or id when known, otherwise resolved later by its headline).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import attrs
+
+from bnsearch.errors import ArticleError
+
+
+def _require_str(name: str, *, allow_none: bool = False) -> Any:
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None and allow_none:
+            return
+        if not isinstance(value, str):
+            raise ArticleError(
+                f"{type(instance).__name__}.{name} must be str, got {type(value).__name__}"
+            )
+
+    return check
+
+
+def _non_empty_id(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, str):
+        raise ArticleError(f"Article.id must be str, got {type(value).__name__}")
+    if not value.strip():
+        raise ArticleError("Article.id must not be empty")
+
+
+def _to_section(value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(">") if part.strip())
+    if isinstance(value, (list, tuple)):
+        parts = []
+        for part in value:
+            if not isinstance(part, str):
+                raise ArticleError(f"Article.section parts must be str, got {type(part).__name__}")
+            if part.strip():
+                parts.append(part.strip())
+        return tuple(parts)
+    raise ArticleError(f"Article.section must be str or a list of str, got {type(value).__name__}")
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class RelatedLink:
+    """A related headline on a page: a link to another article.
+
+    ``target_id`` is set when the target is known (given, or resolved by the link graph).
+    """
+
+    headline: str = attrs.field(validator=_require_str("headline"))
+    url: str | None = attrs.field(default=None, validator=_require_str("url", allow_none=True))
+    target_id: str | None = attrs.field(
+        default=None, validator=_require_str("target_id", allow_none=True)
+    )
+
+
+def _to_links(value: object) -> tuple[RelatedLink, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise ArticleError(f"Article.related must be a list, got {type(value).__name__}")
+    links = []
+    for item in value:
+        if isinstance(item, RelatedLink):
+            links.append(item)
+        elif isinstance(item, str):
+            links.append(RelatedLink(headline=item))
+        else:
+            raise ArticleError(
+                f"Article.related items must be RelatedLink or str, got {type(item).__name__}"
+            )
+    return tuple(links)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class Article:
+    """One news article.
+
+    ``body`` holds paragraphs separated by one blank line. ``section`` is the breadcrumb
+    path without the leading home crumb (``("জাতীয়",)``); a string is split at ``>``.
+    """
+
+    id: str = attrs.field(validator=_non_empty_id)
+    title: str = attrs.field(validator=_require_str("title"))
+    body: str = attrs.field(default="", validator=_require_str("body"))
+    section: tuple[str, ...] = attrs.field(default=(), converter=_to_section)
+    caption: str | None = attrs.field(default=None, validator=_require_str("caption", allow_none=True))
+    photo_credit: str | None = attrs.field(
+        default=None, validator=_require_str("photo_credit", allow_none=True)
+    )
+    related: tuple[RelatedLink, ...] = attrs.field(default=(), converter=_to_links)
+    url: str | None = attrs.field(default=None, validator=_require_str("url", allow_none=True))
+    published: dt.datetime | None = attrs.field(default=None)
+    source: str | None = attrs.field(default=None, validator=_require_str("source", allow_none=True))
+
+    @published.validator
+    def _check_published(self, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None and not isinstance(value, dt.datetime):
+            raise ArticleError(f"Article.published must be a datetime or None, got {type(value).__name__}")
