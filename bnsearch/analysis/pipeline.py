@@ -17,9 +17,9 @@ one dictionary lookup.
 
 from __future__ import annotations
 
-import threading
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from typing import Protocol, runtime_checkable
 
 import attrs
@@ -32,6 +32,9 @@ from bnsearch.errors import AnalysisError
 PIPELINE_VERSION = 1
 
 _LEADING_MARK_CATEGORIES = frozenset({"Mn", "Mc", "Me", "Cf"})
+_MARKS_BMP = frozenset(
+    chr(code) for code in range(0x10000) if unicodedata.category(chr(code)) in _LEADING_MARK_CATEGORIES
+)
 
 
 @runtime_checkable
@@ -63,15 +66,42 @@ class IcuWordTokenizer:
 
     def spans(self, chunk: str) -> list[tuple[int, int]]:
         """Word spans of one whitespace-free chunk, as ``str`` indices into it."""
-        skip = 0
-        while skip < len(chunk) and unicodedata.category(chunk[skip]) in _LEADING_MARK_CATEGORIES:
-            skip += 1
-        if skip:
-            return [(start + skip, end + skip) for start, end in word_spans(chunk[skip:])]
-        return word_spans(chunk)
+        return self.batch_spans([chunk])[0]
+
+    def batch_spans(self, chunks: Sequence[str]) -> list[list[tuple[int, int]]]:
+        """Word spans of many whitespace-free chunks, with one ICU pass over all of them.
+
+        The chunks are joined with newlines (a hard word break), segmented once, and the
+        spans handed back to their chunks; offsets are relative to each chunk.
+        """
+        skips = [_leading_marks(chunk) for chunk in chunks]
+        joined = "\n".join(chunk[skip:] for chunk, skip in zip(chunks, skips))
+        result: list[list[tuple[int, int]]] = [[] for _ in chunks]
+        index = 0
+        chunk_start = 0
+        chunk_end = len(chunks[0]) - skips[0] if chunks else 0
+        for start, end in word_spans(joined):
+            while start >= chunk_end:
+                index += 1
+                chunk_start = chunk_end + 1
+                chunk_end = chunk_start + len(chunks[index]) - skips[index]
+            shift = skips[index] - chunk_start
+            result[index].append((start + shift, end + shift))
+        return result
 
     def __or__(self, other: TermFilter) -> Analyzer:
         return Analyzer(tokenizer=self, filters=(other,))
+
+
+def _leading_marks(chunk: str) -> int:
+    """How many combining or format characters open ``chunk`` (ICU glues them to the
+    whitespace before, so they belong to no word)."""
+    if chunk[0] not in _MARKS_BMP and chunk[0] <= "\uffff":
+        return 0
+    skip = 0
+    while skip < len(chunk) and unicodedata.category(chunk[skip]) in _LEADING_MARK_CATEGORIES:
+        skip += 1
+    return skip
 
 
 def _check_filter(candidate: object) -> TermFilter:
@@ -104,12 +134,12 @@ class Analyzer:
     filters: tuple[TermFilter, ...] = attrs.field(
         default=(), converter=lambda fs: tuple(_check_filter(f) for f in fs)
     )
-    cache_size: int = attrs.field(default=500_000, kw_only=True)
-    _cache: dict[str, _ChunkWords] = attrs.field(init=False, factory=dict, repr=False)
-    _term_cache: dict[str, tuple[str | None, ...]] = attrs.field(
+    cache_size: int = attrs.field(default=300_000, kw_only=True)
+    _chunk_terms: dict[str, tuple[str | None, ...]] = attrs.field(
         init=False, factory=dict, repr=False
     )
-    _lock: threading.Lock = attrs.field(init=False, factory=threading.Lock, repr=False)
+    _chunk_words: dict[str, _ChunkWords] = attrs.field(init=False, factory=dict, repr=False)
+    _word_terms: dict[str, str | None] = attrs.field(init=False, factory=dict, repr=False)
 
     def __or__(self, other: TermFilter) -> Analyzer:
         return Analyzer(
@@ -160,36 +190,57 @@ class Analyzer:
         return Analyzer(tokenizer=self.tokenizer, filters=kept, cache_size=self.cache_size)
 
     # -- the chain on text ------------------------------------------------------------
-    def _chunk(self, chunk: str) -> _ChunkWords:
-        words = tuple(
-            (start, end, self.term(chunk[start:end])) for start, end in self.tokenizer.spans(chunk)
-        )
-        with self._lock:
-            if len(self._cache) >= self.cache_size:
-                self._cache.clear()
-                self._term_cache.clear()
-            self._cache[chunk] = words
-        return words
+    def _filter_words(self, words: Sequence[str]) -> list[str | None]:
+        """Run the filters over many distinct words (batched where a filter can batch)."""
+        terms: list[str | None] = list(words)
+        for term_filter in self.filters:
+            batch = getattr(term_filter, "batch", None)
+            if batch is not None:
+                terms = batch(terms)
+            else:
+                terms = [term_filter(term) if term else None for term in terms]
+        return [term or None for term in terms]
 
-    def _chunk_terms(self, chunk: str) -> tuple[str | None, ...]:
-        words = self._cache.get(chunk)
-        if words is None:
-            words = self._chunk(chunk)
-        terms = tuple(term for _, _, term in words)
-        self._term_cache[chunk] = terms
-        return terms
+    def _terms_of_words(self, surfaces: Iterable[str]) -> dict[str, str | None]:
+        """Terms for surface words, from the word cache or computed in one batch."""
+        known = self._word_terms
+        new = [word for word in dict.fromkeys(surfaces) if word not in known]
+        if new:
+            known.update(zip(new, self._filter_words(new)))
+        return known
+
+    def _make_room(self) -> None:
+        if len(self._chunk_terms) >= self.cache_size or len(self._word_terms) >= self.cache_size:
+            self._chunk_terms.clear()
+            self._chunk_words.clear()
+            self._word_terms.clear()
+
+    def _fill_terms(self, chunks: list[str]) -> dict[str, tuple[str | None, ...]]:
+        """Analyse chunks not seen before; returns their entries (also cached)."""
+        self._make_room()
+        all_spans = self.tokenizer.batch_spans(chunks)
+        surfaces = [chunk[s:e] for chunk, spans in zip(chunks, all_spans) for s, e in spans]
+        word_terms = self._terms_of_words(surfaces)
+        entries = {
+            chunk: tuple(word_terms[chunk[s:e]] for s, e in spans)
+            for chunk, spans in zip(chunks, all_spans)
+        }
+        self._chunk_terms.update(entries)
+        return entries
 
     def term_sequence(self, text: str) -> list[str | None]:
         """One entry per word position: its term, or ``None`` where a filter dropped it."""
         _check_text(text)
-        get = self._term_cache.get
-        miss = self._chunk_terms
-        sequence: list[str | None] = []
-        extend = sequence.extend
-        for chunk in text.split():
-            terms = get(chunk)
-            extend(terms if terms is not None else miss(chunk))
-        return sequence
+        chunks = text.split()
+        found = list(map(self._chunk_terms.get, chunks))
+        try:
+            return list(chain.from_iterable(found))  # type: ignore[arg-type]
+        except TypeError:  # a None entry: some chunks were not seen before
+            pass
+        missing = [chunk for chunk, entry in zip(chunks, found) if entry is None]
+        new = self._fill_terms(list(dict.fromkeys(missing)))
+        found = [new[chunk] if entry is None else entry for chunk, entry in zip(chunks, found)]
+        return list(chain.from_iterable(found))  # type: ignore[arg-type]
 
     def terms(self, text: str) -> list[str]:
         """The terms of ``text`` in order (dropped words left out)."""
@@ -199,6 +250,16 @@ class Analyzer:
         """Tokens with term, position and ``start``/``end`` offsets into ``text``."""
         return list(self.iter_tokens(text))
 
+    def _chunk_word_entries(self, chunk: str) -> _ChunkWords:
+        entry = self._chunk_words.get(chunk)
+        if entry is None:
+            self._make_room()
+            spans = self.tokenizer.spans(chunk)
+            word_terms = self._terms_of_words(chunk[s:e] for s, e in spans)
+            entry = tuple((s, e, word_terms[chunk[s:e]]) for s, e in spans)
+            self._chunk_words[chunk] = entry
+        return entry
+
     def iter_tokens(self, text: str, *, keep_dropped: bool = False) -> Iterator[Token]:
         """Yield tokens lazily; with ``keep_dropped``, dropped words come with term ``""``."""
         _check_text(text)
@@ -207,10 +268,7 @@ class Analyzer:
         find = text.find
         for chunk in text.split():
             offset = find(chunk, offset)
-            words = self._cache.get(chunk)
-            if words is None:
-                words = self._chunk(chunk)
-            for start, end, term in words:
+            for start, end, term in self._chunk_word_entries(chunk):
                 if term is not None:
                     yield Token(term, position, offset + start, offset + end)
                 elif keep_dropped:

@@ -112,6 +112,11 @@ def _build_table() -> tuple[tuple[str, int, bool], ...]:
 
 
 _TABLE = _build_table()
+#: The endings grouped by their last character, longest first: a word is compared only
+#: with the endings that can match its last character.
+_BY_LAST_CHAR: dict[str, tuple[tuple[str, int, bool], ...]] = {}
+for _entry in _TABLE:
+    _BY_LAST_CHAR[_entry[0][-1]] = (*_BY_LAST_CHAR.get(_entry[0][-1], ()), _entry)
 _KA_FINAL_NOUNS = frozenset(normalize_word(word) for word in _KA_FINAL_NOUNS_TEXT.split())
 _OBJECTIVE = normalize_word("কে")
 _VIRAMA = "\u09cd"
@@ -135,8 +140,8 @@ def stem_word(word: str, *, min_letters: int = 2) -> str:
     ('বাংলাদেশ', 'বৈঠক', 'পুলিশ')
     """
     layer_done = -1
-    while True:
-        for ending, layer, needs_vowel in _TABLE:
+    while word:
+        for ending, layer, needs_vowel in _BY_LAST_CHAR.get(word[-1], ()):
             if layer <= layer_done or not word.endswith(ending):
                 continue
             stem = word[: -len(ending)]
@@ -146,6 +151,7 @@ def stem_word(word: str, *, min_letters: int = 2) -> str:
             break
         else:
             return word
+    return word
 
 
 @attrs.frozen
