@@ -34,20 +34,29 @@ def _non_empty_id(instance: object, attribute: attrs.Attribute[Any], value: obje
         raise ArticleError("Article.id must not be empty")
 
 
+#: Crumbs that name a site's front page; a breadcrumb loses one of these at its start.
+HOME_CRUMBS = frozenset({"হোম", "প্রচ্ছদ", "home"})
+
+
 def _to_section(value: object) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        return tuple(part.strip() for part in value.split(">") if part.strip())
-    if isinstance(value, (list, tuple)):
+        parts = [part.strip() for part in value.split(">")]
+    elif isinstance(value, (list, tuple)):
         parts = []
         for part in value:
             if not isinstance(part, str):
                 raise ArticleError(f"Article.section parts must be str, got {type(part).__name__}")
-            if part.strip():
-                parts.append(part.strip())
-        return tuple(parts)
-    raise ArticleError(f"Article.section must be str or a list of str, got {type(value).__name__}")
+            parts.append(part.strip())
+    else:
+        raise ArticleError(
+            f"Article.section must be str or a list of str, got {type(value).__name__}"
+        )
+    parts = [part for part in parts if part]
+    if parts and parts[0].casefold() in HOME_CRUMBS:
+        del parts[0]
+    return tuple(parts)
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -87,23 +96,30 @@ class Article:
     """One news article.
 
     ``body`` holds paragraphs separated by one blank line. ``section`` is the breadcrumb
-    path without the leading home crumb (``("জাতীয়",)``); a string is split at ``>``.
+    path without the leading home crumb (``("জাতীয়",)``): a string is split at ``>``, and
+    a first crumb ``হোম``, ``প্রচ্ছদ`` or ``Home`` is dropped.
     """
 
     id: str = attrs.field(validator=_non_empty_id)
     title: str = attrs.field(validator=_require_str("title"))
     body: str = attrs.field(default="", validator=_require_str("body"))
     section: tuple[str, ...] = attrs.field(default=(), converter=_to_section)
-    caption: str | None = attrs.field(default=None, validator=_require_str("caption", allow_none=True))
+    caption: str | None = attrs.field(
+        default=None, validator=_require_str("caption", allow_none=True)
+    )
     photo_credit: str | None = attrs.field(
         default=None, validator=_require_str("photo_credit", allow_none=True)
     )
     related: tuple[RelatedLink, ...] = attrs.field(default=(), converter=_to_links)
     url: str | None = attrs.field(default=None, validator=_require_str("url", allow_none=True))
     published: dt.datetime | None = attrs.field(default=None)
-    source: str | None = attrs.field(default=None, validator=_require_str("source", allow_none=True))
+    source: str | None = attrs.field(
+        default=None, validator=_require_str("source", allow_none=True)
+    )
 
     @published.validator
     def _check_published(self, attribute: attrs.Attribute[Any], value: object) -> None:
         if value is not None and not isinstance(value, dt.datetime):
-            raise ArticleError(f"Article.published must be a datetime or None, got {type(value).__name__}")
+            raise ArticleError(
+                f"Article.published must be a datetime or None, got {type(value).__name__}"
+            )
