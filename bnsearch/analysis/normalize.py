@@ -100,7 +100,10 @@ class BengaliNormalizer:
 
     def batch(self, terms: list[str | None]) -> list[str | None]:
         """Normalize many words with one pass over their newline-joined text (same result)."""
-        joined = normalize_word("\n".join(term or "" for term in terms))
+        raw = "\n".join(term or "" for term in terms)
+        if raw.count("\n") != len(terms) - 1:  # empty, or a term holds a newline itself
+            return [self(term) if term else None for term in terms]
+        joined = normalize_word(raw)
         return [term or None for term in joined.split("\n")]
 
 

@@ -34,14 +34,14 @@ _VOWEL_SIGNS = frozenset("ািীুূৃেৈোৌ")
 
 _EMPHATIC, _CASE, _NUMBER, _FINAL = 0, 1, 2, 3
 
-# (ending, layer, needs a vowel sign before it)
+# (ending, layer, needs a vowel (sign or letter) right before it)
 _ENDINGS: tuple[tuple[str, int, bool], ...] = (
     ("ই", _EMPHATIC, False),
     ("ও", _EMPHATIC, False),
     # case
     ("ের", _CASE, False),
     ("এর", _CASE, False),
-    ("য়ের", _CASE, False),
+    ("য়ের", _CASE, True),
     ("র", _CASE, True),
     ("কে", _CASE, False),
     ("তে", _CASE, False),
@@ -60,13 +60,14 @@ _ENDINGS: tuple[tuple[str, int, bool], ...] = (
     ("ছিলাম", _CASE, False),
     ("ছিল", _CASE, False),
     ("ছেন", _CASE, False),
+    ("ছে", _CASE, False),
+    ("ছি", _CASE, False),
     ("চ্ছিলেন", _CASE, False),
     ("চ্ছিল", _CASE, False),
     ("চ্ছেন", _CASE, False),
     ("চ্ছে", _CASE, False),
     ("চ্ছি", _CASE, False),
     ("লেন", _CASE, False),
-    ("লাম", _CASE, False),
     ("বেন", _CASE, False),
     ("তেন", _CASE, False),
     ("তাম", _CASE, False),
@@ -93,15 +94,19 @@ _ENDINGS: tuple[tuple[str, int, bool], ...] = (
     ("য়", _FINAL, True),
 )
 
-#: Nouns ending in ক whose locative ends in কে: for them কে is ক + ে, not the objective
-#: ending (বৈঠকে is in the meeting, বাংলাদেশকে is to Bangladesh). Words whose stem
-#: before ক has a single letter need no entry: the length guard already keeps their ক.
-_KA_FINAL_NOUNS_TEXT = """
+#: Nouns ending in ক or ত whose locative ends in কে or তে: for them the ending is only
+#: ে (বৈঠকে is in the meeting, বাংলাদেশকে is to Bangladesh; ভারতে is in India, করতে is to
+#: do). Words whose stem before ক/ত has a single letter need no entry: the length guard
+#: keeps their ক/ত already (লোকে, রাতে, হাতে).
+_KA_TA_FINAL_NOUNS_TEXT = """
+ভারত আয়াত নিয়ত মত শত ক্ষত আঘাত বসত হজরত আদালত ইবাদত রহমত বরকত শরিয়ত সুন্নত
+জামায়াত দাওয়াত হেফাজত কিয়ামত উম্মত খিলাফত তাবলিগ জিয়ারত মারফত ইজ্জত সম্মত
+আমানত হিকমত নিয়ামত সালাত জাকাত হায়াত
 বৈঠক সড়ক দুদক ব্যাংক শিক্ষক লেখক পাঠক গবেষক চালক দর্শক নায়ক সমর্থক পরিচালক
 মালিক নাগরিক সৈনিক সাংবাদিক শ্রমিক কৃষক যুবক বালক পোশাক ট্রাক ব্লক নাটক
 চিকিৎসক অভিভাবক পর্যবেক্ষক পরীক্ষক সম্পাদক প্রকাশক আহ্বায়ক সংগঠক দশক শতক
 মোড়ক ঘাতক বাহক গ্রাহক নরক ফটক মড়ক প্রতীক আটক সমাবেশক উপদেশক প্রচারক
-প্রতিবেদক ব্যবস্থাপক অধ্যাপক প্রভাষক লিংক ট্যাংক
+প্রতিবেদক ব্যবস্থাপক অধ্যাপক প্রভাষক অনেক লিংক ট্যাংক
 """
 
 
@@ -117,20 +122,26 @@ _TABLE = _build_table()
 _BY_LAST_CHAR: dict[str, tuple[tuple[str, int, bool], ...]] = {}
 for _entry in _TABLE:
     _BY_LAST_CHAR[_entry[0][-1]] = (*_BY_LAST_CHAR.get(_entry[0][-1], ()), _entry)
-_KA_FINAL_NOUNS = frozenset(normalize_word(word) for word in _KA_FINAL_NOUNS_TEXT.split())
+_KA_TA_FINAL_NOUNS = frozenset(normalize_word(word) for word in _KA_TA_FINAL_NOUNS_TEXT.split())
 _OBJECTIVE = normalize_word("কে")
+_INFINITIVE = normalize_word("তে")
+_VOWELS = _VOWEL_SIGNS | frozenset("অআইঈউঊঋএঐওঔ")
 _VIRAMA = "\u09cd"
 _ANUSVARA = "\u0982"
 
 
 def _cut_allowed(word: str, ending: str, stem: str, needs_vowel: bool, min_letters: int) -> bool:
-    if needs_vowel and (not stem or stem[-1] not in _VOWEL_SIGNS):
+    if not stem or (needs_vowel and stem[-1] not in _VOWELS):
         return False
-    if not stem or stem[-1] == _VIRAMA:  # never leave a dangling virama (অবসরপ্রাপ্ত)
+    if stem[-1] == _VIRAMA:  # never leave a dangling virama (অবসরপ্রাপ্ত)
         return False
-    if ending == _OBJECTIVE and (stem[-1] == _ANUSVARA or word[:-1] in _KA_FINAL_NOUNS):
-        return False  # ব্যাংকে, বৈঠকে: the ক belongs to the noun
-    return count_letters(stem) >= min_letters
+    letters = count_letters(stem)
+    if ending == _OBJECTIVE or ending == _INFINITIVE:
+        if word[:-1] in _KA_TA_FINAL_NOUNS or stem[-1] == _ANUSVARA:
+            return False  # বৈঠকে, ভারতে, ব্যাংকে: the ক/ত belongs to the noun
+        if ending == _INFINITIVE and stem[-1] not in _VOWELS and letters > 2:
+            return False  # after a consonant, তে is an infinitive only on short verb roots
+    return letters >= min_letters
 
 
 def stem_word(word: str, *, min_letters: int = 2) -> str:
