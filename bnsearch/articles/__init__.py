@@ -1,5 +1,15 @@
-"""articles/: news pages, JSONL and folders -> :class:`Article` values and their links."""
+"""articles/: news pages, JSONL and folders -> :class:`Article` values and their links.
 
+``model`` the values, ``page`` page text <-> Article, ``jsonl`` JSON records <-> Article,
+``reader`` files and folders -> Articles, ``links`` related headlines -> the link graph.
+"""
+
+from bnsearch.articles.jsonl import (
+    article_from_record,
+    article_to_record,
+    dumps_article,
+    write_jsonl,
+)
 from bnsearch.articles.links import (
     Edge,
     LinkGraph,
@@ -10,6 +20,14 @@ from bnsearch.articles.links import (
     url_key,
 )
 from bnsearch.articles.model import Article, RelatedLink
+from bnsearch.articles.page import format_page, page_id, parse_page
+from bnsearch.articles.reader import (
+    ReadReport,
+    SkippedRecord,
+    SkippedRecordWarning,
+    read_articles,
+    read_page_file,
+)
 
 __all__ = [
     "Article",
@@ -17,8 +35,20 @@ __all__ = [
     "LinkGraph",
     "LinkStatus",
     "PendingLink",
+    "ReadReport",
     "RelatedLink",
     "Resolution",
+    "SkippedRecord",
+    "SkippedRecordWarning",
+    "article_from_record",
+    "article_to_record",
+    "dumps_article",
+    "format_page",
+    "page_id",
+    "parse_page",
+    "read_articles",
+    "read_page_file",
     "title_key",
     "url_key",
+    "write_jsonl",
 ]

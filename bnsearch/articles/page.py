@@ -1,0 +1,320 @@
+"""News page text <-> :class:`Article`: :func:`parse_page` and its inverse :func:`format_page`.
+
+A page is plain text as copied from a Bengali news site (see ``examples/article-page.txt``)::
+
+    হোম > জাতীয়                                   <- breadcrumb (optional)
+
+    প্রিন্সিপাল স্টাফ অফিসারের পাকিস্তান সফর, …       <- headline
+
+    রাওয়ালপিন্ডিতে বৈঠকে …। ছবি: রেডিও পাকিস্তান     <- caption and photo credit (optional)
+
+    বাংলাদেশ সশস্ত্র বাহিনী বিভাগের …।               <- body paragraphs
+    …
+    অনুসন্ধান ও তদন্তের জট কাটাতে দুদকে …            <- related headlines (optional)
+    উত্তরায় গ্যাস সরবরাহ বন্ধ, কারণ জানাল তিতাস
+
+The rules, in order:
+
+* **Clean-up.** A leading BOM is dropped; CRLF, CR and the other Unicode line breaks end a
+  line; spaces at both ends of a line are dropped; a line of only spaces is blank. Blocks are
+  runs of non-blank lines between blank lines (any number of blank lines separates two
+  blocks). A page with no blank line at all is read with one block per line.
+* **Breadcrumb.** The first line is a breadcrumb when it contains ``>`` (or ``›``, ``»``):
+  it is split into crumbs and a first crumb ``হোম``/``প্রচ্ছদ``/``Home`` is dropped.
+* **Headline.** The first line after the breadcrumb. More lines in its block start the body.
+* **Caption.** Among the first :data:`CAPTION_WINDOW` blocks after the headline, the first
+  one that ends with a photo credit: a marker ``ছবি:``, ``ছবি :``, ``ছবি-`` (also en/em
+  dash) or ``Photo:`` (any case), optionally in parentheses, then a credit of at most
+  :data:`CREDIT_MAX_CHARS` characters with no danda. The text before the marker is the
+  caption, the text after it the credit (either may be empty, which gives ``None``).
+* **Related headlines.** Either everything after a final label line (``আরও পড়ুন``,
+  ``আরো পড়ুন``, ``সম্পর্কিত খবর``, ``Related``, … see :data:`RELATED_LABELS`; a trailing
+  ``:`` is allowed) when every line after it is short, or else the longest run of lines at
+  the end of the page that each look like a headline: at most :data:`RELATED_MAX_CHARS`
+  characters, between :data:`RELATED_MIN_WORDS` and :data:`RELATED_MAX_WORDS` words, and not
+  ending in sentence-final punctuation (``। ॥ . ? ! … : ; ,``, checked after closing quotes
+  and brackets are set aside, so ``…করে।’`` ends a sentence but ``… ‘ষড়যন্ত্র’`` does not).
+  Each line is one headline; a leading bullet (``•``, ``-``, ``*``, ``▪``, ``►``) is dropped.
+  A line ``headline<TAB>URL`` (any URL without spaces) or ``headline | https://…`` (an
+  absolute http(s) URL) carries the target URL.
+  The body always keeps at least one paragraph, so the first line of a run that would eat the
+  whole body stays in the body.
+* **Body.** What is left: its blocks are the paragraphs, joined with one blank line; the
+  lines inside a block keep their single line breaks.
+
+Errors are :class:`bnsearch.errors.ArticleError` with the line number: an empty page, a
+page with no headline, a page with no body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from bnsearch.articles.links import title_key
+from bnsearch.articles.model import Article, RelatedLink
+from bnsearch.errors import ArticleError
+
+#: How many blocks after the headline are searched for the photo caption.
+CAPTION_WINDOW = 3
+#: Longest photo credit (characters); a longer "credit" is ordinary text.
+CREDIT_MAX_CHARS = 80
+#: A related headline is at most this many characters (headline part, without the URL).
+#: Bengali news headlines run 40-90 characters; body paragraphs are rarely this short and
+#: almost always end in a danda.
+RELATED_MAX_CHARS = 120
+#: A related headline has at least this many words (keeps a lone byline tag in the body).
+RELATED_MIN_WORDS = 2
+#: A related headline has at most this many words.
+RELATED_MAX_WORDS = 20
+#: Lines that announce the related headlines; compared case-folded, without a final colon.
+RELATED_LABELS = frozenset(
+    {
+        "আরও পড়ুন",
+        "আরো পড়ুন",
+        "আরও খবর",
+        "আরো খবর",
+        "সম্পর্কিত খবর",
+        "সম্পর্কিত সংবাদ",
+        "এ বিভাগের আরও খবর",
+        "এই বিভাগের আরও খবর",
+        "এ বিভাগের আরো খবর",
+        "এই বিভাগের আরো খবর",
+        "related",
+        "related news",
+        "read more",
+    }
+)
+#: The label :func:`format_page` writes before the related headlines.
+RELATED_LABEL = "আরও পড়ুন"
+
+_BREADCRUMB_SEPARATORS = re.compile(r"\s*[>›»]\s*")
+_SENTENCE_FINAL = frozenset("।॥.?!…:;,")
+_CLOSERS = "’”\"')]}»›"
+_BULLET = re.compile(r"^[-•*·▪►]\s+")
+_URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
+_CREDIT = re.compile(
+    r"^(?P<caption>.*?)"
+    r"(?:^|(?<=[\s(\[।.,;]))[(\[]?\s*(?:ছবি|photo)\s*[:：\-–—]\s*"
+    r"(?P<credit>[^।]*?)\s*[)\]]?$",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+def parse_page(text: str, *, id: str | None = None) -> Article:
+    """Read one news page (rules in the module docstring) into an :class:`Article`.
+
+    ``id`` defaults to :func:`page_id` of the headline, so the same page always gets the
+    same id. ``published``, ``url`` and ``source`` are not read from page text.
+    """
+    if not isinstance(text, str):
+        raise ArticleError(f"page text must be str, got {type(text).__name__}")
+    blocks = _blocks(text)
+    if not blocks:
+        raise ArticleError("empty page: no text at all")
+
+    section: tuple[str, ...] = ()
+    first_line, first_text = blocks[0][0]
+    if _BREADCRUMB_SEPARATORS.search(first_text):
+        section = tuple(_BREADCRUMB_SEPARATORS.split(first_text))
+        _pop_first_line(blocks)
+        if not blocks:
+            raise ArticleError("page has a breadcrumb but no headline", line=first_line)
+
+    headline_line, title = blocks[0][0]
+    _pop_first_line(blocks)
+    if not blocks:
+        raise ArticleError("page has no body: nothing follows the headline", line=headline_line)
+
+    caption: str | None = None
+    photo_credit: str | None = None
+    for index, block in enumerate(blocks[:CAPTION_WINDOW]):
+        found = _split_credit(" ".join(line for _, line in block))
+        if found is not None:
+            caption, photo_credit = found
+            del blocks[index]
+            break
+    if not blocks:
+        raise ArticleError(
+            "page has no body: only a photo caption follows the headline", line=headline_line
+        )
+
+    lines = [(block_no, line) for block_no, block in enumerate(blocks) for _, line in block]
+    body_lines, related = _split_related(lines)
+    paragraphs: dict[int, list[str]] = {}
+    for block_no, line in body_lines:
+        paragraphs.setdefault(block_no, []).append(line)
+    body = "\n\n".join("\n".join(part) for part in paragraphs.values())
+
+    return Article(
+        id=page_id(title) if id is None else id,
+        title=title,
+        body=body,
+        section=section,
+        caption=caption,
+        photo_credit=photo_credit,
+        related=related,
+    )
+
+
+def page_id(title: str) -> str:
+    """The id a page gets when none is given: ``page-`` + 16 hex digits of a SHA-1.
+
+    The hash is taken over :func:`bnsearch.articles.links.title_key` of the title, so the
+    same headline typed with another encoding or spacing gets the same id (and two pages
+    with the same headline share an id: the later one replaces the earlier one in an index).
+    """
+    key = title_key(title) or " ".join(title.split())
+    return "page-" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+def format_page(article: Article) -> str:
+    """Write ``article`` as page text that :func:`parse_page` reads back.
+
+    ``parse_page(format_page(a), id=a.id)`` gives ``a`` back for an article with a one-line
+    title and a non-empty body, apart from what a page cannot carry: ``url``, ``published``,
+    ``source`` and the related links' ``target_id``. The related headlines follow a
+    :data:`RELATED_LABEL` line, which also ends a body whose last paragraph looks like a
+    headline.
+    """
+    blocks: list[str] = []
+    title = " ".join(article.title.split())
+    if article.section or _BREADCRUMB_SEPARATORS.search(title):
+        blocks.append(" > ".join(("হোম", *article.section)))
+    blocks.append(title)
+    if article.caption is not None or article.photo_credit is not None:
+        caption = article.caption or ""
+        credit = article.photo_credit or ""
+        blocks.append(f"{caption} ছবি: {credit}".strip())
+    paragraphs = [part.strip() for part in re.split(r"\n\s*\n", article.body) if part.strip()]
+    blocks.extend(paragraphs)
+    if article.related:
+        blocks.append(RELATED_LABEL)
+        blocks.append("\n".join(_format_related(link) for link in article.related))
+    elif paragraphs and _looks_like_headline(paragraphs[-1].splitlines()[-1]):
+        blocks.append(RELATED_LABEL)
+    return "\n\n".join(blocks) + "\n"
+
+
+# ----------------------------------------------------------------- internals
+
+_Line = tuple[int, str]  # (1-based line number, stripped text)
+
+
+def _blocks(text: str) -> list[list[_Line]]:
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = [line.strip() for line in text.splitlines()]
+    blocks: list[list[_Line]] = []
+    current: list[_Line] = []
+    for number, line in enumerate(lines, start=1):
+        if line:
+            current.append((number, line))
+        elif current:
+            blocks.append(current)
+            current = []
+    if current:
+        blocks.append(current)
+    if len(blocks) == 1:
+        # no blank line anywhere: a single-spaced page, one block per line
+        blocks = [[line] for line in blocks[0]]
+    return blocks
+
+
+def _pop_first_line(blocks: list[list[_Line]]) -> None:
+    del blocks[0][0]
+    if not blocks[0]:
+        del blocks[0]
+
+
+def _split_credit(block: str) -> tuple[str | None, str | None] | None:
+    match = _CREDIT.match(block)
+    if match is None:
+        return None
+    credit = match["credit"].strip()
+    if len(credit) > CREDIT_MAX_CHARS:
+        return None
+    caption = match["caption"].strip()
+    return caption or None, credit or None
+
+
+def _ends_sentence(text: str) -> bool:
+    stripped = text.rstrip(_CLOSERS + " ")
+    return not stripped or stripped[-1] in _SENTENCE_FINAL
+
+
+def _split_url(line: str) -> tuple[str, str | None]:
+    if "\t" in line:
+        headline, _, url = line.rpartition("\t")
+        url = url.strip()
+        if url and not any(char.isspace() for char in url):
+            return headline.strip(), url
+    if " | " in line:
+        headline, _, url = line.rpartition(" | ")
+        url = url.strip()
+        if _URL.match(url):
+            return headline.strip(), url
+    return line, None
+
+
+def _format_related(link: RelatedLink) -> str:
+    headline = " ".join(link.headline.split())
+    if link.url is None:
+        return headline
+    separator = " | " if _URL.match(link.url) else "\t"
+    return f"{headline}{separator}{link.url}"
+
+
+def _headline_part(line: str) -> str:
+    headline, _ = _split_url(_BULLET.sub("", line))
+    return headline
+
+
+def _looks_like_headline(line: str) -> bool:
+    headline = _headline_part(line)
+    words = len(headline.split())
+    return (
+        not _is_label(line)
+        and len(headline) <= RELATED_MAX_CHARS
+        and RELATED_MIN_WORDS <= words <= RELATED_MAX_WORDS
+        and not _ends_sentence(headline)
+    )
+
+
+def _is_label(line: str) -> bool:
+    return " ".join(line.rstrip(":： ").split()).casefold() in RELATED_LABELS
+
+
+def _to_link(line: str) -> RelatedLink:
+    headline, url = _split_url(_BULLET.sub("", line))
+    return RelatedLink(headline=headline, url=url)
+
+
+def _split_related(
+    lines: list[tuple[int, str]],
+) -> tuple[list[tuple[int, str]], tuple[RelatedLink, ...]]:
+    """Split the lines after the headline into body lines and related links."""
+    for position in range(len(lines) - 1, 0, -1):
+        if _is_label(lines[position][1]):
+            after = lines[position + 1 :]
+            if all(len(_headline_part(line)) <= RELATED_MAX_CHARS for _, line in after):
+                return lines[:position], tuple(_to_link(line) for _, line in after)
+            break
+    start = len(lines)
+    while start > 1 and _looks_like_headline(lines[start - 1][1]):
+        start -= 1
+    return lines[:start], tuple(_to_link(line) for _, line in lines[start:])
+
+
+__all__ = [
+    "CAPTION_WINDOW",
+    "CREDIT_MAX_CHARS",
+    "RELATED_LABEL",
+    "RELATED_LABELS",
+    "RELATED_MAX_CHARS",
+    "RELATED_MAX_WORDS",
+    "RELATED_MIN_WORDS",
+    "format_page",
+    "page_id",
+    "parse_page",
+]

@@ -1,0 +1,347 @@
+"""Reading articles from disk: :func:`read_articles` over page files, folders and JSONL.
+
+What a path can be:
+
+* a file ending in ``.jsonl`` or ``.ndjson``: one JSON record per line (see
+  :mod:`bnsearch.articles.jsonl`); with ``.gz`` after it, the same, gzip-compressed;
+* any other file: one news page (see :mod:`bnsearch.articles.page`); the article's id is the
+  file name without its extension (``2024/dudok-taskforce.txt`` -> ``dudok-taskforce``);
+* a folder: every ``.txt`` page and every JSONL file in it and its subfolders, in sorted
+  path order. Hidden entries (a name starting with ``.``) and other files are passed over;
+  a :class:`ReadReport` lists the other files in ``ignored_files``.
+
+Bad input raises :class:`bnsearch.errors.ArticleError` naming the file and, where it
+applies, the line and the byte offset: a NUL byte (a binary file), bytes that are not UTF-8
+(the offset of the first bad byte; in a gzipped file, the offset in the decompressed
+stream), a line that is not JSON, a record or page that is not an article. Blank lines in
+JSONL are not records and are passed over.
+
+With ``skip_bad=True`` a bad record or page is skipped instead, and recorded in the
+``report`` (a :class:`ReadReport` the caller passes in); without a report, every skip is
+a :class:`SkippedRecordWarning`, so nothing is dropped silently. A file that cannot be read
+(unreadable, binary, UTF-16, corrupt gzip) is one skipped entry; the records read from it
+before the damage are kept.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import warnings
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import attrs
+
+from bnsearch.articles.jsonl import article_from_record
+from bnsearch.articles.model import Article
+from bnsearch.articles.page import parse_page
+from bnsearch.errors import ArticleError
+
+#: File name endings read as JSONL.
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
+#: File name endings read as pages inside a folder (a page file named directly may have any).
+PAGE_SUFFIXES = (".txt",)
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+class _UnreadableFileError(ArticleError):
+    """The rest of a file cannot be read (binary data, corrupt gzip): skip the whole file."""
+
+
+class SkippedRecordWarning(UserWarning):
+    """A bad record or page was skipped (``skip_bad=True`` and no report to record it in)."""
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class SkippedRecord:
+    """One record or file left out by ``skip_bad=True``, and why."""
+
+    path: str
+    line: int | None = None
+    offset: int | None = None
+    reason: str
+
+    def __str__(self) -> str:
+        where = [self.path]
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.offset is not None:
+            where.append(f"byte {self.offset}")
+        return f"{', '.join(where)}: {self.reason}"
+
+
+@attrs.define
+class ReadReport:
+    """What a :func:`read_articles` run read, skipped and passed over (filled as it goes)."""
+
+    articles: int = 0
+    files: int = 0
+    skipped: list[SkippedRecord] = attrs.field(factory=list)
+    ignored_files: list[str] = attrs.field(factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was skipped."""
+        return not self.skipped
+
+    def summary(self) -> str:
+        """One line for logs: counts, then the first few skipped records."""
+        text = f"{self.articles} articles from {self.files} files, {len(self.skipped)} skipped"
+        if self.ignored_files:
+            text += f", {len(self.ignored_files)} other files passed over"
+        if self.skipped:
+            shown = "; ".join(str(item) for item in self.skipped[:3])
+            more = f"; and {len(self.skipped) - 3} more" if len(self.skipped) > 3 else ""
+            text += f" ({shown}{more})"
+        return text
+
+
+def read_articles(
+    path: str | os.PathLike[str],
+    *,
+    skip_bad: bool = False,
+    report: ReadReport | None = None,
+) -> Iterator[Article]:
+    """Yield the articles in a page file, a folder, or a (gzipped) JSONL file.
+
+    See the module docstring for the formats, the errors and what ``skip_bad`` does.
+    ``report``, when given, is filled as the iterator is consumed.
+    """
+    run = _Run(skip_bad=skip_bad, report=report)
+    root = Path(path)
+    if root.is_dir():
+        yield from run.folder(root)
+    elif root.exists():
+        yield from run.file(root)
+    else:
+        raise ArticleError("no such file or folder", path=str(root))
+
+
+def read_page_file(path: str | os.PathLike[str]) -> Article:
+    """Read one page file; the id is the file name without its extension."""
+    file = Path(path)
+    text = _decode_page(_read_bytes(file), str(file))
+    try:
+        return parse_page(text, id=file.stem or file.name)
+    except ArticleError as error:
+        raise ArticleError(error.reason, path=str(file), line=error.line) from None
+
+
+def is_jsonl_name(name: str) -> bool:
+    """Whether a file name is read as JSONL (by its ending, case-insensitive)."""
+    return name.lower().endswith(JSONL_SUFFIXES)
+
+
+# ----------------------------------------------------------------- internals
+
+
+def _read_bytes(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as error:
+        raise ArticleError(f"cannot read: {error.strerror or error}", path=str(file)) from None
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _decode_page(data: bytes, name: str) -> str:
+    if data.startswith(_UTF16_BOMS):
+        raise ArticleError(
+            "file is UTF-16 (byte order mark at byte 0); save it as UTF-8", path=name, offset=0
+        )
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise ArticleError(
+            "binary file: NUL byte; a page must be UTF-8 text",
+            path=name,
+            line=_line_of(data, nul),
+            offset=nul,
+        )
+    start = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+    try:
+        return data[start:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        offset = start + error.start
+        raise ArticleError(
+            f"not UTF-8: byte 0x{data[offset]:02x} cannot be decoded ({error.reason})",
+            path=name,
+            line=_line_of(data, offset),
+            offset=offset,
+        ) from None
+
+
+@attrs.define
+class _Run:
+    """One read: the skip policy and the report, shared by every file it visits."""
+
+    skip_bad: bool
+    report: ReadReport | None
+
+    def skip(self, error: ArticleError, path: str) -> None:
+        item = SkippedRecord(
+            path=error.path or path, line=error.line, offset=error.offset, reason=error.reason
+        )
+        if self.report is not None:
+            self.report.skipped.append(item)
+        else:
+            warnings.warn(f"skipped {item}", SkippedRecordWarning, stacklevel=4)
+
+    def count(self, *, articles: int = 0, files: int = 0) -> None:
+        if self.report is not None:
+            self.report.articles += articles
+            self.report.files += files
+
+    def folder(self, root: Path) -> Iterator[Article]:
+        for file in _walk(root):
+            name = file.name.lower()
+            if is_jsonl_name(name) or name.endswith(PAGE_SUFFIXES):
+                yield from self.file(file)
+            elif self.report is not None:
+                self.report.ignored_files.append(str(file))
+
+    def file(self, file: Path) -> Iterator[Article]:
+        self.count(files=1)
+        if is_jsonl_name(file.name):
+            yield from self.jsonl(file)
+            return
+        try:
+            article = read_page_file(file)
+        except ArticleError as error:
+            if not self.skip_bad:
+                raise
+            self.skip(error, str(file))
+            return
+        self.count(articles=1)
+        yield article
+
+    def jsonl(self, file: Path) -> Iterator[Article]:
+        name = str(file)
+        try:
+            stream = _open_binary(file)
+        except ArticleError as error:
+            if not self.skip_bad:
+                raise
+            self.skip(error, name)
+            return
+        with stream:
+            try:
+                yield from self._records(stream, name)
+            except ArticleError as error:
+                if not self.skip_bad:
+                    raise
+                self.skip(error, name)  # the file itself is unreadable from here on
+
+    def _records(self, stream: io.BufferedIOBase, name: str) -> Iterator[Article]:
+        offset = 0
+        number = 0
+        lines = _lines(stream, name)
+        for raw in lines:
+            number += 1
+            start = offset
+            offset += len(raw)
+            try:
+                article = _record(raw, name, number, start)
+            except _UnreadableFileError:
+                raise
+            except ArticleError as error:
+                if not self.skip_bad:
+                    raise
+                self.skip(error, name)
+                continue
+            if article is not None:
+                self.count(articles=1)
+                yield article
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    try:
+        entries = sorted(os.scandir(root), key=lambda entry: entry.name)
+    except OSError as error:
+        raise ArticleError(
+            f"cannot list folder: {error.strerror or error}", path=str(root)
+        ) from None
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            yield from _walk(Path(entry.path))
+        elif entry.is_file():
+            yield Path(entry.path)
+
+
+def _open_binary(file: Path) -> io.BufferedIOBase:
+    try:
+        if file.name.lower().endswith(".gz"):
+            return gzip.GzipFile(file, "rb")
+        return open(file, "rb")
+    except OSError as error:
+        raise ArticleError(f"cannot open: {error.strerror or error}", path=str(file)) from None
+
+
+def _lines(stream: io.BufferedIOBase, name: str) -> Iterator[bytes]:
+    """The lines of a (possibly gzipped) stream; decompression errors become ArticleError."""
+    number = 0
+    try:
+        for raw in stream:
+            number += 1
+            yield raw
+    except (OSError, EOFError, zlib.error) as error:
+        raise _UnreadableFileError(
+            f"cannot read past line {number}: {error} (truncated or corrupt file?)", path=name
+        ) from None
+
+
+def _record(raw: bytes, name: str, number: int, start: int) -> Article | None:
+    """Decode one JSONL line (``start`` is its byte offset); None for a blank line."""
+    if number == 1 and raw.startswith(_UTF8_BOM):
+        raw = raw[len(_UTF8_BOM) :]
+        start += len(_UTF8_BOM)
+    if number == 1 and raw.startswith(_UTF16_BOMS):
+        raise _UnreadableFileError(
+            "file is UTF-16 (byte order mark at byte 0); save it as UTF-8",
+            path=name,
+            line=1,
+            offset=0,
+        )
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise _UnreadableFileError(
+            "binary data: NUL byte; JSONL must be UTF-8 text (file not read further)",
+            path=name,
+            line=number,
+            offset=start + nul,
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        offset = start + error.start
+        raise ArticleError(
+            f"not UTF-8: byte 0x{raw[error.start]:02x} cannot be decoded ({error.reason})",
+            path=name,
+            line=number,
+            offset=offset,
+        ) from None
+    if not text.strip():
+        return None
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as error:
+        offset = start + len(text[: error.pos].encode("utf-8"))
+        raise ArticleError(
+            f"not valid JSON: {error.msg} (column {error.colno})",
+            path=name,
+            line=number,
+            offset=offset,
+        ) from None
+    try:
+        return article_from_record(record)
+    except ArticleError as error:
+        raise ArticleError(error.reason, path=name, line=number, offset=start) from None
