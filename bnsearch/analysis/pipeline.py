@@ -17,6 +17,7 @@ one dictionary lookup.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
@@ -32,6 +33,15 @@ from bnsearch.errors import AnalysisError
 PIPELINE_VERSION = 1
 
 _LEADING_MARK_CATEGORIES = frozenset({"Mn", "Mc", "Me", "Cf"})
+#: Bengali letters or digits, then any Bengali letters, signs, digits and joiners: always
+#: exactly one word for ICU (checked against ICU by a property test).
+_BENGALI_WORD_START = "".join(
+    chr(c) for c in range(0x0980, 0x0A00) if unicodedata.category(chr(c)) in {"Lo", "Nd"}
+)
+_BENGALI_WORD_REST = "".join(
+    chr(c) for c in range(0x0980, 0x0A00) if unicodedata.category(chr(c)) in {"Lo", "Nd", "Mn", "Mc"}
+)
+_PLAIN_BENGALI_WORD = re.compile(f"[{_BENGALI_WORD_START}][{_BENGALI_WORD_REST}\u200c\u200d]*")
 _MARKS_BMP = frozenset(
     chr(code) for code in range(0x10000) if unicodedata.category(chr(code)) in _LEADING_MARK_CATEGORIES
 )
@@ -71,21 +81,32 @@ class IcuWordTokenizer:
     def batch_spans(self, chunks: Sequence[str]) -> list[list[tuple[int, int]]]:
         """Word spans of many whitespace-free chunks, with one ICU pass over all of them.
 
-        The chunks are joined with newlines (a hard word break), segmented once, and the
+        A chunk made only of Bengali letters, signs, digits and joiners is one word under
+        UAX #29 (letters, digits and their marks never break apart), so it skips ICU. The
+        other chunks are joined with newlines (a hard word break), segmented once, and the
         spans handed back to their chunks; offsets are relative to each chunk.
         """
-        skips = [_leading_marks(chunk) for chunk in chunks]
-        joined = "\n".join(chunk[skip:] for chunk, skip in zip(chunks, skips))
-        result: list[list[tuple[int, int]]] = [[] for _ in chunks]
-        index = 0
+        result: list[list[tuple[int, int]]] = [[(0, len(chunk))] for chunk in chunks]
+        hard = [
+            (index, chunk, _leading_marks(chunk))
+            for index, chunk in enumerate(chunks)
+            if not _PLAIN_BENGALI_WORD.fullmatch(chunk)
+        ]
+        if not hard:
+            return result
+        joined = "\n".join(chunk[skip:] for _, chunk, skip in hard)
+        for index, _, _ in hard:
+            result[index] = []
+        position = 0
         chunk_start = 0
-        chunk_end = len(chunks[0]) - skips[0] if chunks else 0
+        chunk_end = len(hard[0][1]) - hard[0][2]
         for start, end in word_spans(joined):
             while start >= chunk_end:
-                index += 1
+                position += 1
                 chunk_start = chunk_end + 1
-                chunk_end = chunk_start + len(chunks[index]) - skips[index]
-            shift = skips[index] - chunk_start
+                chunk_end = chunk_start + len(hard[position][1]) - hard[position][2]
+            index, _, skip = hard[position]
+            shift = skip - chunk_start
             result[index].append((start + shift, end + shift))
         return result
 
