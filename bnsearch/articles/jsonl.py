@@ -14,7 +14,8 @@ the shared corpora):
 ``related``     list of headline strings or objects ``{"headline", "url", "target_id"}``
                 (an object needs a headline, a url or a target_id), or null
 ``published``   ISO 8601 string (``2024-05-01``, ``2024-05-01T10:30:00+06:00``, ``…Z``) or
-                null; ``date`` is read when ``published`` is missing or null
+                null; ``date`` is read when ``published`` is missing or null. A time zone
+                is kept as its UTC offset (a named zone such as Asia/Dhaka is not kept)
 =============== ===========================================================================
 
 A record with neither title nor body text is an error. Errors are
@@ -134,15 +135,15 @@ def _related(record: dict[str, Any]) -> list[RelatedLink]:
                     f"related[{number}].{key} must be a string or null, got {_kind(field)}"
                 )
             fields[key] = field
-        if not (fields["headline"] or fields["url"] or fields["target_id"]):
-            raise ArticleError(f"related[{number}] has no headline, url or target_id")
-        links.append(
-            RelatedLink(
+        try:
+            link = RelatedLink(
                 headline=fields["headline"] or "",
                 url=fields["url"],
                 target_id=fields["target_id"],
             )
-        )
+        except ArticleError as error:
+            raise ArticleError(f"related[{number}]: {error.reason}") from None
+        links.append(link)
     return links
 
 

@@ -64,6 +64,8 @@ class RelatedLink:
     """A related headline on a page: a link to another article.
 
     ``target_id`` is set when the target is known (given, or resolved by the link graph).
+    A link must point somewhere: a non-blank headline, a url or a target_id; a target_id,
+    when given, is not blank.
     """
 
     headline: str = attrs.field(validator=_require_str("headline"))
@@ -71,6 +73,12 @@ class RelatedLink:
     target_id: str | None = attrs.field(
         default=None, validator=_require_str("target_id", allow_none=True)
     )
+
+    def __attrs_post_init__(self) -> None:
+        if self.target_id is not None and not self.target_id.strip():
+            raise ArticleError("RelatedLink.target_id must not be blank (use None)")
+        if not (self.headline.strip() or self.url or self.target_id):
+            raise ArticleError("RelatedLink needs a headline, a url or a target_id")
 
 
 def _to_links(value: object) -> tuple[RelatedLink, ...]:

@@ -320,7 +320,7 @@ def _record(raw: bytes, name: str, number: int, start: int) -> Article | None:
             offset=start + nul,
         )
     try:
-        text = raw.decode("utf-8")
+        text = raw.rstrip(b"\r\n").decode("utf-8")
     except UnicodeDecodeError as error:
         offset = start + error.start
         raise ArticleError(

@@ -1,0 +1,311 @@
+"""News page text -> Article (parse_page) and back (format_page)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bnsearch.articles import Article, RelatedLink, format_page, page_id, parse_page
+from bnsearch.errors import ArticleError
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SEED_PAGE = SHARED / "examples" / "article-page.txt"
+
+P1 = "প্রথম অনুচ্ছেদে ঘটনার বিবরণ দেওয়া হয়েছে।"
+P2 = "দ্বিতীয় অনুচ্ছেদে আরও তথ্য আছে, যা প্রতিবেদক জানিয়েছেন।"
+P3 = "তৃতীয় অনুচ্ছেদ শেষ কথা বলে।"
+R1 = "উত্তরায় গ্যাস সরবরাহ বন্ধ, কারণ জানাল তিতাস"
+R2 = "চতুর্থ দিনে প্রার্থিতা ফিরে পেলেন আরও ৫৩ জন"
+TITLE = "দুদকে ১৫টি বিশেষ টাস্কফোর্স গঠন"
+
+
+def page(*blocks: str) -> str:
+    return "\n\n".join(blocks) + "\n"
+
+
+FULL = page(
+    "হোম > জাতীয় > দুর্নীতি",
+    TITLE,
+    "দুদকের প্রধান কার্যালয়। ছবি: প্রথম আলো",
+    P1,
+    P2,
+    P3,
+    R1,
+    R2,
+)
+
+
+# ----------------------------------------------------------------- the seed page
+
+
+def seed_text() -> str:
+    if not SEED_PAGE.exists():
+        pytest.skip(f"shared seed page not found at {SEED_PAGE}")
+    return SEED_PAGE.read_text(encoding="utf-8")
+
+
+def test_seed_page_fields() -> None:
+    text = seed_text()
+    article = parse_page(text)
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert article.section == ("জাতীয়",)
+    assert article.title == lines[1]
+    assert article.caption is not None
+    assert lines[2] == f"{article.caption} ছবি: {article.photo_credit}"
+    assert article.photo_credit == "রেডিও পাকিস্তান"
+    assert article.caption.endswith("।")
+    # every paragraph between the caption and the related list, in order
+    paragraphs = article.body.split("\n\n")
+    assert paragraphs == lines[3 : 3 + len(paragraphs)]
+    assert all(paragraph.rstrip("’").endswith("।") for paragraph in paragraphs)
+    assert len(paragraphs) == 9
+    # the rest of the page: the related headlines, one per line
+    assert [link.headline for link in article.related] == lines[3 + len(paragraphs) :]
+    assert len(article.related) == 10
+    assert all(link.url is None and link.target_id is None for link in article.related)
+
+
+def test_seed_page_survives_crlf_bom_and_trailing_spaces() -> None:
+    text = seed_text()
+    mangled = "\ufeff" + "\r\n".join(line + "  \t" for line in text.splitlines()) + "\r\n\r\n"
+    mangled = mangled.replace("\r\n\r\n", "\r\n \r\n\r\n")  # blank lines with a space, doubled
+    assert parse_page(mangled) == parse_page(text)
+
+
+def test_seed_page_round_trips_through_format_page() -> None:
+    article = parse_page(seed_text())
+    assert parse_page(format_page(article), id=article.id) == article
+
+
+# ----------------------------------------------------------------- structure
+
+
+def test_full_page() -> None:
+    article = parse_page(FULL, id="dudok")
+    assert article.id == "dudok"
+    assert article.section == ("জাতীয়", "দুর্নীতি")
+    assert article.title == TITLE
+    assert (article.caption, article.photo_credit) == ("দুদকের প্রধান কার্যালয়।", "প্রথম আলো")
+    assert article.body == f"{P1}\n\n{P2}\n\n{P3}"
+    assert article.related == (RelatedLink(headline=R1), RelatedLink(headline=R2))
+
+
+def test_missing_breadcrumb_caption_and_related() -> None:
+    article = parse_page(page(TITLE, P1, P2))
+    assert article.section == ()
+    assert article.title == TITLE
+    assert article.caption is None and article.photo_credit is None
+    assert article.body == f"{P1}\n\n{P2}"
+    assert article.related == ()
+
+
+def test_extra_blank_lines_and_indentation_do_not_matter() -> None:
+    spaced = FULL.replace("\n\n", "\n\n\n  \n\n").replace(P2, "   " + P2)
+    assert parse_page(spaced) == parse_page(FULL)
+
+
+def test_single_spaced_page_has_one_block_per_line() -> None:
+    article = parse_page(FULL.replace("\n\n", "\n"))
+    assert article == parse_page(FULL)
+
+
+def test_lines_inside_a_block_stay_one_paragraph() -> None:
+    wrapped = page(TITLE, "প্রথম লাইন,\nএকই অনুচ্ছেদের দ্বিতীয় লাইন।", P2)
+    article = parse_page(wrapped)
+    assert article.body == f"প্রথম লাইন,\nএকই অনুচ্ছেদের দ্বিতীয় লাইন।\n\n{P2}"
+
+
+def test_breadcrumb_forms() -> None:
+    assert parse_page(page("Home › Sports", TITLE, P1)).section == ("Sports",)
+    assert parse_page(page("প্রচ্ছদ » খেলা » ক্রিকেট", TITLE, P1)).section == ("খেলা", "ক্রিকেট")
+    assert parse_page(page("অর্থনীতি > বাজার", TITLE, P1)).section == ("অর্থনীতি", "বাজার")
+    # breadcrumb directly followed by the headline, no blank line
+    assert parse_page(page("হোম > জাতীয়\n" + TITLE, P1)).title == TITLE
+
+
+@pytest.mark.parametrize(
+    ("block", "caption", "credit"),
+    [
+        ("নদীর পাড়ে মানুষের ভিড়। ছবি: সংগৃহীত", "নদীর পাড়ে মানুষের ভিড়।", "সংগৃহীত"),
+        ("নদীর পাড়ে মানুষের ভিড়। ছবি : সংগৃহীত", "নদীর পাড়ে মানুষের ভিড়।", "সংগৃহীত"),
+        ("নদীর পাড়ে মানুষের ভিড় (ছবি- প্রথম আলো)", "নদীর পাড়ে মানুষের ভিড়", "প্রথম আলো"),
+        ("Crowd at the river. Photo: AFP", "Crowd at the river.", "AFP"),
+        ("ছবি: সংগৃহীত", None, "সংগৃহীত"),
+        ("নদীর পাড়ে মানুষের ভিড়। ছবি:", "নদীর পাড়ে মানুষের ভিড়।", None),
+    ],
+)
+def test_caption_and_credit(block: str, caption: str | None, credit: str | None) -> None:
+    article = parse_page(page(TITLE, block, P1))
+    assert (article.caption, article.photo_credit) == (caption, credit)
+    assert article.body == P1
+
+
+def test_caption_after_a_byline_is_found_and_byline_stays_in_body() -> None:
+    byline = "নিজস্ব প্রতিবেদক, ঢাকা"
+    article = parse_page(page(TITLE, byline, "মানববন্ধন। ছবি: প্রথম আলো", P1))
+    assert article.photo_credit == "প্রথম আলো"
+    assert article.body == f"{byline}\n\n{P1}"
+
+
+def test_credit_marker_inside_a_word_or_paragraph_is_not_a_caption() -> None:
+    text = "তিনি বলেন, ছবিটি আমাদের কাছে আছে। ছবি: তোলার সময় তিনি সেখানে ছিলেন। পরে ফিরে যান।"
+    article = parse_page(page(TITLE, text, P1))
+    assert article.caption is None and article.photo_credit is None
+    assert article.body == f"{text}\n\n{P1}"
+
+
+# ----------------------------------------------------------------- related headlines
+
+
+def test_related_stop_at_the_last_sentence() -> None:
+    article = parse_page(page(TITLE, P1, "সংক্ষিপ্ত বাক্য।", R1, R2))
+    assert article.body == f"{P1}\n\nসংক্ষিপ্ত বাক্য।"
+    assert [link.headline for link in article.related] == [R1, R2]
+
+
+def test_sentence_final_punctuation_and_closing_quotes() -> None:
+    quoted_sentence = "তিনি বলেন, ‘আমরা প্রস্তুত আছি।’"
+    quoted_headline = "নির্বাচন নিয়ে ‘ষড়যন্ত্র’"
+    article = parse_page(page(TITLE, P1, quoted_sentence, quoted_headline))
+    assert article.body == f"{P1}\n\n{quoted_sentence}"
+    assert [link.headline for link in article.related] == [quoted_headline]
+    for end in ("?", "!", ".", "॥", "…", ":"):
+        article = parse_page(page(TITLE, P1, R1 + end))
+        assert article.related == (), end
+
+
+def test_body_keeps_at_least_one_paragraph() -> None:
+    article = parse_page(page(TITLE, R1, R2))
+    assert article.body == R1
+    assert [link.headline for link in article.related] == [R2]
+
+
+def test_short_byline_tag_and_long_lines_stay_in_body() -> None:
+    long_line = " ".join(["শব্দ"] * 30)  # no danda, but far too long for a headline
+    article = parse_page(page(TITLE, P1, long_line, "/এএইচ"))
+    assert article.related == ()
+    assert article.body == f"{P1}\n\n{long_line}\n\n/এএইচ"
+
+
+def test_headlines_listed_without_blank_lines() -> None:
+    article = parse_page(page(TITLE, P1, P2 + "\n" + R1 + "\n" + R2))
+    assert article.body == f"{P1}\n\n{P2}"
+    assert [link.headline for link in article.related] == [R1, R2]
+
+
+def test_label_line_announces_related_even_with_question_marks() -> None:
+    question = "কোন দেশে কত সম্পদ?"
+    article = parse_page(page(TITLE, P1, "আরও পড়ুন:", R1, question))
+    assert article.body == P1
+    assert [link.headline for link in article.related] == [R1, question]
+    # a label with nothing after it only ends the body
+    article = parse_page(page(TITLE, P1, R1, "আরও পড়ুন"))
+    assert article.body == f"{P1}\n\n{R1}"
+    assert article.related == ()
+
+
+def test_urls_and_bullets_on_related_lines() -> None:
+    article = parse_page(
+        page(
+            TITLE,
+            P1,
+            f"• {R1} | https://example.com/a/1",
+            f"- {R2}\t/bangladesh/article-2",
+            "ব্যাংক খাতে সংস্কার | নয় কোনো লিংক",
+        )
+    )
+    assert article.related == (
+        RelatedLink(headline=R1, url="https://example.com/a/1"),
+        RelatedLink(headline=R2, url="/bangladesh/article-2"),
+        RelatedLink(headline="ব্যাংক খাতে সংস্কার | নয় কোনো লিংক"),
+    )
+
+
+# ----------------------------------------------------------------- ids and errors
+
+
+def test_derived_id_is_stable_and_encoding_blind() -> None:
+    derived = parse_page(FULL).id
+    assert re.fullmatch(r"page-[0-9a-f]{16}", derived)
+    assert derived == page_id(TITLE)
+    assert page_id(TITLE.replace("টাস্ক", "টাস্\u200cক")) == derived
+    assert page_id("অন্য শিরোনাম") != derived
+    assert parse_page(FULL.replace(P1, P2)).id == derived  # the body does not change the id
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        ("", "empty page", None),
+        ("  \n\n \t\n", "empty page", None),
+        ("হোম > জাতীয়\n", "no headline", 1),
+        ("\n\n" + TITLE + "\n", "no body", 3),
+        (page("হোম > জাতীয়", TITLE), "no body", 3),
+        (page(TITLE, "মানববন্ধন। ছবি: প্রথম আলো"), "only a photo caption", 1),
+    ],
+)
+def test_pages_without_title_or_body_are_clear_errors(
+    text: str, message: str, line: int | None
+) -> None:
+    with pytest.raises(ArticleError, match=message) as caught:
+        parse_page(text)
+    assert caught.value.line == line
+
+
+def test_non_str_input_is_an_article_error() -> None:
+    with pytest.raises(ArticleError, match="must be str"):
+        parse_page(b"bytes")  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------- format_page round trip
+
+_WORD = st.sampled_from(
+    ["ঢাকা", "সরকার", "নির্বাচন", "বাজেট", "পুলিশ", "৫৩", "কমিশন", "Dhaka", "শিক্ষা", "নদী"]
+)
+
+
+def _words(min_size: int, max_size: int) -> st.SearchStrategy[str]:
+    return st.lists(_WORD, min_size=min_size, max_size=max_size).map(" ".join)
+
+
+_SENTENCE = _words(3, 12).map(lambda text: text + "।")
+_PARAGRAPH = st.lists(_SENTENCE, min_size=1, max_size=3).map(" ".join)
+_HEADLINE = _words(2, 10)
+_LINK = st.builds(
+    RelatedLink,
+    headline=_HEADLINE,
+    url=st.none() | st.sampled_from(["https://example.com/x/1", "/local/path-2"]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    title=_words(1, 12),
+    paragraphs=st.lists(_PARAGRAPH | _HEADLINE, min_size=1, max_size=4),
+    section=st.lists(_words(1, 2), max_size=3),
+    caption=st.none() | _SENTENCE,
+    credit=st.none() | _words(1, 3),
+    related=st.lists(_LINK, max_size=4),
+)
+def test_format_page_round_trip(
+    title: str,
+    paragraphs: list[str],
+    section: list[str],
+    caption: str | None,
+    credit: str | None,
+    related: list[RelatedLink],
+) -> None:
+    article = Article(
+        id="x",
+        title=title,
+        body="\n\n".join(paragraphs),
+        section=tuple(section),
+        caption=caption,
+        photo_credit=credit,
+        related=related,
+    )
+    assert parse_page(format_page(article), id="x") == article

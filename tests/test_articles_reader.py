@@ -1,0 +1,287 @@
+"""read_articles: page files, folders, JSONL and gzipped JSONL; errors that say where."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from bnsearch.articles import (
+    Article,
+    LinkGraph,
+    ReadReport,
+    RelatedLink,
+    SkippedRecordWarning,
+    article_to_record,
+    format_page,
+    read_articles,
+    write_jsonl,
+)
+from bnsearch.errors import ArticleError
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+PAGE = "হোম > জাতীয়\n\nশিরোনাম এখানে\n\nপ্রথম অনুচ্ছেদ।\n\nদ্বিতীয় অনুচ্ছেদ।\n\nঅন্য খবরের শিরোনাম\n"
+
+
+def record(id: str, title: str = "শিরোনাম", body: str = "লেখা।") -> str:
+    return json.dumps({"id": id, "title": title, "body": body}, ensure_ascii=False)
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+# ----------------------------------------------------------------- what a path can be
+
+
+def test_page_file_takes_its_file_name_as_id(tmp_path: Path) -> None:
+    file = tmp_path / "2024.05-dudok.txt"
+    file.write_text(PAGE, encoding="utf-8")
+    (article,) = read_articles(file)
+    assert article.id == "2024.05-dudok"
+    assert article.title == "শিরোনাম এখানে"
+    assert article.section == ("জাতীয়",)
+    assert article.related == (RelatedLink(headline="অন্য খবরের শিরোনাম"),)
+
+
+def test_folder_reads_pages_and_jsonl_recursively_in_sorted_order(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "z-page.txt").write_text(PAGE, encoding="utf-8")
+    (tmp_path / "a-page.txt").write_text(PAGE.replace("শিরোনাম এখানে", "আরেক"), encoding="utf-8")
+    write_lines(tmp_path / "c.jsonl", [record("j1"), record("j2")])
+    with gzip.open(tmp_path / "d.jsonl.gz", "wt", encoding="utf-8") as stream:
+        stream.write(record("g1") + "\n")
+    (tmp_path / "README.md").write_text("not an article", encoding="utf-8")
+    (tmp_path / ".hidden.txt").write_text("not read", encoding="utf-8")
+    report = ReadReport()
+    ids = [article.id for article in read_articles(tmp_path, report=report)]
+    assert ids == ["a-page", "z-page", "j1", "j2", "g1"]  # a-page.txt, b/, c.jsonl, d.jsonl.gz
+    assert (report.articles, report.files, report.ok) == (5, 4, True)
+    assert report.ignored_files == [str(tmp_path / "README.md")]
+
+
+def test_jsonl_and_gzip_round_trip(tmp_path: Path) -> None:
+    articles = [
+        Article(id="a", title="এক", body="লেখা।", section=("জাতীয়",), related=["দুই খবর"]),
+        Article(id="b", title="", body="শিরোনামহীন অনুচ্ছেদ।", source="উৎস"),
+    ]
+    for name in ("out.jsonl", "out.jsonl.gz"):
+        assert write_jsonl(articles, tmp_path / name) == 2
+        assert list(read_articles(tmp_path / name)) == articles
+
+
+def test_page_round_trip_through_a_file(tmp_path: Path) -> None:
+    article = Article(
+        id="x",
+        title="শিরোনাম",
+        body="অনুচ্ছেদ।",
+        caption="ছবির বর্ণনা।",
+        photo_credit="সংগৃহীত",
+        related=[RelatedLink(headline="অন্য খবর", url="https://x.test/1")],
+    )
+    (tmp_path / "x.txt").write_text(format_page(article), encoding="utf-8")
+    assert list(read_articles(tmp_path / "x.txt")) == [article]
+
+
+def test_blank_lines_crlf_and_bom_in_jsonl(tmp_path: Path) -> None:
+    file = tmp_path / "x.jsonl"
+    file.write_bytes(
+        b"\xef\xbb\xbf" + (record("a") + "\r\n\r\n   \r\n" + record("b") + "\r\n").encode()
+    )
+    assert [article.id for article in read_articles(file)] == ["a", "b"]
+
+
+# ----------------------------------------------------------------- errors say where
+
+
+def test_missing_path(tmp_path: Path) -> None:
+    with pytest.raises(ArticleError, match="no such file or folder") as caught:
+        list(read_articles(tmp_path / "nope.jsonl"))
+    assert caught.value.path == str(tmp_path / "nope.jsonl")
+
+
+def test_broken_json_line_names_file_line_and_byte(tmp_path: Path) -> None:
+    first = record("a", title="বাংলা শিরোনাম")
+    file = write_lines(tmp_path / "x.jsonl", [first, '{"id": "b", "title": "ভাঙা'])
+    with pytest.raises(ArticleError, match="not valid JSON") as caught:
+        list(read_articles(file))
+    error = caught.value
+    assert (error.path, error.line) == (str(file), 2)
+    line_start = len(first.encode()) + 1
+    # the decoder stops at the opening quote of the unterminated string
+    assert error.offset == line_start + len(b'{"id": "b", "title": ')
+    assert str(file) in str(error) and "line 2" in str(error)
+
+
+def test_non_utf8_byte_offset_in_jsonl(tmp_path: Path) -> None:
+    good = record("a").encode()
+    bad = b'{"id": "b", "title": "\xe0\xa6\xac\xff"}'
+    file = tmp_path / "x.jsonl"
+    file.write_bytes(good + b"\n" + bad + b"\n")
+    with pytest.raises(ArticleError, match="not UTF-8: byte 0xff") as caught:
+        list(read_articles(file))
+    assert caught.value.line == 2
+    assert caught.value.offset == len(good) + 1 + bad.index(b"\xff")
+
+
+def test_bad_record_names_the_line(tmp_path: Path) -> None:
+    file = write_lines(tmp_path / "x.jsonl", [record("a"), '{"title": "t"}'])
+    with pytest.raises(ArticleError, match="no 'id'") as caught:
+        list(read_articles(file))
+    assert (caught.value.line, caught.value.offset) == (2, len(record("a").encode()) + 1)
+
+
+def test_binary_and_non_utf8_page_files(tmp_path: Path) -> None:
+    binary = tmp_path / "image.txt"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    with pytest.raises(ArticleError, match="binary file") as caught:
+        list(read_articles(binary))
+    assert (caught.value.path, caught.value.offset) == (str(binary), 8)
+
+    latin = tmp_path / "latin.txt"
+    data = PAGE.encode() + "café\n".encode("latin-1")
+    latin.write_bytes(data)
+    with pytest.raises(ArticleError, match="not UTF-8") as caught:
+        list(read_articles(latin))
+    assert caught.value.offset == len(PAGE.encode()) + 3
+    assert caught.value.line == PAGE.count("\n") + 1
+
+    utf16 = tmp_path / "utf16.txt"
+    utf16.write_bytes(PAGE.encode("utf-16"))
+    with pytest.raises(ArticleError, match="UTF-16"):
+        list(read_articles(utf16))
+
+
+def test_page_without_body_names_the_file(tmp_path: Path) -> None:
+    file = tmp_path / "empty-body.txt"
+    file.write_text("হোম > জাতীয়\n\nশুধু শিরোনাম\n", encoding="utf-8")
+    with pytest.raises(ArticleError, match="no body") as caught:
+        list(read_articles(file))
+    assert (caught.value.path, caught.value.line) == (str(file), 3)
+
+
+def test_corrupt_gzip_is_an_article_error(tmp_path: Path) -> None:
+    file = tmp_path / "x.jsonl.gz"
+    data = gzip.compress(("\n".join(record(f"r{n}") for n in range(2000)) + "\n").encode())
+    file.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ArticleError, match="truncated or corrupt") as caught:
+        list(read_articles(file))
+    assert caught.value.path == str(file)
+
+
+# ----------------------------------------------------------------- skip_bad
+
+
+def test_skip_bad_reports_every_skipped_record(tmp_path: Path) -> None:
+    lines = [
+        record("a"),
+        "not json",
+        record("c"),
+        '{"id": "d", "title": null, "body": ""}',
+        "",
+        "[1]",
+        record("g"),
+    ]
+    file = write_lines(tmp_path / "x.jsonl", lines)
+    report = ReadReport()
+    ids = [article.id for article in read_articles(file, skip_bad=True, report=report)]
+    assert ids == ["a", "c", "g"]
+    assert [(item.line, item.path) for item in report.skipped] == [
+        (2, str(file)),
+        (4, str(file)),
+        (6, str(file)),
+    ]
+    assert "neither a title nor a body" in report.skipped[1].reason
+    # nothing dropped silently: every non-blank line is read or reported
+    assert len(ids) + len(report.skipped) == sum(1 for line in lines if line.strip())
+    assert report.articles == 3 and not report.ok
+    assert "3 articles from 1 files, 3 skipped" in report.summary()
+
+
+def test_skip_bad_without_report_warns(tmp_path: Path) -> None:
+    file = write_lines(tmp_path / "x.jsonl", [record("a"), "{oops"])
+    with pytest.warns(SkippedRecordWarning, match="line 2"):
+        ids = [article.id for article in read_articles(file, skip_bad=True)]
+    assert ids == ["a"]
+
+
+def test_skip_bad_in_a_folder_skips_bad_files_and_keeps_going(tmp_path: Path) -> None:
+    (tmp_path / "1-good.txt").write_text(PAGE, encoding="utf-8")
+    (tmp_path / "2-binary.txt").write_bytes(b"abc\x00def")
+    (tmp_path / "3-nobody.txt").write_text("শুধু শিরোনাম\n", encoding="utf-8")
+    write_lines(tmp_path / "4-binary.jsonl", [record("x"), "\x00\x00", record("y")])
+    write_lines(tmp_path / "5.jsonl", [record("z")])
+    report = ReadReport()
+    ids = [a.id for a in read_articles(tmp_path, skip_bad=True, report=report)]
+    assert ids == ["1-good", "x", "z"]
+    assert [Path(item.path).name for item in report.skipped] == [
+        "2-binary.txt",
+        "3-nobody.txt",
+        "4-binary.jsonl",
+    ]
+    assert report.skipped[2].line == 2  # the rest of a binary JSONL file is not read
+
+
+def test_corrupt_gzip_with_skip_bad_keeps_what_was_read(tmp_path: Path) -> None:
+    file = tmp_path / "x.jsonl.gz"
+    data = gzip.compress(("\n".join(record(f"r{n}") for n in range(2000)) + "\n").encode())
+    file.write_bytes(data[: len(data) // 2])
+    report = ReadReport()
+    articles = list(read_articles(file, skip_bad=True, report=report))
+    assert 0 < len(articles) < 2000
+    assert [a.id for a in articles] == [f"r{n}" for n in range(len(articles))]
+    assert len(report.skipped) == 1 and "truncated or corrupt" in report.skipped[0].reason
+
+
+# ----------------------------------------------------------------- the shared corpora
+
+
+def shared(name: str) -> Path:
+    path = SHARED / name
+    if not path.exists():
+        pytest.skip(f"shared data not found at {path}")
+    return path
+
+
+def test_belin_corpus_reads_completely() -> None:
+    path = shared("corpus/belin_religious_news.jsonl")
+    report = ReadReport()
+    articles = list(read_articles(path, report=report))
+    lines = path.read_bytes().count(b"\n")
+    assert len(articles) == lines and report.ok
+    assert len({a.id for a in articles}) == len(articles)
+    labels = {a.section for a in articles}
+    assert ("ইসলাম ধর্ম",) in labels and all(len(label) == 1 for label in labels)
+    assert all(a.title and a.body and a.source for a in articles)
+    # the corpus records, written back, are the same records
+    first = json.loads(path.open(encoding="utf-8").readline())
+    assert {k: v for k, v in article_to_record(articles[0]).items() if v} == {
+        k: [v] if k == "section" else v
+        for k, v in first.items()
+        if v and k not in {"aspect", "sentiment"}
+    }
+
+
+def test_bqa_passages_have_no_titles_but_read() -> None:
+    path = shared("corpus/bqa_passages.jsonl")
+    articles = list(read_articles(path))
+    assert len(articles) == path.read_bytes().count(b"\n")
+    assert all(a.title == "" and a.body for a in articles)
+
+
+def test_seed_page_as_a_folder_with_related_links(tmp_path: Path) -> None:
+    seed = shared("examples/article-page.txt")
+    (page,) = read_articles(seed.parent)
+    assert page.id == "article-page"
+    # give two of its related headlines a target article each, one with other spacing
+    targets = [
+        Article(id=f"t{n}", title="  ".join(link.headline.split()), body="লেখা।")
+        for n, link in enumerate(page.related[:2])
+    ]
+    graph = LinkGraph.from_articles([page, *targets])
+    assert graph.out_links(page.id) == ("t0", "t1")
+    assert len(graph.unresolved()) == len(page.related) - 2
