@@ -22,7 +22,7 @@ def _build_table() -> npt.NDArray[np.int64]:
     steps = 255 - EXACT_BELOW
     growth = (2.0**31 / EXACT_BELOW) ** (1.0 / steps)
     for code in range(EXACT_BELOW, 256):
-        geometric = int(round(EXACT_BELOW * growth ** (code - EXACT_BELOW)))
+        geometric = round(EXACT_BELOW * growth ** (code - EXACT_BELOW))
         table[code] = max(int(table[code - 1]) + 1, geometric)
     return table
 

@@ -1,0 +1,328 @@
+"""Analysis of articles and the in-RAM build of one segment's arrays.
+
+Two steps, so that analysis can run in worker processes:
+
+1. :func:`encode_articles` (pure, picklable in and out) turns a batch of articles into an
+   :class:`EncodedBatch`: per field a small vocabulary and one int32 array of term ids per
+   position (``-1`` for a dropped stopword or a gap), plus the compressed stored rows, ids,
+   title keys, URLs and link edges.
+2. :class:`SegmentBuilder` maps each batch's vocabulary onto the segment's term ids (one
+   dict lookup per distinct term per batch, then a numpy gather) and, in :meth:`build`,
+   turns the token arrays into CSR postings with one stable argsort per field.
+
+The per-token Python work is one dict lookup inside the analyzer's chunk cache and one in
+the batch vocabulary; everything after that is numpy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from bnsearch.analysis import normalize_text
+from bnsearch.articles import Article
+from bnsearch.index.links import title_key
+from bnsearch.index.norms import encode_lengths
+from bnsearch.index.schema import POSITION_GAP, TEXT, FieldSpec, Schema
+from bnsearch.index.store import article_row
+
+Int32Array = npt.NDArray[np.int32]
+Int64Array = npt.NDArray[np.int64]
+
+
+class _Vocabulary(dict[str | None, int]):
+    """term -> id in first-seen order; ``None`` (a dropped word) maps to -1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self[None] = -1
+
+    def __missing__(self, term: str | None) -> int:
+        ident = len(self) - 1
+        self[term] = ident
+        return ident
+
+    def terms(self) -> list[str]:
+        return [term for term in self if term is not None]
+
+
+@attrs.define(kw_only=True)
+class EncodedField:
+    """One field of a batch: vocabulary, term ids per position, positions per doc."""
+
+    vocab: list[str]
+    ids: Int32Array
+    lengths: Int32Array  # positions (including dropped words and gaps) per doc
+
+
+@attrs.define(kw_only=True)
+class EncodedBatch:
+    """A batch of analyzed articles, ready for :meth:`SegmentBuilder.add_batch`."""
+
+    count: int
+    ids: list[str]
+    title_keys: list[str]
+    urls: list[str]
+    rows: list[dict[str, Any]]
+    fields: dict[str, EncodedField]
+    edge_src: list[int]  # doc number within the batch
+    edge_key: list[str]
+    edge_url: list[str]
+    edge_tid: list[str]
+    text_bytes: int
+
+
+def keyword_values(section: Sequence[str]) -> list[str]:
+    """Keyword terms of a section path: each normalized element, then the full path."""
+    parts = [normalize_text(part) for part in section]
+    parts = [part for part in parts if part]
+    if not parts:
+        return []
+    values = list(dict.fromkeys(parts))
+    full = ">".join(parts)
+    if full not in values:
+        values.append(full)
+    else:  # single element: keep the full path last, it is the facet value
+        values.remove(full)
+        values.append(full)
+    return values
+
+
+def _field_values(spec: FieldSpec, article: Article, anchors: tuple[str, ...]) -> list[str]:
+    source = spec.source
+    if source == "related":
+        return [link.headline for link in article.related]
+    if source == "anchors":
+        return list(anchors)
+    if source == "section":
+        return list(article.section)
+    value = getattr(article, source)
+    return [value] if value else []
+
+
+def encode_articles(
+    schema: Schema, items: Sequence[tuple[Article, tuple[str, ...]]]
+) -> EncodedBatch:
+    """Analyze ``(article, anchors)`` pairs into an :class:`EncodedBatch`."""
+    fields: dict[str, EncodedField] = {}
+    text_bytes = 0
+    for spec in schema.fields:
+        vocab = _Vocabulary()
+        lookup = vocab.__getitem__
+        per_doc: list[int] = []
+        lengths = np.zeros(len(items), dtype=np.int32)
+        if spec.kind == TEXT:
+            analyzer = schema.analyzer(spec.name)
+            sequence_of = analyzer.term_sequence
+            gap = [None] * POSITION_GAP
+            for number, (article, anchors) in enumerate(items):
+                values = _field_values(spec, article, anchors)
+                if len(values) == 1:
+                    sequence = sequence_of(values[0])
+                else:
+                    sequence = []
+                    for index, value in enumerate(values):
+                        if index:
+                            sequence.extend(gap)
+                        sequence.extend(sequence_of(value))
+                per_doc.extend(map(lookup, sequence))
+                lengths[number] = len(sequence)
+                text_bytes += sum(len(value) for value in values)
+        else:
+            for number, (article, anchors) in enumerate(items):
+                keys = keyword_values(_field_values(spec, article, anchors))
+                per_doc.extend(map(lookup, keys))
+                lengths[number] = len(keys)
+        fields[spec.name] = EncodedField(
+            vocab=vocab.terms(), ids=np.array(per_doc, dtype=np.int32), lengths=lengths
+        )
+    edge_src: list[int] = []
+    edge_key: list[str] = []
+    edge_url: list[str] = []
+    edge_tid: list[str] = []
+    for number, (article, _) in enumerate(items):
+        for link in article.related:
+            edge_src.append(number)
+            edge_key.append(title_key(link.headline))
+            edge_url.append(link.url or "")
+            edge_tid.append(link.target_id or "")
+    return EncodedBatch(
+        count=len(items),
+        ids=[article.id for article, _ in items],
+        title_keys=[title_key(article.title) for article, _ in items],
+        urls=[article.url or "" for article, _ in items],
+        rows=[article_row(article, anchors) for article, anchors in items],
+        fields=fields,
+        edge_src=edge_src,
+        edge_key=edge_key,
+        edge_url=edge_url,
+        edge_tid=edge_tid,
+        text_bytes=text_bytes,
+    )
+
+
+@attrs.define
+class _FieldBuffer:
+    vocab: dict[str, int] = attrs.field(factory=dict)
+    ids: list[Int32Array] = attrs.field(factory=list)
+    lengths: list[Int32Array] = attrs.field(factory=list)
+
+
+@attrs.define
+class SegmentBuilder:
+    """Accumulates encoded batches; :meth:`build` returns the segment's arrays."""
+
+    schema: Schema
+    doc_count: int = 0
+    token_count: int = 0
+    _fields: dict[str, _FieldBuffer] = attrs.field(init=False)
+    ids: list[str] = attrs.field(init=False, factory=list)
+    title_keys: list[str] = attrs.field(init=False, factory=list)
+    urls: list[str] = attrs.field(init=False, factory=list)
+    rows: list[dict[str, Any]] = attrs.field(init=False, factory=list)
+    _edges: list[tuple[int, str, str, str]] = attrs.field(init=False, factory=list)
+
+    def __attrs_post_init__(self) -> None:
+        self._fields = {spec.name: _FieldBuffer() for spec in self.schema.fields}
+
+    def add_batch(self, batch: EncodedBatch) -> None:
+        for name, encoded in batch.fields.items():
+            buffer = self._fields[name]
+            vocab = buffer.vocab
+            remap = np.empty(len(encoded.vocab) + 1, dtype=np.int32)
+            remap[-1] = -1  # index -1 (a dropped word) stays -1
+            for local, term in enumerate(encoded.vocab):
+                ident = vocab.get(term)
+                if ident is None:
+                    ident = vocab[term] = len(vocab)
+                remap[local] = ident
+            buffer.ids.append(remap[encoded.ids] if len(encoded.ids) else encoded.ids)
+            buffer.lengths.append(encoded.lengths)
+            self.token_count += len(encoded.ids)
+        base = self.doc_count
+        self._edges.extend(
+            (base + src, key, url, tid)
+            for src, key, url, tid in zip(
+                batch.edge_src, batch.edge_key, batch.edge_url, batch.edge_tid, strict=True
+            )
+        )
+        self.ids.extend(batch.ids)
+        self.title_keys.extend(batch.title_keys)
+        self.urls.extend(batch.urls)
+        self.rows.extend(batch.rows)
+        self.doc_count += batch.count
+
+    def build(self) -> dict[str, Any]:
+        """The segment's arrays (by file stem) and statistics, see :mod:`.segment`."""
+        arrays: dict[str, Any] = {}
+        stats: dict[str, Any] = {}
+        for spec in self.schema.fields:
+            buffer = self._fields[spec.name]
+            built, field_stats = build_field(
+                vocab=list(buffer.vocab),
+                ids=_concat32(buffer.ids),
+                lengths=_concat32(buffer.lengths),
+                doc_count=self.doc_count,
+                text=spec.kind == TEXT,
+                positions=spec.positions,
+            )
+            arrays.update({f"fld.{spec.name}.{key}": value for key, value in built.items()})
+            stats[spec.name] = field_stats
+        arrays["strings.ids"] = self.ids
+        arrays["strings.titlekeys"] = self.title_keys
+        arrays["strings.urls"] = self.urls
+        arrays["links.src"] = np.array([e[0] for e in self._edges], dtype=np.int32)
+        arrays["strings.links.key"] = [e[1] for e in self._edges]
+        arrays["strings.links.url"] = [e[2] for e in self._edges]
+        arrays["strings.links.tid"] = [e[3] for e in self._edges]
+        arrays["rows"] = self.rows
+        return {"arrays": arrays, "stats": stats, "max_doc": self.doc_count}
+
+
+def _concat32(parts: list[Int32Array]) -> Int32Array:
+    if not parts:
+        return np.zeros(0, dtype=np.int32)
+    return np.concatenate(parts).astype(np.int32, copy=False)
+
+
+def _small_uint(max_value: int) -> type[np.unsignedinteger[Any]]:
+    if max_value < 2**8:
+        return np.uint8
+    if max_value < 2**16:
+        return np.uint16
+    return np.uint32
+
+
+def build_field(
+    *,
+    vocab: list[str],
+    ids: Int32Array,
+    lengths: Int32Array,
+    doc_count: int,
+    text: bool,
+    positions: bool,
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """CSR arrays of one field from per-position term ids (``-1`` = no term).
+
+    ``ids`` holds, doc after doc, ``lengths[d]`` entries for doc ``d``. Returns the arrays
+    (``terms`` as a sorted list of str, ``indptr``, ``docs``, ``tfs``, and for text
+    fields ``norms``, ``lens``, and with positions ``pos``, ``posptr``) and statistics.
+    """
+    doc_of = np.repeat(np.arange(doc_count, dtype=np.int32), lengths)
+    starts = np.cumsum(lengths, dtype=np.int64) - lengths
+    position = np.arange(len(ids), dtype=np.int64) - np.repeat(starts, lengths)
+    raw_ids = ids
+    kept = ids >= 0
+    ids, doc_of, position = ids[kept], doc_of[kept], position[kept]
+    order_terms = sorted(range(len(vocab)), key=vocab.__getitem__)
+    rank = np.empty(len(vocab), dtype=np.int32)
+    rank[np.array(order_terms, dtype=np.int64)] = np.arange(len(vocab), dtype=np.int32)
+    sorted_terms = [vocab[i] for i in order_terms]
+    term = rank[ids] if len(ids) else ids
+    order = np.argsort(term, kind="stable")  # tokens are already in (doc, position) order
+    term, doc_of, position = term[order], doc_of[order], position[order]
+    n = len(term)
+    if n:
+        change = np.empty(n, dtype=bool)
+        change[0] = True
+        np.not_equal(term[1:], term[:-1], out=change[1:])
+        change[1:] |= doc_of[1:] != doc_of[:-1]
+        posting_start = np.flatnonzero(change)
+    else:
+        posting_start = np.zeros(0, dtype=np.int64)
+    tfs = np.diff(np.append(posting_start, n))
+    posting_term = term[posting_start]
+    indptr = np.searchsorted(posting_term, np.arange(len(vocab) + 1), side="left").astype(np.int64)
+    field_lengths = np.bincount(doc_of, minlength=doc_count).astype(np.uint32)
+    max_tf = int(tfs.max()) if len(tfs) else 0
+    arrays: dict[str, Any] = {
+        "terms": sorted_terms,
+        "indptr": indptr,
+        "docs": doc_of[posting_start].astype(np.int32),
+        "tfs": tfs.astype(_small_uint(max_tf)),
+    }
+    if text:
+        arrays["norms"] = encode_lengths(field_lengths)
+        arrays["lens"] = field_lengths
+        if positions:
+            max_pos = int(position.max()) if n else 0
+            arrays["pos"] = position.astype(_small_uint(max_pos))
+            arrays["posptr"] = np.append(posting_start, n).astype(np.int64)[indptr]
+    else:
+        # the last keyword of each doc is its full path: the facet value
+        facet = np.full(doc_count, -1, dtype=np.int32)
+        has = lengths > 0
+        last = (np.cumsum(lengths, dtype=np.int64) - 1)[has]
+        facet[has] = rank[raw_ids[last]]
+        arrays["facet"] = facet
+    stats = {
+        "terms": len(vocab),
+        "postings": len(posting_start),
+        "tokens": n,
+        "length_sum": int(field_lengths.sum()),
+    }
+    return arrays, stats

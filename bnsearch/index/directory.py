@@ -1,0 +1,255 @@
+"""Where index files live: a filesystem folder or memory.
+
+:class:`FSDirectory` writes files durably (write, flush, ``fsync``; the manifest by a
+temporary file, ``fsync`` and an atomic ``os.replace``, then an ``fsync`` of the folder)
+and opens ``.npy`` arrays memory-mapped. :class:`MemoryDirectory` keeps the same files
+in a dict, for tests and small jobs. Every write returns the CRC-32 and size of what was
+written, which the manifest records. Names are ``/``-separated relative paths.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+import zlib
+from pathlib import Path
+from typing import Protocol
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from bnsearch.errors import IndexFormatError
+from bnsearch.index import faults
+
+MANIFEST = "meta.json"
+LOCK_FILE = "write.lock"
+
+
+@attrs.frozen
+class FileInfo:
+    """Size in bytes and CRC-32 of one written file."""
+
+    size: int
+    crc32: int
+
+
+class _CrcWriter:
+    """A write-only file object that checksums what passes through it."""
+
+    def __init__(self, raw: io.BufferedWriter | io.BytesIO) -> None:
+        self.raw = raw
+        self.crc = 0
+        self.size = 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        self.crc = zlib.crc32(data, self.crc)
+        self.size += len(data)
+        return self.raw.write(data)
+
+
+def _array_bytes_info(writer: _CrcWriter, array: npt.NDArray[np.generic]) -> None:
+    np.lib.format.write_array(writer, np.ascontiguousarray(array), allow_pickle=False)  # type: ignore[arg-type]
+
+
+class Directory(Protocol):
+    """The storage an index lives in."""
+
+    def write_bytes(self, name: str, data: bytes) -> FileInfo: ...
+
+    def save_array(self, name: str, array: npt.NDArray[np.generic]) -> FileInfo: ...
+
+    def read_bytes(self, name: str) -> bytes: ...
+
+    def load_array(self, name: str) -> npt.NDArray[np.generic]: ...
+
+    def exists(self, name: str) -> bool: ...
+
+    def size(self, name: str) -> int: ...
+
+    def list_names(self) -> list[str]: ...
+
+    def remove(self, name: str) -> None: ...
+
+    def sync(self) -> None: ...
+
+    def read_manifest(self) -> bytes | None: ...
+
+    def write_manifest(self, data: bytes) -> None: ...
+
+    def describe(self, name: str) -> str: ...
+
+
+@attrs.define
+class FSDirectory:
+    """An index folder on disk. Reading needs no write access."""
+
+    path: Path = attrs.field(converter=Path)
+    _dirty_dirs: set[Path] = attrs.field(init=False, factory=set)
+
+    def describe(self, name: str) -> str:
+        return str(self.path / name)
+
+    def _target(self, name: str) -> Path:
+        target = self.path / name
+        if target.parent != self.path and not target.parent.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._dirty_dirs.add(self.path)
+        self._dirty_dirs.add(target.parent)
+        return target
+
+    def write_bytes(self, name: str, data: bytes) -> FileInfo:
+        target = self._target(name)
+        with open(target, "wb") as handle:
+            writer = _CrcWriter(handle)  # type: ignore[arg-type]
+            writer.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return FileInfo(size=writer.size, crc32=writer.crc)
+
+    def save_array(self, name: str, array: npt.NDArray[np.generic]) -> FileInfo:
+        target = self._target(name)
+        with open(target, "wb") as handle:
+            writer = _CrcWriter(handle)  # type: ignore[arg-type]
+            _array_bytes_info(writer, array)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return FileInfo(size=writer.size, crc32=writer.crc)
+
+    def read_bytes(self, name: str) -> bytes:
+        return (self.path / name).read_bytes()
+
+    def load_array(self, name: str) -> npt.NDArray[np.generic]:
+        target = self.path / name
+        try:
+            if target.stat().st_size == 0:
+                raise IndexFormatError(f"{target}: file is empty")
+            array = np.load(target, mmap_mode="r", allow_pickle=False)
+        except ValueError as error:
+            raise IndexFormatError(f"{target}: not a valid array file ({error})") from None
+        if not isinstance(array, np.ndarray):
+            raise IndexFormatError(f"{target}: not a single array")
+        return array
+
+    def exists(self, name: str) -> bool:
+        return (self.path / name).exists()
+
+    def size(self, name: str) -> int:
+        return (self.path / name).stat().st_size
+
+    def list_names(self) -> list[str]:
+        if not self.path.is_dir():
+            return []
+        return sorted(
+            str(p.relative_to(self.path)) for p in self.path.rglob("*") if p.is_file()
+        )
+
+    def remove(self, name: str) -> None:
+        target = self.path / name
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            return
+        parent = target.parent
+        if parent != self.path and not any(parent.iterdir()):
+            parent.rmdir()
+
+    def sync(self) -> None:
+        """fsync every folder that received a new entry (so the entries survive a crash)."""
+        for folder in sorted(self._dirty_dirs, key=lambda p: len(p.parts), reverse=True):
+            _fsync_dir(folder)
+        self._dirty_dirs.clear()
+
+    def read_manifest(self) -> bytes | None:
+        try:
+            return (self.path / MANIFEST).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def write_manifest(self, data: bytes) -> None:
+        """The commit point: temp file, fsync, atomic rename over ``meta.json``, fsync dir."""
+        self.sync()
+        temporary = self.path / (MANIFEST + ".tmp")
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        faults.crash_point("manifest-written")
+        os.replace(temporary, self.path / MANIFEST)
+        _fsync_dir(self.path)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@attrs.define
+class MemoryDirectory:
+    """Index files kept in memory (arrays as read-only numpy arrays)."""
+
+    _files: dict[str, bytes] = attrs.field(factory=dict)
+    _arrays: dict[str, npt.NDArray[np.generic]] = attrs.field(factory=dict)
+    _manifest: bytes | None = None
+    write_lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    def describe(self, name: str) -> str:
+        return f"<memory>/{name}"
+
+    def write_bytes(self, name: str, data: bytes) -> FileInfo:
+        self._files[name] = bytes(data)
+        return FileInfo(size=len(data), crc32=zlib.crc32(data))
+
+    def save_array(self, name: str, array: npt.NDArray[np.generic]) -> FileInfo:
+        buffer = io.BytesIO()
+        writer = _CrcWriter(buffer)
+        _array_bytes_info(writer, array)
+        buffer.seek(0)
+        stored = np.load(buffer, allow_pickle=False)
+        stored.setflags(write=False)
+        self._arrays[name] = stored
+        self._files[name] = buffer.getvalue()
+        return FileInfo(size=writer.size, crc32=writer.crc)
+
+    def read_bytes(self, name: str) -> bytes:
+        try:
+            return self._files[name]
+        except KeyError:
+            raise FileNotFoundError(name) from None
+
+    def load_array(self, name: str) -> npt.NDArray[np.generic]:
+        try:
+            return self._arrays[name]
+        except KeyError:
+            raise FileNotFoundError(name) from None
+
+    def exists(self, name: str) -> bool:
+        return name in self._files
+
+    def size(self, name: str) -> int:
+        return len(self.read_bytes(name))
+
+    def list_names(self) -> list[str]:
+        return sorted(self._files)
+
+    def remove(self, name: str) -> None:
+        self._files.pop(name, None)
+        self._arrays.pop(name, None)
+
+    def sync(self) -> None:
+        return None
+
+    def read_manifest(self) -> bytes | None:
+        return self._manifest
+
+    def write_manifest(self, data: bytes) -> None:
+        self._manifest = bytes(data)

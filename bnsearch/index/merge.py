@@ -1,0 +1,206 @@
+"""Segment merges: the policy that picks them and the numpy merge itself.
+
+Policy (:class:`MergePolicy`): segments are grouped in size tiers (live docs, tiers
+``merge_factor`` apart, everything below ``floor_docs`` in tier 0); when a tier holds
+``merge_factor`` segments they are merged into one. A segment with more than
+``max_deleted_ratio`` of its docs deleted is rewritten on its own. Merges never produce a
+segment above ``max_merged_docs`` (bounds the RAM a merge needs). ``force_single`` merges
+everything into one segment (``writer.optimize()``).
+
+Merge (:func:`merge_segments`): deleted docs are dropped and the rest renumbered in
+segment order; per field, the sorted union of the terms is built once and the postings,
+term frequencies and positions of all inputs are concatenated and reordered with one
+stable argsort by term. Stored rows are copied (decompressed and recompressed); no
+analysis is repeated.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from bnsearch.index.directory import Directory
+from bnsearch.index.manifest import SegmentEntry
+from bnsearch.index.schema import TEXT, Schema
+from bnsearch.index.segment import SegmentReader, write_segment
+
+Array = npt.NDArray[Any]
+
+
+@attrs.frozen(kw_only=True)
+class MergePolicy:
+    """Which segments to merge after a commit (see module docstring)."""
+
+    merge_factor: int = attrs.field(default=8, validator=attrs.validators.ge(2))
+    floor_docs: int = attrs.field(default=2_000, validator=attrs.validators.ge(1))
+    max_merged_docs: int = attrs.field(default=2_000_000, validator=attrs.validators.ge(1))
+    max_deleted_ratio: float = 0.3
+    force_single: bool = False
+
+    def select(self, entries: Sequence[SegmentEntry]) -> list[list[int]]:
+        """Groups of indices into ``entries`` to merge (each group becomes one segment)."""
+        if self.force_single:
+            if len(entries) > 1 or (entries and entries[0].del_count):
+                return [list(range(len(entries)))]
+            return []
+        groups: list[list[int]] = []
+        used: set[int] = set()
+        tiers: dict[int, list[int]] = {}
+        for index, entry in enumerate(entries):
+            if entry.max_doc and entry.del_count / entry.max_doc > self.max_deleted_ratio:
+                groups.append([index])
+                used.add(index)
+                continue
+            size = max(entry.live_count, self.floor_docs)
+            tier = int(math.log(size / self.floor_docs, self.merge_factor) + 1e-9)
+            tiers.setdefault(tier, []).append(index)
+        for tier in sorted(tiers):
+            members = sorted(tiers[tier], key=lambda i: entries[i].live_count)
+            while len(members) >= self.merge_factor:
+                group, members = members[: self.merge_factor], members[self.merge_factor :]
+                if sum(entries[i].live_count for i in group) > self.max_merged_docs:
+                    break
+                groups.append(sorted(group))
+        return groups
+
+
+def _merge_field(
+    name: str, text: bool, positions: bool, readers: Sequence[SegmentReader],
+    remaps: Sequence[Array], max_doc: int,
+) -> tuple[dict[str, Any], dict[str, int]]:
+    term_sets = [reader.terms(name) for reader in readers]
+    vocab = sorted(set().union(*term_sets))
+    index = {term: ident for ident, term in enumerate(vocab)}
+    terms_parts, docs_parts, tfs_parts, pos_parts = [], [], [], []
+    norms_parts, lens_parts, facet_parts = [], [], []
+    for reader, remap, terms in zip(readers, remaps, term_sets, strict=True):
+        arrays = reader._field(name)
+        term_map = np.fromiter((index[term] for term in terms), dtype=np.int32, count=len(terms))
+        posting_term = np.repeat(term_map, np.diff(arrays.indptr))
+        new_docs = remap[np.asarray(arrays.docs)]
+        keep = new_docs >= 0
+        tfs = np.asarray(arrays.tfs).astype(np.int64)
+        terms_parts.append(posting_term[keep])
+        docs_parts.append(new_docs[keep])
+        tfs_parts.append(tfs[keep])
+        if text and positions and arrays.pos is not None:
+            pos_parts.append(np.asarray(arrays.pos)[np.repeat(keep, tfs)].astype(np.int64))
+        live = reader.live
+        if text:
+            norms_parts.append(np.asarray(arrays.norms)[live])
+            lens_parts.append(np.asarray(arrays.lens)[live])
+        else:
+            facet = np.asarray(arrays.facet)[live]
+            facet_parts.append(np.where(facet >= 0, term_map[np.maximum(facet, 0)], -1))
+    term = np.concatenate(terms_parts) if terms_parts else np.zeros(0, np.int32)
+    docs = np.concatenate(docs_parts) if docs_parts else np.zeros(0, np.int32)
+    tfs = np.concatenate(tfs_parts) if tfs_parts else np.zeros(0, np.int64)
+    order = np.argsort(term, kind="stable")  # inputs are in (segment, doc) order already
+    term, docs, tfs_sorted = term[order], docs[order], tfs[order]
+    indptr = np.searchsorted(term, np.arange(len(vocab) + 1), side="left").astype(np.int64)
+    max_tf = int(tfs_sorted.max()) if len(tfs_sorted) else 0
+    arrays_out: dict[str, Any] = {
+        "terms": vocab,
+        "indptr": indptr,
+        "docs": docs.astype(np.int32),
+        "tfs": tfs_sorted.astype(_small_uint(max_tf)),
+    }
+    if text:
+        lens = np.concatenate(lens_parts).astype(np.uint32)
+        arrays_out["norms"] = np.concatenate(norms_parts).astype(np.uint8)
+        arrays_out["lens"] = lens
+        if positions:
+            pos = np.concatenate(pos_parts) if pos_parts else np.zeros(0, np.int64)
+            old_start = np.cumsum(tfs) - tfs
+            new_start = np.cumsum(tfs_sorted) - tfs_sorted
+            gather = np.repeat(old_start[order] - new_start, tfs_sorted) + np.arange(
+                int(tfs_sorted.sum()), dtype=np.int64
+            )
+            pos = pos[gather]
+            arrays_out["pos"] = pos.astype(_small_uint(int(pos.max()) if len(pos) else 0))
+            arrays_out["posptr"] = np.append(new_start, int(tfs_sorted.sum()))[indptr].astype(
+                np.int64
+            )
+        length_sum = int(lens.sum(dtype=np.int64))
+    else:
+        arrays_out["facet"] = (
+            np.concatenate(facet_parts).astype(np.int32) if facet_parts
+            else np.full(max_doc, -1, np.int32)
+        )
+        length_sum = 0
+    stats = {
+        "terms": len(vocab),
+        "postings": len(docs),
+        "tokens": int(tfs.sum()),
+        "length_sum": length_sum,
+    }
+    return arrays_out, stats
+
+
+def _small_uint(max_value: int) -> type[np.unsignedinteger[Any]]:
+    if max_value < 2**8:
+        return np.uint8
+    if max_value < 2**16:
+        return np.uint16
+    return np.uint32
+
+
+def merge_segments(
+    directory: Directory, schema: Schema, readers: Sequence[SegmentReader], name: str
+) -> SegmentEntry:
+    """Write one segment ``name`` holding the live docs of ``readers`` (in order)."""
+    remaps: list[Array] = []
+    base = 0
+    for reader in readers:
+        live = reader.live
+        remap = np.full(reader.max_doc, -1, dtype=np.int32)
+        count = int(np.count_nonzero(live))
+        remap[live] = np.arange(base, base + count, dtype=np.int32)
+        remaps.append(remap)
+        base += count
+    max_doc = base
+    arrays: dict[str, Any] = {}
+    stats: dict[str, Any] = {}
+    for spec in schema.fields:
+        built, field_stats = _merge_field(
+            spec.name, spec.kind == TEXT, spec.positions, readers, remaps, max_doc
+        )
+        arrays.update({f"fld.{spec.name}.{key}": value for key, value in built.items()})
+        stats[spec.name] = field_stats
+    ids: list[str] = []
+    keys: list[str] = []
+    urls: list[str] = []
+    rows: list[dict[str, Any]] = []
+    edge_src: list[int] = []
+    edge_parts: dict[str, list[str]] = {"key": [], "url": [], "tid": []}
+    for reader, remap in zip(readers, remaps, strict=True):
+        live_docs = np.flatnonzero(reader.live).tolist()
+        reader_ids, reader_keys, reader_urls = (
+            reader.article_ids(), reader.title_keys(), reader.urls()
+        )
+        ids.extend(reader_ids[doc] for doc in live_docs)
+        keys.extend(reader_keys[doc] for doc in live_docs)
+        urls.extend(reader_urls[doc] for doc in live_docs)
+        live_set = reader.live
+        rows.extend(row for doc, row in enumerate(reader.iter_stored()) if live_set[doc])
+        if len(reader.link_src):
+            tables = {part: reader.link_table(part) for part in edge_parts}
+            for edge, src in enumerate(reader.link_src.tolist()):
+                if remap[src] >= 0:
+                    edge_src.append(int(remap[src]))
+                    for part in edge_parts:
+                        edge_parts[part].append(tables[part][edge])
+    arrays["strings.ids"] = ids
+    arrays["strings.titlekeys"] = keys
+    arrays["strings.urls"] = urls
+    arrays["links.src"] = np.array(edge_src, dtype=np.int32)
+    for part, values in edge_parts.items():
+        arrays[f"strings.links.{part}"] = values
+    arrays["rows"] = rows
+    files = write_segment(directory, name, {"arrays": arrays, "stats": stats})
+    return SegmentEntry(name=name, max_doc=max_doc, files=files, stats=stats)

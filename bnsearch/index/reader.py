@@ -1,0 +1,259 @@
+"""A reader: one fixed snapshot (generation) of an index, and its global statistics.
+
+An :class:`IndexReader` opens the segments named by one manifest and never changes;
+:meth:`IndexReader.refresh` returns a reader on the newest commit (reusing unchanged
+segments). Global statistics (live N, document frequency, field length sums) come from
+here for every segment, so a score never depends on how documents are split into
+segments. The link graph (out-links, in-links, in-link counts) is resolved over the
+snapshot on first use.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bnsearch.articles import Article
+from bnsearch.errors import IndexFormatError, SchemaError
+from bnsearch.index.directory import Directory
+from bnsearch.index.links import resolve_edge
+from bnsearch.index.manifest import Manifest
+from bnsearch.index.schema import Schema
+from bnsearch.index.segment import SegmentReader
+from bnsearch.index.store import row_article
+
+_OPEN_RETRIES = 5
+
+
+def read_manifest(directory: Directory) -> Manifest:
+    """The current manifest, or :class:`IndexFormatError` if there is none."""
+    data = directory.read_manifest()
+    if data is None:
+        raise IndexFormatError(
+            f"{directory.describe('meta.json')}: no index here (missing manifest); create one "
+            "with Index.create(path)"
+        )
+    return Manifest.from_bytes(data, where=directory.describe("meta.json"))
+
+
+def schema_for(manifest: Manifest, schema: Schema | None, *, where: str) -> Schema:
+    """The schema to read ``manifest`` with: the recorded one, or ``schema`` if it fits.
+
+    Raises :class:`AnalyzerMismatchError` when this code's analyzers differ from the
+    recorded identities, :class:`SchemaError` when ``schema`` has other fields.
+    """
+    recorded = Schema.from_json(manifest.schema, check_identities=schema is None)
+    if schema is None:
+        return recorded
+    if not schema.same_layout(recorded):
+        raise SchemaError(
+            f"{where}: the schema given does not match the index's fields "
+            f"{recorded.names} (kinds, sources and analyzers must agree; weights may differ)"
+        )
+    schema.check_identities(
+        {entry["name"]: entry.get("analyzer_identity") for entry in manifest.schema["fields"]}
+    )
+    return schema
+
+
+class _Graph:
+    """The resolved link graph of one snapshot."""
+
+    def __init__(self, reader: IndexReader) -> None:
+        by_url: dict[str, list[str]] = defaultdict(list)
+        by_key: dict[str, list[str]] = defaultdict(list)
+        self.location: dict[str, tuple[int, int]] = {}
+        for ordinal, segment in enumerate(reader.segments):
+            live = segment.live
+            ids = segment.article_ids()
+            urls = segment.urls()
+            keys = segment.title_keys()
+            for doc in np.flatnonzero(live).tolist():
+                ident = ids[doc]
+                self.location[ident] = (ordinal, doc)
+                if urls[doc]:
+                    by_url[urls[doc]].append(ident)
+                if keys[doc]:
+                    by_key[keys[doc]].append(ident)
+        self.out: dict[str, list[str]] = defaultdict(list)
+        self.into: dict[str, list[str]] = defaultdict(list)
+        empty: list[str] = []
+        for segment in reader.segments:
+            if not len(segment.link_src):
+                continue
+            ids = segment.article_ids()
+            parts = [segment.link_table(part) for part in ("key", "url", "tid")]
+            for edge, src in enumerate(segment.link_src.tolist()):
+                if not segment.live[src]:
+                    continue
+                source = ids[src]
+                targets = resolve_edge(
+                    source,
+                    parts[0][edge],
+                    parts[1][edge],
+                    parts[2][edge],
+                    live_id=self.location.__contains__,
+                    ids_by_url=lambda url: by_url.get(url, empty),
+                    ids_by_key=lambda key: by_key.get(key, empty),
+                )
+                for target in targets:
+                    if target not in self.out[source]:
+                        self.out[source].append(target)
+                        self.into[target].append(source)
+
+
+class IndexReader:
+    """A fixed snapshot of an index: its segments and global statistics.
+
+    ``doc_count`` (= ``total_docs``) is the number of live articles. Use
+    :meth:`refresh` to see later commits; a reader never changes under you.
+    """
+
+    def __init__(self, directory: Directory, manifest: Manifest, schema: Schema,
+                 *, reuse: dict[tuple[str, str | None], SegmentReader] | None = None) -> None:
+        self.directory = directory
+        self.manifest = manifest
+        self.schema = schema
+        self.generation = manifest.generation
+        segments = []
+        for ordinal, entry in enumerate(manifest.segments):
+            known = (reuse or {}).get((entry.name, entry.deletes))
+            if known is not None and known.ordinal == ordinal:
+                segments.append(known)
+            else:
+                segments.append(SegmentReader(directory, entry, schema, ordinal=ordinal))
+        self.segments: tuple[SegmentReader, ...] = tuple(segments)
+        self.doc_count = sum(segment.live_count for segment in self.segments)
+        self._df: dict[tuple[str, str], int] = {}
+        self._length_sums: dict[str, int] = {}
+        self._graph: _Graph | None = None
+
+    @classmethod
+    def open(cls, directory: Directory, schema: Schema | None = None) -> IndexReader:
+        """Open the newest commit (retrying if a commit replaces it while opening)."""
+        last_error: Exception | None = None
+        for _ in range(_OPEN_RETRIES):
+            manifest = read_manifest(directory)
+            resolved = schema_for(manifest, schema, where=directory.describe("meta.json"))
+            try:
+                return cls(directory, manifest, resolved)
+            except (IndexFormatError, FileNotFoundError) as error:
+                last_error = error
+                again = directory.read_manifest()
+                if again is not None and Manifest.from_bytes(
+                    again, where=directory.describe("meta.json")
+                ).generation != manifest.generation:
+                    continue  # a commit (and its cleanup) raced with us: open the new one
+                raise
+        assert last_error is not None
+        raise last_error
+
+    def refresh(self) -> IndexReader:
+        """A reader on the newest commit (``self`` if nothing changed)."""
+        manifest = read_manifest(self.directory)
+        if manifest.generation == self.generation:
+            return self
+        reuse = {(s.entry.name, s.entry.deletes): s for s in self.segments}
+        try:
+            return IndexReader(self.directory, manifest, self.schema, reuse=reuse)
+        except (IndexFormatError, FileNotFoundError):
+            return IndexReader.open(self.directory, self.schema)
+
+    def __enter__(self) -> IndexReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop references to the mapped files (they unmap when no array uses them)."""
+        self.segments = ()
+        self._graph = None
+
+    # -- statistics ---------------------------------------------------------------------
+    @property
+    def total_docs(self) -> int:
+        """Live articles in the snapshot (N for idf)."""
+        return self.doc_count
+
+    def doc_freq(self, field: str, term: str) -> int:
+        """Live documents whose ``field`` contains ``term``, over all segments."""
+        key = (field, term)
+        cached = self._df.get(key)
+        if cached is None:
+            cached = sum(segment.doc_freq(field, term) for segment in self.segments)
+            self._df[key] = cached
+        return cached
+
+    def field_length_sum(self, field: str) -> int:
+        """Total terms in ``field`` over live documents."""
+        cached = self._length_sums.get(field)
+        if cached is None:
+            if not self.schema[field].is_text:
+                raise SchemaError(f"field {field!r} is a keyword field and has no lengths")
+            cached = sum(segment.field_length_sum(field) for segment in self.segments)
+            self._length_sums[field] = cached
+        return cached
+
+    def avg_field_length(self, field: str) -> float:
+        """Mean length of ``field`` over live documents (0.0 for an empty index)."""
+        total = self.field_length_sum(field)
+        return total / self.doc_count if self.doc_count else 0.0
+
+    # -- documents ----------------------------------------------------------------------
+    def find(self, article_id: str) -> tuple[int, int] | None:
+        """``(segment ordinal, local doc)`` of the live article with this id, or ``None``."""
+        for ordinal in range(len(self.segments) - 1, -1, -1):
+            doc = self.segments[ordinal].find(article_id)
+            if doc is not None:
+                return ordinal, doc
+        return None
+
+    def __contains__(self, article_id: object) -> bool:
+        return isinstance(article_id, str) and self.find(article_id) is not None
+
+    def stored(self, segment_ord: int, doc: int) -> dict[str, Any]:
+        """The stored row of one document (original text; see :func:`article_row`)."""
+        return self.segments[segment_ord].stored(doc)
+
+    def article(self, article_id: str) -> Article | None:
+        """The stored :class:`Article` with this id, or ``None``."""
+        where = self.find(article_id)
+        return None if where is None else row_article(self.stored(*where))
+
+    def article_ids(self) -> list[str]:
+        """Ids of all live articles, segment by segment."""
+        result: list[str] = []
+        for segment in self.segments:
+            ids = segment.article_ids()
+            result.extend(ids[doc] for doc in np.flatnonzero(segment.live).tolist())
+        return result
+
+    # -- link graph ---------------------------------------------------------------------
+    def _links(self) -> _Graph:
+        if self._graph is None:
+            self._graph = _Graph(self)
+        return self._graph
+
+    def out_links(self, article_id: str) -> list[str]:
+        """Ids of the live articles this article's related headlines resolve to."""
+        return list(self._links().out.get(article_id, ()))
+
+    def in_links(self, article_id: str) -> list[str]:
+        """Ids of the live articles whose related headlines point at this article."""
+        return list(self._links().into.get(article_id, ()))
+
+    def in_link_count(self, article_id: str) -> int:
+        return len(self._links().into.get(article_id, ()))
+
+    def in_link_counts(self) -> list[npt.NDArray[np.int32]]:
+        """Per segment, an int32 array ``[max_doc]`` of in-link counts (for priors)."""
+        graph = self._links()
+        counts = [np.zeros(segment.max_doc, dtype=np.int32) for segment in self.segments]
+        for target, sources in graph.into.items():
+            ordinal, doc = graph.location[target]
+            counts[ordinal][doc] = len(sources)
+        return counts

@@ -1,0 +1,364 @@
+"""One immutable segment: writing its folder of ``.npy`` arrays, and reading it mmapped.
+
+Layout of ``seg-NNNNNN/`` (every file is a plain ``.npy`` array; strings are UTF-8 blobs
+with int64 offsets, ``<stem>.blob.npy`` + ``<stem>.off.npy``; see docs/index-format.md):
+
+* per field ``F``: ``fld.F.terms`` (sorted terms, string table), ``fld.F.indptr.npy``
+  (int64, postings of term ``t`` are ``[indptr[t], indptr[t+1])``), ``fld.F.docs.npy``
+  (int32 doc ids, ascending per term), ``fld.F.tfs.npy`` (uint8/16/32);
+  text fields add ``fld.F.norms.npy`` (uint8 length codes), ``fld.F.lens.npy`` (uint32
+  exact lengths), and with positions ``fld.F.pos.npy`` (uint8/16/32, grouped by posting)
+  and ``fld.F.posptr.npy`` (int64, the first position of term ``t``); keyword fields add
+  ``fld.F.facet.npy`` (int32 term id of each doc's full value, -1 if none);
+* ``strings.ids``, ``strings.titlekeys``, ``strings.urls``: one entry per doc;
+* ``links.src.npy`` (int32 source doc per edge) and ``strings.links.key/url/tid``;
+* ``store.bin.npy`` (uint8, zlib blocks of JSON rows) and ``store.idx.npy``;
+* deletions live outside the immutable set: ``del-GGGGGG.npy`` (sorted int32 doc ids
+  deleted as of generation G), named by the manifest.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bnsearch.errors import IndexFormatError, SchemaError
+from bnsearch.index import faults
+from bnsearch.index.directory import Directory, FileInfo
+from bnsearch.index.manifest import SegmentEntry
+from bnsearch.index.schema import TEXT, Schema
+from bnsearch.index.store import StoreReader, StoreWriter
+
+Array = npt.NDArray[Any]
+
+
+def encode_strings(values: Sequence[str]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """A string table: the UTF-8 blob and ``len + 1`` byte offsets."""
+    encoded = [value.encode("utf-8") for value in values]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    if encoded:
+        np.cumsum([len(item) for item in encoded], out=offsets[1:])
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+
+
+def decode_strings(blob: Array, offsets: Array) -> list[str]:
+    """All strings of a string table."""
+    raw = blob.tobytes()
+    bounds = offsets.tolist()
+    return [raw[start:end].decode("utf-8") for start, end in itertools.pairwise(bounds)]
+
+
+def write_segment(directory: Directory, name: str, built: dict[str, Any]) -> dict[str, FileInfo]:
+    """Write the arrays of a built segment under ``name/``; returns the files written."""
+    files: dict[str, FileInfo] = {}
+    arrays: dict[str, Any] = built["arrays"]
+    for stem, value in arrays.items():
+        if stem == "rows":
+            store = StoreWriter()
+            for row in value:
+                store.add(row)
+            data, index = store.finish()
+            files[f"{name}/store.bin.npy"] = directory.save_array(
+                f"{name}/store.bin.npy", np.frombuffer(data, dtype=np.uint8)
+            )
+            files[f"{name}/store.idx.npy"] = directory.save_array(f"{name}/store.idx.npy", index)
+        elif isinstance(value, list):
+            blob, offsets = encode_strings(value)
+            for suffix, part in (("blob", blob), ("off", offsets)):
+                target = f"{name}/{stem}.{suffix}.npy"
+                files[target] = directory.save_array(target, part)
+        else:
+            files[f"{name}/{stem}.npy"] = directory.save_array(f"{name}/{stem}.npy", value)
+    faults.crash_point("segment-written")
+    return files
+
+
+class _FieldArrays:
+    """The mmapped arrays of one field of one segment."""
+
+    def __init__(self, load: Any, prefix: str, text: bool, positions: bool) -> None:
+        self.blob: Array = load(f"{prefix}.terms.blob.npy")
+        self.off: Array = load(f"{prefix}.terms.off.npy")
+        self.indptr: Array = load(f"{prefix}.indptr.npy")
+        self.docs: Array = load(f"{prefix}.docs.npy")
+        self.tfs: Array = load(f"{prefix}.tfs.npy")
+        self.norms: Array | None = load(f"{prefix}.norms.npy") if text else None
+        self.lens: Array | None = load(f"{prefix}.lens.npy") if text else None
+        self.pos: Array | None = load(f"{prefix}.pos.npy") if text and positions else None
+        self.posptr: Array | None = load(f"{prefix}.posptr.npy") if text and positions else None
+        self.facet: Array | None = None if text else load(f"{prefix}.facet.npy")
+        self.terms: list[str] | None = None
+
+
+class SegmentReader:
+    """Read access to one segment at one generation (its deletions fixed).
+
+    Every array is memory-mapped (no copy) on a filesystem index; postings are
+    zero-copy slices. All arrays are opened in the constructor, so a later merge that
+    removes the files cannot pull them from under a reader.
+    """
+
+    def __init__(self, directory: Directory, entry: SegmentEntry, schema: Schema,
+                 *, ordinal: int = 0) -> None:
+        self.name = entry.name
+        self.entry = entry
+        self.ordinal = ordinal
+        self.schema = schema
+        self.max_doc = entry.max_doc
+        where = directory.describe(entry.name)
+        self._where = where
+
+        def load(stem: str) -> Array:
+            try:
+                return directory.load_array(f"{entry.name}/{stem}")
+            except FileNotFoundError:
+                raise IndexFormatError(
+                    f"{directory.describe(entry.name + '/' + stem)}: file missing "
+                    "(the index is damaged; run bnsearch verify)"
+                ) from None
+
+        self._fields: dict[str, _FieldArrays] = {
+            spec.name: _FieldArrays(load, f"fld.{spec.name}", spec.kind == TEXT, spec.positions)
+            for spec in schema.fields
+        }
+        self._ids_blob, self._ids_off = load("strings.ids.blob.npy"), load("strings.ids.off.npy")
+        self._keys = (load("strings.titlekeys.blob.npy"), load("strings.titlekeys.off.npy"))
+        self._urls = (load("strings.urls.blob.npy"), load("strings.urls.off.npy"))
+        self.link_src: Array = load("links.src.npy")
+        self._link_tables = {
+            part: (load(f"strings.links.{part}.blob.npy"), load(f"strings.links.{part}.off.npy"))
+            for part in ("key", "url", "tid")
+        }
+        self._store = StoreReader(load("store.bin.npy"), load("store.idx.npy"), where=where)
+        self.live: npt.NDArray[np.bool_] = np.ones(self.max_doc, dtype=bool)
+        if entry.deletes is not None:
+            try:
+                deleted = directory.load_array(entry.deletes)
+            except FileNotFoundError:
+                raise IndexFormatError(
+                    f"{directory.describe(entry.deletes)}: deletions file missing"
+                ) from None
+            if len(deleted) and (int(deleted.max()) >= self.max_doc or int(deleted.min()) < 0):
+                raise IndexFormatError(f"{directory.describe(entry.deletes)}: doc id out of range")
+            self.live[np.asarray(deleted, dtype=np.int64)] = False
+        self.live.setflags(write=False)
+        self.del_count = int(self.max_doc - np.count_nonzero(self.live))
+        if self.del_count != entry.del_count:
+            raise IndexFormatError(
+                f"{where}: manifest says {entry.del_count} deletions, file has {self.del_count}"
+            )
+        if len(self._ids_off) != self.max_doc + 1:
+            raise IndexFormatError(f"{where}: {len(self._ids_off) - 1} ids for {self.max_doc} docs")
+        self._id_map: dict[str, int] | None = None
+        self._ids: list[str] | None = None
+        self._doc_keys: tuple[dict[str, list[int]], dict[str, list[int]]] | None = None
+        self._edges: EdgeTable | None = None
+
+    # -- fields ------------------------------------------------------------------------
+    def _field(self, field: str) -> _FieldArrays:
+        try:
+            return self._fields[field]
+        except KeyError:
+            raise SchemaError(f"unknown field {field!r}; fields are {self.schema.names}") from None
+
+    def terms(self, field: str) -> list[str]:
+        """The field's terms, sorted (decoded once, then cached)."""
+        arrays = self._field(field)
+        if arrays.terms is None:
+            arrays.terms = decode_strings(arrays.blob, arrays.off)
+        return arrays.terms
+
+    def term_id(self, field: str, term: str) -> int:
+        """The term's ordinal in :meth:`terms`, or -1."""
+        terms = self.terms(field)
+        index = bisect.bisect_left(terms, term)
+        return index if index < len(terms) and terms[index] == term else -1
+
+    def terms_with_prefix(self, field: str, prefix: str) -> list[str]:
+        """Terms of the field that start with ``prefix``, sorted."""
+        terms = self.terms(field)
+        low = bisect.bisect_left(terms, prefix)
+        high = bisect.bisect_left(terms, prefix + "\U0010ffff")
+        return [term for term in terms[low:high] if term.startswith(prefix)]
+
+    def postings(self, field: str, term: str) -> tuple[Array, Array] | None:
+        """``(doc_ids int32, tfs)`` of the term (deleted docs included), or ``None``."""
+        ident = self.term_id(field, term)
+        if ident < 0:
+            return None
+        return self.postings_by_id(field, ident)
+
+    def postings_by_id(self, field: str, ident: int) -> tuple[Array, Array]:
+        """Postings of term number ``ident`` (zero-copy slices)."""
+        arrays = self._field(field)
+        start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])
+        return arrays.docs[start:end], arrays.tfs[start:end]
+
+    def positions(self, field: str, term: str) -> tuple[Array, Array] | None:
+        """``(offsets, positions)``: posting ``j``'s positions are
+        ``positions[offsets[j]:offsets[j + 1]]`` (in the order of :meth:`postings`)."""
+        arrays = self._field(field)
+        if arrays.pos is None or arrays.posptr is None:
+            raise SchemaError(f"field {field!r} has no positions")
+        ident = self.term_id(field, term)
+        if ident < 0:
+            return None
+        start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])
+        tfs = arrays.tfs[start:end]
+        offsets = np.zeros(len(tfs) + 1, dtype=np.int64)
+        np.cumsum(tfs, out=offsets[1:])
+        first = int(arrays.posptr[ident])
+        return offsets, arrays.pos[first : first + int(offsets[-1])]
+
+    def doc_freq(self, field: str, term: str) -> int:
+        """Live documents containing the term."""
+        found = self.postings(field, term)
+        if found is None:
+            return 0
+        docs = found[0]
+        return len(docs) if self.del_count == 0 else int(np.count_nonzero(self.live[docs]))
+
+    def norms(self, field: str) -> npt.NDArray[np.uint8]:
+        """One length code per doc (decode with :data:`~bnsearch.index.norms.NORM_DECODE`)."""
+        arrays = self._field(field)
+        if arrays.norms is None:
+            raise SchemaError(f"field {field!r} is a keyword field and has no norms")
+        return arrays.norms
+
+    def field_lengths(self, field: str) -> npt.NDArray[np.uint32]:
+        """Exact number of terms per doc in a text field."""
+        arrays = self._field(field)
+        if arrays.lens is None:
+            raise SchemaError(f"field {field!r} is a keyword field and has no lengths")
+        return arrays.lens
+
+    def field_length_sum(self, field: str) -> int:
+        """Sum of the field's lengths over live docs."""
+        lens = self.field_lengths(field)
+        if self.del_count == 0:
+            return int(lens.sum(dtype=np.int64))
+        return int(lens[self.live].sum(dtype=np.int64))
+
+    def facet(self, field: str) -> tuple[list[str], npt.NDArray[np.int32]]:
+        """``(values, ords)`` of a keyword field: ``values[ords[doc]]`` is the doc's full
+        value (the whole section path), ``ords[doc] == -1`` when it has none."""
+        arrays = self._field(field)
+        if arrays.facet is None:
+            raise SchemaError(f"field {field!r} is a text field; facets need a keyword field")
+        return self.terms(field), arrays.facet
+
+    # -- documents ---------------------------------------------------------------------
+    @property
+    def live_count(self) -> int:
+        return self.max_doc - self.del_count
+
+    def article_ids(self) -> list[str]:
+        """Article id of every doc (decoded once)."""
+        if self._ids is None:
+            self._ids = decode_strings(self._ids_blob, self._ids_off)
+        return self._ids
+
+    def article_id(self, doc: int) -> str:
+        start, end = int(self._ids_off[doc]), int(self._ids_off[doc + 1])
+        return self._ids_blob[start:end].tobytes().decode("utf-8")
+
+    def find(self, article_id: str) -> int | None:
+        """Local doc of a live article with this id, or ``None``."""
+        if self._id_map is None:
+            self._id_map = {ident: doc for doc, ident in enumerate(self.article_ids())}
+        doc = self._id_map.get(article_id)
+        if doc is None or not self.live[doc]:
+            return None
+        return doc
+
+    def stored(self, doc: int) -> dict[str, Any]:
+        """The stored row of ``doc``: the original article text and metadata."""
+        return self._store.row(doc)
+
+    def iter_stored(self) -> Any:
+        """Every stored row in doc order (shared objects: read only)."""
+        return self._store.iter_rows()
+
+    def section(self, doc: int) -> tuple[str, ...]:
+        """The section path of ``doc`` as written in the article."""
+        return tuple(self.stored(doc)["section"])
+
+    def title_keys(self) -> list[str]:
+        return decode_strings(*self._keys)
+
+    def urls(self) -> list[str]:
+        return decode_strings(*self._urls)
+
+    def link_table(self, part: str) -> list[str]:
+        """Per edge: ``"key"`` (headline key), ``"url"`` or ``"tid"`` (target id), ``""``
+        when absent."""
+        return decode_strings(*self._link_tables[part])
+
+    # -- link lookups (built on first use, cached: the segment never changes) ----------------
+    def doc_keys(self) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+        """``(title key -> docs, url -> docs)`` over all docs (deleted ones included)."""
+        if self._doc_keys is None:
+            by_key: dict[str, list[int]] = {}
+            by_url: dict[str, list[int]] = {}
+            for doc, key in enumerate(self.title_keys()):
+                if key:
+                    by_key.setdefault(key, []).append(doc)
+            for doc, url in enumerate(self.urls()):
+                if url:
+                    by_url.setdefault(url, []).append(doc)
+            self._doc_keys = (by_key, by_url)
+        return self._doc_keys
+
+    def edges(self) -> EdgeTable:
+        """The segment's link edges with lookups by key, URL and target id."""
+        if self._edges is None:
+            self._edges = EdgeTable(
+                src=self.link_src.tolist(),
+                key=self.link_table("key"),
+                url=self.link_table("url"),
+                tid=self.link_table("tid"),
+            )
+        return self._edges
+
+
+class EdgeTable:
+    """Edges of one segment as Python lists, with reverse lookups and link numbers."""
+
+    def __init__(self, *, src: list[int], key: list[str], url: list[str], tid: list[str]) -> None:
+        self.src, self.key, self.url, self.tid = src, key, url, tid
+        self.link_no: list[int] = []
+        self.by_key: dict[str, list[int]] = {}
+        self.by_url: dict[str, list[int]] = {}
+        self.by_tid: dict[str, list[int]] = {}
+        previous, count = -1, 0
+        for edge, source in enumerate(src):
+            count = count + 1 if source == previous else 0
+            previous = source
+            self.link_no.append(count)
+            if tid[edge]:
+                self.by_tid.setdefault(tid[edge], []).append(edge)
+                continue
+            if key[edge]:
+                self.by_key.setdefault(key[edge], []).append(edge)
+            if url[edge]:
+                self.by_url.setdefault(url[edge], []).append(edge)
+
+    def pointing_at(self, article_id: str, url: str, key: str) -> list[int]:
+        """Edges whose resolution includes an article with this id, url and title key."""
+        found = list(self.by_tid.get(article_id, ()))
+        if url:
+            found.extend(self.by_url.get(url, ()))
+        if key:
+            found.extend(self.by_key.get(key, ()))
+        return sorted(set(found))
+
+    def of_source(self, doc: int) -> list[int]:
+        """Edges whose source is ``doc`` (edges are stored grouped by source)."""
+        low = bisect.bisect_left(self.src, doc)
+        high = bisect.bisect_right(self.src, doc)
+        return list(range(low, high))

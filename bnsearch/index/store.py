@@ -1,0 +1,155 @@
+"""Stored fields: the original article text, in zlib-compressed blocks of JSON rows.
+
+A segment's ``store.bin`` is a run of blocks; each block is zlib-compressed UTF-8 JSON
+holding a list of rows (one dict per document, see :func:`article_row`). ``store.idx.npy``
+(int64, shape ``(blocks + 1, 2)``) gives, per block, its byte offset and its first doc;
+the last row is (file size, max_doc). Reading a document decompresses one block (about
+``BLOCK_BYTES`` of text); the last block read is cached. Text is stored exactly as given,
+so offsets from re-analysis point into the original.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import threading
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bnsearch.articles import Article, RelatedLink
+from bnsearch.errors import IndexFormatError
+
+#: Uncompressed bytes per block before a new block starts.
+BLOCK_BYTES = 32 * 1024
+ZLIB_LEVEL = 6
+
+
+def article_row(article: Article, anchors: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The stored row of an article: every attribute, JSON-ready, plus its anchors."""
+    return {
+        "id": article.id,
+        "title": article.title,
+        "body": article.body,
+        "section": list(article.section),
+        "caption": article.caption,
+        "photo_credit": article.photo_credit,
+        "related": [[link.headline, link.url, link.target_id] for link in article.related],
+        "url": article.url,
+        "published": article.published.isoformat() if article.published is not None else None,
+        "source": article.source,
+        "anchors": list(anchors),
+    }
+
+
+def row_article(row: dict[str, Any]) -> Article:
+    """Rebuild the :class:`Article` from its stored row."""
+    published = row.get("published")
+    return Article(
+        id=row["id"],
+        title=row["title"],
+        body=row["body"],
+        section=tuple(row["section"]),
+        caption=row["caption"],
+        photo_credit=row["photo_credit"],
+        related=tuple(
+            RelatedLink(headline=headline, url=url, target_id=target)
+            for headline, url, target in row["related"]
+        ),
+        url=row["url"],
+        published=dt.datetime.fromisoformat(published) if published else None,
+        source=row["source"],
+    )
+
+
+class StoreWriter:
+    """Collects rows and produces the compressed block file and its index."""
+
+    def __init__(self) -> None:
+        self._blocks: list[bytes] = []
+        self._first_docs: list[int] = []
+        self._pending: list[str] = []
+        self._pending_bytes = 0
+        self._docs = 0
+
+    def add(self, row: dict[str, Any]) -> None:
+        encoded = json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+        if not self._pending:
+            self._first_docs.append(self._docs)
+        self._pending.append(encoded)
+        self._pending_bytes += len(encoded)
+        self._docs += 1
+        if self._pending_bytes >= BLOCK_BYTES:
+            self._close_block()
+
+    def _close_block(self) -> None:
+        text = "[" + ",".join(self._pending) + "]"
+        self._blocks.append(zlib.compress(text.encode("utf-8"), ZLIB_LEVEL))
+        self._pending = []
+        self._pending_bytes = 0
+
+    def finish(self) -> tuple[bytes, npt.NDArray[np.int64]]:
+        """The block file bytes and the ``(offset, first_doc)`` index."""
+        if self._pending:
+            self._close_block()
+        offsets = np.zeros((len(self._blocks) + 1, 2), dtype=np.int64)
+        position = 0
+        for number, block in enumerate(self._blocks):
+            offsets[number] = (position, self._first_docs[number])
+            position += len(block)
+        offsets[-1] = (position, self._docs)
+        return b"".join(self._blocks), offsets
+
+
+class StoreReader:
+    """Random access to the stored rows of one segment."""
+
+    def __init__(self, data: bytes | npt.NDArray[np.uint8], index: npt.NDArray[np.int64], *,
+                 where: str) -> None:
+        self._data = data
+        self._index = index
+        self._where = where
+        self._first_docs = np.asarray(index[:, 1])
+        self._cache: tuple[int, list[dict[str, Any]]] | None = None
+        self._lock = threading.Lock()
+
+    def _block(self, number: int) -> list[dict[str, Any]]:
+        cached = self._cache
+        if cached is not None and cached[0] == number:
+            return cached[1]
+        start, end = int(self._index[number, 0]), int(self._index[number + 1, 0])
+        try:
+            raw = zlib.decompress(bytes(self._data[start:end]))
+            rows = json.loads(raw.decode("utf-8"))
+        except (zlib.error, UnicodeDecodeError, ValueError) as error:
+            raise IndexFormatError(
+                f"{self._where}: stored block {number} (bytes {start}..{end}) is damaged: {error}"
+            ) from None
+        if not isinstance(rows, list):
+            raise IndexFormatError(f"{self._where}: stored block {number} is not a list")
+        with self._lock:
+            self._cache = (number, rows)
+        return rows
+
+    def _locate(self, doc: int) -> tuple[int, int]:
+        if not 0 <= doc < int(self._first_docs[-1]):
+            raise IndexError(f"doc {doc} out of range 0..{int(self._first_docs[-1]) - 1}")
+        number = int(np.searchsorted(self._first_docs, doc, side="right")) - 1
+        return number, doc - int(self._first_docs[number])
+
+    def row(self, doc: int) -> dict[str, Any]:
+        """The stored row of ``doc`` (a fresh copy, safe to modify)."""
+        number, inner = self._locate(doc)
+        rows = self._block(number)
+        if inner >= len(rows):
+            raise IndexFormatError(f"{self._where}: stored block {number} lacks doc {doc}")
+        return copy.deepcopy(rows[inner])
+
+    def iter_rows(self) -> Iterator[dict[str, Any]]:
+        """Every row in doc order (shared objects: do not modify; used by merges)."""
+        for number in range(len(self._first_docs) - 1):
+            yield from self._block(number)

@@ -1,0 +1,195 @@
+"""``verify(path)``: check an index's checksums and structure and name what is wrong.
+
+Checks, in order: the manifest (readable, own checksum, format version), the schema and
+analyzer identities, every file listed for every segment (present, size, CRC-32), then
+the structure of each segment (sorted terms, monotone CSR pointers, doc ids in range and
+ascending per term, positive term frequencies, positions matching frequencies, norms and
+ids one per doc, stored rows readable and matching the ids, no article id live twice).
+A healthy index gives a report with no problems; the CLI's ``bnsearch verify`` prints it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import zlib
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from bnsearch.errors import BnSearchError
+from bnsearch.index.directory import Directory, FSDirectory
+from bnsearch.index.manifest import Manifest, SegmentEntry
+from bnsearch.index.reader import read_manifest
+from bnsearch.index.schema import TEXT, Schema
+from bnsearch.index.segment import SegmentReader
+
+_CHUNK = 1 << 20
+
+
+@attrs.frozen(kw_only=True)
+class VerifyReport:
+    """The outcome of :func:`verify`; ``ok`` when ``problems`` is empty."""
+
+    location: str
+    generation: int | None
+    segments: int
+    doc_count: int
+    files_checked: int
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def __str__(self) -> str:
+        head = (
+            f"{self.location}: generation {self.generation}, {self.segments} segments, "
+            f"{self.doc_count} live articles, {self.files_checked} files checked"
+        )
+        if self.ok:
+            return head + ": OK"
+        return head + f": {len(self.problems)} problem(s)\n" + "\n".join(
+            f"  - {problem}" for problem in self.problems
+        )
+
+
+def _crc(directory: Directory, name: str) -> tuple[int, int]:
+    if isinstance(directory, FSDirectory):
+        crc, size = 0, 0
+        with open(directory.path / name, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                crc = zlib.crc32(chunk, crc)
+                size += len(chunk)
+        return size, crc
+    data = directory.read_bytes(name)
+    return len(data), zlib.crc32(data)
+
+
+def _check_files(directory: Directory, entry: SegmentEntry, problems: list[str]) -> int:
+    checked = 0
+    for name, info in sorted(entry.files.items()):
+        where = directory.describe(name)
+        try:
+            size, crc = _crc(directory, name)
+        except FileNotFoundError:
+            problems.append(f"{where}: file missing")
+            continue
+        except OSError as error:
+            problems.append(f"{where}: cannot be read ({error.strerror})")
+            continue
+        checked += 1
+        if size != info.size:
+            problems.append(f"{where}: size {size} bytes, manifest says {info.size}")
+        elif crc != info.crc32:
+            problems.append(f"{where}: checksum mismatch (CRC-32 {crc:08x}, manifest says "
+                            f"{info.crc32:08x}): the file is damaged")
+    return checked
+
+
+def _check_field(segment: SegmentReader, name: str, text: bool, problems: list[str]) -> None:
+    where = f"{segment.name} field {name!r}"
+    arrays = segment._field(name)
+    terms = segment.terms(name)
+    if any(a >= b for a, b in itertools.pairwise(terms)):
+        problems.append(f"{where}: terms are not strictly sorted")
+    indptr = np.asarray(arrays.indptr)
+    docs = np.asarray(arrays.docs)
+    tfs = np.asarray(arrays.tfs)
+    if len(indptr) != len(terms) + 1 or (len(indptr) and indptr[0] != 0):
+        problems.append(f"{where}: {len(indptr)} postings pointers for {len(terms)} terms")
+        return
+    if np.any(np.diff(indptr) < 0) or int(indptr[-1]) != len(docs) or len(docs) != len(tfs):
+        problems.append(f"{where}: postings pointers do not match {len(docs)} postings")
+        return
+    if len(docs) and (int(docs.min()) < 0 or int(docs.max()) >= segment.max_doc):
+        problems.append(f"{where}: doc id out of range 0..{segment.max_doc - 1}")
+    step = np.diff(docs.astype(np.int64))
+    first_of_term = np.zeros(len(docs), dtype=bool)
+    first_of_term[indptr[:-1][np.diff(indptr) > 0]] = True
+    if len(step) and np.any((step <= 0) & ~first_of_term[1:]):
+        problems.append(f"{where}: doc ids not ascending within a term")
+    if len(tfs) and int(tfs.min()) <= 0:
+        problems.append(f"{where}: zero term frequency")
+    if text:
+        if len(arrays.norms) != segment.max_doc or len(arrays.lens) != segment.max_doc:
+            problems.append(f"{where}: norms/lengths are not one per doc")
+        if arrays.pos is not None and arrays.posptr is not None:
+            total = int(tfs.sum(dtype=np.int64))
+            if len(arrays.pos) != total or len(arrays.posptr) != len(terms) + 1:
+                problems.append(f"{where}: {len(arrays.pos)} positions for {total} occurrences")
+    elif len(arrays.facet) != segment.max_doc:
+        problems.append(f"{where}: facet values are not one per doc")
+
+
+def _check_segment(segment: SegmentReader, schema: Schema, problems: list[str],
+                   seen: dict[str, str]) -> None:
+    for spec in schema.fields:
+        _check_field(segment, spec.name, spec.kind == TEXT, problems)
+    ids = segment.article_ids()
+    try:
+        rows = list(segment.iter_stored())
+    except BnSearchError as error:
+        problems.append(str(error))
+        return
+    if len(rows) != segment.max_doc:
+        problems.append(f"{segment.name}: {len(rows)} stored rows for {segment.max_doc} docs")
+        return
+    for doc, row in enumerate(rows):
+        if row.get("id") != ids[doc]:
+            stored_id = row.get("id")
+            problems.append(f"{segment.name} doc {doc}: stored id {stored_id!r} != {ids[doc]!r}")
+            break
+    for doc in np.flatnonzero(segment.live).tolist():
+        other = seen.get(ids[doc])
+        if other is not None:
+            problems.append(f"article {ids[doc]!r} is live in both {other} and {segment.name}")
+        seen[ids[doc]] = segment.name
+
+
+def verify(target: str | os.PathLike[str] | Any) -> VerifyReport:
+    """Check the index at ``target`` (a folder path or an :class:`Index`)."""
+    directory: Directory
+    if isinstance(target, (str, os.PathLike)):
+        directory = FSDirectory(Path(target))
+        location = str(target)
+    else:
+        directory = target.directory
+        location = str(target.path) if target.path is not None else "<memory>"
+    problems: list[str] = []
+    try:
+        manifest: Manifest = read_manifest(directory)
+    except BnSearchError as error:
+        return VerifyReport(location=location, generation=None, segments=0, doc_count=0,
+                            files_checked=0, problems=(str(error),))
+    schema: Schema | None = None
+    try:
+        schema = Schema.from_json(manifest.schema)
+    except BnSearchError as error:
+        problems.append(str(error))
+        try:
+            schema = Schema.from_json(manifest.schema, check_identities=False)
+        except BnSearchError:
+            schema = None
+    checked = 0
+    seen: dict[str, str] = {}
+    for ordinal, entry in enumerate(manifest.segments):
+        before = len(problems)
+        checked += _check_files(directory, entry, problems)
+        if len(problems) > before or schema is None:
+            continue  # structure checks on damaged bytes would only repeat the problem
+        try:
+            segment = SegmentReader(directory, entry, schema, ordinal=ordinal)
+            _check_segment(segment, schema, problems, seen)
+        except (BnSearchError, ValueError, IndexError) as error:
+            problems.append(f"{directory.describe(entry.name)}: {error}")
+    return VerifyReport(
+        location=location,
+        generation=manifest.generation,
+        segments=len(manifest.segments),
+        doc_count=manifest.doc_count,
+        files_checked=checked,
+        problems=tuple(problems),
+    )

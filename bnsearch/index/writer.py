@@ -1,0 +1,542 @@
+"""The index writer: upserts and deletes by article id, buffered into new segments.
+
+One writer at a time (the OS lock of :mod:`.lock`). ``add(article)`` replaces any live
+article with the same id (in the index or earlier in the batch); ``delete(id)`` removes
+it. Articles are analyzed in chunks as they arrive (in worker processes with
+``processes > 1``) and flushed into an immutable segment when the buffered text exceeds
+``buffer_mb``. Nothing is visible until :meth:`IndexWriter.commit`, which writes the
+deletion files, runs the merge policy and atomically replaces the manifest; it returns
+what changed as a :class:`CommitResult`. :meth:`IndexWriter.rollback` forgets the batch.
+
+Anchors: an article's ``anchors`` field holds the headlines of live links that resolve to
+it (see :mod:`.links`). They are computed when the article is analyzed, and at commit
+every article whose anchors the batch changed (new links, removed links) is re-indexed
+from its stored row, so the index always matches the resolution rule.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import functools
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+import numpy as np
+
+from bnsearch.articles import Article, RelatedLink
+from bnsearch.errors import ArticleError, BnSearchError
+from bnsearch.index import faults
+from bnsearch.index.builder import EncodedBatch, SegmentBuilder, encode_articles
+from bnsearch.index.directory import Directory, FileInfo
+from bnsearch.index.links import resolve_edge, title_key
+from bnsearch.index.lock import WriteLock
+from bnsearch.index.manifest import Manifest, SegmentEntry
+from bnsearch.index.merge import MergePolicy, merge_segments
+from bnsearch.index.reader import IndexReader
+from bnsearch.index.schema import Schema
+from bnsearch.index.segment import SegmentReader, write_segment
+from bnsearch.index.store import row_article
+
+_CHUNK_ARTICLES = 128
+
+
+@attrs.frozen(kw_only=True)
+class CommitResult:
+    """What a commit changed.
+
+    ``added``: ids new to the index; ``replaced``: ids that existed and were re-added;
+    ``deleted``: ids that existed and were deleted (deleting an absent id counts nothing);
+    ``reindexed``: other articles rewritten because their anchors changed.
+    """
+
+    added: int
+    replaced: int
+    deleted: int
+    generation: int
+    doc_count: int
+    reindexed: int = 0
+    merged_segments: int = 0
+
+
+@attrs.define(eq=False)
+class _Working:
+    """A segment as the writer sees it: committed or new, plus this batch's deletions."""
+
+    entry: SegmentEntry
+    reader: SegmentReader
+    new: bool
+    dead: set[int] = attrs.field(factory=set)
+
+    def is_live(self, doc: int) -> bool:
+        return bool(self.reader.live[doc]) and doc not in self.dead
+
+    def find(self, article_id: str) -> int | None:
+        doc = self.reader.find(article_id)
+        return None if doc is None or doc in self.dead else doc
+
+
+@functools.lru_cache(maxsize=4)
+def _schema_from(schema_json: str) -> Schema:
+    return Schema.from_json(json.loads(schema_json), check_identities=False)
+
+
+def _encode_in_worker(
+    schema_json: str, items: list[tuple[Article, tuple[str, ...]]]
+) -> EncodedBatch:
+    """Worker-process entry: the schema is rebuilt once per process (warm analyzer cache)."""
+    return encode_articles(_schema_from(schema_json), items)
+
+
+def _article_text_size(article: Article) -> int:
+    size = len(article.title) + len(article.body) + len(article.caption or "")
+    return size + sum(len(link.headline) for link in article.related)
+
+
+def _points_at(link: RelatedLink, article_id: str, url: str, key: str) -> bool:
+    if link.target_id:
+        return link.target_id == article_id
+    return bool((link.url and link.url == url) or title_key(link.headline) == key)
+
+
+class IndexWriter:
+    """Buffered upserts and deletes; use as a context manager (commit on success).
+
+    Not thread-safe: one thread drives a writer. Created by :meth:`Index.writer`.
+    """
+
+    def __init__(
+        self,
+        *,
+        directory: Directory,
+        schema: Schema,
+        lock: WriteLock,
+        buffer_mb: float = 256.0,
+        processes: int = 1,
+        merge_policy: MergePolicy | None = None,
+    ) -> None:
+        if buffer_mb <= 0:
+            raise ValueError(f"buffer_mb must be > 0, got {buffer_mb}")
+        if processes < 1:
+            raise ValueError(f"processes must be >= 1, got {processes}")
+        self._directory = directory
+        self._schema = schema
+        self._schema_json = json.dumps(schema.to_json(), sort_keys=True)
+        self._lock: WriteLock | None = lock
+        self._buffer_limit = int(buffer_mb * 1024 * 1024)
+        self._merge_policy = merge_policy if merge_policy is not None else MergePolicy()
+        self._pool: cf.ProcessPoolExecutor | None = (
+            cf.ProcessPoolExecutor(max_workers=processes) if processes > 1 else None
+        )
+        try:
+            self._base = IndexReader.open(directory, schema)
+            self._remove_unreferenced(self._base.manifest)
+        except BaseException:
+            self._shutdown()
+            raise
+        self._reset_batch()
+
+    # -- batch state ------------------------------------------------------------------
+    def _reset_batch(self) -> None:
+        self._working: list[_Working] = [
+            _Working(entry=segment.entry, reader=segment, new=False)
+            for segment in self._base.segments
+        ]
+        self._next_segment = self._base.manifest.next_segment
+        self._batches: list[EncodedBatch | cf.Future[EncodedBatch]] = []
+        self._chunk: list[tuple[Article, tuple[str, ...]]] = []
+        self._buffer: list[Article] = []
+        self._buffer_ids: dict[str, int] = {}
+        self._buffer_dead: set[int] = set()
+        self._buffer_bytes = 0
+        self._buffer_edges: dict[str, list[tuple[int, int]]] = {}
+        self._touched: dict[str, bool] = {}
+        self._removed_edges: list[tuple[str, str, str, str]] = []
+        self._any_edges = any(len(w.reader.link_src) for w in self._working)
+        self._new_names: list[str] = []
+        self._reindexed = 0
+
+    def _check_open(self) -> None:
+        if self._lock is None:
+            raise BnSearchError("this writer is closed; open a new one with index.writer()")
+
+    @property
+    def pending(self) -> int:
+        """Articles added in this batch and not yet committed (superseded ones excluded)."""
+        flushed = sum(w.reader.max_doc - len(w.dead) for w in self._working if w.new)
+        return flushed + len(self._buffer) - len(self._buffer_dead)
+
+    # -- adding and deleting ----------------------------------------------------------
+    def add(self, article: Article) -> None:
+        """Add or replace (by id) one article. Nothing is visible before commit()."""
+        self._check_open()
+        if not isinstance(article, Article):
+            raise ArticleError(
+                f"writer.add expects a bnsearch Article, got {type(article).__name__}; build one "
+                "with Article(id=..., title=..., body=...) or read them with bnsearch.articles"
+            )
+        self._touch(article.id)
+        self._remove_current(article.id, record_edges=True)
+        self._append(article, self._anchors_for(article) if self._any_edges else ())
+
+    def add_many(self, articles: Iterable[Article]) -> int:
+        """Add every article of an iterable; returns how many were added."""
+        count = 0
+        for article in articles:
+            self.add(article)
+            count += 1
+        return count
+
+    def delete(self, article_id: str) -> bool:
+        """Delete the article with this id; True if one was live (in the index or batch)."""
+        self._check_open()
+        if not isinstance(article_id, str):
+            raise ArticleError(f"writer.delete expects an article id (str), got {article_id!r}")
+        self._touch(article_id)
+        return self._remove_current(article_id, record_edges=True)
+
+    def _touch(self, article_id: str) -> None:
+        if article_id not in self._touched:
+            self._touched[article_id] = self._base.find(article_id) is not None
+
+    def _append(self, article: Article, anchors: tuple[str, ...]) -> None:
+        docno = len(self._buffer)
+        self._buffer.append(article)
+        self._buffer_ids[article.id] = docno
+        for link_no, link in enumerate(article.related):
+            self._any_edges = True
+            for key in self._link_keys(link):
+                self._buffer_edges.setdefault(key, []).append((docno, link_no))
+        self._chunk.append((article, anchors))
+        self._buffer_bytes += _article_text_size(article)
+        if len(self._chunk) >= _CHUNK_ARTICLES:
+            self._submit_chunk()
+        if self._buffer_bytes >= self._buffer_limit:
+            self.flush()
+
+    @staticmethod
+    def _link_keys(link: RelatedLink) -> list[str]:
+        if link.target_id:
+            return ["id:" + link.target_id]
+        keys = ["key:" + title_key(link.headline)]
+        if link.url:
+            keys.append("url:" + link.url)
+        return keys
+
+    def _submit_chunk(self) -> None:
+        if not self._chunk:
+            return
+        chunk, self._chunk = self._chunk, []
+        if self._pool is not None:
+            self._batches.append(self._pool.submit(_encode_in_worker, self._schema_json, chunk))
+        else:
+            self._batches.append(encode_articles(self._schema, chunk))
+
+    def _remove_current(self, article_id: str, *, record_edges: bool) -> bool:
+        """Mark the live copy of ``article_id`` (buffer or segment) as deleted."""
+        docno = self._buffer_ids.pop(article_id, None)
+        if docno is not None:
+            self._buffer_dead.add(docno)
+            if record_edges:
+                self._record_edges(article_id, self._buffer[docno].related)
+            return True
+        for working in reversed(self._working):
+            doc = working.find(article_id)
+            if doc is not None:
+                working.dead.add(doc)
+                if record_edges and len(working.reader.link_src):
+                    table = working.reader.edges()
+                    for edge in table.of_source(doc):
+                        self._removed_edges.append(
+                            (article_id, table.key[edge], table.url[edge], table.tid[edge])
+                        )
+                return True
+        return False
+
+    def _record_edges(self, article_id: str, links: Iterable[RelatedLink]) -> None:
+        for link in links:
+            self._removed_edges.append(
+                (article_id, title_key(link.headline), link.url or "", link.target_id or "")
+            )
+
+    # -- anchors ------------------------------------------------------------------------
+    def _anchors_for(self, article: Article) -> tuple[str, ...]:
+        """Headlines of live links (segments and buffer) that resolve to ``article``."""
+        key = title_key(article.title)
+        url = article.url or ""
+        found: list[tuple[str, int, str]] = []
+        for working in self._working:
+            if not len(working.reader.link_src):
+                continue
+            table = working.reader.edges()
+            for edge in table.pointing_at(article.id, url, key):
+                source = table.src[edge]
+                if not working.is_live(source):
+                    continue
+                source_id = working.reader.article_id(source)
+                if source_id == article.id:
+                    continue
+                row = working.reader.stored(source)
+                link_no = table.link_no[edge]
+                found.append((source_id, link_no, row["related"][link_no][0]))
+        wanted = ["id:" + article.id, "key:" + key] + (["url:" + url] if url else [])
+        for lookup in wanted:
+            for docno, link_no in self._buffer_edges.get(lookup, ()):
+                if docno in self._buffer_dead:
+                    continue
+                source_article = self._buffer[docno]
+                if source_article.id == article.id:
+                    continue
+                link = source_article.related[link_no]
+                if _points_at(link, article.id, url, key):
+                    found.append((source_article.id, link_no, link.headline))
+        return tuple(headline for _, _, headline in sorted(set(found)))
+
+    def _live_location(self, article_id: str) -> tuple[_Working, int] | None:
+        for working in reversed(self._working):
+            doc = working.find(article_id)
+            if doc is not None:
+                return working, doc
+        return None
+
+    def _resolve(self, source_id: str, key: str, url: str, tid: str) -> list[str]:
+        def by(kind: int, value: str) -> list[str]:
+            found: list[str] = []
+            for working in self._working:
+                for doc in working.reader.doc_keys()[kind].get(value, ()):
+                    if working.is_live(doc):
+                        found.append(working.reader.article_id(doc))
+            return found
+
+        return resolve_edge(
+            source_id, key, url, tid,
+            live_id=lambda ident: self._live_location(ident) is not None,
+            ids_by_url=lambda value: by(1, value),
+            ids_by_key=lambda value: by(0, value),
+        )
+
+    def _fix_anchors(self) -> None:
+        """Re-index every article whose anchors this batch changed (after the last flush)."""
+        if not self._any_edges and not self._removed_edges:
+            return
+        affected: set[str] = set()
+        for working in self._working:
+            if not working.new or not len(working.reader.link_src):
+                continue
+            table = working.reader.edges()
+            for edge, source in enumerate(table.src):
+                if working.is_live(source):
+                    affected.update(self._resolve(
+                        working.reader.article_id(source),
+                        table.key[edge], table.url[edge], table.tid[edge],
+                    ))
+        for source_id, key, url, tid in self._removed_edges:
+            affected.update(self._resolve(source_id, key, url, tid))
+        for target in sorted(affected):
+            location = self._live_location(target)
+            if location is None:
+                continue
+            working, doc = location
+            row = working.reader.stored(doc)
+            article = row_article(row)
+            anchors = self._anchors_for(article)
+            if anchors != tuple(row["anchors"]):
+                working.dead.add(doc)
+                self._append(article, anchors)
+                self._reindexed += 1
+        self.flush()
+
+    # -- flushing -----------------------------------------------------------------------
+    def flush(self) -> None:
+        """Write the buffered articles as a new (not yet committed) segment."""
+        self._check_open()
+        if not self._buffer:
+            return
+        faults.crash_point("flush-started")
+        self._submit_chunk()
+        builder = SegmentBuilder(self._schema)
+        for batch in self._batches:
+            builder.add_batch(batch.result() if isinstance(batch, cf.Future) else batch)
+        name = self._new_segment_name()
+        built = builder.build()
+        files = write_segment(self._directory, name, built)
+        entry = SegmentEntry(
+            name=name, max_doc=builder.doc_count, files=files, stats=built["stats"]
+        )
+        reader = SegmentReader(self._directory, entry, self._schema, ordinal=len(self._working))
+        self._working.append(_Working(entry=entry, reader=reader, new=True,
+                                      dead=set(self._buffer_dead)))
+        self._batches = []
+        self._buffer = []
+        self._buffer_ids = {}
+        self._buffer_dead = set()
+        self._buffer_edges = {}
+        self._buffer_bytes = 0
+
+    def _new_segment_name(self) -> str:
+        name = f"seg-{self._next_segment:06d}"
+        self._next_segment += 1
+        self._new_names.append(name)
+        return name
+
+    # -- commit -------------------------------------------------------------------------
+    def commit(self) -> CommitResult:
+        """Make the batch durable and visible (atomically); returns what changed.
+
+        If the commit fails (full disk, I/O error), the error is raised, the previous
+        commit stays intact and the batch is rolled back.
+        """
+        self._check_open()
+        try:
+            return self._commit()
+        except BaseException:
+            self._discard_new_files()
+            self._reset_batch()
+            raise
+
+    def _commit(self) -> CommitResult:
+        self.flush()
+        self._fix_anchors()
+        generation = self._base.generation + 1
+        entries: list[SegmentEntry] = []
+        for working in self._working:
+            entry = working.entry
+            if working.dead:
+                entry = self._with_deletes(working, generation)
+            if entry.live_count > 0:
+                entries.append(entry)
+        faults.crash_point("deletes-written")
+        entries, merged = self._merge(entries, generation)
+        manifest = Manifest(
+            generation=generation,
+            schema=self._schema.to_json(),
+            segments=tuple(entries),
+            next_segment=self._next_segment,
+        )
+        counts = {"added": 0, "replaced": 0, "deleted": 0}
+        for article_id, existed in self._touched.items():
+            exists = self._live_location(article_id) is not None
+            if exists:
+                counts["replaced" if existed else "added"] += 1
+            elif existed:
+                counts["deleted"] += 1
+        self._directory.write_manifest(manifest.to_bytes())
+        faults.crash_point("committed")
+        previous = self._base
+        reuse = {(s.entry.name, s.entry.deletes): s for s in previous.segments}
+        self._base = IndexReader(self._directory, manifest, self._schema, reuse=reuse)
+        result = CommitResult(
+            generation=generation,
+            doc_count=self._base.doc_count,
+            reindexed=self._reindexed,
+            merged_segments=merged,
+            **counts,
+        )
+        self._reset_batch()
+        self._remove_unreferenced(manifest)
+        return result
+
+    def _with_deletes(self, working: _Working, generation: int) -> SegmentEntry:
+        entry = working.entry
+        deleted = np.flatnonzero(~working.reader.live).tolist()
+        all_deleted = np.array(sorted(set(deleted) | working.dead), dtype=np.int32)
+        name = f"{entry.name}/del-{generation:06d}.npy"
+        info = self._directory.save_array(name, all_deleted)
+        files: dict[str, FileInfo] = {
+            key: value for key, value in entry.files.items() if key != entry.deletes
+        }
+        files[name] = info
+        return attrs.evolve(entry, deletes=name, del_count=len(all_deleted), files=files)
+
+    def _merge(
+        self, entries: list[SegmentEntry], generation: int
+    ) -> tuple[list[SegmentEntry], int]:
+        groups = self._merge_policy.select(entries)
+        if not groups:
+            return entries, 0
+        result = list(entries)
+        merged_away = 0
+        for group in groups:
+            members = [entries[index] for index in group]
+            readers = [SegmentReader(self._directory, entry, self._schema) for entry in members]
+            name = self._new_segment_name()
+            merged = merge_segments(self._directory, self._schema, readers, name)
+            faults.crash_point("merge-written")
+            position = result.index(members[0])
+            result[position] = merged
+            for entry in members[1:]:
+                result.remove(entry)
+            merged_away += len(members)
+        return result, merged_away
+
+    def optimize(self) -> CommitResult:
+        """Commit the batch, then merge every segment into one (deletes dropped)."""
+        policy = self._merge_policy
+        self._merge_policy = MergePolicy(force_single=True)
+        try:
+            return self.commit()
+        finally:
+            self._merge_policy = policy
+
+    # -- rollback and cleanup -------------------------------------------------------------
+    def rollback(self) -> None:
+        """Forget everything added or deleted since the last commit."""
+        self._check_open()
+        self._discard_new_files()
+        self._reset_batch()
+
+    def _discard_new_files(self) -> None:
+        for name in self._new_names:
+            prefix = name + "/"
+            for file_name in self._directory.list_names():
+                if file_name.startswith(prefix):
+                    self._directory.remove(file_name)
+        self._new_names = []
+        for working in self._working:
+            working.dead.clear()
+
+    def _remove_unreferenced(self, manifest: Manifest) -> None:
+        """Remove files no commit references (crash leftovers, merged-away segments)."""
+        keep = {name for entry in manifest.segments for name in entry.files}
+        for name in self._directory.list_names():
+            if "/" in name and name not in keep and name.startswith("seg-"):
+                # another process may hold it on a platform that forbids removal
+                with contextlib.suppress(OSError):
+                    self._directory.remove(name)
+        for stale in ("meta.json.tmp",):
+            if self._directory.exists(stale):
+                self._directory.remove(stale)
+
+    def close(self) -> None:
+        """Roll back anything uncommitted and release the lock."""
+        if self._lock is None:
+            return
+        try:
+            self._discard_new_files()
+        finally:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        lock, self._lock = self._lock, None
+        if lock is not None:
+            lock.release()
+
+    def __enter__(self) -> IndexWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
+        try:
+            if exc_type is None:
+                self.commit()
+        finally:
+            self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_lock", None) is not None:
+            with contextlib.suppress(Exception):
+                self.close()
