@@ -24,6 +24,7 @@ Everything here is pure Python over ids and keys: no I/O, no analysis beyond
 from __future__ import annotations
 
 import enum
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -35,22 +36,22 @@ from bnsearch.analysis import normalize_text
 from bnsearch.articles.model import Article, RelatedLink
 
 
-def _punctuation_table() -> dict[int, str]:
+def _punctuation_pattern() -> re.Pattern[str]:
     # the Basic Multilingual Plane holds every punctuation mark a news headline uses; the
     # other planes add only historic scripts and would cost 0.3 s of import time to scan
-    table: dict[int, str] = {}
-    for code in range(0x10000):
-        if code in (ord("."), ord(",")):
-            continue  # handled by _LOOSE_POINT: kept inside numbers such as 1.5 or 1,000
-        if unicodedata.category(chr(code)).startswith("P"):
-            table[code] = " "
-    return table
+    marks = "".join(
+        re.escape(chr(code))
+        for code in range(0x10000)
+        if unicodedata.category(chr(code)).startswith("P") and chr(code) not in ".,"
+    )
+    # "." and "," are kept between two digits (1.5, 1,000) and are separators elsewhere
+    return re.compile(f"[{marks}]+|(?<!\\d)[.,]|[.,](?!\\d)")
 
 
-_PUNCTUATION_TO_SPACE = _punctuation_table()
-_LOOSE_POINT = re.compile(r"(?<!\d)[.,]|[.,](?!\d)")
+_PUNCTUATION = _punctuation_pattern()
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def title_key(headline: str) -> str:
     """The matching key of a headline or title: equal keys mean "the same headline".
 
@@ -63,10 +64,7 @@ def title_key(headline: str) -> str:
     >>> title_key("২০২৫ সালে  সড়ক দুর্ঘটনা:") == title_key("2025 সালে সড়ক দুর্ঘটনা")
     True
     """
-    text = headline.translate(_PUNCTUATION_TO_SPACE)
-    if "." in text or "," in text:
-        text = _LOOSE_POINT.sub(" ", text)
-    return normalize_text(text)
+    return normalize_text(_PUNCTUATION.sub(" ", headline))
 
 
 def url_key(url: str) -> str:
@@ -113,6 +111,10 @@ class Resolution:
     target: str | None = None
     rule: str | None = None
     candidates: tuple[str, ...] = ()
+
+
+_UNRESOLVED = Resolution(status=LinkStatus.UNRESOLVED)
+_SELF = Resolution(status=LinkStatus.SELF)
 
 
 @attrs.frozen(slots=True, kw_only=True)
@@ -415,7 +417,7 @@ class LinkGraph:
                     candidates=candidates,
                 )
             return Resolution(status=LinkStatus.AMBIGUOUS, rule=rule, candidates=candidates)
-        return Resolution(status=LinkStatus.SELF if saw_self else LinkStatus.UNRESOLVED)
+        return _SELF if saw_self else _UNRESOLVED
 
     def _watch(self, node: _Node, index: int) -> None:
         ref = (node.id, index)
