@@ -50,7 +50,7 @@ class _CrcWriter:
 
 
 def _array_bytes_info(writer: _CrcWriter, array: npt.NDArray[np.generic]) -> None:
-    np.lib.format.write_array(writer, np.ascontiguousarray(array), allow_pickle=False)  # type: ignore[arg-type]
+    np.lib.format.write_array(writer, np.ascontiguousarray(array), allow_pickle=False)
 
 
 class Directory(Protocol):
@@ -102,7 +102,7 @@ class FSDirectory:
     def write_bytes(self, name: str, data: bytes) -> FileInfo:
         target = self._target(name)
         with open(target, "wb") as handle:
-            writer = _CrcWriter(handle)  # type: ignore[arg-type]
+            writer = _CrcWriter(handle)
             writer.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -111,7 +111,7 @@ class FSDirectory:
     def save_array(self, name: str, array: npt.NDArray[np.generic]) -> FileInfo:
         target = self._target(name)
         with open(target, "wb") as handle:
-            writer = _CrcWriter(handle)  # type: ignore[arg-type]
+            writer = _CrcWriter(handle)
             _array_bytes_info(writer, array)
             handle.flush()
             os.fsync(handle.fileno())

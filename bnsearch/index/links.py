@@ -13,12 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-try:  # the articles room owns the canonical key when it exists
-    from bnsearch.articles.links import title_key as _title_key  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - depends on the articles room's progress
-    from bnsearch.analysis import normalize_text as _title_key
+from bnsearch.articles.links import title_key
 
-title_key: Callable[[str], str] = _title_key
+__all__ = ["resolve_edge", "title_key"]
 
 
 def resolve_edge(

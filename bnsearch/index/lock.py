@@ -34,7 +34,7 @@ def _try_lock(handle: IO[bytes]) -> bool:
     import msvcrt  # pragma: no cover - Windows
 
     try:  # pragma: no cover - Windows
-        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
     except OSError:  # pragma: no cover - Windows
         return False
     return True  # pragma: no cover - Windows

@@ -215,6 +215,10 @@ class SegmentReader:
         first = int(arrays.posptr[ident])
         return offsets, arrays.pos[first : first + int(offsets[-1])]
 
+    def term_doc_freqs(self, field: str) -> npt.NDArray[np.int64]:
+        """Postings length of every term in :meth:`terms` order (deleted docs included)."""
+        return np.diff(np.asarray(self._field(field).indptr, dtype=np.int64))
+
     def doc_freq(self, field: str, term: str) -> int:
         """Live documents containing the term."""
         found = self.postings(field, term)

@@ -114,13 +114,14 @@ def _check_field(segment: SegmentReader, name: str, text: bool, problems: list[s
     if len(tfs) and int(tfs.min()) <= 0:
         problems.append(f"{where}: zero term frequency")
     if text:
-        if len(arrays.norms) != segment.max_doc or len(arrays.lens) != segment.max_doc:
+        norms, lens = segment.norms(name), segment.field_lengths(name)
+        if len(norms) != segment.max_doc or len(lens) != segment.max_doc:
             problems.append(f"{where}: norms/lengths are not one per doc")
         if arrays.pos is not None and arrays.posptr is not None:
             total = int(tfs.sum(dtype=np.int64))
             if len(arrays.pos) != total or len(arrays.posptr) != len(terms) + 1:
                 problems.append(f"{where}: {len(arrays.pos)} positions for {total} occurrences")
-    elif len(arrays.facet) != segment.max_doc:
+    elif len(segment.facet(name)[1]) != segment.max_doc:
         problems.append(f"{where}: facet values are not one per doc")
 
 
