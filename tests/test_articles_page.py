@@ -309,3 +309,43 @@ def test_format_page_round_trip(
         related=related,
     )
     assert parse_page(format_page(article), id="x") == article
+
+
+_PAGE_PIECES = st.sampled_from(
+    [
+        "হোম > জাতীয়",
+        ">",
+        " > ",
+        "ছবি:",
+        "Photo:",
+        "আরও পড়ুন",
+        "\ufeff",
+        "\u200c",
+        "।",
+        "?",
+        "’",
+        " | https://x.test/1",
+        "\t",
+        "\r\n",
+        "\n",
+        "\n\n",
+        "  ",
+        "শিরোনাম",
+        "খবর",
+        "-",
+        "•",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_PAGE_PIECES | st.text(max_size=8), max_size=30).map("".join))
+def test_any_text_gives_an_article_or_an_article_error(text: str) -> None:
+    try:
+        article = parse_page(text)
+    except ArticleError:
+        return
+    assert article.title.strip() and "\n" not in article.title
+    assert article.body.strip()
+    assert all(link.headline.strip() for link in article.related)
+    assert "\n\n\n" not in article.body

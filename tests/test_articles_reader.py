@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bnsearch.articles import (
     Article,
@@ -156,6 +158,17 @@ def test_binary_and_non_utf8_page_files(tmp_path: Path) -> None:
         list(read_articles(utf16))
 
 
+@pytest.mark.parametrize(
+    ("name", "message"), [("x.json", "use JSONL"), ("x.html", "HTML"), ("x.tar.gz", "gzipped")]
+)
+def test_refused_file_kinds(tmp_path: Path, name: str, message: str) -> None:
+    file = tmp_path / name
+    file.write_text("[]", encoding="utf-8")
+    with pytest.raises(ArticleError, match=message) as caught:
+        list(read_articles(file))
+    assert caught.value.path == str(file)
+
+
 def test_page_without_body_names_the_file(tmp_path: Path) -> None:
     file = tmp_path / "empty-body.txt"
     file.write_text("হোম > জাতীয়\n\nশুধু শিরোনাম\n", encoding="utf-8")
@@ -285,3 +298,24 @@ def test_seed_page_as_a_folder_with_related_links(tmp_path: Path) -> None:
     graph = LinkGraph.from_articles([page, *targets])
     assert graph.out_links(page.id) == ("t0", "t1")
     assert len(graph.unresolved()) == len(page.related) - 2
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(max_size=200), lines=st.lists(st.binary(max_size=40), max_size=5))
+def test_any_bytes_give_articles_or_an_article_error(
+    tmp_path: Path, data: bytes, lines: list[bytes]
+) -> None:
+    page = tmp_path / "fuzz.txt"
+    page.write_bytes(data)
+    jsonl = tmp_path / "fuzz.jsonl"
+    jsonl.write_bytes(b"\n".join([*lines, b'{"id": "a", "title": "t"}']))
+    for path in (page, jsonl):
+        try:
+            list(read_articles(path))
+        except ArticleError as error:
+            assert error.path == str(path)
+        report = ReadReport()
+        read = list(read_articles(path, skip_bad=True, report=report))
+        assert all(isinstance(article, Article) for article in read)

@@ -6,6 +6,7 @@ What a path can be:
   :mod:`bnsearch.articles.jsonl`); with ``.gz`` after it, the same, gzip-compressed;
 * any other file: one news page (see :mod:`bnsearch.articles.page`); the article's id is the
   file name without its extension (``2024/dudok-taskforce.txt`` -> ``dudok-taskforce``);
+  ``.json``, other ``.gz``, ``.html`` and ``.htm`` files are refused with a clear error;
 * a folder: every ``.txt`` page and every JSONL file in it and its subfolders, in sorted
   path order. Hidden entries (a name starting with ``.``) and other files are passed over;
   a :class:`ReadReport` lists the other files in ``ignored_files``.
@@ -123,9 +124,21 @@ def read_articles(
         raise ArticleError("no such file or folder", path=str(root))
 
 
+#: File endings that are refused as pages, with what to do instead.
+REFUSED_SUFFIXES = {
+    ".json": "a .json file is not read: use JSONL (one JSON object per line, named .jsonl)",
+    ".gz": "only .jsonl.gz and .ndjson.gz are read gzipped",
+    ".html": "HTML is not read: save the page as plain text (.txt)",
+    ".htm": "HTML is not read: save the page as plain text (.txt)",
+}
+
+
 def read_page_file(path: str | os.PathLike[str]) -> Article:
     """Read one page file; the id is the file name without its extension."""
     file = Path(path)
+    refused = REFUSED_SUFFIXES.get(file.suffix.lower())
+    if refused is not None:
+        raise ArticleError(refused, path=str(file))
     text = _decode_page(_read_bytes(file), str(file))
     try:
         return parse_page(text, id=file.stem or file.name)
