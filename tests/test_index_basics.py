@@ -25,10 +25,13 @@ from bnsearch.index.norms import NORM_DECODE, encode_lengths
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS = SHARED / "corpus" / "belin_religious_news.jsonl"
 
-WORDS = (
-    "ঢাকা চট্টগ্রাম সিলেট নির্বাচন সরকার মন্ত্রী বাজার দাম চাল পেঁয়াজ বৃষ্টি বন্যা নদী "
-    "স্কুল শিক্ষক পরীক্ষা ফলাফল ক্রিকেট খেলা দল জয় মসজিদ মন্দির পূজা ঈদ উৎসব মানুষ"
-).split()
+WORDS = [
+    "ঢাকা", "চট্টগ্রাম", "সিলেট", "নির্বাচন", "সরকার",
+    "মন্ত্রী", "বাজার", "দাম", "চাল", "পেঁয়াজ", "বৃষ্টি",
+    "বন্যা", "নদী", "স্কুল", "শিক্ষক", "পরীক্ষা", "ফলাফল",
+    "ক্রিকেট", "খেলা", "দল", "জয়", "মসজিদ", "মন্দির",
+    "পূজা", "ঈদ", "উৎসব", "মানুষ",
+]
 
 
 def make_article(number: int, *, words: int = 30, section: str = "জাতীয়") -> Article:
