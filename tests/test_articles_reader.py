@@ -66,6 +66,26 @@ def test_folder_reads_pages_and_jsonl_recursively_in_sorted_order(tmp_path: Path
     assert report.ignored_files == [str(tmp_path / "README.md")]
 
 
+def test_repeated_ids_are_yielded_and_reported(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "same.txt").write_text(PAGE, encoding="utf-8")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "same.txt").write_text(PAGE, encoding="utf-8")
+    write_lines(tmp_path / "c.jsonl", [record("x"), record("same"), record("x")])
+    report = ReadReport()
+    ids = [article.id for article in read_articles(tmp_path, report=report)]
+    assert ids == ["same", "same", "x", "same", "x"]
+    assert [(Path(d.path).name, d.line) for d in report.duplicates] == [
+        ("same.txt", None),
+        ("c.jsonl", 2),
+        ("c.jsonl", 3),
+    ]
+    assert str(tmp_path / "a" / "same.txt") in report.duplicates[0].reason
+    assert "c.jsonl, line 1" in report.duplicates[2].reason
+    assert report.ok  # repeated ids are not errors
+    assert "3 repeated ids" in report.summary()
+
+
 def test_jsonl_and_gzip_round_trip(tmp_path: Path) -> None:
     articles = [
         Article(id="a", title="এক", body="লেখা।", section=("জাতীয়",), related=["দুই খবর"]),

@@ -22,6 +22,10 @@ With ``skip_bad=True`` a bad record or page is skipped instead, and recorded in 
 a :class:`SkippedRecordWarning`, so nothing is dropped silently. A file that cannot be read
 (unreadable, binary, UTF-16, corrupt gzip) is one skipped entry; the records read from it
 before the damage are kept.
+
+An id read twice (two page files with the same name in different folders, a repeated
+JSONL record) is not an error: both articles are yielded, and a report lists the repeat
+in ``duplicates`` with where the id was first seen (an index keeps the last one).
 """
 
 from __future__ import annotations
@@ -85,6 +89,26 @@ class ReadReport:
     files: int = 0
     skipped: list[SkippedRecord] = attrs.field(factory=list)
     ignored_files: list[str] = attrs.field(factory=list)
+    #: Articles whose id was already read earlier in this run (they are still yielded; an
+    #: index keeps the last one). ``reason`` names where the id was first seen. Tracking
+    #: keeps each id and its first place: roughly 150 bytes per article read.
+    duplicates: list[SkippedRecord] = attrs.field(factory=list)
+    _first_seen: dict[str, tuple[str, int | None]] = attrs.field(
+        factory=dict, init=False, repr=False
+    )
+
+    def _note(self, article: Article, path: str, line: int | None) -> None:
+        self.articles += 1
+        first = self._first_seen.get(article.id)
+        if first is None:
+            self._first_seen[article.id] = (path, line)
+            return
+        where = first[0] if first[1] is None else f"{first[0]}, line {first[1]}"
+        self.duplicates.append(
+            SkippedRecord(
+                path=path, line=line, reason=f"id {article.id!r} was already read at {where}"
+            )
+        )
 
     @property
     def ok(self) -> bool:
@@ -96,6 +120,8 @@ class ReadReport:
         text = f"{self.articles} articles from {self.files} files, {len(self.skipped)} skipped"
         if self.ignored_files:
             text += f", {len(self.ignored_files)} other files passed over"
+        if self.duplicates:
+            text += f", {len(self.duplicates)} repeated ids"
         if self.skipped:
             shown = "; ".join(str(item) for item in self.skipped[:3])
             more = f"; and {len(self.skipped) - 3} more" if len(self.skipped) > 3 else ""
@@ -207,10 +233,13 @@ class _Run:
         else:
             warnings.warn(f"skipped {item}", SkippedRecordWarning, stacklevel=4)
 
-    def count(self, *, articles: int = 0, files: int = 0) -> None:
+    def count_file(self) -> None:
         if self.report is not None:
-            self.report.articles += articles
-            self.report.files += files
+            self.report.files += 1
+
+    def note(self, article: Article, path: str, line: int | None = None) -> None:
+        if self.report is not None:
+            self.report._note(article, path, line)
 
     def folder(self, root: Path) -> Iterator[Article]:
         for file in _walk(root):
@@ -221,7 +250,7 @@ class _Run:
                 self.report.ignored_files.append(str(file))
 
     def file(self, file: Path) -> Iterator[Article]:
-        self.count(files=1)
+        self.count_file()
         if is_jsonl_name(file.name):
             yield from self.jsonl(file)
             return
@@ -232,7 +261,7 @@ class _Run:
                 raise
             self.skip(error, str(file))
             return
-        self.count(articles=1)
+        self.note(article, str(file))
         yield article
 
     def jsonl(self, file: Path) -> Iterator[Article]:
@@ -270,7 +299,7 @@ class _Run:
                 self.skip(error, name)
                 continue
             if article is not None:
-                self.count(articles=1)
+                self.note(article, name, number)
                 yield article
 
 
