@@ -96,7 +96,8 @@ def _merge_field(
             lens_parts.append(np.asarray(arrays.lens)[live])
         else:
             facet = np.asarray(arrays.facet)[live]
-            facet_parts.append(np.where(facet >= 0, term_map[np.maximum(facet, 0)], -1))
+            # -1 (no value) picks the appended -1
+            facet_parts.append(np.append(term_map, np.int32(-1))[facet])
     term = np.concatenate(terms_parts) if terms_parts else np.zeros(0, np.int32)
     docs = np.concatenate(docs_parts) if docs_parts else np.zeros(0, np.int32)
     tfs = np.concatenate(tfs_parts) if tfs_parts else np.zeros(0, np.int64)
