@@ -134,6 +134,10 @@ def test_link_to_itself_is_ignored() -> None:
     # a second article with that title is then the only candidate
     graph.add(art("b", "এক খবর"))
     assert graph.out_links("a") == ("b",)
+    # an explicit target_id naming the source is a self-link, whatever the headline says
+    graph.add(art("c", "তিন", RelatedLink(headline="এক খবর", target_id="c")))
+    assert graph.resolution("c", 0).status is LinkStatus.SELF
+    assert graph.out_links("c") == ()
 
 
 def test_replacing_an_article_updates_both_directions() -> None:

@@ -76,6 +76,13 @@ def test_seed_page_survives_crlf_bom_and_trailing_spaces() -> None:
     assert parse_page(mangled) == parse_page(text)
 
 
+def test_format_page_keeps_a_title_with_an_angle_bracket() -> None:
+    article = Article(id="x", title="বাজেট > প্রত্যাশা", body=P1)
+    text = format_page(article)
+    assert text.startswith("হোম >\n\n")
+    assert parse_page(text, id="x") == article
+
+
 def test_seed_page_round_trips_through_format_page() -> None:
     article = parse_page(seed_text())
     assert parse_page(format_page(article), id=article.id) == article

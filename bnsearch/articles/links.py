@@ -12,10 +12,11 @@ Resolution of one link from article ``S``, first rule that finds something wins:
 
 A rule that finds nothing passes the link on to the next rule. A rule that finds several
 articles makes the link *ambiguous*: it is kept and reported, never guessed. ``S`` itself is
-never a candidate, and a link whose only match is ``S`` is ignored (a page listing its own
-headline). A link nothing matches is *unresolved*: kept, reported, and resolved as soon as a
-matching article is added. Adding, replacing or removing an article re-resolves exactly the
-links whose keys it touches, so the graph never depends on the order articles arrive in.
+never a candidate, and a link whose deciding rule matches only ``S`` is a self-link and is
+ignored (a page listing its own headline or URL). A link nothing matches is *unresolved*:
+kept, reported, and resolved as soon as a matching article is added. Adding, replacing or
+removing an article re-resolves exactly the links whose keys it touches, so the graph never
+depends on the order articles arrive in.
 
 Everything here is pure Python over ids and keys: no I/O, no analysis beyond
 :func:`bnsearch.analysis.normalize_text`.
@@ -392,7 +393,6 @@ class LinkGraph:
     def _resolve(
         self, link: RelatedLink, source_id: str, link_title: str, link_url: str | None
     ) -> Resolution:
-        saw_self = False
         lookups: list[tuple[str, set[str] | None]] = []
         if link.target_id is not None:
             lookups.append(
@@ -407,8 +407,7 @@ class LinkGraph:
                 continue
             candidates = tuple(sorted(found - {source_id}))
             if not candidates:
-                saw_self = True
-                continue
+                return _SELF  # this rule finds only the source itself: a self-link
             if len(candidates) == 1:
                 return Resolution(
                     status=LinkStatus.RESOLVED,
@@ -417,7 +416,7 @@ class LinkGraph:
                     candidates=candidates,
                 )
             return Resolution(status=LinkStatus.AMBIGUOUS, rule=rule, candidates=candidates)
-        return _SELF if saw_self else _UNRESOLVED
+        return _UNRESOLVED
 
     def _watch(self, node: _Node, index: int) -> None:
         ref = (node.id, index)

@@ -180,7 +180,8 @@ def format_page(article: Article) -> str:
     blocks: list[str] = []
     title = " ".join(article.title.split())
     if article.section or _BREADCRUMB_SEPARATORS.search(title):
-        blocks.append(" > ".join(("হোম", *article.section)))
+        # "হোম >" alone still reads as an (empty) breadcrumb, so a title with ">" stays a title
+        blocks.append(" > ".join(("হোম", *article.section)) if article.section else "হোম >")
     blocks.append(title)
     if article.caption is not None or article.photo_credit is not None:
         caption = article.caption or ""
