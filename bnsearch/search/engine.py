@@ -1,0 +1,641 @@
+"""Query evaluation: a query tree compiled against an index snapshot, scored with numpy.
+
+Compilation turns every leaf into a *unit*: per field, the index terms to read (one term,
+a group of expansions for prefix/fuzzy/romanized words, or the terms of a phrase with
+their relative positions). Evaluation then runs in two passes so that statistics are
+global: pass one gathers, per segment, the documents of each unit and their BM25F ``x``
+(weighted, length-normalized frequency summed over fields) and counts the unit's live
+document frequency over *all* segments; pass two turns ``x`` into scores with the global
+idf and combines units through the boolean structure with dense per-segment arrays.
+
+Everything per posting is numpy: gathers of norms, table lookups, scatter-adds; Python
+work is per unit and per field, never per document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from bnsearch.analysis import Analyzer
+from bnsearch.errors import SchemaError
+from bnsearch.index.builder import keyword_values
+from bnsearch.index.norms import NORM_DECODE
+from bnsearch.index.reader import IndexReader
+from bnsearch.index.segment import SegmentReader
+from bnsearch.search.fuzzy import TermDictionary
+from bnsearch.search.query import Bool, Fuzzy, MatchAll, Phrase, Prefix, Query, Term
+from bnsearch.search.romanize import RomanIndex, is_romanized
+from bnsearch.search.scoring import BM25FParams, idf, norm_table
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float32]
+DocScores = tuple[npt.NDArray[Any], FloatArray]
+
+#: Terms a prefix may expand to (the most frequent are kept).
+PREFIX_EXPANSIONS = 64
+#: Terms a fuzzy word may expand to (the closest, then the most frequent).
+FUZZY_EXPANSIONS = 32
+#: Bengali terms a romanized word may stand for.
+ROMAN_EXPANSIONS = 3
+
+_EMPTY_DOCS = np.empty(0, dtype=np.int32)
+_EMPTY_SCORES = np.empty(0, dtype=np.float32)
+
+
+@attrs.frozen(kw_only=True)
+class Unit:
+    """A compiled leaf: what to read in each field, and how to score it.
+
+    ``kind`` is ``"terms"`` (one term or a group scored as one pseudo-term: its
+    frequencies add up), ``"phrase"`` (``phrases[field]`` = ``((offset, term), ...)``) or
+    ``"all"`` (every document, score 0).
+    """
+
+    kind: str
+    label: str
+    boost: float = 1.0
+    terms: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    phrases: Mapping[str, tuple[tuple[int, str], ...]] = attrs.field(factory=dict)
+    weights: Mapping[str, float] = attrs.field(factory=dict)
+    #: prefixes to highlight, per field
+    prefixes: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class Node:
+    """A compiled boolean node."""
+
+    must: tuple[Compiled, ...] = ()
+    should: tuple[Compiled, ...] = ()
+    must_not: tuple[Compiled, ...] = ()
+    boost: float = 1.0
+
+
+Compiled = Unit | Node
+
+
+class Context:
+    """Per-snapshot caches shared by the searches of one :class:`Searcher`."""
+
+    def __init__(self, reader: IndexReader, params: BM25FParams) -> None:
+        self.reader = reader
+        self.params = params
+        self.schema = reader.schema
+        self.total_docs = reader.doc_count
+        self._tables: dict[tuple[str, float, float], npt.NDArray[np.float32]] = {}
+        self._dictionaries: dict[str, TermDictionary] = {}
+        self._roman: dict[str, RomanIndex] = {}
+        self._avg: dict[str, float] = {}
+        self._has_postings: dict[str, bool] = {}
+        self._multipliers: dict[tuple[int, str, str, float], FloatArray] = {}
+        self.in_links: list[npt.NDArray[np.int32]] | None = None
+
+    def analyzer(self, field: str) -> Analyzer:
+        return self.schema.analyzer(field)
+
+    def is_text(self, field: str) -> bool:
+        return self.schema[field].is_text
+
+    def has_postings(self, field: str) -> bool:
+        """False for a field no document of the snapshot has text in (skipped cheaply)."""
+        known = self._has_postings.get(field)
+        if known is None:
+            if self.is_text(field):
+                known = self.reader.field_length_sum(field) > 0
+            else:
+                known = any(len(s.terms(field)) for s in self.reader.segments)
+            self._has_postings[field] = known
+        return known
+
+    def avg_length(self, field: str) -> float:
+        value = self._avg.get(field)
+        if value is None:
+            value = self._avg[field] = self.reader.avg_field_length(field)
+        return value
+
+    def table(self, field: str, weight: float) -> npt.NDArray[np.float32]:
+        """The 256-entry norm multiplier of ``field`` at ``weight``."""
+        b = self.params.b_of(field)
+        key = (field, weight, b)
+        table = self._tables.get(key)
+        if table is None:
+            if self.is_text(field):
+                table = norm_table(
+                    NORM_DECODE, avg_length=self.avg_length(field), b=b, weight=weight
+                )
+            else:
+                table = np.full(256, weight, dtype=np.float32)
+            self._tables[key] = table
+        return table
+
+    def multiplier(self, segment: SegmentReader, field: str, weight: float) -> FloatArray:
+        """Per-doc ``x`` multiplier of ``field`` in ``segment`` (the norm table, gathered)."""
+        key = (segment.ordinal, segment.name, field, weight)
+        found = self._multipliers.get(key)
+        if found is None:
+            table = self.table(field, weight)
+            if self.is_text(field):
+                found = table[segment.norms(field)]
+            else:
+                found = np.full(segment.max_doc, table[0], dtype=np.float32)
+            self._multipliers[key] = found
+        return found
+
+    def dictionary(self, field: str) -> TermDictionary:
+        """All terms of ``field`` over the snapshot, with document frequencies."""
+        found = self._dictionaries.get(field)
+        if found is None:
+            terms: list[str] = []
+            dfs: list[int] = []
+            for segment in self.reader.segments:
+                seg_terms = segment.terms(field)
+                terms.extend(seg_terms)
+                dfs.extend(_term_doc_freqs(segment, field, len(seg_terms)))
+            found = self._dictionaries[field] = TermDictionary(terms, dfs)
+        return found
+
+    def roman(self, field: str) -> RomanIndex:
+        found = self._roman.get(field)
+        if found is None:
+            found = self._roman[field] = RomanIndex(self.dictionary(field))
+        return found
+
+    def link_counts(self) -> list[npt.NDArray[np.int32]]:
+        if self.in_links is None:
+            self.in_links = self.reader.in_link_counts()
+        return self.in_links
+
+
+def _term_doc_freqs(segment: SegmentReader, field: str, count: int) -> list[int]:
+    """Postings length of every term of a segment's field, in term order."""
+    return [int(v) for v in segment.term_doc_freqs(field)[:count].tolist()]
+
+
+# -- compilation ---------------------------------------------------------------------------
+@attrs.define
+class Compiler:
+    """Turns a query tree into units for one search (field weights fixed)."""
+
+    ctx: Context
+    weights: Mapping[str, float]
+    romanized: bool = False
+    notes: list[str] = attrs.field(factory=list)
+
+    def fields_of(self, field: str | None) -> dict[str, float]:
+        if field is None:
+            return dict(self.weights)
+        if field not in self.ctx.schema:
+            raise SchemaError(f"unknown field {field!r}; fields are {self.ctx.schema.names}")
+        weight = self.weights.get(field) or self.ctx.schema[field].weight or 1.0
+        return {field: weight}
+
+    def compile(self, query: Query) -> Compiled | None:
+        if isinstance(query, Term):
+            return self._term(query)
+        if isinstance(query, Phrase):
+            return self._phrase(query.text, query.field, query.boost, str(query))
+        if isinstance(query, Prefix):
+            return self._prefix(query)
+        if isinstance(query, Fuzzy):
+            return self._fuzzy(query)
+        if isinstance(query, MatchAll):
+            return Unit(kind="all", label="*:*", boost=query.boost)
+        if isinstance(query, Bool):
+            return self._bool(query)
+        raise TypeError(f"not a query node: {type(query).__name__}")
+
+    def words(self, text: str) -> list[Unit]:
+        """Units of a plain-words query: one per distinct term (repeats raise the boost)."""
+        by_analyzer: dict[int, tuple[Analyzer, list[str]]] = {}
+        for field in self.weights:
+            if self.ctx.has_postings(field):
+                analyzer = self.ctx.analyzer(field)
+                by_analyzer.setdefault(id(analyzer), (analyzer, []))[1].append(field)
+        if len(by_analyzer) == 1:  # the usual case: every field analyzed alike
+            analyzer, fields = next(iter(by_analyzer.values()))
+            counts: dict[str, int] = {}
+            for term in analyzer.terms(text):
+                counts[term] = counts.get(term, 0) + 1
+            return [
+                Unit(
+                    kind="terms",
+                    label=term,
+                    boost=float(count),
+                    terms={field: (term,) for field in fields},
+                    weights=self.weights,
+                )
+                for term, count in counts.items()
+            ]
+        per_position: dict[int, dict[str, str]] = {}
+        for analyzer, fields in by_analyzer.values():
+            for position, found in enumerate(analyzer.term_sequence(text)):
+                if found is not None:
+                    slot = per_position.setdefault(position, {})
+                    for field in fields:
+                        slot[field] = found
+        grouped: dict[tuple[tuple[str, str], ...], int] = {}
+        for slot in per_position.values():
+            key = tuple(sorted(slot.items()))
+            grouped[key] = grouped.get(key, 0) + 1
+        return [
+            Unit(
+                kind="terms",
+                label=" ".join(dict.fromkeys(term for _, term in key)),
+                boost=float(count),
+                terms={field: (term,) for field, term in key},
+                weights=self.weights,
+            )
+            for key, count in grouped.items()
+        ]
+
+    def _bool(self, query: Bool) -> Compiled | None:
+        must = tuple(c for c in map(self.compile, query.must) if c is not None)
+        should = tuple(c for c in map(self.compile, query.should) if c is not None)
+        must_not = tuple(c for c in map(self.compile, query.must_not) if c is not None)
+        if not must and not should:
+            return None
+        if not must and not must_not and len(should) == 1:
+            only = should[0]
+            return attrs.evolve(only, boost=only.boost * query.boost)
+        if len(must) == 1 and not should and not must_not:
+            only = must[0]
+            return attrs.evolve(only, boost=only.boost * query.boost)
+        return Node(must=must, should=should, must_not=must_not, boost=query.boost)
+
+    def _keyword_key(self, text: str) -> str | None:
+        values = keyword_values([part for part in text.split(">")])
+        return values[-1] if values else None
+
+    def _term(self, query: Term) -> Compiled | None:
+        fields = self.fields_of(query.field)
+        terms: dict[str, tuple[str, ...]] = {}
+        phrase_needed = False
+        for field in fields:
+            if not self.ctx.is_text(field):
+                key = self._keyword_key(query.text)
+                if key is not None:
+                    terms[field] = (key,)
+                continue
+            sequence = self.ctx.analyzer(field).term_sequence(query.text)
+            found = [t for t in sequence if t is not None]
+            if len(found) > 1:
+                phrase_needed = True
+            elif found:
+                terms[field] = (found[0],)
+        if phrase_needed:
+            return self._phrase(query.text, query.field, query.boost, str(query))
+        if self.romanized and is_romanized(query.text):
+            for field in fields:
+                if not self.ctx.is_text(field) or not self.ctx.has_postings(field):
+                    continue
+                analyzer = self.ctx.analyzer(field)
+                found_terms = self.ctx.roman(field).candidates(
+                    query.text, normalize=analyzer.term, limit=ROMAN_EXPANSIONS
+                )
+                if found_terms:
+                    terms[field] = tuple(dict.fromkeys((*terms.get(field, ()), *found_terms)))
+        if not terms:
+            return None
+        return Unit(kind="terms", label=str(query), boost=query.boost, terms=terms, weights=fields)
+
+    def _phrase(self, text: str, field: str | None, boost: float, label: str) -> Compiled | None:
+        fields = self.fields_of(field)
+        phrases: dict[str, tuple[tuple[int, str], ...]] = {}
+        singles: dict[str, tuple[str, ...]] = {}
+        for name in fields:
+            if not self.ctx.is_text(name):
+                key = self._keyword_key(text)
+                if key is not None:
+                    singles[name] = (key,)
+                continue
+            sequence = self.ctx.analyzer(name).term_sequence(text)
+            pairs = tuple((i, t) for i, t in enumerate(sequence) if t is not None)
+            if len(pairs) == 1:
+                singles[name] = (pairs[0][1],)
+            elif pairs:
+                if not self.ctx.schema[name].positions:
+                    raise SchemaError(f"field {name!r} keeps no positions: no phrase queries")
+                first = pairs[0][0]
+                phrases[name] = tuple((i - first, t) for i, t in pairs)
+        if phrases:
+            return Unit(kind="phrase", label=label, boost=boost, phrases=phrases, weights=fields)
+        if singles:
+            return Unit(kind="terms", label=label, boost=boost, terms=singles, weights=fields)
+        return None
+
+    def _prefix(self, query: Prefix) -> Compiled | None:
+        fields = self.fields_of(query.field)
+        terms: dict[str, tuple[str, ...]] = {}
+        prefixes: dict[str, tuple[str, ...]] = {}
+        for field in fields:
+            if not self.ctx.has_postings(field):
+                continue
+            if self.ctx.is_text(field):
+                prefix = self.ctx.analyzer(field).normalize(query.text)
+            else:
+                prefix = self._keyword_key(query.text) or ""
+            if not prefix:
+                continue
+            prefixes[field] = (prefix,)
+            found = self.ctx.dictionary(field).top_prefixed(prefix, PREFIX_EXPANSIONS)
+            if found:
+                terms[field] = tuple(found)
+        if not prefixes:
+            return None
+        return Unit(
+            kind="terms",
+            label=str(query),
+            boost=query.boost,
+            terms=terms,
+            weights=fields,
+            prefixes=prefixes,
+        )
+
+    def _fuzzy(self, query: Fuzzy) -> Compiled | None:
+        fields = self.fields_of(query.field)
+        terms: dict[str, tuple[str, ...]] = {}
+        for field in fields:
+            if not self.ctx.is_text(field) or not self.ctx.has_postings(field):
+                continue
+            analyzer = self.ctx.analyzer(field)
+            word = analyzer.normalize(query.text)
+            if not word:
+                continue
+            dictionary = self.ctx.dictionary(field)
+            found = [t for t, _ in dictionary.fuzzy(word, query.distance, limit=FUZZY_EXPANSIONS)]
+            stem = analyzer.term(query.text)
+            if stem is not None and stem in dictionary and stem not in found:
+                found.insert(0, stem)
+            if found:
+                terms[field] = tuple(found)
+        return Unit(kind="terms", label=str(query), boost=query.boost, terms=terms, weights=fields)
+
+
+# -- evaluation ----------------------------------------------------------------------------
+def _positions_keys(
+    segment: SegmentReader, field: str, term: str, docs: npt.NDArray[Any], shift: int
+) -> IntArray | None:
+    """``doc << 32 | (position - shift)`` for every occurrence of ``term`` in ``docs``."""
+    found = segment.positions(field, term)
+    postings = segment.postings(field, term)
+    if found is None or postings is None:
+        return None
+    offsets, positions = found
+    index = np.searchsorted(postings[0], docs)
+    starts = offsets[index]
+    counts = offsets[index + 1] - starts
+    total = int(counts.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    run_starts = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    flat = run_starts + np.arange(total, dtype=np.int64)
+    pos = positions[flat].astype(np.int64) + (1 << 20) - shift
+    return (np.repeat(docs.astype(np.int64), counts) << 32) | pos
+
+
+def phrase_frequencies(
+    segment: SegmentReader, field: str, phrase: Sequence[tuple[int, str]]
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """Docs of ``segment`` where the phrase occurs in ``field``, and how often."""
+    postings = []
+    for _, term in phrase:
+        found = segment.postings(field, term)
+        if found is None:
+            return _EMPTY_DOCS, _EMPTY_DOCS
+        postings.append(found[0])
+    candidates = postings[0]
+    for docs in sorted(postings[1:], key=len):
+        candidates = np.intersect1d(candidates, docs, assume_unique=True)
+        if not len(candidates):
+            return _EMPTY_DOCS, _EMPTY_DOCS
+    keys: IntArray | None = None
+    for shift, term in phrase:
+        term_keys = _positions_keys(segment, field, term, candidates, shift)
+        if term_keys is None:
+            return _EMPTY_DOCS, _EMPTY_DOCS
+        keys = term_keys if keys is None else np.intersect1d(keys, term_keys, assume_unique=True)
+        if not len(keys):
+            return _EMPTY_DOCS, _EMPTY_DOCS
+    assert keys is not None
+    docs, counts = np.unique(keys >> 32, return_counts=True)
+    return docs.astype(np.int32), counts
+
+
+Part = tuple[str, npt.NDArray[Any], npt.NDArray[Any]]
+
+
+class Evaluator:
+    """Scores compiled queries over every segment of a snapshot (one search)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.segments = ctx.reader.segments
+        self._unit_cache: dict[int, list[DocScores]] = {}
+
+    # -- pass one: postings (or phrase frequencies) of a unit in one segment --------------
+    def parts(self, unit: Unit, segment: SegmentReader) -> list[Part]:
+        """``(field, docs, tfs)`` slices the unit reads in ``segment``."""
+        ctx = self.ctx
+        found_parts: list[Part] = []
+        for field, phrase in unit.phrases.items():
+            if ctx.has_postings(field):
+                docs, freqs = phrase_frequencies(segment, field, phrase)
+                if len(docs):
+                    found_parts.append((field, docs, freqs))
+        for field, terms in unit.terms.items():
+            if not ctx.has_postings(field):
+                continue
+            for term in terms:
+                found = segment.postings(field, term)
+                if found is not None and len(found[0]):
+                    found_parts.append((field, found[0], found[1]))
+        return found_parts
+
+    def _x(self, unit: Unit, segment: SegmentReader, part: Part) -> FloatArray:
+        field, docs, tfs = part
+        multiplier = self.ctx.multiplier(segment, field, unit.weights[field])
+        return np.multiply(tfs, multiplier[docs], dtype=np.float32)
+
+    def _combine(
+        self, unit: Unit, segment: SegmentReader, parts: list[Part]
+    ) -> tuple[npt.NDArray[Any], FloatArray, int]:
+        """Docs (each once) with the unit's summed ``x``, and the live df in this segment."""
+        deletions = segment.del_count > 0
+        if not parts:
+            return _EMPTY_DOCS, _EMPTY_SCORES, 0
+        if len(parts) == 1:
+            docs = parts[0][1]
+            x = self._x(unit, segment, parts[0])
+            count = int(np.count_nonzero(segment.live[docs])) if deletions else len(docs)
+            return docs, x, count
+        scratch = np.zeros(segment.max_doc, dtype=np.float32)
+        seen = np.zeros(segment.max_doc, dtype=bool)
+        fresh: list[npt.NDArray[Any]] = []
+        for part in parts:
+            docs = part[1]
+            scratch[docs] += self._x(unit, segment, part)  # docs are unique within a part
+            new = docs[~seen[docs]]
+            seen[new] = True
+            fresh.append(new)
+        union = np.concatenate(fresh)
+        count = int(np.count_nonzero(segment.live[union])) if deletions else len(union)
+        return union, scratch[union], count
+
+    def _saturate(self, x: FloatArray, weight: float) -> FloatArray:
+        k1 = self.ctx.params.k1
+        if k1 == 0:
+            flat: FloatArray = np.full(len(x), weight, dtype=np.float32)
+            return flat
+        scores: FloatArray = x / (x + np.float32(k1))
+        scores *= np.float32(weight)
+        return scores
+
+    # -- pass two: scores -----------------------------------------------------------------
+    def unit_scores(self, unit: Unit) -> list[DocScores]:
+        """Per segment, the unit's matching docs and scores."""
+        cached = self._unit_cache.get(id(unit))
+        if cached is not None:
+            return cached
+        if unit.kind == "all":
+            result = [
+                (np.arange(s.max_doc, dtype=np.int32), np.zeros(s.max_doc, dtype=np.float32))
+                for s in self.segments
+            ]
+        else:
+            gathered = [self._combine(unit, s, self.parts(unit, s)) for s in self.segments]
+            df = sum(count for _, _, count in gathered)
+            weight = unit.boost * self.unit_idf(unit, df)
+            result = [(docs, self._saturate(x, weight)) for docs, x, _ in gathered]
+        self._unit_cache[id(unit)] = result
+        return result
+
+    def unit_idf(self, unit: Unit, df: int) -> float:
+        """The idf of a unit (a phrase weighs the sum of its words' idf, as in Lucene)."""
+        n = self.ctx.total_docs
+        if unit.kind != "phrase":
+            return float(idf(n, df))
+        words: dict[str, int] = {}
+        for field, pairs in unit.phrases.items():
+            for _, term in pairs:
+                words[term] = max(words.get(term, 0), self.ctx.reader.doc_freq(field, term))
+        return float(sum(idf(n, value) for value in words.values()))
+
+    def flat(self, units: Sequence[Unit]) -> list[DocScores]:
+        """The fast path for a bag of words: any unit may match, scores add up.
+
+        Units that read one posting slice (one term in one field: the common case) are
+        scored together in one vectorized pass per field; the rest go through
+        :meth:`_combine` (BM25F over several fields).
+        """
+        per_segment = [[self.parts(u, s) for u in units] for s in self.segments]
+        dfs = [0] * len(units)
+        for segment, unit_parts in zip(self.segments, per_segment, strict=True):
+            deletions = segment.del_count > 0
+            for i, parts in enumerate(unit_parts):
+                if len(parts) == 1 and not deletions:
+                    dfs[i] += len(parts[0][1])
+                elif parts:
+                    dfs[i] += self._live_union(segment, parts)
+        n = self.ctx.total_docs
+        weights = np.array(
+            [u.boost * float(idf(n, df)) for u, df in zip(units, dfs, strict=True)],
+            dtype=np.float32,
+        )
+        k1 = np.float32(self.ctx.params.k1)
+        result: list[DocScores] = []
+        for segment, unit_parts in zip(self.segments, per_segment, strict=True):
+            acc = np.zeros(segment.max_doc, dtype=np.float32)
+            by_field: dict[str, tuple[list[Any], list[Any], list[int], list[int]]] = {}
+            for i, parts in enumerate(unit_parts):
+                if len(parts) == 1:
+                    field, docs, tfs = parts[0]
+                    group = by_field.setdefault(field, ([], [], [], []))
+                    group[0].append(docs)
+                    group[1].append(tfs)
+                    group[2].append(len(docs))
+                    group[3].append(i)
+                elif parts:
+                    docs, x, _ = self._combine(units[i], segment, parts)
+                    acc[docs] += self._saturate(x, float(weights[i]))
+            for field, (docs_list, tfs_list, lengths, which) in by_field.items():
+                weight = units[which[0]].weights[field]
+                multiplier = self.ctx.multiplier(segment, field, weight)
+                if len(docs_list) == 1:
+                    docs, tfs = docs_list[0], tfs_list[0]
+                    unit_weight: Any = weights[which[0]]
+                else:
+                    docs = np.concatenate(docs_list)
+                    tfs = np.concatenate(tfs_list)
+                    unit_weight = np.repeat(weights[which], lengths)
+                x = np.multiply(tfs, multiplier[docs], dtype=np.float32)
+                scores = x / (x + k1) if k1 else np.ones(len(x), dtype=np.float32)
+                scores *= unit_weight
+                if len(docs_list) == 1:
+                    acc[docs] += scores
+                else:  # each unit's docs are unique: one fancy add per unit
+                    start = 0
+                    for unit_docs, length in zip(docs_list, lengths, strict=True):
+                        acc[unit_docs] += scores[start : start + length]
+                        start += length
+            docs = np.flatnonzero(acc).astype(np.int32)
+            result.append((docs, acc[docs]))
+        return result
+
+    def _live_union(self, segment: SegmentReader, parts: list[Part]) -> int:
+        """Live docs in the union of the parts' doc lists."""
+        if len(parts) == 1:
+            return int(np.count_nonzero(segment.live[parts[0][1]]))
+        seen = np.zeros(segment.max_doc, dtype=bool)
+        for _, docs, _ in parts:
+            seen[docs] = True
+        if segment.del_count:
+            seen &= segment.live
+        return int(np.count_nonzero(seen))
+
+    def evaluate(self, node: Compiled, max_docs: Sequence[int]) -> list[DocScores]:
+        """Per segment: the matching docs (unique) and their scores."""
+        if isinstance(node, Unit):
+            return self.unit_scores(node)
+        if (
+            not node.must
+            and not node.must_not
+            and node.boost == 1
+            and all(isinstance(c, Unit) and c.kind != "all" for c in node.should)
+        ):
+            return self.flat([c for c in node.should if isinstance(c, Unit)])
+        must = [self.evaluate(child, max_docs) for child in node.must]
+        should = [self.evaluate(child, max_docs) for child in node.should]
+        must_not = [self.evaluate(child, max_docs) for child in node.must_not]
+        result: list[DocScores] = []
+        boost = np.float32(node.boost)
+        for ordinal, size in enumerate(max_docs):
+            acc = np.zeros(size, dtype=np.float32)
+            if must:
+                count = np.zeros(size, dtype=np.int32)
+                for clause in must:
+                    docs, scores = clause[ordinal]
+                    acc[docs] += scores
+                    count[docs] += 1
+                mask = count == len(must)
+                for clause in should:
+                    docs, scores = clause[ordinal]
+                    acc[docs] += scores
+            else:
+                mask = np.zeros(size, dtype=bool)
+                for clause in should:
+                    docs, scores = clause[ordinal]
+                    acc[docs] += scores
+                    mask[docs] = True
+            for clause in must_not:
+                mask[clause[ordinal][0]] = False
+            docs = np.flatnonzero(mask).astype(np.int32)
+            scores = acc[docs]
+            if boost != 1:
+                scores *= boost
+            result.append((docs, scores))
+        return result

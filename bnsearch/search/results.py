@@ -1,0 +1,109 @@
+"""What a search returns: :class:`Hit`, :class:`Results` and :class:`Explanation`.
+
+A :class:`Results` is one page of hits plus facts about *all* matches: ``total`` (every
+matching live article, not the page), ``facets`` (counts by section over every match)
+and the time taken. Stored text is read only for the hits on the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from bnsearch.articles import Article
+from bnsearch.index.store import row_article
+from bnsearch.search.highlight import Fragment
+from bnsearch.search.query import Query
+
+
+@attrs.frozen(kw_only=True)
+class Hit:
+    """One matching article.
+
+    Attributes:
+        id: the article id.
+        score: its BM25F score (0.0 for filter-only or match-all queries).
+        rank: 0-based position in the whole result list (``offset`` + index on the page).
+        fields: the stored row: ``title``, ``body``, ``section``, ``caption``, ``url``, ...
+            exactly as indexed.
+        highlights: per text field (``title``, ``body``, ``caption``), a fragment of the
+            original text with the matching words marked; empty for fields with no match
+            (``body`` always has a snippet when it has text).
+    """
+
+    id: str
+    score: float
+    rank: int
+    fields: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    highlights: Mapping[str, Fragment] = attrs.field(factory=dict, repr=False)
+
+    @property
+    def title(self) -> str:
+        return str(self.fields.get("title") or "")
+
+    @property
+    def snippet(self) -> Fragment | None:
+        """The body snippet (the best passage for the query), if the article has a body."""
+        return self.highlights.get("body")
+
+    @property
+    def article(self) -> Article:
+        """The stored article as an :class:`Article`."""
+        return row_article(dict(self.fields))
+
+
+@attrs.frozen(kw_only=True)
+class Results:
+    """One page of search results.
+
+    Iterate it for the :class:`Hit` objects of the page; ``len(results)`` is the page
+    size. ``total`` counts every match, ``facets`` maps a facet field (``"section"``) to
+    ``{value: count}`` over every match, most frequent first.
+    """
+
+    hits: tuple[Hit, ...]
+    total: int
+    offset: int
+    limit: int
+    facets: Mapping[str, Mapping[str, int]] = attrs.field(factory=dict)
+    took_ms: float = 0.0
+    query: Query | None = None
+    notes: tuple[str, ...] = ()
+
+    def __iter__(self) -> Iterator[Hit]:
+        return iter(self.hits)
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+    def __getitem__(self, index: int) -> Hit:
+        return self.hits[index]
+
+    @property
+    def ids(self) -> list[str]:
+        return [hit.id for hit in self.hits]
+
+    @property
+    def has_more(self) -> bool:
+        """True when more matches follow this page."""
+        return self.offset + len(self.hits) < self.total
+
+
+@attrs.frozen(kw_only=True)
+class Explanation:
+    """How a score came about: a value, what it is, and the parts it is made of."""
+
+    value: float
+    description: str
+    details: tuple[Explanation, ...] = ()
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def render(self, indent: int = 0) -> str:
+        """The tree as indented text."""
+        lines = [f"{'  ' * indent}{self.value:.4f}  {self.description}"]
+        lines.extend(detail.render(indent + 1) for detail in self.details)
+        return "\n".join(lines)

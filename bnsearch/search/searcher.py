@@ -1,0 +1,672 @@
+"""The searcher: ``search``, ``explain``, ``related``, ``suggest`` and ``complete``.
+
+A :class:`Searcher` wraps one :class:`~bnsearch.index.reader.IndexReader` snapshot and
+keeps per-snapshot caches (norm tables, term dictionaries); make a new one (or call
+:meth:`Searcher.refresh`) to see later commits. ``search()`` takes query syntax (see
+:mod:`.parser`) or a query tree; a user string never raises, whatever it contains.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bnsearch.errors import QuerySyntaxError, SchemaError
+from bnsearch.index.norms import NORM_DECODE
+from bnsearch.index.reader import IndexReader
+from bnsearch.search.engine import (
+    Compiled,
+    Compiler,
+    Context,
+    DocScores,
+    Evaluator,
+    Node,
+    Unit,
+    phrase_frequencies,
+)
+from bnsearch.search.highlight import TermMatcher, best_fragment, highlight_all
+from bnsearch.search.parser import has_syntax, parse_query, words_query
+from bnsearch.search.query import Bool, Query, Term
+from bnsearch.search.results import Explanation, Hit, Results
+from bnsearch.search.scoring import BM25FParams, idf, top_k
+from bnsearch.search.suggest import complete_query, did_you_mean
+
+#: Most distinct leaves a query may have; a longer user string is cut (and a note says so).
+MAX_CLAUSES = 1024
+#: Largest page size.
+MAX_LIMIT = 10_000
+#: Fields highlighted in hits, in order; ``body`` gets a snippet, the others whole text.
+HIGHLIGHT_FIELDS = ("title", "body", "caption")
+#: Sort orders: by score, or by index order (the order articles were added).
+SORTS = ("score", "index", "-index")
+
+FieldsArg = Sequence[str] | Mapping[str, float] | None
+FilterArg = Mapping[str, str | Sequence[str]] | Query | None
+
+
+class Searcher:
+    """Search one index snapshot.
+
+    Args:
+        reader: the snapshot (``index.reader()``).
+        params: BM25F parameters (``k1``, ``b``, per-field ``b``, link prior).
+        default_fields: field weights used when a query names no field; defaults to the
+            schema's text fields and weights.
+    """
+
+    def __init__(
+        self,
+        reader: IndexReader,
+        *,
+        params: BM25FParams | None = None,
+        default_fields: Mapping[str, float] | None = None,
+    ) -> None:
+        self.reader = reader
+        self.params = params or BM25FParams()
+        self.schema = reader.schema
+        if default_fields is None:
+            default_fields = {name: w for name, w in self.schema.weights.items() if w > 0}
+        self.default_fields = self._check_weights(default_fields)
+        self._ctx = Context(reader, self.params)
+        self._field_names = frozenset(self.schema.names)
+
+    def refresh(self) -> Searcher:
+        """A searcher on the newest commit (``self`` if nothing changed)."""
+        reader = self.reader.refresh()
+        if reader is self.reader:
+            return self
+        return Searcher(reader, params=self.params, default_fields=self.default_fields)
+
+    @property
+    def doc_count(self) -> int:
+        return self.reader.doc_count
+
+    # -- arguments --------------------------------------------------------------------------
+    def _check_weights(self, weights: Mapping[str, float]) -> dict[str, float]:
+        checked: dict[str, float] = {}
+        for name, weight in weights.items():
+            if name not in self.schema:
+                raise SchemaError(f"unknown field {name!r}; fields are {self.schema.names}")
+            if not self.schema[name].is_text:
+                raise SchemaError(f"field {name!r} is a keyword field: use it in filter=")
+            if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight >= 0):
+                raise ValueError(f"weight of field {name!r} must be a number >= 0, got {weight!r}")
+            if weight > 0:
+                checked[name] = float(weight)
+        if not checked:
+            raise ValueError("at least one field needs a weight > 0")
+        return checked
+
+    def _weights(self, fields: FieldsArg) -> dict[str, float]:
+        if fields is None:
+            return self.default_fields
+        if isinstance(fields, str):
+            fields = [fields]
+        if isinstance(fields, Mapping):
+            return self._check_weights(fields)
+        return self._check_weights({name: self.schema[name].weight or 1.0 for name in fields})
+
+    def _query(self, query: str | Query, strict: bool, notes: list[str]) -> Query:
+        if not isinstance(query, str):
+            if isinstance(query, bytes):
+                raise TypeError("query must be str or a Query, got bytes (decode it first)")
+            return query
+        if strict:
+            return parse_query(query, strict=True, fields=self._field_names)
+        if not has_syntax(query):
+            return words_query(query)
+        parsed = parse_query(query, fields=self._field_names)
+        return parsed
+
+    @staticmethod
+    def _page(limit: int, offset: int) -> None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_LIMIT:
+            raise ValueError(f"limit must be an int from 0 to {MAX_LIMIT}, got {limit!r}")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ValueError(f"offset must be an int >= 0, got {offset!r}")
+
+    # -- search -----------------------------------------------------------------------------
+    def search(
+        self,
+        query: str | Query,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        fields: FieldsArg = None,
+        filter: FilterArg = None,
+        sort: str | None = None,
+        romanized: bool = False,
+        highlight: bool = True,
+        stored: bool = True,
+        facets: Collection[str] | None = None,
+        strict: bool = False,
+    ) -> Results:
+        """Run a query and return one page of :class:`Results`.
+
+        Args:
+            query: query syntax (a user string never raises: malformed syntax degrades
+                to words) or a :class:`~bnsearch.search.query.Query` tree.
+            limit, offset: the page (``limit`` 0..10000; an offset past the end gives an
+                empty page with the right ``total``).
+            fields: fields to search when the query names none: a list (schema weights)
+                or ``{field: weight}`` (per-query BM25F weights).
+            filter: ``{"section": "খেলা"}`` (or a list of values: any of them), or a query
+                that must match without adding to the score.
+            sort: ``"score"`` (default), ``"index"`` (order added) or ``"-index"``.
+            romanized: also look Latin-letter words up as romanized Bengali.
+            highlight: add highlights and the body snippet to each hit.
+            stored: load stored fields of the hits (False: ids and scores only).
+            facets: keyword fields to count over all matches (default: ``section``).
+            strict: parse ``query`` strictly (raise :class:`QuerySyntaxError`).
+        """
+        started = time.perf_counter()
+        self._page(limit, offset)
+        if sort not in (None, *SORTS):
+            raise ValueError(f"sort must be one of {SORTS}, got {sort!r}")
+        notes: list[str] = []
+        fast = isinstance(query, str) and not strict and not romanized and not has_syntax(query)
+        parsed = words_query(query) if fast else self._query(query, strict, notes)  # type: ignore[arg-type]
+        weights = self._weights(fields)
+        facet_fields = self._facet_fields(facets)
+        compiler = Compiler(ctx=self._ctx, weights=weights, romanized=romanized)
+        compiled: Compiled | None
+        if fast:
+            units = compiler.words(query)  # type: ignore[arg-type]  # the bag-of-words path
+            if len(units) > MAX_CLAUSES:
+                notes.append(
+                    f"the query has {len(units)} distinct words; "
+                    f"only the first {MAX_CLAUSES} were used"
+                )
+                units = units[:MAX_CLAUSES]
+            compiled = (
+                Node(should=tuple(units)) if len(units) > 1 else (units[0] if units else None)
+            )
+        else:
+            parsed = self._limit_clauses(parsed, notes, strict_input=not isinstance(query, str))
+            compiled = compiler.compile(parsed)
+        notes.extend(compiler.notes)
+        segments = self.reader.segments
+        if compiled is None:
+            if isinstance(query, str) and query.strip():
+                notes.append("no searchable words in the query (only stopwords or punctuation)")
+            return Results(
+                hits=(),
+                total=0,
+                offset=offset,
+                limit=limit,
+                query=parsed,
+                notes=tuple(notes),
+                facets={name: {} for name in facet_fields},
+                took_ms=(time.perf_counter() - started) * 1000,
+            )
+        evaluator = Evaluator(self._ctx)
+        matched = evaluator.evaluate(compiled, [s.max_doc for s in segments])
+        matched = self._restrict(matched, filter, compiler, evaluator)
+        if self.params.link_prior > 0:
+            matched = self._add_prior(matched)
+        total = sum(len(docs) for docs, _ in matched)
+        facet_counts = {name: self._facet(name, matched) for name in facet_fields}
+        chosen = self._top(matched, offset + limit, sort or "score")[offset:]
+        hits = self._hits(chosen, offset, compiled, highlight=highlight, stored=stored)
+        return Results(
+            hits=tuple(hits),
+            total=total,
+            offset=offset,
+            limit=limit,
+            facets=facet_counts,
+            took_ms=(time.perf_counter() - started) * 1000,
+            query=parsed,
+            notes=tuple(notes),
+        )
+
+    def _limit_clauses(self, query: Query, notes: list[str], *, strict_input: bool) -> Query:
+        if not isinstance(query, Bool):
+            return query
+        count = _count_leaves(query)
+        if count <= MAX_CLAUSES:
+            return query
+        if query.must or query.must_not or not all(isinstance(q, Term) for q in query.should):
+            if strict_input:
+                raise ValueError(f"query has {count} clauses; the limit is {MAX_CLAUSES}")
+            query = words_query(
+                " ".join(str(leaf) for leaf in query.should if isinstance(leaf, Term))
+            )
+        merged: dict[tuple[str, str | None], float] = {}
+        for leaf in query.should:
+            assert isinstance(leaf, Term)
+            key = (leaf.text, leaf.field)
+            merged[key] = merged.get(key, 0.0) + leaf.boost
+        terms = [Term(text=t, field=f, boost=b) for (t, f), b in merged.items()]
+        if len(terms) > MAX_CLAUSES:
+            notes.append(
+                f"the query has {len(terms)} distinct words; only the first {MAX_CLAUSES} were used"
+            )
+            terms = terms[:MAX_CLAUSES]
+        return Bool(should=terms, boost=query.boost)
+
+    def _facet_fields(self, facets: Collection[str] | None) -> tuple[str, ...]:
+        if facets is None:
+            return tuple(s.name for s in self.schema.keyword_fields if s.name == "section")
+        names = (facets,) if isinstance(facets, str) else tuple(facets)
+        for name in names:
+            if name not in self.schema or self.schema[name].is_text:
+                raise SchemaError(f"facets need keyword fields; {name!r} is not one")
+        return names
+
+    def _restrict(
+        self,
+        matched: list[DocScores],
+        filter_: FilterArg,
+        compiler: Compiler,
+        evaluator: Evaluator,
+    ) -> list[DocScores]:
+        segments = self.reader.segments
+        masks: list[npt.NDArray[np.bool_] | None] = [
+            None if s.del_count == 0 else s.live for s in segments
+        ]
+        if filter_ is not None:
+            filter_masks = self._filter_masks(filter_, compiler, evaluator)
+            masks = [f if m is None else (m & f) for m, f in zip(masks, filter_masks, strict=True)]
+        out: list[DocScores] = []
+        for (docs, scores), mask in zip(matched, masks, strict=True):
+            if mask is not None and len(docs):
+                keep = mask[docs]
+                docs, scores = docs[keep], scores[keep]
+            out.append((docs, scores))
+        return out
+
+    def _filter_masks(
+        self, filter_: Mapping[str, Any] | Query, compiler: Compiler, evaluator: Evaluator
+    ) -> list[npt.NDArray[np.bool_]]:
+        segments = self.reader.segments
+        masks = [np.ones(s.max_doc, dtype=bool) for s in segments]
+        if not isinstance(filter_, Mapping):
+            compiled = compiler.compile(filter_)
+            if compiled is None:
+                return [np.zeros(s.max_doc, dtype=bool) for s in segments]
+            for mask, (docs, _) in zip(
+                masks, evaluator.evaluate(compiled, [s.max_doc for s in segments]), strict=True
+            ):
+                keep = np.zeros(len(mask), dtype=bool)
+                keep[docs] = True
+                mask &= keep
+            return masks
+        for name, wanted in filter_.items():
+            if name not in self.schema:
+                raise SchemaError(f"unknown filter field {name!r}; fields are {self.schema.names}")
+            if self.schema[name].is_text:
+                raise SchemaError(
+                    f"filter field {name!r} is a text field; filters use keyword fields"
+                )
+            values = [wanted] if isinstance(wanted, str) else list(wanted)
+            keys = [compiler._keyword_key(str(v)) for v in values]
+            for mask, segment in zip(masks, segments, strict=True):
+                keep = np.zeros(segment.max_doc, dtype=bool)
+                for key in keys:
+                    if key is None:
+                        continue
+                    found = segment.postings(name, key)
+                    if found is not None:
+                        keep[found[0]] = True
+                mask &= keep
+        return masks
+
+    def _add_prior(self, matched: list[DocScores]) -> list[DocScores]:
+        counts = self._ctx.link_counts()
+        weight = np.float32(self.params.link_prior)
+        out = []
+        for (docs, scores), links in zip(matched, counts, strict=True):
+            if len(docs):
+                scores = scores + weight * np.log1p(links[docs].astype(np.float32))
+            out.append((docs, scores))
+        return out
+
+    def _facet(self, name: str, matched: list[DocScores]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for segment, (docs, _) in zip(self.reader.segments, matched, strict=True):
+            if not len(docs):
+                continue
+            values, ords = segment.facet(name)
+            chosen = ords[docs]
+            chosen = chosen[chosen >= 0]
+            if not len(chosen):
+                continue
+            tally = np.bincount(chosen, minlength=len(values))
+            for ordinal in np.flatnonzero(tally).tolist():
+                value = values[ordinal]
+                counts[value] = counts.get(value, 0) + int(tally[ordinal])
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    def _top(self, matched: list[DocScores], k: int, sort: str) -> list[tuple[int, int, float]]:
+        """``(segment, doc, score)`` of the best ``k`` matches over all segments."""
+        if k <= 0:
+            return []
+        if sort != "score":
+            picked: list[tuple[int, int, float]] = []
+            order = range(len(matched)) if sort == "index" else range(len(matched) - 1, -1, -1)
+            for ordinal in order:
+                docs, scores = matched[ordinal]
+                if sort == "-index":
+                    docs, scores = docs[::-1], scores[::-1]
+                take = min(len(docs), k - len(picked))
+                picked.extend(
+                    (ordinal, int(d), float(s))
+                    for d, s in zip(docs[:take].tolist(), scores[:take].tolist(), strict=True)
+                )
+                if len(picked) >= k:
+                    break
+            return picked
+        candidates: list[tuple[int, int, float]] = []
+        for ordinal, (docs, scores) in enumerate(matched):
+            if not len(docs):
+                continue
+            best = top_k(scores, k)
+            candidates.extend(
+                (ordinal, int(d), float(s))
+                for d, s in zip(docs[best].tolist(), scores[best].tolist(), strict=True)
+            )
+        candidates.sort(key=lambda item: (-item[2], item[0], item[1]))
+        return candidates[:k]
+
+    # -- hits -------------------------------------------------------------------------------
+    def _hits(
+        self,
+        chosen: list[tuple[int, int, float]],
+        offset: int,
+        compiled: Compiled,
+        *,
+        highlight: bool,
+        stored: bool,
+    ) -> list[Hit]:
+        segments = self.reader.segments
+        matchers = self._matchers(compiled) if highlight and stored else {}
+        hits = []
+        for rank, (ordinal, doc, score) in enumerate(chosen, start=offset):
+            segment = segments[ordinal]
+            if not stored:
+                hits.append(Hit(id=segment.article_id(doc), score=score, rank=rank))
+                continue
+            row = segment.stored(doc)
+            marks = self._highlight(row, matchers) if highlight else {}
+            hits.append(Hit(id=row["id"], score=score, rank=rank, fields=row, highlights=marks))
+        return hits
+
+    def _matchers(self, compiled: Compiled) -> dict[str, TermMatcher]:
+        terms: dict[str, set[str]] = {}
+        prefixes: dict[str, set[str]] = {}
+        n = self.reader.doc_count
+        for unit in _units(compiled):
+            for field, group in unit.terms.items():
+                terms.setdefault(field, set()).update(group)
+            for field, phrase in unit.phrases.items():
+                terms.setdefault(field, set()).update(t for _, t in phrase)
+            for field, group in unit.prefixes.items():
+                prefixes.setdefault(field, set()).update(group)
+        matchers = {}
+        for field in HIGHLIGHT_FIELDS:
+            if field not in self.schema or not self.schema[field].is_text:
+                continue
+            field_terms = terms.get(field, set())
+            weights = {t: float(idf(n, self.reader.doc_freq(field, t))) for t in field_terms}
+            matchers[field] = TermMatcher(
+                terms=frozenset(field_terms),
+                prefixes=tuple(sorted(prefixes.get(field, ()))),
+                weights=weights,
+            )
+        return matchers
+
+    def _highlight(
+        self, row: Mapping[str, Any], matchers: Mapping[str, TermMatcher]
+    ) -> dict[str, Any]:
+        marks = {}
+        for field, matcher in matchers.items():
+            spec = self.schema[field]
+            text = row.get(spec.source)
+            if not isinstance(text, str) or not text:
+                continue
+            analyzer = self.schema.analyzer(field)
+            if spec.source == "body":
+                marks[field] = best_fragment(text, analyzer, matcher)
+            elif not matcher.is_empty:
+                fragment = highlight_all(text, analyzer, matcher)
+                if fragment.spans:
+                    marks[field] = fragment
+        return marks
+
+    # -- explain ----------------------------------------------------------------------------
+    def explain(
+        self,
+        query: str | Query,
+        article_id: str,
+        *,
+        fields: FieldsArg = None,
+        romanized: bool = False,
+    ) -> Explanation:
+        """How ``article_id`` scores for ``query``: the BM25F breakdown per clause and field.
+
+        The top value equals the score ``search()`` gives the article (0 when it does not
+        match, with the reason).
+        """
+        where = self.reader.find(article_id)
+        if where is None:
+            raise KeyError(f"no live article with id {article_id!r}")
+        ordinal, doc = where
+        parsed = self._query(query, False, [])
+        compiler = Compiler(ctx=self._ctx, weights=self._weights(fields), romanized=romanized)
+        compiled = compiler.compile(self._limit_clauses(parsed, [], strict_input=False))
+        if compiled is None:
+            return Explanation(value=0.0, description="no searchable words in the query")
+        evaluator = Evaluator(self._ctx)
+        node_value, explanation = self._explain(compiled, evaluator, ordinal, doc)
+        if node_value is None:
+            return Explanation(value=0.0, description="no match", details=(explanation,))
+        if self.params.link_prior > 0:
+            links = int(self._ctx.link_counts()[ordinal][doc])
+            prior = self.params.link_prior * math.log1p(links)
+            return Explanation(
+                value=node_value + prior,
+                description="sum of:",
+                details=(
+                    explanation,
+                    Explanation(value=prior, description=f"in-link prior, {links} in-links"),
+                ),
+            )
+        return explanation
+
+    def _explain(
+        self, node: Compiled, evaluator: Evaluator, ordinal: int, doc: int
+    ) -> tuple[float | None, Explanation]:
+        if isinstance(node, Unit):
+            return self._explain_unit(node, evaluator, ordinal, doc)
+        parts = []
+        total = 0.0
+        missing = []
+        for clause in node.must:
+            value, detail = self._explain(clause, evaluator, ordinal, doc)
+            if value is None:
+                missing.append(detail)
+            else:
+                total += value
+                parts.append(detail)
+        any_should = False
+        for clause in node.should:
+            value, detail = self._explain(clause, evaluator, ordinal, doc)
+            if value is not None:
+                any_should = True
+                total += value
+                parts.append(detail)
+        for clause in node.must_not:
+            value, detail = self._explain(clause, evaluator, ordinal, doc)
+            if value is not None:
+                return None, Explanation(
+                    value=0.0, description="excluded by a must-not clause", details=(detail,)
+                )
+        if missing:
+            return None, Explanation(
+                value=0.0, description="a required clause does not match", details=tuple(missing)
+            )
+        if not node.must and not any_should:
+            return None, Explanation(value=0.0, description="no clause matches")
+        total = float(np.float32(total) * np.float32(node.boost))
+        label = "sum of:" if node.boost == 1 else f"sum of (times boost {node.boost:g}):"
+        return total, Explanation(value=total, description=label, details=tuple(parts))
+
+    def _explain_unit(
+        self, unit: Unit, evaluator: Evaluator, ordinal: int, doc: int
+    ) -> tuple[float | None, Explanation]:
+        scored = evaluator.unit_scores(unit)
+        docs, scores = scored[ordinal]
+        at = np.flatnonzero(docs == doc)
+        if unit.kind == "all":
+            return 0.0, Explanation(value=0.0, description="matches every article (*:*)")
+        if not len(at):
+            return None, Explanation(value=0.0, description=f"{unit.label}: no match")
+        value = float(scores[at[0]])
+        df = sum(
+            int(np.count_nonzero(s.live[d]))
+            for s, (d, _) in zip(self.reader.segments, scored, strict=True)
+        )
+        unit_idf = evaluator.unit_idf(unit, df)
+        segment = self.reader.segments[ordinal]
+        field_parts = []
+        x_total = 0.0
+        for field, weight in unit.weights.items():
+            tf = self._field_tf(unit, segment, field, doc)
+            if not tf:
+                continue
+            if self._ctx.is_text(field):
+                code = int(segment.norms(field)[doc])
+                length = float(NORM_DECODE[code])
+                avg = self._ctx.avg_length(field)
+                b = self.params.b_of(field)
+                x = float(self._ctx.table(field, weight)[code]) * tf
+                text = (
+                    f"field {field}: x = w {weight:g} * tf {tf:g} / (1 - b {b:g} + b * len "
+                    f"{length:g} / avg {avg:.2f})"
+                )
+            else:
+                x = weight * tf
+                text = f"field {field}: x = w {weight:g} * tf {tf:g} (keyword)"
+            x_total += x
+            field_parts.append(Explanation(value=x, description=text))
+        k1 = self.params.k1
+        description = (
+            f"{unit.label}: boost {unit.boost:g} * idf {unit_idf:.4f} (N {self.reader.doc_count}, "
+            f"df {df}) * x {x_total:.4f} / (k1 {k1:g} + x)"
+        )
+        return value, Explanation(value=value, description=description, details=tuple(field_parts))
+
+    def _field_tf(self, unit: Unit, segment: Any, field: str, doc: int) -> float:
+        tf = 0.0
+        if field in unit.phrases:
+            docs, freqs = phrase_frequencies(segment, field, unit.phrases[field])
+            hit = np.flatnonzero(docs == doc)
+            return float(freqs[hit[0]]) if len(hit) else 0.0
+        for term in unit.terms.get(field, ()):
+            found = segment.postings(field, term)
+            if found is None:
+                continue
+            index = int(np.searchsorted(found[0], doc))
+            if index < len(found[0]) and int(found[0][index]) == doc:
+                tf += float(found[1][index])
+        return tf
+
+    # -- related, suggestions ---------------------------------------------------------------
+    def related(self, article_id: str, *, limit: int = 10, content_terms: int = 24) -> Results:
+        """Articles related to ``article_id``: the link graph blended with content similarity.
+
+        Score = 3 per out-link (this page lists it) + 2 per in-link (it lists this page)
+        + 1 per shared neighbour (co-linked) + a content similarity in [0, 2] (BM25F of
+        the article's most distinctive words, scaled by the best such score).
+        """
+        self._page(limit, 0)
+        started = time.perf_counter()
+        where = self.reader.find(article_id)
+        if where is None:
+            raise KeyError(f"no live article with id {article_id!r}")
+        scores: dict[str, float] = {}
+        out_links = self.reader.out_links(article_id)
+        in_links = self.reader.in_links(article_id)
+        for target in out_links:
+            scores[target] = scores.get(target, 0.0) + 3.0
+        for source in in_links:
+            scores[source] = scores.get(source, 0.0) + 2.0
+        for neighbour in set(out_links) | set(in_links):
+            for second in (*self.reader.out_links(neighbour), *self.reader.in_links(neighbour)):
+                scores[second] = scores.get(second, 0.0) + 1.0
+        words = self._distinctive_terms(*where, content_terms)
+        if words:
+            query = Bool(should=[Term(text=w) for w in words])
+            content = self.search(query, limit=max(limit * 3, 30), highlight=False, stored=False)
+            best = max((hit.score for hit in content if hit.id != article_id), default=0.0)
+            if best > 0:
+                for hit in content:
+                    scores[hit.id] = scores.get(hit.id, 0.0) + 2.0 * hit.score / best
+        scores.pop(article_id, None)
+        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        hits = []
+        for rank, (ident, score) in enumerate(ranked):
+            found = self.reader.find(ident)
+            if found is None:
+                continue
+            hits.append(Hit(id=ident, score=score, rank=rank, fields=self.reader.stored(*found)))
+        return Results(
+            hits=tuple(hits),
+            total=len(scores),
+            offset=0,
+            limit=limit,
+            took_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _distinctive_terms(self, ordinal: int, doc: int, count: int) -> list[str]:
+        row = self.reader.stored(ordinal, doc)
+        text = " ".join(str(row.get(key) or "") for key in ("title", "title", "body"))
+        analyzer = self.schema.analyzer("body") if "body" in self.schema else None
+        if analyzer is None:
+            return []
+        tally: dict[str, int] = {}
+        for term in analyzer.terms(text):
+            tally[term] = tally.get(term, 0) + 1
+        n = self.reader.doc_count
+        weighted = sorted(
+            tally,
+            key=lambda t: (
+                -(1 + math.log(tally[t])) * float(idf(n, self.reader.doc_freq("body", t)))
+            ),
+        )
+        return weighted[:count]
+
+    def suggest(self, query: str, *, field: str = "body") -> str | None:
+        """A "did you mean" spelling of ``query`` from the index's own terms, or None."""
+        if field not in self.schema or not self.schema[field].is_text:
+            raise SchemaError(f"suggestions need a text field; {field!r} is not one")
+        return did_you_mean(query, self._ctx.dictionary(field), self.schema.analyzer(field))
+
+    def complete(self, prefix: str, *, limit: int = 8, field: str = "body") -> list[str]:
+        """Completions of a half-typed query: its last word completed from the index terms."""
+        if field not in self.schema or not self.schema[field].is_text:
+            raise SchemaError(f"completion needs a text field; {field!r} is not one")
+        return complete_query(
+            prefix, self._ctx.dictionary(field), self.schema.analyzer(field), limit=limit
+        )
+
+
+def _units(node: Compiled) -> list[Unit]:
+    if isinstance(node, Unit):
+        return [node]
+    assert isinstance(node, Node)
+    return [u for child in (*node.must, *node.should) for u in _units(child)]
+
+
+def _count_leaves(query: Query) -> int:
+    if isinstance(query, Bool):
+        return sum(_count_leaves(q) for q in (*query.must, *query.should, *query.must_not))
+    return 1
+
+
+__all__ = ["MAX_CLAUSES", "MAX_LIMIT", "QuerySyntaxError", "Searcher"]
