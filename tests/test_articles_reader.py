@@ -86,6 +86,13 @@ def test_repeated_ids_are_yielded_and_reported(tmp_path: Path) -> None:
     assert "3 repeated ids" in report.summary()
 
 
+def test_symlink_loop_in_a_folder_is_read_once(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "p.txt").write_text(PAGE, encoding="utf-8")
+    (tmp_path / "sub" / "loop").symlink_to(tmp_path, target_is_directory=True)
+    assert [article.id for article in read_articles(tmp_path)] == ["p"]
+
+
 def test_jsonl_and_gzip_round_trip(tmp_path: Path) -> None:
     articles = [
         Article(id="a", title="এক", body="লেখা।", section=("জাতীয়",), related=["দুই খবর"]),

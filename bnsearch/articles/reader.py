@@ -303,9 +303,16 @@ class _Run:
                 yield article
 
 
-def _walk(root: Path) -> Iterator[Path]:
+def _walk(root: Path, seen: set[str] | None = None) -> Iterator[Path]:
+    """Files under ``root`` in sorted order; a symlinked folder is visited once (no loops)."""
+    seen = set() if seen is None else seen
+    real = os.path.realpath(root)
+    if real in seen:
+        return
+    seen.add(real)
     try:
-        entries = sorted(os.scandir(root), key=lambda entry: entry.name)
+        with os.scandir(root) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
     except OSError as error:
         raise ArticleError(
             f"cannot list folder: {error.strerror or error}", path=str(root)
@@ -314,7 +321,7 @@ def _walk(root: Path) -> Iterator[Path]:
         if entry.name.startswith("."):
             continue
         if entry.is_dir():
-            yield from _walk(Path(entry.path))
+            yield from _walk(Path(entry.path), seen)
         elif entry.is_file():
             yield Path(entry.path)
 
