@@ -23,10 +23,11 @@ The rules, in order:
   it is split into crumbs and a first crumb ``হোম``/``প্রচ্ছদ``/``Home`` is dropped.
 * **Headline.** The first line after the breadcrumb. More lines in its block start the body.
 * **Caption.** Among the first :data:`CAPTION_WINDOW` blocks after the headline, the first
-  one that ends with a photo credit: a marker ``ছবি:``, ``ছবি :``, ``ছবি-`` (also en/em
-  dash) or ``Photo:`` (any case), optionally in parentheses, then a credit of at most
-  :data:`CREDIT_MAX_CHARS` characters with no danda. The text before the marker is the
-  caption, the text after it the credit (either may be empty, which gives ``None``).
+  one that ends with a photo credit: a marker ``ছবি:``, ``ছবি :``, ``ছবিঃ`` (visarga),
+  ``ছবি-`` (also en/em dash) or ``Photo:`` (any case), optionally in parentheses, then a
+  credit of at most :data:`CREDIT_MAX_CHARS` characters with no danda inside (one final
+  danda or full stop is dropped). The text before the marker is the caption, the text after
+  it the credit (either may be empty, which gives ``None``).
 * **Related headlines.** Either everything after a final label line (``আরও পড়ুন``,
   ``আরো পড়ুন``, ``সম্পর্কিত খবর``, ``Related``, … see :data:`RELATED_LABELS`; a trailing
   ``:`` is allowed) when every line after it is short, or else the longest run of lines at
@@ -95,8 +96,8 @@ _BULLET = re.compile(r"^[-•*·▪►]\s+")
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 _CREDIT = re.compile(
     r"^(?P<caption>.*?)"
-    r"(?:^|(?<=[\s(\[।.,;]))[(\[]?\s*(?:ছবি|photo)\s*[:：\-–—]\s*"
-    r"(?P<credit>[^।]*?)\s*[)\]]?$",
+    r"(?:^|(?<=[\s(\[।.,;]))[(\[]?\s*(?:ছবি|photo)\s*[:：ঃ\-–—]\s*"
+    r"(?P<credit>[^।]*?)\s*[)\]]?\s*[।.]?$",
     re.IGNORECASE | re.DOTALL,
 )
 
