@@ -65,6 +65,7 @@ from bnsearch.analysis.stopwords import BENGALI_STOPWORDS
 
 __all__ = [
     "DEAD_DEFAULT_STOPWORDS",
+    "LUCENE_SUFFIX_GROUPS",
     "IndicNormalization",
     "LuceneBengaliNormalization",
     "LuceneBengaliStemmer",

@@ -132,10 +132,9 @@ class BengaliWhooshAnalyzer(Tokenizer):  # type: ignore[misc]  # whoosh is untyp
 
         position = start_pos
         for tok in analyzer.iter_tokens(value, keep_dropped=not removestops):
+            pos = position if self.renumber else start_pos + tok.position
             if tok.term:
-                pos = position if self.renumber else start_pos + tok.position
                 yield make(tok.term, pos, tok.start, tok.end, stopped=False)
                 position += 1
-            else:
-                pos = position if self.renumber else start_pos + tok.position
+            else:  # a stopword, kept because removestops is false
                 yield make(value[tok.start : tok.end], pos, tok.start, tok.end, stopped=True)
