@@ -1,9 +1,11 @@
 """articles/: news pages, JSONL and folders -> :class:`Article` values and their links.
 
 ``model`` the values, ``page`` page text <-> Article, ``jsonl`` JSON records <-> Article,
-``reader`` files and folders -> Articles, ``links`` related headlines -> the link graph.
+``reader`` files and folders -> Articles, ``links`` related headlines -> the link graph,
+``demo`` where the shipped demo corpus lives.
 """
 
+from bnsearch.articles.demo import demo_article_files, demo_corpus_path
 from bnsearch.articles.jsonl import (
     article_from_record,
     article_to_record,
@@ -42,6 +44,8 @@ __all__ = [
     "SkippedRecordWarning",
     "article_from_record",
     "article_to_record",
+    "demo_article_files",
+    "demo_corpus_path",
     "dumps_article",
     "format_page",
     "page_id",
