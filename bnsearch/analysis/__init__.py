@@ -4,6 +4,7 @@ ICU word breaks -> canonical spelling -> digit folding -> stopwords -> light ste
 Imports nothing of bnsearch but :mod:`bnsearch.errors`.
 """
 
+from bnsearch.analysis.lucene import lucene_bengali_analyzer
 from bnsearch.analysis.normalize import (
     BengaliNormalizer,
     NumberClassifierFilter,
@@ -31,6 +32,7 @@ __all__ = [
     "bengali_analyzer",
     "default_analyzer",
     "fold_digits",
+    "lucene_bengali_analyzer",
     "normalize_text",
     "normalize_word",
     "stem_word",

@@ -41,7 +41,13 @@ _BENGALI_WORD_START = "".join(
 _BENGALI_WORD_REST = "".join(
     chr(c) for c in range(0x0980, 0x0A00) if unicodedata.category(chr(c)) in {"Lo", "Nd", "Mn", "Mc"}
 )
-_PLAIN_BENGALI_WORD = re.compile(f"[{_BENGALI_WORD_START}][{_BENGALI_WORD_REST}\u200c\u200d]*")
+#: Punctuation that never joins words at a word's edge (no "_", which joins words, and no
+#: letters' mid-word marks except where they stand at the edge, where they break).
+_EDGE_PUNCTUATION = re.escape(",.:;!?()[]{}'\"‘’“”।॥-–—/…")
+_PLAIN_BENGALI_WORD = re.compile(
+    f"[{_EDGE_PUNCTUATION}]*([{_BENGALI_WORD_START}][{_BENGALI_WORD_REST}\u200c\u200d]*)"
+    f"[{_EDGE_PUNCTUATION}]*"
+)
 _MARKS_BMP = frozenset(
     chr(code) for code in range(0x10000) if unicodedata.category(chr(code)) in _LEADING_MARK_CATEGORIES
 )
@@ -81,22 +87,26 @@ class IcuWordTokenizer:
     def batch_spans(self, chunks: Sequence[str]) -> list[list[tuple[int, int]]]:
         """Word spans of many whitespace-free chunks, with one ICU pass over all of them.
 
-        A chunk made only of Bengali letters, signs, digits and joiners is one word under
-        UAX #29 (letters, digits and their marks never break apart), so it skips ICU. The
+        A chunk made only of Bengali letters, signs, digits and joiners, perhaps with
+        punctuation stuck to its edges (``বৈঠকে,`` ``‘ঢাকা’``), is one word under UAX #29
+        (letters, digits and their marks never break apart; punctuation at a word's edge
+        never joins it), so it skips ICU. The
         other chunks are joined with newlines (a hard word break), segmented once, and the
         spans handed back to their chunks; offsets are relative to each chunk.
         """
-        result: list[list[tuple[int, int]]] = [[(0, len(chunk))] for chunk in chunks]
-        hard = [
-            (index, chunk, _leading_marks(chunk))
-            for index, chunk in enumerate(chunks)
-            if not _PLAIN_BENGALI_WORD.fullmatch(chunk)
-        ]
+        result: list[list[tuple[int, int]]] = []
+        hard: list[tuple[int, str, int]] = []
+        plain_word = _PLAIN_BENGALI_WORD.fullmatch
+        for index, chunk in enumerate(chunks):
+            match = plain_word(chunk)
+            if match:
+                result.append([match.span(1)])
+            else:
+                result.append([])
+                hard.append((index, chunk, _leading_marks(chunk)))
         if not hard:
             return result
         joined = "\n".join(chunk[skip:] for _, chunk, skip in hard)
-        for index, _, _ in hard:
-            result[index] = []
         position = 0
         chunk_start = 0
         chunk_end = len(hard[0][1]) - hard[0][2]
@@ -265,7 +275,7 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         """The terms of ``text`` in order (dropped words left out)."""
-        return [term for term in self.term_sequence(text) if term is not None]
+        return list(filter(None, self.term_sequence(text)))
 
     def tokens(self, text: str) -> list[Token]:
         """Tokens with term, position and ``start``/``end`` offsets into ``text``."""
