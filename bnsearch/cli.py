@@ -1,13 +1,216 @@
-"""The ``bnsearch`` command line: analyze (more commands arrive with their rooms)."""
+"""The ``bnsearch`` command line: index, search, related, demo, analyze, stats, verify.
+
+Every command prints one clear line and exits non-zero on an error; ``--debug`` shows the
+traceback instead. Output meant for scripts is available as JSON (``search --json``).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
-from collections.abc import Sequence
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
 
 from bnsearch.analysis import bengali_analyzer
+from bnsearch.articles import Article, ReadReport, demo_corpus_path, read_articles
 from bnsearch.errors import BnSearchError
+from bnsearch.index import Index, verify
+from bnsearch.search import Results
+
+#: Example queries run by ``bnsearch demo`` (what each shows, then the query).
+DEMO_QUERIES: tuple[tuple[str, str], ...] = (
+    ("an inflected word finds every form", "বৈঠকে"),
+    ("পুলিশ (police) is not পুল (bridge)", "পুলিশ"),
+    ("Bengali and ASCII digits are one term", "15"),
+    ("an exact phrase", '"বাজেট পাস"'),
+    ("a half-typed word, as a prefix", "বন্য*"),
+    ("a field and a filter", "title:ক্রিকেট section:খেলা"),
+)
+
+
+class _Style:
+    """Terminal styling for highlights: ANSI bold on a terminal, «…» elsewhere."""
+
+    def __init__(self, stream: TextIO, color: str) -> None:
+        use = color == "always" or (color == "auto" and stream.isatty() and "NO_COLOR" not in os.environ)
+        self.pre, self.post = ("\033[1;33m", "\033[0m") if use else ("«", "»")
+        self.dim = ("\033[2m", "\033[0m") if use else ("", "")
+
+
+def _progress(items: Iterable[Article], stream: TextIO, *, every: int = 500) -> Iterator[Article]:
+    """Pass articles through, printing a progress line with articles/s to ``stream``."""
+    started = time.perf_counter()
+    count = 0
+    interactive = stream.isatty()
+    for count, item in enumerate(items, 1):
+        yield item
+        if interactive and count % every == 0:
+            rate = count / max(time.perf_counter() - started, 1e-9)
+            print(f"\r  {count:,} articles, {rate:,.0f} articles/s", end="", file=stream, flush=True)
+    elapsed = max(time.perf_counter() - started, 1e-9)
+    end = "\n" if interactive else ""
+    print(f"\r  {count:,} articles read and analysed in {elapsed:.1f} s "
+          f"({count / elapsed:,.0f} articles/s){end}", file=stream, flush=True)
+    if not interactive:
+        print(file=stream)
+
+
+def _open_or_create(path: Path) -> Index:
+    """Open the index at ``path``; create it when the folder is missing or empty."""
+    if path.is_dir() and any(path.iterdir()):
+        return Index.open(path)
+    return Index.create(path)
+
+
+def _index_articles(index: Index, sources: Sequence[Path], *, skip_bad: bool, processes: int,
+                    stream: TextIO) -> dict[str, Any]:
+    report = ReadReport()
+    articles: list[Article] = []
+
+    def read_all() -> Iterator[Article]:
+        for source in sources:
+            for article in read_articles(source, skip_bad=skip_bad, report=report):
+                articles.append(article)
+                yield article
+
+    with index.writer(processes=processes) as writer:
+        for article in _progress(read_all(), stream):
+            writer.add(article)
+        result = writer.commit()
+    reader = index.reader()
+    unresolved = 0
+    for article in articles:
+        if article.related and reader.find(article.id) is not None:
+            unresolved += max(0, len(article.related) - len(reader.out_links(article.id)))
+    return {
+        "added": result.added,
+        "replaced": result.replaced,
+        "deleted": result.deleted,
+        "skipped": len(report.skipped),
+        "unresolved_links": unresolved,
+        "doc_count": result.doc_count,
+        "generation": result.generation,
+        "skipped_records": [str(skip) for skip in report.skipped],
+    }
+
+
+def _cmd_index(args: argparse.Namespace) -> int:
+    index = _open_or_create(Path(args.index))
+    summary = _index_articles(index, [Path(p) for p in args.sources], skip_bad=args.skip_bad,
+                              processes=args.processes, stream=sys.stderr)
+    for line in summary.pop("skipped_records"):
+        print(f"skipped: {line}", file=sys.stderr)
+    print(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in summary.items()))
+    return 0
+
+
+def _print_results(results: Results, style: _Style, *, out: TextIO) -> None:
+    shown = f"{results.offset + 1}-{results.offset + len(results)}" if len(results) else "none"
+    print(f"{results.total} matches ({shown} shown) in {results.took_ms:.1f} ms", file=out)
+    for note in results.notes:
+        print(f"note: {note}", file=out)
+    for hit in results:
+        title_fragment = hit.highlights.get("title")
+        title = (title_fragment.markup(style.pre, style.post, escape=None)
+                 if title_fragment else str(hit.fields.get("title", "")))
+        section = " > ".join(hit.fields.get("section", ()) or ())
+        print(f"\n{hit.rank + 1:>3}. {title}", file=out)
+        print(f"     {style.dim[0]}{hit.id} · {section} · score {hit.score:.3f}{style.dim[1]}", file=out)
+        snippet = hit.highlights.get("body")
+        if snippet is not None:
+            text = snippet.markup(style.pre, style.post, escape=None).replace("\n", " ")
+            print(f"     {text}", file=out)
+    if results.facets.get("section"):
+        facets = ", ".join(f"{name} {count}" for name, count in results.facets["section"].items())
+        print(f"\nsections: {facets}", file=out)
+
+
+def _results_json(results: Results) -> dict[str, Any]:
+    return {
+        "total": results.total,
+        "offset": results.offset,
+        "limit": results.limit,
+        "took_ms": results.took_ms,
+        "notes": list(results.notes),
+        "facets": {name: dict(counts) for name, counts in results.facets.items()},
+        "hits": [
+            {
+                "id": hit.id,
+                "rank": hit.rank,
+                "score": hit.score,
+                "title": hit.fields.get("title"),
+                "section": list(hit.fields.get("section", ()) or ()),
+                "highlights": {
+                    name: {"text": fragment.text, "start": fragment.start, "end": fragment.end,
+                           "spans": [list(span) for span in fragment.spans]}
+                    for name, fragment in hit.highlights.items()
+                },
+            }
+            for hit in results
+        ],
+    }
+
+
+def _search(index: Index, args: argparse.Namespace) -> Results:
+    searcher = index.searcher()
+    filter_ = {"section": args.section} if args.section else None
+    return searcher.search(args.query, limit=args.limit, offset=args.offset,
+                           fields=args.field or None, filter=filter_,
+                           romanized=getattr(args, "romanized", False))
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    results = _search(Index.open(Path(args.index)), args)
+    if args.json:
+        json.dump(_results_json(results), sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    else:
+        _print_results(results, _Style(sys.stdout, args.color), out=sys.stdout)
+    return 0
+
+
+def _cmd_related(args: argparse.Namespace) -> int:
+    searcher = Index.open(Path(args.index)).searcher()
+    results = searcher.related(args.article_id, limit=args.limit)
+    if args.json:
+        json.dump(_results_json(results), sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    else:
+        _print_results(results, _Style(sys.stdout, args.color), out=sys.stdout)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    style = _Style(sys.stdout, args.color)
+    with tempfile.TemporaryDirectory(prefix="bnsearch-demo-") as scratch:
+        path = Path(args.index) if args.index else Path(scratch) / "index"
+        if path.is_dir() and any(path.iterdir()):
+            index = Index.open(path)
+        else:
+            index = Index.create(path)
+            print(f"indexing the demo corpus ({demo_corpus_path()}) into {path}", file=sys.stderr)
+            summary = _index_articles(index, [demo_corpus_path()], skip_bad=False, processes=1,
+                                      stream=sys.stderr)
+            summary.pop("skipped_records")
+            print(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in summary.items()), file=sys.stderr)
+        queries = [("your query", args.query)] if args.query else list(DEMO_QUERIES)
+        for what, query in queries:
+            print(f"\n=== {what}: {query}", file=sys.stdout)
+            search_args = argparse.Namespace(query=query, limit=args.limit, offset=0, field=None,
+                                             section=None, romanized=False)
+            _print_results(_search(index, search_args), style, out=sys.stdout)
+        if not args.query:
+            searcher = index.searcher()
+            first = next(iter(searcher.search("বন্যা", limit=1)), None)
+            if first is not None:
+                print(f"\n=== related articles of {first.id}", file=sys.stdout)
+                _print_results(searcher.related(first.id, limit=3), style, out=sys.stdout)
+    return 0
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
@@ -24,10 +227,68 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_stats(args: argparse.Namespace) -> int:
+    index = Index.open(Path(args.index))
+    reader = index.reader()
+    print(f"index: {args.index}")
+    print(f"generation: {index.generation}")
+    print(f"articles: {reader.doc_count}")
+    print(f"segments: {len(reader.segments)}")
+    for name in reader.schema.names:
+        spec = reader.schema[name]
+        if spec.is_text:
+            print(f"field {name}: weight {spec.weight}, average length {reader.avg_field_length(name):.1f} terms")
+    size = sum(f.stat().st_size for f in Path(args.index).rglob("*") if f.is_file())
+    print(f"size on disk: {size / 1e6:.2f} MB")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    report = verify(args.index)
+    print(report)
+    return 0 if report.ok else 2
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``bnsearch`` command."""
     parser = argparse.ArgumentParser(prog="bnsearch", description="Full-text search for Bengali news.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def results_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("--limit", type=int, default=10, help="hits per page (default 10)")
+        command.add_argument("--json", action="store_true", help="print results as JSON")
+        command.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+
+    index = commands.add_parser("index", help="add pages, folders or JSONL files to an index")
+    index.add_argument("sources", nargs="+", help="page files, folders, .jsonl or .jsonl.gz")
+    index.add_argument("--index", "-i", required=True, help="index folder (created if new)")
+    index.add_argument("--skip-bad", action="store_true", help="skip and report bad records")
+    index.add_argument("--processes", type=int, default=1, help="analysis processes")
+    index.set_defaults(handler=_cmd_index)
+
+    search = commands.add_parser("search", help="search an index")
+    search.add_argument("query")
+    search.add_argument("--index", "-i", required=True)
+    results_options(search)
+    search.add_argument("--offset", type=int, default=0, help="hits to skip (pagination)")
+    search.add_argument("--field", action="append", help="search only this field (repeatable)")
+    search.add_argument("--section", help="only articles in this section")
+    search.add_argument("--romanized", action="store_true", help="read Latin words as romanized Bengali")
+    search.set_defaults(handler=_cmd_search)
+
+    related = commands.add_parser("related", help="articles related to one article")
+    related.add_argument("article_id")
+    related.add_argument("--index", "-i", required=True)
+    results_options(related)
+    related.set_defaults(handler=_cmd_related)
+
+    demo = commands.add_parser("demo", help="index the shipped demo corpus and run example queries")
+    demo.add_argument("query", nargs="?", help="search the demo corpus for this instead")
+    demo.add_argument("--index", "-i", help="keep the demo index in this folder")
+    demo.add_argument("--limit", type=int, default=3)
+    demo.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    demo.set_defaults(handler=_cmd_demo)
 
     analyze = commands.add_parser("analyze", help="show tokens, offsets and terms of a text")
     analyze.add_argument("text")
@@ -35,19 +296,31 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--loose", action="store_true", help="add the loose phonetic folding")
     analyze.add_argument("--keep-stopwords", action="store_true", help="keep stopwords")
     analyze.set_defaults(handler=_cmd_analyze)
+
+    stats = commands.add_parser("stats", help="size and field statistics of an index")
+    stats.add_argument("--index", "-i", required=True)
+    stats.set_defaults(handler=_cmd_stats)
+
+    check = commands.add_parser("verify", help="check an index's checksums and structure")
+    check.add_argument("index")
+    check.set_defaults(handler=_cmd_verify)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
-    except BnSearchError as error:
+    except (BnSearchError, OSError, ValueError) as error:
         if args.debug:
             raise
         print(f"bnsearch: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("bnsearch: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

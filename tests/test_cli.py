@@ -1,0 +1,108 @@
+"""The command line, run in-process through ``bnsearch.cli.main``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bnsearch.articles import demo_corpus_path
+from bnsearch.cli import main
+
+
+@pytest.fixture(scope="module")
+def demo_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli") / "index"
+    assert main(["index", str(demo_corpus_path()), "--index", str(path)]) == 0
+    return path
+
+
+def test_index_prints_a_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    page = tmp_path / "one.txt"
+    page.write_text("হোম > খেলা\n\nমিরপুরে বাংলাদেশের জয়\n\nমিরপুরে আজ বাংলাদেশ জিতেছে।\n", encoding="utf-8")
+    assert main(["index", str(page), "--index", str(tmp_path / "ix")]) == 0
+    out = capsys.readouterr().out
+    assert "added: 1" in out and "replaced: 0" in out and "skipped: 0" in out
+    assert main(["index", str(page), "--index", str(tmp_path / "ix")]) == 0
+    assert "added: 0, replaced: 1" in capsys.readouterr().out
+
+
+def test_search_json_is_machine_readable(demo_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "পুলিশ", "--index", str(demo_index), "--json", "--limit", "2"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["total"] >= 2 and len(data["hits"]) == 2
+    assert data["hits"][0]["score"] >= data["hits"][1]["score"]
+    for hit in data["hits"]:
+        body = hit["highlights"]["body"]
+        for start, end in body["spans"]:
+            assert body["text"][start:end].startswith("পুলিশ")
+
+
+def test_search_pages_and_sections(demo_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["search", "বন্যা", "--index", str(demo_index), "--json", "--limit", "50"])
+    everything = json.loads(capsys.readouterr().out)
+    main(["search", "বন্যা", "--index", str(demo_index), "--json", "--limit", "2", "--offset", "2"])
+    page = json.loads(capsys.readouterr().out)
+    assert [h["id"] for h in page["hits"]] == [h["id"] for h in everything["hits"][2:4]]
+    main(["search", "বন্যা", "--index", str(demo_index), "--json", "--section", "শিক্ষা"])
+    filtered = json.loads(capsys.readouterr().out)
+    assert filtered["total"] >= 1
+    assert all(h["section"][0] == "শিক্ষা" for h in filtered["hits"])
+
+
+def test_search_text_output_marks_highlights(demo_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "বৈঠকে", "--index", str(demo_index), "--color", "never"]) == 0
+    out = capsys.readouterr().out
+    assert "«বৈঠক" in out and "matches" in out and "sections:" in out
+
+
+def test_related_stats_and_verify(demo_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["related", "demo-jatiyo-01", "--index", str(demo_index), "--json"]) == 0
+    related = json.loads(capsys.readouterr().out)
+    assert related["hits"] and all(h["id"] != "demo-jatiyo-01" for h in related["hits"])
+    assert main(["stats", "--index", str(demo_index)]) == 0
+    assert "articles: 52" in capsys.readouterr().out
+    assert main(["verify", str(demo_index)]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_errors_are_one_line_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "x", "--index", str(tmp_path / "missing")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("bnsearch: error:") and "Traceback" not in err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "title": "t", "body": "b"}\n{broken\n', encoding="utf-8")
+    assert main(["index", str(bad), "--index", str(tmp_path / "ix")]) == 1
+    err = capsys.readouterr().err
+    assert "bad.jsonl" in err and "line 2" in err
+
+
+def test_skip_bad_reports_and_continues(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "title": "শিরোনাম", "body": "খবর"}\n{broken\n', encoding="utf-8")
+    assert main(["index", str(bad), "--index", str(tmp_path / "ix"), "--skip-bad"]) == 0
+    captured = capsys.readouterr()
+    assert "added: 1" in captured.out and "skipped: 1" in captured.out
+    assert "line 2" in captured.err
+
+
+def test_analyze_shows_offsets_and_stopwords(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", "বৈঠকে এবং ১৫টি"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert "icu=" in lines[0]
+    assert any("বৈঠকে" in line and line.rstrip().endswith("বৈঠক") for line in lines)
+    assert any("(stopword)" in line for line in lines)
+    assert any(line.rstrip().endswith(" 15") for line in lines)
+
+
+def test_demo_with_a_query_runs_as_a_console_script(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bnsearch.cli", "demo", "পুলিশ", "--index", str(tmp_path / "d"), "--color", "never"],
+        capture_output=True, text=True, encoding="utf-8", timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "«পুলিশ" in done.stdout and "পুল " not in done.stdout.split("===")[1].split("\n")[0]
