@@ -35,7 +35,7 @@ from bnsearch.index.links import resolve_edge, title_key
 from bnsearch.index.lock import WriteLock
 from bnsearch.index.manifest import Manifest, SegmentEntry
 from bnsearch.index.merge import MergePolicy, merge_segments
-from bnsearch.index.reader import IndexReader
+from bnsearch.index.reader import IndexReader, read_manifest
 from bnsearch.index.schema import Schema
 from bnsearch.index.segment import SegmentReader, write_segment
 from bnsearch.index.store import row_article
@@ -156,7 +156,9 @@ class IndexWriter:
         self._removed_edges: list[tuple[str, str, str, str]] = []
         self._any_edges = any(len(w.reader.link_src) for w in self._working)
         self._new_names: list[str] = []
+        self._new_files: list[str] = []  # deletion files written for this batch
         self._reindexed = 0
+        self._published = False
 
     def _check_open(self) -> None:
         if self._lock is None:
@@ -385,16 +387,29 @@ class IndexWriter:
     def commit(self) -> CommitResult:
         """Make the batch durable and visible (atomically); returns what changed.
 
+        A commit with nothing to do (no adds, deletes or due merges) is a no-op and keeps
+        the generation.
+
         If the commit fails (full disk, I/O error), the error is raised, the previous
         commit stays intact and the batch is rolled back.
         """
         self._check_open()
+        self._published = False
         try:
             return self._commit()
         except BaseException:
-            self._discard_new_files()
+            if not self._published and not self._manifest_moved_on():
+                self._discard_new_files()
+            else:  # after the rename the new files belong to the commit
+                self._base = IndexReader.open(self._directory, self._schema)
             self._reset_batch()
             raise
+
+    def _manifest_moved_on(self) -> bool:
+        try:
+            return read_manifest(self._directory).generation != self._base.generation
+        except BnSearchError:
+            return False
 
     def _commit(self) -> CommitResult:
         self.flush()
@@ -408,6 +423,10 @@ class IndexWriter:
             if entry.live_count > 0:
                 entries.append(entry)
         faults.crash_point("deletes-written")
+        if not self._touched and not self._new_names and not self._merge_policy.select(entries):
+            # nothing changed: no new generation (readers need not refresh)
+            return CommitResult(added=0, replaced=0, deleted=0, doc_count=self._base.doc_count,
+                                generation=self._base.generation)
         entries, merged = self._merge(entries, generation)
         manifest = Manifest(
             generation=generation,
@@ -423,6 +442,7 @@ class IndexWriter:
             elif existed:
                 counts["deleted"] += 1
         self._directory.write_manifest(manifest.to_bytes())
+        self._published = True
         faults.crash_point("committed")
         previous = self._base
         reuse = {(s.entry.name, s.entry.deletes): s for s in previous.segments}
@@ -443,6 +463,7 @@ class IndexWriter:
         deleted = np.flatnonzero(~working.reader.live).tolist()
         all_deleted = np.array(sorted(set(deleted) | working.dead), dtype=np.int32)
         name = f"{entry.name}/del-{generation:06d}.npy"
+        self._new_files.append(name)
         info = self._directory.save_array(name, all_deleted)
         files: dict[str, FileInfo] = {
             key: value for key, value in entry.files.items() if key != entry.deletes
@@ -453,22 +474,27 @@ class IndexWriter:
     def _merge(
         self, entries: list[SegmentEntry], generation: int
     ) -> tuple[list[SegmentEntry], int]:
-        groups = self._merge_policy.select(entries)
-        if not groups:
-            return entries, 0
+        """Apply the merge policy until it selects nothing (merges can cascade)."""
         result = list(entries)
         merged_away = 0
-        for group in groups:
-            members = [entries[index] for index in group]
-            readers = [SegmentReader(self._directory, entry, self._schema) for entry in members]
-            name = self._new_segment_name()
-            merged = merge_segments(self._directory, self._schema, readers, name)
-            faults.crash_point("merge-written")
-            position = result.index(members[0])
-            result[position] = merged
-            for entry in members[1:]:
-                result.remove(entry)
-            merged_away += len(members)
+        for _ in range(64):
+            groups = self._merge_policy.select(result)
+            if not groups:
+                break
+            current = list(result)
+            for group in groups:
+                members = [current[index] for index in group]
+                readers = [SegmentReader(self._directory, entry, self._schema) for entry in members]
+                name = self._new_segment_name()
+                merged = merge_segments(self._directory, self._schema, readers, name)
+                faults.crash_point("merge-written")
+                position = result.index(members[0])
+                result[position] = merged
+                for entry in members[1:]:
+                    result.remove(entry)
+                merged_away += len(members)
+            if self._merge_policy.force_single:
+                break
         return result, merged_away
 
     def optimize(self) -> CommitResult:
@@ -493,7 +519,10 @@ class IndexWriter:
             for file_name in self._directory.list_names():
                 if file_name.startswith(prefix):
                     self._directory.remove(file_name)
+        for file_name in self._new_files:
+            self._directory.remove(file_name)
         self._new_names = []
+        self._new_files = []
         for working in self._working:
             working.dead.clear()
 
