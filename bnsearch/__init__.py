@@ -5,7 +5,19 @@ Rooms, in data-flow order: :mod:`bnsearch.articles` (pages and JSONL -> Article)
 :mod:`bnsearch.search` (queries, BM25F, highlights). The names below are the public API.
 """
 
-from bnsearch.analysis import Analyzer, Token, analyze, bengali_analyzer
+from bnsearch.analysis import Analyzer, Token, analyze, bengali_analyzer, lucene_bengali_analyzer
+from bnsearch.articles import (
+    Article,
+    LinkGraph,
+    ReadReport,
+    RelatedLink,
+    demo_corpus_path,
+    format_page,
+    parse_page,
+    read_articles,
+    title_key,
+    write_jsonl,
+)
 from bnsearch.errors import (
     AnalysisError,
     AnalyzerMismatchError,
@@ -16,6 +28,8 @@ from bnsearch.errors import (
     QuerySyntaxError,
     SchemaError,
 )
+from bnsearch.index import CommitResult, FieldSpec, Index, IndexReader, Schema, news_schema, verify
+from bnsearch.search import BM25FParams, Hit, Results, Searcher, parse_query
 
 __version__ = "0.1.0"
 
@@ -23,14 +37,37 @@ __all__ = [
     "AnalysisError",
     "Analyzer",
     "AnalyzerMismatchError",
+    "Article",
     "ArticleError",
+    "BM25FParams",
     "BnSearchError",
+    "CommitResult",
+    "FieldSpec",
+    "Hit",
+    "Index",
     "IndexFormatError",
     "IndexLockedError",
+    "IndexReader",
+    "LinkGraph",
     "QuerySyntaxError",
+    "ReadReport",
+    "RelatedLink",
+    "Results",
+    "Schema",
     "SchemaError",
+    "Searcher",
     "Token",
     "__version__",
     "analyze",
     "bengali_analyzer",
+    "demo_corpus_path",
+    "format_page",
+    "lucene_bengali_analyzer",
+    "news_schema",
+    "parse_page",
+    "parse_query",
+    "read_articles",
+    "title_key",
+    "verify",
+    "write_jsonl",
 ]
