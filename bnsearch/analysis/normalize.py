@@ -36,23 +36,32 @@ INVISIBLE_CHARACTERS = frozenset(
 )
 
 
-def _digit_table() -> dict[int, str]:
-    table: dict[int, str] = {}
-    # every decimal digit Unicode assigns lies below U+20000; scanning the whole range
-    # would cost 0.2 s of import time for nothing
-    for code in range(0x80, 0x20000):
+class _LazyTable(dict[int, "str | None"]):
+    """A ``str.translate`` table that decides each character the first time it is seen.
+
+    A full table would scan 130,000 code points at import; instead a character's entry is
+    computed once, on first sight, and ``translate`` finds it in C afterwards.
+    """
+
+    def __init__(self, *, drop: frozenset[str]) -> None:
+        super().__init__()
+        self._drop = drop
+
+    def __missing__(self, code: int) -> str | None:
         char = chr(code)
-        if unicodedata.category(char) == "Nd":
-            table[code] = str(unicodedata.digit(char))
-    return table
+        value: str | None = char
+        if char in self._drop:
+            value = None
+        elif code >= 0x80 and unicodedata.category(char) == "Nd":
+            value = str(unicodedata.digit(char))
+        self[code] = value
+        return value
 
 
-DIGITS_TO_ASCII: dict[int, str] = _digit_table()
+#: Every Unicode decimal digit -> its ASCII digit (other characters map to themselves).
+DIGITS_TO_ASCII: dict[int, str | None] = _LazyTable(drop=frozenset())
 #: One translation table for steps 2 and 6: one pass over the text does both.
-_DROP_INVISIBLE_FOLD_DIGITS: dict[int, str | None] = {
-    **DIGITS_TO_ASCII,
-    **{ord(char): None for char in INVISIBLE_CHARACTERS},
-}
+_DROP_INVISIBLE_FOLD_DIGITS: dict[int, str | None] = _LazyTable(drop=INVISIBLE_CHARACTERS)
 
 
 def fold_digits(text: str) -> str:

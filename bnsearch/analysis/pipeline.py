@@ -48,9 +48,6 @@ _PLAIN_BENGALI_WORD = re.compile(
     f"[{_EDGE_PUNCTUATION}]*([{_BENGALI_WORD_START}][{_BENGALI_WORD_REST}\u200c\u200d]*)"
     f"[{_EDGE_PUNCTUATION}]*"
 )
-_MARKS_BMP = frozenset(
-    chr(code) for code in range(0x10000) if unicodedata.category(chr(code)) in _LEADING_MARK_CATEGORIES
-)
 
 
 @runtime_checkable
@@ -127,8 +124,6 @@ class IcuWordTokenizer:
 def _leading_marks(chunk: str) -> int:
     """How many combining or format characters open ``chunk`` (ICU glues them to the
     whitespace before, so they belong to no word)."""
-    if chunk[0] not in _MARKS_BMP and chunk[0] <= "\uffff":
-        return 0
     skip = 0
     while skip < len(chunk) and unicodedata.category(chunk[skip]) in _LEADING_MARK_CATEGORIES:
         skip += 1

@@ -37,6 +37,7 @@ from bnsearch.analysis import normalize_text
 from bnsearch.articles.model import Article, RelatedLink
 
 
+@functools.cache
 def _punctuation_pattern() -> re.Pattern[str]:
     # the Basic Multilingual Plane holds every punctuation mark a news headline uses; the
     # other planes add only historic scripts and would cost 0.3 s of import time to scan
@@ -47,9 +48,6 @@ def _punctuation_pattern() -> re.Pattern[str]:
     )
     # "." and "," are kept between two digits (1.5, 1,000) and are separators elsewhere
     return re.compile(f"[{marks}]+|(?<!\\d)[.,]|[.,](?!\\d)")
-
-
-_PUNCTUATION = _punctuation_pattern()
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -65,7 +63,7 @@ def title_key(headline: str) -> str:
     >>> title_key("২০২৫ সালে  সড়ক দুর্ঘটনা:") == title_key("2025 সালে সড়ক দুর্ঘটনা")
     True
     """
-    return normalize_text(_PUNCTUATION.sub(" ", headline))
+    return normalize_text(_punctuation_pattern().sub(" ", headline))
 
 
 def url_key(url: str) -> str:
