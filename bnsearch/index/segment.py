@@ -122,6 +122,19 @@ class SegmentReader:
                     "(the index is damaged; run bnsearch verify)"
                 ) from None
 
+        for file_name, info in entry.files.items():
+            try:
+                size = directory.size(file_name)
+            except FileNotFoundError:
+                raise IndexFormatError(
+                    f"{directory.describe(file_name)}: file missing "
+                    "(the index is damaged; run bnsearch verify)"
+                ) from None
+            if size != info.size:
+                raise IndexFormatError(
+                    f"{directory.describe(file_name)}: {size} bytes, the manifest says "
+                    f"{info.size} (the file is damaged or was changed; run bnsearch verify)"
+                )
         self._fields: dict[str, _FieldArrays] = {
             spec.name: _FieldArrays(load, f"fld.{spec.name}", spec.kind == TEXT, spec.positions)
             for spec in schema.fields

@@ -1,0 +1,82 @@
+"""Index room: verify() names damaged files; opening a damaged index is a clear error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bnsearch.articles import Article
+from bnsearch.errors import IndexFormatError
+from bnsearch.index import Index, verify
+
+
+def build(path: Path) -> Index:
+    index = Index.create(path)
+    with index.writer() as writer:
+        for n in range(20):
+            writer.add(Article(id=f"a{n}", title=f"শিরোনাম {n}", body="ঢাকা শহরে বৃষ্টি " * (n + 1)))
+    with index.writer() as writer:
+        writer.delete("a3")
+    return index
+
+
+def test_healthy_index_verifies(tmp_path: Path) -> None:
+    index = build(tmp_path / "idx")
+    report = verify(tmp_path / "idx")
+    assert report.ok, str(report)
+    assert report.doc_count == 19 and report.generation == 2
+    assert report.files_checked > 40
+    assert "OK" in str(report)
+    assert verify(index).ok
+    memory = Index.in_memory()
+    with memory.writer() as writer:
+        writer.add(Article(id="m", title="এক"))
+    assert verify(memory).ok
+
+
+def test_flipped_byte_is_named_by_verify(tmp_path: Path) -> None:
+    build(tmp_path / "idx")
+    victim = next((tmp_path / "idx").glob("seg-*/fld.body.docs.npy"))
+    data = bytearray(victim.read_bytes())
+    data[-1] ^= 0x40  # payload, not header: the array still loads
+    victim.write_bytes(bytes(data))
+    report = verify(tmp_path / "idx")
+    assert not report.ok
+    assert len(report.problems) == 1
+    assert "fld.body.docs.npy" in report.problems[0] and "checksum mismatch" in report.problems[0]
+
+
+def test_truncated_or_missing_file_fails_open_and_verify(tmp_path: Path) -> None:
+    index = build(tmp_path / "idx")
+    victim = next((tmp_path / "idx").glob("seg-*/fld.title.pos.npy"))
+    victim.write_bytes(victim.read_bytes()[:-3])
+    with pytest.raises(IndexFormatError, match=r"fld\.title\.pos\.npy: \d+ bytes, the manifest"):
+        index.reader()
+    report = verify(tmp_path / "idx")
+    assert any("fld.title.pos.npy" in p and "size" in p for p in report.problems)
+    victim.unlink()
+    with pytest.raises(IndexFormatError, match="file missing"):
+        index.reader()
+    assert any("file missing" in p for p in verify(tmp_path / "idx").problems)
+
+
+def test_damaged_stored_block_is_a_clear_error(tmp_path: Path) -> None:
+    build(tmp_path / "idx")
+    victim = next((tmp_path / "idx").glob("seg-*/store.bin.npy"))
+    data = bytearray(victim.read_bytes())
+    data[200] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    reader = Index.open(tmp_path / "idx").reader()
+    with pytest.raises(IndexFormatError, match=r"stored block 0 .* is damaged"):
+        for ident in ("a0", "a1", "a2"):
+            reader.article(ident)
+    assert any("store.bin.npy" in p for p in verify(tmp_path / "idx").problems)
+
+
+def test_verify_reports_missing_or_foreign_manifest(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    report = verify(tmp_path / "empty")
+    assert not report.ok and "missing manifest" in report.problems[0]
+    (tmp_path / "empty" / "meta.json").write_text("not json")
+    assert "not valid JSON" in verify(tmp_path / "empty").problems[0]
