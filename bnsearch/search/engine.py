@@ -377,16 +377,34 @@ class Compiler:
 
 
 # -- evaluation ----------------------------------------------------------------------------
-def _positions_keys(
-    segment: SegmentReader, field: str, term: str, docs: npt.NDArray[Any], shift: int
-) -> IntArray | None:
-    """``doc << 32 | (position - shift)`` for every occurrence of ``term`` in ``docs``."""
-    found = segment.positions(field, term)
+_POSITIONS_CACHE = 8192
+_positions_cache: dict[tuple[int, str, str, str], tuple[Any, Any, Any] | None] = {}
+
+
+def _term_positions(
+    segment: SegmentReader, field: str, term: str
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]] | None:
+    """``(docs, offsets, positions)`` of a term in a segment (offsets cached per term)."""
+    key = (id(segment), segment.name, field, term)
+    if key in _positions_cache:
+        return _positions_cache[key]
     postings = segment.postings(field, term)
-    if found is None or postings is None:
-        return None
-    offsets, positions = found
-    index = np.searchsorted(postings[0], docs)
+    found = segment.positions(field, term) if postings is not None else None
+    value = None if found is None or postings is None else (postings[0], found[0], found[1])
+    if len(_positions_cache) >= _POSITIONS_CACHE:
+        _positions_cache.clear()
+    _positions_cache[key] = value
+    return value
+
+
+def _positions_keys(
+    entry: tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]],
+    docs: npt.NDArray[Any],
+    shift: int,
+) -> IntArray:
+    """``doc << 32 | (position - shift)`` for every occurrence of the term in ``docs``."""
+    term_docs, offsets, positions = entry
+    index = np.searchsorted(term_docs, docs)
     starts = offsets[index]
     counts = offsets[index + 1] - starts
     total = int(counts.sum())
@@ -395,35 +413,63 @@ def _positions_keys(
     run_starts = np.repeat(starts - (np.cumsum(counts) - counts), counts)
     flat = run_starts + np.arange(total, dtype=np.int64)
     pos = positions[flat].astype(np.int64) + (1 << 20) - shift
-    return (np.repeat(docs.astype(np.int64), counts) << 32) | pos
+    keys: IntArray = (np.repeat(docs.astype(np.int64), counts) << 32) | pos
+    return keys
+
+
+def _present(term_docs: npt.NDArray[Any], docs: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """Which of the sorted ``docs`` appear in the sorted ``term_docs``."""
+    if not len(term_docs):
+        return np.zeros(len(docs), dtype=bool)
+    index = np.searchsorted(term_docs, docs)
+    index[index >= len(term_docs)] = len(term_docs) - 1
+    hit: npt.NDArray[np.bool_] = term_docs[index] == docs
+    return hit
 
 
 def phrase_frequencies(
-    segment: SegmentReader, field: str, phrase: Sequence[tuple[int, str]]
+    segment: SegmentReader,
+    field: str,
+    phrase: Sequence[tuple[int, str]],
+    *,
+    within: npt.NDArray[Any] | None = None,
 ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-    """Docs of ``segment`` where the phrase occurs in ``field``, and how often."""
-    postings = []
+    """Docs of ``segment`` where the phrase occurs in ``field``, and how often.
+
+    ``within`` (sorted unique doc ids, usually few) restricts the search to those docs.
+    """
+    entries = []
     for _, term in phrase:
-        found = segment.postings(field, term)
-        if found is None:
+        entry = _term_positions(segment, field, term)
+        if entry is None:
             return _EMPTY_DOCS, _EMPTY_DOCS
-        postings.append(found[0])
-    candidates = postings[0]
-    for docs in sorted(postings[1:], key=len):
-        candidates = np.intersect1d(candidates, docs, assume_unique=True)
-        if not len(candidates):
-            return _EMPTY_DOCS, _EMPTY_DOCS
+        entries.append(entry)
+    if within is not None:
+        keep = np.ones(len(within), dtype=bool)
+        for entry in entries:
+            keep &= _present(entry[0], within)
+        candidates = within[keep]
+    else:
+        candidates = entries[0][0]
+        for entry in sorted(entries[1:], key=lambda e: len(e[0])):
+            candidates = np.intersect1d(candidates, entry[0], assume_unique=True)
+            if not len(candidates):
+                break
+    if not len(candidates):
+        return _EMPTY_DOCS, _EMPTY_DOCS
     keys: IntArray | None = None
-    for shift, term in phrase:
-        term_keys = _positions_keys(segment, field, term, candidates, shift)
-        if term_keys is None:
-            return _EMPTY_DOCS, _EMPTY_DOCS
-        keys = term_keys if keys is None else np.intersect1d(keys, term_keys, assume_unique=True)
+    for (shift, _), entry in zip(phrase, entries, strict=True):
+        term_keys = _positions_keys(entry, candidates, shift)
+        if keys is None:
+            keys = term_keys
+        else:
+            keys = keys[np.isin(keys, term_keys, assume_unique=True)]
         if not len(keys):
             return _EMPTY_DOCS, _EMPTY_DOCS
     assert keys is not None
-    docs, counts = np.unique(keys >> 32, return_counts=True)
-    return docs.astype(np.int32), counts
+    freqs = np.bincount(np.searchsorted(candidates, keys >> 32), minlength=len(candidates))
+    found = freqs > 0
+    return candidates[found].astype(np.int32), freqs[found]
 
 
 Part = tuple[str, npt.NDArray[Any], npt.NDArray[Any]]
@@ -459,7 +505,8 @@ class Evaluator:
     def _x(self, unit: Unit, segment: SegmentReader, part: Part) -> FloatArray:
         field, docs, tfs = part
         multiplier = self.ctx.multiplier(segment, field, unit.weights[field])
-        return np.multiply(tfs, multiplier[docs], dtype=np.float32)
+        x: FloatArray = np.multiply(tfs, multiplier[docs], dtype=np.float32)
+        return x
 
     def _combine(
         self, unit: Unit, segment: SegmentReader, parts: list[Part]
@@ -639,3 +686,70 @@ class Evaluator:
                 scores *= boost
             result.append((docs, scores))
         return result
+
+
+def proximity_pairs(analyzer: Analyzer, text: str) -> list[tuple[int, str, str]]:
+    """Adjacent word pairs of a query: ``(gap, first, second)``; ``gap`` counts dropped
+    stopwords between them plus one (so ``1`` means side by side)."""
+    pairs: list[tuple[int, str, str]] = []
+    previous: tuple[int, str] | None = None
+    for position, term in enumerate(analyzer.term_sequence(text)):
+        if term is None:
+            continue
+        if previous is not None and position - previous[0] <= 2:
+            pairs.append((position - previous[0], previous[1], term))
+        previous = (position, term)
+    return list(dict.fromkeys(pairs))
+
+
+def proximity_scores(
+    ctx: Context,
+    segment: SegmentReader,
+    docs: npt.NDArray[Any],
+    pairs: Sequence[tuple[int, str, str]],
+    weights: Mapping[str, float],
+) -> FloatArray:
+    """Proximity bonus of ``docs`` (sorted, few) in one segment: pairs as BM25F phrases.
+
+    Each distinct word's occurrences in ``docs`` are gathered once as ``doc << 32 | pos``
+    keys; a pair then costs one membership test of the shifted keys.
+    """
+    bonus = np.zeros(len(docs), dtype=np.float32)
+    if not len(docs):
+        return bonus
+    reader = ctx.reader
+    n = ctx.total_docs
+    k1 = np.float32(ctx.params.k1)
+    weight = ctx.params.proximity
+    fields = [f for f in weights if ctx.has_postings(f) and ctx.schema[f].positions]
+    xs = np.zeros((len(pairs), len(docs)), dtype=np.float32)
+    for field in fields:
+        keys: dict[str, IntArray] = {}
+        for term in {t for _, a, b in pairs for t in (a, b)}:
+            entry = _term_positions(segment, field, term)
+            if entry is None:
+                continue
+            present = _present(entry[0], docs)
+            if present.any():
+                keys[term] = _positions_keys(entry, docs[present], 0)
+        if len(keys) < 2:
+            continue
+        multiplier = ctx.multiplier(segment, field, weights[field])[docs]
+        for row, (gap, first, second) in enumerate(pairs):
+            if first not in keys or second not in keys:
+                continue
+            first_keys = keys[first]
+            hits = first_keys[np.isin(first_keys + gap, keys[second])]
+            if not len(hits):
+                continue
+            freqs = np.bincount(np.searchsorted(docs, hits >> 32), minlength=len(docs))
+            xs[row] += freqs * multiplier
+    for row, (_, first, second) in enumerate(pairs):
+        x = xs[row]
+        if not x.any():
+            continue
+        pair_idf = sum(
+            float(idf(n, max(reader.doc_freq(f, term) for f in fields))) for term in (first, second)
+        )
+        bonus += np.float32(weight * pair_idf) * (x / (x + k1))
+    return bonus

@@ -28,6 +28,8 @@ from bnsearch.search.engine import (
     Node,
     Unit,
     phrase_frequencies,
+    proximity_pairs,
+    proximity_scores,
 )
 from bnsearch.search.highlight import TermMatcher, best_fragment, highlight_all
 from bnsearch.search.parser import has_syntax, parse_query, words_query
@@ -209,6 +211,8 @@ class Searcher:
         matched = self._restrict(matched, filter, compiler, evaluator)
         if self.params.link_prior > 0:
             matched = self._add_prior(matched)
+        if fast and self.params.proximity > 0 and compiled is not None:
+            matched = self._proximity(matched, query, weights, offset + limit)  # type: ignore[arg-type]
         total = sum(len(docs) for docs, _ in matched)
         facet_counts = {name: self._facet(name, matched) for name in facet_fields}
         chosen = self._top(matched, offset + limit, sort or "score")[offset:]
@@ -223,6 +227,31 @@ class Searcher:
             query=parsed,
             notes=tuple(notes),
         )
+
+    def _proximity(
+        self, matched: list[DocScores], text: str, weights: Mapping[str, float], page_end: int
+    ) -> list[DocScores]:
+        """Add the proximity bonus to the best ``rerank_depth`` matches (plain-words queries)."""
+        fields = [f for f in weights if self._ctx.has_postings(f)]
+        if not fields:
+            return matched
+        pairs = proximity_pairs(self.schema.analyzer(fields[0]), text)
+        if not pairs:
+            return matched
+        depth = max(self.params.rerank_depth, page_end)
+        top = self._top(matched, depth, "score")
+        out = []
+        for ordinal, (segment, (docs, scores)) in enumerate(
+            zip(self.reader.segments, matched, strict=True)
+        ):
+            chosen = np.array(sorted(d for o, d, _ in top if o == ordinal), dtype=np.int32)
+            if len(chosen):
+                bonus = proximity_scores(self._ctx, segment, chosen, pairs, weights)
+                where = np.searchsorted(docs, chosen)
+                scores = scores.copy()
+                scores[where] += bonus
+            out.append((docs, scores))
+        return out
 
     def _limit_clauses(self, query: Query, notes: list[str], *, strict_input: bool) -> Query:
         if not isinstance(query, Bool):
