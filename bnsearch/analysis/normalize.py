@@ -20,6 +20,7 @@ agree with the terms.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 import attrs
 
@@ -62,6 +63,11 @@ class _LazyTable(dict[int, "str | None"]):
 DIGITS_TO_ASCII: dict[int, str | None] = _LazyTable(drop=frozenset())
 #: One translation table for steps 2 and 6: one pass over the text does both.
 _DROP_INVISIBLE_FOLD_DIGITS: dict[int, str | None] = _LazyTable(drop=INVISIBLE_CHARACTERS)
+
+
+def normalized_set(words: Iterable[str]) -> frozenset[str]:
+    """The set of the normalized forms of ``words`` (word lists given by users)."""
+    return frozenset(normalize_word(word) for word in words)
 
 
 def fold_digits(text: str) -> str:

@@ -140,6 +140,10 @@ def _check_filter(candidate: object) -> TermFilter:
     return candidate
 
 
+def _check_filters(filters: Iterable[object]) -> tuple[TermFilter, ...]:
+    return tuple(_check_filter(candidate) for candidate in filters)
+
+
 def _check_text(text: object) -> str:
     if not isinstance(text, str):
         hint = " (decode bytes first, e.g. data.decode('utf-8'))" if isinstance(text, bytes) else ""
@@ -158,7 +162,7 @@ class Analyzer:
 
     tokenizer: IcuWordTokenizer = attrs.field(factory=IcuWordTokenizer)
     filters: tuple[TermFilter, ...] = attrs.field(
-        default=(), converter=lambda fs: tuple(_check_filter(f) for f in fs)
+        default=(), converter=_check_filters
     )
     cache_size: int = attrs.field(default=300_000, kw_only=True)
     _chunk_terms: dict[str, tuple[str | None, ...]] = attrs.field(
@@ -190,11 +194,12 @@ class Analyzer:
     # -- the chain on one word -------------------------------------------------------
     def term(self, word: str) -> str | None:
         """Run the filters on one already-segmented word; ``None`` if it is dropped."""
-        term: str | None = word
+        term = word
         for term_filter in self.filters:
-            term = term_filter(term)
-            if not term:
+            filtered = term_filter(term)
+            if not filtered:
                 return None
+            term = filtered
         return term
 
     def normalize(self, word: str) -> str:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import attrs
 
-from bnsearch.analysis.normalize import count_letters, normalize_word
+from bnsearch.analysis.normalize import count_letters, normalize_word, normalized_set
 
 #: Vowel signs after which a bare genitive ``র`` or locative ``য়`` is an ending.
 _VOWEL_SIGNS = frozenset("ািীুূৃেৈোৌ")
@@ -176,7 +176,7 @@ class BengaliStemmer:
     min_letters: int = attrs.field(default=2, validator=attrs.validators.ge(1))
     protected: frozenset[str] = attrs.field(
         default=frozenset(),
-        converter=lambda words: frozenset(normalize_word(w) for w in words),
+        converter=normalized_set,
     )
     stage: str = "stem"
 

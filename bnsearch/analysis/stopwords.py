@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 import attrs
 
-from bnsearch.analysis.normalize import normalize_word
+from bnsearch.analysis.normalize import normalize_word, normalized_set
 
 _BENGALI_STOPWORDS_TEXT = """
 এবং ও আর বা অথবা কিন্তু তবে যদি তাহলে নাকি যেন
@@ -37,7 +37,7 @@ class StopFilter:
 
     words: frozenset[str] = attrs.field(
         default=BENGALI_STOPWORDS,
-        converter=lambda words: frozenset(normalize_word(w) for w in words),
+        converter=normalized_set,
     )
     name: str = "stop-bn-v1"
     stage: str = "stop"
