@@ -28,7 +28,7 @@ from bnsearch.articles import Article
 from bnsearch.index.links import title_key
 from bnsearch.index.norms import encode_lengths
 from bnsearch.index.schema import POSITION_GAP, TEXT, FieldSpec, Schema
-from bnsearch.index.store import article_row
+from bnsearch.index.store import StoreWriter, article_row
 
 Int32Array = npt.NDArray[np.int32]
 Int64Array = npt.NDArray[np.int64]
@@ -67,7 +67,7 @@ class EncodedBatch:
     ids: list[str]
     title_keys: list[str]
     urls: list[str]
-    rows: list[dict[str, Any]]
+    store_blocks: list[tuple[bytes, int]]  # compressed stored rows, rows per block
     fields: dict[str, EncodedField]
     edge_src: list[int]  # doc number within the batch
     edge_key: list[str]
@@ -155,7 +155,7 @@ def encode_articles(
         ids=[article.id for article, _ in items],
         title_keys=[title_key(article.title) for article, _ in items],
         urls=[article.url or "" for article, _ in items],
-        rows=[article_row(article, anchors) for article, anchors in items],
+        store_blocks=_store_blocks(items),
         fields=fields,
         edge_src=edge_src,
         edge_key=edge_key,
@@ -163,6 +163,13 @@ def encode_articles(
         edge_tid=edge_tid,
         text_bytes=text_bytes,
     )
+
+
+def _store_blocks(items: Sequence[tuple[Article, tuple[str, ...]]]) -> list[tuple[bytes, int]]:
+    store = StoreWriter()
+    for article, anchors in items:
+        store.add(article_row(article, anchors))
+    return store.blocks()
 
 
 @attrs.define
@@ -183,7 +190,7 @@ class SegmentBuilder:
     ids: list[str] = attrs.field(init=False, factory=list)
     title_keys: list[str] = attrs.field(init=False, factory=list)
     urls: list[str] = attrs.field(init=False, factory=list)
-    rows: list[dict[str, Any]] = attrs.field(init=False, factory=list)
+    store: StoreWriter = attrs.field(init=False, factory=StoreWriter)
     _edges: list[tuple[int, str, str, str]] = attrs.field(init=False, factory=list)
 
     def __attrs_post_init__(self) -> None:
@@ -213,7 +220,7 @@ class SegmentBuilder:
         self.ids.extend(batch.ids)
         self.title_keys.extend(batch.title_keys)
         self.urls.extend(batch.urls)
-        self.rows.extend(batch.rows)
+        self.store.add_blocks(batch.store_blocks)
         self.doc_count += batch.count
 
     def build(self) -> dict[str, Any]:
@@ -239,7 +246,7 @@ class SegmentBuilder:
         arrays["strings.links.key"] = [e[1] for e in self._edges]
         arrays["strings.links.url"] = [e[2] for e in self._edges]
         arrays["strings.links.tid"] = [e[3] for e in self._edges]
-        arrays["rows"] = self.rows
+        arrays["store"] = self.store
         return {"arrays": arrays, "stats": stats, "max_doc": self.doc_count}
 
 

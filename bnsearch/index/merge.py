@@ -28,6 +28,7 @@ from bnsearch.index.directory import Directory
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.schema import TEXT, Schema
 from bnsearch.index.segment import SegmentReader, write_segment
+from bnsearch.index.store import StoreWriter
 
 Array = npt.NDArray[Any]
 
@@ -81,7 +82,7 @@ def _merge_field(
     for reader, remap, terms in zip(readers, remaps, term_sets, strict=True):
         arrays = reader._field(name)
         term_map = np.fromiter((index[term] for term in terms), dtype=np.int32, count=len(terms))
-        posting_term = np.repeat(term_map, np.diff(arrays.indptr))
+        posting_term = np.repeat(term_map, np.diff(np.asarray(arrays.indptr, dtype=np.int64)))
         new_docs = remap[np.asarray(arrays.docs)]
         keep = new_docs >= 0
         tfs = np.asarray(arrays.tfs).astype(np.int64)
@@ -176,7 +177,7 @@ def merge_segments(
     ids: list[str] = []
     keys: list[str] = []
     urls: list[str] = []
-    rows: list[dict[str, Any]] = []
+    store = StoreWriter()
     edge_src: list[int] = []
     edge_parts: dict[str, list[str]] = {"key": [], "url": [], "tid": []}
     for reader, remap in zip(readers, remaps, strict=True):
@@ -188,7 +189,9 @@ def merge_segments(
         keys.extend(reader_keys[doc] for doc in live_docs)
         urls.extend(reader_urls[doc] for doc in live_docs)
         live_set = reader.live
-        rows.extend(row for doc, row in enumerate(reader.iter_stored()) if live_set[doc])
+        for doc, row in enumerate(reader.iter_stored()):
+            if live_set[doc]:
+                store.add(row)
         if len(reader.link_src):
             tables = {part: reader.link_table(part) for part in edge_parts}
             for edge, src in enumerate(reader.link_src.tolist()):
@@ -202,6 +205,6 @@ def merge_segments(
     arrays["links.src"] = np.array(edge_src, dtype=np.int32)
     for part, values in edge_parts.items():
         arrays[f"strings.links.{part}"] = values
-    arrays["rows"] = rows
+    arrays["store"] = store
     files = write_segment(directory, name, {"arrays": arrays, "stats": stats})
     return SegmentEntry(name=name, max_doc=max_doc, files=files, stats=stats)

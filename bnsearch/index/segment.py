@@ -1,18 +1,19 @@
 """One immutable segment: writing its folder of ``.npy`` arrays, and reading it mmapped.
 
 Layout of ``seg-NNNNNN/`` (every file is a plain ``.npy`` array; strings are UTF-8 blobs
-with int64 offsets, ``<stem>.blob.npy`` + ``<stem>.off.npy``; see docs/index-format.md):
+with byte offsets, ``<stem>.blob.npy`` + ``<stem>.off.npy``; every offset or pointer array
+is uint32 when its values fit, else int64; see docs/index-format.md):
 
 * per field ``F``: ``fld.F.terms`` (sorted terms, string table), ``fld.F.indptr.npy``
-  (int64, postings of term ``t`` are ``[indptr[t], indptr[t+1])``), ``fld.F.docs.npy``
+  (postings of term ``t`` are ``[indptr[t], indptr[t+1])``), ``fld.F.docs.npy``
   (int32 doc ids, ascending per term), ``fld.F.tfs.npy`` (uint8/16/32);
   text fields add ``fld.F.norms.npy`` (uint8 length codes), ``fld.F.lens.npy`` (uint32
   exact lengths), and with positions ``fld.F.pos.npy`` (uint8/16/32, grouped by posting)
-  and ``fld.F.posptr.npy`` (int64, the first position of term ``t``); keyword fields add
+  and ``fld.F.posptr.npy`` (the first position of term ``t``); keyword fields add
   ``fld.F.facet.npy`` (int32 term id of each doc's full value, -1 if none);
 * ``strings.ids``, ``strings.titlekeys``, ``strings.urls``: one entry per doc;
 * ``links.src.npy`` (int32 source doc per edge) and ``strings.links.key/url/tid``;
-* ``store.bin.npy`` (uint8, zlib blocks of JSON rows) and ``store.idx.npy``;
+* ``store.bin.npy`` (uint8, zlib blocks of JSON rows, see :mod:`.store`) and ``store.idx.npy``;
 * deletions live outside the immutable set: ``del-GGGGGG.npy`` (sorted int32 doc ids
   deleted as of generation G), named by the manifest.
 """
@@ -37,13 +38,20 @@ from bnsearch.index.store import StoreReader, StoreWriter
 Array = npt.NDArray[Any]
 
 
-def encode_strings(values: Sequence[str]) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+def compact_offsets(offsets: Array) -> Array:
+    """Offsets as uint32 when they fit (they are non-negative and ascending), else int64."""
+    if len(offsets) == 0 or int(offsets[-1]) < 2**32:
+        return np.asarray(offsets).astype(np.uint32)
+    return np.asarray(offsets).astype(np.int64)
+
+
+def encode_strings(values: Sequence[str]) -> tuple[npt.NDArray[np.uint8], Array]:
     """A string table: the UTF-8 blob and ``len + 1`` byte offsets."""
     encoded = [value.encode("utf-8") for value in values]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     if encoded:
         np.cumsum([len(item) for item in encoded], out=offsets[1:])
-    return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), compact_offsets(offsets)
 
 
 def decode_strings(blob: Array, offsets: Array) -> list[str]:
@@ -58,10 +66,8 @@ def write_segment(directory: Directory, name: str, built: dict[str, Any]) -> dic
     files: dict[str, FileInfo] = {}
     arrays: dict[str, Any] = built["arrays"]
     for stem, value in arrays.items():
-        if stem == "rows":
-            store = StoreWriter()
-            for row in value:
-                store.add(row)
+        if stem == "store":
+            store: StoreWriter = value
             data, index = store.finish()
             files[f"{name}/store.bin.npy"] = directory.save_array(
                 f"{name}/store.bin.npy", np.frombuffer(data, dtype=np.uint8)
@@ -73,6 +79,8 @@ def write_segment(directory: Directory, name: str, built: dict[str, Any]) -> dic
                 target = f"{name}/{stem}.{suffix}.npy"
                 files[target] = directory.save_array(target, part)
         else:
+            if stem.endswith((".indptr", ".posptr")):
+                value = compact_offsets(value)
             files[f"{name}/{stem}.npy"] = directory.save_array(f"{name}/{stem}.npy", value)
     faults.crash_point("segment-written")
     return files

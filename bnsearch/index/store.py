@@ -1,10 +1,12 @@
 """Stored fields: the original article text, in zlib-compressed blocks of JSON rows.
 
-A segment's ``store.bin`` is a run of blocks; each block is zlib-compressed UTF-8 JSON
-holding a list of rows (one dict per document, see :func:`article_row`). ``store.idx.npy``
+A segment's ``store.bin`` is a run of blocks; each block is zlib-compressed JSON text,
+encoded as UTF-16-LE before compression (Bengali is 3 bytes a letter in UTF-8 but 2 in
+UTF-16, and zlib packs the UTF-16 form both smaller and faster), holding a list of rows
+(one dict per document, see :func:`article_row`). ``store.idx.npy``
 (int64, shape ``(blocks + 1, 2)``) gives, per block, its byte offset and its first doc;
 the last row is (file size, max_doc). Reading a document decompresses one block (about
-``BLOCK_BYTES`` of text); the last block read is cached. Text is stored exactly as given,
+``BLOCK_CHARS`` of text); the last block read is cached. Text is stored exactly as given,
 so offsets from re-analysis point into the original.
 """
 
@@ -24,9 +26,10 @@ import numpy.typing as npt
 from bnsearch.articles import Article, RelatedLink
 from bnsearch.errors import IndexFormatError
 
-#: Uncompressed bytes per block before a new block starts.
-BLOCK_BYTES = 32 * 1024
-ZLIB_LEVEL = 6
+#: Characters of JSON per block before a new block starts.
+BLOCK_CHARS = 16 * 1024
+ZLIB_LEVEL = 3
+TEXT_ENCODING = "utf-16-le"
 
 
 def article_row(article: Article, anchors: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -67,7 +70,7 @@ def row_article(row: dict[str, Any]) -> Article:
 
 
 class StoreWriter:
-    """Collects rows and produces the compressed block file and its index."""
+    """Collects rows (or ready blocks) and produces the block file and its index."""
 
     def __init__(self) -> None:
         self._blocks: list[bytes] = []
@@ -76,6 +79,26 @@ class StoreWriter:
         self._pending_bytes = 0
         self._docs = 0
 
+    @property
+    def doc_count(self) -> int:
+        return self._docs
+
+    def blocks(self) -> list[tuple[bytes, int]]:
+        """Close the open block; every block with its number of rows (for add_blocks)."""
+        if self._pending:
+            self._close_block()
+        bounds = [*self._first_docs, self._docs]
+        return [(block, bounds[i + 1] - bounds[i]) for i, block in enumerate(self._blocks)]
+
+    def add_blocks(self, blocks: list[tuple[bytes, int]]) -> None:
+        """Append blocks made by another writer (e.g. in a worker process)."""
+        if self._pending:
+            self._close_block()
+        for block, count in blocks:
+            self._first_docs.append(self._docs)
+            self._blocks.append(block)
+            self._docs += count
+
     def add(self, row: dict[str, Any]) -> None:
         encoded = json.dumps(row, ensure_ascii=False, separators=(",", ":"))
         if not self._pending:
@@ -83,12 +106,12 @@ class StoreWriter:
         self._pending.append(encoded)
         self._pending_bytes += len(encoded)
         self._docs += 1
-        if self._pending_bytes >= BLOCK_BYTES:
+        if self._pending_bytes >= BLOCK_CHARS:
             self._close_block()
 
     def _close_block(self) -> None:
         text = "[" + ",".join(self._pending) + "]"
-        self._blocks.append(zlib.compress(text.encode("utf-8"), ZLIB_LEVEL))
+        self._blocks.append(zlib.compress(text.encode(TEXT_ENCODING), ZLIB_LEVEL))
         self._pending = []
         self._pending_bytes = 0
 
@@ -124,7 +147,7 @@ class StoreReader:
         start, end = int(self._index[number, 0]), int(self._index[number + 1, 0])
         try:
             raw = zlib.decompress(bytes(self._data[start:end]))
-            rows = json.loads(raw.decode("utf-8"))
+            rows = json.loads(raw.decode(TEXT_ENCODING))
         except (zlib.error, UnicodeDecodeError, ValueError) as error:
             raise IndexFormatError(
                 f"{self._where}: stored block {number} (bytes {start}..{end}) is damaged: {error}"

@@ -95,7 +95,7 @@ def _check_field(segment: SegmentReader, name: str, text: bool, problems: list[s
     terms = segment.terms(name)
     if any(a >= b for a, b in itertools.pairwise(terms)):
         problems.append(f"{where}: terms are not strictly sorted")
-    indptr = np.asarray(arrays.indptr)
+    indptr = np.asarray(arrays.indptr, dtype=np.int64)
     docs = np.asarray(arrays.docs)
     tfs = np.asarray(arrays.tfs)
     if len(indptr) != len(terms) + 1 or (len(indptr) and indptr[0] != 0):
