@@ -15,7 +15,9 @@ from bnsearch.search.scoring import idf, norm_table, saturate, top_k
 ARTICLES = [
     Article(id="a", title="ঢাকায় বন্যা পরিস্থিতি", body="বন্যায় ঢাকার নিম্নাঞ্চল প্লাবিত। নদীর পানি বাড়ছে।"),
     Article(id="b", title="সিলেটে বৃষ্টি", body="টানা বৃষ্টিতে সিলেটে বন্যা। বন্যা আরও বাড়তে পারে বলে আশঙ্কা।"),
-    Article(id="c", title="বাজেট ঘোষণা", body="অর্থমন্ত্রী জাতীয় সংসদে বাজেট পেশ করেন। বাজেটে ঘাটতি বেড়েছে।"),
+    Article(
+        id="c", title="বাজেট ঘোষণা", body="অর্থমন্ত্রী জাতীয় সংসদে বাজেট পেশ করেন। বাজেটে ঘাটতি বেড়েছে।"
+    ),
     Article(id="d", title="বন্যা", body="উত্তরাঞ্চলে বন্যা।"),
     Article(id="e", title="নদীভাঙন", body="পদ্মার ভাঙনে শতাধিক পরিবার গৃহহীন। নদীর পানি কমছে না।"),
 ]
@@ -71,9 +73,7 @@ def index() -> Index:
 
 
 @pytest.mark.parametrize("k1,b", [(1.2, 0.75), (0.5, 0.3), (2.0, 1.0), (0.9, 0.0)])
-@pytest.mark.parametrize(
-    "query", ["বন্যা", "বন্যা নদীর পানি", "বাজেট ঘাটতি", "সিলেটে বন্যা বন্যা", "ঢাকা"]
-)
+@pytest.mark.parametrize("query", ["বন্যা", "বন্যা নদীর পানি", "বাজেট ঘাটতি", "সিলেটে বন্যা বন্যা", "ঢাকা"])
 def test_engine_matches_reference(index: Index, query: str, k1: float, b: float) -> None:
     weights = {"title": 2.5, "body": 1.0}
     params = BM25FParams(k1=k1, b=b, proximity=0.0)

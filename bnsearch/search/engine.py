@@ -460,10 +460,7 @@ def phrase_frequencies(
     keys: IntArray | None = None
     for (shift, _), entry in zip(phrase, entries, strict=True):
         term_keys = _positions_keys(entry, candidates, shift)
-        if keys is None:
-            keys = term_keys
-        else:
-            keys = keys[np.isin(keys, term_keys, assume_unique=True)]
+        keys = term_keys if keys is None else keys[np.isin(keys, term_keys, assume_unique=True)]
         if not len(keys):
             return _EMPTY_DOCS, _EMPTY_DOCS
     assert keys is not None
@@ -588,9 +585,8 @@ class Evaluator:
                     dfs[i] += len(parts[0][1])
                 elif parts:
                     dfs[i] += self._live_union(segment, parts)
-        n = self.ctx.total_docs
         weights = np.array(
-            [u.boost * float(idf(n, df)) for u, df in zip(units, dfs, strict=True)],
+            [u.boost * self.unit_idf(u, df) for u, df in zip(units, dfs, strict=True)],
             dtype=np.float32,
         )
         k1 = np.float32(self.ctx.params.k1)

@@ -44,7 +44,8 @@ MAX_CLAUSES = 1024
 MAX_LIMIT = 10_000
 #: Fields highlighted in hits, in order; ``body`` gets a snippet, the others whole text.
 HIGHLIGHT_FIELDS = ("title", "body", "caption")
-#: Sort orders: by score, or by index order (the order articles were added).
+#: Sort orders: by score, or by index order (the order articles were written; an article
+#: updated later, also by a new link to it, moves to the end).
 SORTS = ("score", "index", "-index")
 
 FieldsArg = Sequence[str] | Mapping[str, float] | None
@@ -159,7 +160,7 @@ class Searcher:
                 or ``{field: weight}`` (per-query BM25F weights).
             filter: ``{"section": "খেলা"}`` (or a list of values: any of them), or a query
                 that must match without adding to the score.
-            sort: ``"score"`` (default), ``"index"`` (order added) or ``"-index"``.
+            sort: ``"score"`` (default), ``"index"`` (order written) or ``"-index"``.
             romanized: also look Latin-letter words up as romanized Bengali.
             highlight: add highlights and the body snippet to each hit.
             stored: load stored fields of the hits (False: ids and scores only).
@@ -179,6 +180,8 @@ class Searcher:
         compiled: Compiled | None
         if fast:
             units = compiler.words(query)  # type: ignore[arg-type]  # the bag-of-words path
+            if len(units) > MAX_CLAUSES:  # keep words the index knows, then cut
+                units = [u for u in units if self._known(u)]
             if len(units) > MAX_CLAUSES:
                 notes.append(
                     f"the query has {len(units)} distinct words; "
@@ -252,6 +255,13 @@ class Searcher:
                 scores[where] += bonus
             out.append((docs, scores))
         return out
+
+    def _known(self, unit: Unit) -> bool:
+        return any(
+            self.reader.doc_freq(field, term) > 0
+            for field, terms in unit.terms.items()
+            for term in terms
+        )
 
     def _limit_clauses(self, query: Query, notes: list[str], *, strict_input: bool) -> Query:
         if not isinstance(query, Bool):
@@ -494,18 +504,40 @@ class Searcher:
         node_value, explanation = self._explain(compiled, evaluator, ordinal, doc)
         if node_value is None:
             return Explanation(value=0.0, description="no match", details=(explanation,))
+        extras: list[Explanation] = []
+        weights = self._weights(fields)
+        if isinstance(query, str) and not romanized and not has_syntax(query):
+            bonus = self._proximity_bonus(query, weights, ordinal, doc)
+            if bonus:
+                extras.append(
+                    Explanation(
+                        value=bonus,
+                        description=f"proximity: query word pairs side by side, weight "
+                        f"{self.params.proximity:g} (added within the best "
+                        f"{self.params.rerank_depth} matches)",
+                    )
+                )
         if self.params.link_prior > 0:
             links = int(self._ctx.link_counts()[ordinal][doc])
             prior = self.params.link_prior * math.log1p(links)
-            return Explanation(
-                value=node_value + prior,
-                description="sum of:",
-                details=(
-                    explanation,
-                    Explanation(value=prior, description=f"in-link prior, {links} in-links"),
-                ),
-            )
-        return explanation
+            extras.append(Explanation(value=prior, description=f"in-link prior, {links} in-links"))
+        if not extras:
+            return explanation
+        total = float(np.float32(node_value) + np.float32(sum(e.value for e in extras)))
+        return Explanation(value=total, description="sum of:", details=(explanation, *extras))
+
+    def _proximity_bonus(
+        self, text: str, weights: Mapping[str, float], ordinal: int, doc: int
+    ) -> float:
+        fields = [f for f in weights if self._ctx.has_postings(f)]
+        if self.params.proximity <= 0 or not fields:
+            return 0.0
+        pairs = proximity_pairs(self.schema.analyzer(fields[0]), text)
+        if not pairs:
+            return 0.0
+        segment = self.reader.segments[ordinal]
+        docs = np.array([doc], dtype=np.int32)
+        return float(proximity_scores(self._ctx, segment, docs, pairs, weights)[0])
 
     def _explain(
         self, node: Compiled, evaluator: Evaluator, ordinal: int, doc: int

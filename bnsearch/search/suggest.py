@@ -15,7 +15,8 @@ from __future__ import annotations
 from bnsearch.analysis import Analyzer
 from bnsearch.search.fuzzy import TermDictionary
 
-#: A replacement must be this many times more frequent than the word it replaces.
+#: A replacement must be this many times more frequent than a word the index knows (a
+#: word it does not know is replaced by any known word close enough).
 MIN_GAIN = 3
 
 
@@ -32,7 +33,7 @@ def _best_replacement(word: str, analyzer: Analyzer, dictionary: TermDictionary)
         if candidate == term:
             continue
         freq = dictionary.doc_freq(candidate)
-        if freq < max(1, current) * MIN_GAIN:
+        if current and freq < current * MIN_GAIN:
             continue
         rank = (edits, -freq, candidate)
         if best is None or rank < best:
