@@ -1,0 +1,311 @@
+"""Indexing throughput, index size and peak memory: bnsearch against whoosh and tantivy.
+
+Run: ``pytest benchmarks/bench_indexing.py --benchmark-only`` (``--corpus-limit N`` for a
+quick look; ``BNSEARCH_BENCH_SCALE=10000,100000,1000000`` in the environment for the full
+synthetic scaling run, default 10,000 only). Each engine runs once in a fresh subprocess,
+so every one starts with a cold analyzer cache and reports its own peak memory
+(``ru_maxrss`` of the process and its worker processes). All engines analyze with the same bnsearch analyzer (``default_analyzer``):
+
+* ``bnsearch_1proc`` / ``bnsearch_2proc``: ``Index.create`` + ``writer(processes=...)``,
+  every article added, one commit (title, body and section indexed; text stored);
+* ``whoosh``: whoosh 2.7 with ``BengaliWhooshAnalyzer`` on title and body, text stored,
+  one writer process (whoosh's default);
+* ``tantivy``: tantivy-py, each field pre-analyzed by bnsearch and joined with spaces, a
+  ``whitespace`` tokenizer, text stored, ``num_threads=1``. Tantivy's indexing thread runs
+  beside the Python thread that analyzes, so on a 2-core machine it uses two cores even
+  with one writer thread.
+
+``extra_info`` per row: ``articles_per_s``, ``mb_per_s`` (UTF-8 title + body), ``seconds``,
+``index_mb``, ``bytes_per_article``, ``index_mb_no_store`` and ``size_vs_text``
+(bnsearch without ``store.*``: the postings, dictionaries, norms, ids and link data, as a
+share of the raw text), ``peak_rss_mb``.
+
+The scaling run (``synthetic_<n>``) indexes synthetic articles drawn from the BeliN
+corpus's own word frequencies and body lengths (a unigram model, seeded), generated in a
+stream so that a million articles never sit in memory at once. Generation time is timed
+separately and left out of the rates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+BELIN = SHARED / "corpus" / "belin_religious_news.jsonl"
+
+
+# -- the corpus -------------------------------------------------------------------------
+def load_records(limit: int | None) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    with BELIN.open(encoding="utf-8") as lines:
+        for line in lines:
+            if limit is not None and len(records) >= limit:
+                break
+            if line.strip():
+                records.append(json.loads(line))
+    return records
+
+
+def text_mb(records: list[dict[str, Any]]) -> float:
+    return sum(len(r["title"].encode()) + len(r["body"].encode()) for r in records) / 1e6
+
+
+class SyntheticCorpus:
+    """Articles drawn from the real corpus's word frequencies and body lengths."""
+
+    def __init__(self, records: list[dict[str, Any]], *, seed: int = 7) -> None:
+        counts: Counter[str] = Counter()
+        lengths = []
+        title_lengths = []
+        for record in records:
+            words = record["body"].split()
+            counts.update(words)
+            lengths.append(len(words))
+            title_lengths.append(max(1, len(record["title"].split())))
+        self.words = np.array(list(counts), dtype=object)
+        freq = np.array(list(counts.values()), dtype=np.float64)
+        self.cumulative = np.cumsum(freq / freq.sum())
+        self.lengths = np.array(lengths)
+        self.title_lengths = np.array(title_lengths)
+        self.sections = sorted({str(r.get("section") or "") for r in records})
+        self.seed = seed
+        self.generation_seconds = 0.0
+        self.mb = 0.0
+
+    def _sample(self, rng: np.random.Generator, count: int) -> list[str]:
+        picks = np.searchsorted(self.cumulative, rng.random(count), side="right")
+        return list(self.words[np.minimum(picks, len(self.words) - 1)])
+
+    def articles(self, count: int, chunk: int = 1000) -> Iterator[Any]:
+        from bnsearch.articles import Article
+
+        rng = np.random.default_rng(self.seed)
+        for start in range(0, count, chunk):
+            began = time.perf_counter()
+            size = min(chunk, count - start)
+            body_lengths = rng.choice(self.lengths, size=size)
+            title_lengths = rng.choice(self.title_lengths, size=size)
+            words = self._sample(rng, int(body_lengths.sum() + title_lengths.sum()))
+            batch = []
+            position = 0
+            for number in range(size):
+                title = " ".join(words[position : position + title_lengths[number]])
+                position += title_lengths[number]
+                body = " ".join(words[position : position + body_lengths[number]])
+                position += body_lengths[number]
+                self.mb += (len(title.encode()) + len(body.encode())) / 1e6
+                batch.append(Article(
+                    id=f"syn-{start + number}", title=title, body=body,
+                    section=self.sections[(start + number) % len(self.sections)],
+                ))
+            self.generation_seconds += time.perf_counter() - began
+            yield from batch
+
+
+# -- engines (each runs in a child process) -----------------------------------------------
+def folder_size(path: Path, *, skip_prefix: str | None = None) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            if skip_prefix is None or not name.startswith(skip_prefix):
+                total += os.path.getsize(os.path.join(root, name))
+    return total
+
+
+def run_bnsearch(articles: Any, folder: Path, processes: int) -> dict[str, Any]:
+    from bnsearch.index import Index
+
+    index = Index.create(folder / "idx")
+    began = time.perf_counter()
+    with index.writer(processes=processes) as writer:
+        count = writer.add_many(articles)
+    seconds = time.perf_counter() - began
+    reader = index.reader()
+    assert reader.doc_count == count, (reader.doc_count, count)
+    return {
+        "count": count,
+        "seconds": seconds,
+        "segments": len(reader.segments),
+        "index_bytes": folder_size(folder / "idx"),
+        "index_bytes_no_store": folder_size(folder / "idx", skip_prefix="store."),
+    }
+
+
+def run_whoosh(articles: Any, folder: Path) -> dict[str, Any]:
+    from whoosh import index as whoosh_index
+    from whoosh.fields import ID, KEYWORD, TEXT, Schema
+
+    from bnsearch.integrations.whoosh import BengaliWhooshAnalyzer
+
+    analyzer = BengaliWhooshAnalyzer()
+    schema = Schema(id=ID(stored=True, unique=True), title=TEXT(stored=True, analyzer=analyzer),
+                    body=TEXT(stored=True, analyzer=analyzer), section=KEYWORD(stored=True))
+    (folder / "whoosh").mkdir()
+    index = whoosh_index.create_in(str(folder / "whoosh"), schema)
+    began = time.perf_counter()
+    writer = index.writer()
+    count = 0
+    for article in articles:
+        writer.add_document(id=article.id, title=article.title, body=article.body,
+                            section=" ".join(article.section))
+        count += 1
+    writer.commit()
+    seconds = time.perf_counter() - began
+    return {"count": count, "seconds": seconds, "index_bytes": folder_size(folder / "whoosh")}
+
+
+def run_tantivy(articles: Any, folder: Path) -> dict[str, Any]:
+    import tantivy
+
+    from bnsearch.analysis import default_analyzer
+
+    analyzer = default_analyzer()
+    builder = tantivy.SchemaBuilder()
+    builder.add_text_field("id", stored=True, tokenizer_name="raw")
+    builder.add_bytes_field("title", stored=True, indexed=False)  # the original text
+    builder.add_bytes_field("body", stored=True, indexed=False)
+    builder.add_text_field("title_terms", tokenizer_name="ws")  # bnsearch terms, indexed
+    builder.add_text_field("body_terms", tokenizer_name="ws")
+    builder.add_text_field("section", stored=True, tokenizer_name="raw")
+    schema = builder.build()
+    (folder / "tantivy").mkdir()
+    index = tantivy.Index(schema, path=str(folder / "tantivy"))
+    whitespace = tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace()).build()
+    index.register_tokenizer("ws", whitespace)
+    began = time.perf_counter()
+    writer = index.writer(heap_size=256_000_000, num_threads=1)
+    count = 0
+    for article in articles:
+        # stored originals, and the bnsearch terms (pre-analyzed) as the indexed fields
+        doc = tantivy.Document()
+        doc.add_text("id", article.id)
+        doc.add_bytes("title", article.title.encode())
+        doc.add_bytes("body", article.body.encode())
+        doc.add_text("title_terms", " ".join(analyzer.terms(article.title)))
+        doc.add_text("body_terms", " ".join(analyzer.terms(article.body)))
+        doc.add_text("section", " ".join(article.section))
+        writer.add_document(doc)
+        count += 1
+    writer.commit()
+    writer.wait_merging_threads()
+    seconds = time.perf_counter() - began
+    return {"count": count, "seconds": seconds, "index_bytes": folder_size(folder / "tantivy")}
+
+
+def child_main(engine: str, limit: int | None, synthetic: int | None) -> dict[str, Any]:
+    from bnsearch.articles import Article
+
+    records = load_records(limit)
+    corpus: SyntheticCorpus | None = None
+    if synthetic:
+        corpus = SyntheticCorpus(records)
+        articles: Any = corpus.articles(synthetic)
+        mb = None
+    else:
+        articles = [
+            Article(id=r["id"], title=r["title"], body=r["body"], section=r.get("section"),
+                    source=r.get("source"))
+            for r in records
+        ]
+        mb = text_mb(records)
+    folder = Path(tempfile.mkdtemp(prefix=f"bench-{engine}-"))
+    try:
+        if engine == "bnsearch_1proc":
+            result = run_bnsearch(articles, folder, 1)
+        elif engine == "bnsearch_2proc":
+            result = run_bnsearch(articles, folder, 2)
+        elif engine == "whoosh":
+            result = run_whoosh(articles, folder)
+        elif engine == "tantivy":
+            result = run_tantivy(articles, folder)
+        else:
+            raise SystemExit(f"unknown engine {engine}")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if corpus is not None:
+        result["seconds"] -= corpus.generation_seconds
+        result["generation_seconds"] = corpus.generation_seconds
+        mb = corpus.mb
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result["peak_rss_mb"] = round(max(own, workers) / 1024, 1)
+    result["text_mb"] = mb
+    return result
+
+
+def run_child(
+    engine: str, *, limit: int | None = None, synthetic: int | None = None
+) -> dict[str, Any]:
+    """Run one engine in a fresh interpreter and return its measurements with rates."""
+    command = [sys.executable, __file__, engine, str(limit or 0), str(synthetic or 0)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{engine} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    seconds = result["seconds"]
+    result["articles_per_s"] = round(result["count"] / seconds, 1)
+    result["mb_per_s"] = round(result["text_mb"] / seconds, 2)
+    result["index_mb"] = round(result["index_bytes"] / 1e6, 2)
+    result["bytes_per_article"] = round(result["index_bytes"] / result["count"])
+    if "index_bytes_no_store" in result:
+        result["index_mb_no_store"] = round(result["index_bytes_no_store"] / 1e6, 2)
+        result["size_vs_text"] = round(result["index_bytes_no_store"] / 1e6 / result["text_mb"], 3)
+    return result
+
+
+if __name__ == "__main__":
+    engine_name, limit_arg, synthetic_arg = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    print(json.dumps(child_main(engine_name, limit_arg or None, synthetic_arg or None)))
+    sys.exit(0)
+
+
+# -- pytest-benchmark entry points ------------------------------------------------------
+import pytest  # noqa: E402
+
+pytestmark = pytest.mark.benchmark(group="indexing")
+
+ENGINES = ["bnsearch_1proc", "bnsearch_2proc", "tantivy", "whoosh"]
+
+
+SCALES = [int(v) for v in os.environ.get("BNSEARCH_BENCH_SCALE", "10000").split(",") if v]
+
+
+@pytest.fixture(scope="module")
+def corpus_limit(request: pytest.FixtureRequest) -> int | None:
+    if not BELIN.is_file():
+        pytest.skip(f"benchmark corpus not found: {BELIN} (it lives in ../shared beside the repo)")
+    limit: int | None = request.config.getoption("--corpus-limit")
+    return limit
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_index_belin(benchmark: Any, engine: str, corpus_limit: int | None) -> None:
+    """The whole BeliN corpus, one commit, each engine in its own process."""
+    result = benchmark.pedantic(run_child, args=(engine,), kwargs={"limit": corpus_limit},
+                                rounds=1, iterations=1)
+    benchmark.extra_info.update(result)
+
+
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("processes", [1, 2])
+def test_index_synthetic(benchmark: Any, scale: int, processes: int,
+                         corpus_limit: int | None) -> None:
+    """Scaling: synthetic articles from the corpus's word statistics."""
+    engine = f"bnsearch_{processes}proc"
+    result = benchmark.pedantic(run_child, args=(engine,), kwargs={"synthetic": scale},
+                                rounds=1, iterations=1)
+    benchmark.extra_info.update(result)
+    assert result["count"] == scale
