@@ -56,16 +56,22 @@ def main() -> int:
     rows = [
         evaluate_bnsearch(default_index, questions, system="bnsearch (defaults)"),
         evaluate_bnsearch(
-            default_index, questions, system="bnsearch, no proximity",
+            default_index,
+            questions,
+            system="bnsearch, no proximity",
             params=BM25FParams(proximity=0.0),
         ),
         evaluate_bnsearch(
-            default_index, questions, system="bnsearch, classic k1=1.2 b=0.75, no proximity",
+            default_index,
+            questions,
+            system="bnsearch, classic k1=1.2 b=0.75, no proximity",
             params=BM25FParams(k1=1.2, b=0.75, proximity=0.0),
         ),
         evaluate_bnsearch(nostem_index, questions, system="bnsearch, body not stemmed"),
         evaluate_bnsearch(
-            nostem_index, questions, system="bnsearch, body not stemmed, no proximity",
+            nostem_index,
+            questions,
+            system="bnsearch, body not stemmed, no proximity",
             params=BM25FParams(proximity=0.0),
         ),
     ]
@@ -87,7 +93,11 @@ def main() -> int:
                 for proximity in (0.0, 0.5, 1.0, 2.0):
                     params = BM25FParams(k1=k1, b=b, proximity=proximity)
                     name = f"k1={k1} b={b} proximity={proximity}"
-                    print(evaluate_bnsearch(default_index, questions, params=params, system=name).row())
+                    print(
+                        evaluate_bnsearch(
+                            default_index, questions, params=params, system=name
+                        ).row()
+                    )
     return 0
 
 

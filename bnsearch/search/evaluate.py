@@ -59,8 +59,7 @@ class Metrics:
 
 
 TABLE_HEADER = (
-    "| system | MRR@10 | Recall@1 | Recall@10 | ms/query |\n"
-    "| --- | ---: | ---: | ---: | ---: |"
+    "| system | MRR@10 | Recall@1 | Recall@10 | ms/query |\n| --- | ---: | ---: | ---: | ---: |"
 )
 
 
@@ -173,9 +172,7 @@ def evaluate_whoosh(
                 words = icu.terms(text) if icu else [t.text for t in analyzer(text)]
                 if not words:
                     return []
-                found = searcher.search(
-                    query.Or([query.Term("body", w) for w in words]), limit=10
-                )
+                found = searcher.search(query.Or([query.Term("body", w) for w in words]), limit=10)
                 return [hit["id"] for hit in found]
 
             return score_rankings(f"whoosh ({analysis})", questions, rank)

@@ -60,7 +60,9 @@ class Results:
 
     Iterate it for the :class:`Hit` objects of the page; ``len(results)`` is the page
     size. ``total`` counts every match, ``facets`` maps a facet field (``"section"``) to
-    ``{value: count}`` over every match, most frequent first.
+    ``{value: count}`` over every match, most frequent first. ``query`` is the parsed
+    query tree (``None`` for a plain-words query, which skips the parser); ``notes`` say
+    what was done to the query (words cut from a very long query, nothing searchable).
     """
 
     hits: tuple[Hit, ...]

@@ -173,7 +173,8 @@ class Searcher:
             raise ValueError(f"sort must be one of {SORTS}, got {sort!r}")
         notes: list[str] = []
         fast = isinstance(query, str) and not strict and not romanized and not has_syntax(query)
-        parsed = words_query(query) if fast else self._query(query, strict, notes)  # type: ignore[arg-type]
+        # a plain-words query skips the parser (its Results.query is None)
+        parsed = None if fast else self._query(query, strict, notes)
         weights = self._weights(fields)
         facet_fields = self._facet_fields(facets)
         compiler = Compiler(ctx=self._ctx, weights=weights, romanized=romanized)
@@ -192,6 +193,7 @@ class Searcher:
                 Node(should=tuple(units)) if len(units) > 1 else (units[0] if units else None)
             )
         else:
+            assert parsed is not None
             parsed = self._limit_clauses(parsed, notes, strict_input=not isinstance(query, str))
             compiled = compiler.compile(parsed)
         notes.extend(compiler.notes)
