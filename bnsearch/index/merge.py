@@ -10,8 +10,8 @@ everything into one segment (``writer.optimize()``).
 Merge (:func:`merge_segments`): deleted docs are dropped and the rest renumbered in
 segment order; per field, the sorted union of the terms is built once and the postings,
 term frequencies and positions of all inputs are concatenated and reordered with one
-stable argsort by term. Stored rows are copied (decompressed and recompressed); no
-analysis is repeated.
+stable argsort by term. Stored blocks without deletions are copied as they are (the
+others decompressed, filtered and recompressed); no analysis is repeated.
 """
 
 from __future__ import annotations
@@ -188,10 +188,7 @@ def merge_segments(
         ids.extend(reader_ids[doc] for doc in live_docs)
         keys.extend(reader_keys[doc] for doc in live_docs)
         urls.extend(reader_urls[doc] for doc in live_docs)
-        live_set = reader.live
-        for doc, row in enumerate(reader.iter_stored()):
-            if live_set[doc]:
-                store.add(row)
+        reader.copy_stored(store)
         if len(reader.link_src):
             tables = {part: reader.link_table(part) for part in edge_parts}
             for edge, src in enumerate(reader.link_src.tolist()):

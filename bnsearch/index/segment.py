@@ -305,6 +305,10 @@ class SegmentReader:
         """The stored row of ``doc``: the original article text and metadata."""
         return self._store.row(doc)
 
+    def copy_stored(self, target: StoreWriter) -> None:
+        """Append the live docs' stored rows to ``target`` (for merges)."""
+        self._store.copy_live(target, self.live)
+
     def iter_stored(self) -> Any:
         """Every stored row in doc order (shared objects: read only)."""
         return self._store.iter_rows()

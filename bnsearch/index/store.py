@@ -172,6 +172,21 @@ class StoreReader:
             raise IndexFormatError(f"{self._where}: stored block {number} lacks doc {doc}")
         return copy.deepcopy(rows[inner])
 
+    def copy_live(self, target: StoreWriter, live: npt.NDArray[np.bool_]) -> None:
+        """Append this store's live rows to ``target``: blocks without deletions are
+        copied as compressed bytes, the others are decompressed and filtered."""
+        for number in range(len(self._first_docs) - 1):
+            first, end = int(self._first_docs[number]), int(self._first_docs[number + 1])
+            if end == first:
+                continue
+            if bool(live[first:end].all()):
+                start, stop = int(self._index[number, 0]), int(self._index[number + 1, 0])
+                target.add_blocks([(bytes(self._data[start:stop]), end - first)])
+            elif bool(live[first:end].any()):
+                for inner, row in enumerate(self._block(number)):
+                    if live[first + inner]:
+                        target.add(row)
+
     def iter_rows(self) -> Iterator[dict[str, Any]]:
         """Every row in doc order (shared objects: do not modify; used by merges)."""
         for number in range(len(self._first_docs) - 1):
