@@ -345,3 +345,12 @@ def test_fuzz_search_never_raises_on_user_strings(
 ) -> None:
     results = searcher.search(text, romanized=romanized)
     assert results.total >= len(results)
+
+
+def test_keyword_field_in_the_query(searcher: Searcher) -> None:
+    assert set(ids(searcher.search("section:খেলা"))) == {"cricket-1", "cricket-2"}
+    # the section is required; লাহোরে (only in cricket-2's title) ranks it first
+    assert ids(searcher.search("+section:খেলা লাহোরে", fields=["title"])) == [
+        "cricket-2",
+        "cricket-1",
+    ]

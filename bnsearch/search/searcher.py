@@ -430,7 +430,7 @@ class Searcher:
         for rank, (ordinal, doc, score) in enumerate(chosen, start=offset):
             segment = segments[ordinal]
             if not stored:
-                hits.append(Hit(id=segment.article_id(doc), score=score, rank=rank))
+                hits.append(Hit(id=segment.article_ids()[doc], score=score, rank=rank))
                 continue
             row = segment.stored(doc)
             marks = self._highlight(row, matchers) if highlight else {}
