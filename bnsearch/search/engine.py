@@ -93,6 +93,7 @@ class Context:
         self._avg: dict[str, float] = {}
         self._has_postings: dict[str, bool] = {}
         self._multipliers: dict[tuple[int, str, str, float], FloatArray] = {}
+        self.positions: PositionsCache = {}
         self.in_links: list[npt.NDArray[np.int32]] | None = None
 
     def analyzer(self, field: str) -> Analyzer:
@@ -377,23 +378,31 @@ class Compiler:
 
 
 # -- evaluation ----------------------------------------------------------------------------
-_POSITIONS_CACHE = 8192
-_positions_cache: dict[tuple[int, str, str, str], tuple[Any, Any, Any] | None] = {}
+#: Terms whose position offsets a :class:`PositionsCache` keeps.
+POSITIONS_CACHE_TERMS = 8192
+
+PositionsEntry = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]
+PositionsCache = dict[tuple[int, str, str], "PositionsEntry | None"]
 
 
 def _term_positions(
-    segment: SegmentReader, field: str, term: str
-) -> tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]] | None:
-    """``(docs, offsets, positions)`` of a term in a segment (offsets cached per term)."""
-    key = (id(segment), segment.name, field, term)
-    if key in _positions_cache:
-        return _positions_cache[key]
+    segment: SegmentReader, field: str, term: str, cache: PositionsCache | None = None
+) -> PositionsEntry | None:
+    """``(docs, offsets, positions)`` of a term in a segment.
+
+    ``cache`` (one per snapshot: keyed by segment ordinal) keeps the offsets, which cost
+    a cumulative sum over the term's postings to build.
+    """
+    key = (segment.ordinal, field, term)
+    if cache is not None and key in cache:
+        return cache[key]
     postings = segment.postings(field, term)
     found = segment.positions(field, term) if postings is not None else None
     value = None if found is None or postings is None else (postings[0], found[0], found[1])
-    if len(_positions_cache) >= _POSITIONS_CACHE:
-        _positions_cache.clear()
-    _positions_cache[key] = value
+    if cache is not None:
+        if len(cache) >= POSITIONS_CACHE_TERMS:
+            cache.clear()
+        cache[key] = value
     return value
 
 
@@ -433,6 +442,7 @@ def phrase_frequencies(
     phrase: Sequence[tuple[int, str]],
     *,
     within: npt.NDArray[Any] | None = None,
+    cache: PositionsCache | None = None,
 ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     """Docs of ``segment`` where the phrase occurs in ``field``, and how often.
 
@@ -440,7 +450,7 @@ def phrase_frequencies(
     """
     entries = []
     for _, term in phrase:
-        entry = _term_positions(segment, field, term)
+        entry = _term_positions(segment, field, term, cache)
         if entry is None:
             return _EMPTY_DOCS, _EMPTY_DOCS
         entries.append(entry)
@@ -487,7 +497,7 @@ class Evaluator:
         found_parts: list[Part] = []
         for field, phrase in unit.phrases.items():
             if ctx.has_postings(field):
-                docs, freqs = phrase_frequencies(segment, field, phrase)
+                docs, freqs = phrase_frequencies(segment, field, phrase, cache=ctx.positions)
                 if len(docs):
                     found_parts.append((field, docs, freqs))
         for field, terms in unit.terms.items():
@@ -722,7 +732,7 @@ def proximity_scores(
     for field in fields:
         keys: dict[str, IntArray] = {}
         for term in {t for _, a, b in pairs for t in (a, b)}:
-            entry = _term_positions(segment, field, term)
+            entry = _term_positions(segment, field, term, ctx.positions)
             if entry is None:
                 continue
             present = _present(entry[0], docs)

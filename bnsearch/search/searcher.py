@@ -627,7 +627,9 @@ class Searcher:
     def _field_tf(self, unit: Unit, segment: Any, field: str, doc: int) -> float:
         tf = 0.0
         if field in unit.phrases:
-            docs, freqs = phrase_frequencies(segment, field, unit.phrases[field])
+            docs, freqs = phrase_frequencies(
+                segment, field, unit.phrases[field], cache=self._ctx.positions
+            )
             hit = np.flatnonzero(docs == doc)
             return float(freqs[hit[0]]) if len(hit) else 0.0
         for term in unit.terms.get(field, ()):
