@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import unicodedata
 
 import pytest
@@ -354,3 +355,18 @@ def test_keyword_field_in_the_query(searcher: Searcher) -> None:
         "cricket-2",
         "cricket-1",
     ]
+
+
+def test_in_link_prior(index: Index) -> None:
+    plain = Searcher(index.reader(), params=BM25FParams(proximity=0.0))
+    prior = Searcher(index.reader(), params=BM25FParams(proximity=0.0, link_prior=0.5))
+    base = {h.id: h.score for h in plain.search("বাংলাদেশ বাজেট ত্রাণ", limit=20)}
+    boosted = {h.id: h.score for h in prior.search("বাংলাদেশ বাজেট ত্রাণ", limit=20)}
+    assert set(base) == set(boosted)
+    links = {ident: plain.reader.in_link_count(ident) for ident in base}
+    for ident, score in base.items():
+        expected = score + 0.5 * math.log1p(links[ident])
+        assert boosted[ident] == pytest.approx(expected, rel=1e-5)
+    assert any(links.values())  # budget-1 and flood-2 are linked to
+    linked = next(i for i, n in links.items() if n)
+    assert prior.explain("বাংলাদেশ বাজেট ত্রাণ", linked).value == pytest.approx(boosted[linked])
