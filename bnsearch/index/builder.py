@@ -54,9 +54,10 @@ class _Vocabulary(dict[str | None, int]):
 class EncodedField:
     """One field of a batch: vocabulary, term ids per position, positions per doc."""
 
-    vocab: list[str]
+    vocab: list[str]  # empty when ``shared``: ids are the builder's own term ids
     ids: Int32Array
     lengths: Int32Array  # positions (including dropped words and gaps) per doc
+    shared: bool = False
 
 
 @attrs.define(kw_only=True)
@@ -105,13 +106,20 @@ def _field_values(spec: FieldSpec, article: Article, anchors: tuple[str, ...]) -
 
 
 def encode_articles(
-    schema: Schema, items: Sequence[tuple[Article, tuple[str, ...]]]
+    schema: Schema,
+    items: Sequence[tuple[Article, tuple[str, ...]]],
+    vocabularies: dict[str, _Vocabulary] | None = None,
 ) -> EncodedBatch:
-    """Analyze ``(article, anchors)`` pairs into an :class:`EncodedBatch`."""
+    """Analyze ``(article, anchors)`` pairs into an :class:`EncodedBatch`.
+
+    With ``vocabularies`` (a builder's own), term ids are taken from and added to them
+    (no remapping later); otherwise each field gets a vocabulary local to the batch.
+    """
     fields: dict[str, EncodedField] = {}
     text_bytes = 0
     for spec in schema.fields:
-        vocab = _Vocabulary()
+        shared = vocabularies is not None
+        vocab = vocabularies[spec.name] if vocabularies is not None else _Vocabulary()
         lookup = vocab.__getitem__
         per_doc: list[int] = []
         lengths = np.zeros(len(items), dtype=np.int32)
@@ -138,7 +146,10 @@ def encode_articles(
                 per_doc.extend(map(lookup, keys))
                 lengths[number] = len(keys)
         fields[spec.name] = EncodedField(
-            vocab=vocab.terms(), ids=np.array(per_doc, dtype=np.int32), lengths=lengths
+            vocab=[] if shared else vocab.terms(),
+            ids=np.array(per_doc, dtype=np.int32),
+            lengths=lengths,
+            shared=shared,
         )
     edge_src: list[int] = []
     edge_key: list[str] = []
@@ -174,7 +185,7 @@ def _store_blocks(items: Sequence[tuple[Article, tuple[str, ...]]]) -> list[tupl
 
 @attrs.define
 class _FieldBuffer:
-    vocab: dict[str, int] = attrs.field(factory=dict)
+    vocab: _Vocabulary = attrs.field(factory=_Vocabulary)
     ids: list[Int32Array] = attrs.field(factory=list)
     lengths: list[Int32Array] = attrs.field(factory=list)
 
@@ -196,18 +207,25 @@ class SegmentBuilder:
     def __attrs_post_init__(self) -> None:
         self._fields = {spec.name: _FieldBuffer() for spec in self.schema.fields}
 
+    def add_articles(self, items: Sequence[tuple[Article, tuple[str, ...]]]) -> None:
+        """Analyze and add ``(article, anchors)`` pairs (term ids straight into this builder)."""
+        vocabularies = {name: buffer.vocab for name, buffer in self._fields.items()}
+        self.add_batch(encode_articles(self.schema, items, vocabularies))
+
     def add_batch(self, batch: EncodedBatch) -> None:
+        """Add a batch encoded elsewhere (local vocabularies are remapped) or by
+        :meth:`add_articles` (ids already ours)."""
         for name, encoded in batch.fields.items():
             buffer = self._fields[name]
-            vocab = buffer.vocab
-            remap = np.empty(len(encoded.vocab) + 1, dtype=np.int32)
-            remap[-1] = -1  # index -1 (a dropped word) stays -1
-            for local, term in enumerate(encoded.vocab):
-                ident = vocab.get(term)
-                if ident is None:
-                    ident = vocab[term] = len(vocab)
-                remap[local] = ident
-            buffer.ids.append(remap[encoded.ids] if len(encoded.ids) else encoded.ids)
+            if encoded.shared:
+                buffer.ids.append(encoded.ids)
+            else:
+                vocab = buffer.vocab
+                remap = np.empty(len(encoded.vocab) + 1, dtype=np.int32)
+                remap[-1] = -1  # index -1 (a dropped word) stays -1
+                for local, term in enumerate(encoded.vocab):
+                    remap[local] = vocab[term]
+                buffer.ids.append(remap[encoded.ids] if len(encoded.ids) else encoded.ids)
             buffer.lengths.append(encoded.lengths)
             self.token_count += len(encoded.ids)
         base = self.doc_count
@@ -230,7 +248,7 @@ class SegmentBuilder:
         for spec in self.schema.fields:
             buffer = self._fields[spec.name]
             built, field_stats = build_field(
-                vocab=list(buffer.vocab),
+                vocab=buffer.vocab.terms(),
                 ids=_concat32(buffer.ids),
                 lengths=_concat32(buffer.lengths),
                 doc_count=self.doc_count,

@@ -28,7 +28,7 @@ from bnsearch.errors import IndexFormatError
 
 #: Characters of JSON per block before a new block starts.
 BLOCK_CHARS = 16 * 1024
-ZLIB_LEVEL = 3
+ZLIB_LEVEL = 1
 TEXT_ENCODING = "utf-16-le"
 
 

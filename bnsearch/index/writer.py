@@ -16,9 +16,7 @@ from its stored row, so the index always matches the resolution rule.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import contextlib
-import functools
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -29,16 +27,16 @@ import numpy as np
 from bnsearch.articles import Article, RelatedLink
 from bnsearch.errors import ArticleError, BnSearchError
 from bnsearch.index import faults
-from bnsearch.index.builder import EncodedBatch, SegmentBuilder, encode_articles
-from bnsearch.index.directory import Directory, FileInfo
+from bnsearch.index.directory import Directory, FileInfo, FSDirectory
 from bnsearch.index.links import resolve_edge, title_key
 from bnsearch.index.lock import WriteLock
 from bnsearch.index.manifest import Manifest, SegmentEntry
 from bnsearch.index.merge import MergePolicy, merge_segments
 from bnsearch.index.reader import IndexReader, read_manifest
 from bnsearch.index.schema import Schema
-from bnsearch.index.segment import SegmentReader, write_segment
+from bnsearch.index.segment import SegmentReader
 from bnsearch.index.store import row_article
+from bnsearch.index.workers import LocalBuilder, WorkerBuilder
 
 _CHUNK_ARTICLES = 128
 
@@ -62,6 +60,15 @@ class CommitResult:
 
 
 @attrs.define(eq=False)
+class _Pending:
+    """Articles sent to one builder since its last flush (local doc = list index)."""
+
+    ids: dict[str, int] = attrs.field(factory=dict)
+    dead: set[int] = attrs.field(factory=set)
+    articles: list[Article] = attrs.field(factory=list)
+
+
+@attrs.define(eq=False)
 class _Working:
     """A segment as the writer sees it: committed or new, plus this batch's deletions."""
 
@@ -76,18 +83,6 @@ class _Working:
     def find(self, article_id: str) -> int | None:
         doc = self.reader.find(article_id)
         return None if doc is None or doc in self.dead else doc
-
-
-@functools.lru_cache(maxsize=4)
-def _schema_from(schema_json: str) -> Schema:
-    return Schema.from_json(json.loads(schema_json), check_identities=False)
-
-
-def _encode_in_worker(
-    schema_json: str, items: list[tuple[Article, tuple[str, ...]]]
-) -> EncodedBatch:
-    """Worker-process entry: the schema is rebuilt once per process (warm analyzer cache)."""
-    return encode_articles(_schema_from(schema_json), items)
 
 
 def _article_text_size(article: Article) -> int:
@@ -127,9 +122,18 @@ class IndexWriter:
         self._lock: WriteLock | None = lock
         self._buffer_limit = int(buffer_mb * 1024 * 1024)
         self._merge_policy = merge_policy if merge_policy is not None else MergePolicy()
-        self._pool: cf.ProcessPoolExecutor | None = (
-            cf.ProcessPoolExecutor(max_workers=processes) if processes > 1 else None
-        )
+        self._builders: list[LocalBuilder | WorkerBuilder] = []
+        if processes > 1:
+            if not isinstance(directory, FSDirectory):
+                raise ValueError(
+                    "processes > 1 needs an index on disk (workers open the folder); "
+                    "in-memory indexes are written by one process"
+                )
+            self._builders = [
+                WorkerBuilder(directory.path, self._schema_json) for _ in range(processes)
+            ]
+        else:
+            self._builders = [LocalBuilder(schema)]
         try:
             self._base = IndexReader.open(directory, schema)
             self._remove_unreferenced(self._base.manifest)
@@ -145,13 +149,7 @@ class IndexWriter:
             for segment in self._base.segments
         ]
         self._next_segment = self._base.manifest.next_segment
-        self._batches: list[EncodedBatch | cf.Future[EncodedBatch]] = []
-        self._chunk: list[tuple[Article, tuple[str, ...]]] = []
-        self._buffer: list[Article] = []
-        self._buffer_ids: dict[str, int] = {}
-        self._buffer_dead: set[int] = set()
-        self._buffer_bytes = 0
-        self._buffer_edges: dict[str, list[tuple[int, int]]] = {}
+        self._clear_buffer()
         self._touched: dict[str, bool] = {}
         self._removed_edges: list[tuple[str, str, str, str]] = []
         self._any_edges = any(len(w.reader.link_src) for w in self._working)
@@ -159,6 +157,13 @@ class IndexWriter:
         self._new_files: list[str] = []  # deletion files written for this batch
         self._reindexed = 0
         self._published = False
+
+    def _clear_buffer(self) -> None:
+        self._pending = [_Pending() for _ in self._builders]
+        self._slot = 0
+        self._chunk: list[tuple[Article, tuple[str, ...]]] = []
+        self._buffer_bytes = 0
+        self._buffer_edges: dict[str, list[tuple[int, int, int]]] = {}
 
     def _check_open(self) -> None:
         if self._lock is None:
@@ -168,7 +173,7 @@ class IndexWriter:
     def pending(self) -> int:
         """Articles added in this batch and not yet committed (superseded ones excluded)."""
         flushed = sum(w.reader.max_doc - len(w.dead) for w in self._working if w.new)
-        return flushed + len(self._buffer) - len(self._buffer_dead)
+        return flushed + sum(len(p.articles) - len(p.dead) for p in self._pending)
 
     # -- adding and deleting ----------------------------------------------------------
     def add(self, article: Article) -> None:
@@ -204,17 +209,19 @@ class IndexWriter:
             self._touched[article_id] = self._base.find(article_id) is not None
 
     def _append(self, article: Article, anchors: tuple[str, ...]) -> None:
-        docno = len(self._buffer)
-        self._buffer.append(article)
-        self._buffer_ids[article.id] = docno
+        slot = self._slot
+        pending = self._pending[slot]
+        docno = len(pending.articles)
+        pending.articles.append(article)
+        pending.ids[article.id] = docno
         for link_no, link in enumerate(article.related):
             self._any_edges = True
             for key in self._link_keys(link):
-                self._buffer_edges.setdefault(key, []).append((docno, link_no))
+                self._buffer_edges.setdefault(key, []).append((slot, docno, link_no))
         self._chunk.append((article, anchors))
         self._buffer_bytes += _article_text_size(article)
         if len(self._chunk) >= _CHUNK_ARTICLES:
-            self._submit_chunk()
+            self._send_chunk()
         if self._buffer_bytes >= self._buffer_limit:
             self.flush()
 
@@ -227,23 +234,23 @@ class IndexWriter:
             keys.append("url:" + link.url)
         return keys
 
-    def _submit_chunk(self) -> None:
+    def _send_chunk(self) -> None:
+        """Send the open chunk to the current builder; the next chunk goes to the next."""
         if not self._chunk:
             return
         chunk, self._chunk = self._chunk, []
-        if self._pool is not None:
-            self._batches.append(self._pool.submit(_encode_in_worker, self._schema_json, chunk))
-        else:
-            self._batches.append(encode_articles(self._schema, chunk))
+        self._builders[self._slot].add(chunk)
+        self._slot = (self._slot + 1) % len(self._builders)
 
     def _remove_current(self, article_id: str, *, record_edges: bool) -> bool:
         """Mark the live copy of ``article_id`` (buffer or segment) as deleted."""
-        docno = self._buffer_ids.pop(article_id, None)
-        if docno is not None:
-            self._buffer_dead.add(docno)
-            if record_edges:
-                self._record_edges(article_id, self._buffer[docno].related)
-            return True
+        for pending in self._pending:
+            docno = pending.ids.pop(article_id, None)
+            if docno is not None:
+                pending.dead.add(docno)
+                if record_edges:
+                    self._record_edges(article_id, pending.articles[docno].related)
+                return True
         for working in reversed(self._working):
             doc = working.find(article_id)
             if doc is not None:
@@ -285,10 +292,10 @@ class IndexWriter:
                 found.append((source_id, link_no, row["related"][link_no][0]))
         wanted = ["id:" + article.id, "key:" + key] + (["url:" + url] if url else [])
         for lookup in wanted:
-            for docno, link_no in self._buffer_edges.get(lookup, ()):
-                if docno in self._buffer_dead:
+            for slot, docno, link_no in self._buffer_edges.get(lookup, ()):
+                if docno in self._pending[slot].dead:
                     continue
-                source_article = self._buffer[docno]
+                source_article = self._pending[slot].articles[docno]
                 if source_article.id == article.id:
                     continue
                 link = source_article.related[link_no]
@@ -352,30 +359,26 @@ class IndexWriter:
 
     # -- flushing -----------------------------------------------------------------------
     def flush(self) -> None:
-        """Write the buffered articles as a new (not yet committed) segment."""
+        """Write the buffered articles as new (not yet committed) segments, one per builder."""
         self._check_open()
-        if not self._buffer:
+        if not any(pending.articles for pending in self._pending):
             return
         faults.crash_point("flush-started")
-        self._submit_chunk()
-        builder = SegmentBuilder(self._schema)
-        for batch in self._batches:
-            builder.add_batch(batch.result() if isinstance(batch, cf.Future) else batch)
-        name = self._new_segment_name()
-        built = builder.build()
-        files = write_segment(self._directory, name, built)
-        entry = SegmentEntry(
-            name=name, max_doc=builder.doc_count, files=files, stats=built["stats"]
-        )
-        reader = SegmentReader(self._directory, entry, self._schema, ordinal=len(self._working))
-        self._working.append(_Working(entry=entry, reader=reader, new=True,
-                                      dead=set(self._buffer_dead)))
-        self._batches = []
-        self._buffer = []
-        self._buffer_ids = {}
-        self._buffer_dead = set()
-        self._buffer_edges = {}
-        self._buffer_bytes = 0
+        self._send_chunk()
+        started: list[tuple[int, str]] = []
+        for slot, builder in enumerate(self._builders):
+            if self._pending[slot].articles:
+                name = self._new_segment_name()
+                builder.start_flush(self._directory, name)
+                started.append((slot, name))
+        for slot, name in started:
+            files, max_doc, stats = self._builders[slot].finish_flush()
+            entry = SegmentEntry(name=name, max_doc=max_doc, files=files, stats=stats)
+            reader = SegmentReader(self._directory, entry, self._schema,
+                                   ordinal=len(self._working))
+            self._working.append(_Working(entry=entry, reader=reader, new=True,
+                                          dead=self._pending[slot].dead))
+        self._clear_buffer()
 
     def _new_segment_name(self) -> str:
         name = f"seg-{self._next_segment:06d}"
@@ -514,6 +517,8 @@ class IndexWriter:
         self._reset_batch()
 
     def _discard_new_files(self) -> None:
+        for builder in self._builders:
+            builder.discard()
         for name in self._new_names:
             prefix = name + "/"
             for file_name in self._directory.list_names():
@@ -548,9 +553,9 @@ class IndexWriter:
             self._shutdown()
 
     def _shutdown(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        builders, self._builders = self._builders, []
+        for builder in builders:
+            builder.close()
         lock, self._lock = self._lock, None
         if lock is not None:
             lock.release()
