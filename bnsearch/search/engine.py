@@ -426,6 +426,16 @@ def _positions_keys(
     return keys
 
 
+def _member(sorted_keys: IntArray, queries: IntArray) -> npt.NDArray[np.bool_]:
+    """Which ``queries`` occur in ``sorted_keys`` (one binary search each, no sorting)."""
+    if not len(sorted_keys):
+        return np.zeros(len(queries), dtype=bool)
+    index = np.searchsorted(sorted_keys, queries)
+    index[index == len(sorted_keys)] = 0
+    hit: npt.NDArray[np.bool_] = sorted_keys[index] == queries
+    return hit
+
+
 def _present(term_docs: npt.NDArray[Any], docs: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
     """Which of the sorted ``docs`` appear in the sorted ``term_docs``."""
     if not len(term_docs):
@@ -470,7 +480,8 @@ def phrase_frequencies(
     keys: IntArray | None = None
     for (shift, _), entry in zip(phrase, entries, strict=True):
         term_keys = _positions_keys(entry, candidates, shift)
-        keys = term_keys if keys is None else keys[np.isin(keys, term_keys, assume_unique=True)]
+        # keys are sorted: docs ascend, and positions ascend within a doc
+        keys = term_keys if keys is None else keys[_member(term_keys, keys)]
         if not len(keys):
             return _EMPTY_DOCS, _EMPTY_DOCS
     assert keys is not None
@@ -745,7 +756,7 @@ def proximity_scores(
             if first not in keys or second not in keys:
                 continue
             first_keys = keys[first]
-            hits = first_keys[np.isin(first_keys + gap, keys[second])]
+            hits = first_keys[_member(keys[second], first_keys + gap)]
             if not len(hits):
                 continue
             freqs = np.bincount(np.searchsorted(docs, hits >> 32), minlength=len(docs))
