@@ -82,15 +82,16 @@ def _merge_field(
     for reader, remap, terms in zip(readers, remaps, term_sets, strict=True):
         arrays = reader._field(name)
         term_map = np.fromiter((index[term] for term in terms), dtype=np.int32, count=len(terms))
-        posting_term = np.repeat(term_map, np.diff(np.asarray(arrays.indptr, dtype=np.int64)))
+        indptr = np.asarray(arrays.indptr, dtype=np.int64)
+        posting_term = np.repeat(term_map, indptr[1:] - indptr[:-1])
         new_docs = remap[np.asarray(arrays.docs)]
         keep = new_docs >= 0
-        tfs = np.asarray(arrays.tfs).astype(np.int64)
+        tfs = np.asarray(arrays.tfs).astype(np.int32)
         terms_parts.append(posting_term[keep])
         docs_parts.append(new_docs[keep])
         tfs_parts.append(tfs[keep])
         if text and positions and arrays.pos is not None:
-            pos_parts.append(np.asarray(arrays.pos)[np.repeat(keep, tfs)].astype(np.int64))
+            pos_parts.append(np.asarray(arrays.pos)[np.repeat(keep, tfs)])
         live = reader.live
         if text:
             norms_parts.append(np.asarray(arrays.norms)[live])
@@ -101,7 +102,7 @@ def _merge_field(
             facet_parts.append(np.append(term_map, np.int32(-1))[facet])
     term = np.concatenate(terms_parts) if terms_parts else np.zeros(0, np.int32)
     docs = np.concatenate(docs_parts) if docs_parts else np.zeros(0, np.int32)
-    tfs = np.concatenate(tfs_parts) if tfs_parts else np.zeros(0, np.int64)
+    tfs = np.concatenate(tfs_parts) if tfs_parts else np.zeros(0, np.int32)
     order = np.argsort(term, kind="stable")  # inputs are in (segment, doc) order already
     term, docs, tfs_sorted = term[order], docs[order], tfs[order]
     indptr = np.searchsorted(term, np.arange(len(vocab) + 1), side="left").astype(np.int64)
@@ -118,16 +119,15 @@ def _merge_field(
         arrays_out["lens"] = lens
         if positions:
             pos = np.concatenate(pos_parts) if pos_parts else np.zeros(0, np.int64)
-            old_start = np.cumsum(tfs) - tfs
-            new_start = np.cumsum(tfs_sorted) - tfs_sorted
-            gather = np.repeat(old_start[order] - new_start, tfs_sorted) + np.arange(
-                int(tfs_sorted.sum()), dtype=np.int64
-            )
+            old_start = np.cumsum(tfs, dtype=np.int64) - tfs
+            new_start = np.cumsum(tfs_sorted, dtype=np.int64) - tfs_sorted
+            total = int(new_start[-1] + tfs_sorted[-1]) if len(tfs_sorted) else 0
+            gather = np.repeat(old_start[order] - new_start, tfs_sorted)
+            gather += np.arange(total, dtype=np.int64)
             pos = pos[gather]
+            del gather, old_start
             arrays_out["pos"] = pos.astype(_small_uint(int(pos.max()) if len(pos) else 0))
-            arrays_out["posptr"] = np.append(new_start, int(tfs_sorted.sum()))[indptr].astype(
-                np.int64
-            )
+            arrays_out["posptr"] = np.append(new_start, total)[indptr].astype(np.int64)
         length_sum = int(lens.sum(dtype=np.int64))
     else:
         arrays_out["facet"] = (
@@ -138,7 +138,7 @@ def _merge_field(
     stats = {
         "terms": len(vocab),
         "postings": len(docs),
-        "tokens": int(tfs.sum()),
+        "tokens": int(tfs.sum(dtype=np.int64)),
         "length_sum": length_sum,
     }
     return arrays_out, stats

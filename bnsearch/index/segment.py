@@ -238,7 +238,9 @@ class SegmentReader:
 
     def term_doc_freqs(self, field: str) -> npt.NDArray[np.int64]:
         """Postings length of every term in :meth:`terms` order (deleted docs included)."""
-        return np.diff(np.asarray(self._field(field).indptr, dtype=np.int64))
+        indptr = np.asarray(self._field(field).indptr, dtype=np.int64)
+        counts: npt.NDArray[np.int64] = indptr[1:] - indptr[:-1]
+        return counts
 
     def doc_freq(self, field: str, term: str) -> int:
         """Live documents containing the term."""
