@@ -94,11 +94,13 @@ _ENDINGS: tuple[tuple[str, int, bool], ...] = (
     ("য়", _FINAL, True),
 )
 
-#: Nouns ending in ক or ত whose locative ends in কে or তে: for them the ending is only
-#: ে (বৈঠকে is in the meeting, বাংলাদেশকে is to Bangladesh; ভারতে is in India, করতে is to
-#: do). Words whose stem before ক/ত has a single letter need no entry: the length guard
-#: keeps their ক/ত already (লোকে, রাতে, হাতে).
-_KA_TA_FINAL_NOUNS_TEXT = """
+#: Nouns ending in the consonant an ending starts with (ক, ত, দ): for them কে, তে, দের are
+#: only ে or ের (বৈঠকে is in the meeting, বাংলাদেশকে is to Bangladesh; ভারতে is in India,
+#: করতে is to do; পরিষদের is the council's, ছাত্রদের is the students'). Words whose stem
+#: before that consonant has a single letter need no entry: the length guard keeps it.
+_CONSONANT_FINAL_NOUNS_TEXT = """
+পরিষদ সংসদ মসজিদ বিপদ সম্পদ আপদ জনপদ সংবাদ প্রতিবাদ বিবাদ অনুবাদ ঈদ শহীদ শহিদ
+মুহাম্মদ আহমদ মাহমুদ আসাদ সাঈদ রশিদ জাহিদ মাসুদ ফরহাদ মুরাদ আবেদ জিহাদ ইরশাদ
 ভারত আয়াত নিয়ত মত শত ক্ষত আঘাত বসত হজরত আদালত ইবাদত রহমত বরকত শরিয়ত সুন্নত
 জামায়াত দাওয়াত হেফাজত কিয়ামত উম্মত খিলাফত তাবলিগ জিয়ারত মারফত ইজ্জত সম্মত
 আমানত হিকমত নিয়ামত সালাত জাকাত হায়াত
@@ -107,6 +109,16 @@ _KA_TA_FINAL_NOUNS_TEXT = """
 চিকিৎসক অভিভাবক পর্যবেক্ষক পরীক্ষক সম্পাদক প্রকাশক আহ্বায়ক সংগঠক দশক শতক
 মোড়ক ঘাতক বাহক গ্রাহক নরক ফটক মড়ক প্রতীক আটক সমাবেশক উপদেশক প্রচারক
 প্রতিবেদক ব্যবস্থাপক অধ্যাপক প্রভাষক অনেক লিংক ট্যাংক
+"""
+
+#: Words that end in a vowel + র or য় that is part of the word, not a genitive or
+#: locative ending (হাজির is present, not হাজি's; মঙ্গলবার is Tuesday). Frequent news words
+#: only: for the rest, the cut is the same in every form, so they still conflate.
+_VOWEL_FINAL_STEMS_TEXT = """
+হাজির মঞ্জুর আমির ভাঙচুর দূর হাজার সরকার বাজার পরিবার অধিকার ব্যবহার প্রচার বিচার
+আবার দরকার প্রকার আকার গ্রেপ্তার গ্রেফতার শিকার সংস্কার পুরস্কার উপহার সমাচার
+শনিবার রবিবার সোমবার মঙ্গলবার বুধবার বৃহস্পতিবার শুক্রবার কক্সবাজার বার
+প্রায় উপায় অধ্যায় পর্যায় সহায় বিদায় অন্যায় ন্যায় দায় সময়
 """
 
 
@@ -122,9 +134,15 @@ _TABLE = _build_table()
 _BY_LAST_CHAR: dict[str, tuple[tuple[str, int, bool], ...]] = {}
 for _entry in _TABLE:
     _BY_LAST_CHAR[_entry[0][-1]] = (*_BY_LAST_CHAR.get(_entry[0][-1], ()), _entry)
-_KA_TA_FINAL_NOUNS = frozenset(normalize_word(word) for word in _KA_TA_FINAL_NOUNS_TEXT.split())
+_CONSONANT_FINAL_NOUNS = frozenset(
+    normalize_word(word) for word in _CONSONANT_FINAL_NOUNS_TEXT.split()
+)
+_VOWEL_FINAL_STEMS = frozenset(normalize_word(word) for word in _VOWEL_FINAL_STEMS_TEXT.split())
 _OBJECTIVE = normalize_word("কে")
 _INFINITIVE = normalize_word("তে")
+_LOCATIVE_YA = normalize_word("য়")
+_AA_O = frozenset("াো")
+_CONSONANTS = frozenset(chr(code) for code in range(0x0995, 0x09BA))
 _VOWELS = _VOWEL_SIGNS | frozenset("অআইঈউঊঋএঐওঔ")
 _VIRAMA = "\u09cd"
 _ANUSVARA = "\u0982"
@@ -135,10 +153,16 @@ def _cut_allowed(word: str, ending: str, stem: str, needs_vowel: bool, min_lette
         return False
     if stem[-1] == _VIRAMA:  # never leave a dangling virama (অবসরপ্রাপ্ত)
         return False
+    if needs_vowel and word in _VOWEL_FINAL_STEMS:
+        return False  # হাজির, মঙ্গলবার, প্রায়: the র/য় belongs to the word
+    if ending == _LOCATIVE_YA and stem[-1] not in _AA_O:
+        return False  # locative য় follows আ/ও (ঢাকায়); after ী it is the adjective -ীয়
+    if ending[0] in _CONSONANTS and stem + ending[0] in _CONSONANT_FINAL_NOUNS:
+        return False  # বৈঠকে, ভারতে, পরিষদের: the ক/ত/দ belongs to the noun
     letters = count_letters(stem)
-    if ending == _OBJECTIVE or ending == _INFINITIVE:
-        if word[:-1] in _KA_TA_FINAL_NOUNS or stem[-1] == _ANUSVARA:
-            return False  # বৈঠকে, ভারতে, ব্যাংকে: the ক/ত belongs to the noun
+    if ending in (_OBJECTIVE, _INFINITIVE):
+        if stem[-1] == _ANUSVARA:
+            return False  # ব্যাংকে: the ক belongs to the noun
         if ending == _INFINITIVE and stem[-1] not in _VOWELS and letters > 2:
             return False  # after a consonant, তে is an infinitive only on short verb roots
     return letters >= min_letters
