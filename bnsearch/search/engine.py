@@ -268,7 +268,8 @@ class Compiler:
             return attrs.evolve(only, boost=only.boost * query.boost)
         return Node(must=must, should=should, must_not=must_not, boost=query.boost)
 
-    def _keyword_key(self, text: str) -> str | None:
+    def keyword_key(self, text: str) -> str | None:
+        """The keyword-field term of ``text`` (a section name or ``a > b`` path)."""
         values = keyword_values([part for part in text.split(">")])
         return values[-1] if values else None
 
@@ -278,7 +279,7 @@ class Compiler:
         phrase_needed = False
         for field in fields:
             if not self.ctx.is_text(field):
-                key = self._keyword_key(query.text)
+                key = self.keyword_key(query.text)
                 if key is not None:
                     terms[field] = (key,)
                 continue
@@ -310,7 +311,7 @@ class Compiler:
         singles: dict[str, tuple[str, ...]] = {}
         for name in fields:
             if not self.ctx.is_text(name):
-                key = self._keyword_key(text)
+                key = self.keyword_key(text)
                 if key is not None:
                     singles[name] = (key,)
                 continue
@@ -339,7 +340,7 @@ class Compiler:
             if self.ctx.is_text(field):
                 prefix = self.ctx.analyzer(field).normalize(query.text)
             else:
-                prefix = self._keyword_key(query.text) or ""
+                prefix = self.keyword_key(query.text) or ""
             if not prefix:
                 continue
             prefixes[field] = (prefix,)

@@ -77,6 +77,7 @@ class Searcher:
         self.default_fields = self._check_weights(default_fields)
         self._ctx = Context(reader, self.params)
         self._field_names = frozenset(self.schema.names)
+        self._filter_cache: dict[tuple[str, tuple[str, ...]], list[npt.NDArray[np.bool_]]] = {}
 
     def refresh(self) -> Searcher:
         """A searcher on the newest commit (``self`` if nothing changed)."""
@@ -345,17 +346,29 @@ class Searcher:
                     f"filter field {name!r} is a text field; filters use keyword fields"
                 )
             values = [wanted] if isinstance(wanted, str) else list(wanted)
-            keys = [compiler._keyword_key(str(v)) for v in values]
-            for mask, segment in zip(masks, segments, strict=True):
-                keep = np.zeros(segment.max_doc, dtype=bool)
-                for key in keys:
-                    if key is None:
-                        continue
-                    found = segment.postings(name, key)
-                    if found is not None:
-                        keep[found[0]] = True
+            keys = tuple(sorted({k for v in values if (k := compiler.keyword_key(str(v)))}))
+            for mask, keep in zip(masks, self._keyword_masks(name, keys), strict=True):
                 mask &= keep
         return masks
+
+    def _keyword_masks(self, name: str, keys: tuple[str, ...]) -> list[npt.NDArray[np.bool_]]:
+        """Per segment, the docs having any of ``keys`` in keyword field ``name`` (cached)."""
+        cache_key = (name, keys)
+        found = self._filter_cache.get(cache_key)
+        if found is None:
+            found = []
+            for segment in self.reader.segments:
+                keep = np.zeros(segment.max_doc, dtype=bool)
+                for key in keys:
+                    postings = segment.postings(name, key)
+                    if postings is not None:
+                        keep[postings[0]] = True
+                keep.setflags(write=False)
+                found.append(keep)
+            if len(self._filter_cache) >= 256:
+                self._filter_cache.clear()
+            self._filter_cache[cache_key] = found
+        return found
 
     def _add_prior(self, matched: list[DocScores]) -> list[DocScores]:
         counts = self._ctx.link_counts()
