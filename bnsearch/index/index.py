@@ -97,7 +97,7 @@ class Index:
         self,
         *,
         timeout: float = 0.0,
-        buffer_mb: float = 256.0,
+        buffer_mb: float = 128.0,
         processes: int = 1,
         merge_policy: MergePolicy | None = None,
     ) -> IndexWriter:
@@ -106,7 +106,8 @@ class Index:
         Args:
             timeout: seconds to wait for another writer to finish before raising
                 :class:`IndexLockedError`.
-            buffer_mb: text buffered in memory before a segment is flushed.
+            buffer_mb: UTF-8 megabytes of article text buffered before a segment is
+                flushed (the writer's peak memory is roughly 5x this, per process).
             processes: analysis worker processes (``> 1`` for large batches).
             merge_policy: segment merge settings (default :class:`MergePolicy`).
         """

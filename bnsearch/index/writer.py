@@ -86,8 +86,11 @@ class _Working:
 
 
 def _article_text_size(article: Article) -> int:
-    size = len(article.title) + len(article.body) + len(article.caption or "")
-    return size + sum(len(link.headline) for link in article.related)
+    """UTF-8 bytes of the article's indexed text (what ``buffer_mb`` counts)."""
+    size = len(article.title.encode()) + len(article.body.encode())
+    if article.caption:
+        size += len(article.caption.encode())
+    return size + sum(len(link.headline.encode()) for link in article.related)
 
 
 def _points_at(link: RelatedLink, article_id: str, url: str, key: str) -> bool:
@@ -108,7 +111,7 @@ class IndexWriter:
         directory: Directory,
         schema: Schema,
         lock: WriteLock,
-        buffer_mb: float = 256.0,
+        buffer_mb: float = 128.0,
         processes: int = 1,
         merge_policy: MergePolicy | None = None,
     ) -> None:
