@@ -374,6 +374,19 @@ def test_one_segment_and_many_give_identical_statistics_and_scores() -> None:
         assert a.keys() == b.keys()
         for key in a:
             assert a[key] == pytest.approx(b[key], rel=1e-12)
+    # the search room's BM25F ranking agrees too (skipped while it is not importable)
+    try:
+        from bnsearch.search import Searcher
+    except ImportError:
+        Searcher = None  # type: ignore[assignment,misc]
+    if Searcher is not None:
+        for text in ("ঢাকা নির্বাচন", "ঈদ", "চাল দাম বাজার", "title:ক্রিকেট"):
+            hits_one = Searcher(one).search(text, limit=60).hits
+            hits_split = Searcher(split).search(text, limit=60).hits
+            assert hits_one
+            assert {h.id: h.score for h in hits_one} == pytest.approx(
+                {h.id: h.score for h in hits_split}, rel=1e-6
+            )
     # and after merging the many segments into one, the postings are identical too
     with many.writer(merge_policy=MergePolicy(force_single=True)) as writer:
         writer.delete("nothing")
