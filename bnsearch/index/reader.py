@@ -66,6 +66,10 @@ class _Graph:
         by_url: dict[str, list[str]] = defaultdict(list)
         by_key: dict[str, list[str]] = defaultdict(list)
         self.location: dict[str, tuple[int, int]] = {}
+        self.out: dict[str, list[str]] = defaultdict(list)
+        self.into: dict[str, list[str]] = defaultdict(list)
+        if not any(len(segment.link_src) for segment in reader.segments):
+            return  # no links at all: nothing to resolve
         for ordinal, segment in enumerate(reader.segments):
             live = segment.live
             ids = segment.article_ids()
@@ -78,8 +82,6 @@ class _Graph:
                     by_url[urls[doc]].append(ident)
                 if keys[doc]:
                     by_key[keys[doc]].append(ident)
-        self.out: dict[str, list[str]] = defaultdict(list)
-        self.into: dict[str, list[str]] = defaultdict(list)
         empty: list[str] = []
         for segment in reader.segments:
             if not len(segment.link_src):
