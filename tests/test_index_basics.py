@@ -494,3 +494,22 @@ def test_real_corpus_sample_round_trip(tmp_path: Path) -> None:
         assert reader.article(article.id) == article
     expected = sum(len(default_analyzer().terms(a.body)) for a in articles)
     assert reader.field_length_sum("body") == expected
+
+
+def test_merge_policy_tiers_and_size_cap() -> None:
+    from bnsearch.index.manifest import SegmentEntry
+
+    def entries(*sizes: int) -> list[SegmentEntry]:
+        return [SegmentEntry(name=f"s{i}", max_doc=n) for i, n in enumerate(sizes)]
+
+    policy = MergePolicy(merge_factor=3, floor_docs=10, max_merged_docs=100)
+    assert policy.select(entries(5, 5)) == []  # a tier needs merge_factor segments
+    assert policy.select(entries(5, 8, 9)) == [[0, 1, 2]]  # all under floor_docs: tier 0
+    assert policy.select(entries(5, 40, 8, 9)) == [[0, 2, 3]]  # 40 sits in tier 1
+    # a group over max_merged_docs drops its largest members until it fits
+    assert policy.select(entries(60, 45, 40)) == [[1, 2]]
+    assert policy.select(entries(90, 95, 99)) == []
+    many_deleted = [SegmentEntry(name="d", max_doc=100, del_count=40)]
+    assert policy.select(many_deleted) == [[0]]
+    assert MergePolicy(force_single=True).select(entries(5, 500)) == [[0, 1]]
+    assert MergePolicy(force_single=True).select(entries(5)) == []
