@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bnsearch.errors import IndexFormatError
 from bnsearch.index.directory import LOCK_FILE, Directory, FSDirectory, MemoryDirectory
@@ -135,11 +135,14 @@ class Index:
         """A reader on the newest commit; it keeps that snapshot until ``refresh()``."""
         return IndexReader.open(self.directory, self.schema)
 
-    def searcher(self, **options: Any) -> Searcher:
-        """``bnsearch.search.Searcher`` over a fresh reader (options passed through)."""
+    def searcher(self) -> Searcher:
+        """``bnsearch.search.Searcher(index.reader())``: search the newest commit.
+
+        For ranking options build one yourself: ``Searcher(index.reader(), params=...)``.
+        """
         from bnsearch.search import Searcher
 
-        return Searcher(self.reader(), **options)
+        return Searcher(self.reader())
 
     @property
     def doc_count(self) -> int:
