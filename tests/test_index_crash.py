@@ -149,7 +149,7 @@ def test_sigkill_at_random_moments_keeps_last_commit(base_index: Path) -> None:
     rng = random.Random(20261127)
     generation = check_index(base_index)
     kills = 0
-    for _ in range(8):
+    for _ in range(6):
         child = _child(base_index, 40, None)
         time.sleep(0.55 + rng.random() * 0.9)  # past interpreter start-up, mid-work
         if child.poll() is None:
@@ -159,7 +159,7 @@ def test_sigkill_at_random_moments_keeps_last_commit(base_index: Path) -> None:
         after = check_index(base_index)
         assert after >= generation
         generation = after
-    assert kills >= 4  # most runs were really cut short
+    assert kills >= 3  # most runs were really cut short
 
 
 def test_io_error_during_commit_surfaces_and_keeps_previous_commit(
