@@ -539,16 +539,12 @@ class Evaluator:
             x = self._x(unit, segment, parts[0])
             count = int(np.count_nonzero(segment.live[docs])) if deletions else len(docs)
             return docs, x, count
+        # several fields (or expansions): sum x per doc in a dense scratch; every x > 0,
+        # so the docs are its non-zero entries (one linear scan, no sorting)
         scratch = np.zeros(segment.max_doc, dtype=np.float32)
-        seen = np.zeros(segment.max_doc, dtype=bool)
-        fresh: list[npt.NDArray[Any]] = []
         for part in parts:
-            docs = part[1]
-            scratch[docs] += self._x(unit, segment, part)  # docs are unique within a part
-            new = docs[~seen[docs]]
-            seen[new] = True
-            fresh.append(new)
-        union = np.concatenate(fresh)
+            scratch[part[1]] += self._x(unit, segment, part)  # docs are unique within a part
+        union = np.flatnonzero(scratch).astype(np.int32)
         count = int(np.count_nonzero(segment.live[union])) if deletions else len(union)
         return union, scratch[union], count
 
@@ -600,20 +596,26 @@ class Evaluator:
         """
         per_segment = [[self.parts(u, s) for u in units] for s in self.segments]
         dfs = [0] * len(units)
+        merged: list[dict[int, tuple[npt.NDArray[Any], FloatArray]]] = []
         for segment, unit_parts in zip(self.segments, per_segment, strict=True):
             deletions = segment.del_count > 0
+            several: dict[int, tuple[npt.NDArray[Any], FloatArray]] = {}
             for i, parts in enumerate(unit_parts):
-                if len(parts) == 1 and not deletions:
-                    dfs[i] += len(parts[0][1])
+                if len(parts) == 1:
+                    docs = parts[0][1]
+                    dfs[i] += int(np.count_nonzero(segment.live[docs])) if deletions else len(docs)
                 elif parts:
-                    dfs[i] += self._live_union(segment, parts)
+                    docs, x, count = self._combine(units[i], segment, parts)
+                    several[i] = (docs, x)
+                    dfs[i] += count
+            merged.append(several)
         weights = np.array(
             [u.boost * self.unit_idf(u, df) for u, df in zip(units, dfs, strict=True)],
             dtype=np.float32,
         )
         k1 = np.float32(self.ctx.params.k1)
         result: list[DocScores] = []
-        for segment, unit_parts in zip(self.segments, per_segment, strict=True):
+        for segment, unit_parts, several in zip(self.segments, per_segment, merged, strict=True):
             acc = np.zeros(segment.max_doc, dtype=np.float32)
             by_field: dict[str, tuple[list[Any], list[Any], list[int], list[int]]] = {}
             for i, parts in enumerate(unit_parts):
@@ -624,8 +626,8 @@ class Evaluator:
                     group[1].append(tfs)
                     group[2].append(len(docs))
                     group[3].append(i)
-                elif parts:
-                    docs, x, _ = self._combine(units[i], segment, parts)
+                elif i in several:
+                    docs, x = several[i]
                     acc[docs] += self._saturate(x, float(weights[i]))
             for field, (docs_list, tfs_list, lengths, which) in by_field.items():
                 weight = units[which[0]].weights[field]
@@ -650,17 +652,6 @@ class Evaluator:
             docs = np.flatnonzero(acc).astype(np.int32)
             result.append((docs, acc[docs]))
         return result
-
-    def _live_union(self, segment: SegmentReader, parts: list[Part]) -> int:
-        """Live docs in the union of the parts' doc lists."""
-        if len(parts) == 1:
-            return int(np.count_nonzero(segment.live[parts[0][1]]))
-        seen = np.zeros(segment.max_doc, dtype=bool)
-        for _, docs, _ in parts:
-            seen[docs] = True
-        if segment.del_count:
-            seen &= segment.live
-        return int(np.count_nonzero(seen))
 
     def evaluate(self, node: Compiled, max_docs: Sequence[int]) -> list[DocScores]:
         """Per segment: the matching docs (unique) and their scores."""
