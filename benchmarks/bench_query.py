@@ -124,9 +124,11 @@ def make_queries(
 
 
 # -- systems ------------------------------------------------------------------------------------
-def bnsearch_index(articles: Sequence[Article] | Iterator[Article]) -> tuple[Index, float]:
+def bnsearch_index(
+    articles: Sequence[Article] | Iterator[Article], path: Path | None = None
+) -> tuple[Index, float]:
     started = time.perf_counter()
-    index = Index.in_memory()
+    index = Index.create(path) if path is not None else Index.in_memory()
     with index.writer() as writer:
         for article in articles:
             writer.add(article)
@@ -276,6 +278,7 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200, help="queries per kind")
     parser.add_argument("--no-whoosh", action="store_true")
     parser.add_argument("--no-tantivy", action="store_true")
+    parser.add_argument("--index-dir", type=Path, help="build bnsearch's index here (on disk)")
     args = parser.parse_args()
     texts = real_texts(args.shared)
     if not texts:
@@ -290,7 +293,7 @@ def main() -> int:
     queries = make_queries(args.shared, texts, args.queries)
     print(f"# {corpus}, {args.queries} queries per kind, {time.strftime('%Y-%m-%d')}")
     systems: list[tuple[str, Runner, float]] = []
-    index, build = bnsearch_index(articles)
+    index, build = bnsearch_index(articles, args.index_dir)
     run, _ = bnsearch_runner(index)
     systems.append(("bnsearch", run, build))
     run, _ = bnsearch_runner(index, BM25FParams(proximity=0.0))
