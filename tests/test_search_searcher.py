@@ -370,3 +370,11 @@ def test_in_link_prior(index: Index) -> None:
     assert any(links.values())  # budget-1 and flood-2 are linked to
     linked = next(i for i, n in links.items() if n)
     assert prior.explain("বাংলাদেশ বাজেট ত্রাণ", linked).value == pytest.approx(boosted[linked])
+
+
+@pytest.mark.parametrize(
+    "query", ["\ud800 বাজেট", "বাজেট\x00", "\ufffe", "a" * 100_000, "🙂 বাজেট", "বাজেট\u0301"]
+)
+def test_odd_strings_do_not_crash(searcher: Searcher, query: str) -> None:
+    results = searcher.search(query)
+    assert results.total >= 0
