@@ -539,16 +539,18 @@ class Evaluator:
             x = self._x(unit, segment, parts[0])
             count = int(np.count_nonzero(segment.live[docs])) if deletions else len(docs)
             return docs, x, count
-        # several fields (or expansions): sum x per doc in a dense scratch. The docs are
-        # its non-zero entries (every x > 0): a linear scan when the postings are dense,
-        # a sort of the few doc ids when they are sparse.
+        # several fields (or expansions): sum x per doc in a dense scratch, and list each
+        # doc once by marking the docs seen (cheaper than sorting or scanning the segment)
         scratch = np.zeros(segment.max_doc, dtype=np.float32)
+        seen = np.zeros(segment.max_doc, dtype=bool)
+        fresh: list[npt.NDArray[Any]] = []
         for part in parts:
-            scratch[part[1]] += self._x(unit, segment, part)  # docs are unique within a part
-        if sum(len(part[1]) for part in parts) * 16 < segment.max_doc:
-            union = np.unique(np.concatenate([part[1] for part in parts]))
-        else:
-            union = np.flatnonzero(scratch).astype(np.int32)
+            docs = part[1]
+            scratch[docs] += self._x(unit, segment, part)  # docs are unique within a part
+            new = docs[~seen[docs]]
+            seen[new] = True
+            fresh.append(new)
+        union = np.concatenate(fresh)
         count = int(np.count_nonzero(segment.live[union])) if deletions else len(union)
         return union, scratch[union], count
 
