@@ -539,20 +539,36 @@ class Evaluator:
             x = self._x(unit, segment, parts[0])
             count = int(np.count_nonzero(segment.live[docs])) if deletions else len(docs)
             return docs, x, count
-        # several fields (or expansions): sum x per doc in a dense scratch, and list each
-        # doc once by marking the docs seen (cheaper than sorting or scanning the segment)
-        scratch = np.zeros(segment.max_doc, dtype=np.float32)
-        seen = np.zeros(segment.max_doc, dtype=bool)
-        fresh: list[npt.NDArray[Any]] = []
-        for part in parts:
-            docs = part[1]
-            scratch[docs] += self._x(unit, segment, part)  # docs are unique within a part
-            new = docs[~seen[docs]]
-            seen[new] = True
-            fresh.append(new)
-        union = np.concatenate(fresh)
+        # several fields (or expansions): the longest posting list is the base; the others
+        # find their docs in it by binary search (their x adds in place), and the docs
+        # the base lacks are appended once (a doc in several short lists is summed)
+        ordered = sorted(parts, key=lambda part: len(part[1]), reverse=True)
+        base_docs = ordered[0][1]
+        base_x = self._x(unit, segment, ordered[0])
+        extra_docs: list[npt.NDArray[Any]] = []
+        extra_x: list[FloatArray] = []
+        for part in ordered[1:]:
+            docs, x = part[1], self._x(unit, segment, part)
+            at = np.searchsorted(base_docs, docs)
+            at[at == len(base_docs)] = 0
+            found = base_docs[at] == docs
+            base_x[at[found]] += x[found]  # docs are unique within a part
+            missing = ~found
+            if missing.any():
+                extra_docs.append(docs[missing])
+                extra_x.append(x[missing])
+        if not extra_docs:
+            union, summed = base_docs, base_x
+        else:
+            more_docs = np.concatenate(extra_docs)
+            more_x = np.concatenate(extra_x)
+            if len(extra_docs) > 1:
+                more_docs, inverse = np.unique(more_docs, return_inverse=True)
+                more_x = np.bincount(inverse, weights=more_x).astype(np.float32)
+            union = np.concatenate([base_docs, more_docs])
+            summed = np.concatenate([base_x, more_x])
         count = int(np.count_nonzero(segment.live[union])) if deletions else len(union)
-        return union, scratch[union], count
+        return union, summed, count
 
     def _saturate(self, x: FloatArray, weight: float) -> FloatArray:
         k1 = self.ctx.params.k1
