@@ -37,7 +37,9 @@ class _Style:
     """Terminal styling for highlights: ANSI bold on a terminal, «…» elsewhere."""
 
     def __init__(self, stream: TextIO, color: str) -> None:
-        use = color == "always" or (color == "auto" and stream.isatty() and "NO_COLOR" not in os.environ)
+        use = color == "always" or (
+            color == "auto" and stream.isatty() and "NO_COLOR" not in os.environ
+        )
         self.pre, self.post = ("\033[1;33m", "\033[0m") if use else ("«", "»")
         self.dim = ("\033[2m", "\033[0m") if use else ("", "")
 
@@ -51,11 +53,17 @@ def _progress(items: Iterable[Article], stream: TextIO, *, every: int = 500) -> 
         yield item
         if interactive and count % every == 0:
             rate = count / max(time.perf_counter() - started, 1e-9)
-            print(f"\r  {count:,} articles, {rate:,.0f} articles/s", end="", file=stream, flush=True)
+            print(
+                f"\r  {count:,} articles, {rate:,.0f} articles/s", end="", file=stream, flush=True
+            )
     elapsed = max(time.perf_counter() - started, 1e-9)
     end = "\n" if interactive else ""
-    print(f"\r  {count:,} articles read and analysed in {elapsed:.1f} s "
-          f"({count / elapsed:,.0f} articles/s){end}", file=stream, flush=True)
+    print(
+        f"\r  {count:,} articles read and analysed in {elapsed:.1f} s "
+        f"({count / elapsed:,.0f} articles/s){end}",
+        file=stream,
+        flush=True,
+    )
     if not interactive:
         print(file=stream)
 
@@ -67,8 +75,9 @@ def _open_or_create(path: Path) -> Index:
     return Index.create(path)
 
 
-def _index_articles(index: Index, sources: Sequence[Path], *, skip_bad: bool, processes: int,
-                    stream: TextIO) -> dict[str, Any]:
+def _index_articles(
+    index: Index, sources: Sequence[Path], *, skip_bad: bool, processes: int, stream: TextIO
+) -> dict[str, Any]:
     report = ReadReport()
     articles: list[Article] = []
 
@@ -101,8 +110,13 @@ def _index_articles(index: Index, sources: Sequence[Path], *, skip_bad: bool, pr
 
 def _cmd_index(args: argparse.Namespace) -> int:
     index = _open_or_create(Path(args.index))
-    summary = _index_articles(index, [Path(p) for p in args.sources], skip_bad=args.skip_bad,
-                              processes=args.processes, stream=sys.stderr)
+    summary = _index_articles(
+        index,
+        [Path(p) for p in args.sources],
+        skip_bad=args.skip_bad,
+        processes=args.processes,
+        stream=sys.stderr,
+    )
     for line in summary.pop("skipped_records"):
         print(f"skipped: {line}", file=sys.stderr)
     print(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in summary.items()))
@@ -116,11 +130,17 @@ def _print_results(results: Results, style: _Style, *, out: TextIO) -> None:
         print(f"note: {note}", file=out)
     for hit in results:
         title_fragment = hit.highlights.get("title")
-        title = (title_fragment.markup(style.pre, style.post, escape=None)
-                 if title_fragment else str(hit.fields.get("title", "")))
+        title = (
+            title_fragment.markup(style.pre, style.post, escape=None)
+            if title_fragment
+            else str(hit.fields.get("title", ""))
+        )
         section = " > ".join(hit.fields.get("section", ()) or ())
         print(f"\n{hit.rank + 1:>3}. {title}", file=out)
-        print(f"     {style.dim[0]}{hit.id} · {section} · score {hit.score:.3f}{style.dim[1]}", file=out)
+        print(
+            f"     {style.dim[0]}{hit.id} · {section} · score {hit.score:.3f}{style.dim[1]}",
+            file=out,
+        )
         snippet = hit.highlights.get("body")
         if snippet is not None:
             text = snippet.markup(style.pre, style.post, escape=None).replace("\n", " ")
@@ -146,8 +166,12 @@ def _results_json(results: Results) -> dict[str, Any]:
                 "title": hit.fields.get("title"),
                 "section": list(hit.fields.get("section", ()) or ()),
                 "highlights": {
-                    name: {"text": fragment.text, "start": fragment.start, "end": fragment.end,
-                           "spans": [list(span) for span in fragment.spans]}
+                    name: {
+                        "text": fragment.text,
+                        "start": fragment.start,
+                        "end": fragment.end,
+                        "spans": [list(span) for span in fragment.spans],
+                    }
                     for name, fragment in hit.highlights.items()
                 },
             }
@@ -159,9 +183,14 @@ def _results_json(results: Results) -> dict[str, Any]:
 def _search(index: Index, args: argparse.Namespace) -> Results:
     searcher = index.searcher()
     filter_ = {"section": args.section} if args.section else None
-    return searcher.search(args.query, limit=args.limit, offset=args.offset,
-                           fields=args.field or None, filter=filter_,
-                           romanized=getattr(args, "romanized", False))
+    return searcher.search(
+        args.query,
+        limit=args.limit,
+        offset=args.offset,
+        fields=args.field or None,
+        filter=filter_,
+        romanized=getattr(args, "romanized", False),
+    )
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
@@ -194,15 +223,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         else:
             index = Index.create(path)
             print(f"indexing the demo corpus ({demo_corpus_path()}) into {path}", file=sys.stderr)
-            summary = _index_articles(index, [demo_corpus_path()], skip_bad=False, processes=1,
-                                      stream=sys.stderr)
+            summary = _index_articles(
+                index, [demo_corpus_path()], skip_bad=False, processes=1, stream=sys.stderr
+            )
             summary.pop("skipped_records")
-            print(", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in summary.items()), file=sys.stderr)
+            print(
+                ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in summary.items()),
+                file=sys.stderr,
+            )
         queries = [("your query", args.query)] if args.query else list(DEMO_QUERIES)
         for what, query in queries:
             print(f"\n=== {what}: {query}", file=sys.stdout)
-            search_args = argparse.Namespace(query=query, limit=args.limit, offset=0, field=None,
-                                             section=None, romanized=False)
+            search_args = argparse.Namespace(
+                query=query, limit=args.limit, offset=0, field=None, section=None, romanized=False
+            )
             _print_results(_search(index, search_args), style, out=sys.stdout)
         if not args.query:
             searcher = index.searcher()
@@ -237,7 +271,8 @@ def _cmd_stats(args: argparse.Namespace) -> int:
     for name in reader.schema.names:
         spec = reader.schema[name]
         if spec.is_text:
-            print(f"field {name}: weight {spec.weight}, average length {reader.avg_field_length(name):.1f} terms")
+            average = reader.avg_field_length(name)
+            print(f"field {name}: weight {spec.weight}, average length {average:.1f} terms")
     size = sum(f.stat().st_size for f in Path(args.index).rglob("*") if f.is_file())
     print(f"size on disk: {size / 1e6:.2f} MB")
     return 0
@@ -251,7 +286,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``bnsearch`` command."""
-    parser = argparse.ArgumentParser(prog="bnsearch", description="Full-text search for Bengali news.")
+    parser = argparse.ArgumentParser(
+        prog="bnsearch", description="Full-text search for Bengali news."
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -274,7 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--offset", type=int, default=0, help="hits to skip (pagination)")
     search.add_argument("--field", action="append", help="search only this field (repeatable)")
     search.add_argument("--section", help="only articles in this section")
-    search.add_argument("--romanized", action="store_true", help="read Latin words as romanized Bengali")
+    search.add_argument(
+        "--romanized", action="store_true", help="read Latin words as romanized Bengali"
+    )
     search.set_defaults(handler=_cmd_search)
 
     related = commands.add_parser("related", help="articles related to one article")

@@ -14,7 +14,9 @@ from .conftest import iter_jsonl_texts, shared_file
 MARKS = {"Mn", "Mc", "Me"}
 
 
-@pytest.fixture(scope="module", params=["corpus/belin_religious_news.jsonl", "corpus/bqa_passages.jsonl"])
+@pytest.fixture(
+    scope="module", params=["corpus/belin_religious_news.jsonl", "corpus/bqa_passages.jsonl"]
+)
 def texts(request: pytest.FixtureRequest) -> list[str]:
     return list(iter_jsonl_texts(shared_file(request.param), limit=300))
 

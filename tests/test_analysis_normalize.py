@@ -24,7 +24,9 @@ BENGALI_SOUP = st.text(
 
 
 def decode(cell: str) -> str:
-    return cell.encode("ascii", "backslashreplace").decode("unicode_escape") if "\\u" in cell else cell
+    return (
+        cell.encode("ascii", "backslashreplace").decode("unicode_escape") if "\\u" in cell else cell
+    )
 
 
 def golden_rows() -> list[tuple[str, str]]:
@@ -39,7 +41,11 @@ def golden_rows() -> list[tuple[str, str]]:
 def test_golden_normalization_table() -> None:
     rows = golden_rows()
     assert len(rows) >= 15
-    wrong = [(raw, normalize_word(raw), expected) for raw, expected in rows if normalize_word(raw) != expected]
+    wrong = [
+        (raw, normalize_word(raw), expected)
+        for raw, expected in rows
+        if normalize_word(raw) != expected
+    ]
     assert wrong == []
 
 

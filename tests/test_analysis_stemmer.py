@@ -54,7 +54,11 @@ def test_words_lucene_overstems_stay_whole(word: str) -> None:
 def test_gold_table_accuracy(name: str, floor: float) -> None:
     rows = read_pairs(name)
     assert len(rows) >= 50
-    wrong = [(form, term(form), lemma, term(lemma)) for form, lemma, _ in rows if term(form) != term(lemma)]
+    wrong = [
+        (form, term(form), lemma, term(lemma))
+        for form, lemma, _ in rows
+        if term(form) != term(lemma)
+    ]
     accuracy = 1 - len(wrong) / len(rows)
     assert accuracy >= floor, wrong
 

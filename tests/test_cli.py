@@ -22,7 +22,9 @@ def demo_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_index_prints_a_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     page = tmp_path / "one.txt"
-    page.write_text("হোম > খেলা\n\nমিরপুরে বাংলাদেশের জয়\n\nমিরপুরে আজ বাংলাদেশ জিতেছে।\n", encoding="utf-8")
+    page.write_text(
+        "হোম > খেলা\n\nমিরপুরে বাংলাদেশের জয়\n\nমিরপুরে আজ বাংলাদেশ জিতেছে।\n", encoding="utf-8"
+    )
     assert main(["index", str(page), "--index", str(tmp_path / "ix")]) == 0
     out = capsys.readouterr().out
     assert "added: 1" in out and "replaced: 0" in out and "skipped: 0" in out
@@ -30,7 +32,9 @@ def test_index_prints_a_summary(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "added: 0, replaced: 1" in capsys.readouterr().out
 
 
-def test_search_json_is_machine_readable(demo_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_search_json_is_machine_readable(
+    demo_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["search", "পুলিশ", "--index", str(demo_index), "--json", "--limit", "2"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["total"] >= 2 and len(data["hits"]) == 2
@@ -53,7 +57,9 @@ def test_search_pages_and_sections(demo_index: Path, capsys: pytest.CaptureFixtu
     assert all(h["section"][0] == "শিক্ষা" for h in filtered["hits"])
 
 
-def test_search_text_output_marks_highlights(demo_index: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_search_text_output_marks_highlights(
+    demo_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["search", "বৈঠকে", "--index", str(demo_index), "--color", "never"]) == 0
     out = capsys.readouterr().out
     assert "«বৈঠক" in out and "matches" in out and "sections:" in out
@@ -69,7 +75,9 @@ def test_related_stats_and_verify(demo_index: Path, capsys: pytest.CaptureFixtur
     assert "OK" in capsys.readouterr().out
 
 
-def test_errors_are_one_line_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_errors_are_one_line_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["search", "x", "--index", str(tmp_path / "missing")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("bnsearch: error:") and "Traceback" not in err
@@ -101,8 +109,21 @@ def test_analyze_shows_offsets_and_stopwords(capsys: pytest.CaptureFixture[str])
 
 def test_demo_with_a_query_runs_as_a_console_script(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bnsearch.cli", "demo", "পুলিশ", "--index", str(tmp_path / "d"), "--color", "never"],
-        capture_output=True, text=True, encoding="utf-8", timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "bnsearch.cli",
+            "demo",
+            "পুলিশ",
+            "--index",
+            str(tmp_path / "d"),
+            "--color",
+            "never",
+        ],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert "«পুলিশ" in done.stdout and "পুল " not in done.stdout.split("===")[1].split("\n")[0]

@@ -124,9 +124,7 @@ class BengaliNormalizer:
 
 
 _BENGALI_LETTERS = frozenset(
-    chr(code)
-    for code in range(0x0980, 0x0A00)
-    if unicodedata.category(chr(code)) == "Lo"
+    chr(code) for code in range(0x0980, 0x0A00) if unicodedata.category(chr(code)) == "Lo"
 )
 
 
@@ -145,7 +143,9 @@ class NumberClassifierFilter:
         if not term or not term[0].isascii() or not term[0].isdigit():
             return term
         cut = 0
-        while cut < len(term) and (term[cut].isascii() and (term[cut].isdigit() or term[cut] in ".,")):
+        while cut < len(term) and (
+            term[cut].isascii() and (term[cut].isdigit() or term[cut] in ".,")
+        ):
             cut += 1
         rest = term[cut:]
         if rest and rest[0] in _BENGALI_LETTERS:

@@ -39,7 +39,9 @@ _BENGALI_WORD_START = "".join(
     chr(c) for c in range(0x0980, 0x0A00) if unicodedata.category(chr(c)) in {"Lo", "Nd"}
 )
 _BENGALI_WORD_REST = "".join(
-    chr(c) for c in range(0x0980, 0x0A00) if unicodedata.category(chr(c)) in {"Lo", "Nd", "Mn", "Mc"}
+    chr(c)
+    for c in range(0x0980, 0x0A00)
+    if unicodedata.category(chr(c)) in {"Lo", "Nd", "Mn", "Mc"}
 )
 #: Punctuation that never joins words at a word's edge (no "_", which joins words, and no
 #: letters' mid-word marks except where they stand at the edge, where they break).
@@ -161,9 +163,7 @@ class Analyzer:
     """
 
     tokenizer: IcuWordTokenizer = attrs.field(factory=IcuWordTokenizer)
-    filters: tuple[TermFilter, ...] = attrs.field(
-        default=(), converter=_check_filters
-    )
+    filters: tuple[TermFilter, ...] = attrs.field(default=(), converter=_check_filters)
     cache_size: int = attrs.field(default=300_000, kw_only=True)
     _chunk_terms: dict[str, tuple[str | None, ...]] = attrs.field(
         init=False, factory=dict, repr=False
@@ -237,7 +237,7 @@ class Analyzer:
         known = self._word_terms
         new = [word for word in dict.fromkeys(surfaces) if word not in known]
         if new:
-            known.update(zip(new, self._filter_words(new)))
+            known.update(zip(new, self._filter_words(new), strict=True))
         return known
 
     def _make_room(self) -> None:
@@ -250,11 +250,13 @@ class Analyzer:
         """Analyse chunks not seen before; returns their entries (also cached)."""
         self._make_room()
         all_spans = self.tokenizer.batch_spans(chunks)
-        surfaces = [chunk[s:e] for chunk, spans in zip(chunks, all_spans) for s, e in spans]
+        surfaces = [
+            chunk[s:e] for chunk, spans in zip(chunks, all_spans, strict=True) for s, e in spans
+        ]
         word_terms = self._terms_of_words(surfaces)
         entries = {
             chunk: tuple(word_terms[chunk[s:e]] for s, e in spans)
-            for chunk, spans in zip(chunks, all_spans)
+            for chunk, spans in zip(chunks, all_spans, strict=True)
         }
         self._chunk_terms.update(entries)
         return entries
@@ -268,9 +270,12 @@ class Analyzer:
             return list(chain.from_iterable(found))  # type: ignore[arg-type]
         except TypeError:  # a None entry: some chunks were not seen before
             pass
-        missing = [chunk for chunk, entry in zip(chunks, found) if entry is None]
+        missing = [chunk for chunk, entry in zip(chunks, found, strict=True) if entry is None]
         new = self._fill_terms(list(dict.fromkeys(missing)))
-        found = [new[chunk] if entry is None else entry for chunk, entry in zip(chunks, found)]
+        found = [
+            new[chunk] if entry is None else entry
+            for chunk, entry in zip(chunks, found, strict=True)
+        ]
         return list(chain.from_iterable(found))  # type: ignore[arg-type]
 
     def terms(self, text: str) -> list[str]:
