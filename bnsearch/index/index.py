@@ -106,8 +106,8 @@ class Index:
         Args:
             timeout: seconds to wait for another writer to finish before raising
                 :class:`IndexLockedError`.
-            buffer_mb: UTF-8 megabytes of article text buffered before a segment is
-                flushed (the writer's peak memory is roughly 5x this, per process).
+            buffer_mb: UTF-8 megabytes of article text buffered per process before a
+                segment is flushed (each process's peak memory is roughly 5x this).
             processes: analysis worker processes (``> 1`` for large batches).
             merge_policy: segment merge settings (default :class:`MergePolicy`).
         """

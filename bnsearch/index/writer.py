@@ -123,7 +123,9 @@ class IndexWriter:
         self._schema = schema
         self._schema_json = json.dumps(schema.to_json(), sort_keys=True)
         self._lock: WriteLock | None = lock
-        self._buffer_limit = int(buffer_mb * 1024 * 1024)
+        # per builder: with N processes each worker's segment is as large as one
+        # process's would be (same merge work), at N times the buffered text
+        self._buffer_limit = int(buffer_mb * 1024 * 1024) * processes
         self._merge_policy = merge_policy if merge_policy is not None else MergePolicy()
         self._builders: list[LocalBuilder | WorkerBuilder] = []
         if processes > 1:
