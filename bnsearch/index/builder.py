@@ -28,7 +28,7 @@ from bnsearch.articles import Article
 from bnsearch.index.links import title_key
 from bnsearch.index.norms import encode_lengths
 from bnsearch.index.schema import POSITION_GAP, TEXT, FieldSpec, Schema
-from bnsearch.index.store import StoreWriter, article_row
+from bnsearch.index.store import Block, StoreWriter, article_row
 
 Int32Array = npt.NDArray[np.int32]
 Int64Array = npt.NDArray[np.int64]
@@ -68,7 +68,7 @@ class EncodedBatch:
     ids: list[str]
     title_keys: list[str]
     urls: list[str]
-    store_blocks: list[tuple[bytes, int]]  # compressed stored rows, rows per block
+    store_blocks: list[tuple[Block, int]]  # compressed stored rows, rows per block
     fields: dict[str, EncodedField]
     edge_src: list[int]  # doc number within the batch
     edge_key: list[str]
@@ -166,7 +166,7 @@ def encode_articles(
         ids=[article.id for article, _ in items],
         title_keys=[title_key(article.title) for article, _ in items],
         urls=[article.url or "" for article, _ in items],
-        store_blocks=_store_blocks(items),
+        store_blocks=_store_blocks(items, background=vocabularies is not None),
         fields=fields,
         edge_src=edge_src,
         edge_key=edge_key,
@@ -176,11 +176,13 @@ def encode_articles(
     )
 
 
-def _store_blocks(items: Sequence[tuple[Article, tuple[str, ...]]]) -> list[tuple[bytes, int]]:
-    store = StoreWriter()
+def _store_blocks(
+    items: Sequence[tuple[Article, tuple[str, ...]]], *, background: bool
+) -> list[tuple[Block, int]]:
+    store = StoreWriter(background=background)
     for article, anchors in items:
         store.add(article_row(article, anchors))
-    return store.blocks()
+    return store.blocks(resolve=not background)
 
 
 @attrs.define

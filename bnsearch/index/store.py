@@ -15,9 +15,11 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import os
 import threading
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -69,28 +71,59 @@ def row_article(row: dict[str, Any]) -> Article:
     )
 
 
-class StoreWriter:
-    """Collects rows (or ready blocks) and produces the block file and its index."""
+#: A block: compressed bytes, or a future of them while a background thread compresses.
+Block = bytes | Future[bytes]
 
-    def __init__(self) -> None:
-        self._blocks: list[bytes] = []
+_COMPRESSOR: tuple[int, ThreadPoolExecutor] | None = None
+_COMPRESSOR_LOCK = threading.Lock()
+
+
+def _compressor() -> ThreadPoolExecutor:
+    """One shared background thread per process for compression (zlib releases the GIL,
+    so it runs beside the analysis on a second core). A forked child, which inherits the
+    executor but not its thread, makes its own."""
+    global _COMPRESSOR
+    with _COMPRESSOR_LOCK:
+        if _COMPRESSOR is None or _COMPRESSOR[0] != os.getpid():
+            executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bnsearch-zlib")
+            _COMPRESSOR = (os.getpid(), executor)
+        return _COMPRESSOR[1]
+
+
+def _resolved(block: Block) -> bytes:
+    return block.result() if isinstance(block, Future) else block
+
+
+class StoreWriter:
+    """Collects rows (or ready blocks) and produces the block file and its index.
+
+    With ``background=True`` blocks are compressed in a background thread; they are
+    collected by :meth:`finish` (or :meth:`blocks`).
+    """
+
+    def __init__(self, *, background: bool = False) -> None:
+        self._blocks: list[Block] = []
         self._first_docs: list[int] = []
         self._pending: list[str] = []
         self._pending_bytes = 0
         self._docs = 0
+        self._background = background
 
     @property
     def doc_count(self) -> int:
         return self._docs
 
-    def blocks(self) -> list[tuple[bytes, int]]:
+    def blocks(self, *, resolve: bool = True) -> list[tuple[Block, int]]:
         """Close the open block; every block with its number of rows (for add_blocks)."""
         if self._pending:
             self._close_block()
         bounds = [*self._first_docs, self._docs]
-        return [(block, bounds[i + 1] - bounds[i]) for i, block in enumerate(self._blocks)]
+        return [
+            (_resolved(block) if resolve else block, bounds[i + 1] - bounds[i])
+            for i, block in enumerate(self._blocks)
+        ]
 
-    def add_blocks(self, blocks: list[tuple[bytes, int]]) -> None:
+    def add_blocks(self, blocks: list[tuple[Block, int]]) -> None:
         """Append blocks made by another writer (e.g. in a worker process)."""
         if self._pending:
             self._close_block()
@@ -110,8 +143,11 @@ class StoreWriter:
             self._close_block()
 
     def _close_block(self) -> None:
-        text = "[" + ",".join(self._pending) + "]"
-        self._blocks.append(zlib.compress(text.encode(TEXT_ENCODING), ZLIB_LEVEL))
+        data = ("[" + ",".join(self._pending) + "]").encode(TEXT_ENCODING)
+        if self._background:
+            self._blocks.append(_compressor().submit(zlib.compress, data, ZLIB_LEVEL))
+        else:
+            self._blocks.append(zlib.compress(data, ZLIB_LEVEL))
         self._pending = []
         self._pending_bytes = 0
 
@@ -119,13 +155,14 @@ class StoreWriter:
         """The block file bytes and the ``(offset, first_doc)`` index."""
         if self._pending:
             self._close_block()
-        offsets = np.zeros((len(self._blocks) + 1, 2), dtype=np.int64)
+        blocks = [_resolved(block) for block in self._blocks]
+        offsets = np.zeros((len(blocks) + 1, 2), dtype=np.int64)
         position = 0
-        for number, block in enumerate(self._blocks):
+        for number, block in enumerate(blocks):
             offsets[number] = (position, self._first_docs[number])
             position += len(block)
         offsets[-1] = (position, self._docs)
-        return b"".join(self._blocks), offsets
+        return b"".join(blocks), offsets
 
 
 class StoreReader:
