@@ -28,7 +28,17 @@ from bnsearch.errors import (
     QuerySyntaxError,
     SchemaError,
 )
-from bnsearch.index import CommitResult, FieldSpec, Index, IndexReader, Schema, news_schema, verify
+from bnsearch.index import (
+    CommitResult,
+    FieldSpec,
+    Index,
+    IndexReader,
+    IndexWriter,
+    Schema,
+    VerifyReport,
+    news_schema,
+    verify,
+)
 from bnsearch.search import BM25FParams, Hit, Results, Searcher, parse_query
 
 __version__ = "0.1.0"
@@ -48,6 +58,7 @@ __all__ = [
     "IndexFormatError",
     "IndexLockedError",
     "IndexReader",
+    "IndexWriter",
     "LinkGraph",
     "QuerySyntaxError",
     "ReadReport",
@@ -57,6 +68,7 @@ __all__ = [
     "SchemaError",
     "Searcher",
     "Token",
+    "VerifyReport",
     "__version__",
     "analyze",
     "bengali_analyzer",
