@@ -321,7 +321,11 @@ class Compiler:
                 singles[name] = (pairs[0][1],)
             elif pairs:
                 if not self.ctx.schema[name].positions:
-                    raise SchemaError(f"field {name!r} keeps no positions: no phrase queries")
+                    # a phrase cannot be checked there: search the other fields
+                    self.notes.append(
+                        f"field {name!r} keeps no positions: phrase not searched there"
+                    )
+                    continue
                 first = pairs[0][0]
                 phrases[name] = tuple((i - first, t) for i, t in pairs)
         if phrases:
