@@ -111,10 +111,13 @@ _CONSONANT_FINAL_NOUNS_TEXT = """
 প্রতিবেদক ব্যবস্থাপক অধ্যাপক প্রভাষক অনেক লিংক ট্যাংক
 """
 
-#: Words that end in a vowel + র or য় that is part of the word, not a genitive or
-#: locative ending (হাজির is present, not হাজি's; মঙ্গলবার is Tuesday). Frequent news words
-#: only: for the rest, the cut is the same in every form, so they still conflate.
-_VOWEL_FINAL_STEMS_TEXT = """
+#: Words whose ending only looks like an inflection: a vowel + র or য় that is part of the
+#: word (হাজির is present, not হাজি's; মঙ্গলবার is Tuesday), or loanwords in -টি that are
+#: not a noun + classifier (কমিটি). Once peeling reaches one of them, it stops. Frequent
+#: news words only: for the rest, the cut is the same in every form, so they still conflate.
+_WHOLE_WORDS_TEXT = """
+কমিটি সিটি সোসাইটি ইউনিভার্সিটি অথরিটি সিকিউরিটি কমিউনিটি মেজরিটি প্রায়োরিটি
+কোয়ালিটি ক্যাপাসিটি ডিউটি বিউটি ইউটিলিটি আনোয়ার সরোয়ার মোক্তার আনসার জব্বার
 হাজির মঞ্জুর আমির ভাঙচুর দূর হাজার সরকার বাজার পরিবার অধিকার ব্যবহার প্রচার বিচার
 আবার দরকার প্রকার আকার গ্রেপ্তার গ্রেফতার শিকার সংস্কার পুরস্কার উপহার সমাচার
 শনিবার রবিবার সোমবার মঙ্গলবার বুধবার বৃহস্পতিবার শুক্রবার কক্সবাজার বার
@@ -137,7 +140,7 @@ for _entry in _TABLE:
 _CONSONANT_FINAL_NOUNS = frozenset(
     normalize_word(word) for word in _CONSONANT_FINAL_NOUNS_TEXT.split()
 )
-_VOWEL_FINAL_STEMS = frozenset(normalize_word(word) for word in _VOWEL_FINAL_STEMS_TEXT.split())
+_WHOLE_WORDS = frozenset(normalize_word(word) for word in _WHOLE_WORDS_TEXT.split())
 _OBJECTIVE = normalize_word("কে")
 _INFINITIVE = normalize_word("তে")
 _LOCATIVE_YA = normalize_word("য়")
@@ -153,8 +156,6 @@ def _cut_allowed(word: str, ending: str, stem: str, needs_vowel: bool, min_lette
         return False
     if stem[-1] == _VIRAMA:  # never leave a dangling virama (অবসরপ্রাপ্ত)
         return False
-    if needs_vowel and word in _VOWEL_FINAL_STEMS:
-        return False  # হাজির, মঙ্গলবার, প্রায়: the র/য় belongs to the word
     if ending == _LOCATIVE_YA and stem[-1] not in _AA_O:
         return False  # locative য় follows আ/ও (ঢাকায়); after ী it is the adjective -ীয়
     if ending[0] in _CONSONANTS and stem + ending[0] in _CONSONANT_FINAL_NOUNS:
@@ -175,7 +176,7 @@ def stem_word(word: str, *, min_letters: int = 2) -> str:
     ('বাংলাদেশ', 'বৈঠক', 'পুলিশ')
     """
     layer_done = -1
-    while word:
+    while word and word not in _WHOLE_WORDS:
         for ending, layer, needs_vowel in _BY_LAST_CHAR.get(word[-1], ()):
             if layer <= layer_done or not word.endswith(ending):
                 continue
