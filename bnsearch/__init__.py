@@ -39,7 +39,16 @@ from bnsearch.index import (
     news_schema,
     verify,
 )
-from bnsearch.search import BM25FParams, Hit, Results, Searcher, parse_query
+from bnsearch.search import (
+    BM25FParams,
+    Explanation,
+    Fragment,
+    Hit,
+    Query,
+    Results,
+    Searcher,
+    parse_query,
+)
 
 __version__ = "0.1.0"
 
@@ -52,7 +61,9 @@ __all__ = [
     "BM25FParams",
     "BnSearchError",
     "CommitResult",
+    "Explanation",
     "FieldSpec",
+    "Fragment",
     "Hit",
     "Index",
     "IndexFormatError",
@@ -60,6 +71,7 @@ __all__ = [
     "IndexReader",
     "IndexWriter",
     "LinkGraph",
+    "Query",
     "QuerySyntaxError",
     "ReadReport",
     "RelatedLink",
