@@ -193,25 +193,23 @@ def _search(index: Index, args: argparse.Namespace) -> Results:
     )
 
 
-def _cmd_search(args: argparse.Namespace) -> int:
-    results = _search(Index.open(Path(args.index)), args)
+def _emit(results: Results, args: argparse.Namespace) -> int:
+    """Print results as JSON (``--json``) or as text for a terminal."""
     if args.json:
         json.dump(_results_json(results), sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
         _print_results(results, _Style(sys.stdout, args.color), out=sys.stdout)
     return 0
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    return _emit(_search(Index.open(Path(args.index)), args), args)
 
 
 def _cmd_related(args: argparse.Namespace) -> int:
     searcher = Index.open(Path(args.index)).searcher()
-    results = searcher.related(args.article_id, limit=args.limit)
-    if args.json:
-        json.dump(_results_json(results), sys.stdout, ensure_ascii=False, indent=2)
-        print()
-    else:
-        _print_results(results, _Style(sys.stdout, args.color), out=sys.stdout)
-    return 0
+    return _emit(searcher.related(args.article_id, limit=args.limit), args)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
