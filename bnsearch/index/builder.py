@@ -276,7 +276,8 @@ def _concat32(parts: list[Int32Array]) -> Int32Array:
     return np.concatenate(parts).astype(np.int32, copy=False)
 
 
-def _small_uint(max_value: int) -> type[np.unsignedinteger[Any]]:
+def small_uint(max_value: int) -> type[np.unsignedinteger[Any]]:
+    """The narrowest unsigned dtype that holds ``max_value`` (postings' tfs and positions)."""
     if max_value < 2**8:
         return np.uint8
     if max_value < 2**16:
@@ -330,14 +331,14 @@ def build_field(
         "terms": sorted_terms,
         "indptr": indptr,
         "docs": doc_of[posting_start].astype(np.int32),
-        "tfs": tfs.astype(_small_uint(max_tf)),
+        "tfs": tfs.astype(small_uint(max_tf)),
     }
     if text:
         arrays["norms"] = encode_lengths(field_lengths)
         arrays["lens"] = field_lengths
         if positions:
             max_pos = int(position.max()) if n else 0
-            arrays["pos"] = position.astype(_small_uint(max_pos))
+            arrays["pos"] = position.astype(small_uint(max_pos))
             arrays["posptr"] = np.append(posting_start, n).astype(np.int64)[indptr]
     else:
         # the last keyword of each doc is its full path: the facet value

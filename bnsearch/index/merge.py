@@ -25,6 +25,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.index.builder import small_uint
 from bnsearch.index.directory import Directory
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.schema import TEXT, Schema
@@ -116,7 +117,7 @@ def _merge_field(
         "terms": vocab,
         "indptr": indptr,
         "docs": docs.astype(np.int32),
-        "tfs": tfs_sorted.astype(_small_uint(max_tf)),
+        "tfs": tfs_sorted.astype(small_uint(max_tf)),
     }
     if text:
         lens = np.concatenate(lens_parts).astype(np.uint32)
@@ -131,7 +132,7 @@ def _merge_field(
             gather += np.arange(total, dtype=np.int64)
             pos = pos[gather]
             del gather, old_start
-            arrays_out["pos"] = pos.astype(_small_uint(int(pos.max()) if len(pos) else 0))
+            arrays_out["pos"] = pos.astype(small_uint(int(pos.max()) if len(pos) else 0))
             arrays_out["posptr"] = np.append(new_start, total)[indptr].astype(np.int64)
         length_sum = int(lens.sum(dtype=np.int64))
     else:
@@ -147,14 +148,6 @@ def _merge_field(
         "length_sum": length_sum,
     }
     return arrays_out, stats
-
-
-def _small_uint(max_value: int) -> type[np.unsignedinteger[Any]]:
-    if max_value < 2**8:
-        return np.uint8
-    if max_value < 2**16:
-        return np.uint16
-    return np.uint32
 
 
 def merge_segments(
