@@ -70,8 +70,11 @@ def test_anchor_follows_deletes_and_replacements() -> None:
     with index.writer() as writer:
         writer.add(TARGET)
         writer.add(source("s1", RelatedLink(headline=HEADLINE)))
-        writer.add(source("s2", RelatedLink(headline="অন্য কিছু"),
-                          RelatedLink(headline="পদ্মা সেতুতে যান চলাচল শুরু")))
+        writer.add(
+            source(
+                "s2", RelatedLink(headline="অন্য কিছু"), RelatedLink(headline="পদ্মা সেতুতে যান চলাচল শুরু")
+            )
+        )
     reader = index.reader()
     assert anchors_of(reader, "t") == [HEADLINE, "পদ্মা সেতুতে যান চলাচল শুরু"]
     assert sorted(reader.in_links("t")) == ["s1", "s2"]
@@ -125,8 +128,9 @@ def test_links_by_url_and_by_target_id_and_no_self_links() -> None:
 
 
 def test_anchor_order_does_not_depend_on_insertion_order() -> None:
-    sources = [source(f"s{n}", RelatedLink(headline=f"পদ্মা সেতুতে যান চলাচল শুরু {'!' * n}"))
-               for n in range(3)]
+    sources = [
+        source(f"s{n}", RelatedLink(headline=f"পদ্মা সেতুতে যান চলাচল শুরু {'!' * n}")) for n in range(3)
+    ]
     results = []
     for ordering in (sources, sources[::-1]):
         index = Index.in_memory()
@@ -137,3 +141,213 @@ def test_anchor_order_does_not_depend_on_insertion_order() -> None:
                 writer.add(article)
         results.append(anchors_of(index.reader(), "t"))
     assert results[0] == results[1] and len(results[0]) == 3
+
+
+# -- the resolution rule of bnsearch.articles.links, applied by the index ----------------
+
+TWIN_A = Article(id="a1", title="ঢাকায় ভারী বৃষ্টি", body="জলাবদ্ধতা")
+TWIN_B = Article(id="a2", title="ঢাকায় ভারী বৃষ্টি!", body="আবার জলাবদ্ধতা")
+TWIN_HEADLINE = "ঢাকায় ভারী বৃষ্টি"
+
+
+def test_ambiguous_headline_gets_no_edge_and_no_anchor() -> None:
+    index = Index.in_memory()
+    with index.writer() as writer:
+        writer.add(TWIN_A)
+        writer.add(TWIN_B)
+        writer.add(source("s", RelatedLink(headline=TWIN_HEADLINE)))
+    reader = index.reader()
+    assert reader.out_links("s") == []
+    assert reader.in_link_count("a1") == 0 and reader.in_link_count("a2") == 0
+    assert anchors_of(reader, "a1") == [] and anchors_of(reader, "a2") == []
+    assert reader.ambiguous_links() == [("s", TWIN_HEADLINE, ("a1", "a2"))]
+    assert reader.unresolved_links() == []
+
+
+def test_second_match_arriving_later_removes_the_edge_and_deleting_it_restores() -> None:
+    index = Index.in_memory()
+    with index.writer() as writer:
+        writer.add(TWIN_A)
+        writer.add(source("s", RelatedLink(headline=TWIN_HEADLINE)))
+    reader = index.reader()
+    assert anchors_of(reader, "a1") == [TWIN_HEADLINE] and reader.in_links("a1") == ["s"]
+    with index.writer() as writer:
+        writer.add(TWIN_B)  # the headline is now ambiguous: the old anchor must go
+    reader = index.reader()
+    assert anchors_of(reader, "a1") == [] and anchors_of(reader, "a2") == []
+    assert reader.out_links("s") == []
+    assert [entry[0] for entry in reader.ambiguous_links()] == ["s"]
+    with index.writer() as writer:
+        writer.delete("a1")
+    reader = index.reader()
+    assert anchors_of(reader, "a2") == [TWIN_HEADLINE] and reader.out_links("s") == ["a2"]
+    assert reader.ambiguous_links() == []
+
+
+def test_missing_target_id_falls_through_to_the_headline() -> None:
+    index = Index.in_memory()
+    link = RelatedLink(headline=HEADLINE, target_id="gone")
+    with index.writer() as writer:
+        writer.add(TARGET)
+        writer.add(source("s", link))
+    reader = index.reader()
+    assert reader.out_links("s") == ["t"] and anchors_of(reader, "t") == [HEADLINE]
+    # when the named article arrives, the target id decides and the headline match goes
+    with index.writer() as writer:
+        writer.add(Article(id="gone", title="অন্য শিরোনাম"))
+    reader = index.reader()
+    assert reader.out_links("s") == ["gone"]
+    assert anchors_of(reader, "gone") == [HEADLINE] and anchors_of(reader, "t") == []
+    assert reader.in_links("t") == []
+
+
+def test_live_target_id_decides_even_if_the_headline_matches_another() -> None:
+    index = Index.in_memory()
+    with index.writer() as writer:
+        writer.add(TARGET)
+        writer.add(OTHER)
+        writer.add(source("s", RelatedLink(headline=HEADLINE, target_id="o")))
+    reader = index.reader()
+    assert reader.out_links("s") == ["o"]
+    assert anchors_of(reader, "o") == [HEADLINE] and anchors_of(reader, "t") == []
+
+
+@pytest.mark.parametrize(
+    ("article_url", "link_url"),
+    [
+        ("https://www.example.com/news/1/", "http://example.com/news/1"),
+        ("http://example.com/news/1", "https://WWW.Example.com/news/1/#top"),
+    ],
+)
+def test_urls_differing_in_scheme_www_and_slash_resolve(article_url: str, link_url: str) -> None:
+    index = Index.in_memory()
+    target = Article(id="u", title="শিরোনাম এক", url=article_url)
+    with index.writer() as writer:
+        writer.add(target)
+        writer.add(source("s", RelatedLink(headline="অচেনা লেখা", url=link_url)))
+    reader = index.reader()
+    assert reader.out_links("s") == ["u"] and anchors_of(reader, "u") == ["অচেনা লেখা"]
+
+
+def test_url_decides_before_the_headline() -> None:
+    index = Index.in_memory()
+    with index.writer() as writer:
+        writer.add(Article(id="u", title="শিরোনাম এক", url="https://example.com/u"))
+        writer.add(TARGET)
+        writer.add(source("s", RelatedLink(headline=HEADLINE, url="http://example.com/u/")))
+    reader = index.reader()
+    assert reader.out_links("s") == ["u"]
+    assert anchors_of(reader, "u") == [HEADLINE] and anchors_of(reader, "t") == []
+
+
+def test_self_match_is_ignored_and_not_reported() -> None:
+    index = Index.in_memory()
+    with index.writer() as writer:
+        writer.add(source("s", RelatedLink(headline="খবর s")))
+        writer.add(source("x", RelatedLink(headline="কেউ নেই")))
+    reader = index.reader()
+    assert reader.out_links("s") == [] and anchors_of(reader, "s") == []
+    assert reader.unresolved_links() == [("x", "কেউ নেই")]
+    assert reader.ambiguous_links() == []
+
+
+def _state(index: Index) -> tuple[dict[str, list[str]], dict[str, list[str]], list[object]]:
+    reader = index.reader()
+    ids = sorted(reader.article_ids())
+    return (
+        {ident: anchors_of(reader, ident) for ident in ids},
+        {ident: reader.out_links(ident) for ident in ids},
+        [reader.unresolved_links(), reader.ambiguous_links()],
+    )
+
+
+@pytest.mark.parametrize("commits", ["one", "each"])
+def test_arrival_order_does_not_matter(commits: str) -> None:
+    articles = [
+        TWIN_A,
+        TARGET,
+        source("s1", RelatedLink(headline=HEADLINE)),
+        source("s2", RelatedLink(headline=TWIN_HEADLINE), RelatedLink(headline="নেই")),
+        TWIN_B,
+        source(
+            "s3",
+            RelatedLink(headline="x", target_id="t"),
+            RelatedLink(headline=HEADLINE, url="https://example.com/u/"),
+        ),
+        Article(id="u", title="শিরোনাম", url="http://www.example.com/u"),
+    ]
+    states = []
+    for ordering in (articles, articles[::-1]):
+        index = Index.in_memory()
+        if commits == "one":
+            with index.writer() as writer:
+                writer.add_many(ordering)
+        else:
+            for article in ordering:
+                with index.writer() as writer:
+                    writer.add(article)
+        states.append(_state(index))
+    assert states[0] == states[1]
+    anchors, out, (unresolved, ambiguous) = states[0]
+    assert anchors["t"] == [HEADLINE, "x"]
+    assert anchors["u"] == [HEADLINE]
+    assert out["s3"] == ["t", "u"]
+    assert unresolved == [("s2", "নেই")]
+    assert ambiguous == [("s2", TWIN_HEADLINE, ("a1", "a2"))]
+
+
+def _demo_articles() -> list[Article]:
+    from bnsearch import read_articles
+    from bnsearch.articles import demo_corpus_path
+
+    return list(read_articles(demo_corpus_path()))
+
+
+@pytest.mark.parametrize("commits", [1, 3])
+def test_index_edges_equal_the_link_graph_on_the_demo_corpus(commits: int) -> None:
+    from bnsearch.articles.links import LinkGraph
+
+    articles = _demo_articles()
+    graph = LinkGraph.from_articles(articles)
+    assert len(list(graph.edges())) > 0
+    index = Index.in_memory()
+    ordering = articles[::-1] if commits > 1 else articles
+    for part in range(commits):
+        with index.writer() as writer:
+            writer.add_many(ordering[part::commits])
+    reader = index.reader()
+    resolved = reader.link_graph()
+    index_edges = {
+        (source_id, link_no, target)
+        for target, refs in resolved.incoming.items()
+        for source_id, link_no in refs
+    }
+    assert index_edges == {(e.source, e.index, e.target) for e in graph.edges()}
+    for article in articles:
+        assert reader.out_links(article.id) == list(graph.out_links(article.id))
+        assert reader.in_links(article.id) == list(graph.in_links(article.id))
+        assert reader.in_link_count(article.id) == graph.in_link_count(article.id)
+        assert anchors_of(reader, article.id) == [e.headline for e in graph.in_edges(article.id)]
+    assert reader.unresolved_links() == [(p.source, p.link.headline) for p in graph.unresolved()]
+    assert reader.ambiguous_links() == [
+        (p.source, p.link.headline, p.candidates) for p in graph.ambiguous()
+    ]
+
+
+def test_merging_segments_keeps_the_resolved_links() -> None:
+    index = Index.in_memory()
+    for article in (
+        TWIN_A,
+        source("s", RelatedLink(headline=TWIN_HEADLINE)),
+        TARGET,
+        source("s1", RelatedLink(headline=HEADLINE, target_id="gone")),
+    ):
+        with index.writer() as writer:
+            writer.add(article)
+    before = _state(index)
+    assert len(index.reader().segments) > 1
+    with index.writer() as writer:
+        writer.optimize()
+    assert len(index.reader().segments) == 1
+    assert _state(index) == before
+    assert before[1]["s"] == ["a1"] and before[1]["s1"] == ["t"]

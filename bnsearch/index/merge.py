@@ -66,9 +66,10 @@ class MergePolicy:
             members = sorted(tiers[tier], key=lambda i: entries[i].live_count)
             while len(members) >= self.merge_factor:
                 group, members = members[: self.merge_factor], members[self.merge_factor :]
-                while len(group) > 1 and sum(
-                    entries[i].live_count for i in group
-                ) > self.max_merged_docs:
+                while (
+                    len(group) > 1
+                    and sum(entries[i].live_count for i in group) > self.max_merged_docs
+                ):
                     group.pop()  # the largest: keep the merge under max_merged_docs
                 if len(group) < 2:
                     break
@@ -77,8 +78,12 @@ class MergePolicy:
 
 
 def _merge_field(
-    name: str, text: bool, positions: bool, readers: Sequence[SegmentReader],
-    remaps: Sequence[Array], max_doc: int,
+    name: str,
+    text: bool,
+    positions: bool,
+    readers: Sequence[SegmentReader],
+    remaps: Sequence[Array],
+    max_doc: int,
 ) -> tuple[dict[str, Any], dict[str, int]]:
     term_sets = [reader.terms(name) for reader in readers]
     vocab = sorted(set().union(*term_sets))
@@ -137,7 +142,8 @@ def _merge_field(
         length_sum = int(lens.sum(dtype=np.int64))
     else:
         arrays_out["facet"] = (
-            np.concatenate(facet_parts).astype(np.int32) if facet_parts
+            np.concatenate(facet_parts).astype(np.int32)
+            if facet_parts
             else np.full(max_doc, -1, np.int32)
         )
         length_sum = 0
@@ -181,7 +187,9 @@ def merge_segments(
     for reader, remap in zip(readers, remaps, strict=True):
         live_docs = np.flatnonzero(reader.live).tolist()
         reader_ids, reader_keys, reader_urls = (
-            reader.article_ids(), reader.title_keys(), reader.urls()
+            reader.article_ids(),
+            reader.title_keys(),
+            reader.urls(),
         )
         ids.extend(reader_ids[doc] for doc in live_docs)
         keys.extend(reader_keys[doc] for doc in live_docs)

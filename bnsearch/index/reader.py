@@ -4,13 +4,12 @@ An :class:`IndexReader` opens the segments named by one manifest and never chang
 :meth:`IndexReader.refresh` returns a reader on the newest commit (reusing unchanged
 segments). Global statistics (live N, document frequency, field length sums) come from
 here for every segment, so a score never depends on how documents are split into
-segments. The link graph (out-links, in-links, in-link counts) is resolved over the
-snapshot on first use.
+segments. The link graph (out-links, in-links, in-link counts, unresolved and ambiguous
+links) is resolved over the snapshot on first use, by the rule of :mod:`.links`.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,7 @@ import numpy.typing as npt
 from bnsearch.articles import Article
 from bnsearch.errors import IndexFormatError, SchemaError
 from bnsearch.index.directory import Directory
-from bnsearch.index.links import resolve_edge
+from bnsearch.index.links import ResolvedLinks, resolve_segments
 from bnsearch.index.manifest import Manifest
 from bnsearch.index.schema import Schema
 from bnsearch.index.segment import SegmentReader
@@ -59,54 +58,6 @@ def schema_for(manifest: Manifest, schema: Schema | None, *, where: str) -> Sche
     return schema
 
 
-class _Graph:
-    """The resolved link graph of one snapshot."""
-
-    def __init__(self, reader: IndexReader) -> None:
-        by_url: dict[str, list[str]] = defaultdict(list)
-        by_key: dict[str, list[str]] = defaultdict(list)
-        self.location: dict[str, tuple[int, int]] = {}
-        self.out: dict[str, list[str]] = defaultdict(list)
-        self.into: dict[str, list[str]] = defaultdict(list)
-        if not any(len(segment.link_src) for segment in reader.segments):
-            return  # no links at all: nothing to resolve
-        for ordinal, segment in enumerate(reader.segments):
-            live = segment.live
-            ids = segment.article_ids()
-            urls = segment.urls()
-            keys = segment.title_keys()
-            for doc in np.flatnonzero(live).tolist():
-                ident = ids[doc]
-                self.location[ident] = (ordinal, doc)
-                if urls[doc]:
-                    by_url[urls[doc]].append(ident)
-                if keys[doc]:
-                    by_key[keys[doc]].append(ident)
-        empty: list[str] = []
-        for segment in reader.segments:
-            if not len(segment.link_src):
-                continue
-            ids = segment.article_ids()
-            parts = [segment.link_table(part) for part in ("key", "url", "tid")]
-            for edge, src in enumerate(segment.link_src.tolist()):
-                if not segment.live[src]:
-                    continue
-                source = ids[src]
-                targets = resolve_edge(
-                    source,
-                    parts[0][edge],
-                    parts[1][edge],
-                    parts[2][edge],
-                    live_id=self.location.__contains__,
-                    ids_by_url=lambda url: by_url.get(url, empty),
-                    ids_by_key=lambda key: by_key.get(key, empty),
-                )
-                for target in targets:
-                    if target not in self.out[source]:
-                        self.out[source].append(target)
-                        self.into[target].append(source)
-
-
 class IndexReader:
     """A fixed snapshot of an index: its segments and global statistics.
 
@@ -114,8 +65,14 @@ class IndexReader:
     :meth:`refresh` to see later commits; a reader never changes under you.
     """
 
-    def __init__(self, directory: Directory, manifest: Manifest, schema: Schema,
-                 *, reuse: dict[tuple[str, str | None], SegmentReader] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Directory,
+        manifest: Manifest,
+        schema: Schema,
+        *,
+        reuse: dict[tuple[str, str | None], SegmentReader] | None = None,
+    ) -> None:
         self.directory = directory
         self.manifest = manifest
         self.schema = schema
@@ -131,7 +88,7 @@ class IndexReader:
         self.doc_count = sum(segment.live_count for segment in self.segments)
         self._df: dict[tuple[str, str], int] = {}
         self._length_sums: dict[str, int] = {}
-        self._graph: _Graph | None = None
+        self._graph: ResolvedLinks | None = None
 
     @classmethod
     def open(cls, directory: Directory, schema: Schema | None = None) -> IndexReader:
@@ -145,9 +102,11 @@ class IndexReader:
             except (IndexFormatError, FileNotFoundError) as error:
                 last_error = error
                 again = directory.read_manifest()
-                if again is not None and Manifest.from_bytes(
-                    again, where=directory.describe("meta.json")
-                ).generation != manifest.generation:
+                if (
+                    again is not None
+                    and Manifest.from_bytes(again, where=directory.describe("meta.json")).generation
+                    != manifest.generation
+                ):
                     continue  # a commit (and its cleanup) raced with us: open the new one
                 raise
         assert last_error is not None
@@ -235,27 +194,51 @@ class IndexReader:
         return result
 
     # -- link graph ---------------------------------------------------------------------
-    def _links(self) -> _Graph:
+    def link_graph(self) -> ResolvedLinks:
+        """Every live link of the snapshot resolved by the rule of :mod:`.links` (cached)."""
         if self._graph is None:
-            self._graph = _Graph(self)
+            self._graph = resolve_segments([(segment, segment.live) for segment in self.segments])
         return self._graph
 
     def out_links(self, article_id: str) -> list[str]:
         """Ids of the live articles this article's related headlines resolve to."""
-        return list(self._links().out.get(article_id, ()))
+        return list(self.link_graph().out.get(article_id, ()))
 
     def in_links(self, article_id: str) -> list[str]:
-        """Ids of the live articles whose related headlines point at this article."""
-        return list(self._links().into.get(article_id, ()))
+        """Ids of the live articles whose related headlines point at this one, sorted."""
+        return self.link_graph().in_links(article_id)
 
     def in_link_count(self, article_id: str) -> int:
-        return len(self._links().into.get(article_id, ()))
+        """How many distinct live articles link to this one."""
+        return len(self.link_graph().in_links(article_id))
 
     def in_link_counts(self) -> list[npt.NDArray[np.int32]]:
         """Per segment, an int32 array ``[max_doc]`` of in-link counts (for priors)."""
-        graph = self._links()
+        graph = self.link_graph()
         counts = [np.zeros(segment.max_doc, dtype=np.int32) for segment in self.segments]
-        for target, sources in graph.into.items():
+        for target in graph.incoming:
             ordinal, doc = graph.location[target]
-            counts[ordinal][doc] = len(sources)
+            counts[ordinal][doc] = len(graph.in_links(target))
         return counts
+
+    def _headline(self, source_id: str, link_no: int) -> str:
+        ordinal, doc = self.link_graph().location[source_id]
+        return str(self.stored(ordinal, doc)["related"][link_no][0])
+
+    def unresolved_links(self) -> list[tuple[str, str]]:
+        """``(source id, headline)`` of live links that match no article (yet).
+
+        Sorted by source id and link number. They resolve when a matching article is added.
+        """
+        return [(source, self._headline(source, no)) for source, no in self.link_graph().unresolved]
+
+    def ambiguous_links(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """``(source id, headline, candidate ids)`` of links that match several articles.
+
+        The deciding rule (target id, URL, headline) found several live articles: the link
+        gets no edge and no anchor. Sorted by source id and link number.
+        """
+        return [
+            (source, self._headline(source, no), candidates)
+            for (source, no), candidates in self.link_graph().ambiguous
+        ]

@@ -9,9 +9,10 @@ deletion files, runs the merge policy and atomically replaces the manifest; it r
 what changed as a :class:`CommitResult`. :meth:`IndexWriter.rollback` forgets the batch.
 
 Anchors: an article's ``anchors`` field holds the headlines of live links that resolve to
-it (see :mod:`.links`). They are computed when the article is analyzed, and at commit
-every article whose anchors the batch changed (new links, removed links) is re-indexed
-from its stored row, so the index always matches the resolution rule.
+it under the rule of :mod:`.links`. A first guess is made when the article is analyzed;
+at commit the links of the whole new snapshot are resolved, compared with those of the
+previous commit, and every article whose anchors differ from the resolved ones is
+re-indexed from its stored row, so anchors always equal the graph's edges.
 """
 
 from __future__ import annotations
@@ -23,12 +24,20 @@ from typing import Any
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
 from bnsearch.articles import Article, RelatedLink
 from bnsearch.errors import ArticleError, BnSearchError
 from bnsearch.index import faults
 from bnsearch.index.directory import Directory, FileInfo, FSDirectory
-from bnsearch.index.links import resolve_edge, title_key
+from bnsearch.index.links import (
+    ResolvedLinks,
+    edge_url_index,
+    edge_url_keys,
+    link_url_key,
+    resolve_segments,
+    title_key,
+)
 from bnsearch.index.lock import WriteLock
 from bnsearch.index.manifest import Manifest, SegmentEntry
 from bnsearch.index.merge import MergePolicy, merge_segments
@@ -93,12 +102,6 @@ def _article_text_size(article: Article) -> int:
     return size + sum(len(link.headline.encode()) for link in article.related)
 
 
-def _points_at(link: RelatedLink, article_id: str, url: str, key: str) -> bool:
-    if link.target_id:
-        return link.target_id == article_id
-    return bool((link.url and link.url == url) or title_key(link.headline) == key)
-
-
 class IndexWriter:
     """Buffered upserts and deletes; use as a context manager (commit on success).
 
@@ -156,8 +159,6 @@ class IndexWriter:
         self._next_segment = self._base.manifest.next_segment
         self._clear_buffer()
         self._touched: dict[str, bool] = {}
-        self._removed_edges: list[tuple[str, str, str, str]] = []
-        self._any_edges = any(len(w.reader.link_src) for w in self._working)
         self._new_names: list[str] = []
         self._new_files: list[str] = []  # deletion files written for this batch
         self._reindexed = 0
@@ -190,8 +191,8 @@ class IndexWriter:
                 "with Article(id=..., title=..., body=...) or read them with bnsearch.articles"
             )
         self._touch(article.id)
-        self._remove_current(article.id, record_edges=True)
-        self._append(article, self._anchors_for(article) if self._any_edges else ())
+        self._remove_current(article.id)
+        self._append(article, self._anchors_for(article))
 
     def add_many(self, articles: Iterable[Article]) -> int:
         """Add every article of an iterable; returns how many were added."""
@@ -207,7 +208,7 @@ class IndexWriter:
         if not isinstance(article_id, str):
             raise ArticleError(f"writer.delete expects an article id (str), got {article_id!r}")
         self._touch(article_id)
-        return self._remove_current(article_id, record_edges=True)
+        return self._remove_current(article_id)
 
     def _touch(self, article_id: str) -> None:
         if article_id not in self._touched:
@@ -220,7 +221,6 @@ class IndexWriter:
         pending.articles.append(article)
         pending.ids[article.id] = docno
         for link_no, link in enumerate(article.related):
-            self._any_edges = True
             for key in self._link_keys(link):
                 self._buffer_edges.setdefault(key, []).append((slot, docno, link_no))
         self._chunk.append((article, anchors))
@@ -232,11 +232,12 @@ class IndexWriter:
 
     @staticmethod
     def _link_keys(link: RelatedLink) -> list[str]:
-        if link.target_id:
-            return ["id:" + link.target_id]
+        """Lookup keys of a buffered link for the first-guess anchors (see _anchors_for)."""
         keys = ["key:" + title_key(link.headline)]
+        if link.target_id:
+            keys.append("id:" + link.target_id)
         if link.url:
-            keys.append("url:" + link.url)
+            keys.append("url:" + link_url_key(link.url))
         return keys
 
     def _send_chunk(self) -> None:
@@ -247,54 +248,77 @@ class IndexWriter:
         self._builders[self._slot].add(chunk)
         self._slot = (self._slot + 1) % len(self._builders)
 
-    def _remove_current(self, article_id: str, *, record_edges: bool) -> bool:
+    def _remove_current(self, article_id: str) -> bool:
         """Mark the live copy of ``article_id`` (buffer or segment) as deleted."""
         for pending in self._pending:
             docno = pending.ids.pop(article_id, None)
             if docno is not None:
                 pending.dead.add(docno)
-                if record_edges:
-                    self._record_edges(article_id, pending.articles[docno].related)
                 return True
         for working in reversed(self._working):
             doc = working.find(article_id)
             if doc is not None:
                 working.dead.add(doc)
-                if record_edges and len(working.reader.link_src):
-                    table = working.reader.edges()
-                    for edge in table.of_source(doc):
-                        self._removed_edges.append(
-                            (article_id, table.key[edge], table.url[edge], table.tid[edge])
-                        )
                 return True
         return False
 
-    def _record_edges(self, article_id: str, links: Iterable[RelatedLink]) -> None:
-        for link in links:
-            self._removed_edges.append(
-                (article_id, title_key(link.headline), link.url or "", link.target_id or "")
-            )
-
     # -- anchors ------------------------------------------------------------------------
+    def _is_live(self, article_id: str) -> bool:
+        return any(article_id in pending.ids for pending in self._pending) or (
+            self._live_location(article_id) is not None
+        )
+
+    def _guess_points_at(
+        self, tid: str, url: str, key: str, article: Article, article_url: str, article_key: str
+    ) -> bool:
+        """Whether a link seems to resolve to ``article`` (ignoring ambiguity)."""
+        if tid:
+            if tid == article.id:
+                return True
+            if self._is_live(tid):
+                return False
+        if url:
+            return url == article_url
+        return bool(key) and key == article_key
+
     def _anchors_for(self, article: Article) -> tuple[str, ...]:
-        """Headlines of live links (segments and buffer) that resolve to ``article``."""
+        """A first guess at the anchors of ``article`` from live links (segments, buffer).
+
+        It ignores ambiguity; :meth:`_fix_anchors` corrects it at commit, so a good guess
+        only saves re-indexing the article.
+        """
         key = title_key(article.title)
-        url = article.url or ""
-        found: list[tuple[str, int, str]] = []
+        url = link_url_key(article.url or "")
+        found: set[tuple[str, int, str]] = set()
         for working in self._working:
             if not len(working.reader.link_src):
                 continue
             table = working.reader.edges()
-            for edge in table.pointing_at(article.id, url, key):
+            edges = set(table.by_tid.get(article.id, ()))
+            if key:
+                edges.update(table.by_key.get(key, ()))
+            if url:
+                edges.update(edge_url_index(working.reader).get(url, ()))
+            urls = edge_url_keys(working.reader)
+            for edge in sorted(edges):
                 source = table.src[edge]
                 if not working.is_live(source):
                     continue
                 source_id = working.reader.article_id(source)
                 if source_id == article.id:
                     continue
+                if not self._guess_points_at(
+                    table.tid[edge],
+                    urls[edge],
+                    table.key[edge],
+                    article,
+                    url,
+                    key,
+                ):
+                    continue
                 row = working.reader.stored(source)
                 link_no = table.link_no[edge]
-                found.append((source_id, link_no, row["related"][link_no][0]))
+                found.add((source_id, link_no, row["related"][link_no][0]))
         wanted = ["id:" + article.id, "key:" + key] + (["url:" + url] if url else [])
         for lookup in wanted:
             for slot, docno, link_no in self._buffer_edges.get(lookup, ()):
@@ -304,9 +328,16 @@ class IndexWriter:
                 if source_article.id == article.id:
                     continue
                 link = source_article.related[link_no]
-                if _points_at(link, article.id, url, key):
-                    found.append((source_article.id, link_no, link.headline))
-        return tuple(headline for _, _, headline in sorted(set(found)))
+                if self._guess_points_at(
+                    link.target_id or "",
+                    link_url_key(link.url or ""),
+                    title_key(link.headline),
+                    article,
+                    url,
+                    key,
+                ):
+                    found.add((source_article.id, link_no, link.headline))
+        return tuple(headline for _, _, headline in sorted(found))
 
     def _live_location(self, article_id: str) -> tuple[_Working, int] | None:
         for working in reversed(self._working):
@@ -315,52 +346,50 @@ class IndexWriter:
                 return working, doc
         return None
 
-    def _resolve(self, source_id: str, key: str, url: str, tid: str) -> list[str]:
-        def by(kind: int, value: str) -> list[str]:
-            found: list[str] = []
-            for working in self._working:
-                for doc in working.reader.doc_keys()[kind].get(value, ()):
-                    if working.is_live(doc):
-                        found.append(working.reader.article_id(doc))
-            return found
-
-        return resolve_edge(
-            source_id, key, url, tid,
-            live_id=lambda ident: self._live_location(ident) is not None,
-            ids_by_url=lambda value: by(1, value),
-            ids_by_key=lambda value: by(0, value),
-        )
-
     def _fix_anchors(self) -> None:
-        """Re-index every article whose anchors this batch changed (after the last flush)."""
-        if not self._any_edges and not self._removed_edges:
+        """Re-index every article whose anchors differ from the resolved graph (after flush).
+
+        The graph of the new snapshot is compared with the previous commit's: articles whose
+        incoming links changed, articles touched by this batch and the targets of links on
+        touched pages are checked against their stored anchors.
+        """
+        if not self._touched or not any(len(w.reader.link_src) for w in self._working):
             return
-        affected: set[str] = set()
-        for working in self._working:
-            if not working.new or not len(working.reader.link_src):
-                continue
-            table = working.reader.edges()
-            for edge, source in enumerate(table.src):
-                if working.is_live(source):
-                    affected.update(self._resolve(
-                        working.reader.article_id(source),
-                        table.key[edge], table.url[edge], table.tid[edge],
-                    ))
-        for source_id, key, url, tid in self._removed_edges:
-            affected.update(self._resolve(source_id, key, url, tid))
-        for target in sorted(affected):
-            location = self._live_location(target)
+        old = self._base.link_graph()
+        new = resolve_segments([(w.reader, self._live_mask(w)) for w in self._working])
+        candidates = {
+            target
+            for target in old.incoming.keys() | new.incoming.keys()
+            if old.incoming.get(target) != new.incoming.get(target)
+        }
+        for article_id in self._touched:
+            candidates.add(article_id)
+            candidates.update(new.out.get(article_id, ()))
+        for target in sorted(candidates):
+            location = new.location.get(target)
             if location is None:
                 continue
-            working, doc = location
-            row = working.reader.stored(doc)
-            article = row_article(row)
-            anchors = self._anchors_for(article)
+            working = self._working[location[0]]
+            row = working.reader.stored(location[1])
+            anchors = self._resolved_anchors(new, target)
             if anchors != tuple(row["anchors"]):
-                working.dead.add(doc)
-                self._append(article, anchors)
+                working.dead.add(location[1])
+                self._append(row_article(row), anchors)
                 self._reindexed += 1
         self.flush()
+
+    def _live_mask(self, working: _Working) -> npt.NDArray[np.bool_]:
+        live = np.array(working.reader.live, dtype=bool)
+        if working.dead:
+            live[np.fromiter(working.dead, dtype=np.int64)] = False
+        return live
+
+    def _resolved_anchors(self, graph: ResolvedLinks, target: str) -> tuple[str, ...]:
+        anchors = []
+        for source, link_no in graph.incoming.get(target, ()):
+            ordinal, doc = graph.location[source]
+            anchors.append(self._working[ordinal].reader.stored(doc)["related"][link_no][0])
+        return tuple(anchors)
 
     # -- flushing -----------------------------------------------------------------------
     def flush(self) -> None:
@@ -379,10 +408,10 @@ class IndexWriter:
         for slot, name in started:
             files, max_doc, stats = self._builders[slot].finish_flush()
             entry = SegmentEntry(name=name, max_doc=max_doc, files=files, stats=stats)
-            reader = SegmentReader(self._directory, entry, self._schema,
-                                   ordinal=len(self._working))
-            self._working.append(_Working(entry=entry, reader=reader, new=True,
-                                          dead=self._pending[slot].dead))
+            reader = SegmentReader(self._directory, entry, self._schema, ordinal=len(self._working))
+            self._working.append(
+                _Working(entry=entry, reader=reader, new=True, dead=self._pending[slot].dead)
+            )
         self._clear_buffer()
 
     def _new_segment_name(self) -> str:
@@ -433,8 +462,13 @@ class IndexWriter:
         faults.crash_point("deletes-written")
         if not self._touched and not self._new_names and not self._merge_policy.select(entries):
             # nothing changed: no new generation (readers need not refresh)
-            return CommitResult(added=0, replaced=0, deleted=0, doc_count=self._base.doc_count,
-                                generation=self._base.generation)
+            return CommitResult(
+                added=0,
+                replaced=0,
+                deleted=0,
+                doc_count=self._base.doc_count,
+                generation=self._base.generation,
+            )
         entries, merged = self._merge(entries, generation)
         manifest = Manifest(
             generation=generation,
