@@ -79,29 +79,23 @@ def _index_articles(
     index: Index, sources: Sequence[Path], *, skip_bad: bool, processes: int, stream: TextIO
 ) -> dict[str, Any]:
     report = ReadReport()
-    articles: list[Article] = []
 
     def read_all() -> Iterator[Article]:
         for source in sources:
-            for article in read_articles(source, skip_bad=skip_bad, report=report):
-                articles.append(article)
-                yield article
+            yield from read_articles(source, skip_bad=skip_bad, report=report)
 
     with index.writer(processes=processes) as writer:
         for article in _progress(read_all(), stream):
             writer.add(article)
         result = writer.commit()
     reader = index.reader()
-    unresolved = 0
-    for article in articles:
-        if article.related and reader.find(article.id) is not None:
-            unresolved += max(0, len(article.related) - len(reader.out_links(article.id)))
     return {
         "added": result.added,
         "replaced": result.replaced,
         "deleted": result.deleted,
         "skipped": len(report.skipped),
-        "unresolved_links": unresolved,
+        "unresolved_links": len(reader.unresolved_links()),
+        "ambiguous_links": len(reader.ambiguous_links()),
         "doc_count": result.doc_count,
         "generation": result.generation,
         "skipped_records": [str(skip) for skip in report.skipped],

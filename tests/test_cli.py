@@ -127,3 +127,11 @@ def test_demo_with_a_query_runs_as_a_console_script(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "«পুলিশ" in done.stdout and "পুল " not in done.stdout.split("===")[1].split("\n")[0]
+
+
+def test_index_summary_counts_links_that_point_nowhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the demo corpus has 8 related lines that match no demo headline (tests/test_articles_demo.py)
+    assert main(["index", str(demo_corpus_path()), "--index", str(tmp_path / "ix")]) == 0
+    assert "unresolved links: 8, ambiguous links: 0" in capsys.readouterr().out
