@@ -24,7 +24,7 @@ from typing import Any
 import attrs
 
 from bnsearch.analysis import Analyzer, bengali_analyzer
-from bnsearch.articles import Article
+from bnsearch.articles import Article, read_articles
 from bnsearch.index import Index, Schema
 from bnsearch.search.scoring import BM25FParams
 from bnsearch.search.searcher import Searcher
@@ -65,15 +65,7 @@ TABLE_HEADER = (
 
 def load_passages(path: str | Path) -> list[Article]:
     """Passages of a JSONL file (``id``, ``body``, optional ``title``) as articles."""
-    articles = []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                row = json.loads(line)
-                articles.append(
-                    Article(id=str(row["id"]), title=row.get("title") or "", body=row["body"])
-                )
-    return articles
+    return list(read_articles(path))
 
 
 def load_questions(path: str | Path) -> list[Question]:
