@@ -57,15 +57,12 @@ def _progress(items: Iterable[Article], stream: TextIO, *, every: int = 500) -> 
                 f"\r  {count:,} articles, {rate:,.0f} articles/s", end="", file=stream, flush=True
             )
     elapsed = max(time.perf_counter() - started, 1e-9)
-    end = "\n" if interactive else ""
     print(
         f"\r  {count:,} articles read and analysed in {elapsed:.1f} s "
-        f"({count / elapsed:,.0f} articles/s){end}",
+        f"({count / elapsed:,.0f} articles/s)",
         file=stream,
         flush=True,
     )
-    if not interactive:
-        print(file=stream)
 
 
 def _open_or_create(path: Path) -> Index:
