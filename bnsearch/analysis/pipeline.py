@@ -7,7 +7,8 @@ analyzer's identity), a ``stage`` (``"normalize"``, ``"stop"`` or ``"stem"``) an
 
 Why it is fast: filters are pure functions of one word, so the analyzer remembers, for
 every whitespace-separated chunk it has seen, the terms that chunk produces. Text is split
-on whitespace in C (``str.split``); ICU runs only on chunks not seen before. Whitespace
+on whitespace in C (``str.split``); ICU runs only on new chunks that are not a plain Bengali
+word (:meth:`IcuWordTokenizer.batch_spans`). Whitespace
 always separates words under UAX #29 (the one exception, combining marks right after a
 space, which ICU glues to the space, is reproduced by dropping such leading marks), so
 the result equals running ICU over the whole text. Word frequencies follow Zipf's law, so
@@ -89,9 +90,9 @@ class IcuWordTokenizer:
         A chunk made only of Bengali letters, signs, digits and joiners, perhaps with
         punctuation stuck to its edges (``বৈঠকে,`` ``‘ঢাকা’``), is one word under UAX #29
         (letters, digits and their marks never break apart; punctuation at a word's edge
-        never joins it), so it skips ICU. The
-        other chunks are joined with newlines (a hard word break), segmented once, and the
-        spans handed back to their chunks; offsets are relative to each chunk.
+        never joins it), so it skips ICU. The other chunks are joined with newlines (a hard
+        word break), segmented once, and the spans handed back to their chunks; offsets are
+        relative to each chunk.
         """
         result: list[list[tuple[int, int]]] = []
         hard: list[tuple[int, str, int]] = []
