@@ -28,6 +28,7 @@ from bnsearch.articles import Article
 from bnsearch.index.links import title_key
 from bnsearch.index.norms import encode_lengths
 from bnsearch.index.schema import POSITION_GAP, TEXT, FieldSpec, Schema
+from bnsearch.index.segment import epoch_seconds
 from bnsearch.index.store import Block, StoreWriter, article_row
 
 Int32Array = npt.NDArray[np.int32]
@@ -68,6 +69,7 @@ class EncodedBatch:
     ids: list[str]
     title_keys: list[str]
     urls: list[str]
+    published: list[int]  # epoch seconds or NO_DATE, see segment.epoch_seconds
     store_blocks: list[tuple[Block, int]]  # compressed stored rows, rows per block
     fields: dict[str, EncodedField]
     edge_src: list[int]  # doc number within the batch
@@ -166,6 +168,7 @@ def encode_articles(
         ids=[article.id for article, _ in items],
         title_keys=[title_key(article.title) for article, _ in items],
         urls=[article.url or "" for article, _ in items],
+        published=[epoch_seconds(article.published) for article, _ in items],
         store_blocks=_store_blocks(items, background=vocabularies is not None),
         fields=fields,
         edge_src=edge_src,
@@ -203,6 +206,7 @@ class SegmentBuilder:
     ids: list[str] = attrs.field(init=False, factory=list)
     title_keys: list[str] = attrs.field(init=False, factory=list)
     urls: list[str] = attrs.field(init=False, factory=list)
+    published: list[int] = attrs.field(init=False, factory=list)
     store: StoreWriter = attrs.field(init=False, factory=StoreWriter)
     _edges: list[tuple[int, str, str, str]] = attrs.field(init=False, factory=list)
 
@@ -240,6 +244,7 @@ class SegmentBuilder:
         self.ids.extend(batch.ids)
         self.title_keys.extend(batch.title_keys)
         self.urls.extend(batch.urls)
+        self.published.extend(batch.published)
         self.store.add_blocks(batch.store_blocks)
         self.doc_count += batch.count
 
@@ -262,6 +267,7 @@ class SegmentBuilder:
         arrays["strings.ids"] = self.ids
         arrays["strings.titlekeys"] = self.title_keys
         arrays["strings.urls"] = self.urls
+        arrays["doc.published"] = np.array(self.published, dtype=np.int64)
         arrays["links.src"] = np.array([e[0] for e in self._edges], dtype=np.int32)
         arrays["strings.links.key"] = [e[1] for e in self._edges]
         arrays["strings.links.url"] = [e[2] for e in self._edges]

@@ -181,6 +181,7 @@ def merge_segments(
     ids: list[str] = []
     keys: list[str] = []
     urls: list[str] = []
+    published: list[Array] = []
     store = StoreWriter()
     edge_src: list[int] = []
     edge_parts: dict[str, list[str]] = {"key": [], "url": [], "tid": []}
@@ -194,6 +195,7 @@ def merge_segments(
         ids.extend(reader_ids[doc] for doc in live_docs)
         keys.extend(reader_keys[doc] for doc in live_docs)
         urls.extend(reader_urls[doc] for doc in live_docs)
+        published.append(np.asarray(reader.published())[reader.live])
         reader.copy_stored(store)
         if len(reader.link_src):
             tables = {part: reader.link_table(part) for part in edge_parts}
@@ -205,6 +207,9 @@ def merge_segments(
     arrays["strings.ids"] = ids
     arrays["strings.titlekeys"] = keys
     arrays["strings.urls"] = urls
+    arrays["doc.published"] = (
+        np.concatenate(published).astype(np.int64) if published else np.zeros(0, np.int64)
+    )
     arrays["links.src"] = np.array(edge_src, dtype=np.int32)
     for part, values in edge_parts.items():
         arrays[f"strings.links.{part}"] = values

@@ -12,6 +12,9 @@ is uint32 when its values fit, else int64; see docs/index-format.md):
   and ``fld.F.posptr.npy`` (the first position of term ``t``); keyword fields add
   ``fld.F.facet.npy`` (int32 term id of each doc's full value, -1 if none);
 * ``strings.ids``, ``strings.titlekeys``, ``strings.urls``: one entry per doc;
+* ``doc.published.npy``: int64 publication time per doc, seconds since the Unix epoch
+  (UTC), :data:`NO_DATE` when the article has none (absent in segments written before
+  it existed: read as all :data:`NO_DATE`);
 * ``links.src.npy`` (int32 source doc per edge) and ``strings.links.key/url/tid``;
 * ``store.bin.npy`` (uint8, zlib blocks of JSON rows, see :mod:`.store`) and ``store.idx.npy``;
 * deletions live outside the immutable set: ``del-GGGGGG.npy`` (sorted int32 doc ids
@@ -21,6 +24,7 @@ is uint32 when its values fit, else int64; see docs/index-format.md):
 from __future__ import annotations
 
 import bisect
+import datetime as dt
 import itertools
 from collections.abc import Sequence
 from typing import Any
@@ -36,6 +40,22 @@ from bnsearch.index.schema import TEXT, Schema
 from bnsearch.index.store import StoreReader, StoreWriter
 
 Array = npt.NDArray[Any]
+
+#: ``SegmentReader.published()`` value of a doc whose article has no publication date.
+NO_DATE: int = int(np.iinfo(np.int64).min)
+PUBLISHED_FILE = "doc.published.npy"
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def epoch_seconds(published: dt.datetime | None) -> int:
+    """``published`` as whole seconds since 1970-01-01 UTC (floored), :data:`NO_DATE`
+    for ``None``. A naive datetime is taken as UTC."""
+    if published is None:
+        return NO_DATE
+    if published.tzinfo is None or published.utcoffset() is None:
+        published = published.replace(tzinfo=dt.timezone.utc)
+    delta = published - _EPOCH
+    return delta.days * 86_400 + delta.seconds
 
 
 def compact_offsets(offsets: Array) -> Array:
@@ -150,6 +170,9 @@ class SegmentReader:
         self._ids_blob, self._ids_off = load("strings.ids.blob.npy"), load("strings.ids.off.npy")
         self._keys = (load("strings.titlekeys.blob.npy"), load("strings.titlekeys.off.npy"))
         self._urls = (load("strings.urls.blob.npy"), load("strings.urls.off.npy"))
+        self._published: Array | None = (
+            load(PUBLISHED_FILE) if f"{entry.name}/{PUBLISHED_FILE}" in entry.files else None
+        )
         self.link_src: Array = load("links.src.npy")
         self._link_tables = {
             part: (load(f"strings.links.{part}.blob.npy"), load(f"strings.links.{part}.off.npy"))
@@ -175,6 +198,13 @@ class SegmentReader:
             )
         if len(self._ids_off) != self.max_doc + 1:
             raise IndexFormatError(f"{where}: {len(self._ids_off) - 1} ids for {self.max_doc} docs")
+        if self._published is not None and (
+            len(self._published) != self.max_doc or self._published.dtype != np.int64
+        ):
+            raise IndexFormatError(
+                f"{where}: {len(self._published)} publication dates ({self._published.dtype}) "
+                f"for {self.max_doc} docs (int64 expected)"
+            )
         self._id_map: dict[str, int] | None = None
         self._ids: list[str] | None = None
         self._doc_keys: tuple[dict[str, list[int]], dict[str, list[int]]] | None = None
@@ -293,6 +323,17 @@ class SegmentReader:
     def article_id(self, doc: int) -> str:
         start, end = int(self._ids_off[doc]), int(self._ids_off[doc + 1])
         return self._ids_blob[start:end].tobytes().decode("utf-8")
+
+    def published(self) -> npt.NDArray[np.int64]:
+        """Publication time of every doc (deleted docs included): int64 seconds since the
+        Unix epoch, UTC (a naive ``Article.published`` was taken as UTC), :data:`NO_DATE`
+        where the article has none. Mmapped; a segment written before dates were
+        recorded reads as all :data:`NO_DATE`."""
+        if self._published is None:
+            missing = np.full(self.max_doc, NO_DATE, dtype=np.int64)
+            missing.setflags(write=False)
+            self._published = missing
+        return self._published
 
     def find(self, article_id: str) -> int | None:
         """Local doc of a live article with this id, or ``None``."""

@@ -3,8 +3,9 @@
 Checks, in order: the manifest (readable, own checksum, format version), the schema and
 analyzer identities, every file listed for every segment (present, size, CRC-32), then
 the structure of each segment (sorted terms, monotone CSR pointers, doc ids in range and
-ascending per term, positive term frequencies, positions matching frequencies, norms and
-ids one per doc, stored rows readable and matching the ids, no article id live twice).
+ascending per term, positive term frequencies, positions matching frequencies, norms,
+ids and publication dates one per doc (the dates when the segment opens), stored rows
+readable and matching the ids, no article id live twice).
 A healthy index gives a report with no problems; the CLI's ``bnsearch verify`` prints it.
 """
 
