@@ -107,7 +107,9 @@ class Index:
             timeout: seconds to wait for another writer to finish before raising
                 :class:`IndexLockedError`.
             buffer_mb: UTF-8 megabytes of article text buffered per process before a
-                segment is flushed (each process's peak memory is roughly 5x this).
+                segment is flushed (each process's peak memory is roughly 5x this). The
+                size is estimated from character counts (3 bytes a character in non-ASCII
+                text), so Bengali text fills it about 10% sooner than its exact size.
             processes: analysis worker processes (``> 1`` for large batches).
             merge_policy: segment merge settings (default :class:`MergePolicy`).
         """

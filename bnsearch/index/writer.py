@@ -45,7 +45,7 @@ from bnsearch.index.reader import IndexReader, read_manifest
 from bnsearch.index.schema import Schema
 from bnsearch.index.segment import SegmentReader
 from bnsearch.index.store import row_article
-from bnsearch.index.workers import LocalBuilder, WorkerBuilder
+from bnsearch.index.workers import LocalBuilder, WorkerBuilder, warm_up
 
 _CHUNK_ARTICLES = 128
 
@@ -94,12 +94,19 @@ class _Working:
         return None if doc is None or doc in self.dead else doc
 
 
+def _utf8_estimate(text: str) -> int:
+    """UTF-8 size of ``text``, estimated without encoding it: exact for ASCII, 3 bytes a
+    character otherwise (exact for Bengali letters, an upper bound for the spaces and
+    digits between them)."""
+    return len(text) if text.isascii() else 3 * len(text)
+
+
 def _article_text_size(article: Article) -> int:
-    """UTF-8 bytes of the article's indexed text (what ``buffer_mb`` counts)."""
-    size = len(article.title.encode()) + len(article.body.encode())
+    """Estimated UTF-8 bytes of the article's indexed text (what ``buffer_mb`` counts)."""
+    size = _utf8_estimate(article.title) + _utf8_estimate(article.body)
     if article.caption:
-        size += len(article.caption.encode())
-    return size + sum(len(link.headline.encode()) for link in article.related)
+        size += _utf8_estimate(article.caption)
+    return size + sum(_utf8_estimate(link.headline) for link in article.related)
 
 
 class IndexWriter:
@@ -137,6 +144,7 @@ class IndexWriter:
                     "processes > 1 needs an index on disk (workers open the folder); "
                     "in-memory indexes are written by one process"
                 )
+            warm_up(schema)  # once here, not once per forked worker
             self._builders = [
                 WorkerBuilder(directory.path, self._schema_json) for _ in range(processes)
             ]
@@ -287,6 +295,8 @@ class IndexWriter:
         It ignores ambiguity; :meth:`_fix_anchors` corrects it at commit, so a good guess
         only saves re-indexing the article.
         """
+        if not self._buffer_edges and not any(len(w.reader.link_src) for w in self._working):
+            return ()  # no link anywhere can point at it (the common bulk-load case)
         key = title_key(article.title)
         url = link_url_key(article.url or "")
         found: set[tuple[str, int, str]] = set()
