@@ -513,3 +513,15 @@ def test_merge_policy_tiers_and_size_cap() -> None:
     assert policy.select(many_deleted) == [[0]]
     assert MergePolicy(force_single=True).select(entries(5, 500)) == [[0, 1]]
     assert MergePolicy(force_single=True).select(entries(5)) == []
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[], [""], ["", ""], ["a", "বাংলা", "", "x\x00y", "z"], ["ককক", "", "b", ""], ["\x00"]],
+)
+def test_string_tables_round_trip(values: list[str]) -> None:
+    from bnsearch.index.segment import decode_strings, encode_strings
+
+    blob, offsets = encode_strings(values)
+    assert decode_strings(blob, offsets) == values
+    assert offsets.tolist() == [0, *np.cumsum([len(v.encode()) for v in values]).tolist()]

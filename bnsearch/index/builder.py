@@ -16,6 +16,7 @@ the batch vocabulary; everything after that is numpy.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -123,7 +124,7 @@ def encode_articles(
         shared = vocabularies is not None
         vocab = vocabularies[spec.name] if vocabularies is not None else _Vocabulary()
         lookup = vocab.__getitem__
-        per_doc: list[int] = []
+        per_doc: array[int] = array("i")  # C ints: no list of Python ints to convert
         lengths = np.zeros(len(items), dtype=np.int32)
         if spec.kind == TEXT:
             analyzer = schema.analyzer(spec.name)
@@ -149,7 +150,7 @@ def encode_articles(
                 lengths[number] = len(keys)
         fields[spec.name] = EncodedField(
             vocab=[] if shared else vocab.terms(),
-            ids=np.array(per_doc, dtype=np.int32),
+            ids=np.frombuffer(per_doc, dtype=np.int32) if per_doc else np.zeros(0, np.int32),
             lengths=lengths,
             shared=shared,
         )

@@ -67,6 +67,16 @@ def compact_offsets(offsets: Array) -> Array:
 
 def encode_strings(values: Sequence[str]) -> tuple[npt.NDArray[np.uint8], Array]:
     """A string table: the UTF-8 blob and ``len + 1`` byte offsets."""
+    joined = "\x00".join(values)
+    if values and joined.count("\x00") == len(values) - 1:
+        # no value holds a NUL: one encode for all, the separators give the offsets
+        data = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
+        cuts = np.flatnonzero(data == 0)
+        offsets = np.empty(len(values) + 1, dtype=np.int64)
+        offsets[0] = 0
+        offsets[1:-1] = cuts - np.arange(len(cuts))
+        offsets[-1] = len(data) - len(cuts)
+        return np.delete(data, cuts) if len(cuts) else data, compact_offsets(offsets)
     encoded = [value.encode("utf-8") for value in values]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     if encoded:
