@@ -370,6 +370,16 @@ class SegmentReader:
         """The section path of ``doc`` as written in the article."""
         return tuple(self.stored(doc)["section"])
 
+    def title_key_of(self, doc: int) -> str:
+        """The title key of one doc (see :func:`bnsearch.index.links.title_key`)."""
+        blob, offsets = self._keys
+        return blob[int(offsets[doc]) : int(offsets[doc + 1])].tobytes().decode("utf-8")
+
+    def url_of(self, doc: int) -> str:
+        """The URL of one doc as given (``""`` when none)."""
+        blob, offsets = self._urls
+        return blob[int(offsets[doc]) : int(offsets[doc + 1])].tobytes().decode("utf-8")
+
     def title_keys(self) -> list[str]:
         return decode_strings(*self._keys)
 

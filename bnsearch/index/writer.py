@@ -10,8 +10,9 @@ what changed as a :class:`CommitResult`. :meth:`IndexWriter.rollback` forgets th
 
 Anchors: an article's ``anchors`` field holds the headlines of live links that resolve to
 it under the rule of :mod:`.links`. A first guess is made when the article is analyzed;
-at commit the links of the whole new snapshot are resolved, compared with those of the
-previous commit, and every article whose anchors differ from the resolved ones is
+at commit the committed link graph (a :class:`~bnsearch.index.links.LinkIndex`, built
+once per writer) is updated with the batch, re-resolving only the links whose inputs the
+batch changed, and every article whose anchors differ from the resolved ones is
 re-indexed from its stored row, so anchors always equal the graph's edges.
 """
 
@@ -24,18 +25,17 @@ from typing import Any
 
 import attrs
 import numpy as np
-import numpy.typing as npt
 
 from bnsearch.articles import Article, RelatedLink
 from bnsearch.errors import ArticleError, BnSearchError
 from bnsearch.index import faults
 from bnsearch.index.directory import Directory, FileInfo, FSDirectory
 from bnsearch.index.links import (
-    ResolvedLinks,
+    LinkIndex,
     edge_url_index,
     edge_url_keys,
     link_url_key,
-    resolve_segments,
+    segment_links,
     title_key,
 )
 from bnsearch.index.lock import WriteLock
@@ -150,6 +150,9 @@ class IndexWriter:
             ]
         else:
             self._builders = [LocalBuilder(schema)]
+        # the committed link graph, kept between commits (None: build when needed)
+        self._links: LinkIndex | None = None
+        self._next_links: LinkIndex | None = None
         try:
             self._base = IndexReader.open(directory, schema)
             self._remove_unreferenced(self._base.manifest)
@@ -359,47 +362,54 @@ class IndexWriter:
     def _fix_anchors(self) -> None:
         """Re-index every article whose anchors differ from the resolved graph (after flush).
 
-        The graph of the new snapshot is compared with the previous commit's: articles whose
-        incoming links changed, articles touched by this batch and the targets of links on
-        touched pages are checked against their stored anchors.
+        The committed graph (a :class:`LinkIndex`, built once per writer and kept between
+        commits) is updated with this batch: only links whose source, target id, URL key
+        or title key the batch touched are resolved again. Targets whose incoming links
+        changed and the articles of the batch (their anchors were guessed) are checked
+        against their stored anchors.
         """
-        if not self._touched or not any(len(w.reader.link_src) for w in self._working):
+        links, self._links = self._links, None  # stays None if anything below fails
+        if not self._touched:
+            self._next_links = links
             return
-        old = self._base.link_graph()
-        new = resolve_segments([(w.reader, self._live_mask(w)) for w in self._working])
-        candidates = {
-            target
-            for target in old.incoming.keys() | new.incoming.keys()
-            if old.incoming.get(target) != new.incoming.get(target)
-        }
+        if not any(len(w.reader.link_src) for w in self._working):
+            self._next_links = None  # no link anywhere: rebuilt when links appear
+            return
+        if links is None:
+            links = LinkIndex.from_segments([(s, s.live) for s in self._base.segments])
+        added = []
         for article_id in self._touched:
-            candidates.add(article_id)
-            candidates.update(new.out.get(article_id, ()))
-        for target in sorted(candidates):
-            location = new.location.get(target)
-            if location is None:
+            where = self._live_location(article_id)
+            if where is not None:
+                reader, doc = where[0].reader, where[1]
+                added.append((
+                    article_id,
+                    reader.title_key_of(doc),
+                    link_url_key(reader.url_of(doc)),
+                    segment_links(reader, doc),
+                ))
+        changed = links.update(removed=self._touched, added=added)
+        self._next_links = links
+        live_touched = {ident for ident, *_ in added}
+        fixes: list[tuple[_Working, int, dict[str, Any], tuple[str, ...]]] = []
+        for target in sorted(changed | live_touched):
+            where = self._live_location(target)
+            if where is None:
                 continue
-            working = self._working[location[0]]
-            row = working.reader.stored(location[1])
-            anchors = self._resolved_anchors(new, target)
+            row = where[0].reader.stored(where[1])
+            anchors = tuple(self._headline(*ref) for ref in links.incoming_refs(target))
             if anchors != tuple(row["anchors"]):
-                working.dead.add(location[1])
-                self._append(row_article(row), anchors)
-                self._reindexed += 1
+                fixes.append((where[0], where[1], row, anchors))
+        for working, doc, row, anchors in fixes:  # after all lookups: they move docs
+            working.dead.add(doc)
+            self._append(row_article(row), anchors)
+            self._reindexed += 1
         self.flush()
 
-    def _live_mask(self, working: _Working) -> npt.NDArray[np.bool_]:
-        live = np.array(working.reader.live, dtype=bool)
-        if working.dead:
-            live[np.fromiter(working.dead, dtype=np.int64)] = False
-        return live
-
-    def _resolved_anchors(self, graph: ResolvedLinks, target: str) -> tuple[str, ...]:
-        anchors = []
-        for source, link_no in graph.incoming.get(target, ()):
-            ordinal, doc = graph.location[source]
-            anchors.append(self._working[ordinal].reader.stored(doc)["related"][link_no][0])
-        return tuple(anchors)
+    def _headline(self, source_id: str, link_no: int) -> str:
+        where = self._live_location(source_id)
+        assert where is not None, source_id
+        return str(where[0].reader.stored(where[1])["related"][link_no][0])
 
     # -- flushing -----------------------------------------------------------------------
     def flush(self) -> None:
@@ -472,6 +482,7 @@ class IndexWriter:
         faults.crash_point("deletes-written")
         if not self._touched and not self._new_names and not self._merge_policy.select(entries):
             # nothing changed: no new generation (readers need not refresh)
+            self._links = self._next_links
             return CommitResult(
                 added=0,
                 replaced=0,
@@ -495,6 +506,7 @@ class IndexWriter:
                 counts["deleted"] += 1
         self._directory.write_manifest(manifest.to_bytes())
         self._published = True
+        self._links = self._next_links
         faults.crash_point("committed")
         previous = self._base
         reuse = {(s.entry.name, s.entry.deletes): s for s in previous.segments}

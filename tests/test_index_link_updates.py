@@ -1,0 +1,153 @@
+"""Index room: incremental link resolution equals a resolution from scratch.
+
+Random sequences of adds, upserts, deletes, rollbacks and commits over a small universe
+of ids, titles and URLs (so links collide, go ambiguous, resolve late and break) must
+leave exactly the anchors and edges that :class:`bnsearch.articles.links.LinkGraph`
+computes from the live articles, and that a fresh one-batch build stores.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bnsearch.articles import Article, RelatedLink
+from bnsearch.articles.links import LinkGraph
+from bnsearch.index import Index, IndexWriter
+from bnsearch.index.links import LinkIndex, resolve_segments
+
+IDS = [f"n{number}" for number in range(9)]
+TITLES = ["পদ্মা সেতু খুলল", "চালের দাম বাড়ল", "বৃষ্টিতে জলাবদ্ধতা", "পদ্মা সেতু: খুলল!"]
+URLS = [None, "https://example.com/a", "http://www.example.com/a/", "https://example.com/b"]
+HEADLINES = [*TITLES, "কোথাও নেই এমন খবর"]
+
+
+def random_article(rng: random.Random, ident: str) -> Article:
+    links = []
+    for _ in range(rng.randrange(4)):
+        links.append(
+            RelatedLink(
+                headline=rng.choice(HEADLINES),
+                url=rng.choice(URLS) if rng.random() < 0.4 else None,
+                target_id=rng.choice([*IDS, "gone"]) if rng.random() < 0.3 else None,
+            )
+        )
+    return Article(
+        id=ident,
+        title=rng.choice(TITLES),
+        body=f"খবরের বিস্তারিত {ident}",
+        url=rng.choice(URLS),
+        related=tuple(links),
+    )
+
+
+def stored_anchors(index: Index) -> dict[str, list[str]]:
+    reader = index.reader()
+    result = {}
+    for ident in reader.article_ids():
+        where = reader.find(ident)
+        assert where is not None
+        result[ident] = list(reader.stored(*where)["anchors"])
+    return result
+
+
+def expected_anchors(live: dict[str, Article]) -> dict[str, list[str]]:
+    graph = LinkGraph.from_articles(live.values())
+    return {ident: [edge.headline for edge in graph.in_edges(ident)] for ident in live}
+
+
+def graph_edges(live: dict[str, Article]) -> set[tuple[str, int, str]]:
+    graph = LinkGraph.from_articles(live.values())
+    return {(edge.source, edge.index, edge.target) for edge in graph.edges()}
+
+
+def check(index: Index, writer: IndexWriter | None, live: dict[str, Article]) -> None:
+    assert stored_anchors(index) == expected_anchors(live)
+    reader = index.reader()
+    resolved = reader.link_graph()
+    edges = {(s, n, t) for t, refs in resolved.incoming.items() for s, n in refs}
+    assert edges == graph_edges(live)
+    expected = expected_anchors(live)
+    for segment in reader.segments:  # the indexed anchors field follows the stored rows
+        lengths = segment.field_lengths("anchors")
+        for doc in segment.live.nonzero()[0].tolist():
+            assert (int(lengths[doc]) > 0) == bool(expected[segment.article_id(doc)])
+    links = getattr(writer, "_links", None) if writer is not None else None
+    if links is not None:  # the writer's incremental graph equals a resolution from scratch
+        fresh = resolve_segments([(s, s.live) for s in reader.segments])
+        assert links.resolved() == fresh.__class__(
+            out=fresh.out,
+            incoming=fresh.incoming,
+            unresolved=fresh.unresolved,
+            ambiguous=fresh.ambiguous,
+        )
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_updates_match_a_resolution_from_scratch(seed: int) -> None:
+    rng = random.Random(seed)
+    index = Index.in_memory()
+    live: dict[str, Article] = {}
+    batch: dict[str, Article | None] = {}
+    writer = index.writer()
+    try:
+        for _ in range(60):
+            action = rng.random()
+            if action < 0.55:
+                article = random_article(rng, rng.choice(IDS))
+                writer.add(article)
+                batch[article.id] = article
+            elif action < 0.75:
+                ident = rng.choice(IDS)
+                writer.delete(ident)
+                batch[ident] = None
+            elif action < 0.8:
+                writer.rollback()
+                batch.clear()
+            elif action < 0.95:
+                writer.commit()
+                for ident, value in batch.items():
+                    if value is None:
+                        live.pop(ident, None)
+                    else:
+                        live[ident] = value
+                batch.clear()
+                check(index, writer, live)
+            else:  # a new writer builds its graph from the committed segments
+                writer.commit()
+                writer.close()
+                for ident, value in batch.items():
+                    if value is None:
+                        live.pop(ident, None)
+                    else:
+                        live[ident] = value
+                batch.clear()
+                writer = index.writer()
+                check(index, writer, live)
+        writer.commit()
+        for ident, value in batch.items():
+            if value is None:
+                live.pop(ident, None)
+            else:
+                live[ident] = value
+        check(index, writer, live)
+    finally:
+        writer.close()
+    fresh = Index.in_memory()
+    with fresh.writer() as fresh_writer:
+        fresh_writer.add_many(live.values())
+    assert stored_anchors(fresh) == stored_anchors(index)
+
+
+def test_update_reports_old_and_new_targets() -> None:
+    index = LinkIndex()
+    index.update(removed=(), added=[("t1", "k", "", ()), ("s", "x", "", (("k", "", ""),))])
+    assert index.incoming_refs("t1") == [("s", 0)]
+    # a second article with the same title key makes the link ambiguous: t1 loses it
+    changed = index.update(removed=(), added=[("t2", "k", "", ())])
+    assert changed == {"t1"}
+    assert index.incoming_refs("t1") == [] and index.state[("s", 0)].candidates == ("t1", "t2")
+    # deleting t1 resolves the link to t2
+    changed = index.update(removed=["t1"], added=())
+    assert changed == {"t2"} and index.incoming_refs("t2") == [("s", 0)]
