@@ -80,3 +80,27 @@ def test_verify_reports_missing_or_foreign_manifest(tmp_path: Path) -> None:
     assert not report.ok and "missing manifest" in report.problems[0]
     (tmp_path / "empty" / "meta.json").write_text("not json")
     assert "not valid JSON" in verify(tmp_path / "empty").problems[0]
+
+
+def test_verify_checks_anchors_against_the_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bnsearch.articles import RelatedLink
+    from bnsearch.index.writer import IndexWriter
+
+    target = Article(id="t", title="পদ্মা সেতু খুলল", body="সেতু")
+    source = Article(id="s", title="অন্য খবর", related=(RelatedLink(headline="পদ্মা সেতু খুলল"),))
+    good = Index.create(tmp_path / "good")
+    with good.writer() as writer:
+        writer.add_many([target, source])
+    assert verify(tmp_path / "good").ok
+    # a writer that neither guesses nor fixes anchors stores none on the target
+    monkeypatch.setattr(IndexWriter, "_fix_anchors", lambda self: None)
+    monkeypatch.setattr(IndexWriter, "_anchors_for", lambda self, article: ())
+    bad = Index.create(tmp_path / "bad")
+    with bad.writer() as writer:
+        writer.add_many([target, source])
+    report = verify(tmp_path / "bad")
+    assert not report.ok
+    assert len(report.problems) == 1
+    assert "article 't'" in report.problems[0] and "পদ্মা সেতু খুলল" in report.problems[0]

@@ -358,6 +358,10 @@ class SegmentReader:
         """The stored row of ``doc``: the original article text and metadata."""
         return self._store.row(doc)
 
+    def related_headlines(self, doc: int) -> list[str]:
+        """The headlines of ``doc``'s related links, in page order (link numbers)."""
+        return self._store.related_headlines(doc)
+
     def copy_stored(self, target: StoreWriter) -> None:
         """Append the live docs' stored rows to ``target`` (for merges)."""
         self._store.copy_live(target, self.live)

@@ -209,6 +209,14 @@ class StoreReader:
             raise IndexFormatError(f"{self._where}: stored block {number} lacks doc {doc}")
         return copy.deepcopy(rows[inner])
 
+    def related_headlines(self, doc: int) -> list[str]:
+        """The headlines of ``doc``'s related links (no copy of the row is made)."""
+        number, inner = self._locate(doc)
+        rows = self._block(number)
+        if inner >= len(rows):
+            raise IndexFormatError(f"{self._where}: stored block {number} lacks doc {doc}")
+        return [str(link[0]) for link in rows[inner]["related"]]
+
     def copy_live(self, target: StoreWriter, live: npt.NDArray[np.bool_]) -> None:
         """Append this store's live rows to ``target``: blocks without deletions are
         copied as compressed bytes, the others are decompressed and filtered."""

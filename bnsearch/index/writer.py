@@ -174,6 +174,8 @@ class IndexWriter:
         self._new_files: list[str] = []  # deletion files written for this batch
         self._reindexed = 0
         self._published = False
+        # segment names are reused after a rollback: the cache lives for one batch
+        self._headline_cache: dict[tuple[str, int], list[str]] = {}
 
     def _clear_buffer(self) -> None:
         self._pending = [_Pending() for _ in self._builders]
@@ -329,9 +331,8 @@ class IndexWriter:
                     key,
                 ):
                     continue
-                row = working.reader.stored(source)
                 link_no = table.link_no[edge]
-                found.add((source_id, link_no, row["related"][link_no][0]))
+                found.add((source_id, link_no, self._headlines(working.reader, source)[link_no]))
         wanted = ["id:" + article.id, "key:" + key] + (["url:" + url] if url else [])
         for lookup in wanted:
             for slot, docno, link_no in self._buffer_edges.get(lookup, ()):
@@ -409,7 +410,18 @@ class IndexWriter:
     def _headline(self, source_id: str, link_no: int) -> str:
         where = self._live_location(source_id)
         assert where is not None, source_id
-        return str(where[0].reader.stored(where[1])["related"][link_no][0])
+        return self._headlines(where[0].reader, where[1])[link_no]
+
+    def _headlines(self, segment: SegmentReader, doc: int) -> list[str]:
+        """Related headlines of a doc, cached (segments never change; reading a stored row
+        costs a block's decompression)."""
+        key = (segment.name, doc)
+        found = self._headline_cache.get(key)
+        if found is None:
+            if len(self._headline_cache) >= 1 << 16:
+                self._headline_cache.clear()
+            found = self._headline_cache[key] = segment.related_headlines(doc)
+        return found
 
     # -- flushing -----------------------------------------------------------------------
     def flush(self) -> None:
