@@ -84,13 +84,14 @@ def check(index: Index, writer: IndexWriter | None, live: dict[str, Article]) ->
         )
 
 
-@pytest.mark.parametrize("seed", range(12))
-def test_random_updates_match_a_resolution_from_scratch(seed: int) -> None:
+@pytest.mark.parametrize("buffer_mb", [128.0, 0.0005])  # small: flushes in flight all along
+@pytest.mark.parametrize("seed", range(10))
+def test_random_updates_match_a_resolution_from_scratch(seed: int, buffer_mb: float) -> None:
     rng = random.Random(seed)
     index = Index.in_memory()
     live: dict[str, Article] = {}
     batch: dict[str, Article | None] = {}
-    writer = index.writer()
+    writer = index.writer(buffer_mb=buffer_mb)
     try:
         for _ in range(60):
             action = rng.random()
@@ -123,7 +124,7 @@ def test_random_updates_match_a_resolution_from_scratch(seed: int) -> None:
                     else:
                         live[ident] = value
                 batch.clear()
-                writer = index.writer()
+                writer = index.writer(buffer_mb=buffer_mb)
                 check(index, writer, live)
         writer.commit()
         for ident, value in batch.items():

@@ -178,11 +178,18 @@ class IndexWriter:
         self._headline_cache: dict[tuple[str, int], list[str]] = {}
 
     def _clear_buffer(self) -> None:
+        # flushes started but not landed: (builder slot, segment name, its articles)
+        self._inflight: list[tuple[int, str, _Pending]] = []
+        self._fresh_buffer()
+
+    def _fresh_buffer(self) -> None:
         self._pending = [_Pending() for _ in self._builders]
         self._slot = 0
         self._chunk: list[tuple[Article, tuple[str, ...]]] = []
         self._buffer_bytes = 0
-        self._buffer_edges: dict[str, list[tuple[int, int, int]]] = {}
+        # lookup key -> (buffered articles, doc, link number) of links in the buffer and
+        # in flushes not landed yet
+        self._buffer_edges: dict[str, list[tuple[_Pending, int, int]]] = {}
 
     def _check_open(self) -> None:
         if self._lock is None:
@@ -192,7 +199,11 @@ class IndexWriter:
     def pending(self) -> int:
         """Articles added in this batch and not yet committed (superseded ones excluded)."""
         flushed = sum(w.reader.max_doc - len(w.dead) for w in self._working if w.new)
-        return flushed + sum(len(p.articles) - len(p.dead) for p in self._pending)
+        return flushed + sum(len(p.articles) - len(p.dead) for p in self._buffered())
+
+    def _buffered(self) -> list[_Pending]:
+        """Articles not in a landed segment: the buffer and flushes in flight."""
+        return [*self._pending, *(pending for _, _, pending in self._inflight)]
 
     # -- adding and deleting ----------------------------------------------------------
     def add(self, article: Article) -> None:
@@ -235,13 +246,13 @@ class IndexWriter:
         pending.ids[article.id] = docno
         for link_no, link in enumerate(article.related):
             for key in self._link_keys(link):
-                self._buffer_edges.setdefault(key, []).append((slot, docno, link_no))
+                self._buffer_edges.setdefault(key, []).append((pending, docno, link_no))
         self._chunk.append((article, anchors))
         self._buffer_bytes += _article_text_size(article)
         if len(self._chunk) >= _CHUNK_ARTICLES:
             self._send_chunk()
         if self._buffer_bytes >= self._buffer_limit:
-            self.flush()
+            self.flush(wait=False)  # the segment is built while the next one fills
 
     @staticmethod
     def _link_keys(link: RelatedLink) -> list[str]:
@@ -263,7 +274,7 @@ class IndexWriter:
 
     def _remove_current(self, article_id: str) -> bool:
         """Mark the live copy of ``article_id`` (buffer or segment) as deleted."""
-        for pending in self._pending:
+        for pending in self._buffered():
             docno = pending.ids.pop(article_id, None)
             if docno is not None:
                 pending.dead.add(docno)
@@ -277,7 +288,7 @@ class IndexWriter:
 
     # -- anchors ------------------------------------------------------------------------
     def _is_live(self, article_id: str) -> bool:
-        return any(article_id in pending.ids for pending in self._pending) or (
+        return any(article_id in pending.ids for pending in self._buffered()) or (
             self._live_location(article_id) is not None
         )
 
@@ -335,10 +346,10 @@ class IndexWriter:
                 found.add((source_id, link_no, self._headlines(working.reader, source)[link_no]))
         wanted = ["id:" + article.id, "key:" + key] + (["url:" + url] if url else [])
         for lookup in wanted:
-            for slot, docno, link_no in self._buffer_edges.get(lookup, ()):
-                if docno in self._pending[slot].dead:
+            for pending, docno, link_no in self._buffer_edges.get(lookup, ()):
+                if docno in pending.dead:
                     continue
-                source_article = self._pending[slot].articles[docno]
+                source_article = pending.articles[docno]
                 if source_article.id == article.id:
                     continue
                 link = source_article.related[link_no]
@@ -424,27 +435,50 @@ class IndexWriter:
         return found
 
     # -- flushing -----------------------------------------------------------------------
-    def flush(self) -> None:
-        """Write the buffered articles as new (not yet committed) segments, one per builder."""
+    def flush(self, *, wait: bool = True) -> None:
+        """Write the buffered articles as new (not yet committed) segments, one per builder.
+
+        With ``wait=False`` (the writer's own flushes when the buffer is full) the
+        segments are built and written in the background (a thread, or the worker
+        processes) while the next articles are analyzed; they land before the next
+        flush, and before commit.
+        """
         self._check_open()
-        if not any(pending.articles for pending in self._pending):
+        if any(pending.articles for pending in self._pending):
+            faults.crash_point("flush-started")
+            self._send_chunk()
+            self._land()  # a builder has at most one flush in flight
+            for slot, builder in enumerate(self._builders):
+                if self._pending[slot].articles:
+                    name = self._new_segment_name()
+                    builder.start_flush(self._directory, name)
+                    self._inflight.append((slot, name, self._pending[slot]))
+            self._fresh_buffer_keeping_edges()
+        if wait:
+            self._land()
+
+    def _fresh_buffer_keeping_edges(self) -> None:
+        edges = self._buffer_edges
+        self._fresh_buffer()
+        self._buffer_edges = edges  # in-flight articles stay visible to anchor guesses
+
+    def _land(self) -> None:
+        """Wait for the flushes in flight and add their segments to the batch."""
+        if not self._inflight:
             return
-        faults.crash_point("flush-started")
-        self._send_chunk()
-        started: list[tuple[int, str]] = []
-        for slot, builder in enumerate(self._builders):
-            if self._pending[slot].articles:
-                name = self._new_segment_name()
-                builder.start_flush(self._directory, name)
-                started.append((slot, name))
-        for slot, name in started:
+        inflight, self._inflight = self._inflight, []
+        for slot, name, pending in inflight:
             files, max_doc, stats = self._builders[slot].finish_flush()
             entry = SegmentEntry(name=name, max_doc=max_doc, files=files, stats=stats)
             reader = SegmentReader(self._directory, entry, self._schema, ordinal=len(self._working))
-            self._working.append(
-                _Working(entry=entry, reader=reader, new=True, dead=self._pending[slot].dead)
-            )
-        self._clear_buffer()
+            self._working.append(_Working(entry=entry, reader=reader, new=True, dead=pending.dead))
+        landed = {id(pending) for _, _, pending in inflight}
+        if self._buffer_edges:  # landed links are found through the segments now
+            self._buffer_edges = {
+                key: kept
+                for key, entries in self._buffer_edges.items()
+                if (kept := [entry for entry in entries if id(entry[0]) not in landed])
+            }
 
     def _new_segment_name(self) -> str:
         name = f"seg-{self._next_segment:06d}"
@@ -591,7 +625,8 @@ class IndexWriter:
 
     def _discard_new_files(self) -> None:
         for builder in self._builders:
-            builder.discard()
+            builder.discard()  # waits for a flush in flight, drops its result
+        self._inflight = []
         for name in self._new_names:
             prefix = name + "/"
             for file_name in self._directory.list_names():
