@@ -9,6 +9,7 @@ computes from the live articles, and that a fresh one-batch build stores.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -87,11 +88,20 @@ def check(index: Index, writer: IndexWriter | None, live: dict[str, Article]) ->
 @pytest.mark.parametrize("buffer_mb", [128.0, 0.0005])  # small: flushes in flight all along
 @pytest.mark.parametrize("seed", range(10))
 def test_random_updates_match_a_resolution_from_scratch(seed: int, buffer_mb: float) -> None:
+    run_random_updates(Index.in_memory(), seed=seed, buffer_mb=buffer_mb, processes=1)
+
+
+@pytest.mark.parametrize("seed", [100, 101])
+def test_random_updates_with_worker_processes(seed: int, tmp_path: Path) -> None:
+    index = Index.create(tmp_path / "idx")
+    run_random_updates(index, seed=seed, buffer_mb=0.0005, processes=2)
+
+
+def run_random_updates(index: Index, *, seed: int, buffer_mb: float, processes: int) -> None:
     rng = random.Random(seed)
-    index = Index.in_memory()
     live: dict[str, Article] = {}
     batch: dict[str, Article | None] = {}
-    writer = index.writer(buffer_mb=buffer_mb)
+    writer = index.writer(buffer_mb=buffer_mb, processes=processes)
     try:
         for _ in range(60):
             action = rng.random()
@@ -124,7 +134,7 @@ def test_random_updates_match_a_resolution_from_scratch(seed: int, buffer_mb: fl
                     else:
                         live[ident] = value
                 batch.clear()
-                writer = index.writer(buffer_mb=buffer_mb)
+                writer = index.writer(buffer_mb=buffer_mb, processes=processes)
                 check(index, writer, live)
         writer.commit()
         for ident, value in batch.items():

@@ -74,7 +74,7 @@ class _Pending:
 
     ids: dict[str, int] = attrs.field(factory=dict)
     dead: set[int] = attrs.field(factory=set)
-    articles: list[Article] = attrs.field(factory=list)
+    articles: list[Article | None] = attrs.field(factory=list)  # None: flushed, no links
 
 
 @attrs.define(eq=False)
@@ -350,7 +350,7 @@ class IndexWriter:
                 if docno in pending.dead:
                     continue
                 source_article = pending.articles[docno]
-                if source_article.id == article.id:
+                if source_article is None or source_article.id == article.id:
                     continue
                 link = source_article.related[link_no]
                 if self._guess_points_at(
@@ -438,10 +438,9 @@ class IndexWriter:
     def flush(self, *, wait: bool = True) -> None:
         """Write the buffered articles as new (not yet committed) segments, one per builder.
 
-        With ``wait=False`` (the writer's own flushes when the buffer is full) the
-        segments are built and written in the background (a thread, or the worker
-        processes) while the next articles are analyzed; they land before the next
-        flush, and before commit.
+        With ``wait=False`` (the writer's own flushes when the buffer is full) and worker
+        processes, the workers build and write while the writer goes on handing out
+        articles; the segments land before the next flush, and before commit.
         """
         self._check_open()
         if any(pending.articles for pending in self._pending):
@@ -452,10 +451,15 @@ class IndexWriter:
                 if self._pending[slot].articles:
                     name = self._new_segment_name()
                     builder.start_flush(self._directory, name)
-                    self._inflight.append((slot, name, self._pending[slot]))
+                    pending = self._pending[slot]
+                    # until it lands, only articles with links are needed (anchor guesses)
+                    pending.articles = [
+                        a if a is not None and a.related else None for a in pending.articles
+                    ]
+                    self._inflight.append((slot, name, pending))
             self._fresh_buffer_keeping_edges()
-        if wait:
-            self._land()
+        if wait or not isinstance(self._builders[0], WorkerBuilder):
+            self._land()  # one process: the segment is built already
 
     def _fresh_buffer_keeping_edges(self) -> None:
         edges = self._buffer_edges
