@@ -525,3 +525,15 @@ def test_string_tables_round_trip(values: list[str]) -> None:
     blob, offsets = encode_strings(values)
     assert decode_strings(blob, offsets) == values
     assert offsets.tolist() == [0, *np.cumsum([len(v.encode()) for v in values]).tolist()]
+
+
+@pytest.mark.parametrize("limit", [1, 300, 1 << 16, (1 << 16) + 1, 1 << 20, 1 << 32])
+def test_stable_order_equals_a_stable_argsort(limit: int) -> None:
+    from bnsearch.index.builder import stable_order
+
+    rng = np.random.default_rng(limit)
+    keys = rng.integers(0, limit, size=5000, dtype=np.int64)
+    keys[:50] = limit - 1  # the largest key, repeated (ties keep their order)
+    expected = np.argsort(keys, kind="stable")
+    assert stable_order(keys, limit).tolist() == expected.tolist()
+    assert stable_order(keys.astype(np.uint32), limit).tolist() == expected.tolist()

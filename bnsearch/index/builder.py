@@ -292,6 +292,20 @@ def small_uint(max_value: int) -> type[np.unsignedinteger[Any]]:
     return np.uint32
 
 
+def stable_order(keys: npt.NDArray[np.integer[Any]], limit: int) -> Int64Array:
+    """``np.argsort(keys, kind="stable")`` for keys in ``[0, limit)``, ``limit <= 2**32``.
+
+    numpy sorts 16-bit keys stably by radix sort (about 5x faster than its stable sort of
+    32-bit keys), so larger keys are sorted in two 16-bit passes, low half first.
+    """
+    if limit <= 1 << 16:
+        return np.argsort(keys.astype(np.uint16), kind="stable").astype(np.int64, copy=False)
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    high = (keys[order] >> 16).astype(np.uint16)
+    result: Int64Array = order[np.argsort(high, kind="stable")].astype(np.int64, copy=False)
+    return result
+
+
 def build_field(
     *,
     vocab: list[str],
@@ -318,7 +332,7 @@ def build_field(
     rank[np.array(order_terms, dtype=np.int64)] = np.arange(len(vocab), dtype=np.int32)
     sorted_terms = [vocab[i] for i in order_terms]
     term = rank[ids] if len(ids) else ids
-    order = np.argsort(term, kind="stable")  # tokens are already in (doc, position) order
+    order = stable_order(term, len(vocab))  # tokens are already in (doc, position) order
     term, doc_of, position = term[order], doc_of[order], position[order]
     n = len(term)
     if n:

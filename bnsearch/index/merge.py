@@ -25,7 +25,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from bnsearch.index.builder import small_uint
+from bnsearch.index.builder import small_uint, stable_order
 from bnsearch.index.directory import Directory
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.schema import TEXT, Schema
@@ -114,7 +114,7 @@ def _merge_field(
     term = np.concatenate(terms_parts) if terms_parts else np.zeros(0, np.int32)
     docs = np.concatenate(docs_parts) if docs_parts else np.zeros(0, np.int32)
     tfs = np.concatenate(tfs_parts) if tfs_parts else np.zeros(0, np.int32)
-    order = np.argsort(term, kind="stable")  # inputs are in (segment, doc) order already
+    order = stable_order(term, len(vocab))  # inputs are in (segment, doc) order already
     term, docs, tfs_sorted = term[order], docs[order], tfs[order]
     indptr = np.searchsorted(term, np.arange(len(vocab) + 1), side="left").astype(np.int64)
     max_tf = int(tfs_sorted.max()) if len(tfs_sorted) else 0
