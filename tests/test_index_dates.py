@@ -187,3 +187,17 @@ def test_verify_checks_the_date_array_length(tmp_path: Path) -> None:
     assert not report.ok
     assert any("3 publication dates" in problem for problem in report.problems), report.problems
     del index
+
+
+def test_reindexing_for_anchors_keeps_the_date() -> None:
+    from bnsearch.articles import RelatedLink
+
+    index = Index.in_memory()
+    when = dt.datetime(2024, 1, 1, tzinfo=DHAKA)
+    with index.writer() as writer:
+        writer.add(dated("t", when, title="পদ্মা সেতু খুলল"))
+    with index.writer() as writer:  # a later page links to t: t is re-indexed with anchors
+        writer.add(Article(id="s", title="অন্য", related=(RelatedLink(headline="পদ্মা সেতু খুলল"),)))
+        result = writer.commit()
+    assert result.reindexed == 1
+    assert dates_by_id(index) == {"t": epoch_seconds(when), "s": NO_DATE}
