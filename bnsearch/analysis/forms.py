@@ -1,0 +1,133 @@
+"""Inflection flags: which grammatical endings the stemmer took off a word, as bits.
+
+Stemming makes মামলাটি ("the case") and মামলা ("case") one term, which is right for
+matching but loses a signal: a searcher who types an inflected form often copies it from
+the text they remember. The index therefore keeps, for every posting, one byte: the OR of
+the *form flags* of the term's occurrences in that document. A word's form flag has one
+bit per kind of ending in what the stemmer removed (the part of the word after its stem,
+split into known endings from the right): মামলাটি carries the classifier bit, মামলাটির
+the classifier and genitive bits, মামলা none. A document "has the typed form" when its
+posting has every bit of the query word's flag.
+
+The eight kinds (:data:`ENDING_KINDS`) follow the stemmer's layers: emphatic clitics,
+genitive, objective, locative, verb endings, plurals, classifiers, and anything else. A
+stem that itself lost a final letter (সরকার -> সরকা) gives its bare form that letter's
+bit too; such words simply tell fewer forms apart.
+
+:func:`inflection_split` cuts an analyzer's chain before its stemmer, so the index can
+analyze text into surface forms once and stem each distinct form once.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Sequence
+
+import attrs
+
+from bnsearch.analysis.normalize import normalize_word
+from bnsearch.analysis.pipeline import Analyzer
+
+#: Kinds of ending, one bit each (bit = position in this tuple); the last is "other".
+ENDING_KINDS: tuple[tuple[str, str], ...] = (
+    ("emphatic", "ই ও"),
+    ("genitive", "ের এর য়ের র দের"),
+    ("objective", "কে"),
+    ("locative", "তে য়ে য় ে"),
+    (
+        "verb",
+        "েছিলেন েছিলাম েছিল েছেন েছিস েছে েছি ছিলেন ছিলাম ছিল ছেন ছে ছি "
+        "চ্ছিলেন চ্ছিল চ্ছেন চ্ছে চ্ছি লেন বেন তেন তাম েননি েনি",
+    ),
+    ("plural", "গুলো গুলি গুলা রা গণ বৃন্দ সমূহ"),
+    ("classifier", "টি টা টো খানা খানি"),
+    ("other", ""),
+)
+_OTHER_BIT = len(ENDING_KINDS) - 1
+_KIND_OF_ENDING = {
+    normalize_word(ending): bit
+    for bit, (_, endings) in enumerate(ENDING_KINDS)
+    for ending in endings.split()
+}
+#: longest first, so the split from the right takes whole endings
+_ENDINGS_LONGEST_FIRST = sorted(_KIND_OF_ENDING, key=len, reverse=True)
+
+
+def form_flag(surface: str, term: str | None) -> int:
+    """The form flag of ``surface`` (a word before stemming) whose stem is ``term``."""
+    if term is None or surface == term:
+        return 0
+    rest = surface[len(term) :] if surface.startswith(term) else surface
+    flag = 0
+    while rest:
+        for ending in _ENDINGS_LONGEST_FIRST:
+            if rest.endswith(ending):
+                flag |= 1 << _KIND_OF_ENDING[ending]
+                rest = rest[: -len(ending)]
+                break
+        else:
+            return flag | 1 << _OTHER_BIT
+    return flag
+
+
+def has_form(posting_flags: int, flag: int) -> bool:
+    """Whether a posting's flags include every ending kind of a query word's ``flag``."""
+    return flag != 0 and posting_flags & flag == flag
+
+
+@attrs.frozen(eq=False)
+class InflectionSplit:
+    """An analyzer cut before its stemmer.
+
+    ``surfaces`` runs the chain up to the stemmer (words with their endings);
+    ``stems`` runs the rest on one such word. ``stems.term(surfaces_term)`` equals the
+    whole chain's term for that word.
+    """
+
+    surfaces: Analyzer
+    stems: Analyzer
+
+    def terms_and_flags(self, words: Sequence[str]) -> tuple[list[str | None], list[int]]:
+        """Stems (``None`` if the rest of the chain drops the word) and form flags."""
+        stem_of = self.stems.term
+        terms = [stem_of(word) for word in words]
+        return terms, [form_flag(w, t) for w, t in zip(words, terms, strict=True)]
+
+    def query_flags(self, text: str) -> dict[str, int]:
+        """Per term of ``text``, the OR of the form flags its words carry in the query."""
+        flags: dict[str, int] = {}
+        stem_of = self.stems.term
+        for word in self.surfaces.terms(text):
+            term = stem_of(word)
+            if term is not None:
+                flags[term] = flags.get(term, 0) | form_flag(word, term)
+        return flags
+
+
+_SPLITS: weakref.WeakKeyDictionary[Analyzer, InflectionSplit | None] = weakref.WeakKeyDictionary()
+
+
+def inflection_split(analyzer: Analyzer) -> InflectionSplit | None:
+    """``analyzer`` cut before its first ``stem``-stage filter; ``None`` without one.
+
+    The same analyzer always gets the same split (so the halves' caches stay warm).
+    """
+    if analyzer in _SPLITS:
+        return _SPLITS[analyzer]
+    stages = [f.stage for f in analyzer.filters]
+    split = None
+    if "stem" in stages:
+        at = stages.index("stem")
+        head = Analyzer(
+            tokenizer=analyzer.tokenizer,
+            filters=analyzer.filters[:at],
+            cache_size=analyzer.cache_size,
+        )
+        tail = Analyzer(
+            tokenizer=analyzer.tokenizer,
+            filters=analyzer.filters[at:],
+            cache_size=analyzer.cache_size,
+        )
+        split = InflectionSplit(surfaces=head, stems=tail)
+    _SPLITS[analyzer] = split
+    return split

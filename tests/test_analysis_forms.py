@@ -1,0 +1,95 @@
+"""Analysis room: form flags and the analyzer cut before its stemmer."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bnsearch.analysis import bengali_analyzer, default_analyzer, normalize_word
+from bnsearch.analysis.forms import ENDING_KINDS, form_flag, has_form, inflection_split
+
+WORDS = [
+    "মামলাটি", "মামলা", "মামলার", "বাংলাদেশের", "পুলিশ", "জেলাগুলোতে", "গল্পটি",
+    "ভাইরাসটি", "শিক্ষকদের", "ঢাকায়", "বৈঠকে", "সরকার", "করেছেন", "১৫টি", "এবং",
+]  # fmt: skip
+
+
+def test_the_bare_form_has_no_flag() -> None:
+    assert form_flag("পুলিশ", "পুলিশ") == 0
+    assert form_flag("মামলাটি", None) == 0
+
+
+def bits(*kinds: str) -> int:
+    names = [name for name, _ in ENDING_KINDS]
+    return sum(1 << names.index(kind) for kind in kinds)
+
+
+@pytest.mark.parametrize(
+    ("word", "kinds"),
+    [
+        ("মামলাটি", ("classifier",)),
+        ("মামলাটির", ("classifier", "genitive")),
+        ("মামলার", ("genitive",)),
+        ("মামলাকে", ("objective",)),
+        ("জেলাগুলোতে", ("plural", "locative")),
+        ("শিক্ষকদের", ("genitive",)),
+        ("দেশেও", ("locative", "emphatic")),
+        ("করেছেন", ("verb",)),
+    ],
+)
+def test_flags_name_the_kinds_of_ending_removed(word: str, kinds: tuple[str, ...]) -> None:
+    word = normalize_word(word)
+    stem = default_analyzer().term(word)
+    assert stem is not None and stem != word
+    assert form_flag(word, stem) == bits(*kinds)
+
+
+def test_an_unknown_ending_is_other() -> None:
+    assert form_flag("abcxyz", "abc") == bits("other")
+
+
+def test_a_posting_has_a_form_when_it_has_all_its_kinds() -> None:
+    both = bits("classifier", "genitive")
+    assert has_form(both, bits("classifier")) and has_form(both, both)
+    assert not has_form(bits("classifier"), both)
+    assert not has_form(both, 0)
+
+
+def test_split_halves_compose_to_the_whole_chain() -> None:
+    analyzer = default_analyzer()
+    split = inflection_split(analyzer)
+    assert split is not None
+    text = " ".join(WORDS)
+    surfaces = split.surfaces.term_sequence(text)
+    terms, _ = split.terms_and_flags([s for s in surfaces if s is not None])
+    assert terms == analyzer.terms(text)
+    assert inflection_split(analyzer) is split  # one split per analyzer: caches stay warm
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from([*WORDS, "।", "12", "abc", "কি"]), max_size=12))
+def test_split_agrees_with_the_chain_on_any_text(words: list[str]) -> None:
+    """Index-time (surfaces, then stems) and query-time (whole chain) analysis agree."""
+    analyzer = default_analyzer()
+    split = inflection_split(analyzer)
+    assert split is not None
+    text = " ".join(words)
+    surfaces = [s for s in split.surfaces.term_sequence(text) if s is not None]
+    terms, _ = split.terms_and_flags(surfaces)
+    assert [t for t in terms if t is not None] == analyzer.terms(text)
+
+
+def test_query_flags_or_the_forms_typed() -> None:
+    split = inflection_split(default_analyzer())
+    assert split is not None
+    flags = split.query_flags("মামলাটি মামলার পুলিশ")
+    case = normalize_word("মামলা")
+    assert flags[case] == form_flag(normalize_word("মামলাটি"), case) | form_flag(
+        normalize_word("মামলার"), case
+    )
+    assert flags[normalize_word("পুলিশ")] == 0
+
+
+def test_a_chain_without_a_stemmer_has_no_split() -> None:
+    assert inflection_split(bengali_analyzer(stem=False)) is None
