@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.analysis import normalize_text
+from bnsearch.analysis.forms import inflection_split
 from bnsearch.articles import Article
 from bnsearch.index.links import title_key
 from bnsearch.index.norms import encode_lengths
@@ -57,7 +58,7 @@ class EncodedField:
     """One field of a batch: vocabulary, term ids per position, positions per doc."""
 
     vocab: list[str]  # empty when ``shared``: ids are the builder's own term ids
-    ids: Int32Array
+    ids: Int32Array  # with a stemming analyzer, ids of surface forms (stemmed at build)
     lengths: Int32Array  # positions (including dropped words and gaps) per doc
     shared: bool = False
 
@@ -128,7 +129,9 @@ def encode_articles(
         lengths = np.zeros(len(items), dtype=np.int32)
         if spec.kind == TEXT:
             analyzer = schema.analyzer(spec.name)
-            sequence_of = analyzer.term_sequence
+            split = inflection_split(analyzer)
+            # a stemming chain: keep surface forms here, stem each distinct one at build
+            sequence_of = (split.surfaces if split else analyzer).term_sequence
             gap = [None] * POSITION_GAP
             for number, (article, anchors) in enumerate(items):
                 values = _field_values(spec, article, anchors)
@@ -255,8 +258,11 @@ class SegmentBuilder:
         stats: dict[str, Any] = {}
         for spec in self.schema.fields:
             buffer = self._fields[spec.name]
+            vocab = buffer.vocab.terms()
+            split = inflection_split(self.schema.analyzer(spec.name)) if spec.kind == TEXT else None
             built, field_stats = build_field(
-                vocab=buffer.vocab.terms(),
+                vocab=vocab,
+                stems=split.terms_and_flags(vocab) if split else None,
                 ids=_concat32(buffer.ids),
                 lengths=_concat32(buffer.lengths),
                 doc_count=self.doc_count,
@@ -306,9 +312,15 @@ def stable_order(keys: npt.NDArray[np.integer[Any]], limit: int) -> Int64Array:
     return result
 
 
+def doc_id_dtype(max_doc: int) -> type[np.integer[Any]]:
+    """Doc ids of postings: uint16 in a segment of at most 65,536 docs, else int32."""
+    return np.uint16 if max_doc <= 2**16 else np.int32
+
+
 def build_field(
     *,
     vocab: list[str],
+    stems: tuple[list[str | None], list[int]] | None = None,
     ids: Int32Array,
     lengths: Int32Array,
     doc_count: int,
@@ -317,9 +329,13 @@ def build_field(
 ) -> tuple[dict[str, Any], dict[str, int]]:
     """CSR arrays of one field from per-position term ids (``-1`` = no term).
 
-    ``ids`` holds, doc after doc, ``lengths[d]`` entries for doc ``d``. Returns the arrays
-    (``terms`` as a sorted list of str, ``indptr``, ``docs``, ``tfs``, and for text
-    fields ``norms``, ``lens``, and with positions ``pos``, ``posptr``) and statistics.
+    ``ids`` holds, doc after doc, ``lengths[d]`` entries for doc ``d``. With ``stems``
+    (per vocabulary entry: its stem, ``None`` to drop it, and its form flag, see
+    :mod:`bnsearch.analysis.forms`) the vocabulary holds surface forms: postings are by
+    stem and each carries the OR of its occurrences' flags (``forms``). Returns the
+    arrays (``terms`` as a sorted list of str, ``indptr``, ``docs``, ``tfs``, for text
+    fields ``norms``, ``lens``, with positions ``pos``, ``posptr``, with stems
+    ``forms``) and statistics.
     """
     doc_of = np.repeat(np.arange(doc_count, dtype=np.int32), lengths)
     starts = np.cumsum(lengths, dtype=np.int64) - lengths
@@ -327,12 +343,24 @@ def build_field(
     raw_ids = ids
     kept = ids >= 0
     ids, doc_of, position = ids[kept], doc_of[kept], position[kept]
-    order_terms = sorted(range(len(vocab)), key=vocab.__getitem__)
-    rank = np.empty(len(vocab), dtype=np.int32)
-    rank[np.array(order_terms, dtype=np.int64)] = np.arange(len(vocab), dtype=np.int32)
-    sorted_terms = [vocab[i] for i in order_terms]
+    flags = None
+    if stems is None:
+        order_terms = sorted(range(len(vocab)), key=vocab.__getitem__)
+        rank = np.empty(len(vocab), dtype=np.int32)
+        rank[np.array(order_terms, dtype=np.int64)] = np.arange(len(vocab), dtype=np.int32)
+        sorted_terms = [vocab[i] for i in order_terms]
+    else:  # many surface forms -> one stem
+        stem_of, flag_of = stems
+        sorted_terms = sorted({stem for stem in stem_of if stem is not None})
+        stem_rank = {stem: number for number, stem in enumerate(sorted_terms)}
+        rank = np.array([-1 if s is None else stem_rank[s] for s in stem_of], dtype=np.int32)
+        flags = np.array(flag_of, dtype=np.uint8)[ids]
     term = rank[ids] if len(ids) else ids
-    order = stable_order(term, len(vocab))  # tokens are already in (doc, position) order
+    if flags is not None and len(term) and int(term.min()) < 0:  # the stemmer dropped some
+        stemmed = term >= 0
+        term, doc_of, position = term[stemmed], doc_of[stemmed], position[stemmed]
+        flags = flags[stemmed]
+    order = stable_order(term, len(sorted_terms))  # tokens are already in (doc, position) order
     term, doc_of, position = term[order], doc_of[order], position[order]
     n = len(term)
     if n:
@@ -345,15 +373,21 @@ def build_field(
         posting_start = np.zeros(0, dtype=np.int64)
     tfs = np.diff(np.append(posting_start, n))
     posting_term = term[posting_start]
-    indptr = np.searchsorted(posting_term, np.arange(len(vocab) + 1), side="left").astype(np.int64)
+    indptr = np.searchsorted(
+        posting_term, np.arange(len(sorted_terms) + 1), side="left"
+    ).astype(np.int64)
     field_lengths = np.bincount(doc_of, minlength=doc_count).astype(np.uint32)
     max_tf = int(tfs.max()) if len(tfs) else 0
     arrays: dict[str, Any] = {
         "terms": sorted_terms,
         "indptr": indptr,
-        "docs": doc_of[posting_start].astype(np.int32),
+        "docs": doc_of[posting_start].astype(doc_id_dtype(doc_count)),
         "tfs": tfs.astype(small_uint(max_tf)),
     }
+    if flags is not None:
+        arrays["forms"] = (
+            np.bitwise_or.reduceat(flags[order], posting_start) if n else np.zeros(0, np.uint8)
+        )
     if text:
         arrays["norms"] = encode_lengths(field_lengths)
         arrays["lens"] = field_lengths
@@ -369,7 +403,7 @@ def build_field(
         facet[has] = rank[raw_ids[last]]
         arrays["facet"] = facet
     stats = {
-        "terms": len(vocab),
+        "terms": len(sorted_terms),
         "postings": len(posting_start),
         "tokens": n,
         "length_sum": int(field_lengths.sum()),

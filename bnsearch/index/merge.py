@@ -25,7 +25,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from bnsearch.index.builder import small_uint, stable_order
+from bnsearch.index.builder import doc_id_dtype, small_uint, stable_order
 from bnsearch.index.directory import Directory
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.schema import TEXT, Schema
@@ -89,7 +89,9 @@ def _merge_field(
     vocab = sorted(set().union(*term_sets))
     index = {term: ident for ident, term in enumerate(vocab)}
     terms_parts, docs_parts, tfs_parts, pos_parts = [], [], [], []
-    norms_parts, lens_parts, facet_parts = [], [], []
+    norms_parts, lens_parts, facet_parts, forms_parts = [], [], [], []
+    # form flags survive a merge; a segment written before they existed contributes 0s
+    any_forms = any(reader.forms(name) is not None for reader in readers)
     for reader, remap, terms in zip(readers, remaps, term_sets, strict=True):
         arrays = reader._field(name)
         term_map = np.fromiter((index[term] for term in terms), dtype=np.int32, count=len(terms))
@@ -101,6 +103,13 @@ def _merge_field(
         terms_parts.append(posting_term[keep])
         docs_parts.append(new_docs[keep])
         tfs_parts.append(tfs[keep])
+        if any_forms:
+            forms = arrays.forms
+            forms_parts.append(
+                np.zeros(int(np.count_nonzero(keep)), np.uint8)
+                if forms is None
+                else np.asarray(forms)[keep]
+            )
         if text and positions and arrays.pos is not None:
             pos_parts.append(np.asarray(arrays.pos)[np.repeat(keep, tfs)])
         live = reader.live
@@ -121,9 +130,11 @@ def _merge_field(
     arrays_out: dict[str, Any] = {
         "terms": vocab,
         "indptr": indptr,
-        "docs": docs.astype(np.int32),
+        "docs": docs.astype(doc_id_dtype(max_doc)),
         "tfs": tfs_sorted.astype(small_uint(max_tf)),
     }
+    if any_forms:
+        arrays_out["forms"] = np.concatenate(forms_parts).astype(np.uint8)[order]
     if text:
         lens = np.concatenate(lens_parts).astype(np.uint32)
         arrays_out["norms"] = np.concatenate(norms_parts).astype(np.uint8)

@@ -5,8 +5,10 @@ with byte offsets, ``<stem>.blob.npy`` + ``<stem>.off.npy``; every offset or poi
 is uint32 when its values fit, else int64; see docs/index-format.md):
 
 * per field ``F``: ``fld.F.terms`` (sorted terms, string table), ``fld.F.indptr.npy``
-  (postings of term ``t`` are ``[indptr[t], indptr[t+1])``), ``fld.F.docs.npy``
-  (int32 doc ids, ascending per term), ``fld.F.tfs.npy`` (uint8/16/32);
+  (postings of term ``t`` are ``[indptr[t], indptr[t+1])``), ``fld.F.docs.npy`` (doc
+  ids, ascending per term: uint16 in a segment of at most 65,536 docs, else int32),
+  ``fld.F.tfs.npy`` (uint8/16/32), and for a stemmed field ``fld.F.forms.npy`` (uint8
+  form flags per posting, see :mod:`bnsearch.analysis.forms`);
   text fields add ``fld.F.norms.npy`` (uint8 length codes), ``fld.F.lens.npy`` (uint32
   exact lengths), and with positions ``fld.F.pos.npy`` (uint8/16/32, grouped by posting)
   and ``fld.F.posptr.npy`` (the first position of term ``t``); keyword fields add
@@ -119,7 +121,9 @@ def write_segment(directory: Directory, name: str, built: dict[str, Any]) -> dic
 class _FieldArrays:
     """The mmapped arrays of one field of one segment."""
 
-    def __init__(self, load: Any, prefix: str, text: bool, positions: bool) -> None:
+    def __init__(
+        self, load: Any, prefix: str, text: bool, positions: bool, has_forms: bool
+    ) -> None:
         self.blob: Array = load(f"{prefix}.terms.blob.npy")
         self.off: Array = load(f"{prefix}.terms.off.npy")
         self.indptr: Array = load(f"{prefix}.indptr.npy")
@@ -130,6 +134,7 @@ class _FieldArrays:
         self.pos: Array | None = load(f"{prefix}.pos.npy") if text and positions else None
         self.posptr: Array | None = load(f"{prefix}.posptr.npy") if text and positions else None
         self.facet: Array | None = None if text else load(f"{prefix}.facet.npy")
+        self.forms: Array | None = load(f"{prefix}.forms.npy") if has_forms else None
         self.terms: list[str] | None = None
 
 
@@ -174,7 +179,13 @@ class SegmentReader:
                     f"{info.size} (the file is damaged or was changed; run bnsearch verify)"
                 )
         self._fields: dict[str, _FieldArrays] = {
-            spec.name: _FieldArrays(load, f"fld.{spec.name}", spec.kind == TEXT, spec.positions)
+            spec.name: _FieldArrays(
+                load,
+                f"fld.{spec.name}",
+                spec.kind == TEXT,
+                spec.positions,
+                f"{entry.name}/fld.{spec.name}.forms.npy" in entry.files,
+            )
             for spec in schema.fields
         }
         self._ids_blob, self._ids_off = load("strings.ids.blob.npy"), load("strings.ids.off.npy")
@@ -248,7 +259,7 @@ class SegmentReader:
         return [term for term in terms[low:high] if term.startswith(prefix)]
 
     def postings(self, field: str, term: str) -> tuple[Array, Array] | None:
-        """``(doc_ids int32, tfs)`` of the term (deleted docs included), or ``None``."""
+        """``(doc_ids, tfs)`` of the term (deleted docs included), or ``None``."""
         ident = self.term_id(field, term)
         if ident < 0:
             return None
@@ -259,6 +270,21 @@ class SegmentReader:
         arrays = self._field(field)
         start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])
         return arrays.docs[start:end], arrays.tfs[start:end]
+
+    def forms(self, field: str) -> npt.NDArray[np.uint8] | None:
+        """Per posting (aligned with the field's doc ids), the OR of its occurrences' form
+        flags (:mod:`bnsearch.analysis.forms`); ``None`` where the field keeps none."""
+        return self._field(field).forms
+
+    def term_forms(self, field: str, term: str) -> tuple[Array, Array] | None:
+        """``(doc_ids, form flags)`` of the term's postings, or ``None`` (no term, or a
+        field without form flags)."""
+        arrays = self._field(field)
+        ident = self.term_id(field, term) if arrays.forms is not None else -1
+        if ident < 0 or arrays.forms is None:
+            return None
+        start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])
+        return arrays.docs[start:end], arrays.forms[start:end]
 
     def positions(self, field: str, term: str) -> tuple[Array, Array] | None:
         """``(offsets, positions)``: posting ``j``'s positions are

@@ -118,6 +118,8 @@ def _check_field(segment: SegmentReader, name: str, text: bool, problems: list[s
         problems.append(f"{where}: doc ids not ascending within a term")
     if len(tfs) and int(tfs.min()) <= 0:
         problems.append(f"{where}: zero term frequency")
+    if arrays.forms is not None and len(arrays.forms) != len(docs):
+        problems.append(f"{where}: {len(arrays.forms)} form flags for {len(docs)} postings")
     if text:
         norms, lens = segment.norms(name), segment.field_lengths(name)
         if len(norms) != segment.max_doc or len(lens) != segment.max_doc:
