@@ -76,7 +76,7 @@ def index() -> Index:
 @pytest.mark.parametrize("query", ["বন্যা", "বন্যা নদীর পানি", "বাজেট ঘাটতি", "সিলেটে বন্যা বন্যা", "ঢাকা"])
 def test_engine_matches_reference(index: Index, query: str, k1: float, b: float) -> None:
     weights = {"title": 2.5, "body": 1.0}
-    params = BM25FParams(k1=k1, b=b, proximity=0.0)
+    params = BM25FParams(k1=k1, b=b, proximity=0.0, exact_forms=0.0)
     searcher = Searcher(index.reader(), params=params, default_fields=weights)
     results = searcher.search(query, limit=10, highlight=False)
     expected = reference_bm25f(ARTICLES, news_schema(), query.split(), weights, k1, b)
@@ -93,7 +93,9 @@ def test_fields_are_summed_before_saturation(index: Index) -> None:
     """BM25F, not a sum of per-field BM25: a term in title and body saturates once."""
     weights = {"title": 1.0, "body": 1.0}
     searcher = Searcher(
-        index.reader(), params=BM25FParams(k1=1.2, b=0.0, proximity=0.0), default_fields=weights
+        index.reader(),
+        params=BM25FParams(k1=1.2, b=0.0, proximity=0.0, exact_forms=0.0),
+        default_fields=weights,
     )
     hit = next(h for h in searcher.search("বন্যা") if h.id == "d")
     # d: tf 1 in title, 1 in body, b = 0 -> x = 2; df = 3 of 5

@@ -788,3 +788,42 @@ def proximity_scores(
         )
         bonus += np.float32(weight * pair_idf) * (x / (x + k1))
     return bonus
+
+
+def form_scores(
+    ctx: Context,
+    segment: SegmentReader,
+    docs: npt.NDArray[Any],
+    flags: Mapping[str, int],
+    fields: Sequence[str],
+) -> FloatArray:
+    """Exact-form bonus of ``docs`` (sorted, few) in one segment.
+
+    ``flags`` maps each query term to the form flags its query words carry
+    (:meth:`~bnsearch.analysis.forms.InflectionSplit.query_flags`); a term whose flags
+    are all set in a doc's posting (in any of ``fields``; see
+    :func:`~bnsearch.analysis.forms.has_form`) adds ``exact_forms * idf(term)``.
+    """
+    bonus = np.zeros(len(docs), dtype=np.float32)
+    weight = ctx.params.exact_forms
+    if not len(docs) or weight <= 0:
+        return bonus
+    reader = ctx.reader
+    for term, flag in flags.items():
+        if not flag:
+            continue
+        hit = np.zeros(len(docs), dtype=bool)
+        for field in fields:
+            found = segment.term_forms(field, term)
+            if found is None or not len(found[0]):
+                continue
+            term_docs, forms = found
+            present = _present(term_docs, docs)
+            if not present.any():
+                continue
+            at = np.searchsorted(term_docs, docs[present])
+            hit[present] |= (forms[at] & flag) == flag  # every kind of ending typed
+        if hit.any():
+            df = max(reader.doc_freq(field, term) for field in fields)
+            bonus[hit] += np.float32(weight * float(idf(ctx.total_docs, df)))
+    return bonus

@@ -54,9 +54,10 @@ def _frozen_mapping(value: Mapping[str, float] | None) -> Mapping[str, float]:
 class BM25FParams:
     """Ranking parameters.
 
-    The defaults (``k1=0.5``, ``b=0.75``, ``proximity=1.0``) were chosen on a small grid
-    over the BQA development questions (see ``docs/relevance.md``): ``k1=1.2`` ranks
-    them about 0.017 MRR@10 lower, and proximity adds about 0.026.
+    The defaults (``k1=0.3``, ``b=0.75``, ``proximity=1.0``, ``exact_forms=0.5``) were
+    chosen on a small grid over the BQA development questions (see ``docs/relevance.md``):
+    ``k1=1.2`` ranks them about 0.02 MRR@10 lower, proximity adds about 0.026 and exact
+    forms about 0.006.
 
     Attributes:
         k1: term-frequency saturation (0 = presence only).
@@ -68,16 +69,21 @@ class BM25FParams:
         proximity: weight of word pairs of a plain-words query found next to each other
             (in the query's order) in a document; each such pair scores as a BM25F phrase
             times this weight. 0 turns it off.
-        rerank_depth: proximity is added to this many best documents (at least the page).
+        exact_forms: weight of a query word typed in an inflected form (মামলাটি) that the
+            document uses in that same form, not only another form of its stem; each such
+            word adds its idf times this weight. 0 turns it off.
+        rerank_depth: proximity and exact forms are added to this many best documents
+            (at least the page).
     """
 
-    k1: float = attrs.field(default=0.5, validator=_check_range(0.0, 100.0))
+    k1: float = attrs.field(default=0.3, validator=_check_range(0.0, 100.0))
     b: float = attrs.field(default=0.75, validator=_check_range(0.0, 1.0))
     field_b: Mapping[str, float] = attrs.field(
         factory=dict, converter=_frozen_mapping, validator=_check_field_b, hash=False
     )
     link_prior: float = attrs.field(default=0.0, validator=_check_range(0.0, 100.0))
     proximity: float = attrs.field(default=1.0, validator=_check_range(0.0, 100.0))
+    exact_forms: float = attrs.field(default=0.5, validator=_check_range(0.0, 100.0))
     rerank_depth: int = attrs.field(default=50, validator=_check_range(1, 100_000))
 
     def b_of(self, field: str) -> float:

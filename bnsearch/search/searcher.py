@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.analysis.forms import inflection_split
 from bnsearch.errors import QuerySyntaxError, SchemaError
 from bnsearch.index.norms import NORM_DECODE
 from bnsearch.index.reader import IndexReader
@@ -27,6 +28,7 @@ from bnsearch.search.engine import (
     Evaluator,
     Node,
     Unit,
+    form_scores,
     phrase_frequencies,
     proximity_pairs,
     proximity_scores,
@@ -217,8 +219,8 @@ class Searcher:
         matched = self._restrict(matched, filter, compiler, evaluator)
         if self.params.link_prior > 0:
             matched = self._add_prior(matched)
-        if fast and self.params.proximity > 0 and compiled is not None:
-            matched = self._proximity(matched, query, weights, offset + limit)  # type: ignore[arg-type]
+        if fast and compiled is not None:
+            matched = self._rerank(matched, query, weights, offset + limit)  # type: ignore[arg-type]
         total = sum(len(docs) for docs, _ in matched)
         facet_counts = {name: self._facet(name, matched) for name in facet_fields}
         chosen = self._top(matched, offset + limit, sort or "score")[offset:]
@@ -234,26 +236,34 @@ class Searcher:
             notes=tuple(notes),
         )
 
-    def _proximity(
+    def _rerank(
         self, matched: list[DocScores], text: str, weights: Mapping[str, float], page_end: int
     ) -> list[DocScores]:
-        """Add the proximity bonus to the best ``rerank_depth`` matches (plain-words queries)."""
+        """Add the proximity and exact-form bonuses to the best ``rerank_depth`` matches
+        (plain-words queries)."""
         fields = [f for f in weights if self._ctx.has_postings(f)]
         if not fields:
             return matched
-        pairs = proximity_pairs(self.schema.analyzer(fields[0]), text)
-        if not pairs:
+        analyzer = self.schema.analyzer(fields[0])
+        params = self.params
+        pairs = proximity_pairs(analyzer, text) if params.proximity > 0 else []
+        split = inflection_split(analyzer) if params.exact_forms > 0 else None
+        flags = split.query_flags(text) if split is not None else {}
+        if not pairs and not any(flags.values()):
             return matched
-        depth = max(self.params.rerank_depth, page_end)
-        top = self._top(matched, depth, "score")
+        depth = max(params.rerank_depth, page_end)
+        top = self._top(matched, depth, "score", indices=True)
         out = []
         for ordinal, (segment, (docs, scores)) in enumerate(
             zip(self.reader.segments, matched, strict=True)
         ):
-            chosen = np.array(sorted(d for o, d, _ in top if o == ordinal), dtype=np.int32)
-            if len(chosen):
-                bonus = proximity_scores(self._ctx, segment, chosen, pairs, weights)
-                where = np.searchsorted(docs, chosen)
+            where = np.array([i for o, i, _ in top if o == ordinal], dtype=np.int64)
+            if len(where):
+                where = where[np.argsort(docs[where])]  # the bonus functions want sorted docs
+                chosen = docs[where]
+                bonus = form_scores(self._ctx, segment, chosen, flags, fields)
+                if pairs:
+                    bonus += proximity_scores(self._ctx, segment, chosen, pairs, weights)
                 scores = scores.copy()
                 scores[where] += bonus
             out.append((docs, scores))
@@ -396,8 +406,11 @@ class Searcher:
                 counts[value] = counts.get(value, 0) + int(tally[ordinal])
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
-    def _top(self, matched: list[DocScores], k: int, sort: str) -> list[tuple[int, int, float]]:
-        """``(segment, doc, score)`` of the best ``k`` matches over all segments."""
+    def _top(
+        self, matched: list[DocScores], k: int, sort: str, *, indices: bool = False
+    ) -> list[tuple[int, int, float]]:
+        """``(segment, doc, score)`` of the best ``k`` matches over all segments (with
+        ``indices``, the match's index in its segment's arrays instead of the doc)."""
         if k <= 0:
             return []
         if sort != "score":
@@ -422,7 +435,9 @@ class Searcher:
             best = top_k(scores, k)
             candidates.extend(
                 (ordinal, int(d), float(s))
-                for d, s in zip(docs[best].tolist(), scores[best].tolist(), strict=True)
+                for d, s in zip(
+                    (best if indices else docs[best]).tolist(), scores[best].tolist(), strict=True
+                )
             )
         candidates.sort(key=lambda item: (-item[2], item[0], item[1]))
         return candidates[:k]

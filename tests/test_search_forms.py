@@ -1,0 +1,55 @@
+"""Search room: the exact-form bonus (a query word's inflected form found as typed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bnsearch.articles import Article
+from bnsearch.index import Index
+from bnsearch.search import BM25FParams, Searcher
+
+
+@pytest.fixture(scope="module")
+def index() -> Index:
+    index = Index.in_memory()
+    with index.writer() as writer:
+        # same stem, same length, same frequency: only the form differs
+        writer.add(Article(id="bare", title="খবর", body="আদালতে মামলা উঠেছে আজ"))
+        writer.add(Article(id="the", title="খবর", body="আদালতে মামলাটি উঠেছে আজ"))
+        writer.add(Article(id="of", title="খবর", body="আদালতে মামলার শুনানি আজ"))
+        writer.add(Article(id="other", title="খবর", body="বাজারে চালের দাম বেড়েছে"))
+    return index
+
+
+def scores(searcher: Searcher, query: str) -> dict[str, float]:
+    return {hit.id: hit.score for hit in searcher.search(query, stored=False)}
+
+
+def test_the_typed_form_ranks_first_and_matches_stay_the_same(index: Index) -> None:
+    plain = Searcher(index.reader(), params=BM25FParams(proximity=0.0, exact_forms=0.0))
+    exact = Searcher(index.reader(), params=BM25FParams(proximity=0.0, exact_forms=0.5))
+    before, after = scores(plain, "মামলাটি"), scores(exact, "মামলাটি")
+    assert set(before) == set(after) == {"bare", "the", "of"}
+    assert before["the"] == pytest.approx(before["bare"])  # one stem: BM25F cannot tell
+    assert max(after, key=after.__getitem__) == "the"
+    assert after["bare"] == pytest.approx(before["bare"])
+    assert scores(exact, "মামলার")["of"] > scores(exact, "মামলার")["the"]
+
+
+def test_a_bare_query_word_gets_no_bonus(index: Index) -> None:
+    plain = Searcher(index.reader(), params=BM25FParams(proximity=0.0, exact_forms=0.0))
+    exact = Searcher(index.reader(), params=BM25FParams(proximity=0.0, exact_forms=0.5))
+    assert scores(plain, "মামলা") == pytest.approx(scores(exact, "মামলা"))
+
+
+def test_the_bonus_is_idf_times_the_weight(index: Index) -> None:
+    plain = Searcher(index.reader(), params=BM25FParams(proximity=0.0, exact_forms=0.0))
+    exact = Searcher(index.reader(), params=BM25FParams(proximity=0.0, exact_forms=2.0))
+    explained = plain.explain("মামলাটি", "the")
+    gained = scores(exact, "মামলাটি")["the"] - scores(plain, "মামলাটি")["the"]
+    reader = index.reader()
+    n, df = reader.doc_count, reader.doc_freq("body", "মামলা")
+    import math
+
+    assert gained == pytest.approx(2.0 * math.log1p((n - df + 0.5) / (df + 0.5)), rel=1e-5)
+    assert explained is not None
