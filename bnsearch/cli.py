@@ -7,6 +7,7 @@ traceback instead. Output meant for scripts is available as JSON (``search --jso
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -171,15 +172,31 @@ def _results_json(results: Results) -> dict[str, Any]:
     }
 
 
+#: --sort names (words, since argparse reads "-date" as an option) -> search() sorts
+CLI_SORTS = {"score": "score", "newest": "-date", "oldest": "date"}
+
+
+def _iso_date(text: str) -> dt.date:
+    """A YYYY-MM-DD date for --since/--until (argparse reports the error)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
+
+
 def _search(index: Index, args: argparse.Namespace) -> Results:
     searcher = index.searcher()
-    filter_ = {"section": args.section} if args.section else None
+    filter_: dict[str, Any] = {"section": args.section} if args.section else {}
+    since, until = getattr(args, "since", None), getattr(args, "until", None)
+    if since or until:
+        filter_["published"] = (since, until)
     return searcher.search(
         args.query,
         limit=args.limit,
         offset=args.offset,
         fields=args.field or None,
-        filter=filter_,
+        filter=filter_ or None,
+        sort=CLI_SORTS[getattr(args, "sort", None) or "score"],
         romanized=getattr(args, "romanized", False),
     )
 
@@ -300,6 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--offset", type=int, default=0, help="hits to skip (pagination)")
     search.add_argument("--field", action="append", help="search only this field (repeatable)")
     search.add_argument("--section", help="only articles in this section")
+    search.add_argument("--sort", choices=tuple(CLI_SORTS), help="order of hits (default score)")
+    search.add_argument("--since", type=_iso_date, help="only articles published on or after")
+    search.add_argument("--until", type=_iso_date, help="only articles published before")
     search.add_argument(
         "--romanized", action="store_true", help="read Latin words as romanized Bengali"
     )

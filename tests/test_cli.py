@@ -135,3 +135,25 @@ def test_index_summary_counts_links_that_point_nowhere(
     # the demo corpus has 8 related lines that match no demo headline (tests/test_articles_demo.py)
     assert main(["index", str(demo_corpus_path()), "--index", str(tmp_path / "ix")]) == 0
     assert "unresolved links: 8, ambiguous links: 0" in capsys.readouterr().out
+
+
+def test_search_sorts_and_filters_by_date(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "dated.jsonl"
+    rows = [
+        {"id": "old", "title": "বন্যা", "body": "বন্যা", "published": "2023-06-01"},
+        {"id": "new", "title": "বন্যা", "body": "বন্যা বন্যা", "published": "2024-06-01"},
+        {"id": "mid", "title": "বন্যা", "body": "বন্যা", "published": "2024-01-01T10:00:00+06:00"},
+    ]
+    source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+    assert main(["index", str(source), "--index", str(tmp_path / "ix")]) == 0
+    capsys.readouterr()
+    base = ["search", "বন্যা", "--index", str(tmp_path / "ix"), "--json"]
+    main([*base, "--sort", "newest"])
+    assert [h["id"] for h in json.loads(capsys.readouterr().out)["hits"]] == ["new", "mid", "old"]
+    main([*base, "--since", "2024-01-01", "--until", "2024-06-01"])
+    assert [h["id"] for h in json.loads(capsys.readouterr().out)["hits"]] == ["mid"]
+    with pytest.raises(SystemExit):
+        main([*base, "--since", "last week"])
+    assert "not a YYYY-MM-DD date" in capsys.readouterr().err

@@ -8,6 +8,7 @@ keeps per-snapshot caches (norm tables, term dictionaries); make a new one (or c
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import time
 from collections.abc import Collection, Mapping, Sequence
@@ -20,6 +21,7 @@ from bnsearch.analysis.forms import inflection_split
 from bnsearch.errors import QuerySyntaxError, SchemaError
 from bnsearch.index.norms import NORM_DECODE
 from bnsearch.index.reader import IndexReader
+from bnsearch.index.segment import NO_DATE, epoch_seconds
 from bnsearch.search.engine import (
     Compiled,
     Compiler,
@@ -46,12 +48,17 @@ MAX_CLAUSES = 1024
 MAX_LIMIT = 10_000
 #: Fields highlighted in hits, in order; ``body`` gets a snippet, the others whole text.
 HIGHLIGHT_FIELDS = ("title", "body", "caption")
-#: Sort orders: by score, or by index order (the order articles were written; an article
-#: updated later, also by a new link to it, moves to the end).
-SORTS = ("score", "index", "-index")
+#: Sort orders: by score; by publication date (``"date"`` oldest first, ``"-date"`` newest
+#: first; articles without a date come last either way; ties by score); or by index order
+#: (the order articles were written; an article updated later, also by a new link to it,
+#: moves to the end).
+SORTS = ("score", "date", "-date", "index", "-index")
+#: The filter key of the publication-date range.
+PUBLISHED = "published"
 
+DateBound = dt.date | dt.datetime | None
 FieldsArg = Sequence[str] | Mapping[str, float] | None
-FilterArg = Mapping[str, str | Sequence[str]] | Query | None
+FilterArg = Mapping[str, str | Sequence[str] | tuple[DateBound, DateBound]] | Query | None
 
 
 class Searcher:
@@ -161,9 +168,13 @@ class Searcher:
                 empty page with the right ``total``).
             fields: fields to search when the query names none: a list (schema weights)
                 or ``{field: weight}`` (per-query BM25F weights).
-            filter: ``{"section": "খেলা"}`` (or a list of values: any of them), or a query
-                that must match without adding to the score.
-            sort: ``"score"`` (default), ``"index"`` (order written) or ``"-index"``.
+            filter: ``{"section": "খেলা"}`` (or a list of values: any of them), and/or
+                ``{"published": (since, until)}`` (dates or datetimes, ``since`` included,
+                ``until`` excluded, ``None`` for an open end; a date means its midnight
+                UTC; articles without a date never pass), or a query that must match
+                without adding to the score.
+            sort: ``"score"`` (default), ``"-date"`` (newest first), ``"date"``,
+                ``"index"`` (order written) or ``"-index"``.
             romanized: also look Latin-letter words up as romanized Bengali.
             highlight: add highlights and the body snippet to each hit.
             stored: load stored fields of the hits (False: ids and scores only).
@@ -349,6 +360,12 @@ class Searcher:
                 mask &= keep
             return masks
         for name, wanted in filter_.items():
+            if name == PUBLISHED and name not in self.schema:
+                since, until = _date_range(wanted)
+                for mask, segment in zip(masks, segments, strict=True):
+                    published = segment.published()
+                    mask &= (published >= since) & (published < until) & (published != NO_DATE)
+                continue
             if name not in self.schema:
                 raise SchemaError(f"unknown filter field {name!r}; fields are {self.schema.names}")
             if self.schema[name].is_text:
@@ -413,6 +430,8 @@ class Searcher:
         ``indices``, the match's index in its segment's arrays instead of the doc)."""
         if k <= 0:
             return []
+        if sort in ("date", "-date"):
+            return self._top_by_date(matched, k, newest_first=sort == "-date")
         if sort != "score":
             picked: list[tuple[int, int, float]] = []
             order = range(len(matched)) if sort == "index" else range(len(matched) - 1, -1, -1)
@@ -441,6 +460,33 @@ class Searcher:
             )
         candidates.sort(key=lambda item: (-item[2], item[0], item[1]))
         return candidates[:k]
+
+    def _top_by_date(
+        self, matched: list[DocScores], k: int, *, newest_first: bool
+    ) -> list[tuple[int, int, float]]:
+        """The first ``k`` matches by publication date (undated last; ties by score)."""
+        candidates: list[tuple[int, int, int, float]] = []
+        for ordinal, (segment, (docs, scores)) in enumerate(
+            zip(self.reader.segments, matched, strict=True)
+        ):
+            if not len(docs):
+                continue
+            published = segment.published()[docs]
+            # one ascending key: newest first negates; undated sorts after every date
+            key = np.where(
+                published == NO_DATE,
+                np.iinfo(np.int64).max,
+                -published if newest_first else published,
+            )
+            best = np.lexsort((-scores, key))[:k]
+            candidates.extend(
+                (int(t), ordinal, int(d), float(v))
+                for t, d, v in zip(
+                    key[best].tolist(), docs[best].tolist(), scores[best].tolist(), strict=True
+                )
+            )
+        candidates.sort(key=lambda item: (item[0], -item[3], item[1], item[2]))
+        return [(ordinal, doc, score) for _, ordinal, doc, score in candidates[:k]]
 
     # -- hits -------------------------------------------------------------------------------
     def _hits(
@@ -763,3 +809,30 @@ def _count_leaves(query: Query) -> int:
 
 
 __all__ = ["MAX_CLAUSES", "MAX_LIMIT", "QuerySyntaxError", "Searcher"]
+
+
+def _date_bound(value: object, *, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return epoch_seconds(value)
+    if isinstance(value, dt.date):
+        return epoch_seconds(dt.datetime(value.year, value.month, value.day))
+    raise ValueError(
+        f"filter {PUBLISHED!r}: {where} must be a date, a datetime or None, "
+        f"got {type(value).__name__}"
+    )
+
+
+def _date_range(wanted: object) -> tuple[int, int]:
+    """``(since, until)`` of a ``published`` filter as epoch seconds (open ends widened)."""
+    if not isinstance(wanted, tuple) or len(wanted) != 2:
+        raise ValueError(
+            f"filter {PUBLISHED!r} takes a (since, until) pair of dates, got {wanted!r}"
+        )
+    since = _date_bound(wanted[0], where="since")
+    until = _date_bound(wanted[1], where="until")
+    return (
+        NO_DATE + 1 if since is None else since,
+        int(np.iinfo(np.int64).max) if until is None else until,
+    )
