@@ -86,21 +86,32 @@ class InflectionSplit:
 
     surfaces: Analyzer
     stems: Analyzer
+    #: surface word -> (stem, form flag), bounded like the analyzers' caches
+    _known: dict[str, tuple[str | None, int]] = attrs.field(init=False, factory=dict)
+
+    def _lookup(self, words: Sequence[str]) -> list[tuple[str | None, int]]:
+        known = self._known
+        new = [word for word in dict.fromkeys(words) if word not in known]
+        if new:
+            if len(known) + len(new) > self.stems.cache_size:
+                known.clear()
+            stem_of = self.stems.term
+            for word in new:
+                term = stem_of(word)
+                known[word] = (term, form_flag(word, term))
+        return [known[word] for word in words]
 
     def terms_and_flags(self, words: Sequence[str]) -> tuple[list[str | None], list[int]]:
         """Stems (``None`` if the rest of the chain drops the word) and form flags."""
-        stem_of = self.stems.term
-        terms = [stem_of(word) for word in words]
-        return terms, [form_flag(w, t) for w, t in zip(words, terms, strict=True)]
+        found = self._lookup(words)
+        return [term for term, _ in found], [flag for _, flag in found]
 
     def query_flags(self, text: str) -> dict[str, int]:
         """Per term of ``text``, the OR of the form flags its words carry in the query."""
         flags: dict[str, int] = {}
-        stem_of = self.stems.term
-        for word in self.surfaces.terms(text):
-            term = stem_of(word)
+        for term, flag in self._lookup(self.surfaces.terms(text)):
             if term is not None:
-                flags[term] = flags.get(term, 0) | form_flag(word, term)
+                flags[term] = flags.get(term, 0) | flag
         return flags
 
 

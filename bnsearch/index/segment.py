@@ -302,6 +302,24 @@ class SegmentReader:
         first = int(arrays.posptr[ident])
         return offsets, arrays.pos[first : first + int(offsets[-1])]
 
+    def term_positions(self, field: str, term: str) -> tuple[Array, Array, Array] | None:
+        """``(doc_ids, offsets, positions)`` with ``positions`` the field's whole position
+        array (no slicing): posting ``j``'s positions are
+        ``positions[offsets[j]:offsets[j + 1]]``. Lets a caller gather the positions of
+        several terms with one index."""
+        arrays = self._field(field)
+        if arrays.pos is None or arrays.posptr is None:
+            raise SchemaError(f"field {field!r} has no positions")
+        ident = self.term_id(field, term)
+        if ident < 0:
+            return None
+        start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])
+        offsets = np.empty(end - start + 1, dtype=np.int64)
+        offsets[0] = int(arrays.posptr[ident])
+        np.cumsum(arrays.tfs[start:end], out=offsets[1:])
+        offsets[1:] += offsets[0]
+        return arrays.docs[start:end], offsets, arrays.pos
+
     def term_doc_freqs(self, field: str) -> npt.NDArray[np.int64]:
         """Postings length of every term in :meth:`terms` order (deleted docs included)."""
         indptr = np.asarray(self._field(field).indptr, dtype=np.int64)

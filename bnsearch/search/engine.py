@@ -393,7 +393,8 @@ PositionsCache = dict[tuple[int, str, str], "PositionsEntry | None"]
 def _term_positions(
     segment: SegmentReader, field: str, term: str, cache: PositionsCache | None = None
 ) -> PositionsEntry | None:
-    """``(docs, offsets, positions)`` of a term in a segment.
+    """``(docs, offsets, positions)`` of a term in a segment (offsets into the field's
+    whole position array, see :meth:`SegmentReader.term_positions`).
 
     ``cache`` (one per snapshot: keyed by segment ordinal) keeps the offsets, which cost
     a cumulative sum over the term's postings to build.
@@ -401,9 +402,7 @@ def _term_positions(
     key = (segment.ordinal, field, term)
     if cache is not None and key in cache:
         return cache[key]
-    postings = segment.postings(field, term)
-    found = segment.positions(field, term) if postings is not None else None
-    value = None if found is None or postings is None else (postings[0], found[0], found[1])
+    value = segment.term_positions(field, term)
     if cache is not None:
         if len(cache) >= POSITIONS_CACHE_TERMS:
             cache.clear()
@@ -721,109 +720,3 @@ class Evaluator:
                 scores *= boost
             result.append((docs, scores))
         return result
-
-
-def proximity_pairs(analyzer: Analyzer, text: str) -> list[tuple[int, str, str]]:
-    """Adjacent word pairs of a query: ``(gap, first, second)``; ``gap`` counts dropped
-    stopwords between them plus one (so ``1`` means side by side)."""
-    pairs: list[tuple[int, str, str]] = []
-    previous: tuple[int, str] | None = None
-    for position, term in enumerate(analyzer.term_sequence(text)):
-        if term is None:
-            continue
-        if previous is not None and position - previous[0] <= 2:
-            pairs.append((position - previous[0], previous[1], term))
-        previous = (position, term)
-    return list(dict.fromkeys(pairs))
-
-
-def proximity_scores(
-    ctx: Context,
-    segment: SegmentReader,
-    docs: npt.NDArray[Any],
-    pairs: Sequence[tuple[int, str, str]],
-    weights: Mapping[str, float],
-) -> FloatArray:
-    """Proximity bonus of ``docs`` (sorted, few) in one segment: pairs as BM25F phrases.
-
-    Each distinct word's occurrences in ``docs`` are gathered once as ``doc << 32 | pos``
-    keys; a pair then costs one membership test of the shifted keys.
-    """
-    bonus = np.zeros(len(docs), dtype=np.float32)
-    if not len(docs):
-        return bonus
-    reader = ctx.reader
-    n = ctx.total_docs
-    k1 = np.float32(ctx.params.k1)
-    weight = ctx.params.proximity
-    fields = [f for f in weights if ctx.has_postings(f) and ctx.schema[f].positions]
-    xs = np.zeros((len(pairs), len(docs)), dtype=np.float32)
-    for field in fields:
-        keys: dict[str, IntArray] = {}
-        for term in {t for _, a, b in pairs for t in (a, b)}:
-            entry = _term_positions(segment, field, term, ctx.positions)
-            if entry is None:
-                continue
-            present = _present(entry[0], docs)
-            if present.any():
-                keys[term] = _positions_keys(entry, docs[present], 0)
-        if len(keys) < 2:
-            continue
-        multiplier = ctx.multiplier(segment, field, weights[field])[docs]
-        for row, (gap, first, second) in enumerate(pairs):
-            if first not in keys or second not in keys:
-                continue
-            first_keys = keys[first]
-            hits = first_keys[_member(keys[second], first_keys + gap)]
-            if not len(hits):
-                continue
-            freqs = np.bincount(np.searchsorted(docs, hits >> 32), minlength=len(docs))
-            xs[row] += freqs * multiplier
-    for row, (_, first, second) in enumerate(pairs):
-        x = xs[row]
-        if not x.any():
-            continue
-        pair_idf = sum(
-            float(idf(n, max(reader.doc_freq(f, term) for f in fields))) for term in (first, second)
-        )
-        bonus += np.float32(weight * pair_idf) * (x / (x + k1))
-    return bonus
-
-
-def form_scores(
-    ctx: Context,
-    segment: SegmentReader,
-    docs: npt.NDArray[Any],
-    flags: Mapping[str, int],
-    fields: Sequence[str],
-) -> FloatArray:
-    """Exact-form bonus of ``docs`` (sorted, few) in one segment.
-
-    ``flags`` maps each query term to the form flags its query words carry
-    (:meth:`~bnsearch.analysis.forms.InflectionSplit.query_flags`); a term whose flags
-    are all set in a doc's posting (in any of ``fields``; see
-    :func:`~bnsearch.analysis.forms.has_form`) adds ``exact_forms * idf(term)``.
-    """
-    bonus = np.zeros(len(docs), dtype=np.float32)
-    weight = ctx.params.exact_forms
-    if not len(docs) or weight <= 0:
-        return bonus
-    reader = ctx.reader
-    for term, flag in flags.items():
-        if not flag:
-            continue
-        hit = np.zeros(len(docs), dtype=bool)
-        for field in fields:
-            found = segment.term_forms(field, term)
-            if found is None or not len(found[0]):
-                continue
-            term_docs, forms = found
-            present = _present(term_docs, docs)
-            if not present.any():
-                continue
-            at = np.searchsorted(term_docs, docs[present])
-            hit[present] |= (forms[at] & flag) == flag  # every kind of ending typed
-        if hit.any():
-            df = max(reader.doc_freq(field, term) for field in fields)
-            bonus[hit] += np.float32(weight * float(idf(ctx.total_docs, df)))
-    return bonus

@@ -7,7 +7,7 @@ and the time taken. Stored text is read only for the hits on the page.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -54,13 +54,43 @@ class Hit:
         return row_article(dict(self.fields))
 
 
+class LazyFacets(Mapping[str, Mapping[str, int]]):
+    """Facet counts computed on first access (a search that never reads them pays nothing).
+
+    The counts are over the searcher's fixed snapshot, so computing them later gives the
+    same answer as computing them during the search.
+    """
+
+    def __init__(self, count: Callable[[], dict[str, Mapping[str, int]]]) -> None:
+        self._count: Callable[[], dict[str, Mapping[str, int]]] | None = count
+        self._counts: dict[str, Mapping[str, int]] = {}
+
+    def _all(self) -> dict[str, Mapping[str, int]]:
+        if self._count is not None:
+            self._counts, self._count = self._count(), None
+        return self._counts
+
+    def __getitem__(self, name: str) -> Mapping[str, int]:
+        return self._all()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __repr__(self) -> str:
+        return repr(self._all())
+
+
 @attrs.frozen(kw_only=True)
 class Results:
     """One page of search results.
 
     Iterate it for the :class:`Hit` objects of the page; ``len(results)`` is the page
     size. ``total`` counts every match, ``facets`` maps a facet field (``"section"``) to
-    ``{value: count}`` over every match, most frequent first. ``query`` is the parsed
+    ``{value: count}`` over every match, most frequent first (counted when first read).
+    ``query`` is the parsed
     query tree (``None`` for a plain-words query, which skips the parser); ``notes`` say
     what was done to the query (words cut from a very long query, nothing searchable).
     """

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bnsearch.analysis.forms import inflection_split
 from bnsearch.errors import QuerySyntaxError, SchemaError
 from bnsearch.index.norms import NORM_DECODE
 from bnsearch.index.reader import IndexReader
@@ -30,15 +29,13 @@ from bnsearch.search.engine import (
     Evaluator,
     Node,
     Unit,
-    form_scores,
     phrase_frequencies,
-    proximity_pairs,
-    proximity_scores,
 )
 from bnsearch.search.highlight import TermMatcher, best_fragment, highlight_all
 from bnsearch.search.parser import has_syntax, parse_query, words_query
 from bnsearch.search.query import Bool, Query, Term
-from bnsearch.search.results import Explanation, Hit, Results
+from bnsearch.search.rerank import RerankPlan, plan_rerank, rerank_bonus
+from bnsearch.search.results import Explanation, Hit, LazyFacets, Results
 from bnsearch.search.scoring import BM25FParams, idf, top_k
 from bnsearch.search.suggest import complete_query, did_you_mean
 
@@ -233,7 +230,9 @@ class Searcher:
         if fast and compiled is not None:
             matched = self._rerank(matched, query, weights, offset + limit)  # type: ignore[arg-type]
         total = sum(len(docs) for docs, _ in matched)
-        facet_counts = {name: self._facet(name, matched) for name in facet_fields}
+        facet_counts = LazyFacets(
+            lambda: {name: self._facet(name, matched) for name in facet_fields}
+        )
         chosen = self._top(matched, offset + limit, sort or "score")[offset:]
         hits = self._hits(chosen, offset, compiled, highlight=highlight, stored=stored)
         return Results(
@@ -247,36 +246,31 @@ class Searcher:
             notes=tuple(notes),
         )
 
+    def _rerank_plan(self, text: str, weights: Mapping[str, float]) -> RerankPlan:
+        fields = [f for f in weights if self._ctx.has_postings(f)]
+        if not fields:
+            return RerankPlan()
+        return plan_rerank(self.schema.analyzer(fields[0]), text, self.params)
+
     def _rerank(
         self, matched: list[DocScores], text: str, weights: Mapping[str, float], page_end: int
     ) -> list[DocScores]:
         """Add the proximity and exact-form bonuses to the best ``rerank_depth`` matches
-        (plain-words queries)."""
-        fields = [f for f in weights if self._ctx.has_postings(f)]
-        if not fields:
+        (plain-words queries; see :mod:`.rerank`)."""
+        plan = self._rerank_plan(text, weights)
+        if plan.empty:
             return matched
-        analyzer = self.schema.analyzer(fields[0])
-        params = self.params
-        pairs = proximity_pairs(analyzer, text) if params.proximity > 0 else []
-        split = inflection_split(analyzer) if params.exact_forms > 0 else None
-        flags = split.query_flags(text) if split is not None else {}
-        if not pairs and not any(flags.values()):
-            return matched
-        depth = max(params.rerank_depth, page_end)
-        top = self._top(matched, depth, "score", indices=True)
+        top = self._top(matched, max(self.params.rerank_depth, page_end), "score", indices=True)
         out = []
         for ordinal, (segment, (docs, scores)) in enumerate(
             zip(self.reader.segments, matched, strict=True)
         ):
             where = np.array([i for o, i, _ in top if o == ordinal], dtype=np.int64)
             if len(where):
-                where = where[np.argsort(docs[where])]  # the bonus functions want sorted docs
-                chosen = docs[where]
-                bonus = form_scores(self._ctx, segment, chosen, flags, fields)
-                if pairs:
-                    bonus += proximity_scores(self._ctx, segment, chosen, pairs, weights)
+                where = where[np.argsort(docs[where])]  # the bonuses want sorted docs
+                proximity, exact = rerank_bonus(self._ctx, segment, docs[where], plan, weights)
                 scores = scores.copy()
-                scores[where] += bonus
+                scores[where] += proximity + exact
             out.append((docs, scores))
         return out
 
@@ -583,16 +577,7 @@ class Searcher:
         extras: list[Explanation] = []
         weights = self._weights(fields)
         if isinstance(query, str) and not romanized and not has_syntax(query):
-            bonus = self._proximity_bonus(query, weights, ordinal, doc)
-            if bonus:
-                extras.append(
-                    Explanation(
-                        value=bonus,
-                        description=f"proximity: query word pairs side by side, weight "
-                        f"{self.params.proximity:g} (added within the best "
-                        f"{self.params.rerank_depth} matches)",
-                    )
-                )
+            extras.extend(self._explain_rerank(query, weights, ordinal, doc))
         if self.params.link_prior > 0:
             links = int(self._ctx.link_counts()[ordinal][doc])
             prior = self.params.link_prior * math.log1p(links)
@@ -602,18 +587,34 @@ class Searcher:
         total = float(np.float32(node_value) + np.float32(sum(e.value for e in extras)))
         return Explanation(value=total, description="sum of:", details=(explanation, *extras))
 
-    def _proximity_bonus(
+    def _explain_rerank(
         self, text: str, weights: Mapping[str, float], ordinal: int, doc: int
-    ) -> float:
-        fields = [f for f in weights if self._ctx.has_postings(f)]
-        if self.params.proximity <= 0 or not fields:
-            return 0.0
-        pairs = proximity_pairs(self.schema.analyzer(fields[0]), text)
-        if not pairs:
-            return 0.0
+    ) -> list[Explanation]:
+        plan = self._rerank_plan(text, weights)
+        if plan.empty:
+            return []
         segment = self.reader.segments[ordinal]
         docs = np.array([doc], dtype=np.int32)
-        return float(proximity_scores(self._ctx, segment, docs, pairs, weights)[0])
+        proximity, exact = rerank_bonus(self._ctx, segment, docs, plan, weights)
+        within = f"(added within the best {self.params.rerank_depth} matches)"
+        extras = []
+        if proximity[0]:
+            extras.append(
+                Explanation(
+                    value=float(proximity[0]),
+                    description=f"proximity: query word pairs side by side, weight "
+                    f"{self.params.proximity:g} {within}",
+                )
+            )
+        if exact[0]:
+            extras.append(
+                Explanation(
+                    value=float(exact[0]),
+                    description=f"exact forms: query words found in the form typed, weight "
+                    f"{self.params.exact_forms:g} {within}",
+                )
+            )
+        return extras
 
     def _explain(
         self, node: Compiled, evaluator: Evaluator, ordinal: int, doc: int
