@@ -44,9 +44,11 @@ def body_flags(index: Index) -> dict[tuple[str, str], int]:
         forms = segment.forms("body")
         assert forms is not None
         for term in segment.terms("body"):
-            found = segment.term_forms("body", term)
-            assert found is not None
-            for doc, flag in zip(found[0].tolist(), found[1].tolist(), strict=True):
+            postings = segment.postings("body", term)
+            assert postings is not None
+            first = segment.posting_start("body", term)
+            flags = forms[first : first + len(postings[0])]
+            for doc, flag in zip(postings[0].tolist(), flags.tolist(), strict=True):
                 if segment.live[doc]:
                     out[(ids[doc], term)] = flag
     return out

@@ -276,15 +276,11 @@ class SegmentReader:
         flags (:mod:`bnsearch.analysis.forms`); ``None`` where the field keeps none."""
         return self._field(field).forms
 
-    def term_forms(self, field: str, term: str) -> tuple[Array, Array] | None:
-        """``(doc_ids, form flags)`` of the term's postings, or ``None`` (no term, or a
-        field without form flags)."""
-        arrays = self._field(field)
-        ident = self.term_id(field, term) if arrays.forms is not None else -1
-        if ident < 0 or arrays.forms is None:
-            return None
-        start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])
-        return arrays.docs[start:end], arrays.forms[start:end]
+    def posting_start(self, field: str, term: str) -> int:
+        """Index of the term's first posting in the field's posting arrays (docs, tfs,
+        :meth:`forms`), or -1."""
+        ident = self.term_id(field, term)
+        return -1 if ident < 0 else int(self._field(field).indptr[ident])
 
     def positions(self, field: str, term: str) -> tuple[Array, Array] | None:
         """``(offsets, positions)``: posting ``j``'s positions are

@@ -124,6 +124,7 @@ def _field_pass(
 ) -> None:
     """One field: mark typed forms in ``typed``, add pair frequencies to ``xs``."""
     with_pairs = bool(plan.pairs) and ctx.schema[field].positions
+    pair_labels = {label[t] for _, a, b in plan.pairs for t in (a, b)}
     starts: list[npt.NDArray[Any]] = []
     counts: list[npt.NDArray[Any]] = []
     owners: list[npt.NDArray[Any]] = []  # doc index of each gathered posting
@@ -131,25 +132,34 @@ def _field_pass(
     positions: npt.NDArray[Any] | None = None
     for term, number in label.items():
         flag = plan.flags.get(term, 0)
-        if flag:
-            found = segment.term_forms(field, term)
-            if found is not None and len(found[0]):
-                at, present = _locate(found[0], docs)
-                typed[number, present] |= (found[1][at[present]] & flag) == flag
-        if not with_pairs:
+        if with_pairs:
+            entry = _term_positions(segment, field, term, ctx.positions)
+            if entry is None:
+                continue
+            term_docs, offsets, positions = entry
+        elif flag:
+            found = segment.postings(field, term)
+            if found is None:
+                continue
+            term_docs = found[0]
+        else:
             continue
-        entry = _term_positions(segment, field, term, ctx.positions)
-        if entry is None or not len(entry[0]):
+        if not len(term_docs):
             continue
-        term_docs, offsets, positions = entry
         at, present = _locate(term_docs, docs)
         if not present.any():
             continue
         at = at[present]
-        starts.append(offsets[at])
-        counts.append(offsets[at + 1] - offsets[at])
-        owners.append(np.flatnonzero(present))
-        labels.append(number)
+        if flag:
+            forms = segment.forms(field)
+            if forms is not None:  # postings and flags share their indices
+                first = segment.posting_start(field, term)
+                typed[number, present] |= (forms[first + at] & flag) == flag
+        if with_pairs and number in pair_labels:
+            starts.append(offsets[at])
+            counts.append(offsets[at + 1] - offsets[at])
+            owners.append(np.flatnonzero(present))
+            labels.append(number)
     if len(labels) < 2 or positions is None:
         return
     start = np.concatenate(starts)
