@@ -53,20 +53,21 @@ def main() -> int:
     default_index = build_index(passages)
     nostem = Schema(fields=(FieldSpec(name="body", source="body", analyzer="bengali-nostem"),))
     nostem_index = build_index(passages, nostem)
+    variants = [
+        ("bnsearch (defaults)", BM25FParams()),
+        ("bnsearch, no exact forms", BM25FParams(exact_forms=0.0)),
+        ("bnsearch, no proximity", BM25FParams(proximity=0.0)),
+        ("bnsearch, neither bonus", BM25FParams(proximity=0.0, exact_forms=0.0)),
+        (
+            "bnsearch, classic k1=1.2 b=0.75, neither bonus",
+            BM25FParams(k1=1.2, b=0.75, proximity=0.0, exact_forms=0.0),
+        ),
+    ]
     rows = [
-        evaluate_bnsearch(default_index, questions, system="bnsearch (defaults)"),
-        evaluate_bnsearch(
-            default_index,
-            questions,
-            system="bnsearch, no proximity",
-            params=BM25FParams(proximity=0.0),
-        ),
-        evaluate_bnsearch(
-            default_index,
-            questions,
-            system="bnsearch, classic k1=1.2 b=0.75, no proximity",
-            params=BM25FParams(k1=1.2, b=0.75, proximity=0.0),
-        ),
+        evaluate_bnsearch(default_index, questions, system=name, params=params)
+        for name, params in variants
+    ]
+    rows += [
         evaluate_bnsearch(nostem_index, questions, system="bnsearch, body not stemmed"),
         evaluate_bnsearch(
             nostem_index,
@@ -89,15 +90,22 @@ def main() -> int:
         print("\n## grid (default schema)\n")
         print(TABLE_HEADER)
         for k1 in (0.3, 0.5, 0.9, 1.2):
-            for b in (0.5, 0.75, 0.9):
-                for proximity in (0.0, 0.5, 1.0, 2.0):
-                    params = BM25FParams(k1=k1, b=b, proximity=proximity)
-                    name = f"k1={k1} b={b} proximity={proximity}"
+            for proximity in (0.0, 0.5, 1.0, 2.0):
+                for exact_forms in (0.0, 0.5, 1.0):
+                    params = BM25FParams(k1=k1, proximity=proximity, exact_forms=exact_forms)
+                    name = f"k1={k1} proximity={proximity} exact_forms={exact_forms}"
                     print(
                         evaluate_bnsearch(
                             default_index, questions, params=params, system=name
                         ).row()
                     )
+        for b in (0.5, 0.9):
+            name = f"defaults with b={b}"
+            print(
+                evaluate_bnsearch(
+                    default_index, questions, params=BM25FParams(b=b), system=name
+                ).row()
+            )
     return 0
 
 
