@@ -153,8 +153,8 @@ def _field_pass(
         if flag:
             forms = segment.forms(field)
             if forms is not None:  # postings and flags share their indices
-                first = segment.posting_start(field, term)
-                typed[number, present] |= (forms[first + at] & flag) == flag
+                base = segment.posting_start(field, term)
+                typed[number, present] |= (forms[base + at] & flag) == flag
         if with_pairs and number in pair_labels:
             starts.append(offsets[at])
             counts.append(offsets[at + 1] - offsets[at])

@@ -260,12 +260,9 @@ class Searcher:
         plan = self._rerank_plan(text, weights)
         if plan.empty:
             return matched
-        top = self._top(matched, max(self.params.rerank_depth, page_end), "score", indices=True)
+        best = self._best(matched, max(self.params.rerank_depth, page_end))
         out = []
-        for ordinal, (segment, (docs, scores)) in enumerate(
-            zip(self.reader.segments, matched, strict=True)
-        ):
-            where = np.array([i for o, i, _ in top if o == ordinal], dtype=np.int64)
+        for segment, (docs, scores), where in zip(self.reader.segments, matched, best, strict=True):
             if len(where):
                 where = where[np.argsort(docs[where])]  # the bonuses want sorted docs
                 proximity, exact = rerank_bonus(self._ctx, segment, docs[where], plan, weights)
@@ -417,11 +414,8 @@ class Searcher:
                 counts[value] = counts.get(value, 0) + int(tally[ordinal])
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
-    def _top(
-        self, matched: list[DocScores], k: int, sort: str, *, indices: bool = False
-    ) -> list[tuple[int, int, float]]:
-        """``(segment, doc, score)`` of the best ``k`` matches over all segments (with
-        ``indices``, the match's index in its segment's arrays instead of the doc)."""
+    def _top(self, matched: list[DocScores], k: int, sort: str) -> list[tuple[int, int, float]]:
+        """``(segment, doc, score)`` of the first ``k`` matches over all segments."""
         if k <= 0:
             return []
         if sort in ("date", "-date"):
@@ -431,29 +425,44 @@ class Searcher:
             order = range(len(matched)) if sort == "index" else range(len(matched) - 1, -1, -1)
             for ordinal in order:
                 docs, scores = matched[ordinal]
+                by_doc = np.argsort(docs, kind="stable")  # a multi-field union is unsorted
                 if sort == "-index":
-                    docs, scores = docs[::-1], scores[::-1]
-                take = min(len(docs), k - len(picked))
+                    by_doc = by_doc[::-1]
+                take = by_doc[: k - len(picked)]
                 picked.extend(
                     (ordinal, int(d), float(s))
-                    for d, s in zip(docs[:take].tolist(), scores[:take].tolist(), strict=True)
+                    for d, s in zip(docs[take].tolist(), scores[take].tolist(), strict=True)
                 )
                 if len(picked) >= k:
                     break
             return picked
-        candidates: list[tuple[int, int, float]] = []
-        for ordinal, (docs, scores) in enumerate(matched):
-            if not len(docs):
-                continue
-            best = top_k(scores, k)
-            candidates.extend(
+        picked = []
+        for ordinal, best in enumerate(self._best(matched, k)):
+            docs, scores = matched[ordinal]
+            picked.extend(
                 (ordinal, int(d), float(s))
-                for d, s in zip(
-                    (best if indices else docs[best]).tolist(), scores[best].tolist(), strict=True
-                )
+                for d, s in zip(docs[best].tolist(), scores[best].tolist(), strict=True)
             )
-        candidates.sort(key=lambda item: (-item[2], item[0], item[1]))
-        return candidates[:k]
+        picked.sort(key=lambda item: (-item[2], item[0], item[1]))
+        return picked
+
+    @staticmethod
+    def _best(matched: list[DocScores], k: int) -> list[npt.NDArray[np.intp]]:
+        """Per segment, the indices (into its arrays) of its matches among the best ``k``
+        over all segments (score, then segment, then doc)."""
+        per_segment = [top_k(scores, k) for _, scores in matched]
+        if sum(len(best) for best in per_segment) <= k:
+            return per_segment
+        scores = np.concatenate([m[1][best] for m, best in zip(matched, per_segment, strict=True)])
+        docs = np.concatenate([m[0][best] for m, best in zip(matched, per_segment, strict=True)])
+        owner = np.repeat(np.arange(len(matched)), [len(best) for best in per_segment])
+        keep = np.zeros(len(scores), dtype=bool)
+        keep[np.lexsort((docs, owner, -scores))[:k]] = True
+        bounds = np.cumsum([0, *(len(best) for best in per_segment)])
+        return [
+            best[keep[start:end]]
+            for best, start, end in zip(per_segment, bounds[:-1], bounds[1:], strict=True)
+        ]
 
     def _top_by_date(
         self, matched: list[DocScores], k: int, *, newest_first: bool
