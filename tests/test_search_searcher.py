@@ -229,6 +229,18 @@ def test_sort_by_index_order(searcher: Searcher) -> None:
         searcher.search("বাংলাদেশ", sort="newest")
 
 
+@pytest.mark.parametrize("word", ["বাংলাদেশ", "লাহোরে", "শুরু", "পাকিস্তান"])
+def test_sort_by_index_order_for_one_word_in_several_fields(searcher: Searcher, word: str) -> None:
+    """One word searched in title and body: its matches come from two posting lists."""
+    order = searcher.reader.article_ids()
+    matched = ids(searcher.search(word, limit=50))
+    assert len(matched) > 1
+    assert ids(searcher.search(word, sort="index", limit=50)) == sorted(matched, key=order.index)
+    assert ids(searcher.search(word, sort="-index", limit=50)) == sorted(
+        matched, key=order.index, reverse=True
+    )
+
+
 def test_deleted_articles_disappear_and_stats_do_not_depend_on_segments() -> None:
     one = Index.in_memory()
     with one.writer() as writer:
