@@ -315,20 +315,54 @@ def main() -> int:
     return 0
 
 
-# -- pytest-benchmark entry (BQA passages; skipped without ../shared) ---------------------------
-def test_bench_bqa_multi_word(benchmark: Any) -> None:
+# -- pytest-benchmark entries (BQA passages; skipped without ../shared) -------------------------
+SYSTEMS = ("bnsearch", "bnsearch-no-rerank", "tantivy", "whoosh")
+
+
+def _runner(system: str, articles: Sequence[Article], folder: str) -> Runner:
+    if system == "bnsearch":
+        return bnsearch_runner(articles)[0]
+    if system == "bnsearch-no-rerank":
+        return bnsearch_runner(articles, BM25FParams(proximity=0.0, exact_forms=0.0))[0]
+    if system == "tantivy":
+        return tantivy_runner(articles)[0]
+    return whoosh_runner(articles, folder)[0]
+
+
+_RUNNERS: dict[str, Runner] = {}
+
+
+def test_bench_bqa(benchmark: Any, system: str, kind: str, tmp_path_factory: Any) -> None:
+    """One round = every query of one kind once; the same queries for every system.
+
+    ``pytest benchmarks/bench_query.py --benchmark-only``; compare rows of one group.
+    """
     import pytest
 
     if not (SHARED / "corpus" / "bqa_passages.jsonl").exists():
         pytest.skip("BQA passages not found in ../shared")
-    run, _ = bnsearch_runner(bqa_articles(SHARED))
-    queries = make_queries(SHARED, real_texts(SHARED), 50)["multi-word"]
+    pytest.importorskip(system.split("-")[0])
+    if system not in _RUNNERS:  # one index per system for all kinds
+        folder = str(tmp_path_factory.mktemp(system))
+        _RUNNERS[system] = _runner(system, bqa_articles(SHARED), folder)
+    run = _RUNNERS[system]
+    queries = make_queries(SHARED, real_texts(SHARED), 50)[kind]
+    for text in queries:  # warm up caches, as a long-running service would be
+        run(kind, text)
+    benchmark.group = f"bqa-{kind}"
+    benchmark.extra_info["queries"] = len(queries)
 
     def all_queries() -> None:
         for text in queries:
-            run("multi-word", text)
+            run(kind, text)
 
     benchmark(all_queries)
+
+
+def pytest_generate_tests(metafunc: Any) -> None:
+    if metafunc.function.__name__ == "test_bench_bqa":
+        metafunc.parametrize("system", SYSTEMS)
+        metafunc.parametrize("kind", KINDS)
 
 
 if __name__ == "__main__":
