@@ -227,13 +227,14 @@ class Searcher:
         matched = self._restrict(matched, filter, compiler, evaluator)
         if self.params.link_prior > 0:
             matched = self._add_prior(matched)
-        if fast and compiled is not None:
-            matched = self._rerank(matched, query, weights, offset + limit)  # type: ignore[arg-type]
+        candidates = None  # after a rerank, the page is among the reranked matches
+        if fast and compiled is not None and (sort or "score") == "score":
+            matched, candidates = self._rerank(matched, query, weights, offset + limit)  # type: ignore[arg-type]
         total = sum(len(docs) for docs, _ in matched)
         facet_counts = LazyFacets(
             lambda: {name: self._facet(name, matched) for name in facet_fields}
         )
-        chosen = self._top(matched, offset + limit, sort or "score")[offset:]
+        chosen = self._top(matched, offset + limit, sort or "score", within=candidates)[offset:]
         hits = self._hits(chosen, offset, compiled, highlight=highlight, stored=stored)
         return Results(
             hits=tuple(hits),
@@ -254,12 +255,13 @@ class Searcher:
 
     def _rerank(
         self, matched: list[DocScores], text: str, weights: Mapping[str, float], page_end: int
-    ) -> list[DocScores]:
+    ) -> tuple[list[DocScores], list[npt.NDArray[np.intp]] | None]:
         """Add the proximity and exact-form bonuses to the best ``rerank_depth`` matches
-        (plain-words queries; see :mod:`.rerank`)."""
+        (plain-words queries; see :mod:`.rerank`). Also returns those matches' indices per
+        segment: bonuses only raise scores, so the best ``page_end`` are among them."""
         plan = self._rerank_plan(text, weights)
         if plan.empty:
-            return matched
+            return matched, None
         best = self._best(matched, max(self.params.rerank_depth, page_end))
         out = []
         for segment, (docs, scores), where in zip(self.reader.segments, matched, best, strict=True):
@@ -269,7 +271,7 @@ class Searcher:
                 scores = scores.copy()
                 scores[where] += proximity + exact
             out.append((docs, scores))
-        return out
+        return out, best
 
     def _known(self, unit: Unit) -> bool:
         return any(
@@ -414,8 +416,16 @@ class Searcher:
                 counts[value] = counts.get(value, 0) + int(tally[ordinal])
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
-    def _top(self, matched: list[DocScores], k: int, sort: str) -> list[tuple[int, int, float]]:
-        """``(segment, doc, score)`` of the first ``k`` matches over all segments."""
+    def _top(
+        self,
+        matched: list[DocScores],
+        k: int,
+        sort: str,
+        *,
+        within: list[npt.NDArray[np.intp]] | None = None,
+    ) -> list[tuple[int, int, float]]:
+        """``(segment, doc, score)`` of the first ``k`` matches over all segments
+        (by score: only among the per-segment indices ``within`` when given)."""
         if k <= 0:
             return []
         if sort in ("date", "-date"):
@@ -437,14 +447,14 @@ class Searcher:
                     break
             return picked
         picked = []
-        for ordinal, best in enumerate(self._best(matched, k)):
+        for ordinal, best in enumerate(self._best(matched, k) if within is None else within):
             docs, scores = matched[ordinal]
             picked.extend(
                 (ordinal, int(d), float(s))
                 for d, s in zip(docs[best].tolist(), scores[best].tolist(), strict=True)
             )
         picked.sort(key=lambda item: (-item[2], item[0], item[1]))
-        return picked
+        return picked[:k]
 
     @staticmethod
     def _best(matched: list[DocScores], k: int) -> list[npt.NDArray[np.intp]]:
