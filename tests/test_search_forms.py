@@ -53,3 +53,12 @@ def test_the_bonus_is_idf_times_the_weight(index: Index) -> None:
 
     assert gained == pytest.approx(2.0 * math.log1p((n - df + 0.5) / (df + 0.5)), rel=1e-5)
     assert explained is not None
+
+
+def test_explain_shows_the_exact_form_bonus_and_sums_to_the_score(index: Index) -> None:
+    searcher = Searcher(index.reader(), params=BM25FParams(proximity=0.0, exact_forms=0.5))
+    explained = searcher.explain("মামলাটি", "the")
+    parts = {detail.description.split(":")[0]: detail.value for detail in explained.details}
+    assert parts["exact forms"] > 0
+    assert explained.value == pytest.approx(scores(searcher, "মামলাটি")["the"], rel=1e-5)
+    assert "exact forms" not in str(searcher.explain("মামলাটি", "bare"))

@@ -146,8 +146,9 @@ class SegmentReader:
     removes the files cannot pull them from under a reader.
     """
 
-    def __init__(self, directory: Directory, entry: SegmentEntry, schema: Schema,
-                 *, ordinal: int = 0) -> None:
+    def __init__(
+        self, directory: Directory, entry: SegmentEntry, schema: Schema, *, ordinal: int = 0
+    ) -> None:
         self.name = entry.name
         self.entry = entry
         self.ordinal = ordinal
@@ -285,18 +286,12 @@ class SegmentReader:
     def positions(self, field: str, term: str) -> tuple[Array, Array] | None:
         """``(offsets, positions)``: posting ``j``'s positions are
         ``positions[offsets[j]:offsets[j + 1]]`` (in the order of :meth:`postings`)."""
-        arrays = self._field(field)
-        if arrays.pos is None or arrays.posptr is None:
-            raise SchemaError(f"field {field!r} has no positions")
-        ident = self.term_id(field, term)
-        if ident < 0:
+        found = self.term_positions(field, term)
+        if found is None:
             return None
-        start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])
-        tfs = arrays.tfs[start:end]
-        offsets = np.zeros(len(tfs) + 1, dtype=np.int64)
-        np.cumsum(tfs, out=offsets[1:])
-        first = int(arrays.posptr[ident])
-        return offsets, arrays.pos[first : first + int(offsets[-1])]
+        _, offsets, positions = found
+        first = int(offsets[0])
+        return offsets - first, positions[first : int(offsets[-1])]
 
     def term_positions(self, field: str, term: str) -> tuple[Array, Array, Array] | None:
         """``(doc_ids, offsets, positions)`` with ``positions`` the field's whole position

@@ -616,24 +616,15 @@ class Searcher:
         docs = np.array([doc], dtype=np.int32)
         proximity, exact = rerank_bonus(self._ctx, segment, docs, plan, weights)
         within = f"(added within the best {self.params.rerank_depth} matches)"
-        extras = []
-        if proximity[0]:
-            extras.append(
-                Explanation(
-                    value=float(proximity[0]),
-                    description=f"proximity: query word pairs side by side, weight "
-                    f"{self.params.proximity:g} {within}",
-                )
-            )
-        if exact[0]:
-            extras.append(
-                Explanation(
-                    value=float(exact[0]),
-                    description=f"exact forms: query words found in the form typed, weight "
-                    f"{self.params.exact_forms:g} {within}",
-                )
-            )
-        return extras
+        parts = (
+            (proximity[0], "proximity: query word pairs side by side", self.params.proximity),
+            (exact[0], "exact forms: query words found in the form typed", self.params.exact_forms),
+        )
+        return [
+            Explanation(value=float(value), description=f"{what}, weight {weight:g} {within}")
+            for value, what, weight in parts
+            if value
+        ]
 
     def _explain(
         self, node: Compiled, evaluator: Evaluator, ordinal: int, doc: int
