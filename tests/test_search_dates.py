@@ -99,3 +99,18 @@ def test_bad_ranges_say_what_is_wrong(searcher: Searcher, value: object, message
 def test_unknown_sort_is_rejected(searcher: Searcher) -> None:
     with pytest.raises(ValueError, match="sort must be one of"):
         searcher.search("বন্যা", sort="newest")
+
+
+def test_without_dates_a_date_sort_keeps_score_order() -> None:
+    """Every key ties (no article has a date): the page is the best by score."""
+    index = Index.in_memory()
+    with index.writer() as writer:
+        for number in range(30):
+            body = " ".join(["বন্যা"] * (1 + number % 7) + ["নদী"] * (number % 3))
+            writer.add(Article(id=f"a{number:02d}", title="খবর", body=body))
+    plain = Searcher(index.reader(), params=BM25FParams(proximity=0.0, exact_forms=0.0))
+    by_score = plain.search("বন্যা নদী", limit=7)
+    for sort in ("date", "-date"):
+        page = plain.search("বন্যা নদী", limit=7, sort=sort)
+        assert [h.score for h in page] == [h.score for h in by_score]
+        assert page.total == by_score.total == 30

@@ -435,10 +435,9 @@ class Searcher:
             order = range(len(matched)) if sort == "index" else range(len(matched) - 1, -1, -1)
             for ordinal in order:
                 docs, scores = matched[ordinal]
-                by_doc = np.argsort(docs, kind="stable")  # a multi-field union is unsorted
-                if sort == "-index":
-                    by_doc = by_doc[::-1]
-                take = by_doc[: k - len(picked)]
+                # the smallest (or largest) doc ids, ordered (a multi-field union is unsorted)
+                key = docs.astype(np.int64) if sort == "index" else -docs.astype(np.int64)
+                take = _smallest(key, k - len(picked), scores)
                 picked.extend(
                     (ordinal, int(d), float(s))
                     for d, s in zip(docs[take].tolist(), scores[take].tolist(), strict=True)
@@ -491,7 +490,7 @@ class Searcher:
                 np.iinfo(np.int64).max,
                 -published if newest_first else published,
             )
-            best = np.lexsort((-scores, key))[:k]
+            best = _smallest(key, k, scores)
             candidates.extend(
                 (int(t), ordinal, int(d), float(v))
                 for t, d, v in zip(
@@ -847,3 +846,22 @@ def _date_range(wanted: object) -> tuple[int, int]:
         NO_DATE + 1 if since is None else since,
         int(np.iinfo(np.int64).max) if until is None else until,
     )
+
+
+def _smallest(key: npt.NDArray[np.int64], k: int, scores: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Indices of the ``k`` smallest ``key`` values, in order (ties: higher score first).
+
+    Linear in ``len(key)`` (a partition, not a sort), also when most keys tie (an index
+    whose articles have no dates).
+    """
+    if k <= 0 or not len(key):
+        return np.empty(0, dtype=np.intp)
+    if len(key) > k:
+        kth = np.partition(key, k - 1)[k - 1]
+        below = np.flatnonzero(key < kth)
+        tied = np.flatnonzero(key == kth)
+        chosen = np.concatenate([below, tied[top_k(scores[tied], k - len(below))]])
+    else:
+        chosen = np.arange(len(key))
+    order: npt.NDArray[Any] = chosen[np.lexsort((-scores[chosen], key[chosen]))]
+    return order
