@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from bnsearch.analysis import Analyzer, analyze, default_analyzer
 from bnsearch.analysis.lucene import (
     DEAD_DEFAULT_STOPWORDS,
+    LUCENE_BENGALI_NORMALIZATION,
     LUCENE_SUFFIX_GROUPS,
-    LuceneBengaliNormalization,
     LuceneStopFilter,
     indic_normalize,
     lucene_bengali_analyzer,
@@ -315,5 +315,5 @@ def test_filters_are_term_filters() -> None:
     for term_filter in lucene_bengali_analyzer().filters:
         assert isinstance(term_filter, TermFilter)
         assert term_filter.stage in {"normalize", "stop", "stem"}
-    assert LuceneBengaliNormalization()("ঁ") == ""
+    assert LUCENE_BENGALI_NORMALIZATION("ঁ") == ""
     assert lucene_bengali_analyzer().terms("ঁ") == []

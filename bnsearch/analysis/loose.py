@@ -7,7 +7,7 @@ secondary, low-weight field (``bengali_analyzer(loose=True)``).
 
 from __future__ import annotations
 
-import attrs
+from bnsearch.analysis.pipeline import WordMap
 
 _LOOSE_TABLE = str.maketrans({"ী": "ি", "ূ": "ু", "ণ": "ন", "শ": "স", "ষ": "স"})
 
@@ -17,12 +17,5 @@ def loose_fold(term: str) -> str:
     return term.translate(_LOOSE_TABLE)
 
 
-@attrs.frozen
-class LooseFolding:
-    """Filter: :func:`loose_fold`."""
-
-    name: str = "bn-loose-v1"
-    stage: str = "normalize"
-
-    def __call__(self, term: str) -> str | None:
-        return loose_fold(term)
+#: Filter: :func:`loose_fold`.
+LOOSE_FOLDING = WordMap("bn-loose-v1", "normalize", loose_fold)

@@ -60,17 +60,17 @@ from collections.abc import Iterable
 import attrs
 
 from bnsearch.analysis.normalize import fold_digits
-from bnsearch.analysis.pipeline import Analyzer, IcuWordTokenizer, TermFilter
+from bnsearch.analysis.pipeline import Analyzer, IcuWordTokenizer, TermFilter, WordMap
 from bnsearch.analysis.stopwords import BENGALI_STOPWORDS
 
 __all__ = [
     "DEAD_DEFAULT_STOPWORDS",
+    "INDIC_NORMALIZATION",
+    "LUCENE_BENGALI_NORMALIZATION",
+    "LUCENE_DIGITS",
+    "LUCENE_LOWERCASE",
     "LUCENE_SUFFIX_GROUPS",
-    "IndicNormalization",
-    "LuceneBengaliNormalization",
     "LuceneBengaliStemmer",
-    "LuceneDigits",
-    "LuceneLowerCase",
     "LuceneStopFilter",
     "indic_normalize",
     "lucene_bengali_analyzer",
@@ -97,26 +97,12 @@ _RRA, _RHA, _YYA = "\u09dc", "\u09dd", "\u09df"
 
 
 # -- LowerCaseFilter and DecimalDigitFilter ----------------------------------------------
-@attrs.frozen
-class LuceneLowerCase:
-    """Filter: lowercase (Lucene ``LowerCaseFilter``); Bengali has no case."""
-
-    name: str = "lucene-lowercase-v1"
-    stage: str = "normalize"
-
-    def __call__(self, term: str) -> str | None:
-        return term.lower()
+#: Filter: lowercase (Lucene ``LowerCaseFilter``); Bengali has no case.
+LUCENE_LOWERCASE = WordMap("lucene-lowercase-v1", "normalize", str.lower)
 
 
-@attrs.frozen
-class LuceneDigits:
-    """Filter: every non-ASCII decimal digit becomes ASCII (Lucene ``DecimalDigitFilter``)."""
-
-    name: str = "lucene-decimal-digit-v1"
-    stage: str = "normalize"
-
-    def __call__(self, term: str) -> str | None:
-        return fold_digits(term)
+#: Filter: every non-ASCII decimal digit becomes ASCII (Lucene ``DecimalDigitFilter``).
+LUCENE_DIGITS = WordMap("lucene-decimal-digit-v1", "normalize", fold_digits)
 
 
 # -- IndicNormalizer, Bengali rows ---------------------------------------------------------
@@ -147,15 +133,8 @@ def indic_normalize(term: str) -> str:
     return term
 
 
-@attrs.frozen
-class IndicNormalization:
-    """Filter: :func:`indic_normalize` (Lucene ``IndicNormalizationFilter``)."""
-
-    name: str = "lucene-indic-normalization-v1"
-    stage: str = "normalize"
-
-    def __call__(self, term: str) -> str | None:
-        return indic_normalize(term)
+#: Filter: :func:`indic_normalize` (Lucene ``IndicNormalizationFilter``).
+INDIC_NORMALIZATION = WordMap("lucene-indic-normalization-v1", "normalize", indic_normalize)
 
 
 # -- BengaliNormalizer -----------------------------------------------------------------------
@@ -251,15 +230,10 @@ def _normalize_in_context(term: str) -> str:
     return "".join(s)
 
 
-@attrs.frozen
-class LuceneBengaliNormalization:
-    """Filter: :func:`lucene_bengali_normalize` (Lucene ``BengaliNormalizationFilter``)."""
-
-    name: str = "lucene-bengali-normalization-v1"
-    stage: str = "normalize"
-
-    def __call__(self, term: str) -> str | None:
-        return lucene_bengali_normalize(term)
+#: Filter: :func:`lucene_bengali_normalize` (Lucene ``BengaliNormalizationFilter``).
+LUCENE_BENGALI_NORMALIZATION = WordMap(
+    "lucene-bengali-normalization-v1", "normalize", lucene_bengali_normalize
+)
 
 
 # -- StopFilter --------------------------------------------------------------------------------
@@ -396,10 +370,10 @@ def lucene_bengali_analyzer(
     ['নমমর', '123456']
     """
     filters: list[TermFilter] = [
-        LuceneLowerCase(),
-        LuceneDigits(),
-        IndicNormalization(),
-        LuceneBengaliNormalization(),
+        LUCENE_LOWERCASE,
+        LUCENE_DIGITS,
+        INDIC_NORMALIZATION,
+        LUCENE_BENGALI_NORMALIZATION,
     ]
     if stopwords is not None:
         filters.append(LuceneStopFilter(words=frozenset(stopwords)))

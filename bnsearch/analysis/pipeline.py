@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Protocol, runtime_checkable
 
@@ -122,6 +122,22 @@ class IcuWordTokenizer:
 
     def __or__(self, other: TermFilter) -> Analyzer:
         return Analyzer(tokenizer=self, filters=(other,))
+
+
+@attrs.frozen
+class WordMap:
+    """Filter: one pure function of a word (``name`` and ``stage`` as for any filter).
+
+    For filters that are nothing but a function: ``WordMap("bn-loose-v1", "normalize",
+    loose_fold)``. A function returning ``""`` or ``None`` drops the word.
+    """
+
+    name: str
+    stage: str
+    function: Callable[[str], str | None] = attrs.field(repr=False)
+
+    def __call__(self, term: str) -> str | None:
+        return self.function(term)
 
 
 def _leading_marks(chunk: str) -> int:

@@ -46,9 +46,9 @@ def bengali_analyzer(
     if stem:
         filters.append(BengaliStemmer(min_letters=min_stem_letters, protected=frozenset(protected)))
     if loose:
-        from bnsearch.analysis.loose import LooseFolding
+        from bnsearch.analysis.loose import LOOSE_FOLDING
 
-        filters.append(LooseFolding())
+        filters.append(LOOSE_FOLDING)
     return Analyzer(tokenizer=IcuWordTokenizer(), filters=tuple(filters))
 
 
