@@ -42,6 +42,10 @@ PREFIX_EXPANSIONS = 64
 FUZZY_EXPANSIONS = 32
 #: Bengali terms a romanized word may stand for.
 ROMAN_EXPANSIONS = 3
+#: Above this many posting slices, a unit's x is summed with one bincount over all of them
+#: (prefix and fuzzy expansions); below, by binary search into the longest slice (a word
+#: in title and body, where one slice is much longer than the other).
+DENSE_COMBINE_PARTS = 4
 
 _EMPTY_DOCS = np.empty(0, dtype=np.int32)
 _EMPTY_SCORES = np.empty(0, dtype=np.float32)
@@ -542,6 +546,15 @@ class Evaluator:
             x = self._x(unit, segment, parts[0])
             count = int(np.count_nonzero(segment.live[docs])) if deletions else len(docs)
             return docs, x, count
+        if len(parts) > DENSE_COMBINE_PARTS:  # many expansions: one pass over them all
+            summed_all = np.bincount(
+                np.concatenate([part[1] for part in parts]),
+                weights=np.concatenate([self._x(unit, segment, part) for part in parts]),
+                minlength=segment.max_doc,
+            )
+            union = np.flatnonzero(summed_all)
+            count = int(np.count_nonzero(segment.live[union])) if deletions else len(union)
+            return union, summed_all[union].astype(np.float32), count
         # several fields (or expansions): the longest posting list is the base; the others
         # find their docs in it by binary search (their x adds in place), and the docs
         # the base lacks are appended once (a doc in several short lists is summed)
