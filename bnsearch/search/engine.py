@@ -42,9 +42,10 @@ PREFIX_EXPANSIONS = 64
 FUZZY_EXPANSIONS = 32
 #: Bengali terms a romanized word may stand for.
 ROMAN_EXPANSIONS = 3
-#: Above this many posting slices, a unit's x is summed with one bincount over all of them
-#: (prefix and fuzzy expansions); below, by binary search into the longest slice (a word
-#: in title and body, where one slice is much longer than the other).
+#: Above this many posting slices holding more than half a segment's doc count, a unit's
+#: x is summed with one bincount over all of them (long prefix and fuzzy expansions);
+#: otherwise by binary search into the longest slice (a word in title and body, where one
+#: slice is much longer than the other, or a few rare expansions).
 DENSE_COMBINE_PARTS = 4
 
 _EMPTY_DOCS = np.empty(0, dtype=np.int32)
@@ -546,7 +547,10 @@ class Evaluator:
             x = self._x(unit, segment, parts[0])
             count = int(np.count_nonzero(segment.live[docs])) if deletions else len(docs)
             return docs, x, count
-        if len(parts) > DENSE_COMBINE_PARTS:  # many expansions: one pass over them all
+        if (  # many long expansions: one pass over them all
+            len(parts) > DENSE_COMBINE_PARTS
+            and sum(len(part[1]) for part in parts) * 2 > segment.max_doc
+        ):
             summed_all = np.bincount(
                 np.concatenate([part[1] for part in parts]),
                 weights=np.concatenate([self._x(unit, segment, part) for part in parts]),
