@@ -97,6 +97,16 @@ def test_random_updates_with_worker_processes(seed: int, tmp_path: Path) -> None
     run_random_updates(index, seed=seed, buffer_mb=0.0005, processes=2)
 
 
+def apply_batch(live: dict[str, Article], batch: dict[str, Article | None]) -> None:
+    """What a commit makes of the batch: upserts land, deletions (None) go; batch emptied."""
+    for ident, value in batch.items():
+        if value is None:
+            live.pop(ident, None)
+        else:
+            live[ident] = value
+    batch.clear()
+
+
 def run_random_updates(index: Index, *, seed: int, buffer_mb: float, processes: int) -> None:
     rng = random.Random(seed)
     live: dict[str, Article] = {}
@@ -118,30 +128,16 @@ def run_random_updates(index: Index, *, seed: int, buffer_mb: float, processes: 
                 batch.clear()
             elif action < 0.95:
                 writer.commit()
-                for ident, value in batch.items():
-                    if value is None:
-                        live.pop(ident, None)
-                    else:
-                        live[ident] = value
-                batch.clear()
+                apply_batch(live, batch)
                 check(index, writer, live)
             else:  # a new writer builds its graph from the committed segments
                 writer.commit()
                 writer.close()
-                for ident, value in batch.items():
-                    if value is None:
-                        live.pop(ident, None)
-                    else:
-                        live[ident] = value
-                batch.clear()
+                apply_batch(live, batch)
                 writer = index.writer(buffer_mb=buffer_mb, processes=processes)
                 check(index, writer, live)
         writer.commit()
-        for ident, value in batch.items():
-            if value is None:
-                live.pop(ident, None)
-            else:
-                live[ident] = value
+        apply_batch(live, batch)
         check(index, writer, live)
     finally:
         writer.close()
