@@ -20,6 +20,7 @@ found among neighbours of that one sorted array, not by a search per pair.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -63,6 +64,26 @@ class RerankPlan:
     def empty(self) -> bool:
         return not self.pairs and not any(self.flags.values())
 
+    @functools.cached_property
+    def label(self) -> dict[str, int]:
+        """Every term the plan looks up (pair words, then flagged words) -> its row."""
+        terms = [*(t for _, a, b in self.pairs for t in (a, b)), *self.flags]
+        return {term: number for number, term in enumerate(dict.fromkeys(terms))}
+
+    @functools.cached_property
+    def pair_labels(self) -> frozenset[int]:
+        """Rows of the terms that occur in a pair."""
+        return frozenset(self.label[t] for _, a, b in self.pairs for t in (a, b))
+
+    @functools.cached_property
+    def pair_row(self) -> npt.NDArray[np.int64]:
+        """``[first row, second row, gap]`` -> the pair's index in :attr:`pairs`, or -1."""
+        size = len(self.label)
+        table = np.full((size, size, 3), -1, dtype=np.int64)
+        for row, (gap, first, second) in enumerate(self.pairs):
+            table[self.label[first], self.label[second], gap] = row
+        return table
+
 
 def plan_rerank(analyzer: Analyzer, text: str, params: BM25FParams) -> RerankPlan:
     """The rerank plan of a plain-words query (empty when both bonuses are off)."""
@@ -85,13 +106,12 @@ def rerank_bonus(
     if not len(docs) or plan.empty:
         return proximity, exact
     fields = [f for f in weights if ctx.has_postings(f)]
-    terms = list(dict.fromkeys([*(t for _, a, b in plan.pairs for t in (a, b)), *plan.flags]))
-    label = {term: number for number, term in enumerate(terms)}
+    label = plan.label
     xs = np.zeros((len(plan.pairs), len(docs)), dtype=np.float32)
-    typed = np.zeros((len(terms), len(docs)), dtype=bool)  # the typed form is in the doc
+    typed = np.zeros((len(label), len(docs)), dtype=bool)  # the typed form is in the doc
     for field in fields:
-        _field_pass(ctx, segment, field, docs, plan, label, weights[field], xs, typed)
-    df = _doc_freqs(ctx, terms, fields)
+        _field_pass(ctx, segment, field, docs, plan, weights[field], xs, typed)
+    df = _doc_freqs(ctx, list(label), fields)
     n = ctx.total_docs
     k1 = np.float32(ctx.params.k1)
     for row, (_, first, second) in enumerate(plan.pairs):
@@ -117,21 +137,20 @@ def _field_pass(
     field: str,
     docs: npt.NDArray[Any],
     plan: RerankPlan,
-    label: Mapping[str, int],
     weight: float,
     xs: FloatArray,
     typed: npt.NDArray[np.bool_],
 ) -> None:
     """One field: mark typed forms in ``typed``, add pair frequencies to ``xs``."""
     with_pairs = bool(plan.pairs) and ctx.schema[field].positions
-    pair_labels = {label[t] for _, a, b in plan.pairs for t in (a, b)}
+    forms = segment.forms(field)  # per posting; None in a field without form flags
     starts: list[npt.NDArray[Any]] = []
     counts: list[npt.NDArray[Any]] = []
     owners: list[npt.NDArray[Any]] = []  # doc index of each gathered posting
     labels: list[int] = []
     positions: npt.NDArray[Any] | None = None
-    for term, number in label.items():
-        flag = plan.flags.get(term, 0)
+    for term, number in plan.label.items():
+        flag = plan.flags.get(term, 0) if forms is not None else 0
         if with_pairs:
             entry = _term_positions(segment, field, term, ctx.positions)
             if entry is None:
@@ -150,12 +169,10 @@ def _field_pass(
         if not present.any():
             continue
         at = at[present]
-        if flag:
-            forms = segment.forms(field)
-            if forms is not None:  # postings and flags share their indices
-                base = segment.posting_start(field, term)
-                typed[number, present] |= (forms[base + at] & flag) == flag
-        if with_pairs and number in pair_labels:
+        if flag and forms is not None:  # postings and flags share their indices
+            base = segment.posting_start(field, term)
+            typed[number, present] |= (forms[base + at] & flag) == flag
+        if with_pairs and number in plan.pair_labels:
             starts.append(offsets[at])
             counts.append(offsets[at + 1] - offsets[at])
             owners.append(np.flatnonzero(present))
@@ -173,9 +190,7 @@ def _field_pass(
     keys = (np.repeat(owner, count).astype(np.int64) << 32) | pos
     order = np.argsort(keys)
     keys, term_of = keys[order], np.repeat(term_of, count)[order]
-    pair_row = np.full((len(label), len(label), 3), -1, dtype=np.int64)
-    for row, (gap, first, second) in enumerate(plan.pairs):
-        pair_row[label[first], label[second], gap] = row
+    pair_row = plan.pair_row
     rows: list[npt.NDArray[np.int64]] = []
     owners_hit: list[npt.NDArray[np.int64]] = []
     # a pair at distance 1 or 2 is a neighbour in the sorted keys, or the one after it
