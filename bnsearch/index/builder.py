@@ -1,84 +1,171 @@
 """Analysis of articles and the in-RAM build of one segment's arrays.
 
-Two steps, so that analysis can run in worker processes:
+:class:`SegmentBuilder` takes ``(article, anchors)`` pairs and, in :meth:`~SegmentBuilder.build`,
+returns the segment's arrays. Text fields are encoded by whitespace *chunk*: the analyzer
+cuts text at whitespace and analyzes each chunk on its own (see
+:meth:`bnsearch.analysis.Analyzer.term_sequence`), so a field keeps a :class:`ChunkTable`
+(chunk -> number, and per number the chunk's term ids) and each document is just the list
+of its chunk numbers: per chunk, one dict lookup done inside ``array.extend(map(...))``.
+Chunks not seen before in the segment are analyzed together in one analyzer call. At
+build time numpy expands the chunk numbers into term ids per position and turns them into
+CSR postings with one stable radix sort per field.
 
-1. :func:`encode_articles` (pure, picklable in and out) turns a batch of articles into an
-   :class:`EncodedBatch`: per field a small vocabulary and one int32 array of term ids per
-   position (``-1`` for a dropped stopword or a gap), plus the compressed stored rows, ids,
-   title keys, URLs and link edges.
-2. :class:`SegmentBuilder` maps each batch's vocabulary onto the segment's term ids (one
-   dict lookup per distinct term per batch, then a numpy gather) and, in :meth:`build`,
-   turns the token arrays into CSR postings with one stable argsort per field.
-
-The per-token Python work is one dict lookup inside the analyzer's chunk cache and one in
-the batch vocabulary; everything after that is numpy.
+With a stemming analyzer the tables hold surface forms (the chain cut before its
+stemmer, :func:`bnsearch.analysis.forms.inflection_split`); each distinct form is stemmed
+once at build, which also gives its form flag.
 """
 
 from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from bnsearch.analysis import normalize_text
+from bnsearch.analysis import Analyzer, normalize_text
 from bnsearch.analysis.forms import inflection_split
 from bnsearch.articles import Article
 from bnsearch.index.links import title_key
 from bnsearch.index.norms import encode_lengths
 from bnsearch.index.schema import POSITION_GAP, TEXT, FieldSpec, Schema
 from bnsearch.index.segment import epoch_seconds
-from bnsearch.index.store import Block, StoreWriter, article_row
+from bnsearch.index.store import StoreWriter, article_row
 
 Int32Array = npt.NDArray[np.int32]
 Int64Array = npt.NDArray[np.int64]
 
+#: A chunk made of letters only, analyzed between new chunks so that one analyzer call
+#: can be cut back into per-chunk term lists (see :meth:`ChunkTable.add_docs`).
+_MARKER = "bnsearchchunkmarkerzq"
+#: Chunks remembered per table; past it the dict starts over (numbers stay valid, a chunk
+#: seen again gets a new number), which bounds memory on huge segments.
+_MAX_CHUNKS = 2_000_000
+#: The chunk standing for the gap between two values (no real chunk holds a space).
+GAP = " "
+
 
 class _Vocabulary(dict[str | None, int]):
-    """term -> id in first-seen order; ``None`` (a dropped word) maps to -1."""
+    """term -> id in first-seen order; ``None`` (a dropped word) maps to -1.
+
+    Ids come from a counter, not the dict's size, so that :meth:`ChunkTable.add_docs` can
+    map its marker term to -2 for the length of one lookup pass.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self[None] = -1
+        self.size = 0
 
     def __missing__(self, term: str | None) -> int:
-        ident = len(self) - 1
+        ident = self.size
         self[term] = ident
+        self.size = ident + 1
         return ident
 
     def terms(self) -> list[str]:
-        return [term for term in self if term is not None]
+        return [term for term, ident in self.items() if ident >= 0 and term is not None]
 
 
-@attrs.define(kw_only=True)
-class EncodedField:
-    """One field of a batch: vocabulary, term ids per position, positions per doc."""
-
-    vocab: list[str]  # empty when ``shared``: ids are the builder's own term ids
-    ids: Int32Array  # with a stemming analyzer, ids of surface forms (stemmed at build)
-    lengths: Int32Array  # positions (including dropped words and gaps) per doc
-    shared: bool = False
+_MARK = -2  # the marker term's id during one lookup pass
 
 
-@attrs.define(kw_only=True)
-class EncodedBatch:
-    """A batch of analyzed articles, ready for :meth:`SegmentBuilder.add_batch`."""
+class _ChunkNumbers(dict[str, int]):
+    """chunk -> number; a chunk not seen before gets the next number and waits in
+    ``pending`` for its analysis (numbers keep counting when the dict starts over)."""
 
-    count: int
-    ids: list[str]
-    title_keys: list[str]
-    urls: list[str]
-    published: list[int]  # epoch seconds or NO_DATE, see segment.epoch_seconds
-    store_blocks: list[tuple[Block, int]]  # compressed stored rows, rows per block
-    fields: dict[str, EncodedField]
-    edge_src: list[int]  # doc number within the batch
-    edge_key: list[str]
-    edge_url: list[str]
-    edge_tid: list[str]
-    text_bytes: int
+    def __init__(self) -> None:
+        super().__init__()
+        self[GAP] = 0
+        self.next = 1
+        self.pending: list[str] = []
+
+    def __missing__(self, chunk: str) -> int:
+        number = self.next
+        self[chunk] = number
+        self.next = number + 1
+        self.pending.append(chunk)
+        return number
+
+
+class ChunkTable:
+    """The whitespace chunks of one text field in one segment, with their term ids.
+
+    ``numbers`` maps a chunk to its number; chunk ``n``'s term ids (``-1`` for a dropped
+    word) are ``terms[ptr[n]:ptr[n + 1]]``. Chunk 0 is the gap between two values of a
+    multi-valued field (:data:`POSITION_GAP` empty positions), written :data:`GAP`.
+    """
+
+    def __init__(self, analyzer: Analyzer, vocab: _Vocabulary) -> None:
+        self.numbers = _ChunkNumbers()
+        self.ptr = array("q", [0, POSITION_GAP])
+        self.terms = array("i", [-1] * POSITION_GAP)
+        self._sequence = analyzer.term_sequence
+        self._vocab = vocab
+        marker = self._sequence(_MARKER)
+        self._marker = marker[0] if len(marker) == 1 and marker[0] is not None else None
+
+    def add_docs(self, docs: list[list[str]], out: array[int]) -> None:
+        """Append the chunk numbers of ``docs`` (each a list of chunks, :data:`GAP` between
+        values) to ``out`` in one pass; the chunks new to the table get the next numbers
+        and are analyzed together afterwards, in one analyzer call."""
+        numbers = self.numbers
+        if len(numbers) > _MAX_CHUNKS:
+            numbers.clear()
+            numbers[GAP] = 0
+        out.extend(map(numbers.__getitem__, chain.from_iterable(docs)))
+        new, numbers.pending = numbers.pending, []
+        if new and not self._learn_at_once(new):
+            self._learn_one_by_one(new)
+
+    def _learn_at_once(self, chunks: list[str]) -> bool:
+        """Analyze ``chunks`` in one call, with the marker chunk between them: each marker
+        chunk gives exactly ``[marker]``, so if no real chunk gave the marker term too,
+        the markers cut the result into the chunks' own term lists. False if that fails."""
+        marker, vocab = self._marker, self._vocab
+        if marker is None or marker in vocab:  # the marker word is a real term here
+            return False
+        flat = self._sequence(f" {_MARKER} ".join(chunks))
+        if flat.count(marker) != len(chunks) - 1:
+            return False
+        vocab[marker] = _MARK
+        try:
+            ids = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int32, count=len(flat))
+        finally:
+            del vocab[marker]
+        marks = np.flatnonzero(ids == _MARK)
+        # chunk k's terms end at marks[k] (the last at the end); dropping the marks
+        # shifts each end left by k
+        ends = np.append(marks, len(ids)) - np.arange(len(chunks))
+        self.terms.frombytes(ids[ids != _MARK].tobytes())
+        self.ptr.frombytes((ends + self.ptr[-1]).astype(np.int64).tobytes())
+        return True
+
+    def _learn_one_by_one(self, chunks: list[str]) -> None:
+        terms, ptr, lookup = self.terms, self.ptr, self._vocab.__getitem__
+        for chunk in chunks:  # the analyzer's cache is warm: per-chunk calls are cheap
+            terms.extend(map(lookup, self._sequence(chunk)))
+            ptr.append(len(terms))
+
+    def expand(
+        self, doc_chunks: Int32Array, chunk_counts: Int32Array
+    ) -> tuple[Int32Array, Int32Array]:
+        """Term ids per position of every doc (doc after doc) and positions per doc."""
+        ptr = np.frombuffer(self.ptr, dtype=np.int64)
+        terms = np.frombuffer(self.terms, dtype=np.int32)
+        sizes = (ptr[1:] - ptr[:-1])[doc_chunks]
+        ends = np.cumsum(sizes, dtype=np.int64)
+        total = int(ends[-1]) if len(ends) else 0
+        # position p of chunk occurrence k reads terms[ptr[chunk_k] + p - start_k]
+        shift = ptr[doc_chunks] - (ends - sizes)
+        ids = terms[np.repeat(shift, sizes) + np.arange(total, dtype=np.int64)]
+        chunk_ends = np.cumsum(chunk_counts, dtype=np.int64)
+        position_ends = np.concatenate(([0], ends))[chunk_ends]
+        lengths = np.diff(np.concatenate(([0], position_ends))).astype(np.int32)
+        return ids.astype(np.int32, copy=False), lengths
 
 
 def keyword_values(section: Sequence[str]) -> list[str]:
@@ -109,148 +196,81 @@ def _field_values(spec: FieldSpec, article: Article, anchors: tuple[str, ...]) -
     return [value] if value else []
 
 
-def encode_articles(
-    schema: Schema,
-    items: Sequence[tuple[Article, tuple[str, ...]]],
-    vocabularies: dict[str, _Vocabulary] | None = None,
-) -> EncodedBatch:
-    """Analyze ``(article, anchors)`` pairs into an :class:`EncodedBatch`.
-
-    With ``vocabularies`` (a builder's own), term ids are taken from and added to them
-    (no remapping later); otherwise each field gets a vocabulary local to the batch.
-    """
-    fields: dict[str, EncodedField] = {}
-    text_bytes = 0
-    for spec in schema.fields:
-        shared = vocabularies is not None
-        vocab = vocabularies[spec.name] if vocabularies is not None else _Vocabulary()
-        lookup = vocab.__getitem__
-        per_doc: array[int] = array("i")  # C ints: no list of Python ints to convert
-        lengths = np.zeros(len(items), dtype=np.int32)
-        if spec.kind == TEXT:
-            analyzer = schema.analyzer(spec.name)
-            split = inflection_split(analyzer)
-            # a stemming chain: keep surface forms here, stem each distinct one at build
-            sequence_of = (split.surfaces if split else analyzer).term_sequence
-            gap = [None] * POSITION_GAP
-            for number, (article, anchors) in enumerate(items):
-                values = _field_values(spec, article, anchors)
-                if len(values) == 1:
-                    sequence = sequence_of(values[0])
-                else:
-                    sequence = []
-                    for index, value in enumerate(values):
-                        if index:
-                            sequence.extend(gap)
-                        sequence.extend(sequence_of(value))
-                per_doc.extend(map(lookup, sequence))
-                lengths[number] = len(sequence)
-                text_bytes += sum(len(value) for value in values)
-        else:
-            for number, (article, anchors) in enumerate(items):
-                keys = keyword_values(_field_values(spec, article, anchors))
-                per_doc.extend(map(lookup, keys))
-                lengths[number] = len(keys)
-        fields[spec.name] = EncodedField(
-            vocab=[] if shared else vocab.terms(),
-            ids=np.frombuffer(per_doc, dtype=np.int32) if per_doc else np.zeros(0, np.int32),
-            lengths=lengths,
-            shared=shared,
-        )
-    edge_src: list[int] = []
-    edge_key: list[str] = []
-    edge_url: list[str] = []
-    edge_tid: list[str] = []
-    for number, (article, _) in enumerate(items):
-        for link in article.related:
-            edge_src.append(number)
-            edge_key.append(title_key(link.headline))
-            edge_url.append(link.url or "")
-            edge_tid.append(link.target_id or "")
-    return EncodedBatch(
-        count=len(items),
-        ids=[article.id for article, _ in items],
-        title_keys=[title_key(article.title) for article, _ in items],
-        urls=[article.url or "" for article, _ in items],
-        published=[epoch_seconds(article.published) for article, _ in items],
-        store_blocks=_store_blocks(items, background=vocabularies is not None),
-        fields=fields,
-        edge_src=edge_src,
-        edge_key=edge_key,
-        edge_url=edge_url,
-        edge_tid=edge_tid,
-        text_bytes=text_bytes,
-    )
+def _int32(values: array[int]) -> Int32Array:
+    """An ``array('i')`` as a numpy copy (a view would pin the array's size)."""
+    if not values:
+        return np.zeros(0, dtype=np.int32)
+    copied: Int32Array = np.frombuffer(values, dtype=np.int32).copy()
+    return copied
 
 
-def _store_blocks(
-    items: Sequence[tuple[Article, tuple[str, ...]]], *, background: bool
-) -> list[tuple[Block, int]]:
-    store = StoreWriter(background=background)
-    for article, anchors in items:
-        store.add(article_row(article, anchors))
-    return store.blocks(resolve=not background)
-
-
-@attrs.define
+@attrs.define(eq=False)
 class _FieldBuffer:
-    vocab: _Vocabulary = attrs.field(factory=_Vocabulary)
-    ids: list[Int32Array] = attrs.field(factory=list)
-    lengths: list[Int32Array] = attrs.field(factory=list)
+    """One field of the segment being built.
+
+    ``items``: doc after doc, chunk numbers (text fields, see :class:`ChunkTable`) or
+    term ids (keyword fields); ``counts``: entries per doc.
+    """
+
+    vocab: _Vocabulary
+    table: ChunkTable | None
+    items: array[int] = attrs.field(factory=lambda: array("i"))
+    counts: array[int] = attrs.field(factory=lambda: array("i"))
+
+
+def _surface_analyzer(analyzer: Analyzer) -> Analyzer:
+    """With a stemming chain, the chain cut before the stemmer (forms stemmed at build)."""
+    split = inflection_split(analyzer)
+    return split.surfaces if split else analyzer
 
 
 @attrs.define
 class SegmentBuilder:
-    """Accumulates encoded batches; :meth:`build` returns the segment's arrays."""
+    """Accumulates analyzed articles; :meth:`build` returns the segment's arrays."""
 
     schema: Schema
     doc_count: int = 0
-    token_count: int = 0
     _fields: dict[str, _FieldBuffer] = attrs.field(init=False)
     ids: list[str] = attrs.field(init=False, factory=list)
     title_keys: list[str] = attrs.field(init=False, factory=list)
     urls: list[str] = attrs.field(init=False, factory=list)
     published: list[int] = attrs.field(init=False, factory=list)
-    store: StoreWriter = attrs.field(init=False, factory=StoreWriter)
+    store: StoreWriter = attrs.field(init=False, factory=lambda: StoreWriter(background=True))
     _edges: list[tuple[int, str, str, str]] = attrs.field(init=False, factory=list)
 
     def __attrs_post_init__(self) -> None:
-        self._fields = {spec.name: _FieldBuffer() for spec in self.schema.fields}
+        self._fields = {}
+        for spec in self.schema.fields:
+            vocab = _Vocabulary()
+            table = None
+            if spec.kind == TEXT:
+                table = ChunkTable(_surface_analyzer(self.schema.analyzer(spec.name)), vocab)
+            self._fields[spec.name] = _FieldBuffer(vocab=vocab, table=table)
 
     def add_articles(self, items: Sequence[tuple[Article, tuple[str, ...]]]) -> None:
-        """Analyze and add ``(article, anchors)`` pairs (term ids straight into this builder)."""
-        vocabularies = {name: buffer.vocab for name, buffer in self._fields.items()}
-        self.add_batch(encode_articles(self.schema, items, vocabularies))
-
-    def add_batch(self, batch: EncodedBatch) -> None:
-        """Add a batch encoded elsewhere (local vocabularies are remapped) or by
-        :meth:`add_articles` (ids already ours)."""
-        for name, encoded in batch.fields.items():
-            buffer = self._fields[name]
-            if encoded.shared:
-                buffer.ids.append(encoded.ids)
+        """Analyze and add ``(article, anchors)`` pairs."""
+        for spec in self.schema.fields:
+            buffer = self._fields[spec.name]
+            if buffer.table is not None:
+                _add_text(spec, buffer, buffer.table, items)
             else:
-                vocab = buffer.vocab
-                remap = np.empty(len(encoded.vocab) + 1, dtype=np.int32)
-                remap[-1] = -1  # index -1 (a dropped word) stays -1
-                for local, term in enumerate(encoded.vocab):
-                    remap[local] = vocab[term]
-                buffer.ids.append(remap[encoded.ids] if len(encoded.ids) else encoded.ids)
-            buffer.lengths.append(encoded.lengths)
-            self.token_count += len(encoded.ids)
+                lookup = buffer.vocab.__getitem__
+                for article, anchors in items:
+                    keys = keyword_values(_field_values(spec, article, anchors))
+                    buffer.items.extend(map(lookup, keys))
+                    buffer.counts.append(len(keys))
         base = self.doc_count
-        self._edges.extend(
-            (base + src, key, url, tid)
-            for src, key, url, tid in zip(
-                batch.edge_src, batch.edge_key, batch.edge_url, batch.edge_tid, strict=True
-            )
-        )
-        self.ids.extend(batch.ids)
-        self.title_keys.extend(batch.title_keys)
-        self.urls.extend(batch.urls)
-        self.published.extend(batch.published)
-        self.store.add_blocks(batch.store_blocks)
-        self.doc_count += batch.count
+        for number, (article, anchors) in enumerate(items, base):
+            for link in article.related:
+                self._edges.append(
+                    (number, title_key(link.headline), link.url or "", link.target_id or "")
+                )
+            self.ids.append(article.id)
+            self.title_keys.append(title_key(article.title))
+            self.urls.append(article.url or "")
+            self.published.append(epoch_seconds(article.published))
+            self.store.add(article_row(article, anchors))
+        self.doc_count += len(items)
 
     def build(self) -> dict[str, Any]:
         """The segment's arrays (by file stem) and statistics, see :mod:`.segment`."""
@@ -259,12 +279,16 @@ class SegmentBuilder:
         for spec in self.schema.fields:
             buffer = self._fields[spec.name]
             vocab = buffer.vocab.terms()
+            if buffer.table is not None:
+                ids, lengths = buffer.table.expand(_int32(buffer.items), _int32(buffer.counts))
+            else:
+                ids, lengths = _int32(buffer.items), _int32(buffer.counts)
             split = inflection_split(self.schema.analyzer(spec.name)) if spec.kind == TEXT else None
             built, field_stats = build_field(
                 vocab=vocab,
                 stems=split.terms_and_flags(vocab) if split else None,
-                ids=_concat32(buffer.ids),
-                lengths=_concat32(buffer.lengths),
+                ids=ids,
+                lengths=lengths,
                 doc_count=self.doc_count,
                 text=spec.kind == TEXT,
                 positions=spec.positions,
@@ -283,10 +307,29 @@ class SegmentBuilder:
         return {"arrays": arrays, "stats": stats, "max_doc": self.doc_count}
 
 
-def _concat32(parts: list[Int32Array]) -> Int32Array:
-    if not parts:
-        return np.zeros(0, dtype=np.int32)
-    return np.concatenate(parts).astype(np.int32, copy=False)
+def _add_text(
+    spec: FieldSpec,
+    buffer: _FieldBuffer,
+    table: ChunkTable,
+    items: Sequence[tuple[Article, tuple[str, ...]]],
+) -> None:
+    """Append each article's chunk numbers for a text field (the gap chunk between values)."""
+    source = spec.source
+    if source in ("related", "anchors"):
+        docs = [_gapped_chunks(_field_values(spec, a, anchors)) for a, anchors in items]
+    else:
+        docs = [(getattr(article, source) or "").split() for article, _ in items]
+    table.add_docs(docs, buffer.items)
+    buffer.counts.extend(map(len, docs))
+
+
+def _gapped_chunks(values: list[str]) -> list[str]:
+    chunks: list[str] = []
+    for index, value in enumerate(values):
+        if index:
+            chunks.append(GAP)
+        chunks.extend(value.split())
+    return chunks
 
 
 def small_uint(max_value: int) -> type[np.unsignedinteger[Any]]:

@@ -1,0 +1,132 @@
+"""The builder's chunk encoding gives exactly the analyzer's terms at the analyzer's positions.
+
+The segment builder numbers whitespace chunks and analyzes new chunks together in one call
+(cut apart again by a marker chunk); these tests rebuild every document's (position, term)
+list from the postings and compare it with ``analyzer.term_sequence`` of the same text,
+including multi-valued fields (gaps between values), chunks that are several words or
+none, stopwords, the marker word itself, and the table starting over when it is full.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bnsearch.analysis import default_analyzer
+from bnsearch.articles import Article, RelatedLink
+from bnsearch.index import Index
+from bnsearch.index import builder as builder_module
+from bnsearch.index import writer as writer_module
+from bnsearch.index.schema import POSITION_GAP
+from bnsearch.index.segment import SegmentReader
+
+# chunks of every shape: plain words, inflected forms, stopwords, punctuation-only,
+# several words in one chunk, digits, Latin, the builder's own marker word
+PIECES = [
+    "বাংলাদেশ", "বাংলাদেশের", "সরকার", "সরকারের", "মামলাটি", "মামলা", "এবং", "ও", "না",
+    "।", ",", "—", "(ঢাকা)", "ঢাকা-চট্টগ্রাম", "২০২৪-এর", "১২৩", "COVID-19", "e-mail",
+    "শিক্ষার্থীরা", "খেলা,খেলা", "\u200c", "x", "bnsearchchunkmarkerzq", "a.b.c", "\"উদ্ধৃতি\"",
+]
+
+
+def _text(rng: random.Random, words: int) -> str:
+    spaces = [" ", "  ", "\n", "\t", " \u00a0"]
+    return "".join(rng.choice(PIECES) + rng.choice(spaces) for _ in range(words)).strip()
+
+
+def _doc_sequences(segment: SegmentReader, field: str) -> dict[int, dict[int, str]]:
+    """doc -> {position: term} rebuilt from the field's postings."""
+    found: dict[int, dict[int, str]] = {}
+    for term in segment.terms(field):
+        positions = segment.term_positions(field, term)
+        assert positions is not None
+        docs, offsets, all_positions = positions
+        for j, doc in enumerate(docs.tolist()):
+            for position in all_positions[offsets[j] : offsets[j + 1]].tolist():
+                found.setdefault(doc, {})[position] = term
+    return found
+
+
+def _expected(values: list[str]) -> dict[int, str]:
+    analyzer = default_analyzer()
+    expected: dict[int, str] = {}
+    position = 0
+    for index, value in enumerate(values):
+        if index:
+            position += POSITION_GAP
+        for term in analyzer.term_sequence(value):
+            if term is not None:
+                expected[position] = term
+            position += 1
+    return expected
+
+
+def _articles(seed: int, count: int) -> list[Article]:
+    rng = random.Random(seed)
+    articles = []
+    for number in range(count):
+        related = tuple(
+            RelatedLink(headline=_text(rng, rng.randint(0, 4)), url=f"https://example.com/{k}")
+            for k in range(rng.randint(0, 3))
+        )
+        articles.append(
+            Article(
+                id=f"a{number}",
+                title=_text(rng, rng.randint(1, 6)),
+                body=_text(rng, rng.randint(0, 40)),
+                caption=_text(rng, rng.randint(0, 3)) or None,
+                related=related,
+            )
+        )
+    return articles
+
+
+def _check(articles: list[Article]) -> None:
+    index = Index.in_memory()
+    with index.writer() as writer:
+        writer.add_many(articles)
+    by_id = {article.id: article for article in articles}
+    fields = {
+        "title": lambda a: [a.title] if a.title else [],
+        "body": lambda a: [a.body] if a.body else [],
+        "caption": lambda a: [a.caption] if a.caption else [],
+        "related_headlines": lambda a: [link.headline for link in a.related],
+    }
+    checked = 0
+    for segment in index.reader().segments:  # anchors found at commit re-index a few
+        for field, values_of in fields.items():
+            got = _doc_sequences(segment, field)
+            lengths = segment.field_lengths(field)
+            for doc in map(int, segment.live.nonzero()[0]):
+                article = by_id[segment.article_id(doc)]
+                checked += 1
+                _check_doc(got.get(doc, {}), int(lengths[doc]), values_of(article), field)
+    assert checked == len(articles) * len(fields)
+
+
+def _check_doc(got: dict[int, str], length: int, values: list[str], field: str) -> None:
+    expected = _expected(values)
+    assert got == expected, (field, values)
+    assert length == len(expected), (field, values)  # the field length counts terms
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_postings_match_the_analyzer(seed: int) -> None:
+    _check(_articles(seed, 60))
+
+
+def test_table_starting_over_keeps_the_terms(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(builder_module, "_MAX_CHUNKS", 50)  # below one batch's chunks
+    monkeypatch.setattr(writer_module, "_CHUNK_ARTICLES", 7)  # many batches per segment
+    _check(_articles(4, 40))
+
+
+def test_marker_word_in_the_text_falls_back_to_per_chunk_analysis() -> None:
+    # every new batch of chunks holds the marker itself: the one-call cut cannot be used
+    marker = builder_module._MARKER
+    articles = [
+        Article(id=f"m{n}", title=f"{marker} শিরোনাম{n}", body=f"বাংলা{n} {marker} ভাষা{n}।")
+        for n in range(5)
+    ]
+    _check(articles)
