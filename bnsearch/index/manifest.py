@@ -22,7 +22,10 @@ from bnsearch.index.directory import FileInfo
 
 FORMAT_NAME = "bnsearch-index"
 #: Bump on any incompatible change of the on-disk layout.
-FORMAT_VERSION = 1
+#: 2: stored-text blocks with the long texts outside JSON (see :mod:`.store`).
+FORMAT_VERSION = 2
+#: Versions this code opens: version 1 differs only in its stored blocks, still read.
+READABLE_VERSIONS = (1, 2)
 
 
 @attrs.frozen(kw_only=True)
@@ -92,10 +95,10 @@ class Manifest:
         if not isinstance(body, dict) or body.get("format") != FORMAT_NAME:
             raise IndexFormatError(f"{where}: not a bnsearch index manifest")
         version = body.get("format_version")
-        if version != FORMAT_VERSION:
+        if version not in READABLE_VERSIONS:
             raise IndexFormatError(
-                f"{where}: index format version {version!r}, this bnsearch reads version "
-                f"{FORMAT_VERSION}; rebuild the index with this version"
+                f"{where}: index format version {version!r}, this bnsearch reads versions "
+                f"{', '.join(map(str, READABLE_VERSIONS))}; rebuild the index with this version"
             )
         checksum = body.pop("checksum", None)
         canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

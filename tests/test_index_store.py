@@ -1,0 +1,152 @@
+"""Stored rows: the format-2 block layout round-trips every field, format-1 indexes still open.
+
+Format 1 (before the long texts moved out of JSON) is written here the way the earlier
+code wrote it: a JSON list of row objects per block and ``format_version`` 1 in the
+manifest. Such an index must open, search, merge with new segments and verify.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bnsearch.articles import Article, RelatedLink
+from bnsearch.errors import IndexFormatError
+from bnsearch.index import Index, verify
+from bnsearch.index import manifest as manifest_module
+from bnsearch.index.store import (
+    BLOCK_CHARS,
+    TEXT_ENCODING,
+    ZLIB_LEVEL,
+    StoreReader,
+    StoreWriter,
+    article_row,
+    row_article,
+)
+
+
+def _articles(start: int, count: int) -> list[Article]:
+    tricky = ["", "\x00", "{\"json\": [1]}", "\U0001F600 emoji", "\x02 start", "লাইন\nদুই\t"]
+    return [
+        Article(
+            id=f"doc-{n}",
+            title=f"শিরোনাম {n} {tricky[n % len(tricky)]}".strip() or "t",
+            body=(f"বাংলা লেখা {n} " * (n % 7 * 40)) + tricky[(n + 1) % len(tricky)],
+            caption=None if n % 3 else f"ছবি {n}{tricky[n % len(tricky)]}",
+            photo_credit=None if n % 2 else "আলোকচিত্র",
+            section=("দেশ", "ঢাকা") if n % 2 else (),
+            related=(RelatedLink(headline=f"সম্পর্কিত {n + 1}", url=f"https://e.com/{n}"),)
+            if n % 4 == 0
+            else (),
+            url=f"https://example.com/{n}",
+            published=dt.datetime(2024, 1, 1 + n % 28, tzinfo=dt.timezone.utc) if n % 5 else None,
+            source="test",
+        )
+        for n in range(start, start + count)
+    ]
+
+
+def test_rows_round_trip_across_blocks() -> None:
+    articles = _articles(0, 120)
+    writer = StoreWriter()
+    for number, article in enumerate(articles):
+        writer.add(article_row(article, anchors=(f"anchor {number}",) * (number % 3)))
+    data, index = writer.finish()
+    assert len(index) > 3  # several blocks
+    reader = StoreReader(np.frombuffer(data, dtype=np.uint8), index, where="test")
+    for number, article in enumerate(articles):
+        row = reader.row(number)
+        assert row_article(row) == article
+        assert row["anchors"] == [f"anchor {number}"] * (number % 3)
+        assert list(row) == list(article_row(article))  # same keys, same order
+    assert [row["id"] for row in reader.iter_rows()] == [a.id for a in articles]
+
+
+def test_damaged_header_or_lengths_are_clear_errors() -> None:
+    writer = StoreWriter()
+    writer.add(article_row(_articles(1, 1)[0]))
+    data, _ = writer.finish()
+    text = zlib.decompress(data).decode(TEXT_ENCODING)
+    cut = text.index("\x00")
+    header = json.loads(text[1:cut])
+    header[0][-3] += 1  # the title claims one more character than there is
+    for damaged in (
+        text[0] + json.dumps(header) + text[cut:],
+        text[: cut - 1] + text[cut:],  # the header's JSON cut short
+        text[0] + "[[1,2]]" + text[cut:],  # a row of the wrong shape
+    ):
+        blob = zlib.compress(damaged.encode(TEXT_ENCODING), ZLIB_LEVEL)
+        offsets = np.array([[0, 0], [len(blob), 1]], dtype=np.int64)
+        reader = StoreReader(np.frombuffer(blob, dtype=np.uint8), offsets, where="seg-x")
+        with pytest.raises(IndexFormatError, match="seg-x: stored block 0"):
+            reader.row(0)
+
+
+def _format1_close_block(self: StoreWriter) -> None:
+    """How format 1 wrote a block: a JSON list of the row objects."""
+    rows = []
+    texts = iter(self._texts)
+    for meta in self._meta:
+        row = dict(zip(("id", "section", "photo_credit", "related", "url", "published",
+                        "source", "anchors"), meta, strict=False))
+        row["title"], row["body"] = next(texts), next(texts)
+        row["caption"] = next(texts) if meta[-1] >= 0 else None
+        rows.append(json.dumps(row, ensure_ascii=False, separators=(",", ":")))
+    data = ("[" + ",".join(rows) + "]").encode(TEXT_ENCODING)
+    self._blocks.append(zlib.compress(data, ZLIB_LEVEL))
+    self._meta, self._texts, self._pending_chars = [], [], 0
+
+
+def test_format1_index_opens_merges_and_verifies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = _articles(0, 60)
+    with monkeypatch.context() as patch:
+        patch.setattr(manifest_module, "FORMAT_VERSION", 1)
+        patch.setattr(StoreWriter, "_close_block", _format1_close_block)
+        index = Index.create(tmp_path / "idx")
+        with index.writer() as writer:
+            writer.add_many(old)
+    meta = json.loads((tmp_path / "idx" / "meta.json").read_text())
+    assert meta["format_version"] == 1
+    first = (tmp_path / "idx" / meta["segments"][0]["name"] / "store.bin.npy").read_bytes()
+    assert b"[\x00{\x00" in zlib.decompress(first[first.index(b"x\x01") :])  # format-1 rows
+
+    index = Index.open(tmp_path / "idx")
+    reader = index.reader()
+    for article in old:
+        found = reader.find(article.id)
+        assert found is not None
+        assert row_article(reader.stored(*found)) == article
+    new = _articles(60, 30)
+    with index.writer() as writer:
+        writer.add_many(new)
+        writer.delete("doc-3")  # a format-1 block with a deletion is rewritten at merge
+        writer.optimize()
+    meta = json.loads((tmp_path / "idx" / "meta.json").read_text())
+    assert meta["format_version"] == manifest_module.FORMAT_VERSION == 2
+    reader = index.reader()
+    assert len(reader.segments) == 1 and reader.doc_count == 89
+    for article in old + new:
+        found = reader.find(article.id)
+        if article.id == "doc-3":
+            assert found is None
+            continue
+        assert found is not None
+        assert row_article(reader.stored(*found)) == article
+    report = verify(tmp_path / "idx")
+    assert report.ok, report.problems
+
+
+def test_block_size_counts_characters() -> None:
+    writer = StoreWriter()
+    body = "ক" * (BLOCK_CHARS // 4)
+    for number in range(8):
+        writer.add(article_row(Article(id=f"b{number}", title="t", body=body)))
+    blocks = writer.blocks()
+    assert [count for _, count in blocks] == [4, 4]
