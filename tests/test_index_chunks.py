@@ -10,12 +10,14 @@ none, stopwords, the marker word itself, and the table starting over when it is 
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
 from bnsearch.analysis import default_analyzer
 from bnsearch.articles import Article, RelatedLink
-from bnsearch.index import Index
+from bnsearch.errors import BnSearchError
+from bnsearch.index import Index, verify
 from bnsearch.index import builder as builder_module
 from bnsearch.index import writer as writer_module
 from bnsearch.index.schema import POSITION_GAP
@@ -130,3 +132,38 @@ def test_marker_word_in_the_text_falls_back_to_per_chunk_analysis() -> None:
         for n in range(5)
     ]
     _check(articles)
+
+
+def test_an_analysis_failure_rolls_the_batch_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = Index.create(tmp_path / "idx")
+    committed = _articles(5, 10)
+    with index.writer() as writer:
+        writer.add_many(committed)
+    real = builder_module.ChunkTable._learn_at_once
+
+    def fragile(self: builder_module.ChunkTable, chunks: list[str]) -> bool:
+        if "বিস্ফোরণ" in chunks:
+            raise RuntimeError("analysis failed")
+        return real(self, chunks)
+
+    monkeypatch.setattr(builder_module.ChunkTable, "_learn_at_once", fragile)
+    monkeypatch.setattr(writer_module, "_CHUNK_ARTICLES", 4)
+    writer = index.writer()
+    batch = _articles(6, 12)
+    batch[5] = Article(id="boom", title="শিরোনাম", body="বাংলা বিস্ফোরণ ভাষা")
+    with pytest.raises(RuntimeError, match="analysis failed"):
+        writer.add_many(batch)  # fails when its chunk of articles is analyzed
+    writer.add(Article(id="later", title="পরে", body="আরও লেখা"))  # ignored by the builder
+    with pytest.raises(BnSearchError, match="analysis failed earlier"):
+        writer.commit()
+    # the commit rolled the batch back; the writer goes on with a clean builder
+    writer.add(Article(id="after", title="তারপর", body="নতুন লেখা"))
+    result = writer.commit()
+    writer.close()
+    assert result.added == 1
+    reader = index.reader()
+    assert reader.doc_count == len(committed) + 1
+    assert reader.find("boom") is None and reader.find("later") is None
+    assert verify(tmp_path / "idx").ok

@@ -248,7 +248,18 @@ class SegmentBuilder:
             self._fields[spec.name] = _FieldBuffer(vocab=vocab, table=table)
 
     def add_articles(self, items: Sequence[tuple[Article, tuple[str, ...]]]) -> None:
-        """Analyze and add ``(article, anchors)`` pairs."""
+        """Analyze and add ``(article, anchors)`` pairs.
+
+        If this raises, the builder is unusable (fields may hold part of the batch): its
+        owner drops it, see :class:`bnsearch.index.workers.LocalBuilder`.
+        """
+        base = self.doc_count
+        edges = [
+            (number, title_key(link.headline), link.url or "", link.target_id or "")
+            for number, (article, _) in enumerate(items, base)
+            for link in article.related
+        ]
+        title_keys = [title_key(article.title) for article, _ in items]
         for spec in self.schema.fields:
             buffer = self._fields[spec.name]
             if buffer.table is not None:
@@ -259,14 +270,10 @@ class SegmentBuilder:
                     keys = keyword_values(_field_values(spec, article, anchors))
                     buffer.items.extend(map(lookup, keys))
                     buffer.counts.append(len(keys))
-        base = self.doc_count
-        for number, (article, anchors) in enumerate(items, base):
-            for link in article.related:
-                self._edges.append(
-                    (number, title_key(link.headline), link.url or "", link.target_id or "")
-                )
+        self._edges.extend(edges)
+        self.title_keys.extend(title_keys)
+        for article, anchors in items:
             self.ids.append(article.id)
-            self.title_keys.append(title_key(article.title))
             self.urls.append(article.url or "")
             self.published.append(epoch_seconds(article.published))
             self.store.add(article_row(article, anchors))

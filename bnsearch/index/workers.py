@@ -44,11 +44,23 @@ class LocalBuilder:
         self._schema = schema
         self._builder = SegmentBuilder(schema)
         self._result: Flushed | None = None
+        self._failure: str | None = None  # a failed add leaves the builder half-filled
 
     def add(self, items: Items) -> None:
-        self._builder.add_articles(items)
+        if self._failure is not None:
+            return  # reported at the flush, like a worker's failure
+        try:
+            self._builder.add_articles(items)
+        except Exception as error:
+            self._failure = f"{type(error).__name__}: {error}"
+            raise
 
     def start_flush(self, directory: Directory, name: str) -> None:
+        if self._failure is not None:
+            raise BnSearchError(
+                f"analysis failed earlier in this batch ({self._failure}); "
+                "the batch is rolled back"
+            )
         built = self._builder.build()
         files = write_segment(directory, name, built)
         self._result = (files, self._builder.doc_count, built["stats"])
@@ -62,6 +74,7 @@ class LocalBuilder:
     def discard(self) -> None:
         self._builder = SegmentBuilder(self._schema)
         self._result = None
+        self._failure = None
 
     def close(self) -> None:
         self.discard()
