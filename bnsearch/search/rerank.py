@@ -117,7 +117,8 @@ def rerank_bonus(
     for row, (_, first, second) in enumerate(plan.pairs):
         x = xs[row]
         if x.any():
-            pair_idf = float(idf(n, df[first])) + float(idf(n, df[second]))
+            # as a phrase's idf: the sum over its distinct words
+            pair_idf = sum(float(idf(n, df[term])) for term in {first, second})
             proximity += np.float32(ctx.params.proximity * pair_idf) * (x / (x + k1))
     for term in plan.flags:
         hit = typed[label[term]]

@@ -1,0 +1,83 @@
+"""Search room: the rerank's proximity bonus equals BM25F phrase scores of the word pairs.
+
+The rerank finds query word pairs among the positions of a few documents by its own
+vectorized pass (:mod:`bnsearch.search.rerank`); the phrase engine scores the same pair
+as a quoted phrase by another route (:func:`bnsearch.search.engine.phrase_frequencies`).
+Both must agree on every document, field and gap.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import pytest
+
+from bnsearch.articles import Article
+from bnsearch.index import Index
+from bnsearch.search import BM25FParams, Searcher
+
+WORDS = ["মামলা", "আদালত", "বাজার", "নদী", "পাহাড়", "শহর"]
+STOPWORD = "এবং"  # dropped by the analyzer: a pair across it has gap 2
+
+
+def _text(rng: random.Random, length: int) -> str:
+    return " ".join(STOPWORD if rng.random() < 0.15 else rng.choice(WORDS) for _ in range(length))
+
+
+@pytest.fixture(scope="module", params=[1, 3], ids=["one-segment", "three-segments"])
+def index(request: pytest.FixtureRequest) -> Index:
+    rng = random.Random(11)
+    index = Index.in_memory()
+    articles = [
+        Article(
+            id=f"a{n}", title=_text(rng, rng.randint(1, 5)), body=_text(rng, rng.randint(3, 30))
+        )
+        for n in range(90)
+    ]
+    per_commit = len(articles) // request.param
+    for start in range(0, len(articles), per_commit):
+        with index.writer() as writer:
+            for article in articles[start : start + per_commit]:
+                writer.add(article)
+    return index
+
+
+def _scores(searcher: Searcher, query: str) -> dict[str, float]:
+    return {hit.id: hit.score for hit in searcher.search(query, limit=1000, stored=False)}
+
+
+QUERIES = [
+    [WORDS[0], WORDS[1]],
+    [WORDS[2], WORDS[3], WORDS[4]],
+    [WORDS[5], STOPWORD, WORDS[0]],  # gap 2
+    [WORDS[1], WORDS[1], WORDS[2]],  # a word paired with itself
+    [WORDS[3], STOPWORD, WORDS[4], WORDS[5], STOPWORD, STOPWORD, WORDS[0]],  # gap 3: no pair
+]
+
+
+@pytest.mark.parametrize("words", QUERIES, ids=lambda words: "-".join(words))
+def test_proximity_bonus_is_the_pairs_phrase_score(index: Index, words: list[str]) -> None:
+    deep = 10_000  # every match is reranked
+    plain = Searcher(index.reader(), params=BM25FParams(proximity=0.0, exact_forms=0.0))
+    near = Searcher(
+        index.reader(), params=BM25FParams(proximity=2.0, exact_forms=0.0, rerank_depth=deep)
+    )
+    query = " ".join(words)
+    before, after = _scores(plain, query), _scores(near, query)
+    assert set(before) == set(after)
+    expected = dict.fromkeys(before, 0.0)
+    # the pairs: kept words at most two positions apart (one dropped stopword between)
+    kept = [(at, word) for at, word in enumerate(words) if word != STOPWORD]
+    pairs = {
+        (first, second, later - at)
+        for (at, first), (later, second) in itertools.pairwise(kept)
+        if later - at <= 2
+    }
+    for first, second, gap in pairs:
+        phrase = f'"{first} {STOPWORD} {second}"' if gap == 2 else f'"{first} {second}"'
+        for article_id, score in _scores(plain, phrase).items():
+            expected[article_id] += 2.0 * score
+    assert any(expected.values()) == bool(pairs)
+    for article_id, base in before.items():
+        assert after[article_id] - base == pytest.approx(expected[article_id], abs=1e-4), article_id
