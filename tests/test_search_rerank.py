@@ -15,7 +15,7 @@ import pytest
 
 from bnsearch.articles import Article
 from bnsearch.index import Index
-from bnsearch.search import BM25FParams, Searcher
+from bnsearch.search import BM25FParams, Searcher, rerank
 
 WORDS = ["মামলা", "আদালত", "বাজার", "নদী", "পাহাড়", "শহর"]
 STOPWORD = "এবং"  # dropped by the analyzer: a pair across it has gap 2
@@ -56,8 +56,17 @@ QUERIES = [
 ]
 
 
+@pytest.fixture(params=["scan", "search"])
+def strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways of finding the reranked docs' postings: one scan, or a search per term."""
+    monkeypatch.setattr(rerank, "SEARCH_NS_PER_TERM", 10**12 if request.param == "scan" else 0)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("words", QUERIES, ids=lambda words: "-".join(words))
-def test_proximity_bonus_is_the_pairs_phrase_score(index: Index, words: list[str]) -> None:
+def test_proximity_bonus_is_the_pairs_phrase_score(
+    index: Index, words: list[str], strategy: str
+) -> None:
     deep = 10_000  # every match is reranked
     plain = Searcher(index.reader(), params=BM25FParams(proximity=0.0, exact_forms=0.0))
     near = Searcher(

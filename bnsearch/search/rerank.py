@@ -12,10 +12,12 @@ the one document it explains):
   flags, see :mod:`bnsearch.analysis.forms`) adds ``BM25FParams.exact_forms`` times the
   word's idf.
 
-Per field, every query term is looked up once in the documents' postings (one binary
-search per term); then the positions of all terms in all those documents are gathered
-with one index into the field's position array and sorted once, and every pair is
-found among neighbours of that one sorted array, not by a search per pair.
+Every (field, term) the bonuses need is looked up once; the reranked documents are then
+found in all those postings together (one scan through a doc -> column map when the
+postings are few, a binary search per term when they are long), their positions laid end
+to end and sorted once, and every pair of every field is found among neighbours of that
+one sorted array. The number of numpy calls hardly grows with the number of query words
+or fields: at a few thousand documents, call overhead is the whole cost.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy.typing as npt
 from bnsearch.analysis import Analyzer
 from bnsearch.analysis.forms import inflection_split
 from bnsearch.index.segment import SegmentReader
-from bnsearch.search.engine import Context, _term_positions
+from bnsearch.search.engine import Context, PositionsEntry, _term_positions
 from bnsearch.search.scoring import BM25FParams, idf
 
 FloatArray = npt.NDArray[np.float32]
@@ -76,6 +78,13 @@ class RerankPlan:
         return frozenset(self.label[t] for _, a, b in self.pairs for t in (a, b))
 
     @functools.cached_property
+    def in_pairs(self) -> npt.NDArray[np.bool_]:
+        """Per row of :attr:`label`: whether the term occurs in a pair."""
+        table = np.zeros(len(self.label), dtype=bool)
+        table[list(self.pair_labels)] = True
+        return table
+
+    @functools.cached_property
     def pair_row(self) -> npt.NDArray[np.int64]:
         """``[first row, second row, gap]`` -> the pair's index in :attr:`pairs`, or -1."""
         size = len(self.label)
@@ -101,30 +110,37 @@ def rerank_bonus(
     weights: Mapping[str, float],
 ) -> tuple[FloatArray, FloatArray]:
     """``(proximity, exact forms)`` bonuses of ``docs`` (sorted, unique, few)."""
-    proximity = np.zeros(len(docs), dtype=np.float32)
-    exact = np.zeros(len(docs), dtype=np.float32)
     if not len(docs) or plan.empty:
-        return proximity, exact
-    fields = [f for f in weights if ctx.has_postings(f)]
+        return np.zeros(len(docs), dtype=np.float32), np.zeros(len(docs), dtype=np.float32)
+    # both bonuses read the postings with positions (every text field keeps them)
+    fields = [f for f in weights if ctx.has_postings(f) and ctx.schema[f].positions]
     label = plan.label
     xs = np.zeros((len(plan.pairs), len(docs)), dtype=np.float32)
     typed = np.zeros((len(label), len(docs)), dtype=bool)  # the typed form is in the doc
-    for field in fields:
-        _field_pass(ctx, segment, field, docs, plan, weights[field], xs, typed)
-    df = _doc_freqs(ctx, list(label), fields)
+    wanted = _Wanted.collect(ctx, segment, fields, plan)
+    if wanted.entries:
+        found = _find_postings(segment, docs, wanted)
+        labels = np.array(wanted.numbers)[found.rows]
+        flags = np.array(wanted.flags, dtype=np.uint8)[found.rows]
+        typed[labels, found.columns] |= (flags > 0) & ((found.forms & flags) == flags)
+        if plan.pairs:
+            field_of = np.array(wanted.field_numbers)[found.rows]
+            multipliers = np.stack([ctx.multiplier(segment, f, weights[f])[docs] for f in fields])
+            _pair_frequencies(found, labels, field_of, plan, multipliers, xs)
+    df = _doc_freqs(ctx, list(label), fields or list(weights))
     n = ctx.total_docs
+    # a pair weighs as a phrase: its distinct words' idf summed
+    pair_idf = [
+        sum(float(idf(n, df[t])) for t in {first, second}) for _, first, second in plan.pairs
+    ]
+    weight = np.array(pair_idf, dtype=np.float32) * np.float32(ctx.params.proximity)
     k1 = np.float32(ctx.params.k1)
-    for row, (_, first, second) in enumerate(plan.pairs):
-        x = xs[row]
-        if x.any():
-            # as a phrase's idf: the sum over its distinct words
-            pair_idf = sum(float(idf(n, df[term])) for term in {first, second})
-            proximity += np.float32(ctx.params.proximity * pair_idf) * (x / (x + k1))
-    for term in plan.flags:
-        hit = typed[label[term]]
-        if hit.any():
-            exact[hit] += np.float32(ctx.params.exact_forms * float(idf(n, df[term])))
-    return proximity, exact
+    saturated = xs / (xs + k1) if k1 else (xs > 0).astype(np.float32)
+    proximity: FloatArray = weight @ saturated
+    flag_idf = [float(idf(n, df[term])) for term in plan.flags]
+    bonus = np.array(flag_idf, dtype=np.float32) * np.float32(ctx.params.exact_forms)
+    exact: FloatArray = bonus @ typed[[label[term] for term in plan.flags]]
+    return proximity.astype(np.float32), exact.astype(np.float32)
 
 
 def _doc_freqs(ctx: Context, terms: list[str], fields: list[str]) -> dict[str, int]:
@@ -132,93 +148,145 @@ def _doc_freqs(ctx: Context, terms: list[str], fields: list[str]) -> dict[str, i
     return {term: max(ctx.reader.doc_freq(f, term) for f in fields) for term in terms}
 
 
-def _field_pass(
-    ctx: Context,
-    segment: SegmentReader,
-    field: str,
-    docs: npt.NDArray[Any],
+@attrs.define
+class _Wanted:
+    """The (field, term) postings the bonuses read in one segment."""
+
+    numbers: list[int] = attrs.field(factory=list)  # the term's row in the plan's label
+    field_numbers: list[int] = attrs.field(factory=list)
+    flags: list[int] = attrs.field(factory=list)  # the typed form's flag (0: none)
+    entries: list[PositionsEntry] = attrs.field(factory=list)  # (docs, offsets, positions)
+    forms: list[npt.NDArray[np.uint8]] = attrs.field(factory=list)  # aligned with docs
+
+    @classmethod
+    def collect(
+        cls, ctx: Context, segment: SegmentReader, fields: list[str], plan: RerankPlan
+    ) -> _Wanted:
+        wanted = cls()
+        for field_number, field in enumerate(fields):
+            all_forms = segment.forms(field)  # None in a field without form flags
+            for term, number in plan.label.items():
+                flag = plan.flags.get(term, 0) if all_forms is not None else 0
+                if not flag and number not in plan.pair_labels:
+                    continue
+                entry = _term_positions(segment, field, term, ctx.positions)
+                if entry is None or not len(entry[0]):
+                    continue
+                if all_forms is None:
+                    forms = np.zeros(len(entry[0]), dtype=np.uint8)
+                else:
+                    base = segment.posting_start(field, term)
+                    forms = all_forms[base : base + len(entry[0])]
+                wanted.numbers.append(number)
+                wanted.field_numbers.append(field_number)
+                wanted.flags.append(flag)
+                wanted.entries.append(entry)
+                wanted.forms.append(forms)
+        return wanted
+
+
+@attrs.frozen
+class _Found:
+    """The postings of the wanted terms in the reranked docs, one row per one found."""
+
+    rows: npt.NDArray[np.intp]  # index into the wanted entries
+    columns: npt.NDArray[np.intp]  # the doc's index in ``docs``
+    forms: npt.NDArray[np.uint8]  # the posting's form flags
+    counts: npt.NDArray[np.int64]  # its number of positions
+    positions: npt.NDArray[np.int64]  # all their positions, posting after posting
+
+
+#: Finding ``docs`` in a term's postings by binary search costs a few numpy calls per term
+#: (about this many ns); scanning all the terms' postings at once costs per posting
+#: (:data:`SCAN_NS_PER_POSTING`) and per doc of the segment (a column map).
+SEARCH_NS_PER_TERM = 10_000
+SCAN_NS_PER_POSTING = 5
+
+
+def _find_postings(segment: SegmentReader, docs: npt.NDArray[Any], wanted: _Wanted) -> _Found:
+    """Where each wanted term has a posting for one of ``docs`` (sorted, unique)."""
+    entries = wanted.entries
+    lengths = [len(entry[0]) for entry in entries]
+    total = sum(lengths)
+    if total * SCAN_NS_PER_POSTING + segment.max_doc < SEARCH_NS_PER_TERM * len(entries):
+        # few postings: scan them all at once through a doc -> column map
+        column_of = np.full(segment.max_doc, -1, dtype=np.intp)
+        column_of[docs] = np.arange(len(docs))
+        columns = column_of[np.concatenate([entry[0] for entry in entries])]
+        found = np.flatnonzero(columns >= 0)
+        ends = np.cumsum(lengths)
+        rows = np.searchsorted(ends, found, side="right")
+        forms = np.concatenate(wanted.forms)[found]
+        starts = np.concatenate([entry[1][:-1] for entry in entries])[found]
+        counts = np.concatenate([entry[1][1:] for entry in entries])[found] - starts
+        # each term's positions, cut from its field's array and laid end to end
+        cuts = [entry[2][entry[1][0] : entry[1][-1]] for entry in entries]
+        shift = np.cumsum([0, *(len(cut) for cut in cuts[:-1])]) - [e[1][0] for e in entries]
+        starts += shift[rows]
+        return _Found(
+            rows, columns[found], forms, counts, _runs(np.concatenate(cuts), starts, counts)
+        )
+    parts: list[tuple[Any, ...]] = []
+    for row, (term_docs, offsets, positions) in enumerate(entries):
+        at = np.searchsorted(term_docs, docs)
+        # past the end, "clip" gives the last doc, which is smaller: not found
+        hit = np.flatnonzero(np.take(term_docs, at, mode="clip") == docs)
+        local = at[hit]
+        starts = offsets[local]
+        counts = offsets[local + 1] - starts
+        parts.append(
+            (
+                np.full(len(hit), row),
+                hit,
+                wanted.forms[row][local],
+                counts,
+                _runs(positions, starts, counts),
+            )
+        )
+    return _Found(*(np.concatenate([part[i] for part in parts]) for i in range(5)))
+
+
+def _runs(
+    values: npt.NDArray[Any], starts: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """``values[starts[0]:starts[0] + counts[0]]``, then the next run, ... in one array."""
+    total = int(counts.sum())
+    run_start = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    return values[run_start + np.arange(total, dtype=np.int64)].astype(np.int64)
+
+
+def _pair_frequencies(
+    found: _Found,
+    labels: npt.NDArray[np.intp],
+    field_of: npt.NDArray[np.intp],
     plan: RerankPlan,
-    weight: float,
+    multipliers: FloatArray,
     xs: FloatArray,
-    typed: npt.NDArray[np.bool_],
 ) -> None:
-    """One field: mark typed forms in ``typed``, add pair frequencies to ``xs``."""
-    with_pairs = bool(plan.pairs) and ctx.schema[field].positions
-    forms = segment.forms(field)  # per posting; None in a field without form flags
-    starts: list[npt.NDArray[Any]] = []
-    counts: list[npt.NDArray[Any]] = []
-    owners: list[npt.NDArray[Any]] = []  # doc index of each gathered posting
-    labels: list[int] = []
-    positions: npt.NDArray[Any] | None = None
-    for term, number in plan.label.items():
-        flag = plan.flags.get(term, 0) if forms is not None else 0
-        if with_pairs:
-            entry = _term_positions(segment, field, term, ctx.positions)
-            if entry is None:
-                continue
-            term_docs, offsets, positions = entry
-        elif flag:
-            found = segment.postings(field, term)
-            if found is None:
-                continue
-            term_docs = found[0]
-        else:
-            continue
-        if not len(term_docs):
-            continue
-        at, present = _locate(term_docs, docs)
-        if not present.any():
-            continue
-        at = at[present]
-        if flag and forms is not None:  # postings and flags share their indices
-            base = segment.posting_start(field, term)
-            typed[number, present] |= (forms[base + at] & flag) == flag
-        if with_pairs and number in plan.pair_labels:
-            starts.append(offsets[at])
-            counts.append(offsets[at + 1] - offsets[at])
-            owners.append(np.flatnonzero(present))
-            labels.append(number)
-    if len(labels) < 2 or positions is None:
-        return
-    start = np.concatenate(starts)
-    count = np.concatenate(counts)
-    owner = np.concatenate(owners)
-    term_of = np.repeat(np.array(labels), [len(part) for part in starts])
-    total = int(count.sum())
-    run_start = np.repeat(start - (np.cumsum(count) - count), count)
-    pos = positions[run_start + np.arange(total, dtype=np.int64)].astype(np.int64)
-    # one key per occurrence: doc index and position (one term per position: keys unique)
-    keys = (np.repeat(owner, count).astype(np.int64) << 32) | pos
+    """Add each pair's field-weighted frequency in each doc to ``xs`` (pairs x docs)."""
+    in_pairs = np.repeat(plan.in_pairs[labels], found.counts)
+    n_docs = xs.shape[1]
+    # one key per occurrence: field and doc, then position (one term per position)
+    group = np.repeat(field_of * n_docs + found.columns, found.counts)[in_pairs]
+    keys = (group.astype(np.int64) << 32) | found.positions[in_pairs]
+    term_of = np.repeat(labels, found.counts)[in_pairs]
     order = np.argsort(keys)
-    keys, term_of = keys[order], np.repeat(term_of, count)[order]
+    keys, term_of = keys[order], term_of[order]
     pair_row = plan.pair_row
     rows: list[npt.NDArray[np.int64]] = []
-    owners_hit: list[npt.NDArray[np.int64]] = []
+    groups: list[npt.NDArray[np.int64]] = []
     # a pair at distance 1 or 2 is a neighbour in the sorted keys, or the one after it
     # (a third query word between); a distance above 2 never matters
     for step in (1, 2):
         distance = keys[step:] - keys[:-step]
         near = np.flatnonzero(distance <= 2)
-        if not len(near):
-            continue
         row = pair_row[term_of[near], term_of[near + step], distance[near]]
-        found = row >= 0
-        rows.append(row[found])
-        owners_hit.append(keys[near[found]] >> 32)
-    if not rows:
-        return
-    row_all, owner_all = np.concatenate(rows), np.concatenate(owners_hit)
+        hit = row >= 0
+        rows.append(row[hit])
+        groups.append(keys[near[hit]] >> 32)
+    row_all, group_all = np.concatenate(rows), np.concatenate(groups)
     if not len(row_all):
         return
-    freqs = np.bincount(row_all * len(docs) + owner_all, minlength=xs.size).reshape(xs.shape)
-    xs += freqs * ctx.multiplier(segment, field, weight)[docs]
-
-
-def _locate(
-    term_docs: npt.NDArray[Any], docs: npt.NDArray[Any]
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
-    """For sorted ``docs``: their index in the sorted ``term_docs`` and whether present."""
-    at = np.searchsorted(term_docs, docs)
-    np.minimum(at, len(term_docs) - 1, out=at)
-    present: npt.NDArray[np.bool_] = term_docs[at] == docs
-    return at, present
+    size = multipliers.size
+    freqs = np.bincount(row_all * size + group_all, minlength=len(xs) * size)
+    xs += (freqs.reshape(len(xs), *multipliers.shape) * multipliers).sum(axis=1)
