@@ -122,7 +122,9 @@ def rerank_bonus(
         found = _find_postings(segment, docs, wanted)
         labels = np.array(wanted.numbers)[found.rows]
         flags = np.array(wanted.flags, dtype=np.uint8)[found.rows]
-        typed[labels, found.columns] |= (flags > 0) & ((found.forms & flags) == flags)
+        has_form = (flags > 0) & ((found.forms & flags) == flags)
+        # a (term, doc) found in several fields: any of them counts
+        typed[labels[has_form], found.columns[has_form]] = True
         if plan.pairs:
             field_of = np.array(wanted.field_numbers)[found.rows]
             multipliers = np.stack([ctx.multiplier(segment, f, weights[f])[docs] for f in fields])
