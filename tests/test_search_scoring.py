@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from bnsearch.articles import Article
-from bnsearch.index import Index, Schema, news_schema
-from bnsearch.search import BM25FParams, Searcher
+from bnsearch.index import Index, MergePolicy, Schema, news_schema
+from bnsearch.search import BM25FParams, Searcher, engine
 from bnsearch.search.scoring import idf, norm_table, saturate, top_k
 
 ARTICLES = [
@@ -63,18 +63,39 @@ def reference_bm25f(
     return scores
 
 
-@pytest.fixture(scope="module")
-def index() -> Index:
+@pytest.fixture(scope="module", params=["one-segment", "segments-and-deletes"])
+def index(request: pytest.FixtureRequest) -> Index:
     index = Index.in_memory()
-    with index.writer() as writer:
-        for article in ARTICLES:
-            writer.add(article)
+    if request.param == "one-segment":
+        with index.writer() as writer:
+            for article in ARTICLES:
+                writer.add(article)
+        return index
+    keep_deletes = MergePolicy(merge_factor=100, max_deleted_ratio=1.0)
+    # the repeats replace: their first copies stay as deletes
+    for batch in (ARTICLES[:3], ARTICLES[3:], ARTICLES[1:2], ARTICLES[3:4]):
+        with index.writer(merge_policy=keep_deletes) as writer:
+            for article in batch:
+                writer.add(article)
+    assert any(segment.del_count for segment in index.reader().segments)
     return index
+
+
+@pytest.fixture(params=["dense", "word-by-word"])
+def flat_strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways the engine sums a bag of words: a dense units x docs table, or word by
+    word (the way of large segments)."""
+    dense = request.param == "dense"
+    monkeypatch.setattr(engine, "DENSE_FLAT_CELLS", 10**12 if dense else -1)
+    monkeypatch.setattr(engine, "DENSE_CELLS_PER_POSTING", 10**6 if dense else -1)
+    return str(request.param)
 
 
 @pytest.mark.parametrize("k1,b", [(1.2, 0.75), (0.5, 0.3), (2.0, 1.0), (0.9, 0.0)])
 @pytest.mark.parametrize("query", ["বন্যা", "বন্যা নদীর পানি", "বাজেট ঘাটতি", "সিলেটে বন্যা বন্যা", "ঢাকা"])
-def test_engine_matches_reference(index: Index, query: str, k1: float, b: float) -> None:
+def test_engine_matches_reference(
+    index: Index, query: str, k1: float, b: float, flat_strategy: str
+) -> None:
     weights = {"title": 2.5, "body": 1.0}
     params = BM25FParams(k1=k1, b=b, proximity=0.0, exact_forms=0.0)
     searcher = Searcher(index.reader(), params=params, default_fields=weights)
@@ -89,7 +110,7 @@ def test_engine_matches_reference(index: Index, query: str, k1: float, b: float)
     assert [h.score for h in results] == sorted((h.score for h in results), reverse=True)
 
 
-def test_fields_are_summed_before_saturation(index: Index) -> None:
+def test_fields_are_summed_before_saturation(index: Index, flat_strategy: str) -> None:
     """BM25F, not a sum of per-field BM25: a term in title and body saturates once."""
     weights = {"title": 1.0, "body": 1.0}
     searcher = Searcher(

@@ -47,6 +47,11 @@ ROMAN_EXPANSIONS = 3
 #: otherwise by binary search into the longest slice (a word in title and body, where one
 #: slice is much longer than the other, or a few rare expansions).
 DENSE_COMBINE_PARTS = 4
+#: A bag of words is scored in a dense ``units x docs`` table (one bincount for all its
+#: postings, fields and words) when the table has at most this many cells, or at most
+#: :data:`DENSE_CELLS_PER_POSTING` per posting read; otherwise word by word.
+DENSE_FLAT_CELLS = 1 << 17
+DENSE_CELLS_PER_POSTING = 4
 
 _EMPTY_DOCS = np.empty(0, dtype=np.int32)
 _EMPTY_SCORES = np.empty(0, dtype=np.float32)
@@ -632,15 +637,25 @@ class Evaluator:
     def flat(self, units: Sequence[Unit]) -> list[DocScores]:
         """The fast path for a bag of words: any unit may match, scores add up.
 
-        Units that read one posting slice (one term in one field: the common case) are
-        scored together in one vectorized pass per field; the rest go through
-        :meth:`_combine` (BM25F over several fields).
+        In a small segment (or one where the words read many postings) all units are
+        summed into a dense ``units x docs`` table with one bincount
+        (:meth:`_dense_x`) and saturated together. Elsewhere, units that read one posting
+        slice (one term in one field: the common case) are scored together in one
+        vectorized pass per field; the rest go through :meth:`_combine` (BM25F over
+        several fields).
         """
         per_segment = [[self.parts(u, s) for u in units] for s in self.segments]
-        dfs = [0] * len(units)
-        merged: list[dict[int, tuple[npt.NDArray[Any], FloatArray]]] = []
+        dfs = np.zeros(len(units), dtype=np.int64)
+        merged: list[FloatArray | dict[int, tuple[npt.NDArray[Any], FloatArray]]] = []
         for segment, unit_parts in zip(self.segments, per_segment, strict=True):
             deletions = segment.del_count > 0
+            postings = sum(len(part[1]) for parts in unit_parts for part in parts)
+            cells = len(units) * segment.max_doc
+            if cells <= max(DENSE_FLAT_CELLS, DENSE_CELLS_PER_POSTING * postings):
+                table = self._dense_x(segment, units, unit_parts)
+                dfs += np.count_nonzero(table[:, segment.live] if deletions else table, axis=1)
+                merged.append(table)
+                continue
             several: dict[int, tuple[npt.NDArray[Any], FloatArray]] = {}
             for i, parts in enumerate(unit_parts):
                 if len(parts) == 1:
@@ -652,48 +667,93 @@ class Evaluator:
                     dfs[i] += count
             merged.append(several)
         weights = np.array(
-            [u.boost * self.unit_idf(u, df) for u, df in zip(units, dfs, strict=True)],
+            [u.boost * self.unit_idf(u, int(df)) for u, df in zip(units, dfs, strict=True)],
             dtype=np.float32,
         )
         k1 = np.float32(self.ctx.params.k1)
         result: list[DocScores] = []
-        for segment, unit_parts, several in zip(self.segments, per_segment, merged, strict=True):
-            acc = np.zeros(segment.max_doc, dtype=np.float32)
-            by_field: dict[str, tuple[list[Any], list[Any], list[int], list[int]]] = {}
-            for i, parts in enumerate(unit_parts):
-                if len(parts) == 1:
-                    field, docs, tfs = parts[0]
-                    group = by_field.setdefault(field, ([], [], [], []))
-                    group[0].append(docs)
-                    group[1].append(tfs)
-                    group[2].append(len(docs))
-                    group[3].append(i)
-                elif i in several:
-                    docs, x = several[i]
-                    acc[docs] += self._saturate(x, float(weights[i]))
-            for field, (docs_list, tfs_list, lengths, which) in by_field.items():
-                weight = units[which[0]].weights[field]
-                multiplier = self.ctx.multiplier(segment, field, weight)
-                if len(docs_list) == 1:
-                    docs, tfs = docs_list[0], tfs_list[0]
-                    unit_weight: Any = weights[which[0]]
-                else:
-                    docs = np.concatenate(docs_list)
-                    tfs = np.concatenate(tfs_list)
-                    unit_weight = np.repeat(weights[which], lengths)
-                x = np.multiply(tfs, multiplier[docs], dtype=np.float32)
-                scores = x / (x + k1) if k1 else np.ones(len(x), dtype=np.float32)
-                scores *= unit_weight
-                if len(docs_list) == 1:
-                    acc[docs] += scores
-                else:  # each unit's docs are unique: one fancy add per unit
-                    start = 0
-                    for unit_docs, length in zip(docs_list, lengths, strict=True):
-                        acc[unit_docs] += scores[start : start + length]
-                        start += length
+        for segment, unit_parts, prepared in zip(self.segments, per_segment, merged, strict=True):
+            if isinstance(prepared, np.ndarray):
+                saturated = prepared / (prepared + k1) if k1 else (prepared > 0)
+                acc = (weights @ saturated).astype(np.float32)
+            else:
+                acc = self._sparse_flat(segment, units, unit_parts, prepared, weights)
             docs = np.flatnonzero(acc).astype(np.int32)
             result.append((docs, acc[docs]))
         return result
+
+    def _dense_x(
+        self, segment: SegmentReader, units: Sequence[Unit], unit_parts: list[list[Part]]
+    ) -> FloatArray:
+        """Every unit's BM25F ``x`` for every doc of the segment (``units x max_doc``)."""
+        groups: dict[tuple[str, float], tuple[list[Any], list[Any], list[int], list[int]]] = {}
+        for i, parts in enumerate(unit_parts):
+            for field, docs, tfs in parts:
+                group = groups.setdefault((field, units[i].weights[field]), ([], [], [], []))
+                group[0].append(docs)
+                group[1].append(tfs)
+                group[2].append(i)
+                group[3].append(len(docs))
+        size = segment.max_doc
+        keys: list[npt.NDArray[Any]] = []
+        xs: list[FloatArray] = []
+        for (field, weight), (docs_list, tfs_list, owners, lengths) in groups.items():
+            docs = np.concatenate(docs_list)
+            multiplier = self.ctx.multiplier(segment, field, weight)
+            xs.append(np.multiply(np.concatenate(tfs_list), multiplier[docs], dtype=np.float32))
+            keys.append(np.repeat(np.array(owners) * size, lengths) + docs)
+        if not keys:
+            return np.zeros((len(units), size), dtype=np.float32)
+        summed = np.bincount(
+            np.concatenate(keys), weights=np.concatenate(xs), minlength=len(units) * size
+        )
+        table: FloatArray = summed.astype(np.float32).reshape(len(units), size)
+        return table
+
+    def _sparse_flat(
+        self,
+        segment: SegmentReader,
+        units: Sequence[Unit],
+        unit_parts: list[list[Part]],
+        several: dict[int, tuple[npt.NDArray[Any], FloatArray]],
+        weights: FloatArray,
+    ) -> FloatArray:
+        """The summed scores of a bag of words in a large segment, word by word."""
+        k1 = np.float32(self.ctx.params.k1)
+        acc = np.zeros(segment.max_doc, dtype=np.float32)
+        by_field: dict[str, tuple[list[Any], list[Any], list[int], list[int]]] = {}
+        for i, parts in enumerate(unit_parts):
+            if len(parts) == 1:
+                field, docs, tfs = parts[0]
+                group = by_field.setdefault(field, ([], [], [], []))
+                group[0].append(docs)
+                group[1].append(tfs)
+                group[2].append(len(docs))
+                group[3].append(i)
+            elif i in several:
+                docs, x = several[i]
+                acc[docs] += self._saturate(x, float(weights[i]))
+        for field, (docs_list, tfs_list, lengths, which) in by_field.items():
+            weight = units[which[0]].weights[field]
+            multiplier = self.ctx.multiplier(segment, field, weight)
+            if len(docs_list) == 1:
+                docs, tfs = docs_list[0], tfs_list[0]
+                unit_weight: Any = weights[which[0]]
+            else:
+                docs = np.concatenate(docs_list)
+                tfs = np.concatenate(tfs_list)
+                unit_weight = np.repeat(weights[which], lengths)
+            x = np.multiply(tfs, multiplier[docs], dtype=np.float32)
+            scores = x / (x + k1) if k1 else np.ones(len(x), dtype=np.float32)
+            scores *= unit_weight
+            if len(docs_list) == 1:
+                acc[docs] += scores
+            else:  # each unit's docs are unique: one fancy add per unit
+                start = 0
+                for unit_docs, length in zip(docs_list, lengths, strict=True):
+                    acc[unit_docs] += scores[start : start + length]
+                    start += length
+        return acc
 
     def evaluate(self, node: Compiled, max_docs: Sequence[int]) -> list[DocScores]:
         """Per segment: the matching docs (unique) and their scores."""
