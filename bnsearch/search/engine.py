@@ -561,7 +561,7 @@ class Evaluator:
                 weights=np.concatenate([self._x(unit, segment, part) for part in parts]),
                 minlength=segment.max_doc,
             )
-            union = np.flatnonzero(summed_all)
+            union = np.flatnonzero(summed_all != 0)  # (nonzero on floats is ~5x slower)
             count = int(np.count_nonzero(segment.live[union])) if deletions else len(union)
             return union, summed_all[union].astype(np.float32), count
         # several fields (or expansions): the longest posting list is the base; the others
@@ -678,7 +678,7 @@ class Evaluator:
                 acc = (weights @ saturated).astype(np.float32)
             else:
                 acc = self._sparse_flat(segment, units, unit_parts, prepared, weights)
-            docs = np.flatnonzero(acc).astype(np.int32)
+            docs = np.flatnonzero(acc != 0).astype(np.int32)  # (nonzero on floats is slow)
             result.append((docs, acc[docs]))
         return result
 
