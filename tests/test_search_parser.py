@@ -170,3 +170,16 @@ def test_fuzz_strict_raises_only_syntax_errors_and_round_trips(text: str) -> Non
         assert 0 <= error.position <= len(text)
         return
     assert parse_query(str(query), strict=True) == query
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=40), _queryish))
+def test_text_without_syntax_parses_as_its_words(text: str) -> None:
+    """The search fast path skips the parser for text :func:`has_syntax` calls plain: the
+    parser must read such text as exactly its words."""
+    if has_syntax(text):
+        assert any(c in text for c in _SYNTAX_PIECES[:10]) or any(
+            op in text.split() for op in ("AND", "OR", "NOT")
+        )
+    else:  # (one word parses as a Term, words_query gives a one-clause Bool)
+        assert leaves(parse_query(text)) == leaves(words_query(text))

@@ -449,8 +449,12 @@ def words_query(text: str) -> Bool:
     return Bool(should=[Term(text=w) for w in words])
 
 
+#: Any syntax character (one regex scan instead of a Python loop per character).
+_SYNTAX_SEARCH = re.compile("[" + re.escape("".join(sorted(SYNTAX_CHARACTERS))) + "]").search
+
+
 def has_syntax(text: str) -> bool:
     """True if ``text`` could mean more than plain words (so it needs the full parser)."""
-    if any(char in SYNTAX_CHARACTERS for char in text):
+    if _SYNTAX_SEARCH(text) is not None:
         return True
-    return any(word in _OPERATORS for word in text.split())
+    return not _OPERATORS.keys().isdisjoint(text.split())
