@@ -319,14 +319,20 @@ class Compiler:
         fields = self.fields_of(field)
         phrases: dict[str, tuple[tuple[int, str], ...]] = {}
         singles: dict[str, tuple[str, ...]] = {}
+        analyzed: dict[int, tuple[tuple[int, str], ...]] = {}  # fields sharing an analyzer
         for name in fields:
             if not self.ctx.is_text(name):
                 key = self.keyword_key(text)
                 if key is not None:
                     singles[name] = (key,)
                 continue
-            sequence = self.ctx.analyzer(name).term_sequence(text)
-            pairs = tuple((i, t) for i, t in enumerate(sequence) if t is not None)
+            analyzer = self.ctx.analyzer(name)
+            pairs = analyzed.get(id(analyzer))
+            if pairs is None:
+                sequence = analyzer.term_sequence(text)
+                pairs = analyzed[id(analyzer)] = tuple(
+                    (i, t) for i, t in enumerate(sequence) if t is not None
+                )
             if len(pairs) == 1:
                 singles[name] = (pairs[0][1],)
             elif pairs:
