@@ -672,10 +672,14 @@ class Evaluator:
                     several[i] = (docs, x)
                     dfs[i] += count
             merged.append(several)
-        weights = np.array(
-            [u.boost * self.unit_idf(u, int(df)) for u, df in zip(units, dfs, strict=True)],
-            dtype=np.float32,
-        )
+        if all(u.kind == "terms" for u in units):  # one vectorized idf
+            boosts = np.array([u.boost for u in units])
+            weights = (boosts * idf(self.ctx.total_docs, dfs)).astype(np.float32)
+        else:
+            weights = np.array(
+                [u.boost * self.unit_idf(u, int(df)) for u, df in zip(units, dfs, strict=True)],
+                dtype=np.float32,
+            )
         k1 = np.float32(self.ctx.params.k1)
         result: list[DocScores] = []
         for segment, unit_parts, prepared in zip(self.segments, per_segment, merged, strict=True):
@@ -707,7 +711,7 @@ class Evaluator:
             docs = np.concatenate(docs_list)
             multiplier = self.ctx.multiplier(segment, field, weight)
             xs.append(np.multiply(np.concatenate(tfs_list), multiplier[docs], dtype=np.float32))
-            keys.append(np.repeat(np.array(owners) * size, lengths) + docs)
+            keys.append(np.repeat([owner * size for owner in owners], lengths) + docs)
         if not keys:
             return np.zeros((len(units), size), dtype=np.float32)
         summed = np.bincount(

@@ -445,15 +445,17 @@ class Searcher:
                 if len(picked) >= k:
                     break
             return picked
-        picked = []
-        for ordinal, best in enumerate(self._best(matched, k) if within is None else within):
-            docs, scores = matched[ordinal]
-            picked.extend(
-                (ordinal, int(d), float(s))
-                for d, s in zip(docs[best].tolist(), scores[best].tolist(), strict=True)
-            )
-        picked.sort(key=lambda item: (-item[2], item[0], item[1]))
-        return picked[:k]
+        chosen = self._best(matched, k) if within is None else within
+        owners = [o for o, best in enumerate(chosen) if len(best)]
+        if not owners:
+            return []
+        docs = np.concatenate([matched[o][0][chosen[o]] for o in owners])
+        scores = np.concatenate([matched[o][1][chosen[o]] for o in owners])
+        owner = np.repeat(owners, [len(chosen[o]) for o in owners])
+        best = np.lexsort((docs, owner, -scores))[:k]  # score, then segment, then doc
+        return list(
+            zip(owner[best].tolist(), docs[best].tolist(), scores[best].tolist(), strict=True)
+        )
 
     @staticmethod
     def _best(matched: list[DocScores], k: int) -> list[npt.NDArray[np.intp]]:
