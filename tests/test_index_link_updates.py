@@ -74,6 +74,14 @@ def check(index: Index, writer: IndexWriter | None, live: dict[str, Article]) ->
         lengths = segment.field_lengths("anchors")
         for doc in segment.live.nonzero()[0].tolist():
             assert (int(lengths[doc]) > 0) == bool(expected[segment.article_id(doc)])
+    # a reader resolving one article at a time (no whole graph) gives the same links
+    graph = LinkGraph.from_articles(live.values())
+    lazy = index.reader()
+    for ident in [*IDS, "gone"]:
+        assert lazy.out_links(ident) == (list(graph.out_links(ident)) if ident in live else [])
+        assert lazy.in_links(ident) == (sorted(graph.in_links(ident)) if ident in live else [])
+        assert lazy.in_link_count(ident) == len(lazy.in_links(ident))
+    assert lazy._graph is None  # nothing above resolved the whole graph
     links = getattr(writer, "_links", None) if writer is not None else None
     if links is not None:  # the writer's incremental graph equals a resolution from scratch
         fresh = resolve_segments([(s, s.live) for s in reader.segments])

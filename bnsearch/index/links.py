@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import functools
 import weakref
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import numpy as np
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LinkIndex",
+    "LinkResolver",
     "LinkStatus",
     "Resolution",
     "ResolvedLinks",
@@ -57,6 +58,12 @@ def link_url_key(url: str) -> str:
     return url_key(url) if url else ""
 
 
+class KeyLookup(Protocol):
+    """Live article ids by key: a dict of lists or sets, or :class:`LinkResolver`'s view."""
+
+    def get(self, key: str, default: Collection[str], /) -> Collection[str]: ...
+
+
 def resolve_link(
     source_id: str,
     *,
@@ -64,8 +71,8 @@ def resolve_link(
     url: str,
     target_id: str,
     live: Callable[[str], bool],
-    by_url: Mapping[str, Collection[str]],
-    by_title: Mapping[str, Collection[str]],
+    by_url: KeyLookup,
+    by_title: KeyLookup,
 ) -> Resolution:
     """Where one link on ``source_id`` points (the rule of this module).
 
@@ -133,6 +140,151 @@ def edge_url_index(segment: SegmentReader) -> dict[str, list[int]]:
 
 
 LinkRef = tuple[str, int]  # (source id, link number in the source's related headlines)
+
+
+@attrs.frozen(kw_only=True)
+class SegmentLinkLookup:
+    """One segment's lookups for resolving links, deleted docs included (filtered by the
+    snapshot's live masks when used): docs by title key and by URL key, edges by target
+    id, URL key and title key."""
+
+    docs_by_title: dict[str, list[int]]
+    docs_by_url: dict[str, list[int]]
+    edges_by_tid: dict[str, list[int]]
+    edges_by_url: dict[str, list[int]]
+    edges_by_key: dict[str, list[int]]
+
+
+_LOOKUPS: weakref.WeakKeyDictionary[Any, SegmentLinkLookup] = weakref.WeakKeyDictionary()
+
+
+def _group(values: Iterable[str]) -> dict[str, list[int]]:
+    grouped: dict[str, list[int]] = {}
+    for number, value in enumerate(values):
+        if value:
+            grouped.setdefault(value, []).append(number)
+    return grouped
+
+
+def segment_lookup(segment: SegmentReader) -> SegmentLinkLookup:
+    """The :class:`SegmentLinkLookup` of ``segment``, built on first use and kept with it
+    (a refreshed reader reuses unchanged segments, so only new segments pay)."""
+    found = _LOOKUPS.get(segment)
+    if found is None:
+        has_links = bool(len(segment.link_src))
+        table = segment.edges() if has_links else None
+        found = SegmentLinkLookup(
+            docs_by_title=_group(segment.title_keys()),
+            docs_by_url=_group(doc_url_keys(segment)),
+            edges_by_tid=_group(table.tid) if table else {},
+            edges_by_url=_group(edge_url_keys(segment)) if has_links else {},
+            edges_by_key=_group(table.key) if table else {},
+        )
+        _LOOKUPS[segment] = found
+    return found
+
+
+class _LiveIds:
+    """``get(key, default)``: ids of the snapshot's live articles with this title or URL
+    key (the lookups :func:`resolve_link` takes)."""
+
+    def __init__(self, segments: Sequence[SegmentReader], attribute: str) -> None:
+        self._segments = segments
+        self._attribute = attribute
+
+    def get(self, key: str, default: Collection[str], /) -> Collection[str]:
+        found: list[str] = []
+        for segment in self._segments:
+            docs = getattr(segment_lookup(segment), self._attribute).get(key)
+            if docs:
+                ids, live = segment.article_ids(), segment.live
+                found.extend(ids[doc] for doc in docs if live[doc])
+        return found or default
+
+
+class LinkResolver:
+    """The links of one snapshot resolved on demand, one article at a time.
+
+    ``out_links(id)`` resolves the article's own links; ``in_links(id)`` resolves only
+    the links that could point at it (same target id, URL key or title key). Both follow
+    :func:`resolve_link` with the snapshot's live articles, so they equal what
+    :func:`resolve_segments` gives for that article, without resolving every link.
+    """
+
+    def __init__(
+        self,
+        segments: Sequence[SegmentReader],
+        find: Callable[[str], tuple[int, int] | None],
+    ) -> None:
+        self._segments = tuple(segments)
+        self._find = find
+        self._by_title = _LiveIds(self._segments, "docs_by_title")
+        self._by_url = _LiveIds(self._segments, "docs_by_url")
+        self._out: dict[str, tuple[str, ...]] = {}
+        self._in: dict[str, list[str]] = {}
+
+    def _is_live(self, article_id: str) -> bool:
+        return self._find(article_id) is not None
+
+    def _resolve(self, segment: SegmentReader, edge: int, source: str) -> Resolution:
+        table = segment.edges()
+        return resolve_link(
+            source,
+            key=table.key[edge],
+            url=edge_url_keys(segment)[edge],
+            target_id=table.tid[edge],
+            live=self._is_live,
+            by_url=self._by_url,
+            by_title=self._by_title,
+        )
+
+    def out_links(self, article_id: str) -> tuple[str, ...]:
+        """Distinct targets of a live article's links, in headline order."""
+        cached = self._out.get(article_id)
+        if cached is not None:
+            return cached
+        targets: list[str] = []
+        where = self._find(article_id)
+        if where is not None:
+            segment = self._segments[where[0]]
+            if len(segment.link_src):
+                for edge in segment.edges().of_source(where[1]):
+                    state = self._resolve(segment, edge, article_id)
+                    if state.status is LinkStatus.RESOLVED and state.target not in targets:
+                        assert state.target is not None
+                        targets.append(state.target)
+        result = self._out[article_id] = tuple(targets)
+        return result
+
+    def in_links(self, article_id: str) -> list[str]:
+        """Distinct live sources of links resolving to a live article, sorted."""
+        cached = self._in.get(article_id)
+        if cached is not None:
+            return list(cached)
+        sources: set[str] = set()
+        where = self._find(article_id)
+        if where is not None:
+            target = self._segments[where[0]]
+            key = target.title_key_of(where[1])
+            url = link_url_key(target.url_of(where[1]))
+            for segment in self._segments:
+                if not len(segment.link_src):
+                    continue
+                lookup = segment_lookup(segment)
+                edges = set(lookup.edges_by_tid.get(article_id, ()))
+                if url:
+                    edges.update(lookup.edges_by_url.get(url, ()))
+                if key:
+                    edges.update(lookup.edges_by_key.get(key, ()))
+                src, ids, live = segment.edges().src, segment.article_ids(), segment.live
+                for edge in edges:
+                    doc = src[edge]
+                    if not live[doc] or ids[doc] in sources:
+                        continue
+                    if self._resolve(segment, edge, ids[doc]).target == article_id:
+                        sources.add(ids[doc])
+        result = self._in[article_id] = sorted(sources)
+        return list(result)
 
 
 @attrs.frozen(kw_only=True)

@@ -4,8 +4,11 @@ An :class:`IndexReader` opens the segments named by one manifest and never chang
 :meth:`IndexReader.refresh` returns a reader on the newest commit (reusing unchanged
 segments). Global statistics (live N, document frequency, field length sums) come from
 here for every segment, so a score never depends on how documents are split into
-segments. The link graph (out-links, in-links, in-link counts, unresolved and ambiguous
-links) is resolved over the snapshot on first use, by the rule of :mod:`.links`.
+segments. Links follow the rule of :mod:`.links` over the snapshot: ``out_links``,
+``in_links`` and ``in_link_count`` resolve only the links of (or possibly pointing at) the
+article asked about (:class:`~bnsearch.index.links.LinkResolver`), so the first
+``related()`` on a big index does not resolve every link; the whole graph (in-link counts
+for priors, unresolved and ambiguous links) is resolved on first use of those.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy.typing as npt
 from bnsearch.articles import Article
 from bnsearch.errors import IndexFormatError, SchemaError
 from bnsearch.index.directory import Directory
-from bnsearch.index.links import ResolvedLinks, resolve_segments
+from bnsearch.index.links import LinkResolver, ResolvedLinks, resolve_segments
 from bnsearch.index.manifest import Manifest
 from bnsearch.index.schema import Schema
 from bnsearch.index.segment import SegmentReader
@@ -89,6 +92,7 @@ class IndexReader:
         self._df: dict[tuple[str, str], int] = {}
         self._length_sums: dict[str, int] = {}
         self._graph: ResolvedLinks | None = None
+        self._resolver: LinkResolver | None = None
 
     @classmethod
     def open(cls, directory: Directory, schema: Schema | None = None) -> IndexReader:
@@ -133,6 +137,7 @@ class IndexReader:
         """Drop references to the mapped files (they unmap when no array uses them)."""
         self.segments = ()
         self._graph = None
+        self._resolver = None
 
     # -- statistics ---------------------------------------------------------------------
     @property
@@ -200,17 +205,28 @@ class IndexReader:
             self._graph = resolve_segments([(segment, segment.live) for segment in self.segments])
         return self._graph
 
+    def _links(self) -> LinkResolver:
+        if self._resolver is None:
+            self._resolver = LinkResolver(self.segments, self.find)
+        return self._resolver
+
     def out_links(self, article_id: str) -> list[str]:
-        """Ids of the live articles this article's related headlines resolve to."""
-        return list(self.link_graph().out.get(article_id, ()))
+        """Ids of the live articles this article's related headlines resolve to (in
+        headline order; resolved for this article only)."""
+        if self._graph is not None:
+            return list(self._graph.out.get(article_id, ()))
+        return list(self._links().out_links(article_id))
 
     def in_links(self, article_id: str) -> list[str]:
-        """Ids of the live articles whose related headlines point at this one, sorted."""
-        return self.link_graph().in_links(article_id)
+        """Ids of the live articles whose related headlines point at this one, sorted
+        (only the links that could point here are resolved)."""
+        if self._graph is not None:
+            return self._graph.in_links(article_id)
+        return self._links().in_links(article_id)
 
     def in_link_count(self, article_id: str) -> int:
         """How many distinct live articles link to this one."""
-        return len(self.link_graph().in_links(article_id))
+        return len(self.in_links(article_id))
 
     def in_link_counts(self) -> list[npt.NDArray[np.int32]]:
         """Per segment, an int32 array ``[max_doc]`` of in-link counts (for priors)."""
