@@ -44,26 +44,16 @@ from typing import Any
 
 import numpy as np
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find corpus.py
+from corpus import BELIN, load_records
+
 #: Synthetic runs up to this size are generated before timing; larger ones stream, and
 #: their generation time is subtracted (with workers, generation competes for the cores,
 #: so streamed multi-process figures are pessimistic).
 MATERIALIZE_UP_TO = 100_000
-BELIN = SHARED / "corpus" / "belin_religious_news.jsonl"
 
 
 # -- the corpus -------------------------------------------------------------------------
-def load_records(limit: int | None) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = []
-    with BELIN.open(encoding="utf-8") as lines:
-        for line in lines:
-            if limit is not None and len(records) >= limit:
-                break
-            if line.strip():
-                records.append(json.loads(line))
-    return records
-
-
 def text_mb(records: list[dict[str, Any]]) -> float:
     return sum(len(r["title"].encode()) + len(r["body"].encode()) for r in records) / 1e6
 

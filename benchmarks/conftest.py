@@ -6,13 +6,13 @@ per session; benchmarks skip, with the reason, when it is absent.
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-BELIN = SHARED / "corpus" / "belin_religious_news.jsonl"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # --import-mode=importlib: no path
+from corpus import BELIN, load_records
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -31,14 +31,7 @@ def corpus_records(request: pytest.FixtureRequest) -> list[dict[str, object]]:
     if not BELIN.is_file():
         pytest.skip(f"benchmark corpus not found: {BELIN} (it lives in ../shared beside the repo)")
     limit: int | None = request.config.getoption("--corpus-limit")
-    records: list[dict[str, object]] = []
-    with BELIN.open(encoding="utf-8") as lines:
-        for line in lines:
-            if limit is not None and len(records) >= limit:
-                break
-            if line.strip():
-                records.append(json.loads(line))
-    return records
+    return load_records(limit)
 
 
 @pytest.fixture(scope="session")
