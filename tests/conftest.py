@@ -1,4 +1,5 @@
-"""Shared test helpers: where ../shared is, and skipping cleanly without it."""
+"""Shared test helpers: where ../shared is, skipping cleanly without it, and the engine's
+scoring strategies."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from bnsearch.search import engine
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
@@ -29,3 +32,13 @@ def iter_jsonl_texts(path: Path, *, limit: int | None = None) -> Iterator[str]:
             for key in ("title", "body"):
                 if record.get(key):
                     yield record[key]
+
+
+@pytest.fixture(params=["dense", "word-by-word"])
+def flat_strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways the engine sums a bag of words: a dense units x docs table, or word by
+    word (the way of large segments)."""
+    dense = request.param == "dense"
+    monkeypatch.setattr(engine, "DENSE_FLAT_CELLS", 10**12 if dense else -1)
+    monkeypatch.setattr(engine, "DENSE_CELLS_PER_POSTING", 10**6 if dense else -1)
+    return str(request.param)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import random
+
 import pytest
 
+from bnsearch.analysis import default_analyzer
 from bnsearch.articles import Article
 from bnsearch.index import Index
 from bnsearch.search import BM25FParams, Searcher
@@ -22,7 +26,7 @@ def index() -> Index:
 
 
 def scores(searcher: Searcher, query: str) -> dict[str, float]:
-    return {hit.id: hit.score for hit in searcher.search(query, stored=False)}
+    return {hit.id: hit.score for hit in searcher.search(query, limit=1000, stored=False)}
 
 
 def test_the_typed_form_ranks_first_and_matches_stay_the_same(index: Index) -> None:
@@ -62,3 +66,39 @@ def test_explain_shows_the_exact_form_bonus_and_sums_to_the_score(index: Index) 
     assert parts["exact forms"] > 0
     assert explained.value == pytest.approx(scores(searcher, "মামলাটি")["the"], rel=1e-5)
     assert "exact forms" not in str(searcher.explain("মামলাটি", "bare"))
+
+
+@pytest.fixture(scope="module")
+def forms_index() -> Index:
+    rng = random.Random(5)
+    forms = ["মামলা", "মামলাটি", "মামলার", "মামলায়", "আদালত", "আদালতের"]
+    index = Index.in_memory()
+    with index.writer() as writer:
+        for n in range(60):
+            body = " ".join(rng.choice(forms) for _ in range(rng.randint(1, 12)))
+            writer.add(Article(id=f"f{n}", title=rng.choice(forms), body=body))
+    return index
+
+
+@pytest.mark.parametrize("query", ["মামলাটি", "মামলার আদালতের", "মামলায়"])
+def test_every_match_with_the_typed_form_gets_the_bonus(
+    forms_index: Index, query: str, flat_strategy: str
+) -> None:
+    plain = Searcher(forms_index.reader(), params=BM25FParams(proximity=0.0, exact_forms=0.0))
+    exact = Searcher(
+        forms_index.reader(),
+        params=BM25FParams(proximity=0.0, exact_forms=1.0, rerank_depth=1),
+    )
+    before, after = scores(plain, query), scores(exact, query)
+    assert set(before) == set(after)
+    texts = {hit.id: hit.fields for hit in exact.search(query, limit=1000)}
+    n = forms_index.reader().doc_count
+    for article_id, base in before.items():
+        words = f"{texts[article_id]['title']} {texts[article_id]['body']}".split()
+        expected = 0.0
+        for typed in query.split():
+            if typed in words:  # this index's words differ in their endings only
+                # the word's df: the articles matching it in any field
+                df = plain.search(default_analyzer().terms(typed)[0], stored=False).total
+                expected += math.log1p((n - df + 0.5) / (df + 0.5))
+        assert after[article_id] - base == pytest.approx(expected, abs=1e-4), article_id

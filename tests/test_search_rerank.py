@@ -9,12 +9,10 @@ Both must agree on every document, field and gap.
 from __future__ import annotations
 
 import itertools
-import math
 import random
 
 import pytest
 
-from bnsearch.analysis import default_analyzer
 from bnsearch.articles import Article
 from bnsearch.index import Index
 from bnsearch.search import BM25FParams, Searcher, rerank
@@ -92,39 +90,3 @@ def test_proximity_bonus_is_the_pairs_phrase_score(
     assert any(expected.values()) == bool(pairs)
     for article_id, base in before.items():
         assert after[article_id] - base == pytest.approx(expected[article_id], abs=1e-4), article_id
-
-
-@pytest.fixture(scope="module")
-def forms_index() -> Index:
-    rng = random.Random(5)
-    forms = ["মামলা", "মামলাটি", "মামলার", "মামলায়", "আদালত", "আদালতের"]
-    index = Index.in_memory()
-    with index.writer() as writer:
-        for n in range(60):
-            body = " ".join(rng.choice(forms) for _ in range(rng.randint(1, 12)))
-            writer.add(Article(id=f"f{n}", title=rng.choice(forms), body=body))
-    return index
-
-
-@pytest.mark.parametrize("query", ["মামলাটি", "মামলার আদালতের", "মামলায়"])
-def test_exact_form_bonus_goes_to_docs_with_the_typed_form(
-    forms_index: Index, query: str, strategy: str
-) -> None:
-    plain = Searcher(forms_index.reader(), params=BM25FParams(proximity=0.0, exact_forms=0.0))
-    exact = Searcher(
-        forms_index.reader(),
-        params=BM25FParams(proximity=0.0, exact_forms=1.0, rerank_depth=10_000),
-    )
-    before, after = _scores(plain, query), _scores(exact, query)
-    texts = {hit.id: hit.fields for hit in exact.search(query, limit=1000)}
-    reader = forms_index.reader()
-    n = reader.doc_count
-    for article_id, base in before.items():
-        words = f"{texts[article_id]['title']} {texts[article_id]['body']}".split()
-        expected = 0.0
-        for typed in query.split():
-            if typed in words:  # this index's words differ in their endings only
-                stem = default_analyzer().terms(typed)[0]
-                df = max(reader.doc_freq(field, stem) for field in ("title", "body"))
-                expected += math.log1p((n - df + 0.5) / (df + 0.5))
-        assert after[article_id] - base == pytest.approx(expected, abs=1e-4), article_id

@@ -9,7 +9,7 @@ import pytest
 
 from bnsearch.articles import Article
 from bnsearch.index import Index, MergePolicy, Schema, news_schema
-from bnsearch.search import BM25FParams, Searcher, engine
+from bnsearch.search import BM25FParams, Searcher
 from bnsearch.search.scoring import idf, norm_table, saturate, top_k
 
 ARTICLES = [
@@ -79,16 +79,6 @@ def index(request: pytest.FixtureRequest) -> Index:
                 writer.add(article)
     assert any(segment.del_count for segment in index.reader().segments)
     return index
-
-
-@pytest.fixture(params=["dense", "word-by-word"])
-def flat_strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both ways the engine sums a bag of words: a dense units x docs table, or word by
-    word (the way of large segments)."""
-    dense = request.param == "dense"
-    monkeypatch.setattr(engine, "DENSE_FLAT_CELLS", 10**12 if dense else -1)
-    monkeypatch.setattr(engine, "DENSE_CELLS_PER_POSTING", 10**6 if dense else -1)
-    return str(request.param)
 
 
 @pytest.mark.parametrize("k1,b", [(1.2, 0.75), (0.5, 0.3), (2.0, 1.0), (0.9, 0.0)])

@@ -106,12 +106,16 @@ class InflectionSplit:
         found = self._lookup(words)
         return [term for term, _ in found], [flag for _, flag in found]
 
+    def query_terms(self, text: str) -> list[tuple[str, int]]:
+        """The terms of ``text`` in order (as the whole analyzer gives them), each with the
+        form flag of the word it came from."""
+        return [(term, flag) for term, flag in self._lookup(self.surfaces.terms(text)) if term]
+
     def query_flags(self, text: str) -> dict[str, int]:
         """Per term of ``text``, the OR of the form flags its words carry in the query."""
         flags: dict[str, int] = {}
-        for term, flag in self._lookup(self.surfaces.terms(text)):
-            if term is not None:
-                flags[term] = flags.get(term, 0) | flag
+        for term, flag in self.query_terms(text):
+            flags[term] = flags.get(term, 0) | flag
         return flags
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.analysis import Analyzer
+from bnsearch.analysis.forms import inflection_split
 from bnsearch.errors import SchemaError
 from bnsearch.index.builder import keyword_values
 from bnsearch.index.norms import NORM_DECODE
@@ -74,6 +75,10 @@ class Unit:
     weights: Mapping[str, float] = attrs.field(factory=dict)
     #: prefixes to highlight, per field
     prefixes: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    #: the ending kinds of the word as typed (plain-words queries, see
+    #: :mod:`bnsearch.analysis.forms`): a document whose posting has all of them gets
+    #: ``BM25FParams.exact_forms`` times the unit's idf on top of its BM25F score
+    form_flag: int = 0
 
 
 @attrs.frozen(kw_only=True)
@@ -229,9 +234,16 @@ class Compiler:
                 by_analyzer.setdefault(id(analyzer), (analyzer, []))[1].append(field)
         if len(by_analyzer) == 1:  # the usual case: every field analyzed alike
             analyzer, fields = next(iter(by_analyzer.values()))
+            split = inflection_split(analyzer) if self.ctx.params.exact_forms > 0 else None
             counts: dict[str, int] = {}
-            for term in analyzer.terms(text):
-                counts[term] = counts.get(term, 0) + 1
+            flags: dict[str, int] = {}
+            if split is None:
+                for term in analyzer.terms(text):
+                    counts[term] = counts.get(term, 0) + 1
+            else:  # the same terms, with the form each word was typed in
+                for term, flag in split.query_terms(text):
+                    counts[term] = counts.get(term, 0) + 1
+                    flags[term] = flags.get(term, 0) | flag
             return [
                 Unit(
                     kind="terms",
@@ -239,6 +251,7 @@ class Compiler:
                     boost=float(count),
                     terms={field: (term,) for field in fields},
                     weights=self.weights,
+                    form_flag=flags.get(term, 0),
                 )
                 for term, count in counts.items()
             ]
@@ -622,12 +635,47 @@ class Evaluator:
                 for s in self.segments
             ]
         else:
-            gathered = [self._combine(unit, s, self.parts(unit, s)) for s in self.segments]
+            all_parts = [self.parts(unit, s) for s in self.segments]
+            gathered = [
+                self._combine(unit, s, parts)
+                for s, parts in zip(self.segments, all_parts, strict=True)
+            ]
             df = sum(count for _, _, count in gathered)
-            weight = unit.boost * self.unit_idf(unit, df)
-            result = [(docs, self._saturate(x, weight)) for docs, x, _ in gathered]
+            unit_idf = self.unit_idf(unit, df)
+            bonus = self.form_bonus(unit, unit_idf)
+            result = []
+            for segment, parts, (docs, x, _) in zip(
+                self.segments, all_parts, gathered, strict=True
+            ):
+                scores = self._saturate(x, unit.boost * unit_idf)
+                with_form = self.form_docs(unit, segment, parts) if bonus else _EMPTY_DOCS
+                if len(with_form):  # a subset of docs, which a union leaves unsorted
+                    order = np.argsort(docs, kind="stable")
+                    scores[order[np.searchsorted(docs[order], with_form)]] += bonus
+                result.append((docs, scores))
         self._unit_cache[id(unit)] = result
         return result
+
+    def form_bonus(self, unit: Unit, unit_idf: float) -> float:
+        """What a document with the word in its typed form gains (0: no typed form)."""
+        return self.ctx.params.exact_forms * unit_idf if unit.form_flag else 0.0
+
+    def form_docs(self, unit: Unit, segment: SegmentReader, parts: list[Part]) -> npt.NDArray[Any]:
+        """The docs (sorted, unique) where some field's posting of the unit's term has all
+        the ending kinds of :attr:`Unit.form_flag` (the postings' flags share their
+        indices with the doc ids)."""
+        flag = unit.form_flag
+        found = []
+        for field, docs, _ in parts:
+            forms = segment.forms(field)
+            terms = unit.terms.get(field, ())
+            if forms is None or len(terms) != 1:
+                continue  # a segment written without flags, or not a one-term part
+            start = segment.posting_start(field, terms[0])
+            found.append(docs[(forms[start : start + len(docs)] & flag) == flag])
+        if not found:
+            return _EMPTY_DOCS
+        return found[0] if len(found) == 1 else np.unique(np.concatenate(found))
 
     def unit_idf(self, unit: Unit, df: int) -> float:
         """The idf of a unit (a phrase weighs the sum of its words' idf, as in Lucene)."""
@@ -673,13 +721,12 @@ class Evaluator:
                     dfs[i] += count
             merged.append(several)
         if all(u.kind == "terms" for u in units):  # one vectorized idf
-            boosts = np.array([u.boost for u in units])
-            weights = (boosts * idf(self.ctx.total_docs, dfs)).astype(np.float32)
+            idfs = idf(self.ctx.total_docs, dfs)
         else:
-            weights = np.array(
-                [u.boost * self.unit_idf(u, int(df)) for u, df in zip(units, dfs, strict=True)],
-                dtype=np.float32,
-            )
+            idfs = np.array([self.unit_idf(u, int(df)) for u, df in zip(units, dfs, strict=True)])
+        weights = (np.array([u.boost for u in units]) * idfs).astype(np.float32)
+        bonuses = [(i, self.form_bonus(u, float(idfs[i]))) for i, u in enumerate(units)]
+        bonuses = [(i, bonus) for i, bonus in bonuses if bonus]
         k1 = np.float32(self.ctx.params.k1)
         result: list[DocScores] = []
         for segment, unit_parts, prepared in zip(self.segments, per_segment, merged, strict=True):
@@ -688,6 +735,8 @@ class Evaluator:
                 acc = (weights @ saturated).astype(np.float32)
             else:
                 acc = self._sparse_flat(segment, units, unit_parts, prepared, weights)
+            for i, bonus in bonuses:
+                acc[self.form_docs(units[i], segment, unit_parts[i])] += np.float32(bonus)
             docs = np.flatnonzero(acc != 0).astype(np.int32)  # (nonzero on floats is slow)
             result.append((docs, acc[docs]))
         return result

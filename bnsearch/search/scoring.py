@@ -71,9 +71,8 @@ class BM25FParams:
             times this weight. 0 turns it off.
         exact_forms: weight of a query word typed in an inflected form (মামলাটি) that the
             document uses in that same form, not only another form of its stem; each such
-            word adds its idf times this weight. 0 turns it off.
-        rerank_depth: proximity and exact forms are added to this many best documents
-            (at least the page).
+            word adds its idf times this weight to every match. 0 turns it off.
+        rerank_depth: proximity is added to this many best documents (at least the page).
     """
 
     k1: float = attrs.field(default=0.3, validator=_check_range(0.0, 100.0))

@@ -34,7 +34,7 @@ from bnsearch.search.engine import (
 from bnsearch.search.highlight import TermMatcher, best_fragment, highlight_all
 from bnsearch.search.parser import has_syntax, parse_query, words_query
 from bnsearch.search.query import Bool, Query, Term
-from bnsearch.search.rerank import RerankPlan, plan_rerank, rerank_bonus
+from bnsearch.search.rerank import RerankPlan, plan_rerank, proximity_bonus
 from bnsearch.search.results import Explanation, Hit, LazyFacets, Results
 from bnsearch.search.scoring import BM25FParams, idf, top_k
 from bnsearch.search.suggest import complete_query, did_you_mean
@@ -191,18 +191,7 @@ class Searcher:
         compiler = Compiler(ctx=self._ctx, weights=weights, romanized=romanized)
         compiled: Compiled | None
         if fast:
-            units = compiler.words(query)  # type: ignore[arg-type]  # the bag-of-words path
-            if len(units) > MAX_CLAUSES:  # keep words the index knows, then cut
-                units = [u for u in units if self._known(u)]
-            if len(units) > MAX_CLAUSES:
-                notes.append(
-                    f"the query has {len(units)} distinct words; "
-                    f"only the first {MAX_CLAUSES} were used"
-                )
-                units = units[:MAX_CLAUSES]
-            compiled = (
-                Node(should=tuple(units)) if len(units) > 1 else (units[0] if units else None)
-            )
+            compiled = self._plain_words(compiler, query, notes)  # type: ignore[arg-type]
         else:
             assert parsed is not None
             parsed = self._limit_clauses(parsed, notes, strict_input=not isinstance(query, str))
@@ -247,6 +236,18 @@ class Searcher:
             notes=tuple(notes),
         )
 
+    def _plain_words(self, compiler: Compiler, text: str, notes: list[str]) -> Compiled | None:
+        """The bag-of-words path: a unit per distinct word, any may match (no parser)."""
+        units = compiler.words(text)
+        if len(units) > MAX_CLAUSES:  # keep words the index knows, then cut
+            units = [u for u in units if self._known(u)]
+        if len(units) > MAX_CLAUSES:
+            notes.append(
+                f"the query has {len(units)} distinct words; only the first {MAX_CLAUSES} were used"
+            )
+            units = units[:MAX_CLAUSES]
+        return Node(should=tuple(units)) if len(units) > 1 else (units[0] if units else None)
+
     def _rerank_plan(self, text: str, weights: Mapping[str, float]) -> RerankPlan:
         fields = [f for f in weights if self._ctx.has_postings(f)]
         if not fields:
@@ -256,9 +257,9 @@ class Searcher:
     def _rerank(
         self, matched: list[DocScores], text: str, weights: Mapping[str, float], page_end: int
     ) -> tuple[list[DocScores], list[npt.NDArray[np.intp]] | None]:
-        """Add the proximity and exact-form bonuses to the best ``rerank_depth`` matches
-        (plain-words queries; see :mod:`.rerank`). Also returns those matches' indices per
-        segment: bonuses only raise scores, so the best ``page_end`` are among them."""
+        """Add the proximity bonus to the best ``rerank_depth`` matches (plain-words
+        queries; see :mod:`.rerank`). Also returns those matches' indices per segment:
+        the bonus only raises scores, so the best ``page_end`` are among them."""
         plan = self._rerank_plan(text, weights)
         if plan.empty:
             return matched, None
@@ -267,9 +268,8 @@ class Searcher:
         for segment, (docs, scores), where in zip(self.reader.segments, matched, best, strict=True):
             if len(where):
                 where = where[np.argsort(docs[where])]  # the bonuses want sorted docs
-                proximity, exact = rerank_bonus(self._ctx, segment, docs[where], plan, weights)
                 scores = scores.copy()
-                scores[where] += proximity + exact
+                scores[where] += proximity_bonus(self._ctx, segment, docs[where], plan, weights)
             out.append((docs, scores))
         return out, best
 
@@ -585,9 +585,16 @@ class Searcher:
         if where is None:
             raise KeyError(f"no live article with id {article_id!r}")
         ordinal, doc = where
-        parsed = self._query(query, False, [])
         compiler = Compiler(ctx=self._ctx, weights=self._weights(fields), romanized=romanized)
-        compiled = compiler.compile(self._limit_clauses(parsed, [], strict_input=False))
+        plain = query if isinstance(query, str) and not romanized else None
+        if plain is not None and has_syntax(plain):
+            plain = None
+        compiled: Compiled | None
+        if plain is not None:  # the path search() takes for plain words
+            compiled = self._plain_words(compiler, plain, [])
+        else:
+            parsed = self._query(query, False, [])
+            compiled = compiler.compile(self._limit_clauses(parsed, [], strict_input=False))
         if compiled is None:
             return Explanation(value=0.0, description="no searchable words in the query")
         evaluator = Evaluator(self._ctx)
@@ -596,8 +603,8 @@ class Searcher:
             return Explanation(value=0.0, description="no match", details=(explanation,))
         extras: list[Explanation] = []
         weights = self._weights(fields)
-        if isinstance(query, str) and not romanized and not has_syntax(query):
-            extras.extend(self._explain_rerank(query, weights, ordinal, doc))
+        if plain is not None:
+            extras.extend(self._explain_rerank(plain, weights, ordinal, doc))
         if self.params.link_prior > 0:
             links = int(self._ctx.link_counts()[ordinal][doc])
             prior = self.params.link_prior * math.log1p(links)
@@ -615,17 +622,14 @@ class Searcher:
             return []
         segment = self.reader.segments[ordinal]
         docs = np.array([doc], dtype=np.int32)
-        proximity, exact = rerank_bonus(self._ctx, segment, docs, plan, weights)
-        within = f"(added within the best {self.params.rerank_depth} matches)"
-        parts = (
-            (proximity[0], "proximity: query word pairs side by side", self.params.proximity),
-            (exact[0], "exact forms: query words found in the form typed", self.params.exact_forms),
+        value = float(proximity_bonus(self._ctx, segment, docs, plan, weights)[0])
+        if not value:
+            return []
+        description = (
+            f"proximity: query word pairs side by side, weight {self.params.proximity:g} "
+            f"(added within the best {self.params.rerank_depth} matches)"
         )
-        return [
-            Explanation(value=float(value), description=f"{what}, weight {weight:g} {within}")
-            for value, what, weight in parts
-            if value
-        ]
+        return [Explanation(value=value, description=description)]
 
     def _explain(
         self, node: Compiled, evaluator: Evaluator, ordinal: int, doc: int
@@ -708,6 +712,18 @@ class Searcher:
             f"{unit.label}: boost {unit.boost:g} * idf {unit_idf:.4f} (N {self.reader.doc_count}, "
             f"df {df}) * x {x_total:.4f} / (k1 {k1:g} + x)"
         )
+        bonus = evaluator.form_bonus(unit, unit_idf)
+        if bonus and doc in evaluator.form_docs(unit, segment, evaluator.parts(unit, segment)):
+            description += " + exact forms"
+            field_parts.append(
+                Explanation(
+                    value=bonus,
+                    description=(
+                        f"exact forms: the word found in the form typed, weight "
+                        f"{self.params.exact_forms:g} * idf {unit_idf:.4f}"
+                    ),
+                )
+            )
         return value, Explanation(value=value, description=description, details=tuple(field_parts))
 
     def _field_tf(self, unit: Unit, segment: Any, field: str, doc: int) -> float:
