@@ -297,7 +297,7 @@ def main() -> int:
     run, _ = bnsearch_runner(index)
     systems.append(("bnsearch", run, build))
     run, _ = bnsearch_runner(index, BM25FParams(proximity=0.0, exact_forms=0.0))
-    systems.append(("bnsearch, no rerank", run, build))
+    systems.append(("bnsearch, plain BM25F", run, build))
     if not args.no_tantivy:
         run, build = tantivy_runner(articles)
         systems.append(("tantivy (ICU words)", run, build))
@@ -316,13 +316,13 @@ def main() -> int:
 
 
 # -- pytest-benchmark entries (BQA passages; skipped without ../shared) -------------------------
-SYSTEMS = ("bnsearch", "bnsearch-no-rerank", "tantivy", "whoosh")
+SYSTEMS = ("bnsearch", "bnsearch-bm25f", "tantivy", "whoosh")
 
 
 def _runner(system: str, articles: Sequence[Article], folder: str) -> Runner:
     if system == "bnsearch":
         return bnsearch_runner(articles)[0]
-    if system == "bnsearch-no-rerank":
+    if system == "bnsearch-bm25f":
         return bnsearch_runner(articles, BM25FParams(proximity=0.0, exact_forms=0.0))[0]
     if system == "tantivy":
         return tantivy_runner(articles)[0]
