@@ -649,7 +649,7 @@ class Evaluator:
             ):
                 scores = self._saturate(x, unit.boost * unit_idf)
                 with_form = self.form_docs(unit, segment, parts) if bonus else _EMPTY_DOCS
-                if len(with_form):  # a subset of docs, which a union leaves unsorted
+                if len(with_form):  # within docs, which a union of fields leaves unsorted
                     order = np.argsort(docs, kind="stable")
                     scores[order[np.searchsorted(docs[order], with_form)]] += bonus
                 result.append((docs, scores))
@@ -661,9 +661,10 @@ class Evaluator:
         return self.ctx.params.exact_forms * unit_idf if unit.form_flag else 0.0
 
     def form_docs(self, unit: Unit, segment: SegmentReader, parts: list[Part]) -> npt.NDArray[Any]:
-        """The docs (sorted, unique) where some field's posting of the unit's term has all
-        the ending kinds of :attr:`Unit.form_flag` (the postings' flags share their
-        indices with the doc ids)."""
+        """The docs where some field's posting of the unit's term has all the ending kinds
+        of :attr:`Unit.form_flag` (the postings' flags share their indices with the doc
+        ids). A doc found in several fields repeats: ``scores[docs] += bonus`` still adds
+        once (numpy applies one update per index), and no sort is paid for."""
         flag = unit.form_flag
         found = []
         for field, docs, _ in parts:
@@ -675,7 +676,7 @@ class Evaluator:
             found.append(docs[(forms[start : start + len(docs)] & flag) == flag])
         if not found:
             return _EMPTY_DOCS
-        return found[0] if len(found) == 1 else np.unique(np.concatenate(found))
+        return found[0] if len(found) == 1 else np.concatenate(found)
 
     def unit_idf(self, unit: Unit, df: int) -> float:
         """The idf of a unit (a phrase weighs the sum of its words' idf, as in Lucene)."""
