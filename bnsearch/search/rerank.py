@@ -207,21 +207,16 @@ def _pair_frequencies(
     keys = (group.astype(np.int64) << 32) | found.positions
     order = np.argsort(keys)
     keys, term_of = keys[order], np.repeat(labels, found.counts)[order]
-    pair_row = plan.pair_row
-    rows: list[npt.NDArray[np.int64]] = []
-    groups: list[npt.NDArray[np.int64]] = []
     # a pair at distance 1 or 2 is a neighbour in the sorted keys, or the one after it
     # (a third query word between); a distance above 2 never matters
-    for step in (1, 2):
-        distance = keys[step:] - keys[:-step]
-        near = np.flatnonzero(distance <= 2)
-        row = pair_row[term_of[near], term_of[near + step], distance[near]]
-        hit = row >= 0
-        rows.append(row[hit])
-        groups.append(keys[near[hit]] >> 32)
-    row_all, group_all = np.concatenate(rows), np.concatenate(groups)
-    if not len(row_all):
+    near = (keys[1:] - keys[:-1] <= 2).nonzero()[0]
+    after_next = (keys[2:] - keys[:-2] <= 2).nonzero()[0]
+    first = np.concatenate((near, after_next))
+    second = np.concatenate((near + 1, after_next + 2))
+    row = plan.pair_row[term_of[first], term_of[second], keys[second] - keys[first]]
+    hit = row >= 0
+    if not hit.any():
         return
     size = multipliers.size
-    freqs = np.bincount(row_all * size + group_all, minlength=len(xs) * size)
+    freqs = np.bincount(row[hit] * size + (keys[first[hit]] >> 32), minlength=len(xs) * size)
     xs += (freqs.reshape(len(xs), *multipliers.shape) * multipliers).sum(axis=1)
