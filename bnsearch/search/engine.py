@@ -226,7 +226,12 @@ class Compiler:
         raise TypeError(f"not a query node: {type(query).__name__}")
 
     def words(self, text: str) -> list[Unit]:
-        """Units of a plain-words query: one per distinct term (repeats raise the boost)."""
+        """Units of a plain-words query: one per distinct term (repeats raise the boost).
+
+        When every field shares one analyzer (the usual case) each unit also carries the
+        form flag of the word as typed (:attr:`Unit.form_flag`, for the exact-form bonus);
+        fields analyzed differently get no such bonus.
+        """
         by_analyzer: dict[int, tuple[Analyzer, list[str]]] = {}
         for field in self.weights:
             if self.ctx.has_postings(field):
