@@ -529,6 +529,21 @@ def phrase_frequencies(
 
 
 Part = tuple[str, npt.NDArray[Any], npt.NDArray[Any]]
+#: Per segment, the docs a search may return (``None``: every doc).
+Masks = Sequence["npt.NDArray[np.bool_] | None"]
+
+
+def _masked(matched: list[DocScores], masks: Masks | None) -> list[DocScores]:
+    """``matched`` without the docs ``masks`` leaves out."""
+    if masks is None:
+        return matched
+    out: list[DocScores] = []
+    for (docs, scores), mask in zip(matched, masks, strict=True):
+        if mask is not None and len(docs):
+            keep = mask[docs]
+            docs, scores = docs[keep], scores[keep]
+        out.append((docs, scores))
+    return out
 
 
 class Evaluator:
@@ -694,7 +709,7 @@ class Evaluator:
                 words[term] = max(words.get(term, 0), self.ctx.reader.doc_freq(field, term))
         return float(sum(idf(n, value) for value in words.values()))
 
-    def flat(self, units: Sequence[Unit]) -> list[DocScores]:
+    def flat(self, units: Sequence[Unit], masks: Masks | None = None) -> list[DocScores]:
         """The fast path for a bag of words: any unit may match, scores add up.
 
         In a small segment (or one where the words read many postings) all units are
@@ -735,7 +750,9 @@ class Evaluator:
         bonuses = [(i, bonus) for i, bonus in bonuses if bonus]
         k1 = np.float32(self.ctx.params.k1)
         result: list[DocScores] = []
-        for segment, unit_parts, prepared in zip(self.segments, per_segment, merged, strict=True):
+        for ordinal, (segment, unit_parts, prepared) in enumerate(
+            zip(self.segments, per_segment, merged, strict=True)
+        ):
             if isinstance(prepared, np.ndarray):
                 saturated = prepared / (prepared + k1) if k1 else (prepared > 0)
                 acc = (weights @ saturated).astype(np.float32)
@@ -743,7 +760,10 @@ class Evaluator:
                 acc = self._sparse_flat(segment, units, unit_parts, prepared, weights)
             for i, bonus in bonuses:
                 acc[self.form_docs(units[i], segment, unit_parts[i])] += np.float32(bonus)
-            docs = np.flatnonzero(acc != 0).astype(np.int32)  # (nonzero on floats is slow)
+            matching = acc != 0  # (nonzero on a float array is ~5x slower than on bools)
+            if masks is not None and masks[ordinal] is not None:
+                matching &= masks[ordinal]
+            docs = np.flatnonzero(matching).astype(np.int32)
             result.append((docs, acc[docs]))
         return result
 
@@ -820,17 +840,25 @@ class Evaluator:
                     start += length
         return acc
 
-    def evaluate(self, node: Compiled, max_docs: Sequence[int]) -> list[DocScores]:
-        """Per segment: the matching docs (unique) and their scores."""
+    def evaluate(
+        self, node: Compiled, max_docs: Sequence[int], masks: Masks | None = None
+    ) -> list[DocScores]:
+        """Per segment: the matching docs (unique) and their scores.
+
+        ``masks`` (per segment, ``None`` for all docs) keeps only the docs it marks: live
+        docs, a filter. Where the scores pass through a dense per-doc array anyway (a bag
+        of words, a boolean node) the mask costs one ``&`` over it instead of a pass over
+        every match.
+        """
         if isinstance(node, Unit):
-            return self.unit_scores(node)
+            return _masked(self.unit_scores(node), masks)
         if (
             not node.must
             and not node.must_not
             and node.boost == 1
             and all(isinstance(c, Unit) and c.kind != "all" for c in node.should)
         ):
-            return self.flat([c for c in node.should if isinstance(c, Unit)])
+            return self.flat([c for c in node.should if isinstance(c, Unit)], masks)
         must = [self.evaluate(child, max_docs) for child in node.must]
         should = [self.evaluate(child, max_docs) for child in node.should]
         must_not = [self.evaluate(child, max_docs) for child in node.must_not]
@@ -856,6 +884,8 @@ class Evaluator:
                     mask[docs] = True
             for clause in must_not:
                 mask[clause[ordinal][0]] = False
+            if masks is not None and masks[ordinal] is not None:
+                mask &= masks[ordinal]
             docs = np.flatnonzero(mask).astype(np.int32)
             scores = acc[docs]
             if boost != 1:

@@ -212,8 +212,8 @@ class Searcher:
                 took_ms=(time.perf_counter() - started) * 1000,
             )
         evaluator = Evaluator(self._ctx)
-        matched = evaluator.evaluate(compiled, [s.max_doc for s in segments])
-        matched = self._restrict(matched, filter, compiler, evaluator)
+        masks = self._masks(filter, compiler, evaluator)
+        matched = evaluator.evaluate(compiled, [s.max_doc for s in segments], masks)
         if self.params.link_prior > 0:
             matched = self._add_prior(matched)
         candidates = None  # after a rerank, the page is among the reranked matches
@@ -314,13 +314,10 @@ class Searcher:
                 raise SchemaError(f"facets need keyword fields; {name!r} is not one")
         return names
 
-    def _restrict(
-        self,
-        matched: list[DocScores],
-        filter_: FilterArg,
-        compiler: Compiler,
-        evaluator: Evaluator,
-    ) -> list[DocScores]:
+    def _masks(
+        self, filter_: FilterArg, compiler: Compiler, evaluator: Evaluator
+    ) -> list[npt.NDArray[np.bool_] | None]:
+        """Per segment, the docs a search may return: live, and passing ``filter_``."""
         segments = self.reader.segments
         masks: list[npt.NDArray[np.bool_] | None] = [
             None if s.del_count == 0 else s.live for s in segments
@@ -328,13 +325,7 @@ class Searcher:
         if filter_ is not None:
             filter_masks = self._filter_masks(filter_, compiler, evaluator)
             masks = [f if m is None else (m & f) for m, f in zip(masks, filter_masks, strict=True)]
-        out: list[DocScores] = []
-        for (docs, scores), mask in zip(matched, masks, strict=True):
-            if mask is not None and len(docs):
-                keep = mask[docs]
-                docs, scores = docs[keep], scores[keep]
-            out.append((docs, scores))
-        return out
+        return masks
 
     def _filter_masks(
         self, filter_: Mapping[str, Any] | Query, compiler: Compiler, evaluator: Evaluator
