@@ -2,7 +2,7 @@
 
 The rerank finds query word pairs among the positions of a few documents by its own
 vectorized pass (:mod:`bnsearch.search.rerank`); the phrase engine scores the same pair
-as a quoted phrase by another route (:func:`bnsearch.search.engine.phrase_frequencies`).
+as a quoted phrase by another route (:func:`bnsearch.search.phrases.phrase_frequencies`).
 Both must agree on every document, field and gap.
 """
 

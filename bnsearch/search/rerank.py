@@ -28,7 +28,8 @@ import numpy.typing as npt
 
 from bnsearch.analysis import Analyzer
 from bnsearch.index.segment import SegmentReader
-from bnsearch.search.engine import Context, PositionsEntry, _term_positions
+from bnsearch.search.context import Context
+from bnsearch.search.phrases import PositionsEntry, term_positions
 from bnsearch.search.scoring import BM25FParams, idf
 
 FloatArray = npt.NDArray[np.float32]
@@ -125,7 +126,7 @@ def _wanted(
     field_numbers: list[int] = []
     for field_number, field in enumerate(fields):
         for term, row in plan.label.items():
-            entry = _term_positions(segment, field, term, ctx.positions)
+            entry = term_positions(segment, field, term, ctx.positions)
             if entry is not None and len(entry[0]):
                 entries.append(entry)
                 rows.append(row)

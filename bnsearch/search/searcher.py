@@ -21,18 +21,12 @@ from bnsearch.errors import QuerySyntaxError, SchemaError
 from bnsearch.index.norms import NORM_DECODE
 from bnsearch.index.reader import IndexReader
 from bnsearch.index.segment import NO_DATE, epoch_seconds
-from bnsearch.search.engine import (
-    Compiled,
-    Compiler,
-    Context,
-    DocScores,
-    Evaluator,
-    Node,
-    Unit,
-    phrase_frequencies,
-)
+from bnsearch.search.compiler import Compiled, Compiler, Node, Unit
+from bnsearch.search.context import Context
+from bnsearch.search.engine import DocScores, Evaluator
 from bnsearch.search.highlight import TermMatcher, best_fragment, highlight_all
 from bnsearch.search.parser import has_syntax, parse_query, words_query
+from bnsearch.search.phrases import phrase_frequencies
 from bnsearch.search.query import Bool, Query, Term
 from bnsearch.search.rerank import RerankPlan, plan_rerank, proximity_bonus
 from bnsearch.search.results import Explanation, Hit, LazyFacets, Results

@@ -1,0 +1,287 @@
+"""Query compilation: a query tree turned, against one snapshot, into *units*.
+
+A unit is a leaf to score: per field, the index terms to read (one term, a group of
+expansions for prefix/fuzzy/romanized words, or the terms of a phrase with their relative
+positions), with its boost and field weights. Every word goes through its field's own
+analyzer, so query-time and index-time analysis agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+from bnsearch.analysis import Analyzer
+from bnsearch.analysis.forms import inflection_split
+from bnsearch.errors import SchemaError
+from bnsearch.index.builder import keyword_values
+from bnsearch.search.context import Context
+from bnsearch.search.query import Bool, Fuzzy, MatchAll, Phrase, Prefix, Query, Term
+from bnsearch.search.romanize import is_romanized
+
+#: Terms a prefix may expand to (the most frequent are kept).
+PREFIX_EXPANSIONS = 64
+#: Terms a fuzzy word may expand to (the closest, then the most frequent).
+FUZZY_EXPANSIONS = 32
+#: Bengali terms a romanized word may stand for.
+ROMAN_EXPANSIONS = 3
+
+
+@attrs.frozen(kw_only=True)
+class Unit:
+    """A compiled leaf: what to read in each field, and how to score it.
+
+    ``kind`` is ``"terms"`` (one term or a group scored as one pseudo-term: its
+    frequencies add up), ``"phrase"`` (``phrases[field]`` = ``((offset, term), ...)``) or
+    ``"all"`` (every document, score 0).
+    """
+
+    kind: str
+    label: str
+    boost: float = 1.0
+    terms: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    phrases: Mapping[str, tuple[tuple[int, str], ...]] = attrs.field(factory=dict)
+    weights: Mapping[str, float] = attrs.field(factory=dict)
+    #: prefixes to highlight, per field
+    prefixes: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    #: the ending kinds of the word as typed (plain-words queries, see
+    #: :mod:`bnsearch.analysis.forms`): a document whose posting has all of them gets
+    #: ``BM25FParams.exact_forms`` times the unit's idf on top of its BM25F score
+    form_flag: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class Node:
+    """A compiled boolean node."""
+
+    must: tuple[Compiled, ...] = ()
+    should: tuple[Compiled, ...] = ()
+    must_not: tuple[Compiled, ...] = ()
+    boost: float = 1.0
+
+
+Compiled = Unit | Node
+
+
+@attrs.define
+class Compiler:
+    """Turns a query tree into units for one search (field weights fixed)."""
+
+    ctx: Context
+    weights: Mapping[str, float]
+    romanized: bool = False
+    notes: list[str] = attrs.field(factory=list)
+
+    def fields_of(self, field: str | None) -> dict[str, float]:
+        if field is None:
+            return dict(self.weights)
+        if field not in self.ctx.schema:
+            raise SchemaError(f"unknown field {field!r}; fields are {self.ctx.schema.names}")
+        weight = self.weights.get(field) or self.ctx.schema[field].weight or 1.0
+        return {field: weight}
+
+    def compile(self, query: Query) -> Compiled | None:
+        if isinstance(query, Term):
+            return self._term(query)
+        if isinstance(query, Phrase):
+            return self._phrase(query.text, query.field, query.boost, str(query))
+        if isinstance(query, Prefix):
+            return self._prefix(query)
+        if isinstance(query, Fuzzy):
+            return self._fuzzy(query)
+        if isinstance(query, MatchAll):
+            return Unit(kind="all", label="*:*", boost=query.boost)
+        if isinstance(query, Bool):
+            return self._bool(query)
+        raise TypeError(f"not a query node: {type(query).__name__}")
+
+    def words(self, text: str) -> list[Unit]:
+        """Units of a plain-words query: one per distinct term (repeats raise the boost).
+
+        When every field shares one analyzer (the usual case) each unit also carries the
+        form flag of the word as typed (:attr:`Unit.form_flag`, for the exact-form bonus);
+        fields analyzed differently get no such bonus.
+        """
+        by_analyzer: dict[int, tuple[Analyzer, list[str]]] = {}
+        for field in self.weights:
+            if self.ctx.has_postings(field):
+                analyzer = self.ctx.analyzer(field)
+                by_analyzer.setdefault(id(analyzer), (analyzer, []))[1].append(field)
+        if len(by_analyzer) == 1:  # the usual case: every field analyzed alike
+            analyzer, fields = next(iter(by_analyzer.values()))
+            split = inflection_split(analyzer) if self.ctx.params.exact_forms > 0 else None
+            counts: dict[str, int] = {}
+            flags: dict[str, int] = {}
+            if split is None:
+                for term in analyzer.terms(text):
+                    counts[term] = counts.get(term, 0) + 1
+            else:  # the same terms, with the form each word was typed in
+                for term, flag in split.query_terms(text):
+                    counts[term] = counts.get(term, 0) + 1
+                    flags[term] = flags.get(term, 0) | flag
+            return [
+                Unit(
+                    kind="terms",
+                    label=term,
+                    boost=float(count),
+                    terms={field: (term,) for field in fields},
+                    weights=self.weights,
+                    form_flag=flags.get(term, 0),
+                )
+                for term, count in counts.items()
+            ]
+        per_position: dict[int, dict[str, str]] = {}
+        for analyzer, fields in by_analyzer.values():
+            for position, found in enumerate(analyzer.term_sequence(text)):
+                if found is not None:
+                    slot = per_position.setdefault(position, {})
+                    for field in fields:
+                        slot[field] = found
+        grouped: dict[tuple[tuple[str, str], ...], int] = {}
+        for slot in per_position.values():
+            key = tuple(sorted(slot.items()))
+            grouped[key] = grouped.get(key, 0) + 1
+        return [
+            Unit(
+                kind="terms",
+                label=" ".join(dict.fromkeys(term for _, term in key)),
+                boost=float(count),
+                terms={field: (term,) for field, term in key},
+                weights=self.weights,
+            )
+            for key, count in grouped.items()
+        ]
+
+    def _bool(self, query: Bool) -> Compiled | None:
+        must = tuple(c for c in map(self.compile, query.must) if c is not None)
+        should = tuple(c for c in map(self.compile, query.should) if c is not None)
+        must_not = tuple(c for c in map(self.compile, query.must_not) if c is not None)
+        if not must and not should:
+            return None
+        if not must and not must_not and len(should) == 1:
+            only = should[0]
+            return attrs.evolve(only, boost=only.boost * query.boost)
+        if len(must) == 1 and not should and not must_not:
+            only = must[0]
+            return attrs.evolve(only, boost=only.boost * query.boost)
+        return Node(must=must, should=should, must_not=must_not, boost=query.boost)
+
+    def keyword_key(self, text: str) -> str | None:
+        """The keyword-field term of ``text`` (a section name or ``a > b`` path)."""
+        values = keyword_values([part for part in text.split(">")])
+        return values[-1] if values else None
+
+    def _term(self, query: Term) -> Compiled | None:
+        fields = self.fields_of(query.field)
+        terms: dict[str, tuple[str, ...]] = {}
+        phrase_needed = False
+        for field in fields:
+            if not self.ctx.is_text(field):
+                key = self.keyword_key(query.text)
+                if key is not None:
+                    terms[field] = (key,)
+                continue
+            sequence = self.ctx.analyzer(field).term_sequence(query.text)
+            found = [t for t in sequence if t is not None]
+            if len(found) > 1:
+                phrase_needed = True
+            elif found:
+                terms[field] = (found[0],)
+        if phrase_needed:
+            return self._phrase(query.text, query.field, query.boost, str(query))
+        if self.romanized and is_romanized(query.text):
+            for field in fields:
+                if not self.ctx.is_text(field) or not self.ctx.has_postings(field):
+                    continue
+                analyzer = self.ctx.analyzer(field)
+                found_terms = self.ctx.roman(field).candidates(
+                    query.text, normalize=analyzer.term, limit=ROMAN_EXPANSIONS
+                )
+                if found_terms:
+                    terms[field] = tuple(dict.fromkeys((*terms.get(field, ()), *found_terms)))
+        if not terms:
+            return None
+        return Unit(kind="terms", label=str(query), boost=query.boost, terms=terms, weights=fields)
+
+    def _phrase(self, text: str, field: str | None, boost: float, label: str) -> Compiled | None:
+        fields = self.fields_of(field)
+        phrases: dict[str, tuple[tuple[int, str], ...]] = {}
+        singles: dict[str, tuple[str, ...]] = {}
+        analyzed: dict[int, tuple[tuple[int, str], ...]] = {}  # fields sharing an analyzer
+        for name in fields:
+            if not self.ctx.is_text(name):
+                key = self.keyword_key(text)
+                if key is not None:
+                    singles[name] = (key,)
+                continue
+            analyzer = self.ctx.analyzer(name)
+            pairs = analyzed.get(id(analyzer))
+            if pairs is None:
+                sequence = analyzer.term_sequence(text)
+                pairs = analyzed[id(analyzer)] = tuple(
+                    (i, t) for i, t in enumerate(sequence) if t is not None
+                )
+            if len(pairs) == 1:
+                singles[name] = (pairs[0][1],)
+            elif pairs:
+                if not self.ctx.schema[name].positions:
+                    # a phrase cannot be checked there: search the other fields
+                    self.notes.append(
+                        f"field {name!r} keeps no positions: phrase not searched there"
+                    )
+                    continue
+                first = pairs[0][0]
+                phrases[name] = tuple((i - first, t) for i, t in pairs)
+        if phrases:
+            return Unit(kind="phrase", label=label, boost=boost, phrases=phrases, weights=fields)
+        if singles:
+            return Unit(kind="terms", label=label, boost=boost, terms=singles, weights=fields)
+        return None
+
+    def _prefix(self, query: Prefix) -> Compiled | None:
+        fields = self.fields_of(query.field)
+        terms: dict[str, tuple[str, ...]] = {}
+        prefixes: dict[str, tuple[str, ...]] = {}
+        for field in fields:
+            if not self.ctx.has_postings(field):
+                continue
+            if self.ctx.is_text(field):
+                prefix = self.ctx.analyzer(field).normalize(query.text)
+            else:
+                prefix = self.keyword_key(query.text) or ""
+            if not prefix:
+                continue
+            prefixes[field] = (prefix,)
+            found = self.ctx.dictionary(field).top_prefixed(prefix, PREFIX_EXPANSIONS)
+            if found:
+                terms[field] = tuple(found)
+        if not prefixes:
+            return None
+        return Unit(
+            kind="terms",
+            label=str(query),
+            boost=query.boost,
+            terms=terms,
+            weights=fields,
+            prefixes=prefixes,
+        )
+
+    def _fuzzy(self, query: Fuzzy) -> Compiled | None:
+        fields = self.fields_of(query.field)
+        terms: dict[str, tuple[str, ...]] = {}
+        for field in fields:
+            if not self.ctx.is_text(field) or not self.ctx.has_postings(field):
+                continue
+            analyzer = self.ctx.analyzer(field)
+            word = analyzer.normalize(query.text)
+            if not word:
+                continue
+            dictionary = self.ctx.dictionary(field)
+            found = [t for t, _ in dictionary.fuzzy(word, query.distance, limit=FUZZY_EXPANSIONS)]
+            stem = analyzer.term(query.text)
+            if stem is not None and stem in dictionary and stem not in found:
+                found.insert(0, stem)
+            if found:
+                terms[field] = tuple(found)
+        return Unit(kind="terms", label=str(query), boost=query.boost, terms=terms, weights=fields)

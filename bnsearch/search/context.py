@@ -1,0 +1,116 @@
+"""Per-snapshot caches shared by the searches of one searcher: norm tables, per-doc
+multipliers, term dictionaries, romanization indexes, position offsets, in-link counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from bnsearch.analysis import Analyzer
+from bnsearch.index.norms import NORM_DECODE
+from bnsearch.index.reader import IndexReader
+from bnsearch.index.segment import SegmentReader
+from bnsearch.search.fuzzy import TermDictionary
+from bnsearch.search.phrases import PositionsCache
+from bnsearch.search.romanize import RomanIndex
+from bnsearch.search.scoring import BM25FParams, norm_table
+
+FloatArray = npt.NDArray[np.float32]
+
+
+class Context:
+    """Per-snapshot caches shared by the searches of one :class:`Searcher`."""
+
+    def __init__(self, reader: IndexReader, params: BM25FParams) -> None:
+        self.reader = reader
+        self.params = params
+        self.schema = reader.schema
+        self.total_docs = reader.doc_count
+        self._tables: dict[tuple[str, float, float], npt.NDArray[np.float32]] = {}
+        self._dictionaries: dict[str, TermDictionary] = {}
+        self._roman: dict[str, RomanIndex] = {}
+        self._avg: dict[str, float] = {}
+        self._has_postings: dict[str, bool] = {}
+        self._multipliers: dict[tuple[int, str, str, float], FloatArray] = {}
+        self.positions: PositionsCache = {}
+        self.in_links: list[npt.NDArray[np.int32]] | None = None
+
+    def analyzer(self, field: str) -> Analyzer:
+        return self.schema.analyzer(field)
+
+    def is_text(self, field: str) -> bool:
+        return self.schema[field].is_text
+
+    def has_postings(self, field: str) -> bool:
+        """False for a field no document of the snapshot has text in (skipped cheaply)."""
+        known = self._has_postings.get(field)
+        if known is None:
+            if self.is_text(field):
+                known = self.reader.field_length_sum(field) > 0
+            else:
+                known = any(len(s.terms(field)) for s in self.reader.segments)
+            self._has_postings[field] = known
+        return known
+
+    def avg_length(self, field: str) -> float:
+        value = self._avg.get(field)
+        if value is None:
+            value = self._avg[field] = self.reader.avg_field_length(field)
+        return value
+
+    def table(self, field: str, weight: float) -> npt.NDArray[np.float32]:
+        """The 256-entry norm multiplier of ``field`` at ``weight``."""
+        b = self.params.b_of(field)
+        key = (field, weight, b)
+        table = self._tables.get(key)
+        if table is None:
+            if self.is_text(field):
+                table = norm_table(
+                    NORM_DECODE, avg_length=self.avg_length(field), b=b, weight=weight
+                )
+            else:
+                table = np.full(256, weight, dtype=np.float32)
+            self._tables[key] = table
+        return table
+
+    def multiplier(self, segment: SegmentReader, field: str, weight: float) -> FloatArray:
+        """Per-doc ``x`` multiplier of ``field`` in ``segment`` (the norm table, gathered)."""
+        key = (segment.ordinal, segment.name, field, weight)
+        found = self._multipliers.get(key)
+        if found is None:
+            table = self.table(field, weight)
+            if self.is_text(field):
+                found = table[segment.norms(field)]
+            else:
+                found = np.full(segment.max_doc, table[0], dtype=np.float32)
+            self._multipliers[key] = found
+        return found
+
+    def dictionary(self, field: str) -> TermDictionary:
+        """All terms of ``field`` over the snapshot, with document frequencies."""
+        found = self._dictionaries.get(field)
+        if found is None:
+            terms: list[str] = []
+            dfs: list[int] = []
+            for segment in self.reader.segments:
+                seg_terms = segment.terms(field)
+                terms.extend(seg_terms)
+                dfs.extend(_term_doc_freqs(segment, field, len(seg_terms)))
+            found = self._dictionaries[field] = TermDictionary(terms, dfs)
+        return found
+
+    def roman(self, field: str) -> RomanIndex:
+        found = self._roman.get(field)
+        if found is None:
+            found = self._roman[field] = RomanIndex(self.dictionary(field))
+        return found
+
+    def link_counts(self) -> list[npt.NDArray[np.int32]]:
+        if self.in_links is None:
+            self.in_links = self.reader.in_link_counts()
+        return self.in_links
+
+
+def _term_doc_freqs(segment: SegmentReader, field: str, count: int) -> list[int]:
+    """Postings length of every term of a segment's field, in term order."""
+    return [int(v) for v in segment.term_doc_freqs(field)[:count].tolist()]

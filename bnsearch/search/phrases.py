@@ -1,0 +1,129 @@
+"""Positions: a term's position offsets (cached per snapshot), and phrase frequencies.
+
+A phrase matches where its terms stand at their relative offsets; :func:`phrase_frequencies`
+finds those documents and counts the matches per document with numpy over the terms'
+position arrays (no Python loop per document).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bnsearch.index.segment import SegmentReader
+
+IntArray = npt.NDArray[np.int64]
+_EMPTY_DOCS = np.empty(0, dtype=np.int32)
+
+#: Terms whose position offsets a :class:`PositionsCache` keeps.
+POSITIONS_CACHE_TERMS = 8192
+
+PositionsEntry = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]
+PositionsCache = dict[tuple[int, str, str], "PositionsEntry | None"]
+
+
+def term_positions(
+    segment: SegmentReader, field: str, term: str, cache: PositionsCache | None = None
+) -> PositionsEntry | None:
+    """``(docs, offsets, positions)`` of a term in a segment (offsets into the field's
+    whole position array, see :meth:`SegmentReader.term_positions`).
+
+    ``cache`` (one per snapshot: keyed by segment ordinal) keeps the offsets, which cost
+    a cumulative sum over the term's postings to build.
+    """
+    key = (segment.ordinal, field, term)
+    if cache is not None and key in cache:
+        return cache[key]
+    value = segment.term_positions(field, term)
+    if cache is not None:
+        if len(cache) >= POSITIONS_CACHE_TERMS:
+            cache.clear()
+        cache[key] = value
+    return value
+
+
+def _positions_keys(
+    entry: tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]],
+    docs: npt.NDArray[Any],
+    shift: int,
+) -> IntArray:
+    """``doc << 32 | (position - shift)`` for every occurrence of the term in ``docs``."""
+    term_docs, offsets, positions = entry
+    index = np.searchsorted(term_docs, docs)
+    starts = offsets[index]
+    counts = offsets[index + 1] - starts
+    total = int(counts.sum())
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    run_starts = np.repeat(starts - (np.cumsum(counts) - counts), counts)
+    flat = run_starts + np.arange(total, dtype=np.int64)
+    pos = positions[flat].astype(np.int64) + (1 << 20) - shift
+    keys: IntArray = (np.repeat(docs.astype(np.int64), counts) << 32) | pos
+    return keys
+
+
+def _member(sorted_keys: IntArray, queries: IntArray) -> npt.NDArray[np.bool_]:
+    """Which ``queries`` occur in ``sorted_keys`` (one binary search each, no sorting)."""
+    if not len(sorted_keys):
+        return np.zeros(len(queries), dtype=bool)
+    index = np.searchsorted(sorted_keys, queries)
+    index[index == len(sorted_keys)] = 0
+    hit: npt.NDArray[np.bool_] = sorted_keys[index] == queries
+    return hit
+
+
+def _present(term_docs: npt.NDArray[Any], docs: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
+    """Which of the sorted ``docs`` appear in the sorted ``term_docs``."""
+    if not len(term_docs):
+        return np.zeros(len(docs), dtype=bool)
+    index = np.searchsorted(term_docs, docs)
+    index[index >= len(term_docs)] = len(term_docs) - 1
+    hit: npt.NDArray[np.bool_] = term_docs[index] == docs
+    return hit
+
+
+def phrase_frequencies(
+    segment: SegmentReader,
+    field: str,
+    phrase: Sequence[tuple[int, str]],
+    *,
+    within: npt.NDArray[Any] | None = None,
+    cache: PositionsCache | None = None,
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """Docs of ``segment`` where the phrase occurs in ``field``, and how often.
+
+    ``within`` (sorted unique doc ids, usually few) restricts the search to those docs.
+    """
+    entries = []
+    for _, term in phrase:
+        entry = term_positions(segment, field, term, cache)
+        if entry is None:
+            return _EMPTY_DOCS, _EMPTY_DOCS
+        entries.append(entry)
+    if within is not None:
+        keep = np.ones(len(within), dtype=bool)
+        for entry in entries:
+            keep &= _present(entry[0], within)
+        candidates = within[keep]
+    else:
+        candidates = entries[0][0]
+        for entry in sorted(entries[1:], key=lambda e: len(e[0])):
+            candidates = np.intersect1d(candidates, entry[0], assume_unique=True)
+            if not len(candidates):
+                break
+    if not len(candidates):
+        return _EMPTY_DOCS, _EMPTY_DOCS
+    keys: IntArray | None = None
+    for (shift, _), entry in zip(phrase, entries, strict=True):
+        term_keys = _positions_keys(entry, candidates, shift)
+        # keys are sorted: docs ascend, and positions ascend within a doc
+        keys = term_keys if keys is None else keys[_member(term_keys, keys)]
+        if not len(keys):
+            return _EMPTY_DOCS, _EMPTY_DOCS
+    assert keys is not None
+    freqs = np.bincount(np.searchsorted(candidates, keys >> 32), minlength=len(candidates))
+    found = freqs > 0
+    return candidates[found].astype(np.int32), freqs[found]
