@@ -130,7 +130,9 @@ class FSDirectory:
             raise IndexFormatError(f"{target}: not a valid array file ({error})") from None
         if not isinstance(array, np.ndarray):
             raise IndexFormatError(f"{target}: not a single array")
-        return array
+        # a plain ndarray view of the mapping (which it keeps alive): np.memmap wraps every
+        # slice and ufunc result in Python code, ~2-5 us per posting-list slice at query time
+        return array.view(np.ndarray)
 
     def exists(self, name: str) -> bool:
         return (self.path / name).exists()
