@@ -94,13 +94,10 @@ def proximity_bonus(
         return np.zeros(len(docs), dtype=np.float32)
     fields = [f for f in weights if ctx.has_postings(f) and ctx.schema[f].positions]
     xs = np.zeros((len(plan.pairs), len(docs)), dtype=np.float32)
-    entries, rows, field_numbers = _wanted(ctx, segment, fields, plan)
-    if entries:
-        found = _find_postings(segment, docs, entries)
+    occurrences = [_field_occurrences(ctx, segment, f, docs, plan) for f in fields]
+    if any(found is not None for found in occurrences):
         multipliers = np.stack([ctx.multiplier(segment, f, weights[f])[docs] for f in fields])
-        labels = np.array(rows)[found.rows]
-        field_of = np.array(field_numbers)[found.rows]
-        _pair_frequencies(found, labels, field_of, plan, multipliers, xs)
+        _pair_frequencies(occurrences, plan, multipliers, xs)
     n = ctx.total_docs
     # each pair word's df: the largest over the fields
     term_idf = {
@@ -116,32 +113,34 @@ def proximity_bonus(
     return proximity
 
 
-def _wanted(
-    ctx: Context, segment: SegmentReader, fields: list[str], plan: RerankPlan
-) -> tuple[list[PositionsEntry], list[int], list[int]]:
-    """The postings with positions of every pair word in every field (those found), with
-    the word's row in the plan and the field's number."""
-    entries: list[PositionsEntry] = []
-    rows: list[int] = []
-    field_numbers: list[int] = []
-    for field_number, field in enumerate(fields):
-        for term, row in plan.label.items():
-            entry = term_positions(segment, field, term, ctx.positions)
-            if entry is not None and len(entry[0]):
-                entries.append(entry)
-                rows.append(row)
-                field_numbers.append(field_number)
-    return entries, rows, field_numbers
-
-
 @attrs.frozen
-class _Found:
-    """The postings of the wanted terms in the reranked docs, one row per one found."""
+class _Occurrences:
+    """The positions of the pair words in the reranked docs, in one field: per posting
+    found, the word's row in the plan, the doc's column and its number of positions; then
+    all those positions, posting after posting."""
 
-    rows: npt.NDArray[np.intp]  # index into the wanted entries
-    columns: npt.NDArray[np.intp]  # the doc's index in ``docs``
-    counts: npt.NDArray[np.int64]  # its number of positions
-    positions: npt.NDArray[np.int64]  # all their positions, posting after posting
+    labels: npt.NDArray[np.intp]
+    columns: npt.NDArray[np.intp]
+    counts: npt.NDArray[np.int64]
+    positions: npt.NDArray[np.int64]
+
+
+def _field_occurrences(
+    ctx: Context, segment: SegmentReader, field: str, docs: npt.NDArray[Any], plan: RerankPlan
+) -> _Occurrences | None:
+    """Where the pair words occur in ``docs`` in one field (``None``: nowhere)."""
+    entries: list[PositionsEntry] = []
+    labels: list[int] = []
+    for term, label in plan.label.items():
+        entry = term_positions(segment, field, term, ctx.positions)
+        if entry is not None and len(entry[0]):
+            entries.append(entry)
+            labels.append(label)
+    if not entries:
+        return None
+    rows, columns, starts, counts = _find_postings(segment, docs, entries)
+    positions = entries[0][2]  # the field's whole position array, shared by its terms
+    return _Occurrences(np.array(labels)[rows], columns, counts, _runs(positions, starts, counts))
 
 
 #: Finding ``docs`` in a term's postings by binary search costs a few numpy calls per term
@@ -150,38 +149,39 @@ class _Found:
 SEARCH_NS_PER_TERM = 10_000
 SCAN_NS_PER_POSTING = 5
 
+Array = npt.NDArray[Any]
+
 
 def _find_postings(
     segment: SegmentReader, docs: npt.NDArray[Any], entries: list[PositionsEntry]
-) -> _Found:
-    """Where each entry's term has a posting for one of ``docs`` (sorted, unique)."""
+) -> tuple[Array, Array, Array, Array]:
+    """Where each entry's term has a posting for one of ``docs`` (sorted, unique): per
+    posting found, the entry's index, the doc's column, and the posting's first position
+    and number of positions (offsets into the field's position array)."""
     lengths = [len(entry[0]) for entry in entries]
     total = sum(lengths)
     if total * SCAN_NS_PER_POSTING + segment.max_doc < SEARCH_NS_PER_TERM * len(entries):
         # few postings: scan them all at once through a doc -> column map
-        column_of = np.full(segment.max_doc, -1, dtype=np.intp)
+        column_of = np.full(segment.max_doc, -1, dtype=np.int32)
         column_of[docs] = np.arange(len(docs))
         columns = column_of[np.concatenate([entry[0] for entry in entries])]
         found = np.flatnonzero(columns >= 0)
         rows = np.searchsorted(np.cumsum(lengths), found, side="right")
-        starts = np.concatenate([entry[1][:-1] for entry in entries])[found]
-        counts = np.concatenate([entry[1][1:] for entry in entries])[found] - starts
-        # each term's positions, cut from its field's array and laid end to end
-        cuts = [entry[2][entry[1][0] : entry[1][-1]] for entry in entries]
-        shift = np.cumsum([0, *(len(cut) for cut in cuts[:-1])]) - [e[1][0] for e in entries]
-        starts += shift[rows]
-        positions = _runs(np.concatenate(cuts), starts, counts)
-        return _Found(rows, columns[found], counts, positions)
-    parts: list[tuple[Any, ...]] = []
-    for row, (term_docs, offsets, positions) in enumerate(entries):
+        # the entries' offsets end to end (each has one more than its postings), so
+        # posting ``found`` of entry ``rows`` starts at ``found + rows``
+        offsets = np.concatenate([entry[1] for entry in entries])
+        at = found + rows
+        starts = offsets[at]
+        return rows, columns[found], starts, offsets[at + 1] - starts
+    parts: list[tuple[Array, ...]] = []
+    for row, (term_docs, offsets, _) in enumerate(entries):
         at = np.searchsorted(term_docs, docs)
         # past the end, "clip" gives the last doc, which is smaller: not found
         hit = np.flatnonzero(np.take(term_docs, at, mode="clip") == docs)
-        local = at[hit]
-        starts = offsets[local]
-        counts = offsets[local + 1] - starts
-        parts.append((np.full(len(hit), row), hit, counts, _runs(positions, starts, counts)))
-    return _Found(*(np.concatenate([part[i] for part in parts]) for i in range(4)))
+        starts = offsets[at[hit]]
+        parts.append((np.full(len(hit), row), hit, starts, offsets[at[hit] + 1] - starts))
+    rows, columns, starts, counts = (np.concatenate([part[i] for part in parts]) for i in range(4))
+    return rows, columns, starts, counts
 
 
 def _runs(
@@ -194,20 +194,25 @@ def _runs(
 
 
 def _pair_frequencies(
-    found: _Found,
-    labels: npt.NDArray[np.intp],
-    field_of: npt.NDArray[np.intp],
+    occurrences: list[_Occurrences | None],
     plan: RerankPlan,
     multipliers: FloatArray,
     xs: FloatArray,
 ) -> None:
-    """Add each pair's field-weighted frequency in each doc to ``xs`` (pairs x docs)."""
+    """Add each pair's field-weighted frequency in each doc to ``xs`` (pairs x docs), from
+    the occurrences of every field (``multipliers``: fields x docs)."""
     n_docs = xs.shape[1]
-    # one key per occurrence: field and doc, then position (one term per position)
-    group = np.repeat(field_of * n_docs + found.columns, found.counts)
-    keys = (group.astype(np.int64) << 32) | found.positions
+    groups, labels, positions = [], [], []
+    for field_number, found in enumerate(occurrences):
+        if found is not None:
+            # one key per occurrence: field and doc, then position (one term per position)
+            groups.append(np.repeat(field_number * n_docs + found.columns, found.counts))
+            labels.append(np.repeat(found.labels, found.counts))
+            positions.append(found.positions)
+    keys = (np.concatenate(groups).astype(np.int64) << 32) | np.concatenate(positions)
+    term_of = np.concatenate(labels)
     order = np.argsort(keys)
-    keys, term_of = keys[order], np.repeat(labels, found.counts)[order]
+    keys, term_of = keys[order], term_of[order]
     # a pair at distance 1 or 2 is a neighbour in the sorted keys, or the one after it
     # (a third query word between); a distance above 2 never matters
     near = (keys[1:] - keys[:-1] <= 2).nonzero()[0]
