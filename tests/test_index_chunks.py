@@ -167,3 +167,37 @@ def test_an_analysis_failure_rolls_the_batch_back(
     assert reader.doc_count == len(committed) + 1
     assert reader.find("boom") is None and reader.find("later") is None
     assert verify(tmp_path / "idx").ok
+
+
+def test_the_collector_is_paused_only_during_a_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from bnsearch.index.builder import SegmentBuilder
+    from bnsearch.index.schema import news_schema
+
+    seen: list[bool] = []
+    real = builder_module.ChunkTable.add_docs
+
+    def spy(self: builder_module.ChunkTable, docs: list[list[str]], out: object) -> None:
+        seen.append(gc.isenabled())
+        real(self, docs, out)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builder_module.ChunkTable, "add_docs", spy)
+    builder = SegmentBuilder(news_schema())
+    assert gc.isenabled()
+    builder.add_articles([(article, ()) for article in _articles(8, 5)])
+    assert gc.isenabled() and seen and not any(seen)  # off inside, back on after
+    gc.disable()
+    try:  # a caller that turned it off keeps it off
+        builder.add_articles([(article, ()) for article in _articles(9, 5)])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+    def broken(self: builder_module.ChunkTable, docs: list[list[str]], out: object) -> None:
+        raise RuntimeError("analysis failed")
+
+    monkeypatch.setattr(builder_module.ChunkTable, "add_docs", broken)
+    with pytest.raises(RuntimeError):
+        SegmentBuilder(news_schema()).add_articles([(_articles(10, 1)[0], ())])
+    assert gc.isenabled()  # back on after an error too

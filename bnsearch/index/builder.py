@@ -17,8 +17,10 @@ once at build, which also gives its form flag.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import chain
 from typing import Any
 
@@ -253,6 +255,10 @@ class SegmentBuilder:
         If this raises, the builder is unusable (fields may hold part of the batch): its
         owner drops it, see :class:`bnsearch.index.workers.LocalBuilder`.
         """
+        with _no_cycle_collection():
+            self._add_articles(items)
+
+    def _add_articles(self, items: Sequence[tuple[Article, tuple[str, ...]]]) -> None:
         base = self.doc_count
         edges = [
             (number, title_key(link.headline), link.url or "", link.target_id or "")
@@ -281,6 +287,10 @@ class SegmentBuilder:
 
     def build(self) -> dict[str, Any]:
         """The segment's arrays (by file stem) and statistics, see :mod:`.segment`."""
+        with _no_cycle_collection():
+            return self._build()
+
+    def _build(self) -> dict[str, Any]:
         arrays: dict[str, Any] = {}
         stats: dict[str, Any] = {}
         for spec in self.schema.fields:
@@ -312,6 +322,26 @@ class SegmentBuilder:
         arrays["strings.links.tid"] = [e[3] for e in self._edges]
         arrays["store"] = self.store
         return {"arrays": arrays, "stats": stats, "max_doc": self.doc_count}
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one batch or build.
+
+    Analysis allocates hundreds of thousands of small containers (word lists, cache
+    tuples), which set off a collection every 700 allocations, each scanning what the
+    batch has built so far: about 8% of the indexing time on BeliN. None of them form
+    cycles (reference counting frees them), so the collector is paused for the batch and
+    resumed after it, unless it was already off (then it is left alone).
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _add_text(
