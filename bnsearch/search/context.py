@@ -16,6 +16,8 @@ from bnsearch.search.romanize import RomanIndex
 from bnsearch.search.scoring import BM25FParams, norm_table
 
 FloatArray = npt.NDArray[np.float32]
+#: (field, term) document frequencies a :class:`Context` remembers.
+DOC_FREQ_CACHE_TERMS = 65_536
 
 
 class Context:
@@ -33,6 +35,7 @@ class Context:
         self._has_postings: dict[str, bool] = {}
         self._multipliers: dict[tuple[int, str, str, float], FloatArray] = {}
         self.positions: PositionsCache = {}
+        self._doc_freqs: dict[tuple[str, str], int] = {}
         self.in_links: list[npt.NDArray[np.int32]] | None = None
 
     def analyzer(self, field: str) -> Analyzer:
@@ -51,6 +54,17 @@ class Context:
                 known = any(len(s.terms(field)) for s in self.reader.segments)
             self._has_postings[field] = known
         return known
+
+    def doc_freq(self, field: str, term: str) -> int:
+        """Live documents of the snapshot with ``term`` in ``field`` (remembered: the
+        common words of queries come back)."""
+        key = (field, term)
+        found = self._doc_freqs.get(key)
+        if found is None:
+            if len(self._doc_freqs) >= DOC_FREQ_CACHE_TERMS:
+                self._doc_freqs.clear()
+            found = self._doc_freqs[key] = self.reader.doc_freq(field, term)
+        return found
 
     def avg_length(self, field: str) -> float:
         value = self._avg.get(field)

@@ -221,7 +221,7 @@ class Evaluator:
         words: dict[str, int] = {}
         for field, pairs in unit.phrases.items():
             for _, term in pairs:
-                words[term] = max(words.get(term, 0), self.ctx.reader.doc_freq(field, term))
+                words[term] = max(words.get(term, 0), self.ctx.doc_freq(field, term))
         return float(sum(idf(n, value) for value in words.values()))
 
     def flat(self, units: Sequence[Unit], masks: Masks | None = None) -> list[DocScores]:

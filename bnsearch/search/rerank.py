@@ -101,7 +101,7 @@ def proximity_bonus(
     n = ctx.total_docs
     # each pair word's df: the largest over the fields
     term_idf = {
-        term: float(idf(n, max((ctx.reader.doc_freq(f, term) for f in fields), default=0)))
+        term: float(idf(n, max((ctx.doc_freq(f, term) for f in fields), default=0)))
         for term in plan.label
     }
     # a pair weighs as a phrase: its distinct words' idf summed

@@ -269,7 +269,7 @@ class Searcher:
 
     def _known(self, unit: Unit) -> bool:
         return any(
-            self.reader.doc_freq(field, term) > 0
+            self._ctx.doc_freq(field, term) > 0
             for field, terms in unit.terms.items()
             for term in terms
         )
@@ -526,7 +526,7 @@ class Searcher:
             if field not in self.schema or not self.schema[field].is_text:
                 continue
             field_terms = terms.get(field, set())
-            weights = {t: float(idf(n, self.reader.doc_freq(field, t))) for t in field_terms}
+            weights = {t: float(idf(n, self._ctx.doc_freq(field, t))) for t in field_terms}
             matchers[field] = TermMatcher(
                 terms=frozenset(field_terms),
                 prefixes=tuple(sorted(prefixes.get(field, ()))),
@@ -787,9 +787,7 @@ class Searcher:
         n = self.reader.doc_count
         weighted = sorted(
             tally,
-            key=lambda t: (
-                -(1 + math.log(tally[t])) * float(idf(n, self.reader.doc_freq("body", t)))
-            ),
+            key=lambda t: -(1 + math.log(tally[t])) * float(idf(n, self._ctx.doc_freq("body", t))),
         )
         return weighted[:count]
 
