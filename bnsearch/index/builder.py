@@ -163,7 +163,10 @@ class ChunkTable:
         total = int(ends[-1]) if len(ends) else 0
         # position p of chunk occurrence k reads terms[ptr[chunk_k] + p - start_k]
         shift = ptr[doc_chunks] - (ends - sizes)
-        ids = terms[np.repeat(shift, sizes) + np.arange(total, dtype=np.int64)]
+        where = np.repeat(shift, sizes)
+        where += np.arange(total, dtype=np.int64)  # in place: one position-sized temporary less
+        ids = terms[where]
+        del where
         chunk_ends = np.cumsum(chunk_counts, dtype=np.int64)
         position_ends = np.concatenate(([0], ends))[chunk_ends]
         lengths = np.diff(np.concatenate(([0], position_ends))).astype(np.int32)
