@@ -93,3 +93,41 @@ def test_query_flags_or_the_forms_typed() -> None:
 
 def test_a_chain_without_a_stemmer_has_no_split() -> None:
     assert inflection_split(bengali_analyzer(stem=False)) is None
+
+
+def _reference_flag(surface: str, term: str | None) -> int:
+    """form_flag the plain way: at each step, test every ending, longest first."""
+    if term is None or surface == term:
+        return 0
+    rest = surface[len(term) :] if surface.startswith(term) else surface
+    kinds = {
+        normalize_word(ending): bit
+        for bit, (_, endings) in enumerate(ENDING_KINDS)
+        for ending in endings.split()
+    }
+    flag = 0
+    while rest:
+        for ending in sorted(kinds, key=len, reverse=True):
+            if rest.endswith(ending):
+                flag |= 1 << kinds[ending]
+                rest = rest[: -len(ending)]
+                break
+        else:
+            return flag | 1 << (len(ENDING_KINDS) - 1)
+    return flag
+
+
+_ENDINGS = [normalize_word(e) for _, endings in ENDING_KINDS for e in endings.split()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["মামলা", "সরকার", "আদালত", "বই", "ক"]),
+    st.lists(st.sampled_from([*_ENDINGS, "া", "্", "ক", "x"]), max_size=4),
+    st.booleans(),
+)
+def test_form_flag_equals_the_plain_search(stem: str, endings: list[str], cut: bool) -> None:
+    surface = stem + "".join(endings)
+    term = stem[:-1] if cut and len(stem) > 1 else stem
+    assert form_flag(surface, term) == _reference_flag(surface, term)
+    assert form_flag(surface, None) == 0

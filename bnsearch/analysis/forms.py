@@ -49,8 +49,8 @@ _KIND_OF_ENDING = {
     for bit, (_, endings) in enumerate(ENDING_KINDS)
     for ending in endings.split()
 }
-#: longest first, so the split from the right takes whole endings
-_ENDINGS_LONGEST_FIRST = sorted(_KIND_OF_ENDING, key=len, reverse=True)
+#: ending lengths, longest first, so the split from the right takes whole endings
+_ENDING_LENGTHS = sorted({len(ending) for ending in _KIND_OF_ENDING}, reverse=True)
 
 
 def form_flag(surface: str, term: str | None) -> int:
@@ -59,11 +59,15 @@ def form_flag(surface: str, term: str | None) -> int:
         return 0
     rest = surface[len(term) :] if surface.startswith(term) else surface
     flag = 0
+    kind_of = _KIND_OF_ENDING
     while rest:
-        for ending in _ENDINGS_LONGEST_FIRST:
-            if rest.endswith(ending):
-                flag |= 1 << _KIND_OF_ENDING[ending]
-                rest = rest[: -len(ending)]
+        # one dict lookup per ending length (not a test per ending): at a length only
+        # one ending can match the word's tail
+        for length in _ENDING_LENGTHS:
+            kind = kind_of.get(rest[-length:]) if length <= len(rest) else None
+            if kind is not None:
+                flag |= 1 << kind
+                rest = rest[:-length]
                 break
         else:
             return flag | 1 << _OTHER_BIT
