@@ -99,6 +99,17 @@ def test_chunked_segmentation_equals_icu_on_the_whole_text(text: str) -> None:
 
 
 @given(TEXTS)
+def test_chunk_terms_cut_the_term_sequence_per_chunk(text: str) -> None:
+    chunks = text.split()
+    fresh = bengali_analyzer()  # nothing cached: every chunk analyzed in one batch
+    expected = bengali_analyzer().term_sequence(text)
+    entries = fresh.chunk_terms(chunks)
+    assert len(entries) == len(chunks)
+    assert [term for entry in entries for term in entry] == expected
+    assert fresh.chunk_terms(chunks) == entries  # the second time from the cache
+
+
+@given(TEXTS)
 def test_term_sequence_tokens_and_terms_agree(text: str) -> None:
     analyzer = bengali_analyzer()
     sequence = analyzer.term_sequence(text)

@@ -1,10 +1,10 @@
 """The builder's chunk encoding gives exactly the analyzer's terms at the analyzer's positions.
 
 The segment builder numbers whitespace chunks and analyzes new chunks together in one call
-(cut apart again by a marker chunk); these tests rebuild every document's (position, term)
-list from the postings and compare it with ``analyzer.term_sequence`` of the same text,
+(``Analyzer.chunk_terms``); these tests rebuild every document's (position, term) list
+from the postings and compare it with ``analyzer.term_sequence`` of the same text,
 including multi-valued fields (gaps between values), chunks that are several words or
-none, stopwords, the marker word itself, and the table starting over when it is full.
+none, stopwords, and the table starting over when it is full.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from bnsearch.index.schema import POSITION_GAP
 from bnsearch.index.segment import SegmentReader
 
 # chunks of every shape: plain words, inflected forms, stopwords, punctuation-only,
-# several words in one chunk, digits, Latin, the builder's own marker word
+# several words in one chunk, digits, Latin (and the marker word an older builder used)
 PIECES = [
     "বাংলাদেশ", "বাংলাদেশের", "সরকার", "সরকারের", "মামলাটি", "মামলা", "এবং", "ও", "না",
     "।", ",", "—", "(ঢাকা)", "ঢাকা-চট্টগ্রাম", "২০২৪-এর", "১২৩", "COVID-19", "e-mail",
@@ -124,16 +124,6 @@ def test_table_starting_over_keeps_the_terms(monkeypatch: pytest.MonkeyPatch) ->
     _check(_articles(4, 40))
 
 
-def test_marker_word_in_the_text_falls_back_to_per_chunk_analysis() -> None:
-    # every new batch of chunks holds the marker itself: the one-call cut cannot be used
-    marker = builder_module._MARKER
-    articles = [
-        Article(id=f"m{n}", title=f"{marker} শিরোনাম{n}", body=f"বাংলা{n} {marker} ভাষা{n}।")
-        for n in range(5)
-    ]
-    _check(articles)
-
-
 def test_an_analysis_failure_rolls_the_batch_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -141,14 +131,14 @@ def test_an_analysis_failure_rolls_the_batch_back(
     committed = _articles(5, 10)
     with index.writer() as writer:
         writer.add_many(committed)
-    real = builder_module.ChunkTable._learn_at_once
+    real = builder_module.ChunkTable._learn
 
-    def fragile(self: builder_module.ChunkTable, chunks: list[str]) -> bool:
+    def fragile(self: builder_module.ChunkTable, chunks: list[str]) -> None:
         if "বিস্ফোরণ" in chunks:
             raise RuntimeError("analysis failed")
-        return real(self, chunks)
+        real(self, chunks)
 
-    monkeypatch.setattr(builder_module.ChunkTable, "_learn_at_once", fragile)
+    monkeypatch.setattr(builder_module.ChunkTable, "_learn", fragile)
     monkeypatch.setattr(writer_module, "_CHUNK_ARTICLES", 4)
     writer = index.writer()
     batch = _articles(6, 12)

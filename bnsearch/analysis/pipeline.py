@@ -295,6 +295,21 @@ class Analyzer:
         ]
         return list(chain.from_iterable(found))  # type: ignore[arg-type]
 
+    def chunk_terms(self, chunks: Sequence[str]) -> list[tuple[str | None, ...]]:
+        """Per whitespace-free chunk, its entries as :meth:`term_sequence` gives them
+        (``term_sequence(" ".join(chunks))`` cut back per chunk); chunks not seen before
+        are analyzed together in one batch. For callers that keep their own per-chunk
+        tables (the index builder)."""
+        cached = list(map(self._chunk_terms.get, chunks))
+        missing = [chunk for chunk, entry in zip(chunks, cached, strict=True) if entry is None]
+        if not missing:
+            return cached  # type: ignore[return-value]
+        new = self._fill_terms(list(dict.fromkeys(missing)))
+        return [
+            new[chunk] if entry is None else entry
+            for chunk, entry in zip(chunks, cached, strict=True)
+        ]
+
     def terms(self, text: str) -> list[str]:
         """The terms of ``text`` in order (dropped words left out)."""
         return list(filter(None, self.term_sequence(text)))

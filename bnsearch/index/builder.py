@@ -40,9 +40,6 @@ from bnsearch.index.store import StoreWriter, article_row
 Int32Array = npt.NDArray[np.int32]
 Int64Array = npt.NDArray[np.int64]
 
-#: A chunk made of letters only, analyzed between new chunks so that one analyzer call
-#: can be cut back into per-chunk term lists (see :meth:`ChunkTable.add_docs`).
-_MARKER = "bnsearchchunkmarkerzq"
 #: Chunks remembered per table; past it the dict starts over (numbers stay valid, a chunk
 #: seen again gets a new number), which bounds memory on huge segments.
 _MAX_CHUNKS = 2_000_000
@@ -51,11 +48,7 @@ GAP = " "
 
 
 class _Vocabulary(dict[str | None, int]):
-    """term -> id in first-seen order; ``None`` (a dropped word) maps to -1.
-
-    Ids come from a counter, not the dict's size, so that :meth:`ChunkTable.add_docs` can
-    map its marker term to -2 for the length of one lookup pass.
-    """
+    """term -> id in first-seen order; ``None`` (a dropped word) maps to -1."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -70,9 +63,6 @@ class _Vocabulary(dict[str | None, int]):
 
     def terms(self) -> list[str]:
         return [term for term, ident in self.items() if ident >= 0 and term is not None]
-
-
-_MARK = -2  # the marker term's id during one lookup pass
 
 
 class _ChunkNumbers(dict[str, int]):
@@ -105,10 +95,8 @@ class ChunkTable:
         self.numbers = _ChunkNumbers()
         self.ptr = array("q", [0, POSITION_GAP])
         self.terms = array("i", [-1] * POSITION_GAP)
-        self._sequence = analyzer.term_sequence
+        self._chunk_terms = analyzer.chunk_terms
         self._vocab = vocab
-        marker = self._sequence(_MARKER)
-        self._marker = marker[0] if len(marker) == 1 and marker[0] is not None else None
 
     def add_docs(self, docs: list[list[str]], out: array[int]) -> None:
         """Append the chunk numbers of ``docs`` (each a list of chunks, :data:`GAP` between
@@ -120,37 +108,17 @@ class ChunkTable:
             numbers[GAP] = 0
         out.extend(map(numbers.__getitem__, chain.from_iterable(docs)))
         new, numbers.pending = numbers.pending, []
-        if new and not self._learn_at_once(new):
-            self._learn_one_by_one(new)
+        if new:
+            self._learn(new)
 
-    def _learn_at_once(self, chunks: list[str]) -> bool:
-        """Analyze ``chunks`` in one call, with the marker chunk between them: each marker
-        chunk gives exactly ``[marker]``, so if no real chunk gave the marker term too,
-        the markers cut the result into the chunks' own term lists. False if that fails."""
-        marker, vocab = self._marker, self._vocab
-        if marker is None or marker in vocab:  # the marker word is a real term here
-            return False
-        flat = self._sequence(f" {_MARKER} ".join(chunks))
-        if flat.count(marker) != len(chunks) - 1:
-            return False
-        vocab[marker] = _MARK
-        try:
-            ids = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int32, count=len(flat))
-        finally:
-            del vocab[marker]
-        marks = np.flatnonzero(ids == _MARK)
-        # chunk k's terms end at marks[k] (the last at the end); dropping the marks
-        # shifts each end left by k
-        ends = np.append(marks, len(ids)) - np.arange(len(chunks))
-        self.terms.frombytes(ids[ids != _MARK].tobytes())
-        self.ptr.frombytes((ends + self.ptr[-1]).astype(np.int64).tobytes())
-        return True
-
-    def _learn_one_by_one(self, chunks: list[str]) -> None:
-        terms, ptr, lookup = self.terms, self.ptr, self._vocab.__getitem__
-        for chunk in chunks:  # the analyzer's cache is warm: per-chunk calls are cheap
-            terms.extend(map(lookup, self._sequence(chunk)))
-            ptr.append(len(terms))
+    def _learn(self, chunks: list[str]) -> None:
+        """Term ids of the chunks new to the table (analyzed in one analyzer call)."""
+        entries = self._chunk_terms(chunks)
+        flat = list(chain.from_iterable(entries))
+        ids = np.fromiter(map(self._vocab.__getitem__, flat), dtype=np.int32, count=len(flat))
+        ends = np.cumsum(np.fromiter(map(len, entries), dtype=np.int64, count=len(entries)))
+        self.terms.frombytes(ids.tobytes())
+        self.ptr.frombytes((ends + self.ptr[-1]).tobytes())
 
     def expand(
         self, doc_chunks: Int32Array, chunk_counts: Int32Array
@@ -456,9 +424,9 @@ def build_field(
         posting_start = np.zeros(0, dtype=np.int64)
     tfs = np.diff(np.append(posting_start, n))
     posting_term = term[posting_start]
-    indptr = np.searchsorted(
-        posting_term, np.arange(len(sorted_terms) + 1), side="left"
-    ).astype(np.int64)
+    indptr = np.searchsorted(posting_term, np.arange(len(sorted_terms) + 1), side="left").astype(
+        np.int64
+    )
     field_lengths = np.bincount(doc_of, minlength=doc_count).astype(np.uint32)
     max_tf = int(tfs.max()) if len(tfs) else 0
     arrays: dict[str, Any] = {
