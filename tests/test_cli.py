@@ -157,3 +157,20 @@ def test_search_sorts_and_filters_by_date(
     with pytest.raises(SystemExit):
         main([*base, "--since", "last week"])
     assert "not a YYYY-MM-DD date" in capsys.readouterr().err
+
+
+def test_a_reader_that_goes_away_stops_the_output_quietly() -> None:
+    """``bnsearch demo | head -1``: no error message, no traceback, SIGPIPE's status."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bnsearch.cli", "demo"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()  # like head after its first line
+    errors = process.stderr.read().decode()
+    # 141 when the output outran the reader (nearly always: the index is built after
+    # the first line); 0 if the child happened to print everything first
+    assert process.wait(timeout=120) in (141, 0)
+    assert "error" not in errors and "Traceback" not in errors
