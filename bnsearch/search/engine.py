@@ -24,7 +24,6 @@ from bnsearch.search.context import Context
 from bnsearch.search.phrases import phrase_frequencies
 from bnsearch.search.scoring import idf
 
-IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
 DocScores = tuple[npt.NDArray[Any], FloatArray]
 
