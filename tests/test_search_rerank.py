@@ -52,6 +52,8 @@ QUERIES = [
     [WORDS[2], WORDS[3], WORDS[4]],
     [WORDS[5], STOPWORD, WORDS[0]],  # gap 2
     [WORDS[1], WORDS[1], WORDS[2]],  # a word paired with itself
+    [WORDS[4], WORDS[4]],  # one word typed twice: one query unit, still a pair
+    [WORDS[4]],  # one word: nothing to rerank
     [WORDS[3], STOPWORD, WORDS[4], WORDS[5], STOPWORD, STOPWORD, WORDS[0]],  # gap 3: no pair
 ]
 

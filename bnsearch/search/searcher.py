@@ -211,7 +211,9 @@ class Searcher:
         if self.params.link_prior > 0:
             matched = self._add_prior(matched)
         candidates = None  # after a rerank, the page is among the reranked matches
-        if fast and compiled is not None and (sort or "score") == "score":
+        # one word typed once has no pair for the proximity rerank to look for
+        one_word = isinstance(compiled, Unit) and compiled.boost == 1
+        if fast and not one_word and (sort or "score") == "score":
             matched, candidates = self._rerank(matched, query, weights, offset + limit)  # type: ignore[arg-type]
         total = sum(len(docs) for docs, _ in matched)
         facet_counts = LazyFacets(
@@ -434,6 +436,14 @@ class Searcher:
         owners = [o for o, best in enumerate(chosen) if len(best)]
         if not owners:
             return []
+        if len(owners) == 1:  # one segment: no concatenation
+            ordinal = owners[0]
+            docs, scores = (array[chosen[ordinal]] for array in matched[ordinal])
+            best = np.lexsort((docs, -scores))[:k]  # score, then doc
+            return [
+                (ordinal, doc, score)
+                for doc, score in zip(docs[best].tolist(), scores[best].tolist(), strict=True)
+            ]
         docs = np.concatenate([matched[o][0][chosen[o]] for o in owners])
         scores = np.concatenate([matched[o][1][chosen[o]] for o in owners])
         owner = np.repeat(owners, [len(chosen[o]) for o in owners])
