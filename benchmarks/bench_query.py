@@ -259,21 +259,24 @@ def measure(
     run: Runner, queries: dict[str, list[str]], rounds: int = 1
 ) -> dict[str, tuple[float, float]]:
     """``kind -> (p50 ms, p99 ms)``; every query runs once to warm up, then is timed
-    ``rounds`` times (passes over all the queries of a kind) and keeps its fastest time:
-    on a shared machine that drops the moments another job held the core."""
-    figures = {}
+    ``rounds`` times and keeps its fastest time. A round is a pass over every kind, so a
+    query's timings lie seconds apart: on a shared machine the best of them drops the
+    moments (often a second or more) when another job held the core."""
     for kind in KINDS:
-        texts = queries[kind]
-        for text in texts:
+        for text in queries[kind]:
             run(kind, text)
-        best = [float("inf")] * len(texts)
-        for _ in range(rounds):
-            for number, text in enumerate(texts):
+    best = {kind: [float("inf")] * len(queries[kind]) for kind in KINDS}
+    for _ in range(rounds):
+        for kind in KINDS:
+            times = best[kind]
+            for number, text in enumerate(queries[kind]):
                 started = time.perf_counter()
                 run(kind, text)
-                best[number] = min(best[number], (time.perf_counter() - started) * 1000)
-        figures[kind] = (statistics.median(best), float(np.percentile(best, 99)))
-    return figures
+                times[number] = min(times[number], (time.perf_counter() - started) * 1000)
+    return {
+        kind: (statistics.median(times), float(np.percentile(times, 99)))
+        for kind, times in best.items()
+    }
 
 
 def main() -> int:
