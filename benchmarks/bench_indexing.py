@@ -102,10 +102,14 @@ class SyntheticCorpus:
                 body = " ".join(words[position : position + body_lengths[number]])
                 position += body_lengths[number]
                 self.mb += (len(title.encode()) + len(body.encode())) / 1e6
-                batch.append(Article(
-                    id=f"syn-{start + number}", title=title, body=body,
-                    section=self.sections[(start + number) % len(self.sections)],
-                ))
+                batch.append(
+                    Article(
+                        id=f"syn-{start + number}",
+                        title=title,
+                        body=body,
+                        section=self.sections[(start + number) % len(self.sections)],
+                    )
+                )
             self.generation_seconds += time.perf_counter() - began
             yield from batch
 
@@ -146,16 +150,21 @@ def run_whoosh(articles: Any, folder: Path) -> dict[str, Any]:
     from bnsearch.integrations.whoosh import BengaliWhooshAnalyzer
 
     analyzer = BengaliWhooshAnalyzer()
-    schema = Schema(id=ID(stored=True, unique=True), title=TEXT(stored=True, analyzer=analyzer),
-                    body=TEXT(stored=True, analyzer=analyzer), section=KEYWORD(stored=True))
+    schema = Schema(
+        id=ID(stored=True, unique=True),
+        title=TEXT(stored=True, analyzer=analyzer),
+        body=TEXT(stored=True, analyzer=analyzer),
+        section=KEYWORD(stored=True),
+    )
     (folder / "whoosh").mkdir()
     index = whoosh_index.create_in(str(folder / "whoosh"), schema)
     began = time.perf_counter()
     writer = index.writer()
     count = 0
     for article in articles:
-        writer.add_document(id=article.id, title=article.title, body=article.body,
-                            section=" ".join(article.section))
+        writer.add_document(
+            id=article.id, title=article.title, body=article.body, section=" ".join(article.section)
+        )
         count += 1
     writer.commit()
     seconds = time.perf_counter() - began
@@ -213,8 +222,13 @@ def child_main(engine: str, limit: int | None, synthetic: int | None) -> dict[st
             articles = list(articles)
     else:
         articles = [
-            Article(id=r["id"], title=r["title"], body=r["body"], section=r.get("section"),
-                    source=r.get("source"))
+            Article(
+                id=r["id"],
+                title=r["title"],
+                body=r["body"],
+                section=r.get("section"),
+                source=r.get("source"),
+            )
             for r in records
         ]
         mb = text_mb(records)
@@ -292,18 +306,21 @@ def corpus_limit(request: pytest.FixtureRequest) -> int | None:
 @pytest.mark.parametrize("engine", ENGINES)
 def test_index_belin(benchmark: Any, engine: str, corpus_limit: int | None) -> None:
     """The whole BeliN corpus, one commit, each engine in its own process."""
-    result = benchmark.pedantic(run_child, args=(engine,), kwargs={"limit": corpus_limit},
-                                rounds=1, iterations=1)
+    result = benchmark.pedantic(
+        run_child, args=(engine,), kwargs={"limit": corpus_limit}, rounds=1, iterations=1
+    )
     benchmark.extra_info.update(result)
 
 
 @pytest.mark.parametrize("scale", SCALES)
 @pytest.mark.parametrize("processes", [1, 2])
-def test_index_synthetic(benchmark: Any, scale: int, processes: int,
-                         corpus_limit: int | None) -> None:
+def test_index_synthetic(
+    benchmark: Any, scale: int, processes: int, corpus_limit: int | None
+) -> None:
     """Scaling: synthetic articles from the corpus's word statistics."""
     engine = f"bnsearch_{processes}proc"
-    result = benchmark.pedantic(run_child, args=(engine,), kwargs={"synthetic": scale},
-                                rounds=1, iterations=1)
+    result = benchmark.pedantic(
+        run_child, args=(engine,), kwargs={"synthetic": scale}, rounds=1, iterations=1
+    )
     benchmark.extra_info.update(result)
     assert result["count"] == scale

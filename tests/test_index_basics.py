@@ -31,15 +31,20 @@ WORDS = [
     "বন্যা", "নদী", "স্কুল", "শিক্ষক", "পরীক্ষা", "ফলাফল",
     "ক্রিকেট", "খেলা", "দল", "জয়", "মসজিদ", "মন্দির",
     "পূজা", "ঈদ", "উৎসব", "মানুষ",
-]
+]  # fmt: skip
 
 
 def make_article(number: int, *, words: int = 30, section: str = "জাতীয়") -> Article:
     rng = np.random.default_rng(number)
     body = " ".join(WORDS[i] for i in rng.integers(0, len(WORDS), size=words))
     title = " ".join(WORDS[i] for i in rng.integers(0, len(WORDS), size=5)) + f" {number}"
-    return Article(id=f"a{number:04d}", title=title, body=body, section=(section,),
-                   caption=f"ছবি {WORDS[number % len(WORDS)]}" if number % 3 == 0 else None)
+    return Article(
+        id=f"a{number:04d}",
+        title=title,
+        body=body,
+        section=(section,),
+        caption=f"ছবি {WORDS[number % len(WORDS)]}" if number % 3 == 0 else None,
+    )
 
 
 def live_ids(index: Index) -> set[str]:
@@ -256,6 +261,7 @@ def test_read_only_open_needs_no_write_access(tmp_path: Path) -> None:
     index = Index.create(tmp_path / "idx")
     with index.writer() as writer:
         writer.add(make_article(1))
+
     def snapshot() -> dict[str, int]:
         return {str(p): p.stat().st_mtime_ns for p in (tmp_path / "idx").rglob("*")}
 
@@ -302,15 +308,20 @@ def test_open_errors_foreign_damaged_and_mismatched(tmp_path: Path) -> None:
     from bnsearch.index.manifest import Manifest
 
     manifest = Manifest.from_bytes(original.encode(), where="x")
-    forged = Manifest(generation=manifest.generation, schema=body["schema"],
-                      segments=manifest.segments, next_segment=manifest.next_segment)
+    forged = Manifest(
+        generation=manifest.generation,
+        schema=body["schema"],
+        segments=manifest.segments,
+        next_segment=manifest.next_segment,
+    )
     meta.write_bytes(forged.to_bytes())
     with pytest.raises(AnalyzerMismatchError, match="other-analysis-v"):
         Index.open(tmp_path / "idx")
     meta.write_text(original)
     with pytest.raises(SchemaError, match="does not match"):
-        Index.open(tmp_path / "idx", schema=news_schema().__class__(
-            fields=news_schema().fields[:2]))
+        Index.open(
+            tmp_path / "idx", schema=news_schema().__class__(fields=news_schema().fields[:2])
+        )
     assert Index.open(tmp_path / "idx", schema=news_schema(title=9.0)).schema.weights["title"] == 9
 
 
@@ -482,8 +493,15 @@ def test_real_corpus_sample_round_trip(tmp_path: Path) -> None:
     with CORPUS.open(encoding="utf-8") as handle:
         for line, _ in zip(handle, range(150), strict=False):
             record = json.loads(line)
-            articles.append(Article(id=record["id"], title=record["title"], body=record["body"],
-                                    section=record["section"], source=record["source"]))
+            articles.append(
+                Article(
+                    id=record["id"],
+                    title=record["title"],
+                    body=record["body"],
+                    section=record["section"],
+                    source=record["source"],
+                )
+            )
     index = Index.create(tmp_path / "idx")
     with index.writer(buffer_mb=0.2) as writer:
         for article in articles:

@@ -105,14 +105,25 @@ def _child(path: Path, steps: int, crash_at: str | None) -> subprocess.Popen[byt
         env["BNSEARCH_CRASH_AT"] = crash_at
     return subprocess.Popen(
         [sys.executable, "-c", CHILD, str(path), str(steps)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
 
 
 CRASH_POINTS = [
-    "flush-started", "flush-started:3", "segment-written", "segment-written:4",
-    "deletes-written", "deletes-written:2", "merge-written", "merge-written:2",
-    "manifest-written", "manifest-written:3", "committed", "committed:2",
+    "flush-started",
+    "flush-started:3",
+    "segment-written",
+    "segment-written:4",
+    "deletes-written",
+    "deletes-written:2",
+    "merge-written",
+    "merge-written:2",
+    "manifest-written",
+    "manifest-written:3",
+    "committed",
+    "committed:2",
 ]
 
 
@@ -191,8 +202,9 @@ def test_io_error_during_commit_surfaces_and_keeps_previous_commit(
     assert check_index(base_index) == 2
 
 
-def test_io_error_while_writing_segment_files(base_index: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_io_error_while_writing_segment_files(
+    base_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     index = Index.open(base_index)
     writer = index.writer(merge_policy=MergePolicy(merge_factor=100))
     calls = {"n": 0}

@@ -31,7 +31,7 @@ from bnsearch.index.store import (
 
 
 def _articles(start: int, count: int) -> list[Article]:
-    tricky = ["", "\x00", "{\"json\": [1]}", "\U0001F600 emoji", "\x02 start", "লাইন\nদুই\t"]
+    tricky = ["", "\x00", '{"json": [1]}', "\U0001f600 emoji", "\x02 start", "লাইন\nদুই\t"]
     return [
         Article(
             id=f"doc-{n}",
@@ -92,8 +92,22 @@ def _format1_close_block(self: StoreWriter) -> None:
     rows = []
     texts = iter(self._texts)
     for meta in self._meta:
-        row = dict(zip(("id", "section", "photo_credit", "related", "url", "published",
-                        "source", "anchors"), meta, strict=False))
+        row = dict(
+            zip(
+                (
+                    "id",
+                    "section",
+                    "photo_credit",
+                    "related",
+                    "url",
+                    "published",
+                    "source",
+                    "anchors",
+                ),
+                meta,
+                strict=False,
+            )
+        )
         row["title"], row["body"] = next(texts), next(texts)
         row["caption"] = next(texts) if meta[-1] >= 0 else None
         rows.append(json.dumps(row, ensure_ascii=False, separators=(",", ":")))

@@ -67,8 +67,11 @@ def test_tokens_carry_terms_positions_and_offsets() -> None:
 
 
 def test_start_pos_and_start_char_shift_everything() -> None:
-    tokens = list(BengaliWhooshAnalyzer()("বৈঠক শেষে", positions=True, chars=True,
-                                           start_pos=10, start_char=100))
+    tokens = list(
+        BengaliWhooshAnalyzer()(
+            "বৈঠক শেষে", positions=True, chars=True, start_pos=10, start_char=100
+        )
+    )
     assert [(t.pos, t.startchar, t.endchar) for t in tokens] == [(10, 100, 104), (11, 105, 109)]
 
 
@@ -177,8 +180,9 @@ def test_standard_analyzer_fails_where_bengali_analyzer_passes(
 
 def test_schema_survives_an_on_disk_index(tmp_path: Path) -> None:
     # whoosh pickles the schema, analyzer included, into the index directory
-    ix = index.create_in(str(tmp_path), Schema(id=ID(stored=True),
-                                               body=TEXT(analyzer=BengaliWhooshAnalyzer())))
+    ix = index.create_in(
+        str(tmp_path), Schema(id=ID(stored=True), body=TEXT(analyzer=BengaliWhooshAnalyzer()))
+    )
     with ix.writer() as writer:
         for doc_id, body in DOCS.items():
             writer.add_document(id=doc_id, body=body)

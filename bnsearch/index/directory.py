@@ -143,9 +143,7 @@ class FSDirectory:
     def list_names(self) -> list[str]:
         if not self.path.is_dir():
             return []
-        return sorted(
-            str(p.relative_to(self.path)) for p in self.path.rglob("*") if p.is_file()
-        )
+        return sorted(str(p.relative_to(self.path)) for p in self.path.rglob("*") if p.is_file())
 
     def remove(self, name: str) -> None:
         target = self.path / name

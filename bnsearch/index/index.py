@@ -62,9 +62,7 @@ class Index:
                 raise IndexFormatError(
                     f"{folder}: an index already exists here; use Index.open(path)"
                 )
-            directory.write_manifest(
-                Manifest(generation=0, schema=chosen.to_json()).to_bytes()
-            )
+            directory.write_manifest(Manifest(generation=0, schema=chosen.to_json()).to_bytes())
         finally:
             lock.release()
         return cls(directory=directory, schema=chosen, path=folder)

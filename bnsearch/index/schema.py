@@ -240,6 +240,7 @@ class Schema:
 
     def same_layout(self, other: Schema) -> bool:
         """True if both schemas define the same fields (names, kinds, sources, analyzers)."""
+
         def layout(schema: Schema) -> list[tuple[str, str, str, str | None, bool]]:
             return [(s.name, s.kind, s.source, s.analyzer, s.positions) for s in schema.fields]
 
@@ -267,7 +268,13 @@ def news_schema(
             FieldSpec(name="caption", source="caption", weight=caption),
             FieldSpec(name="related_headlines", source="related", weight=related_headlines),
             FieldSpec(name="anchors", source="anchors", weight=anchors),
-            FieldSpec(name="section", kind=KEYWORD, source="section", weight=0.0, analyzer=None,
-                      positions=False),
+            FieldSpec(
+                name="section",
+                kind=KEYWORD,
+                source="section",
+                weight=0.0,
+                analyzer=None,
+                positions=False,
+            ),
         )
     )

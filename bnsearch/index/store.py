@@ -233,8 +233,9 @@ def _rows_v2(text: str) -> list[dict[str, Any]]:
 class StoreReader:
     """Random access to the stored rows of one segment."""
 
-    def __init__(self, data: bytes | npt.NDArray[np.uint8], index: npt.NDArray[np.int64], *,
-                 where: str) -> None:
+    def __init__(
+        self, data: bytes | npt.NDArray[np.uint8], index: npt.NDArray[np.int64], *, where: str
+    ) -> None:
         self._data = data
         self._index = index
         self._where = where

@@ -56,8 +56,10 @@ class VerifyReport:
         )
         if self.ok:
             return head + ": OK"
-        return head + f": {len(self.problems)} problem(s)\n" + "\n".join(
-            f"  - {problem}" for problem in self.problems
+        return (
+            head
+            + f": {len(self.problems)} problem(s)\n"
+            + "\n".join(f"  - {problem}" for problem in self.problems)
         )
 
 
@@ -89,8 +91,10 @@ def _check_files(directory: Directory, entry: SegmentEntry, problems: list[str])
         if size != info.size:
             problems.append(f"{where}: size {size} bytes, manifest says {info.size}")
         elif crc != info.crc32:
-            problems.append(f"{where}: checksum mismatch (CRC-32 {crc:08x}, manifest says "
-                            f"{info.crc32:08x}): the file is damaged")
+            problems.append(
+                f"{where}: checksum mismatch (CRC-32 {crc:08x}, manifest says "
+                f"{info.crc32:08x}): the file is damaged"
+            )
     return checked
 
 
@@ -140,8 +144,13 @@ class _LinkRows:
     anchors: dict[str, list[str]] = attrs.field(factory=dict)  # id -> stored anchors (non-empty)
 
 
-def _check_segment(segment: SegmentReader, schema: Schema, problems: list[str],
-                   seen: dict[str, str], link_rows: _LinkRows) -> None:
+def _check_segment(
+    segment: SegmentReader,
+    schema: Schema,
+    problems: list[str],
+    seen: dict[str, str],
+    link_rows: _LinkRows,
+) -> None:
     for spec in schema.fields:
         _check_field(segment, spec.name, spec.kind == TEXT, problems)
     ids = segment.article_ids()
@@ -173,8 +182,9 @@ def _check_segment(segment: SegmentReader, schema: Schema, problems: list[str],
 _MAX_ANCHOR_PROBLEMS = 10
 
 
-def _check_anchors(segments: list[SegmentReader], link_rows: _LinkRows,
-                   problems: list[str]) -> None:
+def _check_anchors(
+    segments: list[SegmentReader], link_rows: _LinkRows, problems: list[str]
+) -> None:
     """Stored anchors must be the headlines of the links that resolve to each article."""
     graph = resolve_segments([(segment, segment.live) for segment in segments])
     wrong = []
@@ -209,8 +219,14 @@ def verify(target: str | os.PathLike[str] | Any) -> VerifyReport:
     try:
         manifest: Manifest = read_manifest(directory)
     except BnSearchError as error:
-        return VerifyReport(location=location, generation=None, segments=0, doc_count=0,
-                            files_checked=0, problems=(str(error),))
+        return VerifyReport(
+            location=location,
+            generation=None,
+            segments=0,
+            doc_count=0,
+            files_checked=0,
+            problems=(str(error),),
+        )
     schema: Schema | None = None
     try:
         schema = Schema.from_json(manifest.schema)

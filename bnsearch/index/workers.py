@@ -58,8 +58,7 @@ class LocalBuilder:
     def start_flush(self, directory: Directory, name: str) -> None:
         if self._failure is not None:
             raise BnSearchError(
-                f"analysis failed earlier in this batch ({self._failure}); "
-                "the batch is rolled back"
+                f"analysis failed earlier in this batch ({self._failure}); the batch is rolled back"
             )
         built = self._builder.build()
         files = write_segment(directory, name, built)
@@ -103,26 +102,37 @@ Packed = tuple[Any, ...]
 def pack(article: Article, anchors: tuple[str, ...]) -> Packed:
     """``(article, anchors)`` as plain values for the trip to a worker."""
     return (
-        article.id, article.title, article.body, article.section, article.caption,
+        article.id,
+        article.title,
+        article.body,
+        article.section,
+        article.caption,
         article.photo_credit,
         tuple((link.headline, link.url, link.target_id) for link in article.related),
-        article.url, article.published, article.source, anchors,
+        article.url,
+        article.published,
+        article.source,
+        anchors,
     )
 
 
 def unpack(packed: Packed) -> tuple[Article, tuple[str, ...]]:
     """The ``(article, anchors)`` pair :func:`pack` was given."""
-    ident, title, body, section, caption, credit, related, url, published, source, anchors = (
-        packed
-    )
+    ident, title, body, section, caption, credit, related, url, published, source, anchors = packed
     article = Article(
-        id=ident, title=title, body=body, section=section, caption=caption,
+        id=ident,
+        title=title,
+        body=body,
+        section=section,
+        caption=caption,
         photo_credit=credit,
         related=tuple(
             RelatedLink(headline=headline, url=link_url, target_id=target)
             for headline, link_url, target in related
         ),
-        url=url, published=published, source=source,
+        url=url,
+        published=published,
+        source=source,
     )
     return article, anchors
 
@@ -159,11 +169,16 @@ def _worker_main(
                     built = builder.build()
                     files = write_segment(directory, payload, built)
                     directory.sync()
-                    conn.send(("ok", {
-                        "files": {n: (i.size, i.crc32) for n, i in files.items()},
-                        "max_doc": builder.doc_count,
-                        "stats": built["stats"],
-                    }))
+                    conn.send(
+                        (
+                            "ok",
+                            {
+                                "files": {n: (i.size, i.crc32) for n, i in files.items()},
+                                "max_doc": builder.doc_count,
+                                "stats": built["stats"],
+                            },
+                        )
+                    )
                 builder, failure = SegmentBuilder(schema), None
         except Exception as error:  # reported to the writer at the next flush
             failure = f"{type(error).__name__}: {error}"

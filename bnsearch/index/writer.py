@@ -394,12 +394,14 @@ class IndexWriter:
             where = self._live_location(article_id)
             if where is not None:
                 reader, doc = where[0].reader, where[1]
-                added.append((
-                    article_id,
-                    reader.title_key_of(doc),
-                    link_url_key(reader.url_of(doc)),
-                    segment_links(reader, doc),
-                ))
+                added.append(
+                    (
+                        article_id,
+                        reader.title_key_of(doc),
+                        link_url_key(reader.url_of(doc)),
+                        segment_links(reader, doc),
+                    )
+                )
         changed = links.update(removed=self._touched, added=added)
         self._next_links = links
         live_touched = {ident for ident, *_ in added}
