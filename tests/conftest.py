@@ -4,11 +4,13 @@ scoring strategies."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
 
+from bnsearch.articles import Article
+from bnsearch.index import Index, MergePolicy
 from bnsearch.search import engine
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -42,3 +44,18 @@ def flat_strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(engine, "DENSE_FLAT_CELLS", 10**12 if dense else -1)
     monkeypatch.setattr(engine, "DENSE_CELLS_PER_POSTING", 10**6 if dense else -1)
     return str(request.param)
+
+
+def index_of(*batches: Iterable[Article], keep_deletes: bool = False) -> Index:
+    """An in-memory index with one commit (so one segment) per batch of articles.
+
+    ``keep_deletes`` turns merges off, so an article a later batch replaces stays in its
+    old segment as a delete (for tests of deletes across segments).
+    """
+    index = Index.in_memory()
+    policy = MergePolicy(merge_factor=100, max_deleted_ratio=1.0) if keep_deletes else None
+    for batch in batches:
+        with index.writer(merge_policy=policy) as writer:
+            for article in batch:
+                writer.add(article)
+    return index

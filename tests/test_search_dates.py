@@ -10,6 +10,8 @@ from bnsearch.articles import Article
 from bnsearch.index import Index
 from bnsearch.search import BM25FParams, Searcher
 
+from .conftest import index_of
+
 UTC = dt.timezone.utc
 DATES = {
     "jan": dt.datetime(2024, 1, 10, 8, 0, tzinfo=UTC),
@@ -31,15 +33,9 @@ def article(ident: str) -> Article:
 
 @pytest.fixture(scope="module", params=["one segment", "a segment each"])
 def searcher(request: pytest.FixtureRequest) -> Searcher:
-    index = Index.in_memory()
-    if request.param == "one segment":
-        with index.writer() as writer:
-            for ident in DATES:
-                writer.add(article(ident))
-    else:
-        for ident in DATES:
-            with index.writer() as writer:
-                writer.add(article(ident))
+    articles = [article(ident) for ident in DATES]
+    one = request.param == "one segment"
+    index = index_of(articles) if one else index_of(*([a] for a in articles))
     assert len(index.reader().segments) == (1 if request.param == "one segment" else 5)
     return Searcher(index.reader(), params=BM25FParams(proximity=0.0))
 

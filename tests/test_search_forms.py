@@ -12,17 +12,20 @@ from bnsearch.articles import Article
 from bnsearch.index import Index
 from bnsearch.search import BM25FParams, Searcher
 
+from .conftest import index_of
+
 
 @pytest.fixture(scope="module")
 def index() -> Index:
-    index = Index.in_memory()
-    with index.writer() as writer:
-        # same stem, same length, same frequency: only the form differs
-        writer.add(Article(id="bare", title="খবর", body="আদালতে মামলা উঠেছে আজ"))
-        writer.add(Article(id="the", title="খবর", body="আদালতে মামলাটি উঠেছে আজ"))
-        writer.add(Article(id="of", title="খবর", body="আদালতে মামলার শুনানি আজ"))
-        writer.add(Article(id="other", title="খবর", body="বাজারে চালের দাম বেড়েছে"))
-    return index
+    # same stem, same length, same frequency: only the form differs
+    return index_of(
+        [
+            Article(id="bare", title="খবর", body="আদালতে মামলা উঠেছে আজ"),
+            Article(id="the", title="খবর", body="আদালতে মামলাটি উঠেছে আজ"),
+            Article(id="of", title="খবর", body="আদালতে মামলার শুনানি আজ"),
+            Article(id="other", title="খবর", body="বাজারে চালের দাম বেড়েছে"),
+        ]
+    )
 
 
 def scores(searcher: Searcher, query: str) -> dict[str, float]:
@@ -72,12 +75,10 @@ def test_explain_shows_the_exact_form_bonus_and_sums_to_the_score(index: Index) 
 def forms_index() -> Index:
     rng = random.Random(5)
     forms = ["মামলা", "মামলাটি", "মামলার", "মামলায়", "আদালত", "আদালতের"]
-    index = Index.in_memory()
-    with index.writer() as writer:
-        for n in range(60):
-            body = " ".join(rng.choice(forms) for _ in range(rng.randint(1, 12)))
-            writer.add(Article(id=f"f{n}", title=rng.choice(forms), body=body))
-    return index
+    bodies = [" ".join(rng.choices(forms, k=rng.randint(1, 12))) for _ in range(60)]
+    return index_of(
+        Article(id=f"f{n}", title=rng.choice(forms), body=body) for n, body in enumerate(bodies)
+    )
 
 
 @pytest.mark.parametrize("query", ["মামলাটি", "মামলার আদালতের", "মামলায়"])

@@ -13,8 +13,10 @@ import random
 import pytest
 
 from bnsearch.articles import Article
-from bnsearch.index import Index, MergePolicy
+from bnsearch.index import Index
 from bnsearch.search import Searcher
+
+from .conftest import index_of
 
 WORDS = ["মামলা", "আদালত", "বাজার", "নদী", "পাহাড়", "শহর", "সরকার", "নির্বাচন"]
 SECTIONS = ["খেলা", "রাজনীতি", "অর্থনীতি"]
@@ -32,14 +34,13 @@ def _article(rng: random.Random, number: int) -> Article:
 @pytest.fixture(scope="module")
 def index() -> Index:
     rng = random.Random(3)
-    index = Index.in_memory()
-    keep_deletes = MergePolicy(merge_factor=100, max_deleted_ratio=1.0)
-    for batch in range(3):
-        with index.writer(merge_policy=keep_deletes) as writer:
-            for number in range(batch * 40, batch * 40 + 40):
-                writer.add(_article(rng, number))
-            for number in rng.sample(range(batch * 40 + 40), 10):  # replace: deletes
-                writer.add(_article(rng, number))
+    batches = [
+        [_article(rng, number) for number in range(batch * 40, batch * 40 + 40)]
+        # then replace ten of the articles so far: deletes
+        + [_article(rng, number) for number in rng.sample(range(batch * 40 + 40), 10)]
+        for batch in range(3)
+    ]
+    index = index_of(*batches, keep_deletes=True)
     assert sum(segment.del_count for segment in index.reader().segments) > 0
     return index
 

@@ -17,6 +17,8 @@ from bnsearch.articles import Article
 from bnsearch.index import Index
 from bnsearch.search import BM25FParams, Searcher, rerank
 
+from .conftest import index_of
+
 WORDS = ["মামলা", "আদালত", "বাজার", "নদী", "পাহাড়", "শহর"]
 STOPWORD = "এবং"  # dropped by the analyzer: a pair across it has gap 2
 
@@ -28,7 +30,6 @@ def _text(rng: random.Random, length: int) -> str:
 @pytest.fixture(scope="module", params=[1, 3], ids=["one-segment", "three-segments"])
 def index(request: pytest.FixtureRequest) -> Index:
     rng = random.Random(11)
-    index = Index.in_memory()
     articles = [
         Article(
             id=f"a{n}", title=_text(rng, rng.randint(1, 5)), body=_text(rng, rng.randint(3, 30))
@@ -36,11 +37,7 @@ def index(request: pytest.FixtureRequest) -> Index:
         for n in range(90)
     ]
     per_commit = len(articles) // request.param
-    for start in range(0, len(articles), per_commit):
-        with index.writer() as writer:
-            for article in articles[start : start + per_commit]:
-                writer.add(article)
-    return index
+    return index_of(*(articles[at : at + per_commit] for at in range(0, len(articles), per_commit)))
 
 
 def _scores(searcher: Searcher, query: str) -> dict[str, float]:

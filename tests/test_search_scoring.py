@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from bnsearch.articles import Article
-from bnsearch.index import Index, MergePolicy, Schema, news_schema
+from bnsearch.index import Index, Schema, news_schema
 from bnsearch.search import BM25FParams, Searcher
 from bnsearch.search.scoring import idf, norm_table, saturate, top_k
+
+from .conftest import index_of
 
 ARTICLES = [
     Article(id="a", title="ঢাকায় বন্যা পরিস্থিতি", body="বন্যায় ঢাকার নিম্নাঞ্চল প্লাবিত। নদীর পানি বাড়ছে।"),
@@ -65,18 +67,10 @@ def reference_bm25f(
 
 @pytest.fixture(scope="module", params=["one-segment", "segments-and-deletes"])
 def index(request: pytest.FixtureRequest) -> Index:
-    index = Index.in_memory()
     if request.param == "one-segment":
-        with index.writer() as writer:
-            for article in ARTICLES:
-                writer.add(article)
-        return index
-    keep_deletes = MergePolicy(merge_factor=100, max_deleted_ratio=1.0)
+        return index_of(ARTICLES)
     # the repeats replace: their first copies stay as deletes
-    for batch in (ARTICLES[:3], ARTICLES[3:], ARTICLES[1:2], ARTICLES[3:4]):
-        with index.writer(merge_policy=keep_deletes) as writer:
-            for article in batch:
-                writer.add(article)
+    index = index_of(ARTICLES[:3], ARTICLES[3:], ARTICLES[1:2], ARTICLES[3:4], keep_deletes=True)
     assert any(segment.del_count for segment in index.reader().segments)
     return index
 
