@@ -42,6 +42,7 @@ def flat_strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     word (the way of large segments)."""
     dense = request.param == "dense"
     monkeypatch.setattr(engine, "DENSE_FLAT_CELLS", 10**12 if dense else -1)
+    monkeypatch.setattr(engine, "DENSE_MAX_CELLS", 10**12)
     monkeypatch.setattr(engine, "DENSE_CELLS_PER_POSTING", 10**6 if dense else -1)
     return str(request.param)
 

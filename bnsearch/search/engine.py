@@ -34,9 +34,11 @@ DocScores = tuple[npt.NDArray[Any], FloatArray]
 DENSE_COMBINE_PARTS = 4
 #: A bag of words is scored in a dense ``units x docs`` table (one bincount for all its
 #: postings, fields and words) when the table has at most this many cells, or at most
-#: :data:`DENSE_CELLS_PER_POSTING` per posting read; otherwise word by word.
+#: :data:`DENSE_CELLS_PER_POSTING` per posting read; otherwise word by word. Never above
+#: :data:`DENSE_MAX_CELLS` (a thousand common words over a million docs would need GBs).
 DENSE_FLAT_CELLS = 1 << 17
 DENSE_CELLS_PER_POSTING = 4
+DENSE_MAX_CELLS = 1 << 23
 
 _EMPTY_DOCS = np.empty(0, dtype=np.int32)
 _EMPTY_SCORES = np.empty(0, dtype=np.float32)
@@ -240,7 +242,8 @@ class Evaluator:
             deletions = segment.del_count > 0
             postings = sum(len(part[1]) for parts in unit_parts for part in parts)
             cells = len(units) * segment.max_doc
-            if cells <= max(DENSE_FLAT_CELLS, DENSE_CELLS_PER_POSTING * postings):
+            dense_enough = cells <= max(DENSE_FLAT_CELLS, DENSE_CELLS_PER_POSTING * postings)
+            if dense_enough and cells <= DENSE_MAX_CELLS:
                 table = self._dense_x(segment, units, unit_parts)
                 dfs += np.count_nonzero(table[:, segment.live] if deletions else table, axis=1)
                 merged.append(table)
