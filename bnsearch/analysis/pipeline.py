@@ -286,28 +286,26 @@ class Analyzer:
         try:
             return list(chain.from_iterable(found))  # type: ignore[arg-type]
         except TypeError:  # a None entry: some chunks were not seen before
-            pass
-        missing = [chunk for chunk, entry in zip(chunks, found, strict=True) if entry is None]
-        new = self._fill_terms(list(dict.fromkeys(missing)))
-        found = [
-            new[chunk] if entry is None else entry
-            for chunk, entry in zip(chunks, found, strict=True)
-        ]
-        return list(chain.from_iterable(found))  # type: ignore[arg-type]
+            return list(chain.from_iterable(self._complete(chunks, found)))
 
     def chunk_terms(self, chunks: Sequence[str]) -> list[tuple[str | None, ...]]:
         """Per whitespace-free chunk, its entries as :meth:`term_sequence` gives them
         (``term_sequence(" ".join(chunks))`` cut back per chunk); chunks not seen before
         are analyzed together in one batch. For callers that keep their own per-chunk
         tables (the index builder)."""
-        cached = list(map(self._chunk_terms.get, chunks))
-        missing = [chunk for chunk, entry in zip(chunks, cached, strict=True) if entry is None]
+        return self._complete(chunks, list(map(self._chunk_terms.get, chunks)))
+
+    def _complete(
+        self, chunks: Sequence[str], found: list[tuple[str | None, ...] | None]
+    ) -> list[tuple[str | None, ...]]:
+        """``found`` (the cached entries of ``chunks``) with its gaps analyzed in one batch."""
+        missing = [chunk for chunk, entry in zip(chunks, found, strict=True) if entry is None]
         if not missing:
-            return cached  # type: ignore[return-value]
+            return found  # type: ignore[return-value]
         new = self._fill_terms(list(dict.fromkeys(missing)))
         return [
             new[chunk] if entry is None else entry
-            for chunk, entry in zip(chunks, cached, strict=True)
+            for chunk, entry in zip(chunks, found, strict=True)
         ]
 
     def terms(self, text: str) -> list[str]:

@@ -53,12 +53,9 @@ class _Vocabulary(dict[str | None, int]):
     def __init__(self) -> None:
         super().__init__()
         self[None] = -1
-        self.size = 0
 
     def __missing__(self, term: str | None) -> int:
-        ident = self.size
-        self[term] = ident
-        self.size = ident + 1
+        ident = self[term] = len(self) - 1  # the entries so far, less None's
         return ident
 
     def terms(self) -> list[str]:
