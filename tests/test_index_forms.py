@@ -44,11 +44,11 @@ def body_flags(index: Index) -> dict[tuple[str, str], int]:
         forms = segment.forms("body")
         assert forms is not None
         for term in segment.terms("body"):
-            postings = segment.postings("body", term)
-            assert postings is not None
-            first = segment.posting_start("body", term)
-            flags = forms[first : first + len(postings[0])]
-            for doc, flag in zip(postings[0].tolist(), flags.tolist(), strict=True):
+            found = segment.located_postings("body", term)
+            assert found is not None
+            docs, _, first = found
+            flags = forms[first : first + len(docs)]
+            for doc, flag in zip(docs.tolist(), flags.tolist(), strict=True):
                 if segment.live[doc]:
                     out[(ids[doc], term)] = flag
     return out

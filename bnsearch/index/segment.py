@@ -261,10 +261,18 @@ class SegmentReader:
 
     def postings(self, field: str, term: str) -> tuple[Array, Array] | None:
         """``(doc_ids, tfs)`` of the term (deleted docs included), or ``None``."""
+        found = self.located_postings(field, term)
+        return None if found is None else (found[0], found[1])
+
+    def located_postings(self, field: str, term: str) -> tuple[Array, Array, int] | None:
+        """``(doc_ids, tfs, start)``: :meth:`postings` and the index of the term's first
+        posting in the field's posting arrays (doc ids, tfs, :meth:`forms`); or ``None``."""
         ident = self.term_id(field, term)
         if ident < 0:
             return None
-        return self.postings_by_id(field, ident)
+        arrays = self._field(field)
+        start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])
+        return arrays.docs[start:end], arrays.tfs[start:end], start
 
     def postings_by_id(self, field: str, ident: int) -> tuple[Array, Array]:
         """Postings of term number ``ident`` (zero-copy slices)."""
@@ -276,12 +284,6 @@ class SegmentReader:
         """Per posting (aligned with the field's doc ids), the OR of its occurrences' form
         flags (:mod:`bnsearch.analysis.forms`); ``None`` where the field keeps none."""
         return self._field(field).forms
-
-    def posting_start(self, field: str, term: str) -> int:
-        """Index of the term's first posting in the field's posting arrays (docs, tfs,
-        :meth:`forms`), or -1."""
-        ident = self.term_id(field, term)
-        return -1 if ident < 0 else int(self._field(field).indptr[ident])
 
     def positions(self, field: str, term: str) -> tuple[Array, Array] | None:
         """``(offsets, positions)``: posting ``j``'s positions are

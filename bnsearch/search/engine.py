@@ -44,7 +44,10 @@ _EMPTY_DOCS = np.empty(0, dtype=np.int32)
 _EMPTY_SCORES = np.empty(0, dtype=np.float32)
 
 
-Part = tuple[str, npt.NDArray[Any], npt.NDArray[Any]]
+#: ``(field, docs, tfs, start)``: a posting slice a unit reads; ``start`` is the index of
+#: its first posting in the field's posting arrays (for the form flags), -1 for the
+#: frequencies of a phrase.
+Part = tuple[str, npt.NDArray[Any], npt.NDArray[Any], int]
 #: Per segment, the docs a search may return (``None``: every doc).
 Masks = Sequence["npt.NDArray[np.bool_] | None"]
 
@@ -72,25 +75,25 @@ class Evaluator:
 
     # -- pass one: postings (or phrase frequencies) of a unit in one segment --------------
     def parts(self, unit: Unit, segment: SegmentReader) -> list[Part]:
-        """``(field, docs, tfs)`` slices the unit reads in ``segment``."""
+        """The posting slices (:data:`Part`) the unit reads in ``segment``."""
         ctx = self.ctx
         found_parts: list[Part] = []
         for field, phrase in unit.phrases.items():
             if ctx.has_postings(field):
                 docs, freqs = phrase_frequencies(segment, field, phrase, cache=ctx.positions)
                 if len(docs):
-                    found_parts.append((field, docs, freqs))
+                    found_parts.append((field, docs, freqs, -1))
         for field, terms in unit.terms.items():
             if not ctx.has_postings(field):
                 continue
             for term in terms:
-                found = segment.postings(field, term)
+                found = segment.located_postings(field, term)
                 if found is not None and len(found[0]):
-                    found_parts.append((field, found[0], found[1]))
+                    found_parts.append((field, *found))
         return found_parts
 
     def _x(self, unit: Unit, segment: SegmentReader, part: Part) -> FloatArray:
-        field, docs, tfs = part
+        field, docs, tfs, _ = part
         multiplier = self.ctx.multiplier(segment, field, unit.weights[field])
         x: FloatArray = np.multiply(tfs, multiplier[docs], dtype=np.float32)
         return x
@@ -203,12 +206,10 @@ class Evaluator:
         once (numpy applies one update per index), and no sort is paid for."""
         flag = unit.form_flag
         found = []
-        for field, docs, _ in parts:
+        for field, docs, _, start in parts:
             forms = segment.forms(field)
-            terms = unit.terms.get(field, ())
-            if forms is None or len(terms) != 1:
+            if forms is None or start < 0 or len(unit.terms.get(field, ())) != 1:
                 continue  # a segment written without flags, or not a one-term part
-            start = segment.posting_start(field, terms[0])
             found.append(docs[(forms[start : start + len(docs)] & flag) == flag])
         if not found:
             return _EMPTY_DOCS
@@ -290,7 +291,7 @@ class Evaluator:
         """Every unit's BM25F ``x`` for every doc of the segment (``units x max_doc``)."""
         groups: dict[tuple[str, float], tuple[list[Any], list[Any], list[int], list[int]]] = {}
         for i, parts in enumerate(unit_parts):
-            for field, docs, tfs in parts:
+            for field, docs, tfs, _ in parts:
                 group = groups.setdefault((field, units[i].weights[field]), ([], [], [], []))
                 group[0].append(docs)
                 group[1].append(tfs)
@@ -326,7 +327,7 @@ class Evaluator:
         by_field: dict[str, tuple[list[Any], list[Any], list[int], list[int]]] = {}
         for i, parts in enumerate(unit_parts):
             if len(parts) == 1:
-                field, docs, tfs = parts[0]
+                field, docs, tfs, _ = parts[0]
                 group = by_field.setdefault(field, ([], [], [], []))
                 group[0].append(docs)
                 group[1].append(tfs)

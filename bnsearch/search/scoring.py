@@ -133,11 +133,12 @@ def saturate(x: FloatArray, *, k1: float, weight: float) -> FloatArray:
     return out
 
 
-def top_k(scores: FloatArray, k: int) -> npt.NDArray[np.intp]:
-    """Indices of the ``k`` largest scores, best first (ties: lower index first)."""
+def top_k(scores: FloatArray, k: int, ties: npt.NDArray[Any] | None = None) -> npt.NDArray[np.intp]:
+    """Indices of the ``k`` largest scores, best first; ties go to the lower index, or
+    to the lower value of ``ties`` (same length as ``scores``) when given."""
     n = scores.shape[0]
     if k <= 0 or n == 0:
         return np.empty(0, dtype=np.intp)
     part = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
-    order = np.lexsort((part, -scores[part]))
+    order = np.lexsort((part if ties is None else ties[part], -scores[part]))
     return part[order]

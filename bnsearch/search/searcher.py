@@ -77,6 +77,9 @@ class Searcher:
         self.default_fields = self._check_weights(default_fields)
         self._ctx = Context(reader, self.params)
         self._field_names = frozenset(self.schema.names)
+        self._default_facets = tuple(
+            s.name for s in self.schema.keyword_fields if s.name == "section"
+        )
         self._filter_cache: dict[tuple[str, tuple[str, ...]], list[npt.NDArray[np.bool_]]] = {}
 
     def refresh(self) -> Searcher:
@@ -303,7 +306,7 @@ class Searcher:
 
     def _facet_fields(self, facets: Collection[str] | None) -> tuple[str, ...]:
         if facets is None:
-            return tuple(s.name for s in self.schema.keyword_fields if s.name == "section")
+            return self._default_facets
         names = (facets,) if isinstance(facets, str) else tuple(facets)
         for name in names:
             if name not in self.schema or self.schema[name].is_text:
@@ -432,6 +435,13 @@ class Searcher:
                 if len(picked) >= k:
                     break
             return picked
+        if within is None and len(matched) == 1:  # one segment: one partial sort
+            docs, scores = matched[0]
+            best = top_k(scores, k, ties=docs)  # score, then doc
+            return [
+                (0, doc, score)
+                for doc, score in zip(docs[best].tolist(), scores[best].tolist(), strict=True)
+            ]
         chosen = self._best(matched, k) if within is None else within
         owners = [o for o, best in enumerate(chosen) if len(best)]
         if not owners:
@@ -508,14 +518,15 @@ class Searcher:
         stored: bool,
     ) -> list[Hit]:
         segments = self.reader.segments
-        matchers = self._matchers(compiled) if highlight and stored else {}
+        if not stored:
+            return [
+                Hit(id=segments[ordinal].article_ids()[doc], score=score, rank=rank)
+                for rank, (ordinal, doc, score) in enumerate(chosen, start=offset)
+            ]
+        matchers = self._matchers(compiled) if highlight else {}
         hits = []
         for rank, (ordinal, doc, score) in enumerate(chosen, start=offset):
-            segment = segments[ordinal]
-            if not stored:
-                hits.append(Hit(id=segment.article_ids()[doc], score=score, rank=rank))
-                continue
-            row = segment.stored(doc)
+            row = segments[ordinal].stored(doc)
             marks = self._highlight(row, matchers) if highlight else {}
             hits.append(Hit(id=row["id"], score=score, rank=rank, fields=row, highlights=marks))
         return hits
