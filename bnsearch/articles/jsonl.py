@@ -33,7 +33,7 @@ import os
 from collections.abc import Iterable
 from typing import IO, Any
 
-from bnsearch.articles.model import Article, RelatedLink
+from bnsearch.articles.model import Article, RelatedLink, json_fields
 from bnsearch.errors import ArticleError
 
 #: The keys :func:`article_from_record` reads; all others are ignored.
@@ -211,18 +211,7 @@ def article_to_record(article: Article) -> dict[str, Any]:
             if link.target_id is not None:
                 item["target_id"] = link.target_id
             related.append(item)
-    return {
-        "id": article.id,
-        "title": article.title,
-        "body": article.body,
-        "section": list(article.section),
-        "caption": article.caption,
-        "photo_credit": article.photo_credit,
-        "related": related,
-        "url": article.url,
-        "published": None if article.published is None else article.published.isoformat(),
-        "source": article.source,
-    }
+    return json_fields(article, related)
 
 
 def dumps_article(article: Article) -> str:

@@ -131,3 +131,21 @@ class Article:
             raise ArticleError(
                 f"Article.published must be a datetime or None, got {type(value).__name__}"
             )
+
+
+def json_fields(article: Article, related: list[Any]) -> dict[str, Any]:
+    """Every attribute of ``article`` as a JSON-ready value (tuples as lists, the date in
+    ISO 8601), in declaration order, with ``related`` as the caller encodes its links:
+    the one attribute whose shape differs between a JSONL record and a stored row."""
+    return {
+        "id": article.id,
+        "title": article.title,
+        "body": article.body,
+        "section": list(article.section),
+        "caption": article.caption,
+        "photo_credit": article.photo_credit,
+        "related": related,
+        "url": article.url,
+        "published": None if article.published is None else article.published.isoformat(),
+        "source": article.source,
+    }

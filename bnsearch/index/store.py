@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.articles import Article, RelatedLink
+from bnsearch.articles.model import json_fields
 from bnsearch.errors import IndexFormatError
 
 #: Characters of JSON per block before a new block starts.
@@ -49,19 +50,11 @@ _BLOCK_V2 = "\x02"  # a format-1 block starts with "[", JSON never holds a raw \
 
 def article_row(article: Article, anchors: tuple[str, ...] = ()) -> dict[str, Any]:
     """The stored row of an article: every attribute, JSON-ready, plus its anchors."""
-    return {
-        "id": article.id,
-        "title": article.title,
-        "body": article.body,
-        "section": list(article.section),
-        "caption": article.caption,
-        "photo_credit": article.photo_credit,
-        "related": [[link.headline, link.url, link.target_id] for link in article.related],
-        "url": article.url,
-        "published": article.published.isoformat() if article.published is not None else None,
-        "source": article.source,
-        "anchors": list(anchors),
-    }
+    row = json_fields(
+        article, [[link.headline, link.url, link.target_id] for link in article.related]
+    )
+    row["anchors"] = list(anchors)
+    return row
 
 
 def row_article(row: dict[str, Any]) -> Article:
