@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bnsearch.analysis import default_analyzer
 from bnsearch.articles import Article
@@ -543,6 +545,21 @@ def test_string_tables_round_trip(values: list[str]) -> None:
     blob, offsets = encode_strings(values)
     assert decode_strings(blob, offsets) == values
     assert offsets.tolist() == [0, *np.cumsum([len(v.encode()) for v in values]).tolist()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("কখ\u09cd\u200c a\x00é"), max_size=4)))
+def test_string_tables_round_trip_any_strings(values: list[str]) -> None:
+    """Both paths of decode_strings (one C-level split where no string holds a NUL, one
+    decode a string otherwise) give the strings back, empty ones included."""
+    from bnsearch.index.segment import decode_strings, encode_strings
+
+    blob, offsets = encode_strings(values)
+    assert decode_strings(blob, offsets) == values
+    # a table read from inside a larger blob (offsets not starting at 0)
+    padded = np.concatenate([np.frombuffer("পূর্ব".encode(), dtype=np.uint8), blob])
+    shifted = offsets.astype(np.int64) + len("পূর্ব".encode())
+    assert decode_strings(padded, shifted) == values
 
 
 @pytest.mark.parametrize("limit", [1, 300, 1 << 16, (1 << 16) + 1, 1 << 20, 1 << 32])

@@ -87,7 +87,20 @@ def encode_strings(values: Sequence[str]) -> tuple[npt.NDArray[np.uint8], Array]
 
 
 def decode_strings(blob: Array, offsets: Array) -> list[str]:
-    """All strings of a string table."""
+    """All strings of a string table.
+
+    Where no string holds a NUL (the usual case), NULs are put between the strings and
+    the table is decoded and split in one C call each, instead of one decode a string:
+    a search's first use of a 150,000-term dictionary took 60 ms the slow way.
+    """
+    count = len(offsets) - 1
+    if count <= 0:
+        return []
+    first, last = int(offsets[0]), int(offsets[-1])
+    data = np.asarray(blob[first:last], dtype=np.uint8)
+    if count > 1 and not (data == 0).any():
+        cuts = np.asarray(offsets[1:-1], dtype=np.int64) - first
+        return np.insert(data, cuts, 0).tobytes().decode("utf-8").split("\x00")
     raw = blob.tobytes()
     bounds = offsets.tolist()
     return [raw[start:end].decode("utf-8") for start, end in itertools.pairwise(bounds)]
