@@ -19,6 +19,7 @@ from bnsearch.articles import Article, RelatedLink
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import Index, verify
 from bnsearch.index import manifest as manifest_module
+from bnsearch.index import store as store_module
 from bnsearch.index.store import (
     BLOCK_CHARS,
     TEXT_ENCODING,
@@ -65,6 +66,32 @@ def test_rows_round_trip_across_blocks() -> None:
         assert row["anchors"] == [f"anchor {number}"] * (number % 3)
         assert list(row) == list(article_row(article))  # same keys, same order
     assert [row["id"] for row in reader.iter_rows()] == [a.id for a in articles]
+
+
+def test_rows_read_in_any_order_through_a_small_block_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """More blocks than the cache holds, read in a shuffled order twice: every row is
+    right, and a returned row is the caller's own (changing it changes no later read)."""
+    monkeypatch.setattr(store_module, "BLOCK_CACHE_BLOCKS", 2)
+    articles = _articles(0, 120)
+    writer = StoreWriter()
+    for article in articles:
+        writer.add(article_row(article, anchors=("a", "b")))
+    data, index = writer.finish()
+    assert len(index) > 6  # more blocks than the cache keeps
+    reader = StoreReader(np.frombuffer(data, dtype=np.uint8), index, where="test")
+    order = np.random.default_rng(3).permutation(np.repeat(np.arange(len(articles)), 2))
+    for doc in order.tolist():
+        row = reader.row(doc)
+        assert row_article(row) == articles[doc]
+        assert row["anchors"] == ["a", "b"]
+        row["anchors"].append("changed")
+        row["section"].clear()
+        for link in row["related"]:
+            link[0] = "changed"
+        row["title"] = "changed"
+    assert len(reader._cache) <= 2
 
 
 def test_damaged_header_or_lengths_are_clear_errors() -> None:

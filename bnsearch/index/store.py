@@ -22,12 +22,12 @@ so offsets from re-analysis point into the original.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import os
 import threading
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -39,6 +39,9 @@ from bnsearch.articles import Article, RelatedLink
 from bnsearch.articles.model import json_fields
 from bnsearch.errors import IndexFormatError
 
+#: Decoded blocks a :class:`StoreReader` keeps (least recently used dropped first); tantivy's
+#: doc store keeps 100 (``DOCSTORE_CACHE_CAPACITY`` in its ``store/reader.rs``).
+BLOCK_CACHE_BLOCKS = 100
 #: Characters of JSON per block before a new block starts.
 BLOCK_CHARS = 16 * 1024
 ZLIB_LEVEL = 1
@@ -223,8 +226,30 @@ def _rows_v2(text: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _fresh(row: dict[str, Any]) -> dict[str, Any]:
+    """A copy of a cached row that shares no list or dict with it (a row is JSON: only
+    lists and dicts are mutable); about ten times cheaper than ``copy.deepcopy``."""
+    return {
+        key: value if type(value) not in (list, dict) else _fresh_value(value)
+        for key, value in row.items()
+    }
+
+
+def _fresh_value(value: Any) -> Any:
+    if type(value) is list:
+        return [item if type(item) not in (list, dict) else _fresh_value(item) for item in value]
+    if type(value) is dict:
+        return _fresh(value)
+    return value
+
+
 class StoreReader:
-    """Random access to the stored rows of one segment."""
+    """Random access to the stored rows of one segment.
+
+    Decoded blocks are kept in a small LRU cache (:data:`BLOCK_CACHE_BLOCKS`), as
+    tantivy's doc store does: a page of hits often lies in a few blocks, and popular
+    articles come back.
+    """
 
     def __init__(
         self, data: bytes | npt.NDArray[np.uint8], index: npt.NDArray[np.int64], *, where: str
@@ -233,13 +258,19 @@ class StoreReader:
         self._index = index
         self._where = where
         self._first_docs = np.asarray(index[:, 1])
-        self._cache: tuple[int, list[dict[str, Any]]] | None = None
+        #: decoded blocks, least recently used first
+        self._cache: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _block(self, number: int) -> list[dict[str, Any]]:
-        cached = self._cache
-        if cached is not None and cached[0] == number:
-            return cached[1]
+    def _block(self, number: int, *, remember: bool = True) -> list[dict[str, Any]]:
+        """The rows of block ``number``: from the cache of recently read blocks, or
+        decompressed (and, with ``remember``, cached; a merge's pass over every block is
+        not)."""
+        with self._lock:
+            cached = self._cache.get(number)
+            if cached is not None:
+                self._cache.move_to_end(number)
+                return cached
         start, end = int(self._index[number, 0]), int(self._index[number + 1, 0])
         try:
             text = zlib.decompress(bytes(self._data[start:end])).decode(TEXT_ENCODING)
@@ -250,8 +281,11 @@ class StoreReader:
             ) from None
         if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
             raise IndexFormatError(f"{self._where}: stored block {number} is not a list of rows")
-        with self._lock:
-            self._cache = (number, rows)
+        if remember:
+            with self._lock:
+                self._cache[number] = rows
+                if len(self._cache) > BLOCK_CACHE_BLOCKS:
+                    self._cache.popitem(last=False)
         return rows
 
     def _locate(self, doc: int) -> tuple[int, int]:
@@ -266,7 +300,7 @@ class StoreReader:
         rows = self._block(number)
         if inner >= len(rows):
             raise IndexFormatError(f"{self._where}: stored block {number} lacks doc {doc}")
-        return copy.deepcopy(rows[inner])
+        return _fresh(rows[inner])
 
     def related_headlines(self, doc: int) -> list[str]:
         """The headlines of ``doc``'s related links (no copy of the row is made)."""
@@ -287,11 +321,11 @@ class StoreReader:
                 start, stop = int(self._index[number, 0]), int(self._index[number + 1, 0])
                 target.add_blocks([(bytes(self._data[start:stop]), end - first)])
             elif bool(live[first:end].any()):
-                for inner, row in enumerate(self._block(number)):
+                for inner, row in enumerate(self._block(number, remember=False)):
                     if live[first + inner]:
                         target.add(row)
 
     def iter_rows(self) -> Iterator[dict[str, Any]]:
         """Every row in doc order (shared objects: do not modify; used by merges)."""
         for number in range(len(self._first_docs) - 1):
-            yield from self._block(number)
+            yield from self._block(number, remember=False)
