@@ -5,6 +5,8 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bnsearch.analysis import default_analyzer
 from bnsearch.search.fuzzy import TermDictionary, edit_distance, letters
@@ -136,3 +138,54 @@ def test_complete_query() -> None:
     assert complete_query("ঢাকা বিশ্ব", dictionary, ANALYZER) == ["ঢাকা বিশ্বকাপ", "ঢাকা বিশ্ববিদ্যালয়"]
     assert complete_query("ঢাকা ", dictionary, ANALYZER) == []
     assert complete_query("ঢা", dictionary, ANALYZER, limit=1) == ["ঢাকা"]
+
+
+def _fragment_from_every_token(text: str, matcher: object, fragment_chars: int) -> object:
+    """The snippet as chosen over every token of the text (what best_fragment did before
+    it built tokens only around the matches): the oracle for the chunked path."""
+    from bnsearch.search import highlight
+
+    tokens = ANALYZER.tokens(text)
+    matches = [(t, key) for t in tokens if (key := matcher(t.term)) is not None]  # type: ignore[operator]
+    if not matches:
+        return None
+    first, last = highlight._best_window(matches, matcher, fragment_chars)  # type: ignore[arg-type]
+    chosen = matches[first : last + 1]
+    start, end = highlight._stretch(
+        text, tokens, chosen[0][0].start, chosen[-1][0].end, fragment_chars
+    )
+    return (start, end, tuple((t.start - start, t.end - start) for t, _ in chosen))
+
+
+_WORDS = [
+    "বাংলাদেশের", "সরকার", "নির্বাচন", "কমিশনের", "বৈঠকে", "ঢাকা", "১৫টি", "র\u200d্যাব",
+    "প্রধানমন্ত্রী", "বলেন", "এবং", "ও", "তিনি", "বাজেট।", "(পুলিশ)", "কী?", "abc", "১২,৫০০",
+    "\u09a1\u09bc\u09be\u0995", "মানুষ,", "নদী",
+]  # fmt: skip
+
+
+_GAPS = [" ", "  ", "\n", "\n\n", " \u00a0", ""]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    words=st.lists(st.sampled_from(_WORDS), min_size=0, max_size=120),
+    gaps=st.lists(
+        st.sampled_from([" ", "  ", "\n", "\n\n", " \u00a0"]), min_size=120, max_size=120
+    ),
+    wanted=st.lists(st.sampled_from(_WORDS), min_size=1, max_size=3),
+    prefix=st.sampled_from(["", "প্র", "বা"]),
+    fragment_chars=st.sampled_from([20, 60, 200]),
+)
+def test_snippet_and_marks_equal_those_chosen_over_every_token(
+    words: list[str], gaps: list[str], wanted: list[str], prefix: str, fragment_chars: int
+) -> None:
+    text = gaps[-1] + "".join(word + gap for word, gap in zip(words, gaps, strict=False))
+    terms = [t for w in wanted for t in ANALYZER.terms(w)]
+    matcher = matcher_for(terms, [prefix] if prefix else [])
+    expected = _fragment_from_every_token(text, matcher, fragment_chars)
+    fragment = best_fragment(text, ANALYZER, matcher, fragment_chars=fragment_chars)
+    if expected is not None:
+        assert (fragment.start, fragment.end, fragment.spans) == expected
+    every = [(t.start, t.end) for t in ANALYZER.tokens(text) if matcher(t.term) is not None]
+    assert list(highlight_all(text, ANALYZER, matcher).spans) == every

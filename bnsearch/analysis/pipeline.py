@@ -326,6 +326,12 @@ class Analyzer:
             self._chunk_words[chunk] = entry
         return entry
 
+    def chunk_words(self, chunk: str) -> tuple[tuple[int, int, str | None], ...]:
+        """The words of one whitespace-free chunk as ``(start, end, term)`` (offsets into
+        the chunk; ``None`` for a dropped word), cached: what :meth:`iter_tokens` reads per
+        chunk, for callers that build tokens for a few chunks only (highlighting)."""
+        return self._chunk_word_entries(chunk)
+
     def iter_tokens(self, text: str, *, keep_dropped: bool = False) -> Iterator[Token]:
         """Yield tokens lazily; with ``keep_dropped``, dropped words come with term ``""``."""
         _check_text(text)

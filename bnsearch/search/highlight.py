@@ -14,6 +14,7 @@ little), stretched to word edges and, when close, to the start of its sentence.
 
 from __future__ import annotations
 
+import bisect
 import html
 from collections.abc import Callable, Collection, Iterable, Mapping
 
@@ -102,20 +103,67 @@ class Fragment:
         return self.markup("[", "]", escape=None)
 
 
-def _matches(tokens: list[Token], matcher: TermMatcher) -> list[tuple[Token, str]]:
-    found: list[tuple[Token, str]] = []
-    for token in tokens:
-        key = matcher(token.term)
-        if key is not None:
-            found.append((token, key))
-            if len(found) >= MAX_MATCHES:
-                break
-    return found
+class _Chunks:
+    """A text's whitespace chunks and where each starts; word tokens made on demand.
+
+    The analyzer analyzes each chunk on its own (see
+    :meth:`bnsearch.analysis.Analyzer.chunk_terms`), so the matching words are found on its
+    cached per-chunk terms, and :class:`Token` objects (with offsets) are built only for
+    the chunks that match and the few around the snippet: a hit's body no longer costs a
+    token object per word.
+    """
+
+    def __init__(self, text: str, analyzer: Analyzer) -> None:
+        self.analyzer = analyzer
+        self.chunks = text.split()
+        starts: list[int] = []
+        find = text.find
+        offset = 0
+        for chunk in self.chunks:
+            offset = find(chunk, offset)
+            starts.append(offset)
+            offset += len(chunk)
+        self.starts = starts
+
+    def tokens(self, number: int) -> list[Token]:
+        """The (not dropped) words of chunk ``number``, offsets into the whole text
+        (positions are not needed here and left 0)."""
+        shift = self.starts[number]
+        return [
+            Token(term, 0, start + shift, end + shift)
+            for start, end, term in self.analyzer.chunk_words(self.chunks[number])
+            if term is not None
+        ]
+
+    def tokens_between(self, start: int, end: int) -> list[Token]:
+        """The words of every chunk that reaches past ``start`` and begins before ``end``."""
+        first = max(bisect.bisect_right(self.starts, start) - 1, 0)
+        last = bisect.bisect_left(self.starts, end)
+        return [token for number in range(first, last) for token in self.tokens(number)]
+
+    def matches(self, matcher: TermMatcher) -> list[tuple[Token, str]]:
+        """Matching words in text order, with the query term each answers (at most
+        :data:`MAX_MATCHES`)."""
+        found: list[tuple[Token, str]] = []
+        if matcher.is_empty:
+            return found
+        exact_only = not matcher.prefixes
+        wanted = matcher.terms
+        for number, terms in enumerate(self.analyzer.chunk_terms(self.chunks)):
+            if exact_only and wanted.isdisjoint(terms):
+                continue
+            for token in self.tokens(number):
+                key = matcher(token.term)
+                if key is not None:
+                    found.append((token, key))
+                    if len(found) >= MAX_MATCHES:
+                        return found
+        return found
 
 
 def highlight_all(text: str, analyzer: Analyzer, matcher: TermMatcher) -> Fragment:
     """The whole of ``text`` as one fragment with every matching word marked (for titles)."""
-    spans = tuple((t.start, t.end) for t, _ in _matches(analyzer.tokens(text), matcher))
+    spans = tuple((t.start, t.end) for t, _ in _Chunks(text, analyzer).matches(matcher))
     return Fragment(text=text, start=0, end=len(text), spans=spans)
 
 
@@ -132,13 +180,19 @@ def best_fragment(
     """
     if fragment_chars < 1:
         raise ValueError(f"fragment_chars must be >= 1, got {fragment_chars}")
-    tokens = analyzer.tokens(text) if not matcher.is_empty else []
-    matches = _matches(tokens, matcher)
+    chunks = _Chunks(text, analyzer)
+    matches = chunks.matches(matcher)
     if not matches:
         return _leading_fragment(text, analyzer, fragment_chars)
     first, last = _best_window(matches, matcher, fragment_chars)
     chosen = matches[first : last + 1]
-    start, end = _stretch(text, tokens, chosen[0][0].start, chosen[-1][0].end, fragment_chars)
+    window_start, window_end = chosen[0][0].start, chosen[-1][0].end
+    # _stretch looks at words from a third of the spare room before the window to at
+    # most fragment_chars after the fragment's start
+    nearby = chunks.tokens_between(
+        window_start - fragment_chars // 3 - 1, window_start + fragment_chars + 1
+    )
+    start, end = _stretch(text, nearby, window_start, window_end, fragment_chars)
     spans = tuple((t.start - start, t.end - start) for t, _ in chosen)
     return Fragment(
         text=text[start:end],
