@@ -57,7 +57,25 @@ def form_flag(surface: str, term: str | None) -> int:
     """The form flag of ``surface`` (a word before stemming) whose stem is ``term``."""
     if term is None or surface == term:
         return 0
-    rest = surface[len(term) :] if surface.startswith(term) else surface
+    if surface.startswith(term):  # the usual case: the flag of what the stemmer cut off
+        rest = surface[len(term) :]
+        flag = _FLAG_OF_REST.get(rest)
+        if flag is None:
+            flag = _rest_flag(rest)
+            if len(_FLAG_OF_REST) < _MAX_RESTS:
+                _FLAG_OF_REST[rest] = flag
+        return flag
+    return _rest_flag(surface)
+
+
+#: What the stemmer cut off -> its flag: a few hundred distinct endings in a corpus.
+_FLAG_OF_REST: dict[str, int] = {}
+_MAX_RESTS = 10_000
+
+
+def _rest_flag(rest: str) -> int:
+    """The kinds of the known endings ``rest`` splits into from the right (longest
+    ending first); the "other" bit if something remains that is no known ending."""
     flag = 0
     kind_of = _KIND_OF_ENDING
     while rest:
@@ -99,11 +117,11 @@ class InflectionSplit:
         if new:
             if len(known) + len(new) > self.stems.cache_size:
                 known.clear()
-            stem_of = self.stems.term
-            for word in new:
-                term = stem_of(word)
-                known[word] = (term, form_flag(word, term))
-        return [known[word] for word in words]
+            # the stemming half in one batch (its filters' batch methods), then the flags
+            terms = self.stems.filter_words(new)
+            flags = map(form_flag, new, terms)
+            known.update(zip(new, zip(terms, flags, strict=True), strict=True))
+        return list(map(known.__getitem__, words))
 
     def terms_and_flags(self, words: Sequence[str]) -> tuple[list[str | None], list[int]]:
         """Stems (``None`` if the rest of the chain drops the word) and form flags."""

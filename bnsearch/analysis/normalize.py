@@ -128,6 +128,9 @@ _BENGALI_LETTERS = frozenset(
 )
 
 
+_ASCII_DIGITS = frozenset("0123456789")
+
+
 @attrs.frozen
 class NumberClassifierFilter:
     """Filter: a number followed by a Bengali classifier or case ending is the number.
@@ -151,6 +154,12 @@ class NumberClassifierFilter:
         if rest and rest[0] in _BENGALI_LETTERS:
             return term[:cut].rstrip(".,")
         return term
+
+    def batch(self, terms: list[str | None]) -> list[str | None]:
+        """``[self(term) if term else None for term in terms]``; only terms that open
+        with an ASCII digit are looked at closer."""
+        digits = _ASCII_DIGITS
+        return [(self(term) if term[0] in digits else term) if term else None for term in terms]
 
 
 def is_bengali_letter(char: str) -> bool:

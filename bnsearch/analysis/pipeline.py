@@ -21,14 +21,16 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import chain
-from typing import Protocol, runtime_checkable
+from itertools import chain, islice
+from typing import Protocol, TypeVar, runtime_checkable
 
 import attrs
 
 from bnsearch.analysis.icu_bridge import ICU_VERSION, word_spans
 from bnsearch.analysis.token import Token
 from bnsearch.errors import AnalysisError
+
+_Item = TypeVar("_Item")
 
 #: Bump when the segmentation or chunking logic changes what terms come out.
 PIPELINE_VERSION = 1
@@ -140,6 +142,14 @@ class WordMap:
         return self.function(term)
 
 
+def _regroup(flat: list[_Item], counts: list[int]) -> list[tuple[_Item, ...]]:
+    """``flat`` cut into consecutive tuples of ``counts[i]`` items (one item in most)."""
+    if counts.count(1) == len(counts):
+        return list(zip(flat))  # 1-tuples, made in C
+    items = iter(flat)
+    return [(next(items),) if count == 1 else tuple(islice(items, count)) for count in counts]
+
+
 def _leading_marks(chunk: str) -> int:
     """How many combining or format characters open ``chunk`` (ICU glues them to the
     whitespace before, so they belong to no word)."""
@@ -238,8 +248,9 @@ class Analyzer:
         return Analyzer(tokenizer=self.tokenizer, filters=kept, cache_size=self.cache_size)
 
     # -- the chain on text ------------------------------------------------------------
-    def _filter_words(self, words: Sequence[str]) -> list[str | None]:
-        """Run the filters over many distinct words (batched where a filter can batch)."""
+    def filter_words(self, words: Sequence[str]) -> list[str | None]:
+        """The filters over many already-segmented words, batched where a filter has a
+        ``batch`` method: per word what :meth:`term` gives."""
         terms: list[str | None] = list(words)
         for term_filter in self.filters:
             batch = getattr(term_filter, "batch", None)
@@ -254,7 +265,7 @@ class Analyzer:
         known = self._word_terms
         new = [word for word in dict.fromkeys(surfaces) if word not in known]
         if new:
-            known.update(zip(new, self._filter_words(new), strict=True))
+            known.update(zip(new, self.filter_words(new), strict=True))
         return known
 
     def _make_room(self) -> None:
@@ -271,10 +282,8 @@ class Analyzer:
             chunk[s:e] for chunk, spans in zip(chunks, all_spans, strict=True) for s, e in spans
         ]
         word_terms = self._terms_of_words(surfaces)
-        entries = {
-            chunk: tuple(word_terms[chunk[s:e]] for s, e in spans)
-            for chunk, spans in zip(chunks, all_spans, strict=True)
-        }
+        terms = list(map(word_terms.__getitem__, surfaces))
+        entries = dict(zip(chunks, _regroup(terms, list(map(len, all_spans))), strict=True))
         self._chunk_terms.update(entries)
         return entries
 

@@ -132,11 +132,31 @@ def _build_table() -> tuple[tuple[str, int, bool], ...]:
 
 
 _TABLE = _build_table()
-#: The endings grouped by their last character, longest first: a word is compared only
-#: with the endings that can match its last character.
-_BY_LAST_CHAR: dict[str, tuple[tuple[str, int, bool], ...]] = {}
-for _entry in _TABLE:
-    _BY_LAST_CHAR[_entry[0][-1]] = (*_BY_LAST_CHAR.get(_entry[0][-1], ()), _entry)
+
+
+_MAX_TAILS = 10_000
+
+
+class _EndingsByTail(dict[str, tuple[tuple[str, int, bool], ...]]):
+    """A word's last two characters -> the endings that can match its tail, longest first.
+
+    Filled on first sight of a tail: an ending of one character matches when the tail
+    ends with it, a longer one when it ends with the tail. Most words meet one or two
+    candidates instead of every ending that shares their last character.
+    """
+
+    def __missing__(self, tail: str) -> tuple[tuple[str, int, bool], ...]:
+        found = tuple(
+            entry
+            for entry in _TABLE
+            if (tail.endswith(entry[0]) if len(entry[0]) <= len(tail) else entry[0].endswith(tail))
+        )
+        if len(self) < _MAX_TAILS:  # bounded, whatever the input
+            self[tail] = found
+        return found
+
+
+_BY_TAIL = _EndingsByTail()
 _CONSONANT_FINAL_NOUNS = frozenset(
     normalize_word(word) for word in _CONSONANT_FINAL_NOUNS_TEXT.split()
 )
@@ -177,7 +197,7 @@ def stem_word(word: str, *, min_letters: int = 2) -> str:
     """
     layer_done = -1
     while word and word not in _WHOLE_WORDS:
-        for ending, layer, needs_vowel in _BY_LAST_CHAR.get(word[-1], ()):
+        for ending, layer, needs_vowel in _BY_TAIL[word[-2:]]:
             if layer <= layer_done or not word.endswith(ending):
                 continue
             stem = word[: -len(ending)]
@@ -214,3 +234,17 @@ class BengaliStemmer:
         if not term or not ("\u0980" <= term[0] <= "\u09ff") or term in self.protected:
             return term
         return stem_word(term, min_letters=self.min_letters)
+
+    def batch(self, terms: list[str | None]) -> list[str | None]:
+        """``[self(term) if term else None for term in terms]``, with the per-call lookups
+        hoisted out of the loop (the index stems every distinct form of a segment)."""
+        protected = self.protected
+        min_letters = self.min_letters
+        return [
+            None
+            if not term
+            else stem_word(term, min_letters=min_letters)
+            if "\u0980" <= term[0] <= "\u09ff" and term not in protected
+            else term
+            for term in terms
+        ]

@@ -56,3 +56,8 @@ class StopFilter:
 
     def __call__(self, term: str) -> str | None:
         return None if term in self.words else term
+
+    def batch(self, terms: list[str | None]) -> list[str | None]:
+        """``[self(term) if term else None for term in terms]`` in one comprehension."""
+        words = self.words
+        return [term if term and term not in words else None for term in terms]

@@ -365,6 +365,18 @@ def doc_id_dtype(max_doc: int) -> type[np.integer[Any]]:
     return np.uint16 if max_doc <= 2**16 else np.int32
 
 
+def _stem_ranks(stem_of: list[str | None]) -> tuple[list[str], Int32Array]:
+    """The sorted distinct stems, and per surface form its stem's rank (``-1`` for
+    ``None``, a form the stemming half dropped); set, dict and lookups all in C."""
+    distinct = set(stem_of)
+    distinct.discard(None)
+    sorted_terms: list[str] = sorted(distinct)  # type: ignore[arg-type]
+    rank_of: dict[str | None, int] = dict(zip(sorted_terms, range(len(sorted_terms)), strict=True))
+    rank_of[None] = -1
+    rank = np.fromiter(map(rank_of.__getitem__, stem_of), dtype=np.int32, count=len(stem_of))
+    return sorted_terms, rank
+
+
 def build_field(
     *,
     vocab: list[str],
@@ -399,9 +411,7 @@ def build_field(
         sorted_terms = [vocab[i] for i in order_terms]
     else:  # many surface forms -> one stem
         stem_of, flag_of = stems
-        sorted_terms = sorted({stem for stem in stem_of if stem is not None})
-        stem_rank = {stem: number for number, stem in enumerate(sorted_terms)}
-        rank = np.array([-1 if s is None else stem_rank[s] for s in stem_of], dtype=np.int32)
+        sorted_terms, rank = _stem_ranks(stem_of)
         flags = np.array(flag_of, dtype=np.uint8)[ids]
     term = rank[ids] if len(ids) else ids
     if flags is not None and len(term) and int(term.min()) < 0:  # the stemmer dropped some
