@@ -10,6 +10,7 @@ words and, when ``../shared`` is there, on every distinct form of the BeliN corp
 
 from __future__ import annotations
 
+import unicodedata
 from itertools import chain
 
 import numpy as np
@@ -22,13 +23,15 @@ from bnsearch.analysis import (
     StopFilter,
     bengali_analyzer,
     default_analyzer,
+    normalize_text,
     normalize_word,
     stem_word,
 )
 from bnsearch.analysis import forms as forms_module
+from bnsearch.analysis import normalize as normalize_module
 from bnsearch.analysis import stemmer as stemmer_module
 from bnsearch.analysis.forms import form_flag, inflection_split
-from bnsearch.analysis.pipeline import _regroup
+from bnsearch.analysis.pipeline import IcuWordTokenizer, _regroup
 from bnsearch.index.builder import _stem_ranks
 
 from .conftest import iter_jsonl_texts, shared_file
@@ -191,6 +194,25 @@ def test_chunk_terms_are_the_chain_on_each_word_of_the_chunk(chunks: list[str]) 
         assert got == expected
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=12).filter(lambda t: not t or not t.isspace()), max_size=30))
+def test_batch_words_are_the_chunks_cut_by_their_spans(pieces: list[str]) -> None:
+    chunks = [chunk for piece in pieces for chunk in piece.split()]
+    chunks += [c for c in CHUNKS if len(chunks) % 2]  # with and without the plain-only path
+    tokenizer = IcuWordTokenizer()
+    spans = tokenizer.batch_spans(chunks)
+    words, counts = tokenizer.batch_words(chunks)
+    assert counts == list(map(len, spans))
+    assert words == [
+        c[s:e] for c, chunk_spans in zip(chunks, spans, strict=True) for s, e in chunk_spans
+    ]
+    plain = [c for c in CHUNKS if tokenizer.batch_words([c])[1] == [1]][:4]
+    assert tokenizer.batch_words(plain) == (
+        [c[s:e] for c in plain for s, e in tokenizer.spans(c)],
+        [1] * len(plain),
+    )
+
+
 @given(st.lists(st.one_of(st.none(), st.sampled_from(["খ", "ক", "কখ", "a", "", "\x00"]))))
 def test_stem_ranks_match_the_reference(stem_of: list[str | None]) -> None:
     stem_of = [s or None for s in stem_of]  # the split never hands out ""
@@ -216,3 +238,44 @@ def test_every_belin_form_stems_and_flags_like_the_reference() -> None:
     assert [stem_word(f) for f in forms] == [reference_stem_word(f) for f in forms]
     assert flags == [reference_form_flag(f, t) for f, t in zip(forms, terms, strict=True)]
     assert sum(1 for f, t in zip(forms, terms, strict=True) if f != t) > 20_000  # it stems
+
+
+# -- normalization ---------------------------------------------------------------------
+def reference_normalize_word(word: str) -> str:
+    """normalize_word as it was: ``str.translate`` for steps 2 and 6."""
+    if "\u200d" in word:
+        word = word.replace("ত্\u200d", "ৎ")
+    word = word.translate(normalize_module._DROP_INVISIBLE_FOLD_DIGITS).casefold()
+    word = unicodedata.normalize("NFC", word)
+    return word.replace("অা", "আ") if "অা" in word else word
+
+
+def reference_normalize_text(text: str) -> str:
+    """normalize_text as it was: one normalize_word call per word."""
+    return " ".join(reference_normalize_word(word) for word in text.split())
+
+
+def test_the_regex_fold_changes_exactly_what_translate_changes_in_all_of_unicode() -> None:
+    everything = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    table = normalize_module._LazyTable(drop=normalize_module.INVISIBLE_CHARACTERS)
+    assert normalize_module._drop_invisible_fold_digits(everything) == everything.translate(table)
+
+
+NORMALIZE_PIECES = st.sampled_from(
+    ["ত্\u200d", "অা", "ে", "া", "ৗ", "য়", "য\u09bc", "১৫", "٣", "\u200c", "\u200b", "\u00ad",
+     "ẞ", "Σ", "ﬁ", "Å", "\u0301", "e\u0301", "ᄀ", "ᅡ", " ", "\n", "\u00a0", "\u3000", "\u180e"]
+)  # fmt: skip
+NORMALIZE_TEXTS = st.lists(NORMALIZE_PIECES, max_size=20).map("".join) | st.text(max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(NORMALIZE_TEXTS)
+def test_normalize_word_and_text_match_the_references(text: str) -> None:
+    assert normalize_word(text) == reference_normalize_word(text)
+    assert normalize_text(text) == reference_normalize_text(text)
+
+
+def test_belin_titles_normalize_like_the_reference() -> None:
+    path = shared_file("corpus/belin_religious_news.jsonl")
+    texts = list(iter_jsonl_texts(path, limit=600))
+    assert [normalize_text(t) for t in texts] == [reference_normalize_text(t) for t in texts]

@@ -22,7 +22,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, islice
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar, cast, runtime_checkable
 
 import attrs
 
@@ -53,6 +53,7 @@ _PLAIN_BENGALI_WORD = re.compile(
     f"[{_EDGE_PUNCTUATION}]*([{_BENGALI_WORD_START}][{_BENGALI_WORD_REST}\u200c\u200d]*)"
     f"[{_EDGE_PUNCTUATION}]*"
 )
+_PLAIN_WORD = _PLAIN_BENGALI_WORD.fullmatch
 
 
 @runtime_checkable
@@ -97,7 +98,8 @@ class IcuWordTokenizer:
         relative to each chunk.
         """
         result: list[list[tuple[int, int]]] = []
-        hard: list[tuple[int, str, int]] = []
+        hard: list[str] = []
+        hard_at: list[int] = []
         plain_word = _PLAIN_BENGALI_WORD.fullmatch
         for index, chunk in enumerate(chunks):
             match = plain_word(chunk)
@@ -105,22 +107,31 @@ class IcuWordTokenizer:
                 result.append([match.span(1)])
             else:
                 result.append([])
-                hard.append((index, chunk, _leading_marks(chunk)))
-        if not hard:
-            return result
-        joined = "\n".join(chunk[skip:] for _, chunk, skip in hard)
-        position = 0
-        chunk_start = 0
-        chunk_end = len(hard[0][1]) - hard[0][2]
-        for start, end in word_spans(joined):
-            while start >= chunk_end:
-                position += 1
-                chunk_start = chunk_end + 1
-                chunk_end = chunk_start + len(hard[position][1]) - hard[position][2]
-            index, _, skip = hard[position]
-            shift = skip - chunk_start
-            result[index].append((start + shift, end + shift))
+                hard.append(chunk)
+                hard_at.append(index)
+        for index, spans in zip(hard_at, _icu_spans(hard), strict=True):
+            result[index] = spans
         return result
+
+    def batch_words(self, chunks: Sequence[str]) -> tuple[list[str], list[int]]:
+        """The words of many chunks in one flat list, and how many each chunk has: what
+        slicing each chunk by :meth:`batch_spans` gives, for callers that need no offsets.
+
+        A plain word (see :meth:`batch_spans`) is its regex group, taken in C for a whole
+        batch; only the other chunks go to ICU, together.
+        """
+        words: list[str | None] = [
+            match[1] if match else None for match in map(_PLAIN_WORD, chunks)
+        ]
+        if None not in words:
+            return cast("list[str]", words), [1] * len(words)
+        # a 1-tuple per chunk (made in C), then the ICU words of the others put in place
+        per_chunk = cast("list[tuple[str, ...]]", list(zip(words)))
+        hard_at = [index for index, word in enumerate(words) if word is None]
+        hard = [chunks[index] for index in hard_at]
+        for index, chunk, spans in zip(hard_at, hard, _icu_spans(hard), strict=True):
+            per_chunk[index] = tuple(chunk[start:end] for start, end in spans)
+        return list(chain.from_iterable(per_chunk)), list(map(len, per_chunk))
 
     def __or__(self, other: TermFilter) -> Analyzer:
         return Analyzer(tokenizer=self, filters=(other,))
@@ -140,6 +151,31 @@ class WordMap:
 
     def __call__(self, term: str) -> str | None:
         return self.function(term)
+
+
+def _icu_spans(chunks: list[str]) -> list[list[tuple[int, int]]]:
+    """Word spans of chunks that are not one plain word, with one ICU pass over all.
+
+    Leading combining marks are dropped (ICU glues them to the whitespace before); the
+    rest of the chunks are joined with newlines (a hard word break), segmented once, and
+    the spans handed back to their chunks, relative to each chunk.
+    """
+    result: list[list[tuple[int, int]]] = [[] for _ in chunks]
+    if not chunks:
+        return result
+    skips = list(map(_leading_marks, chunks))
+    joined = "\n".join(chunk[skip:] for chunk, skip in zip(chunks, skips, strict=True))
+    position = 0
+    chunk_start = 0
+    chunk_end = len(chunks[0]) - skips[0]
+    for start, end in word_spans(joined):
+        while start >= chunk_end:
+            position += 1
+            chunk_start = chunk_end + 1
+            chunk_end = chunk_start + len(chunks[position]) - skips[position]
+        shift = skips[position] - chunk_start
+        result[position].append((start + shift, end + shift))
+    return result
 
 
 def _regroup(flat: list[_Item], counts: list[int]) -> list[tuple[_Item, ...]]:
@@ -277,13 +313,10 @@ class Analyzer:
     def _fill_terms(self, chunks: list[str]) -> dict[str, tuple[str | None, ...]]:
         """Analyse chunks not seen before; returns their entries (also cached)."""
         self._make_room()
-        all_spans = self.tokenizer.batch_spans(chunks)
-        surfaces = [
-            chunk[s:e] for chunk, spans in zip(chunks, all_spans, strict=True) for s, e in spans
-        ]
+        surfaces, counts = self.tokenizer.batch_words(chunks)
         word_terms = self._terms_of_words(surfaces)
         terms = list(map(word_terms.__getitem__, surfaces))
-        entries = dict(zip(chunks, _regroup(terms, list(map(len, all_spans))), strict=True))
+        entries = dict(zip(chunks, _regroup(terms, counts), strict=True))
         self._chunk_terms.update(entries)
         return entries
 
