@@ -191,3 +191,19 @@ def test_the_collector_is_paused_only_during_a_batch(monkeypatch: pytest.MonkeyP
     with pytest.raises(RuntimeError):
         SegmentBuilder(news_schema()).add_articles([(_articles(10, 1)[0], ())])
     assert gc.isenabled()  # back on after an error too
+
+
+def test_vocabulary_add_all_numbers_like_one_lookup_at_a_time() -> None:
+    """The batch numbering of new terms gives the ids that looking each term up (the
+    ``__missing__`` path) gives, None staying -1, with terms already known kept."""
+    rng = random.Random(9)
+    words: list[str | None] = [*"abcdefgh", None]
+    one_by_one = builder_module._Vocabulary()
+    batched = builder_module._Vocabulary()
+    for _ in range(20):
+        batch = [rng.choice(words) for _ in range(rng.randint(0, 12))]
+        expected = [one_by_one[term] for term in batch]
+        batched.add_all(batch)
+        assert dict(batched) == dict(one_by_one)  # before any lookup could add a term
+        assert [batched[term] for term in batch] == expected
+    assert batched[None] == -1 and batched.terms() == one_by_one.terms()

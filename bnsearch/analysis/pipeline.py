@@ -310,14 +310,14 @@ class Analyzer:
             self._chunk_words.clear()
             self._word_terms.clear()
 
-    def _fill_terms(self, chunks: list[str]) -> dict[str, tuple[str | None, ...]]:
-        """Analyse chunks not seen before; returns their entries (also cached)."""
+    def _fill_terms(self, chunks: list[str]) -> list[tuple[str | None, ...]]:
+        """Analyse distinct chunks not seen before; their entries, in order (also cached)."""
         self._make_room()
         surfaces, counts = self.tokenizer.batch_words(chunks)
         word_terms = self._terms_of_words(surfaces)
         terms = list(map(word_terms.__getitem__, surfaces))
-        entries = dict(zip(chunks, _regroup(terms, counts), strict=True))
-        self._chunk_terms.update(entries)
+        entries = _regroup(terms, counts)
+        self._chunk_terms.update(zip(chunks, entries, strict=True))
         return entries
 
     def term_sequence(self, text: str) -> list[str | None]:
@@ -344,7 +344,11 @@ class Analyzer:
         missing = [chunk for chunk, entry in zip(chunks, found, strict=True) if entry is None]
         if not missing:
             return found  # type: ignore[return-value]
-        new = self._fill_terms(list(dict.fromkeys(missing)))
+        distinct = list(dict.fromkeys(missing))
+        entries = self._fill_terms(distinct)
+        if len(distinct) == len(found):  # every chunk new, none twice: distinct is chunks
+            return entries
+        new = dict(zip(distinct, entries, strict=True))
         return [
             new[chunk] if entry is None else entry
             for chunk, entry in zip(chunks, found, strict=True)

@@ -132,8 +132,10 @@ def _build_table() -> tuple[tuple[str, int, bool], ...]:
 
 
 _TABLE = _build_table()
-
-
+#: The endings grouped by their last character, longest first.
+_BY_LAST_CHAR: dict[str, tuple[tuple[str, int, bool], ...]] = {}
+for _entry in _TABLE:
+    _BY_LAST_CHAR[_entry[0][-1]] = (*_BY_LAST_CHAR.get(_entry[0][-1], ()), _entry)
 _MAX_TAILS = 10_000
 
 
@@ -148,7 +150,7 @@ class _EndingsByTail(dict[str, tuple[tuple[str, int, bool], ...]]):
     def __missing__(self, tail: str) -> tuple[tuple[str, int, bool], ...]:
         found = tuple(
             entry
-            for entry in _TABLE
+            for entry in _BY_LAST_CHAR.get(tail[-1], ())  # the others cannot match
             if (tail.endswith(entry[0]) if len(entry[0]) <= len(tail) else entry[0].endswith(tail))
         )
         if len(self) < _MAX_TAILS:  # bounded, whatever the input

@@ -58,6 +58,12 @@ class _Vocabulary(dict[str | None, int]):
         ident = self[term] = len(self) - 1  # the entries so far, less None's
         return ident
 
+    def add_all(self, terms: list[str | None]) -> None:
+        """Give the terms not seen before their ids, in first-seen order, in one update
+        (what looking each up would do, without a ``__missing__`` call per new term)."""
+        new = [term for term in dict.fromkeys(terms) if term not in self]
+        self.update(zip(new, range(len(self) - 1, len(self) - 1 + len(new)), strict=True))
+
     def terms(self) -> list[str]:
         return [term for term, ident in self.items() if ident >= 0 and term is not None]
 
@@ -114,6 +120,7 @@ class ChunkTable:
         """Term ids of the chunks new to the table (analyzed in one analyzer call)."""
         entries = self._chunk_terms(chunks)
         flat = list(chain.from_iterable(entries))
+        self._vocab.add_all(flat)
         ids = np.fromiter(map(self._vocab.__getitem__, flat), dtype=np.int32, count=len(flat))
         ends = np.cumsum(np.fromiter(map(len, entries), dtype=np.int64, count=len(entries)))
         self.terms.frombytes(ids.tobytes())
