@@ -151,8 +151,9 @@ def _fragment_from_every_token(text: str, matcher: object, fragment_chars: int) 
         return None
     first, last = highlight._best_window(matches, matcher, fragment_chars)  # type: ignore[arg-type]
     chosen = matches[first : last + 1]
+    words = [(t.start, t.end) for t in tokens]
     start, end = highlight._stretch(
-        text, tokens, chosen[0][0].start, chosen[-1][0].end, fragment_chars
+        text, words, chosen[0][0].start, chosen[-1][0].end, fragment_chars
     )
     return (start, end, tuple((t.start - start, t.end - start) for t, _ in chosen))
 
@@ -160,11 +161,11 @@ def _fragment_from_every_token(text: str, matcher: object, fragment_chars: int) 
 _WORDS = [
     "বাংলাদেশের", "সরকার", "নির্বাচন", "কমিশনের", "বৈঠকে", "ঢাকা", "১৫টি", "র\u200d্যাব",
     "প্রধানমন্ত্রী", "বলেন", "এবং", "ও", "তিনি", "বাজেট।", "(পুলিশ)", "কী?", "abc", "১২,৫০০",
-    "\u09a1\u09bc\u09be\u0995", "মানুষ,", "নদী",
+    "\u09a1\u09bc\u09be\u0995", "মানুষ,", "নদী", "নদীনদী", "বাংলা", "ঢাকার", "ঢাকা-ঢাকা",
 ]  # fmt: skip
 
 
-_GAPS = [" ", "  ", "\n", "\n\n", " \u00a0", ""]
+_GAPS = [" ", "  ", "\n", "\n\n", " \u00a0", "", "\u2003", "\x1c"]
 
 
 @settings(max_examples=300, deadline=None)

@@ -341,9 +341,9 @@ class Analyzer:
         self, chunks: Sequence[str], found: list[tuple[str | None, ...] | None]
     ) -> list[tuple[str | None, ...]]:
         """``found`` (the cached entries of ``chunks``) with its gaps analyzed in one batch."""
-        missing = [chunk for chunk, entry in zip(chunks, found, strict=True) if entry is None]
-        if not missing:
+        if None not in found:  # all cached (one C-level scan)
             return found  # type: ignore[return-value]
+        missing = [chunk for chunk, entry in zip(chunks, found, strict=True) if entry is None]
         distinct = list(dict.fromkeys(missing))
         entries = self._fill_terms(distinct)
         if len(distinct) == len(found):  # every chunk new, none twice: distinct is chunks

@@ -14,9 +14,11 @@ little), stretched to word edges and, when close, to the start of its sentence.
 
 from __future__ import annotations
 
-import bisect
 import html
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping
+from itertools import compress
+from operator import not_
 
 import attrs
 
@@ -103,67 +105,76 @@ class Fragment:
         return self.markup("[", "]", escape=None)
 
 
-class _Chunks:
-    """A text's whitespace chunks and where each starts; word tokens made on demand.
+#: A whitespace chunk (``\s`` is exactly ``str.isspace``, so these are ``str.split``'s).
+_CHUNK = re.compile(r"\S+")
 
-    The analyzer analyzes each chunk on its own (see
-    :meth:`bnsearch.analysis.Analyzer.chunk_terms`), so the matching words are found on its
-    cached per-chunk terms, and :class:`Token` objects (with offsets) are built only for
-    the chunks that match and the few around the snippet: a hit's body no longer costs a
-    token object per word.
+
+def _matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[tuple[Token, str]]:
+    """Matching words in text order, with the query term each answers (at most
+    :data:`MAX_MATCHES`).
+
+    The analyzer analyzes each whitespace chunk on its own (see
+    :meth:`bnsearch.analysis.Analyzer.chunk_terms`), so the chunks that hold a match are
+    found among the text's *distinct* chunks on their cached terms, and then located in
+    the text by string search (an occurrence counts where whitespace or an end of the
+    text surrounds it, as a chunk). Tokens are built for those chunks only: a hit's body
+    costs no token object, nor any Python step, per word.
     """
-
-    def __init__(self, text: str, analyzer: Analyzer) -> None:
-        self.analyzer = analyzer
-        self.chunks = text.split()
-        starts: list[int] = []
-        find = text.find
-        offset = 0
-        for chunk in self.chunks:
-            offset = find(chunk, offset)
-            starts.append(offset)
-            offset += len(chunk)
-        self.starts = starts
-
-    def tokens(self, number: int) -> list[Token]:
-        """The (not dropped) words of chunk ``number``, offsets into the whole text
-        (positions are not needed here and left 0)."""
-        shift = self.starts[number]
-        return [
-            Token(term, 0, start + shift, end + shift)
-            for start, end, term in self.analyzer.chunk_words(self.chunks[number])
-            if term is not None
+    if matcher.is_empty:
+        return []
+    distinct = list(dict.fromkeys(text.split()))
+    entries = analyzer.chunk_terms(distinct)
+    if matcher.prefixes:
+        holding = [
+            chunk
+            for chunk, terms in zip(distinct, entries, strict=True)
+            if any(term is not None and matcher(term) is not None for term in terms)
         ]
+    else:  # the chunks whose terms are not disjoint from the query's, in C
+        holding = list(compress(distinct, map(not_, map(matcher.terms.isdisjoint, entries))))
+    found: list[tuple[int, str]] = []
+    size = len(text)
+    for chunk in holding:
+        start = text.find(chunk)
+        while start >= 0:
+            end = start + len(chunk)
+            if (start == 0 or text[start - 1].isspace()) and (end == size or text[end].isspace()):
+                found.append((start, chunk))
+            start = text.find(chunk, start + 1)
+    found.sort()
+    matches: list[tuple[Token, str]] = []
+    for offset, chunk in found:
+        for start, end, term in analyzer.chunk_words(chunk):
+            key = None if term is None else matcher(term)
+            if term is not None and key is not None:
+                matches.append((Token(term, 0, offset + start, offset + end), key))
+                if len(matches) >= MAX_MATCHES:
+                    return matches
+    return matches
 
-    def tokens_between(self, start: int, end: int) -> list[Token]:
-        """The words of every chunk that reaches past ``start`` and begins before ``end``."""
-        first = max(bisect.bisect_right(self.starts, start) - 1, 0)
-        last = bisect.bisect_left(self.starts, end)
-        return [token for number in range(first, last) for token in self.tokens(number)]
 
-    def matches(self, matcher: TermMatcher) -> list[tuple[Token, str]]:
-        """Matching words in text order, with the query term each answers (at most
-        :data:`MAX_MATCHES`)."""
-        found: list[tuple[Token, str]] = []
-        if matcher.is_empty:
-            return found
-        exact_only = not matcher.prefixes
-        wanted = matcher.terms
-        for number, terms in enumerate(self.analyzer.chunk_terms(self.chunks)):
-            if exact_only and wanted.isdisjoint(terms):
-                continue
-            for token in self.tokens(number):
-                key = matcher(token.term)
-                if key is not None:
-                    found.append((token, key))
-                    if len(found) >= MAX_MATCHES:
-                        return found
-        return found
+def _words_between(text: str, analyzer: Analyzer, start: int, end: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of the (not dropped) words of every chunk that reaches past
+    ``start`` and begins before ``end``, offsets into ``text``."""
+    begin = min(max(start, 0), len(text))
+    while begin > 0 and not text[begin - 1].isspace():
+        begin -= 1  # back to the start of the chunk holding ``start``
+    words: list[tuple[int, int]] = []
+    for found in _CHUNK.finditer(text, begin):
+        offset = found.start()
+        if offset >= end:
+            break
+        words.extend(
+            (offset + s, offset + e)
+            for s, e, term in analyzer.chunk_words(found.group())
+            if term is not None
+        )
+    return words
 
 
 def highlight_all(text: str, analyzer: Analyzer, matcher: TermMatcher) -> Fragment:
     """The whole of ``text`` as one fragment with every matching word marked (for titles)."""
-    spans = tuple((t.start, t.end) for t, _ in _Chunks(text, analyzer).matches(matcher))
+    spans = tuple((t.start, t.end) for t, _ in _matches(text, analyzer, matcher))
     return Fragment(text=text, start=0, end=len(text), spans=spans)
 
 
@@ -180,18 +191,16 @@ def best_fragment(
     """
     if fragment_chars < 1:
         raise ValueError(f"fragment_chars must be >= 1, got {fragment_chars}")
-    chunks = _Chunks(text, analyzer)
-    matches = chunks.matches(matcher)
+    matches = _matches(text, analyzer, matcher)
     if not matches:
         return _leading_fragment(text, analyzer, fragment_chars)
     first, last = _best_window(matches, matcher, fragment_chars)
     chosen = matches[first : last + 1]
     window_start, window_end = chosen[0][0].start, chosen[-1][0].end
-    # _stretch looks at words from a third of the spare room before the window to at
-    # most fragment_chars after the fragment's start
-    nearby = chunks.tokens_between(
-        window_start - fragment_chars // 3 - 1, window_start + fragment_chars + 1
-    )
+    # _stretch looks at words from a third of the spare room before the window, and
+    # after it up to fragment_chars past the window's start (never at those inside it)
+    nearby = _words_between(text, analyzer, window_start - fragment_chars // 3 - 1, window_start)
+    nearby += _words_between(text, analyzer, window_end, window_start + fragment_chars + 1)
     start, end = _stretch(text, nearby, window_start, window_end, fragment_chars)
     spans = tuple((t.start - start, t.end - start) for t, _ in chosen)
     return Fragment(
@@ -236,9 +245,10 @@ def _best_window(
 
 
 def _stretch(
-    text: str, tokens: list[Token], start: int, end: int, fragment_chars: int
+    text: str, words: list[tuple[int, int]], start: int, end: int, fragment_chars: int
 ) -> tuple[int, int]:
-    """Grow ``[start, end)`` to about ``fragment_chars`` on word edges, sentence-aware."""
+    """Grow ``[start, end)`` to about ``fragment_chars`` on word edges (``words``: the
+    ``(start, end)`` of the words around it, in order), sentence-aware."""
     spare = max(fragment_chars - (end - start), 0)
     # context before: up to a third of the spare room, from a sentence start if one is near
     lead_limit = start - spare // 3
@@ -249,19 +259,19 @@ def _stretch(
             break
     else:
         new_start = start
-        for token in tokens:
-            if token.start >= lead_limit:
-                new_start = min(token.start, start)
+        for word_start, _ in words:
+            if word_start >= lead_limit:
+                new_start = min(word_start, start)
                 break
     while new_start < start and text[new_start].isspace():
         new_start += 1
     room = fragment_chars - (end - new_start)
     new_end = end
-    for token in tokens:
-        if token.start >= end:
-            if token.end - new_start > fragment_chars or token.end - end > room:
+    for word_start, word_end in words:
+        if word_start >= end:
+            if word_end - new_start > fragment_chars or word_end - end > room:
                 break
-            new_end = token.end
+            new_end = word_end
     # keep a sentence-final danda or question mark that directly follows
     if new_end < len(text) and text[new_end] in SENTENCE_ENDS and text[new_end] != "\n":
         new_end += 1
