@@ -281,17 +281,17 @@ class SegmentReader:
         """``(doc_ids, tfs, start)``: :meth:`postings` and the index of the term's first
         posting in the field's posting arrays (doc ids, tfs, :meth:`forms`); or ``None``."""
         ident = self.term_id(field, term)
-        if ident < 0:
-            return None
-        arrays = self._field(field)
-        start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])
-        return arrays.docs[start:end], arrays.tfs[start:end], start
+        return None if ident < 0 else self._posting_slice(field, ident)
 
     def postings_by_id(self, field: str, ident: int) -> tuple[Array, Array]:
         """Postings of term number ``ident`` (zero-copy slices)."""
+        docs, tfs, _ = self._posting_slice(field, ident)
+        return docs, tfs
+
+    def _posting_slice(self, field: str, ident: int) -> tuple[Array, Array, int]:
         arrays = self._field(field)
         start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])
-        return arrays.docs[start:end], arrays.tfs[start:end]
+        return arrays.docs[start:end], arrays.tfs[start:end], start
 
     def forms(self, field: str) -> npt.NDArray[np.uint8] | None:
         """Per posting (aligned with the field's doc ids), the OR of its occurrences' form
