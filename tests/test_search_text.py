@@ -153,7 +153,7 @@ def _fragment_from_every_token(text: str, matcher: object, fragment_chars: int) 
     chosen = matches[first : last + 1]
     words = [(t.start, t.end) for t in tokens]
     start, end = highlight._stretch(
-        text, words, chosen[0][0].start, chosen[-1][0].end, fragment_chars
+        text, lambda _: words, chosen[0][0].start, chosen[-1][0].end, fragment_chars
     )
     return (start, end, tuple((t.start - start, t.end - start) for t, _ in chosen))
 

@@ -14,9 +14,10 @@ little), stretched to word edges and, when close, to the start of its sentence.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from itertools import compress
 from operator import not_
 
@@ -153,23 +154,17 @@ def _matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[tuple[
     return matches
 
 
-def _words_between(text: str, analyzer: Analyzer, start: int, end: int) -> list[tuple[int, int]]:
-    """``(start, end)`` of the (not dropped) words of every chunk that reaches past
-    ``start`` and begins before ``end``, offsets into ``text``."""
+def _words_from(text: str, analyzer: Analyzer, start: int) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of the (not dropped) words of ``text`` in order, from the chunk that
+    holds (or follows) offset ``start`` on, made lazily: a snippet's edges read a few."""
     begin = min(max(start, 0), len(text))
     while begin > 0 and not text[begin - 1].isspace():
         begin -= 1  # back to the start of the chunk holding ``start``
-    words: list[tuple[int, int]] = []
     for found in _CHUNK.finditer(text, begin):
         offset = found.start()
-        if offset >= end:
-            break
-        words.extend(
-            (offset + s, offset + e)
-            for s, e, term in analyzer.chunk_words(found.group())
-            if term is not None
-        )
-    return words
+        for word_start, word_end, term in analyzer.chunk_words(found.group()):
+            if term is not None:
+                yield offset + word_start, offset + word_end
 
 
 def highlight_all(text: str, analyzer: Analyzer, matcher: TermMatcher) -> Fragment:
@@ -196,12 +191,13 @@ def best_fragment(
         return _leading_fragment(text, analyzer, fragment_chars)
     first, last = _best_window(matches, matcher, fragment_chars)
     chosen = matches[first : last + 1]
-    window_start, window_end = chosen[0][0].start, chosen[-1][0].end
-    # _stretch looks at words from a third of the spare room before the window, and
-    # after it up to fragment_chars past the window's start (never at those inside it)
-    nearby = _words_between(text, analyzer, window_start - fragment_chars // 3 - 1, window_start)
-    nearby += _words_between(text, analyzer, window_end, window_start + fragment_chars + 1)
-    start, end = _stretch(text, nearby, window_start, window_end, fragment_chars)
+    start, end = _stretch(
+        text,
+        functools.partial(_words_from, text, analyzer),
+        chosen[0][0].start,
+        chosen[-1][0].end,
+        fragment_chars,
+    )
     spans = tuple((t.start - start, t.end - start) for t, _ in chosen)
     return Fragment(
         text=text[start:end],
@@ -245,10 +241,17 @@ def _best_window(
 
 
 def _stretch(
-    text: str, words: list[tuple[int, int]], start: int, end: int, fragment_chars: int
+    text: str,
+    words_from: Callable[[int], Iterable[tuple[int, int]]],
+    start: int,
+    end: int,
+    fragment_chars: int,
 ) -> tuple[int, int]:
-    """Grow ``[start, end)`` to about ``fragment_chars`` on word edges (``words``: the
-    ``(start, end)`` of the words around it, in order), sentence-aware."""
+    """Grow ``[start, end)`` to about ``fragment_chars`` on word edges, sentence-aware.
+
+    ``words_from(offset)`` gives the ``(start, end)`` of the text's words in order, at
+    least all of those starting at ``offset`` or later.
+    """
     spare = max(fragment_chars - (end - start), 0)
     # context before: up to a third of the spare room, from a sentence start if one is near
     lead_limit = start - spare // 3
@@ -259,7 +262,7 @@ def _stretch(
             break
     else:
         new_start = start
-        for word_start, _ in words:
+        for word_start, _ in words_from(lead_limit):
             if word_start >= lead_limit:
                 new_start = min(word_start, start)
                 break
@@ -267,7 +270,7 @@ def _stretch(
         new_start += 1
     room = fragment_chars - (end - new_start)
     new_end = end
-    for word_start, word_end in words:
+    for word_start, word_end in words_from(end):
         if word_start >= end:
             if word_end - new_start > fragment_chars or word_end - end > room:
                 break
