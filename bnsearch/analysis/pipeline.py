@@ -362,7 +362,10 @@ class Analyzer:
         """Tokens with term, position and ``start``/``end`` offsets into ``text``."""
         return list(self.iter_tokens(text))
 
-    def _chunk_word_entries(self, chunk: str) -> _ChunkWords:
+    def chunk_words(self, chunk: str) -> _ChunkWords:
+        """The words of one whitespace-free chunk as ``(start, end, term)`` (offsets into
+        the chunk; ``None`` for a dropped word), cached: what :meth:`iter_tokens` reads per
+        chunk, also for callers that build tokens for a few chunks only (highlighting)."""
         entry = self._chunk_words.get(chunk)
         if entry is None:
             self._make_room()
@@ -372,12 +375,6 @@ class Analyzer:
             self._chunk_words[chunk] = entry
         return entry
 
-    def chunk_words(self, chunk: str) -> tuple[tuple[int, int, str | None], ...]:
-        """The words of one whitespace-free chunk as ``(start, end, term)`` (offsets into
-        the chunk; ``None`` for a dropped word), cached: what :meth:`iter_tokens` reads per
-        chunk, for callers that build tokens for a few chunks only (highlighting)."""
-        return self._chunk_word_entries(chunk)
-
     def iter_tokens(self, text: str, *, keep_dropped: bool = False) -> Iterator[Token]:
         """Yield tokens lazily; with ``keep_dropped``, dropped words come with term ``""``."""
         _check_text(text)
@@ -386,7 +383,7 @@ class Analyzer:
         find = text.find
         for chunk in text.split():
             offset = find(chunk, offset)
-            for start, end, term in self._chunk_word_entries(chunk):
+            for start, end, term in self.chunk_words(chunk):
                 if term is not None:
                     yield Token(term, position, offset + start, offset + end)
                 elif keep_dropped:

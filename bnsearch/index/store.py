@@ -229,20 +229,14 @@ def _rows_v2(text: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _fresh(row: dict[str, Any]) -> dict[str, Any]:
-    """A copy of a cached row that shares no list or dict with it (a row is JSON: only
-    lists and dicts are mutable); about ten times cheaper than ``copy.deepcopy``."""
-    return {
-        key: value if type(value) not in (list, dict) else _fresh_value(value)
-        for key, value in row.items()
-    }
-
-
-def _fresh_value(value: Any) -> Any:
-    if type(value) is list:
-        return [item if type(item) not in (list, dict) else _fresh_value(item) for item in value]
+def _fresh(value: Any) -> Any:
+    """A copy of a cached row (or of one of its values) that shares no list or dict with
+    it (a row is JSON: only lists and dicts are mutable); about ten times cheaper than
+    ``copy.deepcopy``."""
     if type(value) is dict:
-        return _fresh(value)
+        return {k: v if type(v) not in (list, dict) else _fresh(v) for k, v in value.items()}
+    if type(value) is list:
+        return [v if type(v) not in (list, dict) else _fresh(v) for v in value]
     return value
 
 
@@ -303,7 +297,8 @@ class StoreReader:
         rows = self._block(number)
         if inner >= len(rows):
             raise IndexFormatError(f"{self._where}: stored block {number} lacks doc {doc}")
-        return _fresh(rows[inner])
+        row: dict[str, Any] = _fresh(rows[inner])
+        return row
 
     def related_headlines(self, doc: int) -> list[str]:
         """The headlines of ``doc``'s related links (no copy of the row is made)."""

@@ -118,8 +118,8 @@ def _matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[tuple[
     :meth:`bnsearch.analysis.Analyzer.chunk_terms`), so the chunks that hold a match are
     found among the text's *distinct* chunks on their cached terms, and then located in
     the text by string search (an occurrence counts where whitespace or an end of the
-    text surrounds it, as a chunk). Tokens are built for those chunks only: a hit's body
-    costs no token object, nor any Python step, per word.
+    text surrounds it, as a chunk). Tokens are built for those chunks only: the other
+    words of a hit's body cost C-level work (split, dict lookups), no token object.
     """
     if matcher.is_empty:
         return []
@@ -146,8 +146,10 @@ def _matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[tuple[
     matches: list[tuple[Token, str]] = []
     for offset, chunk in found:
         for start, end, term in analyzer.chunk_words(chunk):
-            key = None if term is None else matcher(term)
-            if term is not None and key is not None:
+            if term is None:
+                continue
+            key = matcher(term)
+            if key is not None:
                 matches.append((Token(term, 0, offset + start, offset + end), key))
                 if len(matches) >= MAX_MATCHES:
                     return matches
