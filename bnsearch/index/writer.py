@@ -9,10 +9,11 @@ deletion files, runs the merge policy and atomically replaces the manifest; it r
 what changed as a :class:`CommitResult`. :meth:`IndexWriter.rollback` forgets the batch.
 
 Anchors: an article's ``anchors`` field holds the headlines of live links that resolve to
-it under the rule of :mod:`.links`. A first guess is made when the article is analyzed;
-at commit the committed link graph (a :class:`~bnsearch.index.links.LinkIndex`, built
-once per writer) is updated with the batch, re-resolving only the links whose inputs the
-batch changed, and every article whose anchors differ from the resolved ones is
+it under the rule of :mod:`bnsearch.articles.links`. A first guess is made when the
+article is analyzed; at commit the committed link graph (a
+:class:`~bnsearch.articles.links.LinkGraph`, built once per writer from the segments and
+kept between commits) is updated with the batch, re-resolving only the links whose inputs
+the batch changed, and every article whose anchors differ from the resolved ones is
 re-indexed from its stored row, so anchors always equal the graph's edges.
 """
 
@@ -31,11 +32,11 @@ from bnsearch.errors import ArticleError, BnSearchError
 from bnsearch.index import faults
 from bnsearch.index.directory import Directory, FileInfo, FSDirectory
 from bnsearch.index.links import (
-    LinkIndex,
-    edge_url_index,
-    edge_url_keys,
+    LinkGraph,
+    doc_link_keys,
+    graph_from_segments,
     link_url_key,
-    segment_links,
+    segment_link_maps,
     title_key,
 )
 from bnsearch.index.lock import WriteLock
@@ -151,8 +152,8 @@ class IndexWriter:
         else:
             self._builders = [LocalBuilder(schema)]
         # the committed link graph, kept between commits (None: build when needed)
-        self._links: LinkIndex | None = None
-        self._next_links: LinkIndex | None = None
+        self._links: LinkGraph | None = None
+        self._next_links: LinkGraph | None = None
         try:
             self._base = IndexReader.open(directory, schema)
             self._remove_unreferenced(self._base.manifest)
@@ -320,27 +321,16 @@ class IndexWriter:
             if not len(working.reader.link_src):
                 continue
             table = working.reader.edges()
-            edges = set(table.by_tid.get(article.id, ()))
-            if key:
-                edges.update(table.by_key.get(key, ()))
-            if url:
-                edges.update(edge_url_index(working.reader).get(url, ()))
-            urls = edge_url_keys(working.reader)
-            for edge in sorted(edges):
+            maps = segment_link_maps(working.reader)
+            for edge in sorted(maps.edges_pointing_at(article.id, url, key)):
                 source = table.src[edge]
                 if not working.is_live(source):
                     continue
                 source_id = working.reader.article_id(source)
                 if source_id == article.id:
                     continue
-                if not self._guess_points_at(
-                    table.tid[edge],
-                    urls[edge],
-                    table.key[edge],
-                    article,
-                    url,
-                    key,
-                ):
+                link_key, link_url, tid = maps.edge_keys[edge]
+                if not self._guess_points_at(tid, link_url, link_key, article, url, key):
                     continue
                 link_no = table.link_no[edge]
                 found.add((source_id, link_no, self._headlines(working.reader, source)[link_no]))
@@ -374,7 +364,7 @@ class IndexWriter:
     def _fix_anchors(self) -> None:
         """Re-index every article whose anchors differ from the resolved graph (after flush).
 
-        The committed graph (a :class:`LinkIndex`, built once per writer and kept between
+        The committed graph (a :class:`LinkGraph`, built once per writer and kept between
         commits) is updated with this batch: only links whose source, target id, URL key
         or title key the batch touched are resolved again. Targets whose incoming links
         changed and the articles of the batch (their anchors were guessed) are checked
@@ -388,7 +378,7 @@ class IndexWriter:
             self._next_links = None  # no link anywhere: rebuilt when links appear
             return
         if links is None:
-            links = LinkIndex.from_segments([(s, s.live) for s in self._base.segments])
+            links = graph_from_segments(self._base.segments, self._base.find)
         added = []
         for article_id in self._touched:
             where = self._live_location(article_id)
@@ -399,7 +389,7 @@ class IndexWriter:
                         article_id,
                         reader.title_key_of(doc),
                         link_url_key(reader.url_of(doc)),
-                        segment_links(reader, doc),
+                        doc_link_keys(reader, doc),
                     )
                 )
         changed = links.update(removed=self._touched, added=added)
