@@ -428,5 +428,5 @@ def test_any_text_gives_an_article_or_an_article_error(text: str) -> None:
         return
     assert article.title.strip() and "\n" not in article.title
     assert article.body.strip()
-    assert all(link.headline.strip() for link in article.related)
+    assert all(link.headline.strip() or link.url for link in article.related)
     assert "\n\n\n" not in article.body

@@ -45,7 +45,8 @@ The rules, in order:
   in a danda closes the body. Each line is one headline; a leading bullet (``•``, ``-``,
   ``*``, ``▪``, ``►``) is dropped.
   A line ``headline<TAB>URL`` (any URL without spaces) or ``headline | https://…`` (an
-  absolute http(s) URL) carries the target URL.
+  absolute http(s) URL) carries the target URL; a bare ``https://…`` line is a link with a
+  URL and no headline (it resolves by URL or is reported unresolved).
   The body always keeps at least one paragraph, so the first line of a run that would eat the
   whole body stays in the body. Measured on BeliN articles rendered as pages with other
   articles' titles as related headlines (``tests/page_render.py``), see the guide.
@@ -309,6 +310,8 @@ def _format_related(link: RelatedLink) -> str:
     headline = " ".join(link.headline.split())
     if link.url is None:
         return headline
+    if not headline and _URL.match(link.url):
+        return link.url
     separator = " | " if _URL.match(link.url) else "\t"
     return f"{headline}{separator}{link.url}"
 
@@ -339,8 +342,10 @@ def _is_body_tail(line: str) -> bool:
 
 def _looks_like_headline(line: str) -> bool:
     """A headline line: headline-sized, no danda anywhere, not ending like a sentence, not
-    a label, byline or citation."""
+    a label, byline or citation; or a bare http(s) URL (a link without a headline)."""
     headline = _headline_part(line)
+    if _URL.match(headline):
+        return True
     return (
         _headline_sized(headline)
         and not _DANDA.search(headline)
@@ -369,6 +374,8 @@ def _is_label(line: str) -> bool:
 
 def _to_link(line: str) -> RelatedLink:
     headline, url = _split_url(_BULLET.sub("", line))
+    if url is None and _URL.match(headline):
+        return RelatedLink(headline="", url=headline)  # a bare URL: no headline
     return RelatedLink(headline=headline, url=url)
 
 

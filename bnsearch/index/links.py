@@ -131,10 +131,12 @@ def doc_link_keys(segment: SegmentReader, doc: int) -> tuple[LinkKeys, ...]:
     return tuple(keys[edge] for edge in segment.edges().of_source(doc))
 
 
-def stored_link(segment: SegmentReader, doc: int, link_no: int) -> RelatedLink:
-    """The related link number ``link_no`` of ``doc`` as stored (headline, URL, target)."""
-    headline, url, target = segment.stored(doc)["related"][link_no]
-    return RelatedLink(headline=headline, url=url, target_id=target)
+def stored_links(segment: SegmentReader, doc: int) -> tuple[RelatedLink, ...]:
+    """The related links of ``doc`` as stored (headline, URL, target), in page order."""
+    return tuple(
+        RelatedLink(headline=headline, url=url, target_id=target)
+        for headline, url, target in segment.stored(doc)["related"]
+    )
 
 
 def graph_from_segments(
@@ -143,10 +145,14 @@ def graph_from_segments(
     """A :class:`LinkGraph` over the live docs of ``segments`` (put by keys; ``find``
     locates a live id as (segment ordinal, doc) for the headlines of edges and reports)."""
 
-    def link_source(source_id: str, link_no: int) -> RelatedLink:
+    @functools.lru_cache(maxsize=256)  # a report reads one source's links in a row
+    def links_of(source_id: str) -> tuple[RelatedLink, ...]:
         where = find(source_id)
         assert where is not None, source_id
-        return stored_link(segments[where[0]], where[1], link_no)
+        return stored_links(segments[where[0]], where[1])
+
+    def link_source(source_id: str, link_no: int) -> RelatedLink:
+        return links_of(source_id)[link_no]
 
     graph = LinkGraph(link_source=link_source)
     added = []

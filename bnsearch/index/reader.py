@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bnsearch.articles import Article
+from bnsearch.articles import Article, RelatedLink
 from bnsearch.errors import IndexFormatError, SchemaError
 from bnsearch.index.directory import Directory
 from bnsearch.index.links import LinkGraph, SnapshotLinks, graph_from_segments
@@ -240,11 +240,12 @@ class IndexReader:
         return counts
 
     def unresolved_links(self) -> list[tuple[str, str]]:
-        """``(source id, headline)`` of live links that match no article (yet).
+        """``(source id, headline)`` of live links that match no article (yet); a link
+        without a headline shows its URL (or target id).
 
         Sorted by source id and link number. They resolve when a matching article is added.
         """
-        return [(link.source, link.link.headline) for link in self.link_graph().unresolved()]
+        return [(link.source, _shown(link.link)) for link in self.link_graph().unresolved()]
 
     def ambiguous_links(self) -> list[tuple[str, str, tuple[str, ...]]]:
         """``(source id, headline, candidate ids)`` of links that match several articles.
@@ -253,6 +254,11 @@ class IndexReader:
         gets no edge and no anchor. Sorted by source id and link number.
         """
         return [
-            (link.source, link.link.headline, link.candidates)
+            (link.source, _shown(link.link), link.candidates)
             for link in self.link_graph().ambiguous()
         ]
+
+
+def _shown(link: RelatedLink) -> str:
+    """How a report names a link: its headline, else its URL, else its target id."""
+    return link.headline or link.url or link.target_id or ""
