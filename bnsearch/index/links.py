@@ -24,12 +24,15 @@ from collections.abc import Callable, Collection, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
+import numpy as np
+import numpy.typing as npt
 
 from bnsearch.articles.links import (
     LinkGraph,
     LinkKeys,
     LinkStatus,
     Resolution,
+    link_keys,
     resolve_link,
     title_key,
     url_key,
@@ -48,6 +51,7 @@ __all__ = [
     "SnapshotLinks",
     "doc_link_keys",
     "graph_from_segments",
+    "link_keys",
     "link_url_key",
     "resolve_link",
     "segment_link_maps",
@@ -140,10 +144,14 @@ def stored_links(segment: SegmentReader, doc: int) -> tuple[RelatedLink, ...]:
 
 
 def graph_from_segments(
-    segments: Sequence[SegmentReader], find: Callable[[str], tuple[int, int] | None]
+    segments: Sequence[SegmentReader],
+    find: Callable[[str], tuple[int, int] | None],
+    *,
+    live: Sequence[npt.NDArray[np.bool_]] | None = None,
 ) -> LinkGraph:
     """A :class:`LinkGraph` over the live docs of ``segments`` (put by keys; ``find``
-    locates a live id as (segment ordinal, doc) for the headlines of edges and reports)."""
+    locates a live id as (segment ordinal, doc) for the headlines of edges and reports).
+    ``live`` replaces the segments' own live masks (a writer's batch deletes docs)."""
 
     @functools.lru_cache(maxsize=256)  # a report reads one source's links in a row
     def links_of(source_id: str) -> tuple[RelatedLink, ...]:
@@ -156,14 +164,14 @@ def graph_from_segments(
 
     graph = LinkGraph(link_source=link_source)
     added = []
-    for segment in segments:
+    for ordinal, segment in enumerate(segments):
         ids = segment.article_ids()
         titles = segment.title_keys()
         urls = segment.urls()
         maps = segment_link_maps(segment) if len(segment.link_src) else None
         table = segment.edges() if maps is not None else None
-        live = segment.live.tolist()
-        for doc, alive in enumerate(live):
+        mask = segment.live if live is None else live[ordinal]
+        for doc, alive in enumerate(mask.tolist()):
             if not alive:
                 continue
             links: tuple[LinkKeys, ...] = ()
