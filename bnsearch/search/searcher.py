@@ -24,7 +24,13 @@ from bnsearch.index.segment import NO_DATE, epoch_seconds
 from bnsearch.search.compiler import Compiled, Compiler, Node, Unit
 from bnsearch.search.context import Context
 from bnsearch.search.engine import DocScores, Evaluator
-from bnsearch.search.highlight import TermMatcher, best_fragment, highlight_all
+from bnsearch.search.highlight import (
+    Phrase,
+    TermMatcher,
+    best_fragment,
+    highlight_all,
+    phrase_key,
+)
 from bnsearch.search.parser import has_syntax, parse_query, words_query
 from bnsearch.search.phrases import phrase_frequencies
 from bnsearch.search.query import Bool, Query, Term
@@ -534,12 +540,13 @@ class Searcher:
     def _matchers(self, compiled: Compiled) -> dict[str, TermMatcher]:
         terms: dict[str, set[str]] = {}
         prefixes: dict[str, set[str]] = {}
+        phrases: dict[str, dict[Phrase, None]] = {}
         n = self.reader.doc_count
         for unit in _units(compiled):
             for field, group in unit.terms.items():
                 terms.setdefault(field, set()).update(group)
             for field, phrase in unit.phrases.items():
-                terms.setdefault(field, set()).update(t for _, t in phrase)
+                phrases.setdefault(field, {})[phrase] = None
             for field, group in unit.prefixes.items():
                 prefixes.setdefault(field, set()).update(group)
         matchers = {}
@@ -547,10 +554,15 @@ class Searcher:
             if field not in self.schema or not self.schema[field].is_text:
                 continue
             field_terms = terms.get(field, set())
-            weights = {t: float(idf(n, self._ctx.doc_freq(field, t))) for t in field_terms}
+            field_phrases = tuple(phrases.get(field, ()))
+            words = field_terms.union(t for phrase in field_phrases for _, t in phrase)
+            weights = {t: float(idf(n, self._ctx.doc_freq(field, t))) for t in words}
+            for phrase in field_phrases:  # a phrase weighs the sum of its words (as scored)
+                weights[phrase_key(phrase)] = sum(weights[t] for t in {t for _, t in phrase})
             matchers[field] = TermMatcher(
                 terms=frozenset(field_terms),
                 prefixes=tuple(sorted(prefixes.get(field, ()))),
+                phrases=field_phrases,
                 weights=weights,
             )
         return matchers
