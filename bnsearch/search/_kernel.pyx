@@ -18,7 +18,7 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
-from libc.stdlib cimport calloc, free, malloc, qsort
+from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from libc.string cimport memset
 
 cnp.import_array()
@@ -479,3 +479,128 @@ def score_segment(
         free(touched)
         free(seen)
     return out_docs[:n_out], out_scores[:n_out]
+
+
+# -- the proximity rerank: word pairs side by side in a few docs --------------------------------
+cdef struct Occurrence:
+    int64_t key  # column << 32 | position
+    int64_t label
+
+
+cdef int _compare_occurrence(const void* a, const void* b) noexcept nogil:
+    cdef int64_t x = (<const Occurrence*>a).key
+    cdef int64_t y = (<const Occurrence*>b).key
+    return (x > y) - (x < y)
+
+
+cdef inline Py_ssize_t _doc_at(const void* docs, int kind, Py_ssize_t i) noexcept nogil:
+    if kind == cnp.NPY_UINT16:
+        return (<const uint16_t*>docs)[i]
+    return (<const int32_t*>docs)[i]
+
+
+cdef inline int64_t _position_at(const void* positions, int kind, Py_ssize_t i) noexcept nogil:
+    if kind == cnp.NPY_UINT8:
+        return (<const uint8_t*>positions)[i]
+    if kind == cnp.NPY_UINT16:
+        return (<const uint16_t*>positions)[i]
+    if kind == cnp.NPY_UINT32:
+        return (<const uint32_t*>positions)[i]
+    return (<const int64_t*>positions)[i]
+
+
+def pair_counts(
+    list entry_docs,
+    list entry_offsets,
+    object positions,
+    const int64_t[:] labels,
+    const int32_t[:] docs,
+    const int64_t[:, :, :] pair_row,
+    Py_ssize_t n_pairs,
+):
+    """How often each query word pair stands at its distance in each of ``docs``, in one
+    field: ``counts[pair, column]`` (int64).
+
+    Entry ``e`` is a pair word's postings (``entry_docs[e]``, sorted) with their position
+    offsets into ``positions`` (the field's whole position array); ``labels[e]`` is its
+    row in ``pair_row[first, second, distance]`` (the pair's number, or -1). ``docs`` are
+    sorted and unique. Two occurrences count as a pair when one stands one or two
+    positions after the other (one word per position: no word between counts twice).
+    """
+    cdef Py_ssize_t n_docs = docs.shape[0], n_entries = len(entry_docs)
+    cdef Py_ssize_t e, c, lo, hi, mid, n_occ = 0, cap = 0, i, j, k
+    cdef Py_ssize_t at, begin, end
+    cdef int64_t diff, row, d, labels_count = pair_row.shape[0]
+    cdef cnp.ndarray term_docs, offsets, pos_arr
+    cdef cnp.ndarray[int64_t, ndim=2] counts = np.zeros((n_pairs, n_docs), dtype=np.int64)
+    cdef Occurrence* occ = NULL
+    cdef Occurrence* grown
+    cdef const void* dp
+    cdef const int64_t* op
+    cdef const void* pp
+    cdef int dkind, pkind
+    cdef Py_ssize_t n_positions
+    if len(entry_offsets) != n_entries or labels.shape[0] != n_entries:
+        raise ValueError("every entry needs docs, offsets and a label")
+    if pair_row.shape[1] != labels_count or pair_row.shape[2] < 3:
+        raise ValueError("pair_row must be labels x labels x 3")
+    pos_arr = _contiguous(positions, -1)
+    pkind = cnp.PyArray_TYPE(pos_arr)
+    if pkind not in (cnp.NPY_UINT8, cnp.NPY_UINT16, cnp.NPY_UINT32, cnp.NPY_INT64):
+        pos_arr = _contiguous(pos_arr, cnp.NPY_INT64)
+        pkind = cnp.NPY_INT64
+    pp = cnp.PyArray_DATA(pos_arr)
+    n_positions = cnp.PyArray_DIM(pos_arr, 0)
+    try:
+        for e in range(n_entries):
+            if labels[e] < 0 or labels[e] >= labels_count:
+                raise ValueError("a label outside pair_row")
+            term_docs = _docs_array(entry_docs[e])
+            offsets = _contiguous(entry_offsets[e], cnp.NPY_INT64)
+            if cnp.PyArray_DIM(offsets, 0) != cnp.PyArray_DIM(term_docs, 0) + 1:
+                raise ValueError("an entry needs one offset more than it has docs")
+            dp = cnp.PyArray_DATA(term_docs)
+            dkind = cnp.PyArray_TYPE(term_docs)
+            op = <const int64_t*>cnp.PyArray_DATA(offsets)
+            lo = 0
+            for c in range(n_docs):  # docs ascend: each search starts where the last ended
+                d = docs[c]
+                hi = cnp.PyArray_DIM(term_docs, 0)
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if _doc_at(dp, dkind, mid) < d:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                if lo >= cnp.PyArray_DIM(term_docs, 0):
+                    break
+                if _doc_at(dp, dkind, lo) != d:
+                    continue
+                begin, end = op[lo], op[lo + 1]
+                if begin < 0 or end < begin or end > n_positions:
+                    raise _out_of_range()
+                if n_occ + (end - begin) > cap:
+                    cap = 2 * (n_occ + (end - begin)) + 64
+                    grown = <Occurrence*>realloc(occ, cap * sizeof(Occurrence))
+                    if grown == NULL:
+                        raise MemoryError()
+                    occ = grown
+                for at in range(begin, end):
+                    occ[n_occ].key = (<int64_t>c << 32) | _position_at(pp, pkind, at)
+                    occ[n_occ].label = labels[e]
+                    n_occ += 1
+        if n_occ > 1:
+            qsort(occ, n_occ, sizeof(Occurrence), _compare_occurrence)
+        for i in range(n_occ):
+            for k in range(1, 3):
+                j = i + k
+                if j >= n_occ:
+                    break
+                diff = occ[j].key - occ[i].key
+                if diff <= 2:
+                    row = pair_row[occ[i].label, occ[j].label, diff]
+                    if 0 <= row < n_pairs:
+                        counts[row, occ[i].key >> 32] += 1
+    finally:
+        free(occ)
+    return counts
