@@ -25,7 +25,7 @@ import pytest
 from bnsearch.articles import Article, read_articles
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import Index
-from bnsearch.search import Results, Searcher, kernel
+from bnsearch.search import BM25FParams, Results, Searcher, kernel
 
 from .conftest import index_of, shared_file
 
@@ -172,14 +172,30 @@ def test_query_kinds_give_the_same_page(searcher: Searcher, core: ModuleType, ki
     assert compared >= 10  # most queries find something
 
 
-def test_explain_still_matches_the_compiled_score(searcher: Searcher, core: ModuleType) -> None:
+@pytest.mark.parametrize("compiled", [True, False])
+def test_explain_gives_exactly_the_search_score(
+    corpus_index: Index, core: ModuleType, compiled: bool
+) -> None:
+    """explain() and search() share one preparation and scoring: the top value is the
+    score itself (not a sum that rounds alike), for every kind of query, with the prior."""
+    searcher = Searcher(corpus_index.reader(), params=BM25FParams(link_prior=0.3))
     words = _words(searcher)
-    query = f"{words[0]} {words[1]} {words[2]}"
-    with _path(core):
-        hits = searcher.search(query, limit=5, stored=False).hits
-        assert hits
-        for hit in hits:
-            assert searcher.explain(query, hit.id).value == pytest.approx(hit.score, rel=1e-6)
+    queries = [
+        f"{words[0]} {words[1]} {words[2]}",
+        words[3],
+        f'"{words[4]} {words[5]}" {words[6]}',
+        f"+{words[7]} {words[8]}",
+        f"{words[9][:2]}*",
+    ]
+    checked = 0
+    with _path(core if compiled else None):
+        for query in queries:
+            for hit in searcher.search(query, limit=5, stored=False).hits:
+                explained = searcher.explain(query, hit.id)
+                assert explained.value == hit.score, query
+                assert explained.details, query
+                checked += 1
+    assert checked >= 15
 
 
 def test_a_long_query_and_a_short_prefix_stay_the_same(
