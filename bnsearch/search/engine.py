@@ -23,7 +23,7 @@ from bnsearch.search import kernel
 from bnsearch.search.compiler import Compiled, Unit
 from bnsearch.search.context import Context
 from bnsearch.search.phrases import phrase_frequencies
-from bnsearch.search.scoring import idf
+from bnsearch.search.scoring import idf, saturate
 
 FloatArray = npt.NDArray[np.float32]
 DocScores = tuple[npt.NDArray[Any], FloatArray]
@@ -155,15 +155,6 @@ class Evaluator:
         count = int(np.count_nonzero(segment.live[union])) if deletions else len(union)
         return union, summed.astype(np.float32), count
 
-    def _saturate(self, x: FloatArray, weight: float) -> FloatArray:
-        k1 = self.ctx.params.k1
-        if k1 == 0:
-            flat: FloatArray = np.full(len(x), weight, dtype=np.float32)
-            return flat
-        scores: FloatArray = x / (x + np.float32(k1))
-        scores *= np.float32(weight)
-        return scores
-
     # -- pass two: scores -----------------------------------------------------------------
     def unit_scores(self, unit: Unit) -> list[DocScores]:
         """Per segment, the unit's matching docs and scores."""
@@ -188,7 +179,7 @@ class Evaluator:
             for segment, parts, (docs, x, _) in zip(
                 self.segments, all_parts, gathered, strict=True
             ):
-                scores = self._saturate(x, unit.boost * unit_idf)
+                scores = saturate(x, k1=self.ctx.params.k1, weight=unit.boost * unit_idf)
                 with_form = self.form_docs(unit, segment, parts) if bonus else _EMPTY_DOCS
                 if len(with_form):  # within docs, which a union of fields leaves unsorted
                     order = np.argsort(docs, kind="stable")
@@ -409,7 +400,7 @@ class Evaluator:
                 group[3].append(i)
             elif i in several:
                 docs, x = several[i]
-                acc[docs] += self._saturate(x, float(weights[i]))
+                acc[docs] += saturate(x, k1=self.ctx.params.k1, weight=float(weights[i]))
         for field, (docs_list, tfs_list, lengths, which) in by_field.items():
             weight = units[which[0]].weights[field]
             multiplier = self.ctx.multiplier(segment, field, weight)
