@@ -176,9 +176,16 @@ def bnsearch_runner(index: Index, mode: str, params: BM25FParams | None = None) 
 
 
 class Tantivy:
-    """A tantivy index of the same articles (ICU words split on spaces), in RAM or on disk."""
+    """A tantivy index of the same articles (ICU words split on spaces), in RAM or on disk.
 
-    def __init__(self, articles: Sequence[Article], path: Path | None = None) -> None:
+    ``stored_text`` keeps title and body in tantivy's doc store (for pages: the snippet
+    generator reads the stored body); without it only the id is stored, so fetching the
+    ids of a top 10 does not decompress bodies (as bnsearch's ids-only search does not).
+    """
+
+    def __init__(
+        self, articles: Sequence[Article], path: Path | None = None, *, stored_text: bool = True
+    ) -> None:
         import tantivy
 
         self.tantivy = tantivy
@@ -187,8 +194,8 @@ class Tantivy:
         builder = tantivy.SchemaBuilder()
         builder.add_text_field("id", stored=True, tokenizer_name="raw")
         builder.add_text_field("section", stored=False, tokenizer_name="raw")
-        builder.add_text_field("title", stored=True, tokenizer_name="whitespace")
-        builder.add_text_field("body", stored=True, tokenizer_name="whitespace")
+        builder.add_text_field("title", stored=stored_text, tokenizer_name="whitespace")
+        builder.add_text_field("body", stored=stored_text, tokenizer_name="whitespace")
         self.schema = builder.build()
         store = tantivy.Index(self.schema, path=str(path)) if path else tantivy.Index(self.schema)
         writer = store.writer(heap_size=500_000_000, num_threads=1)
@@ -433,9 +440,18 @@ def main() -> int:
         tantivy_dir = Path(folder) / "tantivy"
         if not args.no_tantivy:
             tantivy_dir.mkdir()
-            peer = Tantivy(articles, tantivy_dir)
-            systems.append(("tantivy (ICU words)", peer.runner, peer.build))
+            (Path(folder) / "tantivy-ids").mkdir()
+            pages = Tantivy(articles, tantivy_dir)
+            ids = Tantivy(articles, Path(folder) / "tantivy-ids", stored_text=False)
+            systems.append(
+                (
+                    "tantivy (ICU words)",
+                    lambda mode: (ids if mode == "ids" else pages).runner(mode),
+                    pages.build,
+                )
+            )
         if not args.no_whoosh:
+            (Path(folder) / "whoosh").mkdir()
             make, whoosh_build = whoosh_runner(articles, str(Path(folder) / "whoosh"))
             systems.append(("whoosh (ICU words)", make, whoosh_build))
         for mode in args.modes:
@@ -472,7 +488,7 @@ def _runner(system: str, articles: Sequence[Article], folder: str) -> Runner:
         return bnsearch_runner(bnsearch_index(articles)[0], "ids", params)
     if system == "tantivy":
         Path(folder, "t").mkdir()
-        return Tantivy(articles, Path(folder, "t")).runner("ids")
+        return Tantivy(articles, Path(folder, "t"), stored_text=False).runner("ids")
     return whoosh_runner(articles, folder)[0]("ids")
 
 

@@ -254,8 +254,8 @@ class Evaluator:
                     dfs[i] += count
             merged.append(several)
         idfs = self._idfs(units, dfs)
-        weights = (np.array([u.boost for u in units]) * idfs).astype(np.float32)
-        bonuses = [(i, self.form_bonus(u, float(idfs[i]))) for i, u in enumerate(units)]
+        weights = np.array([u.boost * w for u, w in zip(units, idfs, strict=True)], np.float32)
+        bonuses = [(i, self.form_bonus(u, idfs[i])) for i, u in enumerate(units)]
         bonuses = [(i, bonus) for i, bonus in bonuses if bonus]
         k1 = np.float32(self.ctx.params.k1)
         result: list[DocScores] = []
@@ -278,20 +278,23 @@ class Evaluator:
             result.append((docs, acc[docs].astype(np.float32)))
         return result
 
-    def _idfs(self, units: Sequence[Unit], dfs: npt.NDArray[np.int64]) -> npt.NDArray[Any]:
-        if all(u.kind == "terms" for u in units):  # one vectorized idf
-            return np.asarray(idf(self.ctx.total_docs, dfs))
-        return np.array([self.unit_idf(u, int(df)) for u, df in zip(units, dfs, strict=True)])
+    def _idfs(self, units: Sequence[Unit], dfs: npt.NDArray[np.int64]) -> list[float]:
+        """Per unit, its idf from its live document frequency (one rule for both paths)."""
+        if all(u.kind == "terms" for u in units):
+            n = self.ctx.total_docs
+            return [float(idf(n, df)) for df in dfs.tolist()]
+        return [self.unit_idf(u, int(df)) for u, df in zip(units, dfs.tolist(), strict=True)]
 
     def _flat_compiled(
         self, core: Any, units: Sequence[Unit], masks: Masks | None
     ) -> list[DocScores]:
         """:meth:`flat` on the compiled core: per segment, one call for the live document
         frequencies and, once the idf is known, one for the scores, the exact-form
-        bonus and the mask. The same arithmetic as the numpy path (see ``_kernel.pyx``)."""
+        bonus and the mask. The same arithmetic as the numpy path (see ``_kernel.pyx``);
+        the glue here is per slice, never per posting."""
         ctx = self.ctx
         plans = []
-        dfs = np.zeros(len(units), dtype=np.int64)
+        dfs: npt.NDArray[np.int64] | None = None
         for segment in self.segments:
             slices: list[Part] = []
             owners: list[int] = []
@@ -299,29 +302,36 @@ class Evaluator:
                 for part in self.parts(unit, segment):
                     slices.append(part)
                     owners.append(number)
-            owner_array = np.array(owners, dtype=np.int32)
             docs_parts = [part[1] for part in slices]
+            owner_array = np.array(owners, dtype=np.int32)
             live = segment.live if segment.del_count else None
-            dfs += core.unit_doc_freqs(docs_parts, owner_array, len(units), live, segment.max_doc)
-            plans.append((slices, owner_array, docs_parts))
+            found = core.unit_doc_freqs(docs_parts, owner_array, len(units), live, segment.max_doc)
+            dfs = found if dfs is None else dfs + found
+            plans.append((slices, owners, owner_array, docs_parts))
+        assert dfs is not None
         idfs = self._idfs(units, dfs)
-        weights = (np.array([u.boost for u in units]) * idfs).astype(np.float32)
-        bonuses = np.array(
-            [self.form_bonus(u, float(idfs[i])) for i, u in enumerate(units)], dtype=np.float32
-        )
-        flags = np.array([u.form_flag if bonuses[i] else 0 for i, u in enumerate(units)], np.uint8)
+        weights = np.array([u.boost * w for u, w in zip(units, idfs, strict=True)], np.float32)
+        bonus_list = [self.form_bonus(u, w) for u, w in zip(units, idfs, strict=True)]
+        flag_list = [u.form_flag if b else 0 for u, b in zip(units, bonus_list, strict=True)]
+        bonuses = np.array(bonus_list, dtype=np.float32)
+        flags = np.array(flag_list, dtype=np.uint8)
+        any_flag = any(flag_list)
         k1 = float(np.float32(ctx.params.k1))
         result: list[DocScores] = []
-        for ordinal, (segment, (slices, owner_array, docs_parts)) in enumerate(
+        for ordinal, (segment, (slices, owners, owner_array, docs_parts)) in enumerate(
             zip(self.segments, plans, strict=True)
         ):
-            forms_parts = [
-                self._part_forms(units[owner], segment, part) if flags[owner] else None
-                for owner, part in zip(owner_array.tolist(), slices, strict=True)
-            ]
+            pairs = list(zip(owners, slices, strict=True))
+            forms_parts = (
+                [
+                    self._part_forms(units[o], segment, part) if flag_list[o] else None
+                    for o, part in pairs
+                ]
+                if any_flag
+                else [None] * len(slices)
+            )
             mults = [
-                ctx.multiplier(segment, part[0], units[owner].weights[part[0]])
-                for owner, part in zip(owner_array.tolist(), slices, strict=True)
+                ctx.multiplier(segment, part[0], units[o].weights[part[0]]) for o, part in pairs
             ]
             docs, scores = core.score_segment(
                 docs_parts,
