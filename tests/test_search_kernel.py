@@ -210,7 +210,9 @@ def test_a_long_query_and_a_short_prefix_stay_the_same(
     assert compiled.total > 1000
 
 
-def test_bad_arrays_raise_the_library_error(core: ModuleType) -> None:
+def test_bad_arrays_raise_the_library_error(core: ModuleType, searcher: Searcher) -> None:
+    """A doc id outside the segment raises IndexFormatError (never a write out of
+    bounds), and leaves the core's reused tables clean for the next search."""
     docs = np.array([0, 5], dtype=np.int32)
     tfs = np.ones(2, dtype=np.uint8)
     mult = np.ones(4, dtype=np.float32)
@@ -222,6 +224,25 @@ def test_bad_arrays_raise_the_library_error(core: ModuleType) -> None:
         )
     with pytest.raises(IndexFormatError):
         core.unit_doc_freqs([docs, docs], np.zeros(2, np.int32), 1, None, 4)
+    good = np.array([0, 3], dtype=np.int32)  # doc 0 scored, then the bad doc 5
+    with pytest.raises(IndexFormatError):
+        core.score_segment(
+            [good, docs],
+            [tfs, tfs],
+            [mult, mult],
+            [None, None],
+            np.array([0, 1], np.int32),
+            np.ones(2, np.float32),
+            np.zeros(2, np.uint8),
+            np.zeros(2, np.float32),
+            0.3,
+            None,
+            4,
+        )
+    for query in ("নামাজ রোজা", "ঢাকা"):
+        compiled, reference = _both(searcher, core, query, highlight=False)
+        _assert_same(compiled, reference, query)
+        assert compiled.total > 0
 
 
 def test_without_the_extension_numpy_runs_after_one_warning(tmp_path: Any) -> None:
