@@ -6,8 +6,11 @@ frequency summed over fields) and counts the unit's live document frequency over
 segments; pass two turns ``x`` into scores with the global idf and combines units through
 the boolean structure with dense per-segment arrays.
 
-Everything per posting is numpy: gathers of norms, table lookups, scatter-adds; Python
-work is per unit and per field, never per document.
+Everything per posting is compiled or numpy: a bag of words (and a single unit) goes to
+the compiled core (:mod:`.kernel`, one call per segment and pass), boolean nodes and the
+numpy path use gathers of norms, table lookups and scatter-adds. Both sum a document's
+units (and a unit's fields) in float64 and round once, so they give the same float32
+scores. Python work is per unit and per field, never per document.
 """
 
 from __future__ import annotations
