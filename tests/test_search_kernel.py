@@ -283,3 +283,22 @@ def test_the_environment_variable_forces_numpy() -> None:
     )
     assert done.stdout.strip() == "False None"
     assert "compiled core" not in done.stderr  # asked for: no warning
+
+
+def test_private_tables_give_the_same_results(searcher: Searcher, core: ModuleType) -> None:
+    """While one call holds the core's shared tables (another thread's search, entered
+    from a finalizer), a call works on private tables: same results."""
+    queries = ["নামাজ রোজা ইফতার", "ঢাকা", '"ইসলামী ব্যাংক"', "প্র*"]
+    with _path(core):
+        shared = [searcher.search(q, highlight=False, stored=False) for q in queries]
+        core._hold_shared_tables(True)
+        try:
+            private = [searcher.search(q, highlight=False, stored=False) for q in queries]
+        finally:
+            core._hold_shared_tables(False)
+        again = [searcher.search(q, highlight=False, stored=False) for q in queries]
+    for first, second, third in zip(shared, private, again, strict=True):
+        assert first.total > 0
+        assert first.ids == second.ids == third.ids
+        assert [h.score for h in first.hits] == [h.score for h in second.hits]
+        assert first.total == second.total == third.total

@@ -132,6 +132,68 @@ cdef void _wipe() noexcept:
     memset(_seen, 0, _capacity * sizeof(uint8_t))
 
 
+# A call holds the GIL throughout, but creating a Python object inside it may run a
+# finalizer, and with it another thread's search; that call must not use (or regrow) the
+# shared tables meanwhile, so it gets private ones for its duration.
+cdef bint _busy = False
+
+
+cdef struct Tables:
+    double* acc
+    double* xbuf
+    uint8_t* seen
+    int32_t* stamp
+    int32_t first_tag
+    bint private
+
+
+cdef int _take(Tables* t, Py_ssize_t size, Py_ssize_t tags) except -1:
+    """Tables for one call: the shared ones, or private zeroed ones while they are held."""
+    global _busy
+    if size < 1:
+        size = 1
+    if _busy:
+        t.private = True
+        t.acc = <double*>calloc(size, sizeof(double))
+        t.xbuf = <double*>calloc(size, sizeof(double))
+        t.seen = <uint8_t*>calloc(size, sizeof(uint8_t))
+        t.stamp = <int32_t*>calloc(size, sizeof(int32_t))
+        t.first_tag = 1
+        if t.acc == NULL or t.xbuf == NULL or t.seen == NULL or t.stamp == NULL:
+            _give(t, False)
+            raise MemoryError()
+        return 0
+    _reserve(size)
+    _busy = True
+    t.private = False
+    t.acc, t.xbuf, t.seen, t.stamp = _acc, _xbuf, _seen, _stamp
+    t.first_tag = _tags(tags)
+    return 0
+
+
+cdef void _give(Tables* t, bint failed) noexcept:
+    """Hand the tables back (the shared ones zeroed: wiped if the call failed)."""
+    global _busy
+    if t.private:
+        free(t.acc)
+        free(t.xbuf)
+        free(t.seen)
+        free(t.stamp)
+        t.acc = t.xbuf = NULL
+        t.seen = NULL
+        t.stamp = NULL
+        return
+    if failed:
+        _wipe()
+    _busy = False
+
+
+def _hold_shared_tables(bint held):
+    """For tests: mark the shared tables held, so calls take private ones."""
+    global _busy
+    _busy = held
+
+
 def _out_of_range():
     from bnsearch.errors import IndexFormatError
 
@@ -185,42 +247,49 @@ def unit_doc_freqs(
     cdef cnp.ndarray live_arr, docs
     cdef int bad = 0
     cdef int32_t first_tag = 0
+    cdef Tables tables
+    cdef bint taken = False
     if live is not None:
         live_arr = _contiguous(live, cnp.NPY_BOOL)
         live_p = <const uint8_t*>cnp.PyArray_DATA(live_arr)
-    while p < n_parts:
-        u = owners[p]
-        q = p + 1
-        while q < n_parts and owners[q] == u:
-            q += 1
-        if q == p + 1:  # one slice: its docs are unique
-            docs = _docs_array(docs_parts[p])
-            n = cnp.PyArray_DIM(docs, 0)
-            if live_p == NULL:
-                out[u] = n
-            elif cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
-                out[u] = _count_live(<const uint16_t*>cnp.PyArray_DATA(docs), n, live_p, max_doc, &bad)
-            else:
-                out[u] = _count_live(<const int32_t*>cnp.PyArray_DATA(docs), n, live_p, max_doc, &bad)
-        else:
-            if stamp == NULL:
-                _reserve(max_doc)
-                stamp = _stamp
-                first_tag = _tags(n_units)
-            for p in range(p, q):
+    try:
+        while p < n_parts:
+            u = owners[p]
+            q = p + 1
+            while q < n_parts and owners[q] == u:
+                q += 1
+            if q == p + 1:  # one slice: its docs are unique
                 docs = _docs_array(docs_parts[p])
                 n = cnp.PyArray_DIM(docs, 0)
-                if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
-                    out[u] += _count_new(
-                        <const uint16_t*>cnp.PyArray_DATA(docs), n, live_p, stamp, first_tag + u, max_doc, &bad
-                    )
+                if live_p == NULL:
+                    out[u] = n
+                elif cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
+                    out[u] = _count_live(<const uint16_t*>cnp.PyArray_DATA(docs), n, live_p, max_doc, &bad)
                 else:
-                    out[u] += _count_new(
-                        <const int32_t*>cnp.PyArray_DATA(docs), n, live_p, stamp, first_tag + u, max_doc, &bad
-                    )
-        p = q
-        if bad:
-            raise _out_of_range()
+                    out[u] = _count_live(<const int32_t*>cnp.PyArray_DATA(docs), n, live_p, max_doc, &bad)
+            else:
+                if not taken:
+                    _take(&tables, max_doc, n_units)
+                    taken = True
+                    stamp = tables.stamp
+                    first_tag = tables.first_tag
+                for p in range(p, q):
+                    docs = _docs_array(docs_parts[p])
+                    n = cnp.PyArray_DIM(docs, 0)
+                    if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
+                        out[u] += _count_new(
+                            <const uint16_t*>cnp.PyArray_DATA(docs), n, live_p, stamp, first_tag + u, max_doc, &bad
+                        )
+                    else:
+                        out[u] += _count_new(
+                            <const int32_t*>cnp.PyArray_DATA(docs), n, live_p, stamp, first_tag + u, max_doc, &bad
+                        )
+            p = q
+            if bad:
+                raise _out_of_range()
+    finally:
+        if taken:
+            _give(&tables, False)  # stamps need no wiping
     return out
 
 
@@ -393,6 +462,8 @@ def score_segment(
     cdef list docs_arrays = [], tfs_arrays = [], mult_arrays = []
     cdef float x, s, weight
     cdef bint sparse
+    cdef bint failed = False
+    cdef Tables tables
     cdef int bad = 0
     cdef int32_t first_tag
     cdef cnp.ndarray[int32_t, ndim=1] out_docs
@@ -421,13 +492,13 @@ def score_segment(
             raise ValueError("the mask is shorter than the segment")
         mask_p = <const uint8_t*>cnp.PyArray_DATA(mask_arr)
     sparse = total * SPARSE_RATIO < max_doc
-    _reserve(max_doc)
-    acc = _acc
-    first_tag = _tags(weights.shape[0])
+    _take(&tables, max_doc, weights.shape[0])
+    acc = tables.acc
+    first_tag = tables.first_tag
     try:
         if sparse:
             touched = <int32_t*>malloc((total + 1) * sizeof(int32_t))
-            seen = _seen
+            seen = tables.seen
             if touched == NULL:
                 raise MemoryError()
         p = 0
@@ -445,7 +516,7 @@ def score_segment(
                 )
             else:  # several slices: x summed per doc first (BM25F), then saturated
                 if xdocs == NULL:
-                    xbuf = _xbuf
+                    xbuf = tables.xbuf
                     xdocs = <int32_t*>malloc((total + 1) * sizeof(int32_t))
                     if xdocs == NULL:
                         raise MemoryError()
@@ -486,7 +557,7 @@ def score_segment(
                     docs = docs_arrays[i]
                     if cnp.PyArray_DIM(forms, 0) != cnp.PyArray_DIM(docs, 0):
                         raise ValueError("a slice's docs and forms differ in length")
-                    stamp = _stamp
+                    stamp = tables.stamp
                     if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
                         _form_bonus(
                             <const uint16_t*>cnp.PyArray_DATA(docs),
@@ -532,9 +603,10 @@ def score_segment(
                         n_out += 1
                     acc[d] = 0
     except BaseException:
-        _wipe()
+        failed = True
         raise
     finally:
+        _give(&tables, failed)
         free(xdocs)
         free(touched)
     return out_docs[:n_out], out_scores[:n_out]
