@@ -4,6 +4,7 @@ scoring strategies."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from bnsearch.index import Index, MergePolicy
 from bnsearch.search import engine
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# helper modules beside the tests (index_files.py) import as top-level modules
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
 
 
 def shared_file(relative: str) -> Path:

@@ -24,6 +24,7 @@ import attrs
 import numpy as np
 
 from bnsearch.errors import BnSearchError
+from bnsearch.index import compound
 from bnsearch.index.directory import Directory, FSDirectory
 from bnsearch.index.links import resolve_segments
 from bnsearch.index.manifest import Manifest, SegmentEntry
@@ -93,9 +94,24 @@ def _check_files(directory: Directory, entry: SegmentEntry, problems: list[str])
         elif crc != info.crc32:
             problems.append(
                 f"{where}: checksum mismatch (CRC-32 {crc:08x}, manifest says "
-                f"{info.crc32:08x}): the file is damaged"
+                f"{info.crc32:08x}): the file is damaged{_damaged_arrays(directory, name)}"
             )
     return checked
+
+
+def _damaged_arrays(directory: Directory, name: str) -> str:
+    """For a compound file, which of its arrays fail their own CRC-32 (or its table)."""
+    if not name.endswith(compound.SUFFIX):
+        return ""
+    try:
+        buffer = directory.map_file(name)
+        table = compound.read_table(buffer, directory.describe(name))
+    except BnSearchError as error:
+        return f" ({error})"
+    damaged = [stem for stem, item in table.items() if not compound.check_crc(buffer, item)]
+    if not damaged:
+        return " (outside its arrays: padding or table)"
+    return "; damaged arrays: " + ", ".join(repr(stem) for stem in damaged)
 
 
 def _check_field(segment: SegmentReader, name: str, text: bool, problems: list[str]) -> None:
