@@ -175,8 +175,10 @@ class FSDirectory:
             if target.stat().st_size == 0:
                 raise IndexFormatError(f"{target}: file is empty")
             array = np.load(target, mmap_mode="r", allow_pickle=False)
-        except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError) as error:
-            raise IndexFormatError(f"{target}: not a valid array file ({error})") from None
+        except OSError:
+            raise
+        except Exception as error:  # numpy's header parser raises many kinds (tokenize, ...)
+            raise IndexFormatError(f"{target}: not a valid array file ({error!r})") from None
         if not isinstance(array, np.ndarray):
             raise IndexFormatError(f"{target}: not a single array")
         if array.dtype.str not in ALLOWED_DTYPES or array.ndim not in (1, 2):

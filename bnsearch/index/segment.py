@@ -31,6 +31,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -89,13 +90,28 @@ def encode_strings(values: Sequence[str]) -> tuple[npt.NDArray[np.uint8], Array]
     return np.frombuffer(b"".join(encoded), dtype=np.uint8), compact_offsets(offsets)
 
 
-def decode_strings(blob: Array, offsets: Array) -> list[str]:
-    """All strings of a string table.
+def decode_strings(blob: Array, offsets: Array, where: str = "string table") -> list[str]:
+    """All strings of a string table (:class:`IndexFormatError` if not UTF-8).
 
     Where no string holds a NUL (the usual case), NULs are put between the strings and
     the table is decoded and split in one C call each, instead of one decode a string:
     a search's first use of a 150,000-term dictionary took 60 ms the slow way.
     """
+    try:
+        return _decode_strings(blob, offsets)
+    except UnicodeDecodeError as error:
+        raise IndexFormatError(f"{where}: not valid UTF-8 ({error}); run bnsearch verify") from None
+
+
+def decode_one(blob: Array, start: int, end: int, where: str) -> str:
+    """One string of a string table (:class:`IndexFormatError` if not UTF-8)."""
+    try:
+        return blob[start:end].tobytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise IndexFormatError(f"{where}: not valid UTF-8 ({error}); run bnsearch verify") from None
+
+
+def _decode_strings(blob: Array, offsets: Array) -> list[str]:
     count = len(offsets) - 1
     if count <= 0:
         return []
@@ -184,6 +200,29 @@ class _Arrays:
                     raise IndexFormatError(problem + " (run bnsearch verify)")
         else:
             self.where = directory.describe(entry.name)
+            if check:
+                for problem in self.legacy_crc_problems():
+                    raise IndexFormatError(problem + " (run bnsearch verify)")
+
+    def legacy_crc_problems(self) -> list[str]:
+        """Format 1-2 files whose CRC-32 is not the manifest's (every file of a segment
+        up to :data:`OPEN_FULL_CHECK_BYTES`, else the small ones)."""
+        files = self.entry.files
+        everything = sum(info.size for info in files.values()) <= OPEN_FULL_CHECK_BYTES
+        problems = []
+        for name, info in files.items():
+            stem = name.rsplit("/", 1)[-1].removesuffix(".npy")
+            if name == self.entry.deletes or (not everything and stem.endswith(_UNCHECKED_ON_OPEN)):
+                continue
+            if zlib.crc32(self.directory.read_bytes(name)) != info.crc32:
+                problems.append(
+                    f"{self.directory.describe(name)}: checksum mismatch (the file is damaged)"
+                )
+        return problems
+
+    def size(self) -> int:
+        """Bytes of the segment's files (its deletions aside)."""
+        return sum(i.size for n, i in self.entry.files.items() if n != self.entry.deletes)
 
     def has(self, stem: str) -> bool:
         if self.buffer is not None:
@@ -209,7 +248,7 @@ class _Arrays:
         """Arrays of the compound file whose bytes no longer match their CRC-32 (only
         the small ones unless ``everything``)."""
         if self.buffer is None:
-            return []
+            return []  # format 1-2 files: see legacy_crc_problems
         buffer = self.buffer
         return [
             f"{self.where}: array {stem!r} is damaged (checksum mismatch)"
@@ -238,8 +277,9 @@ class _FieldArrays:
         self.forms: Array | None = load(f"{prefix}.forms") if has_forms else None
         self.terms: list[str] | None = None
 
-    def check(self, max_doc: int, fail: Any) -> None:
-        """Cheap structure checks (lengths, bounds of pointers): no pass over postings."""
+    def check(self, max_doc: int, fail: Any, *, postings: bool) -> None:
+        """Cheap structure checks (lengths, bounds of pointers); with ``postings``, also
+        doc ids in range and term frequencies positive (one pass over the postings)."""
         terms = _check_table(self.blob, self.off, None, fail, "terms")
         _check_pointers(self.indptr, terms, len(self.docs), fail, "postings pointers")
         if len(self.tfs) != len(self.docs):
@@ -259,6 +299,16 @@ class _FieldArrays:
                 fail(f"facet values {low}..{high} outside -1..{terms - 1}")
         if self.posptr is not None and self.pos is not None:
             _check_pointers(self.posptr, terms, len(self.pos), fail, "position pointers")
+        if postings and len(self.docs):
+            if int(self.docs.max()) >= max_doc:
+                fail(f"doc id {int(self.docs.max())} out of range 0..{max_doc - 1}")
+            if int(self.tfs.min()) <= 0:
+                fail("zero term frequency")
+            if self.posptr is not None:
+                ends = np.zeros(len(self.tfs) + 1, dtype=np.int64)
+                np.cumsum(self.tfs, out=ends[1:])
+                if not np.array_equal(ends[np.asarray(self.indptr, dtype=np.int64)], self.posptr):
+                    fail("position pointers do not match the term frequencies")
 
 
 def _check_pointers(pointers: Array, count: int, total: int, fail: Any, label: str) -> None:
@@ -394,8 +444,9 @@ class SegmentReader:
                 f"{len(self._published)} publication dates ({self._published.dtype}) "
                 f"for {max_doc} docs (int64 expected)"
             )
+        small = self._arrays.size() <= OPEN_FULL_CHECK_BYTES
         for name, arrays in self._fields.items():
-            arrays.check(max_doc, lambda message, name=name: fail(message, name))
+            arrays.check(max_doc, lambda message, name=name: fail(message, name), postings=small)
         if store_idx.ndim != 2 or store_idx.shape[1] != 2 or len(store_idx) < 1:
             fail(f"the stored-block index has shape {store_idx.shape}")
         starts, firsts = store_idx[:, 0], store_idx[:, 1]
@@ -426,7 +477,7 @@ class SegmentReader:
         """The field's terms, sorted (decoded once, then cached)."""
         arrays = self._field(field)
         if arrays.terms is None:
-            arrays.terms = decode_strings(arrays.blob, arrays.off)
+            arrays.terms = decode_strings(arrays.blob, arrays.off, f"{self._where} {field} terms")
         return arrays.terms
 
     def term_id(self, field: str, term: str) -> int:
@@ -547,12 +598,12 @@ class SegmentReader:
     def article_ids(self) -> list[str]:
         """Article id of every doc (decoded once)."""
         if self._ids is None:
-            self._ids = decode_strings(self._ids_blob, self._ids_off)
+            self._ids = decode_strings(self._ids_blob, self._ids_off, f"{self._where} ids")
         return self._ids
 
     def article_id(self, doc: int) -> str:
         start, end = int(self._ids_off[doc]), int(self._ids_off[doc + 1])
-        return self._ids_blob[start:end].tobytes().decode("utf-8")
+        return decode_one(self._ids_blob, start, end, f"{self._where} ids")
 
     def published(self) -> npt.NDArray[np.int64]:
         """Publication time of every doc (deleted docs included): int64 seconds since the
@@ -597,23 +648,23 @@ class SegmentReader:
     def title_key_of(self, doc: int) -> str:
         """The title key of one doc (see :func:`bnsearch.index.links.title_key`)."""
         blob, offsets = self._keys
-        return blob[int(offsets[doc]) : int(offsets[doc + 1])].tobytes().decode("utf-8")
+        return decode_one(blob, int(offsets[doc]), int(offsets[doc + 1]), self._where)
 
     def url_of(self, doc: int) -> str:
         """The URL of one doc as given (``""`` when none)."""
         blob, offsets = self._urls
-        return blob[int(offsets[doc]) : int(offsets[doc + 1])].tobytes().decode("utf-8")
+        return decode_one(blob, int(offsets[doc]), int(offsets[doc + 1]), self._where)
 
     def title_keys(self) -> list[str]:
-        return decode_strings(*self._keys)
+        return decode_strings(*self._keys, f"{self._where} title keys")
 
     def urls(self) -> list[str]:
-        return decode_strings(*self._urls)
+        return decode_strings(*self._urls, f"{self._where} urls")
 
     def link_table(self, part: str) -> list[str]:
         """Per edge: ``"key"`` (headline key), ``"url"`` or ``"tid"`` (target id), ``""``
         when absent."""
-        return decode_strings(*self._link_tables[part])
+        return decode_strings(*self._link_tables[part], f"{self._where} link {part}s")
 
     # -- link lookups (built on first use, cached: the segment never changes) ----------------
     def doc_keys(self) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
