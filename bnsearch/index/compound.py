@@ -14,7 +14,7 @@ so an open segment costs one file descriptor whatever its field count (a folder 
                  8 bytes b"BNSCFEND"
 
 Reading checks, before any view is made: the magic and footer, the table's CRC, each
-name (plain ASCII, unique), dtype (plain integers or bools, see :data:`ALLOWED_DTYPES`;
+name (plain ASCII, unique), dtype (plain integers, see :data:`ALLOWED_DTYPES`;
 no structured or object dtypes), shape and offset (inside the data part, no overlap with
 the table): so a damaged or crafted file is an :class:`IndexFormatError` naming the
 file, never a numpy error or an allocation the file does not back. The per-array CRC-32
@@ -46,10 +46,9 @@ MAGIC = b"BNSCFS3\n"
 END_MAGIC = b"BNSCFEND"
 ALIGN = 64
 _FOOTER = struct.Struct("<QII8s")
-#: The only dtypes a compound file (or a deletion file) may hold.
-ALLOWED_DTYPES = frozenset(
-    ["|u1", "<u2", "<u4", "<u8", "|i1", "<i2", "<i4", "<i8", "|b1"]  # little-endian integers
-)
+#: The only dtypes a compound file (or a deletion file) may hold: little-endian integers
+#: (a bool array would index by mask where a doc id array is expected).
+ALLOWED_DTYPES = frozenset(["|u1", "<u2", "<u4", "<u8", "|i1", "<i2", "<i4", "<i8"])
 _MAX_NAME = 200
 
 
