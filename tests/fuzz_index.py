@@ -9,9 +9,16 @@ fails when anything raises an exception outside bnsearch's own hierarchy, or whe
 appears outside the index folder. Damage that ``verify`` misses while the articles read
 back differ is counted as silent damage.
 
+Two more kinds of trial, by hand: ``--kills N`` runs a writer subprocess (commits of
+adds, upserts and deletes, merges) and SIGKILLs it at a random moment, then checks that
+the index holds exactly the state of its last commit and that no commit the writer
+reported done was lost; ``--disk-full N`` makes a commit fail with ENOSPC after a random
+number of bytes (in any file it writes) and checks that the previous commit is intact
+and the index still takes the next commit.
+
 Fast run (the test suite): ``tests/test_index_faults.py``. Long run by hand::
 
-    .venv/bin/python tests/fuzz_index.py --trials 10000 [--seed 1]
+    .venv/bin/python tests/fuzz_index.py --trials 10000 --kills 100 --disk-full 100
 """
 
 from __future__ import annotations
@@ -351,15 +358,169 @@ def run(trials: int, seed: int, work: Path, *, echo: bool = False) -> dict[str, 
     }
 
 
+KILL_CHILD = """
+import sys
+from bnsearch.index import Index, MergePolicy
+from test_index_crash import ops_for_commit
+
+index = Index.open(sys.argv[1])
+policy = MergePolicy(merge_factor=3, floor_docs=10)
+with index.writer(timeout=10, buffer_mb=0.004, merge_policy=policy) as writer:
+    for step in range(index.generation + 1, index.generation + 1 + int(sys.argv[2])):
+        adds, deletes = ops_for_commit(step)
+        for article in adds:
+            writer.add(article)
+        for ident in deletes:
+            writer.delete(ident)
+        writer.commit()
+        print("committed", step, flush=True)
+"""
+
+
+def _check_state(path: Path) -> int:
+    """The index's generation, after checking it holds exactly that commit's articles."""
+    from test_index_crash import expected_state
+
+    reader = Index.open(path).reader()
+    want = expected_state(reader.generation)
+    got = {
+        ident: article.title for ident in reader.article_ids() if (article := reader.article(ident))
+    }
+    if got != want:
+        raise AssertionError(f"generation {reader.generation}: articles differ from that commit")
+    if not verify(path).ok:
+        raise AssertionError(f"generation {reader.generation}: verify found damage")
+    return reader.generation
+
+
+def kill_trials(count: int, rng: random.Random, work: Path) -> dict[str, int]:
+    """SIGKILL a committing writer at random moments; count kills, commits lost, bad states."""
+    import os
+    import signal
+    import subprocess
+
+    from test_index_crash import _article
+
+    path = work / "killed"
+    if path.exists():
+        shutil.rmtree(path)
+    index = Index.create(path)
+    with index.writer() as writer:
+        for j in range(4):
+            writer.add(_article(f"b{j}", 1))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
+    result = {"kills": 0, "commits reported": 0, "commits lost": 0, "bad states": 0}
+    for _ in range(count):
+        child = subprocess.Popen(
+            [sys.executable, "-c", KILL_CHILD, str(path), "30"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        time.sleep(0.4 + rng.random() * 1.6)
+        if child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+            result["kills"] += 1
+        out, _ = child.communicate(timeout=120)
+        reported = [
+            int(line.split()[1]) for line in out.splitlines() if line.startswith("committed")
+        ]
+        result["commits reported"] += len(reported)
+        try:
+            generation = _check_state(path)
+        except (AssertionError, BnSearchError):
+            result["bad states"] += 1
+            break
+        if reported and generation < reported[-1]:
+            result["commits lost"] += reported[-1] - generation
+    return result
+
+
+def disk_full_trials(count: int, rng: random.Random, work: Path) -> dict[str, int]:
+    """Fail a commit with ENOSPC after a random number of written bytes; count outcomes."""
+    import errno
+
+    from test_index_crash import _article, ops_for_commit
+
+    path = work / "full"
+    if path.exists():
+        shutil.rmtree(path)
+    index = Index.create(path)
+    with index.writer() as writer:
+        for j in range(4):
+            writer.add(_article(f"b{j}", 1))
+    result = {"commits failed": 0, "commits done": 0, "bad states": 0}
+    real_parts, real_manifest = FSDirectory.write_parts, FSDirectory.write_manifest
+    budget = [0]
+    for _ in range(count):
+        budget[0] = rng.randrange(0, 25_000)  # bytes the disk takes before it is full
+
+        def spend(size: int) -> None:
+            budget[0] -= size
+            if budget[0] < 0:
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+        def parts(self: FSDirectory, name: str, pieces: Any) -> Any:
+            def metered() -> Any:
+                for piece in pieces:
+                    spend(len(piece))
+                    yield piece
+
+            return real_parts(self, name, metered())
+
+        def manifest(self: FSDirectory, data: bytes) -> None:
+            spend(len(data))
+            real_manifest(self, data)
+
+        FSDirectory.write_parts = parts  # type: ignore[method-assign]
+        FSDirectory.write_manifest = manifest  # type: ignore[method-assign]
+        before = Index.open(path).generation
+        step = before + 1
+        try:
+            with Index.open(path).writer(buffer_mb=0.004) as writer:
+                adds, deletes = ops_for_commit(step)
+                for article in adds:
+                    writer.add(article)
+                for ident in deletes:
+                    writer.delete(ident)
+            result["commits done"] += 1
+        except OSError:
+            result["commits failed"] += 1
+        finally:
+            FSDirectory.write_parts = real_parts  # type: ignore[method-assign]
+            FSDirectory.write_manifest = real_manifest  # type: ignore[method-assign]
+        try:
+            generation = _check_state(path)
+            assert generation in (before, step)
+        except (AssertionError, BnSearchError):
+            result["bad states"] += 1
+            break
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--kills", type=int, default=0, help="SIGKILL trials")
+    parser.add_argument("--disk-full", type=int, default=0, help="ENOSPC trials")
     parser.add_argument("--work", type=Path, default=Path("/tmp/bnsearch-fuzz"))
     args = parser.parse_args(argv)
-    summary = run(args.trials, args.seed, args.work, echo=True)
+    summary = run(args.trials, args.seed, args.work, echo=True) if args.trials else {}
+    rng = random.Random(args.seed)
+    if args.kills:
+        summary["kills"] = kill_trials(args.kills, rng, args.work)
+    if args.disk_full:
+        summary["disk full"] = disk_full_trials(args.disk_full, rng, args.work)
     print(json.dumps(summary, ensure_ascii=False, indent=1))
-    return 1 if summary["counts"].get("failures") else 0
+    bad = summary.get("counts", {}).get("failures", 0)
+    bad += summary.get("kills", {}).get("bad states", 0) + summary.get("kills", {}).get(
+        "commits lost", 0
+    )
+    bad += summary.get("disk full", {}).get("bad states", 0)
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

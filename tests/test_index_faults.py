@@ -171,3 +171,11 @@ def test_every_damage_in_the_fuzzer_is_a_bnsearch_error(sandbox: Path) -> None:
         with contextlib.suppress(BnSearchError):
             Index.open(path).searcher().search("ঢাকা")
         verify(path)
+
+
+def test_a_full_disk_at_random_points_never_loses_the_last_commit(tmp_path: Path) -> None:
+    from fuzz_index import disk_full_trials
+
+    result = disk_full_trials(8, random.Random(), tmp_path)
+    assert result["bad states"] == 0
+    assert result["commits failed"] + result["commits done"] == 8
