@@ -168,10 +168,11 @@ def write_segment(directory: Directory, name: str, built: dict[str, Any]) -> dic
     return files
 
 
-#: A compound file up to this size has every array's CRC-32 checked when it opens (about
-#: 10 ms per 16 MB); larger ones have their per-doc and per-term arrays checked, and
-#: their postings, positions and stored text only by ``verify`` (stored blocks carry
-#: zlib's own checksum, so damage there is still caught when a block is read).
+#: A compound file up to this size has every array's CRC-32 checked when it opens, and its
+#: doc ids and frequencies range-checked (15 ms for BeliN's 10 MB segment, against 2 ms
+#: for the small arrays only); larger ones have their per-doc and per-term arrays
+#: checked, and their postings, positions and stored text only by ``verify`` (stored
+#: blocks carry zlib's own checksum, so damage there is still caught when a block is read).
 OPEN_FULL_CHECK_BYTES = 64 << 20
 
 
