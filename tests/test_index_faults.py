@@ -179,3 +179,21 @@ def test_a_full_disk_at_random_points_never_loses_the_last_commit(tmp_path: Path
     result = disk_full_trials(8, random.Random(), tmp_path)
     assert result["bad states"] == 0
     assert result["commits failed"] + result["commits done"] == 8
+
+
+def test_symbolic_links_in_the_index_folder_never_lead_a_writer_outside(sandbox: Path) -> None:
+    outside = sandbox.parent / "OUTSIDE"
+    (outside / "victim").write_text("keep me")
+    (outside / "folder").mkdir()
+    (outside / "folder" / "inner").write_text("keep me too")
+    (sandbox / "seg-999998.cfs").symlink_to(outside / "victim")  # unreferenced "segment"
+    (sandbox / "seg-999999").symlink_to(outside / "folder", target_is_directory=True)
+    with Index.open(sandbox).writer() as writer:  # removes unreferenced seg-* entries
+        writer.delete("demo-antorjatik-01")
+    assert (outside / "victim").read_text() == "keep me"
+    assert (outside / "folder" / "inner").read_text() == "keep me too"
+    (sandbox / "write.lock").unlink()
+    (sandbox / "write.lock").symlink_to(outside / "victim")
+    with pytest.raises(IndexFormatError, match="symbolic link"):
+        Index.open(sandbox).writer()
+    assert (outside / "victim").read_text() == "keep me"
