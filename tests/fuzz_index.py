@@ -232,7 +232,7 @@ def crafted_array(path: Path, rng: random.Random) -> str:
     elif kind == 1:  # one shorter or longer
         arrays[stem] = np.resize(old, (max(len(old) + rng.choice([-1, 1]), 0), *old.shape[1:]))
     elif kind == 2:  # another dtype
-        arrays[stem] = old.astype(rng.choice([np.uint8, np.int64, np.uint16, np.bool_]))
+        arrays[stem] = old.astype(rng.choice([np.uint8, np.int64, np.uint16, np.int8]))
     elif kind == 3:
         del arrays[stem]
     else:  # values out of range
@@ -341,6 +341,10 @@ def run(trials: int, seed: int, work: Path, *, echo: bool = False) -> dict[str, 
     for number in range(trials):
         outcome = trial(work / "sandbox", bases, rng)
         counts[outcome.kind] += 1
+        if echo and number % 500 == 499:
+            print(
+                f"{number + 1} trials, {counts['failures']} failures", file=sys.stderr, flush=True
+            )
         counts[f"refused at {outcome.refused_at or 'nothing'}"] += 1
         counts["verify found damage" if outcome.verify_ok is False else "verify OK"] += 1
         if outcome.silent:
