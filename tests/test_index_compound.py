@@ -257,3 +257,18 @@ def test_policy_bounds_segments_so_a_million_articles_fit_under_256_files() -> N
                 entries = [*keep, SegmentEntry(name=f"seg-{name:06d}", max_doc=merged)]
         assert len(entries) <= 30, len(entries)
     assert sum(e.max_doc for e in entries) == 1_000_000
+
+
+def test_segment_arrays_are_read_back_by_stem_through_one_api() -> None:
+    from bnsearch.articles import Article
+
+    index = Index.in_memory()
+    with index.writer() as writer:
+        writer.add(Article(id="a", title="নদী", body="পদ্মা নদী"))
+        writer.add(Article(id="b", title="সেতু", body="পদ্মা সেতু খুলল"))
+    segment = index.reader().segments[0]
+    assert segment.has_array("fld.body.lens") and not segment.has_array("no.such")
+    assert segment.array("fld.body.lens").tolist() == segment.field_lengths("body").tolist()
+    assert not segment.array("strings.ids.blob").flags.writeable
+    with pytest.raises(IndexFormatError, match=r"'no\.such' missing"):
+        segment.array("no.such")

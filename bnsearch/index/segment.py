@@ -147,7 +147,7 @@ def write_segment(directory: Directory, name: str, built: dict[str, Any]) -> dic
     The one way arrays reach a segment: ``built["arrays"]`` maps a stem to an array, a
     list of strings (stored as a string table ``<stem>.blob`` + ``<stem>.off``) or, for
     ``"store"``, the :class:`StoreWriter` (``store.bin`` + ``store.idx``). Readers get
-    them back with :meth:`SegmentReader.array`.
+    them back with :meth:`SegmentReader.array` (and :meth:`SegmentReader.has_array`).
     """
     arrays: dict[str, Array] = {}
     for stem, value in built["arrays"].items():
@@ -463,9 +463,15 @@ class SegmentReader:
         ):
             fail("the stored-block index is not ascending")
 
-    def array_problems(self) -> list[str]:
-        """Arrays of the compound file whose bytes fail their CRC-32 (for ``verify``)."""
-        return self._arrays.crc_problems()
+    def has_array(self, stem: str) -> bool:
+        """True if the segment holds the array ``stem`` (see :func:`write_segment`);
+        segments written before an array existed lack it."""
+        return self._arrays.has(stem)
+
+    def array(self, stem: str) -> Array:
+        """The array ``stem`` written by :func:`write_segment` (a read-only view; a
+        string table is ``<stem>.blob`` + ``<stem>.off``, see :func:`decode_strings`)."""
+        return self._arrays.load(stem)
 
     # -- fields ------------------------------------------------------------------------
     def _field(self, field: str) -> _FieldArrays:
