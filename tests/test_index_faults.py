@@ -192,6 +192,11 @@ def test_symbolic_links_in_the_index_folder_never_lead_a_writer_outside(sandbox:
         writer.delete("demo-antorjatik-01")
     assert (outside / "victim").read_text() == "keep me"
     assert (outside / "folder" / "inner").read_text() == "keep me too"
+    (sandbox / "meta.json.tmp").symlink_to(outside / "victim")  # a planted temp manifest
+    with Index.open(sandbox).writer() as writer:
+        writer.delete("demo-antorjatik-02")
+    assert (outside / "victim").read_text() == "keep me"
+    assert Index.open(sandbox).reader().find("demo-antorjatik-02") is None
     (sandbox / "write.lock").unlink()
     (sandbox / "write.lock").symlink_to(outside / "victim")
     with pytest.raises(IndexFormatError, match="symbolic link"):

@@ -227,7 +227,7 @@ class FSDirectory:
         """The commit point: temp file, fsync, atomic rename over ``meta.json``, fsync dir."""
         self.sync()
         temporary = self.path / (MANIFEST + ".tmp")
-        with open(temporary, "wb") as handle:
+        with _create(temporary) as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
