@@ -423,11 +423,14 @@ def kill_trials(count: int, rng: random.Random, work: Path) -> dict[str, int]:
             stderr=subprocess.DEVNULL,
             text=True,
         )
-        time.sleep(0.4 + rng.random() * 1.6)
+        assert child.stdout is not None
+        first = child.stdout.readline()  # the first commit is done: the writer is at work
+        time.sleep(rng.random() * 1.5)
         if child.poll() is None:
             child.send_signal(signal.SIGKILL)
             result["kills"] += 1
         out, _ = child.communicate(timeout=120)
+        out = first + out
         reported = [
             int(line.split()[1]) for line in out.splitlines() if line.startswith("committed")
         ]
@@ -459,7 +462,7 @@ def disk_full_trials(count: int, rng: random.Random, work: Path) -> dict[str, in
     real_parts, real_manifest = FSDirectory.write_parts, FSDirectory.write_manifest
     budget = [0]
     for _ in range(count):
-        budget[0] = rng.randrange(0, 25_000)  # bytes the disk takes before it is full
+        budget[0] = rng.randrange(0, 80_000)  # bytes the disk takes before it is full
 
         def spend(size: int) -> None:
             budget[0] -= size
