@@ -1,8 +1,10 @@
 """``verify(path)``: check an index's checksums and structure and name what is wrong.
 
-Checks, in order: the manifest (readable, own checksum, format version), the schema and
-analyzer identities, every file listed for every segment (present, size, CRC-32), then
-the structure of each segment (sorted terms, monotone CSR pointers, doc ids in range and
+Checks, in order: the manifest (readable, own checksum, format version, plain file names,
+bounded counts), the schema and analyzer identities, every file listed for every segment
+(present, size, CRC-32; for a damaged compound file, which of its arrays fail their own
+CRC-32), then the open checks of :class:`~bnsearch.index.segment.SegmentReader` and the
+structure of each segment (sorted terms, monotone CSR pointers, doc ids in range and
 ascending per term, positive term frequencies, positions matching frequencies, norms,
 ids and publication dates one per doc (the dates when the segment opens), stored rows
 readable and matching the ids, no article id live twice), and last, when nothing else is
