@@ -341,10 +341,9 @@ def run(trials: int, seed: int, work: Path, *, echo: bool = False) -> dict[str, 
     for number in range(trials):
         outcome = trial(work / "sandbox", bases, rng)
         counts[outcome.kind] += 1
-        if echo and number % 500 == 499:
-            print(
-                f"{number + 1} trials, {counts['failures']} failures", file=sys.stderr, flush=True
-            )
+        if echo and number % 250 == 249:  # a running summary, in case the run is cut short
+            progress = json.dumps({"trials": number + 1, **counts}, ensure_ascii=False)
+            print(progress, file=sys.stderr, flush=True)
         counts[f"refused at {outcome.refused_at or 'nothing'}"] += 1
         counts["verify found damage" if outcome.verify_ok is False else "verify OK"] += 1
         if outcome.silent:

@@ -202,3 +202,15 @@ def test_symbolic_links_in_the_index_folder_never_lead_a_writer_outside(sandbox:
     with pytest.raises(IndexFormatError, match="symbolic link"):
         Index.open(sandbox).writer()
     assert (outside / "victim").read_text() == "keep me"
+
+
+def test_verify_reports_string_tables_that_are_not_utf8(sandbox: Path) -> None:
+    def bad_keys(entry, arrays):  # type: ignore[no-untyped-def]
+        blob = arrays["strings.titlekeys.blob"].copy()
+        blob[:4] = 0xFF  # checksums recomputed: only decoding finds it
+        arrays["strings.titlekeys.blob"] = blob
+        return arrays
+
+    rewrite_segments(sandbox, bad_keys)
+    report = verify(sandbox)  # found by the fuzzer: this raised from the anchors check
+    assert not report.ok and "title keys: not valid UTF-8" in report.problems[0]

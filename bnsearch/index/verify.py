@@ -171,6 +171,15 @@ def _check_segment(
 ) -> None:
     for spec in schema.fields:
         _check_field(segment, spec.name, spec.kind == TEXT, problems)
+    for read in (
+        segment.title_keys,
+        segment.urls,
+        *(lambda part=part: segment.link_table(part) for part in ("key", "url", "tid")),
+    ):
+        try:
+            read()  # every string table is UTF-8
+        except BnSearchError as error:
+            problems.append(str(error))
     ids = segment.article_ids()
     try:
         rows = list(segment.iter_stored())
@@ -270,7 +279,10 @@ def verify(target: str | os.PathLike[str] | Any) -> VerifyReport:
         except (BnSearchError, ValueError, IndexError) as error:
             problems.append(f"{directory.describe(entry.name)}: {error}")
     if not problems and opened:
-        _check_anchors(opened, link_rows, problems)
+        try:
+            _check_anchors(opened, link_rows, problems)
+        except BnSearchError as error:  # verify reports, it never raises on damage
+            problems.append(str(error))
     return VerifyReport(
         location=location,
         generation=manifest.generation,
