@@ -74,7 +74,7 @@ def build_base(path: Path) -> None:
     """A small healthy index: 3 commits of the bundled demo pages, one with deletions."""
     articles = [parse_page(f.read_text(encoding="utf-8"), id=f.stem) for f in demo_article_files()]
     index = Index.create(path)
-    policy = MergePolicy(merge_factor=100)
+    policy = MergePolicy(merge_factor=100, max_deleted_ratio=0.99)  # keep the deletions
     for start in range(0, len(articles), 20):
         with index.writer(merge_policy=policy) as writer:
             writer.add_many(articles[start : start + 20])
@@ -269,6 +269,7 @@ class Outcome:
     refused_at: str = ""  # the first step that raised a bnsearch error ("" = none)
     verify_ok: bool | None = None
     silent: bool = False  # verify OK, yet answers differ from the healthy index
+    difference: str = ""
     crash: str = ""  # an exception outside the hierarchy (traceback)
     outside: list[str] = attrs.field(factory=list)
 
@@ -289,6 +290,11 @@ def use(path: Path, expected: dict[str, Any], outcome: Outcome) -> None:
     outcome.verify_ok = report.ok
     if report.ok and not outcome.refused_at and answers != expected:
         outcome.silent = True
+        hits = [q for q in QUERIES if answers["hits"].get(q) != expected["hits"][q]]
+        rows = [
+            i for i in expected["articles"] if answers["articles"].get(i) != expected["articles"][i]
+        ]
+        outcome.difference = f"queries {hits}, articles {rows[:3]}"
     try:
         index = Index.open(path)
         with index.writer(timeout=0) as writer:
@@ -337,6 +343,7 @@ def run(trials: int, seed: int, work: Path, *, echo: bool = False) -> dict[str, 
     rng = random.Random(seed)
     counts: Counter[str] = Counter()
     failures: list[str] = []
+    silent: list[str] = []
     started = time.perf_counter()
     for number in range(trials):
         outcome = trial(work / "sandbox", bases, rng)
@@ -348,6 +355,9 @@ def run(trials: int, seed: int, work: Path, *, echo: bool = False) -> dict[str, 
         counts["verify found damage" if outcome.verify_ok is False else "verify OK"] += 1
         if outcome.silent:
             counts["silent (verify OK, answers differ)"] += 1
+            silent.append(f"trial {number} {outcome.what}: {outcome.difference}")
+            if echo:
+                print("silent:", silent[-1], file=sys.stderr, flush=True)
         if outcome.crash or outcome.outside:
             counts["failures"] += 1
             failures.append(f"trial {number} {outcome.what}: {outcome.crash}{outcome.outside}")
@@ -357,6 +367,7 @@ def run(trials: int, seed: int, work: Path, *, echo: bool = False) -> dict[str, 
     return {
         "counts": dict(counts),
         "failures": failures[:20],
+        "silent": silent[:20],
         "seconds": round(time.perf_counter() - started, 1),
     }
 

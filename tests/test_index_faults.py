@@ -214,3 +214,14 @@ def test_verify_reports_string_tables_that_are_not_utf8(sandbox: Path) -> None:
     rewrite_segments(sandbox, bad_keys)
     report = verify(sandbox)  # found by the fuzzer: this raised from the anchors check
     assert not report.ok and "title keys: not valid UTF-8" in report.problems[0]
+
+
+def test_a_flipped_deletion_is_caught_on_open(sandbox: Path) -> None:
+    # same count, another doc: only the checksum tells (it did not, on open, before)
+    entry = next(e for e in manifest_of(sandbox).segments if e.deletes)
+    victim = sandbox / entry.deletes  # type: ignore[operator]
+    data = bytearray(victim.read_bytes())
+    data[-4] ^= 0x01  # the last deleted doc id, little-endian int32
+    victim.write_bytes(bytes(data))
+    with pytest.raises(IndexFormatError, match=r"\.del-\d+\.npy: checksum mismatch"):
+        Index.open(sandbox).reader()

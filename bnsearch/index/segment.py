@@ -399,6 +399,11 @@ class SegmentReader:
                 raise IndexFormatError(
                     f"{directory.describe(entry.deletes)}: deletions file missing"
                 ) from None
+            if zlib.crc32(data) != entry.files[entry.deletes].crc32:
+                raise IndexFormatError(
+                    f"{directory.describe(entry.deletes)}: checksum mismatch (the deletions "
+                    "file is damaged; run bnsearch verify)"
+                )
             deleted = compound.parse_npy(data, directory.describe(entry.deletes))
             if len(deleted) and (int(deleted.max()) >= self.max_doc or int(deleted.min()) < 0):
                 raise IndexFormatError(f"{directory.describe(entry.deletes)}: doc id out of range")
