@@ -17,6 +17,9 @@ from bnsearch.index import Index, MergePolicy
 from bnsearch.search import engine
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# helper modules beside the tests (index_files.py) import as top-level modules
+if str(Path(__file__).parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).parent))
 
 
 def benchmark_module(name: str) -> ModuleType:

@@ -153,8 +153,9 @@ class Searcher:
         Args:
             query: query syntax (a user string never raises: malformed syntax degrades
                 to words) or a :class:`~bnsearch.search.query.Query` tree.
-            limit, offset: the page (``limit`` 0..10000; an offset past the end gives an
-                empty page with the right ``total``).
+            limit: hits per page, 0..10000.
+            offset: hits to skip (an offset past the end gives an empty page with the
+                right ``total``).
             fields: fields to search when the query names none: a list (schema weights)
                 or ``{field: weight}`` (per-query BM25F weights).
             filter: ``{"section": "খেলা"}`` (or a list of values: any of them), and/or
