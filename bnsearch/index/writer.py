@@ -45,7 +45,7 @@ from bnsearch.index.manifest import Manifest, SegmentEntry
 from bnsearch.index.merge import MergePolicy, merge_segments
 from bnsearch.index.reader import IndexReader, read_manifest
 from bnsearch.index.schema import Schema
-from bnsearch.index.segment import SegmentReader, write_segment
+from bnsearch.index.segment import SegmentReader, deletes_name, is_segment_file, write_segment
 from bnsearch.index.store import StoreWriter, row_article
 from bnsearch.index.workers import LocalBuilder, WorkerBuilder, warm_up
 
@@ -392,8 +392,8 @@ class IndexWriter:
 
     def _rewrite_anchors(self, ordinal: int, links: LinkGraph) -> None:
         """Give a flushed, uncommitted segment its final anchors without analyzing its
-        articles again: its anchor fields and stored rows are rebuilt under a new segment
-        name, every other array is copied (the old name is dropped with the batch)."""
+        articles again: its anchor fields and stored rows are rebuilt, every other array
+        is copied, into a new segment (the old one is dropped with the batch)."""
         working = self._working[ordinal]
         reader, old = working.reader, working.entry
         rows = list(reader.iter_stored())
@@ -408,16 +408,10 @@ class IndexWriter:
         arrays["store"] = store
         name = self._new_segment_name()
         replaced = (*(f"fld.{field}." for field in stats), "store.")
-        files: dict[str, FileInfo] = {}
-        for file_name in old.files:
-            stem = file_name[len(old.name) + 1 :]
-            if stem.startswith(replaced):
-                continue
-            target = f"{name}/{stem}"
-            files[target] = self._directory.save_array(
-                target, self._directory.load_array(file_name)
-            )
-        files.update(write_segment(self._directory, name, {"arrays": arrays}))
+        for stem in reader.array_stems():
+            if not stem.startswith(replaced):
+                arrays[stem] = reader.array(stem)
+        files = write_segment(self._directory, name, {"arrays": arrays})
         entry = SegmentEntry(
             name=name, max_doc=old.max_doc, files=files, stats={**old.stats, **stats}
         )
@@ -564,7 +558,7 @@ class IndexWriter:
         entry = working.entry
         deleted = np.flatnonzero(~working.reader.live).tolist()
         all_deleted = np.array(sorted(set(deleted) | working.dead), dtype=np.int32)
-        name = f"{entry.name}/del-{generation:06d}.npy"
+        name = deletes_name(entry.name, generation)
         self._new_files.append(name)
         info = self._directory.save_array(name, all_deleted)
         files: dict[str, FileInfo] = {
@@ -621,9 +615,8 @@ class IndexWriter:
             builder.discard()  # waits for a flush in flight, drops its result
         self._inflight = []
         for name in self._new_names:
-            prefix = name + "/"
             for file_name in self._directory.list_names():
-                if file_name.startswith(prefix):
+                if is_segment_file(name, file_name):
                     self._directory.remove(file_name)
         for file_name in self._new_files:
             self._directory.remove(file_name)
@@ -636,7 +629,7 @@ class IndexWriter:
         """Remove files no commit references (crash leftovers, merged-away segments)."""
         keep = {name for entry in manifest.segments for name in entry.files}
         for name in self._directory.list_names():
-            if "/" in name and name not in keep and name.startswith("seg-"):
+            if name.startswith("seg-") and name not in keep:
                 # another process may hold it on a platform that forbids removal
                 with contextlib.suppress(OSError):
                     self._directory.remove(name)
