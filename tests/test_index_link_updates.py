@@ -201,3 +201,70 @@ def test_batch_over_several_flushes_anchors_earlier_segments_without_reindexing(
     reader = index.reader()
     assert all(reader.in_links(f"t{n}") for n in range(60))
     assert reader.doc_freq("anchors", "শিরোনাম") == 60
+
+
+def _belin_articles(count: int) -> list[Article]:
+    """The first ``count`` BeliN articles, each listing three headlines of other BeliN
+    articles (some published later, so their links resolve when they arrive)."""
+    import json
+
+    from tests.conftest import shared_file
+
+    path = shared_file("corpus/belin_religious_news.jsonl")
+    records = []
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.strip():
+                records.append(json.loads(line))
+            if len(records) == count:
+                break
+    rng = random.Random(12)
+    titles = [str(record["title"]) for record in records]
+    return [
+        Article(
+            id=str(record["id"]),
+            title=str(record["title"]),
+            body=str(record["body"]),
+            related=[RelatedLink(headline=titles[rng.randrange(count)]) for _ in range(3)],
+        )
+        for record in records
+    ]
+
+
+def test_scores_after_single_commits_with_links_equal_a_fresh_build_on_belin() -> None:
+    articles = _belin_articles(240)
+    index = Index.in_memory()
+    live: dict[str, Article] = {}
+    copied = 0
+    with index.writer() as writer:
+        writer.add_many(articles[:120])
+        writer.commit()
+        live.update((a.id, a) for a in articles[:120])
+        for number, article in enumerate(articles[120:]):
+            writer.add(article)  # links to earlier and later articles
+            live[article.id] = article
+            if number % 17 == 0:  # retitle an older target; its linkers lose their edge
+                old = articles[number]
+                retitled = Article(id=old.id, title=old.title + " নতুন", body=old.body)
+                writer.add(retitled)
+                live[old.id] = retitled
+            if number % 23 == 5:
+                writer.delete(articles[number + 1].id)
+                live.pop(articles[number + 1].id, None)
+            copied += writer.commit().reindexed
+    assert copied > 50  # targets in committed segments were copied with new anchors
+    assert len(index.reader().segments) > 1
+    fresh = Index.in_memory()
+    with fresh.writer() as writer:
+        writer.add_many(live.values())
+    assert stored_anchors(fresh) == stored_anchors(index)
+    queries = [" ".join(a.title.split()[:2]) for a in articles[::12]]
+    searched, expected = index.searcher(), fresh.searcher()
+    compared = 0
+    for query in queries:
+        for fields in (None, ["anchors"]):
+            got = {h.id: h.score for h in searched.search(query, limit=500, fields=fields)}
+            want = {h.id: h.score for h in expected.search(query, limit=500, fields=fields)}
+            assert got == pytest.approx(want, rel=1e-9, abs=1e-12), query
+            compared += len(want)
+    assert compared > 100

@@ -653,9 +653,10 @@ class SegmentReader:
         """The headlines of ``doc``'s related links, in page order (link numbers)."""
         return self._store.related_headlines(doc)
 
-    def copy_stored(self, target: StoreWriter) -> None:
-        """Append the live docs' stored rows to ``target`` (for merges)."""
-        self._store.copy_live(target, self.live)
+    def copy_stored(self, target: StoreWriter, keep: npt.NDArray[np.bool_] | None = None) -> None:
+        """Append the live docs' (or the ``keep`` docs') stored rows to ``target`` (for
+        merges)."""
+        self._store.copy_live(target, self.live if keep is None else keep)
 
     def iter_stored(self) -> Any:
         """Every stored row in doc order (shared objects: read only)."""

@@ -15,12 +15,14 @@ when links first matter, then kept between commits) and puts each add or delete 
 which re-resolves only the links whose keys the change touches. A buffered article's
 anchors are taken from the graph when its segment is flushed (the builder analyzes the
 anchor fields last), so an article and the pages linking to it in the same batch need no
-second pass. At commit, the articles already in segments whose incoming links changed
-are compared with their stored anchors: in a segment flushed earlier in this batch (not
-yet committed, so still the writer's to change) the anchor fields and stored rows are
-rebuilt under a new segment name and every other array is copied, without analyzing its
-articles again; in a committed segment the article is re-indexed from its stored row.
-So anchors always equal the graph's edges.
+second pass. At commit, after the last flush, the articles already in segments whose
+incoming links changed are compared with their stored anchors: in a segment flushed
+earlier in this batch (not yet committed, so still the writer's to change) the anchor
+fields and stored rows are rebuilt under a new segment name and every other array is
+copied; an article in a committed segment is deleted there and copied into a new segment
+(postings, positions, norms copied; only its anchor fields analyzed), together with the
+batch's last segment when that is small. No article is analyzed again, and anchors
+always equal the graph's edges.
 """
 
 from __future__ import annotations
@@ -42,14 +44,16 @@ from bnsearch.index.directory import Directory, FileInfo, FSDirectory
 from bnsearch.index.links import LinkGraph, graph_from_segments, link_keys, title_key, url_key
 from bnsearch.index.lock import WriteLock
 from bnsearch.index.manifest import Manifest, SegmentEntry
-from bnsearch.index.merge import MergePolicy, merge_segments
+from bnsearch.index.merge import MergePolicy, merge_segments, merged_arrays
 from bnsearch.index.reader import IndexReader, read_manifest
 from bnsearch.index.schema import Schema
 from bnsearch.index.segment import SegmentReader, deletes_name, is_segment_file, write_segment
-from bnsearch.index.store import StoreWriter, row_article
+from bnsearch.index.store import StoreWriter
 from bnsearch.index.workers import LocalBuilder, WorkerBuilder, warm_up
 
 _CHUNK_ARTICLES = 128
+#: a batch's last segment up to this size joins the copies of re-anchored articles
+_JOIN_DOCS = 256
 
 
 @attrs.frozen(kw_only=True)
@@ -163,7 +167,7 @@ class IndexWriter:
         self._reset_batch()
 
     # -- batch state ------------------------------------------------------------------
-    def _reset_batch(self) -> None:
+    def _reset_batch(self, *, keep_cache: bool = False) -> None:
         self._working: list[_Working] = [
             _Working(entry=segment.entry, reader=segment, new=False)
             for segment in self._base.segments
@@ -175,8 +179,8 @@ class IndexWriter:
         self._new_files: list[str] = []  # deletion files written for this batch
         self._reindexed = 0
         self._published = False
-        # segment names are reused after a rollback: the cache lives for one batch
-        self._headline_cache: dict[tuple[str, int], list[str]] = {}
+        if not keep_cache:  # segment names are reused after a rollback or a failed commit
+            self._headline_cache: dict[tuple[str, int], list[str]] = {}
         # articles whose incoming links changed in this batch (their anchors may differ)
         self._anchor_changes: set[str] = set()
         # related headlines of the batch's articles (reading them back from stored rows
@@ -359,36 +363,87 @@ class IndexWriter:
         return anchors
 
     def _fix_anchors(self) -> None:
-        """Re-index the articles in segments whose stored anchors differ from the graph.
+        """Give the articles in segments whose stored anchors differ from the graph their
+        final anchors, without analyzing them again.
 
         Only articles whose incoming links changed in this batch are looked at (the
-        graph reports them as changes are put in); buffered articles get their anchors at
-        the flush.
+        graph reports them as changes are put in). Runs after the batch's last flush: a
+        flushed segment of this batch has its anchor fields rebuilt in place
+        (:meth:`_rewrite_anchors`); an article in a committed segment is deleted there
+        and copied (:meth:`_copy_with_anchors`), with the batch's last segment when it is
+        small, so a commit still adds one segment.
         """
         links = self._links
         if links is None or not self._anchor_changes:
             return
-        self._land()  # flushes in flight took their anchors when they started
-        fixes: list[tuple[_Working, int, dict[str, Any]]] = []
+        self._land()
+        fixes: list[tuple[int, int]] = []  # (working ordinal, doc) in committed segments
         rewrite: set[int] = set()  # uncommitted segments whose anchors are rewritten
         for target in sorted(self._anchor_changes):
             where = self._live_location(target)
             if where is None:
-                continue  # deleted, or in the buffer (anchored at its flush)
+                continue  # deleted
             working, doc = where
-            if working.new:
-                if self._anchors(links, target) != tuple(working.reader.stored(doc)["anchors"]):
-                    rewrite.add(self._working.index(working))
-                continue
-            row = working.reader.stored(doc)
-            if self._anchors(links, target) != tuple(row["anchors"]):
-                fixes.append((working, doc, row))
+            stored = tuple(working.reader.stored(doc)["anchors"])
+            if self._anchors(links, target) != stored:
+                ordinal = self._working.index(working)
+                if working.new:
+                    rewrite.add(ordinal)
+                else:
+                    fixes.append((ordinal, doc))
         for ordinal in sorted(rewrite):
             self._rewrite_anchors(ordinal, links)
-        for working, doc, row in fixes:  # after all lookups: they move docs
-            working.dead.add(doc)
-            self._append(row_article(row))
-            self._reindexed += 1
+        if fixes:
+            self._copy_with_anchors(fixes, links)
+            self._reindexed += len(fixes)
+
+    def _copy_with_anchors(self, fixes: list[tuple[int, int]], links: LinkGraph) -> None:
+        """Copy the docs ``fixes`` out of committed segments into a new segment with their
+        final anchors: postings, positions, norms and tables are copied
+        (:func:`~bnsearch.index.merge.merged_arrays`), only the anchor fields are analyzed;
+        the originals are deleted. The batch's last segment joins the copy when small."""
+        last = self._working[-1] if self._working else None
+        join = last is not None and last.new and last.reader.max_doc <= _JOIN_DOCS
+        masks: dict[int, npt.NDArray[np.bool_]] = {}
+        for ordinal, doc in fixes:
+            mask = masks.get(ordinal)
+            if mask is None:
+                mask = masks[ordinal] = np.zeros(self._working[ordinal].reader.max_doc, bool)
+            mask[doc] = True
+        parts = [(ordinal, masks[ordinal]) for ordinal in sorted(masks)]
+        if join:
+            assert last is not None
+            parts.append((len(self._working) - 1, self._live_mask(last)))
+        readers = [self._working[ordinal].reader for ordinal, _ in parts]
+        arrays, stats, max_doc = merged_arrays(
+            self._schema, readers, [mask for _, mask in parts], stored=False, prune=True
+        )
+        store = StoreWriter()
+        anchors = []
+        for reader, (_, mask) in zip(readers, parts, strict=True):
+            for doc in np.flatnonzero(mask).tolist():
+                row = reader.stored(doc)
+                found = self._anchors(links, row["id"])
+                anchors.append(found)
+                store.add({**row, "anchors": list(found)})
+        built, anchor_stats = anchor_fields(self._schema, anchors)
+        arrays.update(built)
+        arrays["store"] = store
+        for ordinal, doc in fixes:
+            self._working[ordinal].dead.add(doc)
+        name = self._new_segment_name()
+        files = write_segment(self._directory, name, {"arrays": arrays})
+        entry = SegmentEntry(
+            name=name, max_doc=max_doc, files=files, stats={**stats, **anchor_stats}
+        )
+        if join:
+            ordinal = len(self._working) - 1
+            reader = SegmentReader(self._directory, entry, self._schema, ordinal=ordinal)
+            self._working[ordinal] = _Working(entry=entry, reader=reader, new=True)
+        else:
+            ordinal = len(self._working)
+            reader = SegmentReader(self._directory, entry, self._schema, ordinal=ordinal)
+            self._working.append(_Working(entry=entry, reader=reader, new=True))
 
     def _rewrite_anchors(self, ordinal: int, links: LinkGraph) -> None:
         """Give a flushed, uncommitted segment its final anchors without analyzing its
@@ -503,8 +558,8 @@ class IndexWriter:
             return False
 
     def _commit(self) -> CommitResult:
+        self.flush()  # buffered articles take their anchors from the graph here
         self._fix_anchors()
-        self.flush()
         generation = self._base.generation + 1
         entries: list[SegmentEntry] = []
         for working in self._working:
@@ -550,7 +605,7 @@ class IndexWriter:
             merged_segments=merged,
             **counts,
         )
-        self._reset_batch()
+        self._reset_batch(keep_cache=True)  # committed names are never reused
         self._remove_unreferenced(manifest)
         return result
 
