@@ -259,6 +259,7 @@ def test_scores_after_single_commits_with_links_equal_a_fresh_build_on_belin() -
         writer.add_many(live.values())
     assert stored_anchors(fresh) == stored_anchors(index)
     queries = [" ".join(a.title.split()[:2]) for a in articles[::12]]
+    queries += ['"' + " ".join(a.title.split()[1:3]) + '"' for a in articles[::20]]  # phrases
     searched, expected = index.searcher(), fresh.searcher()
     compared = 0
     for query in queries:

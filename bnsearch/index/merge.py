@@ -84,20 +84,9 @@ def _merge_field(
     readers: Sequence[SegmentReader],
     remaps: Sequence[Array],
     max_doc: int,
-    prune: bool = False,
 ) -> tuple[dict[str, Any], dict[str, int]]:
     term_sets = [reader.terms(name) for reader in readers]
-    if prune:  # only the terms of the docs kept (a copy of a few docs of a big segment)
-        used: set[str] = set()
-        for reader, remap, terms in zip(readers, remaps, term_sets, strict=True):
-            arrays = reader._field(name)
-            kept = np.concatenate(([0], np.cumsum(remap[np.asarray(arrays.docs)] >= 0)))
-            indptr = np.asarray(arrays.indptr, dtype=np.int64)
-            counts = kept[indptr[1:]] - kept[indptr[:-1]]
-            used.update(terms[ident] for ident in np.flatnonzero(counts).tolist())
-        vocab = sorted(used)
-    else:
-        vocab = sorted(set().union(*term_sets))
+    vocab = sorted(set().union(*term_sets))
     index = {term: ident for ident, term in enumerate(vocab)}
     terms_parts, docs_parts, tfs_parts, pos_parts = [], [], [], []
     norms_parts, lens_parts, facet_parts, forms_parts = [], [], [], []
@@ -105,9 +94,7 @@ def _merge_field(
     any_forms = any(reader.forms(name) is not None for reader in readers)
     for reader, remap, terms in zip(readers, remaps, term_sets, strict=True):
         arrays = reader._field(name)
-        term_map = np.fromiter(
-            (index.get(term, -1) for term in terms), dtype=np.int32, count=len(terms)
-        )
+        term_map = np.fromiter((index[term] for term in terms), dtype=np.int32, count=len(terms))
         indptr = np.asarray(arrays.indptr, dtype=np.int64)
         posting_term = np.repeat(term_map, indptr[1:] - indptr[:-1])
         new_docs = remap[np.asarray(arrays.docs)]
@@ -125,7 +112,7 @@ def _merge_field(
             )
         if text and positions and arrays.pos is not None:
             pos_parts.append(np.asarray(arrays.pos)[np.repeat(keep, tfs)])
-        live = remap >= 0
+        live = reader.live
         if text:
             norms_parts.append(np.asarray(arrays.norms)[live])
             lens_parts.append(np.asarray(arrays.lens)[live])
@@ -184,27 +171,10 @@ def merge_segments(
     directory: Directory, schema: Schema, readers: Sequence[SegmentReader], name: str
 ) -> SegmentEntry:
     """Write one segment ``name`` holding the live docs of ``readers`` (in order)."""
-    arrays, stats, max_doc = merged_arrays(schema, readers, [reader.live for reader in readers])
-    files = write_segment(directory, name, {"arrays": arrays, "stats": stats})
-    return SegmentEntry(name=name, max_doc=max_doc, files=files, stats=stats)
-
-
-def merged_arrays(
-    schema: Schema,
-    readers: Sequence[SegmentReader],
-    keep: Sequence[npt.NDArray[np.bool_]],
-    *,
-    stored: bool = True,
-    prune: bool = False,
-) -> tuple[dict[str, Any], dict[str, Any], int]:
-    """The arrays (by file stem), statistics and doc count of one segment holding the
-    docs of ``readers`` selected by ``keep`` (one mask per reader), in order: postings,
-    positions, norms and tables are copied, nothing is analyzed. Without ``stored`` the
-    caller adds the ``"store"``; with ``prune`` the vocabularies hold only the terms of
-    the kept docs (worth it when a few docs are copied out of a big segment)."""
     remaps: list[Array] = []
     base = 0
-    for reader, live in zip(readers, keep, strict=True):
+    for reader in readers:
+        live = reader.live
         remap = np.full(reader.max_doc, -1, dtype=np.int32)
         count = int(np.count_nonzero(live))
         remap[live] = np.arange(base, base + count, dtype=np.int32)
@@ -215,7 +185,7 @@ def merged_arrays(
     stats: dict[str, Any] = {}
     for spec in schema.fields:
         built, field_stats = _merge_field(
-            spec.name, spec.kind == TEXT, spec.positions, readers, remaps, max_doc, prune
+            spec.name, spec.kind == TEXT, spec.positions, readers, remaps, max_doc
         )
         arrays.update({f"fld.{spec.name}.{key}": value for key, value in built.items()})
         stats[spec.name] = field_stats
@@ -227,8 +197,7 @@ def merged_arrays(
     edge_src: list[int] = []
     edge_parts: dict[str, list[str]] = {"key": [], "url": [], "tid": []}
     for reader, remap in zip(readers, remaps, strict=True):
-        live = remap >= 0
-        live_docs = np.flatnonzero(live).tolist()
+        live_docs = np.flatnonzero(reader.live).tolist()
         reader_ids, reader_keys, reader_urls = (
             reader.article_ids(),
             reader.title_keys(),
@@ -237,9 +206,8 @@ def merged_arrays(
         ids.extend(reader_ids[doc] for doc in live_docs)
         keys.extend(reader_keys[doc] for doc in live_docs)
         urls.extend(reader_urls[doc] for doc in live_docs)
-        published.append(np.asarray(reader.published())[live])
-        if stored:
-            reader.copy_stored(store, live)
+        published.append(np.asarray(reader.published())[reader.live])
+        reader.copy_stored(store)
         if len(reader.link_src):
             tables = {part: reader.link_table(part) for part in edge_parts}
             for edge, src in enumerate(reader.link_src.tolist()):
@@ -256,8 +224,6 @@ def merged_arrays(
     arrays["links.src"] = np.array(edge_src, dtype=np.int32)
     for part, values in edge_parts.items():
         arrays[f"strings.links.{part}"] = values
-    if stored:
-        arrays["store"] = store
-    else:
-        store.finish()
-    return arrays, stats, max_doc
+    arrays["store"] = store
+    files = write_segment(directory, name, {"arrays": arrays, "stats": stats})
+    return SegmentEntry(name=name, max_doc=max_doc, files=files, stats=stats)

@@ -94,10 +94,15 @@ class IndexReader:
         self.schema = schema
         self.generation = manifest.generation
         segments = []
+        by_name = {name: segment for (name, _), segment in (reuse or {}).items()}
         for ordinal, entry in enumerate(manifest.segments):
             known = (reuse or {}).get((entry.name, entry.deletes))
+            older = by_name.get(entry.name) if known is None else None
             if known is not None and known.ordinal == ordinal:
                 segments.append(known)
+            elif older is not None and entry.deletes is not None:
+                # a commit deleted some of its docs: its checked arrays are shared
+                segments.append(older.with_deletes(directory, entry, ordinal))
             else:
                 segments.append(SegmentReader(directory, entry, schema, ordinal=ordinal))
         self.segments: tuple[SegmentReader, ...] = tuple(segments)

@@ -29,6 +29,7 @@ A format 1-2 segment is a folder ``seg-NNNNNN/`` holding each array as ``<stem>.
 from __future__ import annotations
 
 import bisect
+import copy
 import datetime as dt
 import itertools
 import zlib
@@ -401,7 +402,15 @@ class SegmentReader:
         store_bin, store_idx = load("store.bin"), load("store.idx")
         self._check(store_bin, store_idx)
         self._store = StoreReader(store_bin, store_idx, where=where)
-        self.live: npt.NDArray[np.bool_] = np.ones(self.max_doc, dtype=bool)
+        self._read_deletes(directory, entry)
+        self._id_map: dict[str, int] | None = None
+        self._ids: list[str] | None = None
+        self._edges: EdgeTable | None = None
+
+    def _read_deletes(self, directory: Directory, entry: SegmentEntry) -> None:
+        """Set :attr:`live` and :attr:`del_count` from ``entry``'s deletions file."""
+        where = self._where
+        live: npt.NDArray[np.bool_] = np.ones(self.max_doc, dtype=bool)
         if entry.deletes is not None:
             try:
                 data = directory.read_bytes(entry.deletes)
@@ -417,16 +426,28 @@ class SegmentReader:
             deleted = compound.parse_npy(data, directory.describe(entry.deletes))
             if len(deleted) and (int(deleted.max()) >= self.max_doc or int(deleted.min()) < 0):
                 raise IndexFormatError(f"{directory.describe(entry.deletes)}: doc id out of range")
-            self.live[np.asarray(deleted, dtype=np.int64)] = False
-        self.live.setflags(write=False)
-        self.del_count = int(self.max_doc - np.count_nonzero(self.live))
+            live[np.asarray(deleted, dtype=np.int64)] = False
+        live.setflags(write=False)
+        self.live = live
+        self.del_count = int(self.max_doc - np.count_nonzero(live))
         if self.del_count != entry.del_count:
             raise IndexFormatError(
                 f"{where}: manifest says {entry.del_count} deletions, file has {self.del_count}"
             )
-        self._id_map: dict[str, int] | None = None
-        self._ids: list[str] | None = None
-        self._edges: EdgeTable | None = None
+
+    def with_deletes(
+        self, directory: Directory, entry: SegmentEntry, ordinal: int
+    ) -> SegmentReader:
+        """This segment under a newer ``entry`` that differs only in its deletions file
+        (a commit deleted some of its docs): the arrays opened and checked by this reader
+        and its caches are shared, only the deletions are read."""
+        if entry.name != self.name or entry.max_doc != self.max_doc:
+            raise ValueError(f"{entry.name} is not a newer entry of segment {self.name}")
+        clone = copy.copy(self)
+        clone.entry = entry
+        clone.ordinal = ordinal
+        clone._read_deletes(directory, entry)
+        return clone
 
     def _check(self, store_bin: Array, store_idx: Array) -> None:
         """The open checks: every length and pointer bound that costs no pass over
@@ -653,10 +674,9 @@ class SegmentReader:
         """The headlines of ``doc``'s related links, in page order (link numbers)."""
         return self._store.related_headlines(doc)
 
-    def copy_stored(self, target: StoreWriter, keep: npt.NDArray[np.bool_] | None = None) -> None:
-        """Append the live docs' (or the ``keep`` docs') stored rows to ``target`` (for
-        merges)."""
-        self._store.copy_live(target, self.live if keep is None else keep)
+    def copy_stored(self, target: StoreWriter) -> None:
+        """Append the live docs' stored rows to ``target`` (for merges)."""
+        self._store.copy_live(target, self.live)
 
     def iter_stored(self) -> Any:
         """Every stored row in doc order (shared objects: read only)."""
@@ -686,6 +706,12 @@ class SegmentReader:
         """Per edge: ``"key"`` (headline key), ``"url"`` or ``"tid"`` (target id), ``""``
         when absent."""
         return decode_strings(*self._link_tables[part], f"{self._where} link {part}s")
+
+    def link_values(self, part: str, edges: Sequence[int]) -> list[str]:
+        """:meth:`link_table` values of the given edges only."""
+        blob, offsets = self._link_tables[part]
+        where = f"{self._where} link {part}s"
+        return [decode_one(blob, int(offsets[e]), int(offsets[e + 1]), where) for e in edges]
 
     # -- link edges (the lookups by key live in bnsearch.index.links) ---------------------
     def edges(self) -> EdgeTable:

@@ -40,11 +40,12 @@ from bnsearch.articles import Article
 from bnsearch.errors import ArticleError, BnSearchError
 from bnsearch.index import faults
 from bnsearch.index.builder import anchor_fields
+from bnsearch.index.copydocs import copied_arrays
 from bnsearch.index.directory import Directory, FileInfo, FSDirectory
 from bnsearch.index.links import LinkGraph, graph_from_segments, link_keys, title_key, url_key
 from bnsearch.index.lock import WriteLock
 from bnsearch.index.manifest import Manifest, SegmentEntry
-from bnsearch.index.merge import MergePolicy, merge_segments, merged_arrays
+from bnsearch.index.merge import MergePolicy, merge_segments
 from bnsearch.index.reader import IndexReader, read_manifest
 from bnsearch.index.schema import Schema
 from bnsearch.index.segment import SegmentReader, deletes_name, is_segment_file, write_segment
@@ -400,28 +401,25 @@ class IndexWriter:
     def _copy_with_anchors(self, fixes: list[tuple[int, int]], links: LinkGraph) -> None:
         """Copy the docs ``fixes`` out of committed segments into a new segment with their
         final anchors: postings, positions, norms and tables are copied
-        (:func:`~bnsearch.index.merge.merged_arrays`), only the anchor fields are analyzed;
+        (:func:`~bnsearch.index.copydocs.copied_arrays`), only the anchor fields are analyzed;
         the originals are deleted. The batch's last segment joins the copy when small."""
         last = self._working[-1] if self._working else None
         join = last is not None and last.new and last.reader.max_doc <= _JOIN_DOCS
-        masks: dict[int, npt.NDArray[np.bool_]] = {}
+        by_segment: dict[int, list[int]] = {}
         for ordinal, doc in fixes:
-            mask = masks.get(ordinal)
-            if mask is None:
-                mask = masks[ordinal] = np.zeros(self._working[ordinal].reader.max_doc, bool)
-            mask[doc] = True
-        parts = [(ordinal, masks[ordinal]) for ordinal in sorted(masks)]
+            by_segment.setdefault(ordinal, []).append(doc)
+        parts = [(ordinal, sorted(by_segment[ordinal])) for ordinal in sorted(by_segment)]
         if join:
             assert last is not None
-            parts.append((len(self._working) - 1, self._live_mask(last)))
+            parts.append((len(self._working) - 1, np.flatnonzero(self._live_mask(last)).tolist()))
         readers = [self._working[ordinal].reader for ordinal, _ in parts]
-        arrays, stats, max_doc = merged_arrays(
-            self._schema, readers, [mask for _, mask in parts], stored=False, prune=True
+        arrays, stats, max_doc = copied_arrays(
+            self._schema, [(reader, docs) for reader, (_, docs) in zip(readers, parts, strict=True)]
         )
         store = StoreWriter()
         anchors = []
-        for reader, (_, mask) in zip(readers, parts, strict=True):
-            for doc in np.flatnonzero(mask).tolist():
+        for reader, (_, docs) in zip(readers, parts, strict=True):
+            for doc in docs:
                 row = reader.stored(doc)
                 found = self._anchors(links, row["id"])
                 anchors.append(found)
