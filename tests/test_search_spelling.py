@@ -1,0 +1,164 @@
+"""Spelling help: confusable letters, the slip distance, did-you-mean on made-up and on
+real questions (the real ones skip without ../shared)."""
+
+from __future__ import annotations
+
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bnsearch.analysis import default_analyzer
+from bnsearch.articles import Article
+from bnsearch.index import Index
+from bnsearch.search import Searcher
+from bnsearch.search.fuzzy import TermDictionary
+from bnsearch.search.spelling import (
+    CHEAP,
+    VOWEL,
+    confusable_variants,
+    slip_distance,
+    spelling_key,
+    spelling_units,
+    vowel_variants,
+)
+from bnsearch.search.suggest import did_you_mean
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from slips import slip_questions
+
+from .conftest import shared_file
+
+ANALYZER = default_analyzer()
+
+
+def dictionary_of(words: dict[str, int]) -> TermDictionary:
+    """A dictionary holding the terms (stems) of ``words`` with their doc counts."""
+    terms = {ANALYZER.term(w): df for w, df in words.items()}
+    return TermDictionary([t for t in terms if t], [df for t, df in terms.items() if t])
+
+
+NEWS = dictionary_of(
+    {"নির্বাচন": 80, "কমিশন": 50, "করুন": 30, "রোজার": 3, "ফজিলত": 2, "ফজর": 9, "ফল": 40}
+)
+
+
+def test_the_issue_examples() -> None:
+    assert did_you_mean("নির্বাচান কমিশন", NEWS, ANALYZER) == "নির্বাচন কমিশন"
+    assert did_you_mean("রোজর ফজিলত", NEWS, ANALYZER) == "রোজার ফজিলত"
+    assert did_you_mean("dhaka", NEWS, ANALYZER) is None
+    data = TermDictionary(["data", "dhaka"], [90, 1])
+    assert did_you_mean("dhaka", data, ANALYZER) is None
+    assert did_you_mean("dhka", data, ANALYZER) is None  # Latin words are left alone
+
+
+def test_words_the_index_knows_are_never_replaced() -> None:
+    # দীন (poor, faith) is rare, দিন (day) is common: a known word stays as typed
+    days = dictionary_of({"দিন": 500, "দীন": 1})
+    assert did_you_mean("দীন দিন", days, ANALYZER) is None
+    # an inflection of an indexed stem is known too
+    assert did_you_mean("নির্বাচনের কমিশনকে", NEWS, ANALYZER) is None
+    # stopwords and punctuation are left alone
+    assert did_you_mean("কী? কেন!", NEWS, ANALYZER) is None
+
+
+def test_the_ending_typed_is_kept_and_a_slip_inside_it_is_fixed() -> None:
+    country = dictionary_of({"বাংলাদেশ": 50, "সরকার": 40})
+    assert did_you_mean("বাংলাদেষের সরকারী", country, ANALYZER) == "বাংলাদেশের সরকারী"
+    assert did_you_mean("(বাংলাদেষের)", country, ANALYZER) == "(বাংলাদেশের)"
+
+
+def test_short_unknown_words_take_only_a_confusable_or_vowel_fix() -> None:
+    # কতদিন is a question word no passage holds; কদিন is one whole letter away
+    days = dictionary_of({"কদিন": 7, "দিন": 300})
+    assert did_you_mean("কতদিন", days, ANALYZER) is None
+    # a vowel sign added only to make an ending (নিতেন -> নিতেনি) is no fix
+    taking = dictionary_of({"নিতেনি": 148})
+    assert did_you_mean("নিতেন", taking, ANALYZER) is None
+
+
+def test_the_more_frequent_of_two_equal_fixes_wins() -> None:
+    # সব -> শব or ষব: both one swap away; the frequent one is chosen
+    both = TermDictionary(["শবর", "ষবর"], [2, 40])
+    assert did_you_mean("সবর", both, ANALYZER) == "ষবর"
+
+
+def test_slip_distance_charges_little_for_confusable_letters() -> None:
+    def dist(a: str, b: str) -> float:
+        return slip_distance(spelling_units(a), spelling_units(b))
+
+    assert dist("নির্বাচন", "নির্বাচন") == 0
+    assert dist("নিরবাচন", "নীরবাচণ") == 2 * CHEAP
+    assert dist("বাংলা", "বাঙলা") == CHEAP  # ং stands alone, so it lines up with ঙ
+    assert dist("রোজর", "রোজার") == VOWEL
+    assert dist("পড়া", "পরা") == CHEAP
+    assert dist("কতদিন", "কদিন") == 1
+    assert dist("কবে", "কবি") == 1  # one vowel sign for another is a full edit
+    assert spelling_key("শীষ") == spelling_key("সিস")
+    # ড alone is not র's partner
+    assert "রাকা" not in confusable_variants("ডাকা")
+    assert "রাকা" in confusable_variants(unicodedata.normalize("NFC", "ড়াকা"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet="কখগজনণরশষসহয়ড়ািীুূেোংঙ্", min_size=1, max_size=8))
+def test_variants_and_distance_agree(word: str) -> None:
+    word = unicodedata.normalize("NFC", word)
+    starts_with_mark = unicodedata.category(word[0])[0] == "M"  # never a token's start
+    units = spelling_units(word)
+    assert slip_distance(units, units) == 0
+    for variant in confusable_variants(word):
+        assert variant != word
+        assert slip_distance(units, spelling_units(variant)) <= 1
+        assert spelling_key(variant) == spelling_key(word)
+    for variant, at in vowel_variants(word):
+        assert variant != word and 0 < at <= len(variant)
+        assert (unicodedata.category(variant[0])[0] == "M") == starts_with_mark
+
+
+def test_search_suggest_uses_the_index_terms() -> None:
+    index = Index.in_memory()
+    with index.writer() as writer:
+        writer.add(Article(id="a", title="রোজার ফজিলত", body="রমজান মাসে রোজার ফজিলত অনেক।"))
+        writer.add(Article(id="b", title="ফজরের নামাজ", body="ফজর ও নজর"))
+    searcher = Searcher(index.reader())
+    assert searcher.suggest("রোজর ফজিলত") == "রোজার ফজিলত"
+    assert searcher.suggest("রোজার ফজিলত") is None
+
+
+# -- the real questions -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bqa() -> tuple[Searcher, list[tuple[str, str, str]]]:
+    from bnsearch.search.evaluate import build_index, load_passages, load_questions
+
+    passages = load_passages(shared_file("corpus/bqa_passages.jsonl"))
+    questions = load_questions(shared_file("eval/bqa_dev_questions.jsonl"))
+    searcher = Searcher(build_index(passages).reader())
+    return searcher, [(q.qid, q.text, q.passage_id) for q in questions]
+
+
+def test_suggest_restores_slipped_words_and_leaves_clean_questions(
+    bqa: tuple[Searcher, list[tuple[str, str, str]]],
+) -> None:
+    searcher, questions = bqa
+    analyzer = searcher.schema.analyzer("body")
+    dictionary = searcher._ctx.dictionary("body")
+    slips = slip_questions(questions, analyzer, dictionary.__contains__)
+    assert len(slips) > 0.95 * len(questions)
+    assert len({s.kind for s in slips}) == 9  # every confusion group drawn
+    assert slips == slip_questions(questions, analyzer, dictionary.__contains__)  # seeded
+    restored = 0
+    for slip in slips:
+        assert slip.text != slip.original
+        fixed = searcher.suggest(slip.text)
+        if fixed is not None:
+            got = fixed.split()[slip.word_index]
+            restored += analyzer.normalize(got) == analyzer.normalize(slip.word)
+    assert restored / len(slips) >= 0.85
+    unchanged = sum(searcher.suggest(text) is None for _, text, _ in questions)
+    assert unchanged / len(questions) >= 0.99
