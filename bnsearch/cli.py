@@ -201,18 +201,35 @@ def _search(index: Index, args: argparse.Namespace) -> Results:
     )
 
 
-def _emit(results: Results, args: argparse.Namespace) -> int:
-    """Print results as JSON (``--json``) or as text for a terminal."""
+def _emit(results: Results, args: argparse.Namespace, extra: dict[str, Any] | None = None) -> int:
+    """Print results as JSON (``--json``) or as text for a terminal; ``extra`` adds keys
+    to the JSON object (and, for ``did_you_mean``, a line to the text)."""
     if args.json:
-        json.dump(_results_json(results), sys.stdout, ensure_ascii=False, indent=2)
+        json.dump(_results_json(results) | (extra or {}), sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
+        if extra and extra.get("did_you_mean"):
+            print(f"did you mean: {extra['did_you_mean']}", file=sys.stdout)
         _print_results(results, _Style(sys.stdout, args.color), out=sys.stdout)
     return 0
 
 
+#: ``search`` offers a "did you mean" spelling when it finds fewer matches than this.
+SUGGEST_BELOW = 5
+
+
+def _did_you_mean(index: Index, query: str, results: Results) -> dict[str, Any]:
+    """``{"did_you_mean": spelling or None}``: a spelling from the index's own words when
+    the search found few or no matches (see :meth:`bnsearch.search.Searcher.suggest`)."""
+    if results.total >= SUGGEST_BELOW or "body" not in index.schema:
+        return {"did_you_mean": None}
+    return {"did_you_mean": index.searcher().suggest(query)}
+
+
 def _cmd_search(args: argparse.Namespace) -> int:
-    return _emit(_search(Index.open(Path(args.index)), args), args)
+    index = Index.open(Path(args.index))
+    results = _search(index, args)
+    return _emit(results, args, _did_you_mean(index, args.query, results))
 
 
 def _cmd_related(args: argparse.Namespace) -> int:

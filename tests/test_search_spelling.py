@@ -162,3 +162,47 @@ def test_suggest_restores_slipped_words_and_leaves_clean_questions(
     assert restored / len(slips) >= 0.85
     unchanged = sum(searcher.suggest(text) is None for _, text, _ in questions)
     assert unchanged / len(questions) >= 0.99
+
+
+# -- the command line and the romanized hint ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from bnsearch.articles import demo_corpus_path
+    from bnsearch.cli import main
+
+    path = tmp_path_factory.mktemp("spelling") / "index"
+    assert main(["index", str(demo_corpus_path()), "--index", str(path)]) == 0
+    return path
+
+
+def test_cli_offers_a_spelling_when_a_search_finds_nothing(
+    demo_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from bnsearch.cli import main
+
+    assert main(["search", "পুলীশ", "--index", str(demo_index)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "did you mean: পুলিশ"
+    assert main(["search", "পুলীশ", "--index", str(demo_index), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["total"] == 0 and data["did_you_mean"] == "পুলিশ"
+    # a search that finds plenty offers nothing, and says so in JSON
+    assert main(["search", "পুলিশ", "--index", str(demo_index), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["total"] >= 5 and data["did_you_mean"] is None
+    assert main(["search", "পুলিশ", "--index", str(demo_index)]) == 0
+    assert "did you mean" not in capsys.readouterr().out
+
+
+def test_a_latin_query_that_finds_nothing_gets_a_romanized_hint(demo_index: Path) -> None:
+    searcher = Index.open(demo_index).searcher()
+    results = searcher.search("dhaka")
+    assert results.total == 0
+    assert any("romanized=True" in note and "ঢাকা" in note for note in results.notes)
+    assert searcher.search("dhaka", romanized=True).total > 0
+    # Bengali queries that find nothing get no such note
+    assert not any("romanized" in n for n in searcher.search("পুলীশ").notes)

@@ -129,6 +129,11 @@ def is_romanized(word: str) -> bool:
     return bool(_LATIN_WORD.fullmatch(word))
 
 
+def has_latin_word(text: str) -> bool:
+    """True when ``text`` holds a word of Latin letters."""
+    return _LATIN_WORD.search(text) is not None
+
+
 def _vowel_shape(latin: str) -> str:
     """A rough spelling for tie-breaks: o/a and ee/i style variants folded."""
     latin = latin.casefold()
@@ -250,3 +255,24 @@ def _rough_latin(term: str) -> str:
     inherent vowel, written ``o`` as Banglish typists do (সফর -> ``sofor``).
     """
     return _INHERENT.sub("\\1অ", term).translate(_ROUGH)
+
+
+def romanized_hint(
+    query: str, roman: RomanIndex, *, normalize: Callable[[str], str | None] | None = None
+) -> str | None:
+    """The note for a search that found nothing while its query has Latin words and
+    romanized lookup was off: how to switch it on, and the Bengali words it would try
+    (``dhaka`` -> ``ঢাকা``). None when the query has no Latin word."""
+    latin = list(dict.fromkeys(_LATIN_WORD.findall(query)))[:8]
+    if not latin:
+        return None
+    readings = []
+    for word in latin:
+        found = roman.candidates(word, normalize=normalize, limit=1)
+        if found:
+            readings.append(f"{word} -> {found[0]}")
+    hint = (
+        "no matches; Latin words are searched as typed: romanized=True "
+        "(bnsearch search --romanized) reads them as romanized Bengali"
+    )
+    return hint + (f" ({', '.join(readings)})" if readings else "")

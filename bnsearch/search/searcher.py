@@ -30,6 +30,7 @@ from bnsearch.search.phrases import phrase_frequencies
 from bnsearch.search.query import Bool, Query, Term
 from bnsearch.search.rerank import RerankPlan, plan_rerank, proximity_bonus
 from bnsearch.search.results import Explanation, Hit, LazyFacets, Results
+from bnsearch.search.romanize import has_latin_word, romanized_hint
 from bnsearch.search.scoring import BM25FParams, idf, top_k
 from bnsearch.search.suggest import complete_query, did_you_mean
 
@@ -219,6 +220,8 @@ class Searcher:
         if fast and not one_word and (sort or "score") == "score":
             matched, candidates = self._rerank(matched, query, weights, offset + limit)  # type: ignore[arg-type]
         total = sum(len(docs) for docs, _ in matched)
+        if total == 0 and not romanized and isinstance(query, str):
+            self._romanized_hint(query, weights, notes)
         facet_counts = LazyFacets(
             lambda: {name: self._facet(name, matched) for name in facet_fields}
         )
@@ -234,6 +237,16 @@ class Searcher:
             query=parsed,
             notes=tuple(notes),
         )
+
+    def _romanized_hint(self, query: str, weights: Mapping[str, float], notes: list[str]) -> None:
+        """A note, when Latin words found nothing, on reading them as romanized Bengali."""
+        field = next((f for f in weights if self._ctx.has_postings(f)), None)
+        if field is not None and has_latin_word(query):
+            hint = romanized_hint(
+                query, self._ctx.roman(field), normalize=self.schema.analyzer(field).term
+            )
+            if hint is not None:
+                notes.append(hint)
 
     def _plain_words(self, compiler: Compiler, text: str, notes: list[str]) -> Compiled | None:
         """The bag-of-words path: a unit per distinct word, any may match (no parser)."""
