@@ -128,8 +128,7 @@ class Searcher:
             return parse_query(query, strict=True, fields=self._field_names)
         if not has_syntax(query):
             return words_query(query)
-        parsed = parse_query(query, fields=self._field_names)
-        return parsed
+        return parse_query(query, fields=self._field_names, notes=notes)
 
     @staticmethod
     def _page(limit: int, offset: int) -> None:
@@ -666,12 +665,15 @@ class Searcher:
                 total += value
                 parts.append(detail)
         any_should = False
+        best = 0.0
         for clause in node.should:
             value, detail = self._explain(clause, evaluator, ordinal, doc)
             if value is not None:
                 any_should = True
-                total += value
+                best = max(best, value)
+                total += 0.0 if node.best_of else value
                 parts.append(detail)
+        total += best if node.best_of else 0.0
         for clause in node.must_not:
             value, detail = self._explain(clause, evaluator, ordinal, doc)
             if value is not None:
@@ -685,7 +687,9 @@ class Searcher:
         if not node.must and not any_should:
             return None, Explanation(value=0.0, description="no clause matches")
         total = float(np.float32(total) * np.float32(node.boost))
-        label = "sum of:" if node.boost == 1 else f"sum of (times boost {node.boost:g}):"
+        label = "best of:" if node.best_of else "sum of:"
+        if node.boost != 1:
+            label = f"{label[:-1]} (times boost {node.boost:g}):"
         return total, Explanation(value=total, description=label, details=tuple(parts))
 
     def _explain_unit(
