@@ -129,6 +129,26 @@ def is_romanized(word: str) -> bool:
     return bool(_LATIN_WORD.fullmatch(word))
 
 
+#: Case endings and the like as Banglish typists spell them (রোজার = রোজা + r): a romanized
+#: word is also looked up without them, since the dictionary holds stems.
+BANGLISH_ENDINGS = (
+    "r", "er", "e", "y", "ye", "te", "ke", "re", "ra", "der", "ti", "ta", "tir", "tike",
+    "gulo", "guli", "i", "o",
+)  # fmt: skip
+
+
+def _splits(word: str) -> list[tuple[str, str]]:
+    """``(stem, ending)`` readings of a romanized word: the whole word, then without each
+    ending it has (``rojar``: ``("rojar", "")``, ``("roja", "r")``)."""
+    out = [(word, "")]
+    out.extend(
+        (word[: -len(ending)], ending)
+        for ending in BANGLISH_ENDINGS
+        if len(word) > len(ending) + 1 and word.endswith(ending)
+    )
+    return out
+
+
 def has_latin_word(text: str) -> bool:
     """True when ``text`` holds a word of Latin letters."""
     return _LATIN_WORD.search(text) is not None
@@ -180,25 +200,24 @@ class RomanIndex:
             direct = normalize(spelled)
             if direct is not None and direct in self.dictionary:
                 found.append(direct)
-        key = latin_key(word)
-        if len(key) < 2:
-            return found[:limit]
-        ids = self._keys().get(key, [])
-        if ids:
-            shape = _vowel_shape(word)
-            ranked = sorted(
-                ids,
-                key=lambda i: (
-                    edit_distance(shape, _vowel_shape(_rough_latin(self.dictionary.terms[i]))),
-                    -int(self.dictionary.doc_freqs[i]),
-                ),
-            )
-            for term_id in ranked:
-                term = self.dictionary.terms[term_id]
-                if term not in found:
-                    found.append(term)
-                if len(found) >= limit:
-                    break
+        shape = _vowel_shape(word)
+        keys = self._keys()
+        costs: dict[int, int] = {}
+        for stem, ending in _splits(word.casefold()):
+            key = latin_key(stem)
+            if len(key) < 2:
+                continue
+            for term_id in keys.get(key, ()):
+                rough = _rough_latin(self.dictionary.terms[term_id]) + ending
+                cost = edit_distance(shape, _vowel_shape(rough))
+                costs[term_id] = min(cost, costs.get(term_id, cost))
+        ranked = sorted(costs, key=lambda i: (costs[i], -int(self.dictionary.doc_freqs[i])))
+        for term_id in ranked:
+            term = self.dictionary.terms[term_id]
+            if term not in found:
+                found.append(term)
+            if len(found) >= limit:
+                break
         return found[:limit]
 
 
@@ -262,8 +281,9 @@ def romanized_hint(
 ) -> str | None:
     """The note for a search that found nothing while its query has Latin words and
     romanized lookup was off: how to switch it on, and the Bengali words it would try
-    (``dhaka`` -> ``ঢাকা``). None when the query has no Latin word."""
-    latin = list(dict.fromkeys(_LATIN_WORD.findall(query)))[:8]
+    (``dhaka`` -> ``ঢাকা``, for the first three Latin words). None when the query has no
+    Latin word."""
+    latin = list(dict.fromkeys(_LATIN_WORD.findall(query)))[:3]
     if not latin:
         return None
     readings = []
