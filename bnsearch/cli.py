@@ -214,14 +214,12 @@ def _emit(results: Results, args: argparse.Namespace, extra: dict[str, Any] | No
     return 0
 
 
-#: ``search`` offers a "did you mean" spelling when it finds fewer matches than this.
-SUGGEST_BELOW = 5
-
-
-def _did_you_mean(index: Index, query: str, results: Results) -> dict[str, Any]:
-    """``{"did_you_mean": spelling or None}``: a spelling from the index's own words when
-    the search found few or no matches (see :meth:`bnsearch.search.Searcher.suggest`)."""
-    if results.total >= SUGGEST_BELOW or "body" not in index.schema:
+def _did_you_mean(index: Index, query: str) -> dict[str, Any]:
+    """``{"did_you_mean": spelling or None}``: the query with the words the index does not
+    know spelled as words it does (:meth:`bnsearch.search.Searcher.suggest`). Offered
+    whatever the search found: a slip may still find passages through the folded-spelling
+    match (``BM25FParams.spelling``), and those are the few its word could find."""
+    if "body" not in index.schema:
         return {"did_you_mean": None}
     return {"did_you_mean": index.searcher().suggest(query)}
 
@@ -229,7 +227,7 @@ def _did_you_mean(index: Index, query: str, results: Results) -> dict[str, Any]:
 def _cmd_search(args: argparse.Namespace) -> int:
     index = Index.open(Path(args.index))
     results = _search(index, args)
-    return _emit(results, args, _did_you_mean(index, args.query, results))
+    return _emit(results, args, _did_you_mean(index, args.query))
 
 
 def _cmd_related(args: argparse.Namespace) -> int:

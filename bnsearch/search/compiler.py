@@ -22,6 +22,7 @@ from bnsearch.search.context import Context
 from bnsearch.search.query import Bool, Fuzzy, MatchAll, Phrase, Prefix, Query, Term
 from bnsearch.search.romanize import is_romanized
 from bnsearch.search.scoring import idf
+from bnsearch.search.spelling import confusable_variants
 
 #: Terms a prefix may expand to (the most frequent are kept).
 PREFIX_EXPANSIONS = 64
@@ -136,7 +137,7 @@ class Compiler:
                 for term, flag in split.query_terms(text):
                     counts[term] = counts.get(term, 0) + 1
                     flags[term] = flags.get(term, 0) | flag
-            return [
+            units = [
                 Unit(
                     kind="terms",
                     label=term,
@@ -147,6 +148,9 @@ class Compiler:
                 )
                 for term, count in counts.items()
             ]
+            if self.ctx.params.spelling > 0:
+                units += self._spellings(counts, fields)
+            return units
         per_position: dict[int, dict[str, str]] = {}
         for analyzer, fields in by_analyzer.values():
             for position, found in enumerate(analyzer.term_sequence(text)):
@@ -168,6 +172,47 @@ class Compiler:
             )
             for key, count in grouped.items()
         ]
+
+    def _spellings(self, counts: Mapping[str, int], fields: list[str]) -> list[Unit]:
+        """The folded-spelling units of a plain-words query: per word, each other
+        spelling of it the index holds (:meth:`.spelling.SpellingIndex.variants`), as
+        its own unit weighted ``BM25FParams.spelling`` and scaled to the word's idf
+        (when the index has the word: a common word's rare variant is no stronger
+        evidence than the word). Variants that are themselves query words are skipped."""
+        weight = self.ctx.params.spelling
+        n = self.ctx.total_docs
+        out: list[Unit] = []
+        for term, count in counts.items():
+            df = max(self.ctx.doc_freq(field, term) for field in fields)
+            found: dict[str, list[str]] = {}
+            for field in fields:
+                variants = self.ctx.spelling(field).variants(term)
+                if not df:  # a slip may hide an ending from the stemmer: করেছেণ
+                    analyzer = self.ctx.analyzer(field)
+                    dictionary = self.ctx.dictionary(field)
+                    swapped = analyzer.filter_words(confusable_variants(term))
+                    variants += tuple(t for t in swapped if t is not None and t in dictionary)
+                for variant in dict.fromkeys(variants):
+                    if variant not in counts:
+                        found.setdefault(variant, []).append(field)
+            if not found:
+                continue
+            typed_idf = float(idf(n, df)) if df else 0.0
+            for variant, variant_fields in found.items():
+                scale = 1.0
+                if typed_idf:
+                    variant_df = max(self.ctx.doc_freq(f, variant) for f in variant_fields)
+                    scale = typed_idf / float(idf(n, variant_df))
+                out.append(
+                    Unit(
+                        kind="terms",
+                        label=f"{term} ~ {variant}",
+                        boost=count * weight * scale,
+                        terms={field: (variant,) for field in variant_fields},
+                        weights=self.weights,
+                    )
+                )
+        return out
 
     def _bool(self, query: Bool) -> Compiled | None:
         must = tuple(c for c in map(self.compile, query.must) if c is not None)

@@ -73,6 +73,12 @@ class BM25FParams:
             document uses in that same form, not only another form of its stem; each such
             word adds its idf times this weight to every match. 0 turns it off.
         rerank_depth: proximity is added to this many best documents (at least the page).
+        spelling: weight of the folded-spelling match of a plain-words query: a word
+            also matches the index's spellings of it that differ only in confusable
+            letters (ি/ী, ু/ূ, শ/স/ষ, ন/ণ, জ/য, র/ড়, ং/ঙ; see
+            :mod:`bnsearch.search.spelling`), each scored as its own word times this
+            weight, with the idf of the word as typed when the index has it. So a slip
+            (নির্বাচণ) still finds নির্বাচন. 0 turns it off.
     """
 
     k1: float = attrs.field(default=0.3, validator=_check_range(0.0, 100.0))
@@ -84,6 +90,7 @@ class BM25FParams:
     proximity: float = attrs.field(default=1.0, validator=_check_range(0.0, 100.0))
     exact_forms: float = attrs.field(default=0.5, validator=_check_range(0.0, 100.0))
     rerank_depth: int = attrs.field(default=50, validator=_check_range(1, 100_000))
+    spelling: float = attrs.field(default=0.5, validator=_check_range(0.0, 100.0))
 
     def b_of(self, field: str) -> float:
         """The length normalization of ``field``."""

@@ -14,16 +14,21 @@ against ঙ. :data:`CONFUSIONS` lists those groups once; everything here derives
 * :func:`slip_distance` is the edit distance over those letters where a substitution that
   only swaps confusable letters costs :data:`CHEAP` instead of 1.
 
-The rest of the module serves :mod:`.suggest` (did-you-mean) and the folded-spelling
-match of :mod:`.compiler`; the analysis chain's own loose folding
+:class:`SpellingIndex` groups a term dictionary by :func:`spelling_key`: the compiler's
+folded-spelling match (``BM25FParams.spelling``) reads a query word's other spellings from
+it, and :mod:`.suggest` (did-you-mean) uses the distance and the variants. The analysis
+chain's own loose folding
 (:mod:`bnsearch.analysis.loose`, an index-time field option) is a narrower fold kept
 apart, because changing it would change the terms of indexes already written.
 """
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from collections.abc import Sequence
+
+from bnsearch.search.fuzzy import TermDictionary
 
 #: Groups of letters (normalized code points) a slip swaps for one another. ড় is ড plus
 #: the nukta after normalization (see :mod:`bnsearch.analysis.normalize`).
@@ -149,3 +154,29 @@ def vowel_variants(word: str) -> list[tuple[str, int]]:
         elif not (word[j : j + 1] and unicodedata.category(word[j]) in _MARK_CATEGORIES):
             out.extend((word[:j] + sign + word[j:], j) for sign in VOWEL_SIGNS)
     return out
+
+
+class SpellingIndex:
+    """The terms of a dictionary grouped by :func:`spelling_key` (built on first use):
+    the index's other spellings of a term, for the folded-spelling match."""
+
+    def __init__(self, dictionary: TermDictionary) -> None:
+        self.dictionary = dictionary
+        self._groups: dict[str, tuple[str, ...]] | None = None
+        self._lock = threading.Lock()
+
+    def _by_key(self) -> dict[str, tuple[str, ...]]:
+        with self._lock:
+            if self._groups is None:
+                lists: dict[str, list[str]] = {}
+                for term in self.dictionary.terms:
+                    key = spelling_key(term)
+                    lists.setdefault(key, []).append(term)
+                self._groups = {key: tuple(group) for key, group in lists.items()}
+            return self._groups
+
+    def variants(self, term: str) -> tuple[str, ...]:
+        """The dictionary's terms spelled like ``term`` up to confusable letters, other
+        than ``term`` itself (``নির্বাচণ`` -> ``নির্বাচন``)."""
+        found = self._by_key().get(spelling_key(term), ())
+        return tuple(t for t in found if t != term)
