@@ -30,7 +30,7 @@ DEMO_QUERIES: tuple[tuple[str, str], ...] = (
     ("Bengali and ASCII digits are one term", "15"),
     ("an exact phrase", '"বাজেট পাস"'),
     ("a half-typed word, as a prefix", "বন্য*"),
-    ("a field and a filter", "title:ক্রিকেট section:খেলা"),
+    ("a word in the title, within one section (both required)", "+title:ক্রিকেট +section:খেলা"),
 )
 
 

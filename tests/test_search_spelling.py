@@ -304,3 +304,16 @@ def test_slipped_questions_rank_almost_as_well_as_clean_ones(
     # measured 0.9588 and 0.9395 (without the folded match the slipped ones give 0.889)
     assert clean.mrr_at_10 - slipped.mrr_at_10 <= 0.03
     assert clean.mrr_at_10 >= 0.95
+
+
+def test_every_demo_query_keeps_its_promise(demo_index: Path) -> None:
+    from bnsearch.cli import DEMO_QUERIES
+
+    searcher = Index.open(demo_index).searcher()
+    for what, query in DEMO_QUERIES:
+        results = searcher.search(query, limit=50, strict=True)
+        assert results.total > 0, what
+        if "section" in query:  # a field within one section: every hit is both
+            for hit in results:
+                assert "খেলা" in hit.fields["section"]
+                assert "ক্রিকেট" in hit.fields["title"]
