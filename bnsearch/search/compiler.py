@@ -28,6 +28,9 @@ from bnsearch.search.spelling import confusable_variants
 PREFIX_EXPANSIONS = 64
 #: Terms a fuzzy word may expand to (the closest, then the most frequent).
 FUZZY_EXPANSIONS = 32
+#: Queries of more distinct words than this get no folded-spelling match (a pasted text
+#: is not a typed query, and MAX_CLAUSES counts units).
+SPELLING_WORDS = 64
 #: What one letter edit leaves of a fuzzy expansion's score (two edits: its square).
 FUZZY_FALLOFF = 0.4
 #: Bengali terms a romanized word may stand for.
@@ -148,7 +151,7 @@ class Compiler:
                 )
                 for term, count in counts.items()
             ]
-            if self.ctx.params.spelling > 0:
+            if self.ctx.params.spelling > 0 and len(counts) <= SPELLING_WORDS:
                 units += self._spellings(counts, fields)
             return units
         per_position: dict[int, dict[str, str]] = {}
