@@ -317,3 +317,22 @@ def test_every_demo_query_keeps_its_promise(demo_index: Path) -> None:
             for hit in results:
                 assert "খেলা" in hit.fields["section"]
                 assert "ক্রিকেট" in hit.fields["title"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+def test_did_you_mean_takes_any_text(text: str) -> None:
+    fixed = did_you_mean(text, NEWS, ANALYZER)
+    if fixed is not None:
+        assert fixed != text
+        assert len(fixed.split()) == len(text.split())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="কজনণরশষসহয়ড়ািীুূেোংঙ্ ", max_size=24))
+def test_did_you_mean_on_bengali_letters(text: str) -> None:
+    fixed = did_you_mean(text, NEWS, ANALYZER)
+    if fixed is not None:
+        assert len(fixed.split()) == len(text.split())
+        for chunk in fixed.split():
+            assert unicodedata.category(chunk[0])[0] != "M" or chunk in text.split()
