@@ -336,3 +336,17 @@ def test_did_you_mean_on_bengali_letters(text: str) -> None:
         assert len(fixed.split()) == len(text.split())
         for chunk in fixed.split():
             assert unicodedata.category(chunk[0])[0] != "M" or chunk in text.split()
+
+
+def test_spelling_variants_by_lookup_equal_the_grouped_dictionary() -> None:
+    from bnsearch.search import spelling
+
+    words = ["নির্বাচন", "নির্বাচণ", "নীর্বাচন", "শিক্ষা", "সিক্ষা", "বাড়ি", "বারি", "বাড়ী",
+             "যাকাত", "জাকাত", "বাংলা", "বাঙলা", "রোজা", "রোযা", "ড়োজা", "সুষ্ঠু"]  # fmt: skip
+    normal = [unicodedata.normalize("NFC", w) for w in words]
+    index = spelling.SpellingIndex(TermDictionary(normal, [1] * len(normal)))
+    for word in [*normal, unicodedata.normalize("NFC", "শীক্ষা"), "অন্য"]:
+        by_lookup = set(index.variants(word))
+        grouped = {t for t in index._by_key().get(spelling_key(word), ()) if t != word}
+        assert by_lookup == grouped, word
+    assert set(index.variants(normal[0])) == {normal[1], normal[2]}

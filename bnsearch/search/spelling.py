@@ -24,6 +24,7 @@ apart, because changing it would change the terms of indexes already written.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import unicodedata
 from collections.abc import Sequence
@@ -156,27 +157,87 @@ def vowel_variants(word: str) -> list[tuple[str, int]]:
     return out
 
 
+#: Per confusable letter (normalized), its group.
+_GROUP_OF: dict[str, tuple[str, ...]] = {member: group for group in CONFUSIONS for member in group}
+#: Above this many spellings of one word, :class:`SpellingIndex` reads them from its
+#: grouped dictionary instead of looking each up.
+MAX_SPELLINGS = 256
+#: Words whose spellings a :class:`SpellingIndex` remembers (then it starts afresh).
+REMEMBERED_WORDS = 65_536
+
+
+def _alternatives(term: str) -> list[tuple[str, ...]]:
+    """``term`` as a sequence of letter choices: a confusable letter's group, or itself."""
+    out: list[tuple[str, ...]] = []
+    i = 0
+    while i < len(term):
+        two = term[i : i + 2]
+        if two in _GROUP_OF:  # ড়
+            out.append(_GROUP_OF[two])
+            i += 2
+        elif two[1:] == "\u09bc":  # another nukta letter (য়, ঢ়): no partner
+            out.append((two,))
+            i += 2
+        else:
+            out.append(_GROUP_OF.get(term[i], (term[i],)))
+            i += 1
+    return out
+
+
 class SpellingIndex:
-    """The terms of a dictionary grouped by :func:`spelling_key` (built on first use):
-    the index's other spellings of a term, for the folded-spelling match."""
+    """A term dictionary's spellings of a word (the folded-spelling match).
+
+    A word's other spellings are found by looking each one up in a set of the terms (a
+    few dozen for most words; the set is built on first use, a few ms for 44,000 terms);
+    a word with more than :data:`MAX_SPELLINGS` reads them from the dictionary grouped by
+    :func:`spelling_key` (built on first such word: 0.2 s for 44,000 terms).
+    """
 
     def __init__(self, dictionary: TermDictionary) -> None:
         self.dictionary = dictionary
         self._groups: dict[str, tuple[str, ...]] | None = None
+        self._terms: frozenset[str] | None = None
         self._lock = threading.Lock()
+        self._found: dict[str, tuple[str, ...]] = {}  # remembered: query words come back
+
+    def _term_set(self) -> frozenset[str]:
+        with self._lock:
+            if self._terms is None:
+                self._terms = frozenset(self.dictionary.terms)
+            return self._terms
 
     def _by_key(self) -> dict[str, tuple[str, ...]]:
         with self._lock:
             if self._groups is None:
                 lists: dict[str, list[str]] = {}
                 for term in self.dictionary.terms:
-                    key = spelling_key(term)
-                    lists.setdefault(key, []).append(term)
+                    lists.setdefault(spelling_key(term), []).append(term)
                 self._groups = {key: tuple(group) for key, group in lists.items()}
             return self._groups
 
     def variants(self, term: str) -> tuple[str, ...]:
         """The dictionary's terms spelled like ``term`` up to confusable letters, other
         than ``term`` itself (``নির্বাচণ`` -> ``নির্বাচন``)."""
-        found = self._by_key().get(spelling_key(term), ())
-        return tuple(t for t in found if t != term)
+        found = self._found.get(term)
+        if found is None:
+            if len(self._found) >= REMEMBERED_WORDS:
+                self._found.clear()
+            found = self._found[term] = self._variants(term)
+        return found
+
+    def _variants(self, term: str) -> tuple[str, ...]:
+        choices = _alternatives(term)
+        count = 1
+        for choice in choices:
+            count *= len(choice)
+        if count > MAX_SPELLINGS:
+            found = self._by_key().get(spelling_key(term), ())
+            return tuple(t for t in found if t != term)
+        if count == 1:
+            return ()
+        terms = self._term_set()
+        return tuple(
+            spelled
+            for spelled in map("".join, itertools.product(*choices))
+            if spelled in terms and spelled != term
+        )
