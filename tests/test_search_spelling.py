@@ -301,7 +301,7 @@ def test_slipped_questions_rank_almost_as_well_as_clean_ones(
     slipped = score_rankings(
         "slipped", [Question(qid=s.qid, text=s.text, passage_id=s.passage_id) for s in slips], rank
     )
-    # measured 0.9588 and 0.9395 (without the folded match the slipped ones give 0.889)
+    # measured 0.9591 and 0.9394 (without the folded match the slipped ones give 0.889)
     assert clean.mrr_at_10 - slipped.mrr_at_10 <= 0.03
     assert clean.mrr_at_10 >= 0.95
 
