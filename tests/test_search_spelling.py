@@ -242,8 +242,8 @@ def test_romanized_questions_find_their_passages(
     def rank(text: str) -> list[str]:
         return searcher.search(text, romanized=True, highlight=False, stored=False).ids
 
-    # measured 0.768 (docs/relevance.md); without romanized=True these score 0.03
-    assert score_rankings("romanized", chosen, rank).mrr_at_10 >= 0.72
+    # measured 0.825 (docs/relevance.md); without romanized=True these score 0.03
+    assert score_rankings("romanized", chosen, rank).mrr_at_10 >= 0.78
 
 
 # -- the folded-spelling match ------------------------------------------------------------

@@ -11,8 +11,11 @@ A word typed in Latin letters (``pakistan``, ``sofor``) is looked up two ways:
 The key keeps consonants only, folds aspirates (খ/kh -> k), the three sibilants (শ ষ স,
 s/sh -> s), dental and retroflex stops (ত ট -> t, দ ড -> d), ণ ন ং ঙ ঞ (n, ng) -> n,
 ব ভ v w -> b, ফ ph f -> f, য জ ঝ z j -> j; drops vowels (a leading vowel becomes ``a``),
-য়, visarga, chandrabindu and doubled letters. ``pakistan`` and পাকিস্তান both become
-``pkstn``; ``sofor`` and সফর both ``sfr``.
+য়, visarga, chandrabindu and doubled letters; ক্ষ/ksh -> k, জ্ঞ/jn -> g, ৃ/ri -> r, and the
+ya- and ba-phala (্য, ্ব) are dropped, as Banglish writes them as a vowel or w (ম্যান
+myan). ``pakistan`` and পাকিস্তান both become ``pkstn``; ``sofor`` and সফর both ``sfr``.
+A word is also looked up without a Banglish ending (:data:`BANGLISH_ENDINGS`: ``rojar``
+is রোজা + r, ``korechhen`` কর + echhen), since the dictionary holds stems.
 
 Romanized lookup is off by default; ``search(..., romanized=True)`` switches it on.
 """
@@ -30,6 +33,8 @@ from bnsearch.search.fuzzy import TermDictionary, edit_distance
 _BENGALI_CLUSTERS = (
     ("ক্ষ", "k"),
     ("জ্ঞ", "g"),
+    ("\u09cdয", ""),  # ya-phala and ba-phala: typed as a vowel or w (ম্যান myan, বিশ্ব bishw)
+    ("\u09cdব", ""),
     ("ড\u09bc", "r"),
     ("ঢ\u09bc", "r"),
     ("য\u09bc", "."),
@@ -57,13 +62,16 @@ _BENGALI_KEY = str.maketrans(
         "হ": "h",
         # vowels, vowel signs, virama, nukta, visarga, chandrabindu: dropped
         **dict.fromkeys("অআইঈউঊএঐওঔ", "."),
-        **dict.fromkeys("\u09be\u09bf\u09c0\u09c1\u09c2\u09c3\u09c4\u09c7\u09c8\u09cb\u09cc", "."),
+        **dict.fromkeys("\u09be\u09bf\u09c0\u09c1\u09c2\u09c4\u09c7\u09c8\u09cb\u09cc", "."),
+        "\u09c3": "r",  # ৃ: typed ri (সৃষ্টি srishti)
         **dict.fromkeys("\u09cd\u09bc\u0983\u0981\u09d7\u200c\u200d", ""),
     }
 )
 
-_LATIN_DIGRAPHS = re.compile(r"chh|ph|kh|gh|ch|jh|th|dh|bh|sh|ng|rh")
+_LATIN_DIGRAPHS = re.compile(r"ksh|chh|ph|kh|gh|ch|jh|th|dh|bh|sh|ng|rh|jn")
 _LATIN_DIGRAPH_KEY = {
+    "ksh": "k",
+    "jn": "g",
     "chh": "c",
     "ph": "f",
     "kh": "k",
@@ -134,6 +142,9 @@ def is_romanized(word: str) -> bool:
 BANGLISH_ENDINGS = (
     "r", "er", "e", "y", "ye", "te", "ke", "re", "ra", "der", "ti", "ta", "tir", "tike",
     "gulo", "guli", "i", "o",
+    # verbs
+    "chhe", "chhen", "chhi", "chhil", "chhilen", "echhe", "echhen", "echhi", "echhil",
+    "echhilen", "iyechhe", "iyechhen", "ben", "be", "len", "lo", "ten", "to", "ite",
 )  # fmt: skip
 
 
