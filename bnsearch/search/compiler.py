@@ -189,12 +189,12 @@ class Compiler:
             df = max(self.ctx.doc_freq(field, term) for field in fields)
             found: dict[str, list[str]] = {}
             for field in fields:
-                variants = self.ctx.spelling(field).variants(term)
+                spellings = self.ctx.spelling(field)
+                variants = spellings.variants(term)
                 if not df:  # a slip may hide an ending from the stemmer: করেছেণ
                     analyzer = self.ctx.analyzer(field)
-                    dictionary = self.ctx.dictionary(field)
                     swapped = analyzer.filter_words(confusable_variants(term))
-                    variants += tuple(t for t in swapped if t is not None and t in dictionary)
+                    variants += tuple(t for t in swapped if t is not None and spellings.has(t))
                 for variant in dict.fromkeys(variants):
                     if variant not in counts:
                         found.setdefault(variant, []).append(field)

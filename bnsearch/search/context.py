@@ -126,7 +126,10 @@ class Context:
         """The terms of ``field`` grouped by their folded spelling."""
         found = self._spelling.get(field)
         if found is None:
-            found = self._spelling[field] = SpellingIndex(self.dictionary(field))
+            segments = self.reader.segments
+            found = self._spelling[field] = SpellingIndex(
+                lambda: [segment.terms(field) for segment in segments]
+            )
         return found
 
     def link_counts(self) -> list[npt.NDArray[np.int32]]:

@@ -14,10 +14,10 @@ against ঙ. :data:`CONFUSIONS` lists those groups once; everything here derives
 * :func:`slip_distance` is the edit distance over those letters where a substitution that
   only swaps confusable letters costs :data:`CHEAP` instead of 1.
 
-:class:`SpellingIndex` groups a term dictionary by :func:`spelling_key`: the compiler's
-folded-spelling match (``BM25FParams.spelling``) reads a query word's other spellings from
-it, and :mod:`.suggest` (did-you-mean) uses the distance and the variants. The analysis
-chain's own loose folding
+:class:`SpellingIndex` tells which spellings of a word (same :func:`spelling_key`) a
+field holds: the compiler's folded-spelling match (``BM25FParams.spelling``) reads a
+query word's other spellings from it, and :mod:`.suggest` (did-you-mean) uses the
+distance and the variants. The analysis chain's own loose folding
 (:mod:`bnsearch.analysis.loose`, an index-time field option) is a narrower fold kept
 apart, because changing it would change the terms of indexes already written.
 """
@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from bnsearch.search.fuzzy import TermDictionary
 
@@ -185,39 +185,52 @@ def _alternatives(term: str) -> list[tuple[str, ...]]:
 
 
 class SpellingIndex:
-    """A term dictionary's spellings of a word (the folded-spelling match).
+    """The terms of one field, for the folded-spelling match: which of a word's
+    spellings the index holds.
 
-    A word's other spellings are found by looking each one up in a set of the terms (a
-    few dozen for most words; the set is built on first use, a few ms for 44,000 terms);
-    a word with more than :data:`MAX_SPELLINGS` reads them from the dictionary grouped by
-    :func:`spelling_key` (built on first such word: 0.2 s for 44,000 terms).
+    A word's other spellings are looked up one by one in a set of the terms (a few dozen
+    for most words); a word with more than :data:`MAX_SPELLINGS` reads them from the terms
+    grouped by :func:`spelling_key` (built on first such word: 0.2 s for 44,000 terms).
+    ``term_lists`` gives the terms (each segment's sorted list, which a search decodes
+    anyway): the set is their union, built on first use (a few ms), with no merged
+    dictionary or document frequencies.
     """
 
-    def __init__(self, dictionary: TermDictionary) -> None:
-        self.dictionary = dictionary
+    def __init__(self, term_lists: Callable[[], Iterable[Iterable[str]]]) -> None:
+        self._term_lists = term_lists
         self._groups: dict[str, tuple[str, ...]] | None = None
         self._terms: frozenset[str] | None = None
         self._lock = threading.Lock()
         self._found: dict[str, tuple[str, ...]] = {}  # remembered: query words come back
 
+    @classmethod
+    def of(cls, dictionary: TermDictionary) -> SpellingIndex:
+        """The spelling index of a term dictionary's terms."""
+        return cls(lambda: [dictionary.terms])
+
     def _term_set(self) -> frozenset[str]:
         with self._lock:
             if self._terms is None:
-                self._terms = frozenset(self.dictionary.terms)
+                self._terms = frozenset().union(*self._term_lists())
             return self._terms
 
+    def has(self, term: str) -> bool:
+        """Whether the field holds ``term``."""
+        return term in self._term_set()
+
     def _by_key(self) -> dict[str, tuple[str, ...]]:
+        terms = self._term_set()
         with self._lock:
             if self._groups is None:
                 lists: dict[str, list[str]] = {}
-                for term in self.dictionary.terms:
+                for term in sorted(terms):
                     lists.setdefault(spelling_key(term), []).append(term)
                 self._groups = {key: tuple(group) for key, group in lists.items()}
             return self._groups
 
     def variants(self, term: str) -> tuple[str, ...]:
-        """The dictionary's terms spelled like ``term`` up to confusable letters, other
-        than ``term`` itself (``নির্বাচণ`` -> ``নির্বাচন``)."""
+        """The field's terms spelled like ``term`` up to confusable letters, other than
+        ``term`` itself (``নির্বাচণ`` -> ``নির্বাচন``)."""
         found = self._found.get(term)
         if found is None:
             if len(self._found) >= REMEMBERED_WORDS:
