@@ -833,7 +833,15 @@ class Searcher:
         """A "did you mean" spelling of ``query`` from the index's own terms, or None."""
         if field not in self.schema or not self.schema[field].is_text:
             raise SchemaError(f"suggestions need a text field; {field!r} is not one")
-        return did_you_mean(query, self._ctx.dictionary(field), self.schema.analyzer(field))
+        analyzer = self.schema.analyzer(field)
+        if not isinstance(query, str):
+            return None
+        if all(  # every word known: no need for the term dictionary (built on first use)
+            term is None or self._ctx.doc_freq(field, term) > 0
+            for term in analyzer.term_sequence(query)
+        ):
+            return None
+        return did_you_mean(query, self._ctx.dictionary(field), analyzer)
 
     def complete(self, prefix: str, *, limit: int = 8, field: str = "body") -> list[str]:
         """Completions of a half-typed query: its last word completed from the index terms."""
