@@ -26,10 +26,10 @@ import numpy as np
 import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from evaluate import build_index, load_passages, load_questions
 from relevance import SHARED, halves
 
 from bnsearch.search import BM25FParams, Searcher
-from bnsearch.search.evaluate import build_index, load_passages, load_questions
 from bnsearch.search.scoring import idf
 
 SIGNALS = ("bm25f", "exact_forms", "proximity", "spelling", "coverage", "idf_coverage")

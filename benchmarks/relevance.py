@@ -22,10 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import attrs
-
-from bnsearch.index import FieldSpec, Index, Schema
-from bnsearch.search import BM25FParams, Searcher
-from bnsearch.search.evaluate import (
+from evaluate import (
     TABLE_HEADER,
     Question,
     build_index,
@@ -35,6 +32,9 @@ from bnsearch.search.evaluate import (
     load_passages,
     load_questions,
 )
+
+from bnsearch.index import FieldSpec, Index, Schema
+from bnsearch.search import BM25FParams, Searcher
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

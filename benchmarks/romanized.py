@@ -30,8 +30,7 @@ import sys
 import time
 from pathlib import Path
 
-from bnsearch.search import Searcher
-from bnsearch.search.evaluate import (
+from evaluate import (
     TABLE_HEADER,
     Question,
     build_index,
@@ -39,6 +38,8 @@ from bnsearch.search.evaluate import (
     load_questions,
     score_rankings,
 )
+
+from bnsearch.search import Searcher
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SAMPLE = 200

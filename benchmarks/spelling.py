@@ -25,16 +25,16 @@ from pathlib import Path
 import attrs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from slips import Slip, slip_questions
-
-from bnsearch.search import BM25FParams, Searcher
-from bnsearch.search.evaluate import (
+from evaluate import (
     Question,
     build_index,
     evaluate_bnsearch,
     load_passages,
     load_questions,
 )
+from slips import Slip, slip_questions
+
+from bnsearch.search import BM25FParams, Searcher
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

@@ -134,7 +134,7 @@ def test_search_suggest_uses_the_index_terms() -> None:
 
 @pytest.fixture(scope="module")
 def bqa() -> tuple[Searcher, list[tuple[str, str, str]]]:
-    from bnsearch.search.evaluate import build_index, load_passages, load_questions
+    from evaluate import build_index, load_passages, load_questions
 
     passages = load_passages(shared_file("corpus/bqa_passages.jsonl"))
     questions = load_questions(shared_file("eval/bqa_dev_questions.jsonl"))
@@ -232,9 +232,8 @@ def test_a_romanized_word_is_read_with_its_ending() -> None:
 def test_romanized_questions_find_their_passages(
     bqa: tuple[Searcher, list[tuple[str, str, str]]],
 ) -> None:
+    from evaluate import Question, score_rankings
     from romanized import banglish, sample
-
-    from bnsearch.search.evaluate import Question, score_rankings
 
     searcher, questions = bqa
     assert banglish("রোজার ফজিলত কী?") == "rojar fojilot ki?"
@@ -286,7 +285,7 @@ def test_a_slip_still_finds_the_passage_and_the_typed_spelling_ranks_first(
 def test_slipped_questions_rank_almost_as_well_as_clean_ones(
     bqa: tuple[Searcher, list[tuple[str, str, str]]],
 ) -> None:
-    from bnsearch.search.evaluate import Question, score_rankings
+    from evaluate import Question, score_rankings
 
     searcher, questions = bqa
     analyzer = searcher.schema.analyzer("body")
