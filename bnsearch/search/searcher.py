@@ -31,6 +31,7 @@ from bnsearch.search.query import Bool, Query, Term
 from bnsearch.search.rerank import RerankPlan, plan_rerank, proximity_bonus
 from bnsearch.search.results import Explanation, Hit, LazyFacets, Results
 from bnsearch.search.scoring import BM25FParams, idf, top_k
+from bnsearch.search.statistics import AnyStatistics
 from bnsearch.search.suggest import complete_query, did_you_mean
 
 #: Most distinct leaves a query may have; a longer user string is cut (and a note says so).
@@ -60,6 +61,9 @@ class Searcher:
         params: BM25F parameters (``k1``, ``b``, per-field ``b``, link prior).
         default_fields: field weights used when a query names no field; defaults to the
             schema's text fields and weights.
+        statistics: global figures (N, field lengths, document frequencies) to score
+            with instead of the snapshot's own: the shards of a sharded index score as
+            one index would (see :mod:`.statistics`; :meth:`refresh` drops them).
     """
 
     def __init__(
@@ -68,6 +72,7 @@ class Searcher:
         *,
         params: BM25FParams | None = None,
         default_fields: Mapping[str, float] | None = None,
+        statistics: AnyStatistics | None = None,
     ) -> None:
         self.reader = reader
         self.params = params or BM25FParams()
@@ -75,7 +80,7 @@ class Searcher:
         if default_fields is None:
             default_fields = {name: w for name, w in self.schema.weights.items() if w > 0}
         self.default_fields = self._check_weights(default_fields)
-        self._ctx = Context(reader, self.params)
+        self._ctx = Context(reader, self.params, statistics)
         self._field_names = frozenset(self.schema.names)
         self._default_facets = tuple(
             s.name for s in self.schema.keyword_fields if s.name == "section"
@@ -534,7 +539,7 @@ class Searcher:
     def _matchers(self, compiled: Compiled) -> dict[str, TermMatcher]:
         terms: dict[str, set[str]] = {}
         prefixes: dict[str, set[str]] = {}
-        n = self.reader.doc_count
+        n = self._ctx.total_docs
         for unit in _units(compiled):
             for field, group in unit.terms.items():
                 terms.setdefault(field, set()).update(group)
@@ -690,7 +695,7 @@ class Searcher:
             int(np.count_nonzero(s.live[d]))
             for s, (d, _) in zip(self.reader.segments, scored, strict=True)
         )
-        unit_idf = evaluator.unit_idf(unit, df)
+        unit_idf = evaluator.unit_idf(unit, self._ctx.unit_doc_freq(unit, df))
         segment = self.reader.segments[ordinal]
         field_parts = []
         x_total = 0.0
@@ -805,7 +810,7 @@ class Searcher:
         tally: dict[str, int] = {}
         for term in analyzer.terms(text):
             tally[term] = tally.get(term, 0) + 1
-        n = self.reader.doc_count
+        n = self._ctx.total_docs
         weighted = sorted(
             tally,
             key=lambda t: -(1 + math.log(tally[t])) * float(idf(n, self._ctx.doc_freq("body", t))),

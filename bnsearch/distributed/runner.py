@@ -1,0 +1,58 @@
+"""Where shard tasks run: in this process, or as Dask tasks on a cluster's workers.
+
+With a Dask ``Client``, shard ``i`` is sent to worker ``i mod workers`` (sorted by
+address) so each worker keeps the same shards open, with ``allow_other_workers``: a task
+whose worker is gone runs on another, and ``retries`` re-runs a task that failed. Dask
+also re-runs, on its own, a task whose worker died while running it (up to the
+scheduler's ``allowed-failures``). Shard tasks only read, or upsert the same articles
+again, so a re-run gives the same answer. This module uses the client it is given; it
+never imports Dask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: Re-runs of a failed shard task (a lost worker is re-run by the scheduler anyway).
+RETRIES = 2
+
+
+class Runner:
+    """Runs one function per shard, in this process (``client=None``) or on Dask."""
+
+    def __init__(self, client: Any = None, *, retries: int = RETRIES) -> None:
+        self.client = client
+        self.retries = retries
+        self._workers: list[str] = []
+        if client is not None:
+            self._workers = sorted(client.scheduler_info().get("workers", {}))
+
+    def map(self, function: Callable[..., T], calls: Sequence[tuple[Any, ...]]) -> list[T]:
+        """``function(*call)`` for each call (call ``i`` is shard ``i``'s), in order."""
+        if self.client is None:
+            return [function(*call) for call in calls]
+        futures = [self.submit(number, function, *call) for number, call in enumerate(calls)]
+        results: list[T] = self.client.gather(futures)
+        return results
+
+    def submit(self, number: int, function: Callable[..., Any], *args: Any) -> Any:
+        """A Dask future of ``function(*args)``, placed on shard ``number``'s worker."""
+        assert self.client is not None
+        where = [self._workers[number % len(self._workers)]] if self._workers else None
+        return self.client.submit(
+            function,
+            *args,
+            pure=False,
+            retries=self.retries,
+            workers=where,
+            allow_other_workers=True,
+        )
+
+    def scatter(self, value: Any) -> Any:
+        """``value`` sent to the cluster once (a future), or itself in this process."""
+        if self.client is None:
+            return value
+        return self.client.scatter(value)

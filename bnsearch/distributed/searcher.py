@@ -1,0 +1,254 @@
+"""``ShardedSearcher``: one query over every shard, ranked as one index would rank it.
+
+Elasticsearch's ``dfs_query_then_fetch``, in steps that are each one task per shard:
+
+1. ``candidates`` (only when the query has prefix or fuzzy words): every term of each
+   shard such a word could expand to; summed, they form the dictionaries the words expand
+   against, so every shard picks the expansions one index would pick.
+2. ``record``: each shard runs the query on its own figures and reports the document
+   frequency of every word and compiled unit it scored; summed, with N and the field
+   lengths gathered when the searcher opened, they are the :class:`Statistics` of one
+   index holding every shard's articles.
+3. ``search``: each shard scores with those statistics and returns its best
+   ``offset + limit`` hits (stored rows and highlights made there); totals and facets
+   add up; the pages merge by score (then shard, then rank).
+
+The proximity rerank of a plain-words query adds a bonus to the best ``rerank_depth``
+matches of the *whole* index, then takes the page among them. So for such a query step 3
+first asks each shard for its best matches without the bonus, finds which of the global
+best each shard holds (``m`` of them), and asks each shard for its page with
+``rerank_depth = m``: exactly the one-index candidates get the bonus.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from bnsearch.distributed.runner import Runner
+from bnsearch.distributed.shard import (
+    SearchRequest,
+    ShardPage,
+    ShardState,
+    hit_of,
+    needs_candidates,
+    shard_candidates,
+    shard_record,
+    shard_search,
+    shard_state,
+)
+from bnsearch.search.parser import has_syntax
+from bnsearch.search.query import Query
+from bnsearch.search.results import Results
+from bnsearch.search.scoring import BM25FParams
+from bnsearch.search.searcher import MAX_LIMIT, SORTS, FieldsArg, FilterArg
+from bnsearch.search.statistics import DictionaryData, Statistics, UnitKey
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be an int from 0 to {MAX_LIMIT}, got {limit!r}")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ValueError(f"offset must be an int >= 0, got {offset!r}")
+    if offset + limit > MAX_LIMIT:
+        raise ValueError(
+            f"offset + limit must be at most {MAX_LIMIT} on a sharded index (each shard "
+            f"returns that many hits), got {offset + limit}"
+        )
+
+
+def merge_states(states: Sequence[ShardState]) -> Statistics:
+    """The statistics every query starts from: N, field lengths, fields with terms."""
+    sums: dict[str, int] = {}
+    for state in states:
+        for field, value in state.length_sums.items():
+            sums[field] = sums.get(field, 0) + value
+    return Statistics(
+        total_docs=sum(state.doc_count for state in states),
+        length_sums=sums,
+        with_postings=frozenset().union(*(state.with_postings for state in states)),
+    )
+
+
+def _sum_dicts(parts: Sequence[Mapping[Any, int]]) -> dict[Any, int]:
+    total: dict[Any, int] = {}
+    for part in parts:
+        for key, value in part.items():
+            total[key] = total.get(key, 0) + value
+    return total
+
+
+class ShardedSearcher:
+    """Search a sharded index's shards as one index (same ``Results`` and ``Hit`` types).
+
+    It keeps the shards' generations as of its creation; a shard that moved on raises
+    :class:`~bnsearch.distributed.shard.StaleShardError`: call :meth:`refresh`.
+    """
+
+    def __init__(
+        self,
+        shard_paths: Sequence[str],
+        *,
+        client: Any = None,
+        params: BM25FParams | None = None,
+        default_fields: Mapping[str, float] | None = None,
+    ) -> None:
+        self.shard_paths = list(shard_paths)
+        self.client = client
+        self.params = params or BM25FParams()
+        self.default_fields = default_fields
+        self._runner = Runner(client)
+        self.states: list[ShardState] = self._runner.map(
+            shard_state, [(p,) for p in self.shard_paths]
+        )
+        self.generations = [state.generation for state in self.states]
+        self.base = merge_states(self.states)
+
+    @property
+    def doc_count(self) -> int:
+        return self.base.total_docs
+
+    def refresh(self) -> ShardedSearcher:
+        """A searcher on every shard's newest commit."""
+        return ShardedSearcher(
+            self.shard_paths,
+            client=self.client,
+            params=self.params,
+            default_fields=self.default_fields,
+        )
+
+    def _calls(self, *args: Any) -> list[tuple[Any, ...]]:
+        return [(p, g, *args) for p, g in zip(self.shard_paths, self.generations, strict=True)]
+
+    def statistics(self, request: SearchRequest) -> tuple[Statistics, int]:
+        """Steps 1 and 2: the global statistics of ``request``, and its total matches."""
+        base = self.base
+        if needs_candidates(request):
+            found = self._runner.map(shard_candidates, self._calls(request, base))
+            fields = {field for part in found for field in part}
+            dictionaries: dict[str, DictionaryData] = {}
+            for field in sorted(fields):
+                merged = _sum_dicts([part.get(field, {}) for part in found])
+                terms = tuple(sorted(merged))
+                dictionaries[field] = (terms, tuple(merged[t] for t in terms))
+            base = attrs.evolve(base, dictionaries=dictionaries)
+        recorded = self._runner.map(shard_record, self._calls(request, base))
+        doc_freqs: dict[tuple[str, str], int] = _sum_dicts([r[0] for r in recorded])
+        unit_doc_freqs: dict[UnitKey, int] = _sum_dicts([r[1] for r in recorded])
+        stats = attrs.evolve(base, doc_freqs=doc_freqs, unit_doc_freqs=unit_doc_freqs)
+        return stats, sum(r[2] for r in recorded)
+
+    def search(
+        self,
+        query: str | Query,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        fields: FieldsArg = None,
+        filter: FilterArg = None,
+        sort: str | None = None,
+        romanized: bool = False,
+        highlight: bool = True,
+        stored: bool = True,
+        facets: Collection[str] | None = None,
+        strict: bool = False,
+    ) -> Results:
+        """Run a query over every shard and return one page of :class:`Results`.
+
+        The arguments are :meth:`bnsearch.search.Searcher.search`'s, with one more limit:
+        ``offset + limit`` at most 10,000. ``sort="index"`` orders by shard, then by the
+        order written within the shard.
+        """
+        started = time.perf_counter()
+        _check_page(limit, offset)
+        if sort not in (None, *SORTS):
+            raise ValueError(f"sort must be one of {SORTS}, got {sort!r}")
+        request = SearchRequest(
+            query=query,
+            limit=limit,
+            offset=offset,
+            fields=fields,
+            filter=filter,
+            sort=sort,
+            romanized=romanized,
+            highlight=highlight,
+            stored=stored,
+            facets=None
+            if facets is None
+            else tuple([facets] if isinstance(facets, str) else facets),
+            strict=strict,
+            params=self.params,
+            default_fields=self.default_fields,
+        )
+        stats, total = self.statistics(request)
+        page_end = offset + limit
+        depth = max(self.params.rerank_depth, page_end)
+        plain = isinstance(query, str) and not strict and not romanized and not has_syntax(query)
+        if plain and (sort or "score") == "score" and self.params.proximity > 0 and total > depth:
+            pages = self._reranked(request, stats, page_end, depth)
+        else:
+            pages = self._runner.map(shard_search, self._calls(request, stats, page_end))
+        return self._merge(pages, request, started)
+
+    def _reranked(
+        self, request: SearchRequest, stats: Statistics, page_end: int, depth: int
+    ) -> list[ShardPage]:
+        """Step 3 of a plain-words query: the bonus goes to the global best ``depth``."""
+        flat = attrs.evolve(self.params, proximity=0.0)
+        best = self._runner.map(shard_search, self._calls(request, stats, depth, flat, False))
+        ranked = sorted(
+            (-item[1], number, rank)
+            for number, page in enumerate(best)
+            for rank, item in enumerate(page.hits)
+        )[:depth]
+        held = [0] * len(best)
+        for _, number, _ in ranked:
+            held[number] += 1
+        calls = [
+            (
+                path,
+                generation,
+                request,
+                stats,
+                min(page_end, count),
+                attrs.evolve(self.params, rerank_depth=max(count, 1)),
+            )
+            for path, generation, count in zip(
+                self.shard_paths, self.generations, held, strict=True
+            )
+        ]
+        return self._runner.map(shard_search, calls)
+
+    def _merge(self, pages: list[ShardPage], request: SearchRequest, started: float) -> Results:
+        entries = [
+            (number, rank, item)
+            for number, page in enumerate(pages)
+            for rank, item in enumerate(page.hits)
+        ]
+        sort = request.sort or "score"
+        if sort == "score":
+            entries.sort(key=lambda e: (-e[2][1], e[0], e[1]))
+        elif sort in ("date", "-date"):
+            entries.sort(key=lambda e: (pages[e[0]].keys[e[1]], -e[2][1], e[0], e[1]))
+        elif sort == "-index":
+            entries.sort(key=lambda e: (-e[0], e[1]))
+        chosen = entries[request.offset : request.offset + request.limit]
+        hits = tuple(hit_of(item, request.offset + i) for i, (_, _, item) in enumerate(chosen))
+        facets: dict[str, Mapping[str, int]] = {}
+        for name in pages[0].facets if pages else ():
+            counts = _sum_dicts([page.facets.get(name, {}) for page in pages])
+            facets[name] = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+        notes = tuple(dict.fromkeys(note for page in pages for note in page.notes))
+        return Results(
+            hits=hits,
+            total=sum(page.total for page in pages),
+            offset=request.offset,
+            limit=request.limit,
+            facets=facets,
+            took_ms=(time.perf_counter() - started) * 1000,
+            query=pages[0].query if pages else None,
+            notes=notes,
+        )
