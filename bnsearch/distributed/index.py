@@ -149,9 +149,9 @@ class ShardedIndex:
             runner = Runner(client, retries=retries)
             calls = []
             for number, shard in enumerate(self.shard_paths):
-                batch: Any = ArticleBatch(()) if batches is None else batches[number]
-                if client is not None and len(batch.articles):
-                    batch = runner.scatter(batch)
+                # the articles travel inside the task (not scattered): if the worker
+                # building a shard dies, the task re-runs elsewhere with its articles
+                batch = ArticleBatch(()) if batches is None else batches[number]
                 calls.append((str(shard), batch, [] if deletes is None else deletes[number]))
             generations = runner.map(build_shard, calls)
             manifest = read_manifest(self.path)

@@ -50,9 +50,3 @@ class Runner:
             workers=where,
             allow_other_workers=True,
         )
-
-    def scatter(self, value: Any) -> Any:
-        """``value`` sent to the cluster once (a future), or itself in this process."""
-        if self.client is None:
-            return value
-        return self.client.scatter(value)
