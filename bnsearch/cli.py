@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from bnsearch.analysis import bengali_analyzer
 from bnsearch.articles import Article, ReadReport, demo_corpus_path, read_articles
+from bnsearch.distributed import ShardedIndex, ShardedSearcher, connect, is_sharded
 from bnsearch.errors import BnSearchError
 from bnsearch.index import Index, verify
 from bnsearch.search import Results
@@ -101,6 +102,8 @@ def _index_articles(
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
+    if args.shards is not None or args.scheduler or is_sharded(args.index):
+        return _cmd_index_sharded(args)
     index = _open_or_create(Path(args.index))
     summary = _index_articles(
         index,
@@ -184,8 +187,8 @@ def _iso_date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
 
 
-def _search(index: Index, args: argparse.Namespace) -> Results:
-    searcher = index.searcher()
+def _search(index: Index | ShardedSearcher, args: argparse.Namespace) -> Results:
+    searcher = index if isinstance(index, ShardedSearcher) else index.searcher()
     filter_: dict[str, Any] = {"section": args.section} if args.section else {}
     since, until = getattr(args, "since", None), getattr(args, "until", None)
     if since or until:
@@ -212,6 +215,8 @@ def _emit(results: Results, args: argparse.Namespace) -> int:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
+    if args.scheduler or is_sharded(args.index):
+        return _emit(_search(_sharded_searcher(args), args), args)
     return _emit(_search(Index.open(Path(args.index)), args), args)
 
 
@@ -290,6 +295,59 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 2
 
 
+# -- sharded indexes (bnsearch.distributed) ----------------------------------------------
+def _sharded_options(command: argparse.ArgumentParser, *, shards: bool) -> None:
+    if shards:
+        command.add_argument(
+            "--shards", type=int, help="make (or add to) a sharded index of N shard folders"
+        )
+    command.add_argument(
+        "--scheduler", help="Dask scheduler address (tcp://host:8786); default: this process"
+    )
+
+
+def _dask_client(args: argparse.Namespace) -> Any:
+    return connect(args.scheduler) if args.scheduler else None
+
+
+def _cmd_index_sharded(args: argparse.Namespace) -> int:
+    root = Path(args.index)
+    if is_sharded(root):
+        sharded = ShardedIndex.open(root)
+        if args.shards is not None and args.shards != sharded.shards:
+            raise ValueError(
+                f"{root} has {sharded.shards} shards, not {args.shards} (the count is fixed "
+                "when the index is made)"
+            )
+    elif args.shards is None:
+        raise ValueError(f"{root} is not a sharded index: give --shards N to make one")
+    else:
+        sharded = ShardedIndex.create(root, shards=args.shards)
+    report = ReadReport()
+
+    def read_all() -> Iterator[Article]:
+        for source in args.sources:
+            yield from read_articles(Path(source), skip_bad=args.skip_bad, report=report)
+
+    client = _dask_client(args)
+    try:
+        added = sharded.add(_progress(read_all(), sys.stderr), client=client)
+    finally:
+        if client is not None:
+            client.close()
+    for skip in report.skipped:
+        print(f"skipped: {skip}", file=sys.stderr)
+    print(
+        f"added: {added}, skipped: {len(report.skipped)}, doc count: {sharded.doc_count}, "
+        f"shards: {sharded.shards}, commit: {sharded.manifest.commit}"
+    )
+    return 0
+
+
+def _sharded_searcher(args: argparse.Namespace) -> ShardedSearcher:
+    return ShardedIndex.open(Path(args.index)).searcher(client=_dask_client(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``bnsearch`` command."""
     parser = argparse.ArgumentParser(
@@ -309,6 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--skip-bad", action="store_true", help="skip and report bad records")
     index.add_argument("--processes", type=int, default=1, help="analysis processes")
     index.set_defaults(handler=_cmd_index)
+    _sharded_options(index, shards=True)
 
     search = commands.add_parser("search", help="search an index")
     search.add_argument("query")
@@ -324,6 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--romanized", action="store_true", help="read Latin words as romanized Bengali"
     )
     search.set_defaults(handler=_cmd_search)
+    _sharded_options(search, shards=False)
 
     related = commands.add_parser("related", help="articles related to one article")
     related.add_argument("article_id")

@@ -165,3 +165,42 @@ def test_worker_killed_mid_build(client: Any, articles: list[Article], tmp_path:
     assert reopened.searcher(client=client).search("মসজিদ", limit=0).total == (
         sharded.searcher().search("মসজিদ", limit=0).total
     )
+
+
+def test_cli_index_and_search_through_a_scheduler(
+    client: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from bnsearch.cli import main
+
+    source = shared_file("corpus/bqa_passages.jsonl")
+    address = client.scheduler.address
+    sharded = tmp_path / "s"
+    plain = tmp_path / "one"
+    assert (
+        main(
+            ["index", str(source), "--index", str(sharded), "--shards", "3", "--scheduler", address]
+        )
+        == 0
+    )
+    assert "doc count: 1534, shards: 3" in capsys.readouterr().out
+    assert main(["index", str(source), "--index", str(plain)]) == 0
+    capsys.readouterr()
+    for query in ("বাংলাদেশের রাজধানী", "মুক্তিযুদ্ধ*"):
+        assert main(["search", query, "--index", str(plain), "--json"]) == 0
+        one = json.loads(capsys.readouterr().out)
+        # a sharded folder is recognised by its manifest; with and without a scheduler
+        assert main(["search", query, "--index", str(sharded), "--json"]) == 0
+        here = json.loads(capsys.readouterr().out)
+        assert (
+            main(["search", query, "--index", str(sharded), "--json", "--scheduler", address]) == 0
+        )
+        there = json.loads(capsys.readouterr().out)
+        assert one["total"] == here["total"] == there["total"] > 0
+        # equal scores may come in another order (write order vs shard order)
+        ranked = sorted((-round(h["score"], 6), h["id"]) for h in one["hits"])
+        assert sorted((-round(h["score"], 6), h["id"]) for h in here["hits"]) == ranked
+        assert sorted((-round(h["score"], 6), h["id"]) for h in there["hits"]) == ranked
+    assert main(["index", str(source), "--index", str(sharded), "--shards", "4"]) == 1
+    assert "has 3 shards, not 4" in capsys.readouterr().err

@@ -11,6 +11,7 @@ Dask need not be installed (``pip install "bnsearch[distributed]"`` adds it). Gu
 
 from bnsearch.distributed.index import ShardedIndex
 from bnsearch.distributed.manifest import is_sharded, shard_of
+from bnsearch.distributed.runner import connect
 from bnsearch.distributed.searcher import ShardedSearcher
 from bnsearch.distributed.shard import ShardError, StaleShardError
 
@@ -19,6 +20,7 @@ __all__ = [
     "ShardedIndex",
     "ShardedSearcher",
     "StaleShardError",
+    "connect",
     "is_sharded",
     "shard_of",
 ]

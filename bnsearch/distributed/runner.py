@@ -50,3 +50,21 @@ class Runner:
             workers=where,
             allow_other_workers=True,
         )
+
+
+def connect(address: str) -> Any:
+    """A Dask ``Client`` of the scheduler at ``address`` (``tcp://host:8786``)."""
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        from bnsearch.errors import BnSearchError
+
+        raise BnSearchError(
+            "a Dask scheduler needs Dask: pip install 'bnsearch[distributed]'"
+        ) from None
+    try:
+        return Client(address, timeout=30)  # type: ignore[no-untyped-call]
+    except (OSError, TimeoutError) as error:
+        from bnsearch.errors import BnSearchError
+
+        raise BnSearchError(f"cannot reach the Dask scheduler at {address}: {error}") from None
