@@ -38,6 +38,13 @@ class Runner:
         results: list[T] = self.client.gather(futures)
         return results
 
+    def one(self, number: int, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` as shard ``number``'s task (on its worker)."""
+        if self.client is None:
+            return function(*args)
+        result: T = self.client.gather(self.submit(number, function, *args))
+        return result
+
     def submit(self, number: int, function: Callable[..., Any], *args: Any) -> Any:
         """A Dask future of ``function(*args)``, placed on shard ``number``'s worker."""
         assert self.client is not None
