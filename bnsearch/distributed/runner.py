@@ -30,11 +30,18 @@ class Runner:
         if client is not None:
             self._workers = sorted(client.scheduler_info().get("workers", {}))
 
-    def map(self, function: Callable[..., T], calls: Sequence[tuple[Any, ...]]) -> list[T]:
-        """``function(*call)`` for each call (call ``i`` is shard ``i``'s), in order."""
+    def map(
+        self,
+        function: Callable[..., T],
+        calls: Sequence[tuple[Any, ...]],
+        shards: Sequence[int] | None = None,
+    ) -> list[T]:
+        """``function(*call)`` for each call, in order; call ``i`` is shard ``shards[i]``'s
+        (default: shard ``i``'s)."""
         if self.client is None:
             return [function(*call) for call in calls]
-        futures = [self.submit(number, function, *call) for number, call in enumerate(calls)]
+        numbers = range(len(calls)) if shards is None else shards
+        futures = [self.submit(n, function, *call) for n, call in zip(numbers, calls, strict=True)]
         results: list[T] = self.client.gather(futures)
         return results
 

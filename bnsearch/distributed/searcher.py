@@ -47,6 +47,7 @@ from bnsearch.distributed.shard import (
     needs_candidates,
     shard_candidates,
     shard_record,
+    shard_rerank_search,
     shard_search,
     shard_state,
 )
@@ -56,6 +57,9 @@ from bnsearch.search.results import Hit, Results
 from bnsearch.search.scoring import BM25FParams
 from bnsearch.search.searcher import MAX_LIMIT, SORTS, FieldsArg, FilterArg
 from bnsearch.search.statistics import DictionaryData, Statistics, UnitKey
+
+#: Queries whose gathered statistics a searcher remembers.
+KNOWN_QUERIES = 1024
 
 
 def _check_page(limit: int, offset: int) -> None:
@@ -81,6 +85,15 @@ def merge_states(states: Sequence[ShardState]) -> Statistics:
         length_sums=sums,
         with_postings=frozenset().union(*(state.with_postings for state in states)),
     )
+
+
+def _merge_facets(pages: Sequence[ShardPage]) -> dict[str, Mapping[str, int]]:
+    """Facet counts summed over the shards, most frequent first (then by value)."""
+    facets: dict[str, Mapping[str, int]] = {}
+    for name in pages[0].facets if pages else ():
+        counts = _sum_dicts([page.facets.get(name, {}) for page in pages])
+        facets[name] = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    return facets
 
 
 def _sum_dicts(parts: Sequence[Mapping[Any, int]]) -> dict[Any, int]:
@@ -117,6 +130,7 @@ class ShardedSearcher:
         self.generations = [state.generation for state in self.states]
         self.base = merge_states(self.states)
         self._graph: LinkGraph | None = None
+        self._known: dict[str, tuple[Statistics, int]] = {}
 
     @property
     def doc_count(self) -> int:
@@ -135,7 +149,21 @@ class ShardedSearcher:
         return [(p, g, *args) for p, g in zip(self.shard_paths, self.generations, strict=True)]
 
     def statistics(self, request: SearchRequest) -> tuple[Statistics, int]:
-        """Steps 1 and 2: the global statistics of ``request``, and its total matches."""
+        """Steps 1 and 2: the global statistics of ``request``, and its total matches.
+
+        Remembered for the searcher's snapshot (the last :data:`KNOWN_QUERIES` queries):
+        a query asked again, for another page or sort, skips these steps.
+        """
+        key = repr((request.query, request.fields, request.filter, request.romanized))
+        known = self._known.get(key)
+        if known is None:
+            known = self._gather(request)
+            if len(self._known) >= KNOWN_QUERIES:
+                self._known.pop(next(iter(self._known)))
+            self._known[key] = known
+        return known
+
+    def _gather(self, request: SearchRequest) -> tuple[Statistics, int]:
         base = self.base
         if needs_candidates(request):
             found = self._runner.map(shard_candidates, self._calls(request, base))
@@ -198,42 +226,124 @@ class ShardedSearcher:
         page_end = offset + limit
         depth = max(self.params.rerank_depth, page_end)
         plain = isinstance(query, str) and not strict and not romanized and not has_syntax(query)
+        # query, then fetch: the shards rank without stored rows and highlights; only
+        # the hits of the page get them (a hit's highlights cost more than its score)
+        quick = attrs.evolve(request, stored=False, highlight=False)
+        depths: list[int] | None = None
         if plain and (sort or "score") == "score" and self.params.proximity > 0 and total > depth:
-            pages = self._reranked(request, stats, page_end, depth)
+            pages, depths = self._reranked(quick, stats, page_end, depth)
         else:
-            pages = self._runner.map(shard_search, self._calls(request, stats, page_end))
-        return self._merge(pages, request, started)
+            pages = self._runner.map(shard_search, self._calls(quick, stats, page_end))
+        chosen = self._merge(pages, request)
+        items = [pages[n].hits[rank] for n, rank in chosen]
+        if request.stored and chosen:
+            items = self._fetch(request, stats, chosen, depths)
+        return Results(
+            hits=tuple(hit_of(item, offset + i) for i, item in enumerate(items)),
+            total=sum(page.total for page in pages),
+            offset=offset,
+            limit=limit,
+            facets=_merge_facets(pages),
+            took_ms=(time.perf_counter() - started) * 1000,
+            query=pages[0].query if pages else None,
+            notes=tuple(dict.fromkeys(note for page in pages for note in page.notes)),
+        )
+
+    def _fetch(
+        self,
+        request: SearchRequest,
+        stats: Statistics,
+        chosen: list[tuple[int, int]],
+        depths: list[int] | None,
+    ) -> list[Any]:
+        """The stored rows and highlights of the chosen hits (``(shard, rank)``): each
+        shard's share of a page is a run of its own ranking, searched again as a page."""
+        runs: dict[int, list[int]] = {}
+        for number, rank in chosen:
+            runs.setdefault(number, []).append(rank)
+        shards = sorted(runs)
+        calls = []
+        for n in shards:
+            start, count = runs[n][0], len(runs[n])
+            assert runs[n] == list(range(start, start + count))
+            params = None if depths is None else attrs.evolve(self.params, rerank_depth=depths[n])
+            calls.append(
+                (
+                    self.shard_paths[n],
+                    self.generations[n],
+                    request,
+                    stats,
+                    count,
+                    params,
+                    True,
+                    start,
+                )
+            )
+        fetched = dict(zip(shards, self._runner.map(shard_search, calls, shards), strict=True))
+        items = []
+        for number, rank in chosen:
+            item = fetched[number].hits[rank - runs[number][0]]
+            items.append(item)
+        return items
 
     def _reranked(
         self, request: SearchRequest, stats: Statistics, page_end: int, depth: int
-    ) -> list[ShardPage]:
-        """Step 3 of a plain-words query: the bonus goes to the global best ``depth``."""
-        flat = attrs.evolve(self.params, proximity=0.0)
-        best = self._runner.map(shard_search, self._calls(request, stats, depth, flat, False))
-        ranked = sorted(
-            (-item[1], number, rank)
-            for number, page in enumerate(best)
-            for rank, item in enumerate(page.hits)
-        )[:depth]
-        held = [0] * len(best)
-        for _, number, _ in ranked:
-            held[number] += 1
-        calls = [
-            (
-                path,
-                generation,
-                request,
-                stats,
-                min(page_end, count),
-                attrs.evolve(self.params, rerank_depth=max(count, 1)),
-            )
-            for path, generation, count in zip(
-                self.shard_paths, self.generations, held, strict=True
-            )
-        ]
-        return self._runner.map(shard_search, calls)
+    ) -> tuple[list[ShardPage], list[int]]:
+        """Step 3 of a plain-words query: the bonus goes to the global best ``depth``.
 
-    def _merge(self, pages: list[ShardPage], request: SearchRequest, started: float) -> Results:
+        Each shard reports its best ``depth`` without the bonus, their scores with it,
+        and its page. The global best ``depth`` by the first score are the candidates;
+        the page is the best ``page_end`` of them by the second. A shard whose part of
+        that page is not the start of the page it sent (it gave the bonus to some of its
+        matches outside the global candidates, and they outranked the others) is asked
+        again with ``rerank_depth`` = its number of candidates: exactly those get it.
+        """
+        answers = self._runner.map(
+            shard_rerank_search, self._calls(request, stats, depth, page_end)
+        )
+        ranked = sorted(
+            (-score, number, rank, ident)
+            for number, answer in enumerate(answers)
+            for rank, (ident, score) in enumerate(answer.base)
+        )[:depth]
+        candidates: list[list[str]] = [[] for _ in answers]
+        for _, number, _, ident in ranked:
+            candidates[number].append(ident)
+        page = sorted(
+            (-answers[number].final[ident], number, ident)
+            for number, idents in enumerate(candidates)
+            for ident in idents
+        )[:page_end]
+        pages: list[ShardPage | None] = []
+        for number, answer in enumerate(answers):
+            wanted = [ident for _, owner, ident in page if owner == number]
+            sent = [item[0] for item in answer.page.hits[: len(wanted)]]
+            pages.append(answer.page if sorted(sent) == sorted(wanted) else None)
+        again = [n for n, found in enumerate(pages) if found is None]
+        if again:
+            calls = [
+                (
+                    self.shard_paths[n],
+                    self.generations[n],
+                    request,
+                    stats,
+                    min(page_end, len(candidates[n])),
+                    attrs.evolve(self.params, rerank_depth=max(len(candidates[n]), 1)),
+                )
+                for n in again
+            ]
+            for n, found in zip(again, self._runner.map(shard_search, calls), strict=True):
+                pages[n] = found
+        done = [found for found in pages if found is not None]
+        assert len(done) == len(pages)
+        trimmed = [
+            attrs.evolve(found, hits=found.hits[: sum(1 for _, o, _ in page if o == n)])
+            for n, found in enumerate(done)
+        ]
+        return trimmed, [max(len(idents), 1) for idents in candidates]
+
+    def _merge(self, pages: list[ShardPage], request: SearchRequest) -> list[tuple[int, int]]:
+        """``(shard, rank)`` of the page's hits, merged from the shards' rankings."""
         entries = [
             (number, rank, item)
             for number, page in enumerate(pages)
@@ -247,22 +357,7 @@ class ShardedSearcher:
         elif sort == "-index":
             entries.sort(key=lambda e: (-e[0], e[1]))
         chosen = entries[request.offset : request.offset + request.limit]
-        hits = tuple(hit_of(item, request.offset + i) for i, (_, _, item) in enumerate(chosen))
-        facets: dict[str, Mapping[str, int]] = {}
-        for name in pages[0].facets if pages else ():
-            counts = _sum_dicts([page.facets.get(name, {}) for page in pages])
-            facets[name] = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-        notes = tuple(dict.fromkeys(note for page in pages for note in page.notes))
-        return Results(
-            hits=hits,
-            total=sum(page.total for page in pages),
-            offset=request.offset,
-            limit=request.limit,
-            facets=facets,
-            took_ms=(time.perf_counter() - started) * 1000,
-            query=pages[0].query if pages else None,
-            notes=notes,
-        )
+        return [(number, rank) for number, rank, _ in chosen]
 
     # -- links ------------------------------------------------------------------------
     def link_graph(self) -> LinkGraph:

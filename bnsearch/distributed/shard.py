@@ -269,8 +269,10 @@ def shard_search(
     limit: int,
     params: BM25FParams | None = None,
     stored: bool | None = None,
+    offset: int = 0,
 ) -> ShardPage:
-    """This shard's best ``limit`` hits scored with the global ``statistics``.
+    """This shard's hits ``offset`` to ``offset + limit`` scored with the global
+    ``statistics``.
 
     ``params`` replaces the request's (the rerank steps change ``proximity`` and
     ``rerank_depth``); ``stored`` likewise.
@@ -282,6 +284,7 @@ def shard_search(
     results = _searcher(reader, request, statistics).search(
         request.query,
         limit=limit,
+        offset=offset,
         fields=request.fields,
         filter=request.filter,
         sort=request.sort,
@@ -322,3 +325,57 @@ def hit_of(item: tuple[str, float, dict[str, Any], dict[str, Any]], rank: int) -
     if not fields and not highlights:
         return Hit(id=ident, score=score, rank=rank)
     return Hit(id=ident, score=score, rank=rank, fields=fields, highlights=highlights)
+
+
+@attrs.frozen(kw_only=True)
+class RerankPage:
+    """A shard's answer for a reranked plain-words query: its best ``depth`` matches
+    without the proximity bonus (``(id, score)``, best first), the score with the bonus
+    of each of them, and its page as :func:`shard_search` makes it."""
+
+    base: tuple[tuple[str, float], ...]
+    final: dict[str, float]
+    page: ShardPage
+
+
+def shard_rerank_search(
+    path: str,
+    generation: int,
+    request: SearchRequest,
+    statistics: Statistics,
+    depth: int,
+    limit: int,
+) -> RerankPage:
+    """Everything the merge needs to give the proximity bonus to the global best
+    ``depth`` matches, in one task (usually; see :mod:`.searcher`)."""
+    crash_point("shard-search")
+    reader, _ = _shard(path, generation)
+    flat = attrs.evolve(request.params, proximity=0.0)
+    quick = attrs.evolve(request, params=flat, stored=False, highlight=False, facets=())
+    base = _searcher(reader, quick, statistics).search(
+        request.query,
+        limit=depth,
+        fields=request.fields,
+        filter=request.filter,
+        romanized=request.romanized,
+        highlight=False,
+        stored=False,
+        facets=(),
+        strict=request.strict,
+    )
+    final = _searcher(reader, request, statistics).search(
+        request.query,
+        limit=depth,
+        fields=request.fields,
+        filter=request.filter,
+        romanized=request.romanized,
+        highlight=False,
+        stored=False,
+        facets=(),
+        strict=request.strict,
+    )
+    return RerankPage(
+        base=tuple((hit.id, hit.score) for hit in base),
+        final={hit.id: hit.score for hit in final},
+        page=shard_search(path, generation, request, statistics, limit),
+    )
