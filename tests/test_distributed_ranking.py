@@ -14,7 +14,7 @@ import pytest
 from bnsearch.articles import Article, read_articles
 from bnsearch.distributed import ShardedIndex, ShardError, is_sharded, shard_of
 from bnsearch.distributed.shard import SearchRequest
-from bnsearch.errors import IndexFormatError
+from bnsearch.errors import ArticleError, IndexFormatError
 from bnsearch.index import Index
 from bnsearch.search import Searcher
 from bnsearch.search.query import Prefix
@@ -272,3 +272,21 @@ def test_bad_input_and_folders(tmp_path: Path) -> None:
     (sharded.path / "shard-0001").rmdir()
     with pytest.raises(ShardError, match="missing"):
         ShardedIndex.open(sharded.path)
+
+
+def test_add_sources_reads_where_the_shard_is_built(tmp_path: Path) -> None:
+    source = shared_file("corpus/bqa_passages.jsonl")
+    by_articles = ShardedIndex.create(tmp_path / "a", shards=3)
+    by_articles.add(read_articles(source))
+    by_sources = ShardedIndex.create(tmp_path / "b", shards=3)
+    by_sources.add_sources([source])
+    assert by_sources.doc_count == by_articles.doc_count == 1534
+    for left, right in zip(by_articles.shard_paths, by_sources.shard_paths, strict=True):
+        assert sorted(Index.open(left).reader().article_ids()) == sorted(
+            Index.open(right).reader().article_ids()
+        )
+    query = "বাংলাদেশের স্বাধীনতা যুদ্ধ"
+    a, b = by_articles.searcher().search(query), by_sources.searcher().search(query)
+    assert [(h.id, h.score) for h in a] == [(h.id, h.score) for h in b] and a.total > 0
+    with pytest.raises(ArticleError, match="no such file"):
+        by_sources.add_sources([tmp_path / "missing.jsonl"])

@@ -12,7 +12,7 @@ the same ``add`` again completes it (it is an upsert).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,8 @@ from bnsearch.distributed.manifest import (
 )
 from bnsearch.distributed.runner import RETRIES, Runner
 from bnsearch.distributed.searcher import ShardedSearcher
-from bnsearch.distributed.shard import ShardError, build_shard
-from bnsearch.errors import IndexFormatError
+from bnsearch.distributed.shard import ShardError, SourceBatch, build_shard
+from bnsearch.errors import ArticleError, IndexFormatError
 from bnsearch.index import Index
 from bnsearch.index.lock import FileWriteLock
 from bnsearch.index.schema import Schema
@@ -128,6 +128,25 @@ class ShardedIndex:
         self._change([ArticleBatch(tuple(b)) for b in batches], None, client, retries)
         return count
 
+    def add_sources(
+        self,
+        sources: Iterable[str | os.PathLike[str]],
+        *,
+        client: Any = None,
+        skip_bad: bool = False,
+        retries: int = RETRIES,
+    ) -> None:
+        """Upsert the articles of page files, folders or (gzipped) JSONL files, read by
+        the shard tasks themselves: each reads every source and keeps the articles routed
+        to its shard, so no article travels between machines (the sources must be at the
+        same path on every worker). Commits every shard."""
+        paths = tuple(str(Path(source).resolve()) for source in sources)
+        for path in paths:
+            if not os.path.exists(path):
+                raise ArticleError("no such file or folder", path=path)
+        batches = [SourceBatch(paths, n, self.shards, skip_bad) for n in range(self.shards)]
+        self._change(batches, None, client, retries)
+
     def delete(self, ids: Iterable[str], *, client: Any = None, retries: int = RETRIES) -> None:
         """Delete the articles with these ids (absent ids are ignored); commit every shard."""
         deletes: list[list[str]] = [[] for _ in range(self.shards)]
@@ -139,7 +158,7 @@ class ShardedIndex:
 
     def _change(
         self,
-        batches: list[ArticleBatch] | None,
+        batches: Sequence[Iterable[Article]] | None,
         deletes: list[list[str]] | None,
         client: Any,
         retries: int,
@@ -151,7 +170,7 @@ class ShardedIndex:
             for number, shard in enumerate(self.shard_paths):
                 # the articles travel inside the task (not scattered): if the worker
                 # building a shard dies, the task re-runs elsewhere with its articles
-                batch = ArticleBatch(()) if batches is None else batches[number]
+                batch: Iterable[Article] = ArticleBatch(()) if batches is None else batches[number]
                 calls.append((str(shard), batch, [] if deletes is None else deletes[number]))
             generations = runner.map(build_shard, calls)
             manifest = read_manifest(self.path)

@@ -15,7 +15,7 @@ global candidates.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -147,6 +147,26 @@ def build_shard(path: str, articles: Iterable[Article], deletes: Sequence[str]) 
         writer.add_many(articles)
     forget(path)
     return index.generation
+
+
+@attrs.frozen
+class SourceBatch:
+    """One shard's part of some page files, folders or JSONL files, read where the shard
+    is built: every article whose id routes to ``shard`` of ``shards``."""
+
+    sources: tuple[str, ...]
+    shard: int
+    shards: int
+    skip_bad: bool = False
+
+    def __iter__(self) -> Iterator[Article]:
+        from bnsearch.articles import read_articles
+        from bnsearch.distributed.manifest import shard_of
+
+        for source in self.sources:
+            for article in read_articles(source, skip_bad=self.skip_bad):
+                if shard_of(article.id, self.shards) == self.shard:
+                    yield article
 
 
 # -- step 1: the terms prefix and fuzzy words may expand to ------------------------------
