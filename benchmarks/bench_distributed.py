@@ -11,6 +11,7 @@ to the cluster). Run: ``python benchmarks/bench_distributed.py 20000`` (prints J
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import statistics
 import sys
@@ -67,7 +68,6 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 def main(count: int, rounds: int = 15) -> dict[str, Any]:
-    import os
 
     from distributed import Client, LocalCluster
 
@@ -77,7 +77,11 @@ def main(count: int, rounds: int = 15) -> dict[str, Any]:
     corpus = SyntheticCorpus(load_records())
     articles = list(corpus.articles(count))
     folder = Path(tempfile.mkdtemp(prefix="bench-distributed-"))
-    result: dict[str, Any] = {"articles": count, "text_mb": round(corpus.mb, 1)}
+    result: dict[str, Any] = {
+        "articles": count,
+        "text_mb": round(corpus.mb, 1),
+        "load_average_1min_at_start": round(os.getloadavg()[0], 1),
+    }
     cluster = LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     )
@@ -107,6 +111,27 @@ def main(count: int, rounds: int = 15) -> dict[str, Any]:
             "articles_per_s": round(count / wall),
             "cores_busy": round((cpu_seconds(every) - cpu0) / wall, 2),
         }
+        # the same articles read by the shard tasks themselves from a JSONL file
+        from bnsearch.articles.jsonl import article_to_record
+
+        source = folder / "articles.jsonl"
+        with source.open("w", encoding="utf-8") as out:
+            for article in articles:
+                out.write(json.dumps(article_to_record(article), ensure_ascii=False) + "\n")
+        from_files = ShardedIndex.create(folder / "from-files", shards=4)
+        cpu0, began = cpu_seconds(every), time.perf_counter()
+        from_files.add_sources([source], client=client)
+        wall = time.perf_counter() - began
+        result["dask_2_workers_4_shards_add_sources"] = {
+            "seconds": round(wall, 2),
+            "articles_per_s": round(count / wall),
+            "cores_busy": round((cpu_seconds(every) - cpu0) / wall, 2),
+        }
+        result["build_speedup_add_sources"] = round(
+            result["dask_2_workers_4_shards_add_sources"]["articles_per_s"]
+            / result["one_process"]["articles_per_s"],
+            2,
+        )
         result["build_speedup"] = round(
             result["dask_2_workers_4_shards"]["articles_per_s"]
             / result["one_process"]["articles_per_s"],
@@ -121,6 +146,17 @@ def main(count: int, rounds: int = 15) -> dict[str, Any]:
         result["query_4_shards_localcluster"] = summary(
             latencies(lambda q: there.search(q), rounds)
         )
+
+        def cold(q: str) -> Any:
+            there._known.clear()  # the statistics steps every time, as for a new query
+            return there.search(q)
+
+        result["query_4_shards_localcluster_cold"] = summary(latencies(cold, rounds))
+
+        def trivial() -> Any:
+            return client.gather([client.submit(len, [n], pure=False) for n in range(4)])
+
+        result["dask_4_trivial_tasks"] = summary(latencies(lambda q: trivial(), rounds))
         result["query_overhead_p50_ms"] = round(
             result["query_4_shards_localcluster"]["p50_ms"] - result["query_one_index"]["p50_ms"],
             2,
@@ -130,6 +166,7 @@ def main(count: int, rounds: int = 15) -> dict[str, Any]:
         cluster.close()
         shutil.rmtree(folder, ignore_errors=True)
     result["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    result["load_average_1min_at_end"] = round(os.getloadavg()[0], 1)
     return result
 
 
