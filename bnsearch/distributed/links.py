@@ -23,7 +23,7 @@ from typing import Any
 
 from bnsearch.articles import Article, RelatedLink
 from bnsearch.articles.links import LinkGraph
-from bnsearch.distributed.shard import _shard
+from bnsearch.distributed.shard import open_shard
 from bnsearch.search.scoring import idf
 
 #: ``(id, title, url, related links)`` of one live article.
@@ -32,7 +32,7 @@ LinkRecord = tuple[str, str, str | None, tuple[RelatedLink, ...]]
 
 def shard_link_records(path: str, generation: int) -> list[LinkRecord]:
     """The link records of every live article of a shard."""
-    reader, _ = _shard(path, generation)
+    reader, _ = open_shard(path, generation)
     records: list[LinkRecord] = []
     for article_id in reader.article_ids():
         article = reader.article(article_id)
@@ -53,7 +53,7 @@ def link_graph(parts: Sequence[Sequence[LinkRecord]]) -> LinkGraph:
 def shard_term_tally(path: str, generation: int, article_id: str) -> dict[str, int] | None:
     """How often each body-analyzer term occurs in the article's title (counted twice)
     and body, in order of first occurrence; ``None`` if the shard lacks the article."""
-    reader, _ = _shard(path, generation)
+    reader, _ = open_shard(path, generation)
     where = reader.find(article_id)
     if where is None or "body" not in reader.schema:
         return None
@@ -67,13 +67,13 @@ def shard_term_tally(path: str, generation: int, article_id: str) -> dict[str, i
 
 def shard_doc_freqs(path: str, generation: int, field: str, terms: Sequence[str]) -> list[int]:
     """The shard's live document frequency of each term in ``field``."""
-    reader, _ = _shard(path, generation)
+    reader, _ = open_shard(path, generation)
     return [reader.doc_freq(field, term) for term in terms]
 
 
 def shard_rows(path: str, generation: int, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The stored rows of those of ``ids`` the shard holds."""
-    reader, _ = _shard(path, generation)
+    reader, _ = open_shard(path, generation)
     rows = {}
     for article_id in ids:
         where = reader.find(article_id)

@@ -93,7 +93,7 @@ _open_lock = threading.Lock()
 _open: dict[str, tuple[IndexReader, Context]] = {}
 
 
-def _shard(path: str, generation: int | None) -> tuple[IndexReader, Context]:
+def open_shard(path: str, generation: int | None) -> tuple[IndexReader, Context]:
     """The shard's reader at ``generation`` (``None``: the newest), kept open."""
     with _open_lock:
         found = _open.get(path)
@@ -124,7 +124,7 @@ def forget(path: str) -> None:
 
 def shard_state(path: str) -> ShardState:
     """The newest commit's generation, live count, field lengths and fields with terms."""
-    reader, ctx = _shard(path, None)
+    reader, ctx = open_shard(path, None)
     schema = reader.schema
     return ShardState(
         generation=reader.generation,
@@ -238,7 +238,7 @@ def shard_candidates(
 ) -> dict[str, dict[str, int]]:
     """Per field, every term of this shard that the query's prefix and fuzzy words could
     expand to, with its document frequency here."""
-    reader, own = _shard(path, generation)
+    reader, own = open_shard(path, generation)
     ctx = _CandidateContext(reader, own, base)
     names = reader.schema.names
     compiler = Compiler(ctx=ctx, weights={name: 1.0 for name in names})
@@ -263,7 +263,7 @@ def shard_record(
     """This shard's document frequencies of every word and unit the query scores, and
     its match count."""
     crash_point("shard-record")
-    reader, _ = _shard(path, generation)
+    reader, _ = open_shard(path, generation)
     recorder = StatisticsRecorder(base=base, reader=reader)
     results = _searcher(reader, request, recorder).search(
         request.query,
@@ -298,7 +298,7 @@ def shard_search(
     ``rerank_depth``); ``stored`` likewise.
     """
     crash_point("shard-search")
-    reader, _ = _shard(path, generation)
+    reader, _ = open_shard(path, generation)
     if params is not None:
         request = attrs.evolve(request, params=params)
     results = _searcher(reader, request, statistics).search(
@@ -369,7 +369,7 @@ def shard_rerank_search(
     """Everything the merge needs to give the proximity bonus to the global best
     ``depth`` matches, in one task (usually; see :mod:`.searcher`)."""
     crash_point("shard-search")
-    reader, _ = _shard(path, generation)
+    reader, _ = open_shard(path, generation)
     flat = attrs.evolve(request.params, proximity=0.0)
     quick = attrs.evolve(request, params=flat, stored=False, highlight=False, facets=())
     base = _searcher(reader, quick, statistics).search(
