@@ -12,7 +12,7 @@ import attrs
 import pytest
 
 from bnsearch.articles import Article, read_articles
-from bnsearch.distributed import ShardedIndex, ShardError, is_sharded, shard_of
+from bnsearch.distributed import ShardedIndex, ShardError, StaleShardError, is_sharded, shard_of
 from bnsearch.distributed.shard import SearchRequest
 from bnsearch.errors import ArticleError, IndexFormatError
 from bnsearch.index import Index
@@ -290,3 +290,17 @@ def test_add_sources_reads_where_the_shard_is_built(tmp_path: Path) -> None:
     assert [(h.id, h.score) for h in a] == [(h.id, h.score) for h in b] and a.total > 0
     with pytest.raises(ArticleError, match="no such file"):
         by_sources.add_sources([tmp_path / "missing.jsonl"])
+
+
+def test_a_searcher_keeps_its_snapshot(tmp_path: Path, belin: list[Article]) -> None:
+    sharded = ShardedIndex.create(tmp_path / "s", shards=2)
+    sharded.add(belin[:30])
+    searcher = sharded.searcher()
+    before = searcher.search("ধর্ম", limit=5)
+    sharded.add(belin[30:60])
+    # the shards moved on: the old searcher says so instead of mixing snapshots
+    with pytest.raises(StaleShardError, match="refresh"):
+        searcher.search("মসজিদ কমিটি", limit=5)
+    fresh = searcher.refresh()
+    assert fresh.doc_count == 60 and searcher.doc_count == 30
+    assert fresh.search("ধর্ম", limit=5).total > before.total
