@@ -58,6 +58,9 @@ from bnsearch.search.scoring import BM25FParams
 from bnsearch.search.searcher import MAX_LIMIT, SORTS, FieldsArg, FilterArg
 from bnsearch.search.statistics import DictionaryData, Statistics, UnitKey
 
+#: On a cluster, pages ending at or before this hit come with the query step (each shard
+#: highlights its best ``offset + limit``); deeper pages are fetched in a step of their own.
+FETCH_WITH_QUERY = 20
 #: Queries whose gathered statistics a searcher remembers.
 KNOWN_QUERIES = 1024
 
@@ -227,8 +230,11 @@ class ShardedSearcher:
         depth = max(self.params.rerank_depth, page_end)
         plain = isinstance(query, str) and not strict and not romanized and not has_syntax(query)
         # query, then fetch: the shards rank without stored rows and highlights; only
-        # the hits of the page get them (a hit's highlights cost more than its score)
-        quick = attrs.evolve(request, stored=False, highlight=False)
+        # the hits of the page get them (a hit's highlights cost more than its score).
+        # On a cluster a short page comes with the query instead: a round trip costs
+        # more than highlighting a few more hits on every shard
+        together = self.client is not None and page_end <= FETCH_WITH_QUERY
+        quick = request if together else attrs.evolve(request, stored=False, highlight=False)
         depths: list[int] | None = None
         if plain and (sort or "score") == "score" and self.params.proximity > 0 and total > depth:
             pages, depths = self._reranked(quick, stats, page_end, depth)
@@ -236,7 +242,7 @@ class ShardedSearcher:
             pages = self._runner.map(shard_search, self._calls(quick, stats, page_end))
         chosen = self._merge(pages, request)
         items = [pages[n].hits[rank] for n, rank in chosen]
-        if request.stored and chosen:
+        if request.stored and chosen and not together:
             items = self._fetch(request, stats, chosen, depths)
         return Results(
             hits=tuple(hit_of(item, offset + i) for i, item in enumerate(items)),
