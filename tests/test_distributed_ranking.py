@@ -288,8 +288,21 @@ def test_add_sources_reads_where_the_shard_is_built(tmp_path: Path) -> None:
     query = "বাংলাদেশের স্বাধীনতা যুদ্ধ"
     a, b = by_articles.searcher().search(query), by_sources.searcher().search(query)
     assert [(h.id, h.score) for h in a] == [(h.id, h.score) for h in b] and a.total > 0
+    assert not list((tmp_path / "b" / ".staging").iterdir())  # the staged parts are gone
     with pytest.raises(ArticleError, match="no such file"):
         by_sources.add_sources([tmp_path / "missing.jsonl"])
+    # two sources holding the same article: the later one wins, as in one index
+    first = tmp_path / "first.jsonl"
+    second = tmp_path / "second.jsonl"
+    lines = source.read_text(encoding="utf-8").splitlines()[:5]
+    first.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    record = json.loads(lines[2])
+    record["body"] = "সম্পূর্ণ নতুন লেখা জলপাই"
+    second.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    twice = ShardedIndex.create(tmp_path / "c", shards=2)
+    twice.add_sources([first, second])
+    assert twice.doc_count == 5
+    assert twice.searcher().search("জলপাই").ids == [record["id"]]
 
 
 def test_a_searcher_keeps_its_snapshot(tmp_path: Path, belin: list[Article]) -> None:

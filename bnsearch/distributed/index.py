@@ -12,6 +12,8 @@ the same ``add`` again completes it (it is an upsert).
 from __future__ import annotations
 
 import os
+import shutil
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ from bnsearch.distributed.manifest import (
 )
 from bnsearch.distributed.runner import RETRIES, Runner
 from bnsearch.distributed.searcher import ShardedSearcher
-from bnsearch.distributed.shard import ShardError, SourceBatch, build_shard
+from bnsearch.distributed.shard import ShardError, StagedBatch, build_shard, route_source
 from bnsearch.errors import ArticleError, IndexFormatError
 from bnsearch.index import Index
 from bnsearch.index.lock import FileWriteLock
@@ -38,6 +40,8 @@ from bnsearch.search.scoring import BM25FParams
 
 #: The sharded index's writer lock (one ``add``/``delete`` at a time).
 LOCK = "shards.lock"
+#: Where add_sources() stages each shard's articles (removed after the change).
+STAGING = ".staging"
 #: Largest shard count.
 MAX_SHARDS = 4096
 
@@ -136,16 +140,28 @@ class ShardedIndex:
         skip_bad: bool = False,
         retries: int = RETRIES,
     ) -> None:
-        """Upsert the articles of page files, folders or (gzipped) JSONL files, read by
-        the shard tasks themselves: each reads every source and keeps the articles routed
-        to its shard, so no article travels between machines (the sources must be at the
-        same path on every worker). Commits every shard."""
+        """Upsert the articles of page files, folders or (gzipped) JSONL files, read on
+        the workers: one task per source reads it once and writes each shard's articles
+        to a staging folder beside the shards, then one task per shard builds it from its
+        part (so no article travels through the scheduler, and each is parsed twice, not
+        once per shard). The sources must be at the same path on every worker. Commits
+        every shard; the staging folder is removed after the change."""
         paths = tuple(str(Path(source).resolve()) for source in sources)
         for path in paths:
             if not os.path.exists(path):
                 raise ArticleError("no such file or folder", path=path)
-        batches = [SourceBatch(paths, n, self.shards, skip_bad) for n in range(self.shards)]
-        self._change(batches, None, client, retries)
+        staging = self.path / STAGING / uuid.uuid4().hex
+        try:
+            runner = Runner(client, retries=retries)
+            calls = [
+                (path, str(staging), number, self.shards, skip_bad)
+                for number, path in enumerate(paths)
+            ]
+            runner.map(route_source, calls)
+            batches = [StagedBatch(str(staging / folder)) for folder in self.manifest.folders]
+            self._change(batches, None, client, retries)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
 
     def delete(self, ids: Iterable[str], *, client: Any = None, retries: int = RETRIES) -> None:
         """Delete the articles with these ids (absent ids are ignored); commit every shard."""

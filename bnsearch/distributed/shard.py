@@ -14,6 +14,7 @@ global candidates.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -149,24 +150,47 @@ def build_shard(path: str, articles: Iterable[Article], deletes: Sequence[str]) 
     return index.generation
 
 
-@attrs.frozen
-class SourceBatch:
-    """One shard's part of some page files, folders or JSONL files, read where the shard
-    is built: every article whose id routes to ``shard`` of ``shards``."""
+def route_source(source: str, staging: str, number: int, shards: int, skip_bad: bool) -> None:
+    """Read one source (page file, folder or JSONL) once and write its articles, as JSONL,
+    to one part file per shard: ``staging/shard-NNNN/part-MMMMM.jsonl`` (``MMMMM`` =
+    ``number``, the source's position). A re-run rewrites the same files."""
+    import json
 
-    sources: tuple[str, ...]
-    shard: int
-    shards: int
-    skip_bad: bool = False
+    from bnsearch.articles import read_articles
+    from bnsearch.articles.jsonl import article_to_record
+    from bnsearch.distributed.manifest import shard_folder, shard_of
+
+    handles: dict[int, Any] = {}
+    try:
+        for article in read_articles(source, skip_bad=skip_bad):
+            target = shard_of(article.id, shards)
+            handle = handles.get(target)
+            if handle is None:
+                folder = os.path.join(staging, shard_folder(target))
+                os.makedirs(folder, exist_ok=True)
+                path = os.path.join(folder, f"part-{number:05d}.jsonl")
+                handle = handles[target] = open(path, "w", encoding="utf-8")  # noqa: SIM115
+            record = article_to_record(article)
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    finally:
+        for handle in handles.values():
+            handle.close()
+
+
+@attrs.frozen
+class StagedBatch:
+    """A shard's articles routed by :func:`route_source`, read where the shard is built,
+    in the order of the sources (a later copy of an article replaces an earlier one)."""
+
+    folder: str
 
     def __iter__(self) -> Iterator[Article]:
         from bnsearch.articles import read_articles
-        from bnsearch.distributed.manifest import shard_of
 
-        for source in self.sources:
-            for article in read_articles(source, skip_bad=self.skip_bad):
-                if shard_of(article.id, self.shards) == self.shard:
-                    yield article
+        if not os.path.isdir(self.folder):
+            return
+        for name in sorted(os.listdir(self.folder)):
+            yield from read_articles(os.path.join(self.folder, name))
 
 
 # -- step 1: the terms prefix and fuzzy words may expand to ------------------------------
