@@ -114,13 +114,15 @@ def main(count: int, rounds: int = 15) -> dict[str, Any]:
         # the same articles read by the shard tasks themselves from a JSONL file
         from bnsearch.articles.jsonl import article_to_record
 
-        source = folder / "articles.jsonl"
-        with source.open("w", encoding="utf-8") as out:
-            for article in articles:
-                out.write(json.dumps(article_to_record(article), ensure_ascii=False) + "\n")
+        # an archive is many files: 4 here, so the routing tasks run in parallel too
+        sources = [folder / f"articles-{n}.jsonl" for n in range(4)]
+        for n, source in enumerate(sources):
+            with source.open("w", encoding="utf-8") as out:
+                for article in articles[n::4]:
+                    out.write(json.dumps(article_to_record(article), ensure_ascii=False) + "\n")
         from_files = ShardedIndex.create(folder / "from-files", shards=4)
         cpu0, began = cpu_seconds(every), time.perf_counter()
-        from_files.add_sources([source], client=client)
+        from_files.add_sources(sources, client=client)
         wall = time.perf_counter() - began
         result["dask_2_workers_4_shards_add_sources"] = {
             "seconds": round(wall, 2),
