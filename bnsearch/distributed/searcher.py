@@ -8,16 +8,20 @@ Elasticsearch's ``dfs_query_then_fetch``, in steps that are each one task per sh
 2. ``record``: each shard runs the query on its own figures and reports the document
    frequency of every word and compiled unit it scored; summed, with N and the field
    lengths gathered when the searcher opened, they are the :class:`Statistics` of one
-   index holding every shard's articles.
-3. ``search``: each shard scores with those statistics and returns its best
-   ``offset + limit`` hits (stored rows and highlights made there); totals and facets
-   add up; the pages merge by score (then shard, then rank).
+   index holding every shard's articles (remembered for the last 1,024 queries).
+3. ``query``: each shard scores with those statistics and returns its best
+   ``offset + limit`` as ids and scores; totals and facets add up; the rankings merge by
+   score (then shard, then rank).
+4. ``fetch``: the page's hits get stored rows and highlights from their shards. On a
+   cluster a page ending by the 20th hit comes with step 3 instead (a round trip costs
+   more than highlighting a few more hits on each shard).
 
 The proximity rerank of a plain-words query adds a bonus to the best ``rerank_depth``
-matches of the *whole* index, then takes the page among them. So for such a query step 3
-first asks each shard for its best matches without the bonus, finds which of the global
-best each shard holds (``m`` of them), and asks each shard for its page with
-``rerank_depth = m``: exactly the one-index candidates get the bonus.
+matches of the *whole* index, then takes the page among them. So in step 3 each shard
+reports its best matches without the bonus and their scores with it; the merge finds the
+global candidates (``m`` on a shard) and the page; a shard that gave its bonus outside the
+candidates is asked again with ``rerank_depth = m``: exactly the one-index candidates get
+the bonus.
 """
 
 from __future__ import annotations
