@@ -7,24 +7,27 @@ over every shard's link records (id, title, URL, related headlines: no body text
 gathered once per searcher snapshot, so an out-link or in-link is found whichever shard
 holds either end.
 
-``related()`` then scores as :meth:`bnsearch.search.Searcher.related` does on one index:
-3 per out-link, 2 per in-link, 1 per shared neighbour, plus a content similarity in
-[0, 2] from a sharded search of the article's most distinctive words (weighted with the
-global idf). What is not global: an article's ``anchors`` field (the headlines pointing
-at it) is indexed by its shard's writer from the links that shard resolves, so anchors
-from other shards are not in it (see ``docs/distributed.md``).
+``related()`` is :func:`bnsearch.search.related.related` itself, run over a
+:class:`GlobalView`: a reader-like view whose links come from that graph, whose stored
+rows come from the shards and whose document frequencies are summed over them, and whose
+searches are sharded searches. What is not global: an article's ``anchors`` field (the
+headlines pointing at it) is indexed by its shard's writer from the links that shard
+resolves (see ``docs/distributed.md``).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+
+import attrs
 
 from bnsearch.articles import Article, RelatedLink
 from bnsearch.articles.links import LinkGraph
+from bnsearch.distributed.manifest import shard_of
 from bnsearch.distributed.shard import open_shard
-from bnsearch.search.scoring import idf
+from bnsearch.index.schema import Schema
+from bnsearch.search.results import Results
 
 #: ``(id, title, url, related links)`` of one live article.
 LinkRecord = tuple[str, str, str | None, tuple[RelatedLink, ...]]
@@ -50,21 +53,6 @@ def link_graph(parts: Sequence[Sequence[LinkRecord]]) -> LinkGraph:
     )
 
 
-def shard_term_tally(path: str, generation: int, article_id: str) -> dict[str, int] | None:
-    """How often each body-analyzer term occurs in the article's title (counted twice)
-    and body, in order of first occurrence; ``None`` if the shard lacks the article."""
-    reader, _ = open_shard(path, generation)
-    where = reader.find(article_id)
-    if where is None or "body" not in reader.schema:
-        return None
-    row = reader.stored(*where)
-    text = " ".join(str(row.get(key) or "") for key in ("title", "title", "body"))
-    tally: dict[str, int] = {}
-    for term in reader.schema.analyzer("body").terms(text):
-        tally[term] = tally.get(term, 0) + 1
-    return tally
-
-
 def shard_doc_freqs(path: str, generation: int, field: str, terms: Sequence[str]) -> list[int]:
     """The shard's live document frequency of each term in ``field``."""
     reader, _ = open_shard(path, generation)
@@ -82,12 +70,73 @@ def shard_rows(path: str, generation: int, ids: Sequence[str]) -> dict[str, dict
     return rows
 
 
-def distinctive(
-    tally: dict[str, int], doc_freqs: Sequence[int], total: int, count: int
-) -> list[str]:
-    """The ``count`` terms weighing most by ``(1 + ln tf) * idf``."""
-    weight = {
-        term: (1 + math.log(tally[term])) * float(idf(total, df))
-        for term, df in zip(tally, doc_freqs, strict=True)
-    }
-    return sorted(tally, key=lambda term: -weight[term])[:count]
+class Frequencies:
+    """Document frequencies summed over the shards, fetched for many terms at once."""
+
+    def __init__(self, fetch: Callable[[str, list[str]], list[int]]) -> None:
+        self._fetch = fetch
+        self._known: dict[tuple[str, str], int] = {}
+
+    def prefetch(self, field: str, terms: Iterable[str]) -> None:
+        missing = [t for t in dict.fromkeys(terms) if (field, t) not in self._known]
+        if missing:
+            for term, value in zip(missing, self._fetch(field, missing), strict=True):
+                self._known[(field, term)] = value
+
+    def doc_freq(self, field: str, term: str) -> int:
+        if (field, term) not in self._known:
+            self.prefetch(field, [term])
+        return self._known[(field, term)]
+
+
+class GlobalReader:
+    """What :func:`bnsearch.search.related.related` reads, over every shard: a location
+    is ``(shard number, article id)``."""
+
+    def __init__(
+        self,
+        graph: LinkGraph,
+        doc_count: int,
+        shards: int,
+        rows: Callable[[int, list[str]], dict[str, dict[str, Any]]],
+        frequencies: Frequencies,
+        schema: Schema,
+    ) -> None:
+        self.doc_count = doc_count
+        self._graph = graph
+        self._shards = shards
+        self._rows = rows
+        self._frequencies = frequencies
+        self._schema = schema
+        self._cache: dict[str, dict[str, Any]] = {}
+
+    def find(self, article_id: str) -> tuple[int, str] | None:
+        if article_id not in self._graph:
+            return None
+        return shard_of(article_id, self._shards), article_id
+
+    def out_links(self, article_id: str) -> list[str]:
+        return list(self._graph.out_links(article_id))
+
+    def in_links(self, article_id: str) -> list[str]:
+        return list(self._graph.in_links(article_id))
+
+    def stored(self, shard: int, article_id: str) -> dict[str, Any]:
+        row = self._cache.get(article_id)
+        if row is None:
+            row = self._cache[article_id] = self._rows(shard, [article_id])[article_id]
+            if "body" in self._schema:  # its words' frequencies, in one fan-out
+                text = f"{row.get('title') or ''}\n{row.get('body') or ''}"
+                self._frequencies.prefetch("body", self._schema.analyzer("body").terms(text))
+        return row
+
+
+@attrs.frozen
+class GlobalView:
+    """A searcher-like view of a sharded index for :func:`bnsearch.search.related.related`
+    (it reads ``reader``, ``schema``, ``_ctx.doc_freq`` and calls ``search``)."""
+
+    reader: GlobalReader
+    schema: Schema
+    _ctx: Frequencies = attrs.field(alias="ctx")
+    search: Callable[..., Results]

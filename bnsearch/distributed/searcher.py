@@ -28,20 +28,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
 from bnsearch.articles.links import LinkGraph
 from bnsearch.distributed.links import (
-    distinctive,
+    Frequencies,
+    GlobalReader,
+    GlobalView,
     link_graph,
     shard_doc_freqs,
     shard_link_records,
     shard_rows,
-    shard_term_tally,
 )
-from bnsearch.distributed.manifest import shard_of
 from bnsearch.distributed.runner import Runner
 from bnsearch.distributed.shard import (
     SearchRequest,
@@ -55,9 +55,12 @@ from bnsearch.distributed.shard import (
     shard_search,
     shard_state,
 )
+from bnsearch.index import Index
+from bnsearch.index.schema import Schema
 from bnsearch.search.parser import has_syntax
-from bnsearch.search.query import Bool, Query, Term
-from bnsearch.search.results import Hit, Results
+from bnsearch.search.query import Query
+from bnsearch.search.related import related as related_articles
+from bnsearch.search.results import Results
 from bnsearch.search.scoring import BM25FParams
 from bnsearch.search.searcher import MAX_LIMIT, SORTS, FieldsArg, FilterArg
 from bnsearch.search.statistics import DictionaryData, Statistics, UnitKey
@@ -67,6 +70,9 @@ from bnsearch.search.statistics import DictionaryData, Statistics, UnitKey
 FETCH_WITH_QUERY = 20
 #: Queries whose gathered statistics a searcher remembers.
 KNOWN_QUERIES = 1024
+
+if TYPE_CHECKING:
+    from bnsearch.search.searcher import Searcher
 
 
 def _check_page(limit: int, offset: int) -> None:
@@ -386,63 +392,34 @@ class ShardedSearcher:
         return list(self.link_graph().in_links(article_id))
 
     def related(self, article_id: str, *, limit: int = 10, content_terms: int = 24) -> Results:
-        """Articles related to ``article_id``, over every shard, scored as
-        :meth:`bnsearch.search.Searcher.related` scores on one index."""
+        """Articles related to ``article_id`` over every shard: the rule of
+        :func:`bnsearch.search.related.related` (out-links, in-links, then the blend of
+        co-linked articles and content similarity), with links, rows and document
+        frequencies from all shards and the content search a sharded one."""
         _check_page(limit, 0)
-        started = time.perf_counter()
-        graph = self.link_graph()
-        if article_id not in graph:
-            raise KeyError(f"no live article with id {article_id!r}")
-        scores: dict[str, float] = {}
-        out_links, in_links = graph.out_links(article_id), graph.in_links(article_id)
-        for target in out_links:
-            scores[target] = scores.get(target, 0.0) + 3.0
-        for source in in_links:
-            scores[source] = scores.get(source, 0.0) + 2.0
-        for neighbour in set(out_links) | set(in_links):
-            for second in (*graph.out_links(neighbour), *graph.in_links(neighbour)):
-                scores[second] = scores.get(second, 0.0) + 1.0
-        words = self._distinctive_terms(article_id, content_terms)
-        if words:
-            query = Bool(should=[Term(text=w) for w in words])
-            content = self.search(query, limit=max(limit * 3, 30), highlight=False, stored=False)
-            best = max((hit.score for hit in content if hit.id != article_id), default=0.0)
-            if best > 0:
-                for hit in content:
-                    scores[hit.id] = scores.get(hit.id, 0.0) + 2.0 * hit.score / best
-        scores.pop(article_id, None)
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]
-        wanted: list[list[str]] = [[] for _ in self.shard_paths]
-        for ident, _ in ranked:
-            wanted[shard_of(ident, len(self.shard_paths))].append(ident)
-        rows: dict[str, dict[str, Any]] = {}
-        for part in self._runner.map(shard_rows, self._calls_each(wanted)):
-            rows.update(part)
-        hits = tuple(
-            Hit(id=ident, score=score, rank=rank, fields=rows[ident])
-            for rank, (ident, score) in enumerate(ranked)
-            if ident in rows
+        frequencies = Frequencies(self._doc_freqs)
+        reader = GlobalReader(
+            self.link_graph(),
+            self.base.total_docs,
+            len(self.shard_paths),
+            self._rows,
+            frequencies,
+            self.schema,
         )
-        return Results(
-            hits=hits,
-            total=len(scores),
-            offset=0,
-            limit=limit,
-            took_ms=(time.perf_counter() - started) * 1000,
+        view = GlobalView(reader=reader, schema=self.schema, ctx=frequencies, search=self.search)
+        return related_articles(
+            cast("Searcher", view), article_id, limit=limit, content_terms=content_terms
         )
 
-    def _calls_each(self, values: Sequence[Any]) -> list[tuple[Any, ...]]:
-        return [
-            (p, g, v) for p, g, v in zip(self.shard_paths, self.generations, values, strict=True)
-        ]
+    @property
+    def schema(self) -> Schema:
+        """The shards' schema (every shard is made with the same one)."""
+        return Index.open(self.shard_paths[0]).schema
 
-    def _distinctive_terms(self, article_id: str, count: int) -> list[str]:
-        home = shard_of(article_id, len(self.shard_paths))
-        path, generation = self.shard_paths[home], self.generations[home]
-        tally = self._runner.one(home, shard_term_tally, path, generation, article_id)
-        if not tally:
-            return []
-        terms = list(tally)
-        counts = self._runner.map(shard_doc_freqs, self._calls("body", terms))
-        doc_freqs = [sum(column) for column in zip(*counts, strict=True)]
-        return distinctive(tally, doc_freqs, self.base.total_docs, count)
+    def _rows(self, shard: int, ids: list[str]) -> dict[str, dict[str, Any]]:
+        path, generation = self.shard_paths[shard], self.generations[shard]
+        return self._runner.one(shard, shard_rows, path, generation, ids)
+
+    def _doc_freqs(self, field: str, terms: list[str]) -> list[int]:
+        counts = self._runner.map(shard_doc_freqs, self._calls(field, terms))
+        return [sum(column) for column in zip(*counts, strict=True)]
