@@ -79,3 +79,24 @@ def test_links_follow_changes(
     sharded.add([a for a in articles if a.id == target])
     assert target in sharded.searcher().out_links(source.id)
     assert source.id in sharded.searcher().in_links(target)
+
+
+def test_in_link_prior_counts_links_from_every_shard(
+    demo: tuple[Index, ShardedIndex, list[Article]],
+) -> None:
+    from bnsearch.search.scoring import BM25FParams
+
+    one, sharded, _ = demo
+    params = BM25FParams(link_prior=1.0)
+    single = Searcher(one.reader(), params=params, default_fields=FIELDS)
+    many = sharded.searcher(params=params, default_fields=FIELDS)
+    without = sharded.searcher(default_fields=FIELDS)
+    changed = 0
+    for query in ("বাংলাদেশ", "নির্বাচন কমিশন", "বন্যা", "ক্রিকেট দল", "বাজেট"):
+        a = single.search(query, limit=10, stored=False)
+        b = many.search(query, limit=10, stored=False)
+        assert a.total > 0 and b.total == a.total
+        assert [(h.id, h.score) for h in b] == [(h.id, h.score) for h in a]
+        plain = without.search(query, limit=10, stored=False)
+        changed += [h.score for h in plain] != [h.score for h in b]
+    assert changed  # the prior did move scores, so the equality above is about it

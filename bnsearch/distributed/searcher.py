@@ -141,8 +141,11 @@ class ShardedSearcher:
             shard_state, [(p,) for p in self.shard_paths]
         )
         self.generations = [state.generation for state in self.states]
-        self.base = merge_states(self.states)
         self._graph: LinkGraph | None = None
+        self.base = merge_states(self.states)
+        if self.params.link_prior > 0:  # the prior counts in-links from every shard
+            counts = dict(self.link_graph().in_link_counts())
+            self.base = attrs.evolve(self.base, in_link_counts=counts)
         self._known: dict[str, tuple[Statistics, int]] = {}
 
     @property

@@ -3,6 +3,7 @@ multipliers, term dictionaries, romanization indexes, position offsets, in-link 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -147,8 +148,18 @@ class Context:
 
     def link_counts(self) -> list[npt.NDArray[np.int32]]:
         if self.in_links is None:
-            self.in_links = self.reader.in_link_counts()
+            given = None if self.statistics is None else self.statistics.in_link_counts
+            self.in_links = self.reader.in_link_counts() if given is None else self._at(given)
         return self.in_links
+
+    def _at(self, counts: Mapping[str, int]) -> list[npt.NDArray[np.int32]]:
+        """Per segment, the given in-link counts of its live articles (global figures)."""
+        found = [np.zeros(segment.max_doc, dtype=np.int32) for segment in self.reader.segments]
+        for target, count in counts.items():
+            where = self.reader.find(target)
+            if where is not None:
+                found[where[0]][where[1]] = count
+        return found
 
 
 def _term_doc_freqs(segment: SegmentReader, field: str, count: int) -> list[int]:

@@ -49,6 +49,8 @@ class Statistics:
         unit_doc_freqs: :func:`unit_key` -> live articles the unit matches.
         dictionaries: per field, the terms (with document frequencies) that prefix and
             fuzzy words may expand to; a field not given uses the snapshot's own.
+        in_link_counts: article id -> distinct articles linking to it, for the in-link
+            prior (``None``: the snapshot's own links).
     """
 
     total_docs: int
@@ -57,6 +59,7 @@ class Statistics:
     doc_freqs: Mapping[tuple[str, str], int] = attrs.field(factory=dict)
     unit_doc_freqs: Mapping[UnitKey, int] = attrs.field(factory=dict)
     dictionaries: Mapping[str, DictionaryData] = attrs.field(factory=dict)
+    in_link_counts: Mapping[str, int] | None = None
 
     def doc_freq(self, field: str, term: str, local: int) -> int:
         """The global frequency, or ``local`` for a figure nobody gathered."""
@@ -95,6 +98,10 @@ class StatisticsRecorder:
     @property
     def dictionaries(self) -> Mapping[str, DictionaryData]:
         return self.base.dictionaries
+
+    @property
+    def in_link_counts(self) -> Mapping[str, int] | None:
+        return self.base.in_link_counts
 
     def avg_length(self, field: str) -> float:
         return self.base.avg_length(field)
