@@ -221,6 +221,8 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
 
 def _cmd_related(args: argparse.Namespace) -> int:
+    if args.scheduler or is_sharded(args.index):
+        return _emit(_sharded_searcher(args).related(args.article_id, limit=args.limit), args)
     searcher = Index.open(Path(args.index)).searcher()
     return _emit(searcher.related(args.article_id, limit=args.limit), args)
 
@@ -394,6 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     related.add_argument("--index", "-i", required=True)
     results_options(related)
     related.set_defaults(handler=_cmd_related)
+    _sharded_options(related, shards=False)
 
     demo = commands.add_parser("demo", help="index the shipped demo corpus and run example queries")
     demo.add_argument("query", nargs="?", help="search the demo corpus for this instead")

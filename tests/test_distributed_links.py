@@ -100,3 +100,22 @@ def test_in_link_prior_counts_links_from_every_shard(
         plain = without.search(query, limit=10, stored=False)
         changed += [h.score for h in plain] != [h.score for h in b]
     assert changed  # the prior did move scores, so the equality above is about it
+
+
+def test_cli_related_on_a_sharded_folder(
+    demo: tuple[Index, ShardedIndex, list[Article]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from bnsearch.cli import main
+
+    one, sharded, articles = demo
+    article = next(a for a in articles if a.related)
+    assert main(["related", article.id, "--index", str(one.path), "--json"]) == 0
+    expected = json.loads(capsys.readouterr().out)
+    assert main(["related", article.id, "--index", str(sharded.path), "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    # the graph part is global; the content part may differ only through anchors
+    links = len(one.reader().out_links(article.id))
+    assert links > 0
+    assert [h["id"] for h in found["hits"]][:links] == [h["id"] for h in expected["hits"]][:links]
