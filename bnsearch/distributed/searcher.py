@@ -57,12 +57,14 @@ from bnsearch.distributed.shard import (
 )
 from bnsearch.index import Index
 from bnsearch.index.schema import Schema
+from bnsearch.search.collect import SORTS
+from bnsearch.search.filters import FilterArg
 from bnsearch.search.parser import has_syntax
 from bnsearch.search.query import Query
 from bnsearch.search.related import related as related_articles
 from bnsearch.search.results import Results
 from bnsearch.search.scoring import BM25FParams
-from bnsearch.search.searcher import MAX_LIMIT, SORTS, FieldsArg, FilterArg
+from bnsearch.search.searcher import MAX_LIMIT, FieldsArg
 from bnsearch.search.statistics import DictionaryData, Statistics, UnitKey
 
 #: On a cluster, pages ending at or before this hit come with the query step (each shard
