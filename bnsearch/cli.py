@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from bnsearch.analysis import bengali_analyzer
 from bnsearch.articles import Article, ReadReport, demo_corpus_path, read_articles, valid_text
+from bnsearch.distributed import ShardedIndex, ShardedSearcher, connect, is_sharded
 from bnsearch.errors import ArticleError, BnSearchError, IndexLockedError
 from bnsearch.index import Index, verify
 from bnsearch.search import Results
@@ -151,6 +152,8 @@ def _index_articles(
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
+    if args.shards is not None or args.scheduler or is_sharded(args.index):
+        return _cmd_index_sharded(args)
     path = Path(args.index)
     existed = path.exists()
     fresh = not existed or (path.is_dir() and not any(path.iterdir()))
@@ -275,8 +278,8 @@ def _iso_date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
 
 
-def _search(index: Index, args: argparse.Namespace) -> Results:
-    searcher = index.searcher()
+def _search(index: Index | ShardedSearcher, args: argparse.Namespace) -> Results:
+    searcher = index if isinstance(index, ShardedSearcher) else index.searcher()
     filter_: dict[str, Any] = {"section": args.section} if args.section else {}
     since, until = getattr(args, "since", None), getattr(args, "until", None)
     if since or until:
@@ -317,6 +320,8 @@ def _did_you_mean(index: Index, query: str) -> dict[str, Any]:
 
 def _cmd_search(args: argparse.Namespace) -> int:
     args.query = _query_text(args.query)
+    if args.scheduler or is_sharded(args.index):
+        return _emit(_search(_sharded_searcher(args), args), args)
     index = _open_index(Path(args.index))
     results = _search(index, args)
     return _emit(results, args, _did_you_mean(index, args.query))
@@ -335,6 +340,8 @@ def _query_text(query: str | None) -> str:
 
 
 def _cmd_related(args: argparse.Namespace) -> int:
+    if args.scheduler or is_sharded(args.index):
+        return _emit(_sharded_searcher(args).related(args.article_id, limit=args.limit), args)
     searcher = _open_index(Path(args.index)).searcher()
     if args.article_id not in searcher.reader:
         raise BnSearchError(
@@ -420,6 +427,63 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 2
 
 
+# -- sharded indexes (bnsearch.distributed) ----------------------------------------------
+def _sharded_options(command: argparse.ArgumentParser, *, shards: bool) -> None:
+    if shards:
+        command.add_argument(
+            "--shards", type=int, help="make (or add to) a sharded index of N shard folders"
+        )
+    command.add_argument(
+        "--scheduler", help="Dask scheduler address (tcp://host:8786); default: this process"
+    )
+
+
+def _dask_client(args: argparse.Namespace) -> Any:
+    return connect(args.scheduler) if args.scheduler else None
+
+
+def _cmd_index_sharded(args: argparse.Namespace) -> int:
+    root = Path(args.index)
+    if is_sharded(root):
+        sharded = ShardedIndex.open(root)
+        if args.shards is not None and args.shards != sharded.shards:
+            raise ValueError(
+                f"{root} has {sharded.shards} shards, not {args.shards} (the count is fixed "
+                "when the index is made)"
+            )
+    elif args.shards is None:
+        raise ValueError(f"{root} is not a sharded index: give --shards N to make one")
+    else:
+        sharded = ShardedIndex.create(root, shards=args.shards)
+    report = ReadReport()
+
+    def read_all() -> Iterator[Article]:
+        for source in args.sources:
+            yield from read_articles(Path(source), skip_bad=args.skip_bad, report=report)
+
+    client = _dask_client(args)
+    try:
+        if client is None:
+            sharded.add(_progress(read_all(), sys.stderr))
+        else:  # the workers read the sources (at the same paths), no article travels
+            sharded.add_sources(args.sources, client=client, skip_bad=args.skip_bad)
+    finally:
+        if client is not None:
+            client.close()
+    for skip in report.skipped:
+        print(f"skipped: {skip}", file=sys.stderr)
+    skipped = len(report.skipped) if client is None else "not counted (read on the workers)"
+    print(
+        f"skipped: {skipped}, doc count: {sharded.doc_count}, shards: {sharded.shards}, "
+        f"commit: {sharded.manifest.commit}"
+    )
+    return 0
+
+
+def _sharded_searcher(args: argparse.Namespace) -> ShardedSearcher:
+    return ShardedIndex.open(Path(args.index)).searcher(client=_dask_client(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``bnsearch`` command."""
     parser = argparse.ArgumentParser(
@@ -440,6 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--processes", type=int, default=1, help="analysis processes")
     _timeout_option(index)
     index.set_defaults(handler=_cmd_index)
+    _sharded_options(index, shards=True)
 
     delete = commands.add_parser("delete", help="delete articles from an index by id")
     delete.add_argument("ids", nargs="+", metavar="ID", help="article ids")
@@ -466,12 +531,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--romanized", action="store_true", help="read Latin words as romanized Bengali"
     )
     search.set_defaults(handler=_cmd_search)
+    _sharded_options(search, shards=False)
 
     related = commands.add_parser("related", help="articles related to one article")
     related.add_argument("article_id")
     related.add_argument("--index", "-i", required=True)
     results_options(related)
     related.set_defaults(handler=_cmd_related)
+    _sharded_options(related, shards=False)
 
     demo = commands.add_parser("demo", help="index the shipped demo corpus and run example queries")
     demo.add_argument("query", nargs="?", help="search the demo corpus for this instead")

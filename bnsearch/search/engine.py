@@ -175,7 +175,7 @@ class Evaluator:
                 self._combine(unit, s, parts)
                 for s, parts in zip(self.segments, all_parts, strict=True)
             ]
-            df = sum(count for _, _, count in gathered)
+            df = self.ctx.unit_doc_freq(unit, sum(count for _, _, count in gathered))
             unit_idf = self.unit_idf(unit, df)
             bonus = self.form_bonus(unit, unit_idf)
             result = []
@@ -283,6 +283,11 @@ class Evaluator:
 
     def _idfs(self, units: Sequence[Unit], dfs: npt.NDArray[np.int64]) -> list[float]:
         """Per unit, its idf from its live document frequency (one rule for both paths)."""
+        if self.ctx.statistics is not None:  # global figures (a sharded index)
+            dfs = np.array(
+                [self.ctx.unit_doc_freq(u, int(df)) for u, df in zip(units, dfs, strict=True)],
+                dtype=np.int64,
+            )
         if all(u.kind == "terms" for u in units):
             n = self.ctx.total_docs
             return [float(idf(n, df)) for df in dfs.tolist()]

@@ -108,6 +108,7 @@ def _explain_unit(
     value = float(scores[at[0]])
     segments = ctx.reader.segments
     df = sum(int(np.count_nonzero(s.live[d])) for s, (d, _) in zip(segments, scored, strict=True))
+    df = ctx.unit_doc_freq(unit, df)  # the global figure, given statistics
     unit_idf = evaluator.unit_idf(unit, df)
     segment = segments[ordinal]
     field_parts = []

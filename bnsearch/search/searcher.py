@@ -31,6 +31,7 @@ from bnsearch.search.related import related as related_articles
 from bnsearch.search.results import Explanation, LazyFacets, Results
 from bnsearch.search.romanize import has_latin_word, romanized_hint
 from bnsearch.search.scoring import BM25FParams
+from bnsearch.search.statistics import AnyStatistics
 from bnsearch.search.suggest import complete_query, did_you_mean
 
 #: Largest page size.
@@ -47,6 +48,9 @@ class Searcher:
         params: BM25F parameters (``k1``, ``b``, per-field ``b``, link prior).
         default_fields: field weights used when a query names no field; defaults to the
             schema's text fields and weights.
+        statistics: global figures (N, field lengths, document frequencies) to score
+            with instead of the snapshot's own: the shards of a sharded index score as
+            one index would (see :mod:`.statistics`; :meth:`refresh` drops them).
     """
 
     def __init__(
@@ -55,6 +59,7 @@ class Searcher:
         *,
         params: BM25FParams | None = None,
         default_fields: Mapping[str, float] | None = None,
+        statistics: AnyStatistics | None = None,
     ) -> None:
         self.reader = reader
         self.params = params or BM25FParams()
@@ -62,7 +67,7 @@ class Searcher:
         if default_fields is None:
             default_fields = {name: w for name, w in self.schema.weights.items() if w > 0}
         self.default_fields = self._check_weights(default_fields)
-        self._ctx = Context(reader, self.params)
+        self._ctx = Context(reader, self.params, statistics)
         self._field_names = frozenset(self.schema.names)
         self._default_facets = tuple(
             s.name for s in self.schema.keyword_fields if s.name == "section"
