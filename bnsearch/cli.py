@@ -290,6 +290,42 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 2
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from bnsearch.web.serve import serve
+    except ImportError as error:
+        raise BnSearchError(
+            f'serve needs the web extra: pip install "bnsearch[web]" ({error})'
+        ) from None
+    serve(
+        args.index,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        write_token_file=args.write_token_file,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def _add_serve(commands: Any) -> None:
+    """``bnsearch serve``: the JSON API and search page (see bnsearch.web)."""
+    serve = commands.add_parser("serve", help="serve an index over HTTP: JSON API and search page")
+    serve.add_argument("--index", "-i", required=True, help="index folder to serve")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--write-token-file", help="file holding the bearer token writes need (default: no writes)"
+    )
+    serve.add_argument(
+        "--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")
+    )
+    serve.set_defaults(handler=_cmd_serve)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``bnsearch`` command."""
     parser = argparse.ArgumentParser(
@@ -352,6 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("verify", help="check an index's checksums and structure")
     check.add_argument("index")
     check.set_defaults(handler=_cmd_verify)
+
+    _add_serve(commands)
     return parser
 
 
