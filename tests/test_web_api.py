@@ -25,6 +25,7 @@ with warnings.catch_warnings():  # starlette 1.x prefers httpx2; httpx still wor
 
 from bnsearch import Article, Index, demo_corpus_path, read_articles  # noqa: E402
 from bnsearch.web import create_app  # noqa: E402
+from bnsearch.web.app import SUGGEST_BELOW  # noqa: E402
 from tests.conftest import shared_file  # noqa: E402
 
 TOKEN = "s3cret-token"
@@ -164,6 +165,8 @@ def test_search_on_the_real_corpora_matches_the_library(tmp_path: Path) -> None:
             expected = searcher.search(question, limit=10)
             assert [hit["id"] for hit in body["hits"]] == expected.ids, question
             assert body["total"] == expected.total
+            if expected.total >= SUGGEST_BELOW:  # plenty of matches: no spelling lookup
+                assert body["suggestion"] is None
             for hit, lib in zip(body["hits"], expected, strict=True):
                 if lib.snippet is not None:
                     assert hit["snippet_html"] == lib.snippet.markup()

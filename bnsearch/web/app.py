@@ -39,6 +39,8 @@ from bnsearch.web.source import REFRESH_INTERVAL, SearcherSource, open_source
 #: Largest request body (bytes) a write takes; larger ones get a 413.
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
+#: /search adds a did-you-mean to a first page with fewer matches than this.
+SUGGEST_BELOW = 5
 #: Headers of every response: no sniffing; the page runs only its own scripts and styles.
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -98,7 +100,8 @@ class _Service:
             args.q, limit=args.limit, offset=args.offset, filter=args.filter, sort=args.sort
         )
         suggestion = None
-        if args.q.strip() and args.offset == 0:
+        # a did-you-mean costs ~10x a search on long questions: only for poor results
+        if args.q.strip() and args.offset == 0 and results.total < SUGGEST_BELOW:
             found = searcher.suggest(args.q)
             suggestion = found if found and found != args.q.strip() else None
         took = (time.perf_counter() - started) * 1000

@@ -107,7 +107,10 @@ SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "additionalProperties": {"type": "object", "additionalProperties": _INT},
             },
-            "suggestion": _nullable("string"),
+            "suggestion": {
+                "type": ["string", "null"],
+                "description": "did you mean: looked up on a first page with fewer than 5 matches",
+            },
             "notes": {"type": "array", "items": _STR},
             "took_ms": {"type": "number", "minimum": 0},
         },
