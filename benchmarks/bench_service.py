@@ -292,6 +292,7 @@ def main() -> int:
                 f"in {time.perf_counter() - started:.1f} s",
                 file=sys.stderr,
             )
+        articles = index.doc_count
         rows = [library_single(index, queries)]
         rows.append(library_threads(index, queries, args.clients, args.library_seconds))
         port = free_port()
@@ -319,7 +320,7 @@ def main() -> int:
         json.dumps(
             {
                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                "articles": index.doc_count,
+                "articles": articles,
                 "workers": args.workers,
                 "rows": rows,
             },
