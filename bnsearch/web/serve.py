@@ -66,9 +66,10 @@ def serve(
         raise ValueError(f"port must be from 0 to 65535, got {port}")
     folder = Path(index).resolve()
     Index.open(folder)  # raises IndexFormatError with the reason
-    os.environ[ENV_INDEX] = str(folder)
     if write_token_file is not None:
         read_token(write_token_file)
+    os.environ[ENV_INDEX] = str(folder)
+    if write_token_file is not None:
         os.environ[ENV_TOKEN_FILE] = str(Path(write_token_file).resolve())
     else:
         os.environ.pop(ENV_TOKEN_FILE, None)
