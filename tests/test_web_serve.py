@@ -116,6 +116,14 @@ def test_two_workers_serve_and_see_each_others_commits(server: Server) -> None:
     assert status == 200 and page["total"] > 0
     status, error = server.call("GET", "/search?q=%FF")
     assert status == 400 and error["error"]["code"] == "bad_encoding"
+    status, error = server.call("GET", "/search?q=" + "%E0%A6%95" * 1500)
+    assert status == 400 and error["error"]["code"] == "too_long"
+    try:  # over the server's own 16 KB head limit: dropped before the app, server lives on
+        status, _ = server.call("GET", "/search?q=" + "%E0%A6%95" * 20_000)
+        assert 400 <= status < 500
+    except (OSError, json.JSONDecodeError):
+        pass
+    assert server.call("GET", "/health")[0] == 200
     status, error = server.call(
         "PUT", "/articles/w1", b'{"title": "x"}', {"Authorization": "Bearer no"}
     )
