@@ -172,12 +172,32 @@ def test_search_on_the_real_corpora_matches_the_library(tmp_path: Path) -> None:
                     assert hit["snippet_html"] == lib.snippet.markup()
 
 
-def test_a_typo_gets_a_did_you_mean(client: TestClient, demo_index: Index) -> None:
+def test_openapi_describes_every_route(client: TestClient, schema: dict[str, Any]) -> None:
+    from starlette.routing import Route
+
+    described = {
+        (path, method.upper()) for path, item in schema["paths"].items() for method in item
+    }
+    served = set()
+    for route in client.app.routes:  # type: ignore[attr-defined]
+        if not isinstance(route, Route) or route.path in ("/", "/openapi.json"):
+            continue
+        path = route.path.replace("{rest:path}", "{id}")
+        served |= {(path, method) for method in route.methods or () if method != "HEAD"}
+    served.add(("/articles/{id}/related", "GET"))  # dispatched inside /articles/{rest:path}
+    assert described == served
+
+
+def test_a_typo_gets_a_did_you_mean(
+    client: TestClient, demo_index: Index, schema: dict[str, Any]
+) -> None:
     typo = "বন্যাা"
     expected = demo_index.searcher().suggest(typo)
     assert expected not in (None, typo)
     assert client.get("/search", params={"q": typo}).json()["suggestion"] == expected
-    assert client.get("/suggest", params={"q": typo}).json() == {"q": typo, "suggestion": expected}
+    suggested = client.get("/suggest", params={"q": typo}).json()
+    check(schema, "Suggestion", suggested)
+    assert suggested == {"q": typo, "suggestion": expected}
     # a word spelled right gets none
     assert client.get("/search", params={"q": "বন্যা"}).json()["suggestion"] is None
 
