@@ -130,6 +130,22 @@ def test_bad_parameters(client: TestClient, url: str, code: str) -> None:
     refused(client.get(url), 400, code)
 
 
+def test_writes_take_no_parameters(client: TestClient, folder: Path) -> None:
+    generation = Index.open(folder).generation
+    body = _line(1).encode()
+    refused(
+        client.put("/articles/batch-ok-1?commit=0", content=body, headers=AUTH),
+        400,
+        "unknown_parameter",
+    )
+    refused(client.post("/articles?commit=0", content=body, headers=AUTH), 400, "unknown_parameter")
+    refused(
+        client.delete("/articles/demo-jatiyo-04?soft=1", headers=AUTH), 400, "unknown_parameter"
+    )
+    unchanged(folder, generation)
+    assert Index.open(folder).reader().article("demo-jatiyo-04") is not None
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -159,6 +159,7 @@ class _Service:
             return await run_in_threadpool(self._get_article, request, article_id)
         if method == "PUT":
             self._authorize(request)
+            P.check_known(_query(request), (), "PUT /articles/{id}")
             body = await self._body(request)
             article = P.one_article(body, article_id)
             report = await run_in_threadpool(self._apply, [article], [])
