@@ -361,3 +361,34 @@ def test_another_worker_sees_a_commit_within_a_second(writable: tuple[TestClient
                 "the other app did not see the commit within 1 s"
             )
             time.sleep(0.02)
+
+
+def test_a_failed_commit_leaves_the_last_commit(
+    writable: tuple[TestClient, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bnsearch.index.writer import IndexWriter
+
+    test_client, folder = writable
+    before = Index.open(folder)
+    generation, count = before.generation, before.doc_count
+    real_commit = IndexWriter._commit
+
+    def full_disk(self: IndexWriter) -> Any:
+        self.flush()  # the batch's segment files are written, then the disk fills
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(IndexWriter, "_commit", full_disk)
+    batch = "\n".join(
+        json.dumps({"id": f"lost-{n}", "title": f"হারানো খবর {n}"}, ensure_ascii=False)
+        for n in range(3)
+    )
+    response = test_client.post("/articles", content=batch.encode(), headers=auth())
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "write_failed"
+    after = Index.open(folder)
+    assert (after.generation, after.doc_count) == (generation, count)
+    assert after.reader().article("lost-0") is None
+    assert test_client.get("/search", params={"q": "হারানো"}).json()["total"] == 0
+    monkeypatch.setattr(IndexWriter, "_commit", real_commit)  # the lock was released
+    assert test_client.post("/articles", content=batch.encode(), headers=auth()).status_code == 200
+    assert test_client.get("/search", params={"q": "হারানো"}).json()["total"] == 3

@@ -35,13 +35,14 @@ def free_port() -> int:
 class Server:
     """A ``bnsearch serve`` child process in its own process group."""
 
-    def __init__(self, args: list[str], port: int) -> None:
+    def __init__(self, args: list[str], port: int, env: dict[str, str] | None = None) -> None:
         self.base = f"http://127.0.0.1:{port}"
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bnsearch.cli", "serve", *args, "--port", str(port)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
 
     def wait_ready(self, timeout: float = 60.0) -> None:
@@ -143,6 +144,42 @@ def test_two_workers_serve_and_see_each_others_commits(server: Server) -> None:
             assert page["total"] == 1, f"a request sent {sent:.2f} s after the commit missed it"
             answers_after += 1
         time.sleep(0.02)
+
+
+def test_a_server_killed_mid_commit_leaves_the_last_commit(tmp_path: Path) -> None:
+    """SIGKILL at the last point before a batch's manifest is renamed into place: the
+    batch's segment files are on disk, the commit is not; a new server serves the old one."""
+    folder = demo_folder(tmp_path / "index")
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN, encoding="utf-8")
+    before = Index.open(folder)
+    generation, count = before.generation, before.doc_count
+    args = ["--index", str(folder), "--write-token-file", str(token_file)]
+    doomed = Server(args, free_port(), env={"BNSEARCH_CRASH_AT": "manifest-written"})
+    try:
+        doomed.wait_ready()
+        batch = "\n".join(
+            json.dumps({"id": f"lost-{n}", "title": f"হারানো খবর {n}"}, ensure_ascii=False)
+            for n in range(20)
+        )
+        with pytest.raises(OSError):  # the server dies while answering
+            doomed.call("POST", "/articles", batch.encode(), {"Authorization": f"Bearer {TOKEN}"})
+        assert doomed.process.wait(timeout=20) == -signal.SIGKILL
+    finally:
+        doomed.stop()
+    after = Index.open(folder)
+    assert (after.generation, after.doc_count) == (generation, count)
+    again = Server(args, free_port())
+    try:
+        again.wait_ready()
+        assert again.call("GET", "/search?q=" + urllib.request.quote("হারানো"))[1]["total"] == 0
+        status, report = again.call(
+            "POST", "/articles", batch.encode(), {"Authorization": f"Bearer {TOKEN}"}
+        )
+        assert status == 200 and report["added"] == 20
+        assert again.call("GET", "/search?q=" + urllib.request.quote("হারানো"))[1]["total"] == 20
+    finally:
+        again.stop()
 
 
 def test_serve_refuses_a_missing_index_and_an_empty_token(

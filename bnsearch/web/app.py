@@ -207,6 +207,10 @@ class _Service:
             return self.source.apply(upserts, deletes).to_json()
         except IndexLockedError as error:
             raise RequestError(503, "busy", f"another writer holds the index: {error}") from None
+        except OSError as error:  # a full disk, an I/O error: the writer rolled back
+            raise RequestError(
+                503, "write_failed", f"the write failed and nothing was committed: {error}"
+            ) from None
 
     def _authorize(self, request: Request) -> None:
         if self.write_token is None:

@@ -13,7 +13,8 @@ from bnsearch.errors import BnSearchError
 
 
 class RequestError(BnSearchError):
-    """A request the service refuses: ``status`` (4xx), a short ``code`` and a message."""
+    """A request the service refuses: ``status`` (4xx, or 503 when the index cannot take
+    a write now), a short ``code`` and a message."""
 
     def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
         self.status = status
