@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -144,6 +145,40 @@ def test_two_workers_serve_and_see_each_others_commits(server: Server) -> None:
             assert page["total"] == 1, f"a request sent {sent:.2f} s after the commit missed it"
             answers_after += 1
         time.sleep(0.02)
+
+
+def test_reads_during_writes_never_fail(server: Server) -> None:
+    """Searches on both workers while another client commits article after article."""
+    statuses: list[int] = []
+    failures: list[str] = []
+    done = threading.Event()
+
+    def read() -> None:
+        query = "/search?q=" + urllib.request.quote("খবর বন্যা")
+        while not done.is_set():
+            try:
+                statuses.append(server.call("GET", query)[0])
+            except OSError as error:
+                failures.append(repr(error))
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for thread in readers:
+        thread.start()
+    try:
+        for n in range(6):
+            body = json.dumps({"title": f"বন্যার খবর {n}"}, ensure_ascii=False).encode()
+            status, _ = server.call(
+                "PUT", f"/articles/flood-{n}", body, {"Authorization": f"Bearer {TOKEN}"}
+            )
+            assert status == 201
+    finally:
+        done.set()
+        for thread in readers:
+            thread.join(timeout=30)
+    assert not failures
+    assert statuses and set(statuses) == {200}
+    time.sleep(1.0)
+    assert server.call("GET", "/search?q=" + urllib.request.quote("বন্যার"))[1]["total"] >= 6
 
 
 def test_a_server_killed_mid_commit_leaves_the_last_commit(tmp_path: Path) -> None:
