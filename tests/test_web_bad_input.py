@@ -117,6 +117,8 @@ def test_valid_raw_utf8_query_bytes_decode() -> None:
         ("/search?q=x&limit=1e3", "bad_parameter"),
         ("/search?q=x&offset=-5", "bad_parameter"),
         ("/search?q=x&offset=99999999999999999999", "bad_parameter"),
+        ("/search?q=x&limit=1_0", "bad_parameter"),
+        ("/search?q=x&limit=" + "9" * 5000, "bad_parameter"),
         ("/search?q=x&limit=3&limit=4", "repeated_parameter"),
         ("/search?q=x&q=y", "repeated_parameter"),
         ("/search?q=x&sort=random", "bad_parameter"),
@@ -144,6 +146,26 @@ def test_writes_take_no_parameters(client: TestClient, folder: Path) -> None:
     )
     unchanged(folder, generation)
     assert Index.open(folder).reader().article("demo-jatiyo-04") is not None
+
+
+@pytest.mark.parametrize(
+    "bound",
+    [
+        "9999-12-31T23:59:59-12:00",
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31",
+        "0001-01-01",
+        "2024-05-01T10:00",
+        "2024-05-01T10:00:00Z",
+    ],
+)
+def test_extreme_dates_are_a_page(client: TestClient, bound: str) -> None:
+    for name in ("since", "until"):
+        assert client.get("/search", params={"q": "বন্যা", name: bound}).status_code == 200
+
+
+def test_bengali_digits_are_numbers(client: TestClient) -> None:
+    assert client.get("/search", params={"q": "বন্যা", "limit": "৩"}).json()["limit"] == 3
 
 
 @settings(

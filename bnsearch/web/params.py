@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -37,6 +38,8 @@ MAX_ID_CHARS = 512
 SEARCH_SORTS = ("score", "date", "-date", "index", "-index")
 
 Params = dict[str, list[str]]
+
+_INTEGER = re.compile(r"[+-]?\d{1,18}")
 
 
 def _decode(raw: bytes, what: str) -> str:
@@ -93,8 +96,11 @@ def integer(params: Mapping[str, list[str]], name: str, default: int, low: int, 
     text = single(params, name)
     if text is None:
         return default
+    digits = text.strip()
     try:
-        value = int(text.strip())
+        if not _INTEGER.fullmatch(digits):  # int() would also take "1_000"
+            raise ValueError(digits)
+        value = int(digits)  # Bengali digits (১০) are digits too
     except ValueError:
         raise RequestError(
             400, "bad_parameter", f"{name} must be an integer, got {text[:50]!r}"
