@@ -247,8 +247,17 @@ def test_stats_health_and_page(
     assert page.headers["content-type"].startswith("text/html")
     assert 'lang="bn"' in page.text and "static/app.js" in page.text
     assert "script-src 'self'" in page.headers["content-security-policy"]
-    for name in ("app.js", "style.css"):
-        assert client.get(f"/static/{name}").status_code == 200
+    assert page.headers["x-content-type-options"] == "nosniff"
+    # the CSP allows no inline code: the page must hold none (it would silently not run)
+    tags = _Tags()
+    tags.feed(page.text)
+    assert tags.inline_script == 0 and not tags.inline_attributes
+    for name, kind in (("app.js", "javascript"), ("style.css", "text/css")):
+        asset = client.get(f"/static/{name}")
+        assert asset.status_code == 200 and kind in asset.headers["content-type"]
+    script = client.get("/static/app.js").text
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert sink not in script, sink
 
 
 # -- XSS: strings from the index reach JSON as strings, snippet_html only adds <mark> --------
@@ -257,9 +266,15 @@ class _Tags(HTMLParser):
         super().__init__()
         self.tags: list[str] = []
         self.text: list[str] = []
+        self.inline_attributes: list[str] = []
+        self.inline_script = 0
 
     def handle_starttag(self, tag: str, attrs: Any) -> None:
         self.tags.append(tag)
+        names = {name for name, _ in attrs}
+        self.inline_attributes += sorted(n for n in names if n == "style" or n.startswith("on"))
+        if tag == "script" and "src" not in names:
+            self.inline_script += 1
 
     def handle_endtag(self, tag: str) -> None:
         self.tags.append("/" + tag)

@@ -1,5 +1,5 @@
 // The search page of bnsearch. Every string from the index reaches the page through
-// textContent or a text node (never innerHTML), so a title holding "<script>" stays text.
+// textContent or a text node (never parsed as HTML), so a title holding "<script>" stays text.
 "use strict";
 
 (function () {
