@@ -54,6 +54,7 @@
     const parts = [];
     if (item.section && item.section.length) parts.push(item.section.join(" › "));
     if (item.published) parts.push(item.published.slice(0, 10));
+    if (item.source) parts.push(item.source);
     return parts.join(" · ");
   }
 
