@@ -9,6 +9,7 @@ the write token; the token itself never goes into the environment or the command
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -73,6 +74,14 @@ def serve(
         os.environ[ENV_TOKEN_FILE] = str(Path(write_token_file).resolve())
     else:
         os.environ.pop(ENV_TOKEN_FILE, None)
+    writes = "on (bearer token)" if write_token_file is not None else "off"
+    shown = f"[{host}]" if ":" in host else host
+    print(
+        f"bnsearch: serving {folder} at http://{shown}:{port}/ "
+        f"({workers} worker{'s' if workers > 1 else ''}, writes {writes}); Ctrl-C stops",
+        file=sys.stderr,
+        flush=True,
+    )
     uvicorn.run(
         "bnsearch.web.serve:app_from_env",
         factory=True,
