@@ -51,6 +51,8 @@ from corpus import BELIN, load_records
 #: their generation time is subtracted (with workers, generation competes for the cores,
 #: so streamed multi-process figures are pessimistic).
 MATERIALIZE_UP_TO = 100_000
+#: Related headlines per article in the links variant (``*_links`` engines).
+RELATED_PER_ARTICLE = 6
 
 
 # -- the corpus -------------------------------------------------------------------------
@@ -112,6 +114,24 @@ class SyntheticCorpus:
                 )
             self.generation_seconds += time.perf_counter() - began
             yield from batch
+
+    def linked_articles(self, count: int, links: int = RELATED_PER_ARTICLE) -> list[Any]:
+        """:meth:`articles` where each article lists ``links`` related headlines: the titles
+        of other articles (drawn at random, seeded), as a news page does."""
+        import attrs
+
+        articles = list(self.articles(count))
+        began = time.perf_counter()
+        rng = np.random.default_rng(self.seed + 1)
+        titles = [article.title for article in articles]
+        picks = rng.integers(0, max(count - 1, 1), size=(count, links))
+        linked = []
+        for number, article in enumerate(articles):
+            others = [int(p) + (int(p) >= number) for p in picks[number]]  # never itself
+            related = [titles[other] for other in others if other < count]
+            linked.append(attrs.evolve(article, related=related))
+        self.generation_seconds += time.perf_counter() - began
+        return linked
 
 
 # -- engines (each runs in a child process) -----------------------------------------------
@@ -218,7 +238,9 @@ def child_main(engine: str, limit: int | None, synthetic: int | None) -> dict[st
         corpus = SyntheticCorpus(records)
         articles: Any = corpus.articles(synthetic)
         mb = None
-        if synthetic <= MATERIALIZE_UP_TO:  # generate before the clock starts
+        if engine.endswith("_links"):  # six related headlines each: other articles' titles
+            articles = corpus.linked_articles(synthetic)
+        elif synthetic <= MATERIALIZE_UP_TO:  # generate before the clock starts
             articles = list(articles)
     else:
         articles = [
@@ -234,7 +256,7 @@ def child_main(engine: str, limit: int | None, synthetic: int | None) -> dict[st
         mb = text_mb(records)
     folder = Path(tempfile.mkdtemp(prefix=f"bench-{engine}-"))
     try:
-        if engine == "bnsearch_1proc":
+        if engine in ("bnsearch_1proc", "bnsearch_1proc_links"):
             result = run_bnsearch(articles, folder, 1)
         elif engine == "bnsearch_2proc":
             result = run_bnsearch(articles, folder, 2)
@@ -247,7 +269,11 @@ def child_main(engine: str, limit: int | None, synthetic: int | None) -> dict[st
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if corpus is not None:
-        if synthetic is not None and synthetic > MATERIALIZE_UP_TO:
+        if (
+            synthetic is not None
+            and synthetic > MATERIALIZE_UP_TO
+            and not engine.endswith("_links")
+        ):
             result["seconds"] -= corpus.generation_seconds
         result["generation_seconds"] = corpus.generation_seconds
         mb = corpus.mb
@@ -319,6 +345,23 @@ def test_index_synthetic(
 ) -> None:
     """Scaling: synthetic articles from the corpus's word statistics."""
     engine = f"bnsearch_{processes}proc"
+    result = benchmark.pedantic(
+        run_child, args=(engine,), kwargs={"synthetic": scale}, rounds=1, iterations=1
+    )
+    benchmark.extra_info.update(result)
+    assert result["count"] == scale
+
+
+LINK_SCALES = [int(v) for v in os.environ.get("BNSEARCH_BENCH_LINK_SCALE", "20000").split(",") if v]
+
+
+@pytest.mark.parametrize("scale", LINK_SCALES)
+@pytest.mark.parametrize("engine", ["bnsearch_1proc_links", "bnsearch_1proc"])
+def test_index_synthetic_links(
+    benchmark: Any, scale: int, engine: str, corpus_limit: int | None
+) -> None:
+    """The links variant: the same synthetic articles with six related headlines each
+    (titles of other articles), against the same build without links, one process."""
     result = benchmark.pedantic(
         run_child, args=(engine,), kwargs={"synthetic": scale}, rounds=1, iterations=1
     )

@@ -16,7 +16,7 @@ import pytest
 from bnsearch.articles import Article, RelatedLink
 from bnsearch.articles.links import LinkGraph
 from bnsearch.index import Index, IndexWriter
-from bnsearch.index.links import LinkIndex, resolve_segments
+from bnsearch.index.links import graph_from_segments
 
 IDS = [f"n{number}" for number in range(9)]
 TITLES = ["পদ্মা সেতু খুলল", "চালের দাম বাড়ল", "বৃষ্টিতে জলাবদ্ধতা", "পদ্মা সেতু: খুলল!"]
@@ -67,7 +67,7 @@ def check(index: Index, writer: IndexWriter | None, live: dict[str, Article]) ->
     assert stored_anchors(index) == expected_anchors(live)
     reader = index.reader()
     resolved = reader.link_graph()
-    edges = {(s, n, t) for t, refs in resolved.incoming.items() for s, n in refs}
+    edges = {(edge.source, edge.index, edge.target) for edge in resolved.edges()}
     assert edges == graph_edges(live)
     expected = expected_anchors(live)
     for segment in reader.segments:  # the indexed anchors field follows the stored rows
@@ -84,13 +84,20 @@ def check(index: Index, writer: IndexWriter | None, live: dict[str, Article]) ->
     assert lazy._graph is None  # nothing above resolved the whole graph
     links = getattr(writer, "_links", None) if writer is not None else None
     if links is not None:  # the writer's incremental graph equals a resolution from scratch
-        fresh = resolve_segments([(s, s.live) for s in reader.segments])
-        assert links.resolved() == fresh.__class__(
-            out=fresh.out,
-            incoming=fresh.incoming,
-            unresolved=fresh.unresolved,
-            ambiguous=fresh.ambiguous,
-        )
+        fresh = graph_from_segments(reader.segments, reader.find)
+        assert graph_state(links) == graph_state(fresh)
+
+
+def graph_state(graph: LinkGraph) -> tuple[object, ...]:
+    """Everything a link graph resolved, independent of insertion order."""
+    ids = sorted(graph.ids())
+    return (
+        ids,
+        {ident: graph.out_links(ident) for ident in ids},
+        {ident: graph.incoming_refs(ident) for ident in ids},
+        graph.unresolved_refs(),
+        graph.ambiguous_refs(),
+    )
 
 
 @pytest.mark.parametrize("buffer_mb", [128.0, 0.0005])  # small: flushes in flight all along
@@ -156,13 +163,13 @@ def run_random_updates(index: Index, *, seed: int, buffer_mb: float, processes: 
 
 
 def test_update_reports_old_and_new_targets() -> None:
-    index = LinkIndex()
-    index.update(removed=(), added=[("t1", "k", "", ()), ("s", "x", "", (("k", "", ""),))])
-    assert index.incoming_refs("t1") == [("s", 0)]
+    graph = LinkGraph()
+    graph.update(removed=(), added=[("t1", "k", "", ()), ("s", "x", "", (("k", "", ""),))])
+    assert graph.incoming_refs("t1") == [("s", 0)]
     # a second article with the same title key makes the link ambiguous: t1 loses it
-    changed = index.update(removed=(), added=[("t2", "k", "", ())])
+    changed = graph.update(removed=(), added=[("t2", "k", "", ())])
     assert changed == {"t1"}
-    assert index.incoming_refs("t1") == [] and index.state[("s", 0)].candidates == ("t1", "t2")
+    assert graph.incoming_refs("t1") == [] and graph.resolution("s", 0).candidates == ("t1", "t2")
     # deleting t1 resolves the link to t2
-    changed = index.update(removed=["t1"], added=())
-    assert changed == {"t2"} and index.incoming_refs("t2") == [("s", 0)]
+    changed = graph.update(removed=["t1"], added=())
+    assert changed == {"t2"} and graph.incoming_refs("t2") == [("s", 0)]

@@ -317,11 +317,7 @@ def test_index_edges_equal_the_link_graph_on_the_demo_corpus(commits: int) -> No
             writer.add_many(ordering[part::commits])
     reader = index.reader()
     resolved = reader.link_graph()
-    index_edges = {
-        (source_id, link_no, target)
-        for target, refs in resolved.incoming.items()
-        for source_id, link_no in refs
-    }
+    index_edges = {(edge.source, edge.index, edge.target) for edge in resolved.edges()}
     assert index_edges == {(e.source, e.index, e.target) for e in graph.edges()}
     for article in articles:
         assert reader.out_links(article.id) == list(graph.out_links(article.id))

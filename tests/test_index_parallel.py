@@ -40,8 +40,10 @@ def test_two_processes_build_the_same_index_as_one(tmp_path: Path) -> None:
     for field in ("title", "body", "anchors", "section"):
         if field != "section":
             assert one.field_length_sum(field) == two.field_length_sum(field)
-        terms = set(one.segments[0].terms(field))
-        assert terms == set(two.segments[0].terms(field))
+        # the live vocabulary: a merge keeps terms of dropped docs with no postings, and
+        # which docs a batch rewrote (anchors) depends on when each flush started
+        terms = {t for t in one.segments[0].terms(field) if one.doc_freq(field, t)}
+        assert terms == {t for t in two.segments[0].terms(field) if two.doc_freq(field, t)}
         for term in terms:
             assert one.doc_freq(field, term) == two.doc_freq(field, term)
     for n in (5, 20, 45):

@@ -94,9 +94,9 @@ def test_verify_checks_anchors_against_the_links(
     with good.writer() as writer:
         writer.add_many([target, source])
     assert verify(tmp_path / "good").ok
-    # a writer that neither guesses nor fixes anchors stores none on the target
+    # a writer that neither gives anchors at the flush nor fixes them stores none
     monkeypatch.setattr(IndexWriter, "_fix_anchors", lambda self: None)
-    monkeypatch.setattr(IndexWriter, "_anchors_for", lambda self, article: ())
+    monkeypatch.setattr(IndexWriter, "_flush_anchors", lambda self, pending: {})
     bad = Index.create(tmp_path / "bad")
     with bad.writer() as writer:
         writer.add_many([target, source])

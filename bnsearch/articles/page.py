@@ -30,16 +30,26 @@ The rules, in order:
   it the credit (either may be empty, which gives ``None``).
 * **Related headlines.** Either everything after a final label line (``আরও পড়ুন``,
   ``আরো পড়ুন``, ``সম্পর্কিত খবর``, ``Related``, … see :data:`RELATED_LABELS`; a trailing
-  ``:`` is allowed) when every line after it is short, or else the longest run of lines at
-  the end of the page that each look like a headline: at most :data:`RELATED_MAX_CHARS`
-  characters, between :data:`RELATED_MIN_WORDS` and :data:`RELATED_MAX_WORDS` words, and not
-  ending in sentence-final punctuation (``। ॥ . ? ! … : ; ,``, checked after closing quotes
-  and brackets are set aside, so ``…করে।’`` ends a sentence but ``… ‘ষড়যন্ত্র’`` does not).
-  Each line is one headline; a leading bullet (``•``, ``-``, ``*``, ``▪``, ``►``) is dropped.
+  ``:`` is allowed) when every line after it is short, or else the run of *headline lines*
+  at the end of the page. A headline line is at most :data:`RELATED_MAX_CHARS` characters
+  and :data:`RELATED_MIN_WORDS` to :data:`RELATED_MAX_WORDS` words, holds no danda, and
+  does not end like a sentence: ``। ॥ . ; ,`` last, checked after closing quotes and
+  brackets, invisible marks and one final bracketed group are set aside (so ``…করে।’`` and
+  ``…করেন। (বুখারি, হাদিস : ১৪২৪)`` end sentences, while ``… কী করণীয়?``, ``…শিশুর:``,
+  ``… ‘ষড়যন্ত্র’``, ``… দাউদ (আ.)`` and ``… অতঃপর...`` are headlines). Lines that close a
+  body are never headline lines: a wholly bracketed citation (``(সুনানে আবু দাউদ: ১১৭৬)``),
+  a byline or source line (``লেখক: …``, ``সূত্র: …``, see :data:`BODY_TAIL_LABELS`),
+  a line opening with ``/`` or a dash (``/এএইচ``, ``— নাম``). A *sentence title* (headline
+  sized, exactly one danda: ``… জানতে চাই।``, ``… আছে। … যাবে?``) joins the run between
+  two headline lines, and last on the page when it ends in ``?``/``!``; a last line ending
+  in a danda closes the body. Each line is one headline; a leading bullet (``•``, ``-``,
+  ``*``, ``▪``, ``►``) is dropped.
   A line ``headline<TAB>URL`` (any URL without spaces) or ``headline | https://…`` (an
-  absolute http(s) URL) carries the target URL.
+  absolute http(s) URL) carries the target URL; a bare ``https://…`` line is a link with a
+  URL and no headline (it resolves by URL or is reported unresolved).
   The body always keeps at least one paragraph, so the first line of a run that would eat the
-  whole body stays in the body.
+  whole body stays in the body. Measured on BeliN articles rendered as pages with other
+  articles' titles as related headlines (``tests/page_render.py``), see the guide.
 * **Body.** What is left: its blocks are the paragraphs, joined with one blank line; the
   lines inside a block keep their single line breaks.
 
@@ -63,11 +73,36 @@ CREDIT_MAX_CHARS = 80
 #: A related headline is at most this many characters (headline part, without the URL).
 #: Bengali news headlines run 40-90 characters; body paragraphs are rarely this short and
 #: almost always end in a danda.
-RELATED_MAX_CHARS = 120
+RELATED_MAX_CHARS = 200
 #: A related headline has at least this many words (keeps a lone byline tag in the body).
 RELATED_MIN_WORDS = 2
 #: A related headline has at most this many words.
-RELATED_MAX_WORDS = 20
+RELATED_MAX_WORDS = 36
+#: Labels that open a byline, source or credit line at the end of a body (before ``:``).
+BODY_TAIL_LABELS = frozenset(
+    {
+        "লেখক",
+        "লেখিকা",
+        "লেখকদ্বয়",
+        "সূত্র",
+        "সুত্র",
+        "তথ্যসূত্র",
+        "তথ্যসুত্র",
+        "তথ্যঋণ",
+        "অনুবাদ",
+        "ভাষান্তর",
+        "অনুলিখন",
+        "গ্রন্থনা",
+        "সংকলন",
+        "সম্পাদনা",
+        "প্রতিবেদক",
+        "উত্তর দিয়েছেন",
+        "উত্তর দিচ্ছেন",
+        "source",
+        "writer",
+        "author",
+    }
+)
 #: Lines that announce the related headlines; compared case-folded, without a final colon.
 RELATED_LABELS = frozenset(
     {
@@ -90,7 +125,12 @@ RELATED_LABELS = frozenset(
 RELATED_LABEL = "আরও পড়ুন"
 
 _BREADCRUMB_SEPARATORS = re.compile(r"\s*[>›»]\s*")
-_SENTENCE_FINAL = frozenset("।॥.?!…:;,")
+_SENTENCE_FINAL = frozenset("।॥.;,")
+_DANDA = re.compile("[।॥]")
+_INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
+_TRAILING_GROUP = re.compile(r"(?:\s*[(\[][^()\[\]]*[)\]][\s" + _INVISIBLE + "]*)+$")
+_BODY_TAIL = re.compile(r"^(?P<label>[^:：ঃ]{1,24}?)\s*[:：ঃ]")
+_BRACKETED = re.compile(r"^[(\[{].*[)\]}][।.]?$")
 _CLOSERS = "’”\"')]}»›"
 _BULLET = re.compile(r"^[-•*·▪►]\s+")
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
@@ -241,7 +281,14 @@ def _split_credit(block: str) -> tuple[str | None, str | None] | None:
 
 
 def _ends_sentence(text: str) -> bool:
-    stripped = text.rstrip(_CLOSERS + " ")
+    """Whether ``text`` ends like a sentence: a danda, full stop, ``;`` or ``,`` last, once
+    closing quotes, brackets, invisible marks and a final bracketed group (a citation such
+    as ``(বুখারি, হাদিস : ১৪২৪)`` or an honorific such as ``(সা.)``) are set aside. An
+    ellipsis does not end a sentence (``… অতঃপর...``)."""
+    stripped = _TRAILING_GROUP.sub("", text)
+    stripped = stripped.rstrip(_CLOSERS + _INVISIBLE + " ")
+    if stripped.endswith(("...", "…")):
+        return False
     return not stripped or stripped[-1] in _SENTENCE_FINAL
 
 
@@ -263,6 +310,8 @@ def _format_related(link: RelatedLink) -> str:
     headline = " ".join(link.headline.split())
     if link.url is None:
         return headline
+    if not headline and _URL.match(link.url):
+        return link.url
     separator = " | " if _URL.match(link.url) else "\t"
     return f"{headline}{separator}{link.url}"
 
@@ -272,14 +321,50 @@ def _headline_part(line: str) -> str:
     return headline
 
 
-def _looks_like_headline(line: str) -> bool:
-    headline = _headline_part(line)
-    words = len(headline.split())
+def _headline_sized(headline: str) -> bool:
     return (
-        not _is_label(line)
-        and len(headline) <= RELATED_MAX_CHARS
-        and RELATED_MIN_WORDS <= words <= RELATED_MAX_WORDS
+        len(headline) <= RELATED_MAX_CHARS
+        and RELATED_MIN_WORDS <= len(headline.split()) <= RELATED_MAX_WORDS
+    )
+
+
+def _is_body_tail(line: str) -> bool:
+    """A citation, byline or source line that closes a body: ``(বুখারি, হাদিস : ১৪২৪)``,
+    ``লেখক: গবেষক``, ``সূত্র: আল জাজিরা``, ``/এএইচ``, ``— নাম``."""
+    if _BRACKETED.match(line) or line[:1] in "/—–":
+        return True
+    match = _BODY_TAIL.match(line)
+    if match is None:
+        return False
+    label = " ".join(match["label"].split()).casefold()
+    return label in BODY_TAIL_LABELS or label in RELATED_LABELS
+
+
+def _looks_like_headline(line: str) -> bool:
+    """A headline line: headline-sized, no danda anywhere, not ending like a sentence, not
+    a label, byline or citation; or a bare http(s) URL (a link without a headline)."""
+    headline = _headline_part(line)
+    if _URL.match(headline):
+        return True
+    return (
+        _headline_sized(headline)
+        and not _DANDA.search(headline)
         and not _ends_sentence(headline)
+        and not _is_label(line)
+        and not _is_body_tail(headline)
+    )
+
+
+def _is_sentence_title(line: str) -> bool:
+    """A headline-sized line with one danda: some titles are one sentence, or a question
+    after one (a paragraph of several sentences is body). It joins a run only next to
+    headline lines."""
+    headline = _headline_part(line)
+    return (
+        _headline_sized(headline)
+        and len(_DANDA.findall(headline)) == 1
+        and not _is_label(line)
+        and not _is_body_tail(headline)
     )
 
 
@@ -289,6 +374,8 @@ def _is_label(line: str) -> bool:
 
 def _to_link(line: str) -> RelatedLink:
     headline, url = _split_url(_BULLET.sub("", line))
+    if url is None and _URL.match(headline):
+        return RelatedLink(headline="", url=headline)  # a bare URL: no headline
     return RelatedLink(headline=headline, url=url)
 
 
@@ -302,13 +389,41 @@ def _split_related(
             if all(len(_headline_part(line)) <= RELATED_MAX_CHARS for _, line in after):
                 return lines[:position], tuple(_to_link(line) for _, line in after)
             break
-    start = len(lines)
-    while start > 1 and _looks_like_headline(lines[start - 1][1]):
-        start -= 1
+    start = _run_start(lines)
     return lines[:start], tuple(_to_link(line) for _, line in lines[start:])
 
 
+def _run_start(lines: list[tuple[int, str]]) -> int:
+    """Where the trailing run of headline lines starts (``len(lines)`` for no run).
+
+    Line 0 always stays in the body. A sentence title (a headline-sized line with a danda)
+    joins the run between two headline lines: a related title that is itself a sentence
+    (or a question after one). Last on the page it joins only when it does not end like a
+    sentence (``… আছে। … যাবে?``): a last line that ends in a danda closes the body.
+    """
+    start = len(lines)
+    position = start - 1
+    while position >= 1:
+        line = lines[position][1]
+        if _looks_like_headline(line):
+            start = position
+            position -= 1
+        elif (
+            start == position + 1
+            and position >= 2
+            and _is_sentence_title(line)
+            and (start < len(lines) or not _ends_sentence(_headline_part(line)))
+            and _looks_like_headline(lines[position - 1][1])
+        ):
+            start = position - 1
+            position -= 2
+        else:
+            break
+    return start
+
+
 __all__ = [
+    "BODY_TAIL_LABELS",
     "CAPTION_WINDOW",
     "CREDIT_MAX_CHARS",
     "RELATED_LABEL",

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import gc
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import chain
 from typing import Any
 
@@ -175,6 +175,10 @@ def _field_values(spec: FieldSpec, article: Article, anchors: tuple[str, ...]) -
     return [value] if value else []
 
 
+#: Stands in for the article when only anchors are analyzed (their values need no article).
+_NO_ARTICLE = Article(id="-", title="-")
+
+
 def _int32(values: array[int]) -> Int32Array:
     """An ``array('i')`` as a numpy copy (a view would pin the array's size)."""
     if not values:
@@ -216,6 +220,10 @@ class SegmentBuilder:
     published: list[int] = attrs.field(init=False, factory=list)
     store: StoreWriter = attrs.field(init=False, factory=lambda: StoreWriter(background=True))
     _edges: list[tuple[int, str, str, str]] = attrs.field(init=False, factory=list)
+    # anchors are final only at build (linkers may arrive after their target): the rows
+    # wait here and the anchor fields are analyzed at build
+    _rows: list[dict[str, Any]] = attrs.field(init=False, factory=list)
+    _anchors: list[tuple[str, ...]] = attrs.field(init=False, factory=list)
 
     def __attrs_post_init__(self) -> None:
         self._fields = {}
@@ -227,7 +235,8 @@ class SegmentBuilder:
             self._fields[spec.name] = _FieldBuffer(vocab=vocab, table=table)
 
     def add_articles(self, items: Sequence[tuple[Article, tuple[str, ...]]]) -> None:
-        """Analyze and add ``(article, anchors)`` pairs.
+        """Analyze and add ``(article, anchors)`` pairs (the anchors may be replaced at
+        :meth:`build`, which analyzes the anchor fields and writes the stored rows).
 
         If this raises, the builder is unusable (fields may hold part of the batch): its
         owner drops it, see :class:`bnsearch.index.workers.LocalBuilder`.
@@ -244,6 +253,8 @@ class SegmentBuilder:
         ]
         title_keys = [title_key(article.title) for article, _ in items]
         for spec in self.schema.fields:
+            if spec.source == "anchors":
+                continue  # analyzed at build, when the anchors are final
             buffer = self._fields[spec.name]
             if buffer.table is not None:
                 _add_text(spec, buffer, buffer.table, items)
@@ -259,17 +270,41 @@ class SegmentBuilder:
             self.ids.append(article.id)
             self.urls.append(article.url or "")
             self.published.append(epoch_seconds(article.published))
-            self.store.add(article_row(article, anchors))
+            self._rows.append(article_row(article))
+            self._anchors.append(anchors)
         self.doc_count += len(items)
 
-    def build(self) -> dict[str, Any]:
-        """The segment's arrays (by file stem) and statistics, see :mod:`.segment`."""
-        with _no_cycle_collection():
-            return self._build()
+    def build(self, anchors: Mapping[int, tuple[str, ...]] | None = None) -> dict[str, Any]:
+        """The segment's arrays (by file stem) and statistics, see :mod:`.segment`.
 
-    def _build(self) -> dict[str, Any]:
+        ``anchors`` replaces the anchors given at :meth:`add_articles` for some docs
+        (by local doc number: the order of adding).
+        """
+        with _no_cycle_collection():
+            return self._build(anchors or {})
+
+    def _build(self, replaced: Mapping[int, tuple[str, ...]]) -> dict[str, Any]:
         arrays: dict[str, Any] = {}
         stats: dict[str, Any] = {}
+        for doc, anchors in replaced.items():
+            self._anchors[doc] = anchors
+        anchored = [(_NO_ARTICLE, anchors) for anchors in self._anchors]
+        for spec in self.schema.fields:
+            if spec.source != "anchors":
+                continue
+            buffer = self._fields[spec.name]
+            if buffer.table is not None:
+                _add_text(spec, buffer, buffer.table, anchored)
+            else:
+                lookup = buffer.vocab.__getitem__
+                for _, anchors in anchored:
+                    keys = keyword_values(list(anchors))
+                    buffer.items.extend(map(lookup, keys))
+                    buffer.counts.append(len(keys))
+        for row, anchors in zip(self._rows, self._anchors, strict=True):
+            row["anchors"] = list(anchors)
+            self.store.add(row)
+        self._rows, self._anchors = [], []
         for spec in self.schema.fields:
             buffer = self._fields[spec.name]
             vocab = buffer.vocab.terms()

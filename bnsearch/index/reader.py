@@ -4,11 +4,12 @@ An :class:`IndexReader` opens the segments named by one manifest and never chang
 :meth:`IndexReader.refresh` returns a reader on the newest commit (reusing unchanged
 segments). Global statistics (live N, document frequency, field length sums) come from
 here for every segment, so a score never depends on how documents are split into
-segments. Links follow the rule of :mod:`.links` over the snapshot: ``out_links``,
-``in_links`` and ``in_link_count`` resolve only the links of (or possibly pointing at) the
-article asked about (:class:`~bnsearch.index.links.LinkResolver`), so the first
-``related()`` on a big index does not resolve every link; the whole graph (in-link counts
-for priors, unresolved and ambiguous links) is resolved on first use of those.
+segments. Links follow the rule of :mod:`bnsearch.articles.links` over the snapshot:
+``out_links``, ``in_links`` and ``in_link_count`` resolve only the links of (or possibly
+pointing at) the article asked about (:class:`~bnsearch.index.links.SnapshotLinks`), so
+the first ``related()`` on a big index does not resolve every link; the whole graph (a
+:class:`~bnsearch.articles.links.LinkGraph`: in-link counts for priors, unresolved and
+ambiguous links) is built on first use of those.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bnsearch.articles import Article
+from bnsearch.articles import Article, RelatedLink
 from bnsearch.errors import IndexFormatError, SchemaError
 from bnsearch.index.directory import Directory
-from bnsearch.index.links import LinkResolver, ResolvedLinks, resolve_segments
+from bnsearch.index.links import LinkGraph, SnapshotLinks, graph_from_segments
 from bnsearch.index.manifest import Manifest
 from bnsearch.index.schema import Schema
 from bnsearch.index.segment import SegmentReader
@@ -91,8 +92,8 @@ class IndexReader:
         self.doc_count = sum(segment.live_count for segment in self.segments)
         self._df: dict[tuple[str, str], int] = {}
         self._length_sums: dict[str, int] = {}
-        self._graph: ResolvedLinks | None = None
-        self._resolver: LinkResolver | None = None
+        self._graph: LinkGraph | None = None
+        self._resolver: SnapshotLinks | None = None
 
     @classmethod
     def open(cls, directory: Directory, schema: Schema | None = None) -> IndexReader:
@@ -199,30 +200,31 @@ class IndexReader:
         return result
 
     # -- link graph ---------------------------------------------------------------------
-    def link_graph(self) -> ResolvedLinks:
-        """Every live link of the snapshot resolved by the rule of :mod:`.links` (cached)."""
+    def link_graph(self) -> LinkGraph:
+        """Every live link of the snapshot resolved by the rule of
+        :mod:`bnsearch.articles.links` (built on first use, cached)."""
         if self._graph is None:
-            self._graph = resolve_segments([(segment, segment.live) for segment in self.segments])
+            self._graph = graph_from_segments(self.segments, self.find)
         return self._graph
 
-    def _links(self) -> LinkResolver:
+    def _links(self) -> SnapshotLinks:
         if self._resolver is None:
-            self._resolver = LinkResolver(self.segments, self.find)
+            self._resolver = SnapshotLinks(self.segments, self.find)
         return self._resolver
 
     def out_links(self, article_id: str) -> list[str]:
         """Ids of the live articles this article's related headlines resolve to (in
         headline order; resolved for this article only)."""
         if self._graph is not None:
-            return list(self._graph.out.get(article_id, ()))
+            return list(self._graph.out_links(article_id)) if article_id in self._graph else []
         return list(self._links().out_links(article_id))
 
     def in_links(self, article_id: str) -> list[str]:
         """Ids of the live articles whose related headlines point at this one, sorted
         (only the links that could point here are resolved)."""
         if self._graph is not None:
-            return self._graph.in_links(article_id)
-        return self._links().in_links(article_id)
+            return list(self._graph.in_links(article_id)) if article_id in self._graph else []
+        return list(self._links().in_links(article_id))
 
     def in_link_count(self, article_id: str) -> int:
         """How many distinct live articles link to this one."""
@@ -230,23 +232,20 @@ class IndexReader:
 
     def in_link_counts(self) -> list[npt.NDArray[np.int32]]:
         """Per segment, an int32 array ``[max_doc]`` of in-link counts (for priors)."""
-        graph = self.link_graph()
         counts = [np.zeros(segment.max_doc, dtype=np.int32) for segment in self.segments]
-        for target in graph.incoming:
-            ordinal, doc = graph.location[target]
-            counts[ordinal][doc] = len(graph.in_links(target))
+        for target, count in self.link_graph().in_link_counts().items():
+            where = self.find(target)
+            if where is not None:
+                counts[where[0]][where[1]] = count
         return counts
 
-    def _headline(self, source_id: str, link_no: int) -> str:
-        ordinal, doc = self.link_graph().location[source_id]
-        return str(self.stored(ordinal, doc)["related"][link_no][0])
-
     def unresolved_links(self) -> list[tuple[str, str]]:
-        """``(source id, headline)`` of live links that match no article (yet).
+        """``(source id, headline)`` of live links that match no article (yet); a link
+        without a headline shows its URL (or target id).
 
         Sorted by source id and link number. They resolve when a matching article is added.
         """
-        return [(source, self._headline(source, no)) for source, no in self.link_graph().unresolved]
+        return [(link.source, _shown(link.link)) for link in self.link_graph().unresolved()]
 
     def ambiguous_links(self) -> list[tuple[str, str, tuple[str, ...]]]:
         """``(source id, headline, candidate ids)`` of links that match several articles.
@@ -255,6 +254,11 @@ class IndexReader:
         gets no edge and no anchor. Sorted by source id and link number.
         """
         return [
-            (source, self._headline(source, no), candidates)
-            for (source, no), candidates in self.link_graph().ambiguous
+            (link.source, _shown(link.link), link.candidates)
+            for link in self.link_graph().ambiguous()
         ]
+
+
+def _shown(link: RelatedLink) -> str:
+    """How a report names a link: its headline, else its URL, else its target id."""
+    return link.headline or link.url or link.target_id or ""

@@ -242,7 +242,6 @@ class SegmentReader:
             )
         self._id_map: dict[str, int] | None = None
         self._ids: list[str] | None = None
-        self._doc_keys: tuple[dict[str, list[int]], dict[str, list[int]]] | None = None
         self._edges: EdgeTable | None = None
 
     # -- fields ------------------------------------------------------------------------
@@ -445,23 +444,9 @@ class SegmentReader:
         when absent."""
         return decode_strings(*self._link_tables[part])
 
-    # -- link lookups (built on first use, cached: the segment never changes) ----------------
-    def doc_keys(self) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
-        """``(title key -> docs, url -> docs)`` over all docs (deleted ones included)."""
-        if self._doc_keys is None:
-            by_key: dict[str, list[int]] = {}
-            by_url: dict[str, list[int]] = {}
-            for doc, key in enumerate(self.title_keys()):
-                if key:
-                    by_key.setdefault(key, []).append(doc)
-            for doc, url in enumerate(self.urls()):
-                if url:
-                    by_url.setdefault(url, []).append(doc)
-            self._doc_keys = (by_key, by_url)
-        return self._doc_keys
-
+    # -- link edges (the lookups by key live in bnsearch.index.links) ---------------------
     def edges(self) -> EdgeTable:
-        """The segment's link edges with lookups by key, URL and target id."""
+        """The segment's link edges as lists (built on first use, cached)."""
         if self._edges is None:
             self._edges = EdgeTable(
                 src=self.link_src.tolist(),
@@ -473,35 +458,16 @@ class SegmentReader:
 
 
 class EdgeTable:
-    """Edges of one segment as Python lists, with reverse lookups and link numbers."""
+    """Edges of one segment as Python lists, with each edge's link number."""
 
     def __init__(self, *, src: list[int], key: list[str], url: list[str], tid: list[str]) -> None:
         self.src, self.key, self.url, self.tid = src, key, url, tid
         self.link_no: list[int] = []
-        self.by_key: dict[str, list[int]] = {}
-        self.by_url: dict[str, list[int]] = {}
-        self.by_tid: dict[str, list[int]] = {}
         previous, count = -1, 0
-        for edge, source in enumerate(src):
+        for source in src:
             count = count + 1 if source == previous else 0
             previous = source
             self.link_no.append(count)
-            if tid[edge]:
-                self.by_tid.setdefault(tid[edge], []).append(edge)
-                continue
-            if key[edge]:
-                self.by_key.setdefault(key[edge], []).append(edge)
-            if url[edge]:
-                self.by_url.setdefault(url[edge], []).append(edge)
-
-    def pointing_at(self, article_id: str, url: str, key: str) -> list[int]:
-        """Edges whose resolution includes an article with this id, url and title key."""
-        found = list(self.by_tid.get(article_id, ()))
-        if url:
-            found.extend(self.by_url.get(url, ()))
-        if key:
-            found.extend(self.by_key.get(key, ()))
-        return sorted(set(found))
 
     def of_source(self, doc: int) -> list[int]:
         """Edges whose source is ``doc`` (edges are stored grouped by source)."""

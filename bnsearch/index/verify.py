@@ -25,7 +25,7 @@ import numpy as np
 
 from bnsearch.errors import BnSearchError
 from bnsearch.index.directory import Directory, FSDirectory
-from bnsearch.index.links import resolve_segments
+from bnsearch.index.links import graph_from_segments
 from bnsearch.index.manifest import Manifest, SegmentEntry
 from bnsearch.index.reader import read_manifest
 from bnsearch.index.schema import TEXT, Schema
@@ -186,17 +186,23 @@ def _check_anchors(
     segments: list[SegmentReader], link_rows: _LinkRows, problems: list[str]
 ) -> None:
     """Stored anchors must be the headlines of the links that resolve to each article."""
-    graph = resolve_segments([(segment, segment.live) for segment in segments])
+    where: dict[str, tuple[int, int]] = {}
+    for ordinal, segment in enumerate(segments):
+        ids = segment.article_ids()
+        for doc in np.flatnonzero(segment.live).tolist():
+            where[ids[doc]] = (ordinal, doc)
+    graph = graph_from_segments(segments, where.get)
+    incoming = {target: graph.incoming_refs(target) for target in graph.in_link_counts()}
     wrong = []
-    for ident in sorted(graph.incoming.keys() | link_rows.anchors.keys()):
+    for ident in sorted(incoming.keys() | link_rows.anchors.keys()):
         expected = [
-            link_rows.headlines[source][number] for source, number in graph.incoming.get(ident, ())
+            link_rows.headlines[source][number] for source, number in incoming.get(ident, ())
         ]
         if link_rows.anchors.get(ident, []) != expected:
             wrong.append(ident)
     for ident in wrong[:_MAX_ANCHOR_PROBLEMS]:
         expected = [
-            link_rows.headlines[source][number] for source, number in graph.incoming.get(ident, ())
+            link_rows.headlines[source][number] for source, number in incoming.get(ident, ())
         ]
         problems.append(
             f"article {ident!r}: stored anchors {link_rows.anchors.get(ident, [])!r}, but the "

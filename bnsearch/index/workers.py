@@ -1,7 +1,8 @@
 """Segment builders for the writer: in this process, or in analysis worker processes.
 
 A builder receives chunks of ``(article, anchors)`` and, on flush, writes everything it
-received as one segment. :class:`LocalBuilder` does that in the writer's process.
+received as one segment (the flush may replace some docs' anchors: the writer knows them
+for sure only then). :class:`LocalBuilder` does that in the writer's process.
 :class:`WorkerBuilder` runs a long-lived worker process (``fork`` where available, so it
 starts with the parent's warm analyzer cache) that analyzes, builds, compresses and writes
 its own segment; the writer only sends articles round-robin and collects the finished
@@ -17,6 +18,7 @@ import gc
 import json
 import multiprocessing
 import multiprocessing.connection
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,8 @@ from bnsearch.index.schema import Schema
 from bnsearch.index.segment import write_segment
 
 Items = list[tuple[Article, tuple[str, ...]]]
+#: Final anchors of some docs of the segment being flushed, by local doc number.
+Anchors = Mapping[int, tuple[str, ...]]
 #: (files written, docs in the segment, per-field statistics)
 Flushed = tuple[dict[str, FileInfo], int, dict[str, Any]]
 
@@ -55,12 +59,12 @@ class LocalBuilder:
             self._failure = f"{type(error).__name__}: {error}"
             raise
 
-    def start_flush(self, directory: Directory, name: str) -> None:
+    def start_flush(self, directory: Directory, name: str, anchors: Anchors | None = None) -> None:
         if self._failure is not None:
             raise BnSearchError(
                 f"analysis failed earlier in this batch ({self._failure}); the batch is rolled back"
             )
-        built = self._builder.build()
+        built = self._builder.build(anchors)
         files = write_segment(directory, name, built)
         self._result = (files, self._builder.doc_count, built["stats"])
         self._builder = SegmentBuilder(self._schema)
@@ -166,8 +170,9 @@ def _worker_main(
                 if failure is not None:
                     conn.send(("error", failure))
                 else:
-                    built = builder.build()
-                    files = write_segment(directory, payload, built)
+                    name, anchors = payload
+                    built = builder.build(anchors)
+                    files = write_segment(directory, name, built)
                     directory.sync()
                     conn.send(
                         (
@@ -225,8 +230,8 @@ class WorkerBuilder:
     def add(self, items: Items) -> None:
         self._send(("add", [pack(article, anchors) for article, anchors in items]))
 
-    def start_flush(self, directory: Directory, name: str) -> None:
-        self._send(("flush", name))
+    def start_flush(self, directory: Directory, name: str, anchors: Anchors | None = None) -> None:
+        self._send(("flush", (name, dict(anchors or {}))))
         self._awaiting = True
 
     def finish_flush(self) -> Flushed:

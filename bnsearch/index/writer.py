@@ -9,11 +9,15 @@ deletion files, runs the merge policy and atomically replaces the manifest; it r
 what changed as a :class:`CommitResult`. :meth:`IndexWriter.rollback` forgets the batch.
 
 Anchors: an article's ``anchors`` field holds the headlines of live links that resolve to
-it under the rule of :mod:`.links`. A first guess is made when the article is analyzed;
-at commit the committed link graph (a :class:`~bnsearch.index.links.LinkIndex`, built
-once per writer) is updated with the batch, re-resolving only the links whose inputs the
-batch changed, and every article whose anchors differ from the resolved ones is
-re-indexed from its stored row, so anchors always equal the graph's edges.
+it under the rule of :mod:`bnsearch.articles.links`. The writer keeps one
+:class:`~bnsearch.articles.links.LinkGraph` of the live articles (built from the segments
+when links first matter, then kept between commits) and puts each add or delete into it,
+which re-resolves only the links whose keys the change touches. A buffered article's
+anchors are taken from the graph when its segment is flushed (the builder analyzes the
+anchor fields last), so an article and the pages linking to it in the same batch need no
+second pass. At commit, the articles already in segments whose incoming links changed
+are compared with their stored anchors and re-indexed from their stored row only when
+they differ, so anchors always equal the graph's edges.
 """
 
 from __future__ import annotations
@@ -25,19 +29,13 @@ from typing import Any
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
-from bnsearch.articles import Article, RelatedLink
+from bnsearch.articles import Article
 from bnsearch.errors import ArticleError, BnSearchError
 from bnsearch.index import faults
 from bnsearch.index.directory import Directory, FileInfo, FSDirectory
-from bnsearch.index.links import (
-    LinkIndex,
-    edge_url_index,
-    edge_url_keys,
-    link_url_key,
-    segment_links,
-    title_key,
-)
+from bnsearch.index.links import LinkGraph, graph_from_segments, link_keys, title_key, url_key
 from bnsearch.index.lock import WriteLock
 from bnsearch.index.manifest import Manifest, SegmentEntry
 from bnsearch.index.merge import MergePolicy, merge_segments
@@ -150,9 +148,8 @@ class IndexWriter:
             ]
         else:
             self._builders = [LocalBuilder(schema)]
-        # the committed link graph, kept between commits (None: build when needed)
-        self._links: LinkIndex | None = None
-        self._next_links: LinkIndex | None = None
+        # the live articles' link graph, batch included (None: built when links matter)
+        self._links: LinkGraph | None = None
         try:
             self._base = IndexReader.open(directory, schema)
             self._remove_unreferenced(self._base.manifest)
@@ -176,6 +173,8 @@ class IndexWriter:
         self._published = False
         # segment names are reused after a rollback: the cache lives for one batch
         self._headline_cache: dict[tuple[str, int], list[str]] = {}
+        # articles whose incoming links changed in this batch (their anchors may differ)
+        self._anchor_changes: set[str] = set()
 
     def _clear_buffer(self) -> None:
         # flushes started but not landed: (builder slot, segment name, its articles)
@@ -187,9 +186,6 @@ class IndexWriter:
         self._slot = 0
         self._chunk: list[tuple[Article, tuple[str, ...]]] = []
         self._buffer_bytes = 0
-        # lookup key -> (buffered articles, doc, link number) of links in the buffer and
-        # in flushes not landed yet
-        self._buffer_edges: dict[str, list[tuple[_Pending, int, int]]] = {}
 
     def _check_open(self) -> None:
         if self._lock is None:
@@ -215,8 +211,17 @@ class IndexWriter:
                 "with Article(id=..., title=..., body=...) or read them with bnsearch.articles"
             )
         self._touch(article.id)
+        links = self._graph(needed=bool(article.related))  # before the old version goes
         self._remove_current(article.id)
-        self._append(article, self._anchors_for(article))
+        self._append(article)
+        if links is not None:
+            keys = (
+                article.id,
+                title_key(article.title),
+                url_key(article.url) if article.url else "",
+                [link_keys(link) for link in article.related],
+            )
+            self._anchor_changes |= links.update(added=[keys])
 
     def add_many(self, articles: Iterable[Article]) -> int:
         """Add every article of an iterable; returns how many were added."""
@@ -232,37 +237,28 @@ class IndexWriter:
         if not isinstance(article_id, str):
             raise ArticleError(f"writer.delete expects an article id (str), got {article_id!r}")
         self._touch(article_id)
-        return self._remove_current(article_id)
+        links = self._graph(needed=False)  # before the article goes
+        removed = self._remove_current(article_id)
+        if removed and links is not None:
+            self._anchor_changes |= links.update(removed=[article_id])
+        return removed
 
     def _touch(self, article_id: str) -> None:
         if article_id not in self._touched:
             self._touched[article_id] = self._base.find(article_id) is not None
 
-    def _append(self, article: Article, anchors: tuple[str, ...]) -> None:
+    def _append(self, article: Article) -> None:
         slot = self._slot
         pending = self._pending[slot]
         docno = len(pending.articles)
         pending.articles.append(article)
         pending.ids[article.id] = docno
-        for link_no, link in enumerate(article.related):
-            for key in self._link_keys(link):
-                self._buffer_edges.setdefault(key, []).append((pending, docno, link_no))
-        self._chunk.append((article, anchors))
+        self._chunk.append((article, ()))  # the anchors are given at the flush
         self._buffer_bytes += _article_text_size(article)
         if len(self._chunk) >= _CHUNK_ARTICLES:
             self._send_chunk()
         if self._buffer_bytes >= self._buffer_limit:
             self.flush(wait=False)  # the segment is built while the next one fills
-
-    @staticmethod
-    def _link_keys(link: RelatedLink) -> list[str]:
-        """Lookup keys of a buffered link for the first-guess anchors (see _anchors_for)."""
-        keys = ["key:" + title_key(link.headline)]
-        if link.target_id:
-            keys.append("id:" + link.target_id)
-        if link.url:
-            keys.append("url:" + link_url_key(link.url))
-        return keys
 
     def _send_chunk(self) -> None:
         """Send the open chunk to the current builder; the next chunk goes to the next."""
@@ -287,82 +283,32 @@ class IndexWriter:
         return False
 
     # -- anchors ------------------------------------------------------------------------
-    def _is_live(self, article_id: str) -> bool:
-        return any(article_id in pending.ids for pending in self._buffered()) or (
-            self._live_location(article_id) is not None
-        )
+    def _graph(self, *, needed: bool) -> LinkGraph | None:
+        """The live link graph; built (from the segments, after landing the buffer) when
+        ``needed`` or when some segment has links, else ``None`` (no link anywhere: an
+        index without links never pays for one)."""
+        if self._links is not None:
+            return self._links
+        if not needed and not any(len(w.reader.link_src) for w in self._working):
+            return None
+        self.flush()  # the batch so far into segments, so the graph sees every article
+        readers = [w.reader for w in self._working]
+        lives = [self._live_mask(w) for w in self._working]
+        self._links = graph_from_segments(readers, self._find_live, live=lives)
+        return self._links
 
-    def _guess_points_at(
-        self, tid: str, url: str, key: str, article: Article, article_url: str, article_key: str
-    ) -> bool:
-        """Whether a link seems to resolve to ``article`` (ignoring ambiguity)."""
-        if tid:
-            if tid == article.id:
-                return True
-            if self._is_live(tid):
-                return False
-        if url:
-            return url == article_url
-        return bool(key) and key == article_key
+    @staticmethod
+    def _live_mask(working: _Working) -> npt.NDArray[np.bool_]:
+        mask: npt.NDArray[np.bool_] = working.reader.live
+        if not working.dead:
+            return mask
+        mask = mask.copy()
+        mask[np.fromiter(working.dead, dtype=np.int64, count=len(working.dead))] = False
+        return mask
 
-    def _anchors_for(self, article: Article) -> tuple[str, ...]:
-        """A first guess at the anchors of ``article`` from live links (segments, buffer).
-
-        It ignores ambiguity; :meth:`_fix_anchors` corrects it at commit, so a good guess
-        only saves re-indexing the article.
-        """
-        if not self._buffer_edges and not any(len(w.reader.link_src) for w in self._working):
-            return ()  # no link anywhere can point at it (the common bulk-load case)
-        key = title_key(article.title)
-        url = link_url_key(article.url or "")
-        found: set[tuple[str, int, str]] = set()
-        for working in self._working:
-            if not len(working.reader.link_src):
-                continue
-            table = working.reader.edges()
-            edges = set(table.by_tid.get(article.id, ()))
-            if key:
-                edges.update(table.by_key.get(key, ()))
-            if url:
-                edges.update(edge_url_index(working.reader).get(url, ()))
-            urls = edge_url_keys(working.reader)
-            for edge in sorted(edges):
-                source = table.src[edge]
-                if not working.is_live(source):
-                    continue
-                source_id = working.reader.article_id(source)
-                if source_id == article.id:
-                    continue
-                if not self._guess_points_at(
-                    table.tid[edge],
-                    urls[edge],
-                    table.key[edge],
-                    article,
-                    url,
-                    key,
-                ):
-                    continue
-                link_no = table.link_no[edge]
-                found.add((source_id, link_no, self._headlines(working.reader, source)[link_no]))
-        wanted = ["id:" + article.id, "key:" + key] + (["url:" + url] if url else [])
-        for lookup in wanted:
-            for pending, docno, link_no in self._buffer_edges.get(lookup, ()):
-                if docno in pending.dead:
-                    continue
-                source_article = pending.articles[docno]
-                if source_article is None or source_article.id == article.id:
-                    continue
-                link = source_article.related[link_no]
-                if self._guess_points_at(
-                    link.target_id or "",
-                    link_url_key(link.url or ""),
-                    title_key(link.headline),
-                    article,
-                    url,
-                    key,
-                ):
-                    found.add((source_article.id, link_no, link.headline))
-        return tuple(headline for _, _, headline in sorted(found))
+    def _find_live(self, article_id: str) -> tuple[int, int] | None:
+        where = self._live_location(article_id)
+        return None if where is None else (self._working.index(where[0]), where[1])
 
     def _live_location(self, article_id: str) -> tuple[_Working, int] | None:
         for working in reversed(self._working):
@@ -371,59 +317,56 @@ class IndexWriter:
                 return working, doc
         return None
 
-    def _fix_anchors(self) -> None:
-        """Re-index every article whose anchors differ from the resolved graph (after flush).
+    def _anchors(self, links: LinkGraph, target: str) -> tuple[str, ...]:
+        """The headlines of the live links resolving to ``target``, sorted by source."""
+        return tuple(self._link_headline(*ref) for ref in links.incoming_refs(target))
 
-        The committed graph (a :class:`LinkIndex`, built once per writer and kept between
-        commits) is updated with this batch: only links whose source, target id, URL key
-        or title key the batch touched are resolved again. Targets whose incoming links
-        changed and the articles of the batch (their anchors were guessed) are checked
-        against their stored anchors.
-        """
-        links, self._links = self._links, None  # stays None if anything below fails
-        if not self._touched:
-            self._next_links = links
-            return
-        if not any(len(w.reader.link_src) for w in self._working):
-            self._next_links = None  # no link anywhere: rebuilt when links appear
-            return
-        if links is None:
-            links = LinkIndex.from_segments([(s, s.live) for s in self._base.segments])
-        added = []
-        for article_id in self._touched:
-            where = self._live_location(article_id)
-            if where is not None:
-                reader, doc = where[0].reader, where[1]
-                added.append(
-                    (
-                        article_id,
-                        reader.title_key_of(doc),
-                        link_url_key(reader.url_of(doc)),
-                        segment_links(reader, doc),
-                    )
-                )
-        changed = links.update(removed=self._touched, added=added)
-        self._next_links = links
-        live_touched = {ident for ident, *_ in added}
-        fixes: list[tuple[_Working, int, dict[str, Any], tuple[str, ...]]] = []
-        for target in sorted(changed | live_touched):
-            where = self._live_location(target)
-            if where is None:
-                continue
-            row = where[0].reader.stored(where[1])
-            anchors = tuple(self._headline(*ref) for ref in links.incoming_refs(target))
-            if anchors != tuple(row["anchors"]):
-                fixes.append((where[0], where[1], row, anchors))
-        for working, doc, row, anchors in fixes:  # after all lookups: they move docs
-            working.dead.add(doc)
-            self._append(row_article(row), anchors)
-            self._reindexed += 1
-        self.flush()
-
-    def _headline(self, source_id: str, link_no: int) -> str:
+    def _link_headline(self, source_id: str, link_no: int) -> str:
+        for pending in self._buffered():
+            docno = pending.ids.get(source_id)
+            if docno is not None:
+                article = pending.articles[docno]
+                assert article is not None, source_id  # kept: it has links
+                return article.related[link_no].headline
         where = self._live_location(source_id)
         assert where is not None, source_id
         return self._headlines(where[0].reader, where[1])[link_no]
+
+    def _flush_anchors(self, pending: _Pending) -> dict[int, tuple[str, ...]]:
+        """Anchors of the buffered docs of ``pending`` (by local doc), from the graph."""
+        links = self._links
+        if links is None:
+            return {}
+        anchors = {}
+        for article_id, docno in pending.ids.items():
+            found = self._anchors(links, article_id)
+            if found:
+                anchors[docno] = found
+        return anchors
+
+    def _fix_anchors(self) -> None:
+        """Re-index the articles in segments whose stored anchors differ from the graph.
+
+        Only articles whose incoming links changed in this batch are looked at (the
+        graph reports them as changes are put in); buffered articles get their anchors at
+        the flush.
+        """
+        links = self._links
+        if links is None or not self._anchor_changes:
+            return
+        self._land()  # flushes in flight took their anchors when they started
+        fixes: list[tuple[_Working, int, dict[str, Any]]] = []
+        for target in sorted(self._anchor_changes):
+            where = self._live_location(target)
+            if where is None:
+                continue  # deleted, or in the buffer (anchored at its flush)
+            row = where[0].reader.stored(where[1])
+            if self._anchors(links, target) != tuple(row["anchors"]):
+                fixes.append((where[0], where[1], row))
+        for working, doc, row in fixes:  # after all lookups: they move docs
+            working.dead.add(doc)
+            self._append(row_article(row))
+            self._reindexed += 1
 
     def _headlines(self, segment: SegmentReader, doc: int) -> list[str]:
         """Related headlines of a doc, cached (segments never change; reading a stored row
@@ -452,21 +395,16 @@ class IndexWriter:
             for slot, builder in enumerate(self._builders):
                 if self._pending[slot].articles:
                     name = self._new_segment_name()
-                    builder.start_flush(self._directory, name)
                     pending = self._pending[slot]
+                    builder.start_flush(self._directory, name, self._flush_anchors(pending))
                     # until it lands, only articles with links are needed (anchor guesses)
                     pending.articles = [
                         a if a is not None and a.related else None for a in pending.articles
                     ]
                     self._inflight.append((slot, name, pending))
-            self._fresh_buffer_keeping_edges()
+            self._fresh_buffer()
         if wait or not isinstance(self._builders[0], WorkerBuilder):
             self._land()  # one process: the segment is built already
-
-    def _fresh_buffer_keeping_edges(self) -> None:
-        edges = self._buffer_edges
-        self._fresh_buffer()
-        self._buffer_edges = edges  # in-flight articles stay visible to anchor guesses
 
     def _land(self) -> None:
         """Wait for the flushes in flight and add their segments to the batch."""
@@ -478,13 +416,6 @@ class IndexWriter:
             entry = SegmentEntry(name=name, max_doc=max_doc, files=files, stats=stats)
             reader = SegmentReader(self._directory, entry, self._schema, ordinal=len(self._working))
             self._working.append(_Working(entry=entry, reader=reader, new=True, dead=pending.dead))
-        landed = {id(pending) for _, _, pending in inflight}
-        if self._buffer_edges:  # landed links are found through the segments now
-            self._buffer_edges = {
-                key: kept
-                for key, entries in self._buffer_edges.items()
-                if (kept := [entry for entry in entries if id(entry[0]) not in landed])
-            }
 
     def _new_segment_name(self) -> str:
         name = f"seg-{self._next_segment:06d}"
@@ -511,6 +442,7 @@ class IndexWriter:
                 self._discard_new_files()
             else:  # after the rename the new files belong to the commit
                 self._base = IndexReader.open(self._directory, self._schema)
+            self._links = None  # rebuilt from the segments when next needed
             self._reset_batch()
             raise
 
@@ -521,8 +453,8 @@ class IndexWriter:
             return False
 
     def _commit(self) -> CommitResult:
-        self.flush()
         self._fix_anchors()
+        self.flush()
         generation = self._base.generation + 1
         entries: list[SegmentEntry] = []
         for working in self._working:
@@ -534,7 +466,6 @@ class IndexWriter:
         faults.crash_point("deletes-written")
         if not self._touched and not self._new_names and not self._merge_policy.select(entries):
             # nothing changed: no new generation (readers need not refresh)
-            self._links = self._next_links
             return CommitResult(
                 added=0,
                 replaced=0,
@@ -558,7 +489,6 @@ class IndexWriter:
                 counts["deleted"] += 1
         self._directory.write_manifest(manifest.to_bytes())
         self._published = True
-        self._links = self._next_links
         faults.crash_point("committed")
         previous = self._base
         reuse = {(s.entry.name, s.entry.deletes): s for s in previous.segments}
@@ -627,6 +557,7 @@ class IndexWriter:
         """Forget everything added or deleted since the last commit."""
         self._check_open()
         self._discard_new_files()
+        self._links = None  # it held the batch: rebuilt from the segments when next needed
         self._reset_batch()
 
     def _discard_new_files(self) -> None:

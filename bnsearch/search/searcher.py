@@ -28,6 +28,7 @@ from bnsearch.search.highlight import TermMatcher, best_fragment, highlight_all
 from bnsearch.search.parser import has_syntax, parse_query, words_query
 from bnsearch.search.phrases import phrase_frequencies
 from bnsearch.search.query import Bool, Query, Term
+from bnsearch.search.related import related as related_articles
 from bnsearch.search.rerank import RerankPlan, plan_rerank, proximity_bonus
 from bnsearch.search.results import Explanation, Hit, LazyFacets, Results
 from bnsearch.search.scoring import BM25FParams, idf, top_k
@@ -751,66 +752,14 @@ class Searcher:
 
     # -- related, suggestions ---------------------------------------------------------------
     def related(self, article_id: str, *, limit: int = 10, content_terms: int = 24) -> Results:
-        """Articles related to ``article_id``: the link graph blended with content similarity.
+        """Articles related to ``article_id``: first the article's own resolved links in
+        page order, then the articles that link to it, then the blend of co-linked
+        articles and content similarity (see :mod:`bnsearch.search.related`).
 
-        Score = 3 per out-link (this page lists it) + 2 per in-link (it lists this page)
-        + 1 per shared neighbour (co-linked) + a content similarity in [0, 2] (BM25F of
-        the article's most distinctive words, scaled by the best such score).
+        Raises ``KeyError`` when no live article has this id.
         """
         self._page(limit, 0)
-        started = time.perf_counter()
-        where = self.reader.find(article_id)
-        if where is None:
-            raise KeyError(f"no live article with id {article_id!r}")
-        scores: dict[str, float] = {}
-        out_links = self.reader.out_links(article_id)
-        in_links = self.reader.in_links(article_id)
-        for target in out_links:
-            scores[target] = scores.get(target, 0.0) + 3.0
-        for source in in_links:
-            scores[source] = scores.get(source, 0.0) + 2.0
-        for neighbour in set(out_links) | set(in_links):
-            for second in (*self.reader.out_links(neighbour), *self.reader.in_links(neighbour)):
-                scores[second] = scores.get(second, 0.0) + 1.0
-        words = self._distinctive_terms(*where, content_terms)
-        if words:
-            query = Bool(should=[Term(text=w) for w in words])
-            content = self.search(query, limit=max(limit * 3, 30), highlight=False, stored=False)
-            best = max((hit.score for hit in content if hit.id != article_id), default=0.0)
-            if best > 0:
-                for hit in content:
-                    scores[hit.id] = scores.get(hit.id, 0.0) + 2.0 * hit.score / best
-        scores.pop(article_id, None)
-        ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))[:limit]
-        hits = []
-        for rank, (ident, score) in enumerate(ranked):
-            found = self.reader.find(ident)
-            if found is None:
-                continue
-            hits.append(Hit(id=ident, score=score, rank=rank, fields=self.reader.stored(*found)))
-        return Results(
-            hits=tuple(hits),
-            total=len(scores),
-            offset=0,
-            limit=limit,
-            took_ms=(time.perf_counter() - started) * 1000,
-        )
-
-    def _distinctive_terms(self, ordinal: int, doc: int, count: int) -> list[str]:
-        row = self.reader.stored(ordinal, doc)
-        text = " ".join(str(row.get(key) or "") for key in ("title", "title", "body"))
-        analyzer = self.schema.analyzer("body") if "body" in self.schema else None
-        if analyzer is None:
-            return []
-        tally: dict[str, int] = {}
-        for term in analyzer.terms(text):
-            tally[term] = tally.get(term, 0) + 1
-        n = self.reader.doc_count
-        weighted = sorted(
-            tally,
-            key=lambda t: -(1 + math.log(tally[t])) * float(idf(n, self._ctx.doc_freq("body", t))),
-        )
-        return weighted[:count]
+        return related_articles(self, article_id, limit=limit, content_terms=content_terms)
 
     def suggest(self, query: str, *, field: str = "body") -> str | None:
         """A "did you mean" spelling of ``query`` from the index's own terms, or None."""
