@@ -1,7 +1,9 @@
-"""The ``bnsearch`` command line: index, search, related, demo, analyze, stats, verify.
+"""The ``bnsearch`` command line: index, delete, search, related, demo, analyze, stats,
+verify.
 
 Every command prints one clear line and exits non-zero on an error; ``--debug`` shows the
-traceback instead. Output meant for scripts is available as JSON (``search --json``).
+traceback instead. Error messages suggest command-line fixes (flags that exist), not
+Python ones. Output meant for scripts is available as JSON (``search --json``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -18,8 +21,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bnsearch.analysis import bengali_analyzer
-from bnsearch.articles import Article, ReadReport, demo_corpus_path, read_articles
-from bnsearch.errors import BnSearchError
+from bnsearch.articles import Article, ReadReport, demo_corpus_path, read_articles, valid_text
+from bnsearch.errors import ArticleError, BnSearchError, IndexLockedError
 from bnsearch.index import Index, verify
 from bnsearch.search import Results
 
@@ -69,20 +72,67 @@ def _progress(items: Iterable[Article], stream: TextIO, *, every: int = 500) -> 
 def _open_or_create(path: Path) -> Index:
     """Open the index at ``path``; create it when the folder is missing or empty."""
     if path.is_dir() and any(path.iterdir()):
-        return Index.open(path)
+        if not (path / "meta.json").exists():
+            raise BnSearchError(
+                f"{path}: the folder is not empty and holds no index; give --index a new "
+                "or empty folder"
+            )
+        return _open_index(path)
     return Index.create(path)
 
 
+def _open_index(path: Path) -> Index:
+    """Open an existing index, with a command-line hint when there is none."""
+    if not path.exists():
+        raise BnSearchError(
+            f"{path}: no such index folder; build one with: bnsearch index FILES --index {path}"
+        )
+    if path.is_dir() and not (path / "meta.json").exists():
+        raise BnSearchError(
+            f"{path}: no index here (no meta.json); build one with: "
+            f"bnsearch index FILES --index {path}"
+        )
+    return Index.open(path)
+
+
+def _message(error: Exception, args: argparse.Namespace) -> str:
+    """An error as the command line reports it, with the flag that helps."""
+    if isinstance(error, IndexLockedError):
+        return _locked_message(error, args)
+    if isinstance(error, ArticleError) and args.command == "index" and not args.skip_bad:
+        return f"{error} (pass --skip-bad to skip bad records and index the rest)"
+    return str(error)
+
+
+def _locked_message(error: IndexLockedError, args: argparse.Namespace) -> str:
+    """The lock error in command-line terms (the library's names ``writer(timeout=...)``)."""
+    waited = getattr(args, "timeout", 0.0)
+    return (
+        f"{getattr(args, 'index', 'the index')}: another process is writing to this index "
+        f"(waited {waited:g} s). Run again when it has finished, or wait for it with "
+        "--timeout SECONDS."
+    )
+
+
 def _index_articles(
-    index: Index, sources: Sequence[Path], *, skip_bad: bool, processes: int, stream: TextIO
+    index: Index,
+    sources: Sequence[Path],
+    *,
+    skip_bad: bool,
+    processes: int,
+    stream: TextIO,
+    timeout: float = 0.0,
 ) -> dict[str, Any]:
     report = ReadReport()
 
     def read_all() -> Iterator[Article]:
         for source in sources:
+            before = report.articles + len(report.skipped)
             yield from read_articles(source, skip_bad=skip_bad, report=report)
+            if report.articles + len(report.skipped) == before:
+                print(f"warning: {source}: no articles in it (an empty file?)", file=stream)
 
-    with index.writer(processes=processes) as writer:
+    with index.writer(processes=processes, timeout=timeout) as writer:
         for article in _progress(read_all(), stream):
             writer.add(article)
         result = writer.commit()
@@ -101,23 +151,62 @@ def _index_articles(
 
 
 def _cmd_index(args: argparse.Namespace) -> int:
-    index = _open_or_create(Path(args.index))
-    summary = _index_articles(
-        index,
-        [Path(p) for p in args.sources],
-        skip_bad=args.skip_bad,
-        processes=args.processes,
-        stream=sys.stderr,
-    )
+    path = Path(args.index)
+    existed = path.exists()
+    fresh = not existed or (path.is_dir() and not any(path.iterdir()))
+    index = _open_or_create(path)
+    try:
+        summary = _index_articles(
+            index,
+            [Path(p) for p in args.sources],
+            skip_bad=args.skip_bad,
+            processes=args.processes,
+            stream=sys.stderr,
+            timeout=args.timeout,
+        )
+    except BaseException:
+        if fresh and index.generation == 0:  # a failed first run leaves no empty index
+            _remove_new_index(path, keep_folder=existed)
+        raise
     for line in summary.pop("skipped_records"):
         print(f"skipped: {line}", file=sys.stderr)
     print(", ".join(f"{key.replace('_', ' ')}: {value}" for key, value in summary.items()))
     return 0
 
 
+def _remove_new_index(path: Path, *, keep_folder: bool) -> None:
+    """Remove what a failed first ``bnsearch index`` created (nothing was committed)."""
+    if not keep_folder:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    for child in path.iterdir():  # the folder was there, empty: empty it again
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+def _cmd_delete(args: argparse.Namespace) -> int:
+    index = _open_index(Path(args.index))
+    reader = index.reader()
+    missing = [ident for ident in args.ids if ident not in reader]
+    with index.writer(timeout=args.timeout) as writer:
+        for ident in args.ids:
+            writer.delete(ident)
+        result = writer.commit()
+    for ident in missing:
+        print(f"warning: no article with id {ident!r} in {args.index}", file=sys.stderr)
+    print(f"deleted: {result.deleted}, articles: {result.doc_count}")
+    return 0 if not missing else 1
+
+
+def _matches(total: int) -> str:
+    return f"{total} match" if total == 1 else f"{total} matches"
+
+
 def _print_results(results: Results, style: _Style, *, out: TextIO) -> None:
     shown = f"{results.offset + 1}-{results.offset + len(results)}" if len(results) else "none"
-    print(f"{results.total} matches ({shown} shown) in {results.took_ms:.1f} ms", file=out)
+    print(f"{_matches(results.total)} ({shown} shown) in {results.took_ms:.1f} ms", file=out)
     for note in results.notes:
         print(f"note: {note}", file=out)
     for hit in results:
@@ -153,10 +242,12 @@ def _results_json(results: Results) -> dict[str, Any]:
         "hits": [
             {
                 "id": hit.id,
-                "rank": hit.rank,
+                "rank": hit.rank + 1,  # 1-based, as the text output numbers hits
                 "score": hit.score,
                 "title": hit.fields.get("title"),
                 "section": list(hit.fields.get("section", ()) or ()),
+                "url": hit.fields.get("url"),
+                "published": hit.fields.get("published"),
                 "highlights": {
                     name: {
                         "text": fragment.text,
@@ -191,7 +282,7 @@ def _search(index: Index, args: argparse.Namespace) -> Results:
     if since or until:
         filter_["published"] = (since, until)
     return searcher.search(
-        args.query,
+        valid_text(args.query),
         limit=args.limit,
         offset=args.offset,
         fields=args.field or None,
@@ -212,11 +303,29 @@ def _emit(results: Results, args: argparse.Namespace) -> int:
 
 
 def _cmd_search(args: argparse.Namespace) -> int:
-    return _emit(_search(Index.open(Path(args.index)), args), args)
+    args.query = _query_text(args.query)
+    return _emit(_search(_open_index(Path(args.index)), args), args)
+
+
+def _query_text(query: str | None) -> str:
+    """The query: as given, or read from standard input for ``-`` or when none is given
+    and input is piped."""
+    if query is None or query == "-":
+        if query is None and sys.stdin.isatty():
+            raise BnSearchError("no query: give one (bnsearch search QUERY) or pipe it in")
+        query = sys.stdin.read().strip()
+        if not query:
+            raise BnSearchError("no query: standard input was empty")
+    return query
 
 
 def _cmd_related(args: argparse.Namespace) -> int:
-    searcher = Index.open(Path(args.index)).searcher()
+    searcher = _open_index(Path(args.index)).searcher()
+    if args.article_id not in searcher.reader:
+        raise BnSearchError(
+            f"{args.index}: no article with id {args.article_id!r} "
+            "(ids are listed by bnsearch search QUERY --json)"
+        )
     return _emit(searcher.related(args.article_id, limit=args.limit), args)
 
 
@@ -249,7 +358,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             first = next(iter(searcher.search("বন্যা", limit=1)), None)
             if first is not None:
                 print(f"\n=== related articles of {first.id}", file=sys.stdout)
-                _print_results(searcher.related(first.id, limit=3), style, out=sys.stdout)
+                related = searcher.related(first.id, limit=args.limit)
+                _print_results(related, style, out=sys.stdout)
     return 0
 
 
@@ -268,7 +378,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
-    index = Index.open(Path(args.index))
+    index = _open_index(Path(args.index))
     reader = index.reader()
     print(f"index: {args.index}")
     print(f"generation: {index.generation}")
@@ -285,6 +395,11 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    if args.index_option and args.index and args.index_option != args.index:
+        raise BnSearchError("give the index folder once (bnsearch verify --index DIR)")
+    args.index = args.index_option or args.index
+    if not args.index:
+        raise BnSearchError("which index? bnsearch verify --index DIR")
     report = verify(args.index)
     print(report)
     return 0 if report.ok else 2
@@ -344,10 +459,22 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--index", "-i", required=True, help="index folder (created if new)")
     index.add_argument("--skip-bad", action="store_true", help="skip and report bad records")
     index.add_argument("--processes", type=int, default=1, help="analysis processes")
+    _timeout_option(index)
     index.set_defaults(handler=_cmd_index)
 
-    search = commands.add_parser("search", help="search an index")
-    search.add_argument("query")
+    delete = commands.add_parser("delete", help="delete articles from an index by id")
+    delete.add_argument("ids", nargs="+", metavar="ID", help="article ids")
+    delete.add_argument("--index", "-i", required=True)
+    _timeout_option(delete)
+    delete.set_defaults(handler=_cmd_delete)
+
+    search = commands.add_parser(
+        "search",
+        help="search an index",
+        description="Search an index. A query may start with '-' (bnsearch search -ঢাকা); "
+        "'-' or no query reads it from standard input.",
+    )
+    search.add_argument("query", nargs="?", help="the query ('-': read standard input)")
     search.add_argument("--index", "-i", required=True)
     results_options(search)
     search.add_argument("--offset", type=int, default=0, help="hits to skip (pagination)")
@@ -386,17 +513,42 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(handler=_cmd_stats)
 
     check = commands.add_parser("verify", help="check an index's checksums and structure")
-    check.add_argument("index")
+    check.add_argument("index", nargs="?", help="index folder (or --index DIR)")
+    check.add_argument("--index", "-i", dest="index_option", metavar="INDEX")
     check.set_defaults(handler=_cmd_verify)
 
     _add_serve(commands)
     return parser
 
 
+def _timeout_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--timeout",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another process writing to the index (default 0)",
+    )
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; words a search query starts with ``-`` (``-ঢাকা``: must not)
+    are taken as part of the query rather than refused as unknown options."""
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "command", None) == "search":
+        unknown = [word for word in extra if word.startswith("--")]
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.query = " ".join([*([args.query] if args.query else []), *extra])
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     try:
         return int(args.handler(args))
     except BrokenPipeError:  # the reader went away (``bnsearch ... | head``): stop quietly
@@ -406,7 +558,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BnSearchError, OSError, ValueError) as error:
         if args.debug:
             raise
-        print(f"bnsearch: error: {error}", file=sys.stderr)
+        print(f"bnsearch: error: {_message(error, args)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("bnsearch: interrupted", file=sys.stderr)

@@ -207,16 +207,18 @@ def test_io_error_while_writing_segment_files(
 ) -> None:
     index = Index.open(base_index)
     writer = index.writer(merge_policy=MergePolicy(merge_factor=100))
-    calls = {"n": 0}
-    real_save = FSDirectory.save_array
+    real_write = FSDirectory.write_parts
 
-    def failing_save(self, name, array):  # type: ignore[no-untyped-def]
-        calls["n"] += 1
-        if calls["n"] == 7:
-            raise OSError(errno.EIO, "Input/output error")
-        return real_save(self, name, array)
+    def failing_write(self, name, parts):  # type: ignore[no-untyped-def]
+        def cut_short():  # type: ignore[no-untyped-def]
+            for number, part in enumerate(parts):
+                if number == 7:  # part of the compound file is on disk already
+                    raise OSError(errno.EIO, "Input/output error")
+                yield part
 
-    monkeypatch.setattr(FSDirectory, "save_array", failing_save)
+        return real_write(self, name, cut_short())
+
+    monkeypatch.setattr(FSDirectory, "write_parts", failing_write)
     for article in ops_for_commit(2)[0]:
         writer.add(article)
     with pytest.raises(OSError, match="Input/output error"):
@@ -224,3 +226,7 @@ def test_io_error_while_writing_segment_files(
     writer.close()
     monkeypatch.undo()
     assert check_index(base_index) == 1
+    leftovers = {n for n in index.directory.list_names() if n.startswith("seg-")}
+    assert leftovers == {
+        n for e in Index.open(base_index).reader().manifest.segments for n in e.files
+    }

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import zlib
 from pathlib import Path
 
 import attrs
 import numpy as np
 import pytest
+from index_files import rewrite_segments
 
 from bnsearch.articles import Article
 from bnsearch.index import Index, MergePolicy, verify
-from bnsearch.index.directory import FileInfo, FSDirectory
+from bnsearch.index.directory import FSDirectory
 from bnsearch.index.manifest import Manifest
-from bnsearch.index.segment import NO_DATE, PUBLISHED_FILE, epoch_seconds
+from bnsearch.index.segment import NO_DATE, PUBLISHED_STEM, epoch_seconds
 
 UTC = dt.timezone.utc
 DHAKA = dt.timezone(dt.timedelta(hours=6))
@@ -146,13 +146,11 @@ def test_segment_written_before_dates_reads_as_no_date(tmp_path: Path) -> None:
         for n in range(5):
             writer.add(dated(f"old{n}", when))
 
-    def drop_dates(entry):  # type: ignore[no-untyped-def]
-        name = f"{entry.name}/{PUBLISHED_FILE}"
-        (path / name).unlink()
-        files = {key: info for key, info in entry.files.items() if key != name}
-        return attrs.evolve(entry, files=files)
+    def drop_dates(entry, arrays):  # type: ignore[no-untyped-def]
+        del arrays[PUBLISHED_STEM]
+        return arrays
 
-    _rewrite_manifest(path, drop_dates)  # now as an index written before dates existed
+    rewrite_segments(path, drop_dates)  # now as an index written before dates existed
     index = Index.open(path)
     assert dates_by_id(index) == {f"old{n}": NO_DATE for n in range(5)}
     assert verify(path).ok
@@ -174,15 +172,11 @@ def test_verify_checks_the_date_array_length(tmp_path: Path) -> None:
         for n in range(4):
             writer.add(dated(f"a{n}", dt.datetime(2024, 1, 1, tzinfo=UTC)))
 
-    def shorten(entry):  # type: ignore[no-untyped-def]
-        name = f"{entry.name}/{PUBLISHED_FILE}"
-        np.save(path / name, np.zeros(entry.max_doc - 1, dtype=np.int64))
-        data = (path / name).read_bytes()
-        files = dict(entry.files)
-        files[name] = FileInfo(size=len(data), crc32=zlib.crc32(data))
-        return attrs.evolve(entry, files=files)
+    def shorten(entry, arrays):  # type: ignore[no-untyped-def]
+        arrays[PUBLISHED_STEM] = np.zeros(entry.max_doc - 1, dtype=np.int64)
+        return arrays
 
-    _rewrite_manifest(path, shorten)
+    rewrite_segments(path, shorten)
     report = verify(path)
     assert not report.ok
     assert any("3 publication dates" in problem for problem in report.problems), report.problems

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from index_files import manifest_of, segment_arrays
 
 from bnsearch.articles import Article, RelatedLink
 from bnsearch.errors import IndexFormatError
@@ -155,7 +156,8 @@ def test_format1_index_opens_merges_and_verifies(
             writer.add_many(old)
     meta = json.loads((tmp_path / "idx" / "meta.json").read_text())
     assert meta["format_version"] == 1
-    first = (tmp_path / "idx" / meta["segments"][0]["name"] / "store.bin.npy").read_bytes()
+    first_entry = manifest_of(tmp_path / "idx").segments[0]
+    first = segment_arrays(tmp_path / "idx", first_entry)["store.bin"].tobytes()
     assert b"[\x00{\x00" in zlib.decompress(first[first.index(b"x\x01") :])  # format-1 rows
 
     index = Index.open(tmp_path / "idx")
@@ -170,7 +172,7 @@ def test_format1_index_opens_merges_and_verifies(
         writer.delete("doc-3")  # a format-1 block with a deletion is rewritten at merge
         writer.optimize()
     meta = json.loads((tmp_path / "idx" / "meta.json").read_text())
-    assert meta["format_version"] == manifest_module.FORMAT_VERSION == 2
+    assert meta["format_version"] == manifest_module.FORMAT_VERSION == 3
     reader = index.reader()
     assert len(reader.segments) == 1 and reader.doc_count == 89
     for article in old + new:

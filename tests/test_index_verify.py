@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+from index_files import manifest_of
 
 from bnsearch.articles import Article
 from bnsearch.errors import IndexFormatError
-from bnsearch.index import Index, verify
+from bnsearch.index import Index, compound, verify
+from bnsearch.index import segment as segment_module
 
 
 def build(path: Path) -> Index:
@@ -26,7 +29,7 @@ def test_healthy_index_verifies(tmp_path: Path) -> None:
     report = verify(tmp_path / "idx")
     assert report.ok, str(report)
     assert report.doc_count == 19 and report.generation == 2
-    assert report.files_checked > 40
+    assert report.files_checked == 2  # the compound file and its deletions
     assert "OK" in str(report)
     assert verify(index).ok
     memory = Index.in_memory()
@@ -37,41 +40,53 @@ def test_healthy_index_verifies(tmp_path: Path) -> None:
 
 def test_flipped_byte_is_named_by_verify(tmp_path: Path) -> None:
     build(tmp_path / "idx")
-    victim = next((tmp_path / "idx").glob("seg-*/fld.body.docs.npy"))
+    victim = next((tmp_path / "idx").glob("seg-*.cfs"))
+    entry = manifest_of(tmp_path / "idx").segments[0]
+    table = compound.read_table(np.fromfile(victim, dtype=np.uint8), "test")
     data = bytearray(victim.read_bytes())
-    data[-1] ^= 0x40  # payload, not header: the array still loads
+    data[table["fld.body.docs"].offset + 1] ^= 0x40  # inside the array, not the table
     victim.write_bytes(bytes(data))
     report = verify(tmp_path / "idx")
     assert not report.ok
-    assert len(report.problems) == 1
-    assert "fld.body.docs.npy" in report.problems[0] and "checksum mismatch" in report.problems[0]
+    assert len(report.problems) == 1, report.problems
+    assert victim.name in report.problems[0] and "checksum mismatch" in report.problems[0]
+    assert "'fld.body.docs'" in report.problems[0]  # the damaged array is named
+    assert entry.name in report.problems[0]
+    with pytest.raises(IndexFormatError, match=r"array 'fld\.body\.docs' is damaged"):
+        Index.open(tmp_path / "idx").reader()  # a small segment: every array checked on open
 
 
 def test_truncated_or_missing_file_fails_open_and_verify(tmp_path: Path) -> None:
     index = build(tmp_path / "idx")
-    victim = next((tmp_path / "idx").glob("seg-*/fld.title.pos.npy"))
+    victim = next((tmp_path / "idx").glob("seg-*.cfs"))
     victim.write_bytes(victim.read_bytes()[:-3])
-    with pytest.raises(IndexFormatError, match=r"fld\.title\.pos\.npy: \d+ bytes, the manifest"):
+    with pytest.raises(IndexFormatError, match=r"seg-\d+\.cfs: \d+ bytes, the manifest"):
         index.reader()
     report = verify(tmp_path / "idx")
-    assert any("fld.title.pos.npy" in p and "size" in p for p in report.problems)
+    assert any(".cfs" in p and "size" in p for p in report.problems)
     victim.unlink()
     with pytest.raises(IndexFormatError, match="file missing"):
         index.reader()
     assert any("file missing" in p for p in verify(tmp_path / "idx").problems)
 
 
-def test_damaged_stored_block_is_a_clear_error(tmp_path: Path) -> None:
+def test_damaged_stored_block_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     build(tmp_path / "idx")
-    victim = next((tmp_path / "idx").glob("seg-*/store.bin.npy"))
+    victim = next((tmp_path / "idx").glob("seg-*.cfs"))
+    table = compound.read_table(np.fromfile(victim, dtype=np.uint8), "test")
     data = bytearray(victim.read_bytes())
-    data[200] ^= 0xFF
+    data[table["store.bin"].offset + 200] ^= 0xFF
     victim.write_bytes(bytes(data))
+    with pytest.raises(IndexFormatError, match=r"array 'store\.bin' is damaged"):
+        Index.open(tmp_path / "idx").reader()  # small segment: caught on open
+    monkeypatch.setattr(segment_module, "OPEN_FULL_CHECK_BYTES", 0)  # as a large segment
     reader = Index.open(tmp_path / "idx").reader()
     with pytest.raises(IndexFormatError, match=r"stored block 0 .* is damaged"):
         for ident in ("a0", "a1", "a2"):
             reader.article(ident)
-    assert any("store.bin.npy" in p for p in verify(tmp_path / "idx").problems)
+    assert any("'store.bin'" in p for p in verify(tmp_path / "idx").problems)
 
 
 def test_verify_reports_missing_or_foreign_manifest(tmp_path: Path) -> None:

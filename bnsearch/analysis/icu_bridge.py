@@ -43,7 +43,7 @@ def word_spans(text: str) -> list[tuple[int, int]]:
         if iterator.getRuleStatus() >= _FIRST_WORD_STATUS:
             spans.append((start, end))
         start = end
-    if spans and len(text) != len(text.encode("utf-16-le")) // 2:
+    if spans and len(text) != len(text.encode("utf-16-le", "surrogatepass")) // 2:
         spans = _utf16_to_code_points(text, spans)
     return spans
 

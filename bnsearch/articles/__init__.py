@@ -21,7 +21,7 @@ from bnsearch.articles.links import (
     title_key,
     url_key,
 )
-from bnsearch.articles.model import Article, RelatedLink
+from bnsearch.articles.model import Article, RelatedLink, valid_text
 from bnsearch.articles.page import format_page, page_id, parse_page
 from bnsearch.articles.reader import (
     ReadReport,
@@ -54,5 +54,6 @@ __all__ = [
     "read_page_file",
     "title_key",
     "url_key",
+    "valid_text",
     "write_jsonl",
 ]

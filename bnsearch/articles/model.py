@@ -8,11 +8,29 @@ article (by URL or id when known, otherwise resolved later by its headline).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import attrs
 
 from bnsearch.errors import ArticleError
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """``text`` with every lone surrogate (``"\\ud800"``, valid in JSON, or an undecodable
+    byte that Python turned into one) replaced by U+FFFD, so it can be encoded; the one
+    rule for text entering bnsearch (articles, page text, queries at the CLI). Other
+    text is returned as is (the check is one regex scan)."""
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _text(value: Any) -> Any:
+    """Converter of str fields: :func:`valid_text` (other types left to the validator)."""
+    return valid_text(value) if isinstance(value, str) else value
 
 
 def _require_str(name: str, *, allow_none: bool = False) -> Any:
@@ -42,13 +60,13 @@ def _to_section(value: object) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        parts = [part.strip() for part in value.split(">")]
+        parts = [valid_text(part).strip() for part in value.split(">")]
     elif isinstance(value, (list, tuple)):
         parts = []
         for part in value:
             if not isinstance(part, str):
                 raise ArticleError(f"Article.section parts must be str, got {type(part).__name__}")
-            parts.append(part.strip())
+            parts.append(valid_text(part).strip())
     else:
         raise ArticleError(
             f"Article.section must be str or a list of str, got {type(value).__name__}"
@@ -68,10 +86,12 @@ class RelatedLink:
     when given, is not blank.
     """
 
-    headline: str = attrs.field(validator=_require_str("headline"))
-    url: str | None = attrs.field(default=None, validator=_require_str("url", allow_none=True))
+    headline: str = attrs.field(converter=_text, validator=_require_str("headline"))
+    url: str | None = attrs.field(
+        default=None, converter=_text, validator=_require_str("url", allow_none=True)
+    )
     target_id: str | None = attrs.field(
-        default=None, validator=_require_str("target_id", allow_none=True)
+        default=None, converter=_text, validator=_require_str("target_id", allow_none=True)
     )
 
     def __attrs_post_init__(self) -> None:
@@ -105,24 +125,27 @@ class Article:
 
     ``body`` holds paragraphs separated by one blank line. ``section`` is the breadcrumb
     path without the leading home crumb (``("জাতীয়",)``): a string is split at ``>``, and
-    a first crumb ``হোম``, ``প্রচ্ছদ`` or ``Home`` is dropped.
+    a first crumb ``হোম``, ``প্রচ্ছদ`` or ``Home`` is dropped. Text is valid Unicode: a
+    lone surrogate in any text attribute is replaced by U+FFFD (:func:`valid_text`).
     """
 
-    id: str = attrs.field(validator=_non_empty_id)
-    title: str = attrs.field(validator=_require_str("title"))
-    body: str = attrs.field(default="", validator=_require_str("body"))
+    id: str = attrs.field(converter=_text, validator=_non_empty_id)
+    title: str = attrs.field(converter=_text, validator=_require_str("title"))
+    body: str = attrs.field(default="", converter=_text, validator=_require_str("body"))
     section: tuple[str, ...] = attrs.field(default=(), converter=_to_section)
     caption: str | None = attrs.field(
-        default=None, validator=_require_str("caption", allow_none=True)
+        default=None, converter=_text, validator=_require_str("caption", allow_none=True)
     )
     photo_credit: str | None = attrs.field(
-        default=None, validator=_require_str("photo_credit", allow_none=True)
+        default=None, converter=_text, validator=_require_str("photo_credit", allow_none=True)
     )
     related: tuple[RelatedLink, ...] = attrs.field(default=(), converter=_to_links)
-    url: str | None = attrs.field(default=None, validator=_require_str("url", allow_none=True))
+    url: str | None = attrs.field(
+        default=None, converter=_text, validator=_require_str("url", allow_none=True)
+    )
     published: dt.datetime | None = attrs.field(default=None)
     source: str | None = attrs.field(
-        default=None, validator=_require_str("source", allow_none=True)
+        default=None, converter=_text, validator=_require_str("source", allow_none=True)
     )
 
     @published.validator

@@ -63,7 +63,7 @@ import hashlib
 import re
 
 from bnsearch.articles.links import title_key
-from bnsearch.articles.model import Article, RelatedLink
+from bnsearch.articles.model import Article, RelatedLink, valid_text
 from bnsearch.errors import ArticleError
 
 #: How many blocks after the headline are searched for the photo caption.
@@ -150,6 +150,7 @@ def parse_page(text: str, *, id: str | None = None) -> Article:
     """
     if not isinstance(text, str):
         raise ArticleError(f"page text must be str, got {type(text).__name__}")
+    text = valid_text(text)  # lone surrogates become U+FFFD: the id and parts encode
     blocks = _blocks(text)
     if not blocks:
         raise ArticleError("empty page: no text at all")

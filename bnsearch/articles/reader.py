@@ -382,6 +382,10 @@ def _record(raw: bytes, name: str, number: int, start: int) -> Article | None:
         return None
     try:
         record = json.loads(text)
+    except RecursionError:
+        raise ArticleError(
+            "not valid JSON: nested too deeply", path=name, line=number, offset=start
+        ) from None
     except json.JSONDecodeError as error:
         offset = start + len(text[: error.pos].encode("utf-8"))
         raise ArticleError(

@@ -4,15 +4,19 @@
 temporary file, ``fsync`` and an atomic ``os.replace``, then an ``fsync`` of the folder)
 and opens ``.npy`` arrays memory-mapped. :class:`MemoryDirectory` keeps the same files
 in a dict, for tests and small jobs. Every write returns the CRC-32 and size of what was
-written, which the manifest records. Names are ``/``-separated relative paths.
+written, which the manifest records. Names are relative: a plain file name, or (segments
+of format 1-2) ``segment/file``; :func:`check_name` refuses anything else (separators,
+``..``, absolute paths), so nothing is read or written outside the index folder.
 """
 
 from __future__ import annotations
 
 import io
+import mmap
 import os
 import threading
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
@@ -22,6 +26,7 @@ import numpy.typing as npt
 
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import faults
+from bnsearch.index.compound import ALLOWED_DTYPES
 
 MANIFEST = "meta.json"
 LOCK_FILE = "write.lock"
@@ -49,6 +54,28 @@ class _CrcWriter:
         return self.raw.write(data)
 
 
+def plain_name(name: object) -> bool:
+    """True for a plain file name: non-empty, no separator, not ``.``/``..``, no NUL."""
+    return (
+        isinstance(name, str)
+        and 0 < len(name) <= 255
+        and name not in (".", "..")
+        and not any(bad in name for bad in ("/", "\\", "\x00"))
+        and name.isprintable()
+    )
+
+
+def check_name(name: str, where: str = "") -> str:
+    """``name`` if it is a plain file name or ``plain/plain`` (a format 1-2 segment
+    folder and file), else :class:`IndexFormatError`."""
+    parts = name.split("/") if isinstance(name, str) else [name]
+    if len(parts) > 2 or not all(plain_name(part) for part in parts):
+        raise IndexFormatError(
+            f"{where or 'index'}: file name {name!r} is not a plain name inside the index folder"
+        )
+    return name
+
+
 def _array_bytes_info(writer: _CrcWriter, array: npt.NDArray[np.generic]) -> None:
     np.lib.format.write_array(writer, np.ascontiguousarray(array), allow_pickle=False)
 
@@ -60,7 +87,11 @@ class Directory(Protocol):
 
     def save_array(self, name: str, array: npt.NDArray[np.generic]) -> FileInfo: ...
 
+    def write_parts(self, name: str, parts: Iterable[bytes | memoryview]) -> FileInfo: ...
+
     def read_bytes(self, name: str) -> bytes: ...
+
+    def map_file(self, name: str) -> npt.NDArray[np.uint8]: ...
 
     def load_array(self, name: str) -> npt.NDArray[np.generic]: ...
 
@@ -91,8 +122,11 @@ class FSDirectory:
     def describe(self, name: str) -> str:
         return str(self.path / name)
 
+    def _at(self, name: str) -> Path:
+        return self.path / check_name(name, str(self.path))
+
     def _target(self, name: str) -> Path:
-        target = self.path / name
+        target = self._at(name)
         if target.parent != self.path and not target.parent.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             self._dirty_dirs.add(self.path)
@@ -100,17 +134,21 @@ class FSDirectory:
         return target
 
     def write_bytes(self, name: str, data: bytes) -> FileInfo:
-        target = self._target(name)
-        with open(target, "wb") as handle:
+        return self.write_parts(name, [data])
+
+    def write_parts(self, name: str, parts: Iterable[bytes | memoryview]) -> FileInfo:
+        """Write a new file from ``parts`` (fsynced); its size and CRC-32."""
+        with _create(self._target(name)) as handle:
             writer = _CrcWriter(handle)
-            writer.write(data)
+            for part in parts:
+                writer.write(part)
             handle.flush()
             os.fsync(handle.fileno())
         return FileInfo(size=writer.size, crc32=writer.crc)
 
     def save_array(self, name: str, array: npt.NDArray[np.generic]) -> FileInfo:
         target = self._target(name)
-        with open(target, "wb") as handle:
+        with _create(target) as handle:
             writer = _CrcWriter(handle)
             _array_bytes_info(writer, array)
             handle.flush()
@@ -118,27 +156,45 @@ class FSDirectory:
         return FileInfo(size=writer.size, crc32=writer.crc)
 
     def read_bytes(self, name: str) -> bytes:
-        return (self.path / name).read_bytes()
+        return self._at(name).read_bytes()
+
+    def map_file(self, name: str) -> npt.NDArray[np.uint8]:
+        """The whole file memory-mapped read-only, as a uint8 array (one mapping, which
+        holds one file descriptor until no view of it is left)."""
+        target = self._at(name)
+        with open(target, "rb") as handle:
+            try:
+                mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            except ValueError:
+                raise IndexFormatError(f"{target}: file is empty") from None
+        return np.frombuffer(mapping, dtype=np.uint8)
 
     def load_array(self, name: str) -> npt.NDArray[np.generic]:
-        target = self.path / name
+        target = self._at(name)
         try:
             if target.stat().st_size == 0:
                 raise IndexFormatError(f"{target}: file is empty")
             array = np.load(target, mmap_mode="r", allow_pickle=False)
-        except ValueError as error:
-            raise IndexFormatError(f"{target}: not a valid array file ({error})") from None
+        except OSError:
+            raise
+        except Exception as error:  # numpy's header parser raises many kinds (tokenize, ...)
+            raise IndexFormatError(f"{target}: not a valid array file ({error!r})") from None
         if not isinstance(array, np.ndarray):
             raise IndexFormatError(f"{target}: not a single array")
+        if array.dtype.str not in ALLOWED_DTYPES or array.ndim not in (1, 2):
+            raise IndexFormatError(
+                f"{target}: an array of dtype {array.dtype.str} and {array.ndim} dimensions "
+                "(refused: plain integer arrays of one or two dimensions expected)"
+            )
         # a plain ndarray view of the mapping (which it keeps alive): np.memmap wraps every
         # slice and ufunc result in Python code, ~2-5 us per posting-list slice at query time
         return array.view(np.ndarray)
 
     def exists(self, name: str) -> bool:
-        return (self.path / name).exists()
+        return self._at(name).exists()
 
     def size(self, name: str) -> int:
-        return (self.path / name).stat().st_size
+        return self._at(name).stat().st_size
 
     def list_names(self) -> list[str]:
         if not self.path.is_dir():
@@ -146,7 +202,7 @@ class FSDirectory:
         return sorted(str(p.relative_to(self.path)) for p in self.path.rglob("*") if p.is_file())
 
     def remove(self, name: str) -> None:
-        target = self.path / name
+        target = self._at(name)
         try:
             target.unlink()
         except FileNotFoundError:
@@ -171,13 +227,19 @@ class FSDirectory:
         """The commit point: temp file, fsync, atomic rename over ``meta.json``, fsync dir."""
         self.sync()
         temporary = self.path / (MANIFEST + ".tmp")
-        with open(temporary, "wb") as handle:
+        with _create(temporary) as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         faults.crash_point("manifest-written")
         os.replace(temporary, self.path / MANIFEST)
         _fsync_dir(self.path)
+
+
+def _create(target: Path) -> io.BufferedWriter:
+    """Open a new file for writing; a symbolic link in its place is not followed."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    return open(os.open(target, flags, 0o666), "wb")
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -206,10 +268,23 @@ class MemoryDirectory:
         return f"<memory>/{name}"
 
     def write_bytes(self, name: str, data: bytes) -> FileInfo:
-        self._files[name] = bytes(data)
+        self._files[check_name(name)] = bytes(data)
         return FileInfo(size=len(data), crc32=zlib.crc32(data))
 
+    def write_parts(self, name: str, parts: Iterable[bytes | memoryview]) -> FileInfo:
+        return self.write_bytes(name, b"".join(parts))
+
+    def map_file(self, name: str) -> npt.NDArray[np.uint8]:
+        data = self.read_bytes(name)
+        if not data:
+            raise IndexFormatError(f"{self.describe(name)}: file is empty")
+        aligned = np.empty(len(data), dtype=np.uint8)  # aligned for the views made of it
+        aligned[:] = np.frombuffer(data, dtype=np.uint8)
+        aligned.setflags(write=False)
+        return aligned
+
     def save_array(self, name: str, array: npt.NDArray[np.generic]) -> FileInfo:
+        check_name(name)
         buffer = io.BytesIO()
         writer = _CrcWriter(buffer)
         _array_bytes_info(writer, array)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from bnsearch.errors import IndexLockedError
+from bnsearch.errors import IndexFormatError, IndexLockedError
 
 try:
     import fcntl
@@ -52,7 +52,15 @@ class FileWriteLock(WriteLock):
 
     def __init__(self, path: Path, *, timeout: float = 0.0) -> None:
         self.path = path
-        handle = open(path, "a+b")  # noqa: SIM115 - held until release()
+        try:  # a symbolic link in its place is not followed: nothing written outside
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        except OSError as error:
+            if os.path.islink(path):
+                raise IndexFormatError(
+                    f"{path}: the lock file is a symbolic link (refused); remove it"
+                ) from None
+            raise error
+        handle = open(fd, "r+b")  # noqa: SIM115 - held until release()
         deadline = time.monotonic() + max(0.0, timeout)
         while not _try_lock(handle):
             if time.monotonic() >= deadline:

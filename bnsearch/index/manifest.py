@@ -18,14 +18,18 @@ from typing import Any
 import attrs
 
 from bnsearch.errors import IndexFormatError
-from bnsearch.index.directory import FileInfo
+from bnsearch.index.directory import FileInfo, check_name, plain_name
 
 FORMAT_NAME = "bnsearch-index"
 #: Bump on any incompatible change of the on-disk layout.
 #: 2: stored-text blocks with the long texts outside JSON (see :mod:`.store`).
-FORMAT_VERSION = 2
-#: Versions this code opens: version 1 differs only in its stored blocks, still read.
-READABLE_VERSIONS = (1, 2)
+#: 3: a segment is one compound file (see :mod:`.compound`), deletions beside it.
+FORMAT_VERSION = 3
+#: Versions this code opens: 1 and 2 differ only in their stored blocks and in keeping a
+#: segment as a folder of ``.npy`` files; both are still read.
+READABLE_VERSIONS = (1, 2, 3)
+#: Doc ids are int32: no segment holds more docs.
+MAX_DOCS = 2**31 - 1
 
 
 @attrs.frozen(kw_only=True)
@@ -92,6 +96,8 @@ class Manifest:
             body = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as error:
             raise IndexFormatError(f"{where}: manifest is not valid JSON ({error})") from None
+        except RecursionError:
+            raise IndexFormatError(f"{where}: manifest is nested too deeply") from None
         if not isinstance(body, dict) or body.get("format") != FORMAT_NAME:
             raise IndexFormatError(f"{where}: not a bnsearch index manifest")
         version = body.get("format_version")
@@ -101,30 +107,68 @@ class Manifest:
                 f"{', '.join(map(str, READABLE_VERSIONS))}; rebuild the index with this version"
             )
         checksum = body.pop("checksum", None)
-        canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        if checksum != zlib.crc32(canonical.encode("utf-8")):
+        try:
+            canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        except (RecursionError, TypeError, ValueError) as error:  # e.g. deep nesting
+            raise IndexFormatError(f"{where}: manifest is malformed ({error!r})") from None
+        if checksum != zlib.crc32(canonical.encode("utf-8", "surrogatepass")):
             raise IndexFormatError(f"{where}: manifest checksum mismatch (the file is damaged)")
         try:
-            segments = tuple(
-                SegmentEntry(
-                    name=str(item["name"]),
-                    max_doc=int(item["max_doc"]),
-                    del_count=int(item["del_count"]),
-                    deletes=item["deletes"],
-                    files={
-                        name: FileInfo(size=int(info["size"]), crc32=int(info["crc32"]))
-                        for name, info in item["files"].items()
-                    },
-                    stats=dict(item.get("stats", {})),
-                )
-                for item in body["segments"]
-            )
+            segments = tuple(_segment(item, where) for item in body["segments"])
+            names = [entry.name for entry in segments]
+            if len(set(names)) != len(names):
+                raise IndexFormatError(f"{where}: a segment is listed twice")
             return cls(
-                generation=int(body["generation"]),
+                generation=_count(body["generation"], "generation"),
                 schema=body["schema"],
                 segments=segments,
-                next_segment=int(body["next_segment"]),
+                next_segment=_count(body["next_segment"], "next_segment"),
                 committed_at=str(body["committed_at"]),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise IndexFormatError(f"{where}: manifest is malformed ({error!r})") from None
+
+
+def _count(value: object, label: str, limit: int = 2**63 - 1) -> int:
+    """A JSON integer in ``0..limit`` (not a bool, a float or a string)."""
+    if type(value) is not int or not 0 <= value <= limit:
+        raise ValueError(f"{label} is {value!r}, an integer in 0..{limit} expected")
+    return value
+
+
+def _segment(item: Any, where: str) -> SegmentEntry:
+    """One segment of a manifest, its names and counts checked (no file is touched)."""
+    name = item["name"]
+    if not plain_name(name) or not str(name).startswith("seg-"):
+        raise IndexFormatError(f"{where}: segment name {name!r} is not a plain seg-* name")
+    max_doc = _count(item["max_doc"], f"{name}: max_doc", MAX_DOCS)
+    del_count = _count(item["del_count"], f"{name}: del_count", max_doc)
+    files: dict[str, FileInfo] = {}
+    for file_name, info in dict(item["files"]).items():
+        check_name(file_name, where)
+        if not file_name.startswith((name + ".", name + "/")):
+            raise IndexFormatError(
+                f"{where}: file {file_name!r} listed for segment {name!r} is not one of its files"
+            )
+        files[file_name] = FileInfo(
+            size=_count(info["size"], f"{file_name}: size"),
+            crc32=_count(info["crc32"], f"{file_name}: crc32", 2**32 - 1),
+        )
+    deletes = item["deletes"]
+    if deletes is not None and deletes not in files:
+        raise IndexFormatError(
+            f"{where}: deletions file {deletes!r} of segment {name!r} is not among its files"
+        )
+    if (deletes is None) != (del_count == 0):
+        raise IndexFormatError(
+            f"{where}: segment {name!r} has {del_count} deletions and deletions file {deletes!r}"
+        )
+    stats = item.get("stats", {})
+    return SegmentEntry(
+        name=name,
+        max_doc=max_doc,
+        del_count=del_count,
+        deletes=deletes,
+        files=files,
+        stats=dict(stats) if isinstance(stats, dict) else {},
+    )

@@ -48,18 +48,30 @@ def schema_for(manifest: Manifest, schema: Schema | None, *, where: str) -> Sche
     Raises :class:`AnalyzerMismatchError` when this code's analyzers differ from the
     recorded identities, :class:`SchemaError` when ``schema`` has other fields.
     """
-    recorded = Schema.from_json(manifest.schema, check_identities=schema is None)
+    try:
+        recorded = Schema.from_json(manifest.schema, check_identities=False)
+    except SchemaError as error:  # the manifest's own description: damage, not a misuse
+        raise IndexFormatError(f"{where}: {error}") from None
     if schema is None:
+        recorded.check_identities(_identities(manifest, where))
         return recorded
     if not schema.same_layout(recorded):
         raise SchemaError(
             f"{where}: the schema given does not match the index's fields "
             f"{recorded.names} (kinds, sources and analyzers must agree; weights may differ)"
         )
-    schema.check_identities(
-        {entry["name"]: entry.get("analyzer_identity") for entry in manifest.schema["fields"]}
-    )
+    schema.check_identities(_identities(manifest, where))
     return schema
+
+
+def _identities(manifest: Manifest, where: str) -> dict[str, str | None]:
+    try:
+        return {
+            str(entry["name"]): entry.get("analyzer_identity")
+            for entry in manifest.schema["fields"]
+        }
+    except (KeyError, TypeError, AttributeError) as error:
+        raise IndexFormatError(f"{where}: the schema is malformed ({error!r})") from None
 
 
 class IndexReader:

@@ -1,26 +1,29 @@
-"""One immutable segment: writing its folder of ``.npy`` arrays, and reading it mmapped.
+"""One immutable segment: writing it as one compound file, and reading it mapped once.
 
-Layout of ``seg-NNNNNN/`` (every file is a plain ``.npy`` array; strings are UTF-8 blobs
-with byte offsets, ``<stem>.blob.npy`` + ``<stem>.off.npy``; every offset or pointer array
-is uint32 when its values fit, else int64; see docs/index-format.md):
+Since format 3 a segment is ``seg-NNNNNN.cfs`` (see :mod:`.compound`: one file, one
+memory map, one file descriptor while open) plus, when some of its docs are deleted,
+``seg-NNNNNN.del-GGGGGG.npy``. Its arrays, by stem (strings are UTF-8 string tables,
+``<stem>.blob`` + ``<stem>.off``; every offset or pointer array is uint32 when its values
+fit, else int64; see docs/index-format.md):
 
-* per field ``F``: ``fld.F.terms`` (sorted terms, string table), ``fld.F.indptr.npy``
-  (postings of term ``t`` are ``[indptr[t], indptr[t+1])``), ``fld.F.docs.npy`` (doc
+* per field ``F``: ``fld.F.terms`` (sorted terms, string table), ``fld.F.indptr``
+  (postings of term ``t`` are ``[indptr[t], indptr[t+1])``), ``fld.F.docs`` (doc
   ids, ascending per term: uint16 in a segment of at most 65,536 docs, else int32),
-  ``fld.F.tfs.npy`` (uint8/16/32), and for a stemmed field ``fld.F.forms.npy`` (uint8
+  ``fld.F.tfs`` (uint8/16/32), and for a stemmed field ``fld.F.forms`` (uint8
   form flags per posting, see :mod:`bnsearch.analysis.forms`);
-  text fields add ``fld.F.norms.npy`` (uint8 length codes), ``fld.F.lens.npy`` (uint32
-  exact lengths), and with positions ``fld.F.pos.npy`` (uint8/16/32, grouped by posting)
-  and ``fld.F.posptr.npy`` (the first position of term ``t``); keyword fields add
-  ``fld.F.facet.npy`` (int32 term id of each doc's full value, -1 if none);
+  text fields add ``fld.F.norms`` (uint8 length codes), ``fld.F.lens`` (uint32
+  exact lengths), and with positions ``fld.F.pos`` (uint8/16/32, grouped by posting)
+  and ``fld.F.posptr`` (the first position of term ``t``); keyword fields add
+  ``fld.F.facet`` (int32 term id of each doc's full value, -1 if none);
 * ``strings.ids``, ``strings.titlekeys``, ``strings.urls``: one entry per doc;
-* ``doc.published.npy``: int64 publication time per doc, seconds since the Unix epoch
+* ``doc.published``: int64 publication time per doc, seconds since the Unix epoch
   (UTC), :data:`NO_DATE` when the article has none (absent in segments written before
   it existed: read as all :data:`NO_DATE`);
-* ``links.src.npy`` (int32 source doc per edge) and ``strings.links.key/url/tid``;
-* ``store.bin.npy`` (uint8, zlib blocks of JSON rows, see :mod:`.store`) and ``store.idx.npy``;
-* deletions live outside the immutable set: ``del-GGGGGG.npy`` (sorted int32 doc ids
-  deleted as of generation G), named by the manifest.
+* ``links.src`` (int32 source doc per edge) and ``strings.links.key/url/tid``;
+* ``store.bin`` (uint8, zlib blocks of rows, see :mod:`.store`) and ``store.idx``.
+
+A format 1-2 segment is a folder ``seg-NNNNNN/`` holding each array as ``<stem>.npy``
+(and its deletion files); it is still read, and merged into compound segments.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import itertools
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.errors import IndexFormatError, SchemaError
-from bnsearch.index import faults
+from bnsearch.index import compound, faults
 from bnsearch.index.directory import Directory, FileInfo
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.schema import TEXT, Schema
@@ -45,7 +49,7 @@ Array = npt.NDArray[Any]
 
 #: ``SegmentReader.published()`` value of a doc whose article has no publication date.
 NO_DATE: int = int(np.iinfo(np.int64).min)
-PUBLISHED_FILE = "doc.published.npy"
+PUBLISHED_STEM = "doc.published"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
@@ -86,13 +90,28 @@ def encode_strings(values: Sequence[str]) -> tuple[npt.NDArray[np.uint8], Array]
     return np.frombuffer(b"".join(encoded), dtype=np.uint8), compact_offsets(offsets)
 
 
-def decode_strings(blob: Array, offsets: Array) -> list[str]:
-    """All strings of a string table.
+def decode_strings(blob: Array, offsets: Array, where: str = "string table") -> list[str]:
+    """All strings of a string table (:class:`IndexFormatError` if not UTF-8).
 
     Where no string holds a NUL (the usual case), NULs are put between the strings and
     the table is decoded and split in one C call each, instead of one decode a string:
     a search's first use of a 150,000-term dictionary took 60 ms the slow way.
     """
+    try:
+        return _decode_strings(blob, offsets)
+    except UnicodeDecodeError as error:
+        raise IndexFormatError(f"{where}: not valid UTF-8 ({error}); run bnsearch verify") from None
+
+
+def decode_one(blob: Array, start: int, end: int, where: str) -> str:
+    """One string of a string table (:class:`IndexFormatError` if not UTF-8)."""
+    try:
+        return blob[start:end].tobytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise IndexFormatError(f"{where}: not valid UTF-8 ({error}); run bnsearch verify") from None
+
+
+def _decode_strings(blob: Array, offsets: Array) -> list[str]:
     count = len(offsets) - 1
     if count <= 0:
         return []
@@ -106,57 +125,223 @@ def decode_strings(blob: Array, offsets: Array) -> list[str]:
     return [raw[start:end].decode("utf-8") for start, end in itertools.pairwise(bounds)]
 
 
+def compound_name(name: str) -> str:
+    """The compound file of segment ``name`` (format 3)."""
+    return name + compound.SUFFIX
+
+
+def deletes_name(name: str, generation: int) -> str:
+    """The deletions file of segment ``name`` as of ``generation``."""
+    return f"{name}.del-{generation:06d}.npy"
+
+
+def is_segment_file(segment: str, file_name: str) -> bool:
+    """True if ``file_name`` belongs to segment ``segment`` (its compound file, its
+    deletions, or, format 1-2, a file in its folder)."""
+    return file_name.startswith((segment + ".", segment + "/"))
+
+
 def write_segment(directory: Directory, name: str, built: dict[str, Any]) -> dict[str, FileInfo]:
-    """Write the arrays of a built segment under ``name/``; returns the files written."""
-    files: dict[str, FileInfo] = {}
-    arrays: dict[str, Any] = built["arrays"]
-    for stem, value in arrays.items():
+    """Write a built segment as one compound file; returns the files written.
+
+    The one way arrays reach a segment: ``built["arrays"]`` maps a stem to an array, a
+    list of strings (stored as a string table ``<stem>.blob`` + ``<stem>.off``) or, for
+    ``"store"``, the :class:`StoreWriter` (``store.bin`` + ``store.idx``). Readers get
+    them back with :meth:`SegmentReader.array` (and :meth:`SegmentReader.has_array`).
+    """
+    arrays: dict[str, Array] = {}
+    for stem, value in built["arrays"].items():
         if stem == "store":
             store: StoreWriter = value
             data, index = store.finish()
-            files[f"{name}/store.bin.npy"] = directory.save_array(
-                f"{name}/store.bin.npy", np.frombuffer(data, dtype=np.uint8)
-            )
-            files[f"{name}/store.idx.npy"] = directory.save_array(f"{name}/store.idx.npy", index)
+            arrays["store.bin"] = np.frombuffer(data, dtype=np.uint8)
+            arrays["store.idx"] = index
         elif isinstance(value, list):
-            blob, offsets = encode_strings(value)
-            for suffix, part in (("blob", blob), ("off", offsets)):
-                target = f"{name}/{stem}.{suffix}.npy"
-                files[target] = directory.save_array(target, part)
+            arrays[f"{stem}.blob"], arrays[f"{stem}.off"] = encode_strings(value)
+        elif stem.endswith((".indptr", ".posptr")):
+            arrays[stem] = compact_offsets(value)
         else:
-            if stem.endswith((".indptr", ".posptr")):
-                value = compact_offsets(value)
-            files[f"{name}/{stem}.npy"] = directory.save_array(f"{name}/{stem}.npy", value)
+            arrays[stem] = value
+    target = compound_name(name)
+    files = {target: directory.write_parts(target, compound.encode(arrays))}
     faults.crash_point("segment-written")
     return files
 
 
+#: A compound file up to this size has every array's CRC-32 checked when it opens, and its
+#: doc ids and frequencies range-checked (15 ms for BeliN's 10 MB segment, against 2 ms
+#: for the small arrays only); larger ones have their per-doc and per-term arrays
+#: checked, and their postings, positions and stored text only by ``verify`` (stored
+#: blocks carry zlib's own checksum, so damage there is still caught when a block is read).
+OPEN_FULL_CHECK_BYTES = 64 << 20
+
+
+#: Arrays whose size grows with postings or text: their CRC-32 is checked by ``verify``
+#: only. Every other array (per doc, per term, per link) is checked when a segment opens.
+_UNCHECKED_ON_OPEN = (".docs", ".tfs", ".pos", ".forms", "store.bin")
+
+
+class _Arrays:
+    """The arrays of one segment by stem: views into its compound file, or (format 1-2)
+    one memory-mapped ``.npy`` file each."""
+
+    def __init__(self, directory: Directory, entry: SegmentEntry, *, check: bool) -> None:
+        self.directory = directory
+        self.entry = entry
+        self.compound = compound_name(entry.name)
+        self.where = directory.describe(self.compound)
+        self.buffer: npt.NDArray[np.uint8] | None = None
+        self.table: dict[str, compound.Entry] = {}
+        if self.compound in entry.files:
+            self.buffer = directory.map_file(self.compound)
+            self.table = compound.read_table(self.buffer, self.where)
+            if check:
+                everything = len(self.buffer) <= OPEN_FULL_CHECK_BYTES
+                for problem in self.crc_problems(everything=everything):
+                    raise IndexFormatError(problem + " (run bnsearch verify)")
+        else:
+            self.where = directory.describe(entry.name)
+            if check:
+                for problem in self.legacy_crc_problems():
+                    raise IndexFormatError(problem + " (run bnsearch verify)")
+
+    def legacy_crc_problems(self) -> list[str]:
+        """Format 1-2 files whose CRC-32 is not the manifest's (every file of a segment
+        up to :data:`OPEN_FULL_CHECK_BYTES`, else the small ones)."""
+        files = self.entry.files
+        everything = sum(info.size for info in files.values()) <= OPEN_FULL_CHECK_BYTES
+        problems = []
+        for name, info in files.items():
+            stem = name.rsplit("/", 1)[-1].removesuffix(".npy")
+            if name == self.entry.deletes or (not everything and stem.endswith(_UNCHECKED_ON_OPEN)):
+                continue
+            if zlib.crc32(self.directory.read_bytes(name)) != info.crc32:
+                problems.append(
+                    f"{self.directory.describe(name)}: checksum mismatch (the file is damaged)"
+                )
+        return problems
+
+    def size(self) -> int:
+        """Bytes of the segment's files (its deletions aside)."""
+        return sum(i.size for n, i in self.entry.files.items() if n != self.entry.deletes)
+
+    def has(self, stem: str) -> bool:
+        if self.buffer is not None:
+            return stem in self.table
+        return f"{self.entry.name}/{stem}.npy" in self.entry.files
+
+    def load(self, stem: str) -> Array:
+        if self.buffer is not None:
+            item = self.table.get(stem)
+            if item is None:
+                raise IndexFormatError(f"{self.where}: array {stem!r} missing")
+            return compound.view(self.buffer, item)
+        name = f"{self.entry.name}/{stem}.npy"
+        try:
+            return self.directory.load_array(name)
+        except FileNotFoundError:
+            raise IndexFormatError(
+                f"{self.directory.describe(name)}: file missing "
+                "(the index is damaged; run bnsearch verify)"
+            ) from None
+
+    def crc_problems(self, *, everything: bool = True) -> list[str]:
+        """Arrays of the compound file whose bytes no longer match their CRC-32 (only
+        the small ones unless ``everything``)."""
+        if self.buffer is None:
+            return []  # format 1-2 files: see legacy_crc_problems
+        buffer = self.buffer
+        return [
+            f"{self.where}: array {stem!r} is damaged (checksum mismatch)"
+            for stem, item in self.table.items()
+            if (everything or not stem.endswith(_UNCHECKED_ON_OPEN))
+            and not compound.check_crc(buffer, item)
+        ]
+
+
 class _FieldArrays:
-    """The mmapped arrays of one field of one segment."""
+    """The arrays of one field of one segment (views into the mapped file)."""
 
     def __init__(
         self, load: Any, prefix: str, text: bool, positions: bool, has_forms: bool
     ) -> None:
-        self.blob: Array = load(f"{prefix}.terms.blob.npy")
-        self.off: Array = load(f"{prefix}.terms.off.npy")
-        self.indptr: Array = load(f"{prefix}.indptr.npy")
-        self.docs: Array = load(f"{prefix}.docs.npy")
-        self.tfs: Array = load(f"{prefix}.tfs.npy")
-        self.norms: Array | None = load(f"{prefix}.norms.npy") if text else None
-        self.lens: Array | None = load(f"{prefix}.lens.npy") if text else None
-        self.pos: Array | None = load(f"{prefix}.pos.npy") if text and positions else None
-        self.posptr: Array | None = load(f"{prefix}.posptr.npy") if text and positions else None
-        self.facet: Array | None = None if text else load(f"{prefix}.facet.npy")
-        self.forms: Array | None = load(f"{prefix}.forms.npy") if has_forms else None
+        self.blob: Array = load(f"{prefix}.terms.blob")
+        self.off: Array = load(f"{prefix}.terms.off")
+        self.indptr: Array = load(f"{prefix}.indptr")
+        self.docs: Array = load(f"{prefix}.docs")
+        self.tfs: Array = load(f"{prefix}.tfs")
+        self.norms: Array | None = load(f"{prefix}.norms") if text else None
+        self.lens: Array | None = load(f"{prefix}.lens") if text else None
+        self.pos: Array | None = load(f"{prefix}.pos") if text and positions else None
+        self.posptr: Array | None = load(f"{prefix}.posptr") if text and positions else None
+        self.facet: Array | None = None if text else load(f"{prefix}.facet")
+        self.forms: Array | None = load(f"{prefix}.forms") if has_forms else None
         self.terms: list[str] | None = None
+
+    def check(self, max_doc: int, fail: Any, *, postings: bool) -> None:
+        """Cheap structure checks (lengths, bounds of pointers); with ``postings``, also
+        doc ids in range and term frequencies positive (one pass over the postings)."""
+        terms = _check_table(self.blob, self.off, None, fail, "terms")
+        _check_pointers(self.indptr, terms, len(self.docs), fail, "postings pointers")
+        if len(self.tfs) != len(self.docs):
+            fail(f"{len(self.tfs)} term frequencies for {len(self.docs)} postings")
+        if self.forms is not None and len(self.forms) != len(self.docs):
+            fail(f"{len(self.forms)} form flags for {len(self.docs)} postings")
+        for label, per_doc in (
+            ("norms", self.norms),
+            ("lengths", self.lens),
+            ("facets", self.facet),
+        ):
+            if per_doc is not None and len(per_doc) != max_doc:
+                fail(f"{len(per_doc)} {label} for {max_doc} docs")
+        if self.facet is not None and len(self.facet):
+            low, high = int(self.facet.min()), int(self.facet.max())
+            if low < -1 or high >= terms:
+                fail(f"facet values {low}..{high} outside -1..{terms - 1}")
+        if self.posptr is not None and self.pos is not None:
+            _check_pointers(self.posptr, terms, len(self.pos), fail, "position pointers")
+        if postings and len(self.docs):
+            if int(self.docs.max()) >= max_doc:
+                fail(f"doc id {int(self.docs.max())} out of range 0..{max_doc - 1}")
+            if int(self.tfs.min()) <= 0:
+                fail("zero term frequency")
+            if self.posptr is not None:
+                ends = np.zeros(len(self.tfs) + 1, dtype=np.int64)
+                np.cumsum(self.tfs, out=ends[1:])
+                if not np.array_equal(ends[np.asarray(self.indptr, dtype=np.int64)], self.posptr):
+                    fail("position pointers do not match the term frequencies")
+
+
+def _check_pointers(pointers: Array, count: int, total: int, fail: Any, label: str) -> None:
+    """``pointers`` must be ``count + 1`` ascending offsets from 0 to ``total``."""
+    if pointers.ndim != 1 or len(pointers) != count + 1:
+        fail(f"{len(pointers)} {label} for {count} entries")
+    elif int(pointers[0]) != 0 or int(pointers[-1]) != total:
+        fail(f"{label} run {int(pointers[0])}..{int(pointers[-1])}, expected 0..{total}")
+    elif count and bool(np.any(pointers[1:] < pointers[:-1])):
+        fail(f"{label} are not ascending")
+
+
+def _check_table(blob: Array, offsets: Array, count: int | None, fail: Any, label: str) -> int:
+    """A string table must have ``count + 1`` ascending offsets over its blob; its count."""
+    if blob.ndim != 1 or blob.dtype != np.uint8:
+        fail(f"{label}: the string bytes are not a uint8 array")
+    if count is None:
+        count = max(len(offsets) - 1, 0)
+    _check_pointers(offsets, count, len(blob), fail, f"{label} offsets")
+    return count
 
 
 class SegmentReader:
     """Read access to one segment at one generation (its deletions fixed).
 
-    Every array is memory-mapped (no copy) on a filesystem index; postings are
-    zero-copy slices. All arrays are opened in the constructor, so a later merge that
-    removes the files cannot pull them from under a reader.
+    The segment's compound file is memory-mapped once (one file descriptor) and every
+    array is a zero-copy view into it; postings are zero-copy slices. A format 1-2
+    segment (a folder of ``.npy`` files) maps each file. Everything is opened and
+    checked in the constructor (sizes against the manifest, checksums of the small
+    arrays, lengths and pointer bounds: :meth:`_check`), so damage is an
+    :class:`IndexFormatError` here rather than a numpy error later, and a later merge
+    that removes the files cannot pull them from under a reader.
     """
 
     def __init__(
@@ -167,18 +352,6 @@ class SegmentReader:
         self.ordinal = ordinal
         self.schema = schema
         self.max_doc = entry.max_doc
-        where = directory.describe(entry.name)
-        self._where = where
-
-        def load(stem: str) -> Array:
-            try:
-                return directory.load_array(f"{entry.name}/{stem}")
-            except FileNotFoundError:
-                raise IndexFormatError(
-                    f"{directory.describe(entry.name + '/' + stem)}: file missing "
-                    "(the index is damaged; run bnsearch verify)"
-                ) from None
-
         for file_name, info in entry.files.items():
             try:
                 size = directory.size(file_name)
@@ -192,36 +365,46 @@ class SegmentReader:
                     f"{directory.describe(file_name)}: {size} bytes, the manifest says "
                     f"{info.size} (the file is damaged or was changed; run bnsearch verify)"
                 )
+        self._arrays = source = _Arrays(directory, entry, check=True)
+        where = source.where
+        self._where = where
+        load = source.load
         self._fields: dict[str, _FieldArrays] = {
             spec.name: _FieldArrays(
                 load,
                 f"fld.{spec.name}",
                 spec.kind == TEXT,
                 spec.positions,
-                f"{entry.name}/fld.{spec.name}.forms.npy" in entry.files,
+                source.has(f"fld.{spec.name}.forms"),
             )
             for spec in schema.fields
         }
-        self._ids_blob, self._ids_off = load("strings.ids.blob.npy"), load("strings.ids.off.npy")
-        self._keys = (load("strings.titlekeys.blob.npy"), load("strings.titlekeys.off.npy"))
-        self._urls = (load("strings.urls.blob.npy"), load("strings.urls.off.npy"))
-        self._published: Array | None = (
-            load(PUBLISHED_FILE) if f"{entry.name}/{PUBLISHED_FILE}" in entry.files else None
-        )
-        self.link_src: Array = load("links.src.npy")
+        self._ids_blob, self._ids_off = load("strings.ids.blob"), load("strings.ids.off")
+        self._keys = (load("strings.titlekeys.blob"), load("strings.titlekeys.off"))
+        self._urls = (load("strings.urls.blob"), load("strings.urls.off"))
+        self._published: Array | None = load(PUBLISHED_STEM) if source.has(PUBLISHED_STEM) else None
+        self.link_src: Array = load("links.src")
         self._link_tables = {
-            part: (load(f"strings.links.{part}.blob.npy"), load(f"strings.links.{part}.off.npy"))
+            part: (load(f"strings.links.{part}.blob"), load(f"strings.links.{part}.off"))
             for part in ("key", "url", "tid")
         }
-        self._store = StoreReader(load("store.bin.npy"), load("store.idx.npy"), where=where)
+        store_bin, store_idx = load("store.bin"), load("store.idx")
+        self._check(store_bin, store_idx)
+        self._store = StoreReader(store_bin, store_idx, where=where)
         self.live: npt.NDArray[np.bool_] = np.ones(self.max_doc, dtype=bool)
         if entry.deletes is not None:
             try:
-                deleted = directory.load_array(entry.deletes)
+                data = directory.read_bytes(entry.deletes)
             except FileNotFoundError:
                 raise IndexFormatError(
                     f"{directory.describe(entry.deletes)}: deletions file missing"
                 ) from None
+            if zlib.crc32(data) != entry.files[entry.deletes].crc32:
+                raise IndexFormatError(
+                    f"{directory.describe(entry.deletes)}: checksum mismatch (the deletions "
+                    "file is damaged; run bnsearch verify)"
+                )
+            deleted = compound.parse_npy(data, directory.describe(entry.deletes))
             if len(deleted) and (int(deleted.max()) >= self.max_doc or int(deleted.min()) < 0):
                 raise IndexFormatError(f"{directory.describe(entry.deletes)}: doc id out of range")
             self.live[np.asarray(deleted, dtype=np.int64)] = False
@@ -231,18 +414,68 @@ class SegmentReader:
             raise IndexFormatError(
                 f"{where}: manifest says {entry.del_count} deletions, file has {self.del_count}"
             )
-        if len(self._ids_off) != self.max_doc + 1:
-            raise IndexFormatError(f"{where}: {len(self._ids_off) - 1} ids for {self.max_doc} docs")
-        if self._published is not None and (
-            len(self._published) != self.max_doc or self._published.dtype != np.int64
-        ):
-            raise IndexFormatError(
-                f"{where}: {len(self._published)} publication dates ({self._published.dtype}) "
-                f"for {self.max_doc} docs (int64 expected)"
-            )
         self._id_map: dict[str, int] | None = None
         self._ids: list[str] | None = None
         self._edges: EdgeTable | None = None
+
+    def _check(self, store_bin: Array, store_idx: Array) -> None:
+        """The open checks: every length and pointer bound that costs no pass over
+        postings or text (the count of docs first, before anything of that size is
+        allocated)."""
+        where, max_doc = self._where, self.max_doc
+
+        def fail(message: str, field: str | None = None) -> None:
+            place = f"{where} field {field!r}" if field else where
+            raise IndexFormatError(
+                f"{place}: {message} (the index is damaged; run bnsearch verify)"
+            )
+
+        if len(self._ids_off) != max_doc + 1:
+            fail(f"{len(self._ids_off) - 1} ids for {max_doc} docs")
+        _check_table(self._ids_blob, self._ids_off, max_doc, fail, "ids")
+        _check_table(*self._keys, max_doc, fail, "title keys")
+        _check_table(*self._urls, max_doc, fail, "urls")
+        edges = len(self.link_src)
+        for part, table in self._link_tables.items():
+            _check_table(*table, edges, fail, f"link {part}s")
+        if edges and (int(self.link_src.min()) < 0 or int(self.link_src.max()) >= max_doc):
+            fail("a link's source doc is out of range")
+        if edges > 1 and bool(np.any(self.link_src[1:] < self.link_src[:-1])):
+            fail("link edges are not grouped by source doc")
+        if self._published is not None and (
+            len(self._published) != max_doc or self._published.dtype != np.int64
+        ):
+            fail(
+                f"{len(self._published)} publication dates ({self._published.dtype}) "
+                f"for {max_doc} docs (int64 expected)"
+            )
+        small = self._arrays.size() <= OPEN_FULL_CHECK_BYTES
+        for name, arrays in self._fields.items():
+            arrays.check(max_doc, lambda message, name=name: fail(message, name), postings=small)
+        if store_idx.ndim != 2 or store_idx.shape[1] != 2 or len(store_idx) < 1:
+            fail(f"the stored-block index has shape {store_idx.shape}")
+        starts, firsts = store_idx[:, 0], store_idx[:, 1]
+        if int(starts[0]) != 0 or int(firsts[0]) != 0:
+            fail("the stored-block index does not start at 0")
+        if int(starts[-1]) != len(store_bin) or int(firsts[-1]) != max_doc:
+            fail(
+                f"the stored-block index ends at ({int(starts[-1])}, {int(firsts[-1])}), "
+                f"expected ({len(store_bin)}, {max_doc})"
+            )
+        if len(store_idx) > 1 and (
+            bool(np.any(starts[1:] < starts[:-1])) or bool(np.any(firsts[1:] < firsts[:-1]))
+        ):
+            fail("the stored-block index is not ascending")
+
+    def has_array(self, stem: str) -> bool:
+        """True if the segment holds the array ``stem`` (see :func:`write_segment`);
+        segments written before an array existed lack it."""
+        return self._arrays.has(stem)
+
+    def array(self, stem: str) -> Array:
+        """The array ``stem`` written by :func:`write_segment` (a read-only view; a
+        string table is ``<stem>.blob`` + ``<stem>.off``, see :func:`decode_strings`)."""
+        return self._arrays.load(stem)
 
     # -- fields ------------------------------------------------------------------------
     def _field(self, field: str) -> _FieldArrays:
@@ -255,7 +488,7 @@ class SegmentReader:
         """The field's terms, sorted (decoded once, then cached)."""
         arrays = self._field(field)
         if arrays.terms is None:
-            arrays.terms = decode_strings(arrays.blob, arrays.off)
+            arrays.terms = decode_strings(arrays.blob, arrays.off, f"{self._where} {field} terms")
         return arrays.terms
 
     def term_id(self, field: str, term: str) -> int:
@@ -281,11 +514,6 @@ class SegmentReader:
         posting in the field's posting arrays (doc ids, tfs, :meth:`forms`); or ``None``."""
         ident = self.term_id(field, term)
         return None if ident < 0 else self._posting_slice(field, ident)
-
-    def postings_by_id(self, field: str, ident: int) -> tuple[Array, Array]:
-        """Postings of term number ``ident`` (zero-copy slices)."""
-        docs, tfs, _ = self._posting_slice(field, ident)
-        return docs, tfs
 
     def _posting_slice(self, field: str, ident: int) -> tuple[Array, Array, int]:
         arrays = self._field(field)
@@ -376,12 +604,12 @@ class SegmentReader:
     def article_ids(self) -> list[str]:
         """Article id of every doc (decoded once)."""
         if self._ids is None:
-            self._ids = decode_strings(self._ids_blob, self._ids_off)
+            self._ids = decode_strings(self._ids_blob, self._ids_off, f"{self._where} ids")
         return self._ids
 
     def article_id(self, doc: int) -> str:
         start, end = int(self._ids_off[doc]), int(self._ids_off[doc + 1])
-        return self._ids_blob[start:end].tobytes().decode("utf-8")
+        return decode_one(self._ids_blob, start, end, f"{self._where} ids")
 
     def published(self) -> npt.NDArray[np.int64]:
         """Publication time of every doc (deleted docs included): int64 seconds since the
@@ -426,23 +654,23 @@ class SegmentReader:
     def title_key_of(self, doc: int) -> str:
         """The title key of one doc (see :func:`bnsearch.index.links.title_key`)."""
         blob, offsets = self._keys
-        return blob[int(offsets[doc]) : int(offsets[doc + 1])].tobytes().decode("utf-8")
+        return decode_one(blob, int(offsets[doc]), int(offsets[doc + 1]), self._where)
 
     def url_of(self, doc: int) -> str:
         """The URL of one doc as given (``""`` when none)."""
         blob, offsets = self._urls
-        return blob[int(offsets[doc]) : int(offsets[doc + 1])].tobytes().decode("utf-8")
+        return decode_one(blob, int(offsets[doc]), int(offsets[doc + 1]), self._where)
 
     def title_keys(self) -> list[str]:
-        return decode_strings(*self._keys)
+        return decode_strings(*self._keys, f"{self._where} title keys")
 
     def urls(self) -> list[str]:
-        return decode_strings(*self._urls)
+        return decode_strings(*self._urls, f"{self._where} urls")
 
     def link_table(self, part: str) -> list[str]:
         """Per edge: ``"key"`` (headline key), ``"url"`` or ``"tid"`` (target id), ``""``
         when absent."""
-        return decode_strings(*self._link_tables[part])
+        return decode_strings(*self._link_tables[part], f"{self._where} link {part}s")
 
     # -- link edges (the lookups by key live in bnsearch.index.links) ---------------------
     def edges(self) -> EdgeTable:

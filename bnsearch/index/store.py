@@ -272,7 +272,14 @@ class StoreReader:
         try:
             text = zlib.decompress(bytes(self._data[start:end])).decode(TEXT_ENCODING)
             rows = _rows_v2(text) if text[:1] == _BLOCK_V2 else json.loads(text)
-        except (zlib.error, UnicodeDecodeError, ValueError, TypeError, KeyError) as error:
+        except (
+            zlib.error,
+            UnicodeDecodeError,
+            ValueError,
+            TypeError,
+            KeyError,
+            RecursionError,
+        ) as error:
             raise IndexFormatError(
                 f"{self._where}: stored block {number} (bytes {start}..{end}) is damaged: {error}"
             ) from None

@@ -1,8 +1,10 @@
 """``verify(path)``: check an index's checksums and structure and name what is wrong.
 
-Checks, in order: the manifest (readable, own checksum, format version), the schema and
-analyzer identities, every file listed for every segment (present, size, CRC-32), then
-the structure of each segment (sorted terms, monotone CSR pointers, doc ids in range and
+Checks, in order: the manifest (readable, own checksum, format version, plain file names,
+bounded counts), the schema and analyzer identities, every file listed for every segment
+(present, size, CRC-32; for a damaged compound file, which of its arrays fail their own
+CRC-32), then the open checks of :class:`~bnsearch.index.segment.SegmentReader` and the
+structure of each segment (sorted terms, monotone CSR pointers, doc ids in range and
 ascending per term, positive term frequencies, positions matching frequencies, norms,
 ids and publication dates one per doc (the dates when the segment opens), stored rows
 readable and matching the ids, no article id live twice), and last, when nothing else is
@@ -24,6 +26,7 @@ import attrs
 import numpy as np
 
 from bnsearch.errors import BnSearchError
+from bnsearch.index import compound
 from bnsearch.index.directory import Directory, FSDirectory
 from bnsearch.index.links import graph_from_segments
 from bnsearch.index.manifest import Manifest, SegmentEntry
@@ -93,9 +96,24 @@ def _check_files(directory: Directory, entry: SegmentEntry, problems: list[str])
         elif crc != info.crc32:
             problems.append(
                 f"{where}: checksum mismatch (CRC-32 {crc:08x}, manifest says "
-                f"{info.crc32:08x}): the file is damaged"
+                f"{info.crc32:08x}): the file is damaged{_damaged_arrays(directory, name)}"
             )
     return checked
+
+
+def _damaged_arrays(directory: Directory, name: str) -> str:
+    """For a compound file, which of its arrays fail their own CRC-32 (or its table)."""
+    if not name.endswith(compound.SUFFIX):
+        return ""
+    try:
+        buffer = directory.map_file(name)
+        table = compound.read_table(buffer, directory.describe(name))
+    except BnSearchError as error:
+        return f" ({error})"
+    damaged = [stem for stem, item in table.items() if not compound.check_crc(buffer, item)]
+    if not damaged:
+        return " (outside its arrays: padding or table)"
+    return "; damaged arrays: " + ", ".join(repr(stem) for stem in damaged)
 
 
 def _check_field(segment: SegmentReader, name: str, text: bool, problems: list[str]) -> None:
@@ -153,6 +171,15 @@ def _check_segment(
 ) -> None:
     for spec in schema.fields:
         _check_field(segment, spec.name, spec.kind == TEXT, problems)
+    for read in (
+        segment.title_keys,
+        segment.urls,
+        *(lambda part=part: segment.link_table(part) for part in ("key", "url", "tid")),
+    ):
+        try:
+            read()  # every string table is UTF-8
+        except BnSearchError as error:
+            problems.append(str(error))
     ids = segment.article_ids()
     try:
         rows = list(segment.iter_stored())
@@ -258,7 +285,10 @@ def verify(target: str | os.PathLike[str] | Any) -> VerifyReport:
         except (BnSearchError, ValueError, IndexError) as error:
             problems.append(f"{directory.describe(entry.name)}: {error}")
     if not problems and opened:
-        _check_anchors(opened, link_rows, problems)
+        try:
+            _check_anchors(opened, link_rows, problems)
+        except BnSearchError as error:  # verify reports, it never raises on damage
+            problems.append(str(error))
     return VerifyReport(
         location=location,
         generation=manifest.generation,

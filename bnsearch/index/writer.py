@@ -41,7 +41,7 @@ from bnsearch.index.manifest import Manifest, SegmentEntry
 from bnsearch.index.merge import MergePolicy, merge_segments
 from bnsearch.index.reader import IndexReader, read_manifest
 from bnsearch.index.schema import Schema
-from bnsearch.index.segment import SegmentReader
+from bnsearch.index.segment import SegmentReader, deletes_name, is_segment_file
 from bnsearch.index.store import row_article
 from bnsearch.index.workers import LocalBuilder, WorkerBuilder, warm_up
 
@@ -508,7 +508,7 @@ class IndexWriter:
         entry = working.entry
         deleted = np.flatnonzero(~working.reader.live).tolist()
         all_deleted = np.array(sorted(set(deleted) | working.dead), dtype=np.int32)
-        name = f"{entry.name}/del-{generation:06d}.npy"
+        name = deletes_name(entry.name, generation)
         self._new_files.append(name)
         info = self._directory.save_array(name, all_deleted)
         files: dict[str, FileInfo] = {
@@ -565,9 +565,8 @@ class IndexWriter:
             builder.discard()  # waits for a flush in flight, drops its result
         self._inflight = []
         for name in self._new_names:
-            prefix = name + "/"
             for file_name in self._directory.list_names():
-                if file_name.startswith(prefix):
+                if is_segment_file(name, file_name):
                     self._directory.remove(file_name)
         for file_name in self._new_files:
             self._directory.remove(file_name)
@@ -580,7 +579,7 @@ class IndexWriter:
         """Remove files no commit references (crash leftovers, merged-away segments)."""
         keep = {name for entry in manifest.segments for name in entry.files}
         for name in self._directory.list_names():
-            if "/" in name and name not in keep and name.startswith("seg-"):
+            if name.startswith("seg-") and name not in keep:
                 # another process may hold it on a platform that forbids removal
                 with contextlib.suppress(OSError):
                     self._directory.remove(name)

@@ -1,0 +1,227 @@
+"""The compound segment file: every array of a segment in one file, with a table.
+
+A segment written since format 3 is one file ``seg-NNNNNN.cfs`` (Lucene's compound
+format in spirit): memory-mapped once, its arrays are read-only views into the mapping,
+so an open segment costs one file descriptor whatever its field count (a folder of
+``.npy`` files cost one per array, about 72 per segment). Layout, little-endian::
+
+    magic        8 bytes  b"BNSCFS3\\n"
+    arrays       each starting at a multiple of 64 bytes (zero padding between)
+    table        u32 count, then per array: u16 name length, the name (ASCII),
+                 4-byte dtype string (e.g. b"<u4 "), u8 ndim (1 or 2), ndim x u64 shape,
+                 u64 offset, u32 CRC-32 of the array's bytes
+    footer       u64 table offset, u32 table length, u32 CRC-32 of the table,
+                 8 bytes b"BNSCFEND"
+
+Reading checks, before any view is made: the magic and footer, the table's CRC, each
+name (plain ASCII, unique), dtype (plain integers, see :data:`ALLOWED_DTYPES`;
+no structured or object dtypes), shape and offset (inside the data part, no overlap with
+the table): so a damaged or crafted file is an :class:`IndexFormatError` naming the
+file, never a numpy error or an allocation the file does not back. The per-array CRC-32
+lets :func:`check_crc` check small arrays on open and lets ``verify`` name the array a
+flipped byte hit. The whole file's CRC-32 is in the manifest, like every other file's.
+
+Also here: :func:`parse_npy`, a bounded reader of one ``.npy`` file held in memory
+(deletion files).
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import struct
+import zlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bnsearch.errors import IndexFormatError
+
+Array = npt.NDArray[Any]
+
+SUFFIX = ".cfs"
+MAGIC = b"BNSCFS3\n"
+END_MAGIC = b"BNSCFEND"
+ALIGN = 64
+_FOOTER = struct.Struct("<QII8s")
+#: The only dtypes a compound file (or a deletion file) may hold: little-endian integers
+#: (a bool array would index by mask where a doc id array is expected).
+ALLOWED_DTYPES = frozenset(["|u1", "<u2", "<u4", "<u8", "|i1", "<i2", "<i4", "<i8"])
+_MAX_NAME = 200
+
+
+def _le(array: Array) -> Array:
+    """The array as a C-contiguous little-endian array of an allowed dtype."""
+    array = np.ascontiguousarray(array)
+    if array.dtype.byteorder == ">" or (array.dtype.byteorder == "=" and np.little_endian is False):
+        array = array.astype(array.dtype.newbyteorder("<"))
+    if array.dtype.str not in ALLOWED_DTYPES:
+        raise TypeError(f"dtype {array.dtype} cannot be stored in a compound file")
+    if array.ndim not in (1, 2):
+        raise TypeError(f"{array.ndim}-dimensional arrays cannot be stored in a compound file")
+    return array
+
+
+def encode(arrays: Mapping[str, Array]) -> Iterator[bytes | memoryview]:
+    """The bytes of a compound file holding ``arrays`` (name -> array), in pieces."""
+    table = [struct.pack("<I", len(arrays))]
+    position = len(MAGIC)
+    yield MAGIC
+    for name, raw in arrays.items():
+        array = _le(raw)
+        encoded = name.encode("ascii")
+        if not encoded or len(encoded) > _MAX_NAME:
+            raise ValueError(f"bad array name {name!r}")
+        pad = -position % ALIGN
+        if pad:
+            yield bytes(pad)
+            position += pad
+        data = array.data.cast("B") if array.size else memoryview(b"")
+        table.append(struct.pack("<H", len(encoded)) + encoded)
+        table.append(array.dtype.str.encode("ascii").ljust(4))
+        table.append(struct.pack(f"<B{array.ndim}Q", array.ndim, *array.shape))
+        table.append(struct.pack("<QI", position, zlib.crc32(data)))
+        yield data
+        position += len(data)
+    blob = b"".join(table)
+    yield blob
+    yield _FOOTER.pack(position, len(blob), zlib.crc32(blob), END_MAGIC)
+
+
+class Entry:
+    """Where one array lies in a compound file."""
+
+    __slots__ = ("crc32", "dtype", "nbytes", "offset", "shape")
+
+    def __init__(
+        self, dtype: np.dtype[Any], shape: tuple[int, ...], offset: int, crc32: int
+    ) -> None:
+        self.dtype = dtype
+        self.shape = shape
+        self.offset = offset
+        self.crc32 = crc32
+        count = 1
+        for dim in shape:
+            count *= dim
+        self.nbytes = count * dtype.itemsize
+
+
+class _Cursor:
+    def __init__(self, data: bytes, where: str) -> None:
+        self.data, self.at, self.where = data, 0, where
+
+    def take(self, fmt: str) -> tuple[Any, ...]:
+        size = struct.calcsize(fmt)
+        if self.at + size > len(self.data):
+            raise IndexFormatError(f"{self.where}: the table of arrays is cut short")
+        values = struct.unpack_from(fmt, self.data, self.at)
+        self.at += size
+        return values
+
+    def raw(self, size: int) -> bytes:
+        if self.at + size > len(self.data):
+            raise IndexFormatError(f"{self.where}: the table of arrays is cut short")
+        chunk = self.data[self.at : self.at + size]
+        self.at += size
+        return chunk
+
+
+def read_table(buffer: npt.NDArray[np.uint8], where: str) -> dict[str, Entry]:
+    """The checked table of a compound file held in ``buffer`` (mapped or in memory)."""
+    size = len(buffer)
+    if size < len(MAGIC) + _FOOTER.size or bytes(buffer[: len(MAGIC)]) != MAGIC:
+        raise IndexFormatError(f"{where}: not a bnsearch compound segment file")
+    table_at, table_len, table_crc, end = _FOOTER.unpack(bytes(buffer[size - _FOOTER.size :]))
+    if end != END_MAGIC:
+        raise IndexFormatError(f"{where}: the file's end marker is missing (cut short?)")
+    if table_at < len(MAGIC) or table_at + table_len != size - _FOOTER.size:
+        raise IndexFormatError(f"{where}: the table of arrays is out of the file's bounds")
+    blob = bytes(buffer[table_at : table_at + table_len])
+    if zlib.crc32(blob) != table_crc:
+        raise IndexFormatError(f"{where}: the table of arrays is damaged (checksum mismatch)")
+    cursor = _Cursor(blob, where)
+    (count,) = cursor.take("<I")
+    if count > table_len // 24:  # each entry takes at least 24 bytes
+        raise IndexFormatError(f"{where}: the table claims {count} arrays")
+    entries: dict[str, Entry] = {}
+    spans: list[tuple[int, int]] = []
+    for _ in range(count):
+        (length,) = cursor.take("<H")
+        try:
+            name = cursor.raw(length).decode("ascii")
+        except UnicodeDecodeError:
+            raise IndexFormatError(f"{where}: an array name is not ASCII") from None
+        if not name or name in entries or not name.isprintable():
+            raise IndexFormatError(f"{where}: bad or repeated array name {name!r}")
+        code = cursor.raw(4).decode("ascii", "replace").strip()
+        if code not in ALLOWED_DTYPES:
+            raise IndexFormatError(f"{where}: array {name!r} has dtype {code!r} (refused)")
+        (ndim,) = cursor.take("<B")
+        if ndim not in (1, 2):
+            raise IndexFormatError(f"{where}: array {name!r} has {ndim} dimensions")
+        shape = cursor.take(f"<{ndim}Q")
+        offset, crc = cursor.take("<QI")
+        entry = Entry(np.dtype(code), tuple(int(d) for d in shape), int(offset), int(crc))
+        if entry.offset < len(MAGIC) or entry.offset + entry.nbytes > table_at:
+            raise IndexFormatError(
+                f"{where}: array {name!r} ({entry.nbytes} bytes at {entry.offset}) lies "
+                f"outside the data part (bytes {len(MAGIC)}..{table_at})"
+            )
+        entries[name] = entry
+        spans.append((entry.offset, entry.offset + entry.nbytes))
+    if cursor.at != len(blob):
+        raise IndexFormatError(f"{where}: the table of arrays has trailing bytes")
+    spans.sort()
+    for (_, end_a), (start_b, _) in itertools.pairwise(spans):
+        if start_b < end_a:
+            raise IndexFormatError(f"{where}: two arrays overlap")
+    return entries
+
+
+def view(buffer: npt.NDArray[np.uint8], entry: Entry) -> Array:
+    """The array ``entry`` describes, as a read-only view into ``buffer`` (no copy)."""
+    part = buffer[entry.offset : entry.offset + entry.nbytes]
+    array = part.view(entry.dtype).reshape(entry.shape)
+    array.setflags(write=False)
+    return array
+
+
+def check_crc(buffer: npt.NDArray[np.uint8], entry: Entry) -> bool:
+    """True if the array's bytes still have the CRC-32 written in the table."""
+    return zlib.crc32(buffer[entry.offset : entry.offset + entry.nbytes].data) == entry.crc32
+
+
+def parse_npy(data: bytes, where: str) -> Array:
+    """One ``.npy`` file held in memory, with its header bounded by the data (a crafted
+    shape cannot make numpy allocate what the file does not hold), an allowed dtype and
+    one dimension; anything else is an :class:`IndexFormatError`."""
+    try:
+        if data[:6] != b"\x93NUMPY" or len(data) < 10:
+            raise ValueError("not a .npy file")
+        major = data[6]
+        if major == 1:
+            (length,), start = struct.unpack_from("<H", data, 8), 10
+        elif major in (2, 3):
+            (length,), start = struct.unpack_from("<I", data, 8), 12
+        else:
+            raise ValueError(f"unknown .npy version {major}")
+        if length > 4096 or start + length > len(data):
+            raise ValueError("header out of bounds")
+        header = ast.literal_eval(data[start : start + length].decode("latin-1"))
+        if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
+            raise ValueError("malformed header")
+        descr, shape = header["descr"], header["shape"]
+        if not isinstance(descr, str) or descr not in ALLOWED_DTYPES:
+            raise ValueError(f"dtype {descr!r} refused")
+        if not (isinstance(shape, tuple) and len(shape) == 1 and isinstance(shape[0], int)):
+            raise ValueError(f"shape {shape!r}: one dimension expected")
+        dtype = np.dtype(descr)
+        body = start + length
+        if shape[0] < 0 or shape[0] * dtype.itemsize != len(data) - body:
+            raise ValueError(f"{shape[0]} items do not fill the {len(data) - body} bytes held")
+        array = np.frombuffer(data, dtype=dtype, count=shape[0], offset=body)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError, struct.error) as error:
+        raise IndexFormatError(f"{where}: not a valid array file ({error})") from None
+    return array

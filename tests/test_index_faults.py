@@ -1,0 +1,227 @@
+"""Index room: hostile and damaged files. Crafted manifests (names outside the folder,
+huge counts, odd dtypes, deep nesting), flipped bytes the open checks must catch, and a
+short run of the fuzzer (tests/fuzz_index.py; the long run is by hand, figures in
+docs/reliability.md). Kills and a full disk: tests/test_index_crash.py; the open-file
+limit: tests/test_index_compound.py."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import shutil
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fuzz_index import build_base, legacy_base, rewrite_manifest, run
+from index_files import manifest_of, rewrite_segments
+
+from bnsearch.errors import BnSearchError, IndexFormatError
+from bnsearch.index import Index, compound, verify
+
+
+@pytest.fixture(scope="module")
+def healthy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("base") / "idx"
+    build_base(path)
+    return path
+
+
+@pytest.fixture()
+def sandbox(tmp_path: Path, healthy: Path) -> Path:
+    """A copy of the healthy index beside an empty OUTSIDE folder."""
+    (tmp_path / "OUTSIDE").mkdir()
+    shutil.copytree(healthy, tmp_path / "idx")
+    return tmp_path / "idx"
+
+
+def _outside(path: Path) -> list[Path]:
+    return list((path.parent / "OUTSIDE").rglob("*"))
+
+
+def test_a_segment_outside_the_index_folder_is_refused(sandbox: Path) -> None:
+    # the attack of the issue: move a segment out, point the manifest at it, fix the checksum
+    entry = manifest_of(sandbox).segments[0]
+    for name in entry.files:
+        shutil.move(sandbox / name, sandbox.parent / "OUTSIDE" / name)
+
+    def point_outside(body: dict[str, Any]) -> None:
+        item = body["segments"][0]
+        item["files"] = {f"../OUTSIDE/{k}": v for k, v in item["files"].items()}
+        item["deletes"] = item["deletes"] and f"../OUTSIDE/{item['deletes']}"
+        item["name"] = f"../OUTSIDE/{item['name']}"
+
+    rewrite_manifest(sandbox, point_outside)
+    before = sorted(_outside(sandbox))
+    with pytest.raises(IndexFormatError, match=r"meta\.json: segment name '\.\./OUTSIDE"):
+        Index.open(sandbox).reader()
+    report = verify(sandbox)
+    assert not report.ok and "not a plain seg-* name" in report.problems[0]
+    with pytest.raises(IndexFormatError), Index.open(sandbox).writer() as writer:
+        writer.delete("demo-antorjatik-01")
+    assert sorted(_outside(sandbox)) == before  # nothing written there
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../x.cfs", "/etc/passwd", "seg-000001/../../x", "seg-000001/a/b", "seg-000001\\x", "x"],
+)
+def test_file_names_must_be_plain_names_of_their_segment(sandbox: Path, name: str) -> None:
+    def rename(body: dict[str, Any]) -> None:
+        files = body["segments"][0]["files"]
+        files[name] = files.pop(sorted(files)[0])
+
+    rewrite_manifest(sandbox, rename)
+    with pytest.raises(IndexFormatError, match=r"meta\.json"):
+        Index.open(sandbox).reader()
+    assert not verify(sandbox).ok
+
+
+@pytest.mark.parametrize("max_doc", [10**12, 2**31, -1, 1.5, "7", None])
+def test_a_crafted_doc_count_is_refused_before_allocating(sandbox: Path, max_doc: Any) -> None:
+    rewrite_manifest(sandbox, lambda body: body["segments"][0].update(max_doc=max_doc))
+    with pytest.raises(IndexFormatError, match=r"meta\.json"):
+        Index.open(sandbox).reader()
+    report = verify(sandbox)  # no MemoryError
+    assert not report.ok and "max_doc" in report.problems[0]
+
+
+def test_a_doc_count_the_files_do_not_hold_is_refused(sandbox: Path) -> None:
+    entry = manifest_of(sandbox).segments[0]
+    rewrite_manifest(
+        sandbox, lambda body: body["segments"][0].update(max_doc=entry.max_doc + 10**6)
+    )
+    with pytest.raises(IndexFormatError, match=r"\.cfs: \d+ ids for \d+ docs"):
+        Index.open(sandbox).reader()
+    assert not verify(sandbox).ok
+
+
+@pytest.mark.parametrize("dtype", [[("a", "<u4")], ">u4", "<f4", "O"])
+def test_structured_and_odd_dtypes_are_refused(tmp_path: Path, dtype: Any) -> None:
+    # a format-2 index (one .npy per array), its manifest sizes and CRCs made to match
+    (tmp_path / "OUTSIDE").mkdir()
+    path = tmp_path / "idx"
+    legacy_base(path)
+    entry = manifest_of(path).segments[0]
+    name = f"{entry.name}/fld.body.lens.npy"
+    with open(path / name, "wb") as handle:
+        np.lib.format.write_array(
+            handle, np.zeros(entry.max_doc, dtype=dtype), allow_pickle=dtype == "O"
+        )
+    data = (path / name).read_bytes()
+
+    def fix(body: dict[str, Any]) -> None:
+        body["segments"][0]["files"][name] = {"size": len(data), "crc32": zlib.crc32(data)}
+
+    rewrite_manifest(path, fix)
+    with pytest.raises(IndexFormatError, match=r"fld\.body\.lens\.npy"):
+        Index.open(path).reader()
+    report = verify(path)  # no TypeError
+    assert not report.ok and "fld.body.lens.npy" in " ".join(report.problems)
+
+
+def test_deep_nesting_in_the_manifest_is_an_error_not_a_recursion(sandbox: Path) -> None:
+    (sandbox / "meta.json").write_text("[" * 200_000, encoding="utf-8")
+    with pytest.raises(IndexFormatError, match=r"meta\.json: manifest is"):
+        Index.open(sandbox)
+    assert "meta.json" in verify(sandbox).problems[0]
+
+
+@pytest.mark.parametrize("stem", ["fld.body.lens", "strings.ids.blob", "strings.ids.off"])
+def test_flipped_bytes_in_small_arrays_are_caught_on_open(sandbox: Path, stem: str) -> None:
+    # the issue: a lens or ids flip gave silently different results until verify ran
+    cfs = next(sandbox.glob("seg-*.cfs"))
+    table = compound.read_table(np.fromfile(cfs, dtype=np.uint8), "test")
+    data = bytearray(cfs.read_bytes())
+    data[table[stem].offset + table[stem].nbytes - 2] ^= 0x04
+    cfs.write_bytes(bytes(data))
+    with pytest.raises(IndexFormatError, match=rf"{cfs.name}: array '{stem}' is damaged"):
+        Index.open(sandbox).reader()
+
+
+def test_crafted_arrays_with_valid_checksums_fail_the_open_checks(sandbox: Path) -> None:
+    def out_of_range(entry, arrays):  # type: ignore[no-untyped-def]
+        docs = arrays["fld.body.docs"].copy()
+        docs[0] = entry.max_doc + 3
+        arrays["fld.body.docs"] = docs
+        return arrays
+
+    rewrite_segments(sandbox, out_of_range)
+    with pytest.raises(IndexFormatError, match=r"field 'body': doc id \d+ out of range"):
+        Index.open(sandbox).reader()
+
+
+def test_a_short_fuzz_run_raises_only_library_errors(tmp_path: Path) -> None:
+    summary = run(12, seed=random.randrange(10**6), work=tmp_path)
+    assert summary["counts"]["trials"] == 12
+    assert not summary["failures"], "\n".join(summary["failures"])
+    assert "silent (verify OK, answers differ)" not in summary["counts"]
+
+
+def test_every_damage_in_the_fuzzer_is_a_bnsearch_error(sandbox: Path) -> None:
+    from fuzz_index import MUTATIONS
+
+    rng = random.Random(5)
+    for _, mutate, _ in MUTATIONS:
+        path = sandbox.parent / f"copy-{mutate.__name__}"
+        shutil.copytree(sandbox, path)
+        mutate(path, rng)
+        with contextlib.suppress(BnSearchError):
+            Index.open(path).searcher().search("ঢাকা")
+        verify(path)
+
+
+def test_a_full_disk_at_random_points_never_loses_the_last_commit(tmp_path: Path) -> None:
+    from fuzz_index import disk_full_trials
+
+    result = disk_full_trials(8, random.Random(), tmp_path)
+    assert result["bad states"] == 0
+    assert result["commits failed"] + result["commits done"] == 8
+
+
+def test_symbolic_links_in_the_index_folder_never_lead_a_writer_outside(sandbox: Path) -> None:
+    outside = sandbox.parent / "OUTSIDE"
+    (outside / "victim").write_text("keep me")
+    (outside / "folder").mkdir()
+    (outside / "folder" / "inner").write_text("keep me too")
+    (sandbox / "seg-999998.cfs").symlink_to(outside / "victim")  # unreferenced "segment"
+    (sandbox / "seg-999999").symlink_to(outside / "folder", target_is_directory=True)
+    with Index.open(sandbox).writer() as writer:  # removes unreferenced seg-* entries
+        writer.delete("demo-antorjatik-01")
+    assert (outside / "victim").read_text() == "keep me"
+    assert (outside / "folder" / "inner").read_text() == "keep me too"
+    (sandbox / "meta.json.tmp").symlink_to(outside / "victim")  # a planted temp manifest
+    with Index.open(sandbox).writer() as writer:
+        writer.delete("demo-antorjatik-02")
+    assert (outside / "victim").read_text() == "keep me"
+    assert Index.open(sandbox).reader().find("demo-antorjatik-02") is None
+    (sandbox / "write.lock").unlink()
+    (sandbox / "write.lock").symlink_to(outside / "victim")
+    with pytest.raises(IndexFormatError, match="symbolic link"):
+        Index.open(sandbox).writer()
+    assert (outside / "victim").read_text() == "keep me"
+
+
+def test_verify_reports_string_tables_that_are_not_utf8(sandbox: Path) -> None:
+    def bad_keys(entry, arrays):  # type: ignore[no-untyped-def]
+        blob = arrays["strings.titlekeys.blob"].copy()
+        blob[:4] = 0xFF  # checksums recomputed: only decoding finds it
+        arrays["strings.titlekeys.blob"] = blob
+        return arrays
+
+    rewrite_segments(sandbox, bad_keys)
+    report = verify(sandbox)  # found by the fuzzer: this raised from the anchors check
+    assert not report.ok and "title keys: not valid UTF-8" in report.problems[0]
+
+
+def test_a_flipped_deletion_is_caught_on_open(sandbox: Path) -> None:
+    # same count, another doc: only the checksum tells (it did not, on open, before)
+    entry = next(e for e in manifest_of(sandbox).segments if e.deletes)
+    victim = sandbox / entry.deletes  # type: ignore[operator]
+    data = bytearray(victim.read_bytes())
+    data[-4] ^= 0x01  # the last deleted doc id, little-endian int32
+    victim.write_bytes(bytes(data))
+    with pytest.raises(IndexFormatError, match=r"\.del-\d+\.npy: checksum mismatch"):
+        Index.open(sandbox).reader()
