@@ -480,8 +480,44 @@ def _cmd_index_sharded(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from bnsearch.web.serve import serve
+    except ImportError as error:
+        raise BnSearchError(
+            f'serve needs the web extra: pip install "bnsearch[web]" ({error})'
+        ) from None
+    serve(
+        args.index,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        write_token_file=args.write_token_file,
+        log_level=args.log_level,
+    )
+    return 0
+
+
 def _sharded_searcher(args: argparse.Namespace) -> ShardedSearcher:
     return ShardedIndex.open(Path(args.index)).searcher(client=_dask_client(args))
+
+
+def _add_serve(commands: Any) -> None:
+    """``bnsearch serve``: the JSON API and search page (see bnsearch.web)."""
+    serve = commands.add_parser("serve", help="serve an index over HTTP: JSON API and search page")
+    serve.add_argument("--index", "-i", required=True, help="index folder to serve")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument(
+        "--write-token-file", help="file holding the bearer token writes need (default: no writes)"
+    )
+    serve.add_argument(
+        "--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")
+    )
+    serve.set_defaults(handler=_cmd_serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -562,6 +598,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("index", nargs="?", help="index folder (or --index DIR)")
     check.add_argument("--index", "-i", dest="index_option", metavar="INDEX")
     check.set_defaults(handler=_cmd_verify)
+
+    _add_serve(commands)
     return parser
 
 
