@@ -33,7 +33,7 @@ DEMO_QUERIES: tuple[tuple[str, str], ...] = (
     ("Bengali and ASCII digits are one term", "15"),
     ("an exact phrase", '"বাজেট পাস"'),
     ("a half-typed word, as a prefix", "বন্য*"),
-    ("a field and a filter", "title:ক্রিকেট section:খেলা"),
+    ("a word in the title, within one section (both required)", "+title:ক্রিকেট +section:খেলা"),
 )
 
 
@@ -292,19 +292,34 @@ def _search(index: Index, args: argparse.Namespace) -> Results:
     )
 
 
-def _emit(results: Results, args: argparse.Namespace) -> int:
-    """Print results as JSON (``--json``) or as text for a terminal."""
+def _emit(results: Results, args: argparse.Namespace, extra: dict[str, Any] | None = None) -> int:
+    """Print results as JSON (``--json``) or as text for a terminal; ``extra`` adds keys
+    to the JSON object (and, for ``did_you_mean``, a line to the text)."""
     if args.json:
-        json.dump(_results_json(results), sys.stdout, ensure_ascii=False, indent=2)
+        json.dump(_results_json(results) | (extra or {}), sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
+        if extra and extra.get("did_you_mean"):
+            print(f"did you mean: {extra['did_you_mean']}", file=sys.stdout)
         _print_results(results, _Style(sys.stdout, args.color), out=sys.stdout)
     return 0
 
 
+def _did_you_mean(index: Index, query: str) -> dict[str, Any]:
+    """``{"did_you_mean": spelling or None}``: the query with the words the index does not
+    know spelled as words it does (:meth:`bnsearch.search.Searcher.suggest`). Offered
+    whatever the search found: a slip may still find passages through the folded-spelling
+    match (``BM25FParams.spelling``), and those are the few its word could find."""
+    if "body" not in index.schema:
+        return {"did_you_mean": None}
+    return {"did_you_mean": index.searcher().suggest(query)}
+
+
 def _cmd_search(args: argparse.Namespace) -> int:
     args.query = _query_text(args.query)
-    return _emit(_search(_open_index(Path(args.index)), args), args)
+    index = _open_index(Path(args.index))
+    results = _search(index, args)
+    return _emit(results, args, _did_you_mean(index, args.query))
 
 
 def _query_text(query: str | None) -> str:

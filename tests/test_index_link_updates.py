@@ -173,3 +173,31 @@ def test_update_reports_old_and_new_targets() -> None:
     # deleting t1 resolves the link to t2
     changed = graph.update(removed=["t1"], added=())
     assert changed == {"t2"} and graph.incoming_refs("t2") == [("s", 0)]
+
+
+def test_batch_over_several_flushes_anchors_earlier_segments_without_reindexing() -> None:
+    """Linkers flushed after their targets (same batch): the earlier, uncommitted segments
+    get their final anchors rebuilt (no article analyzed twice, nothing re-indexed)."""
+    from bnsearch.index import verify
+
+    targets = [Article(id=f"t{n}", title=f"খবর শিরোনাম {n}", body="নদী " * 40) for n in range(60)]
+    sources = [
+        Article(
+            id=f"s{n}",
+            title=f"উৎস {n}",
+            body="সেতু " * 40,
+            related=[RelatedLink(headline=f"খবর শিরোনাম {(n * 7 + k) % 60}") for k in range(3)],
+        )
+        for n in range(60)
+    ]
+    index = Index.in_memory()
+    with index.writer(buffer_mb=0.002) as writer:  # a flush every few articles
+        writer.add_many([*targets, *sources])
+        result = writer.commit()
+    assert result.reindexed == 0 and result.added == 120
+    live = {article.id: article for article in [*targets, *sources]}
+    assert stored_anchors(index) == expected_anchors(live)
+    assert verify(index).ok
+    reader = index.reader()
+    assert all(reader.in_links(f"t{n}") for n in range(60))
+    assert reader.doc_freq("anchors", "শিরোনাম") == 60

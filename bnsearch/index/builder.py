@@ -272,6 +272,26 @@ class SegmentBuilder:
         stats: dict[str, Any] = {}
         for doc, anchors in replaced.items():
             self._anchors[doc] = anchors
+        self._analyze_anchors()
+        for row, anchors in zip(self._rows, self._anchors, strict=True):
+            row["anchors"] = list(anchors)
+            self.store.add(row)
+        self._rows, self._anchors = [], []
+        for spec in self.schema.fields:
+            built, stats[spec.name] = self._field_arrays(spec)
+            arrays.update({f"fld.{spec.name}.{key}": value for key, value in built.items()})
+        arrays["strings.ids"] = self.ids
+        arrays["strings.titlekeys"] = self.title_keys
+        arrays["strings.urls"] = self.urls
+        arrays["doc.published"] = np.array(self.published, dtype=np.int64)
+        arrays["links.src"] = np.array([e[0] for e in self._edges], dtype=np.int32)
+        arrays["strings.links.key"] = [e[1] for e in self._edges]
+        arrays["strings.links.url"] = [e[2] for e in self._edges]
+        arrays["strings.links.tid"] = [e[3] for e in self._edges]
+        arrays["store"] = self.store
+        return {"arrays": arrays, "stats": stats, "max_doc": self.doc_count}
+
+    def _analyze_anchors(self) -> None:
         anchored = [(_NO_ARTICLE, anchors) for anchors in self._anchors]
         for spec in self.schema.fields:
             if spec.source != "anchors":
@@ -285,39 +305,44 @@ class SegmentBuilder:
                     keys = keyword_values(list(anchors))
                     buffer.items.extend(map(lookup, keys))
                     buffer.counts.append(len(keys))
-        for row, anchors in zip(self._rows, self._anchors, strict=True):
-            row["anchors"] = list(anchors)
-            self.store.add(row)
-        self._rows, self._anchors = [], []
-        for spec in self.schema.fields:
-            buffer = self._fields[spec.name]
-            vocab = buffer.vocab.terms()
-            if buffer.table is not None:
-                ids, lengths = buffer.table.expand(_int32(buffer.items), _int32(buffer.counts))
-            else:
-                ids, lengths = _int32(buffer.items), _int32(buffer.counts)
-            split = inflection_split(self.schema.analyzer(spec.name)) if spec.kind == TEXT else None
-            built, field_stats = build_field(
-                vocab=vocab,
-                stems=split.terms_and_flags(vocab) if split else None,
-                ids=ids,
-                lengths=lengths,
-                doc_count=self.doc_count,
-                text=spec.kind == TEXT,
-                positions=spec.positions,
-            )
-            arrays.update({f"fld.{spec.name}.{key}": value for key, value in built.items()})
-            stats[spec.name] = field_stats
-        arrays["strings.ids"] = self.ids
-        arrays["strings.titlekeys"] = self.title_keys
-        arrays["strings.urls"] = self.urls
-        arrays["doc.published"] = np.array(self.published, dtype=np.int64)
-        arrays["links.src"] = np.array([e[0] for e in self._edges], dtype=np.int32)
-        arrays["strings.links.key"] = [e[1] for e in self._edges]
-        arrays["strings.links.url"] = [e[2] for e in self._edges]
-        arrays["strings.links.tid"] = [e[3] for e in self._edges]
-        arrays["store"] = self.store
-        return {"arrays": arrays, "stats": stats, "max_doc": self.doc_count}
+
+    def _field_arrays(self, spec: FieldSpec) -> tuple[dict[str, Any], dict[str, Any]]:
+        buffer = self._fields[spec.name]
+        vocab = buffer.vocab.terms()
+        if buffer.table is not None:
+            ids, lengths = buffer.table.expand(_int32(buffer.items), _int32(buffer.counts))
+        else:
+            ids, lengths = _int32(buffer.items), _int32(buffer.counts)
+        split = inflection_split(self.schema.analyzer(spec.name)) if spec.kind == TEXT else None
+        return build_field(
+            vocab=vocab,
+            stems=split.terms_and_flags(vocab) if split else None,
+            ids=ids,
+            lengths=lengths,
+            doc_count=self.doc_count,
+            text=spec.kind == TEXT,
+            positions=spec.positions,
+        )
+
+
+def anchor_fields(
+    schema: Schema, anchors: Sequence[tuple[str, ...]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The arrays (by file stem) and statistics of the anchor fields alone, for docs with
+    these anchors (a flushed but uncommitted segment gets its final anchors this way)."""
+    builder = SegmentBuilder(schema)
+    builder.doc_count = len(anchors)
+    builder._anchors = list(anchors)
+    arrays: dict[str, Any] = {}
+    stats: dict[str, Any] = {}
+    with _no_cycle_collection():
+        builder._analyze_anchors()
+        for spec in schema.fields:
+            if spec.source == "anchors":
+                built, stats[spec.name] = builder._field_arrays(spec)
+                arrays.update({f"fld.{spec.name}.{key}": value for key, value in built.items()})
+    builder.store.finish()  # its (empty) background compressor ends
+    return arrays, stats
 
 
 @contextlib.contextmanager

@@ -225,6 +225,16 @@ class _Arrays:
         """Bytes of the segment's files (its deletions aside)."""
         return sum(i.size for n, i in self.entry.files.items() if n != self.entry.deletes)
 
+    def stems(self) -> list[str]:
+        if self.buffer is not None:
+            return list(self.table)
+        prefix = self.entry.name + "/"
+        return [
+            name[len(prefix) : -len(".npy")]
+            for name in self.entry.files
+            if name.startswith(prefix) and name.endswith(".npy") and name != self.entry.deletes
+        ]
+
     def has(self, stem: str) -> bool:
         if self.buffer is not None:
             return stem in self.table
@@ -471,6 +481,10 @@ class SegmentReader:
         """True if the segment holds the array ``stem`` (see :func:`write_segment`);
         segments written before an array existed lack it."""
         return self._arrays.has(stem)
+
+    def array_stems(self) -> list[str]:
+        """The stems of every array the segment holds (see :func:`write_segment`)."""
+        return self._arrays.stems()
 
     def array(self, stem: str) -> Array:
         """The array ``stem`` written by :func:`write_segment` (a read-only view; a

@@ -16,8 +16,11 @@ which re-resolves only the links whose keys the change touches. A buffered artic
 anchors are taken from the graph when its segment is flushed (the builder analyzes the
 anchor fields last), so an article and the pages linking to it in the same batch need no
 second pass. At commit, the articles already in segments whose incoming links changed
-are compared with their stored anchors and re-indexed from their stored row only when
-they differ, so anchors always equal the graph's edges.
+are compared with their stored anchors: in a segment flushed earlier in this batch (not
+yet committed, so still the writer's to change) the anchor fields and stored rows are
+rebuilt under a new segment name and every other array is copied, without analyzing its
+articles again; in a committed segment the article is re-indexed from its stored row.
+So anchors always equal the graph's edges.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import numpy.typing as npt
 from bnsearch.articles import Article
 from bnsearch.errors import ArticleError, BnSearchError
 from bnsearch.index import faults
+from bnsearch.index.builder import anchor_fields
 from bnsearch.index.directory import Directory, FileInfo, FSDirectory
 from bnsearch.index.links import LinkGraph, graph_from_segments, link_keys, title_key, url_key
 from bnsearch.index.lock import WriteLock
@@ -41,8 +45,8 @@ from bnsearch.index.manifest import Manifest, SegmentEntry
 from bnsearch.index.merge import MergePolicy, merge_segments
 from bnsearch.index.reader import IndexReader, read_manifest
 from bnsearch.index.schema import Schema
-from bnsearch.index.segment import SegmentReader, deletes_name, is_segment_file
-from bnsearch.index.store import row_article
+from bnsearch.index.segment import SegmentReader, deletes_name, is_segment_file, write_segment
+from bnsearch.index.store import StoreWriter, row_article
 from bnsearch.index.workers import LocalBuilder, WorkerBuilder, warm_up
 
 _CHUNK_ARTICLES = 128
@@ -175,6 +179,9 @@ class IndexWriter:
         self._headline_cache: dict[tuple[str, int], list[str]] = {}
         # articles whose incoming links changed in this batch (their anchors may differ)
         self._anchor_changes: set[str] = set()
+        # related headlines of the batch's articles (reading them back from stored rows
+        # costs a block's decompression each)
+        self._batch_headlines: dict[str, tuple[str, ...]] = {}
 
     def _clear_buffer(self) -> None:
         # flushes started but not landed: (builder slot, segment name, its articles)
@@ -214,6 +221,10 @@ class IndexWriter:
         links = self._graph(needed=bool(article.related))  # before the old version goes
         self._remove_current(article.id)
         self._append(article)
+        if article.related:
+            self._batch_headlines[article.id] = tuple(link.headline for link in article.related)
+        else:
+            self._batch_headlines.pop(article.id, None)
         if links is not None:
             keys = (
                 article.id,
@@ -322,6 +333,9 @@ class IndexWriter:
         return tuple(self._link_headline(*ref) for ref in links.incoming_refs(target))
 
     def _link_headline(self, source_id: str, link_no: int) -> str:
+        headlines = self._batch_headlines.get(source_id)
+        if headlines is not None:
+            return headlines[link_no]
         for pending in self._buffered():
             docno = pending.ids.get(source_id)
             if docno is not None:
@@ -356,17 +370,53 @@ class IndexWriter:
             return
         self._land()  # flushes in flight took their anchors when they started
         fixes: list[tuple[_Working, int, dict[str, Any]]] = []
+        rewrite: set[int] = set()  # uncommitted segments whose anchors are rewritten
         for target in sorted(self._anchor_changes):
             where = self._live_location(target)
             if where is None:
                 continue  # deleted, or in the buffer (anchored at its flush)
-            row = where[0].reader.stored(where[1])
+            working, doc = where
+            if working.new:
+                if self._anchors(links, target) != tuple(working.reader.stored(doc)["anchors"]):
+                    rewrite.add(self._working.index(working))
+                continue
+            row = working.reader.stored(doc)
             if self._anchors(links, target) != tuple(row["anchors"]):
-                fixes.append((where[0], where[1], row))
+                fixes.append((working, doc, row))
+        for ordinal in sorted(rewrite):
+            self._rewrite_anchors(ordinal, links)
         for working, doc, row in fixes:  # after all lookups: they move docs
             working.dead.add(doc)
             self._append(row_article(row))
             self._reindexed += 1
+
+    def _rewrite_anchors(self, ordinal: int, links: LinkGraph) -> None:
+        """Give a flushed, uncommitted segment its final anchors without analyzing its
+        articles again: its anchor fields and stored rows are rebuilt, every other array
+        is copied, into a new segment (the old one is dropped with the batch)."""
+        working = self._working[ordinal]
+        reader, old = working.reader, working.entry
+        rows = list(reader.iter_stored())
+        anchors = []
+        for doc, row in enumerate(rows):
+            found = self._anchors(links, row["id"]) if working.is_live(doc) else ()
+            anchors.append(found)
+        store = StoreWriter(background=True)  # compresses while the anchors are analyzed
+        for row, found in zip(rows, anchors, strict=True):
+            store.add({**row, "anchors": list(found)})
+        arrays, stats = anchor_fields(self._schema, anchors)
+        arrays["store"] = store
+        name = self._new_segment_name()
+        replaced = (*(f"fld.{field}." for field in stats), "store.")
+        for stem in reader.array_stems():
+            if not stem.startswith(replaced):
+                arrays[stem] = reader.array(stem)
+        files = write_segment(self._directory, name, {"arrays": arrays})
+        entry = SegmentEntry(
+            name=name, max_doc=old.max_doc, files=files, stats={**old.stats, **stats}
+        )
+        working.entry = entry
+        working.reader = SegmentReader(self._directory, entry, self._schema, ordinal=ordinal)
 
     def _headlines(self, segment: SegmentReader, doc: int) -> list[str]:
         """Related headlines of a doc, cached (segments never change; reading a stored row

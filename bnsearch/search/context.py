@@ -1,5 +1,6 @@
 """Per-snapshot caches shared by the searches of one searcher: norm tables, per-doc
-multipliers, term dictionaries, romanization indexes, position offsets, in-link counts."""
+multipliers, term dictionaries, romanization and spelling indexes, position offsets, in-link
+counts."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bnsearch.search.fuzzy import TermDictionary
 from bnsearch.search.phrases import PositionsCache
 from bnsearch.search.romanize import RomanIndex
 from bnsearch.search.scoring import BM25FParams, norm_table
+from bnsearch.search.spelling import SpellingIndex
 
 FloatArray = npt.NDArray[np.float32]
 #: (field, term) document frequencies a :class:`Context` remembers.
@@ -31,6 +33,7 @@ class Context:
         self._tables: dict[tuple[str, float, float], npt.NDArray[np.float32]] = {}
         self._dictionaries: dict[str, TermDictionary] = {}
         self._roman: dict[str, RomanIndex] = {}
+        self._spelling: dict[str, SpellingIndex] = {}
         self._avg: dict[str, float] = {}
         self._has_postings: dict[str, bool] = {}
         self._multipliers: dict[tuple[int, str, str, float], FloatArray] = {}
@@ -117,6 +120,16 @@ class Context:
         found = self._roman.get(field)
         if found is None:
             found = self._roman[field] = RomanIndex(self.dictionary(field))
+        return found
+
+    def spelling(self, field: str) -> SpellingIndex:
+        """The terms of ``field`` grouped by their folded spelling."""
+        found = self._spelling.get(field)
+        if found is None:
+            segments = self.reader.segments
+            found = self._spelling[field] = SpellingIndex(
+                lambda: [segment.terms(field) for segment in segments]
+            )
         return found
 
     def link_counts(self) -> list[npt.NDArray[np.int32]]:

@@ -454,6 +454,7 @@ class Evaluator:
             not node.must
             and not node.must_not
             and node.boost == 1
+            and not node.best_of
             and all(isinstance(c, Unit) and c.kind != "all" for c in node.should)
         ):
             return self.flat([c for c in node.should if isinstance(c, Unit)], masks)
@@ -478,7 +479,10 @@ class Evaluator:
                 mask = np.zeros(size, dtype=bool)
                 for clause in should:
                     docs, scores = clause[ordinal]
-                    acc[docs] += scores
+                    if node.best_of:  # scores are >= 0: the best clause of each doc
+                        np.maximum.at(acc, docs, scores)
+                    else:
+                        acc[docs] += scores
                     mask[docs] = True
             for clause in must_not:
                 mask[clause[ordinal][0]] = False
