@@ -69,7 +69,7 @@ def prepare(
     if plain is not None:  # a plain-words query skips the parser
         compiled = _plain_words(ctx, compiler, plain, notes)
     else:
-        parsed = _parse(query, strict, field_names)
+        parsed = _parse(query, strict, field_names, notes)
         parsed = _limit_clauses(parsed, notes, strict_input=not isinstance(query, str))
         compiled = compiler.compile(parsed)
     notes.extend(compiler.notes)
@@ -156,7 +156,9 @@ def _rerank(
     return out, best
 
 
-def _parse(query: str | Query, strict: bool, field_names: Collection[str]) -> Query:
+def _parse(
+    query: str | Query, strict: bool, field_names: Collection[str], notes: list[str]
+) -> Query:
     if not isinstance(query, str):
         if isinstance(query, bytes):
             raise TypeError("query must be str or a Query, got bytes (decode it first)")
@@ -165,7 +167,7 @@ def _parse(query: str | Query, strict: bool, field_names: Collection[str]) -> Qu
         return parse_query(query, strict=True, fields=field_names)
     if not has_syntax(query):
         return words_query(query)
-    return parse_query(query, fields=field_names)
+    return parse_query(query, fields=field_names, notes=notes)
 
 
 def _plain_words(ctx: Context, compiler: Compiler, text: str, notes: list[str]) -> Compiled | None:
