@@ -1,16 +1,26 @@
-"""Query latency (p50, p99): bnsearch, tantivy and whoosh on the same corpus, same run.
+"""Query latency (p50, p99) and throughput: bnsearch and its peers on the same corpus, same run.
 
-Corpora: the BQA passages (``../shared``), or synthetic news articles (``--synthetic N``)
-stitched from windows of real BQA/BeliN text so that term statistics and phrases are
-realistic. Query kinds: one word, several words (BQA questions), a two-word phrase, a
-prefix, and several words filtered by section. The peers get the same ICU words
-(``bengali_analyzer(stem=False, stopwords=None)``), split on spaces; bnsearch uses its
-default analysis. Every timing is end to end from the query string (analysis included)
-to the ids of the top 10.
+Corpora: the BQA passages and BeliN articles together (``../shared``, about 4,000
+documents), or synthetic news articles (``--synthetic N``) stitched from windows of real
+BQA/BeliN text so that term statistics and phrases are realistic. Query kinds: one word,
+several words (BQA questions), a two-word phrase, a prefix, and several words filtered by
+section. The peers get the same ICU words (``bengali_analyzer(stem=False,
+stopwords=None)``), split on spaces; bnsearch uses its default analysis.
 
-    .venv/bin/python benchmarks/bench_query.py                      # BQA passages
-    .venv/bin/python benchmarks/bench_query.py --synthetic 100000
-    .venv/bin/python benchmarks/bench_query.py --synthetic 1000000 --no-whoosh
+Two modes, every timing end to end from the query string (analysis included):
+
+* ``ids``: the ids of the top 10;
+* ``page``: what a results page shows, ten hits with their title and a highlighted body
+  snippet (bnsearch: ``search()`` with its defaults; tantivy: search, doc fetch and
+  ``SnippetGenerator`` on the stored body; whoosh: search, stored fields and
+  ``hit.highlights``).
+
+``--processes`` also measures queries per second of one process and of two processes
+serving one on-disk index (memory-mapped; each process opens it itself).
+
+    .venv/bin/python benchmarks/bench_query.py                      # BQA + BeliN
+    .venv/bin/python benchmarks/bench_query.py --synthetic 100000 --no-whoosh
+    .venv/bin/python benchmarks/bench_query.py --synthetic 1000000 --no-whoosh --modes ids
 
 Also a pytest-benchmark entry: ``pytest benchmarks/bench_query.py``.
 """
@@ -30,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+import bnsearch
 from bnsearch.analysis import bengali_analyzer
 from bnsearch.articles import Article
 from bnsearch.index import Index
@@ -38,8 +49,6 @@ from bnsearch.search import BM25FParams, Searcher
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SECTIONS = ("জাতীয়", "রাজনীতি", "অর্থনীতি", "খেলা", "আন্তর্জাতিক", "বিনোদন", "শিক্ষা", "ধর্ম")
 KINDS = ("one-word", "multi-word", "phrase", "prefix", "filtered")
-
-Runner = Callable[[str, str], Sequence[str]]
 
 
 def real_texts(shared: Path) -> list[str]:
@@ -52,20 +61,27 @@ def real_texts(shared: Path) -> list[str]:
     return texts
 
 
-def bqa_articles(shared: Path) -> list[Article]:
-    path = shared / "corpus" / "bqa_passages.jsonl"
+def shared_articles(shared: Path) -> list[Article]:
+    """The BQA passages and the BeliN articles, with sections dealt in turn (so a section
+    filter keeps an eighth of them, whatever the corpus)."""
     articles = []
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle):
-            row = json.loads(line)
-            articles.append(
-                Article(
-                    id=row["id"],
-                    title=row.get("title") or "",
-                    body=row["body"],
-                    section=(SECTIONS[number % len(SECTIONS)],),
+    for name in ("bqa_passages.jsonl", "belin_religious_news.jsonl"):
+        path = shared / "corpus" / name
+        if not path.exists():
+            continue
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                row = json.loads(line)
+                articles.append(
+                    Article(
+                        id=row["id"],
+                        title=row.get("title") or "",
+                        body=row["body"],
+                        section=(SECTIONS[len(articles) % len(SECTIONS)],),
+                    )
                 )
-            )
     return articles
 
 
@@ -124,6 +140,11 @@ def make_queries(
 
 
 # -- systems ------------------------------------------------------------------------------------
+#: What a runner gives back: ids (mode "ids") or (id, title, snippet markup) rows ("page").
+Runner = Callable[[str, str], Sequence[Any]]
+MODES = ("ids", "page")
+
+
 def bnsearch_index(
     articles: Sequence[Article] | Iterator[Article], path: Path | None = None
 ) -> tuple[Index, float]:
@@ -135,49 +156,72 @@ def bnsearch_index(
     return index, time.perf_counter() - started
 
 
-def bnsearch_runner(
-    articles: Sequence[Article] | Iterator[Article] | Index, params: BM25FParams | None = None
-) -> tuple[Runner, float]:
-    index, build = (articles, 0.0) if isinstance(articles, Index) else bnsearch_index(articles)
+def bnsearch_runner(index: Index, mode: str, params: BM25FParams | None = None) -> Runner:
     searcher = Searcher(index.reader(), params=params)
 
-    def run(kind: str, text: str) -> Sequence[str]:
+    def run(kind: str, text: str) -> Sequence[Any]:
         if kind == "phrase":
             text = f'"{text}"'
         elif kind == "prefix":
             text = f"{text}*"
         section = {"section": SECTIONS[0]} if kind == "filtered" else None
-        return searcher.search(text, limit=10, filter=section, highlight=False, stored=False).ids
+        if mode == "ids":
+            return searcher.search(
+                text, limit=10, filter=section, highlight=False, stored=False
+            ).ids
+        results = searcher.search(text, limit=10, filter=section)
+        return [(hit.id, hit.title, hit.snippet.markup() if hit.snippet else "") for hit in results]
 
-    return run, build
+    return run
 
 
-def tantivy_runner(articles: Sequence[Article]) -> tuple[Runner, float]:
-    import tantivy
+class Tantivy:
+    """A tantivy index of the same articles (ICU words split on spaces), in RAM or on disk.
 
-    icu = bengali_analyzer(stem=False, stopwords=None)
-    started = time.perf_counter()
-    builder = tantivy.SchemaBuilder()
-    builder.add_text_field("id", stored=True, tokenizer_name="raw")
-    builder.add_text_field("section", stored=False, tokenizer_name="raw")
-    builder.add_text_field("title", stored=False, tokenizer_name="whitespace")
-    builder.add_text_field("body", stored=False, tokenizer_name="whitespace")
-    schema = builder.build()
-    store = tantivy.Index(schema)
-    writer = store.writer(heap_size=500_000_000, num_threads=1)
-    for a in articles:
-        writer.add_document(
-            tantivy.Document(
-                id=a.id,
-                section=a.section[0],
-                title=" ".join(icu.terms(a.title)),
-                body=" ".join(icu.terms(a.body)),
+    ``stored_text`` keeps title and body in tantivy's doc store (for pages: the snippet
+    generator reads the stored body); without it only the id is stored, so fetching the
+    ids of a top 10 does not decompress bodies (as bnsearch's ids-only search does not).
+    """
+
+    def __init__(
+        self, articles: Sequence[Article], path: Path | None = None, *, stored_text: bool = True
+    ) -> None:
+        import tantivy
+
+        self.tantivy = tantivy
+        self.icu = bengali_analyzer(stem=False, stopwords=None)
+        started = time.perf_counter()
+        builder = tantivy.SchemaBuilder()
+        builder.add_text_field("id", stored=True, tokenizer_name="raw")
+        builder.add_text_field("section", stored=False, tokenizer_name="raw")
+        builder.add_text_field("title", stored=stored_text, tokenizer_name="whitespace")
+        builder.add_text_field("body", stored=stored_text, tokenizer_name="whitespace")
+        self.schema = builder.build()
+        store = tantivy.Index(self.schema, path=str(path)) if path else tantivy.Index(self.schema)
+        writer = store.writer(heap_size=500_000_000, num_threads=1)
+        for a in articles:
+            writer.add_document(
+                tantivy.Document(
+                    id=a.id,
+                    section=a.section[0],
+                    title=" ".join(self.icu.terms(a.title)),
+                    body=" ".join(self.icu.terms(a.body)),
+                )
             )
-        )
-    writer.commit()
-    writer.wait_merging_threads()
+        writer.commit()
+        writer.wait_merging_threads()
+        self.build = time.perf_counter() - started
+        self.path = path
+        self._store = store
+
+    def runner(self, mode: str) -> Runner:
+        tantivy, schema, icu = self.tantivy, self.schema, self.icu
+        store = tantivy.Index.open(str(self.path)) if self.path else self._store
+        return _tantivy_runner(tantivy, store, schema, icu, mode)
+
+
+def _tantivy_runner(tantivy: Any, store: Any, schema: Any, icu: Any, mode: str) -> Runner:
     store.reload()
-    build = time.perf_counter() - started
     searcher = store.searcher()
     should, must = tantivy.Occur.Should, tantivy.Occur.Must
 
@@ -189,7 +233,7 @@ def tantivy_runner(articles: Sequence[Article]) -> tuple[Runner, float]:
         ]
         return tantivy.Query.boolean_query(clauses)
 
-    def run(kind: str, text: str) -> Sequence[str]:
+    def run(kind: str, text: str) -> Sequence[Any]:
         if kind == "phrase":
             query = tantivy.Query.phrase_query(schema, "body", icu.terms(text))
         elif kind == "prefix":
@@ -205,12 +249,21 @@ def tantivy_runner(articles: Sequence[Article]) -> tuple[Runner, float]:
         else:
             query = words_query(text)
         found = searcher.search(query, 10)
-        return [searcher.doc(address)["id"][0] for _, address in found.hits]
+        if mode == "ids":
+            return [searcher.doc(address)["id"][0] for _, address in found.hits]
+        snippets = tantivy.SnippetGenerator.create(searcher, query, schema, "body")
+        rows = []
+        for _, address in found.hits:
+            doc = searcher.doc(address)
+            rows.append((doc["id"][0], doc["title"][0], snippets.snippet_from_doc(doc).to_html()))
+        return rows
 
-    return run, build
+    return run
 
 
-def whoosh_runner(articles: Sequence[Article], folder: str) -> tuple[Runner, float]:
+def whoosh_runner(
+    articles: Sequence[Article], folder: str
+) -> tuple[Callable[[str], Runner], float]:
     from whoosh import fields, index, query
     from whoosh.analysis import SpaceSeparatedTokenizer
 
@@ -219,8 +272,8 @@ def whoosh_runner(articles: Sequence[Article], folder: str) -> tuple[Runner, flo
     schema = fields.Schema(
         id=fields.ID(stored=True),
         section=fields.ID(),
-        title=fields.TEXT(analyzer=SpaceSeparatedTokenizer()),
-        body=fields.TEXT(analyzer=SpaceSeparatedTokenizer()),
+        title=fields.TEXT(analyzer=SpaceSeparatedTokenizer(), stored=True),
+        body=fields.TEXT(analyzer=SpaceSeparatedTokenizer(), stored=True),
     )
     store = index.create_in(folder, schema)
     writer = store.writer(limitmb=512)
@@ -240,19 +293,25 @@ def whoosh_runner(articles: Sequence[Article], folder: str) -> tuple[Runner, flo
             [query.Term(field, w) for w in icu.terms(text) for field in ("title", "body")]
         )
 
-    def run(kind: str, text: str) -> Sequence[str]:
-        filter_ = None
-        if kind == "phrase":
-            built: Any = query.Phrase("body", icu.terms(text))
-        elif kind == "prefix":
-            built = query.Prefix("body", icu.normalize(text))
-        else:
-            built = words_query(text)
-            if kind == "filtered":
-                filter_ = query.Term("section", SECTIONS[0])
-        return [hit["id"] for hit in searcher.search(built, limit=10, filter=filter_)]
+    def make(mode: str) -> Runner:
+        def run(kind: str, text: str) -> Sequence[Any]:
+            filter_ = None
+            if kind == "phrase":
+                built: Any = query.Phrase("body", icu.terms(text))
+            elif kind == "prefix":
+                built = query.Prefix("body", icu.normalize(text))
+            else:
+                built = words_query(text)
+                if kind == "filtered":
+                    filter_ = query.Term("section", SECTIONS[0])
+            found = searcher.search(built, limit=10, filter=filter_)
+            if mode == "ids":
+                return [hit["id"] for hit in found]
+            return [(hit["id"], hit["title"], hit.highlights("body")) for hit in found]
 
-    return run, build
+        return run
+
+    return make, build
 
 
 def measure(
@@ -279,11 +338,55 @@ def measure(
     }
 
 
+# -- throughput: one process, and two serving one index --------------------------------------
+def _serve(
+    system: str, folder: str, queries: dict[str, list[str]], seconds: float, start: Any
+) -> int:
+    """In a fresh process: open the index at ``folder``, warm up, then answer pages of
+    every kind in turn for ``seconds``; the number answered."""
+    if system == "bnsearch":
+        run = bnsearch_runner(Index.open(folder), "page")
+    else:
+        import tantivy
+
+        store = tantivy.Index.open(folder)
+        icu = bengali_analyzer(stem=False, stopwords=None)
+        run = _tantivy_runner(tantivy, store, store.schema, icu, "page")
+    mixed = [(kind, text) for kind in KINDS for text in queries[kind]]
+    for kind, text in mixed:
+        run(kind, text)
+    start.wait()
+    done = 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        kind, text = mixed[done % len(mixed)]
+        run(kind, text)
+        done += 1
+    return done
+
+
+def throughput(
+    system: str, folder: Path, queries: dict[str, list[str]], processes: int, seconds: float
+) -> float:
+    """Pages per second of ``processes`` processes serving the one index at ``folder``."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with context.Manager() as manager:
+        start = manager.Barrier(processes)
+        with context.Pool(processes) as pool:
+            counts = pool.starmap(
+                _serve, [(system, str(folder), queries, seconds, start)] * processes
+            )
+    return sum(counts) / seconds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--synthetic", type=int, default=0, help="N synthetic articles")
     parser.add_argument("--queries", type=int, default=200, help="queries per kind")
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument("--no-whoosh", action="store_true")
     parser.add_argument("--no-tantivy", action="store_true")
     parser.add_argument("--index-dir", type=Path, help="build bnsearch's index here (on disk)")
@@ -295,6 +398,13 @@ def main() -> int:
     parser.add_argument(
         "--rounds", type=int, default=1, help="time each query this many times, keep the best"
     )
+    parser.add_argument(
+        "--processes",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="also measure pages/s of 1 and 2 processes on one on-disk index, this long each",
+    )
     args = parser.parse_args()
     texts = real_texts(args.shared)
     if not texts:
@@ -304,57 +414,88 @@ def main() -> int:
         articles = list(synthetic_articles(texts, args.synthetic))
         corpus = f"{args.synthetic:,} synthetic articles"
     else:
-        articles = bqa_articles(args.shared)
-        corpus = f"BQA passages ({len(articles):,})"
+        articles = shared_articles(args.shared)
+        corpus = f"BQA passages + BeliN articles ({len(articles):,})"
     queries = make_queries(args.shared, texts, args.queries)
     print(
         f"# {corpus}, {args.queries} queries per kind, best of {args.rounds} per query, "
-        f"{time.strftime('%Y-%m-%d %H:%M')}"
+        f"{time.strftime('%Y-%m-%d %H:%M')}, compiled core: {bnsearch.accelerated}"
     )
-    systems: list[tuple[str, Runner, float]] = []
-    if args.reuse_index and args.index_dir is not None and (args.index_dir / "meta.json").exists():
-        index, build = Index.open(args.index_dir), 0.0  # built by an earlier run
-    else:
-        index, build = bnsearch_index(articles, args.index_dir)
-    run, _ = bnsearch_runner(index)
-    systems.append(("bnsearch", run, build))
-    run, _ = bnsearch_runner(index, BM25FParams(proximity=0.0, exact_forms=0.0))
-    systems.append(("bnsearch, plain BM25F", run, build))
-    if not args.no_tantivy:
-        run, build = tantivy_runner(articles)
-        systems.append(("tantivy (ICU words)", run, build))
     with tempfile.TemporaryDirectory() as folder:
+        index_dir = args.index_dir or Path(folder) / "bnsearch"
+        if args.reuse_index and (index_dir / "meta.json").exists():
+            index, build = Index.open(index_dir), 0.0  # built by an earlier run
+        else:
+            index, build = bnsearch_index(articles, index_dir)
+        systems: list[tuple[str, Callable[[str], Runner], float]] = [
+            ("bnsearch", lambda mode: bnsearch_runner(index, mode), build),
+            (
+                "bnsearch, plain BM25F",
+                lambda mode: bnsearch_runner(
+                    index, mode, BM25FParams(proximity=0.0, exact_forms=0.0)
+                ),
+                build,
+            ),
+        ]
+        tantivy_dir = Path(folder) / "tantivy"
+        if not args.no_tantivy:
+            tantivy_dir.mkdir()
+            (Path(folder) / "tantivy-ids").mkdir()
+            pages = Tantivy(articles, tantivy_dir)
+            ids = Tantivy(articles, Path(folder) / "tantivy-ids", stored_text=False)
+            systems.append(
+                (
+                    "tantivy (ICU words)",
+                    lambda mode: (ids if mode == "ids" else pages).runner(mode),
+                    pages.build,
+                )
+            )
         if not args.no_whoosh:
-            run, build = whoosh_runner(articles, folder)
-            systems.append(("whoosh (ICU words)", run, build))
-        header = " | ".join(f"{k} p50 / p99" for k in KINDS)
-        print(f"| system | index s | {header} |")
-        print("| --- | ---: |" + " ---: |" * len(KINDS))
-        for name, run, build in systems:
-            figures = measure(run, queries, args.rounds)
-            cells = " | ".join(f"{p50:.3f} / {p99:.3f}" for p50, p99 in figures.values())
-            print(f"| {name} | {build:.1f} | {cells} |", flush=True)
+            (Path(folder) / "whoosh").mkdir()
+            make, whoosh_build = whoosh_runner(articles, str(Path(folder) / "whoosh"))
+            systems.append(("whoosh (ICU words)", make, whoosh_build))
+        for mode in args.modes:
+            header = " | ".join(f"{k} p50 / p99" for k in KINDS)
+            print(f"\n{mode}:\n| system | index s | {header} |")
+            print("| --- | ---: |" + " ---: |" * len(KINDS))
+            for name, make_runner, seconds in systems:
+                figures = measure(make_runner(mode), queries, args.rounds)
+                cells = " | ".join(f"{p50:.3f} / {p99:.3f}" for p50, p99 in figures.values())
+                print(f"| {name} | {seconds:.1f} | {cells} |", flush=True)
+        if args.processes > 0:
+            print("\npages per second (mixed kinds), one on-disk index:")
+            print("| system | 1 process | 2 processes | ratio |\n| --- | ---: | ---: | ---: |")
+            served = [("bnsearch", index_dir)]
+            if not args.no_tantivy:
+                served.append(("tantivy", tantivy_dir))
+            small = {kind: texts_[:50] for kind, texts_ in queries.items()}
+            for name, where in served:
+                one = throughput(name, where, small, 1, args.processes)
+                two = throughput(name, where, small, 2, args.processes)
+                print(f"| {name} | {one:.0f} | {two:.0f} | {two / one:.2f}x |", flush=True)
     return 0
 
 
-# -- pytest-benchmark entries (BQA passages; skipped without ../shared) -------------------------
+# -- pytest-benchmark entries (BQA + BeliN; skipped without ../shared) -------------------------
 SYSTEMS = ("bnsearch", "bnsearch-bm25f", "tantivy", "whoosh")
 
 
 def _runner(system: str, articles: Sequence[Article], folder: str) -> Runner:
     if system == "bnsearch":
-        return bnsearch_runner(articles)[0]
+        return bnsearch_runner(bnsearch_index(articles)[0], "ids")
     if system == "bnsearch-bm25f":
-        return bnsearch_runner(articles, BM25FParams(proximity=0.0, exact_forms=0.0))[0]
+        params = BM25FParams(proximity=0.0, exact_forms=0.0)
+        return bnsearch_runner(bnsearch_index(articles)[0], "ids", params)
     if system == "tantivy":
-        return tantivy_runner(articles)[0]
-    return whoosh_runner(articles, folder)[0]
+        Path(folder, "t").mkdir()
+        return Tantivy(articles, Path(folder, "t"), stored_text=False).runner("ids")
+    return whoosh_runner(articles, folder)[0]("ids")
 
 
 _RUNNERS: dict[str, Runner] = {}
 
 
-def test_bench_bqa(benchmark: Any, system: str, kind: str, tmp_path_factory: Any) -> None:
+def test_bench_shared(benchmark: Any, system: str, kind: str, tmp_path_factory: Any) -> None:
     """One round = every query of one kind once; the same queries for every system.
 
     ``pytest benchmarks/bench_query.py --benchmark-only``; compare rows of one group.
@@ -366,12 +507,12 @@ def test_bench_bqa(benchmark: Any, system: str, kind: str, tmp_path_factory: Any
     pytest.importorskip(system.split("-")[0])
     if system not in _RUNNERS:  # one index per system for all kinds
         folder = str(tmp_path_factory.mktemp(system))
-        _RUNNERS[system] = _runner(system, bqa_articles(SHARED), folder)
+        _RUNNERS[system] = _runner(system, shared_articles(SHARED), folder)
     run = _RUNNERS[system]
     queries = make_queries(SHARED, real_texts(SHARED), 50)[kind]
     for text in queries:  # warm up caches, as a long-running service would be
         run(kind, text)
-    benchmark.group = f"bqa-{kind}"
+    benchmark.group = f"shared-{kind}"
     benchmark.extra_info["queries"] = len(queries)
 
     def all_queries() -> None:
@@ -382,7 +523,7 @@ def test_bench_bqa(benchmark: Any, system: str, kind: str, tmp_path_factory: Any
 
 
 def pytest_generate_tests(metafunc: Any) -> None:
-    if metafunc.function.__name__ == "test_bench_bqa":
+    if metafunc.function.__name__ == "test_bench_shared":
         metafunc.parametrize("system", SYSTEMS)
         metafunc.parametrize("kind", KINDS)
 

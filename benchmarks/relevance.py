@@ -17,9 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from bnsearch.index import FieldSpec, Schema
-from bnsearch.search import BM25FParams
-from bnsearch.search.evaluate import (
+from evaluate import (
     TABLE_HEADER,
     build_index,
     evaluate_bnsearch,
@@ -28,6 +26,9 @@ from bnsearch.search.evaluate import (
     load_passages,
     load_questions,
 )
+
+from bnsearch.index import FieldSpec, Schema
+from bnsearch.search import BM25FParams
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

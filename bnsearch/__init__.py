@@ -3,6 +3,8 @@
 Rooms, in data-flow order: :mod:`bnsearch.articles` (pages and JSONL -> Article),
 :mod:`bnsearch.analysis` (text -> terms), :mod:`bnsearch.index` (durable segments),
 :mod:`bnsearch.search` (queries, BM25F, highlights). The names below are the public API.
+``accelerated`` is True where searches run on the compiled core (see
+:mod:`bnsearch.search.kernel`), False on the numpy path.
 """
 
 from bnsearch.analysis import Analyzer, Token, analyze, bengali_analyzer, lucene_bengali_analyzer
@@ -49,6 +51,7 @@ from bnsearch.search import (
     Searcher,
     parse_query,
 )
+from bnsearch.search.kernel import accelerated
 
 __version__ = "0.1.0"
 
@@ -82,6 +85,7 @@ __all__ = [
     "Token",
     "VerifyReport",
     "__version__",
+    "accelerated",
     "analyze",
     "bengali_analyzer",
     "demo_corpus_path",

@@ -3,10 +3,12 @@ scoring strategies."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -18,6 +20,20 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 # helper modules beside the tests (index_files.py) import as top-level modules
 if str(Path(__file__).parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).parent))
+
+
+def benchmark_module(name: str) -> ModuleType:
+    """A module of ``benchmarks/`` (not a package: its scripts import each other by name),
+    loaded from its file once."""
+    module = sys.modules.get(f"benchmarks_{name}")
+    if module is None:
+        path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"benchmarks_{name}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # before running it: attrs classes look it up
+        spec.loader.exec_module(module)
+    return module
 
 
 def shared_file(relative: str) -> Path:

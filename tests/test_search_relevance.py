@@ -13,14 +13,16 @@ import pytest
 
 from bnsearch.index import Index
 from bnsearch.search import BM25FParams
-from bnsearch.search.evaluate import (
-    Question,
-    build_index,
-    evaluate_bnsearch,
-    evaluate_tantivy,
-    load_passages,
-    load_questions,
-)
+
+from .conftest import benchmark_module
+
+_evaluate = benchmark_module("evaluate")  # the harness lives in benchmarks/evaluate.py
+Question = _evaluate.Question
+build_index = _evaluate.build_index
+evaluate_bnsearch = _evaluate.evaluate_bnsearch
+evaluate_tantivy = _evaluate.evaluate_tantivy
+load_passages = _evaluate.load_passages
+load_questions = _evaluate.load_questions
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PASSAGES = SHARED / "corpus" / "bqa_passages.jsonl"

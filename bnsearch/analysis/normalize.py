@@ -187,11 +187,6 @@ class NumberClassifierFilter:
         return [(self(term) if term[0] in digits else term) if term else None for term in terms]
 
 
-def is_bengali_letter(char: str) -> bool:
-    """True for Bengali consonants and independent vowels (not vowel signs or marks)."""
-    return char in _BENGALI_LETTERS
-
-
 _DELETE_LETTERS = {ord(char): None for char in _BENGALI_LETTERS}
 
 

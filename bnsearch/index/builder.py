@@ -28,12 +28,12 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from bnsearch.analysis import Analyzer, normalize_text
+from bnsearch.analysis import Analyzer
 from bnsearch.analysis.forms import inflection_split
 from bnsearch.articles import Article
 from bnsearch.index.links import title_key
 from bnsearch.index.norms import encode_lengths
-from bnsearch.index.schema import POSITION_GAP, TEXT, FieldSpec, Schema
+from bnsearch.index.schema import POSITION_GAP, TEXT, FieldSpec, Schema, keyword_values
 from bnsearch.index.segment import epoch_seconds
 from bnsearch.index.store import StoreWriter, article_row
 
@@ -145,22 +145,6 @@ class ChunkTable:
         position_ends = np.concatenate(([0], ends))[chunk_ends]
         lengths = np.diff(np.concatenate(([0], position_ends))).astype(np.int32)
         return ids.astype(np.int32, copy=False), lengths
-
-
-def keyword_values(section: Sequence[str]) -> list[str]:
-    """Keyword terms of a section path: each normalized element, then the full path."""
-    parts = [normalize_text(part) for part in section]
-    parts = [part for part in parts if part]
-    if not parts:
-        return []
-    values = list(dict.fromkeys(parts))
-    full = ">".join(parts)
-    if full not in values:
-        values.append(full)
-    else:  # single element: keep the full path last, it is the facet value
-        values.remove(full)
-        values.append(full)
-    return values
 
 
 def _field_values(spec: FieldSpec, article: Article, anchors: tuple[str, ...]) -> list[str]:

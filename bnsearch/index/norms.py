@@ -39,8 +39,3 @@ def encode_lengths(lengths: npt.ArrayLike) -> npt.NDArray[np.uint8]:
     values = np.asarray(lengths, dtype=np.int64)
     codes = np.searchsorted(_TABLE, values, side="right") - 1
     return np.clip(codes, 0, 255).astype(np.uint8)
-
-
-def decode_norms(codes: npt.NDArray[np.uint8]) -> npt.NDArray[np.float64]:
-    """The lengths that an array of codes stands for."""
-    return NORM_DECODE[codes]

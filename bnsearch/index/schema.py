@@ -13,12 +13,12 @@ can rebuild the schema from disk without the caller repeating it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
-from bnsearch.analysis import Analyzer, bengali_analyzer, default_analyzer
+from bnsearch.analysis import Analyzer, bengali_analyzer, default_analyzer, normalize_text
 from bnsearch.errors import AnalyzerMismatchError, SchemaError
 
 TEXT = "text"
@@ -278,3 +278,19 @@ def news_schema(
             ),
         )
     )
+
+
+def keyword_values(section: Sequence[str]) -> list[str]:
+    """Keyword terms of a section path: each normalized element, then the full path."""
+    parts = [normalize_text(part) for part in section]
+    parts = [part for part in parts if part]
+    if not parts:
+        return []
+    values = list(dict.fromkeys(parts))
+    full = ">".join(parts)
+    if full not in values:
+        values.append(full)
+    else:  # single element: keep the full path last, it is the facet value
+        values.remove(full)
+        values.append(full)
+    return values

@@ -515,11 +515,6 @@ class SegmentReader:
         ident = self.term_id(field, term)
         return None if ident < 0 else self._posting_slice(field, ident)
 
-    def postings_by_id(self, field: str, ident: int) -> tuple[Array, Array]:
-        """Postings of term number ``ident`` (zero-copy slices)."""
-        docs, tfs, _ = self._posting_slice(field, ident)
-        return docs, tfs
-
     def _posting_slice(self, field: str, ident: int) -> tuple[Array, Array, int]:
         arrays = self._field(field)
         start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])

@@ -17,7 +17,7 @@ import attrs
 from bnsearch.analysis import Analyzer
 from bnsearch.analysis.forms import inflection_split
 from bnsearch.errors import SchemaError
-from bnsearch.index.builder import keyword_values
+from bnsearch.index.schema import keyword_values
 from bnsearch.search.context import Context
 from bnsearch.search.query import Bool, Fuzzy, MatchAll, Phrase, Prefix, Query, Term
 from bnsearch.search.romanize import is_romanized

@@ -6,8 +6,11 @@ frequency summed over fields) and counts the unit's live document frequency over
 segments; pass two turns ``x`` into scores with the global idf and combines units through
 the boolean structure with dense per-segment arrays.
 
-Everything per posting is numpy: gathers of norms, table lookups, scatter-adds; Python
-work is per unit and per field, never per document.
+Everything per posting is compiled or numpy: a bag of words (and a single unit) goes to
+the compiled core (:mod:`.kernel`, one call per segment and pass), boolean nodes and the
+numpy path use gathers of norms, table lookups and scatter-adds. Both sum a document's
+units (and a unit's fields) in float64 and round once, so they give the same float32
+scores. Python work is per unit and per field, never per document.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.index.segment import SegmentReader
+from bnsearch.search import kernel
 from bnsearch.search.compiler import Compiled, Unit
 from bnsearch.search.context import Context
 from bnsearch.search.phrases import phrase_frequencies
-from bnsearch.search.scoring import idf
+from bnsearch.search.scoring import idf, saturate
 
 FloatArray = npt.NDArray[np.float32]
 DocScores = tuple[npt.NDArray[Any], FloatArray]
@@ -127,7 +131,8 @@ class Evaluator:
         # the base lacks are appended once (a doc in several short lists is summed)
         ordered = sorted(parts, key=lambda part: len(part[1]), reverse=True)
         base_docs = ordered[0][1]
-        base_x = self._x(unit, segment, ordered[0])
+        # x summed in float64 and rounded once (as the compiled core does)
+        base_x = self._x(unit, segment, ordered[0]).astype(np.float64)
         extra_docs: list[npt.NDArray[Any]] = []
         extra_x: list[FloatArray] = []
         for part in ordered[1:]:
@@ -144,23 +149,14 @@ class Evaluator:
             union, summed = base_docs, base_x
         else:
             more_docs = np.concatenate(extra_docs)
-            more_x = np.concatenate(extra_x)
+            more_x: npt.NDArray[Any] = np.concatenate(extra_x)
             if len(extra_docs) > 1:
                 more_docs, inverse = np.unique(more_docs, return_inverse=True)
-                more_x = np.bincount(inverse, weights=more_x).astype(np.float32)
+                more_x = np.bincount(inverse, weights=more_x)
             union = np.concatenate([base_docs, more_docs])
             summed = np.concatenate([base_x, more_x])
         count = int(np.count_nonzero(segment.live[union])) if deletions else len(union)
-        return union, summed, count
-
-    def _saturate(self, x: FloatArray, weight: float) -> FloatArray:
-        k1 = self.ctx.params.k1
-        if k1 == 0:
-            flat: FloatArray = np.full(len(x), weight, dtype=np.float32)
-            return flat
-        scores: FloatArray = x / (x + np.float32(k1))
-        scores *= np.float32(weight)
-        return scores
+        return union, summed.astype(np.float32), count
 
     # -- pass two: scores -----------------------------------------------------------------
     def unit_scores(self, unit: Unit) -> list[DocScores]:
@@ -186,7 +182,7 @@ class Evaluator:
             for segment, parts, (docs, x, _) in zip(
                 self.segments, all_parts, gathered, strict=True
             ):
-                scores = self._saturate(x, unit.boost * unit_idf)
+                scores = saturate(x, k1=self.ctx.params.k1, weight=unit.boost * unit_idf)
                 with_form = self.form_docs(unit, segment, parts) if bonus else _EMPTY_DOCS
                 if len(with_form):  # within docs, which a union of fields leaves unsorted
                     order = np.argsort(docs, kind="stable")
@@ -206,11 +202,10 @@ class Evaluator:
         once (numpy applies one update per index), and no sort is paid for."""
         flag = unit.form_flag
         found = []
-        for field, docs, _, start in parts:
-            forms = segment.forms(field)
-            if forms is None or start < 0 or len(unit.terms.get(field, ())) != 1:
-                continue  # a segment written without flags, or not a one-term part
-            found.append(docs[(forms[start : start + len(docs)] & flag) == flag])
+        for part in parts:
+            forms = self._part_forms(unit, segment, part)
+            if forms is not None:
+                found.append(part[1][(forms & flag) == flag])
         if not found:
             return _EMPTY_DOCS
         return found[0] if len(found) == 1 else np.concatenate(found)
@@ -236,6 +231,8 @@ class Evaluator:
         vectorized pass per field; the rest go through :meth:`_combine` (BM25F over
         several fields).
         """
+        if kernel.core is not None:
+            return self._flat_compiled(kernel.core, units, masks)
         per_segment = [[self.parts(u, s) for u in units] for s in self.segments]
         dfs = np.zeros(len(units), dtype=np.int64)
         merged: list[FloatArray | dict[int, tuple[npt.NDArray[Any], FloatArray]]] = []
@@ -259,21 +256,20 @@ class Evaluator:
                     several[i] = (docs, x)
                     dfs[i] += count
             merged.append(several)
-        if all(u.kind == "terms" for u in units):  # one vectorized idf
-            idfs = idf(self.ctx.total_docs, dfs)
-        else:
-            idfs = np.array([self.unit_idf(u, int(df)) for u, df in zip(units, dfs, strict=True)])
-        weights = (np.array([u.boost for u in units]) * idfs).astype(np.float32)
-        bonuses = [(i, self.form_bonus(u, float(idfs[i]))) for i, u in enumerate(units)]
+        idfs = self._idfs(units, dfs)
+        weights = np.array([u.boost * w for u, w in zip(units, idfs, strict=True)], np.float32)
+        bonuses = [(i, self.form_bonus(u, idfs[i])) for i, u in enumerate(units)]
         bonuses = [(i, bonus) for i, bonus in bonuses if bonus]
         k1 = np.float32(self.ctx.params.k1)
         result: list[DocScores] = []
         for ordinal, (segment, unit_parts, prepared) in enumerate(
             zip(self.segments, per_segment, merged, strict=True)
         ):
+            # a doc's units are summed in float64 and rounded once: the order of the
+            # sum (table rows, fields, the compiled core's slices) cannot change a score
             if isinstance(prepared, np.ndarray):
                 saturated = prepared / (prepared + k1) if k1 else (prepared > 0)
-                acc = (weights @ saturated).astype(np.float32)
+                acc = (saturated * weights[:, None]).sum(axis=0, dtype=np.float64)
             else:
                 acc = self._sparse_flat(segment, units, unit_parts, prepared, weights)
             for i, bonus in bonuses:
@@ -282,8 +278,90 @@ class Evaluator:
             if masks is not None and masks[ordinal] is not None:
                 matching &= masks[ordinal]
             docs = np.flatnonzero(matching).astype(np.int32)
-            result.append((docs, acc[docs]))
+            result.append((docs, acc[docs].astype(np.float32)))
         return result
+
+    def _idfs(self, units: Sequence[Unit], dfs: npt.NDArray[np.int64]) -> list[float]:
+        """Per unit, its idf from its live document frequency (one rule for both paths)."""
+        if all(u.kind == "terms" for u in units):
+            n = self.ctx.total_docs
+            return [float(idf(n, df)) for df in dfs.tolist()]
+        return [self.unit_idf(u, int(df)) for u, df in zip(units, dfs.tolist(), strict=True)]
+
+    def _flat_compiled(
+        self, core: Any, units: Sequence[Unit], masks: Masks | None
+    ) -> list[DocScores]:
+        """:meth:`flat` on the compiled core: per segment, one call for the live document
+        frequencies and, once the idf is known, one for the scores, the exact-form
+        bonus and the mask. The same arithmetic as the numpy path (see ``_kernel.pyx``);
+        the glue here is per slice, never per posting."""
+        ctx = self.ctx
+        plans = []
+        dfs: npt.NDArray[np.int64] | None = None
+        for segment in self.segments:
+            slices: list[Part] = []
+            owners: list[int] = []
+            for number, unit in enumerate(units):
+                for part in self.parts(unit, segment):
+                    slices.append(part)
+                    owners.append(number)
+            docs_parts = [part[1] for part in slices]
+            owner_array = np.array(owners, dtype=np.int32)
+            live = segment.live if segment.del_count else None
+            found = core.unit_doc_freqs(docs_parts, owner_array, len(units), live, segment.max_doc)
+            dfs = found if dfs is None else dfs + found
+            plans.append((slices, owners, owner_array, docs_parts))
+        assert dfs is not None
+        idfs = self._idfs(units, dfs)
+        weights = np.array([u.boost * w for u, w in zip(units, idfs, strict=True)], np.float32)
+        bonus_list = [self.form_bonus(u, w) for u, w in zip(units, idfs, strict=True)]
+        flag_list = [u.form_flag if b else 0 for u, b in zip(units, bonus_list, strict=True)]
+        bonuses = np.array(bonus_list, dtype=np.float32)
+        flags = np.array(flag_list, dtype=np.uint8)
+        any_flag = any(flag_list)
+        k1 = float(np.float32(ctx.params.k1))
+        result: list[DocScores] = []
+        for ordinal, (segment, (slices, owners, owner_array, docs_parts)) in enumerate(
+            zip(self.segments, plans, strict=True)
+        ):
+            pairs = list(zip(owners, slices, strict=True))
+            forms_parts = (
+                [
+                    self._part_forms(units[o], segment, part) if flag_list[o] else None
+                    for o, part in pairs
+                ]
+                if any_flag
+                else [None] * len(slices)
+            )
+            mults = [
+                ctx.multiplier(segment, part[0], units[o].weights[part[0]]) for o, part in pairs
+            ]
+            docs, scores = core.score_segment(
+                docs_parts,
+                [part[2] for part in slices],
+                mults,
+                forms_parts,
+                owner_array,
+                weights,
+                flags,
+                bonuses,
+                k1,
+                None if masks is None else masks[ordinal],
+                segment.max_doc,
+            )
+            result.append((docs, scores))
+        return result
+
+    @staticmethod
+    def _part_forms(unit: Unit, segment: SegmentReader, part: Part) -> npt.NDArray[Any] | None:
+        """The form flags of a part's postings, where the exact-form bonus reads them
+        (one term of a field, in a segment written with flags); else None."""
+        field, docs, _, start = part
+        forms = segment.forms(field)
+        if forms is None or start < 0 or len(unit.terms.get(field, ())) != 1:
+            return None
+        flags: npt.NDArray[Any] = forms[start : start + len(docs)]
+        return flags
 
     def _dense_x(
         self, segment: SegmentReader, units: Sequence[Unit], unit_parts: list[list[Part]]
@@ -320,10 +398,10 @@ class Evaluator:
         unit_parts: list[list[Part]],
         several: dict[int, tuple[npt.NDArray[Any], FloatArray]],
         weights: FloatArray,
-    ) -> FloatArray:
-        """The summed scores of a bag of words in a large segment, word by word."""
+    ) -> npt.NDArray[np.float64]:
+        """The summed scores of a bag of words in a large segment, word by word (float64)."""
         k1 = np.float32(self.ctx.params.k1)
-        acc = np.zeros(segment.max_doc, dtype=np.float32)
+        acc = np.zeros(segment.max_doc, dtype=np.float64)
         by_field: dict[str, tuple[list[Any], list[Any], list[int], list[int]]] = {}
         for i, parts in enumerate(unit_parts):
             if len(parts) == 1:
@@ -335,7 +413,7 @@ class Evaluator:
                 group[3].append(i)
             elif i in several:
                 docs, x = several[i]
-                acc[docs] += self._saturate(x, float(weights[i]))
+                acc[docs] += saturate(x, k1=self.ctx.params.k1, weight=float(weights[i]))
         for field, (docs_list, tfs_list, lengths, which) in by_field.items():
             weight = units[which[0]].weights[field]
             multiplier = self.ctx.multiplier(segment, field, weight)
@@ -369,6 +447,8 @@ class Evaluator:
         every match.
         """
         if isinstance(node, Unit):
+            if kernel.core is not None and node.kind != "all":
+                return self._flat_compiled(kernel.core, [node], masks)
             return _masked(self.unit_scores(node), masks)
         if (
             not node.must

@@ -3,9 +3,11 @@
 The text is re-analysed with the field's own analyzer, so every token carries ``start``/
 ``end`` offsets into the *original* string (Python ``str`` indices) and its indexed term.
 A token is highlighted when its term is one the query looked for, so ``বাংলাদেশের`` lights
-up for the query ``বাংলাদেশ``. Highlights cover whole ICU words and fragment edges fall on
-word edges, so a mark never separates a consonant from its vowel sign, nukta, virama or
-ZWJ, whatever the encoding of the text (NFC, NFD, legacy nukta forms).
+up for the query ``বাংলাদেশ``; the words of a phrase light up only where they stand as the
+phrase, as one mark from its first word to its last. Highlights cover whole ICU words and
+fragment edges fall on word edges, so a mark never separates a consonant from its vowel
+sign, nukta, virama or ZWJ, whatever the encoding of the text (NFC, NFD, legacy nukta
+forms).
 
 The snippet is the window of at most ``fragment_chars`` characters that covers the most
 query terms (each distinct term counts by its weight, usually its idf; repeats add a
@@ -18,7 +20,7 @@ import functools
 import html
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from itertools import compress
+from itertools import chain, compress
 from operator import not_
 
 import attrs
@@ -41,12 +43,29 @@ def _tupled(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(values)
 
 
+#: A phrase: its terms with their word offsets from the first, ``((0, t0), (1, t1), ...)``
+#: (an offset skips a dropped stopword), as the query compiler makes them.
+Phrase = tuple[tuple[int, str], ...]
+
+
+def _phrases(values: Iterable[Phrase]) -> tuple[Phrase, ...]:
+    return tuple(tuple((int(offset), str(term)) for offset, term in phrase) for phrase in values)
+
+
+def phrase_key(phrase: Phrase) -> str:
+    """The key a phrase's matches count under (for :attr:`TermMatcher.weights`)."""
+    return " ".join(term for _, term in phrase)
+
+
 @attrs.frozen(kw_only=True)
 class TermMatcher:
-    """Which analysed terms count as hits: exact terms, and prefixes of terms."""
+    """Which analysed terms count as hits: exact terms, prefixes of terms, and phrases
+    (their words count only where they stand as the phrase). ``weights`` maps a term, a
+    prefix or a :func:`phrase_key` to its weight in choosing the snippet."""
 
     terms: frozenset[str] = attrs.field(factory=frozenset, converter=_frozen)
     prefixes: tuple[str, ...] = attrs.field(default=(), converter=_tupled)
+    phrases: tuple[Phrase, ...] = attrs.field(default=(), converter=_phrases)
     weights: Mapping[str, float] = attrs.field(factory=dict, hash=False)
 
     def __call__(self, term: str) -> str | None:
@@ -63,7 +82,7 @@ class TermMatcher:
 
     @property
     def is_empty(self) -> bool:
-        return not self.terms and not self.prefixes
+        return not self.terms and not self.prefixes and not self.phrases
 
 
 @attrs.frozen(kw_only=True)
@@ -111,8 +130,83 @@ _CHUNK = re.compile(r"\S+")
 
 
 def _matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[tuple[Token, str]]:
+    """Matching words and phrase occurrences in text order, with the key each answers
+    (at most :data:`MAX_MATCHES`); a word inside a matched phrase is not marked twice."""
+    words = _word_matches(text, analyzer, matcher) if matcher.terms or matcher.prefixes else []
+    if not matcher.phrases:
+        return words
+    phrases = _phrase_matches(text, analyzer, matcher.phrases)
+    if not phrases:
+        return words
+    covered = [(token.start, token.end) for token, _ in phrases]
+    merged = phrases + [
+        (token, key)
+        for token, key in words
+        if not any(start <= token.start and token.end <= end for start, end in covered)
+    ]
+    merged.sort(key=lambda match: match[0].start)
+    return merged[:MAX_MATCHES]
+
+
+def _phrase_matches(
+    text: str, analyzer: Analyzer, phrases: tuple[Phrase, ...]
+) -> list[tuple[Token, str]]:
+    """Where each phrase stands in ``text``: one token from its first word's start to its
+    last word's end (word positions count dropped words, as the index does)."""
+    chunks = text.split()
+    entries = analyzer.chunk_terms(chunks)
+    sequence = list(chain.from_iterable(entries))
+    # position -> (chunk number, word number within the chunk)
+    places = [(number, word) for number, entry in enumerate(entries) for word in range(len(entry))]
+    found: list[tuple[int, int, str]] = []  # (first position, last position, key)
+    for phrase in phrases:
+        if not phrase:
+            continue
+        first_offset, first_term = phrase[0]
+        span = max(offset for offset, _ in phrase) - first_offset
+        for at in [p for p, term in enumerate(sequence) if term == first_term]:
+            start = at - first_offset  # the position of offset 0
+            if start < 0 or at + span >= len(sequence):
+                continue
+            if all(sequence[start + offset] == term for offset, term in phrase):
+                found.append((at, at + span, phrase_key(phrase)))
+                if len(found) >= MAX_MATCHES:
+                    break
+    if not found:
+        return []
+    # offsets of the chunks the matches touch, in one pass along the text
+    needed = {places[p][0] for first, last, _ in found for p in (first, last)}
+    chunk_start: dict[int, int] = {}
+    offset = 0
+    last_needed = max(needed)
+    for number, chunk in enumerate(chunks):
+        offset = text.find(chunk, offset)
+        if number in needed:
+            chunk_start[number] = offset
+        if number >= last_needed:
+            break
+        offset += len(chunk)
+
+    def edge(position: int, last: bool) -> int:
+        number, word = places[position]
+        start, end, _ = analyzer.chunk_words(chunks[number])[word]
+        return chunk_start[number] + (end if last else start)
+
+    found.sort()
+    matches: list[tuple[Token, str]] = []
+    end_of_last = -1
+    for first, last, key in found:
+        start, end = edge(first, False), edge(last, True)
+        if start < end_of_last:
+            continue  # overlaps the previous occurrence (a repeated word): keep the first
+        matches.append((Token(key, first, start, end), key))
+        end_of_last = end
+    return matches
+
+
+def _word_matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[tuple[Token, str]]:
     """Matching words in text order, with the query term each answers (at most
-    :data:`MAX_MATCHES`).
+    :data:`MAX_MATCHES`): the terms and prefixes of ``matcher``, not its phrases.
 
     The analyzer analyzes each whitespace chunk on its own (see
     :meth:`bnsearch.analysis.Analyzer.chunk_terms`), so the chunks that hold a match are
@@ -121,8 +215,6 @@ def _matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[tuple[
     text surrounds it, as a chunk). Tokens are built for those chunks only: the other
     words of a hit's body cost C-level work (split, dict lookups), no token object.
     """
-    if matcher.is_empty:
-        return []
     distinct = list(dict.fromkeys(text.split()))
     entries = analyzer.chunk_terms(distinct)
     if matcher.prefixes:
@@ -302,8 +394,12 @@ def matcher_for(
     terms: Collection[str],
     prefixes: Collection[str] = (),
     weights: Mapping[str, float] | None = None,
+    phrases: Collection[Phrase] = (),
 ) -> TermMatcher:
-    """A :class:`TermMatcher` for the analysed terms and prefixes of a query."""
+    """A :class:`TermMatcher` for the analysed terms, prefixes and phrases of a query."""
     return TermMatcher(
-        terms=frozenset(terms), prefixes=tuple(prefixes), weights=dict(weights or {})
+        terms=frozenset(terms),
+        prefixes=tuple(prefixes),
+        phrases=tuple(phrases),
+        weights=dict(weights or {}),
     )

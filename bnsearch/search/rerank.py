@@ -28,6 +28,7 @@ import numpy.typing as npt
 
 from bnsearch.analysis import Analyzer
 from bnsearch.index.segment import SegmentReader
+from bnsearch.search import kernel
 from bnsearch.search.context import Context
 from bnsearch.search.phrases import PositionsEntry, term_positions
 from bnsearch.search.scoring import BM25FParams, idf
@@ -94,10 +95,13 @@ def proximity_bonus(
         return np.zeros(len(docs), dtype=np.float32)
     fields = [f for f in weights if ctx.has_postings(f) and ctx.schema[f].positions]
     xs = np.zeros((len(plan.pairs), len(docs)), dtype=np.float32)
-    occurrences = [_field_occurrences(ctx, segment, f, docs, plan) for f in fields]
-    if any(found is not None for found in occurrences):
-        multipliers = np.stack([ctx.multiplier(segment, f, weights[f])[docs] for f in fields])
-        _pair_frequencies(occurrences, plan, multipliers, xs)
+    if kernel.core is not None:
+        _compiled_pair_frequencies(kernel.core, ctx, segment, fields, docs, plan, weights, xs)
+    else:
+        occurrences = [_field_occurrences(ctx, segment, f, docs, plan) for f in fields]
+        if any(found is not None for found in occurrences):
+            multipliers = np.stack([ctx.multiplier(segment, f, weights[f])[docs] for f in fields])
+            _pair_frequencies(occurrences, plan, multipliers, xs)
     n = ctx.total_docs
     # each pair word's df: the largest over the fields
     term_idf = {
@@ -111,6 +115,46 @@ def proximity_bonus(
     saturated = xs / (xs + k1) if k1 else (xs > 0).astype(np.float32)
     proximity: FloatArray = (weight @ saturated).astype(np.float32)
     return proximity
+
+
+def _compiled_pair_frequencies(
+    core: Any,
+    ctx: Context,
+    segment: SegmentReader,
+    fields: list[str],
+    docs: npt.NDArray[Any],
+    plan: RerankPlan,
+    weights: Mapping[str, float],
+    xs: FloatArray,
+) -> None:
+    """:func:`_pair_frequencies` with the pairs counted by the compiled core, one call per
+    field; the counts are weighted and summed over fields by the same numpy expression."""
+    counts = np.zeros((len(plan.pairs), len(fields), len(docs)), dtype=np.int64)
+    found = False
+    columns = np.ascontiguousarray(docs, dtype=np.int32)
+    for number, field in enumerate(fields):
+        entries: list[PositionsEntry] = []
+        labels: list[int] = []
+        for term, label in plan.label.items():
+            entry = term_positions(segment, field, term, ctx.positions)
+            if entry is not None and len(entry[0]):
+                entries.append(entry)
+                labels.append(label)
+        if not entries:
+            continue
+        found = True
+        counts[:, number, :] = core.pair_counts(
+            [entry[0] for entry in entries],
+            [entry[1] for entry in entries],
+            entries[0][2],
+            np.array(labels, dtype=np.int64),
+            columns,
+            plan.pair_row,
+            len(plan.pairs),
+        )
+    if found:
+        multipliers = np.stack([ctx.multiplier(segment, f, weights[f])[docs] for f in fields])
+        xs += (counts * multipliers).sum(axis=1)
 
 
 @attrs.frozen

@@ -113,14 +113,6 @@ def norm_table(
     return table
 
 
-def field_x(
-    tfs: npt.NDArray[Any], norm_codes: npt.NDArray[np.uint8], table: FloatArray
-) -> FloatArray:
-    """Weighted, length-normalized term frequency of one field for a posting slice."""
-    x: FloatArray = np.multiply(tfs, table[norm_codes], dtype=np.float32)
-    return x
-
-
 def saturate(x: FloatArray, *, k1: float, weight: float) -> FloatArray:
     """``weight * x / (k1 + x)``: the BM25 saturation, scaled by idf times boost."""
     if k1 == 0.0:

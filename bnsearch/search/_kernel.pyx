@@ -1,0 +1,737 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""The compiled core of query evaluation: BM25F over one segment's posting slices.
+
+Plain arrays in, plain arrays out; the plan (which slices, which weights, the global idf)
+stays in Python (:mod:`bnsearch.search.kernel` calls this once per segment and pass).
+The arithmetic is the one :class:`bnsearch.search.engine.Evaluator` does with numpy, in
+the same precision and order of rounding, so both paths give the same scores:
+
+* a posting's ``x`` is ``float32(tf) * multiplier[doc]`` in float32;
+* a unit's ``x`` over several slices is their float64 sum, rounded to float32 once;
+* a unit's score is ``float32(x / (x + k1)) * weight`` in float32 (``weight`` when
+  ``k1`` is 0);
+* a document's score is the float64 sum of its units' scores and exact-form bonuses,
+  rounded to float32 once.
+"""
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
+from libc.stdlib cimport calloc, free, malloc, qsort, realloc
+from libc.string cimport memset
+
+cnp.import_array()
+
+ctypedef fused doc_t:
+    uint16_t
+    int32_t
+
+ctypedef fused tf_t:
+    uint8_t
+    uint16_t
+    uint32_t
+    int64_t
+
+#: Below one posting in this many docs of the segment, the matching docs are collected
+#: as they are first touched and sorted; above, the dense table is scanned.
+DEF SPARSE_RATIO = 16
+
+
+cdef cnp.ndarray _contiguous(object array, int typenum):
+    """``array`` as a C-contiguous array of its own type (``typenum`` < 0) or of
+    ``typenum``; a copy only where needed."""
+    cdef cnp.ndarray arr = <cnp.ndarray>cnp.PyArray_FROM_O(array)
+    if typenum < 0:
+        typenum = cnp.PyArray_TYPE(arr)
+    if cnp.PyArray_TYPE(arr) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(arr) or (
+        not cnp.PyArray_ISNOTSWAPPED(arr)
+    ):
+        arr = np.ascontiguousarray(arr, dtype=cnp.PyArray_DescrFromType(typenum))
+    return arr
+
+
+cdef inline cnp.ndarray _docs_array(object docs):
+    cdef cnp.ndarray arr = _contiguous(docs, -1)
+    cdef int kind = cnp.PyArray_TYPE(arr)
+    if kind != cnp.NPY_UINT16 and kind != cnp.NPY_INT32:
+        arr = _contiguous(arr, cnp.NPY_INT32)
+    return arr
+
+
+cdef inline cnp.ndarray _tfs_array(object tfs):
+    cdef cnp.ndarray arr = _contiguous(tfs, -1)
+    cdef int kind = cnp.PyArray_TYPE(arr)
+    if (
+        kind != cnp.NPY_UINT8
+        and kind != cnp.NPY_UINT16
+        and kind != cnp.NPY_UINT32
+        and kind != cnp.NPY_INT64
+    ):
+        arr = _contiguous(arr, cnp.NPY_INT64)
+    return arr
+
+
+# -- scratch tables, kept between calls ---------------------------------------------------------
+# Per-doc tables as large as the largest segment seen, allocated once: a fresh calloc per
+# call costs a page fault per 4 KB touched (about a millisecond at 100,000 docs). The
+# kernel never releases the GIL, so one set serves every thread; each call leaves acc,
+# xbuf and seen all zero (wiped after an error) and the stamp below the next tag.
+cdef double* _acc = NULL
+cdef double* _xbuf = NULL
+cdef uint8_t* _seen = NULL
+cdef int32_t* _stamp = NULL
+cdef Py_ssize_t _capacity = 0
+cdef int32_t _last_tag = 0
+
+
+cdef int _reserve(Py_ssize_t size) except -1:
+    global _acc, _xbuf, _seen, _stamp, _capacity, _last_tag
+    if size < 1:
+        size = 1
+    if size <= _capacity:
+        return 0
+    free(_acc)
+    free(_xbuf)
+    free(_seen)
+    free(_stamp)
+    _acc = <double*>calloc(size, sizeof(double))
+    _xbuf = <double*>calloc(size, sizeof(double))
+    _seen = <uint8_t*>calloc(size, sizeof(uint8_t))
+    _stamp = <int32_t*>calloc(size, sizeof(int32_t))
+    _last_tag = 0
+    if _acc == NULL or _xbuf == NULL or _seen == NULL or _stamp == NULL:
+        free(_acc)
+        free(_xbuf)
+        free(_seen)
+        free(_stamp)
+        _acc = _xbuf = NULL
+        _seen = NULL
+        _stamp = NULL
+        _capacity = 0
+        raise MemoryError()
+    _capacity = size
+    return 0
+
+
+cdef int32_t _tags(Py_ssize_t count):
+    """The first of ``count`` stamp tags no doc holds yet."""
+    global _last_tag
+    if _last_tag > (1 << 30) - count:
+        memset(_stamp, 0, _capacity * sizeof(int32_t))
+        _last_tag = 0
+    cdef int32_t first = _last_tag + 1
+    _last_tag += <int32_t>count
+    return first
+
+
+cdef void _wipe() noexcept:
+    """Every table back to zero (after an error left some entries set)."""
+    memset(_acc, 0, _capacity * sizeof(double))
+    memset(_xbuf, 0, _capacity * sizeof(double))
+    memset(_seen, 0, _capacity * sizeof(uint8_t))
+
+
+# A call holds the GIL throughout, but creating a Python object inside it may run a
+# finalizer, and with it another thread's search; that call must not use (or regrow) the
+# shared tables meanwhile, so it gets private ones for its duration.
+cdef bint _busy = False
+
+
+cdef struct Tables:
+    double* acc
+    double* xbuf
+    uint8_t* seen
+    int32_t* stamp
+    int32_t first_tag
+    bint private
+
+
+cdef int _take(Tables* t, Py_ssize_t size, Py_ssize_t tags) except -1:
+    """Tables for one call: the shared ones, or private zeroed ones while they are held."""
+    global _busy
+    if size < 1:
+        size = 1
+    if _busy:
+        t.private = True
+        t.acc = <double*>calloc(size, sizeof(double))
+        t.xbuf = <double*>calloc(size, sizeof(double))
+        t.seen = <uint8_t*>calloc(size, sizeof(uint8_t))
+        t.stamp = <int32_t*>calloc(size, sizeof(int32_t))
+        t.first_tag = 1
+        if t.acc == NULL or t.xbuf == NULL or t.seen == NULL or t.stamp == NULL:
+            _give(t, False)
+            raise MemoryError()
+        return 0
+    _reserve(size)
+    _busy = True
+    t.private = False
+    t.acc, t.xbuf, t.seen, t.stamp = _acc, _xbuf, _seen, _stamp
+    t.first_tag = _tags(tags)
+    return 0
+
+
+cdef void _give(Tables* t, bint failed) noexcept:
+    """Hand the tables back (the shared ones zeroed: wiped if the call failed)."""
+    global _busy
+    if t.private:
+        free(t.acc)
+        free(t.xbuf)
+        free(t.seen)
+        free(t.stamp)
+        t.acc = t.xbuf = NULL
+        t.seen = NULL
+        t.stamp = NULL
+        return
+    if failed:
+        _wipe()
+    _busy = False
+
+
+def _hold_shared_tables(bint held):
+    """For tests: mark the shared tables held, so calls take private ones."""
+    global _busy
+    _busy = held
+
+
+def _out_of_range():
+    from bnsearch.errors import IndexFormatError
+
+    return IndexFormatError("a posting names a document outside its segment (damaged index)")
+
+
+# -- pass one: live document frequencies ----------------------------------------------------
+cdef Py_ssize_t _count_live(
+    const doc_t* docs, Py_ssize_t n, const uint8_t* live, Py_ssize_t max_doc, int* bad
+) noexcept nogil:
+    cdef Py_ssize_t i, d, count = 0
+    for i in range(n):
+        d = docs[i]
+        if d < 0 or d >= max_doc:
+            bad[0] = 1
+            return 0
+        count += live[d] != 0
+    return count
+
+
+cdef Py_ssize_t _count_new(
+    const doc_t* docs, Py_ssize_t n, const uint8_t* live, int32_t* stamp, int32_t tag,
+    Py_ssize_t max_doc, int* bad,
+) noexcept nogil:
+    cdef Py_ssize_t i, count = 0
+    cdef Py_ssize_t d
+    for i in range(n):
+        d = docs[i]
+        if d < 0 or d >= max_doc:
+            bad[0] = 1
+            return 0
+        if stamp[d] != tag:
+            stamp[d] = tag
+            if live == NULL or live[d]:
+                count += 1
+    return count
+
+
+def unit_doc_freqs(
+    list docs_parts, const int32_t[:] owners, Py_ssize_t n_units, object live,
+    Py_ssize_t max_doc,
+):
+    """Per unit, its live documents in this segment (a document once however many of
+    the unit's slices hold it). ``owners[p]``: the unit of slice ``p`` (ascending);
+    ``live``: a bool array, or None when nothing is deleted."""
+    cdef cnp.ndarray[int64_t, ndim=1] out = np.zeros(n_units, dtype=np.int64)
+    cdef Py_ssize_t n_parts = len(docs_parts)
+    cdef Py_ssize_t p = 0, q, u, n
+    cdef int32_t* stamp = NULL
+    cdef const uint8_t* live_p = NULL
+    cdef cnp.ndarray live_arr, docs
+    cdef int bad = 0
+    cdef int32_t first_tag = 0
+    cdef Tables tables
+    cdef bint taken = False
+    if live is not None:
+        live_arr = _contiguous(live, cnp.NPY_BOOL)
+        live_p = <const uint8_t*>cnp.PyArray_DATA(live_arr)
+    try:
+        while p < n_parts:
+            u = owners[p]
+            q = p + 1
+            while q < n_parts and owners[q] == u:
+                q += 1
+            if q == p + 1:  # one slice: its docs are unique
+                docs = _docs_array(docs_parts[p])
+                n = cnp.PyArray_DIM(docs, 0)
+                if live_p == NULL:
+                    out[u] = n
+                elif cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
+                    out[u] = _count_live(<const uint16_t*>cnp.PyArray_DATA(docs), n, live_p, max_doc, &bad)
+                else:
+                    out[u] = _count_live(<const int32_t*>cnp.PyArray_DATA(docs), n, live_p, max_doc, &bad)
+            else:
+                if not taken:
+                    _take(&tables, max_doc, n_units)
+                    taken = True
+                    stamp = tables.stamp
+                    first_tag = tables.first_tag
+                for p in range(p, q):
+                    docs = _docs_array(docs_parts[p])
+                    n = cnp.PyArray_DIM(docs, 0)
+                    if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
+                        out[u] += _count_new(
+                            <const uint16_t*>cnp.PyArray_DATA(docs), n, live_p, stamp, first_tag + u, max_doc, &bad
+                        )
+                    else:
+                        out[u] += _count_new(
+                            <const int32_t*>cnp.PyArray_DATA(docs), n, live_p, stamp, first_tag + u, max_doc, &bad
+                        )
+            p = q
+            if bad:
+                raise _out_of_range()
+    finally:
+        if taken:
+            _give(&tables, False)  # stamps need no wiping
+    return out
+
+
+# -- pass two: scores -------------------------------------------------------------------------
+cdef inline float _saturate(float x, float k1, float weight) noexcept nogil:
+    cdef float s
+    if k1 != 0:
+        s = x / (x + k1)
+        return s * weight
+    return weight if x > 0 else 0
+
+
+cdef void _score_one(
+    const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, float k1,
+    float weight, double* acc, uint8_t* seen, int32_t* touched, Py_ssize_t* n_touched,
+    Py_ssize_t max_doc, int* bad,
+) noexcept nogil:
+    """One slice that is a whole unit: its scores straight into ``acc``."""
+    cdef Py_ssize_t i, d
+    cdef float x, s
+    for i in range(n):
+        d = docs[i]
+        if d < 0 or d >= max_doc:
+            bad[0] = 1
+            return
+        x = <float>tfs[i] * mult[d]
+        s = _saturate(x, k1, weight)
+        if seen != NULL and not seen[d]:
+            seen[d] = 1
+            touched[n_touched[0]] = <int32_t>d
+            n_touched[0] += 1
+        acc[d] += <double>s
+
+
+cdef void _add_x(
+    const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, double* xbuf,
+    int32_t* xdocs, Py_ssize_t* n_x, Py_ssize_t max_doc, int* bad,
+) noexcept nogil:
+    """One of a unit's several slices: its ``x`` summed into ``xbuf``."""
+    cdef Py_ssize_t i, d
+    cdef float x
+    for i in range(n):
+        d = docs[i]
+        if d < 0 or d >= max_doc:
+            bad[0] = 1
+            return
+        x = <float>tfs[i] * mult[d]
+        if xbuf[d] == 0:
+            xdocs[n_x[0]] = <int32_t>d
+            n_x[0] += 1
+        xbuf[d] += <double>x
+
+
+cdef void _form_bonus(
+    const doc_t* docs, const uint8_t* forms, Py_ssize_t n, uint8_t flag, double bonus,
+    double* acc, int32_t* stamp, int32_t tag, uint8_t* seen, int32_t* touched,
+    Py_ssize_t* n_touched, Py_ssize_t max_doc, int* bad,
+) noexcept nogil:
+    cdef Py_ssize_t i, d
+    for i in range(n):
+        if (forms[i] & flag) == flag:
+            d = docs[i]
+            if d < 0 or d >= max_doc:
+                bad[0] = 1
+                return
+            if stamp[d] != tag:
+                stamp[d] = tag
+                if seen != NULL and not seen[d]:
+                    seen[d] = 1
+                    touched[n_touched[0]] = <int32_t>d
+                    n_touched[0] += 1
+                acc[d] += bonus
+
+
+cdef int _compare_int32(const void* a, const void* b) noexcept nogil:
+    cdef int32_t x = (<const int32_t*>a)[0]
+    cdef int32_t y = (<const int32_t*>b)[0]
+    return (x > y) - (x < y)
+
+
+cdef void _dispatch_score(
+    cnp.ndarray docs, cnp.ndarray tfs, const float* mult, float k1, float weight,
+    double* acc, uint8_t* seen, int32_t* touched, Py_ssize_t* n_touched, Py_ssize_t max_doc,
+    int* bad,
+):
+    cdef Py_ssize_t n = cnp.PyArray_DIM(docs, 0)
+    cdef void* dp = cnp.PyArray_DATA(docs)
+    cdef void* tp = cnp.PyArray_DATA(tfs)
+    cdef int tk = cnp.PyArray_TYPE(tfs)
+    if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
+        if tk == cnp.NPY_UINT8:
+            _score_one(<uint16_t*>dp, <uint8_t*>tp, n, mult, k1, weight, acc, seen, touched, n_touched, max_doc, bad)
+        elif tk == cnp.NPY_UINT16:
+            _score_one(<uint16_t*>dp, <uint16_t*>tp, n, mult, k1, weight, acc, seen, touched, n_touched, max_doc, bad)
+        elif tk == cnp.NPY_UINT32:
+            _score_one(<uint16_t*>dp, <uint32_t*>tp, n, mult, k1, weight, acc, seen, touched, n_touched, max_doc, bad)
+        else:
+            _score_one(<uint16_t*>dp, <int64_t*>tp, n, mult, k1, weight, acc, seen, touched, n_touched, max_doc, bad)
+    else:
+        if tk == cnp.NPY_UINT8:
+            _score_one(<int32_t*>dp, <uint8_t*>tp, n, mult, k1, weight, acc, seen, touched, n_touched, max_doc, bad)
+        elif tk == cnp.NPY_UINT16:
+            _score_one(<int32_t*>dp, <uint16_t*>tp, n, mult, k1, weight, acc, seen, touched, n_touched, max_doc, bad)
+        elif tk == cnp.NPY_UINT32:
+            _score_one(<int32_t*>dp, <uint32_t*>tp, n, mult, k1, weight, acc, seen, touched, n_touched, max_doc, bad)
+        else:
+            _score_one(<int32_t*>dp, <int64_t*>tp, n, mult, k1, weight, acc, seen, touched, n_touched, max_doc, bad)
+
+
+cdef void _dispatch_x(
+    cnp.ndarray docs, cnp.ndarray tfs, const float* mult, double* xbuf, int32_t* xdocs,
+    Py_ssize_t* n_x, Py_ssize_t max_doc, int* bad,
+):
+    cdef Py_ssize_t n = cnp.PyArray_DIM(docs, 0)
+    cdef void* dp = cnp.PyArray_DATA(docs)
+    cdef void* tp = cnp.PyArray_DATA(tfs)
+    cdef int tk = cnp.PyArray_TYPE(tfs)
+    if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
+        if tk == cnp.NPY_UINT8:
+            _add_x(<uint16_t*>dp, <uint8_t*>tp, n, mult, xbuf, xdocs, n_x, max_doc, bad)
+        elif tk == cnp.NPY_UINT16:
+            _add_x(<uint16_t*>dp, <uint16_t*>tp, n, mult, xbuf, xdocs, n_x, max_doc, bad)
+        elif tk == cnp.NPY_UINT32:
+            _add_x(<uint16_t*>dp, <uint32_t*>tp, n, mult, xbuf, xdocs, n_x, max_doc, bad)
+        else:
+            _add_x(<uint16_t*>dp, <int64_t*>tp, n, mult, xbuf, xdocs, n_x, max_doc, bad)
+    else:
+        if tk == cnp.NPY_UINT8:
+            _add_x(<int32_t*>dp, <uint8_t*>tp, n, mult, xbuf, xdocs, n_x, max_doc, bad)
+        elif tk == cnp.NPY_UINT16:
+            _add_x(<int32_t*>dp, <uint16_t*>tp, n, mult, xbuf, xdocs, n_x, max_doc, bad)
+        elif tk == cnp.NPY_UINT32:
+            _add_x(<int32_t*>dp, <uint32_t*>tp, n, mult, xbuf, xdocs, n_x, max_doc, bad)
+        else:
+            _add_x(<int32_t*>dp, <int64_t*>tp, n, mult, xbuf, xdocs, n_x, max_doc, bad)
+
+
+def score_segment(
+    list docs_parts,
+    list tfs_parts,
+    list mult_parts,
+    list forms_parts,
+    const int32_t[:] owners,
+    const float[:] weights,
+    const uint8_t[:] flags,
+    const float[:] bonuses,
+    float k1,
+    object mask,
+    Py_ssize_t max_doc,
+):
+    """The matching docs of one segment (ascending, int32) and their scores (float32).
+
+    Slice ``p`` (``docs_parts[p]``, ``tfs_parts[p]``) belongs to unit ``owners[p]``
+    (ascending) and is weighted by ``mult_parts[p]`` (float32 per doc of the segment);
+    ``forms_parts[p]`` is its form flags (uint8 per posting) or None. Unit ``u`` scores
+    ``weights[u]`` at saturation and adds ``bonuses[u]`` once to a doc where a slice's
+    flags hold all of ``flags[u]`` (``bonuses[u]`` 0: no bonus). ``mask`` (bool per doc
+    or None) keeps the docs a search may return.
+    """
+    cdef Py_ssize_t n_parts = len(docs_parts)
+    cdef Py_ssize_t total = 0, p, q, u, i, d, n_out = 0, n_touched = 0, n_x = 0
+    cdef double* acc = NULL
+    cdef double* xbuf = NULL
+    cdef int32_t* xdocs = NULL
+    cdef int32_t* stamp = NULL
+    cdef int32_t* touched = NULL
+    cdef uint8_t* seen = NULL
+    cdef const uint8_t* mask_p = NULL
+    cdef cnp.ndarray mask_arr, docs, tfs, mult, forms
+    cdef list docs_arrays = [], tfs_arrays = [], mult_arrays = []
+    cdef float x, s, weight
+    cdef bint sparse
+    cdef bint failed = False
+    cdef Tables tables
+    cdef int bad = 0
+    cdef int32_t first_tag
+    cdef cnp.ndarray[int32_t, ndim=1] out_docs
+    cdef cnp.ndarray[float, ndim=1] out_scores
+    if len(tfs_parts) != n_parts or len(mult_parts) != n_parts or len(forms_parts) != n_parts:
+        raise ValueError("every slice needs docs, tfs, multipliers and forms (or None)")
+    if owners.shape[0] != n_parts:
+        raise ValueError("every slice needs an owner")
+    for p in range(n_parts):
+        docs = _docs_array(docs_parts[p])
+        tfs = _tfs_array(tfs_parts[p])
+        mult = _contiguous(mult_parts[p], cnp.NPY_FLOAT32)
+        if cnp.PyArray_DIM(tfs, 0) != cnp.PyArray_DIM(docs, 0):
+            raise ValueError("a slice's docs and tfs differ in length")
+        if cnp.PyArray_DIM(mult, 0) < max_doc:
+            raise ValueError("a multiplier array is shorter than the segment")
+        if owners[p] < 0 or owners[p] >= weights.shape[0] or (p and owners[p] < owners[p - 1]):
+            raise ValueError("owners must be ascending unit numbers")
+        total += cnp.PyArray_DIM(docs, 0)
+        docs_arrays.append(docs)
+        tfs_arrays.append(tfs)
+        mult_arrays.append(mult)
+    if mask is not None:
+        mask_arr = _contiguous(mask, cnp.NPY_BOOL)
+        if cnp.PyArray_DIM(mask_arr, 0) < max_doc:
+            raise ValueError("the mask is shorter than the segment")
+        mask_p = <const uint8_t*>cnp.PyArray_DATA(mask_arr)
+    sparse = total * SPARSE_RATIO < max_doc
+    _take(&tables, max_doc, weights.shape[0])
+    acc = tables.acc
+    first_tag = tables.first_tag
+    try:
+        if sparse:
+            touched = <int32_t*>malloc((total + 1) * sizeof(int32_t))
+            seen = tables.seen
+            if touched == NULL:
+                raise MemoryError()
+        p = 0
+        while p < n_parts:
+            u = owners[p]
+            weight = weights[u]
+            q = p + 1
+            while q < n_parts and owners[q] == u:
+                q += 1
+            if q == p + 1:
+                _dispatch_score(
+                    docs_arrays[p], tfs_arrays[p],
+                    <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[p]),
+                    k1, weight, acc, seen, touched, &n_touched, max_doc, &bad,
+                )
+            else:  # several slices: x summed per doc first (BM25F), then saturated
+                if xdocs == NULL:
+                    xbuf = tables.xbuf
+                    xdocs = <int32_t*>malloc((total + 1) * sizeof(int32_t))
+                    if xdocs == NULL:
+                        raise MemoryError()
+                n_x = 0
+                for i in range(p, q):
+                    _dispatch_x(
+                        docs_arrays[i], tfs_arrays[i],
+                        <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[i]),
+                        xbuf, xdocs, &n_x, max_doc, &bad,
+                    )
+                if bad:
+                    raise _out_of_range()
+                for i in range(n_x):
+                    d = xdocs[i]
+                    x = <float>xbuf[d]
+                    s = _saturate(x, k1, weight)
+                    xbuf[d] = 0
+                    if seen != NULL and not seen[d]:
+                        seen[d] = 1
+                        touched[n_touched] = <int32_t>d
+                        n_touched += 1
+                    acc[d] += <double>s
+            p = q
+            if bad:
+                raise _out_of_range()
+        # exact forms: once per unit and doc
+        p = 0
+        while p < n_parts:
+            u = owners[p]
+            q = p + 1
+            while q < n_parts and owners[q] == u:
+                q += 1
+            if bonuses[u] != 0 and flags[u] != 0:
+                for i in range(p, q):
+                    if forms_parts[i] is None:
+                        continue
+                    forms = _contiguous(forms_parts[i], cnp.NPY_UINT8)
+                    docs = docs_arrays[i]
+                    if cnp.PyArray_DIM(forms, 0) != cnp.PyArray_DIM(docs, 0):
+                        raise ValueError("a slice's docs and forms differ in length")
+                    stamp = tables.stamp
+                    if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
+                        _form_bonus(
+                            <const uint16_t*>cnp.PyArray_DATA(docs),
+                            <const uint8_t*>cnp.PyArray_DATA(forms),
+                            cnp.PyArray_DIM(docs, 0), flags[u], <double>bonuses[u],
+                            acc, stamp, <int32_t>(first_tag + u), seen, touched, &n_touched, max_doc, &bad,
+                        )
+                    else:
+                        _form_bonus(
+                            <const int32_t*>cnp.PyArray_DATA(docs),
+                            <const uint8_t*>cnp.PyArray_DATA(forms),
+                            cnp.PyArray_DIM(docs, 0), flags[u], <double>bonuses[u],
+                            acc, stamp, <int32_t>(first_tag + u), seen, touched, &n_touched, max_doc, &bad,
+                        )
+            p = q
+            if bad:
+                raise _out_of_range()
+        # collect: ascending docs with a score, kept by the mask
+        if sparse:
+            qsort(touched, n_touched, sizeof(int32_t), _compare_int32)
+            out_docs = np.empty(n_touched, dtype=np.int32)
+            out_scores = np.empty(n_touched, dtype=np.float32)
+            for i in range(n_touched):
+                d = touched[i]
+                if acc[d] != 0 and (mask_p == NULL or mask_p[d]):
+                    out_docs[n_out] = <int32_t>d
+                    out_scores[n_out] = <float>acc[d]
+                    n_out += 1
+                acc[d] = 0
+                seen[d] = 0
+        else:
+            for d in range(max_doc):
+                if acc[d] != 0 and (mask_p == NULL or mask_p[d]):
+                    n_out += 1
+            out_docs = np.empty(n_out, dtype=np.int32)
+            out_scores = np.empty(n_out, dtype=np.float32)
+            n_out = 0
+            for d in range(max_doc):
+                if acc[d] != 0:
+                    if mask_p == NULL or mask_p[d]:
+                        out_docs[n_out] = <int32_t>d
+                        out_scores[n_out] = <float>acc[d]
+                        n_out += 1
+                    acc[d] = 0
+    except BaseException:
+        failed = True
+        raise
+    finally:
+        _give(&tables, failed)
+        free(xdocs)
+        free(touched)
+    return out_docs[:n_out], out_scores[:n_out]
+
+
+# -- the proximity rerank: word pairs side by side in a few docs --------------------------------
+cdef struct Occurrence:
+    int64_t key  # column << 32 | position
+    int64_t label
+
+
+cdef int _compare_occurrence(const void* a, const void* b) noexcept nogil:
+    cdef int64_t x = (<const Occurrence*>a).key
+    cdef int64_t y = (<const Occurrence*>b).key
+    return (x > y) - (x < y)
+
+
+cdef inline Py_ssize_t _doc_at(const void* docs, int kind, Py_ssize_t i) noexcept nogil:
+    if kind == cnp.NPY_UINT16:
+        return (<const uint16_t*>docs)[i]
+    return (<const int32_t*>docs)[i]
+
+
+cdef inline int64_t _position_at(const void* positions, int kind, Py_ssize_t i) noexcept nogil:
+    if kind == cnp.NPY_UINT8:
+        return (<const uint8_t*>positions)[i]
+    if kind == cnp.NPY_UINT16:
+        return (<const uint16_t*>positions)[i]
+    if kind == cnp.NPY_UINT32:
+        return (<const uint32_t*>positions)[i]
+    return (<const int64_t*>positions)[i]
+
+
+def pair_counts(
+    list entry_docs,
+    list entry_offsets,
+    object positions,
+    const int64_t[:] labels,
+    const int32_t[:] docs,
+    const int64_t[:, :, :] pair_row,
+    Py_ssize_t n_pairs,
+):
+    """How often each query word pair stands at its distance in each of ``docs``, in one
+    field: ``counts[pair, column]`` (int64).
+
+    Entry ``e`` is a pair word's postings (``entry_docs[e]``, sorted) with their position
+    offsets into ``positions`` (the field's whole position array); ``labels[e]`` is its
+    row in ``pair_row[first, second, distance]`` (the pair's number, or -1). ``docs`` are
+    sorted and unique. Two occurrences count as a pair when one stands one or two
+    positions after the other (one word per position: no word between counts twice).
+    """
+    cdef Py_ssize_t n_docs = docs.shape[0], n_entries = len(entry_docs)
+    cdef Py_ssize_t e, c, lo, hi, mid, n_occ = 0, cap = 0, i, j, k
+    cdef Py_ssize_t at, begin, end
+    cdef int64_t diff, row, d, labels_count = pair_row.shape[0]
+    cdef cnp.ndarray term_docs, offsets, pos_arr
+    cdef cnp.ndarray[int64_t, ndim=2] counts = np.zeros((n_pairs, n_docs), dtype=np.int64)
+    cdef Occurrence* occ = NULL
+    cdef Occurrence* grown
+    cdef const void* dp
+    cdef const int64_t* op
+    cdef const void* pp
+    cdef int dkind, pkind
+    cdef Py_ssize_t n_positions
+    if len(entry_offsets) != n_entries or labels.shape[0] != n_entries:
+        raise ValueError("every entry needs docs, offsets and a label")
+    if pair_row.shape[1] != labels_count or pair_row.shape[2] < 3:
+        raise ValueError("pair_row must be labels x labels x 3")
+    pos_arr = _contiguous(positions, -1)
+    pkind = cnp.PyArray_TYPE(pos_arr)
+    if pkind not in (cnp.NPY_UINT8, cnp.NPY_UINT16, cnp.NPY_UINT32, cnp.NPY_INT64):
+        pos_arr = _contiguous(pos_arr, cnp.NPY_INT64)
+        pkind = cnp.NPY_INT64
+    pp = cnp.PyArray_DATA(pos_arr)
+    n_positions = cnp.PyArray_DIM(pos_arr, 0)
+    try:
+        for e in range(n_entries):
+            if labels[e] < 0 or labels[e] >= labels_count:
+                raise ValueError("a label outside pair_row")
+            term_docs = _docs_array(entry_docs[e])
+            offsets = _contiguous(entry_offsets[e], cnp.NPY_INT64)
+            if cnp.PyArray_DIM(offsets, 0) != cnp.PyArray_DIM(term_docs, 0) + 1:
+                raise ValueError("an entry needs one offset more than it has docs")
+            dp = cnp.PyArray_DATA(term_docs)
+            dkind = cnp.PyArray_TYPE(term_docs)
+            op = <const int64_t*>cnp.PyArray_DATA(offsets)
+            lo = 0
+            for c in range(n_docs):  # docs ascend: each search starts where the last ended
+                d = docs[c]
+                hi = cnp.PyArray_DIM(term_docs, 0)
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if _doc_at(dp, dkind, mid) < d:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                if lo >= cnp.PyArray_DIM(term_docs, 0):
+                    break
+                if _doc_at(dp, dkind, lo) != d:
+                    continue
+                begin, end = op[lo], op[lo + 1]
+                if begin < 0 or end < begin or end > n_positions:
+                    raise _out_of_range()
+                if n_occ + (end - begin) > cap:
+                    cap = 2 * (n_occ + (end - begin)) + 64
+                    grown = <Occurrence*>realloc(occ, cap * sizeof(Occurrence))
+                    if grown == NULL:
+                        raise MemoryError()
+                    occ = grown
+                for at in range(begin, end):
+                    occ[n_occ].key = (<int64_t>c << 32) | _position_at(pp, pkind, at)
+                    occ[n_occ].label = labels[e]
+                    n_occ += 1
+        if n_occ > 1:
+            qsort(occ, n_occ, sizeof(Occurrence), _compare_occurrence)
+        for i in range(n_occ):
+            for k in range(1, 3):
+                j = i + k
+                if j >= n_occ:
+                    break
+                diff = occ[j].key - occ[i].key
+                if diff <= 2:
+                    row = pair_row[occ[i].label, occ[j].label, diff]
+                    if 0 <= row < n_pairs:
+                        counts[row, occ[i].key >> 32] += 1
+    finally:
+        free(occ)
+    return counts

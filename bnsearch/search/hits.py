@@ -1,0 +1,110 @@
+"""Hits: the chosen matches made into :class:`~bnsearch.search.results.Hit` values, with
+their stored rows and, when asked, highlights (titles whole, the body as a snippet)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bnsearch.search.collect import Chosen
+from bnsearch.search.compiler import Compiled, Node, Unit
+from bnsearch.search.context import Context
+from bnsearch.search.highlight import (
+    Phrase,
+    TermMatcher,
+    best_fragment,
+    highlight_all,
+    phrase_key,
+)
+from bnsearch.search.results import Hit
+from bnsearch.search.scoring import idf
+
+#: Fields highlighted in hits, in order; ``body`` gets a snippet, the others whole text.
+HIGHLIGHT_FIELDS = ("title", "body", "caption")
+
+
+def make_hits(
+    ctx: Context,
+    chosen: list[Chosen],
+    offset: int,
+    compiled: Compiled,
+    *,
+    highlight: bool,
+    stored: bool,
+) -> list[Hit]:
+    """Hits for ``chosen`` (ranks from ``offset``): ids and scores, plus stored fields
+    and highlights when asked."""
+    segments = ctx.reader.segments
+    if not stored:
+        return [
+            Hit(id=segments[ordinal].article_ids()[doc], score=score, rank=rank)
+            for rank, (ordinal, doc, score) in enumerate(chosen, start=offset)
+        ]
+    matchers = query_matchers(ctx, compiled) if highlight else {}
+    hits = []
+    for rank, (ordinal, doc, score) in enumerate(chosen, start=offset):
+        row = segments[ordinal].stored(doc)
+        marks = highlight_row(ctx, row, matchers) if highlight else {}
+        hits.append(Hit(id=row["id"], score=score, rank=rank, fields=row, highlights=marks))
+    return hits
+
+
+def query_matchers(ctx: Context, compiled: Compiled) -> dict[str, TermMatcher]:
+    """Per highlighted field, what of the query marks a word: its terms, prefixes and
+    phrases, weighted by idf for choosing the snippet."""
+    terms: dict[str, set[str]] = {}
+    prefixes: dict[str, set[str]] = {}
+    phrases: dict[str, dict[Phrase, None]] = {}
+    n = ctx.reader.doc_count
+    for unit in units_of(compiled):
+        for field, group in unit.terms.items():
+            terms.setdefault(field, set()).update(group)
+        for field, phrase in unit.phrases.items():
+            phrases.setdefault(field, {})[phrase] = None
+        for field, group in unit.prefixes.items():
+            prefixes.setdefault(field, set()).update(group)
+    matchers = {}
+    for field in HIGHLIGHT_FIELDS:
+        if field not in ctx.schema or not ctx.schema[field].is_text:
+            continue
+        field_terms = terms.get(field, set())
+        field_phrases = tuple(phrases.get(field, ()))
+        words = field_terms.union(t for phrase in field_phrases for _, t in phrase)
+        weights = {t: float(idf(n, ctx.doc_freq(field, t))) for t in words}
+        for phrase in field_phrases:  # a phrase weighs the sum of its words (as scored)
+            weights[phrase_key(phrase)] = sum(weights[t] for t in {t for _, t in phrase})
+        matchers[field] = TermMatcher(
+            terms=frozenset(field_terms),
+            prefixes=tuple(sorted(prefixes.get(field, ()))),
+            phrases=field_phrases,
+            weights=weights,
+        )
+    return matchers
+
+
+def highlight_row(
+    ctx: Context, row: Mapping[str, Any], matchers: Mapping[str, TermMatcher]
+) -> dict[str, Any]:
+    """The highlights of one stored row: a snippet of the body, other fields whole."""
+    marks = {}
+    for field, matcher in matchers.items():
+        spec = ctx.schema[field]
+        text = row.get(spec.source)
+        if not isinstance(text, str) or not text:
+            continue
+        analyzer = ctx.schema.analyzer(field)
+        if spec.source == "body":
+            marks[field] = best_fragment(text, analyzer, matcher)
+        elif not matcher.is_empty:
+            fragment = highlight_all(text, analyzer, matcher)
+            if fragment.spans:
+                marks[field] = fragment
+    return marks
+
+
+def units_of(node: Compiled) -> list[Unit]:
+    """The units a match may come from (must and should clauses, not must-not)."""
+    if isinstance(node, Unit):
+        return [node]
+    assert isinstance(node, Node)
+    return [u for child in (*node.must, *node.should) for u in units_of(child)]

@@ -1,0 +1,217 @@
+"""The one preparation of a query that :meth:`Searcher.search` and :meth:`Searcher.explain`
+share: parse, compile, then score (evaluate, the in-link prior, the proximity rerank).
+
+Both take their scores from :func:`score`, so the value ``explain()`` reports for a
+document is the score ``search()`` gives it, by construction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from bnsearch.search import collect
+from bnsearch.search.compiler import Compiled, Compiler, Node, Unit
+from bnsearch.search.context import Context
+from bnsearch.search.engine import DocScores, Evaluator
+from bnsearch.search.parser import has_syntax, parse_query, words_query
+from bnsearch.search.query import Bool, Query, Term
+from bnsearch.search.rerank import RerankPlan, plan_rerank, proximity_bonus
+
+#: Most distinct leaves a query may have; a longer user string is cut (and a note says so).
+MAX_CLAUSES = 1024
+
+Masks = Sequence["npt.NDArray[np.bool_] | None"]
+
+
+@attrs.frozen
+class Plan:
+    """A prepared query: what to score, and how it was read."""
+
+    compiled: Compiled | None
+    #: the parsed tree (``None`` for plain words, which skip the parser)
+    parsed: Query | None
+    #: the text of a plain-words query (its word pairs are what the rerank looks for)
+    plain: str | None
+    weights: Mapping[str, float]
+    compiler: Compiler
+    notes: tuple[str, ...]
+
+    @property
+    def reranks(self) -> bool:
+        """A plain-words query of more than one word: the proximity rerank applies."""
+        one_word = isinstance(self.compiled, Unit) and self.compiled.boost == 1
+        return self.plain is not None and self.compiled is not None and not one_word
+
+
+def prepare(
+    ctx: Context,
+    query: str | Query,
+    *,
+    weights: Mapping[str, float],
+    field_names: Collection[str],
+    romanized: bool = False,
+    strict: bool = False,
+) -> Plan:
+    """Parse (unless the query is plain words) and compile ``query``."""
+    notes: list[str] = []
+    plain = (
+        query
+        if isinstance(query, str) and not strict and not romanized and not has_syntax(query)
+        else None
+    )
+    compiler = Compiler(ctx=ctx, weights=weights, romanized=romanized)
+    parsed: Query | None = None
+    compiled: Compiled | None
+    if plain is not None:  # a plain-words query skips the parser
+        compiled = _plain_words(ctx, compiler, plain, notes)
+    else:
+        parsed = _parse(query, strict, field_names)
+        parsed = _limit_clauses(parsed, notes, strict_input=not isinstance(query, str))
+        compiled = compiler.compile(parsed)
+    notes.extend(compiler.notes)
+    return Plan(
+        compiled=compiled,
+        parsed=parsed,
+        plain=plain,
+        weights=weights,
+        compiler=compiler,
+        notes=tuple(notes),
+    )
+
+
+@attrs.frozen
+class Scored:
+    """Per segment, the matches of a plan and their final scores."""
+
+    matched: list[DocScores]
+    #: the scores before the proximity rerank (``matched`` when there was none)
+    before_rerank: list[DocScores]
+    #: per segment, the indices of the reranked matches (the page is among them), or None
+    candidates: list[npt.NDArray[np.intp]] | None
+
+
+def score_plan(
+    ctx: Context,
+    plan: Plan,
+    evaluator: Evaluator,
+    masks: Masks | None,
+    *,
+    page_end: int,
+    sort: str = "score",
+) -> Scored:
+    """Evaluate ``plan`` (compiled, not None) and add the in-link prior and the rerank."""
+    assert plan.compiled is not None
+    segments = ctx.reader.segments
+    matched = evaluator.evaluate(plan.compiled, [s.max_doc for s in segments], masks)
+    if ctx.params.link_prior > 0:
+        matched = collect.add_prior(matched, ctx.link_counts(), ctx.params.link_prior)
+    before = matched
+    candidates = None
+    if plan.reranks and sort == "score":
+        assert plan.plain is not None
+        matched, candidates = _rerank(ctx, matched, plan.plain, plan.weights, page_end)
+    return Scored(matched=matched, before_rerank=before, candidates=candidates)
+
+
+def doc_score(matched: list[DocScores], ordinal: int, doc: int) -> float | None:
+    """The score of ``doc`` of segment ``ordinal`` in ``matched``, or None (no match)."""
+    docs, scores = matched[ordinal]
+    at = np.flatnonzero(docs == doc)
+    return float(scores[at[0]]) if len(at) else None
+
+
+def rerank_plan(ctx: Context, text: str, weights: Mapping[str, float]) -> RerankPlan:
+    """What the rerank of plain words looks for (their pairs; empty when off)."""
+    fields = [f for f in weights if ctx.has_postings(f)]
+    if not fields:
+        return RerankPlan()
+    return plan_rerank(ctx.schema.analyzer(fields[0]), text, ctx.params)
+
+
+def _rerank(
+    ctx: Context,
+    matched: list[DocScores],
+    text: str,
+    weights: Mapping[str, float],
+    page_end: int,
+) -> tuple[list[DocScores], list[npt.NDArray[np.intp]] | None]:
+    """Add the proximity bonus to the best ``rerank_depth`` matches (plain-words
+    queries; see :mod:`.rerank`). Also returns those matches' indices per segment:
+    the bonus only raises scores, so the best ``page_end`` are among them."""
+    plan = rerank_plan(ctx, text, weights)
+    if plan.empty:
+        return matched, None
+    best = collect.best(matched, max(ctx.params.rerank_depth, page_end))
+    out = []
+    for segment, (docs, scores), where in zip(ctx.reader.segments, matched, best, strict=True):
+        if len(where):
+            where = where[np.argsort(docs[where])]  # the bonuses want sorted docs
+            scores = scores.copy()
+            scores[where] += proximity_bonus(ctx, segment, docs[where], plan, weights)
+        out.append((docs, scores))
+    return out, best
+
+
+def _parse(query: str | Query, strict: bool, field_names: Collection[str]) -> Query:
+    if not isinstance(query, str):
+        if isinstance(query, bytes):
+            raise TypeError("query must be str or a Query, got bytes (decode it first)")
+        return query
+    if strict:
+        return parse_query(query, strict=True, fields=field_names)
+    if not has_syntax(query):
+        return words_query(query)
+    return parse_query(query, fields=field_names)
+
+
+def _plain_words(ctx: Context, compiler: Compiler, text: str, notes: list[str]) -> Compiled | None:
+    """The bag-of-words path: a unit per distinct word, any may match (no parser)."""
+    units = compiler.words(text)
+    if len(units) > MAX_CLAUSES:  # keep words the index knows, then cut
+        units = [u for u in units if _known(ctx, u)]
+    if len(units) > MAX_CLAUSES:
+        notes.append(
+            f"the query has {len(units)} distinct words; only the first {MAX_CLAUSES} were used"
+        )
+        units = units[:MAX_CLAUSES]
+    return Node(should=tuple(units)) if len(units) > 1 else (units[0] if units else None)
+
+
+def _known(ctx: Context, unit: Unit) -> bool:
+    return any(
+        ctx.doc_freq(field, term) > 0 for field, terms in unit.terms.items() for term in terms
+    )
+
+
+def _limit_clauses(query: Query, notes: list[str], *, strict_input: bool) -> Query:
+    if not isinstance(query, Bool):
+        return query
+    count = _count_leaves(query)
+    if count <= MAX_CLAUSES:
+        return query
+    if query.must or query.must_not or not all(isinstance(q, Term) for q in query.should):
+        if strict_input:
+            raise ValueError(f"query has {count} clauses; the limit is {MAX_CLAUSES}")
+        query = words_query(" ".join(str(leaf) for leaf in query.should if isinstance(leaf, Term)))
+    merged: dict[tuple[str, str | None], float] = {}
+    for leaf in query.should:
+        assert isinstance(leaf, Term)
+        key = (leaf.text, leaf.field)
+        merged[key] = merged.get(key, 0.0) + leaf.boost
+    terms = [Term(text=t, field=f, boost=b) for (t, f), b in merged.items()]
+    if len(terms) > MAX_CLAUSES:
+        notes.append(
+            f"the query has {len(terms)} distinct words; only the first {MAX_CLAUSES} were used"
+        )
+        terms = terms[:MAX_CLAUSES]
+    return Bool(should=terms, boost=query.boost)
+
+
+def _count_leaves(query: Query) -> int:
+    if isinstance(query, Bool):
+        return sum(_count_leaves(q) for q in (*query.must, *query.should, *query.must_not))
+    return 1

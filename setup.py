@@ -1,0 +1,40 @@
+"""Build of the compiled core: ``bnsearch/search/_kernel.pyx`` (Cython, numpy's C API).
+
+Everything else about the package is declared in ``pyproject.toml``. The extension is
+optional: where it cannot be compiled (no C compiler, no Python headers) the build goes
+on without it and bnsearch runs its numpy path (``bnsearch.accelerated`` is False).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+#: -O2 and no floating-point contraction: the kernel's float32 arithmetic must round
+#: exactly as numpy's does (an FMA would round once where numpy rounds twice).
+COMPILE_ARGS = ["-O2", "-ffp-contract=off", "-fno-fast-math"]
+
+extensions = [
+    Extension(
+        "bnsearch.search._kernel",
+        ["bnsearch/search/_kernel.pyx"],
+        include_dirs=[np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=COMPILE_ARGS,
+        optional=True,
+    )
+]
+
+setup(
+    ext_modules=cythonize(
+        extensions,
+        compiler_directives={
+            "language_level": "3",
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+        },
+    )
+)

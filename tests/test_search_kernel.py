@@ -1,0 +1,304 @@
+"""The compiled core against the numpy path, on the real corpora (BQA passages + BeliN).
+
+Both paths run in this one process (the core is swapped for ``None`` to get the numpy
+path), over an index of three segments with deletes in the first two: every query kind
+must give the same ids in the same order, the same scores (within 1e-9), the same totals,
+facets, snippets and marks, and the same MRR@10 on the BQA development questions.
+Skipped without ../shared or without the built extension.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bnsearch.articles import Article, read_articles
+from bnsearch.errors import IndexFormatError
+from bnsearch.index import Index
+from bnsearch.search import BM25FParams, Results, Searcher, kernel
+
+from .conftest import index_of, shared_file
+
+SECTION = "ধর্ম"
+
+
+def _compiled_core() -> ModuleType:
+    try:
+        return importlib.import_module("bnsearch.search._kernel")
+    except ImportError as error:  # pragma: no cover - depends on the build
+        pytest.skip(f"the compiled core is not built: {error}")
+
+
+@contextmanager
+def _path(core: ModuleType | None) -> Iterator[None]:
+    saved = kernel.core
+    kernel.core = core
+    try:
+        yield
+    finally:
+        kernel.core = saved
+
+
+@pytest.fixture(scope="module")
+def core() -> ModuleType:
+    return _compiled_core()
+
+
+@pytest.fixture(scope="module")
+def corpus_index() -> Index:
+    """BQA passages, then BeliN articles, then 300 BeliN articles again (each replaces
+    its older copy: deletes in the BeliN segment) and 100 BQA passages with a section
+    (deletes in the BQA segment); merges off, so three segments stay."""
+    bqa = list(read_articles(shared_file("corpus/bqa_passages.jsonl")))
+    belin = list(read_articles(shared_file("corpus/belin_religious_news.jsonl")))
+    again = belin[::8][:300] + [
+        Article(id=a.id, title=a.title, body=a.body, section=(SECTION,)) for a in bqa[::15][:100]
+    ]
+    return index_of(bqa, belin, again, keep_deletes=True)
+
+
+@pytest.fixture(scope="module")
+def searcher(corpus_index: Index) -> Searcher:
+    searcher = Searcher(corpus_index.reader())
+    assert len(searcher.reader.segments) == 3
+    assert sum(s.del_count for s in searcher.reader.segments) == 400
+    return searcher
+
+
+@pytest.fixture(scope="module")
+def questions() -> list[dict[str, Any]]:
+    path = shared_file("eval/bqa_dev_questions.jsonl")
+    with path.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def _both(
+    searcher: Searcher, core: ModuleType, query: str, **options: Any
+) -> tuple[Results, Results]:
+    with _path(core):
+        compiled = searcher.search(query, **options)
+    with _path(None):
+        reference = searcher.search(query, **options)
+    return compiled, reference
+
+
+def _assert_same(compiled: Results, reference: Results, query: str) -> None:
+    assert compiled.ids == reference.ids, query
+    assert compiled.total == reference.total, query
+    for mine, theirs in zip(compiled.hits, reference.hits, strict=True):
+        assert abs(mine.score - theirs.score) <= 1e-9, (query, mine.id)
+        assert mine.highlights == theirs.highlights, (query, mine.id)
+        assert mine.fields == theirs.fields
+
+
+def test_dev_questions_rank_the_same(
+    searcher: Searcher, core: ModuleType, questions: list[dict[str, Any]]
+) -> None:
+    matched = 0
+    for row in questions[::4]:
+        compiled, reference = _both(searcher, core, row["question"], highlight=False)
+        _assert_same(compiled, reference, row["question"])
+        matched += compiled.total > 0
+    assert matched > 300  # the questions do find passages: the comparison is not empty
+
+
+def test_mrr_is_the_same(
+    searcher: Searcher, core: ModuleType, questions: list[dict[str, Any]]
+) -> None:
+    def mrr(path: ModuleType | None) -> float:
+        total = 0.0
+        with _path(path):
+            for row in questions:
+                ids = searcher.search(row["question"], stored=False, highlight=False).ids
+                if row["passage_id"] in ids:
+                    total += 1.0 / (ids.index(row["passage_id"]) + 1)
+        return total / len(questions)
+
+    compiled, reference = mrr(core), mrr(None)
+    assert reference > 0.9  # the index answers the questions (not a vacuous comparison)
+    assert abs(compiled - reference) <= 0.001
+
+
+def _words(searcher: Searcher) -> list[str]:
+    """Common, middling and rare body words of the index, as typed in the text."""
+    belin = shared_file("corpus/belin_religious_news.jsonl")
+    with belin.open(encoding="utf-8") as lines:
+        texts = [json.loads(line)["body"] for _, line in zip(range(40), lines, strict=False)]
+    words = [w for text in texts for w in text.split()[5:200:37] if len(w) > 2]
+    return list(dict.fromkeys(words))[:40]
+
+
+@pytest.mark.parametrize(
+    "kind", ["one-word", "several", "phrase", "prefix", "filtered", "page-two", "boolean"]
+)
+def test_query_kinds_give_the_same_page(searcher: Searcher, core: ModuleType, kind: str) -> None:
+    words = _words(searcher)
+    assert len(words) >= 20
+    compared = 0
+    for number, word in enumerate(words):
+        other = words[(number * 7 + 3) % len(words)]
+        options: dict[str, Any] = {}
+        if kind == "one-word":
+            query = word
+        elif kind == "several":
+            query = f"{word} {other} {words[(number + 11) % len(words)]}"
+        elif kind == "phrase":
+            query = f'"{word} {other}"'
+        elif kind == "prefix":
+            query = f"{word[:2]}*"
+        elif kind == "filtered":
+            query = f"{word} {other}"
+            options["filter"] = {"section": SECTION}
+        elif kind == "page-two":
+            query = f"{word} {other}"
+            options.update(limit=7, offset=7)
+        else:
+            query = f"+{word} {other} -{words[(number + 5) % len(words)]}"
+        compiled, reference = _both(searcher, core, query, **options)
+        _assert_same(compiled, reference, query)
+        if kind in ("one-word", "several", "filtered"):
+            assert dict(compiled.facets) == dict(reference.facets), query
+        compared += bool(compiled.hits)
+    assert compared >= 10  # most queries find something
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_explain_gives_exactly_the_search_score(
+    corpus_index: Index, core: ModuleType, compiled: bool
+) -> None:
+    """explain() and search() share one preparation and scoring: the top value is the
+    score itself (not a sum that rounds alike), for every kind of query, with the prior."""
+    searcher = Searcher(corpus_index.reader(), params=BM25FParams(link_prior=0.3))
+    words = _words(searcher)
+    queries = [
+        f"{words[0]} {words[1]} {words[2]}",
+        words[3],
+        f'"{words[4]} {words[5]}" {words[6]}',
+        f"+{words[7]} {words[8]}",
+        f"{words[9][:2]}*",
+    ]
+    checked = 0
+    with _path(core if compiled else None):
+        for query in queries:
+            for hit in searcher.search(query, limit=5, stored=False).hits:
+                explained = searcher.explain(query, hit.id)
+                assert explained.value == hit.score, query
+                assert explained.details, query
+                checked += 1
+    assert checked >= 15
+
+
+def test_a_long_query_and_a_short_prefix_stay_the_same(
+    searcher: Searcher, core: ModuleType, questions: list[dict[str, Any]]
+) -> None:
+    long_query = " ".join(row["question"] for row in questions[:400])  # thousands of words
+    compiled, reference = _both(searcher, core, long_query, highlight=False)
+    _assert_same(compiled, reference, "long")
+    assert any("distinct words" in note for note in compiled.notes)
+    compiled, reference = _both(searcher, core, "প্র*", highlight=False)
+    _assert_same(compiled, reference, "প্র*")
+    assert compiled.total > 1000
+
+
+def test_bad_arrays_raise_the_library_error(core: ModuleType, searcher: Searcher) -> None:
+    """A doc id outside the segment raises IndexFormatError (never a write out of
+    bounds), and leaves the core's reused tables clean for the next search."""
+    docs = np.array([0, 5], dtype=np.int32)
+    tfs = np.ones(2, dtype=np.uint8)
+    mult = np.ones(4, dtype=np.float32)
+    owners = np.zeros(1, dtype=np.int32)
+    ones = np.ones(1, dtype=np.float32)
+    with pytest.raises(IndexFormatError, match="outside its segment"):
+        core.score_segment(
+            [docs], [tfs], [mult], [None], owners, ones, np.zeros(1, np.uint8), ones, 0.3, None, 4
+        )
+    with pytest.raises(IndexFormatError):
+        core.unit_doc_freqs([docs, docs], np.zeros(2, np.int32), 1, None, 4)
+    good = np.array([0, 3], dtype=np.int32)  # doc 0 scored, then the bad doc 5
+    with pytest.raises(IndexFormatError):
+        core.score_segment(
+            [good, docs],
+            [tfs, tfs],
+            [mult, mult],
+            [None, None],
+            np.array([0, 1], np.int32),
+            np.ones(2, np.float32),
+            np.zeros(2, np.uint8),
+            np.zeros(2, np.float32),
+            0.3,
+            None,
+            4,
+        )
+    for query in ("নামাজ রোজা", "ঢাকা"):
+        compiled, reference = _both(searcher, core, query, highlight=False)
+        _assert_same(compiled, reference, query)
+        assert compiled.total > 0
+
+
+def test_without_the_extension_numpy_runs_after_one_warning(tmp_path: Any) -> None:
+    """A missing extension (here: an import that fails) gives one warning line, the numpy
+    path, and ``bnsearch.accelerated`` False; searches still work."""
+    code = (
+        "import sys, warnings\n"
+        "warnings.simplefilter('default')\n"
+        "sys.modules['bnsearch.search._kernel'] = None\n"
+        "import bnsearch\n"
+        "from bnsearch import Article, Index, Searcher\n"
+        "index = Index.in_memory()\n"
+        "with index.writer() as w:\n"
+        "    w.add(Article(id='a', title='ঢাকার খবর', body='ঢাকায় বৃষ্টি হয়েছে'))\n"
+        "for _ in range(3):\n"
+        "    ids = Searcher(index.reader()).search('বৃষ্টি').ids\n"
+        "print(bnsearch.accelerated, ids)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != kernel.PURE_PYTHON_ENV}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.stdout.strip() == "False ['a']"
+    warned = [line for line in done.stderr.splitlines() if "compiled core is not built" in line]
+    assert len(warned) == 1, done.stderr
+
+
+def test_the_environment_variable_forces_numpy() -> None:
+    code = "import bnsearch, bnsearch.search.kernel as k; print(bnsearch.accelerated, k.core)"
+    env = {**os.environ, kernel.PURE_PYTHON_ENV: "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert done.stdout.strip() == "False None"
+    assert "compiled core" not in done.stderr  # asked for: no warning
+
+
+def test_private_tables_give_the_same_results(searcher: Searcher, core: ModuleType) -> None:
+    """While one call holds the core's shared tables (another thread's search, entered
+    from a finalizer), a call works on private tables: same results."""
+    queries = ["নামাজ রোজা ইফতার", "ঢাকা", '"ইসলামী ব্যাংক"', "প্র*"]
+    with _path(core):
+        shared = [searcher.search(q, highlight=False, stored=False) for q in queries]
+        core._hold_shared_tables(True)
+        try:
+            private = [searcher.search(q, highlight=False, stored=False) for q in queries]
+        finally:
+            core._hold_shared_tables(False)
+        again = [searcher.search(q, highlight=False, stored=False) for q in queries]
+    for first, second, third in zip(shared, private, again, strict=True):
+        assert first.total > 0
+        assert first.ids == second.ids == third.ids
+        assert [h.score for h in first.hits] == [h.score for h in second.hits]
+        assert first.total == second.total == third.total
