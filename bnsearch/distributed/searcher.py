@@ -2,9 +2,11 @@
 
 Elasticsearch's ``dfs_query_then_fetch``, in steps that are each one task per shard:
 
-1. ``candidates`` (only when the query has prefix or fuzzy words): every term of each
-   shard such a word could expand to; summed, they form the dictionaries the words expand
-   against, so every shard picks the expansions one index would pick.
+1. ``candidates`` (only when the query has prefix or fuzzy words, or plain words and
+   the folded-spelling match is on): every term of each shard such a word could expand
+   to, and every other spelling of a plain word it holds; summed (and joined), they form
+   the dictionaries the words expand against and the spellings the match reads, so every
+   shard picks the expansions and variants one index would pick.
 2. ``record``: each shard runs the query on its own figures and reports the document
    frequency of every word and compiled unit it scored; summed, with N and the field
    lengths gathered when the searcher opened, they are the :class:`Statistics` of one
@@ -184,14 +186,20 @@ class ShardedSearcher:
     def _gather(self, request: SearchRequest) -> tuple[Statistics, int]:
         base = self.base
         if needs_candidates(request):
-            found = self._runner.map(shard_candidates, self._calls(request, base))
+            candidates = self._runner.map(shard_candidates, self._calls(request, base))
+            found = [part for part, _ in candidates]
             fields = {field for part in found for field in part}
             dictionaries: dict[str, DictionaryData] = {}
             for field in sorted(fields):
                 merged = _sum_dicts([part.get(field, {}) for part in found])
                 terms = tuple(sorted(merged))
                 dictionaries[field] = (terms, tuple(merged[t] for t in terms))
-            base = attrs.evolve(base, dictionaries=dictionaries)
+            spelled: dict[str, set[str]] = {}
+            for _, part in candidates:
+                for field, variants in part.items():
+                    spelled.setdefault(field, set()).update(variants)
+            spellings = {field: tuple(sorted(terms)) for field, terms in spelled.items()}
+            base = attrs.evolve(base, dictionaries=dictionaries, spellings=spellings)
         recorded = self._runner.map(shard_record, self._calls(request, base))
         doc_freqs: dict[tuple[str, str], int] = _sum_dicts([r[0] for r in recorded])
         unit_doc_freqs: dict[UnitKey, int] = _sum_dicts([r[1] for r in recorded])
