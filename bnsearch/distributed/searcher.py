@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
+from bnsearch.articles import Article
 from bnsearch.articles.links import LinkGraph
 from bnsearch.distributed.links import (
     Frequencies,
@@ -44,6 +45,8 @@ from bnsearch.distributed.links import (
     shard_link_records,
     shard_rows,
 )
+from bnsearch.distributed.lookup import shard_article, shard_segment_count, shard_terms
+from bnsearch.distributed.manifest import shard_of
 from bnsearch.distributed.runner import Runner
 from bnsearch.distributed.shard import (
     SearchRequest,
@@ -57,10 +60,12 @@ from bnsearch.distributed.shard import (
     shard_search,
     shard_state,
 )
+from bnsearch.errors import SchemaError
 from bnsearch.index import Index
 from bnsearch.index.schema import Schema
 from bnsearch.search.collect import SORTS
 from bnsearch.search.filters import FilterArg
+from bnsearch.search.fuzzy import TermDictionary
 from bnsearch.search.parser import has_syntax
 from bnsearch.search.query import Query
 from bnsearch.search.related import related as related_articles
@@ -68,6 +73,7 @@ from bnsearch.search.results import Results
 from bnsearch.search.scoring import BM25FParams
 from bnsearch.search.searcher import MAX_LIMIT, FieldsArg
 from bnsearch.search.statistics import DictionaryData, Statistics, UnitKey
+from bnsearch.search.suggest import complete_query, did_you_mean
 
 #: On a cluster, pages ending at or before this hit come with the query step (each shard
 #: highlights its best ``offset + limit``); deeper pages are fetched in a step of their own.
@@ -436,3 +442,51 @@ class ShardedSearcher:
     def _doc_freqs(self, field: str, terms: list[str]) -> list[int]:
         counts = self._runner.map(shard_doc_freqs, self._calls(field, terms))
         return [sum(column) for column in zip(*counts, strict=True)]
+
+    # -- look-ups: stored articles, did-you-mean, autocomplete ---------------------------
+    def article(self, article_id: str) -> Article | None:
+        """The stored live article ``article_id`` (from the one shard its id routes to),
+        or None."""
+        if not isinstance(article_id, str):
+            return None
+        number = shard_of(article_id, len(self.shard_paths))
+        path, generation = self.shard_paths[number], self.generations[number]
+        return self._runner.one(number, shard_article, path, generation, article_id)
+
+    def segment_count(self) -> int:
+        """Segments over every shard's commit."""
+        return sum(self._runner.map(shard_segment_count, self._calls()))
+
+    #: per text field, the term dictionary over every shard (filled on first use)
+    _term_dictionaries: dict[str, TermDictionary] | None = None
+
+    def dictionary(self, field: str, *, purpose: str = "suggestions need") -> TermDictionary:
+        """Every term of ``field`` over all shards, document frequencies summed: the term
+        dictionary of one index holding the shards' segments (built on first use, kept
+        for this searcher's snapshot)."""
+        if field not in self.schema or not self.schema[field].is_text:
+            raise SchemaError(f"{purpose} a text field; {field!r} is not one")
+        if self._term_dictionaries is None:
+            self._term_dictionaries = {}
+        found = self._term_dictionaries.get(field)
+        if found is None:
+            parts = self._runner.map(shard_terms, self._calls(field))
+            terms = [term for part in parts for term in part[0]]
+            doc_freqs = [df for part in parts for df in part[1]]
+            found = TermDictionary(terms, doc_freqs)  # sums a term's shards' frequencies
+            self._term_dictionaries[field] = found
+        return found
+
+    def suggest(self, query: str, *, field: str = "body") -> str | None:
+        """A "did you mean" spelling of ``query``: :func:`bnsearch.search.suggest.did_you_mean`
+        over the terms of every shard (:meth:`dictionary`)."""
+        dictionary = self.dictionary(field)
+        if not isinstance(query, str):
+            return None
+        return did_you_mean(query, dictionary, self.schema.analyzer(field))
+
+    def complete(self, prefix: str, *, limit: int = 8, field: str = "body") -> list[str]:
+        """Completions of a half-typed query: :func:`bnsearch.search.suggest.complete_query`
+        over the terms of every shard (:meth:`dictionary`)."""
+        dictionary = self.dictionary(field, purpose="completion needs")
+        return complete_query(prefix, dictionary, self.schema.analyzer(field), limit=limit)
