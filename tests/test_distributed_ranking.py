@@ -106,11 +106,31 @@ def test_top_ten_equal_one_index(pair: tuple[Searcher, ShardedIndex], query: str
     assert b.total == a.total
     same_ranking(a, b)
     assert dict(b.facets) == {k: dict(v) for k, v in a.facets.items()}
+    assert b.notes == a.notes
     # the shards' hits carry their stored rows and highlights
     for x, y in zip(a, b, strict=True):
         if x.id == y.id:
             assert y.fields == x.fields
             assert y.highlights == x.highlights
+
+
+def test_notes_of_shards_without_matches_stay_out(
+    pair: tuple[Searcher, ShardedIndex], belin: list[Article]
+) -> None:
+    """A word only one article has, behind a Latin field name: the shards without it
+    found nothing, and what they would note then (the romanized hint) is not what one
+    index says of a query that found something."""
+    one, sharded = pair
+    word = next(
+        w
+        for article in belin
+        for w in article.title.split()
+        if one.search(f"title:{w}", limit=0).total == 1
+    )
+    a = one.search(f"title:{word}", limit=10)
+    b = sharded.searcher().search(f"title:{word}", limit=10)
+    assert a.total == b.total == 1
+    assert b.notes == a.notes
 
 
 def test_statistics_are_global_not_per_shard(pair: tuple[Searcher, ShardedIndex]) -> None:

@@ -110,6 +110,14 @@ def merge_states(states: Sequence[ShardState]) -> Statistics:
     )
 
 
+def _merge_notes(pages: Sequence[ShardPage]) -> tuple[str, ...]:
+    """The notes of a sharded page: those of the shards that found something (a shard
+    without matches notes what one index says only when nothing matches, such as the
+    romanized hint), or of every shard when none did; each note once."""
+    found = [page for page in pages if page.total] or list(pages)
+    return tuple(dict.fromkeys(note for page in found for note in page.notes))
+
+
 def _merge_facets(pages: Sequence[ShardPage]) -> dict[str, Mapping[str, int]]:
     """Facet counts summed over the shards, most frequent first (then by value)."""
     facets: dict[str, Mapping[str, int]] = {}
@@ -281,7 +289,7 @@ class ShardedSearcher:
             facets=_merge_facets(pages),
             took_ms=(time.perf_counter() - started) * 1000,
             query=pages[0].query if pages else None,
-            notes=tuple(dict.fromkeys(note for page in pages for note in page.notes)),
+            notes=_merge_notes(pages),
         )
 
     def _fetch(
