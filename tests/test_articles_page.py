@@ -244,6 +244,21 @@ def test_sentence_title_between_headlines_is_related_but_not_a_closing_sentence(
     assert [link.headline for link in article.related] == [R2]
 
 
+def test_reader_question_of_several_sentences_between_headlines_is_related() -> None:
+    question = "আমার সমস্যা আছে। আমি শুনেছি এটা মাকরুহ। কি কারণে মাকরুহ? তাহলে করণীয় কি?"
+    article = parse_page(page(TITLE, P1, R1, question, R2))
+    assert [link.headline for link in article.related] == [R1, question, R2]
+    assert article.body == P1
+    # last on the page, a question is a title too (a body rarely ends asking)
+    article = parse_page(page(TITLE, P1, R1, question))
+    assert [link.headline for link in article.related] == [R1, question]
+    # too many sentences: a paragraph that asks, not a title
+    long_question = " ".join(["এটা কি ঠিক?"] * 3 + ["তাই জানতে চাই।"] * 3)
+    article = parse_page(page(TITLE, P1, R1, long_question, R2))
+    assert article.body == f"{P1}\n\n{R1}\n\n{long_question}"
+    assert [link.headline for link in article.related] == [R2]
+
+
 def test_pages_rendered_from_the_real_corpus() -> None:
     """BeliN articles rendered in the shared page format with other articles' real titles
     as related headlines, in every variant of tests/page_render.py (about 24,700 pages):

@@ -40,7 +40,10 @@ The rules, in order:
   body are never headline lines: a wholly bracketed citation (``(সুনানে আবু দাউদ: ১১৭৬)``),
   a byline or source line (``লেখক: …``, ``সূত্র: …``, see :data:`BODY_TAIL_LABELS`),
   a line opening with ``/`` or a dash (``/এএইচ``, ``— নাম``). A *sentence title* (headline
-  sized, exactly one danda: ``… জানতে চাই।``, ``… আছে। … যাবে?``) joins the run between
+  sized, exactly one danda: ``… জানতে চাই।``, ``… আছে। … যাবে?``; or a reader's question
+  of at most :data:`QUESTION_MAX_SENTENCES` sentences holding a ``?``, as question-and-answer
+  pages title their questions: ``… দেয়। … মাকরুহ। কি কারণে মাকরুহ? … করনীয় কি?``; several
+  sentences without a question are a paragraph) joins the run between
   two headline lines, and last on the page when it ends in ``?``/``!``; a last line ending
   in a danda closes the body. Each line is one headline; a leading bullet (``•``, ``-``,
   ``*``, ``▪``, ``►``) is dropped.
@@ -78,6 +81,8 @@ RELATED_MAX_CHARS = 200
 RELATED_MIN_WORDS = 2
 #: A related headline has at most this many words.
 RELATED_MAX_WORDS = 36
+#: A related title of several sentences (a reader's question) has at most this many.
+QUESTION_MAX_SENTENCES = 5
 #: Labels that open a byline, source or credit line at the end of a body (before ``:``).
 BODY_TAIL_LABELS = frozenset(
     {
@@ -127,6 +132,8 @@ RELATED_LABEL = "আরও পড়ুন"
 _BREADCRUMB_SEPARATORS = re.compile(r"\s*[>›»]\s*")
 _SENTENCE_FINAL = frozenset("।॥.;,")
 _DANDA = re.compile("[।॥]")
+#: A sentence end inside a line: a danda anywhere, or ``?``/``!`` followed by more text.
+_SENTENCE_END = re.compile(r"[।॥]|[?!](?=[’”\"')\]]*\s+\S)")
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 _TRAILING_GROUP = re.compile(r"(?:\s*[(\[][^()\[\]]*[)\]][\s" + _INVISIBLE + "]*)+$")
 _BODY_TAIL = re.compile(r"^(?P<label>[^:：ঃ]{1,24}?)\s*[:：ঃ]")
@@ -357,16 +364,19 @@ def _looks_like_headline(line: str) -> bool:
 
 
 def _is_sentence_title(line: str) -> bool:
-    """A headline-sized line with one danda: some titles are one sentence, or a question
-    after one (a paragraph of several sentences is body). It joins a run only next to
-    headline lines."""
+    """A headline-sized line with one danda (some titles are one sentence, or a question
+    after one), or a reader's question of at most :data:`QUESTION_MAX_SENTENCES` sentences
+    holding a ``?`` (the titles of question-and-answer pages: ``… আছে। … কি করণীয়?``).
+    Several sentences without a question are a body paragraph. It joins a run only next
+    to headline lines."""
     headline = _headline_part(line)
-    return (
-        _headline_sized(headline)
-        and len(_DANDA.findall(headline)) == 1
-        and not _is_label(line)
-        and not _is_body_tail(headline)
-    )
+    if not _headline_sized(headline) or _is_label(line) or _is_body_tail(headline):
+        return False
+    dandas = len(_DANDA.findall(headline))
+    if dandas == 1:
+        return True
+    sentences = len(_SENTENCE_END.findall(headline)) + 1 - _ends_sentence(headline)
+    return "?" in headline and dandas >= 1 and sentences <= QUESTION_MAX_SENTENCES
 
 
 def _is_label(line: str) -> bool:
@@ -427,6 +437,7 @@ __all__ = [
     "BODY_TAIL_LABELS",
     "CAPTION_WINDOW",
     "CREDIT_MAX_CHARS",
+    "QUESTION_MAX_SENTENCES",
     "RELATED_LABEL",
     "RELATED_LABELS",
     "RELATED_MAX_CHARS",
