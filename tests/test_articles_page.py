@@ -259,6 +259,25 @@ def test_reader_question_of_several_sentences_between_headlines_is_related() -> 
     assert [link.headline for link in article.related] == [R2]
 
 
+def test_reported_speech_and_verse_endings_stay_in_body() -> None:
+    speech = "তিনি প্রশ্ন রেখে বলেন, ‘আমরা কিভাবে রমজান উদযাপন করব?’"
+    verse_end = "কমল-দীঘিতে সাতশ হয়েছে এই আকাশের চাঁদ!’"
+    verse = "কায়ায় কায়ায় মায়া বুলে হেথা ছায়ায় ছায়ায় ফাঁদ,"
+    for tail in (speech, verse_end):
+        article = parse_page(page(TITLE, P1, tail, R1, R2))
+        assert article.body == f"{P1}\n\n{tail}", tail
+        assert [link.headline for link in article.related] == [R1, R2]
+    # a line after a comma goes on with it, even when it looks like a headline
+    last = "কমল-দীঘিতে সাতশ হয়েছে এই আকাশের চাঁদ"
+    article = parse_page(page(TITLE, P1, verse, last, R1))
+    assert article.body == f"{P1}\n\n{verse}\n\n{last}"
+    assert [link.headline for link in article.related] == [R1]
+    # a headline that is a quotation standing alone is still a headline
+    quoted = "‘আমরা কিভাবে রমজান উদযাপন করব?’ প্রশ্ন ইমামের"
+    article = parse_page(page(TITLE, P1, quoted, R1))
+    assert [link.headline for link in article.related] == [quoted, R1]
+
+
 def test_pages_rendered_from_the_real_corpus() -> None:
     """BeliN articles rendered in the shared page format with other articles' real titles
     as related headlines, in every variant of tests/page_render.py (about 24,700 pages):

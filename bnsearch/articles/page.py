@@ -39,7 +39,10 @@ The rules, in order:
   ``… ‘ষড়যন্ত্র’``, ``… দাউদ (আ.)`` and ``… অতঃপর...`` are headlines). Lines that close a
   body are never headline lines: a wholly bracketed citation (``(সুনানে আবু দাউদ: ১১৭৬)``),
   a byline or source line (``লেখক: …``, ``সূত্র: …``, see :data:`BODY_TAIL_LABELS`),
-  a line opening with ``/`` or a dash (``/এএইচ``, ``— নাম``). A *sentence title* (headline
+  a line opening with ``/`` or a dash (``/এএইচ``, ``— নাম``), a line ending a quotation of
+  reported speech after its ``?``/``!`` (``… বলেন, ‘… লাশ?’``, or ``… চাঁদ!’`` whose quote
+  opened on an earlier line), and the line right after a line that ends in a comma (a
+  verse or sentence going on). A *sentence title* (headline
   sized, exactly one danda: ``… জানতে চাই।``, ``… আছে। … যাবে?``; or a reader's question
   of at most :data:`QUESTION_MAX_SENTENCES` sentences holding a ``?``, as question-and-answer
   pages title their questions: ``… দেয়। … মাকরুহ। কি কারণে মাকরুহ? … করনীয় কি?``; several
@@ -139,6 +142,9 @@ _TRAILING_GROUP = re.compile(r"(?:\s*[(\[][^()\[\]]*[)\]][\s" + _INVISIBLE + "]*
 _BODY_TAIL = re.compile(r"^(?P<label>[^:：ঃ]{1,24}?)\s*[:：ঃ]")
 _BRACKETED = re.compile(r"^[(\[{].*[)\]}][।.]?$")
 _CLOSERS = "’”\"')]}»›"
+_QUOTE_CLOSES_QUESTION = re.compile(r"[?!][’”]+$")
+_QUOTE_OPENS = re.compile(r"[‘“]")
+_QUOTE_AFTER_COMMA = re.compile(r",\s*[‘“][^‘“]*$")
 _BULLET = re.compile(r"^[-•*·▪►]\s+")
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 _CREDIT = re.compile(
@@ -300,6 +306,16 @@ def _ends_sentence(text: str) -> bool:
     return not stripped or stripped[-1] in _SENTENCE_FINAL
 
 
+def _ends_quotation(text: str) -> bool:
+    """Whether ``text`` ends a quotation of reported speech: a ``?`` or ``!`` and then the
+    closing quote, where the quotation opens after a comma (``… বলেন, ‘… লাশ?’``) or on an
+    earlier line (the last line of a quoted poem or speech, ``… চাঁদ!’``). A headline quote
+    stands alone (``‘…’ প্রশ্ন মন্ত্রীর``): a line like these continues a body's text."""
+    if not _QUOTE_CLOSES_QUESTION.search(text):
+        return False
+    return not _QUOTE_OPENS.search(text) or bool(_QUOTE_AFTER_COMMA.search(text))
+
+
 def _split_url(line: str) -> tuple[str, str | None]:
     if "\t" in line:
         headline, _, url = line.rpartition("\t")
@@ -358,6 +374,7 @@ def _looks_like_headline(line: str) -> bool:
         _headline_sized(headline)
         and not _DANDA.search(headline)
         and not _ends_sentence(headline)
+        and not _ends_quotation(headline)
         and not _is_label(line)
         and not _is_body_tail(headline)
     )
@@ -410,7 +427,8 @@ def _run_start(lines: list[tuple[int, str]]) -> int:
     Line 0 always stays in the body. A sentence title (a headline-sized line with a danda)
     joins the run between two headline lines: a related title that is itself a sentence
     (or a question after one). Last on the page it joins only when it does not end like a
-    sentence (``… আছে। … যাবে?``): a last line that ends in a danda closes the body.
+    sentence (``… আছে। … যাবে?``): a last line that ends in a danda closes the body. The
+    run never starts right after a line that ends in a comma.
     """
     start = len(lines)
     position = start - 1
@@ -430,7 +448,16 @@ def _run_start(lines: list[tuple[int, str]]) -> int:
             position -= 2
         else:
             break
+    # a body line ending in a comma goes on in the next line (a verse, a list): that line
+    # is body, not the first related headline
+    while start < len(lines) and _continues(lines[start - 1][1]):
+        start += 1
     return start
+
+
+def _continues(line: str) -> bool:
+    """Whether ``line`` stops mid-sentence on a comma, so the next line continues it."""
+    return line.rstrip(_CLOSERS + _INVISIBLE + " ").endswith((",", "،"))
 
 
 __all__ = [
