@@ -3,7 +3,8 @@
 Each BeliN article (``../shared/corpus/belin_religious_news.jsonl``) is written the way
 ``examples/article-page.txt`` is laid out: breadcrumb, headline, a photo caption on every
 other page, one body paragraph per block, then related headlines, one per block, that are
-the real titles of OTHER articles of the corpus. Every article is rendered in each of
+the real titles of OTHER articles of the corpus, each named once (as a site lists each
+related article once). Every article is rendered in each of
 :data:`VARIANTS`, so the parser is measured on the shapes real pages take:
 
 * ``plain``: 2-8 related headlines drawn from all titles;
@@ -117,11 +118,15 @@ def render_pages(
     return pages
 
 
-def _pick(rng: random.Random, pool: Sequence[str], count: int, exclude: str) -> list[str]:
+def _pick(rng: random.Random, pool: Sequence[str], count: int, exclude: Iterable[str]) -> list[str]:
+    """``count`` distinct titles of ``pool``, none of them in ``exclude``: a related list
+    names another article once and never the page itself."""
+    taken = set(exclude)
     chosen: list[str] = []
     while len(chosen) < count:
         title = rng.choice(pool)
-        if title != exclude:
+        if title not in taken:
+            taken.add(title)
             chosen.append(title)
     return chosen
 
@@ -140,12 +145,12 @@ def _render(
 ) -> RenderedPage:
     paragraphs = list(body)
     count = 1 if variant == "one_related" else rng.randint(2, 8)
-    related = _pick(rng, titles, count, title)
+    related = _pick(rng, titles, count, (title,))
     if variant == "questions":
-        related[:2] = _pick(rng, questions, 2, title)
+        related[:2] = _pick(rng, questions, 2, (title, *related[2:]))
         rng.shuffle(related)
     elif variant == "colons_quotes":
-        related[:2] = _pick(rng, colons, 2, title)
+        related[:2] = _pick(rng, colons, 2, (title, *related[2:]))
         rng.shuffle(related)
     elif variant == "citation_tail":
         digits = str(rng.randint(1, 7000)).translate(str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯"))
