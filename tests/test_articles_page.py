@@ -278,6 +278,17 @@ def test_reported_speech_and_verse_endings_stay_in_body() -> None:
     assert [link.headline for link in article.related] == [quoted, R1]
 
 
+def test_long_statement_without_danda_is_body_but_a_long_question_is_a_title() -> None:
+    clause = "কাতারি বাণিজ্য মন্ত্রণালয় এক বিবৃতিতে বলেছে, খাদ্য ও ভোগ্যপণ্যের দাম বেড়ে যাওয়ায়"
+    statement = f"{clause} {clause} সেগুলো কম দামে"  # 27 words, no danda: it lost it
+    article = parse_page(page(TITLE, P1, statement, R1))
+    assert article.body == f"{P1}\n\n{statement}"
+    assert [link.headline for link in article.related] == [R1]
+    question = statement + " কি?"
+    article = parse_page(page(TITLE, P1, question, R1))
+    assert [link.headline for link in article.related] == [question, R1]
+
+
 def test_pages_rendered_from_the_real_corpus() -> None:
     """BeliN articles rendered in the shared page format with other articles' real titles
     as related headlines, in every variant of tests/page_render.py (about 24,700 pages):

@@ -32,7 +32,8 @@ The rules, in order:
   ``আরো পড়ুন``, ``সম্পর্কিত খবর``, ``Related``, … see :data:`RELATED_LABELS`; a trailing
   ``:`` is allowed) when every line after it is short, or else the run of *headline lines*
   at the end of the page. A headline line is at most :data:`RELATED_MAX_CHARS` characters
-  and :data:`RELATED_MIN_WORDS` to :data:`RELATED_MAX_WORDS` words, holds no danda, and
+  and :data:`RELATED_MIN_WORDS` to :data:`RELATED_MAX_WORDS` words (at most
+  :data:`STATEMENT_MAX_WORDS` unless it holds a ``?``), holds no danda, and
   does not end like a sentence: ``। ॥ . ; ,`` last, checked after closing quotes and
   brackets, invisible marks and one final bracketed group are set aside (so ``…করে।’`` and
   ``…করেন। (বুখারি, হাদিস : ১৪২৪)`` end sentences, while ``… কী করণীয়?``, ``…শিশুর:``,
@@ -84,6 +85,10 @@ RELATED_MAX_CHARS = 200
 RELATED_MIN_WORDS = 2
 #: A related headline has at most this many words.
 RELATED_MAX_WORDS = 36
+#: A related headline that does not ask (no ``?``) has at most this many words: news
+#: headlines run 5-15 words, a longer line without a danda is a sentence that lost it.
+#: Questions run longer (question-and-answer pages title a reader's whole question).
+STATEMENT_MAX_WORDS = 24
 #: A related title of several sentences (a reader's question) has at most this many.
 QUESTION_MAX_SENTENCES = 5
 #: Labels that open a byline, source or credit line at the end of a body (before ``:``).
@@ -370,8 +375,10 @@ def _looks_like_headline(line: str) -> bool:
     headline = _headline_part(line)
     if _URL.match(headline):
         return True
+    asks = "?" in headline
     return (
         _headline_sized(headline)
+        and (asks or len(headline.split()) <= STATEMENT_MAX_WORDS)
         and not _DANDA.search(headline)
         and not _ends_sentence(headline)
         and not _ends_quotation(headline)
@@ -470,6 +477,7 @@ __all__ = [
     "RELATED_MAX_CHARS",
     "RELATED_MAX_WORDS",
     "RELATED_MIN_WORDS",
+    "STATEMENT_MAX_WORDS",
     "format_page",
     "page_id",
     "parse_page",
