@@ -289,6 +289,14 @@ def test_long_statement_without_danda_is_body_but_a_long_question_is_a_title() -
     assert [link.headline for link in article.related] == [question, R1]
 
 
+def test_question_and_answer_body_keeps_its_answer() -> None:
+    question = "প্রশ্ন : মুখে আসর নামাজের কথা বলে ফেলল; তার নিয়ত শুদ্ধ হবে কি?"
+    answer = "উত্তর : এ ক্ষেত্রে অন্তরের ইচ্ছাই প্রাধান্য পাবে।"
+    article = parse_page(page(TITLE, P1, question, answer, R1, R2))
+    assert article.body == f"{P1}\n\n{question}\n\n{answer}"
+    assert [link.headline for link in article.related] == [R1, R2]
+
+
 def test_pages_rendered_from_the_real_corpus() -> None:
     """BeliN articles rendered in the shared page format with other articles' real titles
     as related headlines, in every variant of tests/page_render.py (about 24,700 pages):

@@ -109,6 +109,7 @@ BODY_TAIL_LABELS = frozenset(
         "সংকলন",
         "সম্পাদনা",
         "প্রতিবেদক",
+        "উত্তর",  # the answer of a question-and-answer page
         "উত্তর দিয়েছেন",
         "উত্তর দিচ্ছেন",
         "source",
