@@ -300,16 +300,17 @@ def test_question_and_answer_body_keeps_its_answer() -> None:
 def test_pages_rendered_from_the_real_corpus() -> None:
     """BeliN articles rendered in the shared page format with other articles' real titles
     as related headlines, in every variant of tests/page_render.py (about 24,700 pages):
-    the related list and the paragraph count come back exactly on at least 98.5% of pages
-    (measured 98.77% / 98.77% on 2026-12-06; docs/guide.md records the figures)."""
+    the related list and the paragraph count come back exactly on at least 99% of pages
+    (measured 99.25% / 99.25% on 2026-12-06, no_related 99.64%; docs/guide.md records the
+    figures)."""
     path = shared_file("corpus/belin_religious_news.jsonl")
     scores = measure(render_pages(load_belin(path)))
     overall = scores["all"]
     assert overall.pages > 20_000
-    assert overall.related_rate >= 0.985, scores
-    assert overall.paragraph_rate >= 0.985, scores
+    assert overall.related_rate >= 0.99, scores
+    assert overall.paragraph_rate >= 0.99, scores
     # pages with no related block keep their last paragraphs
-    assert scores["no_related"].related_rate >= 0.99, scores["no_related"]
+    assert scores["no_related"].related_rate >= 0.995, scores["no_related"]
 
 
 def test_body_keeps_at_least_one_paragraph() -> None:
