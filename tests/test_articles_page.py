@@ -297,6 +297,15 @@ def test_question_and_answer_body_keeps_its_answer() -> None:
     assert [link.headline for link in article.related] == [R1, R2]
 
 
+def test_format_page_ends_a_body_that_would_read_as_related_headlines() -> None:
+    question = "আমার সমস্যা আছে। আমি শুনেছি এটা মাকরুহ। কি কারণে মাকরুহ? তাহলে করণীয় কি?"
+    body = f"{P1}\n\n{R1}\n\n{question}"  # a headline line, then a reader's question
+    article = Article(id="q", title=TITLE, body=body)
+    assert parse_page(page(TITLE, body)).related != ()  # unlabelled, the tail is related
+    back = parse_page(format_page(article), id="q")
+    assert back.body == body and back.related == ()
+
+
 def test_pages_rendered_from_the_real_corpus() -> None:
     """BeliN articles rendered in the shared page format with other articles' real titles
     as related headlines, in every variant of tests/page_render.py (about 24,700 pages):

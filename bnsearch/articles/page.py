@@ -235,8 +235,8 @@ def format_page(article: Article) -> str:
     ``parse_page(format_page(a), id=a.id)`` gives ``a`` back for an article with a one-line
     title and a non-empty body, apart from what a page cannot carry: ``url``, ``published``,
     ``source`` and the related links' ``target_id``. The related headlines follow a
-    :data:`RELATED_LABEL` line, which also ends a body whose last paragraph looks like a
-    headline.
+    :data:`RELATED_LABEL` line, which also ends a body whose last lines
+    :func:`parse_page` would read as related headlines.
     """
     blocks: list[str] = []
     title = " ".join(article.title.split())
@@ -253,7 +253,10 @@ def format_page(article: Article) -> str:
     if article.related:
         blocks.append(RELATED_LABEL)
         blocks.append("\n".join(_format_related(link) for link in article.related))
-    elif paragraphs and _looks_like_headline(paragraphs[-1].splitlines()[-1]):
+    elif _split_related(
+        [(number, line) for number, part in enumerate(paragraphs) for line in part.splitlines()]
+    )[1]:
+        # the body's last lines would read as related headlines: the label ends the body
         blocks.append(RELATED_LABEL)
     return "\n\n".join(blocks) + "\n"
 
