@@ -13,7 +13,7 @@ from bnsearch.articles import Article, RelatedLink, format_page, page_id, parse_
 from bnsearch.errors import ArticleError
 
 from .conftest import shared_file
-from .page_render import load_belin, measure, render_pages
+from .page_render import load_belin, measure, render_pages, render_passages
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SEED_PAGE = SHARED / "examples" / "article-page.txt"
@@ -320,6 +320,20 @@ def test_pages_rendered_from_the_real_corpus() -> None:
     assert overall.paragraph_rate >= 0.99, scores
     # pages with no related block keep their last paragraphs
     assert scores["no_related"].related_rate >= 0.995, scores["no_related"]
+
+
+def test_held_out_pages_from_bqa_passages() -> None:
+    """Pages made of text the rules were not tuned on (BQA passages that end a sentence,
+    1,005 of them, with and without BeliN titles as related headlines): at least 99% exact
+    (measured 99.60% with related headlines, 100% without, on 2026-12-06)."""
+    records = load_belin(shared_file("corpus/belin_religious_news.jsonl"))
+    titles = [" ".join(record["title"].split()) for record in records]
+    passages = load_belin(shared_file("corpus/bqa_passages.jsonl"))
+    scores = measure(render_passages(passages, titles))
+    for variant in ("passage_related", "passage_no_related"):
+        score = scores[variant]
+        assert score.pages > 900, score
+        assert score.related_rate >= 0.99 and score.paragraph_rate >= 0.99, score
 
 
 def test_body_keeps_at_least_one_paragraph() -> None:
