@@ -42,15 +42,15 @@ The rules, in order:
   a byline or source line (``লেখক: …``, ``সূত্র: …``, see :data:`BODY_TAIL_LABELS`),
   a line opening with ``/`` or a dash (``/এএইচ``, ``— নাম``), a line ending a quotation of
   reported speech after its ``?``/``!`` (``… বলেন, ‘… লাশ?’``, or ``… চাঁদ!’`` whose quote
-  opened on an earlier line), and the line right after a line that ends in a comma (a
-  verse or sentence going on). A *sentence title* (headline
-  sized, exactly one danda: ``… জানতে চাই।``, ``… আছে। … যাবে?``; or a reader's question
-  of at most :data:`QUESTION_MAX_SENTENCES` sentences holding a ``?``, as question-and-answer
-  pages title their questions: ``… দেয়। … মাকরুহ। কি কারণে মাকরুহ? … করনীয় কি?``; several
-  sentences without a question are a paragraph) joins the run between
-  two headline lines, and last on the page when it ends in ``?``/``!``; a last line ending
-  in a danda closes the body. Each line is one headline; a leading bullet (``•``, ``-``,
-  ``*``, ``▪``, ``►``) is dropped.
+  opened on an earlier line). A *sentence title* (headline sized, exactly one danda:
+  ``… জানতে চাই।``, ``… আছে। … যাবে?``; or a reader's question of at most
+  :data:`QUESTION_MAX_SENTENCES` sentences holding a ``?``, as question-and-answer pages
+  title their questions: ``… দেয়। … মাকরুহ। কি কারণে মাকরুহ? … করনীয় কি?``; several
+  sentences without a question are a paragraph) joins the run between two headline
+  lines, and last on the page when it ends in ``?``/``!``; a last line ending in a danda
+  closes the body. The run never starts right after a line that ends in a comma: that
+  line goes on in the next one (a verse, a sentence split over lines). Each line is one
+  headline; a leading bullet (``•``, ``-``, ``*``, ``▪``, ``►``) is dropped.
   A line ``headline<TAB>URL`` (any URL without spaces) or ``headline | https://…`` (an
   absolute http(s) URL) carries the target URL; a bare ``https://…`` line is a link with a
   URL and no headline (it resolves by URL or is reported unresolved).
