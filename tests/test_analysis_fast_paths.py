@@ -52,6 +52,9 @@ def reference_stem_word(word: str, *, min_letters: int = 2) -> str:
     """stem_word as it was: every ending that shares the word's last character, in order."""
     layer_done = -1
     while word and word not in stemmer_module._WHOLE_WORDS:
+        root = stemmer_module._IRREGULAR.get(word)
+        if root is not None and layer_done < stemmer_module._CASE:
+            return root
         for ending, layer, needs_vowel in _REFERENCE_BY_LAST_CHAR.get(word[-1], ()):
             if layer <= layer_done or not word.endswith(ending):
                 continue

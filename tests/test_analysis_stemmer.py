@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,51 @@ def test_min_letters_guard_is_configurable() -> None:
 
 def test_latin_and_numbers_are_not_stemmed() -> None:
     assert ANALYZER.terms("Policeের ICC 2025") == ["policeের", "icc", "2025"]
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [
+        ("পা", "পেয়েছে", "পেলেন", "পেয়ে", "পাবে", "পাচ্ছে", "পেয়েছেও"),
+        ("নে", "নেয়", "নিল", "নিয়েছেন", "নেবে", "নিচ্ছে"),
+        ("দে", "দেয়", "দিল", "দিয়েছে", "দিচ্ছে", "দেবেন"),
+        ("গেল", "গেলেন", "যাবে", "যাচ্ছে", "গিয়েছিল"),
+        ("আস", "এল", "এলেন", "এসেছে", "এসে", "আসছে", "আসবে", "আসে"),
+    ],
+)
+def test_irregular_verb_forms_meet_their_root(forms: tuple[str, ...]) -> None:
+    terms = {form: term(form) for form in forms}
+    assert len(set(terms.values())) == 1, terms
+    for form in forms:
+        for token in ANALYZER.tokens(form):
+            assert unicodedata.category(token.term[0])[0] != "M", token
+
+
+@pytest.mark.parametrize(
+    ("word", "verb"),
+    [
+        ("পাস", "পা"),
+        ("পান", "পা"),
+        ("দিন", "দে"),
+        ("যানবাহন", "যাবে"),
+        ("দেবের", "দে"),
+        ("নেতা", "নে"),
+        ("পাওয়া", "পেলেন"),  # verbal nouns are left out of the table (docs/stemmer.md)
+    ],
+)
+def test_look_alikes_of_irregular_verbs_stay_apart(word: str, verb: str) -> None:
+    assert term(word) != term(verb)
+
+
+def test_irregular_verbs_match_at_index_and_query_time() -> None:
+    from bnsearch.articles import Article
+    from bnsearch.index import Index
+
+    index = Index.in_memory()
+    with index.writer() as writer:
+        writer.add(Article(id="got", title="", body="তিনি পুরস্কার পেয়েছেন।"))
+        writer.add(Article(id="went", title="", body="তারা ঢাকায় গেলেন।"))
+    searcher = index.searcher()
+    assert searcher.search("পুরস্কার পেলেন", stored=False).ids[0] == "got"
+    assert searcher.search("পাবে", stored=False).ids == ["got"]
+    assert searcher.search("যাবে", stored=False).ids == ["went"]

@@ -302,3 +302,21 @@ def test_private_tables_give_the_same_results(searcher: Searcher, core: ModuleTy
         assert first.ids == second.ids == third.ids
         assert [h.score for h in first.hits] == [h.score for h in second.hits]
         assert first.total == second.total == third.total
+
+
+def test_an_index_on_disk_searches_the_same_on_both_paths(core: ModuleType, tmp_path: Any) -> None:
+    """Memory-mapped segment files (what a service opens) read by the core as by numpy;
+    the index is written by the same code whichever path searches it."""
+    belin = list(read_articles(shared_file("corpus/belin_religious_news.jsonl")))[:600]
+    index = Index.create(tmp_path / "index")
+    for batch in (belin[:300], belin[300:]):
+        with index.writer() as writer:
+            for article in batch:
+                writer.add(article)
+    searcher = Searcher(Index.open(tmp_path / "index").reader())
+    compared = 0
+    for query in ("নামাজ রোজা ইফতার", "মসজিদ", '"ইসলামী ব্যাংক"', "ইসলা*", "+মসজিদ -ঢাকা"):
+        compiled, reference = _both(searcher, core, query)
+        _assert_same(compiled, reference, query)
+        compared += len(compiled.hits)
+    assert compared >= 20

@@ -39,13 +39,14 @@ DEF SPARSE_RATIO = 16
 
 
 cdef cnp.ndarray _contiguous(object array, int typenum):
-    """``array`` as a C-contiguous array of its own type (``typenum`` < 0) or of
-    ``typenum``; a copy only where needed."""
+    """``array`` as a C-contiguous, aligned, native-order array of its own type
+    (``typenum`` < 0) or of ``typenum``; a copy only where needed (a view into a
+    compound segment file at an odd offset, say)."""
     cdef cnp.ndarray arr = <cnp.ndarray>cnp.PyArray_FROM_O(array)
     if typenum < 0:
         typenum = cnp.PyArray_TYPE(arr)
     if cnp.PyArray_TYPE(arr) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(arr) or (
-        not cnp.PyArray_ISNOTSWAPPED(arr)
+        not cnp.PyArray_ISNOTSWAPPED(arr) or not cnp.PyArray_ISALIGNED(arr)
     ):
         arr = np.ascontiguousarray(arr, dtype=cnp.PyArray_DescrFromType(typenum))
     return arr

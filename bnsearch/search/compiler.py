@@ -21,11 +21,18 @@ from bnsearch.index.schema import keyword_values
 from bnsearch.search.context import Context
 from bnsearch.search.query import Bool, Fuzzy, MatchAll, Phrase, Prefix, Query, Term
 from bnsearch.search.romanize import is_romanized
+from bnsearch.search.scoring import idf
+from bnsearch.search.spelling import confusable_variants
 
 #: Terms a prefix may expand to (the most frequent are kept).
 PREFIX_EXPANSIONS = 64
 #: Terms a fuzzy word may expand to (the closest, then the most frequent).
 FUZZY_EXPANSIONS = 32
+#: Queries of more distinct words than this get no folded-spelling match (a pasted text
+#: is not a typed query, and MAX_CLAUSES counts units).
+SPELLING_WORDS = 64
+#: What one letter edit leaves of a fuzzy expansion's score (two edits: its square).
+FUZZY_FALLOFF = 0.4
 #: Bengali terms a romanized word may stand for.
 ROMAN_EXPANSIONS = 3
 
@@ -60,12 +67,18 @@ class Unit:
 
 @attrs.frozen(kw_only=True)
 class Node:
-    """A compiled boolean node."""
+    """A compiled boolean node.
+
+    ``best_of``: a document scores what its best ``should`` clause gives, not the sum
+    (the expansions of a fuzzy word: a document with several near spellings is no
+    better a match than one with the word itself).
+    """
 
     must: tuple[Compiled, ...] = ()
     should: tuple[Compiled, ...] = ()
     must_not: tuple[Compiled, ...] = ()
     boost: float = 1.0
+    best_of: bool = False
 
 
 Compiled = Unit | Node
@@ -127,7 +140,7 @@ class Compiler:
                 for term, flag in split.query_terms(text):
                     counts[term] = counts.get(term, 0) + 1
                     flags[term] = flags.get(term, 0) | flag
-            return [
+            units = [
                 Unit(
                     kind="terms",
                     label=term,
@@ -138,6 +151,9 @@ class Compiler:
                 )
                 for term, count in counts.items()
             ]
+            if self.ctx.params.spelling > 0 and len(counts) <= SPELLING_WORDS:
+                units += self._spellings(counts, fields)
+            return units
         per_position: dict[int, dict[str, str]] = {}
         for analyzer, fields in by_analyzer.values():
             for position, found in enumerate(analyzer.term_sequence(text)):
@@ -159,6 +175,47 @@ class Compiler:
             )
             for key, count in grouped.items()
         ]
+
+    def _spellings(self, counts: Mapping[str, int], fields: list[str]) -> list[Unit]:
+        """The folded-spelling units of a plain-words query: per word, each other
+        spelling of it the index holds (:meth:`.spelling.SpellingIndex.variants`), as
+        its own unit weighted ``BM25FParams.spelling`` and scaled to the word's idf
+        (when the index has the word: a common word's rare variant is no stronger
+        evidence than the word). Variants that are themselves query words are skipped."""
+        weight = self.ctx.params.spelling
+        n = self.ctx.total_docs
+        out: list[Unit] = []
+        for term, count in counts.items():
+            df = max(self.ctx.doc_freq(field, term) for field in fields)
+            found: dict[str, list[str]] = {}
+            for field in fields:
+                spellings = self.ctx.spelling(field)
+                variants = spellings.variants(term)
+                if not df:  # a slip may hide an ending from the stemmer: করেছেণ
+                    analyzer = self.ctx.analyzer(field)
+                    swapped = analyzer.filter_words(confusable_variants(term))
+                    variants += tuple(t for t in swapped if t is not None and spellings.has(t))
+                for variant in dict.fromkeys(variants):
+                    if variant not in counts:
+                        found.setdefault(variant, []).append(field)
+            if not found:
+                continue
+            typed_idf = float(idf(n, df)) if df else 0.0
+            for variant, variant_fields in found.items():
+                scale = 1.0
+                if typed_idf:
+                    variant_df = max(self.ctx.doc_freq(f, variant) for f in variant_fields)
+                    scale = typed_idf / float(idf(n, variant_df))
+                out.append(
+                    Unit(
+                        kind="terms",
+                        label=f"{term} ~ {variant}",
+                        boost=count * weight * scale,
+                        terms={field: (variant,) for field in variant_fields},
+                        weights=self.weights,
+                    )
+                )
+        return out
 
     def _bool(self, query: Bool) -> Compiled | None:
         must = tuple(c for c in map(self.compile, query.must) if c is not None)
@@ -275,8 +332,13 @@ class Compiler:
         )
 
     def _fuzzy(self, query: Fuzzy) -> Compiled | None:
+        """One unit per expansion, so each is scored on its own: a document's score
+        from an expansion ``d`` letter edits away is at most ``FUZZY_FALLOFF ** d`` of
+        what the word as typed (its stem: 0 edits) can give. Every expansion is scored
+        with the idf of the most common one (a rare misspelling is no stronger evidence
+        than the word), so the exact form ranks first and scores fall with distance."""
         fields = self.fields_of(query.field)
-        terms: dict[str, tuple[str, ...]] = {}
+        found: dict[str, tuple[int, list[str]]] = {}  # term -> (edits, fields)
         for field in fields:
             if not self.ctx.is_text(field) or not self.ctx.has_postings(field):
                 continue
@@ -285,10 +347,29 @@ class Compiler:
             if not word:
                 continue
             dictionary = self.ctx.dictionary(field)
-            found = [t for t, _ in dictionary.fuzzy(word, query.distance, limit=FUZZY_EXPANSIONS)]
+            expansions = dictionary.fuzzy(word, query.distance, limit=FUZZY_EXPANSIONS)
             stem = analyzer.term(query.text)
-            if stem is not None and stem in dictionary and stem not in found:
-                found.insert(0, stem)
-            if found:
-                terms[field] = tuple(found)
-        return Unit(kind="terms", label=str(query), boost=query.boost, terms=terms, weights=fields)
+            if stem is not None and stem in dictionary:
+                expansions.insert(0, (stem, 0))
+            for term, edits in expansions:
+                known = found.get(term)
+                if known is None:
+                    found[term] = (edits, [field])
+                else:
+                    found[term] = (min(known[0], edits), [*known[1], field])
+        if not found:
+            return None
+        n = self.ctx.total_docs
+        dfs = {t: max(self.ctx.doc_freq(f, t) for f in fs) for t, (_, fs) in found.items()}
+        shared_idf = float(idf(n, max(dfs.values())))
+        units = tuple(
+            Unit(
+                kind="terms",
+                label=f"{query} ({term})",
+                boost=query.boost * FUZZY_FALLOFF**edits * shared_idf / float(idf(n, dfs[term])),
+                terms={field: (term,) for field in term_fields},
+                weights=fields,
+            )
+            for term, (edits, term_fields) in sorted(found.items(), key=lambda kv: kv[1][0])
+        )
+        return units[0] if len(units) == 1 else Node(should=units, best_of=True)

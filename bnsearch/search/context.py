@@ -1,7 +1,11 @@
 """Per-snapshot caches shared by the searches of one searcher: norm tables, per-doc
-multipliers, term dictionaries, romanization indexes, position offsets, in-link counts."""
+multipliers, term dictionaries, romanization and spelling indexes, position offsets, in-link
+counts."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +18,11 @@ from bnsearch.search.fuzzy import TermDictionary
 from bnsearch.search.phrases import PositionsCache
 from bnsearch.search.romanize import RomanIndex
 from bnsearch.search.scoring import BM25FParams, norm_table
+from bnsearch.search.spelling import SpellingIndex
+from bnsearch.search.statistics import AnyStatistics
+
+if TYPE_CHECKING:  # the compiler imports this module
+    from bnsearch.search.compiler import Unit
 
 FloatArray = npt.NDArray[np.float32]
 #: (field, term) document frequencies a :class:`Context` remembers.
@@ -23,14 +32,19 @@ DOC_FREQ_CACHE_TERMS = 65_536
 class Context:
     """Per-snapshot caches shared by the searches of one :class:`Searcher`."""
 
-    def __init__(self, reader: IndexReader, params: BM25FParams) -> None:
+    def __init__(
+        self, reader: IndexReader, params: BM25FParams, statistics: AnyStatistics | None = None
+    ) -> None:
         self.reader = reader
         self.params = params
         self.schema = reader.schema
-        self.total_docs = reader.doc_count
+        #: global figures to score with instead of the snapshot's (a sharded index)
+        self.statistics = statistics
+        self.total_docs = reader.doc_count if statistics is None else statistics.total_docs
         self._tables: dict[tuple[str, float, float], npt.NDArray[np.float32]] = {}
         self._dictionaries: dict[str, TermDictionary] = {}
         self._roman: dict[str, RomanIndex] = {}
+        self._spelling: dict[str, SpellingIndex] = {}
         self._avg: dict[str, float] = {}
         self._has_postings: dict[str, bool] = {}
         self._multipliers: dict[tuple[int, str, str, float], FloatArray] = {}
@@ -47,6 +61,8 @@ class Context:
     def has_postings(self, field: str) -> bool:
         """False for a field no document of the snapshot has text in (skipped cheaply)."""
         known = self._has_postings.get(field)
+        if known is None and self.statistics is not None:
+            known = self._has_postings[field] = field in self.statistics.with_postings
         if known is None:
             if self.is_text(field):
                 known = self.reader.field_length_sum(field) > 0
@@ -64,10 +80,21 @@ class Context:
             if len(self._doc_freqs) >= DOC_FREQ_CACHE_TERMS:
                 self._doc_freqs.clear()
             found = self._doc_freqs[key] = self.reader.doc_freq(field, term)
+            if self.statistics is not None:
+                found = self._doc_freqs[key] = self.statistics.doc_freq(field, term, found)
         return found
+
+    def unit_doc_freq(self, unit: Unit, local: int) -> int:
+        """The live documents ``unit`` matches: ``local`` (counted over the snapshot's
+        segments), or the global figure of the statistics given."""
+        if self.statistics is None:
+            return local
+        return self.statistics.unit_doc_freq(unit, local)
 
     def avg_length(self, field: str) -> float:
         value = self._avg.get(field)
+        if value is None and self.statistics is not None:
+            value = self._avg[field] = self.statistics.avg_length(field)
         if value is None:
             value = self._avg[field] = self.reader.avg_field_length(field)
         return value
@@ -103,6 +130,9 @@ class Context:
     def dictionary(self, field: str) -> TermDictionary:
         """All terms of ``field`` over the snapshot, with document frequencies."""
         found = self._dictionaries.get(field)
+        given = None if self.statistics is None else self.statistics.dictionaries.get(field)
+        if found is None and given is not None:
+            found = self._dictionaries[field] = TermDictionary(*given)
         if found is None:
             terms: list[str] = []
             dfs: list[int] = []
@@ -119,10 +149,34 @@ class Context:
             found = self._roman[field] = RomanIndex(self.dictionary(field))
         return found
 
+    def spelling(self, field: str) -> SpellingIndex:
+        """The terms of ``field`` grouped by their folded spelling (the statistics'
+        global spellings, when given)."""
+        found = self._spelling.get(field)
+        given = None if self.statistics is None else self.statistics.spellings
+        if found is None and given is not None:  # the terms found on every shard
+            found = self._spelling[field] = SpellingIndex(lambda: [given.get(field, ())])
+        if found is None:
+            segments = self.reader.segments
+            found = self._spelling[field] = SpellingIndex(
+                lambda: [segment.terms(field) for segment in segments]
+            )
+        return found
+
     def link_counts(self) -> list[npt.NDArray[np.int32]]:
         if self.in_links is None:
-            self.in_links = self.reader.in_link_counts()
+            given = None if self.statistics is None else self.statistics.in_link_counts
+            self.in_links = self.reader.in_link_counts() if given is None else self._at(given)
         return self.in_links
+
+    def _at(self, counts: Mapping[str, int]) -> list[npt.NDArray[np.int32]]:
+        """Per segment, the given in-link counts of its live articles (global figures)."""
+        found = [np.zeros(segment.max_doc, dtype=np.int32) for segment in self.reader.segments]
+        for target, count in counts.items():
+            where = self.reader.find(target)
+            if where is not None:
+                found[where[0]][where[1]] = count
+        return found
 
 
 def _term_doc_freqs(segment: SegmentReader, field: str, count: int) -> list[int]:

@@ -175,7 +175,7 @@ class Evaluator:
                 self._combine(unit, s, parts)
                 for s, parts in zip(self.segments, all_parts, strict=True)
             ]
-            df = sum(count for _, _, count in gathered)
+            df = self.ctx.unit_doc_freq(unit, sum(count for _, _, count in gathered))
             unit_idf = self.unit_idf(unit, df)
             bonus = self.form_bonus(unit, unit_idf)
             result = []
@@ -283,6 +283,11 @@ class Evaluator:
 
     def _idfs(self, units: Sequence[Unit], dfs: npt.NDArray[np.int64]) -> list[float]:
         """Per unit, its idf from its live document frequency (one rule for both paths)."""
+        if self.ctx.statistics is not None:  # global figures (a sharded index)
+            dfs = np.array(
+                [self.ctx.unit_doc_freq(u, int(df)) for u, df in zip(units, dfs, strict=True)],
+                dtype=np.int64,
+            )
         if all(u.kind == "terms" for u in units):
             n = self.ctx.total_docs
             return [float(idf(n, df)) for df in dfs.tolist()]
@@ -295,6 +300,8 @@ class Evaluator:
         frequencies and, once the idf is known, one for the scores, the exact-form
         bonus and the mask. The same arithmetic as the numpy path (see ``_kernel.pyx``);
         the glue here is per slice, never per posting."""
+        if not self.segments:  # a snapshot without segments matches nothing
+            return []
         ctx = self.ctx
         plans = []
         dfs: npt.NDArray[np.int64] | None = None
@@ -454,6 +461,7 @@ class Evaluator:
             not node.must
             and not node.must_not
             and node.boost == 1
+            and not node.best_of
             and all(isinstance(c, Unit) and c.kind != "all" for c in node.should)
         ):
             return self.flat([c for c in node.should if isinstance(c, Unit)], masks)
@@ -478,7 +486,10 @@ class Evaluator:
                 mask = np.zeros(size, dtype=bool)
                 for clause in should:
                     docs, scores = clause[ordinal]
-                    acc[docs] += scores
+                    if node.best_of:  # scores are >= 0: the best clause of each doc
+                        np.maximum.at(acc, docs, scores)
+                    else:
+                        acc[docs] += scores
                     mask[docs] = True
             for clause in must_not:
                 mask[clause[ordinal][0]] = False

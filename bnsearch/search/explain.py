@@ -67,12 +67,15 @@ def _explain(
             total += value
             parts.append(detail)
     any_should = False
+    best = 0.0
     for clause in node.should:
         value, detail = _explain(ctx, clause, evaluator, ordinal, doc)
         if value is not None:
             any_should = True
-            total += value
+            best = max(best, value)
+            total += 0.0 if node.best_of else value
             parts.append(detail)
+    total += best if node.best_of else 0.0
     for clause in node.must_not:
         value, detail = _explain(ctx, clause, evaluator, ordinal, doc)
         if value is not None:
@@ -86,7 +89,9 @@ def _explain(
     if not node.must and not any_should:
         return None, Explanation(value=0.0, description="no clause matches")
     total = float(np.float32(total) * np.float32(node.boost))
-    label = "sum of:" if node.boost == 1 else f"sum of (times boost {node.boost:g}):"
+    label = "best of:" if node.best_of else "sum of:"
+    if node.boost != 1:
+        label = f"{label[:-1]} (times boost {node.boost:g}):"
     return total, Explanation(value=total, description=label, details=tuple(parts))
 
 
@@ -103,6 +108,7 @@ def _explain_unit(
     value = float(scores[at[0]])
     segments = ctx.reader.segments
     df = sum(int(np.count_nonzero(s.live[d])) for s, (d, _) in zip(segments, scored, strict=True))
+    df = ctx.unit_doc_freq(unit, df)  # the global figure, given statistics
     unit_idf = evaluator.unit_idf(unit, df)
     segment = segments[ordinal]
     field_parts = []

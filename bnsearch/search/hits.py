@@ -55,7 +55,7 @@ def query_matchers(ctx: Context, compiled: Compiled) -> dict[str, TermMatcher]:
     terms: dict[str, set[str]] = {}
     prefixes: dict[str, set[str]] = {}
     phrases: dict[str, dict[Phrase, None]] = {}
-    n = ctx.reader.doc_count
+    n = ctx.total_docs
     for unit in units_of(compiled):
         for field, group in unit.terms.items():
             terms.setdefault(field, set()).update(group)

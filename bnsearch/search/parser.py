@@ -77,10 +77,14 @@ class _Token:
 
 
 class _Lexer:
-    def __init__(self, query: str, fields: Collection[str] | None) -> None:
+    def __init__(
+        self, query: str, fields: Collection[str] | None, notes: list[str] | None = None
+    ) -> None:
         self.query = query
         self.fields = fields
         self.tokens: list[_Token] = []
+        # lenient parsing: where to say what was changed (None: strict, raise instead)
+        self.notes = notes
 
     def error(self, message: str, position: int) -> QuerySyntaxError:
         return QuerySyntaxError(message, query=self.query, position=position)
@@ -219,6 +223,15 @@ class _Lexer:
         tilde = next((j for j, (c, esc, _) in enumerate(chars) if c == "~" and not esc), None)
         if tilde is not None:
             tail = "".join(c for c, _, _ in chars[tilde + 1 :])
+            if tail.isascii() and tail.isdigit() and int(tail) > 2:
+                message = (
+                    f"fuzzy distance {tail} is too large: at most 2 letter edits "
+                    "(write word~ or word~2)"
+                )
+                if self.notes is None:
+                    raise self.error(message, chars[tilde][2])
+                self.notes.append(f"{message}; searched with 2 at position {chars[tilde][2]}")
+                tail = "2"
             if tail not in ("", "1", "2"):
                 raise self.error(
                     "fuzzy distance must be 1 or 2 (write word~ or word~2)", chars[tilde][2]
@@ -418,7 +431,13 @@ def _combine(clauses: list[tuple[Occur, Query]]) -> Query:
     return Bool(must=must, should=should, must_not=must_not)
 
 
-def parse_query(text: str, *, strict: bool = False, fields: Collection[str] | None = None) -> Query:
+def parse_query(
+    text: str,
+    *,
+    strict: bool = False,
+    fields: Collection[str] | None = None,
+    notes: list[str] | None = None,
+) -> Query:
     """Parse query syntax into a :class:`~bnsearch.search.query.Query` tree.
 
     Args:
@@ -426,15 +445,21 @@ def parse_query(text: str, *, strict: bool = False, fields: Collection[str] | No
         strict: raise :class:`QuerySyntaxError` (with the position) on malformed syntax;
             otherwise a malformed query falls back to :func:`words_query`.
         fields: the field names ``field:`` may use; ``None`` accepts any name.
+        notes: lenient parsing appends here what it changed to make the query valid
+            (a fuzzy distance above 2 is searched as 2, not dropped); strict parsing
+            raises instead.
     """
     if not isinstance(text, str):
         raise TypeError(f"a query must be str, got {type(text).__name__}")
+    lenient = None if strict else [] if notes is None else notes
+    mark = 0 if lenient is None else len(lenient)
     try:
-        tokens = _Lexer(text, fields).run()
+        tokens = _Lexer(text, fields, lenient).run()
         return _Parser(text, tokens).parse()
     except QuerySyntaxError:
-        if strict:
+        if lenient is None:
             raise
+        del lenient[mark:]  # read as plain words: the notes on the syntax no longer apply
         return words_query(text)
     except RecursionError:  # pragma: no cover - MAX_DEPTH keeps the stack shallow
         if strict:

@@ -47,6 +47,13 @@ class Plan:
         return self.plain is not None and self.compiled is not None and not one_word
 
 
+def plain_words(query: str | Query, *, strict: bool, romanized: bool) -> str | None:
+    """``query`` if it is plain words (compiled by :meth:`Compiler.words`, no parser)."""
+    if isinstance(query, str) and not strict and not romanized and not has_syntax(query):
+        return query
+    return None
+
+
 def prepare(
     ctx: Context,
     query: str | Query,
@@ -58,18 +65,14 @@ def prepare(
 ) -> Plan:
     """Parse (unless the query is plain words) and compile ``query``."""
     notes: list[str] = []
-    plain = (
-        query
-        if isinstance(query, str) and not strict and not romanized and not has_syntax(query)
-        else None
-    )
+    plain = plain_words(query, strict=strict, romanized=romanized)
     compiler = Compiler(ctx=ctx, weights=weights, romanized=romanized)
     parsed: Query | None = None
     compiled: Compiled | None
     if plain is not None:  # a plain-words query skips the parser
         compiled = _plain_words(ctx, compiler, plain, notes)
     else:
-        parsed = _parse(query, strict, field_names)
+        parsed = _parse(query, strict, field_names, notes)
         parsed = _limit_clauses(parsed, notes, strict_input=not isinstance(query, str))
         compiled = compiler.compile(parsed)
     notes.extend(compiler.notes)
@@ -156,7 +159,9 @@ def _rerank(
     return out, best
 
 
-def _parse(query: str | Query, strict: bool, field_names: Collection[str]) -> Query:
+def _parse(
+    query: str | Query, strict: bool, field_names: Collection[str], notes: list[str]
+) -> Query:
     if not isinstance(query, str):
         if isinstance(query, bytes):
             raise TypeError("query must be str or a Query, got bytes (decode it first)")
@@ -165,7 +170,7 @@ def _parse(query: str | Query, strict: bool, field_names: Collection[str]) -> Qu
         return parse_query(query, strict=True, fields=field_names)
     if not has_syntax(query):
         return words_query(query)
-    return parse_query(query, fields=field_names)
+    return parse_query(query, fields=field_names, notes=notes)
 
 
 def _plain_words(ctx: Context, compiler: Compiler, text: str, notes: list[str]) -> Compiled | None:

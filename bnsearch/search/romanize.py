@@ -11,8 +11,11 @@ A word typed in Latin letters (``pakistan``, ``sofor``) is looked up two ways:
 The key keeps consonants only, folds aspirates (খ/kh -> k), the three sibilants (শ ষ স,
 s/sh -> s), dental and retroflex stops (ত ট -> t, দ ড -> d), ণ ন ং ঙ ঞ (n, ng) -> n,
 ব ভ v w -> b, ফ ph f -> f, য জ ঝ z j -> j; drops vowels (a leading vowel becomes ``a``),
-য়, visarga, chandrabindu and doubled letters. ``pakistan`` and পাকিস্তান both become
-``pkstn``; ``sofor`` and সফর both ``sfr``.
+য়, visarga, chandrabindu and doubled letters; ক্ষ/ksh -> k, জ্ঞ/jn -> g, ৃ/ri -> r, and the
+ya- and ba-phala (্য, ্ব) are dropped, as Banglish writes them as a vowel or w (ম্যান
+myan). ``pakistan`` and পাকিস্তান both become ``pkstn``; ``sofor`` and সফর both ``sfr``.
+A word is also looked up without a Banglish ending (:data:`BANGLISH_ENDINGS`: ``rojar``
+is রোজা + r, ``korechhen`` কর + echhen), since the dictionary holds stems.
 
 Romanized lookup is off by default; ``search(..., romanized=True)`` switches it on.
 """
@@ -30,6 +33,8 @@ from bnsearch.search.fuzzy import TermDictionary, edit_distance
 _BENGALI_CLUSTERS = (
     ("ক্ষ", "k"),
     ("জ্ঞ", "g"),
+    ("\u09cdয", ""),  # ya-phala and ba-phala: typed as a vowel or w (ম্যান myan, বিশ্ব bishw)
+    ("\u09cdব", ""),
     ("ড\u09bc", "r"),
     ("ঢ\u09bc", "r"),
     ("য\u09bc", "."),
@@ -57,13 +62,16 @@ _BENGALI_KEY = str.maketrans(
         "হ": "h",
         # vowels, vowel signs, virama, nukta, visarga, chandrabindu: dropped
         **dict.fromkeys("অআইঈউঊএঐওঔ", "."),
-        **dict.fromkeys("\u09be\u09bf\u09c0\u09c1\u09c2\u09c3\u09c4\u09c7\u09c8\u09cb\u09cc", "."),
+        **dict.fromkeys("\u09be\u09bf\u09c0\u09c1\u09c2\u09c4\u09c7\u09c8\u09cb\u09cc", "."),
+        "\u09c3": "r",  # ৃ: typed ri (সৃষ্টি srishti)
         **dict.fromkeys("\u09cd\u09bc\u0983\u0981\u09d7\u200c\u200d", ""),
     }
 )
 
-_LATIN_DIGRAPHS = re.compile(r"chh|ph|kh|gh|ch|jh|th|dh|bh|sh|ng|rh")
+_LATIN_DIGRAPHS = re.compile(r"ksh|chh|ph|kh|gh|ch|jh|th|dh|bh|sh|ng|rh|jn")
 _LATIN_DIGRAPH_KEY = {
+    "ksh": "k",
+    "jn": "g",
     "chh": "c",
     "ph": "f",
     "kh": "k",
@@ -129,6 +137,34 @@ def is_romanized(word: str) -> bool:
     return bool(_LATIN_WORD.fullmatch(word))
 
 
+#: Case endings and the like as Banglish typists spell them (রোজার = রোজা + r): a romanized
+#: word is also looked up without them, since the dictionary holds stems.
+BANGLISH_ENDINGS = (
+    "r", "er", "e", "y", "ye", "te", "ke", "re", "ra", "der", "ti", "ta", "tir", "tike",
+    "gulo", "guli", "i", "o",
+    # verbs
+    "chhe", "chhen", "chhi", "chhil", "chhilen", "echhe", "echhen", "echhi", "echhil",
+    "echhilen", "iyechhe", "iyechhen", "ben", "be", "len", "lo", "ten", "to", "ite",
+)  # fmt: skip
+
+
+def _splits(word: str) -> list[tuple[str, str]]:
+    """``(stem, ending)`` readings of a romanized word: the whole word, then without each
+    ending it has (``rojar``: ``("rojar", "")``, ``("roja", "r")``)."""
+    out = [(word, "")]
+    out.extend(
+        (word[: -len(ending)], ending)
+        for ending in BANGLISH_ENDINGS
+        if len(word) > len(ending) + 1 and word.endswith(ending)
+    )
+    return out
+
+
+def has_latin_word(text: str) -> bool:
+    """True when ``text`` holds a word of Latin letters."""
+    return _LATIN_WORD.search(text) is not None
+
+
 def _vowel_shape(latin: str) -> str:
     """A rough spelling for tie-breaks: o/a and ee/i style variants folded."""
     latin = latin.casefold()
@@ -175,25 +211,24 @@ class RomanIndex:
             direct = normalize(spelled)
             if direct is not None and direct in self.dictionary:
                 found.append(direct)
-        key = latin_key(word)
-        if len(key) < 2:
-            return found[:limit]
-        ids = self._keys().get(key, [])
-        if ids:
-            shape = _vowel_shape(word)
-            ranked = sorted(
-                ids,
-                key=lambda i: (
-                    edit_distance(shape, _vowel_shape(_rough_latin(self.dictionary.terms[i]))),
-                    -int(self.dictionary.doc_freqs[i]),
-                ),
-            )
-            for term_id in ranked:
-                term = self.dictionary.terms[term_id]
-                if term not in found:
-                    found.append(term)
-                if len(found) >= limit:
-                    break
+        shape = _vowel_shape(word)
+        keys = self._keys()
+        costs: dict[int, int] = {}
+        for stem, ending in _splits(word.casefold()):
+            key = latin_key(stem)
+            if len(key) < 2:
+                continue
+            for term_id in keys.get(key, ()):
+                rough = _rough_latin(self.dictionary.terms[term_id]) + ending
+                cost = edit_distance(shape, _vowel_shape(rough))
+                costs[term_id] = min(cost, costs.get(term_id, cost))
+        ranked = sorted(costs, key=lambda i: (costs[i], -int(self.dictionary.doc_freqs[i])))
+        for term_id in ranked:
+            term = self.dictionary.terms[term_id]
+            if term not in found:
+                found.append(term)
+            if len(found) >= limit:
+                break
         return found[:limit]
 
 
@@ -250,3 +285,25 @@ def _rough_latin(term: str) -> str:
     inherent vowel, written ``o`` as Banglish typists do (সফর -> ``sofor``).
     """
     return _INHERENT.sub("\\1অ", term).translate(_ROUGH)
+
+
+def romanized_hint(
+    query: str, roman: RomanIndex, *, normalize: Callable[[str], str | None] | None = None
+) -> str | None:
+    """The note for a search that found nothing while its query has Latin words and
+    romanized lookup was off: how to switch it on, and the Bengali words it would try
+    (``dhaka`` -> ``ঢাকা``, for the first three Latin words). None when the query has no
+    Latin word."""
+    latin = list(dict.fromkeys(_LATIN_WORD.findall(query)))[:3]
+    if not latin:
+        return None
+    readings = []
+    for word in latin:
+        found = roman.candidates(word, normalize=normalize, limit=1)
+        if found:
+            readings.append(f"{word} -> {found[0]}")
+    hint = (
+        "no matches; Latin words are searched as typed: romanized=True "
+        "(bnsearch search --romanized) reads them as romanized Bengali"
+    )
+    return hint + (f" ({', '.join(readings)})" if readings else "")

@@ -54,10 +54,11 @@ def _frozen_mapping(value: Mapping[str, float] | None) -> Mapping[str, float]:
 class BM25FParams:
     """Ranking parameters.
 
-    The defaults (``k1=0.3``, ``b=0.75``, ``proximity=1.0``, ``exact_forms=0.5``) were
-    chosen on a small grid over the BQA development questions (see ``docs/relevance.md``):
-    ``k1=1.2`` ranks them about 0.02 MRR@10 lower, proximity adds about 0.026 and exact
-    forms about 0.006.
+    The defaults (``k1=0.3``, ``b=0.75``, ``proximity=1.0``, ``exact_forms=1.0``,
+    ``spelling=0.5``) were chosen by 2-fold cross-validation on the BQA development
+    questions (see ``docs/relevance.md``): ``k1=1.2`` ranks them about 0.02 MRR@10 lower,
+    proximity adds about 0.026 and exact forms about 0.01; ``exact_forms=1.0`` beat 0.5 on
+    each half of the split.
 
     Attributes:
         k1: term-frequency saturation (0 = presence only).
@@ -73,6 +74,12 @@ class BM25FParams:
             document uses in that same form, not only another form of its stem; each such
             word adds its idf times this weight to every match. 0 turns it off.
         rerank_depth: proximity is added to this many best documents (at least the page).
+        spelling: weight of the folded-spelling match of a plain-words query: a word
+            also matches the index's spellings of it that differ only in confusable
+            letters (ি/ী, ু/ূ, শ/স/ষ, ন/ণ, জ/য, র/ড়, ং/ঙ; see
+            :mod:`bnsearch.search.spelling`), each scored as its own word times this
+            weight, with the idf of the word as typed when the index has it. So a slip
+            (নির্বাচণ) still finds নির্বাচন. 0 turns it off.
     """
 
     k1: float = attrs.field(default=0.3, validator=_check_range(0.0, 100.0))
@@ -82,8 +89,9 @@ class BM25FParams:
     )
     link_prior: float = attrs.field(default=0.0, validator=_check_range(0.0, 100.0))
     proximity: float = attrs.field(default=1.0, validator=_check_range(0.0, 100.0))
-    exact_forms: float = attrs.field(default=0.5, validator=_check_range(0.0, 100.0))
+    exact_forms: float = attrs.field(default=1.0, validator=_check_range(0.0, 100.0))
     rerank_depth: int = attrs.field(default=50, validator=_check_range(1, 100_000))
+    spelling: float = attrs.field(default=0.5, validator=_check_range(0.0, 100.0))
 
     def b_of(self, field: str) -> float:
         """The length normalization of ``field``."""

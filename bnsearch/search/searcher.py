@@ -29,7 +29,9 @@ from bnsearch.search.plan import MAX_CLAUSES, Plan, prepare, score_plan
 from bnsearch.search.query import Query
 from bnsearch.search.related import related as related_articles
 from bnsearch.search.results import Explanation, LazyFacets, Results
+from bnsearch.search.romanize import has_latin_word, romanized_hint
 from bnsearch.search.scoring import BM25FParams
+from bnsearch.search.statistics import AnyStatistics
 from bnsearch.search.suggest import complete_query, did_you_mean
 
 #: Largest page size.
@@ -46,6 +48,9 @@ class Searcher:
         params: BM25F parameters (``k1``, ``b``, per-field ``b``, link prior).
         default_fields: field weights used when a query names no field; defaults to the
             schema's text fields and weights.
+        statistics: global figures (N, field lengths, document frequencies) to score
+            with instead of the snapshot's own: the shards of a sharded index score as
+            one index would (see :mod:`.statistics`; :meth:`refresh` drops them).
     """
 
     def __init__(
@@ -54,6 +59,7 @@ class Searcher:
         *,
         params: BM25FParams | None = None,
         default_fields: Mapping[str, float] | None = None,
+        statistics: AnyStatistics | None = None,
     ) -> None:
         self.reader = reader
         self.params = params or BM25FParams()
@@ -61,7 +67,7 @@ class Searcher:
         if default_fields is None:
             default_fields = {name: w for name, w in self.schema.weights.items() if w > 0}
         self.default_fields = self._check_weights(default_fields)
-        self._ctx = Context(reader, self.params)
+        self._ctx = Context(reader, self.params, statistics)
         self._field_names = frozenset(self.schema.names)
         self._default_facets = tuple(
             s.name for s in self.schema.keyword_fields if s.name == "section"
@@ -197,6 +203,8 @@ class Searcher:
         scored = score_plan(self._ctx, plan, evaluator, masks, page_end=offset + limit, sort=sort)
         matched = scored.matched
         total = sum(len(docs) for docs, _ in matched)
+        if total == 0 and not romanized and isinstance(query, str):
+            self._romanized_hint(query, plan.weights, notes)
         segments = self.reader.segments
         facet_counts = LazyFacets(
             lambda: {name: collect.facet_counts(segments, name, matched) for name in facet_fields}
@@ -249,11 +257,29 @@ class Searcher:
         self._page(limit, 0)
         return related_articles(self, article_id, limit=limit, content_terms=content_terms)
 
+    def _romanized_hint(self, query: str, weights: Mapping[str, float], notes: list[str]) -> None:
+        """A note, when Latin words found nothing, on reading them as romanized Bengali."""
+        field = next((f for f in weights if self._ctx.has_postings(f)), None)
+        if field is not None and has_latin_word(query):
+            hint = romanized_hint(
+                query, self._ctx.roman(field), normalize=self.schema.analyzer(field).term
+            )
+            if hint is not None:
+                notes.append(hint)
+
     def suggest(self, query: str, *, field: str = "body") -> str | None:
         """A "did you mean" spelling of ``query`` from the index's own terms, or None."""
         if field not in self.schema or not self.schema[field].is_text:
             raise SchemaError(f"suggestions need a text field; {field!r} is not one")
-        return did_you_mean(query, self._ctx.dictionary(field), self.schema.analyzer(field))
+        analyzer = self.schema.analyzer(field)
+        if not isinstance(query, str):
+            return None
+        if all(  # every word known: no need for the term dictionary (built on first use)
+            term is None or self._ctx.doc_freq(field, term) > 0
+            for term in analyzer.term_sequence(query)
+        ):
+            return None
+        return did_you_mean(query, self._ctx.dictionary(field), analyzer)
 
     def complete(self, prefix: str, *, limit: int = 8, field: str = "body") -> list[str]:
         """Completions of a half-typed query: its last word completed from the index terms."""

@@ -1,0 +1,215 @@
+"""``ShardedIndex``: N ordinary index folders and the manifest that ties them.
+
+Articles are routed to a shard by a hash of their id (:func:`.manifest.shard_of`), so an
+upsert or a delete touches exactly one shard. ``add`` and ``delete`` build every shard in
+its own task (in parallel on a Dask cluster, one after another in this process), each
+committing its shard, then write ``shards.json`` with the shards' new generations. Each
+shard commit is atomic; a change is not atomic across shards: if a shard task fails, the
+others have committed, ``shards.json`` is not rewritten and the error is raised. Running
+the same ``add`` again completes it (it is an upsert).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from bnsearch.articles import Article
+from bnsearch.distributed.manifest import (
+    MANIFEST,
+    ShardManifest,
+    read_manifest,
+    shard_folder,
+    shard_of,
+    write_manifest,
+)
+from bnsearch.distributed.runner import RETRIES, Runner
+from bnsearch.distributed.searcher import ShardedSearcher
+from bnsearch.distributed.shard import ShardError, StagedBatch, build_shard, route_source
+from bnsearch.errors import ArticleError, IndexFormatError
+from bnsearch.index import Index
+from bnsearch.index.lock import FileWriteLock
+from bnsearch.index.schema import Schema
+from bnsearch.search.scoring import BM25FParams
+
+#: The sharded index's writer lock (one ``add``/``delete`` at a time).
+LOCK = "shards.lock"
+#: Where add_sources() stages each shard's articles (removed after the change).
+STAGING = ".staging"
+#: Largest shard count.
+MAX_SHARDS = 4096
+
+
+@attrs.frozen
+class ArticleBatch:
+    """One shard's articles, sent to a worker as one object."""
+
+    articles: tuple[Article, ...]
+
+    def __iter__(self) -> Iterator[Article]:
+        return iter(self.articles)
+
+
+class ShardedIndex:
+    """An index split into shards by article id. Build one with :meth:`create`."""
+
+    def __init__(self, path: Path, manifest: ShardManifest) -> None:
+        self.path = path
+        self.manifest = manifest
+
+    def __repr__(self) -> str:
+        return f"ShardedIndex({str(self.path)!r}, shards={self.shards})"
+
+    @classmethod
+    def create(
+        cls, path: str | os.PathLike[str], *, shards: int, schema: Schema | None = None
+    ) -> ShardedIndex:
+        """Create a sharded index of ``shards`` empty index folders under ``path``."""
+        if isinstance(shards, bool) or not isinstance(shards, int) or not 1 <= shards <= MAX_SHARDS:
+            raise ValueError(f"shards must be an int from 1 to {MAX_SHARDS}, got {shards!r}")
+        root = Path(path)
+        if (root / MANIFEST).exists():
+            raise IndexFormatError(f"{root / MANIFEST}: a sharded index already exists here")
+        if root.exists() and any(root.iterdir()):
+            raise IndexFormatError(f"{root}: folder is not empty; give a new or empty folder")
+        root.mkdir(parents=True, exist_ok=True)
+        folders = tuple(shard_folder(number) for number in range(shards))
+        generations = tuple(Index.create(root / f, schema=schema).generation for f in folders)
+        manifest = ShardManifest(shards=shards, folders=folders, generations=generations)
+        write_manifest(root, manifest)
+        return cls(root, manifest)
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> ShardedIndex:
+        """Open a sharded index (``shards.json`` and every shard folder must be there)."""
+        root = Path(path)
+        manifest = read_manifest(root)
+        for folder in manifest.folders:
+            if not (root / folder).is_dir():
+                raise ShardError(f"{root / folder}: shard folder missing")
+        return cls(root, manifest)
+
+    @property
+    def shards(self) -> int:
+        return self.manifest.shards
+
+    @property
+    def shard_paths(self) -> list[Path]:
+        """Each shard's folder (an ordinary index: ``Index.open`` reads it)."""
+        return [self.path / folder for folder in self.manifest.folders]
+
+    @property
+    def doc_count(self) -> int:
+        """Live articles over every shard's newest commit."""
+        return sum(Index.open(p).doc_count for p in self.shard_paths)
+
+    def shard_of(self, article_id: str) -> int:
+        """The shard an article id is routed to."""
+        return shard_of(article_id, self.shards)
+
+    # -- changes ------------------------------------------------------------------------
+    def add(
+        self, articles: Iterable[Article], *, client: Any = None, retries: int = RETRIES
+    ) -> int:
+        """Upsert ``articles`` (routed by id) and commit every shard; the number added.
+
+        With a Dask ``client`` each shard is built by a task on a worker (the shard
+        folders must be on a filesystem every worker sees at the same path).
+        """
+        batches: list[list[Article]] = [[] for _ in range(self.shards)]
+        count = 0
+        for article in articles:
+            if not isinstance(article, Article):
+                raise TypeError(f"add() takes Article values, got {type(article).__name__}")
+            batches[self.shard_of(article.id)].append(article)
+            count += 1
+        self._change([ArticleBatch(tuple(b)) for b in batches], None, client, retries)
+        return count
+
+    def add_sources(
+        self,
+        sources: Iterable[str | os.PathLike[str]],
+        *,
+        client: Any = None,
+        skip_bad: bool = False,
+        retries: int = RETRIES,
+    ) -> None:
+        """Upsert the articles of page files, folders or (gzipped) JSONL files, read on
+        the workers: one task per source reads it once and writes each shard's articles
+        to a staging folder beside the shards, then one task per shard builds it from its
+        part (so no article travels through the scheduler, and each is parsed twice, not
+        once per shard). The sources must be at the same path on every worker. Commits
+        every shard; the staging folder is removed after the change."""
+        paths = tuple(str(Path(source).resolve()) for source in sources)
+        for path in paths:
+            if not os.path.exists(path):
+                raise ArticleError("no such file or folder", path=path)
+        staging = self.path / STAGING / uuid.uuid4().hex
+        try:
+            runner = Runner(client, retries=retries)
+            calls = [
+                (path, str(staging), number, self.shards, skip_bad)
+                for number, path in enumerate(paths)
+            ]
+            runner.map(route_source, calls)
+            batches = [StagedBatch(str(staging / folder)) for folder in self.manifest.folders]
+            self._change(batches, None, client, retries)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def delete(self, ids: Iterable[str], *, client: Any = None, retries: int = RETRIES) -> None:
+        """Delete the articles with these ids (absent ids are ignored); commit every shard."""
+        deletes: list[list[str]] = [[] for _ in range(self.shards)]
+        for article_id in [ids] if isinstance(ids, str) else ids:
+            if not isinstance(article_id, str):
+                raise TypeError(f"delete() takes article ids (str), got {article_id!r}")
+            deletes[self.shard_of(article_id)].append(article_id)
+        self._change(None, deletes, client, retries)
+
+    def _change(
+        self,
+        batches: Sequence[Iterable[Article]] | None,
+        deletes: list[list[str]] | None,
+        client: Any,
+        retries: int,
+    ) -> None:
+        lock = FileWriteLock(self.path / LOCK, timeout=60.0)
+        try:
+            runner = Runner(client, retries=retries)
+            calls = []
+            for number, shard in enumerate(self.shard_paths):
+                # the articles travel inside the task (not scattered): if the worker
+                # building a shard dies, the task re-runs elsewhere with its articles
+                batch: Iterable[Article] = ArticleBatch(()) if batches is None else batches[number]
+                calls.append((str(shard), batch, [] if deletes is None else deletes[number]))
+            generations = runner.map(build_shard, calls)
+            manifest = read_manifest(self.path)
+            self.manifest = attrs.evolve(
+                manifest, generations=tuple(generations), commit=manifest.commit + 1
+            )
+            write_manifest(self.path, self.manifest)
+        finally:
+            lock.release()
+
+    # -- search -------------------------------------------------------------------------
+    def searcher(
+        self,
+        *,
+        client: Any = None,
+        params: BM25FParams | None = None,
+        default_fields: Mapping[str, float] | None = None,
+    ) -> ShardedSearcher:
+        """A searcher over every shard's newest commit (on the cluster of ``client``,
+        or in this process)."""
+        return ShardedSearcher(
+            [str(p) for p in self.shard_paths],
+            client=client,
+            params=params,
+            default_fields=default_fields,
+        )

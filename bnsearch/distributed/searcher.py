@@ -1,0 +1,500 @@
+"""``ShardedSearcher``: one query over every shard, ranked as one index would rank it.
+
+Elasticsearch's ``dfs_query_then_fetch``, in steps that are each one task per shard:
+
+1. ``candidates`` (only when the query has prefix or fuzzy words, or plain words and
+   the folded-spelling match is on): every term of each shard such a word could expand
+   to, and every other spelling of a plain word it holds; summed (and joined), they form
+   the dictionaries the words expand against and the spellings the match reads, so every
+   shard picks the expansions and variants one index would pick.
+2. ``record``: each shard runs the query on its own figures and reports the document
+   frequency of every word and compiled unit it scored; summed, with N and the field
+   lengths gathered when the searcher opened, they are the :class:`Statistics` of one
+   index holding every shard's articles (remembered for the last 1,024 queries).
+3. ``query``: each shard scores with those statistics and returns its best
+   ``offset + limit`` as ids and scores; totals and facets add up; the rankings merge by
+   score (then shard, then rank).
+4. ``fetch``: the page's hits get stored rows and highlights from their shards. On a
+   cluster a page ending by the 20th hit comes with step 3 instead (a round trip costs
+   more than highlighting a few more hits on each shard).
+
+The proximity rerank of a plain-words query adds a bonus to the best ``rerank_depth``
+matches of the *whole* index, then takes the page among them. So in step 3 each shard
+reports its best matches without the bonus and their scores with it; the merge finds the
+global candidates (``m`` on a shard) and the page; a shard that gave its bonus outside the
+candidates is asked again with ``rerank_depth = m``: exactly the one-index candidates get
+the bonus.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+import attrs
+
+from bnsearch.articles import Article
+from bnsearch.articles.links import LinkGraph
+from bnsearch.distributed.links import (
+    Frequencies,
+    GlobalReader,
+    GlobalView,
+    link_graph,
+    shard_doc_freqs,
+    shard_link_records,
+    shard_rows,
+)
+from bnsearch.distributed.lookup import shard_article, shard_segment_count, shard_terms
+from bnsearch.distributed.manifest import shard_of
+from bnsearch.distributed.runner import Runner
+from bnsearch.distributed.shard import (
+    SearchRequest,
+    ShardPage,
+    ShardState,
+    hit_of,
+    needs_candidates,
+    shard_candidates,
+    shard_record,
+    shard_rerank_search,
+    shard_search,
+    shard_state,
+)
+from bnsearch.errors import SchemaError
+from bnsearch.index import Index
+from bnsearch.index.schema import Schema
+from bnsearch.search.collect import SORTS
+from bnsearch.search.filters import FilterArg
+from bnsearch.search.fuzzy import TermDictionary
+from bnsearch.search.parser import has_syntax
+from bnsearch.search.query import Query
+from bnsearch.search.related import related as related_articles
+from bnsearch.search.results import Results
+from bnsearch.search.scoring import BM25FParams
+from bnsearch.search.searcher import MAX_LIMIT, FieldsArg
+from bnsearch.search.statistics import DictionaryData, Statistics, UnitKey
+from bnsearch.search.suggest import complete_query, did_you_mean
+
+#: On a cluster, pages ending at or before this hit come with the query step (each shard
+#: highlights its best ``offset + limit``); deeper pages are fetched in a step of their own.
+FETCH_WITH_QUERY = 20
+#: Queries whose gathered statistics a searcher remembers.
+KNOWN_QUERIES = 1024
+
+if TYPE_CHECKING:
+    from bnsearch.search.searcher import Searcher
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_LIMIT:
+        raise ValueError(f"limit must be an int from 0 to {MAX_LIMIT}, got {limit!r}")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ValueError(f"offset must be an int >= 0, got {offset!r}")
+    if offset + limit > MAX_LIMIT:
+        raise ValueError(
+            f"offset + limit must be at most {MAX_LIMIT} on a sharded index (each shard "
+            f"returns that many hits), got {offset + limit}"
+        )
+
+
+def merge_states(states: Sequence[ShardState]) -> Statistics:
+    """The statistics every query starts from: N, field lengths, fields with terms."""
+    sums: dict[str, int] = {}
+    for state in states:
+        for field, value in state.length_sums.items():
+            sums[field] = sums.get(field, 0) + value
+    return Statistics(
+        total_docs=sum(state.doc_count for state in states),
+        length_sums=sums,
+        with_postings=frozenset().union(*(state.with_postings for state in states)),
+    )
+
+
+def _merge_notes(pages: Sequence[ShardPage]) -> tuple[str, ...]:
+    """The notes of a sharded page: those of the shards that found something (a shard
+    without matches notes what one index says only when nothing matches, such as the
+    romanized hint), or of every shard when none did; each note once."""
+    found = [page for page in pages if page.total] or list(pages)
+    return tuple(dict.fromkeys(note for page in found for note in page.notes))
+
+
+def _merge_facets(pages: Sequence[ShardPage]) -> dict[str, Mapping[str, int]]:
+    """Facet counts summed over the shards, most frequent first (then by value)."""
+    facets: dict[str, Mapping[str, int]] = {}
+    for name in pages[0].facets if pages else ():
+        counts = _sum_dicts([page.facets.get(name, {}) for page in pages])
+        facets[name] = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    return facets
+
+
+def _sum_dicts(parts: Sequence[Mapping[Any, int]]) -> dict[Any, int]:
+    total: dict[Any, int] = {}
+    for part in parts:
+        for key, value in part.items():
+            total[key] = total.get(key, 0) + value
+    return total
+
+
+class ShardedSearcher:
+    """Search a sharded index's shards as one index (same ``Results`` and ``Hit`` types).
+
+    It keeps the shards' generations as of its creation; a shard that moved on raises
+    :class:`~bnsearch.distributed.shard.StaleShardError`: call :meth:`refresh`.
+    """
+
+    def __init__(
+        self,
+        shard_paths: Sequence[str],
+        *,
+        client: Any = None,
+        params: BM25FParams | None = None,
+        default_fields: Mapping[str, float] | None = None,
+    ) -> None:
+        self.shard_paths = list(shard_paths)
+        self.client = client
+        self.params = params or BM25FParams()
+        self.default_fields = default_fields
+        self._runner = Runner(client)
+        self.states: list[ShardState] = self._runner.map(
+            shard_state, [(p,) for p in self.shard_paths]
+        )
+        self.generations = [state.generation for state in self.states]
+        self._graph: LinkGraph | None = None
+        self.base = merge_states(self.states)
+        if self.params.link_prior > 0:  # the prior counts in-links from every shard
+            counts = dict(self.link_graph().in_link_counts())
+            self.base = attrs.evolve(self.base, in_link_counts=counts)
+        self._known: dict[str, tuple[Statistics, int]] = {}
+
+    @property
+    def doc_count(self) -> int:
+        return self.base.total_docs
+
+    def refresh(self) -> ShardedSearcher:
+        """A searcher on every shard's newest commit."""
+        return ShardedSearcher(
+            self.shard_paths,
+            client=self.client,
+            params=self.params,
+            default_fields=self.default_fields,
+        )
+
+    def _calls(self, *args: Any) -> list[tuple[Any, ...]]:
+        return [(p, g, *args) for p, g in zip(self.shard_paths, self.generations, strict=True)]
+
+    def statistics(self, request: SearchRequest) -> tuple[Statistics, int]:
+        """Steps 1 and 2: the global statistics of ``request``, and its total matches.
+
+        Remembered for the searcher's snapshot (the last :data:`KNOWN_QUERIES` queries):
+        a query asked again, for another page or sort, skips these steps.
+        """
+        key = repr((request.query, request.fields, request.filter, request.romanized))
+        known = self._known.get(key)
+        if known is None:
+            known = self._gather(request)
+            if len(self._known) >= KNOWN_QUERIES:
+                self._known.pop(next(iter(self._known)))
+            self._known[key] = known
+        return known
+
+    def _gather(self, request: SearchRequest) -> tuple[Statistics, int]:
+        base = self.base
+        if needs_candidates(request):
+            candidates = self._runner.map(shard_candidates, self._calls(request, base))
+            found = [part for part, _ in candidates]
+            fields = {field for part in found for field in part}
+            dictionaries: dict[str, DictionaryData] = {}
+            for field in sorted(fields):
+                merged = _sum_dicts([part.get(field, {}) for part in found])
+                terms = tuple(sorted(merged))
+                dictionaries[field] = (terms, tuple(merged[t] for t in terms))
+            spelled: dict[str, set[str]] = {}
+            for _, part in candidates:
+                for field, variants in part.items():
+                    spelled.setdefault(field, set()).update(variants)
+            spellings = {field: tuple(sorted(terms)) for field, terms in spelled.items()}
+            base = attrs.evolve(base, dictionaries=dictionaries, spellings=spellings)
+        recorded = self._runner.map(shard_record, self._calls(request, base))
+        doc_freqs: dict[tuple[str, str], int] = _sum_dicts([r[0] for r in recorded])
+        unit_doc_freqs: dict[UnitKey, int] = _sum_dicts([r[1] for r in recorded])
+        stats = attrs.evolve(base, doc_freqs=doc_freqs, unit_doc_freqs=unit_doc_freqs)
+        return stats, sum(r[2] for r in recorded)
+
+    def search(
+        self,
+        query: str | Query,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        fields: FieldsArg = None,
+        filter: FilterArg = None,
+        sort: str | None = None,
+        romanized: bool = False,
+        highlight: bool = True,
+        stored: bool = True,
+        facets: Collection[str] | None = None,
+        strict: bool = False,
+    ) -> Results:
+        """Run a query over every shard and return one page of :class:`Results`.
+
+        The arguments are :meth:`bnsearch.search.Searcher.search`'s, with one more limit:
+        ``offset + limit`` at most 10,000. ``sort="index"`` orders by shard, then by the
+        order written within the shard.
+        """
+        started = time.perf_counter()
+        _check_page(limit, offset)
+        if sort not in (None, *SORTS):
+            raise ValueError(f"sort must be one of {SORTS}, got {sort!r}")
+        request = SearchRequest(
+            query=query,
+            limit=limit,
+            offset=offset,
+            fields=fields,
+            filter=filter,
+            sort=sort,
+            romanized=romanized,
+            highlight=highlight,
+            stored=stored,
+            facets=None
+            if facets is None
+            else tuple([facets] if isinstance(facets, str) else facets),
+            strict=strict,
+            params=self.params,
+            default_fields=self.default_fields,
+        )
+        stats, total = self.statistics(request)
+        page_end = offset + limit
+        depth = max(self.params.rerank_depth, page_end)
+        plain = isinstance(query, str) and not strict and not romanized and not has_syntax(query)
+        # query, then fetch: the shards rank without stored rows and highlights; only
+        # the hits of the page get them (a hit's highlights cost more than its score).
+        # On a cluster a short page comes with the query instead: a round trip costs
+        # more than highlighting a few more hits on every shard
+        together = self.client is not None and page_end <= FETCH_WITH_QUERY
+        quick = request if together else attrs.evolve(request, stored=False, highlight=False)
+        depths: list[int] | None = None
+        if plain and (sort or "score") == "score" and self.params.proximity > 0 and total > depth:
+            pages, depths = self._reranked(quick, stats, page_end, depth)
+        else:
+            pages = self._runner.map(shard_search, self._calls(quick, stats, page_end))
+        chosen = self._merge(pages, request)
+        items = [pages[n].hits[rank] for n, rank in chosen]
+        if request.stored and chosen and not together:
+            items = self._fetch(request, stats, chosen, depths)
+        return Results(
+            hits=tuple(hit_of(item, offset + i) for i, item in enumerate(items)),
+            total=sum(page.total for page in pages),
+            offset=offset,
+            limit=limit,
+            facets=_merge_facets(pages),
+            took_ms=(time.perf_counter() - started) * 1000,
+            query=pages[0].query if pages else None,
+            notes=_merge_notes(pages),
+        )
+
+    def _fetch(
+        self,
+        request: SearchRequest,
+        stats: Statistics,
+        chosen: list[tuple[int, int]],
+        depths: list[int] | None,
+    ) -> list[Any]:
+        """The stored rows and highlights of the chosen hits (``(shard, rank)``): each
+        shard's share of a page is a run of its own ranking, searched again as a page."""
+        runs: dict[int, list[int]] = {}
+        for number, rank in chosen:
+            runs.setdefault(number, []).append(rank)
+        shards = sorted(runs)
+        calls = []
+        for n in shards:
+            start, count = runs[n][0], len(runs[n])
+            assert runs[n] == list(range(start, start + count))
+            params = None if depths is None else attrs.evolve(self.params, rerank_depth=depths[n])
+            calls.append(
+                (
+                    self.shard_paths[n],
+                    self.generations[n],
+                    request,
+                    stats,
+                    count,
+                    params,
+                    True,
+                    start,
+                )
+            )
+        fetched = dict(zip(shards, self._runner.map(shard_search, calls, shards), strict=True))
+        items = []
+        for number, rank in chosen:
+            item = fetched[number].hits[rank - runs[number][0]]
+            items.append(item)
+        return items
+
+    def _reranked(
+        self, request: SearchRequest, stats: Statistics, page_end: int, depth: int
+    ) -> tuple[list[ShardPage], list[int]]:
+        """Step 3 of a plain-words query: the bonus goes to the global best ``depth``.
+
+        Each shard reports its best ``depth`` without the bonus, their scores with it,
+        and its page. The global best ``depth`` by the first score are the candidates;
+        the page is the best ``page_end`` of them by the second. A shard whose part of
+        that page is not the start of the page it sent (it gave the bonus to some of its
+        matches outside the global candidates, and they outranked the others) is asked
+        again with ``rerank_depth`` = its number of candidates: exactly those get it.
+        """
+        answers = self._runner.map(
+            shard_rerank_search, self._calls(request, stats, depth, page_end)
+        )
+        ranked = sorted(
+            (-score, number, rank, ident)
+            for number, answer in enumerate(answers)
+            for rank, (ident, score) in enumerate(answer.base)
+        )[:depth]
+        candidates: list[list[str]] = [[] for _ in answers]
+        for _, number, _, ident in ranked:
+            candidates[number].append(ident)
+        page = sorted(
+            (-answers[number].final[ident], number, ident)
+            for number, idents in enumerate(candidates)
+            for ident in idents
+        )[:page_end]
+        pages: list[ShardPage | None] = []
+        for number, answer in enumerate(answers):
+            wanted = [ident for _, owner, ident in page if owner == number]
+            sent = [item[0] for item in answer.page.hits[: len(wanted)]]
+            pages.append(answer.page if sorted(sent) == sorted(wanted) else None)
+        again = [n for n, found in enumerate(pages) if found is None]
+        if again:
+            calls = [
+                (
+                    self.shard_paths[n],
+                    self.generations[n],
+                    request,
+                    stats,
+                    min(page_end, len(candidates[n])),
+                    attrs.evolve(self.params, rerank_depth=max(len(candidates[n]), 1)),
+                )
+                for n in again
+            ]
+            for n, found in zip(again, self._runner.map(shard_search, calls), strict=True):
+                pages[n] = found
+        done = [found for found in pages if found is not None]
+        assert len(done) == len(pages)
+        trimmed = [
+            attrs.evolve(found, hits=found.hits[: sum(1 for _, o, _ in page if o == n)])
+            for n, found in enumerate(done)
+        ]
+        return trimmed, [max(len(idents), 1) for idents in candidates]
+
+    def _merge(self, pages: list[ShardPage], request: SearchRequest) -> list[tuple[int, int]]:
+        """``(shard, rank)`` of the page's hits, merged from the shards' rankings."""
+        entries = [
+            (number, rank, item)
+            for number, page in enumerate(pages)
+            for rank, item in enumerate(page.hits)
+        ]
+        sort = request.sort or "score"
+        if sort == "score":
+            entries.sort(key=lambda e: (-e[2][1], e[0], e[1]))
+        elif sort in ("date", "-date"):
+            entries.sort(key=lambda e: (pages[e[0]].keys[e[1]], -e[2][1], e[0], e[1]))
+        elif sort == "-index":
+            entries.sort(key=lambda e: (-e[0], e[1]))
+        chosen = entries[request.offset : request.offset + request.limit]
+        return [(number, rank) for number, rank, _ in chosen]
+
+    # -- links ------------------------------------------------------------------------
+    def link_graph(self) -> LinkGraph:
+        """The related-headline links of every shard, resolved over all of them (built on
+        first use from each shard's link records)."""
+        if self._graph is None:
+            self._graph = link_graph(self._runner.map(shard_link_records, self._calls()))
+        return self._graph
+
+    def out_links(self, article_id: str) -> list[str]:
+        """Ids of the articles this article's related headlines resolve to, any shard."""
+        return list(self.link_graph().out_links(article_id))
+
+    def in_links(self, article_id: str) -> list[str]:
+        """Ids of the articles (any shard) whose related headlines point here, sorted."""
+        return list(self.link_graph().in_links(article_id))
+
+    def related(self, article_id: str, *, limit: int = 10, content_terms: int = 24) -> Results:
+        """Articles related to ``article_id`` over every shard: the rule of
+        :func:`bnsearch.search.related.related` (out-links, in-links, then the blend of
+        co-linked articles and content similarity), with links, rows and document
+        frequencies from all shards and the content search a sharded one."""
+        _check_page(limit, 0)
+        frequencies = Frequencies(self._doc_freqs)
+        reader = GlobalReader(
+            self.link_graph(),
+            self.base.total_docs,
+            len(self.shard_paths),
+            self._rows,
+            frequencies,
+            self.schema,
+        )
+        view = GlobalView(reader=reader, schema=self.schema, ctx=frequencies, search=self.search)
+        return related_articles(
+            cast("Searcher", view), article_id, limit=limit, content_terms=content_terms
+        )
+
+    @property
+    def schema(self) -> Schema:
+        """The shards' schema (every shard is made with the same one)."""
+        return Index.open(self.shard_paths[0]).schema
+
+    def _rows(self, shard: int, ids: list[str]) -> dict[str, dict[str, Any]]:
+        path, generation = self.shard_paths[shard], self.generations[shard]
+        return self._runner.one(shard, shard_rows, path, generation, ids)
+
+    def _doc_freqs(self, field: str, terms: list[str]) -> list[int]:
+        counts = self._runner.map(shard_doc_freqs, self._calls(field, terms))
+        return [sum(column) for column in zip(*counts, strict=True)]
+
+    # -- look-ups: stored articles, did-you-mean, autocomplete ---------------------------
+    def article(self, article_id: str) -> Article | None:
+        """The stored live article ``article_id`` (from the one shard its id routes to),
+        or None."""
+        if not isinstance(article_id, str):
+            return None
+        number = shard_of(article_id, len(self.shard_paths))
+        path, generation = self.shard_paths[number], self.generations[number]
+        return self._runner.one(number, shard_article, path, generation, article_id)
+
+    def segment_count(self) -> int:
+        """Segments over every shard's commit."""
+        return sum(self._runner.map(shard_segment_count, self._calls()))
+
+    #: per text field, the term dictionary over every shard (filled on first use)
+    _term_dictionaries: dict[str, TermDictionary] | None = None
+
+    def dictionary(self, field: str, *, purpose: str = "suggestions need") -> TermDictionary:
+        """Every term of ``field`` over all shards, document frequencies summed: the term
+        dictionary of one index holding the shards' segments (built on first use, kept
+        for this searcher's snapshot)."""
+        if field not in self.schema or not self.schema[field].is_text:
+            raise SchemaError(f"{purpose} a text field; {field!r} is not one")
+        if self._term_dictionaries is None:
+            self._term_dictionaries = {}
+        found = self._term_dictionaries.get(field)
+        if found is None:
+            parts = self._runner.map(shard_terms, self._calls(field))
+            terms = [term for part in parts for term in part[0]]
+            doc_freqs = [df for part in parts for df in part[1]]
+            found = TermDictionary(terms, doc_freqs)  # sums a term's shards' frequencies
+            self._term_dictionaries[field] = found
+        return found
+
+    def suggest(self, query: str, *, field: str = "body") -> str | None:
+        """A "did you mean" spelling of ``query``: :func:`bnsearch.search.suggest.did_you_mean`
+        over the terms of every shard (:meth:`dictionary`)."""
+        dictionary = self.dictionary(field)
+        if not isinstance(query, str):
+            return None
+        return did_you_mean(query, dictionary, self.schema.analyzer(field))
+
+    def complete(self, prefix: str, *, limit: int = 8, field: str = "body") -> list[str]:
+        """Completions of a half-typed query: :func:`bnsearch.search.suggest.complete_query`
+        over the terms of every shard (:meth:`dictionary`)."""
+        dictionary = self.dictionary(field, purpose="completion needs")
+        return complete_query(prefix, dictionary, self.schema.analyzer(field), limit=limit)

@@ -1,0 +1,225 @@
+"""The sharded index on a real Dask cluster: a LocalCluster of two worker processes
+talking TCP on loopback (one per module: starting one takes seconds)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bnsearch.articles import Article, read_articles
+from bnsearch.distributed import ShardedIndex
+from bnsearch.index import Index
+from tests.conftest import shared_file
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        protocol="tcp",
+        host="127.0.0.1",
+        dashboard_address=None,
+    )
+    client = distributed.Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+@pytest.fixture(scope="module")
+def articles() -> list[Article]:
+    return list(read_articles(shared_file("corpus/belin_religious_news.jsonl")))[:900]
+
+
+def _wait_for_workers(client: Any, count: int = 2) -> None:
+    client.wait_for_workers(count, timeout=60)
+
+
+def _set_crash(client: Any, point: str | None, workers: list[str] | None = None) -> None:
+    def setter(value: str | None) -> None:
+        if value is None:
+            os.environ.pop("BNSEARCH_CRASH_AT", None)
+        else:
+            os.environ["BNSEARCH_CRASH_AT"] = value
+
+    client.run(setter, point, workers=workers)
+
+
+def _open_shards() -> list[str]:
+    """(On a worker) the shard folders this process keeps open."""
+    from bnsearch.distributed import shard
+
+    return sorted(shard._open)
+
+
+def _worker_pids(client: Any) -> dict[str, int]:
+    return client.run(os.getpid)
+
+
+def untied(results: Any) -> list[tuple[float, str]]:
+    """``(score, id)`` of the hits whose score no other hit of the page shares, and is
+    not the last (equal scores may come in either order, and a tie at the page's end may
+    be cut either way)."""
+    scores = [hit.score for hit in results]
+    last = scores[-1] if scores else None
+    return [
+        (hit.score, hit.id) for hit in results if scores.count(hit.score) == 1 and hit.score != last
+    ]
+
+
+QUERIES = [
+    "ইসলাম ধর্ম",
+    '"পবিত্র কোরআন"',
+    "নামা*",
+    "ঈদ +নামাজ -মসজিদ",
+    "মসজিদ",
+    "রমজান মাসে রোজা রাখা",  # spelling variants gathered on the workers
+]
+
+
+def test_build_and_search_on_workers(client: Any, articles: list[Article], tmp_path: Path) -> None:
+    one = Index.create(tmp_path / "one")
+    with one.writer() as writer:
+        writer.add_many(articles)
+    sharded = ShardedIndex.create(tmp_path / "s", shards=4)
+    pids = set(_worker_pids(client).values())
+    assert os.getpid() not in pids and len(pids) == 2  # work goes to other processes
+    sharded.add(articles, client=client)
+    assert sharded.doc_count == len(articles)
+    for number, path in enumerate(sharded.shard_paths):
+        assert Index.open(path).generation == sharded.manifest.generations[number] > 0
+    on_cluster = sharded.searcher(client=client)
+    here = sharded.searcher()
+    reference = one.searcher()
+    for query in QUERIES:
+        a = reference.search(query, limit=10)
+        b = on_cluster.search(query, limit=10)
+        c = here.search(query, limit=10)
+        assert b.total == a.total == c.total > 0
+        assert [h.score for h in b] == [h.score for h in c]
+        assert [h.score for h in b] == pytest.approx([h.score for h in a], rel=1e-9)
+        assert untied(b) == untied(c) == untied(a)
+        assert b.hits[0].fields == c.hits[0].fields
+        assert b.hits[0].highlights == c.hits[0].highlights
+    # each worker keeps the shards it searched open
+    opened = client.run(_open_shards)
+    assert sorted(p for paths in opened.values() for p in paths) == sorted(
+        str(p) for p in sharded.shard_paths
+    )
+    sharded.delete([articles[0].id], client=client)
+    assert on_cluster.refresh().doc_count == len(articles) - 1
+
+
+def test_worker_lost_mid_query_is_retried(
+    client: Any, articles: list[Article], tmp_path: Path
+) -> None:
+    sharded = ShardedIndex.create(tmp_path / "s", shards=4)
+    sharded.add(articles[:400], client=client)
+    searcher = sharded.searcher(client=client)
+    before = searcher.search("ইসলাম ধর্ম পালন", limit=10)
+    victim = sorted(_worker_pids(client))[0]
+    old_pid = _worker_pids(client)[victim]
+    _set_crash(client, "shard-search", workers=[victim])
+    try:
+        after = searcher.search("ইসলাম ধর্ম পালন", limit=10)
+    finally:
+        _wait_for_workers(client)
+        _set_crash(client, None)
+    assert old_pid not in _worker_pids(client).values()  # the worker did die
+    assert [(h.id, h.score) for h in after] == [(h.id, h.score) for h in before]
+    assert after.total == before.total
+
+
+def test_worker_killed_mid_build(client: Any, articles: list[Article], tmp_path: Path) -> None:
+    sharded = ShardedIndex.create(tmp_path / "s", shards=2)
+    sharded.add(articles[:300], client=client)
+    generations = [Index.open(p).generation for p in sharded.shard_paths]
+    counts = [Index.open(p).doc_count for p in sharded.shard_paths]
+    scheduler_failures = client.run_on_scheduler(
+        lambda dask_scheduler: dask_scheduler.allowed_failures
+    )
+
+    def allow(n: int) -> None:
+        client.run_on_scheduler(
+            lambda dask_scheduler, n: setattr(dask_scheduler, "allowed_failures", n), n=n
+        )
+
+    # no second chance: the build fails, and every shard stays at its last commit
+    allow(0)
+    _set_crash(client, "segment-written")
+    try:
+        with pytest.raises(Exception, match=r"(?i)killed|worker"):
+            sharded.add(articles[300:600], client=client, retries=0)
+    finally:
+        allow(scheduler_failures)
+        _wait_for_workers(client)
+        time.sleep(0.5)
+        _set_crash(client, None)
+    for path, generation, count in zip(sharded.shard_paths, generations, counts, strict=True):
+        index = Index.open(path)
+        assert index.generation == generation and index.doc_count == count
+        assert index.reader().doc_count == count
+    reopened = ShardedIndex.open(sharded.path)
+    assert reopened.manifest.commit == 1 and list(reopened.manifest.generations) == generations
+    # with the scheduler's retries a killed worker's shard is rebuilt on another one
+    victim = sorted(_worker_pids(client))[1]
+    _set_crash(client, "segment-written", workers=[victim])
+    try:
+        reopened.add(articles[300:600], client=client)
+    finally:
+        _wait_for_workers(client)
+        _set_crash(client, None)
+    assert reopened.doc_count == 600
+    assert reopened.searcher(client=client).search("মসজিদ", limit=0).total == (
+        sharded.searcher().search("মসজিদ", limit=0).total
+    )
+
+
+def test_cli_index_and_search_through_a_scheduler(
+    client: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from bnsearch.cli import main
+
+    source = shared_file("corpus/bqa_passages.jsonl")
+    address = client.scheduler.address
+    sharded = tmp_path / "s"
+    plain = tmp_path / "one"
+    assert (
+        main(
+            ["index", str(source), "--index", str(sharded), "--shards", "3", "--scheduler", address]
+        )
+        == 0
+    )
+    assert "doc count: 1534, shards: 3" in capsys.readouterr().out
+    assert main(["index", str(source), "--index", str(plain)]) == 0
+    capsys.readouterr()
+    for query in ("বাংলাদেশের রাজধানী", "মুক্তিযুদ্ধ*"):
+        assert main(["search", query, "--index", str(plain), "--json"]) == 0
+        one = json.loads(capsys.readouterr().out)
+        # a sharded folder is recognised by its manifest; with and without a scheduler
+        assert main(["search", query, "--index", str(sharded), "--json"]) == 0
+        here = json.loads(capsys.readouterr().out)
+        assert (
+            main(["search", query, "--index", str(sharded), "--json", "--scheduler", address]) == 0
+        )
+        there = json.loads(capsys.readouterr().out)
+        assert one["total"] == here["total"] == there["total"] > 0
+        # equal scores may come in another order (write order vs shard order)
+        ranked = sorted((-round(h["score"], 6), h["id"]) for h in one["hits"])
+        assert sorted((-round(h["score"], 6), h["id"]) for h in here["hits"]) == ranked
+        assert sorted((-round(h["score"], 6), h["id"]) for h in there["hits"]) == ranked
+    assert main(["index", str(source), "--index", str(sharded), "--shards", "4"]) == 1
+    assert "has 3 shards, not 4" in capsys.readouterr().err
