@@ -38,6 +38,7 @@ from bnsearch.articles.links import (
     url_key,
 )
 from bnsearch.articles.model import RelatedLink
+from bnsearch.errors import IndexFormatError
 
 if TYPE_CHECKING:
     from bnsearch.index.segment import SegmentReader
@@ -143,6 +144,15 @@ def stored_links(segment: SegmentReader, doc: int) -> tuple[RelatedLink, ...]:
     )
 
 
+def damaged_ids(article_id: str) -> IndexFormatError:
+    """The error for a link graph read from segments whose id tables disagree with the
+    reader's (a crafted or damaged ids table that passed the open checks)."""
+    return IndexFormatError(
+        f"a link of article {article_id!r} was read from the index, but no live document "
+        "has that id: a segment's id table is damaged; run `bnsearch verify --index DIR`"
+    )
+
+
 def graph_from_segments(
     segments: Sequence[SegmentReader],
     find: Callable[[str], tuple[int, int] | None],
@@ -156,7 +166,8 @@ def graph_from_segments(
     @functools.lru_cache(maxsize=256)  # a report reads one source's links in a row
     def links_of(source_id: str) -> tuple[RelatedLink, ...]:
         where = find(source_id)
-        assert where is not None, source_id
+        if where is None:  # the graph was read from these segments: their id tables disagree
+            raise damaged_ids(source_id)
         return stored_links(segments[where[0]], where[1])
 
     def link_source(source_id: str, link_no: int) -> RelatedLink:

@@ -42,7 +42,14 @@ from bnsearch.index import faults
 from bnsearch.index.builder import anchor_fields
 from bnsearch.index.copydocs import copied_arrays
 from bnsearch.index.directory import Directory, FileInfo, FSDirectory
-from bnsearch.index.links import LinkGraph, graph_from_segments, link_keys, title_key, url_key
+from bnsearch.index.links import (
+    LinkGraph,
+    damaged_ids,
+    graph_from_segments,
+    link_keys,
+    title_key,
+    url_key,
+)
 from bnsearch.index.lock import WriteLock
 from bnsearch.index.manifest import Manifest, SegmentEntry
 from bnsearch.index.merge import MergePolicy, merge_segments
@@ -348,7 +355,8 @@ class IndexWriter:
                 assert article is not None, source_id  # kept: it has links
                 return article.related[link_no].headline
         where = self._live_location(source_id)
-        assert where is not None, source_id
+        if where is None:  # the graph was read from these segments: their id tables disagree
+            raise damaged_ids(source_id)
         return self._headlines(where[0].reader, where[1])[link_no]
 
     def _flush_anchors(self, pending: _Pending) -> dict[int, tuple[str, ...]]:
