@@ -52,3 +52,13 @@ def test_pickles_as_dict(searcher: Searcher) -> None:
     assert copy == hit
     assert isinstance(copy, Hit)
     json.dumps({k: str(v) for k, v in copy.highlights.items()})
+
+
+def test_changing_fields_does_not_change_marks(searcher: Searcher) -> None:
+    hit = searcher.search("নামাজ", limit=1)[0]
+    body = hit.fields["body"]
+    hit.fields["body"] = "অন্য লেখা"  # type: ignore[index]
+    snippet = hit.snippet
+    assert snippet is not None
+    assert body[snippet.start : snippet.end] == snippet.text
+    assert "নামাজ" in snippet.text

@@ -60,15 +60,19 @@ class LazyHighlights(Mapping[str, Fragment]):
         self, ctx: Context, row: Mapping[str, Any], matchers: Mapping[str, TermMatcher]
     ) -> None:
         self._ctx = ctx
-        self._row = row
+        # the texts themselves (immutable): a caller may change the hit's fields dict
+        sources = {ctx.schema[field].source for field in matchers}
+        self._row = {source: row.get(source) for source in sources}
         self.matchers = matchers
         self._pending = dict(matchers)  # fields not highlighted yet
         self._marks: dict[str, Fragment] = {}
 
     def _field(self, field: str) -> None:
-        matcher = self._pending.pop(field, None)
-        if matcher is not None:
+        matcher = self._pending.get(field)
+        if matcher is not None:  # marks stored before the field leaves pending: a second
+            # thread reading meanwhile computes the same marks again, never misses them
             self._marks.update(highlight_row(self._ctx, self._row, {field: matcher}))
+            self._pending.pop(field, None)
 
     def _all(self) -> dict[str, Fragment]:
         for field in list(self._pending):
