@@ -505,7 +505,9 @@ def _sharded_searcher(args: argparse.Namespace) -> ShardedSearcher:
 def _add_serve(commands: Any) -> None:
     """``bnsearch serve``: the JSON API and search page (see bnsearch.web)."""
     serve = commands.add_parser("serve", help="serve an index over HTTP: JSON API and search page")
-    serve.add_argument("--index", "-i", required=True, help="index folder to serve")
+    serve.add_argument(
+        "--index", "-i", required=True, help="index folder to serve (one index or a sharded one)"
+    )
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
     )

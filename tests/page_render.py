@@ -3,7 +3,8 @@
 Each BeliN article (``../shared/corpus/belin_religious_news.jsonl``) is written the way
 ``examples/article-page.txt`` is laid out: breadcrumb, headline, a photo caption on every
 other page, one body paragraph per block, then related headlines, one per block, that are
-the real titles of OTHER articles of the corpus. Every article is rendered in each of
+the real titles of OTHER articles of the corpus, each named once (as a site lists each
+related article once). Every article is rendered in each of
 :data:`VARIANTS`, so the parser is measured on the shapes real pages take:
 
 * ``plain``: 2-8 related headlines drawn from all titles;
@@ -16,13 +17,15 @@ the real titles of OTHER articles of the corpus. Every article is rendered in ea
 * ``no_related``: no related block at all (the last paragraphs must stay in the body).
 
 :func:`measure` parses every page and counts the pages whose related list and whose
-paragraph count come back exactly. ``python -m tests.page_render`` prints the figures.
+paragraph count come back exactly. :func:`render_passages` makes held-out pages from the
+BQA passages. ``python -m tests.page_render`` prints the figures.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -117,11 +120,55 @@ def render_pages(
     return pages
 
 
-def _pick(rng: random.Random, pool: Sequence[str], count: int, exclude: str) -> list[str]:
+def render_passages(
+    passages: Sequence[dict[str, Any]], titles: Sequence[str], *, seed: int = 7
+) -> list[RenderedPage]:
+    """Held-out pages from text the rules were not tuned on: each BQA passage that ends a
+    sentence (the others are chunks cut mid-sentence, which no page is) split into
+    paragraphs of 1-3 sentences, once with 2-8 of ``titles`` as related headlines
+    (variant ``passage_related``) and once with none (``passage_no_related``)."""
+    rng = random.Random(seed)
+    pages = []
+    for record in passages:
+        body = _clean(record["body"])
+        if not body.rstrip(_QUOTES + ") ").endswith(("।", "?", "!")):
+            continue
+        sentences = [part for part in re.split(r"(?<=[।?!])\s+", body) if part]
+        paragraphs = []
+        while sentences:
+            take = rng.randint(1, 3)
+            paragraphs.append(" ".join(sentences[:take]))
+            del sentences[:take]
+        if len(paragraphs) < 2:
+            continue
+        title = " ".join(body.split()[:6])
+        for variant in ("passage_related", "passage_no_related"):
+            related = (
+                rng.sample(list(titles), rng.randint(2, 8)) if variant == "passage_related" else []
+            )
+            text = "\n\n".join(["হোম > খবর", title, *paragraphs, *related]) + "\n"
+            pages.append(
+                RenderedPage(
+                    variant=variant,
+                    source_id=record["id"],
+                    text=text,
+                    title=title,
+                    paragraphs=len(paragraphs),
+                    related=tuple(related),
+                )
+            )
+    return pages
+
+
+def _pick(rng: random.Random, pool: Sequence[str], count: int, exclude: Iterable[str]) -> list[str]:
+    """``count`` distinct titles of ``pool``, none of them in ``exclude``: a related list
+    names another article once and never the page itself."""
+    taken = set(exclude)
     chosen: list[str] = []
     while len(chosen) < count:
         title = rng.choice(pool)
-        if title != exclude:
+        if title not in taken:
+            taken.add(title)
             chosen.append(title)
     return chosen
 
@@ -140,12 +187,12 @@ def _render(
 ) -> RenderedPage:
     paragraphs = list(body)
     count = 1 if variant == "one_related" else rng.randint(2, 8)
-    related = _pick(rng, titles, count, title)
+    related = _pick(rng, titles, count, (title,))
     if variant == "questions":
-        related[:2] = _pick(rng, questions, 2, title)
+        related[:2] = _pick(rng, questions, 2, (title, *related[2:]))
         rng.shuffle(related)
     elif variant == "colons_quotes":
-        related[:2] = _pick(rng, colons, 2, title)
+        related[:2] = _pick(rng, colons, 2, (title, *related[2:]))
         rng.shuffle(related)
     elif variant == "citation_tail":
         digits = str(rng.randint(1, 7000)).translate(str.maketrans("0123456789", "০১২৩৪৫৬৭৮৯"))
@@ -222,8 +269,13 @@ def load_belin(path: Path) -> list[dict[str, Any]]:
 
 
 def main() -> None:  # pragma: no cover - a report for people
-    path = Path(__file__).resolve().parents[1].parent / "shared/corpus/belin_religious_news.jsonl"
-    scores = measure(render_pages(load_belin(path)))
+    corpus = Path(__file__).resolve().parents[1].parent / "shared/corpus"
+    records = load_belin(corpus / "belin_religious_news.jsonl")
+    scores = measure(render_pages(records))
+    titles = [_clean(record["title"]) for record in records]
+    held_out = measure(render_passages(load_belin(corpus / "bqa_passages.jsonl"), titles))
+    del held_out["all"]  # "all" stays the BeliN figure
+    scores.update(held_out)
     for key, score in scores.items():
         print(
             f"{key:18} pages {score.pages:6}  related {score.related_rate:7.2%}"

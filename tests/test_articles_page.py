@@ -13,7 +13,7 @@ from bnsearch.articles import Article, RelatedLink, format_page, page_id, parse_
 from bnsearch.errors import ArticleError
 
 from .conftest import shared_file
-from .page_render import load_belin, measure, render_pages
+from .page_render import load_belin, measure, render_pages, render_passages
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SEED_PAGE = SHARED / "examples" / "article-page.txt"
@@ -244,19 +244,96 @@ def test_sentence_title_between_headlines_is_related_but_not_a_closing_sentence(
     assert [link.headline for link in article.related] == [R2]
 
 
+def test_reader_question_of_several_sentences_between_headlines_is_related() -> None:
+    question = "আমার সমস্যা আছে। আমি শুনেছি এটা মাকরুহ। কি কারণে মাকরুহ? তাহলে করণীয় কি?"
+    article = parse_page(page(TITLE, P1, R1, question, R2))
+    assert [link.headline for link in article.related] == [R1, question, R2]
+    assert article.body == P1
+    # last on the page, a question is a title too (a body rarely ends asking)
+    article = parse_page(page(TITLE, P1, R1, question))
+    assert [link.headline for link in article.related] == [R1, question]
+    # too many sentences: a paragraph that asks, not a title
+    long_question = " ".join(["এটা কি ঠিক?"] * 3 + ["তাই জানতে চাই।"] * 3)
+    article = parse_page(page(TITLE, P1, R1, long_question, R2))
+    assert article.body == f"{P1}\n\n{R1}\n\n{long_question}"
+    assert [link.headline for link in article.related] == [R2]
+
+
+def test_reported_speech_and_verse_endings_stay_in_body() -> None:
+    speech = "তিনি প্রশ্ন রেখে বলেন, ‘আমরা কিভাবে রমজান উদযাপন করব?’"
+    verse_end = "কমল-দীঘিতে সাতশ হয়েছে এই আকাশের চাঁদ!’"
+    verse = "কায়ায় কায়ায় মায়া বুলে হেথা ছায়ায় ছায়ায় ফাঁদ,"
+    for tail in (speech, verse_end):
+        article = parse_page(page(TITLE, P1, tail, R1, R2))
+        assert article.body == f"{P1}\n\n{tail}", tail
+        assert [link.headline for link in article.related] == [R1, R2]
+    # a line after a comma goes on with it, even when it looks like a headline
+    last = "কমল-দীঘিতে সাতশ হয়েছে এই আকাশের চাঁদ"
+    article = parse_page(page(TITLE, P1, verse, last, R1))
+    assert article.body == f"{P1}\n\n{verse}\n\n{last}"
+    assert [link.headline for link in article.related] == [R1]
+    # a headline that is a quotation standing alone is still a headline
+    quoted = "‘আমরা কিভাবে রমজান উদযাপন করব?’ প্রশ্ন ইমামের"
+    article = parse_page(page(TITLE, P1, quoted, R1))
+    assert [link.headline for link in article.related] == [quoted, R1]
+
+
+def test_long_statement_without_danda_is_body_but_a_long_question_is_a_title() -> None:
+    clause = "কাতারি বাণিজ্য মন্ত্রণালয় এক বিবৃতিতে বলেছে, খাদ্য ও ভোগ্যপণ্যের দাম বেড়ে যাওয়ায়"
+    statement = f"{clause} {clause} সেগুলো কম দামে"  # 27 words, no danda: it lost it
+    article = parse_page(page(TITLE, P1, statement, R1))
+    assert article.body == f"{P1}\n\n{statement}"
+    assert [link.headline for link in article.related] == [R1]
+    question = statement + " কি?"
+    article = parse_page(page(TITLE, P1, question, R1))
+    assert [link.headline for link in article.related] == [question, R1]
+
+
+def test_question_and_answer_body_keeps_its_answer() -> None:
+    question = "প্রশ্ন : মুখে আসর নামাজের কথা বলে ফেলল; তার নিয়ত শুদ্ধ হবে কি?"
+    answer = "উত্তর : এ ক্ষেত্রে অন্তরের ইচ্ছাই প্রাধান্য পাবে।"
+    article = parse_page(page(TITLE, P1, question, answer, R1, R2))
+    assert article.body == f"{P1}\n\n{question}\n\n{answer}"
+    assert [link.headline for link in article.related] == [R1, R2]
+
+
+def test_format_page_ends_a_body_that_would_read_as_related_headlines() -> None:
+    question = "আমার সমস্যা আছে। আমি শুনেছি এটা মাকরুহ। কি কারণে মাকরুহ? তাহলে করণীয় কি?"
+    body = f"{P1}\n\n{R1}\n\n{question}"  # a headline line, then a reader's question
+    article = Article(id="q", title=TITLE, body=body)
+    assert parse_page(page(TITLE, body)).related != ()  # unlabelled, the tail is related
+    back = parse_page(format_page(article), id="q")
+    assert back.body == body and back.related == ()
+
+
 def test_pages_rendered_from_the_real_corpus() -> None:
     """BeliN articles rendered in the shared page format with other articles' real titles
     as related headlines, in every variant of tests/page_render.py (about 24,700 pages):
-    the related list and the paragraph count come back exactly on at least 98.5% of pages
-    (measured 98.77% / 98.77% on 2026-12-06; docs/guide.md records the figures)."""
+    the related list and the paragraph count come back exactly on at least 99% of pages
+    (measured 99.25% / 99.25% on 2026-12-06, no_related 99.64%; docs/guide.md records the
+    figures)."""
     path = shared_file("corpus/belin_religious_news.jsonl")
     scores = measure(render_pages(load_belin(path)))
     overall = scores["all"]
     assert overall.pages > 20_000
-    assert overall.related_rate >= 0.985, scores
-    assert overall.paragraph_rate >= 0.985, scores
+    assert overall.related_rate >= 0.99, scores
+    assert overall.paragraph_rate >= 0.99, scores
     # pages with no related block keep their last paragraphs
-    assert scores["no_related"].related_rate >= 0.99, scores["no_related"]
+    assert scores["no_related"].related_rate >= 0.995, scores["no_related"]
+
+
+def test_held_out_pages_from_bqa_passages() -> None:
+    """Pages made of text the rules were not tuned on (BQA passages that end a sentence,
+    1,005 of them, with and without BeliN titles as related headlines): at least 99% exact
+    (measured 99.60% with related headlines, 100% without, on 2026-12-06)."""
+    records = load_belin(shared_file("corpus/belin_religious_news.jsonl"))
+    titles = [" ".join(record["title"].split()) for record in records]
+    passages = load_belin(shared_file("corpus/bqa_passages.jsonl"))
+    scores = measure(render_passages(passages, titles))
+    for variant in ("passage_related", "passage_no_related"):
+        score = scores[variant]
+        assert score.pages > 900, score
+        assert score.related_rate >= 0.99 and score.paragraph_rate >= 0.99, score
 
 
 def test_body_keeps_at_least_one_paragraph() -> None:

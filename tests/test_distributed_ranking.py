@@ -106,11 +106,31 @@ def test_top_ten_equal_one_index(pair: tuple[Searcher, ShardedIndex], query: str
     assert b.total == a.total
     same_ranking(a, b)
     assert dict(b.facets) == {k: dict(v) for k, v in a.facets.items()}
+    assert b.notes == a.notes
     # the shards' hits carry their stored rows and highlights
     for x, y in zip(a, b, strict=True):
         if x.id == y.id:
             assert y.fields == x.fields
             assert y.highlights == x.highlights
+
+
+def test_notes_of_shards_without_matches_stay_out(
+    pair: tuple[Searcher, ShardedIndex], belin: list[Article]
+) -> None:
+    """A word only one article has, behind a Latin field name: the shards without it
+    found nothing, and what they would note then (the romanized hint) is not what one
+    index says of a query that found something."""
+    one, sharded = pair
+    word = next(
+        w
+        for article in belin
+        for w in article.title.split()
+        if one.search(f"title:{w}", limit=0).total == 1
+    )
+    a = one.search(f"title:{word}", limit=10)
+    b = sharded.searcher().search(f"title:{word}", limit=10)
+    assert a.total == b.total == 1
+    assert b.notes == a.notes
 
 
 def test_statistics_are_global_not_per_shard(pair: tuple[Searcher, ShardedIndex]) -> None:
@@ -317,3 +337,42 @@ def test_a_searcher_keeps_its_snapshot(tmp_path: Path, belin: list[Article]) -> 
     fresh = searcher.refresh()
     assert fresh.doc_count == 60 and searcher.doc_count == 30
     assert fresh.search("ধর্ম", limit=5).total > before.total
+
+
+def _ids_on(shard: int, count: int, shards: int = 2) -> list[str]:
+    """``count`` article ids that route to ``shard``."""
+    found = [f"slip-{n}" for n in range(200) if shard_of(f"slip-{n}", shards) == shard]
+    return found[:count]
+
+
+@pytest.mark.parametrize("query", ["নির্বাচন কমিশন", "নীর্বাচন", "কমিশন সভা"])
+def test_spelling_variants_on_another_shard(tmp_path: Path, query: str) -> None:
+    """The folded-spelling match picks a word's other spellings from the whole index:
+    নির্বাচণ (a slip of নির্বাচন) is only on shard 1 (in a title) and shard 0 (in a
+    body, beside the typed word), সভা's slip শভা only on the shard without সভা; the
+    sharded scores equal one index's (the first two failed before the variants were
+    gathered from every shard), and the slip's articles match."""
+    a = _ids_on(0, 4)
+    b = _ids_on(1, 4)
+    articles = [
+        Article(id=a[0], title="কমিশনের খবর", body="নির্বাচন কমিশন আজ বৈঠক করেছে"),
+        Article(id=a[1], title="নির্বাচন হবে", body="আগামী মাসে নির্বাচণ কমিশন সভা ডাকবে"),
+        Article(id=a[2], title="বৃষ্টির দিন", body="সকাল থেকে বৃষ্টি হয়েছে কমিশন"),
+        Article(id=a[3], title="সভা শেষ", body="দলের সভা শেষ হয়েছে"),
+        Article(id=b[0], title="নির্বাচণ নিয়ে কথা", body="কমিশন কিছু বলেনি"),
+        Article(id=b[1], title="বাজারের খবর", body="চালের দাম বেড়েছে কমিশন"),
+        Article(id=b[2], title="শভা ডাকা হয়েছে", body="নেতারা শভা করবেন"),
+        Article(id=b[3], title="খেলার খবর", body="দল জিতেছে"),
+    ]
+    one = Index.create(tmp_path / "one")
+    with one.writer() as writer:
+        writer.add_many(articles)
+    sharded = ShardedIndex.create(tmp_path / "sharded", shards=2)
+    sharded.add(articles)
+    expected = one.searcher().search(query, limit=10, stored=False)
+    got = sharded.searcher().search(query, limit=10, stored=False)
+    # the slips are what is tested: the one index matches them through other spellings
+    slips = {"নির্বাচন কমিশন": b[0], "নীর্বাচন": b[0], "কমিশন সভা": b[2]}
+    assert slips[query] in expected.ids
+    assert got.total == expected.total
+    same_ranking(expected, got)

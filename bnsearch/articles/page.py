@@ -32,18 +32,25 @@ The rules, in order:
   ``আরো পড়ুন``, ``সম্পর্কিত খবর``, ``Related``, … see :data:`RELATED_LABELS`; a trailing
   ``:`` is allowed) when every line after it is short, or else the run of *headline lines*
   at the end of the page. A headline line is at most :data:`RELATED_MAX_CHARS` characters
-  and :data:`RELATED_MIN_WORDS` to :data:`RELATED_MAX_WORDS` words, holds no danda, and
+  and :data:`RELATED_MIN_WORDS` to :data:`RELATED_MAX_WORDS` words (at most
+  :data:`STATEMENT_MAX_WORDS` unless it holds a ``?``), holds no danda, and
   does not end like a sentence: ``। ॥ . ; ,`` last, checked after closing quotes and
   brackets, invisible marks and one final bracketed group are set aside (so ``…করে।’`` and
   ``…করেন। (বুখারি, হাদিস : ১৪২৪)`` end sentences, while ``… কী করণীয়?``, ``…শিশুর:``,
   ``… ‘ষড়যন্ত্র’``, ``… দাউদ (আ.)`` and ``… অতঃপর...`` are headlines). Lines that close a
   body are never headline lines: a wholly bracketed citation (``(সুনানে আবু দাউদ: ১১৭৬)``),
   a byline or source line (``লেখক: …``, ``সূত্র: …``, see :data:`BODY_TAIL_LABELS`),
-  a line opening with ``/`` or a dash (``/এএইচ``, ``— নাম``). A *sentence title* (headline
-  sized, exactly one danda: ``… জানতে চাই।``, ``… আছে। … যাবে?``) joins the run between
-  two headline lines, and last on the page when it ends in ``?``/``!``; a last line ending
-  in a danda closes the body. Each line is one headline; a leading bullet (``•``, ``-``,
-  ``*``, ``▪``, ``►``) is dropped.
+  a line opening with ``/`` or a dash (``/এএইচ``, ``— নাম``), a line ending a quotation of
+  reported speech after its ``?``/``!`` (``… বলেন, ‘… লাশ?’``, or ``… চাঁদ!’`` whose quote
+  opened on an earlier line). A *sentence title* (headline sized, exactly one danda:
+  ``… জানতে চাই।``, ``… আছে। … যাবে?``; or a reader's question of at most
+  :data:`QUESTION_MAX_SENTENCES` sentences holding a ``?``, as question-and-answer pages
+  title their questions: ``… দেয়। … মাকরুহ। কি কারণে মাকরুহ? … করনীয় কি?``; several
+  sentences without a question are a paragraph) joins the run between two headline
+  lines, and last on the page when it ends in ``?``/``!``; a last line ending in a danda
+  closes the body. The run never starts right after a line that ends in a comma: that
+  line goes on in the next one (a verse, a sentence split over lines). Each line is one
+  headline; a leading bullet (``•``, ``-``, ``*``, ``▪``, ``►``) is dropped.
   A line ``headline<TAB>URL`` (any URL without spaces) or ``headline | https://…`` (an
   absolute http(s) URL) carries the target URL; a bare ``https://…`` line is a link with a
   URL and no headline (it resolves by URL or is reported unresolved).
@@ -78,6 +85,12 @@ RELATED_MAX_CHARS = 200
 RELATED_MIN_WORDS = 2
 #: A related headline has at most this many words.
 RELATED_MAX_WORDS = 36
+#: A related headline that does not ask (no ``?``) has at most this many words: news
+#: headlines run 5-15 words, a longer line without a danda is a sentence that lost it.
+#: Questions run longer (question-and-answer pages title a reader's whole question).
+STATEMENT_MAX_WORDS = 24
+#: A related title of several sentences (a reader's question) has at most this many.
+QUESTION_MAX_SENTENCES = 5
 #: Labels that open a byline, source or credit line at the end of a body (before ``:``).
 BODY_TAIL_LABELS = frozenset(
     {
@@ -96,6 +109,7 @@ BODY_TAIL_LABELS = frozenset(
         "সংকলন",
         "সম্পাদনা",
         "প্রতিবেদক",
+        "উত্তর",  # the answer of a question-and-answer page
         "উত্তর দিয়েছেন",
         "উত্তর দিচ্ছেন",
         "source",
@@ -127,11 +141,16 @@ RELATED_LABEL = "আরও পড়ুন"
 _BREADCRUMB_SEPARATORS = re.compile(r"\s*[>›»]\s*")
 _SENTENCE_FINAL = frozenset("।॥.;,")
 _DANDA = re.compile("[।॥]")
+#: A sentence end inside a line: a danda anywhere, or ``?``/``!`` followed by more text.
+_SENTENCE_END = re.compile(r"[।॥]|[?!](?=[’”\"')\]]*\s+\S)")
 _INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"
 _TRAILING_GROUP = re.compile(r"(?:\s*[(\[][^()\[\]]*[)\]][\s" + _INVISIBLE + "]*)+$")
 _BODY_TAIL = re.compile(r"^(?P<label>[^:：ঃ]{1,24}?)\s*[:：ঃ]")
 _BRACKETED = re.compile(r"^[(\[{].*[)\]}][।.]?$")
 _CLOSERS = "’”\"')]}»›"
+_QUOTE_CLOSES_QUESTION = re.compile(r"[?!][’”]+$")
+_QUOTE_OPENS = re.compile(r"[‘“]")
+_QUOTE_AFTER_COMMA = re.compile(r",\s*[‘“][^‘“]*$")
 _BULLET = re.compile(r"^[-•*·▪►]\s+")
 _URL = re.compile(r"^https?://\S+$", re.IGNORECASE)
 _CREDIT = re.compile(
@@ -216,8 +235,8 @@ def format_page(article: Article) -> str:
     ``parse_page(format_page(a), id=a.id)`` gives ``a`` back for an article with a one-line
     title and a non-empty body, apart from what a page cannot carry: ``url``, ``published``,
     ``source`` and the related links' ``target_id``. The related headlines follow a
-    :data:`RELATED_LABEL` line, which also ends a body whose last paragraph looks like a
-    headline.
+    :data:`RELATED_LABEL` line, which also ends a body whose last lines
+    :func:`parse_page` would read as related headlines.
     """
     blocks: list[str] = []
     title = " ".join(article.title.split())
@@ -234,7 +253,10 @@ def format_page(article: Article) -> str:
     if article.related:
         blocks.append(RELATED_LABEL)
         blocks.append("\n".join(_format_related(link) for link in article.related))
-    elif paragraphs and _looks_like_headline(paragraphs[-1].splitlines()[-1]):
+    elif _split_related(
+        [(number, line) for number, part in enumerate(paragraphs) for line in part.splitlines()]
+    )[1]:
+        # the body's last lines would read as related headlines: the label ends the body
         blocks.append(RELATED_LABEL)
     return "\n\n".join(blocks) + "\n"
 
@@ -293,6 +315,16 @@ def _ends_sentence(text: str) -> bool:
     return not stripped or stripped[-1] in _SENTENCE_FINAL
 
 
+def _ends_quotation(text: str) -> bool:
+    """Whether ``text`` ends a quotation of reported speech: a ``?`` or ``!`` and then the
+    closing quote, where the quotation opens after a comma (``… বলেন, ‘… লাশ?’``) or on an
+    earlier line (the last line of a quoted poem or speech, ``… চাঁদ!’``). A headline quote
+    stands alone (``‘…’ প্রশ্ন মন্ত্রীর``): a line like these continues a body's text."""
+    if not _QUOTE_CLOSES_QUESTION.search(text):
+        return False
+    return not _QUOTE_OPENS.search(text) or bool(_QUOTE_AFTER_COMMA.search(text))
+
+
 def _split_url(line: str) -> tuple[str, str | None]:
     if "\t" in line:
         headline, _, url = line.rpartition("\t")
@@ -347,26 +379,32 @@ def _looks_like_headline(line: str) -> bool:
     headline = _headline_part(line)
     if _URL.match(headline):
         return True
+    asks = "?" in headline
     return (
         _headline_sized(headline)
+        and (asks or len(headline.split()) <= STATEMENT_MAX_WORDS)
         and not _DANDA.search(headline)
         and not _ends_sentence(headline)
+        and not _ends_quotation(headline)
         and not _is_label(line)
         and not _is_body_tail(headline)
     )
 
 
 def _is_sentence_title(line: str) -> bool:
-    """A headline-sized line with one danda: some titles are one sentence, or a question
-    after one (a paragraph of several sentences is body). It joins a run only next to
-    headline lines."""
+    """A headline-sized line with one danda (some titles are one sentence, or a question
+    after one), or a reader's question of at most :data:`QUESTION_MAX_SENTENCES` sentences
+    holding a ``?`` (the titles of question-and-answer pages: ``… আছে। … কি করণীয়?``).
+    Several sentences without a question are a body paragraph. It joins a run only next
+    to headline lines."""
     headline = _headline_part(line)
-    return (
-        _headline_sized(headline)
-        and len(_DANDA.findall(headline)) == 1
-        and not _is_label(line)
-        and not _is_body_tail(headline)
-    )
+    if not _headline_sized(headline) or _is_label(line) or _is_body_tail(headline):
+        return False
+    dandas = len(_DANDA.findall(headline))
+    if dandas == 1:
+        return True
+    sentences = len(_SENTENCE_END.findall(headline)) + 1 - _ends_sentence(headline)
+    return "?" in headline and dandas >= 1 and sentences <= QUESTION_MAX_SENTENCES
 
 
 def _is_label(line: str) -> bool:
@@ -400,7 +438,8 @@ def _run_start(lines: list[tuple[int, str]]) -> int:
     Line 0 always stays in the body. A sentence title (a headline-sized line with a danda)
     joins the run between two headline lines: a related title that is itself a sentence
     (or a question after one). Last on the page it joins only when it does not end like a
-    sentence (``… আছে। … যাবে?``): a last line that ends in a danda closes the body.
+    sentence (``… আছে। … যাবে?``): a last line that ends in a danda closes the body. The
+    run never starts right after a line that ends in a comma.
     """
     start = len(lines)
     position = start - 1
@@ -420,18 +459,29 @@ def _run_start(lines: list[tuple[int, str]]) -> int:
             position -= 2
         else:
             break
+    # a body line ending in a comma goes on in the next line (a verse, a list): that line
+    # is body, not the first related headline
+    while start < len(lines) and _continues(lines[start - 1][1]):
+        start += 1
     return start
+
+
+def _continues(line: str) -> bool:
+    """Whether ``line`` stops mid-sentence on a comma, so the next line continues it."""
+    return line.rstrip(_CLOSERS + _INVISIBLE + " ").endswith((",", "،"))
 
 
 __all__ = [
     "BODY_TAIL_LABELS",
     "CAPTION_WINDOW",
     "CREDIT_MAX_CHARS",
+    "QUESTION_MAX_SENTENCES",
     "RELATED_LABEL",
     "RELATED_LABELS",
     "RELATED_MAX_CHARS",
     "RELATED_MAX_WORDS",
     "RELATED_MIN_WORDS",
+    "STATEMENT_MAX_WORDS",
     "format_page",
     "page_id",
     "parse_page",

@@ -2,9 +2,11 @@
 
 Elasticsearch's ``dfs_query_then_fetch``, in steps that are each one task per shard:
 
-1. ``candidates`` (only when the query has prefix or fuzzy words): every term of each
-   shard such a word could expand to; summed, they form the dictionaries the words expand
-   against, so every shard picks the expansions one index would pick.
+1. ``candidates`` (only when the query has prefix or fuzzy words, or plain words and
+   the folded-spelling match is on): every term of each shard such a word could expand
+   to, and every other spelling of a plain word it holds; summed (and joined), they form
+   the dictionaries the words expand against and the spellings the match reads, so every
+   shard picks the expansions and variants one index would pick.
 2. ``record``: each shard runs the query on its own figures and reports the document
    frequency of every word and compiled unit it scored; summed, with N and the field
    lengths gathered when the searcher opened, they are the :class:`Statistics` of one
@@ -32,6 +34,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
+from bnsearch.articles import Article
 from bnsearch.articles.links import LinkGraph
 from bnsearch.distributed.links import (
     Frequencies,
@@ -42,6 +45,8 @@ from bnsearch.distributed.links import (
     shard_link_records,
     shard_rows,
 )
+from bnsearch.distributed.lookup import shard_article, shard_segment_count, shard_terms
+from bnsearch.distributed.manifest import shard_of
 from bnsearch.distributed.runner import Runner
 from bnsearch.distributed.shard import (
     SearchRequest,
@@ -55,10 +60,12 @@ from bnsearch.distributed.shard import (
     shard_search,
     shard_state,
 )
+from bnsearch.errors import SchemaError
 from bnsearch.index import Index
 from bnsearch.index.schema import Schema
 from bnsearch.search.collect import SORTS
 from bnsearch.search.filters import FilterArg
+from bnsearch.search.fuzzy import TermDictionary
 from bnsearch.search.parser import has_syntax
 from bnsearch.search.query import Query
 from bnsearch.search.related import related as related_articles
@@ -66,6 +73,7 @@ from bnsearch.search.results import Results
 from bnsearch.search.scoring import BM25FParams
 from bnsearch.search.searcher import MAX_LIMIT, FieldsArg
 from bnsearch.search.statistics import DictionaryData, Statistics, UnitKey
+from bnsearch.search.suggest import complete_query, did_you_mean
 
 #: On a cluster, pages ending at or before this hit come with the query step (each shard
 #: highlights its best ``offset + limit``); deeper pages are fetched in a step of their own.
@@ -100,6 +108,14 @@ def merge_states(states: Sequence[ShardState]) -> Statistics:
         length_sums=sums,
         with_postings=frozenset().union(*(state.with_postings for state in states)),
     )
+
+
+def _merge_notes(pages: Sequence[ShardPage]) -> tuple[str, ...]:
+    """The notes of a sharded page: those of the shards that found something (a shard
+    without matches notes what one index says only when nothing matches, such as the
+    romanized hint), or of every shard when none did; each note once."""
+    found = [page for page in pages if page.total] or list(pages)
+    return tuple(dict.fromkeys(note for page in found for note in page.notes))
 
 
 def _merge_facets(pages: Sequence[ShardPage]) -> dict[str, Mapping[str, int]]:
@@ -184,14 +200,20 @@ class ShardedSearcher:
     def _gather(self, request: SearchRequest) -> tuple[Statistics, int]:
         base = self.base
         if needs_candidates(request):
-            found = self._runner.map(shard_candidates, self._calls(request, base))
+            candidates = self._runner.map(shard_candidates, self._calls(request, base))
+            found = [part for part, _ in candidates]
             fields = {field for part in found for field in part}
             dictionaries: dict[str, DictionaryData] = {}
             for field in sorted(fields):
                 merged = _sum_dicts([part.get(field, {}) for part in found])
                 terms = tuple(sorted(merged))
                 dictionaries[field] = (terms, tuple(merged[t] for t in terms))
-            base = attrs.evolve(base, dictionaries=dictionaries)
+            spelled: dict[str, set[str]] = {}
+            for _, part in candidates:
+                for field, variants in part.items():
+                    spelled.setdefault(field, set()).update(variants)
+            spellings = {field: tuple(sorted(terms)) for field, terms in spelled.items()}
+            base = attrs.evolve(base, dictionaries=dictionaries, spellings=spellings)
         recorded = self._runner.map(shard_record, self._calls(request, base))
         doc_freqs: dict[tuple[str, str], int] = _sum_dicts([r[0] for r in recorded])
         unit_doc_freqs: dict[UnitKey, int] = _sum_dicts([r[1] for r in recorded])
@@ -267,7 +289,7 @@ class ShardedSearcher:
             facets=_merge_facets(pages),
             took_ms=(time.perf_counter() - started) * 1000,
             query=pages[0].query if pages else None,
-            notes=tuple(dict.fromkeys(note for page in pages for note in page.notes)),
+            notes=_merge_notes(pages),
         )
 
     def _fetch(
@@ -428,3 +450,51 @@ class ShardedSearcher:
     def _doc_freqs(self, field: str, terms: list[str]) -> list[int]:
         counts = self._runner.map(shard_doc_freqs, self._calls(field, terms))
         return [sum(column) for column in zip(*counts, strict=True)]
+
+    # -- look-ups: stored articles, did-you-mean, autocomplete ---------------------------
+    def article(self, article_id: str) -> Article | None:
+        """The stored live article ``article_id`` (from the one shard its id routes to),
+        or None."""
+        if not isinstance(article_id, str):
+            return None
+        number = shard_of(article_id, len(self.shard_paths))
+        path, generation = self.shard_paths[number], self.generations[number]
+        return self._runner.one(number, shard_article, path, generation, article_id)
+
+    def segment_count(self) -> int:
+        """Segments over every shard's commit."""
+        return sum(self._runner.map(shard_segment_count, self._calls()))
+
+    #: per text field, the term dictionary over every shard (filled on first use)
+    _term_dictionaries: dict[str, TermDictionary] | None = None
+
+    def dictionary(self, field: str, *, purpose: str = "suggestions need") -> TermDictionary:
+        """Every term of ``field`` over all shards, document frequencies summed: the term
+        dictionary of one index holding the shards' segments (built on first use, kept
+        for this searcher's snapshot)."""
+        if field not in self.schema or not self.schema[field].is_text:
+            raise SchemaError(f"{purpose} a text field; {field!r} is not one")
+        if self._term_dictionaries is None:
+            self._term_dictionaries = {}
+        found = self._term_dictionaries.get(field)
+        if found is None:
+            parts = self._runner.map(shard_terms, self._calls(field))
+            terms = [term for part in parts for term in part[0]]
+            doc_freqs = [df for part in parts for df in part[1]]
+            found = TermDictionary(terms, doc_freqs)  # sums a term's shards' frequencies
+            self._term_dictionaries[field] = found
+        return found
+
+    def suggest(self, query: str, *, field: str = "body") -> str | None:
+        """A "did you mean" spelling of ``query``: :func:`bnsearch.search.suggest.did_you_mean`
+        over the terms of every shard (:meth:`dictionary`)."""
+        dictionary = self.dictionary(field)
+        if not isinstance(query, str):
+            return None
+        return did_you_mean(query, dictionary, self.schema.analyzer(field))
+
+    def complete(self, prefix: str, *, limit: int = 8, field: str = "body") -> list[str]:
+        """Completions of a half-typed query: :func:`bnsearch.search.suggest.complete_query`
+        over the terms of every shard (:meth:`dictionary`)."""
+        dictionary = self.dictionary(field, purpose="completion needs")
+        return complete_query(prefix, dictionary, self.schema.analyzer(field), limit=limit)

@@ -6,7 +6,8 @@ shard's reader (and its term dictionaries) open between tasks, keyed by folder: 
 opens a shard once per generation, not once per query. Nothing here imports Dask.
 
 A search runs in up to four steps, each a task per shard (see :mod:`.searcher`):
-``candidates`` (the terms prefix and fuzzy words may expand to), ``record`` (the document
+``candidates`` (the terms prefix and fuzzy words may expand to, and the other
+spellings of plain words the shard holds), ``record`` (the document
 frequencies the query needs, counted on this shard), ``search`` (scored with the summed
 figures) and, for the proximity rerank, ``search`` again over the shard's share of the
 global candidates.
@@ -32,9 +33,11 @@ from bnsearch.search.compiler import Compiler
 from bnsearch.search.context import Context
 from bnsearch.search.fuzzy import TermDictionary
 from bnsearch.search.parser import has_syntax, parse_query
+from bnsearch.search.plan import plain_words
 from bnsearch.search.query import Query
 from bnsearch.search.results import Hit
 from bnsearch.search.scoring import BM25FParams
+from bnsearch.search.spelling import SpellingIndex
 from bnsearch.search.statistics import Statistics, StatisticsRecorder, UnitKey
 
 
@@ -193,7 +196,7 @@ class StagedBatch:
             yield from read_articles(os.path.join(self.folder, name))
 
 
-# -- step 1: the terms prefix and fuzzy words may expand to ------------------------------
+# -- step 1: the terms prefix and fuzzy words may expand to, and spelling variants ------
 class _RecordingDictionary(TermDictionary):
     """The shard's dictionary, noting every term a prefix or fuzzy expansion could pick
     (all of them, not only the shard's best: the best over all shards are chosen later)."""
@@ -226,22 +229,55 @@ class _RecordingDictionary(TermDictionary):
         return every[:limit]
 
 
+class _RecordingSpelling(SpellingIndex):
+    """The shard's spelling index, noting every term the folded-spelling match finds for
+    a query word (the match then reads the terms found on every shard)."""
+
+    def __init__(self, inner: SpellingIndex, found: set[str]) -> None:
+        self._inner = inner
+        self._seen = found
+
+    def has(self, term: str) -> bool:
+        present = self._inner.has(term)
+        if present:
+            self._seen.add(term)
+        return present
+
+    def variants(self, term: str) -> tuple[str, ...]:
+        found = self._inner.variants(term)
+        self._seen.update(found)
+        return found
+
+
 class _CandidateContext(Context):
     def __init__(self, reader: IndexReader, own: Context, statistics: Statistics) -> None:
         super().__init__(reader, own.params, statistics)
         self._own = own
         self.found: dict[str, dict[str, int]] = {}
+        self.spellings: dict[str, set[str]] = {}
 
     def dictionary(self, field: str) -> TermDictionary:
         return _RecordingDictionary(self._own.dictionary(field), self.found.setdefault(field, {}))
 
+    def spelling(self, field: str) -> SpellingIndex:
+        return _RecordingSpelling(
+            self._own.spelling(field), self.spellings.setdefault(field, set())
+        )
+
 
 def needs_candidates(request: SearchRequest) -> bool:
-    """True if the query (or a query filter) may hold prefix or fuzzy words."""
+    """True if the query (or a query filter) may hold prefix or fuzzy words, or plain
+    words whose other spellings the folded-spelling match reads."""
     if not isinstance(request.filter, (Mapping, type(None))):
         return True
     query = request.query
+    if request.params.spelling > 0 and _plain(request) is not None:
+        return True
     return not isinstance(query, str) or request.strict or has_syntax(query)
+
+
+def _plain(request: SearchRequest) -> str | None:
+    return plain_words(request.query, strict=request.strict, romanized=request.romanized)
 
 
 def _parsed(request: SearchRequest, fields: Iterable[str]) -> list[Query]:
@@ -259,16 +295,26 @@ def _parsed(request: SearchRequest, fields: Iterable[str]) -> list[Query]:
 
 def shard_candidates(
     path: str, generation: int, request: SearchRequest, base: Statistics
-) -> dict[str, dict[str, int]]:
+) -> tuple[dict[str, dict[str, int]], dict[str, set[str]]]:
     """Per field, every term of this shard that the query's prefix and fuzzy words could
-    expand to, with its document frequency here."""
+    expand to, with its document frequency here; and per field, the terms of this shard
+    the folded-spelling match finds for the query's words."""
     reader, own = open_shard(path, generation)
     ctx = _CandidateContext(reader, own, base)
     names = reader.schema.names
     compiler = Compiler(ctx=ctx, weights={name: 1.0 for name in names})
     for query in _parsed(request, names):
         compiler.compile(query)
-    return {field: found for field, found in ctx.found.items() if found}
+    plain = _plain(request)
+    if plain is not None and ctx.params.spelling > 0:
+        # field by field: each compiles through the spelling match (fields analyzed
+        # differently would not), and a word missing from a field tries its slips there
+        for spec in reader.schema.text_fields:
+            Compiler(ctx=ctx, weights={spec.name: 1.0}).words(plain)
+    return (
+        {field: found for field, found in ctx.found.items() if found},
+        {field: found for field, found in ctx.spellings.items() if found},
+    )
 
 
 # -- step 2: the figures the query needs, counted here -----------------------------------

@@ -150,8 +150,12 @@ class Context:
         return found
 
     def spelling(self, field: str) -> SpellingIndex:
-        """The terms of ``field`` grouped by their folded spelling."""
+        """The terms of ``field`` grouped by their folded spelling (the statistics'
+        global spellings, when given)."""
         found = self._spelling.get(field)
+        given = None if self.statistics is None else self.statistics.spellings
+        if found is None and given is not None:  # the terms found on every shard
+            found = self._spelling[field] = SpellingIndex(lambda: [given.get(field, ())])
         if found is None:
             segments = self.reader.segments
             found = self._spelling[field] = SpellingIndex(

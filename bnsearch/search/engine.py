@@ -300,6 +300,8 @@ class Evaluator:
         frequencies and, once the idf is known, one for the scores, the exact-form
         bonus and the mask. The same arithmetic as the numpy path (see ``_kernel.pyx``);
         the glue here is per slice, never per posting."""
+        if not self.segments:  # a snapshot without segments matches nothing
+            return []
         ctx = self.ctx
         plans = []
         dfs: npt.NDArray[np.int64] | None = None

@@ -47,6 +47,13 @@ class Plan:
         return self.plain is not None and self.compiled is not None and not one_word
 
 
+def plain_words(query: str | Query, *, strict: bool, romanized: bool) -> str | None:
+    """``query`` if it is plain words (compiled by :meth:`Compiler.words`, no parser)."""
+    if isinstance(query, str) and not strict and not romanized and not has_syntax(query):
+        return query
+    return None
+
+
 def prepare(
     ctx: Context,
     query: str | Query,
@@ -58,11 +65,7 @@ def prepare(
 ) -> Plan:
     """Parse (unless the query is plain words) and compile ``query``."""
     notes: list[str] = []
-    plain = (
-        query
-        if isinstance(query, str) and not strict and not romanized and not has_syntax(query)
-        else None
-    )
+    plain = plain_words(query, strict=strict, romanized=romanized)
     compiler = Compiler(ctx=ctx, weights=weights, romanized=romanized)
     parsed: Query | None = None
     compiled: Compiled | None

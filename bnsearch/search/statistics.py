@@ -49,6 +49,9 @@ class Statistics:
         unit_doc_freqs: :func:`unit_key` -> live articles the unit matches.
         dictionaries: per field, the terms (with document frequencies) that prefix and
             fuzzy words may expand to; a field not given uses the snapshot's own.
+        spellings: per field, the terms the folded-spelling match may pick for the query's
+            words (gathered from every shard; a field not given has none), or ``None``:
+            the snapshot's own terms.
         in_link_counts: article id -> distinct articles linking to it, for the in-link
             prior (``None``: the snapshot's own links).
     """
@@ -59,6 +62,7 @@ class Statistics:
     doc_freqs: Mapping[tuple[str, str], int] = attrs.field(factory=dict)
     unit_doc_freqs: Mapping[UnitKey, int] = attrs.field(factory=dict)
     dictionaries: Mapping[str, DictionaryData] = attrs.field(factory=dict)
+    spellings: Mapping[str, tuple[str, ...]] | None = None
     in_link_counts: Mapping[str, int] | None = None
 
     def doc_freq(self, field: str, term: str, local: int) -> int:
@@ -76,8 +80,8 @@ class Statistics:
 class StatisticsRecorder:
     """Statistics that answer with the snapshot's own figures and note what was asked.
 
-    ``base`` gives N, field lengths, fields with postings and dictionaries (gathered
-    beforehand); document frequencies are the snapshot's and are recorded, with, for every
+    ``base`` gives N, field lengths, fields with postings, dictionaries and spellings
+    (gathered beforehand); document frequencies are the snapshot's and are recorded, with, for every
     unit asked about, the frequency of each of its terms (the proximity rerank and the
     highlights ask for those, but only on snapshots that have matches).
     """
@@ -98,6 +102,10 @@ class StatisticsRecorder:
     @property
     def dictionaries(self) -> Mapping[str, DictionaryData]:
         return self.base.dictionaries
+
+    @property
+    def spellings(self) -> Mapping[str, tuple[str, ...]] | None:
+        return self.base.spellings
 
     @property
     def in_link_counts(self) -> Mapping[str, int] | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
+from bnsearch.distributed import ShardedIndex, is_sharded
 from bnsearch.errors import BnSearchError
 from bnsearch.index import Index
 from bnsearch.web.app import create_app
@@ -54,7 +55,8 @@ def serve(
     write_token_file: str | os.PathLike[str] | None = None,
     log_level: str = "warning",
 ) -> None:
-    """Serve the index folder ``index`` until interrupted.
+    """Serve the index folder ``index`` (one index, or a sharded index searched in this
+    process) until interrupted.
 
     The index and the token file are checked here first, so a mistake is one clear error
     instead of every worker failing to start.
@@ -66,7 +68,10 @@ def serve(
     if not 0 <= port <= 65535:
         raise ValueError(f"port must be from 0 to 65535, got {port}")
     folder = Path(index).resolve()
-    Index.open(folder)  # raises IndexFormatError with the reason
+    if is_sharded(folder):  # raises IndexFormatError / ShardError with the reason
+        ShardedIndex.open(folder)
+    else:
+        Index.open(folder)
     if write_token_file is not None:
         read_token(write_token_file)
     os.environ[ENV_INDEX] = str(folder)

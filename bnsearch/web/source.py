@@ -8,10 +8,10 @@ snapshot when a request comes more than ``refresh_interval`` seconds after the l
 at the manifest, and at once after its own writes, so readers in every worker process see
 a commit within that interval.
 
-A sharded index plugs in by implementing the same protocol (its searcher offers the same
-``search``/``related``/``suggest``/``complete`` calls); :func:`open_source` is the one place
-that decides which kind of source a folder is. This module does not import the web
-framework.
+A sharded index plugs in through the same protocol (:class:`~bnsearch.web.sharded.ShardedSource`,
+whose searcher offers the same ``search``/``related``/``suggest``/``complete`` calls);
+:func:`open_source` is the one place that decides which kind of source a folder is. This
+module does not import the web framework.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 import attrs
 
 from bnsearch.articles import Article
+from bnsearch.distributed import ShardedIndex, is_sharded
 from bnsearch.index import Index
 from bnsearch.search import Results
 
@@ -178,12 +179,17 @@ def open_source(
 ) -> SearcherSource:
     """The source for ``index``: a source as is, an :class:`Index`, or an index folder.
 
-    A sharded index folder gets its own source here (the one place that tells the kinds
-    apart).
+    A sharded index folder (one holding ``shards.json``) gets a
+    :class:`~bnsearch.web.sharded.ShardedSource`, searched in this process: this is the
+    one place that tells the kinds apart.
     """
     if isinstance(index, Index):
         return IndexSource(index, refresh_interval=refresh_interval)
     if isinstance(index, (str, os.PathLike)):
+        if is_sharded(index):
+            from bnsearch.web.sharded import ShardedSource
+
+            return ShardedSource(ShardedIndex.open(index), refresh_interval=refresh_interval)
         return IndexSource(Index.open(Path(index)), refresh_interval=refresh_interval)
     if isinstance(index, SearcherSource):
         return index
