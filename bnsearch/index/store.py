@@ -42,11 +42,12 @@ from bnsearch.errors import IndexFormatError
 #: Decoded blocks a :class:`StoreReader` keeps (least recently used dropped first); tantivy's
 #: doc store keeps 100 (``DOCSTORE_CACHE_CAPACITY`` in its ``store/reader.rs``).
 BLOCK_CACHE_BLOCKS = 100
-#: Characters of text per block before a new block starts: 16 KB as UTF-16, the size of
-#: tantivy's doc store blocks (its ``docstore_blocksize``, 16,384 bytes). Reading a hit
-#: decompresses its whole block: on BeliN, 8K-character blocks read an uncached row in
-#: 125 us against 211 us at 16K, for a store 3.8% larger (4.36 against 4.20 MB).
-BLOCK_CHARS = 8 * 1024
+#: Characters of text per block before a new block starts (a row longer than this is a
+#: block of its own). Reading a hit decompresses its whole block: on BQA+BeliN (4,008
+#: docs, a body about 2,300 characters) the rows of 3,942 page hits read in 37 us each at
+#: 2K characters against 48 us at 4K and 67 us at 8K (same process, 2026-12-06), for an
+#: index 3.8% larger (13.16 against 12.69 MB). Before: 8K (2026-11-28), 16K at first.
+BLOCK_CHARS = 2 * 1024
 ZLIB_LEVEL = 1
 TEXT_ENCODING = "utf-16-le"
 #: Short fields of a row, JSON-encoded in a format-2 block's header, in this order.

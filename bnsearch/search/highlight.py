@@ -72,10 +72,18 @@ class TermMatcher:
         """The query term ``term`` answers (itself, or the prefix it starts with), or None."""
         if term in self.terms:
             return term
+        if not self.prefixes or not term.startswith(self.prefixes):
+            return None
         for prefix in self.prefixes:
             if term.startswith(prefix):
                 return prefix
         return None
+
+    def matching(self, terms: Iterable[str]) -> list[str]:
+        """The terms among ``terms`` that answer some query term or prefix."""
+        prefixes = self.prefixes
+        exact = self.terms
+        return [t for t in terms if t in exact or t.startswith(prefixes)]
 
     def weight(self, key: str) -> float:
         return float(self.weights.get(key, 1.0))
@@ -217,14 +225,13 @@ def _word_matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[t
     """
     distinct = list(dict.fromkeys(text.split()))
     entries = analyzer.chunk_terms(distinct)
-    if matcher.prefixes:
-        holding = [
-            chunk
-            for chunk, terms in zip(distinct, entries, strict=True)
-            if any(term is not None and matcher(term) is not None for term in terms)
-        ]
-    else:  # the chunks whose terms are not disjoint from the query's, in C
-        holding = list(compress(distinct, map(not_, map(matcher.terms.isdisjoint, entries))))
+    wanted: frozenset[str | None] = matcher.terms
+    if matcher.prefixes:  # each distinct term of the text tested once, not once a chunk
+        seen = set(chain.from_iterable(entries))
+        seen.discard(None)
+        wanted = frozenset(matcher.matching(seen))  # type: ignore[arg-type]
+    # the chunks whose terms are not disjoint from the wanted ones, in C
+    holding = list(compress(distinct, map(not_, map(wanted.isdisjoint, entries))))
     found: list[tuple[int, str]] = []
     size = len(text)
     for chunk in holding:

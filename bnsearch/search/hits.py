@@ -3,13 +3,14 @@ their stored rows and, when asked, highlights (titles whole, the body as a snipp
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from bnsearch.search.collect import Chosen
 from bnsearch.search.compiler import Compiled, Node, Unit
 from bnsearch.search.context import Context
 from bnsearch.search.highlight import (
+    Fragment,
     Phrase,
     TermMatcher,
     best_fragment,
@@ -44,9 +45,56 @@ def make_hits(
     hits = []
     for rank, (ordinal, doc, score) in enumerate(chosen, start=offset):
         row = segments[ordinal].stored(doc)
-        marks = highlight_row(ctx, row, matchers) if highlight else {}
+        marks = LazyHighlights(ctx, row, matchers) if highlight else {}
         hits.append(Hit(id=row["id"], score=score, rank=rank, fields=row, highlights=marks))
     return hits
+
+
+class LazyHighlights(Mapping[str, Fragment]):
+    """The highlights of one hit, each field's made when first read: a page that shows
+    the title and the body snippet pays for no caption (nor title) highlight. Reading
+    every key (iteration, ``len``, ``dict()``) gives what :func:`highlight_row` gives;
+    it pickles as a plain dict."""
+
+    def __init__(
+        self, ctx: Context, row: Mapping[str, Any], matchers: Mapping[str, TermMatcher]
+    ) -> None:
+        self._ctx = ctx
+        # the texts themselves (immutable): a caller may change the hit's fields dict
+        sources = {ctx.schema[field].source for field in matchers}
+        self._row = {source: row.get(source) for source in sources}
+        self.matchers = matchers
+        self._pending = dict(matchers)  # fields not highlighted yet
+        self._marks: dict[str, Fragment] = {}
+
+    def _field(self, field: str) -> None:
+        matcher = self._pending.get(field)
+        if matcher is not None:  # marks stored before the field leaves pending: a second
+            # thread reading meanwhile computes the same marks again, never misses them
+            self._marks.update(highlight_row(self._ctx, self._row, {field: matcher}))
+            self._pending.pop(field, None)
+
+    def _all(self) -> dict[str, Fragment]:
+        for field in list(self._pending):
+            self._field(field)
+        # in the order highlight_row gives them
+        return {f: self._marks[f] for f in HIGHLIGHT_FIELDS if f in self._marks}
+
+    def __getitem__(self, field: str) -> Fragment:
+        self._field(field)
+        return self._marks[field]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __repr__(self) -> str:
+        return repr(self._all())
+
+    def __reduce__(self) -> tuple[type[dict[str, Fragment]], tuple[dict[str, Fragment]]]:
+        return dict, (self._all(),)
 
 
 def query_matchers(ctx: Context, compiled: Compiled) -> dict[str, TermMatcher]:
