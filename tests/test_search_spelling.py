@@ -213,8 +213,15 @@ def test_a_latin_query_that_finds_nothing_gets_a_romanized_hint(demo_index: Path
     assert results.total == 0
     assert any("romanized=True" in note and "ঢাকা" in note for note in results.notes)
     assert searcher.search("dhaka", romanized=True).total > 0
-    # Bengali queries that find nothing get no such note
+    # Bengali queries that find nothing get no such note, also behind a field name or
+    # an operator (query syntax, not Latin words to read)
     assert not any("romanized" in n for n in searcher.search("পুলীশ").notes)
+    for query in ["title:পুলীশ", "পুলীশ AND ধর্মঘটী", "পুলীশ OR ধর্মঘটী"]:
+        results = searcher.search(query)
+        assert results.total == 0, query
+        assert not any("romanized" in n for n in results.notes), query
+    # a Latin word beside a field name still gets it
+    assert any("romanized=True" in n for n in searcher.search("title:dhaka").notes)
 
 
 def test_a_romanized_word_is_read_with_its_ending() -> None:

@@ -13,6 +13,7 @@ A search runs by job, one module each: :mod:`.plan` (parse, compile; score: eval
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Collection, Mapping, Sequence
 
@@ -260,6 +261,9 @@ class Searcher:
     def _romanized_hint(self, query: str, weights: Mapping[str, float], notes: list[str]) -> None:
         """A note, when Latin words found nothing, on reading them as romanized Bengali."""
         field = next((f for f in weights if self._ctx.has_postings(f)), None)
+        # field names (title:) and the operators are query syntax, not words to read
+        names = "|".join(re.escape(name) for name in self.schema.names)
+        query = re.sub(rf"\b(?:{names})\s*:|\b(?:AND|OR|NOT)\b", " ", query)
         if field is not None and has_latin_word(query):
             hint = romanized_hint(
                 query, self._ctx.roman(field), normalize=self.schema.analyzer(field).term
