@@ -245,3 +245,16 @@ def test_a_manifest_without_segments_searches_as_empty(
     searcher = Index.open(tmp_path / "index").searcher()
     for query in ["ঢাকা", "খেলা বাজার", '"বাংলাদেশ ব্যাংক"', "নির্বাচন -ঢাকা"]:
         assert searcher.search(query).total == 0
+
+
+@pytest.mark.parametrize("listed", ["", {}, None, 0])
+def test_segments_that_are_not_a_list_are_refused(tmp_path: Path, listed: Any) -> None:
+    """A manifest whose ``segments`` is an empty string or object (checksum recomputed)
+    read as an index with no segments, silently empty; it is damage (found by the long
+    fuzz run: 'silent' trials of seeds 51-52). A list of none stays a valid empty index."""
+    build_base(tmp_path / "index")
+    rewrite_manifest(tmp_path / "index", lambda body: body.update(segments=listed))
+    with pytest.raises(IndexFormatError, match="segments"):
+        Index.open(tmp_path / "index").searcher()
+    rewrite_manifest(tmp_path / "index", lambda body: body.update(segments=[]))
+    assert Index.open(tmp_path / "index").searcher().doc_count == 0

@@ -114,7 +114,10 @@ class Manifest:
         if checksum != zlib.crc32(canonical.encode("utf-8", "surrogatepass")):
             raise IndexFormatError(f"{where}: manifest checksum mismatch (the file is damaged)")
         try:
-            segments = tuple(_segment(item, where) for item in body["segments"])
+            listed = body["segments"]
+            if type(listed) is not list:  # '' or {} would read as no segments
+                raise ValueError(f"segments is {listed!r:.40}, a list expected")
+            segments = tuple(_segment(item, where) for item in listed)
             names = [entry.name for entry in segments]
             if len(set(names)) != len(names):
                 raise IndexFormatError(f"{where}: a segment is listed twice")
