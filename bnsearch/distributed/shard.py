@@ -35,7 +35,7 @@ from bnsearch.search.fuzzy import TermDictionary
 from bnsearch.search.parser import has_syntax, parse_query
 from bnsearch.search.plan import plain_words
 from bnsearch.search.query import Query
-from bnsearch.search.results import Hit
+from bnsearch.search.results import Hit, Results
 from bnsearch.search.scoring import BM25FParams
 from bnsearch.search.spelling import SpellingIndex
 from bnsearch.search.statistics import Statistics, StatisticsRecorder, UnitKey
@@ -327,6 +327,25 @@ def _searcher(reader: IndexReader, request: SearchRequest, statistics: Any) -> S
     )
 
 
+def _run(
+    reader: IndexReader, request: SearchRequest, statistics: Any, *, limit: int, offset: int = 0
+) -> Results:
+    """``request`` searched on this shard's reader with ``statistics``, as its fields say."""
+    return _searcher(reader, request, statistics).search(
+        request.query,
+        limit=limit,
+        offset=offset,
+        fields=request.fields,
+        filter=request.filter,
+        sort=request.sort,
+        romanized=request.romanized,
+        highlight=request.highlight,
+        stored=request.stored,
+        facets=request.facets,
+        strict=request.strict,
+    )
+
+
 def shard_record(
     path: str, generation: int, request: SearchRequest, base: Statistics
 ) -> tuple[dict[tuple[str, str], int], dict[UnitKey, int], int]:
@@ -335,18 +354,8 @@ def shard_record(
     crash_point("shard-record")
     reader, _ = open_shard(path, generation)
     recorder = StatisticsRecorder(base=base, reader=reader)
-    results = _searcher(reader, request, recorder).search(
-        request.query,
-        limit=0,
-        fields=request.fields,
-        filter=request.filter,
-        sort=request.sort,
-        romanized=request.romanized,
-        highlight=False,
-        stored=False,
-        facets=(),
-        strict=request.strict,
-    )
+    bare = attrs.evolve(request, highlight=False, stored=False, facets=())
+    results = _run(reader, bare, recorder, limit=0)
     return recorder.doc_freqs, recorder.unit_doc_freqs, results.total
 
 
@@ -371,19 +380,9 @@ def shard_search(
     reader, _ = open_shard(path, generation)
     if params is not None:
         request = attrs.evolve(request, params=params)
-    results = _searcher(reader, request, statistics).search(
-        request.query,
-        limit=limit,
-        offset=offset,
-        fields=request.fields,
-        filter=request.filter,
-        sort=request.sort,
-        romanized=request.romanized,
-        highlight=request.highlight,
-        stored=request.stored if stored is None else stored,
-        facets=request.facets,
-        strict=request.strict,
-    )
+    if stored is not None:
+        request = attrs.evolve(request, stored=stored)
+    results = _run(reader, request, statistics, limit=limit, offset=offset)
     keys: tuple[int, ...] = ()
     if request.sort in ("date", "-date"):
         keys = tuple(
@@ -442,28 +441,8 @@ def shard_rerank_search(
     reader, _ = open_shard(path, generation)
     flat = attrs.evolve(request.params, proximity=0.0)
     quick = attrs.evolve(request, params=flat, stored=False, highlight=False, facets=())
-    base = _searcher(reader, quick, statistics).search(
-        request.query,
-        limit=depth,
-        fields=request.fields,
-        filter=request.filter,
-        romanized=request.romanized,
-        highlight=False,
-        stored=False,
-        facets=(),
-        strict=request.strict,
-    )
-    final = _searcher(reader, request, statistics).search(
-        request.query,
-        limit=depth,
-        fields=request.fields,
-        filter=request.filter,
-        romanized=request.romanized,
-        highlight=False,
-        stored=False,
-        facets=(),
-        strict=request.strict,
-    )
+    base = _run(reader, quick, statistics, limit=depth)
+    final = _run(reader, attrs.evolve(quick, params=request.params), statistics, limit=depth)
     return RerankPage(
         base=tuple((hit.id, hit.score) for hit in base),
         final={hit.id: hit.score for hit in final},
