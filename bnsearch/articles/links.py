@@ -134,6 +134,20 @@ def link_keys(link: RelatedLink) -> LinkKeys:
     return (title_key(link.headline), url_key(link.url) if link.url else "", link.target_id or "")
 
 
+#: An article as the link graph sees it: (id, title key, URL key, its links' keys in page order).
+ArticleKeys = tuple[str, str, str, tuple[LinkKeys, ...]]
+
+
+def article_keys(article: Article) -> ArticleKeys:
+    """The :data:`ArticleKeys` of an article (what :meth:`LinkGraph.put` takes)."""
+    return (
+        article.id,
+        title_key(article.title),
+        url_key(article.url) if article.url else "",
+        tuple(link_keys(link) for link in article.related),
+    )
+
+
 class KeyLookup(Protocol):
     """Live article ids by key: a dict of sets or lists, or a view over segments."""
 
@@ -284,13 +298,8 @@ class LinkGraph:
         Its links are resolved, and every link elsewhere that its id, URL or title matches
         is re-resolved (an unresolved link may resolve; a resolved one may become ambiguous).
         """
-        self.put(
-            article.id,
-            title_key=title_key(article.title),
-            url_key=url_key(article.url) if article.url else "",
-            link_keys=[link_keys(link) for link in article.related],
-            links=article.related,
-        )
+        ident, key, url, keys = article_keys(article)
+        self.put(ident, title_key=key, url_key=url, link_keys=keys, links=article.related)
 
     def put(
         self,

@@ -14,13 +14,15 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 
 from bnsearch.articles import Article
+from bnsearch.distributed.anchors import BatchLinks, plan_anchors, records_folder
+from bnsearch.distributed.build import ArticleBatch, StagedBatch, build_shard, route_source
 from bnsearch.distributed.manifest import (
     MANIFEST,
     ShardManifest,
@@ -31,7 +33,7 @@ from bnsearch.distributed.manifest import (
 )
 from bnsearch.distributed.runner import RETRIES, Runner
 from bnsearch.distributed.searcher import ShardedSearcher
-from bnsearch.distributed.shard import ShardError, StagedBatch, build_shard, route_source
+from bnsearch.distributed.shard import ShardError
 from bnsearch.errors import ArticleError, IndexFormatError
 from bnsearch.index import Index
 from bnsearch.index.lock import FileWriteLock
@@ -44,16 +46,6 @@ LOCK = "shards.lock"
 STAGING = ".staging"
 #: Largest shard count.
 MAX_SHARDS = 4096
-
-
-@attrs.frozen
-class ArticleBatch:
-    """One shard's articles, sent to a worker as one object."""
-
-    articles: tuple[Article, ...]
-
-    def __iter__(self) -> Iterator[Article]:
-        return iter(self.articles)
 
 
 class ShardedIndex:
@@ -123,14 +115,15 @@ class ShardedIndex:
         folders must be on a filesystem every worker sees at the same path).
         """
         batches: list[list[Article]] = [[] for _ in range(self.shards)]
-        count = 0
+        every = []
         for article in articles:
             if not isinstance(article, Article):
                 raise TypeError(f"add() takes Article values, got {type(article).__name__}")
             batches[self.shard_of(article.id)].append(article)
-            count += 1
-        self._change([ArticleBatch(tuple(b)) for b in batches], None, client, retries)
-        return count
+            every.append(article)
+        links = BatchLinks(tuple(every))
+        self._change([ArticleBatch(tuple(b)) for b in batches], None, client, retries, links)
+        return len(every)
 
     def add_sources(
         self,
@@ -159,7 +152,10 @@ class ShardedIndex:
             ]
             runner.map(route_source, calls)
             batches = [StagedBatch(str(staging / folder)) for folder in self.manifest.folders]
-            self._change(batches, None, client, retries)
+            folder = records_folder(str(staging))
+            names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+            links = BatchLinks.read(os.path.join(folder, name) for name in names)
+            self._change(batches, None, client, retries, links)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
@@ -170,7 +166,7 @@ class ShardedIndex:
             if not isinstance(article_id, str):
                 raise TypeError(f"delete() takes article ids (str), got {article_id!r}")
             deletes[self.shard_of(article_id)].append(article_id)
-        self._change(None, deletes, client, retries)
+        self._change(None, deletes, client, retries, BatchLinks())
 
     def _change(
         self,
@@ -178,16 +174,21 @@ class ShardedIndex:
         deletes: list[list[str]] | None,
         client: Any,
         retries: int,
+        links: BatchLinks,
     ) -> None:
         lock = FileWriteLock(self.path / LOCK, timeout=60.0)
         try:
             runner = Runner(client, retries=retries)
+            paths = [str(shard) for shard in self.shard_paths]
+            gone = [i for part in deletes or () for i in part]
+            anchors = plan_anchors(runner, paths, links, gone)
             calls = []
             for number, shard in enumerate(self.shard_paths):
                 # the articles travel inside the task (not scattered): if the worker
                 # building a shard dies, the task re-runs elsewhere with its articles
                 batch: Iterable[Article] = ArticleBatch(()) if batches is None else batches[number]
-                calls.append((str(shard), batch, [] if deletes is None else deletes[number]))
+                removed = [] if deletes is None else deletes[number]
+                calls.append((str(shard), batch, removed, anchors[number]))
             generations = runner.map(build_shard, calls)
             manifest = read_manifest(self.path)
             self.manifest = attrs.evolve(

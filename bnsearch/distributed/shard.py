@@ -1,4 +1,4 @@
-"""The work done where a shard lives: build it, report its statistics, search it.
+"""The work done where a shard lives: report its statistics, search it (:mod:`.build` builds it).
 
 These are plain functions of a shard's folder (and the generation the caller expects),
 so they run alike in this process or as Dask tasks on a worker. A process keeps each
@@ -15,14 +15,12 @@ global candidates.
 
 from __future__ import annotations
 
-import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
-from bnsearch.articles import Article
 from bnsearch.errors import BnSearchError
 from bnsearch.index import Index
 from bnsearch.index.faults import crash_point
@@ -136,64 +134,6 @@ def shard_state(path: str) -> ShardState:
         length_sums={f.name: reader.field_length_sum(f.name) for f in schema.text_fields},
         with_postings=frozenset(name for name in schema.names if ctx.has_postings(name)),
     )
-
-
-def build_shard(path: str, articles: Iterable[Article], deletes: Sequence[str]) -> int:
-    """Delete ``deletes``, upsert ``articles`` into the shard, commit; the new generation.
-
-    A process killed here leaves the shard at its last commit (the index's guarantee);
-    running the same build again gives the same shard.
-    """
-    index = Index.open(path)
-    with index.writer(timeout=60.0) as writer:
-        for article_id in deletes:
-            writer.delete(article_id)
-        writer.add_many(articles)
-    forget(path)
-    return index.generation
-
-
-def route_source(source: str, staging: str, number: int, shards: int, skip_bad: bool) -> None:
-    """Read one source (page file, folder or JSONL) once and write its articles, as JSONL,
-    to one part file per shard: ``staging/shard-NNNN/part-MMMMM.jsonl`` (``MMMMM`` =
-    ``number``, the source's position). A re-run rewrites the same files."""
-    import json
-
-    from bnsearch.articles import read_articles
-    from bnsearch.articles.jsonl import article_to_record
-    from bnsearch.distributed.manifest import shard_folder, shard_of
-
-    handles: dict[int, Any] = {}
-    try:
-        for article in read_articles(source, skip_bad=skip_bad):
-            target = shard_of(article.id, shards)
-            handle = handles.get(target)
-            if handle is None:
-                folder = os.path.join(staging, shard_folder(target))
-                os.makedirs(folder, exist_ok=True)
-                path = os.path.join(folder, f"part-{number:05d}.jsonl")
-                handle = handles[target] = open(path, "w", encoding="utf-8")  # noqa: SIM115
-            record = article_to_record(article)
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    finally:
-        for handle in handles.values():
-            handle.close()
-
-
-@attrs.frozen
-class StagedBatch:
-    """A shard's articles routed by :func:`route_source`, read where the shard is built,
-    in the order of the sources (a later copy of an article replaces an earlier one)."""
-
-    folder: str
-
-    def __iter__(self) -> Iterator[Article]:
-        from bnsearch.articles import read_articles
-
-        if not os.path.isdir(self.folder):
-            return
-        for name in sorted(os.listdir(self.folder)):
-            yield from read_articles(os.path.join(self.folder, name))
 
 
 # -- step 1: the terms prefix and fuzzy words may expand to, and spelling variants ------

@@ -98,6 +98,7 @@ class Index:
         buffer_mb: float = 128.0,
         processes: int = 1,
         merge_policy: MergePolicy | None = None,
+        external_anchors: bool = False,
     ) -> IndexWriter:
         """The single writer (a context manager: commit on clean exit, rollback on error).
 
@@ -110,6 +111,8 @@ class Index:
                 text), so Bengali text fills it about 10% sooner than its exact size.
             processes: analysis worker processes (``> 1`` for large batches).
             merge_policy: segment merge settings (default :class:`MergePolicy`).
+            external_anchors: the writer resolves no links; the anchors of articles are
+                what :meth:`IndexWriter.set_anchors` gives (a sharded index's shards).
         """
         lock = self._lock(timeout)
         try:
@@ -120,6 +123,7 @@ class Index:
                 buffer_mb=buffer_mb,
                 processes=processes,
                 merge_policy=merge_policy,
+                external_anchors=external_anchors,
             )
         except BaseException:
             lock.release()

@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.articles.links import (
+    ArticleKeys,
     LinkGraph,
     LinkKeys,
     LinkStatus,
@@ -54,6 +55,7 @@ __all__ = [
     "graph_from_segments",
     "link_keys",
     "link_url_key",
+    "live_link_keys",
     "resolve_link",
     "segment_link_maps",
     "title_key",
@@ -174,7 +176,16 @@ def graph_from_segments(
         return links_of(source_id)[link_no]
 
     graph = LinkGraph(link_source=link_source)
-    added = []
+    graph.update(added=live_link_keys(segments, live=live))
+    return graph
+
+
+def live_link_keys(
+    segments: Sequence[SegmentReader], *, live: Sequence[npt.NDArray[np.bool_]] | None = None
+) -> list[ArticleKeys]:
+    """The :data:`~bnsearch.articles.links.ArticleKeys` of the live docs of ``segments``
+    (``live`` replaces the segments' own live masks), read from segment arrays."""
+    added: list[ArticleKeys] = []
     for ordinal, segment in enumerate(segments):
         ids = segment.article_ids()
         titles = segment.title_keys()
@@ -189,8 +200,7 @@ def graph_from_segments(
             if maps is not None and table is not None:
                 links = tuple(maps.edge_keys[edge] for edge in table.of_source(doc))
             added.append((ids[doc], titles[doc], link_url_key(urls[doc]), links))
-    graph.update(added=added)
-    return graph
+    return added
 
 
 class _LiveIds:

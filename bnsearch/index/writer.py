@@ -23,13 +23,18 @@ copied; an article in a committed segment is deleted there and copied into a new
 (postings, positions, norms copied; only its anchor fields analyzed), together with the
 batch's last segment when that is small. No article is analyzed again, and anchors
 always equal the graph's edges.
+
+External anchors: a writer opened with ``external_anchors=True`` resolves no links itself;
+its articles' anchors are the ones :meth:`IndexWriter.set_anchors` gives (a shard of a
+sharded index, whose links resolve over every shard: :mod:`bnsearch.distributed.anchors`),
+put in by the same flush, rewrite and copy paths.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -138,6 +143,7 @@ class IndexWriter:
         buffer_mb: float = 128.0,
         processes: int = 1,
         merge_policy: MergePolicy | None = None,
+        external_anchors: bool = False,
     ) -> None:
         if buffer_mb <= 0:
             raise ValueError(f"buffer_mb must be > 0, got {buffer_mb}")
@@ -166,6 +172,7 @@ class IndexWriter:
             self._builders = [LocalBuilder(schema)]
         # the live articles' link graph, batch included (None: built when links matter)
         self._links: LinkGraph | None = None
+        self._external = external_anchors
         try:
             self._base = IndexReader.open(directory, schema)
             self._remove_unreferenced(self._base.manifest)
@@ -194,6 +201,8 @@ class IndexWriter:
         # related headlines of the batch's articles (reading them back from stored rows
         # costs a block's decompression each)
         self._batch_headlines: dict[str, tuple[str, ...]] = {}
+        # external_anchors: the anchors set_anchors() gave in this batch (None: own graph)
+        self._given: dict[str, tuple[str, ...]] | None = {} if self._external else None
 
     def _clear_buffer(self) -> None:
         # flushes started but not landed: (builder slot, segment name, its articles)
@@ -306,11 +315,25 @@ class IndexWriter:
         return False
 
     # -- anchors ------------------------------------------------------------------------
+    def set_anchors(self, anchors: Mapping[str, Sequence[str]]) -> None:
+        """Give articles (by id) their anchors, decided outside this index; only for a
+        writer opened with ``external_anchors=True``. An article has the anchors given
+        last in the batch; one given none keeps its stored anchors (a new one has none).
+        Like every change, visible at commit."""
+        self._check_open()
+        if self._given is None:
+            raise BnSearchError("set_anchors needs a writer opened with external_anchors=True")
+        for article_id, headlines in anchors.items():
+            if not isinstance(article_id, str) or not all(isinstance(h, str) for h in headlines):
+                raise ArticleError(f"anchors are article id -> headlines (str), got {article_id!r}")
+            self._given[article_id] = tuple(headlines)
+            self._anchor_changes.add(article_id)
+
     def _graph(self, *, needed: bool) -> LinkGraph | None:
         """The live link graph; built (from the segments, after landing the buffer) when
         ``needed`` or when some segment has links, else ``None`` (no link anywhere: an
-        index without links never pays for one)."""
-        if self._links is not None:
+        index without links never pays for one; nor does one with external anchors)."""
+        if self._links is not None or self._external:
             return self._links
         if not needed and not any(len(w.reader.link_src) for w in self._working):
             return None
@@ -340,8 +363,14 @@ class IndexWriter:
                 return working, doc
         return None
 
-    def _anchors(self, links: LinkGraph, target: str) -> tuple[str, ...]:
-        """The headlines of the live links resolving to ``target``, sorted by source."""
+    def _anchors(
+        self, links: LinkGraph | None, target: str, stored: Sequence[str] = ()
+    ) -> tuple[str, ...]:
+        """The headlines of the live links resolving to ``target``, sorted by source
+        (external anchors: the ones given, else ``stored``)."""
+        if self._given is not None:
+            return self._given.get(target, tuple(stored))
+        assert links is not None
         return tuple(self._link_headline(*ref) for ref in links.incoming_refs(target))
 
     def _link_headline(self, source_id: str, link_no: int) -> str:
@@ -362,7 +391,7 @@ class IndexWriter:
     def _flush_anchors(self, pending: _Pending) -> dict[int, tuple[str, ...]]:
         """Anchors of the buffered docs of ``pending`` (by local doc), from the graph."""
         links = self._links
-        if links is None:
+        if links is None and self._given is None:
             return {}
         anchors = {}
         for article_id, docno in pending.ids.items():
@@ -383,7 +412,7 @@ class IndexWriter:
         small, so a commit still adds one segment.
         """
         links = self._links
-        if links is None or not self._anchor_changes:
+        if (links is None and self._given is None) or not self._anchor_changes:
             return
         self._land()
         fixes: list[tuple[int, int]] = []  # (working ordinal, doc) in committed segments
@@ -394,7 +423,7 @@ class IndexWriter:
                 continue  # deleted
             working, doc = where
             stored = tuple(working.reader.stored(doc)["anchors"])
-            if self._anchors(links, target) != stored:
+            if self._anchors(links, target, stored) != stored:
                 ordinal = self._working.index(working)
                 if working.new:
                     rewrite.add(ordinal)
@@ -406,7 +435,7 @@ class IndexWriter:
             self._copy_with_anchors(fixes, links)
             self._reindexed += len(fixes)
 
-    def _copy_with_anchors(self, fixes: list[tuple[int, int]], links: LinkGraph) -> None:
+    def _copy_with_anchors(self, fixes: list[tuple[int, int]], links: LinkGraph | None) -> None:
         """Copy the docs ``fixes`` out of committed segments into a new segment with their
         final anchors: postings, positions, norms and tables are copied
         (:func:`~bnsearch.index.copydocs.copied_arrays`), only the anchor fields are analyzed;
@@ -429,7 +458,7 @@ class IndexWriter:
         for reader, (_, docs) in zip(readers, parts, strict=True):
             for doc in docs:
                 row = reader.stored(doc)
-                found = self._anchors(links, row["id"])
+                found = self._anchors(links, row["id"], row["anchors"])
                 anchors.append(found)
                 store.add({**row, "anchors": list(found)})
         built, anchor_stats = anchor_fields(self._schema, anchors)
@@ -451,7 +480,7 @@ class IndexWriter:
             reader = SegmentReader(self._directory, entry, self._schema, ordinal=ordinal)
             self._working.append(_Working(entry=entry, reader=reader, new=True))
 
-    def _rewrite_anchors(self, ordinal: int, links: LinkGraph) -> None:
+    def _rewrite_anchors(self, ordinal: int, links: LinkGraph | None) -> None:
         """Give a flushed, uncommitted segment its final anchors without analyzing its
         articles again: its anchor fields and stored rows are rebuilt, every other array
         is copied, into a new segment (the old one is dropped with the batch)."""
@@ -460,7 +489,7 @@ class IndexWriter:
         rows = list(reader.iter_stored())
         anchors = []
         for doc, row in enumerate(rows):
-            found = self._anchors(links, row["id"]) if working.is_live(doc) else ()
+            found = self._anchors(links, row["id"], row["anchors"]) if working.is_live(doc) else ()
             anchors.append(found)
         store = StoreWriter(background=True)  # compresses while the anchors are analyzed
         for row, found in zip(rows, anchors, strict=True):

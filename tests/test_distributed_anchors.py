@@ -1,0 +1,177 @@
+"""Anchors across shards: real BeliN pages, rendered with other articles' real titles as
+related headlines and read back by the page parser, in one index and in a 4-shard index.
+Every article's stored anchors, and the ranking of queries that read the ``anchors``
+field, must be those of the one index, also after deletes and re-adds; most links cross
+shards, and some headlines name several articles (ambiguous over the whole index, while a
+shard alone may see one of them)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import attrs
+import pytest
+
+from bnsearch.articles import Article, parse_page
+from bnsearch.articles.links import LinkGraph
+from bnsearch.distributed import ShardedIndex
+from bnsearch.errors import BnSearchError
+from bnsearch.index import Index
+from bnsearch.index.reader import IndexReader
+from bnsearch.search import Searcher
+from tests.conftest import shared_file
+from tests.page_render import load_belin, render_pages
+from tests.test_distributed_ranking import same_ranking
+
+SHARDS = 4
+COUNT = 900
+
+
+@pytest.fixture(scope="module")
+def pages() -> list[Article]:
+    records = load_belin(shared_file("corpus/belin_religious_news.jsonl"))[:COUNT]
+    rendered = render_pages(records, variants=("plain",), seed=16)
+    return [parse_page(page.text, id=page.source_id) for page in rendered]
+
+
+def _anchors(reader: IndexReader, article_id: str) -> list[str]:
+    where = reader.find(article_id)
+    assert where is not None, article_id
+    return list(reader.stored(*where)["anchors"])
+
+
+def _shard_readers(sharded: ShardedIndex) -> list[IndexReader]:
+    return [Index.open(path).reader() for path in sharded.shard_paths]
+
+
+def same_anchors(one: Index, sharded: ShardedIndex, ids: Sequence[str]) -> int:
+    """Assert every article's stored anchors equal the one index's; the number with some."""
+    reader = one.reader()
+    shards = _shard_readers(sharded)
+    anchored = 0
+    for article_id in ids:
+        expected = _anchors(reader, article_id)
+        assert _anchors(shards[sharded.shard_of(article_id)], article_id) == expected, article_id
+        anchored += bool(expected)
+    return anchored
+
+
+QUERIES = [
+    "ইসলাম ধর্ম",
+    "মসজিদ",
+    "রমজান মাসে রোজা রাখা",
+    '"পবিত্র কোরআন"',
+    "anchors:হজ",
+    "anchors:(ঈদ নামাজ)",
+    "নামা*",
+    "ঈদ +নামাজ -মসজিদ",
+    "পূজা^2 মন্দির",
+]
+
+
+def same_results(one: Index, sharded: ShardedIndex) -> None:
+    single, many = one.searcher(), sharded.searcher()
+    for query in QUERIES:
+        a = single.search(query, limit=10)
+        b = many.search(query, limit=10)
+        assert a.total > 0, query
+        assert b.total == a.total, query
+        same_ranking(a, b)
+        for x, y in zip(a, b, strict=True):
+            if x.id == y.id:
+                assert y.fields == x.fields
+
+
+def test_anchors_and_ranking_equal_one_index(pages: list[Article], tmp_path: Path) -> None:
+    one = Index.create(tmp_path / "one")
+    with one.writer() as writer:
+        writer.add_many(pages[:500])
+    with one.writer() as writer:
+        writer.add_many(pages[500:])
+    sharded = ShardedIndex.create(tmp_path / "s", shards=SHARDS)
+    sharded.add(pages[:300])
+    sharded.add(pages[300:])
+    ids = [page.id for page in pages]
+    anchored = same_anchors(one, sharded, ids)
+    assert anchored > len(pages) // 2  # the test means something only if links resolve
+
+    graph = LinkGraph.from_articles(pages)
+    edges = list(graph.edges())
+    crossing = sum(sharded.shard_of(e.source) != sharded.shard_of(e.target) for e in edges)
+    assert crossing > len(edges) // 2  # most links leave their shard
+    # a headline naming several articles: ambiguous in one index; a shard holding one of
+    # those articles and the link would resolve it alone
+    locally_resolved = 0
+    for ref, candidates in graph.ambiguous_refs():
+        shard = sharded.shard_of(ref[0])
+        locally_resolved += sum(sharded.shard_of(c) == shard for c in candidates) == 1
+    assert locally_resolved > 0
+    same_results(one, sharded)
+
+    # changes: delete linked-to articles, re-add some sources with other headlines
+    targets = sorted({edge.target for edge in graph.edges()})[:40]
+    sources = [page for page in pages if page.related][:30]
+    changed = [
+        attrs.evolve(page, related=(*page.related[1:], pages[n].title))
+        for n, page in enumerate(sources)
+    ]
+    with one.writer() as writer:
+        for target in targets:
+            writer.delete(target)
+    with one.writer() as writer:
+        writer.add_many(changed)
+        writer.add_many(p for p in pages if p.id in set(targets[:20]))
+    sharded.delete(targets)
+    sharded.add([*changed, *(p for p in pages if p.id in set(targets[:20]))])
+    live = [page.id for page in pages if page.id not in set(targets[20:])]
+    assert same_anchors(one, sharded, live) > 0
+    same_results(one, sharded)
+
+
+def test_add_sources_gives_the_same_anchors(pages: list[Article], tmp_path: Path) -> None:
+    """Routing from files on the workers' side: the link records come with the parts."""
+    import json
+
+    from bnsearch.articles.jsonl import article_to_record
+
+    half = len(pages) // 2
+    files = [tmp_path / "a.jsonl", tmp_path / "b.jsonl"]
+    for path, part in zip(files, (pages[:half], pages[half:]), strict=True):
+        lines = (json.dumps(article_to_record(p), ensure_ascii=False) + "\n" for p in part)
+        path.write_text("".join(lines), encoding="utf-8")
+    one = Index.create(tmp_path / "one")
+    with one.writer() as writer:
+        writer.add_many(pages)
+    sharded = ShardedIndex.create(tmp_path / "s", shards=3)
+    sharded.add_sources(files)
+    assert same_anchors(one, sharded, [page.id for page in pages]) > len(pages) // 2
+
+
+def test_external_anchors_writer(tmp_path: Path) -> None:
+    """A writer with external anchors resolves no links; set_anchors decides, for new and
+    committed articles, and an article given nothing keeps its stored anchors."""
+    index = Index.create(tmp_path / "i")
+    a = Article(id="a", title="বাজেট ঘোষণা", body="সংসদে বাজেট")
+    b = Article(id="b", title="নির্বাচন", body="ভোট গ্রহণ", related=("বাজেট ঘোষণা",))
+    with index.writer(external_anchors=True) as writer:
+        writer.set_anchors({"a": ("বাজেট ঘাটতি নিয়ে কথা",)})
+        writer.add_many([a, b])
+    reader = index.reader()
+    assert _anchors(reader, "a") == ["বাজেট ঘাটতি নিয়ে কথা"]  # not b's local link
+    assert _anchors(reader, "b") == []
+    assert Searcher(reader).search("anchors:ঘাটতি").ids == ["a"]
+    with index.writer(external_anchors=True) as writer:
+        writer.add(attrs.evolve(b, body="ভোট গণনা"))
+        writer.set_anchors({"b": ("নির্বাচনের খবর",)})
+    reader = index.reader()
+    assert _anchors(reader, "a") == ["বাজেট ঘাটতি নিয়ে কথা"]  # kept
+    assert _anchors(reader, "b") == ["নির্বাচনের খবর"]
+    with index.writer(external_anchors=True) as writer:
+        writer.set_anchors({"a": ()})  # only anchors change: the article is copied
+    reader = index.reader()
+    assert _anchors(reader, "a") == []
+    assert Searcher(reader).search("anchors:ঘাটতি").total == 0
+    assert Searcher(reader).search("সংসদে").ids == ["a"]
+    with index.writer() as writer, pytest.raises(BnSearchError, match="external_anchors"):
+        writer.set_anchors({"a": ("x",)})
