@@ -5,7 +5,9 @@ word frequencies) written by one process (``Index.writer()``), then as a 4-shard
 a LocalCluster of 2 worker processes (one thread each); wall time, and cores busy = CPU
 seconds of the client and the workers (psutil) over the wall time. Queries: p50/p90 of
 the same queries on the one index and on the sharded one (in this process, and fanned out
-to the cluster). Run: ``python benchmarks/bench_distributed.py 20000`` (prints JSON).
+to the cluster). Run: ``python benchmarks/bench_distributed.py 20000`` (prints JSON);
+``--build`` measures the builds only (adding a 2-shard ``add_sources`` build), and
+``--no-add`` leaves out ``add(articles)`` (the articles through the scheduler).
 """
 
 from __future__ import annotations
@@ -67,7 +69,9 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
-def main(count: int, rounds: int = 15) -> dict[str, Any]:
+def main(
+    count: int, rounds: int = 15, *, build_only: bool = False, add: bool = True
+) -> dict[str, Any]:
 
     from distributed import Client, LocalCluster
 
@@ -99,18 +103,21 @@ def main(count: int, rounds: int = 15) -> dict[str, Any]:
             "seconds": round(wall, 2),
             "articles_per_s": round(count / wall),
             "cores_busy": round((cpu_seconds(mine) - cpu0) / wall, 2),
+            "cpu_seconds": round(cpu_seconds(mine) - cpu0, 1),
         }
         # 4 shards on 2 workers
         sharded = ShardedIndex.create(folder / "sharded", shards=4)
         every = mine + worker_pids
-        cpu0, began = cpu_seconds(every), time.perf_counter()
-        sharded.add(articles, client=client)
-        wall = time.perf_counter() - began
-        result["dask_2_workers_4_shards"] = {
-            "seconds": round(wall, 2),
-            "articles_per_s": round(count / wall),
-            "cores_busy": round((cpu_seconds(every) - cpu0) / wall, 2),
-        }
+        if add:
+            cpu0, began = cpu_seconds(every), time.perf_counter()
+            sharded.add(articles, client=client)
+            wall = time.perf_counter() - began
+            result["dask_2_workers_4_shards"] = {
+                "seconds": round(wall, 2),
+                "articles_per_s": round(count / wall),
+                "cores_busy": round((cpu_seconds(every) - cpu0) / wall, 2),
+                "cpu_seconds": round(cpu_seconds(every) - cpu0, 1),
+            }
         # the same articles read by the shard tasks themselves from a JSONL file
         from bnsearch.articles.jsonl import article_to_record
 
@@ -120,25 +127,32 @@ def main(count: int, rounds: int = 15) -> dict[str, Any]:
             with source.open("w", encoding="utf-8") as out:
                 for article in articles[n::4]:
                     out.write(json.dumps(article_to_record(article), ensure_ascii=False) + "\n")
-        from_files = ShardedIndex.create(folder / "from-files", shards=4)
-        cpu0, began = cpu_seconds(every), time.perf_counter()
-        from_files.add_sources(sources, client=client)
-        wall = time.perf_counter() - began
-        result["dask_2_workers_4_shards_add_sources"] = {
-            "seconds": round(wall, 2),
-            "articles_per_s": round(count / wall),
-            "cores_busy": round((cpu_seconds(every) - cpu0) / wall, 2),
-        }
-        result["build_speedup_add_sources"] = round(
-            result["dask_2_workers_4_shards_add_sources"]["articles_per_s"]
-            / result["one_process"]["articles_per_s"],
-            2,
-        )
-        result["build_speedup"] = round(
-            result["dask_2_workers_4_shards"]["articles_per_s"]
-            / result["one_process"]["articles_per_s"],
-            2,
-        )
+        for shards in (4, 2) if build_only else (4,):
+            from_files = ShardedIndex.create(folder / f"from-files-{shards}", shards=shards)
+            cpu0, began = cpu_seconds(every), time.perf_counter()
+            from_files.add_sources(sources, client=client)
+            wall = time.perf_counter() - began
+            name = f"dask_2_workers_{shards}_shards_add_sources"
+            result[name] = {
+                "seconds": round(wall, 2),
+                "articles_per_s": round(count / wall),
+                "cores_busy": round((cpu_seconds(every) - cpu0) / wall, 2),
+                "cpu_seconds": round(cpu_seconds(every) - cpu0, 1),
+                "speedup": round(count / wall / result["one_process"]["articles_per_s"], 2),
+            }
+        result["build_speedup_add_sources"] = result["dask_2_workers_4_shards_add_sources"][
+            "speedup"
+        ]
+        if add:
+            result["build_speedup"] = round(
+                result["dask_2_workers_4_shards"]["articles_per_s"]
+                / result["one_process"]["articles_per_s"],
+                2,
+            )
+        if build_only:
+            result["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+            result["load_average_1min_at_end"] = round(os.getloadavg()[0], 1)
+            return result
         # queries
         single = one.searcher()
         here = sharded.searcher()
@@ -173,4 +187,10 @@ def main(count: int, rounds: int = 15) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(int(sys.argv[1]) if len(sys.argv) > 1 else 20_000), indent=1))
+    numbers = [arg for arg in sys.argv[1:] if not arg.startswith("--")]
+    found = main(
+        int(numbers[0]) if numbers else 20_000,
+        build_only="--build" in sys.argv,
+        add="--no-add" not in sys.argv,
+    )
+    print(json.dumps(found, indent=1))

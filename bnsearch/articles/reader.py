@@ -140,14 +140,18 @@ def read_articles(
     See the module docstring for the formats, the errors and what ``skip_bad`` does.
     ``report``, when given, is filled as the iterator is consumed.
     """
-    run = _Run(skip_bad=skip_bad, report=report)
-    root = Path(path)
-    if root.is_dir():
-        yield from run.folder(root)
-    elif root.exists():
-        yield from run.file(root)
-    else:
-        raise ArticleError("no such file or folder", path=str(root))
+    return _Run(skip_bad=skip_bad, report=report).read(Path(path))
+
+
+def read_articles_with_lines(
+    path: str | os.PathLike[str], *, skip_bad: bool = False
+) -> Iterator[tuple[Article, bytes | None]]:
+    """:func:`read_articles`, each article with its JSONL line as read (UTF-8, without a
+    byte order mark; ``None`` for an article read from a page file): a copy of the record
+    needs no second encoding (a sharded index's routing writes it)."""
+    run = _Run(skip_bad=skip_bad, report=None)
+    for article in run.read(Path(path)):
+        yield article, run.line
 
 
 #: File endings that are refused as pages, with what to do instead.
@@ -223,6 +227,8 @@ class _Run:
 
     skip_bad: bool
     report: ReadReport | None
+    #: the JSONL line (UTF-8, no byte order mark) of the article yielded last; None: a page
+    line: bytes | None = None
 
     def skip(self, error: ArticleError, path: str) -> None:
         item = SkippedRecord(
@@ -240,6 +246,14 @@ class _Run:
     def note(self, article: Article, path: str, line: int | None = None) -> None:
         if self.report is not None:
             self.report._note(article, path, line)
+
+    def read(self, root: Path) -> Iterator[Article]:
+        if root.is_dir():
+            yield from self.folder(root)
+        elif root.exists():
+            yield from self.file(root)
+        else:
+            raise ArticleError("no such file or folder", path=str(root))
 
     def folder(self, root: Path) -> Iterator[Article]:
         for file in _walk(root):
@@ -262,6 +276,7 @@ class _Run:
             self.skip(error, str(file))
             return
         self.note(article, str(file))
+        self.line = None
         yield article
 
     def jsonl(self, file: Path) -> Iterator[Article]:
@@ -300,6 +315,7 @@ class _Run:
                 continue
             if article is not None:
                 self.note(article, name, number)
+                self.line = raw.removeprefix(_UTF8_BOM) if number == 1 else raw
                 yield article
 
 

@@ -55,7 +55,7 @@ class BatchLinks:
 
     @classmethod
     def read(cls, paths: Iterable[str]) -> BatchLinks:
-        """The records :func:`write_records` wrote, file after file."""
+        """The lines :func:`link_line` gave, file after file."""
         articles: list[Article] = []
         for path in paths:
             with open(path, encoding="utf-8") as handle:
@@ -73,13 +73,11 @@ class BatchLinks:
         return any(article.related for article in self.articles)
 
 
-def write_records(path: str, articles: Iterable[Article]) -> None:
-    """Write what :class:`BatchLinks` needs of ``articles`` as JSON lines (a routing
-    task's, read back by the client)."""
-    with open(path, "w", encoding="utf-8") as handle:
-        for a in articles:
-            related = [(link.headline, link.url, link.target_id) for link in a.related]
-            handle.write(json.dumps((a.id, a.title, a.url, related), ensure_ascii=False) + "\n")
+def link_line(article: Article) -> str:
+    """What :class:`BatchLinks` needs of ``article``, as one JSON line (a routing task
+    writes them; the client reads them back with :meth:`BatchLinks.read`)."""
+    related = [(link.headline, link.url, link.target_id) for link in article.related]
+    return json.dumps((article.id, article.title, article.url, related), ensure_ascii=False) + "\n"
 
 
 # -- on the shards -------------------------------------------------------------------

@@ -23,7 +23,8 @@ import attrs
 
 from bnsearch.articles import Article, read_articles
 from bnsearch.articles.jsonl import article_to_record
-from bnsearch.distributed.anchors import records_folder, write_records
+from bnsearch.articles.reader import read_articles_with_lines
+from bnsearch.distributed.anchors import link_line, records_folder
 from bnsearch.distributed.manifest import shard_folder, shard_of
 from bnsearch.distributed.shard import forget
 from bnsearch.index import Index
@@ -62,27 +63,30 @@ def route_source(source: str, staging: str, number: int, shards: int, skip_bad: 
     """Read one source (page file, folder or JSONL) once and write its articles, as JSONL,
     to one part file per shard: ``staging/shard-NNNN/part-MMMMM.jsonl`` (``MMMMM`` =
     ``number``, the source's position), and their link records to
-    ``staging/links/part-MMMMM.jsonl``. A re-run rewrites the same files."""
+    ``staging/links/part-MMMMM.jsonl``. A JSONL record is copied as read (checked, not
+    encoded again). A re-run rewrites the same files."""
     handles: dict[int, Any] = {}
-    records = []
+    folder = records_folder(staging)
+    os.makedirs(folder, exist_ok=True)
+    links = open(os.path.join(folder, f"part-{number:05d}.jsonl"), "w", encoding="utf-8")  # noqa: SIM115
     try:
-        for article in read_articles(source, skip_bad=skip_bad):
+        for article, line in read_articles_with_lines(source, skip_bad=skip_bad):
             target = shard_of(article.id, shards)
             handle = handles.get(target)
             if handle is None:
                 folder = os.path.join(staging, shard_folder(target))
                 os.makedirs(folder, exist_ok=True)
                 path = os.path.join(folder, f"part-{number:05d}.jsonl")
-                handle = handles[target] = open(path, "w", encoding="utf-8")  # noqa: SIM115
-            record = article_to_record(article)
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            records.append(article)
+                handle = handles[target] = open(path, "wb")  # noqa: SIM115
+            if line is None:  # a page file
+                record = json.dumps(article_to_record(article), ensure_ascii=False)
+                line = record.encode("utf-8")
+            handle.write(line if line.endswith(b"\n") else line + b"\n")
+            links.write(link_line(article))
     finally:
+        links.close()
         for handle in handles.values():
             handle.close()
-    folder = records_folder(staging)
-    os.makedirs(folder, exist_ok=True)
-    write_records(os.path.join(folder, f"part-{number:05d}.jsonl"), records)
 
 
 @attrs.frozen
