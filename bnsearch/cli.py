@@ -422,7 +422,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     args.index = args.index_option or args.index
     if not args.index:
         raise BnSearchError("which index? bnsearch verify --index DIR")
-    report = verify(args.index)
+    sharded = is_sharded(args.index)
+    report = ShardedIndex.open(args.index).verify() if sharded else verify(args.index)
     print(report)
     return 0 if report.ok else 2
 

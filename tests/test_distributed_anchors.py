@@ -175,3 +175,28 @@ def test_external_anchors_writer(tmp_path: Path) -> None:
     assert Searcher(reader).search("সংসদে").ids == ["a"]
     with index.writer() as writer, pytest.raises(BnSearchError, match="external_anchors"):
         writer.set_anchors({"a": ("x",)})
+
+
+def test_verify_checks_anchors_over_every_shard(pages: list[Article], tmp_path: Path) -> None:
+    from bnsearch.cli import main
+    from bnsearch.index import verify
+
+    sharded = ShardedIndex.create(tmp_path / "s", shards=3)
+    sharded.add(pages[:400])
+    report = sharded.verify()
+    assert report.ok, report.problems
+    assert report.doc_count == 400
+    assert main(["verify", "--index", str(tmp_path / "s")]) == 0
+    # a shard alone cannot tell: links from other shards look like wrong anchors there
+    alone = [verify(path) for path in sharded.shard_paths]
+    assert any(not r.ok for r in alone)
+    assert all(verify(path, anchors=False).ok for path in sharded.shard_paths)
+    # an article given wrong anchors behind the sharded index's back is reported
+    reader = Index.open(sharded.shard_paths[0]).reader()
+    victim = next(i for i in reader.article_ids() if _anchors(reader, i))
+    with Index.open(sharded.shard_paths[0]).writer(external_anchors=True) as writer:
+        writer.set_anchors({victim: ("ভুল শিরোনাম",)})
+    report = sharded.verify()
+    assert not report.ok
+    assert any(victim in problem for problem in report.problems)
+    assert main(["verify", "--index", str(tmp_path / "s")]) == 2

@@ -40,6 +40,7 @@ from bnsearch.distributed.manifest import shard_of
 from bnsearch.distributed.runner import Runner
 from bnsearch.index import Index
 from bnsearch.index.links import live_link_keys
+from bnsearch.index.verify import LinkRows, VerifyReport, anchor_problems, link_rows, verify
 
 #: Per shard: article id -> its anchors (headlines, by source id then link number).
 ShardAnchors = dict[str, tuple[str, ...]]
@@ -154,3 +155,36 @@ def _stored_headlines(
 
 def records_folder(staging: str) -> str:
     return os.path.join(staging, "links")
+
+
+# -- checking ------------------------------------------------------------------------
+def shard_verify(path: str) -> tuple[VerifyReport, LinkRows, list[ArticleKeys]]:
+    """A shard's own checks (all but anchors), its live articles' related headlines and
+    stored anchors, and their link keys."""
+    report = verify(path, anchors=False)
+    segments = Index.open(path).reader().segments if report.ok else []
+    return report, link_rows(segments), live_link_keys(segments)
+
+
+def verify_sharded(runner: Runner, root: str, paths: Sequence[str]) -> VerifyReport:
+    """Every shard's checks, then every live article's stored anchors against the links
+    resolving to it over every shard (what ``verify`` checks in one index)."""
+    problems: list[str] = []
+    graph = LinkGraph()
+    rows = LinkRows()
+    reports = runner.map(shard_verify, [(path,) for path in paths])
+    for report, found, keys in reports:
+        problems.extend(f"{report.location}: {problem}" for problem in report.problems)
+        rows.headlines.update(found.headlines)
+        rows.anchors.update(found.anchors)
+        graph.update(added=keys)
+    if not problems:
+        problems.extend(anchor_problems(graph, rows))
+    return VerifyReport(
+        location=root,
+        generation=None,
+        segments=sum(report.segments for report, _, _ in reports),
+        doc_count=sum(report.doc_count for report, _, _ in reports),
+        files_checked=sum(report.files_checked for report, _, _ in reports),
+        problems=tuple(problems),
+    )

@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from bnsearch.articles import Article
-from bnsearch.distributed.anchors import BatchLinks, plan_anchors, records_folder
+from bnsearch.distributed.anchors import BatchLinks, plan_anchors, records_folder, verify_sharded
 from bnsearch.distributed.build import ArticleBatch, StagedBatch, build_shard, route_source
 from bnsearch.distributed.manifest import (
     MANIFEST,
@@ -38,6 +38,7 @@ from bnsearch.errors import ArticleError, IndexFormatError
 from bnsearch.index import Index
 from bnsearch.index.lock import FileWriteLock
 from bnsearch.index.schema import Schema
+from bnsearch.index.verify import VerifyReport
 from bnsearch.search.scoring import BM25FParams
 
 #: The sharded index's writer lock (one ``add``/``delete`` at a time).
@@ -197,6 +198,12 @@ class ShardedIndex:
             write_manifest(self.path, self.manifest)
         finally:
             lock.release()
+
+    def verify(self, *, client: Any = None) -> VerifyReport:
+        """Check every shard (``bnsearch.index.verify``), then every live article's stored
+        anchors against the links resolving to it over every shard; one report."""
+        runner = Runner(client)
+        return verify_sharded(runner, str(self.path), [str(p) for p in self.shard_paths])
 
     # -- search -------------------------------------------------------------------------
     def searcher(

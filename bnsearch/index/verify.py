@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import os
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ import numpy as np
 from bnsearch.errors import BnSearchError
 from bnsearch.index import compound
 from bnsearch.index.directory import Directory, FSDirectory
-from bnsearch.index.links import graph_from_segments
+from bnsearch.index.links import LinkGraph, graph_from_segments
 from bnsearch.index.manifest import Manifest, SegmentEntry
 from bnsearch.index.reader import read_manifest
 from bnsearch.index.schema import TEXT, Schema
@@ -155,11 +156,28 @@ def _check_field(segment: SegmentReader, name: str, text: bool, problems: list[s
 
 
 @attrs.define
-class _LinkRows:
+class LinkRows:
     """What the anchor check needs from the stored rows of live docs."""
 
     headlines: dict[str, list[str]] = attrs.field(factory=dict)  # source -> link headlines
     anchors: dict[str, list[str]] = attrs.field(factory=dict)  # id -> stored anchors (non-empty)
+
+    def note(self, article_id: str, row: dict[str, Any]) -> None:
+        """Take what the check needs from a live doc's stored row."""
+        if row.get("related"):
+            self.headlines[article_id] = [str(link[0]) for link in row["related"]]
+        if row.get("anchors"):
+            self.anchors[article_id] = list(row["anchors"])
+
+
+def link_rows(segments: Sequence[SegmentReader]) -> LinkRows:
+    """The related headlines and stored anchors of the live docs of ``segments``."""
+    found = LinkRows()
+    for segment in segments:
+        ids = segment.article_ids()
+        for doc in np.flatnonzero(segment.live).tolist():
+            found.note(ids[doc], segment.stored(doc))
+    return found
 
 
 def _check_segment(
@@ -167,7 +185,7 @@ def _check_segment(
     schema: Schema,
     problems: list[str],
     seen: dict[str, str],
-    link_rows: _LinkRows,
+    link_rows: LinkRows,
 ) -> None:
     for spec in schema.fields:
         _check_field(segment, spec.name, spec.kind == TEXT, problems)
@@ -199,26 +217,26 @@ def _check_segment(
         if other is not None:
             problems.append(f"article {ids[doc]!r} is live in both {other} and {segment.name}")
         seen[ids[doc]] = segment.name
-        row = rows[doc]
-        if row.get("related"):
-            link_rows.headlines[ids[doc]] = [str(link[0]) for link in row["related"]]
-        if row.get("anchors"):
-            link_rows.anchors[ids[doc]] = list(row["anchors"])
+        link_rows.note(ids[doc], rows[doc])
 
 
 _MAX_ANCHOR_PROBLEMS = 10
 
 
-def _check_anchors(
-    segments: list[SegmentReader], link_rows: _LinkRows, problems: list[str]
-) -> None:
+def _check_anchors(segments: list[SegmentReader], link_rows: LinkRows, problems: list[str]) -> None:
     """Stored anchors must be the headlines of the links that resolve to each article."""
     where: dict[str, tuple[int, int]] = {}
     for ordinal, segment in enumerate(segments):
         ids = segment.article_ids()
         for doc in np.flatnonzero(segment.live).tolist():
             where[ids[doc]] = (ordinal, doc)
-    graph = graph_from_segments(segments, where.get)
+    problems.extend(anchor_problems(graph_from_segments(segments, where.get), link_rows))
+
+
+def anchor_problems(graph: LinkGraph, link_rows: LinkRows) -> list[str]:
+    """Articles whose stored anchors (``link_rows``) are not the headlines of the links
+    ``graph`` resolves to them (at most ten named, then a count)."""
+    problems: list[str] = []
     incoming = {target: graph.incoming_refs(target) for target in graph.in_link_counts()}
     wrong = []
     for ident in sorted(incoming.keys() | link_rows.anchors.keys()):
@@ -237,10 +255,15 @@ def _check_anchors(
         )
     if len(wrong) > _MAX_ANCHOR_PROBLEMS:
         problems.append(f"... anchors differ for {len(wrong)} articles in all")
+    return problems
 
 
-def verify(target: str | os.PathLike[str] | Any) -> VerifyReport:
-    """Check the index at ``target`` (a folder path or an :class:`Index`)."""
+def verify(target: str | os.PathLike[str] | Any, *, anchors: bool = True) -> VerifyReport:
+    """Check the index at ``target`` (a folder path or an :class:`Index`).
+
+    ``anchors=False`` leaves out the anchor check (a shard of a sharded index: its
+    anchors come from links on every shard, which the sharded index checks).
+    """
     directory: Directory
     if isinstance(target, (str, os.PathLike)):
         directory = FSDirectory(Path(target))
@@ -271,7 +294,7 @@ def verify(target: str | os.PathLike[str] | Any) -> VerifyReport:
             schema = None
     checked = 0
     seen: dict[str, str] = {}
-    link_rows = _LinkRows()
+    link_rows = LinkRows()
     opened: list[SegmentReader] = []
     for ordinal, entry in enumerate(manifest.segments):
         before = len(problems)
@@ -284,7 +307,7 @@ def verify(target: str | os.PathLike[str] | Any) -> VerifyReport:
             opened.append(segment)
         except (BnSearchError, ValueError, IndexError) as error:
             problems.append(f"{directory.describe(entry.name)}: {error}")
-    if not problems and opened:
+    if anchors and not problems and opened:
         try:
             _check_anchors(opened, link_rows, problems)
         except BnSearchError as error:  # verify reports, it never raises on damage
