@@ -14,6 +14,7 @@ a fifth more CPU per article in a one-worker build here); ``--no-add`` leaves ou
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -49,6 +50,20 @@ def cpu_seconds(pids: list[int]) -> float:
         times = psutil.Process(pid).cpu_times()
         total += times.user + times.system + times.children_user + times.children_system
     return total
+
+
+def measured(pids: list[int], count: int, build: Any) -> dict[str, Any]:
+    """``build()`` timed: wall seconds, articles/s, CPU-seconds of ``pids`` and cores busy."""
+    cpu0, began = cpu_seconds(pids), time.perf_counter()
+    build()
+    wall = time.perf_counter() - began
+    cpu = cpu_seconds(pids) - cpu0
+    return {
+        "seconds": round(wall, 2),
+        "articles_per_s": round(count / wall),
+        "cores_busy": round(cpu / wall, 2),
+        "cpu_seconds": round(cpu, 1),
+    }
 
 
 def latencies(search: Any, rounds: int) -> list[float]:
@@ -99,30 +114,20 @@ def main(
         worker_pids = list(client.run(os.getpid).values())
         # one process
         mine = [os.getpid()]
-        cpu0, began = cpu_seconds(mine), time.perf_counter()
         one = Index.create(folder / "one")
-        with one.writer() as writer:
-            writer.add_many(articles)
-        wall = time.perf_counter() - began
-        result["one_process"] = {
-            "seconds": round(wall, 2),
-            "articles_per_s": round(count / wall),
-            "cores_busy": round((cpu_seconds(mine) - cpu0) / wall, 2),
-            "cpu_seconds": round(cpu_seconds(mine) - cpu0, 1),
-        }
+
+        def build_one() -> None:
+            with one.writer() as writer:
+                writer.add_many(articles)
+
+        result["one_process"] = measured(mine, count, build_one)
         # 4 shards on 2 workers
         sharded = ShardedIndex.create(folder / "sharded", shards=4)
         every = mine + worker_pids
         if add:
-            cpu0, began = cpu_seconds(every), time.perf_counter()
-            sharded.add(articles, client=client)
-            wall = time.perf_counter() - began
-            result["dask_2_workers_4_shards"] = {
-                "seconds": round(wall, 2),
-                "articles_per_s": round(count / wall),
-                "cores_busy": round((cpu_seconds(every) - cpu0) / wall, 2),
-                "cpu_seconds": round(cpu_seconds(every) - cpu0, 1),
-            }
+            result["dask_2_workers_4_shards"] = measured(
+                every, count, lambda: sharded.add(articles, client=client)
+            )
         # the same articles read by the shard tasks themselves from a JSONL file
         from bnsearch.articles.jsonl import article_to_record
 
@@ -134,17 +139,12 @@ def main(
                     out.write(json.dumps(article_to_record(article), ensure_ascii=False) + "\n")
         for shards in (4, 2) if build_only else (4,):
             from_files = ShardedIndex.create(folder / f"from-files-{shards}", shards=shards)
-            cpu0, began = cpu_seconds(every), time.perf_counter()
-            from_files.add_sources(sources, client=client)
-            wall = time.perf_counter() - began
-            name = f"dask_2_workers_{shards}_shards_add_sources"
-            result[name] = {
-                "seconds": round(wall, 2),
-                "articles_per_s": round(count / wall),
-                "cores_busy": round((cpu_seconds(every) - cpu0) / wall, 2),
-                "cpu_seconds": round(cpu_seconds(every) - cpu0, 1),
-                "speedup": round(count / wall / result["one_process"]["articles_per_s"], 2),
-            }
+            add_sources = functools.partial(from_files.add_sources, sources, client=client)
+            found = measured(every, count, add_sources)
+            found["speedup"] = round(
+                found["articles_per_s"] / result["one_process"]["articles_per_s"], 2
+            )
+            result[f"dask_2_workers_{shards}_shards_add_sources"] = found
         result["build_speedup_add_sources"] = result["dask_2_workers_4_shards_add_sources"][
             "speedup"
         ]
