@@ -175,6 +175,10 @@ def test_external_anchors_writer(tmp_path: Path) -> None:
     assert Searcher(reader).search("সংসদে").ids == ["a"]
     with index.writer() as writer, pytest.raises(BnSearchError, match="external_anchors"):
         writer.set_anchors({"a": ("x",)})
+    with index.writer(external_anchors=True) as writer:
+        with pytest.raises(BnSearchError, match="sequence of headlines"):
+            writer.set_anchors({"a": "একটি শিরোনাম"})  # a str is not a list of headlines
+        writer.rollback()
 
 
 def test_verify_checks_anchors_over_every_shard(pages: list[Article], tmp_path: Path) -> None:

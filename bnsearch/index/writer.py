@@ -324,8 +324,15 @@ class IndexWriter:
         if self._given is None:
             raise BnSearchError("set_anchors needs a writer opened with external_anchors=True")
         for article_id, headlines in anchors.items():
-            if not isinstance(article_id, str) or not all(isinstance(h, str) for h in headlines):
-                raise ArticleError(f"anchors are article id -> headlines (str), got {article_id!r}")
+            if (
+                not isinstance(article_id, str)
+                or isinstance(headlines, str)
+                or not all(isinstance(h, str) for h in headlines)
+            ):
+                raise ArticleError(
+                    f"anchors are article id -> a sequence of headlines (str); got "
+                    f"{article_id!r} -> {headlines!r}"
+                )
             self._given[article_id] = tuple(headlines)
             self._anchor_changes.add(article_id)
 
