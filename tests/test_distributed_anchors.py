@@ -204,3 +204,27 @@ def test_verify_checks_anchors_over_every_shard(pages: list[Article], tmp_path: 
     assert not report.ok
     assert any(victim in problem for problem in report.problems)
     assert main(["verify", "--index", str(tmp_path / "s")]) == 2
+
+
+def test_a_change_elsewhere_is_seen(pages: list[Article], tmp_path: Path) -> None:
+    """The link graph a ShardedIndex keeps from its last change is used only while the
+    shards are still where it left them: a change made through another object (or
+    process) is read from the shards."""
+    one = Index.create(tmp_path / "one")
+    first = ShardedIndex.create(tmp_path / "s", shards=3)
+    other = ShardedIndex.open(tmp_path / "s")
+    with one.writer() as writer:
+        writer.add_many(pages[:300])
+    first.add(pages[:300])
+    linked = [p for p in pages[300:] if p.related][:60]
+    with one.writer() as writer:
+        writer.add_many(linked[:30])
+    other.add(linked[:30])  # first's graph is stale now
+    with one.writer() as writer:
+        writer.add_many(linked[30:])
+        writer.delete(pages[0].id)
+    first.add(linked[30:])
+    first.delete([pages[0].id])  # from the graph kept by the add just before
+    ids = [p.id for p in (*pages[1:300], *linked)]
+    assert same_anchors(one, first, ids) > 0
+    assert first.verify().ok

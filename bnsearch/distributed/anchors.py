@@ -105,17 +105,25 @@ def shard_headlines(path: str, ids: Sequence[str]) -> dict[str, list[str]]:
 
 # -- on the client ---------------------------------------------------------------------
 def plan_anchors(
-    runner: Runner, paths: Sequence[str], batch: BatchLinks, deletes: Iterable[str]
-) -> list[ShardAnchors]:
-    """Per shard, the anchors to give its writer for this change (see the module)."""
+    runner: Runner,
+    paths: Sequence[str],
+    batch: BatchLinks,
+    deletes: Iterable[str],
+    graph: LinkGraph | None = None,
+) -> tuple[list[ShardAnchors], LinkGraph | None]:
+    """Per shard, the anchors to give its writer for this change (see the module), and
+    the link graph after the change (``None`` when no link exists anywhere). ``graph``,
+    when given, is the graph of the shards as they are (kept from the last change made
+    here): the shards' link keys are then not read again, and it is updated in place."""
     shards = len(paths)
     plans: list[ShardAnchors] = [{} for _ in range(shards)]
     calls = [(path,) for path in paths]
-    if not batch.linked and not any(runner.map(shard_has_links, calls)):
-        return plans  # no link anywhere: every anchor is empty and stays so
-    graph = LinkGraph()
-    for part in runner.map(shard_link_keys, calls):
-        graph.update(added=part)
+    if graph is None:
+        if not batch.linked and not any(runner.map(shard_has_links, calls)):
+            return plans, None  # no link anywhere: every anchor is empty and stays so
+        graph = LinkGraph()
+        for part in runner.map(shard_link_keys, calls):
+            graph.update(added=part)
     latest = {article.id: article for article in batch.articles}
     changed = graph.update(removed=deletes, added=[article_keys(a) for a in latest.values()])
     targets = sorted(t for t in changed | latest.keys() if t in graph)
@@ -128,7 +136,7 @@ def plan_anchors(
     for target, found in refs.items():
         anchors = tuple(headlines[source][number] for source, number in found)
         plans[shard_of(target, shards)][target] = anchors
-    return plans
+    return plans, graph
 
 
 def _stored_headlines(

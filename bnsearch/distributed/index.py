@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from bnsearch.articles import Article
+from bnsearch.articles.links import LinkGraph
 from bnsearch.distributed.anchors import BatchLinks, plan_anchors, records_folder, verify_sharded
 from bnsearch.distributed.build import ArticleBatch, StagedBatch, build_shard, route_source
 from bnsearch.distributed.manifest import (
@@ -55,6 +56,9 @@ class ShardedIndex:
     def __init__(self, path: Path, manifest: ShardManifest) -> None:
         self.path = path
         self.manifest = manifest
+        # the link graph after this object's last change, with the shards' generations
+        # then: the next change starts from it if no one else changed the shards since
+        self._graph: tuple[tuple[int, ...], LinkGraph] | None = None
 
     def __repr__(self) -> str:
         return f"ShardedIndex({str(self.path)!r}, shards={self.shards})"
@@ -182,7 +186,10 @@ class ShardedIndex:
             runner = Runner(client, retries=retries)
             paths = [str(shard) for shard in self.shard_paths]
             gone = [i for part in deletes or () for i in part]
-            anchors = plan_anchors(runner, paths, links, gone)
+            kept, self._graph = self._graph, None
+            now = tuple(Index.open(path).generation for path in paths)
+            graph = kept[1] if kept is not None and kept[0] == now else None
+            anchors, graph = plan_anchors(runner, paths, links, gone, graph)
             calls = []
             for number, shard in enumerate(self.shard_paths):
                 # the articles travel inside the task (not scattered): if the worker
@@ -191,6 +198,8 @@ class ShardedIndex:
                 removed = [] if deletes is None else deletes[number]
                 calls.append((str(shard), batch, removed, anchors[number]))
             generations = runner.map(build_shard, calls)
+            if graph is not None:
+                self._graph = (tuple(generations), graph)
             manifest = read_manifest(self.path)
             self.manifest = attrs.evolve(
                 manifest, generations=tuple(generations), commit=manifest.commit + 1
