@@ -166,7 +166,10 @@ def materialize(
     )
     prefix = f"fld.{spec.name}"
     stems = {f"{prefix}.{key}": value for key, value in built.items() if key != "terms"}
-    stems[f"{prefix}.terms.blob"], stems[f"{prefix}.terms.off"] = encode_strings(built["terms"])
+    if built["terms"] is base_terms:  # no new term: the segment's own table serves
+        stems[f"{prefix}.terms.blob"], stems[f"{prefix}.terms.off"] = base.blob, base.off
+    else:
+        stems[f"{prefix}.terms.blob"], stems[f"{prefix}.terms.off"] = encode_strings(built["terms"])
     arrays = _FieldArrays(
         stems.__getitem__, prefix, spec.kind == TEXT, spec.positions, f"{prefix}.forms" in stems
     )

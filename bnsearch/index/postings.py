@@ -11,6 +11,8 @@ the callers.
 
 from __future__ import annotations
 
+import bisect
+import heapq
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,7 +78,11 @@ def build_postings(
     term = np.concatenate([p.terms for p in parts]) if parts else np.zeros(0, np.int32)
     docs = np.concatenate([p.docs for p in parts]) if parts else np.zeros(0, np.int32)
     tfs = np.concatenate([p.tfs for p in parts]) if parts else np.zeros(0, np.int32)
-    order = stable_order(term, max(vocab_size, 1)) if in_doc_order else np.lexsort((docs, term))
+    if in_doc_order:
+        order = stable_order(term, max(vocab_size, 1))
+    else:  # runs of sorted keys (each part's) make the stable sort close to linear
+        key = term.astype(np.int64) * (max_doc + 1) + docs.astype(np.int64)
+        order = np.argsort(key, kind="stable")
     term, docs_sorted, tfs_sorted = term[order], docs[order], tfs[order]
     indptr = np.searchsorted(term, np.arange(vocab_size + 1), side="left").astype(np.int64)
     max_tf = int(tfs_sorted.max()) if len(tfs_sorted) else 0
@@ -116,15 +122,13 @@ def combine_fields(
     ``(arrays, terms, doc_map)`` sources: each source's doc ``d`` becomes ``doc_map[d]``
     (``-1``: left out); every doc of ``0..max_doc-1`` is given by exactly one source.
     Also returns the total of the term frequencies."""
-    vocab = sorted(set().union(*(terms for _, terms, _ in sources)))
-    index = {term: ident for ident, term in enumerate(vocab)}
+    vocab, term_maps = union_vocabulary([terms for _, terms, _ in sources])
     any_forms = any(arrays.forms is not None for arrays, _, _ in sources)
     parts = []
     norms = np.zeros(max_doc, np.uint8)
     lens = np.zeros(max_doc, np.uint32)
     facet = np.full(max_doc, -1, np.int32)
-    for arrays, terms, doc_map in sources:
-        term_map = np.fromiter((index[term] for term in terms), dtype=np.int32, count=len(terms))
+    for (arrays, _, doc_map), term_map in zip(sources, term_maps, strict=True):
         parts.append(
             field_part(arrays, term_map, doc_map, positions=text and positions, forms=any_forms)
         )
@@ -148,3 +152,49 @@ def combine_fields(
     else:
         out["facet"] = facet
     return out, tokens
+
+
+def union_vocabulary(vocabularies: Sequence[list[str]]) -> tuple[list[str], list[Array]]:
+    """The sorted union of sorted, distinct term lists, and per list the new id of each of
+    its terms. When one list is much larger than the others (a segment's field and an
+    anchor update's), the others are placed into it by binary search and the large one is
+    neither hashed nor re-sorted."""
+    if not vocabularies:
+        return [], []
+    largest = max(range(len(vocabularies)), key=lambda number: len(vocabularies[number]))
+    big = vocabularies[largest]
+    rest = sum(len(terms) for number, terms in enumerate(vocabularies) if number != largest)
+    if rest * 16 > len(big):
+        vocab = sorted(set().union(*vocabularies))
+        index = {term: ident for ident, term in enumerate(vocab)}
+        return vocab, [
+            np.fromiter((index[t] for t in terms), dtype=np.int32, count=len(terms))
+            for terms in vocabularies
+        ]
+    extra = sorted(
+        {
+            term
+            for number, terms in enumerate(vocabularies)
+            if number != largest
+            for term in terms
+            if (at := bisect.bisect_left(big, term)) == len(big) or big[at] != term
+        }
+    )
+    if extra:
+        slots = np.array([bisect.bisect_left(big, term) for term in extra], dtype=np.int64)
+        # a big term's new id: its old one plus the extra terms sorted before it
+        shift = np.searchsorted(slots, np.arange(len(big)), side="right")
+        big_map = (np.arange(len(big)) + shift).astype(np.int32)
+        vocab = list(heapq.merge(big, extra))
+    else:
+        big_map = np.arange(len(big), dtype=np.int32)
+        vocab = big
+    maps = []
+    for number, terms in enumerate(vocabularies):
+        if number == largest:
+            maps.append(big_map)
+        else:
+            maps.append(
+                np.array([bisect.bisect_left(vocab, term) for term in terms], dtype=np.int32)
+            )
+    return vocab, maps

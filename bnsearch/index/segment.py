@@ -463,6 +463,13 @@ class SegmentReader:
         self._anchored: dict[str, _FieldArrays] = {}
 
     @property
+    def arrays_key(self) -> object:
+        """An object shared by every reader of this segment's arrays (the same file,
+        whatever its deletions or anchor update): a key for caches of what those arrays
+        alone decide (deleted docs included)."""
+        return self._arrays
+
+    @property
     def anchor_update(self) -> AnchorUpdate | None:
         """The segment's anchor update (:mod:`.anchorfile`), or ``None``."""
         return self._anchor_update
