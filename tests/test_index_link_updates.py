@@ -436,3 +436,24 @@ def test_verify_checks_the_link_headline_table(tmp_path: Path) -> None:
     rewrite_segments(path, swap)
     report = verify(path)
     assert not report.ok and "headline" in " ".join(report.problems)
+
+
+def test_a_refreshed_searcher_sees_anchor_updates_and_shares_the_segment(tmp_path: Path) -> None:
+    path = tmp_path / "idx"
+    index = Index.create(path)
+    with index.writer() as writer:
+        writer.add_many(LINKED)
+    searcher = Index.open(path).searcher()
+    before = searcher.reader.segments[0]
+    assert _scores(Index.open(path), "শিরোনাম", ["anchors"]) == {}
+    for number, ident in enumerate(["s1", "s2"]):
+        with index.writer() as writer:
+            writer.add(_linker(ident, number, 4))
+        searcher = searcher.refresh()
+        segment = searcher.reader.segments[0]
+        assert segment.name == before.name and segment.arrays_key is before.arrays_key
+        articles = [*LINKED, *(_linker(i, n, 4) for n, i in enumerate(["s1", "s2"][: number + 1]))]
+        fresh = _fresh(articles)
+        for query in QUERIES:
+            got = {h.id: h.score for h in searcher.search(query, limit=100, fields=["anchors"])}
+            assert got == pytest.approx(_scores(fresh, query, ["anchors"]), rel=1e-9)
