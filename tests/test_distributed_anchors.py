@@ -168,7 +168,7 @@ def test_external_anchors_writer(tmp_path: Path) -> None:
     assert _anchors(reader, "a") == ["বাজেট ঘাটতি নিয়ে কথা"]  # kept
     assert _anchors(reader, "b") == ["নির্বাচনের খবর"]
     with index.writer(external_anchors=True) as writer:
-        writer.set_anchors({"a": ()})  # only anchors change: the article is copied
+        writer.set_anchors({"a": ()})  # only anchors change: an anchor update, a commit
     reader = index.reader()
     assert _anchors(reader, "a") == []
     assert Searcher(reader).search("anchors:ঘাটতি").total == 0
