@@ -10,11 +10,13 @@ the headlines match nothing. Keys are given to the graph directly (``update(adde
 the way the index feeds it), so the analyzer is not measured.
 
 Each graph is built in a fresh process: ``update`` with all N articles at once (the
-index's ``graph_from_segments``), then 1,000 single-article commits (a new article with six
-links, ``update`` of one, the writer's path), then 200 deletes. Reported per run: build
-seconds, the resident set (RSS, /proc) before and after and its growth, the tracemalloc
-peak and what is still allocated after the input is dropped (a second build with
-tracemalloc on), and the mean single commit. The old graph is main's code
+index's ``graph_from_segments``), the input dropped, then 1,000 single-article commits (a
+new article with six links to published ones, ``update`` of one: the writer's path), then
+200 deletes. Reported per run: build seconds; the growth of the resident set (RSS,
+/proc) over the process before the input was made, after the build, after the commits,
+and at its peak (VmHWM: the build's temporaries included); in a second process with
+tracemalloc on, what the graph still holds after the input is dropped, and the peak; the
+mean single commit and delete. The old graph is main's code
 (``git show 4a08a39:bnsearch/articles/links.py``) imported from a temporary file at run
 time, never committed.
 """
@@ -53,8 +55,10 @@ def vocabulary(size: int = 5000) -> list[str]:
 def titles(count: int) -> list[str]:
     words = vocabulary()
     rng = np.random.default_rng(11)
-    picks = rng.integers(0, len(words), size=(count, 8))
-    result = [" ".join(words[w] for w in row) for row in picks.tolist()]
+    result: list[str] = []
+    for block in range(0, count, 65536):
+        picks = rng.integers(0, len(words), size=(min(65536, count - block), 8))
+        result += [" ".join(words[w] for w in row) for row in picks.tolist()]
     repeat = rng.integers(0, count, size=count // 100)  # 1% share another's title
     for target, source in zip(
         repeat.tolist(), rng.integers(0, count, len(repeat)).tolist(), strict=True
@@ -66,26 +70,31 @@ def titles(count: int) -> list[str]:
 def rows(
     names: list[str], first: int, count: int, seed: int
 ) -> Iterator[tuple[str, str, str, tuple[tuple[str, str, str], ...]]]:
+    """The articles ``first`` .. ``first + count - 1``, made a block at a time (so the
+    input never sits in memory whole)."""
     rng = np.random.default_rng(seed)
-    targets = rng.integers(0, len(names), size=(count, LINKS)).tolist()
-    missing = (rng.random((count, LINKS)) < 0.03).tolist()
-    for offset in range(count):
-        number = first + offset
-        links = tuple(
-            (f"নেই {number} {k}" if missing[offset][k] else names[t], "", "")
-            for k, t in enumerate(targets[offset])
-        )
-        yield (
-            f"a{number:08d}",
-            names[number % len(names)],
-            f"http://news.example.com/{number % 97}/{number}",
-            links,
-        )
+    for block in range(first, first + count, 4096):
+        size = min(4096, first + count - block)
+        targets = rng.integers(0, len(names), size=(size, LINKS)).tolist()
+        missing = (rng.random((size, LINKS)) < 0.03).tolist()
+        for offset in range(size):
+            number = block + offset
+            links = tuple(
+                (f"নেই {number} {k}" if missing[offset][k] else names[t], "", "")
+                for k, t in enumerate(targets[offset])
+            )
+            yield (
+                f"a{number:08d}",
+                names[number % len(names)],
+                f"http://news.example.com/{number % 97}/{number}",
+                links,
+            )
 
 
-def rss() -> int:
+def rss(field: str = "VmRSS") -> int:
+    """This process's resident set (``VmHWM``: its peak so far), in bytes."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024
     return 0
 
@@ -114,27 +123,39 @@ def load_graph(which: str) -> Any:
 
 def one_run(which: str, count: int, trace: bool) -> dict[str, Any]:
     graph_class = load_graph(which)
-    names = titles(count)
     gc.collect()
     if trace:
         tracemalloc.start()
     before = rss()
+    names = titles(count)  # the input, dropped after the build (the graph keeps its copy)
     start = time.perf_counter()
     graph = graph_class()
     graph.update(added=rows(names, 0, count, seed=1))
     build = time.perf_counter() - start
     result: dict[str, Any] = {"graph": which, "articles": count, "links": graph.link_count}
-    del names  # the input; the graph keeps what it needs
+    del names
     gc.collect()
     if trace:
         current, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        result.update(traced_bytes=current, traced_peak=peak)
+        result.update(traced_mb=round(current / 2**20, 1), traced_peak_mb=round(peak / 2**20, 1))
         result["traced_bytes_per_link"] = round(current / graph.link_count, 1)
         return result
-    result.update(build_s=round(build, 2), rss_before=before, rss_after_build=rss())
-    more = titles(count)  # commits link to published articles (same titles)
-    commits = list(rows(more, count, 1000, seed=2))
+    result.update(build_s=round(build, 2), rss_build_mb=round((rss() - before) / 2**20, 1))
+    # 1,000 commits of one new article linking to six published ones (their title keys
+    # read back from the graph), then 200 deletes
+    rng = np.random.default_rng(2)
+    commits = [
+        (
+            f"new{number}",
+            f"নতুন খবর {number}",
+            f"http://news.example.com/new/{number}",
+            tuple(
+                (graph.keys_of(f"a{int(t):08d}")[0], "", "") for t in rng.integers(0, count, LINKS)
+            ),
+        )
+        for number in range(1000)
+    ]
     start = time.perf_counter()
     for row in commits:
         graph.update(added=[row])
@@ -143,11 +164,11 @@ def one_run(which: str, count: int, trace: bool) -> dict[str, Any]:
     for number in range(0, count, max(1, count // 200))[:200]:
         graph.update(removed=[f"a{number:08d}"])
     result["delete_ms"] = round((time.perf_counter() - start) / 200 * 1000, 3)
-    del more, commits
+    del commits
     gc.collect()
-    result["rss_after_commits"] = rss()
-    result["rss_growth_mb"] = round((result["rss_after_commits"] - before) / 2**20, 1)
-    result["rss_bytes_per_link"] = round((result["rss_after_commits"] - before) / graph.link_count)
+    result["rss_mb"] = round((rss() - before) / 2**20, 1)
+    result["rss_bytes_per_link"] = round((rss() - before) / graph.link_count)
+    result["rss_peak_mb"] = round((rss("VmHWM") - before) / 2**20, 1)
     if hasattr(graph, "nbytes"):
         result["arrays_mb"] = round(graph.nbytes / 2**20, 1)
     return result

@@ -216,7 +216,7 @@ _STATUS_CODES = {
 }
 _RULES = (None, "target_id", "url", "title")
 _RULE_CODES = {rule: code for code, rule in enumerate(_RULES)}
-_CHUNK = 1 << 16  # articles interned and appended at a time by update()
+_CHUNK = 1 << 14  # articles interned and appended at a time by update()
 _BULK = 64  # a batch touching more keys than this finds its affected links by one scan
 
 
@@ -531,6 +531,16 @@ class LinkGraph:
             self._node_first,
             self._node_count,
             self._alive,
+            *self._link_columns(),
+        )
+        return (
+            self._atoms.nbytes
+            + sum(column.nbytes for column in columns)
+            + sum(multimap.nbytes for multimap in self._maps())
+        )
+
+    def _link_columns(self) -> tuple[Column, ...]:
+        return (
             self._link_title,
             self._link_url,
             self._link_tid,
@@ -538,12 +548,9 @@ class LinkGraph:
             self._link_rule,
             self._link_target,
         )
-        maps = (self._by_title, self._by_url, self._watch_title, self._watch_url, self._watch_id)
-        return (
-            self._atoms.nbytes
-            + sum(column.nbytes for column in columns)
-            + sum(multimap.nbytes for multimap in maps)
-        )
+
+    def _maps(self) -> tuple[Multimap, ...]:
+        return (self._by_title, self._by_url, self._watch_title, self._watch_url, self._watch_id)
 
     # ----------------------------------------------------------------- internals
 
@@ -884,6 +891,10 @@ class LinkGraph:
             for slot in slots.tolist():
                 self._refresh_one(slot, changed)
             return
+        if len(slots) > _CHUNK * 4:  # keep the temporary arrays small
+            for start in range(0, len(slots), _CHUNK * 4):
+                self._refresh(slots[start : start + _CHUNK * 4], changed)
+            return
         nodes = self._source_nodes(slots)
         title = self._link_title.view()[slots]
         url = self._link_url.view()[slots]
@@ -894,9 +905,14 @@ class LinkGraph:
             | ((title >= 0) & (title == self._node_title.view()[nodes]))
         )
         # group key: the link's three atoms, or the slot itself for a link naming its source
-        keys = np.stack([title, url, tid, np.where(own, slots, -1)], 1)
-        groups, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        # one int64 per link: (URL, target id) pair number and title atom; a link that
+        # could name its own source gets a group of its own (a negative key)
+        pairs = ((url.astype(np.int64) + 1) << 32) | (tid.astype(np.int64) + 1)
+        pair = np.unique(pairs, return_inverse=True)[1].ravel().astype(np.int64)
+        keys = np.where(own, -1 - slots.astype(np.int64), (pair << 32) | (title + 1))
+        first, inverse = np.unique(keys, return_index=True, return_inverse=True)[1:]
         inverse = inverse.ravel()
+        groups = np.stack([title[first], url[first], tid[first], first], 1)
         status = np.empty(len(groups), dtype=np.int8)
         rule = np.empty(len(groups), dtype=np.int8)
         target = np.empty(len(groups), dtype=np.int32)
@@ -970,8 +986,7 @@ class LinkGraph:
 
     def _compact(self) -> None:
         """Drop the rows of replaced and removed articles and their links (renumbering)."""
-        maps = (self._by_title, self._by_url, self._watch_title, self._watch_url, self._watch_id)
-        for multimap in maps:
+        for multimap in self._maps():
             multimap.fold()  # while the old rows still say what is valid
         alive = self._alive.view()
         keep_nodes = np.flatnonzero(alive)
@@ -987,14 +1002,7 @@ class LinkGraph:
         self._node_count.replace(counts)
         self._node_first.replace(np.cumsum(counts) - counts)
         self._alive.replace(np.ones(len(keep_nodes), dtype=np.bool_))
-        for column in (
-            self._link_title,
-            self._link_url,
-            self._link_tid,
-            self._link_status,
-            self._link_rule,
-            self._link_target,
-        ):
+        for column in self._link_columns():
             column.replace(column.view()[keep_slots])
         ids = self._node_id.view()
         atom_node = self._atom_node.view()
@@ -1008,13 +1016,18 @@ class LinkGraph:
         self._links = {int(node_map[n]): links for n, links in self._links.items()}
 
 
-def _article_row(
-    article: Article,
-) -> tuple[str, str, str, list[LinkKeys], tuple[RelatedLink, ...]]:
+def article_keys(article: Article) -> KeyedArticle:
+    """What :meth:`LinkGraph.update` takes of an article: (id, title key, URL key, link
+    keys)."""
     return (
         article.id,
         title_key(article.title),
         url_key(article.url) if article.url else "",
         [link_keys(link) for link in article.related],
-        article.related,
     )
+
+
+def _article_row(
+    article: Article,
+) -> tuple[str, str, str, Sequence[LinkKeys], tuple[RelatedLink, ...]]:
+    return (*article_keys(article), article.related)
