@@ -30,7 +30,6 @@ Everything here is pure Python over ids and keys: no I/O, no analysis beyond
 
 from __future__ import annotations
 
-import bisect
 import enum
 import functools
 import itertools
@@ -302,6 +301,7 @@ class LinkGraph:
     # while links are re-resolved: strings decoded from atoms, so the rule's lookups of
     # them need no hashing (None: not re-resolving)
     _known: dict[str, int] | None = attrs.field(default=None, init=False)
+    _spelled: dict[int, str] = attrs.field(factory=dict, init=False)  # the memo backwards
     _link_live: int = attrs.field(default=0, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -562,10 +562,26 @@ class LinkGraph:
         return self._atoms.find(text)
 
     def _text(self, atom: int) -> str:
-        text = self._atoms.text(atom)
-        if self._known is not None:
+        if self._known is None:
+            return self._atoms.text(atom)
+        text = self._spelled.get(atom)
+        if text is None:
+            text = self._spelled[atom] = self._atoms.text(atom)
             self._known[text] = atom
         return text
+
+    def _remember(self, text: str) -> int:
+        """:meth:`Atoms.intern` of ``text``, kept in the memo."""
+        atom = self._atoms.intern(text)
+        if atom >= 0 and self._known is not None:
+            self._known[text] = atom
+            self._spelled[atom] = text
+        return atom
+
+    def _forget(self) -> None:
+        """Empty the memo (``None``: no memo, outside :meth:`_apply`)."""
+        self._known = None
+        self._spelled = {}
 
     def _node(self, article_id: str) -> int:
         atom = self._atom_of(article_id)
@@ -686,27 +702,27 @@ class LinkGraph:
         id, URL or title that came or went, and the new links."""
         touched: list[npt.NDArray[np.int32]] = []  # (id, url, title) atoms that came or went
         new_slots: list[tuple[int, int]] = []
-        gone = [node for node in map(self._node, removed) if node >= 0]
-        if gone:
-            touched.append(self._kill(np.unique(np.array(gone, dtype=np.int64)), changed))
-        chunk: list[tuple[str, str, str, Sequence[LinkKeys], tuple[RelatedLink, ...] | None]]
-        rows = iter(added)
-        while chunk := list(itertools.islice(rows, _CHUNK)):
-            first = len(self._link_status)
-            if len(chunk) <= 4:  # the writer's one article: no array work for so little
-                for row in chunk:
-                    touched.append(self._append_one(row, changed))
-            else:
-                touched.append(self._append(chunk, changed))
-            new_slots.append((first, len(self._link_status)))
-        if not touched:
-            return
-        keys = np.concatenate(touched).reshape(-1, 3)
         self._known = {}
         try:
-            self._refresh(self._affected(keys, new_slots), changed)
+            gone = [node for node in map(self._node, removed) if node >= 0]
+            if gone:
+                touched.append(self._kill(np.unique(np.array(gone, dtype=np.int64)), changed))
+            chunk: list[tuple[str, str, str, Sequence[LinkKeys], tuple[RelatedLink, ...] | None]]
+            rows = iter(added)
+            while chunk := list(itertools.islice(rows, _CHUNK)):
+                first = len(self._link_status)
+                if len(chunk) <= 4:  # the writer's one article: no array work for so little
+                    for row in chunk:
+                        touched.append(self._append_one(row, changed))
+                else:
+                    self._known, self._spelled = {}, {}
+                    touched.append(self._append(chunk, changed))
+                new_slots.append((first, len(self._link_status)))
+            if touched:
+                keys = np.concatenate(touched).reshape(-1, 3)
+                self._refresh(self._affected(keys, new_slots), changed)
         finally:
-            self._known = None
+            self._forget()
         if len(self._alive) - self._live_count > max(1024, self._live_count):
             self._compact()
 
@@ -740,7 +756,7 @@ class LinkGraph:
     ) -> npt.NDArray[np.int32]:
         """:meth:`_append` of one article, value by value."""
         ident, key, url, keys, links = row
-        intern = self._atoms.intern
+        intern = self._remember
         id_atom, url_atom, title_atom = intern(ident), intern(url), intern(key)
         link_atoms = [(intern(t), intern(u), intern(d)) for t, u, d in keys]
         if len(self._atom_node) < len(self._atoms):
@@ -921,7 +937,7 @@ class LinkGraph:
         source_ids = self._node_id.view()[nodes[first]].tolist()
         for group, (key, link_url, link_tid, _) in enumerate(groups.tolist()):
             if group % 4096 == 4095:
-                self._known = {}  # a big batch: keep the memo small
+                self._known, self._spelled = {}, {}  # a big batch: keep the memo small
             state = self._resolve(
                 texts(source_ids[group]), (texts(key), texts(link_url), texts(link_tid))
             )
@@ -952,7 +968,7 @@ class LinkGraph:
 
     def _refresh_one(self, slot: int, changed: set[str]) -> None:
         """:meth:`_refresh` of one link."""
-        node = bisect.bisect_right(self._node_first.view().data, slot) - 1
+        node = int(self._node_first.view().searchsorted(np.int64(slot), "right")) - 1
         text = self._text
         state = self._resolve(
             text(int(self._node_id.data[node])),

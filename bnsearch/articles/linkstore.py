@@ -23,7 +23,6 @@ meaning.
 
 from __future__ import annotations
 
-import bisect
 import codecs
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -126,7 +125,7 @@ class Multimap:
     particular order; callers filter.
     """
 
-    __slots__ = ("_extra", "_extra_count", "_keys", "_scalar_keys", "_valid", "_values")
+    __slots__ = ("_extra", "_extra_count", "_keys", "_valid", "_values")
 
     def __init__(
         self,
@@ -134,9 +133,6 @@ class Multimap:
         valid: Callable[[Int32Array], npt.NDArray[np.bool_]] | None = None,
     ) -> None:
         self._keys: npt.NDArray[Any] = np.empty(0, dtype=key_dtype)
-        # binary search of one Python int: numpy's searchsorted would first cast the
-        # whole base to the key's type
-        self._scalar_keys = self._keys.data
         self._values: Int32Array = np.empty(0, dtype=np.int32)
         self._extra: dict[int, list[int]] = {}
         self._extra_count = 0
@@ -165,10 +161,12 @@ class Multimap:
 
     def get(self, key: int) -> list[int]:
         found: list[int] = []
-        keys = self._scalar_keys
-        low = bisect.bisect_left(keys, key)
-        if low < len(keys) and keys[low] == key:
-            found = self._values[low : bisect.bisect_right(keys, key, low)].tolist()
+        keys = self._keys
+        # a scalar of the base's own type: a Python int would make numpy cast the base
+        typed = keys.dtype.type(key)
+        low = int(keys.searchsorted(typed, "left"))
+        if low < len(keys) and keys[low] == typed:
+            found = self._values[low : int(keys.searchsorted(typed, "right"))].tolist()
         extra = self._extra.get(key)
         if extra:
             found.extend(extra)
@@ -227,7 +225,6 @@ class Multimap:
         order = np.argsort(keys, kind="stable")
         self._keys = keys[order]
         self._values = values[order]
-        self._scalar_keys = self._keys.data
         self._extra = {}
         self._extra_count = 0
 
@@ -244,7 +241,6 @@ class Multimap:
         order = np.argsort(new_keys, kind="stable")
         self._keys = new_keys[order].astype(self._keys.dtype)
         self._values = new_values[order].astype(np.int32)
-        self._scalar_keys = self._keys.data
 
     @property
     def nbytes(self) -> int:
