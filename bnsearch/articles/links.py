@@ -523,7 +523,14 @@ class LinkGraph:
     def nbytes(self) -> int:
         """Bytes held by the graph's arrays and arena (not counting links kept as
         :class:`RelatedLink` values for articles given whole, nor ambiguous candidates)."""
-        columns = (
+        return (
+            self._atoms.nbytes
+            + sum(column.nbytes for column in self._columns())
+            + sum(multimap.nbytes for multimap in self._maps())
+        )
+
+    def _columns(self) -> tuple[Column, ...]:
+        return (
             self._atom_node,
             self._node_id,
             self._node_title,
@@ -532,11 +539,6 @@ class LinkGraph:
             self._node_count,
             self._alive,
             *self._link_columns(),
-        )
-        return (
-            self._atoms.nbytes
-            + sum(column.nbytes for column in columns)
-            + sum(multimap.nbytes for multimap in self._maps())
         )
 
     def _link_columns(self) -> tuple[Column, ...]:
@@ -702,6 +704,7 @@ class LinkGraph:
         id, URL or title that came or went, and the new links."""
         touched: list[npt.NDArray[np.int32]] = []  # (id, url, title) atoms that came or went
         new_slots: list[tuple[int, int]] = []
+        bulk = False
         self._known = {}
         try:
             gone = [node for node in map(self._node, removed) if node >= 0]
@@ -717,12 +720,17 @@ class LinkGraph:
                 else:
                     self._known, self._spelled = {}, {}
                     touched.append(self._append(chunk, changed))
+                    bulk = True
                 new_slots.append((first, len(self._link_status)))
             if touched:
                 keys = np.concatenate(touched).reshape(-1, 3)
                 self._refresh(self._affected(keys, new_slots), changed)
         finally:
             self._forget()
+        if bulk:  # the columns grew chunk by chunk: give back their spare room
+            self._atoms.trim()
+            for column in self._columns():
+                column.trim()
         if len(self._alive) - self._live_count > max(1024, self._live_count):
             self._compact()
 

@@ -75,7 +75,8 @@ class Column:
 
     def _reserve(self, total: int) -> None:
         if total > len(self._data):
-            grown = np.empty(max(total, len(self._data) + len(self._data) // 2), self._data.dtype)
+            # an eighth more: a big column's spare room stays small (amortized appends still)
+            grown = np.empty(max(total, len(self._data) + len(self._data) // 8), self._data.dtype)
             grown[: self.size] = self._data[: self.size]
             self._data = grown
 
@@ -148,7 +149,7 @@ class Multimap:
         else:
             bucket.append(value)
         self._extra_count += 1
-        if self._extra_count > max(4096, len(self._keys) // 4):
+        if self._extra_count > max(4096, min(len(self._keys) // 4, 1 << 16)):
             self.fold()
 
     def add_many(self, keys: npt.NDArray[Any], values: npt.NDArray[Any]) -> None:
@@ -198,11 +199,14 @@ class Multimap:
         return values, owner
 
     def fold(self, more: tuple[npt.NDArray[Any], npt.NDArray[Any]] | None = None) -> None:
-        """Merge the recent adds (and ``more``) into the sorted base, dropping invalid values."""
+        """Merge the recent adds (and ``more``) into the sorted base, dropping invalid values.
+
+        Recent adds are few (at most 65,536): they are sorted and inserted into the base in
+        one pass, with no sort of the base. ``more`` (a bulk add) is sorted with it."""
         if not self._extra and more is None:
             return
-        keys_parts: list[npt.NDArray[Any]] = [self._keys]
-        value_parts: list[npt.NDArray[Any]] = [self._values]
+        keys_parts: list[npt.NDArray[Any]] = []
+        value_parts: list[npt.NDArray[Any]] = []
         if self._extra:
             counts = [len(bucket) for bucket in self._extra.values()]
             keys_parts.append(np.repeat(np.fromiter(self._extra, dtype=self._keys.dtype), counts))
@@ -216,17 +220,30 @@ class Multimap:
         if more is not None:
             keys_parts.append(np.asarray(more[0], dtype=self._keys.dtype))
             value_parts.append(np.asarray(more[1], dtype=np.int32))
-        keys = np.concatenate(keys_parts)
-        values = np.concatenate(value_parts)
+        keys, values = self._kept(np.concatenate(keys_parts), np.concatenate(value_parts))
+        base_keys, base_values = self._kept(self._keys, self._values)
+        if more is not None:
+            keys = np.concatenate([base_keys, keys])
+            values = np.concatenate([base_values, values])
+            order = np.argsort(keys, kind="stable")
+            self._keys, self._values = keys[order], values[order]
+        else:
+            order = np.argsort(keys, kind="stable")
+            keys, values = keys[order], values[order]
+            at = base_keys.searchsorted(keys)
+            self._keys = np.insert(base_keys, at, keys)
+            self._values = np.insert(base_values, at, values)
+        self._extra = {}
+        self._extra_count = 0
+
+    def _kept(
+        self, keys: npt.NDArray[Any], values: npt.NDArray[Any]
+    ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
         if self._valid is not None and len(values):
             keep = self._valid(values)
             if not keep.all():
-                keys, values = keys[keep], values[keep]
-        order = np.argsort(keys, kind="stable")
-        self._keys = keys[order]
-        self._values = values[order]
-        self._extra = {}
-        self._extra_count = 0
+                return keys[keep], values[keep]
+        return keys, values
 
     def remap(self, values: Int32Array, keys: Int32Array | None = None) -> None:
         """Renumber after a compaction: ``values[old]`` (and ``keys[old]``) is the new
@@ -330,6 +347,11 @@ class Atoms:
         lookup = dict(zip(distinct, result.tolist(), strict=True))
         lookup[""] = -1
         return np.fromiter(map(lookup.__getitem__, texts), dtype=np.int32, count=len(texts))
+
+    def trim(self) -> None:
+        """Drop the spare room of the arena and offsets (after a bulk load)."""
+        self._starts.trim()
+        self._arena = bytearray(self._arena)
 
     @property
     def nbytes(self) -> int:
