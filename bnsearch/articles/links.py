@@ -24,8 +24,10 @@ graph (:class:`LinkGraph`). The index room adapts both to its segments
 (:meth:`LinkGraph.put`) instead of whole articles, and resolves one article's links on
 demand with the same rule over its segments' key maps.
 
-Everything here is pure Python over ids and keys: no I/O, no analysis beyond
-:func:`bnsearch.analysis.normalize_text`.
+Everything here works over ids and keys: no I/O, no analysis beyond
+:func:`bnsearch.analysis.normalize_text`. The graph keeps them in numpy columns and an
+interned-string arena (:mod:`bnsearch.articles.linkstore`), about 70 bytes a link with
+its article's share, so a million articles with six links each fit in a few hundred MB.
 """
 
 from __future__ import annotations
