@@ -291,7 +291,6 @@ class LinkGraph:
     _link_status: Column = attrs.field(factory=lambda: Column(np.int8), init=False)
     _link_rule: Column = attrs.field(factory=lambda: Column(np.int8), init=False)
     _link_target: Column = attrs.field(factory=lambda: Column(np.int32), init=False)
-    _candidates: dict[int, tuple[str, ...]] = attrs.field(factory=dict, init=False)
     # the links of articles given as Article values (by node)
     _links: dict[int, tuple[RelatedLink, ...]] = attrs.field(factory=dict, init=False)
     _by_title: Multimap = attrs.field(init=False)
@@ -494,7 +493,9 @@ class LinkGraph:
 
     def ambiguous_refs(self) -> list[tuple[LinkRef, tuple[str, ...]]]:
         """Links that match several articles, with their candidates, sorted."""
-        return [(ref, self._candidates[self._slot(*ref)]) for ref in self._refs(_AMBIGUOUS_CODE)]
+        return [
+            (ref, self._state(self._slot(*ref)).candidates) for ref in self._refs(_AMBIGUOUS_CODE)
+        ]
 
     def unresolved(self) -> tuple[PendingLink, ...]:
         """Links that match no article (yet), sorted by source id and link index."""
@@ -630,11 +631,8 @@ class LinkGraph:
             return Resolution(
                 status=LinkStatus.RESOLVED, target=target, rule=rule, candidates=(target,)
             )
-        if code == _AMBIGUOUS_CODE:
-            rule = _RULES[int(self._link_rule.view()[slot])]
-            return Resolution(
-                status=LinkStatus.AMBIGUOUS, rule=rule, candidates=self._candidates[slot]
-            )
+        if code == _AMBIGUOUS_CODE:  # its candidates are not kept: the rule gives them again
+            return self._resolve_slot(slot)
         return _SELF if code == _SELF_CODE else _UNRESOLVED
 
     def _link(self, source_id: str, index: int) -> RelatedLink:
@@ -671,7 +669,7 @@ class LinkGraph:
                 index=index,
                 link=self._link(source, index),
                 status=status,
-                candidates=self._candidates.get(self._slot(source, index), ()),
+                candidates=self._state(self._slot(source, index)).candidates,
             )
             for source, index in self._refs(code)
         )
@@ -750,8 +748,6 @@ class LinkGraph:
             status = self._link_status.view()
             resolved = slots[status[slots] == _RESOLVED_CODE]
             changed.update(self._atoms.texts(np.unique(self._link_target.view()[resolved])))
-            for slot in slots[status[slots] == _AMBIGUOUS_CODE].tolist():
-                del self._candidates[slot]
             status[slots] = _DEAD
             self._link_live -= len(slots)
         for node in nodes.tolist():
@@ -942,7 +938,6 @@ class LinkGraph:
         status = np.empty(len(groups), dtype=np.int8)
         rule = np.empty(len(groups), dtype=np.int8)
         target = np.empty(len(groups), dtype=np.int32)
-        candidates: dict[int, tuple[str, ...]] = {}
         texts = self._text
         source_ids = self._node_id.view()[nodes[first]].tolist()
         for group, (key, link_url, link_tid, _) in enumerate(groups.tolist()):
@@ -954,8 +949,6 @@ class LinkGraph:
             status[group] = _STATUS_CODES[state.status]
             rule[group] = _RULE_CODES[state.rule]
             target[group] = -1 if state.target is None else self._atom_of(state.target)
-            if state.status is LinkStatus.AMBIGUOUS:
-                candidates[group] = state.candidates
         new_status, new_rule, new_target = status[inverse], rule[inverse], target[inverse]
         old_status = self._link_status.view()[slots]
         old_rule = self._link_rule.view()[slots]
@@ -968,19 +961,15 @@ class LinkGraph:
             ]
         )
         changed.update(self._atoms.texts(np.unique(reported).tolist()))
-        for slot in slots[old_status == _AMBIGUOUS_CODE].tolist():
-            del self._candidates[slot]
-        for position in np.flatnonzero(new_status == _AMBIGUOUS_CODE).tolist():
-            self._candidates[int(slots[position])] = candidates[int(inverse[position])]
         self._link_status.view()[slots] = new_status
         self._link_rule.view()[slots] = new_rule
         self._link_target.view()[slots] = new_target
 
-    def _refresh_one(self, slot: int, changed: set[str]) -> None:
-        """:meth:`_refresh` of one link."""
+    def _resolve_slot(self, slot: int) -> Resolution:
+        """Where the link in ``slot`` points now, by the rule."""
         node = int(self._node_first.view().searchsorted(np.int64(slot), "right")) - 1
         text = self._text
-        state = self._resolve(
+        return self._resolve(
             text(int(self._node_id.data[node])),
             (
                 text(int(self._link_title.data[slot])),
@@ -988,6 +977,11 @@ class LinkGraph:
                 text(int(self._link_tid.data[slot])),
             ),
         )
+
+    def _refresh_one(self, slot: int, changed: set[str]) -> None:
+        """:meth:`_refresh` of one link."""
+        state = self._resolve_slot(slot)
+        text = self._text
         status, rule, target = (
             self._link_status.data,
             self._link_rule.data,
@@ -999,10 +993,6 @@ class LinkGraph:
             _RULE_CODES[state.rule],
             -1 if state.target is None else self._atom_of(state.target),
         )
-        if old[0] == _AMBIGUOUS_CODE:
-            del self._candidates[slot]
-        if new[0] == _AMBIGUOUS_CODE:
-            self._candidates[slot] = state.candidates
         if old != new:
             if old[0] == _RESOLVED_CODE:
                 changed.add(text(old[2]))
@@ -1038,7 +1028,6 @@ class LinkGraph:
         self._by_url.remap(node_map)
         for index in (self._watch_title, self._watch_url, self._watch_id):
             index.remap(slot_map)
-        self._candidates = {int(slot_map[s]): c for s, c in self._candidates.items()}
         self._links = {int(node_map[n]): links for n, links in self._links.items()}
 
 
