@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 
 from bnsearch.articles import Article, RelatedLink
-from bnsearch.articles.links import ArticleKeys, LinkGraph, article_keys
+from bnsearch.articles.links import KeyedArticle, LinkGraph, article_keys
 from bnsearch.distributed.manifest import shard_of
 from bnsearch.distributed.runner import Runner
 from bnsearch.index import Index
@@ -87,7 +87,7 @@ def shard_has_links(path: str) -> bool:
     return any(len(segment.link_src) for segment in Index.open(path).reader().segments)
 
 
-def shard_link_keys(path: str) -> list[ArticleKeys]:
+def shard_link_keys(path: str) -> list[KeyedArticle]:
     """The link keys of every live article of the shard's newest commit."""
     return live_link_keys(Index.open(path).reader().segments)
 
@@ -166,7 +166,7 @@ def records_folder(staging: str) -> str:
 
 
 # -- checking ------------------------------------------------------------------------
-def shard_verify(path: str) -> tuple[VerifyReport, LinkRows, list[ArticleKeys]]:
+def shard_verify(path: str) -> tuple[VerifyReport, LinkRows, list[KeyedArticle]]:
     """A shard's own checks (all but anchors), its live articles' related headlines and
     stored anchors, and their link keys."""
     report = verify(path, anchors=False)

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.articles.links import (
-    ArticleKeys,
+    KeyedArticle,
     LinkGraph,
     LinkKeys,
     LinkStatus,
@@ -183,10 +183,10 @@ def graph_from_segments(
 
 def live_link_keys(
     segments: Sequence[SegmentReader], *, live: Sequence[npt.NDArray[np.bool_]] | None = None
-) -> list[ArticleKeys]:
-    """The :data:`~bnsearch.articles.links.ArticleKeys` of the live docs of ``segments``
+) -> list[KeyedArticle]:
+    """The :data:`~bnsearch.articles.links.KeyedArticle` of the live docs of ``segments``
     (``live`` replaces the segments' own live masks), read from segment arrays."""
-    added: list[ArticleKeys] = []
+    added: list[KeyedArticle] = []
     for ordinal, segment in enumerate(segments):
         ids = segment.article_ids()
         titles = segment.title_keys()
