@@ -3,21 +3,22 @@
 An article's ``anchors`` (the headlines of other pages' links that resolve to it) change
 whenever a linker, or a rival target, is added, retitled or deleted. Its other fields
 do not. So a segment never has a doc deleted and copied because of a link: the writer
-writes beside the segment ONE small compound file, ``seg-NNNNNN.anc-GGGGGG.cfs`` (listed
+writes beside the segment a small compound file, ``seg-NNNNNN.anc-GGGGGG.cfs`` (listed
 with the segment's files in the manifest, like its deletions file), holding the anchors
-of every doc of that segment whose anchors changed since the segment was written:
+of the docs of that segment whose anchors this commit changed:
 
 * ``anchors.docs`` (int32, ascending): the updated docs;
 * ``anchors.ptr`` + string table ``strings.anchors``: each one's anchor headlines;
 * ``fld.F.*`` for every field whose source is ``anchors``: that field's arrays over the
   updated docs alone (local doc ``i`` is ``anchors.docs[i]``), as a segment holds them.
 
-A later update of the same segment replaces the file (the new one carries the earlier
-updated docs over by array surgery, :func:`update_arrays`, and analyzes only the docs
-that changed now); a merge folds it into the merged segment. A reader takes the updated
-docs' anchor fields from it (:func:`materialize`: the segment's field with those docs'
-postings dropped and the file's added, built when the field is first read) and their
-stored anchors from it, so searching, statistics, explain and highlights see exactly
+Files stack: for a doc in several, the one of the latest generation wins. The commit
+that would give a segment more than :data:`MAX_UPDATES` files writes one carrying the
+others over instead (array surgery, :func:`update_arrays`; only the docs that changed
+now are analyzed); a merge folds them into the merged segment. A reader takes the
+updated docs' anchor fields from them (:func:`materialize`: the segment's field with
+those docs' postings dropped and the files' added, built when the field is first read)
+and their stored anchors, so searching, statistics, explain and highlights see exactly
 the arrays a segment written with the final anchors would hold.
 
 A segment without the file (every segment written before it existed) reads as before.
