@@ -415,6 +415,8 @@ class SegmentReader:
         self._check(store_bin, store_idx)
         self._store = StoreReader(store_bin, store_idx, where=where)
         self._read_deletes(directory, entry)
+        self._anchor_updates: tuple[AnchorUpdate, ...] = ()
+        self._anchored: dict[str, _FieldArrays] = {}
         self._read_anchor_update(directory, entry)
         self._id_map: dict[str, int] | None = None
         self._ids: list[str] | None = None
@@ -449,30 +451,38 @@ class SegmentReader:
             )
 
     def _read_anchor_update(self, directory: Directory, entry: SegmentEntry) -> None:
-        """Read the segment's anchor update file, if it has one (see :mod:`.anchorfile`);
-        the anchor fields it changes are built when first read."""
-        from bnsearch.index.anchorfile import anchors_file, read_update
+        """Read the segment's anchor update files (see :mod:`.anchorfile`; the ones this
+        reader read already are kept); the anchor fields they change are built when
+        first read."""
+        from bnsearch.index.anchorfile import anchors_files, read_update
 
-        name = anchors_file(entry)
-        current = getattr(self, "_anchor_update", None)
-        if current is not None and current.name == name:
-            return  # unchanged: the fields built from it stay
-        self._anchor_update = (
-            None if name is None else read_update(directory, name, self.schema, self.max_doc)
+        names = anchors_files(entry)
+        current = self._anchor_updates
+        if [update.name for update in current] == names:
+            return  # unchanged: the fields built from them stay
+        known = {update.name: update for update in current}
+        self._anchor_updates = tuple(
+            known.get(name) or read_update(directory, name, self.schema, self.max_doc)
+            for name in names
         )
-        self._anchored: dict[str, _FieldArrays] = {}
+        self._anchored = {}
 
     @property
     def arrays_key(self) -> object:
         """An object shared by every reader of this segment's arrays (the same file,
-        whatever its deletions or anchor update): a key for caches of what those arrays
+        whatever its deletions or anchor updates): a key for caches of what those arrays
         alone decide (deleted docs included)."""
         return self._arrays
 
     @property
-    def anchor_update(self) -> AnchorUpdate | None:
-        """The segment's anchor update (:mod:`.anchorfile`), or ``None``."""
-        return self._anchor_update
+    def anchor_updates(self) -> tuple[AnchorUpdate, ...]:
+        """The segment's anchor updates (:mod:`.anchorfile`), oldest first."""
+        return self._anchor_updates
+
+    def _updated_anchors(self, doc: int) -> tuple[str, ...] | None:
+        from bnsearch.index.anchorfile import anchors_of
+
+        return anchors_of(self._anchor_updates, doc) if self._anchor_updates else None
 
     def with_deletes(
         self, directory: Directory, entry: SegmentEntry, ordinal: int
@@ -557,16 +567,16 @@ class SegmentReader:
 
     # -- fields ------------------------------------------------------------------------
     def _field(self, field: str) -> _FieldArrays:
-        update = self._anchor_update
-        if update is not None and field in update.fields:
-            return self._anchor_field(field, update)
+        updates = self._anchor_updates
+        if updates and field in updates[0].fields:
+            return self._anchor_field(field, updates)
         try:
             return self._fields[field]
         except KeyError:
             raise SchemaError(f"unknown field {field!r}; fields are {self.schema.names}") from None
 
-    def _anchor_field(self, field: str, update: AnchorUpdate) -> _FieldArrays:
-        """An anchor field with the segment's anchor update applied (built once)."""
+    def _anchor_field(self, field: str, update: tuple[AnchorUpdate, ...]) -> _FieldArrays:
+        """An anchor field with the segment's anchor updates applied (built once)."""
         found = self._anchored.get(field)
         if found is None:
             from bnsearch.index.anchorfile import materialize
@@ -729,11 +739,9 @@ class SegmentReader:
     def stored(self, doc: int) -> dict[str, Any]:
         """The stored row of ``doc``: the original article text and metadata."""
         row = self._store.row(doc)
-        update = self._anchor_update
-        if update is not None:
-            anchors = update.anchors_of(doc)
-            if anchors is not None:
-                row["anchors"] = list(anchors)
+        anchors = self._updated_anchors(doc)
+        if anchors is not None:
+            row["anchors"] = list(anchors)
         return row
 
     def related_headlines(self, doc: int) -> list[str]:
@@ -742,25 +750,20 @@ class SegmentReader:
 
     def copy_stored(self, target: StoreWriter) -> None:
         """Append the live docs' stored rows to ``target`` (for merges)."""
-        update = self._anchor_update
-        patches = (
-            None
-            if update is None
-            else {
-                doc: {"anchors": list(row)}
-                for doc, row in zip(update.docs.tolist(), update.rows, strict=True)
-            }
-        )
+        patches = {
+            doc: {"anchors": list(row)}
+            for update in self._anchor_updates
+            for doc, row in zip(update.docs.tolist(), update.rows, strict=True)
+        }
         self._store.copy_live(target, self.live, patches)
 
     def iter_stored(self) -> Any:
         """Every stored row in doc order (shared objects: read only)."""
-        update = self._anchor_update
-        if update is None:
+        if not self._anchor_updates:
             return self._store.iter_rows()
         return (
             row
-            if (anchors := update.anchors_of(doc)) is None
+            if (anchors := self._updated_anchors(doc)) is None
             else {**row, "anchors": list(anchors)}
             for doc, row in enumerate(self._store.iter_rows())
         )
