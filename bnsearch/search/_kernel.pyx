@@ -303,66 +303,72 @@ cdef inline float _saturate(float x, float k1, float weight) noexcept nogil:
     return weight if x > 0 else 0
 
 
-cdef void _score_one(
-    const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, float k1,
-    float weight, double* acc, uint8_t* seen, int32_t* touched, Py_ssize_t* n_touched,
-    Py_ssize_t max_doc, int* bad,
-) noexcept nogil:
-    """One slice that is a whole unit: its scores straight into ``acc``."""
-    cdef Py_ssize_t i, d
-    cdef float x, s
-    for i in range(n):
-        d = docs[i]
-        if d < 0 or d >= max_doc:
-            bad[0] = 1
-            return
-        x = <float>tfs[i] * mult[d]
-        s = _saturate(x, k1, weight)
-        if seen != NULL and not seen[d]:
-            seen[d] = 1
-            touched[n_touched[0]] = <int32_t>d
-            n_touched[0] += 1
-        acc[d] += <double>s
+cdef struct Walk:
+    # the state of one segment's scoring, shared by every slice it walks
+    double* acc        # per doc: the float64 sum of its units' scores and bonuses
+    double* xbuf       # per doc: a unit's x summed over its slices (zero between units)
+    uint8_t* seen      # per doc: touched yet (NULL: dense mode, no list of touched docs)
+    int32_t* touched   # the docs touched, in the order first touched
+    Py_ssize_t n_touched
+    int32_t* xdocs     # the docs of xbuf that are not zero
+    Py_ssize_t n_x
+    bint only_seen     # pruned: postings of docs not touched yet are skipped
+    Py_ssize_t max_doc
+    int bad            # a posting named a doc outside the segment
 
 
-cdef void _add_x(
-    const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, double* xbuf,
-    int32_t* xdocs, Py_ssize_t* n_x, Py_ssize_t max_doc, int* bad,
+cdef inline void _touch(Walk* w, Py_ssize_t d) noexcept nogil:
+    if w.seen != NULL and not w.seen[d]:
+        w.seen[d] = 1
+        w.touched[w.n_touched] = <int32_t>d
+        w.n_touched += 1
+
+
+cdef void _walk(
+    const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, bint to_x,
+    float k1, float weight, Walk* w,
 ) noexcept nogil:
-    """One of a unit's several slices: its ``x`` summed into ``xbuf``."""
+    """One posting slice: a posting's ``x`` is ``tf * mult[doc]``. A unit of one slice
+    adds its saturated score to ``acc`` (``to_x`` false); one of a unit's several slices
+    sums ``x`` into ``xbuf`` (saturated once all are read)."""
     cdef Py_ssize_t i, d
     cdef float x
     for i in range(n):
         d = docs[i]
-        if d < 0 or d >= max_doc:
-            bad[0] = 1
+        if d < 0 or d >= w.max_doc:
+            w.bad = 1
             return
+        if w.only_seen and not w.seen[d]:
+            continue
         x = <float>tfs[i] * mult[d]
-        if xbuf[d] == 0:
-            xdocs[n_x[0]] = <int32_t>d
-            n_x[0] += 1
-        xbuf[d] += <double>x
+        if to_x:
+            if w.xbuf[d] == 0:
+                w.xdocs[w.n_x] = <int32_t>d
+                w.n_x += 1
+            w.xbuf[d] += <double>x
+        else:
+            _touch(w, d)
+            w.acc[d] += <double>_saturate(x, k1, weight)
 
 
 cdef void _form_bonus(
     const doc_t* docs, const uint8_t* forms, Py_ssize_t n, uint8_t flag, double bonus,
-    double* acc, int32_t* stamp, int32_t tag, uint8_t* seen, int32_t* touched,
-    Py_ssize_t* n_touched, Py_ssize_t max_doc, int* bad,
+    int32_t* stamp, int32_t tag, Walk* w,
 ) noexcept nogil:
+    """``bonus`` once per doc (``stamp``/``tag``) where a posting's flags hold ``flag``."""
     cdef Py_ssize_t i, d
     for i in range(n):
         if (forms[i] & flag) == flag:
             d = docs[i]
-            if d < 0 or d >= max_doc:
-                bad[0] = 1
+            if d < 0 or d >= w.max_doc:
+                w.bad = 1
                 return
+            if w.only_seen and not w.seen[d]:
+                continue
             if stamp[d] != tag:
                 stamp[d] = tag
-                if seen != NULL and not seen[d]:
-                    seen[d] = 1
-                    touched[n_touched[0]] = <int32_t>d
-                    n_touched[0] += 1
-                acc[d] += bonus
+                _touch(w, d)
+                w.acc[d] += bonus
 
 
 cdef int _compare_int32(const void* a, const void* b) noexcept nogil:
@@ -371,10 +377,9 @@ cdef int _compare_int32(const void* a, const void* b) noexcept nogil:
     return (x > y) - (x < y)
 
 
-cdef void _dispatch_score(
-    cnp.ndarray docs, cnp.ndarray tfs, const float* mult, float k1, float weight,
-    double* acc, uint8_t* seen, int32_t* touched, Py_ssize_t* n_touched, Py_ssize_t max_doc,
-    int* bad,
+cdef void _dispatch(
+    cnp.ndarray docs, cnp.ndarray tfs, const float* mult, bint to_x, float k1, float weight,
+    Walk* w,
 ):
     cdef Py_ssize_t n = cnp.PyArray_DIM(docs, 0)
     cdef void* dp = cnp.PyArray_DATA(docs)
@@ -382,50 +387,91 @@ cdef void _dispatch_score(
     cdef int tk = cnp.PyArray_TYPE(tfs)
     if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
         if tk == cnp.NPY_UINT8:
-            _score_one(<uint16_t*>dp, <uint8_t*>tp, n, mult, k1, weight, acc, seen, touched, n_touched, max_doc, bad)
+            _walk(<uint16_t*>dp, <uint8_t*>tp, n, mult, to_x, k1, weight, w)
         elif tk == cnp.NPY_UINT16:
-            _score_one(<uint16_t*>dp, <uint16_t*>tp, n, mult, k1, weight, acc, seen, touched, n_touched, max_doc, bad)
+            _walk(<uint16_t*>dp, <uint16_t*>tp, n, mult, to_x, k1, weight, w)
         elif tk == cnp.NPY_UINT32:
-            _score_one(<uint16_t*>dp, <uint32_t*>tp, n, mult, k1, weight, acc, seen, touched, n_touched, max_doc, bad)
+            _walk(<uint16_t*>dp, <uint32_t*>tp, n, mult, to_x, k1, weight, w)
         else:
-            _score_one(<uint16_t*>dp, <int64_t*>tp, n, mult, k1, weight, acc, seen, touched, n_touched, max_doc, bad)
+            _walk(<uint16_t*>dp, <int64_t*>tp, n, mult, to_x, k1, weight, w)
     else:
         if tk == cnp.NPY_UINT8:
-            _score_one(<int32_t*>dp, <uint8_t*>tp, n, mult, k1, weight, acc, seen, touched, n_touched, max_doc, bad)
+            _walk(<int32_t*>dp, <uint8_t*>tp, n, mult, to_x, k1, weight, w)
         elif tk == cnp.NPY_UINT16:
-            _score_one(<int32_t*>dp, <uint16_t*>tp, n, mult, k1, weight, acc, seen, touched, n_touched, max_doc, bad)
+            _walk(<int32_t*>dp, <uint16_t*>tp, n, mult, to_x, k1, weight, w)
         elif tk == cnp.NPY_UINT32:
-            _score_one(<int32_t*>dp, <uint32_t*>tp, n, mult, k1, weight, acc, seen, touched, n_touched, max_doc, bad)
+            _walk(<int32_t*>dp, <uint32_t*>tp, n, mult, to_x, k1, weight, w)
         else:
-            _score_one(<int32_t*>dp, <int64_t*>tp, n, mult, k1, weight, acc, seen, touched, n_touched, max_doc, bad)
+            _walk(<int32_t*>dp, <int64_t*>tp, n, mult, to_x, k1, weight, w)
 
 
-cdef void _dispatch_x(
-    cnp.ndarray docs, cnp.ndarray tfs, const float* mult, double* xbuf, int32_t* xdocs,
-    Py_ssize_t* n_x, Py_ssize_t max_doc, int* bad,
-):
-    cdef Py_ssize_t n = cnp.PyArray_DIM(docs, 0)
-    cdef void* dp = cnp.PyArray_DATA(docs)
-    cdef void* tp = cnp.PyArray_DATA(tfs)
-    cdef int tk = cnp.PyArray_TYPE(tfs)
-    if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
-        if tk == cnp.NPY_UINT8:
-            _add_x(<uint16_t*>dp, <uint8_t*>tp, n, mult, xbuf, xdocs, n_x, max_doc, bad)
-        elif tk == cnp.NPY_UINT16:
-            _add_x(<uint16_t*>dp, <uint16_t*>tp, n, mult, xbuf, xdocs, n_x, max_doc, bad)
-        elif tk == cnp.NPY_UINT32:
-            _add_x(<uint16_t*>dp, <uint32_t*>tp, n, mult, xbuf, xdocs, n_x, max_doc, bad)
-        else:
-            _add_x(<uint16_t*>dp, <int64_t*>tp, n, mult, xbuf, xdocs, n_x, max_doc, bad)
-    else:
-        if tk == cnp.NPY_UINT8:
-            _add_x(<int32_t*>dp, <uint8_t*>tp, n, mult, xbuf, xdocs, n_x, max_doc, bad)
-        elif tk == cnp.NPY_UINT16:
-            _add_x(<int32_t*>dp, <uint16_t*>tp, n, mult, xbuf, xdocs, n_x, max_doc, bad)
-        elif tk == cnp.NPY_UINT32:
-            _add_x(<int32_t*>dp, <uint32_t*>tp, n, mult, xbuf, xdocs, n_x, max_doc, bad)
-        else:
-            _add_x(<int32_t*>dp, <int64_t*>tp, n, mult, xbuf, xdocs, n_x, max_doc, bad)
+# -- the best k: a heap whose root is the worst kept (score, then doc: higher doc is worse) ----
+cdef struct Entry:
+    float score
+    int32_t doc
+
+
+cdef inline bint _worse(Entry a, Entry b) noexcept nogil:
+    return a.score < b.score or (a.score == b.score and a.doc > b.doc)
+
+
+cdef Py_ssize_t _offer(Entry* heap, Py_ssize_t size, Py_ssize_t k, Entry item) noexcept nogil:
+    """Keep ``item`` if it is among the best ``k`` seen; the heap's new size."""
+    cdef Py_ssize_t i, child, parent
+    if size < k:
+        i = size
+        while i > 0:
+            parent = (i - 1) >> 1
+            if not _worse(item, heap[parent]):
+                break
+            heap[i] = heap[parent]
+            i = parent
+        heap[i] = item
+        return size + 1
+    if not _worse(heap[0], item):
+        return size
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and _worse(heap[child + 1], heap[child]):
+            child += 1
+        if not _worse(heap[child], item):
+            break
+        heap[i] = heap[child]
+        i = child
+    heap[i] = item
+    return size
+
+
+cdef int _compare_entry_doc(const void* a, const void* b) noexcept nogil:
+    cdef int32_t x = (<const Entry*>a).doc
+    cdef int32_t y = (<const Entry*>b).doc
+    return (x > y) - (x < y)
+
+
+cdef Py_ssize_t _kth_best(
+    const Walk* w, const uint8_t* mask_p, Py_ssize_t k, Entry* heap, float* kth
+) noexcept nogil:
+    """How many touched docs match (a score, kept by the mask), and the ``k``-th best of
+    their scores so far (rounded to float32) in ``kth`` when there are ``k``."""
+    cdef Py_ssize_t i, d, size = 0, count = 0
+    cdef Entry item
+    for i in range(w.n_touched):
+        d = w.touched[i]
+        if w.acc[d] != 0 and (mask_p == NULL or mask_p[d]):
+            count += 1
+            item.score = <float>w.acc[d]
+            item.doc = <int32_t>d
+            size = _offer(heap, size, k, item)
+    if size == k and k > 0:
+        kth[0] = heap[0].score
+    return count
+
+
+#: A margin on the score bounds (relative): pruning never rests on the last bits of a sum.
+DEF BOUND_MARGIN = 1e-6
 
 
 def score_segment(
@@ -440,8 +486,12 @@ def score_segment(
     float k1,
     object mask,
     Py_ssize_t max_doc,
+    Py_ssize_t keep=0,
+    bint prune=False,
+    Py_ssize_t min_total=0,
 ):
-    """The matching docs of one segment (ascending, int32) and their scores (float32).
+    """The matching docs of one segment (ascending, int32), their scores (float32), how
+    many docs match, and whether the segment was pruned.
 
     Slice ``p`` (``docs_parts[p]``, ``tfs_parts[p]``) belongs to unit ``owners[p]``
     (ascending) and is weighted by ``mult_parts[p]`` (float32 per doc of the segment);
@@ -449,23 +499,31 @@ def score_segment(
     ``weights[u]`` at saturation and adds ``bonuses[u]`` once to a doc where a slice's
     flags hold all of ``flags[u]`` (``bonuses[u]`` 0: no bonus). ``mask`` (bool per doc
     or None) keeps the docs a search may return.
+
+    ``keep`` > 0 returns only the best ``keep`` matches (score, then doc; still in doc
+    order) with their exact scores; the count is still of every match. ``prune`` (with
+    ``keep``; units given in order of falling ``weights + bonuses``, which bound what a
+    unit can add, all >= 0) stops reading whole posting lists once the units left could
+    not lift a doc not yet seen above the ``keep``-th score so far and at least
+    ``min_total`` docs were seen to match (MaxScore): the later units then only add to
+    the docs already seen. The best ``keep`` and their scores are those of the exhaustive
+    pass; the count is then a lower bound (at least ``min_total``).
     """
     cdef Py_ssize_t n_parts = len(docs_parts)
-    cdef Py_ssize_t total = 0, p, q, u, i, d, n_out = 0, n_touched = 0, n_x = 0
-    cdef double* acc = NULL
-    cdef double* xbuf = NULL
-    cdef int32_t* xdocs = NULL
+    cdef Py_ssize_t n_units = weights.shape[0]
+    cdef Py_ssize_t total = 0, p, q, u, i, d, n_out = 0, count = 0, heap_size = 0
+    cdef Walk w
     cdef int32_t* stamp = NULL
-    cdef int32_t* touched = NULL
-    cdef uint8_t* seen = NULL
+    cdef Entry* heap = NULL
+    cdef Entry item
     cdef const uint8_t* mask_p = NULL
     cdef cnp.ndarray mask_arr, docs, tfs, mult, forms
     cdef list docs_arrays = [], tfs_arrays = [], mult_arrays = []
-    cdef float x, s, weight
-    cdef bint sparse
+    cdef float x, kth = 0
+    cdef double remaining = 0, reached = 0, bound
+    cdef bint pruned = False
     cdef bint failed = False
     cdef Tables tables
-    cdef int bad = 0
     cdef int32_t first_tag
     cdef cnp.ndarray[int32_t, ndim=1] out_docs
     cdef cnp.ndarray[float, ndim=1] out_scores
@@ -473,6 +531,10 @@ def score_segment(
         raise ValueError("every slice needs docs, tfs, multipliers and forms (or None)")
     if owners.shape[0] != n_parts:
         raise ValueError("every slice needs an owner")
+    if bonuses.shape[0] != n_units or flags.shape[0] != n_units:
+        raise ValueError("every unit needs a weight, a flag and a bonus")
+    if keep < 0 or min_total < 0:
+        raise ValueError("keep and min_total must be >= 0")
     for p in range(n_parts):
         docs = _docs_array(docs_parts[p])
         tfs = _tfs_array(tfs_parts[p])
@@ -481,76 +543,79 @@ def score_segment(
             raise ValueError("a slice's docs and tfs differ in length")
         if cnp.PyArray_DIM(mult, 0) < max_doc:
             raise ValueError("a multiplier array is shorter than the segment")
-        if owners[p] < 0 or owners[p] >= weights.shape[0] or (p and owners[p] < owners[p - 1]):
+        if owners[p] < 0 or owners[p] >= n_units or (p and owners[p] < owners[p - 1]):
             raise ValueError("owners must be ascending unit numbers")
         total += cnp.PyArray_DIM(docs, 0)
         docs_arrays.append(docs)
         tfs_arrays.append(tfs)
         mult_arrays.append(mult)
+    prune = prune and keep > 0
+    if prune:
+        for u in range(n_units):
+            bound = <double>weights[u] + <double>bonuses[u]
+            if weights[u] < 0 or bonuses[u] < 0 or (u and bound > reached):
+                raise ValueError("pruning needs units in order of falling bounds, all >= 0")
+            reached = bound
+            remaining += bound
+        reached = 0
     if mask is not None:
         mask_arr = _contiguous(mask, cnp.NPY_BOOL)
         if cnp.PyArray_DIM(mask_arr, 0) < max_doc:
             raise ValueError("the mask is shorter than the segment")
         mask_p = <const uint8_t*>cnp.PyArray_DATA(mask_arr)
-    sparse = total * SPARSE_RATIO < max_doc
-    _take(&tables, max_doc, weights.shape[0])
-    acc = tables.acc
+    _take(&tables, max_doc, n_units)
+    memset(&w, 0, sizeof(Walk))
+    w.acc = tables.acc
+    w.xbuf = tables.xbuf
+    w.max_doc = max_doc
     first_tag = tables.first_tag
     try:
-        if sparse:
-            touched = <int32_t*>malloc((total + 1) * sizeof(int32_t))
-            seen = tables.seen
-            if touched == NULL:
+        if prune or total * SPARSE_RATIO < max_doc:  # a list of the docs touched
+            w.touched = <int32_t*>malloc((min(total, max_doc) + 1) * sizeof(int32_t))
+            w.seen = tables.seen
+            if w.touched == NULL:
+                raise MemoryError()
+        if keep > 0:
+            heap = <Entry*>malloc(keep * sizeof(Entry))
+            if heap == NULL:
                 raise MemoryError()
         p = 0
         while p < n_parts:
             u = owners[p]
-            weight = weights[u]
             q = p + 1
             while q < n_parts and owners[q] == u:
                 q += 1
             if q == p + 1:
-                _dispatch_score(
+                _dispatch(
                     docs_arrays[p], tfs_arrays[p],
                     <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[p]),
-                    k1, weight, acc, seen, touched, &n_touched, max_doc, &bad,
+                    False, k1, weights[u], &w,
                 )
             else:  # several slices: x summed per doc first (BM25F), then saturated
-                if xdocs == NULL:
-                    xbuf = tables.xbuf
-                    xdocs = <int32_t*>malloc((total + 1) * sizeof(int32_t))
-                    if xdocs == NULL:
+                if w.xdocs == NULL:
+                    w.xdocs = <int32_t*>malloc((total + 1) * sizeof(int32_t))
+                    if w.xdocs == NULL:
                         raise MemoryError()
-                n_x = 0
+                w.n_x = 0
                 for i in range(p, q):
-                    _dispatch_x(
+                    _dispatch(
                         docs_arrays[i], tfs_arrays[i],
                         <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[i]),
-                        xbuf, xdocs, &n_x, max_doc, &bad,
+                        True, k1, weights[u], &w,
                     )
-                if bad:
+                if w.bad:
                     raise _out_of_range()
-                for i in range(n_x):
-                    d = xdocs[i]
-                    x = <float>xbuf[d]
-                    s = _saturate(x, k1, weight)
-                    xbuf[d] = 0
-                    if seen != NULL and not seen[d]:
-                        seen[d] = 1
-                        touched[n_touched] = <int32_t>d
-                        n_touched += 1
-                    acc[d] += <double>s
-            p = q
-            if bad:
+                for i in range(w.n_x):
+                    d = w.xdocs[i]
+                    x = <float>w.xbuf[d]
+                    w.xbuf[d] = 0
+                    _touch(&w, d)
+                    w.acc[d] += <double>_saturate(x, k1, weights[u])
+            if w.bad:
                 raise _out_of_range()
-        # exact forms: once per unit and doc
-        p = 0
-        while p < n_parts:
-            u = owners[p]
-            q = p + 1
-            while q < n_parts and owners[q] == u:
-                q += 1
+            # exact forms: once per unit and doc
             if bonuses[u] != 0 and flags[u] != 0:
+                stamp = tables.stamp
                 for i in range(p, q):
                     if forms_parts[i] is None:
                         continue
@@ -558,59 +623,83 @@ def score_segment(
                     docs = docs_arrays[i]
                     if cnp.PyArray_DIM(forms, 0) != cnp.PyArray_DIM(docs, 0):
                         raise ValueError("a slice's docs and forms differ in length")
-                    stamp = tables.stamp
                     if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
                         _form_bonus(
                             <const uint16_t*>cnp.PyArray_DATA(docs),
                             <const uint8_t*>cnp.PyArray_DATA(forms),
                             cnp.PyArray_DIM(docs, 0), flags[u], <double>bonuses[u],
-                            acc, stamp, <int32_t>(first_tag + u), seen, touched, &n_touched, max_doc, &bad,
+                            stamp, <int32_t>(first_tag + u), &w,
                         )
                     else:
                         _form_bonus(
                             <const int32_t*>cnp.PyArray_DATA(docs),
                             <const uint8_t*>cnp.PyArray_DATA(forms),
                             cnp.PyArray_DIM(docs, 0), flags[u], <double>bonuses[u],
-                            acc, stamp, <int32_t>(first_tag + u), seen, touched, &n_touched, max_doc, &bad,
+                            stamp, <int32_t>(first_tag + u), &w,
                         )
+                if w.bad:
+                    raise _out_of_range()
             p = q
-            if bad:
-                raise _out_of_range()
-        # collect: ascending docs with a score, kept by the mask
-        if sparse:
-            qsort(touched, n_touched, sizeof(int32_t), _compare_int32)
-            out_docs = np.empty(n_touched, dtype=np.int32)
-            out_scores = np.empty(n_touched, dtype=np.float32)
-            for i in range(n_touched):
-                d = touched[i]
-                if acc[d] != 0 and (mask_p == NULL or mask_p[d]):
-                    out_docs[n_out] = <int32_t>d
-                    out_scores[n_out] = <float>acc[d]
-                    n_out += 1
-                acc[d] = 0
-                seen[d] = 0
+            if prune and not pruned:
+                bound = <double>weights[u] + <double>bonuses[u]
+                remaining -= bound
+                reached += bound
+                # a doc not seen yet scores at most ``remaining``; the keep-th best so far
+                # is at most ``reached``: only then is the keep-th worth finding
+                if p < n_parts and remaining * (1 + BOUND_MARGIN) < reached:
+                    kth = 0
+                    count = _kth_best(&w, mask_p, keep, heap, &kth)
+                    if count >= keep and count >= min_total and remaining * (1 + BOUND_MARGIN) < kth:
+                        pruned = True
+                        w.only_seen = True
+        # collect: ascending docs with a score, kept by the mask (the best ``keep``)
+        count = 0
+        if w.seen != NULL:
+            if keep == 0:  # (the best ``keep`` are put in doc order at the end)
+                qsort(w.touched, w.n_touched, sizeof(int32_t), _compare_int32)
+            n_out = w.n_touched
         else:
-            for d in range(max_doc):
-                if acc[d] != 0 and (mask_p == NULL or mask_p[d]):
-                    n_out += 1
-            out_docs = np.empty(n_out, dtype=np.int32)
-            out_scores = np.empty(n_out, dtype=np.float32)
-            n_out = 0
-            for d in range(max_doc):
-                if acc[d] != 0:
-                    if mask_p == NULL or mask_p[d]:
-                        out_docs[n_out] = <int32_t>d
-                        out_scores[n_out] = <float>acc[d]
-                        n_out += 1
-                    acc[d] = 0
+            n_out = max_doc
+        if keep == 0:
+            for i in range(n_out):
+                d = w.touched[i] if w.seen != NULL else i
+                if w.acc[d] != 0 and (mask_p == NULL or mask_p[d]):
+                    count += 1
+            out_docs = np.empty(count, dtype=np.int32)
+            out_scores = np.empty(count, dtype=np.float32)
+        heap_size = 0
+        count = 0
+        for i in range(n_out):
+            d = w.touched[i] if w.seen != NULL else i
+            if w.acc[d] != 0:
+                if mask_p == NULL or mask_p[d]:
+                    if keep == 0:
+                        out_docs[count] = <int32_t>d
+                        out_scores[count] = <float>w.acc[d]
+                    else:
+                        item.score = <float>w.acc[d]
+                        item.doc = <int32_t>d
+                        heap_size = _offer(heap, heap_size, keep, item)
+                    count += 1
+                w.acc[d] = 0
+            if w.seen != NULL:
+                w.seen[d] = 0
+        if keep > 0:
+            qsort(heap, heap_size, sizeof(Entry), _compare_entry_doc)
+            out_docs = np.empty(heap_size, dtype=np.int32)
+            out_scores = np.empty(heap_size, dtype=np.float32)
+            for i in range(heap_size):
+                out_docs[i] = heap[i].doc
+                out_scores[i] = heap[i].score
     except BaseException:
         failed = True
         raise
     finally:
         _give(&tables, failed)
-        free(xdocs)
-        free(touched)
-    return out_docs[:n_out], out_scores[:n_out]
+        free(w.xdocs)
+        free(w.touched)
+        free(heap)
+    return out_docs, out_scores, count, pruned
 
 
 # -- the proximity rerank: word pairs side by side in a few docs --------------------------------
