@@ -412,7 +412,9 @@ class Evaluator:
         of its slices hold it): one compiled call per segment, remembered per unit."""
         cache = self.ctx.unit_dfs
         known = [cache.get(id(unit)) for unit in units]
-        if all(found is not None and found[0] is unit for found, unit in zip(known, units)):
+        if all(
+            found is not None and found[0] is unit for found, unit in zip(known, units, strict=True)
+        ):
             return np.array([found[1] for found in known if found is not None], dtype=np.int64)
         dfs = np.zeros(len(units), dtype=np.int64)
         for segment, unit_parts in zip(self.segments, per_segment, strict=True):

@@ -93,9 +93,9 @@ class Results:
     """One page of search results.
 
     Iterate it for the :class:`Hit` objects of the page; ``len(results)`` is the page
-    size. ``total`` counts every match (see ``total_is_exact``), ``facets`` maps a facet field (``"section"``) to
-    ``{value: count}`` over every match, most frequent first (counted when first read).
-    ``query`` is the parsed
+    size. ``total`` counts every match (see ``total_is_exact``), ``facets`` maps a facet
+    field (``"section"``) to ``{value: count}`` over every match, most frequent first
+    (counted when first read). ``query`` is the parsed
     query tree (``None`` for a plain-words query, which skips the parser); ``notes`` say
     what was done to the query (words cut from a very long query, nothing searchable).
     """
