@@ -19,6 +19,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport calloc, free, malloc, qsort, realloc
+from libc.math cimport INFINITY
 from libc.string cimport memset
 
 cnp.import_array()
@@ -308,11 +309,14 @@ cdef struct Walk:
     double* acc        # per doc: the float64 sum of its units' scores and bonuses
     double* xbuf       # per doc: a unit's x summed over its slices (zero between units)
     uint8_t* seen      # per doc: touched yet (NULL: dense mode, no list of touched docs)
+    uint8_t* mark      # per doc: 2 for a candidate once pruned (the same table as seen)
     int32_t* touched   # the docs touched, in the order first touched
     Py_ssize_t n_touched
     int32_t* xdocs     # the docs of xbuf that are not zero
     Py_ssize_t n_x
-    bint only_seen     # pruned: postings of docs not touched yet are skipped
+    bint only_seen     # pruned: only the candidates' postings are read
+    const int32_t* cands  # pruned, a slice long enough: the candidates, ascending, are
+    Py_ssize_t n_cands    # found in it by binary search instead (NULL: walk the slice)
     Py_ssize_t max_doc
     int bad            # a posting named a doc outside the segment
 
@@ -324,51 +328,98 @@ cdef inline void _touch(Walk* w, Py_ssize_t d) noexcept nogil:
         w.n_touched += 1
 
 
+cdef inline Py_ssize_t _find(
+    const doc_t* docs, Py_ssize_t lo, Py_ssize_t n, Py_ssize_t d
+) noexcept nogil:
+    """The first index from ``lo`` whose doc is >= ``d`` (``n`` if none)."""
+    cdef Py_ssize_t hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if docs[mid] < d:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef inline void _posting(
+    const doc_t* docs, const tf_t* tfs, Py_ssize_t i, const float* mult, bint to_x,
+    float k1, float weight, Walk* w,
+) noexcept nogil:
+    """Posting ``i``: its ``x`` is ``tf * mult[doc]``. A unit of one slice adds its
+    saturated score to ``acc`` (``to_x`` false); one of a unit's several slices sums
+    ``x`` into ``xbuf`` (saturated once all are read)."""
+    cdef Py_ssize_t d = docs[i]
+    cdef float x = <float>tfs[i] * mult[d]
+    if to_x:
+        if w.xbuf[d] == 0:
+            w.xdocs[w.n_x] = <int32_t>d
+            w.n_x += 1
+        w.xbuf[d] += <double>x
+    else:
+        _touch(w, d)
+        w.acc[d] += <double>_saturate(x, k1, weight)
+
+
 cdef void _walk(
     const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, bint to_x,
     float k1, float weight, Walk* w,
 ) noexcept nogil:
-    """One posting slice: a posting's ``x`` is ``tf * mult[doc]``. A unit of one slice
-    adds its saturated score to ``acc`` (``to_x`` false); one of a unit's several slices
-    sums ``x`` into ``xbuf`` (saturated once all are read)."""
-    cdef Py_ssize_t i, d
-    cdef float x
+    """Every posting of one slice (only the candidates' when pruned; found by binary
+    search when ``w.cands`` is set)."""
+    cdef Py_ssize_t i, d, c, at = 0
+    if w.cands != NULL:
+        for c in range(w.n_cands):
+            at = _find(docs, at, n, w.cands[c])
+            if at >= n:
+                return
+            if docs[at] == w.cands[c]:
+                _posting(docs, tfs, at, mult, to_x, k1, weight, w)
+        return
     for i in range(n):
         d = docs[i]
         if d < 0 or d >= w.max_doc:
             w.bad = 1
             return
-        if w.only_seen and not w.seen[d]:
+        if w.only_seen and w.mark[d] != 2:
             continue
-        x = <float>tfs[i] * mult[d]
-        if to_x:
-            if w.xbuf[d] == 0:
-                w.xdocs[w.n_x] = <int32_t>d
-                w.n_x += 1
-            w.xbuf[d] += <double>x
-        else:
-            _touch(w, d)
-            w.acc[d] += <double>_saturate(x, k1, weight)
+        _posting(docs, tfs, i, mult, to_x, k1, weight, w)
+
+
+cdef inline void _bonus_at(
+    const doc_t* docs, const uint8_t* forms, Py_ssize_t i, uint8_t flag, double bonus,
+    int32_t* stamp, int32_t tag, Walk* w,
+) noexcept nogil:
+    cdef Py_ssize_t d = docs[i]
+    if (forms[i] & flag) == flag and stamp[d] != tag:
+        stamp[d] = tag
+        _touch(w, d)
+        w.acc[d] += bonus
 
 
 cdef void _form_bonus(
     const doc_t* docs, const uint8_t* forms, Py_ssize_t n, uint8_t flag, double bonus,
     int32_t* stamp, int32_t tag, Walk* w,
 ) noexcept nogil:
-    """``bonus`` once per doc (``stamp``/``tag``) where a posting's flags hold ``flag``."""
-    cdef Py_ssize_t i, d
-    for i in range(n):
-        if (forms[i] & flag) == flag:
-            d = docs[i]
-            if d < 0 or d >= w.max_doc:
-                w.bad = 1
+    """``bonus`` once per doc (``stamp``/``tag``) where a posting's flags hold ``flag``
+    (the candidates only when pruned)."""
+    cdef Py_ssize_t i, d, c, at = 0
+    if w.cands != NULL:
+        for c in range(w.n_cands):
+            at = _find(docs, at, n, w.cands[c])
+            if at >= n:
                 return
-            if w.only_seen and not w.seen[d]:
-                continue
-            if stamp[d] != tag:
-                stamp[d] = tag
-                _touch(w, d)
-                w.acc[d] += bonus
+            if docs[at] == w.cands[c]:
+                _bonus_at(docs, forms, at, flag, bonus, stamp, tag, w)
+        return
+    for i in range(n):
+        d = docs[i]
+        if d < 0 or d >= w.max_doc:
+            w.bad = 1
+            return
+        if w.only_seen and w.mark[d] != 2:
+            continue
+        _bonus_at(docs, forms, i, flag, bonus, stamp, tag, w)
 
 
 cdef int _compare_int32(const void* a, const void* b) noexcept nogil:
@@ -458,8 +509,8 @@ cdef Py_ssize_t _kth_best(
     their scores so far (rounded to float32) in ``kth`` when there are ``k``."""
     cdef Py_ssize_t i, d, size = 0, count = 0
     cdef Entry item
-    for i in range(w.n_touched):
-        d = w.touched[i]
+    for i in range(w.n_touched if w.seen != NULL else w.max_doc):
+        d = w.touched[i] if w.seen != NULL else i
         if w.acc[d] != 0 and (mask_p == NULL or mask_p[d]):
             count += 1
             item.score = <float>w.acc[d]
@@ -472,6 +523,19 @@ cdef Py_ssize_t _kth_best(
 
 #: A margin on the score bounds (relative): pruning never rests on the last bits of a sum.
 DEF BOUND_MARGIN = 1e-6
+#: Pruned, a slice this many times longer than the candidates is searched (a binary
+#: search per candidate) rather than walked.
+DEF LOOKUP_RATIO = 16
+
+
+cdef inline void _lookup_or_walk(
+    Walk* w, const int32_t* cands, Py_ssize_t n_cands, Py_ssize_t length
+) noexcept nogil:
+    if w.only_seen and n_cands * LOOKUP_RATIO < length:
+        w.cands = cands
+        w.n_cands = n_cands
+    else:
+        w.cands = NULL
 
 
 def score_segment(
@@ -515,12 +579,15 @@ def score_segment(
     cdef Walk w
     cdef int32_t* stamp = NULL
     cdef Entry* heap = NULL
+    cdef int32_t* cands = NULL
+    cdef Py_ssize_t n_cands = 0
     cdef Entry item
     cdef const uint8_t* mask_p = NULL
     cdef cnp.ndarray mask_arr, docs, tfs, mult, forms
     cdef list docs_arrays = [], tfs_arrays = [], mult_arrays = []
     cdef float x, kth = 0
-    cdef double remaining = 0, reached = 0, bound
+    cdef double remaining = 0, reached = 0, bound, kth_cap = INFINITY
+    cdef Py_ssize_t could_match = 0, p_unit = 0, counted = 0
     cdef bint pruned = False
     cdef bint failed = False
     cdef Tables tables
@@ -570,7 +637,8 @@ def score_segment(
     w.max_doc = max_doc
     first_tag = tables.first_tag
     try:
-        if prune or total * SPARSE_RATIO < max_doc:  # a list of the docs touched
+        w.mark = tables.seen
+        if total * SPARSE_RATIO < max_doc:  # a list of the docs touched
             w.touched = <int32_t*>malloc((min(total, max_doc) + 1) * sizeof(int32_t))
             w.seen = tables.seen
             if w.touched == NULL:
@@ -582,10 +650,12 @@ def score_segment(
         p = 0
         while p < n_parts:
             u = owners[p]
+            p_unit = p
             q = p + 1
             while q < n_parts and owners[q] == u:
                 q += 1
             if q == p + 1:
+                _lookup_or_walk(&w, cands, n_cands, cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[p], 0))
                 _dispatch(
                     docs_arrays[p], tfs_arrays[p],
                     <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[p]),
@@ -598,6 +668,7 @@ def score_segment(
                         raise MemoryError()
                 w.n_x = 0
                 for i in range(p, q):
+                    _lookup_or_walk(&w, cands, n_cands, cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[i], 0))
                     _dispatch(
                         docs_arrays[i], tfs_arrays[i],
                         <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[i]),
@@ -623,6 +694,7 @@ def score_segment(
                     docs = docs_arrays[i]
                     if cnp.PyArray_DIM(forms, 0) != cnp.PyArray_DIM(docs, 0):
                         raise ValueError("a slice's docs and forms differ in length")
+                    _lookup_or_walk(&w, cands, n_cands, cnp.PyArray_DIM(docs, 0))
                     if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
                         _form_bonus(
                             <const uint16_t*>cnp.PyArray_DATA(docs),
@@ -644,14 +716,44 @@ def score_segment(
                 bound = <double>weights[u] + <double>bonuses[u]
                 remaining -= bound
                 reached += bound
+                kth_cap += bound
+                for i in range(p_unit, p):
+                    could_match += cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[i], 0)
                 # a doc not seen yet scores at most ``remaining``; the keep-th best so far
-                # is at most ``reached``: only then is the keep-th worth finding
-                if p < n_parts and remaining * (1 + BOUND_MARGIN) < reached:
+                # is at most ``reached``, and at most the last keep-th found plus the
+                # bounds read since; matches are at most the last count plus the postings
+                # read since: only when pruning could begin is the keep-th worth finding
+                if (
+                    p < n_parts
+                    and remaining * (1 + BOUND_MARGIN) < min(reached, kth_cap)
+                    and could_match >= min_total and could_match >= keep
+                ):
                     kth = 0
                     count = _kth_best(&w, mask_p, keep, heap, &kth)
+                    could_match = count
+                    if count >= keep:
+                        kth_cap = kth
                     if count >= keep and count >= min_total and remaining * (1 + BOUND_MARGIN) < kth:
+                        # MaxScore: no doc not touched yet can reach the best ``keep``,
+                        # nor can a touched one whose score and ``remaining`` stay
+                        # below the keep-th so far: the rest only read the others
                         pruned = True
                         w.only_seen = True
+                        counted = count
+                        n_out = w.n_touched if w.seen != NULL else max_doc
+                        cands = <int32_t*>malloc((n_out + 1) * sizeof(int32_t))
+                        if cands == NULL:
+                            raise MemoryError()
+                        for i in range(n_out):
+                            d = w.touched[i] if w.seen != NULL else i
+                            if w.acc[d] != 0 and (mask_p == NULL or mask_p[d]) and (
+                                (w.acc[d] + remaining) * (1 + BOUND_MARGIN) >= kth
+                            ):
+                                w.mark[d] = 2
+                                cands[n_cands] = <int32_t>d
+                                n_cands += 1
+                        if w.seen != NULL:  # (a dense scan finds them in order)
+                            qsort(cands, n_cands, sizeof(int32_t), _compare_int32)
         # collect: ascending docs with a score, kept by the mask (the best ``keep``)
         count = 0
         if w.seen != NULL:
@@ -668,11 +770,20 @@ def score_segment(
             out_docs = np.empty(count, dtype=np.int32)
             out_scores = np.empty(count, dtype=np.float32)
         heap_size = 0
-        count = 0
+        if pruned:  # the matches were counted when pruning began; the best are candidates
+            count = counted
+            for i in range(n_cands):
+                d = cands[i]
+                item.score = <float>w.acc[d]
+                item.doc = <int32_t>d
+                heap_size = _offer(heap, heap_size, keep, item)
+                w.mark[d] = 0
+        else:
+            count = 0
         for i in range(n_out):
             d = w.touched[i] if w.seen != NULL else i
             if w.acc[d] != 0:
-                if mask_p == NULL or mask_p[d]:
+                if not pruned and (mask_p == NULL or mask_p[d]):
                     if keep == 0:
                         out_docs[count] = <int32_t>d
                         out_scores[count] = <float>w.acc[d]
@@ -699,6 +810,7 @@ def score_segment(
         free(w.xdocs)
         free(w.touched)
         free(heap)
+        free(cands)
     return out_docs, out_scores, count, pruned
 
 
