@@ -317,6 +317,11 @@ cdef struct Walk:
     bint only_seen     # pruned: only the candidates' postings are read
     const int32_t* cands  # pruned, a slice long enough: the candidates, ascending, are
     Py_ssize_t n_cands    # found in it by binary search instead (NULL: walk the slice)
+    const uint8_t* forms  # the slice's form flags when its unit has an exact-form bonus
+    uint8_t flag       # ... the flags a posting must hold for the bonus
+    double bonus       # ... the bonus, given once per doc (stamp[doc] = tag)
+    int32_t* stamp
+    int32_t tag
     Py_ssize_t max_doc
     int bad            # a posting named a doc outside the segment
 
@@ -342,27 +347,43 @@ cdef inline Py_ssize_t _find(
     return lo
 
 
+#: What a walk does with a posting's ``x``: a unit of one slice adds its saturated score
+#: to ``acc``; one of a unit's several slices sums it into ``xbuf``; the longest of
+#: them adds the sum of the others and saturates at once.
+DEF SCORE = 0
+DEF ADD_X = 1
+DEF FINISH = 2
+
+
 cdef inline void _posting(
-    const doc_t* docs, const tf_t* tfs, Py_ssize_t i, const float* mult, bint to_x,
+    const doc_t* docs, const tf_t* tfs, Py_ssize_t i, const float* mult, int mode,
     float k1, float weight, Walk* w,
 ) noexcept nogil:
-    """Posting ``i``: its ``x`` is ``tf * mult[doc]``. A unit of one slice adds its
-    saturated score to ``acc`` (``to_x`` false); one of a unit's several slices sums
-    ``x`` into ``xbuf`` (saturated once all are read)."""
+    """Posting ``i``: its ``x`` is ``tf * mult[doc]`` (see :data:`SCORE`), and the
+    unit's exact-form bonus where the posting's flags hold the typed form's."""
     cdef Py_ssize_t d = docs[i]
     cdef float x = <float>tfs[i] * mult[d]
-    if to_x:
+    cdef double summed
+    if mode == ADD_X:
         if w.xbuf[d] == 0:
             w.xdocs[w.n_x] = <int32_t>d
             w.n_x += 1
         w.xbuf[d] += <double>x
     else:
+        if mode == FINISH and w.xbuf[d] != 0:
+            summed = w.xbuf[d] + <double>x
+            w.xbuf[d] = 0
+            x = <float>summed
         _touch(w, d)
         w.acc[d] += <double>_saturate(x, k1, weight)
+    if w.forms != NULL and (w.forms[i] & w.flag) == w.flag and w.stamp[d] != w.tag:
+        w.stamp[d] = w.tag
+        _touch(w, d)
+        w.acc[d] += w.bonus
 
 
 cdef void _walk(
-    const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, bint to_x,
+    const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, int mode,
     float k1, float weight, Walk* w,
 ) noexcept nogil:
     """Every posting of one slice (only the candidates' when pruned; found by binary
@@ -374,7 +395,7 @@ cdef void _walk(
             if at >= n:
                 return
             if docs[at] == w.cands[c]:
-                _posting(docs, tfs, at, mult, to_x, k1, weight, w)
+                _posting(docs, tfs, at, mult, mode, k1, weight, w)
         return
     for i in range(n):
         d = docs[i]
@@ -383,43 +404,7 @@ cdef void _walk(
             return
         if w.only_seen and w.mark[d] != 2:
             continue
-        _posting(docs, tfs, i, mult, to_x, k1, weight, w)
-
-
-cdef inline void _bonus_at(
-    const doc_t* docs, const uint8_t* forms, Py_ssize_t i, uint8_t flag, double bonus,
-    int32_t* stamp, int32_t tag, Walk* w,
-) noexcept nogil:
-    cdef Py_ssize_t d = docs[i]
-    if (forms[i] & flag) == flag and stamp[d] != tag:
-        stamp[d] = tag
-        _touch(w, d)
-        w.acc[d] += bonus
-
-
-cdef void _form_bonus(
-    const doc_t* docs, const uint8_t* forms, Py_ssize_t n, uint8_t flag, double bonus,
-    int32_t* stamp, int32_t tag, Walk* w,
-) noexcept nogil:
-    """``bonus`` once per doc (``stamp``/``tag``) where a posting's flags hold ``flag``
-    (the candidates only when pruned)."""
-    cdef Py_ssize_t i, d, c, at = 0
-    if w.cands != NULL:
-        for c in range(w.n_cands):
-            at = _find(docs, at, n, w.cands[c])
-            if at >= n:
-                return
-            if docs[at] == w.cands[c]:
-                _bonus_at(docs, forms, at, flag, bonus, stamp, tag, w)
-        return
-    for i in range(n):
-        d = docs[i]
-        if d < 0 or d >= w.max_doc:
-            w.bad = 1
-            return
-        if w.only_seen and w.mark[d] != 2:
-            continue
-        _bonus_at(docs, forms, i, flag, bonus, stamp, tag, w)
+        _posting(docs, tfs, i, mult, mode, k1, weight, w)
 
 
 cdef int _compare_int32(const void* a, const void* b) noexcept nogil:
@@ -429,7 +414,7 @@ cdef int _compare_int32(const void* a, const void* b) noexcept nogil:
 
 
 cdef void _dispatch(
-    cnp.ndarray docs, cnp.ndarray tfs, const float* mult, bint to_x, float k1, float weight,
+    cnp.ndarray docs, cnp.ndarray tfs, const float* mult, int mode, float k1, float weight,
     Walk* w,
 ):
     cdef Py_ssize_t n = cnp.PyArray_DIM(docs, 0)
@@ -438,22 +423,22 @@ cdef void _dispatch(
     cdef int tk = cnp.PyArray_TYPE(tfs)
     if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
         if tk == cnp.NPY_UINT8:
-            _walk(<uint16_t*>dp, <uint8_t*>tp, n, mult, to_x, k1, weight, w)
+            _walk(<uint16_t*>dp, <uint8_t*>tp, n, mult, mode, k1, weight, w)
         elif tk == cnp.NPY_UINT16:
-            _walk(<uint16_t*>dp, <uint16_t*>tp, n, mult, to_x, k1, weight, w)
+            _walk(<uint16_t*>dp, <uint16_t*>tp, n, mult, mode, k1, weight, w)
         elif tk == cnp.NPY_UINT32:
-            _walk(<uint16_t*>dp, <uint32_t*>tp, n, mult, to_x, k1, weight, w)
+            _walk(<uint16_t*>dp, <uint32_t*>tp, n, mult, mode, k1, weight, w)
         else:
-            _walk(<uint16_t*>dp, <int64_t*>tp, n, mult, to_x, k1, weight, w)
+            _walk(<uint16_t*>dp, <int64_t*>tp, n, mult, mode, k1, weight, w)
     else:
         if tk == cnp.NPY_UINT8:
-            _walk(<int32_t*>dp, <uint8_t*>tp, n, mult, to_x, k1, weight, w)
+            _walk(<int32_t*>dp, <uint8_t*>tp, n, mult, mode, k1, weight, w)
         elif tk == cnp.NPY_UINT16:
-            _walk(<int32_t*>dp, <uint16_t*>tp, n, mult, to_x, k1, weight, w)
+            _walk(<int32_t*>dp, <uint16_t*>tp, n, mult, mode, k1, weight, w)
         elif tk == cnp.NPY_UINT32:
-            _walk(<int32_t*>dp, <uint32_t*>tp, n, mult, to_x, k1, weight, w)
+            _walk(<int32_t*>dp, <uint32_t*>tp, n, mult, mode, k1, weight, w)
         else:
-            _walk(<int32_t*>dp, <int64_t*>tp, n, mult, to_x, k1, weight, w)
+            _walk(<int32_t*>dp, <int64_t*>tp, n, mult, mode, k1, weight, w)
 
 
 # -- the best k: a heap whose root is the worst kept (score, then doc: higher doc is worse) ----
@@ -526,6 +511,9 @@ DEF BOUND_MARGIN = 1e-6
 #: Pruned, a slice this many times longer than the candidates is searched (a binary
 #: search per candidate) rather than walked.
 DEF LOOKUP_RATIO = 16
+#: Pruning is tried only while the postings left to read are at least this many times
+#: those read (else reading them all costs less than finding the candidates).
+DEF PRUNE_LEFT_RATIO = 1
 
 
 cdef inline void _lookup_or_walk(
@@ -536,6 +524,24 @@ cdef inline void _lookup_or_walk(
         w.n_cands = n_cands
     else:
         w.cands = NULL
+
+
+cdef void _slice(
+    Walk* w, Py_ssize_t p, list docs_arrays, list tfs_arrays, list mult_arrays,
+    list forms_arrays, int mode, float k1, float weight, const int32_t* cands,
+    Py_ssize_t n_cands,
+):
+    """Walk slice ``p`` (see :data:`SCORE`; its form flags read when its unit has a bonus)."""
+    cdef cnp.ndarray docs = <cnp.ndarray>docs_arrays[p]
+    cdef object forms = forms_arrays[p]
+    w.forms = NULL
+    if w.stamp != NULL and forms is not None:
+        w.forms = <const uint8_t*>cnp.PyArray_DATA(<cnp.ndarray>forms)
+    _lookup_or_walk(w, cands, n_cands, cnp.PyArray_DIM(docs, 0))
+    _dispatch(
+        docs, <cnp.ndarray>tfs_arrays[p],
+        <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[p]), mode, k1, weight, w,
+    )
 
 
 def score_segment(
@@ -577,17 +583,17 @@ def score_segment(
     cdef Py_ssize_t n_units = weights.shape[0]
     cdef Py_ssize_t total = 0, p, q, u, i, d, n_out = 0, count = 0, heap_size = 0
     cdef Walk w
-    cdef int32_t* stamp = NULL
     cdef Entry* heap = NULL
     cdef int32_t* cands = NULL
     cdef Py_ssize_t n_cands = 0
     cdef Entry item
     cdef const uint8_t* mask_p = NULL
     cdef cnp.ndarray mask_arr, docs, tfs, mult, forms
-    cdef list docs_arrays = [], tfs_arrays = [], mult_arrays = []
+    cdef list docs_arrays = [], tfs_arrays = [], mult_arrays = [], forms_arrays = []
+    cdef Py_ssize_t longest
     cdef float x, kth = 0
     cdef double remaining = 0, reached = 0, bound, kth_cap = INFINITY
-    cdef Py_ssize_t could_match = 0, p_unit = 0, counted = 0
+    cdef Py_ssize_t could_match = 0, p_unit = 0, counted = 0, read = 0
     cdef bint pruned = False
     cdef bint failed = False
     cdef Tables tables
@@ -613,6 +619,12 @@ def score_segment(
         if owners[p] < 0 or owners[p] >= n_units or (p and owners[p] < owners[p - 1]):
             raise ValueError("owners must be ascending unit numbers")
         total += cnp.PyArray_DIM(docs, 0)
+        forms = None
+        if forms_parts[p] is not None:
+            forms = _contiguous(forms_parts[p], cnp.NPY_UINT8)
+            if cnp.PyArray_DIM(forms, 0) != cnp.PyArray_DIM(docs, 0):
+                raise ValueError("a slice's docs and forms differ in length")
+        forms_arrays.append(forms)
         docs_arrays.append(docs)
         tfs_arrays.append(tfs)
         mult_arrays.append(mult)
@@ -654,63 +666,40 @@ def score_segment(
             q = p + 1
             while q < n_parts and owners[q] == u:
                 q += 1
+            if bonuses[u] != 0 and flags[u] != 0:
+                w.flag, w.bonus, w.tag = flags[u], <double>bonuses[u], first_tag + <int32_t>u
+                w.stamp = tables.stamp
             if q == p + 1:
-                _lookup_or_walk(&w, cands, n_cands, cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[p], 0))
-                _dispatch(
-                    docs_arrays[p], tfs_arrays[p],
-                    <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[p]),
-                    False, k1, weights[u], &w,
-                )
+                _slice(&w, p, docs_arrays, tfs_arrays, mult_arrays, forms_arrays, SCORE,
+                       k1, weights[u], cands, n_cands)
             else:  # several slices: x summed per doc first (BM25F), then saturated
                 if w.xdocs == NULL:
                     w.xdocs = <int32_t*>malloc((total + 1) * sizeof(int32_t))
                     if w.xdocs == NULL:
                         raise MemoryError()
                 w.n_x = 0
+                longest = p
+                for i in range(p + 1, q):
+                    if cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[i], 0) > cnp.PyArray_DIM(
+                        <cnp.ndarray>docs_arrays[longest], 0
+                    ):
+                        longest = i
                 for i in range(p, q):
-                    _lookup_or_walk(&w, cands, n_cands, cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[i], 0))
-                    _dispatch(
-                        docs_arrays[i], tfs_arrays[i],
-                        <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[i]),
-                        True, k1, weights[u], &w,
-                    )
-                if w.bad:
-                    raise _out_of_range()
-                for i in range(w.n_x):
+                    if i != longest:
+                        _slice(&w, i, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
+                               ADD_X, k1, weights[u], cands, n_cands)
+                _slice(&w, longest, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
+                       FINISH, k1, weights[u], cands, n_cands)
+                for i in range(w.n_x):  # the docs the longest slice lacks
                     d = w.xdocs[i]
-                    x = <float>w.xbuf[d]
-                    w.xbuf[d] = 0
-                    _touch(&w, d)
-                    w.acc[d] += <double>_saturate(x, k1, weights[u])
+                    if w.xbuf[d] != 0:
+                        x = <float>w.xbuf[d]
+                        w.xbuf[d] = 0
+                        _touch(&w, d)
+                        w.acc[d] += <double>_saturate(x, k1, weights[u])
+            w.stamp = NULL
             if w.bad:
                 raise _out_of_range()
-            # exact forms: once per unit and doc
-            if bonuses[u] != 0 and flags[u] != 0:
-                stamp = tables.stamp
-                for i in range(p, q):
-                    if forms_parts[i] is None:
-                        continue
-                    forms = _contiguous(forms_parts[i], cnp.NPY_UINT8)
-                    docs = docs_arrays[i]
-                    if cnp.PyArray_DIM(forms, 0) != cnp.PyArray_DIM(docs, 0):
-                        raise ValueError("a slice's docs and forms differ in length")
-                    _lookup_or_walk(&w, cands, n_cands, cnp.PyArray_DIM(docs, 0))
-                    if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
-                        _form_bonus(
-                            <const uint16_t*>cnp.PyArray_DATA(docs),
-                            <const uint8_t*>cnp.PyArray_DATA(forms),
-                            cnp.PyArray_DIM(docs, 0), flags[u], <double>bonuses[u],
-                            stamp, <int32_t>(first_tag + u), &w,
-                        )
-                    else:
-                        _form_bonus(
-                            <const int32_t*>cnp.PyArray_DATA(docs),
-                            <const uint8_t*>cnp.PyArray_DATA(forms),
-                            cnp.PyArray_DIM(docs, 0), flags[u], <double>bonuses[u],
-                            stamp, <int32_t>(first_tag + u), &w,
-                        )
-                if w.bad:
-                    raise _out_of_range()
             p = q
             if prune and not pruned:
                 bound = <double>weights[u] + <double>bonuses[u]
@@ -719,6 +708,7 @@ def score_segment(
                 kth_cap += bound
                 for i in range(p_unit, p):
                     could_match += cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[i], 0)
+                    read += cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[i], 0)
                 # a doc not seen yet scores at most ``remaining``; the keep-th best so far
                 # is at most ``reached``, and at most the last keep-th found plus the
                 # bounds read since; matches are at most the last count plus the postings
@@ -727,6 +717,9 @@ def score_segment(
                     p < n_parts
                     and remaining * (1 + BOUND_MARGIN) < min(reached, kth_cap)
                     and could_match >= min_total and could_match >= keep
+                    # finding the keep-th costs a pass over the docs touched: worth it
+                    # only while much more is left to read than has been
+                    and (total - read) >= PRUNE_LEFT_RATIO * read
                 ):
                     kth = 0
                     count = _kth_best(&w, mask_p, keep, heap, &kth)
