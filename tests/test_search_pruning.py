@@ -251,3 +251,20 @@ def test_flat_units_of_a_bag_of_words(corpus_searcher: Searcher) -> None:
     assert plan.compiled is not None
     units = _flat_units(plan.compiled)
     assert units is not None and {u.label for u in units} >= {"ঢাকা", "শহর"}
+
+
+def test_a_bounded_total_is_said_as_such() -> None:
+    """The CLI and the HTTP payload say when a total is a lower bound."""
+    import io
+
+    from bnsearch import cli
+    from bnsearch.web.payload import search_json
+
+    bounded = Results(hits=(), total=12_345, offset=0, limit=10, total_is_exact=False)
+    out = io.StringIO()
+    cli._print_results(bounded, cli._Style(out, "never"), out=out)
+    assert out.getvalue().startswith("at least 12345 matches")
+    assert cli._results_json(bounded)["total_is_exact"] is False
+    assert search_json(bounded, q="x", suggestion=None, took_ms=1.0)["total_is_exact"] is False
+    exact = Results(hits=(), total=1, offset=0, limit=10)
+    assert exact.total_is_exact and cli._results_json(exact)["total_is_exact"] is True

@@ -674,7 +674,7 @@ def score_segment(
                        k1, weights[u], cands, n_cands)
             else:  # several slices: x summed per doc first (BM25F), then saturated
                 if w.xdocs == NULL:
-                    w.xdocs = <int32_t*>malloc((total + 1) * sizeof(int32_t))
+                    w.xdocs = <int32_t*>malloc((min(total, max_doc) + 1) * sizeof(int32_t))
                     if w.xdocs == NULL:
                         raise MemoryError()
                 w.n_x = 0
