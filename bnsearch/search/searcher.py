@@ -207,7 +207,8 @@ class Searcher:
                 :data:`TRACK_TOTAL_HITS` (10,000) matches; past that a query of several
                 words may skip postings of its common words that cannot change the page
                 (the hits and their scores are the same either way), and ``total`` is
-                then a lower bound: ``Results.total_is_exact`` says which.
+                then a lower bound: ``Results.total_is_exact`` says which. (A search
+                with a ``filter`` always counts every match.)
         """
         started = time.perf_counter()
         self._page(limit, offset)
@@ -242,7 +243,9 @@ class Searcher:
             page_end=offset + limit,
             sort=sort,
             page_only=True,
-            track_total=None if exact_total else TRACK_TOTAL_HITS,
+            # a filter keeps few of a list's docs: finding the k-th costs more than pruning
+            # saves (1M synthetic: 11.3 ms pruned, 9.8 exhaustive), so filtered totals are exact
+            track_total=None if exact_total or filter is not None else TRACK_TOTAL_HITS,
         )
         matched = scored.matched
         total = scored.total
