@@ -60,6 +60,8 @@ class Context:
         self.parts: dict[tuple[int, int], tuple[object, list[Any]]] = {}
         #: ``id(unit) -> (unit, live documents over the snapshot)``, the same way
         self.unit_dfs: dict[int, tuple[object, int]] = {}
+        #: ``(unit ids, prune) -> (units, per segment the compiled core's arguments)``
+        self.calls: dict[tuple[Any, ...], tuple[tuple[object, ...], list[Any]]] = {}
 
     def analyzer(self, field: str) -> Analyzer:
         return self.schema.analyzer(field)

@@ -344,7 +344,39 @@ class Evaluator:
         (MaxScore) once ``track_total`` matches are counted (see :class:`Evaluated`)."""
         if not self.segments:  # a snapshot without segments matches nothing
             return Evaluated([], 0)
+        prune = keep > 0 and track_total is not None and len(units) > 1
+        calls = self._segment_calls(core, units, prune)
+        result: list[DocScores] = []
+        total = 0
+        exact = True
+        for ordinal, (segment, (arrays, pruning)) in enumerate(
+            zip(self.segments, calls, strict=True)
+        ):
+            docs, scores, count, pruned = core.score_segment(
+                *arrays,
+                None if masks is None else masks[ordinal],
+                segment.max_doc,
+                keep,
+                pruning,
+                max((track_total or 0) - total, 0),
+            )
+            total += count
+            exact = exact and not pruned
+            result.append((docs, scores))
+        return Evaluated(result, total, total_is_exact=exact, complete=keep == 0)
+
+    def _segment_calls(
+        self, core: Any, units: Sequence[Unit], prune: bool
+    ) -> list[tuple[tuple[Any, ...], bool]]:
+        """Per segment, the arguments of the core's ``score_segment`` before the mask
+        (slices, multipliers, forms, owners, weights, flags, bonuses, k1) and whether it
+        may prune; remembered per snapshot for the same units (a kept plan's) unless the
+        statistics come from outside (a recorder must see every figure asked for)."""
         ctx = self.ctx
+        key = (tuple(id(unit) for unit in units), prune)
+        found = ctx.calls.get(key)
+        if found is not None and all(a is b for a, b in zip(found[0], units, strict=True)):
+            return found[1]
         per_segment = [[self.parts(unit, segment) for unit in units] for segment in self.segments]
         dfs = self._live_dfs(core, units, per_segment)
         idfs = self._idfs(units, dfs)
@@ -353,21 +385,15 @@ class Evaluator:
         flag_list = [u.form_flag if b else 0 for u, b in zip(units, bonus_list, strict=True)]
         bonuses = np.array(bonus_list, dtype=np.float32)
         flags = np.array(flag_list, dtype=np.uint8)
-        prune = (
-            keep > 0 and track_total is not None and len(units) > 1 and bool((weights >= 0).all())
-        )
+        prune = prune and bool((weights >= 0).all())
         order: Sequence[int] = range(len(units))
         if prune:  # the units that can add most first (MaxScore reads those whole)
             bounds = weights.astype(np.float64) + bonuses.astype(np.float64)
             order = np.argsort(-bounds, kind="stable").tolist()
             weights, flags, bonuses = weights[order], flags[order], bonuses[order]
         k1 = float(np.float32(ctx.params.k1))
-        result: list[DocScores] = []
-        total = 0
-        exact = True
-        for ordinal, (segment, unit_parts) in enumerate(
-            zip(self.segments, per_segment, strict=True)
-        ):
+        calls: list[tuple[tuple[Any, ...], bool]] = []
+        for segment, unit_parts in zip(self.segments, per_segment, strict=True):
             docs_parts: list[Any] = []
             tfs_parts: list[Any] = []
             mults: list[Any] = []
@@ -384,7 +410,7 @@ class Evaluator:
                         self._part_forms(unit, segment, part) if flags[number] else None
                     )
                     owners.append(number)
-            docs, scores, count, pruned = core.score_segment(
+            arrays = (
                 docs_parts,
                 tfs_parts,
                 mults,
@@ -394,16 +420,13 @@ class Evaluator:
                 flags,
                 bonuses,
                 k1,
-                None if masks is None else masks[ordinal],
-                segment.max_doc,
-                keep,
-                prune,
-                max((track_total or 0) - total, 0),
             )
-            total += count
-            exact = exact and not pruned
-            result.append((docs, scores))
-        return Evaluated(result, total, total_is_exact=exact, complete=keep == 0)
+            calls.append((arrays, prune))
+        if ctx.statistics is None:
+            if len(ctx.calls) >= PARTS_CACHE_ENTRIES:
+                ctx.calls.clear()
+            ctx.calls[key] = (tuple(units), calls)
+        return calls
 
     def _live_dfs(
         self, core: Any, units: Sequence[Unit], per_segment: list[list[list[Part]]]
