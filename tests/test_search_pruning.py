@@ -176,32 +176,18 @@ def test_every_unit_must_be_in_falling_bound_order(core: ModuleType) -> None:
     docs = np.array([0, 1, 2], dtype=np.int32)
     tfs = np.ones(3, dtype=np.uint8)
     mult = np.ones(3, dtype=np.float32)
-    args = ([docs, docs], [tfs, tfs], [mult, mult], [None, None], np.array([0, 1], np.int32))
-    with pytest.raises(ValueError, match="falling bounds"):
-        core.score_segment(
-            *args,
-            np.array([1.0, 2.0], np.float32),
-            np.zeros(2, np.uint8),
-            np.zeros(2, np.float32),
-            0.3,
-            None,
-            3,
-            2,
-            True,
-            0,
+    slices = ([docs, docs], [tfs, tfs], [mult, mult], [None, None], np.array([0, 1], np.int32))
+
+    def score(weights: list[float]) -> Any:
+        no_bonus = (np.zeros(2, np.uint8), np.zeros(2, np.float32))
+        # keep the best 2 of 3 docs, prune, count exactly to 0 matches
+        return core.score_segment(
+            *slices, np.array(weights, np.float32), *no_bonus, 0.3, None, 3, 2, True, 0
         )
-    found = core.score_segment(
-        *args,
-        np.array([2.0, 1.0], np.float32),
-        np.zeros(2, np.uint8),
-        np.zeros(2, np.float32),
-        0.3,
-        None,
-        3,
-        2,
-        True,
-        0,
-    )
+
+    with pytest.raises(ValueError, match="falling bounds"):
+        score([1.0, 2.0])
+    found = score([2.0, 1.0])
     assert found[0].tolist() == [0, 1] and found[2] == 3  # ties: the lower docs
 
 

@@ -145,13 +145,7 @@ def _compiled_pair_frequencies(
         key = (segment.ordinal, field)
         read = plan.memo.get(key)
         if read is None:
-            entries: list[PositionsEntry] = []
-            labels: list[int] = []
-            for term, label in plan.label.items():
-                entry = term_positions(segment, field, term, ctx.positions)
-                if entry is not None and len(entry[0]):
-                    entries.append(entry)
-                    labels.append(label)
+            entries, labels = _pair_entries(ctx, segment, field, plan)
             read = plan.memo[key] = (
                 [entry[0] for entry in entries],
                 [entry[1] for entry in entries],
@@ -165,6 +159,20 @@ def _compiled_pair_frequencies(
     if found:
         multipliers = np.stack([ctx.multiplier(segment, f, weights[f])[docs] for f in fields])
         xs += (counts * multipliers).sum(axis=1)
+
+
+def _pair_entries(
+    ctx: Context, segment: SegmentReader, field: str, plan: RerankPlan
+) -> tuple[list[PositionsEntry], list[int]]:
+    """The postings with positions of the pair words found in one field, and their rows."""
+    entries: list[PositionsEntry] = []
+    labels: list[int] = []
+    for term, label in plan.label.items():
+        entry = term_positions(segment, field, term, ctx.positions)
+        if entry is not None and len(entry[0]):
+            entries.append(entry)
+            labels.append(label)
+    return entries, labels
 
 
 @attrs.frozen
@@ -183,13 +191,7 @@ def _field_occurrences(
     ctx: Context, segment: SegmentReader, field: str, docs: npt.NDArray[Any], plan: RerankPlan
 ) -> _Occurrences | None:
     """Where the pair words occur in ``docs`` in one field (``None``: nowhere)."""
-    entries: list[PositionsEntry] = []
-    labels: list[int] = []
-    for term, label in plan.label.items():
-        entry = term_positions(segment, field, term, ctx.positions)
-        if entry is not None and len(entry[0]):
-            entries.append(entry)
-            labels.append(label)
+    entries, labels = _pair_entries(ctx, segment, field, plan)
     if not entries:
         return None
     rows, columns, starts, counts = _find_postings(segment, docs, entries)
