@@ -45,6 +45,9 @@ DENSE_FLAT_CELLS = 1 << 17
 DENSE_CELLS_PER_POSTING = 4
 DENSE_MAX_CELLS = 1 << 23
 
+#: A phrase's per-segment frequencies are remembered up to this many docs.
+PHRASE_PARTS_KEPT = 4096
+
 _EMPTY_DOCS = np.empty(0, dtype=np.int32)
 _EMPTY_SCORES = np.empty(0, dtype=np.float32)
 
@@ -105,9 +108,12 @@ class Evaluator:
         if found is not None and found[0] is unit:
             return found[1]
         parts = self._read_parts(unit, segment)
-        if len(cache) >= PARTS_CACHE_ENTRIES:
-            cache.clear()
-        cache[key] = (unit, parts)
+        # term slices are views of the segment; a phrase's frequencies are new arrays,
+        # kept only when small (the cache is bounded in entries, not bytes)
+        if not unit.phrases or sum(len(part[1]) for part in parts) <= PHRASE_PARTS_KEPT:
+            if len(cache) >= PARTS_CACHE_ENTRIES:
+                cache.clear()
+            cache[key] = (unit, parts)
         return parts
 
     def _read_parts(self, unit: Unit, segment: SegmentReader) -> list[Part]:
