@@ -133,7 +133,7 @@ def test_deep_nesting_in_the_manifest_is_an_error_not_a_recursion(sandbox: Path)
 @pytest.mark.parametrize("stem", ["fld.body.lens", "strings.ids.blob", "strings.ids.off"])
 def test_flipped_bytes_in_small_arrays_are_caught_on_open(sandbox: Path, stem: str) -> None:
     # the issue: a lens or ids flip gave silently different results until verify ran
-    cfs = next(sandbox.glob("seg-*.cfs"))
+    cfs = next(sandbox.glob("seg-??????.cfs"))
     table = compound.read_table(np.fromfile(cfs, dtype=np.uint8), "test")
     data = bytearray(cfs.read_bytes())
     data[table[stem].offset + table[stem].nbytes - 2] ^= 0x04
