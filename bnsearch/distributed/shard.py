@@ -343,6 +343,7 @@ def _run(
         stored=request.stored,
         facets=request.facets,
         strict=request.strict,
+        exact_total=True,  # shard totals add up to the index's
     )
 
 
