@@ -17,10 +17,20 @@ from bnsearch.index import Index
 from tests.conftest import shared_file
 
 distributed = pytest.importorskip("distributed")
+dask = pytest.importorskip("dask")
 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
+    # A LocalCluster closes a worker's nanny for good when no worker of that name is back
+    # ``lost-worker-timeout`` (15 s) after a removal; killed twice within that time, the
+    # second restart may be under way at that moment (on a loaded machine it was, and the
+    # cluster went on with one worker). These tests kill workers on purpose: wait longer.
+    with dask.config.set({"distributed.deploy.lost-worker-timeout": "10 minutes"}):
+        yield from _cluster_client()
+
+
+def _cluster_client() -> Iterator[Any]:
     cluster = distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
