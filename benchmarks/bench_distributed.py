@@ -83,7 +83,8 @@ def query_part(cluster: Any, client: Any, one: Any, sharded: Any, rounds: int) -
     """p50/p90 of the same queries on one index and on the sharded one: in this process,
     over Dask tasks (``resident=False``) and over resident hosts (actors; through the
     scheduler's proxy, and with a client talking to the workers directly), with the
-    statistics remembered and cold; and the floors: 4 trivial tasks, trivial actor calls."""
+    statistics remembered and cold; and the floors: 4 trivial tasks, trivial actor calls.
+    Closes ``client`` (the direct client comes after it)."""
     from distributed import Client
 
     from bnsearch.distributed.actors import ShardHost
@@ -91,46 +92,61 @@ def query_part(cluster: Any, client: Any, one: Any, sharded: Any, rounds: int) -
     out: dict[str, Any] = {}
     single = one.searcher()
     here = sharded.searcher()
-    tasks = sharded.searcher(client=client, resident=False)
-    hosts = sharded.searcher(client=client)
-    direct_client = Client(cluster, direct_to_workers=True)
-    try:
-        direct = sharded.searcher(client=direct_client)
-        out["query_one_index"] = summary(latencies(lambda q: single.search(q), rounds))
-        out["query_one_index_page_read"] = summary(
-            latencies(lambda q: read_page(single.search(q)), rounds)
+    out["query_one_index"] = summary(latencies(lambda q: single.search(q), rounds))
+    out["query_one_index_page_read"] = summary(
+        latencies(lambda q: read_page(single.search(q)), rounds)
+    )
+    out["query_4_shards_in_process"] = summary(latencies(lambda q: here.search(q), rounds))
+    # ids and stored rows without highlights: the fan-out's own cost, apart from the
+    # highlights (a one-index page makes them only when read)
+    out["query_one_index_no_highlights"] = summary(
+        latencies(lambda q: single.search(q, highlight=False), rounds)
+    )
+
+    def on(user: Any, searcher: Any, name: str) -> None:
+        out[f"query_4_shards_localcluster_{name}"] = summary(
+            latencies(lambda q: searcher.search(q), rounds)
         )
-        out["query_4_shards_in_process"] = summary(latencies(lambda q: here.search(q), rounds))
-        for name, searcher in (("tasks", tasks), ("actors", hosts), ("actors_direct", direct)):
-            out[f"query_4_shards_localcluster_{name}"] = summary(
-                latencies(lambda q, s=searcher: s.search(q), rounds)
+
+        def cold(q: str) -> Any:
+            searcher._known.clear()  # the statistics steps every time, as for a new query
+            return searcher.search(q)
+
+        out[f"query_4_shards_localcluster_{name}_cold"] = summary(latencies(cold, rounds))
+        out[f"query_4_shards_localcluster_{name}_no_highlights"] = summary(
+            latencies(lambda q: searcher.search(q, highlight=False), rounds)
+        )
+
+    def actor_floor(user: Any, name: str) -> None:
+        workers = sorted(user.scheduler_info()["workers"])
+        futures = [user.submit(ShardHost, actor=True, pure=False, workers=[w]) for w in workers]
+        with user.as_current():
+            actors = [future.result() for future in futures]
+        for calls in (2, 4):
+            out[f"dask_{calls}_trivial_actor_calls{name}"] = summary(
+                latencies(
+                    lambda q, c=calls: [
+                        f.result() for f in [actors[n % len(actors)].ping() for n in range(c)]
+                    ],
+                    rounds,
+                )
             )
 
-            def cold(q: str, s: Any = searcher) -> Any:
-                s._known.clear()  # the statistics steps every time, as for a new query
-                return s.search(q)
+    on(client, sharded.searcher(client=client, resident=False), "tasks")
+    on(client, sharded.searcher(client=client), "actors")
+    actor_floor(client, "")
 
-            out[f"query_4_shards_localcluster_{name}_cold"] = summary(latencies(cold, rounds))
+    def trivial() -> Any:
+        return client.gather([client.submit(len, [n], pure=False) for n in range(4)])
 
-        def trivial() -> Any:
-            return client.gather([client.submit(len, [n], pure=False) for n in range(4)])
-
-        out["dask_4_trivial_tasks"] = summary(latencies(lambda q: trivial(), rounds))
-        workers = sorted(direct_client.scheduler_info()["workers"])
-        for name, user in (("", client), ("_direct", direct_client)):
-            actors = [
-                user.submit(ShardHost, actor=True, pure=False, workers=[w]).result()
-                for w in workers
-            ]
-            for calls in (2, 4):
-                out[f"dask_{calls}_trivial_actor_calls{name}"] = summary(
-                    latencies(
-                        lambda q, a=actors, c=calls: [
-                            f.result() for f in [a[n % len(a)].ping() for n in range(c)]
-                        ],
-                        rounds,
-                    )
-                )
+    out["dask_4_trivial_tasks"] = summary(latencies(lambda q: trivial(), rounds))
+    # the same hosts called directly, not through the scheduler's proxy (one client at a
+    # time: an actor binds to the current client)
+    client.close()
+    direct_client = Client(cluster, direct_to_workers=True)
+    try:
+        on(direct_client, sharded.searcher(client=direct_client), "actors_direct")
+        actor_floor(direct_client, "_direct")
     finally:
         direct_client.close()
     base = out["query_one_index"]["p50_ms"]
@@ -139,6 +155,10 @@ def query_part(cluster: Any, client: Any, one: Any, sharded: Any, rounds: int) -
         out[f"query_overhead_p50_ms_{name}"] = round(out[key]["p50_ms"] - base, 2)
         out[f"query_overhead_p50_ms_{name}_vs_page_read"] = round(
             out[key]["p50_ms"] - out["query_one_index_page_read"]["p50_ms"], 2
+        )
+        out[f"query_overhead_p50_ms_{name}_no_highlights"] = round(
+            out[f"{key}_no_highlights"]["p50_ms"] - out["query_one_index_no_highlights"]["p50_ms"],
+            2,
         )
     return out
 

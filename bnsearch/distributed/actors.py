@@ -84,7 +84,8 @@ class ActorRunner:
             if where is not None:
                 placed = {"workers": [where], "allow_other_workers": True}
             future = self.client.submit(ShardHost, actor=True, pure=False, **placed)
-            host = future.result()
+            with self.client.as_current():  # the actor binds to the current client
+                host = future.result()
             self._futures[slot], self._hosts[slot] = future, host
         return host
 
