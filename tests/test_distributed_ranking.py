@@ -429,3 +429,23 @@ def test_explain_gives_the_bonus_to_the_global_candidates_only(
         same_explanation(a, many.explain(query, hit.id))
         kinds.add(a.value != pytest.approx(hit.score, rel=1e-9))  # bonus or not
     assert kinds == {True, False}  # both cases were met
+
+
+def test_kept_shard_searchers_follow_params_and_fields(pair: tuple[Searcher, ShardedIndex]) -> None:
+    """A shard keeps a searcher per query whose statistics are known (its steps and
+    repeats reuse it); another searcher's params or default fields, asking the same
+    query, get their own, so each ranks as one index with those settings does."""
+    from bnsearch.search.scoring import BM25FParams
+
+    one_index, sharded = pair
+    settings = [
+        (None, None),
+        (BM25FParams(k1=1.2, b=0.5), None),
+        (None, {"title": 4.0, "body": 1.0}),
+    ]
+    for _ in range(2):  # the second time from the kept searchers
+        for params, fields in settings:
+            one = Searcher(one_index.reader, params=params, default_fields=fields)
+            many = sharded.searcher(params=params, default_fields=fields)
+            for query in ("ইসলাম ধর্ম", "মসজিদ"):
+                same_ranking(one.search(query, limit=10), many.search(query, limit=10))

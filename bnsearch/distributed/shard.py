@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -322,13 +323,48 @@ def shard_candidates(
 
 
 # -- step 2: the figures the query needs, counted here -----------------------------------
+#: Searchers kept per process for queries whose global statistics are known: a query's
+#: steps (query, fetch, explain) and its next pages or repeats reuse one searcher and its
+#: caches (norm multipliers, document frequencies, positions).
+RESIDENT_SEARCHERS = 128
+_resident_lock = threading.Lock()
+_resident: OrderedDict[tuple[Any, ...], Searcher] = OrderedDict()
+
+
 def _searcher(reader: IndexReader, request: SearchRequest, statistics: Any) -> Searcher:
-    return Searcher(
+    """A searcher of ``reader`` scoring with ``statistics``: the one kept for this query
+    when the statistics are gathered ones (they follow from the snapshot and the query,
+    so the key is those), a new one otherwise (the record step's recorder)."""
+    if not isinstance(statistics, Statistics):
+        return Searcher(
+            reader,
+            params=request.params,
+            default_fields=request.default_fields,
+            statistics=statistics,
+        )
+    key = (
+        id(reader),
+        reader.generation,
+        repr((request.query, request.fields, request.filter, request.romanized, request.strict)),
+        repr(request.params),
+        repr(request.default_fields),
+    )
+    with _resident_lock:
+        found = _resident.get(key)
+        if found is not None and found.reader is reader:
+            _resident.move_to_end(key)
+            return found
+    found = Searcher(
         reader,
         params=request.params,
         default_fields=request.default_fields,
         statistics=statistics,
     )
+    with _resident_lock:
+        _resident[key] = found
+        while len(_resident) > RESIDENT_SEARCHERS:
+            _resident.popitem(last=False)
+    return found
 
 
 def _run(
