@@ -185,6 +185,10 @@ def test_resident_hosts_answer_without_tasks(
             (h.id, h.score, h.fields, h.highlights) for h in a
         ]
         assert searcher.explain(query, a.hits[0].id) == here.explain(query, a.hits[0].id)
+        # without highlights a short page comes with the query step
+        c, d = here.search(query, highlight=False), searcher.search(query, highlight=False)
+        assert [(h.id, h.score, h.fields) for h in d] == [(h.id, h.score, h.fields) for h in c]
+        assert all(h.fields and not h.highlights for h in d)
     assert submitted == []
     opened = {path for paths in client.run(_open_shards).values() for path in paths}
     assert {str(p) for p in sharded.shard_paths} <= opened  # the workers hold the shards

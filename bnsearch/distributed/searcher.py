@@ -287,7 +287,7 @@ class ShardedSearcher:
         # the hits of the page get them (a hit's highlights cost more than its score).
         # Over tasks a short page comes with the query instead: a task's round trip
         # costs more than highlighting a few more hits on every shard
-        together = self._together(page_end)
+        together = self._together(page_end, highlight=highlight)
         quick = request if together else attrs.evolve(request, stored=False, highlight=False)
         if plain and (sort or "score") == "score" and self.params.proximity > 0 and total > depth:
             pages, chosen = self._reranked(quick, stats, page_end, depth)
@@ -352,10 +352,13 @@ class ShardedSearcher:
         path, generation = self.shard_paths[number], self.generations[number]
         return self._runner.one(number, shard_explain, path, generation, request, stats, article_id)
 
-    def _together(self, page_end: int) -> bool:
-        """True if a page ending at ``page_end`` comes with the query step (over Dask
-        tasks, short pages), False if its hits are fetched after the merge."""
-        return self.client is not None and not self.resident and page_end <= FETCH_WITH_QUERY
+    def _together(self, page_end: int, *, highlight: bool) -> bool:
+        """True if a page ending at ``page_end`` comes with the query step (on a cluster,
+        short pages: over Dask tasks always, over resident hosts when without
+        highlights, which cost more than a host's round trip), False if its hits are
+        fetched after the merge."""
+        cheap = not self.resident or not highlight
+        return self.client is not None and cheap and page_end <= FETCH_WITH_QUERY
 
     def _items(
         self,
