@@ -32,7 +32,7 @@ from bnsearch.search.hits import make_hits
 from bnsearch.search.plan import MAX_CLAUSES, Plan, prepare, score_plan
 from bnsearch.search.query import Query
 from bnsearch.search.related import related as related_articles
-from bnsearch.search.results import Explanation, LazyFacets, Results
+from bnsearch.search.results import Explanation, Hit, LazyFacets, Results
 from bnsearch.search.romanize import has_latin_word, romanized_hint
 from bnsearch.search.scoring import BM25FParams
 from bnsearch.search.statistics import AnyStatistics
@@ -276,6 +276,31 @@ class Searcher:
             query=plan.parsed,
             notes=tuple(notes),
         )
+
+    def hits_of(
+        self,
+        query: str | Query,
+        found: Sequence[tuple[str, float]],
+        *,
+        offset: int = 0,
+        fields: FieldsArg = None,
+        romanized: bool = False,
+        strict: bool = False,
+        highlight: bool = True,
+    ) -> list[Hit]:
+        """The hits of ``found`` (live article ids with the scores a search of ``query``
+        gave them), ranked from ``offset``, with stored fields and highlights as that
+        search shows them, without scoring again (a sharded index fetches a page so)."""
+        plan = self._prepare(query, fields, romanized=romanized, strict=strict)
+        chosen = []
+        for article_id, score in found:
+            where = self.reader.find(article_id)
+            if where is None or plan.compiled is None:
+                raise KeyError(f"no live article with id {article_id!r} matches the query")
+            chosen.append((where[0], where[1], score))
+        if plan.compiled is None:
+            return []
+        return make_hits(self._ctx, chosen, offset, plan.compiled, highlight=highlight, stored=True)
 
     # -- explain ----------------------------------------------------------------------------
     def explain(
