@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.index import wordspans
 from bnsearch.index.builder import doc_id_dtype, small_uint
 from bnsearch.index.schema import TEXT, Schema
 from bnsearch.index.segment import SegmentReader
@@ -121,6 +122,12 @@ def _copy_field(
         out["norms"] = np.concatenate(norms_parts).astype(np.uint8)
         out["lens"] = lens
         length_sum = int(lens.sum(dtype=np.int64))
+        out.update(
+            wordspans.select(
+                [reader.word_spans(name) for reader, _ in parts],
+                [np.asarray(docs, dtype=np.int64) for _, docs in parts],
+            )
+        )
         if positions:
             pos_all = np.concatenate(pos_parts) if pos_parts else np.zeros(0, np.int64)
             old_start = np.cumsum(tfs_new, dtype=np.int64) - tfs_new

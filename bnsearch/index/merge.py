@@ -25,6 +25,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.index import wordspans
 from bnsearch.index.builder import doc_id_dtype, small_uint, stable_order
 from bnsearch.index.directory import Directory
 from bnsearch.index.manifest import SegmentEntry
@@ -151,6 +152,12 @@ def _merge_field(
             arrays_out["pos"] = pos.astype(small_uint(int(pos.max()) if len(pos) else 0))
             arrays_out["posptr"] = np.append(new_start, total)[indptr].astype(np.int64)
         length_sum = int(lens.sum(dtype=np.int64))
+        arrays_out.update(
+            wordspans.select(
+                [reader.word_spans(name) for reader in readers],
+                [np.flatnonzero(reader.live) for reader in readers],
+            )
+        )
     else:
         arrays_out["facet"] = (
             np.concatenate(facet_parts).astype(np.int32)

@@ -16,10 +16,11 @@ little), stretched to word edges and, when close, to the start of its sentence.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import html
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from itertools import chain, compress
 from operator import not_
 
@@ -143,7 +144,14 @@ def _matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[tuple[
     words = _word_matches(text, analyzer, matcher) if matcher.terms or matcher.prefixes else []
     if not matcher.phrases:
         return words
-    phrases = _phrase_matches(text, analyzer, matcher.phrases)
+    return _merged(words, _phrase_matches(text, analyzer, matcher.phrases))
+
+
+def _merged(
+    words: list[tuple[Token, str]], phrases: list[tuple[Token, str]]
+) -> list[tuple[Token, str]]:
+    """Word and phrase matches in text order (at most :data:`MAX_MATCHES`), the words
+    inside a matched phrase left out."""
     if not phrases:
         return words
     covered = [(token.start, token.end) for token, _ in phrases]
@@ -166,20 +174,12 @@ def _phrase_matches(
     sequence = list(chain.from_iterable(entries))
     # position -> (chunk number, word number within the chunk)
     places = [(number, word) for number, entry in enumerate(entries) for word in range(len(entry))]
-    found: list[tuple[int, int, str]] = []  # (first position, last position, key)
-    for phrase in phrases:
-        if not phrase:
-            continue
-        first_offset, first_term = phrase[0]
-        span = max(offset for offset, _ in phrase) - first_offset
-        for at in [p for p, term in enumerate(sequence) if term == first_term]:
-            start = at - first_offset  # the position of offset 0
-            if start < 0 or at + span >= len(sequence):
-                continue
-            if all(sequence[start + offset] == term for offset, term in phrase):
-                found.append((at, at + span, phrase_key(phrase)))
-                if len(found) >= MAX_MATCHES:
-                    break
+    found = phrase_occurrences(
+        phrases,
+        lambda first: [p for p, term in enumerate(sequence) if term == first],
+        lambda position, term: sequence[position] == term,
+        len(sequence),
+    )
     if not found:
         return []
     # offsets of the chunks the matches touch, in one pass along the text
@@ -200,6 +200,42 @@ def _phrase_matches(
         start, end, _ = analyzer.chunk_words(chunks[number])[word]
         return chunk_start[number] + (end if last else start)
 
+    return phrase_tokens(found, edge)
+
+
+def phrase_occurrences(
+    phrases: Iterable[Phrase],
+    positions_of: Callable[[str], Iterable[int]],
+    holds: Callable[[int, str], bool],
+    count: int,
+) -> list[tuple[int, int, str]]:
+    """``(first position, last position, key)`` of each phrase occurrence in a text of
+    ``count`` word positions (dropped words count), at most about :data:`MAX_MATCHES`:
+    ``positions_of(term)`` gives a term's positions in order, ``holds(p, term)`` whether
+    position ``p`` holds ``term``."""
+    found: list[tuple[int, int, str]] = []
+    for phrase in phrases:
+        if not phrase:
+            continue
+        first_offset, first_term = phrase[0]
+        span = max(offset for offset, _ in phrase) - first_offset
+        for at in positions_of(first_term):
+            start = at - first_offset  # the position of offset 0
+            if start < 0 or at + span >= count:
+                continue
+            if all(holds(start + offset, term) for offset, term in phrase):
+                found.append((at, at + span, phrase_key(phrase)))
+                if len(found) >= MAX_MATCHES:
+                    break
+    return found
+
+
+def phrase_tokens(
+    found: list[tuple[int, int, str]], edge: Callable[[int, bool], int]
+) -> list[tuple[Token, str]]:
+    """The occurrences of :func:`phrase_occurrences` as tokens in text order, from the
+    start of the first word to the end of the last (``edge(position, last)``); an
+    occurrence overlapping the one before is left out."""
     found.sort()
     matches: list[tuple[Token, str]] = []
     end_of_last = -1
@@ -287,18 +323,34 @@ def best_fragment(
     """
     if fragment_chars < 1:
         raise ValueError(f"fragment_chars must be >= 1, got {fragment_chars}")
-    matches = _matches(text, analyzer, matcher)
+    return fragment_of(
+        text,
+        _matches(text, analyzer, matcher),
+        matcher,
+        fragment_chars,
+        functools.partial(_words_from, text, analyzer),
+        functools.partial(_leading_end, text, analyzer),
+    )
+
+
+def fragment_of(
+    text: str,
+    matches: list[tuple[Token, str]],
+    matcher: TermMatcher,
+    fragment_chars: int,
+    words_from: Callable[[int], Iterable[tuple[int, int]]],
+    leading_end: Callable[[int], int],
+) -> Fragment:
+    """The snippet of ``text`` around the best window of ``matches`` (see
+    :func:`best_fragment`): ``words_from(offset)`` gives the ``(start, end)`` of the kept
+    words in order, at least those starting at ``offset`` or later, and
+    ``leading_end(chars)`` the end of the last word, dropped ones too, that ends within
+    the first ``chars`` characters (0 if none)."""
     if not matches:
-        return _leading_fragment(text, analyzer, fragment_chars)
+        return _leading_fragment(text, leading_end(fragment_chars), fragment_chars)
     first, last = _best_window(matches, matcher, fragment_chars)
     chosen = matches[first : last + 1]
-    start, end = _stretch(
-        text,
-        functools.partial(_words_from, text, analyzer),
-        chosen[0][0].start,
-        chosen[-1][0].end,
-        fragment_chars,
-    )
+    start, end = _stretch(text, words_from, chosen[0][0].start, chosen[-1][0].end, fragment_chars)
     spans = tuple((t.start - start, t.end - start) for t, _ in chosen)
     return Fragment(
         text=text[start:end],
@@ -382,12 +434,17 @@ def _stretch(
     return new_start, new_end
 
 
-def _leading_fragment(text: str, analyzer: Analyzer, fragment_chars: int) -> Fragment:
+def _leading_end(text: str, analyzer: Analyzer, fragment_chars: int) -> int:
     end = 0
     for token in analyzer.iter_tokens(text, keep_dropped=True):
         if token.end > fragment_chars:
             break
         end = token.end
+    return end
+
+
+def _leading_fragment(text: str, end: int, fragment_chars: int) -> Fragment:
+    """The start of ``text`` up to ``end`` (the end of a word), as a fragment."""
     if end == 0:
         end = min(len(text), fragment_chars)
     start = len(text) - len(text.lstrip())
@@ -395,6 +452,81 @@ def _leading_fragment(text: str, analyzer: Analyzer, fragment_chars: int) -> Fra
     return Fragment(
         text=text[start:end], start=start, end=end, truncated_after=bool(text[end:].strip())
     )
+
+
+@attrs.frozen(kw_only=True)
+class KeptWords:
+    """The words of a text as its segment kept them (:mod:`bnsearch.index.wordspans`):
+    per word position its ``start``/``end`` in ``text`` and whether the analysis dropped
+    it, and ``positions``: the positions of the terms a query looks for (from the
+    postings, ascending). What :func:`best_kept_fragment` and :func:`highlight_all_kept`
+    read instead of analysing ``text`` again: they give what :func:`best_fragment` and
+    :func:`highlight_all` give."""
+
+    text: str
+    starts: Sequence[int]
+    ends: Sequence[int]
+    dropped: Sequence[bool]
+    positions: Mapping[str, Sequence[int]]
+
+    def matches(self, matcher: TermMatcher) -> list[tuple[Token, str]]:
+        """What :func:`_matches` finds, from the kept positions."""
+        starts, ends = self.starts, self.ends
+        found: list[tuple[int, int, str, str]] = []
+        for term, places in self.positions.items():
+            key = matcher(term)
+            if key is not None:
+                found.extend((starts[p], ends[p], term, key) for p in places)
+        found.sort()
+        words = [(Token(t, 0, start, end), key) for start, end, t, key in found[:MAX_MATCHES]]
+        if not matcher.phrases:
+            return words
+        sets = {term: frozenset(places) for term, places in self.positions.items()}
+        empty: frozenset[int] = frozenset()
+        occurrences = phrase_occurrences(
+            matcher.phrases,
+            lambda first: self.positions.get(first, ()),
+            lambda position, term: position in sets.get(term, empty),
+            len(starts),
+        )
+        return _merged(
+            words,
+            phrase_tokens(occurrences, lambda at, last: ends[at] if last else starts[at]),
+        )
+
+    def words_from(self, offset: int) -> Iterator[tuple[int, int]]:
+        """``(start, end)`` of the kept words starting at ``offset`` or later, in order."""
+        starts, ends, dropped = self.starts, self.ends, self.dropped
+        for at in range(bisect.bisect_left(starts, offset), len(starts)):
+            if not dropped[at]:
+                yield starts[at], ends[at]
+
+    def leading_end(self, fragment_chars: int) -> int:
+        """The end of the last word (dropped ones too) ending within ``fragment_chars``."""
+        count = bisect.bisect_right(self.ends, fragment_chars)
+        return self.ends[count - 1] if count else 0
+
+
+def best_kept_fragment(
+    words: KeptWords, matcher: TermMatcher, *, fragment_chars: int = 200
+) -> Fragment:
+    """:func:`best_fragment` of ``words.text``, read from its kept words."""
+    if fragment_chars < 1:
+        raise ValueError(f"fragment_chars must be >= 1, got {fragment_chars}")
+    return fragment_of(
+        words.text,
+        words.matches(matcher),
+        matcher,
+        fragment_chars,
+        words.words_from,
+        words.leading_end,
+    )
+
+
+def highlight_all_kept(words: KeptWords, matcher: TermMatcher) -> Fragment:
+    """:func:`highlight_all` of ``words.text``, read from its kept words."""
+    spans = tuple((t.start, t.end) for t, _ in words.matches(matcher))
+    return Fragment(text=words.text, start=0, end=len(words.text), spans=spans)
 
 
 def matcher_for(

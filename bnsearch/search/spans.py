@@ -1,0 +1,90 @@
+"""A hit's words from its segment's word spans and postings, for highlights with no
+re-analysis of its text.
+
+A segment written with word spans (:mod:`bnsearch.index.wordspans`) knows where every
+word of a document's title, body or caption stands; its postings know the positions of
+each term in each document. :class:`SpanLookup` (one per query, segment and field)
+gathers once the postings of the terms a highlight may mark (the query's terms, its
+phrases' words, and every term of the segment under one of its prefixes), keyed so that
+one sorted search finds a hit's postings among them; :meth:`SpanLookup.words` then gives
+a hit's :class:`~bnsearch.search.highlight.KeptWords`, which
+:mod:`~bnsearch.search.highlight` reads exactly as it reads re-analysed text.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bnsearch.index import wordspans
+from bnsearch.index.segment import SegmentReader
+from bnsearch.search.highlight import KeptWords, TermMatcher
+
+Int64Array = npt.NDArray[np.int64]
+
+
+class SpanLookup:
+    """The postings of the terms a highlight of ``field`` may mark, in one segment."""
+
+    def __init__(self, segment: SegmentReader, field: str, matcher: TermMatcher) -> None:
+        spans = segment.word_spans(field)
+        if spans is None:
+            raise ValueError(f"{segment.name} keeps no word spans for {field!r}")
+        self._spans = spans
+        arrays = segment._field(field)
+        vocabulary = segment.terms(field)
+        wanted = set(matcher.terms)
+        wanted.update(term for phrase in matcher.phrases for _, term in phrase)
+        ids = {segment.term_id(field, term) for term in wanted}
+        ids.discard(-1)
+        for prefix in matcher.prefixes:
+            low = bisect.bisect_left(vocabulary, prefix)
+            high = bisect.bisect_left(vocabulary, prefix + "\U0010ffff")
+            ids.update(range(low, high))
+        term_ids = np.array(sorted(ids), dtype=np.int64)
+        self._terms = [vocabulary[t] for t in term_ids.tolist()]
+        indptr = np.asarray(arrays.indptr)
+        begin = indptr[term_ids].astype(np.int64)
+        sizes = indptr[term_ids + 1].astype(np.int64) - begin
+        total = int(sizes.sum())
+        # every posting of those terms, as (candidate number, doc): ascending
+        where = np.repeat(begin - (np.cumsum(sizes) - sizes), sizes)
+        where += np.arange(total, dtype=np.int64)
+        self._max_doc = segment.max_doc
+        owner = np.repeat(np.arange(len(term_ids), dtype=np.int64), sizes)
+        self._keys = owner * self._max_doc + np.asarray(arrays.docs)[where]
+        tfs = np.asarray(arrays.tfs)[where].astype(np.int64)
+        self._tfs = tfs
+        # where each of those postings' positions start in the field's positions
+        first = np.asarray(arrays.posptr)[term_ids].astype(np.int64)
+        within = np.cumsum(tfs) - tfs
+        self._starts = np.repeat(first - within[np.cumsum(sizes) - sizes], sizes) + within
+        self._pos: Any = arrays.pos
+        self._targets = np.arange(len(term_ids), dtype=np.int64) * self._max_doc
+
+    def words(self, doc: int, text: str) -> KeptWords:
+        """``doc``'s words, with the positions of the wanted terms it holds."""
+        starts, ends, dropped = wordspans.decode(*self._spans, doc)
+        positions: dict[str, list[int]] = {}
+        if len(self._keys):
+            targets = self._targets + doc
+            found = np.searchsorted(self._keys, targets)
+            hit = found < len(self._keys)
+            hit[hit] = self._keys[found[hit]] == targets[hit]
+            terms = self._terms
+            pos = self._pos
+            for number, posting in zip(
+                np.flatnonzero(hit).tolist(), found[hit].tolist(), strict=True
+            ):
+                start = int(self._starts[posting])
+                positions[terms[number]] = pos[start : start + int(self._tfs[posting])].tolist()
+        return KeptWords(
+            text=text,
+            starts=starts.tolist(),
+            ends=ends.tolist(),
+            dropped=dropped.tolist(),
+            positions=positions,
+        )
