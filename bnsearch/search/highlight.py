@@ -22,11 +22,11 @@ import html
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from itertools import chain, compress
-from operator import not_
+from operator import itemgetter, not_
 
 import attrs
 
-from bnsearch.analysis import Analyzer, Token
+from bnsearch.analysis import Analyzer
 
 #: Characters that end a sentence (danda, double danda, ?, !, newline).
 SENTENCE_ENDS = frozenset("।॥?!\n")
@@ -138,7 +138,12 @@ class Fragment:
 _CHUNK = re.compile(r"\S+")
 
 
-def _matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[tuple[Token, str]]:
+#: A match: ``(start, end, key)``, its character span in the text and the term, prefix
+#: or :func:`phrase_key` it answers.
+Match = tuple[int, int, str]
+
+
+def _matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[Match]:
     """Matching words and phrase occurrences in text order, with the key each answers
     (at most :data:`MAX_MATCHES`); a word inside a matched phrase is not marked twice."""
     words = _word_matches(text, analyzer, matcher) if matcher.terms or matcher.prefixes else []
@@ -147,26 +152,22 @@ def _matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[tuple[
     return _merged(words, _phrase_matches(text, analyzer, matcher.phrases))
 
 
-def _merged(
-    words: list[tuple[Token, str]], phrases: list[tuple[Token, str]]
-) -> list[tuple[Token, str]]:
+def _merged(words: list[Match], phrases: list[Match]) -> list[Match]:
     """Word and phrase matches in text order (at most :data:`MAX_MATCHES`), the words
     inside a matched phrase left out."""
     if not phrases:
         return words
-    covered = [(token.start, token.end) for token, _ in phrases]
+    covered = [(start, end) for start, end, _ in phrases]
     merged = phrases + [
-        (token, key)
-        for token, key in words
-        if not any(start <= token.start and token.end <= end for start, end in covered)
+        match
+        for match in words
+        if not any(start <= match[0] and match[1] <= end for start, end in covered)
     ]
-    merged.sort(key=lambda match: match[0].start)
+    merged.sort(key=itemgetter(0))
     return merged[:MAX_MATCHES]
 
 
-def _phrase_matches(
-    text: str, analyzer: Analyzer, phrases: tuple[Phrase, ...]
-) -> list[tuple[Token, str]]:
+def _phrase_matches(text: str, analyzer: Analyzer, phrases: tuple[Phrase, ...]) -> list[Match]:
     """Where each phrase stands in ``text``: one token from its first word's start to its
     last word's end (word positions count dropped words, as the index does)."""
     chunks = text.split()
@@ -232,23 +233,23 @@ def phrase_occurrences(
 
 def phrase_tokens(
     found: list[tuple[int, int, str]], edge: Callable[[int, bool], int]
-) -> list[tuple[Token, str]]:
+) -> list[Match]:
     """The occurrences of :func:`phrase_occurrences` as tokens in text order, from the
     start of the first word to the end of the last (``edge(position, last)``); an
     occurrence overlapping the one before is left out."""
     found.sort()
-    matches: list[tuple[Token, str]] = []
+    matches: list[Match] = []
     end_of_last = -1
     for first, last, key in found:
         start, end = edge(first, False), edge(last, True)
         if start < end_of_last:
             continue  # overlaps the previous occurrence (a repeated word): keep the first
-        matches.append((Token(key, first, start, end), key))
+        matches.append((start, end, key))
         end_of_last = end
     return matches
 
 
-def _word_matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[tuple[Token, str]]:
+def _word_matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[Match]:
     """Matching words in text order, with the query term each answers (at most
     :data:`MAX_MATCHES`): the terms and prefixes of ``matcher``, not its phrases.
 
@@ -256,7 +257,7 @@ def _word_matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[t
     :meth:`bnsearch.analysis.Analyzer.chunk_terms`), so the chunks that hold a match are
     found among the text's *distinct* chunks on their cached terms, and then located in
     the text by string search (an occurrence counts where whitespace or an end of the
-    text surrounds it, as a chunk). Tokens are built for those chunks only: the other
+    text surrounds it, as a chunk). Matches are made for those chunks only: the other
     words of a hit's body cost C-level work (split, dict lookups), no token object.
     """
     distinct = list(dict.fromkeys(text.split()))
@@ -278,14 +279,14 @@ def _word_matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[t
                 found.append((start, chunk))
             start = text.find(chunk, start + 1)
     found.sort()
-    matches: list[tuple[Token, str]] = []
+    matches: list[Match] = []
     for offset, chunk in found:
         for start, end, term in analyzer.chunk_words(chunk):
             if term is None:
                 continue
             key = matcher(term)
             if key is not None:
-                matches.append((Token(term, 0, offset + start, offset + end), key))
+                matches.append((offset + start, offset + end, key))
                 if len(matches) >= MAX_MATCHES:
                     return matches
     return matches
@@ -306,7 +307,7 @@ def _words_from(text: str, analyzer: Analyzer, start: int) -> Iterator[tuple[int
 
 def highlight_all(text: str, analyzer: Analyzer, matcher: TermMatcher) -> Fragment:
     """The whole of ``text`` as one fragment with every matching word marked (for titles)."""
-    spans = tuple((t.start, t.end) for t, _ in _matches(text, analyzer, matcher))
+    spans = tuple((start, end) for start, end, _ in _matches(text, analyzer, matcher))
     return Fragment(text=text, start=0, end=len(text), spans=spans)
 
 
@@ -335,7 +336,7 @@ def best_fragment(
 
 def fragment_of(
     text: str,
-    matches: list[tuple[Token, str]],
+    matches: list[Match],
     matcher: TermMatcher,
     fragment_chars: int,
     words_from: Callable[[int], Iterable[tuple[int, int]]],
@@ -350,8 +351,8 @@ def fragment_of(
         return _leading_fragment(text, leading_end(fragment_chars), fragment_chars)
     first, last = _best_window(matches, matcher, fragment_chars)
     chosen = matches[first : last + 1]
-    start, end = _stretch(text, words_from, chosen[0][0].start, chosen[-1][0].end, fragment_chars)
-    spans = tuple((t.start - start, t.end - start) for t, _ in chosen)
+    start, end = _stretch(text, words_from, chosen[0][0], chosen[-1][1], fragment_chars)
+    spans = tuple((first - start, last - start) for first, last, _ in chosen)
     return Fragment(
         text=text[start:end],
         start=start,
@@ -363,32 +364,38 @@ def fragment_of(
 
 
 def _best_window(
-    matches: list[tuple[Token, str]], matcher: TermMatcher, fragment_chars: int
+    matches: list[Match], matcher: TermMatcher, fragment_chars: int
 ) -> tuple[int, int]:
     """Indices (first, last) into ``matches`` of the best-scoring window."""
     best = (-1.0, 0, 0)
     j = 0
     counts: dict[str, int] = {}
     score = 0.0
-    for i in range(len(matches)):
+    count = len(matches)
+    keys = [key for _, _, key in matches]
+    weights = {key: matcher.weight(key) for key in set(keys)}
+    starts = [start for start, _, _ in matches]
+    ends = [end for _, end, _ in matches]
+    for i in range(count):
         if j < i:
             j, counts, score = i, {}, 0.0
-        while j < len(matches) and matches[j][0].end - matches[i][0].start <= fragment_chars:
-            key = matches[j][1]
+        limit = starts[i] + fragment_chars
+        while j < count and ends[j] <= limit:
+            key = keys[j]
             seen = counts.get(key, 0)
-            score += matcher.weight(key) * (1.0 if seen == 0 else 0.1)
+            score += weights[key] * (1.0 if seen == 0 else 0.1)
             counts[key] = seen + 1
             j += 1
         if j == i:  # a single match longer than the window
-            window_score = matcher.weight(matches[i][1])
+            window_score = weights[keys[i]]
             if window_score > best[0]:
                 best = (window_score, i, i)
             continue
         if score > best[0]:
             best = (score, i, j - 1)
-        key = matches[i][1]
+        key = keys[i]
         seen = counts[key]
-        score -= matcher.weight(key) * (1.0 if seen == 1 else 0.1)
+        score -= weights[key] * (1.0 if seen == 1 else 0.1)
         counts[key] = seen - 1
     return best[1], best[2]
 
@@ -469,16 +476,16 @@ class KeptWords:
     dropped: Sequence[bool]
     positions: Mapping[str, Sequence[int]]
 
-    def matches(self, matcher: TermMatcher) -> list[tuple[Token, str]]:
+    def matches(self, matcher: TermMatcher) -> list[Match]:
         """What :func:`_matches` finds, from the kept positions."""
         starts, ends = self.starts, self.ends
-        found: list[tuple[int, int, str, str]] = []
+        words: list[Match] = []
         for term, places in self.positions.items():
             key = matcher(term)
             if key is not None:
-                found.extend((starts[p], ends[p], term, key) for p in places)
-        found.sort()
-        words = [(Token(t, 0, start, end), key) for start, end, t, key in found[:MAX_MATCHES]]
+                words.extend((starts[p], ends[p], key) for p in places)
+        words.sort()
+        del words[MAX_MATCHES:]
         if not matcher.phrases:
             return words
         sets = {term: frozenset(places) for term, places in self.positions.items()}
@@ -525,7 +532,7 @@ def best_kept_fragment(
 
 def highlight_all_kept(words: KeptWords, matcher: TermMatcher) -> Fragment:
     """:func:`highlight_all` of ``words.text``, read from its kept words."""
-    spans = tuple((t.start, t.end) for t, _ in words.matches(matcher))
+    spans = tuple((start, end) for start, end, _ in words.matches(matcher))
     return Fragment(text=words.text, start=0, end=len(words.text), spans=spans)
 
 
