@@ -21,7 +21,8 @@ import pytest
 from bnsearch.articles import Article, read_articles
 from bnsearch.index import Index, builder, wordspans
 from bnsearch.index.copydocs import copied_arrays
-from bnsearch.search import Searcher
+from bnsearch.search import Searcher, spans
+from bnsearch.search.highlight import TermMatcher
 from bnsearch.search.hits import LazyHighlights, highlight_row
 
 from .conftest import index_of, shared_file
@@ -100,7 +101,18 @@ def test_segments_keep_word_spans(corpus_index: Index) -> None:
         assert kept == surfaces
 
 
-def test_every_query_kind_gives_the_reference_marks(corpus_index: Index) -> None:
+@pytest.fixture(params=["compiled", "numpy"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways a hit's kept words are read: the compiled code and the numpy code."""
+    if request.param == "compiled":
+        if spans.core is None:
+            pytest.skip("the compiled highlight code is not built (or the numpy path is forced)")
+    else:
+        monkeypatch.setattr(spans, "core", None)
+    return str(request.param)
+
+
+def test_every_query_kind_gives_the_reference_marks(corpus_index: Index, path: str) -> None:
     searcher = Searcher(corpus_index.reader())
     compared = marked = phrases = 0
     for query, options in _queries():
@@ -114,6 +126,30 @@ def test_every_query_kind_gives_the_reference_marks(corpus_index: Index) -> None
     assert compared > 2000  # not a vacuous comparison
     assert marked > 5000
     assert phrases > 40  # phrases are marked whole, as phrases
+
+
+def test_compiled_and_numpy_words_are_the_same(corpus_index: Index) -> None:
+    if spans.core is None:
+        pytest.skip("the compiled highlight code is not built (or the numpy path is forced)")
+    reader = corpus_index.reader()
+    words = _words()
+    checked = 0
+    for number, segment in enumerate(reader.segments):
+        matcher = TermMatcher(
+            terms=frozenset(
+                t for w in words[number::3] for t in segment.schema.analyzer("body").terms(w)
+            ),
+            prefixes=("প্র", "বা"),
+            phrases=(((0, "ঢাকা"), (1, "শহর")),),
+        )
+        for field in ("title", "body"):
+            lookup = spans.SpanLookup(segment, field, matcher)
+            for doc in range(0, segment.max_doc, 7):
+                text = segment.stored(doc)[field] or ""
+                compiled, reference = lookup.words(doc, text), lookup._words(doc, text)
+                assert compiled == reference, (segment.name, field, doc)
+                checked += len(compiled.positions)
+    assert checked > 1000
 
 
 def test_a_segment_without_spans_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,11 +9,16 @@ phrases' words, and every term of the segment under one of its prefixes), keyed 
 one sorted search finds a hit's postings among them; :meth:`SpanLookup.words` then gives
 a hit's :class:`~bnsearch.search.highlight.KeptWords`, which
 :mod:`~bnsearch.search.highlight` reads exactly as it reads re-analysed text.
+
+A hit's words are decoded and found by the compiled :mod:`bnsearch.search._snippets`
+where it is built (and :mod:`bnsearch.search.kernel` does not run the numpy path), else
+by the numpy code here: the reference, giving the same lists.
 """
 
 from __future__ import annotations
 
 import bisect
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -21,7 +26,23 @@ import numpy.typing as npt
 
 from bnsearch.index import wordspans
 from bnsearch.index.segment import SegmentReader
+from bnsearch.search import kernel
 from bnsearch.search.highlight import KeptWords, TermMatcher
+
+
+def _load() -> ModuleType | None:
+    if kernel.core is None:  # the numpy path runs (not built, or asked for)
+        return None
+    try:
+        from bnsearch.search import _snippets  # type: ignore[attr-defined]
+    except ImportError:  # built with an older setup: the numpy code serves
+        return None
+    module: ModuleType = _snippets
+    return module
+
+
+#: The compiled highlight code, or None where the numpy code runs (tests swap it).
+core: ModuleType | None = _load()
 
 Int64Array = npt.NDArray[np.int64]
 
@@ -67,6 +88,22 @@ class SpanLookup:
 
     def words(self, doc: int, text: str) -> KeptWords:
         """``doc``'s words, with the positions of the wanted terms it holds."""
+        compiled = core
+        if compiled is None:
+            return self._words(doc, text)
+        spans, ptr, width = self._spans
+        starts, ends, dropped = compiled.doc_words(
+            spans, int(ptr[doc]), int(ptr[doc + 1]), int(width[doc])
+        )
+        terms = self._terms
+        found = compiled.doc_positions(
+            self._keys, self._starts, self._tfs, self._pos, self._max_doc, len(terms), doc
+        )
+        positions = {terms[number]: places for number, places in found}
+        return KeptWords(text=text, starts=starts, ends=ends, dropped=dropped, positions=positions)
+
+    def _words(self, doc: int, text: str) -> KeptWords:
+        """:meth:`words` with numpy (the reference of the compiled code)."""
         starts, ends, dropped = wordspans.decode(*self._spans, doc)
         positions: dict[str, list[int]] = {}
         if len(self._keys):
