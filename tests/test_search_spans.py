@@ -147,7 +147,10 @@ def test_compiled_and_numpy_words_are_the_same(corpus_index: Index) -> None:
             for doc in range(0, segment.max_doc, 7):
                 text = segment.stored(doc)[field] or ""
                 compiled, reference = lookup.words(doc, text), lookup._words(doc, text)
-                assert compiled == reference, (segment.name, field, doc)
+                assert list(compiled.starts) == reference.starts, (segment.name, field, doc)
+                assert list(compiled.ends) == reference.ends
+                assert list(map(bool, compiled.dropped)) == reference.dropped
+                assert compiled.positions == reference.positions
                 checked += len(compiled.positions)
     assert checked > 1000
 

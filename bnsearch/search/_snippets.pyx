@@ -8,7 +8,13 @@ the fallback), as Python lists, in one pass each: decoding a document's word spa
 postings.
 """
 
-from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
+from cpython cimport array
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
+
+import array as _array
+
+cdef array.array _INT64 = _array.array("q")
+cdef array.array _INT8 = _array.array("b")
 
 ctypedef fused pos_t:
     uint8_t
@@ -28,62 +34,80 @@ cdef inline int64_t _value(const uint8_t[::1] data, Py_ssize_t at, int width) no
 
 
 def doc_words(const uint8_t[::1] spans, Py_ssize_t begin, Py_ssize_t end, int width):
-    """``(starts, ends, dropped)`` lists of the words encoded in ``spans[begin:end]``
-    at ``width`` bytes a number (ValueError if that is not whole words)."""
+    """``(starts, ends, dropped)`` of the words encoded in ``spans[begin:end]`` at
+    ``width`` bytes a number (ValueError if that is not whole words): ``array('q')``,
+    ``array('q')`` and ``array('b')``, filled in C (no Python object a word)."""
     if width != 1 and width != 2 and width != 4:
         raise ValueError(f"word span width {width}")
     if begin < 0 or end > spans.shape[0] or begin > end or (end - begin) % (2 * width):
         raise ValueError(f"{end - begin} span bytes at width {width}")
-    cdef list starts = [], ends = [], dropped = []
-    cdef int64_t edge = 0, gap, code
+    cdef Py_ssize_t count = (end - begin) // (2 * width), k
+    cdef array.array starts = array.clone(_INT64, count, False)
+    cdef array.array ends = array.clone(_INT64, count, False)
+    cdef array.array dropped = array.clone(_INT8, count, False)
+    cdef long long *start_at = starts.data.as_longlongs
+    cdef long long *end_at = ends.data.as_longlongs
+    cdef signed char *dropped_at = dropped.data.as_schars
+    cdef int64_t edge = 0, code
     cdef Py_ssize_t at = begin
-    while at < end:
-        gap = _value(spans, at, width)
+    for k in range(count):
+        edge += _value(spans, at, width)
         code = _value(spans, at + width, width)
-        edge += gap
-        starts.append(edge)
+        start_at[k] = edge
         edge += code >> 1
-        ends.append(edge)
-        dropped.append(bool(code & 1))
+        end_at[k] = edge
+        dropped_at[k] = code & 1
         at += 2 * width
     return starts, ends, dropped
 
 
+ctypedef fused doc_t:
+    uint16_t
+    int32_t
+
+ctypedef fused tf_t:
+    uint8_t
+    uint16_t
+    uint32_t
+
+
 def doc_positions(
-    const int64_t[::1] keys,
-    const int64_t[::1] starts,
-    const int64_t[::1] tfs,
+    const doc_t[::1] docs,
+    const tf_t[::1] tfs,
     const pos_t[::1] pos,
-    int64_t max_doc,
-    Py_ssize_t candidates,
+    const int64_t[::1] begins,
+    const int64_t[::1] ends,
+    const int64_t[::1] firsts,
     int64_t doc,
 ):
     """``[(candidate, positions)]`` for the candidates whose postings hold ``doc``:
-    ``keys`` (ascending) is ``candidate * max_doc + doc`` of every posting of the
-    candidates, ``starts``/``tfs`` where its positions lie in ``pos``."""
-    cdef Py_ssize_t count = keys.shape[0], low = 0, high, middle, i, k
-    cdef int64_t target, first, size
+    candidate ``i``'s postings are ``docs[begins[i]:ends[i]]`` (ascending), their
+    positions follow one another in ``pos`` from ``firsts[i]``."""
+    cdef Py_ssize_t count = begins.shape[0], i, low, high, middle, j
+    cdef int64_t first, size
     cdef list found = [], places
-    if starts.shape[0] != count or tfs.shape[0] != count:
-        raise ValueError("keys, starts and tfs differ in length")
-    for i in range(candidates):
-        target = i * max_doc + doc
-        high = count
-        while low < high:  # the first key >= target (targets ascend: low only grows)
+    if ends.shape[0] != count or firsts.shape[0] != count:
+        raise ValueError("begins, ends and firsts differ in length")
+    for i in range(count):
+        low, high = begins[i], ends[i]
+        if low < 0 or high > docs.shape[0] or high > tfs.shape[0] or low > high:
+            raise ValueError("a candidate's postings lie outside the postings")
+        while low < high:  # the first posting with a doc >= doc
             middle = (low + high) >> 1
-            if keys[middle] < target:
+            if docs[middle] < doc:
                 low = middle + 1
             else:
                 high = middle
-        if low >= count:
-            break
-        if keys[low] != target:
+        if low >= ends[i] or docs[low] != doc:
             continue
-        first, size = starts[low], tfs[low]
-        if first < 0 or size < 0 or first + size > pos.shape[0]:
+        first = firsts[i]
+        for j in range(begins[i], low):
+            first += tfs[j]
+        size = tfs[low]
+        if first < 0 or first + size > pos.shape[0]:
             raise ValueError("a posting's positions lie outside the positions")
         places = []
-        for k in range(size):
-            places.append(pos[first + k])
+        for j in range(size):
+            places.append(pos[first + j])
         found.append((i, places))
     return found

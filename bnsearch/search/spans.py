@@ -56,6 +56,8 @@ class SpanLookup:
             raise ValueError(f"{segment.name} keeps no word spans for {field!r}")
         self._spans = spans
         arrays = segment._field(field)
+        if arrays.pos is None or arrays.posptr is None:
+            raise ValueError(f"{segment.name} keeps no positions for {field!r}")
         vocabulary = segment.terms(field)
         wanted = set(matcher.terms)
         wanted.update(term for phrase in matcher.phrases for _, term in phrase)
@@ -65,31 +67,49 @@ class SpanLookup:
             low = bisect.bisect_left(vocabulary, prefix)
             high = bisect.bisect_left(vocabulary, prefix + "\U0010ffff")
             ids.update(range(low, high))
+        self._max_doc = segment.max_doc
         term_ids = np.array(sorted(ids), dtype=np.int64)
         self._terms = [vocabulary[t] for t in term_ids.tolist()]
         indptr = np.asarray(arrays.indptr)
         begin = indptr[term_ids].astype(np.int64)
-        sizes = indptr[term_ids + 1].astype(np.int64) - begin
+        self._pos: Any = arrays.pos
+        self._docs: Any = arrays.docs
+        self._tfs_all: Any = arrays.tfs
+        # each candidate's postings, and where its positions start
+        self._begins = begin
+        self._ends = indptr[term_ids + 1].astype(np.int64)
+        self._firsts = np.asarray(arrays.posptr)[term_ids].astype(np.int64)
+        self._keyed = False
+        # the types the compiled code is built for (what every segment writer writes)
+        self._typed = (
+            np.dtype(self._docs.dtype).name in ("uint16", "int32")
+            and np.dtype(self._tfs_all.dtype).name in ("uint8", "uint16", "uint32")
+            and np.dtype(self._pos.dtype).name in ("uint8", "uint16", "uint32")
+        )
+
+    def _key(self) -> None:
+        """For the numpy path: every posting of the candidates keyed by (candidate, doc),
+        ascending, so that one sorted search finds a doc's postings among all of them."""
+        self._keyed = True
+        begin, sizes = self._begins, self._ends - self._begins
         total = int(sizes.sum())
         # every posting of those terms, as (candidate number, doc): ascending
         where = np.repeat(begin - (np.cumsum(sizes) - sizes), sizes)
         where += np.arange(total, dtype=np.int64)
-        self._max_doc = segment.max_doc
-        owner = np.repeat(np.arange(len(term_ids), dtype=np.int64), sizes)
-        self._keys = owner * self._max_doc + np.asarray(arrays.docs)[where]
-        tfs = np.asarray(arrays.tfs)[where].astype(np.int64)
+        count = len(begin)
+        owner = np.repeat(np.arange(count, dtype=np.int64), sizes)
+        self._keys = owner * self._max_doc + np.asarray(self._docs)[where]
+        tfs = np.asarray(self._tfs_all)[where].astype(np.int64)
         self._tfs = tfs
         # where each of those postings' positions start in the field's positions
-        first = np.asarray(arrays.posptr)[term_ids].astype(np.int64)
         within = np.cumsum(tfs) - tfs
-        self._starts = np.repeat(first - within[np.cumsum(sizes) - sizes], sizes) + within
-        self._pos: Any = arrays.pos
-        self._targets = np.arange(len(term_ids), dtype=np.int64) * self._max_doc
+        self._starts = np.repeat(self._firsts - within[np.cumsum(sizes) - sizes], sizes) + within
+        self._targets = np.arange(count, dtype=np.int64) * self._max_doc
 
     def words(self, doc: int, text: str) -> KeptWords:
         """``doc``'s words, with the positions of the wanted terms it holds."""
         compiled = core
-        if compiled is None:
+        if compiled is None or not self._typed:
             return self._words(doc, text)
         spans, ptr, width = self._spans
         starts, ends, dropped = compiled.doc_words(
@@ -97,7 +117,7 @@ class SpanLookup:
         )
         terms = self._terms
         found = compiled.doc_positions(
-            self._keys, self._starts, self._tfs, self._pos, self._max_doc, len(terms), doc
+            self._docs, self._tfs_all, self._pos, self._begins, self._ends, self._firsts, doc
         )
         positions = {terms[number]: places for number, places in found}
         return KeptWords(text=text, starts=starts, ends=ends, dropped=dropped, positions=positions)
@@ -105,6 +125,8 @@ class SpanLookup:
     def _words(self, doc: int, text: str) -> KeptWords:
         """:meth:`words` with numpy (the reference of the compiled code)."""
         starts, ends, dropped = wordspans.decode(*self._spans, doc)
+        if not self._keyed:
+            self._key()
         positions: dict[str, list[int]] = {}
         if len(self._keys):
             targets = self._targets + doc
