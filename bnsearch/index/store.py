@@ -22,6 +22,7 @@ so offsets from re-analysis point into the original.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 import os
@@ -256,6 +257,7 @@ class StoreReader:
         self._index = index
         self._where = where
         self._first_docs = np.asarray(index[:, 1])
+        self._firsts: list[int] = self._first_docs.tolist()  # bisect: no numpy call a row
         #: decoded blocks, least recently used first
         self._cache: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
@@ -294,10 +296,11 @@ class StoreReader:
         return rows
 
     def _locate(self, doc: int) -> tuple[int, int]:
-        if not 0 <= doc < int(self._first_docs[-1]):
-            raise IndexError(f"doc {doc} out of range 0..{int(self._first_docs[-1]) - 1}")
-        number = int(np.searchsorted(self._first_docs, doc, side="right")) - 1
-        return number, doc - int(self._first_docs[number])
+        firsts = self._firsts
+        if not 0 <= doc < firsts[-1]:
+            raise IndexError(f"doc {doc} out of range 0..{firsts[-1] - 1}")
+        number = bisect.bisect_right(firsts, doc) - 1
+        return number, doc - firsts[number]
 
     def row(self, doc: int) -> dict[str, Any]:
         """The stored row of ``doc`` (a fresh copy, safe to modify)."""

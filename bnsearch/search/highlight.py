@@ -415,11 +415,10 @@ def _stretch(
     spare = max(fragment_chars - (end - start), 0)
     # context before: up to a third of the spare room, from a sentence start if one is near
     lead_limit = start - spare // 3
-    new_start = start
-    for index in range(start - 1, max(lead_limit, 0) - 1, -1):
-        if text[index] in SENTENCE_ENDS:
-            new_start = index + 1
-            break
+    # the last sentence end in text[lead_limit:start] (one C search per end character)
+    last_end = max(text.rfind(mark, max(lead_limit, 0), start) for mark in SENTENCE_ENDS)
+    if last_end >= 0:
+        new_start = last_end + 1
     else:
         new_start = start
         for word_start, _ in words_from(lead_limit):
