@@ -46,6 +46,13 @@ Int64Array = npt.NDArray[np.int64]
 _MAX_CHUNKS = 2_000_000
 #: The chunk standing for the gap between two values (no real chunk holds a space).
 GAP = " "
+#: One chunk's word spans: start, end (within the chunk), start, end, ... a word.
+_Spans = tuple[int, ...]
+#: Word spans of the chunks this process has seen (fields that keep word spans): a new
+#: segment's tables learn them from here, as their terms from the analyzer's cache, so
+#: only chunks new to the process go to the tokenizer. Starts over past the bound.
+_CHUNK_SPANS: dict[str, _Spans] = {}
+_MAX_CACHED_SPANS = 300_000
 
 
 class _Vocabulary(dict[str | None, int]):
@@ -101,11 +108,11 @@ class ChunkTable:
         self.terms = array("i", [-1] * POSITION_GAP)
         self._chunk_terms = analyzer.chunk_terms
         self._vocab = vocab
-        #: with ``spans``, each entry's word start and end within its chunk (beside
-        #: ``terms``): the word spans of :mod:`bnsearch.index.wordspans`
-        self.spans: tuple[array[int], array[int]] | None = None
+        #: with ``spans``, each entry's word start and end within its chunk, one after
+        #: the other (beside ``terms``): the word spans of :mod:`bnsearch.index.wordspans`
+        self.spans: array[int] | None = None
         if spans:
-            self.spans = (array("i", [0] * POSITION_GAP), array("i", [0] * POSITION_GAP))
+            self.spans = array("i", [0] * (2 * POSITION_GAP))
         self._batch_spans = analyzer.tokenizer.batch_spans
 
     def add_docs(self, docs: list[list[str]], out: array[int]) -> None:
@@ -139,12 +146,20 @@ class ChunkTable:
         """Word starts and ends within the new chunks (the tokenizer's, which gave their
         terms: one entry per term)."""
         assert self.spans is not None
-        spans = self._batch_spans(chunks)
-        if list(map(len, spans)) != list(map(len, entries)):
+        cache = _CHUNK_SPANS
+        spans: list[_Spans | None] = list(map(cache.get, chunks))
+        if None in spans:  # chunks new to this process: one tokenizer batch
+            missing = [chunk for chunk, found in zip(chunks, spans, strict=True) if found is None]
+            if len(cache) + len(missing) > _MAX_CACHED_SPANS:
+                cache.clear()
+            made = [tuple(chain.from_iterable(found)) for found in self._batch_spans(missing)]
+            cache.update(zip(missing, made, strict=True))
+            fresh = iter(made)
+            spans = [next(fresh) if found is None else found for found in spans]
+        sizes = [2 * len(entry) for entry in entries]
+        if list(map(len, spans)) != sizes:  # type: ignore[arg-type]
             raise AssertionError("the tokenizer's spans and the analyzer's terms disagree")
-        flat = list(chain.from_iterable(spans))
-        self.spans[0].extend(start for start, _ in flat)
-        self.spans[1].extend(end for _, end in flat)
+        self.spans.extend(chain.from_iterable(spans))  # type: ignore[arg-type]
 
     def expand(
         self,
@@ -168,8 +183,9 @@ class ChunkTable:
         spans = None
         if chunk_starts is not None and self.spans is not None:
             base = np.repeat(chunk_starts, sizes)
-            starts = base + np.frombuffer(self.spans[0], dtype=np.int32)[where]
-            base += np.frombuffer(self.spans[1], dtype=np.int32)[where]
+            both = np.frombuffer(self.spans, dtype=np.int32)
+            starts = base + both[0::2][where]
+            base += both[1::2][where]
             spans = (starts, base)
         del where
         chunk_ends = np.cumsum(chunk_counts, dtype=np.int64)

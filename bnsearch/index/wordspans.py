@@ -82,13 +82,15 @@ def encode(
         raise ValueError("word spans overlap or run backwards")
     largest = np.zeros(docs, dtype=np.int64)
     if total:
-        row_max = values.max(axis=1)
+        row_max = np.maximum(values[:, 0], values[:, 1])
         has = counts > 0
         largest[has] = np.maximum.reduceat(row_max, first[has])
     width = np.where(largest < 2**8, 1, np.where(largest < 2**16, 2, 4)).astype(np.uint8)
     sizes = counts * 2 * width.astype(np.int64)
     ptr = np.zeros(docs + 1, dtype=np.int64)
     np.cumsum(sizes, out=ptr[1:])
+    if not bool((width > 1).any()):  # the usual case: every number fits a byte
+        return {SPANS: values.astype(np.uint8).ravel(), SPANPTR: ptr, SPANWIDTH: width}
     out = np.empty(int(ptr[-1]), dtype=np.uint8)
     word_width = np.repeat(width, counts)
     for size, dtype in _DTYPES.items():
