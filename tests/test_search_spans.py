@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from bnsearch.articles import Article, read_articles
+from bnsearch.errors import IndexFormatError
 from bnsearch.index import Index, builder, wordspans
 from bnsearch.index.copydocs import copied_arrays
 from bnsearch.search import Searcher, spans
@@ -235,3 +236,23 @@ def test_wide_words_and_gaps_take_wider_numbers() -> None:
     assert problems == []
     wordspans.check(arrays[wordspans.SPANS][:-1], *list(arrays.values())[1:], 4, problems.append)
     assert problems  # a cut array is found
+
+
+@pytest.mark.parametrize("damage", ["fewer words", "odd bytes"])
+def test_damaged_spans_are_an_index_format_error(
+    damage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = index_of([Article(id="a", title="ঢাকা শহর", body="ঢাকা শহরে আজ বৃষ্টি হয়েছে। ঢাকা ভিজেছে।")])
+    segment = index.reader().segments[0]
+    analyzer = index.schema.analyzer("body")
+    matcher = TermMatcher(terms=frozenset(analyzer.terms("ঢাকা বৃষ্টি")))
+    lookup = spans.SpanLookup(segment, "body", matcher)
+    assert lookup.words(0, segment.stored(0)["body"]).positions  # healthy: found
+    data, ptr, width = segment.word_spans("body")  # type: ignore[misc]
+    cut = np.asarray(ptr, dtype=np.int64).copy()
+    cut[1] = 4 if damage == "fewer words" else 3  # two words left, or half a word
+    monkeypatch.setattr(lookup, "_spans", (data, cut, width))
+    for path in (spans.core, None):
+        monkeypatch.setattr(spans, "core", path)
+        with pytest.raises(IndexFormatError, match="damaged"):
+            lookup.words(0, segment.stored(0)["body"])

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.errors import IndexFormatError
 from bnsearch.index import wordspans
 from bnsearch.index.segment import SegmentReader
 from bnsearch.search import kernel
@@ -55,6 +56,7 @@ class SpanLookup:
         if spans is None:
             raise ValueError(f"{segment.name} keeps no word spans for {field!r}")
         self._spans = spans
+        self._where = f"{segment.name} field {field!r}"
         arrays = segment._field(field)
         if arrays.pos is None or arrays.posptr is None:
             raise ValueError(f"{segment.name} keeps no positions for {field!r}")
@@ -107,7 +109,24 @@ class SpanLookup:
         self._targets = np.arange(count, dtype=np.int64) * self._max_doc
 
     def words(self, doc: int, text: str) -> KeptWords:
-        """``doc``'s words, with the positions of the wanted terms it holds."""
+        """``doc``'s words, with the positions of the wanted terms it holds
+        (:class:`IndexFormatError` where the segment's spans and postings disagree)."""
+        try:
+            words = self._read(doc, text)
+        except (ValueError, IndexError) as error:
+            raise IndexFormatError(
+                f"{self._where}: the word spans of doc {doc} are damaged ({error}); "
+                "run bnsearch verify"
+            ) from None
+        count = len(words.starts)
+        if any(max(places) >= count for places in words.positions.values() if places):
+            raise IndexFormatError(
+                f"{self._where}: doc {doc} has positions past its {count} word spans "
+                "(the index is damaged; run bnsearch verify)"
+            )
+        return words
+
+    def _read(self, doc: int, text: str) -> KeptWords:
         compiled = core
         if compiled is None or not self._typed:
             return self._words(doc, text)
