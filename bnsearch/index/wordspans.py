@@ -50,7 +50,11 @@ def chunk_starts(texts: Sequence[str]) -> Int64Array:
         return np.zeros(0, dtype=np.int64)
     joined = "\n".join(texts)
     points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    space = _IS_SPACE[np.minimum(points, _SPACE_LIMIT)]
+    # the table is read only where a character may be whitespace: below the Bengali
+    # block or between it and the table's end (Bengali letters are most of a text)
+    maybe = np.flatnonzero((points < 0x0980) | ((points >= 0x0A00) & (points < _SPACE_LIMIT)))
+    space = np.zeros(len(points), dtype=bool)
+    space[maybe] = _IS_SPACE[points[maybe]]
     starts_mask = ~space
     starts_mask[1:] &= space[:-1]
     starts = np.flatnonzero(starts_mask)
