@@ -256,3 +256,21 @@ def test_damaged_spans_are_an_index_format_error(
         monkeypatch.setattr(spans, "core", path)
         with pytest.raises(IndexFormatError, match="damaged"):
             lookup.words(0, segment.stored(0)["body"])
+
+
+def test_flat_spans_are_the_tokenizers_spans() -> None:
+    """The builder's flat spans (plain words read in C, ICU segmentations remembered
+    from the analysis) are the tokenizer's spans, whether ICU ran for the terms first
+    or not."""
+    from bnsearch.analysis import pipeline
+
+    bqa, belin = _corpora()
+    chunks = list(dict.fromkeys(c for a in belin[:300] + bqa[:300] for c in a.body.split()))
+    chunks += ["\u09bcক", "abc,", "#x#y", "১২,৫০০", "র\u200d্যাব", "ঢাকা-ঢাকা", "(পুলিশ)।"]
+    tokenizer = pipeline.IcuWordTokenizer()
+    expected = [tuple(c for span in spans for c in span) for spans in tokenizer.batch_spans(chunks)]
+    pipeline._ICU_SPANS.clear()
+    assert tokenizer.batch_flat_spans(chunks) == expected  # ICU here
+    tokenizer.batch_words(chunks)  # the analysis segments them (and remembers)
+    assert len(pipeline._ICU_SPANS) > 100
+    assert tokenizer.batch_flat_spans(chunks) == expected  # remembered spans

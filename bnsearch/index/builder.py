@@ -113,7 +113,7 @@ class ChunkTable:
         self.spans: array[int] | None = None
         if spans:
             self.spans = array("i", [0] * (2 * POSITION_GAP))
-        self._batch_spans = analyzer.tokenizer.batch_spans
+        self._batch_spans = analyzer.tokenizer.batch_flat_spans
 
     def add_docs(self, docs: list[list[str]], out: array[int]) -> None:
         """Append the chunk numbers of ``docs`` (each a list of chunks, :data:`GAP` between
@@ -148,16 +148,23 @@ class ChunkTable:
         assert self.spans is not None
         cache = _CHUNK_SPANS
         spans: list[_Spans | None] = list(map(cache.get, chunks))
-        if None in spans:  # chunks new to this process: one tokenizer batch
-            missing = [chunk for chunk, found in zip(chunks, spans, strict=True) if found is None]
+        unknown = spans.count(None)
+        if unknown:  # chunks new to this process: one tokenizer batch
+            if unknown == len(chunks):
+                missing = chunks
+            else:
+                missing = [c for c, found in zip(chunks, spans, strict=True) if found is None]
             if len(cache) + len(missing) > _MAX_CACHED_SPANS:
                 cache.clear()
-            made = [tuple(chain.from_iterable(found)) for found in self._batch_spans(missing)]
+            made = self._batch_spans(missing)
             cache.update(zip(missing, made, strict=True))
-            fresh = iter(made)
-            spans = [next(fresh) if found is None else found for found in spans]
-        sizes = [2 * len(entry) for entry in entries]
-        if list(map(len, spans)) != sizes:  # type: ignore[arg-type]
+            if unknown == len(chunks):
+                spans = made  # type: ignore[assignment]
+            else:
+                fresh = iter(made)
+                spans = [next(fresh) if found is None else found for found in spans]
+        # two numbers a word: the tokenizer's words are the analyzer's (checked in C)
+        if list(map(len, spans)) != list(map((2).__mul__, map(len, entries))):  # type: ignore[arg-type]
             raise AssertionError("the tokenizer's spans and the analyzer's terms disagree")
         self.spans.extend(chain.from_iterable(spans))  # type: ignore[arg-type]
 
