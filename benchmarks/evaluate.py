@@ -63,6 +63,18 @@ TABLE_HEADER = (
 )
 
 
+def bqa_files(shared: Path) -> tuple[Path, Path]:
+    """The BQA passages and dev questions under the shared folder ``shared``; exits (status
+    1) saying where it looked when either is missing."""
+    passages = shared / "corpus" / "bqa_passages.jsonl"
+    questions = shared / "eval" / "bqa_dev_questions.jsonl"
+    if not passages.exists() or not questions.exists():
+        raise SystemExit(
+            f"BQA data not found under {shared} (looked for {passages} and {questions})"
+        )
+    return passages, questions
+
+
 def load_passages(path: str | Path) -> list[Article]:
     """Passages of a JSONL file (``id``, ``body``, optional ``title``) as articles."""
     return list(read_articles(path))

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evaluate import build_index, load_passages, load_questions
+from evaluate import bqa_files, build_index, load_passages, load_questions
 from relevance import SHARED, halves
 
 from bnsearch.search import BM25FParams, Searcher
@@ -131,11 +131,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", type=Path, default=SHARED, help="the shared data folder")
     args = parser.parse_args()
-    passages = args.shared / "corpus" / "bqa_passages.jsonl"
-    questions = args.shared / "eval" / "bqa_dev_questions.jsonl"
-    if not passages.exists() or not questions.exists():
-        print(f"BQA data not found under {args.shared}", file=sys.stderr)
-        return 2
+    passages, questions = bqa_files(args.shared)
     data = signals(passages, questions)
     first, second = halves(load_questions(questions))
     d = BM25FParams()

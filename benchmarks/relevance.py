@@ -25,6 +25,7 @@ import attrs
 from evaluate import (
     TABLE_HEADER,
     Question,
+    bqa_files,
     build_index,
     evaluate_bnsearch,
     evaluate_tantivy,
@@ -118,11 +119,7 @@ def main() -> int:
     parser.add_argument("--no-peers", action="store_true", help="skip whoosh and tantivy")
     parser.add_argument("--cv", action="store_true", help="only the 2-fold cross-validation")
     args = parser.parse_args()
-    passages_path = args.shared / "corpus" / "bqa_passages.jsonl"
-    questions_path = args.shared / "eval" / "bqa_dev_questions.jsonl"
-    if not passages_path.exists() or not questions_path.exists():
-        print(f"BQA data not found under {args.shared}", file=sys.stderr)
-        return 2
+    passages_path, questions_path = bqa_files(args.shared)
     passages = load_passages(passages_path)
     questions = load_questions(questions_path)
     print(

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 from pathlib import Path
 
 from evaluate import (
     TABLE_HEADER,
     Question,
+    bqa_files,
     build_index,
     load_passages,
     load_questions,
@@ -131,11 +131,7 @@ def main() -> int:
     parser.add_argument("--shared", type=Path, default=SHARED, help="the shared data folder")
     parser.add_argument("--show", type=int, default=0, help="print N romanized questions")
     args = parser.parse_args()
-    passages_path = args.shared / "corpus" / "bqa_passages.jsonl"
-    questions_path = args.shared / "eval" / "bqa_dev_questions.jsonl"
-    if not passages_path.exists() or not questions_path.exists():
-        print(f"BQA data not found under {args.shared}", file=sys.stderr)
-        return 2
+    passages_path, questions_path = bqa_files(args.shared)
     questions = load_questions(questions_path)
     romanized = sample(questions)
     by_id = {q.qid: q for q in questions}

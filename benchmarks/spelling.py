@@ -27,6 +27,7 @@ import attrs
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from evaluate import (
     Question,
+    bqa_files,
     build_index,
     evaluate_bnsearch,
     load_passages,
@@ -114,11 +115,7 @@ def main() -> int:
     parser.add_argument("--shared", type=Path, default=SHARED, help="the shared data folder")
     parser.add_argument("--show", type=int, default=0, help="print N misses and changes")
     args = parser.parse_args()
-    passages_path = args.shared / "corpus" / "bqa_passages.jsonl"
-    questions_path = args.shared / "eval" / "bqa_dev_questions.jsonl"
-    if not passages_path.exists() or not questions_path.exists():
-        print(f"BQA data not found under {args.shared}", file=sys.stderr)
-        return 2
+    passages_path, questions_path = bqa_files(args.shared)
     questions = load_questions(questions_path)
     index = build_index(load_passages(passages_path))
     searcher = Searcher(index.reader())

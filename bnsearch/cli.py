@@ -26,6 +26,7 @@ from bnsearch.distributed import ShardedIndex, ShardedSearcher, connect, is_shar
 from bnsearch.errors import ArticleError, BnSearchError, IndexLockedError
 from bnsearch.index import Index, verify
 from bnsearch.search import Results
+from bnsearch.search.related import relation
 
 #: Example queries run by ``bnsearch demo`` (what each shows, then the query).
 DEMO_QUERIES: tuple[tuple[str, str], ...] = (
@@ -207,7 +208,9 @@ def _matches(total: int) -> str:
     return f"{total} match" if total == 1 else f"{total} matches"
 
 
-def _print_results(results: Results, style: _Style, *, out: TextIO) -> None:
+def _print_results(results: Results, style: _Style, *, out: TextIO, related: bool = False) -> None:
+    """Print a results page; a ``related`` list shows each hit's relation (own related
+    headline, links here, similar) instead of its score, which there is only a rank."""
     shown = f"{results.offset + 1}-{results.offset + len(results)}" if len(results) else "none"
     print(f"{_matches(results.total)} ({shown} shown) in {results.took_ms:.1f} ms", file=out)
     for note in results.notes:
@@ -222,7 +225,8 @@ def _print_results(results: Results, style: _Style, *, out: TextIO) -> None:
         section = " > ".join(hit.fields.get("section", ()) or ())
         print(f"\n{hit.rank + 1:>3}. {title}", file=out)
         print(
-            f"     {style.dim[0]}{hit.id} · {section} · score {hit.score:.3f}{style.dim[1]}",
+            f"     {style.dim[0]}{hit.id} · {section} · "
+            f"{relation(hit.score) if related else f'score {hit.score:.3f}'}{style.dim[1]}",
             file=out,
         )
         snippet = hit.highlights.get("body")
@@ -234,7 +238,9 @@ def _print_results(results: Results, style: _Style, *, out: TextIO) -> None:
         print(f"\nsections: {facets}", file=out)
 
 
-def _results_json(results: Results) -> dict[str, Any]:
+def _results_json(results: Results, *, related: bool = False) -> dict[str, Any]:
+    """The JSON object of a results page; hits of a ``related`` list also say their
+    ``relation`` (see :func:`bnsearch.search.related.relation`)."""
     return {
         "total": results.total,
         "offset": results.offset,
@@ -247,6 +253,7 @@ def _results_json(results: Results) -> dict[str, Any]:
                 "id": hit.id,
                 "rank": hit.rank + 1,  # 1-based, as the text output numbers hits
                 "score": hit.score,
+                **({"relation": relation(hit.score)} if related else {}),
                 "title": hit.fields.get("title"),
                 "section": list(hit.fields.get("section", ()) or ()),
                 "url": hit.fields.get("url"),
@@ -295,16 +302,24 @@ def _search(index: Index | ShardedSearcher, args: argparse.Namespace) -> Results
     )
 
 
-def _emit(results: Results, args: argparse.Namespace, extra: dict[str, Any] | None = None) -> int:
+def _emit(
+    results: Results,
+    args: argparse.Namespace,
+    extra: dict[str, Any] | None = None,
+    *,
+    related: bool = False,
+) -> int:
     """Print results as JSON (``--json``) or as text for a terminal; ``extra`` adds keys
-    to the JSON object (and, for ``did_you_mean``, a line to the text)."""
+    to the JSON object (and, for ``did_you_mean``, a line to the text); ``related`` marks
+    a list of related articles."""
     if args.json:
-        json.dump(_results_json(results) | (extra or {}), sys.stdout, ensure_ascii=False, indent=2)
+        payload = _results_json(results, related=related) | (extra or {})
+        json.dump(payload, sys.stdout, ensure_ascii=False, indent=2)
         print()
     else:
         if extra and extra.get("did_you_mean"):
             print(f"did you mean: {extra['did_you_mean']}", file=sys.stdout)
-        _print_results(results, _Style(sys.stdout, args.color), out=sys.stdout)
+        _print_results(results, _Style(sys.stdout, args.color), out=sys.stdout, related=related)
     return 0
 
 
@@ -341,14 +356,15 @@ def _query_text(query: str | None) -> str:
 
 def _cmd_related(args: argparse.Namespace) -> int:
     if args.scheduler or is_sharded(args.index):
-        return _emit(_sharded_searcher(args).related(args.article_id, limit=args.limit), args)
+        found = _sharded_searcher(args).related(args.article_id, limit=args.limit)
+        return _emit(found, args, related=True)
     searcher = _open_index(Path(args.index)).searcher()
     if args.article_id not in searcher.reader:
         raise BnSearchError(
             f"{args.index}: no article with id {args.article_id!r} "
             "(ids are listed by bnsearch search QUERY --json)"
         )
-    return _emit(searcher.related(args.article_id, limit=args.limit), args)
+    return _emit(searcher.related(args.article_id, limit=args.limit), args, related=True)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -381,7 +397,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             if first is not None:
                 print(f"\n=== related articles of {first.id}", file=sys.stdout)
                 related = searcher.related(first.id, limit=args.limit)
-                _print_results(related, style, out=sys.stdout)
+                _print_results(related, style, out=sys.stdout, related=True)
     return 0
 
 

@@ -75,6 +75,29 @@ def test_related_stats_and_verify(demo_index: Path, capsys: pytest.CaptureFixtur
     assert "OK" in capsys.readouterr().out
 
 
+def test_related_lists_say_why_not_a_rank_score(
+    demo_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bnsearch import Index
+
+    searcher = Index.open(demo_index).searcher()
+    own = [t for t in searcher.reader.out_links("demo-jatiyo-04") if t != "demo-jatiyo-04"]
+    linking = set(searcher.reader.in_links("demo-jatiyo-04")) - set(own)
+    assert own, "the demo page demo-jatiyo-04 has related headlines that resolve"
+    args = ["related", "demo-jatiyo-04", "--index", str(demo_index), "--limit", "20"]
+    assert main([*args, "--json"]) == 0
+    hits = json.loads(capsys.readouterr().out)["hits"]
+    relations = [hit["relation"] for hit in hits]
+    assert [h["id"] for h in hits[: len(own)]] == own  # the page's own links, page order
+    assert relations[: len(own)] == ["linked from this page"] * len(own)
+    assert all(
+        (hit["relation"] == "links here") == (hit["id"] in linking) for hit in hits[len(own) :]
+    )
+    assert main([*args, "--color", "never"]) == 0
+    out = capsys.readouterr().out
+    assert "linked from this page" in out and "score 20" not in out
+
+
 def test_errors_are_one_line_without_traceback(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

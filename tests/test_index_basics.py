@@ -331,7 +331,7 @@ def test_missing_segment_file_is_a_clear_error(tmp_path: Path) -> None:
     index = Index.create(tmp_path / "idx")
     with index.writer() as writer:
         writer.add(make_article(1))
-    victim = next((tmp_path / "idx").glob("seg-*.cfs"))
+    victim = next((tmp_path / "idx").glob("seg-??????.cfs"))
     victim.unlink()
     with pytest.raises(IndexFormatError, match=r"seg-\d+\.cfs: file missing"):
         index.reader()

@@ -272,3 +272,38 @@ def test_segment_arrays_are_read_back_by_stem_through_one_api() -> None:
     assert not segment.array("strings.ids.blob").flags.writeable
     with pytest.raises(IndexFormatError, match=r"'no\.such' missing"):
         segment.array("no.such")
+
+
+def test_a_link_into_a_version_2_segment_gets_an_anchor_update(tmp_path: Path) -> None:
+    from bnsearch.articles import Article, RelatedLink
+
+    path = _legacy_copy(tmp_path)
+    index = Index.open(path)
+    reader = index.reader()
+    articles = [reader.article(ident) for ident in sorted(reader.article_ids())]
+    target = articles[3]
+    linker = Article(id="linker", title="নতুন পাতা", related=(RelatedLink(headline=target.title),))
+    with index.writer() as writer:
+        writer.add(linker)
+    assert [p.name for p in path.glob("seg-*.anc-*")]  # beside a legacy folder segment
+    fresh = Index.in_memory()
+    with fresh.writer() as writer:
+        writer.add_many([*articles, linker])
+
+    def anchors(of: Index) -> list[str]:
+        reader = of.reader()
+        where = reader.find(target.id)
+        assert where is not None
+        return list(reader.stored(*where)["anchors"])
+
+    assert target.title in anchors(index) and anchors(index) == anchors(fresh)
+    assert verify(path).ok, str(verify(path))
+    query = " ".join(target.title.split()[:2])
+    for fields in (None, ["anchors"]):
+        got = {h.id: h.score for h in index.searcher().search(query, fields=fields)}
+        want = {h.id: h.score for h in fresh.searcher().search(query, fields=fields)}
+        assert want and got == pytest.approx(want, rel=1e-9)
+    with index.writer() as writer:
+        writer.optimize()
+    assert not list(path.glob("seg-*.anc-*"))
+    assert anchors(index) == anchors(fresh)

@@ -269,3 +269,191 @@ def test_scores_after_single_commits_with_links_equal_a_fresh_build_on_belin() -
             assert got == pytest.approx(want, rel=1e-9, abs=1e-12), query
             compared += len(want)
     assert compared > 100
+
+
+# -- anchor update files: a link never rewrites its target ---------------------------------
+
+LINKED = [Article(id=f"t{n}", title=f"নদীর খবর শিরোনাম {n}", body="নদী ভাঙন " * 30) for n in range(6)]
+
+
+def _linker(ident: str, *targets: int) -> Article:
+    return Article(
+        id=ident,
+        title=f"উৎস পাতা {ident}",
+        body="সেতু " * 20,
+        related=[RelatedLink(headline=LINKED[n].title) for n in targets],
+    )
+
+
+def _anchor_files(path: Path) -> list[str]:
+    return sorted(p.name for p in path.glob("seg-*.anc-*"))
+
+
+def _scores(index: Index, query: str, fields: list[str] | None = None) -> dict[str, float]:
+    return {hit.id: hit.score for hit in index.searcher().search(query, limit=100, fields=fields)}
+
+
+def _fresh(articles: list[Article]) -> Index:
+    fresh = Index.in_memory()
+    with fresh.writer() as writer:
+        writer.add_many(articles)
+    return fresh
+
+
+QUERIES = ["নদীর খবর", "শিরোনাম", '"খবর শিরোনাম"', "নদী সেতু", "উৎস শিরোনাম"]
+
+
+def _same_scores(index: Index, fresh: Index) -> None:
+    for query in QUERIES:
+        for fields in (None, ["anchors"]):
+            got, want = _scores(index, query, fields), _scores(fresh, query, fields)
+            assert got == pytest.approx(want, rel=1e-9, abs=1e-12), (query, fields)
+            assert want  # the query matches something
+
+
+def test_a_link_commit_updates_anchors_beside_the_target_segment(tmp_path: Path) -> None:
+    from bnsearch.index import verify
+
+    path = tmp_path / "idx"
+    index = Index.create(path)
+    with index.writer() as writer:
+        writer.add_many(LINKED)
+    (target_segment,) = index.reader().segments
+    with index.writer() as writer:
+        writer.add(_linker("s1", 0, 1, 2))
+        result = writer.commit()
+    assert (result.added, result.reindexed) == (1, 3)
+    reader = index.reader()
+    first = reader.segments[0]
+    assert first.name == target_segment.name and first.del_count == 0  # not deleted, not copied
+    assert reader.doc_count == 7
+    assert _anchor_files(path) == [f"{first.name}.anc-000002.cfs"]
+    assert first.anchor_update is not None and first.anchor_update.docs.tolist() == [0, 1, 2]
+    # a second commit replaces the file, carrying the earlier updates over
+    with index.writer() as writer:
+        writer.add(_linker("s2", 2, 3))
+    assert _anchor_files(path) == [f"{first.name}.anc-000003.cfs"]
+    update = index.reader().segments[0].anchor_update
+    assert update is not None and update.docs.tolist() == [0, 1, 2, 3]
+    articles = [*LINKED, _linker("s1", 0, 1, 2), _linker("s2", 2, 3)]
+    assert stored_anchors(index) == stored_anchors(_fresh(articles))
+    _same_scores(Index.open(path), _fresh(articles))  # read back from disk
+    assert verify(path).ok
+    # the linker goes: its targets lose the anchors (the update keeps docs with none)
+    with index.writer() as writer:
+        writer.delete("s1")
+    articles = [*LINKED, _linker("s2", 2, 3)]
+    assert stored_anchors(index) == stored_anchors(_fresh(articles))
+    _same_scores(Index.open(path), _fresh(articles))
+    # a merge folds the update into the merged segment
+    with Index.open(path).writer() as writer:
+        writer.optimize()
+    assert _anchor_files(path) == []
+    assert stored_anchors(index) == stored_anchors(_fresh(articles))
+    _same_scores(Index.open(path), _fresh(articles))
+    assert verify(path).ok
+
+
+def test_a_damaged_anchor_update_is_a_format_error(tmp_path: Path) -> None:
+    import numpy as np
+
+    from bnsearch.errors import IndexFormatError
+    from bnsearch.index import compound, verify
+
+    path = tmp_path / "idx"
+    with Index.create(path).writer() as writer:
+        writer.add_many(LINKED)
+    with Index.open(path).writer() as writer:
+        writer.add(_linker("s1", 0, 1))
+    (name,) = _anchor_files(path)
+    data = bytearray((path / name).read_bytes())
+    table = compound.read_table(np.frombuffer(bytes(data), dtype=np.uint8), name)
+    item = table["strings.anchors.blob"]  # a byte of the first anchor headline
+    data[item.offset + 1] ^= 0x10
+    (path / name).write_bytes(bytes(data))
+    with pytest.raises(IndexFormatError, match=name.replace(".", r"\.")):
+        Index.open(path).reader()
+    report = verify(path)
+    assert not report.ok and name in " ".join(report.problems)
+
+
+def test_both_search_paths_rank_anchor_updates_the_same() -> None:
+    import importlib
+
+    from bnsearch.search import kernel
+
+    try:
+        core = importlib.import_module("bnsearch.search._kernel")
+    except ImportError as error:  # pragma: no cover - depends on the build
+        pytest.skip(f"the compiled core is not built: {error}")
+    articles = _belin_articles(160)
+    index = Index.in_memory()
+    with index.writer() as writer:
+        writer.add_many(articles[:80])
+        writer.commit()
+        for article in articles[80:]:
+            writer.add(article)
+            writer.commit()
+    assert any(segment.anchor_update is not None for segment in index.reader().segments)
+    queries = [" ".join(a.title.split()[:2]) for a in articles[::9]]
+    queries += ['"' + " ".join(a.title.split()[1:3]) + '"' for a in articles[::15]]
+    saved = kernel.core
+    pages = {}
+    try:
+        for name, path in (("numpy", None), ("compiled", core)):
+            kernel.core = path
+            searcher = index.searcher()
+            pages[name] = [
+                [(hit.id, hit.score) for hit in searcher.search(query, limit=50, fields=fields)]
+                for query in queries
+                for fields in (None, ["anchors"])
+            ]
+    finally:
+        kernel.core = saved
+    assert sum(map(len, pages["numpy"])) > 100
+    for numpy_page, compiled_page in zip(pages["numpy"], pages["compiled"], strict=True):
+        assert [i for i, _ in numpy_page] == [i for i, _ in compiled_page]
+        assert [s for _, s in numpy_page] == pytest.approx([s for _, s in compiled_page], rel=1e-9)
+
+
+def test_verify_checks_the_link_headline_table(tmp_path: Path) -> None:
+    from bnsearch.index import verify
+    from bnsearch.index.segment import LINK_HEADLINES, encode_strings
+    from tests.index_files import rewrite_segments
+
+    path = tmp_path / "idx"
+    with Index.create(path).writer() as writer:
+        writer.add_many([*LINKED, _linker("s1", 0, 1)])
+    segment = next(s for s in Index.open(path).reader().segments if len(s.link_src))
+    assert segment.link_headlines() == [LINKED[0].title, LINKED[1].title]
+    assert verify(path).ok
+
+    def swap(entry, arrays):  # type: ignore[no-untyped-def]
+        swapped = encode_strings([LINKED[1].title, LINKED[0].title])
+        arrays[f"{LINK_HEADLINES}.blob"], arrays[f"{LINK_HEADLINES}.off"] = swapped
+        return arrays
+
+    rewrite_segments(path, swap)
+    report = verify(path)
+    assert not report.ok and "headline" in " ".join(report.problems)
+
+
+def test_a_refreshed_searcher_sees_anchor_updates_and_shares_the_segment(tmp_path: Path) -> None:
+    path = tmp_path / "idx"
+    index = Index.create(path)
+    with index.writer() as writer:
+        writer.add_many(LINKED)
+    searcher = Index.open(path).searcher()
+    before = searcher.reader.segments[0]
+    assert _scores(Index.open(path), "শিরোনাম", ["anchors"]) == {}
+    for number, ident in enumerate(["s1", "s2"]):
+        with index.writer() as writer:
+            writer.add(_linker(ident, number, 4))
+        searcher = searcher.refresh()
+        segment = searcher.reader.segments[0]
+        assert segment.name == before.name and segment.arrays_key is before.arrays_key
+        articles = [*LINKED, *(_linker(i, n, 4) for n, i in enumerate(["s1", "s2"][: number + 1]))]
+        fresh = _fresh(articles)
+        for query in QUERIES:
+            got = {h.id: h.score for h in searcher.search(query, limit=100, fields=["anchors"])}
+            assert got == pytest.approx(_scores(fresh, query, ["anchors"]), rel=1e-9)

@@ -40,7 +40,7 @@ def test_healthy_index_verifies(tmp_path: Path) -> None:
 
 def test_flipped_byte_is_named_by_verify(tmp_path: Path) -> None:
     build(tmp_path / "idx")
-    victim = next((tmp_path / "idx").glob("seg-*.cfs"))
+    victim = next((tmp_path / "idx").glob("seg-??????.cfs"))
     entry = manifest_of(tmp_path / "idx").segments[0]
     table = compound.read_table(np.fromfile(victim, dtype=np.uint8), "test")
     data = bytearray(victim.read_bytes())
@@ -58,7 +58,7 @@ def test_flipped_byte_is_named_by_verify(tmp_path: Path) -> None:
 
 def test_truncated_or_missing_file_fails_open_and_verify(tmp_path: Path) -> None:
     index = build(tmp_path / "idx")
-    victim = next((tmp_path / "idx").glob("seg-*.cfs"))
+    victim = next((tmp_path / "idx").glob("seg-??????.cfs"))
     victim.write_bytes(victim.read_bytes()[:-3])
     with pytest.raises(IndexFormatError, match=r"seg-\d+\.cfs: \d+ bytes, the manifest"):
         index.reader()
@@ -74,7 +74,7 @@ def test_damaged_stored_block_is_a_clear_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build(tmp_path / "idx")
-    victim = next((tmp_path / "idx").glob("seg-*.cfs"))
+    victim = next((tmp_path / "idx").glob("seg-??????.cfs"))
     table = compound.read_table(np.fromfile(victim, dtype=np.uint8), "test")
     data = bytearray(victim.read_bytes())
     data[table["store.bin"].offset + 200] ^= 0xFF

@@ -4,8 +4,8 @@ A segment keeps, per document of its title, body and caption fields, where each 
 stands (:mod:`bnsearch.index.wordspans`); a hit's snippet and marks are read from those
 and the postings instead of analysing its text again. Re-analysis (the code that ran
 before, still used for segments written without spans) is the reference: every hit of
-every kind of query must get exactly its fragments (text, edges, marks). Merges and the
-copy path carry the spans; a segment without them falls back. Skipped without ../shared.
+every kind of query must get exactly its fragments (text, edges, marks). Merges carry the
+spans; a segment without them falls back. Skipped without ../shared.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import pytest
 from bnsearch.articles import Article, read_articles
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import Index, builder, wordspans
-from bnsearch.index.copydocs import copied_arrays
 from bnsearch.search import Searcher, spans
 from bnsearch.search.highlight import TermMatcher
 from bnsearch.search.hits import LazyHighlights, highlight_row
@@ -181,14 +180,16 @@ def test_a_segment_without_spans_falls_back(monkeypatch: pytest.MonkeyPatch) -> 
     assert merged.segments[0].word_spans("body") is None
 
 
-def test_merges_and_copies_carry_the_spans(corpus_index: Index) -> None:
+def test_merges_carry_the_spans(corpus_index: Index) -> None:
     reader = corpus_index.reader()
     first, second = reader.segments[0], reader.segments[1]
     docs = [[0, 5, 17, first.max_doc - 1], [2, 3, second.max_doc - 1]]
-    arrays, _, count = copied_arrays(corpus_index.schema, [(first, docs[0]), (second, docs[1])])
-    assert count == 7
+    picked = wordspans.select(
+        [first.word_spans("body"), second.word_spans("body")],
+        [np.array(docs[0]), np.array(docs[1])],
+    )
+    copied = tuple(picked[s] for s in wordspans.SUFFIXES)
     sources = [(first, d) for d in docs[0]] + [(second, d) for d in docs[1]]
-    copied = tuple(arrays[f"fld.body.{s}"] for s in wordspans.SUFFIXES)
     for new_doc, (segment, doc) in enumerate(sources):
         spans = segment.word_spans("body")
         assert spans is not None

@@ -222,6 +222,10 @@ def test_article_and_related(client: TestClient, demo_index: Index, schema: dict
         "demo-jatiyo-04", limit=5
     ).ids
     assert related["hits"]
+    own = demo_index.searcher().reader.out_links("demo-jatiyo-04")
+    assert [h["relation"] for h in related["hits"][: len(own)]] == ["linked from this page"] * len(
+        own
+    )
     for path in ("/articles/nope", "/articles/nope/related"):
         response = client.get(path)
         assert response.status_code == 404

@@ -35,7 +35,7 @@ from bnsearch.index import wordspans
 from bnsearch.index.links import title_key
 from bnsearch.index.norms import encode_lengths
 from bnsearch.index.schema import POSITION_GAP, TEXT, FieldSpec, Schema, keyword_values
-from bnsearch.index.segment import epoch_seconds
+from bnsearch.index.segment import LINK_HEADLINES, epoch_seconds
 from bnsearch.index.store import StoreWriter, article_row
 
 Int32Array = npt.NDArray[np.int32]
@@ -259,7 +259,7 @@ class SegmentBuilder:
     urls: list[str] = attrs.field(init=False, factory=list)
     published: list[int] = attrs.field(init=False, factory=list)
     store: StoreWriter = attrs.field(init=False, factory=lambda: StoreWriter(background=True))
-    _edges: list[tuple[int, str, str, str]] = attrs.field(init=False, factory=list)
+    _edges: list[tuple[int, str, str, str, str]] = attrs.field(init=False, factory=list)
     # anchors are final only at build (linkers may arrive after their target): the rows
     # wait here and the anchor fields are analyzed at build
     _rows: list[dict[str, Any]] = attrs.field(init=False, factory=list)
@@ -291,7 +291,7 @@ class SegmentBuilder:
     def _add_articles(self, items: Sequence[tuple[Article, tuple[str, ...]]]) -> None:
         base = self.doc_count
         edges = [
-            (number, title_key(link.headline), link.url or "", link.target_id or "")
+            (number, title_key(link.headline), link.url or "", link.target_id or "", link.headline)
             for number, (article, _) in enumerate(items, base)
             for link in article.related
         ]
@@ -348,6 +348,7 @@ class SegmentBuilder:
         arrays["strings.links.key"] = [e[1] for e in self._edges]
         arrays["strings.links.url"] = [e[2] for e in self._edges]
         arrays["strings.links.tid"] = [e[3] for e in self._edges]
+        arrays[LINK_HEADLINES] = [e[4] for e in self._edges]
         arrays["store"] = self.store
         return {"arrays": arrays, "stats": stats, "max_doc": self.doc_count}
 

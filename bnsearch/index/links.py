@@ -105,9 +105,10 @@ _MAPS: weakref.WeakKeyDictionary[Any, SegmentLinkMaps] = weakref.WeakKeyDictiona
 
 
 def segment_link_maps(segment: SegmentReader) -> SegmentLinkMaps:
-    """The :class:`SegmentLinkMaps` of ``segment``, built on first use and kept with it
-    (a refreshed reader reuses unchanged segments, so only new segments pay)."""
-    found = _MAPS.get(segment)
+    """The :class:`SegmentLinkMaps` of ``segment``, built on first use and kept with its
+    arrays (a refreshed reader reuses unchanged segments, and a segment that only gained
+    deletions or an anchor update shares its arrays, so only new segments pay)."""
+    found = _MAPS.get(segment.arrays_key)
     if found is None:
         if len(segment.link_src):
             table = segment.edges()
@@ -124,7 +125,7 @@ def segment_link_maps(segment: SegmentReader) -> SegmentLinkMaps:
             edges_by_url=by_url,
             edges_by_key=by_key,
         )
-        _MAPS[segment] = found
+        _MAPS[segment.arrays_key] = found
     return found
 
 

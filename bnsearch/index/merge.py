@@ -26,11 +26,11 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.index import wordspans
-from bnsearch.index.builder import doc_id_dtype, small_uint, stable_order
 from bnsearch.index.directory import Directory
 from bnsearch.index.manifest import SegmentEntry
+from bnsearch.index.postings import combine_fields
 from bnsearch.index.schema import TEXT, Schema
-from bnsearch.index.segment import SegmentReader, write_segment
+from bnsearch.index.segment import LINK_HEADLINES, SegmentReader, write_segment
 from bnsearch.index.store import StoreWriter
 
 Array = npt.NDArray[Any]
@@ -86,90 +86,25 @@ def _merge_field(
     remaps: Sequence[Array],
     max_doc: int,
 ) -> tuple[dict[str, Any], dict[str, int]]:
-    term_sets = [reader.terms(name) for reader in readers]
-    vocab = sorted(set().union(*term_sets))
-    index = {term: ident for ident, term in enumerate(vocab)}
-    terms_parts, docs_parts, tfs_parts, pos_parts = [], [], [], []
-    norms_parts, lens_parts, facet_parts, forms_parts = [], [], [], []
-    # form flags survive a merge; a segment written before they existed contributes 0s
-    any_forms = any(reader.forms(name) is not None for reader in readers)
-    for reader, remap, terms in zip(readers, remaps, term_sets, strict=True):
-        arrays = reader._field(name)
-        term_map = np.fromiter((index[term] for term in terms), dtype=np.int32, count=len(terms))
-        indptr = np.asarray(arrays.indptr, dtype=np.int64)
-        posting_term = np.repeat(term_map, indptr[1:] - indptr[:-1])
-        new_docs = remap[np.asarray(arrays.docs)]
-        keep = new_docs >= 0
-        tfs = np.asarray(arrays.tfs).astype(np.int32)
-        terms_parts.append(posting_term[keep])
-        docs_parts.append(new_docs[keep])
-        tfs_parts.append(tfs[keep])
-        if any_forms:
-            forms = arrays.forms
-            forms_parts.append(
-                np.zeros(int(np.count_nonzero(keep)), np.uint8)
-                if forms is None
-                else np.asarray(forms)[keep]
-            )
-        if text and positions and arrays.pos is not None:
-            pos_parts.append(np.asarray(arrays.pos)[np.repeat(keep, tfs)])
-        live = reader.live
-        if text:
-            norms_parts.append(np.asarray(arrays.norms)[live])
-            lens_parts.append(np.asarray(arrays.lens)[live])
-        else:
-            facet = np.asarray(arrays.facet)[live]
-            # -1 (no value) picks the appended -1
-            facet_parts.append(np.append(term_map, np.int32(-1))[facet])
-    term = np.concatenate(terms_parts) if terms_parts else np.zeros(0, np.int32)
-    docs = np.concatenate(docs_parts) if docs_parts else np.zeros(0, np.int32)
-    tfs = np.concatenate(tfs_parts) if tfs_parts else np.zeros(0, np.int32)
-    order = stable_order(term, len(vocab))  # inputs are in (segment, doc) order already
-    term, docs, tfs_sorted = term[order], docs[order], tfs[order]
-    indptr = np.searchsorted(term, np.arange(len(vocab) + 1), side="left").astype(np.int64)
-    max_tf = int(tfs_sorted.max()) if len(tfs_sorted) else 0
-    arrays_out: dict[str, Any] = {
-        "terms": vocab,
-        "indptr": indptr,
-        "docs": docs.astype(doc_id_dtype(max_doc)),
-        "tfs": tfs_sorted.astype(small_uint(max_tf)),
-    }
-    if any_forms:
-        arrays_out["forms"] = np.concatenate(forms_parts).astype(np.uint8)[order]
-    if text:
-        lens = np.concatenate(lens_parts).astype(np.uint32)
-        arrays_out["norms"] = np.concatenate(norms_parts).astype(np.uint8)
-        arrays_out["lens"] = lens
-        if positions:
-            pos = np.concatenate(pos_parts) if pos_parts else np.zeros(0, np.int64)
-            old_start = np.cumsum(tfs, dtype=np.int64) - tfs
-            new_start = np.cumsum(tfs_sorted, dtype=np.int64) - tfs_sorted
-            total = int(new_start[-1] + tfs_sorted[-1]) if len(tfs_sorted) else 0
-            gather = np.repeat(old_start[order] - new_start, tfs_sorted)
-            gather += np.arange(total, dtype=np.int64)
-            pos = pos[gather]
-            del gather, old_start
-            arrays_out["pos"] = pos.astype(small_uint(int(pos.max()) if len(pos) else 0))
-            arrays_out["posptr"] = np.append(new_start, total)[indptr].astype(np.int64)
-        length_sum = int(lens.sum(dtype=np.int64))
+    # form flags survive a merge (a segment written before they existed contributes 0s);
+    # inputs are in (segment, doc) order already
+    sources = [
+        (reader._field(name), reader.terms(name), remap)
+        for reader, remap in zip(readers, remaps, strict=True)
+    ]
+    arrays_out, tokens = combine_fields(sources, max_doc=max_doc, text=text, positions=positions)
+    if text:  # word spans, copied doc by doc (none if an input keeps none)
         arrays_out.update(
             wordspans.select(
                 [reader.word_spans(name) for reader in readers],
                 [np.flatnonzero(reader.live) for reader in readers],
             )
         )
-    else:
-        arrays_out["facet"] = (
-            np.concatenate(facet_parts).astype(np.int32)
-            if facet_parts
-            else np.full(max_doc, -1, np.int32)
-        )
-        length_sum = 0
     stats = {
-        "terms": len(vocab),
-        "postings": len(docs),
-        "tokens": int(tfs.sum(dtype=np.int64)),
-        "length_sum": length_sum,
+        "terms": len(arrays_out["terms"]),
+        "postings": len(arrays_out["docs"]),
+        "tokens": tokens,
+        "length_sum": int(arrays_out["lens"].sum(dtype=np.int64)) if text else 0,
     }
     return arrays_out, stats
 
@@ -203,6 +138,7 @@ def merge_segments(
     store = StoreWriter()
     edge_src: list[int] = []
     edge_parts: dict[str, list[str]] = {"key": [], "url": [], "tid": []}
+    headlines: list[str] = []
     for reader, remap in zip(readers, remaps, strict=True):
         live_docs = np.flatnonzero(reader.live).tolist()
         reader_ids, reader_keys, reader_urls = (
@@ -217,11 +153,13 @@ def merge_segments(
         reader.copy_stored(store)
         if len(reader.link_src):
             tables = {part: reader.link_table(part) for part in edge_parts}
+            reader_headlines = reader.link_headlines()
             for edge, src in enumerate(reader.link_src.tolist()):
                 if remap[src] >= 0:
                     edge_src.append(int(remap[src]))
                     for part in edge_parts:
                         edge_parts[part].append(tables[part][edge])
+                    headlines.append(reader_headlines[edge])
     arrays["strings.ids"] = ids
     arrays["strings.titlekeys"] = keys
     arrays["strings.urls"] = urls
@@ -231,6 +169,7 @@ def merge_segments(
     arrays["links.src"] = np.array(edge_src, dtype=np.int32)
     for part, values in edge_parts.items():
         arrays[f"strings.links.{part}"] = values
+    arrays[LINK_HEADLINES] = headlines
     arrays["store"] = store
     files = write_segment(directory, name, {"arrays": arrays, "stats": stats})
     return SegmentEntry(name=name, max_doc=max_doc, files=files, stats=stats)

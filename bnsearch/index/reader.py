@@ -96,13 +96,13 @@ class IndexReader:
         segments = []
         by_name = {name: segment for (name, _), segment in (reuse or {}).items()}
         for ordinal, entry in enumerate(manifest.segments):
-            known = (reuse or {}).get((entry.name, entry.deletes))
-            older = by_name.get(entry.name) if known is None else None
-            if known is not None and known.ordinal == ordinal:
-                segments.append(known)
-            elif older is not None and entry.deletes is not None:
-                # a commit deleted some of its docs: its checked arrays are shared
-                segments.append(older.with_deletes(directory, entry, ordinal))
+            previous = (reuse or {}).get((entry.name, entry.deletes)) or by_name.get(entry.name)
+            if previous is not None and previous.ordinal == ordinal and previous.entry == entry:
+                segments.append(previous)
+            elif previous is not None:
+                # a commit deleted some of its docs or updated their anchors: its checked
+                # arrays are shared
+                segments.append(previous.with_deletes(directory, entry, ordinal))
             else:
                 segments.append(SegmentReader(directory, entry, schema, ordinal=ordinal))
         self.segments: tuple[SegmentReader, ...] = tuple(segments)

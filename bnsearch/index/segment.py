@@ -19,7 +19,9 @@ fit, else int64; see docs/index-format.md):
 * ``doc.published``: int64 publication time per doc, seconds since the Unix epoch
   (UTC), :data:`NO_DATE` when the article has none (absent in segments written before
   it existed: read as all :data:`NO_DATE`);
-* ``links.src`` (int32 source doc per edge) and ``strings.links.key/url/tid``;
+* ``links.src`` (int32 source doc per edge) and ``strings.links.key/url/tid``, and
+  ``strings.links.headline`` (each link's headline, so the anchors of a target need no
+  stored row read; absent in older segments: read from the stored rows);
 * ``store.bin`` (uint8, zlib blocks of rows, see :mod:`.store`) and ``store.idx``.
 
 A format 1-2 segment is a folder ``seg-NNNNNN/`` holding each array as ``<stem>.npy``
@@ -34,7 +36,7 @@ import datetime as dt
 import itertools
 import zlib
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,11 +48,16 @@ from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.schema import TEXT, Schema
 from bnsearch.index.store import StoreReader, StoreWriter
 
+if TYPE_CHECKING:
+    from bnsearch.index.anchorfile import AnchorUpdate
+
 Array = npt.NDArray[Any]
 
 #: ``SegmentReader.published()`` value of a doc whose article has no publication date.
 NO_DATE: int = int(np.iinfo(np.int64).min)
 PUBLISHED_STEM = "doc.published"
+#: Per link edge, its headline (absent in segments written before it existed).
+LINK_HEADLINES = "strings.links.headline"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
@@ -416,10 +423,16 @@ class SegmentReader:
             part: (load(f"strings.links.{part}.blob"), load(f"strings.links.{part}.off"))
             for part in ("key", "url", "tid")
         }
+        self._link_headlines = (
+            (load(f"{LINK_HEADLINES}.blob"), load(f"{LINK_HEADLINES}.off"))
+            if source.has(f"{LINK_HEADLINES}.off")
+            else None
+        )
         store_bin, store_idx = load("store.bin"), load("store.idx")
         self._check(store_bin, store_idx)
         self._store = StoreReader(store_bin, store_idx, where=where)
         self._read_deletes(directory, entry)
+        self._read_anchor_update(directory, entry)
         self._id_map: dict[str, int] | None = None
         self._ids: list[str] | None = None
         self._edges: EdgeTable | None = None
@@ -452,18 +465,46 @@ class SegmentReader:
                 f"{where}: manifest says {entry.del_count} deletions, file has {self.del_count}"
             )
 
+    def _read_anchor_update(self, directory: Directory, entry: SegmentEntry) -> None:
+        """Read the segment's anchor update file, if it has one (see :mod:`.anchorfile`);
+        the anchor fields it changes are built when first read."""
+        from bnsearch.index.anchorfile import anchors_file, read_update
+
+        name = anchors_file(entry)
+        current = getattr(self, "_anchor_update", None)
+        if current is not None and current.name == name:
+            return  # unchanged: the fields built from it stay
+        self._anchor_update = (
+            None if name is None else read_update(directory, name, self.schema, self.max_doc)
+        )
+        self._anchored: dict[str, _FieldArrays] = {}
+
+    @property
+    def arrays_key(self) -> object:
+        """An object shared by every reader of this segment's arrays (the same file,
+        whatever its deletions or anchor update): a key for caches of what those arrays
+        alone decide (deleted docs included)."""
+        return self._arrays
+
+    @property
+    def anchor_update(self) -> AnchorUpdate | None:
+        """The segment's anchor update (:mod:`.anchorfile`), or ``None``."""
+        return self._anchor_update
+
     def with_deletes(
         self, directory: Directory, entry: SegmentEntry, ordinal: int
     ) -> SegmentReader:
         """This segment under a newer ``entry`` that differs only in its deletions file
-        (a commit deleted some of its docs): the arrays opened and checked by this reader
-        and its caches are shared, only the deletions are read."""
+        and its anchor update (a commit deleted some of its docs, or changed some of
+        their anchors): the arrays opened and checked by this reader and its caches are
+        shared, only the deletions and the update are read."""
         if entry.name != self.name or entry.max_doc != self.max_doc:
             raise ValueError(f"{entry.name} is not a newer entry of segment {self.name}")
         clone = copy.copy(self)
         clone.entry = entry
         clone.ordinal = ordinal
         clone._read_deletes(directory, entry)
+        clone._read_anchor_update(directory, entry)
         return clone
 
     def _check(self, store_bin: Array, store_idx: Array) -> None:
@@ -486,6 +527,8 @@ class SegmentReader:
         edges = len(self.link_src)
         for part, table in self._link_tables.items():
             _check_table(*table, edges, fail, f"link {part}s")
+        if self._link_headlines is not None:
+            _check_table(*self._link_headlines, edges, fail, "link headlines")
         if edges and (int(self.link_src.min()) < 0 or int(self.link_src.max()) >= max_doc):
             fail("a link's source doc is out of range")
         if edges > 1 and bool(np.any(self.link_src[1:] < self.link_src[:-1])):
@@ -531,10 +574,27 @@ class SegmentReader:
 
     # -- fields ------------------------------------------------------------------------
     def _field(self, field: str) -> _FieldArrays:
+        update = self._anchor_update
+        if update is not None and field in update.fields:
+            return self._anchor_field(field, update)
         try:
             return self._fields[field]
         except KeyError:
             raise SchemaError(f"unknown field {field!r}; fields are {self.schema.names}") from None
+
+    def _anchor_field(self, field: str, update: AnchorUpdate) -> _FieldArrays:
+        """An anchor field with the segment's anchor update applied (built once)."""
+        found = self._anchored.get(field)
+        if found is None:
+            from bnsearch.index.anchorfile import materialize
+
+            base = self._fields[field]
+            if base.terms is None:
+                base.terms = decode_strings(base.blob, base.off, f"{self._where} {field} terms")
+            spec = self.schema[field]
+            found = materialize(spec, base, base.terms, update, self.max_doc)
+            self._anchored[field] = found
+        return found
 
     def terms(self, field: str) -> list[str]:
         """The field's terms, sorted (decoded once, then cached)."""
@@ -690,7 +750,13 @@ class SegmentReader:
 
     def stored(self, doc: int) -> dict[str, Any]:
         """The stored row of ``doc``: the original article text and metadata."""
-        return self._store.row(doc)
+        row = self._store.row(doc)
+        update = self._anchor_update
+        if update is not None:
+            anchors = update.anchors_of(doc)
+            if anchors is not None:
+                row["anchors"] = list(anchors)
+        return row
 
     def related_headlines(self, doc: int) -> list[str]:
         """The headlines of ``doc``'s related links, in page order (link numbers)."""
@@ -698,11 +764,28 @@ class SegmentReader:
 
     def copy_stored(self, target: StoreWriter) -> None:
         """Append the live docs' stored rows to ``target`` (for merges)."""
-        self._store.copy_live(target, self.live)
+        update = self._anchor_update
+        patches = (
+            None
+            if update is None
+            else {
+                doc: {"anchors": list(row)}
+                for doc, row in zip(update.docs.tolist(), update.rows, strict=True)
+            }
+        )
+        self._store.copy_live(target, self.live, patches)
 
     def iter_stored(self) -> Any:
         """Every stored row in doc order (shared objects: read only)."""
-        return self._store.iter_rows()
+        update = self._anchor_update
+        if update is None:
+            return self._store.iter_rows()
+        return (
+            row
+            if (anchors := update.anchors_of(doc)) is None
+            else {**row, "anchors": list(anchors)}
+            for doc, row in enumerate(self._store.iter_rows())
+        )
 
     def section(self, doc: int) -> tuple[str, ...]:
         """The section path of ``doc`` as written in the article."""
@@ -734,6 +817,26 @@ class SegmentReader:
         blob, offsets = self._link_tables[part]
         where = f"{self._where} link {part}s"
         return [decode_one(blob, int(offsets[e]), int(offsets[e + 1]), where) for e in edges]
+
+    def link_headline(self, doc: int, link_no: int) -> str:
+        """The headline of link ``link_no`` of ``doc`` (from the segment's headline table,
+        or, in a segment written before it existed, from the stored row)."""
+        if self._link_headlines is None:
+            return self.related_headlines(doc)[link_no]
+        edge = int(np.searchsorted(self.link_src, doc, side="left")) + link_no
+        blob, offsets = self._link_headlines
+        where = f"{self._where} link headlines"
+        return decode_one(blob, int(offsets[edge]), int(offsets[edge + 1]), where)
+
+    def link_headlines(self) -> list[str]:
+        """Per edge, the link's headline (see :meth:`link_headline`)."""
+        if self._link_headlines is not None:
+            return decode_strings(*self._link_headlines, f"{self._where} link headlines")
+        table = self.edges()
+        return [
+            self.related_headlines(src)[number]
+            for src, number in zip(table.src, table.link_no, strict=True)
+        ]
 
     # -- link edges (the lookups by key live in bnsearch.index.links) ---------------------
     def edges(self) -> EdgeTable:

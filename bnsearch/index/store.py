@@ -30,7 +30,7 @@ import os
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, cast
 
@@ -335,20 +335,31 @@ class StoreReader:
             raise IndexFormatError(f"{self._where}: stored block {number} lacks doc {doc}")
         return [str(link[0]) for link in rows[inner]["related"]]
 
-    def copy_live(self, target: StoreWriter, live: npt.NDArray[np.bool_]) -> None:
+    def copy_live(
+        self,
+        target: StoreWriter,
+        live: npt.NDArray[np.bool_],
+        patches: Mapping[int, Mapping[str, Any]] | None = None,
+    ) -> None:
         """Append this store's live rows to ``target``: blocks without deletions are
-        copied as compressed bytes, the others are decompressed and filtered."""
+        copied as compressed bytes, the others are decompressed and filtered. A doc of
+        ``patches`` gets its row updated with the patch (its block is decompressed)."""
+        patches = patches or {}
+        patched = np.zeros(len(live), dtype=bool)
+        patched[list(patches)] = True
         for number in range(len(self._first_docs) - 1):
             first, end = int(self._first_docs[number]), int(self._first_docs[number + 1])
             if end == first:
                 continue
-            if bool(live[first:end].all()):
+            if bool(live[first:end].all()) and not bool(patched[first:end].any()):
                 start, stop = int(self._index[number, 0]), int(self._index[number + 1, 0])
                 target.add_blocks([(bytes(self._data[start:stop]), end - first)])
             elif bool(live[first:end].any()):
                 for inner, row in enumerate(self._block(number, remember=False)):
-                    if live[first + inner]:
-                        target.add(row)
+                    doc = first + inner
+                    if live[doc]:
+                        patch = patches.get(doc)
+                        target.add(row if patch is None else {**row, **patch})
 
     def iter_rows(self) -> Iterator[dict[str, Any]]:
         """Every row in doc order (shared objects: do not modify; used by merges)."""

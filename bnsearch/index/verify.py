@@ -33,7 +33,7 @@ from bnsearch.index.links import graph_from_segments
 from bnsearch.index.manifest import Manifest, SegmentEntry
 from bnsearch.index.reader import read_manifest
 from bnsearch.index.schema import TEXT, Schema
-from bnsearch.index.segment import SegmentReader
+from bnsearch.index.segment import LINK_HEADLINES, SegmentReader
 
 _CHUNK = 1 << 20
 
@@ -203,6 +203,7 @@ def _check_segment(
                 *spans, segment.field_lengths(spec.name), texts.__getitem__
             )
             problems.extend(f"{segment.name} field {spec.name!r}: {p}" for p in found)
+    _check_link_headlines(segment, rows, problems)
     for doc in np.flatnonzero(segment.live).tolist():
         other = seen.get(ids[doc])
         if other is not None:
@@ -213,6 +214,29 @@ def _check_segment(
             link_rows.headlines[ids[doc]] = [str(link[0]) for link in row["related"]]
         if row.get("anchors"):
             link_rows.anchors[ids[doc]] = list(row["anchors"])
+
+
+def _check_link_headlines(
+    segment: SegmentReader, rows: list[dict[str, Any]], problems: list[str]
+) -> None:
+    """The segment's per-link headline table (when it has one) must be the headlines
+    of the stored rows' related links."""
+    if not segment.has_array(f"{LINK_HEADLINES}.off") or not len(segment.link_src):
+        return
+    try:
+        headlines = segment.link_headlines()
+    except BnSearchError as error:
+        problems.append(str(error))
+        return
+    table = segment.edges()
+    for edge, (src, number) in enumerate(zip(table.src, table.link_no, strict=True)):
+        related = rows[src].get("related") or []
+        if number >= len(related) or headlines[edge] != str(related[number][0]):
+            problems.append(
+                f"{segment.name}: link {edge}'s headline {headlines[edge]!r} is not the "
+                "stored row's (rebuild the index to repair)"
+            )
+            return
 
 
 _MAX_ANCHOR_PROBLEMS = 10

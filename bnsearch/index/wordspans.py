@@ -130,8 +130,8 @@ def select(
     found: Sequence[tuple[Array, Array, Array] | None], picked: Sequence[Array]
 ) -> dict[str, Array]:
     """The span arrays (by suffix) of the docs ``picked[i]`` (ascending) of segments
-    whose spans are ``found[i]``, in order: what a merge or a copy keeps, the bytes
-    copied as they are. None (``{}``) unless every segment keeps spans: one written
+    whose spans are ``found[i]``, in order: what a merge keeps, the bytes copied as
+    they are. None (``{}``) unless every segment keeps spans: one written
     before them makes the new segment fall back to re-analysis for its highlights."""
     if not found or any(spans is None for spans in found):
         return {}

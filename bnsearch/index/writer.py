@@ -16,13 +16,11 @@ which re-resolves only the links whose keys the change touches. A buffered artic
 anchors are taken from the graph when its segment is flushed (the builder analyzes the
 anchor fields last), so an article and the pages linking to it in the same batch need no
 second pass. At commit, after the last flush, the articles already in segments whose
-incoming links changed are compared with their stored anchors: in a segment flushed
-earlier in this batch (not yet committed, so still the writer's to change) the anchor
-fields and stored rows are rebuilt under a new segment name and every other array is
-copied; an article in a committed segment is deleted there and copied into a new segment
-(postings, positions, norms copied; only its anchor fields analyzed), together with the
-batch's last segment when that is small. No article is analyzed again, and anchors
-always equal the graph's edges.
+incoming links changed are compared with their stored anchors; each segment holding some
+that differ (committed, or flushed earlier in this batch) gets a new anchor update file
+(:mod:`.anchorfile`) with their final anchors. No article is deleted, copied or analyzed
+again because of a link, and anchors always equal the graph's edges. The headlines of
+the links into a target are read from the linkers' segments' headline tables.
 """
 
 from __future__ import annotations
@@ -39,8 +37,7 @@ import numpy.typing as npt
 from bnsearch.articles import Article
 from bnsearch.errors import ArticleError, BnSearchError
 from bnsearch.index import faults
-from bnsearch.index.builder import anchor_fields
-from bnsearch.index.copydocs import copied_arrays
+from bnsearch.index.anchorfile import anchors_stem, update_arrays, with_update
 from bnsearch.index.directory import Directory, FileInfo, FSDirectory
 from bnsearch.index.links import (
     LinkGraph,
@@ -56,12 +53,9 @@ from bnsearch.index.merge import MergePolicy, merge_segments
 from bnsearch.index.reader import IndexReader, read_manifest
 from bnsearch.index.schema import Schema
 from bnsearch.index.segment import SegmentReader, deletes_name, is_segment_file, write_segment
-from bnsearch.index.store import StoreWriter
 from bnsearch.index.workers import LocalBuilder, WorkerBuilder, warm_up
 
 _CHUNK_ARTICLES = 128
-#: a batch's last segment up to this size joins the copies of re-anchored articles
-_JOIN_DOCS = 256
 
 
 @attrs.frozen(kw_only=True)
@@ -70,7 +64,8 @@ class CommitResult:
 
     ``added``: ids new to the index; ``replaced``: ids that existed and were re-added;
     ``deleted``: ids that existed and were deleted (deleting an absent id counts nothing);
-    ``reindexed``: other articles rewritten because their anchors changed.
+    ``reindexed``: other articles already in segments whose anchors changed (given an
+    anchor update, see :mod:`.anchorfile`; nothing else of theirs is rewritten).
     """
 
     added: int
@@ -175,7 +170,7 @@ class IndexWriter:
         self._reset_batch()
 
     # -- batch state ------------------------------------------------------------------
-    def _reset_batch(self, *, keep_cache: bool = False) -> None:
+    def _reset_batch(self) -> None:
         self._working: list[_Working] = [
             _Working(entry=segment.entry, reader=segment, new=False)
             for segment in self._base.segments
@@ -187,8 +182,6 @@ class IndexWriter:
         self._new_files: list[str] = []  # deletion files written for this batch
         self._reindexed = 0
         self._published = False
-        if not keep_cache:  # segment names are reused after a rollback or a failed commit
-            self._headline_cache: dict[tuple[str, int], list[str]] = {}
         # articles whose incoming links changed in this batch (their anchors may differ)
         self._anchor_changes: set[str] = set()
         # related headlines of the batch's articles (reading them back from stored rows
@@ -357,7 +350,7 @@ class IndexWriter:
         where = self._live_location(source_id)
         if where is None:  # the graph was read from these segments: their id tables disagree
             raise damaged_ids(source_id)
-        return self._headlines(where[0].reader, where[1])[link_no]
+        return where[0].reader.link_headline(where[1], link_no)
 
     def _flush_anchors(self, pending: _Pending) -> dict[int, tuple[str, ...]]:
         """Anchors of the buffered docs of ``pending`` (by local doc), from the graph."""
@@ -373,122 +366,47 @@ class IndexWriter:
 
     def _fix_anchors(self) -> None:
         """Give the articles in segments whose stored anchors differ from the graph their
-        final anchors, without analyzing them again.
+        final anchors, without touching anything else of theirs.
 
         Only articles whose incoming links changed in this batch are looked at (the
-        graph reports them as changes are put in). Runs after the batch's last flush: a
-        flushed segment of this batch has its anchor fields rebuilt in place
-        (:meth:`_rewrite_anchors`); an article in a committed segment is deleted there
-        and copied (:meth:`_copy_with_anchors`), with the batch's last segment when it is
-        small, so a commit still adds one segment.
+        graph reports them as changes are put in). Runs after the batch's last flush:
+        each segment holding such articles, committed or flushed in this batch, gets a
+        new anchor update file (:mod:`.anchorfile`) with their anchors; no article is
+        deleted, copied or analyzed again.
         """
         links = self._links
         if links is None or not self._anchor_changes:
             return
         self._land()
-        fixes: list[tuple[int, int]] = []  # (working ordinal, doc) in committed segments
-        rewrite: set[int] = set()  # uncommitted segments whose anchors are rewritten
+        changes: dict[int, dict[int, tuple[str, ...]]] = {}  # working ordinal -> doc -> anchors
         for target in sorted(self._anchor_changes):
             where = self._live_location(target)
             if where is None:
                 continue  # deleted
             working, doc = where
-            stored = tuple(working.reader.stored(doc)["anchors"])
-            if self._anchors(links, target) != stored:
-                ordinal = self._working.index(working)
-                if working.new:
-                    rewrite.add(ordinal)
-                else:
-                    fixes.append((ordinal, doc))
-        for ordinal in sorted(rewrite):
-            self._rewrite_anchors(ordinal, links)
-        if fixes:
-            self._copy_with_anchors(fixes, links)
-            self._reindexed += len(fixes)
+            found = self._anchors(links, target)
+            if found != tuple(working.reader.stored(doc)["anchors"]):
+                changes.setdefault(self._working.index(working), {})[doc] = found
+                if not working.new:
+                    self._reindexed += 1
+        generation = self._base.generation + 1  # the commit's: names its update files
+        for ordinal in sorted(changes):
+            self._update_anchors(ordinal, changes[ordinal], generation)
 
-    def _copy_with_anchors(self, fixes: list[tuple[int, int]], links: LinkGraph) -> None:
-        """Copy the docs ``fixes`` out of committed segments into a new segment with their
-        final anchors: postings, positions, norms and tables are copied
-        (:func:`~bnsearch.index.copydocs.copied_arrays`), only the anchor fields are analyzed;
-        the originals are deleted. The batch's last segment joins the copy when small."""
-        last = self._working[-1] if self._working else None
-        join = last is not None and last.new and last.reader.max_doc <= _JOIN_DOCS
-        by_segment: dict[int, list[int]] = {}
-        for ordinal, doc in fixes:
-            by_segment.setdefault(ordinal, []).append(doc)
-        parts = [(ordinal, sorted(by_segment[ordinal])) for ordinal in sorted(by_segment)]
-        if join:
-            assert last is not None
-            parts.append((len(self._working) - 1, np.flatnonzero(self._live_mask(last)).tolist()))
-        readers = [self._working[ordinal].reader for ordinal, _ in parts]
-        arrays, stats, max_doc = copied_arrays(
-            self._schema, [(reader, docs) for reader, (_, docs) in zip(readers, parts, strict=True)]
-        )
-        store = StoreWriter()
-        anchors = []
-        for reader, (_, docs) in zip(readers, parts, strict=True):
-            for doc in docs:
-                row = reader.stored(doc)
-                found = self._anchors(links, row["id"])
-                anchors.append(found)
-                store.add({**row, "anchors": list(found)})
-        built, anchor_stats = anchor_fields(self._schema, anchors)
-        arrays.update(built)
-        arrays["store"] = store
-        for ordinal, doc in fixes:
-            self._working[ordinal].dead.add(doc)
-        name = self._new_segment_name()
-        files = write_segment(self._directory, name, {"arrays": arrays})
-        entry = SegmentEntry(
-            name=name, max_doc=max_doc, files=files, stats={**stats, **anchor_stats}
-        )
-        if join:
-            ordinal = len(self._working) - 1
-            reader = SegmentReader(self._directory, entry, self._schema, ordinal=ordinal)
-            self._working[ordinal] = _Working(entry=entry, reader=reader, new=True)
-        else:
-            ordinal = len(self._working)
-            reader = SegmentReader(self._directory, entry, self._schema, ordinal=ordinal)
-            self._working.append(_Working(entry=entry, reader=reader, new=True))
-
-    def _rewrite_anchors(self, ordinal: int, links: LinkGraph) -> None:
-        """Give a flushed, uncommitted segment its final anchors without analyzing its
-        articles again: its anchor fields and stored rows are rebuilt, every other array
-        is copied, into a new segment (the old one is dropped with the batch)."""
+    def _update_anchors(
+        self, ordinal: int, changes: dict[int, tuple[str, ...]], generation: int
+    ) -> None:
+        """Write a new anchor update file for one segment of the batch (its earlier
+        updates carried over) and read the segment under it."""
         working = self._working[ordinal]
-        reader, old = working.reader, working.entry
-        rows = list(reader.iter_stored())
-        anchors = []
-        for doc, row in enumerate(rows):
-            found = self._anchors(links, row["id"]) if working.is_live(doc) else ()
-            anchors.append(found)
-        store = StoreWriter(background=True)  # compresses while the anchors are analyzed
-        for row, found in zip(rows, anchors, strict=True):
-            store.add({**row, "anchors": list(found)})
-        arrays, stats = anchor_fields(self._schema, anchors)
-        arrays["store"] = store
-        name = self._new_segment_name()
-        replaced = (*(f"fld.{field}." for field in stats), "store.")
-        for stem in reader.array_stems():
-            if not stem.startswith(replaced):
-                arrays[stem] = reader.array(stem)
-        files = write_segment(self._directory, name, {"arrays": arrays})
-        entry = SegmentEntry(
-            name=name, max_doc=old.max_doc, files=files, stats={**old.stats, **stats}
-        )
-        working.entry = entry
-        working.reader = SegmentReader(self._directory, entry, self._schema, ordinal=ordinal)
-
-    def _headlines(self, segment: SegmentReader, doc: int) -> list[str]:
-        """Related headlines of a doc, cached (segments never change; reading a stored row
-        costs a block's decompression)."""
-        key = (segment.name, doc)
-        found = self._headline_cache.get(key)
-        if found is None:
-            if len(self._headline_cache) >= 1 << 16:
-                self._headline_cache.clear()
-            found = self._headline_cache[key] = segment.related_headlines(doc)
-        return found
+        stem = anchors_stem(working.entry.name, generation)
+        arrays = update_arrays(self._schema, working.reader.anchor_update, changes)
+        files = write_segment(self._directory, stem, {"arrays": arrays})
+        if not working.new:  # a new segment's files go with its name on a rollback
+            self._new_files.extend(files)
+        (name,) = files
+        working.entry = with_update(working.entry, name, files)
+        working.reader = working.reader.with_deletes(self._directory, working.entry, ordinal)
 
     # -- flushing -----------------------------------------------------------------------
     def flush(self, *, wait: bool = True) -> None:
@@ -611,7 +529,7 @@ class IndexWriter:
             merged_segments=merged,
             **counts,
         )
-        self._reset_batch(keep_cache=True)  # committed names are never reused
+        self._reset_batch()
         self._remove_unreferenced(manifest)
         return result
 

@@ -36,6 +36,21 @@ OUT_LINK_BASE = 2000.0
 #: Score added to an in-link's blend score.
 IN_LINK_BASE = 1000.0
 
+#: What :func:`relation` calls each tier.
+RELATIONS = ("similar", "links here", "linked from this page")
+
+
+def relation(score: float) -> str:
+    """Why a hit of :func:`related` is there, read from its score's tier: ``"linked from
+    this page"`` (one of the article's own related headlines), ``"links here"`` (its page
+    links to the article) or ``"similar"`` (co-linked or similar words). The score itself
+    is a rank on one scale, not a relevance figure worth showing."""
+    if score >= OUT_LINK_BASE:
+        return RELATIONS[2]
+    if score >= IN_LINK_BASE:
+        return RELATIONS[1]
+    return RELATIONS[0]
+
 
 def related(
     searcher: Searcher, article_id: str, *, limit: int = 10, content_terms: int = 24
@@ -120,4 +135,11 @@ def distinctive_terms(searcher: Searcher, ordinal: int, doc: int, count: int) ->
     )[:count]
 
 
-__all__ = ["IN_LINK_BASE", "OUT_LINK_BASE", "distinctive_terms", "related"]
+__all__ = [
+    "IN_LINK_BASE",
+    "OUT_LINK_BASE",
+    "RELATIONS",
+    "distinctive_terms",
+    "related",
+    "relation",
+]

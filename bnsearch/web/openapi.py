@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from bnsearch.search.related import RELATIONS
 from bnsearch.web import params as P
 
 
@@ -118,10 +119,18 @@ SCHEMAS: dict[str, Any] = {
     },
     "RelatedHit": {
         "type": "object",
-        "required": ["id", "score", "title", "url", "section", "published"],
+        "required": ["id", "score", "relation", "title", "url", "section", "published"],
         "properties": {
             "id": _STR,
-            "score": {"type": "number"},
+            "score": {
+                "type": "number",
+                "description": "a rank on one scale (own links, then in-links, then the blend)",
+            },
+            "relation": {
+                "enum": list(RELATIONS),
+                "description": "why it is related: the page's own related headline, "
+                "a page linking here, or similar (co-linked or similar words)",
+            },
             "title": _STR,
             "url": _nullable("string"),
             "section": {"type": "array", "items": _STR},

@@ -13,6 +13,7 @@ from typing import Any
 from bnsearch.articles import Article
 from bnsearch.articles.jsonl import article_to_record
 from bnsearch.search import Fragment, Hit, Results
+from bnsearch.search.related import relation
 
 
 def fragment_json(fragment: Fragment) -> dict[str, Any]:
@@ -80,6 +81,7 @@ def related_json(article_id: str, results: Results, *, took_ms: float) -> dict[s
             {
                 "id": hit.id,
                 "score": float(hit.score),
+                "relation": relation(hit.score),
                 "title": str(hit.fields.get("title") or ""),
                 "url": _optional(hit.fields.get("url")),
                 "section": _section(hit.fields.get("section")),
