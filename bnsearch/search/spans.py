@@ -91,8 +91,8 @@ class SpanLookup:
 
     def _key(self) -> None:
         """For the numpy path: every posting of the candidates keyed by (candidate, doc),
-        ascending, so that one sorted search finds a doc's postings among all of them."""
-        self._keyed = True
+        ascending, so that one sorted search finds a doc's postings among all of them
+        (marked done last: a second thread meanwhile keys them again, never reads half)."""
         begin, sizes = self._begins, self._ends - self._begins
         total = int(sizes.sum())
         # every posting of those terms, as (candidate number, doc): ascending
@@ -107,6 +107,7 @@ class SpanLookup:
         within = np.cumsum(tfs) - tfs
         self._starts = np.repeat(self._firsts - within[np.cumsum(sizes) - sizes], sizes) + within
         self._targets = np.arange(count, dtype=np.int64) * self._max_doc
+        self._keyed = True
 
     def words(self, doc: int, text: str) -> KeptWords:
         """``doc``'s words, with the positions of the wanted terms it holds
