@@ -13,6 +13,8 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
 
 import array as _array
 
+from bnsearch.search._types cimport doc_t, tf_t
+
 cdef array.array _INT64 = _array.array("q")
 cdef array.array _INT8 = _array.array("b")
 
@@ -59,16 +61,6 @@ def doc_words(const uint8_t[::1] spans, Py_ssize_t begin, Py_ssize_t end, int wi
         dropped_at[k] = code & 1
         at += 2 * width
     return starts, ends, dropped
-
-
-ctypedef fused doc_t:
-    uint16_t
-    int32_t
-
-ctypedef fused tf_t:
-    uint8_t
-    uint16_t
-    uint32_t
 
 
 def doc_positions(

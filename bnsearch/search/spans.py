@@ -85,7 +85,7 @@ class SpanLookup:
         # the types the compiled code is built for (what every segment writer writes)
         self._typed = (
             np.dtype(self._docs.dtype).name in ("uint16", "int32")
-            and np.dtype(self._tfs_all.dtype).name in ("uint8", "uint16", "uint32")
+            and np.dtype(self._tfs_all.dtype).name in ("uint8", "uint16", "uint32", "int64")
             and np.dtype(self._pos.dtype).name in ("uint8", "uint16", "uint32")
         )
 
