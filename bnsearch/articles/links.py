@@ -24,26 +24,30 @@ graph (:class:`LinkGraph`). The index room adapts both to its segments
 (:meth:`LinkGraph.put`) instead of whole articles, and resolves one article's links on
 demand with the same rule over its segments' key maps.
 
-Everything here is pure Python over ids and keys: no I/O, no analysis beyond
-:func:`bnsearch.analysis.normalize_text`.
+Everything here works over ids and keys: no I/O, no analysis beyond
+:func:`bnsearch.analysis.normalize_text`. The graph keeps them in numpy columns and an
+interned-string arena (:mod:`bnsearch.articles.linkstore`), about 70 bytes a link with
+its article's share, so a million articles with six links each fit in a few hundred MB.
 """
 
 from __future__ import annotations
 
 import enum
 import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from typing import Protocol, TypeVar
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import attrs
+import numpy as np
+import numpy.typing as npt
 
 from bnsearch.analysis import normalize_text
+from bnsearch.articles.linkstore import Atoms, Column, Multimap
 from bnsearch.articles.model import Article, RelatedLink
-
-_T = TypeVar("_T")
 
 
 @functools.cache
@@ -197,37 +201,44 @@ class PendingLink:
     candidates: tuple[str, ...] = ()
 
 
-@attrs.frozen(slots=True)
-class _Node:
-    """What the graph keeps of one article: its keys and its outgoing links' keys (and the
-    links themselves when it was given an :class:`Article`)."""
-
-    id: str
-    title_key: str
-    url_key: str
-    link_keys: tuple[LinkKeys, ...]
-    links: tuple[RelatedLink, ...] | None
-
-
-def _add_to(index: dict[str, set[str]], key: str, value: str) -> None:
-    bucket = index.get(key)
-    if bucket is None:
-        index[key] = {value}
-    else:
-        bucket.add(value)
-
-
-def _discard_from(index: dict[str, set[_T]], key: str, value: _T) -> None:
-    bucket = index.get(key)
-    if bucket is not None:
-        bucket.discard(value)
-        if not bucket:
-            del index[key]
-
-
 LinkRef = tuple[str, int]  # (source id, index in source.related)
 #: Gives the :class:`RelatedLink` of a link number of an article put by keys only.
 LinkSource = Callable[[str, int], RelatedLink]
+#: One article for :meth:`LinkGraph.update`: (id, title key, URL key, link keys).
+KeyedArticle = tuple[str, str, str, Sequence[LinkKeys]]
+
+# link states as stored (one byte a link); _DEAD: the link's article is gone
+_DEAD, _UNRESOLVED_CODE, _RESOLVED_CODE, _AMBIGUOUS_CODE, _SELF_CODE = -1, 0, 1, 2, 3
+_STATUS_CODES = {
+    LinkStatus.UNRESOLVED: _UNRESOLVED_CODE,
+    LinkStatus.RESOLVED: _RESOLVED_CODE,
+    LinkStatus.AMBIGUOUS: _AMBIGUOUS_CODE,
+    LinkStatus.SELF: _SELF_CODE,
+}
+_RULES = (None, "target_id", "url", "title")
+_RULE_CODES = {rule: code for code, rule in enumerate(_RULES)}
+_CHUNK = 1 << 14  # articles interned and appended at a time by update()
+_BULK = 64  # a batch touching more keys than this finds its affected links by one scan
+
+
+class _Live:
+    """``get(key, default)``: ids of the graph's live articles with this title or URL key
+    (the lookup :func:`resolve_link` takes)."""
+
+    def __init__(self, graph: LinkGraph, index: Multimap) -> None:
+        self._graph = graph
+        self._index = index
+
+    def get(self, key: str, default: Collection[str], /) -> Collection[str]:
+        graph = self._graph
+        atom = graph._atom_of(key)
+        if atom < 0:
+            return default
+        alive = graph._alive.data
+        ids = graph._node_id.data
+        text = graph._text
+        found = [text(int(ids[n])) for n in self._index.get(atom) if alive[n]]
+        return found or default
 
 
 @attrs.define
@@ -245,6 +256,15 @@ class LinkGraph:
     index reads it from its stored rows); it is needed only for headlines in
     :meth:`out_edges`, :meth:`in_edges`, :meth:`unresolved` and :meth:`ambiguous`.
 
+    The graph holds no Python object per article or link: ids and keys are interned
+    strings (:class:`~bnsearch.articles.linkstore.Atoms`), articles and links are rows of
+    numpy columns (a link: its three key atoms, its state, rule and target), and the maps
+    from a key to the articles and links that carry it are
+    :class:`~bnsearch.articles.linkstore.Multimap` s. Links into an article are found
+    through its keys (a link can only resolve to an article whose id, URL or title it
+    names), so no reverse edge list is kept. Replacing or removing an article leaves a
+    dead row; the rows are compacted when the dead outnumber the live.
+
     >>> graph = LinkGraph()
     >>> graph.add(Article(id="a", title="A", related=["বাজেট ঘোষণা"]))
     >>> graph.unresolved()[0].link.headline
@@ -255,25 +275,55 @@ class LinkGraph:
     """
 
     link_source: LinkSource | None = attrs.field(default=None, kw_only=True)
-    _nodes: dict[str, _Node] = attrs.field(factory=dict, init=False)
-    _by_title: dict[str, set[str]] = attrs.field(factory=dict, init=False)
-    _by_url: dict[str, set[str]] = attrs.field(factory=dict, init=False)
-    # links waiting on a key: which links must be re-resolved when that key changes
-    _watch_id: dict[str, set[LinkRef]] = attrs.field(factory=dict, init=False)
-    _watch_url: dict[str, set[LinkRef]] = attrs.field(factory=dict, init=False)
-    _watch_title: dict[str, set[LinkRef]] = attrs.field(factory=dict, init=False)
-    _state: dict[LinkRef, Resolution] = attrs.field(factory=dict, init=False)
-    # resolved edges, target -> set of link refs
-    _incoming: dict[str, set[LinkRef]] = attrs.field(factory=dict, init=False)
-    # during update(): targets whose incoming links changed (None: not collecting)
-    _changed: set[str] | None = attrs.field(default=None, init=False)
+    _atoms: Atoms = attrs.field(factory=Atoms, init=False)
+    _atom_node: Column = attrs.field(factory=lambda: Column(np.int32), init=False)
+    # articles (nodes), in insertion order; a replaced or removed one stays, not alive
+    _node_id: Column = attrs.field(factory=lambda: Column(np.int32), init=False)
+    _node_title: Column = attrs.field(factory=lambda: Column(np.int32), init=False)
+    _node_url: Column = attrs.field(factory=lambda: Column(np.int32), init=False)
+    _node_first: Column = attrs.field(factory=lambda: Column(np.int64), init=False)
+    _node_count: Column = attrs.field(factory=lambda: Column(np.int32), init=False)
+    _alive: Column = attrs.field(factory=lambda: Column(np.bool_), init=False)
+    # links (slots), node by node in page order
+    _link_title: Column = attrs.field(factory=lambda: Column(np.int32), init=False)
+    _link_url: Column = attrs.field(factory=lambda: Column(np.int32), init=False)
+    _link_tid: Column = attrs.field(factory=lambda: Column(np.int32), init=False)
+    _link_status: Column = attrs.field(factory=lambda: Column(np.int8), init=False)
+    _link_rule: Column = attrs.field(factory=lambda: Column(np.int8), init=False)
+    _link_target: Column = attrs.field(factory=lambda: Column(np.int32), init=False)
+    # the links of articles given as Article values (by node)
+    _links: dict[int, tuple[RelatedLink, ...]] = attrs.field(factory=dict, init=False)
+    _by_title: Multimap = attrs.field(init=False)
+    _by_url: Multimap = attrs.field(init=False)
+    _watch_title: Multimap = attrs.field(init=False)
+    _watch_url: Multimap = attrs.field(init=False)
+    _watch_id: Multimap = attrs.field(init=False)
+    _live_count: int = attrs.field(default=0, init=False)
+    # while links are re-resolved: strings decoded from atoms, so the rule's lookups of
+    # them need no hashing (None: not re-resolving)
+    _known: dict[str, int] | None = attrs.field(default=None, init=False)
+    _spelled: dict[int, str] = attrs.field(factory=dict, init=False)  # the memo backwards
+    _link_live: int = attrs.field(default=0, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        def alive_nodes(nodes: npt.NDArray[np.int32]) -> npt.NDArray[np.bool_]:
+            return self._alive.view()[nodes]
+
+        def alive_links(slots: npt.NDArray[np.int32]) -> npt.NDArray[np.bool_]:
+            alive: npt.NDArray[np.bool_] = self._link_status.view()[slots] != _DEAD
+            return alive
+
+        self._by_title = Multimap(valid=alive_nodes)
+        self._by_url = Multimap(valid=alive_nodes)
+        self._watch_title = Multimap(valid=alive_links)
+        self._watch_url = Multimap(valid=alive_links)
+        self._watch_id = Multimap(valid=alive_links)
 
     @classmethod
     def from_articles(cls, articles: Iterable[Article]) -> LinkGraph:
         """A graph over ``articles`` (a later article with the same id replaces an earlier one)."""
         graph = cls()
-        for article in articles:
-            graph.add(article)
+        graph._apply((), (_article_row(article) for article in articles), set())
         return graph
 
     # ----------------------------------------------------------------- changes
@@ -284,13 +334,7 @@ class LinkGraph:
         Its links are resolved, and every link elsewhere that its id, URL or title matches
         is re-resolved (an unresolved link may resolve; a resolved one may become ambiguous).
         """
-        self.put(
-            article.id,
-            title_key=title_key(article.title),
-            url_key=url_key(article.url) if article.url else "",
-            link_keys=[link_keys(link) for link in article.related],
-            links=article.related,
-        )
+        self._apply((), [_article_row(article)], set())
 
     def put(
         self,
@@ -303,19 +347,7 @@ class LinkGraph:
     ) -> None:
         """:meth:`add` from an id and keys: the article's :func:`title_key`, :func:`url_key`
         (``""`` for none) and its links' :data:`LinkKeys` in page order."""
-        if article_id in self._nodes:
-            self.remove(article_id)
-        node = _Node(article_id, title_key, url_key, tuple(link_keys), links)
-        self._nodes[article_id] = node
-        if title_key:
-            _add_to(self._by_title, title_key, article_id)
-        if url_key:
-            _add_to(self._by_url, url_key, article_id)
-        for index in range(len(node.link_keys)):
-            self._watch(node, index)
-        affected = self._watchers_of(node)
-        affected.update((article_id, index) for index in range(len(node.link_keys)))
-        self._refresh(affected)
+        self._apply((), [(article_id, title_key, url_key, link_keys, links)], set())
 
     def remove(self, article_id: str) -> bool:
         """Remove the article with this id; returns False when there was none.
@@ -323,60 +355,57 @@ class LinkGraph:
         Its own links disappear; links elsewhere that pointed at it are re-resolved (usually
         they become unresolved again, and are kept).
         """
-        node = self._nodes.pop(article_id, None)
-        if node is None:
+        if self._node(article_id) < 0:
             return False
-        if node.title_key:
-            _discard_from(self._by_title, node.title_key, node.id)
-        if node.url_key:
-            _discard_from(self._by_url, node.url_key, node.id)
-        for index in range(len(node.link_keys)):
-            self._unwatch(node, index)
-            self._set_state((node.id, index), None)
-        self._refresh(self._watchers_of(node))
+        self._apply((article_id,), (), set())
         return True
 
     def update(
         self,
         *,
         removed: Iterable[str] = (),
-        added: Iterable[tuple[str, str, str, Sequence[LinkKeys]]] = (),
+        added: Iterable[KeyedArticle] = (),
     ) -> set[str]:
         """Apply a batch: ``removed`` ids, then ``added`` ``(id, title key, URL key, link
         keys)`` (an id already present is replaced). Returns every article whose incoming
-        links may have changed (old and new targets of re-resolved links)."""
+        links may have changed: the old and new targets of every link whose resolution
+        differs after the batch from before it (and of the links that left with their
+        articles).
+
+        A big batch (building the graph of an index) is applied in bulk: its articles are
+        interned and appended a chunk at a time, then every link it may affect is
+        resolved once."""
         changed: set[str] = set()
-        self._changed = changed
-        try:
-            for article_id in removed:
-                self.remove(article_id)
-            for article_id, key, url, keys in added:
-                self.put(article_id, title_key=key, url_key=url, link_keys=keys)
-        finally:
-            self._changed = None
+        self._apply(
+            removed, ((ident, key, url, keys, None) for ident, key, url, keys in added), changed
+        )
         return changed
 
     # ----------------------------------------------------------------- queries
 
     def __len__(self) -> int:
-        return len(self._nodes)
+        return self._live_count
 
     def __contains__(self, article_id: object) -> bool:
-        return article_id in self._nodes
+        return isinstance(article_id, str) and self._node(article_id) >= 0
 
     def ids(self) -> Iterator[str]:
         """The ids of the articles in the graph, in insertion order."""
-        return iter(self._nodes)
+        atoms = self._node_id.view()[self._alive.view()].tolist()
+        return map(self._atoms.text, atoms)
 
     @property
     def link_count(self) -> int:
         """How many links the articles in the graph carry (resolved or not)."""
-        return len(self._state)
+        return self._link_live
 
     def keys_of(self, article_id: str) -> tuple[str, str]:
         """``(title key, URL key)`` of an article in the graph."""
         node = self._require(article_id)
-        return node.title_key, node.url_key
+        return (
+            self._atoms.text(int(self._node_title.view()[node])),
+            self._atoms.text(int(self._node_url.view()[node])),
+        )
 
     def resolve(self, link: RelatedLink, *, source_id: str) -> Resolution:
         """Where ``link`` on article ``source_id`` points now (read-only; see module rules)."""
@@ -384,80 +413,97 @@ class LinkGraph:
 
     def resolution(self, source_id: str, index: int) -> Resolution:
         """The current resolution of the ``index``-th related link of ``source_id``."""
-        self._require(source_id)
-        state = self._state.get((source_id, index))
-        if state is None:
+        node = self._require(source_id)
+        if not 0 <= index < int(self._node_count.view()[node]):
             raise IndexError(f"article {source_id!r} has no related link number {index}")
-        return state
+        return self._state(int(self._node_first.view()[node]) + index)
 
     def out_edges(self, article_id: str) -> tuple[Edge, ...]:
         """The resolved links of an article, in the order of its related headlines."""
         node = self._require(article_id)
-        edges = []
-        for index in range(len(node.link_keys)):
-            state = self._state[(article_id, index)]
-            if state.status is LinkStatus.RESOLVED and state.target is not None:
-                edges.append(self._edge((article_id, index), state))
-        return tuple(edges)
+        first = int(self._node_first.view()[node])
+        status = self._link_status.view()
+        return tuple(
+            self._edge(article_id, slot - first, slot)
+            for slot in range(first, first + int(self._node_count.view()[node]))
+            if status[slot] == _RESOLVED_CODE
+        )
 
     def out_links(self, article_id: str) -> tuple[str, ...]:
         """The distinct target ids of an article's resolved links, in headline order."""
         node = self._require(article_id)
-        targets: dict[str, None] = {}
-        for index in range(len(node.link_keys)):
-            state = self._state[(article_id, index)]
-            if state.status is LinkStatus.RESOLVED and state.target is not None:
-                targets[state.target] = None
-        return tuple(targets)
+        first = int(self._node_first.view()[node])
+        end = first + int(self._node_count.view()[node])
+        status = self._link_status.view()[first:end]
+        targets = self._link_target.view()[first:end][status == _RESOLVED_CODE].tolist()
+        return tuple(dict.fromkeys(map(self._atoms.text, targets)))
 
     def incoming_refs(self, article_id: str) -> list[LinkRef]:
         """The resolved links pointing at an article as ``(source id, link number)``,
         sorted (empty for an article nobody links to, or one not in the graph)."""
-        return sorted(self._incoming.get(article_id, ()))
+        atom = self._atoms.find(article_id)
+        if atom < 0 or atom >= len(self._atom_node) or self._atom_node.view()[atom] < 0:
+            return []
+        node = int(self._atom_node.view()[atom])
+        slots = set(self._watchers(atom, self._node_url_of(node), self._node_title_of(node)))
+        status, target = self._link_status.view(), self._link_target.view()
+        return sorted(
+            self._ref(slot)
+            for slot in slots
+            if status[slot] == _RESOLVED_CODE and target[slot] == atom
+        )
 
     def in_edges(self, article_id: str) -> tuple[Edge, ...]:
         """The resolved links pointing at an article, sorted by source id and link index."""
         self._require(article_id)
-        return tuple(self._edge(ref, self._state[ref]) for ref in self.incoming_refs(article_id))
+        return tuple(
+            self._edge(source, index, self._slot(source, index))
+            for source, index in self.incoming_refs(article_id)
+        )
 
     def in_links(self, article_id: str) -> tuple[str, ...]:
         """The distinct ids of articles linking to this one, sorted."""
         self._require(article_id)
-        return tuple(sorted({source for source, _ in self._incoming.get(article_id, ())}))
+        return tuple(sorted({source for source, _ in self.incoming_refs(article_id)}))
 
     def in_link_count(self, article_id: str) -> int:
         """How many distinct articles link to this one (0 for an article nobody links to)."""
-        self._require(article_id)
-        return len({source for source, _ in self._incoming.get(article_id, ())})
+        return len(self.in_links(article_id))
 
     def in_link_counts(self) -> Mapping[str, int]:
         """Distinct linking articles per target, for targets with at least one in-link."""
-        return {
-            target: len({source for source, _ in refs})
-            for target, refs in sorted(self._incoming.items())
-            if refs
-        }
+        resolved = np.flatnonzero(self._link_status.view() == _RESOLVED_CODE)
+        if not len(resolved):
+            return {}
+        targets = self._link_target.view()[resolved].astype(np.int64)
+        sources = self._source_nodes(resolved).astype(np.int64)
+        pairs = np.unique((targets << 32) | sources)
+        atoms, counts = np.unique(pairs >> 32, return_counts=True)
+        found = dict(zip(self._atoms.texts(atoms.tolist()), counts.tolist(), strict=True))
+        return {target: found[target] for target in sorted(found)}
 
     def edges(self) -> Iterator[Edge]:
         """Every resolved link, by source in insertion order, then headline order."""
-        for article_id in self._nodes:
+        for article_id in self.ids():
             yield from self.out_edges(article_id)
 
     def unresolved_refs(self) -> list[LinkRef]:
         """Links that match no article (yet), sorted by source id and link number."""
-        return self._refs(LinkStatus.UNRESOLVED)
+        return self._refs(_UNRESOLVED_CODE)
 
     def ambiguous_refs(self) -> list[tuple[LinkRef, tuple[str, ...]]]:
         """Links that match several articles, with their candidates, sorted."""
-        return [(ref, self._state[ref].candidates) for ref in self._refs(LinkStatus.AMBIGUOUS)]
+        return [
+            (ref, self._state(self._slot(*ref)).candidates) for ref in self._refs(_AMBIGUOUS_CODE)
+        ]
 
     def unresolved(self) -> tuple[PendingLink, ...]:
         """Links that match no article (yet), sorted by source id and link index."""
-        return self._pending(LinkStatus.UNRESOLVED)
+        return self._pending(_UNRESOLVED_CODE)
 
     def ambiguous(self) -> tuple[PendingLink, ...]:
         """Links that match several articles (not guessed), sorted by source id and index."""
-        return self._pending(LinkStatus.AMBIGUOUS)
+        return self._pending(_AMBIGUOUS_CODE)
 
     def with_targets(self, article: Article) -> Article:
         """``article`` with ``target_id`` filled in on each related link that resolves now.
@@ -476,116 +522,527 @@ class LinkGraph:
                 links.append(link)
         return attrs.evolve(article, related=tuple(links)) if changed else article
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the graph's arrays and arena (not counting links kept as
+        :class:`RelatedLink` values for articles given whole, nor ambiguous candidates)."""
+        return (
+            self._atoms.nbytes
+            + sum(column.nbytes for column in self._columns())
+            + sum(multimap.nbytes for multimap in self._maps())
+        )
+
+    def _columns(self) -> tuple[Column, ...]:
+        return (
+            self._atom_node,
+            self._node_id,
+            self._node_title,
+            self._node_url,
+            self._node_first,
+            self._node_count,
+            self._alive,
+            *self._link_columns(),
+        )
+
+    def _link_columns(self) -> tuple[Column, ...]:
+        return (
+            self._link_title,
+            self._link_url,
+            self._link_tid,
+            self._link_status,
+            self._link_rule,
+            self._link_target,
+        )
+
+    def _maps(self) -> tuple[Multimap, ...]:
+        return (self._by_title, self._by_url, self._watch_title, self._watch_url, self._watch_id)
+
     # ----------------------------------------------------------------- internals
 
-    def _require(self, article_id: str) -> _Node:
-        node = self._nodes.get(article_id)
-        if node is None:
+    def _atom_of(self, text: str) -> int:
+        if self._known is not None:
+            atom = self._known.get(text)
+            if atom is not None:
+                return atom
+        return self._atoms.find(text)
+
+    def _text(self, atom: int) -> str:
+        if self._known is None:
+            return self._atoms.text(atom)
+        text = self._spelled.get(atom)
+        if text is None:
+            text = self._spelled[atom] = self._atoms.text(atom)
+            self._known[text] = atom
+        return text
+
+    def _remember(self, text: str) -> int:
+        """:meth:`Atoms.intern` of ``text``, kept in the memo."""
+        atom = self._atoms.intern(text)
+        if atom >= 0 and self._known is not None:
+            self._known[text] = atom
+            self._spelled[atom] = text
+        return atom
+
+    def _forget(self) -> None:
+        """Empty the memo (``None``: no memo, outside :meth:`_apply`)."""
+        self._known = None
+        self._spelled = {}
+
+    def _node(self, article_id: str) -> int:
+        atom = self._atom_of(article_id)
+        if atom < 0 or atom >= len(self._atom_node):
+            return -1
+        return int(self._atom_node.view()[atom])
+
+    def _require(self, article_id: str) -> int:
+        node = self._node(article_id)
+        if node < 0:
             raise KeyError(f"no article with id {article_id!r} in the link graph")
         return node
 
-    def _link(self, ref: LinkRef) -> RelatedLink:
-        node = self._nodes[ref[0]]
-        if node.links is not None:
-            return node.links[ref[1]]
-        if self.link_source is None:
-            raise LookupError(
-                f"article {ref[0]!r} was put by keys only and the graph has no link_source"
-            )
-        return self.link_source(*ref)
+    def _node_url_of(self, node: int) -> int:
+        return int(self._node_url.view()[node])
 
-    def _edge(self, ref: LinkRef, state: Resolution) -> Edge:
-        assert state.target is not None and state.rule is not None
-        return Edge(
-            source=ref[0],
-            target=state.target,
-            headline=self._link(ref).headline,
-            index=ref[1],
-            rule=state.rule,
+    def _node_title_of(self, node: int) -> int:
+        return int(self._node_title.view()[node])
+
+    def _source_nodes(self, slots: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.int64]:
+        """The node owning each link slot (nodes hold consecutive slots, in node order)."""
+        found: npt.NDArray[np.int64] = (
+            self._node_first.view().searchsorted(slots, "right").astype(np.int64) - 1
+        )
+        return found
+
+    def _ref(self, slot: int) -> LinkRef:
+        node = int(self._source_nodes(np.array([slot]))[0])
+        return (
+            self._atoms.text(int(self._node_id.view()[node])),
+            slot - int(self._node_first.view()[node]),
         )
 
-    def _refs(self, status: LinkStatus) -> list[LinkRef]:
-        return sorted(ref for ref, state in self._state.items() if state.status is status)
+    def _slot(self, source_id: str, index: int) -> int:
+        return int(self._node_first.view()[self._require(source_id)]) + index
 
-    def _pending(self, status: LinkStatus) -> tuple[PendingLink, ...]:
+    def _state(self, slot: int) -> Resolution:
+        code = int(self._link_status.view()[slot])
+        if code == _RESOLVED_CODE:
+            target = self._atoms.text(int(self._link_target.view()[slot]))
+            rule = _RULES[int(self._link_rule.view()[slot])]
+            return Resolution(
+                status=LinkStatus.RESOLVED, target=target, rule=rule, candidates=(target,)
+            )
+        if code == _AMBIGUOUS_CODE:  # its candidates are not kept: the rule gives them again
+            return self._resolve_slot(slot)
+        return _SELF if code == _SELF_CODE else _UNRESOLVED
+
+    def _link(self, source_id: str, index: int) -> RelatedLink:
+        links = self._links.get(self._require(source_id))
+        if links is not None:
+            return links[index]
+        if self.link_source is None:
+            raise LookupError(
+                f"article {source_id!r} was put by keys only and the graph has no link_source"
+            )
+        return self.link_source(source_id, index)
+
+    def _edge(self, source_id: str, index: int, slot: int) -> Edge:
+        return Edge(
+            source=source_id,
+            target=self._atoms.text(int(self._link_target.view()[slot])),
+            headline=self._link(source_id, index).headline,
+            index=index,
+            rule=_RULES[int(self._link_rule.view()[slot])] or "",
+        )
+
+    def _refs(self, code: int) -> list[LinkRef]:
+        slots = np.flatnonzero(self._link_status.view() == code)
+        nodes = self._source_nodes(slots)
+        sources = self._atoms.texts(self._node_id.view()[nodes].tolist())
+        indexes = (slots - self._node_first.view()[nodes]).tolist()
+        return sorted(zip(sources, indexes, strict=True))
+
+    def _pending(self, code: int) -> tuple[PendingLink, ...]:
+        status = LinkStatus.UNRESOLVED if code == _UNRESOLVED_CODE else LinkStatus.AMBIGUOUS
         return tuple(
             PendingLink(
-                source=ref[0],
-                index=ref[1],
-                link=self._link(ref),
+                source=source,
+                index=index,
+                link=self._link(source, index),
                 status=status,
-                candidates=self._state[ref].candidates,
+                candidates=self._state(self._slot(source, index)).candidates,
             )
-            for ref in self._refs(status)
+            for source, index in self._refs(code)
         )
 
     def _resolve(self, source_id: str, keys: LinkKeys) -> Resolution:
         return resolve_link(
             source_id,
             keys,
-            live=self._nodes.__contains__,
-            by_url=self._by_url,
-            by_title=self._by_title,
+            live=self.__contains__,
+            by_url=_Live(self, self._by_url),
+            by_title=_Live(self, self._by_title),
         )
 
-    def _watch(self, node: _Node, index: int) -> None:
-        ref = (node.id, index)
-        key, url, target_id = node.link_keys[index]
-        for watch, value in (
-            (self._watch_id, target_id),
-            (self._watch_url, url),
-            (self._watch_title, key),
-        ):
-            if value:
-                bucket = watch.get(value)
-                if bucket is None:
-                    watch[value] = {ref}
+    def _watchers(self, id_atom: int, url_atom: int, title_atom: int) -> list[int]:
+        """Link slots (live or dead) whose keys name this id, URL key or title key."""
+        found = self._watch_id.get(id_atom) if id_atom >= 0 else []
+        if url_atom >= 0:
+            found.extend(self._watch_url.get(url_atom))
+        if title_atom >= 0:
+            found.extend(self._watch_title.get(title_atom))
+        return found
+
+    # -- applying a batch ---------------------------------------------------------------
+
+    def _apply(
+        self,
+        removed: Iterable[str],
+        added: Iterable[tuple[str, str, str, Sequence[LinkKeys], tuple[RelatedLink, ...] | None]],
+        changed: set[str],
+    ) -> None:
+        """Remove, then add (chunk by chunk), then re-resolve every link whose keys name an
+        id, URL or title that came or went, and the new links."""
+        touched: list[npt.NDArray[np.int32]] = []  # (id, url, title) atoms that came or went
+        new_slots: list[tuple[int, int]] = []
+        bulk = False
+        self._known = {}
+        try:
+            gone = [node for node in map(self._node, removed) if node >= 0]
+            if gone:
+                touched.append(self._kill(np.unique(np.array(gone, dtype=np.int64)), changed))
+            chunk: list[tuple[str, str, str, Sequence[LinkKeys], tuple[RelatedLink, ...] | None]]
+            rows = iter(added)
+            while chunk := list(itertools.islice(rows, _CHUNK)):
+                first = len(self._link_status)
+                if len(chunk) <= 4:  # the writer's one article: no array work for so little
+                    for row in chunk:
+                        touched.append(self._append_one(row, changed))
                 else:
-                    bucket.add(ref)
+                    self._known, self._spelled = {}, {}
+                    touched.append(self._append(chunk, changed))
+                    bulk = True
+                new_slots.append((first, len(self._link_status)))
+            if touched:
+                keys = np.concatenate(touched).reshape(-1, 3)
+                self._refresh(self._affected(keys, new_slots), changed)
+        finally:
+            self._forget()
+        if bulk:  # the columns grew chunk by chunk: give back their spare room
+            self._atoms.trim()
+            for column in self._columns():
+                column.trim()
+        if len(self._alive) - self._live_count > max(1024, self._live_count):
+            self._compact()
 
-    def _unwatch(self, node: _Node, index: int) -> None:
-        ref = (node.id, index)
-        key, url, target_id = node.link_keys[index]
-        for watch, value in (
-            (self._watch_id, target_id),
-            (self._watch_url, url),
-            (self._watch_title, key),
+    def _kill(self, nodes: npt.NDArray[np.int64], changed: set[str]) -> npt.NDArray[np.int32]:
+        """Mark ``nodes`` (live, distinct) gone; returns their (id, url, title) atoms."""
+        alive = self._alive.view()
+        alive[nodes] = False
+        ids = self._node_id.view()[nodes]
+        self._atom_node.view()[ids] = -1
+        self._live_count -= len(nodes)
+        first = self._node_first.view()[nodes]
+        count = self._node_count.view()[nodes].astype(np.int64)
+        if count.sum():
+            slots = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
+            status = self._link_status.view()
+            resolved = slots[status[slots] == _RESOLVED_CODE]
+            changed.update(self._atoms.texts(np.unique(self._link_target.view()[resolved])))
+            status[slots] = _DEAD
+            self._link_live -= len(slots)
+        for node in nodes.tolist():
+            self._links.pop(node, None)
+        keys = np.stack([ids, self._node_url.view()[nodes], self._node_title.view()[nodes]], 1)
+        return keys.astype(np.int32).ravel()
+
+    def _append_one(
+        self,
+        row: tuple[str, str, str, Sequence[LinkKeys], tuple[RelatedLink, ...] | None],
+        changed: set[str],
+    ) -> npt.NDArray[np.int32]:
+        """:meth:`_append` of one article, value by value."""
+        ident, key, url, keys, links = row
+        intern = self._remember
+        id_atom, url_atom, title_atom = intern(ident), intern(url), intern(key)
+        link_atoms = [(intern(t), intern(u), intern(d)) for t, u, d in keys]
+        if len(self._atom_node) < len(self._atoms):
+            self._atom_node.extend(np.full(len(self._atoms) - len(self._atom_node), -1))
+        touched = [id_atom, url_atom, title_atom]
+        old = int(self._atom_node.view()[id_atom])
+        if old >= 0:
+            touched.extend(self._kill(np.array([old]), changed).tolist())
+        node = self._node_id.append(id_atom)
+        self._node_url.append(url_atom)
+        self._node_title.append(title_atom)
+        first = len(self._link_status)
+        self._node_first.append(first)
+        self._node_count.append(len(link_atoms))
+        self._alive.append(True)
+        self._atom_node.view()[id_atom] = node
+        self._live_count += 1
+        if title_atom >= 0:
+            self._by_title.add(title_atom, node)
+        if url_atom >= 0:
+            self._by_url.add(url_atom, node)
+        for slot, (link_title, link_url, link_tid) in enumerate(link_atoms, first):
+            self._link_title.append(link_title)
+            self._link_url.append(link_url)
+            self._link_tid.append(link_tid)
+            self._link_status.append(_UNRESOLVED_CODE)
+            self._link_rule.append(0)
+            self._link_target.append(-1)
+            for index, atom in (
+                (self._watch_title, link_title),
+                (self._watch_url, link_url),
+                (self._watch_id, link_tid),
+            ):
+                if atom >= 0:
+                    index.add(atom, slot)
+        self._link_live += len(link_atoms)
+        if links is not None:
+            self._links[node] = links
+        return np.array(touched, dtype=np.int32)
+
+    def _append(
+        self,
+        chunk: list[tuple[str, str, str, Sequence[LinkKeys], tuple[RelatedLink, ...] | None]],
+        changed: set[str],
+    ) -> npt.NDArray[np.int32]:
+        """Add a chunk of articles (replacing live ones with their ids); returns the
+        (id, url, title) atoms that came or went."""
+        counts = np.fromiter((len(row[3]) for row in chunk), dtype=np.int64, count=len(chunk))
+        texts: list[str] = [row[0] for row in chunk]
+        texts += [row[2] for row in chunk]
+        texts += [row[1] for row in chunk]
+        texts += [part for row in chunk for keys in row[3] for part in keys]
+        atoms = self._atoms.intern_many(texts)
+        if len(self._atom_node) < len(self._atoms):
+            self._atom_node.extend(np.full(len(self._atoms) - len(self._atom_node), -1))
+        size = len(chunk)
+        ids, urls, titles = atoms[:size], atoms[size : 2 * size], atoms[2 * size : 3 * size]
+        link_atoms = atoms[3 * size :].reshape(-1, 3)  # (title, url, target id) per link
+        # a live article with the same id goes first (so does an earlier copy in the chunk)
+        atom_node = self._atom_node.view()
+        replaced = atom_node[ids]
+        gone_keys: list[npt.NDArray[np.int32]] = []
+        if (replaced >= 0).any():
+            gone_keys.append(self._kill(np.unique(replaced[replaced >= 0]), changed))
+        # keep the last occurrence of each id in the chunk: position p survives when no later
+        # position has the same id
+        seen: dict[int, int] = {}
+        for position, atom in enumerate(ids.tolist()):
+            seen[atom] = position
+        survivors = np.zeros(size, dtype=np.bool_)
+        survivors[list(seen.values())] = True
+        first_node = len(self._alive)
+        nodes = np.arange(first_node, first_node + size, dtype=np.int64)
+        first_slot = len(self._link_status)
+        firsts = first_slot + np.cumsum(counts) - counts
+        self._node_id.extend(ids)
+        self._node_url.extend(urls)
+        self._node_title.extend(titles)
+        self._node_first.extend(firsts)
+        self._node_count.extend(counts)
+        self._alive.extend(survivors)
+        atom_node[ids[survivors]] = nodes[survivors]
+        self._live_count += int(survivors.sum())
+        total = int(counts.sum())
+        self._link_title.extend(link_atoms[:, 0])
+        self._link_url.extend(link_atoms[:, 1])
+        self._link_tid.extend(link_atoms[:, 2])
+        link_alive = np.repeat(survivors, counts)
+        self._link_status.extend(np.where(link_alive, _UNRESOLVED_CODE, _DEAD).astype(np.int8))
+        self._link_rule.extend(np.zeros(total, dtype=np.int8))
+        self._link_target.extend(np.full(total, -1, dtype=np.int32))
+        self._link_live += int(link_alive.sum())
+        for position, row in enumerate(chunk):
+            if row[4] is not None and survivors[position]:
+                self._links[first_node + position] = row[4]
+        # the key maps: articles by title and URL, links by target id, URL and title
+        live_nodes = nodes[survivors].astype(np.int32)
+        for index, keys in ((self._by_title, titles), (self._by_url, urls)):
+            keys = keys[survivors]
+            has = keys >= 0
+            index.add_many(keys[has], live_nodes[has])
+        slots = np.arange(first_slot, first_slot + total, dtype=np.int32)[link_alive]
+        for index, column in (
+            (self._watch_title, 0),
+            (self._watch_url, 1),
+            (self._watch_id, 2),
         ):
-            if value:
-                _discard_from(watch, value, ref)
+            keys = link_atoms[link_alive, column]
+            has = keys >= 0
+            index.add_many(keys[has], slots[has])
+        came = np.stack([ids, urls, titles], 1).astype(np.int32).ravel()
+        return np.concatenate([*gone_keys, came])
 
-    def _watchers_of(self, node: _Node) -> set[LinkRef]:
-        """Links whose resolution may change when ``node`` comes or goes."""
-        refs: set[LinkRef] = set(self._watch_id.get(node.id, ()))
-        if node.url_key:
-            refs.update(self._watch_url.get(node.url_key, ()))
-        if node.title_key:
-            refs.update(self._watch_title.get(node.title_key, ()))
-        return refs
+    def _affected(
+        self, keys: npt.NDArray[np.int32], new_slots: list[tuple[int, int]]
+    ) -> npt.NDArray[np.int64]:
+        """Live link slots that name one of ``keys`` (rows of id, url, title atoms), and
+        the new slots."""
+        parts = [np.arange(first, end, dtype=np.int64) for first, end in new_slots]
+        if len(keys) <= _BULK:
+            found: set[int] = set()
+            for ident, url, title in set(map(tuple, keys.tolist())):
+                found.update(self._watchers(ident, url, title))
+            parts.append(np.fromiter(found, dtype=np.int64, count=len(found)))
+        else:
+            hit = np.zeros(len(self._link_status), dtype=np.bool_)
+            for column, values in (
+                (self._link_tid, keys[:, 0]),
+                (self._link_url, keys[:, 1]),
+                (self._link_title, keys[:, 2]),
+            ):
+                values = np.unique(values[values >= 0])
+                if len(values):
+                    hit |= np.isin(column.view(), values)
+            parts.append(np.flatnonzero(hit))
+        slots: npt.NDArray[np.int64] = np.unique(np.concatenate(parts))
+        live: npt.NDArray[np.int64] = slots[self._link_status.view()[slots] != _DEAD]
+        return live
 
-    def _refresh(self, refs: Iterable[LinkRef]) -> None:
-        for ref in refs:
-            source = self._nodes.get(ref[0])
-            if source is None:
-                continue
-            state = self._resolve(ref[0], source.link_keys[ref[1]])
-            if self._state.get(ref) != state:
-                self._set_state(ref, state)
+    def _refresh(self, slots: npt.NDArray[np.int64], changed: set[str]) -> None:
+        """Resolve ``slots`` again with :func:`resolve_link` and store what changed.
 
-    def _set_state(self, ref: LinkRef, state: Resolution | None) -> None:
-        old = self._state.pop(ref, None)
-        if old is not None and old.status is LinkStatus.RESOLVED and old.target is not None:
-            _discard_from(self._incoming, old.target, ref)
-            if self._changed is not None:
-                self._changed.add(old.target)
-        if state is None:
+        Links are grouped by their keys: a group whose sources none of the keys can name
+        (the source's own id, URL and title are not among the link's keys) resolves the
+        same for every source in it, so the rule runs once per group; a link that could
+        name its own source is resolved on its own."""
+        if len(slots) <= _BULK:  # few links: each on its own, value by value
+            for slot in slots.tolist():
+                self._refresh_one(slot, changed)
             return
-        self._state[ref] = state
-        if state.status is LinkStatus.RESOLVED and state.target is not None:
-            bucket = self._incoming.get(state.target)
-            if bucket is None:
-                self._incoming[state.target] = {ref}
-            else:
-                bucket.add(ref)
-            if self._changed is not None:
-                self._changed.add(state.target)
+        if len(slots) > _CHUNK * 4:  # keep the temporary arrays small
+            for start in range(0, len(slots), _CHUNK * 4):
+                self._refresh(slots[start : start + _CHUNK * 4], changed)
+            return
+        nodes = self._source_nodes(slots)
+        title = self._link_title.view()[slots]
+        url = self._link_url.view()[slots]
+        tid = self._link_tid.view()[slots]
+        own = (
+            (tid == self._node_id.view()[nodes])
+            | ((url >= 0) & (url == self._node_url.view()[nodes]))
+            | ((title >= 0) & (title == self._node_title.view()[nodes]))
+        )
+        # group key: the link's three atoms, or the slot itself for a link naming its source
+        # one int64 per link: (URL, target id) pair number and title atom; a link that
+        # could name its own source gets a group of its own (a negative key)
+        pairs = ((url.astype(np.int64) + 1) << 32) | (tid.astype(np.int64) + 1)
+        pair = np.unique(pairs, return_inverse=True)[1].ravel().astype(np.int64)
+        keys = np.where(own, -1 - slots.astype(np.int64), (pair << 32) | (title + 1))
+        first, inverse = np.unique(keys, return_index=True, return_inverse=True)[1:]
+        inverse = inverse.ravel()
+        groups = np.stack([title[first], url[first], tid[first], first], 1)
+        status = np.empty(len(groups), dtype=np.int8)
+        rule = np.empty(len(groups), dtype=np.int8)
+        target = np.empty(len(groups), dtype=np.int32)
+        texts = self._text
+        source_ids = self._node_id.view()[nodes[first]].tolist()
+        for group, (key, link_url, link_tid, _) in enumerate(groups.tolist()):
+            if group % 4096 == 4095:
+                self._known, self._spelled = {}, {}  # a big batch: keep the memo small
+            state = self._resolve(
+                texts(source_ids[group]), (texts(key), texts(link_url), texts(link_tid))
+            )
+            status[group] = _STATUS_CODES[state.status]
+            rule[group] = _RULE_CODES[state.rule]
+            target[group] = -1 if state.target is None else self._atom_of(state.target)
+        new_status, new_rule, new_target = status[inverse], rule[inverse], target[inverse]
+        old_status = self._link_status.view()[slots]
+        old_rule = self._link_rule.view()[slots]
+        old_target = self._link_target.view()[slots]
+        differ = (old_status != new_status) | (old_rule != new_rule) | (old_target != new_target)
+        reported = np.concatenate(
+            [
+                old_target[differ & (old_status == _RESOLVED_CODE)],
+                new_target[differ & (new_status == _RESOLVED_CODE)],
+            ]
+        )
+        changed.update(self._atoms.texts(np.unique(reported).tolist()))
+        self._link_status.view()[slots] = new_status
+        self._link_rule.view()[slots] = new_rule
+        self._link_target.view()[slots] = new_target
+
+    def _resolve_slot(self, slot: int) -> Resolution:
+        """Where the link in ``slot`` points now, by the rule."""
+        node = int(self._node_first.view().searchsorted(np.int64(slot), "right")) - 1
+        text = self._text
+        return self._resolve(
+            text(int(self._node_id.data[node])),
+            (
+                text(int(self._link_title.data[slot])),
+                text(int(self._link_url.data[slot])),
+                text(int(self._link_tid.data[slot])),
+            ),
+        )
+
+    def _refresh_one(self, slot: int, changed: set[str]) -> None:
+        """:meth:`_refresh` of one link."""
+        state = self._resolve_slot(slot)
+        text = self._text
+        status, rule, target = (
+            self._link_status.data,
+            self._link_rule.data,
+            self._link_target.data,
+        )
+        old = (int(status[slot]), int(rule[slot]), int(target[slot]))
+        new = (
+            _STATUS_CODES[state.status],
+            _RULE_CODES[state.rule],
+            -1 if state.target is None else self._atom_of(state.target),
+        )
+        if old != new:
+            if old[0] == _RESOLVED_CODE:
+                changed.add(text(old[2]))
+            if state.target is not None:
+                changed.add(state.target)
+            status[slot], rule[slot], target[slot] = new
+
+    def _compact(self) -> None:
+        """Drop the rows of replaced and removed articles and their links (renumbering)."""
+        for multimap in self._maps():
+            multimap.fold()  # while the old rows still say what is valid
+        alive = self._alive.view()
+        keep_nodes = np.flatnonzero(alive)
+        node_map = np.full(len(alive), -1, dtype=np.int32)
+        node_map[keep_nodes] = np.arange(len(keep_nodes), dtype=np.int32)
+        status = self._link_status.view()
+        keep_slots = np.flatnonzero(status != _DEAD)
+        slot_map = np.full(len(status), -1, dtype=np.int32)
+        slot_map[keep_slots] = np.arange(len(keep_slots), dtype=np.int32)
+        counts = self._node_count.view()[keep_nodes].astype(np.int64)
+        for column in (self._node_id, self._node_url, self._node_title):
+            column.replace(column.view()[keep_nodes])
+        self._node_count.replace(counts)
+        self._node_first.replace(np.cumsum(counts) - counts)
+        self._alive.replace(np.ones(len(keep_nodes), dtype=np.bool_))
+        for column in self._link_columns():
+            column.replace(column.view()[keep_slots])
+        ids = self._node_id.view()
+        atom_node = self._atom_node.view()
+        atom_node[:] = -1
+        atom_node[ids] = np.arange(len(ids), dtype=np.int32)
+        self._by_title.remap(node_map)
+        self._by_url.remap(node_map)
+        for index in (self._watch_title, self._watch_url, self._watch_id):
+            index.remap(slot_map)
+        self._links = {int(node_map[n]): links for n, links in self._links.items()}
+
+
+def article_keys(article: Article) -> KeyedArticle:
+    """What :meth:`LinkGraph.update` takes of an article: (id, title key, URL key, link
+    keys)."""
+    return (
+        article.id,
+        title_key(article.title),
+        url_key(article.url) if article.url else "",
+        [link_keys(link) for link in article.related],
+    )
+
+
+def _article_row(
+    article: Article,
+) -> tuple[str, str, str, Sequence[LinkKeys], tuple[RelatedLink, ...]]:
+    return (*article_keys(article), article.related)
