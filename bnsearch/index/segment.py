@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.errors import IndexFormatError, SchemaError
-from bnsearch.index import compound, faults
+from bnsearch.index import compound, faults, wordspans
 from bnsearch.index.directory import Directory, FileInfo
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.schema import TEXT, Schema
@@ -166,7 +166,7 @@ def write_segment(directory: Directory, name: str, built: dict[str, Any]) -> dic
             arrays["store.idx"] = index
         elif isinstance(value, list):
             arrays[f"{stem}.blob"], arrays[f"{stem}.off"] = encode_strings(value)
-        elif stem.endswith((".indptr", ".posptr")):
+        elif stem.endswith((".indptr", ".posptr", ".spanptr")):
             arrays[stem] = compact_offsets(value)
         else:
             arrays[stem] = value
@@ -186,7 +186,7 @@ OPEN_FULL_CHECK_BYTES = 64 << 20
 
 #: Arrays whose size grows with postings or text: their CRC-32 is checked by ``verify``
 #: only. Every other array (per doc, per term, per link) is checked when a segment opens.
-_UNCHECKED_ON_OPEN = (".docs", ".tfs", ".pos", ".forms", "store.bin")
+_UNCHECKED_ON_OPEN = (".docs", ".tfs", ".pos", ".forms", ".spans", "store.bin")
 
 
 class _Arrays:
@@ -281,7 +281,13 @@ class _FieldArrays:
     """The arrays of one field of one segment (views into the mapped file)."""
 
     def __init__(
-        self, load: Any, prefix: str, text: bool, positions: bool, has_forms: bool
+        self,
+        load: Any,
+        prefix: str,
+        text: bool,
+        positions: bool,
+        has_forms: bool,
+        has_spans: bool = False,
     ) -> None:
         self.blob: Array = load(f"{prefix}.terms.blob")
         self.off: Array = load(f"{prefix}.terms.off")
@@ -294,6 +300,14 @@ class _FieldArrays:
         self.posptr: Array | None = load(f"{prefix}.posptr") if text and positions else None
         self.facet: Array | None = None if text else load(f"{prefix}.facet")
         self.forms: Array | None = load(f"{prefix}.forms") if has_forms else None
+        #: word spans (:mod:`.wordspans`): bytes, per-doc pointers, per-doc widths
+        self.spans: tuple[Array, Array, Array] | None = None
+        if has_spans:
+            self.spans = (
+                load(f"{prefix}.{wordspans.SPANS}"),
+                load(f"{prefix}.{wordspans.SPANPTR}"),
+                load(f"{prefix}.{wordspans.SPANWIDTH}"),
+            )
         self.terms: list[str] | None = None
 
     def check(self, max_doc: int, fail: Any, *, postings: bool) -> None:
@@ -318,6 +332,8 @@ class _FieldArrays:
                 fail(f"facet values {low}..{high} outside -1..{terms - 1}")
         if self.posptr is not None and self.pos is not None:
             _check_pointers(self.posptr, terms, len(self.pos), fail, "position pointers")
+        if self.spans is not None:
+            wordspans.check(*self.spans, max_doc, fail)
         if postings and len(self.docs):
             if int(self.docs.max()) >= max_doc:
                 fail(f"doc id {int(self.docs.max())} out of range 0..{max_doc - 1}")
@@ -394,6 +410,7 @@ class SegmentReader:
                 spec.kind == TEXT,
                 spec.positions,
                 source.has(f"fld.{spec.name}.forms"),
+                spec.positions and source.has(f"fld.{spec.name}.{wordspans.SPANS}"),
             )
             for spec in schema.fields
         }
@@ -624,6 +641,11 @@ class SegmentReader:
         arrays = self._field(field)
         start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])
         return arrays.docs[start:end], arrays.tfs[start:end], start
+
+    def word_spans(self, field: str) -> tuple[Array, Array, Array] | None:
+        """The field's word spans (:mod:`.wordspans`: bytes, per-doc pointers, per-doc
+        widths), or ``None`` where the segment keeps none (written before them)."""
+        return self._field(field).spans
 
     def forms(self, field: str) -> npt.NDArray[np.uint8] | None:
         """Per posting (aligned with the field's doc ids), the OR of its occurrences' form

@@ -22,17 +22,9 @@ from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from libc.math cimport INFINITY
 from libc.string cimport memset
 
+from bnsearch.search._types cimport doc_t, tf_t
+
 cnp.import_array()
-
-ctypedef fused doc_t:
-    uint16_t
-    int32_t
-
-ctypedef fused tf_t:
-    uint8_t
-    uint16_t
-    uint32_t
-    int64_t
 
 #: Below one posting in this many docs of the segment, the matching docs are collected
 #: as they are first touched and sorted; above, the dense table is scanned.
