@@ -23,7 +23,13 @@ extensions = [
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=COMPILE_ARGS,
         optional=True,
-    )
+    ),
+    Extension(  # highlights from word spans (bnsearch/search/spans.py)
+        "bnsearch.search._snippets",
+        ["bnsearch/search/_snippets.pyx"],
+        extra_compile_args=COMPILE_ARGS,
+        optional=True,
+    ),
 ]
 
 setup(

@@ -5,7 +5,10 @@ word frequencies) written by one process (``Index.writer()``), then as a 4-shard
 a LocalCluster of 2 worker processes (one thread each); wall time, and cores busy = CPU
 seconds of the client and the workers (psutil) over the wall time. Queries: p50/p90 of
 the same queries on the one index and on the sharded one (in this process, and fanned out
-to the cluster). Run: ``python benchmarks/bench_distributed.py 20000`` (prints JSON);
+to the cluster over Dask tasks and over resident hosts, :mod:`bnsearch.distributed.actors`),
+with the floors (trivial tasks, trivial actor calls). Run:
+``python benchmarks/bench_distributed.py 20000`` (prints JSON); the query part alone
+(indexes built in this process): ``python benchmarks/bench_distributed.py 100000 --queries``.
 ``--build`` measures the builds only (adding a 2-shard ``add_sources`` build), with the
 workers' statistical profiler off (it samples every thread's stack every 10 ms: about
 a fifth more CPU per article in a one-worker build here); ``--no-add`` leaves out
@@ -86,6 +89,141 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
+def read_page(results: Any) -> Any:
+    """What a results page shows: every hit's stored fields and highlights (one index
+    makes highlights when first read; a sharded page carries them)."""
+    for hit in results:
+        dict(hit.fields)
+        dict(hit.highlights)
+    return results
+
+
+def query_part(cluster: Any, client: Any, one: Any, sharded: Any, rounds: int) -> dict[str, Any]:
+    """p50/p90 of the same queries on one index and on the sharded one: in this process,
+    over Dask tasks (``resident=False``) and over resident hosts (actors; through the
+    scheduler's proxy, and with a client talking to the workers directly), with the
+    statistics remembered and cold; and the floors: 4 trivial tasks, trivial actor calls.
+    Closes ``client`` (the direct client comes after it)."""
+    from distributed import Client
+
+    from bnsearch.distributed.actors import ShardHost
+
+    out: dict[str, Any] = {}
+    single = one.searcher()
+    here = sharded.searcher()
+    out["query_one_index"] = summary(latencies(lambda q: single.search(q), rounds))
+    out["query_one_index_page_read"] = summary(
+        latencies(lambda q: read_page(single.search(q)), rounds)
+    )
+    out["query_4_shards_in_process"] = summary(latencies(lambda q: here.search(q), rounds))
+    # ids and stored rows without highlights: the fan-out's own cost, apart from the
+    # highlights (a one-index page makes them only when read)
+    out["query_one_index_no_highlights"] = summary(
+        latencies(lambda q: single.search(q, highlight=False), rounds)
+    )
+
+    def on(user: Any, searcher: Any, name: str) -> None:
+        out[f"query_4_shards_localcluster_{name}"] = summary(
+            latencies(lambda q: searcher.search(q), rounds)
+        )
+
+        def cold(q: str) -> Any:
+            searcher._known.clear()  # the statistics steps every time, as for a new query
+            return searcher.search(q)
+
+        out[f"query_4_shards_localcluster_{name}_cold"] = summary(latencies(cold, rounds))
+        out[f"query_4_shards_localcluster_{name}_no_highlights"] = summary(
+            latencies(lambda q: searcher.search(q, highlight=False), rounds)
+        )
+
+    def actor_floor(user: Any, name: str) -> None:
+        workers = sorted(user.scheduler_info()["workers"])
+        futures = [user.submit(ShardHost, actor=True, pure=False, workers=[w]) for w in workers]
+        with user.as_current():
+            actors = [future.result() for future in futures]
+        for calls in (2, 4):
+            out[f"dask_{calls}_trivial_actor_calls{name}"] = summary(
+                latencies(
+                    lambda q, c=calls: [
+                        f.result() for f in [actors[n % len(actors)].ping() for n in range(c)]
+                    ],
+                    rounds,
+                )
+            )
+
+    on(client, sharded.searcher(client=client, resident=False), "tasks")
+    on(client, sharded.searcher(client=client), "actors")
+    actor_floor(client, "")
+
+    def trivial() -> Any:
+        return client.gather([client.submit(len, [n], pure=False) for n in range(4)])
+
+    out["dask_4_trivial_tasks"] = summary(latencies(lambda q: trivial(), rounds))
+    # the same hosts called directly, not through the scheduler's proxy (one client at a
+    # time: an actor binds to the current client)
+    client.close()
+    direct_client = Client(cluster, direct_to_workers=True)
+    try:
+        on(direct_client, sharded.searcher(client=direct_client), "actors_direct")
+        actor_floor(direct_client, "_direct")
+    finally:
+        direct_client.close()
+    base = out["query_one_index"]["p50_ms"]
+    for name in ("tasks", "actors", "actors_direct"):
+        key = f"query_4_shards_localcluster_{name}"
+        out[f"query_overhead_p50_ms_{name}"] = round(out[key]["p50_ms"] - base, 2)
+        out[f"query_overhead_p50_ms_{name}_vs_page_read"] = round(
+            out[key]["p50_ms"] - out["query_one_index_page_read"]["p50_ms"], 2
+        )
+        out[f"query_overhead_p50_ms_{name}_no_highlights"] = round(
+            out[f"{key}_no_highlights"]["p50_ms"] - out["query_one_index_no_highlights"]["p50_ms"],
+            2,
+        )
+    return out
+
+
+def queries_only(count: int, rounds: int = 15) -> dict[str, Any]:
+    """The query part alone: one index and 4 shards built in this process (no Dask
+    build), then :func:`query_part` on a LocalCluster of 2 worker processes."""
+    from distributed import Client, LocalCluster
+
+    from bnsearch.distributed import ShardedIndex
+    from bnsearch.index import Index
+
+    corpus = SyntheticCorpus(load_records())
+    articles = list(corpus.articles(count))
+    folder = Path(tempfile.mkdtemp(prefix="bench-distributed-"))
+    result: dict[str, Any] = {
+        "articles": count,
+        "load_average_1min_at_start": round(os.getloadavg()[0], 1),
+    }
+    try:
+        one = Index.create(folder / "one")
+        with one.writer() as writer:
+            writer.add_many(articles)
+        sharded = ShardedIndex.create(folder / "sharded", shards=4)
+        sharded.add(articles)
+        del articles
+        cluster = LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+        client = Client(cluster)
+        try:
+            result.update(query_part(cluster, client, one, sharded, rounds))
+        finally:
+            client.close()
+            cluster.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    result["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    result["load_average_1min_at_end"] = round(os.getloadavg()[0], 1)
+    return result
+
+
 def main(
     count: int, rounds: int = 15, *, build_only: bool = False, add: bool = True
 ) -> dict[str, Any]:
@@ -158,30 +296,7 @@ def main(
             result["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
             result["load_average_1min_at_end"] = round(os.getloadavg()[0], 1)
             return result
-        # queries
-        single = one.searcher()
-        here = sharded.searcher()
-        there = sharded.searcher(client=client)
-        result["query_one_index"] = summary(latencies(lambda q: single.search(q), rounds))
-        result["query_4_shards_in_process"] = summary(latencies(lambda q: here.search(q), rounds))
-        result["query_4_shards_localcluster"] = summary(
-            latencies(lambda q: there.search(q), rounds)
-        )
-
-        def cold(q: str) -> Any:
-            there._known.clear()  # the statistics steps every time, as for a new query
-            return there.search(q)
-
-        result["query_4_shards_localcluster_cold"] = summary(latencies(cold, rounds))
-
-        def trivial() -> Any:
-            return client.gather([client.submit(len, [n], pure=False) for n in range(4)])
-
-        result["dask_4_trivial_tasks"] = summary(latencies(lambda q: trivial(), rounds))
-        result["query_overhead_p50_ms"] = round(
-            result["query_4_shards_localcluster"]["p50_ms"] - result["query_one_index"]["p50_ms"],
-            2,
-        )
+        result.update(query_part(cluster, client, one, sharded, rounds))
     finally:
         client.close()
         cluster.close()
@@ -192,10 +307,16 @@ def main(
 
 
 if __name__ == "__main__":
-    numbers = [arg for arg in sys.argv[1:] if not arg.startswith("--")]
-    found = main(
-        int(numbers[0]) if numbers else 20_000,
-        build_only="--build" in sys.argv,
-        add="--no-add" not in sys.argv,
-    )
-    print(json.dumps(found, indent=1))
+    if (
+        "--queries" in sys.argv
+    ):  # the query part alone: python bench_distributed.py 100000 --queries
+        numbers = [int(a) for a in sys.argv[1:] if a.isdigit()]
+        print(json.dumps(queries_only(numbers[0] if numbers else 20_000), indent=1))
+    else:
+        numbers = [int(a) for a in sys.argv[1:] if a.isdigit()]
+        found = main(
+            numbers[0] if numbers else 20_000,
+            build_only="--build" in sys.argv,
+            add="--no-add" not in sys.argv,
+        )
+        print(json.dumps(found, indent=1))

@@ -212,7 +212,10 @@ def _print_results(results: Results, style: _Style, *, out: TextIO, related: boo
     """Print a results page; a ``related`` list shows each hit's relation (own related
     headline, links here, similar) instead of its score, which there is only a rank."""
     shown = f"{results.offset + 1}-{results.offset + len(results)}" if len(results) else "none"
-    print(f"{_matches(results.total)} ({shown} shown) in {results.took_ms:.1f} ms", file=out)
+    found = (
+        _matches(results.total) if results.total_is_exact else f"at least {results.total} matches"
+    )
+    print(f"{found} ({shown} shown) in {results.took_ms:.1f} ms", file=out)
     for note in results.notes:
         print(f"note: {note}", file=out)
     for hit in results:
@@ -243,6 +246,7 @@ def _results_json(results: Results, *, related: bool = False) -> dict[str, Any]:
     ``relation`` (see :func:`bnsearch.search.related.relation`)."""
     return {
         "total": results.total,
+        "total_is_exact": results.total_is_exact,
         "offset": results.offset,
         "limit": results.limit,
         "took_ms": results.took_ms,

@@ -18,7 +18,7 @@ from bnsearch.errors import ArticleError, IndexFormatError
 from bnsearch.index import Index
 from bnsearch.search import Searcher
 from bnsearch.search.query import Prefix
-from bnsearch.search.results import Results
+from bnsearch.search.results import Explanation, Results
 from bnsearch.search.statistics import Statistics
 from tests.conftest import shared_file
 
@@ -376,3 +376,76 @@ def test_spelling_variants_on_another_shard(tmp_path: Path, query: str) -> None:
     assert slips[query] in expected.ids
     assert got.total == expected.total
     same_ranking(expected, got)
+
+
+def same_explanation(one: Explanation, many: Explanation) -> None:
+    """The same tree: descriptions equal, values within REL."""
+    assert many.description == one.description
+    assert many.value == pytest.approx(one.value, rel=REL, abs=1e-12), one.description
+    assert len(many.details) == len(one.details), one.description
+    for a, b in zip(one.details, many.details, strict=True):
+        same_explanation(a, b)
+
+
+@pytest.mark.parametrize(
+    "query", ["ইসলাম ধর্ম", "মসজিদ", '"পবিত্র কোরআন"', "নামা*", "ঈদ +নামাজ -মসজিদ", "title:হজ"]
+)
+def test_explain_equals_one_index(pair: tuple[Searcher, ShardedIndex], query: str) -> None:
+    """The sharded explain is the one index's, for hits on every shard and a miss."""
+    one, sharded = pair
+    many = sharded.searcher()
+    found = one.search(query, limit=12, stored=False)
+    assert found.total > 0
+    shards = {shard_of(hit.id, 4) for hit in found}
+    assert len(shards) > 1  # the hits live on several shards
+    for hit in found:
+        a = one.explain(query, hit.id)
+        b = many.explain(query, hit.id)
+        assert a.value == pytest.approx(hit.score, rel=1e-6)
+        same_explanation(a, b)
+    miss = next(i for i in one.search("*:*", limit=3000, stored=False).ids if i not in found.ids)
+    same_explanation(one.explain(query, miss), many.explain(query, miss))
+    with pytest.raises(KeyError):
+        many.explain(query, "no-such-article")
+
+
+def test_explain_gives_the_bonus_to_the_global_candidates_only(
+    pair: tuple[Searcher, ShardedIndex],
+) -> None:
+    """A small rerank depth: an article its shard would rerank but one index would not
+    is explained without the proximity bonus, as one index explains it."""
+    from bnsearch.search.scoring import BM25FParams
+
+    one_index, sharded = pair
+    params = BM25FParams(rerank_depth=3, proximity=5.0)
+    one = Searcher(one_index.reader, params=params)
+    many = sharded.searcher(params=params)
+    query = "ইসলাম ধর্ম"
+    flat = Searcher(one_index.reader, params=BM25FParams(rerank_depth=3, proximity=0.0))
+    order = flat.search(query, limit=40, stored=False)
+    kinds = set()
+    for hit in order:
+        a = one.explain(query, hit.id)
+        same_explanation(a, many.explain(query, hit.id))
+        kinds.add(a.value != pytest.approx(hit.score, rel=1e-9))  # bonus or not
+    assert kinds == {True, False}  # both cases were met
+
+
+def test_kept_shard_searchers_follow_params_and_fields(pair: tuple[Searcher, ShardedIndex]) -> None:
+    """A shard keeps a searcher per query whose statistics are known (its steps and
+    repeats reuse it); another searcher's params or default fields, asking the same
+    query, get their own, so each ranks as one index with those settings does."""
+    from bnsearch.search.scoring import BM25FParams
+
+    one_index, sharded = pair
+    settings = [
+        (None, None),
+        (BM25FParams(k1=1.2, b=0.5), None),
+        (None, {"title": 4.0, "body": 1.0}),
+    ]
+    for _ in range(2):  # the second time from the kept searchers
+        for params, fields in settings:
+            one = Searcher(one_index.reader, params=params, default_fields=fields)
+            many = sharded.searcher(params=params, default_fields=fields)
+            for query in ("ইসলাম ধর্ম", "মসজিদ"):
+                same_ranking(one.search(query, limit=10), many.search(query, limit=10))

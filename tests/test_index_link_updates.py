@@ -328,13 +328,13 @@ def test_a_link_commit_updates_anchors_beside_the_target_segment(tmp_path: Path)
     assert first.name == target_segment.name and first.del_count == 0  # not deleted, not copied
     assert reader.doc_count == 7
     assert _anchor_files(path) == [f"{first.name}.anc-000002.cfs"]
-    assert first.anchor_update is not None and first.anchor_update.docs.tolist() == [0, 1, 2]
-    # a second commit replaces the file, carrying the earlier updates over
+    assert [u.docs.tolist() for u in first.anchor_updates] == [[0, 1, 2]]
+    # a second commit adds a file with its own changes (the later file wins for doc 2)
     with index.writer() as writer:
         writer.add(_linker("s2", 2, 3))
-    assert _anchor_files(path) == [f"{first.name}.anc-000003.cfs"]
-    update = index.reader().segments[0].anchor_update
-    assert update is not None and update.docs.tolist() == [0, 1, 2, 3]
+    assert _anchor_files(path) == [f"{first.name}.anc-00000{g}.cfs" for g in (2, 3)]
+    updates = index.reader().segments[0].anchor_updates
+    assert [u.docs.tolist() for u in updates] == [[0, 1, 2], [2, 3]]
     articles = [*LINKED, _linker("s1", 0, 1, 2), _linker("s2", 2, 3)]
     assert stored_anchors(index) == stored_anchors(_fresh(articles))
     _same_scores(Index.open(path), _fresh(articles))  # read back from disk
@@ -394,7 +394,7 @@ def test_both_search_paths_rank_anchor_updates_the_same() -> None:
         for article in articles[80:]:
             writer.add(article)
             writer.commit()
-    assert any(segment.anchor_update is not None for segment in index.reader().segments)
+    assert any(segment.anchor_updates for segment in index.reader().segments)
     queries = [" ".join(a.title.split()[:2]) for a in articles[::9]]
     queries += ['"' + " ".join(a.title.split()[1:3]) + '"' for a in articles[::15]]
     saved = kernel.core
@@ -457,3 +457,28 @@ def test_a_refreshed_searcher_sees_anchor_updates_and_shares_the_segment(tmp_pat
         for query in QUERIES:
             got = {h.id: h.score for h in searcher.search(query, limit=100, fields=["anchors"])}
             assert got == pytest.approx(_scores(fresh, query, ["anchors"]), rel=1e-9)
+
+
+def test_anchor_updates_of_a_segment_are_bounded_and_carried_over(tmp_path: Path) -> None:
+    from bnsearch.index import MergePolicy, verify
+    from bnsearch.index.anchorfile import MAX_UPDATES
+
+    path = tmp_path / "idx"
+    index = Index.create(path)
+    with index.writer() as writer:
+        writer.add_many(LINKED)
+    articles = list(LINKED)
+    counts = []
+    for number in range(MAX_UPDATES + 3):
+        linker = _linker(f"s{number}", number % 6, (number + 1) % 6)
+        with index.writer(merge_policy=MergePolicy(merge_factor=64)) as writer:  # no merge
+            writer.add(linker)
+            if number == 4:
+                writer.delete("s1")  # a linker goes: its targets' anchors shrink
+        articles = [a for a in articles if not (number == 4 and a.id == "s1")] + [linker]
+        counts.append(len(index.reader().segments[0].anchor_updates))
+        assert stored_anchors(index) == stored_anchors(_fresh(articles))
+    assert max(counts) == MAX_UPDATES and counts[MAX_UPDATES] == 1  # one file carrying all
+    assert len(_anchor_files(path)) == counts[-1]
+    _same_scores(Index.open(path), _fresh(articles))
+    assert verify(path).ok

@@ -146,16 +146,16 @@ def _fragment_from_every_token(text: str, matcher: object, fragment_chars: int) 
     from bnsearch.search import highlight
 
     tokens = ANALYZER.tokens(text)
-    matches = [(t, key) for t in tokens if (key := matcher(t.term)) is not None]  # type: ignore[operator]
+    matches = [(t.start, t.end, key) for t in tokens if (key := matcher(t.term)) is not None]  # type: ignore[operator]
     if not matches:
         return None
     first, last = highlight._best_window(matches, matcher, fragment_chars)  # type: ignore[arg-type]
     chosen = matches[first : last + 1]
     words = [(t.start, t.end) for t in tokens]
     start, end = highlight._stretch(
-        text, lambda _: words, chosen[0][0].start, chosen[-1][0].end, fragment_chars
+        text, lambda _: words, chosen[0][0], chosen[-1][1], fragment_chars
     )
-    return (start, end, tuple((t.start - start, t.end - start) for t, _ in chosen))
+    return (start, end, tuple((first - start, last - start) for first, last, _ in chosen))
 
 
 _WORDS = [

@@ -22,6 +22,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, islice
+from operator import methodcaller
 from typing import Protocol, TypeVar, cast, runtime_checkable
 
 import attrs
@@ -54,6 +55,10 @@ _PLAIN_BENGALI_WORD = re.compile(
     f"[{_EDGE_PUNCTUATION}]*"
 )
 _PLAIN_WORD = _PLAIN_BENGALI_WORD.fullmatch
+#: The span of a plain word's match (its word), and a match standing in for a chunk that
+#: is not one (see IcuWordTokenizer.batch_flat_spans).
+_WORD_SPAN = methodcaller("span", 1)
+_ANY_PLAIN = _PLAIN_WORD("\u0995")
 
 
 @runtime_checkable
@@ -113,6 +118,25 @@ class IcuWordTokenizer:
             result[index] = spans
         return result
 
+    def batch_flat_spans(self, chunks: Sequence[str]) -> list[tuple[int, ...]]:
+        """Per chunk, what :meth:`batch_spans` gives, flat: ``(start, end, start, end,
+        ...)``. Plain words (see :meth:`batch_spans`) are matched and their spans read in
+        C for a whole batch (the span of the match's word is the flat tuple); only the
+        other chunks go to ICU, together."""
+        matches = list(map(_PLAIN_WORD, chunks))
+        hard_at = [index for index, match in enumerate(matches) if match is None]
+        for index in hard_at:
+            matches[index] = _ANY_PLAIN  # read as a plain word, replaced below
+        flat: list[tuple[int, ...]] = list(map(_WORD_SPAN, matches))
+        remembered = _ICU_SPANS
+        unknown = [index for index in hard_at if chunks[index] not in remembered]
+        for index, spans in zip(unknown, _icu_spans([chunks[i] for i in unknown]), strict=True):
+            flat[index] = tuple(chain.from_iterable(spans))
+        for index in hard_at:  # segmented by ICU lately (batch_words): not again
+            if chunks[index] in remembered:
+                flat[index] = remembered[chunks[index]]
+        return flat
+
     def batch_words(self, chunks: Sequence[str]) -> tuple[list[str], list[int]]:
         """The words of many chunks in one flat list, and how many each chunk has: what
         slicing each chunk by :meth:`batch_spans` gives, for callers that need no offsets.
@@ -129,7 +153,9 @@ class IcuWordTokenizer:
         per_chunk = cast("list[tuple[str, ...]]", list(zip(words)))
         hard_at = [index for index, word in enumerate(words) if word is None]
         hard = [chunks[index] for index in hard_at]
-        for index, chunk, spans in zip(hard_at, hard, _icu_spans(hard), strict=True):
+        found = _icu_spans(hard)
+        _remember_icu_spans(hard, found)
+        for index, chunk, spans in zip(hard_at, hard, found, strict=True):
             per_chunk[index] = tuple(chunk[start:end] for start, end in spans)
         return list(chain.from_iterable(per_chunk)), list(map(len, per_chunk))
 
@@ -176,6 +202,19 @@ def _icu_spans(chunks: list[str]) -> list[list[tuple[int, int]]]:
         shift = skips[position] - chunk_start
         result[position].append((start + shift, end + shift))
     return result
+
+
+#: The flat word spans of chunks ICU segmented lately (:meth:`IcuWordTokenizer.batch_words`
+#: analyses a new chunk's terms, :meth:`IcuWordTokenizer.batch_flat_spans` then reads its
+#: word spans for the index without a second ICU pass); starts over past the bound.
+_ICU_SPANS: dict[str, tuple[int, ...]] = {}
+_MAX_ICU_SPANS = 100_000
+
+
+def _remember_icu_spans(chunks: list[str], spans: list[list[tuple[int, int]]]) -> None:
+    if len(_ICU_SPANS) + len(chunks) > _MAX_ICU_SPANS:
+        _ICU_SPANS.clear()
+    _ICU_SPANS.update(zip(chunks, map(tuple, map(chain.from_iterable, spans)), strict=True))
 
 
 def _regroup(flat: list[_Item], counts: list[int]) -> list[tuple[_Item, ...]]:

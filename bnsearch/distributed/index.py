@@ -221,12 +221,14 @@ class ShardedIndex:
         client: Any = None,
         params: BM25FParams | None = None,
         default_fields: Mapping[str, float] | None = None,
+        resident: bool = True,
     ) -> ShardedSearcher:
         """A searcher over every shard's newest commit (on the cluster of ``client``,
-        or in this process)."""
+        or in this process; ``resident``: see :class:`ShardedSearcher`)."""
         return ShardedSearcher(
             [str(p) for p in self.shard_paths],
             client=client,
             params=params,
             default_fields=default_fields,
+            resident=resident,
         )

@@ -1,6 +1,7 @@
 """``ShardedSearcher``: one query over every shard, ranked as one index would rank it.
 
-Elasticsearch's ``dfs_query_then_fetch``, in steps that are each one task per shard:
+Elasticsearch's ``dfs_query_then_fetch``, in steps that are each one call per shard (on a
+cluster: one call per resident host, :mod:`.actors`, or one Dask task per shard):
 
 1. ``candidates`` (only when the query has prefix or fuzzy words, or plain words and
    the folded-spelling match is on): every term of each shard such a word could expand
@@ -14,16 +15,16 @@ Elasticsearch's ``dfs_query_then_fetch``, in steps that are each one task per sh
 3. ``query``: each shard scores with those statistics and returns its best
    ``offset + limit`` as ids and scores; totals and facets add up; the rankings merge by
    score (then shard, then rank).
-4. ``fetch``: the page's hits get stored rows and highlights from their shards. On a
-   cluster a page ending by the 20th hit comes with step 3 instead (a round trip costs
-   more than highlighting a few more hits on each shard).
+4. ``fetch``: the page's hits get stored rows and highlights from their shards, by id
+   (the query is prepared again there, not scored). Over Dask tasks a page ending by the
+   20th hit comes with step 3 instead (a task's round trip costs more than highlighting
+   a few more hits on each shard); a resident host's round trip costs less.
 
 The proximity rerank of a plain-words query adds a bonus to the best ``rerank_depth``
 matches of the *whole* index, then takes the page among them. So in step 3 each shard
-reports its best matches without the bonus and their scores with it; the merge finds the
-global candidates (``m`` on a shard) and the page; a shard that gave its bonus outside the
-candidates is asked again with ``rerank_depth = m``: exactly the one-index candidates get
-the bonus.
+reports its best ``rerank_depth`` without the bonus and their scores with it (the bonus
+of a match does not depend on the others); the merge takes the global best by the first
+as the candidates and the page among them by the second, then fetches it.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import attrs
 
 from bnsearch.articles import Article
 from bnsearch.articles.links import LinkGraph
+from bnsearch.distributed.actors import ActorRunner
 from bnsearch.distributed.links import (
     Frequencies,
     GlobalReader,
@@ -49,12 +51,15 @@ from bnsearch.distributed.lookup import shard_article, shard_segment_count, shar
 from bnsearch.distributed.manifest import shard_of
 from bnsearch.distributed.runner import Runner
 from bnsearch.distributed.shard import (
+    HitItem,
     SearchRequest,
     ShardPage,
     ShardState,
     hit_of,
     needs_candidates,
     shard_candidates,
+    shard_explain,
+    shard_fetch,
     shard_record,
     shard_rerank_search,
     shard_search,
@@ -67,9 +72,10 @@ from bnsearch.search.collect import SORTS
 from bnsearch.search.filters import FilterArg
 from bnsearch.search.fuzzy import TermDictionary
 from bnsearch.search.parser import has_syntax
+from bnsearch.search.plan import plain_words
 from bnsearch.search.query import Query
 from bnsearch.search.related import related as related_articles
-from bnsearch.search.results import Results
+from bnsearch.search.results import Explanation, Results
 from bnsearch.search.scoring import BM25FParams
 from bnsearch.search.searcher import MAX_LIMIT, FieldsArg
 from bnsearch.search.statistics import DictionaryData, Statistics, UnitKey
@@ -138,6 +144,8 @@ def _sum_dicts(parts: Sequence[Mapping[Any, int]]) -> dict[Any, int]:
 class ShardedSearcher:
     """Search a sharded index's shards as one index (same ``Results`` and ``Hit`` types).
 
+    With a Dask ``client`` and ``resident`` (the default), every step is one call to a
+    resident host on each worker (:mod:`.actors`); ``resident=False`` runs Dask tasks.
     It keeps the shards' generations as of its creation; a shard that moved on raises
     :class:`~bnsearch.distributed.shard.StaleShardError`: call :meth:`refresh`.
     """
@@ -149,12 +157,19 @@ class ShardedSearcher:
         client: Any = None,
         params: BM25FParams | None = None,
         default_fields: Mapping[str, float] | None = None,
+        resident: bool = True,
+        _runner: Runner | ActorRunner | None = None,
     ) -> None:
         self.shard_paths = list(shard_paths)
         self.client = client
         self.params = params or BM25FParams()
         self.default_fields = default_fields
-        self._runner = Runner(client)
+        #: on a cluster, True: the steps are calls to a resident host per worker
+        #: (:mod:`.actors`); False: Dask tasks
+        self.resident = client is not None and resident
+        if _runner is None:
+            _runner = ActorRunner(client) if self.resident else Runner(client)
+        self._runner = _runner
         self.states: list[ShardState] = self._runner.map(
             shard_state, [(p,) for p in self.shard_paths]
         )
@@ -177,6 +192,8 @@ class ShardedSearcher:
             client=self.client,
             params=self.params,
             default_fields=self.default_fields,
+            resident=self.resident,
+            _runner=self._runner,  # the same hosts
         )
 
     def _calls(self, *args: Any) -> list[tuple[Any, ...]]:
@@ -268,19 +285,16 @@ class ShardedSearcher:
         plain = isinstance(query, str) and not strict and not romanized and not has_syntax(query)
         # query, then fetch: the shards rank without stored rows and highlights; only
         # the hits of the page get them (a hit's highlights cost more than its score).
-        # On a cluster a short page comes with the query instead: a round trip costs
-        # more than highlighting a few more hits on every shard
-        together = self.client is not None and page_end <= FETCH_WITH_QUERY
+        # Over tasks a short page comes with the query instead: a task's round trip
+        # costs more than highlighting a few more hits on every shard
+        together = self._together(page_end, highlight=highlight)
         quick = request if together else attrs.evolve(request, stored=False, highlight=False)
-        depths: list[int] | None = None
         if plain and (sort or "score") == "score" and self.params.proximity > 0 and total > depth:
-            pages, depths = self._reranked(quick, stats, page_end, depth)
+            pages, chosen = self._reranked(quick, stats, page_end, depth)
         else:
             pages = self._runner.map(shard_search, self._calls(quick, stats, page_end))
-        chosen = self._merge(pages, request)
-        items = [pages[n].hits[rank] for n, rank in chosen]
-        if request.stored and chosen and not together:
-            items = self._fetch(request, stats, chosen, depths)
+            chosen = [(n, *pages[n].hits[rank][:2]) for n, rank in self._merge(pages, request)]
+        items = self._items(request, stats, pages if together else None, chosen)
         return Results(
             hits=tuple(hit_of(item, offset + i) for i, item in enumerate(items)),
             total=sum(page.total for page in pages),
@@ -292,54 +306,98 @@ class ShardedSearcher:
             notes=_merge_notes(pages),
         )
 
-    def _fetch(
+    def explain(
+        self,
+        query: str | Query,
+        article_id: str,
+        *,
+        fields: FieldsArg = None,
+        romanized: bool = False,
+    ) -> Explanation:
+        """How ``article_id`` scores for ``query``: :meth:`bnsearch.search.Searcher.explain`
+        on the shard the id routes to, with the global statistics, so the breakdown is
+        the one index's. The proximity bonus goes to the best ``rerank_depth`` matches of
+        the whole index: when more match, the shards' best without the bonus are
+        gathered first, and an article outside them is explained without it.
+
+        Raises ``KeyError`` when no live article has this id.
+        """
+        if not isinstance(article_id, str):
+            raise KeyError(f"no live article with id {article_id!r}")
+        request = SearchRequest(
+            query=query,
+            limit=0,
+            fields=fields,
+            romanized=romanized,
+            highlight=False,
+            stored=False,
+            facets=(),
+            params=self.params,
+            default_fields=self.default_fields,
+        )
+        stats, total = self.statistics(request)
+        depth = self.params.rerank_depth
+        plain = plain_words(query, strict=False, romanized=romanized) is not None
+        if plain and self.params.proximity > 0 and total > depth:
+            flat = attrs.evolve(request, params=attrs.evolve(self.params, proximity=0.0))
+            pages = self._runner.map(shard_search, self._calls(flat, stats, depth))
+            best = sorted(
+                (-item[1], number, rank, item[0])
+                for number, page in enumerate(pages)
+                for rank, item in enumerate(page.hits)
+            )[:depth]
+            if all(ident != article_id for *_, ident in best):
+                request = flat  # outside the global candidates: no bonus, as in one index
+        number = shard_of(article_id, len(self.shard_paths))
+        path, generation = self.shard_paths[number], self.generations[number]
+        return self._runner.one(number, shard_explain, path, generation, request, stats, article_id)
+
+    def _together(self, page_end: int, *, highlight: bool) -> bool:
+        """True if a page ending at ``page_end`` comes with the query step (on a cluster,
+        short pages: over Dask tasks always, over resident hosts when without
+        highlights, which cost more than a host's round trip), False if its hits are
+        fetched after the merge."""
+        cheap = not self.resident or not highlight
+        return self.client is not None and cheap and page_end <= FETCH_WITH_QUERY
+
+    def _items(
         self,
         request: SearchRequest,
         stats: Statistics,
-        chosen: list[tuple[int, int]],
-        depths: list[int] | None,
-    ) -> list[Any]:
-        """The stored rows and highlights of the chosen hits (``(shard, rank)``): each
-        shard's share of a page is a run of its own ranking, searched again as a page."""
-        runs: dict[int, list[int]] = {}
-        for number, rank in chosen:
-            runs.setdefault(number, []).append(rank)
-        shards = sorted(runs)
-        calls = []
-        for n in shards:
-            start, count = runs[n][0], len(runs[n])
-            assert runs[n] == list(range(start, start + count))
-            params = None if depths is None else attrs.evolve(self.params, rerank_depth=depths[n])
-            calls.append(
-                (
-                    self.shard_paths[n],
-                    self.generations[n],
-                    request,
-                    stats,
-                    count,
-                    params,
-                    True,
-                    start,
-                )
-            )
-        fetched = dict(zip(shards, self._runner.map(shard_search, calls, shards), strict=True))
-        items = []
-        for number, rank in chosen:
-            item = fetched[number].hits[rank - runs[number][0]]
-            items.append(item)
-        return items
+        pages: list[ShardPage] | None,
+        chosen: list[tuple[int, str, float]],
+    ) -> list[HitItem]:
+        """The page's hits (``(shard, id, score)``, in order) as they travel: from the
+        shards' ``pages`` when those carry them, the others fetched from their shards by
+        id (stored rows and highlights; the query is not scored again)."""
+        if not request.stored:
+            return [(ident, score, {}, {}) for _, ident, score in chosen]
+        have: dict[tuple[int, str], HitItem] = {}
+        for number, page in enumerate(pages or ()):
+            for item in page.hits:
+                have[(number, item[0])] = item
+        wanted: dict[int, list[tuple[str, float]]] = {}
+        for number, ident, score in chosen:
+            if (number, ident) not in have:
+                wanted.setdefault(number, []).append((ident, score))
+        shards = sorted(wanted)
+        calls = [
+            (self.shard_paths[n], self.generations[n], request, stats, wanted[n], 0) for n in shards
+        ]
+        for number, found in zip(shards, self._runner.map(shard_fetch, calls, shards), strict=True):
+            for item in found:
+                have[(number, item[0])] = item
+        return [(ident, score, *have[(n, ident)][2:]) for n, ident, score in chosen]
 
     def _reranked(
         self, request: SearchRequest, stats: Statistics, page_end: int, depth: int
-    ) -> tuple[list[ShardPage], list[int]]:
+    ) -> tuple[list[ShardPage], list[tuple[int, str, float]]]:
         """Step 3 of a plain-words query: the bonus goes to the global best ``depth``.
 
-        Each shard reports its best ``depth`` without the bonus, their scores with it,
-        and its page. The global best ``depth`` by the first score are the candidates;
-        the page is the best ``page_end`` of them by the second. A shard whose part of
-        that page is not the start of the page it sent (it gave the bonus to some of its
-        matches outside the global candidates, and they outranked the others) is asked
-        again with ``rerank_depth`` = its number of candidates: exactly those get it.
+        Each shard reports its best ``depth`` without the bonus and their scores with
+        it (the bonus of a match does not depend on the others). The global best
+        ``depth`` by the first score are the candidates; the page is the best
+        ``page_end`` of them by the second: ``(shard, id, score)`` from ``offset``.
         """
         answers = self._runner.map(
             shard_rerank_search, self._calls(request, stats, depth, page_end)
@@ -349,41 +407,10 @@ class ShardedSearcher:
             for number, answer in enumerate(answers)
             for rank, (ident, score) in enumerate(answer.base)
         )[:depth]
-        candidates: list[list[str]] = [[] for _ in answers]
-        for _, number, _, ident in ranked:
-            candidates[number].append(ident)
         page = sorted(
-            (-answers[number].final[ident], number, ident)
-            for number, idents in enumerate(candidates)
-            for ident in idents
-        )[:page_end]
-        pages: list[ShardPage | None] = []
-        for number, answer in enumerate(answers):
-            wanted = [ident for _, owner, ident in page if owner == number]
-            sent = [item[0] for item in answer.page.hits[: len(wanted)]]
-            pages.append(answer.page if sorted(sent) == sorted(wanted) else None)
-        again = [n for n, found in enumerate(pages) if found is None]
-        if again:
-            calls = [
-                (
-                    self.shard_paths[n],
-                    self.generations[n],
-                    request,
-                    stats,
-                    min(page_end, len(candidates[n])),
-                    attrs.evolve(self.params, rerank_depth=max(len(candidates[n]), 1)),
-                )
-                for n in again
-            ]
-            for n, found in zip(again, self._runner.map(shard_search, calls), strict=True):
-                pages[n] = found
-        done = [found for found in pages if found is not None]
-        assert len(done) == len(pages)
-        trimmed = [
-            attrs.evolve(found, hits=found.hits[: sum(1 for _, o, _ in page if o == n)])
-            for n, found in enumerate(done)
-        ]
-        return trimmed, [max(len(idents), 1) for idents in candidates]
+            (-answers[number].final[ident], number, ident) for _, number, _, ident in ranked
+        )[request.offset : page_end]
+        return [answer.page for answer in answers], [(n, i, -s) for s, n, i in page]
 
     def _merge(self, pages: list[ShardPage], request: SearchRequest) -> list[tuple[int, int]]:
         """``(shard, rank)`` of the page's hits, merged from the shards' rankings."""

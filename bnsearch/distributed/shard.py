@@ -5,17 +5,18 @@ so they run alike in this process or as Dask tasks on a worker. A process keeps 
 shard's reader (and its term dictionaries) open between tasks, keyed by folder: a worker
 opens a shard once per generation, not once per query. Nothing here imports Dask.
 
-A search runs in up to four steps, each a task per shard (see :mod:`.searcher`):
+A search runs in up to four steps, each a call per shard (see :mod:`.searcher`):
 ``candidates`` (the terms prefix and fuzzy words may expand to, and the other
 spellings of plain words the shard holds), ``record`` (the document
 frequencies the query needs, counted on this shard), ``search`` (scored with the summed
-figures) and, for the proximity rerank, ``search`` again over the shard's share of the
-global candidates.
+figures; for the proximity rerank, the best matches with and without the bonus) and
+``fetch`` (stored rows and highlights of the page's hits, by id, not scored again).
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -33,7 +34,7 @@ from bnsearch.search.fuzzy import TermDictionary
 from bnsearch.search.parser import has_syntax, parse_query
 from bnsearch.search.plan import plain_words
 from bnsearch.search.query import Query
-from bnsearch.search.results import Hit, Results
+from bnsearch.search.results import Explanation, Hit, Results
 from bnsearch.search.scoring import BM25FParams
 from bnsearch.search.spelling import SpellingIndex
 from bnsearch.search.statistics import Statistics, StatisticsRecorder, UnitKey
@@ -76,12 +77,16 @@ class ShardState:
     with_postings: frozenset[str]
 
 
+#: A hit as it travels from a shard: id, score, stored fields, highlights.
+HitItem = tuple[str, float, dict[str, Any], dict[str, Any]]
+
+
 @attrs.frozen(kw_only=True)
 class ShardPage:
     """One shard's answer to a search: its best hits (as plain tuples, to travel) and
     facts about all its matches."""
 
-    hits: tuple[tuple[str, float, dict[str, Any], dict[str, Any]], ...]
+    hits: tuple[HitItem, ...]
     #: per hit, the date key of a date sort (undated: the largest), else empty
     keys: tuple[int, ...]
     total: int
@@ -258,13 +263,48 @@ def shard_candidates(
 
 
 # -- step 2: the figures the query needs, counted here -----------------------------------
+#: Searchers kept per process for queries whose global statistics are known: a query's
+#: steps (query, fetch, explain) and its next pages or repeats reuse one searcher and its
+#: caches (norm multipliers, document frequencies, positions).
+RESIDENT_SEARCHERS = 128
+_resident_lock = threading.Lock()
+_resident: OrderedDict[tuple[Any, ...], Searcher] = OrderedDict()
+
+
 def _searcher(reader: IndexReader, request: SearchRequest, statistics: Any) -> Searcher:
-    return Searcher(
+    """A searcher of ``reader`` scoring with ``statistics``: the one kept for this query
+    when the statistics are gathered ones (they follow from the snapshot and the query,
+    so the key is those), a new one otherwise (the record step's recorder)."""
+    if not isinstance(statistics, Statistics):
+        return Searcher(
+            reader,
+            params=request.params,
+            default_fields=request.default_fields,
+            statistics=statistics,
+        )
+    key = (
+        id(reader),
+        reader.generation,
+        repr((request.query, request.fields, request.filter, request.romanized, request.strict)),
+        repr(request.params),
+        repr(request.default_fields),
+    )
+    with _resident_lock:
+        found = _resident.get(key)
+        if found is not None and found.reader is reader:
+            _resident.move_to_end(key)
+            return found
+    found = Searcher(
         reader,
         params=request.params,
         default_fields=request.default_fields,
         statistics=statistics,
     )
+    with _resident_lock:
+        _resident[key] = found
+        while len(_resident) > RESIDENT_SEARCHERS:
+            _resident.popitem(last=False)
+    return found
 
 
 def _run(
@@ -283,6 +323,7 @@ def _run(
         stored=request.stored,
         facets=request.facets,
         strict=request.strict,
+        exact_total=True,  # shard totals add up to the index's
     )
 
 
@@ -301,35 +342,19 @@ def shard_record(
 
 # -- step 3: the search itself, with the global figures ----------------------------------
 def shard_search(
-    path: str,
-    generation: int,
-    request: SearchRequest,
-    statistics: Statistics,
-    limit: int,
-    params: BM25FParams | None = None,
-    stored: bool | None = None,
-    offset: int = 0,
+    path: str, generation: int, request: SearchRequest, statistics: Statistics, limit: int
 ) -> ShardPage:
-    """This shard's hits ``offset`` to ``offset + limit`` scored with the global
-    ``statistics``.
-
-    ``params`` replaces the request's (the rerank steps change ``proximity`` and
-    ``rerank_depth``); ``stored`` likewise.
-    """
+    """This shard's best ``limit`` hits scored with the global ``statistics``."""
     crash_point("shard-search")
     reader, _ = open_shard(path, generation)
-    if params is not None:
-        request = attrs.evolve(request, params=params)
-    if stored is not None:
-        request = attrs.evolve(request, stored=stored)
-    results = _run(reader, request, statistics, limit=limit, offset=offset)
+    results = _run(reader, request, statistics, limit=limit)
     keys: tuple[int, ...] = ()
     if request.sort in ("date", "-date"):
         keys = tuple(
             _date_key(reader, hit.id, newest_first=request.sort == "-date") for hit in results
         )
     return ShardPage(
-        hits=tuple((h.id, h.score, dict(h.fields), dict(h.highlights)) for h in results),
+        hits=tuple(_item(hit) for hit in results),
         keys=keys,
         total=results.total,
         facets={name: dict(counts) for name, counts in results.facets.items()},
@@ -348,7 +373,7 @@ def _date_key(reader: IndexReader, article_id: str, *, newest_first: bool) -> in
     return -published if newest_first else published
 
 
-def hit_of(item: tuple[str, float, dict[str, Any], dict[str, Any]], rank: int) -> Hit:
+def hit_of(item: HitItem, rank: int) -> Hit:
     """A :class:`Hit` rebuilt from a shard's plain tuple, at its rank in the merged list."""
     ident, score, fields, highlights = item
     if not fields and not highlights:
@@ -356,11 +381,56 @@ def hit_of(item: tuple[str, float, dict[str, Any], dict[str, Any]], rank: int) -
     return Hit(id=ident, score=score, rank=rank, fields=fields, highlights=highlights)
 
 
+def shard_explain(
+    path: str,
+    generation: int,
+    request: SearchRequest,
+    statistics: Statistics,
+    article_id: str,
+) -> Explanation:
+    """How this shard's article ``article_id`` scores for the request's query with the
+    global ``statistics`` (``Searcher.explain``; ``KeyError`` if it is not live here)."""
+    reader, _ = open_shard(path, generation)
+    return _searcher(reader, request, statistics).explain(
+        request.query, article_id, fields=request.fields, romanized=request.romanized
+    )
+
+
+def _item(hit: Hit) -> HitItem:
+    return (hit.id, hit.score, dict(hit.fields), dict(hit.highlights))
+
+
+def shard_fetch(
+    path: str,
+    generation: int,
+    request: SearchRequest,
+    statistics: Statistics,
+    found: Sequence[tuple[str, float]],
+    offset: int,
+) -> tuple[HitItem, ...]:
+    """The stored rows and highlights of this shard's hits ``found`` (ids with the scores
+    the query step gave them), ranked from ``offset``: the query is prepared again (for
+    the highlights' words), not scored."""
+    crash_point("shard-fetch")
+    reader, _ = open_shard(path, generation)
+    hits = _searcher(reader, request, statistics).hits_of(
+        request.query,
+        found,
+        offset=offset,
+        fields=request.fields,
+        romanized=request.romanized,
+        strict=request.strict,
+        highlight=request.highlight,
+    )
+    return tuple(_item(hit) for hit in hits)
+
+
 @attrs.frozen(kw_only=True)
 class RerankPage:
     """A shard's answer for a reranked plain-words query: its best ``depth`` matches
     without the proximity bonus (``(id, score)``, best first), the score with the bonus
-    of each of them, and its page as :func:`shard_search` makes it."""
+    of each of them, and its page: its best ``limit`` with the bonus given to its own
+    best ``depth`` (with stored rows when the request asks for them), total, facets."""
 
     base: tuple[tuple[str, float], ...]
     final: dict[str, float]
@@ -376,15 +446,34 @@ def shard_rerank_search(
     limit: int,
 ) -> RerankPage:
     """Everything the merge needs to give the proximity bonus to the global best
-    ``depth`` matches, in one task (usually; see :mod:`.searcher`)."""
+    ``depth`` matches, in one task: the merge picks the page from ``base`` and
+    ``final``, and fetches the hits of it that ``page`` does not hold (see
+    :mod:`.searcher`)."""
     crash_point("shard-search")
     reader, _ = open_shard(path, generation)
     flat = attrs.evolve(request.params, proximity=0.0)
     quick = attrs.evolve(request, params=flat, stored=False, highlight=False, facets=())
     base = _run(reader, quick, statistics, limit=depth)
-    final = _run(reader, attrs.evolve(quick, params=request.params), statistics, limit=depth)
+    final = _run(
+        reader, attrs.evolve(request, stored=False, highlight=False), statistics, limit=depth
+    )
+    hits = list(final.hits[:limit])
+    if request.stored and hits:
+        hits = _searcher(reader, request, statistics).hits_of(
+            request.query,
+            [(hit.id, hit.score) for hit in hits],
+            fields=request.fields,
+            highlight=request.highlight,
+        )
     return RerankPage(
         base=tuple((hit.id, hit.score) for hit in base),
         final={hit.id: hit.score for hit in final},
-        page=shard_search(path, generation, request, statistics, limit),
+        page=ShardPage(
+            hits=tuple(_item(hit) for hit in hits),
+            keys=(),
+            total=final.total,
+            facets={name: dict(counts) for name, counts in final.facets.items()},
+            notes=final.notes,
+            query=final.query,
+        ),
     )

@@ -3,21 +3,22 @@
 An article's ``anchors`` (the headlines of other pages' links that resolve to it) change
 whenever a linker, or a rival target, is added, retitled or deleted. Its other fields
 do not. So a segment never has a doc deleted and copied because of a link: the writer
-writes beside the segment ONE small compound file, ``seg-NNNNNN.anc-GGGGGG.cfs`` (listed
+writes beside the segment a small compound file, ``seg-NNNNNN.anc-GGGGGG.cfs`` (listed
 with the segment's files in the manifest, like its deletions file), holding the anchors
-of every doc of that segment whose anchors changed since the segment was written:
+of the docs of that segment whose anchors this commit changed:
 
 * ``anchors.docs`` (int32, ascending): the updated docs;
 * ``anchors.ptr`` + string table ``strings.anchors``: each one's anchor headlines;
 * ``fld.F.*`` for every field whose source is ``anchors``: that field's arrays over the
   updated docs alone (local doc ``i`` is ``anchors.docs[i]``), as a segment holds them.
 
-A later update of the same segment replaces the file (the new one carries the earlier
-updated docs over by array surgery, :func:`update_arrays`, and analyzes only the docs
-that changed now); a merge folds it into the merged segment. A reader takes the updated
-docs' anchor fields from it (:func:`materialize`: the segment's field with those docs'
-postings dropped and the file's added, built when the field is first read) and their
-stored anchors from it, so searching, statistics, explain and highlights see exactly
+Files stack: for a doc in several, the one of the latest generation wins. The commit
+that would give a segment more than :data:`MAX_UPDATES` files writes one carrying the
+others over instead (array surgery, :func:`update_arrays`; only the docs that changed
+now are analyzed); a merge folds them into the merged segment. A reader takes the
+updated docs' anchor fields from them (:func:`materialize`: the segment's field with
+those docs' postings dropped and the files' added, built when the field is first read)
+and their stored anchors, so searching, statistics, explain and highlights see exactly
 the arrays a segment written with the final anchors would hold.
 
 A segment without the file (every segment written before it existed) reads as before.
@@ -25,7 +26,7 @@ A segment without the file (every segment written before it existed) reads as be
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -54,13 +55,22 @@ def anchors_stem(segment: str, generation: int) -> str:
     return f"{segment}{_TAG}{generation:06d}"
 
 
-def anchors_file(entry: SegmentEntry) -> str | None:
-    """The anchor update file among ``entry``'s files, or ``None``."""
+#: A segment holds at most this many anchor update files; the commit that would add one
+#: more writes one file carrying all of them over instead.
+MAX_UPDATES = 8
+
+
+def anchors_files(entry: SegmentEntry) -> list[str]:
+    """The anchor update files among ``entry``'s files, oldest first."""
     prefix = entry.name + _TAG
-    found = [name for name in entry.files if name.startswith(prefix)]
-    if len(found) > 1:
-        raise IndexFormatError(f"segment {entry.name!r} lists {len(found)} anchor update files")
-    return found[0] if found else None
+    found = []
+    for name in entry.files:
+        if name.startswith(prefix):
+            generation = name[len(prefix) :].split(".", 1)[0]
+            if not generation.isdigit():
+                raise IndexFormatError(f"segment {entry.name!r}: bad anchor update name {name!r}")
+            found.append((int(generation), name))
+    return [name for _, name in sorted(found)]
 
 
 def anchor_specs(schema: Schema) -> list[FieldSpec]:
@@ -86,6 +96,10 @@ class AnchorUpdate:
         """The updated anchors of ``doc``, or ``None`` when the file does not update it."""
         slot = self._slot.get(doc)
         return None if slot is None else self.rows[slot]
+
+    def rows_of(self, doc: int) -> tuple[str, ...]:
+        """The anchors of a doc this file updates."""
+        return self.rows[self._slot[doc]]
 
 
 def read_update(directory: Directory, name: str, schema: Schema, max_doc: int) -> AnchorUpdate:
@@ -146,19 +160,50 @@ def _terms(arrays: _FieldArrays) -> list[str]:
     return arrays.terms
 
 
+def _latest_holders(updates: Sequence[AnchorUpdate]) -> dict[int, int]:
+    """doc -> the index of the last update (in ``updates`` order) that holds it."""
+    holders: dict[int, int] = {}
+    for number, update in enumerate(updates):
+        for doc in update.docs.tolist():
+            holders[doc] = number
+    return holders
+
+
+def anchors_of(updates: Sequence[AnchorUpdate], doc: int) -> tuple[str, ...] | None:
+    """The anchors the last update holding ``doc`` gives it, or ``None``."""
+    for update in reversed(updates):
+        found = update.anchors_of(doc)
+        if found is not None:
+            return found
+    return None
+
+
 def materialize(
-    spec: FieldSpec, base: _FieldArrays, base_terms: list[str], update: AnchorUpdate, max_doc: int
+    spec: FieldSpec,
+    base: _FieldArrays,
+    base_terms: list[str],
+    updates: Sequence[AnchorUpdate],
+    max_doc: int,
 ) -> _FieldArrays:
-    """The anchor field ``spec`` of a segment of ``max_doc`` docs with ``update``
-    applied: ``base`` (the field as written) without the updated docs' postings, plus
-    the update's postings, norms and lengths of those docs."""
+    """The anchor field ``spec`` of a segment of ``max_doc`` docs with ``updates``
+    applied (a later update wins): ``base`` (the field as written) without the updated
+    docs' postings, plus each updated doc's postings, norms and lengths from the last
+    update holding it."""
     from bnsearch.index.segment import _FieldArrays, encode_strings
 
+    holders = _latest_holders(updates)
     keep = np.arange(max_doc, dtype=np.int64)
-    keep[update.docs] = -1
-    mini = update.fields[spec.name]
+    keep[np.fromiter(holders, dtype=np.int64, count=len(holders))] = -1
+    sources: list[tuple[Any, list[str], Array]] = [(base, base_terms, keep)]
+    for number, update in enumerate(updates):
+        mini = update.fields[spec.name]
+        doc_map = np.array(
+            [doc if holders[doc] == number else -1 for doc in update.docs.tolist()],
+            dtype=np.int64,
+        )
+        sources.append((mini, _terms(mini), doc_map))
     built, _ = combine_fields(
-        [(base, base_terms, keep), (mini, _terms(mini), update.docs)],
+        sources,
         max_doc=max_doc,
         text=spec.kind == TEXT,
         positions=spec.positions,
@@ -188,16 +233,17 @@ class _Built:
 
 
 def update_arrays(
-    schema: Schema, old: AnchorUpdate | None, changes: Mapping[int, tuple[str, ...]]
+    schema: Schema, olds: Sequence[AnchorUpdate], changes: Mapping[int, tuple[str, ...]]
 ) -> dict[str, Any]:
-    """The arrays of a segment's new anchor update file: the docs of ``old`` (the
-    segment's current file, or ``None``) not in ``changes`` carried over as they are,
-    and the docs of ``changes`` (doc -> final anchors) analyzed."""
+    """The arrays of a new anchor update file: the docs of ``changes`` (doc -> final
+    anchors) analyzed, and the docs of the updates ``olds`` (oldest first; each doc as
+    the last one holding it gives it) not in ``changes`` carried over as they are. With
+    no ``olds`` the file holds this commit's changes alone."""
     fresh = sorted(changes)
-    carried = [] if old is None else [d for d in old.docs.tolist() if d not in changes]
-    docs = sorted([*carried, *fresh])
+    holders = {doc: n for doc, n in _latest_holders(olds).items() if doc not in changes}
+    docs = sorted([*holders, *fresh])
     slot = {doc: number for number, doc in enumerate(docs)}
-    rows = [changes[doc] if doc in changes else _old_row(old, doc) for doc in docs]
+    rows = [changes[doc] if doc in changes else olds[holders[doc]].rows_of(doc) for doc in docs]
     analyzed, _ = anchor_fields(schema, [changes[doc] for doc in fresh])
     fresh_map = np.array([slot[doc] for doc in fresh], dtype=np.int64)
     arrays: dict[str, Any] = {}
@@ -209,9 +255,9 @@ def update_arrays(
             if key.startswith(prefix + ".")
         }
         sources: list[tuple[Any, list[str], Array]] = [(_Built(built), built["terms"], fresh_map)]
-        if old is not None:
+        for number, old in enumerate(olds):
             old_map = np.array(
-                [slot[doc] if doc not in changes else -1 for doc in old.docs.tolist()],
+                [slot[doc] if holders.get(doc) == number else -1 for doc in old.docs.tolist()],
                 dtype=np.int64,
             )
             mini = old.fields[spec.name]
@@ -230,17 +276,13 @@ def update_arrays(
     return arrays
 
 
-def _old_row(old: AnchorUpdate | None, doc: int) -> tuple[str, ...]:
-    assert old is not None
-    found = old.anchors_of(doc)
-    assert found is not None
-    return found
-
-
-def with_update(entry: SegmentEntry, name: str, files: Mapping[str, FileInfo]) -> SegmentEntry:
-    """``entry`` with its anchor update file replaced by ``files`` (the new file ``name``)."""
-    old = anchors_file(entry)
-    kept = {key: value for key, value in entry.files.items() if key != old}
+def with_update(
+    entry: SegmentEntry, name: str, files: Mapping[str, FileInfo], *, replace: bool
+) -> SegmentEntry:
+    """``entry`` with the new anchor update file ``name`` (its ``files``) added, or, with
+    ``replace``, in place of its update files (the new one carries them over)."""
+    old = set(anchors_files(entry)) if replace else set()
+    kept = {key: value for key, value in entry.files.items() if key not in old}
     kept.update(files)
     assert name in kept
     return attrs.evolve(entry, files=kept)

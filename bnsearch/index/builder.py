@@ -31,6 +31,7 @@ import numpy.typing as npt
 from bnsearch.analysis import Analyzer
 from bnsearch.analysis.forms import inflection_split
 from bnsearch.articles import Article
+from bnsearch.index import wordspans
 from bnsearch.index.links import title_key
 from bnsearch.index.norms import encode_lengths
 from bnsearch.index.schema import POSITION_GAP, TEXT, FieldSpec, Schema, keyword_values
@@ -45,6 +46,13 @@ Int64Array = npt.NDArray[np.int64]
 _MAX_CHUNKS = 2_000_000
 #: The chunk standing for the gap between two values (no real chunk holds a space).
 GAP = " "
+#: One chunk's word spans: start, end (within the chunk), start, end, ... a word.
+_Spans = tuple[int, ...]
+#: Word spans of the chunks this process has seen (fields that keep word spans): a new
+#: segment's tables learn them from here, as their terms from the analyzer's cache, so
+#: only chunks new to the process go to the tokenizer. Starts over past the bound.
+_CHUNK_SPANS: dict[str, _Spans] = {}
+_MAX_CACHED_SPANS = 300_000
 
 
 class _Vocabulary(dict[str | None, int]):
@@ -94,12 +102,18 @@ class ChunkTable:
     multi-valued field (:data:`POSITION_GAP` empty positions), written :data:`GAP`.
     """
 
-    def __init__(self, analyzer: Analyzer, vocab: _Vocabulary) -> None:
+    def __init__(self, analyzer: Analyzer, vocab: _Vocabulary, *, spans: bool = False) -> None:
         self.numbers = _ChunkNumbers()
         self.ptr = array("q", [0, POSITION_GAP])
         self.terms = array("i", [-1] * POSITION_GAP)
         self._chunk_terms = analyzer.chunk_terms
         self._vocab = vocab
+        #: with ``spans``, each entry's word start and end within its chunk, one after
+        #: the other (beside ``terms``): the word spans of :mod:`bnsearch.index.wordspans`
+        self.spans: array[int] | None = None
+        if spans:
+            self.spans = array("i", [0] * (2 * POSITION_GAP))
+        self._batch_spans = analyzer.tokenizer.batch_flat_spans
 
     def add_docs(self, docs: list[list[str]], out: array[int]) -> None:
         """Append the chunk numbers of ``docs`` (each a list of chunks, :data:`GAP` between
@@ -120,16 +134,49 @@ class ChunkTable:
         """Term ids of the chunks new to the table (analyzed in one analyzer call)."""
         entries = self._chunk_terms(chunks)
         flat = list(chain.from_iterable(entries))
+        if self.spans is not None:
+            self._learn_spans(chunks, entries)
         self._vocab.add_all(flat)
         ids = np.fromiter(map(self._vocab.__getitem__, flat), dtype=np.int32, count=len(flat))
         ends = np.cumsum(np.fromiter(map(len, entries), dtype=np.int64, count=len(entries)))
         self.terms.frombytes(ids.tobytes())
         self.ptr.frombytes((ends + self.ptr[-1]).tobytes())
 
+    def _learn_spans(self, chunks: list[str], entries: list[tuple[str | None, ...]]) -> None:
+        """Word starts and ends within the new chunks (the tokenizer's, which gave their
+        terms: one entry per term)."""
+        assert self.spans is not None
+        cache = _CHUNK_SPANS
+        spans: list[_Spans | None] = list(map(cache.get, chunks))
+        unknown = spans.count(None)
+        if unknown:  # chunks new to this process: one tokenizer batch
+            if unknown == len(chunks):
+                missing = chunks
+            else:
+                missing = [c for c, found in zip(chunks, spans, strict=True) if found is None]
+            if len(cache) + len(missing) > _MAX_CACHED_SPANS:
+                cache.clear()
+            made = self._batch_spans(missing)
+            cache.update(zip(missing, made, strict=True))
+            if unknown == len(chunks):
+                spans = made  # type: ignore[assignment]
+            else:
+                fresh = iter(made)
+                spans = [next(fresh) if found is None else found for found in spans]
+        # two numbers a word: the tokenizer's words are the analyzer's (checked in C)
+        if list(map(len, spans)) != list(map((2).__mul__, map(len, entries))):  # type: ignore[arg-type]
+            raise AssertionError("the tokenizer's spans and the analyzer's terms disagree")
+        self.spans.extend(chain.from_iterable(spans))  # type: ignore[arg-type]
+
     def expand(
-        self, doc_chunks: Int32Array, chunk_counts: Int32Array
-    ) -> tuple[Int32Array, Int32Array]:
-        """Term ids per position of every doc (doc after doc) and positions per doc."""
+        self,
+        doc_chunks: Int32Array,
+        chunk_counts: Int32Array,
+        chunk_starts: npt.NDArray[np.int64] | None = None,
+    ) -> tuple[Int32Array, Int32Array, tuple[Int64Array, Int64Array] | None]:
+        """Term ids per position of every doc (doc after doc), positions per doc, and
+        with ``chunk_starts`` (each chunk occurrence's start in its text) each
+        position's word start and end in its text."""
         ptr = np.frombuffer(self.ptr, dtype=np.int64)
         terms = np.frombuffer(self.terms, dtype=np.int32)
         sizes = (ptr[1:] - ptr[:-1])[doc_chunks]
@@ -140,11 +187,18 @@ class ChunkTable:
         where = np.repeat(shift, sizes)
         where += np.arange(total, dtype=np.int64)  # in place: one position-sized temporary less
         ids = terms[where]
+        spans = None
+        if chunk_starts is not None and self.spans is not None:
+            base = np.repeat(chunk_starts, sizes)
+            both = np.frombuffer(self.spans, dtype=np.int32)
+            starts = base + both[0::2][where]
+            base += both[1::2][where]
+            spans = (starts, base)
         del where
         chunk_ends = np.cumsum(chunk_counts, dtype=np.int64)
         position_ends = np.concatenate(([0], ends))[chunk_ends]
         lengths = np.diff(np.concatenate(([0], position_ends))).astype(np.int32)
-        return ids.astype(np.int32, copy=False), lengths
+        return ids.astype(np.int32, copy=False), lengths, spans
 
 
 def _field_values(spec: FieldSpec, article: Article, anchors: tuple[str, ...]) -> list[str]:
@@ -183,6 +237,8 @@ class _FieldBuffer:
     table: ChunkTable | None
     items: array[int] = attrs.field(factory=lambda: array("i"))
     counts: array[int] = attrs.field(factory=lambda: array("i"))
+    #: with word spans (:mod:`.wordspans`): each chunk occurrence's start in its text
+    chunk_starts: array[int] | None = None
 
 
 def _surface_analyzer(analyzer: Analyzer) -> Analyzer:
@@ -214,9 +270,13 @@ class SegmentBuilder:
         for spec in self.schema.fields:
             vocab = _Vocabulary()
             table = None
+            spans = keeps_spans(spec)
             if spec.kind == TEXT:
-                table = ChunkTable(_surface_analyzer(self.schema.analyzer(spec.name)), vocab)
-            self._fields[spec.name] = _FieldBuffer(vocab=vocab, table=table)
+                analyzer = _surface_analyzer(self.schema.analyzer(spec.name))
+                table = ChunkTable(analyzer, vocab, spans=spans)
+            self._fields[spec.name] = _FieldBuffer(
+                vocab=vocab, table=table, chunk_starts=array("q") if spans else None
+            )
 
     def add_articles(self, items: Sequence[tuple[Article, tuple[str, ...]]]) -> None:
         """Analyze and add ``(article, anchors)`` pairs (the anchors may be replaced at
@@ -310,8 +370,14 @@ class SegmentBuilder:
     def _field_arrays(self, spec: FieldSpec) -> tuple[dict[str, Any], dict[str, Any]]:
         buffer = self._fields[spec.name]
         vocab = buffer.vocab.terms()
+        spans = None
         if buffer.table is not None:
-            ids, lengths = buffer.table.expand(_int32(buffer.items), _int32(buffer.counts))
+            starts = buffer.chunk_starts
+            ids, lengths, spans = buffer.table.expand(
+                _int32(buffer.items),
+                _int32(buffer.counts),
+                None if starts is None else np.frombuffer(starts, dtype=np.int64),
+            )
         else:
             ids, lengths = _int32(buffer.items), _int32(buffer.counts)
         split = inflection_split(self.schema.analyzer(spec.name)) if spec.kind == TEXT else None
@@ -323,6 +389,7 @@ class SegmentBuilder:
             doc_count=self.doc_count,
             text=spec.kind == TEXT,
             positions=spec.positions,
+            spans=spans,
         )
 
 
@@ -377,9 +444,21 @@ def _add_text(
     if source in ("related", "anchors"):
         docs = [_gapped_chunks(_field_values(spec, a, anchors)) for a, anchors in items]
     else:
-        docs = [(getattr(article, source) or "").split() for article, _ in items]
+        texts = [getattr(article, source) or "" for article, _ in items]
+        docs = [text.split() for text in texts]
+        if buffer.chunk_starts is not None:
+            starts = wordspans.chunk_starts(texts)
+            if len(starts) != sum(map(len, docs)):
+                raise AssertionError("chunk starts and str.split disagree")
+            buffer.chunk_starts.frombytes(starts.tobytes())
     table.add_docs(docs, buffer.items)
     buffer.counts.extend(map(len, docs))
+
+
+def keeps_spans(spec: FieldSpec) -> bool:
+    """True for the fields whose segments keep word spans (:mod:`.wordspans`): text
+    fields with positions fed by one string of the article."""
+    return spec.kind == TEXT and spec.positions and spec.source in wordspans.SPAN_SOURCES
 
 
 def _gapped_chunks(values: list[str]) -> list[str]:
@@ -440,6 +519,7 @@ def build_field(
     doc_count: int,
     text: bool,
     positions: bool,
+    spans: tuple[Int64Array, Int64Array] | None = None,
 ) -> tuple[dict[str, Any], dict[str, int]]:
     """CSR arrays of one field from per-position term ids (``-1`` = no term).
 
@@ -449,7 +529,8 @@ def build_field(
     stem and each carries the OR of its occurrences' flags (``forms``). Returns the
     arrays (``terms`` as a sorted list of str, ``indptr``, ``docs``, ``tfs``, for text
     fields ``norms``, ``lens``, with positions ``pos``, ``posptr``, with stems
-    ``forms``) and statistics.
+    ``forms``, with ``spans`` (each position's word start and end) the word span arrays
+    of :mod:`.wordspans`) and statistics.
     """
     doc_of = np.repeat(np.arange(doc_count, dtype=np.int32), lengths)
     starts = np.cumsum(lengths, dtype=np.int64) - lengths
@@ -468,6 +549,10 @@ def build_field(
         sorted_terms, rank = _stem_ranks(stem_of)
         flags = np.array(flag_of, dtype=np.uint8)[ids]
     term = rank[ids] if len(ids) else ids
+    if spans is not None:
+        dropped = np.ones(len(raw_ids), dtype=bool)
+        dropped[kept] = term < 0
+        arrays_spans = wordspans.encode(spans[0], spans[1], dropped, lengths)
     if flags is not None and len(term) and int(term.min()) < 0:  # the stemmer dropped some
         stemmed = term >= 0
         term, doc_of, position = term[stemmed], doc_of[stemmed], position[stemmed]
@@ -507,6 +592,8 @@ def build_field(
             max_pos = int(position.max()) if n else 0
             arrays["pos"] = position.astype(small_uint(max_pos))
             arrays["posptr"] = np.append(posting_start, n).astype(np.int64)[indptr]
+        if spans is not None:
+            arrays.update(arrays_spans)
     else:
         # the last keyword of each doc is its full path: the facet value
         facet = np.full(doc_count, -1, dtype=np.int32)

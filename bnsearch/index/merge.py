@@ -25,6 +25,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.index import wordspans
 from bnsearch.index.directory import Directory
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.postings import combine_fields
@@ -92,6 +93,13 @@ def _merge_field(
         for reader, remap in zip(readers, remaps, strict=True)
     ]
     arrays_out, tokens = combine_fields(sources, max_doc=max_doc, text=text, positions=positions)
+    if text:  # word spans, copied doc by doc (none if an input keeps none)
+        arrays_out.update(
+            wordspans.select(
+                [reader.word_spans(name) for reader in readers],
+                [np.flatnonzero(reader.live) for reader in readers],
+            )
+        )
     stats = {
         "terms": len(arrays_out["terms"]),
         "postings": len(arrays_out["docs"]),

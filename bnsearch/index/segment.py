@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.errors import IndexFormatError, SchemaError
-from bnsearch.index import compound, faults
+from bnsearch.index import compound, faults, wordspans
 from bnsearch.index.directory import Directory, FileInfo
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.schema import TEXT, Schema
@@ -166,7 +166,7 @@ def write_segment(directory: Directory, name: str, built: dict[str, Any]) -> dic
             arrays["store.idx"] = index
         elif isinstance(value, list):
             arrays[f"{stem}.blob"], arrays[f"{stem}.off"] = encode_strings(value)
-        elif stem.endswith((".indptr", ".posptr")):
+        elif stem.endswith((".indptr", ".posptr", ".spanptr")):
             arrays[stem] = compact_offsets(value)
         else:
             arrays[stem] = value
@@ -186,7 +186,7 @@ OPEN_FULL_CHECK_BYTES = 64 << 20
 
 #: Arrays whose size grows with postings or text: their CRC-32 is checked by ``verify``
 #: only. Every other array (per doc, per term, per link) is checked when a segment opens.
-_UNCHECKED_ON_OPEN = (".docs", ".tfs", ".pos", ".forms", "store.bin")
+_UNCHECKED_ON_OPEN = (".docs", ".tfs", ".pos", ".forms", ".spans", "store.bin")
 
 
 class _Arrays:
@@ -281,7 +281,13 @@ class _FieldArrays:
     """The arrays of one field of one segment (views into the mapped file)."""
 
     def __init__(
-        self, load: Any, prefix: str, text: bool, positions: bool, has_forms: bool
+        self,
+        load: Any,
+        prefix: str,
+        text: bool,
+        positions: bool,
+        has_forms: bool,
+        has_spans: bool = False,
     ) -> None:
         self.blob: Array = load(f"{prefix}.terms.blob")
         self.off: Array = load(f"{prefix}.terms.off")
@@ -294,6 +300,14 @@ class _FieldArrays:
         self.posptr: Array | None = load(f"{prefix}.posptr") if text and positions else None
         self.facet: Array | None = None if text else load(f"{prefix}.facet")
         self.forms: Array | None = load(f"{prefix}.forms") if has_forms else None
+        #: word spans (:mod:`.wordspans`): bytes, per-doc pointers, per-doc widths
+        self.spans: tuple[Array, Array, Array] | None = None
+        if has_spans:
+            self.spans = (
+                load(f"{prefix}.{wordspans.SPANS}"),
+                load(f"{prefix}.{wordspans.SPANPTR}"),
+                load(f"{prefix}.{wordspans.SPANWIDTH}"),
+            )
         self.terms: list[str] | None = None
 
     def check(self, max_doc: int, fail: Any, *, postings: bool) -> None:
@@ -318,6 +332,8 @@ class _FieldArrays:
                 fail(f"facet values {low}..{high} outside -1..{terms - 1}")
         if self.posptr is not None and self.pos is not None:
             _check_pointers(self.posptr, terms, len(self.pos), fail, "position pointers")
+        if self.spans is not None:
+            wordspans.check(*self.spans, max_doc, fail)
         if postings and len(self.docs):
             if int(self.docs.max()) >= max_doc:
                 fail(f"doc id {int(self.docs.max())} out of range 0..{max_doc - 1}")
@@ -394,6 +410,7 @@ class SegmentReader:
                 spec.kind == TEXT,
                 spec.positions,
                 source.has(f"fld.{spec.name}.forms"),
+                spec.positions and source.has(f"fld.{spec.name}.{wordspans.SPANS}"),
             )
             for spec in schema.fields
         }
@@ -415,6 +432,8 @@ class SegmentReader:
         self._check(store_bin, store_idx)
         self._store = StoreReader(store_bin, store_idx, where=where)
         self._read_deletes(directory, entry)
+        self._anchor_updates: tuple[AnchorUpdate, ...] = ()
+        self._anchored: dict[str, _FieldArrays] = {}
         self._read_anchor_update(directory, entry)
         self._id_map: dict[str, int] | None = None
         self._ids: list[str] | None = None
@@ -449,30 +468,38 @@ class SegmentReader:
             )
 
     def _read_anchor_update(self, directory: Directory, entry: SegmentEntry) -> None:
-        """Read the segment's anchor update file, if it has one (see :mod:`.anchorfile`);
-        the anchor fields it changes are built when first read."""
-        from bnsearch.index.anchorfile import anchors_file, read_update
+        """Read the segment's anchor update files (see :mod:`.anchorfile`; the ones this
+        reader read already are kept); the anchor fields they change are built when
+        first read."""
+        from bnsearch.index.anchorfile import anchors_files, read_update
 
-        name = anchors_file(entry)
-        current = getattr(self, "_anchor_update", None)
-        if current is not None and current.name == name:
-            return  # unchanged: the fields built from it stay
-        self._anchor_update = (
-            None if name is None else read_update(directory, name, self.schema, self.max_doc)
+        names = anchors_files(entry)
+        current = self._anchor_updates
+        if [update.name for update in current] == names:
+            return  # unchanged: the fields built from them stay
+        known = {update.name: update for update in current}
+        self._anchor_updates = tuple(
+            known.get(name) or read_update(directory, name, self.schema, self.max_doc)
+            for name in names
         )
-        self._anchored: dict[str, _FieldArrays] = {}
+        self._anchored = {}
 
     @property
     def arrays_key(self) -> object:
         """An object shared by every reader of this segment's arrays (the same file,
-        whatever its deletions or anchor update): a key for caches of what those arrays
+        whatever its deletions or anchor updates): a key for caches of what those arrays
         alone decide (deleted docs included)."""
         return self._arrays
 
     @property
-    def anchor_update(self) -> AnchorUpdate | None:
-        """The segment's anchor update (:mod:`.anchorfile`), or ``None``."""
-        return self._anchor_update
+    def anchor_updates(self) -> tuple[AnchorUpdate, ...]:
+        """The segment's anchor updates (:mod:`.anchorfile`), oldest first."""
+        return self._anchor_updates
+
+    def _updated_anchors(self, doc: int) -> tuple[str, ...] | None:
+        from bnsearch.index.anchorfile import anchors_of
+
+        return anchors_of(self._anchor_updates, doc) if self._anchor_updates else None
 
     def with_deletes(
         self, directory: Directory, entry: SegmentEntry, ordinal: int
@@ -557,16 +584,16 @@ class SegmentReader:
 
     # -- fields ------------------------------------------------------------------------
     def _field(self, field: str) -> _FieldArrays:
-        update = self._anchor_update
-        if update is not None and field in update.fields:
-            return self._anchor_field(field, update)
+        updates = self._anchor_updates
+        if updates and field in updates[0].fields:
+            return self._anchor_field(field, updates)
         try:
             return self._fields[field]
         except KeyError:
             raise SchemaError(f"unknown field {field!r}; fields are {self.schema.names}") from None
 
-    def _anchor_field(self, field: str, update: AnchorUpdate) -> _FieldArrays:
-        """An anchor field with the segment's anchor update applied (built once)."""
+    def _anchor_field(self, field: str, update: tuple[AnchorUpdate, ...]) -> _FieldArrays:
+        """An anchor field with the segment's anchor updates applied (built once)."""
         found = self._anchored.get(field)
         if found is None:
             from bnsearch.index.anchorfile import materialize
@@ -614,6 +641,11 @@ class SegmentReader:
         arrays = self._field(field)
         start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])
         return arrays.docs[start:end], arrays.tfs[start:end], start
+
+    def word_spans(self, field: str) -> tuple[Array, Array, Array] | None:
+        """The field's word spans (:mod:`.wordspans`: bytes, per-doc pointers, per-doc
+        widths), or ``None`` where the segment keeps none (written before them)."""
+        return self._field(field).spans
 
     def forms(self, field: str) -> npt.NDArray[np.uint8] | None:
         """Per posting (aligned with the field's doc ids), the OR of its occurrences' form
@@ -729,11 +761,9 @@ class SegmentReader:
     def stored(self, doc: int) -> dict[str, Any]:
         """The stored row of ``doc``: the original article text and metadata."""
         row = self._store.row(doc)
-        update = self._anchor_update
-        if update is not None:
-            anchors = update.anchors_of(doc)
-            if anchors is not None:
-                row["anchors"] = list(anchors)
+        anchors = self._updated_anchors(doc)
+        if anchors is not None:
+            row["anchors"] = list(anchors)
         return row
 
     def related_headlines(self, doc: int) -> list[str]:
@@ -742,25 +772,20 @@ class SegmentReader:
 
     def copy_stored(self, target: StoreWriter) -> None:
         """Append the live docs' stored rows to ``target`` (for merges)."""
-        update = self._anchor_update
-        patches = (
-            None
-            if update is None
-            else {
-                doc: {"anchors": list(row)}
-                for doc, row in zip(update.docs.tolist(), update.rows, strict=True)
-            }
-        )
+        patches = {
+            doc: {"anchors": list(row)}
+            for update in self._anchor_updates
+            for doc, row in zip(update.docs.tolist(), update.rows, strict=True)
+        }
         self._store.copy_live(target, self.live, patches)
 
     def iter_stored(self) -> Any:
         """Every stored row in doc order (shared objects: read only)."""
-        update = self._anchor_update
-        if update is None:
+        if not self._anchor_updates:
             return self._store.iter_rows()
         return (
             row
-            if (anchors := update.anchors_of(doc)) is None
+            if (anchors := self._updated_anchors(doc)) is None
             else {**row, "anchors": list(anchors)}
             for doc, row in enumerate(self._store.iter_rows())
         )

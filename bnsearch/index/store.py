@@ -16,21 +16,23 @@ documents (one dict per document, see :func:`article_row`) in one of two layouts
 ``store.idx.npy``
 (int64, shape ``(blocks + 1, 2)``) gives, per block, its byte offset and its first doc;
 the last row is (file size, max_doc). Reading a document decompresses one block (about
-``BLOCK_CHARS`` of text); recently read blocks are cached. Text is stored exactly as given,
+``BLOCK_CHARS`` of text; with ISA-L's zlib-compatible inflate where the ``fast`` extra is
+installed); recently read blocks are cached. Text is stored exactly as given,
 so offsets from re-analysis point into the original.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 import os
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +40,28 @@ import numpy.typing as npt
 from bnsearch.articles import Article, RelatedLink
 from bnsearch.articles.model import json_fields
 from bnsearch.errors import IndexFormatError
+
+#: Inflates a stored block; ISA-L's zlib-compatible inflate where the ``fast`` extra is
+#: installed (the same bytes, about 45% faster a block), else zlib's.
+inflate: Callable[[bytes], bytes] = zlib.decompress
+#: What a damaged block raises when inflated.
+INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error,)
+try:
+    from isal import isal_zlib  # type: ignore[import-not-found, unused-ignore]
+
+    inflate = isal_zlib.decompress
+    INFLATE_ERRORS = (zlib.error, cast("type[Exception]", isal_zlib.error))
+except ImportError:  # pragma: no cover - depends on the install
+    pass
+#: What reading a damaged block raises (inflating, decoding, parsing).
+_DAMAGED_BLOCK: tuple[type[Exception], ...] = (
+    *INFLATE_ERRORS,
+    UnicodeDecodeError,
+    ValueError,
+    TypeError,
+    KeyError,
+    RecursionError,
+)
 
 #: Decoded blocks a :class:`StoreReader` keeps (least recently used dropped first); tantivy's
 #: doc store keeps 100 (``DOCSTORE_CACHE_CAPACITY`` in its ``store/reader.rs``).
@@ -256,6 +280,7 @@ class StoreReader:
         self._index = index
         self._where = where
         self._first_docs = np.asarray(index[:, 1])
+        self._firsts: list[int] = self._first_docs.tolist()  # bisect: no numpy call a row
         #: decoded blocks, least recently used first
         self._cache: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
@@ -271,16 +296,9 @@ class StoreReader:
                 return cached
         start, end = int(self._index[number, 0]), int(self._index[number + 1, 0])
         try:
-            text = zlib.decompress(bytes(self._data[start:end])).decode(TEXT_ENCODING)
+            text = inflate(bytes(self._data[start:end])).decode(TEXT_ENCODING)
             rows = _rows_v2(text) if text[:1] == _BLOCK_V2 else json.loads(text)
-        except (
-            zlib.error,
-            UnicodeDecodeError,
-            ValueError,
-            TypeError,
-            KeyError,
-            RecursionError,
-        ) as error:
+        except _DAMAGED_BLOCK as error:
             raise IndexFormatError(
                 f"{self._where}: stored block {number} (bytes {start}..{end}) is damaged: {error}"
             ) from None
@@ -294,10 +312,11 @@ class StoreReader:
         return rows
 
     def _locate(self, doc: int) -> tuple[int, int]:
-        if not 0 <= doc < int(self._first_docs[-1]):
-            raise IndexError(f"doc {doc} out of range 0..{int(self._first_docs[-1]) - 1}")
-        number = int(np.searchsorted(self._first_docs, doc, side="right")) - 1
-        return number, doc - int(self._first_docs[number])
+        firsts = self._firsts
+        if not 0 <= doc < firsts[-1]:
+            raise IndexError(f"doc {doc} out of range 0..{firsts[-1] - 1}")
+        number = bisect.bisect_right(firsts, doc) - 1
+        return number, doc - firsts[number]
 
     def row(self, doc: int) -> dict[str, Any]:
         """The stored row of ``doc`` (a fresh copy, safe to modify)."""

@@ -7,7 +7,8 @@ CRC-32), then the open checks of :class:`~bnsearch.index.segment.SegmentReader` 
 structure of each segment (sorted terms, monotone CSR pointers, doc ids in range and
 ascending per term, positive term frequencies, positions matching frequencies, norms,
 ids and publication dates one per doc (the dates when the segment opens), stored rows
-readable and matching the ids, no article id live twice), and last, when nothing else is
+readable and matching the ids, word spans one per word and inside the stored text, no
+article id live twice), and last, when nothing else is
 wrong, that every live article's stored anchors are the headlines of the links that
 resolve to it (one resolution of every live link, about 7 microseconds a link: small next
 to reading every stored row, which verify does anyway).
@@ -27,7 +28,7 @@ import attrs
 import numpy as np
 
 from bnsearch.errors import BnSearchError
-from bnsearch.index import compound
+from bnsearch.index import compound, wordspans
 from bnsearch.index.directory import Directory, FSDirectory
 from bnsearch.index.links import LinkGraph, graph_from_segments
 from bnsearch.index.manifest import Manifest, SegmentEntry
@@ -212,6 +213,14 @@ def _check_segment(
             stored_id = row.get("id")
             problems.append(f"{segment.name} doc {doc}: stored id {stored_id!r} != {ids[doc]!r}")
             break
+    for spec in schema.text_fields:
+        spans = segment.word_spans(spec.name)
+        if spans is not None:
+            texts: list[str | None] = [row.get(spec.source) for row in rows]
+            found = wordspans.check_words(
+                *spans, segment.field_lengths(spec.name), texts.__getitem__
+            )
+            problems.extend(f"{segment.name} field {spec.name!r}: {p}" for p in found)
     _check_link_headlines(segment, rows, problems)
     for doc in np.flatnonzero(segment.live).tolist():
         other = seen.get(ids[doc])

@@ -42,7 +42,7 @@ import numpy.typing as npt
 from bnsearch.articles import Article
 from bnsearch.errors import ArticleError, BnSearchError
 from bnsearch.index import faults
-from bnsearch.index.anchorfile import anchors_stem, update_arrays, with_update
+from bnsearch.index.anchorfile import MAX_UPDATES, anchors_stem, update_arrays, with_update
 from bnsearch.index.directory import Directory, FileInfo, FSDirectory
 from bnsearch.index.links import (
     LinkGraph,
@@ -433,16 +433,19 @@ class IndexWriter:
     def _update_anchors(
         self, ordinal: int, changes: dict[int, tuple[str, ...]], generation: int
     ) -> None:
-        """Write a new anchor update file for one segment of the batch (its earlier
-        updates carried over) and read the segment under it."""
+        """Write a new anchor update file for one segment of the batch, holding this
+        commit's changes (or, when the segment has :data:`MAX_UPDATES` already, them and
+        every earlier update, in place of those) and read the segment under it."""
         working = self._working[ordinal]
         stem = anchors_stem(working.entry.name, generation)
-        arrays = update_arrays(self._schema, working.reader.anchor_update, changes)
+        olds = working.reader.anchor_updates
+        replace = len(olds) >= MAX_UPDATES  # then the new file carries the others over
+        arrays = update_arrays(self._schema, olds if replace else (), changes)
         files = write_segment(self._directory, stem, {"arrays": arrays})
         if not working.new:  # a new segment's files go with its name on a rollback
             self._new_files.extend(files)
         (name,) = files
-        working.entry = with_update(working.entry, name, files)
+        working.entry = with_update(working.entry, name, files, replace=replace)
         working.reader = working.reader.with_deletes(self._directory, working.entry, ordinal)
 
     # -- flushing -----------------------------------------------------------------------

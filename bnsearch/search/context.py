@@ -5,7 +5,7 @@ counts."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +27,10 @@ if TYPE_CHECKING:  # the compiler imports this module
 FloatArray = npt.NDArray[np.float32]
 #: (field, term) document frequencies a :class:`Context` remembers.
 DOC_FREQ_CACHE_TERMS = 65_536
+#: (unit, segment) posting slices a :class:`Context` remembers: the units of a cached
+#: plan (:class:`~bnsearch.search.searcher.Searcher` keeps the plans of recent queries)
+#: read the same slices at every search.
+PARTS_CACHE_ENTRIES = 16_384
 
 
 class Context:
@@ -51,6 +55,13 @@ class Context:
         self.positions: PositionsCache = {}
         self._doc_freqs: dict[tuple[str, str], int] = {}
         self.in_links: list[npt.NDArray[np.int32]] | None = None
+        #: ``(id(unit), segment ordinal) -> (unit, slices)``; the unit is kept so its id
+        #: is not reused while the entry lives (see :meth:`Evaluator.parts`)
+        self.parts: dict[tuple[int, int], tuple[object, list[Any]]] = {}
+        #: ``id(unit) -> (unit, live documents over the snapshot)``, the same way
+        self.unit_dfs: dict[int, tuple[object, int]] = {}
+        #: ``(unit ids, prune) -> (units, per segment the compiled core's arguments)``
+        self.calls: dict[tuple[Any, ...], tuple[tuple[object, ...], list[Any]]] = {}
 
     def analyzer(self, field: str) -> Analyzer:
         return self.schema.analyzer(field)

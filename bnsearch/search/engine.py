@@ -18,13 +18,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
 from bnsearch.index.segment import SegmentReader
 from bnsearch.search import kernel
 from bnsearch.search.compiler import Compiled, Unit
-from bnsearch.search.context import Context
+from bnsearch.search.context import PARTS_CACHE_ENTRIES, Context
 from bnsearch.search.phrases import phrase_frequencies
 from bnsearch.search.scoring import idf, saturate
 
@@ -44,6 +45,9 @@ DENSE_FLAT_CELLS = 1 << 17
 DENSE_CELLS_PER_POSTING = 4
 DENSE_MAX_CELLS = 1 << 23
 
+#: A phrase's per-segment frequencies are remembered up to this many docs.
+PHRASE_PARTS_KEPT = 4096
+
 _EMPTY_DOCS = np.empty(0, dtype=np.int32)
 _EMPTY_SCORES = np.empty(0, dtype=np.float32)
 
@@ -54,6 +58,23 @@ _EMPTY_SCORES = np.empty(0, dtype=np.float32)
 Part = tuple[str, npt.NDArray[Any], npt.NDArray[Any], int]
 #: Per segment, the docs a search may return (``None``: every doc).
 Masks = Sequence["npt.NDArray[np.bool_] | None"]
+
+
+@attrs.frozen
+class Evaluated:
+    """The matches of a query per segment, with their count.
+
+    ``matched`` holds every match when ``complete``; otherwise (the compiled core asked
+    for the best ``keep`` of each segment) only those, with their exact scores.
+    ``total`` counts every match when ``total_is_exact``; otherwise it is a lower bound
+    (the core stopped reading the long posting lists of words that could no longer
+    lift a document into the best ``keep``, once ``track_total`` matches were counted).
+    """
+
+    matched: list[DocScores]
+    total: int
+    total_is_exact: bool = True
+    complete: bool = True
 
 
 def _masked(matched: list[DocScores], masks: Masks | None) -> list[DocScores]:
@@ -79,7 +100,23 @@ class Evaluator:
 
     # -- pass one: postings (or phrase frequencies) of a unit in one segment --------------
     def parts(self, unit: Unit, segment: SegmentReader) -> list[Part]:
-        """The posting slices (:data:`Part`) the unit reads in ``segment``."""
+        """The posting slices (:data:`Part`) the unit reads in ``segment`` (remembered
+        per snapshot: a cached plan's units come back)."""
+        cache = self.ctx.parts
+        key = (id(unit), segment.ordinal)
+        found = cache.get(key)
+        if found is not None and found[0] is unit:
+            return found[1]
+        parts = self._read_parts(unit, segment)
+        # term slices are views of the segment; a phrase's frequencies are new arrays,
+        # kept only when small (the cache is bounded in entries, not bytes)
+        if not unit.phrases or sum(len(part[1]) for part in parts) <= PHRASE_PARTS_KEPT:
+            if len(cache) >= PARTS_CACHE_ENTRIES:
+                cache.clear()
+            cache[key] = (unit, parts)
+        return parts
+
+    def _read_parts(self, unit: Unit, segment: SegmentReader) -> list[Part]:
         ctx = self.ctx
         found_parts: list[Part] = []
         for field, phrase in unit.phrases.items():
@@ -232,7 +269,7 @@ class Evaluator:
         several fields).
         """
         if kernel.core is not None:
-            return self._flat_compiled(kernel.core, units, masks)
+            return self._flat_compiled(kernel.core, units, masks).matched
         per_segment = [[self.parts(u, s) for u in units] for s in self.segments]
         dfs = np.zeros(len(units), dtype=np.int64)
         merged: list[FloatArray | dict[int, tuple[npt.NDArray[Any], FloatArray]]] = []
@@ -294,70 +331,133 @@ class Evaluator:
         return [self.unit_idf(u, int(df)) for u, df in zip(units, dfs.tolist(), strict=True)]
 
     def _flat_compiled(
-        self, core: Any, units: Sequence[Unit], masks: Masks | None
-    ) -> list[DocScores]:
+        self,
+        core: Any,
+        units: Sequence[Unit],
+        masks: Masks | None,
+        *,
+        keep: int = 0,
+        track_total: int | None = None,
+    ) -> Evaluated:
         """:meth:`flat` on the compiled core: per segment, one call for the live document
-        frequencies and, once the idf is known, one for the scores, the exact-form
-        bonus and the mask. The same arithmetic as the numpy path (see ``_kernel.pyx``);
-        the glue here is per slice, never per posting."""
+        frequencies (remembered per unit: a cached plan's units come back) and, once the
+        idf is known, one for the scores, the exact-form bonus, the mask and (``keep``)
+        the best matches. The same arithmetic as the numpy path (see ``_kernel.pyx``);
+        the glue here is per slice, never per posting.
+
+        With ``keep`` and ``track_total``, the units go to the core in order of falling
+        bound (``weight + bonus``: what a unit can add to a score) and it may prune
+        (MaxScore) once ``track_total`` matches are counted (see :class:`Evaluated`)."""
         if not self.segments:  # a snapshot without segments matches nothing
-            return []
+            return Evaluated([], 0)
+        prune = keep > 0 and track_total is not None and len(units) > 1
+        calls = self._segment_calls(core, units, prune)
+        result: list[DocScores] = []
+        total = 0
+        exact = True
+        for ordinal, (segment, (arrays, pruning)) in enumerate(
+            zip(self.segments, calls, strict=True)
+        ):
+            docs, scores, count, pruned = core.score_segment(
+                *arrays,
+                None if masks is None else masks[ordinal],
+                segment.max_doc,
+                keep,
+                pruning,
+                max((track_total or 0) - total, 0),
+            )
+            total += count
+            exact = exact and not pruned
+            result.append((docs, scores))
+        return Evaluated(result, total, total_is_exact=exact, complete=keep == 0)
+
+    def _segment_calls(
+        self, core: Any, units: Sequence[Unit], prune: bool
+    ) -> list[tuple[tuple[Any, ...], bool]]:
+        """Per segment, the arguments of the core's ``score_segment`` before the mask
+        (slices, multipliers, forms, owners, weights, flags, bonuses, k1) and whether it
+        may prune; remembered per snapshot for the same units (a kept plan's) unless the
+        statistics come from outside (a recorder must see every figure asked for)."""
         ctx = self.ctx
-        plans = []
-        dfs: npt.NDArray[np.int64] | None = None
-        for segment in self.segments:
-            slices: list[Part] = []
-            owners: list[int] = []
-            for number, unit in enumerate(units):
-                for part in self.parts(unit, segment):
-                    slices.append(part)
-                    owners.append(number)
-            docs_parts = [part[1] for part in slices]
-            owner_array = np.array(owners, dtype=np.int32)
-            live = segment.live if segment.del_count else None
-            found = core.unit_doc_freqs(docs_parts, owner_array, len(units), live, segment.max_doc)
-            dfs = found if dfs is None else dfs + found
-            plans.append((slices, owners, owner_array, docs_parts))
-        assert dfs is not None
+        key = (tuple(id(unit) for unit in units), prune)
+        found = ctx.calls.get(key)
+        if found is not None and all(a is b for a, b in zip(found[0], units, strict=True)):
+            return found[1]
+        per_segment = [[self.parts(unit, segment) for unit in units] for segment in self.segments]
+        dfs = self._live_dfs(core, units, per_segment)
         idfs = self._idfs(units, dfs)
         weights = np.array([u.boost * w for u, w in zip(units, idfs, strict=True)], np.float32)
         bonus_list = [self.form_bonus(u, w) for u, w in zip(units, idfs, strict=True)]
         flag_list = [u.form_flag if b else 0 for u, b in zip(units, bonus_list, strict=True)]
         bonuses = np.array(bonus_list, dtype=np.float32)
         flags = np.array(flag_list, dtype=np.uint8)
-        any_flag = any(flag_list)
+        prune = prune and bool((weights >= 0).all())
+        order: Sequence[int] = range(len(units))
+        if prune:  # the units that can add most first (MaxScore reads those whole)
+            bounds = weights.astype(np.float64) + bonuses.astype(np.float64)
+            order = np.argsort(-bounds, kind="stable").tolist()
+            weights, flags, bonuses = weights[order], flags[order], bonuses[order]
         k1 = float(np.float32(ctx.params.k1))
-        result: list[DocScores] = []
-        for ordinal, (segment, (slices, owners, owner_array, docs_parts)) in enumerate(
-            zip(self.segments, plans, strict=True)
-        ):
-            pairs = list(zip(owners, slices, strict=True))
-            forms_parts = (
-                [
-                    self._part_forms(units[o], segment, part) if flag_list[o] else None
-                    for o, part in pairs
-                ]
-                if any_flag
-                else [None] * len(slices)
-            )
-            mults = [
-                ctx.multiplier(segment, part[0], units[o].weights[part[0]]) for o, part in pairs
-            ]
-            docs, scores = core.score_segment(
+        calls: list[tuple[tuple[Any, ...], bool]] = []
+        for segment, unit_parts in zip(self.segments, per_segment, strict=True):
+            docs_parts: list[Any] = []
+            tfs_parts: list[Any] = []
+            mults: list[Any] = []
+            forms_parts: list[Any] = []
+            owners: list[int] = []
+            for number, u in enumerate(order):
+                unit = units[u]
+                for part in unit_parts[u]:
+                    field = part[0]
+                    docs_parts.append(part[1])
+                    tfs_parts.append(part[2])
+                    mults.append(ctx.multiplier(segment, field, unit.weights[field]))
+                    forms_parts.append(
+                        self._part_forms(unit, segment, part) if flags[number] else None
+                    )
+                    owners.append(number)
+            arrays = (
                 docs_parts,
-                [part[2] for part in slices],
+                tfs_parts,
                 mults,
                 forms_parts,
-                owner_array,
+                np.array(owners, dtype=np.int32),
                 weights,
                 flags,
                 bonuses,
                 k1,
-                None if masks is None else masks[ordinal],
-                segment.max_doc,
             )
-            result.append((docs, scores))
-        return result
+            calls.append((arrays, prune))
+        if ctx.statistics is None:
+            if len(ctx.calls) >= PARTS_CACHE_ENTRIES:
+                ctx.calls.clear()
+            ctx.calls[key] = (tuple(units), calls)
+        return calls
+
+    def _live_dfs(
+        self, core: Any, units: Sequence[Unit], per_segment: list[list[list[Part]]]
+    ) -> npt.NDArray[np.int64]:
+        """Per unit, its live documents in the snapshot (a document once however many
+        of its slices hold it): one compiled call per segment, remembered per unit."""
+        cache = self.ctx.unit_dfs
+        known = [cache.get(id(unit)) for unit in units]
+        if all(
+            found is not None and found[0] is unit for found, unit in zip(known, units, strict=True)
+        ):
+            return np.array([found[1] for found in known if found is not None], dtype=np.int64)
+        dfs = np.zeros(len(units), dtype=np.int64)
+        for segment, unit_parts in zip(self.segments, per_segment, strict=True):
+            docs_parts = [part[1] for parts in unit_parts for part in parts]
+            owners = np.repeat(
+                np.arange(len(units), dtype=np.int32), [len(parts) for parts in unit_parts]
+            )
+            live = segment.live if segment.del_count else None
+            dfs += core.unit_doc_freqs(docs_parts, owners, len(units), live, segment.max_doc)
+        if len(cache) >= PARTS_CACHE_ENTRIES:
+            cache.clear()
+        for unit, df in zip(units, dfs.tolist(), strict=True):
+            cache[id(unit)] = (unit, df)
+        return dfs
 
     @staticmethod
     def _part_forms(unit: Unit, segment: SegmentReader, part: Part) -> npt.NDArray[Any] | None:
@@ -443,6 +543,27 @@ class Evaluator:
                     start += length
         return acc
 
+    def evaluate_top(
+        self,
+        node: Compiled,
+        max_docs: Sequence[int],
+        masks: Masks | None,
+        *,
+        keep: int,
+        track_total: int | None,
+    ) -> Evaluated:
+        """:meth:`evaluate`, where only the best ``keep`` of each segment (by score, then
+        doc) are needed and the count of the rest: a bag of words (or one unit) on the
+        compiled core returns just those. ``track_total`` (``None``: count every match)
+        lets the core prune (MaxScore) once that many matches are counted."""
+        units = _flat_units(node)
+        if kernel.core is not None and units is not None and keep > 0:
+            return self._flat_compiled(
+                kernel.core, units, masks, keep=keep, track_total=track_total
+            )
+        matched = self.evaluate(node, max_docs, masks)
+        return Evaluated(matched, sum(len(docs) for docs, _ in matched))
+
     def evaluate(
         self, node: Compiled, max_docs: Sequence[int], masks: Masks | None = None
     ) -> list[DocScores]:
@@ -453,18 +574,13 @@ class Evaluator:
         of words, a boolean node) the mask costs one ``&`` over it instead of a pass over
         every match.
         """
+        units = _flat_units(node)
         if isinstance(node, Unit):
-            if kernel.core is not None and node.kind != "all":
-                return self._flat_compiled(kernel.core, [node], masks)
+            if kernel.core is not None and units is not None:
+                return self._flat_compiled(kernel.core, units, masks).matched
             return _masked(self.unit_scores(node), masks)
-        if (
-            not node.must
-            and not node.must_not
-            and node.boost == 1
-            and not node.best_of
-            and all(isinstance(c, Unit) and c.kind != "all" for c in node.should)
-        ):
-            return self.flat([c for c in node.should if isinstance(c, Unit)], masks)
+        if units is not None:
+            return self.flat(units, masks)
         must = [self.evaluate(child, max_docs) for child in node.must]
         should = [self.evaluate(child, max_docs) for child in node.should]
         must_not = [self.evaluate(child, max_docs) for child in node.must_not]
@@ -501,3 +617,19 @@ class Evaluator:
                 scores *= boost
             result.append((docs, scores))
         return result
+
+
+def _flat_units(node: Compiled) -> list[Unit] | None:
+    """The units of a bag of words (or a lone unit), scored together by :meth:`flat`;
+    ``None`` for a boolean structure (or match-all)."""
+    if isinstance(node, Unit):
+        return [node] if node.kind != "all" else None
+    if (
+        not node.must
+        and not node.must_not
+        and node.boost == 1
+        and not node.best_of
+        and all(isinstance(c, Unit) and c.kind != "all" for c in node.should)
+    ):
+        return [c for c in node.should if isinstance(c, Unit)]
+    return None

@@ -16,16 +16,17 @@ little), stretched to word edges and, when close, to the start of its sentence.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import html
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from itertools import chain, compress
-from operator import not_
+from operator import itemgetter, not_
 
 import attrs
 
-from bnsearch.analysis import Analyzer, Token
+from bnsearch.analysis import Analyzer
 
 #: Characters that end a sentence (danda, double danda, ?, !, newline).
 SENTENCE_ENDS = frozenset("।॥?!\n")
@@ -137,28 +138,36 @@ class Fragment:
 _CHUNK = re.compile(r"\S+")
 
 
-def _matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[tuple[Token, str]]:
+#: A match: ``(start, end, key)``, its character span in the text and the term, prefix
+#: or :func:`phrase_key` it answers.
+Match = tuple[int, int, str]
+
+
+def _matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[Match]:
     """Matching words and phrase occurrences in text order, with the key each answers
     (at most :data:`MAX_MATCHES`); a word inside a matched phrase is not marked twice."""
     words = _word_matches(text, analyzer, matcher) if matcher.terms or matcher.prefixes else []
     if not matcher.phrases:
         return words
-    phrases = _phrase_matches(text, analyzer, matcher.phrases)
+    return _merged(words, _phrase_matches(text, analyzer, matcher.phrases))
+
+
+def _merged(words: list[Match], phrases: list[Match]) -> list[Match]:
+    """Word and phrase matches in text order (at most :data:`MAX_MATCHES`), the words
+    inside a matched phrase left out."""
     if not phrases:
         return words
-    covered = [(token.start, token.end) for token, _ in phrases]
+    covered = [(start, end) for start, end, _ in phrases]
     merged = phrases + [
-        (token, key)
-        for token, key in words
-        if not any(start <= token.start and token.end <= end for start, end in covered)
+        match
+        for match in words
+        if not any(start <= match[0] and match[1] <= end for start, end in covered)
     ]
-    merged.sort(key=lambda match: match[0].start)
+    merged.sort(key=itemgetter(0))
     return merged[:MAX_MATCHES]
 
 
-def _phrase_matches(
-    text: str, analyzer: Analyzer, phrases: tuple[Phrase, ...]
-) -> list[tuple[Token, str]]:
+def _phrase_matches(text: str, analyzer: Analyzer, phrases: tuple[Phrase, ...]) -> list[Match]:
     """Where each phrase stands in ``text``: one token from its first word's start to its
     last word's end (word positions count dropped words, as the index does)."""
     chunks = text.split()
@@ -166,20 +175,12 @@ def _phrase_matches(
     sequence = list(chain.from_iterable(entries))
     # position -> (chunk number, word number within the chunk)
     places = [(number, word) for number, entry in enumerate(entries) for word in range(len(entry))]
-    found: list[tuple[int, int, str]] = []  # (first position, last position, key)
-    for phrase in phrases:
-        if not phrase:
-            continue
-        first_offset, first_term = phrase[0]
-        span = max(offset for offset, _ in phrase) - first_offset
-        for at in [p for p, term in enumerate(sequence) if term == first_term]:
-            start = at - first_offset  # the position of offset 0
-            if start < 0 or at + span >= len(sequence):
-                continue
-            if all(sequence[start + offset] == term for offset, term in phrase):
-                found.append((at, at + span, phrase_key(phrase)))
-                if len(found) >= MAX_MATCHES:
-                    break
+    found = phrase_occurrences(
+        phrases,
+        lambda first: [p for p, term in enumerate(sequence) if term == first],
+        lambda position, term: sequence[position] == term,
+        len(sequence),
+    )
     if not found:
         return []
     # offsets of the chunks the matches touch, in one pass along the text
@@ -200,19 +201,55 @@ def _phrase_matches(
         start, end, _ = analyzer.chunk_words(chunks[number])[word]
         return chunk_start[number] + (end if last else start)
 
+    return phrase_tokens(found, edge)
+
+
+def phrase_occurrences(
+    phrases: Iterable[Phrase],
+    positions_of: Callable[[str], Iterable[int]],
+    holds: Callable[[int, str], bool],
+    count: int,
+) -> list[tuple[int, int, str]]:
+    """``(first position, last position, key)`` of each phrase occurrence in a text of
+    ``count`` word positions (dropped words count), at most about :data:`MAX_MATCHES`:
+    ``positions_of(term)`` gives a term's positions in order, ``holds(p, term)`` whether
+    position ``p`` holds ``term``."""
+    found: list[tuple[int, int, str]] = []
+    for phrase in phrases:
+        if not phrase:
+            continue
+        first_offset, first_term = phrase[0]
+        span = max(offset for offset, _ in phrase) - first_offset
+        for at in positions_of(first_term):
+            start = at - first_offset  # the position of offset 0
+            if start < 0 or at + span >= count:
+                continue
+            if all(holds(start + offset, term) for offset, term in phrase):
+                found.append((at, at + span, phrase_key(phrase)))
+                if len(found) >= MAX_MATCHES:
+                    break
+    return found
+
+
+def phrase_tokens(
+    found: list[tuple[int, int, str]], edge: Callable[[int, bool], int]
+) -> list[Match]:
+    """The occurrences of :func:`phrase_occurrences` as tokens in text order, from the
+    start of the first word to the end of the last (``edge(position, last)``); an
+    occurrence overlapping the one before is left out."""
     found.sort()
-    matches: list[tuple[Token, str]] = []
+    matches: list[Match] = []
     end_of_last = -1
     for first, last, key in found:
         start, end = edge(first, False), edge(last, True)
         if start < end_of_last:
             continue  # overlaps the previous occurrence (a repeated word): keep the first
-        matches.append((Token(key, first, start, end), key))
+        matches.append((start, end, key))
         end_of_last = end
     return matches
 
 
-def _word_matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[tuple[Token, str]]:
+def _word_matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[Match]:
     """Matching words in text order, with the query term each answers (at most
     :data:`MAX_MATCHES`): the terms and prefixes of ``matcher``, not its phrases.
 
@@ -220,7 +257,7 @@ def _word_matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[t
     :meth:`bnsearch.analysis.Analyzer.chunk_terms`), so the chunks that hold a match are
     found among the text's *distinct* chunks on their cached terms, and then located in
     the text by string search (an occurrence counts where whitespace or an end of the
-    text surrounds it, as a chunk). Tokens are built for those chunks only: the other
+    text surrounds it, as a chunk). Matches are made for those chunks only: the other
     words of a hit's body cost C-level work (split, dict lookups), no token object.
     """
     distinct = list(dict.fromkeys(text.split()))
@@ -242,14 +279,14 @@ def _word_matches(text: str, analyzer: Analyzer, matcher: TermMatcher) -> list[t
                 found.append((start, chunk))
             start = text.find(chunk, start + 1)
     found.sort()
-    matches: list[tuple[Token, str]] = []
+    matches: list[Match] = []
     for offset, chunk in found:
         for start, end, term in analyzer.chunk_words(chunk):
             if term is None:
                 continue
             key = matcher(term)
             if key is not None:
-                matches.append((Token(term, 0, offset + start, offset + end), key))
+                matches.append((offset + start, offset + end, key))
                 if len(matches) >= MAX_MATCHES:
                     return matches
     return matches
@@ -270,7 +307,7 @@ def _words_from(text: str, analyzer: Analyzer, start: int) -> Iterator[tuple[int
 
 def highlight_all(text: str, analyzer: Analyzer, matcher: TermMatcher) -> Fragment:
     """The whole of ``text`` as one fragment with every matching word marked (for titles)."""
-    spans = tuple((t.start, t.end) for t, _ in _matches(text, analyzer, matcher))
+    spans = tuple((start, end) for start, end, _ in _matches(text, analyzer, matcher))
     return Fragment(text=text, start=0, end=len(text), spans=spans)
 
 
@@ -287,19 +324,35 @@ def best_fragment(
     """
     if fragment_chars < 1:
         raise ValueError(f"fragment_chars must be >= 1, got {fragment_chars}")
-    matches = _matches(text, analyzer, matcher)
+    return fragment_of(
+        text,
+        _matches(text, analyzer, matcher),
+        matcher,
+        fragment_chars,
+        functools.partial(_words_from, text, analyzer),
+        functools.partial(_leading_end, text, analyzer),
+    )
+
+
+def fragment_of(
+    text: str,
+    matches: list[Match],
+    matcher: TermMatcher,
+    fragment_chars: int,
+    words_from: Callable[[int], Iterable[tuple[int, int]]],
+    leading_end: Callable[[int], int],
+) -> Fragment:
+    """The snippet of ``text`` around the best window of ``matches`` (see
+    :func:`best_fragment`): ``words_from(offset)`` gives the ``(start, end)`` of the kept
+    words in order, at least those starting at ``offset`` or later, and
+    ``leading_end(chars)`` the end of the last word, dropped ones too, that ends within
+    the first ``chars`` characters (0 if none)."""
     if not matches:
-        return _leading_fragment(text, analyzer, fragment_chars)
+        return _leading_fragment(text, leading_end(fragment_chars), fragment_chars)
     first, last = _best_window(matches, matcher, fragment_chars)
     chosen = matches[first : last + 1]
-    start, end = _stretch(
-        text,
-        functools.partial(_words_from, text, analyzer),
-        chosen[0][0].start,
-        chosen[-1][0].end,
-        fragment_chars,
-    )
-    spans = tuple((t.start - start, t.end - start) for t, _ in chosen)
+    start, end = _stretch(text, words_from, chosen[0][0], chosen[-1][1], fragment_chars)
+    spans = tuple((first - start, last - start) for first, last, _ in chosen)
     return Fragment(
         text=text[start:end],
         start=start,
@@ -311,32 +364,38 @@ def best_fragment(
 
 
 def _best_window(
-    matches: list[tuple[Token, str]], matcher: TermMatcher, fragment_chars: int
+    matches: list[Match], matcher: TermMatcher, fragment_chars: int
 ) -> tuple[int, int]:
     """Indices (first, last) into ``matches`` of the best-scoring window."""
     best = (-1.0, 0, 0)
     j = 0
     counts: dict[str, int] = {}
     score = 0.0
-    for i in range(len(matches)):
+    count = len(matches)
+    keys = [key for _, _, key in matches]
+    weights = {key: matcher.weight(key) for key in set(keys)}
+    starts = [start for start, _, _ in matches]
+    ends = [end for _, end, _ in matches]
+    for i in range(count):
         if j < i:
             j, counts, score = i, {}, 0.0
-        while j < len(matches) and matches[j][0].end - matches[i][0].start <= fragment_chars:
-            key = matches[j][1]
+        limit = starts[i] + fragment_chars
+        while j < count and ends[j] <= limit:
+            key = keys[j]
             seen = counts.get(key, 0)
-            score += matcher.weight(key) * (1.0 if seen == 0 else 0.1)
+            score += weights[key] * (1.0 if seen == 0 else 0.1)
             counts[key] = seen + 1
             j += 1
         if j == i:  # a single match longer than the window
-            window_score = matcher.weight(matches[i][1])
+            window_score = weights[keys[i]]
             if window_score > best[0]:
                 best = (window_score, i, i)
             continue
         if score > best[0]:
             best = (score, i, j - 1)
-        key = matches[i][1]
+        key = keys[i]
         seen = counts[key]
-        score -= matcher.weight(key) * (1.0 if seen == 1 else 0.1)
+        score -= weights[key] * (1.0 if seen == 1 else 0.1)
         counts[key] = seen - 1
     return best[1], best[2]
 
@@ -356,11 +415,10 @@ def _stretch(
     spare = max(fragment_chars - (end - start), 0)
     # context before: up to a third of the spare room, from a sentence start if one is near
     lead_limit = start - spare // 3
-    new_start = start
-    for index in range(start - 1, max(lead_limit, 0) - 1, -1):
-        if text[index] in SENTENCE_ENDS:
-            new_start = index + 1
-            break
+    # the last sentence end in text[lead_limit:start] (one C search per end character)
+    last_end = max(text.rfind(mark, max(lead_limit, 0), start) for mark in SENTENCE_ENDS)
+    if last_end >= 0:
+        new_start = last_end + 1
     else:
         new_start = start
         for word_start, _ in words_from(lead_limit):
@@ -382,12 +440,17 @@ def _stretch(
     return new_start, new_end
 
 
-def _leading_fragment(text: str, analyzer: Analyzer, fragment_chars: int) -> Fragment:
+def _leading_end(text: str, analyzer: Analyzer, fragment_chars: int) -> int:
     end = 0
     for token in analyzer.iter_tokens(text, keep_dropped=True):
         if token.end > fragment_chars:
             break
         end = token.end
+    return end
+
+
+def _leading_fragment(text: str, end: int, fragment_chars: int) -> Fragment:
+    """The start of ``text`` up to ``end`` (the end of a word), as a fragment."""
     if end == 0:
         end = min(len(text), fragment_chars)
     start = len(text) - len(text.lstrip())
@@ -395,6 +458,81 @@ def _leading_fragment(text: str, analyzer: Analyzer, fragment_chars: int) -> Fra
     return Fragment(
         text=text[start:end], start=start, end=end, truncated_after=bool(text[end:].strip())
     )
+
+
+@attrs.frozen(kw_only=True)
+class KeptWords:
+    """The words of a text as its segment kept them (:mod:`bnsearch.index.wordspans`):
+    per word position its ``start``/``end`` in ``text`` and whether the analysis dropped
+    it, and ``positions``: the positions of the terms a query looks for (from the
+    postings, ascending). What :func:`best_kept_fragment` and :func:`highlight_all_kept`
+    read instead of analysing ``text`` again: they give what :func:`best_fragment` and
+    :func:`highlight_all` give."""
+
+    text: str
+    starts: Sequence[int]
+    ends: Sequence[int]
+    dropped: Sequence[bool]
+    positions: Mapping[str, Sequence[int]]
+
+    def matches(self, matcher: TermMatcher) -> list[Match]:
+        """What :func:`_matches` finds, from the kept positions."""
+        starts, ends = self.starts, self.ends
+        words: list[Match] = []
+        for term, places in self.positions.items():
+            key = matcher(term)
+            if key is not None:
+                words.extend((starts[p], ends[p], key) for p in places)
+        words.sort()
+        del words[MAX_MATCHES:]
+        if not matcher.phrases:
+            return words
+        sets = {term: frozenset(places) for term, places in self.positions.items()}
+        empty: frozenset[int] = frozenset()
+        occurrences = phrase_occurrences(
+            matcher.phrases,
+            lambda first: self.positions.get(first, ()),
+            lambda position, term: position in sets.get(term, empty),
+            len(starts),
+        )
+        return _merged(
+            words,
+            phrase_tokens(occurrences, lambda at, last: ends[at] if last else starts[at]),
+        )
+
+    def words_from(self, offset: int) -> Iterator[tuple[int, int]]:
+        """``(start, end)`` of the kept words starting at ``offset`` or later, in order."""
+        starts, ends, dropped = self.starts, self.ends, self.dropped
+        for at in range(bisect.bisect_left(starts, offset), len(starts)):
+            if not dropped[at]:
+                yield starts[at], ends[at]
+
+    def leading_end(self, fragment_chars: int) -> int:
+        """The end of the last word (dropped ones too) ending within ``fragment_chars``."""
+        count = bisect.bisect_right(self.ends, fragment_chars)
+        return self.ends[count - 1] if count else 0
+
+
+def best_kept_fragment(
+    words: KeptWords, matcher: TermMatcher, *, fragment_chars: int = 200
+) -> Fragment:
+    """:func:`best_fragment` of ``words.text``, read from its kept words."""
+    if fragment_chars < 1:
+        raise ValueError(f"fragment_chars must be >= 1, got {fragment_chars}")
+    return fragment_of(
+        words.text,
+        words.matches(matcher),
+        matcher,
+        fragment_chars,
+        words.words_from,
+        words.leading_end,
+    )
+
+
+def highlight_all_kept(words: KeptWords, matcher: TermMatcher) -> Fragment:
+    """:func:`highlight_all` of ``words.text``, read from its kept words."""
+    spans = tuple((start, end) for start, end, _ in words.matches(matcher))
+    return Fragment(text=words.text, start=0, end=len(words.text), spans=spans)
 
 
 def matcher_for(

@@ -6,22 +6,31 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from bnsearch.index.segment import SegmentReader
 from bnsearch.search.collect import Chosen
 from bnsearch.search.compiler import Compiled, Node, Unit
 from bnsearch.search.context import Context
 from bnsearch.search.highlight import (
     Fragment,
+    KeptWords,
     Phrase,
     TermMatcher,
     best_fragment,
+    best_kept_fragment,
     highlight_all,
+    highlight_all_kept,
     phrase_key,
 )
 from bnsearch.search.results import Hit
 from bnsearch.search.scoring import idf
+from bnsearch.search.spans import SpanLookup
 
 #: Fields highlighted in hits, in order; ``body`` gets a snippet, the others whole text.
 HIGHLIGHT_FIELDS = ("title", "body", "caption")
+#: The word-span lookups of one page, by (segment ordinal, segment name, field).
+Lookups = dict[tuple[int, str, str], SpanLookup]
+#: Where a hit's row lies: its segment, its doc there, and the page's lookups.
+Located = tuple[SegmentReader, int, Lookups]
 
 
 def make_hits(
@@ -42,10 +51,12 @@ def make_hits(
             for rank, (ordinal, doc, score) in enumerate(chosen, start=offset)
         ]
     matchers = query_matchers(ctx, compiled) if highlight else {}
+    lookups: Lookups = {}  # one per segment and field, shared by the page's hits
     hits = []
     for rank, (ordinal, doc, score) in enumerate(chosen, start=offset):
-        row = segments[ordinal].stored(doc)
-        marks = LazyHighlights(ctx, row, matchers) if highlight else {}
+        segment = segments[ordinal]
+        row = segment.stored(doc)
+        marks = LazyHighlights(ctx, row, matchers, (segment, doc, lookups)) if highlight else {}
         hits.append(Hit(id=row["id"], score=score, rank=rank, fields=row, highlights=marks))
     return hits
 
@@ -57,9 +68,14 @@ class LazyHighlights(Mapping[str, Fragment]):
     it pickles as a plain dict."""
 
     def __init__(
-        self, ctx: Context, row: Mapping[str, Any], matchers: Mapping[str, TermMatcher]
+        self,
+        ctx: Context,
+        row: Mapping[str, Any],
+        matchers: Mapping[str, TermMatcher],
+        located: Located | None = None,
     ) -> None:
         self._ctx = ctx
+        self._located = located
         # the texts themselves (immutable): a caller may change the hit's fields dict
         sources = {ctx.schema[field].source for field in matchers}
         self._row = {source: row.get(source) for source in sources}
@@ -71,7 +87,8 @@ class LazyHighlights(Mapping[str, Fragment]):
         matcher = self._pending.get(field)
         if matcher is not None:  # marks stored before the field leaves pending: a second
             # thread reading meanwhile computes the same marks again, never misses them
-            self._marks.update(highlight_row(self._ctx, self._row, {field: matcher}))
+            marks = highlight_row(self._ctx, self._row, {field: matcher}, self._located)
+            self._marks.update(marks)
             self._pending.pop(field, None)
 
     def _all(self) -> dict[str, Fragment]:
@@ -131,23 +148,59 @@ def query_matchers(ctx: Context, compiled: Compiled) -> dict[str, TermMatcher]:
 
 
 def highlight_row(
-    ctx: Context, row: Mapping[str, Any], matchers: Mapping[str, TermMatcher]
+    ctx: Context,
+    row: Mapping[str, Any],
+    matchers: Mapping[str, TermMatcher],
+    located: Located | None = None,
 ) -> dict[str, Any]:
-    """The highlights of one stored row: a snippet of the body, other fields whole."""
+    """The highlights of one stored row: a snippet of the body, other fields whole.
+
+    With ``located`` (the row's segment, its doc there, and the page's lookups) a field
+    whose segment keeps word spans is read from them (no re-analysis); otherwise (a
+    segment written before word spans) its text is analysed again. Both give the same
+    fragments."""
     marks = {}
     for field, matcher in matchers.items():
         spec = ctx.schema[field]
         text = row.get(spec.source)
         if not isinstance(text, str) or not text:
             continue
-        analyzer = ctx.schema.analyzer(field)
-        if spec.source == "body":
-            marks[field] = best_fragment(text, analyzer, matcher)
-        elif not matcher.is_empty:
-            fragment = highlight_all(text, analyzer, matcher)
-            if fragment.spans:
-                marks[field] = fragment
+        is_body = spec.source == "body"
+        if not is_body and matcher.is_empty:
+            continue
+        words = _kept_words(located, field, matcher, text)
+        if words is not None:
+            fragment = (
+                best_kept_fragment(words, matcher)
+                if is_body
+                else highlight_all_kept(words, matcher)
+            )
+        else:
+            analyzer = ctx.schema.analyzer(field)
+            fragment = (
+                best_fragment(text, analyzer, matcher)
+                if is_body
+                else highlight_all(text, analyzer, matcher)
+            )
+        if is_body or fragment.spans:
+            marks[field] = fragment
     return marks
+
+
+def _kept_words(
+    located: Located | None, field: str, matcher: TermMatcher, text: str
+) -> KeptWords | None:
+    """The row's words from its segment's word spans, or None where it keeps none."""
+    if located is None:
+        return None
+    segment, doc, lookups = located
+    key = (segment.ordinal, segment.name, field)
+    lookup = lookups.get(key)
+    if lookup is None:
+        if segment.word_spans(field) is None:
+            return None
+        lookup = lookups[key] = SpanLookup(segment, field, matcher)
+    return lookup.words(doc, text)
 
 
 def units_of(node: Compiled) -> list[Unit]:

@@ -7,6 +7,7 @@ document is the score ``search()`` gives it, by construction.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Mapping, Sequence
 
 import attrs
@@ -45,6 +46,13 @@ class Plan:
         """A plain-words query of more than one word: the proximity rerank applies."""
         one_word = isinstance(self.compiled, Unit) and self.compiled.boost == 1
         return self.plain is not None and self.compiled is not None and not one_word
+
+    @functools.cached_property
+    def rerank(self) -> RerankPlan:
+        """What the proximity rerank looks for (made once: a plan is kept and reused)."""
+        if self.plain is None:
+            return RerankPlan()
+        return rerank_plan(self.compiler.ctx, self.plain, self.weights)
 
 
 def plain_words(query: str | Query, *, strict: bool, romanized: bool) -> str | None:
@@ -95,6 +103,11 @@ class Scored:
     before_rerank: list[DocScores]
     #: per segment, the indices of the reranked matches (the page is among them), or None
     candidates: list[npt.NDArray[np.intp]] | None
+    #: every match (a lower bound when not ``total_is_exact``)
+    total: int
+    total_is_exact: bool = True
+    #: ``matched`` holds every match (else the best of each segment: the page's own)
+    complete: bool = True
 
 
 def score_plan(
@@ -105,19 +118,43 @@ def score_plan(
     *,
     page_end: int,
     sort: str = "score",
+    page_only: bool = False,
+    track_total: int | None = None,
 ) -> Scored:
-    """Evaluate ``plan`` (compiled, not None) and add the in-link prior and the rerank."""
+    """Evaluate ``plan`` (compiled, not None) and add the in-link prior and the rerank.
+
+    ``page_only``: the caller needs the best ``page_end`` by score and the count of the
+    rest, not every match (facets are counted later, from a full evaluation); the
+    compiled core then keeps only each segment's best (those the rerank reads among:
+    ``rerank_depth`` of them) and, with ``track_total``, may prune (see
+    :class:`~bnsearch.search.engine.Evaluated`). The in-link prior changes the order
+    after evaluation, so with it every match is kept.
+    """
     assert plan.compiled is not None
     segments = ctx.reader.segments
-    matched = evaluator.evaluate(plan.compiled, [s.max_doc for s in segments], masks)
+    max_docs = [s.max_doc for s in segments]
+    reranks = plan.reranks and sort == "score"
+    keep = 0
+    if page_only and sort == "score" and ctx.params.link_prior == 0 and page_end > 0:
+        keep = max(ctx.params.rerank_depth, page_end) if reranks else page_end
+    found = evaluator.evaluate_top(
+        plan.compiled, max_docs, masks, keep=keep, track_total=track_total
+    )
+    matched = found.matched
     if ctx.params.link_prior > 0:
         matched = collect.add_prior(matched, ctx.link_counts(), ctx.params.link_prior)
     before = matched
     candidates = None
-    if plan.reranks and sort == "score":
-        assert plan.plain is not None
-        matched, candidates = _rerank(ctx, matched, plan.plain, plan.weights, page_end)
-    return Scored(matched=matched, before_rerank=before, candidates=candidates)
+    if reranks:
+        matched, candidates = _rerank(ctx, matched, plan.rerank, plan.weights, page_end)
+    return Scored(
+        matched=matched,
+        before_rerank=before,
+        candidates=candidates,
+        total=found.total,
+        total_is_exact=found.total_is_exact,
+        complete=found.complete,
+    )
 
 
 def doc_score(matched: list[DocScores], ordinal: int, doc: int) -> float | None:
@@ -138,14 +175,13 @@ def rerank_plan(ctx: Context, text: str, weights: Mapping[str, float]) -> Rerank
 def _rerank(
     ctx: Context,
     matched: list[DocScores],
-    text: str,
+    plan: RerankPlan,
     weights: Mapping[str, float],
     page_end: int,
 ) -> tuple[list[DocScores], list[npt.NDArray[np.intp]] | None]:
     """Add the proximity bonus to the best ``rerank_depth`` matches (plain-words
     queries; see :mod:`.rerank`). Also returns those matches' indices per segment:
     the bonus only raises scores, so the best ``page_end`` are among them."""
-    plan = rerank_plan(ctx, text, weights)
     if plan.empty:
         return matched, None
     best = collect.best(matched, max(ctx.params.rerank_depth, page_end))

@@ -54,9 +54,15 @@ def proximity_pairs(analyzer: Analyzer, text: str) -> list[Pair]:
 
 @attrs.frozen
 class RerankPlan:
-    """What the rerank looks for: the query's word pairs."""
+    """What the rerank looks for: the query's word pairs.
+
+    A plan serves one snapshot (a searcher keeps it with the query's plan): ``memo``
+    keeps what its searches read again, the pairs' weights and, per segment and field,
+    the pair words' postings.
+    """
 
     pairs: tuple[Pair, ...] = ()
+    memo: dict[Any, Any] = attrs.field(factory=dict, eq=False, hash=False, repr=False)
 
     @property
     def empty(self) -> bool:
@@ -102,15 +108,18 @@ def proximity_bonus(
         if any(found is not None for found in occurrences):
             multipliers = np.stack([ctx.multiplier(segment, f, weights[f])[docs] for f in fields])
             _pair_frequencies(occurrences, plan, multipliers, xs)
-    n = ctx.total_docs
-    # each pair word's df: the largest over the fields
-    term_idf = {
-        term: float(idf(n, max((ctx.doc_freq(f, term) for f in fields), default=0)))
-        for term in plan.label
-    }
-    # a pair weighs as a phrase: its distinct words' idf summed
-    pair_idf = [term_idf[a] + (term_idf[b] if b != a else 0.0) for _, a, b in plan.pairs]
-    weight = np.array(pair_idf, dtype=np.float32) * np.float32(ctx.params.proximity)
+    weight = plan.memo.get("weight")
+    if weight is None:
+        n = ctx.total_docs
+        # each pair word's df: the largest over the fields
+        term_idf = {
+            term: float(idf(n, max((ctx.doc_freq(f, term) for f in fields), default=0)))
+            for term in plan.label
+        }
+        # a pair weighs as a phrase: its distinct words' idf summed
+        pair_idf = [term_idf[a] + (term_idf[b] if b != a else 0.0) for _, a, b in plan.pairs]
+        weight = np.array(pair_idf, dtype=np.float32) * np.float32(ctx.params.proximity)
+        plan.memo["weight"] = weight
     k1 = np.float32(ctx.params.k1)
     saturated = xs / (xs + k1) if k1 else (xs > 0).astype(np.float32)
     proximity: FloatArray = (weight @ saturated).astype(np.float32)
@@ -133,28 +142,37 @@ def _compiled_pair_frequencies(
     found = False
     columns = np.ascontiguousarray(docs, dtype=np.int32)
     for number, field in enumerate(fields):
-        entries: list[PositionsEntry] = []
-        labels: list[int] = []
-        for term, label in plan.label.items():
-            entry = term_positions(segment, field, term, ctx.positions)
-            if entry is not None and len(entry[0]):
-                entries.append(entry)
-                labels.append(label)
-        if not entries:
+        key = (segment.ordinal, field)
+        read = plan.memo.get(key)
+        if read is None:
+            entries, labels = _pair_entries(ctx, segment, field, plan)
+            read = plan.memo[key] = (
+                [entry[0] for entry in entries],
+                [entry[1] for entry in entries],
+                entries[0][2] if entries else None,
+                np.array(labels, dtype=np.int64),
+            )
+        if read[2] is None:
             continue
         found = True
-        counts[:, number, :] = core.pair_counts(
-            [entry[0] for entry in entries],
-            [entry[1] for entry in entries],
-            entries[0][2],
-            np.array(labels, dtype=np.int64),
-            columns,
-            plan.pair_row,
-            len(plan.pairs),
-        )
+        counts[:, number, :] = core.pair_counts(*read, columns, plan.pair_row, len(plan.pairs))
     if found:
         multipliers = np.stack([ctx.multiplier(segment, f, weights[f])[docs] for f in fields])
         xs += (counts * multipliers).sum(axis=1)
+
+
+def _pair_entries(
+    ctx: Context, segment: SegmentReader, field: str, plan: RerankPlan
+) -> tuple[list[PositionsEntry], list[int]]:
+    """The postings with positions of the pair words found in one field, and their rows."""
+    entries: list[PositionsEntry] = []
+    labels: list[int] = []
+    for term, label in plan.label.items():
+        entry = term_positions(segment, field, term, ctx.positions)
+        if entry is not None and len(entry[0]):
+            entries.append(entry)
+            labels.append(label)
+    return entries, labels
 
 
 @attrs.frozen
@@ -173,13 +191,7 @@ def _field_occurrences(
     ctx: Context, segment: SegmentReader, field: str, docs: npt.NDArray[Any], plan: RerankPlan
 ) -> _Occurrences | None:
     """Where the pair words occur in ``docs`` in one field (``None``: nowhere)."""
-    entries: list[PositionsEntry] = []
-    labels: list[int] = []
-    for term, label in plan.label.items():
-        entry = term_positions(segment, field, term, ctx.positions)
-        if entry is not None and len(entry[0]):
-            entries.append(entry)
-            labels.append(label)
+    entries, labels = _pair_entries(ctx, segment, field, plan)
     if not entries:
         return None
     rows, columns, starts, counts = _find_postings(segment, docs, entries)

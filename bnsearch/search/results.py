@@ -93,9 +93,9 @@ class Results:
     """One page of search results.
 
     Iterate it for the :class:`Hit` objects of the page; ``len(results)`` is the page
-    size. ``total`` counts every match, ``facets`` maps a facet field (``"section"``) to
-    ``{value: count}`` over every match, most frequent first (counted when first read).
-    ``query`` is the parsed
+    size. ``total`` counts every match (see ``total_is_exact``), ``facets`` maps a facet
+    field (``"section"``) to ``{value: count}`` over every match, most frequent first
+    (counted when first read). ``query`` is the parsed
     query tree (``None`` for a plain-words query, which skips the parser); ``notes`` say
     what was done to the query (words cut from a very long query, nothing searchable).
     """
@@ -108,6 +108,10 @@ class Results:
     took_ms: float = 0.0
     query: Query | None = None
     notes: tuple[str, ...] = ()
+    #: ``total`` counts every match; False when the search stopped counting past
+    #: ``TRACK_TOTAL_HITS`` matches (``total`` is then a lower bound; ask
+    #: ``search(..., exact_total=True)`` for the exact count)
+    total_is_exact: bool = True
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)

@@ -139,6 +139,16 @@ def top_k(scores: FloatArray, k: int, ties: npt.NDArray[Any] | None = None) -> n
     n = scores.shape[0]
     if k <= 0 or n == 0:
         return np.empty(0, dtype=np.intp)
-    part = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
+    if k < n:
+        part = np.argpartition(-scores, k - 1)[:k]
+        kth = scores[part].min()
+        tied = np.flatnonzero(scores == kth)
+        if len(tied) > 1:  # argpartition keeps any of the ties at the k-th place
+            above = np.flatnonzero(scores > kth)
+            if ties is not None:
+                tied = tied[np.argsort(ties[tied], kind="stable")]
+            part = np.concatenate([above, tied[: k - len(above)]])
+    else:
+        part = np.arange(n)
     order = np.lexsort((part if ties is None else ties[part], -scores[part]))
     return part[order]

@@ -61,8 +61,7 @@ def search_json(
     return {
         "q": q,
         "total": results.total,
-        # issue 13 may add Results.total_is_exact (a bounded count); until then counts are exact
-        "total_is_exact": bool(getattr(results, "total_is_exact", True)),
+        "total_is_exact": results.total_is_exact,
         "offset": results.offset,
         "limit": results.limit,
         "hits": [hit_json(hit) for hit in results],

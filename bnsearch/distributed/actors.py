@@ -1,0 +1,154 @@
+"""Resident shard hosts: one Dask actor per worker answers the query steps of its shards.
+
+A Dask task costs a trip through the scheduler (submit, assign, run, report, gather):
+30-80 ms for four trivial tasks on a loaded 2-core machine, about 1 ms each on an idle
+one. An actor (``client.submit(cls, actor=True)``) is an object living on a worker whose
+methods the client calls directly (through the scheduler's proxy unless the client was
+made with ``direct_to_workers=True``), without scheduling: 1.5-3 ms for a call to each of
+two workers on the same machine. So a sharded searcher on a cluster places one
+:class:`ShardHost` on each worker, and each query step is one call per worker, carrying
+the calls of every shard placed there (shard ``i`` on host ``i mod hosts``, as the tasks
+of :class:`~bnsearch.distributed.runner.Runner` are placed), all sent before any answer
+is awaited.
+
+The hosts hold no state of their own: the shard functions keep each shard's reader open
+per process (:func:`~bnsearch.distributed.shard.open_shard`, keyed by folder and
+generation), so a host answers from the readers its worker already has, and a searcher
+at a newer generation opens the newer commit there.
+
+Dask makes no effort to keep an actor alive: if its worker dies, the actor is gone
+(distributed's documentation, "Actors: Limitations"), and a call to it fails with an
+``OSError`` ("Unable to contact Actor's worker") or a ``RuntimeError`` ("Worker holding
+Actor was lost"). :class:`ActorRunner` then makes a new host wherever the scheduler puts
+it and sends that host's calls again (shard steps only read, so the answer is the same),
+up to ``retries`` times. This module uses the client it is given; it never imports Dask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from bnsearch.distributed.runner import RETRIES
+from bnsearch.errors import BnSearchError
+
+T = TypeVar("T")
+
+
+class ShardHost:
+    """The actor on a worker: runs shard functions in its process, in order."""
+
+    def run(self, function: Callable[..., T], calls: Sequence[tuple[Any, ...]]) -> list[T]:
+        """``function(*call)`` for each call."""
+        return [function(*call) for call in calls]
+
+    def ping(self) -> bool:
+        """True (a call that proves the host answers)."""
+        return True
+
+
+class HostLostError(BnSearchError):
+    """A shard host's worker was lost more often than the runner retries."""
+
+
+def _lost(error: BaseException) -> bool:
+    """True if ``error`` says the host's worker is gone (not the shard function failed)."""
+    if isinstance(error, RuntimeError) and "Actor was lost" in str(error):
+        return True
+    if isinstance(error, OSError):  # Dask's comm errors are OSErrors raised by Dask itself
+        return "Actor's worker" in str(error) or type(error).__module__.startswith("distributed")
+    return False
+
+
+class ActorRunner:
+    """Runs shard functions on resident :class:`ShardHost` actors, one per worker.
+
+    The same interface as :class:`~bnsearch.distributed.runner.Runner` (``map``,
+    ``one``): a searcher uses either. Hosts are made on first use.
+    """
+
+    def __init__(self, client: Any, *, retries: int = RETRIES) -> None:
+        self.client = client
+        self.retries = retries
+        workers = sorted(client.scheduler_info().get("workers", {}))
+        #: per slot (a worker when the runner was made), its host's creation future
+        self._slots: list[str | None] = list(workers) or [None]
+        self._futures: list[Any] = [None] * len(self._slots)
+        self._hosts: list[Any] = [None] * len(self._slots)
+
+    def _host(self, slot: int) -> Any:
+        host = self._hosts[slot]
+        if host is None:
+            where = self._slots[slot]
+            placed: dict[str, Any] = {}
+            if where is not None:
+                placed = {"workers": [where], "allow_other_workers": True}
+            future = self.client.submit(ShardHost, actor=True, pure=False, **placed)
+            with self.client.as_current():  # the actor binds to the current client
+                host = future.result()
+            self._futures[slot], self._hosts[slot] = future, host
+        return host
+
+    def _replace(self, slot: int) -> None:
+        """Forget a lost host; the next call makes one wherever the scheduler says."""
+        future = self._futures[slot]
+        if future is not None:
+            future.release()
+        self._slots[slot] = None
+        self._futures[slot] = self._hosts[slot] = None
+
+    def map(
+        self,
+        function: Callable[..., T],
+        calls: Sequence[tuple[Any, ...]],
+        shards: Sequence[int] | None = None,
+    ) -> list[T]:
+        """``function(*call)`` for each call, in order; call ``i`` is shard ``shards[i]``'s
+        (default: shard ``i``'s). One call per host, all in flight together."""
+        numbers = range(len(calls)) if shards is None else shards
+        groups: dict[int, list[int]] = {}
+        for position, number in enumerate(numbers):
+            groups.setdefault(number % len(self._slots), []).append(position)
+        results: list[Any] = [None] * len(calls)
+        for attempt in range(self.retries + 1):
+            sent: dict[int, Any] = {}
+            lost: list[int] = []
+            for slot, positions in groups.items():
+                try:
+                    sent[slot] = self._host(slot).run(function, [calls[i] for i in positions])
+                except Exception as error:  # sorted out by _lost
+                    if not _lost(error):
+                        raise
+                    lost.append(slot)
+            for slot, future in sent.items():
+                try:
+                    answers = future.result()
+                except Exception as error:  # sorted out by _lost
+                    if not _lost(error):
+                        raise
+                    lost.append(slot)
+                    continue
+                for position, answer in zip(groups[slot], answers, strict=True):
+                    results[position] = answer
+            if not lost:
+                return results
+            for slot in lost:
+                self._replace(slot)
+            groups = {slot: groups[slot] for slot in lost}
+            if attempt == self.retries:
+                break
+        raise HostLostError(
+            f"the workers holding shard hosts {sorted(groups)} were lost "
+            f"{self.retries + 1} times in one step"
+        )
+
+    def one(self, number: int, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` on shard ``number``'s host."""
+        return self.map(function, [args], [number])[0]
+
+    def close(self) -> None:
+        """Release the hosts (Dask removes an actor when no future holds it)."""
+        for slot in range(len(self._slots)):
+            if self._futures[slot] is not None:
+                self._futures[slot].release()
+            self._futures[slot] = self._hosts[slot] = None
