@@ -158,7 +158,13 @@ def test_a_short_fuzz_run_raises_only_library_errors(tmp_path: Path) -> None:
     summary = run(12, seed=random.randrange(10**6), work=tmp_path)
     assert summary["counts"]["trials"] == 12
     assert not summary["failures"], "\n".join(summary["failures"])
-    assert "silent (verify OK, answers differ)" not in summary["counts"]
+    # damage by accident (flipped, cut, appended, zeroed bytes) is always caught; a crafted
+    # file with its checksums recomputed may describe another valid index (no segments, a
+    # field weighted otherwise), which nothing can tell from damage: the long run counts those
+    accidental = [
+        s for s in summary["silent"] if s.split()[2] in {"flip", "truncate", "append", "zero"}
+    ]
+    assert not accidental, "\n".join(accidental)
 
 
 def test_every_damage_in_the_fuzzer_is_a_bnsearch_error(sandbox: Path) -> None:
@@ -282,3 +288,31 @@ def test_a_crafted_ids_table_is_a_library_error_when_links_are_rewritten(sandbox
     with contextlib.suppress(BnSearchError), Index.open(sandbox).writer(timeout=0) as writer:
         writer.delete(first)
         writer.add(attrs.evolve(article, id="fuzz-new"))
+
+
+@pytest.mark.parametrize(
+    "stem", ["fld.anchors.lens", "fld.related_headlines.norms", "fld.body.lens"]
+)
+def test_verify_finds_crafted_lengths_and_norms(sandbox: Path, stem: str) -> None:
+    # two 'silent' trials of a short fuzz run: lengths or norms shifted, checksums recomputed;
+    # the scores changed and verify said OK
+    def shifted(entry, arrays):  # type: ignore[no-untyped-def]
+        old = arrays[stem]
+        arrays[stem] = (old.astype(np.int64) - 5).astype(old.dtype)
+        return arrays
+
+    rewrite_segments(sandbox, shifted)
+    report = verify(sandbox)
+    field = stem.split(".")[1]
+    assert not report.ok
+    assert any(f"field {field!r}" in p and ("length" in p or "norms" in p) for p in report.problems)
+
+
+@pytest.mark.parametrize("value", ["", 0, "yes", None])
+def test_a_stored_positions_flag_must_be_a_boolean(sandbox: Path, value: Any) -> None:
+    def crafted(body: dict[str, Any]) -> None:
+        body["schema"]["fields"][1]["positions"] = value
+
+    rewrite_manifest(sandbox, crafted)
+    with pytest.raises(BnSearchError, match="positions must be true or false"):
+        Index.open(sandbox).searcher().search('"বাংলাদেশ ব্যাংক"')

@@ -66,6 +66,14 @@ def _check_source(instance: object, attribute: attrs.Attribute[Any], value: obje
         raise SchemaError(f"field source must be one of {sorted(SOURCES)}, got {value!r}")
 
 
+def _stored_flag(value: Any, name: str) -> bool:
+    """A true/false attribute of a stored schema: a JSON boolean, nothing else (a crafted
+    ``""`` or ``0`` would otherwise turn phrase positions off without a word)."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return value
+
+
 def _check_weight(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if not value >= 0.0:
         raise SchemaError(f"field weight must be >= 0, got {value!r}")
@@ -216,7 +224,7 @@ class Schema:
                     source=entry["source"],
                     weight=entry["weight"],
                     analyzer=entry.get("analyzer"),
-                    positions=bool(entry.get("positions", True)),
+                    positions=_stored_flag(entry.get("positions", True), "positions"),
                 )
                 for entry in entries
             ]

@@ -32,6 +32,7 @@ from bnsearch.index import compound, wordspans
 from bnsearch.index.directory import Directory, FSDirectory
 from bnsearch.index.links import LinkGraph, graph_from_segments
 from bnsearch.index.manifest import Manifest, SegmentEntry
+from bnsearch.index.norms import encode_lengths
 from bnsearch.index.reader import read_manifest
 from bnsearch.index.schema import TEXT, Schema
 from bnsearch.index.segment import LINK_HEADLINES, SegmentReader
@@ -148,12 +149,33 @@ def _check_field(segment: SegmentReader, name: str, text: bool, problems: list[s
         norms, lens = segment.norms(name), segment.field_lengths(name)
         if len(norms) != segment.max_doc or len(lens) != segment.max_doc:
             problems.append(f"{where}: norms/lengths are not one per doc")
+        else:
+            _check_lengths(where, docs, tfs, norms, lens, problems)
         if arrays.pos is not None and arrays.posptr is not None:
             total = int(tfs.sum(dtype=np.int64))
             if len(arrays.pos) != total or len(arrays.posptr) != len(terms) + 1:
                 problems.append(f"{where}: {len(arrays.pos)} positions for {total} occurrences")
     elif len(segment.facet(name)[1]) != segment.max_doc:
         problems.append(f"{where}: facet values are not one per doc")
+
+
+def _check_lengths(
+    where: str, docs: Any, tfs: Any, norms: Any, lens: Any, problems: list[str]
+) -> None:
+    """A doc's field length is the sum of its term frequencies (every word is one
+    occurrence of one term) and its norm is that length encoded: a crafted length or
+    norm with valid checksums would otherwise change scores unnoticed."""
+    counted = np.bincount(
+        np.asarray(docs, dtype=np.int64), weights=tfs, minlength=len(lens)
+    ).astype(np.int64)
+    wrong = np.flatnonzero(counted != np.asarray(lens, dtype=np.int64))
+    if len(wrong):
+        problems.append(
+            f"{where}: doc {int(wrong[0])} has length {int(lens[wrong[0]])} but "
+            f"{int(counted[wrong[0]])} words in the postings ({len(wrong)} docs differ)"
+        )
+    elif np.any(encode_lengths(lens) != np.asarray(norms)):
+        problems.append(f"{where}: norms do not encode the field lengths")
 
 
 @attrs.define
