@@ -347,3 +347,33 @@ def test_merging_segments_keeps_the_resolved_links() -> None:
     assert len(index.reader().segments) == 1
     assert _state(index) == before
     assert before[1]["s"] == ["a1"] and before[1]["s1"] == ["t"]
+
+
+def test_upserts_and_deletes_inside_one_batch_leave_the_state_of_a_fresh_build() -> None:
+    # the writer queues added articles' link keys for one bulk graph update: an upsert of a
+    # queued article and a delete in the same batch must still come out as a fresh build
+    import attrs
+
+    articles = _demo_articles()
+    linked = [a for a in articles if a.related]
+    index = Index.in_memory()
+    with index.writer() as writer:
+        writer.add_many(articles[: len(articles) // 2])
+    final = {a.id: a for a in articles}
+    with index.writer() as writer:
+        for article in articles[len(articles) // 2 :]:
+            writer.add(article)
+        for article in linked[::3]:  # upserts: their first related headline dropped
+            changed = attrs.evolve(article, related=article.related[1:])
+            writer.add(changed)
+            final[article.id] = changed
+        for article in linked[1::5]:  # deletes, some of them targets of others' links
+            writer.delete(article.id)
+            final.pop(article.id, None)
+        writer.add(linked[1])  # and one deleted article back
+        final[linked[1].id] = linked[1]
+    fresh = Index.in_memory()
+    with fresh.writer() as writer:
+        writer.add_many(sorted(final.values(), key=lambda a: a.id))
+    assert _state(index) == _state(fresh)
+    assert any(_state(fresh)[0].values()), "the demo corpus gives some article anchors"
