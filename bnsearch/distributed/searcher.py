@@ -251,12 +251,15 @@ class ShardedSearcher:
         stored: bool = True,
         facets: Collection[str] | None = None,
         strict: bool = False,
+        exact_total: bool = True,
     ) -> Results:
         """Run a query over every shard and return one page of :class:`Results`.
 
         The arguments are :meth:`bnsearch.search.Searcher.search`'s, with one more limit:
         ``offset + limit`` at most 10,000. ``sort="index"`` orders by shard, then by the
-        order written within the shard.
+        order written within the shard. Totals are always exact (each shard counts every
+        match, so the shards' counts add up): ``exact_total`` is accepted for the same call
+        to work on both searchers, and changes nothing.
         """
         started = time.perf_counter()
         _check_page(limit, offset)

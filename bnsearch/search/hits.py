@@ -3,7 +3,7 @@ their stored rows and, when asked, highlights (titles whole, the body as a snipp
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from bnsearch.index.segment import SegmentReader
@@ -21,7 +21,7 @@ from bnsearch.search.highlight import (
     highlight_all_kept,
     phrase_key,
 )
-from bnsearch.search.results import Hit
+from bnsearch.search.results import Hit, LazyMapping
 from bnsearch.search.scoring import idf
 from bnsearch.search.spans import SpanLookup
 
@@ -61,7 +61,7 @@ def make_hits(
     return hits
 
 
-class LazyHighlights(Mapping[str, Fragment]):
+class LazyHighlights(LazyMapping[str, Fragment]):
     """The highlights of one hit, each field's made when first read: a page that shows
     the title and the body snippet pays for no caption (nor title) highlight. Reading
     every key (iteration, ``len``, ``dict()``) gives what :func:`highlight_row` gives;
@@ -100,15 +100,6 @@ class LazyHighlights(Mapping[str, Fragment]):
     def __getitem__(self, field: str) -> Fragment:
         self._field(field)
         return self._marks[field]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._all())
-
-    def __len__(self) -> int:
-        return len(self._all())
-
-    def __repr__(self) -> str:
-        return repr(self._all())
 
     def __reduce__(self) -> tuple[type[dict[str, Fragment]], tuple[dict[str, Fragment]]]:
         return dict, (self._all(),)

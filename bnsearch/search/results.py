@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -17,6 +17,9 @@ from bnsearch.articles import Article
 from bnsearch.index.store import row_article
 from bnsearch.search.highlight import Fragment
 from bnsearch.search.query import Query
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 #: The ``fields`` and ``highlights`` of a hit searched with ``stored=False``: one shared,
 #: read-only empty mapping (two new dicts a hit cost a tenth of a one-word query).
@@ -59,7 +62,27 @@ class Hit:
         return row_article(dict(self.fields))
 
 
-class LazyFacets(Mapping[str, Mapping[str, int]]):
+class LazyMapping(Mapping[K, V]):
+    """A read-only mapping whose items are made when first needed: a subclass gives
+    ``_all()`` (every item, made on the first call) and may read single keys sooner."""
+
+    def _all(self) -> dict[K, V]:
+        raise NotImplementedError
+
+    def __getitem__(self, key: K) -> V:
+        return self._all()[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __repr__(self) -> str:
+        return repr(self._all())
+
+
+class LazyFacets(LazyMapping[str, Mapping[str, int]]):
     """Facet counts computed on first access (a search that never reads them pays nothing).
 
     The counts are over the searcher's fixed snapshot, so computing them later gives the
@@ -74,18 +97,6 @@ class LazyFacets(Mapping[str, Mapping[str, int]]):
         if self._count is not None:
             self._counts, self._count = self._count(), None
         return self._counts
-
-    def __getitem__(self, name: str) -> Mapping[str, int]:
-        return self._all()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._all())
-
-    def __len__(self) -> int:
-        return len(self._all())
-
-    def __repr__(self) -> str:
-        return repr(self._all())
 
 
 @attrs.frozen(kw_only=True)

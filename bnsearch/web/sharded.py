@@ -27,7 +27,7 @@ from bnsearch.distributed.manifest import read_manifest
 from bnsearch.search import Results
 from bnsearch.search.searcher import MAX_LIMIT
 from bnsearch.web.errors import RequestError
-from bnsearch.web.source import REFRESH_INTERVAL, WriteReport
+from bnsearch.web.source import REFRESH_INTERVAL, WriteReport, field_facts
 
 T = TypeVar("T")
 
@@ -128,23 +128,16 @@ class ShardedSource:
 
     def stats(self) -> dict[str, Any]:
         def facts(searcher: ShardedSearcher) -> dict[str, Any]:
-            base, schema = searcher.base, searcher.schema
-            fields = {}
-            for name in schema.names:
-                spec = schema[name]
-                average = (
-                    base.length_sums.get(name, 0) / base.total_docs if base.total_docs else 0.0
-                )
-                fields[name] = {
-                    "kind": "text" if spec.is_text else "keyword",
-                    "weight": spec.weight,
-                    **({"average_length": average} if spec.is_text else {}),
-                }
+            base = searcher.base
+
+            def average(name: str) -> float:
+                return base.length_sums.get(name, 0) / base.total_docs if base.total_docs else 0.0
+
             return {
                 "articles": base.total_docs,
                 "generation": self._commit,
                 "segments": searcher.segment_count(),
-                "fields": fields,
+                "fields": field_facts(searcher.schema, average),
                 "shards": len(searcher.shard_paths),
             }
 

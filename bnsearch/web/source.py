@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -27,7 +27,7 @@ import attrs
 
 from bnsearch.articles import Article
 from bnsearch.distributed import ShardedIndex, is_sharded
-from bnsearch.index import Index
+from bnsearch.index import Index, Schema
 from bnsearch.search import Results
 
 #: Seconds between two looks at the manifest for a newer commit (the API promises 1 s).
@@ -138,19 +138,11 @@ class IndexSource:
 
     def stats(self) -> dict[str, Any]:
         reader = self.searcher().reader
-        fields = {}
-        for name in reader.schema.names:
-            spec = reader.schema[name]
-            fields[name] = {
-                "kind": "text" if spec.is_text else "keyword",
-                "weight": spec.weight,
-                **({"average_length": reader.avg_field_length(name)} if spec.is_text else {}),
-            }
         return {
             "articles": reader.doc_count,
             "generation": reader.generation,
             "segments": len(reader.segments),
-            "fields": fields,
+            "fields": field_facts(reader.schema, reader.avg_field_length),
         }
 
     def apply(self, upserts: Sequence[Article], deletes: Sequence[str]) -> WriteReport:
@@ -170,6 +162,20 @@ class IndexSource:
             generation=result.generation,
             doc_count=result.doc_count,
         )
+
+
+def field_facts(schema: Schema, average_length: Callable[[str], float]) -> dict[str, Any]:
+    """/stats' ``fields``: each field's kind and weight, and a text field's average length
+    (``average_length(name)``: one index's or the sharded index's global one)."""
+    fields: dict[str, Any] = {}
+    for name in schema.names:
+        spec = schema[name]
+        fields[name] = {
+            "kind": "text" if spec.is_text else "keyword",
+            "weight": spec.weight,
+            **({"average_length": average_length(name)} if spec.is_text else {}),
+        }
+    return fields
 
 
 def open_source(
