@@ -1,11 +1,17 @@
-"""A worker process keeps each shard's reader and, per query, a searcher scoring with the
+"""What the sharded search remembers between calls must not outlive what it was made for.
+
+A worker process keeps each shard's reader and, per query, a searcher scoring with the
 global statistics (:func:`bnsearch.distributed.shard._searcher`). A commit elsewhere
 that leaves one shard's generation unchanged (a delete routed to another shard, say)
 changes the global statistics all the same: that shard's kept searcher must not score
-with the old ones.
+with the old ones. (The build runs in another process on a cluster, so its ``forget``
+never reaches the searching process's readers; here it is made a no-op to stand for
+that.)
 
-The build runs in another process on a cluster, so its ``forget`` never reaches the
-searching process's readers; here it is made a no-op to stand for that."""
+A :class:`~bnsearch.distributed.ShardedSearcher` remembers each query's gathered
+statistics: a strict parse compiles other units than the lenient one (plain words go to
+the bag-of-words compiler only when not strict), so the two must not share them.
+"""
 
 from __future__ import annotations
 
@@ -44,3 +50,21 @@ def test_a_kept_shard_searcher_follows_the_global_statistics(
     assert after.total == expected.total < before.total
     # the untouched shard's hits score with the new N and document frequencies
     assert [h.score for h in after] == pytest.approx([h.score for h in expected], rel=1e-9)
+
+
+@pytest.mark.parametrize("query", ["রমজান মাসে রোজা রাখা", "ইসলাম ধর্ম"])
+def test_a_strict_search_does_not_take_the_lenient_ones_statistics(
+    belin: list[Article], tmp_path: Path, query: str
+) -> None:
+    sharded = ShardedIndex.create(tmp_path / "sharded", shards=3)
+    sharded.add(belin)
+    one = Index.create(tmp_path / "one")
+    with one.writer() as writer:
+        writer.add_many(belin)
+    expected = one.searcher().search(query, limit=10, stored=False, strict=True)
+    searcher = sharded.searcher()
+    searcher.search(query, limit=10, stored=False)  # the lenient parse first
+    strict = searcher.search(query, limit=10, stored=False, strict=True)
+    assert expected.total > 10
+    assert strict.total == expected.total
+    assert [h.score for h in strict] == pytest.approx([h.score for h in expected], rel=1e-9)
