@@ -91,13 +91,22 @@ class ShardManifest:
             or shards < 1
             or len(folders) != shards
             or len(generations) != shards
-            or not all(isinstance(f, str) and f and "/" not in f and f != ".." for f in folders)
+            or not all(_plain_name(f) for f in folders)
         ):
             raise IndexFormatError(
                 f"{where}: malformed sharded manifest (shard count, folders and generations "
-                "must agree)"
+                "must agree; a folder is a plain name inside the index's folder)"
             )
         return cls(shards=shards, folders=folders, generations=generations, commit=commit)
+
+
+def _plain_name(folder: object) -> bool:
+    """True for a folder name that stays inside the sharded index's folder."""
+    return (
+        isinstance(folder, str)
+        and folder not in ("", ".", "..")
+        and not any(c in folder for c in "/\\\0")
+    )
 
 
 def read_manifest(root: Path) -> ShardManifest:
@@ -110,7 +119,7 @@ def read_manifest(root: Path) -> ShardManifest:
         ) from None
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise IndexFormatError(f"{where}: unreadable sharded manifest ({error})") from None
     return ShardManifest.from_json(data, where=where)
 
