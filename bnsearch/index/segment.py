@@ -322,6 +322,9 @@ class _FieldArrays:
                 fail(f"facet values {low}..{high} outside -1..{terms - 1}")
         if self.posptr is not None and self.pos is not None:
             _check_pointers(self.posptr, terms, len(self.pos), fail, "position pointers")
+        # what every writer stores (the snippet and rerank code reads no other)
+        if self.pos is not None and (self.pos.dtype.kind != "u" or self.pos.dtype.itemsize > 4):
+            fail(f"positions are {self.pos.dtype} numbers, not unsigned ones of 8 to 32 bits")
         if self.spans is not None:
             wordspans.check(*self.spans, max_doc, fail)
         if postings and len(self.docs):
