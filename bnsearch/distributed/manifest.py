@@ -34,6 +34,7 @@ def shard_of(article_id: str, shards: int) -> int:
 
 
 def shard_folder(number: int) -> str:
+    """The folder name of shard ``number`` (``shard-0003``)."""
     return f"shard-{number:04d}"
 
 
@@ -59,6 +60,7 @@ class ShardManifest:
     commit: int = 0
 
     def to_json(self) -> dict[str, Any]:
+        """What ``shards.json`` holds (with the format, version and routing rule)."""
         return {
             "format": FORMAT,
             "version": VERSION,
@@ -71,6 +73,8 @@ class ShardManifest:
 
     @classmethod
     def from_json(cls, data: object, *, where: str) -> ShardManifest:
+        """The manifest ``data`` (parsed JSON) describes; :class:`IndexFormatError` naming
+        ``where`` when it is not a well-formed one."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise IndexFormatError(f"{where}: not a sharded bnsearch index manifest")
         if data.get("version") != VERSION or data.get("routing") != ROUTING:
@@ -110,6 +114,8 @@ def _plain_name(folder: object) -> bool:
 
 
 def read_manifest(root: Path) -> ShardManifest:
+    """The manifest of the sharded index in ``root`` (:class:`IndexFormatError` if none
+    or damaged)."""
     where = str(root / MANIFEST)
     try:
         raw = (root / MANIFEST).read_bytes()
