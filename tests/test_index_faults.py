@@ -335,3 +335,24 @@ def test_positions_must_be_unsigned_numbers_of_at_most_32_bits(sandbox: Path, sh
     report = verify(sandbox)
     assert not report.ok
     assert any("positions" in problem for problem in report.problems)
+
+
+@pytest.mark.parametrize("related", [5, [5], [None], {"a": 1}], ids=["int", "ints", "none", "dict"])
+def test_verify_reports_a_stored_row_of_the_wrong_shape(sandbox: Path, related: Any) -> None:
+    # a stored block rewritten with a related-links value of another shape (checksums
+    # recomputed): verify raised TypeError or KeyError instead of reporting it
+    from bnsearch.index.store import StoreReader, StoreWriter
+
+    def crafted(entry, arrays):  # type: ignore[no-untyped-def]
+        writer = StoreWriter()
+        rows = StoreReader(arrays["store.bin"], arrays["store.idx"], where=entry.name)
+        for doc, row in enumerate(rows.iter_rows()):
+            writer.add({**row, "related": related} if doc == 0 and row["related"] else row)
+        data, index = writer.finish()
+        arrays["store.bin"], arrays["store.idx"] = np.frombuffer(data, np.uint8), index
+        return arrays
+
+    rewrite_segments(sandbox, crafted)
+    report = verify(sandbox)
+    assert not report.ok
+    assert any("seg-" in problem for problem in report.problems)
