@@ -356,3 +356,18 @@ def test_verify_reports_a_stored_row_of_the_wrong_shape(sandbox: Path, related: 
     report = verify(sandbox)
     assert not report.ok
     assert any("seg-" in problem for problem in report.problems)
+
+
+def test_verify_names_a_negative_doc_id_in_the_postings(sandbox: Path) -> None:
+    # only the largest doc id was checked: a crafted -1 (checksums recomputed) opened, the
+    # numpy path scored the segment's last doc for it, and verify failed in numpy's words
+    def crafted(entry, arrays):  # type: ignore[no-untyped-def]
+        docs = arrays["fld.body.docs"].astype(np.int64)
+        docs[len(docs) // 2] = -1
+        arrays["fld.body.docs"] = docs.astype(np.int32)
+        return arrays
+
+    rewrite_segments(sandbox, crafted)
+    report = verify(sandbox)
+    assert not report.ok
+    assert any("doc ids -1.." in problem for problem in report.problems), report.problems

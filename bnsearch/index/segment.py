@@ -328,8 +328,9 @@ class _FieldArrays:
         if self.spans is not None:
             wordspans.check(*self.spans, max_doc, fail)
         if postings and len(self.docs):
-            if int(self.docs.max()) >= max_doc:
-                fail(f"doc id {int(self.docs.max())} out of range 0..{max_doc - 1}")
+            low, high = int(self.docs.min()), int(self.docs.max())
+            if low < 0 or high >= max_doc:
+                fail(f"doc ids {low}..{high} outside 0..{max_doc - 1}")
             if int(self.tfs.min()) <= 0:
                 fail("zero term frequency")
             if self.posptr is not None:
