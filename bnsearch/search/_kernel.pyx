@@ -801,13 +801,13 @@ def score_segment(
 
 # -- the proximity rerank: word pairs side by side in a few docs --------------------------------
 cdef struct Occurrence:
-    int64_t key  # column << 32 | position
-    int64_t label
+    int64_t position
+    int32_t label
 
 
 cdef int _compare_occurrence(const void* a, const void* b) noexcept nogil:
-    cdef int64_t x = (<const Occurrence*>a).key
-    cdef int64_t y = (<const Occurrence*>b).key
+    cdef int64_t x = (<const Occurrence*>a).position
+    cdef int64_t y = (<const Occurrence*>b).position
     return (x > y) - (x < y)
 
 
@@ -827,98 +827,334 @@ cdef inline int64_t _position_at(const void* positions, int kind, Py_ssize_t i) 
     return (<const int64_t*>positions)[i]
 
 
-def pair_counts(
-    list entry_docs,
-    list entry_offsets,
-    object positions,
-    const int64_t[:] labels,
-    const int32_t[:] docs,
-    const int64_t[:, :, :] pair_row,
-    Py_ssize_t n_pairs,
-):
-    """How often each query word pair stands at its distance in each of ``docs``, in one
-    field: ``counts[pair, column]`` (int64).
+#: A doc's pair words are looked up in a table indexed by position when their positions
+#: span at most this many (else its occurrences are sorted).
+DEF SLOT_SPAN = 1 << 16
 
-    Entry ``e`` is a pair word's postings (``entry_docs[e]``, sorted) with their position
-    offsets into ``positions`` (the field's whole position array); ``labels[e]`` is its
-    row in ``pair_row[first, second, distance]`` (the pair's number, or -1). ``docs`` are
-    sorted and unique. Two occurrences count as a pair when one stands one or two
-    positions after the other (one word per position: no word between counts twice).
-    """
-    cdef Py_ssize_t n_docs = docs.shape[0], n_entries = len(entry_docs)
-    cdef Py_ssize_t e, c, lo, hi, mid, n_occ = 0, cap = 0, i, j, k
-    cdef Py_ssize_t at, begin, end
-    cdef int64_t diff, row, d, labels_count = pair_row.shape[0]
-    cdef cnp.ndarray term_docs, offsets, pos_arr
-    cdef cnp.ndarray[int64_t, ndim=2] counts = np.zeros((n_pairs, n_docs), dtype=np.int64)
-    cdef Occurrence* occ = NULL
+
+# The position table, allocated once (a fresh 512 KB per call costs page faults); a
+# call made while another holds it (a finalizer running a search) gets a private one.
+cdef int32_t* _slot_label = NULL
+cdef int32_t* _slot_tag = NULL
+cdef int32_t _slot_last = 0
+cdef bint _slots_busy = False
+
+
+cdef struct Pairs:
+    # one field's pair counting, shared by its columns
+    const void* positions
+    int pkind
+    const int64_t* pair_row   # [first label, second label, gap] -> pair, C-contiguous
+    Py_ssize_t n_labels
+    Py_ssize_t n_pairs
+    Py_ssize_t n_docs
+    int64_t* counts           # [pair, column]
+    int32_t* slot_label       # per position - base: the label there (slot_tag says if set)
+    int32_t* slot_tag
+    int32_t tag
+    bint private_slots
+    Occurrence* occ           # the sorted fallback
+    Py_ssize_t occ_cap
+
+
+cdef int _take_slots(Pairs* s) except -1:
+    """The position table for one call: the shared one, or a private one while held."""
+    global _slot_label, _slot_tag, _slot_last, _slots_busy
+    s.private_slots = _slots_busy
+    if _slots_busy:
+        s.slot_label = <int32_t*>malloc(SLOT_SPAN * sizeof(int32_t))
+        s.slot_tag = <int32_t*>calloc(SLOT_SPAN, sizeof(int32_t))
+        s.tag = 0
+    else:
+        if _slot_tag == NULL:
+            _slot_label = <int32_t*>malloc(SLOT_SPAN * sizeof(int32_t))
+            _slot_tag = <int32_t*>calloc(SLOT_SPAN, sizeof(int32_t))
+            _slot_last = 0
+            if _slot_label == NULL or _slot_tag == NULL:
+                free(_slot_label)
+                free(_slot_tag)
+                _slot_label = _slot_tag = NULL
+                raise MemoryError()
+        if _slot_last > (1 << 30):
+            memset(_slot_tag, 0, SLOT_SPAN * sizeof(int32_t))
+            _slot_last = 0
+        s.slot_label, s.slot_tag, s.tag = _slot_label, _slot_tag, _slot_last
+        _slots_busy = True
+    if s.slot_label == NULL or s.slot_tag == NULL:
+        _give_slots(s)
+        raise MemoryError()
+    return 0
+
+
+cdef void _give_slots(Pairs* s) noexcept:
+    global _slot_last, _slots_busy
+    if s.private_slots:
+        free(s.slot_label)
+        free(s.slot_tag)
+    elif s.slot_tag != NULL:
+        _slot_last = s.tag
+        _slots_busy = False
+    s.slot_label = s.slot_tag = NULL
+
+
+cdef inline void _count_pair(Pairs* s, int32_t first, int32_t second, int64_t gap, Py_ssize_t c) noexcept nogil:
+    cdef int64_t row = s.pair_row[(first * s.n_labels + second) * 3 + gap]
+    if 0 <= row < s.n_pairs:
+        s.counts[row * s.n_docs + c] += 1
+
+
+cdef int _column_pairs(
+    Pairs* s, const tf_t* positions, Py_ssize_t c, const int64_t* begins, const int64_t* ends,
+    const int32_t* labels, Py_ssize_t n_entries,
+) except -1:
+    """Count the pairs in column ``c``: every occurrence one or two positions after
+    another (positions are unique, one word each, and ascend within a posting)."""
+    cdef Py_ssize_t e, at, n = 0, i, j
+    cdef int64_t low = 0, high = -1, p, q, span
+    cdef int32_t label, other
+    cdef bint first = True
     cdef Occurrence* grown
+    for e in range(n_entries):
+        if begins[e] >= 0 and ends[e] > begins[e]:
+            if first or positions[begins[e]] < low:
+                low = positions[begins[e]]
+            if first or positions[ends[e] - 1] > high:
+                high = positions[ends[e] - 1]
+            first = False
+            n += ends[e] - begins[e]
+    if n < 2:
+        return 0
+    span = high - low
+    if 0 <= span < SLOT_SPAN:
+        # each occurrence, as it is laid in the table, meets those laid before it
+        s.tag += 1
+        for e in range(n_entries):
+            if begins[e] < 0:
+                continue
+            label = labels[e]
+            for at in range(begins[e], ends[e]):
+                p = positions[at] - low
+                if p < 0 or p > span:  # positions out of order (a damaged index)
+                    continue
+                for q in range(1, 3):
+                    if p >= q and s.slot_tag[p - q] == s.tag:
+                        _count_pair(s, s.slot_label[p - q], label, q, c)
+                    if p + q <= span and s.slot_tag[p + q] == s.tag:
+                        _count_pair(s, label, s.slot_label[p + q], q, c)
+                s.slot_tag[p] = s.tag
+                s.slot_label[p] = label
+        return 0
+    if n > s.occ_cap:  # positions spread far apart: sort the column's occurrences
+        grown = <Occurrence*>realloc(s.occ, n * sizeof(Occurrence))
+        if grown == NULL:
+            raise MemoryError()
+        s.occ, s.occ_cap = grown, n
+    n = 0
+    for e in range(n_entries):
+        if begins[e] >= 0:
+            for at in range(begins[e], ends[e]):
+                s.occ[n].position = positions[at]
+                s.occ[n].label = labels[e]
+                n += 1
+    qsort(s.occ, n, sizeof(Occurrence), _compare_occurrence)
+    for i in range(n):
+        for j in range(i + 1, min(i + 3, n)):
+            q = s.occ[j].position - s.occ[i].position
+            if 1 <= q <= 2:
+                _count_pair(s, s.occ[i].label, s.occ[j].label, q, c)
+    return 0
+
+
+#: A pair word's postings this many times longer than the reranked docs are searched
+#: (galloping from the last doc found); shorter ones are merged with the docs in one walk.
+DEF GALLOP_RATIO = 32
+
+
+cdef void _locate(
+    const doc_t* term_docs, Py_ssize_t length, const int64_t* offsets, Py_ssize_t n_positions,
+    const int32_t* docs, Py_ssize_t n_docs, Py_ssize_t e, Py_ssize_t n_entries,
+    int64_t* begins, int64_t* ends, int* bad,
+) noexcept nogil:
+    """Where entry ``e``'s postings hold each of ``docs`` (ascending): its position
+    offsets in ``begins`` and ``ends`` (``begins`` -1: not there)."""
+    cdef Py_ssize_t c, lo = 0, hi, step, mid
+    cdef Py_ssize_t d
+    cdef bint gallop = length > GALLOP_RATIO * n_docs
+    for c in range(n_docs):
+        begins[c * n_entries + e] = -1
+    for c in range(n_docs):
+        d = docs[c]
+        if gallop:
+            step = 1
+            while lo + step < length and term_docs[lo + step - 1] < d:
+                step <<= 1
+            hi = min(lo + step, length)
+            if step > 1:
+                lo += step >> 1
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if term_docs[mid] < d:
+                    lo = mid + 1
+                else:
+                    hi = mid
+        else:
+            while lo < length and term_docs[lo] < d:
+                lo += 1
+        if lo >= length:
+            return
+        if term_docs[lo] == d:
+            if offsets[lo] < 0 or offsets[lo + 1] < offsets[lo] or offsets[lo + 1] > n_positions:
+                bad[0] = 1
+                return
+            begins[c * n_entries + e] = offsets[lo]
+            ends[c * n_entries + e] = offsets[lo + 1]
+
+
+cdef int _field_pairs(
+    Pairs* s, list entry_docs, list entry_offsets, const int32_t[:] labels,
+    const int32_t[:] docs, Py_ssize_t n_positions, int64_t* begins, int64_t* ends,
+) except -1:
+    """Count one field's pairs in every column (``s.counts`` zeroed first)."""
+    cdef Py_ssize_t n_entries = len(entry_docs), n_docs = docs.shape[0]
+    cdef Py_ssize_t e, c, length
+    cdef cnp.ndarray term_docs, offsets
     cdef const void* dp
     cdef const int64_t* op
-    cdef const void* pp
-    cdef int dkind, pkind
-    cdef Py_ssize_t n_positions
+    cdef int dkind, bad = 0
     if len(entry_offsets) != n_entries or labels.shape[0] != n_entries:
         raise ValueError("every entry needs docs, offsets and a label")
-    if pair_row.shape[1] != labels_count or pair_row.shape[2] < 3:
+    for e in range(n_entries):
+        if labels[e] < 0 or labels[e] >= s.n_labels:
+            raise ValueError("a label outside pair_row")
+        term_docs = _docs_array(entry_docs[e])
+        offsets = _contiguous(entry_offsets[e], cnp.NPY_INT64)
+        length = cnp.PyArray_DIM(term_docs, 0)
+        if cnp.PyArray_DIM(offsets, 0) != length + 1:
+            raise ValueError("an entry needs one offset more than it has docs")
+        dp = cnp.PyArray_DATA(term_docs)
+        dkind = cnp.PyArray_TYPE(term_docs)
+        op = <const int64_t*>cnp.PyArray_DATA(offsets)
+        if dkind == cnp.NPY_UINT16:
+            _locate(<const uint16_t*>dp, length, op, n_positions, &docs[0], n_docs, e, n_entries,
+                    begins, ends, &bad)
+        else:
+            _locate(<const int32_t*>dp, length, op, n_positions, &docs[0], n_docs, e, n_entries,
+                    begins, ends, &bad)
+        if bad:
+            raise _out_of_range()
+    for c in range(n_docs):
+        if s.pkind == cnp.NPY_UINT8:
+            _column_pairs(s, <const uint8_t*>s.positions, c, begins + c * n_entries,
+                          ends + c * n_entries, &labels[0], n_entries)
+        elif s.pkind == cnp.NPY_UINT16:
+            _column_pairs(s, <const uint16_t*>s.positions, c, begins + c * n_entries,
+                          ends + c * n_entries, &labels[0], n_entries)
+        elif s.pkind == cnp.NPY_UINT32:
+            _column_pairs(s, <const uint32_t*>s.positions, c, begins + c * n_entries,
+                          ends + c * n_entries, &labels[0], n_entries)
+        else:
+            _column_pairs(s, <const int64_t*>s.positions, c, begins + c * n_entries,
+                          ends + c * n_entries, &labels[0], n_entries)
+    return 0
+
+
+def proximity_scores(
+    list fields,
+    const int32_t[:] docs,
+    object pair_row,
+    const float[:] weights,
+    float k1,
+):
+    """The proximity bonus of each of ``docs`` (sorted, unique): float32.
+
+    ``fields`` holds, per field with pair words, ``(entry_docs, entry_offsets,
+    positions, labels, multiplier)``: entry ``e`` is a pair word's postings
+    (``entry_docs[e]``, sorted) with their offsets into ``positions`` (the field's whole
+    position array), ``labels[e]`` (int32) its row in ``pair_row[first, second, gap]``
+    (the pair's number, or -1), ``multiplier`` the field's float32 ``x`` multiplier per
+    doc of the segment. Two occurrences make a pair when one stands one or two positions
+    after the other. A pair's ``x`` in a doc is its count times the multiplier summed
+    over fields in float64 (rounded to float32 once), saturated in float32 like a unit's
+    score; the bonus is the float64 sum over pairs of ``weights[pair]`` times that,
+    rounded to float32 once (:func:`bnsearch.search.rerank.proximity_bonus` does the
+    same with numpy).
+    """
+    cdef Py_ssize_t n_docs = docs.shape[0], n_pairs = weights.shape[0]
+    cdef Py_ssize_t f, c, r, n_entries, most = 1, max_doc
+    cdef cnp.ndarray rows = _contiguous(pair_row, cnp.NPY_INT64)
+    cdef cnp.ndarray pos_arr, mult_arr
+    cdef cnp.ndarray[float, ndim=1] out = np.zeros(n_docs, dtype=np.float32)
+    cdef const float* mult
+    cdef double* xs = NULL
+    cdef int64_t* begins = NULL
+    cdef int64_t* ends = NULL
+    cdef const int32_t[:] labels
+    cdef Pairs s
+    cdef double summed
+    cdef float x, saturated
+    if cnp.PyArray_NDIM(rows) != 3 or cnp.PyArray_DIM(rows, 1) != cnp.PyArray_DIM(rows, 0) or (
+        cnp.PyArray_DIM(rows, 2) < 3
+    ):
         raise ValueError("pair_row must be labels x labels x 3")
-    pos_arr = _contiguous(positions, -1)
-    pkind = cnp.PyArray_TYPE(pos_arr)
-    if pkind not in (cnp.NPY_UINT8, cnp.NPY_UINT16, cnp.NPY_UINT32, cnp.NPY_INT64):
-        pos_arr = _contiguous(pos_arr, cnp.NPY_INT64)
-        pkind = cnp.NPY_INT64
-    pp = cnp.PyArray_DATA(pos_arr)
-    n_positions = cnp.PyArray_DIM(pos_arr, 0)
+    for c in range(1, n_docs):
+        if docs[c] <= docs[c - 1]:
+            raise ValueError("docs must be sorted and unique")
+    memset(&s, 0, sizeof(Pairs))
+    s.pair_row = <const int64_t*>cnp.PyArray_DATA(rows)
+    s.n_labels = cnp.PyArray_DIM(rows, 0)
+    s.n_pairs = n_pairs
+    s.n_docs = n_docs
+    if cnp.PyArray_DIM(rows, 2) != 3:
+        rows = np.ascontiguousarray(rows[:, :, :3])
+        s.pair_row = <const int64_t*>cnp.PyArray_DATA(rows)
+    if n_docs == 0 or n_pairs == 0:
+        return out
+    for f in range(len(fields)):
+        most = max(most, len(fields[f][0]))
     try:
-        for e in range(n_entries):
-            if labels[e] < 0 or labels[e] >= labels_count:
-                raise ValueError("a label outside pair_row")
-            term_docs = _docs_array(entry_docs[e])
-            offsets = _contiguous(entry_offsets[e], cnp.NPY_INT64)
-            if cnp.PyArray_DIM(offsets, 0) != cnp.PyArray_DIM(term_docs, 0) + 1:
-                raise ValueError("an entry needs one offset more than it has docs")
-            dp = cnp.PyArray_DATA(term_docs)
-            dkind = cnp.PyArray_TYPE(term_docs)
-            op = <const int64_t*>cnp.PyArray_DATA(offsets)
-            lo = 0
-            for c in range(n_docs):  # docs ascend: each search starts where the last ended
-                d = docs[c]
-                hi = cnp.PyArray_DIM(term_docs, 0)
-                while lo < hi:
-                    mid = (lo + hi) >> 1
-                    if _doc_at(dp, dkind, mid) < d:
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                if lo >= cnp.PyArray_DIM(term_docs, 0):
-                    break
-                if _doc_at(dp, dkind, lo) != d:
-                    continue
-                begin, end = op[lo], op[lo + 1]
-                if begin < 0 or end < begin or end > n_positions:
-                    raise _out_of_range()
-                if n_occ + (end - begin) > cap:
-                    cap = 2 * (n_occ + (end - begin)) + 64
-                    grown = <Occurrence*>realloc(occ, cap * sizeof(Occurrence))
-                    if grown == NULL:
-                        raise MemoryError()
-                    occ = grown
-                for at in range(begin, end):
-                    occ[n_occ].key = (<int64_t>c << 32) | _position_at(pp, pkind, at)
-                    occ[n_occ].label = labels[e]
-                    n_occ += 1
-        if n_occ > 1:
-            qsort(occ, n_occ, sizeof(Occurrence), _compare_occurrence)
-        for i in range(n_occ):
-            for k in range(1, 3):
-                j = i + k
-                if j >= n_occ:
-                    break
-                diff = occ[j].key - occ[i].key
-                if diff <= 2:
-                    row = pair_row[occ[i].label, occ[j].label, diff]
-                    if 0 <= row < n_pairs:
-                        counts[row, occ[i].key >> 32] += 1
+        xs = <double*>calloc(n_pairs * n_docs, sizeof(double))
+        s.counts = <int64_t*>malloc(n_pairs * n_docs * sizeof(int64_t))
+        begins = <int64_t*>malloc(most * n_docs * sizeof(int64_t))
+        ends = <int64_t*>malloc(most * n_docs * sizeof(int64_t))
+        if xs == NULL or s.counts == NULL or begins == NULL or ends == NULL:
+            raise MemoryError()
+        _take_slots(&s)
+        for f in range(len(fields)):
+            entry_docs, entry_offsets, positions, labels, multiplier = fields[f]
+            pos_arr = _contiguous(positions, -1)
+            s.pkind = cnp.PyArray_TYPE(pos_arr)
+            if s.pkind not in (cnp.NPY_UINT8, cnp.NPY_UINT16, cnp.NPY_UINT32, cnp.NPY_INT64):
+                pos_arr = _contiguous(pos_arr, cnp.NPY_INT64)
+                s.pkind = cnp.NPY_INT64
+            s.positions = cnp.PyArray_DATA(pos_arr)
+            mult_arr = _contiguous(multiplier, cnp.NPY_FLOAT32)
+            max_doc = cnp.PyArray_DIM(mult_arr, 0)
+            if n_docs and (docs[0] < 0 or docs[n_docs - 1] >= max_doc):
+                raise _out_of_range()
+            mult = <const float*>cnp.PyArray_DATA(mult_arr)
+            memset(s.counts, 0, n_pairs * n_docs * sizeof(int64_t))
+            _field_pairs(
+                &s, entry_docs, entry_offsets, labels, docs, cnp.PyArray_DIM(pos_arr, 0),
+                begins, ends,
+            )
+            for r in range(n_pairs):
+                for c in range(n_docs):
+                    xs[r * n_docs + c] += <double>s.counts[r * n_docs + c] * <double>mult[docs[c]]
+        for c in range(n_docs):
+            summed = 0
+            for r in range(n_pairs):
+                x = <float>xs[r * n_docs + c]
+                if k1 != 0:
+                    saturated = x / (x + k1)
+                else:
+                    saturated = 1 if x > 0 else 0
+                summed += <double>weights[r] * <double>saturated
+            out[c] = <float>summed
     finally:
-        free(occ)
-    return counts
+        free(xs)
+        free(s.counts)
+        free(begins)
+        free(ends)
+        _give_slots(&s)
+        free(s.occ)
+    return out
