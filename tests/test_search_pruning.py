@@ -172,6 +172,95 @@ def test_the_rerank_window_survives_pruning(
     assert compared >= (0 if filtered else 10)
 
 
+def _lone_words(limit: int) -> list[str]:
+    """Words of the BQA questions (common and rare ones), each searched alone."""
+    words = [w for q in _questions(300) for w in q.split() if len(w) > 2]
+    return list(dict.fromkeys(words))[:limit]
+
+
+@pytest.mark.parametrize("kind", ["one-word", "prefix", "title-only", "page-two"])
+def test_skipped_blocks_change_no_page_on_the_corpora(
+    corpus_searcher: Searcher, core: ModuleType, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """A lone word (or prefix) skips the blocks of its longest posting list that cannot
+    reach the page (block-max pruning): the page and its scores stay those of the
+    exhaustive pass and of the numpy path (the exact-form bonus included)."""
+    monkeypatch.setattr(searcher_module, "TRACK_TOTAL_HITS", 30)
+    words = _lone_words(120)
+    options: dict[str, Any] = {}
+    if kind == "prefix":
+        words = list(dict.fromkeys(f"{w[:3]}*" for w in words))[:60]
+    elif kind == "title-only":
+        options["fields"] = ["title"]
+    elif kind == "page-two":
+        options.update(offset=10, limit=10)
+    pruned = _compare(corpus_searcher, core, words, 30, **options)
+    # blocks were skipped (on these mixed short and long docs the bounds are loose: a
+    # block's largest tf times the multiplier of its shortest doc; 2-4 words in 60-120)
+    assert pruned >= 2
+
+
+def test_segments_without_block_maxima_search_the_same(
+    core: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A segment written before block maxima (here: built without them) opens, passes
+    verify, and gives the same pages with every match counted; a merge with a segment
+    that has them writes them again."""
+    from bnsearch.index import blockmax, builder, verify
+
+    belin = list(read_articles(shared_file("corpus/belin_religious_news.jsonl")))
+    with monkeypatch.context() as patch:
+        patch.setattr(builder.blockmax, "block_maxima", lambda *args: {})
+        old = index_of(belin[:1500])
+    new = index_of(belin[:1500])
+    (segment,) = old.reader().segments
+    assert not segment.has_array("fld.body.blocktf")
+    assert new.reader().segments[0].has_array("fld.body.blocktf")
+    assert verify(old).ok
+    monkeypatch.setattr(searcher_module, "TRACK_TOTAL_HITS", 10)
+    old_searcher, new_searcher = Searcher(old.reader()), Searcher(new.reader())
+    skipped = 0
+    saved = kernel.core
+    kernel.core = core
+    try:
+        for word in _lone_words(150):
+            before = old_searcher.search(word, stored=False, highlight=False)
+            after = new_searcher.search(word, stored=False, highlight=False)
+            assert before.total_is_exact
+            assert before.ids == after.ids, word
+            assert [h.score for h in before] == [h.score for h in after], word
+            skipped += not after.total_is_exact
+    finally:
+        kernel.core = saved
+    assert skipped >= 1
+    with old.writer() as writer:  # a second segment, then one merged segment
+        for article in belin[1500:1600]:
+            writer.add(article)
+    old.writer().optimize()
+    (merged,) = old.reader().segments
+    assert all(merged.has_array(f"fld.body.{name}") for name in blockmax.NAMES[:3])
+    assert verify(old).ok
+
+
+def test_verify_finds_block_maxima_that_do_not_match() -> None:
+    from bnsearch.index import blockmax
+
+    indptr = np.array([0, 3, 300], dtype=np.int64)
+    docs = np.concatenate([[0, 5, 9], np.arange(297)]).astype(np.int32)
+    tfs = np.arange(1, 301).astype(np.uint16) % 7 + 1
+    norms = (np.arange(400) % 200).astype(np.uint8)
+    forms = (np.arange(300) % 3).astype(np.uint8)
+    arrays: dict[str, Any] = dict(blockmax.block_maxima(indptr, docs, tfs, norms, forms))
+    assert len(arrays["blocktf"]) == 1 + 3  # 3 postings, then 297 in blocks of 128
+    assert int(arrays["blocktf"][0]) == int(tfs[:3].max())
+    assert not blockmax.problems(arrays, indptr, docs, tfs, norms, forms, deep=True)
+    damaged = dict(arrays, blocktf=arrays["blocktf"] - 1)
+    assert blockmax.problems(damaged, indptr, docs, tfs, norms, forms, deep=True)
+    assert blockmax.problems(
+        dict(arrays, blockforms=None), indptr, docs, tfs, norms, forms, deep=False
+    )
+
+
 def test_every_unit_must_be_in_falling_bound_order(core: ModuleType) -> None:
     docs = np.array([0, 1, 2], dtype=np.int32)
     tfs = np.ones(3, dtype=np.uint8)

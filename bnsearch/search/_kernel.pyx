@@ -29,6 +29,8 @@ cnp.import_array()
 #: Below one posting in this many docs of the segment, the matching docs are collected
 #: as they are first touched and sorted; above, the dense table is scanned.
 DEF SPARSE_RATIO = 16
+#: A margin on the score bounds (relative): pruning never rests on the last bits of a sum.
+DEF BOUND_MARGIN = 1e-6
 
 
 cdef cnp.ndarray _contiguous(object array, int typenum):
@@ -296,6 +298,46 @@ cdef inline float _saturate(float x, float k1, float weight) noexcept nogil:
     return weight if x > 0 else 0
 
 
+# -- the best k: a heap whose root is the worst kept (score, then doc: higher doc is worse) ----
+cdef struct Entry:
+    float score
+    int32_t doc
+
+
+cdef inline bint _worse(Entry a, Entry b) noexcept nogil:
+    return a.score < b.score or (a.score == b.score and a.doc > b.doc)
+
+
+cdef Py_ssize_t _offer(Entry* heap, Py_ssize_t size, Py_ssize_t k, Entry item) noexcept nogil:
+    """Keep ``item`` if it is among the best ``k`` seen; the heap's new size."""
+    cdef Py_ssize_t i, child, parent
+    if size < k:
+        i = size
+        while i > 0:
+            parent = (i - 1) >> 1
+            if not _worse(item, heap[parent]):
+                break
+            heap[i] = heap[parent]
+            i = parent
+        heap[i] = item
+        return size + 1
+    if not _worse(heap[0], item):
+        return size
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and _worse(heap[child + 1], heap[child]):
+            child += 1
+        if not _worse(heap[child], item):
+            break
+        heap[i] = heap[child]
+        i = child
+    heap[i] = item
+    return size
+
+
 cdef struct Walk:
     # the state of one segment's scoring, shared by every slice it walks
     double* acc        # per doc: the float64 sum of its units' scores and bonuses
@@ -316,6 +358,17 @@ cdef struct Walk:
     int32_t tag
     Py_ssize_t max_doc
     int bad            # a posting named a doc outside the segment
+    # block-max pruning of a lone unit's longest slice (block_x NULL: none)
+    const float* block_x      # per block of BLOCK postings: no posting's x is larger
+    const uint8_t* block_forms  # per block: the OR of its postings' form flags (or NULL)
+    Py_ssize_t n_blocks
+    const uint8_t* mask       # the docs a search may return (NULL: all)
+    Entry* live               # the best ``keep`` of the slice so far (score, then doc)
+    Py_ssize_t live_size
+    Py_ssize_t keep
+    Py_ssize_t live_count     # matches of the slice so far
+    Py_ssize_t min_total      # ... needed before a block may be skipped
+    bint skipped              # a block was skipped: the count is a lower bound
 
 
 cdef inline void _touch(Walk* w, Py_ssize_t d) noexcept nogil:
@@ -381,6 +434,9 @@ cdef void _walk(
     """Every posting of one slice (only the candidates' when pruned; found by binary
     search when ``w.cands`` is set)."""
     cdef Py_ssize_t i, d, c, at = 0
+    if w.block_x != NULL:
+        _walk_blocks(docs, tfs, n, mult, mode, k1, weight, w)
+        return
     if w.cands != NULL:
         for c in range(w.n_cands):
             at = _find(docs, at, n, w.cands[c])
@@ -397,6 +453,64 @@ cdef void _walk(
         if w.only_seen and w.mark[d] != 2:
             continue
         _posting(docs, tfs, i, mult, mode, k1, weight, w)
+
+
+#: Postings per block of the per-block maxima (:data:`bnsearch.index.blockmax.BLOCK`).
+DEF BLOCK = 128
+
+
+cdef void _walk_blocks(
+    const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, int mode,
+    float k1, float weight, Walk* w,
+) noexcept nogil:
+    """The longest slice of a lone unit, block by block (the unit's other slices were
+    summed into ``xbuf`` before, their docs ascending in ``xdocs``): a posting's score is
+    then final, so the best ``keep`` so far are known; once ``min_total`` matches are
+    counted, a block whose bound (its ``x`` bound plus the most the other slices give a
+    doc in its range, saturated, plus the bonus where a posting may have it) stays below
+    the ``keep``-th score is skipped."""
+    cdef Py_ssize_t b, i, start, end, d, xp = 0, j
+    cdef double bound, extra
+    cdef bint bonus
+    cdef Entry item
+    for b in range(w.n_blocks):
+        start = b * BLOCK
+        end = min(start + BLOCK, n)
+        if start >= n:
+            break
+        if w.live_size == w.keep and w.live_count >= w.min_total:
+            while xp < w.n_x and w.xdocs[xp] < docs[start]:
+                xp += 1
+            extra = 0
+            # a posting of the block may hold the typed form (no block flags: assume so)
+            bonus = w.forms != NULL and (
+                w.block_forms == NULL or (w.block_forms[b] & w.flag) == w.flag
+            )
+            j = xp
+            while j < w.n_x and w.xdocs[j] <= docs[end - 1]:
+                d = w.xdocs[j]
+                if w.xbuf[d] > extra:
+                    extra = w.xbuf[d]
+                if w.acc[d] != 0:
+                    bonus = True
+                j += 1
+            bound = <double>_saturate(<float>(<double>w.block_x[b] + extra), k1, weight)
+            if bonus and w.stamp != NULL:
+                bound += w.bonus
+            if bound * (1 + BOUND_MARGIN) < <double>w.live[0].score:
+                w.skipped = True
+                continue
+        for i in range(start, end):
+            d = docs[i]
+            if d < 0 or d >= w.max_doc:
+                w.bad = 1
+                return
+            _posting(docs, tfs, i, mult, mode, k1, weight, w)
+            if w.acc[d] != 0 and (w.mask == NULL or w.mask[d]):
+                w.live_count += 1
+                item.score = <float>w.acc[d]
+                item.doc = <int32_t>d
+                w.live_size = _offer(w.live, w.live_size, w.keep, item)
 
 
 cdef int _compare_int32(const void* a, const void* b) noexcept nogil:
@@ -433,46 +547,6 @@ cdef void _dispatch(
             _walk(<int32_t*>dp, <int64_t*>tp, n, mult, mode, k1, weight, w)
 
 
-# -- the best k: a heap whose root is the worst kept (score, then doc: higher doc is worse) ----
-cdef struct Entry:
-    float score
-    int32_t doc
-
-
-cdef inline bint _worse(Entry a, Entry b) noexcept nogil:
-    return a.score < b.score or (a.score == b.score and a.doc > b.doc)
-
-
-cdef Py_ssize_t _offer(Entry* heap, Py_ssize_t size, Py_ssize_t k, Entry item) noexcept nogil:
-    """Keep ``item`` if it is among the best ``k`` seen; the heap's new size."""
-    cdef Py_ssize_t i, child, parent
-    if size < k:
-        i = size
-        while i > 0:
-            parent = (i - 1) >> 1
-            if not _worse(item, heap[parent]):
-                break
-            heap[i] = heap[parent]
-            i = parent
-        heap[i] = item
-        return size + 1
-    if not _worse(heap[0], item):
-        return size
-    i = 0
-    while True:
-        child = 2 * i + 1
-        if child >= size:
-            break
-        if child + 1 < size and _worse(heap[child + 1], heap[child]):
-            child += 1
-        if not _worse(heap[child], item):
-            break
-        heap[i] = heap[child]
-        i = child
-    heap[i] = item
-    return size
-
-
 cdef int _compare_entry_doc(const void* a, const void* b) noexcept nogil:
     cdef int32_t x = (<const Entry*>a).doc
     cdef int32_t y = (<const Entry*>b).doc
@@ -498,8 +572,6 @@ cdef Py_ssize_t _kth_best(
     return count
 
 
-#: A margin on the score bounds (relative): pruning never rests on the last bits of a sum.
-DEF BOUND_MARGIN = 1e-6
 #: Pruned, a slice this many times longer than the candidates is searched (a binary
 #: search per candidate) rather than walked.
 DEF LOOKUP_RATIO = 16
@@ -516,6 +588,14 @@ cdef inline void _lookup_or_walk(
         w.n_cands = n_cands
     else:
         w.cands = NULL
+
+
+cdef void _blocks_on(Walk* w, cnp.ndarray block_x, object block_forms):
+    """Walk the next slice block by block (``block_forms``: an array, or False)."""
+    w.block_x = <const float*>cnp.PyArray_DATA(block_x)
+    w.block_forms = NULL
+    if block_forms is not False:
+        w.block_forms = <const uint8_t*>cnp.PyArray_DATA(<cnp.ndarray>block_forms)
 
 
 cdef void _slice(
@@ -551,6 +631,7 @@ def score_segment(
     Py_ssize_t keep=0,
     bint prune=False,
     Py_ssize_t min_total=0,
+    object blocks=None,
 ):
     """The matching docs of one segment (ascending, int32), their scores (float32), how
     many docs match, and whether the segment was pruned.
@@ -570,8 +651,16 @@ def score_segment(
     ``min_total`` docs were seen to match (MaxScore): the later units then only add to
     the docs already seen. The best ``keep`` and their scores are those of the exhaustive
     pass; the count is then a lower bound (at least ``min_total``).
+
+    ``blocks`` (with ``keep`` and one unit): ``(slice, block_x, block_forms)``, per block
+    of :data:`BLOCK` postings of that slice (the unit's longest) a bound on its postings'
+    ``x`` (float32) and the OR of their form flags (uint8, or None): once ``min_total``
+    matches are counted, a block that cannot reach the ``keep``-th score so far is
+    skipped (block-max pruning); the count is then a lower bound.
     """
     cdef Py_ssize_t n_parts = len(docs_parts)
+    cdef Py_ssize_t block_slice = -1
+    cdef cnp.ndarray block_x_arr, block_forms_arr
     cdef Py_ssize_t n_units = weights.shape[0]
     cdef Py_ssize_t total = 0, p, q, u, i, d, n_out = 0, count = 0, heap_size = 0
     cdef Walk w
@@ -634,15 +723,31 @@ def score_segment(
         if cnp.PyArray_DIM(mask_arr, 0) < max_doc:
             raise ValueError("the mask is shorter than the segment")
         mask_p = <const uint8_t*>cnp.PyArray_DATA(mask_arr)
-    _take(&tables, max_doc, n_units)
     memset(&w, 0, sizeof(Walk))
+    if blocks is not None and n_units == 1 and keep > 0 and not prune:
+        block_slice = blocks[0]
+        if not 0 <= block_slice < n_parts:
+            raise ValueError("the blocks name no slice")
+        block_x_arr = _contiguous(blocks[1], cnp.NPY_FLOAT32)
+        if cnp.PyArray_DIM(block_x_arr, 0) != (
+            cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[block_slice], 0) + BLOCK - 1
+        ) // BLOCK:
+            raise ValueError("block bounds do not match the slice's postings")
+        w.n_blocks = cnp.PyArray_DIM(block_x_arr, 0)
+        if blocks[2] is not None:
+            block_forms_arr = _contiguous(blocks[2], cnp.NPY_UINT8)
+            if cnp.PyArray_DIM(block_forms_arr, 0) != w.n_blocks:
+                raise ValueError("block flags do not match the slice's postings")
+        if weights[0] < 0 or bonuses[0] < 0:
+            block_slice = -1  # (bounds need scores that only grow)
+    _take(&tables, max_doc, n_units)
     w.acc = tables.acc
     w.xbuf = tables.xbuf
     w.max_doc = max_doc
     first_tag = tables.first_tag
     try:
         w.mark = tables.seen
-        if total * SPARSE_RATIO < max_doc:  # a list of the docs touched
+        if total * SPARSE_RATIO < max_doc or block_slice >= 0:  # a list of the docs touched
             w.touched = <int32_t*>malloc((min(total, max_doc) + 1) * sizeof(int32_t))
             w.seen = tables.seen
             if w.touched == NULL:
@@ -651,6 +756,11 @@ def score_segment(
             heap = <Entry*>malloc(keep * sizeof(Entry))
             if heap == NULL:
                 raise MemoryError()
+        if block_slice >= 0:
+            w.live = <Entry*>malloc(keep * sizeof(Entry))
+            if w.live == NULL:
+                raise MemoryError()
+            w.keep, w.min_total, w.mask = keep, min_total, mask_p
         p = 0
         while p < n_parts:
             u = owners[p]
@@ -662,8 +772,11 @@ def score_segment(
                 w.flag, w.bonus, w.tag = flags[u], <double>bonuses[u], first_tag + <int32_t>u
                 w.stamp = tables.stamp
             if q == p + 1:
+                if p == block_slice:
+                    _blocks_on(&w, block_x_arr, blocks[2] is not None and block_forms_arr)
                 _slice(&w, p, docs_arrays, tfs_arrays, mult_arrays, forms_arrays, SCORE,
                        k1, weights[u], cands, n_cands)
+                w.block_x = NULL
             else:  # several slices: x summed per doc first (BM25F), then saturated
                 if w.xdocs == NULL:
                     w.xdocs = <int32_t*>malloc((min(total, max_doc) + 1) * sizeof(int32_t))
@@ -680,8 +793,12 @@ def score_segment(
                     if i != longest:
                         _slice(&w, i, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
                                ADD_X, k1, weights[u], cands, n_cands)
+                if longest == block_slice:  # (its bounds read the other slices' docs in order)
+                    qsort(w.xdocs, w.n_x, sizeof(int32_t), _compare_int32)
+                    _blocks_on(&w, block_x_arr, blocks[2] is not None and block_forms_arr)
                 _slice(&w, longest, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
                        FINISH, k1, weights[u], cands, n_cands)
+                w.block_x = NULL
                 for i in range(w.n_x):  # the docs the longest slice lacks
                     d = w.xdocs[i]
                     if w.xbuf[d] != 0:
@@ -796,7 +913,8 @@ def score_segment(
         free(w.touched)
         free(heap)
         free(cands)
-    return out_docs, out_scores, count, pruned
+        free(w.live)
+    return out_docs, out_scores, count, pruned or w.skipped
 
 
 # -- the proximity rerank: word pairs side by side in a few docs --------------------------------

@@ -122,7 +122,7 @@ def top(
 def best(matched: list[DocScores], k: int) -> list[npt.NDArray[np.intp]]:
     """Per segment, the indices (into its arrays) of its matches among the best ``k``
     over all segments (score, then segment, then doc)."""
-    per_segment = [top_k(scores, k) for _, scores in matched]
+    per_segment = [top_k(scores, k, ties=docs) for docs, scores in matched]  # ties: lower doc
     if sum(len(found) for found in per_segment) <= k:
         return per_segment
     scores = np.concatenate([m[1][found] for m, found in zip(matched, per_segment, strict=True)])
