@@ -133,7 +133,7 @@ def score_plan(
     assert plan.compiled is not None
     segments = ctx.reader.segments
     max_docs = [s.max_doc for s in segments]
-    reranks = plan.reranks and sort == "score"
+    reranks = plan.reranks and sort == "score" and not plan.rerank.empty
     keep = 0
     if page_only and sort == "score" and ctx.params.link_prior == 0 and page_end > 0:
         keep = max(ctx.params.rerank_depth, page_end) if reranks else page_end
