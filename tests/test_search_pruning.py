@@ -251,8 +251,8 @@ def test_verify_finds_block_maxima_that_do_not_match() -> None:
     norms = (np.arange(400) % 200).astype(np.uint8)
     forms = (np.arange(300) % 3).astype(np.uint8)
     arrays: dict[str, Any] = dict(blockmax.block_maxima(indptr, docs, tfs, norms, forms))
-    assert len(arrays["blocktf"]) == 1 + 3  # 3 postings, then 297 in blocks of 128
-    assert int(arrays["blocktf"][0]) == int(tfs[:3].max())
+    assert len(arrays["blocktf"]) == 3  # 3 postings (one block: none kept), then 297 in 3
+    assert int(arrays["blocktf"][0]) == int(tfs[3 : 3 + 128].max())
     assert not blockmax.problems(arrays, indptr, docs, tfs, norms, forms, deep=True)
     damaged = dict(arrays, blocktf=arrays["blocktf"] - 1)
     assert blockmax.problems(damaged, indptr, docs, tfs, norms, forms, deep=True)
@@ -352,3 +352,30 @@ def test_a_bounded_total_is_said_as_such() -> None:
     assert search_json(bounded, q="x", suggestion=None, took_ms=1.0)["total_is_exact"] is False
     exact = Results(hits=(), total=1, offset=0, limit=10)
     assert exact.total_is_exact and cli._results_json(exact)["total_is_exact"] is True
+
+
+def test_block_maxima_are_those_of_each_block() -> None:
+    """Every block's maxima against its own postings (a long list after short ones
+    that keep no blocks, and before another)."""
+    from bnsearch.index import blockmax
+
+    rng = np.random.default_rng(3)
+    counts = [5, 300, 2, 129, 128, 700]
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    total = int(indptr[-1])
+    docs = np.concatenate([np.sort(rng.choice(2000, n, replace=False)) for n in counts])
+    tfs = rng.integers(1, 40, total).astype(np.uint8)
+    norms = rng.integers(0, 255, 2000).astype(np.uint8)
+    forms = rng.choice([0, 1, 2, 4, 8], total).astype(np.uint8)
+    arrays = blockmax.block_maxima(indptr, docs, tfs, norms, forms)
+    pointer = arrays["blockptr"]
+    assert np.diff(pointer).tolist() == [0, 3, 0, 2, 0, 6]
+    for term in range(len(counts)):
+        for number, block in enumerate(range(int(pointer[term]), int(pointer[term + 1]))):
+            at = slice(
+                int(indptr[term]) + number * 128,
+                min(int(indptr[term + 1]), int(indptr[term]) + (number + 1) * 128),
+            )
+            assert arrays["blocktf"][block] == tfs[at].max()
+            assert arrays["blocknorm"][block] == norms[docs[at]].min()
+            assert arrays["blockforms"][block] == np.bitwise_or.reduce(forms[at])

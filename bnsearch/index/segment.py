@@ -689,6 +689,8 @@ class SegmentReader:
         if ident < 0 or int(indptr[ident]) != start or int(indptr[ident + 1]) != start + length:
             return None
         low, high = int(pointer[ident]), int(pointer[ident + 1])
+        if high == low:  # (a list of one block keeps none)
+            return None
         return tfs[low:high], norms[low:high], None if forms is None else forms[low:high]
 
     def forms(self, field: str) -> npt.NDArray[np.uint8] | None:
