@@ -510,7 +510,8 @@ cdef void _walk_blocks(
                 w.live_count += 1
                 item.score = <float>w.acc[d]
                 item.doc = <int32_t>d
-                w.live_size = _offer(w.live, w.live_size, w.keep, item)
+                if w.live_size < w.keep or _worse(w.live[0], item):
+                    w.live_size = _offer(w.live, w.live_size, w.keep, item)
 
 
 cdef int _compare_int32(const void* a, const void* b) noexcept nogil:
@@ -738,8 +739,8 @@ def score_segment(
             block_forms_arr = _contiguous(blocks[2], cnp.NPY_UINT8)
             if cnp.PyArray_DIM(block_forms_arr, 0) != w.n_blocks:
                 raise ValueError("block flags do not match the slice's postings")
-        if weights[0] < 0 or bonuses[0] < 0:
-            block_slice = -1  # (bounds need scores that only grow)
+        if weights[0] < 0 or bonuses[0] < 0 or total <= min_total:
+            block_slice = -1  # (bounds need scores that only grow; too few to skip any)
     _take(&tables, max_doc, n_units)
     w.acc = tables.acc
     w.xbuf = tables.xbuf
