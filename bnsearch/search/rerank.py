@@ -13,7 +13,10 @@ in all those postings together (one scan through a doc -> column map when the po
 are few, a binary search per term when they are long), their positions laid end to end
 and sorted once, and every pair of every field is found among neighbours of that one
 sorted array. The number of numpy calls hardly grows with the number of query words or
-fields: at a few thousand documents, call overhead is the whole cost.
+fields: at a few thousand documents, call overhead is the whole cost. The compiled core
+(``proximity_scores``) does the whole bonus of a segment in one call: per reranked doc
+it lays the pair words' positions in a table and counts the neighbours as it goes, with
+the same arithmetic (see :func:`proximity_bonus`).
 """
 
 from __future__ import annotations
