@@ -457,6 +457,9 @@ cdef void _walk(
 
 #: Postings per block of the per-block maxima (:data:`bnsearch.index.blockmax.BLOCK`).
 DEF BLOCK = 128
+#: Blocks are skipped only where the unit's other slices hold at most a quarter of the
+#: postings of the one walked by blocks.
+DEF OTHERS_RATIO = 4
 
 
 cdef void _walk_blocks(
@@ -465,40 +468,48 @@ cdef void _walk_blocks(
 ) noexcept nogil:
     """The longest slice of a lone unit, block by block (the unit's other slices were
     summed into ``xbuf`` before, their docs ascending in ``xdocs``): a posting's score is
-    then final, so the best ``keep`` so far are known; once ``min_total`` matches are
-    counted, a block whose bound (its ``x`` bound plus the most the other slices give a
-    doc in its range, saturated, plus the bonus where a posting may have it) stays below
-    the ``keep``-th score is skipped."""
-    cdef Py_ssize_t b, i, start, end, d, xp = 0, j
-    cdef double bound, extra
-    cdef bint bonus
-    cdef Entry item
+    then final, so the best ``keep`` so far are known. Once ``min_total`` matches are
+    counted, a block whose bound (its ``x`` bound saturated, plus the bonus where a
+    posting may hold the typed form) stays below the ``keep``-th score is skipped, but
+    for the docs the other slices hold in its range whose own bound (their ``x`` from
+    those slices added) can still reach it: those are looked up in the block."""
+    cdef Py_ssize_t b, i, start, end, d, xp = 0, j, at
+    cdef double kth, base
+    cdef bint may_form
     for b in range(w.n_blocks):
         start = b * BLOCK
         end = min(start + BLOCK, n)
         if start >= n:
             break
         if w.live_size == w.keep and w.live_count >= w.min_total:
-            while xp < w.n_x and w.xdocs[xp] < docs[start]:
-                xp += 1
-            extra = 0
+            kth = <double>w.live[0].score
             # a posting of the block may hold the typed form (no block flags: assume so)
-            bonus = w.forms != NULL and (
+            may_form = w.forms != NULL and (
                 w.block_forms == NULL or (w.block_forms[b] & w.flag) == w.flag
             )
-            j = xp
-            while j < w.n_x and w.xdocs[j] <= docs[end - 1]:
-                d = w.xdocs[j]
-                if w.xbuf[d] > extra:
-                    extra = w.xbuf[d]
-                if w.acc[d] != 0:
-                    bonus = True
-                j += 1
-            bound = <double>_saturate(<float>(<double>w.block_x[b] + extra), k1, weight)
-            if bonus and w.stamp != NULL:
-                bound += w.bonus
-            if bound * (1 + BOUND_MARGIN) < <double>w.live[0].score:
+            base = <double>_saturate(w.block_x[b], k1, weight)
+            if may_form:
+                base += w.bonus
+            if base * (1 + BOUND_MARGIN) < kth:
                 w.skipped = True
+                while xp < w.n_x and w.xdocs[xp] < docs[start]:
+                    xp += 1
+                j = xp
+                at = start
+                while j < w.n_x and w.xdocs[j] <= docs[end - 1]:
+                    d = w.xdocs[j]
+                    j += 1
+                    if w.stamp != NULL and (may_form or w.acc[d] != 0):
+                        base = w.bonus
+                    else:
+                        base = 0
+                    base += <double>_saturate(<float>(<double>w.block_x[b] + w.xbuf[d]), k1, weight)
+                    if base * (1 + BOUND_MARGIN) < kth:
+                        continue
+                    at = _find(docs, at, end, d)
+                    if at < end and docs[at] == d:
+                        _posting(docs, tfs, at, mult, mode, k1, weight, w)
+                        _offer_live(w, d)
                 continue
         for i in range(start, end):
             d = docs[i]
@@ -506,12 +517,18 @@ cdef void _walk_blocks(
                 w.bad = 1
                 return
             _posting(docs, tfs, i, mult, mode, k1, weight, w)
-            if w.acc[d] != 0 and (w.mask == NULL or w.mask[d]):
-                w.live_count += 1
-                item.score = <float>w.acc[d]
-                item.doc = <int32_t>d
-                if w.live_size < w.keep or _worse(w.live[0], item):
-                    w.live_size = _offer(w.live, w.live_size, w.keep, item)
+            _offer_live(w, d)
+
+
+cdef inline void _offer_live(Walk* w, Py_ssize_t d) noexcept nogil:
+    """Doc ``d``'s score is final: a match for the count, and offered to the live page."""
+    cdef Entry item
+    if w.acc[d] != 0 and (w.mask == NULL or w.mask[d]):
+        w.live_count += 1
+        item.score = <float>w.acc[d]
+        item.doc = <int32_t>d
+        if w.live_size < w.keep or _worse(w.live[0], item):
+            w.live_size = _offer(w.live, w.live_size, w.keep, item)
 
 
 cdef int _compare_int32(const void* a, const void* b) noexcept nogil:
@@ -735,12 +752,18 @@ def score_segment(
         ) // BLOCK:
             raise ValueError("block bounds do not match the slice's postings")
         w.n_blocks = cnp.PyArray_DIM(block_x_arr, 0)
+        longest = cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[block_slice], 0)
         if blocks[2] is not None:
             block_forms_arr = _contiguous(blocks[2], cnp.NPY_UINT8)
             if cnp.PyArray_DIM(block_forms_arr, 0) != w.n_blocks:
                 raise ValueError("block flags do not match the slice's postings")
         if weights[0] < 0 or bonuses[0] < 0 or total <= min_total:
             block_slice = -1  # (bounds need scores that only grow; too few to skip any)
+        elif (total - longest) * OTHERS_RATIO > longest:
+            # the other slices must be summed and sorted first: worth it only when they
+            # are short beside this one (a word's title beside its body, not a prefix's
+            # many expansions)
+            block_slice = -1
     _take(&tables, max_doc, n_units)
     w.acc = tables.acc
     w.xbuf = tables.xbuf
