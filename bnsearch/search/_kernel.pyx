@@ -460,6 +460,7 @@ DEF BLOCK = 128
 #: Blocks are skipped only where the unit's other slices hold at most a quarter of the
 #: postings of the one walked by blocks.
 DEF OTHERS_RATIO = 4
+BLOCK_OTHERS_RATIO = OTHERS_RATIO  # (for the caller, which skips computing useless bounds)
 
 
 cdef void _walk_blocks(

@@ -353,7 +353,7 @@ class Evaluator:
         prune = keep > 0 and track_total is not None and len(units) > 1
         # a lone unit skips the blocks of its longest slice that cannot reach the page
         skip_blocks = keep > 0 and track_total is not None and len(units) == 1
-        calls = self._segment_calls(core, units, prune, skip_blocks)
+        calls = self._segment_calls(core, units, prune, track_total if skip_blocks else None)
         result: list[DocScores] = []
         total = 0
         exact = True
@@ -375,12 +375,12 @@ class Evaluator:
         return Evaluated(result, total, total_is_exact=exact, complete=keep == 0)
 
     def _segment_calls(
-        self, core: Any, units: Sequence[Unit], prune: bool, skip_blocks: bool = False
+        self, core: Any, units: Sequence[Unit], prune: bool, skip_blocks: int | None = None
     ) -> list[tuple[tuple[Any, ...], bool, Any]]:
         """Per segment, the arguments of the core's ``score_segment`` before the mask
         (slices, multipliers, forms, owners, weights, flags, bonuses, k1), whether it
-        may prune and (``skip_blocks``, a lone unit) its block bounds
-        (:meth:`_block_bounds`); remembered per snapshot for the same units (a kept
+        may prune and (``skip_blocks``: a lone unit, the matches it must count first)
+        its block bounds (:meth:`_block_bounds`); remembered per snapshot for the same units (a kept
         plan's) unless the statistics come from outside (a recorder must see every
         figure asked for)."""
         ctx = self.ctx
@@ -433,7 +433,9 @@ class Evaluator:
                 k1,
             )
             blocks = None
-            if skip_blocks and unit_parts[0]:
+            if skip_blocks is not None and _may_skip(
+                unit_parts[0], skip_blocks, core.BLOCK_OTHERS_RATIO
+            ):
                 blocks = self._block_bounds(segment, units[0], unit_parts[0], bool(flags[0]))
             calls.append((arrays, prune, blocks))
         if ctx.statistics is None:
@@ -648,6 +650,17 @@ class Evaluator:
                 scores *= boost
             result.append((docs, scores))
         return result
+
+
+def _may_skip(parts: list[Part], track_total: int, ratio: int) -> bool:
+    """Whether the compiled core could skip blocks of a lone unit's longest slice: more
+    postings than the matches to count first, and the other slices short beside it (at
+    most ``1 / ratio`` of it, the core's rule); its block bounds are not worth computing
+    otherwise."""
+    lengths = [len(part[1]) for part in parts]
+    total = sum(lengths)
+    longest = max(lengths, default=0)
+    return total > track_total and (total - longest) * ratio <= longest
 
 
 def _flat_units(node: Compiled) -> list[Unit] | None:
