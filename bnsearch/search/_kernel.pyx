@@ -1120,7 +1120,7 @@ cdef void _locate(
 ) noexcept nogil:
     """Where entry ``e``'s postings hold each of ``docs`` (ascending): its position
     offsets in ``begins`` and ``ends`` (``begins`` -1: not there)."""
-    cdef Py_ssize_t c, lo = 0, hi, step, mid
+    cdef Py_ssize_t c, lo = 0, step
     cdef Py_ssize_t d
     cdef bint gallop = length > GALLOP_RATIO * n_docs
     for c in range(n_docs):
@@ -1131,15 +1131,7 @@ cdef void _locate(
             step = 1
             while lo + step < length and term_docs[lo + step - 1] < d:
                 step <<= 1
-            hi = min(lo + step, length)
-            if step > 1:
-                lo += step >> 1
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if term_docs[mid] < d:
-                    lo = mid + 1
-                else:
-                    hi = mid
+            lo = _find(term_docs, lo + (step >> 1), min(lo + step, length), d)
         else:
             while lo < length and term_docs[lo] < d:
                 lo += 1
