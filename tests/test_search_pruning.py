@@ -200,6 +200,20 @@ def test_skipped_blocks_change_no_page_on_the_corpora(
     assert pruned >= 2
 
 
+def test_skipped_blocks_leave_deleted_docs_out(
+    core: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleted docs never set the score a block must reach: with deletes in both
+    segments, pages with skipped blocks equal the exhaustive and numpy pages."""
+    bqa = list(read_articles(shared_file("corpus/bqa_passages.jsonl")))
+    belin = list(read_articles(shared_file("corpus/belin_religious_news.jsonl")))
+    again = belin[::4][:500] + bqa[::10][:120]
+    searcher = Searcher(index_of(bqa, belin, again, keep_deletes=True).reader())
+    assert sum(s.del_count for s in searcher.reader.segments) == 620
+    monkeypatch.setattr(searcher_module, "TRACK_TOTAL_HITS", 30)
+    assert _compare(searcher, core, _lone_words(120), 30) >= 2
+
+
 def test_segments_without_block_maxima_search_the_same(
     core: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
