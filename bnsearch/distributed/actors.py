@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from bnsearch.distributed.runner import RETRIES
+from bnsearch.distributed.runner import RETRIES, by_slot
 from bnsearch.errors import BnSearchError
 
 T = TypeVar("T")
@@ -141,6 +141,10 @@ class ActorRunner:
             f"the workers holding shard hosts {sorted(groups)} were lost "
             f"{self.retries + 1} times in one step"
         )
+
+    def groups(self, count: int) -> list[list[int]]:
+        """The shard numbers of ``count`` shards grouped by host."""
+        return by_slot(count, len(self._slots))
 
     def one(self, number: int, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` on shard ``number``'s host."""
