@@ -276,3 +276,21 @@ def test_cli_index_and_search_through_a_scheduler(
         assert sorted((-round(h["score"], 6), h["id"]) for h in there["hits"]) == ranked
     assert main(["index", str(source), "--index", str(sharded), "--shards", "4"]) == 1
     assert "has 3 shards, not 4" in capsys.readouterr().err
+
+
+def test_a_host_call_past_its_timeout_is_a_clear_error(client: Any) -> None:
+    """A host that does not answer in time raises the library's own error (naming the
+    timeout) instead of waiting for ever; the host answers again once it is free."""
+    from bnsearch.distributed.actors import ActorRunner, HostTimeoutError
+    from bnsearch.errors import BnSearchError
+
+    runner = ActorRunner(client, timeout=0.5)
+    assert runner.map(len, [("ab",), ("abc",)]) == [2, 3]  # hosts made, answering
+    began = time.perf_counter()
+    with pytest.raises(HostTimeoutError, match=r"within 0\.5 s") as caught:
+        runner.map(time.sleep, [(3.0,)])
+    assert time.perf_counter() - began < 2.5  # it did not wait for the sleep
+    assert isinstance(caught.value, BnSearchError)
+    runner.timeout = 30.0
+    assert runner.map(len, [("abcd",), ("a",)]) == [4, 1]
+    runner.close()

@@ -26,6 +26,7 @@ up to ``retries`` times. This module uses the client it is given; it never impor
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -33,6 +34,10 @@ from bnsearch.distributed.runner import RETRIES, by_slot
 from bnsearch.errors import BnSearchError
 
 T = TypeVar("T")
+
+#: Seconds a step of a search waits for its hosts' answers before it raises
+#: :class:`HostTimeoutError` (a first call also opens the shards there).
+TIMEOUT = 60.0
 
 
 class ShardHost:
@@ -51,6 +56,10 @@ class HostLostError(BnSearchError):
     """A shard host's worker was lost more often than the runner retries."""
 
 
+class HostTimeoutError(BnSearchError):
+    """A shard host did not answer a call within the runner's timeout."""
+
+
 def _lost(error: BaseException) -> bool:
     """True if ``error`` says the host's worker is gone (not the shard function failed)."""
     if isinstance(error, RuntimeError) and "Actor was lost" in str(error):
@@ -67,9 +76,13 @@ class ActorRunner:
     ``one``): a searcher uses either. Hosts are made on first use.
     """
 
-    def __init__(self, client: Any, *, retries: int = RETRIES) -> None:
+    def __init__(
+        self, client: Any, *, retries: int = RETRIES, timeout: float | None = TIMEOUT
+    ) -> None:
         self.client = client
         self.retries = retries
+        #: seconds a step waits for its hosts' answers (None: no limit)
+        self.timeout = timeout
         workers = sorted(client.scheduler_info().get("workers", {}))
         #: per slot (a worker when the runner was made), its host's creation future
         self._slots: list[str | None] = list(workers) or [None]
@@ -104,7 +117,9 @@ class ActorRunner:
         shards: Sequence[int] | None = None,
     ) -> list[T]:
         """``function(*call)`` for each call, in order; call ``i`` is shard ``shards[i]``'s
-        (default: shard ``i``'s). One call per host, all in flight together."""
+        (default: shard ``i``'s). One call per host, all in flight together, their
+        answers awaited together (one wait in the client's event loop, at most
+        ``timeout`` seconds: :class:`HostTimeoutError` past it)."""
         numbers = range(len(calls)) if shards is None else shards
         groups: dict[int, list[int]] = {}
         for position, number in enumerate(numbers):
@@ -120,12 +135,10 @@ class ActorRunner:
                     if not _lost(error):
                         raise
                     lost.append(slot)
-            for slot, future in sent.items():
-                try:
-                    answers = future.result()
-                except Exception as error:  # sorted out by _lost
-                    if not _lost(error):
-                        raise
+            for slot, answers in zip(sent, self._wait(list(sent.values())), strict=True):
+                if isinstance(answers, BaseException):
+                    if not _lost(answers):
+                        raise answers
                     lost.append(slot)
                     continue
                 for position, answer in zip(groups[slot], answers, strict=True):
@@ -141,6 +154,24 @@ class ActorRunner:
             f"the workers holding shard hosts {sorted(groups)} were lost "
             f"{self.retries + 1} times in one step"
         )
+
+    def _wait(self, futures: list[Any]) -> list[Any]:
+        """The answers of actor call ``futures`` (an exception where one failed), in one
+        wait on the client's event loop."""
+        if not futures:
+            return []
+
+        async def every() -> list[Any]:
+            return await asyncio.gather(*futures, return_exceptions=True)
+
+        try:
+            answers: list[Any] = self.client.sync(every, callback_timeout=self.timeout)
+        except (TimeoutError, asyncio.TimeoutError):
+            raise HostTimeoutError(
+                f"{len(futures)} shard host(s) did not answer within {self.timeout} s "
+                "(a host runs its calls one at a time: a slow call delays the next ones)"
+            ) from None
+        return answers
 
     def groups(self, count: int) -> list[list[int]]:
         """The shard numbers of ``count`` shards grouped by host."""

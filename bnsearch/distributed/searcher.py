@@ -38,7 +38,7 @@ import attrs
 
 from bnsearch.articles import Article
 from bnsearch.articles.links import LinkGraph
-from bnsearch.distributed.actors import ActorRunner
+from bnsearch.distributed.actors import TIMEOUT, ActorRunner
 from bnsearch.distributed.links import (
     Frequencies,
     GlobalReader,
@@ -169,8 +169,10 @@ class ShardedSearcher:
     """Search a sharded index's shards as one index (same ``Results`` and ``Hit`` types).
 
     With a Dask ``client`` and ``resident`` (the default), every step is one call to a
-    resident host on each worker (:mod:`.actors`); ``resident=False`` runs Dask tasks.
-    It keeps the shards' generations as of its creation; a shard that moved on raises
+    resident host on each worker (:mod:`.actors`), waiting at most ``timeout`` seconds
+    for their answers (:class:`~bnsearch.distributed.actors.HostTimeoutError`);
+    ``resident=False`` runs Dask tasks. It keeps the shards' generations as of its
+    creation; a shard that moved on raises
     :class:`~bnsearch.distributed.shard.StaleShardError`: call :meth:`refresh`.
     """
 
@@ -182,6 +184,7 @@ class ShardedSearcher:
         params: BM25FParams | None = None,
         default_fields: Mapping[str, float] | None = None,
         resident: bool = True,
+        timeout: float | None = TIMEOUT,
         _runner: Runner | ActorRunner | None = None,
     ) -> None:
         self.shard_paths = list(shard_paths)
@@ -192,7 +195,7 @@ class ShardedSearcher:
         #: (:mod:`.actors`); False: Dask tasks
         self.resident = client is not None and resident
         if _runner is None:
-            _runner = ActorRunner(client) if self.resident else Runner(client)
+            _runner = ActorRunner(client, timeout=timeout) if self.resident else Runner(client)
         self._runner = _runner
         self.states: list[ShardState] = self._runner.map(
             shard_state, [(p,) for p in self.shard_paths]
