@@ -294,3 +294,40 @@ def test_a_host_call_past_its_timeout_is_a_clear_error(client: Any) -> None:
     runner.timeout = 30.0
     assert runner.map(len, [("abcd",), ("a",)]) == [4, 1]
     runner.close()
+
+
+def _kept_statistics() -> int:
+    from bnsearch.distributed import shard
+
+    return len(shard._statistics)
+
+
+def _drop_statistics() -> None:
+    from bnsearch.distributed import shard
+
+    shard._statistics.clear()
+
+
+def test_statistics_travel_once_and_again_when_a_worker_lacks_them(
+    client: Any, articles: list[Article], tmp_path: Path
+) -> None:
+    """A query's statistics go to each worker with its first search, later searches
+    name them by token; a worker that no longer keeps them gets them again (the answer
+    is the same)."""
+    sharded = ShardedIndex.create(tmp_path / "s", shards=4)
+    sharded.add(articles[:400], client=client)
+    searcher = sharded.searcher(client=client)
+    here = sharded.searcher()
+    client.run(_drop_statistics)
+    first = searcher.search("ইসলাম ধর্ম পালন", limit=10)
+    assert list(client.run(_kept_statistics).values()) == [1, 1]
+    second = searcher.search("ইসলাম ধর্ম পালন", limit=5, offset=2)  # by token
+    client.run(_drop_statistics)
+    third = searcher.search("ইসলাম ধর্ম পালন", limit=10)  # sent again
+    assert list(client.run(_kept_statistics).values()) == [1, 1]
+    expected = here.search("ইসলাম ধর্ম পালন", limit=10)
+    for found in (first, third):
+        assert [(h.id, h.score, h.fields, h.highlights) for h in found] == [
+            (h.id, h.score, h.fields, h.highlights) for h in expected
+        ]
+    assert second.ids == expected.ids[2:7]
