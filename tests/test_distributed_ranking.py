@@ -553,3 +553,37 @@ def test_reachable_holds_every_page_hit_of_a_worker() -> None:
             named = set(reachable(mine, end))
             assert {e for e in page if e[0] in worker} <= named
             assert len(named) <= len(mine)
+
+
+def test_a_refreshed_searcher_scores_an_unchanged_shard_with_the_new_statistics(
+    tmp_path: Path,
+) -> None:
+    """Articles added to one shard change the global statistics (N, lengths, document
+    frequencies) every shard scores with: a shard whose commit did not change must not
+    score a query again with the searcher it kept for the old statistics."""
+    a, b = _ids_on(0, 6), _ids_on(1, 6)
+    first = [Article(id=a[n], title=f"খবর {n}", body="নদীর পানি বেড়েছে গ্রামে") for n in range(3)]
+    first += [Article(id=b[n], title=f"কথা {n}", body="নদীর ধারে হাট বসেছে") for n in range(3)]
+    later = [Article(id=b[n], title=f"নদী {n}", body="নদীর নদীর পানি কমেছে") for n in range(3, 6)]
+    one = Index.create(tmp_path / "one")
+    sharded = ShardedIndex.create(tmp_path / "sharded", shards=2)
+    with one.writer() as writer:
+        writer.add_many(first)
+    sharded.add(first)
+    searcher = sharded.searcher()
+    same_ranking(one.searcher().search("নদীর পানি"), searcher.search("নদীর পানি"))
+    with one.writer() as writer:
+        writer.add_many(later)
+    # a process that did not write shard 0 (a worker that built no part of this change,
+    # or one whose shards another client changed) keeps its open reader of it
+    from bnsearch.distributed import shard as shard_module
+
+    path = str(sharded.shard_paths[0])
+    kept = shard_module._open[path]
+    sharded.add(later)  # shard 0 keeps its commit
+    shard_module._open[path] = kept
+    assert Index.open(sharded.shard_paths[0]).generation == searcher.generations[0]
+    expected = one.searcher().search("নদীর পানি")
+    got = searcher.refresh().search("নদীর পানি")
+    assert set(a[:3]) <= set(got.ids)  # shard 0's articles are scored
+    same_ranking(expected, got)

@@ -9,12 +9,13 @@ two workers on the same machine. So a sharded searcher on a cluster places one
 :class:`ShardHost` on each worker, and each query step is one call per worker, carrying
 the calls of every shard placed there (shard ``i`` on host ``i mod hosts``, as the tasks
 of :class:`~bnsearch.distributed.runner.Runner` are placed), all sent before any answer
-is awaited.
+is awaited, and awaited together, for at most the runner's ``timeout``.
 
 The hosts hold no state of their own: the shard functions keep each shard's reader open
 per process (:func:`~bnsearch.distributed.shard.open_shard`, keyed by folder and
-generation), so a host answers from the readers its worker already has, and a searcher
-at a newer generation opens the newer commit there.
+generation), and the statistics of recent queries by token, so a host answers from the
+readers its worker already has, and a searcher at a newer generation opens the newer
+commit there.
 
 Dask makes no effort to keep an actor alive: if its worker dies, the actor is gone
 (distributed's documentation, "Actors: Limitations"), and a call to it fails with an

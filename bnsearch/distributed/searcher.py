@@ -12,19 +12,20 @@ cluster: one call per resident host, :mod:`.actors`, or one Dask task per shard)
    frequency of every word and compiled unit it scored; summed, with N and the field
    lengths gathered when the searcher opened, they are the :class:`Statistics` of one
    index holding every shard's articles (remembered for the last 1,024 queries).
-3. ``query``: each shard scores with those statistics and returns its best
-   ``offset + limit`` as ids and scores; totals and facets add up; the rankings merge by
-   score (then shard, then rank).
-4. ``fetch``: the page's hits get stored rows and highlights from their shards, by id
-   (the query is prepared again there, not scored). Over Dask tasks a page ending by the
-   20th hit comes with step 3 instead (a task's round trip costs more than highlighting
-   a few more hits on each shard); a resident host's round trip costs less.
+3. ``query``: one call per worker (:func:`~bnsearch.distributed.shard.worker_search`):
+   each of its shards scores the query once with those statistics (sent once, then
+   named by a token the worker keeps them under); the worker merges its shards' best
+   ``offset + limit`` and makes the stored rows and highlights of those that can reach
+   the page; the client merges the workers' lists (by score, then shard, then rank).
+   Totals add up; the default facets are counted when first read (one more call).
+4. ``fetch`` (pages ending after the 20th hit only): the page's hits get stored rows and
+   highlights from their shards, by id (the query is prepared again there, not scored).
 
 The proximity rerank of a plain-words query adds a bonus to the best ``rerank_depth``
 matches of the *whole* index, then takes the page among them. So in step 3 each shard
-reports its best ``rerank_depth`` without the bonus and their scores with it (the bonus
-of a match does not depend on the others); the merge takes the global best by the first
-as the candidates and the page among them by the second, then fetches it.
+reports, from its one evaluation, its best ``rerank_depth`` without the bonus and their
+scores with it (the bonus of a match does not depend on the others); the merge takes the
+global best by the first as the candidates and the page among them by the second.
 """
 
 from __future__ import annotations
@@ -87,8 +88,9 @@ from bnsearch.search.searcher import MAX_LIMIT, FieldsArg
 from bnsearch.search.statistics import DictionaryData, Statistics, UnitKey
 from bnsearch.search.suggest import complete_query, did_you_mean
 
-#: On a cluster, pages ending at or before this hit come with the query step (each shard
-#: highlights its best ``offset + limit``); deeper pages are fetched in a step of their own.
+#: Pages ending at or before this hit come with the query step (each worker makes the
+#: rows and highlights of its best ``offset + limit``); deeper pages are fetched in a step
+#: of their own.
 FETCH_WITH_QUERY = 20
 #: Queries whose gathered statistics a searcher remembers.
 KNOWN_QUERIES = 1024
@@ -246,11 +248,12 @@ class ShardedSearcher:
         return known
 
     def _with_stats(self, known: _Known, run: Callable[[StatsRef | Statistics], T]) -> T:
-        """``run(statistics)``: in this process the statistics themselves; on a cluster
-        their token, with the statistics the first time (and again for a worker that
-        does not keep them: a new host, or one that dropped them)."""
+        """``run(statistics)`` with the statistics named by their token (shard searchers
+        are kept by it): in this process with the statistics always; on a cluster the
+        first time only (and again for a worker that does not keep them: a new host, or
+        one that dropped them)."""
         if self.client is None:
-            return run(known.stats)
+            return run(StatsRef(known.token, known.stats))
         if known.shipped:
             try:
                 return run(StatsRef(known.token))
@@ -433,7 +436,13 @@ class ShardedSearcher:
         number = shard_of(article_id, len(self.shard_paths))
         path, generation = self.shard_paths[number], self.generations[number]
         return self._runner.one(
-            number, shard_explain, path, generation, request, known.stats, article_id
+            number,
+            shard_explain,
+            path,
+            generation,
+            request,
+            StatsRef(known.token, known.stats),
+            article_id,
         )
 
     def _items(

@@ -5,12 +5,14 @@ so they run alike in this process or as Dask tasks on a worker. A process keeps 
 shard's reader (and its term dictionaries) open between tasks, keyed by folder: a worker
 opens a shard once per generation, not once per query. Nothing here imports Dask.
 
-A search runs in up to four steps, each a call per shard (see :mod:`.searcher`):
-``candidates`` (the terms prefix and fuzzy words may expand to, and the other
-spellings of plain words the shard holds), ``record`` (the document
-frequencies the query needs, counted on this shard), ``search`` (scored with the summed
-figures; for the proximity rerank, the best matches with and without the bonus) and
-``fetch`` (stored rows and highlights of the page's hits, by id, not scored again).
+A search runs in up to four steps, each a call per shard or per worker (see
+:mod:`.searcher`): ``candidates`` (the terms prefix and fuzzy words may expand to, and
+the other spellings of plain words the shard holds), ``record`` (the document
+frequencies the query needs, counted on this shard), ``worker_search`` (a worker's
+shards scored with the summed figures, merged, and the rows and highlights of the
+matches that can reach the page made; for the proximity rerank, the best matches with
+and without the bonus from one evaluation) and ``fetch`` (stored rows and highlights of
+a deep page's hits, by id, not scored again).
 """
 
 from __future__ import annotations
@@ -259,11 +261,15 @@ _resident_lock = threading.Lock()
 _resident: OrderedDict[tuple[Any, ...], Searcher] = OrderedDict()
 
 
-def _searcher(reader: IndexReader, request: SearchRequest, statistics: Any) -> Searcher:
+def _searcher(
+    reader: IndexReader, request: SearchRequest, statistics: Any, token: str | None = None
+) -> Searcher:
     """A searcher of ``reader`` scoring with ``statistics``: the one kept for this query
-    when the statistics are gathered ones (they follow from the snapshot and the query,
-    so the key is those), a new one otherwise (the record step's recorder)."""
-    if not isinstance(statistics, Statistics):
+    when the statistics are gathered ones named by ``token`` (the statistics follow from
+    every shard's snapshot, not this one's alone: a shard whose commit did not change
+    scores with new statistics when another shard's did), a new one otherwise (the
+    record step's recorder)."""
+    if token is None or not isinstance(statistics, Statistics):
         return Searcher(
             reader,
             params=request.params,
@@ -273,6 +279,7 @@ def _searcher(reader: IndexReader, request: SearchRequest, statistics: Any) -> S
     key = (
         id(reader),
         reader.generation,
+        token,
         repr((request.query, request.fields, request.filter, request.romanized, request.strict)),
         repr(request.params),
         repr(request.default_fields),
@@ -350,10 +357,11 @@ class StatsRef:
     statistics: Statistics | None = None
 
 
-def _resolve(ref: StatsRef | Statistics) -> Statistics:
-    """The statistics ``ref`` names (kept under its token when it carries them)."""
+def _resolve(ref: StatsRef | Statistics) -> tuple[Statistics, str | None]:
+    """The statistics ``ref`` names (kept under its token when it carries them), and the
+    token (None for bare statistics)."""
     if isinstance(ref, Statistics):
-        return ref
+        return ref, None
     with _statistics_lock:
         if ref.statistics is not None:
             _statistics[ref.token] = ref.statistics
@@ -365,7 +373,7 @@ def _resolve(ref: StatsRef | Statistics) -> Statistics:
         _statistics.move_to_end(ref.token)
         while len(_statistics) > KEPT_STATISTICS:
             _statistics.popitem(last=False)
-    return found
+    return found, ref.token
 
 
 #: A match as it travels from a worker: shard number, rank on its shard, id, score, and
@@ -441,7 +449,7 @@ def worker_search(
     bonus, each with its score with it); with ``rows``, the stored rows and highlights
     of those that can reach the page (so the page needs no second call)."""
     crash_point("shard-search")
-    stats = _resolve(statistics)
+    stats, token = _resolve(statistics)
     page_end = request.offset + request.limit
     sort = request.sort or "score"
     found: list[Entry] = []
@@ -451,7 +459,7 @@ def worker_search(
     query = None
     for number, path, generation in shards:
         reader, _ = open_shard(path, generation)
-        searcher = _searcher(reader, request, stats)
+        searcher = _searcher(reader, request, stats, token)
         scoring = searcher.score(
             request.query,
             page_end=depth if rerank else page_end,
@@ -538,7 +546,7 @@ def shard_facets(
     """This shard's facet counts over every match of the request (read when a sharded
     page's facets are)."""
     reader, _ = open_shard(path, generation)
-    scoring = _searcher(reader, request, _resolve(statistics)).score(
+    scoring = _searcher(reader, request, *_resolve(statistics)).score(
         request.query,
         page_end=0,
         fields=request.fields,
@@ -569,7 +577,7 @@ def shard_explain(
     """How this shard's article ``article_id`` scores for the request's query with the
     global ``statistics`` (``Searcher.explain``; ``KeyError`` if it is not live here)."""
     reader, _ = open_shard(path, generation)
-    return _searcher(reader, request, _resolve(statistics)).explain(
+    return _searcher(reader, request, *_resolve(statistics)).explain(
         request.query, article_id, fields=request.fields, romanized=request.romanized
     )
 
@@ -591,7 +599,7 @@ def shard_fetch(
     the highlights' words), not scored."""
     crash_point("shard-fetch")
     reader, _ = open_shard(path, generation)
-    hits = _searcher(reader, request, _resolve(statistics)).hits_of(
+    hits = _searcher(reader, request, *_resolve(statistics)).hits_of(
         request.query,
         found,
         offset=offset,
