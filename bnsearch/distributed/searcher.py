@@ -238,7 +238,9 @@ class ShardedSearcher:
         return known.stats, known.total
 
     def _lookup(self, request: SearchRequest) -> _Known:
-        key = repr((request.query, request.fields, request.filter, request.romanized))
+        key = repr(
+            (request.query, request.fields, request.filter, request.romanized, request.strict)
+        )
         known = self._known.get(key)
         if known is None:
             known = _Known(*self._gather(request))
