@@ -116,15 +116,11 @@ class ActorRunner:
         function: Callable[..., T],
         calls: Sequence[tuple[Any, ...]],
         shards: Sequence[int] | None = None,
-        *,
-        quick: bool = False,
     ) -> list[T]:
         """``function(*call)`` for each call, in order; call ``i`` is shard ``shards[i]``'s
         (default: shard ``i``'s). One call per host, all in flight together, their
         answers awaited together (one wait in the client's event loop, at most
-        ``timeout`` seconds: :class:`HostTimeoutError` past it). ``quick``: calls of a
-        few milliseconds, run on the worker's event loop instead of its actor thread
-        (one thread hop less each way; the loop waits for them)."""
+        ``timeout`` seconds: :class:`HostTimeoutError` past it)."""
         numbers = range(len(calls)) if shards is None else shards
         groups: dict[int, list[int]] = {}
         for position, number in enumerate(numbers):
@@ -135,10 +131,7 @@ class ActorRunner:
             lost: list[int] = []
             for slot, positions in groups.items():
                 try:
-                    host = self._host(slot)
-                    mine = [calls[i] for i in positions]
-                    # separate_thread is Dask's: False runs the call on the event loop
-                    sent[slot] = host.run(function, mine, separate_thread=not quick)
+                    sent[slot] = self._host(slot).run(function, [calls[i] for i in positions])
                 except Exception as error:  # sorted out by _lost
                     if not _lost(error):
                         raise

@@ -35,12 +35,9 @@ class Runner:
         function: Callable[..., T],
         calls: Sequence[tuple[Any, ...]],
         shards: Sequence[int] | None = None,
-        *,
-        quick: bool = False,
     ) -> list[T]:
         """``function(*call)`` for each call, in order; call ``i`` is shard ``shards[i]``'s
-        (default: shard ``i``'s). ``quick`` (short calls) matters to resident hosts
-        only (:class:`~bnsearch.distributed.actors.ActorRunner`)."""
+        (default: shard ``i``'s)."""
         if self.client is None:
             return [function(*call) for call in calls]
         numbers = range(len(calls)) if shards is None else shards

@@ -385,8 +385,7 @@ class ShardedSearcher:
 
         def run(stats: StatsRef | Statistics) -> list[WorkerPage]:
             calls = [(shards, request, stats, depth, rerank, rows) for shards in where]
-            firsts = [group[0] for group in groups]
-            return self._runner.map(worker_search, calls, firsts, quick=True)
+            return self._runner.map(worker_search, calls, [group[0] for group in groups])
 
         return self._with_stats(known, run)
 
