@@ -22,6 +22,7 @@ import attrs
 
 from bnsearch.articles import Article
 from bnsearch.articles.links import LinkGraph
+from bnsearch.distributed.actors import TIMEOUT
 from bnsearch.distributed.anchors import BatchLinks, plan_anchors, records_folder, verify_sharded
 from bnsearch.distributed.build import ArticleBatch, StagedBatch, build_shard, route_source
 from bnsearch.distributed.manifest import (
@@ -222,13 +223,15 @@ class ShardedIndex:
         params: BM25FParams | None = None,
         default_fields: Mapping[str, float] | None = None,
         resident: bool = True,
+        timeout: float | None = TIMEOUT,
     ) -> ShardedSearcher:
         """A searcher over every shard's newest commit (on the cluster of ``client``,
-        or in this process; ``resident``: see :class:`ShardedSearcher`)."""
+        or in this process; ``resident``, ``timeout``: see :class:`ShardedSearcher`)."""
         return ShardedSearcher(
             [str(p) for p in self.shard_paths],
             client=client,
             params=params,
             default_fields=default_fields,
             resident=resident,
+            timeout=timeout,
         )
