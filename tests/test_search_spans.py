@@ -22,6 +22,7 @@ from bnsearch.articles import Article, read_articles
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import Index, builder, wordspans
 from bnsearch.search import Searcher, spans
+from bnsearch.search import hits as hits_module
 from bnsearch.search.highlight import TermMatcher
 from bnsearch.search.hits import LazyHighlights, highlight_row
 
@@ -275,3 +276,25 @@ def test_flat_spans_are_the_tokenizers_spans() -> None:
     tokenizer.batch_words(chunks)  # the analysis segments them (and remembers)
     assert len(pipeline._ICU_SPANS) > 100
     assert tokenizer.batch_flat_spans(chunks) == expected  # remembered spans
+
+
+def test_a_kept_query_reuses_its_matchers_and_lookups(corpus_index: Index, path: str) -> None:
+    """The same query again (its plan kept) finds its matchers and span lookups made on
+    the compiled path, and gives the same marks either way; another snapshot does not
+    share them."""
+    reader = corpus_index.reader()
+    searcher = Searcher(reader)
+    word = _words()[4]
+    first = [dict(hit.highlights) for hit in searcher.search(f"{word} {_words()[9]}")]
+    plan = searcher._prepare(f"{word} {_words()[9]}", None, romanized=False)
+    assert plan.compiled is not None
+    kept = hits_module.page_marks(searcher._ctx, plan.compiled)
+    again = [dict(hit.highlights) for hit in searcher.search(f"{word} {_words()[9]}")]
+    assert again == first and len(first) > 0
+    if path == "compiled":
+        assert hits_module.page_marks(searcher._ctx, plan.compiled)[1] is kept[1]
+        assert kept[1]  # the page made its lookups in the kept dict
+    else:  # the numpy path's lookups live for one page
+        assert hits_module.page_marks(searcher._ctx, plan.compiled)[1] is not kept[1]
+    other = Searcher(reader)
+    assert hits_module.page_marks(other._ctx, plan.compiled)[1] is not kept[1]
