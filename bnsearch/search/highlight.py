@@ -479,14 +479,28 @@ class KeptWords:
         """What :func:`_matches` finds, from the kept positions."""
         starts, ends = self.starts, self.ends
         words: list[Match] = []
+        for key, places in self.keyed(matcher):
+            words.extend((starts[p], ends[p], key) for p in places)
+        words.sort()
+        del words[MAX_MATCHES:]
+        return self.with_phrases(words, matcher)
+
+    def keyed(self, matcher: TermMatcher) -> list[tuple[str, Sequence[int]]]:
+        """``(key, positions)`` of the kept terms that answer a term or prefix of
+        ``matcher`` (the key: what they answer)."""
+        found = []
         for term, places in self.positions.items():
             key = matcher(term)
             if key is not None:
-                words.extend((starts[p], ends[p], key) for p in places)
-        words.sort()
-        del words[MAX_MATCHES:]
+                found.append((key, places))
+        return found
+
+    def with_phrases(self, words: list[Match], matcher: TermMatcher) -> list[Match]:
+        """The word matches ``words`` (in text order, at most :data:`MAX_MATCHES`) with
+        the phrases of ``matcher`` merged in (see :func:`_merged`)."""
         if not matcher.phrases:
             return words
+        starts, ends = self.starts, self.ends
         sets = {term: frozenset(places) for term, places in self.positions.items()}
         empty: frozenset[int] = frozenset()
         occurrences = phrase_occurrences(

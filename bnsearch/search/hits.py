@@ -18,9 +18,7 @@ from bnsearch.search.highlight import (
     Phrase,
     TermMatcher,
     best_fragment,
-    best_kept_fragment,
     highlight_all,
-    highlight_all_kept,
     phrase_key,
 )
 from bnsearch.search.results import Hit, LazyMapping
@@ -192,9 +190,7 @@ def highlight_row(
         words = _kept_words(located, field, matcher, text)
         if words is not None:
             fragment = (
-                best_kept_fragment(words, matcher)
-                if is_body
-                else highlight_all_kept(words, matcher)
+                spans.kept_fragment(words, matcher) if is_body else spans.kept_marks(words, matcher)
             )
         else:
             analyzer = ctx.schema.analyzer(field)
