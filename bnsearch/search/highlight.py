@@ -94,6 +94,14 @@ class TermMatcher:
         return not self.terms and not self.prefixes and not self.phrases
 
 
+#: The characters :func:`html.escape` replaces.
+_HTML_SPECIAL = re.compile("[&<>\"']")
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
 @attrs.frozen(kw_only=True)
 class Fragment:
     """A piece of the original text with the spans to highlight.
@@ -119,7 +127,9 @@ class Fragment:
     ) -> str:
         """The fragment with ``pre``/``post`` around highlights (HTML-escaped by default)."""
         out: list[str] = [ellipsis] if self.truncated_before else []
-        esc = escape or (lambda s: s)
+        esc = escape or _unchanged
+        if esc is html.escape and _HTML_SPECIAL.search(self.text) is None:
+            esc = _unchanged  # nothing to escape: one search instead of a call a piece
         cursor = 0
         for span_start, span_end in self.spans:
             out.append(esc(self.text[cursor:span_start]))
