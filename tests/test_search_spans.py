@@ -134,7 +134,7 @@ def test_compiled_and_numpy_words_are_the_same(corpus_index: Index) -> None:
         pytest.skip("the compiled highlight code is not built (or the numpy path is forced)")
     reader = corpus_index.reader()
     words = _words()
-    checked = 0
+    checked = deep = 0
     for number, segment in enumerate(reader.segments):
         matcher = TermMatcher(
             terms=frozenset(
@@ -153,7 +153,10 @@ def test_compiled_and_numpy_words_are_the_same(corpus_index: Index) -> None:
                 assert list(map(bool, compiled.dropped)) == reference.dropped
                 assert compiled.positions == reference.positions
                 checked += len(compiled.positions)
+            # long lists were read from their checkpoints (sums every CHECK_EVERY postings)
+            deep += sum(table is not None for table in lookup._checkpoints)
     assert checked > 1000
+    assert deep > 10
 
 
 def test_a_segment_without_spans_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -66,6 +66,12 @@ def doc_words(const uint8_t[::1] spans, Py_ssize_t begin, Py_ssize_t end, int wi
     return starts, ends, dropped
 
 
+#: Postings between two checkpoints of a candidate's cumulative frequencies (see
+#: :func:`doc_positions`).
+CHECK_EVERY = 64
+cdef Py_ssize_t _EVERY = CHECK_EVERY
+
+
 def doc_positions(
     const doc_t[::1] docs,
     const tf_t[::1] tfs,
@@ -74,15 +80,27 @@ def doc_positions(
     const int64_t[::1] ends,
     const int64_t[::1] firsts,
     int64_t doc,
+    list checkpoints=None,
 ):
     """``[(candidate, positions)]`` for the candidates whose postings hold ``doc``:
     candidate ``i``'s postings are ``docs[begins[i]:ends[i]]`` (ascending), their
-    positions follow one another in ``pos`` from ``firsts[i]``."""
-    cdef Py_ssize_t count = begins.shape[0], i, low, high, middle, j
-    cdef int64_t first, size
+    positions follow one another in ``pos`` from ``firsts[i]``.
+
+    A posting's positions start after the frequencies of the candidate's postings before
+    it. With ``checkpoints`` (one entry a candidate, None until made) a long list's sums
+    are kept every :data:`CHECK_EVERY` postings, made the first time a doc deep in it is
+    looked up (``checkpoints[i]``, an ``array('q')``), so a later doc adds at most that
+    many frequencies instead of every one before it (a common word at a million docs:
+    hundreds of thousands)."""
+    cdef Py_ssize_t count = begins.shape[0], i, low, high, middle, j, k, steps
+    cdef int64_t first, size, total
     cdef list found = [], places
+    cdef array.array table
+    cdef long long *sums
     if ends.shape[0] != count or firsts.shape[0] != count:
         raise ValueError("begins, ends and firsts differ in length")
+    if checkpoints is not None and len(checkpoints) != count:
+        raise ValueError("one checkpoint entry a candidate is needed")
     for i in range(count):
         low, high = begins[i], ends[i]
         if low < 0 or high > docs.shape[0] or high > tfs.shape[0] or low > high:
@@ -96,8 +114,29 @@ def doc_positions(
         if low >= ends[i] or docs[low] != doc:
             continue
         first = firsts[i]
-        for j in range(begins[i], low):
+        j = begins[i]
+        if checkpoints is not None and low - begins[i] >= 2 * _EVERY:
+            entry = checkpoints[i]
+            if entry is None:  # the sums every _EVERY postings, made once
+                steps = (ends[i] - begins[i]) // _EVERY + 1
+                table = array.clone(_INT64, steps, False)
+                sums = table.data.as_longlongs
+                total = 0
+                for k in range(steps):
+                    sums[k] = total
+                    if k + 1 < steps:
+                        for middle in range(begins[i] + k * _EVERY, begins[i] + (k + 1) * _EVERY):
+                            total += tfs[middle]
+                checkpoints[i] = entry = table
+            table = entry
+            k = (low - begins[i]) // _EVERY
+            if k >= len(table):
+                raise ValueError("a checkpoint table is too short for its postings")
+            first += table.data.as_longlongs[k]
+            j = begins[i] + k * _EVERY
+        while j < low:
             first += tfs[j]
+            j += 1
         size = tfs[low]
         if first < 0 or first + size > pos.shape[0]:
             raise ValueError("a posting's positions lie outside the positions")

@@ -154,6 +154,8 @@ class SpanLookup:
         self._begins = begin
         self._ends = indptr[term_ids + 1].astype(np.int64)
         self._firsts = np.asarray(arrays.posptr)[term_ids].astype(np.int64)
+        #: per candidate, the compiled code's sums of frequencies along its postings
+        self._checkpoints: list[Any] = [None] * len(term_ids)
         self._keyed = False
         # the types the compiled code is built for (what every segment writer writes)
         self._typed = (
@@ -210,7 +212,14 @@ class SpanLookup:
         )
         terms = self._terms
         found = compiled.doc_positions(
-            self._docs, self._tfs_all, self._pos, self._begins, self._ends, self._firsts, doc
+            self._docs,
+            self._tfs_all,
+            self._pos,
+            self._begins,
+            self._ends,
+            self._firsts,
+            doc,
+            self._checkpoints,
         )
         positions = {terms[number]: places for number, places in found}
         return KeptWords(text=text, starts=starts, ends=ends, dropped=dropped, positions=positions)
