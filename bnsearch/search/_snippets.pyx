@@ -209,9 +209,8 @@ def kept_fragment(
     choice and stretch, in one pass each with no Python object a word."""
     cdef Py_ssize_t count = len(matches), words = starts.shape[0], size = len(text)
     cdef Py_ssize_t i, j, k, keys = 0, first = 0, last = 0, at
-    cdef double score = 0.0, best = -1.0, window, weight
-    cdef long long limit, start, end, spare, lead_limit, new_start, new_end, room
-    cdef long long word_start, word_end
+    cdef double score = 0.0, best = -1.0, window
+    cdef long long limit, start, end, spare, lead_limit, new_start, new_end, room, word_end
     if count == 0:
         raise ValueError("no matches")
     if ends.shape[0] != words or dropped.shape[0] != words:
