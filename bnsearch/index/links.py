@@ -4,16 +4,16 @@ The rule (:func:`~bnsearch.articles.links.resolve_link`) and the one incremental
 (:class:`~bnsearch.articles.links.LinkGraph`) live in the article room. This module only
 reads them out of segments:
 
-* :func:`segment_link_maps`: the one per-segment lookup (built once per segment and kept
-  with it: segments never change): docs by title key and by URL key, the
-  :data:`~bnsearch.articles.links.LinkKeys` of every edge, edges by target id, URL key and
-  title key. Deleted docs are included; callers filter with the snapshot's live masks.
+* :func:`segment_link_maps`: the one per-segment lookup by key (docs by title key and
+  by URL key, edges by target id, URL key and title key): the segment's persisted key
+  maps (:mod:`.linkmaps`) with each candidate confirmed against its stored key. Deleted
+  docs are included; callers filter with the state's live masks.
 * :func:`doc_link_keys`: the link keys of one doc, in page order.
 * :func:`graph_from_segments`: a :class:`LinkGraph` over the live docs of a snapshot, put
   by keys (headlines are read from the stored rows only when asked for).
 * :class:`SnapshotLinks`: one article's out-links or in-links resolved on demand with the
-  same rule over the segments' maps, so the first ``related()`` on a big index does not
-  resolve every link.
+  same rule over the segments' maps (and a writer's buffered articles), so the first
+  ``related()`` on a big index, and a writer's commit, resolve only the links they touch.
 """
 
 from __future__ import annotations
@@ -120,7 +120,8 @@ def doc_link_keys(segment: SegmentReader, doc: int) -> tuple[LinkKeys, ...]:
     src = segment.link_src
     if not len(src):
         return ()
-    low, high = (int(src.searchsorted(doc, side)) for side in ("left", "right"))
+    at = src.dtype.type(doc)  # a Python int would make numpy convert the whole array
+    low, high = (int(src.searchsorted(at, side)) for side in ("left", "right"))
     if low == high:
         return ()
     edges = range(low, high)
@@ -353,10 +354,10 @@ class SnapshotLinks:
             maps = segment_link_maps(segment)
             live = self.live[ordinal]
             for edge in sorted(maps.edges_pointing_at(article_id, url, key)):
-                doc = int(src[edge])
+                doc = src[edge]
                 if not live[doc]:
                     continue
-                source = segment.article_id(doc)
+                source = segment.article_id(int(doc))
                 if self.resolve(source, maps.edge_keys(edge)).target == article_id:
                     refs.append((source, edge - int(src.searchsorted(doc))))
         articles = self.unstored.articles

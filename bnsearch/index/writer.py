@@ -9,14 +9,20 @@ deletion files, runs the merge policy and atomically replaces the manifest; it r
 what changed as a :class:`CommitResult`. :meth:`IndexWriter.rollback` forgets the batch.
 
 Anchors: an article's ``anchors`` field holds the headlines of live links that resolve to
-it under the rule of :mod:`bnsearch.articles.links`. The writer keeps one
-:class:`~bnsearch.articles.links.LinkGraph` of the live articles (built from the segments
-when links first matter, then kept between commits) and puts each add or delete into it,
-which re-resolves only the links whose keys the change touches. A buffered article's
-anchors are taken from the graph when its segment is flushed (the builder analyzes the
-anchor fields last), so an article and the pages linking to it in the same batch need no
-second pass. At commit, after the last flush, the articles already in segments whose
-incoming links changed are compared with their stored anchors; each segment holding some
+it under the rule of :mod:`bnsearch.articles.links`. A writer opened on an index that
+holds articles resolves by key: it notes the keys of every article version that comes or
+goes, and reads the links of the batch's state through
+:class:`~bnsearch.index.links.SnapshotLinks` (the segments' persisted key maps plus the
+buffered articles), so a commit's link work grows with what it touches, not with the
+index (:meth:`IndexWriter._lookup_changes` says which articles that is). A writer opened
+on an empty index (a bulk build) keeps one :class:`~bnsearch.articles.links.LinkGraph` of
+the live articles (built when links first matter, then kept between commits) and puts
+each add or delete into it, which re-resolves only the links whose keys the change
+touches. A buffered article's anchors are taken from the graph (or the lookups) when
+its segment is flushed (the builder analyzes the anchor fields last), so an article and
+the pages linking to it in the same batch need no second pass. At commit, after the last
+flush, the articles already in segments whose incoming links may have changed are
+compared with their stored anchors; each segment holding some
 that differ (committed, or flushed earlier in this batch) gets a new anchor update file
 (:mod:`.anchorfile`) with their final anchors. No article is deleted, copied or analyzed
 again because of a link, and anchors always equal the graph's edges. The headlines of
