@@ -207,9 +207,12 @@ def test_verify_names_a_damaged_link_map() -> None:
     def damaged(self: SegmentReader, name: str) -> Any:
         return swapped if name == stem else real_array(self, name)
 
+    problem = (
+        f"{segment.name}: link map 'ekey' does not match the segment's link keys "
+        "(rebuild the index to repair)"
+    )
+    assert verify(index).ok
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(SegmentReader, "array", damaged)
-        assert linkmaps.map_problems(segment) == [
-            f"{segment.name}: link map 'ekey' does not match the segment's link keys "
-            "(rebuild the index to repair)"
-        ]
+        assert linkmaps.map_problems(segment) == [problem]
+        assert problem in verify(index).problems
