@@ -807,6 +807,12 @@ class SegmentReader:
         when absent."""
         return decode_strings(*self._link_tables[part], f"{self._where} link {part}s")
 
+    def link_values(self, part: str, edges: Sequence[int]) -> list[str]:
+        """:meth:`link_table` values of the given edges only (link lookups by key)."""
+        blob, offsets = self._link_tables[part]
+        where = f"{self._where} link {part}s"
+        return [decode_one(blob, int(offsets[e]), int(offsets[e + 1]), where) for e in edges]
+
     def link_headline(self, doc: int, link_no: int) -> str:
         """The headline of link ``link_no`` of ``doc`` (from the segment's headline table,
         or, in a segment written before it existed, from the stored row)."""
