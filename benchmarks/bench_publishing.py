@@ -12,9 +12,9 @@ subprocess:
 * ``tantivy``: the same ``N`` articles (pre-analyzed by bnsearch, as in
   ``bench_indexing``), then the same ``COMMITS`` single-document commits.
 
-Reported per variant: build seconds, commit latency p50 and p99 (ms), peak RSS; and for
-bnsearch with links, the link graph's bytes per link (``tracemalloc`` over a graph built
-from the index's segments).
+Reported per variant: build seconds, commit latency p50, p99, mean, first and slowest
+(ms), peak RSS; and for bnsearch with links, the link graph's bytes per link
+(``tracemalloc`` over a graph built from the index's segments).
 """
 
 from __future__ import annotations
@@ -61,6 +61,10 @@ def _percentiles(times: list[float]) -> dict[str, float]:
         "p50_ms": round(1000 * ordered[len(ordered) // 2], 1),
         "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1),
         "mean_ms": round(1000 * sum(ordered) / len(ordered), 1),
+        # a new writer's first commit (it built the whole link graph before issue 12's
+        # persisted key maps) and the slowest (a merge)
+        "first_ms": round(1000 * times[0], 1),
+        "max_ms": round(1000 * ordered[-1], 1),
     }
 
 

@@ -32,6 +32,7 @@ from bnsearch.analysis import Analyzer
 from bnsearch.analysis.forms import inflection_split
 from bnsearch.articles import Article
 from bnsearch.index import blockmax, wordspans
+from bnsearch.index.linkmaps import build_maps
 from bnsearch.index.links import title_key
 from bnsearch.index.norms import encode_lengths
 from bnsearch.index.schema import POSITION_GAP, TEXT, FieldSpec, Schema, keyword_values
@@ -349,6 +350,15 @@ class SegmentBuilder:
         arrays["strings.links.url"] = [e[2] for e in self._edges]
         arrays["strings.links.tid"] = [e[3] for e in self._edges]
         arrays[LINK_HEADLINES] = [e[4] for e in self._edges]
+        arrays.update(
+            build_maps(
+                title_keys=self.title_keys,
+                urls=self.urls,
+                edge_keys=arrays["strings.links.key"],
+                edge_urls=arrays["strings.links.url"],
+                edge_tids=arrays["strings.links.tid"],
+            )
+        )
         arrays["store"] = self.store
         return {"arrays": arrays, "stats": stats, "max_doc": self.doc_count}
 

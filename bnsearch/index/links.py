@@ -4,24 +4,23 @@ The rule (:func:`~bnsearch.articles.links.resolve_link`) and the one incremental
 (:class:`~bnsearch.articles.links.LinkGraph`) live in the article room. This module only
 reads them out of segments:
 
-* :func:`segment_link_maps`: the one per-segment lookup (built once per segment and kept
-  with it: segments never change): docs by title key and by URL key, the
-  :data:`~bnsearch.articles.links.LinkKeys` of every edge, edges by target id, URL key and
-  title key. Deleted docs are included; callers filter with the snapshot's live masks.
+* :func:`segment_link_maps`: the one per-segment lookup by key (docs by title key and
+  by URL key, edges by target id, URL key and title key): the segment's persisted key
+  maps (:mod:`.linkmaps`) with each candidate confirmed against its stored key. Deleted
+  docs are included; callers filter with the state's live masks.
 * :func:`doc_link_keys`: the link keys of one doc, in page order.
 * :func:`graph_from_segments`: a :class:`LinkGraph` over the live docs of a snapshot, put
   by keys (headlines are read from the stored rows only when asked for).
 * :class:`SnapshotLinks`: one article's out-links or in-links resolved on demand with the
-  same rule over the segments' maps, so the first ``related()`` on a big index does not
-  resolve every link.
+  same rule over the segments' maps (and a writer's buffered articles), so the first
+  ``related()`` on a big index, and a writer's commit, resolve only the links they touch.
 """
 
 from __future__ import annotations
 
 import functools
-import weakref
-from collections.abc import Callable, Collection, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
@@ -31,6 +30,7 @@ from bnsearch.articles.links import (
     KeyedArticle,
     LinkGraph,
     LinkKeys,
+    LinkRef,
     LinkStatus,
     Resolution,
     link_keys,
@@ -40,6 +40,7 @@ from bnsearch.articles.links import (
 )
 from bnsearch.articles.model import RelatedLink
 from bnsearch.errors import IndexFormatError
+from bnsearch.index.linkmaps import KeyMap, link_url_key, segment_maps
 
 if TYPE_CHECKING:
     from bnsearch.index.segment import SegmentReader
@@ -51,6 +52,7 @@ __all__ = [
     "Resolution",
     "SegmentLinkMaps",
     "SnapshotLinks",
+    "Unstored",
     "doc_link_keys",
     "graph_from_segments",
     "link_keys",
@@ -63,80 +65,70 @@ __all__ = [
 ]
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def link_url_key(url: str) -> str:
-    """:func:`url_key` of a stored URL, ``""`` for no URL (cached: URLs repeat)."""
-    return url_key(url) if url else ""
-
-
-def _group(values: Sequence[str]) -> dict[str, list[int]]:
-    grouped: dict[str, list[int]] = {}
-    for number, value in enumerate(values):
-        if value:
-            bucket = grouped.get(value)
-            if bucket is None:
-                grouped[value] = [number]
-            else:
-                bucket.append(number)
-    return grouped
-
-
-@attrs.frozen(kw_only=True)
+@attrs.frozen
 class SegmentLinkMaps:
-    """One segment's link lookups (deleted docs included)."""
+    """One segment's link lookups by key (deleted docs included): its persisted key maps
+    (:mod:`.linkmaps`) with every candidate confirmed against the key stored for it."""
 
-    docs_by_title: dict[str, list[int]]
-    docs_by_url: dict[str, list[int]]
-    #: per edge: the link's keys (title key, URL key, target id)
-    edge_keys: list[LinkKeys]
-    edges_by_tid: dict[str, list[int]]
-    edges_by_url: dict[str, list[int]]
-    edges_by_key: dict[str, list[int]]
+    segment: SegmentReader
+    maps: dict[str, KeyMap]
+
+    def docs_with_title(self, key: str) -> list[int]:
+        """Docs whose title key is ``key``."""
+        segment = self.segment
+        return [d for d in self.maps["title"].candidates(key) if segment.title_key_of(d) == key]
+
+    def docs_with_url(self, key: str) -> list[int]:
+        """Docs whose URL key is ``key``."""
+        segment = self.segment
+        return [
+            d for d in self.maps["url"].candidates(key) if link_url_key(segment.url_of(d)) == key
+        ]
+
+    def _edges(self, name: str, part: str, key: str) -> list[int]:
+        edges = self.maps[name].candidates(key)
+        if not edges:
+            return edges
+        values = self.segment.link_values(part, edges)
+        if part == "url":
+            values = [link_url_key(value) for value in values]
+        return [edge for edge, value in zip(edges, values, strict=True) if value == key]
 
     def edges_pointing_at(self, article_id: str, url: str, key: str) -> set[int]:
         """Edges whose resolution may involve an article with this id, URL key, title key."""
-        found = set(self.edges_by_tid.get(article_id, ()))
+        found = set(self._edges("etid", "tid", article_id))
         if url:
-            found.update(self.edges_by_url.get(url, ()))
+            found.update(self._edges("eurl", "url", url))
         if key:
-            found.update(self.edges_by_key.get(key, ()))
+            found.update(self._edges("ekey", "key", key))
         return found
 
-
-_MAPS: weakref.WeakKeyDictionary[Any, SegmentLinkMaps] = weakref.WeakKeyDictionary()
+    def edge_keys(self, edge: int) -> LinkKeys:
+        """The :data:`LinkKeys` of one edge."""
+        values = [self.segment.link_values(part, (edge,))[0] for part in ("key", "url", "tid")]
+        return (values[0], link_url_key(values[1]), values[2])
 
 
 def segment_link_maps(segment: SegmentReader) -> SegmentLinkMaps:
-    """The :class:`SegmentLinkMaps` of ``segment``, built on first use and kept with its
-    arrays (a refreshed reader reuses unchanged segments, and a segment that only gained
-    deletions or an anchor update shares its arrays, so only new segments pay)."""
-    found = _MAPS.get(segment.arrays_key)
-    if found is None:
-        if len(segment.link_src):
-            table = segment.edges()
-            urls = [link_url_key(url) for url in table.url]
-            edge_keys = list(zip(table.key, urls, table.tid, strict=True))
-            by_tid, by_url, by_key = _group(table.tid), _group(urls), _group(table.key)
-        else:
-            edge_keys, by_tid, by_url, by_key = [], {}, {}, {}
-        found = SegmentLinkMaps(
-            docs_by_title=_group(segment.title_keys()),
-            docs_by_url=_group([link_url_key(url) for url in segment.urls()]),
-            edge_keys=edge_keys,
-            edges_by_tid=by_tid,
-            edges_by_url=by_url,
-            edges_by_key=by_key,
-        )
-        _MAPS[segment.arrays_key] = found
-    return found
+    """The :class:`SegmentLinkMaps` of ``segment`` (its maps are read, or for a segment
+    written without them built, once per segment: see :func:`.linkmaps.segment_maps`)."""
+    return SegmentLinkMaps(segment, segment_maps(segment))
 
 
 def doc_link_keys(segment: SegmentReader, doc: int) -> tuple[LinkKeys, ...]:
     """The link keys of ``doc`` in ``segment``, in page order."""
-    if not len(segment.link_src):
+    src = segment.link_src
+    if not len(src):
         return ()
-    keys = segment_link_maps(segment).edge_keys
-    return tuple(keys[edge] for edge in segment.edges().of_source(doc))
+    at = src.dtype.type(doc)  # a Python int would make numpy convert the whole array
+    low, high = (int(src.searchsorted(at, side)) for side in ("left", "right"))
+    if low == high:
+        return ()
+    edges = range(low, high)
+    keys, urls, tids = (segment.link_values(part, edges) for part in ("key", "url", "tid"))
+    return tuple(
+        (key, link_url_key(url), tid) for key, url, tid in zip(keys, urls, tids, strict=True)
+    )
 
 
 def stored_links(segment: SegmentReader, doc: int) -> tuple[RelatedLink, ...]:
@@ -191,66 +183,139 @@ def live_link_keys(
         ids = segment.article_ids()
         titles = segment.title_keys()
         urls = segment.urls()
-        maps = segment_link_maps(segment) if len(segment.link_src) else None
-        table = segment.edges() if maps is not None else None
+        table = segment.edges() if len(segment.link_src) else None
+        edge_keys: list[LinkKeys] = []
+        if table is not None:
+            edge_urls = [link_url_key(url) for url in table.url]
+            edge_keys = list(zip(table.key, edge_urls, table.tid, strict=True))
         mask = segment.live if live is None else live[ordinal]
         for doc, alive in enumerate(mask.tolist()):
             if not alive:
                 continue
             links: tuple[LinkKeys, ...] = ()
-            if maps is not None and table is not None:
-                links = tuple(maps.edge_keys[edge] for edge in table.of_source(doc))
+            if table is not None:
+                links = tuple(edge_keys[edge] for edge in table.of_source(doc))
             added.append((ids[doc], titles[doc], link_url_key(urls[doc]), links))
     return added
 
 
+#: An article in no segment yet (a writer's buffer), as :class:`SnapshotLinks` takes it:
+#: (title key, URL key, link keys in page order, link headlines in page order).
+Unstored = tuple[str, str, tuple[LinkKeys, ...], tuple[str, ...]]
+
+
+class _Unstored:
+    """Lookups over articles in no segment yet (few: a writer's buffer)."""
+
+    def __init__(self, articles: Mapping[str, Unstored]) -> None:
+        self.articles = articles
+        self.by_title: dict[str, list[str]] = {}
+        self.by_url: dict[str, list[str]] = {}
+        # links by the keys they name: (source id, link number)
+        self.naming: dict[tuple[int, str], list[LinkRef]] = {}
+        for ident, (title, url, links, _) in articles.items():
+            if title:
+                self.by_title.setdefault(title, []).append(ident)
+            if url:
+                self.by_url.setdefault(url, []).append(ident)
+            for number, keys in enumerate(links):
+                for part, key in enumerate(keys):
+                    if key:
+                        self.naming.setdefault((part, key), []).append((ident, number))
+
+    def links_naming(self, article_id: str, url: str, key: str) -> set[LinkRef]:
+        """Links whose target id, URL key or title key is the given one."""
+        found = set(self.naming.get((2, article_id), ()))
+        if url:
+            found.update(self.naming.get((1, url), ()))
+        if key:
+            found.update(self.naming.get((0, key), ()))
+        return found
+
+
+_NO_UNSTORED = _Unstored({})
+
+
 class _LiveIds:
     """``get(key, default)``: ids of the snapshot's live articles with this title or URL
-    key (a lookup :func:`resolve_link` takes)."""
+    key (a lookup :func:`resolve_link` takes; remembered, the snapshot is fixed)."""
 
-    def __init__(self, segments: Sequence[SegmentReader], attribute: str) -> None:
-        self._segments = segments
-        self._attribute = attribute
+    def __init__(self, links: SnapshotLinks, title: bool) -> None:
+        self._links = links
+        self._title = title
+        self._found: dict[str, list[str]] = {}
 
     def get(self, key: str, default: Collection[str], /) -> Collection[str]:
-        found: list[str] = []
-        for segment in self._segments:
-            docs = getattr(segment_link_maps(segment), self._attribute).get(key)
-            if docs:
-                ids, live = segment.article_ids(), segment.live
-                found.extend(ids[doc] for doc in docs if live[doc])
+        found = self._found.get(key)
+        if found is None:
+            links = self._links
+            found = []
+            for ordinal, segment in enumerate(links.segments):
+                maps = segment_link_maps(segment)
+                docs = maps.docs_with_title(key) if self._title else maps.docs_with_url(key)
+                if docs:
+                    live = links.live[ordinal]
+                    found.extend(segment.article_id(doc) for doc in docs if live[doc])
+            unstored = links.unstored
+            found.extend((unstored.by_title if self._title else unstored.by_url).get(key, ()))
+            self._found[key] = found
         return found or default
 
 
 class SnapshotLinks:
-    """The links of one snapshot resolved on demand, one article at a time.
+    """The links of one fixed state of an index resolved on demand, one article at a time.
 
-    ``out_links(id)`` resolves the article's own links; ``in_links(id)`` resolves only
-    the links that could point at it (same target id, URL key or title key). Both apply
-    :func:`resolve_link` to the snapshot's live articles, so they equal what a
-    :class:`LinkGraph` over the snapshot gives for that article.
+    ``out_links(id)`` resolves the article's own links; ``incoming_refs(id)`` and
+    ``in_links(id)`` resolve only the links that could point at it (same target id, URL
+    key or title key, found through the segments' key maps). All apply
+    :func:`resolve_link` to the state's live articles, so they equal what a
+    :class:`LinkGraph` over that state gives for that article.
+
+    The state: ``segments`` with their live masks (``live`` replaces them: a writer's
+    batch deletes docs), and ``unstored`` articles in no segment yet (a writer's
+    buffer), by id. ``find`` locates a live id in the segments as (segment ordinal,
+    doc). A writer makes one for each time it reads the links; a reader keeps one.
     """
 
     def __init__(
         self,
         segments: Sequence[SegmentReader],
         find: Callable[[str], tuple[int, int] | None],
+        *,
+        live: Sequence[npt.NDArray[np.bool_]] | None = None,
+        unstored: Mapping[str, Unstored] | None = None,
     ) -> None:
-        self._segments = tuple(segments)
+        self.segments = tuple(segments)
+        self.live = tuple(segment.live for segment in segments) if live is None else tuple(live)
+        self.unstored = _Unstored(unstored) if unstored else _NO_UNSTORED
         self._find = find
-        self._by_title = _LiveIds(self._segments, "docs_by_title")
-        self._by_url = _LiveIds(self._segments, "docs_by_url")
+        #: live ids by title key and by URL key (``get(key, default)``)
+        self.by_title = _LiveIds(self, title=True)
+        self.by_url = _LiveIds(self, title=False)
+        self._resolved: dict[tuple[str, LinkKeys], Resolution] = {}
         self._out: dict[str, tuple[str, ...]] = {}
-        self._in: dict[str, tuple[str, ...]] = {}
+        self._in: dict[str, list[LinkRef]] = {}
 
-    def _is_live(self, article_id: str) -> bool:
-        return self._find(article_id) is not None
+    def is_live(self, article_id: str) -> bool:
+        """Whether an article with this id is live in this state."""
+        return article_id in self.unstored.articles or self._find(article_id) is not None
 
     def resolve(self, source_id: str, keys: LinkKeys) -> Resolution:
-        """Where a link with ``keys`` on ``source_id`` points in this snapshot."""
-        return resolve_link(
-            source_id, keys, live=self._is_live, by_url=self._by_url, by_title=self._by_title
-        )
+        """Where a link with ``keys`` on ``source_id`` points in this state."""
+        found = self._resolved.get((source_id, keys))
+        if found is None:
+            found = self._resolved[(source_id, keys)] = resolve_link(
+                source_id, keys, live=self.is_live, by_url=self.by_url, by_title=self.by_title
+            )
+        return found
+
+    def link_keys(self, article_id: str) -> tuple[LinkKeys, ...]:
+        """The link keys of a live article, in page order (``()`` when not live)."""
+        unstored = self.unstored.articles.get(article_id)
+        if unstored is not None:
+            return unstored[2]
+        where = self._find(article_id)
+        return () if where is None else doc_link_keys(self.segments[where[0]], where[1])
 
     def out_links(self, article_id: str) -> tuple[str, ...]:
         """Distinct targets of a live article's links, in headline order."""
@@ -258,36 +323,61 @@ class SnapshotLinks:
         if cached is not None:
             return cached
         targets: dict[str, None] = {}
-        where = self._find(article_id)
-        if where is not None:
-            for keys in doc_link_keys(self._segments[where[0]], where[1]):
-                state = self.resolve(article_id, keys)
-                if state.status is LinkStatus.RESOLVED and state.target is not None:
-                    targets[state.target] = None
+        for keys in self.link_keys(article_id):
+            state = self.resolve(article_id, keys)
+            if state.status is LinkStatus.RESOLVED and state.target is not None:
+                targets[state.target] = None
         result = self._out[article_id] = tuple(targets)
         return result
 
-    def in_links(self, article_id: str) -> tuple[str, ...]:
-        """Distinct live sources of links resolving to a live article, sorted."""
+    def incoming_refs(self, article_id: str) -> list[LinkRef]:
+        """The live links resolving to a live article as ``(source id, link number)``,
+        sorted (like :meth:`LinkGraph.incoming_refs`)."""
         cached = self._in.get(article_id)
         if cached is not None:
             return cached
-        sources: set[str] = set()
-        where = self._find(article_id)
-        if where is not None:
-            target = self._segments[where[0]]
-            key = target.title_key_of(where[1])
-            url = link_url_key(target.url_of(where[1]))
-            for segment in self._segments:
-                if not len(segment.link_src):
+        refs: list[LinkRef] = []
+        unstored = self.unstored.articles.get(article_id)
+        where = None if unstored is not None else self._find(article_id)
+        if unstored is not None:
+            key, url = unstored[0], unstored[1]
+        elif where is not None:
+            target = self.segments[where[0]]
+            key, url = target.title_key_of(where[1]), link_url_key(target.url_of(where[1]))
+        else:
+            self._in[article_id] = refs
+            return refs
+        for ordinal, segment in enumerate(self.segments):
+            src = segment.link_src
+            if not len(src):
+                continue
+            maps = segment_link_maps(segment)
+            live = self.live[ordinal]
+            for edge in sorted(maps.edges_pointing_at(article_id, url, key)):
+                doc = src[edge]
+                if not live[doc]:
                     continue
-                maps = segment_link_maps(segment)
-                src, ids, live = segment.edges().src, segment.article_ids(), segment.live
-                for edge in maps.edges_pointing_at(article_id, url, key):
-                    doc = src[edge]
-                    if not live[doc] or ids[doc] in sources:
-                        continue
-                    if self.resolve(ids[doc], maps.edge_keys[edge]).target == article_id:
-                        sources.add(ids[doc])
-        result = self._in[article_id] = tuple(sorted(sources))
-        return result
+                source = segment.article_id(int(doc))
+                if self.resolve(source, maps.edge_keys(edge)).target == article_id:
+                    refs.append((source, edge - int(src.searchsorted(doc))))
+        articles = self.unstored.articles
+        for source, number in self.unstored.links_naming(article_id, url, key):
+            if self.resolve(source, articles[source][2][number]).target == article_id:
+                refs.append((source, number))
+        refs.sort()
+        self._in[article_id] = refs
+        return refs
+
+    def in_links(self, article_id: str) -> tuple[str, ...]:
+        """Distinct live sources of links resolving to a live article, sorted."""
+        return tuple(sorted({source for source, _ in self.incoming_refs(article_id)}))
+
+    def headline(self, source_id: str, link_no: int) -> str:
+        """The headline of link ``link_no`` of a live article."""
+        unstored = self.unstored.articles.get(source_id)
+        if unstored is not None:
+            return unstored[3][link_no]
+        where = self._find(source_id)
+        if where is None:
+            raise damaged_ids(source_id)
+        return self.segments[where[0]].link_headline(where[1], link_no)

@@ -27,6 +27,7 @@ import numpy.typing as npt
 
 from bnsearch.index import blockmax, wordspans
 from bnsearch.index.directory import Directory
+from bnsearch.index.linkmaps import merged_maps
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.postings import combine_fields
 from bnsearch.index.schema import TEXT, Schema
@@ -149,6 +150,7 @@ def merge_segments(
     edge_src: list[int] = []
     edge_parts: dict[str, list[str]] = {"key": [], "url": [], "tid": []}
     headlines: list[str] = []
+    edge_remaps: list[Array] = []
     for reader, remap in zip(readers, remaps, strict=True):
         live_docs = np.flatnonzero(reader.live).tolist()
         reader_ids, reader_keys, reader_urls = (
@@ -161,6 +163,10 @@ def merge_segments(
         urls.extend(reader_urls[doc] for doc in live_docs)
         published.append(np.asarray(reader.published())[reader.live])
         reader.copy_stored(store)
+        kept = remap[np.asarray(reader.link_src, dtype=np.int64)] >= 0
+        edge_remap = np.full(len(kept), -1, dtype=np.int32)
+        edge_remap[kept] = np.arange(len(edge_src), len(edge_src) + int(kept.sum()), dtype=np.int32)
+        edge_remaps.append(edge_remap)
         if len(reader.link_src):
             tables = {part: reader.link_table(part) for part in edge_parts}
             reader_headlines = reader.link_headlines()
@@ -180,6 +186,7 @@ def merge_segments(
     for part, values in edge_parts.items():
         arrays[f"strings.links.{part}"] = values
     arrays[LINK_HEADLINES] = headlines
+    arrays.update(merged_maps(readers, remaps, edge_remaps))
     arrays["store"] = store
     files = write_segment(directory, name, {"arrays": arrays, "stats": stats})
     return SegmentEntry(name=name, max_doc=max_doc, files=files, stats=stats)

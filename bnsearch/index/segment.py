@@ -22,6 +22,8 @@ fit, else int64; see docs/index-format.md):
 * ``links.src`` (int32 source doc per edge) and ``strings.links.key/url/tid``, and
   ``strings.links.headline`` (each link's headline, so the anchors of a target need no
   stored row read; absent in older segments: read from the stored rows);
+* ``links.map.M.hash`` / ``links.map.M.items``: the link key maps (:mod:`.linkmaps`;
+  absent in older segments: built in memory from the string tables);
 * ``store.bin`` (uint8, zlib blocks of rows, see :mod:`.store`) and ``store.idx``.
 
 A format 1-2 segment is a folder ``seg-NNNNNN/`` holding each array as ``<stem>.npy``
@@ -851,12 +853,19 @@ class SegmentReader:
         when absent."""
         return decode_strings(*self._link_tables[part], f"{self._where} link {part}s")
 
+    def link_values(self, part: str, edges: Sequence[int]) -> list[str]:
+        """:meth:`link_table` values of the given edges only (link lookups by key)."""
+        blob, offsets = self._link_tables[part]
+        where = f"{self._where} link {part}s"
+        return [decode_one(blob, int(offsets[e]), int(offsets[e + 1]), where) for e in edges]
+
     def link_headline(self, doc: int, link_no: int) -> str:
         """The headline of link ``link_no`` of ``doc`` (from the segment's headline table,
         or, in a segment written before it existed, from the stored row)."""
         if self._link_headlines is None:
             return self.related_headlines(doc)[link_no]
-        edge = int(np.searchsorted(self.link_src, doc, side="left")) + link_no
+        src = self.link_src  # searched with its own dtype: a Python int converts the array
+        edge = int(src.searchsorted(src.dtype.type(doc), side="left")) + link_no
         blob, offsets = self._link_headlines
         where = f"{self._where} link headlines"
         return decode_one(blob, int(offsets[edge]), int(offsets[edge + 1]), where)

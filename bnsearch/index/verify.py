@@ -30,6 +30,7 @@ import numpy as np
 from bnsearch.errors import BnSearchError
 from bnsearch.index import blockmax, compound, wordspans
 from bnsearch.index.directory import Directory, FSDirectory
+from bnsearch.index.linkmaps import map_problems
 from bnsearch.index.links import LinkGraph, graph_from_segments
 from bnsearch.index.manifest import Manifest, SegmentEntry
 from bnsearch.index.norms import encode_lengths
@@ -229,6 +230,10 @@ def _check_segment(
             read()  # every string table is UTF-8
         except BnSearchError as error:
             problems.append(str(error))
+    try:
+        problems.extend(map_problems(segment))  # the link key maps match the link keys
+    except BnSearchError as error:
+        problems.append(str(error))
     ids = segment.article_ids()
     try:
         rows = list(segment.iter_stored())

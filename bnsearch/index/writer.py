@@ -9,14 +9,20 @@ deletion files, runs the merge policy and atomically replaces the manifest; it r
 what changed as a :class:`CommitResult`. :meth:`IndexWriter.rollback` forgets the batch.
 
 Anchors: an article's ``anchors`` field holds the headlines of live links that resolve to
-it under the rule of :mod:`bnsearch.articles.links`. The writer keeps one
-:class:`~bnsearch.articles.links.LinkGraph` of the live articles (built from the segments
-when links first matter, then kept between commits) and puts each add or delete into it,
-which re-resolves only the links whose keys the change touches. A buffered article's
-anchors are taken from the graph when its segment is flushed (the builder analyzes the
-anchor fields last), so an article and the pages linking to it in the same batch need no
-second pass. At commit, after the last flush, the articles already in segments whose
-incoming links changed are compared with their stored anchors; each segment holding some
+it under the rule of :mod:`bnsearch.articles.links`. A writer opened on an index that
+holds articles resolves by key: it notes the keys of every article version that comes or
+goes, and reads the links of the batch's state through
+:class:`~bnsearch.index.links.SnapshotLinks` (the segments' persisted key maps plus the
+buffered articles), so a commit's link work grows with what it touches, not with the
+index (:meth:`IndexWriter._lookup_changes` says which articles that is). A writer opened
+on an empty index (a bulk build) keeps one :class:`~bnsearch.articles.links.LinkGraph` of
+the live articles (built when links first matter, then kept between commits) and puts
+each add or delete into it, which re-resolves only the links whose keys the change
+touches. A buffered article's anchors are taken from the graph (or the lookups) when
+its segment is flushed (the builder analyzes the anchor fields last), so an article and
+the pages linking to it in the same batch need no second pass. At commit, after the last
+flush, the articles already in segments whose incoming links may have changed are
+compared with their stored anchors; each segment holding some
 that differ (committed, or flushed earlier in this batch) gets a new anchor update file
 (:mod:`.anchorfile`) with their final anchors. No article is deleted, copied or analyzed
 again because of a link, and anchors always equal the graph's edges. The headlines of
@@ -40,15 +46,20 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.articles import Article
-from bnsearch.articles.links import KeyedArticle, article_keys
+from bnsearch.articles.links import KeyedArticle, LinkKeys, article_keys
 from bnsearch.errors import ArticleError, BnSearchError
 from bnsearch.index import faults
 from bnsearch.index.anchorfile import MAX_UPDATES, anchors_stem, update_arrays, with_update
 from bnsearch.index.directory import Directory, FileInfo, FSDirectory
+from bnsearch.index.linkmaps import link_url_key
 from bnsearch.index.links import (
     LinkGraph,
+    SnapshotLinks,
+    Unstored,
     damaged_ids,
+    doc_link_keys,
     graph_from_segments,
+    segment_link_maps,
 )
 from bnsearch.index.lock import WriteLock
 from bnsearch.index.manifest import Manifest, SegmentEntry
@@ -197,6 +208,12 @@ class IndexWriter:
         self._batch_headlines: dict[str, tuple[str, ...]] = {}
         # external_anchors: the anchors set_anchors() gave in this batch (None: own graph)
         self._given: dict[str, tuple[str, ...]] | None = {} if self._external else None
+        # resolution by key (see _lookup): the batch's articles in no segment yet, and the
+        # keys of every version of an article that came or went in this batch: (id, URL
+        # key, title key) and its links' keys
+        self._unstored: dict[str, Unstored] = {}
+        self._changed_keys: list[tuple[str, str, str]] = []
+        self._changed_links: list[LinkKeys] = []
 
     def _clear_buffer(self) -> None:
         # flushes started but not landed: (builder slot, segment name, its articles)
@@ -235,9 +252,14 @@ class IndexWriter:
         self._touch(article.id)
         links = self._graph(needed=bool(article.related))  # before the old version goes
         self._remove_current(article.id)
+        headlines = tuple(link.headline for link in article.related)
+        if self._lookup():  # before _append, which may flush it
+            ident, key, url, keys = article_keys(article)
+            self._unstored[ident] = (key, url, tuple(keys), headlines)
+            self._changed(ident, key, url, keys)
         self._append(article)
-        if article.related:
-            self._batch_headlines[article.id] = tuple(link.headline for link in article.related)
+        if headlines:
+            self._batch_headlines[article.id] = headlines
         else:
             self._batch_headlines.pop(article.id, None)
         if links is not None:
@@ -276,6 +298,19 @@ class IndexWriter:
             self._anchor_changes |= self._links.update(added=self._graph_queue)
         self._graph_queue, self._queued_ids = [], set()
 
+    def _lookup(self) -> bool:
+        """True when this writer resolves links by key, through the segments' persisted
+        key maps (:mod:`.linkmaps`), instead of keeping a :class:`LinkGraph`: whenever
+        the index it opened holds articles (building a graph of them would cost more than
+        the batch). A writer on an empty index keeps a graph (a bulk build), and keeps
+        it after its commits."""
+        return not self._external and self._links is None and self._base.doc_count > 0
+
+    def _changed(self, ident: str, key: str, url: str, links: Sequence[LinkKeys]) -> None:
+        """Note a version of an article that came or went in this batch (by key)."""
+        self._changed_keys.append((ident, url, key))
+        self._changed_links.extend(links)
+
     def _touch(self, article_id: str) -> None:
         if article_id not in self._touched:
             self._touched[article_id] = self._base.find(article_id) is not None
@@ -302,16 +337,26 @@ class IndexWriter:
         self._slot = (self._slot + 1) % len(self._builders)
 
     def _remove_current(self, article_id: str) -> bool:
-        """Mark the live copy of ``article_id`` (buffer or segment) as deleted."""
+        """Mark the live copy of ``article_id`` (buffer or segment) as deleted (and, when
+        resolving by key, note its keys)."""
+        lookup = self._lookup()
         for pending in self._buffered():
             docno = pending.ids.pop(article_id, None)
             if docno is not None:
                 pending.dead.add(docno)
+                if lookup:
+                    key, url, keys, _ = self._unstored.pop(article_id)
+                    self._changed(article_id, key, url, keys)
                 return True
         for working in reversed(self._working):
             doc = working.find(article_id)
             if doc is not None:
                 working.dead.add(doc)
+                if lookup:
+                    reader = working.reader
+                    url = link_url_key(reader.url_of(doc))
+                    keys = doc_link_keys(reader, doc)
+                    self._changed(article_id, reader.title_key_of(doc), url, keys)
                 return True
         return False
 
@@ -341,7 +386,7 @@ class IndexWriter:
         """The live link graph; built (from the segments, after landing the buffer) when
         ``needed`` or when some segment has links, else ``None`` (no link anywhere: an
         index without links never pays for one; nor does one with external anchors)."""
-        if self._links is not None or self._external:
+        if self._links is not None or self._external or self._lookup():
             return self._links
         if not needed and not any(len(w.reader.link_src) for w in self._working):
             return None
@@ -372,7 +417,7 @@ class IndexWriter:
         return None
 
     def _anchors(
-        self, links: LinkGraph | None, target: str, stored: Sequence[str] = ()
+        self, links: LinkGraph | SnapshotLinks | None, target: str, stored: Sequence[str] = ()
     ) -> tuple[str, ...]:
         """The headlines of the live links resolving to ``target``, sorted by source
         (external anchors: the ones given, else ``stored``)."""
@@ -382,6 +427,9 @@ class IndexWriter:
         return tuple(self._link_headline(*ref) for ref in links.incoming_refs(target))
 
     def _link_headline(self, source_id: str, link_no: int) -> str:
+        unstored = self._unstored.get(source_id)
+        if unstored is not None:  # resolving by key: the version in the buffer
+            return unstored[3][link_no]
         headlines = self._batch_headlines.get(source_id)
         if headlines is not None:
             return headlines[link_no]
@@ -399,7 +447,9 @@ class IndexWriter:
     def _flush_anchors(self, pending: _Pending) -> dict[int, tuple[str, ...]]:
         """Anchors of the buffered docs of ``pending`` (by local doc), from the graph."""
         self._drain_graph()
-        links = self._links
+        links: LinkGraph | SnapshotLinks | None = self._links
+        if self._lookup():
+            links = self._view() if self._has_links() else None
         if links is None and self._given is None:
             return {}
         anchors = {}
@@ -420,7 +470,11 @@ class IndexWriter:
         deleted, copied or analyzed again.
         """
         self._drain_graph()
-        links = self._links
+        links: LinkGraph | SnapshotLinks | None = self._links
+        if self._lookup() and self._has_links():
+            self._land()
+            links = self._view()
+            self._anchor_changes |= self._lookup_changes(links)
         if (links is None and self._given is None) or not self._anchor_changes:
             return
         self._land()
@@ -439,6 +493,43 @@ class IndexWriter:
         generation = self._base.generation + 1  # the commit's: names its update files
         for ordinal in sorted(changes):
             self._update_anchors(ordinal, changes[ordinal], generation)
+
+    def _has_links(self) -> bool:
+        """Whether any link is in the batch or the segments (else no article has anchors)."""
+        return bool(self._changed_links) or any(len(w.reader.link_src) for w in self._working)
+
+    def _view(self) -> SnapshotLinks:
+        """The links of the batch's current state, resolved on demand by key."""
+        readers = [w.reader for w in self._working]
+        lives = [self._live_mask(w) for w in self._working]
+        return SnapshotLinks(readers, self._find_live, live=lives, unstored=self._unstored)
+
+    def _lookup_changes(self, view: SnapshotLinks) -> set[str]:
+        """The live articles whose anchors this batch may have changed (when resolving by
+        key): every live article matching a key (target id, URL key, title key) of an
+        affected link. The affected links are the links of every version of an article
+        that came or went in the batch, and the live links naming such a version's id,
+        URL key or title key: a link's resolution changes only when a lookup of one of
+        its keys does, and an article's anchors only when a link resolving to it before
+        or after does (it matches one of that link's keys either way)."""
+        affected = set(self._changed_links)
+        for ordinal, working in enumerate(self._working):
+            if not len(working.reader.link_src):
+                continue
+            maps = segment_link_maps(working.reader)
+            src, live = working.reader.link_src, view.live[ordinal]
+            edges: set[int] = set()
+            for ident, url, key in set(self._changed_keys):
+                edges |= maps.edges_pointing_at(ident, url, key)
+            affected.update(maps.edge_keys(edge) for edge in edges if live[int(src[edge])])
+        found: set[str] = set()
+        for key, url, target_id in affected:
+            if target_id and view.is_live(target_id):
+                found.add(target_id)
+            for lookup, value in ((view.by_url, url), (view.by_title, key)):
+                if value:
+                    found.update(lookup.get(value, ()))
+        return found
 
     def _update_anchors(
         self, ordinal: int, changes: dict[int, tuple[str, ...]], generation: int
@@ -492,6 +583,8 @@ class IndexWriter:
         inflight, self._inflight = self._inflight, []
         for slot, name, pending in inflight:
             files, max_doc, stats = self._builders[slot].finish_flush()
+            for article_id in pending.ids:  # in a segment now
+                self._unstored.pop(article_id, None)
             entry = SegmentEntry(name=name, max_doc=max_doc, files=files, stats=stats)
             reader = SegmentReader(self._directory, entry, self._schema, ordinal=len(self._working))
             self._working.append(_Working(entry=entry, reader=reader, new=True, dead=pending.dead))

@@ -1,0 +1,265 @@
+"""A segment's persisted link key maps: which docs carry a key, which links name one.
+
+Resolving one link (:func:`bnsearch.articles.links.resolve_link`) asks "which live
+articles have this title key / URL key / id", and finding the links that may point at
+an article asks "which links name this title key / URL key / target id". Each segment
+answers both from five maps written with it, so a writer's commit and a reader's
+``related()`` look up only the keys they touch instead of building lookups over the
+whole index:
+
+========== =========================================== ===============================
+map        items                                       key of an item
+========== =========================================== ===============================
+``title``  docs                                        ``strings.titlekeys``
+``url``    docs                                        ``url_key`` of ``strings.urls``
+``ekey``   link edges (rows of ``links.src``)          ``strings.links.key``
+``eurl``   link edges                                  ``url_key`` of ``strings.links.url``
+``etid``   link edges                                  ``strings.links.tid``
+========== =========================================== ===============================
+
+Map ``M`` is two arrays of equal length: ``links.map.M.hash`` (uint64, ascending: the
+64-bit BLAKE2b hash of an item's key, :func:`key_hash`) and ``links.map.M.items``
+(int32: the doc or edge; ascending within one hash). Items with an empty key are left
+out. A lookup hashes the key and binary-searches; the caller confirms each candidate
+against its key as stored (two keys may share a hash). A merge joins its segments'
+maps with docs and edges renumbered (:func:`merge_map`: no key is hashed again).
+
+The maps are optional arrays: a segment written before them has none and
+:func:`segment_maps` builds the same arrays in memory from its string tables (once per
+segment, kept with its arrays), so both give the same lookups.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import weakref
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bnsearch.articles.links import url_key
+from bnsearch.errors import IndexFormatError
+
+if TYPE_CHECKING:
+    from bnsearch.index.segment import SegmentReader
+
+Array = npt.NDArray[Any]
+
+#: The maps, in the order of the table in the module docstring.
+MAPS = ("title", "url", "ekey", "eurl", "etid")
+#: Maps whose items are docs (the others' are link edges).
+DOC_MAPS = ("title", "url")
+
+
+def map_stem(name: str, part: str) -> str:
+    """The array stem of ``part`` (``"hash"`` or ``"items"``) of map ``name``."""
+    return f"links.map.{name}.{part}"
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def link_url_key(url: str) -> str:
+    """:func:`url_key` of a stored URL, ``""`` for no URL (cached: URLs repeat)."""
+    return url_key(url) if url else ""
+
+
+def _hash(key: str) -> int:
+    digest = hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def key_hash(key: str) -> int:
+    """The 64-bit hash of a key in the maps (BLAKE2b of its UTF-8, little-endian)."""
+    return _hash(key)
+
+
+def build_map(keys: Sequence[str]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]:
+    """``(hash, items)`` of one map: item ``i`` has key ``keys[i]`` (``""``: left out)."""
+    items = np.fromiter((i for i, key in enumerate(keys) if key), dtype=np.int32)
+    hashes = np.fromiter(
+        (_hash(keys[i]) for i in items.tolist()), dtype=np.uint64, count=len(items)
+    )
+    order = np.argsort(hashes, kind="stable")  # items ascending within a hash
+    return hashes[order], items[order]
+
+
+def build_maps(
+    *,
+    title_keys: Sequence[str],
+    urls: Sequence[str],
+    edge_keys: Sequence[str],
+    edge_urls: Sequence[str],
+    edge_tids: Sequence[str],
+) -> dict[str, Array]:
+    """Every map's arrays, by stem, from a segment's per-doc and per-edge strings (URLs
+    as written: their :func:`url_key` is taken here)."""
+    keys = {
+        "title": title_keys,
+        "url": [link_url_key(url) for url in urls],
+        "ekey": edge_keys,
+        "eurl": [link_url_key(url) for url in edge_urls],
+        "etid": edge_tids,
+    }
+    arrays: dict[str, Array] = {}
+    for name in MAPS:
+        arrays[map_stem(name, "hash")], arrays[map_stem(name, "items")] = build_map(keys[name])
+    return arrays
+
+
+def merge_map(
+    parts: Sequence[tuple[Array, Array, Array]],
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]:
+    """One map from ``(hash, items, renumber)`` parts: item ``i`` of a part becomes
+    ``renumber[i]`` (``-1``: dropped). The parts' items must be numbered in part order
+    (a merge's docs and edges are), so one stable sort by hash keeps items ascending."""
+    hashes: list[Array] = []
+    items: list[Array] = []
+    for part_hash, part_items, renumber in parts:
+        new = np.asarray(renumber)[np.asarray(part_items, dtype=np.int64)]
+        keep = new >= 0
+        hashes.append(np.asarray(part_hash)[keep])
+        items.append(new[keep])
+    if not hashes:
+        return np.zeros(0, np.uint64), np.zeros(0, np.int32)
+    joined = np.concatenate(hashes).astype(np.uint64)
+    numbers = np.concatenate(items).astype(np.int32)
+    # within one hash: items of earlier parts first, and each part's in order
+    order = np.lexsort((numbers, joined))
+    return joined[order], numbers[order]
+
+
+class KeyMap:
+    """One map of one segment: :meth:`candidates` of a key (unconfirmed)."""
+
+    def __init__(self, hashes: Array, items: Array) -> None:
+        self.hashes = hashes
+        self.items = items
+
+    def candidates(self, key: str) -> list[int]:
+        """Items whose key may be ``key`` (same hash; confirm against the stored key)."""
+        hashes = self.hashes
+        if not key or not len(hashes):
+            return []
+        wanted = np.uint64(key_hash(key))
+        at = int(hashes.searchsorted(wanted))
+        found: list[int] = []
+        end = len(hashes)
+        while at < end and hashes[at] == wanted:
+            found.append(int(self.items[at]))
+            at += 1
+        return found
+
+
+def check_map(name: str, hashes: Array, items: Array, count: int) -> str | None:
+    """What is wrong with map ``name``'s arrays for ``count`` docs or edges, or ``None``."""
+    if hashes.ndim != 1 or items.ndim != 1 or len(hashes) != len(items):
+        return f"link map {name!r}: {len(hashes)} hashes for {len(items)} items"
+    if hashes.dtype != np.uint64 or items.dtype != np.int32:
+        return f"link map {name!r}: dtypes {hashes.dtype}/{items.dtype}, expected uint64/int32"
+    if len(items) and (int(items.min()) < 0 or int(items.max()) >= count):
+        return f"link map {name!r}: an item outside 0..{count - 1}"
+    if len(hashes) > 1 and bool(np.any(hashes[1:] < hashes[:-1])):
+        return f"link map {name!r}: hashes not ascending"
+    return None
+
+
+_BUILT: weakref.WeakKeyDictionary[Any, dict[str, KeyMap]] = weakref.WeakKeyDictionary()
+
+
+def segment_maps(segment: SegmentReader) -> dict[str, KeyMap]:
+    """The segment's five maps by name: its persisted arrays (structure checked once),
+    or for a segment written without them the same arrays built from its string tables
+    (built once, kept with the segment's arrays)."""
+    found = _BUILT.get(segment.arrays_key)
+    if found is not None:
+        return found
+    persisted = all(segment.has_array(map_stem(name, "items")) for name in MAPS)
+    if persisted:
+        arrays = {
+            map_stem(name, part): segment.array(map_stem(name, part))
+            for name in MAPS
+            for part in ("hash", "items")
+        }
+    else:
+        arrays = computed_maps(segment)
+    found = {}
+    for name in MAPS:
+        hashes, items = arrays[map_stem(name, "hash")], arrays[map_stem(name, "items")]
+        count = segment.max_doc if name in DOC_MAPS else len(segment.link_src)
+        problem = check_map(name, hashes, items, count)
+        if problem is not None:
+            raise IndexFormatError(
+                f"segment {segment.name}: {problem} (the index is damaged; run bnsearch verify)"
+            )
+        found[name] = KeyMap(hashes, items)
+    _BUILT[segment.arrays_key] = found
+    return found
+
+
+def computed_maps(segment: SegmentReader) -> dict[str, Array]:
+    """The maps' arrays as the builder would write them, from the segment's string
+    tables (for segments without them, and for ``verify``)."""
+    edges = len(segment.link_src)
+    table: Callable[[str], list[str]] = segment.link_table
+    return build_maps(
+        title_keys=segment.title_keys(),
+        urls=segment.urls(),
+        edge_keys=table("key") if edges else [],
+        edge_urls=table("url") if edges else [],
+        edge_tids=table("tid") if edges else [],
+    )
+
+
+def map_arrays(segment: SegmentReader) -> dict[str, Array]:
+    """The segment's map arrays by stem (persisted, or built: see :func:`segment_maps`)."""
+    maps = segment_maps(segment)
+    arrays: dict[str, Array] = {}
+    for name, key_map in maps.items():
+        arrays[map_stem(name, "hash")] = key_map.hashes
+        arrays[map_stem(name, "items")] = key_map.items
+    return arrays
+
+
+def merged_maps(
+    segments: Sequence[SegmentReader], doc_maps: Sequence[Array], edge_maps: Sequence[Array]
+) -> dict[str, Array]:
+    """The maps of a merge of ``segments``: doc ``d`` of segment ``i`` becomes
+    ``doc_maps[i][d]``, edge ``e`` becomes ``edge_maps[i][e]`` (``-1``: dropped)."""
+    sources = [map_arrays(segment) for segment in segments]
+    arrays: dict[str, Array] = {}
+    for name in MAPS:
+        renumber = doc_maps if name in DOC_MAPS else edge_maps
+        merged = merge_map(
+            [
+                (source[map_stem(name, "hash")], source[map_stem(name, "items")], numbers)
+                for source, numbers in zip(sources, renumber, strict=True)
+            ]
+        )
+        arrays[map_stem(name, "hash")], arrays[map_stem(name, "items")] = merged
+    return arrays
+
+
+def map_problems(segment: SegmentReader) -> list[str]:
+    """For ``verify``: the segment's persisted maps must be the ones its string tables
+    give (a segment without them has nothing to check)."""
+    if not any(segment.has_array(map_stem(name, "items")) for name in MAPS):
+        return []
+    problems = []
+    expected = computed_maps(segment)
+    for name in MAPS:
+        stems = (map_stem(name, "hash"), map_stem(name, "items"))
+        if not all(segment.has_array(stem) for stem in stems):
+            problems.append(f"{segment.name}: link map {name!r} is incomplete")
+            continue
+        hashes, items = (segment.array(stem) for stem in stems)
+        if not (
+            np.array_equal(hashes, expected[stems[0]]) and np.array_equal(items, expected[stems[1]])
+        ):
+            problems.append(
+                f"{segment.name}: link map {name!r} does not match the segment's link keys "
+                "(rebuild the index to repair)"
+            )
+    return problems

@@ -1,0 +1,218 @@
+"""Index room: a writer on an index that holds articles resolves links by key.
+
+Such a writer keeps no :class:`~bnsearch.articles.links.LinkGraph`: a commit looks up
+the keys it touches in the segments' persisted link key maps (:mod:`bnsearch.index.
+linkmaps`). These tests check that its first one-article commit reads nothing whole
+(no graph, no whole string table), that random add / retitle / delete commits by fresh
+writers leave the links, anchors and unresolved / ambiguous lists of a fresh build of the
+same articles (real BeliN titles), and that segments written without the maps (older
+code) give the same results and merge into segments with correct maps.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from conftest import shared_file
+from page_render import load_belin
+
+import bnsearch.index.builder as builder
+import bnsearch.index.linkmaps as linkmaps
+import bnsearch.index.links as links
+import bnsearch.index.writer as writer
+from bnsearch.articles import Article, RelatedLink
+from bnsearch.index import Index, MergePolicy, verify
+from bnsearch.index.segment import SegmentReader
+
+NO_MERGES = MergePolicy(merge_factor=1000, max_deleted_ratio=1.0)
+
+
+def belin(count: int) -> list[dict[str, Any]]:
+    return load_belin(shared_file("corpus/belin_religious_news.jsonl"))[:count]
+
+
+def linked_articles(records: list[dict[str, Any]], rng: random.Random) -> list[Article]:
+    """The records as articles, each listing up to four other records' titles."""
+    titles = [record["title"] for record in records]
+    return [
+        Article(
+            id=record["id"],
+            title=record["title"],
+            body=record["body"][:300],
+            url=f"https://news.example/{record['id']}",
+            related=[rng.choice(titles) for _ in range(rng.randrange(5))],
+        )
+        for record in records
+    ]
+
+
+def link_state(index: Index) -> tuple[object, ...]:
+    """Everything the links decide, as a reader sees it: stored anchors, each article's
+    out- and in-links, the unresolved and ambiguous lists."""
+    reader = index.reader()
+    ids = sorted(reader.article_ids())
+    anchors = {}
+    for ident in ids:
+        where = reader.find(ident)
+        assert where is not None
+        anchors[ident] = reader.stored(*where)["anchors"]
+    return (
+        anchors,
+        {ident: (reader.out_links(ident), reader.in_links(ident)) for ident in ids},
+        reader.unresolved_links(),
+        reader.ambiguous_links(),
+    )
+
+
+def fresh_build(articles: dict[str, Article]) -> Index:
+    index = Index.in_memory()
+    with index.writer() as fresh:
+        fresh.add_many(articles.values())
+    return index
+
+
+def test_a_fresh_writers_first_link_commit_reads_only_per_key_lookups(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(5)
+    records = belin(300)
+    articles = linked_articles(records[:200], rng)
+    index = Index.in_memory()
+    with index.writer(merge_policy=NO_MERGES) as first:
+        first.add_many(articles[:120])
+    with index.writer(merge_policy=NO_MERGES) as second:  # two segments with maps
+        second.add_many(articles[120:])
+    new = Article(
+        id="new",
+        title="নতুন খবর",
+        body="নতুন খবরের বিস্তারিত",
+        related=[article.title for article in articles[10:16]],
+    )
+
+    def whole(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a one-article commit read something whole")
+
+    # nothing builds a graph, nor decodes a segment's whole title, URL or link tables
+    for module in (writer, links):
+        monkeypatch.setattr(module, "graph_from_segments", whole)
+    monkeypatch.setattr(links, "live_link_keys", whole)
+    monkeypatch.setattr(linkmaps, "computed_maps", whole)
+    for method in ("edges", "title_keys", "urls", "link_table", "link_headlines"):
+        monkeypatch.setattr(SegmentReader, method, whole)
+    resolved: list[tuple[str, links.LinkKeys]] = []
+    real_resolve = links.resolve_link
+
+    def counted(source_id: str, keys: links.LinkKeys, **kwargs: Any) -> links.Resolution:
+        resolved.append((source_id, keys))
+        return real_resolve(source_id, keys, **kwargs)
+
+    monkeypatch.setattr(links, "resolve_link", counted)
+    with index.writer(merge_policy=NO_MERGES) as third:
+        third.add(new)
+        result = third.commit()
+        assert third._links is None  # no graph kept either
+    monkeypatch.undo()
+    # only links naming the touched keys were resolved: far fewer than the index holds
+    assert len(set(resolved)) < 60 < sum(len(article.related) for article in articles)
+    live = {article.id: article for article in [*articles, new]}
+    assert link_state(index) == link_state(fresh_build(live))
+    assert result.reindexed > 0  # the six targets got their new anchor
+    assert verify(index).ok
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_commits_by_fresh_writers_equal_a_fresh_build(seed: int) -> None:
+    rng = random.Random(seed)
+    records = belin(60)
+    pool = linked_articles(records, rng)
+    # a few shared titles and URLs: links go ambiguous, resolve late and break
+    titles = [article.title for article in pool[:8]]
+    index = Index.in_memory()
+    live: dict[str, Article] = {}
+    with index.writer() as first:
+        for article in pool[:30]:
+            first.add(article)
+            live[article.id] = article
+    for _ in range(25):
+        with index.writer(buffer_mb=rng.choice([128.0, 0.0005])) as fresh:
+            for _ in range(rng.randrange(1, 4)):
+                action = rng.random()
+                ident = rng.choice(pool).id
+                if action < 0.35:  # add or replace
+                    article = next(a for a in pool if a.id == ident)
+                    fresh.add(article)
+                    live[ident] = article
+                elif action < 0.6:  # retitle (and maybe move the URL)
+                    base = live.get(ident) or next(a for a in pool if a.id == ident)
+                    url = rng.choice([base.url, "https://news.example/shared", None])
+                    article = Article(
+                        id=ident,
+                        title=rng.choice(titles),
+                        body=base.body,
+                        url=url,
+                        related=[
+                            *base.related,
+                            RelatedLink(headline="", url="http://www.news.example/shared/"),
+                        ],
+                    )
+                    fresh.add(article)
+                    live[ident] = article
+                else:
+                    fresh.delete(ident)
+                    live.pop(ident, None)
+            assert fresh._links is None
+    assert link_state(index) == link_state(fresh_build(live))
+    assert verify(index).ok
+
+
+def test_segments_without_maps_read_alike_and_merge_into_correct_maps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = random.Random(9)
+    articles = linked_articles(belin(120), rng)
+    older = Index.in_memory()
+    with monkeypatch.context() as patch:  # segments as written before the maps existed
+        patch.setattr(builder, "build_maps", lambda **kwargs: {})
+        with older.writer(merge_policy=NO_MERGES) as first:
+            first.add_many(articles[:80])
+    (segment,) = older.reader().segments
+    assert not segment.has_array(linkmaps.map_stem("title", "hash"))
+    with older.writer(merge_policy=NO_MERGES) as second:  # resolves over the fallback maps
+        second.add_many(articles[80:])
+        second.delete(articles[3].id)
+    live = {article.id: article for article in articles if article.id != articles[3].id}
+    assert link_state(older) == link_state(fresh_build(live))
+    with older.writer() as merging:
+        merging.optimize()
+    (merged,) = older.reader().segments
+    assert merged.has_array(linkmaps.map_stem("etid", "items"))
+    assert linkmaps.map_problems(merged) == []
+    assert link_state(older) == link_state(fresh_build(live))
+    assert verify(older).ok
+
+
+def test_verify_names_a_damaged_link_map() -> None:
+    rng = random.Random(2)
+    index = fresh_build({a.id: a for a in linked_articles(belin(40), rng)})
+    segment = max(index.reader().segments, key=lambda segment: len(segment.link_src))
+    stem = linkmaps.map_stem("ekey", "items")
+    items = segment.array(stem)
+    assert len(items) > 2
+    swapped = items.copy()
+    swapped[[0, -1]] = swapped[[-1, 0]]
+    real_array = SegmentReader.array
+
+    def damaged(self: SegmentReader, name: str) -> Any:
+        return swapped if name == stem else real_array(self, name)
+
+    problem = (
+        f"{segment.name}: link map 'ekey' does not match the segment's link keys "
+        "(rebuild the index to repair)"
+    )
+    assert verify(index).ok
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SegmentReader, "array", damaged)
+        assert linkmaps.map_problems(segment) == [problem]
+        assert problem in verify(index).problems
