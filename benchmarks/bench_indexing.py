@@ -148,15 +148,17 @@ def run_bnsearch(articles: Any, folder: Path, processes: int) -> dict[str, Any]:
     from bnsearch.index import Index
 
     index = Index.create(folder / "idx")
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     with index.writer(processes=processes) as writer:
         count = writer.add_many(articles)
     seconds = time.perf_counter() - began
+    cpu = time.process_time() - cpu  # this process only (the writer's, with one process)
     reader = index.reader()
     assert reader.doc_count == count, (reader.doc_count, count)
     return {
         "count": count,
         "seconds": seconds,
+        "cpu_seconds": round(cpu, 2),
         "segments": len(reader.segments),
         "index_bytes": folder_size(folder / "idx"),
         "index_bytes_no_store": folder_size(folder / "idx", skip_prefix="store."),

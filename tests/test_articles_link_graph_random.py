@@ -59,6 +59,8 @@ def check(graph: LinkGraph, live: dict[str, Row]) -> dict[tuple[str, int], objec
         targets = [states[(ident, n)] for n in range(len(live[ident][2]))]
         expected = [s.target for s in targets if s.status is LinkStatus.RESOLVED]  # type: ignore[attr-defined]
         assert graph.out_links(ident) == tuple(dict.fromkeys(expected))
+    asked = [*live, "absent", "", *list(live)[:2]]  # the bulk form, repeats and unknowns
+    assert graph.incoming_refs_many(asked) == [into.get(ident, []) for ident in asked]
     assert dict(graph.in_link_counts()) == {
         target: len({s for s, _ in refs}) for target, refs in sorted(into.items())
     }

@@ -46,7 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.analysis import normalize_text
-from bnsearch.articles.linkstore import Atoms, Column, Multimap
+from bnsearch.articles.linkstore import Atoms, Column, Multimap, give_back_memory
 from bnsearch.articles.model import Article, RelatedLink
 
 
@@ -218,6 +218,7 @@ _STATUS_CODES = {
 _RULES = (None, "target_id", "url", "title")
 _RULE_CODES = {rule: code for code, rule in enumerate(_RULES)}
 _CHUNK = 1 << 14  # articles interned and appended at a time by update()
+_GIVE_BACK = 1 << 16  # a bulk update adding this many links gives free heap pages back
 _BULK = 64  # a batch touching more keys than this finds its affected links by one scan
 
 
@@ -445,13 +446,55 @@ class LinkGraph:
         if atom < 0 or atom >= len(self._atom_node) or self._atom_node.view()[atom] < 0:
             return []
         node = int(self._atom_node.view()[atom])
-        slots = set(self._watchers(atom, self._node_url_of(node), self._node_title_of(node)))
-        status, target = self._link_status.view(), self._link_target.view()
-        return sorted(
-            self._ref(slot)
-            for slot in slots
-            if status[slot] == _RESOLVED_CODE and target[slot] == atom
+        found = self._watchers(atom, self._node_url_of(node), self._node_title_of(node))
+        if not found:
+            return []
+        slots = np.unique(np.array(found, dtype=np.int64))
+        slots = slots[
+            (self._link_status.view()[slots] == _RESOLVED_CODE)
+            & (self._link_target.view()[slots] == atom)
+        ]
+        return self._refs_of(slots)
+
+    def incoming_refs_many(self, article_ids: Sequence[str]) -> list[list[LinkRef]]:
+        """:meth:`incoming_refs` of each of ``article_ids``, in one pass over the arrays
+        (a writer's flush asks for the anchors of thousands of articles at once)."""
+        found: list[list[LinkRef]] = [[] for _ in article_ids]
+        atoms = self._atoms.find_many(article_ids).astype(np.int64)
+        known = np.flatnonzero((atoms >= 0) & (atoms < len(self._atom_node)))
+        nodes = self._atom_node.view()[atoms[known]].astype(np.int64)
+        present, nodes = known[nodes >= 0], nodes[nodes >= 0]
+        if not len(present):
+            return found
+        slot_parts: list[npt.NDArray[Any]] = []
+        owner_parts: list[npt.NDArray[np.int64]] = []
+        for index, keys in (
+            (self._watch_id, atoms[present].astype(np.int32)),
+            (self._watch_url, self._node_url.view()[nodes]),
+            (self._watch_title, self._node_title.view()[nodes]),
+        ):
+            has = keys >= 0
+            slots, owner = index.get_many(keys[has])
+            slot_parts.append(slots.astype(np.int64))
+            owner_parts.append(present[has][owner])
+        slots, owners = np.concatenate(slot_parts), np.concatenate(owner_parts)
+        keep = (self._link_status.view()[slots] == _RESOLVED_CODE) & (
+            self._link_target.view()[slots] == atoms[owners]
         )
+        # each (article, link) once: a link may name its target by id, URL and title
+        pairs = np.unique((owners[keep] << 32) | slots[keep])
+        owners, slots = pairs >> 32, pairs & 0xFFFFFFFF
+        sources = self._source_nodes(slots)
+        numbers = (slots - self._node_first.view()[sources]).tolist()
+        spelled, inverse = np.unique(self._node_id.view()[sources], return_inverse=True)
+        names = self._atoms.texts(spelled.tolist())
+        for owner, name, number in zip(
+            owners.tolist(), inverse.ravel().tolist(), numbers, strict=True
+        ):
+            found[owner].append((names[name], number))
+        for refs in found:
+            refs.sort()
+        return found
 
     def in_edges(self, article_id: str) -> tuple[Edge, ...]:
         """The resolved links pointing at an article, sorted by source id and link index."""
@@ -613,13 +656,6 @@ class LinkGraph:
         )
         return found
 
-    def _ref(self, slot: int) -> LinkRef:
-        node = int(self._source_nodes(np.array([slot]))[0])
-        return (
-            self._atoms.text(int(self._node_id.view()[node])),
-            slot - int(self._node_first.view()[node]),
-        )
-
     def _slot(self, source_id: str, index: int) -> int:
         return int(self._node_first.view()[self._require(source_id)]) + index
 
@@ -655,7 +691,10 @@ class LinkGraph:
         )
 
     def _refs(self, code: int) -> list[LinkRef]:
-        slots = np.flatnonzero(self._link_status.view() == code)
+        return self._refs_of(np.flatnonzero(self._link_status.view() == code))
+
+    def _refs_of(self, slots: npt.NDArray[np.int64]) -> list[LinkRef]:
+        """``(source id, link number)`` of each link slot, sorted."""
         nodes = self._source_nodes(slots)
         sources = self._atoms.texts(self._node_id.view()[nodes].tolist())
         indexes = (slots - self._node_first.view()[nodes]).tolist()
@@ -705,6 +744,7 @@ class LinkGraph:
         touched: list[npt.NDArray[np.int32]] = []  # (id, url, title) atoms that came or went
         new_slots: list[tuple[int, int]] = []
         bulk = False
+        links_before = len(self._link_status)
         self._known = {}
         try:
             gone = [node for node in map(self._node, removed) if node >= 0]
@@ -727,10 +767,15 @@ class LinkGraph:
                 self._refresh(self._affected(keys, new_slots), changed)
         finally:
             self._forget()
-        if bulk:  # the columns grew chunk by chunk: give back their spare room
-            self._atoms.trim()
-            for column in self._columns():
-                column.trim()
+        if bulk:
+            # no Python object per recent add outlives a bulk load; the columns keep their
+            # spare room (an eighth at most, never written, so not resident), where the
+            # next articles go without copying a column
+            self._atoms.settle()
+            for multimap in self._maps():
+                multimap.fold()
+            if len(self._link_status) - links_before >= _GIVE_BACK:
+                give_back_memory()
         if len(self._alive) - self._live_count > max(1024, self._live_count):
             self._compact()
 
@@ -881,26 +926,32 @@ class LinkGraph:
     ) -> npt.NDArray[np.int64]:
         """Live link slots that name one of ``keys`` (rows of id, url, title atoms), and
         the new slots."""
-        parts = [np.arange(first, end, dtype=np.int64) for first, end in new_slots]
+        status = self._link_status.view()
         if len(keys) <= _BULK:
+            parts = [np.arange(first, end, dtype=np.int64) for first, end in new_slots]
             found: set[int] = set()
             for ident, url, title in set(map(tuple, keys.tolist())):
                 found.update(self._watchers(ident, url, title))
             parts.append(np.fromiter(found, dtype=np.int64, count=len(found)))
-        else:
-            hit = np.zeros(len(self._link_status), dtype=np.bool_)
-            for column, values in (
-                (self._link_tid, keys[:, 0]),
-                (self._link_url, keys[:, 1]),
-                (self._link_title, keys[:, 2]),
-            ):
-                values = np.unique(values[values >= 0])
-                if len(values):
-                    hit |= np.isin(column.view(), values)
-            parts.append(np.flatnonzero(hit))
-        slots: npt.NDArray[np.int64] = np.unique(np.concatenate(parts))
-        live: npt.NDArray[np.int64] = slots[self._link_status.view()[slots] != _DEAD]
-        return live
+            slots: npt.NDArray[np.int64] = np.unique(np.concatenate(parts))
+            live: npt.NDArray[np.int64] = slots[status[slots] != _DEAD]
+            return live
+        # a flag per link: the new ones, and those whose atoms are flagged in a table with
+        # one byte an atom (np.isin would sort the columns, eight bytes a link, each time)
+        hit = np.zeros(len(status), dtype=np.bool_)
+        for first, end in new_slots:
+            hit[first:end] = True
+        for column, values in (
+            (self._link_tid, keys[:, 0]),
+            (self._link_url, keys[:, 1]),
+            (self._link_title, keys[:, 2]),
+        ):
+            named = np.zeros(len(self._atoms) + 1, dtype=np.bool_)  # [-1]: no key
+            named[values[values >= 0]] = True
+            if named[:-1].any():
+                hit |= named[column.view()]
+        hit &= status != _DEAD
+        return np.flatnonzero(hit).astype(np.int64, copy=False)
 
     def _refresh(self, slots: npt.NDArray[np.int64], changed: set[str]) -> None:
         """Resolve ``slots`` again with :func:`resolve_link` and store what changed.

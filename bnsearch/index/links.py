@@ -330,6 +330,11 @@ class SnapshotLinks:
         result = self._out[article_id] = tuple(targets)
         return result
 
+    def incoming_refs_many(self, article_ids: Sequence[str]) -> list[list[LinkRef]]:
+        """:meth:`incoming_refs` of each of ``article_ids`` (the protocol of
+        :meth:`LinkGraph.incoming_refs_many`; here one key lookup each)."""
+        return [self.incoming_refs(article_id) for article_id in article_ids]
+
     def incoming_refs(self, article_id: str) -> list[LinkRef]:
         """The live links resolving to a live article as ``(source id, link number)``,
         sorted (like :meth:`LinkGraph.incoming_refs`)."""

@@ -71,7 +71,7 @@ from bnsearch.index.workers import LocalBuilder, WorkerBuilder, warm_up
 
 _CHUNK_ARTICLES = 128
 #: Articles whose link keys wait for one bulk graph update (flushes and reads drain sooner).
-_GRAPH_QUEUE = 4096
+_GRAPH_QUEUE = 1 << 16
 
 
 @attrs.frozen(kw_only=True)
@@ -206,6 +206,9 @@ class IndexWriter:
         # related headlines of the batch's articles (reading them back from stored rows
         # costs a block's decompression each)
         self._batch_headlines: dict[str, tuple[str, ...]] = {}
+        # the anchors a flush of this batch gave each article with some (what its new
+        # segment stores: the commit's fix-up compares with them without reading rows)
+        self._flushed_anchors: dict[str, tuple[str, ...]] = {}
         # external_anchors: the anchors set_anchors() gave in this batch (None: own graph)
         self._given: dict[str, tuple[str, ...]] | None = {} if self._external else None
         # resolution by key (see _lookup): the batch's articles in no segment yet, and the
@@ -417,14 +420,19 @@ class IndexWriter:
         return None
 
     def _anchors(
-        self, links: LinkGraph | SnapshotLinks | None, target: str, stored: Sequence[str] = ()
-    ) -> tuple[str, ...]:
-        """The headlines of the live links resolving to ``target``, sorted by source
-        (external anchors: the ones given, else ``stored``)."""
+        self,
+        links: LinkGraph | SnapshotLinks | None,
+        targets: Sequence[str],
+        stored: Sequence[tuple[str, ...]] | None = None,
+    ) -> list[tuple[str, ...]]:
+        """The headlines of the live links resolving to each of ``targets``, sorted by
+        source (external anchors: the ones given, else ``stored``, else none)."""
         if self._given is not None:
-            return self._given.get(target, tuple(stored))
+            given, kept = self._given, stored or [()] * len(targets)
+            return [given.get(target, old) for target, old in zip(targets, kept, strict=True)]
         assert links is not None
-        return tuple(self._link_headline(*ref) for ref in links.incoming_refs(target))
+        headline = self._link_headline
+        return [tuple(headline(*ref) for ref in refs) for refs in links.incoming_refs_many(targets)]
 
     def _link_headline(self, source_id: str, link_no: int) -> str:
         unstored = self._unstored.get(source_id)
@@ -452,11 +460,15 @@ class IndexWriter:
             links = self._view() if self._has_links() else None
         if links is None and self._given is None:
             return {}
+        found = self._anchors(links, list(pending.ids))
         anchors = {}
-        for article_id, docno in pending.ids.items():
-            found = self._anchors(links, article_id)
-            if found:
-                anchors[docno] = found
+        for (article_id, docno), own in zip(pending.ids.items(), found, strict=True):
+            if own:
+                anchors[docno] = self._flushed_anchors[article_id] = own
+            else:
+                self._flushed_anchors.pop(article_id, None)
+        if links is not None:  # flushed with the graph's anchors: a later change re-adds them
+            self._anchor_changes.difference_update(pending.ids)
         return anchors
 
     def _fix_anchors(self) -> None:
@@ -479,16 +491,18 @@ class IndexWriter:
             return
         self._land()
         changes: dict[int, dict[int, tuple[str, ...]]] = {}  # working ordinal -> doc -> anchors
-        for target in sorted(self._anchor_changes):
+        located = []  # in doc order: neighbours share a stored block (read once, cached)
+        for target in self._anchor_changes:
             where = self._live_location(target)
-            if where is None:
-                continue  # deleted
-            working, doc = where
-            stored = tuple(working.reader.stored(doc)["anchors"])
-            found = self._anchors(links, target, stored)
-            if found != stored:
-                changes.setdefault(self._working.index(working), {})[doc] = found
-                if not working.new:
+            if where is not None:  # else deleted
+                located.append((self._working.index(where[0]), where[1], target))
+        located.sort()
+        stored = [self._stored_anchors(*where) for where in located]
+        found = self._anchors(links, [target for _, _, target in located], stored)
+        for (ordinal, doc, _), old, new in zip(located, stored, found, strict=True):
+            if new != old:
+                changes.setdefault(ordinal, {})[doc] = new
+                if not self._working[ordinal].new:
                     self._reindexed += 1
         generation = self._base.generation + 1  # the commit's: names its update files
         for ordinal in sorted(changes):
@@ -530,6 +544,12 @@ class IndexWriter:
                 if value:
                     found.update(lookup.get(value, ()))
         return found
+
+    def _stored_anchors(self, ordinal: int, doc: int, article_id: str) -> tuple[str, ...]:
+        working = self._working[ordinal]
+        if working.new and not working.reader.anchor_updates:  # as its flush gave them
+            return self._flushed_anchors.get(article_id, ())
+        return tuple(working.reader.stored(doc)["anchors"])
 
     def _update_anchors(
         self, ordinal: int, changes: dict[int, tuple[str, ...]], generation: int
