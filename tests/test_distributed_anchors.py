@@ -16,6 +16,7 @@ import pytest
 from bnsearch.articles import Article, parse_page
 from bnsearch.articles.links import LinkGraph
 from bnsearch.distributed import ShardedIndex
+from bnsearch.distributed.anchors import shard_has_links
 from bnsearch.errors import BnSearchError
 from bnsearch.index import Index
 from bnsearch.index.reader import IndexReader
@@ -228,3 +229,46 @@ def test_a_change_elsewhere_is_seen(pages: list[Article], tmp_path: Path) -> Non
     ids = [p.id for p in (*pages[1:300], *linked)]
     assert same_anchors(one, first, ids) > 0
     assert first.verify().ok
+
+
+def test_links_met_in_unread_sources_rebuild_with_anchors(
+    pages: list[Article], tmp_path: Path
+) -> None:
+    """An archive without links reads its sources once (each shard its own articles);
+    when the sources hold the first links, a shard meets one, commits nothing, and the
+    change is made again with the link records: the anchors of one index. A related
+    key spelled with an escape counts as well (the shard decodes every article)."""
+    import json
+
+    from bnsearch.articles.jsonl import article_to_record
+    from bnsearch.distributed.build import LINKS_FOUND, SourceBatch, build_shard, source_links
+
+    plain = [attrs.evolve(page, related=()) for page in pages[:300]]
+    linked = pages[300:600]
+    sharded = ShardedIndex.create(tmp_path / "s", shards=3)
+    first = tmp_path / "plain.jsonl"
+    first.write_text(
+        "".join(json.dumps(article_to_record(p), ensure_ascii=False) + "\n" for p in plain),
+        encoding="utf-8",
+    )
+    sharded.add_sources([first])
+    assert sharded.doc_count == 300
+    assert not any(shard_has_links(str(path)) for path in sharded.shard_paths)
+    second = tmp_path / "linked.jsonl"
+    lines = [json.dumps(article_to_record(p), ensure_ascii=True) for p in linked]
+    lines[0] = lines[0].replace('"related"', '"\\u0072elated"')  # the same key, escaped
+    second.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    assert [a.id for a in source_links(str(second), False)] == [p.id for p in linked]
+    assert all(a.body == "" for a in source_links(str(second), False))
+    # a shard task planned as unlinked stops at a link and commits nothing
+    owner = sharded.shard_of(linked[0].id)
+    path = str(sharded.shard_paths[owner])
+    before = Index.open(path).generation
+    assert build_shard(path, SourceBatch((str(second),), owner, 3), [], {}, True) == LINKS_FOUND
+    assert Index.open(path).generation == before
+    sharded.add_sources([second])
+    one = Index.create(tmp_path / "one")
+    with one.writer() as writer:
+        writer.add_many([*plain, *linked])
+    assert sharded.doc_count == 600
+    assert same_anchors(one, sharded, [p.id for p in [*plain, *linked]]) > 0

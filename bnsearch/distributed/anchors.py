@@ -28,13 +28,11 @@ client, from keys: about what one index's writer holds (see ``docs/distributed.m
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 
 import attrs
 
-from bnsearch.articles import Article, RelatedLink
+from bnsearch.articles import Article
 from bnsearch.articles.links import KeyedArticle, LinkGraph, article_keys
 from bnsearch.distributed.manifest import shard_of
 from bnsearch.distributed.runner import Runner
@@ -54,31 +52,10 @@ class BatchLinks:
 
     articles: tuple[Article, ...] = ()
 
-    @classmethod
-    def read(cls, paths: Iterable[str]) -> BatchLinks:
-        """The lines :func:`link_line` gave, file after file."""
-        articles: list[Article] = []
-        for path in paths:
-            with open(path, encoding="utf-8") as handle:
-                for line in handle:
-                    ident, title, url, related = json.loads(line)
-                    links = tuple(
-                        RelatedLink(headline=h, url=u, target_id=t) for h, u, t in related
-                    )
-                    articles.append(Article(id=ident, title=title, url=url, related=links))
-        return cls(tuple(articles))
-
     @property
     def linked(self) -> bool:
         """True if some article of the change has related links."""
         return any(article.related for article in self.articles)
-
-
-def link_line(article: Article) -> str:
-    """What :class:`BatchLinks` needs of ``article``, as one JSON line (a routing task
-    writes them; the client reads them back with :meth:`BatchLinks.read`)."""
-    related = [(link.headline, link.url, link.target_id) for link in article.related]
-    return json.dumps((article.id, article.title, article.url, related), ensure_ascii=False) + "\n"
 
 
 # -- on the shards -------------------------------------------------------------------
@@ -107,20 +84,26 @@ def shard_headlines(path: str, ids: Sequence[str]) -> dict[str, list[str]]:
 def plan_anchors(
     runner: Runner,
     paths: Sequence[str],
-    batch: BatchLinks,
+    batch: BatchLinks | None,
     deletes: Iterable[str],
     graph: LinkGraph | None = None,
-) -> tuple[list[ShardAnchors], LinkGraph | None]:
+) -> tuple[list[ShardAnchors], LinkGraph | None] | None:
     """Per shard, the anchors to give its writer for this change (see the module), and
     the link graph after the change (``None`` when no link exists anywhere). ``graph``,
     when given, is the graph of the shards as they are (kept from the last change made
-    here): the shards' link keys are then not read again, and it is updated in place."""
+    here): the shards' link keys are then not read again, and it is updated in place.
+    ``batch=None``: the change's articles are not read yet; ``None`` is returned when
+    some shard holds a link (read them, and call again)."""
     shards = len(paths)
     plans: list[ShardAnchors] = [{} for _ in range(shards)]
     calls = [(path,) for path in paths]
     if graph is None:
-        if not batch.linked and not any(runner.map(shard_has_links, calls)):
+        linked = batch is not None and batch.linked
+        if not linked and not any(runner.map(shard_has_links, calls)):
             return plans, None  # no link anywhere: every anchor is empty and stays so
+    if batch is None:
+        return None
+    if graph is None:
         graph = LinkGraph()
         for part in runner.map(shard_link_keys, calls):
             graph.update(added=part)
@@ -159,10 +142,6 @@ def _stored_headlines(
             "commit: a shard changed during the change (another writer?); run it again"
         )
     return found
-
-
-def records_folder(staging: str) -> str:
-    return os.path.join(staging, "links")
 
 
 # -- checking ------------------------------------------------------------------------
