@@ -13,7 +13,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from bnsearch.articles import Article, parse_page
+from bnsearch.articles import Article, RelatedLink, parse_page
 from bnsearch.articles.links import LinkGraph
 from bnsearch.distributed import ShardedIndex
 from bnsearch.distributed.anchors import shard_has_links
@@ -272,3 +272,75 @@ def test_links_met_in_unread_sources_rebuild_with_anchors(
         writer.add_many([*plain, *linked])
     assert sharded.doc_count == 600
     assert same_anchors(one, sharded, [p.id for p in [*plain, *linked]]) > 0
+
+
+def test_random_changes_keep_one_index_anchors(pages: list[Article], tmp_path: Path) -> None:
+    """Rounds of random changes (re-adds with another article's title, so headlines turn
+    ambiguous and back; links moved to other headlines, URLs and target ids; deletes;
+    new articles) give after each round the stored anchors of one index taking the same
+    changes: the plan resolves by key lookups, with the one rule."""
+    import random
+
+    chooser = random.Random(1616)
+    one = Index.create(tmp_path / "one")
+    sharded = ShardedIndex.create(tmp_path / "s", shards=3)
+    live = {page.id: page for page in pages[:400]}
+    with one.writer() as writer:
+        writer.add_many(live.values())
+    sharded.add(live.values())
+    spare = list(pages[400:])
+    for _ in range(5):
+        ids = sorted(live)
+        changed = []
+        for ident in chooser.sample(ids, 12):
+            other = live[chooser.choice(ids)]
+            links = list(live[ident].related)
+            if links:
+                links[0] = RelatedLink(headline=other.title)
+            if len(links) > 1:
+                links[1] = RelatedLink(headline="x", target_id=chooser.choice(ids))
+            title = other.title if chooser.random() < 0.5 else live[ident].title
+            changed.append(attrs.evolve(live[ident], title=title, related=tuple(links)))
+        fresh = [spare.pop() for _ in range(8)]
+        with one.writer() as writer:
+            writer.add_many([*changed, *fresh])
+        sharded.add([*changed, *fresh])
+        live.update((a.id, a) for a in [*changed, *fresh])
+        gone = chooser.sample(sorted(live), 6)
+        with one.writer() as writer:
+            for ident in gone:
+                writer.delete(ident)
+        sharded.delete(gone)
+        for ident in gone:
+            del live[ident]
+        assert same_anchors(one, sharded, sorted(live)) > len(live) // 3
+
+
+def test_a_small_change_asks_only_for_its_keys(pages: list[Article], tmp_path: Path) -> None:
+    """Adding one linked article asks the shards about the keys it touches, not about
+    every article: the keys asked stay a handful against 600 articles."""
+    from bnsearch.distributed import anchors as module
+    from bnsearch.distributed.runner import Runner
+
+    sharded = ShardedIndex.create(tmp_path / "s", shards=3)
+    sharded.add(pages[:600])
+    asked: list[int] = []
+
+    class Counting(Runner):
+        def map(self, function, calls, shards=None):  # type: ignore[no-untyped-def]
+            if function is module.shard_lookup:
+                asked.append(
+                    sum(len(ids) + len(urls) + len(titles) for _, ids, urls, titles, _ in calls)
+                )
+            return super().map(function, calls, shards)
+
+    page = pages[600]
+    linked = attrs.evolve(page, related=(*page.related, RelatedLink(headline=pages[5].title)))
+    plans = module.plan_anchors(
+        Counting(), [str(p) for p in sharded.shard_paths], module.BatchLinks((linked,)), ()
+    )
+    assert plans is not None
+    assert 0 < sum(asked) < 60, asked
+    # the target named by the new headline gets its anchors planned, with the new one
+    target = sharded.shard_of(pages[5].id)
+    assert linked.related[-1].headline in plans[target].get(pages[5].id, ())

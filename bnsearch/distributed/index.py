@@ -19,7 +19,6 @@ from typing import Any
 import attrs
 
 from bnsearch.articles import Article
-from bnsearch.articles.links import LinkGraph
 from bnsearch.distributed.anchors import BatchLinks, plan_anchors, verify_sharded
 from bnsearch.distributed.build import (
     LINKS_FOUND,
@@ -58,9 +57,6 @@ class ShardedIndex:
     def __init__(self, path: Path, manifest: ShardManifest) -> None:
         self.path = path
         self.manifest = manifest
-        # the link graph after this object's last change, with the shards' generations
-        # then: the next change starts from it if no one else changed the shards since
-        self._graph: tuple[tuple[int, ...], LinkGraph] | None = None
 
     def __repr__(self) -> str:
         return f"ShardedIndex({str(self.path)!r}, shards={self.shards})"
@@ -153,7 +149,7 @@ class ShardedIndex:
             if not os.path.exists(path):
                 raise ArticleError("no such file or folder", path=path)
         batches = [SourceBatch(paths, n, self.shards, skip_bad) for n in range(self.shards)]
-        if self._graph is None and self._change(batches, None, client, retries, None):
+        if self._change(batches, None, client, retries, None):
             return  # no link anywhere
         parts = Runner(client, retries=retries).map(source_links, [(p, skip_bad) for p in paths])
         links = BatchLinks(tuple(article for part in parts for article in part))
@@ -185,13 +181,9 @@ class ShardedIndex:
             runner = Runner(client, retries=retries)
             paths = [str(shard) for shard in self.shard_paths]
             gone = [i for part in deletes or () for i in part]
-            kept, self._graph = self._graph, None
-            now = tuple(Index.open(path).generation for path in paths)
-            graph = kept[1] if kept is not None and kept[0] == now else None
-            planned = plan_anchors(runner, paths, links, gone, graph)
-            if planned is None:
+            anchors = plan_anchors(runner, paths, links, gone)
+            if anchors is None:
                 return False  # links exist: the change's articles must be read first
-            anchors, graph = planned
             calls = []
             for number, shard in enumerate(self.shard_paths):
                 # the articles travel inside the task (not scattered): if the worker
@@ -202,8 +194,6 @@ class ShardedIndex:
             generations = runner.map(build_shard, calls)
             if LINKS_FOUND in generations:
                 return False
-            if graph is not None:
-                self._graph = (tuple(generations), graph)
             manifest = read_manifest(self.path)
             self.manifest = attrs.evolve(
                 manifest, generations=tuple(generations), commit=manifest.commit + 1
