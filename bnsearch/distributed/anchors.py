@@ -193,6 +193,12 @@ class _Change:
         self._live: dict[str, bool] = {}
         self._by: dict[str, dict[str, list[str]]] = {"url": {}, "title": {}}
         self._links_at: dict[tuple[str, str], list[Link]] = {}
+        # the change's articles by URL key and title key
+        self._added_by: dict[str, dict[str, list[str]]] = {"url": {}, "title": {}}
+        for ident, title, url, _ in added.values():
+            for kind, key in (("url", url), ("title", title)):
+                if key:
+                    self._added_by[kind].setdefault(key, []).append(ident)
 
     # -- what the shards hold (before the change), fetched for many keys at once
     def _known(self, kind: str, value: str, links: bool) -> bool:
@@ -261,8 +267,8 @@ class _Change:
                 source,
                 keys,
                 live=lambda i: (self._live.get(i, False) and i not in removed) or i in added,
-                by_url=_After(self._by["url"], removed, added, 2),
-                by_title=_After(self._by["title"], removed, added, 1),
+                by_url=_After(self._by["url"], removed, self._added_by["url"]),
+                by_title=_After(self._by["title"], removed, self._added_by["title"]),
             )
         else:
             found = resolve_link(
@@ -309,12 +315,19 @@ class _Change:
         # each target's links after the change: the links at its keys, resolved
         keys_of = {**self._keys_of(t for t in targets if t not in gone), **added}
         live_after = sorted(keys_of)  # the targets live after the change
+        new_at: dict[tuple[int, str], list[Link]] = {}  # the change's links by key
+        for link in after:
+            for field, key in enumerate(link[2]):
+                if key:
+                    new_at.setdefault((field, key), []).append(link)
         candidates: dict[str, set[Link]] = {}
         pointing = self._links_pointing_at([keys_of[t] for t in live_after])
         for target, at in zip(live_after, pointing, strict=True):
-            keys = keys_of[target]
+            ident, title, url, _ = keys_of[target]
             found = {link for link in at if link[0] not in self._removed}
-            found |= {link for link in after if _points_at(link[2], keys)}
+            for field, key in ((2, ident), (1, url), (0, title)):
+                if key:
+                    found.update(new_at.get((field, key), ()))
             candidates[target] = found
         self._prepare(link for found in candidates.values() for link in found)
         return {
@@ -323,28 +336,18 @@ class _Change:
         }
 
 
-def _points_at(keys: LinkKeys, article: KeyedArticle) -> bool:
-    """Whether a link with ``keys`` could resolve to ``article`` (a key in common)."""
-    ident, title, url, _ = article
-    return keys[2] == ident or (bool(url) and keys[1] == url) or (bool(title) and keys[0] == title)
-
-
 class _After:
     """Live ids by a key after the change: the shards' answers without the removed
-    articles, with the added ones (``field``: 1 title key, 2 URL key)."""
+    articles, with the change's own (``added``: ids by the same key)."""
 
     def __init__(
-        self,
-        before: Mapping[str, list[str]],
-        removed: set[str],
-        added: Mapping[str, KeyedArticle],
-        field: int,
+        self, before: Mapping[str, list[str]], removed: set[str], added: Mapping[str, list[str]]
     ) -> None:
-        self._before, self._removed, self._added, self._field = before, removed, added, field
+        self._before, self._removed, self._added = before, removed, added
 
     def get(self, key: str, default: Collection[str], /) -> Collection[str]:
         found = [i for i in self._before.get(key, ()) if i not in self._removed]
-        found.extend(i for i, keys in self._added.items() if keys[self._field] == key)
+        found.extend(self._added.get(key, ()))
         return found or default
 
 
