@@ -208,9 +208,8 @@ def test_verify_checks_anchors_over_every_shard(pages: list[Article], tmp_path: 
 
 
 def test_a_change_elsewhere_is_seen(pages: list[Article], tmp_path: Path) -> None:
-    """The link graph a ShardedIndex keeps from its last change is used only while the
-    shards are still where it left them: a change made through another object (or
-    process) is read from the shards."""
+    """Changes through two objects of one sharded index, one after the other: each
+    plans from the shards as they are (nothing of an earlier change kept)."""
     one = Index.create(tmp_path / "one")
     first = ShardedIndex.create(tmp_path / "s", shards=3)
     other = ShardedIndex.open(tmp_path / "s")
@@ -344,3 +343,25 @@ def test_a_small_change_asks_only_for_its_keys(pages: list[Article], tmp_path: P
     # the target named by the new headline gets its anchors planned, with the new one
     target = sharded.shard_of(pages[5].id)
     assert linked.related[-1].headline in plans[target].get(pages[5].id, ())
+
+
+def test_repair_gives_shards_written_alone_the_anchors_of_every_shard(
+    pages: list[Article], tmp_path: Path
+) -> None:
+    """Shards written by their own writers (anchors from their own links, as shards
+    written before the sharded anchors were): verify names them, repair_anchors gives
+    them one index's anchors, and a second repair has nothing to do."""
+    one = Index.create(tmp_path / "one")
+    with one.writer() as writer:
+        writer.add_many(pages[:500])
+    sharded = ShardedIndex.create(tmp_path / "s", shards=3)
+    for number, path in enumerate(sharded.shard_paths):
+        with Index.open(path).writer() as writer:
+            writer.add_many(p for p in pages[:500] if sharded.shard_of(p.id) == number)
+    assert not sharded.verify().ok
+    repaired = sharded.repair_anchors()
+    assert repaired > 50
+    assert sharded.verify().ok
+    assert same_anchors(one, sharded, [p.id for p in pages[:500]]) > 200
+    assert sharded.repair_anchors() == 0
+    same_results(one, sharded)

@@ -56,7 +56,14 @@ from bnsearch.distributed.runner import Runner
 from bnsearch.distributed.shard import open_shard
 from bnsearch.index import Index
 from bnsearch.index.links import doc_link_keys, link_url_key, live_link_keys, segment_link_maps
-from bnsearch.index.verify import LinkRows, VerifyReport, anchor_problems, link_rows, verify
+from bnsearch.index.verify import (
+    LinkRows,
+    VerifyReport,
+    anchor_differences,
+    anchor_problems,
+    link_rows,
+    verify,
+)
 
 #: Per shard: article id -> its anchors (headlines, by source id then link number).
 ShardAnchors = dict[str, tuple[str, ...]]
@@ -373,29 +380,40 @@ def _stored_headlines(
     return found
 
 
-# -- checking ------------------------------------------------------------------------
+# -- checking and repairing ---------------------------------------------------------
+def shard_link_state(path: str) -> tuple[LinkRows, list[KeyedArticle]]:
+    """A shard's live articles' related headlines and stored anchors, and their link keys."""
+    segments = Index.open(path).reader().segments
+    return link_rows(segments), live_link_keys(segments)
+
+
 def shard_verify(path: str) -> tuple[VerifyReport, LinkRows, list[KeyedArticle]]:
-    """A shard's own checks (all but anchors), its live articles' related headlines and
-    stored anchors, and their link keys."""
+    """A shard's own checks (all but anchors) and its :func:`shard_link_state`."""
     report = verify(path, anchors=False)
-    segments = Index.open(path).reader().segments if report.ok else []
-    return report, link_rows(segments), live_link_keys(segments)
+    rows, keys = shard_link_state(path) if report.ok else (LinkRows(), [])
+    return report, rows, keys
+
+
+def _whole(parts: Iterable[tuple[LinkRows, list[KeyedArticle]]]) -> tuple[LinkGraph, LinkRows]:
+    """The link graph and stored rows of every shard (a check of the whole index)."""
+    graph = LinkGraph()
+    rows = LinkRows()
+    for found, keys in parts:
+        rows.headlines.update(found.headlines)
+        rows.anchors.update(found.anchors)
+        graph.update(added=keys)
+    return graph, rows
 
 
 def verify_sharded(runner: Runner, root: str, paths: Sequence[str]) -> VerifyReport:
     """Every shard's checks, then every live article's stored anchors against the links
     resolving to it over every shard (what ``verify`` checks in one index)."""
     problems: list[str] = []
-    graph = LinkGraph()
-    rows = LinkRows()
     reports = runner.map(shard_verify, [(path,) for path in paths])
-    for report, found, keys in reports:
+    for report, _, _ in reports:
         problems.extend(f"{report.location}: {problem}" for problem in report.problems)
-        rows.headlines.update(found.headlines)
-        rows.anchors.update(found.anchors)
-        graph.update(added=keys)
     if not problems:
-        problems.extend(anchor_problems(graph, rows))
+        problems.extend(anchor_problems(*_whole((rows, keys) for _, rows, keys in reports)))
     return VerifyReport(
         location=root,
         generation=None,
@@ -404,3 +422,15 @@ def verify_sharded(runner: Runner, root: str, paths: Sequence[str]) -> VerifyRep
         files_checked=sum(report.files_checked for report, _, _ in reports),
         problems=tuple(problems),
     )
+
+
+def repair_plan(runner: Runner, paths: Sequence[str]) -> list[ShardAnchors]:
+    """Per shard, the articles whose stored anchors differ from the links resolving to
+    them over every shard (shards written before anchors were decided over every shard
+    hold their own links' anchors), with the anchors they should have. Reads every
+    shard's link state and builds the whole graph: a one-time repair, O(index)."""
+    graph, rows = _whole(runner.map(shard_link_state, [(path,) for path in paths]))
+    plans: list[ShardAnchors] = [{} for _ in paths]
+    for ident, expected in anchor_differences(graph, rows).items():
+        plans[shard_of(ident, len(paths))][ident] = tuple(expected)
+    return plans

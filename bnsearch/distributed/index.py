@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from bnsearch.articles import Article
-from bnsearch.distributed.anchors import BatchLinks, plan_anchors, verify_sharded
+from bnsearch.distributed.anchors import BatchLinks, plan_anchors, repair_plan, verify_sharded
 from bnsearch.distributed.build import (
     LINKS_FOUND,
     ArticleBatch,
@@ -163,6 +163,36 @@ class ShardedIndex:
                 raise TypeError(f"delete() takes article ids (str), got {article_id!r}")
             deletes[self.shard_of(article_id)].append(article_id)
         self._change(None, deletes, client, retries, BatchLinks())
+
+    def repair_anchors(self, *, client: Any = None, retries: int = RETRIES) -> int:
+        """Give every live article the anchors the links over every shard give it, where
+        its stored ones differ (shards written before anchors were decided over every
+        shard hold their own links' anchors; :meth:`verify` names them); the number
+        repaired. Reads every shard's link state and builds the whole link graph once
+        (O(index)); each shard with differences commits an anchor update, nothing is
+        re-analyzed."""
+        lock = FileWriteLock(self.path / LOCK, timeout=60.0)
+        try:
+            runner = Runner(client, retries=retries)
+            paths = [str(shard) for shard in self.shard_paths]
+            plans = repair_plan(runner, paths)
+            numbers = [n for n, plan in enumerate(plans) if plan]
+            calls: list[tuple[Any, ...]] = [
+                (paths[n], ArticleBatch(()), [], plans[n]) for n in numbers
+            ]
+            built = runner.map(build_shard, calls, numbers)
+            if numbers:
+                manifest = read_manifest(self.path)
+                generations = list(manifest.generations)
+                for number, generation in zip(numbers, built, strict=True):
+                    generations[number] = generation
+                self.manifest = attrs.evolve(
+                    manifest, generations=tuple(generations), commit=manifest.commit + 1
+                )
+                write_manifest(self.path, self.manifest)
+            return sum(len(plan) for plan in plans)
+        finally:
+            lock.release()
 
     def _change(
         self,
