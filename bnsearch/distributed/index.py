@@ -182,14 +182,7 @@ class ShardedIndex:
             ]
             built = runner.map(build_shard, calls, numbers)
             if numbers:
-                manifest = read_manifest(self.path)
-                generations = list(manifest.generations)
-                for number, generation in zip(numbers, built, strict=True):
-                    generations[number] = generation
-                self.manifest = attrs.evolve(
-                    manifest, generations=tuple(generations), commit=manifest.commit + 1
-                )
-                write_manifest(self.path, self.manifest)
+                self._record(dict(zip(numbers, built, strict=True)))
             return sum(len(plan) for plan in plans)
         finally:
             lock.release()
@@ -224,14 +217,17 @@ class ShardedIndex:
             generations = runner.map(build_shard, calls)
             if LINKS_FOUND in generations:
                 return False
-            manifest = read_manifest(self.path)
-            self.manifest = attrs.evolve(
-                manifest, generations=tuple(generations), commit=manifest.commit + 1
-            )
-            write_manifest(self.path, self.manifest)
+            self._record(dict(enumerate(generations)))
             return True
         finally:
             lock.release()
+
+    def _record(self, generations: Mapping[int, int]) -> None:
+        """Write ``shards.json`` with these shards' new generations (a completed change)."""
+        manifest = read_manifest(self.path)
+        now = [generations.get(n, g) for n, g in enumerate(manifest.generations)]
+        self.manifest = attrs.evolve(manifest, generations=tuple(now), commit=manifest.commit + 1)
+        write_manifest(self.path, self.manifest)
 
     def verify(self, *, client: Any = None) -> VerifyReport:
         """Check every shard (``bnsearch.index.verify``), then every live article's stored
