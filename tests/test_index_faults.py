@@ -316,3 +316,58 @@ def test_a_stored_positions_flag_must_be_a_boolean(sandbox: Path, value: Any) ->
     rewrite_manifest(sandbox, crafted)
     with pytest.raises(BnSearchError, match="positions must be true or false"):
         Index.open(sandbox).searcher().search('"বাংলাদেশ ব্যাংক"')
+
+
+@pytest.mark.parametrize("shift", [-(1 << 40), 1 << 40], ids=["negative", "past-2**32"])
+def test_positions_must_be_unsigned_numbers_of_at_most_32_bits(sandbox: Path, shift: int) -> None:
+    # every writer stores positions as uint8/16/32; crafted int64 ones (checksums recomputed)
+    # opened and verified clean: negative ones marked the wrong words of a snippet, and ones
+    # past 2**32 made the rerank's pair counting (compiled, unchecked) write past its table
+    def crafted(entry, arrays):  # type: ignore[no-untyped-def]
+        positions = arrays["fld.body.pos"].astype(np.int64)
+        positions[::7] += shift
+        arrays["fld.body.pos"] = positions
+        return arrays
+
+    rewrite_segments(sandbox, crafted)
+    with pytest.raises(IndexFormatError, match="positions"):
+        Index.open(sandbox).searcher().search("বাংলাদেশ ব্যাংক")
+    report = verify(sandbox)
+    assert not report.ok
+    assert any("positions" in problem for problem in report.problems)
+
+
+@pytest.mark.parametrize("related", [5, [5], [None], {"a": 1}], ids=["int", "ints", "none", "dict"])
+def test_verify_reports_a_stored_row_of_the_wrong_shape(sandbox: Path, related: Any) -> None:
+    # a stored block rewritten with a related-links value of another shape (checksums
+    # recomputed): verify raised TypeError or KeyError instead of reporting it
+    from bnsearch.index.store import StoreReader, StoreWriter
+
+    def crafted(entry, arrays):  # type: ignore[no-untyped-def]
+        writer = StoreWriter()
+        rows = StoreReader(arrays["store.bin"], arrays["store.idx"], where=entry.name)
+        for doc, row in enumerate(rows.iter_rows()):
+            writer.add({**row, "related": related} if doc == 0 and row["related"] else row)
+        data, index = writer.finish()
+        arrays["store.bin"], arrays["store.idx"] = np.frombuffer(data, np.uint8), index
+        return arrays
+
+    rewrite_segments(sandbox, crafted)
+    report = verify(sandbox)
+    assert not report.ok
+    assert any("seg-" in problem for problem in report.problems)
+
+
+def test_verify_names_a_negative_doc_id_in_the_postings(sandbox: Path) -> None:
+    # only the largest doc id was checked: a crafted -1 (checksums recomputed) opened, the
+    # numpy path scored the segment's last doc for it, and verify failed in numpy's words
+    def crafted(entry, arrays):  # type: ignore[no-untyped-def]
+        docs = arrays["fld.body.docs"].astype(np.int64)
+        docs[len(docs) // 2] = -1
+        arrays["fld.body.docs"] = docs.astype(np.int32)
+        return arrays
+
+    rewrite_segments(sandbox, crafted)
+    report = verify(sandbox)
+    assert not report.ok
+    assert any("doc ids -1.." in problem for problem in report.problems), report.problems

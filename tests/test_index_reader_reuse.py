@@ -54,3 +54,25 @@ def test_a_damaged_deletions_file_is_refused_on_the_shared_path() -> None:
     index.directory.write_bytes(entry.deletes, bytes(data))
     with pytest.raises(IndexFormatError, match="deletions"):
         before.refresh()
+
+
+def test_a_folder_made_anew_at_the_same_path_is_not_read_through_old_arrays(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Segment names restart in a folder deleted and created again: a reader refreshed
+    across that must open the new files, not reuse the old segment's arrays by name."""
+    import shutil
+
+    path = tmp_path / "news"
+    first = Index.create(path)
+    with first.writer(merge_policy=KEEP) as writer:
+        for number in range(5):
+            writer.add(Article(id=f"old{number}", title="পুরনো", body="নামাজ"))
+    before = first.reader()
+    shutil.rmtree(path)
+    second = Index.create(path)
+    for batch in range(2):  # two commits: a newer generation, and seg-1 again
+        with second.writer(merge_policy=KEEP) as writer:
+            for number in range(5 + batch):
+                writer.add(Article(id=f"new{batch}-{number}", title="নতুন", body="রোজা"))
+    after = before.refresh()
+    assert after.find("old0") is None and after.find("new0-0") is not None
+    assert after.doc_count == 11

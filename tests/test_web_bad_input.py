@@ -255,6 +255,7 @@ def _line(n: int) -> str:
     [
         ([_line(1), _line(2), '{"id": "x", "title": '], 3, "bad_json"),
         ([_line(1), "", "not json at all", _line(4)], 3, "bad_json"),
+        ([_line(1), "[" * 3000], 2, "bad_json"),
         ([_line(1), "[1, 2]"], 2, "bad_article"),
         ([_line(1), '{"id": "empty", "title": "", "body": ""}'], 2, "bad_article"),
         ([_line(1), '{"title": "no id"}'], 2, "bad_article"),
@@ -308,6 +309,7 @@ def test_empty_batches(client: TestClient, body: bytes, code: str) -> None:
     ("body", "code"),
     [
         (b"{", "bad_json"),
+        (b"[" * 3000, "bad_json"),  # nested too deeply for the JSON parser
         (b"[]", "bad_article"),
         (b'"just a string"', "bad_article"),
         (b'{"id": "other", "title": "t"}', "bad_article"),

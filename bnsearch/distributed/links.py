@@ -10,9 +10,8 @@ holds either end.
 ``related()`` is :func:`bnsearch.search.related.related` itself, run over a
 :class:`GlobalView`: a reader-like view whose links come from that graph, whose stored
 rows come from the shards and whose document frequencies are summed over them, and whose
-searches are sharded searches. What is not global: an article's ``anchors`` field (the
-headlines pointing at it) is indexed by its shard's writer from the links that shard
-resolves (see ``docs/distributed.md``).
+searches are sharded searches. An article's ``anchors`` field (the headlines pointing at
+it) is global too, but decided when the index changes, not here (:mod:`.anchors`).
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ def shard_of(article_id: str, shards: int) -> int:
 
 
 def shard_folder(number: int) -> str:
+    """The folder name of shard ``number`` (``shard-0003``)."""
     return f"shard-{number:04d}"
 
 
@@ -59,6 +60,7 @@ class ShardManifest:
     commit: int = 0
 
     def to_json(self) -> dict[str, Any]:
+        """What ``shards.json`` holds (with the format, version and routing rule)."""
         return {
             "format": FORMAT,
             "version": VERSION,
@@ -71,6 +73,8 @@ class ShardManifest:
 
     @classmethod
     def from_json(cls, data: object, *, where: str) -> ShardManifest:
+        """The manifest ``data`` (parsed JSON) describes; :class:`IndexFormatError` naming
+        ``where`` when it is not a well-formed one."""
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise IndexFormatError(f"{where}: not a sharded bnsearch index manifest")
         if data.get("version") != VERSION or data.get("routing") != ROUTING:
@@ -91,16 +95,27 @@ class ShardManifest:
             or shards < 1
             or len(folders) != shards
             or len(generations) != shards
-            or not all(isinstance(f, str) and f and "/" not in f and f != ".." for f in folders)
+            or not all(_plain_name(f) for f in folders)
         ):
             raise IndexFormatError(
                 f"{where}: malformed sharded manifest (shard count, folders and generations "
-                "must agree)"
+                "must agree; a folder is a plain name inside the index's folder)"
             )
         return cls(shards=shards, folders=folders, generations=generations, commit=commit)
 
 
+def _plain_name(folder: object) -> bool:
+    """True for a folder name that stays inside the sharded index's folder."""
+    return (
+        isinstance(folder, str)
+        and folder not in ("", ".", "..")
+        and not any(c in folder for c in "/\\\0")
+    )
+
+
 def read_manifest(root: Path) -> ShardManifest:
+    """The manifest of the sharded index in ``root`` (:class:`IndexFormatError` if none
+    or damaged)."""
     where = str(root / MANIFEST)
     try:
         raw = (root / MANIFEST).read_bytes()
@@ -110,7 +125,7 @@ def read_manifest(root: Path) -> ShardManifest:
         ) from None
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise IndexFormatError(f"{where}: unreadable sharded manifest ({error})") from None
     return ShardManifest.from_json(data, where=where)
 

@@ -205,7 +205,9 @@ class ShardedSearcher:
         Remembered for the searcher's snapshot (the last :data:`KNOWN_QUERIES` queries):
         a query asked again, for another page or sort, skips these steps.
         """
-        key = repr((request.query, request.fields, request.filter, request.romanized))
+        key = repr(
+            (request.query, request.fields, request.filter, request.romanized, request.strict)
+        )
         known = self._known.get(key)
         if known is None:
             known = self._gather(request)

@@ -268,13 +268,14 @@ def shard_candidates(
 #: caches (norm multipliers, document frequencies, positions).
 RESIDENT_SEARCHERS = 128
 _resident_lock = threading.Lock()
-_resident: OrderedDict[tuple[Any, ...], Searcher] = OrderedDict()
+_resident: OrderedDict[tuple[Any, ...], tuple[Searcher, Statistics]] = OrderedDict()
 
 
 def _searcher(reader: IndexReader, request: SearchRequest, statistics: Any) -> Searcher:
     """A searcher of ``reader`` scoring with ``statistics``: the one kept for this query
-    when the statistics are gathered ones (they follow from the snapshot and the query,
-    so the key is those), a new one otherwise (the record step's recorder)."""
+    when the statistics are gathered ones and equal to those it scores with (they follow
+    from every shard's snapshot, not this one's alone: a commit that leaves this shard
+    as it was changes them), a new one otherwise (the record step's recorder)."""
     if not isinstance(statistics, Statistics):
         return Searcher(
             reader,
@@ -290,10 +291,10 @@ def _searcher(reader: IndexReader, request: SearchRequest, statistics: Any) -> S
         repr(request.default_fields),
     )
     with _resident_lock:
-        found = _resident.get(key)
-        if found is not None and found.reader is reader:
+        kept = _resident.get(key)
+        if kept is not None and kept[0].reader is reader and kept[1] == statistics:
             _resident.move_to_end(key)
-            return found
+            return kept[0]
     found = Searcher(
         reader,
         params=request.params,
@@ -301,7 +302,7 @@ def _searcher(reader: IndexReader, request: SearchRequest, statistics: Any) -> S
         statistics=statistics,
     )
     with _resident_lock:
-        _resident[key] = found
+        _resident[key] = (found, statistics)
         while len(_resident) > RESIDENT_SEARCHERS:
             _resident.popitem(last=False)
     return found

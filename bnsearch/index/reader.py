@@ -23,9 +23,9 @@ from bnsearch.articles import Article, RelatedLink
 from bnsearch.errors import IndexFormatError, SchemaError
 from bnsearch.index.directory import Directory
 from bnsearch.index.links import LinkGraph, SnapshotLinks, graph_from_segments
-from bnsearch.index.manifest import Manifest
+from bnsearch.index.manifest import Manifest, SegmentEntry
 from bnsearch.index.schema import Schema
-from bnsearch.index.segment import SegmentReader
+from bnsearch.index.segment import SegmentReader, compound_name
 from bnsearch.index.store import row_article
 
 _OPEN_RETRIES = 5
@@ -97,6 +97,8 @@ class IndexReader:
         by_name = {name: segment for (name, _), segment in (reuse or {}).items()}
         for ordinal, entry in enumerate(manifest.segments):
             previous = (reuse or {}).get((entry.name, entry.deletes)) or by_name.get(entry.name)
+            if previous is not None and not _same_segment_file(previous.entry, entry):
+                previous = None  # the name came back (a folder made anew): other files
             if previous is not None and previous.ordinal == ordinal and previous.entry == entry:
                 segments.append(previous)
             elif previous is not None:
@@ -279,3 +281,11 @@ class IndexReader:
 def _shown(link: RelatedLink) -> str:
     """How a report names a link: its headline, else its URL, else its target id."""
     return link.headline or link.url or link.target_id or ""
+
+
+def _same_segment_file(old: SegmentEntry, new: SegmentEntry) -> bool:
+    """Whether two entries of one segment name describe the same written segment (same
+    doc count, same size and checksum of the compound file): only then may a refreshed
+    reader share the old reader's checked arrays."""
+    compound = compound_name(new.name)
+    return old.max_doc == new.max_doc and old.files.get(compound) == new.files.get(compound)

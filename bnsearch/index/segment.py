@@ -233,16 +233,6 @@ class _Arrays:
         """Bytes of the segment's files (its deletions aside)."""
         return sum(i.size for n, i in self.entry.files.items() if n != self.entry.deletes)
 
-    def stems(self) -> list[str]:
-        if self.buffer is not None:
-            return list(self.table)
-        prefix = self.entry.name + "/"
-        return [
-            name[len(prefix) : -len(".npy")]
-            for name in self.entry.files
-            if name.startswith(prefix) and name.endswith(".npy") and name != self.entry.deletes
-        ]
-
     def has(self, stem: str) -> bool:
         if self.buffer is not None:
             return stem in self.table
@@ -332,11 +322,15 @@ class _FieldArrays:
                 fail(f"facet values {low}..{high} outside -1..{terms - 1}")
         if self.posptr is not None and self.pos is not None:
             _check_pointers(self.posptr, terms, len(self.pos), fail, "position pointers")
+        # what every writer stores (the snippet and rerank code reads no other)
+        if self.pos is not None and (self.pos.dtype.kind != "u" or self.pos.dtype.itemsize > 4):
+            fail(f"positions are {self.pos.dtype} numbers, not unsigned ones of 8 to 32 bits")
         if self.spans is not None:
             wordspans.check(*self.spans, max_doc, fail)
         if postings and len(self.docs):
-            if int(self.docs.max()) >= max_doc:
-                fail(f"doc id {int(self.docs.max())} out of range 0..{max_doc - 1}")
+            low, high = int(self.docs.min()), int(self.docs.max())
+            if low < 0 or high >= max_doc:
+                fail(f"doc ids {low}..{high} outside 0..{max_doc - 1}")
             if int(self.tfs.min()) <= 0:
                 fail("zero term frequency")
             if self.posptr is not None:
@@ -572,10 +566,6 @@ class SegmentReader:
         """True if the segment holds the array ``stem`` (see :func:`write_segment`);
         segments written before an array existed lack it."""
         return self._arrays.has(stem)
-
-    def array_stems(self) -> list[str]:
-        """The stems of every array the segment holds (see :func:`write_segment`)."""
-        return self._arrays.stems()
 
     def array(self, stem: str) -> Array:
         """The array ``stem`` written by :func:`write_segment` (a read-only view; a
@@ -814,12 +804,6 @@ class SegmentReader:
         """Per edge: ``"key"`` (headline key), ``"url"`` or ``"tid"`` (target id), ``""``
         when absent."""
         return decode_strings(*self._link_tables[part], f"{self._where} link {part}s")
-
-    def link_values(self, part: str, edges: Sequence[int]) -> list[str]:
-        """:meth:`link_table` values of the given edges only."""
-        blob, offsets = self._link_tables[part]
-        where = f"{self._where} link {part}s"
-        return [decode_one(blob, int(offsets[e]), int(offsets[e + 1]), where) for e in edges]
 
     def link_headline(self, doc: int, link_no: int) -> str:
         """The headline of link ``link_no`` of ``doc`` (from the segment's headline table,

@@ -364,6 +364,11 @@ def verify(target: str | os.PathLike[str] | Any, *, anchors: bool = True) -> Ver
             opened.append(segment)
         except (BnSearchError, ValueError, IndexError) as error:
             problems.append(f"{directory.describe(entry.name)}: {error}")
+        except (TypeError, KeyError) as error:  # a stored row's value of another shape
+            problems.append(
+                f"{directory.describe(entry.name)}: a stored row is malformed "
+                f"({type(error).__name__}: {error})"
+            )
     if anchors and not problems and opened:
         try:
             _check_anchors(opened, link_rows, problems)

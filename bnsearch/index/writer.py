@@ -100,9 +100,6 @@ class _Working:
     new: bool
     dead: set[int] = attrs.field(factory=set)
 
-    def is_live(self, doc: int) -> bool:
-        return bool(self.reader.live[doc]) and doc not in self.dead
-
     def find(self, article_id: str) -> int | None:
         doc = self.reader.find(article_id)
         return None if doc is None or doc in self.dead else doc

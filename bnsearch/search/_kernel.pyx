@@ -600,6 +600,8 @@ def score_segment(
         raise ValueError("every unit needs a weight, a flag and a bonus")
     if keep < 0 or min_total < 0:
         raise ValueError("keep and min_total must be >= 0")
+    if keep > max_doc:  # no more can match (a deep offset: the heap's size must not overflow)
+        keep = max_doc
     for p in range(n_parts):
         docs = _docs_array(docs_parts[p])
         tfs = _tfs_array(tfs_parts[p])

@@ -122,7 +122,7 @@ def top(
 def best(matched: list[DocScores], k: int) -> list[npt.NDArray[np.intp]]:
     """Per segment, the indices (into its arrays) of its matches among the best ``k``
     over all segments (score, then segment, then doc)."""
-    per_segment = [top_k(scores, k) for _, scores in matched]
+    per_segment = [top_k(scores, k, ties=docs) for docs, scores in matched]  # (unsorted docs)
     if sum(len(found) for found in per_segment) <= k:
         return per_segment
     scores = np.concatenate([m[1][found] for m, found in zip(matched, per_segment, strict=True)])
@@ -152,7 +152,7 @@ def top_by_date(
             np.iinfo(np.int64).max,
             -published if newest_first else published,
         )
-        chosen = smallest(key, k, scores)
+        chosen = smallest(key, k, scores, docs)
         candidates.extend(
             (int(t), ordinal, int(d), float(v))
             for t, d, v in zip(
@@ -163,8 +163,14 @@ def top_by_date(
     return [(ordinal, doc, score) for _, ordinal, doc, score in candidates[:k]]
 
 
-def smallest(key: npt.NDArray[np.int64], k: int, scores: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """Indices of the ``k`` smallest ``key`` values, in order (ties: higher score first).
+def smallest(
+    key: npt.NDArray[np.int64],
+    k: int,
+    scores: npt.NDArray[Any],
+    docs: npt.NDArray[Any] | None = None,
+) -> npt.NDArray[Any]:
+    """Indices of the ``k`` smallest ``key`` values, in order (ties: higher score first,
+    then the lower of ``docs`` when given: a union of fields leaves them unsorted).
 
     Linear in ``len(key)`` (a partition, not a sort), also when most keys tie (an index
     whose articles have no dates).
@@ -175,8 +181,10 @@ def smallest(key: npt.NDArray[np.int64], k: int, scores: npt.NDArray[Any]) -> np
         kth = np.partition(key, k - 1)[k - 1]
         below = np.flatnonzero(key < kth)
         tied = np.flatnonzero(key == kth)
-        chosen = np.concatenate([below, tied[top_k(scores[tied], k - len(below))]])
+        ties = None if docs is None else docs[tied]
+        chosen = np.concatenate([below, tied[top_k(scores[tied], k - len(below), ties)]])
     else:
         chosen = np.arange(len(key))
-    order: npt.NDArray[Any] = chosen[np.lexsort((-scores[chosen], key[chosen]))]
+    last = chosen if docs is None else docs[chosen]
+    order: npt.NDArray[Any] = chosen[np.lexsort((last, -scores[chosen], key[chosen]))]
     return order

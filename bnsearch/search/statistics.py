@@ -70,9 +70,11 @@ class Statistics:
         return self.doc_freqs.get((field, term), local)
 
     def unit_doc_freq(self, unit: Unit, local: int) -> int:
+        """The live articles ``unit`` matches over every shard, or ``local`` if not gathered."""
         return self.unit_doc_freqs.get(unit_key(unit), local)
 
     def avg_length(self, field: str) -> float:
+        """The average length of ``field`` over the live articles (0 with none)."""
         return self.length_sums.get(field, 0) / self.total_docs if self.total_docs else 0.0
 
 
@@ -115,10 +117,12 @@ class StatisticsRecorder:
         return self.base.avg_length(field)
 
     def doc_freq(self, field: str, term: str, local: int) -> int:
+        """``local`` (this snapshot's figure), noted."""
         self.doc_freqs[(field, term)] = local
         return local
 
     def unit_doc_freq(self, unit: Unit, local: int) -> int:
+        """``local``, noted, with the snapshot's frequency of each of the unit's terms."""
         self.unit_doc_freqs[unit_key(unit)] = local
         for field, group in unit.terms.items():
             for term in group:

@@ -252,6 +252,8 @@ def one_article(body: bytes, article_id: str) -> Article:
             "bad_json",
             f"the body is not JSON: {error.msg} (line {error.lineno}, column {error.colno})",
         ) from None
+    except RecursionError:
+        raise RequestError(400, "bad_json", "the body is not JSON: nested too deeply") from None
     if not isinstance(record, dict):
         raise RequestError(400, "bad_article", "the body must be one JSON object (an article)")
     given = record.get("id")
@@ -282,6 +284,10 @@ def ndjson_articles(body: bytes) -> list[Article]:
                 "bad_json",
                 f"line {number}: not JSON: {error.msg} (column {error.colno})",
                 line=number,
+            ) from None
+        except RecursionError:
+            raise RequestError(
+                400, "bad_json", f"line {number}: not JSON: nested too deeply", line=number
             ) from None
         try:
             articles.append(_article(record, where=f"line {number}"))
