@@ -101,6 +101,7 @@ def latencies(search: Any, rounds: int) -> list[float]:
 def summary(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     return {
+        "p10_ms": round(ordered[int(len(ordered) * 0.1)], 2),  # the least disturbed runs
         "p50_ms": round(statistics.median(ordered), 2),
         "p90_ms": round(ordered[int(len(ordered) * 0.9)], 2),
     }
@@ -128,7 +129,11 @@ def query_part(cluster: Any, client: Any, one: Any, sharded: Any, rounds: int) -
     out: dict[str, Any] = {}
     single = one.searcher()
     here = sharded.searcher()
+    before = cpu_seconds([os.getpid()])
     out["query_one_index"] = summary(latencies(lambda q: single.search(q), rounds))
+    out["query_one_index"]["cpu_ms_per_query"] = round(
+        (cpu_seconds([os.getpid()]) - before) * 1000 / ((rounds + 1) * len(QUERIES)), 2
+    )
     out["query_one_index_page_read"] = summary(
         latencies(lambda q: read_page(single.search(q)), rounds)
     )
@@ -140,8 +145,15 @@ def query_part(cluster: Any, client: Any, one: Any, sharded: Any, rounds: int) -
     )
 
     def on(user: Any, searcher: Any, name: str) -> None:
+        # CPU of this process (client, and the LocalCluster's scheduler) and the workers
+        pids = [os.getpid(), *user.run(os.getpid).values()]
+        before = cpu_seconds(pids)
         out[f"query_4_shards_localcluster_{name}"] = summary(
             latencies(lambda q: searcher.search(q), rounds)
+        )
+        spent = cpu_seconds(pids) - before
+        out[f"query_4_shards_localcluster_{name}"]["cpu_ms_per_query"] = round(
+            spent * 1000 / ((rounds + 1) * len(QUERIES)), 2
         )
 
         def cold(q: str) -> Any:

@@ -45,10 +45,11 @@ def main() -> int:
         (Path(folder) / "tantivy").mkdir()
         tantivy = Tantivy(articles, Path(folder) / "tantivy")
         runs = {"bnsearch": bnsearch_runner(index, "page"), "tantivy": tantivy.runner("page")}
-        for kind in KINDS:  # warm up
+        hits: dict[str, dict[str, list[int]]] = {name: {k: [] for k in KINDS} for name in runs}
+        for kind in KINDS:  # warm up (and count each page's hits)
             for text in queries[kind]:
-                for run in runs.values():
-                    run(kind, text)
+                for name, run in runs.items():
+                    hits[name][kind].append(len(run(kind, text)))
         best = {name: {k: [float("inf")] * len(queries[k]) for k in KINDS} for name in runs}
         for _ in range(args.rounds):
             for kind in KINDS:
@@ -71,6 +72,9 @@ def main() -> int:
         print(f"| {name} | " + " | ".join(f"{p50[name][k]:.3f}" for k in KINDS) + " |")
     ratios = (p50["bnsearch"][k] / p50["tantivy"][k] for k in KINDS)
     print("| bnsearch / tantivy | " + " | ".join(f"{r:.2f}x" for r in ratios) + " |")
+    for name in runs:  # what a page holds differs where the engines match differently
+        cells = " | ".join(f"{statistics.mean(hits[name][k]):.1f}" for k in KINDS)
+        print(f"| {name}: hits a page (mean) | {cells} |")
     return 0
 
 

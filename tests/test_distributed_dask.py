@@ -276,3 +276,58 @@ def test_cli_index_and_search_through_a_scheduler(
         assert sorted((-round(h["score"], 6), h["id"]) for h in there["hits"]) == ranked
     assert main(["index", str(source), "--index", str(sharded), "--shards", "4"]) == 1
     assert "has 3 shards, not 4" in capsys.readouterr().err
+
+
+def test_a_host_call_past_its_timeout_is_a_clear_error(client: Any) -> None:
+    """A host that does not answer in time raises the library's own error (naming the
+    timeout) instead of waiting for ever; the host answers again once it is free."""
+    from bnsearch.distributed.actors import ActorRunner, HostTimeoutError
+    from bnsearch.errors import BnSearchError
+
+    runner = ActorRunner(client, timeout=0.5)
+    assert runner.map(len, [("ab",), ("abc",)]) == [2, 3]  # hosts made, answering
+    began = time.perf_counter()
+    with pytest.raises(HostTimeoutError, match=r"within 0\.5 s") as caught:
+        runner.map(time.sleep, [(3.0,)])
+    assert time.perf_counter() - began < 2.5  # it did not wait for the sleep
+    assert isinstance(caught.value, BnSearchError)
+    runner.timeout = 30.0
+    assert runner.map(len, [("abcd",), ("a",)]) == [4, 1]
+    runner.close()
+
+
+def _kept_statistics() -> int:
+    from bnsearch.distributed import shard
+
+    return len(shard._statistics)
+
+
+def _drop_statistics() -> None:
+    from bnsearch.distributed import shard
+
+    shard._statistics.clear()
+
+
+def test_statistics_travel_once_and_again_when_a_worker_lacks_them(
+    client: Any, articles: list[Article], tmp_path: Path
+) -> None:
+    """A query's statistics go to each worker with its first search, later searches
+    name them by token; a worker that no longer keeps them gets them again (the answer
+    is the same)."""
+    sharded = ShardedIndex.create(tmp_path / "s", shards=4)
+    sharded.add(articles[:400], client=client)
+    searcher = sharded.searcher(client=client)
+    here = sharded.searcher()
+    client.run(_drop_statistics)
+    first = searcher.search("ইসলাম ধর্ম পালন", limit=10)
+    assert list(client.run(_kept_statistics).values()) == [1, 1]
+    second = searcher.search("ইসলাম ধর্ম পালন", limit=5, offset=2)  # by token
+    client.run(_drop_statistics)
+    third = searcher.search("ইসলাম ধর্ম পালন", limit=10)  # sent again
+    assert list(client.run(_kept_statistics).values()) == [1, 1]
+    expected = here.search("ইসলাম ধর্ম পালন", limit=10)
+    for found in (first, third):
+        assert [(h.id, h.score, h.fields, h.highlights) for h in found] == [
+            (h.id, h.score, h.fields, h.highlights) for h in expected
+        ]
+    assert second.ids == expected.ids[2:7]

@@ -7,18 +7,27 @@ import datetime as dt
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
 
 from bnsearch.articles import Article, read_articles
-from bnsearch.distributed import ShardedIndex, ShardError, StaleShardError, is_sharded, shard_of
+from bnsearch.distributed import (
+    ShardedIndex,
+    ShardedSearcher,
+    ShardError,
+    StaleShardError,
+    is_sharded,
+    shard_of,
+)
+from bnsearch.distributed.runner import Runner, by_slot
 from bnsearch.distributed.shard import SearchRequest
 from bnsearch.errors import ArticleError, IndexFormatError
 from bnsearch.index import Index
 from bnsearch.search import Searcher
 from bnsearch.search.query import Prefix
-from bnsearch.search.results import Explanation, Results
+from bnsearch.search.results import Explanation, LazyFacets, Results
 from bnsearch.search.statistics import Statistics
 from tests.conftest import shared_file
 
@@ -61,7 +70,8 @@ def pair(
 def same_ranking(one: Results, many: Results) -> None:
     """Same scores in order (within REL), and the same ids among each run of equal
     scores (ties are ordered by write order in one index, by shard when sharded); the
-    last run may be cut at the page end differently, so it is only checked for scores."""
+    last run may be cut at the page end differently (and the first at the offset), so
+    they are only checked for scores."""
     assert len(one) == len(many), (one.ids, many.ids)
     for a, b in zip(one, many, strict=True):
         assert b.score == pytest.approx(a.score, rel=REL, abs=1e-12), (a.id, b.id)
@@ -72,8 +82,10 @@ def same_ranking(one: Results, many: Results) -> None:
     for hit in many:
         groups_many.setdefault(round(hit.score, 6), set()).add(hit.id)
     last = round(one.hits[-1].score, 6) if one.hits else None
+    # a page from an offset may also cut the run it starts in
+    first = round(one.hits[0].score, 6) if one.hits and one.offset else None
     for score, ids in groups_one.items():
-        if score != last or one.total <= one.offset + len(one):
+        if (score != last or one.total <= one.offset + len(one)) and score != first:
             assert groups_many[score] == ids
     assert [h.rank for h in many] == [h.rank for h in one]
 
@@ -449,3 +461,129 @@ def test_kept_shard_searchers_follow_params_and_fields(pair: tuple[Searcher, Sha
             many = sharded.searcher(params=params, default_fields=fields)
             for query in ("ইসলাম ধর্ম", "মসজিদ"):
                 same_ranking(one.search(query, limit=10), many.search(query, limit=10))
+
+
+# -- one call per worker ------------------------------------------------------------------
+class _Workers(Runner):
+    """Runs in this process, but groups the shards as ``workers`` workers would hold
+    them (a cluster's grouping, without a cluster)."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__()
+        self.workers = workers
+
+    def groups(self, count: int) -> list[list[int]]:
+        return by_slot(count, self.workers)
+
+
+@pytest.mark.parametrize("workers", [2, 3, 4])
+def test_worker_groups_rank_as_one_index(
+    pair: tuple[Searcher, ShardedIndex], workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shards searched in groups (a worker's shards merged where they are, the stored
+    rows and highlights made there for the matches that can reach the page) give one
+    index's pages, rows and highlights; a page ending by the 20th hit needs no fetch."""
+    from bnsearch.distributed import searcher as module
+    from bnsearch.search.scoring import BM25FParams
+
+    one_index, sharded = pair
+    fetched: list[int] = []
+    real_fetch = module.shard_fetch
+
+    def counting_fetch(*args: Any) -> Any:
+        fetched.append(1)
+        return real_fetch(*args)
+
+    monkeypatch.setattr(module, "shard_fetch", counting_fetch)
+    for params in (None, BM25FParams(rerank_depth=3, proximity=5.0)):
+        one = Searcher(one_index.reader, params=params)
+        many = ShardedSearcher(sharded.shard_paths, params=params, _runner=_Workers(workers))
+        for query in QUERIES[:8]:
+            for limit, offset in ((10, 0), (4, 3), (5, 15)):
+                a = one.search(query, limit=limit, offset=offset)
+                b = many.search(query, limit=limit, offset=offset)
+                assert b.total == a.total
+                same_ranking(a, b)
+                for x, y in zip(a, b, strict=True):
+                    if x.id == y.id:
+                        assert (y.fields, dict(y.highlights)) == (x.fields, dict(x.highlights))
+        assert fetched == []
+        deep = many.search("ইসলাম ধর্ম", limit=10, offset=25)  # deeper: fetched after the merge
+        same_ranking(one.search("ইসলাম ধর্ম", limit=10, offset=25), deep)
+        assert fetched and all(hit.fields for hit in deep)
+        fetched.clear()
+
+
+def test_no_page_and_facets_when_read(pair: tuple[Searcher, ShardedIndex]) -> None:
+    """``limit=0`` gives the total alone (reranked queries included); the default
+    facets are counted when read, named facets come with the page; both add up."""
+    one, sharded = pair
+    many = ShardedSearcher(sharded.shard_paths, _runner=_Workers(2))
+    for query in ("ইসলাম ধর্ম পালন", "মসজিদ", "নামা*"):
+        a, b = one.search(query, limit=0), many.search(query, limit=0)
+        assert len(b) == 0 and b.total == a.total > 0
+        lazy, named = many.search(query), many.search(query, facets=["section"])
+        assert isinstance(lazy.facets, LazyFacets) and not isinstance(named.facets, LazyFacets)
+        expected = {k: dict(v) for k, v in one.search(query).facets.items()}
+        assert {k: dict(v) for k, v in lazy.facets.items()} == expected
+        assert {k: dict(v) for k, v in named.facets.items()} == expected
+        assert sum(expected["section"].values()) <= a.total
+
+
+def test_reachable_holds_every_page_hit_of_a_worker() -> None:
+    """Whatever prefix of a worker's reranked candidates the global candidates take,
+    the worker's hits on the page are among those :func:`reachable` names (checked
+    against the merge itself on random candidates, ties included)."""
+    import random
+
+    from bnsearch.distributed.shard import order, reachable, rerank_page
+
+    chance = random.Random(7)
+    for _ in range(300):
+        entries = []
+        for shard in range(4):
+            for rank in range(chance.randint(0, 12)):
+                base = float(chance.randint(0, 6))
+                entries.append((shard, rank, f"{shard}-{rank}", base, base + chance.randint(0, 4)))
+        depth, end = chance.randint(1, 15), chance.randint(1, 8)
+        candidates = order(entries, "score")[:depth]
+        page = rerank_page(candidates, 0, end)
+        for worker in ({0, 2}, {1, 3}, {0, 1, 2, 3}):
+            mine = order([e for e in entries if e[0] in worker], "score")[:depth]
+            named = set(reachable(mine, end))
+            assert {e for e in page if e[0] in worker} <= named
+            assert len(named) <= len(mine)
+
+
+def test_a_refreshed_searcher_scores_an_unchanged_shard_with_the_new_statistics(
+    tmp_path: Path,
+) -> None:
+    """Articles added to one shard change the global statistics (N, lengths, document
+    frequencies) every shard scores with: a shard whose commit did not change must not
+    score a query again with the searcher it kept for the old statistics."""
+    a, b = _ids_on(0, 6), _ids_on(1, 6)
+    first = [Article(id=a[n], title=f"খবর {n}", body="নদীর পানি বেড়েছে গ্রামে") for n in range(3)]
+    first += [Article(id=b[n], title=f"কথা {n}", body="নদীর ধারে হাট বসেছে") for n in range(3)]
+    later = [Article(id=b[n], title=f"নদী {n}", body="নদীর নদীর পানি কমেছে") for n in range(3, 6)]
+    one = Index.create(tmp_path / "one")
+    sharded = ShardedIndex.create(tmp_path / "sharded", shards=2)
+    with one.writer() as writer:
+        writer.add_many(first)
+    sharded.add(first)
+    searcher = sharded.searcher()
+    same_ranking(one.searcher().search("নদীর পানি"), searcher.search("নদীর পানি"))
+    with one.writer() as writer:
+        writer.add_many(later)
+    # a process that did not write shard 0 (a worker that built no part of this change,
+    # or one whose shards another client changed) keeps its open reader of it
+    from bnsearch.distributed import shard as shard_module
+
+    path = str(sharded.shard_paths[0])
+    kept = shard_module._open[path]
+    sharded.add(later)  # shard 0 keeps its commit
+    shard_module._open[path] = kept
+    assert Index.open(sharded.shard_paths[0]).generation == searcher.generations[0]
+    expected = one.searcher().search("নদীর পানি")
+    got = searcher.refresh().search("নদীর পানি")
+    assert set(a[:3]) <= set(got.ids)  # shard 0's articles are scored
+    same_ranking(expected, got)

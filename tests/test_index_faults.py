@@ -150,7 +150,9 @@ def test_crafted_arrays_with_valid_checksums_fail_the_open_checks(sandbox: Path)
         return arrays
 
     rewrite_segments(sandbox, out_of_range)
-    with pytest.raises(IndexFormatError, match=r"field 'body': doc id \d+ out of range"):
+    with pytest.raises(
+        IndexFormatError, match=r"field 'body': doc ids \d+\.\.\d+ outside 0\.\.\d+"
+    ):
         Index.open(sandbox).reader()
 
 

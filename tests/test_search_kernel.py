@@ -320,3 +320,67 @@ def test_an_index_on_disk_searches_the_same_on_both_paths(core: ModuleType, tmp_
         _assert_same(compiled, reference, query)
         compared += len(compiled.hits)
     assert compared >= 20
+
+
+def _pairs_by_definition(
+    fields: list[tuple[Any, ...]], docs: np.ndarray, pair_row: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """The proximity bonus as the rule states it: every two occurrences one or two
+    positions apart count for their pair; fields weigh by their multiplier."""
+    xs = np.zeros((len(weights), len(docs)), dtype=np.float64)
+    for entry_docs, entry_offsets, positions, labels, multiplier in fields:
+        for column, doc in enumerate(docs.tolist()):
+            found = []
+            for term_docs, offsets, label in zip(entry_docs, entry_offsets, labels, strict=True):
+                at = np.flatnonzero(term_docs == doc)
+                if len(at):
+                    run = positions[offsets[at[0]] : offsets[at[0] + 1]].tolist()
+                    found.extend((p, int(label)) for p in run)
+            for p, a in found:
+                for q, b in found:
+                    row = pair_row[a, b, q - p] if 1 <= q - p <= 2 else -1
+                    if row >= 0:
+                        xs[row, column] += float(multiplier[doc])
+    x = xs.astype(np.float32)
+    saturated = x / (x + np.float32(0.3))
+    return (weights.astype(np.float64)[:, None] * saturated).sum(axis=0).astype(np.float32)
+
+
+@pytest.mark.parametrize("spread", [1, 40_000])
+def test_proximity_scores_count_every_pair_once(core: ModuleType, spread: int) -> None:
+    """The compiled rerank against the rule itself, on random postings: short and long
+    lists (merged and galloped), positions close together (the position table) and far
+    apart (sorted), two fields."""
+    rng = np.random.default_rng(spread)
+    max_doc, n_labels = 3000, 4
+    pair_row = np.full((n_labels, n_labels, 3), -1, dtype=np.int64)
+    pair_row[0, 1, 1], pair_row[1, 3, 2], pair_row[2, 3, 1], pair_row[3, 0, 1] = 0, 1, 2, 3
+    weights = np.array([1.5, 0.7, 2.0, 0.9], dtype=np.float32)
+    fields = []
+    for _ in range(2):
+        entry_docs, entry_offsets, runs, start = [], [], [], 0
+        for label, size in enumerate((2900, 1500, 600, 40)):
+            term_docs = np.sort(rng.choice(max_doc, size, replace=False)).astype(np.int32)
+            offsets = [start]
+            for _doc in term_docs:
+                # one word per position: label L stands at 4k + L
+                base = np.sort(rng.choice(12, rng.integers(1, 8), replace=False))
+                runs.append(base * n_labels * spread + label)
+                start += len(base)
+                offsets.append(start)
+            entry_docs.append(term_docs)
+            entry_offsets.append(np.array(offsets, dtype=np.int64))
+        fields.append(
+            (
+                entry_docs,
+                entry_offsets,
+                np.concatenate(runs).astype(np.int64),
+                np.arange(n_labels, dtype=np.int32),
+                rng.uniform(0.5, 2.0, max_doc).astype(np.float32),
+            )
+        )
+    docs = np.sort(rng.choice(max_doc, 50, replace=False)).astype(np.int32)
+    got = core.proximity_scores(fields, docs, pair_row, weights, 0.3)
+    expected = _pairs_by_definition(fields, docs, pair_row, weights)
+    assert np.count_nonzero(expected) > 10  # pairs were found: the comparison is not empty
+    assert got.dtype == np.float32 and np.array_equal(got, expected)

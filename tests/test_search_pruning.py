@@ -172,6 +172,109 @@ def test_the_rerank_window_survives_pruning(
     assert compared >= (0 if filtered else 10)
 
 
+def _lone_words(limit: int) -> list[str]:
+    """Words of the BQA questions (common and rare ones), each searched alone."""
+    words = [w for q in _questions(300) for w in q.split() if len(w) > 2]
+    return list(dict.fromkeys(words))[:limit]
+
+
+@pytest.mark.parametrize("kind", ["one-word", "prefix", "title-only", "page-two"])
+def test_skipped_blocks_change_no_page_on_the_corpora(
+    corpus_searcher: Searcher, core: ModuleType, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """A lone word (or prefix) skips the blocks of its longest posting list that cannot
+    reach the page (block-max pruning): the page and its scores stay those of the
+    exhaustive pass and of the numpy path (the exact-form bonus included)."""
+    monkeypatch.setattr(searcher_module, "TRACK_TOTAL_HITS", 30)
+    words = _lone_words(120)
+    options: dict[str, Any] = {}
+    if kind == "prefix":
+        words = list(dict.fromkeys(f"{w[:3]}*" for w in words))[:60]
+    elif kind == "title-only":
+        options["fields"] = ["title"]
+    elif kind == "page-two":
+        options.update(offset=10, limit=10)
+    pruned = _compare(corpus_searcher, core, words, 30, **options)
+    # blocks were skipped (on these mixed short and long docs the bounds are loose: a
+    # block's largest tf times the multiplier of its shortest doc; 2-4 words in 60-120)
+    assert pruned >= 2
+
+
+def test_skipped_blocks_leave_deleted_docs_out(
+    core: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deleted docs never set the score a block must reach: with deletes in both
+    segments, pages with skipped blocks equal the exhaustive and numpy pages."""
+    bqa = list(read_articles(shared_file("corpus/bqa_passages.jsonl")))
+    belin = list(read_articles(shared_file("corpus/belin_religious_news.jsonl")))
+    again = belin[::4][:500] + bqa[::10][:120]
+    searcher = Searcher(index_of(bqa, belin, again, keep_deletes=True).reader())
+    assert sum(s.del_count for s in searcher.reader.segments) == 620
+    monkeypatch.setattr(searcher_module, "TRACK_TOTAL_HITS", 30)
+    assert _compare(searcher, core, _lone_words(120), 30) >= 2
+
+
+def test_segments_without_block_maxima_search_the_same(
+    core: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A segment written before block maxima (here: built without them) opens, passes
+    verify, and gives the same pages with every match counted; a merge with a segment
+    that has them writes them again."""
+    from bnsearch.index import blockmax, builder, verify
+
+    belin = list(read_articles(shared_file("corpus/belin_religious_news.jsonl")))
+    with monkeypatch.context() as patch:
+        patch.setattr(builder.blockmax, "block_maxima", lambda *args: {})
+        old = index_of(belin[:1500])
+    new = index_of(belin[:1500])
+    (segment,) = old.reader().segments
+    assert not segment.has_array("fld.body.blocktf")
+    assert new.reader().segments[0].has_array("fld.body.blocktf")
+    assert verify(old).ok
+    monkeypatch.setattr(searcher_module, "TRACK_TOTAL_HITS", 10)
+    old_searcher, new_searcher = Searcher(old.reader()), Searcher(new.reader())
+    skipped = 0
+    saved = kernel.core
+    kernel.core = core
+    try:
+        for word in _lone_words(150):
+            before = old_searcher.search(word, stored=False, highlight=False)
+            after = new_searcher.search(word, stored=False, highlight=False)
+            assert before.total_is_exact
+            assert before.ids == after.ids, word
+            assert [h.score for h in before] == [h.score for h in after], word
+            skipped += not after.total_is_exact
+    finally:
+        kernel.core = saved
+    assert skipped >= 1
+    with old.writer() as writer:  # a second segment, then one merged segment
+        for article in belin[1500:1600]:
+            writer.add(article)
+    old.writer().optimize()
+    (merged,) = old.reader().segments
+    assert all(merged.has_array(f"fld.body.{name}") for name in blockmax.NAMES[:3])
+    assert verify(old).ok
+
+
+def test_verify_finds_block_maxima_that_do_not_match() -> None:
+    from bnsearch.index import blockmax
+
+    indptr = np.array([0, 3, 300], dtype=np.int64)
+    docs = np.concatenate([[0, 5, 9], np.arange(297)]).astype(np.int32)
+    tfs = np.arange(1, 301).astype(np.uint16) % 7 + 1
+    norms = (np.arange(400) % 200).astype(np.uint8)
+    forms = (np.arange(300) % 3).astype(np.uint8)
+    arrays: dict[str, Any] = dict(blockmax.block_maxima(indptr, docs, tfs, norms, forms))
+    assert len(arrays["blocktf"]) == 3  # 3 postings (one block: none kept), then 297 in 3
+    assert int(arrays["blocktf"][0]) == int(tfs[3 : 3 + 128].max())
+    assert not blockmax.problems(arrays, indptr, docs, tfs, norms, forms, deep=True)
+    damaged = dict(arrays, blocktf=arrays["blocktf"] - 1)
+    assert blockmax.problems(damaged, indptr, docs, tfs, norms, forms, deep=True)
+    assert blockmax.problems(
+        dict(arrays, blockforms=None), indptr, docs, tfs, norms, forms, deep=False
+    )
+
+
 def test_every_unit_must_be_in_falling_bound_order(core: ModuleType) -> None:
     docs = np.array([0, 1, 2], dtype=np.int32)
     tfs = np.ones(3, dtype=np.uint8)
@@ -263,3 +366,30 @@ def test_a_bounded_total_is_said_as_such() -> None:
     assert search_json(bounded, q="x", suggestion=None, took_ms=1.0)["total_is_exact"] is False
     exact = Results(hits=(), total=1, offset=0, limit=10)
     assert exact.total_is_exact and cli._results_json(exact)["total_is_exact"] is True
+
+
+def test_block_maxima_are_those_of_each_block() -> None:
+    """Every block's maxima against its own postings (a long list after short ones
+    that keep no blocks, and before another)."""
+    from bnsearch.index import blockmax
+
+    rng = np.random.default_rng(3)
+    counts = [5, 300, 2, 129, 128, 700]
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    total = int(indptr[-1])
+    docs = np.concatenate([np.sort(rng.choice(2000, n, replace=False)) for n in counts])
+    tfs = rng.integers(1, 40, total).astype(np.uint8)
+    norms = rng.integers(0, 255, 2000).astype(np.uint8)
+    forms = rng.choice([0, 1, 2, 4, 8], total).astype(np.uint8)
+    arrays = blockmax.block_maxima(indptr, docs, tfs, norms, forms)
+    pointer = arrays["blockptr"]
+    assert np.diff(pointer).tolist() == [0, 3, 0, 2, 0, 6]
+    for term in range(len(counts)):
+        for number, block in enumerate(range(int(pointer[term]), int(pointer[term + 1]))):
+            at = slice(
+                int(indptr[term]) + number * 128,
+                min(int(indptr[term + 1]), int(indptr[term]) + (number + 1) * 128),
+            )
+            assert arrays["blocktf"][block] == tfs[at].max()
+            assert arrays["blocknorm"][block] == norms[docs[at]].min()
+            assert arrays["blockforms"][block] == np.bitwise_or.reduce(forms[at])

@@ -22,7 +22,8 @@ from bnsearch.articles import Article, read_articles
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import Index, builder, wordspans
 from bnsearch.search import Searcher, spans
-from bnsearch.search.highlight import TermMatcher
+from bnsearch.search import hits as hits_module
+from bnsearch.search.highlight import TermMatcher, best_kept_fragment, highlight_all_kept
 from bnsearch.search.hits import LazyHighlights, highlight_row
 
 from .conftest import index_of, shared_file
@@ -133,7 +134,7 @@ def test_compiled_and_numpy_words_are_the_same(corpus_index: Index) -> None:
         pytest.skip("the compiled highlight code is not built (or the numpy path is forced)")
     reader = corpus_index.reader()
     words = _words()
-    checked = 0
+    checked = deep = 0
     for number, segment in enumerate(reader.segments):
         matcher = TermMatcher(
             terms=frozenset(
@@ -152,7 +153,10 @@ def test_compiled_and_numpy_words_are_the_same(corpus_index: Index) -> None:
                 assert list(map(bool, compiled.dropped)) == reference.dropped
                 assert compiled.positions == reference.positions
                 checked += len(compiled.positions)
+            # long lists were read from their checkpoints (sums every CHECK_EVERY postings)
+            deep += sum(table is not None for table in lookup._checkpoints)
     assert checked > 1000
+    assert deep > 10
 
 
 def test_a_segment_without_spans_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -275,3 +279,57 @@ def test_flat_spans_are_the_tokenizers_spans() -> None:
     tokenizer.batch_words(chunks)  # the analysis segments them (and remembers)
     assert len(pipeline._ICU_SPANS) > 100
     assert tokenizer.batch_flat_spans(chunks) == expected  # remembered spans
+
+
+def test_a_kept_query_reuses_its_matchers_and_lookups(corpus_index: Index, path: str) -> None:
+    """The same query again (its plan kept) finds its matchers and span lookups made on
+    the compiled path, and gives the same marks either way; another snapshot does not
+    share them."""
+    reader = corpus_index.reader()
+    searcher = Searcher(reader)
+    word = _words()[4]
+    first = [dict(hit.highlights) for hit in searcher.search(f"{word} {_words()[9]}")]
+    plan = searcher._prepare(f"{word} {_words()[9]}", None, romanized=False)
+    assert plan.compiled is not None
+    kept = hits_module.page_marks(searcher._ctx, plan.compiled)
+    again = [dict(hit.highlights) for hit in searcher.search(f"{word} {_words()[9]}")]
+    assert again == first and len(first) > 0
+    if path == "compiled":
+        assert hits_module.page_marks(searcher._ctx, plan.compiled)[1] is kept[1]
+        assert kept[1]  # the page made its lookups in the kept dict
+    else:  # the numpy path's lookups live for one page
+        assert hits_module.page_marks(searcher._ctx, plan.compiled)[1] is not kept[1]
+    other = Searcher(reader)
+    assert hits_module.page_marks(other._ctx, plan.compiled)[1] is not kept[1]
+
+
+def test_compiled_fragments_are_the_reference_at_every_width(corpus_index: Index) -> None:
+    """The compiled window choice and stretch give what the Python code gives from the
+    same kept words, for windows narrower than a word up to longer than a text."""
+    if spans.core is None:
+        pytest.skip("the compiled highlight code is not built (or the numpy path is forced)")
+    reader = corpus_index.reader()
+    words = _words()
+    analyzer = corpus_index.schema.analyzer("body")
+    checked = cut = 0
+    for number, segment in enumerate(reader.segments):
+        terms = [t for w in words[number::2] for t in analyzer.terms(w)]
+        weights = {t: 1.0 + (len(t) % 5) / 3 for t in terms}  # unequal weights
+        matcher = TermMatcher(
+            terms=frozenset(terms),
+            prefixes=("প্র",),
+            phrases=(((0, "ঢাকা"), (1, "শহর")), ((0, terms[0]), (1, terms[1]))),
+            weights=weights,
+        )
+        lookup = spans.SpanLookup(segment, "body", matcher)
+        for doc in range(0, segment.max_doc, 5):
+            text = segment.stored(doc)["body"] or ""
+            compiled, reference = lookup.words(doc, text), lookup._words(doc, text)
+            for chars in (1, 12, 60, 200, 5000):
+                mine = spans.kept_fragment(compiled, matcher, fragment_chars=chars)
+                theirs = best_kept_fragment(reference, matcher, fragment_chars=chars)
+                assert mine == theirs, (segment.name, doc, chars)
+                checked += bool(mine.spans)
+                cut += mine.truncated_before
+            assert spans.kept_marks(compiled, matcher) == highlight_all_kept(reference, matcher)
+    assert checked > 1000 and cut > 100

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import unicodedata
 
 import pytest
@@ -69,6 +70,11 @@ def test_snippet_without_a_match_is_the_start() -> None:
 def test_markup_escapes_html() -> None:
     fragment = highlight_all("<b>বাজেট</b>", ANALYZER, matcher_for(["বাজেট"]))
     assert fragment.markup() == "&lt;b&gt;<mark>বাজেট</mark>&lt;/b&gt;"
+    for special in "&<>\"'":  # each character html.escape replaces, alone in a text
+        text = f"বাজেট {special}ঘাটতি"
+        fragment = highlight_all(text, ANALYZER, matcher_for(["বাজেট"]))
+        expected = "<mark>বাজেট</mark> " + html.escape(f"{special}ঘাটতি")
+        assert fragment.markup() == expected != fragment.markup(escape=None)
 
 
 def test_letters_keep_marks_with_their_base() -> None:

@@ -9,12 +9,13 @@ two workers on the same machine. So a sharded searcher on a cluster places one
 :class:`ShardHost` on each worker, and each query step is one call per worker, carrying
 the calls of every shard placed there (shard ``i`` on host ``i mod hosts``, as the tasks
 of :class:`~bnsearch.distributed.runner.Runner` are placed), all sent before any answer
-is awaited.
+is awaited, and awaited together, for at most the runner's ``timeout``.
 
 The hosts hold no state of their own: the shard functions keep each shard's reader open
 per process (:func:`~bnsearch.distributed.shard.open_shard`, keyed by folder and
-generation), so a host answers from the readers its worker already has, and a searcher
-at a newer generation opens the newer commit there.
+generation), and the statistics of recent queries by token, so a host answers from the
+readers its worker already has, and a searcher at a newer generation opens the newer
+commit there.
 
 Dask makes no effort to keep an actor alive: if its worker dies, the actor is gone
 (distributed's documentation, "Actors: Limitations"), and a call to it fails with an
@@ -26,13 +27,18 @@ up to ``retries`` times. This module uses the client it is given; it never impor
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from bnsearch.distributed.runner import RETRIES
+from bnsearch.distributed.runner import RETRIES, by_slot
 from bnsearch.errors import BnSearchError
 
 T = TypeVar("T")
+
+#: Seconds a step of a search waits for its hosts' answers before it raises
+#: :class:`HostTimeoutError` (a first call also opens the shards there).
+TIMEOUT = 60.0
 
 
 class ShardHost:
@@ -51,6 +57,10 @@ class HostLostError(BnSearchError):
     """A shard host's worker was lost more often than the runner retries."""
 
 
+class HostTimeoutError(BnSearchError):
+    """A shard host did not answer a call within the runner's timeout."""
+
+
 def _lost(error: BaseException) -> bool:
     """True if ``error`` says the host's worker is gone (not the shard function failed)."""
     if isinstance(error, RuntimeError) and "Actor was lost" in str(error):
@@ -67,9 +77,13 @@ class ActorRunner:
     ``one``): a searcher uses either. Hosts are made on first use.
     """
 
-    def __init__(self, client: Any, *, retries: int = RETRIES) -> None:
+    def __init__(
+        self, client: Any, *, retries: int = RETRIES, timeout: float | None = TIMEOUT
+    ) -> None:
         self.client = client
         self.retries = retries
+        #: seconds a step waits for its hosts' answers (None: no limit)
+        self.timeout = timeout
         workers = sorted(client.scheduler_info().get("workers", {}))
         #: per slot (a worker when the runner was made), its host's creation future
         self._slots: list[str | None] = list(workers) or [None]
@@ -104,7 +118,9 @@ class ActorRunner:
         shards: Sequence[int] | None = None,
     ) -> list[T]:
         """``function(*call)`` for each call, in order; call ``i`` is shard ``shards[i]``'s
-        (default: shard ``i``'s). One call per host, all in flight together."""
+        (default: shard ``i``'s). One call per host, all in flight together, their
+        answers awaited together (one wait in the client's event loop, at most
+        ``timeout`` seconds: :class:`HostTimeoutError` past it)."""
         numbers = range(len(calls)) if shards is None else shards
         groups: dict[int, list[int]] = {}
         for position, number in enumerate(numbers):
@@ -120,12 +136,10 @@ class ActorRunner:
                     if not _lost(error):
                         raise
                     lost.append(slot)
-            for slot, future in sent.items():
-                try:
-                    answers = future.result()
-                except Exception as error:  # sorted out by _lost
-                    if not _lost(error):
-                        raise
+            for slot, answers in zip(sent, self._wait(list(sent.values())), strict=True):
+                if isinstance(answers, BaseException):
+                    if not _lost(answers):
+                        raise answers
                     lost.append(slot)
                     continue
                 for position, answer in zip(groups[slot], answers, strict=True):
@@ -141,6 +155,28 @@ class ActorRunner:
             f"the workers holding shard hosts {sorted(groups)} were lost "
             f"{self.retries + 1} times in one step"
         )
+
+    def _wait(self, futures: list[Any]) -> list[Any]:
+        """The answers of actor call ``futures`` (an exception where one failed), in one
+        wait on the client's event loop."""
+        if not futures:
+            return []
+
+        async def every() -> list[Any]:
+            return await asyncio.gather(*futures, return_exceptions=True)
+
+        try:
+            answers: list[Any] = self.client.sync(every, callback_timeout=self.timeout)
+        except (TimeoutError, asyncio.TimeoutError):
+            raise HostTimeoutError(
+                f"{len(futures)} shard host(s) did not answer within {self.timeout} s "
+                "(a host runs its calls one at a time: a slow call delays the next ones)"
+            ) from None
+        return answers
+
+    def groups(self, count: int) -> list[list[int]]:
+        """The shard numbers of ``count`` shards grouped by host."""
+        return by_slot(count, len(self._slots))
 
     def one(self, number: int, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` on shard ``number``'s host."""

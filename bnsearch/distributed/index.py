@@ -19,6 +19,7 @@ from typing import Any
 import attrs
 
 from bnsearch.articles import Article
+from bnsearch.distributed.actors import TIMEOUT
 from bnsearch.distributed.anchors import BatchLinks, plan_anchors, repair_plan, verify_sharded
 from bnsearch.distributed.build import (
     LINKS_FOUND,
@@ -243,13 +244,15 @@ class ShardedIndex:
         params: BM25FParams | None = None,
         default_fields: Mapping[str, float] | None = None,
         resident: bool = True,
+        timeout: float | None = TIMEOUT,
     ) -> ShardedSearcher:
         """A searcher over every shard's newest commit (on the cluster of ``client``,
-        or in this process; ``resident``: see :class:`ShardedSearcher`)."""
+        or in this process; ``resident``, ``timeout``: see :class:`ShardedSearcher`)."""
         return ShardedSearcher(
             [str(p) for p in self.shard_paths],
             client=client,
             params=params,
             default_fields=default_fields,
             resident=resident,
+            timeout=timeout,
         )

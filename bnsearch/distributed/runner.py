@@ -45,6 +45,13 @@ class Runner:
         results: list[T] = self.client.gather(futures)
         return results
 
+    def groups(self, count: int) -> list[list[int]]:
+        """The shard numbers of ``count`` shards grouped by the worker their tasks go to
+        (in this process: one group)."""
+        if self.client is None:
+            return [list(range(count))]
+        return by_slot(count, len(self._workers) or count)
+
     def one(self, number: int, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` as shard ``number``'s task (on its worker)."""
         if self.client is None:
@@ -64,6 +71,14 @@ class Runner:
             workers=where,
             allow_other_workers=True,
         )
+
+
+def by_slot(count: int, slots: int) -> list[list[int]]:
+    """Shards ``0..count-1`` grouped by slot ``number mod slots`` (non-empty groups)."""
+    groups: list[list[int]] = [[] for _ in range(min(slots, count))]
+    for number in range(count):
+        groups[number % slots].append(number)
+    return groups
 
 
 def connect(address: str) -> Any:

@@ -12,32 +12,34 @@ cluster: one call per resident host, :mod:`.actors`, or one Dask task per shard)
    frequency of every word and compiled unit it scored; summed, with N and the field
    lengths gathered when the searcher opened, they are the :class:`Statistics` of one
    index holding every shard's articles (remembered for the last 1,024 queries).
-3. ``query``: each shard scores with those statistics and returns its best
-   ``offset + limit`` as ids and scores; totals and facets add up; the rankings merge by
-   score (then shard, then rank).
-4. ``fetch``: the page's hits get stored rows and highlights from their shards, by id
-   (the query is prepared again there, not scored). Over Dask tasks a page ending by the
-   20th hit comes with step 3 instead (a task's round trip costs more than highlighting
-   a few more hits on each shard); a resident host's round trip costs less.
+3. ``query``: one call per worker (:func:`~bnsearch.distributed.shard.worker_search`):
+   each of its shards scores the query once with those statistics (sent once, then
+   named by a token the worker keeps them under); the worker merges its shards' best
+   ``offset + limit`` and makes the stored rows and highlights of those that can reach
+   the page; the client merges the workers' lists (by score, then shard, then rank).
+   Totals add up; the default facets are counted when first read (one more call).
+4. ``fetch`` (pages ending after the 20th hit only): the page's hits get stored rows and
+   highlights from their shards, by id (the query is prepared again there, not scored).
 
 The proximity rerank of a plain-words query adds a bonus to the best ``rerank_depth``
 matches of the *whole* index, then takes the page among them. So in step 3 each shard
-reports its best ``rerank_depth`` without the bonus and their scores with it (the bonus
-of a match does not depend on the others); the merge takes the global best by the first
-as the candidates and the page among them by the second, then fetches it.
+reports, from its one evaluation, its best ``rerank_depth`` without the bonus and their
+scores with it (the bonus of a match does not depend on the others); the merge takes the
+global best by the first as the candidates and the page among them by the second.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+import uuid
+from collections.abc import Callable, Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 
 from bnsearch.articles import Article
 from bnsearch.articles.links import LinkGraph
-from bnsearch.distributed.actors import ActorRunner
+from bnsearch.distributed.actors import TIMEOUT, ActorRunner
 from bnsearch.distributed.links import (
     Frequencies,
     GlobalReader,
@@ -52,18 +54,23 @@ from bnsearch.distributed.manifest import shard_of
 from bnsearch.distributed.runner import Runner
 from bnsearch.distributed.shard import (
     HitItem,
+    MissingStatisticsError,
+    Rows,
     SearchRequest,
-    ShardPage,
     ShardState,
+    StatsRef,
+    WorkerPage,
     hit_of,
     needs_candidates,
+    order,
+    rerank_page,
     shard_candidates,
     shard_explain,
+    shard_facets,
     shard_fetch,
     shard_record,
-    shard_rerank_search,
-    shard_search,
     shard_state,
+    worker_search,
 )
 from bnsearch.errors import SchemaError
 from bnsearch.index import Index
@@ -75,14 +82,15 @@ from bnsearch.search.parser import has_syntax
 from bnsearch.search.plan import plain_words
 from bnsearch.search.query import Query
 from bnsearch.search.related import related as related_articles
-from bnsearch.search.results import Explanation, Results
+from bnsearch.search.results import Explanation, LazyFacets, Results
 from bnsearch.search.scoring import BM25FParams
 from bnsearch.search.searcher import MAX_LIMIT, FieldsArg
 from bnsearch.search.statistics import DictionaryData, Statistics, UnitKey
 from bnsearch.search.suggest import complete_query, did_you_mean
 
-#: On a cluster, pages ending at or before this hit come with the query step (each shard
-#: highlights its best ``offset + limit``); deeper pages are fetched in a step of their own.
+#: Pages ending at or before this hit come with the query step (each worker makes the
+#: rows and highlights of its best ``offset + limit``); deeper pages are fetched in a step
+#: of their own.
 FETCH_WITH_QUERY = 20
 #: Queries whose gathered statistics a searcher remembers.
 KNOWN_QUERIES = 1024
@@ -116,19 +124,23 @@ def merge_states(states: Sequence[ShardState]) -> Statistics:
     )
 
 
-def _merge_notes(pages: Sequence[ShardPage]) -> tuple[str, ...]:
-    """The notes of a sharded page: those of the shards that found something (a shard
-    without matches notes what one index says only when nothing matches, such as the
-    romanized hint), or of every shard when none did; each note once."""
-    found = [page for page in pages if page.total] or list(pages)
-    return tuple(dict.fromkeys(note for page in found for note in page.notes))
+def _merge_notes(shards: Sequence[tuple[int, int, tuple[str, ...]]]) -> tuple[str, ...]:
+    """The notes of a sharded page from each shard's ``(number, total, notes)``: those
+    of the shards that found something (a shard without matches notes what one index
+    says only when nothing matches, such as the romanized hint), or of every shard when
+    none did; each note once, in shard order."""
+    ordered = sorted(shards)
+    found = [shard for shard in ordered if shard[1]] or ordered
+    return tuple(dict.fromkeys(note for shard in found for note in shard[2]))
 
 
-def _merge_facets(pages: Sequence[ShardPage]) -> dict[str, Mapping[str, int]]:
-    """Facet counts summed over the shards, most frequent first (then by value)."""
+def _sorted_facets(
+    parts: Sequence[Mapping[str, Mapping[str, int]]],
+) -> dict[str, Mapping[str, int]]:
+    """Facet counts summed over ``parts``, most frequent first (then by value)."""
     facets: dict[str, Mapping[str, int]] = {}
-    for name in pages[0].facets if pages else ():
-        counts = _sum_dicts([page.facets.get(name, {}) for page in pages])
+    for name in parts[0] if parts else ():
+        counts = _sum_dicts([part.get(name, {}) for part in parts])
         facets[name] = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
     return facets
 
@@ -141,12 +153,28 @@ def _sum_dicts(parts: Sequence[Mapping[Any, int]]) -> dict[Any, int]:
     return total
 
 
+T = TypeVar("T")
+
+
+@attrs.define
+class _Known:
+    """A query's gathered statistics, its total, and the token workers keep them by."""
+
+    stats: Statistics
+    total: int
+    token: str = attrs.field(factory=lambda: uuid.uuid4().hex)
+    #: the workers were sent the statistics (later calls carry only the token)
+    shipped: bool = False
+
+
 class ShardedSearcher:
     """Search a sharded index's shards as one index (same ``Results`` and ``Hit`` types).
 
     With a Dask ``client`` and ``resident`` (the default), every step is one call to a
-    resident host on each worker (:mod:`.actors`); ``resident=False`` runs Dask tasks.
-    It keeps the shards' generations as of its creation; a shard that moved on raises
+    resident host on each worker (:mod:`.actors`), waiting at most ``timeout`` seconds
+    for their answers (:class:`~bnsearch.distributed.actors.HostTimeoutError`);
+    ``resident=False`` runs Dask tasks. It keeps the shards' generations as of its
+    creation; a shard that moved on raises
     :class:`~bnsearch.distributed.shard.StaleShardError`: call :meth:`refresh`.
     """
 
@@ -158,6 +186,7 @@ class ShardedSearcher:
         params: BM25FParams | None = None,
         default_fields: Mapping[str, float] | None = None,
         resident: bool = True,
+        timeout: float | None = TIMEOUT,
         _runner: Runner | ActorRunner | None = None,
     ) -> None:
         self.shard_paths = list(shard_paths)
@@ -168,7 +197,7 @@ class ShardedSearcher:
         #: (:mod:`.actors`); False: Dask tasks
         self.resident = client is not None and resident
         if _runner is None:
-            _runner = ActorRunner(client) if self.resident else Runner(client)
+            _runner = ActorRunner(client, timeout=timeout) if self.resident else Runner(client)
         self._runner = _runner
         self.states: list[ShardState] = self._runner.map(
             shard_state, [(p,) for p in self.shard_paths]
@@ -179,7 +208,7 @@ class ShardedSearcher:
         if self.params.link_prior > 0:  # the prior counts in-links from every shard
             counts = dict(self.link_graph().in_link_counts())
             self.base = attrs.evolve(self.base, in_link_counts=counts)
-        self._known: dict[str, tuple[Statistics, int]] = {}
+        self._known: dict[str, _Known] = {}
 
     @property
     def doc_count(self) -> int:
@@ -205,16 +234,36 @@ class ShardedSearcher:
         Remembered for the searcher's snapshot (the last :data:`KNOWN_QUERIES` queries):
         a query asked again, for another page or sort, skips these steps.
         """
+        known = self._lookup(request)
+        return known.stats, known.total
+
+    def _lookup(self, request: SearchRequest) -> _Known:
         key = repr(
             (request.query, request.fields, request.filter, request.romanized, request.strict)
         )
         known = self._known.get(key)
         if known is None:
-            known = self._gather(request)
+            known = _Known(*self._gather(request))
             if len(self._known) >= KNOWN_QUERIES:
                 self._known.pop(next(iter(self._known)))
             self._known[key] = known
         return known
+
+    def _with_stats(self, known: _Known, run: Callable[[StatsRef | Statistics], T]) -> T:
+        """``run(statistics)`` with the statistics named by their token (shard searchers
+        are kept by it): in this process with the statistics always; on a cluster the
+        first time only (and again for a worker that does not keep them: a new host, or
+        one that dropped them)."""
+        if self.client is None:
+            return run(StatsRef(known.token, known.stats))
+        if known.shipped:
+            try:
+                return run(StatsRef(known.token))
+            except MissingStatisticsError:
+                pass
+        answer = run(StatsRef(known.token, known.stats))
+        known.shipped = True
+        return answer
 
     def _gather(self, request: SearchRequest) -> tuple[Statistics, int]:
         base = self.base
@@ -284,32 +333,68 @@ class ShardedSearcher:
             params=self.params,
             default_fields=self.default_fields,
         )
-        stats, total = self.statistics(request)
+        known = self._lookup(request)
         page_end = offset + limit
         depth = max(self.params.rerank_depth, page_end)
         plain = isinstance(query, str) and not strict and not romanized and not has_syntax(query)
-        # query, then fetch: the shards rank without stored rows and highlights; only
-        # the hits of the page get them (a hit's highlights cost more than its score).
-        # Over tasks a short page comes with the query instead: a task's round trip
-        # costs more than highlighting a few more hits on every shard
-        together = self._together(page_end, highlight=highlight)
-        quick = request if together else attrs.evolve(request, stored=False, highlight=False)
-        if plain and (sort or "score") == "score" and self.params.proximity > 0 and total > depth:
-            pages, chosen = self._reranked(quick, stats, page_end, depth)
+        sort = sort or "score"
+        rerank = plain and sort == "score" and self.params.proximity > 0 and known.total > depth
+        # one call per worker: each scores its shards, merges their best and makes the
+        # stored rows and highlights of those that can reach the page; a deep page's
+        # hits are fetched after the merge instead (highlighting every worker's best
+        # offset + limit would cost more than a second call)
+        rows = stored and page_end <= FETCH_WITH_QUERY
+        pages = self._worker_search(request, known, depth, rerank=rerank, rows=rows)
+        entries = [entry for page in pages for entry in page.entries]
+        if rerank:  # the global best by the score without the bonus, paged with it
+            chosen = [
+                (e[0], e[2], e[4])
+                for e in rerank_page(order(entries, sort)[:depth], offset, page_end)
+            ]
         else:
-            pages = self._runner.map(shard_search, self._calls(quick, stats, page_end))
-            chosen = [(n, *pages[n].hits[rank][:2]) for n, rank in self._merge(pages, request)]
-        items = self._items(request, stats, pages if together else None, chosen)
+            chosen = [(e[0], e[2], e[3]) for e in order(entries, sort)[offset:page_end]]
+        have: Rows = {}
+        for page in pages:
+            have.update(page.rows)
+        items = self._items(request, known, have, chosen)
+        shards = [shard for page in pages for shard in page.shards]
+        facet_parts = [page.facets for page in pages if page.facets is not None]
+        counted: Mapping[str, Mapping[str, int]]
+        if request.facets is None:  # the default facets: counted when read, as one index does
+            counted = LazyFacets(lambda: self._facets(request, known))
+        else:
+            counted = _sorted_facets(facet_parts)
         return Results(
             hits=tuple(hit_of(item, offset + i) for i, item in enumerate(items)),
-            total=sum(page.total for page in pages),
+            total=sum(total for _, total, _ in shards),
             offset=offset,
             limit=limit,
-            facets=_merge_facets(pages),
+            facets=counted,
             took_ms=(time.perf_counter() - started) * 1000,
             query=pages[0].query if pages else None,
-            notes=_merge_notes(pages),
+            notes=_merge_notes(shards),
         )
+
+    def _worker_search(
+        self, request: SearchRequest, known: _Known, depth: int, *, rerank: bool, rows: bool
+    ) -> list[WorkerPage]:
+        """Step 3: one :func:`~bnsearch.distributed.shard.worker_search` per worker (in
+        this process: one over every shard)."""
+        groups = self._runner.groups(len(self.shard_paths))
+        where = [[(n, self.shard_paths[n], self.generations[n]) for n in group] for group in groups]
+
+        def run(stats: StatsRef | Statistics) -> list[WorkerPage]:
+            calls = [(shards, request, stats, depth, rerank, rows) for shards in where]
+            return self._runner.map(worker_search, calls, [group[0] for group in groups])
+
+        return self._with_stats(known, run)
+
+    def _facets(self, request: SearchRequest, known: _Known) -> dict[str, Mapping[str, int]]:
+        """The facet counts of a search's matches over every shard (when first read)."""
+        parts = self._with_stats(
+            known, lambda stats: self._runner.map(shard_facets, self._calls(request, stats))
+        )
+        return _sorted_facets(parts)
 
     def explain(
         self,
@@ -340,99 +425,57 @@ class ShardedSearcher:
             params=self.params,
             default_fields=self.default_fields,
         )
-        stats, total = self.statistics(request)
+        known = self._lookup(request)
         depth = self.params.rerank_depth
         plain = plain_words(query, strict=False, romanized=romanized) is not None
-        if plain and self.params.proximity > 0 and total > depth:
-            flat = attrs.evolve(request, params=attrs.evolve(self.params, proximity=0.0))
-            pages = self._runner.map(shard_search, self._calls(flat, stats, depth))
-            best = sorted(
-                (-item[1], number, rank, item[0])
-                for number, page in enumerate(pages)
-                for rank, item in enumerate(page.hits)
-            )[:depth]
-            if all(ident != article_id for *_, ident in best):
-                request = flat  # outside the global candidates: no bonus, as in one index
+        if plain and self.params.proximity > 0 and known.total > depth:
+            pages = self._worker_search(request, known, depth, rerank=True, rows=False)
+            best = order([entry for page in pages for entry in page.entries], "score")[:depth]
+            if all(entry[2] != article_id for entry in best):
+                # outside the global candidates: no bonus, as in one index
+                request = attrs.evolve(request, params=attrs.evolve(self.params, proximity=0.0))
         number = shard_of(article_id, len(self.shard_paths))
         path, generation = self.shard_paths[number], self.generations[number]
-        return self._runner.one(number, shard_explain, path, generation, request, stats, article_id)
-
-    def _together(self, page_end: int, *, highlight: bool) -> bool:
-        """True if a page ending at ``page_end`` comes with the query step (on a cluster,
-        short pages: over Dask tasks always, over resident hosts when without
-        highlights, which cost more than a host's round trip), False if its hits are
-        fetched after the merge."""
-        cheap = not self.resident or not highlight
-        return self.client is not None and cheap and page_end <= FETCH_WITH_QUERY
+        return self._runner.one(
+            number,
+            shard_explain,
+            path,
+            generation,
+            request,
+            StatsRef(known.token, known.stats),
+            article_id,
+        )
 
     def _items(
         self,
         request: SearchRequest,
-        stats: Statistics,
-        pages: list[ShardPage] | None,
+        known: _Known,
+        have: Rows,
         chosen: list[tuple[int, str, float]],
     ) -> list[HitItem]:
-        """The page's hits (``(shard, id, score)``, in order) as they travel: from the
-        shards' ``pages`` when those carry them, the others fetched from their shards by
-        id (stored rows and highlights; the query is not scored again)."""
+        """The page's hits (``(shard, id, score)``, in order) as they travel: their
+        stored rows and highlights from ``have`` when the search step made them, the
+        others fetched from their shards by id (the query is not scored again)."""
         if not request.stored:
             return [(ident, score, {}, {}) for _, ident, score in chosen]
-        have: dict[tuple[int, str], HitItem] = {}
-        for number, page in enumerate(pages or ()):
-            for item in page.hits:
-                have[(number, item[0])] = item
         wanted: dict[int, list[tuple[str, float]]] = {}
         for number, ident, score in chosen:
             if (number, ident) not in have:
                 wanted.setdefault(number, []).append((ident, score))
-        shards = sorted(wanted)
-        calls = [
-            (self.shard_paths[n], self.generations[n], request, stats, wanted[n], 0) for n in shards
-        ]
-        for number, found in zip(shards, self._runner.map(shard_fetch, calls, shards), strict=True):
-            for item in found:
-                have[(number, item[0])] = item
-        return [(ident, score, *have[(n, ident)][2:]) for n, ident, score in chosen]
+        if wanted:
+            shards = sorted(wanted)
 
-    def _reranked(
-        self, request: SearchRequest, stats: Statistics, page_end: int, depth: int
-    ) -> tuple[list[ShardPage], list[tuple[int, str, float]]]:
-        """Step 3 of a plain-words query: the bonus goes to the global best ``depth``.
+            def fetch(stats: StatsRef | Statistics) -> list[tuple[HitItem, ...]]:
+                calls = [
+                    (self.shard_paths[n], self.generations[n], request, stats, wanted[n], 0)
+                    for n in shards
+                ]
+                return self._runner.map(shard_fetch, calls, shards)
 
-        Each shard reports its best ``depth`` without the bonus and their scores with
-        it (the bonus of a match does not depend on the others). The global best
-        ``depth`` by the first score are the candidates; the page is the best
-        ``page_end`` of them by the second: ``(shard, id, score)`` from ``offset``.
-        """
-        answers = self._runner.map(
-            shard_rerank_search, self._calls(request, stats, depth, page_end)
-        )
-        ranked = sorted(
-            (-score, number, rank, ident)
-            for number, answer in enumerate(answers)
-            for rank, (ident, score) in enumerate(answer.base)
-        )[:depth]
-        page = sorted(
-            (-answers[number].final[ident], number, ident) for _, number, _, ident in ranked
-        )[request.offset : page_end]
-        return [answer.page for answer in answers], [(n, i, -s) for s, n, i in page]
-
-    def _merge(self, pages: list[ShardPage], request: SearchRequest) -> list[tuple[int, int]]:
-        """``(shard, rank)`` of the page's hits, merged from the shards' rankings."""
-        entries = [
-            (number, rank, item)
-            for number, page in enumerate(pages)
-            for rank, item in enumerate(page.hits)
-        ]
-        sort = request.sort or "score"
-        if sort == "score":
-            entries.sort(key=lambda e: (-e[2][1], e[0], e[1]))
-        elif sort in ("date", "-date"):
-            entries.sort(key=lambda e: (pages[e[0]].keys[e[1]], -e[2][1], e[0], e[1]))
-        elif sort == "-index":
-            entries.sort(key=lambda e: (-e[0], e[1]))
-        chosen = entries[request.offset : request.offset + request.limit]
-        return [(number, rank) for number, rank, _ in chosen]
+            for number, found in zip(shards, self._with_stats(known, fetch), strict=True):
+                for item in found:
+                    have[(number, item[0])] = (item[2], item[3])
+        return [(ident, score, *have[(n, ident)]) for n, ident, score in chosen]
 
     # -- links ------------------------------------------------------------------------
     def link_graph(self) -> LinkGraph:

@@ -5,16 +5,19 @@ so they run alike in this process or as Dask tasks on a worker. A process keeps 
 shard's reader (and its term dictionaries) open between tasks, keyed by folder: a worker
 opens a shard once per generation, not once per query. Nothing here imports Dask.
 
-A search runs in up to four steps, each a call per shard (see :mod:`.searcher`):
-``candidates`` (the terms prefix and fuzzy words may expand to, and the other
-spellings of plain words the shard holds), ``record`` (the document
-frequencies the query needs, counted on this shard), ``search`` (scored with the summed
-figures; for the proximity rerank, the best matches with and without the bonus) and
-``fetch`` (stored rows and highlights of the page's hits, by id, not scored again).
+A search runs in up to four steps, each a call per shard or per worker (see
+:mod:`.searcher`): ``candidates`` (the terms prefix and fuzzy words may expand to, and
+the other spellings of plain words the shard holds), ``record`` (the document
+frequencies the query needs, counted on this shard), ``worker_search`` (a worker's
+shards scored with the summed figures, merged, and the rows and highlights of the
+matches that can reach the page made; for the proximity rerank, the best matches with
+and without the bonus from one evaluation) and ``fetch`` (stored rows and highlights of
+a deep page's hits, by id, not scored again).
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -26,16 +29,17 @@ from bnsearch.errors import BnSearchError
 from bnsearch.index import Index
 from bnsearch.index.faults import crash_point
 from bnsearch.index.reader import IndexReader
-from bnsearch.index.segment import NO_DATE
-from bnsearch.search import Searcher
+from bnsearch.index.segment import NO_DATE, SegmentReader
+from bnsearch.search import Searcher, collect
 from bnsearch.search.compiler import Compiler
 from bnsearch.search.context import Context
 from bnsearch.search.fuzzy import TermDictionary
 from bnsearch.search.parser import has_syntax, parse_query
-from bnsearch.search.plan import plain_words
+from bnsearch.search.plan import Scored, plain_words
 from bnsearch.search.query import Query
 from bnsearch.search.results import Explanation, Hit, Results
 from bnsearch.search.scoring import BM25FParams
+from bnsearch.search.searcher import Scoring
 from bnsearch.search.spelling import SpellingIndex
 from bnsearch.search.statistics import Statistics, StatisticsRecorder, UnitKey
 
@@ -79,20 +83,6 @@ class ShardState:
 
 #: A hit as it travels from a shard: id, score, stored fields, highlights.
 HitItem = tuple[str, float, dict[str, Any], dict[str, Any]]
-
-
-@attrs.frozen(kw_only=True)
-class ShardPage:
-    """One shard's answer to a search: its best hits (as plain tuples, to travel) and
-    facts about all its matches."""
-
-    hits: tuple[HitItem, ...]
-    #: per hit, the date key of a date sort (undated: the largest), else empty
-    keys: tuple[int, ...]
-    total: int
-    facets: dict[str, dict[str, int]]
-    notes: tuple[str, ...]
-    query: Query | None
 
 
 _open_lock = threading.Lock()
@@ -271,12 +261,15 @@ _resident_lock = threading.Lock()
 _resident: OrderedDict[tuple[Any, ...], tuple[Searcher, Statistics]] = OrderedDict()
 
 
-def _searcher(reader: IndexReader, request: SearchRequest, statistics: Any) -> Searcher:
+def _searcher(
+    reader: IndexReader, request: SearchRequest, statistics: Any, token: str | None = None
+) -> Searcher:
     """A searcher of ``reader`` scoring with ``statistics``: the one kept for this query
-    when the statistics are gathered ones and equal to those it scores with (they follow
-    from every shard's snapshot, not this one's alone: a commit that leaves this shard
-    as it was changes them), a new one otherwise (the record step's recorder)."""
-    if not isinstance(statistics, Statistics):
+    when the statistics are gathered ones named by ``token`` and equal to those it
+    scores with (the statistics follow from every shard's snapshot, not this one's
+    alone: a shard whose commit did not change scores with new statistics when another
+    shard's did), a new one otherwise (the record step's recorder)."""
+    if token is None or not isinstance(statistics, Statistics):
         return Searcher(
             reader,
             params=request.params,
@@ -286,13 +279,15 @@ def _searcher(reader: IndexReader, request: SearchRequest, statistics: Any) -> S
     key = (
         id(reader),
         reader.generation,
+        token,
         repr((request.query, request.fields, request.filter, request.romanized, request.strict)),
         repr(request.params),
         repr(request.default_fields),
     )
     with _resident_lock:
         kept = _resident.get(key)
-        if kept is not None and kept[0].reader is reader and kept[1] == statistics:
+        same = kept is not None and (kept[1] is statistics or kept[1] == statistics)
+        if kept is not None and same and kept[0].reader is reader:
             _resident.move_to_end(key)
             return kept[0]
     found = Searcher(
@@ -342,36 +337,227 @@ def shard_record(
 
 
 # -- step 3: the search itself, with the global figures ----------------------------------
-def shard_search(
-    path: str, generation: int, request: SearchRequest, statistics: Statistics, limit: int
-) -> ShardPage:
-    """This shard's best ``limit`` hits scored with the global ``statistics``."""
+#: Statistics a process keeps by token (see :class:`StatsRef`): a worker receives a
+#: query's statistics once, then only their token.
+KEPT_STATISTICS = 1024
+_statistics_lock = threading.Lock()
+_statistics: OrderedDict[str, Statistics] = OrderedDict()
+
+
+class MissingStatisticsError(ShardError):
+    """A query step named statistics by a token this process does not keep (the caller
+    sends them again)."""
+
+
+@attrs.frozen
+class StatsRef:
+    """A query's global statistics as they travel: the token and, the first time (or
+    when a worker says it lacks them), the statistics themselves."""
+
+    token: str
+    statistics: Statistics | None = None
+
+
+def _resolve(ref: StatsRef | Statistics) -> tuple[Statistics, str | None]:
+    """The statistics ``ref`` names (kept under its token when it carries them), and the
+    token (None for bare statistics)."""
+    if isinstance(ref, Statistics):
+        return ref, None
+    with _statistics_lock:
+        if ref.statistics is not None:
+            _statistics[ref.token] = ref.statistics
+            found: Statistics | None = ref.statistics
+        else:
+            found = _statistics.get(ref.token)
+        if found is None:
+            raise MissingStatisticsError(f"no statistics kept under {ref.token!r}")
+        _statistics.move_to_end(ref.token)
+        while len(_statistics) > KEPT_STATISTICS:
+            _statistics.popitem(last=False)
+    return found, ref.token
+
+
+#: A match as it travels from a worker: shard number, rank on its shard, id, score, and
+#: a second number: the score with the proximity bonus (a reranked query: ``score`` is
+#: then the one without), the date key of a date sort (undated: the largest), else 0.
+Entry = tuple[int, int, str, float, float]
+#: The stored fields and highlights of a hit, by ``(shard number, id)``.
+Rows = dict[tuple[int, str], tuple[dict[str, Any], dict[str, Any]]]
+
+
+def order(entries: Iterable[Entry], sort: str) -> list[Entry]:
+    """``entries`` in the merged order of a sharded page (by score: then shard, then
+    rank; reranked candidates are ordered so by their score without the bonus)."""
+    if sort == "score":
+        return sorted(entries, key=lambda e: (-e[3], e[0], e[1]))
+    if sort in ("date", "-date"):
+        return sorted(entries, key=lambda e: (e[4], -e[3], e[0], e[1]))
+    if sort == "-index":
+        return sorted(entries, key=lambda e: (-e[0], e[1]))
+    return sorted(entries, key=lambda e: (e[0], e[1]))
+
+
+def rerank_page(candidates: Sequence[Entry], start: int, end: int) -> list[Entry]:
+    """The page ``[start:end]`` of reranked ``candidates`` (the global best by the score
+    without the bonus), by their score with it."""
+    return sorted(candidates, key=lambda e: (-e[4], e[0], e[2]))[start:end]
+
+
+def reachable(candidates: Sequence[Entry], end: int) -> list[Entry]:
+    """Of one worker's reranked ``candidates`` (its best by the score without the
+    bonus, in that order), those that can reach the first ``end`` of a page: the global
+    candidates hold a prefix of them, and in any prefix only its best ``end`` by the
+    score with the bonus can."""
+    kept: list[tuple[float, int, str]] = []  # the best ``end`` keys of the prefix so far
+    found: list[Entry] = []
+    if end <= 0:
+        return found
+    for entry in candidates:
+        key = (-entry[4], entry[0], entry[2])
+        if len(kept) < end or key < kept[-1]:
+            bisect.insort(kept, key)
+            del kept[end:]
+            found.append(entry)
+    return found
+
+
+@attrs.frozen(kw_only=True)
+class WorkerPage:
+    """A worker's answer to a search over its shards: its best matches merged (plain
+    tuples, to travel), the stored rows and highlights of those the page may show,
+    and facts about all its matches."""
+
+    entries: tuple[Entry, ...]
+    rows: Rows
+    #: per shard: its number, match count and notes
+    shards: tuple[tuple[int, int, tuple[str, ...]], ...]
+    #: facet counts summed over the worker's shards (only when the request names facets)
+    facets: dict[str, dict[str, int]] | None
+    query: Query | None
+
+
+def worker_search(
+    shards: Sequence[tuple[int, str, int]],
+    request: SearchRequest,
+    statistics: StatsRef | Statistics,
+    depth: int,
+    rerank: bool,
+    rows: bool,
+) -> WorkerPage:
+    """Step 3 on the shards ``(number, folder, generation)`` one worker holds, in one
+    call: each shard scored once with the global ``statistics``; their best merged here
+    (``offset + limit`` of them, or for a reranked query the best ``depth`` without the
+    bonus, each with its score with it); with ``rows``, the stored rows and highlights
+    of those that can reach the page (so the page needs no second call)."""
     crash_point("shard-search")
-    reader, _ = open_shard(path, generation)
-    results = _run(reader, request, statistics, limit=limit)
-    keys: tuple[int, ...] = ()
-    if request.sort in ("date", "-date"):
-        keys = tuple(
-            _date_key(reader, hit.id, newest_first=request.sort == "-date") for hit in results
+    stats, token = _resolve(statistics)
+    page_end = request.offset + request.limit
+    sort = request.sort or "score"
+    found: list[Entry] = []
+    located: dict[tuple[int, str], tuple[Searcher, Scoring, int, int]] = {}
+    answers = []
+    facets: dict[str, dict[str, int]] | None = None if request.facets is None else {}
+    query = None
+    for number, path, generation in shards:
+        reader, _ = open_shard(path, generation)
+        searcher = _searcher(reader, request, stats, token)
+        scoring = searcher.score(
+            request.query,
+            page_end=depth if rerank else page_end,
+            fields=request.fields,
+            filter=request.filter,
+            sort=sort,
+            romanized=request.romanized,
+            facets=request.facets,
+            strict=request.strict,
+            exact_total=True,  # shard totals add up to the index's
         )
-    return ShardPage(
-        hits=tuple(_item(hit) for hit in results),
-        keys=keys,
-        total=results.total,
-        facets={name: dict(counts) for name, counts in results.facets.items()},
-        notes=results.notes,
-        query=results.query,
+        answers.append((number, scoring.total, scoring.notes))
+        if query is None:
+            query = scoring.plan.parsed
+        if facets is not None:
+            for name, counts in scoring.facets.items():
+                into = facets.setdefault(name, {})
+                for value, count in counts.items():
+                    into[value] = into.get(value, 0) + count
+        if scoring.scored is None:
+            continue
+        picked = _picked(reader, scoring.scored, sort, depth if rerank else page_end, rerank)
+        ids = [reader.segments[o].article_ids() for o in range(len(reader.segments))]
+        for rank, (ordinal, doc, score, second) in enumerate(picked):
+            ident = ids[ordinal][doc]
+            found.append((number, rank, ident, score, second))
+            located[(number, ident)] = (searcher, scoring, ordinal, doc)
+    entries = order(found, sort)[: depth if rerank else page_end]
+    page: Rows = {}
+    if rows and request.stored:
+        wanted = reachable(entries, page_end) if rerank else entries
+        by_shard: dict[int, list[Entry]] = {}
+        for entry in wanted:
+            by_shard.setdefault(entry[0], []).append(entry)
+        for number, some in by_shard.items():
+            searcher, scoring = located[(number, some[0][2])][:2]
+            chosen = [(*located[(number, e[2])][2:], e[4] if rerank else e[3]) for e in some]
+            made = searcher.make_hits(scoring, chosen, 0, request.highlight, True)
+            for hit in made:
+                page[(number, hit.id)] = (dict(hit.fields), dict(hit.highlights))
+    return WorkerPage(
+        entries=tuple(entries), rows=page, shards=tuple(answers), facets=facets, query=query
     )
 
 
-def _date_key(reader: IndexReader, article_id: str, *, newest_first: bool) -> int:
-    """The date sort's key of an article (as the one-index sort orders it)."""
-    where = reader.find(article_id)
-    assert where is not None
-    published = int(reader.segments[where[0]].published()[where[1]])
+def _picked(
+    reader: IndexReader, scored: Scored, sort: str, k: int, rerank: bool
+) -> list[tuple[int, int, float, float]]:
+    """A shard's best ``k`` as ``(segment ordinal, doc, score, second)`` (see
+    :data:`Entry`), in its own order: the reranked ones by the score without the bonus,
+    from the one evaluation that gave both."""
+    segments = reader.segments
+    if not rerank:
+        chosen = collect.top(segments, scored.matched, k, sort, within=scored.candidates)
+        if sort not in ("date", "-date"):
+            return [(o, d, s, 0.0) for o, d, s in chosen]
+        newest = sort == "-date"
+        return [
+            (o, d, s, float(_date_key(segments[o], d, newest_first=newest))) for o, d, s in chosen
+        ]
+    before, after = scored.before_rerank, scored.matched
+    where = scored.candidates if scored.candidates is not None else collect.best(before, k)
+    picked: list[tuple[int, int, float, float]] = []
+    for ordinal, found in enumerate(where):
+        docs = before[ordinal][0][found].tolist()
+        base = before[ordinal][1][found].tolist()
+        final = after[ordinal][1][found].tolist()
+        picked.extend(zip([ordinal] * len(docs), docs, base, final, strict=True))
+    picked.sort(key=lambda p: (-p[2], p[0], p[1]))  # score, then segment, then doc
+    return picked[:k]
+
+
+def _date_key(segment: SegmentReader, doc: int, *, newest_first: bool) -> int:
+    """The date sort's key of a doc (as the one-index sort orders it)."""
+    published = int(segment.published()[doc])
     if published == NO_DATE:
         return 2**63 - 1
     return -published if newest_first else published
+
+
+def shard_facets(
+    path: str, generation: int, request: SearchRequest, statistics: StatsRef | Statistics
+) -> dict[str, dict[str, int]]:
+    """This shard's facet counts over every match of the request (read when a sharded
+    page's facets are)."""
+    reader, _ = open_shard(path, generation)
+    scoring = _searcher(reader, request, *_resolve(statistics)).score(
+        request.query,
+        page_end=0,
+        fields=request.fields,
+        filter=request.filter,
+        romanized=request.romanized,
+        facets=request.facets,
+        strict=request.strict,
+        exact_total=True,
+    )
+    return {name: dict(counts) for name, counts in scoring.facets.items()}
 
 
 def hit_of(item: HitItem, rank: int) -> Hit:
@@ -386,13 +572,13 @@ def shard_explain(
     path: str,
     generation: int,
     request: SearchRequest,
-    statistics: Statistics,
+    statistics: StatsRef | Statistics,
     article_id: str,
 ) -> Explanation:
     """How this shard's article ``article_id`` scores for the request's query with the
     global ``statistics`` (``Searcher.explain``; ``KeyError`` if it is not live here)."""
     reader, _ = open_shard(path, generation)
-    return _searcher(reader, request, statistics).explain(
+    return _searcher(reader, request, *_resolve(statistics)).explain(
         request.query, article_id, fields=request.fields, romanized=request.romanized
     )
 
@@ -405,7 +591,7 @@ def shard_fetch(
     path: str,
     generation: int,
     request: SearchRequest,
-    statistics: Statistics,
+    statistics: StatsRef | Statistics,
     found: Sequence[tuple[str, float]],
     offset: int,
 ) -> tuple[HitItem, ...]:
@@ -414,7 +600,7 @@ def shard_fetch(
     the highlights' words), not scored."""
     crash_point("shard-fetch")
     reader, _ = open_shard(path, generation)
-    hits = _searcher(reader, request, statistics).hits_of(
+    hits = _searcher(reader, request, *_resolve(statistics)).hits_of(
         request.query,
         found,
         offset=offset,
@@ -424,57 +610,3 @@ def shard_fetch(
         highlight=request.highlight,
     )
     return tuple(_item(hit) for hit in hits)
-
-
-@attrs.frozen(kw_only=True)
-class RerankPage:
-    """A shard's answer for a reranked plain-words query: its best ``depth`` matches
-    without the proximity bonus (``(id, score)``, best first), the score with the bonus
-    of each of them, and its page: its best ``limit`` with the bonus given to its own
-    best ``depth`` (with stored rows when the request asks for them), total, facets."""
-
-    base: tuple[tuple[str, float], ...]
-    final: dict[str, float]
-    page: ShardPage
-
-
-def shard_rerank_search(
-    path: str,
-    generation: int,
-    request: SearchRequest,
-    statistics: Statistics,
-    depth: int,
-    limit: int,
-) -> RerankPage:
-    """Everything the merge needs to give the proximity bonus to the global best
-    ``depth`` matches, in one task: the merge picks the page from ``base`` and
-    ``final``, and fetches the hits of it that ``page`` does not hold (see
-    :mod:`.searcher`)."""
-    crash_point("shard-search")
-    reader, _ = open_shard(path, generation)
-    flat = attrs.evolve(request.params, proximity=0.0)
-    quick = attrs.evolve(request, params=flat, stored=False, highlight=False, facets=())
-    base = _run(reader, quick, statistics, limit=depth)
-    final = _run(
-        reader, attrs.evolve(request, stored=False, highlight=False), statistics, limit=depth
-    )
-    hits = list(final.hits[:limit])
-    if request.stored and hits:
-        hits = _searcher(reader, request, statistics).hits_of(
-            request.query,
-            [(hit.id, hit.score) for hit in hits],
-            fields=request.fields,
-            highlight=request.highlight,
-        )
-    return RerankPage(
-        base=tuple((hit.id, hit.score) for hit in base),
-        final={hit.id: hit.score for hit in final},
-        page=ShardPage(
-            hits=tuple(_item(hit) for hit in hits),
-            keys=(),
-            total=final.total,
-            facets={name: dict(counts) for name, counts in final.facets.items()},
-            notes=final.notes,
-            query=final.query,
-        ),
-    )

@@ -31,7 +31,7 @@ import numpy.typing as npt
 from bnsearch.analysis import Analyzer
 from bnsearch.analysis.forms import inflection_split
 from bnsearch.articles import Article
-from bnsearch.index import wordspans
+from bnsearch.index import blockmax, wordspans
 from bnsearch.index.links import title_key
 from bnsearch.index.norms import encode_lengths
 from bnsearch.index.schema import POSITION_GAP, TEXT, FieldSpec, Schema, keyword_values
@@ -588,6 +588,11 @@ def build_field(
     if text:
         arrays["norms"] = encode_lengths(field_lengths)
         arrays["lens"] = field_lengths
+        arrays.update(
+            blockmax.block_maxima(
+                indptr, arrays["docs"], arrays["tfs"], arrays["norms"], arrays.get("forms")
+            )
+        )
         if positions:
             max_pos = int(position.max()) if n else 0
             arrays["pos"] = position.astype(small_uint(max_pos))

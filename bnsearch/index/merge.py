@@ -25,7 +25,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from bnsearch.index import wordspans
+from bnsearch.index import blockmax, wordspans
 from bnsearch.index.directory import Directory
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.postings import combine_fields
@@ -98,6 +98,16 @@ def _merge_field(
             wordspans.select(
                 [reader.word_spans(name) for reader in readers],
                 [np.flatnonzero(reader.live) for reader in readers],
+            )
+        )
+    if text:  # block maxima, from the merged postings
+        arrays_out.update(
+            blockmax.block_maxima(
+                arrays_out["indptr"],
+                arrays_out["docs"],
+                arrays_out["tfs"],
+                arrays_out["norms"],
+                arrays_out.get("forms"),
             )
         )
     stats = {

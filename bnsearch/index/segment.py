@@ -278,6 +278,7 @@ class _FieldArrays:
         positions: bool,
         has_forms: bool,
         has_spans: bool = False,
+        has_blocks: bool = False,
     ) -> None:
         self.blob: Array = load(f"{prefix}.terms.blob")
         self.off: Array = load(f"{prefix}.terms.off")
@@ -297,6 +298,15 @@ class _FieldArrays:
                 load(f"{prefix}.{wordspans.SPANS}"),
                 load(f"{prefix}.{wordspans.SPANPTR}"),
                 load(f"{prefix}.{wordspans.SPANWIDTH}"),
+            )
+        #: per-block maxima (:mod:`.blockmax`): pointers, max tfs, min norms, OR of forms
+        self.blocks: tuple[Array, Array, Array, Array | None] | None = None
+        if has_blocks:
+            self.blocks = (
+                load(f"{prefix}.blockptr"),
+                load(f"{prefix}.blocktf"),
+                load(f"{prefix}.blocknorm"),
+                load(f"{prefix}.blockforms") if has_forms else None,
             )
         self.terms: list[str] | None = None
 
@@ -327,6 +337,14 @@ class _FieldArrays:
             fail(f"positions are {self.pos.dtype} numbers, not unsigned ones of 8 to 32 bits")
         if self.spans is not None:
             wordspans.check(*self.spans, max_doc, fail)
+        if self.blocks is not None:
+            pointer, block_tfs, block_norms, block_forms = self.blocks
+            count = int(pointer[-1]) if len(pointer) else -1
+            if len(pointer) != terms + 1 or any(
+                part is not None and len(part) != count
+                for part in (block_tfs, block_norms, block_forms)
+            ):
+                fail("block maxima do not match the terms")
         if postings and len(self.docs):
             low, high = int(self.docs.min()), int(self.docs.max())
             if low < 0 or high >= max_doc:
@@ -405,6 +423,15 @@ class SegmentReader:
                 spec.positions,
                 source.has(f"fld.{spec.name}.forms"),
                 spec.positions and source.has(f"fld.{spec.name}.{wordspans.SPANS}"),
+                spec.kind == TEXT
+                and all(
+                    source.has(f"fld.{spec.name}.{name}")
+                    for name in ("blockptr", "blocktf", "blocknorm")
+                )
+                and (
+                    not source.has(f"fld.{spec.name}.forms")
+                    or source.has(f"fld.{spec.name}.blockforms")
+                ),
             )
             for spec in schema.fields
         }
@@ -636,6 +663,25 @@ class SegmentReader:
         """The field's word spans (:mod:`.wordspans`: bytes, per-doc pointers, per-doc
         widths), or ``None`` where the segment keeps none (written before them)."""
         return self._field(field).spans
+
+    def blocks(
+        self, field: str, start: int, length: int
+    ) -> tuple[Array, Array, Array | None] | None:
+        """The per-block maxima (:mod:`.blockmax`: max tfs, min length codes, OR of form
+        flags or ``None``) of the postings ``[start, start + length)`` of one term (as
+        :meth:`located_postings` gives them); ``None`` where the segment keeps none."""
+        arrays = self._field(field)
+        if arrays.blocks is None or length <= 0:
+            return None
+        pointer, tfs, norms, forms = arrays.blocks
+        indptr = arrays.indptr
+        ident = int(np.searchsorted(indptr, start, side="right")) - 1
+        if ident < 0 or int(indptr[ident]) != start or int(indptr[ident + 1]) != start + length:
+            return None
+        low, high = int(pointer[ident]), int(pointer[ident + 1])
+        if high == low:  # (a list of one block keeps none)
+            return None
+        return tfs[low:high], norms[low:high], None if forms is None else forms[low:high]
 
     def forms(self, field: str) -> npt.NDArray[np.uint8] | None:
         """Per posting (aligned with the field's doc ids), the OR of its occurrences' form

@@ -29,6 +29,7 @@ import json
 import os
 import threading
 import zlib
+from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -67,11 +68,14 @@ _DAMAGED_BLOCK: tuple[type[Exception], ...] = (
 #: doc store keeps 100 (``DOCSTORE_CACHE_CAPACITY`` in its ``store/reader.rs``).
 BLOCK_CACHE_BLOCKS = 100
 #: Characters of text per block before a new block starts (a row longer than this is a
-#: block of its own). Reading a hit decompresses its whole block: on BQA+BeliN (4,008
-#: docs, a body about 2,300 characters) the rows of 3,942 page hits read in 37 us each at
-#: 2K characters against 48 us at 4K and 67 us at 8K (same process, 2026-12-06), for an
-#: index 3.8% larger (13.16 against 12.69 MB). Before: 8K (2026-11-28), 16K at first.
-BLOCK_CHARS = 2 * 1024
+#: block of its own). Reading a hit decompresses its whole block, so a block of one row is
+#: read fastest: on BQA+BeliN (4,008 docs, a body about 2,300 characters) a row read
+#: (inflated by ISA-L, decoded, parsed) in 21 us at 512 characters against 28 us at 2K, for
+#: a store 4% larger (6.23 against 5.99 MB; 2026-12-06); on synthetic articles of about 900
+#: characters, where 2K blocks held three rows, in 16 against 26 us. Before: 2K
+#: (2026-12-06 morning), 8K (2026-11-28), 16K at first. Only the writer reads this: blocks
+#: of any size are read alike.
+BLOCK_CHARS = 512
 ZLIB_LEVEL = 1
 TEXT_ENCODING = "utf-16-le"
 #: Short fields of a row, JSON-encoded in a format-2 block's header, in this order.
@@ -280,7 +284,8 @@ class StoreReader:
         self._index = index
         self._where = where
         self._first_docs = np.asarray(index[:, 1])
-        self._firsts: list[int] = self._first_docs.tolist()  # bisect: no numpy call a row
+        # bisect: no numpy call a row; 8 bytes a block (a block may be a single row)
+        self._firsts = array("q", self._first_docs.astype(np.int64).tobytes())
         #: decoded blocks, least recently used first
         self._cache: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()

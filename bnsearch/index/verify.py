@@ -28,7 +28,7 @@ import attrs
 import numpy as np
 
 from bnsearch.errors import BnSearchError
-from bnsearch.index import compound, wordspans
+from bnsearch.index import blockmax, compound, wordspans
 from bnsearch.index.directory import Directory, FSDirectory
 from bnsearch.index.links import LinkGraph, graph_from_segments
 from bnsearch.index.manifest import Manifest, SegmentEntry
@@ -151,6 +151,14 @@ def _check_field(segment: SegmentReader, name: str, text: bool, problems: list[s
             problems.append(f"{where}: norms/lengths are not one per doc")
         else:
             _check_lengths(where, docs, tfs, norms, lens, problems)
+            if arrays is segment._fields.get(name):  # (anchor updates keep no block maxima)
+                stems = {n: f"fld.{name}.{n}" for n in blockmax.NAMES}
+                blocks = {
+                    n: segment.array(stem) if segment.has_array(stem) else None
+                    for n, stem in stems.items()
+                }
+                found = blockmax.problems(blocks, indptr, docs, tfs, norms, arrays.forms, deep=True)
+                problems.extend(f"{where}: {problem}" for problem in found)
         if arrays.pos is not None and arrays.posptr is not None:
             total = int(tfs.sum(dtype=np.int64))
             if len(arrays.pos) != total or len(arrays.posptr) != len(terms) + 1:

@@ -29,6 +29,8 @@ cnp.import_array()
 #: Below one posting in this many docs of the segment, the matching docs are collected
 #: as they are first touched and sorted; above, the dense table is scanned.
 DEF SPARSE_RATIO = 16
+#: A margin on the score bounds (relative): pruning never rests on the last bits of a sum.
+DEF BOUND_MARGIN = 1e-6
 
 
 cdef cnp.ndarray _contiguous(object array, int typenum):
@@ -296,6 +298,46 @@ cdef inline float _saturate(float x, float k1, float weight) noexcept nogil:
     return weight if x > 0 else 0
 
 
+# -- the best k: a heap whose root is the worst kept (score, then doc: higher doc is worse) ----
+cdef struct Entry:
+    float score
+    int32_t doc
+
+
+cdef inline bint _worse(Entry a, Entry b) noexcept nogil:
+    return a.score < b.score or (a.score == b.score and a.doc > b.doc)
+
+
+cdef Py_ssize_t _offer(Entry* heap, Py_ssize_t size, Py_ssize_t k, Entry item) noexcept nogil:
+    """Keep ``item`` if it is among the best ``k`` seen; the heap's new size."""
+    cdef Py_ssize_t i, child, parent
+    if size < k:
+        i = size
+        while i > 0:
+            parent = (i - 1) >> 1
+            if not _worse(item, heap[parent]):
+                break
+            heap[i] = heap[parent]
+            i = parent
+        heap[i] = item
+        return size + 1
+    if not _worse(heap[0], item):
+        return size
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and _worse(heap[child + 1], heap[child]):
+            child += 1
+        if not _worse(heap[child], item):
+            break
+        heap[i] = heap[child]
+        i = child
+    heap[i] = item
+    return size
+
+
 cdef struct Walk:
     # the state of one segment's scoring, shared by every slice it walks
     double* acc        # per doc: the float64 sum of its units' scores and bonuses
@@ -316,6 +358,17 @@ cdef struct Walk:
     int32_t tag
     Py_ssize_t max_doc
     int bad            # a posting named a doc outside the segment
+    # block-max pruning of a lone unit's longest slice (block_x NULL: none)
+    const float* block_x      # per block of BLOCK postings: no posting's x is larger
+    const uint8_t* block_forms  # per block: the OR of its postings' form flags (or NULL)
+    Py_ssize_t n_blocks
+    const uint8_t* mask       # the docs a search may return (NULL: all)
+    Entry* live               # the best ``keep`` of the slice so far (score, then doc)
+    Py_ssize_t live_size
+    Py_ssize_t keep
+    Py_ssize_t live_count     # matches of the slice so far
+    Py_ssize_t min_total      # ... needed before a block may be skipped
+    bint skipped              # a block was skipped: the count is a lower bound
 
 
 cdef inline void _touch(Walk* w, Py_ssize_t d) noexcept nogil:
@@ -381,6 +434,9 @@ cdef void _walk(
     """Every posting of one slice (only the candidates' when pruned; found by binary
     search when ``w.cands`` is set)."""
     cdef Py_ssize_t i, d, c, at = 0
+    if w.block_x != NULL:
+        _walk_blocks(docs, tfs, n, mult, mode, k1, weight, w)
+        return
     if w.cands != NULL:
         for c in range(w.n_cands):
             at = _find(docs, at, n, w.cands[c])
@@ -397,6 +453,83 @@ cdef void _walk(
         if w.only_seen and w.mark[d] != 2:
             continue
         _posting(docs, tfs, i, mult, mode, k1, weight, w)
+
+
+#: Postings per block of the per-block maxima (:data:`bnsearch.index.blockmax.BLOCK`).
+DEF BLOCK = 128
+#: Blocks are skipped only where the unit's other slices hold at most a quarter of the
+#: postings of the one walked by blocks.
+DEF OTHERS_RATIO = 4
+BLOCK_OTHERS_RATIO = OTHERS_RATIO  # (for the caller, which skips computing useless bounds)
+
+
+cdef void _walk_blocks(
+    const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, int mode,
+    float k1, float weight, Walk* w,
+) noexcept nogil:
+    """The longest slice of a lone unit, block by block (the unit's other slices were
+    summed into ``xbuf`` before, their docs ascending in ``xdocs``): a posting's score is
+    then final, so the best ``keep`` so far are known. Once ``min_total`` matches are
+    counted, a block whose bound (its ``x`` bound saturated, plus the bonus where a
+    posting may hold the typed form) stays below the ``keep``-th score is skipped, but
+    for the docs the other slices hold in its range whose own bound (their ``x`` from
+    those slices added) can still reach it: those are looked up in the block."""
+    cdef Py_ssize_t b, i, start, end, d, xp = 0, j, at
+    cdef double kth, base
+    cdef bint may_form
+    for b in range(w.n_blocks):
+        start = b * BLOCK
+        end = min(start + BLOCK, n)
+        if start >= n:
+            break
+        if w.live_size == w.keep and w.live_count >= w.min_total:
+            kth = <double>w.live[0].score
+            # a posting of the block may hold the typed form (no block flags: assume so)
+            may_form = w.forms != NULL and (
+                w.block_forms == NULL or (w.block_forms[b] & w.flag) == w.flag
+            )
+            base = <double>_saturate(w.block_x[b], k1, weight)
+            if may_form:
+                base += w.bonus
+            if base * (1 + BOUND_MARGIN) < kth:
+                w.skipped = True
+                while xp < w.n_x and w.xdocs[xp] < docs[start]:
+                    xp += 1
+                j = xp
+                at = start
+                while j < w.n_x and w.xdocs[j] <= docs[end - 1]:
+                    d = w.xdocs[j]
+                    j += 1
+                    if w.stamp != NULL and (may_form or w.acc[d] != 0):
+                        base = w.bonus
+                    else:
+                        base = 0
+                    base += <double>_saturate(<float>(<double>w.block_x[b] + w.xbuf[d]), k1, weight)
+                    if base * (1 + BOUND_MARGIN) < kth:
+                        continue
+                    at = _find(docs, at, end, d)
+                    if at < end and docs[at] == d:
+                        _posting(docs, tfs, at, mult, mode, k1, weight, w)
+                        _offer_live(w, d)
+                continue
+        for i in range(start, end):
+            d = docs[i]
+            if d < 0 or d >= w.max_doc:
+                w.bad = 1
+                return
+            _posting(docs, tfs, i, mult, mode, k1, weight, w)
+            _offer_live(w, d)
+
+
+cdef inline void _offer_live(Walk* w, Py_ssize_t d) noexcept nogil:
+    """Doc ``d``'s score is final: a match for the count, and offered to the live page."""
+    cdef Entry item
+    if w.acc[d] != 0 and (w.mask == NULL or w.mask[d]):
+        w.live_count += 1
+        item.score = <float>w.acc[d]
+        item.doc = <int32_t>d
+        if w.live_size < w.keep or _worse(w.live[0], item):
+            w.live_size = _offer(w.live, w.live_size, w.keep, item)
 
 
 cdef int _compare_int32(const void* a, const void* b) noexcept nogil:
@@ -433,46 +566,6 @@ cdef void _dispatch(
             _walk(<int32_t*>dp, <int64_t*>tp, n, mult, mode, k1, weight, w)
 
 
-# -- the best k: a heap whose root is the worst kept (score, then doc: higher doc is worse) ----
-cdef struct Entry:
-    float score
-    int32_t doc
-
-
-cdef inline bint _worse(Entry a, Entry b) noexcept nogil:
-    return a.score < b.score or (a.score == b.score and a.doc > b.doc)
-
-
-cdef Py_ssize_t _offer(Entry* heap, Py_ssize_t size, Py_ssize_t k, Entry item) noexcept nogil:
-    """Keep ``item`` if it is among the best ``k`` seen; the heap's new size."""
-    cdef Py_ssize_t i, child, parent
-    if size < k:
-        i = size
-        while i > 0:
-            parent = (i - 1) >> 1
-            if not _worse(item, heap[parent]):
-                break
-            heap[i] = heap[parent]
-            i = parent
-        heap[i] = item
-        return size + 1
-    if not _worse(heap[0], item):
-        return size
-    i = 0
-    while True:
-        child = 2 * i + 1
-        if child >= size:
-            break
-        if child + 1 < size and _worse(heap[child + 1], heap[child]):
-            child += 1
-        if not _worse(heap[child], item):
-            break
-        heap[i] = heap[child]
-        i = child
-    heap[i] = item
-    return size
-
-
 cdef int _compare_entry_doc(const void* a, const void* b) noexcept nogil:
     cdef int32_t x = (<const Entry*>a).doc
     cdef int32_t y = (<const Entry*>b).doc
@@ -498,8 +591,6 @@ cdef Py_ssize_t _kth_best(
     return count
 
 
-#: A margin on the score bounds (relative): pruning never rests on the last bits of a sum.
-DEF BOUND_MARGIN = 1e-6
 #: Pruned, a slice this many times longer than the candidates is searched (a binary
 #: search per candidate) rather than walked.
 DEF LOOKUP_RATIO = 16
@@ -516,6 +607,14 @@ cdef inline void _lookup_or_walk(
         w.n_cands = n_cands
     else:
         w.cands = NULL
+
+
+cdef void _blocks_on(Walk* w, cnp.ndarray block_x, object block_forms):
+    """Walk the next slice block by block (``block_forms``: an array, or False)."""
+    w.block_x = <const float*>cnp.PyArray_DATA(block_x)
+    w.block_forms = NULL
+    if block_forms is not False:
+        w.block_forms = <const uint8_t*>cnp.PyArray_DATA(<cnp.ndarray>block_forms)
 
 
 cdef void _slice(
@@ -551,6 +650,7 @@ def score_segment(
     Py_ssize_t keep=0,
     bint prune=False,
     Py_ssize_t min_total=0,
+    object blocks=None,
 ):
     """The matching docs of one segment (ascending, int32), their scores (float32), how
     many docs match, and whether the segment was pruned.
@@ -570,8 +670,16 @@ def score_segment(
     ``min_total`` docs were seen to match (MaxScore): the later units then only add to
     the docs already seen. The best ``keep`` and their scores are those of the exhaustive
     pass; the count is then a lower bound (at least ``min_total``).
+
+    ``blocks`` (with ``keep`` and one unit): ``(slice, block_x, block_forms)``, per block
+    of :data:`BLOCK` postings of that slice (the unit's longest) a bound on its postings'
+    ``x`` (float32) and the OR of their form flags (uint8, or None): once ``min_total``
+    matches are counted, a block that cannot reach the ``keep``-th score so far is
+    skipped (block-max pruning); the count is then a lower bound.
     """
     cdef Py_ssize_t n_parts = len(docs_parts)
+    cdef Py_ssize_t block_slice = -1
+    cdef cnp.ndarray block_x_arr, block_forms_arr
     cdef Py_ssize_t n_units = weights.shape[0]
     cdef Py_ssize_t total = 0, p, q, u, i, d, n_out = 0, count = 0, heap_size = 0
     cdef Walk w
@@ -636,15 +744,37 @@ def score_segment(
         if cnp.PyArray_DIM(mask_arr, 0) < max_doc:
             raise ValueError("the mask is shorter than the segment")
         mask_p = <const uint8_t*>cnp.PyArray_DATA(mask_arr)
-    _take(&tables, max_doc, n_units)
     memset(&w, 0, sizeof(Walk))
+    if blocks is not None and n_units == 1 and keep > 0 and not prune:
+        block_slice = blocks[0]
+        if not 0 <= block_slice < n_parts:
+            raise ValueError("the blocks name no slice")
+        block_x_arr = _contiguous(blocks[1], cnp.NPY_FLOAT32)
+        if cnp.PyArray_DIM(block_x_arr, 0) != (
+            cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[block_slice], 0) + BLOCK - 1
+        ) // BLOCK:
+            raise ValueError("block bounds do not match the slice's postings")
+        w.n_blocks = cnp.PyArray_DIM(block_x_arr, 0)
+        longest = cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[block_slice], 0)
+        if blocks[2] is not None:
+            block_forms_arr = _contiguous(blocks[2], cnp.NPY_UINT8)
+            if cnp.PyArray_DIM(block_forms_arr, 0) != w.n_blocks:
+                raise ValueError("block flags do not match the slice's postings")
+        if weights[0] < 0 or bonuses[0] < 0 or total <= min_total:
+            block_slice = -1  # (bounds need scores that only grow; too few to skip any)
+        elif (total - longest) * OTHERS_RATIO > longest:
+            # the other slices must be summed and sorted first: worth it only when they
+            # are short beside this one (a word's title beside its body, not a prefix's
+            # many expansions)
+            block_slice = -1
+    _take(&tables, max_doc, n_units)
     w.acc = tables.acc
     w.xbuf = tables.xbuf
     w.max_doc = max_doc
     first_tag = tables.first_tag
     try:
         w.mark = tables.seen
-        if total * SPARSE_RATIO < max_doc:  # a list of the docs touched
+        if total * SPARSE_RATIO < max_doc or block_slice >= 0:  # a list of the docs touched
             w.touched = <int32_t*>malloc((min(total, max_doc) + 1) * sizeof(int32_t))
             w.seen = tables.seen
             if w.touched == NULL:
@@ -653,6 +783,11 @@ def score_segment(
             heap = <Entry*>malloc(keep * sizeof(Entry))
             if heap == NULL:
                 raise MemoryError()
+        if block_slice >= 0:
+            w.live = <Entry*>malloc(keep * sizeof(Entry))
+            if w.live == NULL:
+                raise MemoryError()
+            w.keep, w.min_total, w.mask = keep, min_total, mask_p
         p = 0
         while p < n_parts:
             u = owners[p]
@@ -664,8 +799,11 @@ def score_segment(
                 w.flag, w.bonus, w.tag = flags[u], <double>bonuses[u], first_tag + <int32_t>u
                 w.stamp = tables.stamp
             if q == p + 1:
+                if p == block_slice:
+                    _blocks_on(&w, block_x_arr, blocks[2] is not None and block_forms_arr)
                 _slice(&w, p, docs_arrays, tfs_arrays, mult_arrays, forms_arrays, SCORE,
                        k1, weights[u], cands, n_cands)
+                w.block_x = NULL
             else:  # several slices: x summed per doc first (BM25F), then saturated
                 if w.xdocs == NULL:
                     w.xdocs = <int32_t*>malloc((min(total, max_doc) + 1) * sizeof(int32_t))
@@ -682,8 +820,12 @@ def score_segment(
                     if i != longest:
                         _slice(&w, i, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
                                ADD_X, k1, weights[u], cands, n_cands)
+                if longest == block_slice:  # (its bounds read the other slices' docs in order)
+                    qsort(w.xdocs, w.n_x, sizeof(int32_t), _compare_int32)
+                    _blocks_on(&w, block_x_arr, blocks[2] is not None and block_forms_arr)
                 _slice(&w, longest, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
                        FINISH, k1, weights[u], cands, n_cands)
+                w.block_x = NULL
                 for i in range(w.n_x):  # the docs the longest slice lacks
                     d = w.xdocs[i]
                     if w.xbuf[d] != 0:
@@ -798,18 +940,19 @@ def score_segment(
         free(w.touched)
         free(heap)
         free(cands)
-    return out_docs, out_scores, count, pruned
+        free(w.live)
+    return out_docs, out_scores, count, pruned or w.skipped
 
 
 # -- the proximity rerank: word pairs side by side in a few docs --------------------------------
 cdef struct Occurrence:
-    int64_t key  # column << 32 | position
-    int64_t label
+    int64_t position
+    int32_t label
 
 
 cdef int _compare_occurrence(const void* a, const void* b) noexcept nogil:
-    cdef int64_t x = (<const Occurrence*>a).key
-    cdef int64_t y = (<const Occurrence*>b).key
+    cdef int64_t x = (<const Occurrence*>a).position
+    cdef int64_t y = (<const Occurrence*>b).position
     return (x > y) - (x < y)
 
 
@@ -829,98 +972,326 @@ cdef inline int64_t _position_at(const void* positions, int kind, Py_ssize_t i) 
     return (<const int64_t*>positions)[i]
 
 
-def pair_counts(
-    list entry_docs,
-    list entry_offsets,
-    object positions,
-    const int64_t[:] labels,
-    const int32_t[:] docs,
-    const int64_t[:, :, :] pair_row,
-    Py_ssize_t n_pairs,
-):
-    """How often each query word pair stands at its distance in each of ``docs``, in one
-    field: ``counts[pair, column]`` (int64).
+#: A doc's pair words are looked up in a table indexed by position when their positions
+#: span at most this many (else its occurrences are sorted).
+DEF SLOT_SPAN = 1 << 16
 
-    Entry ``e`` is a pair word's postings (``entry_docs[e]``, sorted) with their position
-    offsets into ``positions`` (the field's whole position array); ``labels[e]`` is its
-    row in ``pair_row[first, second, distance]`` (the pair's number, or -1). ``docs`` are
-    sorted and unique. Two occurrences count as a pair when one stands one or two
-    positions after the other (one word per position: no word between counts twice).
-    """
-    cdef Py_ssize_t n_docs = docs.shape[0], n_entries = len(entry_docs)
-    cdef Py_ssize_t e, c, lo, hi, mid, n_occ = 0, cap = 0, i, j, k
-    cdef Py_ssize_t at, begin, end
-    cdef int64_t diff, row, d, labels_count = pair_row.shape[0]
-    cdef cnp.ndarray term_docs, offsets, pos_arr
-    cdef cnp.ndarray[int64_t, ndim=2] counts = np.zeros((n_pairs, n_docs), dtype=np.int64)
-    cdef Occurrence* occ = NULL
+
+# The position table, allocated once (a fresh 512 KB per call costs page faults); a
+# call made while another holds it (a finalizer running a search) gets a private one.
+cdef int32_t* _slot_label = NULL
+cdef int32_t* _slot_tag = NULL
+cdef int32_t _slot_last = 0
+cdef bint _slots_busy = False
+
+
+cdef struct Pairs:
+    # one field's pair counting, shared by its columns
+    const void* positions
+    int pkind
+    const int64_t* pair_row   # [first label, second label, gap] -> pair, C-contiguous
+    Py_ssize_t n_labels
+    Py_ssize_t n_pairs
+    Py_ssize_t n_docs
+    int64_t* counts           # [pair, column]
+    int32_t* slot_label       # per position - base: the label there (slot_tag says if set)
+    int32_t* slot_tag
+    int32_t tag
+    bint private_slots
+    Occurrence* occ           # the sorted fallback
+    Py_ssize_t occ_cap
+
+
+cdef int _take_slots(Pairs* s) except -1:
+    """The position table for one call: the shared one, or a private one while held."""
+    global _slot_label, _slot_tag, _slot_last, _slots_busy
+    s.private_slots = _slots_busy
+    if _slots_busy:
+        s.slot_label = <int32_t*>malloc(SLOT_SPAN * sizeof(int32_t))
+        s.slot_tag = <int32_t*>calloc(SLOT_SPAN, sizeof(int32_t))
+        s.tag = 0
+    else:
+        if _slot_tag == NULL:
+            _slot_label = <int32_t*>malloc(SLOT_SPAN * sizeof(int32_t))
+            _slot_tag = <int32_t*>calloc(SLOT_SPAN, sizeof(int32_t))
+            _slot_last = 0
+            if _slot_label == NULL or _slot_tag == NULL:
+                free(_slot_label)
+                free(_slot_tag)
+                _slot_label = _slot_tag = NULL
+                raise MemoryError()
+        if _slot_last > (1 << 30):
+            memset(_slot_tag, 0, SLOT_SPAN * sizeof(int32_t))
+            _slot_last = 0
+        s.slot_label, s.slot_tag, s.tag = _slot_label, _slot_tag, _slot_last
+        _slots_busy = True
+    if s.slot_label == NULL or s.slot_tag == NULL:
+        _give_slots(s)
+        raise MemoryError()
+    return 0
+
+
+cdef void _give_slots(Pairs* s) noexcept:
+    global _slot_last, _slots_busy
+    if s.private_slots:
+        free(s.slot_label)
+        free(s.slot_tag)
+    elif s.slot_tag != NULL:
+        _slot_last = s.tag
+        _slots_busy = False
+    s.slot_label = s.slot_tag = NULL
+
+
+cdef inline void _count_pair(Pairs* s, int32_t first, int32_t second, int64_t gap, Py_ssize_t c) noexcept nogil:
+    cdef int64_t row = s.pair_row[(first * s.n_labels + second) * 3 + gap]
+    if 0 <= row < s.n_pairs:
+        s.counts[row * s.n_docs + c] += 1
+
+
+cdef int _column_pairs(
+    Pairs* s, const tf_t* positions, Py_ssize_t c, const int64_t* begins, const int64_t* ends,
+    const int32_t* labels, Py_ssize_t n_entries,
+) except -1:
+    """Count the pairs in column ``c``: every occurrence one or two positions after
+    another (positions are unique, one word each, and ascend within a posting)."""
+    cdef Py_ssize_t e, at, n = 0, i, j
+    cdef int64_t low = 0, high = -1, p, q, span
+    cdef int32_t label, other
+    cdef bint first = True
     cdef Occurrence* grown
+    for e in range(n_entries):
+        if begins[e] >= 0 and ends[e] > begins[e]:
+            if first or positions[begins[e]] < low:
+                low = positions[begins[e]]
+            if first or positions[ends[e] - 1] > high:
+                high = positions[ends[e] - 1]
+            first = False
+            n += ends[e] - begins[e]
+    if n < 2:
+        return 0
+    span = high - low
+    if 0 <= span < SLOT_SPAN:
+        # each occurrence, as it is laid in the table, meets those laid before it
+        s.tag += 1
+        for e in range(n_entries):
+            if begins[e] < 0:
+                continue
+            label = labels[e]
+            for at in range(begins[e], ends[e]):
+                p = positions[at] - low
+                if p < 0 or p > span:  # positions out of order (a damaged index)
+                    continue
+                for q in range(1, 3):
+                    if p >= q and s.slot_tag[p - q] == s.tag:
+                        _count_pair(s, s.slot_label[p - q], label, q, c)
+                    if p + q <= span and s.slot_tag[p + q] == s.tag:
+                        _count_pair(s, label, s.slot_label[p + q], q, c)
+                s.slot_tag[p] = s.tag
+                s.slot_label[p] = label
+        return 0
+    if n > s.occ_cap:  # positions spread far apart: sort the column's occurrences
+        grown = <Occurrence*>realloc(s.occ, n * sizeof(Occurrence))
+        if grown == NULL:
+            raise MemoryError()
+        s.occ, s.occ_cap = grown, n
+    n = 0
+    for e in range(n_entries):
+        if begins[e] >= 0:
+            for at in range(begins[e], ends[e]):
+                s.occ[n].position = positions[at]
+                s.occ[n].label = labels[e]
+                n += 1
+    qsort(s.occ, n, sizeof(Occurrence), _compare_occurrence)
+    for i in range(n):
+        for j in range(i + 1, min(i + 3, n)):
+            q = s.occ[j].position - s.occ[i].position
+            if 1 <= q <= 2:
+                _count_pair(s, s.occ[i].label, s.occ[j].label, q, c)
+    return 0
+
+
+#: A pair word's postings this many times longer than the reranked docs are searched
+#: (galloping from the last doc found); shorter ones are merged with the docs in one walk.
+DEF GALLOP_RATIO = 32
+
+
+cdef void _locate(
+    const doc_t* term_docs, Py_ssize_t length, const int64_t* offsets, Py_ssize_t n_positions,
+    const int32_t* docs, Py_ssize_t n_docs, Py_ssize_t e, Py_ssize_t n_entries,
+    int64_t* begins, int64_t* ends, int* bad,
+) noexcept nogil:
+    """Where entry ``e``'s postings hold each of ``docs`` (ascending): its position
+    offsets in ``begins`` and ``ends`` (``begins`` -1: not there)."""
+    cdef Py_ssize_t c, lo = 0, step
+    cdef Py_ssize_t d
+    cdef bint gallop = length > GALLOP_RATIO * n_docs
+    for c in range(n_docs):
+        begins[c * n_entries + e] = -1
+    for c in range(n_docs):
+        d = docs[c]
+        if gallop:
+            step = 1
+            while lo + step < length and term_docs[lo + step - 1] < d:
+                step <<= 1
+            lo = _find(term_docs, lo + (step >> 1), min(lo + step, length), d)
+        else:
+            while lo < length and term_docs[lo] < d:
+                lo += 1
+        if lo >= length:
+            return
+        if term_docs[lo] == d:
+            if offsets[lo] < 0 or offsets[lo + 1] < offsets[lo] or offsets[lo + 1] > n_positions:
+                bad[0] = 1
+                return
+            begins[c * n_entries + e] = offsets[lo]
+            ends[c * n_entries + e] = offsets[lo + 1]
+
+
+cdef int _field_pairs(
+    Pairs* s, list entry_docs, list entry_offsets, const int32_t[:] labels,
+    const int32_t[:] docs, Py_ssize_t n_positions, int64_t* begins, int64_t* ends,
+) except -1:
+    """Count one field's pairs in every column (``s.counts`` zeroed first)."""
+    cdef Py_ssize_t n_entries = len(entry_docs), n_docs = docs.shape[0]
+    cdef Py_ssize_t e, c, length
+    cdef cnp.ndarray term_docs, offsets
     cdef const void* dp
     cdef const int64_t* op
-    cdef const void* pp
-    cdef int dkind, pkind
-    cdef Py_ssize_t n_positions
+    cdef int dkind, bad = 0
     if len(entry_offsets) != n_entries or labels.shape[0] != n_entries:
         raise ValueError("every entry needs docs, offsets and a label")
-    if pair_row.shape[1] != labels_count or pair_row.shape[2] < 3:
+    for e in range(n_entries):
+        if labels[e] < 0 or labels[e] >= s.n_labels:
+            raise ValueError("a label outside pair_row")
+        term_docs = _docs_array(entry_docs[e])
+        offsets = _contiguous(entry_offsets[e], cnp.NPY_INT64)
+        length = cnp.PyArray_DIM(term_docs, 0)
+        if cnp.PyArray_DIM(offsets, 0) != length + 1:
+            raise ValueError("an entry needs one offset more than it has docs")
+        dp = cnp.PyArray_DATA(term_docs)
+        dkind = cnp.PyArray_TYPE(term_docs)
+        op = <const int64_t*>cnp.PyArray_DATA(offsets)
+        if dkind == cnp.NPY_UINT16:
+            _locate(<const uint16_t*>dp, length, op, n_positions, &docs[0], n_docs, e, n_entries,
+                    begins, ends, &bad)
+        else:
+            _locate(<const int32_t*>dp, length, op, n_positions, &docs[0], n_docs, e, n_entries,
+                    begins, ends, &bad)
+        if bad:
+            raise _out_of_range()
+    for c in range(n_docs):
+        if s.pkind == cnp.NPY_UINT8:
+            _column_pairs(s, <const uint8_t*>s.positions, c, begins + c * n_entries,
+                          ends + c * n_entries, &labels[0], n_entries)
+        elif s.pkind == cnp.NPY_UINT16:
+            _column_pairs(s, <const uint16_t*>s.positions, c, begins + c * n_entries,
+                          ends + c * n_entries, &labels[0], n_entries)
+        elif s.pkind == cnp.NPY_UINT32:
+            _column_pairs(s, <const uint32_t*>s.positions, c, begins + c * n_entries,
+                          ends + c * n_entries, &labels[0], n_entries)
+        else:
+            _column_pairs(s, <const int64_t*>s.positions, c, begins + c * n_entries,
+                          ends + c * n_entries, &labels[0], n_entries)
+    return 0
+
+
+def proximity_scores(
+    list fields,
+    const int32_t[:] docs,
+    object pair_row,
+    const float[:] weights,
+    float k1,
+):
+    """The proximity bonus of each of ``docs`` (sorted, unique): float32.
+
+    ``fields`` holds, per field with pair words, ``(entry_docs, entry_offsets,
+    positions, labels, multiplier)``: entry ``e`` is a pair word's postings
+    (``entry_docs[e]``, sorted) with their offsets into ``positions`` (the field's whole
+    position array), ``labels[e]`` (int32) its row in ``pair_row[first, second, gap]``
+    (the pair's number, or -1), ``multiplier`` the field's float32 ``x`` multiplier per
+    doc of the segment. Two occurrences make a pair when one stands one or two positions
+    after the other. A pair's ``x`` in a doc is its count times the multiplier summed
+    over fields in float64 (rounded to float32 once), saturated in float32 like a unit's
+    score; the bonus is the float64 sum over pairs of ``weights[pair]`` times that,
+    rounded to float32 once (:func:`bnsearch.search.rerank.proximity_bonus` does the
+    same with numpy).
+    """
+    cdef Py_ssize_t n_docs = docs.shape[0], n_pairs = weights.shape[0]
+    cdef Py_ssize_t f, c, r, n_entries, most = 1, max_doc
+    cdef cnp.ndarray rows = _contiguous(pair_row, cnp.NPY_INT64)
+    cdef cnp.ndarray pos_arr, mult_arr
+    cdef cnp.ndarray[float, ndim=1] out = np.zeros(n_docs, dtype=np.float32)
+    cdef const float* mult
+    cdef double* xs = NULL
+    cdef int64_t* begins = NULL
+    cdef int64_t* ends = NULL
+    cdef const int32_t[:] labels
+    cdef Pairs s
+    cdef double summed
+    cdef float x, saturated
+    if cnp.PyArray_NDIM(rows) != 3 or cnp.PyArray_DIM(rows, 1) != cnp.PyArray_DIM(rows, 0) or (
+        cnp.PyArray_DIM(rows, 2) < 3
+    ):
         raise ValueError("pair_row must be labels x labels x 3")
-    pos_arr = _contiguous(positions, -1)
-    pkind = cnp.PyArray_TYPE(pos_arr)
-    if pkind not in (cnp.NPY_UINT8, cnp.NPY_UINT16, cnp.NPY_UINT32, cnp.NPY_INT64):
-        pos_arr = _contiguous(pos_arr, cnp.NPY_INT64)
-        pkind = cnp.NPY_INT64
-    pp = cnp.PyArray_DATA(pos_arr)
-    n_positions = cnp.PyArray_DIM(pos_arr, 0)
+    for c in range(1, n_docs):
+        if docs[c] <= docs[c - 1]:
+            raise ValueError("docs must be sorted and unique")
+    memset(&s, 0, sizeof(Pairs))
+    s.pair_row = <const int64_t*>cnp.PyArray_DATA(rows)
+    s.n_labels = cnp.PyArray_DIM(rows, 0)
+    s.n_pairs = n_pairs
+    s.n_docs = n_docs
+    if cnp.PyArray_DIM(rows, 2) != 3:
+        rows = np.ascontiguousarray(rows[:, :, :3])
+        s.pair_row = <const int64_t*>cnp.PyArray_DATA(rows)
+    if n_docs == 0 or n_pairs == 0:
+        return out
+    for f in range(len(fields)):
+        most = max(most, len(fields[f][0]))
     try:
-        for e in range(n_entries):
-            if labels[e] < 0 or labels[e] >= labels_count:
-                raise ValueError("a label outside pair_row")
-            term_docs = _docs_array(entry_docs[e])
-            offsets = _contiguous(entry_offsets[e], cnp.NPY_INT64)
-            if cnp.PyArray_DIM(offsets, 0) != cnp.PyArray_DIM(term_docs, 0) + 1:
-                raise ValueError("an entry needs one offset more than it has docs")
-            dp = cnp.PyArray_DATA(term_docs)
-            dkind = cnp.PyArray_TYPE(term_docs)
-            op = <const int64_t*>cnp.PyArray_DATA(offsets)
-            lo = 0
-            for c in range(n_docs):  # docs ascend: each search starts where the last ended
-                d = docs[c]
-                hi = cnp.PyArray_DIM(term_docs, 0)
-                while lo < hi:
-                    mid = (lo + hi) >> 1
-                    if _doc_at(dp, dkind, mid) < d:
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                if lo >= cnp.PyArray_DIM(term_docs, 0):
-                    break
-                if _doc_at(dp, dkind, lo) != d:
-                    continue
-                begin, end = op[lo], op[lo + 1]
-                if begin < 0 or end < begin or end > n_positions:
-                    raise _out_of_range()
-                if n_occ + (end - begin) > cap:
-                    cap = 2 * (n_occ + (end - begin)) + 64
-                    grown = <Occurrence*>realloc(occ, cap * sizeof(Occurrence))
-                    if grown == NULL:
-                        raise MemoryError()
-                    occ = grown
-                for at in range(begin, end):
-                    occ[n_occ].key = (<int64_t>c << 32) | _position_at(pp, pkind, at)
-                    occ[n_occ].label = labels[e]
-                    n_occ += 1
-        if n_occ > 1:
-            qsort(occ, n_occ, sizeof(Occurrence), _compare_occurrence)
-        for i in range(n_occ):
-            for k in range(1, 3):
-                j = i + k
-                if j >= n_occ:
-                    break
-                diff = occ[j].key - occ[i].key
-                if diff <= 2:
-                    row = pair_row[occ[i].label, occ[j].label, diff]
-                    if 0 <= row < n_pairs:
-                        counts[row, occ[i].key >> 32] += 1
+        xs = <double*>calloc(n_pairs * n_docs, sizeof(double))
+        s.counts = <int64_t*>malloc(n_pairs * n_docs * sizeof(int64_t))
+        begins = <int64_t*>malloc(most * n_docs * sizeof(int64_t))
+        ends = <int64_t*>malloc(most * n_docs * sizeof(int64_t))
+        if xs == NULL or s.counts == NULL or begins == NULL or ends == NULL:
+            raise MemoryError()
+        _take_slots(&s)
+        for f in range(len(fields)):
+            entry_docs, entry_offsets, positions, labels, multiplier = fields[f]
+            pos_arr = _contiguous(positions, -1)
+            s.pkind = cnp.PyArray_TYPE(pos_arr)
+            if s.pkind not in (cnp.NPY_UINT8, cnp.NPY_UINT16, cnp.NPY_UINT32, cnp.NPY_INT64):
+                pos_arr = _contiguous(pos_arr, cnp.NPY_INT64)
+                s.pkind = cnp.NPY_INT64
+            s.positions = cnp.PyArray_DATA(pos_arr)
+            mult_arr = _contiguous(multiplier, cnp.NPY_FLOAT32)
+            max_doc = cnp.PyArray_DIM(mult_arr, 0)
+            if n_docs and (docs[0] < 0 or docs[n_docs - 1] >= max_doc):
+                raise _out_of_range()
+            mult = <const float*>cnp.PyArray_DATA(mult_arr)
+            memset(s.counts, 0, n_pairs * n_docs * sizeof(int64_t))
+            _field_pairs(
+                &s, entry_docs, entry_offsets, labels, docs, cnp.PyArray_DIM(pos_arr, 0),
+                begins, ends,
+            )
+            for r in range(n_pairs):
+                for c in range(n_docs):
+                    xs[r * n_docs + c] += <double>s.counts[r * n_docs + c] * <double>mult[docs[c]]
+        for c in range(n_docs):
+            summed = 0
+            for r in range(n_pairs):
+                x = <float>xs[r * n_docs + c]
+                if k1 != 0:
+                    saturated = x / (x + k1)
+                else:
+                    saturated = 1 if x > 0 else 0
+                summed += <double>weights[r] * <double>saturated
+            out[c] = <float>summed
     finally:
-        free(occ)
-    return counts
+        free(xs)
+        free(s.counts)
+        free(begins)
+        free(ends)
+        _give_slots(&s)
+        free(s.occ)
+    return out

@@ -91,6 +91,20 @@ def top(
             if len(picked) >= k:
                 break
         return picked
+    count = sum(len(docs) for docs, _ in matched) if within is None else sum(map(len, within))
+    if count <= SMALL:  # (the compiled core's best few of each segment: sorted in Python)
+        selected = matched
+        if within is not None:
+            selected = [(d[at], v[at]) for (d, v), at in zip(matched, within, strict=True)]
+        few = sorted(
+            (
+                (score, ordinal, doc)
+                for ordinal, (docs, scores) in enumerate(selected)
+                for score, doc in zip(scores.tolist(), docs.tolist(), strict=True)
+            ),
+            key=_rank_segment,
+        )[:k]
+        return [(ordinal, doc, score) for score, ordinal, doc in few]
     if within is None and len(matched) == 1:  # one segment: one partial sort
         docs, scores = matched[0]
         chosen = top_k(scores, k, ties=docs)  # score, then doc
@@ -117,6 +131,15 @@ def top(
     return list(
         zip(owner[ranked].tolist(), docs[ranked].tolist(), scores[ranked].tolist(), strict=True)
     )
+
+
+#: Up to this many matches, the page is ranked by a Python sort (numpy's calls cost more).
+SMALL = 64
+
+
+def _rank_segment(item: tuple[float, int, int]) -> tuple[float, int, int]:
+    """Sort key of ``(score, segment, doc)``: score descending, then segment, then doc."""
+    return -item[0], item[1], item[2]
 
 
 def best(matched: list[DocScores], k: int) -> list[npt.NDArray[np.intp]]:

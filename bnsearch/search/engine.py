@@ -351,11 +351,13 @@ class Evaluator:
         if not self.segments:  # a snapshot without segments matches nothing
             return Evaluated([], 0)
         prune = keep > 0 and track_total is not None and len(units) > 1
-        calls = self._segment_calls(core, units, prune)
+        # a lone unit skips the blocks of its longest slice that cannot reach the page
+        skip_blocks = keep > 0 and track_total is not None and len(units) == 1
+        calls = self._segment_calls(core, units, prune, track_total if skip_blocks else None)
         result: list[DocScores] = []
         total = 0
         exact = True
-        for ordinal, (segment, (arrays, pruning)) in enumerate(
+        for ordinal, (segment, (arrays, pruning, blocks)) in enumerate(
             zip(self.segments, calls, strict=True)
         ):
             docs, scores, count, pruned = core.score_segment(
@@ -365,6 +367,7 @@ class Evaluator:
                 keep,
                 pruning,
                 max((track_total or 0) - total, 0),
+                blocks if skip_blocks else None,
             )
             total += count
             exact = exact and not pruned
@@ -372,14 +375,16 @@ class Evaluator:
         return Evaluated(result, total, total_is_exact=exact, complete=keep == 0)
 
     def _segment_calls(
-        self, core: Any, units: Sequence[Unit], prune: bool
-    ) -> list[tuple[tuple[Any, ...], bool]]:
+        self, core: Any, units: Sequence[Unit], prune: bool, skip_blocks: int | None = None
+    ) -> list[tuple[tuple[Any, ...], bool, Any]]:
         """Per segment, the arguments of the core's ``score_segment`` before the mask
-        (slices, multipliers, forms, owners, weights, flags, bonuses, k1) and whether it
-        may prune; remembered per snapshot for the same units (a kept plan's) unless the
-        statistics come from outside (a recorder must see every figure asked for)."""
+        (slices, multipliers, forms, owners, weights, flags, bonuses, k1), whether it
+        may prune and (``skip_blocks``: a lone unit, the matches it must count first)
+        its block bounds (:meth:`_block_bounds`); remembered per snapshot for the same units (a kept
+        plan's) unless the statistics come from outside (a recorder must see every
+        figure asked for)."""
         ctx = self.ctx
-        key = (tuple(id(unit) for unit in units), prune)
+        key = (tuple(id(unit) for unit in units), prune, skip_blocks)
         found = ctx.calls.get(key)
         if found is not None and all(a is b for a, b in zip(found[0], units, strict=True)):
             return found[1]
@@ -398,7 +403,7 @@ class Evaluator:
             order = np.argsort(-bounds, kind="stable").tolist()
             weights, flags, bonuses = weights[order], flags[order], bonuses[order]
         k1 = float(np.float32(ctx.params.k1))
-        calls: list[tuple[tuple[Any, ...], bool]] = []
+        calls: list[tuple[tuple[Any, ...], bool, Any]] = []
         for segment, unit_parts in zip(self.segments, per_segment, strict=True):
             docs_parts: list[Any] = []
             tfs_parts: list[Any] = []
@@ -427,12 +432,40 @@ class Evaluator:
                 bonuses,
                 k1,
             )
-            calls.append((arrays, prune))
+            blocks = None
+            if skip_blocks is not None and _may_skip(
+                unit_parts[0], skip_blocks, core.BLOCK_OTHERS_RATIO
+            ):
+                blocks = self._block_bounds(segment, units[0], unit_parts[0], bool(flags[0]))
+            calls.append((arrays, prune, blocks))
         if ctx.statistics is None:
             if len(ctx.calls) >= PARTS_CACHE_ENTRIES:
                 ctx.calls.clear()
             ctx.calls[key] = (tuple(units), calls)
         return calls
+
+    def _block_bounds(
+        self, segment: SegmentReader, unit: Unit, parts: list[Part], bonus: bool
+    ) -> tuple[int, FloatArray, npt.NDArray[np.uint8] | None] | None:
+        """For block-max pruning of a lone unit: its longest slice (the one the core
+        walks last), per block of that slice a bound on its postings' ``x`` (the block's
+        largest tf times the largest multiplier of a length code at or above the block's
+        smallest) and, with an exact-form bonus, the OR of the block's form flags; None
+        where the segment keeps no block maxima."""
+        longest = max(range(len(parts)), key=lambda i: (len(parts[i][1]), -i))
+        field, docs, _, start = parts[longest]
+        found = segment.blocks(field, start, len(docs)) if start >= 0 else None
+        if found is None:
+            return None
+        block_tfs, block_norms, block_forms = found
+        table = self.ctx.table(field, unit.weights[field])
+        highest = np.maximum.accumulate(table[::-1])[::-1]  # (a table that falls with length)
+        bound: FloatArray = np.multiply(
+            block_tfs.astype(np.float32), highest[block_norms], dtype=np.float32
+        )
+        if not bonus or self._part_forms(unit, segment, parts[longest]) is None:
+            block_forms = None
+        return longest, bound, block_forms
 
     def _live_dfs(
         self, core: Any, units: Sequence[Unit], per_segment: list[list[list[Part]]]
@@ -617,6 +650,17 @@ class Evaluator:
                 scores *= boost
             result.append((docs, scores))
         return result
+
+
+def _may_skip(parts: list[Part], track_total: int, ratio: int) -> bool:
+    """Whether the compiled core could skip blocks of a lone unit's longest slice: more
+    postings than the matches to count first, and the other slices short beside it (at
+    most ``1 / ratio`` of it, the core's rule); its block bounds are not worth computing
+    otherwise."""
+    lengths = [len(part[1]) for part in parts]
+    total = sum(lengths)
+    longest = max(lengths, default=0)
+    return total > track_total and (total - longest) * ratio <= longest
 
 
 def _flat_units(node: Compiled) -> list[Unit] | None:

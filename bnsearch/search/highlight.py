@@ -94,6 +94,14 @@ class TermMatcher:
         return not self.terms and not self.prefixes and not self.phrases
 
 
+#: The characters :func:`html.escape` replaces.
+_HTML_SPECIAL = re.compile("[&<>\"']")
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
 @attrs.frozen(kw_only=True)
 class Fragment:
     """A piece of the original text with the spans to highlight.
@@ -119,7 +127,9 @@ class Fragment:
     ) -> str:
         """The fragment with ``pre``/``post`` around highlights (HTML-escaped by default)."""
         out: list[str] = [ellipsis] if self.truncated_before else []
-        esc = escape or (lambda s: s)
+        esc = escape or _unchanged
+        if esc is html.escape and _HTML_SPECIAL.search(self.text) is None:
+            esc = _unchanged  # nothing to escape: one search instead of a call a piece
         cursor = 0
         for span_start, span_end in self.spans:
             out.append(esc(self.text[cursor:span_start]))
@@ -479,14 +489,28 @@ class KeptWords:
         """What :func:`_matches` finds, from the kept positions."""
         starts, ends = self.starts, self.ends
         words: list[Match] = []
+        for key, places in self.keyed(matcher):
+            words.extend((starts[p], ends[p], key) for p in places)
+        words.sort()
+        del words[MAX_MATCHES:]
+        return self.with_phrases(words, matcher)
+
+    def keyed(self, matcher: TermMatcher) -> list[tuple[str, Sequence[int]]]:
+        """``(key, positions)`` of the kept terms that answer a term or prefix of
+        ``matcher`` (the key: what they answer)."""
+        found = []
         for term, places in self.positions.items():
             key = matcher(term)
             if key is not None:
-                words.extend((starts[p], ends[p], key) for p in places)
-        words.sort()
-        del words[MAX_MATCHES:]
+                found.append((key, places))
+        return found
+
+    def with_phrases(self, words: list[Match], matcher: TermMatcher) -> list[Match]:
+        """The word matches ``words`` (in text order, at most :data:`MAX_MATCHES`) with
+        the phrases of ``matcher`` merged in (see :func:`_merged`)."""
         if not matcher.phrases:
             return words
+        starts, ends = self.starts, self.ends
         sets = {term: frozenset(places) for term, places in self.positions.items()}
         empty: frozenset[int] = frozenset()
         occurrences = phrase_occurrences(

@@ -3,10 +3,12 @@ their stored rows and, when asked, highlights (titles whole, the body as a snipp
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
 from bnsearch.index.segment import SegmentReader
+from bnsearch.search import spans
 from bnsearch.search.collect import Chosen
 from bnsearch.search.compiler import Compiled, Node, Unit
 from bnsearch.search.context import Context
@@ -16,9 +18,7 @@ from bnsearch.search.highlight import (
     Phrase,
     TermMatcher,
     best_fragment,
-    best_kept_fragment,
     highlight_all,
-    highlight_all_kept,
     phrase_key,
 )
 from bnsearch.search.results import Hit, LazyMapping
@@ -31,6 +31,14 @@ HIGHLIGHT_FIELDS = ("title", "body", "caption")
 Lookups = dict[tuple[int, str, str], SpanLookup]
 #: Where a hit's row lies: its segment, its doc there, and the page's lookups.
 Located = tuple[SegmentReader, int, Lookups]
+#: Queries whose matchers and span lookups a snapshot keeps (a kept plan's pages find
+#: them made: about a tenth of a one-word page at 4,008 docs, more for several words).
+KEPT_QUERIES = 512
+#: Per snapshot, ``id(compiled) -> (compiled, matchers, lookups)``; the compiled query is
+#: kept so its id is not reused while the entry lives.
+_KEPT: weakref.WeakKeyDictionary[
+    Context, dict[int, tuple[Compiled, dict[str, TermMatcher], Lookups]]
+] = weakref.WeakKeyDictionary()
 
 
 def make_hits(
@@ -50,8 +58,7 @@ def make_hits(
             Hit(id=segments[ordinal].article_ids()[doc], score=score, rank=rank)
             for rank, (ordinal, doc, score) in enumerate(chosen, start=offset)
         ]
-    matchers = query_matchers(ctx, compiled) if highlight else {}
-    lookups: Lookups = {}  # one per segment and field, shared by the page's hits
+    matchers, lookups = page_marks(ctx, compiled) if highlight else ({}, {})
     hits = []
     for rank, (ordinal, doc, score) in enumerate(chosen, start=offset):
         segment = segments[ordinal]
@@ -103,6 +110,27 @@ class LazyHighlights(LazyMapping[str, Fragment]):
 
     def __reduce__(self) -> tuple[type[dict[str, Fragment]], tuple[dict[str, Fragment]]]:
         return dict, (self._all(),)
+
+
+def page_marks(ctx: Context, compiled: Compiled) -> tuple[dict[str, TermMatcher], Lookups]:
+    """The query's matchers and the span lookups its pages share (one per segment and
+    field, made when a hit first needs it), kept per snapshot for the queries it saw
+    last: a kept plan (the same query again) finds them made. The numpy path's lookups
+    key every posting of their terms (large at a million docs), so they are kept for
+    one page only."""
+    kept = _KEPT.get(ctx)
+    if kept is None:
+        kept = _KEPT.setdefault(ctx, {})
+    found = kept.get(id(compiled))
+    if found is not None and found[0] is compiled:
+        return found[1], found[2]
+    matchers = query_matchers(ctx, compiled)
+    lookups: Lookups = {}
+    if spans.core is not None:
+        if len(kept) >= KEPT_QUERIES:
+            kept.clear()
+        kept[id(compiled)] = (compiled, matchers, lookups)
+    return matchers, lookups
 
 
 def query_matchers(ctx: Context, compiled: Compiled) -> dict[str, TermMatcher]:
@@ -162,9 +190,7 @@ def highlight_row(
         words = _kept_words(located, field, matcher, text)
         if words is not None:
             fragment = (
-                best_kept_fragment(words, matcher)
-                if is_body
-                else highlight_all_kept(words, matcher)
+                spans.kept_fragment(words, matcher) if is_body else spans.kept_marks(words, matcher)
             )
         else:
             analyzer = ctx.schema.analyzer(field)

@@ -133,7 +133,7 @@ def score_plan(
     assert plan.compiled is not None
     segments = ctx.reader.segments
     max_docs = [s.max_doc for s in segments]
-    reranks = plan.reranks and sort == "score"
+    reranks = plan.reranks and sort == "score" and not plan.rerank.empty
     keep = 0
     if page_only and sort == "score" and ctx.params.link_prior == 0 and page_end > 0:
         keep = max(ctx.params.rerank_depth, page_end) if reranks else page_end
@@ -146,7 +146,9 @@ def score_plan(
     before = matched
     candidates = None
     if reranks:
-        matched, candidates = _rerank(ctx, matched, plan.rerank, plan.weights, page_end)
+        matched, candidates = _rerank(
+            ctx, matched, plan.rerank, plan.weights, page_end, ascending=not found.complete
+        )
     return Scored(
         matched=matched,
         before_rerank=before,
@@ -178,16 +180,23 @@ def _rerank(
     plan: RerankPlan,
     weights: Mapping[str, float],
     page_end: int,
+    *,
+    ascending: bool = False,
 ) -> tuple[list[DocScores], list[npt.NDArray[np.intp]] | None]:
     """Add the proximity bonus to the best ``rerank_depth`` matches (plain-words
     queries; see :mod:`.rerank`). Also returns those matches' indices per segment:
-    the bonus only raises scores, so the best ``page_end`` are among them."""
+    the bonus only raises scores, so the best ``page_end`` are among them.
+    ``ascending``: every segment's docs ascend (the compiled core's best of each)."""
     if plan.empty:
         return matched, None
-    best = collect.best(matched, max(ctx.params.rerank_depth, page_end))
+    depth = max(ctx.params.rerank_depth, page_end)
+    every = sum(len(docs) for docs, _ in matched) <= depth
+    best = [np.arange(len(docs)) for docs, _ in matched] if every else collect.best(matched, depth)
     out = []
     for segment, (docs, scores), where in zip(ctx.reader.segments, matched, best, strict=True):
-        if len(where):
+        if every and ascending:  # (all of them, in doc order already)
+            scores = scores + proximity_bonus(ctx, segment, docs, plan, weights)
+        elif len(where):
             where = where[np.argsort(docs[where])]  # the bonuses want sorted docs
             scores = scores.copy()
             scores[where] += proximity_bonus(ctx, segment, docs[where], plan, weights)

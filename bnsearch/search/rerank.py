@@ -13,7 +13,10 @@ in all those postings together (one scan through a doc -> column map when the po
 are few, a binary search per term when they are long), their positions laid end to end
 and sorted once, and every pair of every field is found among neighbours of that one
 sorted array. The number of numpy calls hardly grows with the number of query words or
-fields: at a few thousand documents, call overhead is the whole cost.
+fields: at a few thousand documents, call overhead is the whole cost. The compiled core
+(``proximity_scores``) does the whole bonus of a segment in one call: per reranked doc
+it lays the pair words' positions in a table and counts the neighbours as it goes, with
+the same arithmetic (see :func:`proximity_bonus`).
 """
 
 from __future__ import annotations
@@ -96,19 +99,44 @@ def proximity_bonus(
     plan: RerankPlan,
     weights: Mapping[str, float],
 ) -> FloatArray:
-    """The proximity bonus of each of ``docs`` (sorted, unique, few)."""
+    """The proximity bonus of each of ``docs`` (sorted, unique, few).
+
+    A pair's ``x`` in a doc is its count in each field times the field's multiplier,
+    summed over fields in float64 and rounded once; saturated like a unit's score, the
+    pairs' weighted scores are summed in float64 and rounded once (the compiled core,
+    one call per segment, does the same arithmetic).
+    """
     if not len(docs) or plan.empty:
         return np.zeros(len(docs), dtype=np.float32)
-    fields = [f for f in weights if ctx.has_postings(f) and ctx.schema[f].positions]
-    xs = np.zeros((len(plan.pairs), len(docs)), dtype=np.float32)
+    fields: list[str] | None = plan.memo.get("fields")
+    if fields is None:
+        fields = plan.memo["fields"] = [
+            f for f in weights if ctx.has_postings(f) and ctx.schema[f].positions
+        ]
+    weight = _pair_weights(ctx, plan, fields)
+    k1 = np.float32(ctx.params.k1)
     if kernel.core is not None:
-        _compiled_pair_frequencies(kernel.core, ctx, segment, fields, docs, plan, weights, xs)
-    else:
-        occurrences = [_field_occurrences(ctx, segment, f, docs, plan) for f in fields]
-        if any(found is not None for found in occurrences):
-            multipliers = np.stack([ctx.multiplier(segment, f, weights[f])[docs] for f in fields])
-            _pair_frequencies(occurrences, plan, multipliers, xs)
-    weight = plan.memo.get("weight")
+        reads = _field_reads(ctx, segment, fields, plan, weights)
+        columns = docs if docs.dtype == np.int32 else docs.astype(np.int32)
+        bonus: FloatArray = kernel.core.proximity_scores(
+            reads, columns, plan.pair_row, weight, float(k1)
+        )
+        return bonus
+    xs = np.zeros((len(plan.pairs), len(docs)), dtype=np.float32)
+    occurrences = [_field_occurrences(ctx, segment, f, docs, plan) for f in fields]
+    if any(found is not None for found in occurrences):
+        multipliers = np.stack([ctx.multiplier(segment, f, weights[f])[docs] for f in fields])
+        _pair_frequencies(occurrences, plan, multipliers, xs)
+    saturated = xs / (xs + k1) if k1 else (xs > 0).astype(np.float32)
+    summed = (weight.astype(np.float64)[:, None] * saturated).sum(axis=0)
+    proximity: FloatArray = summed.astype(np.float32)
+    return proximity
+
+
+def _pair_weights(ctx: Context, plan: RerankPlan, fields: list[str]) -> FloatArray:
+    """Per pair, its weight: its distinct words' idf summed (as a phrase), times
+    ``proximity`` (remembered in the plan)."""
+    weight: FloatArray | None = plan.memo.get("weight")
     if weight is None:
         n = ctx.total_docs
         # each pair word's df: the largest over the fields
@@ -116,49 +144,40 @@ def proximity_bonus(
             term: float(idf(n, max((ctx.doc_freq(f, term) for f in fields), default=0)))
             for term in plan.label
         }
-        # a pair weighs as a phrase: its distinct words' idf summed
         pair_idf = [term_idf[a] + (term_idf[b] if b != a else 0.0) for _, a, b in plan.pairs]
         weight = np.array(pair_idf, dtype=np.float32) * np.float32(ctx.params.proximity)
         plan.memo["weight"] = weight
-    k1 = np.float32(ctx.params.k1)
-    saturated = xs / (xs + k1) if k1 else (xs > 0).astype(np.float32)
-    proximity: FloatArray = (weight @ saturated).astype(np.float32)
-    return proximity
+    return weight
 
 
-def _compiled_pair_frequencies(
-    core: Any,
+def _field_reads(
     ctx: Context,
     segment: SegmentReader,
     fields: list[str],
-    docs: npt.NDArray[Any],
     plan: RerankPlan,
     weights: Mapping[str, float],
-    xs: FloatArray,
-) -> None:
-    """:func:`_pair_frequencies` with the pairs counted by the compiled core, one call per
-    field; the counts are weighted and summed over fields by the same numpy expression."""
-    counts = np.zeros((len(plan.pairs), len(fields), len(docs)), dtype=np.int64)
-    found = False
-    columns = np.ascontiguousarray(docs, dtype=np.int32)
-    for number, field in enumerate(fields):
-        key = (segment.ordinal, field)
-        read = plan.memo.get(key)
-        if read is None:
+) -> list[tuple[Any, ...]]:
+    """What the compiled core reads per field with pair words in ``segment``: the
+    words' postings, offsets, the field's positions, their rows and the field's
+    multiplier (remembered in the plan)."""
+    key = ("reads", segment.ordinal)
+    reads: list[tuple[Any, ...]] | None = plan.memo.get(key)
+    if reads is None:
+        reads = []
+        for field in fields:
             entries, labels = _pair_entries(ctx, segment, field, plan)
-            read = plan.memo[key] = (
-                [entry[0] for entry in entries],
-                [entry[1] for entry in entries],
-                entries[0][2] if entries else None,
-                np.array(labels, dtype=np.int64),
-            )
-        if read[2] is None:
-            continue
-        found = True
-        counts[:, number, :] = core.pair_counts(*read, columns, plan.pair_row, len(plan.pairs))
-    if found:
-        multipliers = np.stack([ctx.multiplier(segment, f, weights[f])[docs] for f in fields])
-        xs += (counts * multipliers).sum(axis=1)
+            if entries:
+                reads.append(
+                    (
+                        [entry[0] for entry in entries],
+                        [entry[1] for entry in entries],
+                        entries[0][2],
+                        np.array(labels, dtype=np.int32),
+                        ctx.multiplier(segment, field, weights[field]),
+                    )
+                )
+        plan.memo[key] = reads
+    return reads
 
 
 def _pair_entries(

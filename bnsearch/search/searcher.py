@@ -23,13 +23,13 @@ import attrs
 from bnsearch.errors import QuerySyntaxError, SchemaError
 from bnsearch.index.reader import IndexReader
 from bnsearch.search import collect
-from bnsearch.search.collect import SORTS
+from bnsearch.search.collect import SORTS, Chosen
 from bnsearch.search.context import Context
 from bnsearch.search.engine import Evaluator
 from bnsearch.search.explain import explain
 from bnsearch.search.filters import FilterArg, Filters
 from bnsearch.search.hits import make_hits
-from bnsearch.search.plan import MAX_CLAUSES, Plan, prepare, score_plan
+from bnsearch.search.plan import MAX_CLAUSES, Plan, Scored, prepare, score_plan
 from bnsearch.search.query import Query
 from bnsearch.search.related import related as related_articles
 from bnsearch.search.results import Explanation, Hit, LazyFacets, Results
@@ -49,6 +49,19 @@ TRACK_TOTAL_HITS = 10_000
 PLAN_CACHE_ENTRIES = 1024
 
 FieldsArg = Sequence[str] | Mapping[str, float] | None
+
+
+@attrs.frozen(kw_only=True)
+class Scoring:
+    """A query scored on one snapshot, before its page is chosen (:meth:`Searcher.score`)."""
+
+    plan: Plan
+    #: the matches (before and after the rerank); None when nothing could be scored
+    scored: Scored | None
+    total: int
+    notes: tuple[str, ...]
+    #: facet counts over every match (counted when first read)
+    facets: Mapping[str, Mapping[str, int]]
 
 
 class Searcher:
@@ -212,6 +225,53 @@ class Searcher:
         """
         started = time.perf_counter()
         self._page(limit, offset)
+        scoring = self.score(
+            query,
+            page_end=offset + limit,
+            fields=fields,
+            filter=filter,
+            sort=sort,
+            romanized=romanized,
+            facets=facets,
+            strict=strict,
+            exact_total=exact_total,
+        )
+        scored = scoring.scored
+        chosen: list[Chosen] = []
+        if scored is not None:
+            segments = self.reader.segments
+            chosen = collect.top(
+                segments, scored.matched, offset + limit, sort or "score", within=scored.candidates
+            )
+        return Results(
+            hits=tuple(self.make_hits(scoring, chosen[offset:], offset, highlight, stored)),
+            total=scoring.total,
+            total_is_exact=scored is None or scored.total_is_exact,
+            offset=offset,
+            limit=limit,
+            facets=scoring.facets,
+            took_ms=(time.perf_counter() - started) * 1000,
+            query=scoring.plan.parsed,
+            notes=scoring.notes,
+        )
+
+    def score(
+        self,
+        query: str | Query,
+        *,
+        page_end: int,
+        fields: FieldsArg = None,
+        filter: FilterArg = None,
+        sort: str | None = None,
+        romanized: bool = False,
+        facets: Collection[str] | None = None,
+        strict: bool = False,
+        exact_total: bool = False,
+    ) -> Scoring:
+        """The first half of :meth:`search` (its arguments, ``page_end`` for ``offset +
+        limit``): the query prepared and scored, before a page is chosen. A shard of a
+        sharded index reads its matches (before and after the proximity rerank, from
+        one evaluation) and makes the hits it picks with :meth:`make_hits`."""
         if sort not in (None, *SORTS):
             raise ValueError(f"sort must be one of {SORTS}, got {sort!r}")
         plan = self._prepare(query, fields, romanized=romanized, strict=strict)
@@ -220,16 +280,8 @@ class Searcher:
         if plan.compiled is None:
             if isinstance(query, str) and query.strip():
                 notes.append("no searchable words in the query (only stopwords or punctuation)")
-            return Results(
-                hits=(),
-                total=0,
-                offset=offset,
-                limit=limit,
-                query=plan.parsed,
-                notes=tuple(notes),
-                facets={name: {} for name in facet_fields},
-                took_ms=(time.perf_counter() - started) * 1000,
-            )
+            empty: dict[str, Mapping[str, int]] = {name: {} for name in facet_fields}
+            return Scoring(plan=plan, scored=None, total=0, notes=tuple(notes), facets=empty)
         evaluator = Evaluator(self._ctx)
         # a filter query compiles with a compiler of its own (a cached plan's keeps its notes)
         compiler = plan.compiler if filter is None else attrs.evolve(plan.compiler, notes=[])
@@ -240,7 +292,7 @@ class Searcher:
             plan,
             evaluator,
             masks,
-            page_end=offset + limit,
+            page_end=page_end,
             sort=sort,
             page_only=True,
             # a filter keeps few of a list's docs: finding the k-th costs more than pruning
@@ -260,22 +312,23 @@ class Searcher:
                 every = evaluator.evaluate(plan.compiled, [s.max_doc for s in segments], masks)
             return {name: collect.facet_counts(segments, name, every) for name in facet_fields}
 
-        facet_counts = LazyFacets(count_facets)
-        chosen = collect.top(segments, matched, offset + limit, sort, within=scored.candidates)
-        hits = make_hits(
-            self._ctx, chosen[offset:], offset, plan.compiled, highlight=highlight, stored=stored
-        )
-        return Results(
-            hits=tuple(hits),
+        return Scoring(
+            plan=plan,
+            scored=scored,
             total=total,
-            total_is_exact=scored.total_is_exact,
-            offset=offset,
-            limit=limit,
-            facets=facet_counts,
-            took_ms=(time.perf_counter() - started) * 1000,
-            query=plan.parsed,
             notes=tuple(notes),
+            facets=LazyFacets(count_facets),
         )
+
+    def make_hits(
+        self, scoring: Scoring, chosen: list[Chosen], offset: int, highlight: bool, stored: bool
+    ) -> list[Hit]:
+        """Hits of ``chosen`` (``(segment ordinal, doc, score)``, ranked from ``offset``)
+        as the search of ``scoring`` shows them: stored fields and highlights when asked."""
+        compiled = scoring.plan.compiled
+        if compiled is None or not chosen:
+            return []
+        return make_hits(self._ctx, chosen, offset, compiled, highlight=highlight, stored=stored)
 
     def hits_of(
         self,

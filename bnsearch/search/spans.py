@@ -12,12 +12,15 @@ a hit's :class:`~bnsearch.search.highlight.KeptWords`, which
 
 A hit's words are decoded and found by the compiled :mod:`bnsearch.search._snippets`
 where it is built (and :mod:`bnsearch.search.kernel` does not run the numpy path), else
-by the numpy code here: the reference, giving the same lists.
+by the numpy code here: the reference, giving the same lists. On the compiled path the
+snippet's matches, window and stretch are compiled too (:func:`kept_fragment`,
+:func:`kept_marks`), giving what :mod:`~bnsearch.search.highlight` gives.
 """
 
 from __future__ import annotations
 
 import bisect
+from array import array
 from types import ModuleType
 from typing import Any
 
@@ -28,7 +31,17 @@ from bnsearch.errors import IndexFormatError
 from bnsearch.index import wordspans
 from bnsearch.index.segment import SegmentReader
 from bnsearch.search import kernel
-from bnsearch.search.highlight import KeptWords, TermMatcher
+from bnsearch.search.highlight import (
+    MAX_MATCHES,
+    SENTENCE_ENDS,
+    Fragment,
+    KeptWords,
+    Match,
+    TermMatcher,
+    best_kept_fragment,
+    fragment_of,
+    highlight_all_kept,
+)
 
 
 def _load() -> ModuleType | None:
@@ -46,6 +59,66 @@ def _load() -> ModuleType | None:
 core: ModuleType | None = _load()
 
 Int64Array = npt.NDArray[np.int64]
+#: The sentence ends as one string (what the compiled snippet code looks characters up in).
+_SENTENCE_ENDS = "".join(sorted(SENTENCE_ENDS))
+
+
+def _compiled_words(words: KeptWords) -> ModuleType | None:
+    """The compiled code, where it runs and ``words`` are its arrays (from
+    :meth:`SpanLookup.words` on the compiled path)."""
+    compiled = core
+    if compiled is None or not isinstance(words.starts, array):
+        return None
+    return compiled
+
+
+def _matches(compiled: ModuleType, words: KeptWords, matcher: TermMatcher) -> list[Match]:
+    found: list[Match] = compiled.kept_matches(
+        words.keyed(matcher), words.starts, words.ends, MAX_MATCHES
+    )
+    return words.with_phrases(found, matcher)
+
+
+def kept_fragment(words: KeptWords, matcher: TermMatcher, *, fragment_chars: int = 200) -> Fragment:
+    """:func:`~bnsearch.search.highlight.best_kept_fragment`, by the compiled code where
+    it runs (the same window choice and stretch, in one pass each), else by it."""
+    compiled = _compiled_words(words)
+    if compiled is None or fragment_chars < 1:
+        return best_kept_fragment(words, matcher, fragment_chars=fragment_chars)
+    matches = _matches(compiled, words, matcher)
+    if not matches:  # the start of the text: no window to choose
+        return fragment_of(
+            words.text, matches, matcher, fragment_chars, words.words_from, words.leading_end
+        )
+    text = words.text
+    start, end, spans, before, after = compiled.kept_fragment(
+        text,
+        words.starts,
+        words.ends,
+        words.dropped,
+        matches,
+        matcher.weights,
+        fragment_chars,
+        _SENTENCE_ENDS,
+    )
+    return Fragment(
+        text=text[start:end],
+        start=start,
+        end=end,
+        spans=spans,
+        truncated_before=before,
+        truncated_after=after,
+    )
+
+
+def kept_marks(words: KeptWords, matcher: TermMatcher) -> Fragment:
+    """:func:`~bnsearch.search.highlight.highlight_all_kept`, its matches found by the
+    compiled code where it runs."""
+    compiled = _compiled_words(words)
+    if compiled is None:
+        return highlight_all_kept(words, matcher)
+    spans = tuple((start, end) for start, end, _ in _matches(compiled, words, matcher))
+    return Fragment(text=words.text, start=0, end=len(words.text), spans=spans)
 
 
 class SpanLookup:
@@ -81,6 +154,8 @@ class SpanLookup:
         self._begins = begin
         self._ends = indptr[term_ids + 1].astype(np.int64)
         self._firsts = np.asarray(arrays.posptr)[term_ids].astype(np.int64)
+        #: per candidate, the compiled code's sums of frequencies along its postings
+        self._checkpoints: list[Any] = [None] * len(term_ids)
         self._keyed = False
         # the types the compiled code is built for (what every segment writer writes)
         self._typed = (
@@ -137,7 +212,14 @@ class SpanLookup:
         )
         terms = self._terms
         found = compiled.doc_positions(
-            self._docs, self._tfs_all, self._pos, self._begins, self._ends, self._firsts, doc
+            self._docs,
+            self._tfs_all,
+            self._pos,
+            self._begins,
+            self._ends,
+            self._firsts,
+            doc,
+            self._checkpoints,
         )
         positions = {terms[number]: places for number, places in found}
         return KeptWords(text=text, starts=starts, ends=ends, dropped=dropped, positions=positions)
