@@ -9,9 +9,13 @@ to the cluster over Dask tasks and over resident hosts, :mod:`bnsearch.distribut
 with the floors (trivial tasks, trivial actor calls). Run:
 ``python benchmarks/bench_distributed.py 20000`` (prints JSON); the query part alone
 (indexes built in this process): ``python benchmarks/bench_distributed.py 100000 --queries``.
-``--build`` measures the builds only (adding a 2-shard ``add_sources`` build), with the
-workers' statistical profiler off (it samples every thread's stack every 10 ms: about
-a fifth more CPU per article in a one-worker build here); ``--no-add`` leaves out
+``--build`` measures the builds only (adding a 2-shard ``add_sources`` build and one
+process reading the same JSONL files), on a build cluster: the workers' statistical
+profiler off (it samples every thread's stack every 10 ms: about a fifth more CPU per
+article in a one-worker build here), the system monitor every 5 s and the event loop
+tick every second (Dask's defaults, 0.5 s and 20 ms, cost an idle 2-worker
+LocalCluster about 0.07 of a core here; these, 0.03), and the workers' imports done
+before the clock starts (as the one process's are); ``--no-add`` leaves out
 ``add(articles)`` (the articles through the scheduler).
 """
 
@@ -43,6 +47,19 @@ QUERIES = [
     "title:হজ",
     "ঈদ +নামাজ",
 ]
+
+
+#: Dask settings of a build cluster (``--build``; docs/distributed.md).
+BUILD_CLUSTER = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.admin.tick.interval": "1s",
+}
+
+
+def import_build() -> None:
+    """What a shard build imports, imported on a worker before the clock starts."""
+    import bnsearch.distributed.build  # noqa: F401
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -253,15 +270,19 @@ def main(
         "text_mb": round(corpus.mb, 1),
         "load_average_1min_at_start": round(os.getloadavg()[0], 1),
     }
-    if build_only:  # the workers' profiler: off for a build cluster (docs/distributed.md)
-        os.environ["DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED"] = "False"
-        result["worker_profiler"] = False
+    if build_only:  # a build cluster's settings (docs/distributed.md)
+        import dask
+
+        dask.config.set(BUILD_CLUSTER)
+        result["build_cluster"] = BUILD_CLUSTER
     cluster = LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     )
     client = Client(cluster)
     try:
         worker_pids = list(client.run(os.getpid).values())
+        if build_only:
+            client.run(import_build)
         # one process
         mine = [os.getpid()]
         one = Index.create(folder / "one")
@@ -287,6 +308,17 @@ def main(
             with source.open("w", encoding="utf-8") as out:
                 for article in articles[n::4]:
                     out.write(json.dumps(article_to_record(article), ensure_ascii=False) + "\n")
+        if build_only:  # the same files read by one process (as `bnsearch index` does)
+            from bnsearch.articles import read_articles
+
+            files = Index.create(folder / "one-from-files")
+
+            def build_files() -> None:
+                with files.writer() as writer:
+                    for source in sources:
+                        writer.add_many(read_articles(source))
+
+            result["one_process_from_files"] = measured(mine, count, build_files)
         for shards in (4, 2) if build_only else (4,):
             from_files = ShardedIndex.create(folder / f"from-files-{shards}", shards=shards)
             add_sources = functools.partial(from_files.add_sources, sources, client=client)
@@ -294,6 +326,11 @@ def main(
             found["speedup"] = round(
                 found["articles_per_s"] / result["one_process"]["articles_per_s"], 2
             )
+            if build_only:
+                found["speedup_vs_one_from_files"] = round(
+                    found["articles_per_s"] / result["one_process_from_files"]["articles_per_s"],
+                    2,
+                )
             result[f"dask_2_workers_{shards}_shards_add_sources"] = found
         result["build_speedup_add_sources"] = result["dask_2_workers_4_shards_add_sources"][
             "speedup"

@@ -346,3 +346,82 @@ def test_any_bytes_give_articles_or_an_article_error(
         report = ReadReport()
         read = list(read_articles(path, skip_bad=True, report=report))
         assert all(isinstance(article, Article) for article in read)
+
+
+# ----------------------------------------------------------------- keep: a shard's share
+
+
+def test_line_id_reads_only_plain_ids() -> None:
+    from bnsearch.articles.reader import line_id
+
+    assert line_id(b'{"id": "x-1", "title": "t"}\n') == "x-1"
+    assert line_id('{"title": "ক", "id" :\t"খবর-১"}'.encode()) == "খবর-১"
+    assert line_id(b'{"id": 17, "title": "t"}') is None  # a number: decode it
+    assert line_id(b'{"id": "a\\"b"}') is None  # an escape in the id
+    assert line_id(b'{"title": "id", "id": "x"}') is None  # "id" twice
+    assert line_id(b'{"title": "t", "id": "y"}') == "y"  # not first, but alone
+    assert line_id(b'{"title": "t"}') is None
+    assert line_id(b'{"id": "  "}') is None  # empty: the decoder's error
+    # the one "id" nested, the key escaped: seen as "y"; its reader finds "x" and says so
+    assert line_id(b'{"\\u0069d": "x", "related": [{"id": "y"}]}') == "y"
+
+
+def test_keep_gives_each_reader_its_share_with_errors_reported_once(tmp_path: Path) -> None:
+    """Readers with complementary ``keep`` tests yield, together, the articles of one full
+    read in the same order; a bad line is reported by exactly one of them (the one its id
+    routes to, or all when its id cannot be seen), at the same line."""
+    lines = [
+        record("a"),
+        record("b"),
+        json.dumps({"id": 7, "title": "সংখ্যা", "body": "লেখা"}, ensure_ascii=False),
+        json.dumps({"title": "id", "id": "c", "body": "দুবার"}, ensure_ascii=False),
+        json.dumps({"id": "d\\e", "title": "বাঁকা"}, ensure_ascii=False),
+        json.dumps({"title": "ঢাকা", "id": "e", "body": "শেষে"}, ensure_ascii=False),
+        "",
+        record("g"),
+    ]
+    source = write_lines(tmp_path / "a.jsonl", lines)
+    whole = [a.id for a in read_articles(source)]
+    assert whole == ["a", "b", "7", "c", "d\\e", "e", "g"]
+    for parts in (2, 3):
+        shares = [
+            [a.id for a in read_articles(source, keep=lambda i, n=n, k=parts: hash(i) % k == n)]
+            for n in range(parts)
+        ]
+        assert sorted(i for share in shares for i in share) == sorted(whole)
+        for share in shares:
+            assert share == [i for i in whole if i in share]
+    # a broken record whose id can be seen: only its reader fails, naming line 2
+    broken = write_lines(tmp_path / "b.jsonl", [record("a"), '{"id": "z", "title": 5}'])
+    failures = 0
+    for keep in (lambda i: i == "z", lambda i: i != "z"):
+        try:
+            list(read_articles(broken, keep=keep))
+        except ArticleError as error:
+            failures += 1
+            assert error.line == 2 and "title" in str(error)
+    assert failures == 1
+    # an id seen on the line that is not the record's: its one reader says so
+    nested = '{"\\u0069d": "x", "title": "ঢাকা", "related": [{"headline": "h", "id": "y"}]}'
+    twice = write_lines(tmp_path / "d.jsonl", [record("a"), nested])
+    assert [a.id for a in read_articles(twice)] == ["a", "x"]  # one reader: no question
+    with pytest.raises(ArticleError, match=r"line 2.*written twice"):
+        list(read_articles(twice, keep=lambda i: i == "y"))
+    assert [a.id for a in read_articles(twice, keep=lambda i: i != "y")] == ["a"]
+    # a line that is not JSON: every reader decodes it, and fails alike
+    for keep in (lambda i: i == "a", lambda i: i != "a"):
+        with pytest.raises(ArticleError, match="line 2"):
+            list(read_articles(write_lines(tmp_path / "c.jsonl", [record("a"), "{"]), keep=keep))
+
+
+def test_keep_on_real_corpora_and_page_files(tmp_path: Path) -> None:
+    source = shared("corpus/bqa_passages.jsonl")
+    whole = list(read_articles(source))
+    for n in range(3):
+        mine = list(read_articles(source, keep=lambda i, n=n: len(i) % 3 == n))
+        assert mine == [a for a in whole if len(a.id) % 3 == n]
+    (tmp_path / "pages").mkdir()
+    for name in ("one", "two", "three"):
+        (tmp_path / "pages" / f"{name}.txt").write_text(PAGE, encoding="utf-8")
+    (tmp_path / "pages" / "bad.txt").write_bytes(b"\x00")  # never read by a reader of "one"
+    assert [a.id for a in read_articles(tmp_path / "pages", keep=lambda i: i == "one")] == ["one"]

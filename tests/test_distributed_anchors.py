@@ -13,9 +13,10 @@ from pathlib import Path
 import attrs
 import pytest
 
-from bnsearch.articles import Article, parse_page
+from bnsearch.articles import Article, RelatedLink, parse_page
 from bnsearch.articles.links import LinkGraph
 from bnsearch.distributed import ShardedIndex
+from bnsearch.distributed.anchors import shard_has_links
 from bnsearch.errors import BnSearchError
 from bnsearch.index import Index
 from bnsearch.index.reader import IndexReader
@@ -207,9 +208,8 @@ def test_verify_checks_anchors_over_every_shard(pages: list[Article], tmp_path: 
 
 
 def test_a_change_elsewhere_is_seen(pages: list[Article], tmp_path: Path) -> None:
-    """The link graph a ShardedIndex keeps from its last change is used only while the
-    shards are still where it left them: a change made through another object (or
-    process) is read from the shards."""
+    """Changes through two objects of one sharded index, one after the other: each
+    plans from the shards as they are (nothing of an earlier change kept)."""
     one = Index.create(tmp_path / "one")
     first = ShardedIndex.create(tmp_path / "s", shards=3)
     other = ShardedIndex.open(tmp_path / "s")
@@ -228,3 +228,140 @@ def test_a_change_elsewhere_is_seen(pages: list[Article], tmp_path: Path) -> Non
     ids = [p.id for p in (*pages[1:300], *linked)]
     assert same_anchors(one, first, ids) > 0
     assert first.verify().ok
+
+
+def test_links_met_in_unread_sources_rebuild_with_anchors(
+    pages: list[Article], tmp_path: Path
+) -> None:
+    """An archive without links reads its sources once (each shard its own articles);
+    when the sources hold the first links, a shard meets one, commits nothing, and the
+    change is made again with the link records: the anchors of one index. A related
+    key spelled with an escape counts as well (the shard decodes every article)."""
+    import json
+
+    from bnsearch.articles.jsonl import article_to_record
+    from bnsearch.distributed.build import LINKS_FOUND, SourceBatch, build_shard, source_links
+
+    plain = [attrs.evolve(page, related=()) for page in pages[:300]]
+    linked = pages[300:600]
+    sharded = ShardedIndex.create(tmp_path / "s", shards=3)
+    first = tmp_path / "plain.jsonl"
+    first.write_text(
+        "".join(json.dumps(article_to_record(p), ensure_ascii=False) + "\n" for p in plain),
+        encoding="utf-8",
+    )
+    sharded.add_sources([first])
+    assert sharded.doc_count == 300
+    assert not any(shard_has_links(str(path)) for path in sharded.shard_paths)
+    second = tmp_path / "linked.jsonl"
+    lines = [json.dumps(article_to_record(p), ensure_ascii=True) for p in linked]
+    lines[0] = lines[0].replace('"related"', '"\\u0072elated"')  # the same key, escaped
+    second.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    assert [a.id for a in source_links(str(second), False)] == [p.id for p in linked]
+    assert all(a.body == "" for a in source_links(str(second), False))
+    # a shard task planned as unlinked stops at a link and commits nothing
+    owner = sharded.shard_of(linked[0].id)
+    path = str(sharded.shard_paths[owner])
+    before = Index.open(path).generation
+    assert build_shard(path, SourceBatch((str(second),), owner, 3), [], {}, True) == LINKS_FOUND
+    assert Index.open(path).generation == before
+    sharded.add_sources([second])
+    one = Index.create(tmp_path / "one")
+    with one.writer() as writer:
+        writer.add_many([*plain, *linked])
+    assert sharded.doc_count == 600
+    assert same_anchors(one, sharded, [p.id for p in [*plain, *linked]]) > 0
+
+
+def test_random_changes_keep_one_index_anchors(pages: list[Article], tmp_path: Path) -> None:
+    """Rounds of random changes (re-adds with another article's title, so headlines turn
+    ambiguous and back; links moved to other headlines, URLs and target ids; deletes;
+    new articles) give after each round the stored anchors of one index taking the same
+    changes: the plan resolves by key lookups, with the one rule."""
+    import random
+
+    chooser = random.Random(1616)
+    one = Index.create(tmp_path / "one")
+    sharded = ShardedIndex.create(tmp_path / "s", shards=3)
+    live = {page.id: page for page in pages[:400]}
+    with one.writer() as writer:
+        writer.add_many(live.values())
+    sharded.add(live.values())
+    spare = list(pages[400:])
+    for _ in range(5):
+        ids = sorted(live)
+        changed = []
+        for ident in chooser.sample(ids, 12):
+            other = live[chooser.choice(ids)]
+            links = list(live[ident].related)
+            if links:
+                links[0] = RelatedLink(headline=other.title)
+            if len(links) > 1:
+                links[1] = RelatedLink(headline="x", target_id=chooser.choice(ids))
+            title = other.title if chooser.random() < 0.5 else live[ident].title
+            changed.append(attrs.evolve(live[ident], title=title, related=tuple(links)))
+        fresh = [spare.pop() for _ in range(8)]
+        with one.writer() as writer:
+            writer.add_many([*changed, *fresh])
+        sharded.add([*changed, *fresh])
+        live.update((a.id, a) for a in [*changed, *fresh])
+        gone = chooser.sample(sorted(live), 6)
+        with one.writer() as writer:
+            for ident in gone:
+                writer.delete(ident)
+        sharded.delete(gone)
+        for ident in gone:
+            del live[ident]
+        assert same_anchors(one, sharded, sorted(live)) > len(live) // 3
+
+
+def test_a_small_change_asks_only_for_its_keys(pages: list[Article], tmp_path: Path) -> None:
+    """Adding one linked article asks the shards about the keys it touches, not about
+    every article: the keys asked stay a handful against 600 articles."""
+    from bnsearch.distributed import anchors as module
+    from bnsearch.distributed.runner import Runner
+
+    sharded = ShardedIndex.create(tmp_path / "s", shards=3)
+    sharded.add(pages[:600])
+    asked: list[int] = []
+
+    class Counting(Runner):
+        def map(self, function, calls, shards=None):  # type: ignore[no-untyped-def]
+            if function is module.shard_lookup:
+                asked.append(
+                    sum(len(ids) + len(urls) + len(titles) for _, ids, urls, titles, _ in calls)
+                )
+            return super().map(function, calls, shards)
+
+    page = pages[600]
+    linked = attrs.evolve(page, related=(*page.related, RelatedLink(headline=pages[5].title)))
+    plans = module.plan_anchors(
+        Counting(), [str(p) for p in sharded.shard_paths], module.BatchLinks((linked,)), ()
+    )
+    assert plans is not None
+    assert 0 < sum(asked) < 60, asked
+    # the target named by the new headline gets its anchors planned, with the new one
+    target = sharded.shard_of(pages[5].id)
+    assert linked.related[-1].headline in plans[target].get(pages[5].id, ())
+
+
+def test_repair_gives_shards_written_alone_the_anchors_of_every_shard(
+    pages: list[Article], tmp_path: Path
+) -> None:
+    """Shards written by their own writers (anchors from their own links, as shards
+    written before the sharded anchors were): verify names them, repair_anchors gives
+    them one index's anchors, and a second repair has nothing to do."""
+    one = Index.create(tmp_path / "one")
+    with one.writer() as writer:
+        writer.add_many(pages[:500])
+    sharded = ShardedIndex.create(tmp_path / "s", shards=3)
+    for number, path in enumerate(sharded.shard_paths):
+        with Index.open(path).writer() as writer:
+            writer.add_many(p for p in pages[:500] if sharded.shard_of(p.id) == number)
+    assert not sharded.verify().ok
+    repaired = sharded.repair_anchors()
+    assert repaired > 50
+    assert sharded.verify().ok
+    assert same_anchors(one, sharded, [p.id for p in pages[:500]]) > 200
+    assert sharded.repair_anchors() == 0
+    same_results(one, sharded)

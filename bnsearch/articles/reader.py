@@ -33,10 +33,12 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import mmap
 import os
+import re
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import attrs
@@ -45,6 +47,9 @@ from bnsearch.articles.jsonl import article_from_record
 from bnsearch.articles.model import Article
 from bnsearch.articles.page import parse_page
 from bnsearch.errors import ArticleError
+
+#: What a line is found in: a block of bytes, or a file mapped into memory.
+Buffer = bytes | mmap.mmap
 
 #: File name endings read as JSONL.
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
@@ -134,24 +139,24 @@ def read_articles(
     *,
     skip_bad: bool = False,
     report: ReadReport | None = None,
+    keep: Callable[[str], bool] | None = None,
 ) -> Iterator[Article]:
     """Yield the articles in a page file, a folder, or a (gzipped) JSONL file.
 
     See the module docstring for the formats, the errors and what ``skip_bad`` does.
     ``report``, when given, is filled as the iterator is consumed.
+
+    ``keep``, when given, is a test of article ids: only the articles it accepts are
+    yielded (a shard of a sharded index reads its own articles from shared sources). What
+    it refuses is passed over before it costs a decoding where the id can be seen
+    without one: a page file by its name, a JSONL line by its plain-string ``"id"``
+    (:func:`line_id`). Those passed-over lines are not checked (the reader that keeps
+    them reports their errors), except for a NUL byte, which stops every reader of the
+    file alike. Other lines are decoded and checked as usual, then tested. A kept line
+    whose decoded id is not the one seen (the key written twice, or the one ``"id"``
+    not the record's own) is a bad record, reported by the one reader that kept it.
     """
-    return _Run(skip_bad=skip_bad, report=report).read(Path(path))
-
-
-def read_articles_with_lines(
-    path: str | os.PathLike[str], *, skip_bad: bool = False
-) -> Iterator[tuple[Article, bytes | None]]:
-    """:func:`read_articles`, each article with its JSONL line as read (UTF-8, without a
-    byte order mark; ``None`` for an article read from a page file): a copy of the record
-    needs no second encoding (a sharded index's routing writes it)."""
-    run = _Run(skip_bad=skip_bad, report=None)
-    for article in run.read(Path(path)):
-        yield article, run.line
+    return _Run(skip_bad=skip_bad, report=report, keep=keep).read(Path(path))
 
 
 #: File endings that are refused as pages, with what to do instead.
@@ -174,6 +179,35 @@ def read_page_file(path: str | os.PathLike[str]) -> Article:
         return parse_page(text, id=file.stem or file.name)
     except ArticleError as error:
         raise ArticleError(error.reason, path=str(file), line=error.line) from None
+
+
+#: A JSONL line whose first key is ``"id"`` with a plain string value (no escapes).
+_FIRST_ID = re.compile(rb'(?:\xef\xbb\xbf)?[ \t\r]*\{[ \t\r]*"id"[ \t\r]*:[ \t\r]*"([^"\\\n]*)"')
+#: The ``"id"`` key anywhere, with a plain string value.
+_PLAIN_ID = re.compile(rb'"id"[ \t\r]*:[ \t\r]*"([^"\\\n]*)"')
+
+
+def line_id(raw: Buffer, start: int = 0, end: int | None = None) -> str | None:
+    """The article id of the JSONL line ``raw[start:end]``, seen without decoding the
+    record, or ``None`` when it cannot be seen (then decode the line): the value of a
+    first key ``"id"``, or of the one ``"id"`` of the line (inside a JSON string a quote
+    is escaped, so the bytes ``"id"`` are a key or a whole string value), when it is a
+    string without escapes (so the decoded id is these bytes as UTF-8). A reader that
+    decodes the line checks that it is the record's id."""
+    end = len(raw) if end is None else end
+    found = _FIRST_ID.match(raw, start, end)
+    if found is None:
+        first = raw.find(b'"id"', start, end)
+        if first < 0 or raw.find(b'"id"', first + 4, end) >= 0:
+            return None  # none, or twice
+        found = _PLAIN_ID.match(raw, first, end)
+        if found is None:
+            return None
+    try:
+        ident = found.group(1).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return ident if ident.strip() else None
 
 
 def is_jsonl_name(name: str) -> bool:
@@ -227,8 +261,8 @@ class _Run:
 
     skip_bad: bool
     report: ReadReport | None
-    #: the JSONL line (UTF-8, no byte order mark) of the article yielded last; None: a page
-    line: bytes | None = None
+    #: a test of article ids: only the articles it accepts are read (see read_articles)
+    keep: Callable[[str], bool] | None = None
 
     def skip(self, error: ArticleError, path: str) -> None:
         item = SkippedRecord(
@@ -268,6 +302,8 @@ class _Run:
         if is_jsonl_name(file.name):
             yield from self.jsonl(file)
             return
+        if self.keep is not None and not self.keep(file.stem or file.name):
+            return  # a page's id is its file name
         try:
             article = read_page_file(file)
         except ArticleError as error:
@@ -276,7 +312,6 @@ class _Run:
             self.skip(error, str(file))
             return
         self.note(article, str(file))
-        self.line = None
         yield article
 
     def jsonl(self, file: Path) -> Iterator[Article]:
@@ -297,15 +332,29 @@ class _Run:
                 self.skip(error, name)  # the file itself is unreadable from here on
 
     def _records(self, stream: io.BufferedIOBase, name: str) -> Iterator[Article]:
-        offset = 0
         number = 0
-        lines = _lines(stream, name)
-        for raw in lines:
+        keep = self.keep
+        for block, start, end, offset, clean in _lines(stream, name):
             number += 1
-            start = offset
-            offset += len(raw)
+            seen = None
+            if keep is not None and clean:
+                seen = line_id(block, start, end)
+                if seen is not None and not keep(seen):
+                    continue  # another reader's line: its reader checks it
             try:
-                article = _record(raw, name, number, start)
+                article = _record(block[start:end], name, number, offset)
+                if article is None or keep is None:
+                    pass
+                elif seen is not None and article.id != seen:
+                    raise ArticleError(
+                        f"the record's id {article.id!r} is not the one its line shows "
+                        f"first ({seen!r}): key 'id' written twice?",
+                        path=name,
+                        line=number,
+                        offset=offset,
+                    )
+                elif not keep(article.id):
+                    article = None
             except _UnreadableFileError:
                 raise
             except ArticleError as error:
@@ -315,7 +364,6 @@ class _Run:
                 continue
             if article is not None:
                 self.note(article, name, number)
-                self.line = raw.removeprefix(_UTF8_BOM) if number == 1 else raw
                 yield article
 
 
@@ -351,17 +399,69 @@ def _open_binary(file: Path) -> io.BufferedIOBase:
         raise ArticleError(f"cannot open: {error.strerror or error}", path=str(file)) from None
 
 
-def _lines(stream: io.BufferedIOBase, name: str) -> Iterator[bytes]:
-    """The lines of a (possibly gzipped) stream; decompression errors become ArticleError."""
+#: Bytes read at a time from a gzipped JSONL file.
+_BLOCK = 1 << 20
+
+
+def _lines(stream: io.BufferedIOBase, name: str) -> Iterator[tuple[Buffer, int, int, int, bool]]:
+    """Each line of a (possibly gzipped) stream as ``(block, start, end, offset,
+    clean)``: the line is ``block[start:end]`` (newline included), ``offset`` its byte
+    offset in the stream, ``clean`` whether it comes before any NUL byte of its block.
+    A plain file is mapped into memory, so a line passed over is never copied; a
+    gzipped one is read in blocks. Decompression errors become ArticleError."""
+    mapped = _mapped(stream)
+    if mapped is not None:
+        yield from _mapped_lines(mapped)
+        return
     number = 0
-    try:
-        for raw in stream:
+    rest = b""
+    base = 0  # stream offset of the block's first byte
+    while True:
+        try:
+            data = stream.read1(_BLOCK)
+        except (OSError, EOFError, zlib.error) as error:
+            raise _UnreadableFileError(
+                f"cannot read past line {number}: {error} (truncated or corrupt file?)",
+                path=name,
+            ) from None
+        if not data:
+            if rest:
+                number += 1
+                yield rest, 0, len(rest), base, b"\x00" not in rest
+            return
+        block = rest + data if rest else data
+        clean = b"\x00" not in block
+        start = 0
+        find = block.find
+        while (newline := find(b"\n", start)) >= 0:
             number += 1
-            yield raw
-    except (OSError, EOFError, zlib.error) as error:
-        raise _UnreadableFileError(
-            f"cannot read past line {number}: {error} (truncated or corrupt file?)", path=name
-        ) from None
+            yield block, start, newline + 1, base + start, clean
+            start = newline + 1
+        rest = block[start:]
+        base += start
+
+
+def _mapped(stream: io.BufferedIOBase) -> mmap.mmap | None:
+    """A plain file's bytes mapped read-only, or None (gzip, empty, not mappable)."""
+    if not isinstance(stream, io.BufferedReader):
+        return None
+    try:
+        return mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+
+
+def _mapped_lines(mapped: mmap.mmap) -> Iterator[tuple[Buffer, int, int, int, bool]]:
+    size = len(mapped)
+    nul = mapped.find(b"\x00")
+    nul = size if nul < 0 else nul
+    find = mapped.find
+    start = 0
+    while start < size:
+        newline = find(b"\n", start)
+        end = size if newline < 0 else newline + 1
+        yield mapped, start, end, start, end <= nul
+        start = end
 
 
 def _record(raw: bytes, name: str, number: int, start: int) -> Article | None:

@@ -12,8 +12,6 @@ the same ``add`` again completes it (it is an upsert).
 from __future__ import annotations
 
 import os
-import shutil
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,10 +19,15 @@ from typing import Any
 import attrs
 
 from bnsearch.articles import Article
-from bnsearch.articles.links import LinkGraph
 from bnsearch.distributed.actors import TIMEOUT
-from bnsearch.distributed.anchors import BatchLinks, plan_anchors, records_folder, verify_sharded
-from bnsearch.distributed.build import ArticleBatch, StagedBatch, build_shard, route_source
+from bnsearch.distributed.anchors import BatchLinks, plan_anchors, repair_plan, verify_sharded
+from bnsearch.distributed.build import (
+    LINKS_FOUND,
+    ArticleBatch,
+    SourceBatch,
+    build_shard,
+    source_links,
+)
 from bnsearch.distributed.manifest import (
     MANIFEST,
     ShardManifest,
@@ -45,8 +48,6 @@ from bnsearch.search.scoring import BM25FParams
 
 #: The sharded index's writer lock (one ``add``/``delete`` at a time).
 LOCK = "shards.lock"
-#: Where add_sources() stages each shard's articles (removed after the change).
-STAGING = ".staging"
 #: Largest shard count.
 MAX_SHARDS = 4096
 
@@ -57,9 +58,6 @@ class ShardedIndex:
     def __init__(self, path: Path, manifest: ShardManifest) -> None:
         self.path = path
         self.manifest = manifest
-        # the link graph after this object's last change, with the shards' generations
-        # then: the next change starts from it if no one else changed the shards since
-        self._graph: tuple[tuple[int, ...], LinkGraph] | None = None
 
     def __repr__(self) -> str:
         return f"ShardedIndex({str(self.path)!r}, shards={self.shards})"
@@ -140,30 +138,23 @@ class ShardedIndex:
         retries: int = RETRIES,
     ) -> None:
         """Upsert the articles of page files, folders or (gzipped) JSONL files, read on
-        the workers: one task per source reads it once and writes each shard's articles
-        to a staging folder beside the shards, then one task per shard builds it from its
-        part (so no article travels through the scheduler, and each is parsed twice, not
-        once per shard). The sources must be at the same path on every worker. Commits
-        every shard; the staging folder is removed after the change."""
+        the workers: each shard's task reads every source and keeps the articles routed
+        to its shard (a JSONL line routed elsewhere is passed over by its id, undecoded),
+        so no article travels through the scheduler and each is decoded once. When some
+        link exists (in the shards, or met by a shard task, which then stops without
+        committing), one task per source reads what the anchors need of every article
+        (id, title, URL, links) and the shards are built with the anchors decided. The
+        sources must be at the same path on every worker. Commits every shard."""
         paths = tuple(str(Path(source).resolve()) for source in sources)
         for path in paths:
             if not os.path.exists(path):
                 raise ArticleError("no such file or folder", path=path)
-        staging = self.path / STAGING / uuid.uuid4().hex
-        try:
-            runner = Runner(client, retries=retries)
-            calls = [
-                (path, str(staging), number, self.shards, skip_bad)
-                for number, path in enumerate(paths)
-            ]
-            runner.map(route_source, calls)
-            batches = [StagedBatch(str(staging / folder)) for folder in self.manifest.folders]
-            folder = records_folder(str(staging))
-            names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
-            links = BatchLinks.read(os.path.join(folder, name) for name in names)
-            self._change(batches, None, client, retries, links)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        batches = [SourceBatch(paths, n, self.shards, skip_bad) for n in range(self.shards)]
+        if self._change(batches, None, client, retries, None):
+            return  # no link anywhere
+        parts = Runner(client, retries=retries).map(source_links, [(p, skip_bad) for p in paths])
+        links = BatchLinks(tuple(article for part in parts for article in part))
+        self._change(batches, None, client, retries, links)
 
     def delete(self, ids: Iterable[str], *, client: Any = None, retries: int = RETRIES) -> None:
         """Delete the articles with these ids (absent ids are ignored); commit every shard."""
@@ -174,40 +165,70 @@ class ShardedIndex:
             deletes[self.shard_of(article_id)].append(article_id)
         self._change(None, deletes, client, retries, BatchLinks())
 
+    def repair_anchors(self, *, client: Any = None, retries: int = RETRIES) -> int:
+        """Give every live article the anchors the links over every shard give it, where
+        its stored ones differ (shards written before anchors were decided over every
+        shard hold their own links' anchors; :meth:`verify` names them); the number
+        repaired. Reads every shard's link state and builds the whole link graph once
+        (O(index)); each shard with differences commits an anchor update, nothing is
+        re-analyzed."""
+        lock = FileWriteLock(self.path / LOCK, timeout=60.0)
+        try:
+            runner = Runner(client, retries=retries)
+            paths = [str(shard) for shard in self.shard_paths]
+            plans = repair_plan(runner, paths)
+            numbers = [n for n, plan in enumerate(plans) if plan]
+            calls: list[tuple[Any, ...]] = [
+                (paths[n], ArticleBatch(()), [], plans[n]) for n in numbers
+            ]
+            built = runner.map(build_shard, calls, numbers)
+            if numbers:
+                self._record(dict(zip(numbers, built, strict=True)))
+            return sum(len(plan) for plan in plans)
+        finally:
+            lock.release()
+
     def _change(
         self,
         batches: Sequence[Iterable[Article]] | None,
         deletes: list[list[str]] | None,
         client: Any,
         retries: int,
-        links: BatchLinks,
-    ) -> None:
+        links: BatchLinks | None,
+    ) -> bool:
+        """Plan the anchors, build every shard, write ``shards.json``; True when done.
+        ``links=None``: the batches' articles were not read: False (and, for shards
+        that met no link, their part committed) when some link exists, for the caller
+        to run the change again with its :class:`BatchLinks`."""
         lock = FileWriteLock(self.path / LOCK, timeout=60.0)
         try:
             runner = Runner(client, retries=retries)
             paths = [str(shard) for shard in self.shard_paths]
             gone = [i for part in deletes or () for i in part]
-            kept, self._graph = self._graph, None
-            now = tuple(Index.open(path).generation for path in paths)
-            graph = kept[1] if kept is not None and kept[0] == now else None
-            anchors, graph = plan_anchors(runner, paths, links, gone, graph)
+            anchors = plan_anchors(runner, paths, links, gone)
+            if anchors is None:
+                return False  # links exist: the change's articles must be read first
             calls = []
             for number, shard in enumerate(self.shard_paths):
                 # the articles travel inside the task (not scattered): if the worker
                 # building a shard dies, the task re-runs elsewhere with its articles
                 batch: Iterable[Article] = ArticleBatch(()) if batches is None else batches[number]
                 removed = [] if deletes is None else deletes[number]
-                calls.append((str(shard), batch, removed, anchors[number]))
+                calls.append((str(shard), batch, removed, anchors[number], links is None))
             generations = runner.map(build_shard, calls)
-            if graph is not None:
-                self._graph = (tuple(generations), graph)
-            manifest = read_manifest(self.path)
-            self.manifest = attrs.evolve(
-                manifest, generations=tuple(generations), commit=manifest.commit + 1
-            )
-            write_manifest(self.path, self.manifest)
+            if LINKS_FOUND in generations:
+                return False
+            self._record(dict(enumerate(generations)))
+            return True
         finally:
             lock.release()
+
+    def _record(self, generations: Mapping[int, int]) -> None:
+        """Write ``shards.json`` with these shards' new generations (a completed change)."""
+        manifest = read_manifest(self.path)
+        now = [generations.get(n, g) for n, g in enumerate(manifest.generations)]
+        self.manifest = attrs.evolve(manifest, generations=tuple(now), commit=manifest.commit + 1)
+        write_manifest(self.path, self.manifest)
 
     def verify(self, *, client: Any = None) -> VerifyReport:
         """Check every shard (``bnsearch.index.verify``), then every live article's stored

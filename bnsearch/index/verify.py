@@ -301,26 +301,28 @@ def _check_anchors(segments: list[SegmentReader], link_rows: LinkRows, problems:
     problems.extend(anchor_problems(graph_from_segments(segments, where.get), link_rows))
 
 
-def anchor_problems(graph: LinkGraph, link_rows: LinkRows) -> list[str]:
+def anchor_differences(graph: LinkGraph, link_rows: LinkRows) -> dict[str, list[str]]:
     """Articles whose stored anchors (``link_rows``) are not the headlines of the links
-    ``graph`` resolves to them (at most ten named, then a count)."""
-    problems: list[str] = []
+    ``graph`` resolves to them, each with those headlines (sorted by id)."""
     incoming = {target: graph.incoming_refs(target) for target in graph.in_link_counts()}
-    wrong = []
+    wrong: dict[str, list[str]] = {}
     for ident in sorted(incoming.keys() | link_rows.anchors.keys()):
         expected = [
             link_rows.headlines[source][number] for source, number in incoming.get(ident, ())
         ]
         if link_rows.anchors.get(ident, []) != expected:
-            wrong.append(ident)
-    for ident in wrong[:_MAX_ANCHOR_PROBLEMS]:
-        expected = [
-            link_rows.headlines[source][number] for source, number in incoming.get(ident, ())
-        ]
-        problems.append(
-            f"article {ident!r}: stored anchors {link_rows.anchors.get(ident, [])!r}, but the "
-            f"links resolving to it give {expected!r} (rebuild the index to repair)"
-        )
+            wrong[ident] = expected
+    return wrong
+
+
+def anchor_problems(graph: LinkGraph, link_rows: LinkRows) -> list[str]:
+    """:func:`anchor_differences` as report lines (at most ten named, then a count)."""
+    wrong = anchor_differences(graph, link_rows)
+    problems = [
+        f"article {ident!r}: stored anchors {link_rows.anchors.get(ident, [])!r}, but the "
+        f"links resolving to it give {expected!r} (rebuild the index to repair)"
+        for ident, expected in list(wrong.items())[:_MAX_ANCHOR_PROBLEMS]
+    ]
     if len(wrong) > _MAX_ANCHOR_PROBLEMS:
         problems.append(f"... anchors differ for {len(wrong)} articles in all")
     return problems
