@@ -118,27 +118,23 @@ def shard_lookup(
     for segment in reader.segments:
         maps = segment_link_maps(segment)
         names, alive = segment.article_ids(), segment.live
-        for wanted, table, out in (
-            (urls, maps.docs_by_url, by_url),
-            (titles, maps.docs_by_title, by_title),
+        for wanted, lookup, out in (
+            (urls, maps.docs_with_url, by_url),
+            (titles, maps.docs_with_title, by_title),
         ):
             for key in wanted:
-                docs = [names[doc] for doc in table.get(key, ()) if alive[doc]]
+                docs = [names[doc] for doc in lookup(key) if alive[doc]]
                 if docs:
                     out.setdefault(key, []).extend(docs)
         if not links or not len(segment.link_src):
             continue
         edges = segment.edges()
-        for kind, wanted, table in (
-            ("id", ids, maps.edges_by_tid),
-            ("url", urls, maps.edges_by_url),
-            ("title", titles, maps.edges_by_key),
-        ):
+        for kind, wanted in (("id", ids), ("url", urls), ("title", titles)):
             for key in wanted:
-                for edge in table.get(key, ()):
+                for edge in maps.edges_with(kind, key):
                     doc = edges.src[edge]
                     if alive[doc]:
-                        link = (names[doc], edges.link_no[edge], maps.edge_keys[edge])
+                        link = (names[doc], edges.link_no[edge], maps.edge_keys(edge))
                         found.setdefault((kind, key), []).append(link)
     return live, by_url, by_title, found
 

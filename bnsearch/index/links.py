@@ -65,6 +65,10 @@ __all__ = [
 ]
 
 
+#: A link's key kind -> (its edge map, the link table's part holding that key).
+_EDGE_MAPS = {"id": ("etid", "tid"), "url": ("eurl", "url"), "title": ("ekey", "key")}
+
+
 @attrs.frozen
 class SegmentLinkMaps:
     """One segment's link lookups by key (deleted docs included): its persisted key maps
@@ -85,7 +89,10 @@ class SegmentLinkMaps:
             d for d in self.maps["url"].candidates(key) if link_url_key(segment.url_of(d)) == key
         ]
 
-    def _edges(self, name: str, part: str, key: str) -> list[int]:
+    def edges_with(self, kind: str, key: str) -> list[int]:
+        """Edges whose target id (``kind`` "id"), URL key ("url") or title key ("title")
+        is ``key``."""
+        name, part = _EDGE_MAPS[kind]
         edges = self.maps[name].candidates(key)
         if not edges:
             return edges
@@ -96,11 +103,11 @@ class SegmentLinkMaps:
 
     def edges_pointing_at(self, article_id: str, url: str, key: str) -> set[int]:
         """Edges whose resolution may involve an article with this id, URL key, title key."""
-        found = set(self._edges("etid", "tid", article_id))
+        found = set(self.edges_with("id", article_id))
         if url:
-            found.update(self._edges("eurl", "url", url))
+            found.update(self.edges_with("url", url))
         if key:
-            found.update(self._edges("ekey", "key", key))
+            found.update(self.edges_with("title", key))
         return found
 
     def edge_keys(self, edge: int) -> LinkKeys:
