@@ -3,10 +3,12 @@ scoring strategies."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -14,7 +16,7 @@ import pytest
 
 from bnsearch.articles import Article
 from bnsearch.index import Index, MergePolicy
-from bnsearch.search import engine
+from bnsearch.search import engine, kernel
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 # helper modules beside the tests (index_files.py) import as top-level modules
@@ -80,3 +82,31 @@ def index_of(*batches: Iterable[Article], keep_deletes: bool = False) -> Index:
             for article in batch:
                 writer.add(article)
     return index
+
+
+def compiled_core() -> ModuleType:
+    """The compiled query core; the calling test skips, with the reason, where it was
+    not built."""
+    try:
+        return importlib.import_module("bnsearch.search._kernel")
+    except ImportError as error:  # pragma: no cover - depends on the build
+        pytest.skip(f"the compiled core is not built: {error}")
+
+
+@contextmanager
+def query_path(core: ModuleType | None) -> Iterator[None]:
+    """Searches inside run on ``core`` (the compiled module) or, given None, on the numpy
+    path (the reference)."""
+    saved = kernel.core
+    kernel.core = core
+    try:
+        yield
+    finally:
+        kernel.core = saved
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def query_core(request: pytest.FixtureRequest) -> ModuleType | None:
+    """Each test run twice: on the compiled core and on the numpy path (``None``); use
+    with :func:`query_path`."""
+    return None if request.param == "numpy" else compiled_core()

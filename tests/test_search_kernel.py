@@ -9,13 +9,10 @@ Skipped without ../shared or without the built extension.
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -27,31 +24,14 @@ from bnsearch.errors import IndexFormatError
 from bnsearch.index import Index
 from bnsearch.search import BM25FParams, Results, Searcher, kernel
 
-from .conftest import index_of, shared_file
+from .conftest import compiled_core, index_of, query_path, shared_file
 
 SECTION = "ধর্ম"
 
 
-def _compiled_core() -> ModuleType:
-    try:
-        return importlib.import_module("bnsearch.search._kernel")
-    except ImportError as error:  # pragma: no cover - depends on the build
-        pytest.skip(f"the compiled core is not built: {error}")
-
-
-@contextmanager
-def _path(core: ModuleType | None) -> Iterator[None]:
-    saved = kernel.core
-    kernel.core = core
-    try:
-        yield
-    finally:
-        kernel.core = saved
-
-
 @pytest.fixture(scope="module")
 def core() -> ModuleType:
-    return _compiled_core()
+    return compiled_core()
 
 
 @pytest.fixture(scope="module")
@@ -85,9 +65,9 @@ def questions() -> list[dict[str, Any]]:
 def _both(
     searcher: Searcher, core: ModuleType, query: str, **options: Any
 ) -> tuple[Results, Results]:
-    with _path(core):
+    with query_path(core):
         compiled = searcher.search(query, **options)
-    with _path(None):
+    with query_path(None):
         reference = searcher.search(query, **options)
     return compiled, reference
 
@@ -117,7 +97,7 @@ def test_mrr_is_the_same(
 ) -> None:
     def mrr(path: ModuleType | None) -> float:
         total = 0.0
-        with _path(path):
+        with query_path(path):
             for row in questions:
                 ids = searcher.search(row["question"], stored=False, highlight=False).ids
                 if row["passage_id"] in ids:
@@ -188,7 +168,7 @@ def test_explain_gives_exactly_the_search_score(
         f"{words[9][:2]}*",
     ]
     checked = 0
-    with _path(core if compiled else None):
+    with query_path(core if compiled else None):
         for query in queries:
             for hit in searcher.search(query, limit=5, stored=False).hits:
                 explained = searcher.explain(query, hit.id)
@@ -289,7 +269,7 @@ def test_private_tables_give_the_same_results(searcher: Searcher, core: ModuleTy
     """While one call holds the core's shared tables (another thread's search, entered
     from a finalizer), a call works on private tables: same results."""
     queries = ["নামাজ রোজা ইফতার", "ঢাকা", '"ইসলামী ব্যাংক"', "প্র*"]
-    with _path(core):
+    with query_path(core):
         shared = [searcher.search(q, highlight=False, stored=False) for q in queries]
         core._hold_shared_tables(True)
         try:

@@ -4,15 +4,14 @@ of each segment and must not reserve room for that many when a segment holds few
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 
 import pytest
 
 from bnsearch.articles import read_articles
-from bnsearch.search import Searcher, kernel
+from bnsearch.search import Searcher
 
-from .conftest import index_of, shared_file
+from .conftest import index_of, query_path, shared_file
 
 
 @pytest.fixture(scope="module")
@@ -21,28 +20,14 @@ def searcher() -> Searcher:
     return Searcher(index_of(belin[:400], belin[400:800]).reader())
 
 
-@pytest.fixture(params=["compiled", "numpy"])
-def path(request: pytest.FixtureRequest) -> ModuleType | None:
-    if request.param == "numpy":
-        return None
-    try:
-        return importlib.import_module("bnsearch.search._kernel")
-    except ImportError as error:  # pragma: no cover - depends on the build
-        pytest.skip(f"the compiled core is not built: {error}")
-
-
 @pytest.mark.parametrize("offset", [10**6, 10**12, 2**62])
 @pytest.mark.parametrize("query", ["মসজিদ", "ইসলাম ধর্ম", '"পবিত্র কোরআন"'])
 def test_an_offset_far_past_the_end_gives_an_empty_page(
-    searcher: Searcher, path: ModuleType | None, offset: int, query: str
+    searcher: Searcher, query_core: ModuleType | None, offset: int, query: str
 ) -> None:
-    saved = kernel.core
-    kernel.core = path
-    try:
+    with query_path(query_core):
         first = searcher.search(query, limit=10, stored=False)
         far = searcher.search(query, offset=offset, limit=10, stored=False)
-    finally:
-        kernel.core = saved
     assert first.total > 10  # the query matches: an empty page would prove nothing
     assert far.hits == ()
     assert far.total == first.total and far.offset == offset

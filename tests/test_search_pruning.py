@@ -13,7 +13,6 @@ is the default 10,000. Skipped without ../shared or without the built extension.
 
 from __future__ import annotations
 
-import importlib
 import json
 import random
 from collections.abc import Iterator
@@ -29,15 +28,12 @@ from bnsearch.index import Index
 from bnsearch.search import Results, Searcher, kernel
 from bnsearch.search.engine import Evaluator, _flat_units
 
-from .conftest import index_of, shared_file
+from .conftest import compiled_core, index_of, shared_file
 
 
 @pytest.fixture(scope="module")
 def core() -> ModuleType:
-    try:
-        return importlib.import_module("bnsearch.search._kernel")
-    except ImportError as error:  # pragma: no cover - depends on the build
-        pytest.skip(f"the compiled core is not built: {error}")
+    return compiled_core()
 
 
 def _questions(limit: int) -> list[str]:

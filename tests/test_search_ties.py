@@ -7,14 +7,15 @@ ones of a run of equal scores (the compiled core keeps score, then doc)."""
 
 from __future__ import annotations
 
-import importlib
 from types import ModuleType
 
 import pytest
 
 from bnsearch.articles import Article
 from bnsearch.index import Index, MergePolicy
-from bnsearch.search import Searcher, kernel
+from bnsearch.search import Searcher
+
+from .conftest import query_path
 
 
 @pytest.fixture(scope="module")
@@ -33,28 +34,14 @@ def searcher() -> Searcher:
     return Searcher(reader, default_fields={"title": 1.0, "body": 1.0})
 
 
-@pytest.fixture(params=["compiled", "numpy"])
-def path(request: pytest.FixtureRequest) -> ModuleType | None:
-    if request.param == "numpy":
-        return None
-    try:
-        return importlib.import_module("bnsearch.search._kernel")
-    except ImportError as error:  # pragma: no cover - depends on the build
-        pytest.skip(f"the compiled core is not built: {error}")
-
-
 @pytest.mark.parametrize("sort", ["score", "-date", "date"])
 @pytest.mark.parametrize("limit", [1, 3, 5, 12])
 def test_equal_scores_go_by_segment_then_doc(
-    searcher: Searcher, path: ModuleType | None, limit: int, sort: str
+    searcher: Searcher, query_core: ModuleType | None, limit: int, sort: str
 ) -> None:
     """(No article has a date: by date, every match ties too.)"""
-    saved = kernel.core
-    kernel.core = path
-    try:
+    with query_path(query_core):
         results = searcher.search("ঢাকা", limit=limit, stored=False, sort=sort)
-    finally:
-        kernel.core = saved
     assert results.total == 20
     assert len({hit.score for hit in results}) == 1  # a tie throughout
     expected = [f"s{n // 10}d{n % 10}" for n in range(20)][:limit]
