@@ -9,7 +9,9 @@ per-segment arrays: one partial sort per segment, one merge of the few survivors
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -96,15 +98,13 @@ def top(
         selected = matched
         if within is not None:
             selected = [(d[at], v[at]) for (d, v), at in zip(matched, within, strict=True)]
-        few = sorted(
-            (
-                (score, ordinal, doc)
-                for ordinal, (docs, scores) in enumerate(selected)
-                for score, doc in zip(scores.tolist(), docs.tolist(), strict=True)
-            ),
-            key=_rank_segment,
-        )[:k]
-        return [(ordinal, doc, score) for score, ordinal, doc in few]
+        # (-score, segment, doc) tuples (made in C: zip, map) sort in rank order
+        few: list[tuple[float, int, int]] = []
+        for ordinal, (docs, scores) in enumerate(selected):
+            negated = map(operator.neg, scores.tolist())
+            few.extend(zip(negated, repeat(ordinal, len(docs)), docs.tolist(), strict=True))
+        few.sort()
+        return [(ordinal, doc, -negated) for negated, ordinal, doc in few[:k]]
     if within is None and len(matched) == 1:  # one segment: one partial sort
         docs, scores = matched[0]
         chosen = top_k(scores, k, ties=docs)  # score, then doc
@@ -135,11 +135,6 @@ def top(
 
 #: Up to this many matches, the page is ranked by a Python sort (numpy's calls cost more).
 SMALL = 64
-
-
-def _rank_segment(item: tuple[float, int, int]) -> tuple[float, int, int]:
-    """Sort key of ``(score, segment, doc)``: score descending, then segment, then doc."""
-    return -item[0], item[1], item[2]
 
 
 def best(matched: list[DocScores], k: int) -> list[npt.NDArray[np.intp]]:

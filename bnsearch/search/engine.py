@@ -15,6 +15,7 @@ scores. Python work is per unit and per field, never per document.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -384,9 +385,9 @@ class Evaluator:
         plan's) unless the statistics come from outside (a recorder must see every
         figure asked for)."""
         ctx = self.ctx
-        key = (tuple(id(unit) for unit in units), prune, skip_blocks)
+        key = (tuple(map(id, units)), prune, skip_blocks)
         found = ctx.calls.get(key)
-        if found is not None and all(a is b for a, b in zip(found[0], units, strict=True)):
+        if found is not None and all(map(operator.is_, found[0], units)):  # (the ids matched)
             return found[1]
         per_segment = [[self.parts(unit, segment) for unit in units] for segment in self.segments]
         dfs = self._live_dfs(core, units, per_segment)

@@ -39,18 +39,20 @@ class Filters:
         self.reader = reader
         self.schema = reader.schema
         self._cache: dict[tuple[str, tuple[str, ...]], list[Mask]] = {}
+        #: per segment, its live docs (None: no deletions); the snapshot never changes
+        self._live: list[Mask | None] = [
+            None if s.del_count == 0 else s.live for s in reader.segments
+        ]
 
     def masks(
         self, filter_: FilterArg, compiler: Compiler, evaluator: Evaluator
     ) -> list[Mask | None]:
         """Per segment, the docs a search may return: live, and passing ``filter_``
         (``None``: every doc)."""
-        segments = self.reader.segments
-        masks: list[Mask | None] = [None if s.del_count == 0 else s.live for s in segments]
-        if filter_ is not None:
-            filter_masks = self._filter_masks(filter_, compiler, evaluator)
-            masks = [f if m is None else (m & f) for m, f in zip(masks, filter_masks, strict=True)]
-        return masks
+        if filter_ is None:
+            return self._live  # (read, never changed, by the callers)
+        filter_masks = self._filter_masks(filter_, compiler, evaluator)
+        return [f if m is None else (m & f) for m, f in zip(self._live, filter_masks, strict=True)]
 
     def _filter_masks(
         self, filter_: Mapping[str, Any] | Query, compiler: Compiler, evaluator: Evaluator

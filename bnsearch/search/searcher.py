@@ -91,6 +91,7 @@ class Searcher:
         if default_fields is None:
             default_fields = {name: w for name, w in self.schema.weights.items() if w > 0}
         self.default_fields = self._check_weights(default_fields)
+        self._default_key = tuple(self.default_fields.items())  # (of a kept plan)
         self._ctx = Context(reader, self.params, statistics)
         self._field_names = frozenset(self.schema.names)
         self._default_facets = tuple(
@@ -143,7 +144,8 @@ class Searcher:
         weights = self._weights(fields)
         key = None
         if isinstance(query, str):
-            key = (query, tuple(weights.items()), romanized, strict)
+            items = self._default_key if fields is None else tuple(weights.items())
+            key = (query, items, romanized, strict)
             found = self._plans.get(key)
             if found is not None:
                 return found
