@@ -4,8 +4,11 @@ numpy ranking of many rank alike (score descending, then segment, then doc)."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from bnsearch.search import collect
+from bnsearch.articles import Article
+from bnsearch.index import Index
+from bnsearch.search import Searcher, collect
 
 
 def test_few_matches_rank_as_many_do_with_ties_across_segments() -> None:
@@ -26,3 +29,16 @@ def test_few_matches_rank_as_many_do_with_ties_across_segments() -> None:
         keys = [(-score, ordinal, doc) for ordinal, doc, score in few]
         assert keys == sorted(keys)
         assert all(isinstance(score, float) for _, _, score in few)
+
+
+def test_default_fields_are_read_only_since_kept_plans_are_keyed_by_them() -> None:
+    # the kept plans' key takes the default weights once, at construction: a change made
+    # afterwards would have been used by new queries and ignored by repeated ones
+    index = Index.in_memory()
+    with index.writer() as writer:
+        writer.add(Article(id="a", title="ঢাকা নগর", body="পদ্মা মেঘনা"))
+    searcher = Searcher(index.reader(), default_fields={"title": 1.0, "body": 2.0})
+    with pytest.raises(TypeError):
+        searcher.default_fields["title"] = 9.0  # type: ignore[index]
+    assert dict(searcher.default_fields) == {"title": 1.0, "body": 2.0}
+    assert searcher.refresh().default_fields == searcher.default_fields

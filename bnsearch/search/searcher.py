@@ -16,6 +16,7 @@ import math
 import re
 import time
 from collections.abc import Collection, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -90,7 +91,10 @@ class Searcher:
         self.schema = reader.schema
         if default_fields is None:
             default_fields = {name: w for name, w in self.schema.weights.items() if w > 0}
-        self.default_fields = self._check_weights(default_fields)
+        #: read-only: kept plans are keyed by these weights, taken once here
+        self.default_fields: Mapping[str, float] = MappingProxyType(
+            self._check_weights(default_fields)
+        )
         self._default_key = tuple(self.default_fields.items())  # (of a kept plan)
         self._ctx = Context(reader, self.params, statistics)
         self._field_names = frozenset(self.schema.names)
@@ -127,7 +131,7 @@ class Searcher:
             raise ValueError("at least one field needs a weight > 0")
         return checked
 
-    def _weights(self, fields: FieldsArg) -> dict[str, float]:
+    def _weights(self, fields: FieldsArg) -> Mapping[str, float]:
         if fields is None:
             return self.default_fields
         if isinstance(fields, str):
