@@ -31,6 +31,9 @@ DOC_FREQ_CACHE_TERMS = 65_536
 #: plan (:class:`~bnsearch.search.searcher.Searcher` keeps the plans of recent queries)
 #: read the same slices at every search.
 PARTS_CACHE_ENTRIES = 16_384
+#: Bytes of phrase frequencies (new arrays; term slices are views of the segment) that
+#: cache may hold: many different phrases would otherwise keep up to 16,384 of them.
+PARTS_CACHE_BYTES = 64 << 20
 
 
 class Context:
@@ -58,6 +61,8 @@ class Context:
         #: ``(id(unit), segment ordinal) -> (unit, slices)``; the unit is kept so its id
         #: is not reused while the entry lives (see :meth:`Evaluator.parts`)
         self.parts: dict[tuple[int, int], tuple[object, list[Any]]] = {}
+        #: bytes of the phrase frequencies held by :attr:`parts`
+        self.parts_bytes = 0
         #: ``id(unit) -> (unit, live documents over the snapshot)``, the same way
         self.unit_dfs: dict[int, tuple[object, int]] = {}
         #: ``(unit ids, prune) -> (units, per segment the compiled core's arguments)``

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from bnsearch.index.segment import SegmentReader
 from bnsearch.search import kernel
 from bnsearch.search.compiler import Compiled, Unit
-from bnsearch.search.context import PARTS_CACHE_ENTRIES, Context
+from bnsearch.search.context import PARTS_CACHE_BYTES, PARTS_CACHE_ENTRIES, Context
 from bnsearch.search.phrases import phrase_frequencies
 from bnsearch.search.scoring import idf, saturate
 
@@ -110,11 +110,16 @@ class Evaluator:
             return found[1]
         parts = self._read_parts(unit, segment)
         # term slices are views of the segment; a phrase's frequencies are new arrays,
-        # kept only when small (the cache is bounded in entries, not bytes)
-        if not unit.phrases or sum(len(part[1]) for part in parts) <= PHRASE_PARTS_KEPT:
-            if len(cache) >= PARTS_CACHE_ENTRIES:
+        # kept only when small, and the cache holds at most PARTS_CACHE_BYTES of them
+        owned = sum(part[1].nbytes + part[2].nbytes for part in parts if part[3] == -1)
+        small = not unit.phrases or sum(len(part[1]) for part in parts) <= PHRASE_PARTS_KEPT
+        if small and owned <= PARTS_CACHE_BYTES:
+            ctx = self.ctx
+            if len(cache) >= PARTS_CACHE_ENTRIES or ctx.parts_bytes + owned > PARTS_CACHE_BYTES:
                 cache.clear()
+                ctx.parts_bytes = 0
             cache[key] = (unit, parts)
+            ctx.parts_bytes += owned
         return parts
 
     def _read_parts(self, unit: Unit, segment: SegmentReader) -> list[Part]:
