@@ -258,17 +258,18 @@ def shard_candidates(
 #: caches (norm multipliers, document frequencies, positions).
 RESIDENT_SEARCHERS = 128
 _resident_lock = threading.Lock()
-_resident: OrderedDict[tuple[Any, ...], tuple[Searcher, Statistics]] = OrderedDict()
+_resident: OrderedDict[tuple[Any, ...], Searcher] = OrderedDict()
 
 
 def _searcher(
     reader: IndexReader, request: SearchRequest, statistics: Any, token: str | None = None
 ) -> Searcher:
     """A searcher of ``reader`` scoring with ``statistics``: the one kept for this query
-    when the statistics are gathered ones named by ``token`` and equal to those it
-    scores with (the statistics follow from every shard's snapshot, not this one's
-    alone: a shard whose commit did not change scores with new statistics when another
-    shard's did), a new one otherwise (the record step's recorder)."""
+    when the statistics are gathered ones named by ``token``, a new one otherwise (the
+    record step's recorder). The token is part of the key because the statistics follow
+    from every shard's snapshot, not this one's alone (a shard whose commit did not
+    change scores with new statistics when another shard's did), and a token names one
+    gathering of statistics only (the client makes a new one each time it gathers)."""
     if token is None or not isinstance(statistics, Statistics):
         return Searcher(
             reader,
@@ -286,10 +287,9 @@ def _searcher(
     )
     with _resident_lock:
         kept = _resident.get(key)
-        same = kept is not None and (kept[1] is statistics or kept[1] == statistics)
-        if kept is not None and same and kept[0].reader is reader:
+        if kept is not None and kept.reader is reader:
             _resident.move_to_end(key)
-            return kept[0]
+            return kept
     found = Searcher(
         reader,
         params=request.params,
@@ -297,7 +297,7 @@ def _searcher(
         statistics=statistics,
     )
     with _resident_lock:
-        _resident[key] = (found, statistics)
+        _resident[key] = found
         while len(_resident) > RESIDENT_SEARCHERS:
             _resident.popitem(last=False)
     return found
