@@ -111,9 +111,12 @@ class Evaluator:
         parts = self._read_parts(unit, segment)
         # term slices are views of the segment; a phrase's frequencies are new arrays,
         # kept only when small, and the cache holds at most PARTS_CACHE_BYTES of them
-        owned = sum(part[1].nbytes + part[2].nbytes for part in parts if part[3] == -1)
-        small = not unit.phrases or sum(len(part[1]) for part in parts) <= PHRASE_PARTS_KEPT
-        if small and owned <= PARTS_CACHE_BYTES:
+        owned = 0
+        if unit.phrases:
+            if sum(len(part[1]) for part in parts) > PHRASE_PARTS_KEPT:
+                return parts
+            owned = sum(part[1].nbytes + part[2].nbytes for part in parts if part[3] == -1)
+        if owned <= PARTS_CACHE_BYTES:
             ctx = self.ctx
             if len(cache) >= PARTS_CACHE_ENTRIES or ctx.parts_bytes + owned > PARTS_CACHE_BYTES:
                 cache.clear()
