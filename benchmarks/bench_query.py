@@ -190,7 +190,12 @@ class Tantivy:
     """
 
     def __init__(
-        self, articles: Sequence[Article], path: Path | None = None, *, stored_text: bool = True
+        self,
+        articles: Sequence[Article],
+        path: Path | None = None,
+        *,
+        stored_text: bool = True,
+        reuse: bool = False,
     ) -> None:
         import tantivy
 
@@ -203,6 +208,10 @@ class Tantivy:
         builder.add_text_field("title", stored=stored_text, tokenizer_name="whitespace")
         builder.add_text_field("body", stored=stored_text, tokenizer_name="whitespace")
         self.schema = builder.build()
+        self.path = path
+        if reuse and path is not None and (path / "meta.json").exists():
+            self._store, self.build = tantivy.Index.open(str(path)), 0.0  # an earlier run's
+            return
         store = tantivy.Index(self.schema, path=str(path)) if path else tantivy.Index(self.schema)
         writer = store.writer(heap_size=500_000_000, num_threads=1)
         for a in articles:
@@ -217,7 +226,6 @@ class Tantivy:
         writer.commit()
         writer.wait_merging_threads()
         self.build = time.perf_counter() - started
-        self.path = path
         self._store = store
 
     def runner(self, mode: str) -> Runner:
@@ -402,6 +410,11 @@ def main() -> int:
         help="open the bnsearch index already in --index-dir (built by an earlier run)",
     )
     parser.add_argument(
+        "--tantivy-dir",
+        type=Path,
+        help="keep tantivy's two indexes here; with --reuse-index, open them if present",
+    )
+    parser.add_argument(
         "--rounds", type=int, default=1, help="time each query this many times, keep the best"
     )
     parser.add_argument(
@@ -448,12 +461,14 @@ def main() -> int:
                 build,
             ),
         ]
-        tantivy_dir = Path(folder) / "tantivy"
+        tantivy_root = args.tantivy_dir or Path(folder)
+        tantivy_dir = tantivy_root / "tantivy"
         if not args.no_tantivy:
-            tantivy_dir.mkdir()
-            (Path(folder) / "tantivy-ids").mkdir()
-            pages = Tantivy(articles, tantivy_dir)
-            ids = Tantivy(articles, Path(folder) / "tantivy-ids", stored_text=False)
+            tantivy_dir.mkdir(parents=True, exist_ok=True)
+            (tantivy_root / "tantivy-ids").mkdir(exist_ok=True)
+            reuse = args.reuse_index
+            pages = Tantivy(articles, tantivy_dir, reuse=reuse)
+            ids = Tantivy(articles, tantivy_root / "tantivy-ids", stored_text=False, reuse=reuse)
             systems.append(
                 (
                     "tantivy (ICU words)",
