@@ -211,28 +211,37 @@ def query_part(cluster: Any, client: Any, one: Any, sharded: Any, rounds: int) -
     return out
 
 
-def queries_only(count: int, rounds: int = 15) -> dict[str, Any]:
+def queries_only(count: int, rounds: int = 15, keep: Path | None = None) -> dict[str, Any]:
     """The query part alone: one index and 4 shards built in this process (no Dask
-    build), then :func:`query_part` on a LocalCluster of 2 worker processes."""
+    build), then :func:`query_part` on a LocalCluster of 2 worker processes. With
+    ``keep``, the two indexes are built there once and opened by later runs."""
     from distributed import Client, LocalCluster
 
     from bnsearch.distributed import ShardedIndex
     from bnsearch.index import Index
 
-    corpus = SyntheticCorpus(load_records())
-    articles = list(corpus.articles(count))
-    folder = Path(tempfile.mkdtemp(prefix="bench-distributed-"))
+    folder = keep or Path(tempfile.mkdtemp(prefix="bench-distributed-"))
+    folder.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {
         "articles": count,
         "load_average_1min_at_start": round(os.getloadavg()[0], 1),
     }
     try:
-        one = Index.create(folder / "one")
-        with one.writer() as writer:
-            writer.add_many(articles)
-        sharded = ShardedIndex.create(folder / "sharded", shards=4)
-        sharded.add(articles)
-        del articles
+        done = folder / f"built-{count}"
+        if keep is not None and done.exists():
+            one = Index.open(folder / "one")
+            sharded = ShardedIndex.open(folder / "sharded")
+        else:
+            shutil.rmtree(folder / "one", ignore_errors=True)
+            shutil.rmtree(folder / "sharded", ignore_errors=True)
+            articles = list(SyntheticCorpus(load_records()).articles(count))
+            one = Index.create(folder / "one")
+            with one.writer() as writer:
+                writer.add_many(articles)
+            sharded = ShardedIndex.create(folder / "sharded", shards=4)
+            sharded.add(articles)
+            del articles
+            done.touch()
         cluster = LocalCluster(
             n_workers=2,
             threads_per_worker=1,
@@ -247,7 +256,8 @@ def queries_only(count: int, rounds: int = 15) -> dict[str, Any]:
             client.close()
             cluster.close()
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
     result["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     result["load_average_1min_at_end"] = round(os.getloadavg()[0], 1)
     return result
@@ -360,7 +370,14 @@ if __name__ == "__main__":
         "--queries" in sys.argv
     ):  # the query part alone: python bench_distributed.py 100000 --queries
         numbers = [int(a) for a in sys.argv[1:] if a.isdigit()]
-        print(json.dumps(queries_only(numbers[0] if numbers else 20_000), indent=1))
+        # --keep DIR: build the two indexes in DIR once, open them in later runs
+        kept = sys.argv[sys.argv.index("--keep") + 1] if "--keep" in sys.argv else None
+        print(
+            json.dumps(
+                queries_only(numbers[0] if numbers else 20_000, keep=Path(kept) if kept else None),
+                indent=1,
+            )
+        )
     else:
         numbers = [int(a) for a in sys.argv[1:] if a.isdigit()]
         found = main(
