@@ -127,16 +127,17 @@ class ActorRunner:
             groups.setdefault(number % len(self._slots), []).append(position)
         results: list[Any] = [None] * len(calls)
         for attempt in range(self.retries + 1):
-            sent: dict[int, Any] = {}
+            hosts: dict[int, Any] = {}
             lost: list[int] = []
-            for slot, positions in groups.items():
+            for slot in groups:
                 try:
-                    sent[slot] = self._host(slot).run(function, [calls[i] for i in positions])
+                    hosts[slot] = self._host(slot)
                 except Exception as error:  # sorted out by _lost
                     if not _lost(error):
                         raise
                     lost.append(slot)
-            for slot, answers in zip(sent, self._wait(list(sent.values())), strict=True):
+            batches = {slot: [calls[i] for i in groups[slot]] for slot in hosts}
+            for slot, answers in self._call(hosts, function, batches).items():
                 if isinstance(answers, BaseException):
                     if not _lost(answers):
                         raise answers
@@ -156,20 +157,36 @@ class ActorRunner:
             f"{self.retries + 1} times in one step"
         )
 
-    def _wait(self, futures: list[Any]) -> list[Any]:
-        """The answers of actor call ``futures`` (an exception where one failed), in one
-        wait on the client's event loop."""
-        if not futures:
-            return []
+    def _call(
+        self,
+        hosts: dict[int, Any],
+        function: Callable[..., Any],
+        batches: dict[int, list[tuple[Any, ...]]],
+    ) -> dict[int, Any]:
+        """Per slot, the answers of ``hosts[slot].run(function, batches[slot])`` (or the
+        exception it raised): every call sent, and the answers awaited, in one coroutine
+        on the client's event loop (one hand-over between this thread and the loop a
+        step, where a call made here is one more each), for at most ``timeout`` s."""
+        if not hosts:
+            return {}
 
-        async def every() -> list[Any]:
-            return await asyncio.gather(*futures, return_exceptions=True)
+        async def every() -> dict[int, Any]:
+            out: dict[int, Any] = {}
+            sent: dict[int, Any] = {}
+            for slot, host in hosts.items():
+                try:
+                    sent[slot] = host.run(function, batches[slot])
+                except Exception as error:  # a lost host's actor says so when called
+                    out[slot] = error
+            found = await asyncio.gather(*sent.values(), return_exceptions=True)
+            out.update(zip(sent, found, strict=True))
+            return out
 
         try:
-            answers: list[Any] = self.client.sync(every, callback_timeout=self.timeout)
+            answers: dict[int, Any] = self.client.sync(every, callback_timeout=self.timeout)
         except (TimeoutError, asyncio.TimeoutError):
             raise HostTimeoutError(
-                f"{len(futures)} shard host(s) did not answer within {self.timeout} s "
+                f"{len(hosts)} shard host(s) did not answer within {self.timeout} s "
                 "(a host runs its calls one at a time: a slow call delays the next ones)"
             ) from None
         return answers
