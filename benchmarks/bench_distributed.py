@@ -8,7 +8,9 @@ the same queries on the one index and on the sharded one (in this process, and f
 to the cluster over Dask tasks and over resident hosts, :mod:`bnsearch.distributed.actors`),
 with the floors (trivial tasks, trivial actor calls). Run:
 ``python benchmarks/bench_distributed.py 20000`` (prints JSON); the query part alone
-(indexes built in this process): ``python benchmarks/bench_distributed.py 100000 --queries``.
+(indexes built in this process): ``python benchmarks/bench_distributed.py 100000 --queries``
+(``--keep DIR``: built in DIR once, opened by later runs; the ``web_page`` rows read
+each hit as the web service shows it).
 ``--build`` measures the builds only (adding a 2-shard ``add_sources`` build and one
 process reading the same JSONL files), on a build cluster: the workers' statistical
 profiler off (it samples every thread's stack every 10 ms: about a fifth more CPU per
@@ -116,6 +118,15 @@ def read_page(results: Any) -> Any:
     return results
 
 
+def web_page(results: Any) -> Any:
+    """What the web service reads of a results page (``bnsearch.web.payload.hit_json``:
+    title, URL, section, date, every highlight; not the body, which a sharded page on a
+    cluster fetches only when read)."""
+    from bnsearch.web.payload import hit_json
+
+    return [hit_json(hit) for hit in results]
+
+
 def query_part(cluster: Any, client: Any, one: Any, sharded: Any, rounds: int) -> dict[str, Any]:
     """p50/p90 of the same queries on one index and on the sharded one: in this process,
     over Dask tasks (``resident=False``) and over resident hosts (actors; through the
@@ -136,6 +147,9 @@ def query_part(cluster: Any, client: Any, one: Any, sharded: Any, rounds: int) -
     )
     out["query_one_index_page_read"] = summary(
         latencies(lambda q: read_page(single.search(q)), rounds)
+    )
+    out["query_one_index_web_page"] = summary(
+        latencies(lambda q: web_page(single.search(q)), rounds)
     )
     out["query_4_shards_in_process"] = summary(latencies(lambda q: here.search(q), rounds))
     # ids and stored rows without highlights: the fan-out's own cost, apart from the
@@ -163,6 +177,9 @@ def query_part(cluster: Any, client: Any, one: Any, sharded: Any, rounds: int) -
         out[f"query_4_shards_localcluster_{name}_cold"] = summary(latencies(cold, rounds))
         out[f"query_4_shards_localcluster_{name}_no_highlights"] = summary(
             latencies(lambda q: searcher.search(q, highlight=False), rounds)
+        )
+        out[f"query_4_shards_localcluster_{name}_web_page"] = summary(
+            latencies(lambda q: web_page(searcher.search(q)), rounds)
         )
 
     def actor_floor(user: Any, name: str) -> None:
@@ -203,6 +220,9 @@ def query_part(cluster: Any, client: Any, one: Any, sharded: Any, rounds: int) -
         out[f"query_overhead_p50_ms_{name}"] = round(out[key]["p50_ms"] - base, 2)
         out[f"query_overhead_p50_ms_{name}_vs_page_read"] = round(
             out[key]["p50_ms"] - out["query_one_index_page_read"]["p50_ms"], 2
+        )
+        out[f"query_overhead_p50_ms_{name}_web_page"] = round(
+            out[f"{key}_web_page"]["p50_ms"] - out["query_one_index_web_page"]["p50_ms"], 2
         )
         out[f"query_overhead_p50_ms_{name}_no_highlights"] = round(
             out[f"{key}_no_highlights"]["p50_ms"] - out["query_one_index_no_highlights"]["p50_ms"],
