@@ -15,11 +15,13 @@ cluster: one call per resident host, :mod:`.actors`, or one Dask task per shard)
 3. ``query``: one call per worker (:func:`~bnsearch.distributed.shard.worker_search`):
    each of its shards scores the query once with those statistics (sent once, then
    named by a token the worker keeps them under); the worker merges its shards' best
-   ``offset + limit`` and makes the stored rows and highlights of those that can reach
-   the page; the client merges the workers' lists (by score, then shard, then rank).
+   ``offset + limit`` and makes the stored rows (on a cluster without the body,
+   :mod:`.pagerows`) and highlights of its likely share of the page; the client merges
+   the workers' lists (by score, then shard, then rank).
    Totals add up; the default facets are counted when first read (one more call).
-4. ``fetch`` (pages ending after the 20th hit only): the page's hits get stored rows and
-   highlights from their shards, by id (the query is prepared again there, not scored).
+4. ``fetch`` (pages ending after the 20th hit, and a page's hits outside their worker's
+   likely share, :func:`row_span`): the page's hits get stored rows and highlights from
+   their shards, by id (the query is prepared again there, not scored).
 
 The proximity rerank of a plain-words query adds a bonus to the best ``rerank_depth``
 matches of the *whole* index, then takes the page among them. So in step 3 each shard
