@@ -76,3 +76,26 @@ def test_a_folder_made_anew_at_the_same_path_is_not_read_through_old_arrays(tmp_
     after = before.refresh()
     assert after.find("old0") is None and after.find("new0-0") is not None
     assert after.doc_count == 11
+
+
+def test_a_folder_made_anew_at_the_same_generation_is_read_anew(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A folder deleted and made again with as many commits has the same generation: a
+    reader refreshed across that returned itself (the old articles, from deleted files)."""
+    import shutil
+
+    path = tmp_path / "news"
+    first = Index.create(path)
+    with first.writer(merge_policy=KEEP) as writer:
+        for number in range(5):
+            writer.add(Article(id=f"old{number}", title="পুরনো", body="নামাজ"))
+    before = first.reader()
+    shutil.rmtree(path)
+    second = Index.create(path)
+    with second.writer(merge_policy=KEEP) as writer:
+        for number in range(7):
+            writer.add(Article(id=f"new{number}", title="নতুন", body="রোজা"))
+    after = before.refresh()
+    assert after.generation == before.generation
+    assert after.find("old0") is None and after.find("new0") is not None
+    assert after.doc_count == 7
+    assert after.refresh() is after  # (nothing changed since)
