@@ -14,26 +14,12 @@ import pytest
 from bnsearch.distributed.runner import Runner
 from bnsearch.distributed.shard import ShardError
 from bnsearch.errors import BnSearchError
-
-distributed = pytest.importorskip("distributed")
+from tests.test_distributed_dask import _cluster_client  # (skips without Dask)
 
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        protocol="tcp",
-        host="127.0.0.1",
-        dashboard_address=None,
-    )
-    client = distributed.Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
+    yield from _cluster_client()
 
 
 def _counting(log: Path, error: BaseException | None, failures: int) -> Any:
