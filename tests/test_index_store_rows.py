@@ -18,7 +18,7 @@ from index_files import rewrite_segments
 
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import Index
-from bnsearch.index.store import TEXT_ENCODING, StoreReader, StoreWriter
+from bnsearch.index.store import META_FIELDS, TEXT_ENCODING, StoreReader, StoreWriter
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +28,12 @@ def healthy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _crafted(healthy: Path, tmp_path: Path, change: Any, *, legacy: bool = False) -> str:
+def _crafted(
+    healthy: Path, tmp_path: Path, change: Any, *, legacy: bool = False, header: Any = None
+) -> str:
     """A copy of ``healthy`` whose first segment's first row is ``change(row)`` (in a
-    format-1 block of its own with ``legacy``); returns that row's article id."""
+    format-1 block of its own with ``legacy``; in a format-2 block of its own whose
+    header entry is ``header(entry)`` with ``header``); returns that row's article id."""
     path = tmp_path / "idx"
     shutil.copytree(healthy, path)
     victim: list[str] = []
@@ -45,6 +48,13 @@ def _crafted(healthy: Path, tmp_path: Path, change: Any, *, legacy: bool = False
                 if legacy:  # a JSON list of row objects, as indexes of format 1 stored
                     text = json.dumps([row], ensure_ascii=False).encode(TEXT_ENCODING)
                     writer.add_blocks([(zlib.compress(text), 1)])
+                    continue
+                if header is not None:
+                    entry = [row[name] for name in META_FIELDS]
+                    entry += [len(row["title"]), len(row["body"]), -1]
+                    texts = row["title"] + row["body"]
+                    text = f"\x02{json.dumps([header(entry)])}\x00{texts}"
+                    writer.add_blocks([(zlib.compress(text.encode(TEXT_ENCODING)), 1)])
                     continue
             writer.add(row)
         data, index = writer.finish()
@@ -95,6 +105,31 @@ def test_a_format_1_row_of_the_wrong_type_is_a_format_error(
     index = Index.open(tmp_path / "idx")
     with pytest.raises(IndexFormatError, match=r"seg-.*stored block 0"):
         index.reader().article(victim)
+
+
+HEADERS = {
+    # the title's length taken from the body's: the texts still add up to the block
+    "negative-length": lambda entry: [*entry[:-3], -3, entry[-2] + entry[-3] + 3, -1],
+    "text-length": lambda entry: [*entry[:-3], str(entry[-3]), *entry[-2:]],
+    "caption-below-minus-one": lambda entry: [*entry[:-1], -2],
+}
+
+
+@pytest.mark.parametrize("header", HEADERS.values(), ids=HEADERS.keys())
+def test_a_format_2_header_with_bad_lengths_is_a_format_error(
+    healthy: Path, tmp_path: Path, header: Any
+) -> None:
+    victim = _crafted(healthy, tmp_path, lambda row: {**row, "caption": None}, header=header)
+    with pytest.raises(IndexFormatError, match=r"seg-.*stored block 0"):
+        Index.open(tmp_path / "idx").reader().article(victim)
+
+
+def test_a_format_2_header_crafted_as_written_reads_back(healthy: Path, tmp_path: Path) -> None:
+    victim = _crafted(healthy, tmp_path, lambda row: {**row, "caption": None}, header=list)
+    article = Index.open(tmp_path / "idx").reader().article(victim)
+    expected = Index.open(healthy).reader().article(victim)
+    assert article is not None and expected is not None
+    assert article == expected.__class__(**{**_fields(expected), "caption": None})
 
 
 def test_rows_of_the_right_types_read_back(healthy: Path, tmp_path: Path) -> None:

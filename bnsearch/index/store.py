@@ -234,7 +234,9 @@ def _rows_v2(text: str) -> list[dict[str, Any]]:
         if not isinstance(meta, list) or len(meta) != count + 3:
             raise ValueError(f"row {len(rows)} of the block header has the wrong shape")
         ident, section, credit, related, url, published, source, anchors = meta[:count]
-        title_length, body_length, caption_length = meta[count:]
+        title_length, body_length, caption_length = lengths = meta[count:]
+        if any(type(n) is not int for n in lengths) or min(lengths[:2]) < 0 or caption_length < -1:
+            raise ValueError(f"row {len(rows)} of the block header has bad text lengths")
         title_end = position + title_length
         body_end = title_end + body_length
         caption_end = body_end + max(caption_length, 0)
