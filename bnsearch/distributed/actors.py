@@ -174,10 +174,11 @@ class ActorRunner:
         function: Callable[..., Any],
         batches: dict[int, list[tuple[Any, ...]]],
     ) -> dict[int, Any]:
-        """Per slot, the answers of ``hosts[slot].run(function, batches[slot])`` (or the
-        exception it raised): every call sent, and the answers awaited, in one coroutine
-        on the client's event loop (one hand-over between this thread and the loop a
-        step, where a call made here is one more each), for at most ``timeout`` s."""
+        """Per slot, the answers of ``function`` on ``batches[slot]`` at ``hosts[slot]``
+        (:meth:`ShardHost.run_pickled`), or the exception the call raised: every call
+        sent, and the answers awaited, in one coroutine on the client's event loop (one
+        hand-over between this thread and the loop a step, where a call made here is
+        one more each), for at most ``timeout`` s."""
         if not hosts:
             return {}
 
