@@ -14,7 +14,6 @@ from bnsearch.search.compiler import Compiled, Node, Unit
 from bnsearch.search.context import Context
 from bnsearch.search.highlight import (
     Fragment,
-    KeptWords,
     Phrase,
     TermMatcher,
     best_fragment,
@@ -187,11 +186,10 @@ def highlight_row(
         is_body = spec.source == "body"
         if not is_body and matcher.is_empty:
             continue
-        words = _kept_words(located, field, matcher, text)
-        if words is not None:
-            fragment = (
-                spans.kept_fragment(words, matcher) if is_body else spans.kept_marks(words, matcher)
-            )
+        found = _lookup(located, field, matcher)
+        if found is not None:
+            lookup, doc = found
+            fragment = lookup.fragment(doc, text) if is_body else lookup.marks(doc, text)
         else:
             analyzer = ctx.schema.analyzer(field)
             fragment = (
@@ -204,10 +202,11 @@ def highlight_row(
     return marks
 
 
-def _kept_words(
-    located: Located | None, field: str, matcher: TermMatcher, text: str
-) -> KeptWords | None:
-    """The row's words from its segment's word spans, or None where it keeps none."""
+def _lookup(
+    located: Located | None, field: str, matcher: TermMatcher
+) -> tuple[SpanLookup, int] | None:
+    """The page's span lookup of the row's segment and ``field`` (made when first
+    needed) and the row's doc there, or None where the segment keeps no word spans."""
     if located is None:
         return None
     segment, doc, lookups = located
@@ -217,7 +216,7 @@ def _kept_words(
         if segment.word_spans(field) is None:
             return None
         lookup = lookups[key] = SpanLookup(segment, field, matcher)
-    return lookup.words(doc, text)
+    return lookup, doc
 
 
 def units_of(node: Compiled) -> list[Unit]:
