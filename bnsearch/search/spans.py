@@ -126,6 +126,12 @@ class SpanLookup:
             and np.dtype(self._tfs_all.dtype).name in ("uint8", "uint16", "uint32", "int64")
             and np.dtype(self._pos.dtype).name in ("uint8", "uint16", "uint32")
         )
+        #: the compiled marks for these arrays' types, picked once (a call of the fused
+        #: function would look the types up again every hit)
+        self._hit_marks: Any = None
+        if core is not None and self._typed:
+            kinds = (self._docs, self._tfs_all, self._pos)
+            self._hit_marks = core.hit_marks[tuple(f"{np.dtype(a.dtype).name}_t" for a in kinds)]
 
     def _key(self) -> None:
         """For the numpy path: every posting of the candidates keyed by (candidate, doc),
@@ -152,7 +158,7 @@ class SpanLookup:
         (:func:`~bnsearch.search.highlight.best_kept_fragment` of :meth:`words`)."""
         if fragment_chars < 1:
             raise ValueError(f"fragment_chars must be >= 1, got {fragment_chars}")
-        if core is None or not self._typed:
+        if core is None or self._hit_marks is None:
             return best_kept_fragment(
                 self.words(doc, text), self._matcher, fragment_chars=fragment_chars
             )
@@ -169,16 +175,15 @@ class SpanLookup:
     def marks(self, doc: int, text: str) -> Fragment:
         """The whole of ``text`` with ``doc``'s matches marked
         (:func:`~bnsearch.search.highlight.highlight_all_kept` of :meth:`words`)."""
-        if core is None or not self._typed:
+        if core is None or self._hit_marks is None:
             return highlight_all_kept(self.words(doc, text), self._matcher)
         return Fragment(text=text, start=0, end=len(text), spans=self._compiled(doc, text, 0))
 
     def _compiled(self, doc: int, text: str, fragment_chars: int) -> Any:
         """The compiled marks (``fragment_chars`` 0) or snippet of ``doc``'s ``text``."""
-        assert core is not None
         spans, ptr, width = self._spans
         try:
-            return core.hit_marks(
+            return self._hit_marks(
                 spans,
                 int(ptr[doc]),
                 int(ptr[doc + 1]),
