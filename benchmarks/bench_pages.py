@@ -33,6 +33,7 @@ from bench_query import (
     synthetic_articles,
 )
 
+from bnsearch.articles import Article
 from bnsearch.index import Index
 
 
@@ -52,18 +53,18 @@ def main() -> int:
     if not texts:
         print(f"no corpus under {args.shared}")
         return 2
-    if args.synthetic:
-        articles = list(synthetic_articles(texts, args.synthetic))
-    else:
-        articles = shared_articles(args.shared)
     queries = make_queries(args.shared, texts, args.queries)
     with tempfile.TemporaryDirectory() as folder:
         index_dir = args.index_dir or Path(folder) / "bnsearch"
-        if args.reuse_index and (index_dir / "meta.json").exists():
-            index = Index.open(index_dir)
-        else:
-            index, _ = bnsearch_index(articles, index_dir)
         tantivy_dir = (args.tantivy_dir or Path(folder)) / "tantivy"
+        reuse = args.reuse_index and (index_dir / "meta.json").exists()
+        articles: list[Article] = []  # made only for an index to build
+        if not reuse or not (tantivy_dir / "meta.json").exists():
+            if args.synthetic:
+                articles = list(synthetic_articles(texts, args.synthetic))
+            else:
+                articles = shared_articles(args.shared)
+        index = Index.open(index_dir) if reuse else bnsearch_index(articles, index_dir)[0]
         tantivy_dir.mkdir(parents=True, exist_ok=True)
         tantivy = Tantivy(articles, tantivy_dir, reuse=args.reuse_index)
         runs = {"bnsearch": bnsearch_runner(index, "page"), "tantivy": tantivy.runner("page")}
@@ -85,7 +86,8 @@ def main() -> int:
         name: {k: statistics.median(v) for k, v in kinds.items()} for name, kinds in best.items()
     }
     print(
-        f"# {len(articles):,} articles, {args.queries} queries a kind, best of {args.rounds}, "
+        f"# {args.synthetic or 'BQA + BeliN'} articles, {args.queries} queries a kind, "
+        f"best of {args.rounds}, "
         f"{time.strftime('%Y-%m-%d %H:%M')}"
     )
     print("| page p50 ms | " + " | ".join(KINDS) + " |")
