@@ -42,31 +42,52 @@ cdef inline int64_t _value(const uint8_t[::1] data, Py_ssize_t at, int width) no
     return value
 
 
-def doc_words(const uint8_t[::1] spans, Py_ssize_t begin, Py_ssize_t end, int width):
-    """``(starts, ends, dropped)`` of the words encoded in ``spans[begin:end]`` at
-    ``width`` bytes a number (ValueError if that is not whole words): ``array('q')``,
-    ``array('q')`` and ``array('b')``, filled in C (no Python object a word)."""
+cdef Py_ssize_t _word_count(
+    const uint8_t[::1] spans, Py_ssize_t begin, Py_ssize_t end, int width
+) except -1:
+    """How many words ``spans[begin:end]`` encodes at ``width`` bytes a number
+    (ValueError if that is not whole words)."""
     if width != 1 and width != 2 and width != 4:
         raise ValueError(f"word span width {width}")
     if begin < 0 or end > spans.shape[0] or begin > end or (end - begin) % (2 * width):
         raise ValueError(f"{end - begin} span bytes at width {width}")
-    cdef Py_ssize_t count = (end - begin) // (2 * width), k
-    cdef array.array starts = array.clone(_INT64, count, False)
-    cdef array.array ends = array.clone(_INT64, count, False)
-    cdef array.array dropped = array.clone(_INT8, count, False)
-    cdef long long *start_at = starts.data.as_longlongs
-    cdef long long *end_at = ends.data.as_longlongs
-    cdef signed char *dropped_at = dropped.data.as_schars
+    return (end - begin) // (2 * width)
+
+
+cdef void _decode_words(
+    const uint8_t[::1] spans,
+    Py_ssize_t begin,
+    Py_ssize_t count,
+    int width,
+    long long *starts,
+    long long *ends,
+    signed char *dropped,
+) noexcept:
+    """The ``count`` words encoded from ``spans[begin]`` on (see :func:`_word_count`)."""
     cdef int64_t edge = 0, code
-    cdef Py_ssize_t at = begin
+    cdef Py_ssize_t at = begin, k
     for k in range(count):
         edge += _value(spans, at, width)
         code = _value(spans, at + width, width)
-        start_at[k] = edge
+        starts[k] = edge
         edge += code >> 1
-        end_at[k] = edge
-        dropped_at[k] = code & 1
+        ends[k] = edge
+        dropped[k] = code & 1
         at += 2 * width
+
+
+def doc_words(const uint8_t[::1] spans, Py_ssize_t begin, Py_ssize_t end, int width):
+    """``(starts, ends, dropped)`` of the words encoded in ``spans[begin:end]`` at
+    ``width`` bytes a number (ValueError if that is not whole words): ``array('q')``,
+    ``array('q')`` and ``array('b')``, filled in C (no Python object a word)."""
+    cdef Py_ssize_t count = _word_count(spans, begin, end, width)
+    cdef array.array starts = array.clone(_INT64, count, False)
+    cdef array.array ends = array.clone(_INT64, count, False)
+    cdef array.array dropped = array.clone(_INT8, count, False)
+    _decode_words(
+        spans, begin, count, width, starts.data.as_longlongs, ends.data.as_longlongs,
+        dropped.data.as_schars,
+    )
     return starts, ends, dropped
 
 
@@ -266,16 +287,12 @@ def hit_marks(
 
     Key numbers must rank the keys as the strings do (ties among matches are broken as
     the Python code breaks them). ValueError where the spans, postings or text disagree."""
-    cdef Py_ssize_t words, k, i, j
+    cdef Py_ssize_t k, i, j
     cdef Py_ssize_t count = begins.shape[0], size = len(text), keys = weights.shape[0]
-    cdef int64_t edge = 0, code, place, first_offset, span, start_place
+    cdef int64_t place, first_offset, span, start_place
     if word_keys.shape[0] != count:
         raise ValueError("one key a candidate is needed")
-    if width != 1 and width != 2 and width != 4:
-        raise ValueError(f"word span width {width}")
-    if begin < 0 or end_byte > spans.shape[0] or begin > end_byte or (end_byte - begin) % (2 * width):
-        raise ValueError(f"{end_byte - begin} span bytes at width {width}")
-    words = (end_byte - begin) // (2 * width)
+    cdef Py_ssize_t words = _word_count(spans, begin, end_byte, width)
     cdef array.array word_arrays = array.clone(_INT64, 2 * words + 2 * count, False)
     cdef long long *w_start = word_arrays.data.as_longlongs
     cdef long long *w_end = w_start + words
@@ -283,15 +300,7 @@ def hit_marks(
     cdef long long *c_size = c_first + count
     cdef array.array dropped_array = array.clone(_INT8, words, False)
     cdef signed char *w_dropped = dropped_array.data.as_schars
-    cdef Py_ssize_t at = begin
-    for k in range(words):
-        edge += _value(spans, at, width)
-        code = _value(spans, at + width, width)
-        w_start[k] = edge
-        edge += code >> 1
-        w_end[k] = edge
-        w_dropped[k] = code & 1
-        at += 2 * width
+    _decode_words(spans, begin, words, width, w_start, w_end, w_dropped)
     if words and w_end[words - 1] > size:
         raise ValueError(f"word spans end at {w_end[words - 1]}, past the {size} characters")
     _find_postings(docs, tfs, pos.shape[0], begins, ends, firsts, doc, checkpoints, c_first, c_size)
