@@ -34,6 +34,10 @@ PARTS_CACHE_ENTRIES = 16_384
 #: Bytes of phrase frequencies (new arrays; term slices are views of the segment) that
 #: cache may hold: many different phrases would otherwise keep up to 16,384 of them.
 PARTS_CACHE_BYTES = 64 << 20
+#: Compiled pieces a :class:`Context` keeps by what they are (units, a word's spelling
+#: variants, rerank plans): a new query made of words met before gets the same unit
+#: objects, so the caches above (keyed by unit) serve it as they serve a kept plan.
+INTERNED_ENTRIES = 16_384
 
 
 class Context:
@@ -67,6 +71,31 @@ class Context:
         self.unit_dfs: dict[int, tuple[object, int]] = {}
         #: ``(unit ids, prune) -> (units, per segment the compiled core's arguments)``
         self.calls: dict[tuple[Any, ...], tuple[tuple[object, ...], list[Any]]] = {}
+        #: what :meth:`intern` keeps: ``key -> value``, for the compiler
+        self.interned: dict[tuple[Any, ...], Any] = {}
+
+    def intern(self, key: tuple[Any, ...], value: Any) -> Any:
+        """The value kept under ``key``, or ``value`` (then kept): one object for one
+        thing, whichever query compiled it (bounded by :data:`INTERNED_ENTRIES`)."""
+        interned = self.interned
+        found = interned.get(key)
+        if found is None:
+            if len(interned) >= INTERNED_ENTRIES:
+                interned.clear()
+            found = interned[key] = value
+        return found
+
+    def forget_queries(self) -> None:
+        """Drop everything kept for the words of earlier queries (interned units, their
+        posting slices, document frequencies, positions, the core's arguments): the next
+        query costs what one of words never seen costs (a benchmark's "not seen before")."""
+        self.interned.clear()
+        self.parts.clear()
+        self.parts_bytes = 0
+        self.unit_dfs.clear()
+        self.calls.clear()
+        self.positions.clear()
+        self._doc_freqs.clear()
 
     def analyzer(self, field: str) -> Analyzer:
         return self.schema.analyzer(field)

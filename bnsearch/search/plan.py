@@ -167,11 +167,17 @@ def doc_score(matched: list[DocScores], ordinal: int, doc: int) -> float | None:
 
 
 def rerank_plan(ctx: Context, text: str, weights: Mapping[str, float]) -> RerankPlan:
-    """What the rerank of plain words looks for (their pairs; empty when off)."""
+    """What the rerank of plain words looks for (their pairs; empty when off). One
+    plan per pairs and weights a snapshot (:meth:`Context.intern`): what its memo keeps
+    (pair weights, the pair words' postings) serves every query of the same pairs."""
     fields = [f for f in weights if ctx.has_postings(f)]
     if not fields:
         return RerankPlan()
-    return plan_rerank(ctx.schema.analyzer(fields[0]), text, ctx.params)
+    made = plan_rerank(ctx.schema.analyzer(fields[0]), text, ctx.params)
+    if made.empty:
+        return made
+    found: RerankPlan = ctx.intern(("rerank", made.pairs, tuple(weights.items())), made)
+    return found
 
 
 def _rerank(
