@@ -92,6 +92,8 @@ class Compiler:
     weights: Mapping[str, float]
     romanized: bool = False
     notes: list[str] = attrs.field(factory=list)
+    #: ``weights`` as a key (made when first needed)
+    weights_key: tuple[tuple[str, float], ...] | None = attrs.field(default=None, init=False)
 
     def fields_of(self, field: str | None) -> dict[str, float]:
         if field is None:
@@ -110,6 +112,24 @@ class Compiler:
         return unit
 
     def compile(self, query: Query) -> Compiled | None:
+        """The compiled ``query``. A leaf (a word, phrase, prefix, fuzzy word) is
+        compiled once per snapshot, field weights and romanization (:meth:`Context.intern`,
+        with the notes it adds): a new query of leaves met before reads them back."""
+        if isinstance(query, Bool):
+            return self._bool(query)
+        if self.weights_key is None:
+            self.weights_key = tuple(self.weights.items())
+        key = ("leaf", query, self.weights_key, self.romanized)
+        known: tuple[Compiled | None, tuple[str, ...]] | None = self.ctx.interned.get(key)
+        if known is None:
+            before = len(self.notes)
+            compiled = self._leaf(query)
+            known = self.ctx.intern(key, (compiled, tuple(self.notes[before:])))
+        else:
+            self.notes.extend(known[1])
+        return known[0]
+
+    def _leaf(self, query: Query) -> Compiled | None:
         if isinstance(query, Term):
             return self._term(query)
         if isinstance(query, Phrase):
@@ -120,8 +140,6 @@ class Compiler:
             return self._fuzzy(query)
         if isinstance(query, MatchAll):
             return self.unit(kind="all", label="*:*", boost=query.boost)
-        if isinstance(query, Bool):
-            return self._bool(query)
         raise TypeError(f"not a query node: {type(query).__name__}")
 
     def words(self, text: str) -> list[Unit]:
@@ -131,7 +149,9 @@ class Compiler:
         form flag of the word as typed (:attr:`Unit.form_flag`, for the exact-form bonus);
         fields analyzed differently get no such bonus.
         """
-        weights_key = tuple(self.weights.items())
+        if self.weights_key is None:
+            self.weights_key = tuple(self.weights.items())
+        weights_key = self.weights_key
         by_analyzer = self._analyzer_groups(weights_key)
         if len(by_analyzer) == 1:  # the usual case: every field analyzed alike
             analyzer, fields, split = by_analyzer[0]

@@ -67,6 +67,9 @@ class Context:
         self.parts: dict[tuple[int, int], tuple[object, list[Any]]] = {}
         #: bytes of the phrase frequencies held by :attr:`parts`
         self.parts_bytes = 0
+        #: ``(id(unit), segment ordinal) -> (unit, slices, the core's arguments of the
+        #: slices)`` (see :meth:`Evaluator._pieces`)
+        self.pieces: dict[tuple[int, int], tuple[object, object, Any]] = {}
         #: ``id(unit) -> (unit, live documents over the snapshot)``, the same way
         self.unit_dfs: dict[int, tuple[object, int]] = {}
         #: ``(unit ids, prune) -> (units, per segment the compiled core's arguments)``
@@ -93,6 +96,7 @@ class Context:
         self.parts.clear()
         self.parts_bytes = 0
         self.unit_dfs.clear()
+        self.pieces.clear()
         self.calls.clear()
         self.positions.clear()
         self._doc_freqs.clear()
