@@ -70,6 +70,8 @@ class Context:
         #: ``(id(unit), segment ordinal) -> (unit, slices, the core's arguments of the
         #: slices)`` (see :meth:`Evaluator._pieces`)
         self.pieces: dict[tuple[int, int], tuple[object, object, Any]] = {}
+        #: ``id(unit) -> (unit, (weight, bonus, flags))`` (see :meth:`Evaluator._figures`)
+        self.figures: dict[int, tuple[object, tuple[float, float, int]]] = {}
         #: ``id(unit) -> (unit, live documents over the snapshot)``, the same way
         self.unit_dfs: dict[int, tuple[object, int]] = {}
         #: ``(unit ids, prune) -> (units, per segment the compiled core's arguments)``
@@ -97,6 +99,7 @@ class Context:
         self.parts_bytes = 0
         self.unit_dfs.clear()
         self.pieces.clear()
+        self.figures.clear()
         self.calls.clear()
         self.positions.clear()
         self._doc_freqs.clear()

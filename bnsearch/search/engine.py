@@ -404,11 +404,8 @@ class Evaluator:
         if found is not None and all(map(operator.is_, found[0], units)):  # (the ids matched)
             return found[1]
         per_segment = [[self.parts(unit, segment) for unit in units] for segment in self.segments]
-        dfs = self._live_dfs(core, units, per_segment)
-        idfs = self._idfs(units, dfs)
-        weights = np.array([u.boost * w for u, w in zip(units, idfs, strict=True)], np.float32)
-        bonus_list = [self.form_bonus(u, w) for u, w in zip(units, idfs, strict=True)]
-        flag_list = [u.form_flag if b else 0 for u, b in zip(units, bonus_list, strict=True)]
+        weight_list, bonus_list, flag_list = self._figures(core, units, per_segment)
+        weights = np.array(weight_list, np.float32)
         bonuses = np.array(bonus_list, dtype=np.float32)
         flags = np.array(flag_list, dtype=np.uint8)
         prune = prune and bool((weights >= 0).all())
@@ -456,6 +453,34 @@ class Evaluator:
                 ctx.calls.clear()
             ctx.calls[key] = (tuple(units), calls)
         return calls
+
+    def _figures(
+        self, core: Any, units: Sequence[Unit], per_segment: list[list[list[Part]]]
+    ) -> tuple[list[float], list[float], list[int]]:
+        """Per unit, its weight (boost times idf), exact-form bonus and the form flags
+        the bonus asks for (0: none); remembered per unit (as its slices are) unless
+        the statistics come from outside (a recorder must see every figure asked for)."""
+        cache = self.ctx.figures
+        known = [cache.get(id(unit)) for unit in units]
+        if all(f is not None and f[0] is u for f, u in zip(known, units, strict=True)):
+            figures = [f[1] for f in known if f is not None]
+        else:
+            dfs = self._live_dfs(core, units, per_segment)
+            idfs = self._idfs(units, dfs)
+            figures = []
+            for unit, unit_idf in zip(units, idfs, strict=True):
+                bonus = self.form_bonus(unit, unit_idf)
+                figures.append((unit.boost * unit_idf, bonus, unit.form_flag if bonus else 0))
+            if self.ctx.statistics is None:
+                if len(cache) >= PARTS_CACHE_ENTRIES:
+                    cache.clear()
+                for unit, figure in zip(units, figures, strict=True):
+                    cache[id(unit)] = (unit, figure)
+        return (
+            [f[0] for f in figures],
+            [f[1] for f in figures],
+            [f[2] for f in figures],
+        )
 
     def _pieces(
         self, unit: Unit, segment: SegmentReader, parts: list[Part]
