@@ -462,7 +462,7 @@ def main() -> int:
         systems: list[tuple[str, Callable[[str], Runner], float]] = [
             ("bnsearch", lambda mode: bnsearch_runner(index, mode), build),
             (
-                "bnsearch, queries not seen before",
+                "bnsearch, queries of words not seen before",
                 lambda mode: bnsearch_runner(index, mode, cold=True),
                 build,
             ),

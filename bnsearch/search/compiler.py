@@ -18,7 +18,7 @@ from bnsearch.analysis import Analyzer
 from bnsearch.analysis.forms import InflectionSplit, inflection_split
 from bnsearch.errors import SchemaError
 from bnsearch.index.schema import keyword_values
-from bnsearch.search.context import Context
+from bnsearch.search.context import PER_WEIGHTS, Context
 from bnsearch.search.query import Bool, Fuzzy, MatchAll, Phrase, Prefix, Query, Term
 from bnsearch.search.romanize import is_romanized
 from bnsearch.search.scoring import idf
@@ -214,7 +214,7 @@ class Compiler:
         """The weighted fields with postings, grouped by analyzer, each group with its
         analyzer's :func:`~bnsearch.analysis.forms.inflection_split` when the exact-form
         bonus is on (kept per snapshot and weights)."""
-        key = ("analyzers", weights_key)
+        key = (PER_WEIGHTS, weights_key)
         groups: list[tuple[Analyzer, list[str], InflectionSplit | None]] | None
         groups = self.ctx.interned.get(key)
         if groups is None:

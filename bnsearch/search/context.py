@@ -38,6 +38,9 @@ PARTS_CACHE_BYTES = 64 << 20
 #: variants, rerank plans): a new query made of words met before gets the same unit
 #: objects, so the caches above (keyed by unit) serve it as they serve a kept plan.
 INTERNED_ENTRIES = 16_384
+#: The first item of the interned keys of what is kept per field weights rather than per
+#: word (the weighted fields grouped by analyzer): :meth:`Context.forget_queries` keeps it.
+PER_WEIGHTS = "per weights"
 
 
 class Context:
@@ -94,7 +97,7 @@ class Context:
         """Drop everything kept for the words of earlier queries (interned units, their
         posting slices, document frequencies, positions, the core's arguments): the next
         query costs what one of words never seen costs (a benchmark's "not seen before")."""
-        self.interned.clear()
+        self.interned = {k: v for k, v in self.interned.items() if k[0] == PER_WEIGHTS}
         self.parts.clear()
         self.parts_bytes = 0
         self.unit_dfs.clear()
