@@ -1,7 +1,7 @@
 """A query's page does not depend on what the searcher met before.
 
 A searcher keeps each query's plan and, per snapshot, what it compiled for each word
-(units, spelling variants, rerank plans: :meth:`Context.intern`), so a new query made of
+(units, spelling variants: :meth:`Context.intern`; rerank plans), so a new query made of
 words met before reuses their posting slices and statistics. These tests run every kind of
 query on the real corpora (BQA passages + BeliN, with deletes across segments) through one
 searcher that has seen the other queries (words shared between queries in other counts,

@@ -38,6 +38,11 @@ PARTS_CACHE_BYTES = 64 << 20
 #: variants, rerank plans): a new query made of words met before gets the same unit
 #: objects, so the caches above (keyed by unit) serve it as they serve a kept plan.
 INTERNED_ENTRIES = 16_384
+#: Rerank plans a :class:`Context` keeps by their word pairs and weights (apart from
+#: :attr:`Context.interned`: a plan's memo holds its pair words' position offsets, new
+#: arrays as long as their posting lists, so few are kept; a searcher's kept query plans
+#: hold theirs as well).
+RERANK_PLANS_KEPT = 256
 #: The first item of the interned keys of what is kept per field weights rather than per
 #: word (the weighted fields grouped by analyzer): :meth:`Context.forget_queries` keeps it.
 PER_WEIGHTS = "per weights"
@@ -79,6 +84,8 @@ class Context:
         self.unit_dfs: dict[int, tuple[object, int]] = {}
         #: ``(unit ids, prune) -> (units, per segment the compiled core's arguments)``
         self.calls: dict[tuple[Any, ...], tuple[tuple[object, ...], list[Any]]] = {}
+        #: ``(pairs, weights) -> RerankPlan`` (see :data:`RERANK_PLANS_KEPT`)
+        self.rerank_plans: dict[tuple[Any, ...], Any] = {}
         #: what :meth:`intern` keeps: ``key -> value``, for the compiler
         self.interned: dict[tuple[Any, ...], Any] = {}
 
@@ -98,6 +105,7 @@ class Context:
         posting slices, document frequencies, positions, the core's arguments): the next
         query costs what one of words never seen costs (a benchmark's "not seen before")."""
         self.interned = {k: v for k, v in self.interned.items() if k[0] == PER_WEIGHTS}
+        self.rerank_plans.clear()
         self.parts.clear()
         self.parts_bytes = 0
         self.unit_dfs.clear()
