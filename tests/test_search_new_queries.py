@@ -145,3 +145,21 @@ def test_a_new_query_of_known_words_reuses_their_units(corpus_index: Index) -> N
     assert inflected["নামাজ ~ নামায"] is first["নামাজ ~ নামায"]
     ctx.forget_queries()
     assert units("নামাজ রোজা হজ")["নামাজ"] is not first["নামাজ"]
+
+
+def test_phrase_frequencies_are_held_only_by_the_bounded_slice_cache(
+    corpus_index: Index,
+) -> None:
+    """The per-unit pieces of the core's arguments keep no phrase's frequencies (new
+    arrays that only the slice cache, bounded by bytes, may hold)."""
+    searcher = Searcher(corpus_index.reader())
+    belin = shared_file("corpus/belin_religious_news.jsonl")
+    with belin.open(encoding="utf-8") as lines:
+        texts = [
+            json.loads(line)["body"].split() for _, line in zip(range(20), lines, strict=False)
+        ]
+    phrases = [f'"{words[7]} {words[8]}"' for words in texts if len(words) > 9]
+    found = sum(searcher.search(p, stored=False, highlight=False).total for p in phrases)
+    assert found > 0  # phrases matched: their frequencies were read
+    assert searcher._ctx.pieces  # pieces were kept (for the word units)...
+    assert not any(entry[0].phrases for entry in searcher._ctx.pieces.values())  # ...no phrase's

@@ -487,8 +487,9 @@ class Evaluator:
     ) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
         """A unit's share of the core's arguments in ``segment``: per slice, its docs,
         tfs, multiplier and form flags (:meth:`_part_forms`); remembered per unit like
-        its slices (:meth:`parts`), so a new query of words met before only lays them
-        end to end."""
+        its slices (:meth:`parts`; not for a phrase, whose frequencies only the bounded
+        slice cache may hold), so a new query of words met before only lays them end to
+        end."""
         cache = self.ctx.pieces
         key = (id(unit), segment.ordinal)
         found = cache.get(key)
@@ -501,9 +502,10 @@ class Evaluator:
             pieces[1].append(part[2])
             pieces[2].append(self.ctx.multiplier(segment, part[0], unit.weights[part[0]]))
             pieces[3].append(self._part_forms(unit, segment, part))
-        if len(cache) >= PARTS_CACHE_ENTRIES:
-            cache.clear()
-        cache[key] = (unit, parts, pieces)
+        if not unit.phrases:  # (a phrase's frequencies are new arrays: PARTS_CACHE_BYTES)
+            if len(cache) >= PARTS_CACHE_ENTRIES:
+                cache.clear()
+            cache[key] = (unit, parts, pieces)
         return pieces
 
     def _block_bounds(
