@@ -157,15 +157,28 @@ def bnsearch_index(
 
 
 def bnsearch_runner(
-    index: Index, mode: str, params: BM25FParams | None = None, *, cold: bool = False
+    index: Index,
+    mode: str,
+    params: BM25FParams | None = None,
+    *,
+    cold: bool = False,
+    seen_words: bool = False,
 ) -> Runner:
-    """``cold``: the searcher forgets its prepared queries before each search (as for a
-    query never seen: parse, analysis and compile every time)."""
+    """``cold``: before each search the searcher forgets its prepared queries and all
+    it kept for their words (as for a query of words never seen: parse, analysis,
+    compile, dictionary lookups, document frequencies every time). With ``seen_words``
+    it keeps what it knows of each word and forgets the queries (kept plans and the
+    compiled core's arguments of each combination of words): a new query of words met
+    before."""
     searcher = Searcher(index.reader(), params=params)
 
     def run(kind: str, text: str) -> Sequence[Any]:
         if cold:
             searcher._plans.clear()
+            if seen_words:
+                searcher._ctx.calls.clear()
+            else:
+                searcher._ctx.forget_queries()
         if kind == "phrase":
             text = f'"{text}"'
         elif kind == "prefix":
@@ -449,8 +462,13 @@ def main() -> int:
         systems: list[tuple[str, Callable[[str], Runner], float]] = [
             ("bnsearch", lambda mode: bnsearch_runner(index, mode), build),
             (
-                "bnsearch, queries not seen before",
+                "bnsearch, queries of words not seen before",
                 lambda mode: bnsearch_runner(index, mode, cold=True),
+                build,
+            ),
+            (
+                "bnsearch, new queries of words seen before",
+                lambda mode: bnsearch_runner(index, mode, cold=True, seen_words=True),
                 build,
             ),
             (

@@ -15,10 +15,10 @@ from typing import Any
 import attrs
 
 from bnsearch.analysis import Analyzer
-from bnsearch.analysis.forms import inflection_split
+from bnsearch.analysis.forms import InflectionSplit, inflection_split
 from bnsearch.errors import SchemaError
 from bnsearch.index.schema import keyword_values
-from bnsearch.search.context import Context
+from bnsearch.search.context import PER_WEIGHTS, Context
 from bnsearch.search.query import Bool, Fuzzy, MatchAll, Phrase, Prefix, Query, Term
 from bnsearch.search.romanize import is_romanized
 from bnsearch.search.scoring import idf
@@ -92,6 +92,8 @@ class Compiler:
     weights: Mapping[str, float]
     romanized: bool = False
     notes: list[str] = attrs.field(factory=list)
+    #: ``weights`` as a key (made when first needed)
+    weights_key: tuple[tuple[str, float], ...] | None = attrs.field(default=None, init=False)
 
     def fields_of(self, field: str | None) -> dict[str, float]:
         if field is None:
@@ -101,7 +103,33 @@ class Compiler:
         weight = self.weights.get(field) or self.ctx.schema[field].weight or 1.0
         return {field: weight}
 
+    def unit(self, **fields: Any) -> Unit:
+        """A :class:`Unit` of these fields: the one this snapshot's queries already
+        compiled, if any (:meth:`Context.intern`; the engine keeps its posting slices,
+        live document frequency and the core's arguments per unit object)."""
+        made = Unit(**fields)
+        unit: Unit = self.ctx.intern(_unit_key(made), made)
+        return unit
+
     def compile(self, query: Query) -> Compiled | None:
+        """The compiled ``query``. A leaf (a word, phrase, prefix, fuzzy word) is
+        compiled once per snapshot, field weights and romanization (:meth:`Context.intern`,
+        with the notes it adds): a new query of leaves met before reads them back."""
+        if isinstance(query, Bool):
+            return self._bool(query)
+        if self.weights_key is None:
+            self.weights_key = tuple(self.weights.items())
+        key = ("leaf", query, self.weights_key, self.romanized)
+        known: tuple[Compiled | None, tuple[str, ...]] | None = self.ctx.interned.get(key)
+        if known is None:
+            before = len(self.notes)
+            compiled = self._leaf(query)
+            known = self.ctx.intern(key, (compiled, tuple(self.notes[before:])))
+        else:
+            self.notes.extend(known[1])
+        return known[0]
+
+    def _leaf(self, query: Query) -> Compiled | None:
         if isinstance(query, Term):
             return self._term(query)
         if isinstance(query, Phrase):
@@ -111,9 +139,7 @@ class Compiler:
         if isinstance(query, Fuzzy):
             return self._fuzzy(query)
         if isinstance(query, MatchAll):
-            return Unit(kind="all", label="*:*", boost=query.boost)
-        if isinstance(query, Bool):
-            return self._bool(query)
+            return self.unit(kind="all", label="*:*", boost=query.boost)
         raise TypeError(f"not a query node: {type(query).__name__}")
 
     def words(self, text: str) -> list[Unit]:
@@ -123,14 +149,12 @@ class Compiler:
         form flag of the word as typed (:attr:`Unit.form_flag`, for the exact-form bonus);
         fields analyzed differently get no such bonus.
         """
-        by_analyzer: dict[int, tuple[Analyzer, list[str]]] = {}
-        for field in self.weights:
-            if self.ctx.has_postings(field):
-                analyzer = self.ctx.analyzer(field)
-                by_analyzer.setdefault(id(analyzer), (analyzer, []))[1].append(field)
+        if self.weights_key is None:
+            self.weights_key = tuple(self.weights.items())
+        weights_key = self.weights_key
+        by_analyzer = self._analyzer_groups(weights_key)
         if len(by_analyzer) == 1:  # the usual case: every field analyzed alike
-            analyzer, fields = next(iter(by_analyzer.values()))
-            split = inflection_split(analyzer) if self.ctx.params.exact_forms > 0 else None
+            analyzer, fields, split = by_analyzer[0]
             counts: dict[str, int] = {}
             flags: dict[str, int] = {}
             if split is None:
@@ -140,22 +164,30 @@ class Compiler:
                 for term, flag in split.query_terms(text):
                     counts[term] = counts.get(term, 0) + 1
                     flags[term] = flags.get(term, 0) | flag
-            units = [
-                Unit(
-                    kind="terms",
-                    label=term,
-                    boost=float(count),
-                    terms={field: (term,) for field in fields},
-                    weights=self.weights,
-                    form_flag=flags.get(term, 0),
-                )
-                for term, count in counts.items()
-            ]
+            interned = self.ctx.interned
+            units = []
+            for term, count in counts.items():
+                flag = flags.get(term, 0)
+                # (the weights name the fields: the key says all the unit is)
+                unit = interned.get(("word", term, count, flag, weights_key))
+                if unit is None:
+                    unit = self.ctx.intern(
+                        ("word", term, count, flag, weights_key),
+                        Unit(
+                            kind="terms",
+                            label=term,
+                            boost=float(count),
+                            terms={field: (term,) for field in fields},
+                            weights=self.weights,
+                            form_flag=flag,
+                        ),
+                    )
+                units.append(unit)
             if self.ctx.params.spelling > 0 and len(counts) <= SPELLING_WORDS:
-                units += self._spellings(counts, fields)
+                units += self._spellings(counts, fields, weights_key)
             return units
         per_position: dict[int, dict[str, str]] = {}
-        for analyzer, fields in by_analyzer.values():
+        for analyzer, fields, _ in by_analyzer:
             for position, found in enumerate(analyzer.term_sequence(text)):
                 if found is not None:
                     slot = per_position.setdefault(position, {})
@@ -166,7 +198,7 @@ class Compiler:
             key = tuple(sorted(slot.items()))
             grouped[key] = grouped.get(key, 0) + 1
         return [
-            Unit(
+            self.unit(
                 kind="terms",
                 label=" ".join(dict.fromkeys(term for _, term in key)),
                 boost=float(count),
@@ -176,46 +208,94 @@ class Compiler:
             for key, count in grouped.items()
         ]
 
-    def _spellings(self, counts: Mapping[str, int], fields: list[str]) -> list[Unit]:
+    def _analyzer_groups(
+        self, weights_key: tuple[tuple[str, float], ...]
+    ) -> list[tuple[Analyzer, list[str], InflectionSplit | None]]:
+        """The weighted fields with postings, grouped by analyzer, each group with its
+        analyzer's :func:`~bnsearch.analysis.forms.inflection_split` when the exact-form
+        bonus is on (kept per snapshot and weights)."""
+        key = (PER_WEIGHTS, weights_key)
+        groups: list[tuple[Analyzer, list[str], InflectionSplit | None]] | None
+        groups = self.ctx.interned.get(key)
+        if groups is None:
+            by_analyzer: dict[int, tuple[Analyzer, list[str]]] = {}
+            for field in self.weights:
+                if self.ctx.has_postings(field):
+                    analyzer = self.ctx.analyzer(field)
+                    by_analyzer.setdefault(id(analyzer), (analyzer, []))[1].append(field)
+            forms = self.ctx.params.exact_forms > 0
+            groups = [
+                (analyzer, fields, inflection_split(analyzer) if forms else None)
+                for analyzer, fields in by_analyzer.values()
+            ]
+            self.ctx.intern(key, groups)
+        return groups
+
+    def _spellings(
+        self, counts: Mapping[str, int], fields: list[str], weights_key: tuple[Any, ...]
+    ) -> list[Unit]:
         """The folded-spelling units of a plain-words query: per word, each other
-        spelling of it the index holds (:meth:`.spelling.SpellingIndex.variants`), as
-        its own unit weighted ``BM25FParams.spelling`` and scaled to the word's idf
-        (when the index has the word: a common word's rare variant is no stronger
-        evidence than the word). Variants that are themselves query words are skipped."""
+        spelling of it the index holds (:meth:`_variants`), as its own unit weighted
+        ``BM25FParams.spelling`` and scaled to the word's idf. Variants that are
+        themselves query words are skipped."""
         weight = self.ctx.params.spelling
-        n = self.ctx.total_docs
+        interned = self.ctx.interned
         out: list[Unit] = []
         for term, count in counts.items():
-            df = max(self.ctx.doc_freq(field, term) for field in fields)
-            found: dict[str, list[str]] = {}
-            for field in fields:
-                spellings = self.ctx.spelling(field)
-                variants = spellings.variants(term)
-                if not df:  # a slip may hide an ending from the stemmer: করেছেণ
-                    analyzer = self.ctx.analyzer(field)
-                    swapped = analyzer.filter_words(confusable_variants(term))
-                    variants += tuple(t for t in swapped if t is not None and spellings.has(t))
-                for variant in dict.fromkeys(variants):
-                    if variant not in counts:
-                        found.setdefault(variant, []).append(field)
-            if not found:
-                continue
-            typed_idf = float(idf(n, df)) if df else 0.0
-            for variant, variant_fields in found.items():
-                scale = 1.0
-                if typed_idf:
-                    variant_df = max(self.ctx.doc_freq(f, variant) for f in variant_fields)
-                    scale = typed_idf / float(idf(n, variant_df))
-                out.append(
-                    Unit(
-                        kind="terms",
-                        label=f"{term} ~ {variant}",
-                        boost=count * weight * scale,
-                        terms={field: (variant,) for field in variant_fields},
-                        weights=self.weights,
+            for variant, variant_fields, scale in self._variants(term, fields):
+                if variant in counts:
+                    continue
+                key = ("spelled", term, variant, count, weights_key)
+                unit = interned.get(key)
+                if unit is None:
+                    unit = self.ctx.intern(
+                        key,
+                        Unit(
+                            kind="terms",
+                            label=f"{term} ~ {variant}",
+                            boost=count * weight * scale,
+                            terms={field: (variant,) for field in variant_fields},
+                            weights=self.weights,
+                        ),
                     )
-                )
+                out.append(unit)
         return out
+
+    def _variants(
+        self, term: str, fields: list[str]
+    ) -> tuple[tuple[str, tuple[str, ...], float], ...]:
+        """Each other spelling of ``term`` the index holds in ``fields``
+        (:meth:`.spelling.SpellingIndex.variants`), with the fields that hold it and its
+        scale: the word's idf over the variant's (when the index has the word: a common
+        word's rare variant is no stronger evidence than the word), else 1. Kept per
+        snapshot by word (:meth:`Context.intern`): it depends on the word alone."""
+        key = ("variants", term, tuple(fields))
+        known: tuple[tuple[str, tuple[str, ...], float], ...] | None = self.ctx.interned.get(key)
+        if known is not None:
+            return known
+        n = self.ctx.total_docs
+        df = max(self.ctx.doc_freq(field, term) for field in fields)
+        found: dict[str, list[str]] = {}
+        for field in fields:
+            spellings = self.ctx.spelling(field)
+            variants = spellings.variants(term)
+            if not df:  # a slip may hide an ending from the stemmer: করেছেণ
+                analyzer = self.ctx.analyzer(field)
+                swapped = analyzer.filter_words(confusable_variants(term))
+                variants += tuple(t for t in swapped if t is not None and spellings.has(t))
+            for variant in dict.fromkeys(variants):
+                if variant != term:
+                    found.setdefault(variant, []).append(field)
+        typed_idf = float(idf(n, df)) if df else 0.0
+        out = []
+        for variant, variant_fields in found.items():
+            scale = 1.0
+            if typed_idf:
+                variant_df = max(self.ctx.doc_freq(f, variant) for f in variant_fields)
+                scale = typed_idf / float(idf(n, variant_df))
+            out.append((variant, tuple(variant_fields), scale))
+        result: tuple[tuple[str, tuple[str, ...], float], ...] = self.ctx.intern(key, tuple(out))
+        return result
 
     def _bool(self, query: Bool) -> Compiled | None:
         must = tuple(c for c in map(self.compile, query.must) if c is not None)
@@ -223,11 +303,16 @@ class Compiler:
         must_not = tuple(c for c in map(self.compile, query.must_not) if c is not None)
         if not must and not should:
             return None
+        only = None
         if not must and not must_not and len(should) == 1:
             only = should[0]
-            return attrs.evolve(only, boost=only.boost * query.boost)
-        if len(must) == 1 and not should and not must_not:
+        elif len(must) == 1 and not should and not must_not:
             only = must[0]
+        if isinstance(only, Unit):
+            return self.unit(
+                **{**attrs.asdict(only, recurse=False), "boost": only.boost * query.boost}
+            )
+        if only is not None:
             return attrs.evolve(only, boost=only.boost * query.boost)
         return Node(must=must, should=should, must_not=must_not, boost=query.boost)
 
@@ -266,7 +351,9 @@ class Compiler:
                     terms[field] = tuple(dict.fromkeys((*terms.get(field, ()), *found_terms)))
         if not terms:
             return None
-        return Unit(kind="terms", label=str(query), boost=query.boost, terms=terms, weights=fields)
+        return self.unit(
+            kind="terms", label=str(query), boost=query.boost, terms=terms, weights=fields
+        )
 
     def _phrase(self, text: str, field: str | None, boost: float, label: str) -> Compiled | None:
         fields = self.fields_of(field)
@@ -298,9 +385,11 @@ class Compiler:
                 first = pairs[0][0]
                 phrases[name] = tuple((i - first, t) for i, t in pairs)
         if phrases:
-            return Unit(kind="phrase", label=label, boost=boost, phrases=phrases, weights=fields)
+            return self.unit(
+                kind="phrase", label=label, boost=boost, phrases=phrases, weights=fields
+            )
         if singles:
-            return Unit(kind="terms", label=label, boost=boost, terms=singles, weights=fields)
+            return self.unit(kind="terms", label=label, boost=boost, terms=singles, weights=fields)
         return None
 
     def _prefix(self, query: Prefix) -> Compiled | None:
@@ -322,7 +411,7 @@ class Compiler:
                 terms[field] = tuple(found)
         if not prefixes:
             return None
-        return Unit(
+        return self.unit(
             kind="terms",
             label=str(query),
             boost=query.boost,
@@ -363,7 +452,7 @@ class Compiler:
         dfs = {t: max(self.ctx.doc_freq(f, t) for f in fs) for t, (_, fs) in found.items()}
         shared_idf = float(idf(n, max(dfs.values())))
         units = tuple(
-            Unit(
+            self.unit(
                 kind="terms",
                 label=f"{query} ({term})",
                 boost=query.boost * FUZZY_FALLOFF**edits * shared_idf / float(idf(n, dfs[term])),
@@ -373,3 +462,18 @@ class Compiler:
             for term, (edits, term_fields) in sorted(found.items(), key=lambda kv: kv[1][0])
         )
         return units[0] if len(units) == 1 else Node(should=units, best_of=True)
+
+
+def _unit_key(unit: Unit) -> tuple[Any, ...]:
+    """What makes two units the same (every field; mappings by their items)."""
+    return (
+        "unit",
+        unit.kind,
+        unit.label,
+        unit.boost,
+        tuple(unit.terms.items()),
+        tuple(unit.phrases.items()),
+        tuple(unit.weights.items()),
+        tuple(unit.prefixes.items()),
+        unit.form_flag,
+    )

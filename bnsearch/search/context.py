@@ -34,6 +34,18 @@ PARTS_CACHE_ENTRIES = 16_384
 #: Bytes of phrase frequencies (new arrays; term slices are views of the segment) that
 #: cache may hold: many different phrases would otherwise keep up to 16,384 of them.
 PARTS_CACHE_BYTES = 64 << 20
+#: Compiled pieces a :class:`Context` keeps by what they are (units, a word's spelling
+#: variants, rerank plans): a new query made of words met before gets the same unit
+#: objects, so the caches above (keyed by unit) serve it as they serve a kept plan.
+INTERNED_ENTRIES = 16_384
+#: Rerank plans a :class:`Context` keeps by their word pairs and weights (apart from
+#: :attr:`Context.interned`: a plan's memo holds its pair words' position offsets, new
+#: arrays as long as their posting lists, so few are kept; a searcher's kept query plans
+#: hold theirs as well).
+RERANK_PLANS_KEPT = 256
+#: The first item of the interned keys of what is kept per field weights rather than per
+#: word (the weighted fields grouped by analyzer): :meth:`Context.forget_queries` keeps it.
+PER_WEIGHTS = "per weights"
 
 
 class Context:
@@ -63,10 +75,45 @@ class Context:
         self.parts: dict[tuple[int, int], tuple[object, list[Any]]] = {}
         #: bytes of the phrase frequencies held by :attr:`parts`
         self.parts_bytes = 0
+        #: ``(id(unit), segment ordinal) -> (unit, slices, the core's arguments of the
+        #: slices)`` (see :meth:`Evaluator._pieces`)
+        self.pieces: dict[tuple[int, int], tuple[object, object, Any]] = {}
+        #: ``id(unit) -> (unit, (weight, bonus, flags))`` (see :meth:`Evaluator._figures`)
+        self.figures: dict[int, tuple[object, tuple[float, float, int]]] = {}
         #: ``id(unit) -> (unit, live documents over the snapshot)``, the same way
         self.unit_dfs: dict[int, tuple[object, int]] = {}
         #: ``(unit ids, prune) -> (units, per segment the compiled core's arguments)``
         self.calls: dict[tuple[Any, ...], tuple[tuple[object, ...], list[Any]]] = {}
+        #: ``(pairs, weights) -> RerankPlan`` (see :data:`RERANK_PLANS_KEPT`)
+        self.rerank_plans: dict[tuple[Any, ...], Any] = {}
+        #: what :meth:`intern` keeps: ``key -> value``, for the compiler
+        self.interned: dict[tuple[Any, ...], Any] = {}
+
+    def intern(self, key: tuple[Any, ...], value: Any) -> Any:
+        """The value kept under ``key``, or ``value`` (then kept): one object for one
+        thing, whichever query compiled it (bounded by :data:`INTERNED_ENTRIES`)."""
+        interned = self.interned
+        found = interned.get(key)
+        if found is None:
+            if len(interned) >= INTERNED_ENTRIES:
+                interned.clear()
+            found = interned[key] = value
+        return found
+
+    def forget_queries(self) -> None:
+        """Drop everything kept for the words of earlier queries (interned units, their
+        posting slices, document frequencies, positions, the core's arguments): the next
+        query costs what one of words never seen costs (a benchmark's "not seen before")."""
+        self.interned = {k: v for k, v in self.interned.items() if k[0] == PER_WEIGHTS}
+        self.rerank_plans.clear()
+        self.parts.clear()
+        self.parts_bytes = 0
+        self.unit_dfs.clear()
+        self.pieces.clear()
+        self.figures.clear()
+        self.calls.clear()
+        self.positions.clear()
+        self._doc_freqs.clear()
 
     def analyzer(self, field: str) -> Analyzer:
         return self.schema.analyzer(field)

@@ -261,11 +261,17 @@ class Evaluator:
         n = self.ctx.total_docs
         if unit.kind != "phrase":
             return float(idf(n, df))
+        key = ("phrase idf", id(unit))  # (its words' figures: remembered per unit)
+        known = self.ctx.interned.get(key)
+        if known is not None and known[0] is unit:
+            return float(known[1])
         words: dict[str, int] = {}
         for field, pairs in unit.phrases.items():
             for _, term in pairs:
                 words[term] = max(words.get(term, 0), self.ctx.doc_freq(field, term))
-        return float(sum(idf(n, value) for value in words.values()))
+        value = float(sum(idf(n, value) for value in words.values()))
+        self.ctx.intern(key, (unit, value))
+        return value
 
     def flat(self, units: Sequence[Unit], masks: Masks | None = None) -> list[DocScores]:
         """The fast path for a bag of words: any unit may match, scores add up.
@@ -398,11 +404,8 @@ class Evaluator:
         if found is not None and all(map(operator.is_, found[0], units)):  # (the ids matched)
             return found[1]
         per_segment = [[self.parts(unit, segment) for unit in units] for segment in self.segments]
-        dfs = self._live_dfs(core, units, per_segment)
-        idfs = self._idfs(units, dfs)
-        weights = np.array([u.boost * w for u, w in zip(units, idfs, strict=True)], np.float32)
-        bonus_list = [self.form_bonus(u, w) for u, w in zip(units, idfs, strict=True)]
-        flag_list = [u.form_flag if b else 0 for u, b in zip(units, bonus_list, strict=True)]
+        weight_list, bonus_list, flag_list = self._figures(core, units, per_segment)
+        weights = np.array(weight_list, np.float32)
         bonuses = np.array(bonus_list, dtype=np.float32)
         flags = np.array(flag_list, dtype=np.uint8)
         prune = prune and bool((weights >= 0).all())
@@ -420,16 +423,14 @@ class Evaluator:
             forms_parts: list[Any] = []
             owners: list[int] = []
             for number, u in enumerate(order):
-                unit = units[u]
-                for part in unit_parts[u]:
-                    field = part[0]
-                    docs_parts.append(part[1])
-                    tfs_parts.append(part[2])
-                    mults.append(ctx.multiplier(segment, field, unit.weights[field]))
-                    forms_parts.append(
-                        self._part_forms(unit, segment, part) if flags[number] else None
-                    )
-                    owners.append(number)
+                unit_docs, unit_tfs, unit_mults, unit_forms = self._pieces(
+                    units[u], segment, unit_parts[u]
+                )
+                docs_parts += unit_docs
+                tfs_parts += unit_tfs
+                mults += unit_mults
+                forms_parts += unit_forms if flags[number] else [None] * len(unit_docs)
+                owners += [number] * len(unit_docs)
             arrays = (
                 docs_parts,
                 tfs_parts,
@@ -452,6 +453,60 @@ class Evaluator:
                 ctx.calls.clear()
             ctx.calls[key] = (tuple(units), calls)
         return calls
+
+    def _figures(
+        self, core: Any, units: Sequence[Unit], per_segment: list[list[list[Part]]]
+    ) -> tuple[list[float], list[float], list[int]]:
+        """Per unit, its weight (boost times idf), exact-form bonus and the form flags
+        the bonus asks for (0: none); remembered per unit (as its slices are) unless
+        the statistics come from outside (a recorder must see every figure asked for)."""
+        cache = self.ctx.figures
+        known = [cache.get(id(unit)) for unit in units]
+        if all(f is not None and f[0] is u for f, u in zip(known, units, strict=True)):
+            figures = [f[1] for f in known if f is not None]
+        else:
+            dfs = self._live_dfs(core, units, per_segment)
+            idfs = self._idfs(units, dfs)
+            figures = []
+            for unit, unit_idf in zip(units, idfs, strict=True):
+                bonus = self.form_bonus(unit, unit_idf)
+                figures.append((unit.boost * unit_idf, bonus, unit.form_flag if bonus else 0))
+            if self.ctx.statistics is None:
+                if len(cache) >= PARTS_CACHE_ENTRIES:
+                    cache.clear()
+                for unit, figure in zip(units, figures, strict=True):
+                    cache[id(unit)] = (unit, figure)
+        return (
+            [f[0] for f in figures],
+            [f[1] for f in figures],
+            [f[2] for f in figures],
+        )
+
+    def _pieces(
+        self, unit: Unit, segment: SegmentReader, parts: list[Part]
+    ) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+        """A unit's share of the core's arguments in ``segment``: per slice, its docs,
+        tfs, multiplier and form flags (:meth:`_part_forms`); remembered per unit like
+        its slices (:meth:`parts`; not for a phrase, whose frequencies only the bounded
+        slice cache may hold), so a new query of words met before only lays them end to
+        end."""
+        cache = self.ctx.pieces
+        key = (id(unit), segment.ordinal)
+        found = cache.get(key)
+        if found is not None and found[0] is unit and found[1] is parts:
+            known: tuple[list[Any], list[Any], list[Any], list[Any]] = found[2]
+            return known
+        pieces: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
+        for part in parts:
+            pieces[0].append(part[1])
+            pieces[1].append(part[2])
+            pieces[2].append(self.ctx.multiplier(segment, part[0], unit.weights[part[0]]))
+            pieces[3].append(self._part_forms(unit, segment, part))
+        if not unit.phrases:  # (a phrase's frequencies are new arrays: PARTS_CACHE_BYTES)
+            if len(cache) >= PARTS_CACHE_ENTRIES:
+                cache.clear()
+            cache[key] = (unit, parts, pieces)
+        return pieces
 
     def _block_bounds(
         self, segment: SegmentReader, unit: Unit, parts: list[Part], bonus: bool

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from bnsearch.search import collect
 from bnsearch.search.compiler import Compiled, Compiler, Node, Unit
-from bnsearch.search.context import Context
+from bnsearch.search.context import RERANK_PLANS_KEPT, Context
 from bnsearch.search.engine import DocScores, Evaluator
 from bnsearch.search.parser import has_syntax, parse_query, words_query
 from bnsearch.search.query import Bool, Query, Term
@@ -167,11 +167,24 @@ def doc_score(matched: list[DocScores], ordinal: int, doc: int) -> float | None:
 
 
 def rerank_plan(ctx: Context, text: str, weights: Mapping[str, float]) -> RerankPlan:
-    """What the rerank of plain words looks for (their pairs; empty when off)."""
+    """What the rerank of plain words looks for (their pairs; empty when off). One
+    plan per pairs and weights a snapshot keeps (:data:`~.context.RERANK_PLANS_KEPT` of
+    them): what its memo keeps (pair weights, the pair words' postings) serves every
+    query of the same pairs."""
     fields = [f for f in weights if ctx.has_postings(f)]
     if not fields:
         return RerankPlan()
-    return plan_rerank(ctx.schema.analyzer(fields[0]), text, ctx.params)
+    made = plan_rerank(ctx.schema.analyzer(fields[0]), text, ctx.params)
+    if made.empty:
+        return made
+    kept = ctx.rerank_plans
+    key = (made.pairs, tuple(weights.items()))
+    found: RerankPlan | None = kept.get(key)
+    if found is None:
+        if len(kept) >= RERANK_PLANS_KEPT:
+            kept.clear()
+        found = kept[key] = made
+    return found
 
 
 def _rerank(
