@@ -14,13 +14,16 @@ reads them out of segments:
 * :class:`SnapshotLinks`: one article's out-links or in-links resolved on demand with the
   same rule over the segments' maps (and a writer's buffered articles), so the first
   ``related()`` on a big index, and a writer's commit, resolve only the links they touch.
+* :func:`link_census`: every live link sorted into resolved (with its target) or pending
+  (unresolved, ambiguous) over the segments' maps with numpy, for a reader's reports and
+  its in-link prior, without a :class:`LinkGraph` of the whole index.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -35,6 +38,7 @@ from bnsearch.articles.links import (
     Resolution,
     link_keys,
     resolve_link,
+    settled_by_title,
     title_key,
     url_key,
 )
@@ -46,6 +50,7 @@ if TYPE_CHECKING:
     from bnsearch.index.segment import SegmentReader
 
 __all__ = [
+    "LinkCensus",
     "LinkGraph",
     "LinkKeys",
     "LinkStatus",
@@ -55,6 +60,7 @@ __all__ = [
     "Unstored",
     "doc_link_keys",
     "graph_from_segments",
+    "link_census",
     "link_keys",
     "link_url_key",
     "live_link_keys",
@@ -393,3 +399,208 @@ class SnapshotLinks:
         if where is None:
             raise damaged_ids(source_id)
         return self.segments[where[0]].link_headline(where[1], link_no)
+
+
+# -- the census: every live link without a LinkGraph ------------------------------------
+@attrs.frozen
+class PendingEdge:
+    """A live link that points nowhere: unresolved, or ambiguous between candidates."""
+
+    source: str
+    number: int  # the link's number on its source page
+    link: RelatedLink
+    resolution: Resolution
+
+
+@attrs.frozen
+class LinkCensus:
+    """Every live link of a snapshot: the resolved ones as (source, target) global doc
+    numbers (doc ``d`` of segment ``i`` is ``bases[i] + d``), the pending ones sorted by
+    source id and link number."""
+
+    bases: npt.NDArray[np.int64]
+    sources: npt.NDArray[np.int64]
+    targets: npt.NDArray[np.int64]
+    pending: tuple[PendingEdge, ...]
+
+    def in_link_counts(self, sizes: Sequence[int]) -> list[npt.NDArray[np.int32]]:
+        """Per segment (``sizes``: its ``max_doc``), an int32 array of how many distinct
+        live articles link to each doc."""
+        total = int(self.bases[-1]) + sizes[-1] if len(sizes) else 0
+        pairs = np.unique(self.targets * max(total, 1) + self.sources)
+        counts = np.bincount(pairs // max(total, 1), minlength=total).astype(np.int32)
+        return [counts[base : base + size] for base, size in zip(self.bases, sizes, strict=True)]
+
+
+class _LiveKeyHashes:
+    """The hashes of one doc map (``"title"`` or ``"url"``) over the live docs of every
+    segment: how many live docs have a hash, and which one when it is one."""
+
+    def __init__(
+        self,
+        segments: Sequence[SegmentReader],
+        lives: Sequence[npt.NDArray[np.bool_]],
+        bases: npt.NDArray[np.int64],
+        name: str,
+    ) -> None:
+        hashes, docs = [np.zeros(0, np.uint64)], [np.zeros(0, np.int64)]
+        for segment, live, base in zip(segments, lives, bases.tolist(), strict=True):
+            key_map = segment_maps(segment)[name]
+            keep = live[key_map.items]
+            hashes.append(np.asarray(key_map.hashes)[keep])
+            docs.append(key_map.items[keep].astype(np.int64) + base)
+        joined = np.concatenate(hashes)
+        order = np.argsort(joined, kind="stable")
+        self.hashes, first, self.counts = np.unique(
+            joined[order], return_index=True, return_counts=True
+        )
+        self.first_doc = np.concatenate(docs)[order][first]
+
+    def lookup(
+        self, wanted: npt.NDArray[np.uint64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Per hash: how many live docs have it, and the first of them (``-1``: none)."""
+        at = np.searchsorted(self.hashes, wanted)
+        at = np.minimum(at, max(len(self.hashes) - 1, 0))
+        found = self.hashes[at] == wanted if len(self.hashes) else np.zeros(len(wanted), np.bool_)
+        count = np.where(found, self.counts[at] if len(self.counts) else 0, 0).astype(np.int64)
+        doc = np.where(found, self.first_doc[at] if len(self.first_doc) else -1, -1)
+        return count, doc.astype(np.int64)
+
+
+def _same_strings(
+    a: tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]],
+    a_rows: npt.NDArray[np.int64],
+    b: tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]],
+    b_rows: npt.NDArray[np.int64],
+) -> npt.NDArray[np.bool_]:
+    """Whether string ``a_rows[i]`` of table ``a`` (blob, offsets) equals string
+    ``b_rows[i]`` of table ``b``, compared as bytes with numpy: a string of 8 bytes or
+    more is read as overlapping 8-byte words (every 8th byte, and the last 8)."""
+    (a_blob, a_off), (b_blob, b_off) = a, b
+    a_start = a_off[a_rows].astype(np.int64)
+    b_start = b_off[b_rows].astype(np.int64)
+    length = a_off[a_rows + 1].astype(np.int64) - a_start
+    same = length == (b_off[b_rows + 1].astype(np.int64) - b_start)
+    words: list[npt.NDArray[Any]] = [_words(a_blob), _words(b_blob)]
+    for size in np.unique(length[same]).tolist():
+        rows = np.flatnonzero(same & (length == size))
+        if size >= 8:
+            columns = np.append(np.arange(0, size - 8, 8), size - 8)
+            a_view, b_view = words[0], words[1]
+        else:  # short strings: byte by byte
+            columns = np.arange(size)
+            a_view, b_view = np.asarray(a_blob), np.asarray(b_blob)
+        for low in range(0, len(rows), 1 << 16):
+            part = rows[low : low + (1 << 16)]
+            left = a_view[a_start[part, None] + columns]
+            right = b_view[b_start[part, None] + columns]
+            same[part] = (left == right).all(axis=1)
+    result: npt.NDArray[np.bool_] = same
+    return result
+
+
+def _words(blob: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
+    """``words[i]``: the 8 bytes of ``blob`` from byte ``i`` as one uint64 (a view)."""
+    if len(blob) < 8:
+        return np.zeros(0, np.uint64)
+    data = np.ascontiguousarray(blob, dtype=np.uint8)
+    words: npt.NDArray[np.uint64] = np.ndarray(
+        shape=(len(data) - 7,), dtype=np.uint64, buffer=data, strides=(1,)
+    )
+    return words
+
+
+def _table(
+    segment: SegmentReader, stem: str
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    return segment.array(f"{stem}.blob"), segment.array(f"{stem}.off")
+
+
+def edge_link(segment: SegmentReader, doc: int, number: int, edge: int) -> RelatedLink:
+    """The :class:`RelatedLink` of edge ``edge`` (link ``number`` of ``doc``), as stored."""
+    url, target = (segment.link_values(part, (edge,))[0] for part in ("url", "tid"))
+    return RelatedLink(
+        headline=segment.link_headline(doc, number), url=url, target_id=target or None
+    )
+
+
+def link_census(
+    segments: Sequence[SegmentReader],
+    find: Callable[[str], tuple[int, int] | None],
+    *,
+    live: Sequence[npt.NDArray[np.bool_]] | None = None,
+) -> LinkCensus:
+    """Every live link of ``segments`` resolved, without a :class:`LinkGraph`.
+
+    Most links are settled in bulk from the segments' key maps
+    (:func:`.linkmaps.settled_by_title`: no target id, a URL no live article has, and a
+    title key that exactly one live article other than the source has, confirmed byte for
+    byte); every other live link is resolved by :func:`resolve_link` through a
+    :class:`SnapshotLinks` over the same state. ``find`` and ``live`` are as for
+    :func:`graph_from_segments`."""
+    lives = [segment.live for segment in segments] if live is None else list(live)
+    sizes = np.array([segment.max_doc for segment in segments], dtype=np.int64)
+    bases = (np.cumsum(sizes) - sizes).astype(np.int64)
+    titles = _LiveKeyHashes(segments, lives, bases, "title")
+    urls = _LiveKeyHashes(segments, lives, bases, "url")
+    resolver = SnapshotLinks(segments, find, live=lives)
+    sources, targets = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    pending: list[PendingEdge] = []
+    for ordinal, segment in enumerate(segments):
+        src = np.asarray(segment.link_src, dtype=np.int64)
+        if not len(src):
+            continue
+        maps = segment_maps(segment)
+        alive = lives[ordinal][src]
+        title_count = np.zeros(len(src), np.int64)
+        target = np.full(len(src), -1, np.int64)
+        title_count[maps["ekey"].items], target[maps["ekey"].items] = titles.lookup(
+            np.asarray(maps["ekey"].hashes)
+        )
+        url_count = np.zeros(len(src), np.int64)
+        url_count[maps["eurl"].items] = urls.lookup(np.asarray(maps["eurl"].hashes))[0]
+        has_target_id = np.zeros(len(src), np.bool_)
+        has_target_id[maps["etid"].items] = True
+        settled = alive & settled_by_title(
+            has_target_id, url_count, title_count, target == src + bases[ordinal]
+        )
+        edges = np.flatnonzero(settled)
+        owner = np.searchsorted(bases, target[edges], side="right") - 1
+        for other in np.unique(owner).tolist():
+            rows = edges[owner == other]
+            same = _same_strings(
+                _table(segment, "strings.links.key"),
+                rows,
+                _table(segments[other], "strings.titlekeys"),
+                target[rows] - bases[other],
+            )
+            settled[rows[~same]] = False  # a hash shared by two keys: the rule decides
+        edges = np.flatnonzero(settled)
+        sources.append(src[edges] + bases[ordinal])
+        targets.append(target[edges])
+        rest = np.flatnonzero(alive & ~settled)
+        firsts = np.searchsorted(src, src[rest], side="left")
+        found: list[tuple[int, int]] = []
+        for edge, first in zip(rest.tolist(), firsts.tolist(), strict=True):
+            doc = int(src[edge])
+            source = segment.article_id(doc)
+            state = resolver.resolve(source, segment_link_maps(segment).edge_keys(edge))
+            if state.status is LinkStatus.RESOLVED and state.target is not None:
+                where = find(state.target)
+                if where is None:
+                    raise damaged_ids(state.target)
+                found.append((doc + int(bases[ordinal]), int(bases[where[0]]) + where[1]))
+            elif state.status in (LinkStatus.UNRESOLVED, LinkStatus.AMBIGUOUS):
+                link = edge_link(segment, doc, edge - first, edge)
+                pending.append(PendingEdge(source, edge - first, link, state))
+        pairs = np.array(found, np.int64).reshape(-1, 2)
+        sources.append(pairs[:, 0])
+        targets.append(pairs[:, 1])
+    pending.sort(key=lambda item: (item.source, item.number))
+    return LinkCensus(
+        bases=bases,
+        sources=np.concatenate(sources),
+        targets=np.concatenate(targets),
+        pending=tuple(pending),
+    )

@@ -22,7 +22,14 @@ import numpy.typing as npt
 from bnsearch.articles import Article, RelatedLink
 from bnsearch.errors import IndexFormatError, SchemaError
 from bnsearch.index.directory import Directory
-from bnsearch.index.links import LinkGraph, SnapshotLinks, graph_from_segments
+from bnsearch.index.links import (
+    LinkCensus,
+    LinkGraph,
+    LinkStatus,
+    SnapshotLinks,
+    graph_from_segments,
+    link_census,
+)
 from bnsearch.index.manifest import Manifest, SegmentEntry
 from bnsearch.index.schema import Schema
 from bnsearch.index.segment import SegmentReader, compound_name
@@ -113,6 +120,7 @@ class IndexReader:
         self._length_sums: dict[str, int] = {}
         self._graph: LinkGraph | None = None
         self._resolver: SnapshotLinks | None = None
+        self._census_cache: LinkCensus | None = None
 
     @classmethod
     def open(cls, directory: Directory, schema: Schema | None = None) -> IndexReader:
@@ -158,6 +166,7 @@ class IndexReader:
         self.segments = ()
         self._graph = None
         self._resolver = None
+        self._census_cache = None
 
     # -- statistics ---------------------------------------------------------------------
     @property
@@ -226,6 +235,13 @@ class IndexReader:
             self._graph = graph_from_segments(self.segments, self.find)
         return self._graph
 
+    def _census(self) -> LinkCensus:
+        """Every live link sorted into resolved and pending from the segments' key maps
+        (:func:`~bnsearch.index.links.link_census`: no whole graph; built once, cached)."""
+        if self._census_cache is None:
+            self._census_cache = link_census(self.segments, self.find)
+        return self._census_cache
+
     def _links(self) -> SnapshotLinks:
         if self._resolver is None:
             self._resolver = SnapshotLinks(self.segments, self.find)
@@ -251,12 +267,7 @@ class IndexReader:
 
     def in_link_counts(self) -> list[npt.NDArray[np.int32]]:
         """Per segment, an int32 array ``[max_doc]`` of in-link counts (for priors)."""
-        counts = [np.zeros(segment.max_doc, dtype=np.int32) for segment in self.segments]
-        for target, count in self.link_graph().in_link_counts().items():
-            where = self.find(target)
-            if where is not None:
-                counts[where[0]][where[1]] = count
-        return counts
+        return self._census().in_link_counts([segment.max_doc for segment in self.segments])
 
     def unresolved_links(self) -> list[tuple[str, str]]:
         """``(source id, headline)`` of live links that match no article (yet); a link
@@ -264,7 +275,12 @@ class IndexReader:
 
         Sorted by source id and link number. They resolve when a matching article is added.
         """
-        return [(link.source, _shown(link.link)) for link in self.link_graph().unresolved()]
+        pending = self._census().pending
+        return [
+            (link.source, _shown(link.link))
+            for link in pending
+            if link.resolution.status is LinkStatus.UNRESOLVED
+        ]
 
     def ambiguous_links(self) -> list[tuple[str, str, tuple[str, ...]]]:
         """``(source id, headline, candidate ids)`` of links that match several articles.
@@ -273,8 +289,9 @@ class IndexReader:
         gets no edge and no anchor. Sorted by source id and link number.
         """
         return [
-            (link.source, _shown(link.link), link.candidates)
-            for link in self.link_graph().ambiguous()
+            (link.source, _shown(link.link), link.resolution.candidates)
+            for link in self._census().pending
+            if link.resolution.status is LinkStatus.AMBIGUOUS
         ]
 
 
