@@ -194,3 +194,29 @@ def test_no_report_builds_a_graph(monkeypatch: pytest.MonkeyPatch) -> None:
     assert census_reports(reader) == expected
     searcher = Searcher(reader, params=BM25FParams(link_prior=1.0))
     assert searcher.search("নবী", limit=5).hits  # the in-link prior, from the census
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 14])
+def test_live_link_keys_read_in_chunks_equal_the_per_doc_reads(chunk: int) -> None:
+    rng = random.Random(6)
+    index = build(mixed_articles(belin(90), rng), rng)
+    segments = index.reader().segments
+    expected = [
+        (
+            segment.article_id(doc),
+            segment.title_key_of(doc),
+            links.link_url_key(segment.url_of(doc)),
+            links.doc_link_keys(segment, doc),
+        )
+        for segment in segments
+        for doc in np.flatnonzero(segment.live).tolist()
+    ]
+    assert sum(len(row[3]) for row in expected) > 100
+    assert list(links.iter_live_link_keys(segments, chunk=chunk)) == expected
+    # a writer's live masks replace the segments' own
+    lives = [np.zeros(segment.max_doc, np.bool_) for segment in segments]
+    lives[-1][:] = True
+    last = segments[-1]
+    assert [row[0] for row in links.iter_live_link_keys(segments, live=lives)] == [
+        last.article_id(doc) for doc in range(last.max_doc)
+    ]

@@ -22,7 +22,7 @@ reads them out of segments:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -45,6 +45,7 @@ from bnsearch.articles.links import (
 from bnsearch.articles.model import RelatedLink
 from bnsearch.errors import IndexFormatError
 from bnsearch.index.linkmaps import KeyMap, link_url_key, segment_maps
+from bnsearch.index.segment import decode_strings
 
 if TYPE_CHECKING:
     from bnsearch.index.segment import SegmentReader
@@ -60,6 +61,7 @@ __all__ = [
     "Unstored",
     "doc_link_keys",
     "graph_from_segments",
+    "iter_live_link_keys",
     "link_census",
     "link_keys",
     "link_url_key",
@@ -182,7 +184,7 @@ def graph_from_segments(
         return links_of(source_id)[link_no]
 
     graph = LinkGraph(link_source=link_source)
-    graph.update(added=live_link_keys(segments, live=live))
+    graph.update(added=iter_live_link_keys(segments, live=live))
     return graph
 
 
@@ -190,26 +192,56 @@ def live_link_keys(
     segments: Sequence[SegmentReader], *, live: Sequence[npt.NDArray[np.bool_]] | None = None
 ) -> list[KeyedArticle]:
     """The :data:`~bnsearch.articles.links.KeyedArticle` of the live docs of ``segments``
-    (``live`` replaces the segments' own live masks), read from segment arrays."""
-    added: list[KeyedArticle] = []
+    as one list (for a shard's link state sent to another process; a graph takes them
+    from :func:`iter_live_link_keys` without the list)."""
+    return list(iter_live_link_keys(segments, live=live))
+
+
+#: Docs of one segment whose keys are decoded at a time by :func:`iter_live_link_keys`.
+_KEYS_CHUNK = 1 << 14
+
+
+def iter_live_link_keys(
+    segments: Sequence[SegmentReader],
+    *,
+    live: Sequence[npt.NDArray[np.bool_]] | None = None,
+    chunk: int = _KEYS_CHUNK,
+) -> Iterator[KeyedArticle]:
+    """The :data:`~bnsearch.articles.links.KeyedArticle` of the live docs of ``segments``
+    (``live`` replaces the segments' own live masks), read from segment arrays
+    ``chunk`` docs at a time: only that many docs' title keys, URLs and link keys are
+    decoded at once, and no segment keeps a decoded copy of its link tables."""
     for ordinal, segment in enumerate(segments):
         ids = segment.article_ids()
-        titles = segment.title_keys()
-        urls = segment.urls()
-        table = segment.edges() if len(segment.link_src) else None
-        edge_keys: list[LinkKeys] = []
-        if table is not None:
-            edge_urls = [link_url_key(url) for url in table.url]
-            edge_keys = list(zip(table.key, edge_urls, table.tid, strict=True))
         mask = segment.live if live is None else live[ordinal]
-        for doc, alive in enumerate(mask.tolist()):
-            if not alive:
+        src = np.asarray(segment.link_src)
+        for low in range(0, segment.max_doc, chunk):
+            high = min(low + chunk, segment.max_doc)
+            alive = mask[low:high].tolist()
+            if not any(alive):
                 continue
-            links: tuple[LinkKeys, ...] = ()
-            if table is not None:
-                links = tuple(edge_keys[edge] for edge in table.of_source(doc))
-            added.append((ids[doc], titles[doc], link_url_key(urls[doc]), links))
-    return added
+            titles = _strings(segment, "strings.titlekeys", low, high)
+            urls = _strings(segment, "strings.urls", low, high)
+            first, last = (int(v) for v in src.searchsorted([low, high], side="left"))
+            keys, edge_urls, tids = (
+                _strings(segment, f"strings.links.{part}", first, last)
+                for part in ("key", "url", "tid")
+            )
+            edge_keys = [
+                (key, link_url_key(url), tid)
+                for key, url, tid in zip(keys, edge_urls, tids, strict=True)
+            ]
+            ends = src[first:last].searchsorted(np.arange(low, high + 1), side="left").tolist()
+            for doc, keep in enumerate(alive):
+                if keep:
+                    links = tuple(edge_keys[ends[doc] : ends[doc + 1]])
+                    yield (ids[low + doc], titles[doc], link_url_key(urls[doc]), links)
+
+
+def _strings(segment: SegmentReader, stem: str, low: int, high: int) -> list[str]:
+    """Strings ``low`` to ``high - 1`` of a segment's string table ``stem``."""
+    offsets = segment.array(f"{stem}.off")[low : high + 1]
+    return decode_strings(segment.array(f"{stem}.blob"), offsets, f"{segment.name} {stem}")
 
 
 #: An article in no segment yet (a writer's buffer), as :class:`SnapshotLinks` takes it:
