@@ -515,16 +515,21 @@ def _same_strings(
     length = a_off[a_rows + 1].astype(np.int64) - a_start
     same = length == (b_off[b_rows + 1].astype(np.int64) - b_start)
     words: list[npt.NDArray[Any]] = [_words(a_blob), _words(b_blob)]
-    for size in np.unique(length[same]).tolist():
-        rows = np.flatnonzero(same & (length == size))
+    candidates = np.flatnonzero(same)
+    candidates = candidates[np.argsort(length[candidates], kind="stable")]
+    sizes, starts = np.unique(length[candidates], return_index=True)
+    for size, low, high in zip(
+        sizes.tolist(), starts.tolist(), [*starts[1:].tolist(), len(candidates)], strict=True
+    ):
         if size >= 8:
             columns = np.append(np.arange(0, size - 8, 8), size - 8)
             a_view, b_view = words[0], words[1]
         else:  # short strings: byte by byte
             columns = np.arange(size)
             a_view, b_view = np.asarray(a_blob), np.asarray(b_blob)
-        for low in range(0, len(rows), 1 << 16):
-            part = rows[low : low + (1 << 16)]
+        step = max(1, (1 << 20) // max(len(columns), 1))
+        for part_low in range(low, high, step):
+            part = candidates[part_low : min(part_low + step, high)]
             left = a_view[a_start[part, None] + columns]
             right = b_view[b_start[part, None] + columns]
             same[part] = (left == right).all(axis=1)
