@@ -38,14 +38,14 @@ from bnsearch.articles.links import (
     Resolution,
     link_keys,
     resolve_link,
-    settled_by_title,
+    settled_by_key,
     title_key,
     url_key,
 )
 from bnsearch.articles.model import RelatedLink
 from bnsearch.errors import IndexFormatError
 from bnsearch.index.linkmaps import KeyMap, link_url_key, segment_maps
-from bnsearch.index.segment import decode_strings
+from bnsearch.index.segment import LINK_HEADLINES, decode_one, decode_strings
 
 if TYPE_CHECKING:
     from bnsearch.index.segment import SegmentReader
@@ -434,34 +434,83 @@ class SnapshotLinks:
 
 
 # -- the census: every live link without a LinkGraph ------------------------------------
-@attrs.frozen
-class PendingEdge:
-    """A live link that points nowhere: unresolved, or ambiguous between candidates."""
-
-    source: str
-    number: int  # the link's number on its source page
-    link: RelatedLink
-    resolution: Resolution
+#: A pending link as a report shows it: (source id, link number, headline, URL, target
+#: id, candidates); ``""`` where the link has none, candidates only when ambiguous.
+PendingRow = tuple[str, int, str, str, str, tuple[str, ...]]
 
 
 @attrs.frozen
 class LinkCensus:
     """Every live link of a snapshot: the resolved ones as (source, target) global doc
-    numbers (doc ``d`` of segment ``i`` is ``bases[i] + d``), the pending ones sorted by
-    source id and link number."""
+    numbers (doc ``d`` of segment ``i`` is ``bases[i] + d``); the unresolved ones and the
+    ambiguous ones as (segment ordinal, edge) rows, with each ambiguous link's candidates.
+    """
 
     bases: npt.NDArray[np.int64]
     sources: npt.NDArray[np.int64]
     targets: npt.NDArray[np.int64]
-    pending: tuple[PendingEdge, ...]
+    unresolved: npt.NDArray[np.int64]  # shape (n, 2): segment ordinal, edge
+    ambiguous: Mapping[tuple[int, int], tuple[str, ...]]
 
     def in_link_counts(self, sizes: Sequence[int]) -> list[npt.NDArray[np.int32]]:
         """Per segment (``sizes``: its ``max_doc``), an int32 array of how many distinct
         live articles link to each doc."""
-        total = int(self.bases[-1]) + sizes[-1] if len(sizes) else 0
-        pairs = np.unique(self.targets * max(total, 1) + self.sources)
-        counts = np.bincount(pairs // max(total, 1), minlength=total).astype(np.int32)
+        total = max(int(sum(sizes)), 1)
+        pairs = np.unique(self.targets * total + self.sources)
+        counts = np.bincount(pairs // total, minlength=total).astype(np.int32)
         return [counts[base : base + size] for base, size in zip(self.bases, sizes, strict=True)]
+
+    def pending_rows(
+        self, segments: Sequence[SegmentReader], status: LinkStatus
+    ) -> list[PendingRow]:
+        """The unresolved or ambiguous links (``status``) sorted by source id and link
+        number, read from the segments the census was taken of."""
+        if status is LinkStatus.AMBIGUOUS:
+            rows = np.array(sorted(self.ambiguous), dtype=np.int64).reshape(-1, 2)
+        else:
+            rows = self.unresolved
+        found: list[PendingRow] = []
+        for ordinal in np.unique(rows[:, 0]).tolist():
+            segment = segments[ordinal]
+            edges = rows[rows[:, 0] == ordinal, 1]
+            src = np.asarray(segment.link_src)
+            docs = src[edges]
+            numbers = (edges - np.searchsorted(src, docs, side="left")).tolist()
+            ids = segment.article_ids()
+            headlines = edge_headlines(segment, edges.tolist(), docs.tolist(), numbers)
+            urls, tids = (
+                _values(segment, f"strings.links.{part}", edges.tolist()) for part in ("url", "tid")
+            )
+            sources = [ids[doc] for doc in docs.tolist()]
+            if status is LinkStatus.AMBIGUOUS:
+                candidates = [self.ambiguous[(ordinal, edge)] for edge in edges.tolist()]
+            else:
+                candidates = [()] * len(sources)
+            found.extend(zip(sources, numbers, headlines, urls, tids, candidates, strict=True))
+        found.sort(key=lambda row: (row[0], row[1]))
+        return found
+
+
+def edge_headlines(
+    segment: SegmentReader, edges: Sequence[int], docs: Sequence[int], numbers: Sequence[int]
+) -> list[str]:
+    """The headlines of ``edges`` (link ``numbers[i]`` of ``docs[i]``): from the
+    segment's headline table, or per link through :meth:`SegmentReader.link_headline`
+    in a segment written without it."""
+    if not segment.has_array(f"{LINK_HEADLINES}.blob"):
+        return [segment.link_headline(d, n) for d, n in zip(docs, numbers, strict=True)]
+    return _values(segment, LINK_HEADLINES, edges)
+
+
+def _values(segment: SegmentReader, stem: str, rows: Sequence[int]) -> list[str]:
+    """Strings ``rows`` of the segment's string table ``stem``: one at a time when few,
+    else the whole table decoded in one call."""
+    blob, offsets = _table(segment, stem)
+    where = f"{segment.name} {stem}"
+    if len(rows) * 8 < len(offsets):
+        return [decode_one(blob, int(offsets[r]), int(offsets[r + 1]), where) for r in rows]
+    every = decode_strings(blob, offsets, where)
+    return [every[r] for r in rows]
 
 
 class _LiveKeyHashes:
@@ -554,14 +603,6 @@ def _table(
     return segment.array(f"{stem}.blob"), segment.array(f"{stem}.off")
 
 
-def edge_link(segment: SegmentReader, doc: int, number: int, edge: int) -> RelatedLink:
-    """The :class:`RelatedLink` of edge ``edge`` (link ``number`` of ``doc``), as stored."""
-    url, target = (segment.link_values(part, (edge,))[0] for part in ("url", "tid"))
-    return RelatedLink(
-        headline=segment.link_headline(doc, number), url=url, target_id=target or None
-    )
-
-
 def link_census(
     segments: Sequence[SegmentReader],
     find: Callable[[str], tuple[int, int] | None],
@@ -571,11 +612,11 @@ def link_census(
     """Every live link of ``segments`` resolved, without a :class:`LinkGraph`.
 
     Most links are settled in bulk from the segments' key maps
-    (:func:`.linkmaps.settled_by_title`: no target id, a URL no live article has, and a
-    title key that exactly one live article other than the source has, confirmed byte for
-    byte); every other live link is resolved by :func:`resolve_link` through a
-    :class:`SnapshotLinks` over the same state. ``find`` and ``live`` are as for
-    :func:`graph_from_segments`."""
+    (:func:`~bnsearch.articles.links.settled_by_key`: resolved to the one live article
+    with their title key, confirmed byte for byte, or unresolved because no live article
+    has any of their keys); every other live link is resolved by :func:`resolve_link`
+    through a :class:`SnapshotLinks` over the same state. ``find`` and ``live`` are as
+    for :func:`graph_from_segments`."""
     lives = [segment.live for segment in segments] if live is None else list(live)
     sizes = np.array([segment.max_doc for segment in segments], dtype=np.int64)
     bases = (np.cumsum(sizes) - sizes).astype(np.int64)
@@ -583,7 +624,8 @@ def link_census(
     urls = _LiveKeyHashes(segments, lives, bases, "url")
     resolver = SnapshotLinks(segments, find, live=lives)
     sources, targets = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-    pending: list[PendingEdge] = []
+    unresolved = [np.zeros((0, 2), np.int64)]
+    ambiguous: dict[tuple[int, int], tuple[str, ...]] = {}
     for ordinal, segment in enumerate(segments):
         src = np.asarray(segment.link_src, dtype=np.int64)
         if not len(src):
@@ -599,10 +641,11 @@ def link_census(
         url_count[maps["eurl"].items] = urls.lookup(np.asarray(maps["eurl"].hashes))[0]
         has_target_id = np.zeros(len(src), np.bool_)
         has_target_id[maps["etid"].items] = True
-        settled = alive & settled_by_title(
+        resolved, nowhere = settled_by_key(
             has_target_id, url_count, title_count, target == src + bases[ordinal]
         )
-        edges = np.flatnonzero(settled)
+        resolved &= alive
+        edges = np.flatnonzero(resolved)
         owner = np.searchsorted(bases, target[edges], side="right") - 1
         for other in np.unique(owner).tolist():
             rows = edges[owner == other]
@@ -612,32 +655,36 @@ def link_census(
                 _table(segments[other], "strings.titlekeys"),
                 target[rows] - bases[other],
             )
-            settled[rows[~same]] = False  # a hash shared by two keys: the rule decides
-        edges = np.flatnonzero(settled)
+            resolved[rows[~same]] = False  # a hash shared by two keys: the rule decides
+        nowhere &= alive
+        edges = np.flatnonzero(resolved)
         sources.append(src[edges] + bases[ordinal])
         targets.append(target[edges])
-        rest = np.flatnonzero(alive & ~settled)
-        firsts = np.searchsorted(src, src[rest], side="left")
+        lost = np.flatnonzero(nowhere)
+        unresolved.append(np.stack([np.full(len(lost), ordinal, np.int64), lost], axis=1))
+        rest = np.flatnonzero(alive & ~resolved & ~nowhere)
         found: list[tuple[int, int]] = []
-        for edge, first in zip(rest.tolist(), firsts.tolist(), strict=True):
+        lookups = segment_link_maps(segment)
+        ids = segment.article_ids()
+        for edge in rest.tolist():
             doc = int(src[edge])
-            source = segment.article_id(doc)
-            state = resolver.resolve(source, segment_link_maps(segment).edge_keys(edge))
+            state = resolver.resolve(ids[doc], lookups.edge_keys(edge))
             if state.status is LinkStatus.RESOLVED and state.target is not None:
                 where = find(state.target)
                 if where is None:
                     raise damaged_ids(state.target)
                 found.append((doc + int(bases[ordinal]), int(bases[where[0]]) + where[1]))
-            elif state.status in (LinkStatus.UNRESOLVED, LinkStatus.AMBIGUOUS):
-                link = edge_link(segment, doc, edge - first, edge)
-                pending.append(PendingEdge(source, edge - first, link, state))
+            elif state.status is LinkStatus.UNRESOLVED:
+                unresolved.append(np.array([[ordinal, edge]], np.int64))
+            elif state.status is LinkStatus.AMBIGUOUS:
+                ambiguous[(ordinal, edge)] = state.candidates
         pairs = np.array(found, np.int64).reshape(-1, 2)
         sources.append(pairs[:, 0])
         targets.append(pairs[:, 1])
-    pending.sort(key=lambda item: (item.source, item.number))
     return LinkCensus(
         bases=bases,
         sources=np.concatenate(sources),
         targets=np.concatenate(targets),
-        pending=tuple(pending),
+        unresolved=np.concatenate(unresolved),
+        ambiguous=ambiguous,
     )

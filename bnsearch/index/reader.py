@@ -275,11 +275,9 @@ class IndexReader:
 
         Sorted by source id and link number. They resolve when a matching article is added.
         """
-        pending = self._census().pending
+        rows = self._census().pending_rows(self.segments, LinkStatus.UNRESOLVED)
         return [
-            (link.source, _shown(link.link))
-            for link in pending
-            if link.resolution.status is LinkStatus.UNRESOLVED
+            (source, _shown_text(headline, url, tid)) for source, _, headline, url, tid, _ in rows
         ]
 
     def ambiguous_links(self) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -288,16 +286,21 @@ class IndexReader:
         The deciding rule (target id, URL, headline) found several live articles: the link
         gets no edge and no anchor. Sorted by source id and link number.
         """
+        rows = self._census().pending_rows(self.segments, LinkStatus.AMBIGUOUS)
         return [
-            (link.source, _shown(link.link), link.resolution.candidates)
-            for link in self._census().pending
-            if link.resolution.status is LinkStatus.AMBIGUOUS
+            (source, _shown_text(headline, url, tid), candidates)
+            for source, _, headline, url, tid, candidates in rows
         ]
 
 
 def _shown(link: RelatedLink) -> str:
     """How a report names a link: its headline, else its URL, else its target id."""
-    return link.headline or link.url or link.target_id or ""
+    return _shown_text(link.headline, link.url or "", link.target_id or "")
+
+
+def _shown_text(headline: str, url: str, target_id: str) -> str:
+    """:func:`_shown` of a link's parts (``""`` where absent)."""
+    return headline or url or target_id
 
 
 def _same_segment_file(old: SegmentEntry, new: SegmentEntry) -> bool:
