@@ -13,7 +13,7 @@ with six related headlines (titles of other articles, drawn at random, seeded, a
 ``SyntheticCorpus.linked_articles`` does), streamed into one writer and committed every
 ``--commit-every`` articles; the titles are written to ``titles.txt`` beside the index (the
 commits draw their headlines from them) and ``built.json`` records the build. A finished
-build is never redone.
+build is never redone; a stopped one resumes after its last commit (same arguments).
 
 ``commits``: each variant runs in a fresh subprocess on a hard-linked copy of the built
 index (segments are immutable and every commit writes new files and renames the manifest,
@@ -36,6 +36,7 @@ link graph, the reader's way before the census; the peer).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -97,19 +98,29 @@ def build(folder: Path, size: int, commit_every: int, body_words: int) -> None:
     if (folder / BUILT).is_file():
         print(f"{folder}: already built: {(folder / BUILT).read_text()}")
         return
-    shutil.rmtree(folder / INDEX, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     corpus = corpus_for(body_words)
     began = time.perf_counter()
-    titles = [article.title for article in corpus.articles(size)]  # pass 1: titles only
-    (folder / TITLES).write_text("\n".join(titles) + "\n", encoding="utf-8")
-    generated = time.perf_counter() - began
-    print(f"titles of {size:,} articles in {generated:.0f} s", flush=True)
-    index = Index.create(folder / INDEX)
+    if (folder / TITLES).is_file():  # a build stopped earlier: the same articles
+        titles = (folder / TITLES).read_text(encoding="utf-8").splitlines()
+    else:
+        titles = [article.title for article in corpus.articles(size)]  # pass 1: titles only
+        (folder / TITLES).write_text("\n".join(titles) + "\n", encoding="utf-8")
+    if len(titles) != size:
+        sys.exit(f"{folder}: titles.txt holds {len(titles):,} titles, not {size:,}")
+    print(f"titles of {size:,} articles in {time.perf_counter() - began:.0f} s", flush=True)
+    if (folder / INDEX / "meta.json").is_file():  # resume after the last commit
+        index = Index.open(folder / INDEX)
+        done = index.reader().doc_count
+        print(f"resuming after {done:,} committed articles", flush=True)
+    else:
+        shutil.rmtree(folder / INDEX, ignore_errors=True)
+        index, done = Index.create(folder / INDEX), 0
     began = time.perf_counter()
     commits = []
+    stream = itertools.islice(linked_stream(corpus, titles), done, None)
     with index.writer() as writer:
-        for number, article in enumerate(linked_stream(corpus, titles), 1):
+        for number, article in enumerate(stream, done + 1):
             writer.add(article)
             if number % commit_every == 0 or number == size:
                 started = time.perf_counter()
@@ -125,6 +136,7 @@ def build(folder: Path, size: int, commit_every: int, body_words: int) -> None:
         "links_per_article": RELATED_PER_ARTICLE,
         "body_words": body_words or "BeliN lengths",
         "build_s": round(time.perf_counter() - began, 1),
+        "resumed_after": done,
         "commit_s": commits,
         "peak_rss_mb": peak_mb(),
         "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
