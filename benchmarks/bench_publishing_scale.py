@@ -150,10 +150,16 @@ def new_articles(folder: Path, commits: int, links: bool, body_words: int) -> li
     """``commits`` articles not in the index; with ``links``, six built titles each."""
     import attrs
 
-    titles = (folder / TITLES).read_text(encoding="utf-8").splitlines()
-    corpus = corpus_for(body_words, seed=1234)  # other words than the build's
+    count = json.loads((folder / BUILT).read_text())["size"]
     rng = np.random.default_rng(11)
-    picks = rng.integers(0, len(titles), size=(commits, RELATED_PER_ARTICLE))
+    picks = rng.integers(0, count, size=(commits, RELATED_PER_ARTICLE))
+    wanted = set(picks.ravel().tolist()) if links else set()
+    titles = {}  # only the picked lines: the million titles never sit in this process
+    with open(folder / TITLES, encoding="utf-8") as lines:
+        for number, line in enumerate(lines):
+            if number in wanted:
+                titles[number] = line.rstrip("\n")
+    corpus = corpus_for(body_words, seed=1234)  # other words than the build's
     articles = []
     for number, article in enumerate(corpus.articles(commits)):
         related = [titles[int(p)] for p in picks[number]] if links else []
