@@ -179,6 +179,30 @@ def resolve_link(
     return _UNRESOLVED
 
 
+def settled_by_key(
+    has_target_id: npt.NDArray[np.bool_],
+    url_matches: npt.NDArray[np.int64],
+    title_matches: npt.NDArray[np.int64],
+    title_match_is_source: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Per link, whether :func:`resolve_link` surely resolves it to the one article with
+    its title key, and whether it surely finds nothing, read from counts alone (numpy,
+    for every link of an index at once).
+
+    Resolved: no target id (rule 1 does not apply), a URL that matches no article
+    (``url_matches`` 0: rule 2 finds nothing, or there is no URL) and exactly one article
+    with its title key (``title_matches`` 1) that is not the source (that would be a
+    self-link). Unresolved: no target id and nothing matches its URL or title key (or it
+    has neither). Counts may be upper bounds (by hash) when 0 stays exact; a count of 1
+    must then be confirmed against the key by the caller. Every other link needs
+    :func:`resolve_link`.
+    """
+    open_keys = ~has_target_id & (url_matches == 0)
+    resolved: npt.NDArray[np.bool_] = open_keys & (title_matches == 1) & ~title_match_is_source
+    nowhere: npt.NDArray[np.bool_] = open_keys & (title_matches == 0)
+    return resolved, nowhere
+
+
 @attrs.frozen(slots=True, kw_only=True)
 class Edge:
     """A resolved link: ``source`` lists ``headline`` (related link ``index``) -> ``target``."""

@@ -14,13 +14,16 @@ reads them out of segments:
 * :class:`SnapshotLinks`: one article's out-links or in-links resolved on demand with the
   same rule over the segments' maps (and a writer's buffered articles), so the first
   ``related()`` on a big index, and a writer's commit, resolve only the links they touch.
+* :func:`link_census`: every live link sorted into resolved (with its target) or pending
+  (unresolved, ambiguous) over the segments' maps with numpy, for a reader's reports and
+  its in-link prior, without a :class:`LinkGraph` of the whole index.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
@@ -35,17 +38,20 @@ from bnsearch.articles.links import (
     Resolution,
     link_keys,
     resolve_link,
+    settled_by_key,
     title_key,
     url_key,
 )
 from bnsearch.articles.model import RelatedLink
 from bnsearch.errors import IndexFormatError
 from bnsearch.index.linkmaps import KeyMap, link_url_key, segment_maps
+from bnsearch.index.segment import LINK_HEADLINES, decode_one, decode_strings
 
 if TYPE_CHECKING:
     from bnsearch.index.segment import SegmentReader
 
 __all__ = [
+    "LinkCensus",
     "LinkGraph",
     "LinkKeys",
     "LinkStatus",
@@ -55,6 +61,8 @@ __all__ = [
     "Unstored",
     "doc_link_keys",
     "graph_from_segments",
+    "iter_live_link_keys",
+    "link_census",
     "link_keys",
     "link_url_key",
     "live_link_keys",
@@ -176,7 +184,7 @@ def graph_from_segments(
         return links_of(source_id)[link_no]
 
     graph = LinkGraph(link_source=link_source)
-    graph.update(added=live_link_keys(segments, live=live))
+    graph.update(added=iter_live_link_keys(segments, live=live))
     return graph
 
 
@@ -184,26 +192,56 @@ def live_link_keys(
     segments: Sequence[SegmentReader], *, live: Sequence[npt.NDArray[np.bool_]] | None = None
 ) -> list[KeyedArticle]:
     """The :data:`~bnsearch.articles.links.KeyedArticle` of the live docs of ``segments``
-    (``live`` replaces the segments' own live masks), read from segment arrays."""
-    added: list[KeyedArticle] = []
+    as one list (for a shard's link state sent to another process; a graph takes them
+    from :func:`iter_live_link_keys` without the list)."""
+    return list(iter_live_link_keys(segments, live=live))
+
+
+#: Docs of one segment whose keys are decoded at a time by :func:`iter_live_link_keys`.
+_KEYS_CHUNK = 1 << 14
+
+
+def iter_live_link_keys(
+    segments: Sequence[SegmentReader],
+    *,
+    live: Sequence[npt.NDArray[np.bool_]] | None = None,
+    chunk: int = _KEYS_CHUNK,
+) -> Iterator[KeyedArticle]:
+    """The :data:`~bnsearch.articles.links.KeyedArticle` of the live docs of ``segments``
+    (``live`` replaces the segments' own live masks), read from segment arrays
+    ``chunk`` docs at a time: only that many docs' title keys, URLs and link keys are
+    decoded at once, and no segment keeps a decoded copy of its link tables."""
     for ordinal, segment in enumerate(segments):
         ids = segment.article_ids()
-        titles = segment.title_keys()
-        urls = segment.urls()
-        table = segment.edges() if len(segment.link_src) else None
-        edge_keys: list[LinkKeys] = []
-        if table is not None:
-            edge_urls = [link_url_key(url) for url in table.url]
-            edge_keys = list(zip(table.key, edge_urls, table.tid, strict=True))
         mask = segment.live if live is None else live[ordinal]
-        for doc, alive in enumerate(mask.tolist()):
-            if not alive:
+        src = np.asarray(segment.link_src)
+        for low in range(0, segment.max_doc, chunk):
+            high = min(low + chunk, segment.max_doc)
+            alive = mask[low:high].tolist()
+            if not any(alive):
                 continue
-            links: tuple[LinkKeys, ...] = ()
-            if table is not None:
-                links = tuple(edge_keys[edge] for edge in table.of_source(doc))
-            added.append((ids[doc], titles[doc], link_url_key(urls[doc]), links))
-    return added
+            titles = _strings(segment, "strings.titlekeys", low, high)
+            urls = _strings(segment, "strings.urls", low, high)
+            first, last = (int(v) for v in src.searchsorted([low, high], side="left"))
+            keys, edge_urls, tids = (
+                _strings(segment, f"strings.links.{part}", first, last)
+                for part in ("key", "url", "tid")
+            )
+            edge_keys = [
+                (key, link_url_key(url), tid)
+                for key, url, tid in zip(keys, edge_urls, tids, strict=True)
+            ]
+            ends = src[first:last].searchsorted(np.arange(low, high + 1), side="left").tolist()
+            for doc, keep in enumerate(alive):
+                if keep:
+                    links = tuple(edge_keys[ends[doc] : ends[doc + 1]])
+                    yield (ids[low + doc], titles[doc], link_url_key(urls[doc]), links)
+
+
+def _strings(segment: SegmentReader, stem: str, low: int, high: int) -> list[str]:
+    """Strings ``low`` to ``high - 1`` of a segment's string table ``stem``."""
+    offsets = segment.array(f"{stem}.off")[low : high + 1]
+    return decode_strings(segment.array(f"{stem}.blob"), offsets, f"{segment.name} {stem}")
 
 
 #: An article in no segment yet (a writer's buffer), as :class:`SnapshotLinks` takes it:
@@ -393,3 +431,260 @@ class SnapshotLinks:
         if where is None:
             raise damaged_ids(source_id)
         return self.segments[where[0]].link_headline(where[1], link_no)
+
+
+# -- the census: every live link without a LinkGraph ------------------------------------
+#: A pending link as a report shows it: (source id, link number, headline, URL, target
+#: id, candidates); ``""`` where the link has none, candidates only when ambiguous.
+PendingRow = tuple[str, int, str, str, str, tuple[str, ...]]
+
+
+@attrs.frozen
+class LinkCensus:
+    """Every live link of a snapshot: the resolved ones as (source, target) global doc
+    numbers (doc ``d`` of segment ``i`` is ``bases[i] + d``); the unresolved ones and the
+    ambiguous ones as (segment ordinal, edge) rows, with each ambiguous link's candidates.
+    """
+
+    bases: npt.NDArray[np.int64]
+    sources: npt.NDArray[np.int64]
+    targets: npt.NDArray[np.int64]
+    unresolved: npt.NDArray[np.int64]  # shape (n, 2): segment ordinal, edge
+    ambiguous: Mapping[tuple[int, int], tuple[str, ...]]
+
+    def in_link_counts(self, sizes: Sequence[int]) -> list[npt.NDArray[np.int32]]:
+        """Per segment (``sizes``: its ``max_doc``), an int32 array of how many distinct
+        live articles link to each doc."""
+        total = max(int(sum(sizes)), 1)
+        pairs = np.unique(self.targets * total + self.sources)
+        counts = np.bincount(pairs // total, minlength=total).astype(np.int32)
+        return [counts[base : base + size] for base, size in zip(self.bases, sizes, strict=True)]
+
+    def pending_rows(
+        self, segments: Sequence[SegmentReader], status: LinkStatus
+    ) -> list[PendingRow]:
+        """The unresolved or ambiguous links (``status``) sorted by source id and link
+        number, read from the segments the census was taken of."""
+        if status is LinkStatus.AMBIGUOUS:
+            rows = np.array(sorted(self.ambiguous), dtype=np.int64).reshape(-1, 2)
+        else:
+            rows = self.unresolved
+        found: list[PendingRow] = []
+        for ordinal in np.unique(rows[:, 0]).tolist():
+            segment = segments[ordinal]
+            edges = rows[rows[:, 0] == ordinal, 1]
+            src = np.asarray(segment.link_src)
+            docs = src[edges]
+            numbers = (edges - np.searchsorted(src, docs, side="left")).tolist()
+            ids = segment.article_ids()
+            headlines = edge_headlines(segment, edges.tolist(), docs.tolist(), numbers)
+            urls, tids = (
+                _values(segment, f"strings.links.{part}", edges.tolist()) for part in ("url", "tid")
+            )
+            sources = [ids[doc] for doc in docs.tolist()]
+            if status is LinkStatus.AMBIGUOUS:
+                candidates = [self.ambiguous[(ordinal, edge)] for edge in edges.tolist()]
+            else:
+                candidates = [()] * len(sources)
+            found.extend(zip(sources, numbers, headlines, urls, tids, candidates, strict=True))
+        found.sort(key=lambda row: (row[0], row[1]))
+        return found
+
+
+def edge_headlines(
+    segment: SegmentReader, edges: Sequence[int], docs: Sequence[int], numbers: Sequence[int]
+) -> list[str]:
+    """The headlines of ``edges`` (link ``numbers[i]`` of ``docs[i]``): from the
+    segment's headline table, or per link through :meth:`SegmentReader.link_headline`
+    in a segment written without it."""
+    if not segment.has_array(f"{LINK_HEADLINES}.blob"):
+        return [segment.link_headline(d, n) for d, n in zip(docs, numbers, strict=True)]
+    return _values(segment, LINK_HEADLINES, edges)
+
+
+def _values(segment: SegmentReader, stem: str, rows: Sequence[int]) -> list[str]:
+    """Strings ``rows`` of the segment's string table ``stem``: one at a time when few,
+    else the whole table decoded in one call."""
+    blob, offsets = _table(segment, stem)
+    where = f"{segment.name} {stem}"
+    if len(rows) * 8 < len(offsets):
+        return [decode_one(blob, int(offsets[r]), int(offsets[r + 1]), where) for r in rows]
+    every = decode_strings(blob, offsets, where)
+    return [every[r] for r in rows]
+
+
+class _LiveKeyHashes:
+    """The hashes of one doc map (``"title"`` or ``"url"``) over the live docs of every
+    segment: how many live docs have a hash, and which one when it is one."""
+
+    def __init__(
+        self,
+        segments: Sequence[SegmentReader],
+        lives: Sequence[npt.NDArray[np.bool_]],
+        bases: npt.NDArray[np.int64],
+        name: str,
+    ) -> None:
+        hashes, docs = [np.zeros(0, np.uint64)], [np.zeros(0, np.int64)]
+        for segment, live, base in zip(segments, lives, bases.tolist(), strict=True):
+            key_map = segment_maps(segment)[name]
+            keep = live[key_map.items]
+            hashes.append(np.asarray(key_map.hashes)[keep])
+            docs.append(key_map.items[keep].astype(np.int64) + base)
+        joined = np.concatenate(hashes)
+        order = np.argsort(joined, kind="stable")
+        self.hashes, first, self.counts = np.unique(
+            joined[order], return_index=True, return_counts=True
+        )
+        self.first_doc = np.concatenate(docs)[order][first]
+
+    def lookup(
+        self, wanted: npt.NDArray[np.uint64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Per hash: how many live docs have it, and the first of them (``-1``: none)."""
+        at = np.searchsorted(self.hashes, wanted)
+        at = np.minimum(at, max(len(self.hashes) - 1, 0))
+        found = self.hashes[at] == wanted if len(self.hashes) else np.zeros(len(wanted), np.bool_)
+        count = np.where(found, self.counts[at] if len(self.counts) else 0, 0).astype(np.int64)
+        doc = np.where(found, self.first_doc[at] if len(self.first_doc) else -1, -1)
+        return count, doc.astype(np.int64)
+
+
+def _same_strings(
+    a: tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]],
+    a_rows: npt.NDArray[np.int64],
+    b: tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]],
+    b_rows: npt.NDArray[np.int64],
+) -> npt.NDArray[np.bool_]:
+    """Whether string ``a_rows[i]`` of table ``a`` (blob, offsets) equals string
+    ``b_rows[i]`` of table ``b``, compared as bytes with numpy: a string of 8 bytes or
+    more is read as overlapping 8-byte words (every 8th byte, and the last 8)."""
+    (a_blob, a_off), (b_blob, b_off) = a, b
+    a_start = a_off[a_rows].astype(np.int64)
+    b_start = b_off[b_rows].astype(np.int64)
+    length = a_off[a_rows + 1].astype(np.int64) - a_start
+    same = length == (b_off[b_rows + 1].astype(np.int64) - b_start)
+    words: list[npt.NDArray[Any]] = [_words(a_blob), _words(b_blob)]
+    candidates = np.flatnonzero(same)
+    candidates = candidates[np.argsort(length[candidates], kind="stable")]
+    sizes, starts = np.unique(length[candidates], return_index=True)
+    for size, low, high in zip(
+        sizes.tolist(), starts.tolist(), [*starts[1:].tolist(), len(candidates)], strict=True
+    ):
+        if size >= 8:
+            columns = np.append(np.arange(0, size - 8, 8), size - 8)
+            a_view, b_view = words[0], words[1]
+        else:  # short strings: byte by byte
+            columns = np.arange(size)
+            a_view, b_view = np.asarray(a_blob), np.asarray(b_blob)
+        step = max(1, (1 << 20) // max(len(columns), 1))
+        for part_low in range(low, high, step):
+            part = candidates[part_low : min(part_low + step, high)]
+            left = a_view[a_start[part, None] + columns]
+            right = b_view[b_start[part, None] + columns]
+            same[part] = (left == right).all(axis=1)
+    result: npt.NDArray[np.bool_] = same
+    return result
+
+
+def _words(blob: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint64]:
+    """``words[i]``: the 8 bytes of ``blob`` from byte ``i`` as one uint64 (a view)."""
+    if len(blob) < 8:
+        return np.zeros(0, np.uint64)
+    data = np.ascontiguousarray(blob, dtype=np.uint8)
+    words: npt.NDArray[np.uint64] = np.ndarray(
+        shape=(len(data) - 7,), dtype=np.uint64, buffer=data, strides=(1,)
+    )
+    return words
+
+
+def _table(
+    segment: SegmentReader, stem: str
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    return segment.array(f"{stem}.blob"), segment.array(f"{stem}.off")
+
+
+def link_census(
+    segments: Sequence[SegmentReader],
+    find: Callable[[str], tuple[int, int] | None],
+    *,
+    live: Sequence[npt.NDArray[np.bool_]] | None = None,
+) -> LinkCensus:
+    """Every live link of ``segments`` resolved, without a :class:`LinkGraph`.
+
+    Most links are settled in bulk from the segments' key maps
+    (:func:`~bnsearch.articles.links.settled_by_key`: resolved to the one live article
+    with their title key, confirmed byte for byte, or unresolved because no live article
+    has any of their keys); every other live link is resolved by :func:`resolve_link`
+    through a :class:`SnapshotLinks` over the same state. ``find`` and ``live`` are as
+    for :func:`graph_from_segments`."""
+    lives = [segment.live for segment in segments] if live is None else list(live)
+    sizes = np.array([segment.max_doc for segment in segments], dtype=np.int64)
+    bases = (np.cumsum(sizes) - sizes).astype(np.int64)
+    titles = _LiveKeyHashes(segments, lives, bases, "title")
+    urls = _LiveKeyHashes(segments, lives, bases, "url")
+    resolver = SnapshotLinks(segments, find, live=lives)
+    sources, targets = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    unresolved = [np.zeros((0, 2), np.int64)]
+    ambiguous: dict[tuple[int, int], tuple[str, ...]] = {}
+    for ordinal, segment in enumerate(segments):
+        src = np.asarray(segment.link_src, dtype=np.int64)
+        if not len(src):
+            continue
+        maps = segment_maps(segment)
+        alive = lives[ordinal][src]
+        title_count = np.zeros(len(src), np.int64)
+        target = np.full(len(src), -1, np.int64)
+        title_count[maps["ekey"].items], target[maps["ekey"].items] = titles.lookup(
+            np.asarray(maps["ekey"].hashes)
+        )
+        url_count = np.zeros(len(src), np.int64)
+        url_count[maps["eurl"].items] = urls.lookup(np.asarray(maps["eurl"].hashes))[0]
+        has_target_id = np.zeros(len(src), np.bool_)
+        has_target_id[maps["etid"].items] = True
+        resolved, nowhere = settled_by_key(
+            has_target_id, url_count, title_count, target == src + bases[ordinal]
+        )
+        resolved &= alive
+        edges = np.flatnonzero(resolved)
+        owner = np.searchsorted(bases, target[edges], side="right") - 1
+        for other in np.unique(owner).tolist():
+            rows = edges[owner == other]
+            same = _same_strings(
+                _table(segment, "strings.links.key"),
+                rows,
+                _table(segments[other], "strings.titlekeys"),
+                target[rows] - bases[other],
+            )
+            resolved[rows[~same]] = False  # a hash shared by two keys: the rule decides
+        nowhere &= alive
+        edges = np.flatnonzero(resolved)
+        sources.append(src[edges] + bases[ordinal])
+        targets.append(target[edges])
+        lost = np.flatnonzero(nowhere)
+        unresolved.append(np.stack([np.full(len(lost), ordinal, np.int64), lost], axis=1))
+        rest = np.flatnonzero(alive & ~resolved & ~nowhere)
+        found: list[tuple[int, int]] = []
+        lookups = segment_link_maps(segment)
+        ids = segment.article_ids()
+        for edge in rest.tolist():
+            doc = int(src[edge])
+            state = resolver.resolve(ids[doc], lookups.edge_keys(edge))
+            if state.status is LinkStatus.RESOLVED and state.target is not None:
+                where = find(state.target)
+                if where is None:
+                    raise damaged_ids(state.target)
+                found.append((doc + int(bases[ordinal]), int(bases[where[0]]) + where[1]))
+            elif state.status is LinkStatus.UNRESOLVED:
+                unresolved.append(np.array([[ordinal, edge]], np.int64))
+            elif state.status is LinkStatus.AMBIGUOUS:
+                ambiguous[(ordinal, edge)] = state.candidates
+        pairs = np.array(found, np.int64).reshape(-1, 2)
+        sources.append(pairs[:, 0])
+        targets.append(pairs[:, 1])
+    return LinkCensus(
+        bases=bases,
+        sources=np.concatenate(sources),
+        targets=np.concatenate(targets),
+        unresolved=np.concatenate(unresolved),
+        ambiguous=ambiguous,
+    )

@@ -22,7 +22,14 @@ import numpy.typing as npt
 from bnsearch.articles import Article, RelatedLink
 from bnsearch.errors import IndexFormatError, SchemaError
 from bnsearch.index.directory import Directory
-from bnsearch.index.links import LinkGraph, SnapshotLinks, graph_from_segments
+from bnsearch.index.links import (
+    LinkCensus,
+    LinkGraph,
+    LinkStatus,
+    SnapshotLinks,
+    graph_from_segments,
+    link_census,
+)
 from bnsearch.index.manifest import Manifest, SegmentEntry
 from bnsearch.index.schema import Schema
 from bnsearch.index.segment import SegmentReader, compound_name
@@ -113,6 +120,7 @@ class IndexReader:
         self._length_sums: dict[str, int] = {}
         self._graph: LinkGraph | None = None
         self._resolver: SnapshotLinks | None = None
+        self._census_cache: LinkCensus | None = None
 
     @classmethod
     def open(cls, directory: Directory, schema: Schema | None = None) -> IndexReader:
@@ -158,6 +166,7 @@ class IndexReader:
         self.segments = ()
         self._graph = None
         self._resolver = None
+        self._census_cache = None
 
     # -- statistics ---------------------------------------------------------------------
     @property
@@ -226,6 +235,13 @@ class IndexReader:
             self._graph = graph_from_segments(self.segments, self.find)
         return self._graph
 
+    def _census(self) -> LinkCensus:
+        """Every live link sorted into resolved and pending from the segments' key maps
+        (:func:`~bnsearch.index.links.link_census`: no whole graph; built once, cached)."""
+        if self._census_cache is None:
+            self._census_cache = link_census(self.segments, self.find)
+        return self._census_cache
+
     def _links(self) -> SnapshotLinks:
         if self._resolver is None:
             self._resolver = SnapshotLinks(self.segments, self.find)
@@ -251,12 +267,7 @@ class IndexReader:
 
     def in_link_counts(self) -> list[npt.NDArray[np.int32]]:
         """Per segment, an int32 array ``[max_doc]`` of in-link counts (for priors)."""
-        counts = [np.zeros(segment.max_doc, dtype=np.int32) for segment in self.segments]
-        for target, count in self.link_graph().in_link_counts().items():
-            where = self.find(target)
-            if where is not None:
-                counts[where[0]][where[1]] = count
-        return counts
+        return self._census().in_link_counts([segment.max_doc for segment in self.segments])
 
     def unresolved_links(self) -> list[tuple[str, str]]:
         """``(source id, headline)`` of live links that match no article (yet); a link
@@ -264,7 +275,10 @@ class IndexReader:
 
         Sorted by source id and link number. They resolve when a matching article is added.
         """
-        return [(link.source, _shown(link.link)) for link in self.link_graph().unresolved()]
+        rows = self._census().pending_rows(self.segments, LinkStatus.UNRESOLVED)
+        return [
+            (source, _shown_text(headline, url, tid)) for source, _, headline, url, tid, _ in rows
+        ]
 
     def ambiguous_links(self) -> list[tuple[str, str, tuple[str, ...]]]:
         """``(source id, headline, candidate ids)`` of links that match several articles.
@@ -272,15 +286,21 @@ class IndexReader:
         The deciding rule (target id, URL, headline) found several live articles: the link
         gets no edge and no anchor. Sorted by source id and link number.
         """
+        rows = self._census().pending_rows(self.segments, LinkStatus.AMBIGUOUS)
         return [
-            (link.source, _shown(link.link), link.candidates)
-            for link in self.link_graph().ambiguous()
+            (source, _shown_text(headline, url, tid), candidates)
+            for source, _, headline, url, tid, candidates in rows
         ]
 
 
 def _shown(link: RelatedLink) -> str:
     """How a report names a link: its headline, else its URL, else its target id."""
-    return link.headline or link.url or link.target_id or ""
+    return _shown_text(link.headline, link.url or "", link.target_id or "")
+
+
+def _shown_text(headline: str, url: str, target_id: str) -> str:
+    """:func:`_shown` of a link's parts (``""`` where absent)."""
+    return headline or url or target_id
 
 
 def _same_segment_file(old: SegmentEntry, new: SegmentEntry) -> bool:
