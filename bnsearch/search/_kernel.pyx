@@ -29,6 +29,11 @@ cnp.import_array()
 #: Below one posting in this many docs of the segment, the matching docs are collected
 #: as they are first touched and sorted; above, the dense table is scanned.
 DEF SPARSE_RATIO = 16
+#: ... for a lone unit of one or two slices (a word in title and body), whose postings
+#: touch docs mostly in order and once (the bookkeeping costs less than a scan: at 100k
+#: synthetic a word of 4,300 postings in a segment of 50,000 docs took 68 us dense, 42
+#: sparse; a prefix's many expansions touch docs again and again, and stay dense)
+DEF LONE_SPARSE_RATIO = 4
 #: A margin on the score bounds (relative): pruning never rests on the last bits of a sum.
 DEF BOUND_MARGIN = 1e-6
 
@@ -824,7 +829,10 @@ def score_segment(
     first_tag = tables.first_tag
     try:
         w.mark = tables.seen
-        if total * SPARSE_RATIO < max_doc or block_slice >= 0:  # a list of the docs touched
+        if (
+            total * (LONE_SPARSE_RATIO if n_units == 1 and n_parts <= 2 else SPARSE_RATIO) < max_doc
+            or block_slice >= 0
+        ):  # a list of the docs touched
             w.touched = <int32_t*>malloc((min(total, max_doc) + 1) * sizeof(int32_t))
             w.seen = tables.seen
             if w.touched == NULL:

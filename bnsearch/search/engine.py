@@ -385,7 +385,8 @@ class Evaluator:
             total += count
             exact = exact and not pruned
             result.append((docs, scores))
-            floors.add(scores)
+            if ordinal + 1 < len(calls):
+                floors.add(scores)
         return Evaluated(result, total, total_is_exact=exact, complete=keep == 0)
 
     def _segment_calls(
