@@ -348,6 +348,35 @@ def test_a_floor_returns_the_best_above_it(
     assert pruned >= 5  # the floor let the core prune or skip: not vacuous
 
 
+@pytest.mark.parametrize("kind", ["several-words", "one-word", "prefix", "page-two"])
+def test_floors_across_four_segments_change_no_page(
+    core: ModuleType, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """BQA + BeliN in four segments: each later segment is pruned from the best of
+    those before it (the floor); pages and scores stay the exhaustive and numpy ones."""
+    articles = [
+        *read_articles(shared_file("corpus/bqa_passages.jsonl")),
+        *read_articles(shared_file("corpus/belin_religious_news.jsonl")),
+    ]
+    random.Random(3).shuffle(articles)
+    quarter = len(articles) // 4 + 1
+    batches = [articles[at : at + quarter] for at in range(0, len(articles), quarter)]
+    searcher = Searcher(index_of(*batches).reader())
+    assert len(searcher.reader.segments) == 4
+    monkeypatch.setattr(searcher_module, "TRACK_TOTAL_HITS", 40)
+    options: dict[str, Any] = {}
+    queries = _questions(60)
+    if kind == "one-word":
+        queries = _lone_words(80)
+    elif kind == "prefix":
+        queries = list(dict.fromkeys(f"{w[:3]}*" for w in _lone_words(120)))[:50]
+    elif kind == "page-two":
+        options.update(offset=10, limit=10)
+    pruned = _compare(searcher, core, queries, 40, **options)
+    # (a prefix's expansions are mostly too many beside its longest list to skip blocks)
+    assert pruned >= (1 if kind == "prefix" else 2)
+
+
 # -- a synthetic 20,000-article index, the default threshold -------------------------------
 def _synthetic(count: int, seed: int = 5) -> Iterator[Article]:
     """Articles stitched from windows of real BQA/BeliN text (realistic word statistics)."""
