@@ -132,7 +132,9 @@ def test_the_rerank_window_survives_pruning(
     corpus_searcher: Searcher, core: ModuleType, filtered: bool
 ) -> None:
     """The proximity rerank reads the best ``rerank_depth`` matches before it: pruning
-    keeps exactly those (ids and scores), so the reranked page is the exhaustive one.
+    keeps exactly those of all segments (ids and scores; a segment may return fewer
+    than its own best ``rerank_depth`` once the segments before it score higher), so
+    the reranked page is the exhaustive one.
     With a mask, the best kept are those of the masked docs (``search`` does not let
     the core prune filtered queries)."""
     ctx = corpus_searcher._ctx
@@ -156,16 +158,27 @@ def test_the_rerank_window_survives_pruning(
                 plan.compiled, max_docs, masks, keep=depth, track_total=0 if filtered else 60
             )
             full = evaluator.evaluate(plan.compiled, max_docs, masks)
+            assert _best_of_all(kept.matched, depth) == _best_of_all(full, depth), query
             for (docs, scores), (all_docs, all_scores) in zip(kept.matched, full, strict=True):
-                best = np.lexsort((all_docs, -all_scores))[:depth]
-                order = np.lexsort((docs, -scores))
-                assert docs[order].tolist() == all_docs[best].tolist(), query
-                assert scores[order].tolist() == all_scores[best].tolist(), query
+                # whatever a segment returns beyond them has its exact score
+                at = np.searchsorted(all_docs, docs)
+                assert all_docs[at].tolist() == docs.tolist(), query
+                assert all_scores[at].tolist() == scores.tolist(), query
             compared += not kept.total_is_exact
     finally:
         kernel.core = saved
     # (under a section mask the kept best are checked; a mask rarely lets the core prune)
     assert compared >= (0 if filtered else 10)
+
+
+def _best_of_all(matched: list[Any], depth: int) -> list[tuple[float, int, int]]:
+    """The best ``depth`` matches of all segments: (score, segment, doc), best first."""
+    rows = [
+        (-float(score), ordinal, int(doc))
+        for ordinal, (docs, scores) in enumerate(matched)
+        for doc, score in zip(docs.tolist(), scores.tolist(), strict=True)
+    ]
+    return sorted(rows)[:depth]
 
 
 def _lone_words(limit: int) -> list[str]:
@@ -288,6 +301,80 @@ def test_every_unit_must_be_in_falling_bound_order(core: ModuleType) -> None:
         score([1.0, 2.0])
     found = score([2.0, 1.0])
     assert found[0].tolist() == [0, 1] and found[2] == 3  # ties: the lower docs
+
+
+@pytest.mark.parametrize("kind", ["several-words", "one-word", "prefix"])
+def test_a_floor_returns_the_best_above_it(
+    corpus_searcher: Searcher, core: ModuleType, kind: str
+) -> None:
+    """Given a floor (the best of the segments before), a segment returns exactly its
+    best ``keep`` among the docs scoring at least the floor, with their exact scores,
+    whether MaxScore prunes (several words) or blocks are skipped (a lone word or
+    prefix) from it: floors from above the best score to below the ``keep``-th."""
+    ctx = corpus_searcher._ctx
+    keep = 10
+    queries = _questions(40) if kind == "several-words" else _lone_words(60)
+    if kind == "prefix":
+        queries = list(dict.fromkeys(f"{w[:3]}*" for w in queries))[:30]
+    pruned = checked = 0
+    for query in queries:
+        plan = corpus_searcher._prepare(query, None, romanized=False)
+        units = None if plan.compiled is None else _flat_units(plan.compiled)
+        if not units or (kind == "several-words") != (len(units) > 1):
+            continue
+        evaluator = Evaluator(ctx)
+        prune = len(units) > 1
+        calls = evaluator._segment_calls(core, units, prune, None if prune else 0)
+        for segment, (arrays, pruning, blocks) in zip(ctx.reader.segments, calls, strict=True):
+            args = (None, segment.max_doc, keep, pruning, 0, blocks)
+            # (counting every match first: no pruning, the exact count)
+            docs, scores, count, _ = core.score_segment(*arrays, *args[:4], 10**9, blocks)
+            every = core.score_segment(*arrays, None, segment.max_doc, 0)
+            order = np.lexsort((every[0], -every[1]))
+            best = [(int(every[0][i]), float(every[1][i])) for i in order]
+            assert count == len(best)
+            assert list(zip(docs.tolist(), scores.tolist(), strict=True)) == sorted(best[:keep])
+            scores_sorted = [score for _, score in best]
+            if not best:
+                continue
+            for floor in {*scores_sorted[: 3 * keep : 3], scores_sorted[0] * 1.5}:
+                found = core.score_segment(*arrays, *args, floor)
+                wanted = sorted((d, s) for d, s in best[:keep] if s >= floor)
+                assert list(zip(found[0].tolist(), found[1].tolist(), strict=True)) == wanted
+                assert found[2] <= count and (found[3] or found[2] == count)
+                pruned += found[3]
+                checked += 1
+    assert checked >= 20
+    assert pruned >= 5  # the floor let the core prune or skip: not vacuous
+
+
+@pytest.mark.parametrize("kind", ["several-words", "one-word", "prefix", "page-two"])
+def test_floors_across_four_segments_change_no_page(
+    core: ModuleType, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """BQA + BeliN in four segments: each later segment is pruned from the best of
+    those before it (the floor); pages and scores stay the exhaustive and numpy ones."""
+    articles = [
+        *read_articles(shared_file("corpus/bqa_passages.jsonl")),
+        *read_articles(shared_file("corpus/belin_religious_news.jsonl")),
+    ]
+    random.Random(3).shuffle(articles)
+    quarter = len(articles) // 4 + 1
+    batches = [articles[at : at + quarter] for at in range(0, len(articles), quarter)]
+    searcher = Searcher(index_of(*batches).reader())
+    assert len(searcher.reader.segments) == 4
+    monkeypatch.setattr(searcher_module, "TRACK_TOTAL_HITS", 40)
+    options: dict[str, Any] = {}
+    queries = _questions(60)
+    if kind == "one-word":
+        queries = _lone_words(80)
+    elif kind == "prefix":
+        queries = list(dict.fromkeys(f"{w[:3]}*" for w in _lone_words(120)))[:50]
+    elif kind == "page-two":
+        options.update(offset=10, limit=10)
+    pruned = _compare(searcher, core, queries, 40, **options)
+    # (a prefix's expansions are mostly too many beside its longest list to skip blocks)
+    assert pruned >= (1 if kind == "prefix" else 2)
 
 
 # -- a synthetic 20,000-article index, the default threshold -------------------------------
