@@ -232,8 +232,11 @@ class _Arrays:
         return problems
 
     def size(self) -> int:
-        """Bytes of the segment's files (its deletions aside)."""
-        return sum(i.size for n, i in self.entry.files.items() if n != self.entry.deletes)
+        """Bytes of the segment's own files (its deletions, and other segments' files
+        hosting its anchor updates, aside)."""
+        own = (self.entry.name + ".", self.entry.name + "/")
+        files = self.entry.files.items()
+        return sum(i.size for n, i in files if n != self.entry.deletes and n.startswith(own))
 
     def has(self, stem: str) -> bool:
         if self.buffer is not None:
@@ -498,13 +501,14 @@ class SegmentReader:
 
         names = anchors_files(entry)
         current = self._anchor_updates
-        if [update.name for update in current] == names:
+        if sorted(update.name for update in current) == names:
             return  # unchanged: the fields built from them stay
         known = {update.name: update for update in current}
-        self._anchor_updates = tuple(
-            known.get(name) or read_update(directory, name, self.schema, self.max_doc)
+        updates = [
+            known.get(name) or read_update(directory, name, self.schema, self.name, self.max_doc)
             for name in names
-        )
+        ]
+        self._anchor_updates = tuple(sorted(updates, key=lambda update: update.generation))
         self._anchored = {}
 
     @property
