@@ -140,16 +140,26 @@ class AnchorUpdate:
 
 
 def read_update(
-    directory: Directory, name: str, schema: Schema, segment: str, max_doc: int
+    directory: Directory,
+    name: str,
+    schema: Schema,
+    segment: str,
+    max_doc: int,
+    *,
+    opened: tuple[npt.NDArray[np.uint8], dict[str, compound.Entry]] | None = None,
 ) -> AnchorUpdate:
     """Open and check the anchor update of ``segment`` (of ``max_doc`` docs) in the file
     ``name`` (every array's CRC-32, the doc list, the headline table, each field's
-    structure)."""
+    structure); ``opened``: the file mapped with its checked table already (its
+    segment's reader)."""
     from bnsearch.index.segment import _FieldArrays, decode_strings
 
     where = directory.describe(name)
-    buffer = directory.map_file(name)
-    table = compound.read_table(buffer, where)
+    if opened is None:
+        buffer = directory.map_file(name)
+        table = compound.read_table(buffer, where)
+    else:
+        buffer, table = opened
     if name.startswith(segment + _TAG):  # a file of its own
         prefix, generation = "", int(_own_generation(segment, name))
     else:  # hosted by another segment's file

@@ -464,13 +464,22 @@ class IndexWriter:
             raise damaged_ids(source_id)
         return where[0].reader.link_headline(where[1], link_no)
 
-    def _flush_anchors(self, pending: _Pending) -> dict[int, tuple[str, ...]]:
-        """Anchors of the buffered docs of ``pending`` (by local doc), from the graph."""
+    def _flush_anchors(self, pending: _Pending, *, final: bool) -> dict[int, tuple[str, ...]]:
+        """Anchors of the buffered docs of ``pending`` (by local doc), from the graph;
+        none when a writer keeping a graph (a bulk build) flushes before its commit
+        (``final``: the commit's flush): articles added later may still link to these
+        docs, so their anchors are analyzed once, by the commit's anchor update
+        (:meth:`_anchor_fixes`: the graph's changes keep naming them), not at this
+        flush and again at the commit."""
         self._drain_graph()
         links: LinkGraph | SnapshotLinks | None = self._links
         if self._lookup():
             links = self._view() if self._has_links() else None
         if links is None and self._given is None:
+            return {}
+        if not final and links is not None and links is self._links:  # a bulk build's flush
+            for article_id in pending.ids:
+                self._flushed_anchors.pop(article_id, None)  # it stores none
             return {}
         found = self._anchors(links, list(pending.ids))
         anchors = {}
@@ -569,7 +578,7 @@ class IndexWriter:
         working = self._working[ordinal]
         if working.new and not working.reader.anchor_updates:  # as its flush gave them
             return self._flushed_anchors.get(article_id, ())
-        return tuple(working.reader.stored(doc)["anchors"])
+        return working.reader.stored_anchors(doc)
 
     def _hosted_fixes(
         self, fixes: Mapping[int, tuple[dict[str, Any], bool]], generation: int
@@ -586,10 +595,11 @@ class IndexWriter:
         """List each anchor update of ``fixes`` with its segment's files: in the compound
         file of ``host`` (the commit's new segment, which holds them already), else in a
         new file of its own per segment; then read each segment under its update."""
-        hosted = None
+        hosted, readers = None, None
         if host is not None:
             (found,) = (w for w in self._working if w.entry.name == host)
             hosted = {compound_name(host): found.entry.files[compound_name(host)]}
+            readers = {compound_name(host): found.reader}  # its file is open already
         for ordinal, (arrays, replace) in fixes.items():
             working = self._working[ordinal]
             files = hosted
@@ -600,7 +610,9 @@ class IndexWriter:
                     self._new_files.extend(files)
             (name,) = files
             working.entry = with_update(working.entry, name, files, replace=replace)
-            working.reader = working.reader.with_deletes(self._directory, working.entry, ordinal)
+            working.reader = working.reader.with_deletes(
+                self._directory, working.entry, ordinal, readers
+            )
 
     # -- flushing -----------------------------------------------------------------------
     def flush(self, *, wait: bool = True) -> None:
@@ -613,9 +625,12 @@ class IndexWriter:
         self._check_open()
         self._flush(wait=wait)
 
-    def _flush(self, *, wait: bool, extra: Mapping[str, Any] | None = None) -> str | None:
+    def _flush(
+        self, *, wait: bool, extra: Mapping[str, Any] | None = None, final: bool = False
+    ) -> str | None:
         """:meth:`flush`; the first segment it builds also holds the arrays ``extra``
-        (returns its name; ``None`` when nothing was buffered)."""
+        (returns its name; ``None`` when nothing was buffered); ``final``: the commit's
+        flush (see :meth:`_flush_anchors`)."""
         host = None
         if any(pending.articles for pending in self._pending):
             faults.crash_point("flush-started")
@@ -625,7 +640,7 @@ class IndexWriter:
                 if self._pending[slot].articles:
                     name = self._new_segment_name()
                     pending = self._pending[slot]
-                    anchors = self._flush_anchors(pending)
+                    anchors = self._flush_anchors(pending, final=final)
                     builder.start_flush(self._directory, name, anchors, None if host else extra)
                     host = host or name
                     # until it lands, only articles with links are needed (anchor guesses)
@@ -690,7 +705,7 @@ class IndexWriter:
         generation = self._base.generation + 1
         fixes = self._anchor_fixes()
         # buffered articles take their anchors here; their segment hosts the updates
-        host = self._flush(wait=True, extra=self._hosted_fixes(fixes, generation))
+        host = self._flush(wait=True, extra=self._hosted_fixes(fixes, generation), final=True)
         self._write_anchor_fixes(fixes, generation, host)
         entries: list[SegmentEntry] = []
         for working in self._working:
