@@ -8,7 +8,9 @@ the same queries on the one index and on the sharded one (in this process, and f
 to the cluster over Dask tasks and over resident hosts, :mod:`bnsearch.distributed.actors`),
 with the floors (trivial tasks, trivial actor calls). Run:
 ``python benchmarks/bench_distributed.py 20000`` (prints JSON); the query part alone
-(indexes built in this process): ``python benchmarks/bench_distributed.py 100000 --queries``.
+(indexes built in this process): ``python benchmarks/bench_distributed.py 100000 --queries``
+(``--keep DIR``: built in DIR once, opened by later runs; the ``web_page`` rows read
+each hit as the web service shows it).
 ``--build`` measures the builds only (adding a 2-shard ``add_sources`` build and one
 process reading the same JSONL files), on a build cluster: the workers' statistical
 profiler off (it samples every thread's stack every 10 ms: about a fifth more CPU per
@@ -116,6 +118,15 @@ def read_page(results: Any) -> Any:
     return results
 
 
+def web_page(results: Any) -> Any:
+    """What the web service reads of a results page (``bnsearch.web.payload.hit_json``:
+    title, URL, section, date, every highlight; not the body, which a sharded page on a
+    cluster fetches only when read)."""
+    from bnsearch.web.payload import hit_json
+
+    return [hit_json(hit) for hit in results]
+
+
 def query_part(cluster: Any, client: Any, one: Any, sharded: Any, rounds: int) -> dict[str, Any]:
     """p50/p90 of the same queries on one index and on the sharded one: in this process,
     over Dask tasks (``resident=False``) and over resident hosts (actors; through the
@@ -136,6 +147,9 @@ def query_part(cluster: Any, client: Any, one: Any, sharded: Any, rounds: int) -
     )
     out["query_one_index_page_read"] = summary(
         latencies(lambda q: read_page(single.search(q)), rounds)
+    )
+    out["query_one_index_web_page"] = summary(
+        latencies(lambda q: web_page(single.search(q)), rounds)
     )
     out["query_4_shards_in_process"] = summary(latencies(lambda q: here.search(q), rounds))
     # ids and stored rows without highlights: the fan-out's own cost, apart from the
@@ -163,6 +177,9 @@ def query_part(cluster: Any, client: Any, one: Any, sharded: Any, rounds: int) -
         out[f"query_4_shards_localcluster_{name}_cold"] = summary(latencies(cold, rounds))
         out[f"query_4_shards_localcluster_{name}_no_highlights"] = summary(
             latencies(lambda q: searcher.search(q, highlight=False), rounds)
+        )
+        out[f"query_4_shards_localcluster_{name}_web_page"] = summary(
+            latencies(lambda q: web_page(searcher.search(q)), rounds)
         )
 
     def actor_floor(user: Any, name: str) -> None:
@@ -204,6 +221,9 @@ def query_part(cluster: Any, client: Any, one: Any, sharded: Any, rounds: int) -
         out[f"query_overhead_p50_ms_{name}_vs_page_read"] = round(
             out[key]["p50_ms"] - out["query_one_index_page_read"]["p50_ms"], 2
         )
+        out[f"query_overhead_p50_ms_{name}_web_page"] = round(
+            out[f"{key}_web_page"]["p50_ms"] - out["query_one_index_web_page"]["p50_ms"], 2
+        )
         out[f"query_overhead_p50_ms_{name}_no_highlights"] = round(
             out[f"{key}_no_highlights"]["p50_ms"] - out["query_one_index_no_highlights"]["p50_ms"],
             2,
@@ -211,28 +231,37 @@ def query_part(cluster: Any, client: Any, one: Any, sharded: Any, rounds: int) -
     return out
 
 
-def queries_only(count: int, rounds: int = 15) -> dict[str, Any]:
+def queries_only(count: int, rounds: int = 15, keep: Path | None = None) -> dict[str, Any]:
     """The query part alone: one index and 4 shards built in this process (no Dask
-    build), then :func:`query_part` on a LocalCluster of 2 worker processes."""
+    build), then :func:`query_part` on a LocalCluster of 2 worker processes. With
+    ``keep``, the two indexes are built there once and opened by later runs."""
     from distributed import Client, LocalCluster
 
     from bnsearch.distributed import ShardedIndex
     from bnsearch.index import Index
 
-    corpus = SyntheticCorpus(load_records())
-    articles = list(corpus.articles(count))
-    folder = Path(tempfile.mkdtemp(prefix="bench-distributed-"))
+    folder = keep or Path(tempfile.mkdtemp(prefix="bench-distributed-"))
+    folder.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {
         "articles": count,
         "load_average_1min_at_start": round(os.getloadavg()[0], 1),
     }
     try:
-        one = Index.create(folder / "one")
-        with one.writer() as writer:
-            writer.add_many(articles)
-        sharded = ShardedIndex.create(folder / "sharded", shards=4)
-        sharded.add(articles)
-        del articles
+        done = folder / f"built-{count}"
+        if keep is not None and done.exists():
+            one = Index.open(folder / "one")
+            sharded = ShardedIndex.open(folder / "sharded")
+        else:
+            shutil.rmtree(folder / "one", ignore_errors=True)
+            shutil.rmtree(folder / "sharded", ignore_errors=True)
+            articles = list(SyntheticCorpus(load_records()).articles(count))
+            one = Index.create(folder / "one")
+            with one.writer() as writer:
+                writer.add_many(articles)
+            sharded = ShardedIndex.create(folder / "sharded", shards=4)
+            sharded.add(articles)
+            del articles
+            done.touch()
         cluster = LocalCluster(
             n_workers=2,
             threads_per_worker=1,
@@ -247,7 +276,8 @@ def queries_only(count: int, rounds: int = 15) -> dict[str, Any]:
             client.close()
             cluster.close()
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
     result["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     result["load_average_1min_at_end"] = round(os.getloadavg()[0], 1)
     return result
@@ -360,7 +390,14 @@ if __name__ == "__main__":
         "--queries" in sys.argv
     ):  # the query part alone: python bench_distributed.py 100000 --queries
         numbers = [int(a) for a in sys.argv[1:] if a.isdigit()]
-        print(json.dumps(queries_only(numbers[0] if numbers else 20_000), indent=1))
+        # --keep DIR: build the two indexes in DIR once, open them in later runs
+        kept = sys.argv[sys.argv.index("--keep") + 1] if "--keep" in sys.argv else None
+        print(
+            json.dumps(
+                queries_only(numbers[0] if numbers else 20_000, keep=Path(kept) if kept else None),
+                indent=1,
+            )
+        )
     else:
         numbers = [int(a) for a in sys.argv[1:] if a.isdigit()]
         found = main(

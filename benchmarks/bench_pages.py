@@ -4,9 +4,13 @@ systems back to back, in three rounds, and each keeps its best time a query.
 ``bench_query.py --modes page`` times one system's every query, then the next system's:
 on a shared machine the load moves between the two halves and the ratio with it (runs a
 minute apart gave 1.4x and 2.2x for the same code). Interleaving puts both systems under
-the same load. Same corpus, queries and runners as ``bench_query.py`` (BQA + BeliN).
+the same load. Same corpora, queries and runners as ``bench_query.py``: BQA + BeliN, or
+synthetic articles (``--synthetic N``; with ``--index-dir``/``--tantivy-dir`` and
+``--reuse-index``, indexes an earlier run of either script built).
 
     .venv/bin/python benchmarks/bench_pages.py [--queries 100]
+    .venv/bin/python benchmarks/bench_pages.py --synthetic 100000 --queries 50 \
+        --index-dir /work/bench/b100000 --tantivy-dir /work/bench/t100000 --reuse-index
 """
 
 from __future__ import annotations
@@ -26,7 +30,11 @@ from bench_query import (
     make_queries,
     real_texts,
     shared_articles,
+    synthetic_articles,
 )
+
+from bnsearch.articles import Article
+from bnsearch.index import Index
 
 
 def main() -> int:
@@ -34,16 +42,31 @@ def main() -> int:
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--queries", type=int, default=100, help="queries per kind")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--synthetic", type=int, default=0, help="N synthetic articles")
+    parser.add_argument("--index-dir", type=Path, help="bnsearch's index here (on disk)")
+    parser.add_argument("--tantivy-dir", type=Path, help="tantivy's indexes here")
+    parser.add_argument(
+        "--reuse-index", action="store_true", help="open the indexes in those folders"
+    )
     args = parser.parse_args()
-    articles = shared_articles(args.shared)
-    if not articles:
+    texts = real_texts(args.shared)
+    if not texts:
         print(f"no corpus under {args.shared}")
         return 2
-    queries = make_queries(args.shared, real_texts(args.shared), args.queries)
+    queries = make_queries(args.shared, texts, args.queries)
     with tempfile.TemporaryDirectory() as folder:
-        index, _ = bnsearch_index(articles, Path(folder) / "bnsearch")
-        (Path(folder) / "tantivy").mkdir()
-        tantivy = Tantivy(articles, Path(folder) / "tantivy")
+        index_dir = args.index_dir or Path(folder) / "bnsearch"
+        tantivy_dir = (args.tantivy_dir or Path(folder)) / "tantivy"
+        reuse = args.reuse_index and (index_dir / "meta.json").exists()
+        articles: list[Article] = []  # made only for an index to build
+        if not reuse or not (tantivy_dir / "meta.json").exists():
+            if args.synthetic:
+                articles = list(synthetic_articles(texts, args.synthetic))
+            else:
+                articles = shared_articles(args.shared)
+        index = Index.open(index_dir) if reuse else bnsearch_index(articles, index_dir)[0]
+        tantivy_dir.mkdir(parents=True, exist_ok=True)
+        tantivy = Tantivy(articles, tantivy_dir, reuse=args.reuse_index)
         runs = {"bnsearch": bnsearch_runner(index, "page"), "tantivy": tantivy.runner("page")}
         hits: dict[str, dict[str, list[int]]] = {name: {k: [] for k in KINDS} for name in runs}
         for kind in KINDS:  # warm up (and count each page's hits)
@@ -63,7 +86,8 @@ def main() -> int:
         name: {k: statistics.median(v) for k, v in kinds.items()} for name, kinds in best.items()
     }
     print(
-        f"# {len(articles):,} articles, {args.queries} queries a kind, best of {args.rounds}, "
+        f"# {args.synthetic or 'BQA + BeliN'} articles, {args.queries} queries a kind, "
+        f"best of {args.rounds}, "
         f"{time.strftime('%Y-%m-%d %H:%M')}"
     )
     print("| page p50 ms | " + " | ".join(KINDS) + " |")
@@ -75,6 +99,29 @@ def main() -> int:
     for name in runs:  # what a page holds differs where the engines match differently
         cells = " | ".join(f"{statistics.mean(hits[name][k]):.1f}" for k in KINDS)
         print(f"| {name}: hits a page (mean) | {cells} |")
+    # the same page sizes: the queries where both engines show as many hits
+    ours, theirs = runs
+    same = {
+        k: [
+            n
+            for n, pair in enumerate(zip(hits[ours][k], hits[theirs][k], strict=True))
+            if pair[0] == pair[1]
+        ]
+        for k in KINDS
+    }
+    cells = []
+    for kind in KINDS:
+        if not same[kind]:
+            cells.append("-")
+            continue
+        mine, theirs = (statistics.median(best[x][kind][n] for n in same[kind]) for x in runs)
+        cells.append(f"{mine / theirs:.2f}x ({len(same[kind])})")
+    print("| bnsearch / tantivy, as many hits (queries) | " + " | ".join(cells) + " |")
+    cells = []
+    for kind in KINDS:  # all time over all hits shown: a page's cost per hit
+        per_hit = [sum(best[x][kind]) / max(sum(hits[x][kind]), 1) for x in runs]
+        cells.append(f"{per_hit[0] * 1000:.0f} / {per_hit[1] * 1000:.0f} us")
+    print("| a hit, bnsearch / tantivy | " + " | ".join(cells) + " |")
     return 0
 
 

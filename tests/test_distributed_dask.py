@@ -13,6 +13,7 @@ import pytest
 
 from bnsearch.articles import Article, read_articles
 from bnsearch.distributed import ShardedIndex
+from bnsearch.distributed.pagerows import LazyRow
 from bnsearch.index import Index
 from tests.conftest import shared_file
 
@@ -127,6 +128,10 @@ def test_build_and_search_on_workers(client: Any, articles: list[Article], tmp_p
         assert untied(b) == untied(c) == untied(a)
         assert b.hits[0].fields == c.hits[0].fields
         assert b.hits[0].highlights == c.hits[0].highlights
+        # on the cluster a row came without its body; reading it fetched the page's
+        assert isinstance(b.hits[1].fields, LazyRow) and "body" in b.hits[1].fields
+        second = b.hits[1]
+        assert second.fields["body"] == next(x.body for x in articles if x.id == second.id)
     # each worker keeps the shards it searched open
     opened = client.run(_open_shards)
     assert sorted(p for paths in opened.values() for p in paths) == sorted(

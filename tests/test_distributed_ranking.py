@@ -476,16 +476,18 @@ class _Workers(Runner):
         return by_slot(count, self.workers)
 
 
-@pytest.mark.parametrize("workers", [2, 3, 4])
+@pytest.mark.parametrize(("workers", "miss"), [(2, 0.0), (2, 0.5), (3, 0.0), (4, 0.5)])
 def test_worker_groups_rank_as_one_index(
-    pair: tuple[Searcher, ShardedIndex], workers: int, monkeypatch: pytest.MonkeyPatch
+    pair: tuple[Searcher, ShardedIndex], workers: int, miss: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Shards searched in groups (a worker's shards merged where they are, the stored
-    rows and highlights made there for the matches that can reach the page) give one
-    index's pages, rows and highlights; a page ending by the 20th hit needs no fetch."""
+    rows and highlights made there for its likely share of the page) give one index's
+    pages, rows and highlights. With no chance of a miss, a page ending by the 20th hit
+    needs no fetch; with a large one, the rows a worker did not make are fetched."""
     from bnsearch.distributed import searcher as module
     from bnsearch.search.scoring import BM25FParams
 
+    monkeypatch.setattr(module, "ROWS_MISS", miss)
     one_index, sharded = pair
     fetched: list[int] = []
     real_fetch = module.shard_fetch
@@ -507,7 +509,8 @@ def test_worker_groups_rank_as_one_index(
                 for x, y in zip(a, b, strict=True):
                     if x.id == y.id:
                         assert (y.fields, dict(y.highlights)) == (x.fields, dict(x.highlights))
-        assert fetched == []
+        assert (fetched == []) == (miss == 0.0)
+        fetched.clear()
         deep = many.search("ইসলাম ধর্ম", limit=10, offset=25)  # deeper: fetched after the merge
         same_ranking(one.search("ইসলাম ধর্ম", limit=10, offset=25), deep)
         assert fetched and all(hit.fields for hit in deep)
@@ -587,3 +590,68 @@ def test_a_refreshed_searcher_scores_an_unchanged_shard_with_the_new_statistics(
     got = searcher.refresh().search("নদীর পানি")
     assert set(a[:3]) <= set(got.ids)  # shard 0's articles are scored
     same_ranking(expected, got)
+
+
+def test_row_span_holds_a_workers_page_hits_as_often_as_it_says() -> None:
+    """Each of the index's best hits lies on a worker with the worker's share of the
+    shards: simulated so, the worker's hits of a page fall outside :func:`row_span`
+    about as often as ``miss`` allows, never more (within sampling error), and the span
+    is shorter than the page (it saves rows)."""
+    import random
+
+    from bnsearch.distributed.searcher import row_span
+
+    chance = random.Random(11)
+    for offset, end, share, miss in ((0, 10, 0.5, 0.025), (3, 7, 0.25, 0.02), (10, 20, 0.5, 0.02)):
+        low, high = row_span(offset, end, share, miss)
+        assert high - low < end  # fewer rows than the page's end
+        trials, missed = 20_000, 0
+        for _ in range(trials):
+            mine = [chance.random() < share for _ in range(end)]
+            before, through = sum(mine[:offset]), sum(mine)
+            missed += before < low or through > high
+        assert missed / trials <= 2 * miss + 0.005
+    assert row_span(4, 10, 1.0) == (4, 10)  # one worker: exactly the page
+
+
+def test_rows_travel_without_bodies_fetched_for_the_page_when_read(
+    pair: tuple[Searcher, ShardedIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a cluster a worker's rows leave out the body: a results page (the web
+    service's hit JSON) reads none, and the first body read fetches the page's bodies
+    in one step (a call per shard holding a page hit); keys, their order, values and
+    pickles then equal one index's rows."""
+    import pickle
+
+    from bnsearch.distributed import searcher as module
+    from bnsearch.distributed.pagerows import LONG_FIELDS, LazyRow
+    from bnsearch.web.payload import hit_json
+
+    one, sharded = pair
+    calls: list[int] = []
+    real = module.shard_rows
+
+    def counting(path: str, generation: int, ids: list[str]) -> Any:
+        calls.append(len(ids))
+        return real(path, generation, ids)
+
+    monkeypatch.setattr(module, "shard_rows", counting)
+    monkeypatch.setattr(module, "ROWS_MISS", 0.0)  # every row of the page with the answer
+    many = ShardedSearcher(sharded.shard_paths, _runner=_Workers(2))
+    many._without = LONG_FIELDS  # as on a cluster
+    for query in ("ইসলাম ধর্ম", "মসজিদ", "নামা*"):
+        a, b = one.search(query), many.search(query)
+        same_ranking(a, b)
+        assert all(isinstance(hit.fields, LazyRow) for hit in b)
+        rows = {x.id: x for x in a}  # equal scores may come in another order
+        pairs = [(rows[y.id], y) for y in b if y.id in rows]
+        assert len(pairs) >= len(b) - 2
+        assert all(hit_json(y) == hit_json(x) for x, y in pairs)
+        assert all(list(y.fields) == list(x.fields) for x, y in pairs)
+        assert calls == []
+        assert pairs[0][1].fields["body"] == pairs[0][0].fields["body"]
+        assert sum(calls) == len(b) and len(calls) <= 4  # the page's bodies, at once
+        assert all(dict(y.fields) == x.fields for x, y in pairs)
+        assert all(pickle.loads(pickle.dumps(y.fields)) == x.fields for x, y in pairs)
+        assert sum(calls) == len(b)
+        calls.clear()

@@ -304,32 +304,42 @@ def test_a_kept_query_reuses_its_matchers_and_lookups(corpus_index: Index, path:
 
 
 def test_compiled_fragments_are_the_reference_at_every_width(corpus_index: Index) -> None:
-    """The compiled window choice and stretch give what the Python code gives from the
-    same kept words, for windows narrower than a word up to longer than a text."""
+    """The compiled snippets and marks (words, positions, matches, phrases, window and
+    stretch in one call) give what the Python code gives from the numpy path's kept
+    words, for windows narrower than a word up to longer than a text."""
     if spans.core is None:
         pytest.skip("the compiled highlight code is not built (or the numpy path is forced)")
     reader = corpus_index.reader()
     words = _words()
     analyzer = corpus_index.schema.analyzer("body")
-    checked = cut = 0
+    checked = cut = phrases = titles = 0
     for number, segment in enumerate(reader.segments):
         terms = [t for w in words[number::2] for t in analyzer.terms(w)]
         weights = {t: 1.0 + (len(t) % 5) / 3 for t in terms}  # unequal weights
+        # phrases that stand in the texts: word pairs, and pairs two words apart, of a
+        # few of the segment's bodies (a pair that a dropped word splits stands nowhere)
+        said = [analyzer.terms(segment.stored(doc)["body"] or "") for doc in range(0, 60, 6)]
+        pairs = [((0, t[5]), (1, t[6])) for t in said if len(t) > 8]
+        pairs += [((0, t[7]), (2, t[9])) for t in said if len(t) > 10]
         matcher = TermMatcher(
             terms=frozenset(terms),
             prefixes=("প্র",),
-            phrases=(((0, "ঢাকা"), (1, "শহর")), ((0, terms[0]), (1, terms[1]))),
+            phrases=(((0, "ঢাকা"), (1, "শহর")), ((0, terms[0]), (1, terms[1])), *pairs),
             weights=weights,
         )
-        lookup = spans.SpanLookup(segment, "body", matcher)
-        for doc in range(0, segment.max_doc, 5):
-            text = segment.stored(doc)["body"] or ""
-            compiled, reference = lookup.words(doc, text), lookup._words(doc, text)
-            for chars in (1, 12, 60, 200, 5000):
-                mine = spans.kept_fragment(compiled, matcher, fragment_chars=chars)
-                theirs = best_kept_fragment(reference, matcher, fragment_chars=chars)
-                assert mine == theirs, (segment.name, doc, chars)
-                checked += bool(mine.spans)
-                cut += mine.truncated_before
-            assert spans.kept_marks(compiled, matcher) == highlight_all_kept(reference, matcher)
-    assert checked > 1000 and cut > 100
+        for field in ("body", "title"):
+            lookup = spans.SpanLookup(segment, field, matcher)
+            for doc in range(0, segment.max_doc, 5):
+                text = segment.stored(doc)[field] or ""
+                reference = lookup._words(doc, text)
+                for chars in (1, 12, 60, 200, 5000):
+                    mine = lookup.fragment(doc, text, fragment_chars=chars)
+                    theirs = best_kept_fragment(reference, matcher, fragment_chars=chars)
+                    assert mine == theirs, (segment.name, field, doc, chars)
+                    checked += bool(mine.spans)
+                    cut += mine.truncated_before
+                    phrases += any(" " in mine.text[s:e] for s, e in mine.spans)
+                marked = lookup.marks(doc, text)
+                assert marked == highlight_all_kept(reference, matcher), (segment.name, doc)
+                titles += field == "title" and bool(marked.spans)
+    assert checked > 1000 and cut > 100 and phrases > 10 and titles > 10

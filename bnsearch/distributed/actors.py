@@ -28,6 +28,7 @@ up to ``retries`` times. This module uses the client it is given; it never impor
 from __future__ import annotations
 
 import asyncio
+import pickle
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -47,6 +48,16 @@ class ShardHost:
     def run(self, function: Callable[..., T], calls: Sequence[tuple[Any, ...]]) -> list[T]:
         """``function(*call)`` for each call."""
         return [function(*call) for call in calls]
+
+    def run_pickled(self, payload: bytes) -> bytes:
+        """:meth:`run` of ``pickle.loads(payload)`` (``(function, calls)``), its answers
+        pickled. Dask frames bytes as they are: serializing a step's call and answer
+        so, with plain :mod:`pickle`, cost 11 and 54 us where Dask's serialization of
+        the same objects cost 66 and 64 (100,000 articles, a worker's search step; its
+        loads 12 against 44 us). ``function`` must be importable where the host runs
+        (the shard functions are)."""
+        function, calls = pickle.loads(payload)
+        return pickle.dumps(self.run(function, calls), protocol=pickle.HIGHEST_PROTOCOL)
 
     def ping(self) -> bool:
         """True (a call that proves the host answers)."""
@@ -127,16 +138,17 @@ class ActorRunner:
             groups.setdefault(number % len(self._slots), []).append(position)
         results: list[Any] = [None] * len(calls)
         for attempt in range(self.retries + 1):
-            sent: dict[int, Any] = {}
+            hosts: dict[int, Any] = {}
             lost: list[int] = []
-            for slot, positions in groups.items():
+            for slot in groups:
                 try:
-                    sent[slot] = self._host(slot).run(function, [calls[i] for i in positions])
+                    hosts[slot] = self._host(slot)
                 except Exception as error:  # sorted out by _lost
                     if not _lost(error):
                         raise
                     lost.append(slot)
-            for slot, answers in zip(sent, self._wait(list(sent.values())), strict=True):
+            batches = {slot: [calls[i] for i in groups[slot]] for slot in hosts}
+            for slot, answers in self._call(hosts, function, batches).items():
                 if isinstance(answers, BaseException):
                     if not _lost(answers):
                         raise answers
@@ -156,20 +168,39 @@ class ActorRunner:
             f"{self.retries + 1} times in one step"
         )
 
-    def _wait(self, futures: list[Any]) -> list[Any]:
-        """The answers of actor call ``futures`` (an exception where one failed), in one
-        wait on the client's event loop."""
-        if not futures:
-            return []
+    def _call(
+        self,
+        hosts: dict[int, Any],
+        function: Callable[..., Any],
+        batches: dict[int, list[tuple[Any, ...]]],
+    ) -> dict[int, Any]:
+        """Per slot, the answers of ``function`` on ``batches[slot]`` at ``hosts[slot]``
+        (:meth:`ShardHost.run_pickled`), or the exception the call raised: every call
+        sent, and the answers awaited, in one coroutine on the client's event loop (one
+        hand-over between this thread and the loop a step, where a call made here is
+        one more each), for at most ``timeout`` s."""
+        if not hosts:
+            return {}
 
-        async def every() -> list[Any]:
-            return await asyncio.gather(*futures, return_exceptions=True)
+        async def every() -> dict[int, Any]:
+            out: dict[int, Any] = {}
+            sent: dict[int, Any] = {}
+            for slot, host in hosts.items():
+                payload = pickle.dumps((function, batches[slot]), protocol=pickle.HIGHEST_PROTOCOL)
+                try:
+                    sent[slot] = host.run_pickled(payload)
+                except Exception as error:  # a lost host's actor says so when called
+                    out[slot] = error
+            found = await asyncio.gather(*sent.values(), return_exceptions=True)
+            for slot, answer in zip(sent, found, strict=True):
+                out[slot] = answer if isinstance(answer, BaseException) else pickle.loads(answer)
+            return out
 
         try:
-            answers: list[Any] = self.client.sync(every, callback_timeout=self.timeout)
+            answers: dict[int, Any] = self.client.sync(every, callback_timeout=self.timeout)
         except (TimeoutError, asyncio.TimeoutError):
             raise HostTimeoutError(
-                f"{len(futures)} shard host(s) did not answer within {self.timeout} s "
+                f"{len(hosts)} shard host(s) did not answer within {self.timeout} s "
                 "(a host runs its calls one at a time: a slow call delays the next ones)"
             ) from None
         return answers

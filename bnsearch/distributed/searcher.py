@@ -15,11 +15,13 @@ cluster: one call per resident host, :mod:`.actors`, or one Dask task per shard)
 3. ``query``: one call per worker (:func:`~bnsearch.distributed.shard.worker_search`):
    each of its shards scores the query once with those statistics (sent once, then
    named by a token the worker keeps them under); the worker merges its shards' best
-   ``offset + limit`` and makes the stored rows and highlights of those that can reach
-   the page; the client merges the workers' lists (by score, then shard, then rank).
+   ``offset + limit`` and makes the stored rows (on a cluster without the body,
+   :mod:`.pagerows`) and highlights of its likely share of the page; the client merges
+   the workers' lists (by score, then shard, then rank).
    Totals add up; the default facets are counted when first read (one more call).
-4. ``fetch`` (pages ending after the 20th hit only): the page's hits get stored rows and
-   highlights from their shards, by id (the query is prepared again there, not scored).
+4. ``fetch`` (pages ending after the 20th hit, and a page's hits outside their worker's
+   likely share, :func:`row_span`): the page's hits get stored rows and highlights from
+   their shards, by id (the query is prepared again there, not scored).
 
 The proximity rerank of a plain-words query adds a bonus to the best ``rerank_depth``
 matches of the *whole* index, then takes the page among them. So in step 3 each shard
@@ -30,6 +32,7 @@ global best by the first as the candidates and the page among them by the second
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -51,6 +54,7 @@ from bnsearch.distributed.links import (
 )
 from bnsearch.distributed.lookup import shard_article, shard_segment_count, shard_terms
 from bnsearch.distributed.manifest import shard_of
+from bnsearch.distributed.pagerows import LONG_FIELDS, PageRows
 from bnsearch.distributed.runner import Runner
 from bnsearch.distributed.shard import (
     HitItem,
@@ -94,6 +98,9 @@ from bnsearch.search.suggest import complete_query, did_you_mean
 FETCH_WITH_QUERY = 20
 #: Queries whose gathered statistics a searcher remembers.
 KNOWN_QUERIES = 1024
+#: The chance a search of a page on a cluster needs a second call for stored rows: a
+#: worker holding more of the page's hits than it made rows for (:func:`row_span`).
+ROWS_MISS = 0.05
 
 if TYPE_CHECKING:
     from bnsearch.search.searcher import Searcher
@@ -109,6 +116,37 @@ def _check_page(limit: int, offset: int) -> None:
             f"offset + limit must be at most {MAX_LIMIT} on a sharded index (each shard "
             f"returns that many hits), got {offset + limit}"
         )
+
+
+def _binomial_cdf(n: int, p: float, k: int) -> float:
+    """P(X <= k) for X ~ Binomial(n, p)."""
+    return sum(math.comb(n, i) * p**i * (1 - p) ** (n - i) for i in range(min(k, n) + 1))
+
+
+def row_span(
+    offset: int, page_end: int, share: float, miss: float | None = None
+) -> tuple[int, int]:
+    """The span of a worker's merged best ``page_end`` matches to make rows for, so that
+    it usually holds the worker's hits of the page ``[offset, page_end)``.
+
+    Articles go to shards by a hash of their id, so each of the whole index's best
+    matches lies on a worker holding ``share`` of the shards with that chance, apart
+    from the others: the worker's count among the first ``n`` is Binomial(n, share). Its
+    hits on the page are its matches from its count among the first ``offset`` to its
+    count among the first ``page_end``; the span is that count's lower bound for
+    ``offset`` and upper bound for ``page_end``, each missed with a chance of at most
+    ``miss`` (default :data:`ROWS_MISS`). A worker holding every shard makes exactly the
+    page's rows. (A page of 10 and ``miss`` 0.05 / workers: two workers, each its best
+    8; four, 6; twenty, 3.)"""
+    if share >= 1.0:
+        return offset, page_end
+    miss = ROWS_MISS if miss is None else miss
+    ends = (k for k in range(page_end) if 1.0 - _binomial_cdf(page_end, share, k) <= miss)
+    end = next(ends, page_end)
+    start = 0
+    while start < offset and _binomial_cdf(offset, share, start) <= miss:
+        start += 1  # P(count < start + 1) <= miss
+    return min(start, end), end
 
 
 def merge_states(states: Sequence[ShardState]) -> Statistics:
@@ -196,6 +234,9 @@ class ShardedSearcher:
         #: on a cluster, True: the steps are calls to a resident host per worker
         #: (:mod:`.actors`); False: Dask tasks
         self.resident = client is not None and resident
+        #: stored fields a worker's rows travel without (fetched when read): on a
+        #: cluster, the long texts (:mod:`.pagerows`)
+        self._without = LONG_FIELDS if client is not None else ()
         if _runner is None:
             _runner = ActorRunner(client, timeout=timeout) if self.resident else Runner(client)
         self._runner = _runner
@@ -344,7 +385,7 @@ class ShardedSearcher:
         # hits are fetched after the merge instead (highlighting every worker's best
         # offset + limit would cost more than a second call)
         rows = stored and page_end <= FETCH_WITH_QUERY
-        pages = self._worker_search(request, known, depth, rerank=rerank, rows=rows)
+        pages = self._worker_search(request, known, depth, rerank=rerank, rows=rows, sort=sort)
         entries = [entry for page in pages for entry in page.entries]
         if rerank:  # the global best by the score without the bonus, paged with it
             chosen = [
@@ -376,15 +417,39 @@ class ShardedSearcher:
         )
 
     def _worker_search(
-        self, request: SearchRequest, known: _Known, depth: int, *, rerank: bool, rows: bool
+        self,
+        request: SearchRequest,
+        known: _Known,
+        depth: int,
+        *,
+        rerank: bool,
+        rows: bool,
+        sort: str = "score",
     ) -> list[WorkerPage]:
         """Step 3: one :func:`~bnsearch.distributed.shard.worker_search` per worker (in
-        this process: one over every shard)."""
+        this process: one over every shard), each making ``rows`` for its likely share of
+        the page (:func:`row_span`; all of its best for an order by shard); on a
+        cluster, rows travel without their long texts (:mod:`.pagerows`)."""
         groups = self._runner.groups(len(self.shard_paths))
         where = [[(n, self.shard_paths[n], self.generations[n]) for n in group] for group in groups]
+        start, end = request.offset, request.offset + request.limit
+        spans = [(0, 0)] * len(groups)
+        if rows:
+            count = len(self.shard_paths)
+            if sort in ("index", "-index") and len(groups) > 1:  # a worker's hits may
+                spans = [(0, end)] * len(groups)  # begin the page, or end it
+            else:
+                miss = ROWS_MISS / len(groups)  # a second call in ROWS_MISS of searches
+                spans = [
+                    row_span(0 if rerank else start, end, len(g) / count, miss) for g in groups
+                ]
+        without = self._without
 
         def run(stats: StatsRef | Statistics) -> list[WorkerPage]:
-            calls = [(shards, request, stats, depth, rerank, rows) for shards in where]
+            calls = [
+                (shards, request, stats, depth, rerank, span, without)
+                for shards, span in zip(where, spans, strict=True)
+            ]
             return self._runner.map(worker_search, calls, [group[0] for group in groups])
 
         return self._with_stats(known, run)
@@ -474,8 +539,21 @@ class ShardedSearcher:
 
             for number, found in zip(shards, self._with_stats(known, fetch), strict=True):
                 for item in found:
-                    have[(number, item[0])] = (item[2], item[3])
-        return [(ident, score, *have[(n, ident)]) for n, ident, score in chosen]
+                    have[(number, item[0])] = ((dict(item[2]), ()), item[3])
+        page = PageRows(self._full_rows)
+        items: list[HitItem] = []
+        for number, ident, score in chosen:
+            (fields, left_out), highlights = have[(number, ident)]
+            items.append((ident, score, page.row(number, ident, fields, left_out), highlights))
+        return items
+
+    def _full_rows(self, wanted: dict[int, list[str]]) -> dict[tuple[int, str], dict[str, Any]]:
+        """The full stored rows of ``wanted`` (ids by shard number): one call per worker."""
+        shards = sorted(wanted)
+        calls = [(self.shard_paths[n], self.generations[n], wanted[n]) for n in shards]
+        found = self._runner.map(shard_rows, calls, shards)
+        pairs = zip(shards, found, strict=True)
+        return {(n, ident): row for n, rows in pairs for ident, row in rows.items()}
 
     # -- links ------------------------------------------------------------------------
     def link_graph(self) -> LinkGraph:

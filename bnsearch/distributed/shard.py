@@ -25,6 +25,7 @@ from typing import Any
 
 import attrs
 
+from bnsearch.distributed.pagerows import Travelling, travelling
 from bnsearch.errors import BnSearchError
 from bnsearch.index import Index
 from bnsearch.index.faults import crash_point
@@ -82,7 +83,7 @@ class ShardState:
 
 
 #: A hit as it travels from a shard: id, score, stored fields, highlights.
-HitItem = tuple[str, float, dict[str, Any], dict[str, Any]]
+HitItem = tuple[str, float, Mapping[str, Any], dict[str, Any]]
 
 
 _open_lock = threading.Lock()
@@ -381,8 +382,9 @@ def _resolve(ref: StatsRef | Statistics) -> tuple[Statistics, str | None]:
 #: a second number: the score with the proximity bonus (a reranked query: ``score`` is
 #: then the one without), the date key of a date sort (undated: the largest), else 0.
 Entry = tuple[int, int, str, float, float]
-#: The stored fields and highlights of a hit, by ``(shard number, id)``.
-Rows = dict[tuple[int, str], tuple[dict[str, Any], dict[str, Any]]]
+#: The stored fields (as they travel: :func:`~.pagerows.travelling`) and highlights of
+#: a hit, by ``(shard number, id)``.
+Rows = dict[tuple[int, str], tuple[Travelling, dict[str, Any]]]
 
 
 def order(entries: Iterable[Entry], sort: str) -> list[Entry]:
@@ -442,13 +444,16 @@ def worker_search(
     statistics: StatsRef | Statistics,
     depth: int,
     rerank: bool,
-    rows: bool,
+    rows: tuple[int, int],
+    without: tuple[str, ...] = (),
 ) -> WorkerPage:
     """Step 3 on the shards ``(number, folder, generation)`` one worker holds, in one
     call: each shard scored once with the global ``statistics``; their best merged here
     (``offset + limit`` of them, or for a reranked query the best ``depth`` without the
-    bonus, each with its score with it); with ``rows``, the stored rows and highlights
-    of those that can reach the page (so the page needs no second call)."""
+    bonus, each with its score with it); the stored rows (less the fields named in
+    ``without``, see :mod:`.pagerows`) and highlights of the matches ``rows[0]`` to
+    ``rows[1]`` of the merged list (of a reranked one: of those that can reach the
+    first ``rows[1]`` of the page), so that the page usually needs no second call."""
     crash_point("shard-search")
     stats, token = _resolve(statistics)
     page_end = request.offset + request.limit
@@ -490,8 +495,9 @@ def worker_search(
             located[(number, ident)] = (searcher, scoring, ordinal, doc)
     entries = order(found, sort)[: depth if rerank else page_end]
     page: Rows = {}
-    if rows and request.stored:
-        wanted = reachable(entries, page_end) if rerank else entries
+    start, end = rows
+    if end > start and request.stored:
+        wanted = reachable(entries, end) if rerank else entries[start:end]
         by_shard: dict[int, list[Entry]] = {}
         for entry in wanted:
             by_shard.setdefault(entry[0], []).append(entry)
@@ -500,7 +506,7 @@ def worker_search(
             chosen = [(*located[(number, e[2])][2:], e[4] if rerank else e[3]) for e in some]
             made = searcher.make_hits(scoring, chosen, 0, request.highlight, True)
             for hit in made:
-                page[(number, hit.id)] = (dict(hit.fields), dict(hit.highlights))
+                page[(number, hit.id)] = (travelling(hit.fields, without), dict(hit.highlights))
     return WorkerPage(
         entries=tuple(entries), rows=page, shards=tuple(answers), facets=facets, query=query
     )

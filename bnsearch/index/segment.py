@@ -538,9 +538,11 @@ class SegmentReader:
         return self._anchor_updates
 
     def _updated_anchors(self, doc: int) -> tuple[str, ...] | None:
+        if not self._anchor_updates:  # most segments: no import a stored row
+            return None
         from bnsearch.index.anchorfile import anchors_of
 
-        return anchors_of(self._anchor_updates, doc) if self._anchor_updates else None
+        return anchors_of(self._anchor_updates, doc)
 
     def with_deletes(
         self,

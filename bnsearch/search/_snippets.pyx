@@ -1,18 +1,22 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """The compiled part of highlighting: a hit's words and the positions of the terms its
-highlights look for, read from the segment's word spans and postings.
+highlights look for, read from the segment's word spans and postings, and what
+:mod:`bnsearch.search.highlight` makes of them (the reference).
 
-What :meth:`bnsearch.search.spans.SpanLookup.words` does with numpy (the reference and
-the fallback), as Python lists, in one pass each: decoding a document's word spans
+:func:`doc_words` and :func:`doc_positions` do what
+:meth:`bnsearch.search.spans.SpanLookup.words` does with numpy (the reference and the
+fallback), as Python lists, in one pass each: decoding a document's word spans
 (:mod:`bnsearch.index.wordspans`) and finding the document among the wanted terms'
-postings. Then what :mod:`bnsearch.search.highlight` makes of those words (the
-reference): the matches in text order (:func:`kept_matches`), and the snippet's window
-and its stretch to word and sentence edges (:func:`kept_fragment`).
+postings. :func:`hit_marks` does the same and goes on in the same call, with no Python
+object a word or a position: the matches in text order (phrases included), and the
+marks of a whole text or the snippet's window and its stretch to word and sentence
+edges.
 """
 
 from cpython cimport array
 from cpython.unicode cimport Py_UNICODE_ISSPACE
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
+from libc.stdlib cimport qsort
 
 import array as _array
 
@@ -38,31 +42,52 @@ cdef inline int64_t _value(const uint8_t[::1] data, Py_ssize_t at, int width) no
     return value
 
 
-def doc_words(const uint8_t[::1] spans, Py_ssize_t begin, Py_ssize_t end, int width):
-    """``(starts, ends, dropped)`` of the words encoded in ``spans[begin:end]`` at
-    ``width`` bytes a number (ValueError if that is not whole words): ``array('q')``,
-    ``array('q')`` and ``array('b')``, filled in C (no Python object a word)."""
+cdef Py_ssize_t _word_count(
+    const uint8_t[::1] spans, Py_ssize_t begin, Py_ssize_t end, int width
+) except -1:
+    """How many words ``spans[begin:end]`` encodes at ``width`` bytes a number
+    (ValueError if that is not whole words)."""
     if width != 1 and width != 2 and width != 4:
         raise ValueError(f"word span width {width}")
     if begin < 0 or end > spans.shape[0] or begin > end or (end - begin) % (2 * width):
         raise ValueError(f"{end - begin} span bytes at width {width}")
-    cdef Py_ssize_t count = (end - begin) // (2 * width), k
-    cdef array.array starts = array.clone(_INT64, count, False)
-    cdef array.array ends = array.clone(_INT64, count, False)
-    cdef array.array dropped = array.clone(_INT8, count, False)
-    cdef long long *start_at = starts.data.as_longlongs
-    cdef long long *end_at = ends.data.as_longlongs
-    cdef signed char *dropped_at = dropped.data.as_schars
+    return (end - begin) // (2 * width)
+
+
+cdef void _decode_words(
+    const uint8_t[::1] spans,
+    Py_ssize_t begin,
+    Py_ssize_t count,
+    int width,
+    long long *starts,
+    long long *ends,
+    signed char *dropped,
+) noexcept:
+    """The ``count`` words encoded from ``spans[begin]`` on (see :func:`_word_count`)."""
     cdef int64_t edge = 0, code
-    cdef Py_ssize_t at = begin
+    cdef Py_ssize_t at = begin, k
     for k in range(count):
         edge += _value(spans, at, width)
         code = _value(spans, at + width, width)
-        start_at[k] = edge
+        starts[k] = edge
         edge += code >> 1
-        end_at[k] = edge
-        dropped_at[k] = code & 1
+        ends[k] = edge
+        dropped[k] = code & 1
         at += 2 * width
+
+
+def doc_words(const uint8_t[::1] spans, Py_ssize_t begin, Py_ssize_t end, int width):
+    """``(starts, ends, dropped)`` of the words encoded in ``spans[begin:end]`` at
+    ``width`` bytes a number (ValueError if that is not whole words): ``array('q')``,
+    ``array('q')`` and ``array('b')``, filled in C (no Python object a word)."""
+    cdef Py_ssize_t count = _word_count(spans, begin, end, width)
+    cdef array.array starts = array.clone(_INT64, count, False)
+    cdef array.array ends = array.clone(_INT64, count, False)
+    cdef array.array dropped = array.clone(_INT8, count, False)
+    _decode_words(
+        spans, begin, count, width, starts.data.as_longlongs, ends.data.as_longlongs,
+        dropped.data.as_schars,
+    )
     return starts, ends, dropped
 
 
@@ -72,29 +97,24 @@ CHECK_EVERY = 64
 cdef Py_ssize_t _EVERY = CHECK_EVERY
 
 
-def doc_positions(
+cdef int _find_postings(
     const doc_t[::1] docs,
     const tf_t[::1] tfs,
-    const pos_t[::1] pos,
+    Py_ssize_t pos_size,
     const int64_t[::1] begins,
     const int64_t[::1] ends,
     const int64_t[::1] firsts,
     int64_t doc,
-    list checkpoints=None,
-):
-    """``[(candidate, positions)]`` for the candidates whose postings hold ``doc``:
-    candidate ``i``'s postings are ``docs[begins[i]:ends[i]]`` (ascending), their
-    positions follow one another in ``pos`` from ``firsts[i]``.
-
-    A posting's positions start after the frequencies of the candidate's postings before
-    it. With ``checkpoints`` (one entry a candidate, None until made) a long list's sums
-    are kept every :data:`CHECK_EVERY` postings, made the first time a doc deep in it is
-    looked up (``checkpoints[i]``, an ``array('q')``), so a later doc adds at most that
-    many frequencies instead of every one before it (a common word at a million docs:
-    hundreds of thousands)."""
+    list checkpoints,
+    long long *out_first,
+    long long *out_size,
+) except -1:
+    """Per candidate ``i`` (postings ``docs[begins[i]:ends[i]]``, ascending; positions
+    from ``firsts[i]`` on), where ``doc``'s positions start in the positions and how many
+    there are (``out_size[i]`` 0 where its postings lack ``doc``); see
+    :func:`doc_positions` for ``checkpoints``."""
     cdef Py_ssize_t count = begins.shape[0], i, low, high, middle, j, k, steps
     cdef int64_t first, size, total
-    cdef list found = [], places
     cdef array.array table
     cdef long long *sums
     if ends.shape[0] != count or firsts.shape[0] != count:
@@ -102,6 +122,8 @@ def doc_positions(
     if checkpoints is not None and len(checkpoints) != count:
         raise ValueError("one checkpoint entry a candidate is needed")
     for i in range(count):
+        out_size[i] = 0
+        out_first[i] = 0
         low, high = begins[i], ends[i]
         if low < 0 or high > docs.shape[0] or high > tfs.shape[0] or low > high:
             raise ValueError("a candidate's postings lie outside the postings")
@@ -138,33 +160,280 @@ def doc_positions(
             first += tfs[j]
             j += 1
         size = tfs[low]
-        if first < 0 or first + size > pos.shape[0]:
+        if first < 0 or first + size > pos_size:
             raise ValueError("a posting's positions lie outside the positions")
+        out_first[i] = first
+        out_size[i] = size
+    return 0
+
+
+def doc_positions(
+    const doc_t[::1] docs,
+    const tf_t[::1] tfs,
+    const pos_t[::1] pos,
+    const int64_t[::1] begins,
+    const int64_t[::1] ends,
+    const int64_t[::1] firsts,
+    int64_t doc,
+    list checkpoints=None,
+):
+    """``[(candidate, positions)]`` for the candidates whose postings hold ``doc``:
+    candidate ``i``'s postings are ``docs[begins[i]:ends[i]]`` (ascending), their
+    positions follow one another in ``pos`` from ``firsts[i]``.
+
+    A posting's positions start after the frequencies of the candidate's postings before
+    it. With ``checkpoints`` (one entry a candidate, None until made) a long list's sums
+    are kept every :data:`CHECK_EVERY` postings, made the first time a doc deep in it is
+    looked up (``checkpoints[i]``, an ``array('q')``), so a later doc adds at most that
+    many frequencies instead of every one before it (a common word at a million docs:
+    hundreds of thousands)."""
+    cdef Py_ssize_t count = begins.shape[0], i, j
+    cdef array.array where = array.clone(_INT64, 2 * count, False)
+    cdef long long *at = where.data.as_longlongs
+    cdef list found = [], places
+    _find_postings(docs, tfs, pos.shape[0], begins, ends, firsts, doc, checkpoints, at, at + count)
+    for i in range(count):
+        if at[count + i] == 0:
+            continue
         places = []
-        for j in range(size):
-            places.append(pos[first + j])
+        for j in range(at[i], at[i] + at[count + i]):
+            places.append(pos[j])
         found.append((i, places))
     return found
 
 
-def kept_matches(list keyed, const long long[::1] starts, const long long[::1] ends, Py_ssize_t limit):
-    """The word matches of :meth:`bnsearch.search.highlight.KeptWords.matches` (its
-    phrases aside): ``(start, end, key)`` of every position of ``keyed`` (``[(key,
-    positions)]``), in text order, at most ``limit`` (ValueError for a position past
-    the words)."""
-    cdef list words = []
-    cdef Py_ssize_t count = starts.shape[0], p
-    if ends.shape[0] != count:
-        raise ValueError("starts and ends differ in length")
-    for key, places in keyed:
-        for place in places:
-            p = place
-            if p < 0 or p >= count:
-                raise ValueError(f"position {p} past the {count} words")
-            words.append((starts[p], ends[p], key))
-    words.sort()
-    del words[limit:]
-    return words
+#: What :func:`hit_marks` keeps of a match: its characters, its key's number (key
+#: numbers rank the keys as strings do), and an order among equal starts.
+cdef struct Match:
+    int64_t start
+    int64_t end
+    int64_t key
+    int64_t order
+
+
+cdef int _by_text(const void *a, const void *b) noexcept nogil:
+    """Matches in text order: by start, end, key (as Python sorts ``(start, end, key)``)
+    and, last, their order (a stable sort)."""
+    cdef const Match *x = <const Match *>a
+    cdef const Match *y = <const Match *>b
+    if x.start != y.start:
+        return -1 if x.start < y.start else 1
+    if x.end != y.end:
+        return -1 if x.end < y.end else 1
+    if x.key != y.key:
+        return -1 if x.key < y.key else 1
+    if x.order != y.order:
+        return -1 if x.order < y.order else 1
+    return 0
+
+
+cdef int _by_start(const void *a, const void *b) noexcept nogil:
+    """Matches by start alone, then their order (``sort(key=itemgetter(0))``, stable)."""
+    cdef const Match *x = <const Match *>a
+    cdef const Match *y = <const Match *>b
+    if x.start != y.start:
+        return -1 if x.start < y.start else 1
+    if x.order != y.order:
+        return -1 if x.order < y.order else 1
+    return 0
+
+
+cdef inline bint _holds(const pos_t[::1] pos, int64_t first, int64_t size, int64_t place) noexcept:
+    """Whether the ascending positions ``pos[first:first + size]`` hold ``place``."""
+    cdef int64_t low = first, high = first + size, middle
+    while low < high:
+        middle = (low + high) >> 1
+        if pos[middle] < place:
+            low = middle + 1
+        else:
+            high = middle
+    return low < first + size and pos[low] == place
+
+
+def hit_marks(
+    const uint8_t[::1] spans,
+    Py_ssize_t begin,
+    Py_ssize_t end_byte,
+    int width,
+    const doc_t[::1] docs,
+    const tf_t[::1] tfs,
+    const pos_t[::1] pos,
+    const int64_t[::1] begins,
+    const int64_t[::1] ends,
+    const int64_t[::1] firsts,
+    int64_t doc,
+    list checkpoints,
+    const int64_t[::1] word_keys,
+    const double[::1] weights,
+    list phrases,
+    str text,
+    Py_ssize_t fragment_chars,
+    str sentence_ends,
+    Py_ssize_t limit,
+):
+    """A hit's highlight of one field in one call: its words from the word spans
+    (``spans[begin:end_byte]`` at ``width`` bytes a number, as :func:`doc_words`),
+    the candidates' positions in it (as :func:`doc_positions`), the matches
+    (:meth:`bnsearch.search.highlight.KeptWords.matches`: a candidate ``i`` answers key
+    number ``word_keys[i]``, -1 for none; ``phrases``: ``(key number, offsets,
+    candidates)``, an offset from the phrase's first word a word, candidate -1 for a word
+    the segment lacks), at most ``limit``, then
+
+    * with ``fragment_chars`` 0, the marks of the whole text (a title): the matches'
+      ``((start, end), ...)``;
+    * else the snippet (:func:`bnsearch.search.highlight.fragment_of`): ``(start, end,
+      spans, truncated_before, truncated_after)``, by the same window choice (``weights``:
+      a key number's weight) and stretch.
+
+    Key numbers must rank the keys as the strings do (ties among matches are broken as
+    the Python code breaks them). ValueError where the spans, postings or text disagree."""
+    cdef Py_ssize_t k, i, j
+    cdef Py_ssize_t count = begins.shape[0], size = len(text), keys = weights.shape[0]
+    cdef int64_t place, first_offset, span, start_place
+    if word_keys.shape[0] != count:
+        raise ValueError("one key a candidate is needed")
+    cdef Py_ssize_t words = _word_count(spans, begin, end_byte, width)
+    cdef array.array word_arrays = array.clone(_INT64, 2 * words + 2 * count, False)
+    cdef long long *w_start = word_arrays.data.as_longlongs
+    cdef long long *w_end = w_start + words
+    cdef long long *c_first = w_end + words
+    cdef long long *c_size = c_first + count
+    cdef array.array dropped_array = array.clone(_INT8, words, False)
+    cdef signed char *w_dropped = dropped_array.data.as_schars
+    _decode_words(spans, begin, words, width, w_start, w_end, w_dropped)
+    if words and w_end[words - 1] > size:
+        raise ValueError(f"word spans end at {w_end[words - 1]}, past the {size} characters")
+    _find_postings(docs, tfs, pos.shape[0], begins, ends, firsts, doc, checkpoints, c_first, c_size)
+    cdef Py_ssize_t total = 0
+    for i in range(count):
+        for j in range(c_first[i], c_first[i] + c_size[i]):
+            if pos[j] >= words:
+                raise ValueError(f"position {pos[j]} past the {words} words")
+        if word_keys[i] >= 0:
+            total += c_size[i]
+        if word_keys[i] >= keys:
+            raise ValueError("a key number without a weight")
+    # the word matches in text order, at most limit
+    cdef array.array word_matches = array.clone(_INT64, 4 * total, False)
+    cdef Match *found = <Match *>word_matches.data.as_longlongs
+    cdef Py_ssize_t found_count = 0
+    for i in range(count):
+        if word_keys[i] < 0:
+            continue
+        for j in range(c_first[i], c_first[i] + c_size[i]):
+            place = pos[j]
+            found[found_count].start = w_start[place]
+            found[found_count].end = w_end[place]
+            found[found_count].key = word_keys[i]
+            found[found_count].order = found_count
+            found_count += 1
+    qsort(found, found_count, sizeof(Match), _by_text)
+    if found_count > limit:
+        found_count = limit
+    # phrase occurrences (highlight.phrase_occurrences), then tokens (phrase_tokens)
+    cdef list occurrences = []
+    cdef const int64_t[::1] offsets
+    cdef const int64_t[::1] members
+    cdef Py_ssize_t first_member, member
+    cdef bint whole
+    for phrase in phrases:
+        key, offsets, members = phrase
+        if offsets.shape[0] != members.shape[0]:
+            raise ValueError("a phrase's offsets and words differ in length")
+        if offsets.shape[0] == 0:
+            continue
+        if key < 0 or key >= keys:
+            raise ValueError("a phrase key number without a weight")
+        whole = True
+        for k in range(members.shape[0]):
+            if members[k] < 0 or members[k] >= count:
+                whole = False
+        if not whole:  # a word the segment lacks: the phrase stands nowhere
+            continue
+        first_offset = offsets[0]
+        span = 0
+        for k in range(offsets.shape[0]):
+            if offsets[k] - first_offset > span:
+                span = offsets[k] - first_offset
+        first_member = members[0]
+        for j in range(c_first[first_member], c_first[first_member] + c_size[first_member]):
+            place = pos[j]
+            start_place = place - first_offset
+            if start_place < 0 or place + span >= words:
+                continue
+            whole = True
+            for k in range(members.shape[0]):
+                member = members[k]
+                if not _holds(pos, c_first[member], c_size[member], start_place + offsets[k]):
+                    whole = False
+                    break
+            if whole:
+                occurrences.append((place, place + span, key))
+                if len(occurrences) >= limit:
+                    break
+    cdef Py_ssize_t phrase_count = 0, kept
+    cdef array.array merged_array
+    cdef Match *merged = found
+    cdef int64_t end_of_last = -1, p_start, p_end
+    if occurrences:
+        occurrences.sort()
+        merged_array = array.clone(_INT64, 4 * (len(occurrences) + found_count), False)
+        merged = <Match *>merged_array.data.as_longlongs
+        for first_place, last_place, key in occurrences:
+            p_start, p_end = w_start[<Py_ssize_t>first_place], w_end[<Py_ssize_t>last_place]
+            if p_start < end_of_last:
+                continue  # overlaps the previous occurrence: keep the first
+            merged[phrase_count].start = p_start
+            merged[phrase_count].end = p_end
+            merged[phrase_count].key = key
+            merged[phrase_count].order = phrase_count
+            phrase_count += 1
+            end_of_last = p_end
+        kept = phrase_count
+        for i in range(found_count):  # the words no phrase covers
+            whole = False
+            for j in range(phrase_count):
+                if merged[j].start <= found[i].start and found[i].end <= merged[j].end:
+                    whole = True
+                    break
+            if not whole:
+                merged[kept] = found[i]
+                merged[kept].order = kept
+                kept += 1
+        qsort(merged, kept, sizeof(Match), _by_start)
+        found_count = kept if kept < limit else limit
+    if fragment_chars == 0:
+        return tuple([(merged[i].start, merged[i].end) for i in range(found_count)])
+    if fragment_chars < 0:
+        raise ValueError(f"fragment_chars must be >= 0, got {fragment_chars}")
+    if found_count == 0:
+        return _leading(text, w_end, words, fragment_chars)
+    return _window(
+        text, w_start, w_end, w_dropped, words, merged, found_count, &weights[0], keys,
+        fragment_chars, sentence_ends,
+    )
+
+
+cdef tuple _leading(str text, const long long *w_end, Py_ssize_t words, Py_ssize_t fragment_chars):
+    """The start of the text up to the end of its last word (dropped ones too) that ends
+    within ``fragment_chars`` (``highlight._leading_fragment``)."""
+    cdef Py_ssize_t low = 0, high = words, middle, size = len(text), start = 0
+    cdef int64_t end = 0
+    while low < high:  # bisect_right(ends, fragment_chars)
+        middle = (low + high) >> 1
+        if w_end[middle] > fragment_chars:
+            high = middle
+        else:
+            low = middle + 1
+    if low:
+        end = w_end[low - 1]
+    if end == 0:
+        end = size if size < fragment_chars else fragment_chars
+    while start < size and Py_UNICODE_ISSPACE(text[start]):
+        start += 1
+    if start > end:
+        start = end
+    return (start, end, (), False, _has_text(text, end, size))
 
 
 cdef inline bint _has_text(str text, Py_ssize_t begin, Py_ssize_t end):
@@ -177,93 +446,68 @@ cdef inline bint _has_text(str text, Py_ssize_t begin, Py_ssize_t end):
 
 
 cdef inline Py_ssize_t _first_kept(
-    const long long[::1] starts, const signed char[::1] dropped, long long offset
+    const long long *starts, const signed char *dropped, Py_ssize_t words, long long offset
 ) noexcept:
     """The first word, not dropped, that starts at ``offset`` or later (its number, or
     the word count if none)."""
-    cdef Py_ssize_t low = 0, high = starts.shape[0], middle
+    cdef Py_ssize_t low = 0, high = words, middle
     while low < high:  # bisect_left
         middle = (low + high) >> 1
         if starts[middle] < offset:
             low = middle + 1
         else:
             high = middle
-    while low < starts.shape[0] and dropped[low]:
+    while low < words and dropped[low]:
         low += 1
     return low
 
 
-def kept_fragment(
+cdef tuple _window(
     str text,
-    const long long[::1] starts,
-    const long long[::1] ends,
-    const signed char[::1] dropped,
-    list matches,
-    object weights,
+    const long long *starts,
+    const long long *ends,
+    const signed char *dropped,
+    Py_ssize_t words,
+    const Match *matches,
+    Py_ssize_t count,
+    const double *w,
+    Py_ssize_t keys,
     Py_ssize_t fragment_chars,
     str sentence_ends,
 ):
     """What :func:`bnsearch.search.highlight.fragment_of` makes of a text's kept words
-    and its ``matches`` (not empty; ``weights``: a key's weight, 1.0 if absent):
-    ``(start, end, spans, truncated_before, truncated_after)``, by the same window
-    choice and stretch, in one pass each with no Python object a word."""
-    cdef Py_ssize_t count = len(matches), words = starts.shape[0], size = len(text)
-    cdef Py_ssize_t i, j, k, keys = 0, first = 0, last = 0, at
+    and its ``matches`` (``count`` > 0): ``(start, end, spans, truncated_before,
+    truncated_after)``, by the same window choice and stretch, in one pass each."""
+    cdef Py_ssize_t i, j = 0, k, first = 0, last = 0, at, size = len(text)
     cdef double score = 0.0, best = -1.0, window
     cdef long long limit, start, end, spare, lead_limit, new_start, new_end, room, word_end
-    if count == 0:
-        raise ValueError("no matches")
-    if ends.shape[0] != words or dropped.shape[0] != words:
-        raise ValueError("starts, ends and dropped differ in length")
-    cdef array.array starts_at = array.clone(_INT64, count, False)
-    cdef array.array ends_at = array.clone(_INT64, count, False)
-    cdef array.array key_at = array.clone(_INT64, count, False)
-    cdef long long *m_start = starts_at.data.as_longlongs
-    cdef long long *m_end = ends_at.data.as_longlongs
-    cdef long long *m_key = key_at.data.as_longlongs
-    cdef dict numbers = {}
-    cdef list key_weights = []
-    for i in range(count):
-        match = matches[i]
-        m_start[i] = match[0]
-        m_end[i] = match[1]
-        key = match[2]
-        number = numbers.get(key)
-        if number is None:
-            number = numbers[key] = keys
-            key_weights.append(float(weights.get(key, 1.0)))
-            keys += 1
-        m_key[i] = number
-    cdef array.array weight_of = array.array("d", key_weights)
-    cdef double *w = weight_of.data.as_doubles
     cdef array.array seen_of = array.clone(_INT64, keys, True)
     cdef long long *seen = seen_of.data.as_longlongs
     # the best window (highlight._best_window)
-    j = 0
     for i in range(count):
         if j < i:
             j = i
             score = 0.0
             for k in range(keys):
                 seen[k] = 0
-        limit = m_start[i] + fragment_chars
-        while j < count and m_end[j] <= limit:
-            k = m_key[j]
+        limit = matches[i].start + fragment_chars
+        while j < count and matches[j].end <= limit:
+            k = matches[j].key
             score += w[k] * (1.0 if seen[k] == 0 else 0.1)
             seen[k] += 1
             j += 1
         if j == i:  # a single match longer than the window
-            window = w[m_key[i]]
+            window = w[matches[i].key]
             if window > best:
                 best, first, last = window, i, i
             continue
         if score > best:
             best, first, last = score, i, j - 1
-        k = m_key[i]
+        k = matches[i].key
         score -= w[k] * (1.0 if seen[k] == 1 else 0.1)
         seen[k] -= 1
     # the window grown to word edges, sentence-aware (highlight._stretch)
-    start, end = m_start[first], m_end[last]
+    start, end = matches[first].start, matches[last].end
     spare = fragment_chars - (end - start)
     if spare < 0:
         spare = 0
@@ -277,14 +521,14 @@ def kept_fragment(
         at -= 1
     if new_start < 0:
         new_start = start
-        at = _first_kept(starts, dropped, lead_limit)
+        at = _first_kept(starts, dropped, words, lead_limit)
         if at < words:
             new_start = min(starts[at], start)
     while new_start < start and Py_UNICODE_ISSPACE(text[new_start]):
         new_start += 1
     room = fragment_chars - (end - new_start)
     new_end = end
-    at = _first_kept(starts, dropped, end)
+    at = _first_kept(starts, dropped, words, end)
     while at < words:
         if not dropped[at]:
             word_end = ends[at]
@@ -294,7 +538,9 @@ def kept_fragment(
         at += 1
     if new_end < size and text[new_end] != "\n" and text[new_end] in sentence_ends:
         new_end += 1
-    spans = tuple([(m_start[i] - new_start, m_end[i] - new_start) for i in range(first, last + 1)])
+    spans = tuple(
+        [(matches[i].start - new_start, matches[i].end - new_start) for i in range(first, last + 1)]
+    )
     return (
         new_start,
         new_end,

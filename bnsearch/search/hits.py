@@ -14,7 +14,6 @@ from bnsearch.search.compiler import Compiled, Node, Unit
 from bnsearch.search.context import Context
 from bnsearch.search.highlight import (
     Fragment,
-    KeptWords,
     Phrase,
     TermMatcher,
     best_fragment,
@@ -59,13 +58,23 @@ def make_hits(
             for rank, (ordinal, doc, score) in enumerate(chosen, start=offset)
         ]
     matchers, lookups = page_marks(ctx, compiled) if highlight else ({}, {})
+    sources = _sources(ctx, matchers)
     hits = []
     for rank, (ordinal, doc, score) in enumerate(chosen, start=offset):
         segment = segments[ordinal]
         row = segment.stored(doc)
-        marks = LazyHighlights(ctx, row, matchers, (segment, doc, lookups)) if highlight else {}
+        marks = (
+            LazyHighlights(ctx, row, matchers, (segment, doc, lookups), sources)
+            if highlight
+            else {}
+        )
         hits.append(Hit(id=row["id"], score=score, rank=rank, fields=row, highlights=marks))
     return hits
+
+
+def _sources(ctx: Context, matchers: Mapping[str, TermMatcher]) -> frozenset[str]:
+    """The row keys the highlights of ``matchers`` read (one set for a page's hits)."""
+    return frozenset(ctx.schema[field].source for field in matchers)
 
 
 class LazyHighlights(LazyMapping[str, Fragment]):
@@ -80,11 +89,13 @@ class LazyHighlights(LazyMapping[str, Fragment]):
         row: Mapping[str, Any],
         matchers: Mapping[str, TermMatcher],
         located: Located | None = None,
+        sources: frozenset[str] | None = None,
     ) -> None:
         self._ctx = ctx
         self._located = located
         # the texts themselves (immutable): a caller may change the hit's fields dict
-        sources = {ctx.schema[field].source for field in matchers}
+        if sources is None:
+            sources = _sources(ctx, matchers)
         self._row = {source: row.get(source) for source in sources}
         self.matchers = matchers
         self._pending = dict(matchers)  # fields not highlighted yet
@@ -94,8 +105,9 @@ class LazyHighlights(LazyMapping[str, Fragment]):
         matcher = self._pending.get(field)
         if matcher is not None:  # marks stored before the field leaves pending: a second
             # thread reading meanwhile computes the same marks again, never misses them
-            marks = highlight_row(self._ctx, self._row, {field: matcher}, self._located)
-            self._marks.update(marks)
+            fragment = highlight_field(self._ctx, self._row, field, matcher, self._located)
+            if fragment is not None:
+                self._marks[field] = fragment
             self._pending.pop(field, None)
 
     def _all(self) -> dict[str, Fragment]:
@@ -180,34 +192,47 @@ def highlight_row(
     fragments."""
     marks = {}
     for field, matcher in matchers.items():
-        spec = ctx.schema[field]
-        text = row.get(spec.source)
-        if not isinstance(text, str) or not text:
-            continue
-        is_body = spec.source == "body"
-        if not is_body and matcher.is_empty:
-            continue
-        words = _kept_words(located, field, matcher, text)
-        if words is not None:
-            fragment = (
-                spans.kept_fragment(words, matcher) if is_body else spans.kept_marks(words, matcher)
-            )
-        else:
-            analyzer = ctx.schema.analyzer(field)
-            fragment = (
-                best_fragment(text, analyzer, matcher)
-                if is_body
-                else highlight_all(text, analyzer, matcher)
-            )
-        if is_body or fragment.spans:
+        fragment = highlight_field(ctx, row, field, matcher, located)
+        if fragment is not None:
             marks[field] = fragment
     return marks
 
 
-def _kept_words(
-    located: Located | None, field: str, matcher: TermMatcher, text: str
-) -> KeptWords | None:
-    """The row's words from its segment's word spans, or None where it keeps none."""
+def highlight_field(
+    ctx: Context,
+    row: Mapping[str, Any],
+    field: str,
+    matcher: TermMatcher,
+    located: Located | None = None,
+) -> Fragment | None:
+    """One field's highlight of :func:`highlight_row` (None where it gives none: no
+    text, or no mark outside the body)."""
+    spec = ctx.schema[field]
+    text = row.get(spec.source)
+    if not isinstance(text, str) or not text:
+        return None
+    is_body = spec.source == "body"
+    if not is_body and matcher.is_empty:
+        return None
+    found = _lookup(located, field, matcher)
+    if found is not None:
+        lookup, doc = found
+        fragment = lookup.fragment(doc, text) if is_body else lookup.marks(doc, text)
+    else:
+        analyzer = ctx.schema.analyzer(field)
+        fragment = (
+            best_fragment(text, analyzer, matcher)
+            if is_body
+            else highlight_all(text, analyzer, matcher)
+        )
+    return fragment if is_body or fragment.spans else None
+
+
+def _lookup(
+    located: Located | None, field: str, matcher: TermMatcher
+) -> tuple[SpanLookup, int] | None:
+    """The page's span lookup of the row's segment and ``field`` (made when first
+    needed) and the row's doc there, or None where the segment keeps no word spans."""
     if located is None:
         return None
     segment, doc, lookups = located
@@ -217,7 +242,7 @@ def _kept_words(
         if segment.word_spans(field) is None:
             return None
         lookup = lookups[key] = SpanLookup(segment, field, matcher)
-    return lookup.words(doc, text)
+    return lookup, doc
 
 
 def units_of(node: Compiled) -> list[Unit]:

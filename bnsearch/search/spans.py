@@ -8,19 +8,20 @@ gathers once the postings of the terms a highlight may mark (the query's terms, 
 phrases' words, and every term of the segment under one of its prefixes), keyed so that
 one sorted search finds a hit's postings among them; :meth:`SpanLookup.words` then gives
 a hit's :class:`~bnsearch.search.highlight.KeptWords`, which
-:mod:`~bnsearch.search.highlight` reads exactly as it reads re-analysed text.
+:mod:`~bnsearch.search.highlight` reads exactly as it reads re-analysed text, and
+:meth:`SpanLookup.fragment` / :meth:`SpanLookup.marks` the hit's snippet and marks.
 
-A hit's words are decoded and found by the compiled :mod:`bnsearch.search._snippets`
-where it is built (and :mod:`bnsearch.search.kernel` does not run the numpy path), else
-by the numpy code here: the reference, giving the same lists. On the compiled path the
-snippet's matches, window and stretch are compiled too (:func:`kept_fragment`,
-:func:`kept_marks`), giving what :mod:`~bnsearch.search.highlight` gives.
+Where the compiled :mod:`bnsearch.search._snippets` is built (and
+:mod:`bnsearch.search.kernel` does not run the numpy path), a hit's snippet or marks are
+one compiled call (words, positions, matches, phrases, window and stretch; no Python
+object a word); else the numpy code here finds the words and
+:mod:`~bnsearch.search.highlight` makes the fragment: the reference, giving the same
+fragments.
 """
 
 from __future__ import annotations
 
 import bisect
-from array import array
 from types import ModuleType
 from typing import Any
 
@@ -36,11 +37,10 @@ from bnsearch.search.highlight import (
     SENTENCE_ENDS,
     Fragment,
     KeptWords,
-    Match,
     TermMatcher,
     best_kept_fragment,
-    fragment_of,
     highlight_all_kept,
+    phrase_key,
 )
 
 
@@ -61,64 +61,6 @@ core: ModuleType | None = _load()
 Int64Array = npt.NDArray[np.int64]
 #: The sentence ends as one string (what the compiled snippet code looks characters up in).
 _SENTENCE_ENDS = "".join(sorted(SENTENCE_ENDS))
-
-
-def _compiled_words(words: KeptWords) -> ModuleType | None:
-    """The compiled code, where it runs and ``words`` are its arrays (from
-    :meth:`SpanLookup.words` on the compiled path)."""
-    compiled = core
-    if compiled is None or not isinstance(words.starts, array):
-        return None
-    return compiled
-
-
-def _matches(compiled: ModuleType, words: KeptWords, matcher: TermMatcher) -> list[Match]:
-    found: list[Match] = compiled.kept_matches(
-        words.keyed(matcher), words.starts, words.ends, MAX_MATCHES
-    )
-    return words.with_phrases(found, matcher)
-
-
-def kept_fragment(words: KeptWords, matcher: TermMatcher, *, fragment_chars: int = 200) -> Fragment:
-    """:func:`~bnsearch.search.highlight.best_kept_fragment`, by the compiled code where
-    it runs (the same window choice and stretch, in one pass each), else by it."""
-    compiled = _compiled_words(words)
-    if compiled is None or fragment_chars < 1:
-        return best_kept_fragment(words, matcher, fragment_chars=fragment_chars)
-    matches = _matches(compiled, words, matcher)
-    if not matches:  # the start of the text: no window to choose
-        return fragment_of(
-            words.text, matches, matcher, fragment_chars, words.words_from, words.leading_end
-        )
-    text = words.text
-    start, end, spans, before, after = compiled.kept_fragment(
-        text,
-        words.starts,
-        words.ends,
-        words.dropped,
-        matches,
-        matcher.weights,
-        fragment_chars,
-        _SENTENCE_ENDS,
-    )
-    return Fragment(
-        text=text[start:end],
-        start=start,
-        end=end,
-        spans=spans,
-        truncated_before=before,
-        truncated_after=after,
-    )
-
-
-def kept_marks(words: KeptWords, matcher: TermMatcher) -> Fragment:
-    """:func:`~bnsearch.search.highlight.highlight_all_kept`, its matches found by the
-    compiled code where it runs."""
-    compiled = _compiled_words(words)
-    if compiled is None:
-        return highlight_all_kept(words, matcher)
-    spans = tuple((start, end) for start, end, _ in _matches(compiled, words, matcher))
-    return Fragment(text=words.text, start=0, end=len(words.text), spans=spans)
 
 
 class SpanLookup:
@@ -157,12 +99,39 @@ class SpanLookup:
         #: per candidate, the compiled code's sums of frequencies along its postings
         self._checkpoints: list[Any] = [None] * len(term_ids)
         self._keyed = False
+        self._matcher = matcher
+        # for the compiled marks: each candidate's key (what it answers, -1: only a
+        # phrase's word), numbered in the order of the keys as strings (the Python code
+        # breaks ties among matches by the key string), and the phrases by candidate
+        phrases = [phrase for phrase in matcher.phrases if phrase]
+        answers = [matcher(term) for term in self._terms]
+        names = sorted({key for key in answers if key is not None}.union(map(phrase_key, phrases)))
+        number = {name: at for at, name in enumerate(names)}
+        candidate = {term: at for at, term in enumerate(self._terms)}
+        self._word_keys = np.array(
+            [-1 if key is None else number[key] for key in answers], dtype=np.int64
+        )
+        self._weights = np.array([matcher.weight(name) for name in names], dtype=np.float64)
+        self._phrases = [
+            (
+                number[phrase_key(phrase)],
+                np.array([offset for offset, _ in phrase], dtype=np.int64),
+                np.array([candidate.get(term, -1) for _, term in phrase], dtype=np.int64),
+            )
+            for phrase in phrases
+        ]
         # the types the compiled code is built for (what every segment writer writes)
         self._typed = (
             np.dtype(self._docs.dtype).name in ("uint16", "int32")
             and np.dtype(self._tfs_all.dtype).name in ("uint8", "uint16", "uint32", "int64")
             and np.dtype(self._pos.dtype).name in ("uint8", "uint16", "uint32")
         )
+        #: the compiled marks for these arrays' types, picked once (a call of the fused
+        #: function would look the types up again every hit)
+        self._hit_marks: Any = None
+        if core is not None and self._typed:
+            kinds = (self._docs, self._tfs_all, self._pos)
+            self._hit_marks = core.hit_marks[tuple(f"{np.dtype(a.dtype).name}_t" for a in kinds)]
 
     def _key(self) -> None:
         """For the numpy path: every posting of the candidates keyed by (candidate, doc),
@@ -183,6 +152,63 @@ class SpanLookup:
         self._starts = np.repeat(self._firsts - within[np.cumsum(sizes) - sizes], sizes) + within
         self._targets = np.arange(count, dtype=np.int64) * self._max_doc
         self._keyed = True
+
+    def fragment(self, doc: int, text: str, *, fragment_chars: int = 200) -> Fragment:
+        """``doc``'s snippet of ``text`` for the lookup's matcher
+        (:func:`~bnsearch.search.highlight.best_kept_fragment` of :meth:`words`)."""
+        if fragment_chars < 1:
+            raise ValueError(f"fragment_chars must be >= 1, got {fragment_chars}")
+        if core is None or self._hit_marks is None:
+            return best_kept_fragment(
+                self.words(doc, text), self._matcher, fragment_chars=fragment_chars
+            )
+        start, end, marks, before, after = self._compiled(doc, text, fragment_chars)
+        return Fragment(
+            text=text[start:end],
+            start=start,
+            end=end,
+            spans=marks,
+            truncated_before=before,
+            truncated_after=after,
+        )
+
+    def marks(self, doc: int, text: str) -> Fragment:
+        """The whole of ``text`` with ``doc``'s matches marked
+        (:func:`~bnsearch.search.highlight.highlight_all_kept` of :meth:`words`)."""
+        if core is None or self._hit_marks is None:
+            return highlight_all_kept(self.words(doc, text), self._matcher)
+        return Fragment(text=text, start=0, end=len(text), spans=self._compiled(doc, text, 0))
+
+    def _compiled(self, doc: int, text: str, fragment_chars: int) -> Any:
+        """The compiled marks (``fragment_chars`` 0) or snippet of ``doc``'s ``text``."""
+        spans, ptr, width = self._spans
+        try:
+            return self._hit_marks(
+                spans,
+                int(ptr[doc]),
+                int(ptr[doc + 1]),
+                int(width[doc]),
+                self._docs,
+                self._tfs_all,
+                self._pos,
+                self._begins,
+                self._ends,
+                self._firsts,
+                doc,
+                self._checkpoints,
+                self._word_keys,
+                self._weights,
+                self._phrases,
+                text,
+                fragment_chars,
+                _SENTENCE_ENDS,
+                MAX_MATCHES,
+            )
+        except (ValueError, IndexError) as error:
+            raise IndexFormatError(
+                f"{self._where}: the word spans of doc {doc} are damaged ({error}); "
+                "run bnsearch verify"
+            ) from None
 
     def words(self, doc: int, text: str) -> KeptWords:
         """``doc``'s words, with the positions of the wanted terms it holds
