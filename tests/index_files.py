@@ -38,13 +38,14 @@ def rewrite_segments(
     """Rewrite every segment's compound file with ``change(entry, arrays)`` and write a
     manifest whose sizes and checksums match (a crafted, self-consistent index)."""
     manifest = manifest_of(path)
-    entries = []
+    written = {}
     for entry in manifest.segments:
         arrays = change(entry, segment_arrays(path, entry))
         name = compound_name(entry.name)
-        info = FSDirectory(path).write_parts(name, compound.encode(arrays))
-        files = dict(entry.files)
-        files[name] = info
+        written[name] = FSDirectory(path).write_parts(name, compound.encode(arrays))
+    entries = []
+    for entry in manifest.segments:  # a file hosting another's anchor update is listed twice
+        files = {name: written.get(name, info) for name, info in entry.files.items()}
         entries.append(attrs.evolve(entry, files=files))
     FSDirectory(path).write_manifest(attrs.evolve(manifest, segments=tuple(entries)).to_bytes())
 

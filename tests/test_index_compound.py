@@ -285,7 +285,11 @@ def test_a_link_into_a_version_2_segment_gets_an_anchor_update(tmp_path: Path) -
     linker = Article(id="linker", title="নতুন পাতা", related=(RelatedLink(headline=target.title),))
     with index.writer() as writer:
         writer.add(linker)
-    assert [p.name for p in path.glob("seg-*.anc-*")]  # beside a legacy folder segment
+    after = index.reader()
+    where = after.find(target.id)
+    assert where is not None
+    legacy = after.segments[where[0]]  # a folder segment, updated by the new segment's file
+    assert legacy.anchor_updates and legacy.anchor_updates[0].name.endswith(".cfs")
     fresh = Index.in_memory()
     with fresh.writer() as writer:
         writer.add_many([*articles, linker])
@@ -306,4 +310,5 @@ def test_a_link_into_a_version_2_segment_gets_an_anchor_update(tmp_path: Path) -
     with index.writer() as writer:
         writer.optimize()
     assert not list(path.glob("seg-*.anc-*"))
+    assert not any(segment.anchor_updates for segment in index.reader().segments)
     assert anchors(index) == anchors(fresh)

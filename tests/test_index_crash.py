@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from bnsearch.articles import Article
+from bnsearch.articles import Article, RelatedLink
 from bnsearch.index import Index, MergePolicy, verify
 from bnsearch.index.directory import FSDirectory
 
@@ -46,14 +46,22 @@ CHILD = textwrap.dedent(
 WORDS = ["নদী", "সেতু", "বাজার", "চাল", "দাম", "বৃষ্টি", "ঢাকা", "খেলা", "জয়", "স্কুল"]
 
 
-def _article(ident: str, version: int) -> Article:
+def _article(ident: str, version: int, related: tuple[str, ...] = ()) -> Article:
     body = " ".join(WORDS[(hash(ident) + version + i) % len(WORDS)] for i in range(12))
-    return Article(id=ident, title=f"{ident} সংস্করণ {version}", body=f"{body} {version}")
+    links = tuple(RelatedLink(headline=headline) for headline in related)
+    return Article(
+        id=ident, title=f"{ident} সংস্করণ {version}", body=f"{body} {version}", related=links
+    )
 
 
 def ops_for_commit(step: int) -> tuple[list[Article], list[str]]:
-    """The articles added and ids deleted by commit number ``step`` (2, 3, ...)."""
-    adds = [_article(f"c{step}-{j}", step) for j in range(6)]
+    """The articles added and ids deleted by commit number ``step`` (2, 3, ...). Each new
+    article links to an article of the commit before (some deleted by now), so commits
+    give earlier segments anchor updates (verify checks every anchor)."""
+    adds = [
+        _article(f"c{step}-{j}", step, (f"c{step - 1}-{(j + 1) % 6} সংস্করণ {step - 1}",))
+        for j in range(6)
+    ]
     adds.append(_article(f"b{step % 4}", step))  # an upsert of a long-lived article
     deletes = [f"c{step - 1}-{j}" for j in range(2)]
     return adds, deletes

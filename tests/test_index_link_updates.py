@@ -15,7 +15,7 @@ import pytest
 
 from bnsearch.articles import Article, RelatedLink
 from bnsearch.articles.links import LinkGraph
-from bnsearch.index import Index, IndexWriter
+from bnsearch.index import Index, IndexWriter, MergePolicy
 from bnsearch.index.links import graph_from_segments
 
 IDS = [f"n{number}" for number in range(9)]
@@ -311,6 +311,11 @@ def _same_scores(index: Index, fresh: Index) -> None:
             assert want  # the query matches something
 
 
+def _update_places(index: Index) -> list[tuple[str, int]]:
+    """Where the first segment's anchor updates live: (file, generation), oldest first."""
+    return [(u.name, u.generation) for u in index.reader().segments[0].anchor_updates]
+
+
 def test_a_link_commit_updates_anchors_beside_the_target_segment(tmp_path: Path) -> None:
     from bnsearch.index import verify
 
@@ -319,29 +324,40 @@ def test_a_link_commit_updates_anchors_beside_the_target_segment(tmp_path: Path)
     with index.writer() as writer:
         writer.add_many(LINKED)
     (target_segment,) = index.reader().segments
-    with index.writer() as writer:
+    with index.writer(merge_policy=MergePolicy(merge_factor=64)) as writer:  # no merge
         writer.add(_linker("s1", 0, 1, 2))
         result = writer.commit()
     assert (result.added, result.reindexed) == (1, 3)
     reader = index.reader()
-    first = reader.segments[0]
+    first, new = reader.segments
     assert first.name == target_segment.name and first.del_count == 0  # not deleted, not copied
     assert reader.doc_count == 7
-    assert _anchor_files(path) == [f"{first.name}.anc-000002.cfs"]
+    # the update is inside the commit's new segment: no file of its own, no extra fsync
+    assert _anchor_files(path) == []
+    assert _update_places(index) == [(f"{new.name}.cfs", 2)]
+    assert f"{new.name}.cfs" in first.entry.files
     assert [u.docs.tolist() for u in first.anchor_updates] == [[0, 1, 2]]
-    # a second commit adds a file with its own changes (the later file wins for doc 2)
-    with index.writer() as writer:
+    # a second commit adds an update with its own changes (the later one wins for doc 2)
+    with index.writer(merge_policy=MergePolicy(merge_factor=64)) as writer:
         writer.add(_linker("s2", 2, 3))
-    assert _anchor_files(path) == [f"{first.name}.anc-00000{g}.cfs" for g in (2, 3)]
+    third = index.reader().segments[2]
+    assert _update_places(index) == [(f"{new.name}.cfs", 2), (f"{third.name}.cfs", 3)]
     updates = index.reader().segments[0].anchor_updates
     assert [u.docs.tolist() for u in updates] == [[0, 1, 2], [2, 3]]
     articles = [*LINKED, _linker("s1", 0, 1, 2), _linker("s2", 2, 3)]
     assert stored_anchors(index) == stored_anchors(_fresh(articles))
     _same_scores(Index.open(path), _fresh(articles))  # read back from disk
     assert verify(path).ok
+    # a commit that builds no segment (a delete) writes the update in a file of its own;
     # the linker goes: its targets lose the anchors (the update keeps docs with none)
-    with index.writer() as writer:
+    with index.writer(merge_policy=MergePolicy(merge_factor=64)) as writer:
         writer.delete("s1")
+    assert _anchor_files(path) == [f"{first.name}.anc-000004.cfs"]
+    assert _update_places(index)[-1] == (f"{first.name}.anc-000004.cfs", 4)
+    # the segment hosting the first update held only "s1": it left the commit, but its
+    # file stays while the first segment lists it
+    assert new.name not in [segment.name for segment in index.reader().segments]
+    assert (path / f"{new.name}.cfs").exists()
     articles = [*LINKED, _linker("s2", 2, 3)]
     assert stored_anchors(index) == stored_anchors(_fresh(articles))
     _same_scores(Index.open(path), _fresh(articles))
@@ -354,7 +370,8 @@ def test_a_link_commit_updates_anchors_beside_the_target_segment(tmp_path: Path)
     assert verify(path).ok
 
 
-def test_a_damaged_anchor_update_is_a_format_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("placement", ["hosted", "own file"])
+def test_a_damaged_anchor_update_is_a_format_error(tmp_path: Path, placement: str) -> None:
     import numpy as np
 
     from bnsearch.errors import IndexFormatError
@@ -365,10 +382,16 @@ def test_a_damaged_anchor_update_is_a_format_error(tmp_path: Path) -> None:
         writer.add_many(LINKED)
     with Index.open(path).writer() as writer:
         writer.add(_linker("s1", 0, 1))
-    (name,) = _anchor_files(path)
+        writer.add(_linker("s2", 2))
+    if placement == "own file":
+        with Index.open(path).writer() as writer:
+            writer.delete("s2")  # no new segment: the update gets a file of its own
+    name, generation = _update_places(Index.open(path))[-1]
+    assert name.endswith(".anc-000003.cfs") == (placement == "own file")
+    prefix = "" if placement == "own file" else f"anc.seg-000001.{generation:06d}."
     data = bytearray((path / name).read_bytes())
     table = compound.read_table(np.frombuffer(bytes(data), dtype=np.uint8), name)
-    item = table["strings.anchors.blob"]  # a byte of the first anchor headline
+    item = table[prefix + "strings.anchors.blob"]  # a byte of the first anchor headline
     data[item.offset + 1] ^= 0x10
     (path / name).write_bytes(bytes(data))
     with pytest.raises(IndexFormatError, match=name.replace(".", r"\.")):
@@ -479,6 +502,8 @@ def test_anchor_updates_of_a_segment_are_bounded_and_carried_over(tmp_path: Path
         counts.append(len(index.reader().segments[0].anchor_updates))
         assert stored_anchors(index) == stored_anchors(_fresh(articles))
     assert max(counts) == MAX_UPDATES and counts[MAX_UPDATES] == 1  # one file carrying all
-    assert len(_anchor_files(path)) == counts[-1]
+    # the files of their own that the carried-over updates were in are gone
+    held = {update.name for update in index.reader().segments[0].anchor_updates}
+    assert set(_anchor_files(path)) == {name for name in held if ".anc-" in name}
     _same_scores(Index.open(path), _fresh(articles))
     assert verify(path).ok

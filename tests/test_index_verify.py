@@ -110,8 +110,8 @@ def test_verify_checks_anchors_against_the_links(
         writer.add_many([target, source])
     assert verify(tmp_path / "good").ok
     # a writer that neither gives anchors at the flush nor fixes them stores none
-    monkeypatch.setattr(IndexWriter, "_fix_anchors", lambda self: None)
-    monkeypatch.setattr(IndexWriter, "_flush_anchors", lambda self, pending: {})
+    monkeypatch.setattr(IndexWriter, "_anchor_fixes", lambda self: {})
+    monkeypatch.setattr(IndexWriter, "_flush_anchors", lambda self, pending, final: {})
     bad = Index.create(tmp_path / "bad")
     with bad.writer() as writer:
         writer.add_many([target, source])

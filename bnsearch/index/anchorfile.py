@@ -2,26 +2,37 @@
 
 An article's ``anchors`` (the headlines of other pages' links that resolve to it) change
 whenever a linker, or a rival target, is added, retitled or deleted. Its other fields
-do not. So a segment never has a doc deleted and copied because of a link: the writer
-writes beside the segment a small compound file, ``seg-NNNNNN.anc-GGGGGG.cfs`` (listed
-with the segment's files in the manifest, like its deletions file), holding the anchors
-of the docs of that segment whose anchors this commit changed:
+do not. So a segment never has a doc deleted and copied because of a link: a commit
+writes an *anchor update* of the segment, holding the anchors of the docs of that
+segment whose anchors the commit changed:
 
 * ``anchors.docs`` (int32, ascending): the updated docs;
 * ``anchors.ptr`` + string table ``strings.anchors``: each one's anchor headlines;
 * ``fld.F.*`` for every field whose source is ``anchors``: that field's arrays over the
   updated docs alone (local doc ``i`` is ``anchors.docs[i]``), as a segment holds them.
 
-Files stack: for a doc in several, the one of the latest generation wins. The commit
-that would give a segment more than :data:`MAX_UPDATES` files writes one carrying the
+Where an update lives (both are listed with the segment's files in the manifest, like
+its deletions file):
+
+* **inside the commit's new segment** (the usual case: a commit that adds articles):
+  the arrays above, their stems prefixed ``anc.<segment>.<generation>.``, are written
+  into the compound file of the segment the commit's last flush builds
+  (:func:`hosted_arrays`), so a link commit writes and fsyncs no file beyond the one a
+  commit without links writes. The updated segment's entry lists that file; the file
+  stays while any entry lists it (after its own segment is merged away too);
+* **in a file of its own**, ``seg-NNNNNN.anc-GGGGGG.cfs`` (stems unprefixed), when the
+  commit builds no segment (deletes only, or every added article was flushed earlier).
+
+Updates stack: for a doc in several, the one of the latest generation wins. The commit
+that would give a segment more than :data:`MAX_UPDATES` updates writes one carrying the
 others over instead (array surgery, :func:`update_arrays`; only the docs that changed
 now are analyzed); a merge folds them into the merged segment. A reader takes the
 updated docs' anchor fields from them (:func:`materialize`: the segment's field with
-those docs' postings dropped and the files' added, built when the field is first read)
+those docs' postings dropped and the updates' added, built when the field is first read)
 and their stored anchors, so searching, statistics, explain and highlights see exactly
 the arrays a segment written with the final anchors would hold.
 
-A segment without the file (every segment written before it existed) reads as before.
+A segment without updates (every segment written before they existed) reads as before.
 """
 
 from __future__ import annotations
@@ -47,6 +58,8 @@ if TYPE_CHECKING:
 Array = npt.NDArray[Any]
 
 _TAG = ".anc-"
+#: Stem prefix of an update inside another segment's compound file.
+_HOSTED = "anc."
 
 
 def anchors_stem(segment: str, generation: int) -> str:
@@ -60,17 +73,38 @@ def anchors_stem(segment: str, generation: int) -> str:
 MAX_UPDATES = 8
 
 
+def hosted_prefix(segment: str, generation: int) -> str:
+    """The stem prefix of ``segment``'s anchor update written by the commit of
+    ``generation`` inside that commit's new segment."""
+    return f"{_HOSTED}{segment}.{generation:06d}."
+
+
+def hosted_arrays(segment: str, generation: int, arrays: Mapping[str, Any]) -> dict[str, Any]:
+    """The arrays of an anchor update (:func:`update_arrays`) as stems of another
+    segment's compound file (see the module docstring)."""
+    prefix = hosted_prefix(segment, generation)
+    return {prefix + stem: value for stem, value in arrays.items()}
+
+
 def anchors_files(entry: SegmentEntry) -> list[str]:
-    """The anchor update files among ``entry``'s files, oldest first."""
-    prefix = entry.name + _TAG
+    """The files holding anchor updates of ``entry`` (its own update files and the
+    compound files of other segments that host one), sorted by name; the order of the
+    updates is their generation's, known when they are read (:func:`read_update`)."""
+    own_prefix = entry.name + _TAG
+    own = entry.name + compound.SUFFIX
     found = []
     for name in entry.files:
-        if name.startswith(prefix):
-            generation = name[len(prefix) :].split(".", 1)[0]
-            if not generation.isdigit():
+        if name.startswith(own_prefix):
+            if not _own_generation(entry.name, name).isdigit():
                 raise IndexFormatError(f"segment {entry.name!r}: bad anchor update name {name!r}")
-            found.append((int(generation), name))
-    return [name for _, name in sorted(found)]
+            found.append(name)
+        elif name.endswith(compound.SUFFIX) and name != own and "/" not in name:
+            found.append(name)  # another segment's compound file hosting an update
+    return sorted(found)
+
+
+def _own_generation(segment: str, name: str) -> str:
+    return name[len(segment + _TAG) :].split(".", 1)[0]
 
 
 def anchor_specs(schema: Schema) -> list[FieldSpec]:
@@ -86,7 +120,10 @@ class AnchorUpdate:
     rows: list[tuple[str, ...]]
     #: per anchor field: its arrays over the updated docs alone
     fields: dict[str, _FieldArrays]
+    #: the file holding it (its own, or the compound file of the segment hosting it)
     name: str
+    #: the commit that wrote it (a later one wins for a doc in both)
+    generation: int
     _slot: dict[int, int] = attrs.field(init=False, factory=dict)
 
     def __attrs_post_init__(self) -> None:
@@ -102,22 +139,48 @@ class AnchorUpdate:
         return self.rows[self._slot[doc]]
 
 
-def read_update(directory: Directory, name: str, schema: Schema, max_doc: int) -> AnchorUpdate:
-    """Open and check the anchor update file ``name`` of a segment of ``max_doc`` docs
-    (every array's CRC-32, the doc list, the headline table, each field's structure)."""
+def read_update(
+    directory: Directory,
+    name: str,
+    schema: Schema,
+    segment: str,
+    max_doc: int,
+    *,
+    opened: tuple[npt.NDArray[np.uint8], dict[str, compound.Entry]] | None = None,
+) -> AnchorUpdate:
+    """Open and check the anchor update of ``segment`` (of ``max_doc`` docs) in the file
+    ``name`` (every array's CRC-32, the doc list, the headline table, each field's
+    structure); ``opened``: the file mapped with its checked table already (its
+    segment's reader)."""
     from bnsearch.index.segment import _FieldArrays, decode_strings
 
     where = directory.describe(name)
-    buffer = directory.map_file(name)
-    table = compound.read_table(buffer, where)
+    if opened is None:
+        buffer = directory.map_file(name)
+        table = compound.read_table(buffer, where)
+    else:
+        buffer, table = opened
+    if name.startswith(segment + _TAG):  # a file of its own
+        prefix, generation = "", int(_own_generation(segment, name))
+    else:  # hosted by another segment's file
+        head = f"{_HOSTED}{segment}."
+        found = {stem[len(head) :].split(".", 1)[0] for stem in table if stem.startswith(head)}
+        if len(found) != 1 or not next(iter(found)).isdigit():
+            raise IndexFormatError(
+                f"{where}: listed as holding an anchor update of segment {segment!r}, but "
+                f"holds {len(found)} (the index is damaged; run bnsearch verify)"
+            )
+        generation = int(next(iter(found)))
+        prefix = hosted_prefix(segment, generation)
+        where = f"{where} (anchor update of {segment})"
     for stem, item in table.items():
-        if not compound.check_crc(buffer, item):
+        if stem.startswith(prefix) and not compound.check_crc(buffer, item):
             raise IndexFormatError(f"{where}: array {stem!r} is damaged (checksum mismatch)")
 
     def load(stem: str) -> Array:
-        item = table.get(stem)
+        item = table.get(prefix + stem)
         if item is None:
-            raise IndexFormatError(f"{where}: array {stem!r} missing")
+            raise IndexFormatError(f"{where}: array {prefix + stem!r} missing")
         return compound.view(buffer, item)
 
     def fail(message: str, field: str | None = None) -> None:
@@ -143,13 +206,13 @@ def read_update(directory: Directory, name: str, schema: Schema, max_doc: int) -
     rows = [tuple(headlines[bounds[i] : bounds[i + 1]]) for i in range(len(docs))]
     fields = {}
     for spec in anchor_specs(schema):
-        prefix = f"fld.{spec.name}"
+        stem = f"fld.{spec.name}"
         arrays = _FieldArrays(
-            load, prefix, spec.kind == TEXT, spec.positions, f"{prefix}.forms" in table
+            load, stem, spec.kind == TEXT, spec.positions, f"{prefix}{stem}.forms" in table
         )
         arrays.check(len(docs), lambda message, n=spec.name: fail(message, n), postings=True)
         fields[spec.name] = arrays
-    return AnchorUpdate(docs=docs, rows=rows, fields=fields, name=name)
+    return AnchorUpdate(docs=docs, rows=rows, fields=fields, name=name, generation=generation)
 
 
 def _terms(arrays: _FieldArrays) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import zlib
 from collections.abc import Mapping
 from typing import Any
@@ -139,6 +140,11 @@ def _count(value: object, label: str, limit: int = 2**63 - 1) -> int:
     return value
 
 
+#: Another segment's compound file, which a segment lists when that file hosts one of its
+#: anchor updates (see :mod:`bnsearch.index.anchorfile`).
+_HOST = re.compile(r"seg-[0-9]+\.cfs")
+
+
 def _segment(item: Any, where: str) -> SegmentEntry:
     """One segment of a manifest, its names and counts checked (no file is touched)."""
     name = item["name"]
@@ -149,7 +155,7 @@ def _segment(item: Any, where: str) -> SegmentEntry:
     files: dict[str, FileInfo] = {}
     for file_name, info in dict(item["files"]).items():
         check_name(file_name, where)
-        if not file_name.startswith((name + ".", name + "/")):
+        if not file_name.startswith((name + ".", name + "/")) and not _HOST.fullmatch(file_name):
             raise IndexFormatError(
                 f"{where}: file {file_name!r} listed for segment {name!r} is not one of its files"
             )

@@ -37,7 +37,7 @@ import copy
 import datetime as dt
 import itertools
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -231,9 +231,16 @@ class _Arrays:
                 )
         return problems
 
+    def opened(self) -> tuple[npt.NDArray[np.uint8], dict[str, compound.Entry]] | None:
+        """The mapped compound file and its checked table (``None``: format 1-2)."""
+        return None if self.buffer is None else (self.buffer, self.table)
+
     def size(self) -> int:
-        """Bytes of the segment's files (its deletions aside)."""
-        return sum(i.size for n, i in self.entry.files.items() if n != self.entry.deletes)
+        """Bytes of the segment's own files (its deletions, and other segments' files
+        hosting its anchor updates, aside)."""
+        own = (self.entry.name + ".", self.entry.name + "/")
+        files = self.entry.files.items()
+        return sum(i.size for n, i in files if n != self.entry.deletes and n.startswith(own))
 
     def has(self, stem: str) -> bool:
         if self.buffer is not None:
@@ -490,21 +497,32 @@ class SegmentReader:
                 f"{where}: manifest says {entry.del_count} deletions, file has {self.del_count}"
             )
 
-    def _read_anchor_update(self, directory: Directory, entry: SegmentEntry) -> None:
+    def _read_anchor_update(
+        self,
+        directory: Directory,
+        entry: SegmentEntry,
+        hosts: Mapping[str, SegmentReader] | None = None,
+    ) -> None:
         """Read the segment's anchor update files (see :mod:`.anchorfile`; the ones this
-        reader read already are kept); the anchor fields they change are built when
-        first read."""
+        reader read already are kept; ``hosts``: open readers of segments whose compound
+        files host some, by file name, whose tables are used); the anchor fields they
+        change are built when first read."""
         from bnsearch.index.anchorfile import anchors_files, read_update
 
         names = anchors_files(entry)
         current = self._anchor_updates
-        if [update.name for update in current] == names:
+        if sorted(update.name for update in current) == names:
             return  # unchanged: the fields built from them stay
         known = {update.name: update for update in current}
-        self._anchor_updates = tuple(
-            known.get(name) or read_update(directory, name, self.schema, self.max_doc)
+        opened = {name: host._arrays.opened() for name, host in (hosts or {}).items()}
+        updates = [
+            known.get(name)
+            or read_update(
+                directory, name, self.schema, self.name, self.max_doc, opened=opened.get(name)
+            )
             for name in names
-        )
+        ]
+        self._anchor_updates = tuple(sorted(updates, key=lambda update: update.generation))
         self._anchored = {}
 
     @property
@@ -527,7 +545,11 @@ class SegmentReader:
         return anchors_of(self._anchor_updates, doc)
 
     def with_deletes(
-        self, directory: Directory, entry: SegmentEntry, ordinal: int
+        self,
+        directory: Directory,
+        entry: SegmentEntry,
+        ordinal: int,
+        hosts: Mapping[str, SegmentReader] | None = None,
     ) -> SegmentReader:
         """This segment under a newer ``entry`` that differs only in its deletions file
         and its anchor update (a commit deleted some of its docs, or changed some of
@@ -539,7 +561,7 @@ class SegmentReader:
         clone.entry = entry
         clone.ordinal = ordinal
         clone._read_deletes(directory, entry)
-        clone._read_anchor_update(directory, entry)
+        clone._read_anchor_update(directory, entry, hosts)
         return clone
 
     def _check(self, store_bin: Array, store_idx: Array) -> None:
@@ -805,6 +827,12 @@ class SegmentReader:
         if anchors is not None:
             row["anchors"] = list(anchors)
         return row
+
+    def stored_anchors(self, doc: int) -> tuple[str, ...]:
+        """The anchors ``doc`` has (the last anchor update holding it gives them, without
+        reading its stored row)."""
+        anchors = self._updated_anchors(doc)
+        return tuple(self._store.row(doc)["anchors"]) if anchors is None else anchors
 
     def related_headlines(self, doc: int) -> list[str]:
         """The headlines of ``doc``'s related links, in page order (link numbers)."""

@@ -35,6 +35,19 @@ Items = list[tuple[Article, tuple[str, ...]]]
 Anchors = Mapping[int, tuple[str, ...]]
 #: (files written, docs in the segment, per-field statistics)
 Flushed = tuple[dict[str, FileInfo], int, dict[str, Any]]
+#: Arrays the writer adds to the segment being flushed, by stem (the anchor updates of
+#: other segments it hosts, see :mod:`.anchorfile`).
+Extra = Mapping[str, Any]
+
+
+def _with_extra(built: dict[str, Any], extra: Extra | None) -> dict[str, Any]:
+    """A built segment with the writer's ``extra`` arrays added (stems must be new)."""
+    if extra:
+        clash = built["arrays"].keys() & extra.keys()
+        if clash:
+            raise ValueError(f"extra arrays clash with the segment's own: {sorted(clash)}")
+        built["arrays"].update(extra)
+    return built
 
 
 class LocalBuilder:
@@ -59,12 +72,18 @@ class LocalBuilder:
             self._failure = f"{type(error).__name__}: {error}"
             raise
 
-    def start_flush(self, directory: Directory, name: str, anchors: Anchors | None = None) -> None:
+    def start_flush(
+        self,
+        directory: Directory,
+        name: str,
+        anchors: Anchors | None = None,
+        extra: Extra | None = None,
+    ) -> None:
         if self._failure is not None:
             raise BnSearchError(
                 f"analysis failed earlier in this batch ({self._failure}); the batch is rolled back"
             )
-        built = self._builder.build(anchors)
+        built = _with_extra(self._builder.build(anchors), extra)
         files = write_segment(directory, name, built)
         self._result = (files, self._builder.doc_count, built["stats"])
         self._builder = SegmentBuilder(self._schema)
@@ -170,8 +189,8 @@ def _worker_main(
                 if failure is not None:
                     conn.send(("error", failure))
                 else:
-                    name, anchors = payload
-                    built = builder.build(anchors)
+                    name, anchors, extra = payload
+                    built = _with_extra(builder.build(anchors), extra)
                     files = write_segment(directory, name, built)
                     directory.sync()
                     conn.send(
@@ -230,8 +249,14 @@ class WorkerBuilder:
     def add(self, items: Items) -> None:
         self._send(("add", [pack(article, anchors) for article, anchors in items]))
 
-    def start_flush(self, directory: Directory, name: str, anchors: Anchors | None = None) -> None:
-        self._send(("flush", (name, dict(anchors or {}))))
+    def start_flush(
+        self,
+        directory: Directory,
+        name: str,
+        anchors: Anchors | None = None,
+        extra: Extra | None = None,
+    ) -> None:
+        self._send(("flush", (name, dict(anchors or {}), dict(extra or {}))))
         self._awaiting = True
 
     def finish_flush(self) -> Flushed:

@@ -49,7 +49,13 @@ from bnsearch.articles import Article
 from bnsearch.articles.links import KeyedArticle, LinkKeys, article_keys
 from bnsearch.errors import ArticleError, BnSearchError
 from bnsearch.index import faults
-from bnsearch.index.anchorfile import MAX_UPDATES, anchors_stem, update_arrays, with_update
+from bnsearch.index.anchorfile import (
+    MAX_UPDATES,
+    anchors_stem,
+    hosted_arrays,
+    update_arrays,
+    with_update,
+)
 from bnsearch.index.directory import Directory, FileInfo, FSDirectory
 from bnsearch.index.linkmaps import link_url_key
 from bnsearch.index.links import (
@@ -66,7 +72,13 @@ from bnsearch.index.manifest import Manifest, SegmentEntry
 from bnsearch.index.merge import MergePolicy, merge_segments
 from bnsearch.index.reader import IndexReader, read_manifest
 from bnsearch.index.schema import Schema
-from bnsearch.index.segment import SegmentReader, deletes_name, is_segment_file, write_segment
+from bnsearch.index.segment import (
+    SegmentReader,
+    compound_name,
+    deletes_name,
+    is_segment_file,
+    write_segment,
+)
 from bnsearch.index.workers import LocalBuilder, WorkerBuilder, warm_up
 
 _CHUNK_ARTICLES = 128
@@ -452,13 +464,22 @@ class IndexWriter:
             raise damaged_ids(source_id)
         return where[0].reader.link_headline(where[1], link_no)
 
-    def _flush_anchors(self, pending: _Pending) -> dict[int, tuple[str, ...]]:
-        """Anchors of the buffered docs of ``pending`` (by local doc), from the graph."""
+    def _flush_anchors(self, pending: _Pending, *, final: bool) -> dict[int, tuple[str, ...]]:
+        """Anchors of the buffered docs of ``pending`` (by local doc), from the graph;
+        none when a writer keeping a graph (a bulk build) flushes before its commit
+        (``final``: the commit's flush): articles added later may still link to these
+        docs, so their anchors are analyzed once, by the commit's anchor update
+        (:meth:`_anchor_fixes`: the graph's changes keep naming them), not at this
+        flush and again at the commit."""
         self._drain_graph()
         links: LinkGraph | SnapshotLinks | None = self._links
         if self._lookup():
             links = self._view() if self._has_links() else None
         if links is None and self._given is None:
+            return {}
+        if not final and links is not None and links is self._links:  # a bulk build's flush
+            for article_id in pending.ids:
+                self._flushed_anchors.pop(article_id, None)  # it stores none
             return {}
         found = self._anchors(links, list(pending.ids))
         anchors = {}
@@ -471,15 +492,17 @@ class IndexWriter:
             self._anchor_changes.difference_update(pending.ids)
         return anchors
 
-    def _fix_anchors(self) -> None:
-        """Give the articles in segments whose stored anchors differ from the graph their
-        final anchors, without touching anything else of theirs.
+    def _anchor_fixes(self) -> dict[int, tuple[dict[str, Any], bool]]:
+        """The anchor updates of the articles in segments whose stored anchors differ
+        from the graph's (or the lookups'): working ordinal -> (the update's arrays,
+        whether it carries the segment's earlier updates over); nothing else of theirs
+        is touched.
 
         Only articles whose incoming links changed in this batch are looked at (the
-        graph reports them as changes are put in). Runs after the batch's last flush:
-        each segment holding such articles, committed or flushed in this batch, gets a
-        new anchor update file (:mod:`.anchorfile`) with their anchors; no article is
-        deleted, copied or analyzed again.
+        graph reports them as changes are put in). Runs before the batch's last flush
+        (whose articles get their anchors at that flush), so the segment it builds can
+        host the updates (:meth:`_write_anchor_fixes`); no article is deleted, copied or
+        analyzed again.
         """
         self._drain_graph()
         links: LinkGraph | SnapshotLinks | None = self._links
@@ -488,13 +511,13 @@ class IndexWriter:
             links = self._view()
             self._anchor_changes |= self._lookup_changes(links)
         if (links is None and self._given is None) or not self._anchor_changes:
-            return
+            return {}
         self._land()
         changes: dict[int, dict[int, tuple[str, ...]]] = {}  # working ordinal -> doc -> anchors
         located = []  # in doc order: neighbours share a stored block (read once, cached)
         for target in self._anchor_changes:
             where = self._live_location(target)
-            if where is not None:  # else deleted
+            if where is not None:  # else deleted, or in the buffer (anchored at its flush)
                 located.append((self._working.index(where[0]), where[1], target))
         located.sort()
         stored = [self._stored_anchors(*where) for where in located]
@@ -504,9 +527,15 @@ class IndexWriter:
                 changes.setdefault(ordinal, {})[doc] = new
                 if not self._working[ordinal].new:
                     self._reindexed += 1
-        generation = self._base.generation + 1  # the commit's: names its update files
+        fixes = {}
         for ordinal in sorted(changes):
-            self._update_anchors(ordinal, changes[ordinal], generation)
+            olds = self._working[ordinal].reader.anchor_updates
+            replace = len(olds) >= MAX_UPDATES  # then the new update carries the others over
+            fixes[ordinal] = (
+                update_arrays(self._schema, olds if replace else (), changes[ordinal]),
+                replace,
+            )
+        return fixes
 
     def _has_links(self) -> bool:
         """Whether any link is in the batch or the segments (else no article has anchors)."""
@@ -549,25 +578,41 @@ class IndexWriter:
         working = self._working[ordinal]
         if working.new and not working.reader.anchor_updates:  # as its flush gave them
             return self._flushed_anchors.get(article_id, ())
-        return tuple(working.reader.stored(doc)["anchors"])
+        return working.reader.stored_anchors(doc)
 
-    def _update_anchors(
-        self, ordinal: int, changes: dict[int, tuple[str, ...]], generation: int
+    def _hosted_fixes(
+        self, fixes: Mapping[int, tuple[dict[str, Any], bool]], generation: int
+    ) -> dict[str, Any]:
+        """The arrays of ``fixes`` as the commit's new segment holds them."""
+        hosted: dict[str, Any] = {}
+        for ordinal, (arrays, _) in fixes.items():
+            hosted.update(hosted_arrays(self._working[ordinal].entry.name, generation, arrays))
+        return hosted
+
+    def _write_anchor_fixes(
+        self, fixes: Mapping[int, tuple[dict[str, Any], bool]], generation: int, host: str | None
     ) -> None:
-        """Write a new anchor update file for one segment of the batch, holding this
-        commit's changes (or, when the segment has :data:`MAX_UPDATES` already, them and
-        every earlier update, in place of those) and read the segment under it."""
-        working = self._working[ordinal]
-        stem = anchors_stem(working.entry.name, generation)
-        olds = working.reader.anchor_updates
-        replace = len(olds) >= MAX_UPDATES  # then the new file carries the others over
-        arrays = update_arrays(self._schema, olds if replace else (), changes)
-        files = write_segment(self._directory, stem, {"arrays": arrays})
-        if not working.new:  # a new segment's files go with its name on a rollback
-            self._new_files.extend(files)
-        (name,) = files
-        working.entry = with_update(working.entry, name, files, replace=replace)
-        working.reader = working.reader.with_deletes(self._directory, working.entry, ordinal)
+        """List each anchor update of ``fixes`` with its segment's files: in the compound
+        file of ``host`` (the commit's new segment, which holds them already), else in a
+        new file of its own per segment; then read each segment under its update."""
+        hosted, readers = None, None
+        if host is not None:
+            (found,) = (w for w in self._working if w.entry.name == host)
+            hosted = {compound_name(host): found.entry.files[compound_name(host)]}
+            readers = {compound_name(host): found.reader}  # its file is open already
+        for ordinal, (arrays, replace) in fixes.items():
+            working = self._working[ordinal]
+            files = hosted
+            if files is None:
+                stem = anchors_stem(working.entry.name, generation)
+                files = write_segment(self._directory, stem, {"arrays": arrays})
+                if not working.new:  # a new segment's files go with its name on a rollback
+                    self._new_files.extend(files)
+            (name,) = files
+            working.entry = with_update(working.entry, name, files, replace=replace)
+            working.reader = working.reader.with_deletes(
+                self._directory, working.entry, ordinal, readers
+            )
 
     # -- flushing -----------------------------------------------------------------------
     def flush(self, *, wait: bool = True) -> None:
@@ -578,6 +623,15 @@ class IndexWriter:
         articles; the segments land before the next flush, and before commit.
         """
         self._check_open()
+        self._flush(wait=wait)
+
+    def _flush(
+        self, *, wait: bool, extra: Mapping[str, Any] | None = None, final: bool = False
+    ) -> str | None:
+        """:meth:`flush`; the first segment it builds also holds the arrays ``extra``
+        (returns its name; ``None`` when nothing was buffered); ``final``: the commit's
+        flush (see :meth:`_flush_anchors`)."""
+        host = None
         if any(pending.articles for pending in self._pending):
             faults.crash_point("flush-started")
             self._send_chunk()
@@ -586,7 +640,9 @@ class IndexWriter:
                 if self._pending[slot].articles:
                     name = self._new_segment_name()
                     pending = self._pending[slot]
-                    builder.start_flush(self._directory, name, self._flush_anchors(pending))
+                    anchors = self._flush_anchors(pending, final=final)
+                    builder.start_flush(self._directory, name, anchors, None if host else extra)
+                    host = host or name
                     # until it lands, only articles with links are needed (anchor guesses)
                     pending.articles = [
                         a if a is not None and a.related else None for a in pending.articles
@@ -595,6 +651,7 @@ class IndexWriter:
             self._fresh_buffer()
         if wait or not isinstance(self._builders[0], WorkerBuilder):
             self._land()  # one process: the segment is built already
+        return host
 
     def _land(self) -> None:
         """Wait for the flushes in flight and add their segments to the batch."""
@@ -645,9 +702,11 @@ class IndexWriter:
             return False
 
     def _commit(self) -> CommitResult:
-        self.flush()  # buffered articles take their anchors from the graph here
-        self._fix_anchors()
         generation = self._base.generation + 1
+        fixes = self._anchor_fixes()
+        # buffered articles take their anchors here; their segment hosts the updates
+        host = self._flush(wait=True, extra=self._hosted_fixes(fixes, generation), final=True)
+        self._write_anchor_fixes(fixes, generation, host)
         entries: list[SegmentEntry] = []
         for working in self._working:
             entry = working.entry
@@ -685,6 +744,8 @@ class IndexWriter:
         faults.crash_point("committed")
         previous = self._base
         reuse = {(s.entry.name, s.entry.deletes): s for s in previous.segments}
+        # the batch's readers too: its new segments and anchor updates were read already
+        reuse.update({(w.entry.name, w.entry.deletes): w.reader for w in self._working})
         self._base = IndexReader(self._directory, manifest, self._schema, reuse=reuse)
         result = CommitResult(
             generation=generation,
