@@ -4,11 +4,14 @@ still reads, and checks, the new deletions file."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from bnsearch.articles import Article
 from bnsearch.errors import IndexFormatError
-from bnsearch.index import Index
+from bnsearch.index import Index, IndexReader
 from bnsearch.index.merge import MergePolicy
 
 KEEP = MergePolicy(merge_factor=100, max_deleted_ratio=1.0)
@@ -56,12 +59,9 @@ def test_a_damaged_deletions_file_is_refused_on_the_shared_path() -> None:
         before.refresh()
 
 
-def test_a_folder_made_anew_at_the_same_path_is_not_read_through_old_arrays(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """Segment names restart in a folder deleted and created again: a reader refreshed
-    across that must open the new files, not reuse the old segment's arrays by name."""
-    import shutil
-
-    path = tmp_path / "news"
+def _remade(path: Path, commits: list[int]) -> IndexReader:
+    """A reader of an index of five articles at ``path``, whose folder is then deleted
+    and made anew with ``commits`` (articles per commit; ids ``new{commit}-{number}``)."""
     first = Index.create(path)
     with first.writer(merge_policy=KEEP) as writer:
         for number in range(5):
@@ -69,10 +69,30 @@ def test_a_folder_made_anew_at_the_same_path_is_not_read_through_old_arrays(tmp_
     before = first.reader()
     shutil.rmtree(path)
     second = Index.create(path)
-    for batch in range(2):  # two commits: a newer generation, and seg-1 again
+    for batch, count in enumerate(commits):
         with second.writer(merge_policy=KEEP) as writer:
-            for number in range(5 + batch):
+            for number in range(count):
                 writer.add(Article(id=f"new{batch}-{number}", title="নতুন", body="রোজা"))
-    after = before.refresh()
+    return before
+
+
+def test_a_folder_made_anew_at_the_same_path_is_not_read_through_old_arrays(
+    tmp_path: Path,
+) -> None:
+    """Segment names restart in a folder deleted and created again: a reader refreshed
+    across that must open the new files, not reuse the old segment's arrays by name."""
+    # two commits: a newer generation, and seg-1 again
+    after = _remade(tmp_path / "news", [5, 6]).refresh()
     assert after.find("old0") is None and after.find("new0-0") is not None
     assert after.doc_count == 11
+
+
+def test_a_folder_made_anew_at_the_same_generation_is_read_anew(tmp_path: Path) -> None:
+    """A folder deleted and made again with as many commits has the same generation: a
+    reader refreshed across that returned itself (the old articles, from deleted files)."""
+    before = _remade(tmp_path / "news", [7])
+    after = before.refresh()
+    assert after.generation == before.generation
+    assert after.find("old0") is None and after.find("new0-0") is not None
+    assert after.doc_count == 7
+    assert after.refresh() is after  # (nothing changed since)

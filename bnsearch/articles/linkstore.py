@@ -307,6 +307,20 @@ class Atoms:
     def __len__(self) -> int:
         return len(self._starts) - 1
 
+    def __getstate__(self) -> tuple[bytearray, Column]:
+        # the strings only: their index is keyed by Python's string hash, which differs
+        # between processes (PYTHONHASHSEED), so it is built again where they are loaded
+        return self._arena, self._starts
+
+    def __setstate__(self, state: tuple[bytearray, Column]) -> None:
+        self._hash = string_hash
+        self._arena, self._starts = state
+        self._index = Multimap(np.int64)
+        count = len(self)
+        if count:
+            hashes = np.fromiter(map(self._hash, self.texts(range(count))), np.int64, count)
+            self._index.fold((hashes, np.arange(count, dtype=np.int32)))
+
     def text(self, atom: int) -> str:
         """The string of an atom (``""`` for ``-1``)."""
         if atom < 0:

@@ -2,8 +2,11 @@
 
 With a Dask ``Client``, shard ``i`` is sent to worker ``i mod workers`` (sorted by
 address) so each worker keeps the same shards open, with ``allow_other_workers``: a task
-whose worker is gone runs on another, and ``retries`` re-runs a task that failed. Dask
-also re-runs, on its own, a task whose worker died while running it (up to the
+whose worker is gone runs on another, and ``retries`` re-runs a task that failed for a
+reason that may pass (an ``OSError``, a ``MemoryError``, ...). The library's own error
+(:class:`~bnsearch.errors.BnSearchError`: a bad shard, bad input) would only fail again:
+it is handed back as the task's answer, so Dask does not re-run it, and raised here.
+Dask also re-runs, on its own, a task whose worker died while running it (up to the
 scheduler's ``allowed-failures``). Shard tasks only read, or upsert the same articles
 again, so a re-run gives the same answer. This module uses the client it is given; it
 never imports Dask.
@@ -13,6 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
+
+import attrs
+
+from bnsearch.errors import BnSearchError
 
 T = TypeVar("T")
 
@@ -42,7 +49,9 @@ class Runner:
             return [function(*call) for call in calls]
         numbers = range(len(calls)) if shards is None else shards
         futures = [self.submit(n, function, *call) for n, call in zip(numbers, calls, strict=True)]
-        results: list[T] = self.client.gather(futures)
+        results: list[Any] = self.client.gather(futures)
+        for result in results:
+            _raise_refused(result)
         return results
 
     def groups(self, count: int) -> list[list[int]]:
@@ -56,14 +65,16 @@ class Runner:
         """``function(*args)`` as shard ``number``'s task (on its worker)."""
         if self.client is None:
             return function(*args)
-        result: T = self.client.gather(self.submit(number, function, *args))
+        result: T = _raise_refused(self.client.gather(self.submit(number, function, *args)))
         return result
 
     def submit(self, number: int, function: Callable[..., Any], *args: Any) -> Any:
-        """A Dask future of ``function(*args)``, placed on shard ``number``'s worker."""
+        """A Dask future of ``function(*args)``, placed on shard ``number``'s worker (its
+        answer a :class:`Refused` where it raised the library's error)."""
         assert self.client is not None
         where = [self._workers[number % len(self._workers)]] if self._workers else None
         return self.client.submit(
+            _answer,
             function,
             *args,
             pure=False,
@@ -71,6 +82,28 @@ class Runner:
             workers=where,
             allow_other_workers=True,
         )
+
+
+@attrs.frozen
+class Refused:
+    """The answer of a task that raised the library's error (not re-run by Dask)."""
+
+    error: BnSearchError
+
+
+def _answer(function: Callable[..., T], *args: Any) -> T | Refused:
+    """``function(*args)`` on a worker; the library's error as a :class:`Refused`."""
+    try:
+        return function(*args)
+    except BnSearchError as error:
+        return Refused(error)
+
+
+def _raise_refused(result: Any) -> Any:
+    """``result``, unless it is a :class:`Refused`: then its error is raised."""
+    if isinstance(result, Refused):
+        raise result.error
+    return result
 
 
 def by_slot(count: int, slots: int) -> list[list[int]]:

@@ -139,8 +139,8 @@ class IndexReader:
     def refresh(self) -> IndexReader:
         """A reader on the newest commit (``self`` if nothing changed)."""
         manifest = read_manifest(self.directory)
-        if manifest.generation == self.generation:
-            return self
+        if manifest == self.manifest:  # (not the generation alone: a folder made anew
+            return self  # with as many commits has this one's, and other files)
         reuse = {(s.entry.name, s.entry.deletes): s for s in self.segments}
         try:
             return IndexReader(self.directory, manifest, self.schema, reuse=reuse)

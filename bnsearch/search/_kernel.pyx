@@ -410,7 +410,7 @@ cdef inline void _posting(
     cdef float x = <float>tfs[i] * mult[d]
     cdef double summed
     if mode == ADD_X:
-        if w.xbuf[d] == 0:
+        if w.xbuf[d] == 0 and x != 0:  # (x >= 0: a doc is listed once, when its sum turns > 0)
             w.xdocs[w.n_x] = <int32_t>d
             w.n_x += 1
         w.xbuf[d] += <double>x

@@ -55,7 +55,7 @@ class Context:
         self._avg: dict[str, float] = {}
         self._has_postings: dict[str, bool] = {}
         self._multipliers: dict[tuple[int, str, str, float], FloatArray] = {}
-        self.positions: PositionsCache = {}
+        self.positions = PositionsCache()
         self._doc_freqs: dict[tuple[str, str], int] = {}
         self.in_links: list[npt.NDArray[np.int32]] | None = None
         #: ``(id(unit), segment ordinal) -> (unit, slices)``; the unit is kept so its id

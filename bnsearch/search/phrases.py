@@ -20,9 +20,22 @@ _EMPTY_DOCS = np.empty(0, dtype=np.int32)
 
 #: Terms whose position offsets a :class:`PositionsCache` keeps.
 POSITIONS_CACHE_TERMS = 8192
+#: Bytes of position offsets a :class:`PositionsCache` keeps (eight a posting: 64 MB hold
+#: 8M postings; the docs and positions of an entry are views of the segment).
+POSITIONS_CACHE_BYTES = 64 << 20
 
 PositionsEntry = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]
-PositionsCache = dict[tuple[int, str, str], "PositionsEntry | None"]
+
+
+class PositionsCache(dict[tuple[int, str, str], "PositionsEntry | None"]):
+    """``(segment ordinal, field, term) -> entry`` (see :func:`term_positions`), with
+    the bytes of the offsets it holds in :attr:`nbytes`."""
+
+    nbytes: int = 0
+
+    def clear(self) -> None:
+        super().clear()
+        self.nbytes = 0
 
 
 def term_positions(
@@ -32,16 +45,19 @@ def term_positions(
     whole position array, see :meth:`SegmentReader.term_positions`).
 
     ``cache`` (one per snapshot: keyed by segment ordinal) keeps the offsets, which cost
-    a cumulative sum over the term's postings to build.
+    a cumulative sum over the term's postings to build: at most
+    :data:`POSITIONS_CACHE_TERMS` terms and :data:`POSITIONS_CACHE_BYTES` of offsets.
     """
     key = (segment.ordinal, field, term)
     if cache is not None and key in cache:
         return cache[key]
     value = segment.term_positions(field, term)
-    if cache is not None:
-        if len(cache) >= POSITIONS_CACHE_TERMS:
+    owned = 0 if value is None else value[1].nbytes
+    if cache is not None and owned <= POSITIONS_CACHE_BYTES:
+        if len(cache) >= POSITIONS_CACHE_TERMS or cache.nbytes + owned > POSITIONS_CACHE_BYTES:
             cache.clear()
         cache[key] = value
+        cache.nbytes += owned
     return value
 
 

@@ -1,0 +1,154 @@
+"""Index room: stored rows whose values have the wrong type (a crafted store block,
+checksums recomputed). Reading such a row, as an article, as a hit's article or for its
+related headlines, raises the library's IndexFormatError naming the segment and the
+block, never a TypeError, ValueError or KeyError from the conversion (review finding)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fuzz_index import build_base
+from index_files import rewrite_segments
+
+from bnsearch.errors import IndexFormatError
+from bnsearch.index import Index
+from bnsearch.index.store import META_FIELDS, TEXT_ENCODING, StoreReader, StoreWriter
+
+
+@pytest.fixture(scope="module")
+def healthy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("rows") / "idx"
+    build_base(path)
+    return path
+
+
+def _crafted(
+    healthy: Path, tmp_path: Path, change: Any, *, legacy: bool = False, header: Any = None
+) -> str:
+    """A copy of ``healthy`` whose first segment's first row is ``change(row)`` (in a
+    format-1 block of its own with ``legacy``; in a format-2 block of its own whose
+    header entry is ``header(entry)`` with ``header``); returns that row's article id."""
+    path = tmp_path / "idx"
+    shutil.copytree(healthy, path)
+    victim: list[str] = []
+
+    def craft(entry: Any, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        writer = StoreWriter()
+        rows = StoreReader(arrays["store.bin"], arrays["store.idx"], where=entry.name)
+        for row in rows.iter_rows():
+            if not victim:
+                victim.append(row["id"])
+                row = change(dict(row))
+                if legacy:  # a JSON list of row objects, as indexes of format 1 stored
+                    text = json.dumps([row], ensure_ascii=False).encode(TEXT_ENCODING)
+                    writer.add_blocks([(zlib.compress(text), 1)])
+                    continue
+                if header is not None:
+                    entry = [row[name] for name in META_FIELDS]
+                    entry += [len(row["title"]), len(row["body"]), -1]
+                    texts = row["title"] + row["body"]
+                    text = f"\x02{json.dumps([header(entry)])}\x00{texts}"
+                    writer.add_blocks([(zlib.compress(text.encode(TEXT_ENCODING)), 1)])
+                    continue
+            writer.add(row)
+        data, index = writer.finish()
+        arrays["store.bin"], arrays["store.idx"] = np.frombuffer(data, np.uint8), index
+        return arrays
+
+    rewrite_segments(path, craft)
+    return victim[0]
+
+
+CRAFTED = {
+    "related-int": lambda row: {**row, "related": 5},
+    "related-short": lambda row: {**row, "related": [["headline", None]]},
+    "related-number": lambda row: {**row, "related": [[1, 2, 3]]},
+    "published-text": lambda row: {**row, "published": "not a date"},
+    "published-int": lambda row: {**row, "published": 5},
+    "section-ints": lambda row: {**row, "section": [5]},
+    "id-int": lambda row: {**row, "id": 5},
+    "anchors-int": lambda row: {**row, "anchors": 5},
+}
+
+
+@pytest.mark.parametrize("change", CRAFTED.values(), ids=CRAFTED.keys())
+def test_a_stored_row_of_the_wrong_type_is_a_format_error(
+    healthy: Path, tmp_path: Path, change: Any
+) -> None:
+    victim = _crafted(healthy, tmp_path, change)
+    index = Index.open(tmp_path / "idx")
+    with pytest.raises(IndexFormatError, match=r"seg-.*stored block 0"):
+        index.reader().article(victim)
+    with pytest.raises(IndexFormatError, match=r"seg-.*stored block 0"):
+        index.reader().segments[0].related_headlines(0)
+
+
+LEGACY = {
+    "title-int": lambda row: {**row, "title": 5},
+    "body-list": lambda row: {**row, "body": ["x"]},
+    "caption-int": lambda row: {**row, "caption": 5},
+    "no-source": lambda row: {k: v for k, v in row.items() if k != "source"},
+}
+
+
+@pytest.mark.parametrize("change", LEGACY.values(), ids=LEGACY.keys())
+def test_a_format_1_row_of_the_wrong_type_is_a_format_error(
+    healthy: Path, tmp_path: Path, change: Any
+) -> None:
+    victim = _crafted(healthy, tmp_path, change, legacy=True)
+    index = Index.open(tmp_path / "idx")
+    with pytest.raises(IndexFormatError, match=r"seg-.*stored block 0"):
+        index.reader().article(victim)
+
+
+HEADERS = {
+    # the title's length taken from the body's: the texts still add up to the block
+    "negative-length": lambda entry: [*entry[:-3], -3, entry[-2] + entry[-3] + 3, -1],
+    "text-length": lambda entry: [*entry[:-3], str(entry[-3]), *entry[-2:]],
+    "caption-below-minus-one": lambda entry: [*entry[:-1], -2],
+}
+
+
+@pytest.mark.parametrize("header", HEADERS.values(), ids=HEADERS.keys())
+def test_a_format_2_header_with_bad_lengths_is_a_format_error(
+    healthy: Path, tmp_path: Path, header: Any
+) -> None:
+    victim = _crafted(healthy, tmp_path, lambda row: {**row, "caption": None}, header=header)
+    with pytest.raises(IndexFormatError, match=r"seg-.*stored block 0"):
+        Index.open(tmp_path / "idx").reader().article(victim)
+
+
+def test_a_format_2_header_crafted_as_written_reads_back(healthy: Path, tmp_path: Path) -> None:
+    victim = _crafted(healthy, tmp_path, lambda row: {**row, "caption": None}, header=list)
+    article = Index.open(tmp_path / "idx").reader().article(victim)
+    expected = Index.open(healthy).reader().article(victim)
+    assert article is not None and expected is not None
+    assert article == expected.__class__(**{**_fields(expected), "caption": None})
+
+
+def test_rows_of_the_right_types_read_back(healthy: Path, tmp_path: Path) -> None:
+    """The checks refuse no healthy row: a format-1 block of a good row (no published
+    date, no anchors: rows written before those keys) reads back as the same article."""
+    before = Index.open(healthy).reader()
+    victim = _crafted(
+        healthy,
+        tmp_path,
+        lambda row: {k: v for k, v in row.items() if k not in ("anchors", "published")},
+        legacy=True,
+    )
+    article = Index.open(tmp_path / "idx").reader().article(victim)
+    expected = before.article(victim)
+    assert article is not None and expected is not None
+    assert article == expected.__class__(**{**_fields(expected), "published": None})
+
+
+def _fields(article: Any) -> dict[str, Any]:
+    import attrs
+
+    return attrs.asdict(article, recurse=False)
