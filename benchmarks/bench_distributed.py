@@ -75,16 +75,20 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def measured(pids: list[int], count: int, build: Any) -> dict[str, Any]:
-    """``build()`` timed: wall seconds, articles/s, CPU-seconds of ``pids`` and cores busy."""
-    cpu0, began = cpu_seconds(pids), time.perf_counter()
+    """``build()`` timed: wall seconds, articles/s, CPU-seconds of ``pids`` (in all and
+    per process: this one first, then the workers) and cores busy."""
+    each = [cpu_seconds([pid]) for pid in pids]
+    began = time.perf_counter()
     build()
     wall = time.perf_counter() - began
-    cpu = cpu_seconds(pids) - cpu0
+    spent = [cpu_seconds([pid]) - before for pid, before in zip(pids, each, strict=True)]
+    cpu = sum(spent)
     return {
         "seconds": round(wall, 2),
         "articles_per_s": round(count / wall),
         "cores_busy": round(cpu / wall, 2),
         "cpu_seconds": round(cpu, 1),
+        "cpu_seconds_per_process": [round(value, 2) for value in spent],
     }
 
 
