@@ -1,5 +1,5 @@
 """A shard's build in a process whose malloc thresholds were fixed at its start (a Dask
-worker): :func:`bnsearch.distributed.build.bulk_allocation`."""
+worker): :func:`bnsearch.heap.bulk_allocation`, which every shard build runs in."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import shared_file
 
-from bnsearch.distributed import ShardedIndex, build
+from bnsearch import heap
+from bnsearch.distributed import ShardedIndex
 from bnsearch.distributed.build import SourceBatch, build_shard
 from bnsearch.index import Index
 
@@ -26,12 +27,12 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
 
     def mallopt(parameter: int, value: int) -> int:
         seen.append(
-            ({build.M_TRIM_THRESHOLD: "trim", build.M_MMAP_THRESHOLD: "mmap"}[parameter], value)
+            ({heap.M_TRIM_THRESHOLD: "trim", heap.M_MMAP_THRESHOLD: "mmap"}[parameter], value)
         )
         return 1
 
-    monkeypatch.setattr(build, "_mallopt", lambda: mallopt)
-    monkeypatch.setattr(build, "give_back_memory", lambda: seen.append(("give back", 0)))
+    monkeypatch.setattr(heap, "_mallopt", lambda: mallopt)
+    monkeypatch.setattr(heap, "give_back_memory", lambda: seen.append(("give back", 0)))
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
     return seen
@@ -41,8 +42,8 @@ def test_a_dask_workers_fixed_trim_threshold_is_lifted_for_the_build_and_put_bac
     calls: list[tuple[str, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # what a Dask nanny sets
-    with build.bulk_allocation():
-        assert calls == [("trim", build.BUILD_TRIM_THRESHOLD), ("mmap", build.BUILD_MMAP_THRESHOLD)]
+    with heap.bulk_allocation():
+        assert calls == [("trim", heap.BUILD_TRIM_THRESHOLD), ("mmap", heap.BUILD_MMAP_THRESHOLD)]
     # the worker's own trim threshold again, glibc's default mmap threshold (fixed, as it
     # was: the variable had turned the dynamic one off), and the free pages given back
     assert calls[2:] == [("trim", 65536), ("mmap", 128 * 1024), ("give back", 0)]
@@ -52,20 +53,21 @@ def test_the_thresholds_are_put_back_when_the_build_fails(
     calls: list[tuple[str, int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "262144")
-    with pytest.raises(RuntimeError), build.bulk_allocation():
+    with pytest.raises(RuntimeError), heap.bulk_allocation():
         raise RuntimeError("the build failed")
     assert calls[2:] == [("trim", 128 * 1024), ("mmap", 262144), ("give back", 0)]
 
 
 def test_a_process_with_dynamic_thresholds_is_left_alone(calls: list[tuple[str, int]]) -> None:
-    with build.bulk_allocation():
+    with heap.bulk_allocation():
         pass
     assert calls == []  # a threshold once set would stay fixed: glibc's dynamic one is better
 
 
 BUILD_IN_A_WORKER_LIKE_PROCESS = """
 import sys
-from bnsearch.distributed.build import SourceBatch, build_shard, _mallopt
+from bnsearch.distributed.build import SourceBatch, build_shard
+from bnsearch.heap import _mallopt
 assert _mallopt() is not None  # glibc: the thresholds really are changed
 print(build_shard(sys.argv[1], SourceBatch((sys.argv[2],), 1, 2), []))
 """

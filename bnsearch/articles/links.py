@@ -46,8 +46,9 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.analysis import normalize_text
-from bnsearch.articles.linkstore import Atoms, Column, Multimap, give_back_memory
+from bnsearch.articles.linkstore import Atoms, Column, Multimap
 from bnsearch.articles.model import Article, RelatedLink
+from bnsearch.heap import give_back_memory
 
 
 @functools.cache

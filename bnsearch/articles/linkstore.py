@@ -17,9 +17,6 @@ containers it is built from:
   removed one by one: the owner says which values are still valid (``valid``), lookups
   return every value ever added, and a fold drops the invalid ones.
 
-:func:`give_back_memory` hands the C heap's free pages back to the system after a bulk
-load (its temporaries would otherwise stay resident).
-
 Nothing here knows about links; :mod:`bnsearch.articles.links` gives the integers their
 meaning.
 """
@@ -27,16 +24,13 @@ meaning.
 from __future__ import annotations
 
 import codecs
-import ctypes
-import functools
-import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Atoms", "Column", "Multimap", "give_back_memory"]
+__all__ = ["Atoms", "Column", "Multimap"]
 
 #: The string hash new :class:`Atoms` tables use (the tests swap in a poor one to check
 #: that colliding strings stay apart).
@@ -64,32 +58,6 @@ def _decode(arena: bytearray, start: int, end: int) -> str:
     if arena[start] == 0:
         return codecs.charmap_decode(arena[start + 1 : end], "strict", _PACKED_TABLE)[0]
     return arena[start + 1 : end].decode("utf-8", "surrogatepass")
-
-
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or None where the C library has none."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        trim = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim
-
-
-def give_back_memory() -> None:
-    """Return the free pages of the C heap to the system (glibc only; elsewhere nothing).
-
-    glibc gives back only the free space at the top of its heap. A bulk load allocates
-    and frees numpy arrays of up to tens of MB (columns growing, sorts, folds), which glibc
-    serves from the heap once it has freed one that large, so their pages stay resident
-    after they are freed: at 1M articles x 6 links, 160 MB beside the graph's 370 MB."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
 
 
 class Column:
