@@ -425,3 +425,42 @@ def test_keep_on_real_corpora_and_page_files(tmp_path: Path) -> None:
         (tmp_path / "pages" / f"{name}.txt").write_text(PAGE, encoding="utf-8")
     (tmp_path / "pages" / "bad.txt").write_bytes(b"\x00")  # never read by a reader of "one"
     assert [a.id for a in read_articles(tmp_path / "pages", keep=lambda i: i == "one")] == ["one"]
+
+
+TRUNCATED_WHILE_READ = """
+import json, os, sys
+from bnsearch.articles import read_articles
+from bnsearch.errors import ArticleError
+path = sys.argv[1]
+articles = read_articles(path)
+first = next(iter(articles))
+os.truncate(path, 1000)  # another process cuts the file while it is being read
+try:
+    count = 1 + sum(1 for _ in articles)
+    print(json.dumps({"read": count}))
+except ArticleError as error:
+    print(json.dumps({"error": str(error)}))
+"""
+
+
+def test_a_file_truncated_while_it_is_read_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    """A plain JSONL file cut short by another process during the read: the reader ends
+    early or raises ArticleError; it never dies of a signal (a memory-mapped file read
+    past its new end kills the process with SIGBUS)."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "growing.jsonl"
+    body = "বাংলা সংবাদ " * 200
+    with path.open("w", encoding="utf-8") as handle:
+        for number in range(4000):  # about 10 MB: far past the reader's first block
+            handle.write(json.dumps({"id": f"a{number}", "title": "শিরোনাম", "body": body}) + "\n")
+    done = subprocess.run(
+        [sys.executable, "-c", TRUNCATED_WHILE_READ, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, f"reader died (rc {done.returncode}): {done.stderr[-500:]}"
+    outcome = json.loads(done.stdout)
+    assert outcome.get("read", 0) < 4000 or "error" in outcome

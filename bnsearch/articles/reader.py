@@ -33,7 +33,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import mmap
 import os
 import re
 import warnings
@@ -48,8 +47,8 @@ from bnsearch.articles.model import Article
 from bnsearch.articles.page import parse_page
 from bnsearch.errors import ArticleError
 
-#: What a line is found in: a block of bytes, or a file mapped into memory.
-Buffer = bytes | mmap.mmap
+#: What a line is found in: a block of bytes read from the file.
+Buffer = bytes
 
 #: File name endings read as JSONL.
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
@@ -399,7 +398,7 @@ def _open_binary(file: Path) -> io.BufferedIOBase:
         raise ArticleError(f"cannot open: {error.strerror or error}", path=str(file)) from None
 
 
-#: Bytes read at a time from a gzipped JSONL file.
+#: Bytes read at a time from a JSONL file (plain or gzipped).
 _BLOCK = 1 << 20
 
 
@@ -407,12 +406,10 @@ def _lines(stream: io.BufferedIOBase, name: str) -> Iterator[tuple[Buffer, int, 
     """Each line of a (possibly gzipped) stream as ``(block, start, end, offset,
     clean)``: the line is ``block[start:end]`` (newline included), ``offset`` its byte
     offset in the stream, ``clean`` whether it comes before any NUL byte of its block.
-    A plain file is mapped into memory, so a line passed over is never copied; a
-    gzipped one is read in blocks. Decompression errors become ArticleError."""
-    mapped = _mapped(stream)
-    if mapped is not None:
-        yield from _mapped_lines(mapped)
-        return
+    Plain and gzipped files alike are read in blocks, never memory-mapped: a mapped file
+    cut short by another process while it is read kills the reader with SIGBUS, where a
+    read just ends (measured: no slower on a 212 MB file). Decompression errors become
+    ArticleError."""
     number = 0
     rest = b""
     base = 0  # stream offset of the block's first byte
@@ -439,29 +436,6 @@ def _lines(stream: io.BufferedIOBase, name: str) -> Iterator[tuple[Buffer, int, 
             start = newline + 1
         rest = block[start:]
         base += start
-
-
-def _mapped(stream: io.BufferedIOBase) -> mmap.mmap | None:
-    """A plain file's bytes mapped read-only, or None (gzip, empty, not mappable)."""
-    if not isinstance(stream, io.BufferedReader):
-        return None
-    try:
-        return mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
-        return None
-
-
-def _mapped_lines(mapped: mmap.mmap) -> Iterator[tuple[Buffer, int, int, int, bool]]:
-    size = len(mapped)
-    nul = mapped.find(b"\x00")
-    nul = size if nul < 0 else nul
-    find = mapped.find
-    start = 0
-    while start < size:
-        newline = find(b"\n", start)
-        end = size if newline < 0 else newline + 1
-        yield mapped, start, end, start, end <= nul
-        start = end
 
 
 def _record(raw: bytes, name: str, number: int, start: int) -> Article | None:
