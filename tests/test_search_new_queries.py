@@ -24,7 +24,7 @@ from bnsearch.search import Results, Searcher
 from bnsearch.search.compiler import Node, Unit
 from bnsearch.search.plan import prepare
 
-from .conftest import index_of, query_path, shared_file
+from .conftest import compiled_core, index_of, query_path, shared_file
 
 SECTION = "ধর্ম"
 
@@ -159,7 +159,8 @@ def test_phrase_frequencies_are_held_only_by_the_bounded_slice_cache(
             json.loads(line)["body"].split() for _, line in zip(range(20), lines, strict=False)
         ]
     phrases = [f'"{words[7]} {words[8]}"' for words in texts if len(words) > 9]
-    found = sum(searcher.search(p, stored=False, highlight=False).total for p in phrases)
+    with query_path(compiled_core()):  # the pieces are the compiled core's arguments
+        found = sum(searcher.search(p, stored=False, highlight=False).total for p in phrases)
     assert found > 0  # phrases matched: their frequencies were read
     assert searcher._ctx.pieces  # pieces were kept (for the word units)...
     assert not any(entry[0].phrases for entry in searcher._ctx.pieces.values())  # ...no phrase's
