@@ -22,6 +22,19 @@ def _held(searcher: Searcher) -> int:
     )
 
 
+def _calls_hold_only_kept_phrases(searcher: Searcher) -> bool:
+    """The core's kept arguments refer to a phrase's frequencies only while the slice
+    cache holds them (so its byte bound bounds both)."""
+    ctx = searcher._ctx
+    return all(
+        ctx.parts.get((id(unit), segment.ordinal)) is not None
+        for units, _ in ctx.calls.values()
+        for unit in units
+        if unit.phrases
+        for segment in ctx.reader.segments
+    )
+
+
 def test_phrase_frequencies_kept_stay_under_the_byte_bound(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -40,4 +53,5 @@ def test_phrase_frequencies_kept_stay_under_the_byte_bound(
         held.append(_held(bounded))
         assert held[-1] == bounded._ctx.parts_bytes
         assert held[-1] <= bound, phrase
+        assert _calls_hold_only_kept_phrases(bounded), phrase
     assert max(held) > 0  # phrases were kept: the bound was exercised, not avoided

@@ -121,6 +121,7 @@ class Evaluator:
             if len(cache) >= PARTS_CACHE_ENTRIES or ctx.parts_bytes + owned > PARTS_CACHE_BYTES:
                 cache.clear()
                 ctx.parts_bytes = 0
+                ctx.calls.clear()  # (it may refer to the phrase frequencies let go here)
             cache[key] = (unit, parts)
             ctx.parts_bytes += owned
         return parts
@@ -454,11 +455,26 @@ class Evaluator:
             ):
                 blocks = self._block_bounds(segment, units[0], unit_parts[0], bool(flags[0]))
             calls.append((arrays, prune, blocks))
-        if ctx.statistics is None:
+        if ctx.statistics is None and self._phrases_kept(units, per_segment):
             if len(ctx.calls) >= PARTS_CACHE_ENTRIES:
                 ctx.calls.clear()
             ctx.calls[key] = (tuple(units), calls)
         return calls
+
+    def _phrases_kept(self, units: Sequence[Unit], per_segment: list[list[list[Part]]]) -> bool:
+        """Whether the slice cache holds the phrase frequencies of ``units`` in every
+        segment: only then may the core's arguments built from them be kept (they refer
+        to the same arrays, so :data:`PARTS_CACHE_BYTES` bounds both; a phrase too long
+        for that cache would otherwise stay alive through them)."""
+        cache = self.ctx.parts
+        for number, unit in enumerate(units):
+            if not unit.phrases:
+                continue
+            for segment, unit_parts in zip(self.segments, per_segment, strict=True):
+                found = cache.get((id(unit), segment.ordinal))
+                if found is None or found[1] is not unit_parts[number]:
+                    return False
+        return True
 
     def _figures(
         self, core: Any, units: Sequence[Unit], per_segment: list[list[list[Part]]]
