@@ -21,6 +21,27 @@ def _held(searcher: Searcher) -> int:
     return sum(entry[1].nbytes for entry in searcher._ctx.positions.values() if entry is not None)
 
 
+def _offsets_outside_the_cache(searcher: Searcher) -> list[int]:
+    """Bytes of position offsets the searcher's rerank plans keep alive that its
+    positions cache no longer holds (the cache's bound must cover them too)."""
+    ctx = searcher._ctx
+    cached = {id(entry[1]) for entry in ctx.positions.values() if entry is not None}
+    kept = [
+        reads
+        for plan in ctx.rerank_plans.values()
+        for key, reads in plan.memo.items()
+        if isinstance(key, tuple) and key[0] == "reads"
+    ]
+    kept += [reads for _, reads in getattr(ctx.positions, "derived", {}).values()]
+    return [
+        offsets.nbytes
+        for reads in kept
+        for read in reads
+        for offsets in read[1]
+        if id(offsets) not in cached
+    ]
+
+
 def test_position_offsets_kept_stay_under_the_byte_bound(monkeypatch: pytest.MonkeyPatch) -> None:
     belin = list(read_articles(shared_file("corpus/belin_religious_news.jsonl")))[:600]
     reader = index_of(belin[:300], belin[300:]).reader()
@@ -38,4 +59,5 @@ def test_position_offsets_kept_stay_under_the_byte_bound(monkeypatch: pytest.Mon
         held.append(_held(bounded))
         assert held[-1] == bounded._ctx.positions.nbytes
         assert held[-1] <= bound, query
+        assert not _offsets_outside_the_cache(bounded), query
     assert max(held) > 0  # offsets were kept: the bound was exercised, not avoided

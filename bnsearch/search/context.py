@@ -39,9 +39,8 @@ PARTS_CACHE_BYTES = 64 << 20
 #: objects, so the caches above (keyed by unit) serve it as they serve a kept plan.
 INTERNED_ENTRIES = 16_384
 #: Rerank plans a :class:`Context` keeps by their word pairs and weights (apart from
-#: :attr:`Context.interned`: a plan's memo holds its pair words' position offsets, new
-#: arrays as long as their posting lists, so few are kept; a searcher's kept query plans
-#: hold theirs as well).
+#: :attr:`Context.interned`; the pair words' position offsets they read are held by the
+#: positions cache, bounded by bytes, not by the plans).
 RERANK_PLANS_KEPT = 256
 #: The first item of the interned keys of what is kept per field weights rather than per
 #: word (the weighted fields grouped by analyzer): :meth:`Context.forget_queries` keeps it.

@@ -29,13 +29,24 @@ PositionsEntry = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]
 
 class PositionsCache(dict[tuple[int, str, str], "PositionsEntry | None"]):
     """``(segment ordinal, field, term) -> entry`` (see :func:`term_positions`), with
-    the bytes of the offsets it holds in :attr:`nbytes`."""
+    the bytes of the offsets it holds in :attr:`nbytes`, and :attr:`derived`: what was
+    built from its entries and refers to them (the rerank's reads), dropped with them,
+    so the byte bound holds for both."""
 
     nbytes: int = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.derived: dict[Any, Any] = {}
 
     def clear(self) -> None:
         super().clear()
         self.nbytes = 0
+        self.derived.clear()
+
+    def holds(self, key: tuple[int, str, str], entry: PositionsEntry) -> bool:
+        """Whether ``entry`` is the one kept under ``key``."""
+        return self.get(key) is entry
 
 
 def term_positions(

@@ -169,8 +169,8 @@ def doc_score(matched: list[DocScores], ordinal: int, doc: int) -> float | None:
 def rerank_plan(ctx: Context, text: str, weights: Mapping[str, float]) -> RerankPlan:
     """What the rerank of plain words looks for (their pairs; empty when off). One
     plan per pairs and weights a snapshot keeps (:data:`~.context.RERANK_PLANS_KEPT` of
-    them): what its memo keeps (pair weights, the pair words' postings) serves every
-    query of the same pairs."""
+    them): what it keeps (pair weights; its reads of the pair words' postings, beside
+    the positions cache) serves every query of the same pairs."""
     fields = [f for f in weights if ctx.has_postings(f)]
     if not fields:
         return RerankPlan()

@@ -33,7 +33,7 @@ from bnsearch.analysis import Analyzer
 from bnsearch.index.segment import SegmentReader
 from bnsearch.search import kernel
 from bnsearch.search.context import Context
-from bnsearch.search.phrases import PositionsEntry, term_positions
+from bnsearch.search.phrases import POSITIONS_CACHE_TERMS, PositionsEntry, term_positions
 from bnsearch.search.scoring import BM25FParams, idf
 
 FloatArray = npt.NDArray[np.float32]
@@ -60,8 +60,9 @@ class RerankPlan:
     """What the rerank looks for: the query's word pairs.
 
     A plan serves one snapshot (a searcher keeps it with the query's plan): ``memo``
-    keeps what its searches read again, the pairs' weights and, per segment and field,
-    the pair words' postings.
+    keeps what its searches read again (the fields, the pairs' weights; small). The pair
+    words' postings and offsets are kept by the positions cache, whose byte bound
+    covers them (:func:`_field_reads`).
     """
 
     pairs: tuple[Pair, ...] = ()
@@ -159,25 +160,42 @@ def _field_reads(
 ) -> list[tuple[Any, ...]]:
     """What the compiled core reads per field with pair words in ``segment``: the
     words' postings, offsets, the field's positions, their rows and the field's
-    multiplier (remembered in the plan)."""
-    key = ("reads", segment.ordinal)
-    reads: list[tuple[Any, ...]] | None = plan.memo.get(key)
-    if reads is None:
-        reads = []
-        for field in fields:
-            entries, labels = _pair_entries(ctx, segment, field, plan)
-            if entries:
-                reads.append(
-                    (
-                        [entry[0] for entry in entries],
-                        [entry[1] for entry in entries],
-                        entries[0][2],
-                        np.array(labels, dtype=np.int32),
-                        ctx.multiplier(segment, field, weights[field]),
-                    )
+    multiplier. Kept beside the positions cache (:attr:`PositionsCache.derived`) while
+    it holds every entry they refer to: the offsets are new arrays as long as their
+    posting lists, which only that cache, bounded by bytes, may keep alive."""
+    cache = ctx.positions
+    key = (id(plan), segment.ordinal)
+    found = cache.derived.get(key)
+    if found is not None and found[0] is plan:
+        kept: list[tuple[Any, ...]] = found[1]
+        return kept
+    reads: list[tuple[Any, ...]] = []
+    used: list[tuple[tuple[int, str, str], PositionsEntry]] = []
+    for field in fields:
+        entries, labels = _pair_entries(ctx, segment, field, plan)
+        if entries:
+            terms = _found_terms(plan, labels)
+            used += [((segment.ordinal, field, t), e) for t, e in zip(terms, entries, strict=True)]
+            reads.append(
+                (
+                    [entry[0] for entry in entries],
+                    [entry[1] for entry in entries],
+                    entries[0][2],
+                    np.array(labels, dtype=np.int32),
+                    ctx.multiplier(segment, field, weights[field]),
                 )
-        plan.memo[key] = reads
+            )
+    if all(cache.holds(where, entry) for where, entry in used):  # (after every read)
+        if len(cache.derived) >= POSITIONS_CACHE_TERMS:
+            cache.derived.clear()
+        cache.derived[key] = (plan, reads)
     return reads
+
+
+def _found_terms(plan: RerankPlan, labels: list[int]) -> list[str]:
+    """The pair words of ``labels`` (rows of :attr:`RerankPlan.label`)."""
+    terms = list(plan.label)
+    return [terms[label] for label in labels]
 
 
 def _pair_entries(
