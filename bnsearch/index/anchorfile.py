@@ -25,8 +25,11 @@ its deletions file):
 
 Updates stack: for a doc in several, the one of the latest generation wins. The commit
 that would give a segment more than :data:`MAX_UPDATES` updates writes one carrying the
-others over instead (array surgery, :func:`update_arrays`; only the docs that changed
-now are analyzed); a merge folds them into the merged segment. A reader takes the
+newest of the others over instead (array surgery, :func:`update_arrays`; only the docs
+that changed now are analyzed): the newest ones while each is no larger than twice what
+the fold holds so far (:func:`fold_start`), so a large old update (a build's) is not
+carried again by every small commit after it, and a commit's cost does not grow with
+the updates before it; a merge folds them into the merged segment. A reader takes the
 updated docs' anchor fields from them (:func:`materialize`: the segment's field with
 those docs' postings dropped and the updates' added, built when the field is first read)
 and their stored anchors, so searching, statistics, explain and highlights see exactly
@@ -71,6 +74,22 @@ def anchors_stem(segment: str, generation: int) -> str:
 #: A segment holds at most this many anchor update files; the commit that would add one
 #: more writes one file carrying all of them over instead.
 MAX_UPDATES = 8
+
+
+def fold_start(sizes: Sequence[int], fresh: int) -> int:
+    """Which of a segment's updates (their numbers of docs ``sizes``, oldest first) the
+    next update (``fresh`` changed docs) carries over: those from the returned position
+    on. None while fewer than :data:`MAX_UPDATES`; else at least the two newest, then each
+    older one while it holds no more than twice the docs of the fold so far (a suffix: a
+    later update wins for a doc, so only the newest ones can be folded)."""
+    start = len(sizes)
+    if start < MAX_UPDATES:
+        return start
+    total = fresh
+    while start > 0 and (len(sizes) - start < 2 or sizes[start - 1] <= 2 * total):
+        start -= 1
+        total += sizes[start]
+    return start
 
 
 def hosted_prefix(segment: str, generation: int) -> str:
@@ -340,11 +359,13 @@ def update_arrays(
 
 
 def with_update(
-    entry: SegmentEntry, name: str, files: Mapping[str, FileInfo], *, replace: bool
+    entry: SegmentEntry, name: str, files: Mapping[str, FileInfo], *, replace: Sequence[str] = ()
 ) -> SegmentEntry:
-    """``entry`` with the new anchor update file ``name`` (its ``files``) added, or, with
-    ``replace``, in place of its update files (the new one carries them over)."""
-    old = set(anchors_files(entry)) if replace else set()
+    """``entry`` with the new anchor update file ``name`` (its ``files``) added, in place
+    of its update files ``replace`` (the new one carries them over)."""
+    old = set(replace)
+    if not old <= set(anchors_files(entry)):
+        raise ValueError(f"{sorted(old)} are not all anchor updates of {entry.name}")
     kept = {key: value for key, value in entry.files.items() if key not in old}
     kept.update(files)
     assert name in kept
