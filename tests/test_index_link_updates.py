@@ -563,3 +563,44 @@ def test_a_large_old_anchor_update_is_not_carried_by_later_small_commits(
     assert stored_anchors(index) == stored_anchors(_fresh(articles))
     _same_scores(Index.open(path), _fresh(articles))
     assert verify(path).ok
+
+
+def test_opening_a_reader_decodes_only_the_anchor_headlines_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build's anchor update holds most of a segment's docs and is read at every open:
+    its headlines are decoded a doc at a time, when asked for (counted by wrappers)."""
+    import bnsearch.index.segment as segment_module
+
+    path = tmp_path / "idx"
+    with Index.create(path).writer(merge_policy=MergePolicy(merge_factor=64)) as writer:
+        writer.add_many(LINKED)
+        writer.commit()
+        writer.add_many([_linker("s1", 0, 1, 2), _linker("s2", 3, 4, 5), _linker("s3", 0)])
+    whole: list[str] = []
+    single: list[str] = []
+    decode_strings, decode_one = segment_module.decode_strings, segment_module.decode_one
+
+    def counting_strings(blob, offsets, where="string table"):  # type: ignore[no-untyped-def]
+        whole.append(where)
+        return decode_strings(blob, offsets, where)
+
+    def counting_one(blob, start, end, where):  # type: ignore[no-untyped-def]
+        single.append(where)
+        return decode_one(blob, start, end, where)
+
+    monkeypatch.setattr(segment_module, "decode_strings", counting_strings)
+    monkeypatch.setattr(segment_module, "decode_one", counting_one)
+    reader = Index.open(path).reader()
+    (updates,) = [s.anchor_updates for s in reader.segments if s.anchor_updates]
+    assert len(updates[0].docs) == 6
+    assert not [where for where in whole if "anchor update" in where or ".anc-" in where]
+    assert not [where for where in single if "anchor update" in where]
+    where = reader.find("t0")
+    assert where is not None
+    assert list(reader.stored(*where)["anchors"]) == [LINKED[0].title, LINKED[0].title]
+    asked = [where for where in single if "anchor update" in where]
+    assert len(asked) == 2  # t0's two headlines, not the update's nine
+    assert stored_anchors(Index.open(path)) == stored_anchors(
+        _fresh([*LINKED, _linker("s1", 0, 1, 2), _linker("s2", 3, 4, 5), _linker("s3", 0)])
+    )

@@ -133,29 +133,59 @@ def anchor_specs(schema: Schema) -> list[FieldSpec]:
 
 @attrs.define(eq=False)
 class AnchorUpdate:
-    """One segment's anchor update file, read."""
+    """One segment's anchor update, read: its docs and fields; a doc's headlines are
+    decoded when asked for (a build's update of most of a segment's docs is read at every
+    open, and a reader needs the headlines of few of them)."""
 
     docs: npt.NDArray[np.int64]
-    rows: list[tuple[str, ...]]
+    #: doc ``docs[i]``'s headlines are strings ``pointers[i]`` to ``pointers[i + 1]``
+    pointers: npt.NDArray[np.int64]
+    #: the headline string table (blob, offsets), its structure checked
+    headlines: tuple[Array, Array]
     #: per anchor field: its arrays over the updated docs alone
     fields: dict[str, _FieldArrays]
     #: the file holding it (its own, or the compound file of the segment hosting it)
     name: str
     #: the commit that wrote it (a later one wins for a doc in both)
     generation: int
-    _slot: dict[int, int] = attrs.field(init=False, factory=dict)
+    #: where it is, for error messages
+    where: str = ""
 
-    def __attrs_post_init__(self) -> None:
-        self._slot = {doc: slot for slot, doc in enumerate(self.docs.tolist())}
+    def slot_of(self, doc: int) -> int | None:
+        """The position of ``doc`` in :attr:`docs`, or ``None``."""
+        at = int(np.searchsorted(self.docs, doc))
+        return at if at < len(self.docs) and int(self.docs[at]) == doc else None
+
+    def row(self, slot: int) -> tuple[str, ...]:
+        """The headlines of the doc at position ``slot``."""
+        from bnsearch.index.segment import decode_one
+
+        blob, offsets = self.headlines
+        start, end = int(self.pointers[slot]), int(self.pointers[slot + 1])
+        bounds = offsets[start : end + 1].tolist()
+        return tuple(
+            decode_one(blob, bounds[i], bounds[i + 1], self.where) for i in range(end - start)
+        )
+
+    @property
+    def rows(self) -> list[tuple[str, ...]]:
+        """Every updated doc's headlines, in :attr:`docs` order (the table decoded whole)."""
+        from bnsearch.index.segment import decode_strings
+
+        headlines = decode_strings(*self.headlines, self.where)
+        bounds = self.pointers.tolist()
+        return [tuple(headlines[bounds[i] : bounds[i + 1]]) for i in range(len(self.docs))]
 
     def anchors_of(self, doc: int) -> tuple[str, ...] | None:
         """The updated anchors of ``doc``, or ``None`` when the file does not update it."""
-        slot = self._slot.get(doc)
-        return None if slot is None else self.rows[slot]
+        slot = self.slot_of(doc)
+        return None if slot is None else self.row(slot)
 
     def rows_of(self, doc: int) -> tuple[str, ...]:
         """The anchors of a doc this file updates."""
-        return self.rows[self._slot[doc]]
+        slot = self.slot_of(doc)
+        assert slot is not None, doc
+        return self.row(slot)
 
 
 def read_update(
@@ -171,7 +201,7 @@ def read_update(
     ``name`` (every array's CRC-32, the doc list, the headline table, each field's
     structure); ``opened``: the file mapped with its checked table already (its
     segment's reader)."""
-    from bnsearch.index.segment import _FieldArrays, decode_strings
+    from bnsearch.index.segment import _check_table, _FieldArrays
 
     where = directory.describe(name)
     if opened is None:
@@ -213,16 +243,15 @@ def read_update(
     ):
         fail(f"updated docs are not ascending doc ids in 0..{max_doc - 1}")
     pointers = np.asarray(load("anchors.ptr"), dtype=np.int64)
-    headlines = decode_strings(load("strings.anchors.blob"), load("strings.anchors.off"), where)
+    headlines = (load("strings.anchors.blob"), load("strings.anchors.off"))
+    count = _check_table(*headlines, None, fail, "anchor headlines")
     if (
         len(pointers) != len(docs) + 1
         or int(pointers[0]) != 0
-        or int(pointers[-1]) != len(headlines)
+        or int(pointers[-1]) != count
         or bool(np.any(pointers[1:] < pointers[:-1]))
     ):
         fail("the anchor headline pointers do not match the updated docs")
-    bounds = pointers.tolist()
-    rows = [tuple(headlines[bounds[i] : bounds[i + 1]]) for i in range(len(docs))]
     fields = {}
     for spec in anchor_specs(schema):
         stem = f"fld.{spec.name}"
@@ -231,7 +260,15 @@ def read_update(
         )
         arrays.check(len(docs), lambda message, n=spec.name: fail(message, n), postings=True)
         fields[spec.name] = arrays
-    return AnchorUpdate(docs=docs, rows=rows, fields=fields, name=name, generation=generation)
+    return AnchorUpdate(
+        docs=docs,
+        pointers=pointers,
+        headlines=headlines,
+        fields=fields,
+        name=name,
+        generation=generation,
+        where=where,
+    )
 
 
 def _terms(arrays: _FieldArrays) -> list[str]:
