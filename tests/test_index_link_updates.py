@@ -507,3 +507,100 @@ def test_anchor_updates_of_a_segment_are_bounded_and_carried_over(tmp_path: Path
     assert set(_anchor_files(path)) == {name for name in held if ".anc-" in name}
     _same_scores(Index.open(path), _fresh(articles))
     assert verify(path).ok
+
+
+def test_fold_start_carries_the_newest_updates_while_not_much_larger() -> None:
+    from bnsearch.index.anchorfile import MAX_UPDATES, fold_start
+
+    assert fold_start([5] * (MAX_UPDATES - 1), 1) == MAX_UPDATES - 1  # room left: none
+    assert fold_start([1] * MAX_UPDATES, 1) == 0  # equal sizes: all of them
+    big = [1000, *[1] * (MAX_UPDATES - 1)]
+    assert fold_start(big, 1) == 1  # the large old one stays where it is
+    assert fold_start([4, 3, *[1] * (MAX_UPDATES - 2)], 1000) == 0  # a large commit takes all
+    assert fold_start([900, 800, *[1] * (MAX_UPDATES - 2)], 1) == 2  # at least the two newest
+
+
+def test_a_large_old_anchor_update_is_not_carried_by_later_small_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cost of a commit must not grow with the anchor updates before it: the commit
+    that folds a segment's updates carries the small newest ones over, not a large update
+    written long before (counted by a wrapper around the fold, not timed)."""
+    import bnsearch.index.writer as writer_module
+    from bnsearch.index import verify
+    from bnsearch.index.anchorfile import MAX_UPDATES, update_arrays
+
+    targets = [
+        Article(id=f"g{n}", title=f"নদীর খবর শিরোনাম {n}", body="নদী " * 10) for n in range(100)
+    ]
+
+    def linker(ident: str, picks: range) -> Article:
+        related = [RelatedLink(headline=targets[n].title) for n in picks]
+        return Article(id=ident, title=f"উৎস পাতা {ident}", body="সেতু " * 5, related=related)
+
+    carried: list[list[int]] = []
+
+    def counting(schema, olds, changes):  # type: ignore[no-untyped-def]
+        carried.append([len(old.docs) for old in olds])
+        return update_arrays(schema, olds, changes)
+
+    monkeypatch.setattr(writer_module, "update_arrays", counting)
+    path = tmp_path / "idx"
+    index = Index.create(path)
+    policy = MergePolicy(merge_factor=256)  # no merge: the updates stay beside segment 0
+    with index.writer(merge_policy=policy) as writer:
+        writer.add_many(targets)
+    articles = [*targets, linker("big", range(100))]  # one update of all 100 targets
+    with index.writer(merge_policy=policy) as writer:
+        writer.add(articles[-1])
+    for number in range(3 * MAX_UPDATES):
+        articles.append(linker(f"s{number}", range(number % 100, number % 100 + 1)))
+        with index.writer(merge_policy=policy) as writer:
+            writer.add(articles[-1])
+        assert len(index.reader().segments[0].anchor_updates) <= MAX_UPDATES
+    assert any(sizes for sizes in carried)  # the updates were folded
+    assert max(sum(sizes) for sizes in carried) < 100  # never with the large one
+    assert stored_anchors(index) == stored_anchors(_fresh(articles))
+    _same_scores(Index.open(path), _fresh(articles))
+    assert verify(path).ok
+
+
+def test_opening_a_reader_decodes_only_the_anchor_headlines_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build's anchor update holds most of a segment's docs and is read at every open:
+    its headlines are decoded a doc at a time, when asked for (counted by wrappers)."""
+    import bnsearch.index.segment as segment_module
+
+    path = tmp_path / "idx"
+    with Index.create(path).writer(merge_policy=MergePolicy(merge_factor=64)) as writer:
+        writer.add_many(LINKED)
+        writer.commit()
+        writer.add_many([_linker("s1", 0, 1, 2), _linker("s2", 3, 4, 5), _linker("s3", 0)])
+    whole: list[str] = []
+    single: list[str] = []
+    decode_strings, decode_one = segment_module.decode_strings, segment_module.decode_one
+
+    def counting_strings(blob, offsets, where="string table"):  # type: ignore[no-untyped-def]
+        whole.append(where)
+        return decode_strings(blob, offsets, where)
+
+    def counting_one(blob, start, end, where):  # type: ignore[no-untyped-def]
+        single.append(where)
+        return decode_one(blob, start, end, where)
+
+    monkeypatch.setattr(segment_module, "decode_strings", counting_strings)
+    monkeypatch.setattr(segment_module, "decode_one", counting_one)
+    reader = Index.open(path).reader()
+    (updates,) = [s.anchor_updates for s in reader.segments if s.anchor_updates]
+    assert len(updates[0].docs) == 6
+    assert not [where for where in whole if "anchor update" in where or ".anc-" in where]
+    assert not [where for where in single if "anchor update" in where]
+    where = reader.find("t0")
+    assert where is not None
+    assert list(reader.stored(*where)["anchors"]) == [LINKED[0].title, LINKED[0].title]
+    asked = [where for where in single if "anchor update" in where]
+    assert len(asked) == 2  # t0's two headlines, not the update's nine
+    assert stored_anchors(Index.open(path)) == stored_anchors(
+        _fresh([*LINKED, _linker("s1", 0, 1, 2), _linker("s2", 3, 4, 5), _linker("s3", 0)])
+    )

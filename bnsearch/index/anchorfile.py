@@ -25,8 +25,11 @@ its deletions file):
 
 Updates stack: for a doc in several, the one of the latest generation wins. The commit
 that would give a segment more than :data:`MAX_UPDATES` updates writes one carrying the
-others over instead (array surgery, :func:`update_arrays`; only the docs that changed
-now are analyzed); a merge folds them into the merged segment. A reader takes the
+newest of the others over instead (array surgery, :func:`update_arrays`; only the docs
+that changed now are analyzed): the newest ones while each is no larger than twice what
+the fold holds so far (:func:`fold_start`), so a large old update (a build's) is not
+carried again by every small commit after it, and a commit's cost does not grow with
+the updates before it; a merge folds them into the merged segment. A reader takes the
 updated docs' anchor fields from them (:func:`materialize`: the segment's field with
 those docs' postings dropped and the updates' added, built when the field is first read)
 and their stored anchors, so searching, statistics, explain and highlights see exactly
@@ -73,6 +76,22 @@ def anchors_stem(segment: str, generation: int) -> str:
 MAX_UPDATES = 8
 
 
+def fold_start(sizes: Sequence[int], fresh: int) -> int:
+    """Which of a segment's updates (their numbers of docs ``sizes``, oldest first) the
+    next update (``fresh`` changed docs) carries over: those from the returned position
+    on. None while fewer than :data:`MAX_UPDATES`; else at least the two newest, then each
+    older one while it holds no more than twice the docs of the fold so far (a suffix: a
+    later update wins for a doc, so only the newest ones can be folded)."""
+    start = len(sizes)
+    if start < MAX_UPDATES:
+        return start
+    total = fresh
+    while start > 0 and (len(sizes) - start < 2 or sizes[start - 1] <= 2 * total):
+        start -= 1
+        total += sizes[start]
+    return start
+
+
 def hosted_prefix(segment: str, generation: int) -> str:
     """The stem prefix of ``segment``'s anchor update written by the commit of
     ``generation`` inside that commit's new segment."""
@@ -114,29 +133,59 @@ def anchor_specs(schema: Schema) -> list[FieldSpec]:
 
 @attrs.define(eq=False)
 class AnchorUpdate:
-    """One segment's anchor update file, read."""
+    """One segment's anchor update, read: its docs and fields; a doc's headlines are
+    decoded when asked for (a build's update of most of a segment's docs is read at every
+    open, and a reader needs the headlines of few of them)."""
 
     docs: npt.NDArray[np.int64]
-    rows: list[tuple[str, ...]]
+    #: doc ``docs[i]``'s headlines are strings ``pointers[i]`` to ``pointers[i + 1]``
+    pointers: npt.NDArray[np.int64]
+    #: the headline string table (blob, offsets), its structure checked
+    headlines: tuple[Array, Array]
     #: per anchor field: its arrays over the updated docs alone
     fields: dict[str, _FieldArrays]
     #: the file holding it (its own, or the compound file of the segment hosting it)
     name: str
     #: the commit that wrote it (a later one wins for a doc in both)
     generation: int
-    _slot: dict[int, int] = attrs.field(init=False, factory=dict)
+    #: where it is, for error messages
+    where: str = ""
 
-    def __attrs_post_init__(self) -> None:
-        self._slot = {doc: slot for slot, doc in enumerate(self.docs.tolist())}
+    def slot_of(self, doc: int) -> int | None:
+        """The position of ``doc`` in :attr:`docs`, or ``None``."""
+        at = int(np.searchsorted(self.docs, doc))
+        return at if at < len(self.docs) and int(self.docs[at]) == doc else None
+
+    def row(self, slot: int) -> tuple[str, ...]:
+        """The headlines of the doc at position ``slot``."""
+        from bnsearch.index.segment import decode_one
+
+        blob, offsets = self.headlines
+        start, end = int(self.pointers[slot]), int(self.pointers[slot + 1])
+        bounds = offsets[start : end + 1].tolist()
+        return tuple(
+            decode_one(blob, bounds[i], bounds[i + 1], self.where) for i in range(end - start)
+        )
+
+    @property
+    def rows(self) -> list[tuple[str, ...]]:
+        """Every updated doc's headlines, in :attr:`docs` order (the table decoded whole)."""
+        from bnsearch.index.segment import decode_strings
+
+        headlines = decode_strings(*self.headlines, self.where)
+        bounds = self.pointers.tolist()
+        return [tuple(headlines[bounds[i] : bounds[i + 1]]) for i in range(len(self.docs))]
 
     def anchors_of(self, doc: int) -> tuple[str, ...] | None:
         """The updated anchors of ``doc``, or ``None`` when the file does not update it."""
-        slot = self._slot.get(doc)
-        return None if slot is None else self.rows[slot]
+        slot = self.slot_of(doc)
+        return None if slot is None else self.row(slot)
 
     def rows_of(self, doc: int) -> tuple[str, ...]:
         """The anchors of a doc this file updates."""
-        return self.rows[self._slot[doc]]
+        slot = self.slot_of(doc)
+        assert slot is not None, doc
+        return self.row(slot)
 
 
 def read_update(
@@ -152,7 +201,7 @@ def read_update(
     ``name`` (every array's CRC-32, the doc list, the headline table, each field's
     structure); ``opened``: the file mapped with its checked table already (its
     segment's reader)."""
-    from bnsearch.index.segment import _FieldArrays, decode_strings
+    from bnsearch.index.segment import _check_table, _FieldArrays
 
     where = directory.describe(name)
     if opened is None:
@@ -194,16 +243,15 @@ def read_update(
     ):
         fail(f"updated docs are not ascending doc ids in 0..{max_doc - 1}")
     pointers = np.asarray(load("anchors.ptr"), dtype=np.int64)
-    headlines = decode_strings(load("strings.anchors.blob"), load("strings.anchors.off"), where)
+    headlines = (load("strings.anchors.blob"), load("strings.anchors.off"))
+    count = _check_table(*headlines, None, fail, "anchor headlines")
     if (
         len(pointers) != len(docs) + 1
         or int(pointers[0]) != 0
-        or int(pointers[-1]) != len(headlines)
+        or int(pointers[-1]) != count
         or bool(np.any(pointers[1:] < pointers[:-1]))
     ):
         fail("the anchor headline pointers do not match the updated docs")
-    bounds = pointers.tolist()
-    rows = [tuple(headlines[bounds[i] : bounds[i + 1]]) for i in range(len(docs))]
     fields = {}
     for spec in anchor_specs(schema):
         stem = f"fld.{spec.name}"
@@ -212,7 +260,15 @@ def read_update(
         )
         arrays.check(len(docs), lambda message, n=spec.name: fail(message, n), postings=True)
         fields[spec.name] = arrays
-    return AnchorUpdate(docs=docs, rows=rows, fields=fields, name=name, generation=generation)
+    return AnchorUpdate(
+        docs=docs,
+        pointers=pointers,
+        headlines=headlines,
+        fields=fields,
+        name=name,
+        generation=generation,
+        where=where,
+    )
 
 
 def _terms(arrays: _FieldArrays) -> list[str]:
@@ -340,11 +396,13 @@ def update_arrays(
 
 
 def with_update(
-    entry: SegmentEntry, name: str, files: Mapping[str, FileInfo], *, replace: bool
+    entry: SegmentEntry, name: str, files: Mapping[str, FileInfo], *, replace: Sequence[str] = ()
 ) -> SegmentEntry:
-    """``entry`` with the new anchor update file ``name`` (its ``files``) added, or, with
-    ``replace``, in place of its update files (the new one carries them over)."""
-    old = set(anchors_files(entry)) if replace else set()
+    """``entry`` with the new anchor update file ``name`` (its ``files``) added, in place
+    of its update files ``replace`` (the new one carries them over)."""
+    old = set(replace)
+    if not old <= set(anchors_files(entry)):
+        raise ValueError(f"{sorted(old)} are not all anchor updates of {entry.name}")
     kept = {key: value for key, value in entry.files.items() if key not in old}
     kept.update(files)
     assert name in kept

@@ -840,21 +840,25 @@ class SegmentReader:
 
     def copy_stored(self, target: StoreWriter) -> None:
         """Append the live docs' stored rows to ``target`` (for merges)."""
-        patches = {
-            doc: {"anchors": list(row)}
+        patches = {doc: {"anchors": list(row)} for doc, row in self._anchor_rows().items()}
+        self._store.copy_live(target, self.live, patches)
+
+    def _anchor_rows(self) -> dict[int, tuple[str, ...]]:
+        """doc -> its anchors, for every doc an anchor update holds (the last one wins),
+        each update's headlines decoded whole."""
+        return {
+            doc: row
             for update in self._anchor_updates
             for doc, row in zip(update.docs.tolist(), update.rows, strict=True)
         }
-        self._store.copy_live(target, self.live, patches)
 
     def iter_stored(self) -> Any:
         """Every stored row in doc order (shared objects: read only)."""
         if not self._anchor_updates:
             return self._store.iter_rows()
+        patched = self._anchor_rows()
         return (
-            row
-            if (anchors := self._updated_anchors(doc)) is None
-            else {**row, "anchors": list(anchors)}
+            row if (anchors := patched.get(doc)) is None else {**row, "anchors": list(anchors)}
             for doc, row in enumerate(self._store.iter_rows())
         )
 

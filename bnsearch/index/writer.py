@@ -50,8 +50,8 @@ from bnsearch.articles.links import KeyedArticle, LinkKeys, article_keys
 from bnsearch.errors import ArticleError, BnSearchError
 from bnsearch.index import faults
 from bnsearch.index.anchorfile import (
-    MAX_UPDATES,
     anchors_stem,
+    fold_start,
     hosted_arrays,
     update_arrays,
     with_update,
@@ -492,7 +492,7 @@ class IndexWriter:
             self._anchor_changes.difference_update(pending.ids)
         return anchors
 
-    def _anchor_fixes(self) -> dict[int, tuple[dict[str, Any], bool]]:
+    def _anchor_fixes(self) -> dict[int, tuple[dict[str, Any], tuple[str, ...]]]:
         """The anchor updates of the articles in segments whose stored anchors differ
         from the graph's (or the lookups'): working ordinal -> (the update's arrays,
         whether it carries the segment's earlier updates over); nothing else of theirs
@@ -530,10 +530,11 @@ class IndexWriter:
         fixes = {}
         for ordinal in sorted(changes):
             olds = self._working[ordinal].reader.anchor_updates
-            replace = len(olds) >= MAX_UPDATES  # then the new update carries the others over
+            # the new update carries the newest of the others over (a suffix: later wins)
+            carried = olds[fold_start([len(old.docs) for old in olds], len(changes[ordinal])) :]
             fixes[ordinal] = (
-                update_arrays(self._schema, olds if replace else (), changes[ordinal]),
-                replace,
+                update_arrays(self._schema, carried, changes[ordinal]),
+                tuple(old.name for old in carried),
             )
         return fixes
 
@@ -581,7 +582,7 @@ class IndexWriter:
         return working.reader.stored_anchors(doc)
 
     def _hosted_fixes(
-        self, fixes: Mapping[int, tuple[dict[str, Any], bool]], generation: int
+        self, fixes: Mapping[int, tuple[dict[str, Any], tuple[str, ...]]], generation: int
     ) -> dict[str, Any]:
         """The arrays of ``fixes`` as the commit's new segment holds them."""
         hosted: dict[str, Any] = {}
@@ -590,7 +591,10 @@ class IndexWriter:
         return hosted
 
     def _write_anchor_fixes(
-        self, fixes: Mapping[int, tuple[dict[str, Any], bool]], generation: int, host: str | None
+        self,
+        fixes: Mapping[int, tuple[dict[str, Any], tuple[str, ...]]],
+        generation: int,
+        host: str | None,
     ) -> None:
         """List each anchor update of ``fixes`` with its segment's files: in the compound
         file of ``host`` (the commit's new segment, which holds them already), else in a
