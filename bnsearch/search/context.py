@@ -85,6 +85,9 @@ class Context:
         self.calls: dict[tuple[Any, ...], tuple[tuple[object, ...], list[Any]]] = {}
         #: ``(pairs, weights) -> RerankPlan`` (see :data:`RERANK_PLANS_KEPT`)
         self.rerank_plans: dict[tuple[Any, ...], Any] = {}
+        #: ``id(compiled) -> (compiled, matchers, span lookups)`` of the queries whose
+        #: pages were highlighted last (see :func:`bnsearch.search.hits.page_marks`)
+        self.page_marks: dict[int, tuple[Any, Any, Any]] = {}
         #: what :meth:`intern` keeps: ``key -> value``, for the compiler
         self.interned: dict[tuple[Any, ...], Any] = {}
 

@@ -3,7 +3,6 @@ their stored rows and, when asked, highlights (titles whole, the body as a snipp
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -33,11 +32,6 @@ Located = tuple[SegmentReader, int, Lookups]
 #: Queries whose matchers and span lookups a snapshot keeps (a kept plan's pages find
 #: them made: about a tenth of a one-word page at 4,008 docs, more for several words).
 KEPT_QUERIES = 512
-#: Per snapshot, ``id(compiled) -> (compiled, matchers, lookups)``; the compiled query is
-#: kept so its id is not reused while the entry lives.
-_KEPT: weakref.WeakKeyDictionary[
-    Context, dict[int, tuple[Compiled, dict[str, TermMatcher], Lookups]]
-] = weakref.WeakKeyDictionary()
 
 
 def make_hits(
@@ -130,12 +124,11 @@ def page_marks(ctx: Context, compiled: Compiled) -> tuple[dict[str, TermMatcher]
     last: a kept plan (the same query again) finds them made. The numpy path's lookups
     key every posting of their terms (large at a million docs), so they are kept for
     one page only."""
-    kept = _KEPT.get(ctx)
-    if kept is None:
-        kept = _KEPT.setdefault(ctx, {})
+    kept = ctx.page_marks  # (the compiled query is kept so its id is not reused)
     found = kept.get(id(compiled))
     if found is not None and found[0] is compiled:
-        return found[1], found[2]
+        marks: tuple[dict[str, TermMatcher], Lookups] = (found[1], found[2])
+        return marks
     matchers = query_matchers(ctx, compiled)
     lookups: Lookups = {}
     if spans.core is not None:
