@@ -92,8 +92,12 @@ class Compiler:
     weights: Mapping[str, float]
     romanized: bool = False
     notes: list[str] = attrs.field(factory=list)
-    #: ``weights`` as a key (made when first needed)
-    weights_key: tuple[tuple[str, float], ...] | None = attrs.field(default=None, init=False)
+    #: ``weights`` as a key of what :meth:`Context.intern` keeps
+    weights_key: tuple[tuple[str, float], ...] = attrs.field(init=False)
+
+    @weights_key.default
+    def _weights_key(self) -> tuple[tuple[str, float], ...]:
+        return tuple(self.weights.items())
 
     def fields_of(self, field: str | None) -> dict[str, float]:
         if field is None:
@@ -117,8 +121,6 @@ class Compiler:
         with the notes it adds): a new query of leaves met before reads them back."""
         if isinstance(query, Bool):
             return self._bool(query)
-        if self.weights_key is None:
-            self.weights_key = tuple(self.weights.items())
         key = ("leaf", query, self.weights_key, self.romanized)
         known: tuple[Compiled | None, tuple[str, ...]] | None = self.ctx.interned.get(key)
         if known is None:
@@ -149,8 +151,6 @@ class Compiler:
         form flag of the word as typed (:attr:`Unit.form_flag`, for the exact-form bonus);
         fields analyzed differently get no such bonus.
         """
-        if self.weights_key is None:
-            self.weights_key = tuple(self.weights.items())
         weights_key = self.weights_key
         by_analyzer = self._analyzer_groups(weights_key)
         if len(by_analyzer) == 1:  # the usual case: every field analyzed alike
