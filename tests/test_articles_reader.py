@@ -146,6 +146,20 @@ def test_broken_json_line_names_file_line_and_byte(tmp_path: Path) -> None:
     assert str(file) in str(error) and "line 2" in str(error)
 
 
+def test_a_number_too_long_to_read_is_a_bad_json_line(tmp_path: Path) -> None:
+    """Python refuses ints of more than 4,300 digits with a bare ValueError: the line is
+    bad JSON (file, line, byte of the number), skipped with skip_bad, never a crash."""
+    bad = '{"id": ' + "9" * 5000 + ', "title": "t"}'
+    file = write_lines(tmp_path / "x.jsonl", [record("a"), bad, record("b")])
+    with pytest.raises(ArticleError, match="not valid JSON: a number of 5000 digits") as caught:
+        list(read_articles(file))
+    assert caught.value.line == 2
+    assert caught.value.offset == len(record("a").encode()) + 1 + len('{"id": ')
+    report = ReadReport()
+    assert [a.id for a in read_articles(file, skip_bad=True, report=report)] == ["a", "b"]
+    assert [s.line for s in report.skipped] == [2]
+
+
 def test_non_utf8_byte_offset_in_jsonl(tmp_path: Path) -> None:
     good = record("a").encode()
     bad = b'{"id": "b", "title": "\xe0\xa6\xac\xff"}'

@@ -4,6 +4,7 @@ and a refused write leaves the index exactly as it was."""
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -322,6 +323,26 @@ def test_bad_put_bodies(client: TestClient, folder: Path, body: bytes, code: str
     generation = Index.open(folder).generation
     refused(client.put("/articles/batch-ok-1", content=body, headers=AUTH), 400, code)
     unchanged(folder, generation)
+
+
+def test_a_number_too_long_for_python_is_bad_json(client: TestClient, folder: Path) -> None:
+    """An integer of more digits than Python converts (a bare ValueError from json) is a
+    400 naming it, in a PUT body and in a batch line; nothing is committed."""
+    old = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)  # the smallest limit: the bodies fit the test's 4 KB
+    try:
+        generation = Index.open(folder).generation
+        number = "9" * 700
+        put = client.put(
+            "/articles/batch-ok-1", content=f'{{"title": "t", "n": {number}}}', headers=AUTH
+        )
+        assert "a number of 700 digits" in str(refused(put, 400, "bad_json")["message"])
+        lines = [_line(1), f'{{"id": {number}, "title": "t"}}']
+        post = client.post("/articles", content="\n".join(lines).encode(), headers=AUTH)
+        assert refused(post, 400, "bad_json")["line"] == 2
+        unchanged(folder, generation)
+    finally:
+        sys.set_int_max_str_digits(old)
 
 
 def test_wrong_content_length_header(client: TestClient) -> None:

@@ -30,6 +30,8 @@ import datetime as dt
 import gzip
 import json
 import os
+import re
+import sys
 from collections.abc import Iterable
 from typing import IO, Any
 
@@ -64,6 +66,28 @@ _JSON_TYPE_NAMES = {
 }
 
 
+def decode_json(text: str) -> Any:
+    """``json.loads(text)`` for untrusted text, where every failure is a
+    :class:`json.JSONDecodeError` (its ``msg`` and position say what and where): also
+    nesting too deep for the parser (``RecursionError``) and an integer longer than
+    Python converts (a bare ``ValueError``, more than ``sys.get_int_max_str_digits()``
+    digits). The one decoding rule of JSONL lines and of the web service's bodies."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
+    except ValueError:  # an integer too long to convert
+        limit = sys.get_int_max_str_digits()
+        found = re.search(rf"-?[0-9]{{{limit + 1},}}", text)
+        digits = len(found.group().lstrip("-")) if found else limit + 1
+        at = found.start() if found else 0
+        raise json.JSONDecodeError(
+            f"a number of {digits} digits (at most {limit} are read)", text, at
+        ) from None
+
+
 def _kind(value: object) -> str:
     return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
 
@@ -78,7 +102,10 @@ def _optional_str(record: dict[str, Any], key: str) -> str | None:
 def _id(record: dict[str, Any]) -> str:
     value = record.get("id")
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+        try:
+            return str(value)
+        except ValueError:  # more digits than Python converts
+            raise ArticleError("key 'id' is a number too long to be an id") from None
     if not isinstance(value, str):
         if "id" not in record:
             raise ArticleError("record has no 'id'")

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import attrs
 
-from bnsearch.articles.jsonl import article_from_record
+from bnsearch.articles.jsonl import article_from_record, decode_json
 from bnsearch.articles.model import Article
 from bnsearch.articles.page import parse_page
 from bnsearch.errors import ArticleError
@@ -471,11 +471,7 @@ def _record(raw: bytes, name: str, number: int, start: int) -> Article | None:
     if not text.strip():
         return None
     try:
-        record = json.loads(text)
-    except RecursionError:
-        raise ArticleError(
-            "not valid JSON: nested too deeply", path=name, line=number, offset=start
-        ) from None
+        record = decode_json(text)
     except json.JSONDecodeError as error:
         offset = start + len(text[: error.pos].encode("utf-8"))
         raise ArticleError(

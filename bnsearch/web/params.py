@@ -19,7 +19,7 @@ from urllib.parse import unquote_to_bytes
 import attrs
 
 from bnsearch.articles import Article
-from bnsearch.articles.jsonl import article_from_record
+from bnsearch.articles.jsonl import article_from_record, decode_json
 from bnsearch.errors import ArticleError
 from bnsearch.web.errors import RequestError
 
@@ -245,15 +245,13 @@ def _text_of(body: bytes, what: str) -> str:
 def one_article(body: bytes, article_id: str) -> Article:
     """The article of a PUT body: one JSON object; its ``id``, if any, must be the path's."""
     try:
-        record = json.loads(_text_of(body, "the body"))
+        record = decode_json(_text_of(body, "the body"))
     except json.JSONDecodeError as error:
         raise RequestError(
             400,
             "bad_json",
             f"the body is not JSON: {error.msg} (line {error.lineno}, column {error.colno})",
         ) from None
-    except RecursionError:
-        raise RequestError(400, "bad_json", "the body is not JSON: nested too deeply") from None
     if not isinstance(record, dict):
         raise RequestError(400, "bad_article", "the body must be one JSON object (an article)")
     given = record.get("id")
@@ -277,17 +275,13 @@ def ndjson_articles(body: bytes) -> list[Article]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = decode_json(line)
         except json.JSONDecodeError as error:
             raise RequestError(
                 400,
                 "bad_json",
                 f"line {number}: not JSON: {error.msg} (column {error.colno})",
                 line=number,
-            ) from None
-        except RecursionError:
-            raise RequestError(
-                400, "bad_json", f"line {number}: not JSON: nested too deeply", line=number
             ) from None
         try:
             articles.append(_article(record, where=f"line {number}"))
