@@ -23,6 +23,7 @@ from bnsearch.errors import (
 )
 from bnsearch.index import Index, MergePolicy, news_schema
 from bnsearch.index.norms import NORM_DECODE, encode_lengths
+from bnsearch.index.schema import FieldSpec
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS = SHARED / "corpus" / "belin_religious_news.jsonl"
@@ -572,3 +573,11 @@ def test_stable_order_equals_a_stable_argsort(limit: int) -> None:
     expected = np.argsort(keys, kind="stable")
     assert stable_order(keys, limit).tolist() == expected.tolist()
     assert stable_order(keys.astype(np.uint32), limit).tolist() == expected.tolist()
+
+
+@pytest.mark.parametrize("weight", [float("inf"), 1e308, 1e7, 1e-7, -1.0])
+def test_a_schema_weight_out_of_range_is_refused(weight: float) -> None:
+    """Scores are float32 sums of weighted frequencies: a weight past 1e6 overflows there
+    (NaN, or hits lost on the compiled path), one under 1e-6 vanishes."""
+    with pytest.raises(SchemaError, match="field weight"):
+        FieldSpec(name="title", source="title", weight=weight)

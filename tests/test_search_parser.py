@@ -62,6 +62,32 @@ def test_precedence_and_binds_tighter_than_or() -> None:
     assert strict("a AND -b") == Bool(must=(a,), must_not=(b,))
 
 
+def test_boosts_multiplying_out_of_range_are_a_syntax_error() -> None:
+    """Nested boosts multiply: each within 1e6 could reach 1e42 (float32 scores of inf,
+    a web page that is not JSON). Strict parsing says where; a user string reads as words."""
+    nested = "(" * 7 + "বাজেট" + "^1000000)" * 7
+    with pytest.raises(QuerySyntaxError, match="boosts multiply") as caught:
+        strict(nested)
+    assert caught.value.position == nested.index("^", nested.index("^") + 1)
+    assert parse_query(nested) == words_query(nested)
+    with pytest.raises(QuerySyntaxError, match="boosts multiply"):
+        strict("((ক^0.001 খ)^0.001)^0.001")
+    kept = Bool(should=(Term(text="ক", boost=1000.0), Term(text="খ")), boost=1000.0)
+    assert strict("(ক^1000 খ)^1000") == kept
+    with pytest.raises(QuerySyntaxError, match="at least 0.000001"):
+        strict("ক^0.0000001")
+
+
+def test_a_query_tree_keeps_its_boosts_in_range() -> None:
+    with pytest.raises(ValueError, match="boost"):
+        Term(text="ক", boost=1e300)
+    with pytest.raises(ValueError, match="boost"):
+        Term(text="ক", boost=1e-300)
+    deep = Bool(should=(Term(text="ক", boost=1e4), Term(text="খ")), boost=100.0)
+    with pytest.raises(ValueError, match="boosts multiply"):
+        Bool(should=(deep, Term(text="গ")), boost=10.0)
+
+
 def test_field_applies_to_a_group_and_boost_to_the_group() -> None:
     query = strict("title:(ক খ)^3")
     assert query == Bool(

@@ -122,6 +122,14 @@ def test_field_query_and_field_weights(searcher: Searcher) -> None:
     assert ids(heavy_title)[0] == "cricket-2"
 
 
+@pytest.mark.parametrize("weight", [1e308, 1e7, 1e-320, 1e-7, float("inf"), float("nan")])
+def test_field_weights_out_of_range_are_refused(searcher: Searcher, weight: float) -> None:
+    """A weight past float32's reach gave NaN scores (numpy path) or no hits with a total
+    (compiled path); a tiny one, matches that one path dropped."""
+    with pytest.raises(ValueError, match="weight of field 'title'"):
+        searcher.search("লাহোরে", fields={"title": weight, "body": 1.0})
+
+
 def test_phrase_requires_adjacency(searcher: Searcher) -> None:
     assert ids(searcher.search('"শেখ হাসিনা"')) == ["flood-1"]
     assert searcher.search('"হাসিনা শেখ"').total == 0

@@ -4,6 +4,7 @@ and a refused write leaves the index exactly as it was."""
 from __future__ import annotations
 
 import json
+import math
 import sys
 import warnings
 from collections.abc import Iterator
@@ -351,3 +352,11 @@ def test_wrong_content_length_header(client: TestClient) -> None:
     request = client.build_request("PUT", "/articles/x", content=b"{}", headers=headers)
     request.headers["Content-Length"] = "lots"
     refused(client.send(request), 400, "bad_header")
+
+
+def test_boosts_multiplying_past_the_range_give_a_json_page(client: TestClient) -> None:
+    """Nested boosts of 1e6 each used to score inf: the page was not JSON (a 500)."""
+    query = "(" * 7 + "ঢাকা" + "^1000000)" * 7
+    response = client.get("/search", params={"q": query})
+    assert response.status_code == 200, response.text
+    assert all(math.isfinite(hit["score"]) for hit in response.json()["hits"])

@@ -74,9 +74,26 @@ def _stored_flag(value: Any, name: str) -> bool:
     return value
 
 
+#: A field weight is 0 (the field is not searched) or from MIN_WEIGHT to MAX_WEIGHT: scores
+#: are float32 sums of weighted term frequencies, where a larger weight overflows (inf,
+#: then NaN, and hits the compiled path drops) and a smaller one vanishes (a match
+#: scoring 0). The same range bounds query boosts (:mod:`bnsearch.search.query`).
+MIN_WEIGHT = 1e-6
+MAX_WEIGHT = 1e6
+
+
+def valid_weight(value: object) -> bool:
+    """Whether ``value`` is a field weight: a number, 0 or from MIN_WEIGHT to MAX_WEIGHT."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    return value == 0 or MIN_WEIGHT <= value <= MAX_WEIGHT
+
+
 def _check_weight(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value >= 0.0:
-        raise SchemaError(f"field weight must be >= 0, got {value!r}")
+    if not valid_weight(value):
+        raise SchemaError(
+            f"field weight must be 0 or from {MIN_WEIGHT:g} to {MAX_WEIGHT:g}, got {value!r}"
+        )
 
 
 def _check_name(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

@@ -29,6 +29,8 @@ import attrs
 
 from bnsearch.errors import QuerySyntaxError
 from bnsearch.search.query import (
+    MAX_BOOST,
+    MIN_BOOST,
     SYNTAX_CHARACTERS,
     Bool,
     Fuzzy,
@@ -207,8 +209,10 @@ class _Lexer:
         if not _BOOST.fullmatch(text):
             raise self.error("a boost must be a number, like ^2 or ^0.5", position)
         value = float(text)
-        if not 0 < value <= 1e6:
-            raise self.error("a boost must be greater than 0 and at most 1000000", position)
+        if not MIN_BOOST <= value <= MAX_BOOST:
+            raise self.error(
+                f"a boost must be at least {MIN_BOOST:f} and at most {MAX_BOOST:.0f}", position
+            )
         return value
 
     def _word(self, chars: list[tuple[str, bool, int]]) -> _Token:
@@ -404,7 +408,14 @@ class _Parser:
         token = self.peek()
         if token is not None and token.kind == "modifier":
             self.i += 1
-            return attrs.evolve(query, boost=query.boost * token.boost)
+            try:
+                return attrs.evolve(query, boost=query.boost * token.boost)
+            except ValueError:  # the product left the range (query.boost_span)
+                raise self.error(
+                    f"boosts multiply to more than {MAX_BOOST:.0f} or less than "
+                    f"{MIN_BOOST:f} here",
+                    token.position,
+                ) from None
         return query
 
 

@@ -15,8 +15,10 @@ Nodes:
 * :class:`MatchAll`: every live document (used for pure-negative queries such as ``-খেলা``).
 
 :func:`And`, :func:`Or` and :func:`Not` build :class:`Bool` nodes. Every node has a
-``boost`` (> 0) that multiplies its score, and ``str(node)`` gives query syntax that parses
-back to an equal node.
+``boost`` that multiplies its score, from :data:`MIN_BOOST` to :data:`MAX_BOOST`, as is the
+product of the boosts from a node down to any clause under it (scores are float32 sums:
+past that range they overflow or vanish); ``str(node)`` gives query syntax that parses back
+to an equal node.
 """
 
 from __future__ import annotations
@@ -31,11 +33,39 @@ import attrs
 SYNTAX_CHARACTERS = frozenset('"()+-:*~^\\')
 
 
+#: The range of a boost and of the boosts multiplied from a node to any clause under it
+#: (the range of a field weight, :data:`bnsearch.index.schema.MAX_WEIGHT`, for the same
+#: reason: float32 scores).
+MIN_BOOST = 1e-6
+MAX_BOOST = 1e6
+#: rounding room for products such as 0.001 * 0.001
+_SLACK = 1e-9
+
+
 def _check_boost(instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+    if not (
+        isinstance(value, (int, float))
+        and math.isfinite(value)
+        and MIN_BOOST * (1 - _SLACK) <= value <= MAX_BOOST * (1 + _SLACK)
+    ):
         raise ValueError(
-            f"{type(instance).__name__}.boost must be a finite number > 0, got {value!r}"
+            f"{type(instance).__name__}.boost must be a number from {MIN_BOOST:f} to "
+            f"{MAX_BOOST:.0f}, got {value!r}"
         )
+
+
+def boost_span(query: Query) -> tuple[float, float]:
+    """The smallest and largest product of boosts from ``query`` down to one of its
+    clauses (a leaf: its own boost)."""
+    if not isinstance(query, Bool):
+        return query.boost, query.boost
+    spans = [boost_span(clause) for clause in (*query.must, *query.should, *query.must_not)]
+    if not spans:
+        return query.boost, query.boost
+    return (
+        query.boost * min(low for low, _ in spans),
+        query.boost * max(high for _, high in spans),
+    )
 
 
 def _check_text(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -172,6 +202,15 @@ class Bool:
     should: tuple[Query, ...] = attrs.field(default=(), converter=_to_tuple)
     must_not: tuple[Query, ...] = attrs.field(default=(), converter=_to_tuple)
     boost: float = attrs.field(default=1.0, validator=_check_boost)
+
+    def __attrs_post_init__(self) -> None:
+        low, high = boost_span(self)
+        if not MIN_BOOST * (1 - _SLACK) <= low <= high <= MAX_BOOST * (1 + _SLACK):
+            worst = high if high > MAX_BOOST else low
+            raise ValueError(
+                f"boosts multiply to {worst:g} from a query node to a clause under it; "
+                f"the product must be from {MIN_BOOST:f} to {MAX_BOOST:.0f}"
+            )
 
     @property
     def is_empty(self) -> bool:

@@ -12,7 +12,6 @@ A search runs by job, one module each: :mod:`.plan` (parse, compile; score: eval
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Collection, Mapping, Sequence
@@ -23,6 +22,7 @@ import attrs
 
 from bnsearch.errors import QuerySyntaxError, SchemaError
 from bnsearch.index.reader import IndexReader
+from bnsearch.index.schema import MAX_WEIGHT, MIN_WEIGHT, valid_weight
 from bnsearch.search import collect
 from bnsearch.search.collect import SORTS, Chosen
 from bnsearch.search.context import Context
@@ -123,8 +123,11 @@ class Searcher:
                 raise SchemaError(f"unknown field {name!r}; fields are {self.schema.names}")
             if not self.schema[name].is_text:
                 raise SchemaError(f"field {name!r} is a keyword field: use it in filter=")
-            if not (isinstance(weight, (int, float)) and math.isfinite(weight) and weight >= 0):
-                raise ValueError(f"weight of field {name!r} must be a number >= 0, got {weight!r}")
+            if not valid_weight(weight):
+                raise ValueError(
+                    f"weight of field {name!r} must be 0 or a number from {MIN_WEIGHT:g} to "
+                    f"{MAX_WEIGHT:g}, got {weight!r}"
+                )
             if weight > 0:
                 checked[name] = float(weight)
         if not checked:
