@@ -119,3 +119,13 @@ def test_verify_checks_anchors_against_the_links(
     assert not report.ok
     assert len(report.problems) == 1
     assert "article 't'" in report.problems[0] and "পদ্মা সেতু খুলল" in report.problems[0]
+
+
+def test_verify_of_a_file_or_a_missing_folder_is_a_report(tmp_path: Path) -> None:
+    """A path that is a file is no index: a report saying so, not a NotADirectoryError."""
+    file = tmp_path / "page.txt"
+    file.write_text("not an index", encoding="utf-8")
+    for target in (file, tmp_path / "missing"):
+        report = verify(target)
+        assert not report.ok and report.generation is None
+        assert str(target) in report.problems[0]

@@ -344,14 +344,17 @@ def verify(target: str | os.PathLike[str] | Any, *, anchors: bool = True) -> Ver
     problems: list[str] = []
     try:
         manifest: Manifest = read_manifest(directory)
-    except BnSearchError as error:
+    except (BnSearchError, OSError) as error:
+        problem = str(error)
+        if isinstance(error, OSError):  # a file where the folder should be, no permission
+            problem = f"{location}: no index folder readable here ({error.strerror})"
         return VerifyReport(
             location=location,
             generation=None,
             segments=0,
             doc_count=0,
             files_checked=0,
-            problems=(str(error),),
+            problems=(problem,),
         )
     schema: Schema | None = None
     try:
