@@ -407,21 +407,25 @@ def _check_state(path: Path) -> int:
     return reader.generation
 
 
+def _fresh_index(path: Path) -> Path:
+    """A new index at ``path`` (replacing what is there) holding four small articles."""
+    from test_index_crash import _article
+
+    if path.exists():
+        shutil.rmtree(path)
+    with Index.create(path).writer() as writer:
+        for j in range(4):
+            writer.add(_article(f"b{j}", 1))
+    return path
+
+
 def kill_trials(count: int, rng: random.Random, work: Path) -> dict[str, int]:
     """SIGKILL a committing writer at random moments; count kills, commits lost, bad states."""
     import os
     import signal
     import subprocess
 
-    from test_index_crash import _article
-
-    path = work / "killed"
-    if path.exists():
-        shutil.rmtree(path)
-    index = Index.create(path)
-    with index.writer() as writer:
-        for j in range(4):
-            writer.add(_article(f"b{j}", 1))
+    path = _fresh_index(work / "killed")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
     result = {"kills": 0, "commits reported": 0, "commits lost": 0, "bad states": 0}
@@ -459,15 +463,9 @@ def disk_full_trials(count: int, rng: random.Random, work: Path) -> dict[str, in
     """Fail a commit with ENOSPC after a random number of written bytes; count outcomes."""
     import errno
 
-    from test_index_crash import _article, ops_for_commit
+    from test_index_crash import ops_for_commit
 
-    path = work / "full"
-    if path.exists():
-        shutil.rmtree(path)
-    index = Index.create(path)
-    with index.writer() as writer:
-        for j in range(4):
-            writer.add(_article(f"b{j}", 1))
+    path = _fresh_index(work / "full")
     result = {"commits failed": 0, "commits done": 0, "bad states": 0}
     real_parts, real_manifest = FSDirectory.write_parts, FSDirectory.write_manifest
     budget = [0]
