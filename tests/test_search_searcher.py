@@ -94,6 +94,10 @@ def test_total_counts_all_matches_and_pages(searcher: Searcher) -> None:
     assert page.has_more
     past = searcher.search("বাংলাদেশ", limit=5, offset=50)
     assert len(past) == 0 and past.total > 0
+    # past what a C ssize_t holds (the compiled core raised OverflowError): still a page
+    for offset in (2**63 - 3, 10**20):
+        far = searcher.search("বাংলাদেশ", limit=5, offset=offset)
+        assert len(far) == 0 and far.total == past.total and far.offset == offset
 
 
 def test_facets_count_every_match_not_the_page(searcher: Searcher) -> None:

@@ -177,6 +177,11 @@ class Searcher:
         if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
             raise ValueError(f"offset must be an int >= 0, got {offset!r}")
 
+    def _page_end(self, page_end: int) -> int:
+        """``page_end`` (offset + limit) cut to the docs of the snapshot: no more can be
+        ranked, and the compiled core takes a C ssize_t (an offset of 10**20 is a page)."""
+        return min(page_end, sum(segment.max_doc for segment in self.reader.segments))
+
     def _facet_fields(self, facets: Collection[str] | None) -> tuple[str, ...]:
         if facets is None:
             return self._default_facets
@@ -234,9 +239,10 @@ class Searcher:
         """
         started = time.perf_counter()
         self._page(limit, offset)
+        page_end = self._page_end(offset + limit)
         scoring = self.score(
             query,
-            page_end=offset + limit,
+            page_end=page_end,
             fields=fields,
             filter=filter,
             sort=sort,
@@ -250,7 +256,7 @@ class Searcher:
         if scored is not None:
             segments = self.reader.segments
             chosen = collect.top(
-                segments, scored.matched, offset + limit, sort or "score", within=scored.candidates
+                segments, scored.matched, page_end, sort or "score", within=scored.candidates
             )
         return Results(
             hits=tuple(self.make_hits(scoring, chosen[offset:], offset, highlight, stored)),
@@ -285,6 +291,7 @@ class Searcher:
             raise ValueError(f"sort must be one of {SORTS}, got {sort!r}")
         plan = self._prepare(query, fields, romanized=romanized, strict=strict)
         facet_fields = self._facet_fields(facets)
+        page_end = self._page_end(page_end)
         notes = list(plan.notes)
         if plan.compiled is None:
             if isinstance(query, str) and query.strip():
