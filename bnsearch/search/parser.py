@@ -412,8 +412,7 @@ class _Parser:
                 return attrs.evolve(query, boost=query.boost * token.boost)
             except ValueError:  # the product left the range (query.boost_span)
                 raise self.error(
-                    f"boosts multiply to more than {MAX_BOOST:.0f} or less than "
-                    f"{MIN_BOOST:f} here",
+                    f"boosts multiply to more than {MAX_BOOST:.0f} or less than {MIN_BOOST:f} here",
                     token.position,
                 ) from None
         return query
