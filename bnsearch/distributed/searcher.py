@@ -1,7 +1,7 @@
 """``ShardedSearcher``: one query over every shard, ranked as one index would rank it.
 
 Elasticsearch's ``dfs_query_then_fetch``, in steps that are each one call per shard (on a
-cluster: one call per resident host, :mod:`.actors`, or one Dask task per shard):
+cluster: one call per resident host, :mod:`.hosts`, or one Dask task per shard):
 
 1. ``candidates`` (only when the query has prefix or fuzzy words, or plain words and
    the folded-spelling match is on): every term of each shard such a word could expand
@@ -42,7 +42,7 @@ import attrs
 
 from bnsearch.articles import Article
 from bnsearch.articles.links import LinkGraph
-from bnsearch.distributed.actors import TIMEOUT, ActorRunner
+from bnsearch.distributed.hosts import TIMEOUT, HostRunner
 from bnsearch.distributed.links import (
     Frequencies,
     GlobalReader,
@@ -209,8 +209,8 @@ class ShardedSearcher:
     """Search a sharded index's shards as one index (same ``Results`` and ``Hit`` types).
 
     With a Dask ``client`` and ``resident`` (the default), every step is one call to a
-    resident host on each worker (:mod:`.actors`), waiting at most ``timeout`` seconds
-    for their answers (:class:`~bnsearch.distributed.actors.HostTimeoutError`);
+    resident host on each worker (:mod:`.hosts`), waiting at most ``timeout`` seconds
+    for their answers (:class:`~bnsearch.distributed.hosts.HostTimeoutError`);
     ``resident=False`` runs Dask tasks. It keeps the shards' generations as of its
     creation; a shard that moved on raises
     :class:`~bnsearch.distributed.shard.StaleShardError`: call :meth:`refresh`.
@@ -225,20 +225,20 @@ class ShardedSearcher:
         default_fields: Mapping[str, float] | None = None,
         resident: bool = True,
         timeout: float | None = TIMEOUT,
-        _runner: Runner | ActorRunner | None = None,
+        _runner: Runner | HostRunner | None = None,
     ) -> None:
         self.shard_paths = list(shard_paths)
         self.client = client
         self.params = params or BM25FParams()
         self.default_fields = default_fields
         #: on a cluster, True: the steps are calls to a resident host per worker
-        #: (:mod:`.actors`); False: Dask tasks
+        #: (:mod:`.hosts`); False: Dask tasks
         self.resident = client is not None and resident
         #: stored fields a worker's rows travel without (fetched when read): on a
         #: cluster, the long texts (:mod:`.pagerows`)
         self._without = LONG_FIELDS if client is not None else ()
         if _runner is None:
-            _runner = ActorRunner(client, timeout=timeout) if self.resident else Runner(client)
+            _runner = HostRunner(client, timeout=timeout) if self.resident else Runner(client)
         self._runner = _runner
         self.states: list[ShardState] = self._runner.map(
             shard_state, [(p,) for p in self.shard_paths]
