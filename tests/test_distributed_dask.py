@@ -337,3 +337,48 @@ def test_statistics_travel_once_and_again_when_a_worker_lacks_them(
             (h.id, h.score, h.fields, h.highlights) for h in expected
         ]
     assert second.ids == expected.ids[2:7]
+
+
+def test_a_host_error_travels_back_as_itself(client: Any) -> None:
+    """A shard function's exception is raised where the call was made (as itself); an
+    answer that cannot travel is the library's error; the hosts answer rightly after."""
+    import threading
+
+    from bnsearch.distributed.hostplugin import HostCallError
+    from bnsearch.distributed.hosts import HostRunner
+
+    runner = HostRunner(client)
+    with pytest.raises(ValueError, match="invalid literal"):
+        runner.map(int, [("12",), ("x",)])
+    with pytest.raises(HostCallError, match="could not travel back"):
+        runner.map(threading.Lock, [(), ()])
+    assert runner.map(int, [("12",), ("7",), ("3",)]) == [12, 7, 3]
+    runner.close()
+
+
+def test_hosts_answer_threads_at_once_and_a_thread_running_an_event_loop(
+    client: Any, articles: list[Article], tmp_path: Path
+) -> None:
+    """Each calling thread talks to the hosts on its own event loop and comms; a thread
+    already running an event loop calls through the client's. Searches from several
+    threads at once get their own answers."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    sharded = ShardedIndex.create(tmp_path / "s", shards=4)
+    sharded.add(articles[:400], client=client)
+    searcher = sharded.searcher(client=client)
+    here = sharded.searcher()
+    expected = {q: [(h.id, h.score, h.highlights) for h in here.search(q)] for q in QUERIES}
+
+    def found(query: str) -> list[Any]:
+        return [(h.id, h.score, h.highlights) for h in searcher.search(query)]
+
+    async def inside_a_loop(query: str) -> list[Any]:
+        return found(query)  # blocks this loop's thread, as a sync call does
+
+    with ThreadPoolExecutor(4) as pool:
+        jobs = [(q, pool.submit(found, q)) for q in QUERIES * 3]
+        jobs += [(q, pool.submit(asyncio.run, inside_a_loop(q))) for q in QUERIES]
+        for query, job in jobs:
+            assert job.result(timeout=120) == expected[query]

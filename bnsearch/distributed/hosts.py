@@ -77,6 +77,10 @@ class _Comms:
                 comm = await connect(  # type: ignore[no-untyped-call]
                     address, timeout=CONNECT_TIMEOUT, **connection_args
                 )
+                # (de)serialize in this loop: it serves only this call, where Dask's
+                # offload thread (for messages over 10 MB) would add two hand-overs,
+                # and deciding costs a sizeof of every message
+                comm.allow_offload = False
         except OSError as error:
             raise _Lost(address) from error
         try:
@@ -112,7 +116,6 @@ class HostRunner:
         *,
         retries: int = RETRIES,
         timeout: float | None = TIMEOUT,
-        threaded: bool = False,
     ) -> None:
         from bnsearch.distributed.hostplugin import ShardHostPlugin
 
@@ -120,7 +123,7 @@ class HostRunner:
         self.retries = retries
         #: seconds a step waits for its hosts' answers (None: no limit)
         self.timeout = timeout
-        client.register_plugin(ShardHostPlugin(threaded=threaded))
+        client.register_plugin(ShardHostPlugin())
         #: per slot (a worker when the runner was made, sorted), the worker it calls
         self._slots: list[str] = sorted(client.scheduler_info().get("workers", {}))
         if not self._slots:
