@@ -382,3 +382,24 @@ def test_hosts_answer_threads_at_once_and_a_thread_running_an_event_loop(
         jobs += [(q, pool.submit(asyncio.run, inside_a_loop(q))) for q in QUERIES]
         for query, job in jobs:
             assert job.result(timeout=120) == expected[query]
+
+
+def test_a_runner_closes_its_comms_when_closed_or_collected(client: Any) -> None:
+    """The comms a runner opened (each calling thread's) close with ``close()``, or when
+    the runner is collected: no socket to a worker is left behind."""
+    import gc
+
+    from bnsearch.distributed.hosts import HostRunner
+
+    for drop in (True, False):
+        runner = HostRunner(client)
+        assert runner.map(len, [("ab",), ("abc",)]) == [2, 3]
+        loop, comms = runner._local.loop
+        opened = [comm for kept in comms.idle.values() for comm in kept]
+        assert len(opened) == 2 and not any(comm.closed() for comm in opened)
+        if drop:
+            del runner
+            gc.collect()
+        else:
+            runner.close()
+        assert all(comm.closed() for comm in opened) and loop.is_closed()

@@ -28,9 +28,11 @@ again to a live worker (shard steps only read, so the answer is the same), up to
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pickle
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -102,6 +104,22 @@ class _Comms:
         self.idle.clear()
 
 
+def _close_all(
+    every: list[tuple[asyncio.AbstractEventLoop, _Comms]], shared: _Comms, client_loop: Any
+) -> None:
+    """Close the comms of each thread's loop, and the loop; the client loop's comms on
+    that loop (a runner's finalizer: it refers to none of the runner)."""
+    while every:
+        loop, comms = every.pop()
+        if not loop.is_running():  # a running one is mid-call in its thread
+            comms.close()
+            loop.close()
+    if shared.idle and client_loop is not None:
+        # (a closed client's loop raises: its comms closed with it)
+        with contextlib.suppress(RuntimeError):
+            client_loop.add_callback(shared.close)
+
+
 class HostRunner:
     """Runs shard functions on the workers' resident hosts, one call a worker a step.
 
@@ -135,6 +153,9 @@ class HostRunner:
         self._every: list[tuple[asyncio.AbstractEventLoop, _Comms]] = []
         #: the comms of the client's event loop (for threads running a loop of their own)
         self._shared = _Comms()
+        self._closed = weakref.finalize(
+            self, _close_all, self._every, self._shared, getattr(client, "loop", None)
+        )
 
     def _loop(self) -> tuple[asyncio.AbstractEventLoop, _Comms]:
         """This thread's own event loop and its comms (made on first use)."""
@@ -265,11 +286,7 @@ class HostRunner:
         return self.map(function, [args], [number])[0]
 
     def close(self) -> None:
-        """Close the comms this runner opened (a loop's comms close with it)."""
+        """Close the comms this runner opened and the threads' loops (also done when
+        the runner is collected)."""
         with self._lock:
-            every, self._every = self._every, []
-        for loop, comms in every:
-            comms.close()
-            if not loop.is_running():
-                loop.close()
-        self._shared.close()
+            self._closed()
