@@ -5,8 +5,8 @@ word frequencies) written by one process (``Index.writer()``), then as a 4-shard
 a LocalCluster of 2 worker processes (one thread each); wall time, and cores busy = CPU
 seconds of the client and the workers (psutil) over the wall time. Queries: p50/p90 of
 the same queries on the one index and on the sharded one (in this process, and fanned out
-to the cluster over Dask tasks and over resident hosts, :mod:`bnsearch.distributed.actors`),
-with the floors (trivial tasks, trivial actor calls). Run:
+to the cluster over Dask tasks and over resident hosts, :mod:`bnsearch.distributed.hosts`),
+with the floors (trivial tasks, a trivial call to each host). Run:
 ``python benchmarks/bench_distributed.py 20000`` (prints JSON); the query part alone
 (indexes built in this process): ``python benchmarks/bench_distributed.py 100000 --queries``
 (``--keep DIR``: built in DIR once, opened by later runs; the ``web_page`` rows read
@@ -131,15 +131,13 @@ def web_page(results: Any) -> Any:
     return [hit_json(hit) for hit in results]
 
 
-def query_part(cluster: Any, client: Any, one: Any, sharded: Any, rounds: int) -> dict[str, Any]:
+def query_part(client: Any, one: Any, sharded: Any, rounds: int) -> dict[str, Any]:
     """p50/p90 of the same queries on one index and on the sharded one: in this process,
-    over Dask tasks (``resident=False``) and over resident hosts (actors; through the
-    scheduler's proxy, and with a client talking to the workers directly), with the
-    statistics remembered and cold; and the floors: 4 trivial tasks, trivial actor calls.
-    Closes ``client`` (the direct client comes after it)."""
-    from distributed import Client
-
-    from bnsearch.distributed.actors import ShardHost
+    over Dask tasks (``resident=False``) and over resident hosts (each worker called
+    directly over Dask's comm from this thread: ``query_overhead_p50_ms_hosts`` is the
+    earlier sessions' ``query_overhead_p50_ms_actors_direct``), with the statistics
+    remembered and cold; and the floors: 4 trivial tasks, a trivial call to each host."""
+    from bnsearch.distributed.hosts import HostRunner
 
     out: dict[str, Any] = {}
     single = one.searcher()
@@ -186,40 +184,26 @@ def query_part(cluster: Any, client: Any, one: Any, sharded: Any, rounds: int) -
             latencies(lambda q: web_page(searcher.search(q)), rounds)
         )
 
-    def actor_floor(user: Any, name: str) -> None:
-        workers = sorted(user.scheduler_info()["workers"])
-        futures = [user.submit(ShardHost, actor=True, pure=False, workers=[w]) for w in workers]
-        with user.as_current():
-            actors = [future.result() for future in futures]
-        for calls in (2, 4):
-            out[f"dask_{calls}_trivial_actor_calls{name}"] = summary(
-                latencies(
-                    lambda q, c=calls: [
-                        f.result() for f in [actors[n % len(actors)].ping() for n in range(c)]
-                    ],
-                    rounds,
-                )
-            )
+    def host_floor(user: Any, name: str) -> None:
+        runner = HostRunner(user)
+        hosts = len(runner.groups(len(sharded.shard_paths)))
+        # one call to each host, as a step of a search makes (the earlier sessions'
+        # dask_2_trivial_actor_calls row)
+        out[f"trivial_call_to_each_host{name}"] = summary(
+            latencies(lambda q: runner.map(len, [((),)] * hosts), rounds)
+        )
+        runner.close()
 
     on(client, sharded.searcher(client=client, resident=False), "tasks")
-    on(client, sharded.searcher(client=client), "actors")
-    actor_floor(client, "")
+    on(client, sharded.searcher(client=client), "hosts")
+    host_floor(client, "")
 
     def trivial() -> Any:
         return client.gather([client.submit(len, [n], pure=False) for n in range(4)])
 
     out["dask_4_trivial_tasks"] = summary(latencies(lambda q: trivial(), rounds))
-    # the same hosts called directly, not through the scheduler's proxy (one client at a
-    # time: an actor binds to the current client)
-    client.close()
-    direct_client = Client(cluster, direct_to_workers=True)
-    try:
-        on(direct_client, sharded.searcher(client=direct_client), "actors_direct")
-        actor_floor(direct_client, "_direct")
-    finally:
-        direct_client.close()
     base = out["query_one_index"]["p50_ms"]
-    for name in ("tasks", "actors", "actors_direct"):
+    for name in ("tasks", "hosts"):
         key = f"query_4_shards_localcluster_{name}"
         out[f"query_overhead_p50_ms_{name}"] = round(out[key]["p50_ms"] - base, 2)
         out[f"query_overhead_p50_ms_{name}_vs_page_read"] = round(
@@ -275,7 +259,7 @@ def queries_only(count: int, rounds: int = 15, keep: Path | None = None) -> dict
         )
         client = Client(cluster)
         try:
-            result.update(query_part(cluster, client, one, sharded, rounds))
+            result.update(query_part(client, one, sharded, rounds))
         finally:
             client.close()
             cluster.close()
@@ -379,7 +363,7 @@ def main(
             result["date"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
             result["load_average_1min_at_end"] = round(os.getloadavg()[0], 1)
             return result
-        result.update(query_part(cluster, client, one, sharded, rounds))
+        result.update(query_part(client, one, sharded, rounds))
     finally:
         client.close()
         cluster.close()

@@ -141,17 +141,17 @@ def test_build_and_search_on_workers(client: Any, articles: list[Article], tmp_p
     assert on_cluster.refresh().doc_count == len(articles) - 1
 
 
-@pytest.mark.parametrize("resident", [False, True], ids=["tasks", "actors"])
+@pytest.mark.parametrize("resident", [False, True], ids=["tasks", "hosts"])
 def test_worker_lost_mid_query_is_retried(
     client: Any, articles: list[Article], tmp_path: Path, resident: bool
 ) -> None:
-    """Over tasks Dask re-runs the task elsewhere; over resident hosts (actors, which
-    Dask does not keep alive) the runner makes a new host and calls it again."""
+    """Over tasks Dask re-runs the task elsewhere; over resident hosts the runner sends
+    the lost worker's calls again to a live worker."""
     sharded = ShardedIndex.create(tmp_path / "s", shards=4)
     sharded.add(articles[:400], client=client)
     searcher = sharded.searcher(client=client, resident=resident)
     before = searcher.search("ইসলাম ধর্ম পালন", limit=10)
-    hosts = list(getattr(searcher._runner, "_hosts", []))
+    hosts = list(getattr(searcher._runner, "_slots", []))
     victim = sorted(_worker_pids(client))[0]
     old_pid = _worker_pids(client)[victim]
     _set_crash(client, "shard-search", workers=[victim])
@@ -164,9 +164,10 @@ def test_worker_lost_mid_query_is_retried(
     assert [(h.id, h.score) for h in after] == [(h.id, h.score) for h in before]
     assert [(h.fields, h.highlights) for h in after] == [(h.fields, h.highlights) for h in before]
     assert after.total == before.total
-    if resident:  # the host of the lost worker was made again; the other one was kept
-        now = searcher._runner._hosts  # type: ignore[union-attr]
-        assert [a is b for a, b in zip(hosts, now, strict=True)] == [False, True]
+    if resident:  # the lost worker's slot points at a live worker; the other one was kept
+        now = searcher._runner._slots  # type: ignore[union-attr]
+        assert [a == b for a, b in zip(hosts, now, strict=True)] == [False, True]
+        assert victim not in now and set(now) <= set(_worker_pids(client))
         assert searcher.refresh().search("ইসলাম ধর্ম পালন", limit=10).ids == after.ids
 
 
@@ -286,10 +287,10 @@ def test_cli_index_and_search_through_a_scheduler(
 def test_a_host_call_past_its_timeout_is_a_clear_error(client: Any) -> None:
     """A host that does not answer in time raises the library's own error (naming the
     timeout) instead of waiting for ever; the host answers again once it is free."""
-    from bnsearch.distributed.actors import ActorRunner, HostTimeoutError
+    from bnsearch.distributed.hosts import HostRunner, HostTimeoutError
     from bnsearch.errors import BnSearchError
 
-    runner = ActorRunner(client, timeout=0.5)
+    runner = HostRunner(client, timeout=0.5)
     assert runner.map(len, [("ab",), ("abc",)]) == [2, 3]  # hosts made, answering
     began = time.perf_counter()
     with pytest.raises(HostTimeoutError, match=r"within 0\.5 s") as caught:
@@ -336,3 +337,69 @@ def test_statistics_travel_once_and_again_when_a_worker_lacks_them(
             (h.id, h.score, h.fields, h.highlights) for h in expected
         ]
     assert second.ids == expected.ids[2:7]
+
+
+def test_a_host_error_travels_back_as_itself(client: Any) -> None:
+    """A shard function's exception is raised where the call was made (as itself); an
+    answer that cannot travel is the library's error; the hosts answer rightly after."""
+    import threading
+
+    from bnsearch.distributed.hostplugin import HostCallError
+    from bnsearch.distributed.hosts import HostRunner
+
+    runner = HostRunner(client)
+    with pytest.raises(ValueError, match="invalid literal"):
+        runner.map(int, [("12",), ("x",)])
+    with pytest.raises(HostCallError, match="could not travel back"):
+        runner.map(threading.Lock, [(), ()])
+    assert runner.map(int, [("12",), ("7",), ("3",)]) == [12, 7, 3]
+    runner.close()
+
+
+def test_hosts_answer_threads_at_once_and_a_thread_running_an_event_loop(
+    client: Any, articles: list[Article], tmp_path: Path
+) -> None:
+    """Each calling thread talks to the hosts on its own event loop and comms; a thread
+    already running an event loop calls through the client's. Searches from several
+    threads at once get their own answers."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    sharded = ShardedIndex.create(tmp_path / "s", shards=4)
+    sharded.add(articles[:400], client=client)
+    searcher = sharded.searcher(client=client)
+    here = sharded.searcher()
+    expected = {q: [(h.id, h.score, h.highlights) for h in here.search(q)] for q in QUERIES}
+
+    def found(query: str) -> list[Any]:
+        return [(h.id, h.score, h.highlights) for h in searcher.search(query)]
+
+    async def inside_a_loop(query: str) -> list[Any]:
+        return found(query)  # blocks this loop's thread, as a sync call does
+
+    with ThreadPoolExecutor(4) as pool:
+        jobs = [(q, pool.submit(found, q)) for q in QUERIES * 3]
+        jobs += [(q, pool.submit(asyncio.run, inside_a_loop(q))) for q in QUERIES]
+        for query, job in jobs:
+            assert job.result(timeout=120) == expected[query]
+
+
+def test_a_runner_closes_its_comms_when_closed_or_collected(client: Any) -> None:
+    """The comms a runner opened (each calling thread's) close with ``close()``, or when
+    the runner is collected: no socket to a worker is left behind."""
+    import gc
+
+    from bnsearch.distributed.hosts import HostRunner
+
+    for drop in (True, False):
+        runner = HostRunner(client)
+        assert runner.map(len, [("ab",), ("abc",)]) == [2, 3]
+        loop, comms = runner._local.loop
+        opened = [comm for kept in comms.idle.values() for comm in kept]
+        assert len(opened) == 2 and not any(comm.closed() for comm in opened)
+        if drop:
+            del runner
+            gc.collect()
+        else:
+            runner.close()
+        assert all(comm.closed() for comm in opened) and loop.is_closed()

@@ -19,7 +19,6 @@ from typing import Any
 import attrs
 
 from bnsearch.articles import Article
-from bnsearch.distributed.actors import TIMEOUT
 from bnsearch.distributed.anchors import BatchLinks, plan_anchors, repair_plan, verify_sharded
 from bnsearch.distributed.build import (
     LINKS_FOUND,
@@ -28,6 +27,7 @@ from bnsearch.distributed.build import (
     build_shard,
     source_links,
 )
+from bnsearch.distributed.hosts import TIMEOUT
 from bnsearch.distributed.manifest import (
     MANIFEST,
     ShardManifest,
