@@ -134,6 +134,23 @@ def test_field_weights_out_of_range_are_refused(searcher: Searcher, weight: floa
         searcher.search("লাহোরে", fields={"title": weight, "body": 1.0})
 
 
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"filter": {"section": 5}}, "filter 'section' takes a value or a list of values"),
+        ({"filter": {"section": {"a": 1}}}, "filter 'section' takes a value or a list"),
+        ({"facets": 5}, "facets must be a field name or a list of them"),
+        ({"fields": 5}, "fields must be a field name, a list of them or"),
+    ],
+)
+def test_arguments_of_the_wrong_shape_say_which(
+    searcher: Searcher, arguments: dict[str, object], message: str
+) -> None:
+    """They raised "'int' object is not iterable", naming no argument."""
+    with pytest.raises(ValueError, match=message):
+        searcher.search("লাহোরে", **arguments)  # type: ignore[arg-type]
+
+
 def test_phrase_requires_adjacency(searcher: Searcher) -> None:
     assert ids(searcher.search('"শেখ হাসিনা"')) == ["flood-1"]
     assert searcher.search('"হাসিনা শেখ"').total == 0

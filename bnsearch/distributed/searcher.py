@@ -36,7 +36,7 @@ import functools
 import math
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
@@ -185,6 +185,17 @@ def _sorted_facets(
         counts = _sum_dicts([part.get(name, {}) for part in parts])
         facets[name] = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
     return facets
+
+
+def _read_once(filter: FilterArg) -> FilterArg:
+    """``filter`` with its one-shot values (generators, iterators) read into tuples: every
+    shard and every step reads the same values."""
+    if not isinstance(filter, Mapping):
+        return filter
+    return {
+        name: tuple(value) if isinstance(value, Iterator) else value
+        for name, value in filter.items()
+    }
 
 
 def _sum_dicts(parts: Sequence[Mapping[Any, int]]) -> dict[Any, int]:
@@ -366,7 +377,7 @@ class ShardedSearcher:
             limit=limit,
             offset=offset,
             fields=fields,
-            filter=filter,
+            filter=_read_once(filter),
             sort=sort,
             romanized=romanized,
             highlight=highlight,

@@ -9,7 +9,7 @@ snapshot (a service filters by the same sections again and again).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -83,7 +83,15 @@ class Filters:
                 raise SchemaError(
                     f"filter field {name!r} is a text field; filters use keyword fields"
                 )
-            values = [wanted] if isinstance(wanted, str) else list(wanted)
+            if isinstance(wanted, str):
+                values = [wanted]
+            elif isinstance(wanted, Iterable) and not isinstance(wanted, (bytes, Mapping)):
+                values = list(wanted)
+            else:
+                raise ValueError(
+                    f"filter {name!r} takes a value or a list of values, "
+                    f"got {type(wanted).__name__}"
+                )
             keys = tuple(sorted({k for v in values if (k := compiler.keyword_key(str(v)))}))
             for mask, keep in zip(masks, self.keyword_masks(name, keys), strict=True):
                 mask &= keep

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
@@ -141,6 +141,11 @@ class Searcher:
             fields = [fields]
         if isinstance(fields, Mapping):
             return self._check_weights(fields)
+        if not isinstance(fields, Iterable) or isinstance(fields, bytes):
+            raise ValueError(
+                "fields must be a field name, a list of them or {field: weight}, "
+                f"got {type(fields).__name__}"
+            )
         return self._check_weights({name: self.schema[name].weight or 1.0 for name in fields})
 
     def _prepare(
@@ -185,6 +190,10 @@ class Searcher:
     def _facet_fields(self, facets: Collection[str] | None) -> tuple[str, ...]:
         if facets is None:
             return self._default_facets
+        if not isinstance(facets, Iterable) or isinstance(facets, (bytes, Mapping)):
+            raise ValueError(
+                f"facets must be a field name or a list of them, got {type(facets).__name__}"
+            )
         names = (facets,) if isinstance(facets, str) else tuple(facets)
         for name in names:
             if name not in self.schema or self.schema[name].is_text:
