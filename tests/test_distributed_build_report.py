@@ -56,17 +56,11 @@ def _sources(tmp_path: Path, *, linked: bool) -> tuple[list[Path], list[tuple[st
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
-    """A LocalCluster of two worker processes (TCP on loopback)."""
-    distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    )
-    client = distributed.Client(cluster)
-    try:
-        yield client
-    finally:
-        client.close()
-        cluster.close()
+    """A LocalCluster of two worker processes (TCP on loopback), as the Dask tests'."""
+    pytest.importorskip("distributed")
+    from tests.test_distributed_dask import _cluster_client
+
+    yield from _cluster_client()
 
 
 @pytest.mark.parametrize("linked", [False, True], ids=["no links", "links"])
