@@ -487,16 +487,15 @@ def _cmd_index_sharded(args: argparse.Namespace) -> int:
         if client is None:
             sharded.add(_progress(read_all(), sys.stderr))
         else:  # the workers read the sources (at the same paths), no article travels
-            sharded.add_sources(args.sources, client=client, skip_bad=args.skip_bad)
+            report = sharded.add_sources(args.sources, client=client, skip_bad=args.skip_bad)
     finally:
         if client is not None:
             client.close()
     for skip in report.skipped:
         print(f"skipped: {skip}", file=sys.stderr)
-    skipped = len(report.skipped) if client is None else "not counted (read on the workers)"
     print(
-        f"skipped: {skipped}, doc count: {sharded.doc_count}, shards: {sharded.shards}, "
-        f"commit: {sharded.manifest.commit}"
+        f"skipped: {len(report.skipped)}, doc count: {sharded.doc_count}, "
+        f"shards: {sharded.shards}, commit: {sharded.manifest.commit}"
     )
     return 0
 

@@ -240,7 +240,7 @@ def test_links_met_in_unread_sources_rebuild_with_anchors(
     import json
 
     from bnsearch.articles.jsonl import article_to_record
-    from bnsearch.distributed.build import LINKS_FOUND, SourceBatch, build_shard, source_links
+    from bnsearch.distributed.build import SourceBatch, build_shard, source_links
 
     plain = [attrs.evolve(page, related=()) for page in pages[:300]]
     linked = pages[300:600]
@@ -263,7 +263,7 @@ def test_links_met_in_unread_sources_rebuild_with_anchors(
     owner = sharded.shard_of(linked[0].id)
     path = str(sharded.shard_paths[owner])
     before = Index.open(path).generation
-    assert build_shard(path, SourceBatch((str(second),), owner, 3), [], {}, True) == LINKS_FOUND
+    assert build_shard(path, SourceBatch((str(second),), owner, 3), [], {}, True).links_found
     assert Index.open(path).generation == before
     sharded.add_sources([second])
     one = Index.create(tmp_path / "one")

@@ -18,13 +18,14 @@ from typing import Any
 
 import attrs
 
-from bnsearch.articles import Article
+from bnsearch.articles import Article, ReadReport
 from bnsearch.distributed.anchors import BatchLinks, plan_anchors, repair_plan, verify_sharded
 from bnsearch.distributed.build import (
-    LINKS_FOUND,
     ArticleBatch,
+    Built,
     SourceBatch,
     build_shard,
+    merged_report,
     source_links,
 )
 from bnsearch.distributed.hosts import TIMEOUT
@@ -136,7 +137,7 @@ class ShardedIndex:
         client: Any = None,
         skip_bad: bool = False,
         retries: int = RETRIES,
-    ) -> None:
+    ) -> ReadReport:
         """Upsert the articles of page files, folders or (gzipped) JSONL files, read on
         the workers: each shard's task reads every source and keeps the articles routed
         to its shard (a JSONL line routed elsewhere is passed over by its id, undecoded),
@@ -144,17 +145,25 @@ class ShardedIndex:
         link exists (in the shards, or met by a shard task, which then stops without
         committing), one task per source reads what the anchors need of every article
         (id, title, URL, links) and the shards are built with the anchors decided. The
-        sources must be at the same path on every worker. Commits every shard."""
+        sources must be at the same path on every worker. Commits every shard.
+
+        Answers the read's :class:`~bnsearch.articles.ReadReport`, as one reader of the
+        sources would fill it: articles read, files, the bad records ``skip_bad`` left
+        out (each once, with its file, line and reason), files passed over, repeated
+        ids. Without ``skip_bad`` a bad record raises :class:`ArticleError` instead."""
         paths = tuple(str(Path(source).resolve()) for source in sources)
         for path in paths:
             if not os.path.exists(path):
                 raise ArticleError("no such file or folder", path=path)
         batches = [SourceBatch(paths, n, self.shards, skip_bad) for n in range(self.shards)]
-        if self._change(batches, None, client, retries, None):
-            return  # no link anywhere
-        parts = Runner(client, retries=retries).map(source_links, [(p, skip_bad) for p in paths])
-        links = BatchLinks(tuple(article for part in parts for article in part))
-        self._change(batches, None, client, retries, links)
+        built = self._change(batches, None, client, retries, None)
+        if built is None:  # some link exists: read the link records, then build again
+            runner = Runner(client, retries=retries)
+            parts = runner.map(source_links, [(p, skip_bad) for p in paths])
+            links = BatchLinks(tuple(article for part in parts for article in part))
+            built = self._change(batches, None, client, retries, links)
+            assert built is not None  # with the links read, every shard completes
+        return merged_report((b.read for b in built), paths)
 
     def delete(self, ids: Iterable[str], *, client: Any = None, retries: int = RETRIES) -> None:
         """Delete the articles with these ids (absent ids are ignored); commit every shard."""
@@ -183,7 +192,7 @@ class ShardedIndex:
             ]
             built = runner.map(build_shard, calls, numbers)
             if numbers:
-                self._record(dict(zip(numbers, built, strict=True)))
+                self._record({n: b.generation for n, b in zip(numbers, built, strict=True)})
             return sum(len(plan) for plan in plans)
         finally:
             lock.release()
@@ -195,11 +204,11 @@ class ShardedIndex:
         client: Any,
         retries: int,
         links: BatchLinks | None,
-    ) -> bool:
-        """Plan the anchors, build every shard, write ``shards.json``; True when done.
-        ``links=None``: the batches' articles were not read: False (and, for shards
-        that met no link, their part committed) when some link exists, for the caller
-        to run the change again with its :class:`BatchLinks`."""
+    ) -> list[Built] | None:
+        """Plan the anchors, build every shard, write ``shards.json``; what each shard's
+        task did. ``links=None``: the batches' articles were not read: ``None`` (and,
+        for shards that met no link, their part committed) when some link exists, for
+        the caller to run the change again with its :class:`BatchLinks`."""
         lock = FileWriteLock(self.path / LOCK, timeout=60.0)
         try:
             runner = Runner(client, retries=retries)
@@ -207,7 +216,7 @@ class ShardedIndex:
             gone = [i for part in deletes or () for i in part]
             anchors = plan_anchors(runner, paths, links, gone)
             if anchors is None:
-                return False  # links exist: the change's articles must be read first
+                return None  # links exist: the change's articles must be read first
             calls = []
             for number, shard in enumerate(self.shard_paths):
                 # the articles travel inside the task (not scattered): if the worker
@@ -215,11 +224,11 @@ class ShardedIndex:
                 batch: Iterable[Article] = ArticleBatch(()) if batches is None else batches[number]
                 removed = [] if deletes is None else deletes[number]
                 calls.append((str(shard), batch, removed, anchors[number], links is None))
-            generations = runner.map(build_shard, calls)
-            if LINKS_FOUND in generations:
-                return False
-            self._record(dict(enumerate(generations)))
-            return True
+            built = runner.map(build_shard, calls)
+            if any(b.links_found for b in built):
+                return None
+            self._record({n: b.generation for n, b in enumerate(built)})
+            return built
         finally:
             lock.release()
 

@@ -18,6 +18,7 @@ a deep page's hits, by id, not scored again).
 from __future__ import annotations
 
 import bisect
+import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
@@ -86,31 +87,76 @@ class ShardState:
 HitItem = tuple[str, float, Mapping[str, Any], dict[str, Any]]
 
 
+class Commit(int):
+    """A shard's generation, carrying the stamp of the commit it names.
+
+    A folder made anew (the sharded index deleted and built again at the same path)
+    reaches the same generations with other articles, so a generation alone does not
+    name a commit. The stamp (:func:`commit_stamp`) does; it travels inside the
+    generation of a searcher's snapshot (:class:`ShardState`) to every call made with
+    it, and :func:`open_shard` reuses a kept reader only for the same commit. A
+    ``Commit`` is the generation everywhere else (it compares, hashes and prints as one).
+    """
+
+    stamp: str
+
+    def __new__(cls, generation: int, stamp: str) -> Commit:
+        commit = super().__new__(cls, generation)
+        commit.stamp = stamp
+        return commit
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Commit, (int(self), self.stamp))
+
+
+def commit_stamp(reader: IndexReader) -> str:
+    """What names the reader's commit: a digest of its manifest (the segments, their
+    files' sizes and checksums, the commit time), made when the reader is opened."""
+    return hashlib.blake2b(reader.manifest.to_bytes(), digest_size=12).hexdigest()
+
+
 _open_lock = threading.Lock()
-#: folder -> (reader, a context whose term dictionaries are the shard's own)
-_open: dict[str, tuple[IndexReader, Context]] = {}
+#: folder -> (reader, a context whose term dictionaries are the shard's own, the stamp
+#: of the reader's commit)
+_open: dict[str, tuple[IndexReader, Context, str]] = {}
 
 
 def open_shard(path: str, generation: int | None) -> tuple[IndexReader, Context]:
-    """The shard's reader at ``generation`` (``None``: the newest), kept open."""
+    """The shard's reader at ``generation`` (``None``: the newest), kept open. A
+    :class:`Commit` (a searcher's snapshot) names the commit itself: a kept reader or
+    the folder at that generation but of another commit (the folder made anew) is not
+    it (:class:`StaleShardError` when the folder holds another)."""
+    reader, ctx, _ = _kept(path, generation)
+    return reader, ctx
+
+
+def _kept(path: str, generation: int | None) -> tuple[IndexReader, Context, str]:
+    """:func:`open_shard`'s reader and context, and the stamp of the reader's commit."""
+    stamp = generation.stamp if isinstance(generation, Commit) else None
     with _open_lock:
         found = _open.get(path)
         if found is not None:
             if generation is None:
                 if found[0].refresh() is found[0]:
                     return found
-            elif found[0].generation == generation:
+            elif found[0].generation == generation and stamp in (None, found[2]):
                 return found
         try:
             reader = Index.open(path).reader()
         except FileNotFoundError:
             raise ShardError(f"{path}: shard folder missing") from None
+        made = commit_stamp(reader)
         if generation is not None and reader.generation != generation:
             raise StaleShardError(
                 f"{path}: the shard is at generation {reader.generation}, the searcher's "
                 f"snapshot at {generation}; refresh the searcher"
             )
-        found = _open[path] = (reader, Context(reader, BM25FParams()))
+        if stamp is not None and made != stamp:
+            raise StaleShardError(
+                f"{path}: the shard folder was made anew since the searcher's snapshot "
+                f"(generation {generation}, another commit); refresh the searcher"
+            )
+        found = _open[path] = (reader, Context(reader, BM25FParams()), made)
         return found
 
 
@@ -122,10 +168,10 @@ def forget(path: str) -> None:
 
 def shard_state(path: str) -> ShardState:
     """The newest commit's generation, live count, field lengths and fields with terms."""
-    reader, ctx = open_shard(path, None)
+    reader, ctx, stamp = _kept(path, None)
     schema = reader.schema
     return ShardState(
-        generation=reader.generation,
+        generation=Commit(reader.generation, stamp),
         doc_count=reader.doc_count,
         length_sums={f.name: reader.field_length_sum(f.name) for f in schema.text_fields},
         with_postings=frozenset(name for name in schema.names if ctx.has_postings(name)),
