@@ -49,45 +49,26 @@ _COUNT_KINDS = (cnp.NPY_UINT8, cnp.NPY_UINT16, cnp.NPY_UINT32, cnp.NPY_INT64)
 cdef int64_t _sum_tfs(const void* tfs, int kind, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
     cdef int64_t total = 0
     cdef Py_ssize_t i
-    if kind == cnp.NPY_UINT8:
-        for i in range(start, end):
-            total += (<const uint8_t*>tfs)[i]
-    elif kind == cnp.NPY_UINT16:
-        for i in range(start, end):
-            total += (<const uint16_t*>tfs)[i]
-    elif kind == cnp.NPY_UINT32:
-        for i in range(start, end):
-            total += (<const uint32_t*>tfs)[i]
-    else:
-        for i in range(start, end):
-            total += (<const int64_t*>tfs)[i]
+    for i in range(start, end):
+        total += _count_at(tfs, kind, i)
     return total
 
 
-cdef inline int64_t _tf_at(const void* tfs, int kind, Py_ssize_t i) noexcept nogil:
+cdef inline int64_t _count_at(const void* values, int kind, Py_ssize_t i) noexcept nogil:
+    """Value ``i`` of an array of tfs or positions (one of ``_COUNT_KINDS``)."""
     if kind == cnp.NPY_UINT8:
-        return (<const uint8_t*>tfs)[i]
+        return (<const uint8_t*>values)[i]
     if kind == cnp.NPY_UINT16:
-        return (<const uint16_t*>tfs)[i]
+        return (<const uint16_t*>values)[i]
     if kind == cnp.NPY_UINT32:
-        return (<const uint32_t*>tfs)[i]
-    return (<const int64_t*>tfs)[i]
+        return (<const uint32_t*>values)[i]
+    return (<const int64_t*>values)[i]
 
 
 cdef inline int64_t _doc_at(const void* docs, int kind, Py_ssize_t i) noexcept nogil:
     if kind == cnp.NPY_UINT16:
         return (<const uint16_t*>docs)[i]
     return (<const int32_t*>docs)[i]
-
-
-cdef inline int64_t _pos_at(const void* pos, int kind, Py_ssize_t i) noexcept nogil:
-    if kind == cnp.NPY_UINT8:
-        return (<const uint8_t*>pos)[i]
-    if kind == cnp.NPY_UINT16:
-        return (<const uint16_t*>pos)[i]
-    if kind == cnp.NPY_UINT32:
-        return (<const uint32_t*>pos)[i]
-    return (<const int64_t*>pos)[i]
 
 
 def term_offsets(object tfs, int64_t first):
@@ -102,7 +83,7 @@ def term_offsets(object tfs, int64_t first):
     cdef int64_t at = first
     o[0] = at
     for i in range(n):
-        at += _tf_at(data, kind, i)
+        at += _count_at(data, kind, i)
         o[i + 1] = at
     return out
 
@@ -185,7 +166,7 @@ def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, 
                     while terms[i].at < terms[i].length and _doc_at(
                         terms[i].docs, terms[i].dkind, terms[i].at
                     ) < d:
-                        terms[i].offset += _tf_at(terms[i].tfs, terms[i].tkind, terms[i].at)
+                        terms[i].offset += _count_at(terms[i].tfs, terms[i].tkind, terms[i].at)
                         terms[i].at += 1
                     if terms[i].at >= terms[i].length or _doc_at(
                         terms[i].docs, terms[i].dkind, terms[i].at
@@ -196,15 +177,15 @@ def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, 
                 for i in range(n):
                     terms[i].scan = terms[i].offset
                 count = 0
-                p_end = terms[0].offset + _tf_at(terms[0].tfs, terms[0].tkind, terms[0].at)
+                p_end = terms[0].offset + _count_at(terms[0].tfs, terms[0].tkind, terms[0].at)
                 for p in range(terms[0].offset, p_end):
-                    target = _pos_at(pos, pkind, p) - terms[0].shift
+                    target = _count_at(pos, pkind, p) - terms[0].shift
                     every = True
                     for i in range(1, n):
-                        end_i = terms[i].offset + _tf_at(terms[i].tfs, terms[i].tkind, terms[i].at)
+                        end_i = terms[i].offset + _count_at(terms[i].tfs, terms[i].tkind, terms[i].at)
                         value = target + 1  # (past the end: not found)
                         while terms[i].scan < end_i:
-                            value = _pos_at(pos, pkind, terms[i].scan) - terms[i].shift
+                            value = _count_at(pos, pkind, terms[i].scan) - terms[i].shift
                             if value >= target:
                                 break
                             terms[i].scan += 1

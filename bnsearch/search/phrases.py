@@ -32,20 +32,9 @@ POSITIONS_CACHE_BYTES = 64 << 20
 PositionsEntry = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]
 
 
-def _load() -> ModuleType | None:
-    if kernel.core is None:  # the numpy path runs (not built, or asked for)
-        return None
-    try:
-        from bnsearch.search import _positions  # type: ignore[attr-defined]
-    except ImportError:  # built with an older setup: the numpy code serves
-        return None
-    module: ModuleType = _positions
-    return module
-
-
 #: The compiled position reads; used only while :data:`kernel.core` is set (tests swap
 #: that for ``None`` to run the numpy path).
-core: ModuleType | None = _load()
+core: ModuleType | None = kernel.companion("_positions")
 
 
 def _compiled() -> ModuleType | None:
