@@ -94,6 +94,10 @@ def test_compiled_phrase_frequencies_refuse_bad_arguments() -> None:
     np.testing.assert_array_equal(found[1], [2, 1])
     with pytest.raises(IndexError):  # positions past the array
         core.phrase_frequencies([docs], [tfs], [1], [0], positions)
+    with pytest.raises(IndexError):  # the second word's positions past the array
+        core.phrase_frequencies([docs, docs], [tfs, tfs], [0, 1], [0, 1], positions)
+    with pytest.raises(IndexError):
+        core.phrase_frequencies([docs], [tfs], [-1], [0], positions)
     with pytest.raises(ValueError):
         core.phrase_frequencies([docs], [tfs[:1]], [0], [0], positions)
     with pytest.raises(ValueError):

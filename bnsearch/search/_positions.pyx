@@ -46,14 +46,6 @@ _DOC_KINDS = (cnp.NPY_UINT16, cnp.NPY_INT32)
 _COUNT_KINDS = (cnp.NPY_UINT8, cnp.NPY_UINT16, cnp.NPY_UINT32, cnp.NPY_INT64)
 
 
-cdef int64_t _sum_tfs(const void* tfs, int kind, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
-    cdef int64_t total = 0
-    cdef Py_ssize_t i
-    for i in range(start, end):
-        total += _count_at(tfs, kind, i)
-    return total
-
-
 cdef inline int64_t _count_at(const void* values, int kind, Py_ssize_t i) noexcept nogil:
     """Value ``i`` of an array of tfs or positions (one of ``_COUNT_KINDS``)."""
     if kind == cnp.NPY_UINT8:
@@ -147,9 +139,7 @@ def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, 
             terms[i].at = 0
             terms[i].offset = firsts[i]
             terms[i].shift = shifts[i]
-            if terms[i].offset < 0 or terms[i].offset + _sum_tfs(
-                terms[i].tfs, terms[i].tkind, 0, terms[i].length
-            ) > n_positions:
+            if terms[i].offset < 0:
                 raise IndexError("a term's positions run outside the position array")
             if terms[i].length < terms[lead].length:
                 lead = i
@@ -157,47 +147,55 @@ def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, 
         hits_freqs = <int64_t*>malloc((terms[lead].length + 1) * sizeof(int64_t))
         if hits_docs == NULL or hits_freqs == NULL:
             raise MemoryError()
-        with nogil:
-            for j in range(terms[lead].length):
-                d = _doc_at(terms[lead].docs, terms[lead].dkind, j)
-                # every term's cursor to its first posting at or after d (summing tfs)
-                all_there = True
-                for i in range(n):
-                    while terms[i].at < terms[i].length and _doc_at(
-                        terms[i].docs, terms[i].dkind, terms[i].at
-                    ) < d:
-                        terms[i].offset += _count_at(terms[i].tfs, terms[i].tkind, terms[i].at)
-                        terms[i].at += 1
-                    if terms[i].at >= terms[i].length or _doc_at(
-                        terms[i].docs, terms[i].dkind, terms[i].at
-                    ) != d:
-                        all_there = False
-                if not all_there:
-                    continue
-                for i in range(n):
-                    terms[i].scan = terms[i].offset
-                count = 0
-                p_end = terms[0].offset + _count_at(terms[0].tfs, terms[0].tkind, terms[0].at)
-                for p in range(terms[0].offset, p_end):
-                    target = _count_at(pos, pkind, p) - terms[0].shift
-                    every = True
-                    for i in range(1, n):
-                        end_i = terms[i].offset + _count_at(terms[i].tfs, terms[i].tkind, terms[i].at)
-                        value = target + 1  # (past the end: not found)
-                        while terms[i].scan < end_i:
-                            value = _count_at(pos, pkind, terms[i].scan) - terms[i].shift
-                            if value >= target:
-                                break
-                            terms[i].scan += 1
-                        if terms[i].scan >= end_i or value != target:
-                            every = False
+        # (the GIL is kept, as the core keeps it: the arrays may be views of a
+        # segment's mapped files, which another thread must not close meanwhile)
+        for j in range(terms[lead].length):
+            d = _doc_at(terms[lead].docs, terms[lead].dkind, j)
+            # every term's cursor to its first posting at or after d (summing tfs)
+            all_there = True
+            for i in range(n):
+                while terms[i].at < terms[i].length and _doc_at(
+                    terms[i].docs, terms[i].dkind, terms[i].at
+                ) < d:
+                    terms[i].offset += _count_at(terms[i].tfs, terms[i].tkind, terms[i].at)
+                    terms[i].at += 1
+                if terms[i].at >= terms[i].length or _doc_at(
+                    terms[i].docs, terms[i].dkind, terms[i].at
+                ) != d:
+                    all_there = False
+            if not all_there:
+                continue
+            for i in range(n):
+                terms[i].scan = terms[i].offset
+            count = 0
+            p_end = terms[0].offset + _count_at(terms[0].tfs, terms[0].tkind, terms[0].at)
+            for i in range(1, n):  # (a damaged index: never read past the positions)
+                if terms[i].offset + _count_at(terms[i].tfs, terms[i].tkind, terms[i].at) > (
+                    n_positions
+                ):
+                    p_end = n_positions + 1
+            if p_end > n_positions:
+                raise IndexError("a term's positions run outside the position array")
+            for p in range(terms[0].offset, p_end):
+                target = _count_at(pos, pkind, p) - terms[0].shift
+                every = True
+                for i in range(1, n):
+                    end_i = terms[i].offset + _count_at(terms[i].tfs, terms[i].tkind, terms[i].at)
+                    value = target + 1  # (past the end: not found)
+                    while terms[i].scan < end_i:
+                        value = _count_at(pos, pkind, terms[i].scan) - terms[i].shift
+                        if value >= target:
                             break
-                    if every:
-                        count += 1
-                if count:
-                    hits_docs[found] = d
-                    hits_freqs[found] = count
-                    found += 1
+                        terms[i].scan += 1
+                    if terms[i].scan >= end_i or value != target:
+                        every = False
+                        break
+                if every:
+                    count += 1
+            if count:
+                hits_docs[found] = d
+                hits_freqs[found] = count
+                found += 1
         out_docs = np.empty(found, dtype=np.int32)
         out_freqs = np.empty(found, dtype=np.int64)
         docs_view = out_docs
