@@ -24,6 +24,14 @@ extensions = [
         extra_compile_args=COMPILE_ARGS,
         optional=True,
     ),
+    Extension(  # term offsets and phrase frequencies (bnsearch/search/phrases.py)
+        "bnsearch.search._positions",
+        ["bnsearch/search/_positions.pyx"],
+        include_dirs=[np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=COMPILE_ARGS,
+        optional=True,
+    ),
     Extension(  # highlights from word spans (bnsearch/search/spans.py)
         "bnsearch.search._snippets",
         ["bnsearch/search/_snippets.pyx"],

@@ -729,6 +729,22 @@ class SegmentReader:
         array (no slicing): posting ``j``'s positions are
         ``positions[offsets[j]:offsets[j + 1]]``. Lets a caller gather the positions of
         several terms with one index."""
+        found = self.position_run(field, term)
+        if found is None:
+            return None
+        docs, tfs, first, positions = found
+        offsets = np.empty(len(docs) + 1, dtype=np.int64)
+        offsets[0] = first
+        np.cumsum(tfs, out=offsets[1:])
+        offsets[1:] += first
+        return docs, offsets, positions
+
+    def position_run(self, field: str, term: str) -> tuple[Array, Array, int, Array] | None:
+        """``(doc_ids, tfs, first, positions)``: the term's postings (views), where its
+        first posting's positions start in ``positions`` (the field's whole position
+        array) and that array; posting ``j``'s positions follow those of the postings
+        before it (``tfs[j]`` of them). No array is built: a caller summing the tfs as it
+        walks (the compiled phrase code) needs no offsets."""
         arrays = self._field(field)
         if arrays.pos is None or arrays.posptr is None:
             raise SchemaError(f"field {field!r} has no positions")
@@ -736,11 +752,7 @@ class SegmentReader:
         if ident < 0:
             return None
         start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])
-        offsets = np.empty(end - start + 1, dtype=np.int64)
-        offsets[0] = int(arrays.posptr[ident])
-        np.cumsum(arrays.tfs[start:end], out=offsets[1:])
-        offsets[1:] += offsets[0]
-        return arrays.docs[start:end], offsets, arrays.pos
+        return arrays.docs[start:end], arrays.tfs[start:end], int(arrays.posptr[ident]), arrays.pos
 
     def term_doc_freqs(self, field: str) -> npt.NDArray[np.int64]:
         """Postings length of every term in :meth:`terms` order (deleted docs included)."""

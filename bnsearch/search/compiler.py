@@ -18,7 +18,7 @@ from bnsearch.analysis import Analyzer
 from bnsearch.analysis.forms import InflectionSplit, inflection_split
 from bnsearch.errors import SchemaError
 from bnsearch.index.schema import keyword_values
-from bnsearch.search.context import PER_WEIGHTS, Context
+from bnsearch.search.context import INTERNED_ENTRIES, PER_WEIGHTS, Context
 from bnsearch.search.query import Bool, Fuzzy, MatchAll, Phrase, Prefix, Query, Term
 from bnsearch.search.romanize import is_romanized
 from bnsearch.search.scoring import idf
@@ -164,28 +164,25 @@ class Compiler:
                 for term, flag in split.query_terms(text):
                     counts[term] = counts.get(term, 0) + 1
                     flags[term] = flags.get(term, 0) | flag
-            interned = self.ctx.interned
-            units = []
+            known = self._known_words(weights_key)
+            spelled = self.ctx.params.spelling > 0 and len(counts) <= SPELLING_WORDS
+            units: list[Unit] = []
+            more: list[Unit] = []
             for term, count in counts.items():
                 flag = flags.get(term, 0)
-                # (the weights name the fields: the key says all the unit is)
-                unit = interned.get(("word", term, count, flag, weights_key))
-                if unit is None:
-                    unit = self.ctx.intern(
-                        ("word", term, count, flag, weights_key),
-                        Unit(
-                            kind="terms",
-                            label=term,
-                            boost=float(count),
-                            terms={field: (term,) for field in fields},
-                            weights=self.weights,
-                            form_flag=flag,
-                        ),
-                    )
-                units.append(unit)
-            if self.ctx.params.spelling > 0 and len(counts) <= SPELLING_WORDS:
-                units += self._spellings(counts, fields, weights_key)
-            return units
+                entry = known.get((term, count, flag))
+                if entry is None:
+                    entry = self._word_entry(known, term, count, flag, fields)
+                units.append(entry[0])
+                if spelled:
+                    variants = entry[1]
+                    if variants is None:  # (shared by the word's forms)
+                        variants = known.get((term, count))
+                        if variants is None:
+                            variants = known[(term, count)] = self._spellings(term, count, fields)
+                        entry[1] = variants
+                    more += [unit for variant, unit in variants if variant not in counts]
+            return units + more
         per_position: dict[int, dict[str, str]] = {}
         for analyzer, fields, _ in by_analyzer:
             for position, found in enumerate(analyzer.term_sequence(text)):
@@ -231,35 +228,55 @@ class Compiler:
             self.ctx.intern(key, groups)
         return groups
 
-    def _spellings(
-        self, counts: Mapping[str, int], fields: list[str], weights_key: tuple[Any, ...]
-    ) -> list[Unit]:
-        """The folded-spelling units of a plain-words query: per word, each other
-        spelling of it the index holds (:meth:`_variants`), as its own unit weighted
-        ``BM25FParams.spelling`` and scaled to the word's idf. Variants that are
-        themselves query words are skipped."""
+    def _known_words(self, weights_key: tuple[tuple[str, float], ...]) -> dict[Any, Any]:
+        """What :meth:`words` keeps per word at these weights: ``(term, count, form flag)
+        -> [unit, its spelling units or None]`` and ``(term, count) -> spelling units``
+        (shared by the word's forms): one lookup a word for a new query of words met
+        before. Bounded by :data:`~.context.INTERNED_ENTRIES`, and dropped with the words
+        by :meth:`Context.forget_queries`."""
+        key = ("words", weights_key)
+        known: dict[Any, Any] | None = self.ctx.interned.get(key)
+        if known is None or len(known) >= INTERNED_ENTRIES:
+            known = {}
+            self.ctx.interned[key] = known
+        return known
+
+    def _word_entry(
+        self, known: dict[Any, Any], term: str, count: int, flag: int, fields: list[str]
+    ) -> list[Any]:
+        """A new entry of :meth:`_known_words`: the word's unit (its spelling units are
+        found when first asked for)."""
+        unit = Unit(
+            kind="terms",
+            label=term,
+            boost=float(count),
+            terms={field: (term,) for field in fields},
+            weights=self.weights,
+            form_flag=flag,
+        )
+        entry: list[Any] = [unit, None]
+        known[(term, count, flag)] = entry
+        return entry
+
+    def _spellings(self, term: str, count: int, fields: list[str]) -> tuple[tuple[str, Unit], ...]:
+        """The folded-spelling units of a word of a plain-words query, each with its
+        variant: each other spelling of it the index holds (:meth:`_variants`), as its
+        own unit weighted ``BM25FParams.spelling`` and scaled to the word's idf.
+        (:meth:`words` skips the variants that are themselves query words.)"""
         weight = self.ctx.params.spelling
-        interned = self.ctx.interned
-        out: list[Unit] = []
-        for term, count in counts.items():
-            for variant, variant_fields, scale in self._variants(term, fields):
-                if variant in counts:
-                    continue
-                key = ("spelled", term, variant, count, weights_key)
-                unit = interned.get(key)
-                if unit is None:
-                    unit = self.ctx.intern(
-                        key,
-                        Unit(
-                            kind="terms",
-                            label=f"{term} ~ {variant}",
-                            boost=count * weight * scale,
-                            terms={field: (variant,) for field in variant_fields},
-                            weights=self.weights,
-                        ),
-                    )
-                out.append(unit)
-        return out
+        return tuple(
+            (
+                variant,
+                Unit(
+                    kind="terms",
+                    label=f"{term} ~ {variant}",
+                    boost=count * weight * scale,
+                    terms={field: (variant,) for field in variant_fields},
+                    weights=self.weights,
+                ),
+            )
+            for variant, variant_fields, scale in self._variants(term, fields)
+        )
 
     def _variants(
         self, term: str, fields: list[str]

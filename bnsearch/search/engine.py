@@ -415,12 +415,16 @@ class Evaluator:
         weights = np.array(weight_list, np.float32)
         bonuses = np.array(bonus_list, dtype=np.float32)
         flags = np.array(flag_list, dtype=np.uint8)
-        prune = prune and bool((weights >= 0).all())
+        # (the order and the test in Python on the float32 values: for a query's few
+        # units numpy's calls cost more than the arithmetic, the same in float64)
+        rounded = weights.tolist() if prune else []
+        prune = prune and all(weight >= 0 for weight in rounded)
         order: Sequence[int] = range(len(units))
         if prune:  # the units that can add most first (MaxScore reads those whole)
-            bounds = weights.astype(np.float64) + bonuses.astype(np.float64)
-            order = np.argsort(-bounds, kind="stable").tolist()
+            extra = bonuses.tolist()
+            order = sorted(order, key=lambda i: -(rounded[i] + extra[i]))  # (stable)
             weights, flags, bonuses = weights[order], flags[order], bonuses[order]
+        with_forms = flags.tolist()
         k1 = float(np.float32(ctx.params.k1))
         calls: list[tuple[tuple[Any, ...], bool, Any]] = []
         for segment, unit_parts in zip(self.segments, per_segment, strict=True):
@@ -436,7 +440,7 @@ class Evaluator:
                 docs_parts += unit_docs
                 tfs_parts += unit_tfs
                 mults += unit_mults
-                forms_parts += unit_forms if flags[number] else [None] * len(unit_docs)
+                forms_parts += unit_forms if with_forms[number] else [None] * len(unit_docs)
                 owners += [number] * len(unit_docs)
             arrays = (
                 docs_parts,

@@ -11,6 +11,7 @@ path runs.
 
 from __future__ import annotations
 
+import importlib
 import os
 import warnings
 from types import ModuleType
@@ -43,4 +44,17 @@ core: ModuleType | None = _load()
 #: True where searches run on the compiled core.
 accelerated: bool = core is not None
 
-__all__ = ["PURE_PYTHON_ENV", "accelerated", "core"]
+
+def companion(name: str) -> ModuleType | None:
+    """A compiled module built beside the core (``_snippets``, ``_positions``), or None
+    where the numpy path runs (:data:`core` is None) or the module was not built (an
+    older build: the numpy code beside it serves)."""
+    if core is None:
+        return None
+    try:
+        return importlib.import_module(f"bnsearch.search.{name}")
+    except ImportError:
+        return None
+
+
+__all__ = ["PURE_PYTHON_ENV", "accelerated", "companion", "core"]

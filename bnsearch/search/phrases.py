@@ -2,18 +2,23 @@
 
 A phrase matches where its terms stand at their relative offsets; :func:`phrase_frequencies`
 finds those documents and counts the matches per document with numpy over the terms'
-position arrays (no Python loop per document).
+position arrays (no Python loop per document). Where the compiled core runs, both come
+from :mod:`bnsearch.search._positions`: a phrase is read in one call straight from its
+terms' posting slices (no offsets built), and a term's offsets cost one pass in C; the
+numpy code here is the reference it is tested against (the same arrays).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from bnsearch.index.segment import SegmentReader
+from bnsearch.search import kernel
 
 IntArray = npt.NDArray[np.int64]
 _EMPTY_DOCS = np.empty(0, dtype=np.int32)
@@ -25,6 +30,16 @@ POSITIONS_CACHE_TERMS = 8192
 POSITIONS_CACHE_BYTES = 64 << 20
 
 PositionsEntry = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]
+
+
+#: The compiled position reads; used only while :data:`kernel.core` is set (tests swap
+#: that for ``None`` to run the numpy path).
+core: ModuleType | None = kernel.companion("_positions")
+
+
+def _compiled() -> ModuleType | None:
+    """The compiled position reads where the compiled path runs, else None."""
+    return core if kernel.core is not None else None
 
 
 class PositionsCache(dict[tuple[int, str, str], "PositionsEntry | None"]):
@@ -62,7 +77,13 @@ def term_positions(
     key = (segment.ordinal, field, term)
     if cache is not None and key in cache:
         return cache[key]
-    value = segment.term_positions(field, term)
+    compiled = _compiled()
+    value: PositionsEntry | None
+    if compiled is None:
+        value = segment.term_positions(field, term)
+    else:
+        run = segment.position_run(field, term)
+        value = None if run is None else (run[0], compiled.term_offsets(run[1], run[2]), run[3])
     owned = 0 if value is None else value[1].nbytes
     if cache is not None and owned <= POSITIONS_CACHE_BYTES:
         if len(cache) >= POSITIONS_CACHE_TERMS or cache.nbytes + owned > POSITIONS_CACHE_BYTES:
@@ -123,7 +144,12 @@ def phrase_frequencies(
     """Docs of ``segment`` where the phrase occurs in ``field``, and how often.
 
     ``within`` (sorted unique doc ids, usually few) restricts the search to those docs.
+    On the compiled path a phrase over the whole segment is one call that reads the
+    terms' postings and positions as they are (``cache`` is not needed there).
     """
+    compiled = _compiled()
+    if compiled is not None and within is None:
+        return _compiled_frequencies(compiled, segment, field, phrase)
     entries = []
     for _, term in phrase:
         entry = term_positions(segment, field, term, cache)
@@ -154,3 +180,27 @@ def phrase_frequencies(
     freqs = np.bincount(np.searchsorted(candidates, keys >> 32), minlength=len(candidates))
     found = freqs > 0
     return candidates[found].astype(np.int32), freqs[found]
+
+
+def _compiled_frequencies(
+    compiled: ModuleType, segment: SegmentReader, field: str, phrase: Sequence[tuple[int, str]]
+) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
+    """:func:`phrase_frequencies` over the whole segment, on the compiled core."""
+    runs = []
+    for _, term in phrase:
+        run = segment.position_run(field, term)
+        if run is None or not len(run[0]):
+            return _EMPTY_DOCS, _EMPTY_DOCS
+        runs.append(run)
+    docs: npt.NDArray[Any]
+    freqs: npt.NDArray[Any]
+    docs, freqs = compiled.phrase_frequencies(
+        [run[0] for run in runs],
+        [run[1] for run in runs],
+        [run[2] for run in runs],
+        [shift for shift, _ in phrase],
+        runs[0][3],
+    )
+    if not len(docs):
+        return _EMPTY_DOCS, _EMPTY_DOCS
+    return docs, freqs

@@ -43,20 +43,8 @@ from bnsearch.search.highlight import (
     phrase_key,
 )
 
-
-def _load() -> ModuleType | None:
-    if kernel.core is None:  # the numpy path runs (not built, or asked for)
-        return None
-    try:
-        from bnsearch.search import _snippets  # type: ignore[attr-defined]
-    except ImportError:  # built with an older setup: the numpy code serves
-        return None
-    module: ModuleType = _snippets
-    return module
-
-
 #: The compiled highlight code, or None where the numpy code runs (tests swap it).
-core: ModuleType | None = _load()
+core: ModuleType | None = kernel.companion("_snippets")
 
 Int64Array = npt.NDArray[np.int64]
 #: The sentence ends as one string (what the compiled snippet code looks characters up in).
