@@ -122,6 +122,8 @@ _LZ4_MAX_RATIO = 255
 TEXT_ENCODING = "utf-16-le"
 #: Short fields of a row, JSON-encoded in a format-2 block's header, in this order.
 META_FIELDS = ("id", "section", "photo_credit", "related", "url", "published", "source", "anchors")
+#: A format-2 header's entry: the short fields, then the title, body and caption lengths.
+_META_WIDTH = len(META_FIELDS) + 3
 _BLOCK_V2 = "\x02"  # a format-1 block starts with "[", JSON never holds a raw \x00
 
 
@@ -313,36 +315,54 @@ def _rows_v2(text: str) -> list[dict[str, Any]]:
     """The rows of a format-2 block (see the module docstring); ValueError if damaged."""
     cut = text.index("\x00")
     metas = json.loads(text[1:cut])
-    if not isinstance(metas, list):
+    if type(metas) is not list:
         raise ValueError("the block header is not a list")
     rows: list[dict[str, Any]] = []
     position = cut + 1
-    count = len(META_FIELDS)
     for meta in metas:
-        if not isinstance(meta, list) or len(meta) != count + 3:
+        if type(meta) is not list or len(meta) != _META_WIDTH:
             raise ValueError(f"row {len(rows)} of the block header has the wrong shape")
-        ident, section, credit, related, url, published, source, anchors = meta[:count]
-        title_length, body_length, caption_length = lengths = meta[count:]
-        if any(type(n) is not int for n in lengths) or min(lengths[:2]) < 0 or caption_length < -1:
+        (
+            ident,
+            section,
+            credit,
+            related,
+            url,
+            published,
+            source,
+            anchors,
+            title_length,
+            body_length,
+            caption_length,
+        ) = meta
+        if (
+            type(title_length) is not int
+            or type(body_length) is not int
+            or type(caption_length) is not int
+            or title_length < 0
+            or body_length < 0
+            or caption_length < -1
+        ):
             raise ValueError(f"row {len(rows)} of the block header has bad text lengths")
         title_end = position + title_length
         body_end = title_end + body_length
-        caption_end = body_end + max(caption_length, 0)
-        row = {  # the key order of article_row
-            "id": ident,
-            "title": text[position:title_end],
-            "body": text[title_end:body_end],
-            "section": section,
-            "caption": text[body_end:caption_end] if caption_length >= 0 else None,
-            "photo_credit": credit,
-            "related": related,
-            "url": url,
-            "published": published,
-            "source": source,
-            "anchors": anchors,
-        }
+        caption_end = body_end + caption_length if caption_length > 0 else body_end
+        rows.append(
+            {  # the key order of article_row
+                "id": ident,
+                "title": text[position:title_end],
+                "body": text[title_end:body_end],
+                "section": section,
+                "caption": text[body_end:caption_end] if caption_length >= 0 else None,
+                "photo_credit": credit,
+                "related": related,
+                "url": url,
+                "published": published,
+                "source": source,
+                "anchors": anchors,
+            }
+        )
         position = caption_end
-        rows.append(row)
     if position != len(text):
         raise ValueError(f"the texts end at {position}, the block at {len(text)}")
     return rows
@@ -475,16 +495,18 @@ class StoreReader:
         copier: Copier = _fresh
         try:
             text = decompress_block(self._view[start:end]).decode(TEXT_ENCODING)
-            if text[:1] == _BLOCK_V2:
+            if text[:1] == _BLOCK_V2:  # (rows of dicts by construction)
                 rows, copier = _rows_v2(text), _fresh_v2
             else:
                 rows = json.loads(text)
+                if type(rows) is not list or not all(type(row) is dict for row in rows):
+                    raise IndexFormatError(
+                        f"{self._where}: stored block {number} is not a list of rows"
+                    )
         except _DAMAGED_BLOCK as error:
             raise IndexFormatError(
                 f"{self._where}: stored block {number} (bytes {start}..{end}) is damaged: {error}"
             ) from None
-        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-            raise IndexFormatError(f"{self._where}: stored block {number} is not a list of rows")
         try:
             _check_rows(rows)
         except ValueError as error:
