@@ -170,7 +170,43 @@ def test_format1_index_opens_merges_and_verifies(
     first = segment_arrays(tmp_path / "idx", first_entry)["store.bin"].tobytes()
     assert b"[\x00{\x00" in zlib.decompress(first[first.index(b"x\x01") :])  # format-1 rows
 
-    index = Index.open(tmp_path / "idx")
+    codecs = _reads_merges_and_verifies(tmp_path / "idx", old)
+    assert codecs == {"zlib", "lz4"}  # whole blocks copied, new rows in LZ4
+
+
+def test_format3_index_of_zlib_blocks_opens_merges_and_verifies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = _articles(0, 60)
+    with monkeypatch.context() as patch:  # how the code of format 3 wrote an index
+        patch.setattr(manifest_module, "FORMAT_VERSION", 3)
+        patch.setattr(store_module, "CODEC", "zlib")
+        index = Index.create(tmp_path / "idx")
+        with index.writer() as writer:
+            writer.add_many(old)
+    assert json.loads((tmp_path / "idx" / "meta.json").read_text())["format_version"] == 3
+    assert _codecs(tmp_path / "idx") == {"zlib"}
+    codecs = _reads_merges_and_verifies(tmp_path / "idx", old)
+    assert codecs == {"zlib", "lz4"}
+
+
+def _codecs(path: Path) -> set[str]:
+    """The codecs of the blocks of the index's segments."""
+    found = set()
+    for entry in manifest_of(path).segments:
+        arrays = segment_arrays(path, entry)
+        data, index = arrays["store.bin"].tobytes(), arrays["store.idx"]
+        found.update(
+            block_codec(data[index[i, 0] : index[i + 1, 0]]) for i in range(len(index) - 1)
+        )
+    return found
+
+
+def _reads_merges_and_verifies(path: Path, old: list[Article]) -> set[str]:
+    """An index of ``old`` written by older code opens and reads every row; after this
+    code adds 30 articles, deletes one old one and merges all into one segment, every live
+    row reads right and the index verifies. The codecs of the merged segment's blocks."""
+    index = Index.open(path)
     reader = index.reader()
     for article in old:
         found = reader.find(article.id)
@@ -179,9 +215,9 @@ def test_format1_index_opens_merges_and_verifies(
     new = _articles(60, 30)
     with index.writer() as writer:
         writer.add_many(new)
-        writer.delete("doc-3")  # a format-1 block with a deletion is rewritten at merge
+        writer.delete("doc-3")  # an old block with a deletion is rewritten at merge
         writer.optimize()
-    meta = json.loads((tmp_path / "idx" / "meta.json").read_text())
+    meta = json.loads((path / "meta.json").read_text())
     assert meta["format_version"] == manifest_module.FORMAT_VERSION == 4
     reader = index.reader()
     assert len(reader.segments) == 1 and reader.doc_count == 89
@@ -192,8 +228,9 @@ def test_format1_index_opens_merges_and_verifies(
             continue
         assert found is not None
         assert row_article(reader.stored(*found)) == article
-    report = verify(tmp_path / "idx")
+    report = verify(path)
     assert report.ok, report.problems
+    return _codecs(path)
 
 
 def test_block_size_counts_characters() -> None:

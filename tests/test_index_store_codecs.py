@@ -1,37 +1,22 @@
 """Stored blocks in two codecs: LZ4 (written since format 4) and zlib (every index before).
 
 A store may hold blocks of both (merges copy whole blocks as they are); a damaged LZ4
-block is the index's own error, never other text (its CRC-32); an index of format 3
-(zlib blocks only) opens, searches, merges with new LZ4 segments and verifies.
+block is the index's own error, never other text (its CRC-32). (An index of format 3,
+zlib blocks only, opening, merging and verifying: ``test_index_store.py``.)
 """
 
 from __future__ import annotations
 
-import json
 import struct
 import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
-from index_files import manifest_of, segment_arrays
 
 from bnsearch.articles import Article
 from bnsearch.errors import IndexFormatError
-from bnsearch.index import Index, verify
-from bnsearch.index import manifest as manifest_module
 from bnsearch.index import store as store_module
-from bnsearch.index.store import (
-    CODECS,
-    TEXT_ENCODING,
-    StoreReader,
-    StoreWriter,
-    article_row,
-    block_codec,
-    compress_block,
-    decompress_block,
-    row_article,
-)
+from bnsearch.index.store import StoreReader, StoreWriter, article_row, row_article
 
 pytest.importorskip("lz4", reason="the lz4 package (a dependency) is not installed")
 
@@ -55,13 +40,13 @@ def _blocks(data: bytes, index: np.ndarray) -> list[bytes]:
 
 def test_the_default_codec_is_lz4_and_a_block_says_its_codec() -> None:
     assert store_module.CODEC == "lz4"
-    text = "\x02[]\x00ঢাকা".encode(TEXT_ENCODING)
-    for codec in CODECS:
-        block = compress_block(text, codec)
-        assert block_codec(block) == codec
-        assert decompress_block(block) == text
-        assert decompress_block(memoryview(block)) == text
-    assert compress_block(text)[:1] == b"L"
+    text = "\x02[]\x00ঢাকা".encode(store_module.TEXT_ENCODING)
+    for codec in store_module.CODECS:
+        block = store_module.compress_block(text, codec)
+        assert store_module.block_codec(block) == codec
+        assert store_module.decompress_block(block) == text
+        assert store_module.decompress_block(memoryview(block)) == text
+    assert store_module.compress_block(text)[:1] == b"L"
     with pytest.raises(ValueError, match="codec"):
         StoreWriter(codec="zstd")
 
@@ -76,7 +61,7 @@ def test_a_store_of_both_codecs_reads_every_row() -> None:
             writer.add(article_row(article))
         target.add_blocks(writer.blocks())
     data, index = target.finish()
-    codecs = [block_codec(block) for block in _blocks(data, index)]
+    codecs = [store_module.block_codec(block) for block in _blocks(data, index)]
     assert codecs[0] == "zlib" and "lz4" in codecs and codecs[-1] == "zlib"
     reader = StoreReader(np.frombuffer(data, dtype=np.uint8), index, where="mixed")
     for doc, article in enumerate(articles):
@@ -92,7 +77,7 @@ def test_a_damaged_lz4_block_is_a_clear_error_never_other_text() -> None:
     writer = StoreWriter(codec="lz4")
     writer.add(article_row(_articles(3, 1)[0]))
     block = writer.blocks()[0][0]
-    assert isinstance(block, bytes) and block_codec(block) == "lz4"
+    assert isinstance(block, bytes) and store_module.block_codec(block) == "lz4"
     assert row_article(_one_block(block).row(0)) == _articles(3, 1)[0]
     head = struct.calcsize("<BII")
     damaged = []
@@ -124,57 +109,3 @@ def test_an_lz4_block_without_the_lz4_package_says_so(monkeypatch: pytest.Monkey
     zlib_writer = StoreWriter(codec="zlib")  # zlib blocks need nothing more
     zlib_writer.add(article_row(_articles(1, 1)[0]))
     assert row_article(_one_block(zlib_writer.finish()[0]).row(0)) == _articles(1, 1)[0]
-
-
-def test_a_format_3_index_of_zlib_blocks_opens_merges_and_verifies(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    old = _articles(0, 60)
-    path = tmp_path / "idx"
-    with monkeypatch.context() as patch:  # how the code of format 3 wrote an index
-        patch.setattr(manifest_module, "FORMAT_VERSION", 3)
-        patch.setattr(store_module, "CODEC", "zlib")
-        index = Index.create(path)
-        with index.writer() as writer:
-            writer.add_many(old)
-    assert json.loads((path / "meta.json").read_text())["format_version"] == 3
-    entry = manifest_of(path).segments[0]
-    data = segment_arrays(path, entry)["store.bin"].tobytes()
-    index_rows = segment_arrays(path, entry)["store.idx"]
-    assert {block_codec(block) for block in _blocks(data, index_rows)} == {"zlib"}
-
-    index = Index.open(path)
-    reader = index.reader()
-    hits = index.searcher().search("ঢাকায়", limit=100)
-    assert len(hits) == 60 and all(hit.snippet is not None for hit in hits)
-    for article in old:
-        found = reader.find(article.id)
-        assert found is not None
-        assert row_article(reader.stored(*found)) == article
-    new = _articles(60, 30)
-    with index.writer() as writer:
-        writer.add_many(new)
-    assert json.loads((path / "meta.json").read_text())["format_version"] == 4
-    entries = manifest_of(path).segments
-    assert len(entries) == 2
-    arrays = segment_arrays(path, entries[1])
-    newest = _blocks(arrays["store.bin"].tobytes(), arrays["store.idx"])
-    assert {block_codec(block) for block in newest} == {"lz4"}
-    with index.writer() as writer:
-        writer.delete("doc-3")  # its block is rewritten at the merge (in LZ4), others copied
-        writer.optimize()
-    (entry,) = manifest_of(path).segments
-    arrays = segment_arrays(path, entry)
-    merged = [block_codec(b) for b in _blocks(arrays["store.bin"].tobytes(), arrays["store.idx"])]
-    assert "zlib" in merged and "lz4" in merged
-    reader = index.reader()
-    assert reader.doc_count == 89
-    for article in old + new:
-        found = reader.find(article.id)
-        if article.id == "doc-3":
-            assert found is None
-            continue
-        assert found is not None
-        assert row_article(reader.stored(*found)) == article
-    report = verify(path)
-    assert report.ok, report.problems

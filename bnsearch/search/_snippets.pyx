@@ -3,15 +3,15 @@
 highlights look for, read from the segment's word spans and postings, and what
 :mod:`bnsearch.search.highlight` makes of them (the reference).
 
-:func:`doc_words` and :func:`doc_positions` do what
-:meth:`bnsearch.search.spans.SpanLookup.words` does with numpy (the reference and the
-fallback), as Python lists, in one pass each: decoding a document's word spans
-(:mod:`bnsearch.index.wordspans`) and finding the document among the wanted terms'
-postings. :class:`FieldMarks` holds one query's candidates in one segment field (what
-:class:`~bnsearch.search.spans.SpanLookup` gathers) and makes a hit's marks in one
-call that converts no array: the same reads, then, with no Python object a word or a
-position, the matches in text order (phrases included), and the marks of a whole text
-or the snippet's window and its stretch to word and sentence edges.
+:class:`FieldMarks` holds one query's candidates in one segment field (what
+:class:`~bnsearch.search.spans.SpanLookup` gathers). Its :meth:`~FieldMarks.words` and
+:meth:`~FieldMarks.positions` do what :meth:`bnsearch.search.spans.SpanLookup.words`
+does with numpy (the reference and the fallback), in one pass each: decoding a
+document's word spans (:mod:`bnsearch.index.wordspans`, :func:`doc_words`) and finding
+the document among the wanted terms' postings. :meth:`~FieldMarks.marks` makes a hit's
+marks in one call that converts no array: the same reads, then, with no Python object
+a word or a position, the matches in text order (phrases included), and the marks of a
+whole text or the snippet's window and its stretch to word and sentence edges.
 
 The postings, positions and span pointers are read as columns of little-endian
 unsigned numbers of 1, 2, 4 or 8 bytes (:c:type:`Column`), whatever integer type the
@@ -129,7 +129,7 @@ def doc_words(const uint8_t[::1] spans, Py_ssize_t begin, Py_ssize_t end, int wi
 
 
 #: Postings between two checkpoints of a candidate's cumulative frequencies (see
-#: :func:`doc_positions`).
+#: :meth:`FieldMarks.positions`).
 CHECK_EVERY = 64
 cdef Py_ssize_t _EVERY = CHECK_EVERY
 
@@ -149,7 +149,7 @@ cdef int _find_postings(
     """Per candidate ``i`` (postings ``docs[begins[i]:ends[i]]``, ascending; positions
     from ``firsts[i]`` on), where ``doc``'s positions start in the positions and how many
     there are (``out_size[i]`` 0 where its postings lack ``doc``); see
-    :func:`doc_positions` for ``checkpoints``."""
+    :meth:`FieldMarks.positions` for ``checkpoints``."""
     cdef Py_ssize_t count = begins.shape[0], i, low, high, middle, j, k, steps
     cdef int64_t first, size, total
     cdef array.array table
@@ -202,50 +202,6 @@ cdef int _find_postings(
         out_first[i] = first
         out_size[i] = size
     return 0
-
-
-def doc_positions(
-    docs,
-    tfs,
-    pos,
-    const int64_t[::1] begins,
-    const int64_t[::1] ends,
-    const int64_t[::1] firsts,
-    int64_t doc,
-    list checkpoints=None,
-):
-    """``[(candidate, positions)]`` for the candidates whose postings hold ``doc``:
-    candidate ``i``'s postings are ``docs[begins[i]:ends[i]]`` (ascending), their
-    positions follow one another in ``pos`` from ``firsts[i]`` (``docs``, ``tfs`` and
-    ``pos``: 1-d arrays of integers).
-
-    A posting's positions start after the frequencies of the candidate's postings before
-    it. With ``checkpoints`` (one entry a candidate, None until made) a long list's sums
-    are kept every :data:`CHECK_EVERY` postings, made the first time a doc deep in it is
-    looked up (``checkpoints[i]``, an ``array('q')``), so a later doc adds at most that
-    many frequencies instead of every one before it (a common word at a million docs:
-    hundreds of thousands)."""
-    cdef const uint8_t[::1] docs_raw, tfs_raw, pos_raw
-    docs_raw, docs_width = _bytes_of(docs)
-    tfs_raw, tfs_width = _bytes_of(tfs)
-    pos_raw, pos_width = _bytes_of(pos)
-    cdef Column pos_column = _column(pos_raw, pos_width)
-    cdef Py_ssize_t count = begins.shape[0], i, j
-    cdef array.array where = array.clone(_INT64, 2 * count, False)
-    cdef long long *at = where.data.as_longlongs
-    cdef list found = [], places
-    _find_postings(
-        _column(docs_raw, docs_width), _column(tfs_raw, tfs_width), pos_column.size,
-        begins, ends, firsts, doc, checkpoints, at, at + count,
-    )
-    for i in range(count):
-        if at[count + i] == 0:
-            continue
-        places = []
-        for j in range(at[i], at[i] + at[count + i]):
-            places.append(_at(pos_column, j))
-        found.append((i, places))
-    return found
 
 
 #: What :class:`FieldMarks` keeps of a match: its characters, its key's number (key
@@ -305,7 +261,7 @@ cdef class FieldMarks:
     byte, each doc's width; :mod:`bnsearch.index.wordspans`); ``docs``, ``tfs``, ``pos``:
     its postings and positions (1-d arrays of integers); per candidate ``i`` (a term a
     highlight may mark) its postings ``docs[begins[i]:ends[i]]``, ascending, their
-    positions from ``firsts[i]`` on, ``checkpoints[i]`` (see :func:`doc_positions`) and
+    positions from ``firsts[i]`` on, ``checkpoints[i]`` (see :meth:`positions`) and
     the key number it answers, ``word_keys[i]`` (-1: only a phrase's word); ``weights``:
     a key number's weight (key numbers must rank the keys as the strings do: ties among
     matches are broken as the Python code breaks them); ``phrases``: ``(key number,
@@ -385,9 +341,47 @@ cdef class FieldMarks:
         self._sentence_ends = sentence_ends
         self._limit = limit
 
+    cdef Py_ssize_t _check_doc(self, int64_t doc) except -1:
+        if doc < 0 or doc + 1 >= self._pointers.size or doc >= self._widths.size:
+            raise ValueError(f"doc {doc} has no word spans")
+        return 0
+
+    def words(self, int64_t doc):
+        """``doc``'s ``(starts, ends, dropped)`` (:func:`doc_words` of its spans)."""
+        self._check_doc(doc)
+        return doc_words(
+            self._spans, _at(self._pointers, doc), _at(self._pointers, doc + 1),
+            <int>_at(self._widths, doc),
+        )
+
+    def positions(self, int64_t doc):
+        """``[(candidate, positions)]`` for the candidates whose postings hold ``doc``.
+
+        A posting's positions start after the frequencies of the candidate's postings
+        before it: a long list's sums are kept every :data:`CHECK_EVERY` postings
+        (``checkpoints[i]``, an ``array('q')``), made the first time a doc deep in it is
+        looked up, so a later doc adds at most that many frequencies instead of every one
+        before it (a common word at a million docs: hundreds of thousands)."""
+        cdef Py_ssize_t count = self._begins.shape[0], i, j
+        cdef array.array where = array.clone(_INT64, 2 * count, False)
+        cdef long long *at = where.data.as_longlongs
+        cdef list found = [], places
+        _find_postings(
+            self._docs, self._tfs, self._pos.size, self._begins, self._ends, self._firsts,
+            doc, self._checkpoints, at, at + count,
+        )
+        for i in range(count):
+            if at[count + i] == 0:
+                continue
+            places = []
+            for j in range(at[i], at[i] + at[count + i]):
+                places.append(_at(self._pos, j))
+            found.append((i, places))
+        return found
+
     def marks(self, int64_t doc, str text, Py_ssize_t fragment_chars):
         """``doc``'s highlight of ``text``: its words from the word spans, the candidates'
-        positions in it (as :func:`doc_positions`), the matches
+        positions in it (as :meth:`positions`), the matches
         (:meth:`bnsearch.search.highlight.KeptWords.matches`), at most ``limit``, then
 
         * with ``fragment_chars`` 0, the marks of the whole text (a title): the matches'
@@ -399,8 +393,7 @@ cdef class FieldMarks:
         ValueError where the spans, postings or text disagree."""
         if fragment_chars < 0:
             raise ValueError(f"fragment_chars must be >= 0, got {fragment_chars}")
-        if doc < 0 or doc + 1 >= self._pointers.size or doc >= self._widths.size:
-            raise ValueError(f"doc {doc} has no word spans")
+        self._check_doc(doc)
         cdef Py_ssize_t k, i, j, limit = self._limit
         cdef Py_ssize_t count = self._begins.shape[0], size = len(text)
         cdef Py_ssize_t keys = self._weights.shape[0]

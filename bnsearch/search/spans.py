@@ -221,25 +221,12 @@ class SpanLookup:
         return words
 
     def _read(self, doc: int, text: str) -> KeptWords:
-        compiled = core
-        if compiled is None or not self._typed:
+        marks = self._field_marks
+        if core is None or marks is None:
             return self._words(doc, text)
-        spans, ptr, width = self._spans
-        starts, ends, dropped = compiled.doc_words(
-            spans, int(ptr[doc]), int(ptr[doc + 1]), int(width[doc])
-        )
+        starts, ends, dropped = marks.words(doc)
         terms = self._terms
-        found = compiled.doc_positions(
-            self._docs,
-            self._tfs_all,
-            self._pos,
-            self._begins,
-            self._ends,
-            self._firsts,
-            doc,
-            self._checkpoints,
-        )
-        positions = {terms[number]: places for number, places in found}
+        positions = {terms[number]: places for number, places in marks.positions(doc)}
         return KeptWords(text=text, starts=starts, ends=ends, dropped=dropped, positions=positions)
 
     def _words(self, doc: int, text: str) -> KeptWords:
