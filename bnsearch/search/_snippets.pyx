@@ -113,6 +113,40 @@ cdef void _decode_words(
         at += 2 * width
 
 
+cdef Py_ssize_t _decode_needed(
+    const uint8_t[::1] spans,
+    Py_ssize_t begin,
+    Py_ssize_t count,
+    int width,
+    Py_ssize_t last_place,
+    int64_t reach,
+    long long *starts,
+    long long *ends,
+    signed char *dropped,
+) noexcept:
+    """:func:`_decode_words` of the words a highlight reads, and how many: every word up
+    to ``last_place`` (the last matched position, -1 for none), then on until one starts
+    more than ``reach`` characters past the end of that word (past ``reach`` with none),
+    or all ``count``. Words start and end in ascending order, so a window and its
+    stretch, which end within ``reach`` of their last match, read none further (a body
+    of 400 words whose matches stand early decodes only its first tens)."""
+    cdef int64_t edge = 0, code, limit = reach if last_place < 0 else -1
+    cdef Py_ssize_t at = begin, k
+    for k in range(count):
+        edge += _value(spans, at, width)
+        code = _value(spans, at + width, width)
+        starts[k] = edge
+        edge += code >> 1
+        ends[k] = edge
+        dropped[k] = code & 1
+        at += 2 * width
+        if k == last_place:
+            limit = edge + reach
+        elif k > last_place and starts[k] > limit:
+            return k + 1
+    return count
+
+
 def doc_words(const uint8_t[::1] spans, Py_ssize_t begin, Py_ssize_t end, int width):
     """``(starts, ends, dropped)`` of the words encoded in ``spans[begin:end]`` at
     ``width`` bytes a number (ValueError if that is not whole words): ``array('q')``,
@@ -410,24 +444,28 @@ cdef class FieldMarks:
         cdef long long *c_size = c_first + count
         cdef array.array dropped_array = array.clone(_INT8, words, False)
         cdef signed char *w_dropped = dropped_array.data.as_schars
-        _decode_words(
-            self._spans, _at(self._pointers, doc), words, <int>_at(self._widths, doc),
-            w_start, w_end, w_dropped,
-        )
-        if words and w_end[words - 1] > size:
-            raise ValueError(f"word spans end at {w_end[words - 1]}, past the {size} characters")
         _find_postings(
             self._docs, self._tfs, pos.size, self._begins, self._ends, self._firsts, doc,
             self._checkpoints, c_first, c_size,
         )
         cdef const int64_t[::1] word_keys = self._word_keys
-        cdef Py_ssize_t total = 0
+        cdef Py_ssize_t total = 0, last_place = -1
         for i in range(count):
             for j in range(c_first[i], c_first[i] + c_size[i]):
-                if _at(pos, j) >= words:
-                    raise ValueError(f"position {_at(pos, j)} past the {words} words")
+                place = _at(pos, j)
+                if place >= words:
+                    raise ValueError(f"position {place} past the {words} words")
+                if place > last_place:  # (a phrase ends on one of its words' positions)
+                    last_place = place
             if word_keys[i] >= 0:
                 total += c_size[i]
+        # the words read: up to the last match, then as far as a window may stretch
+        cdef Py_ssize_t decoded = _decode_needed(
+            self._spans, _at(self._pointers, doc), words, <int>_at(self._widths, doc),
+            last_place, fragment_chars, w_start, w_end, w_dropped,
+        )
+        if decoded and w_end[decoded - 1] > size:  # (ends ascend)
+            raise ValueError(f"word spans end at {w_end[decoded - 1]}, past the {size} characters")
         # the word matches in text order, at most limit
         cdef array.array word_matches = array.clone(_INT64, 4 * total, False)
         cdef Match *found = <Match *>word_matches.data.as_longlongs
@@ -529,9 +567,9 @@ cdef class FieldMarks:
         if fragment_chars == 0:
             return tuple([(merged[i].start, merged[i].end) for i in range(found_count)])
         if found_count == 0:
-            return _leading(text, w_end, words, fragment_chars)
+            return _leading(text, w_end, decoded, fragment_chars)
         return _window(
-            text, w_start, w_end, w_dropped, words, merged, found_count, &self._weights[0],
+            text, w_start, w_end, w_dropped, decoded, merged, found_count, &self._weights[0],
             keys, fragment_chars, self._sentence_ends,
         )
 
