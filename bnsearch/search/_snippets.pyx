@@ -91,28 +91,6 @@ cdef Py_ssize_t _word_count(
     return (end - begin) // (2 * width)
 
 
-cdef void _decode_words(
-    const uint8_t[::1] spans,
-    Py_ssize_t begin,
-    Py_ssize_t count,
-    int width,
-    long long *starts,
-    long long *ends,
-    signed char *dropped,
-) noexcept:
-    """The ``count`` words encoded from ``spans[begin]`` on (see :func:`_word_count`)."""
-    cdef int64_t edge = 0, code
-    cdef Py_ssize_t at = begin, k
-    for k in range(count):
-        edge += _value(spans, at, width)
-        code = _value(spans, at + width, width)
-        starts[k] = edge
-        edge += code >> 1
-        ends[k] = edge
-        dropped[k] = code & 1
-        at += 2 * width
-
-
 cdef Py_ssize_t _decode_needed(
     const uint8_t[::1] spans,
     Py_ssize_t begin,
@@ -124,8 +102,9 @@ cdef Py_ssize_t _decode_needed(
     long long *ends,
     signed char *dropped,
 ) noexcept:
-    """:func:`_decode_words` of the words a highlight reads, and how many: every word up
-    to ``last_place`` (the last matched position, -1 for none), then on until one starts
+    """The words encoded from ``spans[begin]`` on (see :func:`_word_count`) that a
+    highlight reads, and how many: every word up to ``last_place`` (the last matched
+    position, -1 for none; ``count`` or more for every word), then on until one starts
     more than ``reach`` characters past the end of that word (past ``reach`` with none),
     or all ``count``. Words start and end in ascending order, so a window and its
     stretch, which end within ``reach`` of their last match, read none further (a body
@@ -155,9 +134,9 @@ def doc_words(const uint8_t[::1] spans, Py_ssize_t begin, Py_ssize_t end, int wi
     cdef array.array starts = array.clone(_INT64, count, False)
     cdef array.array ends = array.clone(_INT64, count, False)
     cdef array.array dropped = array.clone(_INT8, count, False)
-    _decode_words(
-        spans, begin, count, width, starts.data.as_longlongs, ends.data.as_longlongs,
-        dropped.data.as_schars,
+    _decode_needed(
+        spans, begin, count, width, count, 0, starts.data.as_longlongs,
+        ends.data.as_longlongs, dropped.data.as_schars,
     )
     return starts, ends, dropped
 
