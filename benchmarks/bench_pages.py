@@ -11,6 +11,9 @@ synthetic articles (``--synthetic N``; with ``--index-dir``/``--tantivy-dir`` an
     .venv/bin/python benchmarks/bench_pages.py [--queries 100]
     .venv/bin/python benchmarks/bench_pages.py --synthetic 100000 --queries 50 \
         --index-dir /work/bench/b100000 --tantivy-dir /work/bench/t100000 --reuse-index
+
+``--second-index DIR`` adds a second bnsearch index of the same articles (e.g. one whose
+stored blocks are in another codec) to the same interleaved rounds, as a third system.
 """
 
 from __future__ import annotations
@@ -48,6 +51,9 @@ def main() -> int:
     parser.add_argument(
         "--reuse-index", action="store_true", help="open the indexes in those folders"
     )
+    parser.add_argument(
+        "--second-index", type=Path, help="another bnsearch index of the same articles"
+    )
     args = parser.parse_args()
     texts = real_texts(args.shared)
     if not texts:
@@ -68,6 +74,8 @@ def main() -> int:
         tantivy_dir.mkdir(parents=True, exist_ok=True)
         tantivy = Tantivy(articles, tantivy_dir, reuse=args.reuse_index)
         runs = {"bnsearch": bnsearch_runner(index, "page"), "tantivy": tantivy.runner("page")}
+        if args.second_index:
+            runs["bnsearch, second index"] = bnsearch_runner(Index.open(args.second_index), "page")
         hits: dict[str, dict[str, list[int]]] = {name: {k: [] for k in KINDS} for name in runs}
         for kind in KINDS:  # warm up (and count each page's hits)
             for text in queries[kind]:
@@ -94,13 +102,15 @@ def main() -> int:
     print("| --- |" + " ---: |" * len(KINDS))
     for name in runs:
         print(f"| {name} | " + " | ".join(f"{p50[name][k]:.3f}" for k in KINDS) + " |")
-    ratios = (p50["bnsearch"][k] / p50["tantivy"][k] for k in KINDS)
-    print("| bnsearch / tantivy | " + " | ".join(f"{r:.2f}x" for r in ratios) + " |")
+    for name in runs:
+        if name != "tantivy":
+            ratios = (p50[name][k] / p50["tantivy"][k] for k in KINDS)
+            print(f"| {name} / tantivy | " + " | ".join(f"{r:.2f}x" for r in ratios) + " |")
     for name in runs:  # what a page holds differs where the engines match differently
         cells = " | ".join(f"{statistics.mean(hits[name][k]):.1f}" for k in KINDS)
         print(f"| {name}: hits a page (mean) | {cells} |")
     # the same page sizes: the queries where both engines show as many hits
-    ours, theirs = runs
+    ours, theirs = "bnsearch", "tantivy"
     same = {
         k: [
             n
@@ -114,14 +124,16 @@ def main() -> int:
         if not same[kind]:
             cells.append("-")
             continue
-        mine, theirs = (statistics.median(best[x][kind][n] for n in same[kind]) for x in runs)
-        cells.append(f"{mine / theirs:.2f}x ({len(same[kind])})")
+        mine, other = (
+            statistics.median(best[x][kind][n] for n in same[kind]) for x in (ours, theirs)
+        )
+        cells.append(f"{mine / other:.2f}x ({len(same[kind])})")
     print("| bnsearch / tantivy, as many hits (queries) | " + " | ".join(cells) + " |")
     cells = []
     for kind in KINDS:  # all time over all hits shown: a page's cost per hit
         per_hit = [sum(best[x][kind]) / max(sum(hits[x][kind]), 1) for x in runs]
-        cells.append(f"{per_hit[0] * 1000:.0f} / {per_hit[1] * 1000:.0f} us")
-    print("| a hit, bnsearch / tantivy | " + " | ".join(cells) + " |")
+        cells.append(" / ".join(f"{cost * 1000:.0f}" for cost in per_hit) + " us")
+    print(f"| a hit, {' / '.join(runs)} | " + " | ".join(cells) + " |")
     return 0
 
 

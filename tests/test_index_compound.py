@@ -18,6 +18,7 @@ import pytest
 
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import Index, MergePolicy, compound, verify
+from bnsearch.index.manifest import FORMAT_VERSION
 from bnsearch.index.schema import news_schema
 
 LEGACY = Path(__file__).parent / "data" / "legacy-v2-index"
@@ -69,7 +70,7 @@ def test_a_version_2_index_reads_verifies_and_merges_into_compound_files(tmp_pat
             : len(after[query])
         ]
     assert verify(path).ok
-    assert json.loads((path / "meta.json").read_text())["format_version"] == 3
+    assert json.loads((path / "meta.json").read_text())["format_version"] == FORMAT_VERSION
 
 
 # The child: under a limit of 256 open files, an index of 30 segments (what the default

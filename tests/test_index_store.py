@@ -1,8 +1,10 @@
-"""Stored rows: the format-2 block layout round-trips every field, format-1 indexes still open.
+"""Stored rows: the format-2 block layout round-trips every field in both codecs (LZ4 and
+zlib), format-1 and zlib-only (format 3) indexes still open.
 
 Format 1 (before the long texts moved out of JSON) is written here the way the earlier
 code wrote it: a JSON list of row objects per block and ``format_version`` 1 in the
-manifest. Such an index must open, search, merge with new segments and verify.
+manifest; format 3 as its code did, zlib blocks and ``format_version`` 3. Such indexes
+must open, search, merge with new segments and verify.
 """
 
 from __future__ import annotations
@@ -23,11 +25,15 @@ from bnsearch.index import manifest as manifest_module
 from bnsearch.index import store as store_module
 from bnsearch.index.store import (
     BLOCK_CHARS,
+    CODECS,
     TEXT_ENCODING,
     ZLIB_LEVEL,
     StoreReader,
     StoreWriter,
     article_row,
+    block_codec,
+    compress_block,
+    decompress_block,
     row_article,
 )
 
@@ -53,13 +59,15 @@ def _articles(start: int, count: int) -> list[Article]:
     ]
 
 
-def test_rows_round_trip_across_blocks() -> None:
+@pytest.mark.parametrize("codec", CODECS)
+def test_rows_round_trip_across_blocks(codec: str) -> None:
     articles = _articles(0, 120)
-    writer = StoreWriter()
+    writer = StoreWriter(codec=codec)
     for number, article in enumerate(articles):
         writer.add(article_row(article, anchors=(f"anchor {number}",) * (number % 3)))
     data, index = writer.finish()
     assert len(index) > 3  # several blocks
+    assert {block_codec(data[int(index[0, 0]) :])} == {codec}
     reader = StoreReader(np.frombuffer(data, dtype=np.uint8), index, where="test")
     for number, article in enumerate(articles):
         row = reader.row(number)
@@ -69,14 +77,15 @@ def test_rows_round_trip_across_blocks() -> None:
     assert [row["id"] for row in reader.iter_rows()] == [a.id for a in articles]
 
 
+@pytest.mark.parametrize("codec", CODECS)
 def test_rows_read_in_any_order_through_a_small_block_cache(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, codec: str
 ) -> None:
     """More blocks than the cache holds, read in a shuffled order twice: every row is
     right, and a returned row is the caller's own (changing it changes no later read)."""
     monkeypatch.setattr(store_module, "BLOCK_CACHE_BLOCKS", 2)
     articles = _articles(0, 120)
-    writer = StoreWriter()
+    writer = StoreWriter(codec=codec)
     for article in articles:
         writer.add(article_row(article, anchors=("a", "b")))
     data, index = writer.finish()
@@ -95,11 +104,12 @@ def test_rows_read_in_any_order_through_a_small_block_cache(
     assert len(reader._cache) <= 2
 
 
-def test_damaged_header_or_lengths_are_clear_errors() -> None:
-    writer = StoreWriter()
+@pytest.mark.parametrize("codec", CODECS)
+def test_damaged_header_or_lengths_are_clear_errors(codec: str) -> None:
+    writer = StoreWriter(codec=codec)
     writer.add(article_row(_articles(1, 1)[0]))
     data, _ = writer.finish()
-    text = zlib.decompress(data).decode(TEXT_ENCODING)
+    text = decompress_block(data).decode(TEXT_ENCODING)
     cut = text.index("\x00")
     header = json.loads(text[1:cut])
     header[0][-3] += 1  # the title claims one more character than there is
@@ -108,7 +118,7 @@ def test_damaged_header_or_lengths_are_clear_errors() -> None:
         text[: cut - 1] + text[cut:],  # the header's JSON cut short
         text[0] + "[[1,2]]" + text[cut:],  # a row of the wrong shape
     ):
-        blob = zlib.compress(damaged.encode(TEXT_ENCODING), ZLIB_LEVEL)
+        blob = compress_block(damaged.encode(TEXT_ENCODING), codec)
         offsets = np.array([[0, 0], [len(blob), 1]], dtype=np.int64)
         reader = StoreReader(np.frombuffer(blob, dtype=np.uint8), offsets, where="seg-x")
         with pytest.raises(IndexFormatError, match="seg-x: stored block 0"):
@@ -160,7 +170,43 @@ def test_format1_index_opens_merges_and_verifies(
     first = segment_arrays(tmp_path / "idx", first_entry)["store.bin"].tobytes()
     assert b"[\x00{\x00" in zlib.decompress(first[first.index(b"x\x01") :])  # format-1 rows
 
-    index = Index.open(tmp_path / "idx")
+    codecs = _reads_merges_and_verifies(tmp_path / "idx", old)
+    assert codecs == {"zlib", "lz4"}  # whole blocks copied, new rows in LZ4
+
+
+def test_format3_index_of_zlib_blocks_opens_merges_and_verifies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = _articles(0, 60)
+    with monkeypatch.context() as patch:  # how the code of format 3 wrote an index
+        patch.setattr(manifest_module, "FORMAT_VERSION", 3)
+        patch.setattr(store_module, "CODEC", "zlib")
+        index = Index.create(tmp_path / "idx")
+        with index.writer() as writer:
+            writer.add_many(old)
+    assert json.loads((tmp_path / "idx" / "meta.json").read_text())["format_version"] == 3
+    assert _codecs(tmp_path / "idx") == {"zlib"}
+    codecs = _reads_merges_and_verifies(tmp_path / "idx", old)
+    assert codecs == {"zlib", "lz4"}
+
+
+def _codecs(path: Path) -> set[str]:
+    """The codecs of the blocks of the index's segments."""
+    found = set()
+    for entry in manifest_of(path).segments:
+        arrays = segment_arrays(path, entry)
+        data, index = arrays["store.bin"].tobytes(), arrays["store.idx"]
+        found.update(
+            block_codec(data[index[i, 0] : index[i + 1, 0]]) for i in range(len(index) - 1)
+        )
+    return found
+
+
+def _reads_merges_and_verifies(path: Path, old: list[Article]) -> set[str]:
+    """An index of ``old`` written by older code opens and reads every row; after this
+    code adds 30 articles, deletes one old one and merges all into one segment, every live
+    row reads right and the index verifies. The codecs of the merged segment's blocks."""
+    index = Index.open(path)
     reader = index.reader()
     for article in old:
         found = reader.find(article.id)
@@ -169,10 +215,10 @@ def test_format1_index_opens_merges_and_verifies(
     new = _articles(60, 30)
     with index.writer() as writer:
         writer.add_many(new)
-        writer.delete("doc-3")  # a format-1 block with a deletion is rewritten at merge
+        writer.delete("doc-3")  # an old block with a deletion is rewritten at merge
         writer.optimize()
-    meta = json.loads((tmp_path / "idx" / "meta.json").read_text())
-    assert meta["format_version"] == manifest_module.FORMAT_VERSION == 3
+    meta = json.loads((path / "meta.json").read_text())
+    assert meta["format_version"] == manifest_module.FORMAT_VERSION == 4
     reader = index.reader()
     assert len(reader.segments) == 1 and reader.doc_count == 89
     for article in old + new:
@@ -182,8 +228,9 @@ def test_format1_index_opens_merges_and_verifies(
             continue
         assert found is not None
         assert row_article(reader.stored(*found)) == article
-    report = verify(tmp_path / "idx")
+    report = verify(path)
     assert report.ok, report.problems
+    return _codecs(path)
 
 
 def test_block_size_counts_characters() -> None:
@@ -205,7 +252,7 @@ def test_the_fast_inflate_gives_zlibs_bytes() -> None:
     path = shared_file("corpus/belin_religious_news.jsonl")
     with path.open(encoding="utf-8") as lines:
         rows = [json.loads(line) for _, line in zip(range(300), lines, strict=False)]
-    writer = StoreWriter()
+    writer = StoreWriter(codec="zlib")
     for row in rows:
         writer.add(article_row(Article(id=row["id"], title=row["title"], body=row["body"])))
     data, index = writer.finish()

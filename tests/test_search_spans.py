@@ -256,7 +256,8 @@ def test_damaged_spans_are_an_index_format_error(
     data, ptr, width = segment.word_spans("body")  # type: ignore[misc]
     cut = np.asarray(ptr, dtype=np.int64).copy()
     cut[1] = 4 if damage == "fewer words" else 3  # two words left, or half a word
-    monkeypatch.setattr(lookup, "_spans", (data, cut, width))
+    monkeypatch.setattr(segment, "word_spans", lambda field: (data, cut, width))
+    lookup = spans.SpanLookup(segment, "body", matcher)  # over the damaged spans
     for path in (spans.core, None):
         monkeypatch.setattr(spans, "core", path)
         with pytest.raises(IndexFormatError, match="damaged"):

@@ -77,6 +77,21 @@ def test_markup_escapes_html() -> None:
         assert fragment.markup() == expected != fragment.markup(escape=None)
 
 
+def test_markup_pieces_are_escaped_by_the_given_function_or_none() -> None:
+    """Markup is the text's pieces between the marks, each escaped (a text with nothing
+    to escape skips the calls), whatever the escape function and the mark strings."""
+    text = "বাজেট ঘাটতি বাড়ছে, বাজেট কমছে না"
+    fragment = highlight_all(text, ANALYZER, matcher_for(["বাজেট"]))
+    assert len(fragment.spans) == 2
+    pieces = ["", "বাজেট", " ঘাটতি বাড়ছে, ", "বাজেট", " কমছে না"]
+    tagged = [f"<{piece}>" for piece in pieces]
+    assert fragment.markup("[", "]", escape=lambda piece: f"<{piece}>") == "".join(
+        (tagged[0], "[", tagged[1], "]", tagged[2], "[", tagged[3], "]", tagged[4])
+    )
+    assert fragment.markup("{", "}", escape=None) == "{বাজেট} ঘাটতি বাড়ছে, {বাজেট} কমছে না"
+    assert fragment.markup() == "<mark>বাজেট</mark> ঘাটতি বাড়ছে, <mark>বাজেট</mark> কমছে না"
+
+
 def test_letters_keep_marks_with_their_base() -> None:
     assert letters("কী") == ("কী",)
     assert letters("ক্ষমা") == ("ক্", "ষ", "মা")

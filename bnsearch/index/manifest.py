@@ -25,10 +25,13 @@ FORMAT_NAME = "bnsearch-index"
 #: Bump on any incompatible change of the on-disk layout.
 #: 2: stored-text blocks with the long texts outside JSON (see :mod:`.store`).
 #: 3: a segment is one compound file (see :mod:`.compound`), deletions beside it.
-FORMAT_VERSION = 3
+#: 4: stored blocks may be LZ4 blocks (see :mod:`.store`; a version-3 reader would call
+#: them damaged).
+FORMAT_VERSION = 4
 #: Versions this code opens: 1 and 2 differ only in their stored blocks and in keeping a
-#: segment as a folder of ``.npy`` files; both are still read.
-READABLE_VERSIONS = (1, 2, 3)
+#: segment as a folder of ``.npy`` files, 3 only in holding zlib blocks alone; all are
+#: still read.
+READABLE_VERSIONS = (1, 2, 3, 4)
 #: Doc ids are int32: no segment holds more docs.
 MAX_DOCS = 2**31 - 1
 

@@ -3,32 +3,69 @@
 highlights look for, read from the segment's word spans and postings, and what
 :mod:`bnsearch.search.highlight` makes of them (the reference).
 
-:func:`doc_words` and :func:`doc_positions` do what
-:meth:`bnsearch.search.spans.SpanLookup.words` does with numpy (the reference and the
-fallback), as Python lists, in one pass each: decoding a document's word spans
-(:mod:`bnsearch.index.wordspans`) and finding the document among the wanted terms'
-postings. :func:`hit_marks` does the same and goes on in the same call, with no Python
-object a word or a position: the matches in text order (phrases included), and the
-marks of a whole text or the snippet's window and its stretch to word and sentence
-edges.
+:class:`FieldMarks` holds one query's candidates in one segment field (what
+:class:`~bnsearch.search.spans.SpanLookup` gathers). Its :meth:`~FieldMarks.words` and
+:meth:`~FieldMarks.positions` do what :meth:`bnsearch.search.spans.SpanLookup.words`
+does with numpy (the reference and the fallback), in one pass each: decoding a
+document's word spans (:mod:`bnsearch.index.wordspans`, :func:`doc_words`) and finding
+the document among the wanted terms' postings. :meth:`~FieldMarks.marks` makes a hit's
+marks in one call that converts no array: the same reads, then, with no Python object
+a word or a position, the matches in text order (phrases included), and the marks of a
+whole text or the snippet's window and its stretch to word and sentence edges.
+
+The postings, positions and span pointers are read as columns of little-endian
+unsigned numbers of 1, 2, 4 or 8 bytes (:c:type:`Column`), whatever integer type the
+segment wrote them in (doc ids and frequencies are never negative).
 """
 
 from cpython cimport array
 from cpython.unicode cimport Py_UNICODE_ISSPACE
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport qsort
 
 import array as _array
 
-from bnsearch.search._types cimport doc_t, tf_t
+import numpy as np
 
 cdef array.array _INT64 = _array.array("q")
 cdef array.array _INT8 = _array.array("b")
 
-ctypedef fused pos_t:
-    uint8_t
-    uint16_t
-    uint32_t
+
+cdef struct Column:
+    const uint8_t *data
+    Py_ssize_t size  # numbers
+    int width  # bytes a number: 1, 2, 4 or 8
+
+
+cdef inline int64_t _at(Column column, Py_ssize_t i) noexcept nogil:
+    """Number ``i`` of ``column`` (the caller keeps ``i`` below its size)."""
+    if column.width == 1:
+        return column.data[i]
+    if column.width == 2:
+        return (<const uint16_t *>column.data)[i]
+    if column.width == 4:
+        return (<const uint32_t *>column.data)[i]
+    return (<const int64_t *>column.data)[i]
+
+
+def _bytes_of(values):
+    """``(bytes, width)``: a 1-d array of integers as its raw bytes and their width (for
+    a :c:type:`Column`); ValueError for another kind of array."""
+    array = np.asarray(values)
+    if array.ndim != 1 or array.dtype.kind not in "ui" or array.dtype.itemsize not in (1, 2, 4, 8):
+        raise ValueError(f"a column of integers is needed, not {array.dtype} x {array.shape}")
+    if not array.dtype.isnative:
+        raise ValueError("a column in the machine's byte order is needed")
+    return np.ascontiguousarray(array).view(np.uint8), array.dtype.itemsize
+
+
+cdef Column _column(const uint8_t[::1] raw, int width) noexcept:
+    """A column over ``raw`` (which the caller keeps alive while the column is read)."""
+    cdef Column column
+    column.width = width
+    column.size = raw.shape[0] // width
+    column.data = &raw[0] if raw.shape[0] else NULL
+    return column
 
 
 cdef inline int64_t _value(const uint8_t[::1] data, Py_ssize_t at, int width) noexcept:
@@ -54,17 +91,25 @@ cdef Py_ssize_t _word_count(
     return (end - begin) // (2 * width)
 
 
-cdef void _decode_words(
+cdef Py_ssize_t _decode_needed(
     const uint8_t[::1] spans,
     Py_ssize_t begin,
     Py_ssize_t count,
     int width,
+    Py_ssize_t last_place,
+    int64_t reach,
     long long *starts,
     long long *ends,
     signed char *dropped,
 ) noexcept:
-    """The ``count`` words encoded from ``spans[begin]`` on (see :func:`_word_count`)."""
-    cdef int64_t edge = 0, code
+    """The words encoded from ``spans[begin]`` on (see :func:`_word_count`) that a
+    highlight reads, and how many: every word up to ``last_place`` (the last matched
+    position, -1 for none; ``count`` or more for every word), then on until one starts
+    more than ``reach`` characters past the end of that word (past ``reach`` with none),
+    or all ``count``. Words start and end in ascending order, so a window and its
+    stretch, which end within ``reach`` of their last match, read none further (a body
+    of 400 words whose matches stand early decodes only its first tens)."""
+    cdef int64_t edge = 0, code, limit = reach if last_place < 0 else -1
     cdef Py_ssize_t at = begin, k
     for k in range(count):
         edge += _value(spans, at, width)
@@ -74,6 +119,11 @@ cdef void _decode_words(
         ends[k] = edge
         dropped[k] = code & 1
         at += 2 * width
+        if k == last_place:
+            limit = edge + reach
+        elif k > last_place and starts[k] > limit:
+            return k + 1
+    return count
 
 
 def doc_words(const uint8_t[::1] spans, Py_ssize_t begin, Py_ssize_t end, int width):
@@ -84,22 +134,22 @@ def doc_words(const uint8_t[::1] spans, Py_ssize_t begin, Py_ssize_t end, int wi
     cdef array.array starts = array.clone(_INT64, count, False)
     cdef array.array ends = array.clone(_INT64, count, False)
     cdef array.array dropped = array.clone(_INT8, count, False)
-    _decode_words(
-        spans, begin, count, width, starts.data.as_longlongs, ends.data.as_longlongs,
-        dropped.data.as_schars,
+    _decode_needed(
+        spans, begin, count, width, count, 0, starts.data.as_longlongs,
+        ends.data.as_longlongs, dropped.data.as_schars,
     )
     return starts, ends, dropped
 
 
 #: Postings between two checkpoints of a candidate's cumulative frequencies (see
-#: :func:`doc_positions`).
+#: :meth:`FieldMarks.positions`).
 CHECK_EVERY = 64
 cdef Py_ssize_t _EVERY = CHECK_EVERY
 
 
 cdef int _find_postings(
-    const doc_t[::1] docs,
-    const tf_t[::1] tfs,
+    Column docs,
+    Column tfs,
     Py_ssize_t pos_size,
     const int64_t[::1] begins,
     const int64_t[::1] ends,
@@ -112,7 +162,7 @@ cdef int _find_postings(
     """Per candidate ``i`` (postings ``docs[begins[i]:ends[i]]``, ascending; positions
     from ``firsts[i]`` on), where ``doc``'s positions start in the positions and how many
     there are (``out_size[i]`` 0 where its postings lack ``doc``); see
-    :func:`doc_positions` for ``checkpoints``."""
+    :meth:`FieldMarks.positions` for ``checkpoints``."""
     cdef Py_ssize_t count = begins.shape[0], i, low, high, middle, j, k, steps
     cdef int64_t first, size, total
     cdef array.array table
@@ -125,15 +175,15 @@ cdef int _find_postings(
         out_size[i] = 0
         out_first[i] = 0
         low, high = begins[i], ends[i]
-        if low < 0 or high > docs.shape[0] or high > tfs.shape[0] or low > high:
+        if low < 0 or high > docs.size or high > tfs.size or low > high:
             raise ValueError("a candidate's postings lie outside the postings")
         while low < high:  # the first posting with a doc >= doc
             middle = (low + high) >> 1
-            if docs[middle] < doc:
+            if _at(docs, middle) < doc:
                 low = middle + 1
             else:
                 high = middle
-        if low >= ends[i] or docs[low] != doc:
+        if low >= ends[i] or _at(docs, low) != doc:
             continue
         first = firsts[i]
         j = begins[i]
@@ -148,7 +198,7 @@ cdef int _find_postings(
                     sums[k] = total
                     if k + 1 < steps:
                         for middle in range(begins[i] + k * _EVERY, begins[i] + (k + 1) * _EVERY):
-                            total += tfs[middle]
+                            total += _at(tfs, middle)
                 checkpoints[i] = entry = table
             table = entry
             k = (low - begins[i]) // _EVERY
@@ -157,52 +207,17 @@ cdef int _find_postings(
             first += table.data.as_longlongs[k]
             j = begins[i] + k * _EVERY
         while j < low:
-            first += tfs[j]
+            first += _at(tfs, j)
             j += 1
-        size = tfs[low]
-        if first < 0 or first + size > pos_size:
+        size = _at(tfs, low)
+        if first < 0 or size < 0 or first + size > pos_size:
             raise ValueError("a posting's positions lie outside the positions")
         out_first[i] = first
         out_size[i] = size
     return 0
 
 
-def doc_positions(
-    const doc_t[::1] docs,
-    const tf_t[::1] tfs,
-    const pos_t[::1] pos,
-    const int64_t[::1] begins,
-    const int64_t[::1] ends,
-    const int64_t[::1] firsts,
-    int64_t doc,
-    list checkpoints=None,
-):
-    """``[(candidate, positions)]`` for the candidates whose postings hold ``doc``:
-    candidate ``i``'s postings are ``docs[begins[i]:ends[i]]`` (ascending), their
-    positions follow one another in ``pos`` from ``firsts[i]``.
-
-    A posting's positions start after the frequencies of the candidate's postings before
-    it. With ``checkpoints`` (one entry a candidate, None until made) a long list's sums
-    are kept every :data:`CHECK_EVERY` postings, made the first time a doc deep in it is
-    looked up (``checkpoints[i]``, an ``array('q')``), so a later doc adds at most that
-    many frequencies instead of every one before it (a common word at a million docs:
-    hundreds of thousands)."""
-    cdef Py_ssize_t count = begins.shape[0], i, j
-    cdef array.array where = array.clone(_INT64, 2 * count, False)
-    cdef long long *at = where.data.as_longlongs
-    cdef list found = [], places
-    _find_postings(docs, tfs, pos.shape[0], begins, ends, firsts, doc, checkpoints, at, at + count)
-    for i in range(count):
-        if at[count + i] == 0:
-            continue
-        places = []
-        for j in range(at[i], at[i] + at[count + i]):
-            places.append(pos[j])
-        found.append((i, places))
-    return found
-
-
-#: What :func:`hit_marks` keeps of a match: its characters, its key's number (key
+#: What :class:`FieldMarks` keeps of a match: its characters, its key's number (key
 #: numbers rank the keys as strings do), and an order among equal starts.
 cdef struct Match:
     int64_t start
@@ -238,180 +253,304 @@ cdef int _by_start(const void *a, const void *b) noexcept nogil:
     return 0
 
 
-cdef inline bint _holds(const pos_t[::1] pos, int64_t first, int64_t size, int64_t place) noexcept:
+cdef inline bint _holds(Column pos, int64_t first, int64_t size, int64_t place) noexcept:
     """Whether the ascending positions ``pos[first:first + size]`` hold ``place``."""
     cdef int64_t low = first, high = first + size, middle
     while low < high:
         middle = (low + high) >> 1
-        if pos[middle] < place:
+        if _at(pos, middle) < place:
             low = middle + 1
         else:
             high = middle
-    return low < first + size and pos[low] == place
+    return low < first + size and _at(pos, low) == place
 
 
-def hit_marks(
-    const uint8_t[::1] spans,
-    Py_ssize_t begin,
-    Py_ssize_t end_byte,
-    int width,
-    const doc_t[::1] docs,
-    const tf_t[::1] tfs,
-    const pos_t[::1] pos,
-    const int64_t[::1] begins,
-    const int64_t[::1] ends,
-    const int64_t[::1] firsts,
-    int64_t doc,
-    list checkpoints,
-    const int64_t[::1] word_keys,
-    const double[::1] weights,
-    list phrases,
-    str text,
-    Py_ssize_t fragment_chars,
-    str sentence_ends,
-    Py_ssize_t limit,
-):
-    """A hit's highlight of one field in one call: its words from the word spans
-    (``spans[begin:end_byte]`` at ``width`` bytes a number, as :func:`doc_words`),
-    the candidates' positions in it (as :func:`doc_positions`), the matches
-    (:meth:`bnsearch.search.highlight.KeptWords.matches`: a candidate ``i`` answers key
-    number ``word_keys[i]``, -1 for none; ``phrases``: ``(key number, offsets,
-    candidates)``, an offset from the phrase's first word a word, candidate -1 for a word
-    the segment lacks), at most ``limit``, then
+cdef class FieldMarks:
+    """A query's highlight reads in one segment field, made once (a
+    :class:`~bnsearch.search.spans.SpanLookup` makes it): :meth:`marks` gives a hit's
+    marks or snippet in one call.
 
-    * with ``fragment_chars`` 0, the marks of the whole text (a title): the matches'
-      ``((start, end), ...)``;
-    * else the snippet (:func:`bnsearch.search.highlight.fragment_of`): ``(start, end,
-      spans, truncated_before, truncated_after)``, by the same window choice (``weights``:
-      a key number's weight) and stretch.
+    ``spans``, ``pointers``, ``widths``: the field's word spans (bytes, each doc's first
+    byte, each doc's width; :mod:`bnsearch.index.wordspans`); ``docs``, ``tfs``, ``pos``:
+    its postings and positions (1-d arrays of integers); per candidate ``i`` (a term a
+    highlight may mark) its postings ``docs[begins[i]:ends[i]]``, ascending, their
+    positions from ``firsts[i]`` on, ``checkpoints[i]`` (see :meth:`positions`) and
+    the key number it answers, ``word_keys[i]`` (-1: only a phrase's word); ``weights``:
+    a key number's weight (key numbers must rank the keys as the strings do: ties among
+    matches are broken as the Python code breaks them); ``phrases``: ``(key number,
+    offsets, candidates)``, an offset from the phrase's first word a word, candidate -1
+    for a word the segment lacks; ``sentence_ends``: the characters that end a sentence;
+    ``limit``: the most matches kept."""
 
-    Key numbers must rank the keys as the strings do (ties among matches are broken as
-    the Python code breaks them). ValueError where the spans, postings or text disagree."""
-    cdef Py_ssize_t k, i, j
-    cdef Py_ssize_t count = begins.shape[0], size = len(text), keys = weights.shape[0]
-    cdef int64_t place, first_offset, span, start_place
-    if word_keys.shape[0] != count:
-        raise ValueError("one key a candidate is needed")
-    cdef Py_ssize_t words = _word_count(spans, begin, end_byte, width)
-    cdef array.array word_arrays = array.clone(_INT64, 2 * words + 2 * count, False)
-    cdef long long *w_start = word_arrays.data.as_longlongs
-    cdef long long *w_end = w_start + words
-    cdef long long *c_first = w_end + words
-    cdef long long *c_size = c_first + count
-    cdef array.array dropped_array = array.clone(_INT8, words, False)
-    cdef signed char *w_dropped = dropped_array.data.as_schars
-    _decode_words(spans, begin, words, width, w_start, w_end, w_dropped)
-    if words and w_end[words - 1] > size:
-        raise ValueError(f"word spans end at {w_end[words - 1]}, past the {size} characters")
-    _find_postings(docs, tfs, pos.shape[0], begins, ends, firsts, doc, checkpoints, c_first, c_size)
-    cdef Py_ssize_t total = 0
-    for i in range(count):
-        for j in range(c_first[i], c_first[i] + c_size[i]):
-            if pos[j] >= words:
-                raise ValueError(f"position {pos[j]} past the {words} words")
-        if word_keys[i] >= 0:
-            total += c_size[i]
-        if word_keys[i] >= keys:
-            raise ValueError("a key number without a weight")
-    # the word matches in text order, at most limit
-    cdef array.array word_matches = array.clone(_INT64, 4 * total, False)
-    cdef Match *found = <Match *>word_matches.data.as_longlongs
-    cdef Py_ssize_t found_count = 0
-    for i in range(count):
-        if word_keys[i] < 0:
-            continue
-        for j in range(c_first[i], c_first[i] + c_size[i]):
-            place = pos[j]
-            found[found_count].start = w_start[place]
-            found[found_count].end = w_end[place]
-            found[found_count].key = word_keys[i]
-            found[found_count].order = found_count
-            found_count += 1
-    qsort(found, found_count, sizeof(Match), _by_text)
-    if found_count > limit:
-        found_count = limit
-    # phrase occurrences (highlight.phrase_occurrences), then tokens (phrase_tokens)
-    cdef list occurrences = []
-    cdef const int64_t[::1] offsets
-    cdef const int64_t[::1] members
-    cdef Py_ssize_t first_member, member
-    cdef bint whole
-    for phrase in phrases:
-        key, offsets, members = phrase
-        if offsets.shape[0] != members.shape[0]:
-            raise ValueError("a phrase's offsets and words differ in length")
-        if offsets.shape[0] == 0:
-            continue
-        if key < 0 or key >= keys:
-            raise ValueError("a phrase key number without a weight")
-        whole = True
-        for k in range(members.shape[0]):
-            if members[k] < 0 or members[k] >= count:
-                whole = False
-        if not whole:  # a word the segment lacks: the phrase stands nowhere
-            continue
-        first_offset = offsets[0]
-        span = 0
-        for k in range(offsets.shape[0]):
-            if offsets[k] - first_offset > span:
-                span = offsets[k] - first_offset
-        first_member = members[0]
-        for j in range(c_first[first_member], c_first[first_member] + c_size[first_member]):
-            place = pos[j]
-            start_place = place - first_offset
-            if start_place < 0 or place + span >= words:
+    cdef const uint8_t[::1] _spans
+    cdef const uint8_t[::1] _pointer_raw, _width_raw, _docs_raw, _tfs_raw, _pos_raw
+    cdef Column _pointers, _widths, _docs, _tfs, _pos
+    cdef const int64_t[::1] _begins, _ends, _firsts, _word_keys
+    cdef const double[::1] _weights
+    cdef list _checkpoints
+    # the phrases, flat: key number, word count n, n offsets, n candidates; then the next
+    cdef array.array _phrase_data
+    cdef Py_ssize_t _phrase_count
+    cdef str _sentence_ends
+    cdef Py_ssize_t _limit
+
+    def __init__(
+        self,
+        const uint8_t[::1] spans,
+        pointers,
+        widths,
+        docs,
+        tfs,
+        pos,
+        const int64_t[::1] begins,
+        const int64_t[::1] ends,
+        const int64_t[::1] firsts,
+        list checkpoints,
+        const int64_t[::1] word_keys,
+        const double[::1] weights,
+        list phrases,
+        str sentence_ends,
+        Py_ssize_t limit,
+    ):
+        cdef Py_ssize_t count = begins.shape[0], keys = weights.shape[0], k
+        if ends.shape[0] != count or firsts.shape[0] != count:
+            raise ValueError("begins, ends and firsts differ in length")
+        if word_keys.shape[0] != count or len(checkpoints) != count:
+            raise ValueError("one key and one checkpoint entry a candidate are needed")
+        for k in range(count):
+            if word_keys[k] >= keys:
+                raise ValueError("a key number without a weight")
+        self._spans = spans
+        self._pointer_raw, width = _bytes_of(pointers)
+        self._pointers = _column(self._pointer_raw, width)
+        self._width_raw, width = _bytes_of(widths)
+        self._widths = _column(self._width_raw, width)
+        self._docs_raw, width = _bytes_of(docs)
+        self._docs = _column(self._docs_raw, width)
+        self._tfs_raw, width = _bytes_of(tfs)
+        self._tfs = _column(self._tfs_raw, width)
+        self._pos_raw, width = _bytes_of(pos)
+        self._pos = _column(self._pos_raw, width)
+        self._begins, self._ends, self._firsts = begins, ends, firsts
+        self._word_keys, self._weights = word_keys, weights
+        self._checkpoints = checkpoints
+        flat = _array.array("q")
+        self._phrase_count = 0
+        for key, offsets, members in phrases:
+            offsets = np.asarray(offsets, dtype=np.int64).tolist()
+            members = np.asarray(members, dtype=np.int64).tolist()
+            if len(offsets) != len(members):
+                raise ValueError("a phrase's offsets and words differ in length")
+            if not offsets:
                 continue
+            if key < 0 or key >= keys:
+                raise ValueError("a phrase key number without a weight")
+            flat.append(key)
+            flat.append(len(offsets))
+            flat.extend(offsets)
+            flat.extend(members)
+            self._phrase_count += 1
+        self._phrase_data = flat
+        self._sentence_ends = sentence_ends
+        self._limit = limit
+
+    cdef Py_ssize_t _check_doc(self, int64_t doc) except -1:
+        if doc < 0 or doc + 1 >= self._pointers.size or doc >= self._widths.size:
+            raise ValueError(f"doc {doc} has no word spans")
+        return 0
+
+    def words(self, int64_t doc):
+        """``doc``'s ``(starts, ends, dropped)`` (:func:`doc_words` of its spans)."""
+        self._check_doc(doc)
+        return doc_words(
+            self._spans, _at(self._pointers, doc), _at(self._pointers, doc + 1),
+            <int>_at(self._widths, doc),
+        )
+
+    def positions(self, int64_t doc):
+        """``[(candidate, positions)]`` for the candidates whose postings hold ``doc``.
+
+        A posting's positions start after the frequencies of the candidate's postings
+        before it: a long list's sums are kept every :data:`CHECK_EVERY` postings
+        (``checkpoints[i]``, an ``array('q')``), made the first time a doc deep in it is
+        looked up, so a later doc adds at most that many frequencies instead of every one
+        before it (a common word at a million docs: hundreds of thousands)."""
+        cdef Py_ssize_t count = self._begins.shape[0], i, j
+        cdef array.array where = array.clone(_INT64, 2 * count, False)
+        cdef long long *at = where.data.as_longlongs
+        cdef list found = [], places
+        _find_postings(
+            self._docs, self._tfs, self._pos.size, self._begins, self._ends, self._firsts,
+            doc, self._checkpoints, at, at + count,
+        )
+        for i in range(count):
+            if at[count + i] == 0:
+                continue
+            places = []
+            for j in range(at[i], at[i] + at[count + i]):
+                places.append(_at(self._pos, j))
+            found.append((i, places))
+        return found
+
+    def marks(self, int64_t doc, str text, Py_ssize_t fragment_chars):
+        """``doc``'s highlight of ``text``: its words from the word spans, the candidates'
+        positions in it (as :meth:`positions`), the matches
+        (:meth:`bnsearch.search.highlight.KeptWords.matches`), at most ``limit``, then
+
+        * with ``fragment_chars`` 0, the marks of the whole text (a title): the matches'
+          ``((start, end), ...)``;
+        * else the snippet (:func:`bnsearch.search.highlight.fragment_of`): ``(start,
+          end, spans, truncated_before, truncated_after)``, by the same window choice
+          (``weights``) and stretch.
+
+        ValueError where the spans, postings or text disagree."""
+        if fragment_chars < 0:
+            raise ValueError(f"fragment_chars must be >= 0, got {fragment_chars}")
+        self._check_doc(doc)
+        cdef Py_ssize_t k, i, j, limit = self._limit
+        cdef Py_ssize_t count = self._begins.shape[0], size = len(text)
+        cdef Py_ssize_t keys = self._weights.shape[0]
+        cdef int64_t place, first_offset, span, start_place, key
+        cdef Column pos = self._pos
+        cdef Py_ssize_t words = _word_count(
+            self._spans, _at(self._pointers, doc), _at(self._pointers, doc + 1),
+            <int>_at(self._widths, doc),
+        )
+        cdef array.array word_arrays = array.clone(_INT64, 2 * words + 2 * count, False)
+        cdef long long *w_start = word_arrays.data.as_longlongs
+        cdef long long *w_end = w_start + words
+        cdef long long *c_first = w_end + words
+        cdef long long *c_size = c_first + count
+        cdef array.array dropped_array = array.clone(_INT8, words, False)
+        cdef signed char *w_dropped = dropped_array.data.as_schars
+        _find_postings(
+            self._docs, self._tfs, pos.size, self._begins, self._ends, self._firsts, doc,
+            self._checkpoints, c_first, c_size,
+        )
+        cdef const int64_t[::1] word_keys = self._word_keys
+        cdef Py_ssize_t total = 0, last_place = -1
+        for i in range(count):
+            for j in range(c_first[i], c_first[i] + c_size[i]):
+                place = _at(pos, j)
+                if place >= words:
+                    raise ValueError(f"position {place} past the {words} words")
+                if place > last_place:  # (a phrase ends on one of its words' positions)
+                    last_place = place
+            if word_keys[i] >= 0:
+                total += c_size[i]
+        # the words read: up to the last match, then as far as a window may stretch
+        cdef Py_ssize_t decoded = _decode_needed(
+            self._spans, _at(self._pointers, doc), words, <int>_at(self._widths, doc),
+            last_place, fragment_chars, w_start, w_end, w_dropped,
+        )
+        if decoded and w_end[decoded - 1] > size:  # (ends ascend)
+            raise ValueError(f"word spans end at {w_end[decoded - 1]}, past the {size} characters")
+        # the word matches in text order, at most limit
+        cdef array.array word_matches = array.clone(_INT64, 4 * total, False)
+        cdef Match *found = <Match *>word_matches.data.as_longlongs
+        cdef Py_ssize_t found_count = 0
+        for i in range(count):
+            if word_keys[i] < 0:
+                continue
+            for j in range(c_first[i], c_first[i] + c_size[i]):
+                place = _at(pos, j)
+                found[found_count].start = w_start[place]
+                found[found_count].end = w_end[place]
+                found[found_count].key = word_keys[i]
+                found[found_count].order = found_count
+                found_count += 1
+        qsort(found, found_count, sizeof(Match), _by_text)
+        if found_count > limit:
+            found_count = limit
+        # phrase occurrences (highlight.phrase_occurrences), then tokens (phrase_tokens):
+        # at most limit, and one more a phrase after the limit is reached (as the Python
+        # code stops a phrase's loop once its list holds limit)
+        cdef array.array occurrence_array = array.clone(
+            _INT64, 4 * (limit + self._phrase_count), False
+        )
+        cdef Match *occurrences = <Match *>occurrence_array.data.as_longlongs
+        cdef Py_ssize_t occurrence_count = 0, phrase, length, at = 0, member, first_member
+        cdef const long long *phrase_data = self._phrase_data.data.as_longlongs
+        cdef const long long *offsets
+        cdef const long long *members
+        cdef bint whole
+        for phrase in range(self._phrase_count):
+            key = phrase_data[at]
+            length = phrase_data[at + 1]
+            offsets = phrase_data + at + 2
+            members = offsets + length
+            at += 2 + 2 * length
             whole = True
-            for k in range(members.shape[0]):
-                member = members[k]
-                if not _holds(pos, c_first[member], c_size[member], start_place + offsets[k]):
+            for k in range(length):
+                if members[k] < 0 or members[k] >= count:
                     whole = False
-                    break
-            if whole:
-                occurrences.append((place, place + span, key))
-                if len(occurrences) >= limit:
-                    break
-    cdef Py_ssize_t phrase_count = 0, kept
-    cdef array.array merged_array
-    cdef Match *merged = found
-    cdef int64_t end_of_last = -1, p_start, p_end
-    if occurrences:
-        occurrences.sort()
-        merged_array = array.clone(_INT64, 4 * (len(occurrences) + found_count), False)
-        merged = <Match *>merged_array.data.as_longlongs
-        for first_place, last_place, key in occurrences:
-            p_start, p_end = w_start[<Py_ssize_t>first_place], w_end[<Py_ssize_t>last_place]
-            if p_start < end_of_last:
-                continue  # overlaps the previous occurrence: keep the first
-            merged[phrase_count].start = p_start
-            merged[phrase_count].end = p_end
-            merged[phrase_count].key = key
-            merged[phrase_count].order = phrase_count
-            phrase_count += 1
-            end_of_last = p_end
-        kept = phrase_count
-        for i in range(found_count):  # the words no phrase covers
-            whole = False
-            for j in range(phrase_count):
-                if merged[j].start <= found[i].start and found[i].end <= merged[j].end:
-                    whole = True
-                    break
-            if not whole:
-                merged[kept] = found[i]
-                merged[kept].order = kept
-                kept += 1
-        qsort(merged, kept, sizeof(Match), _by_start)
-        found_count = kept if kept < limit else limit
-    if fragment_chars == 0:
-        return tuple([(merged[i].start, merged[i].end) for i in range(found_count)])
-    if fragment_chars < 0:
-        raise ValueError(f"fragment_chars must be >= 0, got {fragment_chars}")
-    if found_count == 0:
-        return _leading(text, w_end, words, fragment_chars)
-    return _window(
-        text, w_start, w_end, w_dropped, words, merged, found_count, &weights[0], keys,
-        fragment_chars, sentence_ends,
-    )
+            if not whole:  # a word the segment lacks: the phrase stands nowhere
+                continue
+            first_offset = offsets[0]
+            span = 0
+            for k in range(length):
+                if offsets[k] - first_offset > span:
+                    span = offsets[k] - first_offset
+            first_member = members[0]
+            for j in range(c_first[first_member], c_first[first_member] + c_size[first_member]):
+                place = _at(pos, j)
+                start_place = place - first_offset
+                if start_place < 0 or place + span >= words:
+                    continue
+                whole = True
+                for k in range(length):
+                    member = members[k]
+                    if not _holds(pos, c_first[member], c_size[member], start_place + offsets[k]):
+                        whole = False
+                        break
+                if whole:
+                    occurrences[occurrence_count].start = place
+                    occurrences[occurrence_count].end = place + span
+                    occurrences[occurrence_count].key = key
+                    occurrences[occurrence_count].order = occurrence_count
+                    occurrence_count += 1
+                    if occurrence_count >= limit:
+                        break
+        cdef Py_ssize_t phrase_count = 0, kept
+        cdef array.array merged_array
+        cdef Match *merged = found
+        cdef int64_t end_of_last = -1, p_start, p_end
+        if occurrence_count:
+            qsort(occurrences, occurrence_count, sizeof(Match), _by_text)
+            merged_array = array.clone(_INT64, 4 * (occurrence_count + found_count), False)
+            merged = <Match *>merged_array.data.as_longlongs
+            for i in range(occurrence_count):
+                p_start = w_start[occurrences[i].start]
+                p_end = w_end[occurrences[i].end]
+                if p_start < end_of_last:
+                    continue  # overlaps the previous occurrence: keep the first
+                merged[phrase_count].start = p_start
+                merged[phrase_count].end = p_end
+                merged[phrase_count].key = occurrences[i].key
+                merged[phrase_count].order = phrase_count
+                phrase_count += 1
+                end_of_last = p_end
+            kept = phrase_count
+            for i in range(found_count):  # the words no phrase covers
+                whole = False
+                for j in range(phrase_count):
+                    if merged[j].start <= found[i].start and found[i].end <= merged[j].end:
+                        whole = True
+                        break
+                if not whole:
+                    merged[kept] = found[i]
+                    merged[kept].order = kept
+                    kept += 1
+            qsort(merged, kept, sizeof(Match), _by_start)
+            found_count = kept if kept < limit else limit
+        if fragment_chars == 0:
+            return tuple([(merged[i].start, merged[i].end) for i in range(found_count)])
+        if found_count == 0:
+            return _leading(text, w_end, decoded, fragment_chars)
+        return _window(
+            text, w_start, w_end, w_dropped, decoded, merged, found_count, &self._weights[0],
+            keys, fragment_chars, self._sentence_ends,
+        )
 
 
 cdef tuple _leading(str text, const long long *w_end, Py_ssize_t words, Py_ssize_t fragment_chars):

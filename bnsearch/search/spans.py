@@ -114,12 +114,25 @@ class SpanLookup:
             and np.dtype(self._tfs_all.dtype).name in ("uint8", "uint16", "uint32", "int64")
             and np.dtype(self._pos.dtype).name in ("uint8", "uint16", "uint32")
         )
-        #: the compiled marks for these arrays' types, picked once (a call of the fused
-        #: function would look the types up again every hit)
-        self._hit_marks: Any = None
+        #: the compiled marks, holding these arrays once (a call converting nine arrays
+        #: cost more than its work on a title: 1.4 us a call, 2026-12-06)
+        self._field_marks: Any = None
         if core is not None and self._typed:
-            kinds = (self._docs, self._tfs_all, self._pos)
-            self._hit_marks = core.hit_marks[tuple(f"{np.dtype(a.dtype).name}_t" for a in kinds)]
+            self._field_marks = core.FieldMarks(
+                *spans,
+                self._docs,
+                self._tfs_all,
+                self._pos,
+                self._begins,
+                self._ends,
+                self._firsts,
+                self._checkpoints,
+                self._word_keys,
+                self._weights,
+                self._phrases,
+                _SENTENCE_ENDS,
+                MAX_MATCHES,
+            )
 
     def _key(self) -> None:
         """For the numpy path: every posting of the candidates keyed by (candidate, doc),
@@ -146,7 +159,7 @@ class SpanLookup:
         (:func:`~bnsearch.search.highlight.best_kept_fragment` of :meth:`words`)."""
         if fragment_chars < 1:
             raise ValueError(f"fragment_chars must be >= 1, got {fragment_chars}")
-        if core is None or self._hit_marks is None:
+        if core is None or self._field_marks is None:
             return best_kept_fragment(
                 self.words(doc, text), self._matcher, fragment_chars=fragment_chars
             )
@@ -163,36 +176,15 @@ class SpanLookup:
     def marks(self, doc: int, text: str) -> Fragment:
         """The whole of ``text`` with ``doc``'s matches marked
         (:func:`~bnsearch.search.highlight.highlight_all_kept` of :meth:`words`)."""
-        if core is None or self._hit_marks is None:
+        if core is None or self._field_marks is None:
             return highlight_all_kept(self.words(doc, text), self._matcher)
         return Fragment(text=text, start=0, end=len(text), spans=self._compiled(doc, text, 0))
 
     def _compiled(self, doc: int, text: str, fragment_chars: int) -> Any:
         """The compiled marks (``fragment_chars`` 0) or snippet of ``doc``'s ``text``."""
-        spans, ptr, width = self._spans
         try:
-            return self._hit_marks(
-                spans,
-                int(ptr[doc]),
-                int(ptr[doc + 1]),
-                int(width[doc]),
-                self._docs,
-                self._tfs_all,
-                self._pos,
-                self._begins,
-                self._ends,
-                self._firsts,
-                doc,
-                self._checkpoints,
-                self._word_keys,
-                self._weights,
-                self._phrases,
-                text,
-                fragment_chars,
-                _SENTENCE_ENDS,
-                MAX_MATCHES,
-            )
-        except (ValueError, IndexError) as error:
+            return self._field_marks.marks(doc, text, fragment_chars)
+        except (ValueError, IndexError, OverflowError) as error:
             raise IndexFormatError(
                 f"{self._where}: the word spans of doc {doc} are damaged ({error}); "
                 "run bnsearch verify"
@@ -217,25 +209,12 @@ class SpanLookup:
         return words
 
     def _read(self, doc: int, text: str) -> KeptWords:
-        compiled = core
-        if compiled is None or not self._typed:
+        marks = self._field_marks
+        if core is None or marks is None:
             return self._words(doc, text)
-        spans, ptr, width = self._spans
-        starts, ends, dropped = compiled.doc_words(
-            spans, int(ptr[doc]), int(ptr[doc + 1]), int(width[doc])
-        )
+        starts, ends, dropped = marks.words(doc)
         terms = self._terms
-        found = compiled.doc_positions(
-            self._docs,
-            self._tfs_all,
-            self._pos,
-            self._begins,
-            self._ends,
-            self._firsts,
-            doc,
-            self._checkpoints,
-        )
-        positions = {terms[number]: places for number, places in found}
+        positions = {terms[number]: places for number, places in marks.positions(doc)}
         return KeptWords(text=text, starts=starts, ends=ends, dropped=dropped, positions=positions)
 
     def _words(self, doc: int, text: str) -> KeptWords:

@@ -1,0 +1,132 @@
+"""The compiled marks of a segment field (``_snippets.FieldMarks``) read postings,
+positions and span pointers of any integer width alike, and a damaged doc's spans are
+the index's error on the snippet path too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bnsearch.articles import Article
+from bnsearch.errors import IndexFormatError
+from bnsearch.index import Index
+from bnsearch.search import spans
+from bnsearch.search.highlight import MAX_MATCHES, TermMatcher
+
+BODIES = [
+    "ঢাকা শহরে আজ বৃষ্টি হয়েছে। ঢাকা ভিজেছে, শহর থেমে ছিল। প্রধানমন্ত্রী বললেন প্রস্তুতি চলছে।",
+    "চট্টগ্রামে রোদ। ঢাকা শহর থেকে খবর এল: প্রকল্প শুরু হবে।",
+    "কোনো মিল নেই এখানে।",
+]
+
+
+def _lookup() -> tuple[Index, spans.SpanLookup, Any]:
+    if spans.core is None:
+        pytest.skip("the compiled highlight code is not built (or the numpy path is forced)")
+    index = Index.in_memory()
+    with index.writer() as writer:
+        for number, body in enumerate(BODIES * 4):
+            writer.add(Article(id=f"a{number}", title=f"ঢাকা শহর {number}", body=body))
+    segment = index.reader().segments[0]
+    analyzer = index.schema.analyzer("body")
+    first, second = analyzer.terms("ঢাকা শহর")
+    matcher = TermMatcher(
+        terms=frozenset(analyzer.terms("বৃষ্টি খবর")),
+        prefixes=("প্র",),
+        phrases=(((0, first), (1, second)),),
+        weights={first: 2.0},
+    )
+    return index, spans.SpanLookup(segment, "body", matcher), segment
+
+
+def _marks(lookup: spans.SpanLookup, cast: dict[str, Any]) -> Any:
+    """A FieldMarks over the lookup's arrays, those named in ``cast`` as that dtype."""
+    data, pointers, widths = lookup._spans
+    arrays = {
+        "pointers": pointers,
+        "widths": widths,
+        "docs": lookup._docs,
+        "tfs": lookup._tfs_all,
+        "pos": lookup._pos,
+    }
+    arrays.update({name: np.asarray(arrays[name]).astype(dtype) for name, dtype in cast.items()})
+    assert spans.core is not None
+    return spans.core.FieldMarks(
+        data,
+        arrays["pointers"],
+        arrays["widths"],
+        arrays["docs"],
+        arrays["tfs"],
+        arrays["pos"],
+        lookup._begins,
+        lookup._ends,
+        lookup._firsts,
+        [None] * len(lookup._begins),
+        lookup._word_keys,
+        lookup._weights,
+        lookup._phrases,
+        spans._SENTENCE_ENDS,
+        MAX_MATCHES,
+    )
+
+
+@pytest.mark.parametrize(
+    "cast",
+    [
+        {"docs": np.int64, "tfs": np.int64, "pos": np.int64, "pointers": np.int64},
+        {"docs": np.int32, "tfs": np.uint16, "pos": np.uint32, "pointers": np.uint32},
+        {"docs": np.uint16, "tfs": np.uint8, "pos": np.uint8, "widths": np.uint16},
+    ],
+)
+def test_columns_of_any_width_give_the_same_marks(
+    monkeypatch: pytest.MonkeyPatch, cast: dict[str, Any]
+) -> None:
+    _index, lookup, segment = _lookup()
+    other = _marks(lookup, cast)
+    marked = 0
+    for doc in range(segment.max_doc):
+        text = segment.stored(doc)["body"]
+        for chars in (0, 30, 200):
+            expected = lookup._compiled(doc, text, chars)
+            assert other.marks(doc, text, chars) == expected
+            marked += bool(expected[2] if chars else expected)
+    assert marked > 10  # the matches (words, prefixes, the phrase) were found
+
+
+def test_arrays_that_are_not_integer_columns_are_refused() -> None:
+    _index, lookup, _ = _lookup()
+    for cast in ({"docs": np.float64}, {"pos": np.dtype(">u2")}):
+        with pytest.raises(ValueError, match="column"):
+            _marks(lookup, cast)
+    with pytest.raises(ValueError, match="column"):
+        spans.core.FieldMarks(  # type: ignore[union-attr]
+            *lookup._spans[:2],
+            np.zeros((2, 2), dtype=np.uint8),
+            *(np.zeros(0, dtype=np.int64) for _ in range(6)),
+            [],
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0),
+            [],
+            "।",
+            8,
+        )
+
+
+def test_a_damaged_docs_spans_are_an_index_format_error_on_the_snippet_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _index, lookup, segment = _lookup()
+    text = segment.stored(0)["body"]
+    assert lookup.fragment(0, text).spans  # healthy
+    data, pointers, widths = lookup._spans
+    for cut in (3, 4):  # half a word; fewer words than the positions need
+        damaged = np.asarray(pointers, dtype=np.int64).copy()
+        damaged[1] = cut
+        monkeypatch.setattr(lookup, "_spans", (data, damaged, widths))
+        monkeypatch.setattr(lookup, "_field_marks", _marks(lookup, {}))
+        with pytest.raises(IndexFormatError, match="damaged"):
+            lookup.fragment(0, text)
+    with pytest.raises(IndexFormatError, match="damaged"):
+        lookup.fragment(segment.max_doc + 5, text)  # a doc past the segment's spans
