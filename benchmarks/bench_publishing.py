@@ -1,7 +1,8 @@
 """Continuous publishing: single-article commits, with six links against none, in one run.
 
-Run: ``python benchmarks/bench_publishing.py N COMMITS [--keep DIR] [--no-tantivy]`` (e.g.
-``10000 1000``; the default pytest entry runs ``BNSEARCH_BENCH_PUBLISH=20000,200``).
+Run: ``python benchmarks/bench_publishing.py N COMMITS [--keep DIR] [--no-tantivy]
+[--search]`` (e.g. ``10000 1000``; the default pytest entry runs
+``BNSEARCH_BENCH_PUBLISH=20000,200``).
 
 The two variants are measured side by side in ONE process, so that the load of a shared
 machine falls on both alike (separate runs of each moved by 1.6x on the 2-core machine):
@@ -26,6 +27,11 @@ merged segments; then the ratios ``links`` / ``plain`` of the CPU p50 and mean a
 wall p50, the median of the per-commit CPU ratios (commit ``i`` of one against commit
 ``i`` of the other), and the CPU p50 ratio of the first and the second half of the
 commits (when the halves disagree, the run is noise-bound).
+
+``--search``: after each commit, each variant's searcher is refreshed and searches a word
+of the new article's title (default fields, anchors included: the first search of a
+segment whose anchors an update changed builds its anchors field); the CPU time of that
+is reported apart (``refresh_search``), so the commit figures stay comparable.
 
 ``--keep DIR``: the three indexes are built once into ``DIR`` (``built.json`` records the
 build) and every later run with the same ``DIR`` commits into copies of them (hard links
@@ -210,7 +216,12 @@ def _summary(walls: list[float], cpus: list[float], merges: int) -> dict[str, An
 
 
 def run(
-    size: int, commits: int, *, kept: Path | None = None, tantivy: bool = True
+    size: int,
+    commits: int,
+    *,
+    kept: Path | None = None,
+    tantivy: bool = True,
+    search: bool = False,
 ) -> dict[str, Any]:
     """The interleaved run (see the module docstring); returns its report."""
     from bnsearch.index import Index
@@ -226,6 +237,8 @@ def run(
         cpus: dict[str, list[float]] = {name: [] for name in walls}
         merges = dict.fromkeys(VARIANTS, 0)
         writers = {variant: Index.open(paths[variant]).writer() for variant in VARIANTS}
+        searchers = {variant: Index.open(paths[variant]).searcher() for variant in VARIANTS}
+        looks: dict[str, list[float]] = {variant: [] for variant in VARIANTS}
         load = [os.getloadavg()[0]]
         began_run = time.time()
         try:
@@ -245,6 +258,11 @@ def run(
                     cpus[name].append(time.process_time() - began_cpu)
                     walls[name].append(time.perf_counter() - began)
                     merges[name] += bool(result.merged_segments)  # type: ignore[attr-defined]
+                    if search:  # a newsroom's searcher sees the commit: refresh, search
+                        began_cpu = time.process_time()
+                        searchers[name] = searchers[name].refresh()
+                        searchers[name].search(new[name][number].title.split()[0], limit=10)
+                        looks[name].append(time.process_time() - began_cpu)
                 if number % 50 == 49:
                     load.append(os.getloadavg()[0])
         finally:
@@ -264,6 +282,9 @@ def run(
         }
         for variant in VARIANTS:
             report[variant] = _summary(walls[variant], cpus[variant], merges[variant])
+            if search:
+                lookups = {f"cpu_{k}": v for k, v in _percentiles(looks[variant]).items()}
+                report[variant]["refresh_search"] = lookups
         if peer is not None:
             report["tantivy"] = _summary(walls["tantivy"], cpus["tantivy"], 0)
             report["tantivy"]["build_s"] = peer.build_s
@@ -314,6 +335,12 @@ def main() -> None:
     parser.add_argument("rest", nargs="*", type=int)
     parser.add_argument("--keep", type=Path, help="build once into DIR, commit into copies")
     parser.add_argument("--no-tantivy", action="store_true")
+    parser.add_argument(
+        "--search",
+        action="store_true",
+        help="after each commit, refresh a searcher and search a word of the new title "
+        "(its CPU time is reported apart: refresh_search)",
+    )
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     kept = args.keep.resolve() if args.keep else None
@@ -324,7 +351,8 @@ def main() -> None:
         tantivy_child(size, commits, args.folder, kept)
         return
     size, (commits,) = int(args.articles), args.rest
-    print(json.dumps(run(size, commits, kept=kept, tantivy=not args.no_tantivy)))
+    report = run(size, commits, kept=kept, tantivy=not args.no_tantivy, search=args.search)
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":
