@@ -38,10 +38,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run as a script: find corpus.py
@@ -163,6 +164,48 @@ def run_bnsearch(articles: Any, folder: Path, processes: int) -> dict[str, Any]:
         "index_bytes": folder_size(folder / "idx"),
         "index_bytes_no_store": folder_size(folder / "idx", skip_prefix="store."),
     }
+
+
+def interleaved_build(
+    variants: Mapping[str, tuple[Path, Sequence[Any]]], *, batch: int = 1000
+) -> dict[str, Any]:
+    """Build one index per variant (name -> (index folder, its articles)) in this
+    process, every writer open at once: ``batch`` articles are added to each writer in
+    turn (the order flipped every round), then each commits in turn. Alternating keeps a
+    shared machine's load on every variant alike. Returns per variant its wall and CPU
+    seconds (``time.process_time``: this process only) and ``ratio``: each variant's
+    CPU seconds over the first's."""
+    from bnsearch.index import Index
+
+    names = list(variants)
+    writers = {name: Index.create(variants[name][0]).writer() for name in names}
+    wall = dict.fromkeys(names, 0.0)
+    cpu = dict.fromkeys(names, 0.0)
+    longest = max(len(articles) for _, articles in variants.values())
+
+    def timed(name: str, call: Callable[[], Any]) -> None:
+        began, began_cpu = time.perf_counter(), time.process_time()
+        call()
+        cpu[name] += time.process_time() - began_cpu
+        wall[name] += time.perf_counter() - began
+
+    try:
+        for round_no, low in enumerate(range(0, longest, batch)):
+            for name in names if round_no % 2 == 0 else names[::-1]:
+                part = variants[name][1][low : low + batch]
+                timed(name, lambda w=writers[name], p=part: w.add_many(p))
+        for name in names:
+            timed(name, writers[name].commit)
+    finally:
+        for writer in writers.values():
+            writer.close()
+    result: dict[str, Any] = {
+        name: {"seconds": round(wall[name], 2), "cpu_seconds": round(cpu[name], 2)}
+        for name in names
+    }
+    result["ratio_cpu"] = {name: round(cpu[name] / cpu[names[0]], 3) for name in names[1:]}
+    result["ratio_wall"] = {name: round(wall[name] / wall[names[0]], 3) for name in names[1:]}
+    return result
 
 
 def run_whoosh(articles: Any, folder: Path) -> dict[str, Any]:
@@ -306,7 +349,44 @@ def run_child(
     return result
 
 
+def links_ab(size: int, rounds: int = 1) -> dict[str, Any]:
+    """The same ``size`` synthetic articles built without links and with six related
+    headlines each, by :func:`interleaved_build` in one process (``rounds`` times, the
+    variants' order flipped each round); a run for people: ``python
+    benchmarks/bench_indexing.py links-ab N [ROUNDS]``."""
+    corpus = SyntheticCorpus(load_records())
+    linked = corpus.linked_articles(size)
+    plain = [attrs.evolve(article, related=[]) for article in linked]
+    report: dict[str, Any] = {"articles": size, "rounds": []}
+    for number in range(rounds):
+        folder = Path(tempfile.mkdtemp(prefix="bench-links-ab-"))
+        pairs = {"plain": plain, "links": linked}
+        order = list(pairs) if number % 2 == 0 else list(pairs)[::-1]
+        try:
+            began = time.strftime("%H:%M:%S UTC", time.gmtime())
+            built = interleaved_build({name: (folder / name, pairs[name]) for name in order})
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        cpu = {name: built[name]["cpu_seconds"] for name in pairs}
+        wall = {name: built[name]["seconds"] for name in pairs}
+        report["rounds"].append(
+            {
+                "started": began,
+                "load": round(os.getloadavg()[0], 2),
+                "cpu_s": cpu,
+                "wall_s": wall,
+                "ratio_cpu": round(cpu["links"] / cpu["plain"], 3),
+                "ratio_wall": round(wall["links"] / wall["plain"], 3),
+            }
+        )
+    return report
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "links-ab":
+        rounds_arg = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+        print(json.dumps(links_ab(int(sys.argv[2]), rounds_arg)))
+        sys.exit(0)
     engine_name, limit_arg, synthetic_arg = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     print(json.dumps(child_main(engine_name, limit_arg or None, synthetic_arg or None)))
     sys.exit(0)

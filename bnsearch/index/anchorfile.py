@@ -341,6 +341,12 @@ def materialize(
     return arrays
 
 
+#: The arrays of a field an anchor update holds (what :func:`combine_fields` gives).
+_UPDATE_ARRAYS = frozenset(
+    ("terms", "indptr", "docs", "tfs", "forms", "pos", "posptr", "norms", "lens", "facet")
+)
+
+
 @attrs.frozen
 class _Built:
     """Field arrays given by name (what :func:`anchor_fields` returns, as attributes)."""
@@ -373,6 +379,10 @@ def update_arrays(
             for key, value in analyzed.items()
             if key.startswith(prefix + ".")
         }
+        if not olds:  # this commit's changes alone: the analyzed arrays are the update's
+            kept = _UPDATE_ARRAYS & built.keys()
+            arrays.update({f"{prefix}.{key}": built[key] for key in kept})
+            continue
         sources: list[tuple[Any, list[str], Array]] = [(_Built(built), built["terms"], fresh_map)]
         for number, old in enumerate(olds):
             old_map = np.array(

@@ -111,7 +111,7 @@ class SegmentLinkMaps:
 
     def edges_pointing_at(self, article_id: str, url: str, key: str) -> set[int]:
         """Edges whose resolution may involve an article with this id, URL key, title key."""
-        found = set(self.edges_with("id", article_id))
+        found = set(self.edges_with("id", article_id)) if self.maps["etid"].items.size else set()
         if url:
             found.update(self.edges_with("url", url))
         if key:
@@ -296,7 +296,7 @@ class _LiveIds:
             links = self._links
             found = []
             for ordinal, segment in enumerate(links.segments):
-                maps = segment_link_maps(segment)
+                maps = links.maps(ordinal)
                 docs = maps.docs_with_title(key) if self._title else maps.docs_with_url(key)
                 if docs:
                     live = links.live[ordinal]
@@ -340,6 +340,14 @@ class SnapshotLinks:
         self._resolved: dict[tuple[str, LinkKeys], Resolution] = {}
         self._out: dict[str, tuple[str, ...]] = {}
         self._in: dict[str, list[LinkRef]] = {}
+        self._maps: list[SegmentLinkMaps | None] = [None] * len(self.segments)
+
+    def maps(self, ordinal: int) -> SegmentLinkMaps:
+        """The :class:`SegmentLinkMaps` of segment ``ordinal`` (made once per state)."""
+        found = self._maps[ordinal]
+        if found is None:
+            found = self._maps[ordinal] = segment_link_maps(self.segments[ordinal])
+        return found
 
     def is_live(self, article_id: str) -> bool:
         """Whether an article with this id is live in this state."""
@@ -401,7 +409,7 @@ class SnapshotLinks:
             src = segment.link_src
             if not len(src):
                 continue
-            maps = segment_link_maps(segment)
+            maps = self.maps(ordinal)
             live = self.live[ordinal]
             for edge in sorted(maps.edges_pointing_at(article_id, url, key)):
                 doc = src[edge]

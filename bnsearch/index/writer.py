@@ -229,6 +229,10 @@ class IndexWriter:
         self._unstored: dict[str, Unstored] = {}
         self._changed_keys: list[tuple[str, str, str]] = []
         self._changed_links: list[LinkKeys] = []
+        # the last view of the links (_view) and the state it was made in: _state counts
+        # the batch's adds and deletes (a landed segment changes len(self._working))
+        self._state = 0
+        self._kept_view: tuple[tuple[int, int], SnapshotLinks] | None = None
 
     def _clear_buffer(self) -> None:
         # flushes started but not landed: (builder slot, segment name, its articles)
@@ -265,6 +269,7 @@ class IndexWriter:
                 "with Article(id=..., title=..., body=...) or read them with bnsearch.articles"
             )
         self._touch(article.id)
+        self._state += 1
         links = self._graph(needed=bool(article.related))  # before the old version goes
         self._remove_current(article.id)
         headlines = tuple(link.headline for link in article.related)
@@ -299,6 +304,7 @@ class IndexWriter:
         if not isinstance(article_id, str):
             raise ArticleError(f"writer.delete expects an article id (str), got {article_id!r}")
         self._touch(article_id)
+        self._state += 1
         links = self._graph(needed=False)  # before the article goes
         removed = self._remove_current(article_id)
         if removed and links is not None:
@@ -543,10 +549,16 @@ class IndexWriter:
         return bool(self._changed_links) or any(len(w.reader.link_src) for w in self._working)
 
     def _view(self) -> SnapshotLinks:
-        """The links of the batch's current state, resolved on demand by key."""
+        """The links of the batch's current state, resolved on demand by key (one view
+        while the state holds: a commit's anchor fix-up and its last flush share it)."""
+        state = (self._state, len(self._working))
+        if self._kept_view is not None and self._kept_view[0] == state:
+            return self._kept_view[1]
         readers = [w.reader for w in self._working]
         lives = [self._live_mask(w) for w in self._working]
-        return SnapshotLinks(readers, self._find_live, live=lives, unstored=self._unstored)
+        view = SnapshotLinks(readers, self._find_live, live=lives, unstored=self._unstored)
+        self._kept_view = (state, view)
+        return view
 
     def _lookup_changes(self, view: SnapshotLinks) -> set[str]:
         """The live articles whose anchors this batch may have changed (when resolving by
@@ -613,6 +625,7 @@ class IndexWriter:
                 if not working.new:  # a new segment's files go with its name on a rollback
                     self._new_files.extend(files)
             (name,) = files
+            self._state += 1  # its reader changes
             working.entry = with_update(working.entry, name, files, replace=replace)
             working.reader = working.reader.with_deletes(
                 self._directory, working.entry, ordinal, readers
