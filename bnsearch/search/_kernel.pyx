@@ -19,7 +19,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport calloc, free, malloc, qsort, realloc
-from libc.math cimport INFINITY
+from libc.math cimport INFINITY, isnan
 from libc.string cimport memset
 
 from bnsearch.search._types cimport doc_t, tf_t
@@ -366,6 +366,9 @@ cdef struct Walk:
     # block-max pruning of a lone unit's longest slice (block_x NULL: none)
     const float* block_x      # per block of BLOCK postings: no posting's x is larger
     const uint8_t* block_forms  # per block: the OR of its postings' form flags (or NULL)
+    float* exact      # per block two floats, filled when first needed (NaN: not yet; NULL:
+                      # none kept): the largest x of its postings, and the largest of those
+                      # that earn the bonus (-INFINITY: none does)
     Py_ssize_t n_blocks
     const uint8_t* mask       # the docs a search may return (NULL: all)
     Entry* live               # the best ``keep`` of the slice so far (score, then doc)
@@ -469,6 +472,28 @@ DEF OTHERS_RATIO = 4
 BLOCK_OTHERS_RATIO = OTHERS_RATIO  # (for the caller, which skips computing useless bounds)
 
 
+cdef inline void _exact_block(
+    const doc_t* docs, const tf_t* tfs, Py_ssize_t start, Py_ssize_t end, const float* mult,
+    Walk* w, float* out,
+) noexcept nogil:
+    """Block ``[start, end)``'s exact maxima into ``out`` (see ``Walk.exact``): the same
+    float32 ``x`` as :func:`_posting` gives each posting, read only (left unset if a
+    posting names a doc outside the segment: the walk then finds it)."""
+    cdef Py_ssize_t i, d
+    cdef float x, best = -INFINITY, best_form = -INFINITY
+    for i in range(start, end):
+        d = docs[i]
+        if d < 0 or d >= w.max_doc:
+            return
+        x = <float>tfs[i] * mult[d]
+        if x > best:
+            best = x
+        if w.forms != NULL and (w.forms[i] & w.flag) == w.flag and x > best_form:
+            best_form = x
+    out[0] = best
+    out[1] = best_form
+
+
 cdef void _walk_blocks(
     const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, int mode,
     float k1, float weight, Walk* w,
@@ -479,9 +504,16 @@ cdef void _walk_blocks(
     counted, a block whose bound (its ``x`` bound saturated, plus the bonus where a
     posting may hold the typed form) stays below the ``keep``-th score is skipped, but
     for the docs the other slices hold in its range whose own bound (their ``x`` from
-    those slices added) can still reach it: those are looked up in the block."""
+    those slices added) can still reach it: those are looked up in the block.
+
+    The bound is the block's exact maxima where ``w.exact`` holds them (the largest
+    ``x``, and the largest of the postings that earn the bonus); else the loose one
+    (``block_x``, ``block_forms``), and where that cannot skip the block, the exact
+    maxima are read (a pass over its postings that writes nothing else) and kept in
+    ``w.exact`` for the next search of the same unit."""
     cdef Py_ssize_t b, i, start, end, d, xp = 0, j, at
     cdef double kth, base
+    cdef float bx, fx
     cdef bint may_form
     for b in range(w.n_blocks):
         start = b * BLOCK
@@ -493,13 +525,32 @@ cdef void _walk_blocks(
             kth = w.floor
             if w.live_size == w.keep and <double>w.live[0].score > kth:
                 kth = <double>w.live[0].score
-            # a posting of the block may hold the typed form (no block flags: assume so)
-            may_form = w.forms != NULL and (
-                w.block_forms == NULL or (w.block_forms[b] & w.flag) == w.flag
-            )
-            base = <double>_saturate(w.block_x[b], k1, weight)
-            if may_form:
-                base += w.bonus
+            if w.exact != NULL and isnan(w.exact[2 * b]):
+                # a posting of the block may hold the typed form (no block flags: assume so)
+                may_form = w.forms != NULL and (
+                    w.block_forms == NULL or (w.block_forms[b] & w.flag) == w.flag
+                )
+                bx = w.block_x[b]
+                base = <double>_saturate(bx, k1, weight)
+                if may_form:
+                    base += w.bonus
+                if base * (1 + BOUND_MARGIN) >= kth:  # the loose bound cannot skip it
+                    _exact_block(docs, tfs, start, end, mult, w, &w.exact[2 * b])
+            if w.exact != NULL and not isnan(w.exact[2 * b]):
+                bx = w.exact[2 * b]
+                fx = w.exact[2 * b + 1]
+                may_form = w.forms != NULL and fx != -INFINITY
+                base = <double>_saturate(bx, k1, weight)
+                if may_form and <double>_saturate(fx, k1, weight) + w.bonus > base:
+                    base = <double>_saturate(fx, k1, weight) + w.bonus
+            else:
+                may_form = w.forms != NULL and (
+                    w.block_forms == NULL or (w.block_forms[b] & w.flag) == w.flag
+                )
+                bx = w.block_x[b]
+                base = <double>_saturate(bx, k1, weight)
+                if may_form:
+                    base += w.bonus
             if base * (1 + BOUND_MARGIN) < kth:
                 w.skipped = True
                 while xp < w.n_x and w.xdocs[xp] < docs[start]:
@@ -513,7 +564,7 @@ cdef void _walk_blocks(
                         base = w.bonus
                     else:
                         base = 0
-                    base += <double>_saturate(<float>(<double>w.block_x[b] + w.xbuf[d]), k1, weight)
+                    base += <double>_saturate(<float>(<double>bx + w.xbuf[d]), k1, weight)
                     if base * (1 + BOUND_MARGIN) < kth:
                         continue
                     at = _find(docs, at, end, d)
@@ -539,6 +590,14 @@ cdef inline void _offer_live(Walk* w, Py_ssize_t d) noexcept nogil:
         item.doc = <int32_t>d
         if w.live_size < w.keep or _worse(w.live[0], item):
             w.live_size = _offer(w.live, w.live_size, w.keep, item)
+
+
+cdef bint _ascending(const int32_t* values, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(1, n):
+        if values[i] < values[i - 1]:
+            return False
+    return True
 
 
 cdef int _compare_int32(const void* a, const void* b) noexcept nogil:
@@ -717,11 +776,16 @@ def score_segment(
     the docs already seen. The best ``keep`` and their scores are those of the exhaustive
     pass; the count is then a lower bound (at least ``min_total``).
 
-    ``blocks`` (with ``keep`` and one unit): ``(slice, block_x, block_forms)``, per block
-    of :data:`BLOCK` postings of that slice (the unit's longest) a bound on its postings'
-    ``x`` (float32) and the OR of their form flags (uint8, or None): once ``min_total``
-    matches are counted, a block that cannot reach the ``keep``-th score so far is
-    skipped (block-max pruning); the count is then a lower bound.
+    ``blocks`` (with ``keep`` and one unit): ``(slice, block_x, block_forms[, exact])``,
+    per block of :data:`BLOCK` postings of that slice (the unit's longest) a bound on its
+    postings' ``x`` (float32) and the OR of their form flags (uint8, or None): once
+    ``min_total`` matches are counted, a block that cannot reach the ``keep``-th score so
+    far is skipped (block-max pruning); the count is then a lower bound. ``exact``
+    (float32, two per block, NaN where not known; or None) is a memo of each block's
+    exact maxima for these slices, multipliers and flag: the largest ``x`` of its
+    postings and the largest of those that earn the bonus (-inf: none). Where the loose
+    bound cannot skip a block, its exact maxima are read and written there; a later
+    call with the same memo uses them at once.
 
     ``floor`` (with ``keep``; 0: none): the caller wants no doc scoring below it (the
     ``keep``-th best of the segments searched before: a doc below it cannot reach the
@@ -732,7 +796,8 @@ def score_segment(
     """
     cdef Py_ssize_t n_parts = len(docs_parts)
     cdef Py_ssize_t block_slice = -1
-    cdef cnp.ndarray block_x_arr, block_forms_arr
+    cdef cnp.ndarray block_x_arr, block_forms_arr, exact_arr
+    cdef float* exact_p = NULL
     cdef Py_ssize_t n_units = weights.shape[0]
     cdef Py_ssize_t total = 0, p, q, u, i, d, n_out = 0, count = 0, heap_size = 0
     cdef Walk w
@@ -815,6 +880,20 @@ def score_segment(
             block_forms_arr = _contiguous(blocks[2], cnp.NPY_UINT8)
             if cnp.PyArray_DIM(block_forms_arr, 0) != w.n_blocks:
                 raise ValueError("block flags do not match the slice's postings")
+        if len(blocks) > 3 and blocks[3] is not None:  # (written here: no copy may stand in)
+            exact_arr = blocks[3]
+            if (
+                not isinstance(exact_arr, np.ndarray)
+                or cnp.PyArray_TYPE(exact_arr) != cnp.NPY_FLOAT32
+                or not cnp.PyArray_IS_C_CONTIGUOUS(exact_arr)
+                or not cnp.PyArray_ISWRITEABLE(exact_arr)
+                or not cnp.PyArray_ISNOTSWAPPED(exact_arr)
+                or not cnp.PyArray_ISALIGNED(exact_arr)
+                or cnp.PyArray_DIM(exact_arr, 0) != 2 * w.n_blocks
+                or cnp.PyArray_NDIM(exact_arr) != 1
+            ):
+                raise ValueError("the exact block maxima must be a writable float32 array, two per block")
+            exact_p = <float*>cnp.PyArray_DATA(exact_arr)
         if weights[0] < 0 or bonuses[0] < 0 or total <= min_total:
             block_slice = -1  # (bounds need scores that only grow; too few to skip any)
         elif (total - longest) * OTHERS_RATIO > longest:
@@ -846,6 +925,7 @@ def score_segment(
             if w.live == NULL:
                 raise MemoryError()
             w.keep, w.min_total, w.mask = keep, min_total, mask_p
+            w.exact = exact_p
         w.floor = floor
         p = 0
         while p < n_parts:
@@ -880,7 +960,8 @@ def score_segment(
                         _slice(&w, i, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
                                ADD_X, k1, weights[u], cands, n_cands)
                 if longest == block_slice:  # (its bounds read the other slices' docs in order)
-                    qsort(w.xdocs, w.n_x, sizeof(int32_t), _compare_int32)
+                    if not _ascending(w.xdocs, w.n_x):  # (one other slice: they are)
+                        qsort(w.xdocs, w.n_x, sizeof(int32_t), _compare_int32)
                     _blocks_on(&w, block_x_arr, blocks[2] is not None and block_forms_arr)
                 _slice(&w, longest, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
                        FINISH, k1, weights[u], cands, n_cands)
