@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bnsearch.errors import IndexFormatError
+
 from .conftest import compiled_core
 
 BLOCK = 128  # bnsearch.index.blockmax.BLOCK (the core's block size)
@@ -103,6 +105,12 @@ def test_skipped_blocks_keep_the_exhaustive_page_on_random_postings(core: Module
         docs, scores, count, skipping = core.score_segment(*arrays, keep, False, min_total, blocks)
         assert docs.tolist() == best.tolist(), case
         assert scores.tolist() == every_scores[np.searchsorted(every_docs, best)].tolist(), case
+        # without blocks (a short list, or none kept): every posting read, the count exact
+        plain_docs, plain_scores, plain_count, plain_skipping = core.score_segment(
+            *arrays, keep, False, min_total
+        )
+        assert plain_docs.tolist() == best.tolist() and not plain_skipping, case
+        assert plain_scores.tolist() == scores.tolist() and plain_count == every_count, case
         if skipping:
             skipped += 1
             assert min(min_total, every_count) <= count <= every_count, case
@@ -182,6 +190,34 @@ def test_a_memo_is_what_the_core_skips_by(core: ModuleType) -> None:
         core.score_segment(*arrays, 10, False, 256, (0, loose, None, memo[:-1]))
     with pytest.raises(ValueError):
         core.score_segment(*arrays, 10, False, 256, (0, loose, None, memo.astype(np.float64)))
+
+
+def test_a_lone_unit_naming_a_doc_outside_the_segment_raises(core: ModuleType) -> None:
+    """A lone unit's page (one or two slices, merged without per-doc tables) from
+    postings that name a doc outside the segment, in either slice, before or after the
+    other's docs, raises IndexFormatError: never a read out of bounds."""
+    max_doc = 400
+    good = np.arange(0, 300, dtype=np.int32)
+    unit = (np.zeros(2, np.int32), np.ones(1, np.float32), np.zeros(1, np.uint8))
+    mult = np.ones(max_doc, dtype=np.float32)
+    for bad in ([-1, 5], [5, 400], [3, 1000], [7, -2]):
+        short = np.array(bad, dtype=np.int32)
+        for slices in ([good, short], [short, good], [np.append(good, 500).astype(np.int32)]):
+            n = len(slices)
+            with pytest.raises(IndexFormatError, match="outside its segment"):
+                core.score_segment(
+                    slices,
+                    [np.ones(len(d), np.uint8) for d in slices],
+                    [mult] * n,
+                    [None] * n,
+                    unit[0][:n],
+                    *unit[1:],
+                    np.zeros(1, np.float32),
+                    0.3,
+                    None,
+                    max_doc,
+                    10,
+                )
 
 
 def test_postings_whose_x_is_zero_are_summed_safely(core: ModuleType) -> None:

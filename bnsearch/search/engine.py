@@ -23,6 +23,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.index.blockmax import BLOCK
 from bnsearch.index.segment import SegmentReader
 from bnsearch.search import kernel
 from bnsearch.search.compiler import Compiled, Unit
@@ -422,6 +423,9 @@ class Evaluator:
             order = np.argsort(-bounds, kind="stable").tolist()
             weights, flags, bonuses = weights[order], flags[order], bonuses[order]
         k1 = float(np.float32(ctx.params.k1))
+        overall = 0  # (a lone unit's postings in every segment)
+        if skip_blocks is not None:
+            overall = sum(len(part[1]) for parts in per_segment for part in parts[0])
         calls: list[tuple[tuple[Any, ...], bool, Any]] = []
         for segment, unit_parts in zip(self.segments, per_segment, strict=True):
             docs_parts: list[Any] = []
@@ -451,7 +455,7 @@ class Evaluator:
             )
             blocks = None
             if skip_blocks is not None and _may_skip(
-                unit_parts[0], skip_blocks, core.BLOCK_OTHERS_RATIO
+                unit_parts[0], overall, skip_blocks, core.BLOCK_OTHERS_RATIO
             ):
                 blocks = self._block_bounds(segment, units[0], unit_parts[0], bool(flags[0]))
             calls.append((arrays, prune, blocks))
@@ -765,15 +769,17 @@ class _Floor:
             self.floor = float(pool.min())
 
 
-def _may_skip(parts: list[Part], track_total: int, ratio: int) -> bool:
-    """Whether the compiled core could skip blocks of a lone unit's longest slice: more
-    postings than the matches to count first, and the other slices short beside it (at
+def _may_skip(parts: list[Part], overall: int, track_total: int, ratio: int) -> bool:
+    """Whether the compiled core could skip blocks of a lone unit's longest slice in a
+    segment: the unit has more postings in all segments (``overall``) than the matches
+    to count first (a segment searched after others that counted them may skip from its
+    first block), the slice has blocks, and the other slices are short beside it (at
     most ``1 / ratio`` of it, the core's rule); its block bounds are not worth computing
     otherwise."""
     lengths = [len(part[1]) for part in parts]
     total = sum(lengths)
     longest = max(lengths, default=0)
-    return total > track_total and (total - longest) * ratio <= longest
+    return overall > track_total and longest > BLOCK and (total - longest) * ratio <= longest
 
 
 def _flat_units(node: Compiled) -> list[Unit] | None:
