@@ -141,7 +141,9 @@ def test_exact_block_maxima_kept_between_calls_keep_the_page(core: ModuleType) -
     reads a block's exact maxima where its loose bound cannot skip it, writes them into
     the memo, and a second call with the filled memo skips by them at once: both calls
     give the exhaustive page and scores; what the memo holds equals each block's maxima
-    (the largest ``x``, and the largest of the postings earning the bonus)."""
+    (the largest ``x``, and the largest of the postings earning the bonus). Every other
+    case also gives each block's first doc (a skipped block's postings are then never
+    read)."""
     rng = np.random.default_rng(20261207)
     filled = skipped = 0
     for case in range(400):
@@ -151,7 +153,8 @@ def test_exact_block_maxima_kept_between_calls_keep_the_page(core: ModuleType) -
         best = np.sort(every_docs[np.lexsort((every_docs, -every_scores))[:keep]])
         longest, bounds, block_forms = _block_bounds(rng, arrays)
         memo = np.full(2 * len(bounds), np.nan, dtype=np.float32)
-        blocks = (longest, bounds, block_forms, memo)
+        firsts = arrays[0][longest][::BLOCK].astype(np.int32) if case % 2 else None
+        blocks = (longest, bounds, block_forms, memo, firsts)
         for call in range(2):
             docs, scores, count, skipping = core.score_segment(
                 *arrays, keep, False, min_total, blocks
@@ -190,6 +193,9 @@ def test_a_memo_is_what_the_core_skips_by(core: ModuleType) -> None:
         core.score_segment(*arrays, 10, False, 256, (0, loose, None, memo[:-1]))
     with pytest.raises(ValueError):
         core.score_segment(*arrays, 10, False, 256, (0, loose, None, memo.astype(np.float64)))
+    with pytest.raises(ValueError):
+        firsts = docs[0][::BLOCK][:-1]
+        core.score_segment(*arrays, 10, False, 256, (0, loose, None, memo, firsts))
 
 
 def test_a_lone_unit_naming_a_doc_outside_the_segment_raises(core: ModuleType) -> None:

@@ -370,6 +370,7 @@ cdef struct Walk:
                       # none kept): the largest x of its postings, and the largest of those
                       # that earn the bonus (-INFINITY: none does)
     Py_ssize_t n_blocks
+    const int32_t* firsts     # per block, the doc of its first posting (NULL: read the slice)
     const uint8_t* mask       # the docs a search may return (NULL: all)
     Entry* live               # the best ``keep`` of the slice so far (score, then doc)
     Py_ssize_t live_size
@@ -649,7 +650,12 @@ cdef void _merge_blocks(
     for b in range(n_blocks):
         start = b * BLOCK
         end = min(start + BLOCK, n)
-        hi = docs[end] if end < n else w.max_doc
+        if end >= n:
+            hi = w.max_doc
+        elif w.firsts != NULL:  # (a skipped block's postings are never read)
+            hi = w.firsts[b + 1]
+        else:
+            hi = docs[end]
         if w.block_x != NULL and w.live_count >= w.min_total and (
             w.live_size == w.keep or w.floor > 0
         ):
@@ -969,7 +975,8 @@ def score_segment(
     the docs already seen. The best ``keep`` and their scores are those of the exhaustive
     pass; the count is then a lower bound (at least ``min_total``).
 
-    ``blocks`` (with ``keep`` and one unit): ``(slice, block_x, block_forms[, exact])``,
+    ``blocks`` (with ``keep`` and one unit): ``(slice, block_x, block_forms[, exact[,
+    firsts]])``,
     per block of :data:`BLOCK` postings of that slice (the unit's longest) a bound on its
     postings' ``x`` (float32) and the OR of their form flags (uint8, or None): once
     ``min_total`` matches are counted, a block that cannot reach the ``keep``-th score so
@@ -978,7 +985,9 @@ def score_segment(
     exact maxima for these slices, multipliers and flag: the largest ``x`` of its
     postings and the largest of those that earn the bonus (-inf: none). Where the loose
     bound cannot skip a block, its exact maxima are read and written there; a later
-    call with the same memo uses them at once.
+    call with the same memo uses them at once. ``firsts`` (int32 per block, or None):
+    the slice's doc ids at every :data:`BLOCK`-th posting (``docs[::BLOCK]``), so that
+    skipping a block reads none of its postings.
 
     ``floor`` (with ``keep``; 0: none): the caller wants no doc scoring below it (the
     ``keep``-th best of the segments searched before: a doc below it cannot reach the
@@ -991,6 +1000,8 @@ def score_segment(
     cdef Py_ssize_t block_slice = -1
     cdef cnp.ndarray block_x_arr, block_forms_arr, exact_arr
     cdef float* exact_p = NULL
+    cdef cnp.ndarray firsts_arr
+    cdef const int32_t* firsts_p = NULL
     cdef Py_ssize_t n_units = weights.shape[0]
     cdef Py_ssize_t total = 0, p, q, u, i, d, n_out = 0, count = 0, heap_size = 0
     cdef Walk w
@@ -1088,6 +1099,11 @@ def score_segment(
             ):
                 raise ValueError("the exact block maxima must be a writable float32 array, two per block")
             exact_p = <float*>cnp.PyArray_DATA(exact_arr)
+        if len(blocks) > 4 and blocks[4] is not None:
+            firsts_arr = _contiguous(blocks[4], cnp.NPY_INT32)
+            if cnp.PyArray_DIM(firsts_arr, 0) != w.n_blocks:
+                raise ValueError("block first docs do not match the slice's postings")
+            firsts_p = <const int32_t*>cnp.PyArray_DATA(firsts_arr)
         if weights[0] < 0 or bonuses[0] < 0 or total <= min_total:
             block_slice = -1  # (bounds need scores that only grow; too few to skip any)
         elif (total - longest) * OTHERS_RATIO > longest:
@@ -1131,6 +1147,7 @@ def score_segment(
             w.keep, w.min_total, w.mask = keep, min_total, mask_p
             if skipping:
                 w.exact = exact_p
+                w.firsts = firsts_p
         w.floor = floor
         if merging:  # one or two slices by blocks, no per-doc tables (_merge_blocks)
             if skipping:
