@@ -343,6 +343,19 @@ cdef Py_ssize_t _offer(Entry* heap, Py_ssize_t size, Py_ssize_t k, Entry item) n
     return size
 
 
+cdef struct Other:
+    # a lone unit's shorter slice (a word's title), read beside its longest by
+    # :func:`_merge_blocks` (any doc and tf type: read through _doc_at / _position_at)
+    const void* docs
+    int doc_kind
+    const void* tfs
+    int tf_kind
+    const float* mult
+    const uint8_t* forms  # NULL: none, or the unit has no bonus
+    Py_ssize_t n
+    Py_ssize_t at         # the next posting to read
+
+
 cdef struct Walk:
     # the state of one segment's scoring, shared by every slice it walks
     double* acc        # per doc: the float64 sum of its units' scores and bonuses
@@ -439,11 +452,15 @@ cdef inline void _posting(
 
 cdef void _walk(
     const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, int mode,
-    float k1, float weight, Walk* w,
+    float k1, float weight, Walk* w, Other* o,
 ) noexcept nogil:
     """Every posting of one slice (only the candidates' when pruned; found by binary
-    search when ``w.cands`` is set)."""
+    search when ``w.cands`` is set); with ``o``, a lone unit's longest slice merged with
+    its other (:func:`_merge_blocks`)."""
     cdef Py_ssize_t i, d, c, at = 0
+    if o != NULL:
+        _merge_blocks(docs, tfs, n, mult, k1, weight, w, o)
+        return
     if w.block_x != NULL:
         _walk_blocks(docs, tfs, n, mult, mode, k1, weight, w)
         return
@@ -518,11 +535,8 @@ cdef void _walk_blocks(
         end = min(start + BLOCK, n)
         if start >= n:
             break
-        if w.live_count >= w.min_total and (w.live_size == w.keep or w.floor > 0):
-            # the keep-th best so far, or the floor when that is higher (or not yet known)
-            kth = w.floor
-            if w.live_size == w.keep and <double>w.live[0].score > kth:
-                kth = <double>w.live[0].score
+        kth = _threshold(w)
+        if kth >= 0:
             base = _block_bound(docs, tfs, start, end, b, mult, k1, weight, kth, w, &bx, &may_form)
             if base * (1 + BOUND_MARGIN) < kth:
                 w.skipped = True
@@ -554,17 +568,17 @@ cdef void _walk_blocks(
             _offer_live(w, d)
 
 
-cdef struct Other:
-    # a lone unit's shorter slice (a word's title), read beside its longest by
-    # :func:`_merge_blocks` (any doc and tf type: read through _doc_at / _position_at)
-    const void* docs
-    int doc_kind
-    const void* tfs
-    int tf_kind
-    const float* mult
-    const uint8_t* forms  # NULL: none, or the unit has no bonus
-    Py_ssize_t n
-    Py_ssize_t at         # the next posting to read
+cdef inline double _threshold(const Walk* w) noexcept nogil:
+    """What a block must reach not to be skipped: the ``keep``-th best so far, or the
+    floor when that is higher (or the page not yet full); -1 while none may be skipped
+    (fewer than ``min_total`` matches counted, or neither known)."""
+    cdef double kth
+    if w.live_count < w.min_total or (w.live_size < w.keep and w.floor <= 0):
+        return -1
+    kth = w.floor
+    if w.live_size == w.keep and <double>w.live[0].score > kth:
+        kth = <double>w.live[0].score
+    return kth
 
 
 cdef inline double _block_bound(
@@ -656,12 +670,8 @@ cdef void _merge_blocks(
             hi = w.firsts[b + 1]
         else:
             hi = docs[end]
-        if w.block_x != NULL and w.live_count >= w.min_total and (
-            w.live_size == w.keep or w.floor > 0
-        ):
-            kth = w.floor
-            if w.live_size == w.keep and <double>w.live[0].score > kth:
-                kth = <double>w.live[0].score
+        kth = _threshold(w) if w.block_x != NULL else -1
+        if kth >= 0:
             base = _block_bound(docs, tfs, start, end, b, mult, k1, weight, kth, w, &bx, &may_form)
             if base * (1 + BOUND_MARGIN) < kth:
                 w.skipped = True
@@ -724,34 +734,6 @@ cdef void _merge_blocks(
         w.bad = 1
 
 
-cdef void _dispatch_merge(
-    cnp.ndarray docs, cnp.ndarray tfs, const float* mult, float k1, float weight, Walk* w,
-    Other* o,
-):
-    cdef Py_ssize_t n = cnp.PyArray_DIM(docs, 0)
-    cdef void* dp = cnp.PyArray_DATA(docs)
-    cdef void* tp = cnp.PyArray_DATA(tfs)
-    cdef int tk = cnp.PyArray_TYPE(tfs)
-    if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
-        if tk == cnp.NPY_UINT8:
-            _merge_blocks(<uint16_t*>dp, <uint8_t*>tp, n, mult, k1, weight, w, o)
-        elif tk == cnp.NPY_UINT16:
-            _merge_blocks(<uint16_t*>dp, <uint16_t*>tp, n, mult, k1, weight, w, o)
-        elif tk == cnp.NPY_UINT32:
-            _merge_blocks(<uint16_t*>dp, <uint32_t*>tp, n, mult, k1, weight, w, o)
-        else:
-            _merge_blocks(<uint16_t*>dp, <int64_t*>tp, n, mult, k1, weight, w, o)
-    else:
-        if tk == cnp.NPY_UINT8:
-            _merge_blocks(<int32_t*>dp, <uint8_t*>tp, n, mult, k1, weight, w, o)
-        elif tk == cnp.NPY_UINT16:
-            _merge_blocks(<int32_t*>dp, <uint16_t*>tp, n, mult, k1, weight, w, o)
-        elif tk == cnp.NPY_UINT32:
-            _merge_blocks(<int32_t*>dp, <uint32_t*>tp, n, mult, k1, weight, w, o)
-        else:
-            _merge_blocks(<int32_t*>dp, <int64_t*>tp, n, mult, k1, weight, w, o)
-
-
 cdef inline void _offer_live(Walk* w, Py_ssize_t d) noexcept nogil:
     """Doc ``d``'s score is final: a match for the count, and offered to the live page."""
     cdef Entry item
@@ -779,7 +761,7 @@ cdef int _compare_int32(const void* a, const void* b) noexcept nogil:
 
 cdef void _dispatch(
     cnp.ndarray docs, cnp.ndarray tfs, const float* mult, int mode, float k1, float weight,
-    Walk* w,
+    Walk* w, Other* o=NULL,
 ):
     cdef Py_ssize_t n = cnp.PyArray_DIM(docs, 0)
     cdef void* dp = cnp.PyArray_DATA(docs)
@@ -787,22 +769,22 @@ cdef void _dispatch(
     cdef int tk = cnp.PyArray_TYPE(tfs)
     if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
         if tk == cnp.NPY_UINT8:
-            _walk(<uint16_t*>dp, <uint8_t*>tp, n, mult, mode, k1, weight, w)
+            _walk(<uint16_t*>dp, <uint8_t*>tp, n, mult, mode, k1, weight, w, o)
         elif tk == cnp.NPY_UINT16:
-            _walk(<uint16_t*>dp, <uint16_t*>tp, n, mult, mode, k1, weight, w)
+            _walk(<uint16_t*>dp, <uint16_t*>tp, n, mult, mode, k1, weight, w, o)
         elif tk == cnp.NPY_UINT32:
-            _walk(<uint16_t*>dp, <uint32_t*>tp, n, mult, mode, k1, weight, w)
+            _walk(<uint16_t*>dp, <uint32_t*>tp, n, mult, mode, k1, weight, w, o)
         else:
-            _walk(<uint16_t*>dp, <int64_t*>tp, n, mult, mode, k1, weight, w)
+            _walk(<uint16_t*>dp, <int64_t*>tp, n, mult, mode, k1, weight, w, o)
     else:
         if tk == cnp.NPY_UINT8:
-            _walk(<int32_t*>dp, <uint8_t*>tp, n, mult, mode, k1, weight, w)
+            _walk(<int32_t*>dp, <uint8_t*>tp, n, mult, mode, k1, weight, w, o)
         elif tk == cnp.NPY_UINT16:
-            _walk(<int32_t*>dp, <uint16_t*>tp, n, mult, mode, k1, weight, w)
+            _walk(<int32_t*>dp, <uint16_t*>tp, n, mult, mode, k1, weight, w, o)
         elif tk == cnp.NPY_UINT32:
-            _walk(<int32_t*>dp, <uint32_t*>tp, n, mult, mode, k1, weight, w)
+            _walk(<int32_t*>dp, <uint32_t*>tp, n, mult, mode, k1, weight, w, o)
         else:
-            _walk(<int32_t*>dp, <int64_t*>tp, n, mult, mode, k1, weight, w)
+            _walk(<int32_t*>dp, <int64_t*>tp, n, mult, mode, k1, weight, w, o)
 
 
 cdef int _compare_entry_doc(const void* a, const void* b) noexcept nogil:
@@ -932,9 +914,10 @@ cdef void _merge_lone(
         o.mult = <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[other])
         if bonus != 0 and flag != 0 and forms_arrays[other] is not None:
             o.forms = <const uint8_t*>cnp.PyArray_DATA(<cnp.ndarray>forms_arrays[other])
-    _dispatch_merge(
+    _dispatch(
         <cnp.ndarray>docs_arrays[longest], <cnp.ndarray>tfs_arrays[longest],
-        <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[longest]), k1, weight, w, &o,
+        <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[longest]), SCORE, k1, weight,
+        w, &o,
     )
 
 
