@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bnsearch.errors import IndexFormatError
+
 from .conftest import compiled_core
 
 BLOCK = 128  # bnsearch.index.blockmax.BLOCK (the core's block size)
@@ -103,12 +105,125 @@ def test_skipped_blocks_keep_the_exhaustive_page_on_random_postings(core: Module
         docs, scores, count, skipping = core.score_segment(*arrays, keep, False, min_total, blocks)
         assert docs.tolist() == best.tolist(), case
         assert scores.tolist() == every_scores[np.searchsorted(every_docs, best)].tolist(), case
+        # without blocks (a short list, or none kept): every posting read, the count exact
+        plain_docs, plain_scores, plain_count, plain_skipping = core.score_segment(
+            *arrays, keep, False, min_total
+        )
+        assert plain_docs.tolist() == best.tolist() and not plain_skipping, case
+        assert plain_scores.tolist() == scores.tolist() and plain_count == every_count, case
         if skipping:
             skipped += 1
             assert min(min_total, every_count) <= count <= every_count, case
         else:
             assert count == every_count, case
     assert skipped > 50  # (the bounds did skip: 600 cases, seed fixed)
+
+
+def _exact_maxima(arrays: tuple[Any, ...], longest: int) -> np.ndarray[Any, Any]:
+    """Per block of the longest slice: its largest ``x`` and the largest ``x`` of its
+    postings that earn the unit's bonus (-inf: none does), as the core's memo holds them."""
+    docs, tfs, mults, forms = (items[longest] for items in arrays[:4])
+    flag, bonus = int(arrays[6][0]), float(arrays[7][0])
+    x = tfs.astype(np.float32) * mults[docs.astype(np.int64)]
+    starts = np.arange(0, len(x), BLOCK)
+    earns = np.zeros(len(x), dtype=bool)
+    if forms is not None and flag and bonus:
+        earns = (forms & flag) == flag
+    best_form = np.maximum.reduceat(np.where(earns, x, -np.inf).astype(np.float32), starts)
+    out = np.empty(2 * len(starts), dtype=np.float32)
+    out[0::2] = np.maximum.reduceat(x, starts)
+    out[1::2] = best_form
+    return out
+
+
+def test_exact_block_maxima_kept_between_calls_keep_the_page(core: ModuleType) -> None:
+    """With a memo of exact block maxima (the fourth item of ``blocks``), the core
+    reads a block's exact maxima where its loose bound cannot skip it, writes them into
+    the memo, and a second call with the filled memo skips by them at once: both calls
+    give the exhaustive page and scores; what the memo holds equals each block's maxima
+    (the largest ``x``, and the largest of the postings earning the bonus). Every other
+    case also gives each block's first doc (a skipped block's postings are then never
+    read)."""
+    rng = np.random.default_rng(20261207)
+    filled = skipped = 0
+    for case in range(400):
+        unit = _random_unit(rng)
+        arrays, keep, min_total = unit["arrays"], unit["keep"], unit["min_total"]
+        every_docs, every_scores, every_count, _ = core.score_segment(*arrays)
+        best = np.sort(every_docs[np.lexsort((every_docs, -every_scores))[:keep]])
+        longest, bounds, block_forms = _block_bounds(rng, arrays)
+        memo = np.full(2 * len(bounds), np.nan, dtype=np.float32)
+        firsts = arrays[0][longest][::BLOCK].astype(np.int32) if case % 2 else None
+        blocks = (longest, bounds, block_forms, memo, firsts)
+        for call in range(2):
+            docs, scores, count, skipping = core.score_segment(
+                *arrays, keep, False, min_total, blocks
+            )
+            assert docs.tolist() == best.tolist(), (case, call)
+            assert scores.tolist() == every_scores[np.searchsorted(every_docs, best)].tolist()
+            assert count <= every_count and (skipping or count == every_count), (case, call)
+            skipped += skipping
+        known = ~np.isnan(memo)
+        assert (known[0::2] == known[1::2]).all()  # (a block's two maxima come together)
+        expected = _exact_maxima(arrays, longest)
+        assert memo[known].tolist() == expected[known].tolist(), case
+        filled += int(known.any())
+    assert filled > 50 and skipped > 100  # (the memo was read and used: seed fixed)
+
+
+def test_a_memo_is_what_the_core_skips_by(core: ModuleType) -> None:
+    """The core trusts a filled memo over the loose bounds (it is what makes a kept
+    query cheaper): a memo saying no block scores makes it skip every block once
+    ``min_total`` matches are counted, where the loose bounds skip none."""
+    max_doc = 4096
+    docs = [np.arange(0, max_doc, 2, dtype=np.int32)]
+    tfs = [np.ones(len(docs[0]), dtype=np.uint8)]
+    mults = [np.ones(max_doc, dtype=np.float32)]
+    unit = (np.zeros(1, np.int32), np.ones(1, np.float32), np.zeros(1, np.uint8))
+    arrays = (docs, tfs, mults, [None], *unit, np.zeros(1, np.float32), 1.2, None, max_doc)
+    n_blocks = len(docs[0]) // BLOCK
+    loose = np.full(n_blocks, 1.0, dtype=np.float32)  # (every posting reaches the page)
+    _, _, count, skipping = core.score_segment(*arrays, 10, False, 256, (0, loose, None))
+    assert count == len(docs[0]) and not skipping
+    memo = np.zeros(2 * n_blocks, dtype=np.float32)
+    memo[1::2] = -np.inf
+    found, _, count, skipping = core.score_segment(*arrays, 10, False, 256, (0, loose, None, memo))
+    assert skipping and count == 256 and found.tolist() == list(range(0, 20, 2))
+    with pytest.raises(ValueError):
+        core.score_segment(*arrays, 10, False, 256, (0, loose, None, memo[:-1]))
+    with pytest.raises(ValueError):
+        core.score_segment(*arrays, 10, False, 256, (0, loose, None, memo.astype(np.float64)))
+    with pytest.raises(ValueError):
+        firsts = docs[0][::BLOCK][:-1]
+        core.score_segment(*arrays, 10, False, 256, (0, loose, None, memo, firsts))
+
+
+def test_a_lone_unit_naming_a_doc_outside_the_segment_raises(core: ModuleType) -> None:
+    """A lone unit's page (one or two slices, merged without per-doc tables) from
+    postings that name a doc outside the segment, in either slice, before or after the
+    other's docs, raises IndexFormatError: never a read out of bounds."""
+    max_doc = 400
+    good = np.arange(0, 300, dtype=np.int32)
+    unit = (np.zeros(2, np.int32), np.ones(1, np.float32), np.zeros(1, np.uint8))
+    mult = np.ones(max_doc, dtype=np.float32)
+    for bad in ([-1, 5], [5, 400], [3, 1000], [7, -2]):
+        short = np.array(bad, dtype=np.int32)
+        for slices in ([good, short], [short, good], [np.append(good, 500).astype(np.int32)]):
+            n = len(slices)
+            with pytest.raises(IndexFormatError, match="outside its segment"):
+                core.score_segment(
+                    slices,
+                    [np.ones(len(d), np.uint8) for d in slices],
+                    [mult] * n,
+                    [None] * n,
+                    unit[0][:n],
+                    *unit[1:],
+                    np.zeros(1, np.float32),
+                    0.3,
+                    None,
+                    max_doc,
+                    10,
+                )
 
 
 def test_postings_whose_x_is_zero_are_summed_safely(core: ModuleType) -> None:

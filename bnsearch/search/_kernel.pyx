@@ -19,7 +19,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport calloc, free, malloc, qsort, realloc
-from libc.math cimport INFINITY
+from libc.math cimport INFINITY, isnan
 from libc.string cimport memset
 
 from bnsearch.search._types cimport doc_t, tf_t
@@ -343,6 +343,19 @@ cdef Py_ssize_t _offer(Entry* heap, Py_ssize_t size, Py_ssize_t k, Entry item) n
     return size
 
 
+cdef struct Other:
+    # a lone unit's shorter slice (a word's title), read beside its longest by
+    # :func:`_merge_blocks` (any doc and tf type: read through _doc_at / _position_at)
+    const void* docs
+    int doc_kind
+    const void* tfs
+    int tf_kind
+    const float* mult
+    const uint8_t* forms  # NULL: none, or the unit has no bonus
+    Py_ssize_t n
+    Py_ssize_t at         # the next posting to read
+
+
 cdef struct Walk:
     # the state of one segment's scoring, shared by every slice it walks
     double* acc        # per doc: the float64 sum of its units' scores and bonuses
@@ -366,7 +379,11 @@ cdef struct Walk:
     # block-max pruning of a lone unit's longest slice (block_x NULL: none)
     const float* block_x      # per block of BLOCK postings: no posting's x is larger
     const uint8_t* block_forms  # per block: the OR of its postings' form flags (or NULL)
+    float* exact      # per block two floats, filled when first needed (NaN: not yet; NULL:
+                      # none kept): the largest x of its postings, and the largest of those
+                      # that earn the bonus (-INFINITY: none does)
     Py_ssize_t n_blocks
+    const int32_t* firsts     # per block, the doc of its first posting (NULL: read the slice)
     const uint8_t* mask       # the docs a search may return (NULL: all)
     Entry* live               # the best ``keep`` of the slice so far (score, then doc)
     Py_ssize_t live_size
@@ -435,11 +452,15 @@ cdef inline void _posting(
 
 cdef void _walk(
     const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, int mode,
-    float k1, float weight, Walk* w,
+    float k1, float weight, Walk* w, Other* o,
 ) noexcept nogil:
     """Every posting of one slice (only the candidates' when pruned; found by binary
-    search when ``w.cands`` is set)."""
+    search when ``w.cands`` is set); with ``o``, a lone unit's longest slice merged with
+    its other (:func:`_merge_blocks`)."""
     cdef Py_ssize_t i, d, c, at = 0
+    if o != NULL:
+        _merge_blocks(docs, tfs, n, mult, k1, weight, w, o)
+        return
     if w.block_x != NULL:
         _walk_blocks(docs, tfs, n, mult, mode, k1, weight, w)
         return
@@ -469,6 +490,28 @@ DEF OTHERS_RATIO = 4
 BLOCK_OTHERS_RATIO = OTHERS_RATIO  # (for the caller, which skips computing useless bounds)
 
 
+cdef inline void _exact_block(
+    const doc_t* docs, const tf_t* tfs, Py_ssize_t start, Py_ssize_t end, const float* mult,
+    Walk* w, float* out,
+) noexcept nogil:
+    """Block ``[start, end)``'s exact maxima into ``out`` (see ``Walk.exact``): the same
+    float32 ``x`` as :func:`_posting` gives each posting, read only (left unset if a
+    posting names a doc outside the segment: the walk then finds it)."""
+    cdef Py_ssize_t i, d
+    cdef float x, best = -INFINITY, best_form = -INFINITY
+    for i in range(start, end):
+        d = docs[i]
+        if d < 0 or d >= w.max_doc:
+            return
+        x = <float>tfs[i] * mult[d]
+        if x > best:
+            best = x
+        if w.forms != NULL and (w.forms[i] & w.flag) == w.flag and x > best_form:
+            best_form = x
+    out[0] = best
+    out[1] = best_form
+
+
 cdef void _walk_blocks(
     const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, int mode,
     float k1, float weight, Walk* w,
@@ -479,27 +522,22 @@ cdef void _walk_blocks(
     counted, a block whose bound (its ``x`` bound saturated, plus the bonus where a
     posting may hold the typed form) stays below the ``keep``-th score is skipped, but
     for the docs the other slices hold in its range whose own bound (their ``x`` from
-    those slices added) can still reach it: those are looked up in the block."""
+    those slices added) can still reach it: those are looked up in the block.
+
+    (:func:`_merge_blocks` does the same for a unit of one or two slices without the
+    per-doc tables; this serves more.)"""
     cdef Py_ssize_t b, i, start, end, d, xp = 0, j, at
     cdef double kth, base
+    cdef float bx
     cdef bint may_form
     for b in range(w.n_blocks):
         start = b * BLOCK
         end = min(start + BLOCK, n)
         if start >= n:
             break
-        if w.live_count >= w.min_total and (w.live_size == w.keep or w.floor > 0):
-            # the keep-th best so far, or the floor when that is higher (or not yet known)
-            kth = w.floor
-            if w.live_size == w.keep and <double>w.live[0].score > kth:
-                kth = <double>w.live[0].score
-            # a posting of the block may hold the typed form (no block flags: assume so)
-            may_form = w.forms != NULL and (
-                w.block_forms == NULL or (w.block_forms[b] & w.flag) == w.flag
-            )
-            base = <double>_saturate(w.block_x[b], k1, weight)
-            if may_form:
-                base += w.bonus
+        kth = _threshold(w)
+        if kth >= 0:
+            base = _block_bound(docs, tfs, start, end, b, mult, k1, weight, kth, w, &bx, &may_form)
             if base * (1 + BOUND_MARGIN) < kth:
                 w.skipped = True
                 while xp < w.n_x and w.xdocs[xp] < docs[start]:
@@ -513,7 +551,7 @@ cdef void _walk_blocks(
                         base = w.bonus
                     else:
                         base = 0
-                    base += <double>_saturate(<float>(<double>w.block_x[b] + w.xbuf[d]), k1, weight)
+                    base += <double>_saturate(<float>(<double>bx + w.xbuf[d]), k1, weight)
                     if base * (1 + BOUND_MARGIN) < kth:
                         continue
                     at = _find(docs, at, end, d)
@@ -530,6 +568,172 @@ cdef void _walk_blocks(
             _offer_live(w, d)
 
 
+cdef inline double _threshold(const Walk* w) noexcept nogil:
+    """What a block must reach not to be skipped: the ``keep``-th best so far, or the
+    floor when that is higher (or the page not yet full); -1 while none may be skipped
+    (fewer than ``min_total`` matches counted, or neither known)."""
+    cdef double kth
+    if w.live_count < w.min_total or (w.live_size < w.keep and w.floor <= 0):
+        return -1
+    kth = w.floor
+    if w.live_size == w.keep and <double>w.live[0].score > kth:
+        kth = <double>w.live[0].score
+    return kth
+
+
+cdef inline double _block_bound(
+    const doc_t* docs, const tf_t* tfs, Py_ssize_t start, Py_ssize_t end, Py_ssize_t b,
+    const float* mult, float k1, float weight, double kth, Walk* w, float* bx,
+    bint* may_form,
+) noexcept nogil:
+    """What a posting of block ``b`` can score (its ``x`` saturated, plus the bonus where
+    one of its postings may earn it), with the largest ``x`` it may have in ``bx`` and
+    whether a posting may earn the bonus in ``may_form``: by the block's exact maxima
+    where ``w.exact`` holds them; else by the loose bound (``block_x``, ``block_forms``),
+    and where that reaches ``kth``, by the exact maxima, read now and kept in
+    ``w.exact`` for the next search of the same unit."""
+    cdef double base, with_form
+    if w.exact != NULL and isnan(w.exact[2 * b]):
+        may_form[0] = w.forms != NULL and (
+            w.block_forms == NULL or (w.block_forms[b] & w.flag) == w.flag
+        )
+        base = <double>_saturate(w.block_x[b], k1, weight)
+        if may_form[0]:
+            base += w.bonus
+        if base * (1 + BOUND_MARGIN) < kth:
+            bx[0] = w.block_x[b]
+            return base
+        _exact_block(docs, tfs, start, end, mult, w, &w.exact[2 * b])
+    if w.exact != NULL and not isnan(w.exact[2 * b]):
+        bx[0] = w.exact[2 * b]
+        may_form[0] = w.forms != NULL and w.exact[2 * b + 1] != -INFINITY
+        base = <double>_saturate(bx[0], k1, weight)
+        if may_form[0]:
+            with_form = <double>_saturate(w.exact[2 * b + 1], k1, weight) + w.bonus
+            if with_form > base:
+                base = with_form
+        return base
+    bx[0] = w.block_x[b]
+    may_form[0] = w.forms != NULL and (
+        w.block_forms == NULL or (w.block_forms[b] & w.flag) == w.flag
+    )
+    base = <double>_saturate(bx[0], k1, weight)
+    if may_form[0]:
+        base += w.bonus
+    return base
+
+
+cdef inline void _emit(Walk* w, Py_ssize_t d, float x, bint form, float k1, float weight) noexcept nogil:
+    """Doc ``d`` of a lone unit, its ``x`` summed over its slices: scored (plus the bonus
+    where ``form``, the same float64 sum rounded once as the dense table gives), counted
+    and offered to the live page (a match only if it scores, and the mask keeps it)."""
+    cdef double score = <double>_saturate(x, k1, weight)
+    cdef Entry item
+    if form:
+        score += w.bonus
+    if score != 0 and (w.mask == NULL or w.mask[d]):
+        w.live_count += 1
+        item.score = <float>score
+        item.doc = <int32_t>d
+        if w.live_size < w.keep or _worse(w.live[0], item):
+            w.live_size = _offer(w.live, w.live_size, w.keep, item)
+
+
+cdef inline bint _other_form(const Other* o, const Walk* w) noexcept nogil:
+    return o.forms != NULL and (o.forms[o.at] & w.flag) == w.flag
+
+
+cdef void _merge_blocks(
+    const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, float k1,
+    float weight, Walk* w, Other* o,
+) noexcept nogil:
+    """A lone unit of one or two slices, its longest (``docs``) block by block and the
+    other (``o``, if any) merged beside it in doc order: each doc's ``x`` is summed over
+    both and scored at once (:func:`_emit`), with no per-doc table. Block ``b`` owns the
+    docs from its first posting's to the next block's (the first from 0, the last to the
+    segment's end), so the other slice's docs each fall in one block. Once
+    ``min_total`` matches are counted, a block whose bound (:func:`_block_bound`) stays
+    below the ``keep``-th score so far (or the floor) is skipped: of its other-slice
+    docs, only those whose own bound (their ``x`` there plus the block's largest) can
+    reach it are scored, their posting in the block looked up."""
+    cdef Py_ssize_t b, i, start, end, d, od, at, n_blocks = (n + BLOCK - 1) // BLOCK
+    cdef Py_ssize_t hi
+    cdef double kth, base
+    cdef float bx, xo, x
+    cdef bint may_form, form
+    for b in range(n_blocks):
+        start = b * BLOCK
+        end = min(start + BLOCK, n)
+        if end >= n:
+            hi = w.max_doc
+        elif w.firsts != NULL:  # (a skipped block's postings are never read)
+            hi = w.firsts[b + 1]
+        else:
+            hi = docs[end]
+        kth = _threshold(w) if w.block_x != NULL else -1
+        if kth >= 0:
+            base = _block_bound(docs, tfs, start, end, b, mult, k1, weight, kth, w, &bx, &may_form)
+            if base * (1 + BOUND_MARGIN) < kth:
+                w.skipped = True
+                at = start
+                while o.at < o.n:
+                    od = _doc_at(o.docs, o.doc_kind, o.at)
+                    if od >= hi:
+                        break
+                    if od < 0 or od >= w.max_doc:
+                        w.bad = 1
+                        return
+                    xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
+                    form = _other_form(o, w)
+                    o.at += 1
+                    base = <double>_saturate(<float>(<double>bx + <double>xo), k1, weight)
+                    if form or may_form:
+                        base += w.bonus
+                    if base * (1 + BOUND_MARGIN) < kth:
+                        continue
+                    x = xo
+                    at = _find(docs, at, end, od)
+                    if at < end and docs[at] == od:
+                        x = <float>(<double>xo + <double>(<float>tfs[at] * mult[od]))
+                        form = form or (w.forms != NULL and (w.forms[at] & w.flag) == w.flag)
+                    _emit(w, od, x, form, k1, weight)
+                continue
+        for i in range(start, end):
+            d = docs[i]
+            if d < 0 or d >= w.max_doc:
+                w.bad = 1
+                return
+            x = <float>tfs[i] * mult[d]
+            form = w.forms != NULL and (w.forms[i] & w.flag) == w.flag
+            while o.at < o.n:
+                od = _doc_at(o.docs, o.doc_kind, o.at)
+                if od > d:
+                    break
+                if od < 0:
+                    w.bad = 1
+                    return
+                xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
+                if od == d:
+                    x = <float>(<double>xo + <double>x)
+                    form = form or _other_form(o, w)
+                else:
+                    _emit(w, od, xo, _other_form(o, w), k1, weight)
+                o.at += 1
+            _emit(w, d, x, form, k1, weight)
+        while o.at < o.n:  # the other slice's docs after the block's last, before the next
+            od = _doc_at(o.docs, o.doc_kind, o.at)
+            if od >= hi:
+                break
+            if od < 0 or od >= w.max_doc:
+                w.bad = 1
+                return
+            _emit(w, od, <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od],
+                  _other_form(o, w), k1, weight)
+            o.at += 1
+    if o.at < o.n:  # (docs at or past the segment's end)
+        w.bad = 1
+
+
 cdef inline void _offer_live(Walk* w, Py_ssize_t d) noexcept nogil:
     """Doc ``d``'s score is final: a match for the count, and offered to the live page."""
     cdef Entry item
@@ -541,6 +745,14 @@ cdef inline void _offer_live(Walk* w, Py_ssize_t d) noexcept nogil:
             w.live_size = _offer(w.live, w.live_size, w.keep, item)
 
 
+cdef bint _ascending(const int32_t* values, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(1, n):
+        if values[i] < values[i - 1]:
+            return False
+    return True
+
+
 cdef int _compare_int32(const void* a, const void* b) noexcept nogil:
     cdef int32_t x = (<const int32_t*>a)[0]
     cdef int32_t y = (<const int32_t*>b)[0]
@@ -549,7 +761,7 @@ cdef int _compare_int32(const void* a, const void* b) noexcept nogil:
 
 cdef void _dispatch(
     cnp.ndarray docs, cnp.ndarray tfs, const float* mult, int mode, float k1, float weight,
-    Walk* w,
+    Walk* w, Other* o=NULL,
 ):
     cdef Py_ssize_t n = cnp.PyArray_DIM(docs, 0)
     cdef void* dp = cnp.PyArray_DATA(docs)
@@ -557,22 +769,22 @@ cdef void _dispatch(
     cdef int tk = cnp.PyArray_TYPE(tfs)
     if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
         if tk == cnp.NPY_UINT8:
-            _walk(<uint16_t*>dp, <uint8_t*>tp, n, mult, mode, k1, weight, w)
+            _walk(<uint16_t*>dp, <uint8_t*>tp, n, mult, mode, k1, weight, w, o)
         elif tk == cnp.NPY_UINT16:
-            _walk(<uint16_t*>dp, <uint16_t*>tp, n, mult, mode, k1, weight, w)
+            _walk(<uint16_t*>dp, <uint16_t*>tp, n, mult, mode, k1, weight, w, o)
         elif tk == cnp.NPY_UINT32:
-            _walk(<uint16_t*>dp, <uint32_t*>tp, n, mult, mode, k1, weight, w)
+            _walk(<uint16_t*>dp, <uint32_t*>tp, n, mult, mode, k1, weight, w, o)
         else:
-            _walk(<uint16_t*>dp, <int64_t*>tp, n, mult, mode, k1, weight, w)
+            _walk(<uint16_t*>dp, <int64_t*>tp, n, mult, mode, k1, weight, w, o)
     else:
         if tk == cnp.NPY_UINT8:
-            _walk(<int32_t*>dp, <uint8_t*>tp, n, mult, mode, k1, weight, w)
+            _walk(<int32_t*>dp, <uint8_t*>tp, n, mult, mode, k1, weight, w, o)
         elif tk == cnp.NPY_UINT16:
-            _walk(<int32_t*>dp, <uint16_t*>tp, n, mult, mode, k1, weight, w)
+            _walk(<int32_t*>dp, <uint16_t*>tp, n, mult, mode, k1, weight, w, o)
         elif tk == cnp.NPY_UINT32:
-            _walk(<int32_t*>dp, <uint32_t*>tp, n, mult, mode, k1, weight, w)
+            _walk(<int32_t*>dp, <uint32_t*>tp, n, mult, mode, k1, weight, w, o)
         else:
-            _walk(<int32_t*>dp, <int64_t*>tp, n, mult, mode, k1, weight, w)
+            _walk(<int32_t*>dp, <int64_t*>tp, n, mult, mode, k1, weight, w, o)
 
 
 cdef int _compare_entry_doc(const void* a, const void* b) noexcept nogil:
@@ -680,6 +892,35 @@ cdef void _slice(
     )
 
 
+cdef void _merge_lone(
+    Walk* w, Py_ssize_t longest, list docs_arrays, list tfs_arrays, list mult_arrays,
+    list forms_arrays, uint8_t flag, float bonus, float k1, float weight,
+):
+    """Set up and run :func:`_merge_blocks` for a lone unit's slices (one or two)."""
+    cdef Other o
+    cdef Py_ssize_t other = 1 - longest
+    cdef cnp.ndarray arr
+    memset(&o, 0, sizeof(Other))
+    w.forms = NULL
+    if bonus != 0 and flag != 0:
+        w.flag, w.bonus = flag, <double>bonus
+        if forms_arrays[longest] is not None:
+            w.forms = <const uint8_t*>cnp.PyArray_DATA(<cnp.ndarray>forms_arrays[longest])
+    if len(docs_arrays) == 2:
+        arr = <cnp.ndarray>docs_arrays[other]
+        o.docs, o.doc_kind, o.n = cnp.PyArray_DATA(arr), cnp.PyArray_TYPE(arr), cnp.PyArray_DIM(arr, 0)
+        arr = <cnp.ndarray>tfs_arrays[other]
+        o.tfs, o.tf_kind = cnp.PyArray_DATA(arr), cnp.PyArray_TYPE(arr)
+        o.mult = <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[other])
+        if bonus != 0 and flag != 0 and forms_arrays[other] is not None:
+            o.forms = <const uint8_t*>cnp.PyArray_DATA(<cnp.ndarray>forms_arrays[other])
+    _dispatch(
+        <cnp.ndarray>docs_arrays[longest], <cnp.ndarray>tfs_arrays[longest],
+        <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[longest]), SCORE, k1, weight,
+        w, &o,
+    )
+
+
 def score_segment(
     list docs_parts,
     list tfs_parts,
@@ -717,11 +958,19 @@ def score_segment(
     the docs already seen. The best ``keep`` and their scores are those of the exhaustive
     pass; the count is then a lower bound (at least ``min_total``).
 
-    ``blocks`` (with ``keep`` and one unit): ``(slice, block_x, block_forms)``, per block
-    of :data:`BLOCK` postings of that slice (the unit's longest) a bound on its postings'
-    ``x`` (float32) and the OR of their form flags (uint8, or None): once ``min_total``
-    matches are counted, a block that cannot reach the ``keep``-th score so far is
-    skipped (block-max pruning); the count is then a lower bound.
+    ``blocks`` (with ``keep`` and one unit): ``(slice, block_x, block_forms[, exact[,
+    firsts]])``,
+    per block of :data:`BLOCK` postings of that slice (the unit's longest) a bound on its
+    postings' ``x`` (float32) and the OR of their form flags (uint8, or None): once
+    ``min_total`` matches are counted, a block that cannot reach the ``keep``-th score so
+    far is skipped (block-max pruning); the count is then a lower bound. ``exact``
+    (float32, two per block, NaN where not known; or None) is a memo of each block's
+    exact maxima for these slices, multipliers and flag: the largest ``x`` of its
+    postings and the largest of those that earn the bonus (-inf: none). Where the loose
+    bound cannot skip a block, its exact maxima are read and written there; a later
+    call with the same memo uses them at once. ``firsts`` (int32 per block, or None):
+    the slice's doc ids at every :data:`BLOCK`-th posting (``docs[::BLOCK]``), so that
+    skipping a block reads none of its postings.
 
     ``floor`` (with ``keep``; 0: none): the caller wants no doc scoring below it (the
     ``keep``-th best of the segments searched before: a doc below it cannot reach the
@@ -732,7 +981,10 @@ def score_segment(
     """
     cdef Py_ssize_t n_parts = len(docs_parts)
     cdef Py_ssize_t block_slice = -1
-    cdef cnp.ndarray block_x_arr, block_forms_arr
+    cdef cnp.ndarray block_x_arr, block_forms_arr, exact_arr
+    cdef float* exact_p = NULL
+    cdef cnp.ndarray firsts_arr
+    cdef const int32_t* firsts_p = NULL
     cdef Py_ssize_t n_units = weights.shape[0]
     cdef Py_ssize_t total = 0, p, q, u, i, d, n_out = 0, count = 0, heap_size = 0
     cdef Walk w
@@ -749,6 +1001,7 @@ def score_segment(
     cdef Py_ssize_t could_match = 0, p_unit = 0, counted = 0, read = 0
     cdef bint pruned = False
     cdef bint failed = False
+    cdef bint merging = False, skipping = True
     cdef Tables tables
     cdef int32_t first_tag
     cdef cnp.ndarray[int32_t, ndim=1] out_docs
@@ -815,6 +1068,25 @@ def score_segment(
             block_forms_arr = _contiguous(blocks[2], cnp.NPY_UINT8)
             if cnp.PyArray_DIM(block_forms_arr, 0) != w.n_blocks:
                 raise ValueError("block flags do not match the slice's postings")
+        if len(blocks) > 3 and blocks[3] is not None:  # (written here: no copy may stand in)
+            exact_arr = blocks[3]
+            if (
+                not isinstance(exact_arr, np.ndarray)
+                or cnp.PyArray_TYPE(exact_arr) != cnp.NPY_FLOAT32
+                or not cnp.PyArray_IS_C_CONTIGUOUS(exact_arr)
+                or not cnp.PyArray_ISWRITEABLE(exact_arr)
+                or not cnp.PyArray_ISNOTSWAPPED(exact_arr)
+                or not cnp.PyArray_ISALIGNED(exact_arr)
+                or cnp.PyArray_DIM(exact_arr, 0) != 2 * w.n_blocks
+                or cnp.PyArray_NDIM(exact_arr) != 1
+            ):
+                raise ValueError("the exact block maxima must be a writable float32 array, two per block")
+            exact_p = <float*>cnp.PyArray_DATA(exact_arr)
+        if len(blocks) > 4 and blocks[4] is not None:
+            firsts_arr = _contiguous(blocks[4], cnp.NPY_INT32)
+            if cnp.PyArray_DIM(firsts_arr, 0) != w.n_blocks:
+                raise ValueError("block first docs do not match the slice's postings")
+            firsts_p = <const int32_t*>cnp.PyArray_DATA(firsts_arr)
         if weights[0] < 0 or bonuses[0] < 0 or total <= min_total:
             block_slice = -1  # (bounds need scores that only grow; too few to skip any)
         elif (total - longest) * OTHERS_RATIO > longest:
@@ -822,6 +1094,16 @@ def score_segment(
             # are short beside this one (a word's title beside its body, not a prefix's
             # many expansions)
             block_slice = -1
+    # a lone unit of one or two slices (a word in title and body) for the best ``keep``:
+    # merged in doc order without the per-doc tables (_merge_blocks), by blocks if given
+    merging = (
+        n_units == 1 and 1 <= n_parts <= 2 and keep > 0 and not prune and weights[0] >= 0
+        and bonuses[0] >= 0
+    )
+    if merging and block_slice < 0:  # (no blocks: the longest is walked, never skipped)
+        block_slice = 1 if n_parts == 2 and cnp.PyArray_DIM(
+            <cnp.ndarray>docs_arrays[1], 0) > cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[0], 0) else 0
+        skipping = False
     _take(&tables, max_doc, n_units)
     w.acc = tables.acc
     w.xbuf = tables.xbuf
@@ -829,7 +1111,7 @@ def score_segment(
     first_tag = tables.first_tag
     try:
         w.mark = tables.seen
-        if (
+        if not merging and (
             total * (LONE_SPARSE_RATIO if n_units == 1 and n_parts <= 2 else SPARSE_RATIO) < max_doc
             or block_slice >= 0
         ):  # a list of the docs touched
@@ -846,160 +1128,177 @@ def score_segment(
             if w.live == NULL:
                 raise MemoryError()
             w.keep, w.min_total, w.mask = keep, min_total, mask_p
+            if skipping:
+                w.exact = exact_p
+                w.firsts = firsts_p
         w.floor = floor
-        p = 0
-        while p < n_parts:
-            u = owners[p]
-            p_unit = p
-            q = p + 1
-            while q < n_parts and owners[q] == u:
-                q += 1
-            if bonuses[u] != 0 and flags[u] != 0:
-                w.flag, w.bonus, w.tag = flags[u], <double>bonuses[u], first_tag + <int32_t>u
-                w.stamp = tables.stamp
-            if q == p + 1:
-                if p == block_slice:
-                    _blocks_on(&w, block_x_arr, blocks[2] is not None and block_forms_arr)
-                _slice(&w, p, docs_arrays, tfs_arrays, mult_arrays, forms_arrays, SCORE,
-                       k1, weights[u], cands, n_cands)
-                w.block_x = NULL
-            else:  # several slices: x summed per doc first (BM25F), then saturated
-                if w.xdocs == NULL:
-                    w.xdocs = <int32_t*>malloc((min(total, max_doc) + 1) * sizeof(int32_t))
-                    if w.xdocs == NULL:
-                        raise MemoryError()
-                w.n_x = 0
-                longest = p
-                for i in range(p + 1, q):
-                    if cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[i], 0) > cnp.PyArray_DIM(
-                        <cnp.ndarray>docs_arrays[longest], 0
-                    ):
-                        longest = i
-                for i in range(p, q):
-                    if i != longest:
-                        _slice(&w, i, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
-                               ADD_X, k1, weights[u], cands, n_cands)
-                if longest == block_slice:  # (its bounds read the other slices' docs in order)
-                    qsort(w.xdocs, w.n_x, sizeof(int32_t), _compare_int32)
-                    _blocks_on(&w, block_x_arr, blocks[2] is not None and block_forms_arr)
-                _slice(&w, longest, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
-                       FINISH, k1, weights[u], cands, n_cands)
-                w.block_x = NULL
-                for i in range(w.n_x):  # the docs the longest slice lacks
-                    d = w.xdocs[i]
-                    if w.xbuf[d] != 0:
-                        x = <float>w.xbuf[d]
-                        w.xbuf[d] = 0
-                        _touch(&w, d)
-                        w.acc[d] += <double>_saturate(x, k1, weights[u])
-            w.stamp = NULL
+        if merging:  # one or two slices by blocks, no per-doc tables (_merge_blocks)
+            if skipping:
+                _blocks_on(&w, block_x_arr, blocks[2] is not None and block_forms_arr)
+            _merge_lone(&w, block_slice, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
+                        flags[0], bonuses[0], k1, weights[0])
             if w.bad:
                 raise _out_of_range()
-            p = q
-            if prune and not pruned:
-                bound = <double>weights[u] + <double>bonuses[u]
-                remaining -= bound
-                reached += bound
-                kth_cap += bound
-                for i in range(p_unit, p):
-                    could_match += cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[i], 0)
-                    read += cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[i], 0)
-                # a doc not seen yet scores at most ``remaining``; the keep-th best so far
-                # is at most ``reached``, and at most the last keep-th found plus the
-                # bounds read since; matches are at most the last count plus the postings
-                # read since: only when pruning could begin is the keep-th worth finding
-                # (with a floor the threshold is at least the floor, even before
-                # ``keep`` docs match here)
-                if (
-                    p < n_parts
-                    and remaining * (1 + BOUND_MARGIN) < max(
-                        min(reached, kth_cap) if could_match >= keep else 0, floor
-                    )
-                    and could_match >= min_total
-                    # finding the keep-th costs a pass over the docs touched: worth it
-                    # only while much more is left to read than has been
-                    and (total - read) >= PRUNE_LEFT_RATIO * read
-                ):
-                    kth = 0
-                    count = _kth_best(&w, mask_p, keep, heap, &kth)
-                    could_match = count
-                    if count >= keep:
-                        kth_cap = kth
-                    else:
-                        kth = 0
-                    if floor > kth:
-                        kth = <float>floor
-                    if count >= min_total and remaining * (1 + BOUND_MARGIN) < kth:
-                        # MaxScore: no doc not touched yet can reach the best ``keep``,
-                        # nor can a touched one whose score and ``remaining`` stay
-                        # below the keep-th so far: the rest only read the others
-                        pruned = True
-                        w.only_seen = True
-                        counted = count
-                        n_out = w.n_touched if w.seen != NULL else max_doc
-                        cands = <int32_t*>malloc((n_out + 1) * sizeof(int32_t))
-                        if cands == NULL:
-                            raise MemoryError()
-                        for i in range(n_out):
-                            d = w.touched[i] if w.seen != NULL else i
-                            # (the bound first: false for most docs, and for every doc
-                            # without a score, as ``remaining`` is below ``kth``)
-                            if (w.acc[d] + remaining) * (1 + BOUND_MARGIN) >= kth and (
-                                w.acc[d] != 0 and (mask_p == NULL or mask_p[d])
-                            ):
-                                w.mark[d] = 2
-                                cands[n_cands] = <int32_t>d
-                                n_cands += 1
-                        if w.seen != NULL:  # (a dense scan finds them in order)
-                            qsort(cands, n_cands, sizeof(int32_t), _compare_int32)
-        # collect: ascending docs with a score, kept by the mask (the best ``keep``)
-        count = 0
-        if w.seen != NULL:
-            if keep == 0:  # (the best ``keep`` are put in doc order at the end)
-                qsort(w.touched, w.n_touched, sizeof(int32_t), _compare_int32)
-            n_out = w.n_touched
+            count = w.live_count
+            for i in range(w.live_size):
+                if w.live[i].score >= floor:
+                    heap[heap_size] = w.live[i]
+                    heap_size += 1
         else:
-            n_out = max_doc
-        if keep == 0:
+            p = 0
+            while p < n_parts:
+                u = owners[p]
+                p_unit = p
+                q = p + 1
+                while q < n_parts and owners[q] == u:
+                    q += 1
+                if bonuses[u] != 0 and flags[u] != 0:
+                    w.flag, w.bonus, w.tag = flags[u], <double>bonuses[u], first_tag + <int32_t>u
+                    w.stamp = tables.stamp
+                if q == p + 1:
+                    if p == block_slice:
+                        _blocks_on(&w, block_x_arr, blocks[2] is not None and block_forms_arr)
+                    _slice(&w, p, docs_arrays, tfs_arrays, mult_arrays, forms_arrays, SCORE,
+                           k1, weights[u], cands, n_cands)
+                    w.block_x = NULL
+                else:  # several slices: x summed per doc first (BM25F), then saturated
+                    if w.xdocs == NULL:
+                        w.xdocs = <int32_t*>malloc((min(total, max_doc) + 1) * sizeof(int32_t))
+                        if w.xdocs == NULL:
+                            raise MemoryError()
+                    w.n_x = 0
+                    longest = p
+                    for i in range(p + 1, q):
+                        if cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[i], 0) > cnp.PyArray_DIM(
+                            <cnp.ndarray>docs_arrays[longest], 0
+                        ):
+                            longest = i
+                    for i in range(p, q):
+                        if i != longest:
+                            _slice(&w, i, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
+                                   ADD_X, k1, weights[u], cands, n_cands)
+                    if longest == block_slice:  # (its bounds read the other slices' docs in order)
+                        if not _ascending(w.xdocs, w.n_x):  # (one other slice: they are)
+                            qsort(w.xdocs, w.n_x, sizeof(int32_t), _compare_int32)
+                        _blocks_on(&w, block_x_arr, blocks[2] is not None and block_forms_arr)
+                    _slice(&w, longest, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
+                           FINISH, k1, weights[u], cands, n_cands)
+                    w.block_x = NULL
+                    for i in range(w.n_x):  # the docs the longest slice lacks
+                        d = w.xdocs[i]
+                        if w.xbuf[d] != 0:
+                            x = <float>w.xbuf[d]
+                            w.xbuf[d] = 0
+                            _touch(&w, d)
+                            w.acc[d] += <double>_saturate(x, k1, weights[u])
+                w.stamp = NULL
+                if w.bad:
+                    raise _out_of_range()
+                p = q
+                if prune and not pruned:
+                    bound = <double>weights[u] + <double>bonuses[u]
+                    remaining -= bound
+                    reached += bound
+                    kth_cap += bound
+                    for i in range(p_unit, p):
+                        could_match += cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[i], 0)
+                        read += cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[i], 0)
+                    # a doc not seen yet scores at most ``remaining``; the keep-th best so far
+                    # is at most ``reached``, and at most the last keep-th found plus the
+                    # bounds read since; matches are at most the last count plus the postings
+                    # read since: only when pruning could begin is the keep-th worth finding
+                    # (with a floor the threshold is at least the floor, even before
+                    # ``keep`` docs match here)
+                    if (
+                        p < n_parts
+                        and remaining * (1 + BOUND_MARGIN) < max(
+                            min(reached, kth_cap) if could_match >= keep else 0, floor
+                        )
+                        and could_match >= min_total
+                        # finding the keep-th costs a pass over the docs touched: worth it
+                        # only while much more is left to read than has been
+                        and (total - read) >= PRUNE_LEFT_RATIO * read
+                    ):
+                        kth = 0
+                        count = _kth_best(&w, mask_p, keep, heap, &kth)
+                        could_match = count
+                        if count >= keep:
+                            kth_cap = kth
+                        else:
+                            kth = 0
+                        if floor > kth:
+                            kth = <float>floor
+                        if count >= min_total and remaining * (1 + BOUND_MARGIN) < kth:
+                            # MaxScore: no doc not touched yet can reach the best ``keep``,
+                            # nor can a touched one whose score and ``remaining`` stay
+                            # below the keep-th so far: the rest only read the others
+                            pruned = True
+                            w.only_seen = True
+                            counted = count
+                            n_out = w.n_touched if w.seen != NULL else max_doc
+                            cands = <int32_t*>malloc((n_out + 1) * sizeof(int32_t))
+                            if cands == NULL:
+                                raise MemoryError()
+                            for i in range(n_out):
+                                d = w.touched[i] if w.seen != NULL else i
+                                # (the bound first: false for most docs, and for every doc
+                                # without a score, as ``remaining`` is below ``kth``)
+                                if (w.acc[d] + remaining) * (1 + BOUND_MARGIN) >= kth and (
+                                    w.acc[d] != 0 and (mask_p == NULL or mask_p[d])
+                                ):
+                                    w.mark[d] = 2
+                                    cands[n_cands] = <int32_t>d
+                                    n_cands += 1
+                            if w.seen != NULL:  # (a dense scan finds them in order)
+                                qsort(cands, n_cands, sizeof(int32_t), _compare_int32)
+            # collect: ascending docs with a score, kept by the mask (the best ``keep``)
+            count = 0
+            if w.seen != NULL:
+                if keep == 0:  # (the best ``keep`` are put in doc order at the end)
+                    qsort(w.touched, w.n_touched, sizeof(int32_t), _compare_int32)
+                n_out = w.n_touched
+            else:
+                n_out = max_doc
+            if keep == 0:
+                for i in range(n_out):
+                    d = w.touched[i] if w.seen != NULL else i
+                    if w.acc[d] != 0 and (mask_p == NULL or mask_p[d]):
+                        count += 1
+                out_docs = np.empty(count, dtype=np.int32)
+                out_scores = np.empty(count, dtype=np.float32)
+            heap_size = 0
+            if pruned:  # the matches were counted when pruning began; the best are candidates
+                count = counted
+                for i in range(n_cands):
+                    d = cands[i]
+                    item.score = <float>w.acc[d]
+                    item.doc = <int32_t>d
+                    if item.score >= floor:
+                        heap_size = _offer(heap, heap_size, keep, item)
+                    w.mark[d] = 0
+            else:
+                count = 0
+            if w.seen == NULL and keep > 0:  # dense: one pass in order, then the table zeroed
+                if not pruned:
+                    heap_size = _dense_best(w.acc, mask_p, max_doc, keep, <float>floor, heap, &count)
+                memset(w.acc, 0, max_doc * sizeof(double))
+                n_out = 0
             for i in range(n_out):
                 d = w.touched[i] if w.seen != NULL else i
-                if w.acc[d] != 0 and (mask_p == NULL or mask_p[d]):
-                    count += 1
-            out_docs = np.empty(count, dtype=np.int32)
-            out_scores = np.empty(count, dtype=np.float32)
-        heap_size = 0
-        if pruned:  # the matches were counted when pruning began; the best are candidates
-            count = counted
-            for i in range(n_cands):
-                d = cands[i]
-                item.score = <float>w.acc[d]
-                item.doc = <int32_t>d
-                if item.score >= floor:
-                    heap_size = _offer(heap, heap_size, keep, item)
-                w.mark[d] = 0
-        else:
-            count = 0
-        if w.seen == NULL and keep > 0:  # dense: one pass in order, then the table zeroed
-            if not pruned:
-                heap_size = _dense_best(w.acc, mask_p, max_doc, keep, <float>floor, heap, &count)
-            memset(w.acc, 0, max_doc * sizeof(double))
-            n_out = 0
-        for i in range(n_out):
-            d = w.touched[i] if w.seen != NULL else i
-            if w.acc[d] != 0:
-                if not pruned and (mask_p == NULL or mask_p[d]):
-                    if keep == 0:
-                        out_docs[count] = <int32_t>d
-                        out_scores[count] = <float>w.acc[d]
-                    else:
-                        item.score = <float>w.acc[d]
-                        item.doc = <int32_t>d
-                        if item.score >= floor:
-                            heap_size = _offer(heap, heap_size, keep, item)
-                    count += 1
-                w.acc[d] = 0
-            if w.seen != NULL:
-                w.seen[d] = 0
+                if w.acc[d] != 0:
+                    if not pruned and (mask_p == NULL or mask_p[d]):
+                        if keep == 0:
+                            out_docs[count] = <int32_t>d
+                            out_scores[count] = <float>w.acc[d]
+                        else:
+                            item.score = <float>w.acc[d]
+                            item.doc = <int32_t>d
+                            if item.score >= floor:
+                                heap_size = _offer(heap, heap_size, keep, item)
+                        count += 1
+                    w.acc[d] = 0
+                if w.seen != NULL:
+                    w.seen[d] = 0
         if keep > 0:
             qsort(heap, heap_size, sizeof(Entry), _compare_entry_doc)
             out_docs = np.empty(heap_size, dtype=np.int32)

@@ -23,6 +23,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.index.blockmax import BLOCK
 from bnsearch.index.segment import SegmentReader
 from bnsearch.search import kernel
 from bnsearch.search.compiler import Compiled, Unit
@@ -426,6 +427,9 @@ class Evaluator:
             weights, flags, bonuses = weights[order], flags[order], bonuses[order]
         with_forms = flags.tolist()
         k1 = float(np.float32(ctx.params.k1))
+        overall = 0  # (a lone unit's postings in every segment)
+        if skip_blocks is not None:
+            overall = sum(len(part[1]) for parts in per_segment for part in parts[0])
         calls: list[tuple[tuple[Any, ...], bool, Any]] = []
         for segment, unit_parts in zip(self.segments, per_segment, strict=True):
             docs_parts: list[Any] = []
@@ -455,7 +459,7 @@ class Evaluator:
             )
             blocks = None
             if skip_blocks is not None and _may_skip(
-                unit_parts[0], skip_blocks, core.BLOCK_OTHERS_RATIO
+                unit_parts[0], overall, skip_blocks, core.BLOCK_OTHERS_RATIO
             ):
                 blocks = self._block_bounds(segment, units[0], unit_parts[0], bool(flags[0]))
             calls.append((arrays, prune, blocks))
@@ -536,12 +540,15 @@ class Evaluator:
 
     def _block_bounds(
         self, segment: SegmentReader, unit: Unit, parts: list[Part], bonus: bool
-    ) -> tuple[int, FloatArray, npt.NDArray[np.uint8] | None] | None:
+    ) -> tuple[int, FloatArray, npt.NDArray[np.uint8] | None, FloatArray, Any] | None:
         """For block-max pruning of a lone unit: its longest slice (the one the core
         walks last), per block of that slice a bound on its postings' ``x`` (the block's
         largest tf times the largest multiplier of a length code at or above the block's
-        smallest) and, with an exact-form bonus, the OR of the block's form flags; None
-        where the segment keeps no block maxima."""
+        smallest), with an exact-form bonus the OR of the block's form flags, and the
+        memo of the blocks' exact maxima the core fills where that bound cannot skip a
+        block (two floats a block, NaN until read; kept with the core's other arguments,
+        so a kept query reads them once), and each block's first doc (a skipped block's
+        postings are then never read); None where the segment keeps no block maxima."""
         longest = max(range(len(parts)), key=lambda i: (len(parts[i][1]), -i))
         field, docs, _, start = parts[longest]
         found = segment.blocks(field, start, len(docs)) if start >= 0 else None
@@ -555,7 +562,9 @@ class Evaluator:
         )
         if not bonus or self._part_forms(unit, segment, parts[longest]) is None:
             block_forms = None
-        return longest, bound, block_forms
+        exact: FloatArray = np.full(2 * len(bound), np.nan, dtype=np.float32)
+        firsts = np.ascontiguousarray(docs[::BLOCK], dtype=np.int32)
+        return longest, bound, block_forms, exact, firsts
 
     def _live_dfs(
         self, core: Any, units: Sequence[Unit], per_segment: list[list[list[Part]]]
@@ -766,15 +775,17 @@ class _Floor:
             self.floor = float(pool.min())
 
 
-def _may_skip(parts: list[Part], track_total: int, ratio: int) -> bool:
-    """Whether the compiled core could skip blocks of a lone unit's longest slice: more
-    postings than the matches to count first, and the other slices short beside it (at
+def _may_skip(parts: list[Part], overall: int, track_total: int, ratio: int) -> bool:
+    """Whether the compiled core could skip blocks of a lone unit's longest slice in a
+    segment: the unit has more postings in all segments (``overall``) than the matches
+    to count first (a segment searched after others that counted them may skip from its
+    first block), the slice has blocks, and the other slices are short beside it (at
     most ``1 / ratio`` of it, the core's rule); its block bounds are not worth computing
     otherwise."""
     lengths = [len(part[1]) for part in parts]
     total = sum(lengths)
     longest = max(lengths, default=0)
-    return total > track_total and (total - longest) * ratio <= longest
+    return overall > track_total and longest > BLOCK and (total - longest) * ratio <= longest
 
 
 def _flat_units(node: Compiled) -> list[Unit] | None:
