@@ -8,6 +8,16 @@ segment above ``max_merged_docs`` (bounds the RAM a merge needs: roughly 12 GB p
 million news articles, so 500,000 by default). ``force_single`` merges
 everything into one segment (``writer.optimize()``).
 
+Where a merge runs: a merge of fewer than ``background_docs`` live docs runs inside the
+commit that selects it (at most a tier-0 merge of small segments: milliseconds to a
+second); a larger one (a tier merge of 100k-500k docs takes minutes) would hold a
+one-article commit that long, so it runs in a thread of the writer
+(:class:`BackgroundMerge`, one at a time) on committed segments, while commits go on.
+When it is done, the writer's next commit installs it as a commit of its own: the merged
+segment replaces its inputs, with the deletions and anchor updates those inputs received
+meanwhile carried over (:meth:`BackgroundMerge.since`). ``background_docs=None`` runs
+every merge inside the commit (as before).
+
 Merge (:func:`merge_segments`): deleted docs are dropped and the rest renumbered in
 segment order; per field, the sorted union of the terms is built once and the postings,
 term frequencies and positions of all inputs are concatenated and reordered with one
@@ -18,14 +28,16 @@ others decompressed, filtered and recompressed); no analysis is repeated.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import threading
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from bnsearch.index import blockmax, wordspans
+from bnsearch.index import blockmax, faults, wordspans
+from bnsearch.index.anchorfile import anchors_of
 from bnsearch.index.directory import Directory
 from bnsearch.index.linkmaps import merged_maps
 from bnsearch.index.manifest import SegmentEntry
@@ -46,9 +58,29 @@ class MergePolicy:
     max_merged_docs: int = attrs.field(default=500_000, validator=attrs.validators.ge(1))
     max_deleted_ratio: float = 0.3
     force_single: bool = False
+    background_docs: int | None = attrs.field(default=10_000)
 
-    def select(self, entries: Sequence[SegmentEntry]) -> list[list[int]]:
-        """Groups of indices into ``entries`` to merge (each group becomes one segment)."""
+    @background_docs.validator
+    def _check_background_docs(self, _: object, value: int | None) -> None:
+        if value is not None and value < 1:
+            raise ValueError(f"background_docs must be >= 1 or None, got {value}")
+
+    def in_background(self, entries: Sequence[SegmentEntry], group: Sequence[int]) -> bool:
+        """Whether the merge of ``group`` (indices into ``entries``) runs in a thread
+        instead of inside the commit (see the module docstring)."""
+        if self.force_single or self.background_docs is None:
+            return False
+        return sum(entries[i].live_count for i in group) >= self.background_docs
+
+    def select(
+        self, entries: Sequence[SegmentEntry], busy: Collection[str] = ()
+    ) -> list[list[int]]:
+        """Groups of indices into ``entries`` to merge (each group becomes one segment);
+        segments named in ``busy`` (a background merge's inputs) are left out."""
+        if busy:
+            free = [index for index, entry in enumerate(entries) if entry.name not in busy]
+            picked = self.select([entries[index] for index in free])
+            return [[free[index] for index in group] for group in picked]
         if self.force_single:
             if len(entries) > 1 or (entries and entries[0].del_count):
                 return [list(range(len(entries)))]
@@ -190,3 +222,89 @@ def merge_segments(
     arrays["store"] = store
     files = write_segment(directory, name, {"arrays": arrays, "stats": stats})
     return SegmentEntry(name=name, max_doc=max_doc, files=files, stats=stats)
+
+
+class BackgroundMerge:
+    """One merge of committed segments, run by :func:`merge_segments` in a thread.
+
+    ``entries``: the inputs as one commit listed them (the snapshot merged: its
+    deletions and anchor updates); ``name``: the output segment's name, reserved by the
+    writer. The thread opens its own readers of the inputs (no reader state is shared
+    with the writer's thread); the writer keeps the inputs' files (:attr:`files`) until
+    the merge is installed or dropped. ``entry`` (the output) or ``error`` is set when
+    the thread ends.
+    """
+
+    def __init__(
+        self,
+        directory: Directory,
+        schema: Schema,
+        entries: Sequence[SegmentEntry],
+        name: str,
+    ) -> None:
+        self.entries = tuple(entries)
+        self.name = name
+        self.entry: SegmentEntry | None = None
+        self.error: BaseException | None = None
+        self._readers: list[SegmentReader] = []
+        self._thread = threading.Thread(
+            target=self._run, args=(directory, schema), name=f"bnsearch-merge-{name}", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, directory: Directory, schema: Schema) -> None:
+        try:
+            self._readers = [SegmentReader(directory, entry, schema) for entry in self.entries]
+            self.entry = merge_segments(directory, schema, self._readers, self.name)
+            faults.crash_point("background-merge-written")
+        except BaseException as error:  # reported to the writer's thread by install
+            self.error = error
+
+    @property
+    def inputs(self) -> frozenset[str]:
+        """Names of the segments being merged."""
+        return frozenset(entry.name for entry in self.entries)
+
+    @property
+    def files(self) -> frozenset[str]:
+        """Every file the inputs' entries list (kept while the merge runs)."""
+        return frozenset(name for entry in self.entries for name in entry.files)
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def since(
+        self, current: Mapping[str, SegmentReader]
+    ) -> tuple[list[int], dict[int, tuple[str, ...]]]:
+        """What the inputs received after the snapshot, in the merged segment's doc
+        numbers: the docs deleted since (an input missing from ``current``, the newest
+        commit's readers by segment name, lost every doc) and the final anchors of the
+        live docs that anchor updates since gave new anchors."""
+        deleted: list[int] = []
+        anchors: dict[int, tuple[str, ...]] = {}
+        base = 0
+        for reader in self._readers:
+            live = reader.live
+            count = int(np.count_nonzero(live))
+            remap = np.full(reader.max_doc, -1, dtype=np.int64)
+            remap[live] = np.arange(base, base + count)
+            base += count
+            now = current.get(reader.name)
+            if now is None:
+                deleted.extend(remap[live].tolist())
+                continue
+            deleted.extend(remap[live & ~now.live].tolist())
+            known = {update.name for update in reader.anchor_updates}
+            docs: set[int] = set()
+            for update in now.anchor_updates:
+                if update.name not in known:
+                    docs.update(update.docs.tolist())
+            for doc in sorted(docs):
+                if live[doc] and now.live[doc]:
+                    final = anchors_of(now.anchor_updates, doc)
+                    assert final is not None  # an update since holds it
+                    anchors[int(remap[doc])] = final
+        return deleted, anchors
