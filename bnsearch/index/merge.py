@@ -179,42 +179,46 @@ def merge_segments(
     urls: list[str] = []
     published: list[Array] = []
     store = StoreWriter()
-    edge_src: list[int] = []
+    edge_src: list[Array] = []
     edge_parts: dict[str, list[str]] = {"key": [], "url": [], "tid": []}
     headlines: list[str] = []
     edge_remaps: list[Array] = []
+    edges = 0
     for reader, remap in zip(readers, remaps, strict=True):
-        live_docs = np.flatnonzero(reader.live).tolist()
-        reader_ids, reader_keys, reader_urls = (
-            reader.article_ids(),
-            reader.title_keys(),
-            reader.urls(),
-        )
-        ids.extend(reader_ids[doc] for doc in live_docs)
-        keys.extend(reader_keys[doc] for doc in live_docs)
-        urls.extend(reader_urls[doc] for doc in live_docs)
-        published.append(np.asarray(reader.published())[reader.live])
+        live = reader.live
+        everyone = bool(live.all())
+        docs = None if everyone else np.flatnonzero(live).tolist()
+        for target, values in (
+            (ids, reader.article_ids()),
+            (keys, reader.title_keys()),
+            (urls, reader.urls()),
+        ):
+            target.extend(values if docs is None else [values[doc] for doc in docs])
+        published.append(np.asarray(reader.published())[live])
         reader.copy_stored(store)
-        kept = remap[np.asarray(reader.link_src, dtype=np.int64)] >= 0
+        # edges of live sources, in order (whole string tables copied when all are kept)
+        src = np.asarray(reader.link_src, dtype=np.int64)
+        kept = remap[src] >= 0
+        count = int(np.count_nonzero(kept))
         edge_remap = np.full(len(kept), -1, dtype=np.int32)
-        edge_remap[kept] = np.arange(len(edge_src), len(edge_src) + int(kept.sum()), dtype=np.int32)
+        edge_remap[kept] = np.arange(edges, edges + count, dtype=np.int32)
         edge_remaps.append(edge_remap)
-        if len(reader.link_src):
-            tables = {part: reader.link_table(part) for part in edge_parts}
-            reader_headlines = reader.link_headlines()
-            for edge, src in enumerate(reader.link_src.tolist()):
-                if remap[src] >= 0:
-                    edge_src.append(int(remap[src]))
-                    for part in edge_parts:
-                        edge_parts[part].append(tables[part][edge])
-                    headlines.append(reader_headlines[edge])
+        edges += count
+        if count:
+            edge_src.append(remap[src[kept]])
+            rows = None if count == len(src) else np.flatnonzero(kept).tolist()
+            tables = [(edge_parts[part], reader.link_table(part)) for part in edge_parts]
+            for target, values in [*tables, (headlines, reader.link_headlines())]:
+                target.extend(values if rows is None else [values[row] for row in rows])
     arrays["strings.ids"] = ids
     arrays["strings.titlekeys"] = keys
     arrays["strings.urls"] = urls
     arrays["doc.published"] = (
         np.concatenate(published).astype(np.int64) if published else np.zeros(0, np.int64)
     )
-    arrays["links.src"] = np.array(edge_src, dtype=np.int32)
+    arrays["links.src"] = (
+        np.concatenate(edge_src).astype(np.int32) if edge_src else np.zeros(0, np.int32)
+    )
     for part, values in edge_parts.items():
         arrays[f"strings.links.{part}"] = values
     arrays[LINK_HEADLINES] = headlines
