@@ -24,15 +24,18 @@ so the kept index is never changed and every run starts from the same commit):
 * ``plain``: the same new articles without related headlines (the peer).
 
 Reported per variant: writer open seconds, commit latency p50/p99/mean/first/max (ms) and
-CPU p50 (this process), the process's resident memory (MB) after the index is opened,
-after the first commit and at the end, and its peak; the generations the commits made
-beyond one each (installed background merges) and the seconds ``close()`` took (it waits
-for a merge still running and installs it).
+CPU p50 (the committing thread's: a background merge's thread is not counted), the
+process's resident memory (MB) after the index is opened, after the first commit and at
+the end, and its peak; the generations the commits made beyond one each (installed
+background merges) and the seconds ``close()`` took (it waits for a merge still running
+and installs it).
 
 ``--merge-factor N`` commits under ``MergePolicy(merge_factor=N)`` (2: the kept index's
 large segments are merged at the first commit, the case of a tier merge landing in a
 one-article commit), ``--background-docs 0`` runs every merge inside its commit (the
-code before background merges; default: the policy's threshold).
+code before background merges; default: the policy's threshold). ``--pause S`` waits S
+seconds between commits (not timed: a site publishing now and then, so a background
+merge can finish and be installed among the commits).
 
 ``reader``: a fresh reader's first ``related()``, then its link reports (unresolved and
 ambiguous lists, in-link counts of the prior) on the kept index, time and resident memory,
@@ -185,7 +188,11 @@ def copy_index(folder: Path, target: Path) -> Path:
 
 
 def run_commits(
-    folder: Path, variant: str, commits: int, policy: dict[str, int] | None = None
+    folder: Path,
+    variant: str,
+    commits: int,
+    policy: dict[str, int] | None = None,
+    pause: float = 0.0,
 ) -> dict[str, Any]:
     from bnsearch.index import Index, MergePolicy
 
@@ -207,11 +214,13 @@ def run_commits(
             result["rss_open_mb"] = rss_mb()
             generation = index.generation
             for article in articles:
-                began, began_cpu = time.perf_counter(), time.process_time()
+                if pause and times:
+                    time.sleep(pause)
+                began, began_cpu = time.perf_counter(), time.thread_time()
                 writer.add(article)
                 writer.commit()
                 times.append(time.perf_counter() - began)
-                cpu.append(time.process_time() - began_cpu)
+                cpu.append(time.thread_time() - began_cpu)
                 if len(times) == 1:
                     result["rss_first_commit_mb"] = rss_mb()
             result["extra_generations"] = index.generation - generation - len(times)
@@ -308,6 +317,7 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--way", choices=WAYS, default="census")
     parser.add_argument("--merge-factor", type=int, default=0, help="0: the policy's default")
+    parser.add_argument("--pause", type=float, default=0.0, help="seconds between commits")
     parser.add_argument(
         "--background-docs", type=int, default=-1, help="0: every merge inside its commit"
     )
@@ -316,7 +326,8 @@ def main() -> None:
     if args.action == "build":
         build(folder, args.size, args.commit_every, args.body_words)
     elif args.action == "child-commits":
-        print(json.dumps(run_commits(folder, args.variant, args.commits, policy_of(args))))
+        result = run_commits(folder, args.variant, args.commits, policy_of(args), args.pause)
+        print(json.dumps(result))
     elif args.action == "child-reader":
         print(json.dumps(run_reader(folder, args.way)))
     elif args.action == "reader":
@@ -333,6 +344,7 @@ def main() -> None:
             arguments = ["child-commits", str(folder), "--variant", variant]
             arguments += ["--merge-factor", str(args.merge_factor)]
             arguments += ["--background-docs", str(args.background_docs)]
+            arguments += ["--pause", str(args.pause)]
             result = run_child([*arguments, "--commits", str(args.commits)])
             print(variant, json.dumps(result), "load", os.getloadavg(), flush=True)
 
