@@ -235,8 +235,9 @@ class BackgroundMerge:
     deletions and anchor updates); ``name``: the output segment's name, reserved by the
     writer. The thread opens its own readers of the inputs (no reader state is shared
     with the writer's thread); the writer keeps the inputs' files (:attr:`files`) until
-    the merge is installed or dropped. ``entry`` (the output) or ``error`` is set when
-    the thread ends.
+    the merge is installed or dropped. ``entry`` (the output) and ``reader`` (opened in
+    the thread, its ids looked up once, so that the commit installing it pays neither),
+    or ``error``, are set when the thread ends.
     """
 
     def __init__(
@@ -249,6 +250,8 @@ class BackgroundMerge:
         self.entries = tuple(entries)
         self.name = name
         self.entry: SegmentEntry | None = None
+        #: a reader of the output (set with :attr:`entry`)
+        self.reader: SegmentReader | None = None
         self.error: BaseException | None = None
         self._readers: list[SegmentReader] = []
         self._thread = threading.Thread(
@@ -259,8 +262,12 @@ class BackgroundMerge:
     def _run(self, directory: Directory, schema: Schema) -> None:
         try:
             self._readers = [SegmentReader(directory, entry, schema) for entry in self.entries]
-            self.entry = merge_segments(directory, schema, self._readers, self.name)
+            entry = merge_segments(directory, schema, self._readers, self.name)
             faults.crash_point("background-merge-written")
+            # opened and its id table hashed here, not in the commit that installs it
+            self.reader = SegmentReader(directory, entry, schema)
+            self.reader.find("")
+            self.entry = entry
         except BaseException as error:  # reported to the writer's thread by install
             self.error = error
 

@@ -872,7 +872,8 @@ class IndexWriter:
             if ordinal is None:
                 self._publish([w.entry for w in kept], generation)
                 return
-            reader = SegmentReader(self._directory, merge.entry, self._schema, ordinal=ordinal)
+            assert merge.reader is not None
+            reader = merge.reader.with_deletes(self._directory, merge.entry, ordinal)
             installed = _Working(entry=merge.entry, reader=reader, new=False, dead=set(deleted))
             working = [*kept[:ordinal], installed, *kept[ordinal:]]
             self._working = working
