@@ -852,26 +852,22 @@ class IndexWriter:
         if merge is None or not (wait or merge.done()):
             return
         merge.wait()
-        if merge.entry is None:
-            self._background = None
-            self.merge_error = merge.error
+        self._background = None
+        # in the place of its first input still listed (none: they lost every doc)
+        ordinal = next(
+            (at for at, w in enumerate(self._working) if w.entry.name in merge.inputs), None
+        )
+        if merge.entry is None or ordinal is None:  # failed, or nothing left to install
+            self.merge_error = merge.error or self.merge_error
             self._remove_unreferenced(self._base.manifest)
             return
         generation = self._base.generation + 1
         current = {segment.name: segment for segment in self._base.segments}
         deleted, anchors = merge.since(current)
         kept = [w for w in self._working if w.entry.name not in merge.inputs]
-        # in the place of its first input still listed (none: they lost every doc)
-        ordinal = next(
-            (at for at, w in enumerate(self._working) if w.entry.name in merge.inputs), None
-        )
-        self._background = None  # its name is in the batch now: removed if not installed
-        self._new_names.append(merge.name)
+        self._new_names.append(merge.name)  # in the batch now: removed if not installed
         self._published = False
         try:
-            if ordinal is None:
-                self._publish([w.entry for w in kept], generation)
-                return
             assert merge.reader is not None
             reader = merge.reader.with_deletes(self._directory, merge.entry, ordinal)
             installed = _Working(entry=merge.entry, reader=reader, new=False, dead=set(deleted))
@@ -937,8 +933,7 @@ class IndexWriter:
             keep |= merge.files
         for name in self._directory.list_names():
             if merge is not None and is_segment_file(merge.name, name):
-                keep.add(name)
-        for name in self._directory.list_names():
+                continue
             if name.startswith("seg-") and name not in keep:
                 # another process may hold it on a platform that forbids removal
                 with contextlib.suppress(OSError):
