@@ -283,3 +283,19 @@ def test_background_merges_do_not_change_what_the_history_commits(tmp_path: Path
     assert sorted(reader.article_ids()) == sorted(expected_state(13))
     assert reader.generation > 13  # some commits were merges' installs
     assert verify(path).ok
+
+
+def test_optimize_with_a_merge_running_ends_in_one_segment(gate: Gate) -> None:
+    index = Index.in_memory()
+    writer = index.writer(merge_policy=POLICY)
+    for ident in ("a", "b"):
+        writer.add(Article(id=ident, title=f"শিরোনাম {ident}", body="খবর"))
+        writer.commit()
+    assert writer._background is not None  # held at its start
+    writer.add(Article(id="c", title="শিরোনাম c", body="খবর"))
+    writer.delete("a")
+    threading.Timer(0.2, gate.opened.set).start()  # optimize waits for it
+    writer.optimize()
+    writer.close()
+    reader = index.reader()
+    assert len(reader.segments) == 1 and sorted(reader.article_ids()) == ["b", "c"]
