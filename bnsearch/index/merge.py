@@ -152,10 +152,9 @@ def _merge_field(
     return arrays_out, stats
 
 
-def merge_segments(
-    directory: Directory, schema: Schema, readers: Sequence[SegmentReader], name: str
-) -> SegmentEntry:
-    """Write one segment ``name`` holding the live docs of ``readers`` (in order)."""
+def doc_remaps(readers: Sequence[SegmentReader]) -> list[Array]:
+    """Per input, its docs' numbers in the merged segment (int32, -1: deleted): the live
+    docs of ``readers`` in order."""
     remaps: list[Array] = []
     base = 0
     for reader in readers:
@@ -165,7 +164,15 @@ def merge_segments(
         remap[live] = np.arange(base, base + count, dtype=np.int32)
         remaps.append(remap)
         base += count
-    max_doc = base
+    return remaps
+
+
+def merge_segments(
+    directory: Directory, schema: Schema, readers: Sequence[SegmentReader], name: str
+) -> SegmentEntry:
+    """Write one segment ``name`` holding the live docs of ``readers`` (in order)."""
+    remaps = doc_remaps(readers)
+    max_doc = sum(int(np.count_nonzero(reader.live)) for reader in readers)
     arrays: dict[str, Any] = {}
     stats: dict[str, Any] = {}
     for spec in schema.fields:
@@ -296,13 +303,8 @@ class BackgroundMerge:
         live docs that anchor updates since gave new anchors."""
         deleted: list[int] = []
         anchors: dict[int, tuple[str, ...]] = {}
-        base = 0
-        for reader in self._readers:
+        for reader, remap in zip(self._readers, doc_remaps(self._readers), strict=True):
             live = reader.live
-            count = int(np.count_nonzero(live))
-            remap = np.full(reader.max_doc, -1, dtype=np.int64)
-            remap[live] = np.arange(base, base + count)
-            base += count
             now = current.get(reader.name)
             if now is None:
                 deleted.extend(remap[live].tolist())
