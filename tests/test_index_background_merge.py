@@ -190,18 +190,12 @@ CHILD = textwrap.dedent(
     """
     import sys
     from bnsearch.index import Index, MergePolicy
-    from test_index_crash import ops_for_commit
+    from test_index_crash import commit_steps
 
     index = Index.open(sys.argv[1])
     policy = MergePolicy(merge_factor=2, floor_docs=4, background_docs=6)
     with index.writer(timeout=10, buffer_mb=0.002, merge_policy=policy) as writer:
-        for step in range(2, 2 + int(sys.argv[2])):
-            adds, deletes = ops_for_commit(step)
-            for article in adds:
-                writer.add(article)
-            for ident in deletes:
-                writer.delete(ident)
-            writer.commit()
+        commit_steps(writer, range(2, 2 + int(sys.argv[2])))
     print("done", flush=True)
     """
 )
