@@ -109,6 +109,7 @@ def test_commits_go_on_while_a_merge_runs_and_its_inputs_changes_reach_it(gate: 
     names = _segment_names(index)
     assert running.name in names and not set(inputs) & set(names)
     check(index, writer, live)
+    gate.opened.set()  # close() waits for a merge the last commit may have started
     writer.close()
     fresh = Index.in_memory()
     with fresh.writer() as fresh_writer:
@@ -126,7 +127,7 @@ def test_random_commits_with_background_merges_match_a_resolution_from_scratch(
 
     def after_commit(writer: IndexWriter) -> None:
         """Note each commit's generation; now and then let the running merge finish
-        (the next commit installs it); always before a close (which waits for it)."""
+        (the next commit installs it)."""
         generations.append(index.generation)
         if rng.random() < 0.4:
             gate.release(writer)
@@ -138,6 +139,7 @@ def test_random_commits_with_background_merges_match_a_resolution_from_scratch(
         processes=1,
         merge_policy=POLICY,
         after_commit=after_commit,
+        before_close=gate.release,  # close() waits for a running merge
     )
     assert gate.started >= 2  # merges ran in the background
     jumps = [b - a for a, b in itertools.pairwise(generations)]

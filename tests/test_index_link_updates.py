@@ -131,10 +131,12 @@ def run_random_updates(
     processes: int,
     merge_policy: MergePolicy | None = None,
     after_commit: Callable[[IndexWriter], None] = lambda writer: None,
+    before_close: Callable[[IndexWriter], None] = lambda writer: None,
 ) -> None:
     """Random adds, upserts, deletes, rollbacks, commits and new writers, each commit
     checked against a resolution from scratch; ``after_commit`` is called after each
-    commit and before each close (background merge tests release merges there)."""
+    commit, ``before_close`` before each close (background merge tests release merges
+    there)."""
     rng = random.Random(seed)
     live: dict[str, Article] = {}
     batch: dict[str, Article | None] = {}
@@ -165,6 +167,7 @@ def run_random_updates(
             else:  # a new writer builds its graph from the committed segments
                 writer.commit()
                 after_commit(writer)
+                before_close(writer)
                 writer.close()
                 apply_batch(live, batch)
                 writer = open_writer()
@@ -173,7 +176,7 @@ def run_random_updates(
         apply_batch(live, batch)
         check(index, writer, live)
     finally:
-        after_commit(writer)
+        before_close(writer)
         writer.close()
     fresh = Index.in_memory()
     with fresh.writer() as fresh_writer:
