@@ -23,9 +23,19 @@ so the kept index is never changed and every run starts from the same commit):
   each added and committed on its own through one long-lived writer;
 * ``plain``: the same new articles without related headlines (the peer).
 
-Reported per variant: writer open seconds, commit latency p50/p99/mean/first/max (ms), the
+Reported per variant: writer open seconds, commit latency p50/p99/mean/first/max (ms) and
+CPU p50 (the committing thread's: a background merge's thread is not counted), the
 process's resident memory (MB) after the index is opened, after the first commit and at
-the end, and its peak.
+the end, and its peak; the generations the commits made beyond one each (installed
+background merges) and the seconds ``close()`` took (it waits for a merge still running
+and installs it).
+
+``--merge-factor N`` commits under ``MergePolicy(merge_factor=N)`` (2: the kept index's
+large segments are merged at the first commit, the case of a tier merge landing in a
+one-article commit), ``--background-docs 0`` runs every merge inside its commit (the
+code before background merges; default: the policy's threshold). ``--pause S`` waits S
+seconds between commits (not timed: a site publishing now and then, so a background
+merge can finish and be installed among the commits).
 
 ``reader``: a fresh reader's first ``related()``, then its link reports (unresolved and
 ambiguous lists, in-link counts of the prior) on the kept index, time and resident memory,
@@ -177,8 +187,14 @@ def copy_index(folder: Path, target: Path) -> Path:
     return target
 
 
-def run_commits(folder: Path, variant: str, commits: int) -> dict[str, Any]:
-    from bnsearch.index import Index
+def run_commits(
+    folder: Path,
+    variant: str,
+    commits: int,
+    policy: dict[str, int] | None = None,
+    pause: float = 0.0,
+) -> dict[str, Any]:
+    from bnsearch.index import Index, MergePolicy
 
     built = json.loads((folder / BUILT).read_text())
     body_words = built["body_words"] if isinstance(built["body_words"], int) else 0
@@ -188,19 +204,33 @@ def run_commits(folder: Path, variant: str, commits: int) -> dict[str, Any]:
         result: dict[str, Any] = {"rss_start_mb": rss_mb()}
         began = time.perf_counter()
         index = Index.open(target)
-        times = []
-        with index.writer() as writer:
+        times, cpu = [], []
+        settings: dict[str, int | None] = dict(policy or {})
+        if settings.get("background_docs") == 0:
+            settings["background_docs"] = None
+        writer = index.writer(merge_policy=MergePolicy(**settings))
+        try:
             result["open_s"] = round(time.perf_counter() - began, 2)
             result["rss_open_mb"] = rss_mb()
+            generation = index.generation
             for article in articles:
-                began = time.perf_counter()
+                if pause and times:
+                    time.sleep(pause)
+                began, began_cpu = time.perf_counter(), time.thread_time()
                 writer.add(article)
                 writer.commit()
                 times.append(time.perf_counter() - began)
+                cpu.append(time.thread_time() - began_cpu)
                 if len(times) == 1:
                     result["rss_first_commit_mb"] = rss_mb()
+            result["extra_generations"] = index.generation - generation - len(times)
             result["rss_end_mb"] = rss_mb()
+            began = time.perf_counter()
+        finally:
+            writer.close()
+        result["close_s"] = round(time.perf_counter() - began, 2)
         result.update(_percentiles(times))
+        result["cpu_p50_ms"] = round(float(np.median(cpu)) * 1000, 1)
         result["commits"] = len(times)
         result["peak_rss_mb"] = peak_mb()
         return result
@@ -261,6 +291,16 @@ def run_child(arguments: list[str]) -> dict[str, Any]:
     return result
 
 
+def policy_of(args: argparse.Namespace) -> dict[str, int]:
+    """The ``MergePolicy`` settings the command line asks for (none: the defaults)."""
+    settings = {}
+    if args.merge_factor:
+        settings["merge_factor"] = args.merge_factor
+    if args.background_docs >= 0:
+        settings["background_docs"] = args.background_docs
+    return settings
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -276,12 +316,18 @@ def main() -> None:
     parser.add_argument("--variant", choices=VARIANTS, default="links")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--way", choices=WAYS, default="census")
+    parser.add_argument("--merge-factor", type=int, default=0, help="0: the policy's default")
+    parser.add_argument("--pause", type=float, default=0.0, help="seconds between commits")
+    parser.add_argument(
+        "--background-docs", type=int, default=-1, help="0: every merge inside its commit"
+    )
     args = parser.parse_args()
     folder = args.folder.resolve()
     if args.action == "build":
         build(folder, args.size, args.commit_every, args.body_words)
     elif args.action == "child-commits":
-        print(json.dumps(run_commits(folder, args.variant, args.commits)))
+        result = run_commits(folder, args.variant, args.commits, policy_of(args), args.pause)
+        print(json.dumps(result))
     elif args.action == "child-reader":
         print(json.dumps(run_reader(folder, args.way)))
     elif args.action == "reader":
@@ -296,6 +342,9 @@ def main() -> None:
         print("load", os.getloadavg(), flush=True)
         for variant in args.variants.split(","):
             arguments = ["child-commits", str(folder), "--variant", variant]
+            arguments += ["--merge-factor", str(args.merge_factor)]
+            arguments += ["--background-docs", str(args.background_docs)]
+            arguments += ["--pause", str(args.pause)]
             result = run_child([*arguments, "--commits", str(args.commits)])
             print(variant, json.dumps(result), "load", os.getloadavg(), flush=True)
 

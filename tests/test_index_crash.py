@@ -18,6 +18,7 @@ import pytest
 from bnsearch.articles import Article, RelatedLink
 from bnsearch.index import Index, MergePolicy, verify
 from bnsearch.index.directory import FSDirectory
+from bnsearch.index.writer import IndexWriter
 
 # The child process: continue the deterministic history from the index's generation,
 # one commit per step, small buffer (flushes) and an eager merge policy (merges).
@@ -65,6 +66,16 @@ def ops_for_commit(step: int) -> tuple[list[Article], list[str]]:
     adds.append(_article(f"b{step % 4}", step))  # an upsert of a long-lived article
     deletes = [f"c{step - 1}-{j}" for j in range(2)]
     return adds, deletes
+
+
+def commit_steps(writer: IndexWriter, steps: range) -> None:
+    """Commit the history's steps ``steps`` through ``writer``, one commit each."""
+    for step in steps:
+        adds, deletes = ops_for_commit(step)
+        writer.add_many(adds)
+        for ident in deletes:
+            writer.delete(ident)
+        writer.commit()
 
 
 def expected_state(generation: int) -> dict[str, str]:

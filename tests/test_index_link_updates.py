@@ -9,6 +9,7 @@ computes from the live articles, and that a fresh one-batch build stores.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -122,11 +123,28 @@ def apply_batch(live: dict[str, Article], batch: dict[str, Article | None]) -> N
     batch.clear()
 
 
-def run_random_updates(index: Index, *, seed: int, buffer_mb: float, processes: int) -> None:
+def run_random_updates(
+    index: Index,
+    *,
+    seed: int,
+    buffer_mb: float,
+    processes: int,
+    merge_policy: MergePolicy | None = None,
+    after_commit: Callable[[IndexWriter], None] = lambda writer: None,
+    before_close: Callable[[IndexWriter], None] = lambda writer: None,
+) -> None:
+    """Random adds, upserts, deletes, rollbacks, commits and new writers, each commit
+    checked against a resolution from scratch; ``after_commit`` is called after each
+    commit, ``before_close`` before each close (background merge tests release merges
+    there)."""
     rng = random.Random(seed)
     live: dict[str, Article] = {}
     batch: dict[str, Article | None] = {}
-    writer = index.writer(buffer_mb=buffer_mb, processes=processes)
+
+    def open_writer() -> IndexWriter:
+        return index.writer(buffer_mb=buffer_mb, processes=processes, merge_policy=merge_policy)
+
+    writer = open_writer()
     try:
         for _ in range(60):
             action = rng.random()
@@ -145,16 +163,20 @@ def run_random_updates(index: Index, *, seed: int, buffer_mb: float, processes: 
                 writer.commit()
                 apply_batch(live, batch)
                 check(index, writer, live)
+                after_commit(writer)
             else:  # a new writer builds its graph from the committed segments
                 writer.commit()
+                after_commit(writer)
+                before_close(writer)
                 writer.close()
                 apply_batch(live, batch)
-                writer = index.writer(buffer_mb=buffer_mb, processes=processes)
+                writer = open_writer()
                 check(index, writer, live)
         writer.commit()
         apply_batch(live, batch)
         check(index, writer, live)
     finally:
+        before_close(writer)
         writer.close()
     fresh = Index.in_memory()
     with fresh.writer() as fresh_writer:

@@ -129,3 +129,44 @@ def test_verify_of_a_file_or_a_missing_folder_is_a_report(tmp_path: Path) -> Non
         report = verify(target)
         assert not report.ok and report.generation is None
         assert str(target) in report.problems[0]
+
+
+def _flip(path: Path, stem: str, at: int = 2) -> None:
+    """Flip one bit of byte ``at`` of array ``stem`` of a compound file (its table kept)."""
+    table = compound.read_table(np.fromfile(path, dtype=np.uint8), "test")
+    data = bytearray(path.read_bytes())
+    data[table[stem].offset + at] ^= 0x01  # stays UTF-8 in a Bengali headline's text
+    path.write_bytes(bytes(data))
+
+
+def test_a_large_segment_opens_without_checking_its_link_text_and_verify_finds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bnsearch.articles import RelatedLink
+
+    index = Index.create(tmp_path / "idx")
+    with index.writer() as writer:
+        writer.add(Article(id="t", title="পদ্মা সেতু খুলল", body="সেতু"))
+    with index.writer() as writer:  # the second segment hosts the first one's anchor update
+        link = RelatedLink(headline="পদ্মা সেতু খুলল")
+        writer.add(Article(id="s", title="অন্য খবর", body="খবর", related=(link,)))
+    host = sorted((tmp_path / "idx").glob("seg-??????.cfs"))[-1]
+    stems = compound.read_table(np.fromfile(host, dtype=np.uint8), "test")
+    hosted = next(stem for stem in stems if stem.endswith("strings.anchors.blob"))
+    assert hosted.startswith(segment_module.HOSTED_PREFIX)
+    for stem in ("strings.links.headline.blob", hosted):
+        _flip(host, stem)
+        with pytest.raises(IndexFormatError, match=f"array '{stem}' is damaged"):
+            Index.open(tmp_path / "idx").reader()  # a small segment: every array checked
+        monkeypatch.setattr(segment_module, "OPEN_FULL_CHECK_BYTES", 0)  # as a large one
+        reader = Index.open(tmp_path / "idx").reader()  # its text is not read to open
+        assert sorted(reader.article_ids()) == ["s", "t"]
+        assert any(f"'{stem}'" in problem for problem in verify(tmp_path / "idx").problems)
+        monkeypatch.undo()
+        _flip(host, stem)  # healthy again
+    assert verify(tmp_path / "idx").ok
+    damaged_key = host
+    _flip(damaged_key, "links.src", at=0)  # a per-link array is still checked on open
+    monkeypatch.setattr(segment_module, "OPEN_FULL_CHECK_BYTES", 0)
+    with pytest.raises(IndexFormatError, match=r"array 'links\.src' is damaged"):
+        Index.open(tmp_path / "idx").reader()

@@ -54,6 +54,7 @@ from bnsearch.index.directory import Directory, FileInfo
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.postings import combine_fields
 from bnsearch.index.schema import TEXT, FieldSpec, Schema
+from bnsearch.index.segment import HOSTED_PREFIX
 
 if TYPE_CHECKING:
     from bnsearch.index.segment import _FieldArrays
@@ -62,7 +63,7 @@ Array = npt.NDArray[Any]
 
 _TAG = ".anc-"
 #: Stem prefix of an update inside another segment's compound file.
-_HOSTED = "anc."
+_HOSTED = HOSTED_PREFIX
 
 
 def anchors_stem(segment: str, generation: int) -> str:
@@ -198,10 +199,10 @@ def read_update(
     opened: tuple[npt.NDArray[np.uint8], dict[str, compound.Entry]] | None = None,
 ) -> AnchorUpdate:
     """Open and check the anchor update of ``segment`` (of ``max_doc`` docs) in the file
-    ``name`` (every array's CRC-32, the doc list, the headline table, each field's
-    structure); ``opened``: the file mapped with its checked table already (its
-    segment's reader)."""
-    from bnsearch.index.segment import _check_table, _FieldArrays
+    ``name`` (every array's CRC-32 but those a large file's open skips, the doc list, the
+    headline table, each field's structure); ``opened``: the file mapped with its
+    checked table already (its segment's reader)."""
+    from bnsearch.index.segment import _check_table, _FieldArrays, unchecked_on_open
 
     where = directory.describe(name)
     if opened is None:
@@ -223,7 +224,11 @@ def read_update(
         prefix = hosted_prefix(segment, generation)
         where = f"{where} (anchor update of {segment})"
     for stem, item in table.items():
-        if stem.startswith(prefix) and not compound.check_crc(buffer, item):
+        if (
+            stem.startswith(prefix)
+            and not unchecked_on_open(stem, len(buffer))
+            and not compound.check_crc(buffer, item)
+        ):
             raise IndexFormatError(f"{where}: array {stem!r} is damaged (checksum mismatch)")
 
     def load(stem: str) -> Array:

@@ -4,7 +4,8 @@ Set ``BNSEARCH_CRASH_AT=<point>`` (optionally ``<point>:<n>`` to crash at its n-
 in a writer subprocess; when the writer reaches that point it sends itself SIGKILL, like
 a power cut as far as the index is concerned. Points: ``flush-started``,
 ``segment-written``, ``deletes-written``, ``manifest-written`` (temp manifest fsynced,
-not yet renamed), ``committed`` (renamed, old files not yet removed), ``merge-written``.
+not yet renamed), ``committed`` (renamed, old files not yet removed), ``merge-written``,
+``background-merge-written`` (a background merge's segment written, in its thread).
 Unset (the normal case), :func:`crash_point` costs one dict lookup.
 """
 

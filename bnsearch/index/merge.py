@@ -8,6 +8,16 @@ segment above ``max_merged_docs`` (bounds the RAM a merge needs: roughly 12 GB p
 million news articles, so 500,000 by default). ``force_single`` merges
 everything into one segment (``writer.optimize()``).
 
+Where a merge runs: a merge of fewer than ``background_docs`` live docs runs inside the
+commit that selects it (at most a tier-0 merge of small segments: milliseconds to a
+second); a larger one (a tier merge of 100k-500k docs takes minutes) would hold a
+one-article commit that long, so it runs in a thread of the writer
+(:class:`BackgroundMerge`, one at a time) on committed segments, while commits go on.
+When it is done, the writer's next commit installs it as a commit of its own: the merged
+segment replaces its inputs, with the deletions and anchor updates those inputs received
+meanwhile carried over (:meth:`BackgroundMerge.since`). ``background_docs=None`` runs
+every merge inside the commit (as before).
+
 Merge (:func:`merge_segments`): deleted docs are dropped and the rest renumbered in
 segment order; per field, the sorted union of the terms is built once and the postings,
 term frequencies and positions of all inputs are concatenated and reordered with one
@@ -18,14 +28,16 @@ others decompressed, filtered and recompressed); no analysis is repeated.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import threading
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from bnsearch.index import blockmax, wordspans
+from bnsearch.index import blockmax, faults, wordspans
+from bnsearch.index.anchorfile import anchors_of
 from bnsearch.index.directory import Directory
 from bnsearch.index.linkmaps import merged_maps
 from bnsearch.index.manifest import SegmentEntry
@@ -46,9 +58,29 @@ class MergePolicy:
     max_merged_docs: int = attrs.field(default=500_000, validator=attrs.validators.ge(1))
     max_deleted_ratio: float = 0.3
     force_single: bool = False
+    background_docs: int | None = attrs.field(default=10_000)
 
-    def select(self, entries: Sequence[SegmentEntry]) -> list[list[int]]:
-        """Groups of indices into ``entries`` to merge (each group becomes one segment)."""
+    @background_docs.validator
+    def _check_background_docs(self, _: object, value: int | None) -> None:
+        if value is not None and value < 1:
+            raise ValueError(f"background_docs must be >= 1 or None, got {value}")
+
+    def in_background(self, entries: Sequence[SegmentEntry], group: Sequence[int]) -> bool:
+        """Whether the merge of ``group`` (indices into ``entries``) runs in a thread
+        instead of inside the commit (see the module docstring)."""
+        if self.force_single or self.background_docs is None:
+            return False
+        return sum(entries[i].live_count for i in group) >= self.background_docs
+
+    def select(
+        self, entries: Sequence[SegmentEntry], busy: Collection[str] = ()
+    ) -> list[list[int]]:
+        """Groups of indices into ``entries`` to merge (each group becomes one segment);
+        segments named in ``busy`` (a background merge's inputs) are left out."""
+        if busy:
+            free = [index for index, entry in enumerate(entries) if entry.name not in busy]
+            picked = self.select([entries[index] for index in free])
+            return [[free[index] for index in group] for group in picked]
         if self.force_single:
             if len(entries) > 1 or (entries and entries[0].del_count):
                 return [list(range(len(entries)))]
@@ -120,10 +152,9 @@ def _merge_field(
     return arrays_out, stats
 
 
-def merge_segments(
-    directory: Directory, schema: Schema, readers: Sequence[SegmentReader], name: str
-) -> SegmentEntry:
-    """Write one segment ``name`` holding the live docs of ``readers`` (in order)."""
+def doc_remaps(readers: Sequence[SegmentReader]) -> list[Array]:
+    """Per input, its docs' numbers in the merged segment (int32, -1: deleted): the live
+    docs of ``readers`` in order."""
     remaps: list[Array] = []
     base = 0
     for reader in readers:
@@ -133,7 +164,15 @@ def merge_segments(
         remap[live] = np.arange(base, base + count, dtype=np.int32)
         remaps.append(remap)
         base += count
-    max_doc = base
+    return remaps
+
+
+def merge_segments(
+    directory: Directory, schema: Schema, readers: Sequence[SegmentReader], name: str
+) -> SegmentEntry:
+    """Write one segment ``name`` holding the live docs of ``readers`` (in order)."""
+    remaps = doc_remaps(readers)
+    max_doc = sum(int(np.count_nonzero(reader.live)) for reader in readers)
     arrays: dict[str, Any] = {}
     stats: dict[str, Any] = {}
     for spec in schema.fields:
@@ -147,42 +186,46 @@ def merge_segments(
     urls: list[str] = []
     published: list[Array] = []
     store = StoreWriter()
-    edge_src: list[int] = []
+    edge_src: list[Array] = []
     edge_parts: dict[str, list[str]] = {"key": [], "url": [], "tid": []}
     headlines: list[str] = []
     edge_remaps: list[Array] = []
+    edges = 0
     for reader, remap in zip(readers, remaps, strict=True):
-        live_docs = np.flatnonzero(reader.live).tolist()
-        reader_ids, reader_keys, reader_urls = (
-            reader.article_ids(),
-            reader.title_keys(),
-            reader.urls(),
-        )
-        ids.extend(reader_ids[doc] for doc in live_docs)
-        keys.extend(reader_keys[doc] for doc in live_docs)
-        urls.extend(reader_urls[doc] for doc in live_docs)
-        published.append(np.asarray(reader.published())[reader.live])
+        live = reader.live
+        everyone = bool(live.all())
+        docs = None if everyone else np.flatnonzero(live).tolist()
+        for target, values in (
+            (ids, reader.article_ids()),
+            (keys, reader.title_keys()),
+            (urls, reader.urls()),
+        ):
+            target.extend(values if docs is None else [values[doc] for doc in docs])
+        published.append(np.asarray(reader.published())[live])
         reader.copy_stored(store)
-        kept = remap[np.asarray(reader.link_src, dtype=np.int64)] >= 0
+        # edges of live sources, in order (whole string tables copied when all are kept)
+        src = np.asarray(reader.link_src, dtype=np.int64)
+        kept = remap[src] >= 0
+        count = int(np.count_nonzero(kept))
         edge_remap = np.full(len(kept), -1, dtype=np.int32)
-        edge_remap[kept] = np.arange(len(edge_src), len(edge_src) + int(kept.sum()), dtype=np.int32)
+        edge_remap[kept] = np.arange(edges, edges + count, dtype=np.int32)
         edge_remaps.append(edge_remap)
-        if len(reader.link_src):
-            tables = {part: reader.link_table(part) for part in edge_parts}
-            reader_headlines = reader.link_headlines()
-            for edge, src in enumerate(reader.link_src.tolist()):
-                if remap[src] >= 0:
-                    edge_src.append(int(remap[src]))
-                    for part in edge_parts:
-                        edge_parts[part].append(tables[part][edge])
-                    headlines.append(reader_headlines[edge])
+        edges += count
+        if count:
+            edge_src.append(remap[src[kept]])
+            rows = None if count == len(src) else np.flatnonzero(kept).tolist()
+            tables = [(edge_parts[part], reader.link_table(part)) for part in edge_parts]
+            for target, values in [*tables, (headlines, reader.link_headlines())]:
+                target.extend(values if rows is None else [values[row] for row in rows])
     arrays["strings.ids"] = ids
     arrays["strings.titlekeys"] = keys
     arrays["strings.urls"] = urls
     arrays["doc.published"] = (
         np.concatenate(published).astype(np.int64) if published else np.zeros(0, np.int64)
     )
-    arrays["links.src"] = np.array(edge_src, dtype=np.int32)
+    arrays["links.src"] = (
+        np.concatenate(edge_src).astype(np.int32) if edge_src else np.zeros(0, np.int32)
+    )
     for part, values in edge_parts.items():
         arrays[f"strings.links.{part}"] = values
     arrays[LINK_HEADLINES] = headlines
@@ -190,3 +233,91 @@ def merge_segments(
     arrays["store"] = store
     files = write_segment(directory, name, {"arrays": arrays, "stats": stats})
     return SegmentEntry(name=name, max_doc=max_doc, files=files, stats=stats)
+
+
+class BackgroundMerge:
+    """One merge of committed segments, run by :func:`merge_segments` in a thread.
+
+    ``entries``: the inputs as one commit listed them (the snapshot merged: its
+    deletions and anchor updates); ``name``: the output segment's name, reserved by the
+    writer. The thread opens its own readers of the inputs (no reader state is shared
+    with the writer's thread); the writer keeps the inputs' files (:attr:`files`) until
+    the merge is installed or dropped. ``entry`` (the output) and ``reader`` (opened in
+    the thread, its ids looked up once, so that the commit installing it pays neither),
+    or ``error``, are set when the thread ends.
+    """
+
+    def __init__(
+        self,
+        directory: Directory,
+        schema: Schema,
+        entries: Sequence[SegmentEntry],
+        name: str,
+    ) -> None:
+        self.entries = tuple(entries)
+        self.name = name
+        self.entry: SegmentEntry | None = None
+        #: a reader of the output (set with :attr:`entry`)
+        self.reader: SegmentReader | None = None
+        self.error: BaseException | None = None
+        self._readers: list[SegmentReader] = []
+        self._thread = threading.Thread(
+            target=self._run, args=(directory, schema), name=f"bnsearch-merge-{name}", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, directory: Directory, schema: Schema) -> None:
+        try:
+            self._readers = [SegmentReader(directory, entry, schema) for entry in self.entries]
+            entry = merge_segments(directory, schema, self._readers, self.name)
+            faults.crash_point("background-merge-written")
+            # opened and its id table hashed here, not in the commit that installs it
+            self.reader = SegmentReader(directory, entry, schema)
+            self.reader.find("")
+            self.entry = entry
+        except BaseException as error:  # reported to the writer's thread by install
+            self.error = error
+
+    @property
+    def inputs(self) -> frozenset[str]:
+        """Names of the segments being merged."""
+        return frozenset(entry.name for entry in self.entries)
+
+    @property
+    def files(self) -> frozenset[str]:
+        """Every file the inputs' entries list (kept while the merge runs)."""
+        return frozenset(name for entry in self.entries for name in entry.files)
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def since(
+        self, current: Mapping[str, SegmentReader]
+    ) -> tuple[list[int], dict[int, tuple[str, ...]]]:
+        """What the inputs received after the snapshot, in the merged segment's doc
+        numbers: the docs deleted since (an input missing from ``current``, the newest
+        commit's readers by segment name, lost every doc) and the final anchors of the
+        live docs that anchor updates since gave new anchors."""
+        deleted: list[int] = []
+        anchors: dict[int, tuple[str, ...]] = {}
+        for reader, remap in zip(self._readers, doc_remaps(self._readers), strict=True):
+            live = reader.live
+            now = current.get(reader.name)
+            if now is None:
+                deleted.extend(remap[live].tolist())
+                continue
+            deleted.extend(remap[live & ~now.live].tolist())
+            known = {update.name for update in reader.anchor_updates}
+            docs: set[int] = set()
+            for update in now.anchor_updates:
+                if update.name not in known:
+                    docs.update(update.docs.tolist())
+            for doc in sorted(docs):
+                if live[doc] and now.live[doc]:
+                    final = anchors_of(now.anchor_updates, doc)
+                    assert final is not None  # an update since holds it
+                    anchors[int(remap[doc])] = final
+        return deleted, anchors

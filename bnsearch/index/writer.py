@@ -69,7 +69,7 @@ from bnsearch.index.links import (
 )
 from bnsearch.index.lock import WriteLock
 from bnsearch.index.manifest import Manifest, SegmentEntry
-from bnsearch.index.merge import MergePolicy, merge_segments
+from bnsearch.index.merge import BackgroundMerge, MergePolicy, merge_segments
 from bnsearch.index.reader import IndexReader, read_manifest
 from bnsearch.index.schema import Schema
 from bnsearch.index.segment import (
@@ -188,6 +188,9 @@ class IndexWriter:
         # the live articles' link graph, batch included (None: built when links matter)
         self._links: LinkGraph | None = None
         self._external = external_anchors
+        # a large merge running in a thread (see merge.py), installed by a later commit
+        self._background: BackgroundMerge | None = None
+        self.merge_error: BaseException | None = None
         try:
             self._base = IndexReader.open(directory, schema)
             self._remove_unreferenced(self._base.manifest)
@@ -203,6 +206,8 @@ class IndexWriter:
             for segment in self._base.segments
         ]
         self._next_segment = self._base.manifest.next_segment
+        if self._background is not None:  # its output's name stays reserved
+            self._next_segment = max(self._next_segment, _number(self._background.name) + 1)
         self._clear_buffer()
         self._touched: dict[str, bool] = {}
         self._new_names: list[str] = []
@@ -702,7 +707,7 @@ class IndexWriter:
         self._check_open()
         self._published = False
         try:
-            return self._commit()
+            result = self._commit()
         except BaseException:
             if not self._published and not self._manifest_moved_on():
                 self._discard_new_files()
@@ -711,6 +716,12 @@ class IndexWriter:
             self._links = None  # rebuilt from the segments when next needed
             self._reset_batch()
             raise
+        try:  # the batch is committed: a failed install only leaves the inputs as they are
+            self._install_background(wait=False)
+        except Exception as error:
+            self.merge_error = error
+        self._start_background()
+        return result
 
     def _manifest_moved_on(self) -> bool:
         try:
@@ -733,7 +744,7 @@ class IndexWriter:
                 entries.append(entry)
         faults.crash_point("deletes-written")
         changed = self._touched or self._new_names or self._new_files  # files: anchor updates
-        if not changed and not self._merge_policy.select(entries):
+        if not changed and not self._inline_merges(entries):
             # nothing changed: no new generation (readers need not refresh)
             return CommitResult(
                 added=0,
@@ -743,12 +754,6 @@ class IndexWriter:
                 generation=self._base.generation,
             )
         entries, merged = self._merge(entries, generation)
-        manifest = Manifest(
-            generation=generation,
-            schema=self._schema.to_json(),
-            segments=tuple(entries),
-            next_segment=self._next_segment,
-        )
         counts = {"added": 0, "replaced": 0, "deleted": 0}
         for article_id, existed in self._touched.items():
             exists = self._live_location(article_id) is not None
@@ -756,6 +761,25 @@ class IndexWriter:
                 counts["replaced" if existed else "added"] += 1
             elif existed:
                 counts["deleted"] += 1
+        reindexed = self._reindexed
+        self._publish(entries, generation)
+        return CommitResult(
+            generation=generation,
+            doc_count=self._base.doc_count,
+            reindexed=reindexed,
+            merged_segments=merged,
+            **counts,
+        )
+
+    def _publish(self, entries: Sequence[SegmentEntry], generation: int) -> None:
+        """Write the manifest of ``entries`` (the commit point), read it with the batch's
+        readers reused, and start an empty batch on it."""
+        manifest = Manifest(
+            generation=generation,
+            schema=self._schema.to_json(),
+            segments=tuple(entries),
+            next_segment=self._next_segment,
+        )
         self._directory.write_manifest(manifest.to_bytes())
         self._published = True
         faults.crash_point("committed")
@@ -764,16 +788,8 @@ class IndexWriter:
         # the batch's readers too: its new segments and anchor updates were read already
         reuse.update({(w.entry.name, w.entry.deletes): w.reader for w in self._working})
         self._base = IndexReader(self._directory, manifest, self._schema, reuse=reuse)
-        result = CommitResult(
-            generation=generation,
-            doc_count=self._base.doc_count,
-            reindexed=self._reindexed,
-            merged_segments=merged,
-            **counts,
-        )
         self._reset_batch()
         self._remove_unreferenced(manifest)
-        return result
 
     def _with_deletes(self, working: _Working, generation: int) -> SegmentEntry:
         entry = working.entry
@@ -795,7 +811,7 @@ class IndexWriter:
         result = list(entries)
         merged_away = 0
         for _ in range(64):
-            groups = self._merge_policy.select(result)
+            groups = self._inline_merges(result)
             if not groups:
                 break
             current = list(result)
@@ -814,8 +830,84 @@ class IndexWriter:
                 break
         return result, merged_away
 
+    def _busy(self) -> frozenset[str]:
+        return self._background.inputs if self._background is not None else frozenset()
+
+    def _inline_merges(self, entries: Sequence[SegmentEntry]) -> list[list[int]]:
+        """The merges the policy selects that run inside this commit (the others wait
+        for :meth:`_start_background`, after the commit)."""
+        policy = self._merge_policy
+        groups = policy.select(entries, self._busy())
+        return [group for group in groups if not policy.in_background(entries, group)]
+
+    # -- background merges (see merge.py) ---------------------------------------------------
+    def _start_background(self) -> None:
+        """Start the first large merge the policy selects on the committed segments, in
+        a thread (one at a time)."""
+        if self._background is not None:
+            return
+        policy, entries = self._merge_policy, self._base.manifest.segments
+        for group in policy.select(entries):
+            if policy.in_background(entries, group):
+                name = f"seg-{self._next_segment:06d}"
+                self._next_segment += 1
+                members = [entries[index] for index in group]
+                self._background = BackgroundMerge(self._directory, self._schema, members, name)
+                return
+
+    def _install_background(self, *, wait: bool) -> None:
+        """Install a finished background merge as a commit of its own (the batch is
+        empty): the merged segment takes its inputs' place, with the deletions and
+        anchor updates they received since it started. ``wait``: wait for it to finish.
+        A merge that failed is dropped (its files removed, the error kept in
+        :attr:`merge_error`); its inputs stay as they are."""
+        merge = self._background
+        if merge is None or not (wait or merge.done()):
+            return
+        merge.wait()
+        self._background = None
+        # in the place of its first input still listed (none: they lost every doc)
+        ordinal = next(
+            (at for at, w in enumerate(self._working) if w.entry.name in merge.inputs), None
+        )
+        if merge.entry is None or ordinal is None:  # failed, or nothing left to install
+            self.merge_error = merge.error or self.merge_error
+            self._remove_unreferenced(self._base.manifest)
+            return
+        generation = self._base.generation + 1
+        current = {segment.name: segment for segment in self._base.segments}
+        deleted, anchors = merge.since(current)
+        kept = [w for w in self._working if w.entry.name not in merge.inputs]
+        self._new_names.append(merge.name)  # in the batch now: removed if not installed
+        self._published = False
+        try:
+            assert merge.reader is not None
+            reader = merge.reader.with_deletes(self._directory, merge.entry, ordinal)
+            installed = _Working(entry=merge.entry, reader=reader, new=False, dead=set(deleted))
+            working = [*kept[:ordinal], installed, *kept[ordinal:]]
+            self._working = working
+            if anchors:
+                fixes = {ordinal: (update_arrays(self._schema, (), anchors), ())}
+                self._write_anchor_fixes(fixes, generation, None)
+            entries = []
+            for old in working:
+                entry = self._with_deletes(old, generation) if old.dead else old.entry
+                if entry.live_count > 0:
+                    entries.append(entry)
+            self._publish(entries, generation)
+        except BaseException:
+            if not self._published and not self._manifest_moved_on():
+                self._discard_new_files()
+            else:
+                self._base = IndexReader.open(self._directory, self._schema)
+            self._reset_batch()
+            raise
+
     def optimize(self) -> CommitResult:
         """Commit the batch, then merge every segment into one (deletes dropped)."""
+        if self._background is not None:  # its inputs are merged, then everything
+            self.commit()
+            self._install_background(wait=True)
         policy = self._merge_policy
         self._merge_policy = MergePolicy(force_single=True)
         try:
@@ -849,7 +941,12 @@ class IndexWriter:
     def _remove_unreferenced(self, manifest: Manifest) -> None:
         """Remove files no commit references (crash leftovers, merged-away segments)."""
         keep = {name for entry in manifest.segments for name in entry.files}
+        merge = self._background
+        if merge is not None:  # its inputs' files, and the segment it writes
+            keep |= merge.files
         for name in self._directory.list_names():
+            if merge is not None and is_segment_file(merge.name, name):
+                continue
             if name.startswith("seg-") and name not in keep:
                 # another process may hold it on a platform that forbids removal
                 with contextlib.suppress(OSError):
@@ -864,6 +961,8 @@ class IndexWriter:
             return
         try:
             self._discard_new_files()
+            self._reset_batch()
+            self._install_background(wait=True)
         finally:
             self._shutdown()
 
@@ -889,3 +988,8 @@ class IndexWriter:
         if getattr(self, "_lock", None) is not None:
             with contextlib.suppress(Exception):
                 self.close()
+
+
+def _number(segment: str) -> int:
+    """The number of a segment name ``seg-NNNNNN``."""
+    return int(segment.removeprefix("seg-"))
