@@ -99,7 +99,12 @@ class MergePolicy:
         for tier in sorted(tiers):
             members = sorted(tiers[tier], key=lambda i: entries[i].live_count)
             while len(members) >= self.merge_factor:
-                group, members = members[: self.merge_factor], members[self.merge_factor :]
+                group = members[: self.merge_factor]
+                skewed = self._outweighing(entries, group)
+                if skewed:  # the smaller ones wait: too small to merge with it
+                    members = members[skewed:]
+                    continue
+                members = members[self.merge_factor :]
                 while (
                     len(group) > 1
                     and sum(entries[i].live_count for i in group) > self.max_merged_docs
@@ -109,6 +114,18 @@ class MergePolicy:
                     break
                 groups.append(sorted(group))
         return groups
+
+    def _outweighing(self, entries: Sequence[SegmentEntry], group: Sequence[int]) -> int:
+        """The position in ``group`` (ascending live counts) of the first member with
+        more than ``merge_factor`` times the live docs of all before it together (0: none
+        does; the group is balanced enough to merge)."""
+        before = 0
+        for position, index in enumerate(group):
+            size = entries[index].live_count
+            if position and size > self.merge_factor * before:
+                return position
+            before += size
+        return 0
 
 
 def _merge_field(
