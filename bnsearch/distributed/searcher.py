@@ -89,7 +89,7 @@ from bnsearch.search.query import Query
 from bnsearch.search.related import related as related_articles
 from bnsearch.search.results import Explanation, LazyFacets, Results
 from bnsearch.search.scoring import BM25FParams
-from bnsearch.search.searcher import MAX_LIMIT, FieldsArg
+from bnsearch.search.searcher import MAX_LIMIT, FieldsArg, facet_names
 from bnsearch.search.statistics import DictionaryData, Statistics, UnitKey
 from bnsearch.search.suggest import complete_query, did_you_mean
 
@@ -382,9 +382,7 @@ class ShardedSearcher:
             romanized=romanized,
             highlight=highlight,
             stored=stored,
-            facets=None
-            if facets is None
-            else tuple([facets] if isinstance(facets, str) else facets),
+            facets=facet_names(facets),
             strict=strict,
             params=self.params,
             default_fields=self.default_fields,
