@@ -77,13 +77,17 @@ def prepare(
     compiler = Compiler(ctx=ctx, weights=weights, romanized=romanized)
     parsed: Query | None = None
     compiled: Compiled | None
+    said = 0  # notes that already say why nothing is searched
     if plain is not None:  # a plain-words query skips the parser
         compiled = _plain_words(ctx, compiler, plain, notes)
+        said = len(notes)
     else:
         parsed = _parse(query, strict, field_names, notes)
         parsed = _limit_clauses(parsed, notes, strict_input=not isinstance(query, str))
         compiled = compiler.compile(parsed)
     notes.extend(compiler.notes)
+    if compiled is None and not said and isinstance(query, str) and query.strip():
+        notes.append("no searchable words in the query (only stopwords or punctuation)")
     return Plan(
         compiled=compiled,
         parsed=parsed,
@@ -235,7 +239,13 @@ def _plain_words(ctx: Context, compiler: Compiler, text: str, notes: list[str]) 
     """The bag-of-words path: a unit per distinct word, any may match (no parser)."""
     units = compiler.words(text)
     if len(units) > MAX_CLAUSES:  # keep words the index knows, then cut
+        distinct = len(units)
         units = [u for u in units if _known(ctx, u)]
+        if not units:
+            notes.append(
+                f"the query has {distinct} distinct words (more than {MAX_CLAUSES}) and the "
+                "index has none of them"
+            )
     if len(units) > MAX_CLAUSES:
         notes.append(
             f"the query has {len(units)} distinct words; only the first {MAX_CLAUSES} were used"

@@ -312,9 +312,7 @@ class Searcher:
         facet_fields = self._facet_fields(facets)
         page_end = self._page_end(page_end)
         notes = list(plan.notes)
-        if plan.compiled is None:
-            if isinstance(query, str) and query.strip():
-                notes.append("no searchable words in the query (only stopwords or punctuation)")
+        if plan.compiled is None:  # (the plan's notes say why)
             empty: dict[str, Mapping[str, int]] = {name: {} for name in facet_fields}
             return Scoring(plan=plan, scored=None, total=0, notes=tuple(notes), facets=empty)
         evaluator = Evaluator(self._ctx)
