@@ -83,7 +83,7 @@ from bnsearch.index.schema import Schema
 from bnsearch.search.collect import SORTS
 from bnsearch.search.filters import FilterArg
 from bnsearch.search.fuzzy import TermDictionary
-from bnsearch.search.parser import has_syntax
+from bnsearch.search.parser import check_length, has_syntax
 from bnsearch.search.plan import plain_words
 from bnsearch.search.query import Query
 from bnsearch.search.related import related as related_articles
@@ -370,6 +370,8 @@ class ShardedSearcher:
         """
         started = time.perf_counter()
         _check_page(limit, offset)
+        if isinstance(query, str):  # before the shards' term lookup reads it
+            check_length(query)
         if sort not in (None, *SORTS):
             raise ValueError(f"sort must be one of {SORTS}, got {sort!r}")
         request = SearchRequest(

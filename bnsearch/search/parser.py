@@ -44,6 +44,10 @@ from bnsearch.search.query import (
 
 #: Deepest nesting of parentheses accepted (deeper input is an error, or words when lenient).
 MAX_DEPTH = 32
+#: The longest query string searched (a longer one raises QuerySyntaxError): ten times
+#: the web form's 1,000 characters, room for MAX_CLAUSES (1,024) words of average length;
+#: a 4 MB query from standard input took 51 s and 543 MB before there was a bound.
+MAX_QUERY_CHARS = 10_000
 
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BOOST = re.compile(r"\d+(\.\d+)?|\.\d+")
@@ -482,6 +486,17 @@ def words_query(text: str) -> Bool:
     cleaned = "".join(" " if char in SYNTAX_CHARACTERS else char for char in text)
     words = [w for w in cleaned.split() if w not in _OPERATORS]
     return Bool(should=[Term(text=w) for w in words])
+
+
+def check_length(text: str) -> None:
+    """Raise :class:`QuerySyntaxError` if ``text`` is longer than :data:`MAX_QUERY_CHARS`
+    (the error names the bound and shows only the query's start)."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QuerySyntaxError(
+            f"the query is {len(text):,} characters long; the limit is {MAX_QUERY_CHARS:,}",
+            query=text[:40] + "...",
+            position=MAX_QUERY_CHARS,
+        )
 
 
 #: Any syntax character (one regex scan instead of a Python loop per character).

@@ -18,7 +18,7 @@ from bnsearch.search import collect
 from bnsearch.search.compiler import Compiled, Compiler, Node, Unit
 from bnsearch.search.context import RERANK_PLANS_KEPT, Context
 from bnsearch.search.engine import DocScores, Evaluator
-from bnsearch.search.parser import has_syntax, parse_query, words_query
+from bnsearch.search.parser import check_length, has_syntax, parse_query, words_query
 from bnsearch.search.query import Bool, Query, Term
 from bnsearch.search.rerank import RerankPlan, plan_rerank, proximity_bonus
 
@@ -71,7 +71,10 @@ def prepare(
     romanized: bool = False,
     strict: bool = False,
 ) -> Plan:
-    """Parse (unless the query is plain words) and compile ``query``."""
+    """Parse (unless the query is plain words) and compile ``query`` (a string longer
+    than :data:`~bnsearch.search.parser.MAX_QUERY_CHARS` raises QuerySyntaxError)."""
+    if isinstance(query, str):
+        check_length(query)
     notes: list[str] = []
     plain = plain_words(query, strict=strict, romanized=romanized)
     compiler = Compiler(ctx=ctx, weights=weights, romanized=romanized)
