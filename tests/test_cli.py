@@ -314,6 +314,9 @@ def test_query_from_standard_input(
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     assert main(["search", "-", "--index", str(demo_index)]) == 1
     assert "standard input was empty" in capsys.readouterr().err
+    monkeypatch.setattr(sys, "stdin", io.StringIO("পুলিশ " * 1_000_000))  # 6 MB
+    assert main(["search", "-", "--index", str(demo_index)]) == 1
+    assert "characters long; the limit is" in capsys.readouterr().err
 
 
 def test_one_match_is_singular_and_json_ranks_match_the_text(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -655,3 +656,22 @@ def test_rows_travel_without_bodies_fetched_for_the_page_when_read(
         assert all(pickle.loads(pickle.dumps(y.fields)) == x.fields for x, y in pairs)
         assert sum(calls) == len(b)
         calls.clear()
+
+
+def test_facets_accept_what_one_index_accepts(pair: tuple[Searcher, ShardedIndex]) -> None:
+    """``facets`` takes the forms :meth:`Searcher.search` takes (a name, a list, a tuple,
+    none) with the same counts, and refuses the same values with the same errors (an int
+    once gave "'int' object is not iterable" from deep in the sharded searcher)."""
+    one, sharded = pair
+    many = ShardedSearcher(sharded.shard_paths, _runner=_Workers(2))
+    for facets in ("section", ["section"], ("section",), [], None):
+        a, b = one.search("মসজিদ", facets=facets), many.search("মসজিদ", facets=facets)
+        assert b.total == a.total > 0
+        assert {k: dict(v) for k, v in b.facets.items()} == {
+            k: dict(v) for k, v in a.facets.items()
+        }
+    for bad in (5, b"section", {"section": 1}, ["title"], "nope"):
+        with pytest.raises(Exception) as expected:
+            one.search("মসজিদ", facets=bad)  # type: ignore[arg-type]
+        with pytest.raises(expected.type, match=re.escape(str(expected.value))):
+            many.search("মসজিদ", facets=bad)  # type: ignore[arg-type]

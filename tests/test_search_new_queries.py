@@ -164,3 +164,60 @@ def test_phrase_frequencies_are_held_only_by_the_bounded_slice_cache(
     assert found > 0  # phrases matched: their frequencies were read
     assert searcher._ctx.pieces  # pieces were kept (for the word units)...
     assert not any(entry[0].phrases for entry in searcher._ctx.pieces.values())  # ...no phrase's
+
+
+def test_repeated_clauses_are_folded_into_one_with_their_boosts_added(
+    corpus_index: Index,
+) -> None:
+    """Identical clauses of a boolean query compile to one (200 copies of ``প্র*``, the
+    web's 1,000 characters, were scored 200 times): ``should`` and ``must`` copies add
+    their boosts, ``must_not`` copies are one; clauses that differ stay apart."""
+    searcher = Searcher(corpus_index.reader())
+    ctx, weights = searcher._ctx, searcher.default_fields
+    names = frozenset(searcher.schema.names)
+
+    def compiled(query: str) -> Unit | Node | None:
+        return prepare(ctx, query, weights=weights, field_names=names).compiled
+
+    many = compiled(" ".join(["প্র*"] * 200))
+    assert isinstance(many, Unit) and many.boost == pytest.approx(200.0)
+    mixed = compiled("+নামাজ* +নামাজ* রোজা*^1.5 রোজা*^1.5 -হজ* -হজ*")
+    assert isinstance(mixed, Node)
+    assert [u.boost for u in mixed.must] == [2.0] and [u.boost for u in mixed.should] == [3.0]
+    assert len(mixed.must_not) == 1
+    # other fields or boosts are other clauses (a unit's label, shown by explain, is
+    # the clause as typed, boost included)
+    apart = compiled("নামাজ* title:নামাজ* নামাজ*^2 রোজা*")
+    assert isinstance(apart, Node) and len(apart.should) == 4
+
+
+@pytest.mark.parametrize(
+    ("repeated", "single", "times", "rel"),
+    [
+        # doubling is exact in binary floating point: the same scores to 1e-9
+        ("প্র* প্র*", "প্র*", 2, 1e-9),
+        ("(নামাজ* রোজা) (নামাজ* রোজা)", "নামাজ* রোজা", 2, 1e-9),
+        ("+নামাজ* +নামাজ* -হজ -হজ", "+নামাজ* -হজ", 2, 1e-9),
+        # 200 float32 additions round at each step, one product once: float32 precision
+        (" ".join(["প্র*"] * 200), "প্র*", 200, 1e-5),
+    ],
+)
+def test_folded_repeats_score_what_the_unfolded_query_gives(
+    corpus_index: Index,
+    query_core: ModuleType | None,
+    repeated: str,
+    single: str,
+    times: int,
+    rel: float,
+) -> None:
+    """A query of ``times`` identical clauses finds what one of them finds, in the same
+    order, each score ``times`` the single clause's (what summing the copies gave before
+    they were folded), on the compiled core and on the numpy path."""
+    with query_path(query_core):
+        searcher = Searcher(corpus_index.reader())
+        one = searcher.search(single, limit=50, highlight=False)
+        many = searcher.search(repeated, limit=50, highlight=False)
+    assert len(one) > 5 and many.total == one.total
+    assert many.ids == one.ids
+    for a, b in zip(one.hits, many.hits, strict=True):
+        assert b.score == pytest.approx(a.score * times, rel=rel, abs=1e-12)

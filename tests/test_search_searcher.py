@@ -419,3 +419,38 @@ def test_in_link_prior(index: Index) -> None:
 def test_odd_strings_do_not_crash(searcher: Searcher, query: str) -> None:
     results = searcher.search(query)
     assert results.total >= 0
+
+
+def test_a_long_query_of_unknown_words_says_so(searcher: Searcher) -> None:
+    """More than MAX_CLAUSES distinct words, none in the index: the note says that (it
+    once said "only stopwords or punctuation"); a stopword-only query still says that."""
+    from itertools import product
+
+    from bnsearch.search.plan import MAX_CLAUSES
+
+    letters = "কখগঘচছজঝটঠ"
+    unknown = ["".join(p) for p in product(letters, repeat=4)][: MAX_CLAUSES + 100]
+    results = searcher.search(" ".join(unknown))
+    assert results.total == 0
+    assert not any("stopwords" in note for note in results.notes), results.notes
+    assert any(
+        f"{MAX_CLAUSES + 100} distinct words" in note and "none" in note for note in results.notes
+    ), results.notes
+    only_stopwords = searcher.search("এবং ও")
+    assert any("stopwords" in note for note in only_stopwords.notes), only_stopwords.notes
+
+
+def test_a_query_longer_than_the_bound_is_refused(searcher: Searcher) -> None:
+    """A query string longer than MAX_QUERY_CHARS raises QuerySyntaxError naming the
+    bound (a 4 MB query once took 51 s and 543 MB); one at the bound is searched."""
+    from bnsearch.search.parser import MAX_QUERY_CHARS
+
+    at_bound = ("বন্যা " * MAX_QUERY_CHARS)[:MAX_QUERY_CHARS]
+    assert searcher.search(at_bound).total > 0
+    for query in (at_bound + "ক", "বন্যা " * 1_000_000):
+        with pytest.raises(QuerySyntaxError, match=f"the limit is {MAX_QUERY_CHARS:,}") as error:
+            searcher.search(query)
+        assert error.value.position == MAX_QUERY_CHARS
+        assert len(str(error.value)) < 300  # the message does not repeat the whole query
+    with pytest.raises(QuerySyntaxError, match="characters"):
+        searcher.explain(at_bound + "ক", searcher.search("বন্যা").ids[0])

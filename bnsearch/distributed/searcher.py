@@ -83,13 +83,13 @@ from bnsearch.index.schema import Schema
 from bnsearch.search.collect import SORTS
 from bnsearch.search.filters import FilterArg
 from bnsearch.search.fuzzy import TermDictionary
-from bnsearch.search.parser import has_syntax
+from bnsearch.search.parser import check_length, has_syntax
 from bnsearch.search.plan import plain_words
 from bnsearch.search.query import Query
 from bnsearch.search.related import related as related_articles
 from bnsearch.search.results import Explanation, LazyFacets, Results
 from bnsearch.search.scoring import BM25FParams
-from bnsearch.search.searcher import MAX_LIMIT, FieldsArg
+from bnsearch.search.searcher import MAX_LIMIT, FieldsArg, facet_names
 from bnsearch.search.statistics import DictionaryData, Statistics, UnitKey
 from bnsearch.search.suggest import complete_query, did_you_mean
 
@@ -370,6 +370,8 @@ class ShardedSearcher:
         """
         started = time.perf_counter()
         _check_page(limit, offset)
+        if isinstance(query, str):  # before the shards' term lookup reads it
+            check_length(query)
         if sort not in (None, *SORTS):
             raise ValueError(f"sort must be one of {SORTS}, got {sort!r}")
         request = SearchRequest(
@@ -382,9 +384,7 @@ class ShardedSearcher:
             romanized=romanized,
             highlight=highlight,
             stored=stored,
-            facets=None
-            if facets is None
-            else tuple([facets] if isinstance(facets, str) else facets),
+            facets=facet_names(facets),
             strict=strict,
             params=self.params,
             default_fields=self.default_fields,

@@ -315,9 +315,9 @@ class Compiler:
         return result
 
     def _bool(self, query: Bool) -> Compiled | None:
-        must = tuple(c for c in map(self.compile, query.must) if c is not None)
-        should = tuple(c for c in map(self.compile, query.should) if c is not None)
-        must_not = tuple(c for c in map(self.compile, query.must_not) if c is not None)
+        must = self._fold(query.must, add=True)
+        should = self._fold(query.should, add=True)
+        must_not = self._fold(query.must_not, add=False)
         if not must and not should:
             return None
         only = None
@@ -332,6 +332,37 @@ class Compiler:
         if only is not None:
             return attrs.evolve(only, boost=only.boost * query.boost)
         return Node(must=must, should=should, must_not=must_not, boost=query.boost)
+
+    def _fold(self, clauses: tuple[Query, ...], *, add: bool) -> tuple[Compiled, ...]:
+        """The compiled ``clauses``, identical ones folded into the first: with their
+        boosts added (``add``: a clause's score is its boost times what it reads, so
+        ``প্র* প্র*`` scores what ``প্র*^2`` does, evaluated once) or kept once (a
+        ``must_not`` clause has no score). Identical means the same as typed, boost
+        included (a unit's label, which explain shows): ``প্র*^2 প্র*`` stays two. A unit
+        with an exact-form bonus is not folded (the bonus does not scale with the boost;
+        plain words are folded by :meth:`words`)."""
+        folded: dict[tuple[Any, ...], tuple[Compiled, float]] = {}
+        for clause in map(self.compile, clauses):
+            if clause is None:
+                continue
+            if isinstance(clause, Unit) and clause.form_flag:
+                folded[("apart", len(folded))] = (clause, clause.boost)
+                continue
+            key = _shape_key(clause)
+            first = folded.get(key)
+            if first is None:
+                folded[key] = (clause, clause.boost)
+            elif add:
+                folded[key] = (first[0], first[1] + clause.boost)
+        return tuple(self._boosted(clause, boost) for clause, boost in folded.values())
+
+    def _boosted(self, clause: Compiled, boost: float) -> Compiled:
+        """``clause`` with ``boost`` (a unit: the interned one, :meth:`unit`)."""
+        if boost == clause.boost:
+            return clause
+        if isinstance(clause, Unit):
+            return self.unit(**{**attrs.asdict(clause, recurse=False), "boost": boost})
+        return attrs.evolve(clause, boost=boost)
 
     def keyword_key(self, text: str) -> str | None:
         """The keyword-field term of ``text`` (a section name or ``a > b`` path)."""
@@ -483,11 +514,26 @@ class Compiler:
 
 def _unit_key(unit: Unit) -> tuple[Any, ...]:
     """What makes two units the same (every field; mappings by their items)."""
+    return (*_shape_key(unit), unit.boost)
+
+
+def _shape_key(clause: Compiled) -> tuple[Any, ...]:
+    """What makes two compiled clauses the same but for their own boost (a node: its
+    clauses with theirs)."""
+    if isinstance(clause, Node):
+        return (
+            "node",
+            clause.best_of,
+            *(
+                tuple((*_shape_key(c), c.boost) for c in part)
+                for part in (clause.must, clause.should, clause.must_not)
+            ),
+        )
+    unit = clause
     return (
         "unit",
         unit.kind,
         unit.label,
-        unit.boost,
         tuple(unit.terms.items()),
         tuple(unit.phrases.items()),
         tuple(unit.weights.items()),

@@ -18,7 +18,7 @@ from bnsearch.search import collect
 from bnsearch.search.compiler import Compiled, Compiler, Node, Unit
 from bnsearch.search.context import RERANK_PLANS_KEPT, Context
 from bnsearch.search.engine import DocScores, Evaluator
-from bnsearch.search.parser import has_syntax, parse_query, words_query
+from bnsearch.search.parser import check_length, has_syntax, parse_query, words_query
 from bnsearch.search.query import Bool, Query, Term
 from bnsearch.search.rerank import RerankPlan, plan_rerank, proximity_bonus
 
@@ -71,19 +71,26 @@ def prepare(
     romanized: bool = False,
     strict: bool = False,
 ) -> Plan:
-    """Parse (unless the query is plain words) and compile ``query``."""
+    """Parse (unless the query is plain words) and compile ``query`` (a string longer
+    than :data:`~bnsearch.search.parser.MAX_QUERY_CHARS` raises QuerySyntaxError)."""
+    if isinstance(query, str):
+        check_length(query)
     notes: list[str] = []
     plain = plain_words(query, strict=strict, romanized=romanized)
     compiler = Compiler(ctx=ctx, weights=weights, romanized=romanized)
     parsed: Query | None = None
     compiled: Compiled | None
+    said = 0  # notes that already say why nothing is searched
     if plain is not None:  # a plain-words query skips the parser
         compiled = _plain_words(ctx, compiler, plain, notes)
+        said = len(notes)
     else:
         parsed = _parse(query, strict, field_names, notes)
         parsed = _limit_clauses(parsed, notes, strict_input=not isinstance(query, str))
         compiled = compiler.compile(parsed)
     notes.extend(compiler.notes)
+    if compiled is None and not said and isinstance(query, str) and query.strip():
+        notes.append("no searchable words in the query (only stopwords or punctuation)")
     return Plan(
         compiled=compiled,
         parsed=parsed,
@@ -235,7 +242,13 @@ def _plain_words(ctx: Context, compiler: Compiler, text: str, notes: list[str]) 
     """The bag-of-words path: a unit per distinct word, any may match (no parser)."""
     units = compiler.words(text)
     if len(units) > MAX_CLAUSES:  # keep words the index knows, then cut
+        distinct = len(units)
         units = [u for u in units if _known(ctx, u)]
+        if not units:
+            notes.append(
+                f"the query has {distinct} distinct words (more than {MAX_CLAUSES}) and the "
+                "index has none of them"
+            )
     if len(units) > MAX_CLAUSES:
         notes.append(
             f"the query has {len(units)} distinct words; only the first {MAX_CLAUSES} were used"

@@ -65,6 +65,20 @@ class Scoring:
     facets: Mapping[str, Mapping[str, int]]
 
 
+def facet_names(facets: Collection[str] | None) -> tuple[str, ...] | None:
+    """The ``facets`` argument of a search as a tuple of names (``None``: the default
+    facets); anything but a name or a collection of them is a ValueError. The one rule
+    for both searchers (the sharded one passes the tuple to its shards, whose searchers
+    check the names are keyword fields)."""
+    if facets is None:
+        return None
+    if not isinstance(facets, Iterable) or isinstance(facets, (bytes, Mapping)):
+        raise ValueError(
+            f"facets must be a field name or a list of them, got {type(facets).__name__}"
+        )
+    return (facets,) if isinstance(facets, str) else tuple(facets)
+
+
 class Searcher:
     """Search one index snapshot.
 
@@ -188,13 +202,9 @@ class Searcher:
         return min(page_end, sum(segment.max_doc for segment in self.reader.segments))
 
     def _facet_fields(self, facets: Collection[str] | None) -> tuple[str, ...]:
-        if facets is None:
+        names = facet_names(facets)
+        if names is None:
             return self._default_facets
-        if not isinstance(facets, Iterable) or isinstance(facets, (bytes, Mapping)):
-            raise ValueError(
-                f"facets must be a field name or a list of them, got {type(facets).__name__}"
-            )
-        names = (facets,) if isinstance(facets, str) else tuple(facets)
         for name in names:
             if name not in self.schema or self.schema[name].is_text:
                 raise SchemaError(f"facets need keyword fields; {name!r} is not one")
@@ -302,9 +312,7 @@ class Searcher:
         facet_fields = self._facet_fields(facets)
         page_end = self._page_end(page_end)
         notes = list(plan.notes)
-        if plan.compiled is None:
-            if isinstance(query, str) and query.strip():
-                notes.append("no searchable words in the query (only stopwords or punctuation)")
+        if plan.compiled is None:  # (the plan's notes say why)
             empty: dict[str, Mapping[str, int]] = {name: {} for name in facet_fields}
             return Scoring(plan=plan, scored=None, total=0, notes=tuple(notes), facets=empty)
         evaluator = Evaluator(self._ctx)
