@@ -383,6 +383,18 @@ def test_urls_and_bullets_on_related_lines() -> None:
     )
 
 
+def test_a_related_line_of_a_separator_and_a_url_only_is_a_link_without_headline() -> None:
+    """``| https://…`` (the separator with nothing before it) carries only a URL, as a bare
+    ``https://…`` line does: the bar is not part of a headline."""
+    article = parse_page(page(TITLE, P1, R1, "| https://example.com/a/9", R2))
+    assert article.body == P1
+    assert article.related == (
+        RelatedLink(headline=R1),
+        RelatedLink(headline="", url="https://example.com/a/9"),
+        RelatedLink(headline=R2),
+    )
+
+
 # ----------------------------------------------------------------- ids and errors
 
 

@@ -53,7 +53,7 @@ The rules, in order:
   headline; a leading bullet (``•``, ``-``, ``*``, ``▪``, ``►``) is dropped.
   A line ``headline<TAB>URL`` (any URL without spaces) or ``headline | https://…`` (an
   absolute http(s) URL) carries the target URL; a bare ``https://…`` line is a link with a
-  URL and no headline (it resolves by URL or is reported unresolved).
+  URL and no headline (it resolves by URL or is reported unresolved), as is ``| https://…``.
   The body always keeps at least one paragraph, so the first line of a run that would eat the
   whole body stays in the body. Measured on BeliN articles rendered as pages with other
   articles' titles as related headlines (``tests/page_render.py``), see the guide.
@@ -331,8 +331,10 @@ def _split_url(line: str) -> tuple[str, str | None]:
         url = url.strip()
         if url and not any(char.isspace() for char in url):
             return headline.strip(), url
-    if " | " in line:
-        headline, _, url = line.rpartition(" | ")
+    # "headline | https://…", or "| https://…" (the separator with no headline before it)
+    bar = " | " if " | " in line else "| " if line.startswith("| ") else None
+    if bar is not None:
+        headline, _, url = line.rpartition(bar)
         url = url.strip()
         if _URL.match(url):
             return headline.strip(), url
@@ -376,9 +378,9 @@ def _is_body_tail(line: str) -> bool:
 def _looks_like_headline(line: str) -> bool:
     """A headline line: headline-sized, no danda anywhere, not ending like a sentence, not
     a label, byline or citation; or a bare http(s) URL (a link without a headline)."""
-    headline = _headline_part(line)
-    if _URL.match(headline):
-        return True
+    headline, url = _split_url(_BULLET.sub("", line))
+    if _URL.match(headline) or (not headline and url is not None):
+        return True  # a bare URL, or "| URL": a link without a headline
     asks = "?" in headline
     return (
         _headline_sized(headline)
