@@ -283,6 +283,10 @@ class BackgroundMerge:
     ) -> None:
         self.entries = tuple(entries)
         self.name = name
+        #: names of the segments being merged
+        self.inputs = frozenset(entry.name for entry in self.entries)
+        #: every file the inputs' entries list (kept while the merge runs)
+        self.files = frozenset(name for entry in self.entries for name in entry.files)
         self.entry: SegmentEntry | None = None
         #: a reader of the output (set with :attr:`entry`)
         self.reader: SegmentReader | None = None
@@ -304,16 +308,6 @@ class BackgroundMerge:
             self.entry = entry
         except BaseException as error:  # reported to the writer's thread by install
             self.error = error
-
-    @property
-    def inputs(self) -> frozenset[str]:
-        """Names of the segments being merged."""
-        return frozenset(entry.name for entry in self.entries)
-
-    @property
-    def files(self) -> frozenset[str]:
-        """Every file the inputs' entries list (kept while the merge runs)."""
-        return frozenset(name for entry in self.entries for name in entry.files)
 
     def done(self) -> bool:
         return not self._thread.is_alive()
