@@ -36,7 +36,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from bnsearch.distributed.runner import RETRIES, by_slot
+from bnsearch.distributed.runner import RETRIES, by_slot, slot_of
 from bnsearch.errors import BnSearchError
 
 T = TypeVar("T")
@@ -180,7 +180,7 @@ class HostRunner:
         numbers = range(len(calls)) if shards is None else shards
         groups: dict[int, list[int]] = {}
         for position, number in enumerate(numbers):
-            groups.setdefault(number % len(self._slots), []).append(position)
+            groups.setdefault(slot_of(number, len(self._slots)), []).append(position)
         results: list[Any] = [None] * len(calls)
         for _attempt in range(self.retries + 1):
             by_worker: dict[str, list[int]] = {}

@@ -72,7 +72,7 @@ class Runner:
         """A Dask future of ``function(*args)``, placed on shard ``number``'s worker (its
         answer a :class:`Refused` where it raised the library's error)."""
         assert self.client is not None
-        where = [self._workers[number % len(self._workers)]] if self._workers else None
+        where = [self._workers[slot_of(number, len(self._workers))]] if self._workers else None
         return self.client.submit(
             _answer,
             function,
@@ -106,11 +106,16 @@ def _raise_refused(result: Any) -> Any:
     return result
 
 
+def slot_of(number: int, slots: int) -> int:
+    """The slot (a worker, or a host) of shard ``number`` among ``slots``."""
+    return number % slots
+
+
 def by_slot(count: int, slots: int) -> list[list[int]]:
-    """Shards ``0..count-1`` grouped by slot ``number mod slots`` (non-empty groups)."""
+    """Shards ``0..count-1`` grouped by :func:`slot_of` (non-empty groups)."""
     groups: list[list[int]] = [[] for _ in range(min(slots, count))]
     for number in range(count):
-        groups[number % slots].append(number)
+        groups[slot_of(number, slots)].append(number)
     return groups
 
 
