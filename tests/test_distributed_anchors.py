@@ -192,6 +192,13 @@ def test_verify_checks_anchors_over_every_shard(pages: list[Article], tmp_path: 
     assert report.ok, report.problems
     assert report.doc_count == 400
     assert main(["verify", "--index", str(tmp_path / "s")]) == 0
+    # a shard's unreferenced segment file (a crash before a commit) is a warning, named
+    leftover = Path(sharded.shard_paths[1]) / "seg-999999.cfs"
+    leftover.write_bytes(b"left by a crash")
+    report = sharded.verify()
+    assert report.ok and len(report.warnings) == 1, report.warnings
+    assert str(sharded.shard_paths[1]) in report.warnings[0] and leftover.name in report.warnings[0]
+    leftover.unlink()
     # a shard alone cannot tell: links from other shards look like wrong anchors there
     alone = [verify(path) for path in sharded.shard_paths]
     assert any(not r.ok for r in alone)

@@ -170,3 +170,36 @@ def test_a_large_segment_opens_without_checking_its_link_text_and_verify_finds_i
     monkeypatch.setattr(segment_module, "OPEN_FULL_CHECK_BYTES", 0)
     with pytest.raises(IndexFormatError, match=r"array 'links\.src' is damaged"):
         Index.open(tmp_path / "idx").reader()
+
+
+def test_verify_warns_of_segment_files_the_manifest_does_not_reference(tmp_path: Path) -> None:
+    """A crash between writing a segment and committing leaves its file: not damage (the
+    index is OK), but verify names it as a warning rather than passing over it."""
+    build(tmp_path / "idx")
+    kept = next((tmp_path / "idx").glob("seg-??????.cfs"))
+    (tmp_path / "idx" / "seg-999999.cfs").write_bytes(kept.read_bytes())
+    (tmp_path / "idx" / "meta.json.tmp").write_text("{", encoding="utf-8")
+    report = verify(tmp_path / "idx")
+    assert report.ok, str(report)
+    assert len(report.warnings) == 1, report.warnings
+    assert "seg-999999.cfs" in report.warnings[0] and "meta.json.tmp" in report.warnings[0]
+    assert "not referenced" in report.warnings[0] and "crash" in report.warnings[0]
+    assert "seg-999999.cfs" in str(report) and "warning" in str(report)
+    assert kept.name not in report.warnings[0]
+    with Index.open(tmp_path / "idx").writer():  # the next writer removes them
+        pass
+    assert verify(tmp_path / "idx").warnings == ()
+
+
+def test_verify_makes_an_empty_manifest_beside_segment_files_visible(tmp_path: Path) -> None:
+    """A checksummed manifest listing no segments beside segment files read as a healthy
+    empty index: verify now says the files are there and the manifest lists none."""
+    from index_files import rewrite_manifest_body
+
+    build(tmp_path / "idx")
+    rewrite_manifest_body(tmp_path / "idx", lambda body: body.update(segments=[]))
+    report = verify(tmp_path / "idx")
+    assert report.doc_count == 0 and report.segments == 0
+    assert report.ok  # a first commit that crashed, or every article deleted, leaves this
+    assert any("lists no segments" in w for w in report.warnings), report.warnings
+    assert "lists no segments" in str(report)

@@ -405,9 +405,11 @@ def verify_sharded(runner: Runner, root: str, paths: Sequence[str]) -> VerifyRep
     """Every shard's checks, then every live article's stored anchors against the links
     resolving to it over every shard (what ``verify`` checks in one index)."""
     problems: list[str] = []
+    warnings: list[str] = []
     reports = runner.map(shard_verify, [(path,) for path in paths])
     for report, _, _ in reports:
         problems.extend(f"{report.location}: {problem}" for problem in report.problems)
+        warnings.extend(f"{report.location}: {warning}" for warning in report.warnings)
     if not problems:
         problems.extend(anchor_problems(*_whole((rows, keys) for _, rows, keys in reports)))
     return VerifyReport(
@@ -417,6 +419,7 @@ def verify_sharded(runner: Runner, root: str, paths: Sequence[str]) -> VerifyRep
         doc_count=sum(report.doc_count for report, _, _ in reports),
         files_checked=sum(report.files_checked for report, _, _ in reports),
         problems=tuple(problems),
+        warnings=tuple(warnings),
     )
 
 

@@ -29,6 +29,8 @@ from bnsearch.index import faults
 from bnsearch.index.compound import ALLOWED_DTYPES
 
 MANIFEST = "meta.json"
+#: The next manifest while a commit writes it (renamed over ``meta.json``; a crash leaves it).
+MANIFEST_TMP = MANIFEST + ".tmp"
 LOCK_FILE = "write.lock"
 
 
@@ -226,7 +228,7 @@ class FSDirectory:
     def write_manifest(self, data: bytes) -> None:
         """The commit point: temp file, fsync, atomic rename over ``meta.json``, fsync dir."""
         self.sync()
-        temporary = self.path / (MANIFEST + ".tmp")
+        temporary = self.path / MANIFEST_TMP
         with _create(temporary) as handle:
             handle.write(data)
             handle.flush()

@@ -13,13 +13,13 @@ import datetime as dt
 import json
 import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 
 from bnsearch.errors import IndexFormatError
-from bnsearch.index.directory import FileInfo, check_name, plain_name
+from bnsearch.index.directory import MANIFEST_TMP, FileInfo, check_name, plain_name
 
 FORMAT_NAME = "bnsearch-index"
 #: Bump on any incompatible change of the on-disk layout.
@@ -134,6 +134,20 @@ class Manifest:
             )
         except (KeyError, TypeError, ValueError) as error:
             raise IndexFormatError(f"{where}: manifest is malformed ({error!r})") from None
+
+
+def unreferenced(manifest: Manifest, names: Iterable[str]) -> list[str]:
+    """The files among ``names`` (a folder's listing) that no segment of ``manifest``
+    lists: ``seg-*`` files and a half-written next manifest. A crash between writing a
+    segment (or the next manifest) and committing leaves them, as does a writer at work
+    (its uncommitted segments, a background merge's output); the next writer removes
+    them (:meth:`IndexWriter._remove_unreferenced`), and ``verify`` names them."""
+    keep = {name for entry in manifest.segments for name in entry.files}
+    return [
+        name
+        for name in names
+        if (name.startswith("seg-") and name not in keep) or name == MANIFEST_TMP
+    ]
 
 
 def _count(value: object, label: str, limit: int = 2**63 - 1) -> int:

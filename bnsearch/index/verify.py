@@ -13,6 +13,8 @@ wrong, that every live article's stored anchors are the headlines of the links t
 resolve to it (one resolution of every live link, about 7 microseconds a link: small next
 to reading every stored row, which verify does anyway).
 A healthy index gives a report with no problems; the CLI's ``bnsearch verify`` prints it.
+Files in the folder that the manifest does not reference are warnings, not problems (a
+crash before a commit leaves them; see :func:`bnsearch.index.manifest.unreferenced`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from bnsearch.index import blockmax, compound, wordspans
 from bnsearch.index.directory import Directory, FSDirectory
 from bnsearch.index.linkmaps import map_problems
 from bnsearch.index.links import LinkGraph, graph_from_segments
-from bnsearch.index.manifest import Manifest, SegmentEntry
+from bnsearch.index.manifest import Manifest, SegmentEntry, unreferenced
 from bnsearch.index.norms import encode_lengths
 from bnsearch.index.reader import read_manifest
 from bnsearch.index.schema import TEXT, Schema
@@ -51,6 +53,8 @@ class VerifyReport:
     doc_count: int
     files_checked: int
     problems: tuple[str, ...]
+    #: What is not damage but worth knowing (files the manifest does not reference).
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -61,13 +65,13 @@ class VerifyReport:
             f"{self.location}: generation {self.generation}, {self.segments} segments, "
             f"{self.doc_count} live articles, {self.files_checked} files checked"
         )
+        lines = [f"  - {problem}" for problem in self.problems]
+        lines += [f"  - warning: {warning}" for warning in self.warnings]
         if self.ok:
-            return head + ": OK"
-        return (
-            head
-            + f": {len(self.problems)} problem(s)\n"
-            + "\n".join(f"  - {problem}" for problem in self.problems)
-        )
+            head += ": OK" + (f", {len(self.warnings)} warning(s)" if self.warnings else "")
+        else:
+            head += f": {len(self.problems)} problem(s)"
+        return "\n".join([head, *lines])
 
 
 def _crc(directory: Directory, name: str) -> tuple[int, int]:
@@ -328,6 +332,35 @@ def anchor_problems(graph: LinkGraph, link_rows: LinkRows) -> list[str]:
     return problems
 
 
+_MAX_NAMED_FILES = 10
+
+
+def _leftovers(directory: Directory, manifest: Manifest) -> tuple[str, ...]:
+    """Warnings for files in the folder that ``manifest`` does not reference."""
+    try:
+        left = unreferenced(manifest, directory.list_names())
+    except OSError:
+        return ()
+    if not left:
+        return ()
+    named = ", ".join(left[:_MAX_NAMED_FILES])
+    if len(left) > _MAX_NAMED_FILES:
+        named += f" and {len(left) - _MAX_NAMED_FILES} more"
+    found = [
+        f"{len(left)} file(s) not referenced by the manifest: {named} (a crash between "
+        "writing a segment and committing leaves them, as does a writer at work now; "
+        "they are not read, and the next writer removes them)"
+    ]
+    if not manifest.segments and any(name.startswith("seg-") for name in left):
+        found.append(
+            "the manifest lists no segments, yet segment files are in the folder: a crash "
+            "before the first commit, or a commit that deleted every article, leaves this; "
+            "if the index should hold articles, its meta.json was replaced (restore it from "
+            "a copy before a writer opens the index and removes those files)"
+        )
+    return tuple(found)
+
+
 def verify(target: str | os.PathLike[str] | Any, *, anchors: bool = True) -> VerifyReport:
     """Check the index at ``target`` (a folder path or an :class:`Index`).
 
@@ -397,4 +430,5 @@ def verify(target: str | os.PathLike[str] | Any, *, anchors: bool = True) -> Ver
         doc_count=manifest.doc_count,
         files_checked=checked,
         problems=tuple(problems),
+        warnings=_leftovers(directory, manifest),
     )

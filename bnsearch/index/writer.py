@@ -56,7 +56,7 @@ from bnsearch.index.anchorfile import (
     update_arrays,
     with_update,
 )
-from bnsearch.index.directory import Directory, FileInfo, FSDirectory
+from bnsearch.index.directory import MANIFEST_TMP, Directory, FileInfo, FSDirectory
 from bnsearch.index.linkmaps import link_url_key
 from bnsearch.index.links import (
     LinkGraph,
@@ -68,7 +68,7 @@ from bnsearch.index.links import (
     segment_link_maps,
 )
 from bnsearch.index.lock import WriteLock
-from bnsearch.index.manifest import Manifest, SegmentEntry
+from bnsearch.index.manifest import Manifest, SegmentEntry, unreferenced
 from bnsearch.index.merge import BackgroundMerge, MergePolicy, merge_segments
 from bnsearch.index.reader import IndexReader, read_manifest
 from bnsearch.index.schema import Schema
@@ -940,20 +940,15 @@ class IndexWriter:
 
     def _remove_unreferenced(self, manifest: Manifest) -> None:
         """Remove files no commit references (crash leftovers, merged-away segments)."""
-        keep = {name for entry in manifest.segments for name in entry.files}
         merge = self._background
-        if merge is not None:  # its inputs' files, and the segment it writes
-            keep |= merge.files
-        for name in self._directory.list_names():
-            if merge is not None and is_segment_file(merge.name, name):
-                continue
-            if name.startswith("seg-") and name not in keep:
+        for name in unreferenced(manifest, self._directory.list_names()):
+            if name == MANIFEST_TMP:
+                self._directory.remove(name)
+            elif merge is None or not (name in merge.files or is_segment_file(merge.name, name)):
+                # (a running merge keeps its inputs' files and the segment it writes);
                 # another process may hold it on a platform that forbids removal
                 with contextlib.suppress(OSError):
                     self._directory.remove(name)
-        for stale in ("meta.json.tmp",):
-            if self._directory.exists(stale):
-                self._directory.remove(stale)
 
     def close(self) -> None:
         """Roll back anything uncommitted and release the lock."""
