@@ -494,6 +494,8 @@ class ShardedSearcher:
         """
         if not isinstance(article_id, str):
             raise KeyError(f"no live article with id {article_id!r}")
+        if isinstance(query, str):  # before the shards' term lookup reads it, as search()
+            check_length(query)
         request = SearchRequest(
             query=query,
             limit=0,
@@ -636,12 +638,15 @@ class ShardedSearcher:
     #: per text field, the term dictionary over every shard (filled on first use)
     _term_dictionaries: dict[str, TermDictionary] | None = None
 
+    def _text_field(self, field: str, purpose: str) -> None:
+        if field not in self.schema or not self.schema[field].is_text:
+            raise SchemaError(f"{purpose} a text field; {field!r} is not one")
+
     def dictionary(self, field: str, *, purpose: str = "suggestions need") -> TermDictionary:
         """Every term of ``field`` over all shards, document frequencies summed: the term
         dictionary of one index holding the shards' segments (built on first use, kept
         for this searcher's snapshot)."""
-        if field not in self.schema or not self.schema[field].is_text:
-            raise SchemaError(f"{purpose} a text field; {field!r} is not one")
+        self._text_field(field, purpose)
         if self._term_dictionaries is None:
             self._term_dictionaries = {}
         found = self._term_dictionaries.get(field)
@@ -656,10 +661,10 @@ class ShardedSearcher:
     def suggest(self, query: str, *, field: str = "body") -> str | None:
         """A "did you mean" spelling of ``query``: :func:`bnsearch.search.suggest.did_you_mean`
         over the terms of every shard (:meth:`dictionary`)."""
-        dictionary = self.dictionary(field)
-        if not isinstance(query, str):
+        if not isinstance(query, str):  # (the field is checked first, as one index does)
+            self._text_field(field, "suggestions need")
             return None
-        return did_you_mean(query, dictionary, self.schema.analyzer(field))
+        return did_you_mean(query, self.dictionary(field), self.schema.analyzer(field))
 
     def complete(self, prefix: str, *, limit: int = 8, field: str = "body") -> list[str]:
         """Completions of a half-typed query: :func:`bnsearch.search.suggest.complete_query`
