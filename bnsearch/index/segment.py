@@ -978,9 +978,3 @@ class EdgeTable:
             count = count + 1 if source == previous else 0
             previous = source
             self.link_no.append(count)
-
-    def of_source(self, doc: int) -> list[int]:
-        """Edges whose source is ``doc`` (edges are stored grouped by source)."""
-        low = bisect.bisect_left(self.src, doc)
-        high = bisect.bisect_right(self.src, doc)
-        return list(range(low, high))

@@ -180,7 +180,7 @@ def block_codec(block: bytes | memoryview) -> str:
 def decompress_block(block: bytes | memoryview) -> bytes:
     """The text bytes of a stored block of either codec (:class:`IndexFormatError` for an
     LZ4 block where the ``lz4`` package is missing; one of ``_DAMAGED_BLOCK`` if damaged)."""
-    if not len(block) or block[0] != _LZ4_MARK:
+    if block_codec(block) != "lz4":
         return inflate(block)
     if lz4_block is None:
         raise IndexFormatError("an LZ4 stored block: reading it needs the lz4 package")
