@@ -152,3 +152,43 @@ def _fields(article: Any) -> dict[str, Any]:
     import attrs
 
     return attrs.asdict(article, recurse=False)
+
+
+def test_a_block_holding_more_rows_than_the_block_index_says_is_a_format_error(
+    healthy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crafted store whose first block holds two rows while its block index says one
+    (and the next block one row while the index says two): the rows in order are every
+    doc's, so verify passed it, and doc 1 read as doc 2's row. Now the row count of a
+    block is checked against the block index when it is decoded."""
+    from bnsearch.index import store as store_module
+    from bnsearch.index import verify
+
+    path = tmp_path / "idx"
+    shutil.copytree(healthy, path)
+
+    def craft(entry: Any, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        rows = list(StoreReader(arrays["store.bin"], arrays["store.idx"], where="").iter_rows())
+        with monkeypatch.context() as patch:
+            patch.setattr(store_module, "BLOCK_CHARS", 1 << 30)  # two rows in one block
+            pair = StoreWriter()
+            pair.add(rows[0])
+            pair.add(rows[1])
+            ((first, _),) = pair.blocks()
+        single = StoreWriter()
+        single.add(rows[2])
+        ((second, _),) = single.blocks()
+        writer = StoreWriter()
+        writer.add_blocks([(first, 1), (second, 2)])  # the counts of the index are wrong
+        for row in rows[3:]:
+            writer.add(row)
+        data, index = writer.finish()
+        arrays["store.bin"], arrays["store.idx"] = np.frombuffer(data, np.uint8), index
+        return arrays
+
+    rewrite_segments(path, craft)
+    segment = Index.open(path).reader().segments[0]
+    with pytest.raises(IndexFormatError, match=r"seg-.*stored block [01].*rows"):
+        segment.stored(1)
+    report = verify(path)
+    assert not report.ok and any("stored block" in p for p in report.problems), report

@@ -507,6 +507,12 @@ class StoreReader:
             raise IndexFormatError(
                 f"{self._where}: stored block {number} (bytes {start}..{end}) is damaged: {error}"
             ) from None
+        expected = self._firsts[number + 1] - self._firsts[number]
+        if len(rows) != expected:  # else a doc would read as its neighbour's row
+            raise IndexFormatError(
+                f"{self._where}: stored block {number} holds {len(rows)} rows, the block "
+                f"index says {expected}"
+            )
         try:
             _check_rows(rows)
         except ValueError as error:
@@ -529,18 +535,13 @@ class StoreReader:
     def row(self, doc: int) -> dict[str, Any]:
         """The stored row of ``doc`` (a fresh copy, safe to modify)."""
         number, inner = self._locate(doc)
-        rows, copy = self._decoded(number)
-        if inner >= len(rows):
-            raise IndexFormatError(f"{self._where}: stored block {number} lacks doc {doc}")
+        rows, copy = self._decoded(number)  # (as many rows as the block index says)
         return copy(rows[inner])
 
     def related_headlines(self, doc: int) -> list[str]:
         """The headlines of ``doc``'s related links (no copy of the row is made)."""
         number, inner = self._locate(doc)
-        rows = self._block(number)
-        if inner >= len(rows):
-            raise IndexFormatError(f"{self._where}: stored block {number} lacks doc {doc}")
-        return [str(link[0]) for link in rows[inner]["related"]]
+        return [str(link[0]) for link in self._block(number)[inner]["related"]]
 
     def copy_live(
         self,
