@@ -130,3 +130,89 @@ def test_a_damaged_docs_spans_are_an_index_format_error_on_the_snippet_path(
             lookup.fragment(0, text)
     with pytest.raises(IndexFormatError, match="damaged"):
         lookup.fragment(segment.max_doc + 5, text)  # a doc past the segment's spans
+
+
+#: Words of the hostile texts, and what stands between and inside them: astral letters
+#: and emoji, joiners, a byte-order mark, marks that combine with nothing, Unicode line and
+#: paragraph separators, NEL, CRLF, ideographic space, sentence ends, a bidi override.
+_WORDS = ["ঢাকা", "শহর", "বৃষ্টি", "প্রধানমন্ত্রী", "খবর", "নদী", "সেতু", "কৃষক"]
+_ODD = [
+    "😀", "𝔸", "\u200d", "\u200c", "\u00a0", "\u2028", "\u2029", "\x85", "\u0301", "\u09bc",
+    "\u09cd", "\ufeff", "\u202e", "\t", "\n", "\r\n", "।", "?", "!", "\u3000", "৳", "𝒳𝒴",
+]  # fmt: skip
+
+
+def _hostile_text(rng: Any, words: int) -> str:
+    parts: list[str] = []
+    for _ in range(words):
+        draw = rng.random()
+        if draw < 0.55:
+            parts.append(rng.choice(_WORDS))
+        elif draw < 0.8:
+            parts.append(rng.choice(_ODD))
+        elif draw < 0.85:  # a very long word (longer than most windows)
+            parts.append(rng.choice(_WORDS) * rng.randrange(20, 120))
+        else:  # a word glued to odd characters
+            parts.append(rng.choice(_WORDS) + rng.choice(_ODD) + rng.choice(_WORDS))
+        parts.append(rng.choice([" ", " ", "  ", "\n", "। ", "", rng.choice(_ODD)]))
+    return "".join(parts)
+
+
+def test_hostile_texts_give_the_reference_snippets_and_marks() -> None:
+    """Texts of odd (surrogate-free) Unicode, very long words, empty fields, a match at
+    offset 0 or at a field's end, windows of 1 character to longer than the text: the
+    compiled snippets and marks are what the Python code makes of the numpy path's kept
+    words, and a search's highlights are those of re-analysis on both paths."""
+    import random
+
+    from bnsearch.search import Searcher
+    from bnsearch.search.highlight import best_kept_fragment, highlight_all_kept
+    from bnsearch.search.hits import LazyHighlights, highlight_row
+
+    if spans.core is None:
+        pytest.skip("the compiled highlight code is not built (or the numpy path is forced)")
+    rng = random.Random(606)
+    index = Index.in_memory()
+    with index.writer() as writer:
+        for number in range(90):
+            body = "" if number % 11 == 0 else _hostile_text(rng, rng.randrange(0, 50))
+            body = rng.choice(_WORDS) + body if number % 7 == 0 else body  # a match at 0
+            title = _hostile_text(rng, rng.randrange(0, 5)) or rng.choice(_WORDS)
+            writer.add(Article(id=f"h{number}", title=title, body=body))
+    segment = index.reader().segments[0]
+    analyzer = index.schema.analyzer("body")
+    compared = marked = 0
+    for _ in range(12):
+        terms = [t for w in rng.sample(_WORDS, rng.randrange(1, 4)) for t in analyzer.terms(w)]
+        first, second, third = (analyzer.terms(w)[0] for w in rng.sample(_WORDS, 3))
+        matcher = TermMatcher(
+            terms=frozenset(terms),
+            prefixes=tuple(rng.sample(["প্র", "ঢা", "ক"], rng.randrange(0, 3))),
+            phrases=(((0, first), (1, second)), ((0, second), (2, third))),
+            weights={t: rng.choice([0.5, 1.0, 3.0]) for t in terms},
+        )
+        for field in ("body", "title"):
+            lookup = spans.SpanLookup(segment, field, matcher)
+            for doc in range(segment.max_doc):
+                text = segment.stored(doc)[field] or ""
+                reference = lookup._words(doc, text)
+                for chars in (1, 5, 40, 100_000):
+                    mine = lookup.fragment(doc, text, fragment_chars=chars)
+                    assert mine == best_kept_fragment(reference, matcher, fragment_chars=chars)
+                    compared += 1
+                    marked += bool(mine.spans)
+                assert lookup.marks(doc, text) == highlight_all_kept(reference, matcher)
+    assert compared > 8000 and marked > 2000
+    highlighted = 0
+    for compiled in (True, False):
+        searcher = Searcher(index.reader())
+        with pytest.MonkeyPatch.context() as patch:
+            if not compiled:
+                patch.setattr(spans, "core", None)
+            for query in [*_WORDS, "ঢাকা শহর", '"ঢাকা শহর"', "প্র*", "নদী~1", "😀 𝔸 ঢাকা"]:
+                for hit in searcher.search(query, limit=40):
+                    marks = hit.highlights
+                    assert isinstance(marks, LazyHighlights)
+                    assert dict(marks) == highlight_row(marks._ctx, marks._row, marks.matchers)
+                    highlighted += any(f.spans for f in dict(marks).values())
+    assert highlighted > 300
