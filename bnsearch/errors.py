@@ -9,7 +9,25 @@ from __future__ import annotations
 
 
 class BnSearchError(Exception):
-    """Base class of every error bnsearch raises on purpose."""
+    """Base class of every error bnsearch raises on purpose.
+
+    Every one pickles as itself, its attributes included (a shard task's or a shard
+    host's error is raised where the call was made): it is remade without calling its
+    ``__init__``, whose arguments (keyword-only ones, several) its ``args`` lack.
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_remade, (type(self), self.args, self.__dict__))
+
+
+def _remade(
+    kind: type[BnSearchError], args: tuple[object, ...], state: dict[str, object]
+) -> BnSearchError:
+    """An unpickled :class:`BnSearchError`: ``kind`` with these ``args`` and attributes."""
+    error = kind.__new__(kind, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class AnalysisError(BnSearchError):

@@ -10,6 +10,7 @@ import pytest
 from bnsearch import demo_corpus_path
 from bnsearch.articles import read_articles
 from bnsearch.distributed import ShardedIndex
+from bnsearch.errors import BnSearchError
 from bnsearch.index import Index
 from bnsearch.search.parser import MAX_QUERY_CHARS, QuerySyntaxError
 
@@ -69,3 +70,109 @@ def test_an_overlong_query_is_refused_before_any_shard_is_asked(
     # nothing to fix in a query that is not a string: no shard is asked for its terms
     assert searcher.suggest(None) is alone.suggest(None) is None  # type: ignore[arg-type]
     assert asked == []
+
+
+def _every_error_class() -> list[type[BnSearchError]]:
+    import importlib
+    import pkgutil
+
+    import bnsearch
+
+    for module in pkgutil.walk_packages(bnsearch.__path__, "bnsearch."):
+        importlib.import_module(module.name)
+    found: list[type[BnSearchError]] = []
+    waiting: list[type[BnSearchError]] = [BnSearchError]
+    while waiting:
+        kind = waiting.pop()
+        found.append(kind)
+        waiting.extend(kind.__subclasses__())
+    return found
+
+
+#: Errors whose constructor takes more than a message, made as the library makes them.
+_MADE: dict[str, Any] = {
+    "ArticleError": lambda kind: kind("no title", path="news.jsonl", line=7, offset=120),
+    "QuerySyntaxError": lambda kind: kind("missing ')'", query="ঢাকা AND (", position=9),
+    "RequestError": lambda kind: kind(400, "bad_query", "query too long", limit=1000),
+}
+
+
+def test_every_library_error_travels_between_processes_as_itself() -> None:
+    """A shard task's or a shard host's error is pickled on the worker and raised where
+    the call was made. QuerySyntaxError did not unpickle (its keyword-only arguments:
+    the caller got a TypeError) and ArticleError unpickled without its path and line
+    (where Dask had not registered its own pickling of the class first)."""
+    import io
+    import pickle
+
+    kinds = _every_error_class()
+    assert len(kinds) > 12
+    for kind in kinds:
+        error = _MADE.get(kind.__name__, lambda k: k("what went wrong"))(kind)
+        sent = io.BytesIO()
+        pickler = pickle.Pickler(sent, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.dispatch_table = {}  # the class's own pickling (Dask's tblib may add one)
+        pickler.dump(error)
+        back = pickle.loads(sent.getvalue())
+        assert type(back) is kind
+        assert (str(back), back.args, vars(back)) == (str(error), error.args, vars(error))
+
+
+def _refuse(name: str) -> None:
+    raise TypeError(f"{name} cannot be rebuilt here")
+
+
+class _Unloadable:
+    """Pickles, but does not unpickle (as a class missing where the call was made)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_refuse, ("_Unloadable",))
+
+
+class _NoWayBack(Exception):
+    """An exception that pickles but does not unpickle."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.detail = _Unloadable()
+
+
+def _raise_no_way_back(value: str) -> None:
+    raise _NoWayBack(value)
+
+
+def _raise_query_error(value: str) -> None:
+    raise QuerySyntaxError("missing ')'", query=value, position=len(value))
+
+
+def test_a_host_reply_the_caller_cannot_read_is_the_librarys_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A shard host's reply (``hostplugin.answer``) read where the call was made: the
+    error a shard function raised comes back as itself; an error that does not unpickle
+    there is a HostCallError naming the worker, not a TypeError from pickle."""
+    pytest.importorskip("distributed")
+    import pickle
+
+    from bnsearch.distributed.hostplugin import HostCallError, answer
+    from bnsearch.distributed.hosts import HostRunner
+
+    class Client:  # the calls HostRunner makes of a Dask client before a call
+        def register_plugin(self, plugin: Any) -> None:
+            pass
+
+        def scheduler_info(self) -> dict[str, Any]:
+            return {"workers": {"tcp://host-a:1": {}, "tcp://host-b:1": {}}}
+
+    runner = HostRunner(Client())
+    monkeypatch.setattr(
+        runner, "_call", lambda payloads: {w: answer(p) for w, p in payloads.items()}
+    )
+    assert runner.map(len, [("ab",), ("abc",), ("",)]) == [2, 3, 0]
+    with pytest.raises(QuerySyntaxError, match="missing") as caught:
+        runner.map(_raise_query_error, [("ঢাকা (",), ("ok",)])
+    assert caught.value.position == len("ঢাকা (") and caught.value.query == "ঢাকা ("
+    with pytest.raises(HostCallError, match=r"tcp://host-a:1.*cannot be rebuilt"):
+        runner.map(_raise_no_way_back, [("x",)])
+    assert pickle.loads(answer(pickle.dumps((len, [("abc",)])))) == (True, [3])
+    runner.close()

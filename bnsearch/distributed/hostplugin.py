@@ -5,11 +5,12 @@ with ``client.register_plugin``; Dask sets it up on every worker, and on workers
 join later) adds the handler :data:`HANDLER` to the worker's comm server, beside Dask's
 own (``gather``, ``actor_execute``, ...). A call is one Dask message on a comm the client
 keeps open to the worker: its ``payload`` is ``(function, calls)`` pickled, and the reply
-is :func:`answer`'s bytes. The handler runs on the worker's event loop, as Dask's own
-handlers do: a step at 100,000 articles takes 1.4-2 CPU-ms, and running it on a thread
-of its own cost each worker 0.6-0.85 CPU-ms more a search (two runs in one cluster,
-docs/distributed.md). A long step (the first at a new generation opens the shards)
-holds the loop meanwhile, as it held the actors' thread, where the next call waited.
+is :func:`answer`'s bytes, read where the call was made by :func:`read_reply`. The
+handler runs on the worker's event loop, as Dask's own handlers do: a step at 100,000
+articles takes 1.4-2 CPU-ms, and running it on a thread of its own cost each worker
+0.6-0.85 CPU-ms more a search (two runs in one cluster, docs/distributed.md). A long
+step (the first at a new generation opens the shards) holds the loop meanwhile, as it
+held the actors' thread, where the next call waited.
 
 This module imports Dask: only :mod:`.hosts` imports it, when a client is given.
 """
@@ -48,6 +49,23 @@ def answer(payload: bytes) -> bytes:
     except Exception as error:  # an answer or an error that does not pickle
         failed = HostCallError(f"a shard host's answer could not travel back: {error!r}")
         return pickle.dumps((False, failed), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def read_reply(reply: bytes, worker: str) -> list[Any]:
+    """The answers in ``worker``'s reply (:func:`answer`'s bytes), where the call was
+    made; the error it carries is raised as itself, and a reply that cannot be read here
+    (an error whose class is not importable here, or that does not rebuild) is a
+    :class:`HostCallError` naming the worker."""
+    try:
+        ok, found = pickle.loads(reply)
+    except Exception as error:
+        raise HostCallError(
+            f"the answer of the shard host on {worker} could not be read here: {error!r}"
+        ) from None
+    if not ok:
+        raise found
+    answers: list[Any] = found
+    return answers
 
 
 class ShardHostPlugin(WorkerPlugin):

@@ -199,13 +199,11 @@ class HostRunner:
             for worker, answer in answers.items():
                 if answer is None:
                     continue
-                if not isinstance(answer, bytes):  # Dask's own error message
-                    from bnsearch.distributed.hostplugin import HostCallError
+                from bnsearch.distributed.hostplugin import HostCallError, read_reply
 
+                if not isinstance(answer, bytes):  # Dask's own error message
                     raise HostCallError(f"the shard host on {worker} failed: {answer!r}")
-                ok, found = pickle.loads(answer)
-                if not ok:
-                    raise found
+                found = read_reply(answer, worker)
                 for position, value in zip(by_worker[worker], found, strict=True):
                     results[position] = value
             if not lost:
