@@ -203,3 +203,16 @@ def test_verify_makes_an_empty_manifest_beside_segment_files_visible(tmp_path: P
     assert report.ok  # a first commit that crashed, or every article deleted, leaves this
     assert any("lists no segments" in w for w in report.warnings), report.warnings
     assert "lists no segments" in str(report)
+
+
+def test_segment_folders_of_an_old_index_are_not_unreferenced(tmp_path: Path) -> None:
+    """A format-2 index keeps a segment as a folder of files (``seg-N/...``): each is
+    listed by its segment, so verify warns of none of them."""
+    from fuzz_index import legacy_base
+
+    legacy_base(tmp_path / "old")
+    assert any(path.is_dir() for path in (tmp_path / "old").glob("seg-*"))
+    report = verify(tmp_path / "old")
+    assert report.ok and report.warnings == (), str(report)
+    (tmp_path / "old" / "seg-000005" / "left.npy").write_bytes(b"")  # a stray file inside
+    assert "seg-000005/left.npy" in verify(tmp_path / "old").warnings[0]
