@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
 
 from bnsearch import demo_corpus_path
 from bnsearch.articles import read_articles
-from bnsearch.distributed import ShardedIndex
+from bnsearch.distributed import ShardedIndex, ShardedSearcher
 from bnsearch.errors import BnSearchError
 from bnsearch.index import Index
 from bnsearch.search.parser import MAX_QUERY_CHARS, QuerySyntaxError
@@ -145,16 +146,11 @@ def _raise_query_error(value: str) -> None:
     raise QuerySyntaxError("missing ')'", query=value, position=len(value))
 
 
-def test_a_host_reply_the_caller_cannot_read_is_the_librarys_error(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A shard host's reply (``hostplugin.answer``) read where the call was made: the
-    error a shard function raised comes back as itself; an error that does not unpickle
-    there is a HostCallError naming the worker, not a TypeError from pickle."""
+def _wire_runner() -> Any:
+    """A HostRunner of two workers whose calls are answered in this process, but
+    pickled both ways as on a cluster (``hostplugin.answer`` on the payload)."""
     pytest.importorskip("distributed")
-    import pickle
-
-    from bnsearch.distributed.hostplugin import HostCallError, answer
+    from bnsearch.distributed.hostplugin import answer
     from bnsearch.distributed.hosts import HostRunner
 
     class Client:  # the calls HostRunner makes of a Dask client before a call
@@ -165,9 +161,21 @@ def test_a_host_reply_the_caller_cannot_read_is_the_librarys_error(
             return {"workers": {"tcp://host-a:1": {}, "tcp://host-b:1": {}}}
 
     runner = HostRunner(Client())
-    monkeypatch.setattr(
-        runner, "_call", lambda payloads: {w: answer(p) for w, p in payloads.items()}
-    )
+    runner._call = lambda payloads: {w: answer(p) for w, p in payloads.items()}  # type: ignore[method-assign]
+    return runner
+
+
+def test_a_host_reply_the_caller_cannot_read_is_the_librarys_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A shard host's reply (``hostplugin.answer``) read where the call was made: the
+    error a shard function raised comes back as itself; an error that does not unpickle
+    there is a HostCallError naming the worker, not a TypeError from pickle."""
+    import pickle
+
+    from bnsearch.distributed.hostplugin import HostCallError, answer
+
+    runner = _wire_runner()
     assert runner.map(len, [("ab",), ("abc",), ("",)]) == [2, 3, 0]
     with pytest.raises(QuerySyntaxError, match="missing") as caught:
         runner.map(_raise_query_error, [("ঢাকা (",), ("ok",)])
@@ -176,3 +184,41 @@ def test_a_host_reply_the_caller_cannot_read_is_the_librarys_error(
         runner.map(_raise_no_way_back, [("x",)])
     assert pickle.loads(answer(pickle.dumps((len, [("abc",)])))) == (True, [3])
     runner.close()
+
+
+def test_fields_and_filter_values_of_any_collection_search_every_shard(tmp_path: Path) -> None:
+    """``fields`` as a generator was read up by the first reader (the sharded search
+    then said no field had a weight), and fields or filter values as dict views or
+    generators could not be sent to a cluster's workers (TypeError: cannot pickle): both
+    are read once, into plain values, before any shard is asked; on a cluster's wire
+    (pickled both ways) and in this process, the page is one index's."""
+    from tests.test_distributed_ranking import same_ranking
+
+    articles = list(read_articles(demo_corpus_path()))
+    sharded = ShardedIndex.create(tmp_path / "sharded", shards=3)
+    sharded.add(articles)
+    one = Index.create(tmp_path / "one")
+    with one.writer() as writer:
+        writer.add_many(articles)
+    section = articles[0].section[0]
+    alone = one.searcher()
+    searchers = [sharded.searcher(), ShardedSearcher(sharded.shard_paths, _runner=_wire_runner())]
+    calls: list[Any] = [
+        lambda s: s.search("ঢাকা", fields=(f for f in ["title", "body"])),
+        lambda s: s.search("ঢাকা", fields={"title": 1.0}.keys()),
+        lambda s: s.search("ঢাকা", fields=MappingProxyType({"title": 2.0, "body": 1.0})),
+        lambda s: s.search("ঢাকা", filter={"section": {section: 1}.keys()}),
+        lambda s: s.search("ঢাকা", filter={"section": {1: section}.values()}),
+        lambda s: s.search("ঢাকা", filter=MappingProxyType({"section": [section]})),
+    ]
+    for number, call in enumerate(calls):
+        expected = call(alone)
+        assert expected.total > 0, number
+        for searcher in searchers:
+            found = call(searcher)
+            assert found.total == expected.total, number
+            same_ranking(expected, found)
+    article = articles[3].id
+    for searcher in searchers:
+        explained = searcher.explain("ঢাকা", article, fields=(f for f in ["title"]))
+        assert explained == alone.explain("ঢাকা", article, fields=["title"])

@@ -36,7 +36,7 @@ import functools
 import math
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, MappingView, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
@@ -187,15 +187,24 @@ def _sorted_facets(
     return facets
 
 
+def _plain(value: Any) -> Any:
+    """A collection argument as every shard and step can read it: one-shot values
+    (generators, iterators) and dict views, which a cluster's wire cannot pickle, read
+    into a tuple; any mapping into a dict; anything else as it is."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, Iterator):
+        return tuple(value)
+    if isinstance(value, MappingView):  # (keys, values, items: each iterable)
+        return tuple(cast("Collection[Any]", value))
+    return value
+
+
 def _read_once(filter: FilterArg) -> FilterArg:
-    """``filter`` with its one-shot values (generators, iterators) read into tuples: every
-    shard and every step reads the same values."""
+    """``filter`` (a mapping) and its values made :func:`_plain`; a query as it is."""
     if not isinstance(filter, Mapping):
         return filter
-    return {
-        name: tuple(value) if isinstance(value, Iterator) else value
-        for name, value in filter.items()
-    }
+    return {name: _plain(value) for name, value in filter.items()}
 
 
 def _sum_dicts(parts: Sequence[Mapping[Any, int]]) -> dict[Any, int]:
@@ -378,7 +387,7 @@ class ShardedSearcher:
             query=query,
             limit=limit,
             offset=offset,
-            fields=fields,
+            fields=_plain(fields),
             filter=_read_once(filter),
             sort=sort,
             romanized=romanized,
@@ -499,7 +508,7 @@ class ShardedSearcher:
         request = SearchRequest(
             query=query,
             limit=0,
-            fields=fields,
+            fields=_plain(fields),
             romanized=romanized,
             highlight=False,
             stored=False,
