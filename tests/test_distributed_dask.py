@@ -403,3 +403,24 @@ def test_a_runner_closes_its_comms_when_closed_or_collected(client: Any) -> None
         else:
             runner.close()
         assert all(comm.closed() for comm in opened) and loop.is_closed()
+
+
+def test_a_kept_comm_closed_while_idle_is_opened_again_not_a_lost_worker(client: Any) -> None:
+    """A comm kept open between calls may be closed under the runner while idle (the
+    worker, or the network, dropping an idle connection). Its next call failed, and the
+    live worker was left out for good: with every kept comm closed, the runner found no
+    live worker and raised HostLostError. A failed kept comm is now replaced by a new
+    one, and only a worker that cannot be reached on a new comm is left out."""
+    from bnsearch.distributed.hosts import HostRunner
+
+    runner = HostRunner(client, timeout=3.0)
+    assert runner.map(len, [("ab",), ("abc",)]) == [2, 3]
+    _, comms = runner._local.loop
+    kept = [comm for idle in comms.idle.values() for comm in idle]
+    assert len(kept) == 2
+    for comm in kept:
+        comm.abort()  # (as a connection the other end closed)
+    assert runner.map(len, [("ab",), ("abc",), ("abcd",)]) == [2, 3, 4]
+    assert runner._dead == set()
+    assert len({comm for idle in comms.idle.values() for comm in idle} - set(kept)) == 2
+    runner.close()

@@ -19,10 +19,11 @@ uses the client's (``client.sync``).
 
 The hosts hold no state of their own: the shard functions keep each shard's reader
 open per process (:func:`~bnsearch.distributed.shard.open_shard`, keyed by folder and
-generation), and the statistics of recent queries by token. A worker lost during a
-call (its comm closes, or cannot be opened) is left out: the calls it had are sent
-again to a live worker (shard steps only read, so the answer is the same), up to
-``retries`` times. This module uses the client it is given; it imports Dask only there.
+generation), and the statistics of recent queries by token. A kept comm that fails
+(closed while idle) is replaced by a new one; a worker lost during a call (no new comm
+reaches it) is left out: the calls it had are sent again to a live worker (shard steps
+only read, so the answer is the same), up to ``retries`` times. This module uses the
+client it is given; it imports Dask only there.
 """
 
 from __future__ import annotations
@@ -68,32 +69,33 @@ class _Comms:
         self.idle: dict[str, list[Any]] = {}
 
     async def call(self, address: str, payload: bytes, connection_args: dict[str, Any]) -> Any:
+        """The worker's reply to ``payload``: on a kept comm, else on a new one. A kept
+        comm that fails was closed while idle (by the worker or the network): the call
+        goes on a new comm, and only a worker a new comm cannot reach is :class:`_Lost`
+        (left out for good by the runner; shard steps only read, so sending a call
+        again gives the same answer)."""
         from distributed.comm.core import connect  # the caller gave a Dask client
 
-        from bnsearch.distributed.hostplugin import HANDLER
-
         kept = self.idle.get(address)
+        while kept:
+            comm = kept.pop()
+            try:
+                reply = await _exchange(comm, payload)
+            except OSError:  # Dask's CommClosedError is an OSError
+                continue
+            self.idle.setdefault(address, []).append(comm)
+            return reply
         try:
-            comm = kept.pop() if kept else None
-            if comm is None:
-                comm = await connect(  # type: ignore[no-untyped-call]
-                    address, timeout=CONNECT_TIMEOUT, **connection_args
-                )
-                # (de)serialize in this loop: it serves only this call, where Dask's
-                # offload thread (for messages over 10 MB) would add two hand-overs,
-                # and deciding costs a sizeof of every message
-                comm.allow_offload = False
+            comm = await connect(  # type: ignore[no-untyped-call]
+                address, timeout=CONNECT_TIMEOUT, **connection_args
+            )
+            # (de)serialize in this loop: it serves only this call, where Dask's offload
+            # thread (for messages over 10 MB) would add two hand-overs, and deciding
+            # costs a sizeof of every message
+            comm.allow_offload = False
+            reply = await _exchange(comm, payload)
         except OSError as error:
             raise _Lost(address) from error
-        try:
-            await comm.write({"op": HANDLER, "payload": payload, "reply": True})
-            reply = await comm.read()
-        except OSError as error:  # Dask's CommClosedError is an OSError
-            comm.abort()
-            raise _Lost(address) from error
-        except BaseException:  # cancelled (the step's timeout): the reply never read
-            comm.abort()
-            raise
         self.idle.setdefault(address, []).append(comm)
         return reply
 
@@ -102,6 +104,19 @@ class _Comms:
             for comm in comms:
                 comm.abort()
         self.idle.clear()
+
+
+async def _exchange(comm: Any, payload: bytes) -> Any:
+    """Send ``payload`` to the shard host on ``comm`` and read its reply; a comm that
+    fails, or whose reply is never read (the step's timeout cancelled it), is aborted."""
+    from bnsearch.distributed.hostplugin import HANDLER
+
+    try:
+        await comm.write({"op": HANDLER, "payload": payload, "reply": True})
+        return await comm.read()
+    except BaseException:
+        comm.abort()
+        raise
 
 
 def _close_all(
