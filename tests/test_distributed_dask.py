@@ -424,3 +424,35 @@ def test_a_kept_comm_closed_while_idle_is_opened_again_not_a_lost_worker(client:
     assert runner._dead == set()
     assert len({comm for idle in comms.idle.values() for comm in idle} - set(kept)) == 2
     runner.close()
+
+
+def test_the_comms_of_a_thread_that_ended_are_closed(client: Any) -> None:
+    """Each calling thread has its own event loop and comms. Those of a thread that
+    ended stayed open until the runner closed: a web app's pool, which ends idle threads
+    and starts new ones, kept a loop and a socket per worker for every thread it ever
+    ran. They are closed when a later thread makes its loop."""
+    import threading
+
+    from bnsearch.distributed.hosts import HostRunner
+
+    runner = HostRunner(client)
+    ended: list[Any] = []
+
+    def call() -> None:
+        assert runner.map(len, [("ab",), ("abc",)]) == [2, 3]
+        _, comms = runner._local.loop
+        ended.extend(comm for idle in comms.idle.values() for comm in idle)
+
+    for _ in range(4):
+        thread = threading.Thread(target=call)
+        thread.start()
+        thread.join()
+    assert len(ended) == 8
+    assert all(comm.closed() for comm in ended[:6])  # the first three threads'
+    assert not any(comm.closed() for comm in ended[6:])  # (the last one's, until another)
+    assert len(runner._every) == 1
+    call()  # this thread, still running: its loop is kept
+    assert all(comm.closed() for comm in ended[:8]) and len(runner._every) == 1
+    assert runner.map(len, [("abcd",)]) == [4]
+    runner.close()
+    assert all(comm.closed() for comm in ended)

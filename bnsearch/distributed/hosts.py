@@ -119,13 +119,25 @@ async def _exchange(comm: Any, payload: bytes) -> Any:
         raise
 
 
-def _close_all(
-    every: list[tuple[asyncio.AbstractEventLoop, _Comms]], shared: _Comms, client_loop: Any
-) -> None:
+#: A calling thread's own event loop and comms (see :meth:`HostRunner._loop`).
+_ThreadLoop = tuple[threading.Thread, asyncio.AbstractEventLoop, _Comms]
+
+
+def _close_ended(every: list[_ThreadLoop]) -> None:
+    """Close the comms and loops of the threads of ``every`` that ended (none of them
+    runs: its thread is gone), and drop them from ``every``."""
+    for entry in [entry for entry in every if not entry[0].is_alive()]:
+        every.remove(entry)
+        _, loop, comms = entry
+        comms.close()
+        loop.close()
+
+
+def _close_all(every: list[_ThreadLoop], shared: _Comms, client_loop: Any) -> None:
     """Close the comms of each thread's loop, and the loop; the client loop's comms on
     that loop (a runner's finalizer: it refers to none of the runner)."""
     while every:
-        loop, comms = every.pop()
+        _, loop, comms = every.pop()
         if not loop.is_running():  # a running one is mid-call in its thread
             comms.close()
             loop.close()
@@ -165,7 +177,9 @@ class HostRunner:
         self._dead: set[str] = set()
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._every: list[tuple[asyncio.AbstractEventLoop, _Comms]] = []
+        #: every calling thread's loop and comms (those of an ended thread closed when
+        #: a new thread makes its own: a pool's threads come and go)
+        self._every: list[_ThreadLoop] = []
         #: the comms of the client's event loop (for threads running a loop of their own)
         self._shared = _Comms()
         self._closed = weakref.finalize(
@@ -179,7 +193,8 @@ class HostRunner:
             found = (asyncio.new_event_loop(), _Comms())
             self._local.loop = found
             with self._lock:
-                self._every.append(found)
+                _close_ended(self._every)
+                self._every.append((threading.current_thread(), *found))
         return found
 
     def map(
