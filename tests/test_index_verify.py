@@ -172,9 +172,13 @@ def test_a_large_segment_opens_without_checking_its_link_text_and_verify_finds_i
         Index.open(tmp_path / "idx").reader()
 
 
-def test_verify_warns_of_segment_files_the_manifest_does_not_reference(tmp_path: Path) -> None:
+def test_verify_warns_of_segment_files_the_manifest_does_not_reference(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A crash between writing a segment and committing leaves its file: not damage (the
     index is OK), but verify names it as a warning rather than passing over it."""
+    from bnsearch.cli import main
+
     build(tmp_path / "idx")
     kept = next((tmp_path / "idx").glob("seg-??????.cfs"))
     (tmp_path / "idx" / "seg-999999.cfs").write_bytes(kept.read_bytes())
@@ -186,6 +190,8 @@ def test_verify_warns_of_segment_files_the_manifest_does_not_reference(tmp_path:
     assert "not referenced" in report.warnings[0] and "crash" in report.warnings[0]
     assert "seg-999999.cfs" in str(report) and "warning" in str(report)
     assert kept.name not in report.warnings[0]
+    assert main(["verify", "--index", str(tmp_path / "idx")]) == 0  # OK, with the warning
+    assert "seg-999999.cfs" in capsys.readouterr().out
     with Index.open(tmp_path / "idx").writer():  # the next writer removes them
         pass
     assert verify(tmp_path / "idx").warnings == ()
