@@ -9,23 +9,28 @@ from typing import Any
 import pytest
 
 from bnsearch import demo_corpus_path
-from bnsearch.articles import read_articles
+from bnsearch.articles import Article, read_articles
 from bnsearch.distributed import ShardedIndex, ShardedSearcher
 from bnsearch.errors import BnSearchError
 from bnsearch.index import Index
 from bnsearch.search.parser import MAX_QUERY_CHARS, QuerySyntaxError
 
 
+def _pair(path: Path, count: int | None = None) -> tuple[list[Article], ShardedIndex, Index]:
+    """The demo articles (the first ``count``), in a 3-shard index and in one index."""
+    articles = list(read_articles(demo_corpus_path()))[:count]
+    sharded = ShardedIndex.create(path / "sharded", shards=3)
+    sharded.add(articles)
+    one = Index.create(path / "one")
+    with one.writer() as writer:
+        writer.add_many(articles)
+    return articles, sharded, one
+
+
 def test_a_filter_of_one_shot_values_filters_every_shard(tmp_path: Path) -> None:
     """A generator of sections was read up by the first shard: the others, and the
     search step after the statistics, saw no section and matched nothing."""
-    articles = list(read_articles(demo_corpus_path()))
-    sharded = ShardedIndex.create(tmp_path / "sharded", shards=3)
-    sharded.add(articles)
-    one = Index.create(tmp_path / "one")
-    with one.writer() as writer:
-        writer.add_many(articles)
-        writer.commit()
+    articles, sharded, one = _pair(tmp_path)
     section = articles[0].section[0]
     expected = one.searcher().search("ঢাকা", filter={"section": [section]})
     assert expected.total > 0
@@ -42,12 +47,7 @@ def test_an_overlong_query_is_refused_before_any_shard_is_asked(
     """explain checked the query length bound on the workers, after fanning the lookup
     out to every shard; search checked it first. Now both refuse before any shard task,
     with the one index's error; suggest and complete answer as one index does."""
-    articles = list(read_articles(demo_corpus_path()))[:60]
-    sharded = ShardedIndex.create(tmp_path / "sharded", shards=3)
-    sharded.add(articles)
-    one = Index.create(tmp_path / "one")
-    with one.writer() as writer:
-        writer.add_many(articles)
+    articles, sharded, one = _pair(tmp_path, 60)
     searcher, alone = sharded.searcher(), one.searcher()
     asked: list[str] = []
 
@@ -194,12 +194,7 @@ def test_fields_and_filter_values_of_any_collection_search_every_shard(tmp_path:
     (pickled both ways) and in this process, the page is one index's."""
     from tests.test_distributed_ranking import same_ranking
 
-    articles = list(read_articles(demo_corpus_path()))
-    sharded = ShardedIndex.create(tmp_path / "sharded", shards=3)
-    sharded.add(articles)
-    one = Index.create(tmp_path / "one")
-    with one.writer() as writer:
-        writer.add_many(articles)
+    articles, sharded, one = _pair(tmp_path)
     section = articles[0].section[0]
     alone = one.searcher()
     searchers = [sharded.searcher(), ShardedSearcher(sharded.shard_paths, _runner=_wire_runner())]

@@ -3,13 +3,13 @@ tables for more) with a floor and a memo of exact block maxima kept over several
 against the exhaustive pass, on random postings (review of the sixth session: the
 random tests of ``test_search_blocks_random.py`` pass no floor).
 
-Each unit is called three times with one memo (as a kept query is) and each time
-another page size, count to reach first and floor (none, a score that occurs, or any
-value); its docs are spread, or all at the start or the end of the segment (the first
-and last blocks own the other slice's docs before and after theirs), each block's first
-doc given or not. The docs must be the best ``keep`` of those scoring at least the
-floor, with their exhaustive scores; the count exact unless a block was skipped, then at
-most the true count. Skipped without the built extension.
+Each unit (1-3 slices) is called three times with one memo (as a kept query is) and
+each time another page size, count to reach first and floor (none, a score that
+occurs, or any value); a slice's docs are spread, or all at the start or the end of the
+segment (the first and last blocks own the other slice's docs before and after theirs),
+each block's first doc given or not. The docs must be the best ``keep`` of those
+scoring at least the floor, with their exhaustive scores; the count exact unless a
+block was skipped, then at most the true count. Skipped without the built extension.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 from .conftest import compiled_core
-
-BLOCK = 128  # bnsearch.index.blockmax.BLOCK (the core's block size)
+from .test_search_blocks_random import BLOCK, _block_bounds
+from .test_search_blocks_random import _random_unit as random_unit
 
 
 @pytest.fixture(scope="module")
@@ -30,69 +30,27 @@ def core() -> ModuleType:
     return compiled_core()
 
 
-def _slice_docs(rng: np.random.Generator, length: int, max_doc: int) -> np.ndarray[Any, Any]:
-    where = int(rng.integers(0, 3))
-    if where == 0:
-        return np.sort(rng.choice(max_doc, size=length, replace=False))
-    if where == 1:
-        return np.arange(max_doc - length, max_doc)  # all at the segment's end
-    return np.arange(length)  # all at its start
-
-
 def _random_unit(rng: np.random.Generator) -> tuple[Any, ...]:
-    max_doc = int(rng.integers(2, 3000))
-    n_slices = int(rng.integers(1, 5))
-    longest = int(rng.integers(1, max_doc + 1))
-    others = max(1, longest // 4 // max(1, n_slices - 1))  # short beside the longest
-    lengths = [longest] + [int(rng.integers(1, others + 1)) for _ in range(n_slices - 1)]
-    with_forms = bool(rng.random() < 0.5)
-    doc_type = np.uint16 if rng.random() < 0.5 else np.int32
-    docs, tfs, mults, forms = [], [], [], []
-    for length in lengths:
-        docs.append(_slice_docs(rng, length, max_doc).astype(doc_type))
-        tf_type = rng.choice([np.uint8, np.uint16, np.uint32])
-        tfs.append(rng.integers(1, int(rng.choice([2, 5, 50])), size=length).astype(tf_type))
-        kind = int(rng.integers(0, 3))
-        if kind == 0:
-            mults.append(rng.random(max_doc).astype(np.float32))
-        elif kind == 1:  # many ties
-            mults.append(np.full(max_doc, 0.5, dtype=np.float32))
-        else:
-            mults.append(rng.choice(np.array([0.1, 0.2, 0.9], np.float32), size=max_doc))
-        forms.append(rng.integers(0, 4, size=length).astype(np.uint8) if with_forms else None)
-    order = rng.permutation(n_slices)
-    docs, tfs, mults, forms = ([items[i] for i in order] for items in (docs, tfs, mults, forms))
-    bonus = float(rng.choice([0.0, rng.uniform(0, 3)])) if with_forms else 0.0
-    return (
-        docs,
-        tfs,
-        mults,
-        forms,
-        np.zeros(n_slices, dtype=np.int32),
-        np.array([rng.uniform(0.1, 5)], dtype=np.float32),
-        np.array([int(rng.integers(1, 4)) if bonus else 0], dtype=np.uint8),
-        np.array([bonus], dtype=np.float32),
-        float(rng.choice([0.0, 0.3, 1.2])),
-        None if rng.random() < 0.5 else rng.random(max_doc) < rng.uniform(0.2, 1.0),
-        max_doc,
-    )
+    """:func:`test_search_blocks_random._random_unit`'s arguments, each slice's docs
+    left spread or moved to the start or the end of the segment."""
+    arrays: tuple[Any, ...] = random_unit(rng)["arrays"]
+    docs, max_doc = arrays[0], arrays[-1]
+    for number, slice_docs in enumerate(docs):
+        where = int(rng.integers(0, 3))
+        if where == 1:
+            docs[number] = np.arange(max_doc - len(slice_docs), max_doc).astype(slice_docs.dtype)
+        elif where == 2:
+            docs[number] = np.arange(len(slice_docs)).astype(slice_docs.dtype)
+    return arrays
 
 
 def _blocks(rng: np.random.Generator, arrays: tuple[Any, ...]) -> tuple[Any, ...]:
-    """The longest slice, its blocks' largest ``x`` (or looser), sometimes the OR of
-    their form flags, an empty memo and, half the time, each block's first doc."""
-    docs, tfs, mults, forms = arrays[:4]
-    longest = max(range(len(docs)), key=lambda i: (len(docs[i]), -i))
-    x = tfs[longest].astype(np.float32) * mults[longest][docs[longest].astype(np.int64)]
-    starts = np.arange(0, len(x), BLOCK)
-    bounds = np.maximum.reduceat(x, starts).astype(np.float32)
-    if rng.random() < 0.3:
-        bounds *= np.float32(rng.uniform(1, 2))
-    block_forms = None
-    if forms[longest] is not None and rng.random() < 0.7:
-        block_forms = np.bitwise_or.reduceat(forms[longest], starts).astype(np.uint8)
+    """:func:`_block_bounds` with an empty memo and, half the time, each block's first
+    doc."""
+    longest, bounds, block_forms = _block_bounds(rng, arrays)
     memo = np.full(2 * len(bounds), np.nan, dtype=np.float32)
-    firsts = docs[longest][::BLOCK].astype(np.int32) if rng.random() < 0.5 else None
+    docs = arrays[0][longest]
+    firsts = docs[::BLOCK].astype(np.int32) if rng.random() < 0.5 else None
     return longest, bounds, block_forms, memo, firsts
 
 
