@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bnsearch.articles import Article
+from bnsearch.articles import Article, RelatedLink
 from bnsearch.errors import IndexFormatError, SchemaError
 from bnsearch.index.directory import Directory
 from bnsearch.index.links import (
@@ -293,9 +293,13 @@ class IndexReader:
         ]
 
 
+def _shown(link: RelatedLink) -> str:
+    """How a report names a link: its headline, else its URL, else its target id."""
+    return _shown_text(link.headline, link.url or "", link.target_id or "")
+
+
 def _shown_text(headline: str, url: str, target_id: str) -> str:
-    """How a report names a link: its headline, else its URL, else its target id
-    (``""`` where absent)."""
+    """:func:`_shown` of a link's parts (``""`` where absent)."""
     return headline or url or target_id
 
 
