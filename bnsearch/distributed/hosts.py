@@ -207,6 +207,8 @@ class HostRunner:
         (default: shard ``i``'s). One call per worker, all in flight together, their
         answers awaited together (at most ``timeout`` seconds: :class:`HostTimeoutError`
         past it); the calls of a lost worker go to a live one."""
+        from bnsearch.distributed.hostplugin import HostCallError, read_reply
+
         numbers = range(len(calls)) if shards is None else shards
         groups: dict[int, list[int]] = {}
         for position, number in enumerate(numbers):
@@ -229,8 +231,6 @@ class HostRunner:
             for worker, answer in answers.items():
                 if answer is None:
                     continue
-                from bnsearch.distributed.hostplugin import HostCallError, read_reply
-
                 if not isinstance(answer, bytes):  # Dask's own error message
                     raise HostCallError(f"the shard host on {worker} failed: {answer!r}")
                 found = read_reply(answer, worker)
