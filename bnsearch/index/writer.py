@@ -66,7 +66,6 @@ from bnsearch.index.links import (
     damaged_ids,
     doc_link_keys,
     graph_from_segments,
-    segment_link_maps,
 )
 from bnsearch.index.lock import WriteLock
 from bnsearch.index.manifest import Manifest, SegmentEntry
@@ -597,7 +596,7 @@ class IndexWriter:
         for ordinal, working in enumerate(self._working):
             if not len(working.reader.link_src):
                 continue
-            maps = segment_link_maps(working.reader)
+            maps = view.maps(ordinal)  # made once per state, shared with the resolution
             src, live = working.reader.link_src, view.live[ordinal]
             edges: set[int] = set()
             for ident, url, key in set(self._changed_keys):
