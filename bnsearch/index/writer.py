@@ -533,10 +533,10 @@ class IndexWriter:
                 located.append((self._working.index(where[0]), where[1], target))
         located.sort()
         targets = [target for _, _, target in located]
-        stored = None
-        if self._given is not None:  # a target given no anchors keeps its stored ones
-            stored = [self._stored_anchors(*where) for where in located]
-        found = self._anchors(links, targets, stored)
+        # external anchors: a target given none keeps its stored ones (read them all now)
+        given = self._given is not None
+        read = {(o, doc): self._stored_anchors(o, doc, t) for o, doc, t in located if given}
+        found = self._anchors(links, targets, list(read.values()) if given else None)
         proposed: dict[int, dict[int, tuple[str, ...]]] = {}
         for (ordinal, doc, _), new in zip(located, found, strict=True):
             proposed.setdefault(ordinal, {})[doc] = new
@@ -546,6 +546,8 @@ class IndexWriter:
             working = self._working[ordinal]
 
             def stored_of(doc: int, ordinal: int = ordinal) -> tuple[str, ...]:
+                if given:
+                    return read[(ordinal, doc)]
                 return self._stored_anchors(ordinal, doc, ids[(ordinal, doc)])
 
             changes, analyzed = changed_anchors(
@@ -553,7 +555,7 @@ class IndexWriter:
                 working.reader,
                 docs,
                 stored_of,
-                cheap=working.new and not working.reader.anchor_updates,
+                cheap=given or (working.new and not working.reader.anchor_updates),
             )
             if not changes:
                 continue
