@@ -562,9 +562,9 @@ def test_a_large_old_anchor_update_is_not_carried_by_later_small_commits(
 
     carried: list[list[int]] = []
 
-    def counting(schema, olds, changes):  # type: ignore[no-untyped-def]
+    def counting(schema, olds, changes, analyzed=None):  # type: ignore[no-untyped-def]
         carried.append([len(old.docs) for old in olds])
-        return update_arrays(schema, olds, changes)
+        return update_arrays(schema, olds, changes, analyzed)
 
     monkeypatch.setattr(writer_module, "update_arrays", counting)
     path = tmp_path / "idx"
@@ -626,3 +626,67 @@ def test_opening_a_reader_decodes_only_the_anchor_headlines_asked_for(
     assert stored_anchors(Index.open(path)) == stored_anchors(
         _fresh([*LINKED, _linker("s1", 0, 1, 2), _linker("s2", 3, 4, 5), _linker("s3", 0)])
     )
+
+
+def _count_stored_anchor_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    from bnsearch.index import segment as segment_module
+
+    reads: list[int] = []
+    original = segment_module.SegmentReader.stored_anchors
+
+    def counting(self, doc):  # type: ignore[no-untyped-def]
+        reads.append(doc)
+        return original(self, doc)
+
+    monkeypatch.setattr(segment_module.SegmentReader, "stored_anchors", counting)
+    return reads
+
+
+def test_a_new_link_settles_its_targets_by_length_not_by_their_stored_anchors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "idx"
+    index = Index.create(path)
+    with index.writer() as writer:
+        writer.add_many([*LINKED, _linker("s0", 0, 4)])
+    reads = _count_stored_anchor_reads(monkeypatch)
+    policy = MergePolicy(merge_factor=64)  # no merge
+    with index.writer(merge_policy=policy) as writer:
+        writer.add(_linker("s1", 0, 1, 2))
+        result = writer.commit()
+    # three targets (one with an anchor already) gained words: no stored row was read
+    assert (result.added, result.reindexed) == (1, 3)
+    assert reads == []
+    articles = [*LINKED, _linker("s0", 0, 4), _linker("s1", 0, 1, 2)]
+    assert stored_anchors(index) == stored_anchors(_fresh(articles))
+    _same_scores(Index.open(path), _fresh(articles))
+
+
+def test_anchors_of_the_same_length_are_compared_with_the_stored_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def linker(headline: str) -> Article:
+        link = RelatedLink(headline=headline, target_id="t0")
+        return Article(id="s1", title="উৎস পাতা", body="সেতু " * 20, related=[link])
+
+    path = tmp_path / "idx"
+    index = Index.create(path)
+    with index.writer() as writer:
+        writer.add_many([*LINKED, linker("নদীর খবর")])
+    reads = _count_stored_anchor_reads(monkeypatch)
+    policy = MergePolicy(merge_factor=64)
+    with index.writer(merge_policy=policy) as writer:  # the same link again: no change
+        writer.add(linker("নদীর খবর"))
+        unchanged = writer.commit()
+    assert unchanged.reindexed == 0 and reads  # equal lengths: the stored anchors decide
+    with index.writer(merge_policy=policy) as writer:  # as many words, other words
+        writer.add(linker("সেতুর ছবি"))
+        changed = writer.commit()
+    assert changed.reindexed == 1
+    articles = [*LINKED, linker("সেতুর ছবি")]
+    assert stored_anchors(index) == stored_anchors(_fresh(articles))
+    assert _scores(index, "সেতুর ছবি", ["anchors"]) == _scores(
+        _fresh(articles), "সেতুর ছবি", ["anchors"]
+    )
+    assert _scores(index, "সেতুর ছবি", ["anchors"])
+    assert not _scores(index, "নদীর খবর", ["anchors"])

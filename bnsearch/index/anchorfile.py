@@ -40,7 +40,7 @@ A segment without updates (every segment written before they existed) reads as b
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -57,7 +57,7 @@ from bnsearch.index.schema import TEXT, FieldSpec, Schema
 from bnsearch.index.segment import HOSTED_PREFIX
 
 if TYPE_CHECKING:
-    from bnsearch.index.segment import _FieldArrays
+    from bnsearch.index.segment import SegmentReader, _FieldArrays
 
 Array = npt.NDArray[Any]
 
@@ -362,26 +362,111 @@ class _Built:
         return self.values.get(key)
 
 
+def _length_spec(schema: Schema) -> FieldSpec | None:
+    """The anchor field whose per-doc lengths tell two docs' anchors apart (the first
+    text one: its ``lens`` count the positions its analysis gives), or ``None``."""
+    return next((spec for spec in anchor_specs(schema) if spec.kind == TEXT), None)
+
+
+def current_lengths(segment: SegmentReader, field: str, docs: Sequence[int]) -> list[int] | None:
+    """Per doc of ``segment``, the length of its anchor field ``field`` as the segment
+    reads now: from the last anchor update holding the doc, else as the segment was
+    written (read from the arrays, without building the updated field); ``None`` when a
+    file lacks the lengths."""
+    if not segment.has_array(f"fld.{field}.lens"):
+        return None
+    written = segment.array(f"fld.{field}.lens")
+    updates = segment.anchor_updates
+    found = []
+    for doc in docs:
+        length = None
+        for update in reversed(updates):
+            slot = update.slot_of(doc)
+            if slot is not None:
+                lens = update.fields[field].lens
+                if lens is None:
+                    return None
+                length = int(lens[slot])
+                break
+        found.append(int(written[doc]) if length is None else length)
+    return found
+
+
+@attrs.frozen
+class Analyzed:
+    """Anchors analyzed ahead of :func:`update_arrays`: the docs (ascending) and the
+    arrays :func:`anchor_fields` gave for their anchors, in that order."""
+
+    docs: tuple[int, ...]
+    arrays: dict[str, Any]
+
+
+def changed_anchors(
+    schema: Schema,
+    segment: SegmentReader,
+    proposed: Mapping[int, tuple[str, ...]],
+    stored: Callable[[int], tuple[str, ...]],
+    *,
+    cheap: bool = False,
+) -> tuple[dict[int, tuple[str, ...]], Analyzed | None]:
+    """Which docs of ``proposed`` (doc -> its anchors now) get anchors different from the
+    ones ``segment`` gives them, and, when every one does, their analysis (for
+    :func:`update_arrays`; ``None`` otherwise).
+
+    The proposed anchors are analyzed first: a doc whose anchor field length differs
+    from the one it has (:func:`current_lengths`) has surely changed (equal anchors
+    analyze alike), so its stored anchors (``stored(doc)``: a stored row read, a block
+    decompressed) are read only when the lengths agree. A new link to a published
+    article (the newsroom's commit) adds words, so its target is settled by length.
+    ``cheap``: ``stored`` reads nothing (a segment of this batch, whose anchors its flush
+    gave), so every doc is compared with it and nothing is analyzed ahead; so too when
+    some doc is proposed no anchors."""
+    docs = sorted(proposed)
+    spec = _length_spec(schema)
+    if cheap or spec is None or not all(proposed[doc] for doc in docs):
+        lengths = None  # (a doc losing its last anchor would be analyzed for nothing)
+    else:
+        lengths = current_lengths(segment, spec.name, docs)
+    if spec is None or lengths is None:
+        return {doc: proposed[doc] for doc in docs if proposed[doc] != stored(doc)}, None
+    arrays, _ = anchor_fields(schema, [proposed[doc] for doc in docs])
+    fresh = arrays[f"fld.{spec.name}.lens"].tolist()
+    changes = {
+        doc: proposed[doc]
+        for doc, new, old in zip(docs, fresh, lengths, strict=True)
+        if new != old or proposed[doc] != stored(doc)
+    }
+    every = len(changes) == len(docs)
+    return changes, Analyzed(tuple(docs), arrays) if every and docs else None
+
+
 def update_arrays(
-    schema: Schema, olds: Sequence[AnchorUpdate], changes: Mapping[int, tuple[str, ...]]
+    schema: Schema,
+    olds: Sequence[AnchorUpdate],
+    changes: Mapping[int, tuple[str, ...]],
+    analyzed: Analyzed | None = None,
 ) -> dict[str, Any]:
     """The arrays of a new anchor update file: the docs of ``changes`` (doc -> final
-    anchors) analyzed, and the docs of the updates ``olds`` (oldest first; each doc as
-    the last one holding it gives it) not in ``changes`` carried over as they are. With
-    no ``olds`` the file holds this commit's changes alone."""
+    anchors) analyzed (``analyzed``: already, by :func:`changed_anchors`), and the docs
+    of the updates ``olds`` (oldest first; each doc as the last one holding it gives it)
+    not in ``changes`` carried over as they are. With no ``olds`` the file holds this
+    commit's changes alone."""
     fresh = sorted(changes)
     holders = {doc: n for doc, n in _latest_holders(olds).items() if doc not in changes}
     docs = sorted([*holders, *fresh])
     slot = {doc: number for number, doc in enumerate(docs)}
     rows = [changes[doc] if doc in changes else olds[holders[doc]].rows_of(doc) for doc in docs]
-    analyzed, _ = anchor_fields(schema, [changes[doc] for doc in fresh])
+    if analyzed is not None and list(analyzed.docs) == fresh:
+        analyzed_arrays = analyzed.arrays
+    else:
+        analyzed_arrays, _ = anchor_fields(schema, [changes[doc] for doc in fresh])
     fresh_map = np.array([slot[doc] for doc in fresh], dtype=np.int64)
     arrays: dict[str, Any] = {}
     for spec in anchor_specs(schema):
         prefix = f"fld.{spec.name}"
         built = {
             key.removeprefix(prefix + "."): value
-            for key, value in analyzed.items()
+            for key, value in analyzed_arrays.items()
             if key.startswith(prefix + ".")
         }
         if not olds:  # this commit's changes alone: the analyzed arrays are the update's

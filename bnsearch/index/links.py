@@ -120,8 +120,14 @@ class SegmentLinkMaps:
 
     def edge_keys(self, edge: int) -> LinkKeys:
         """The :data:`LinkKeys` of one edge."""
-        values = [self.segment.link_values(part, (edge,))[0] for part in ("key", "url", "tid")]
-        return (values[0], link_url_key(values[1]), values[2])
+        return self.edges_keys((edge,))[0]
+
+    def edges_keys(self, edges: Sequence[int]) -> list[LinkKeys]:
+        """The :data:`LinkKeys` of each of ``edges`` (each part's table read once)."""
+        keys, urls, tids = (self.segment.link_values(part, edges) for part in ("key", "url", "tid"))
+        return [
+            (key, link_url_key(url), tid) for key, url, tid in zip(keys, urls, tids, strict=True)
+        ]
 
 
 def segment_link_maps(segment: SegmentReader) -> SegmentLinkMaps:
@@ -340,6 +346,8 @@ class SnapshotLinks:
         self._resolved: dict[tuple[str, LinkKeys], Resolution] = {}
         self._out: dict[str, tuple[str, ...]] = {}
         self._in: dict[str, list[LinkRef]] = {}
+        #: the source of each segment link :meth:`incoming_refs` found: (ordinal, doc)
+        self._found_in: dict[LinkRef, tuple[int, int]] = {}
         self._maps: list[SegmentLinkMaps | None] = [None] * len(self.segments)
 
     def maps(self, ordinal: int) -> SegmentLinkMaps:
@@ -411,13 +419,15 @@ class SnapshotLinks:
                 continue
             maps = self.maps(ordinal)
             live = self.live[ordinal]
-            for edge in sorted(maps.edges_pointing_at(article_id, url, key)):
+            edges = sorted(maps.edges_pointing_at(article_id, url, key))
+            edges = [edge for edge in edges if live[src[edge]]]
+            for edge, keys in zip(edges, maps.edges_keys(edges), strict=True):
                 doc = src[edge]
-                if not live[doc]:
-                    continue
                 source = segment.article_id(int(doc))
-                if self.resolve(source, maps.edge_keys(edge)).target == article_id:
-                    refs.append((source, edge - int(src.searchsorted(doc))))
+                if self.resolve(source, keys).target == article_id:
+                    ref = (source, edge - int(src.searchsorted(doc)))
+                    refs.append(ref)
+                    self._found_in[ref] = (ordinal, int(doc))
         articles = self.unstored.articles
         for source, number in self.unstored.links_naming(article_id, url, key):
             if self.resolve(source, articles[source][2][number]).target == article_id:
@@ -430,12 +440,17 @@ class SnapshotLinks:
         """Distinct live sources of links resolving to a live article, sorted."""
         return tuple(sorted({source for source, _ in self.incoming_refs(article_id)}))
 
+    def incoming_headlines(self, article_id: str) -> tuple[str, ...]:
+        """The headlines of :meth:`incoming_refs` of ``article_id``, in their order (a
+        link found in a segment is read by its edge, without finding its source again)."""
+        return tuple(self.headline(*ref) for ref in self.incoming_refs(article_id))
+
     def headline(self, source_id: str, link_no: int) -> str:
         """The headline of link ``link_no`` of a live article."""
         unstored = self.unstored.articles.get(source_id)
         if unstored is not None:
             return unstored[3][link_no]
-        where = self._find(source_id)
+        where = self._found_in.get((source_id, link_no)) or self._find(source_id)
         if where is None:
             raise damaged_ids(source_id)
         return self.segments[where[0]].link_headline(where[1], link_no)

@@ -51,6 +51,7 @@ from bnsearch.errors import ArticleError, BnSearchError
 from bnsearch.index import faults
 from bnsearch.index.anchorfile import (
     anchors_stem,
+    changed_anchors,
     fold_start,
     hosted_arrays,
     update_arrays,
@@ -65,7 +66,6 @@ from bnsearch.index.links import (
     damaged_ids,
     doc_link_keys,
     graph_from_segments,
-    segment_link_maps,
 )
 from bnsearch.index.lock import WriteLock
 from bnsearch.index.manifest import Manifest, SegmentEntry, unreferenced
@@ -454,6 +454,8 @@ class IndexWriter:
             given, kept = self._given, stored or [()] * len(targets)
             return [given.get(target, old) for target, old in zip(targets, kept, strict=True)]
         assert links is not None
+        if isinstance(links, SnapshotLinks):  # reads each segment link by its edge
+            return [links.incoming_headlines(target) for target in targets]
         headline = self._link_headline
         return [tuple(headline(*ref) for ref in refs) for refs in links.incoming_refs_many(targets)]
 
@@ -524,27 +526,46 @@ class IndexWriter:
         if (links is None and self._given is None) or not self._anchor_changes:
             return {}
         self._land()
-        changes: dict[int, dict[int, tuple[str, ...]]] = {}  # working ordinal -> doc -> anchors
         located = []  # in doc order: neighbours share a stored block (read once, cached)
         for target in self._anchor_changes:
             where = self._live_location(target)
             if where is not None:  # else deleted, or in the buffer (anchored at its flush)
                 located.append((self._working.index(where[0]), where[1], target))
         located.sort()
-        stored = [self._stored_anchors(*where) for where in located]
-        found = self._anchors(links, [target for _, _, target in located], stored)
-        for (ordinal, doc, _), old, new in zip(located, stored, found, strict=True):
-            if new != old:
-                changes.setdefault(ordinal, {})[doc] = new
-                if not self._working[ordinal].new:
-                    self._reindexed += 1
+        targets = [target for _, _, target in located]
+        # external anchors: a target given none keeps its stored ones (read them all now)
+        given = self._given is not None
+        read = {(o, doc): self._stored_anchors(o, doc, t) for o, doc, t in located if given}
+        found = self._anchors(links, targets, list(read.values()) if given else None)
+        proposed: dict[int, dict[int, tuple[str, ...]]] = {}
+        for (ordinal, doc, _), new in zip(located, found, strict=True):
+            proposed.setdefault(ordinal, {})[doc] = new
+        ids = {(ordinal, doc): target for ordinal, doc, target in located}
         fixes = {}
-        for ordinal in sorted(changes):
-            olds = self._working[ordinal].reader.anchor_updates
+        for ordinal, docs in sorted(proposed.items()):
+            working = self._working[ordinal]
+
+            def stored_of(doc: int, ordinal: int = ordinal) -> tuple[str, ...]:
+                if given:
+                    return read[(ordinal, doc)]
+                return self._stored_anchors(ordinal, doc, ids[(ordinal, doc)])
+
+            changes, analyzed = changed_anchors(
+                self._schema,
+                working.reader,
+                docs,
+                stored_of,
+                cheap=given or (working.new and not working.reader.anchor_updates),
+            )
+            if not changes:
+                continue
+            if not working.new:
+                self._reindexed += len(changes)
+            olds = working.reader.anchor_updates
             # the new update carries the newest of the others over (a suffix: later wins)
-            carried = olds[fold_start([len(old.docs) for old in olds], len(changes[ordinal])) :]
+            carried = olds[fold_start([len(old.docs) for old in olds], len(changes)) :]
             fixes[ordinal] = (
-                update_arrays(self._schema, carried, changes[ordinal]),
+                update_arrays(self._schema, carried, changes, analyzed),
                 tuple(old.name for old in carried),
             )
         return fixes
@@ -577,7 +598,7 @@ class IndexWriter:
         for ordinal, working in enumerate(self._working):
             if not len(working.reader.link_src):
                 continue
-            maps = segment_link_maps(working.reader)
+            maps = view.maps(ordinal)  # made once per state, shared with the resolution
             src, live = working.reader.link_src, view.live[ordinal]
             edges: set[int] = set()
             for ident, url, key in set(self._changed_keys):
