@@ -492,6 +492,9 @@ class SegmentReader:
         self._read_deletes(directory, entry)
         self._anchor_updates: tuple[AnchorUpdate, ...] = ()
         self._anchored: dict[str, _FieldArrays] = {}
+        # anchor fields built under earlier updates, not yet rebuilt under the current
+        # ones: field -> (those updates, the field); the new field is spliced from it
+        self._splice_sources: dict[str, tuple[tuple[AnchorUpdate, ...], _FieldArrays]] = {}
         self._read_anchor_update(directory, entry)
         self._id_map: dict[str, int] | None = None
         self._ids: list[str] | None = None
@@ -534,7 +537,8 @@ class SegmentReader:
         """Read the segment's anchor update files (see :mod:`.anchorfile`; the ones this
         reader read already are kept; ``hosts``: open readers of segments whose compound
         files host some, by file name, whose tables are used); the anchor fields they
-        change are built when first read."""
+        change are built when first read (spliced from the ones built under the earlier
+        updates when there are some, :func:`~bnsearch.index.anchorfile.splice`)."""
         from bnsearch.index.anchorfile import anchors_files, read_update
 
         names = anchors_files(entry)
@@ -550,6 +554,9 @@ class SegmentReader:
             )
             for name in names
         ]
+        sources = dict(self._splice_sources)  # a new dict: a clone shares the old one
+        sources.update({field: (current, arrays) for field, arrays in self._anchored.items()})
+        self._splice_sources = sources
         self._anchor_updates = tuple(sorted(updates, key=lambda update: update.generation))
         self._anchored = {}
 
@@ -667,13 +674,18 @@ class SegmentReader:
         """An anchor field with the segment's anchor updates applied (built once)."""
         found = self._anchored.get(field)
         if found is None:
-            from bnsearch.index.anchorfile import materialize
+            from bnsearch.index.anchorfile import materialize, splice
 
             base = self._fields[field]
             if base.terms is None:
                 base.terms = decode_strings(base.blob, base.off, f"{self._where} {field} terms")
             spec = self.schema[field]
-            found = materialize(spec, base, base.terms, update, self.max_doc)
+            source = self._splice_sources.pop(field, None)
+            if source is not None:  # built under earlier updates: only the new docs change
+                earlier, built = source
+                found = splice(spec, base, base.terms, built, earlier, update, self.max_doc)
+            if found is None:
+                found = materialize(spec, base, base.terms, update, self.max_doc)
             self._anchored[field] = found
         return found
 
