@@ -472,8 +472,7 @@ def splice(
         "indptr": indptr,
         "docs": _spliced(old_docs, cut, ones, at, new_docs, doc_id_dtype(max_doc)),
     }
-    tfs = _spliced(old_tfs, cut, ones, at, new_tfs, None)
-    out["tfs"] = tfs.astype(small_uint(int(tfs.max()) if len(tfs) else 0), copy=False)
+    out["tfs"] = tfs = _spliced(old_tfs, cut, ones, at, new_tfs)
     if has_forms:
         flags = np.concatenate([part.forms for part in parts])[order]
         old_flags = previous.forms
@@ -489,15 +488,13 @@ def splice(
         gather += np.arange(len(new_pos), dtype=np.int64)
         old_starts = np.zeros(len(old_tfs) + 1, dtype=np.int64)
         np.cumsum(old_tfs, out=old_starts[1:])
-        pos = _spliced(
+        out["pos"] = _spliced(
             np.asarray(previous.pos),
             old_starts[cut],
             old_tfs[cut].astype(np.int64),
             np.repeat(old_starts[at], new_tfs),
             new_pos[gather],
-            None,
         )
-        out["pos"] = pos.astype(small_uint(int(pos.max()) if len(pos) else 0), copy=False)
         ends = np.zeros(len(tfs) + 1, dtype=np.int64)
         np.cumsum(tfs, out=ends[1:])
         out["posptr"] = ends[indptr]
@@ -526,34 +523,24 @@ def _spliced(
     cut_lengths: npt.NDArray[np.int64],
     at: npt.NDArray[np.int64],
     inserted: Array,
-    dtype: np.dtype[Any] | type | None,
+    dtype: Any = None,
 ) -> Array:
     """``values`` without the runs ``cut_starts[i]``, ``cut_lengths[i]`` long, and with
-    ``inserted[j]`` placed before ``values[at[j]]`` (both ascending; an insertion comes
-    before a cut starting at the same place): one copy, a slice a run. ``dtype``: the
-    result's (``None``: one holding both)."""
+    ``inserted[j]`` placed before ``values[at[j]]`` (both ascending; an insertion is
+    never inside a run, and comes before a run starting at the same place). ``dtype``:
+    the result's; ``None``: the smallest unsigned type holding its largest value (what
+    :func:`~bnsearch.index.builder.small_uint` gives a build)."""
+    ends = np.cumsum(cut_lengths)
+    cut = np.repeat(cut_starts - (ends - cut_lengths), cut_lengths)
+    cut += np.arange(len(cut), dtype=np.int64)
+    kept = np.delete(values, cut)
+    before = np.concatenate(([0], ends))[np.searchsorted(cut_starts, at, side="left")]
     if dtype is None:
-        dtype = np.promote_types(values.dtype, inserted.dtype)
-    events = sorted(
-        [(int(place), 0, number) for number, place in enumerate(at.tolist())]
-        + [(int(place), 1, number) for number, place in enumerate(cut_starts.tolist())]
-    )
-    pieces: list[Array] = []
-    cursor = 0
-    first = 0  # the first insertion of the run of insertions being gathered
-    for number, (place, kind, item) in enumerate(events):
-        if place > cursor:
-            pieces.append(values[cursor:place])
-            cursor = place
-        if kind == 0:
-            if number + 1 < len(events) and events[number + 1][:2] == (place, 0):
-                continue  # the next insertion goes at the same place: one piece for all
-            pieces.append(inserted[first : item + 1])
-            first = item + 1
-        else:
-            cursor = place + int(cut_lengths[item])
-    pieces.append(values[cursor:])
-    return np.concatenate(pieces, dtype=dtype, casting="unsafe")
+        largest = max(
+            int(kept.max()) if len(kept) else 0, int(inserted.max()) if len(inserted) else 0
+        )
+        dtype = small_uint(largest)
+    return np.insert(kept.astype(dtype, copy=False), at - before, inserted.astype(dtype))
 
 
 def _holds(terms: list[str], term: str) -> bool:
