@@ -498,8 +498,8 @@ def splice(
         ends = np.zeros(len(tfs) + 1, dtype=np.int64)
         np.cumsum(tfs, out=ends[1:])
         out["posptr"] = ends[indptr]
-    norms = np.array(previous.norms, copy=True)
-    lens = np.array(previous.lens, copy=True)
+    norms = np.array(previous.norms, dtype=np.uint8)  # copies, typed as combine_fields'
+    lens = np.array(previous.lens, dtype=np.uint32)
     for number, update in enumerate(added):
         mini = minis[number]
         own = np.array([holders[doc] == number for doc in update.docs.tolist()], dtype=np.bool_)

@@ -537,9 +537,9 @@ class SegmentReader:
         """Read the segment's anchor update files (see :mod:`.anchorfile`; the ones this
         reader read already are kept; ``hosts``: open readers of segments whose compound
         files host some, by file name, whose tables are used); the anchor fields they
-        change are built when first read (spliced from the ones built under the earlier
-        updates when there are some, :func:`~bnsearch.index.anchorfile.splice`)."""
-        from bnsearch.index.anchorfile import anchors_files, read_update
+        change are built when first read, spliced (:func:`~bnsearch.index.anchorfile.splice`)
+        into the ones built under the earlier updates, or into the segment's own."""
+        from bnsearch.index.anchorfile import anchor_specs, anchors_files, read_update
 
         names = anchors_files(entry)
         current = self._anchor_updates
@@ -555,6 +555,10 @@ class SegmentReader:
             for name in names
         ]
         sources = dict(self._splice_sources)  # a new dict: a clone shares the old one
+        if not current:  # under no update, an anchor field is the segment's own
+            sources.update(
+                {spec.name: ((), self._fields[spec.name]) for spec in anchor_specs(self.schema)}
+            )
         sources.update({field: (current, arrays) for field, arrays in self._anchored.items()})
         self._splice_sources = sources
         self._anchor_updates = tuple(sorted(updates, key=lambda update: update.generation))
