@@ -25,6 +25,12 @@ The scaling run (``synthetic_<n>``) indexes synthetic articles drawn from the Be
 corpus's own word frequencies and body lengths (a unigram model, seeded). Up to 100,000
 articles are generated before the clock starts; larger runs are generated in a stream
 (a million articles never sit in memory at once) and the generation time is subtracted.
+
+Runs for people: ``links-ab N [ROUNDS]`` (the same articles built with six related
+headlines each and without, interleaved in one process, CPU per variant) and
+``anchors-splice KEPT WORK [ROUNDS]`` (a reader after one link commit into a copy of a
+kept links build: each updated segment's anchors field built from scratch against
+spliced into the field built before the commit, alternated).
 """
 
 from __future__ import annotations
@@ -382,7 +388,74 @@ def links_ab(size: int, rounds: int = 1) -> dict[str, Any]:
     return report
 
 
+def anchors_splice(kept: Path, work: Path, rounds: int = 5) -> dict[str, Any]:
+    """A reader after one link commit: into a hard-linked copy ``work`` of the kept
+    links build ``kept`` (never changed), one article listing the titles of docs of six
+    segments is committed; per segment whose anchors it updated, the anchors field is
+    built ``rounds`` times each way, alternated, on the same inputs: from scratch
+    (``anchorfile.materialize``) and spliced into the field the reader built before the
+    commit (``anchorfile.splice``); CPU per build, and the refreshed searcher's first
+    search. A run for people: ``python benchmarks/bench_indexing.py anchors-splice KEPT
+    WORK [ROUNDS]``."""
+    import numpy as np
+
+    from bnsearch.articles import Article
+    from bnsearch.index import Index
+    from bnsearch.index.anchorfile import materialize, splice
+
+    if work.exists():
+        shutil.rmtree(work)
+    subprocess.run(["cp", "-al", str(kept), str(work)], check=True)
+    index = Index.open(work)
+    searcher = index.searcher()
+    segments = searcher.reader.segments
+    titles = [segments[k].stored(0)["title"] for k in range(min(6, len(segments)))]
+    word = titles[0].split()[0]
+    searcher.search(word, limit=10)  # every anchors field built
+    with index.writer() as writer:
+        writer.add(Article(id="splice-ab", title=f"খবর {word}", body=word, related=titles))
+    after = searcher.refresh()
+    began = time.process_time()
+    after.search(word, limit=10)
+    first_search = time.process_time() - began
+    before = {segment.name: segment for segment in segments}
+    times: dict[str, list[float]] = {"materialize": [], "splice": []}
+    postings = []
+    for segment in after.reader.segments:
+        old = before.get(segment.name)
+        if old is None or old.anchor_updates == segment.anchor_updates:
+            continue
+        spec, base = segment.schema["anchors"], segment._fields["anchors"]
+        built = old._field("anchors")
+        postings.append(len(built.docs))
+        for _ in range(rounds):
+            began = time.process_time()
+            materialize(spec, base, base.terms, segment.anchor_updates, segment.max_doc)
+            times["materialize"].append(time.process_time() - began)
+            began = time.process_time()
+            splice(
+                spec, base, base.terms, built, old.anchor_updates, segment.anchor_updates,
+                segment.max_doc,
+            )  # fmt: skip
+            times["splice"].append(time.process_time() - began)
+    shutil.rmtree(work, ignore_errors=True)
+    medians = {name: float(np.median(values)) * 1000 for name, values in times.items()}
+    return {
+        "started": time.strftime("%H:%M:%S UTC", time.gmtime()),
+        "load": round(os.getloadavg()[0], 2),
+        "segments": len(postings),
+        "postings": postings,
+        "median_ms": {name: round(value, 2) for name, value in medians.items()},
+        "ratio": round(medians["materialize"] / medians["splice"], 2),
+        "first_search_after_commit_ms": round(first_search * 1000, 1),
+    }
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "anchors-splice":
+        rounds_arg = int(sys.argv[4]) if len(sys.argv) > 4 else 5
+        print(json.dumps(anchors_splice(Path(sys.argv[2]), Path(sys.argv[3]), rounds_arg)))
+        sys.exit(0)
     if sys.argv[1] == "links-ab":
         rounds_arg = int(sys.argv[3]) if len(sys.argv) > 3 else 1
         print(json.dumps(links_ab(int(sys.argv[2]), rounds_arg)))

@@ -207,3 +207,27 @@ def test_vocabulary_add_all_numbers_like_one_lookup_at_a_time() -> None:
         assert dict(batched) == dict(one_by_one)  # before any lookup could add a term
         assert [batched[term] for term in batch] == expected
     assert batched[None] == -1 and batched.terms() == one_by_one.terms()
+
+
+def test_repeated_headlines_keep_their_terms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Related headlines drawn from a small pool (a headline is another page's title,
+    listed by many): a table keeps each headline's chunk numbers once found; the terms
+    and positions stay the analyzer's across batches, when the chunk table starts over
+    and when the kept headlines start over."""
+    monkeypatch.setattr(builder_module, "_MAX_CHUNKS", 40)
+    monkeypatch.setattr(builder_module, "_MAX_VALUES", 9)
+    monkeypatch.setattr(writer_module, "_CHUNK_ARTICLES", 5)
+    rng = random.Random(8)
+    pool = ["", "  ", *(_text(rng, rng.randint(1, 5)) for _ in range(12))]
+    articles = [
+        Article(
+            id=f"r{number}",
+            title=_text(rng, 2),
+            related=[
+                RelatedLink(headline=rng.choice(pool), url=f"https://example.com/{k}")
+                for k in range(rng.randint(0, 6))
+            ],
+        )
+        for number in range(50)
+    ]
+    _check(articles)

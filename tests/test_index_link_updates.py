@@ -690,3 +690,95 @@ def test_anchors_of_the_same_length_are_compared_with_the_stored_ones(
     )
     assert _scores(index, "সেতুর ছবি", ["anchors"])
     assert not _scores(index, "নদীর খবর", ["anchors"])
+
+
+# -- a refreshed reader splices an anchor update into the field it built ------------------
+
+_FIELD_ARRAYS = ("blob", "off", "indptr", "docs", "tfs", "norms", "lens", "pos", "posptr", "forms")
+
+
+def _same_arrays(got: object, want: object) -> None:
+    import numpy as np
+
+    for name in _FIELD_ARRAYS:
+        left, right = getattr(got, name), getattr(want, name)
+        assert (left is None) == (right is None), name
+        if left is not None:
+            assert np.asarray(left).dtype == np.asarray(right).dtype, name
+            assert np.array_equal(np.asarray(left), np.asarray(right)), name
+    assert got.terms == want.terms  # type: ignore[attr-defined]
+
+
+def test_a_refreshed_reader_splices_anchor_updates_into_the_anchors_it_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After each link commit (new linkers, a linker deleted, a target retitled, updates
+    folded past MAX_UPDATES) a refreshed searcher's anchors field is spliced into the one
+    it built before (the segment's own before the first update), and a reader opened
+    anew splices every update into the segment's own; both equal a materialize from
+    scratch array by array, dtypes and term table included, and rank as a fresh build
+    does."""
+    from bnsearch.index import anchorfile
+    from bnsearch.index.anchorfile import MAX_UPDATES, materialize
+
+    spliced: list[int] = []
+    splice = anchorfile.splice
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        found = splice(*args, **kwargs)
+        spliced.append(found is not None)
+        return found
+
+    monkeypatch.setattr(anchorfile, "splice", counting)
+    words = ["নদী", "সেতু", "বাজার", "বৃষ্টি", "ধান", "মেলা", "নৌকা", "হাওর"]
+    letters = "কখগঘচছজঝটঠডঢতথদধনপফবভমযরলশসহ"
+    own = [letters[n // 28] + "া" + letters[n % 28] + "ো" for n in range(400)]  # one a target
+    targets = [
+        Article(id=f"t{n}", title=f"খবর {words[n % 8]} {own[n]}", body="নদী " * 9)
+        for n in range(400)
+    ]
+    path = tmp_path / "idx"
+    index = Index.create(path)
+    policy = MergePolicy(merge_factor=64)  # no merge: one segment takes every update
+    with index.writer(merge_policy=policy) as writer:
+        writer.add_many(targets)
+    live = {a.id: a for a in targets}
+    searcher = Index.open(path).searcher()
+    searcher.search("খবর", limit=5)
+    rng = random.Random(4)
+    for number in range(MAX_UPDATES + 4):
+        with index.writer(merge_policy=policy) as writer:
+            picks = rng.sample(range(40), 3) if number != 1 else [300, 301, 302]  # s1's own
+            linker = Article(
+                id=f"s{number}",
+                title=f"উৎস {number}",
+                body="সেতু " * 5,
+                related=[RelatedLink(headline=live[f"t{n}"].title) for n in picks],
+            )
+            writer.add(linker)
+            live[linker.id] = linker
+            if number == 5:  # a linker goes: its targets' anchors shrink (terms may go)
+                writer.delete("s1")
+                live.pop("s1")
+            if number == 7:  # a target is retitled: its linkers' headlines miss it now
+                old = live["t3"]
+                live["t3"] = Article(id="t3", title=old.title + " নতুন", body=old.body)
+                writer.add(live["t3"])
+        searcher = searcher.refresh()
+        expected = _fresh(list(live.values())).searcher()
+        for query in ["খবর নদী", "সেতু", '"খবর বাজার"', *words[:4]]:
+            for fields in (None, ["anchors"]):
+                got = {h.id: h.score for h in searcher.search(query, limit=500, fields=fields)}
+                want = {h.id: h.score for h in expected.search(query, limit=500, fields=fields)}
+                assert got == pytest.approx(want, rel=1e-9, abs=1e-12), (number, query)
+        segment = searcher.reader.segments[0]
+        base = segment._fields["anchors"]
+        assert base.terms is not None
+        rebuilt = materialize(
+            segment.schema["anchors"], base, base.terms, segment.anchor_updates, segment.max_doc
+        )
+        _same_arrays(segment._field("anchors"), rebuilt)
+        opened = Index.open(path).reader().segments[0]  # its updates spliced into its own
+        _same_arrays(opened._field("anchors"), rebuilt)
+    assert len(index.reader().segments[0].anchor_updates) < MAX_UPDATES + 4  # folded
+    assert all(spliced) and len(spliced) >= 2 * (MAX_UPDATES + 4)  # never materialized

@@ -984,7 +984,9 @@ class LinkGraph:
         Links are grouped by their keys: a group whose sources none of the keys can name
         (the source's own id, URL and title are not among the link's keys) resolves the
         same for every source in it, so the rule runs once per group; a link that could
-        name its own source is resolved on its own."""
+        name its own source is resolved on its own. The groups the live articles' key
+        counts settle (:meth:`_settle`: most of a bulk build's) are decided in bulk; the
+        rule runs for the others."""
         if len(slots) <= _BULK:  # few links: each on its own, value by value
             for slot in slots.tolist():
                 self._refresh_one(slot, changed)
@@ -1010,18 +1012,23 @@ class LinkGraph:
         keys = np.where(own, -1 - slots.astype(np.int64), (pair << 32) | (title + 1))
         first, inverse = np.unique(keys, return_index=True, return_inverse=True)[1:]
         inverse = inverse.ravel()
-        groups = np.stack([title[first], url[first], tid[first], first], 1)
-        status = np.empty(len(groups), dtype=np.int8)
-        rule = np.empty(len(groups), dtype=np.int8)
-        target = np.empty(len(groups), dtype=np.int32)
+        status, rule, target, rest = self._settle(
+            title[first], url[first], tid[first], nodes[first]
+        )
         texts = self._text
-        source_ids = self._node_id.view()[nodes[first]].tolist()
-        for group, (key, link_url, link_tid, _) in enumerate(groups.tolist()):
-            if group % 4096 == 4095:
+        rest_sources = self._node_id.view()[nodes[first[rest]]].tolist()
+        rest_keys = zip(
+            title[first[rest]].tolist(),
+            url[first[rest]].tolist(),
+            tid[first[rest]].tolist(),
+            strict=True,
+        )
+        for count, (group, source, (key, link_url, link_tid)) in enumerate(
+            zip(rest.tolist(), rest_sources, rest_keys, strict=True)
+        ):
+            if count % 4096 == 4095:
                 self._known, self._spelled = {}, {}  # a big batch: keep the memo small
-            state = self._resolve(
-                texts(source_ids[group]), (texts(key), texts(link_url), texts(link_tid))
-            )
+            state = self._resolve(texts(source), (texts(key), texts(link_url), texts(link_tid)))
             status[group] = _STATUS_CODES[state.status]
             rule[group] = _RULE_CODES[state.rule]
             target[group] = -1 if state.target is None else self._atom_of(state.target)
@@ -1040,6 +1047,48 @@ class LinkGraph:
         self._link_status.view()[slots] = new_status
         self._link_rule.view()[slots] = new_rule
         self._link_target.view()[slots] = new_target
+
+    def _settle(
+        self,
+        title: npt.NDArray[np.int32],
+        url: npt.NDArray[np.int32],
+        tid: npt.NDArray[np.int32],
+        sources: npt.NDArray[np.int64],
+    ) -> tuple[
+        npt.NDArray[np.int8], npt.NDArray[np.int8], npt.NDArray[np.int32], npt.NDArray[np.int64]
+    ]:
+        """The state (status, rule and target codes) of links given by their key atoms and
+        source nodes, for those the live articles' key counts settle
+        (:func:`settled_by_key`: resolved to the one live article with the title key, or
+        unresolved because nothing has any of their keys), in bulk; and the positions of
+        the others, which :func:`resolve_link` must decide (their codes are left unset)."""
+        url_count, _ = self._live_matches(self._by_url, url)
+        title_count, title_node = self._live_matches(self._by_title, title)
+        resolved, nowhere = settled_by_key(tid >= 0, url_count, title_count, title_node == sources)
+        status = np.full(len(title), _UNRESOLVED_CODE, dtype=np.int8)
+        rule = np.full(len(title), _RULE_CODES[None], dtype=np.int8)
+        target = np.full(len(title), -1, dtype=np.int32)
+        status[resolved] = _RESOLVED_CODE
+        rule[resolved] = _RULE_CODES["title"]
+        target[resolved] = self._node_id.view()[title_node[resolved]]
+        rest: npt.NDArray[np.int64] = np.flatnonzero(~(resolved | nowhere))
+        return status, rule, target, rest
+
+    def _live_matches(
+        self, index: Multimap, atoms: npt.NDArray[np.int32]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Per key atom (``-1``: none), how many live articles ``index`` gives it (an upper
+        bound: exact when 0 or 1) and one of them (``-1`` when none)."""
+        count = np.zeros(len(atoms), dtype=np.int64)
+        node = np.full(len(atoms), -1, dtype=np.int64)
+        has = np.flatnonzero(atoms >= 0)
+        if len(has):
+            values, owner = index.get_many(atoms[has])
+            alive = self._alive.view()[values]
+            values, owner = values[alive], has[owner[alive]]
+            count += np.bincount(owner, minlength=len(atoms))
+            node[owner] = values
+        return count, node
 
     def _resolve_slot(self, slot: int) -> Resolution:
         """Where the link in ``slot`` points now, by the rule."""

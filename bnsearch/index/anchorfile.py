@@ -31,15 +31,19 @@ the fold holds so far (:func:`fold_start`), so a large old update (a build's) is
 carried again by every small commit after it, and a commit's cost does not grow with
 the updates before it; a merge folds them into the merged segment. A reader takes the
 updated docs' anchor fields from them (:func:`materialize`: the segment's field with
-those docs' postings dropped and the updates' added, built when the field is first read)
-and their stored anchors, so searching, statistics, explain and highlights see exactly
-the arrays a segment written with the final anchors would hold.
+those docs' postings dropped and the updates' added, built when the field is first read;
+a reader refreshed after a commit that added updates builds it by :func:`splice` from the
+field it built before, cutting out the updated docs' postings and inserting the new ones
+without sorting the field) and their stored anchors, so searching, statistics, explain
+and highlights see exactly the arrays a segment written with the final anchors would hold.
 
 A segment without updates (every segment written before they existed) reads as before.
 """
 
 from __future__ import annotations
 
+import bisect
+import heapq
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -49,10 +53,10 @@ import numpy.typing as npt
 
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import compound
-from bnsearch.index.builder import anchor_fields
+from bnsearch.index.builder import anchor_fields, doc_id_dtype, small_uint
 from bnsearch.index.directory import Directory, FileInfo
 from bnsearch.index.manifest import SegmentEntry
-from bnsearch.index.postings import combine_fields
+from bnsearch.index.postings import combine_fields, field_part
 from bnsearch.index.schema import TEXT, FieldSpec, Schema
 from bnsearch.index.segment import HOSTED_PREFIX
 
@@ -344,6 +348,246 @@ def materialize(
     )
     arrays.terms = built["terms"]
     return arrays
+
+
+#: A splice (:func:`splice`) gives up, for a full :func:`materialize`, when the updates it
+#: drops hold more distinct terms than this (each is looked up in the others' tables).
+SPLICE_DROPPED_TERMS = 20_000
+#: ... or when the new updates' postings name more distinct terms than this (each term's
+#: postings are placed by a binary search of their own).
+SPLICE_NEW_TERMS = 5_000
+
+
+def splice(
+    spec: FieldSpec,
+    base: _FieldArrays,
+    base_terms: list[str],
+    previous: _FieldArrays,
+    before: Sequence[AnchorUpdate],
+    updates: Sequence[AnchorUpdate],
+    max_doc: int,
+) -> _FieldArrays | None:
+    """:func:`materialize` of ``updates`` computed from ``previous``, the field as
+    materialized under the segment's earlier updates ``before``: the docs of the new
+    updates have their postings, norms and lengths replaced, the rest of the field is
+    copied as it is (no sort of the field: its cost is a few passes over its arrays and
+    the new updates' postings, where a materialize sorts every posting of the segment
+    and its updates).
+
+    The arrays are those :func:`materialize` gives, dtypes and term table included.
+    Applies when ``updates`` are ``before`` less some (the ones a new update carries
+    over: every doc of a dropped update is in a new one) plus newer ones, for a text
+    field; ``None`` otherwise (the caller materializes)."""
+    from bnsearch.index.segment import _FieldArrays, encode_strings
+
+    names = {update.name for update in updates}
+    known = {update.name for update in before}
+    added = [update for update in updates if update.name not in known]
+    dropped = [update for update in before if update.name not in names]
+    kept = [update for update in updates if update.name in known]
+    if (
+        spec.kind != TEXT
+        or not added
+        or previous.terms is None
+        or min(update.generation for update in added)
+        <= max((update.generation for update in before), default=-1)
+    ):
+        return None
+    if 4 * sum(len(update.docs) for update in added) > max_doc:
+        return None  # a large part of the segment: a materialize costs about as much
+    fresh = np.unique(np.concatenate([update.docs for update in added]))
+    if any(not np.isin(update.docs, fresh).all() for update in dropped):
+        return None
+    minis = [update.fields[spec.name] for update in added]
+    had_forms = any(a.forms is not None for a in [base, *(u.fields[spec.name] for u in before)])
+    has_forms = any(a.forms is not None for a in [base, *(u.fields[spec.name] for u in updates)])
+    if had_forms != has_forms:  # the form flags come or go: materialize
+        return None
+    # the term table: the materialized one is the union of the base's and the updates'
+    old_terms = previous.terms
+    added_terms = sorted({term for mini in minis for term in _terms(mini)})
+    gone_ids = _dropped_term_ids(spec, old_terms, base_terms, kept, dropped, added_terms)
+    if gone_ids is None:
+        return None
+    extra = [term for term in added_terms if not _holds(old_terms, term)]
+    if len(gone_ids) or extra:
+        survivors = old_terms
+        if len(gone_ids):
+            gone = set(gone_ids.tolist())
+            survivors = [term for number, term in enumerate(old_terms) if number not in gone]
+        terms = list(heapq.merge(survivors, extra)) if extra else list(survivors)
+    else:
+        terms = old_terms
+    old_map = _renumbered(old_terms, gone_ids, extra)
+    # the previous postings of the fresh docs are cut out (few: found by one mask)
+    in_fresh = np.zeros(max_doc, dtype=np.bool_)
+    in_fresh[fresh] = True
+    old_indptr = np.asarray(previous.indptr, dtype=np.int64)
+    old_docs = np.asarray(previous.docs)
+    old_tfs = np.asarray(previous.tfs)
+    cut = np.flatnonzero(in_fresh[old_docs])
+    counts = np.zeros(len(terms), dtype=np.int64)
+    valid = np.flatnonzero(old_map >= 0)
+    counts[old_map[valid]] = np.diff(old_indptr)[valid]
+    cut_terms = old_map[np.searchsorted(old_indptr, cut, side="right") - 1]
+    np.subtract.at(counts, cut_terms[cut_terms >= 0], 1)
+    # the fresh docs' postings, each doc from the last update holding it, by term and doc
+    holders = _latest_holders(added)
+    parts = []
+    for number, (update, mini) in enumerate(zip(added, minis, strict=True)):
+        doc_map = np.array(
+            [doc if holders[doc] == number else -1 for doc in update.docs.tolist()],
+            dtype=np.int64,
+        )
+        term_map = np.array([bisect.bisect_left(terms, t) for t in _terms(mini)], dtype=np.int32)
+        parts.append(field_part(mini, term_map, doc_map, positions=spec.positions, forms=has_forms))
+    new_terms = np.concatenate([part.terms for part in parts]).astype(np.int64)
+    new_docs = np.concatenate([part.docs for part in parts]).astype(np.int64)
+    part_tfs = np.concatenate([part.tfs for part in parts]).astype(np.int64)
+    order = np.lexsort((new_docs, new_terms))
+    new_terms, new_docs, new_tfs = new_terms[order], new_docs[order], part_tfs[order]
+    counts += np.bincount(new_terms, minlength=len(terms))
+    indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    # where each new posting goes among the previous ones (before the cut ones of its
+    # doc): its term's previous postings, searched by doc; a term new to the table goes
+    # where the next previous term starts
+    distinct = np.unique(new_terms)
+    if len(distinct) > SPLICE_NEW_TERMS:
+        return None
+    mapped = old_map[valid]
+    after = np.searchsorted(mapped, distinct, side="left")
+    at = np.empty(len(new_terms), dtype=np.int64)
+    for term, slot in zip(distinct.tolist(), after.tolist(), strict=True):
+        rows = np.flatnonzero(new_terms == term)
+        old = int(valid[slot]) if slot < len(valid) else len(old_indptr) - 1
+        low = int(old_indptr[old])
+        if slot < len(valid) and int(mapped[slot]) == term:
+            high = int(old_indptr[old + 1])
+            at[rows] = low + np.searchsorted(old_docs[low:high], new_docs[rows])
+        else:
+            at[rows] = low
+    ones = np.ones(len(cut), dtype=np.int64)
+    out: dict[str, Any] = {
+        "indptr": indptr,
+        "docs": _spliced(old_docs, cut, ones, at, new_docs, doc_id_dtype(max_doc)),
+    }
+    out["tfs"] = tfs = _spliced(old_tfs, cut, ones, at, new_tfs)
+    if has_forms:
+        flags = np.concatenate([part.forms for part in parts])[order]
+        old_flags = previous.forms
+        if old_flags is None:
+            old_flags = np.zeros(len(old_docs), np.uint8)
+        out["forms"] = _spliced(np.asarray(old_flags), cut, ones, at, flags, np.dtype(np.uint8))
+    if previous.pos is not None:
+        new_pos = np.concatenate(
+            [np.zeros(0, np.int64)] + [p.pos for p in parts if p.pos is not None]
+        )
+        starts = np.cumsum(part_tfs) - part_tfs
+        gather = np.repeat(starts[order] - (np.cumsum(new_tfs) - new_tfs), new_tfs)
+        gather += np.arange(len(new_pos), dtype=np.int64)
+        old_starts = np.zeros(len(old_tfs) + 1, dtype=np.int64)
+        np.cumsum(old_tfs, out=old_starts[1:])
+        out["pos"] = _spliced(
+            np.asarray(previous.pos),
+            old_starts[cut],
+            old_tfs[cut].astype(np.int64),
+            np.repeat(old_starts[at], new_tfs),
+            new_pos[gather],
+        )
+        ends = np.zeros(len(tfs) + 1, dtype=np.int64)
+        np.cumsum(tfs, out=ends[1:])
+        out["posptr"] = ends[indptr]
+    norms = np.array(previous.norms, dtype=np.uint8)  # copies, typed as combine_fields'
+    lens = np.array(previous.lens, dtype=np.uint32)
+    for number, update in enumerate(added):
+        mini = minis[number]
+        own = np.array([holders[doc] == number for doc in update.docs.tolist()], dtype=np.bool_)
+        norms[update.docs[own]] = np.asarray(mini.norms)[own]
+        lens[update.docs[own]] = np.asarray(mini.lens)[own]
+    out["norms"], out["lens"] = norms, lens
+    prefix = f"fld.{spec.name}"
+    stems = {f"{prefix}.{key}": value for key, value in out.items()}
+    if terms is old_terms:
+        stems[f"{prefix}.terms.blob"], stems[f"{prefix}.terms.off"] = previous.blob, previous.off
+    else:
+        stems[f"{prefix}.terms.blob"], stems[f"{prefix}.terms.off"] = encode_strings(terms)
+    arrays = _FieldArrays(stems.__getitem__, prefix, True, spec.positions, has_forms)
+    arrays.terms = terms
+    return arrays
+
+
+def _spliced(
+    values: Array,
+    cut_starts: npt.NDArray[np.int64],
+    cut_lengths: npt.NDArray[np.int64],
+    at: npt.NDArray[np.int64],
+    inserted: Array,
+    dtype: Any = None,
+) -> Array:
+    """``values`` without the runs ``cut_starts[i]``, ``cut_lengths[i]`` long, and with
+    ``inserted[j]`` placed before ``values[at[j]]`` (both ascending; an insertion is
+    never inside a run, and comes before a run starting at the same place). ``dtype``:
+    the result's; ``None``: the smallest unsigned type holding its largest value (what
+    :func:`~bnsearch.index.builder.small_uint` gives a build)."""
+    ends = np.cumsum(cut_lengths)
+    cut = np.repeat(cut_starts - (ends - cut_lengths), cut_lengths)
+    cut += np.arange(len(cut), dtype=np.int64)
+    kept = np.delete(values, cut)
+    before = np.concatenate(([0], ends))[np.searchsorted(cut_starts, at, side="left")]
+    if dtype is None:
+        largest = max(
+            int(kept.max()) if len(kept) else 0, int(inserted.max()) if len(inserted) else 0
+        )
+        dtype = small_uint(largest)
+    return np.insert(kept.astype(dtype, copy=False), at - before, inserted.astype(dtype))
+
+
+def _holds(terms: list[str], term: str) -> bool:
+    at = bisect.bisect_left(terms, term)
+    return at < len(terms) and terms[at] == term
+
+
+def _dropped_term_ids(
+    spec: FieldSpec,
+    old_terms: list[str],
+    base_terms: list[str],
+    kept: Sequence[AnchorUpdate],
+    dropped: Sequence[AnchorUpdate],
+    added_terms: list[str],
+) -> npt.NDArray[np.int64] | None:
+    """The ids (in ``old_terms``) of the terms only the ``dropped`` updates held (no
+    longer in the union :func:`materialize` takes), ascending; ``None`` when they hold
+    too many to look up (:data:`SPLICE_DROPPED_TERMS`)."""
+    if not dropped:
+        return np.zeros(0, dtype=np.int64)
+    candidates = {term for update in dropped for term in _terms(update.fields[spec.name])}
+    if len(candidates) > SPLICE_DROPPED_TERMS:
+        return None
+    others = [base_terms, added_terms, *(_terms(update.fields[spec.name]) for update in kept)]
+    gone = sorted(
+        bisect.bisect_left(old_terms, term)
+        for term in candidates
+        if not any(_holds(table, term) for table in others)
+    )
+    return np.array(gone, dtype=np.int64)
+
+
+def _renumbered(
+    old_terms: list[str], gone_ids: npt.NDArray[np.int64], extra: list[str]
+) -> npt.NDArray[np.int64]:
+    """Each old term's id in the table without ``gone_ids`` and with ``extra`` (sorted,
+    none in ``old_terms``) merged in; ``-1`` for a gone one."""
+    count = len(old_terms)
+    ids = np.arange(count, dtype=np.int64)
+    if len(gone_ids):
+        ids -= np.searchsorted(gone_ids, ids, side="left")
+    if extra:
+        slots = np.array([bisect.bisect_left(old_terms, term) for term in extra], dtype=np.int64)
+        ids += np.searchsorted(slots, np.arange(count), side="right")
+    if len(gone_ids):
+        ids[gone_ids] = -1
+    return ids
 
 
 #: The arrays of a field an anchor update holds (what :func:`combine_fields` gives).

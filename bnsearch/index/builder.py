@@ -6,7 +6,10 @@ cuts text at whitespace and analyzes each chunk on its own (see
 :meth:`bnsearch.analysis.Analyzer.term_sequence`), so a field keeps a :class:`ChunkTable`
 (chunk -> number, and per number the chunk's term ids) and each document is just the list
 of its chunk numbers: per chunk, one dict lookup done inside ``array.extend(map(...))``.
-Chunks not seen before in the segment are analyzed together in one analyzer call. At
+Chunks not seen before in the segment are analyzed together in one analyzer call. A
+multi-valued field of headlines (related headlines, anchors: titles of other articles,
+each listed by many pages) keeps each headline's chunk numbers once found
+(:meth:`ChunkTable.add_values`), so a headline seen again costs one dict lookup. At
 build time numpy expands the chunk numbers into term ids per position and turns them into
 CSR postings with one stable radix sort per field.
 
@@ -54,6 +57,8 @@ _Spans = tuple[int, ...]
 #: only chunks new to the process go to the tokenizer. Starts over past the bound.
 _CHUNK_SPANS: dict[str, _Spans] = {}
 _MAX_CACHED_SPANS = 300_000
+#: Values (headlines) whose chunk numbers a table keeps; past it the table starts over.
+_MAX_VALUES = 1 << 18
 
 
 class _Vocabulary(dict[str | None, int]):
@@ -115,6 +120,9 @@ class ChunkTable:
         if spans:
             self.spans = array("i", [0] * (2 * POSITION_GAP))
         self._batch_spans = analyzer.tokenizer.batch_flat_spans
+        # value -> its chunk numbers (int32 bytes) and how many (see add_values)
+        self._value_chunks: dict[str, tuple[bytes, int]] = {}
+        self._gap = array("i", [self.numbers[GAP]]).tobytes()
 
     def add_docs(self, docs: list[list[str]], out: array[int]) -> None:
         """Append the chunk numbers of ``docs`` (each a list of chunks, :data:`GAP` between
@@ -130,6 +138,43 @@ class ChunkTable:
         new, numbers.pending = numbers.pending, []
         if new:
             self._learn(new)
+
+    def add_values(self, docs: Sequence[Sequence[str]], out: array[int]) -> list[int]:
+        """:meth:`add_docs` of docs given as values (a multi-valued field: each value's
+        chunks, :data:`GAP` between two values); returns each doc's number of chunks.
+
+        A value's chunk numbers are kept (as bytes) once found: a related headline or an
+        anchor is another article's title, listed by many pages, so it is split and its
+        chunks looked up once, not once a page."""
+        cache = self._value_chunks
+        missing = list(dict.fromkeys(v for values in docs for v in values if v not in cache))
+        if missing:
+            if len(cache) + len(missing) > _MAX_VALUES:
+                cache.clear()
+                missing = list(dict.fromkeys(v for values in docs for v in values))
+            chunked = [value.split() for value in missing]
+            found = array("i")
+            self.add_docs(chunked, found)
+            raw = found.tobytes()
+            start = 0
+            for value, chunks in zip(missing, chunked, strict=True):
+                end = start + len(chunks)
+                cache[value] = (raw[4 * start : 4 * end], len(chunks))
+                start = end
+        gap = self._gap
+        pieces: list[bytes] = []
+        counts = []
+        for values in docs:
+            count = len(values) - 1 if values else 0
+            for number, value in enumerate(values):
+                if number:
+                    pieces.append(gap)
+                numbers, size = cache[value]
+                pieces.append(numbers)
+                count += size
+            counts.append(count)
+        out.frombytes(b"".join(pieces))
+        return counts
 
     def _learn(self, chunks: list[str]) -> None:
         """Term ids of the chunks new to the table (analyzed in one analyzer call)."""
@@ -452,15 +497,16 @@ def _add_text(
     """Append each article's chunk numbers for a text field (the gap chunk between values)."""
     source = spec.source
     if source in ("related", "anchors"):
-        docs = [_gapped_chunks(_field_values(spec, a, anchors)) for a, anchors in items]
-    else:
-        texts = [getattr(article, source) or "" for article, _ in items]
-        docs = [text.split() for text in texts]
-        if buffer.chunk_starts is not None:
-            starts = wordspans.chunk_starts(texts)
-            if len(starts) != sum(map(len, docs)):
-                raise AssertionError("chunk starts and str.split disagree")
-            buffer.chunk_starts.frombytes(starts.tobytes())
+        values = [_field_values(spec, a, anchors) for a, anchors in items]
+        buffer.counts.extend(table.add_values(values, buffer.items))
+        return
+    texts = [getattr(article, source) or "" for article, _ in items]
+    docs = [text.split() for text in texts]
+    if buffer.chunk_starts is not None:
+        starts = wordspans.chunk_starts(texts)
+        if len(starts) != sum(map(len, docs)):
+            raise AssertionError("chunk starts and str.split disagree")
+        buffer.chunk_starts.frombytes(starts.tobytes())
     table.add_docs(docs, buffer.items)
     buffer.counts.extend(map(len, docs))
 
@@ -469,15 +515,6 @@ def keeps_spans(spec: FieldSpec) -> bool:
     """True for the fields whose segments keep word spans (:mod:`.wordspans`): text
     fields with positions fed by one string of the article."""
     return spec.kind == TEXT and spec.positions and spec.source in wordspans.SPAN_SOURCES
-
-
-def _gapped_chunks(values: list[str]) -> list[str]:
-    chunks: list[str] = []
-    for index, value in enumerate(values):
-        if index:
-            chunks.append(GAP)
-        chunks.extend(value.split())
-    return chunks
 
 
 def small_uint(max_value: int) -> type[np.unsignedinteger[Any]]:

@@ -492,6 +492,9 @@ class SegmentReader:
         self._read_deletes(directory, entry)
         self._anchor_updates: tuple[AnchorUpdate, ...] = ()
         self._anchored: dict[str, _FieldArrays] = {}
+        # anchor fields built under earlier updates, not yet rebuilt under the current
+        # ones: field -> (those updates, the field); the new field is spliced from it
+        self._splice_sources: dict[str, tuple[tuple[AnchorUpdate, ...], _FieldArrays]] = {}
         self._read_anchor_update(directory, entry)
         self._id_map: dict[str, int] | None = None
         self._ids: list[str] | None = None
@@ -534,8 +537,9 @@ class SegmentReader:
         """Read the segment's anchor update files (see :mod:`.anchorfile`; the ones this
         reader read already are kept; ``hosts``: open readers of segments whose compound
         files host some, by file name, whose tables are used); the anchor fields they
-        change are built when first read."""
-        from bnsearch.index.anchorfile import anchors_files, read_update
+        change are built when first read, spliced (:func:`~bnsearch.index.anchorfile.splice`)
+        into the ones built under the earlier updates, or into the segment's own."""
+        from bnsearch.index.anchorfile import anchor_specs, anchors_files, read_update
 
         names = anchors_files(entry)
         current = self._anchor_updates
@@ -550,6 +554,13 @@ class SegmentReader:
             )
             for name in names
         ]
+        sources = dict(self._splice_sources)  # a new dict: a clone shares the old one
+        if not current:  # under no update, an anchor field is the segment's own
+            sources.update(
+                {spec.name: ((), self._fields[spec.name]) for spec in anchor_specs(self.schema)}
+            )
+        sources.update({field: (current, arrays) for field, arrays in self._anchored.items()})
+        self._splice_sources = sources
         self._anchor_updates = tuple(sorted(updates, key=lambda update: update.generation))
         self._anchored = {}
 
@@ -667,13 +678,18 @@ class SegmentReader:
         """An anchor field with the segment's anchor updates applied (built once)."""
         found = self._anchored.get(field)
         if found is None:
-            from bnsearch.index.anchorfile import materialize
+            from bnsearch.index.anchorfile import materialize, splice
 
             base = self._fields[field]
             if base.terms is None:
                 base.terms = decode_strings(base.blob, base.off, f"{self._where} {field} terms")
             spec = self.schema[field]
-            found = materialize(spec, base, base.terms, update, self.max_doc)
+            source = self._splice_sources.pop(field, None)
+            if source is not None:  # built under earlier updates: only the new docs change
+                earlier, built = source
+                found = splice(spec, base, base.terms, built, earlier, update, self.max_doc)
+            if found is None:
+                found = materialize(spec, base, base.terms, update, self.max_doc)
             self._anchored[field] = found
         return found
 
