@@ -243,3 +243,111 @@ def test_postings_whose_x_is_zero_are_summed_safely(core: ModuleType) -> None:
         )
         assert count == max_doc and found.tolist() == list(range(max_doc))
         assert np.allclose(scores, 1 / (1 + 1.2))
+
+
+def _random_units(rng: np.random.Generator) -> dict[str, Any]:
+    """Two to four units of one or two slices each (a word and its folded spellings),
+    their postings sparse in the segment: what the core merges in doc order."""
+    max_doc = int(rng.integers(400, 5000))
+    n_units = int(rng.integers(2, 5))
+    per_unit = [int(rng.integers(1, 3)) for _ in range(n_units)]
+    room = max(1, max_doc // 4 // sum(per_unit) - 1)  # (total postings * 4 < max_doc)
+    doc_type = np.uint16 if rng.random() < 0.5 else np.int32
+    docs, tfs, mults, forms, owners = [], [], [], [], []
+    pool = rng.choice(max_doc, size=min(max_doc, 3 * room), replace=False)  # (docs shared)
+    for unit, slices in enumerate(per_unit):
+        for _ in range(slices):
+            length = int(rng.integers(0, room + 1))
+            docs.append(np.sort(rng.choice(pool, size=min(length, len(pool)), replace=False)))
+            docs[-1] = docs[-1].astype(doc_type)
+            tf_type = rng.choice([np.uint8, np.uint16, np.uint32, np.int64])
+            tfs.append(
+                rng.integers(1, int(rng.choice([2, 5, 50])), size=len(docs[-1])).astype(tf_type)
+            )
+            kind = int(rng.integers(0, 3))
+            if kind == 0:
+                mults.append(rng.random(max_doc).astype(np.float32))
+            elif kind == 1:
+                mults.append(np.full(max_doc, 0.5, dtype=np.float32))
+            else:
+                mults.append(rng.choice(np.array([0.1, 0.2, 0.9], np.float32), size=max_doc))
+            with_forms = rng.random() < 0.6
+            forms.append(
+                rng.integers(0, 4, size=len(docs[-1])).astype(np.uint8) if with_forms else None
+            )
+            owners.append(unit)
+    # units in order of falling bounds (weight + bonus), as pruning asks
+    bounds = np.sort(rng.uniform(0.2, 5, size=n_units))[::-1] + 0.05 * np.arange(n_units)[::-1]
+    bonuses = np.array([float(rng.choice([0.0, rng.uniform(0, 0.1)])) for _ in bounds], np.float32)
+    weights = (bounds - bonuses).astype(np.float32)
+    flags = np.array([int(rng.integers(0, 4)) for _ in range(n_units)], np.uint8)
+    return {
+        "arrays": (
+            docs,
+            tfs,
+            mults,
+            forms,
+            np.array(owners, dtype=np.int32),
+            weights,
+            flags,
+            bonuses,
+            float(rng.choice([0.0, 0.3, 1.2])),
+            None if rng.random() < 0.5 else rng.random(max_doc) < rng.uniform(0.2, 1.0),
+            max_doc,
+        ),
+        "keep": int(rng.integers(1, 60)),
+        "min_total": int(rng.integers(0, 300)),
+    }
+
+
+def test_several_sparse_units_merged_keep_the_exhaustive_page(core: ModuleType) -> None:
+    """Several units of a few sparse slices (a word and its folded spellings) asked for
+    their best ``keep`` are merged in doc order: the page, its scores (every bit) and
+    the count are the exhaustive pass's (per-doc tables), with or without pruning
+    asked for and a floor; every posting is read, so the count is exact."""
+    rng = np.random.default_rng(61206)
+    floored = 0
+    for case in range(800):
+        units = _random_units(rng)
+        arrays, keep = units["arrays"], units["keep"]
+        every_docs, every_scores, every_count, _ = core.score_segment(*arrays)
+        ranked = np.lexsort((every_docs, -every_scores))
+        floor = 0.0
+        if rng.random() < 0.4 and len(ranked):
+            floor = float(every_scores[ranked[int(rng.integers(0, len(ranked)))]])
+            floored += 1
+        above = ranked[every_scores[ranked] >= np.float32(floor)]
+        best = np.sort(every_docs[above[:keep]])
+        for prune in (False, True):
+            docs, scores, count, pruned = core.score_segment(
+                *arrays, keep, prune, units["min_total"], None, floor
+            )
+            assert docs.tolist() == best.tolist(), case
+            assert scores.tolist() == every_scores[np.searchsorted(every_docs, best)].tolist(), case
+            assert count == every_count and not pruned, case
+    assert floored > 200
+
+
+def test_several_units_naming_a_doc_outside_the_segment_raise(core: ModuleType) -> None:
+    """Merged units whose postings name a doc outside the segment raise IndexFormatError."""
+    max_doc = 4000
+    good = np.arange(0, 300, 7, dtype=np.int32)
+    mult = np.ones(max_doc, dtype=np.float32)
+    for bad in ([-1, 5], [5, 4000], [3, 10000]):
+        short = np.array(bad, dtype=np.int32)
+        for slices in ([good, short], [short, good]):
+            with pytest.raises(IndexFormatError, match="outside its segment"):
+                core.score_segment(
+                    slices,
+                    [np.ones(len(d), np.uint8) for d in slices],
+                    [mult, mult],
+                    [None, None],
+                    np.array([0, 1], np.int32),
+                    np.ones(2, np.float32),
+                    np.zeros(2, np.uint8),
+                    np.zeros(2, np.float32),
+                    0.3,
+                    None,
+                    max_doc,
+                    10,
+                )
