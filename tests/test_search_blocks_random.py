@@ -351,3 +351,47 @@ def test_several_units_naming_a_doc_outside_the_segment_raise(core: ModuleType) 
                     max_doc,
                     10,
                 )
+
+
+def test_skipped_blocks_counted_unread_keep_the_page(core: ModuleType) -> None:
+    """Where every posting of the block-walked slice scores (``positive`` in
+    ``blocks``) and no mask drops one, a lone unit's blocks may be skipped from the first
+    full page, their postings counted unread: the page and scores stay the exhaustive
+    pass's, the count stays between ``min_total`` and the true count, and blocks are
+    skipped even when ``min_total`` is the slice's whole length (before, a block was
+    skipped only once that many matches were read)."""
+    rng = np.random.default_rng(7061206)
+    early = 0
+    for case in range(600):
+        unit = _random_unit(rng)
+        arrays = list(unit["arrays"])
+        n = len(arrays[0])
+        if n > 2:  # (one or two slices: a word in title and body)
+            keep_slices = sorted(rng.choice(n, size=2, replace=False).tolist())
+            for i in range(4):
+                arrays[i] = [arrays[i][j] for j in keep_slices]
+            arrays[4] = np.zeros(2, dtype=np.int32)
+        arrays[2] = [m + np.float32(0.01) for m in arrays[2]]  # (every x > 0)
+        arrays[9] = None  # (no mask)
+        arrays = tuple(arrays)
+        keep = unit["keep"]
+        every_docs, every_scores, every_count, _ = core.score_segment(*arrays)
+        best = np.sort(every_docs[np.lexsort((every_docs, -every_scores))[:keep]])
+        longest, bounds, block_forms = _block_bounds(rng, arrays)
+        length = len(arrays[0][longest])
+        min_total = int(rng.choice([0, int(rng.integers(0, length + 1)), length]))
+        memo = np.full(2 * len(bounds), np.nan, dtype=np.float32)
+        firsts = np.ascontiguousarray(arrays[0][longest][::BLOCK], dtype=np.int32)
+        for _ in range(2):  # (the second call skips by the memo the first filled)
+            blocks = (longest, bounds, block_forms, memo, firsts, True)
+            docs, scores, count, skipping = core.score_segment(
+                *arrays, keep, False, min_total, blocks
+            )
+            assert docs.tolist() == best.tolist(), case
+            assert scores.tolist() == every_scores[np.searchsorted(every_docs, best)].tolist()
+            if skipping:
+                assert min(min_total, every_count) <= count <= every_count, case
+                early += min_total == length
+            else:
+                assert count == every_count, case
+    assert early > 20  # (skipped with min_total the whole slice: 600 cases, seed fixed)

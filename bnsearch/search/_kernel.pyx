@@ -391,6 +391,8 @@ cdef struct Walk:
     Py_ssize_t live_count     # matches of the slice so far
     Py_ssize_t min_total      # ... needed before a block may be skipped
     bint skipped              # a block was skipped: the count is a lower bound
+    bint count_skipped        # a skipped block's postings are counted as matches (each
+                              # scores, no mask): blocks may be skipped before ``min_total``
     double floor              # no doc scoring below this is wanted (0: none)
 
 
@@ -681,6 +683,8 @@ cdef void _merge_blocks(
             base = _block_bound(docs, tfs, start, end, b, mult, k1, weight, kth, w, &bx, &may_form)
             if base * (1 + BOUND_MARGIN) < kth:
                 w.skipped = True
+                if w.count_skipped:  # (each a match; those scored below are not counted twice)
+                    w.live_count += end - start
                 at = start
                 while o.at < o.n:
                     od = _doc_at(o.docs, o.doc_kind, o.at)
@@ -702,6 +706,8 @@ cdef void _merge_blocks(
                     if at < end and docs[at] == od:
                         x = <float>(<double>xo + <double>(<float>tfs[at] * mult[od]))
                         form = form or (w.forms != NULL and (w.forms[at] & w.flag) == w.flag)
+                        if w.count_skipped:
+                            w.live_count -= 1
                     _emit(w, od, x, form, k1, weight)
                 continue
         for i in range(start, end):
@@ -1084,7 +1090,7 @@ def score_segment(
     pass; the count is then a lower bound (at least ``min_total``).
 
     ``blocks`` (with ``keep`` and one unit): ``(slice, block_x, block_forms[, exact[,
-    firsts]])``,
+    firsts[, positive]]])``,
     per block of :data:`BLOCK` postings of that slice (the unit's longest) a bound on its
     postings' ``x`` (float32) and the OR of their form flags (uint8, or None): once
     ``min_total`` matches are counted, a block that cannot reach the ``keep``-th score so
@@ -1095,7 +1101,12 @@ def score_segment(
     bound cannot skip a block, its exact maxima are read and written there; a later
     call with the same memo uses them at once. ``firsts`` (int32 per block, or None):
     the slice's doc ids at every :data:`BLOCK`-th posting (``docs[::BLOCK]``), so that
-    skipping a block reads none of its postings.
+    skipping a block reads none of its postings. ``positive`` (True, or absent): every
+    posting of that slice has an ``x`` above zero (term frequencies >= 1, multipliers
+    > 0), so with no ``mask`` and a unit of one or two slices each posting is a match:
+    a skipped block's postings are then counted without being read, and blocks may be
+    skipped from the first full page where that slice alone holds ``min_total``
+    postings (the count, a lower bound, still reaches ``min_total``).
 
     ``floor`` (with ``keep``; 0: none): the caller wants no doc scoring below it (the
     ``keep``-th best of the segments searched before: a doc below it cannot reach the
@@ -1131,7 +1142,7 @@ def score_segment(
     cdef Py_ssize_t could_match = 0, p_unit = 0, counted = 0, read = 0
     cdef bint pruned = False
     cdef bint failed = False
-    cdef bint merging = False, merging_units = False, skipping = True
+    cdef bint merging = False, merging_units = False, skipping = True, count_skipped = False
     cdef Tables tables
     cdef int32_t first_tag
     cdef cnp.ndarray[int32_t, ndim=1] out_docs
@@ -1217,6 +1228,13 @@ def score_segment(
             if cnp.PyArray_DIM(firsts_arr, 0) != w.n_blocks:
                 raise ValueError("block first docs do not match the slice's postings")
             firsts_p = <const int32_t*>cnp.PyArray_DATA(firsts_arr)
+        # every posting of the slice scores (``positive``: its x is > 0) and no mask drops
+        # one: a skipped block's postings are counted unread, so blocks may be skipped
+        # from the first full page when the slice alone holds ``min_total`` postings
+        count_skipped = (
+            len(blocks) > 5 and blocks[5] is True and mask_p == NULL and weights[0] > 0
+            and longest >= min_total
+        )
         if weights[0] < 0 or bonuses[0] < 0 or total <= min_total:
             block_slice = -1  # (bounds need scores that only grow; too few to skip any)
         elif (total - longest) * OTHERS_RATIO > longest:
@@ -1269,6 +1287,9 @@ def score_segment(
             if skipping:
                 w.exact = exact_p
                 w.firsts = firsts_p
+                if count_skipped and merging:
+                    w.count_skipped = True
+                    w.min_total = 0
         w.floor = floor
         if merging or merging_units:  # in doc order, no per-doc tables
             if merging_units:
