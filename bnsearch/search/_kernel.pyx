@@ -344,8 +344,10 @@ cdef Py_ssize_t _offer(Entry* heap, Py_ssize_t size, Py_ssize_t k, Entry item) n
 
 
 cdef struct Other:
-    # a lone unit's shorter slice (a word's title), read beside its longest by
-    # :func:`_merge_blocks` (any doc and tf type: read through _doc_at / _position_at)
+    # a slice read in doc order: a lone unit's shorter one (a word's title) beside its
+    # longest (:func:`_merge_blocks`), or any of several units' (:func:`_merge_units`,
+    # which also keeps ``doc`` and ``unit``); any doc and tf type (read through _doc_at
+    # / _position_at)
     const void* docs
     int doc_kind
     const void* tfs
@@ -354,6 +356,8 @@ cdef struct Other:
     const uint8_t* forms  # NULL: none, or the unit has no bonus
     Py_ssize_t n
     Py_ssize_t at         # the next posting to read
+    Py_ssize_t doc        # (_merge_units) the doc of posting ``at`` (max_doc: done)
+    Py_ssize_t unit       # (_merge_units) the slice's unit
 
 
 cdef struct Walk:
@@ -935,28 +939,18 @@ cdef void _merge_lone(
 
 #: Several units (a word and its folded spellings; a few rare words) are merged in doc
 #: order (:func:`_merge_units`) when they hold at most this many slices ...
-DEF MERGE_MAX_SLICES = 8
-#: ... and their postings are fewer than one in this many docs of the segment (the
-#: per-doc tables then cost a cache miss a posting: 1M synthetic, দুর্ঘটনায় in a segment
-#: of 415,501 docs, 8,833 postings in 4 slices, took 0.45 ms of core CPU by the tables)
+DEF MERGE_MAX_SLICES = 4
+#: ... and their postings are fewer than one in this many docs of the segment ...
 DEF MERGE_SPARSE_RATIO = 4
+#: ... of at least this many docs (its per-doc tables then outgrow the caches and cost
+#: a miss a posting: 1M synthetic, দুর্ঘটনায় in a segment of 415,501 docs, 8,833
+#: postings in 4 slices, 0.22 ms of core CPU against 0.125 merged; in a segment of
+#: 53,120 docs the tables stay cached and the merge was slower, as it was for 8 slices)
+DEF MERGE_MIN_DOCS = 1 << 18
+MERGE_MIN_DOCS_ = MERGE_MIN_DOCS  # (for the tests, which must reach the merge)
 
 
-cdef struct Cursor:
-    # one slice read in doc order by :func:`_merge_units` (any doc and tf type)
-    const void* docs
-    int doc_kind
-    const void* tfs
-    int tf_kind
-    const float* mult
-    const uint8_t* forms  # NULL: none, or its unit has no bonus
-    Py_ssize_t n
-    Py_ssize_t at         # the next posting to read
-    Py_ssize_t doc        # the doc of posting ``at`` (the segment's size when done)
-    Py_ssize_t unit
-
-
-cdef inline void _advance(Cursor* c, Walk* w) noexcept nogil:
+cdef inline void _advance(Other* c, Walk* w) noexcept nogil:
     """The cursor's next posting (a doc outside the segment sets ``w.bad``)."""
     c.at += 1
     if c.at < c.n:
@@ -969,7 +963,7 @@ cdef inline void _advance(Cursor* c, Walk* w) noexcept nogil:
 
 
 cdef void _merge_units(
-    Cursor* cursors, Py_ssize_t n_cursors, const float* weights, const uint8_t* flags,
+    Other* cursors, Py_ssize_t n_cursors, const float* weights, const uint8_t* flags,
     const float* bonuses, float k1, Walk* w,
 ) noexcept nogil:
     """Several units' slices (``cursors``, in the order of their units) merged in doc
@@ -1025,11 +1019,11 @@ cdef int _merge_all(
 ) except -1:
     """Set up and run :func:`_merge_units` over every slice."""
     cdef Py_ssize_t n = len(docs_arrays), p
-    cdef Cursor* cursors
+    cdef Other* cursors
     cdef cnp.ndarray arr
     if n == 0:
         return 0
-    cursors = <Cursor*>calloc(n, sizeof(Cursor))
+    cursors = <Other*>calloc(n, sizeof(Other))
     if cursors == NULL:
         raise MemoryError()
     try:
@@ -1116,8 +1110,8 @@ def score_segment(
     fewer than ``keep``, maybe none).
 
     Several units (with ``keep``) holding at most :data:`MERGE_MAX_SLICES` slices whose
-    postings are sparse in the segment (a word and its folded spellings) are merged in
-    doc order instead (:func:`_merge_units`): every posting read, the count exact, no
+    postings are sparse in a large segment (a word and its folded spellings) are merged
+    in doc order instead (:func:`_merge_units`): every posting read, the count exact, no
     pruning (``prune`` is then moot), the same scores.
     """
     cdef Py_ssize_t n_parts = len(docs_parts)
@@ -1252,7 +1246,7 @@ def score_segment(
     # doc order, every posting read (the count exact), no per-doc tables (_merge_units)
     merging_units = (
         n_units >= 2 and keep > 0 and n_parts <= MERGE_MAX_SLICES
-        and total * MERGE_SPARSE_RATIO < max_doc
+        and total * MERGE_SPARSE_RATIO < max_doc and max_doc >= MERGE_MIN_DOCS
     )
     if merging_units:
         block_slice = -1
