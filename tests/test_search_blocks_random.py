@@ -30,6 +30,17 @@ def core() -> ModuleType:
     return compiled_core()
 
 
+def _random_multipliers(rng: np.random.Generator, max_doc: int) -> np.ndarray[Any, Any]:
+    """A slice's per-doc multipliers: every doc its own, all equal (many ties), or a
+    few length codes."""
+    kind = int(rng.integers(0, 3))
+    if kind == 0:
+        return rng.random(max_doc).astype(np.float32)
+    if kind == 1:
+        return np.full(max_doc, 0.5, dtype=np.float32)
+    return rng.choice(np.array([0.1, 0.2, 0.9], np.float32), size=max_doc)
+
+
 def _random_unit(rng: np.random.Generator) -> dict[str, Any]:
     """One unit's slices in one segment, its scoring figures and a page to find."""
     max_doc = int(rng.integers(200, 3000))
@@ -44,32 +55,29 @@ def _random_unit(rng: np.random.Generator) -> dict[str, Any]:
         docs.append(np.sort(rng.choice(max_doc, size=length, replace=False)).astype(doc_type))
         tf_type = rng.choice([np.uint8, np.uint16, np.uint32])
         tfs.append(rng.integers(1, int(rng.choice([2, 5, 50])), size=length).astype(tf_type))
-        kind = int(rng.integers(0, 3))
-        if kind == 0:  # every doc its own multiplier
-            mults.append(rng.random(max_doc).astype(np.float32))
-        elif kind == 1:  # all equal: many ties
-            mults.append(np.full(max_doc, 0.5, dtype=np.float32))
-        else:  # a few length codes
-            mults.append(rng.choice(np.array([0.1, 0.2, 0.9], np.float32), size=max_doc))
+        mults.append(_random_multipliers(rng, max_doc))
         forms.append(rng.integers(0, 4, size=length).astype(np.uint8) if with_forms else None)
     order = rng.permutation(n_slices)  # the longest need not come first
     docs, tfs, mults, forms = ([items[i] for i in order] for items in (docs, tfs, mults, forms))
     bonus = float(rng.choice([0.0, rng.uniform(0, 3)])) if with_forms else 0.0
     flag = int(rng.integers(1, 4)) if bonus else 0
+    figures = (
+        np.zeros(n_slices, dtype=np.int32),
+        np.array([rng.uniform(0.1, 5)], dtype=np.float32),
+        np.array([flag], dtype=np.uint8),
+        np.array([bonus], dtype=np.float32),
+    )
+    return _random_case(rng, (docs, tfs, mults, forms, *figures), max_doc)
+
+
+def _random_case(rng: np.random.Generator, slices: tuple[Any, ...], max_doc: int) -> dict[str, Any]:
+    """``score_segment``'s arguments from slices and figures (docs, tfs, multipliers,
+    forms, owners, weights, flags, bonuses), with a random ``k1`` and mask, and a page
+    to find: its size and the matches to count first."""
+    k1 = float(rng.choice([0.0, 0.3, 1.2]))  # (drawn in this order: the seeds' cases)
+    mask = None if rng.random() < 0.5 else rng.random(max_doc) < rng.uniform(0.2, 1.0)
     return {
-        "arrays": (
-            docs,
-            tfs,
-            mults,
-            forms,
-            np.zeros(n_slices, dtype=np.int32),
-            np.array([rng.uniform(0.1, 5)], dtype=np.float32),
-            np.array([flag], dtype=np.uint8),
-            np.array([bonus], dtype=np.float32),
-            float(rng.choice([0.0, 0.3, 1.2])),
-            None if rng.random() < 0.5 else rng.random(max_doc) < rng.uniform(0.2, 1.0),
-            max_doc,
-        ),
+        "arrays": (*slices, k1, mask, max_doc),
         "keep": int(rng.integers(1, 60)),
         "min_total": int(rng.integers(0, 300)),
     }
@@ -198,32 +206,39 @@ def test_a_memo_is_what_the_core_skips_by(core: ModuleType) -> None:
         core.score_segment(*arrays, 10, False, 256, (0, loose, None, memo, firsts))
 
 
-def test_a_lone_unit_naming_a_doc_outside_the_segment_raises(core: ModuleType) -> None:
+@pytest.mark.parametrize("large", [False, True])
+def test_a_lone_unit_naming_a_doc_outside_the_segment_raises(core: ModuleType, large: bool) -> None:
     """A lone unit's page (one or two slices, merged without per-doc tables) from
     postings that name a doc outside the segment, in either slice, before or after the
-    other's docs, raises IndexFormatError: never a read out of bounds."""
-    max_doc = 400
-    good = np.arange(0, 300, dtype=np.int32)
-    unit = (np.zeros(2, np.int32), np.ones(1, np.float32), np.zeros(1, np.uint8))
+    other's docs, raises IndexFormatError: never a read out of bounds; so do two units
+    of one slice each (merged in doc order where sparse: the larger segment)."""
+    max_doc = core.MERGE_MIN_DOCS_ + 4000 if large else 400
+    good = np.arange(0, 300, 7 if large else 1, dtype=np.int32)
     mult = np.ones(max_doc, dtype=np.float32)
-    for bad in ([-1, 5], [5, 400], [3, 1000], [7, -2]):
-        short = np.array(bad, dtype=np.int32)
-        for slices in ([good, short], [short, good], [np.append(good, 500).astype(np.int32)]):
-            n = len(slices)
-            with pytest.raises(IndexFormatError, match="outside its segment"):
-                core.score_segment(
-                    slices,
-                    [np.ones(len(d), np.uint8) for d in slices],
-                    [mult] * n,
-                    [None] * n,
-                    unit[0][:n],
-                    *unit[1:],
-                    np.zeros(1, np.float32),
-                    0.3,
-                    None,
-                    max_doc,
-                    10,
-                )
+    for units in (1, 2):
+        owners = np.zeros(2, np.int32) if units == 1 else np.array([0, 1], np.int32)
+        figures = (np.ones(units, np.float32), np.zeros(units, np.uint8))
+        for bad in ([-1, 5], [5, max_doc], [3, max_doc + 600], [7, -2]):
+            short = np.array(bad, dtype=np.int32)
+            cases = [[good, short], [short, good]]
+            if units == 1:
+                cases.append([np.append(good, max_doc + 100).astype(np.int32)])
+            for slices in cases:
+                n = len(slices)
+                with pytest.raises(IndexFormatError, match="outside its segment"):
+                    core.score_segment(
+                        slices,
+                        [np.ones(len(d), np.uint8) for d in slices],
+                        [mult] * n,
+                        [None] * n,
+                        owners[:n],
+                        *figures,
+                        np.zeros(units, np.float32),
+                        0.3,
+                        None,
+                        max_doc,
+                        10,
+                    )
 
 
 def test_postings_whose_x_is_zero_are_summed_safely(core: ModuleType) -> None:
@@ -243,3 +258,109 @@ def test_postings_whose_x_is_zero_are_summed_safely(core: ModuleType) -> None:
         )
         assert count == max_doc and found.tolist() == list(range(max_doc))
         assert np.allclose(scores, 1 / (1 + 1.2))
+
+
+def _random_units(rng: np.random.Generator, core: ModuleType) -> dict[str, Any]:
+    """Two units of one or two slices each (a word and its folded spelling), their
+    postings sparse in a large segment: what the core merges in doc order."""
+    max_doc = int(rng.integers(400, 5000)) + core.MERGE_MIN_DOCS_  # (large: merged)
+    n_units = int(rng.integers(2, 3))
+    per_unit = [int(rng.integers(1, 3)) for _ in range(n_units)]
+    room = int(rng.integers(1, 2500))  # (total postings * 4 < max_doc)
+    doc_type = np.int32  # (uint16 docs serve segments of at most 65,536 docs: never merged)
+    docs, tfs, mults, forms, owners = [], [], [], [], []
+    pool = rng.choice(max_doc, size=min(max_doc, 3 * room), replace=False)  # (docs shared)
+    for unit, slices in enumerate(per_unit):
+        for _ in range(slices):
+            length = int(rng.integers(0, room + 1))
+            docs.append(np.sort(rng.choice(pool, size=min(length, len(pool)), replace=False)))
+            docs[-1] = docs[-1].astype(doc_type)
+            tf_type = rng.choice([np.uint8, np.uint16, np.uint32, np.int64])
+            tfs.append(
+                rng.integers(1, int(rng.choice([2, 5, 50])), size=len(docs[-1])).astype(tf_type)
+            )
+            mults.append(_random_multipliers(rng, max_doc))
+            with_forms = rng.random() < 0.6
+            forms.append(
+                rng.integers(0, 4, size=len(docs[-1])).astype(np.uint8) if with_forms else None
+            )
+            owners.append(unit)
+    # units in order of falling bounds (weight + bonus), as pruning asks
+    bounds = np.sort(rng.uniform(0.2, 5, size=n_units))[::-1] + 0.05 * np.arange(n_units)[::-1]
+    bonuses = np.array([float(rng.choice([0.0, rng.uniform(0, 0.1)])) for _ in bounds], np.float32)
+    weights = (bounds - bonuses).astype(np.float32)
+    flags = np.array([int(rng.integers(0, 4)) for _ in range(n_units)], np.uint8)
+    figures = (np.array(owners, dtype=np.int32), weights, flags, bonuses)
+    return _random_case(rng, (docs, tfs, mults, forms, *figures), max_doc)
+
+
+def test_several_sparse_units_merged_keep_the_exhaustive_page(core: ModuleType) -> None:
+    """Several units of a few sparse slices (a word and its folded spellings) asked for
+    their best ``keep`` are merged in doc order: the page, its scores (every bit) and
+    the count are the exhaustive pass's (per-doc tables), with or without pruning
+    asked for and a floor; every posting is read, so the count is exact."""
+    rng = np.random.default_rng(61206)
+    floored = 0
+    for case in range(300):
+        units = _random_units(rng, core)
+        arrays, keep = units["arrays"], units["keep"]
+        every_docs, every_scores, every_count, _ = core.score_segment(*arrays)
+        ranked = np.lexsort((every_docs, -every_scores))
+        floor = 0.0
+        if rng.random() < 0.4 and len(ranked):
+            floor = float(every_scores[ranked[int(rng.integers(0, len(ranked)))]])
+            floored += 1
+        above = ranked[every_scores[ranked] >= np.float32(floor)]
+        best = np.sort(every_docs[above[:keep]])
+        for prune in (False, True):
+            docs, scores, count, pruned = core.score_segment(
+                *arrays, keep, prune, units["min_total"], None, floor
+            )
+            assert docs.tolist() == best.tolist(), case
+            assert scores.tolist() == every_scores[np.searchsorted(every_docs, best)].tolist(), case
+            assert count == every_count and not pruned, case
+    assert floored > 80
+
+
+def test_skipped_blocks_counted_unread_keep_the_page(core: ModuleType) -> None:
+    """Where every posting of the block-walked slice scores (``positive`` in
+    ``blocks``) and no mask drops one, a lone unit's blocks may be skipped from the first
+    full page, their postings counted unread: the page and scores stay the exhaustive
+    pass's, the count stays between ``min_total`` and the true count, and blocks are
+    skipped even when ``min_total`` is the slice's whole length (before, a block was
+    skipped only once that many matches were read)."""
+    rng = np.random.default_rng(7061206)
+    early = 0
+    for case in range(600):
+        unit = _random_unit(rng)
+        arrays = list(unit["arrays"])
+        n = len(arrays[0])
+        if n > 2:  # (one or two slices: a word in title and body)
+            keep_slices = sorted(rng.choice(n, size=2, replace=False).tolist())
+            for i in range(4):
+                arrays[i] = [arrays[i][j] for j in keep_slices]
+            arrays[4] = np.zeros(2, dtype=np.int32)
+        arrays[2] = [m + np.float32(0.01) for m in arrays[2]]  # (every x > 0)
+        arrays[9] = None  # (no mask)
+        arrays = tuple(arrays)
+        keep = unit["keep"]
+        every_docs, every_scores, every_count, _ = core.score_segment(*arrays)
+        best = np.sort(every_docs[np.lexsort((every_docs, -every_scores))[:keep]])
+        longest, bounds, block_forms = _block_bounds(rng, arrays)
+        length = len(arrays[0][longest])
+        min_total = int(rng.choice([0, int(rng.integers(0, length + 1)), length]))
+        memo = np.full(2 * len(bounds), np.nan, dtype=np.float32)
+        firsts = np.ascontiguousarray(arrays[0][longest][::BLOCK], dtype=np.int32)
+        for _ in range(2):  # (the second call skips by the memo the first filled)
+            blocks = (longest, bounds, block_forms, memo, firsts, True)
+            docs, scores, count, skipping = core.score_segment(
+                *arrays, keep, False, min_total, blocks
+            )
+            assert docs.tolist() == best.tolist(), case
+            assert scores.tolist() == every_scores[np.searchsorted(every_docs, best)].tolist()
+            if skipping:
+                assert min(min_total, every_count) <= count <= every_count, case
+                early += min_total == length
+            else:
+                assert count == every_count, case
+    assert early > 20  # (skipped with min_total the whole slice: 600 cases, seed fixed)

@@ -540,15 +540,17 @@ class Evaluator:
 
     def _block_bounds(
         self, segment: SegmentReader, unit: Unit, parts: list[Part], bonus: bool
-    ) -> tuple[int, FloatArray, npt.NDArray[np.uint8] | None, FloatArray, Any] | None:
+    ) -> tuple[int, FloatArray, npt.NDArray[np.uint8] | None, FloatArray, Any, bool] | None:
         """For block-max pruning of a lone unit: its longest slice (the one the core
         walks last), per block of that slice a bound on its postings' ``x`` (the block's
         largest tf times the largest multiplier of a length code at or above the block's
         smallest), with an exact-form bonus the OR of the block's form flags, and the
         memo of the blocks' exact maxima the core fills where that bound cannot skip a
         block (two floats a block, NaN until read; kept with the core's other arguments,
-        so a kept query reads them once), and each block's first doc (a skipped block's
-        postings are then never read); None where the segment keeps no block maxima."""
+        so a kept query reads them once), each block's first doc (a skipped block's
+        postings are then never read) and whether every posting of the slice scores (a
+        skipped block's postings are then counted unread); None where the segment keeps
+        no block maxima."""
         longest = max(range(len(parts)), key=lambda i: (len(parts[i][1]), -i))
         field, docs, _, start = parts[longest]
         found = segment.blocks(field, start, len(docs)) if start >= 0 else None
@@ -564,7 +566,9 @@ class Evaluator:
             block_forms = None
         exact: FloatArray = np.full(2 * len(bound), np.nan, dtype=np.float32)
         firsts = np.ascontiguousarray(docs[::BLOCK], dtype=np.int32)
-        return longest, bound, block_forms, exact, firsts
+        # (stored term frequencies are >= 1: every posting's x is > 0 where the table is)
+        positive = bool(table.min() > 0)
+        return longest, bound, block_forms, exact, firsts, positive
 
     def _live_dfs(
         self, core: Any, units: Sequence[Unit], per_segment: list[list[list[Part]]]
