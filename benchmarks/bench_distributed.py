@@ -16,7 +16,8 @@ process reading the same JSONL files), on a build cluster: the workers' statisti
 profiler off (it samples every thread's stack every 10 ms: about a fifth more CPU per
 article in a one-worker build here), the system monitor every 5 s and the event loop
 tick every second (Dask's defaults, 0.5 s and 20 ms, cost an idle 2-worker
-LocalCluster about 0.07 of a core here; these, 0.03), and the workers' imports done
+LocalCluster about 0.07 of a core here; these, 0.03), the memory monitors and work
+stealing every second (0.015 of a core then), and the workers' imports done
 before the clock starts (as the one process's are); ``--no-add`` leaves out
 ``add(articles)`` (the articles through the scheduler).
 """
@@ -51,11 +52,17 @@ QUERIES = [
 ]
 
 
-#: Dask settings of a build cluster (``--build``; docs/distributed.md).
+#: Dask settings of a build cluster (``--build``; docs/distributed.md). The memory
+#: monitors (each worker's and its nanny's, 100 ms by default) and the scheduler's work
+#: stealing (100 ms) every second: an idle 2-worker LocalCluster then costs 8 CPU-ms a
+#: second in the client's process and 3-3.5 in each worker, against 12-16.5 and 7 with
+#: the first three settings alone (sixth session, 16c).
 BUILD_CLUSTER = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.system-monitor.interval": "5s",
     "distributed.admin.tick.interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.scheduler.work-stealing-interval": "1s",
 }
 
 

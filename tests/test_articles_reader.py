@@ -171,6 +171,28 @@ def test_non_utf8_byte_offset_in_jsonl(tmp_path: Path) -> None:
     assert caught.value.offset == len(good) + 1 + bad.index(b"\xff")
 
 
+def test_offsets_after_a_bom_and_in_a_crlf_file(tmp_path: Path) -> None:
+    """A line is decoded in place in its read block: the byte offsets of its errors
+    count the BOM and the CRLF line ends before it, as the file's bytes do."""
+    good = record("a").encode() + b"\r\n"
+    bad_utf8 = b'{"id": "b", "title": "\xe0\xa6\xac\xff"}\r\n'
+    file = tmp_path / "x.jsonl"
+    file.write_bytes(b"\xef\xbb\xbf" + bad_utf8 + good)
+    with pytest.raises(ArticleError, match="not UTF-8: byte 0xff") as caught:
+        list(read_articles(file))
+    assert (caught.value.line, caught.value.offset) == (1, 3 + bad_utf8.index(b"\xff"))
+    bad_json = b'{"id": "c", "title": }\r\n'
+    file.write_bytes(b"\xef\xbb\xbf" + good + bad_json)
+    for keep in (None, lambda article_id: True):
+        with pytest.raises(ArticleError, match="not valid JSON") as caught:
+            list(read_articles(file, keep=keep))
+        assert (caught.value.line, caught.value.offset) == (2, 3 + len(good) + 21)
+    file.write_bytes(good + b'{"id": "d", "title": "\x00"}\r\n')
+    with pytest.raises(ArticleError, match="NUL byte") as caught:
+        list(read_articles(file))
+    assert (caught.value.line, caught.value.offset) == (2, len(good) + 22)
+
+
 def test_bad_record_names_the_line(tmp_path: Path) -> None:
     file = write_lines(tmp_path / "x.jsonl", [record("a"), '{"title": "t"}'])
     with pytest.raises(ArticleError, match="no 'id'") as caught:

@@ -5,10 +5,13 @@ raise; deeply nested JSON is a reported bad record."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from conftest import shared_file
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bnsearch.articles import Article, ReadReport, parse_page, read_articles, valid_text
 from bnsearch.index import Index, verify
@@ -75,3 +78,15 @@ def test_parse_page_never_raises_on_lone_surrogates() -> None:
     assert page.section == ("জাতীয়",)
     assert page.id.startswith("page-")
     assert "\ufffd" in page.body
+
+
+_SURROGATES = st.integers(0xD800, 0xDFFF).map(chr)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.one_of(st.characters(), _SURROGATES, st.sampled_from("ধর্ম"))))
+def test_valid_text_is_the_surrogate_rule(text: str) -> None:
+    """valid_text checks with a strict UTF-16 encoding: it must replace exactly what
+    the rule's regex names (every surrogate code point), in text of every width."""
+    for sample in (text, text + "ধর্ম", text + "😀", "a" + text):
+        assert valid_text(sample) == re.sub("[\ud800-\udfff]", "\ufffd", sample)
