@@ -29,11 +29,11 @@ from bnsearch.search.context import Context
 from bnsearch.search.engine import Evaluator
 from bnsearch.search.explain import explain
 from bnsearch.search.filters import FilterArg, Filters
-from bnsearch.search.hits import make_hits
+from bnsearch.search.hits import ids_only, make_hits
 from bnsearch.search.plan import MAX_CLAUSES, Plan, Scored, prepare, score_plan
 from bnsearch.search.query import Query
 from bnsearch.search.related import related as related_articles
-from bnsearch.search.results import Explanation, Hit, LazyFacets, Results
+from bnsearch.search.results import Explanation, Hit, IdHits, LazyFacets, Results
 from bnsearch.search.romanize import has_latin_word, romanized_hint
 from bnsearch.search.scoring import BM25FParams
 from bnsearch.search.statistics import AnyStatistics
@@ -277,8 +277,14 @@ class Searcher:
             chosen = collect.top(
                 segments, scored.matched, page_end, sort or "score", within=scored.candidates
             )
+        page = chosen[offset:]
+        hits: tuple[Hit, ...] | IdHits = ()
+        if not stored and page and scoring.plan.compiled is not None:
+            hits = ids_only(self._ctx, page, offset)  # (each Hit made when read)
+        elif page:
+            hits = tuple(self.make_hits(scoring, page, offset, highlight, stored))
         return Results(
-            hits=tuple(self.make_hits(scoring, chosen[offset:], offset, highlight, stored)),
+            hits=hits,
             total=scoring.total,
             total_is_exact=scored is None or scored.total_is_exact,
             offset=offset,
