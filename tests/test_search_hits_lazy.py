@@ -70,9 +70,7 @@ def test_ids_only_hits_made_when_read(searcher: Searcher, offset: int) -> None:
     the ones ``stored=True`` gives (same ids, scores, ranks), and compare and index as a
     tuple of them."""
     full = searcher.search("রমজান মাসে রোজা রাখা", limit=6, offset=offset, highlight=False)
-    lazy = searcher.search(
-        "রমজান মাসে রোজা রাখা", limit=6, offset=offset, highlight=False, stored=False
-    )
+    lazy = searcher.search("রমজান মাসে রোজা রাখা", limit=6, offset=offset, highlight=False, stored=False)
     assert len(full) == 6
     assert lazy.ids == full.ids
     assert len(lazy) == len(full)
