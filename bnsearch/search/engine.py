@@ -62,9 +62,11 @@ Part = tuple[str, npt.NDArray[Any], npt.NDArray[Any], int]
 Masks = Sequence["npt.NDArray[np.bool_] | None"]
 
 
-@attrs.frozen
+@attrs.define
 class Evaluated:
-    """The matches of a query per segment, with their count.
+    """The matches of a query per segment, with their count (made once and not changed;
+    not frozen: a frozen attrs class's ``__init__`` pays a call a field, and every
+    search makes one of these).
 
     ``matched`` holds every match when ``complete``; otherwise (the compiled core asked
     for the best ``keep`` of each segment) only those, with their exact scores.
@@ -376,7 +378,8 @@ class Evaluator:
         exact = True
         # pruning: the best ``keep`` scores of the segments before are a floor for the
         # next (a doc below the keep-th of them cannot be among the best ``keep`` of all)
-        floors = _Floor(keep if track_total is not None else 0)
+        floors = _Floor(keep if track_total is not None else 0) if len(calls) > 1 else None
+        floor = 0.0
         for ordinal, (segment, (arrays, pruning, blocks)) in enumerate(
             zip(self.segments, calls, strict=True)
         ):
@@ -388,13 +391,14 @@ class Evaluator:
                 pruning,
                 max((track_total or 0) - total, 0),
                 blocks if skip_blocks else None,
-                floors.floor,
+                floor,
             )
             total += count
             exact = exact and not pruned
             result.append((docs, scores))
-            if ordinal + 1 < len(calls):
+            if floors is not None and ordinal + 1 < len(calls):
                 floors.add(scores)
+                floor = floors.floor
         return Evaluated(result, total, total_is_exact=exact, complete=keep == 0)
 
     def _segment_calls(

@@ -101,9 +101,10 @@ def prepare(
     )
 
 
-@attrs.frozen
+@attrs.define
 class Scored:
-    """Per segment, the matches of a plan and their final scores."""
+    """Per segment, the matches of a plan and their final scores (made once and not
+    changed; not frozen, as :class:`~bnsearch.search.engine.Evaluated`)."""
 
     matched: list[DocScores]
     #: the scores before the proximity rerank (``matched`` when there was none)
