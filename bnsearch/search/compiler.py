@@ -94,6 +94,9 @@ class Compiler:
     notes: list[str] = attrs.field(factory=list)
     #: ``weights`` as a key of what :meth:`Context.intern` keeps
     weights_key: tuple[tuple[str, float], ...] = attrs.field(init=False)
+    #: the terms :meth:`words` read, repeats counted (None: not counted; every field
+    #: analyzed alike counts them)
+    terms_read: int | None = attrs.field(init=False, default=None)
 
     @weights_key.default
     def _weights_key(self) -> tuple[tuple[str, float], ...]:
@@ -164,6 +167,7 @@ class Compiler:
                 for term, flag in split.query_terms(text):
                     counts[term] = counts.get(term, 0) + 1
                     flags[term] = flags.get(term, 0) | flag
+            self.terms_read = sum(counts.values())
             known = self._known_words(weights_key)
             spelled = self.ctx.params.spelling > 0 and len(counts) <= SPELLING_WORDS
             units: list[Unit] = []
