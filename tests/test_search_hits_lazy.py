@@ -62,3 +62,24 @@ def test_changing_fields_does_not_change_marks(searcher: Searcher) -> None:
     assert snippet is not None
     assert body[snippet.start : snippet.end] == snippet.text
     assert "নামাজ" in snippet.text
+
+
+@pytest.mark.parametrize("offset", [0, 3])
+def test_ids_only_hits_made_when_read(searcher: Searcher, offset: int) -> None:
+    """``stored=False`` pages keep ids and scores; the hits made from them when read are
+    the ones ``stored=True`` gives (same ids, scores, ranks), and compare and index as a
+    tuple of them."""
+    full = searcher.search("রমজান মাসে রোজা রাখা", limit=6, offset=offset, highlight=False)
+    lazy = searcher.search("রমজান মাসে রোজা রাখা", limit=6, offset=offset, highlight=False, stored=False)
+    assert len(full) == 6
+    assert lazy.ids == full.ids
+    assert len(lazy) == len(full)
+    assert [(h.id, h.score, h.rank) for h in lazy] == [(h.id, h.score, h.rank) for h in full]
+    assert [h.rank for h in lazy] == list(range(offset, offset + 6))
+    assert lazy[1] == lazy.hits[1] and lazy[-1].id == full.ids[-1]
+    assert lazy.hits == tuple(lazy) and tuple(lazy) == lazy.hits
+    assert lazy.hits[1:3] == tuple(lazy)[1:3]
+    assert lazy.hits.__reduce__() == (tuple, (tuple(lazy),))  # (pickles as the tuple)
+    lazy.ids.append("x")  # a copy: the page is unchanged
+    assert lazy.ids == full.ids
+    assert all(h.fields == {} and h.highlights == {} for h in lazy)

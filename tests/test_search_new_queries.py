@@ -21,7 +21,7 @@ import pytest
 from bnsearch.articles import Article, read_articles
 from bnsearch.index import Index
 from bnsearch.search import Results, Searcher
-from bnsearch.search.compiler import Node, Unit
+from bnsearch.search.compiler import Compiler, Node, Unit
 from bnsearch.search.plan import prepare
 
 from .conftest import compiled_core, index_of, query_path, shared_file
@@ -185,10 +185,12 @@ def test_repeated_clauses_are_folded_into_one_with_their_boosts_added(
     assert isinstance(mixed, Node)
     assert [u.boost for u in mixed.must] == [2.0] and [u.boost for u in mixed.should] == [3.0]
     assert len(mixed.must_not) == 1
-    # other fields or boosts are other clauses (a unit's label, shown by explain, is
-    # the clause as typed, boost included)
+    # another boost of the same clause folds too (labelled as typed, for explain);
+    # other fields are other clauses
     apart = compiled("নামাজ* title:নামাজ* নামাজ*^2 রোজা*")
-    assert isinstance(apart, Node) and len(apart.should) == 4
+    assert isinstance(apart, Node) and len(apart.should) == 3
+    first = apart.should[0]
+    assert isinstance(first, Unit) and first.boost == 3.0 and first.label == "নামাজ* নামাজ*^2"
 
 
 @pytest.mark.parametrize(
@@ -221,3 +223,45 @@ def test_folded_repeats_score_what_the_unfolded_query_gives(
     assert many.ids == one.ids
     for a, b in zip(one.hits, many.hits, strict=True):
         assert b.score == pytest.approx(a.score * times, rel=rel, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("query", "clauses"),
+    [
+        ("নামাজ^2 নামাজ", 1),
+        ("নামাজ^0.5 রোজা নামাজ^1.5 নামাজ", 2),
+        ("(নামাজ রোজা)^2 (নামাজ রোজা)", 2),  # (one node of boost 3: its two words)
+        ("প্র*^3 প্র*", 1),
+    ],
+)
+def test_a_repeated_clause_with_other_boosts_scores_what_its_clauses_did_apart(
+    corpus_index: Index,
+    query_core: ModuleType | None,
+    monkeypatch: pytest.MonkeyPatch,
+    query: str,
+    clauses: int,
+) -> None:
+    """``a^2 a`` is folded into one clause of boost 3 (it was two, evaluated apart):
+    the same matches in the same order, each score what the two clauses summed gave,
+    to float32 precision (the folded weight ``float32(3 * idf)`` is rounded once where
+    the two clauses' ``2 * float32(idf) + float32(idf)`` summed in float64 is exact), on
+    the compiled core and the numpy path."""
+    with query_path(query_core):
+        searcher = Searcher(corpus_index.reader())
+        folded = searcher.search(query, limit=100, highlight=False)
+        plan = searcher._prepare(query, None, romanized=False)
+        compiled = plan.compiled
+        assert (len(compiled.should) if isinstance(compiled, Node) else 1) == clauses
+        with monkeypatch.context() as patched:  # the compiler before: nothing folded
+            patched.setattr(
+                Compiler,
+                "_fold",
+                lambda self, clauses, add: tuple(
+                    c for c in map(self.compile, clauses) if c is not None
+                ),
+            )
+            apart = Searcher(corpus_index.reader()).search(query, limit=100, highlight=False)
+    assert len(apart) > 10 and folded.total == apart.total
+    assert folded.ids == apart.ids
+    for a, b in zip(apart.hits, folded.hits, strict=True):
+        assert b.score == pytest.approx(a.score, rel=3e-7, abs=1e-12)

@@ -94,6 +94,9 @@ class Compiler:
     notes: list[str] = attrs.field(factory=list)
     #: ``weights`` as a key of what :meth:`Context.intern` keeps
     weights_key: tuple[tuple[str, float], ...] = attrs.field(init=False)
+    #: the terms :meth:`words` read, repeats counted (None: not counted; every field
+    #: analyzed alike counts them)
+    terms_read: int | None = attrs.field(init=False, default=None)
 
     @weights_key.default
     def _weights_key(self) -> tuple[tuple[str, float], ...]:
@@ -164,6 +167,7 @@ class Compiler:
                 for term, flag in split.query_terms(text):
                     counts[term] = counts.get(term, 0) + 1
                     flags[term] = flags.get(term, 0) | flag
+            self.terms_read = sum(counts.values())
             known = self._known_words(weights_key)
             spelled = self.ctx.params.spelling > 0 and len(counts) <= SPELLING_WORDS
             units: list[Unit] = []
@@ -334,34 +338,45 @@ class Compiler:
         return Node(must=must, should=should, must_not=must_not, boost=query.boost)
 
     def _fold(self, clauses: tuple[Query, ...], *, add: bool) -> tuple[Compiled, ...]:
-        """The compiled ``clauses``, identical ones folded into the first: with their
-        boosts added (``add``: a clause's score is its boost times what it reads, so
-        ``প্র* প্র*`` scores what ``প্র*^2`` does, evaluated once) or kept once (a
-        ``must_not`` clause has no score). Identical means the same as typed, boost
-        included (a unit's label, which explain shows): ``প্র*^2 প্র*`` stays two. A unit
-        with an exact-form bonus is not folded (the bonus does not scale with the boost;
-        plain words are folded by :meth:`words`)."""
-        folded: dict[tuple[Any, ...], tuple[Compiled, float]] = {}
+        """The compiled ``clauses``, those that read the same folded into the first:
+        with their boosts added (``add``: a clause's score is its boost times what it
+        reads, so ``প্র* প্র*`` scores what ``প্র*^2`` does and ``নামাজ^2 নামাজ`` what
+        ``নামাজ^3`` does, evaluated once) or kept once (a ``must_not`` clause has no
+        score). The same means the same kind, terms, phrases, prefixes and field weights
+        whatever the boost (:func:`_shape_key` without the labels); a folded unit's label
+        (which explain shows) is its clauses' labels as typed, joined: ``নামাজ^2 নামাজ``.
+        A unit with an exact-form bonus is not folded (the bonus does not scale with the
+        boost; plain words are folded by :meth:`words`): each such unit keeps a key of
+        its own, numbered by the entries before it (which only grow), so two never meet."""
+        #: key -> (the first clause, the boosts added, the clauses' unit labels)
+        folded: dict[tuple[Any, ...], tuple[Compiled, list[float], list[str]]] = {}
         for clause in map(self.compile, clauses):
             if clause is None:
                 continue
+            label = [clause.label] if isinstance(clause, Unit) else []
             if isinstance(clause, Unit) and clause.form_flag:
-                folded[("apart", len(folded))] = (clause, clause.boost)
+                folded[("apart", len(folded))] = (clause, [clause.boost], label)
                 continue
-            key = _shape_key(clause)
+            key = _shape_key(clause, labels=False)
             first = folded.get(key)
             if first is None:
-                folded[key] = (clause, clause.boost)
+                folded[key] = (clause, [clause.boost], label)
             elif add:
-                folded[key] = (first[0], first[1] + clause.boost)
-        return tuple(self._boosted(clause, boost) for clause, boost in folded.values())
+                first[1][0] += clause.boost
+                first[2].extend(label)
+        return tuple(
+            self._boosted(clause, boost, labels) for clause, (boost,), labels in folded.values()
+        )
 
-    def _boosted(self, clause: Compiled, boost: float) -> Compiled:
-        """``clause`` with ``boost`` (a unit: the interned one, :meth:`unit`)."""
-        if boost == clause.boost:
+    def _boosted(self, clause: Compiled, boost: float, labels: list[str]) -> Compiled:
+        """``clause`` with ``boost`` (a unit: the interned one, :meth:`unit`, labelled
+        with the distinct ``labels`` of the clauses folded into it)."""
+        label = " ".join(dict.fromkeys(labels))
+        if boost == clause.boost and (not isinstance(clause, Unit) or label == clause.label):
             return clause
         if isinstance(clause, Unit):
-            return self.unit(**{**attrs.asdict(clause, recurse=False), "boost": boost})
+            fields = attrs.asdict(clause, recurse=False)
+            return self.unit(**{**fields, "boost": boost, "label": label or clause.label})
         return attrs.evolve(clause, boost=boost)
 
     def keyword_key(self, text: str) -> str | None:
@@ -517,15 +532,16 @@ def _unit_key(unit: Unit) -> tuple[Any, ...]:
     return (*_shape_key(unit), unit.boost)
 
 
-def _shape_key(clause: Compiled) -> tuple[Any, ...]:
+def _shape_key(clause: Compiled, *, labels: bool = True) -> tuple[Any, ...]:
     """What makes two compiled clauses the same but for their own boost (a node: its
-    clauses with theirs)."""
+    clauses with theirs); ``labels=False``: also whatever their units' labels (what
+    they read and how it scores, not how it was typed)."""
     if isinstance(clause, Node):
         return (
             "node",
             clause.best_of,
             *(
-                tuple((*_shape_key(c), c.boost) for c in part)
+                tuple((*_shape_key(c, labels=labels), c.boost) for c in part)
                 for part in (clause.must, clause.should, clause.must_not)
             ),
         )
@@ -533,7 +549,7 @@ def _shape_key(clause: Compiled) -> tuple[Any, ...]:
     return (
         "unit",
         unit.kind,
-        unit.label,
+        unit.label if labels else None,
         tuple(unit.terms.items()),
         tuple(unit.phrases.items()),
         tuple(unit.weights.items()),

@@ -55,6 +55,8 @@ class Context:
     ) -> None:
         self.reader = reader
         self.params = params
+        #: ``params.k1`` as the compiled core reads it (a float32, as a Python float)
+        self.core_k1 = float(np.float32(params.k1))
         self.schema = reader.schema
         #: global figures to score with instead of the snapshot's (a sharded index)
         self.statistics = statistics

@@ -16,6 +16,7 @@ scores. Python work is per unit and per field, never per document.
 from __future__ import annotations
 
 import operator
+from array import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,9 +63,11 @@ Part = tuple[str, npt.NDArray[Any], npt.NDArray[Any], int]
 Masks = Sequence["npt.NDArray[np.bool_] | None"]
 
 
-@attrs.frozen
+@attrs.define
 class Evaluated:
-    """The matches of a query per segment, with their count.
+    """The matches of a query per segment, with their count (made once and not changed;
+    not frozen: a frozen attrs class's ``__init__`` pays a call a field, and every
+    search makes one of these).
 
     ``matched`` holds every match when ``complete``; otherwise (the compiled core asked
     for the best ``keep`` of each segment) only those, with their exact scores.
@@ -376,7 +379,8 @@ class Evaluator:
         exact = True
         # pruning: the best ``keep`` scores of the segments before are a floor for the
         # next (a doc below the keep-th of them cannot be among the best ``keep`` of all)
-        floors = _Floor(keep if track_total is not None else 0)
+        floors = _Floor(keep if track_total is not None else 0) if len(calls) > 1 else None
+        floor = 0.0
         for ordinal, (segment, (arrays, pruning, blocks)) in enumerate(
             zip(self.segments, calls, strict=True)
         ):
@@ -388,13 +392,14 @@ class Evaluator:
                 pruning,
                 max((track_total or 0) - total, 0),
                 blocks if skip_blocks else None,
-                floors.floor,
+                floor,
             )
             total += count
             exact = exact and not pruned
             result.append((docs, scores))
-            if ordinal + 1 < len(calls):
+            if floors is not None and ordinal + 1 < len(calls):
                 floors.add(scores)
+                floor = floors.floor
         return Evaluated(result, total, total_is_exact=exact, complete=keep == 0)
 
     def _segment_calls(
@@ -413,30 +418,32 @@ class Evaluator:
             return found[1]
         per_segment = [[self.parts(unit, segment) for unit in units] for segment in self.segments]
         weight_list, bonus_list, flag_list = self._figures(core, units, per_segment)
-        weights = np.array(weight_list, np.float32)
-        bonuses = np.array(bonus_list, dtype=np.float32)
-        flags = np.array(flag_list, dtype=np.uint8)
-        # (the order and the test in Python on the float32 values: for a query's few
-        # units numpy's calls cost more than the arithmetic, the same in float64)
-        rounded = weights.tolist() if prune else []
-        prune = prune and all(weight >= 0 for weight in rounded)
-        order: Sequence[int] = range(len(units))
+        # float32 values as the core reads them (its typed views take any buffer), put in
+        # order in Python: for a query's few units numpy's calls cost more than the work
+        weights = array("f", weight_list)
+        bonuses = array("f", bonus_list)
+        prune = prune and all(map((0.0).__le__, weights))
         if prune:  # the units that can add most first (MaxScore reads those whole)
-            extra = bonuses.tolist()
-            order = sorted(order, key=lambda i: -(rounded[i] + extra[i]))  # (stable)
-            weights, flags, bonuses = weights[order], flags[order], bonuses[order]
-        with_forms = flags.tolist()
-        k1 = float(np.float32(ctx.params.k1))
+            order = sorted(range(len(units)), key=lambda i: -(weights[i] + bonuses[i]))  # (stable)
+            weights = array("f", [weights[i] for i in order])
+            bonuses = array("f", [bonuses[i] for i in order])
+            flag_list = tuple(flag_list[i] for i in order)
+        else:
+            order = list(range(len(units)))
+        flags = array("B", flag_list)
+        k1 = ctx.core_k1
         overall = 0  # (a lone unit's postings in every segment)
         if skip_blocks is not None:
-            overall = sum(len(part[1]) for parts in per_segment for part in parts[0])
+            for unit_parts in per_segment:
+                for part in unit_parts[0]:
+                    overall += len(part[1])
         calls: list[tuple[tuple[Any, ...], bool, Any]] = []
         for segment, unit_parts in zip(self.segments, per_segment, strict=True):
             docs_parts: list[Any] = []
             tfs_parts: list[Any] = []
             mults: list[Any] = []
             forms_parts: list[Any] = []
-            owners: list[int] = []
+            owners = array("i")
             for number, u in enumerate(order):
                 unit_docs, unit_tfs, unit_mults, unit_forms = self._pieces(
                     units[u], segment, unit_parts[u]
@@ -444,14 +451,14 @@ class Evaluator:
                 docs_parts += unit_docs
                 tfs_parts += unit_tfs
                 mults += unit_mults
-                forms_parts += unit_forms if with_forms[number] else [None] * len(unit_docs)
-                owners += [number] * len(unit_docs)
+                forms_parts += unit_forms if flag_list[number] else [None] * len(unit_docs)
+                owners.extend([number] * len(unit_docs))
             arrays = (
                 docs_parts,
                 tfs_parts,
                 mults,
                 forms_parts,
-                np.array(owners, dtype=np.int32),
+                owners,
                 weights,
                 flags,
                 bonuses,
@@ -486,31 +493,40 @@ class Evaluator:
 
     def _figures(
         self, core: Any, units: Sequence[Unit], per_segment: list[list[list[Part]]]
-    ) -> tuple[list[float], list[float], list[int]]:
+    ) -> tuple[tuple[float, ...], tuple[float, ...], tuple[int, ...]]:
         """Per unit, its weight (boost times idf), exact-form bonus and the form flags
         the bonus asks for (0: none); remembered per unit (as its slices are) unless
         the statistics come from outside (a recorder must see every figure asked for)."""
         cache = self.ctx.figures
-        known = [cache.get(id(unit)) for unit in units]
-        if all(f is not None and f[0] is u for f, u in zip(known, units, strict=True)):
-            figures = [f[1] for f in known if f is not None]
-        else:
-            dfs = self._live_dfs(core, units, per_segment)
-            idfs = self._idfs(units, dfs)
-            figures = []
-            for unit, unit_idf in zip(units, idfs, strict=True):
-                bonus = self.form_bonus(unit, unit_idf)
-                figures.append((unit.boost * unit_idf, bonus, unit.form_flag if bonus else 0))
-            if self.ctx.statistics is None:
-                if len(cache) >= PARTS_CACHE_ENTRIES:
-                    cache.clear()
-                for unit, figure in zip(units, figures, strict=True):
-                    cache[id(unit)] = (unit, figure)
-        return (
-            [f[0] for f in figures],
-            [f[1] for f in figures],
-            [f[2] for f in figures],
-        )
+        figures: list[tuple[float, float, int]] = []
+        for unit in units:  # (a loop, not comprehensions: a query has a few units)
+            found = cache.get(id(unit))
+            if found is None or found[0] is not unit:
+                figures = self._new_figures(core, units, per_segment)
+                break
+            figures.append(found[1])
+        if not figures:
+            return (), (), ()
+        weights, bonuses, flags = zip(*figures, strict=True)
+        return weights, bonuses, flags
+
+    def _new_figures(
+        self, core: Any, units: Sequence[Unit], per_segment: list[list[list[Part]]]
+    ) -> list[tuple[float, float, int]]:
+        """:meth:`_figures` made from the units' live document frequencies."""
+        dfs = self._live_dfs(core, units, per_segment)
+        idfs = self._idfs(units, dfs)
+        figures = []
+        for unit, unit_idf in zip(units, idfs, strict=True):
+            bonus = self.form_bonus(unit, unit_idf)
+            figures.append((unit.boost * unit_idf, bonus, unit.form_flag if bonus else 0))
+        if self.ctx.statistics is None:
+            cache = self.ctx.figures
+            if len(cache) >= PARTS_CACHE_ENTRIES:
+                cache.clear()
+            for unit, figure in zip(units, figures, strict=True):
+                cache[id(unit)] = (unit, figure)
+        return figures
 
     def _pieces(
         self, unit: Unit, segment: SegmentReader, parts: list[Part]

@@ -19,7 +19,7 @@ from bnsearch.search.highlight import (
     highlight_all,
     phrase_key,
 )
-from bnsearch.search.results import Hit, LazyMapping
+from bnsearch.search.results import Hit, IdHits, LazyMapping
 from bnsearch.search.scoring import idf
 from bnsearch.search.spans import SpanLookup
 
@@ -47,10 +47,7 @@ def make_hits(
     and highlights when asked."""
     segments = ctx.reader.segments
     if not stored:
-        return [
-            Hit(id=segments[ordinal].article_ids()[doc], score=score, rank=rank)
-            for rank, (ordinal, doc, score) in enumerate(chosen, start=offset)
-        ]
+        return list(ids_only(ctx, chosen, offset))
     matchers, lookups = page_marks(ctx, compiled) if highlight else ({}, {})
     sources = _sources(ctx, matchers)
     hits = []
@@ -64,6 +61,18 @@ def make_hits(
         )
         hits.append(Hit(id=row["id"], score=score, rank=rank, fields=row, highlights=marks))
     return hits
+
+
+def ids_only(ctx: Context, chosen: list[Chosen], offset: int) -> IdHits:
+    """The hits of ``chosen`` (ranks from ``offset``) with ids and scores only, each
+    :class:`Hit` made when first read."""
+    segments = ctx.reader.segments
+    if len(segments) == 1:
+        ids = segments[0].article_ids()
+        found = [ids[doc] for _, doc, _ in chosen]
+    else:
+        found = [segments[ordinal].article_ids()[doc] for ordinal, doc, _ in chosen]
+    return IdHits(found, [score for _, _, score in chosen], offset)
 
 
 def _sources(ctx: Context, matchers: Mapping[str, TermMatcher]) -> frozenset[str]:

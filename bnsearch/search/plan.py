@@ -43,9 +43,13 @@ class Plan:
 
     @property
     def reranks(self) -> bool:
-        """A plain-words query of more than one word: the proximity rerank applies."""
+        """A plain-words query of more than one word: the proximity rerank applies (a
+        query of one term has no pair to look for, whatever spelling variants it reads)."""
         one_word = isinstance(self.compiled, Unit) and self.compiled.boost == 1
-        return self.plain is not None and self.compiled is not None and not one_word
+        one_term = self.compiler.terms_read == 1
+        return (
+            self.plain is not None and self.compiled is not None and not one_word and not one_term
+        )
 
     @functools.cached_property
     def rerank(self) -> RerankPlan:
@@ -101,9 +105,10 @@ def prepare(
     )
 
 
-@attrs.frozen
+@attrs.define
 class Scored:
-    """Per segment, the matches of a plan and their final scores."""
+    """Per segment, the matches of a plan and their final scores (made once and not
+    changed; not frozen, as :class:`~bnsearch.search.engine.Evaluated`)."""
 
     matched: list[DocScores]
     #: the scores before the proximity rerank (``matched`` when there was none)

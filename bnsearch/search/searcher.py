@@ -29,11 +29,11 @@ from bnsearch.search.context import Context
 from bnsearch.search.engine import Evaluator
 from bnsearch.search.explain import explain
 from bnsearch.search.filters import FilterArg, Filters
-from bnsearch.search.hits import make_hits
+from bnsearch.search.hits import ids_only, make_hits
 from bnsearch.search.plan import MAX_CLAUSES, Plan, Scored, prepare, score_plan
 from bnsearch.search.query import Query
 from bnsearch.search.related import related as related_articles
-from bnsearch.search.results import Explanation, Hit, LazyFacets, Results
+from bnsearch.search.results import Explanation, Hit, IdHits, LazyFacets, Results
 from bnsearch.search.romanize import has_latin_word, romanized_hint
 from bnsearch.search.scoring import BM25FParams
 from bnsearch.search.statistics import AnyStatistics
@@ -52,9 +52,10 @@ PLAN_CACHE_ENTRIES = 1024
 FieldsArg = Sequence[str] | Mapping[str, float] | None
 
 
-@attrs.frozen(kw_only=True)
+@attrs.define(kw_only=True)
 class Scoring:
-    """A query scored on one snapshot, before its page is chosen (:meth:`Searcher.score`)."""
+    """A query scored on one snapshot, before its page is chosen (:meth:`Searcher.score`;
+    made once and not changed; not frozen, as :class:`~bnsearch.search.engine.Evaluated`)."""
 
     plan: Plan
     #: the matches (before and after the rerank); None when nothing could be scored
@@ -117,6 +118,7 @@ class Searcher:
         )
         self._filters = Filters(reader)
         self._plans: dict[tuple[Any, ...], Plan] = {}
+        self._doc_slots = sum(segment.max_doc for segment in reader.segments)
 
     def refresh(self) -> Searcher:
         """A searcher on the newest commit (``self`` if nothing changed)."""
@@ -199,7 +201,7 @@ class Searcher:
     def _page_end(self, page_end: int) -> int:
         """``page_end`` (offset + limit) cut to the docs of the snapshot: no more can be
         ranked, and the compiled core takes a C ssize_t (an offset of 10**20 is a page)."""
-        return min(page_end, sum(segment.max_doc for segment in self.reader.segments))
+        return min(page_end, self._doc_slots)
 
     def _facet_fields(self, facets: Collection[str] | None) -> tuple[str, ...]:
         names = facet_names(facets)
@@ -277,8 +279,14 @@ class Searcher:
             chosen = collect.top(
                 segments, scored.matched, page_end, sort or "score", within=scored.candidates
             )
+        page = chosen[offset:]
+        hits: tuple[Hit, ...] | IdHits = ()
+        if not stored and page and scoring.plan.compiled is not None:
+            hits = ids_only(self._ctx, page, offset)  # (each Hit made when read)
+        elif page:
+            hits = tuple(self.make_hits(scoring, page, offset, highlight, stored))
         return Results(
-            hits=tuple(self.make_hits(scoring, chosen[offset:], offset, highlight, stored)),
+            hits=hits,
             total=scoring.total,
             total_is_exact=scored is None or scored.total_is_exact,
             offset=offset,
