@@ -454,3 +454,33 @@ def test_a_query_longer_than_the_bound_is_refused(searcher: Searcher) -> None:
         assert len(str(error.value)) < 300  # the message does not repeat the whole query
     with pytest.raises(QuerySyntaxError, match="characters"):
         searcher.explain(at_bound + "ক", searcher.search("বন্যা").ids[0])
+
+
+@pytest.mark.parametrize("query", [123, None, b"\xe0\xa6\xac", ["বন্যা"]])
+def test_a_query_that_is_not_text_or_a_query_tree_says_so(
+    searcher: Searcher, query: object
+) -> None:
+    """search() and explain() raised "not a query node: int" from the compiler."""
+    article = searcher.search("বন্যা").ids[0]
+    with pytest.raises(TypeError, match="query must be a query string or a bnsearch Query"):
+        searcher.search(query)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=f"got {type(query).__name__}"):
+        searcher.explain(query, article)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("limit", ["3", -1, 2.5, True, 10**6])
+def test_complete_limit_of_the_wrong_kind_says_so(searcher: Searcher, limit: object) -> None:
+    """complete(limit="3") raised "'<=' not supported between instances of 'str' and 'int'"."""
+    with pytest.raises(ValueError, match="limit must be an int from 0 to"):
+        searcher.complete("বন্য", limit=limit)  # type: ignore[arg-type]
+
+
+def test_suggest_and_complete_refuse_a_query_longer_than_the_bound(searcher: Searcher) -> None:
+    """The bound search() and explain() keep held nowhere for suggest() and complete()."""
+    from bnsearch.search.parser import MAX_QUERY_CHARS
+
+    too_long = "বন্যা " * (MAX_QUERY_CHARS // 5)
+    for call in (searcher.suggest, searcher.complete):
+        with pytest.raises(QuerySyntaxError, match=f"the limit is {MAX_QUERY_CHARS:,}"):
+            call(too_long)
+    assert searcher.complete("বন্য") == searcher.complete("বন্য", limit=8)

@@ -227,6 +227,10 @@ class Bool:
         return body
 
 
+#: The classes of a :data:`Query` (``isinstance`` cannot take the Union on Python 3.10).
+QUERY_TYPES = (*LEAF_TYPES, Bool, MatchAll)
+
+
 def _clause_str(query: Query) -> str:
     if isinstance(query, Bool):
         text = str(attrs.evolve(query, boost=1.0))

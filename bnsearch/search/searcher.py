@@ -30,8 +30,9 @@ from bnsearch.search.engine import Evaluator
 from bnsearch.search.explain import explain
 from bnsearch.search.filters import FilterArg, Filters
 from bnsearch.search.hits import ids_only, make_hits
+from bnsearch.search.parser import check_length
 from bnsearch.search.plan import MAX_CLAUSES, Plan, Scored, prepare, score_plan
-from bnsearch.search.query import Query
+from bnsearch.search.query import QUERY_TYPES, Query
 from bnsearch.search.related import related as related_articles
 from bnsearch.search.results import Explanation, Hit, IdHits, LazyFacets, Results
 from bnsearch.search.romanize import has_latin_word, romanized_hint
@@ -169,6 +170,10 @@ class Searcher:
     ) -> Plan:
         """The query prepared (a query string's plan is kept: the same text searched
         again skips parsing, analysis and compiling)."""
+        if not isinstance(query, (str, *QUERY_TYPES)):
+            raise TypeError(
+                f"query must be a query string or a bnsearch Query, got {type(query).__name__}"
+            )
         weights = self._weights(fields)
         key = None
         if isinstance(query, str):
@@ -449,6 +454,7 @@ class Searcher:
         analyzer = self.schema.analyzer(field)
         if not isinstance(query, str):
             return None
+        check_length(query)
         if all(  # every word known: no need for the term dictionary (built on first use)
             term is None or self._ctx.doc_freq(field, term) > 0
             for term in analyzer.term_sequence(query)
@@ -460,6 +466,9 @@ class Searcher:
         """Completions of a half-typed query: its last word completed from the index terms."""
         if field not in self.schema or not self.schema[field].is_text:
             raise SchemaError(f"completion needs a text field; {field!r} is not one")
+        self._page(limit, 0)
+        if isinstance(prefix, str):
+            check_length(prefix)
         return complete_query(
             prefix, self._ctx.dictionary(field), self.schema.analyzer(field), limit=limit
         )
