@@ -195,7 +195,7 @@ class TermSource:
     never change, so one is built per segment and field (:func:`segment_terms`) and
     shared by every reader of it."""
 
-    __slots__ = ("terms", "_groups")
+    __slots__ = ("_groups", "terms")
 
     def __init__(self, terms: Iterable[str]) -> None:
         self.terms: frozenset[str] = frozenset(terms)
