@@ -799,9 +799,9 @@ class IndexWriter:
             )
         entries, merged = self._merge(entries, generation)
         counts = {"added": 0, "replaced": 0, "deleted": 0}
+        live = {article_id for _, _, article_id in self._live_locations(self._touched)}
         for article_id, existed in self._touched.items():
-            exists = self._live_location(article_id) is not None
-            if exists:
+            if article_id in live:
                 counts["replaced" if existed else "added"] += 1
             elif existed:
                 counts["deleted"] += 1
