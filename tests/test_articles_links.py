@@ -184,3 +184,22 @@ def test_with_targets_fills_target_ids() -> None:
     filled = graph.with_targets(source)
     assert [link.target_id for link in filled.related] == ["b", None, None]
     assert filled.id == source.id and filled.title == source.title
+
+
+def test_a_builds_link_keys_compute_each_titles_key_once() -> None:
+    """70,000 articles each linking to three others by title, then every title again (a
+    builder's pass): each distinct headline's key is computed once (a cache smaller than
+    the titles computed the linked ones again)."""
+    from bnsearch.articles.links import article_keys
+
+    count = 70_000
+    titles = [f"শিরোনাম নম্বর {i}: খবর" for i in range(count)]
+    title_key.cache_clear()
+    for i, title in enumerate(titles):
+        related = [
+            RelatedLink(headline=titles[(i * 7919 + k * 104_729) % count]) for k in (1, 2, 3)
+        ]
+        article_keys(Article(id=str(i), title=title, body="খবর", related=related))
+    for title in titles:
+        title_key(title)
+    assert title_key.cache_info().misses == count

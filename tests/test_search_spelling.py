@@ -359,6 +359,65 @@ def test_spelling_variants_by_lookup_equal_the_grouped_dictionary() -> None:
     index = spelling.SpellingIndex.of(TermDictionary(normal, [1] * len(normal)))
     for word in [*normal, unicodedata.normalize("NFC", "শীক্ষা"), "অন্য"]:
         by_lookup = set(index.variants(word))
-        grouped = {t for t in index._by_key().get(spelling_key(word), ()) if t != word}
+        grouped = {t for t in index.group(spelling_key(word)) if t != word}
         assert by_lookup == grouped, word
     assert set(index.variants(normal[0])) == {normal[1], normal[2]}
+
+
+def test_a_refreshed_readers_spellings_equal_a_fresh_readers() -> None:
+    from bnsearch.search.spelling import SpellingIndex, segment_terms
+
+    words = ["নির্বাচন", "নির্বাচণ", "শিক্ষা", "সিক্ষা", "রোজার", "রোযার", "বাড়ি", "বারি",
+             "যাকাত", "জাকাত", "বাংলা", "বাঙলা", "ফজিলত", "ফযিলত"]  # fmt: skip
+    normal = [unicodedata.normalize("NFC", w) for w in words]
+    probes = [*normal, "রোজর", "সিক্ষার", "নীর্বাচন", "অন্য", "বাঙ্গলা", "জাকাতের"]
+    index = Index.in_memory()
+    searcher = Searcher(index.reader())
+
+    def commit(adds: list[tuple[str, str]], deletes: list[str], optimize: bool = False) -> None:
+        with index.writer() as writer:
+            for ident, text in adds:
+                writer.add(Article(id=ident, title=text, body=f"{text} ও অন্য কথা"))
+            for ident in deletes:
+                writer.delete(ident)
+            if optimize:
+                writer.optimize()
+
+    def spellings(s: Searcher) -> list[object]:
+        index_ = s._ctx.spelling("body")
+        every = sorted(set().union(*(segment.terms("body") for segment in s.reader.segments)))
+        merged = SpellingIndex.of(TermDictionary(every, [1] * len(every)))  # one set
+        for probe in probes:
+            assert index_.has(probe) == merged.has(probe)
+            assert index_.variants(probe) == merged.variants(probe)
+            assert index_.group(spelling_key(probe)) == merged.group(spelling_key(probe))
+        return [
+            *(index_.has(p) for p in probes),
+            *(index_.variants(p) for p in probes),
+            *(index_.group(spelling_key(p)) for p in probes),
+            *(s.suggest(p) for p in probes),
+            *([(h.id, round(h.score, 9)) for h in s.search(p, limit=5).hits] for p in probes),
+        ]
+
+    steps = [
+        ([(f"a{i}", w) for i, w in enumerate(normal[:5])], []),
+        ([(f"b{i}", w) for i, w in enumerate(normal[5:10])], ["a1"]),
+        ([(f"c{i}", w) for i, w in enumerate(normal[10:])], ["b0", "a3"]),
+        ([("a0", normal[1]), ("d0", "নতুন কথা")], ["c1"]),
+    ]
+    reused = 0
+    for number, (adds, deletes) in enumerate(steps):
+        before = searcher
+        spellings(before)  # the sets of the segments this reader has are built
+        commit(adds, deletes, optimize=number == 2)
+        searcher = before.refresh()
+        assert spellings(searcher) == spellings(Searcher(index.reader())), number
+        # a segment both readers hold kept its terms' set
+        kept = {s.name: s for s in before.reader.segments}
+        for segment in searcher.reader.segments:
+            if segment.name in kept:
+                old = segment_terms(kept[segment.name], "body")
+                assert segment_terms(segment, "body") is old
+                reused += 1
+    assert reused >= 2
+    assert isinstance(searcher._ctx.spelling("body"), SpellingIndex)

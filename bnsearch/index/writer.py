@@ -442,6 +442,25 @@ class IndexWriter:
                 return working, doc
         return None
 
+    def _live_locations(self, article_ids: Iterable[str]) -> list[tuple[int, int, str]]:
+        """(working ordinal, doc, id) of each of ``article_ids`` that is live in a
+        segment (:meth:`_live_location` of many: the newest segment first, each asked
+        only for the ids not found in a newer one)."""
+        located: list[tuple[int, int, str]] = []
+        remaining = list(article_ids)
+        for ordinal in range(len(self._working) - 1, -1, -1):
+            if not remaining:
+                break
+            find, missing = self._working[ordinal].find, []
+            for article_id in remaining:
+                doc = find(article_id)
+                if doc is None:
+                    missing.append(article_id)
+                else:
+                    located.append((ordinal, doc, article_id))
+            remaining = missing
+        return located
+
     def _anchors(
         self,
         links: LinkGraph | SnapshotLinks | None,
@@ -456,8 +475,15 @@ class IndexWriter:
         assert links is not None
         if isinstance(links, SnapshotLinks):  # reads each segment link by its edge
             return [links.incoming_headlines(target) for target in targets]
-        headline = self._link_headline
-        return [tuple(headline(*ref) for ref in refs) for refs in links.incoming_refs_many(targets)]
+        refs_of = links.incoming_refs_many(targets)
+        headline, batch = self._link_headline, self._batch_headlines
+        if self._unstored:  # resolving by key: the buffer's versions come first
+            return [tuple(headline(*ref) for ref in refs) for refs in refs_of]
+        # a bulk build: nearly every source is the batch's (one dict lookup a link)
+        return [
+            tuple(batch[s][n] if s in batch else headline(s, n) for s, n in refs)
+            for refs in refs_of
+        ]
 
     def _link_headline(self, source_id: str, link_no: int) -> str:
         unstored = self._unstored.get(source_id)
@@ -526,12 +552,9 @@ class IndexWriter:
         if (links is None and self._given is None) or not self._anchor_changes:
             return {}
         self._land()
-        located = []  # in doc order: neighbours share a stored block (read once, cached)
-        for target in self._anchor_changes:
-            where = self._live_location(target)
-            if where is not None:  # else deleted, or in the buffer (anchored at its flush)
-                located.append((self._working.index(where[0]), where[1], target))
-        located.sort()
+        # in doc order: neighbours share a stored block (read once, cached); a target not
+        # found is deleted, or in the buffer (anchored at its flush)
+        located = sorted(self._live_locations(self._anchor_changes))
         targets = [target for _, _, target in located]
         # external anchors: a target given none keeps its stored ones (read them all now)
         given = self._given is not None
@@ -776,9 +799,9 @@ class IndexWriter:
             )
         entries, merged = self._merge(entries, generation)
         counts = {"added": 0, "replaced": 0, "deleted": 0}
+        live = {article_id for _, _, article_id in self._live_locations(self._touched)}
         for article_id, existed in self._touched.items():
-            exists = self._live_location(article_id) is not None
-            if exists:
+            if article_id in live:
                 counts["replaced" if existed else "added"] += 1
             elif existed:
                 counts["deleted"] += 1

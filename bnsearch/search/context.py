@@ -18,7 +18,7 @@ from bnsearch.search.fuzzy import TermDictionary
 from bnsearch.search.phrases import PositionsCache
 from bnsearch.search.romanize import RomanIndex
 from bnsearch.search.scoring import BM25FParams, norm_table
-from bnsearch.search.spelling import SpellingIndex
+from bnsearch.search.spelling import SpellingIndex, TermSource, segment_terms
 from bnsearch.search.statistics import AnyStatistics
 
 if TYPE_CHECKING:  # the compiler imports this module
@@ -222,11 +222,13 @@ class Context:
         found = self._spelling.get(field)
         given = None if self.statistics is None else self.statistics.spellings
         if found is None and given is not None:  # the terms found on every shard
-            found = self._spelling[field] = SpellingIndex(lambda: [given.get(field, ())])
+            found = self._spelling[field] = SpellingIndex(
+                lambda: [TermSource(given.get(field, ()))]
+            )
         if found is None:
             segments = self.reader.segments
             found = self._spelling[field] = SpellingIndex(
-                lambda: [segment.terms(field) for segment in segments]
+                lambda: [segment_terms(segment, field) for segment in segments]
             )
         return found
 

@@ -27,9 +27,14 @@ from __future__ import annotations
 import itertools
 import threading
 import unicodedata
+import weakref
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from bnsearch.search.fuzzy import TermDictionary
+
+if TYPE_CHECKING:
+    from bnsearch.index.segment import SegmentReader
 
 #: Groups of letters (normalized code points) a slip swaps for one another. ড় is ড plus
 #: the nukta after normalization (see :mod:`bnsearch.analysis.normalize`).
@@ -184,49 +189,104 @@ def _alternatives(term: str) -> list[tuple[str, ...]]:
     return out
 
 
+class TermSource:
+    """The terms of one field of one segment (or of one dictionary): their set, and the
+    same terms grouped by :func:`spelling_key` (built on first need). A segment's terms
+    never change, so one is built per segment and field (:func:`segment_terms`) and
+    shared by every reader of it."""
+
+    __slots__ = ("_groups", "terms")
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        self.terms: frozenset[str] = frozenset(terms)
+        self._groups: dict[str, tuple[str, ...]] | None = None
+
+    def groups(self) -> dict[str, tuple[str, ...]]:
+        """The terms by :func:`spelling_key`, each group sorted."""
+        groups = self._groups
+        if groups is None:  # two threads may both build it: the same dict either way
+            lists: dict[str, list[str]] = {}
+            for term in sorted(self.terms):
+                lists.setdefault(spelling_key(term), []).append(term)
+            groups = self._groups = {key: tuple(group) for key, group in lists.items()}
+        return groups
+
+
+#: Per segment's arrays (:attr:`SegmentReader.arrays_key`, shared by the readers of one
+#: segment whatever their deletions) and field: the terms list a source was built from
+#: (an anchor field's list changes with the segment's anchor updates) and the source.
+_SEGMENT_SOURCES: weakref.WeakKeyDictionary[Any, dict[str, tuple[list[str], TermSource]]] = (
+    weakref.WeakKeyDictionary()
+)
+_SOURCES_LOCK = threading.Lock()
+
+
+def segment_terms(segment: SegmentReader, field: str) -> TermSource:
+    """The :class:`TermSource` of a segment's field, built once per segment (a reader
+    refreshed after a commit builds only its new segments')."""
+    terms = segment.terms(field)
+    with _SOURCES_LOCK:
+        kept = _SEGMENT_SOURCES.get(segment.arrays_key)
+        found = None if kept is None else kept.get(field)
+    if found is not None and found[0] is terms:
+        return found[1]
+    source = TermSource(terms)
+    with _SOURCES_LOCK:
+        _SEGMENT_SOURCES.setdefault(segment.arrays_key, {})[field] = (terms, source)
+    return source
+
+
 class SpellingIndex:
     """The terms of one field, for the folded-spelling match: which of a word's
     spellings the index holds.
 
-    A word's other spellings are looked up one by one in a set of the terms (a few dozen
+    A word's other spellings are looked up one by one in the terms' sets (a few dozen
     for most words); a word with more than :data:`MAX_SPELLINGS` reads them from the terms
     grouped by :func:`spelling_key` (built on first such word: 0.2 s for 44,000 terms).
-    ``term_lists`` gives the terms (each segment's sorted list, which a search decodes
-    anyway): the set is their union, built on first use (a few ms), with no merged
-    dictionary or document frequencies.
+    ``sources`` gives the terms: one :class:`TermSource` per segment (:func:`segment_terms`,
+    kept with the segment, so a refreshed reader builds only its new segments'), or one
+    of a dictionary; they are read on first use and never merged (a word is looked up in
+    each: a few dozen segments cost microseconds a word, remembered per word).
     """
 
-    def __init__(self, term_lists: Callable[[], Iterable[Iterable[str]]]) -> None:
-        self._term_lists = term_lists
-        self._groups: dict[str, tuple[str, ...]] | None = None
-        self._terms: frozenset[str] | None = None
+    def __init__(self, sources: Callable[[], Iterable[TermSource]]) -> None:
+        self._make_sources = sources
+        self._sources: tuple[TermSource, ...] | None = None
+        self._sets: tuple[frozenset[str], ...] = ()
         self._lock = threading.Lock()
         self._found: dict[str, tuple[str, ...]] = {}  # remembered: query words come back
 
     @classmethod
     def of(cls, dictionary: TermDictionary) -> SpellingIndex:
         """The spelling index of a term dictionary's terms."""
-        return cls(lambda: [dictionary.terms])
+        return cls(lambda: [TermSource(dictionary.terms)])
 
-    def _term_set(self) -> frozenset[str]:
+    def _all(self) -> tuple[TermSource, ...]:
         with self._lock:
-            if self._terms is None:
-                self._terms = frozenset().union(*self._term_lists())
-            return self._terms
+            if self._sources is None:
+                sources = tuple(self._make_sources())
+                self._sets = tuple(source.terms for source in sources)
+                self._sources = sources
+            return self._sources
+
+    def _term_sets(self) -> tuple[frozenset[str], ...]:
+        if self._sources is None:
+            self._all()
+        return self._sets
 
     def has(self, term: str) -> bool:
         """Whether the field holds ``term``."""
-        return term in self._term_set()
+        return any(term in terms for terms in self._term_sets())
 
-    def _by_key(self) -> dict[str, tuple[str, ...]]:
-        terms = self._term_set()
-        with self._lock:
-            if self._groups is None:
-                lists: dict[str, list[str]] = {}
-                for term in sorted(terms):
-                    lists.setdefault(spelling_key(term), []).append(term)
-                self._groups = {key: tuple(group) for key, group in lists.items()}
-            return self._groups
+    def group(self, key: str) -> tuple[str, ...]:
+        """The field's terms whose :func:`spelling_key` is ``key``, sorted."""
+        sources = self._all()
+        if len(sources) == 1:
+            return sources[0].groups().get(key, ())
+        found: set[str] = set()
+        for source in sources:
+            found.update(source.groups().get(key, ()))
+        return tuple(sorted(found))
 
     def variants(self, term: str) -> tuple[str, ...]:
         """The field's terms spelled like ``term`` up to confusable letters, other than
@@ -244,13 +304,12 @@ class SpellingIndex:
         for choice in choices:
             count *= len(choice)
         if count > MAX_SPELLINGS:
-            found = self._by_key().get(spelling_key(term), ())
-            return tuple(t for t in found if t != term)
+            return tuple(t for t in self.group(spelling_key(term)) if t != term)
         if count == 1:
             return ()
-        terms = self._term_set()
+        sets = self._term_sets()
         return tuple(
             spelled
             for spelled in map("".join, itertools.product(*choices))
-            if spelled in terms and spelled != term
+            if spelled != term and any(spelled in terms for terms in sets)
         )
