@@ -458,15 +458,19 @@ def splice(
     mapped = old_map[valid]
     after = np.searchsorted(mapped, distinct, side="left")
     at = np.empty(len(new_terms), dtype=np.int64)
-    for term, slot in zip(distinct.tolist(), after.tolist(), strict=True):
-        rows = np.flatnonzero(new_terms == term)
+    # (new_terms is sorted: each term's new postings are one run of it)
+    run_starts = np.searchsorted(new_terms, distinct, side="left").tolist()
+    run_ends = np.searchsorted(new_terms, distinct, side="right").tolist()
+    for term, slot, first, last in zip(
+        distinct.tolist(), after.tolist(), run_starts, run_ends, strict=True
+    ):
         old = int(valid[slot]) if slot < len(valid) else len(old_indptr) - 1
         low = int(old_indptr[old])
         if slot < len(valid) and int(mapped[slot]) == term:
             high = int(old_indptr[old + 1])
-            at[rows] = low + np.searchsorted(old_docs[low:high], new_docs[rows])
+            at[first:last] = low + np.searchsorted(old_docs[low:high], new_docs[first:last])
         else:
-            at[rows] = low
+            at[first:last] = low
     ones = np.ones(len(cut), dtype=np.int64)
     out: dict[str, Any] = {
         "indptr": indptr,
