@@ -432,15 +432,13 @@ class IndexWriter:
         return mask
 
     def _find_live(self, article_id: str) -> tuple[int, int] | None:
-        where = self._live_location(article_id)
-        return None if where is None else (self._working.index(where[0]), where[1])
+        """(working ordinal, doc) of ``article_id`` if it is live in a segment."""
+        located = self._live_locations((article_id,))
+        return (located[0][0], located[0][1]) if located else None
 
     def _live_location(self, article_id: str) -> tuple[_Working, int] | None:
-        for working in reversed(self._working):
-            doc = working.find(article_id)
-            if doc is not None:
-                return working, doc
-        return None
+        found = self._find_live(article_id)
+        return None if found is None else (self._working[found[0]], found[1])
 
     def _live_locations(self, article_ids: Iterable[str]) -> list[tuple[int, int, str]]:
         """(working ordinal, doc, id) of each of ``article_ids`` that is live in a
