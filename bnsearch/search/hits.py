@@ -42,12 +42,12 @@ def make_hits(
     *,
     highlight: bool,
     stored: bool,
-) -> list[Hit]:
-    """Hits for ``chosen`` (ranks from ``offset``): ids and scores, plus stored fields
-    and highlights when asked."""
+) -> tuple[Hit, ...] | IdHits:
+    """Hits for ``chosen`` (ranks from ``offset``): ids and scores (each :class:`Hit`
+    made when read: :func:`ids_only`), plus stored fields and highlights when asked."""
     segments = ctx.reader.segments
     if not stored:
-        return list(ids_only(ctx, chosen, offset))
+        return ids_only(ctx, chosen, offset)
     matchers, lookups = page_marks(ctx, compiled) if highlight else ({}, {})
     sources = _sources(ctx, matchers)
     hits = []
@@ -60,7 +60,7 @@ def make_hits(
             else {}
         )
         hits.append(Hit(id=row["id"], score=score, rank=rank, fields=row, highlights=marks))
-    return hits
+    return tuple(hits)
 
 
 def ids_only(ctx: Context, chosen: list[Chosen], offset: int) -> IdHits:

@@ -29,7 +29,7 @@ from bnsearch.search.context import Context
 from bnsearch.search.engine import Evaluator
 from bnsearch.search.explain import explain
 from bnsearch.search.filters import FilterArg, Filters
-from bnsearch.search.hits import ids_only, make_hits
+from bnsearch.search.hits import make_hits
 from bnsearch.search.parser import check_length
 from bnsearch.search.plan import MAX_CLAUSES, Plan, Scored, prepare, score_plan
 from bnsearch.search.query import QUERY_TYPES, Query
@@ -285,11 +285,7 @@ class Searcher:
                 segments, scored.matched, page_end, sort or "score", within=scored.candidates
             )
         page = chosen[offset:]
-        hits: tuple[Hit, ...] | IdHits = ()
-        if not stored and page and scoring.plan.compiled is not None:
-            hits = ids_only(self._ctx, page, offset)  # (each Hit made when read)
-        elif page:
-            hits = tuple(self.make_hits(scoring, page, offset, highlight, stored))
+        hits = self.make_hits(scoring, page, offset, highlight, stored)
         return Results(
             hits=hits,
             total=scoring.total,
@@ -368,12 +364,13 @@ class Searcher:
 
     def make_hits(
         self, scoring: Scoring, chosen: list[Chosen], offset: int, highlight: bool, stored: bool
-    ) -> list[Hit]:
+    ) -> tuple[Hit, ...] | IdHits:
         """Hits of ``chosen`` (``(segment ordinal, doc, score)``, ranked from ``offset``)
-        as the search of ``scoring`` shows them: stored fields and highlights when asked."""
+        as the search of ``scoring`` shows them: stored fields and highlights when asked
+        (``stored=False``: ids and scores, each hit made when read)."""
         compiled = scoring.plan.compiled
         if compiled is None or not chosen:
-            return []
+            return ()
         return make_hits(self._ctx, chosen, offset, compiled, highlight=highlight, stored=stored)
 
     def hits_of(
@@ -399,7 +396,9 @@ class Searcher:
             chosen.append((where[0], where[1], score))
         if plan.compiled is None:
             return []
-        return make_hits(self._ctx, chosen, offset, plan.compiled, highlight=highlight, stored=True)
+        return list(
+            make_hits(self._ctx, chosen, offset, plan.compiled, highlight=highlight, stored=True)
+        )
 
     # -- explain ----------------------------------------------------------------------------
     def explain(
