@@ -456,3 +456,36 @@ def test_the_comms_of_a_thread_that_ended_are_closed(client: Any) -> None:
     assert runner.map(len, [("abcd",)]) == [4]
     runner.close()
     assert all(comm.closed() for comm in ended)
+
+
+def _drop_shard_host_handler(dask_worker: Any) -> None:
+    from bnsearch.distributed.hostplugin import HANDLER
+
+    dask_worker.handlers.pop(HANDLER, None)
+
+
+def _add_shard_host_handler(dask_worker: Any) -> None:
+    from bnsearch.distributed.hostplugin import HANDLER, answer
+
+    dask_worker.handlers[HANDLER] = answer
+
+
+def test_a_worker_without_the_shard_host_handler_is_left_out_not_an_answer(
+    client: Any,
+) -> None:
+    """A worker that has no shard host handler (its plugin torn down while it closes)
+    answers a call with Dask's bare reply to an unknown op. Its calls go to a live
+    worker, and it is not called again: the answers are those of the live one."""
+    from bnsearch.distributed.hosts import HostRunner
+
+    runner = HostRunner(client, timeout=5.0)
+    assert runner.map(len, [("ab",), ("abc",)]) == [2, 3]
+    without = runner._slots[0]
+    client.run(_drop_shard_host_handler, workers=[without])
+    try:
+        assert runner.map(len, [("a",), ("abcd",), ("abc",), ("ab",)]) == [1, 4, 3, 2]
+        assert runner._dead == {without}
+        assert set(runner._slots) == set(runner._slots[1:2])
+    finally:
+        client.run(_add_shard_host_handler, workers=[without])
+        runner.close()

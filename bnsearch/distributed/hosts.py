@@ -263,8 +263,10 @@ class HostRunner:
                 self._slots[slot] = live[slot % len(live)]
 
     def _call(self, payloads: dict[str, bytes]) -> dict[str, Any]:
-        """Per worker, its reply to ``payloads[worker]`` (None if the worker was lost):
-        every call sent, and the replies awaited, in one coroutine on this thread's
+        """Per worker, its reply to ``payloads[worker]``: None if the worker was lost, or
+        if it has no shard host handler (Dask answers an op it has no handler for with
+        None: a worker whose plugin was torn down as it closes); :meth:`map` leaves both
+        out. Every call sent, and the replies awaited, in one coroutine on this thread's
         loop, for at most ``timeout`` s."""
         args = dict(getattr(self.client, "connection_args", None) or {})
 
