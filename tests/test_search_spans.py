@@ -23,7 +23,12 @@ from bnsearch.errors import IndexFormatError
 from bnsearch.index import Index, builder, wordspans
 from bnsearch.search import Searcher, spans
 from bnsearch.search import hits as hits_module
-from bnsearch.search.highlight import TermMatcher, best_kept_fragment, highlight_all_kept
+from bnsearch.search.highlight import (
+    BLANK_EDGES,
+    TermMatcher,
+    best_kept_fragment,
+    highlight_all_kept,
+)
 from bnsearch.search.hits import LazyHighlights, highlight_row
 
 from .conftest import index_of, shared_file
@@ -344,3 +349,30 @@ def test_compiled_fragments_are_the_reference_at_every_width(corpus_index: Index
                 assert marked == highlight_all_kept(reference, matcher), (segment.name, doc)
                 titles += field == "title" and bool(marked.spans)
     assert checked > 1000 and cut > 100 and phrases > 10 and titles > 10
+
+
+@pytest.mark.parametrize("path", ["compiled", "python"])
+def test_invisible_characters_at_a_texts_edges_are_no_cut(
+    path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text that begins or ends with format characters that render as nothing (a
+    byte order mark, zero-width joiners and spaces, a soft hyphen) around its words: a
+    snippet holding every word cut nothing visible, so it has no ellipsis at either
+    edge (the flags counted those characters as cut text), with or without a match."""
+    if path == "compiled" and spans.core is None:
+        pytest.skip("the compiled highlight code is not built (or the numpy path is forced)")
+    if path == "python":
+        monkeypatch.setattr(spans, "core", None)
+    body = "\ufeff\u200c \u200bবাজেট ঘাটতি বেড়েছে\u00ad \u200d\u200b\n"
+    index = index_of([Article(id="a", title="\u200cসংসদ\u2060", body=body)])
+    searcher = Searcher(index.reader())
+    for query in ("বাজেট", "সংসদ"):
+        hit = searcher.search(query)[0]
+        snippet = hit.snippet
+        assert snippet is not None and "বাজেট ঘাটতি বেড়েছে" in snippet.text
+        assert not snippet.truncated_before and not snippet.truncated_after, (query, snippet)
+        assert "…" not in snippet.markup()
+    title = searcher.search("সংসদ")[0].highlights["title"]
+    assert not title.truncated_before and not title.truncated_after
+    spaces = {chr(c) for c in range(0x110000) if chr(c).isspace()}
+    assert spaces <= set(BLANK_EDGES)  # whitespace is blank as str.strip() had it

@@ -292,6 +292,7 @@ cdef class FieldMarks:
     cdef array.array _phrase_data
     cdef Py_ssize_t _phrase_count
     cdef str _sentence_ends
+    cdef str _blank_edges
     cdef Py_ssize_t _limit
 
     def __init__(
@@ -310,6 +311,7 @@ cdef class FieldMarks:
         const double[::1] weights,
         list phrases,
         str sentence_ends,
+        str blank_edges,
         Py_ssize_t limit,
     ):
         cdef Py_ssize_t count = begins.shape[0], keys = weights.shape[0], k
@@ -352,6 +354,7 @@ cdef class FieldMarks:
             self._phrase_count += 1
         self._phrase_data = flat
         self._sentence_ends = sentence_ends
+        self._blank_edges = blank_edges
         self._limit = limit
 
     cdef Py_ssize_t _check_doc(self, int64_t doc) except -1:
@@ -546,14 +549,20 @@ cdef class FieldMarks:
         if fragment_chars == 0:
             return tuple([(merged[i].start, merged[i].end) for i in range(found_count)])
         if found_count == 0:
-            return _leading(text, w_end, decoded, fragment_chars)
+            return _leading(text, w_end, decoded, fragment_chars, self._blank_edges)
         return _window(
             text, w_start, w_end, w_dropped, decoded, merged, found_count, &self._weights[0],
-            keys, fragment_chars, self._sentence_ends,
+            keys, fragment_chars, self._sentence_ends, self._blank_edges,
         )
 
 
-cdef tuple _leading(str text, const long long *w_end, Py_ssize_t words, Py_ssize_t fragment_chars):
+cdef tuple _leading(
+    str text,
+    const long long *w_end,
+    Py_ssize_t words,
+    Py_ssize_t fragment_chars,
+    str blank_edges,
+):
     """The start of the text up to the end of its last word (dropped ones too) that ends
     within ``fragment_chars`` (``highlight._leading_fragment``)."""
     cdef Py_ssize_t low = 0, high = words, middle, size = len(text), start = 0
@@ -572,14 +581,17 @@ cdef tuple _leading(str text, const long long *w_end, Py_ssize_t words, Py_ssize
         start += 1
     if start > end:
         start = end
-    return (start, end, (), False, _has_text(text, end, size))
+    return (start, end, (), False, _has_text(text, end, size, blank_edges))
 
 
-cdef inline bint _has_text(str text, Py_ssize_t begin, Py_ssize_t end):
-    """Whether ``text[begin:end]`` holds a character that is not whitespace."""
+cdef inline bint _has_text(str text, Py_ssize_t begin, Py_ssize_t end, str blank_edges):
+    """Whether ``text[begin:end]`` holds a character that shows (not one of
+    ``blank_edges``)."""
     cdef Py_ssize_t at
+    cdef Py_UCS4 char
     for at in range(begin, end):
-        if not Py_UNICODE_ISSPACE(text[at]):
+        char = text[at]
+        if not Py_UNICODE_ISSPACE(char) and char not in blank_edges:
             return True
     return False
 
@@ -613,6 +625,7 @@ cdef tuple _window(
     Py_ssize_t keys,
     Py_ssize_t fragment_chars,
     str sentence_ends,
+    str blank_edges,
 ):
     """What :func:`bnsearch.search.highlight.fragment_of` makes of a text's kept words
     and its ``matches`` (``count`` > 0): ``(start, end, spans, truncated_before,
@@ -684,6 +697,6 @@ cdef tuple _window(
         new_start,
         new_end,
         spans,
-        _has_text(text, 0, new_start),
-        _has_text(text, new_end, size),
+        _has_text(text, 0, new_start, blank_edges),
+        _has_text(text, new_end, size, blank_edges),
     )

@@ -31,6 +31,17 @@ from bnsearch.analysis import Analyzer
 #: Characters that end a sentence (danda, double danda, ?, !, newline).
 SENTENCE_ENDS = frozenset("।॥?!\n")
 
+#: What a text may begin or end with that shows nothing: whitespace (every character
+#: ``str.isspace`` takes) and the invisible format characters (a byte order mark, a soft
+#: hyphen, zero-width spaces and (non-)joiners, direction marks and isolates). A
+#: fragment's ``truncated_*`` flags say whether text beyond these was cut.
+BLANK_EDGES = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+    "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
+    "\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069\ufeff"
+)
+
 #: Matches looked at when choosing a snippet (a very long text with thousands of matches
 #: is cut here, so choosing stays fast).
 MAX_MATCHES = 2000
@@ -372,8 +383,8 @@ def fragment_of(
         start=start,
         end=end,
         spans=spans,
-        truncated_before=bool(text[:start].strip()),
-        truncated_after=bool(text[end:].strip()),
+        truncated_before=bool(text[:start].strip(BLANK_EDGES)),
+        truncated_after=bool(text[end:].strip(BLANK_EDGES)),
     )
 
 
@@ -470,7 +481,10 @@ def _leading_fragment(text: str, end: int, fragment_chars: int) -> Fragment:
     start = len(text) - len(text.lstrip())
     start = min(start, end)
     return Fragment(
-        text=text[start:end], start=start, end=end, truncated_after=bool(text[end:].strip())
+        text=text[start:end],
+        start=start,
+        end=end,
+        truncated_after=bool(text[end:].strip(BLANK_EDGES)),
     )
 
 

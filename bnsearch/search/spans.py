@@ -33,6 +33,7 @@ from bnsearch.index import wordspans
 from bnsearch.index.segment import SegmentReader
 from bnsearch.search import kernel
 from bnsearch.search.highlight import (
+    BLANK_EDGES,
     MAX_MATCHES,
     SENTENCE_ENDS,
     Fragment,
@@ -131,6 +132,7 @@ class SpanLookup:
                 self._weights,
                 self._phrases,
                 _SENTENCE_ENDS,
+                BLANK_EDGES,
                 MAX_MATCHES,
             )
 
