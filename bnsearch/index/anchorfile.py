@@ -640,6 +640,21 @@ def current_lengths(segment: SegmentReader, field: str, docs: Sequence[int]) -> 
     return found
 
 
+def same_anchors(first: Sequence[str], second: Sequence[str]) -> bool:
+    """Whether two anchor lists hold the same headlines (as many times each), in any
+    order: THE comparison of anchors. Their order is the order they were indexed in: a
+    target whose anchors are worked out again lists them by linking article id, then
+    link number; a commit of new articles that changes no published link appends its
+    links' headlines to their targets' (``IndexWriter._appended_anchors``). Nothing
+    depends on the order: scores, and phrases and word pairs, which never span the gap
+    between two headlines (docs/guide.md)."""
+    return len(first) == len(second) and sorted(first) == sorted(second)
+
+
+def _differ(first: Sequence[str], second: Sequence[str]) -> bool:
+    return not same_anchors(first, second)
+
+
 @attrs.frozen
 class Analyzed:
     """Anchors analyzed ahead of :func:`update_arrays`: the docs (ascending) and the
@@ -676,13 +691,13 @@ def changed_anchors(
     else:
         lengths = current_lengths(segment, spec.name, docs)
     if spec is None or lengths is None:
-        return {doc: proposed[doc] for doc in docs if proposed[doc] != stored(doc)}, None
+        return {doc: proposed[doc] for doc in docs if _differ(proposed[doc], stored(doc))}, None
     arrays, _ = anchor_fields(schema, [proposed[doc] for doc in docs])
     fresh = arrays[f"fld.{spec.name}.lens"].tolist()
     changes = {
         doc: proposed[doc]
         for doc, new, old in zip(docs, fresh, lengths, strict=True)
-        if new != old or proposed[doc] != stored(doc)
+        if new != old or _differ(proposed[doc], stored(doc))
     }
     every = len(changes) == len(docs)
     return changes, Analyzed(tuple(docs), arrays) if every and docs else None
