@@ -905,3 +905,36 @@ def test_a_new_article_taking_a_link_from_a_published_target_is_not_appended(
     assert taken[-1] is True
     assert stored_anchors(index)["later"] == ["অন্য খবর", "নদীর খবর"]
     assert verify(path).ok
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_one_analysis_split_by_group_equals_each_groups_own(seed: int) -> None:
+    """``analyzed_groups`` (one analysis for the updates of several segments) gives each
+    group the arrays its own ``anchor_fields`` gives, dtypes and term tables included."""
+    import numpy as np
+
+    from bnsearch.index.anchorfile import _UPDATE_ARRAYS, analyzed_groups
+    from bnsearch.index.builder import anchor_fields
+    from bnsearch.index.schema import news_schema
+
+    rng = random.Random(seed)
+    schema = news_schema()
+    words = ["নদী", "ভাঙন", "সেতু", "খুলল", "দাম", "বাড়ল", "ও", "এবং", "২০২৪", "ঢাকায়"]
+    headlines = [
+        *HEADLINES,
+        *(" ".join(rng.choices(words, k=rng.randrange(1, 40))) for _ in range(9)),
+    ]
+    groups = [
+        [tuple(rng.choices(headlines, k=rng.randrange(1, 8))) for _ in range(rng.randrange(1, 5))]
+        for _ in range(rng.randrange(1, 6))
+    ]
+    for group, got in zip(groups, analyzed_groups(schema, groups), strict=True):
+        want, _ = anchor_fields(schema, group)
+        names = {name for name in want if name.rsplit(".", 1)[-1] in _UPDATE_ARRAYS}
+        assert names <= got.keys()
+        for name in names:
+            if name.endswith(".terms"):
+                assert got[name] == want[name], name
+            else:
+                assert got[name].dtype == want[name].dtype, name
+                assert np.array_equal(got[name], want[name]), name

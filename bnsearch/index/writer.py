@@ -55,6 +55,8 @@ from bnsearch.articles.links import KeyedArticle, LinkKeys, LinkStatus, article_
 from bnsearch.errors import ArticleError, BnSearchError
 from bnsearch.index import faults
 from bnsearch.index.anchorfile import (
+    Analyzed,
+    analyzed_groups,
     anchors_stem,
     changed_anchors,
     fold_start,
@@ -597,10 +599,19 @@ class IndexWriter:
         :meth:`_appended_anchors`)."""
         given = self._given is not None
         fixes = {}
+        ahead: dict[int, Analyzed] = {}
+        if stored_of is None:  # every doc changes: one analysis for every segment's
+            ordinals = sorted(proposed)
+            groups = [[proposed[o][doc] for doc in sorted(proposed[o])] for o in ordinals]
+            for ordinal, arrays in zip(
+                ordinals, analyzed_groups(self._schema, groups), strict=True
+            ):
+                ahead[ordinal] = Analyzed(tuple(sorted(proposed[ordinal])), arrays)
         for ordinal, docs in sorted(proposed.items()):
             working = self._working[ordinal]
+            analyzed: Analyzed | None
             if stored_of is None:
-                changes, analyzed = dict(docs), None
+                changes, analyzed = dict(docs), ahead[ordinal]
             else:
                 changes, analyzed = changed_anchors(
                     self._schema,
