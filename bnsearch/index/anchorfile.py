@@ -713,6 +713,8 @@ def analyzed_groups(
     postings cut out of the whole (a doc's postings do not depend on the other docs), its
     docs renumbered from 0, the terms only other groups use left out, each array in the
     dtype the group's own analysis gives it."""
+    if not anchors:
+        return []
     flat = [row for group in anchors for row in group]
     arrays, _ = anchor_fields(schema, flat)
     if len(anchors) == 1:

@@ -600,7 +600,7 @@ class IndexWriter:
         given = self._given is not None
         fixes = {}
         ahead: dict[int, Analyzed] = {}
-        if stored_of is None:  # every doc changes: one analysis for every segment's
+        if stored_of is None and proposed:  # every doc changes: one analysis for all
             ordinals = sorted(proposed)
             groups = [[proposed[o][doc] for doc in sorted(proposed[o])] for o in ordinals]
             for ordinal, arrays in zip(
