@@ -938,3 +938,27 @@ def test_one_analysis_split_by_group_equals_each_groups_own(seed: int) -> None:
             else:
                 assert got[name].dtype == want[name].dtype, name
                 assert np.array_equal(got[name], want[name]), name
+
+
+def test_a_commit_without_published_targets_analyzes_no_anchors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An article linking to nothing published, committed into an index with links,
+    takes the appending path with no target: no anchors are analyzed."""
+    from bnsearch.index import anchorfile
+
+    index = Index.create(tmp_path / "idx")
+    with index.writer() as writer:
+        writer.add_many([*LINKED, _linker("s0", 0, 4)])
+    taken = _count_appends(monkeypatch)
+    calls: list[int] = []
+    original = anchorfile.anchor_fields
+
+    def counting(schema, anchors):  # type: ignore[no-untyped-def]
+        calls.append(len(anchors))
+        return original(schema, anchors)
+
+    monkeypatch.setattr(anchorfile, "anchor_fields", counting)
+    with index.writer() as writer:
+        writer.add(Article(id="x", title="একা খবর", body="কিছু"))
+    assert taken == [True] and calls == []
