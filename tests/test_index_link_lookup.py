@@ -57,7 +57,7 @@ def link_state(index: Index) -> tuple[object, ...]:
     for ident in ids:
         where = reader.find(ident)
         assert where is not None
-        anchors[ident] = reader.stored(*where)["anchors"]
+        anchors[ident] = sorted(reader.stored(*where)["anchors"])  # a multiset
     return (
         anchors,
         {ident: (reader.out_links(ident), reader.in_links(ident)) for ident in ids},

@@ -12,6 +12,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+import attrs
 import pytest
 
 from bnsearch.articles import Article, RelatedLink
@@ -45,18 +46,20 @@ def random_article(rng: random.Random, ident: str) -> Article:
 
 
 def stored_anchors(index: Index) -> dict[str, list[str]]:
+    """Each article's stored anchors, sorted: anchors are compared as multisets (their
+    order is the order they were indexed in: ``anchorfile.same_anchors``)."""
     reader = index.reader()
     result = {}
     for ident in reader.article_ids():
         where = reader.find(ident)
         assert where is not None
-        result[ident] = list(reader.stored(*where)["anchors"])
+        result[ident] = sorted(reader.stored(*where)["anchors"])
     return result
 
 
 def expected_anchors(live: dict[str, Article]) -> dict[str, list[str]]:
     graph = LinkGraph.from_articles(live.values())
-    return {ident: [edge.headline for edge in graph.in_edges(ident)] for ident in live}
+    return {ident: sorted(edge.headline for edge in graph.in_edges(ident)) for ident in live}
 
 
 def graph_edges(live: dict[str, Article]) -> set[tuple[str, int, str]]:
@@ -642,7 +645,21 @@ def _count_stored_anchor_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return reads
 
 
-def test_a_new_link_settles_its_targets_by_length_not_by_their_stored_anchors(
+def _count_incoming_refs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    from bnsearch.index.links import SnapshotLinks
+
+    asked: list[str] = []
+    original = SnapshotLinks.incoming_refs
+
+    def counting(self, article_id):  # type: ignore[no-untyped-def]
+        asked.append(article_id)
+        return original(self, article_id)
+
+    monkeypatch.setattr(SnapshotLinks, "incoming_refs", counting)
+    return asked
+
+
+def test_a_new_linker_appends_to_its_targets_anchors_without_resolving_their_in_links(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "idx"
@@ -650,13 +667,17 @@ def test_a_new_link_settles_its_targets_by_length_not_by_their_stored_anchors(
     with index.writer() as writer:
         writer.add_many([*LINKED, _linker("s0", 0, 4)])
     reads = _count_stored_anchor_reads(monkeypatch)
+    asked = _count_incoming_refs(monkeypatch)
     policy = MergePolicy(merge_factor=64)  # no merge
     with index.writer(merge_policy=policy) as writer:
         writer.add(_linker("s1", 0, 1, 2))
         result = writer.commit()
-    # three targets (one with an anchor already) gained words: no stored row was read
+    # three targets (one with an anchor already) gained a headline: each one's anchors
+    # were read once (to append to), none of their in-links resolved (only the new
+    # article's own, for its flush)
     assert (result.added, result.reindexed) == (1, 3)
-    assert reads == []
+    assert sorted(reads) == [0, 1, 2]
+    assert asked == ["s1"]
     articles = [*LINKED, _linker("s0", 0, 4), _linker("s1", 0, 1, 2)]
     assert stored_anchors(index) == stored_anchors(_fresh(articles))
     _same_scores(Index.open(path), _fresh(articles))
@@ -782,3 +803,162 @@ def test_a_refreshed_reader_splices_anchor_updates_into_the_anchors_it_built(
         _same_arrays(opened._field("anchors"), rebuilt)
     assert len(index.reader().segments[0].anchor_updates) < MAX_UPDATES + 4  # folded
     assert all(spliced) and len(spliced) >= 2 * (MAX_UPDATES + 4)  # never materialized
+
+
+# -- commits of new articles append to their targets' anchors ----------------------------
+
+
+def _count_appends(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Per commit that looked at anchors by key: whether it appended (the adds-only path)."""
+    taken: list[bool] = []
+    original = IndexWriter._appended_anchors
+
+    def counting(self, view, pointing):  # type: ignore[no-untyped-def]
+        found = original(self, view, pointing)
+        taken.append(found is not None)
+        return found
+
+    monkeypatch.setattr(IndexWriter, "_appended_anchors", counting)
+    return taken
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_commits_of_new_articles_match_a_fresh_build(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New articles only (links by title, URL and target id, to published articles, to
+    each other, to ones not there yet, titles shared so links go ambiguous), one to
+    three a commit: the anchors, edges and scores equal a fresh build's, both when a
+    commit appends and when a published target loses a link (the rule worked out again)."""
+    rng = random.Random(seed)
+    taken = _count_appends(monkeypatch)
+    index = Index.in_memory()
+    live: dict[str, Article] = {}
+    with index.writer() as writer:  # published articles first (a bulk build)
+        for number in range(8):
+            article = random_article(rng, f"n{number}")
+            writer.add(article)
+            live[article.id] = article
+    writer = index.writer(merge_policy=MergePolicy(merge_factor=4))
+    try:
+        for number in range(8, 38):
+            for extra in range(rng.randrange(1, 4)):
+                ident = f"n{number}" if extra == 0 else f"n{number}x{extra}"
+                article = random_article(rng, ident)
+                if rng.random() < 0.3:  # a target id that arrives later, or never
+                    link = RelatedLink(headline=rng.choice(HEADLINES), target_id=f"n{number + 2}")
+                    article = attrs.evolve(article, related=(*article.related, link))
+                writer.add(article)
+                live[article.id] = article
+            writer.commit()
+            check(index, writer, live)
+            if rng.random() < 0.2:  # a new writer reads the links from the segments
+                writer.close()
+                writer = index.writer(merge_policy=MergePolicy(merge_factor=4))
+    finally:
+        writer.close()
+    assert any(taken) and not all(taken)  # both paths ran
+    fresh = _fresh(list(live.values()))
+    assert stored_anchors(fresh) == stored_anchors(index)
+    for query in ["পদ্মা সেতু", "চালের দাম", '"সেতু খুলল"', "জলাবদ্ধতা খবর"]:
+        for fields in (None, ["anchors"]):
+            assert _scores(index, query, fields) == pytest.approx(
+                _scores(fresh, query, fields), rel=1e-9, abs=1e-12
+            ), (query, fields)
+
+
+def test_a_new_article_taking_a_link_from_a_published_target_is_not_appended(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new article that takes a published link away from its target (the link named
+    its id before its title, or it shares the target's title) makes the commit work the
+    target's anchors out again: the target loses the headline."""
+    from bnsearch.index import verify
+
+    taken = _count_appends(monkeypatch)
+    target = Article(id="t", title="নদীর খবর", body="নদী")
+    by_id = RelatedLink(headline="নদীর খবর", target_id="later")
+    linker = Article(
+        id="s", title="উৎস", body="সেতু", related=[by_id, RelatedLink(headline="নদীর খবর")]
+    )
+    path = tmp_path / "idx"
+    index = Index.create(path)
+    with index.writer() as writer:
+        writer.add_many([target, linker])
+    assert stored_anchors(index)["t"] == ["নদীর খবর", "নদীর খবর"]
+    with index.writer() as writer:  # link 0 now resolves to its target id
+        writer.add(Article(id="later", title="অন্য খবর", body="অন্য"))
+    assert taken == [False]
+    assert stored_anchors(index)["t"] == ["নদীর খবর"]
+    assert stored_anchors(index)["later"] == ["নদীর খবর"]
+    with index.writer() as writer:  # the same title: link 1 goes ambiguous
+        writer.add(Article(id="twin", title="নদীর খবর!", body="যমজ"))
+    assert taken == [False, False]
+    assert stored_anchors(index)["t"] == []
+    articles = [target, linker, Article(id="later", title="অন্য খবর", body="অন্য")]
+    articles.append(Article(id="twin", title="নদীর খবর!", body="যমজ"))
+    assert stored_anchors(index) == stored_anchors(_fresh(articles))
+    with index.writer() as writer:  # a new linker of "later" only: appended
+        writer.add(
+            Article(id="a", title="আরও", body="আরও", related=[RelatedLink(headline="অন্য খবর")])
+        )
+    assert taken[-1] is True
+    assert stored_anchors(index)["later"] == ["অন্য খবর", "নদীর খবর"]
+    assert verify(path).ok
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_one_analysis_split_by_group_equals_each_groups_own(seed: int) -> None:
+    """``analyzed_groups`` (one analysis for the updates of several segments) gives each
+    group the arrays its own ``anchor_fields`` gives, dtypes and term tables included."""
+    import numpy as np
+
+    from bnsearch.index.anchorfile import _UPDATE_ARRAYS, analyzed_groups
+    from bnsearch.index.builder import anchor_fields
+    from bnsearch.index.schema import news_schema
+
+    rng = random.Random(seed)
+    schema = news_schema()
+    words = ["নদী", "ভাঙন", "সেতু", "খুলল", "দাম", "বাড়ল", "ও", "এবং", "২০২৪", "ঢাকায়"]
+    headlines = [
+        *HEADLINES,
+        *(" ".join(rng.choices(words, k=rng.randrange(1, 40))) for _ in range(9)),
+    ]
+    groups = [
+        [tuple(rng.choices(headlines, k=rng.randrange(1, 8))) for _ in range(rng.randrange(1, 5))]
+        for _ in range(rng.randrange(1, 6))
+    ]
+    for group, got in zip(groups, analyzed_groups(schema, groups), strict=True):
+        want, _ = anchor_fields(schema, group)
+        names = {name for name in want if name.rsplit(".", 1)[-1] in _UPDATE_ARRAYS}
+        assert names <= got.keys()
+        for name in names:
+            if name.endswith(".terms"):
+                assert got[name] == want[name], name
+            else:
+                assert got[name].dtype == want[name].dtype, name
+                assert np.array_equal(got[name], want[name]), name
+
+
+def test_a_commit_without_published_targets_analyzes_no_anchors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An article linking to nothing published, committed into an index with links,
+    takes the appending path with no target: no anchors are analyzed."""
+    from bnsearch.index import anchorfile
+
+    index = Index.create(tmp_path / "idx")
+    with index.writer() as writer:
+        writer.add_many([*LINKED, _linker("s0", 0, 4)])
+    taken = _count_appends(monkeypatch)
+    calls: list[int] = []
+    original = anchorfile.anchor_fields
+
+    def counting(schema, anchors):  # type: ignore[no-untyped-def]
+        calls.append(len(anchors))
+        return original(schema, anchors)
+
+    monkeypatch.setattr(anchorfile, "anchor_fields", counting)
+    with index.writer() as writer:
+        writer.add(Article(id="x", title="একা খবর", body="কিছু"))
+    assert taken == [True] and calls == []

@@ -640,6 +640,21 @@ def current_lengths(segment: SegmentReader, field: str, docs: Sequence[int]) -> 
     return found
 
 
+def same_anchors(first: Sequence[str], second: Sequence[str]) -> bool:
+    """Whether two anchor lists hold the same headlines (as many times each), in any
+    order: THE comparison of anchors. Their order is the order they were indexed in: a
+    target whose anchors are worked out again lists them by linking article id, then
+    link number; a commit of new articles that changes no published link appends its
+    links' headlines to their targets' (``IndexWriter._appended_anchors``). Nothing
+    depends on the order: scores, and phrases and word pairs, which never span the gap
+    between two headlines (docs/guide.md)."""
+    return len(first) == len(second) and sorted(first) == sorted(second)
+
+
+def _differ(first: Sequence[str], second: Sequence[str]) -> bool:
+    return not same_anchors(first, second)
+
+
 @attrs.frozen
 class Analyzed:
     """Anchors analyzed ahead of :func:`update_arrays`: the docs (ascending) and the
@@ -676,16 +691,88 @@ def changed_anchors(
     else:
         lengths = current_lengths(segment, spec.name, docs)
     if spec is None or lengths is None:
-        return {doc: proposed[doc] for doc in docs if proposed[doc] != stored(doc)}, None
+        return {doc: proposed[doc] for doc in docs if _differ(proposed[doc], stored(doc))}, None
     arrays, _ = anchor_fields(schema, [proposed[doc] for doc in docs])
     fresh = arrays[f"fld.{spec.name}.lens"].tolist()
     changes = {
         doc: proposed[doc]
         for doc, new, old in zip(docs, fresh, lengths, strict=True)
-        if new != old or proposed[doc] != stored(doc)
+        if new != old or _differ(proposed[doc], stored(doc))
     }
     every = len(changes) == len(docs)
     return changes, Analyzed(tuple(docs), arrays) if every and docs else None
+
+
+def analyzed_groups(
+    schema: Schema, anchors: Sequence[Sequence[tuple[str, ...]]]
+) -> list[dict[str, Any]]:
+    """Per group of ``anchors`` (one list of docs' anchors a group), the arrays
+    :func:`anchor_fields` gives for that group's anchors (those an update keeps), from
+    ONE analysis of every group's: a commit updating docs of several segments pays the
+    analysis's fixed array work once, not once a segment. A group's arrays are its docs'
+    postings cut out of the whole (a doc's postings do not depend on the other docs), its
+    docs renumbered from 0, the terms only other groups use left out, each array in the
+    dtype the group's own analysis gives it."""
+    if not anchors:
+        return []
+    flat = [row for group in anchors for row in group]
+    arrays, _ = anchor_fields(schema, flat)
+    if len(anchors) == 1:
+        return [arrays]
+    found: list[dict[str, Any]] = [{} for _ in anchors]
+    for spec in anchor_specs(schema):
+        if spec.kind != TEXT:  # (keyword anchor fields: analyzed group by group)
+            for number, group in enumerate(anchors):
+                own, _ = anchor_fields(schema, list(group))
+                found[number].update(
+                    {
+                        key: value
+                        for key, value in own.items()
+                        if key.startswith(f"fld.{spec.name}.")
+                    }
+                )
+            continue
+        prefix = f"fld.{spec.name}."
+        start = 0
+        for number, group in enumerate(anchors):
+            part = _docs_part(arrays, prefix, start, start + len(group))
+            found[number].update({prefix + key: value for key, value in part.items()})
+            start += len(group)
+    return found
+
+
+def _docs_part(arrays: Mapping[str, Any], prefix: str, first: int, end: int) -> dict[str, Any]:
+    """The text field ``prefix`` of ``arrays`` (an analysis of several docs) over its
+    docs ``first``..``end - 1`` alone, renumbered from 0: what an analysis of those
+    docs gives."""
+    indptr = np.asarray(arrays[prefix + "indptr"], dtype=np.int64)
+    all_docs = np.asarray(arrays[prefix + "docs"])
+    chosen = np.flatnonzero((all_docs >= first) & (all_docs < end))
+    posting_term = np.searchsorted(indptr, chosen, side="right") - 1
+    used, counts = np.unique(posting_term, return_counts=True)
+    terms = arrays[prefix + "terms"]
+    tfs = np.asarray(arrays[prefix + "tfs"])[chosen]
+    out: dict[str, Any] = {
+        "terms": [terms[number] for number in used.tolist()],
+        "indptr": np.concatenate(([0], np.cumsum(counts))).astype(np.int64),
+        "docs": (all_docs[chosen].astype(np.int64) - first).astype(doc_id_dtype(end - first)),
+        "tfs": tfs.astype(small_uint(int(tfs.max()) if len(tfs) else 0)),
+        "norms": np.asarray(arrays[prefix + "norms"])[first:end].copy(),
+        "lens": np.asarray(arrays[prefix + "lens"])[first:end].copy(),
+    }
+    if prefix + "forms" in arrays:
+        out["forms"] = np.asarray(arrays[prefix + "forms"])[chosen]
+    if prefix + "pos" in arrays:
+        all_tfs = np.asarray(arrays[prefix + "tfs"]).astype(np.int64)
+        starts = np.cumsum(all_tfs) - all_tfs
+        lengths = all_tfs[chosen]
+        ends = np.cumsum(lengths)
+        gather = np.repeat(starts[chosen] - (ends - lengths), lengths)
+        gather += np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
+        pos = np.asarray(arrays[prefix + "pos"])[gather]
+        out["pos"] = pos.astype(small_uint(int(pos.max()) if len(pos) else 0))
+        out["posptr"] = np.concatenate(([0], ends))[out["indptr"]].astype(np.int64)
+    return out
 
 
 def update_arrays(

@@ -84,6 +84,11 @@ class SegmentLinkMaps:
 
     segment: SegmentReader
     maps: dict[str, KeyMap]
+    #: what :meth:`edges_pointing_at` found, by its arguments (a state's lookups of the
+    #: batch's keys and the resolution of the batch's articles' in-links ask alike)
+    _pointing: dict[tuple[str, str, str], frozenset[int]] = attrs.field(
+        factory=dict, init=False, repr=False, eq=False
+    )
 
     def docs_with_title(self, key: str) -> list[int]:
         """Docs whose title key is ``key``."""
@@ -109,14 +114,19 @@ class SegmentLinkMaps:
             values = [link_url_key(value) for value in values]
         return [edge for edge, value in zip(edges, values, strict=True) if value == key]
 
-    def edges_pointing_at(self, article_id: str, url: str, key: str) -> set[int]:
-        """Edges whose resolution may involve an article with this id, URL key, title key."""
+    def edges_pointing_at(self, article_id: str, url: str, key: str) -> frozenset[int]:
+        """Edges whose resolution may involve an article with this id, URL key, title key
+        (remembered)."""
+        remembered = self._pointing.get((article_id, url, key))
+        if remembered is not None:
+            return remembered
         found = set(self.edges_with("id", article_id)) if self.maps["etid"].items.size else set()
         if url:
             found.update(self.edges_with("url", url))
         if key:
             found.update(self.edges_with("title", key))
-        return found
+        result = self._pointing[(article_id, url, key)] = frozenset(found)
+        return result
 
     def edge_keys(self, edge: int) -> LinkKeys:
         """The :data:`LinkKeys` of one edge."""
@@ -313,6 +323,18 @@ class _LiveIds:
         return found or default
 
 
+@attrs.frozen
+class _Without:
+    """A key lookup (``get(key, default)``) with some ids left out."""
+
+    lookup: _LiveIds
+    absent: Collection[str]
+
+    def get(self, key: str, default: Collection[str], /) -> Collection[str]:
+        found = [ident for ident in self.lookup.get(key, ()) if ident not in self.absent]
+        return found or default
+
+
 class SnapshotLinks:
     """The links of one fixed state of an index resolved on demand, one article at a time.
 
@@ -369,6 +391,20 @@ class SnapshotLinks:
                 source_id, keys, live=self.is_live, by_url=self.by_url, by_title=self.by_title
             )
         return found
+
+    def resolve_before(self, source_id: str, keys: LinkKeys, absent: Collection[str]) -> Resolution:
+        """Where a link with ``keys`` on ``source_id`` pointed in this state without the
+        articles ``absent`` (the rule over the same lookups, those ids left out: where a
+        published link pointed before a batch added them)."""
+        if not absent:
+            return self.resolve(source_id, keys)
+        return resolve_link(
+            source_id,
+            keys,
+            live=lambda ident: ident not in absent and self.is_live(ident),
+            by_url=_Without(self.by_url, absent),
+            by_title=_Without(self.by_title, absent),
+        )
 
     def link_keys(self, article_id: str) -> tuple[LinkKeys, ...]:
         """The link keys of a live article, in page order (``()`` when not live)."""

@@ -31,6 +31,7 @@ import numpy as np
 
 from bnsearch.errors import BnSearchError
 from bnsearch.index import blockmax, compound, wordspans
+from bnsearch.index.anchorfile import same_anchors
 from bnsearch.index.directory import Directory, FSDirectory
 from bnsearch.index.linkmaps import map_problems
 from bnsearch.index.links import LinkGraph, graph_from_segments
@@ -314,7 +315,7 @@ def anchor_differences(graph: LinkGraph, link_rows: LinkRows) -> dict[str, list[
         expected = [
             link_rows.headlines[source][number] for source, number in incoming.get(ident, ())
         ]
-        if link_rows.anchors.get(ident, []) != expected:
+        if not same_anchors(link_rows.anchors.get(ident, []), expected):
             wrong[ident] = expected
     return wrong
 

@@ -24,8 +24,12 @@ the pages linking to it in the same batch need no second pass. At commit, after 
 flush, the articles already in segments whose incoming links may have changed are
 compared with their stored anchors; each segment holding some
 that differ (committed, or flushed earlier in this batch) gets a new anchor update file
-(:mod:`.anchorfile`) with their final anchors. No article is deleted, copied or analyzed
-again because of a link, and anchors always equal the graph's edges. The headlines of
+(:mod:`.anchorfile`) with their final anchors. A batch of new articles that takes no
+link away from a published article appends its links' headlines to their targets'
+anchors instead (:meth:`IndexWriter._appended_anchors`: no other in-link of theirs is
+resolved; anchors are compared as multisets, :func:`.anchorfile.same_anchors`). No
+article is deleted, copied or analyzed again because of a link, and anchors always
+equal the graph's edges. The headlines of
 the links into a target are read from the linkers' segments' headline tables.
 
 External anchors: a writer opened with ``external_anchors=True`` resolves no links itself;
@@ -37,8 +41,9 @@ put in by the same flush and anchor-update paths.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -46,10 +51,12 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.articles import Article
-from bnsearch.articles.links import KeyedArticle, LinkKeys, article_keys
+from bnsearch.articles.links import KeyedArticle, LinkKeys, LinkStatus, article_keys
 from bnsearch.errors import ArticleError, BnSearchError
 from bnsearch.index import faults
 from bnsearch.index.anchorfile import (
+    Analyzed,
+    analyzed_groups,
     anchors_stem,
     changed_anchors,
     fold_start,
@@ -234,6 +241,9 @@ class IndexWriter:
         self._unstored: dict[str, Unstored] = {}
         self._changed_keys: list[tuple[str, str, str]] = []
         self._changed_links: list[LinkKeys] = []
+        # no version of an article went in this batch (no delete, no upsert): a commit of
+        # new articles only may append its links' headlines to their targets' anchors
+        self._only_adds = True
         # the last view of the links (_view) and the state it was made in: _state counts
         # the batch's adds and deletes (a landed segment changes len(self._working))
         self._state = 0
@@ -370,6 +380,7 @@ class IndexWriter:
             docno = pending.ids.pop(article_id, None)
             if docno is not None:
                 pending.dead.add(docno)
+                self._only_adds = False
                 if lookup:
                     key, url, keys, _ = self._unstored.pop(article_id)
                     self._changed(article_id, key, url, keys)
@@ -378,6 +389,7 @@ class IndexWriter:
             doc = working.find(article_id)
             if doc is not None:
                 working.dead.add(doc)
+                self._only_adds = False
                 if lookup:
                     reader = working.reader
                     url = link_url_key(reader.url_of(doc))
@@ -539,14 +551,20 @@ class IndexWriter:
         graph reports them as changes are put in). Runs before the batch's last flush
         (whose articles get their anchors at that flush), so the segment it builds can
         host the updates (:meth:`_write_anchor_fixes`); no article is deleted, copied or
-        analyzed again.
+        analyzed again. A batch of new articles that changes no published link's
+        resolution appends its links' headlines to their targets' anchors
+        (:meth:`_appended_anchors`) instead of resolving every in-link of each target.
         """
         self._drain_graph()
         links: LinkGraph | SnapshotLinks | None = self._links
         if self._lookup() and self._has_links():
             self._land()
             links = self._view()
-            self._anchor_changes |= self._lookup_changes(links)
+            pointing = self._pointing_edges(links)
+            appended = self._appended_anchors(links, pointing)
+            if appended is not None:
+                return self._fixes(appended, None)
+            self._anchor_changes |= self._lookup_changes(links, pointing)
         if (links is None and self._given is None) or not self._anchor_changes:
             return {}
         self._land()
@@ -562,22 +580,46 @@ class IndexWriter:
         for (ordinal, doc, _), new in zip(located, found, strict=True):
             proposed.setdefault(ordinal, {})[doc] = new
         ids = {(ordinal, doc): target for ordinal, doc, target in located}
+
+        def stored_of(ordinal: int, doc: int) -> tuple[str, ...]:
+            if given:
+                return read[(ordinal, doc)]
+            return self._stored_anchors(ordinal, doc, ids[(ordinal, doc)])
+
+        return self._fixes(proposed, stored_of)
+
+    def _fixes(
+        self,
+        proposed: Mapping[int, Mapping[int, tuple[str, ...]]],
+        stored_of: Callable[[int, int], tuple[str, ...]] | None,
+    ) -> dict[int, tuple[dict[str, Any], tuple[str, ...]]]:
+        """The anchor updates giving the docs of ``proposed`` (working ordinal -> doc ->
+        anchors) those anchors, for the docs whose anchors differ from what they have
+        (``stored_of(ordinal, doc)``; ``None``: every one differs, see
+        :meth:`_appended_anchors`)."""
+        given = self._given is not None
         fixes = {}
+        ahead: dict[int, Analyzed] = {}
+        if stored_of is None and proposed:  # every doc changes: one analysis for all
+            ordinals = sorted(proposed)
+            groups = [[proposed[o][doc] for doc in sorted(proposed[o])] for o in ordinals]
+            for ordinal, arrays in zip(
+                ordinals, analyzed_groups(self._schema, groups), strict=True
+            ):
+                ahead[ordinal] = Analyzed(tuple(sorted(proposed[ordinal])), arrays)
         for ordinal, docs in sorted(proposed.items()):
             working = self._working[ordinal]
-
-            def stored_of(doc: int, ordinal: int = ordinal) -> tuple[str, ...]:
-                if given:
-                    return read[(ordinal, doc)]
-                return self._stored_anchors(ordinal, doc, ids[(ordinal, doc)])
-
-            changes, analyzed = changed_anchors(
-                self._schema,
-                working.reader,
-                docs,
-                stored_of,
-                cheap=given or (working.new and not working.reader.anchor_updates),
-            )
+            analyzed: Analyzed | None
+            if stored_of is None:
+                changes, analyzed = dict(docs), ahead[ordinal]
+            else:
+                changes, analyzed = changed_anchors(
+                    self._schema,
+                    working.reader,
+                    docs,
+                    functools.partial(stored_of, ordinal),
+                    cheap=given or (working.new and not working.reader.anchor_updates),
+                )
             if not changes:
                 continue
             if not working.new:
@@ -590,6 +632,52 @@ class IndexWriter:
                 tuple(old.name for old in carried),
             )
         return fixes
+
+    def _appended_anchors(
+        self, view: SnapshotLinks, pointing: Mapping[int, set[int]]
+    ) -> dict[int, dict[int, tuple[str, ...]]] | None:
+        """The final anchors of the published targets of a batch of new articles,
+        found without resolving the targets' other in-links: each target's anchors as
+        its segment gives them, then the headlines of the batch's links resolving to it
+        (in the order added, then by link number): the anchor order rule
+        (``anchorfile.same_anchors``). Working ordinal -> doc -> anchors.
+
+        ``None`` (work them out again) unless the batch only adds articles (no delete,
+        no upsert), all still buffered, and no published article loses a link: adding
+        articles changes only the resolution of the live links naming one of their
+        keys (``pointing``), and can only turn such a link to an added article or make
+        it ambiguous (a lookup finds more, never fewer); so a published target loses
+        a link exactly when one of those pointed at it before the batch and does not
+        now, and otherwise keeps its in-links and gains only the batch's."""
+        if (
+            not self._only_adds
+            or self._anchor_changes
+            or any(working.new for working in self._working)
+        ):
+            return None
+        added = self._unstored.keys()
+        for ordinal, edges in pointing.items():
+            maps, segment = view.maps(ordinal), self._working[ordinal].reader
+            src = segment.link_src
+            for edge, named in zip(sorted(edges), maps.edges_keys(sorted(edges)), strict=True):
+                source = segment.article_id(int(src[edge]))
+                before = view.resolve_before(source, named, added)
+                if before.status is LinkStatus.RESOLVED and (
+                    view.resolve(source, named).target != before.target
+                ):
+                    return None  # a published target loses this link
+        gained: dict[str, list[str]] = {}
+        for source, (_, _, keys, headlines) in self._unstored.items():
+            for number, link in enumerate(keys):
+                found = view.resolve(source, link)
+                target = found.target
+                if found.status is LinkStatus.RESOLVED and target and target not in self._unstored:
+                    gained.setdefault(target, []).append(headlines[number])
+        proposed: dict[int, dict[int, tuple[str, ...]]] = {}
+        for ordinal, doc, target in sorted(self._live_locations(gained)):
+            current = self._working[ordinal].reader.stored_anchors(doc)
+            proposed.setdefault(ordinal, {})[doc] = current + tuple(gained[target])
+        return proposed
 
     def _has_links(self) -> bool:
         """Whether any link is in the batch or the segments (else no article has anchors)."""
@@ -607,24 +695,35 @@ class IndexWriter:
         self._kept_view = (state, view)
         return view
 
-    def _lookup_changes(self, view: SnapshotLinks) -> set[str]:
-        """The live articles whose anchors this batch may have changed (when resolving by
-        key): every live article matching a key (target id, URL key, title key) of an
-        affected link. The affected links are the links of every version of an article
-        that came or went in the batch, and the live links naming such a version's id,
-        URL key or title key: a link's resolution changes only when a lookup of one of
-        its keys does, and an article's anchors only when a link resolving to it before
-        or after does (it matches one of that link's keys either way)."""
-        affected = set(self._changed_links)
+    def _pointing_edges(self, view: SnapshotLinks) -> dict[int, set[int]]:
+        """Per segment (working ordinal): its live links naming an id, URL key or title
+        key of an article version that came or went in this batch."""
+        pointing: dict[int, set[int]] = {}
+        keys = set(self._changed_keys)
         for ordinal, working in enumerate(self._working):
             if not len(working.reader.link_src):
                 continue
             maps = view.maps(ordinal)  # made once per state, shared with the resolution
             src, live = working.reader.link_src, view.live[ordinal]
             edges: set[int] = set()
-            for ident, url, key in set(self._changed_keys):
+            for ident, url, key in keys:
                 edges |= maps.edges_pointing_at(ident, url, key)
-            affected.update(maps.edge_keys(edge) for edge in edges if live[int(src[edge])])
+            pointing[ordinal] = {edge for edge in edges if live[int(src[edge])]}
+        return pointing
+
+    def _lookup_changes(self, view: SnapshotLinks, pointing: Mapping[int, set[int]]) -> set[str]:
+        """The live articles whose anchors this batch may have changed (when resolving by
+        key): every live article matching a key (target id, URL key, title key) of an
+        affected link. The affected links are the links of every version of an article
+        that came or went in the batch, and the live links naming such a version's id,
+        URL key or title key (``pointing``, :meth:`_pointing_edges`): a link's resolution
+        changes only when a lookup of one of its keys does, and an article's anchors only
+        when a link resolving to it before or after does (it matches one of that link's
+        keys either way)."""
+        affected = set(self._changed_links)
+        for ordinal, edges in pointing.items():
+            maps = view.maps(ordinal)
+            affected.update(maps.edge_keys(edge) for edge in edges)
         found: set[str] = set()
         for key, url, target_id in affected:
             if target_id and view.is_live(target_id):
