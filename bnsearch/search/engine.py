@@ -486,10 +486,11 @@ class Evaluator:
         bonuses = array("f", bonus_list)
         prune = prune and all(map((0.0).__le__, weights))
         if prune:  # the units that can add most first (MaxScore reads those whole)
-            order = sorted(range(len(units)), key=lambda i: -(weights[i] + bonuses[i]))  # (stable)
+            falling = [-(w + b) for w, b in zip(weights, bonuses, strict=True)]
+            order = sorted(range(len(units)), key=falling.__getitem__)  # (stable)
             weights = array("f", [weights[i] for i in order])
             bonuses = array("f", [bonuses[i] for i in order])
-            flag_list = tuple(flag_list[i] for i in order)
+            flag_list = tuple([flag_list[i] for i in order])
             records = [records[i] for i in order]
         flags = array("B", flag_list)
         k1 = ctx.core_k1
