@@ -52,6 +52,12 @@ def test_phrase_frequencies_kept_stay_under_the_byte_bound(
     words = [w for a in belin[:40] for w in a.title.split() if len(w) > 2][:30]
     phrases = [f'"{a} {b}"' for a, b in itertools.pairwise(words)]
     phrases += [f'"{a} {b}"' for a, b in zip(words[::2], words[1::2], strict=False)]
+    # two phrases and a word: one bag of units (a later phrase's reads may let go the
+    # frequencies of an earlier one, read for the same search)
+    phrases += [
+        f'"{a} {b}" "{c} {d}" {a}'
+        for a, b, c, d in zip(words, words[1:], words[2:], words[3:], strict=False)
+    ]
     bound = 512  # bytes: a few phrases' frequencies (unbounded, these keep about 1.8 KB)
     monkeypatch.setattr(engine, "PARTS_CACHE_BYTES", bound)
     bounded = Searcher(reader)

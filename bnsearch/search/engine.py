@@ -534,8 +534,9 @@ class Evaluator:
             ):
                 blocks = records[0].block_bounds(self, ordinal, segment, bool(flags[0]))
             calls.append((arrays, prune, blocks))
-        for record in records:
-            kept = kept and record.kept
+        for record in records:  # (again: reading a later unit may have let the cache go)
+            if record.unit.phrases:
+                kept = kept and self._phrases_kept(record.unit, record.pieces)
         if ctx.statistics is None and kept:
             if key is None:
                 records[0].alone[skip_blocks] = calls
