@@ -168,8 +168,11 @@ def bnsearch_runner(
     it kept for their words (as for a query of words never seen: parse, analysis,
     compile, dictionary lookups, document frequencies every time). With ``seen_words``
     it keeps what it knows of each word and forgets the queries (kept plans and the
-    compiled core's arguments of each combination of words): a new query of words met
-    before."""
+    compiled core's arguments of each combination of several words): a new query of
+    words met before. (What is kept per word includes a unit's own core arguments,
+    searched alone: a one-word query, whose word this row searched alone in an earlier
+    round, lays out nothing; a word with spelling variants is a combination of several
+    units, laid out again.)"""
     searcher = Searcher(index.reader(), params=params)
 
     def run(kind: str, text: str) -> Sequence[Any]:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bnsearch.analysis import bengali_analyzer, default_analyzer, normalize_word
 from bnsearch.analysis.forms import ENDING_KINDS, form_flag, has_form, inflection_split
+
+from .conftest import shared_file
 
 WORDS = [
     "মামলাটি", "মামলা", "মামলার", "বাংলাদেশের", "পুলিশ", "জেলাগুলোতে", "গল্পটি",
@@ -131,3 +135,24 @@ def test_form_flag_equals_the_plain_search(stem: str, endings: list[str], cut: b
     term = stem[:-1] if cut and len(stem) > 1 else stem
     assert form_flag(surface, term) == _reference_flag(surface, term)
     assert form_flag(surface, None) == 0
+
+
+def test_query_terms_kept_per_chunk_are_the_whole_chains_terms() -> None:
+    """A query's ``(term, flag)`` pairs read from the per-chunk memo (warmed by other
+    texts sharing chunks, punctuation and stopwords included) are what the analyzer cut
+    before its stemmer gives the whole text, and their terms the whole chain's terms."""
+    analyzer = default_analyzer()
+    split = inflection_split(analyzer)
+    assert split is not None
+    path = shared_file("eval/bqa_dev_questions.jsonl")
+    with path.open(encoding="utf-8") as lines:
+        texts = [json.loads(line)["question"] for _, line in zip(range(300), lines, strict=False)]
+    texts += [" ".join(t.split()[::-1]) for t in texts]  # the same chunks, other texts
+    texts += ["মামলাটি, (পুলিশ)  এবং\tমামলার।", "", "   ", "১৫টি-জেলাগুলোতে"]
+    for text in texts:
+        found = split.query_terms(text)
+        assert found == split._query_terms(text), text
+        assert [term for term, _ in found] == analyzer.terms(text), text
+    assert split._chunks  # (the memo was read: the chunks of the reversed texts were met)
+    with pytest.raises(TypeError):
+        split.query_terms(b"bytes")  # type: ignore[arg-type]

@@ -150,8 +150,8 @@ def test_a_new_query_of_known_words_reuses_their_units(corpus_index: Index) -> N
 def test_phrase_frequencies_are_held_only_by_the_bounded_slice_cache(
     corpus_index: Index,
 ) -> None:
-    """The per-unit pieces of the core's arguments keep no phrase's frequencies (new
-    arrays that only the slice cache, bounded by bytes, may hold)."""
+    """The per-unit pieces of the core's arguments hold a phrase's frequencies (new
+    arrays) only while the slice cache, bounded by bytes, holds the same ones."""
     searcher = Searcher(corpus_index.reader())
     belin = shared_file("corpus/belin_religious_news.jsonl")
     with belin.open(encoding="utf-8") as lines:
@@ -162,8 +162,12 @@ def test_phrase_frequencies_are_held_only_by_the_bounded_slice_cache(
     with query_path(compiled_core()):  # the pieces are the compiled core's arguments
         found = sum(searcher.search(p, stored=False, highlight=False).total for p in phrases)
     assert found > 0  # phrases matched: their frequencies were read
-    assert searcher._ctx.pieces  # pieces were kept (for the word units)...
-    assert not any(entry[0].phrases for entry in searcher._ctx.pieces.values())  # ...no phrase's
+    ctx = searcher._ctx
+    assert ctx.units  # pieces were kept...
+    for record in ctx.units.values():  # ...a phrase's only as the slice cache holds them
+        for segment, pieces in zip(ctx.reader.segments, record.pieces, strict=True):
+            if record.unit.phrases:
+                assert pieces[0] is ctx.parts[(id(record.unit), segment.ordinal)][1]
 
 
 def test_repeated_clauses_are_folded_into_one_with_their_boosts_added(
@@ -265,3 +269,41 @@ def test_a_repeated_clause_with_other_boosts_scores_what_its_clauses_did_apart(
     assert folded.ids == apart.ids
     for a, b in zip(apart.hits, folded.hits, strict=True):
         assert b.score == pytest.approx(a.score, rel=3e-7, abs=1e-12)
+
+
+def test_a_refreshed_searcher_serves_no_stale_plan_part(query_core: ModuleType | None) -> None:
+    """Between two identical queries the index changes (a commit adding articles with
+    the query's words, a delete, a merge into one segment): the refreshed searcher's
+    pages equal a fresh searcher's each time, on both paths, though the first searcher
+    kept its plans, units, slices, figures and the core's arguments (and the analyzers'
+    memos, shared by every searcher, met the words)."""
+    belin = list(read_articles(shared_file("corpus/belin_religious_news.jsonl")))[:400]
+    words = [w for a in belin[:8] for w in a.title.split() if len(w) > 2][:6]
+    queries = [words[0], words[1], f"{words[0]} {words[1]} {words[2]}", f'"{words[3]} {words[4]}"']
+    index = index_of(belin[:150], belin[150:250], keep_deletes=True)
+    searcher = Searcher(index.reader())
+
+    def check(when: str) -> None:
+        fresh = Searcher(index.reader())
+        for query in queries:
+            _same(searcher.search(query), fresh.search(query), f"{when}: {query}")
+
+    changes = [
+        ("commit", lambda writer: [writer.add(a) for a in belin[250:400]]),
+        ("delete", lambda writer: [writer.delete(a.id) for a in belin[:8] + belin[260:300]]),
+        ("merge", lambda writer: writer.optimize()),
+    ]
+    with query_path(query_core):
+        for _ in range(2):  # (the plans and every per-unit piece kept)
+            for query in queries:
+                searcher.search(query)
+        check("before")
+        totals = [searcher.search(q).total for q in queries]
+        for when, change in changes:
+            with index.writer() as writer:
+                change(writer)
+            searcher = searcher.refresh()
+            check(when)
+            if when == "commit":
+                assert [searcher.search(q).total for q in queries] != totals  # it changed
+    assert len(index.reader().segments) == 1

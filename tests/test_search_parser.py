@@ -209,3 +209,54 @@ def test_text_without_syntax_parses_as_its_words(text: str) -> None:
         )
     else:  # (one word parses as a Term, words_query gives a one-clause Bool)
         assert leaves(parse_query(text)) == leaves(words_query(text))
+
+
+def _full_parse(text: str, *, strict: bool) -> object:
+    """``text`` through the lexer and parser (what parse_query does without its shortcut)."""
+    from bnsearch.search.parser import _Lexer, _Parser
+
+    try:
+        return _Parser(text, _Lexer(text, None, None if strict else []).run()).parse()
+    except QuerySyntaxError:
+        if strict:
+            raise
+        return words_query(text)
+
+
+LONE_PHRASES = [
+    '"শেখ হাসিনা"',
+    '  "শেখ হাসিনা"\t',
+    '"a (b) c:d +e -f ~g ^h *"',
+    '"a\\"',
+    '"a b"^2',
+    '"a b" c',
+    'c "a b"',
+    '""',
+    '"  "',
+    '"',
+    '"a"b"',
+    'title:"a b"',
+    '-"a b"',
+    '"a b',
+    '\u00a0"a b"\u2003',
+]
+
+
+@pytest.mark.parametrize("text", LONE_PHRASES)
+def test_a_lone_phrase_parses_to_what_the_full_parser_gives(text: str) -> None:
+    """parse_query's shortcut for a query that is one quoted phrase gives the tree the
+    lexer and parser give (strict and lenient), and leaves everything else to them."""
+    assert parse_query(text) == _full_parse(text, strict=False)
+    try:
+        expected = _full_parse(text, strict=True)
+    except QuerySyntaxError:
+        with pytest.raises(QuerySyntaxError):
+            parse_query(text, strict=True)
+    else:
+        assert parse_query(text, strict=True) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet='"ab \t()^:~*\\-+শেখ', max_size=12))
+def test_the_lone_phrase_shortcut_agrees_with_the_parser_on_any_text(text: str) -> None:
+    assert parse_query(text) == _full_parse(text, strict=False)

@@ -110,6 +110,8 @@ class InflectionSplit:
     stems: Analyzer
     #: surface word -> (stem, form flag), bounded like the analyzers' caches
     _known: dict[str, tuple[str | None, int]] = attrs.field(init=False, factory=dict)
+    #: whitespace-free chunk of a query -> its ``(term, flag)`` pairs, bounded the same way
+    _chunks: dict[str, tuple[tuple[str, int], ...]] = attrs.field(init=False, factory=dict)
 
     def _lookup(self, words: Sequence[str]) -> list[tuple[str | None, int]]:
         known = self._known
@@ -130,7 +132,24 @@ class InflectionSplit:
 
     def query_terms(self, text: str) -> list[tuple[str, int]]:
         """The terms of ``text`` in order (as the whole analyzer gives them), each with the
-        form flag of the word it came from."""
+        form flag of the word it came from. Kept per whitespace-free chunk (the analyzers
+        analyse text chunk by chunk, so a query's terms are its chunks' laid end to end):
+        a query of words met before costs a split and a lookup a word."""
+        if not isinstance(text, str):
+            return self._query_terms(text)  # (raises the analyzers' TypeError)
+        known = self._chunks
+        found: list[tuple[str, int]] = []
+        for chunk in text.split():
+            entry = known.get(chunk)
+            if entry is None:
+                if len(known) >= self.stems.cache_size:
+                    known.clear()
+                entry = known[chunk] = tuple(self._query_terms(chunk))
+            found += entry
+        return found
+
+    def _query_terms(self, text: str) -> list[tuple[str, int]]:
+        """:meth:`query_terms` of ``text`` analysed (not looked up)."""
         return [(term, flag) for term, flag in self._lookup(self.surfaces.terms(text)) if term]
 
     def query_flags(self, text: str) -> dict[str, int]:

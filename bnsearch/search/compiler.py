@@ -84,23 +84,26 @@ class Node:
 Compiled = Unit | Node
 
 
-@attrs.define
 class Compiler:
-    """Turns a query tree into units for one search (field weights fixed)."""
+    """Turns a query tree into units for one search (field weights fixed). A plain
+    slotted class, not attrs: every new query makes one."""
 
-    ctx: Context
-    weights: Mapping[str, float]
-    romanized: bool = False
-    notes: list[str] = attrs.field(factory=list)
-    #: ``weights`` as a key of what :meth:`Context.intern` keeps
-    weights_key: tuple[tuple[str, float], ...] = attrs.field(init=False)
-    #: the terms :meth:`words` read, repeats counted (None: not counted; every field
-    #: analyzed alike counts them)
-    terms_read: int | None = attrs.field(init=False, default=None)
+    __slots__ = ("ctx", "notes", "romanized", "terms_read", "weights", "weights_key")
 
-    @weights_key.default
-    def _weights_key(self) -> tuple[tuple[str, float], ...]:
-        return tuple(self.weights.items())
+    def __init__(self, ctx: Context, weights: Mapping[str, float], romanized: bool = False) -> None:
+        self.ctx = ctx
+        self.weights = weights
+        self.romanized = romanized
+        self.notes: list[str] = []
+        #: ``weights`` as a key of what :meth:`Context.intern` keeps
+        self.weights_key: tuple[tuple[str, float], ...] = tuple(weights.items())
+        #: the terms :meth:`words` read, repeats counted (None: not counted; every field
+        #: analyzed alike counts them)
+        self.terms_read: int | None = None
+
+    def fresh(self) -> Compiler:
+        """A compiler of the same snapshot, weights and romanization, without notes."""
+        return Compiler(self.ctx, self.weights, self.romanized)
 
     def fields_of(self, field: str | None) -> dict[str, float]:
         if field is None:

@@ -76,14 +76,11 @@ class Context:
         self.parts: dict[tuple[int, int], tuple[object, list[Any]]] = {}
         #: bytes of the phrase frequencies held by :attr:`parts`
         self.parts_bytes = 0
-        #: ``(id(unit), segment ordinal) -> (unit, slices, the core's arguments of the
-        #: slices)`` (see :meth:`Evaluator._pieces`)
-        self.pieces: dict[tuple[int, int], tuple[object, object, Any]] = {}
-        #: ``id(unit) -> (unit, (weight, bonus, flags))`` (see :meth:`Evaluator._figures`)
-        self.figures: dict[int, tuple[object, tuple[float, float, int]]] = {}
-        #: ``id(unit) -> (unit, live documents over the snapshot)``, the same way
-        self.unit_dfs: dict[int, tuple[object, int]] = {}
-        #: ``(unit ids, prune) -> (units, per segment the compiled core's arguments)``
+        #: ``id(unit) -> UnitArgs``: what the compiled core reads of each unit (its
+        #: pieces per segment, live documents, figures; see :class:`.engine.UnitArgs`)
+        self.units: dict[int, Any] = {}
+        #: ``(unit ids, prune, skip) -> (units, per segment the compiled core's arguments)``
+        #: of a combination of several units (a lone unit's are in its UnitArgs)
         self.calls: dict[tuple[Any, ...], tuple[tuple[object, ...], list[Any]]] = {}
         #: ``(pairs, weights) -> RerankPlan`` (see :data:`RERANK_PLANS_KEPT`)
         self.rerank_plans: dict[tuple[Any, ...], Any] = {}
@@ -112,9 +109,7 @@ class Context:
         self.rerank_plans.clear()
         self.parts.clear()
         self.parts_bytes = 0
-        self.unit_dfs.clear()
-        self.pieces.clear()
-        self.figures.clear()
+        self.units.clear()
         self.calls.clear()
         self.positions.clear()
         self._doc_freqs.clear()

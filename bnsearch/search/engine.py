@@ -82,6 +82,58 @@ class Evaluated:
     complete: bool = True
 
 
+#: The core's ``score_segment`` arguments of one segment before the mask, whether it may
+#: prune, and the block bounds of a lone unit (see :meth:`Evaluator._segment_calls`).
+Call = tuple[tuple[Any, ...], bool, Any]
+#: A unit's share of the core's arguments in one segment: its slices (:data:`Part`), then
+#: per slice its docs, tfs, multiplier and form flags (None: the bonus reads none).
+Pieces = tuple[list[Part], list[Any], list[Any], list[Any], list[Any]]
+
+
+class UnitArgs:
+    """What the compiled core reads of one unit over a snapshot, in one place (a new
+    combination of units met before looks each up once): per segment its
+    :data:`Pieces`, its live document frequency, its figures (weight, exact-form bonus,
+    the form flags the bonus asks for) and, searched alone, its block bounds and the
+    core's arguments (a new one-word query of a word met before lays out nothing).
+
+    Kept per snapshot by :class:`~.context.Context` (``units``, at most
+    :data:`~.context.PARTS_CACHE_ENTRIES`) unless it holds a phrase's frequencies the
+    slice cache does not (``kept``); let go with that cache, whose byte bound covers the
+    phrase frequencies both refer to. Slotted, not attrs: made for every new unit."""
+
+    __slots__ = ("alone", "blocks", "df", "figure", "kept", "pieces", "unit")
+
+    def __init__(self, unit: Unit, pieces: list[Pieces], *, kept: bool) -> None:
+        self.unit = unit
+        self.pieces = pieces
+        #: whether the slice cache holds the phrase frequencies of ``pieces`` (always, for
+        #: a unit of terms, whose slices are views of the segment)
+        self.kept = kept
+        #: live documents over the snapshot (set with the other new units')
+        self.df = 0
+        #: ``(weight, bonus, flags)``; None until known (and with outside statistics)
+        self.figure: tuple[float, float, int] | None = None
+        #: ``(segment ordinal, bonus) -> block bounds`` (:meth:`Evaluator._block_bounds`)
+        self.blocks: dict[tuple[int, bool], Any] = {}
+        #: the core's arguments of the unit searched alone, per segment (what a
+        #: combination of several lays end to end), by the matches to count before
+        #: skipping blocks (:meth:`Evaluator._segment_calls`)
+        self.alone: dict[int | None, list[Call]] = {}
+
+    def block_bounds(
+        self, evaluator: Evaluator, ordinal: int, segment: SegmentReader, bonus: bool
+    ) -> Any:
+        """:meth:`Evaluator._block_bounds` of this unit's slices in ``segment`` (the
+        ``ordinal``-th), made once (with the memo of exact block maxima the core fills)."""
+        key = (ordinal, bonus)
+        found = self.blocks.get(key, self)
+        if found is self:
+            parts = self.pieces[ordinal][0]
+            found = self.blocks[key] = evaluator._block_bounds(segment, self.unit, parts, bonus)
+        return found
+
+
 def _masked(matched: list[DocScores], masks: Masks | None) -> list[DocScores]:
     """``matched`` without the docs ``masks`` leaves out."""
     if masks is None:
@@ -125,7 +177,8 @@ class Evaluator:
             if len(cache) >= PARTS_CACHE_ENTRIES or ctx.parts_bytes + owned > PARTS_CACHE_BYTES:
                 cache.clear()
                 ctx.parts_bytes = 0
-                ctx.calls.clear()  # (it may refer to the phrase frequencies let go here)
+                ctx.calls.clear()  # (they may refer to the phrase frequencies let go here)
+                ctx.units.clear()
             cache[key] = (unit, parts)
             ctx.parts_bytes += owned
         return parts
@@ -404,55 +457,66 @@ class Evaluator:
 
     def _segment_calls(
         self, core: Any, units: Sequence[Unit], prune: bool, skip_blocks: int | None = None
-    ) -> list[tuple[tuple[Any, ...], bool, Any]]:
+    ) -> list[Call]:
         """Per segment, the arguments of the core's ``score_segment`` before the mask
         (slices, multipliers, forms, owners, weights, flags, bonuses, k1), whether it
         may prune and (``skip_blocks``: a lone unit, the matches it must count first)
         its block bounds (:meth:`_block_bounds`); remembered per snapshot for the same units (a kept
         plan's) unless the statistics come from outside (a recorder must see every
-        figure asked for)."""
+        figure asked for). A new combination of units lays out what each unit's
+        :class:`UnitArgs` holds (one lookup a unit)."""
         ctx = self.ctx
-        key = (tuple(map(id, units)), prune, skip_blocks)
-        found = ctx.calls.get(key)
-        if found is not None and all(map(operator.is_, found[0], units)):  # (the ids matched)
-            return found[1]
-        per_segment = [[self.parts(unit, segment) for unit in units] for segment in self.segments]
-        weight_list, bonus_list, flag_list = self._figures(core, units, per_segment)
+        if len(units) == 1:  # a lone unit's arguments are its own (kept in its UnitArgs)
+            record = ctx.units.get(id(units[0]))
+            if record is not None and record.unit is units[0]:
+                alone: list[Call] | None = record.alone.get(skip_blocks)
+                if alone is not None:
+                    return alone
+            key = None
+        else:
+            key = (tuple(map(id, units)), prune, skip_blocks)
+            found = ctx.calls.get(key)
+            if found is not None and all(map(operator.is_, found[0], units)):  # (ids matched)
+                return found[1]
+        records = self._records(core, units)
+        weight_list, bonus_list, flag_list = self._figures(units, records)
         # float32 values as the core reads them (its typed views take any buffer), put in
         # order in Python: for a query's few units numpy's calls cost more than the work
         weights = array("f", weight_list)
         bonuses = array("f", bonus_list)
         prune = prune and all(map((0.0).__le__, weights))
         if prune:  # the units that can add most first (MaxScore reads those whole)
-            order = sorted(range(len(units)), key=lambda i: -(weights[i] + bonuses[i]))  # (stable)
+            falling = [-(w + b) for w, b in zip(weights, bonuses, strict=True)]
+            order = sorted(range(len(units)), key=falling.__getitem__)  # (stable)
             weights = array("f", [weights[i] for i in order])
             bonuses = array("f", [bonuses[i] for i in order])
-            flag_list = tuple(flag_list[i] for i in order)
-        else:
-            order = list(range(len(units)))
+            flag_list = tuple([flag_list[i] for i in order])
+            records = [records[i] for i in order]
         flags = array("B", flag_list)
         k1 = ctx.core_k1
         overall = 0  # (a lone unit's postings in every segment)
         if skip_blocks is not None:
-            for unit_parts in per_segment:
-                for part in unit_parts[0]:
+            for pieces in records[0].pieces:
+                for part in pieces[0]:
                     overall += len(part[1])
-        calls: list[tuple[tuple[Any, ...], bool, Any]] = []
-        for segment, unit_parts in zip(self.segments, per_segment, strict=True):
-            docs_parts: list[Any] = []
-            tfs_parts: list[Any] = []
-            mults: list[Any] = []
-            forms_parts: list[Any] = []
-            owners = array("i")
-            for number, u in enumerate(order):
-                unit_docs, unit_tfs, unit_mults, unit_forms = self._pieces(
-                    units[u], segment, unit_parts[u]
-                )
-                docs_parts += unit_docs
-                tfs_parts += unit_tfs
-                mults += unit_mults
-                forms_parts += unit_forms if flag_list[number] else [None] * len(unit_docs)
-                owners.extend([number] * len(unit_docs))
+        kept = True  # (the phrase frequencies read are all held by the slice cache)
+        calls: list[Call] = []
+        for ordinal, segment in enumerate(self.segments):
+            if len(records) == 1:  # (a lone unit's pieces are the arguments)
+                pieces = records[0].pieces[ordinal]
+                docs_parts, tfs_parts, mults = pieces[1], pieces[2], pieces[3]
+                forms_parts = pieces[4] if flag_list[0] else [None] * len(docs_parts)
+                owners = array("i", bytes(4 * len(docs_parts)))
+            else:
+                docs_parts, tfs_parts, mults, forms_parts = [], [], [], []
+                owners = array("i")
+                for number, record in enumerate(records):
+                    pieces = record.pieces[ordinal]
+                    docs_parts += pieces[1]
+                    tfs_parts += pieces[2]
+                    mults += pieces[3]
+                    forms_parts += pieces[4] if flag_list[number] else [None] * len(pieces[1])
+                    owners.extend([number] * len(pieces[1]))
             arrays = (
                 docs_parts,
                 tfs_parts,
@@ -466,93 +530,105 @@ class Evaluator:
             )
             blocks = None
             if skip_blocks is not None and _may_skip(
-                unit_parts[0], overall, skip_blocks, core.BLOCK_OTHERS_RATIO
+                records[0].pieces[ordinal][0], overall, skip_blocks, core.BLOCK_OTHERS_RATIO
             ):
-                blocks = self._block_bounds(segment, units[0], unit_parts[0], bool(flags[0]))
+                blocks = records[0].block_bounds(self, ordinal, segment, bool(flags[0]))
             calls.append((arrays, prune, blocks))
-        if ctx.statistics is None and self._phrases_kept(units, per_segment):
-            if len(ctx.calls) >= PARTS_CACHE_ENTRIES:
-                ctx.calls.clear()
-            ctx.calls[key] = (tuple(units), calls)
+        for record in records:  # (again: reading a later unit may have let the cache go)
+            if record.unit.phrases:
+                kept = kept and self._phrases_kept(record.unit, record.pieces)
+        if ctx.statistics is None and kept:
+            if key is None:
+                records[0].alone[skip_blocks] = calls
+            else:
+                if len(ctx.calls) >= PARTS_CACHE_ENTRIES:
+                    ctx.calls.clear()
+                ctx.calls[key] = (tuple(units), calls)
         return calls
 
-    def _phrases_kept(self, units: Sequence[Unit], per_segment: list[list[list[Part]]]) -> bool:
-        """Whether the slice cache holds the phrase frequencies of ``units`` in every
+    def _records(self, core: Any, units: Sequence[Unit]) -> list[UnitArgs]:
+        """Per unit, its :class:`UnitArgs` (kept per snapshot, made where missing: the
+        live document frequencies of the new ones in one compiled call per segment)."""
+        kept = self.ctx.units
+        records: list[UnitArgs] = []
+        new: list[UnitArgs] = []
+        for unit in units:  # (a loop, not comprehensions: a query has a few units)
+            record = kept.get(id(unit))
+            if record is None or record.unit is not unit:
+                pieces = self._unit_pieces(unit)
+                record = UnitArgs(unit, pieces, kept=self._phrases_kept(unit, pieces))
+                if record.kept:  # (a phrase's frequencies not kept: made again next time)
+                    if len(kept) >= PARTS_CACHE_ENTRIES:
+                        kept.clear()
+                    kept[id(unit)] = record
+                new.append(record)
+            records.append(record)
+        if new:
+            self._live_dfs(core, new)
+        return records
+
+    def _unit_pieces(self, unit: Unit) -> list[Pieces]:
+        """A unit's share of the core's arguments in every segment: per slice, its docs,
+        tfs, multiplier and form flags (:meth:`_part_forms`), after the slices."""
+        ctx = self.ctx
+        out: list[Pieces] = []
+        for segment in self.segments:
+            parts = self.parts(unit, segment)
+            docs, tfs, mults, forms = [], [], [], []
+            for part in parts:
+                docs.append(part[1])
+                tfs.append(part[2])
+                mults.append(ctx.multiplier(segment, part[0], unit.weights[part[0]]))
+                forms.append(self._part_forms(unit, segment, part))
+            out.append((parts, docs, tfs, mults, forms))
+        return out
+
+    def _phrases_kept(self, unit: Unit, pieces: list[Pieces]) -> bool:
+        """Whether the slice cache holds the phrase frequencies of ``unit`` in every
         segment: only then may the core's arguments built from them be kept (they refer
         to the same arrays, so :data:`PARTS_CACHE_BYTES` bounds both; a phrase too long
         for that cache would otherwise stay alive through them)."""
+        if not unit.phrases:
+            return True
         cache = self.ctx.parts
-        for number, unit in enumerate(units):
-            if not unit.phrases:
-                continue
-            for segment, unit_parts in zip(self.segments, per_segment, strict=True):
-                found = cache.get((id(unit), segment.ordinal))
-                if found is None or found[1] is not unit_parts[number]:
-                    return False
+        for segment, found_pieces in zip(self.segments, pieces, strict=True):
+            found = cache.get((id(unit), segment.ordinal))
+            if found is None or found[1] is not found_pieces[0]:
+                return False
         return True
 
     def _figures(
-        self, core: Any, units: Sequence[Unit], per_segment: list[list[list[Part]]]
+        self, units: Sequence[Unit], records: list[UnitArgs]
     ) -> tuple[tuple[float, ...], tuple[float, ...], tuple[int, ...]]:
         """Per unit, its weight (boost times idf), exact-form bonus and the form flags
-        the bonus asks for (0: none); remembered per unit (as its slices are) unless
-        the statistics come from outside (a recorder must see every figure asked for)."""
-        cache = self.ctx.figures
-        figures: list[tuple[float, float, int]] = []
-        for unit in units:  # (a loop, not comprehensions: a query has a few units)
-            found = cache.get(id(unit))
-            if found is None or found[0] is not unit:
-                figures = self._new_figures(core, units, per_segment)
-                break
-            figures.append(found[1])
-        if not figures:
+        the bonus asks for (0: none); kept in its :class:`UnitArgs` unless the
+        statistics come from outside (a recorder must see every figure asked for)."""
+        if not records:
             return (), (), ()
+        figures: list[tuple[float, float, int]] = []
+        for record in records:  # (a loop, not comprehensions: a query has a few units)
+            figure = record.figure
+            if figure is None:
+                figures = self._new_figures(units, records)
+                break
+            figures.append(figure)
         weights, bonuses, flags = zip(*figures, strict=True)
         return weights, bonuses, flags
 
     def _new_figures(
-        self, core: Any, units: Sequence[Unit], per_segment: list[list[list[Part]]]
+        self, units: Sequence[Unit], records: list[UnitArgs]
     ) -> list[tuple[float, float, int]]:
         """:meth:`_figures` made from the units' live document frequencies."""
-        dfs = self._live_dfs(core, units, per_segment)
+        dfs = np.array([record.df for record in records], dtype=np.int64)
         idfs = self._idfs(units, dfs)
         figures = []
         for unit, unit_idf in zip(units, idfs, strict=True):
             bonus = self.form_bonus(unit, unit_idf)
             figures.append((unit.boost * unit_idf, bonus, unit.form_flag if bonus else 0))
         if self.ctx.statistics is None:
-            cache = self.ctx.figures
-            if len(cache) >= PARTS_CACHE_ENTRIES:
-                cache.clear()
-            for unit, figure in zip(units, figures, strict=True):
-                cache[id(unit)] = (unit, figure)
+            for record, figure in zip(records, figures, strict=True):
+                record.figure = figure
         return figures
-
-    def _pieces(
-        self, unit: Unit, segment: SegmentReader, parts: list[Part]
-    ) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
-        """A unit's share of the core's arguments in ``segment``: per slice, its docs,
-        tfs, multiplier and form flags (:meth:`_part_forms`); remembered per unit like
-        its slices (:meth:`parts`; not for a phrase, whose frequencies only the bounded
-        slice cache may hold), so a new query of words met before only lays them end to
-        end."""
-        cache = self.ctx.pieces
-        key = (id(unit), segment.ordinal)
-        found = cache.get(key)
-        if found is not None and found[0] is unit and found[1] is parts:
-            known: tuple[list[Any], list[Any], list[Any], list[Any]] = found[2]
-            return known
-        pieces: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
-        for part in parts:
-            pieces[0].append(part[1])
-            pieces[1].append(part[2])
-            pieces[2].append(self.ctx.multiplier(segment, part[0], unit.weights[part[0]]))
-            pieces[3].append(self._part_forms(unit, segment, part))
-        if not unit.phrases:  # (a phrase's frequencies are new arrays: PARTS_CACHE_BYTES)
-            if len(cache) >= PARTS_CACHE_ENTRIES:
-                cache.clear()
-            cache[key] = (unit, parts, pieces)
-        return pieces
 
     def _block_bounds(
         self, segment: SegmentReader, unit: Unit, parts: list[Part], bonus: bool
@@ -586,30 +662,21 @@ class Evaluator:
         positive = bool(table.min() > 0)
         return longest, bound, block_forms, exact, firsts, positive
 
-    def _live_dfs(
-        self, core: Any, units: Sequence[Unit], per_segment: list[list[list[Part]]]
-    ) -> npt.NDArray[np.int64]:
-        """Per unit, its live documents in the snapshot (a document once however many
-        of its slices hold it): one compiled call per segment, remembered per unit."""
-        cache = self.ctx.unit_dfs
-        known = [cache.get(id(unit)) for unit in units]
-        if all(
-            found is not None and found[0] is unit for found, unit in zip(known, units, strict=True)
-        ):
-            return np.array([found[1] for found in known if found is not None], dtype=np.int64)
-        dfs = np.zeros(len(units), dtype=np.int64)
-        for segment, unit_parts in zip(self.segments, per_segment, strict=True):
-            docs_parts = [part[1] for parts in unit_parts for part in parts]
-            owners = np.repeat(
-                np.arange(len(units), dtype=np.int32), [len(parts) for parts in unit_parts]
-            )
+    def _live_dfs(self, core: Any, records: list[UnitArgs]) -> None:
+        """Sets each record's live documents in the snapshot (a document once however
+        many of its slices hold it): one compiled call per segment for them all."""
+        dfs = np.zeros(len(records), dtype=np.int64)
+        for ordinal, segment in enumerate(self.segments):
+            docs_parts: list[Any] = []
+            owners = array("i")
+            for number, record in enumerate(records):
+                docs = record.pieces[ordinal][1]
+                docs_parts += docs
+                owners.extend([number] * len(docs))
             live = segment.live if segment.del_count else None
-            dfs += core.unit_doc_freqs(docs_parts, owners, len(units), live, segment.max_doc)
-        if len(cache) >= PARTS_CACHE_ENTRIES:
-            cache.clear()
-        for unit, df in zip(units, dfs.tolist(), strict=True):
-            cache[id(unit)] = (unit, df)
-        return dfs
+            dfs += core.unit_doc_freqs(docs_parts, owners, len(records), live, segment.max_doc)
+        for record, df in zip(records, dfs.tolist(), strict=True):
+            record.df = df
 
     @staticmethod
     def _part_forms(unit: Unit, segment: SegmentReader, part: Part) -> npt.NDArray[Any] | None:

@@ -49,6 +49,8 @@ TRACK_TOTAL_HITS = 10_000
 #: Prepared queries a :class:`Searcher` keeps (parsed, analysed, compiled against its
 #: snapshot): a service sees the same queries again and again.
 PLAN_CACHE_ENTRIES = 1024
+#: What a query may be: a string or a query tree.
+_QUERY_ARGS = (str, *QUERY_TYPES)
 
 FieldsArg = Sequence[str] | Mapping[str, float] | None
 
@@ -170,7 +172,7 @@ class Searcher:
     ) -> Plan:
         """The query prepared (a query string's plan is kept: the same text searched
         again skips parsing, analysis and compiling)."""
-        if not isinstance(query, (str, *QUERY_TYPES)):
+        if not isinstance(query, _QUERY_ARGS):
             raise TypeError(
                 f"query must be a query string or a bnsearch Query, got {type(query).__name__}"
             )
@@ -326,7 +328,7 @@ class Searcher:
             return Scoring(plan=plan, scored=None, total=0, notes=tuple(notes), facets=empty)
         evaluator = Evaluator(self._ctx)
         # a filter query compiles with a compiler of its own (a cached plan's keeps its notes)
-        compiler = plan.compiler if filter is None else attrs.evolve(plan.compiler, notes=[])
+        compiler = plan.compiler if filter is None else plan.compiler.fresh()
         masks = self._filters.masks(filter, compiler, evaluator)
         sort = sort or "score"
         scored = score_plan(
