@@ -34,6 +34,7 @@ import numpy.typing as npt
 from bnsearch.analysis import Analyzer
 from bnsearch.analysis.forms import inflection_split
 from bnsearch.articles import Article
+from bnsearch.articles.links import KeyedArticle
 from bnsearch.index import blockmax, wordspans
 from bnsearch.index.linkmaps import build_maps
 from bnsearch.index.links import title_key
@@ -247,6 +248,38 @@ class ChunkTable:
         return ids.astype(np.int32, copy=False), lengths, spans
 
 
+#: One link edge of a segment: (source doc, title key of its headline, URL as given,
+#: target id or "", headline).
+_Edge = tuple[int, str, str, str, str]
+
+
+def _link_rows(
+    items: Sequence[tuple[Article, tuple[str, ...]]],
+    base: int,
+    keys: Sequence[KeyedArticle | None] | None,
+) -> tuple[list[str], list[_Edge]]:
+    """The title key of each article and its links' edges (docs numbered from
+    ``base``), title keys read from ``keys`` where given (see
+    :meth:`SegmentBuilder.add_articles`) and taken by :func:`title_key` elsewhere."""
+    if keys is None:
+        keys = [None] * len(items)
+    title_keys: list[str] = []
+    edges: list[_Edge] = []
+    for number, ((article, _), keyed) in enumerate(zip(items, keys, strict=True), base):
+        related = article.related
+        if keyed is None:
+            title_keys.append(title_key(article.title))
+            link_keys: Sequence[str] = [title_key(link.headline) for link in related]
+        else:
+            title_keys.append(keyed[1])
+            link_keys = [link[0] for link in keyed[3]]
+        edges.extend(
+            (number, key, link.url or "", link.target_id or "", link.headline)
+            for link, key in zip(related, link_keys, strict=True)
+        )
+    return title_keys, edges
+
+
 def _field_values(spec: FieldSpec, article: Article, anchors: tuple[str, ...]) -> list[str]:
     source = spec.source
     if source == "related":
@@ -305,7 +338,7 @@ class SegmentBuilder:
     urls: list[str] = attrs.field(init=False, factory=list)
     published: list[int] = attrs.field(init=False, factory=list)
     store: StoreWriter = attrs.field(init=False, factory=lambda: StoreWriter(background=True))
-    _edges: list[tuple[int, str, str, str, str]] = attrs.field(init=False, factory=list)
+    _edges: list[_Edge] = attrs.field(init=False, factory=list)
     # anchors are final only at build (linkers may arrive after their target): the rows
     # wait here and the anchor fields are analyzed at build
     _rows: list[dict[str, Any]] = attrs.field(init=False, factory=list)
@@ -324,24 +357,30 @@ class SegmentBuilder:
                 vocab=vocab, table=table, chunk_starts=array("q") if spans else None
             )
 
-    def add_articles(self, items: Sequence[tuple[Article, tuple[str, ...]]]) -> None:
+    def add_articles(
+        self,
+        items: Sequence[tuple[Article, tuple[str, ...]]],
+        keys: Sequence[KeyedArticle | None] | None = None,
+    ) -> None:
         """Analyze and add ``(article, anchors)`` pairs (the anchors may be replaced at
         :meth:`build`, which analyzes the anchor fields and writes the stored rows).
+        ``keys``, one a pair when given: the article's
+        :func:`~bnsearch.articles.links.article_keys` as the writer took them (their
+        title keys are used, not taken again), or ``None`` to take them here.
 
         If this raises, the builder is unusable (fields may hold part of the batch): its
         owner drops it, see :class:`bnsearch.index.workers.LocalBuilder`.
         """
         with _no_cycle_collection():
-            self._add_articles(items)
+            self._add_articles(items, keys)
 
-    def _add_articles(self, items: Sequence[tuple[Article, tuple[str, ...]]]) -> None:
+    def _add_articles(
+        self,
+        items: Sequence[tuple[Article, tuple[str, ...]]],
+        keys: Sequence[KeyedArticle | None] | None,
+    ) -> None:
         base = self.doc_count
-        edges = [
-            (number, title_key(link.headline), link.url or "", link.target_id or "", link.headline)
-            for number, (article, _) in enumerate(items, base)
-            for link in article.related
-        ]
-        title_keys = [title_key(article.title) for article, _ in items]
+        title_keys, edges = _link_rows(items, base, keys)
         for spec in self.schema.fields:
             if spec.source == "anchors":
                 continue  # analyzed at build, when the anchors are final
@@ -351,9 +390,9 @@ class SegmentBuilder:
             else:
                 lookup = buffer.vocab.__getitem__
                 for article, anchors in items:
-                    keys = keyword_values(_field_values(spec, article, anchors))
-                    buffer.items.extend(map(lookup, keys))
-                    buffer.counts.append(len(keys))
+                    values = keyword_values(_field_values(spec, article, anchors))
+                    buffer.items.extend(map(lookup, values))
+                    buffer.counts.append(len(values))
         self._edges.extend(edges)
         self.title_keys.extend(title_keys)
         for article, anchors in items:
