@@ -121,9 +121,10 @@ class ChunkTable:
         if spans:
             self.spans = array("i", [0] * (2 * POSITION_GAP))
         self._batch_spans = analyzer.tokenizer.batch_flat_spans
-        # value -> its chunk numbers (int32 bytes) and how many (see add_values)
-        self._value_chunks: dict[str, tuple[bytes, int]] = {}
-        self._gap = array("i", [self.numbers[GAP]]).tobytes()
+        # the values' chunk numbers, see add_values
+        self._value_ids: dict[str, int] = {}
+        self._value_ptr = array("q", [0])
+        self._value_numbers = array("i")
 
     def add_docs(self, docs: list[list[str]], out: array[int]) -> None:
         """Append the chunk numbers of ``docs`` (each a list of chunks, :data:`GAP` between
@@ -144,38 +145,54 @@ class ChunkTable:
         """:meth:`add_docs` of docs given as values (a multi-valued field: each value's
         chunks, :data:`GAP` between two values); returns each doc's number of chunks.
 
-        A value's chunk numbers are kept (as bytes) once found: a related headline or an
-        anchor is another article's title, listed by many pages, so it is split and its
-        chunks looked up once, not once a page."""
-        cache = self._value_chunks
-        missing = list(dict.fromkeys(v for values in docs for v in values if v not in cache))
+        A value's chunk numbers are kept once found (value ``v``'s are
+        ``_value_numbers[_value_ptr[i]:_value_ptr[i + 1]]``, ``i = _value_ids[v]``): a
+        related headline or an anchor is another article's title, listed by many pages,
+        so it is split and its chunks looked up once, not once a page. The docs' numbers
+        are then laid out by numpy, one dict lookup a value."""
+        flat = list(chain.from_iterable(docs))
+        ids = self._value_ids
+        missing = [value for value in dict.fromkeys(flat) if value not in ids]
         if missing:
-            if len(cache) + len(missing) > _MAX_VALUES:
-                cache.clear()
-                missing = list(dict.fromkeys(v for values in docs for v in values))
+            if len(ids) + len(missing) > _MAX_VALUES:
+                self._forget_values()
+                ids = self._value_ids
+                missing = list(dict.fromkeys(flat))
             chunked = [value.split() for value in missing]
             found = array("i")
             self.add_docs(chunked, found)
-            raw = found.tobytes()
-            start = 0
-            for value, chunks in zip(missing, chunked, strict=True):
-                end = start + len(chunks)
-                cache[value] = (raw[4 * start : 4 * end], len(chunks))
-                start = end
-        gap = self._gap
-        pieces: list[bytes] = []
-        counts = []
-        for values in docs:
-            count = len(values) - 1 if values else 0
-            for number, value in enumerate(values):
-                if number:
-                    pieces.append(gap)
-                numbers, size = cache[value]
-                pieces.append(numbers)
-                count += size
-            counts.append(count)
-        out.frombytes(b"".join(pieces))
+            self._value_numbers.frombytes(found.tobytes())
+            sizes = np.fromiter(map(len, chunked), dtype=np.int64, count=len(chunked))
+            self._value_ptr.frombytes((np.cumsum(sizes) + self._value_ptr[-1]).tobytes())
+            ids.update(zip(missing, range(len(ids), len(ids) + len(missing)), strict=True))
+        per_doc = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+        which = np.fromiter(map(ids.__getitem__, flat), dtype=np.int64, count=len(flat))
+        ptr = np.frombuffer(self._value_ptr, dtype=np.int64)
+        first = ptr[which]
+        sizes = ptr[which + 1] - first
+        # each value after a doc's first is preceded by the gap chunk (number 0)
+        gaps = np.ones(len(flat), dtype=np.int64)
+        gaps[(np.cumsum(per_doc) - per_doc)[per_doc > 0]] = 0
+        spans = sizes + gaps
+        starts = np.cumsum(spans) - sizes  # where each value's numbers go in the docs'
+        within = np.arange(int(sizes.sum()), dtype=np.int64)
+        within -= np.repeat(np.cumsum(sizes) - sizes, sizes)
+        laid = np.zeros(int(spans.sum()), dtype=np.int32)  # GAP's number is 0
+        numbers = np.frombuffer(self._value_numbers, dtype=np.int32)
+        laid[np.repeat(starts, sizes) + within] = numbers[np.repeat(first, sizes) + within]
+        del ptr, numbers  # views of the arrays, which grow at the next call
+        out.frombytes(laid.tobytes())
+        doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), per_doc)
+        counts: list[int] = (
+            np.bincount(doc_of, weights=spans, minlength=len(docs)).astype(np.int64).tolist()
+        )
         return counts
+
+    def _forget_values(self) -> None:
+        """Drop the kept values' chunk numbers (past :data:`_MAX_VALUES`)."""
+        self._value_ids = {}
+        self._value_ptr = array("q", [0])
+        self._value_numbers = array("i")
 
     def _learn(self, chunks: list[str]) -> None:
         """Term ids of the chunks new to the table (analyzed in one analyzer call)."""
