@@ -21,7 +21,7 @@ from bnsearch.articles import Article, RelatedLink
 from bnsearch.articles.links import KeyedArticle, article_keys, title_key
 from bnsearch.index import Index
 from bnsearch.index.builder import SegmentBuilder
-from bnsearch.index.linkmaps import MAPS, build_maps, key_hash, link_url_key, map_stem
+from bnsearch.index.linkmaps import MAPS, build_maps, key_hash, map_keys, map_stem
 from bnsearch.index.schema import news_schema
 from bnsearch.index.segment import LINK_HEADLINES
 
@@ -47,20 +47,15 @@ def test_build_maps_hashes_each_item_as_defined() -> None:
     edge_keys = [rng.choice([*titles, "", "অন্য"]) for _ in range(edges)]
     edge_urls = [rng.choice(["", "https://example.com/a", "/রিলেটিভ"]) for _ in range(edges)]
     edge_tids = [rng.choice(["", "id-1", "id-2"]) for _ in range(edges)]
-    built = build_maps(
-        title_keys=title_keys,
-        urls=urls,
-        edge_keys=edge_keys,
-        edge_urls=edge_urls,
-        edge_tids=edge_tids,
-    )
-    keys = {
-        "title": title_keys,
-        "url": [link_url_key(url) for url in urls],
-        "ekey": edge_keys,
-        "eurl": [link_url_key(url) for url in edge_urls],
-        "etid": edge_tids,
+    strings = {
+        "title_keys": title_keys,
+        "urls": urls,
+        "edge_keys": edge_keys,
+        "edge_urls": edge_urls,
+        "edge_tids": edge_tids,
     }
+    built = build_maps(**strings)
+    keys = map_keys(**strings)
     for name in MAPS:
         hashes, items = map_by_definition(keys[name])
         assert built[map_stem(name, "hash")].dtype == np.uint64

@@ -102,24 +102,29 @@ def _hashes(*tables: Sequence[str]) -> dict[str, int]:
     return dict(zip(distinct, map(_hash, distinct), strict=True))
 
 
-def build_maps(
+def map_keys(
     *,
     title_keys: Sequence[str],
     urls: Sequence[str],
     edge_keys: Sequence[str],
     edge_urls: Sequence[str],
     edge_tids: Sequence[str],
-) -> dict[str, Array]:
-    """Every map's arrays, by stem, from a segment's per-doc and per-edge strings (URLs
-    as written: their :func:`url_key` is taken here). A key in several maps (a title key
-    named by links) is hashed once."""
-    keys = {
+) -> dict[str, Sequence[str]]:
+    """Each map's key per item (by map name), from a segment's per-doc and per-edge
+    strings (URLs as written: their :func:`url_key` is taken here)."""
+    return {
         "title": title_keys,
         "url": [link_url_key(url) for url in urls],
         "ekey": edge_keys,
         "eurl": [link_url_key(url) for url in edge_urls],
         "etid": edge_tids,
     }
+
+
+def build_maps(**strings: Sequence[str]) -> dict[str, Array]:
+    """Every map's arrays, by stem, from the strings :func:`map_keys` takes. A key in
+    several maps (a title key named by links) is hashed once."""
+    keys = map_keys(**strings)
     hashes = _hashes(*keys.values())
     arrays: dict[str, Array] = {}
     for name in MAPS:
