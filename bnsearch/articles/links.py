@@ -1165,12 +1165,14 @@ class LinkGraph:
 
 def article_keys(article: Article) -> KeyedArticle:
     """What :meth:`LinkGraph.update` takes of an article: (id, title key, URL key, link
-    keys)."""
+    keys). All tuples of strings: a writer queues them by the thousand for its graph,
+    and the cyclic garbage collector leaves such tuples alone after one look (a list a
+    queued article, kept through several collections, was scanned by each)."""
     return (
         article.id,
         title_key(article.title),
         url_key(article.url) if article.url else "",
-        [link_keys(link) for link in article.related],
+        tuple(map(link_keys, article.related)),
     )
 
 

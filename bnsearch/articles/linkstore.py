@@ -24,6 +24,7 @@ meaning.
 from __future__ import annotations
 
 import codecs
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -35,6 +36,9 @@ __all__ = ["Atoms", "Column", "Multimap"]
 #: The string hash new :class:`Atoms` tables use (the tests swap in a poor one to check
 #: that colliding strings stay apart).
 string_hash: Callable[[str], int] = hash
+
+#: Below this many atoms, :meth:`Atoms.texts` decodes one at a time.
+_BULK_TEXTS = 16
 
 IntArray = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]
@@ -297,7 +301,34 @@ class Atoms:
         return _decode(self._arena, int(starts[atom]), int(starts[atom + 1]))
 
     def texts(self, atoms: Iterable[int]) -> list[str]:
-        return [self.text(atom) for atom in atoms]
+        """:meth:`text` of each atom, in bulk: the packed strings' bytes are gathered by
+        numpy and decoded in one call, then cut apart (one byte a character)."""
+        chosen = np.fromiter(atoms, dtype=np.int64)
+        if len(chosen) < _BULK_TEXTS:
+            return [self.text(atom) for atom in chosen.tolist()]
+        found = [""] * len(chosen)
+        present = np.flatnonzero(chosen >= 0)
+        starts = self._starts.data
+        begin = starts[chosen[present]]
+        end = starts[chosen[present] + 1]
+        arena = np.frombuffer(self._arena, dtype=np.uint8)
+        packed = arena[begin] == 0  # the tag byte
+        del arena  # a view: the arena must stay free to grow
+        for at in present[~packed].tolist():  # stored as UTF-8
+            found[at] = self.text(int(chosen[at]))
+        begin, end, places = begin[packed] + 1, end[packed], present[packed]
+        sizes = end - begin
+        bounds = np.cumsum(sizes)
+        if not len(bounds):
+            return found
+        where = np.repeat(begin - (bounds - sizes), sizes)
+        where += np.arange(int(bounds[-1]), dtype=np.int64)
+        joined = np.frombuffer(self._arena, dtype=np.uint8)[where].tobytes()
+        text = codecs.charmap_decode(joined, "strict", _PACKED_TABLE)[0]
+        cuts = np.concatenate(([0], bounds)).tolist()
+        for at, low, high in zip(places.tolist(), cuts[:-1], cuts[1:], strict=True):
+            found[at] = text[low:high]
+        return found
 
     def find(self, text: str) -> int:
         """The atom of ``text``, ``-1`` when it was never interned (or is ``""``)."""
@@ -342,14 +373,11 @@ class Atoms:
         if distinct:
             hashes = np.fromiter(map(self._hash, distinct), dtype=np.int64, count=len(distinct))
             found, owner = self._index.get_many(hashes)
-            if len(found):
-                starts = self._starts.view()
-                arena = self._arena
-                for atom, position in zip(found.tolist(), owner.tolist(), strict=True):
-                    if result[position] < 0 and arena[
-                        int(starts[atom]) : int(starts[atom + 1])
-                    ] == _encode(distinct[position]):
-                        result[position] = atom
+            if len(found):  # confirmed by the strings (two strings may share a hash)
+                stored = self.texts(found.tolist())
+                wanted = map(distinct.__getitem__, owner.tolist())
+                same = np.fromiter(map(operator.eq, stored, wanted), dtype=bool, count=len(found))
+                result[owner[same]] = found[same]
             new = np.flatnonzero(result < 0)
             if add and len(new):
                 encoded = [_encode(distinct[position]) for position in new.tolist()]

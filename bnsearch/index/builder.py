@@ -34,6 +34,7 @@ import numpy.typing as npt
 from bnsearch.analysis import Analyzer
 from bnsearch.analysis.forms import inflection_split
 from bnsearch.articles import Article
+from bnsearch.articles.links import KeyedArticle
 from bnsearch.index import blockmax, wordspans
 from bnsearch.index.linkmaps import build_maps
 from bnsearch.index.links import title_key
@@ -120,9 +121,10 @@ class ChunkTable:
         if spans:
             self.spans = array("i", [0] * (2 * POSITION_GAP))
         self._batch_spans = analyzer.tokenizer.batch_flat_spans
-        # value -> its chunk numbers (int32 bytes) and how many (see add_values)
-        self._value_chunks: dict[str, tuple[bytes, int]] = {}
-        self._gap = array("i", [self.numbers[GAP]]).tobytes()
+        # the values' chunk numbers, see add_values
+        self._value_ids: dict[str, int] = {}
+        self._value_ptr = array("q", [0])
+        self._value_numbers = array("i")
 
     def add_docs(self, docs: list[list[str]], out: array[int]) -> None:
         """Append the chunk numbers of ``docs`` (each a list of chunks, :data:`GAP` between
@@ -143,38 +145,54 @@ class ChunkTable:
         """:meth:`add_docs` of docs given as values (a multi-valued field: each value's
         chunks, :data:`GAP` between two values); returns each doc's number of chunks.
 
-        A value's chunk numbers are kept (as bytes) once found: a related headline or an
-        anchor is another article's title, listed by many pages, so it is split and its
-        chunks looked up once, not once a page."""
-        cache = self._value_chunks
-        missing = list(dict.fromkeys(v for values in docs for v in values if v not in cache))
+        A value's chunk numbers are kept once found (value ``v``'s are
+        ``_value_numbers[_value_ptr[i]:_value_ptr[i + 1]]``, ``i = _value_ids[v]``): a
+        related headline or an anchor is another article's title, listed by many pages,
+        so it is split and its chunks looked up once, not once a page. The docs' numbers
+        are then laid out by numpy, one dict lookup a value."""
+        flat = list(chain.from_iterable(docs))
+        ids = self._value_ids
+        missing = [value for value in dict.fromkeys(flat) if value not in ids]
         if missing:
-            if len(cache) + len(missing) > _MAX_VALUES:
-                cache.clear()
-                missing = list(dict.fromkeys(v for values in docs for v in values))
+            if len(ids) + len(missing) > _MAX_VALUES:
+                self._forget_values()
+                ids = self._value_ids
+                missing = list(dict.fromkeys(flat))
             chunked = [value.split() for value in missing]
             found = array("i")
             self.add_docs(chunked, found)
-            raw = found.tobytes()
-            start = 0
-            for value, chunks in zip(missing, chunked, strict=True):
-                end = start + len(chunks)
-                cache[value] = (raw[4 * start : 4 * end], len(chunks))
-                start = end
-        gap = self._gap
-        pieces: list[bytes] = []
-        counts = []
-        for values in docs:
-            count = len(values) - 1 if values else 0
-            for number, value in enumerate(values):
-                if number:
-                    pieces.append(gap)
-                numbers, size = cache[value]
-                pieces.append(numbers)
-                count += size
-            counts.append(count)
-        out.frombytes(b"".join(pieces))
+            self._value_numbers.frombytes(found.tobytes())
+            sizes = np.fromiter(map(len, chunked), dtype=np.int64, count=len(chunked))
+            self._value_ptr.frombytes((np.cumsum(sizes) + self._value_ptr[-1]).tobytes())
+            ids.update(zip(missing, range(len(ids), len(ids) + len(missing)), strict=True))
+        per_doc = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+        which = np.fromiter(map(ids.__getitem__, flat), dtype=np.int64, count=len(flat))
+        ptr = np.frombuffer(self._value_ptr, dtype=np.int64)
+        first = ptr[which]
+        sizes = ptr[which + 1] - first
+        # each value after a doc's first is preceded by the gap chunk (number 0)
+        gaps = np.ones(len(flat), dtype=np.int64)
+        gaps[(np.cumsum(per_doc) - per_doc)[per_doc > 0]] = 0
+        spans = sizes + gaps
+        starts = np.cumsum(spans) - sizes  # where each value's numbers go in the docs'
+        within = np.arange(int(sizes.sum()), dtype=np.int64)
+        within -= np.repeat(np.cumsum(sizes) - sizes, sizes)
+        laid = np.zeros(int(spans.sum()), dtype=np.int32)  # GAP's number is 0
+        numbers = np.frombuffer(self._value_numbers, dtype=np.int32)
+        laid[np.repeat(starts, sizes) + within] = numbers[np.repeat(first, sizes) + within]
+        del ptr, numbers  # views of the arrays, which grow at the next call
+        out.frombytes(laid.tobytes())
+        doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), per_doc)
+        counts: list[int] = (
+            np.bincount(doc_of, weights=spans, minlength=len(docs)).astype(np.int64).tolist()
+        )
         return counts
+
+    def _forget_values(self) -> None:
+        """Drop the kept values' chunk numbers (past :data:`_MAX_VALUES`)."""
+        self._value_ids = {}
+        self._value_ptr = array("q", [0])
+        self._value_numbers = array("i")
 
     def _learn(self, chunks: list[str]) -> None:
         """Term ids of the chunks new to the table (analyzed in one analyzer call)."""
@@ -247,6 +265,38 @@ class ChunkTable:
         return ids.astype(np.int32, copy=False), lengths, spans
 
 
+#: One link edge of a segment: (source doc, title key of its headline, URL as given,
+#: target id or "", headline).
+_Edge = tuple[int, str, str, str, str]
+
+
+def _link_rows(
+    items: Sequence[tuple[Article, tuple[str, ...]]],
+    base: int,
+    keys: Sequence[KeyedArticle | None] | None,
+) -> tuple[list[str], list[_Edge]]:
+    """The title key of each article and its links' edges (docs numbered from
+    ``base``), title keys read from ``keys`` where given (see
+    :meth:`SegmentBuilder.add_articles`) and taken by :func:`title_key` elsewhere."""
+    if keys is None:
+        keys = [None] * len(items)
+    title_keys: list[str] = []
+    edges: list[_Edge] = []
+    for number, ((article, _), keyed) in enumerate(zip(items, keys, strict=True), base):
+        related = article.related
+        if keyed is None:
+            title_keys.append(title_key(article.title))
+            link_keys: Sequence[str] = [title_key(link.headline) for link in related]
+        else:
+            title_keys.append(keyed[1])
+            link_keys = [link[0] for link in keyed[3]]
+        edges.extend(
+            (number, key, link.url or "", link.target_id or "", link.headline)
+            for link, key in zip(related, link_keys, strict=True)
+        )
+    return title_keys, edges
+
+
 def _field_values(spec: FieldSpec, article: Article, anchors: tuple[str, ...]) -> list[str]:
     source = spec.source
     if source == "related":
@@ -305,7 +355,7 @@ class SegmentBuilder:
     urls: list[str] = attrs.field(init=False, factory=list)
     published: list[int] = attrs.field(init=False, factory=list)
     store: StoreWriter = attrs.field(init=False, factory=lambda: StoreWriter(background=True))
-    _edges: list[tuple[int, str, str, str, str]] = attrs.field(init=False, factory=list)
+    _edges: list[_Edge] = attrs.field(init=False, factory=list)
     # anchors are final only at build (linkers may arrive after their target): the rows
     # wait here and the anchor fields are analyzed at build
     _rows: list[dict[str, Any]] = attrs.field(init=False, factory=list)
@@ -324,24 +374,30 @@ class SegmentBuilder:
                 vocab=vocab, table=table, chunk_starts=array("q") if spans else None
             )
 
-    def add_articles(self, items: Sequence[tuple[Article, tuple[str, ...]]]) -> None:
+    def add_articles(
+        self,
+        items: Sequence[tuple[Article, tuple[str, ...]]],
+        keys: Sequence[KeyedArticle | None] | None = None,
+    ) -> None:
         """Analyze and add ``(article, anchors)`` pairs (the anchors may be replaced at
         :meth:`build`, which analyzes the anchor fields and writes the stored rows).
+        ``keys``, one a pair when given: the article's
+        :func:`~bnsearch.articles.links.article_keys` as the writer took them (their
+        title keys are used, not taken again), or ``None`` to take them here.
 
         If this raises, the builder is unusable (fields may hold part of the batch): its
         owner drops it, see :class:`bnsearch.index.workers.LocalBuilder`.
         """
         with _no_cycle_collection():
-            self._add_articles(items)
+            self._add_articles(items, keys)
 
-    def _add_articles(self, items: Sequence[tuple[Article, tuple[str, ...]]]) -> None:
+    def _add_articles(
+        self,
+        items: Sequence[tuple[Article, tuple[str, ...]]],
+        keys: Sequence[KeyedArticle | None] | None,
+    ) -> None:
         base = self.doc_count
-        edges = [
-            (number, title_key(link.headline), link.url or "", link.target_id or "", link.headline)
-            for number, (article, _) in enumerate(items, base)
-            for link in article.related
-        ]
-        title_keys = [title_key(article.title) for article, _ in items]
+        title_keys, edges = _link_rows(items, base, keys)
         for spec in self.schema.fields:
             if spec.source == "anchors":
                 continue  # analyzed at build, when the anchors are final
@@ -351,9 +407,9 @@ class SegmentBuilder:
             else:
                 lookup = buffer.vocab.__getitem__
                 for article, anchors in items:
-                    keys = keyword_values(_field_values(spec, article, anchors))
-                    buffer.items.extend(map(lookup, keys))
-                    buffer.counts.append(len(keys))
+                    values = keyword_values(_field_values(spec, article, anchors))
+                    buffer.items.extend(map(lookup, values))
+                    buffer.counts.append(len(values))
         self._edges.extend(edges)
         self.title_keys.extend(title_keys)
         for article, anchors in items:

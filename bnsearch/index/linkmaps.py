@@ -34,7 +34,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from itertools import chain, compress
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -76,36 +77,59 @@ def key_hash(key: str) -> int:
     return _hash(key)
 
 
-def build_map(keys: Sequence[str]) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]:
-    """``(hash, items)`` of one map: item ``i`` has key ``keys[i]`` (``""``: left out)."""
-    items = np.fromiter((i for i, key in enumerate(keys) if key), dtype=np.int32)
-    hashes = np.fromiter(
-        (_hash(keys[i]) for i in items.tolist()), dtype=np.uint64, count=len(items)
-    )
-    order = np.argsort(hashes, kind="stable")  # items ascending within a hash
-    return hashes[order], items[order]
+def build_map(
+    keys: Sequence[str], hashes: Mapping[str, int] | None = None
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32]]:
+    """``(hash, items)`` of one map: item ``i`` has key ``keys[i]`` (``""``: left out).
+    ``hashes`` (key -> :func:`key_hash`, every non-empty key of ``keys``) spares hashing
+    a key again."""
+    if hashes is None:
+        hashes = _hashes(keys)
+    count = len(keys)
+    present = np.fromiter(map(bool, keys), dtype=bool, count=count)
+    items = np.flatnonzero(present).astype(np.int32)
+    looked = map(hashes.__getitem__, keys if len(items) == count else compress(keys, present))
+    values = np.fromiter(looked, dtype=np.uint64, count=len(items))
+    order = np.argsort(values, kind="stable")  # items ascending within a hash
+    return values[order], items[order]
 
 
-def build_maps(
+def _hashes(*tables: Sequence[str]) -> dict[str, int]:
+    """Each distinct non-empty key of ``tables`` -> its hash, hashed once (a segment's
+    link keys repeat: a title is named by about six pages, and is a doc's title key too)."""
+    distinct = dict.fromkeys(chain.from_iterable(tables))
+    distinct.pop("", None)
+    return dict(zip(distinct, map(_hash, distinct), strict=True))
+
+
+def map_keys(
     *,
     title_keys: Sequence[str],
     urls: Sequence[str],
     edge_keys: Sequence[str],
     edge_urls: Sequence[str],
     edge_tids: Sequence[str],
-) -> dict[str, Array]:
-    """Every map's arrays, by stem, from a segment's per-doc and per-edge strings (URLs
-    as written: their :func:`url_key` is taken here)."""
-    keys = {
+) -> dict[str, Sequence[str]]:
+    """Each map's key per item (by map name), from a segment's per-doc and per-edge
+    strings (URLs as written: their :func:`url_key` is taken here)."""
+    return {
         "title": title_keys,
         "url": [link_url_key(url) for url in urls],
         "ekey": edge_keys,
         "eurl": [link_url_key(url) for url in edge_urls],
         "etid": edge_tids,
     }
+
+
+def build_maps(**strings: Sequence[str]) -> dict[str, Array]:
+    """Every map's arrays, by stem, from the strings :func:`map_keys` takes. A key in
+    several maps (a title key named by links) is hashed once."""
+    keys = map_keys(**strings)
+    hashes = _hashes(*keys.values())
     arrays: dict[str, Array] = {}
     for name in MAPS:
-        arrays[map_stem(name, "hash")], arrays[map_stem(name, "items")] = build_map(keys[name])
+        built = build_map(keys[name], hashes)
+        arrays[map_stem(name, "hash")], arrays[map_stem(name, "items")] = built
     return arrays
 
 

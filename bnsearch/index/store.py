@@ -136,9 +136,14 @@ _BLOCK_V2 = "\x02"  # a format-1 block starts with "[", JSON never holds a raw \
 
 
 def article_row(article: Article, anchors: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The stored row of an article: every attribute, JSON-ready, plus its anchors."""
+    """The stored row of an article: every attribute, JSON-ready, plus its anchors.
+
+    Each link is a tuple (written as a JSON array, read back as a list): a builder keeps
+    its segment's rows until the flush, and tuples of strings leave the cyclic garbage
+    collector's lists (lists of a linked build's rows were scanned by every full
+    collection)."""
     row = json_fields(
-        article, [[link.headline, link.url, link.target_id] for link in article.related]
+        article, [(link.headline, link.url, link.target_id) for link in article.related]
     )
     row["anchors"] = list(anchors)
     return row

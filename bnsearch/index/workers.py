@@ -18,11 +18,12 @@ import gc
 import json
 import multiprocessing
 import multiprocessing.connection
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from bnsearch.articles import Article, RelatedLink
+from bnsearch.articles.links import KeyedArticle
 from bnsearch.errors import BnSearchError
 from bnsearch.index.builder import SegmentBuilder
 from bnsearch.index.directory import Directory, FileInfo, FSDirectory
@@ -31,6 +32,9 @@ from bnsearch.index.schema import Schema
 from bnsearch.index.segment import write_segment
 
 Items = list[tuple[Article, tuple[str, ...]]]
+#: The writer's keys of each article of ``Items`` when it took them (``None``: not
+#: taken), see :meth:`SegmentBuilder.add_articles`.
+Keys = Sequence[KeyedArticle | None]
 #: Final anchors of some docs of the segment being flushed, by local doc number.
 Anchors = Mapping[int, tuple[str, ...]]
 #: (files written, docs in the segment, per-field statistics)
@@ -63,11 +67,11 @@ class LocalBuilder:
         self._result: Flushed | None = None
         self._failure: str | None = None  # a failed add leaves the builder half-filled
 
-    def add(self, items: Items) -> None:
+    def add(self, items: Items, keys: Keys | None = None) -> None:
         if self._failure is not None:
             return  # reported at the flush, like a worker's failure
         try:
-            self._builder.add_articles(items)
+            self._builder.add_articles(items, keys)
         except Exception as error:
             self._failure = f"{type(error).__name__}: {error}"
             raise
@@ -246,7 +250,9 @@ class WorkerBuilder:
                 f"(exit code {self._process.exitcode}); the batch is rolled back"
             ) from None
 
-    def add(self, items: Items) -> None:
+    def add(self, items: Items, keys: Keys | None = None) -> None:
+        """Send ``items`` to the worker; it takes the title keys itself, in parallel
+        with the writer (``keys`` are not sent)."""
         self._send(("add", [pack(article, anchors) for article, anchors in items]))
 
     def start_flush(

@@ -258,6 +258,7 @@ class IndexWriter:
         self._pending = [_Pending() for _ in self._builders]
         self._slot = 0
         self._chunk: list[tuple[Article, tuple[str, ...]]] = []
+        self._chunk_keys: list[KeyedArticle | None] = []  # per article of the chunk
         self._buffer_bytes = 0
 
     def _check_open(self) -> None:
@@ -288,19 +289,24 @@ class IndexWriter:
         links = self._graph(needed=bool(article.related))  # before the old version goes
         self._remove_current(article.id)
         headlines = tuple(link.headline for link in article.related)
-        if self._lookup():  # before _append, which may flush it
-            ident, key, url, keys = article_keys(article)
+        lookup = self._lookup()
+        # the article's keys, when the links need them (the builder takes them too)
+        keyed = article_keys(article) if lookup or links is not None else None
+        if lookup:  # before _append, which may flush it
+            assert keyed is not None
+            ident, key, url, keys = keyed
             self._unstored[ident] = (key, url, tuple(keys), headlines)
             self._changed(ident, key, url, keys)
-        self._append(article)
+        self._append(article, keyed)
         if headlines:
             self._batch_headlines[article.id] = headlines
         else:
             self._batch_headlines.pop(article.id, None)
         if links is not None:
+            assert keyed is not None
             if article.id in self._queued_ids:  # an upsert of a queued one: keep the order
                 self._drain_graph()
-            self._graph_queue.append(article_keys(article))
+            self._graph_queue.append(keyed)
             self._queued_ids.add(article.id)
             if len(self._graph_queue) >= _GRAPH_QUEUE:
                 self._drain_graph()
@@ -351,13 +357,14 @@ class IndexWriter:
         if article_id not in self._touched:
             self._touched[article_id] = self._base.find(article_id) is not None
 
-    def _append(self, article: Article) -> None:
+    def _append(self, article: Article, keyed: KeyedArticle | None) -> None:
         slot = self._slot
         pending = self._pending[slot]
         docno = len(pending.articles)
         pending.articles.append(article)
         pending.ids[article.id] = docno
         self._chunk.append((article, ()))  # the anchors are given at the flush
+        self._chunk_keys.append(keyed)
         self._buffer_bytes += _article_text_size(article)
         if len(self._chunk) >= _CHUNK_ARTICLES:
             self._send_chunk()
@@ -369,7 +376,8 @@ class IndexWriter:
         if not self._chunk:
             return
         chunk, self._chunk = self._chunk, []
-        self._builders[self._slot].add(chunk)
+        keys, self._chunk_keys = self._chunk_keys, []
+        self._builders[self._slot].add(chunk, keys)
         self._slot = (self._slot + 1) % len(self._builders)
 
     def _remove_current(self, article_id: str) -> bool:

@@ -1,0 +1,149 @@
+"""Index room: the link side of a segment build gives the arrays its definitions give.
+
+A links build hashes each distinct key of a segment's link maps once (:func:`bnsearch.
+index.linkmaps.build_maps`) and takes the writer's title keys with the articles instead
+of computing them again (:meth:`bnsearch.index.builder.SegmentBuilder.add_articles`).
+These tests compare what the build writes with the definitions: every item's key hashed
+on its own, :func:`title_key` of every title and headline.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import bnsearch.index.builder as builder
+import bnsearch.index.linkmaps as linkmaps
+from bnsearch.articles import Article, RelatedLink
+from bnsearch.articles.links import KeyedArticle, article_keys, title_key
+from bnsearch.index import Index
+from bnsearch.index.builder import SegmentBuilder
+from bnsearch.index.linkmaps import MAPS, build_maps, key_hash, map_keys, map_stem
+from bnsearch.index.schema import news_schema
+from bnsearch.index.segment import LINK_HEADLINES
+
+
+def map_by_definition(keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Map arrays as the module docstring defines them: each item with a non-empty key,
+    by (hash of its key, item)."""
+    pairs = sorted((key_hash(key), item) for item, key in enumerate(keys) if key)
+    return (
+        np.array([h for h, _ in pairs], dtype=np.uint64),
+        np.array([i for _, i in pairs], dtype=np.int32),
+    )
+
+
+def test_build_maps_hashes_each_item_as_defined() -> None:
+    rng = random.Random(7)
+    titles = [f"শিরোনাম {n}" for n in range(40)]
+    title_keys = [rng.choice([*titles, ""]) for _ in range(60)]  # repeats and blanks
+    urls = [
+        rng.choice(["", "https://www.Example.com/a/", "http://example.com/b#x"]) for _ in title_keys
+    ]
+    edges = 200
+    edge_keys = [rng.choice([*titles, "", "অন্য"]) for _ in range(edges)]
+    edge_urls = [rng.choice(["", "https://example.com/a", "/রিলেটিভ"]) for _ in range(edges)]
+    edge_tids = [rng.choice(["", "id-1", "id-2"]) for _ in range(edges)]
+    strings = {
+        "title_keys": title_keys,
+        "urls": urls,
+        "edge_keys": edge_keys,
+        "edge_urls": edge_urls,
+        "edge_tids": edge_tids,
+    }
+    built = build_maps(**strings)
+    keys = map_keys(**strings)
+    for name in MAPS:
+        hashes, items = map_by_definition(keys[name])
+        assert built[map_stem(name, "hash")].dtype == np.uint64
+        assert built[map_stem(name, "items")].dtype == np.int32
+        np.testing.assert_array_equal(built[map_stem(name, "hash")], hashes)
+        np.testing.assert_array_equal(built[map_stem(name, "items")], items)
+
+
+def test_build_map_without_keys_or_blanks() -> None:
+    for keys in ([], ["", ""], ["ক", "", "ক"]):
+        hashes, items = linkmaps.build_map(keys)
+        expected = map_by_definition(keys)
+        np.testing.assert_array_equal(hashes, expected[0])
+        np.testing.assert_array_equal(items, expected[1])
+        assert hashes.dtype == np.uint64 and items.dtype == np.int32
+
+
+def linked(count: int) -> list[Article]:
+    titles = [f"খবর নম্বর {n}: ঢাকা" for n in range(count)]
+    return [
+        Article(
+            id=f"a{n}",
+            title=titles[n],
+            body=f"দেহ {n}",
+            url=f"https://example.com/{n}" if n % 3 else None,
+            related=[
+                RelatedLink(
+                    headline=titles[(n + step) % count], target_id="a1" if step == 3 else None
+                )
+                for step in (1, 2, 3)
+            ],
+        )
+        for n in range(count)
+    ]
+
+
+def test_builder_takes_the_writers_title_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given the writer's keys, the builder takes no title key itself, and writes the
+    same link arrays and title keys as when it takes them (a mix of given and not)."""
+    articles = linked(12)
+    items = [(article, ()) for article in articles]
+    schema = news_schema()
+    plain = SegmentBuilder(schema)
+    plain.add_articles(items)
+    expected = plain.build()["arrays"]
+    keys: list[KeyedArticle | None] = [
+        article_keys(a) if n % 4 else None for n, a in enumerate(articles)
+    ]
+    given = SegmentBuilder(schema)
+    calls = []
+    monkeypatch.setattr(builder, "title_key", lambda text: calls.append(text) or title_key(text))
+    given.add_articles(items, keys)
+    built = given.build()["arrays"]
+    assert sorted(calls) == sorted(
+        [articles[n].title for n in (0, 4, 8)]
+        + [link.headline for n in (0, 4, 8) for link in articles[n].related]
+    )
+    for stem in (
+        "strings.titlekeys",
+        "strings.links.key",
+        "strings.links.url",
+        "strings.links.tid",
+        LINK_HEADLINES,
+    ):
+        assert built[stem] == expected[stem]
+    np.testing.assert_array_equal(built["links.src"], expected["links.src"])
+    for name in MAPS:
+        for part in ("hash", "items"):
+            np.testing.assert_array_equal(
+                built[map_stem(name, part)], expected[map_stem(name, part)]
+            )
+    for finished in (plain, given):
+        finished.store.finish()
+
+
+def test_a_links_build_hands_its_keys_to_the_builder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer building links (graph or lookup by key) gives the builder the keys it
+    took: the builder takes none, and the index resolves as before."""
+    calls: list[str] = []
+    monkeypatch.setattr(builder, "title_key", lambda text: calls.append(text) or title_key(text))
+    articles = linked(30)
+    index = Index.create(tmp_path / "index")
+    with index.writer() as writer:  # an empty index: the writer keeps a graph
+        writer.add_many(articles[:20])
+    with index.writer() as writer:  # an index with articles: links looked up by key
+        writer.add_many(articles[20:])
+    assert calls == []
+    searcher = index.searcher()
+    assert searcher.related("a3", limit=3)[0].id == "a4"
