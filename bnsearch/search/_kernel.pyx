@@ -388,7 +388,8 @@ cdef struct Walk:
                       # that earn the bonus (-INFINITY: none does)
     Py_ssize_t n_blocks
     const int32_t* firsts     # per block, the doc of its first posting (NULL: read the slice)
-    const uint8_t* mask       # the docs a search may return (NULL: all)
+    const uint8_t* mask       # the docs a search may return (NULL: all): a plain walk
+                              # (:func:`_walk`) reads no posting of another doc
     Entry* live               # the best ``keep`` of the slice so far (score, then doc)
     Py_ssize_t live_size
     Py_ssize_t keep
@@ -484,6 +485,8 @@ cdef void _walk(
             w.bad = 1
             return
         if w.only_seen and w.mark[d] != 2:
+            continue
+        if w.mask != NULL and not w.mask[d]:  # (a doc the search may not return: unread)
             continue
         _posting(docs, tfs, i, mult, mode, k1, weight, w)
 
@@ -864,6 +867,25 @@ cdef Py_ssize_t _dense_best(
     return size
 
 
+#: Docs of the mask read to estimate the share it keeps (:func:`_density`).
+DEF DENSITY_SAMPLES = 1024
+
+
+cdef double _density(const uint8_t* mask_p, Py_ssize_t max_doc) noexcept nogil:
+    """About the share of the segment's docs the mask keeps (every doc of a small
+    segment read, else :data:`DENSITY_SAMPLES` evenly spaced): a filter's postings are
+    read but only those of kept docs scored, so it decides the per-doc bookkeeping."""
+    cdef Py_ssize_t i = 0, step, kept = 0, seen = 0
+    if max_doc <= 0:
+        return 1
+    step = max(max_doc // DENSITY_SAMPLES, 1)
+    while i < max_doc:
+        kept += mask_p[i] != 0
+        seen += 1
+        i += step
+    return <double>kept / <double>seen
+
+
 #: Pruned, a slice this many times longer than the candidates is searched (a binary
 #: search per candidate) rather than walked.
 DEF LOOKUP_RATIO = 16
@@ -1121,7 +1143,7 @@ def score_segment(
     cdef cnp.ndarray firsts_arr
     cdef const int32_t* firsts_p = NULL
     cdef Py_ssize_t n_units = weights.shape[0]
-    cdef Py_ssize_t total = 0, p, q, u, i, d, n_out = 0, count = 0, heap_size = 0
+    cdef Py_ssize_t total = 0, p, q, u, i, d, n_out = 0, count = 0, heap_size = 0, reach
     cdef Walk w
     cdef Entry* heap = NULL
     cdef int32_t* cands = NULL
@@ -1188,6 +1210,10 @@ def score_segment(
             raise ValueError("the mask is shorter than the segment")
         mask_p = <const uint8_t*>cnp.PyArray_DATA(mask_arr)
     memset(&w, 0, sizeof(Walk))
+    w.mask = mask_p
+    reach = total
+    if mask_p != NULL:  # the postings a walk scores: those of the docs the mask keeps
+        reach = <Py_ssize_t>(<double>total * _density(mask_p, max_doc))
     if blocks is not None and n_units == 1 and keep > 0 and not prune:
         block_slice = blocks[0]
         if not 0 <= block_slice < n_parts:
@@ -1262,7 +1288,7 @@ def score_segment(
     try:
         w.mark = tables.seen
         if not merging and not merging_units and (
-            total * (LONE_SPARSE_RATIO if n_units == 1 and n_parts <= 2 else SPARSE_RATIO) < max_doc
+            reach * (LONE_SPARSE_RATIO if n_units == 1 and n_parts <= 2 else SPARSE_RATIO) < max_doc
             or block_slice >= 0
         ):  # a list of the docs touched
             w.touched = <int32_t*>malloc((min(total, max_doc) + 1) * sizeof(int32_t))
