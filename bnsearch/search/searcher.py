@@ -261,7 +261,7 @@ class Searcher:
                 words may skip postings of its common words that cannot change the page
                 (the hits and their scores are the same either way), and ``total`` is
                 then a lower bound: ``Results.total_is_exact`` says which. (A search
-                with a ``filter`` always counts every match.)
+                with a ``filter`` counts the matches it keeps the same way.)
         """
         started = time.perf_counter()
         self._page(limit, offset)
