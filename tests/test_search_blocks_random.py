@@ -364,3 +364,81 @@ def test_skipped_blocks_counted_unread_keep_the_page(core: ModuleType) -> None:
             else:
                 assert count == every_count, case
     assert early > 20  # (skipped with min_total the whole slice: 600 cases, seed fixed)
+
+
+def _random_bag(rng: np.random.Generator) -> dict[str, Any]:
+    """A bag of words in one segment: two to six units of one to three slices, their
+    postings sparse or dense beside the segment (the core's touched list or its dense
+    table), units in order of falling bound (as pruning asks), and a mask keeping from
+    almost none to every doc (a filter, deletes)."""
+    max_doc = int(rng.integers(300, 4000))
+    n_units = int(rng.integers(2, 7))
+    spread = float(rng.choice([0.02, 0.2, 0.9]))  # (a slice's postings: share of the docs)
+    docs, tfs, mults, forms, owners = [], [], [], [], []
+    for unit in range(n_units):
+        for _ in range(int(rng.integers(1, 4))):
+            length = int(rng.integers(1, max(2, int(spread * max_doc))))
+            docs.append(np.sort(rng.choice(max_doc, size=length, replace=False)))
+            docs[-1] = docs[-1].astype(np.uint16 if rng.random() < 0.5 else np.int32)
+            tf_type = rng.choice([np.uint8, np.uint16, np.uint32])
+            tfs.append(rng.integers(1, int(rng.choice([2, 5, 50])), size=length).astype(tf_type))
+            mults.append(_random_multipliers(rng, max_doc))
+            with_forms = rng.random() < 0.5
+            forms.append(rng.integers(0, 4, size=length).astype(np.uint8) if with_forms else None)
+            owners.append(unit)
+    bounds = np.sort(rng.uniform(0.2, 5, size=n_units))[::-1] + 0.05 * np.arange(n_units)[::-1]
+    bonuses = np.array([float(rng.choice([0.0, rng.uniform(0, 0.1)])) for _ in bounds], np.float32)
+    weights = (bounds - bonuses).astype(np.float32)
+    flags = np.array([int(rng.integers(0, 4)) for _ in range(n_units)], np.uint8)
+    k1 = float(rng.choice([0.0, 0.3, 1.2]))
+    mask = rng.random(max_doc) < float(rng.choice([0.01, 0.125, 0.5, 0.97, 1.0]))
+    return {
+        "slices": (docs, tfs, mults, forms, np.array(owners, np.int32), weights, flags, bonuses),
+        "k1": k1,
+        "mask": mask,
+        "max_doc": max_doc,
+        "keep": int(rng.choice([0, int(rng.integers(1, 60))])),
+        # (0: a later segment's, past the count to reach: the floor alone may prune)
+        "min_total": int(rng.choice([0, int(rng.integers(0, 300))])),
+    }
+
+
+def test_a_mask_changes_which_docs_of_a_bag_return_never_their_scores(
+    core: ModuleType,
+) -> None:
+    """A mask (a filter, deletes) keeps docs out of a bag of words' results: the core
+    reads no posting of a doc it drops, and picks its per-doc bookkeeping by the share
+    of docs the mask keeps. The docs, scores (every bit) and count are those of the pass
+    without a mask, restricted to the docs it keeps: for every match (``keep`` 0) and
+    for the best ``keep``, pruned or not, with a floor (a pruned count is a lower bound
+    of at least ``min_total``). Dense bags with a page keep per-chunk bounds of their
+    scores and skip chunks by them (a bound taken before a doc's last addition failed
+    this), and a floor may prune with no count to reach before finding the segment's
+    own ``keep``-th."""
+    rng = np.random.default_rng(13706)
+    pruned_cases = 0
+    for case in range(500):
+        bag = _random_bag(rng)
+        slices, k1, mask, max_doc = bag["slices"], bag["k1"], bag["mask"], bag["max_doc"]
+        every_docs, every_scores, _, _ = core.score_segment(*slices, k1, None, max_doc)
+        kept = mask[every_docs]
+        every_docs, every_scores = every_docs[kept], every_scores[kept]
+        keep = bag["keep"]
+        ranked = np.lexsort((every_docs, -every_scores))
+        floor = 0.0
+        if keep and len(ranked) and rng.random() < 0.4:
+            floor = float(every_scores[ranked[int(rng.integers(0, len(ranked)))]])
+        above = ranked[every_scores[ranked] >= np.float32(floor)]
+        best = np.sort(every_docs[above[:keep]]) if keep else every_docs
+        for prune in (False, True):
+            docs, scores, count, pruned = core.score_segment(
+                *slices, k1, mask, max_doc, keep, prune, bag["min_total"], None, floor
+            )
+            assert docs.tolist() == best.tolist(), case
+            assert scores.tolist() == every_scores[np.searchsorted(every_docs, best)].tolist()
+            if pruned:
+                pruned_cases += 1
+                assert min(bag["min_total"], len(every_docs)) <= count <= len(every_docs), case
+            else:
+                assert count == len(every_docs), case
+    assert pruned_cases > 30  # (masked bags did prune: 500 cases, seed fixed)

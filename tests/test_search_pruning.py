@@ -91,7 +91,8 @@ def corpus_searcher() -> Searcher:
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"offset": 10, "limit": 10}, {"filter": {"section": "ধর্ম"}}, {"limit": 3}],
+    # (a section of 1,968 BeliN articles: "ধর্ম" alone names none of these corpora's)
+    [{}, {"offset": 10, "limit": 10}, {"filter": {"section": "ইসলাম ধর্ম"}}, {"limit": 3}],
     ids=["page-one", "page-two", "filtered", "short-page"],
 )
 def test_pruned_pages_equal_exhaustive_ones_on_the_corpora(
@@ -103,8 +104,9 @@ def test_pruned_pages_equal_exhaustive_ones_on_the_corpora(
     monkeypatch.setattr(searcher_module, "TRACK_TOTAL_HITS", 60)
     queries = _questions(150)
     pruned = _compare(corpus_searcher, core, queries, 60, **options)
-    if "filter" not in options:  # a filter keeps few matches: pruning is rarer there
-        assert pruned >= 20  # pruning did happen: the comparison is not vacuous
+    # pruning did happen (a filtered search prunes too, once its filter's matches pass
+    # the threshold): the comparison is not vacuous
+    assert pruned >= (5 if "filter" in options else 20)
 
 
 def test_facets_are_counted_over_every_match(

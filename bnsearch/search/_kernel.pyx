@@ -34,6 +34,10 @@ DEF SPARSE_RATIO = 16
 #: synthetic a word of 4,300 postings in a segment of 50,000 docs took 68 us dense, 42
 #: sparse; a prefix's many expansions touch docs again and again, and stay dense)
 DEF LONE_SPARSE_RATIO = 4
+#: Docs a dense pass (:func:`_dense_best`) reads at a time, and the docs of a chunk of
+#: ``Walk.tops`` (``1 << CHUNK_SHIFT``).
+DEF CHUNK_SHIFT = 5
+DEF CHUNK = 1 << CHUNK_SHIFT
 #: A margin on the score bounds (relative): pruning never rests on the last bits of a sum.
 DEF BOUND_MARGIN = 1e-6
 
@@ -388,7 +392,8 @@ cdef struct Walk:
                       # that earn the bonus (-INFINITY: none does)
     Py_ssize_t n_blocks
     const int32_t* firsts     # per block, the doc of its first posting (NULL: read the slice)
-    const uint8_t* mask       # the docs a search may return (NULL: all)
+    const uint8_t* mask       # the docs a search may return (NULL: all): a plain walk
+                              # (:func:`_walk`) reads no posting of another doc
     Entry* live               # the best ``keep`` of the slice so far (score, then doc)
     Py_ssize_t live_size
     Py_ssize_t keep
@@ -398,6 +403,12 @@ cdef struct Walk:
     bint count_skipped        # a skipped block's postings are counted as matches (each
                               # scores, no mask): blocks may be skipped before ``min_total``
     double floor              # no doc scoring below this is wanted (0: none)
+    # dense mode, scores that only grow (weights and bonuses >= 0): per chunk of
+    # :data:`CHUNK` docs the largest ``acc`` written there (an upper bound of its docs'
+    # scores: passes skip the chunks that cannot matter), and the docs with a score
+    # (NULL: not kept, the passes read and count every doc)
+    double* tops
+    Py_ssize_t n_scored
 
 
 cdef inline void _touch(Walk* w, Py_ssize_t d) noexcept nogil:
@@ -405,6 +416,19 @@ cdef inline void _touch(Walk* w, Py_ssize_t d) noexcept nogil:
         w.seen[d] = 1
         w.touched[w.n_touched] = <int32_t>d
         w.n_touched += 1
+
+
+cdef inline void _add(Walk* w, Py_ssize_t d, double value) noexcept nogil:
+    """``value`` added to doc ``d``'s score (with ``w.tops``: its chunk's bound raised
+    and the doc counted when it first scores; no branch)."""
+    cdef double before = w.acc[d]
+    cdef double after = before + value
+    cdef double top
+    w.acc[d] = after
+    if w.tops != NULL:
+        w.n_scored += (before == 0) & (after != 0)
+        top = w.tops[d >> CHUNK_SHIFT]
+        w.tops[d >> CHUNK_SHIFT] = after if after > top else top
 
 
 cdef inline Py_ssize_t _find(
@@ -449,11 +473,11 @@ cdef inline void _posting(
             w.xbuf[d] = 0
             x = <float>summed
         _touch(w, d)
-        w.acc[d] += <double>_saturate(x, k1, weight)
+        _add(w, d, <double>_saturate(x, k1, weight))
     if w.forms != NULL and (w.forms[i] & w.flag) == w.flag and w.stamp[d] != w.tag:
         w.stamp[d] = w.tag
         _touch(w, d)
-        w.acc[d] += w.bonus
+        _add(w, d, w.bonus)
 
 
 cdef void _walk(
@@ -484,6 +508,8 @@ cdef void _walk(
             w.bad = 1
             return
         if w.only_seen and w.mark[d] != 2:
+            continue
+        if w.mask != NULL and not w.mask[d]:  # (a doc the search may not return: unread)
             continue
         _posting(docs, tfs, i, mult, mode, k1, weight, w)
 
@@ -817,7 +843,7 @@ cdef Py_ssize_t _kth_best(
     cdef Py_ssize_t i, d, size = 0, count = 0
     cdef Entry item
     if w.seen == NULL:  # dense: every doc, in order
-        size = _dense_best(w.acc, mask_p, w.max_doc, k, 0, heap, &count)
+        size = _dense_best(w.acc, w.tops, w.n_scored, mask_p, w.max_doc, k, 0, heap, &count)
     else:
         for i in range(w.n_touched):
             d = w.touched[i]
@@ -831,37 +857,140 @@ cdef Py_ssize_t _kth_best(
     return count
 
 
+
+
 cdef Py_ssize_t _dense_best(
-    const double* acc, const uint8_t* mask_p, Py_ssize_t n, Py_ssize_t k, float floor,
-    Entry* heap, Py_ssize_t* count
+    const double* acc, const double* tops, Py_ssize_t n_scored, const uint8_t* mask_p,
+    Py_ssize_t n, Py_ssize_t k, float floor, Entry* heap, Py_ssize_t* count
 ) noexcept nogil:
     """The best ``k`` of docs ``0..n-1`` with a score (kept by the mask) scoring at least
     ``floor`` into ``heap`` (its size returned), and how many have a score in ``count``.
-    One pass in doc order whose only branch that is hard to predict is gone: a later doc
-    tied with the heap's worst is never better, so once the heap is full a doc is
-    offered only when its score beats the worst's (scores are >= 0)."""
-    cdef Py_ssize_t d, size = 0, matched = 0
-    cdef double a
+    One pass in doc order, :data:`CHUNK` docs at a time: a chunk's largest score is
+    taken from ``tops`` (``Walk.tops``; the count is then ``n_scored``) or, without
+    it, found and the chunk counted without a branch that is hard to predict; its
+    docs are offered only when that score can enter the heap (a later doc tied with
+    the heap's worst is never better, so once the heap is full only a score beating
+    the worst's can; float32 rounding keeps the order of scores)."""
+    cdef Py_ssize_t d, j, end, size = 0, matched = 0, c = 0, before
+    cdef double a, top
     cdef float f
+    cdef bint scored
     cdef Entry item
-    for d in range(n):
-        a = acc[d]
-        if mask_p != NULL:
-            matched += (a != 0) & (mask_p[d] != 0)
-        else:
-            matched += a != 0
-        f = <float>a
-        if size == k:
-            if f <= heap[0].score:
-                continue
-        elif a == 0:
+    d = 0
+    while d < n:
+        end = min(d + CHUNK, n)
+        top = 0
+        if tops != NULL:  # (scores only grow: 0 is a chunk without one)
+            top = tops[c]
+            c += 1
+            scored = top != 0
+        else:  # (0 is in ``top`` too: still a bound with scores below it)
+            before = matched
+            if mask_p != NULL:
+                for j in range(d, end):
+                    a = acc[j] if mask_p[j] else 0.0
+                    matched += a != 0
+                    top = a if a > top else top
+            else:
+                for j in range(d, end):
+                    a = acc[j]
+                    matched += a != 0
+                    top = a if a > top else top
+            scored = matched != before
+        f = <float>top
+        if not scored or f < floor or (size == k and f <= heap[0].score):
+            d = end
             continue
-        if f >= floor and (mask_p == NULL or mask_p[d]):
-            item.score = f
-            item.doc = <int32_t>d
-            size = _offer(heap, size, k, item)
-    count[0] = matched
+        for j in range(d, end):
+            a = acc[j]
+            f = <float>a
+            if size == k:
+                if f <= heap[0].score:
+                    continue
+            elif a == 0:
+                continue
+            if f >= floor and (mask_p == NULL or mask_p[j]):
+                item.score = f
+                item.doc = <int32_t>j
+                size = _offer(heap, size, k, item)
+        d = end
+    count[0] = n_scored if tops != NULL else matched
     return size
+
+
+cdef bint _growing(const float[:] weights, const float[:] bonuses) noexcept nogil:
+    """Whether every unit's weight and bonus is >= 0 (a doc's score only grows)."""
+    cdef Py_ssize_t u
+    for u in range(weights.shape[0]):
+        if weights[u] < 0 or bonuses[u] < 0:
+            return False
+    return True
+
+
+cdef Py_ssize_t _candidates(
+    Walk* w, const uint8_t* mask_p, double remaining, double kth, int32_t* cands,
+    bint tally, Py_ssize_t* count,
+) noexcept nogil:
+    """MaxScore's candidates, ascending into ``cands`` (their number returned) and
+    marked 2 in ``w.mark``: the docs with a score (kept by the mask) that ``remaining``
+    could still lift to ``kth``. ``tally``: the docs with a score are counted into
+    ``count`` too (in dense mode with ``w.tops``: ``w.n_scored``; a chunk whose bound
+    cannot reach ``kth`` is not read)."""
+    cdef Py_ssize_t i, d, n = 0, end, c
+    cdef Py_ssize_t length = w.n_touched if w.seen != NULL else w.max_doc
+    cdef const double* acc = w.acc
+    if w.seen == NULL and w.tops != NULL:
+        if tally:  # (every doc scored was kept by the mask: the walks read no other)
+            count[0] += w.n_scored
+        for c in range((w.max_doc + CHUNK - 1) >> CHUNK_SHIFT):
+            if (w.tops[c] + remaining) * (1 + BOUND_MARGIN) < kth:
+                continue
+            end = min((c + 1) << CHUNK_SHIFT, w.max_doc)
+            for d in range(c << CHUNK_SHIFT, end):
+                if (acc[d] + remaining) * (1 + BOUND_MARGIN) >= kth and (
+                    acc[d] != 0 and (mask_p == NULL or mask_p[d])
+                ):
+                    w.mark[d] = 2
+                    cands[n] = <int32_t>d
+                    n += 1
+        return n
+    for i in range(length):
+        d = w.touched[i] if w.seen != NULL else i
+        if tally:  # (branch-free: every doc is counted)
+            if mask_p == NULL:
+                count[0] += acc[d] != 0
+            else:
+                count[0] += (acc[d] != 0) & (mask_p[d] != 0)
+        # (the bound first: false for most docs, and for every doc without a score, as
+        # ``remaining`` is below ``kth``)
+        if (acc[d] + remaining) * (1 + BOUND_MARGIN) >= kth and (
+            acc[d] != 0 and (mask_p == NULL or mask_p[d])
+        ):
+            w.mark[d] = 2
+            cands[n] = <int32_t>d
+            n += 1
+    if w.seen != NULL:  # (a dense scan finds them in order)
+        qsort(cands, n, sizeof(int32_t), _compare_int32)
+    return n
+
+
+#: Docs of the mask read to estimate the share it keeps (:func:`_density`).
+DEF DENSITY_SAMPLES = 1024
+
+
+cdef double _density(const uint8_t* mask_p, Py_ssize_t max_doc) noexcept nogil:
+    """About the share of the segment's docs the mask keeps (every doc of a small
+    segment read, else :data:`DENSITY_SAMPLES` evenly spaced): a filter's postings are
+    read but only those of kept docs scored, so it decides the per-doc bookkeeping."""
+    cdef Py_ssize_t i = 0, step, kept = 0, seen = 0
+    if max_doc <= 0:
+        return 1
+    step = max(max_doc // DENSITY_SAMPLES, 1)
+    while i < max_doc:
+        kept += mask_p[i] != 0
+        seen += 1
+        i += step
+    return <double>kept / <double>seen
 
 
 #: Pruned, a slice this many times longer than the candidates is searched (a binary
@@ -1121,7 +1250,7 @@ def score_segment(
     cdef cnp.ndarray firsts_arr
     cdef const int32_t* firsts_p = NULL
     cdef Py_ssize_t n_units = weights.shape[0]
-    cdef Py_ssize_t total = 0, p, q, u, i, d, n_out = 0, count = 0, heap_size = 0
+    cdef Py_ssize_t total = 0, p, q, u, i, d, n_out = 0, count = 0, heap_size = 0, reach
     cdef Walk w
     cdef Entry* heap = NULL
     cdef int32_t* cands = NULL
@@ -1134,7 +1263,7 @@ def score_segment(
     cdef float x, kth = 0
     cdef double remaining = 0, reached = 0, bound, kth_cap = INFINITY
     cdef Py_ssize_t could_match = 0, p_unit = 0, counted = 0, read = 0
-    cdef bint pruned = False
+    cdef bint pruned = False, by_floor = False
     cdef bint failed = False
     cdef bint merging = False, merging_units = False, skipping = True, count_skipped = False
     cdef Tables tables
@@ -1188,6 +1317,10 @@ def score_segment(
             raise ValueError("the mask is shorter than the segment")
         mask_p = <const uint8_t*>cnp.PyArray_DATA(mask_arr)
     memset(&w, 0, sizeof(Walk))
+    w.mask = mask_p
+    reach = total
+    if mask_p != NULL:  # the postings a walk scores: those of the docs the mask keeps
+        reach = <Py_ssize_t>(<double>total * _density(mask_p, max_doc))
     if blocks is not None and n_units == 1 and keep > 0 and not prune:
         block_slice = blocks[0]
         if not 0 <= block_slice < n_parts:
@@ -1262,12 +1395,17 @@ def score_segment(
     try:
         w.mark = tables.seen
         if not merging and not merging_units and (
-            total * (LONE_SPARSE_RATIO if n_units == 1 and n_parts <= 2 else SPARSE_RATIO) < max_doc
+            reach * (LONE_SPARSE_RATIO if n_units == 1 and n_parts <= 2 else SPARSE_RATIO) < max_doc
             or block_slice >= 0
         ):  # a list of the docs touched
             w.touched = <int32_t*>malloc((min(total, max_doc) + 1) * sizeof(int32_t))
             w.seen = tables.seen
             if w.touched == NULL:
+                raise MemoryError()
+        elif not merging and not merging_units and keep > 0 and _growing(weights, bonuses):
+            # dense, the best ``keep``: chunk bounds let its passes skip most docs
+            w.tops = <double*>calloc((max_doc >> CHUNK_SHIFT) + 1, sizeof(double))
+            if w.tops == NULL:
                 raise MemoryError()
         if keep > 0:
             heap = <Entry*>malloc(keep * sizeof(Entry))
@@ -1348,7 +1486,7 @@ def score_segment(
                             x = <float>w.xbuf[d]
                             w.xbuf[d] = 0
                             _touch(&w, d)
-                            w.acc[d] += <double>_saturate(x, k1, weights[u])
+                            _add(&w, d, <double>_saturate(x, k1, weights[u]))
                 w.stamp = NULL
                 if w.bad:
                     raise _out_of_range()
@@ -1378,12 +1516,19 @@ def score_segment(
                         and (total - read) >= PRUNE_LEFT_RATIO * read
                     ):
                         kth = 0
-                        count = _kth_best(&w, mask_p, keep, heap, &kth)
-                        could_match = count
-                        if count >= keep:
-                            kth_cap = kth
+                        # no count to reach first and the floor alone lets no untouched
+                        # doc in: this segment's keep-th (a pass over the docs touched) is
+                        # not needed, and the candidates' scan below counts the matches
+                        by_floor = min_total == 0 and remaining * (1 + BOUND_MARGIN) < <float>floor
+                        if by_floor:
+                            count = 0
                         else:
-                            kth = 0
+                            count = _kth_best(&w, mask_p, keep, heap, &kth)
+                            could_match = count
+                            if count >= keep:
+                                kth_cap = kth
+                            else:
+                                kth = 0
                         if floor > kth:
                             kth = <float>floor
                         if count >= min_total and remaining * (1 + BOUND_MARGIN) < kth:
@@ -1392,23 +1537,12 @@ def score_segment(
                             # below the keep-th so far: the rest only read the others
                             pruned = True
                             w.only_seen = True
-                            counted = count
                             n_out = w.n_touched if w.seen != NULL else max_doc
                             cands = <int32_t*>malloc((n_out + 1) * sizeof(int32_t))
                             if cands == NULL:
                                 raise MemoryError()
-                            for i in range(n_out):
-                                d = w.touched[i] if w.seen != NULL else i
-                                # (the bound first: false for most docs, and for every doc
-                                # without a score, as ``remaining`` is below ``kth``)
-                                if (w.acc[d] + remaining) * (1 + BOUND_MARGIN) >= kth and (
-                                    w.acc[d] != 0 and (mask_p == NULL or mask_p[d])
-                                ):
-                                    w.mark[d] = 2
-                                    cands[n_cands] = <int32_t>d
-                                    n_cands += 1
-                            if w.seen != NULL:  # (a dense scan finds them in order)
-                                qsort(cands, n_cands, sizeof(int32_t), _compare_int32)
+                            n_cands = _candidates(&w, mask_p, remaining, kth, cands, by_floor, &count)
+                            counted = count
             # collect: ascending docs with a score, kept by the mask (the best ``keep``)
             count = 0
             if w.seen != NULL:
@@ -1438,7 +1572,10 @@ def score_segment(
                 count = 0
             if w.seen == NULL and keep > 0:  # dense: one pass in order, then the table zeroed
                 if not pruned:
-                    heap_size = _dense_best(w.acc, mask_p, max_doc, keep, <float>floor, heap, &count)
+                    heap_size = _dense_best(
+                        w.acc, w.tops, w.n_scored, mask_p, max_doc, keep, <float>floor, heap,
+                        &count,
+                    )
                 memset(w.acc, 0, max_doc * sizeof(double))
                 n_out = 0
             for i in range(n_out):
@@ -1474,6 +1611,7 @@ def score_segment(
         free(heap)
         free(cands)
         free(w.live)
+        free(w.tops)
     return out_docs, out_scores, count, pruned or w.skipped
 
 

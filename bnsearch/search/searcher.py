@@ -263,7 +263,7 @@ class Searcher:
                 words may skip postings of its common words that cannot change the page
                 (the hits and their scores are the same either way), and ``total`` is
                 then a lower bound: ``Results.total_is_exact`` says which. (A search
-                with a ``filter`` always counts every match.)
+                with a ``filter`` counts the matches it keeps the same way.)
         """
         started = time.perf_counter()
         self._page(limit, offset)
@@ -339,9 +339,10 @@ class Searcher:
             page_end=page_end,
             sort=sort,
             page_only=True,
-            # a filter keeps few of a list's docs: finding the k-th costs more than pruning
-            # saves (1M synthetic: 11.3 ms pruned, 9.8 exhaustive), so filtered totals are exact
-            track_total=None if exact_total or filter is not None else TRACK_TOTAL_HITS,
+            # (a filter's matches are counted the same way: the core scores only the docs
+            # its mask keeps, so pruning pays there too: 1M synthetic, filtered p50 5.22
+            # ms exhaustive, 4.40 pruned)
+            track_total=None if exact_total else TRACK_TOTAL_HITS,
         )
         matched = scored.matched
         total = scored.total
