@@ -42,7 +42,11 @@ cdef cnp.ndarray _contiguous(object array, int typenum):
     """``array`` as a C-contiguous, aligned, native-order array of its own type
     (``typenum`` < 0) or of ``typenum``; a copy only where needed (a view into a
     compound segment file at an odd offset, say)."""
-    cdef cnp.ndarray arr = <cnp.ndarray>cnp.PyArray_FROM_O(array)
+    cdef cnp.ndarray arr
+    if cnp.PyArray_CheckExact(array):  # (an array already: no conversion asked of numpy)
+        arr = <cnp.ndarray>array
+    else:
+        arr = <cnp.ndarray>cnp.PyArray_FROM_O(array)
     if typenum < 0:
         typenum = cnp.PyArray_TYPE(arr)
     if cnp.PyArray_TYPE(arr) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(arr) or (
@@ -1046,7 +1050,7 @@ cdef int _merge_all(
     return 0
 
 
-def score_segment(
+cdef tuple _score_segment(
     list docs_parts,
     list tfs_parts,
     list mult_parts,
@@ -1058,62 +1062,14 @@ def score_segment(
     float k1,
     object mask,
     Py_ssize_t max_doc,
-    Py_ssize_t keep=0,
-    bint prune=False,
-    Py_ssize_t min_total=0,
-    object blocks=None,
-    double floor=0,
+    Py_ssize_t keep,
+    bint prune,
+    Py_ssize_t min_total,
+    object blocks,
+    double floor,
 ):
-    """The matching docs of one segment (ascending, int32), their scores (float32), how
-    many docs match, and whether the segment was pruned.
-
-    Slice ``p`` (``docs_parts[p]``, ``tfs_parts[p]``) belongs to unit ``owners[p]``
-    (ascending) and is weighted by ``mult_parts[p]`` (float32 per doc of the segment);
-    ``forms_parts[p]`` is its form flags (uint8 per posting) or None. Unit ``u`` scores
-    ``weights[u]`` at saturation and adds ``bonuses[u]`` once to a doc where a slice's
-    flags hold all of ``flags[u]`` (``bonuses[u]`` 0: no bonus). ``mask`` (bool per doc
-    or None) keeps the docs a search may return.
-
-    ``keep`` > 0 returns only the best ``keep`` matches (score, then doc; still in doc
-    order) with their exact scores; the count is still of every match. ``prune`` (with
-    ``keep``; units given in order of falling ``weights + bonuses``, which bound what a
-    unit can add, all >= 0) stops reading whole posting lists once the units left could
-    not lift a doc not yet seen above the ``keep``-th score so far and at least
-    ``min_total`` docs were seen to match (MaxScore): the later units then only add to
-    the docs already seen. The best ``keep`` and their scores are those of the exhaustive
-    pass; the count is then a lower bound (at least ``min_total``).
-
-    ``blocks`` (with ``keep`` and one unit): ``(slice, block_x, block_forms[, exact[,
-    firsts[, positive]]])``,
-    per block of :data:`BLOCK` postings of that slice (the unit's longest) a bound on its
-    postings' ``x`` (float32) and the OR of their form flags (uint8, or None): once
-    ``min_total`` matches are counted, a block that cannot reach the ``keep``-th score so
-    far is skipped (block-max pruning); the count is then a lower bound. ``exact``
-    (float32, two per block, NaN where not known; or None) is a memo of each block's
-    exact maxima for these slices, multipliers and flag: the largest ``x`` of its
-    postings and the largest of those that earn the bonus (-inf: none). Where the loose
-    bound cannot skip a block, its exact maxima are read and written there; a later
-    call with the same memo uses them at once. ``firsts`` (int32 per block, or None):
-    the slice's doc ids at every :data:`BLOCK`-th posting (``docs[::BLOCK]``), so that
-    skipping a block reads none of its postings. ``positive`` (True, or absent): every
-    posting of that slice has an ``x`` above zero (term frequencies >= 1, multipliers
-    > 0), so with no ``mask`` and a unit of one or two slices each posting is a match:
-    a skipped block's postings are then counted without being read, and blocks may be
-    skipped from the first full page where that slice alone holds ``min_total``
-    postings (the count, a lower bound, still reaches ``min_total``).
-
-    ``floor`` (with ``keep``; 0: none): the caller wants no doc scoring below it (the
-    ``keep``-th best of the segments searched before: a doc below it cannot reach the
-    best ``keep`` of them all). Pruning and block skipping then start from it rather
-    than from this segment's own ``keep``-th (while the count allows, as above), and the
-    docs returned are the best ``keep`` of those scoring at least ``floor`` (maybe
-    fewer than ``keep``, maybe none).
-
-    Several units (with ``keep``) holding at most :data:`MERGE_MAX_SLICES` slices whose
-    postings are sparse in a large segment (a word and its folded spellings) are merged
-    in doc order instead (:func:`_merge_units`): every posting read, the count exact, no
-    pruning (``prune`` is then moot), the same scores.
-    """
+    """:func:`score_segment` (its arguments checked and its slices read here; the
+    per-unit views given)."""
     cdef Py_ssize_t n_parts = len(docs_parts)
     cdef Py_ssize_t block_slice = -1
     cdef cnp.ndarray block_x_arr, block_forms_arr, exact_arr
@@ -1475,6 +1431,184 @@ def score_segment(
         free(cands)
         free(w.live)
     return out_docs, out_scores, count, pruned or w.skipped
+
+
+def score_segment(
+    list docs_parts,
+    list tfs_parts,
+    list mult_parts,
+    list forms_parts,
+    const int32_t[:] owners,
+    const float[:] weights,
+    const uint8_t[:] flags,
+    const float[:] bonuses,
+    float k1,
+    object mask,
+    Py_ssize_t max_doc,
+    Py_ssize_t keep=0,
+    bint prune=False,
+    Py_ssize_t min_total=0,
+    object blocks=None,
+    double floor=0,
+):
+    """The matching docs of one segment (ascending, int32), their scores (float32), how
+    many docs match, and whether the segment was pruned.
+
+    Slice ``p`` (``docs_parts[p]``, ``tfs_parts[p]``) belongs to unit ``owners[p]``
+    (ascending) and is weighted by ``mult_parts[p]`` (float32 per doc of the segment);
+    ``forms_parts[p]`` is its form flags (uint8 per posting) or None. Unit ``u`` scores
+    ``weights[u]`` at saturation and adds ``bonuses[u]`` once to a doc where a slice's
+    flags hold all of ``flags[u]`` (``bonuses[u]`` 0: no bonus). ``mask`` (bool per doc
+    or None) keeps the docs a search may return.
+
+    ``keep`` > 0 returns only the best ``keep`` matches (score, then doc; still in doc
+    order) with their exact scores; the count is still of every match. ``prune`` (with
+    ``keep``; units given in order of falling ``weights + bonuses``, which bound what a
+    unit can add, all >= 0) stops reading whole posting lists once the units left could
+    not lift a doc not yet seen above the ``keep``-th score so far and at least
+    ``min_total`` docs were seen to match (MaxScore): the later units then only add to
+    the docs already seen. The best ``keep`` and their scores are those of the exhaustive
+    pass; the count is then a lower bound (at least ``min_total``).
+
+    ``blocks`` (with ``keep`` and one unit): ``(slice, block_x, block_forms[, exact[,
+    firsts[, positive]]])``,
+    per block of :data:`BLOCK` postings of that slice (the unit's longest) a bound on its
+    postings' ``x`` (float32) and the OR of their form flags (uint8, or None): once
+    ``min_total`` matches are counted, a block that cannot reach the ``keep``-th score so
+    far is skipped (block-max pruning); the count is then a lower bound. ``exact``
+    (float32, two per block, NaN where not known; or None) is a memo of each block's
+    exact maxima for these slices, multipliers and flag: the largest ``x`` of its
+    postings and the largest of those that earn the bonus (-inf: none). Where the loose
+    bound cannot skip a block, its exact maxima are read and written there; a later
+    call with the same memo uses them at once. ``firsts`` (int32 per block, or None):
+    the slice's doc ids at every :data:`BLOCK`-th posting (``docs[::BLOCK]``), so that
+    skipping a block reads none of its postings. ``positive`` (True, or absent): every
+    posting of that slice has an ``x`` above zero (term frequencies >= 1, multipliers
+    > 0), so with no ``mask`` and a unit of one or two slices each posting is a match:
+    a skipped block's postings are then counted without being read, and blocks may be
+    skipped from the first full page where that slice alone holds ``min_total``
+    postings (the count, a lower bound, still reaches ``min_total``).
+
+    ``floor`` (with ``keep``; 0: none): the caller wants no doc scoring below it (the
+    ``keep``-th best of the segments searched before: a doc below it cannot reach the
+    best ``keep`` of them all). Pruning and block skipping then start from it rather
+    than from this segment's own ``keep``-th (while the count allows, as above), and the
+    docs returned are the best ``keep`` of those scoring at least ``floor`` (maybe
+    fewer than ``keep``, maybe none).
+
+    Several units (with ``keep``) holding at most :data:`MERGE_MAX_SLICES` slices whose
+    postings are sparse in a large segment (a word and its folded spellings) are merged
+    in doc order instead (:func:`_merge_units`): every posting read, the count exact, no
+    pruning (``prune`` is then moot), the same scores.
+    """
+    return _score_segment(
+        docs_parts, tfs_parts, mult_parts, forms_parts, owners, weights, flags, bonuses, k1,
+        mask, max_doc, keep, prune, min_total, blocks, floor,
+    )
+
+
+cdef inline Py_ssize_t _offer_floor(float* best, Py_ssize_t size, Py_ssize_t k, float score) noexcept nogil:
+    """Keep ``score`` if it is among the ``k`` largest seen (``best``: a min-heap, its
+    root the smallest kept); the heap's new size."""
+    cdef Py_ssize_t i, child, parent
+    if size < k:
+        i = size
+        while i > 0:
+            parent = (i - 1) >> 1
+            if best[parent] <= score:
+                break
+            best[i] = best[parent]
+            i = parent
+        best[i] = score
+        return size + 1
+    if score <= best[0]:
+        return size
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= size:
+            break
+        if child + 1 < size and best[child + 1] < best[child]:
+            child += 1
+        if best[child] >= score:
+            break
+        best[i] = best[child]
+        i = child
+    best[i] = score
+    return size
+
+
+def score_segments(
+    list calls, object masks, list max_docs, Py_ssize_t keep, object track_total,
+    bint skip_blocks,
+):
+    """:func:`score_segment` over every segment of a snapshot in one call: per segment
+    the docs and scores it returns, every segment's count summed, and whether the count
+    is exact (no segment pruned or skipped a block).
+
+    ``calls[s]`` is ``(arrays, prune, blocks)``: the arguments of segment ``s`` before
+    the mask (slices, multipliers, forms, owners, weights, flags, bonuses, k1), whether
+    it may prune and its block bounds (used with ``skip_blocks``); ``masks`` is None or
+    one mask (or None) per segment; ``max_docs[s]`` its size. With ``track_total`` (not
+    None) a segment must count ``track_total`` less the matches of the segments before
+    it, and the ``keep``-th best score of the segments before it is its floor (a doc
+    below it cannot be among the best ``keep`` of them all): the same calls, counts and
+    floors as one :func:`score_segment` call a segment (the per-call checks of the
+    per-unit arrays, shared by every segment, made once).
+    """
+    cdef Py_ssize_t n = len(calls), s, i, total = 0, size = 0, count, tracked = 0
+    cdef Py_ssize_t fill = 0
+    cdef float* best = NULL
+    cdef bint exact = True
+    cdef double floor = 0
+    cdef list result = []
+    cdef tuple call, arrays, found
+    cdef object weights_obj = None, flags_obj = None, bonuses_obj = None
+    cdef const float[:] weights
+    cdef const uint8_t[:] flags
+    cdef const float[:] bonuses
+    cdef cnp.ndarray scores
+    cdef const float* sp
+    if len(max_docs) != n or (masks is not None and len(masks) != n):
+        raise ValueError("every segment needs a size (and a mask, or None)")
+    if track_total is not None:
+        tracked = track_total
+        if n > 1 and keep > 0:
+            fill = keep
+            best = <float*>malloc(fill * sizeof(float))
+            if best == NULL:
+                raise MemoryError()
+    try:
+        for s in range(n):
+            call = calls[s]
+            arrays = call[0]
+            if len(arrays) != 9:
+                raise ValueError("a segment's call needs nine arrays and figures")
+            if arrays[5] is not weights_obj:  # (one per query: shared by every segment)
+                weights, weights_obj = arrays[5], arrays[5]
+            if arrays[6] is not flags_obj:
+                flags, flags_obj = arrays[6], arrays[6]
+            if arrays[7] is not bonuses_obj:
+                bonuses, bonuses_obj = arrays[7], arrays[7]
+            found = _score_segment(
+                arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], weights, flags, bonuses,
+                arrays[8], None if masks is None else masks[s], max_docs[s], keep, call[1],
+                max(tracked - total, 0), call[2] if skip_blocks else None, floor,
+            )
+            count = found[2]
+            total += count
+            exact = exact and not found[3]
+            result.append((found[0], found[1]))
+            if fill and s + 1 < n:  # the floor of the next segment
+                scores = <cnp.ndarray>found[1]
+                sp = <const float*>cnp.PyArray_DATA(scores)
+                for i in range(cnp.PyArray_DIM(scores, 0)):
+                    size = _offer_floor(best, size, fill, sp[i])
+                if size == fill:
+                    floor = <double>best[0]
+    finally:
+        free(best)
+    return result, total, exact
 
 
 # -- the proximity rerank: word pairs side by side in a few docs --------------------------------

@@ -374,32 +374,17 @@ class Evaluator:
         # a lone unit skips the blocks of its longest slice that cannot reach the page
         skip_blocks = keep > 0 and track_total is not None and len(units) == 1
         calls = self._segment_calls(core, units, prune, track_total if skip_blocks else None)
-        result: list[DocScores] = []
-        total = 0
-        exact = True
-        # pruning: the best ``keep`` scores of the segments before are a floor for the
-        # next (a doc below the keep-th of them cannot be among the best ``keep`` of all)
-        floors = _Floor(keep if track_total is not None else 0) if len(calls) > 1 else None
-        floor = 0.0
-        for ordinal, (segment, (arrays, pruning, blocks)) in enumerate(
-            zip(self.segments, calls, strict=True)
-        ):
-            docs, scores, count, pruned = core.score_segment(
-                *arrays,
-                None if masks is None else masks[ordinal],
-                segment.max_doc,
-                keep,
-                pruning,
-                max((track_total or 0) - total, 0),
-                blocks if skip_blocks else None,
-                floor,
-            )
-            total += count
-            exact = exact and not pruned
-            result.append((docs, scores))
-            if floors is not None and ordinal + 1 < len(calls):
-                floors.add(scores)
-                floor = floors.floor
+        # one call for every segment: each counts what the ones before left to count, and
+        # the best ``keep`` scores of the segments before are a floor for the next (a doc
+        # below the keep-th of them cannot be among the best ``keep`` of all)
+        result, total, exact = core.score_segments(
+            calls,
+            masks,
+            [segment.max_doc for segment in self.segments],
+            keep,
+            track_total,
+            skip_blocks,
+        )
         return Evaluated(result, total, total_is_exact=exact, complete=keep == 0)
 
     def _segment_calls(
@@ -769,30 +754,6 @@ class Evaluator:
                 scores *= boost
             result.append((docs, scores))
         return result
-
-
-class _Floor:
-    """The ``keep``-th best score of the segments searched so far (their best ``keep``
-    each), the floor the compiled core may prune the next segment from: 0 (none) until
-    ``keep`` scores are known, or when ``keep`` is 0."""
-
-    __slots__ = ("best", "floor", "keep")
-
-    def __init__(self, keep: int) -> None:
-        self.keep = keep
-        self.floor = 0.0
-        self.best: FloatArray = _EMPTY_SCORES
-
-    def add(self, scores: FloatArray) -> None:
-        keep = self.keep
-        if not keep or not len(scores):
-            return
-        pool = np.concatenate((self.best, scores)) if len(self.best) else scores
-        if len(pool) > keep:
-            pool = np.partition(pool, len(pool) - keep)[len(pool) - keep :]
-        self.best = pool
-        if len(pool) == keep:
-            self.floor = float(pool.min())
 
 
 def _may_skip(parts: list[Part], overall: int, track_total: int, ratio: int) -> bool:
