@@ -1611,6 +1611,66 @@ def score_segments(
     return result, total, exact
 
 
+cdef struct Ranked:
+    float score
+    int32_t ordinal
+    int32_t doc
+
+
+cdef int _compare_ranked(const void* a, const void* b) noexcept nogil:
+    """Rank order: higher score first, then lower segment ordinal, then lower doc."""
+    cdef const Ranked* x = <const Ranked*>a
+    cdef const Ranked* y = <const Ranked*>b
+    if x.score != y.score:
+        return -1 if x.score > y.score else 1
+    if x.ordinal != y.ordinal:
+        return -1 if x.ordinal < y.ordinal else 1
+    return (x.doc > y.doc) - (x.doc < y.doc)
+
+
+def best_few(list matched, Py_ssize_t k):
+    """The first ``k`` of a few matches over all segments by score (ties: segment, then
+    doc) as ``(segment ordinal, doc, score)``: what ``collect.top`` gives for the compiled
+    core's best of each segment (``matched[s]``: docs and float32 scores), sorted here
+    instead of as Python tuples; None where a segment's scores are not float32 (the
+    caller sorts those)."""
+    cdef Py_ssize_t n = 0, s, i, j, size, taken
+    cdef cnp.ndarray docs, scores
+    cdef Ranked* entries = NULL
+    cdef list out = []
+    cdef tuple pair
+    for pair in matched:
+        n += len(pair[0])
+    if k <= 0 or n == 0:
+        return out
+    entries = <Ranked*>malloc(n * sizeof(Ranked))
+    if entries == NULL:
+        raise MemoryError()
+    try:
+        j = 0
+        for s in range(len(matched)):
+            pair = matched[s]
+            docs = _contiguous(pair[0], cnp.NPY_INT32)
+            scores = _contiguous(pair[1], -1)
+            if cnp.PyArray_TYPE(scores) != cnp.NPY_FLOAT32:
+                return None
+            size = cnp.PyArray_DIM(docs, 0)
+            if cnp.PyArray_DIM(scores, 0) != size:
+                raise ValueError("a segment's docs and scores differ in length")
+            for i in range(size):
+                entries[j].score = (<const float*>cnp.PyArray_DATA(scores))[i]
+                entries[j].ordinal = <int32_t>s
+                entries[j].doc = (<const int32_t*>cnp.PyArray_DATA(docs))[i]
+                j += 1
+        qsort(entries, n, sizeof(Ranked), _compare_ranked)
+        taken = min(k, n)
+        for i in range(taken):
+            out.append((entries[i].ordinal, entries[i].doc, <double>entries[i].score))
+    finally:
+        free(entries)
+    return out
+
+
 # -- the proximity rerank: word pairs side by side in a few docs --------------------------------
 cdef struct Occurrence:
     int64_t position
