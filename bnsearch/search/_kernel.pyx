@@ -390,6 +390,11 @@ cdef struct Walk:
     float* exact      # per block two floats, filled when first needed (NaN: not yet; NULL:
                       # none kept): the largest x of its postings, and the largest of those
                       # that earn the bonus (-INFINITY: none does)
+    float* other      # (a lone unit's other slice, :func:`_merge_blocks`) per block two
+                      # floats, filled when its docs are first read (NaN: not yet; NULL:
+                      # none kept): the largest x of the other slice's postings in the
+                      # block's doc range, and the largest of those earning the bonus
+                      # (-INFINITY: none)
     Py_ssize_t n_blocks
     const int32_t* firsts     # per block, the doc of its first posting (NULL: read the slice)
     const uint8_t* mask       # the docs a search may return (NULL: all)
@@ -659,6 +664,47 @@ cdef inline bint _other_form(const Other* o, const Walk* w) noexcept nogil:
     return o.forms != NULL and (o.forms[o.at] & w.flag) == w.flag
 
 
+cdef inline void _keep_other(Walk* w, Py_ssize_t b, float best, float best_form) noexcept nogil:
+    """Block ``b``'s memo of the other slice (see ``Walk.other``), once its docs were read."""
+    if w.other != NULL and isnan(w.other[2 * b]):
+        w.other[2 * b] = best
+        w.other[2 * b + 1] = best_form
+
+
+cdef inline Py_ssize_t _other_below(Other* o, Py_ssize_t hi, Walk* w) noexcept nogil:
+    """The doc of the other slice's next posting if it is below ``hi``; else -1 (also
+    where it names a doc outside the segment: ``w.bad`` is then set)."""
+    cdef Py_ssize_t od
+    if o.at >= o.n:
+        return -1
+    od = _doc_at(o.docs, o.doc_kind, o.at)
+    if od >= hi:
+        return -1
+    if od < 0 or od >= w.max_doc:
+        w.bad = 1
+        return -1
+    return od
+
+
+cdef inline double _other_bound(
+    const float* other, float bx, bint may_form, float k1, float weight, const Walk* w
+) noexcept nogil:
+    """What a doc of the other slice in a skipped block can score, by the block's memo of
+    that slice (``other``: its largest ``x`` in the block's doc range, and the largest of
+    those earning the bonus; -inf: none): as each doc's own bound in
+    :func:`_merge_blocks`, at its largest (-1: the range holds none of its docs)."""
+    cdef double base = -1, with_form
+    if other[0] != -INFINITY:
+        base = <double>_saturate(<float>(<double>bx + <double>other[0]), k1, weight)
+        if may_form:
+            base += w.bonus
+    if other[1] != -INFINITY:
+        with_form = <double>_saturate(<float>(<double>bx + <double>other[1]), k1, weight) + w.bonus
+        if with_form > base:
+            base = with_form
+    return base
+
+
 cdef void _merge_blocks(
     const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, float k1,
     float weight, Walk* w, Other* o,
@@ -671,11 +717,14 @@ cdef void _merge_blocks(
     ``min_total`` matches are counted, a block whose bound (:func:`_block_bound`) stays
     below the ``keep``-th score so far (or the floor) is skipped: of its other-slice
     docs, only those whose own bound (their ``x`` there plus the block's largest) can
-    reach it are scored, their posting in the block looked up."""
+    reach it are scored, their posting in the block looked up. Where ``w.other`` keeps
+    the other slice's largest ``x`` in the block's range (filled as the block's
+    other-slice docs are first read), a skipped block whose bound with it stays below
+    the page passes those docs without reading their frequencies or multipliers."""
     cdef Py_ssize_t b, i, start, end, d, od, at, n_blocks = (n + BLOCK - 1) // BLOCK
     cdef Py_ssize_t hi
     cdef double kth, base
-    cdef float bx, xo, x
+    cdef float bx, xo, x, o_best, o_form
     cdef bint may_form, form
     for b in range(n_blocks):
         start = b * BLOCK
@@ -686,6 +735,7 @@ cdef void _merge_blocks(
             hi = w.firsts[b + 1]
         else:
             hi = docs[end]
+        o_best = o_form = -INFINITY  # (the other slice's largest x in the block's range)
         kth = _threshold(w) if w.block_x != NULL else -1
         if kth >= 0:
             base = _block_bound(docs, tfs, start, end, b, mult, k1, weight, kth, w, &bx, &may_form)
@@ -693,17 +743,26 @@ cdef void _merge_blocks(
                 w.skipped = True
                 if w.count_skipped:  # (each a match; those scored below are not counted twice)
                     w.live_count += end - start
-                at = start
-                while o.at < o.n:
-                    od = _doc_at(o.docs, o.doc_kind, o.at)
-                    if od >= hi:
-                        break
-                    if od < 0 or od >= w.max_doc:
-                        w.bad = 1
+                if w.other != NULL and not isnan(w.other[2 * b]) and _other_bound(
+                    &w.other[2 * b], bx, may_form, k1, weight, w
+                ) * (1 + 2 * BOUND_MARGIN) < kth:  # (none of its docs' bounds below can reach)
+                    while _other_below(o, hi, w) >= 0:
+                        o.at += 1
+                    if w.bad:
                         return
+                    continue
+                at = start
+                while True:
+                    od = _other_below(o, hi, w)
+                    if od < 0:
+                        break
                     xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
                     form = _other_form(o, w)
                     o.at += 1
+                    if xo > o_best:
+                        o_best = xo
+                    if form and xo > o_form:
+                        o_form = xo
                     base = <double>_saturate(<float>(<double>bx + <double>xo), k1, weight)
                     if form or may_form:
                         base += w.bonus
@@ -717,6 +776,9 @@ cdef void _merge_blocks(
                         if w.count_skipped:
                             w.live_count -= 1
                     _emit(w, od, x, form, k1, weight)
+                if w.bad:
+                    return
+                _keep_other(w, b, o_best, o_form)
                 continue
         for i in range(start, end):
             d = docs[i]
@@ -725,31 +787,38 @@ cdef void _merge_blocks(
                 return
             x = <float>tfs[i] * mult[d]
             form = w.forms != NULL and (w.forms[i] & w.flag) == w.flag
-            while o.at < o.n:
-                od = _doc_at(o.docs, o.doc_kind, o.at)
-                if od > d:
-                    break
+            while True:  # the other slice's docs up to this one
+                od = _other_below(o, d + 1, w)
                 if od < 0:
-                    w.bad = 1
-                    return
+                    break
                 xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
+                if xo > o_best:
+                    o_best = xo
+                if _other_form(o, w) and xo > o_form:
+                    o_form = xo
                 if od == d:
                     x = <float>(<double>xo + <double>x)
                     form = form or _other_form(o, w)
                 else:
                     _emit(w, od, xo, _other_form(o, w), k1, weight)
                 o.at += 1
-            _emit(w, d, x, form, k1, weight)
-        while o.at < o.n:  # the other slice's docs after the block's last, before the next
-            od = _doc_at(o.docs, o.doc_kind, o.at)
-            if od >= hi:
-                break
-            if od < 0 or od >= w.max_doc:
-                w.bad = 1
+            if w.bad:
                 return
-            _emit(w, od, <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od],
-                  _other_form(o, w), k1, weight)
+            _emit(w, d, x, form, k1, weight)
+        while True:  # the other slice's docs after the block's last, before the next
+            od = _other_below(o, hi, w)
+            if od < 0:
+                break
+            xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
+            if xo > o_best:
+                o_best = xo
+            if _other_form(o, w) and xo > o_form:
+                o_form = xo
+            _emit(w, od, xo, _other_form(o, w), k1, weight)
             o.at += 1
+        if w.bad:
+            return
+        _keep_other(w, b, o_best, o_form)
     if o.at < o.n:  # (docs at or past the segment's end)
         w.bad = 1
 
@@ -1074,6 +1143,7 @@ cdef tuple _score_segment(
     cdef Py_ssize_t block_slice = -1
     cdef cnp.ndarray block_x_arr, block_forms_arr, exact_arr
     cdef float* exact_p = NULL
+    cdef float* other_p = NULL
     cdef cnp.ndarray firsts_arr
     cdef const int32_t* firsts_p = NULL
     cdef Py_ssize_t n_units = weights.shape[0]
@@ -1168,11 +1238,15 @@ cdef tuple _score_segment(
                 or not cnp.PyArray_ISWRITEABLE(exact_arr)
                 or not cnp.PyArray_ISNOTSWAPPED(exact_arr)
                 or not cnp.PyArray_ISALIGNED(exact_arr)
-                or cnp.PyArray_DIM(exact_arr, 0) != 2 * w.n_blocks
+                or cnp.PyArray_DIM(exact_arr, 0) not in (2 * w.n_blocks, 4 * w.n_blocks)
                 or cnp.PyArray_NDIM(exact_arr) != 1
             ):
-                raise ValueError("the exact block maxima must be a writable float32 array, two per block")
+                raise ValueError(
+                    "the exact block maxima must be a writable float32 array, two or four per block"
+                )
             exact_p = <float*>cnp.PyArray_DATA(exact_arr)
+            if cnp.PyArray_DIM(exact_arr, 0) == 4 * w.n_blocks:  # (and the other slice's)
+                other_p = exact_p + 2 * w.n_blocks
         if len(blocks) > 4 and blocks[4] is not None:
             firsts_arr = _contiguous(blocks[4], cnp.NPY_INT32)
             if cnp.PyArray_DIM(firsts_arr, 0) != w.n_blocks:
@@ -1237,6 +1311,8 @@ cdef tuple _score_segment(
             if skipping:
                 w.exact = exact_p
                 w.firsts = firsts_p
+                if merging and n_parts == 2:  # (a word's title beside its body)
+                    w.other = other_p
                 if count_skipped and merging:
                     w.count_skipped = True
                     w.min_total = 0
@@ -1480,7 +1556,13 @@ def score_segment(
     exact maxima for these slices, multipliers and flag: the largest ``x`` of its
     postings and the largest of those that earn the bonus (-inf: none). Where the loose
     bound cannot skip a block, its exact maxima are read and written there; a later
-    call with the same memo uses them at once. ``firsts`` (int32 per block, or None):
+    call with the same memo uses them at once. Four per block (the first two as above):
+    a lone unit of two slices also keeps, per block, the largest ``x`` of its other
+    slice's postings in the block's doc range and the largest of those earning the
+    bonus, written when the block's docs of that slice are first read; a skipped block
+    whose bound with them stays below the page then passes those docs unread (their
+    own bounds could not reach it either: the same pages, scores and count).
+    ``firsts`` (int32 per block, or None):
     the slice's doc ids at every :data:`BLOCK`-th posting (``docs[::BLOCK]``), so that
     skipping a block reads none of its postings. ``positive`` (True, or absent): every
     posting of that slice has an ``x`` above zero (term frequencies >= 1, multipliers

@@ -547,7 +547,8 @@ class Evaluator:
         largest tf times the largest multiplier of a length code at or above the block's
         smallest), with an exact-form bonus the OR of the block's form flags, and the
         memo of the blocks' exact maxima the core fills where that bound cannot skip a
-        block (two floats a block, NaN until read; kept with the core's other arguments,
+        block (four floats a block, NaN until read: the slice's and, for a word in title
+        and body, the title's in the block's doc range; kept with the core's other arguments,
         so a kept query reads them once), each block's first doc (a skipped block's
         postings are then never read) and whether every posting of the slice scores (a
         skipped block's postings are then counted unread); None where the segment keeps
@@ -565,7 +566,8 @@ class Evaluator:
         )
         if not bonus or self._part_forms(unit, segment, parts[longest]) is None:
             block_forms = None
-        exact: FloatArray = np.full(2 * len(bound), np.nan, dtype=np.float32)
+        # (two floats a block for the slice, two for the unit's other slice: see the core)
+        exact: FloatArray = np.full(4 * len(bound), np.nan, dtype=np.float32)
         firsts = np.ascontiguousarray(docs[::BLOCK], dtype=np.int32)
         # (stored term frequencies are >= 1: every posting's x is > 0 where the table is)
         positive = bool(table.min() > 0)
