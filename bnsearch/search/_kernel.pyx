@@ -21,6 +21,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from libc.math cimport INFINITY, isnan
 from libc.string cimport memset
+from cpython.pyport cimport PY_SSIZE_T_MAX
 
 from bnsearch.search._types cimport doc_t, tf_t
 
@@ -671,6 +672,14 @@ cdef inline void _keep_other(Walk* w, Py_ssize_t b, float best, float best_form)
         w.other[2 * b + 1] = best_form
 
 
+cdef inline Py_ssize_t _other_doc(const Other* o) noexcept nogil:
+    """The doc of the other slice's next posting, unchecked (past its end: none is
+    larger)."""
+    if o.at < o.n:
+        return _doc_at(o.docs, o.doc_kind, o.at)
+    return PY_SSIZE_T_MAX
+
+
 cdef inline Py_ssize_t _other_below(Other* o, Py_ssize_t hi, Walk* w) noexcept nogil:
     """The doc of the other slice's next posting if it is below ``hi``; else -1 (also
     where it names a doc outside the segment: ``w.bad`` is then set)."""
@@ -722,7 +731,7 @@ cdef void _merge_blocks(
     other-slice docs are first read), a skipped block whose bound with it stays below
     the page passes those docs without reading their frequencies or multipliers."""
     cdef Py_ssize_t b, i, start, end, d, od, at, n_blocks = (n + BLOCK - 1) // BLOCK
-    cdef Py_ssize_t hi
+    cdef Py_ssize_t hi, nod
     cdef double kth, base
     cdef float bx, xo, x, o_best, o_form
     cdef bint may_form, form
@@ -780,6 +789,7 @@ cdef void _merge_blocks(
                     return
                 _keep_other(w, b, o_best, o_form)
                 continue
+        nod = _other_doc(o)
         for i in range(start, end):
             d = docs[i]
             if d < 0 or d >= w.max_doc:
@@ -787,10 +797,11 @@ cdef void _merge_blocks(
                 return
             x = <float>tfs[i] * mult[d]
             form = w.forms != NULL and (w.forms[i] & w.flag) == w.flag
-            while True:  # the other slice's docs up to this one
-                od = _other_below(o, d + 1, w)
+            while nod <= d:  # the other slice's docs up to this one
+                od = nod
                 if od < 0:
-                    break
+                    w.bad = 1
+                    return
                 xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
                 if xo > o_best:
                     o_best = xo
@@ -802,8 +813,7 @@ cdef void _merge_blocks(
                 else:
                     _emit(w, od, xo, _other_form(o, w), k1, weight)
                 o.at += 1
-            if w.bad:
-                return
+                nod = _other_doc(o)
             _emit(w, d, x, form, k1, weight)
         while True:  # the other slice's docs after the block's last, before the next
             od = _other_below(o, hi, w)
