@@ -144,6 +144,19 @@ def _exact_maxima(arrays: tuple[Any, ...], longest: int) -> np.ndarray[Any, Any]
     return out
 
 
+def _at_most_two_slices(rng: np.random.Generator, arrays: tuple[Any, ...]) -> list[Any]:
+    """A random unit's arguments cut to two of its slices where it has more (one or two
+    slices: a word in title and body)."""
+    out = list(arrays)
+    n = len(out[0])
+    if n > 2:
+        keep_slices = sorted(rng.choice(n, size=2, replace=False).tolist())
+        for i in range(4):
+            out[i] = [out[i][j] for j in keep_slices]
+        out[4] = np.zeros(2, dtype=np.int32)
+    return out
+
+
 def test_exact_block_maxima_kept_between_calls_keep_the_page(core: ModuleType) -> None:
     """With a memo of exact block maxima (the fourth item of ``blocks``), the core
     reads a block's exact maxima where its loose bound cannot skip it, writes them into
@@ -333,13 +346,7 @@ def test_skipped_blocks_counted_unread_keep_the_page(core: ModuleType) -> None:
     early = 0
     for case in range(600):
         unit = _random_unit(rng)
-        arrays = list(unit["arrays"])
-        n = len(arrays[0])
-        if n > 2:  # (one or two slices: a word in title and body)
-            keep_slices = sorted(rng.choice(n, size=2, replace=False).tolist())
-            for i in range(4):
-                arrays[i] = [arrays[i][j] for j in keep_slices]
-            arrays[4] = np.zeros(2, dtype=np.int32)
+        arrays = _at_most_two_slices(rng, unit["arrays"])
         arrays[2] = [m + np.float32(0.01) for m in arrays[2]]  # (every x > 0)
         arrays[9] = None  # (no mask)
         arrays = tuple(arrays)
@@ -397,15 +404,9 @@ def test_a_memo_of_the_other_slice_passes_its_docs_unread_with_the_same_page(
     filled = 0
     for case in range(500):
         unit = _random_unit(rng)
-        arrays = list(unit["arrays"])
-        n = len(arrays[0])
-        if n == 1:
+        if len(unit["arrays"][0]) == 1:
             continue
-        keep_slices = sorted(rng.choice(n, size=2, replace=False).tolist())
-        for i in range(4):
-            arrays[i] = [arrays[i][j] for j in keep_slices]
-        arrays[4] = np.zeros(2, dtype=np.int32)
-        arrays = tuple(arrays)
+        arrays = tuple(_at_most_two_slices(rng, unit["arrays"]))
         keep, min_total = unit["keep"], unit["min_total"]
         every_docs, every_scores, every_count, _ = core.score_segment(*arrays)
         best = np.sort(every_docs[np.lexsort((every_docs, -every_scores))[:keep]])

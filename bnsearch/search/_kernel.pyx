@@ -1129,7 +1129,7 @@ cdef int _merge_all(
     return 0
 
 
-cdef tuple _score_segment(
+cpdef tuple score_segment(
     list docs_parts,
     list tfs_parts,
     list mult_parts,
@@ -1141,14 +1141,68 @@ cdef tuple _score_segment(
     float k1,
     object mask,
     Py_ssize_t max_doc,
-    Py_ssize_t keep,
-    bint prune,
-    Py_ssize_t min_total,
-    object blocks,
-    double floor,
+    Py_ssize_t keep=0,
+    bint prune=False,
+    Py_ssize_t min_total=0,
+    object blocks=None,
+    double floor=0,
 ):
-    """:func:`score_segment` (its arguments checked and its slices read here; the
-    per-unit views given)."""
+    """The matching docs of one segment (ascending, int32), their scores (float32), how
+    many docs match, and whether the segment was pruned.
+
+    Slice ``p`` (``docs_parts[p]``, ``tfs_parts[p]``) belongs to unit ``owners[p]``
+    (ascending) and is weighted by ``mult_parts[p]`` (float32 per doc of the segment);
+    ``forms_parts[p]`` is its form flags (uint8 per posting) or None. Unit ``u`` scores
+    ``weights[u]`` at saturation and adds ``bonuses[u]`` once to a doc where a slice's
+    flags hold all of ``flags[u]`` (``bonuses[u]`` 0: no bonus). ``mask`` (bool per doc
+    or None) keeps the docs a search may return.
+
+    ``keep`` > 0 returns only the best ``keep`` matches (score, then doc; still in doc
+    order) with their exact scores; the count is still of every match. ``prune`` (with
+    ``keep``; units given in order of falling ``weights + bonuses``, which bound what a
+    unit can add, all >= 0) stops reading whole posting lists once the units left could
+    not lift a doc not yet seen above the ``keep``-th score so far and at least
+    ``min_total`` docs were seen to match (MaxScore): the later units then only add to
+    the docs already seen. The best ``keep`` and their scores are those of the exhaustive
+    pass; the count is then a lower bound (at least ``min_total``).
+
+    ``blocks`` (with ``keep`` and one unit): ``(slice, block_x, block_forms[, exact[,
+    firsts[, positive]]])``,
+    per block of :data:`BLOCK` postings of that slice (the unit's longest) a bound on its
+    postings' ``x`` (float32) and the OR of their form flags (uint8, or None): once
+    ``min_total`` matches are counted, a block that cannot reach the ``keep``-th score so
+    far is skipped (block-max pruning); the count is then a lower bound. ``exact``
+    (float32, two per block, NaN where not known; or None) is a memo of each block's
+    exact maxima for these slices, multipliers and flag: the largest ``x`` of its
+    postings and the largest of those that earn the bonus (-inf: none). Where the loose
+    bound cannot skip a block, its exact maxima are read and written there; a later
+    call with the same memo uses them at once. Four per block (the first two as above):
+    a lone unit of two slices also keeps, per block, the largest ``x`` of its other
+    slice's postings in the block's doc range and the largest of those earning the
+    bonus, written when the block's docs of that slice are first read; a skipped block
+    whose bound with them stays below the page then passes those docs unread (their
+    own bounds could not reach it either: the same pages, scores and count).
+    ``firsts`` (int32 per block, or None):
+    the slice's doc ids at every :data:`BLOCK`-th posting (``docs[::BLOCK]``), so that
+    skipping a block reads none of its postings. ``positive`` (True, or absent): every
+    posting of that slice has an ``x`` above zero (term frequencies >= 1, multipliers
+    > 0), so with no ``mask`` and a unit of one or two slices each posting is a match:
+    a skipped block's postings are then counted without being read, and blocks may be
+    skipped from the first full page where that slice alone holds ``min_total``
+    postings (the count, a lower bound, still reaches ``min_total``).
+
+    ``floor`` (with ``keep``; 0: none): the caller wants no doc scoring below it (the
+    ``keep``-th best of the segments searched before: a doc below it cannot reach the
+    best ``keep`` of them all). Pruning and block skipping then start from it rather
+    than from this segment's own ``keep``-th (while the count allows, as above), and the
+    docs returned are the best ``keep`` of those scoring at least ``floor`` (maybe
+    fewer than ``keep``, maybe none).
+
+    Several units (with ``keep``) holding at most :data:`MERGE_MAX_SLICES` slices whose
+    postings are sparse in a large segment (a word and its folded spellings) are merged
+    in doc order instead (:func:`_merge_units`): every posting read, the count exact, no
+    pruning (``prune`` is then moot), the same scores.
+    """
     cdef Py_ssize_t n_parts = len(docs_parts)
     cdef Py_ssize_t block_slice = -1
     cdef cnp.ndarray block_x_arr, block_forms_arr, exact_arr
@@ -1519,86 +1573,6 @@ cdef tuple _score_segment(
     return out_docs, out_scores, count, pruned or w.skipped
 
 
-def score_segment(
-    list docs_parts,
-    list tfs_parts,
-    list mult_parts,
-    list forms_parts,
-    const int32_t[:] owners,
-    const float[:] weights,
-    const uint8_t[:] flags,
-    const float[:] bonuses,
-    float k1,
-    object mask,
-    Py_ssize_t max_doc,
-    Py_ssize_t keep=0,
-    bint prune=False,
-    Py_ssize_t min_total=0,
-    object blocks=None,
-    double floor=0,
-):
-    """The matching docs of one segment (ascending, int32), their scores (float32), how
-    many docs match, and whether the segment was pruned.
-
-    Slice ``p`` (``docs_parts[p]``, ``tfs_parts[p]``) belongs to unit ``owners[p]``
-    (ascending) and is weighted by ``mult_parts[p]`` (float32 per doc of the segment);
-    ``forms_parts[p]`` is its form flags (uint8 per posting) or None. Unit ``u`` scores
-    ``weights[u]`` at saturation and adds ``bonuses[u]`` once to a doc where a slice's
-    flags hold all of ``flags[u]`` (``bonuses[u]`` 0: no bonus). ``mask`` (bool per doc
-    or None) keeps the docs a search may return.
-
-    ``keep`` > 0 returns only the best ``keep`` matches (score, then doc; still in doc
-    order) with their exact scores; the count is still of every match. ``prune`` (with
-    ``keep``; units given in order of falling ``weights + bonuses``, which bound what a
-    unit can add, all >= 0) stops reading whole posting lists once the units left could
-    not lift a doc not yet seen above the ``keep``-th score so far and at least
-    ``min_total`` docs were seen to match (MaxScore): the later units then only add to
-    the docs already seen. The best ``keep`` and their scores are those of the exhaustive
-    pass; the count is then a lower bound (at least ``min_total``).
-
-    ``blocks`` (with ``keep`` and one unit): ``(slice, block_x, block_forms[, exact[,
-    firsts[, positive]]])``,
-    per block of :data:`BLOCK` postings of that slice (the unit's longest) a bound on its
-    postings' ``x`` (float32) and the OR of their form flags (uint8, or None): once
-    ``min_total`` matches are counted, a block that cannot reach the ``keep``-th score so
-    far is skipped (block-max pruning); the count is then a lower bound. ``exact``
-    (float32, two per block, NaN where not known; or None) is a memo of each block's
-    exact maxima for these slices, multipliers and flag: the largest ``x`` of its
-    postings and the largest of those that earn the bonus (-inf: none). Where the loose
-    bound cannot skip a block, its exact maxima are read and written there; a later
-    call with the same memo uses them at once. Four per block (the first two as above):
-    a lone unit of two slices also keeps, per block, the largest ``x`` of its other
-    slice's postings in the block's doc range and the largest of those earning the
-    bonus, written when the block's docs of that slice are first read; a skipped block
-    whose bound with them stays below the page then passes those docs unread (their
-    own bounds could not reach it either: the same pages, scores and count).
-    ``firsts`` (int32 per block, or None):
-    the slice's doc ids at every :data:`BLOCK`-th posting (``docs[::BLOCK]``), so that
-    skipping a block reads none of its postings. ``positive`` (True, or absent): every
-    posting of that slice has an ``x`` above zero (term frequencies >= 1, multipliers
-    > 0), so with no ``mask`` and a unit of one or two slices each posting is a match:
-    a skipped block's postings are then counted without being read, and blocks may be
-    skipped from the first full page where that slice alone holds ``min_total``
-    postings (the count, a lower bound, still reaches ``min_total``).
-
-    ``floor`` (with ``keep``; 0: none): the caller wants no doc scoring below it (the
-    ``keep``-th best of the segments searched before: a doc below it cannot reach the
-    best ``keep`` of them all). Pruning and block skipping then start from it rather
-    than from this segment's own ``keep``-th (while the count allows, as above), and the
-    docs returned are the best ``keep`` of those scoring at least ``floor`` (maybe
-    fewer than ``keep``, maybe none).
-
-    Several units (with ``keep``) holding at most :data:`MERGE_MAX_SLICES` slices whose
-    postings are sparse in a large segment (a word and its folded spellings) are merged
-    in doc order instead (:func:`_merge_units`): every posting read, the count exact, no
-    pruning (``prune`` is then moot), the same scores.
-    """
-    return _score_segment(
-        docs_parts, tfs_parts, mult_parts, forms_parts, owners, weights, flags, bonuses, k1,
-        mask, max_doc, keep, prune, min_total, blocks, floor,
-    )
-
-
 cdef inline Py_ssize_t _offer_floor(float* best, Py_ssize_t size, Py_ssize_t k, float score) noexcept nogil:
     """Keep ``score`` if it is among the ``k`` largest seen (``best``: a min-heap, its
     root the smallest kept); the heap's new size."""
@@ -1682,7 +1656,7 @@ def score_segments(
                 flags, flags_obj = arrays[6], arrays[6]
             if arrays[7] is not bonuses_obj:
                 bonuses, bonuses_obj = arrays[7], arrays[7]
-            found = _score_segment(
+            found = score_segment(
                 arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], weights, flags, bonuses,
                 arrays[8], None if masks is None else masks[s], max_docs[s], keep, call[1],
                 max(tracked - total, 0), call[2] if skip_blocks else None, floor,
