@@ -57,6 +57,13 @@ cdef cnp.ndarray _contiguous(object array, int typenum):
     return arr
 
 
+cdef inline cnp.ndarray _empty(Py_ssize_t size, int typenum):
+    """A new one-dimensional array of ``size`` items of ``typenum`` (numpy's C call: no
+    Python-level ``np.empty`` and its keyword parsing, once or twice a segment)."""
+    cdef cnp.npy_intp dims = size
+    return cnp.PyArray_EMPTY(1, &dims, typenum, 0)
+
+
 cdef inline cnp.ndarray _docs_array(object docs):
     cdef cnp.ndarray arr = _contiguous(docs, -1)
     cdef int kind = cnp.PyArray_TYPE(arr)
@@ -1518,8 +1525,8 @@ cpdef tuple score_segment(
                     d = w.touched[i] if w.seen != NULL else i
                     if w.acc[d] != 0 and (mask_p == NULL or mask_p[d]):
                         count += 1
-                out_docs = np.empty(count, dtype=np.int32)
-                out_scores = np.empty(count, dtype=np.float32)
+                out_docs = _empty(count, cnp.NPY_INT32)
+                out_scores = _empty(count, cnp.NPY_FLOAT32)
             heap_size = 0
             if pruned:  # the matches were counted when pruning began; the best are candidates
                 count = counted
@@ -1555,8 +1562,8 @@ cpdef tuple score_segment(
                     w.seen[d] = 0
         if keep > 0:
             qsort(heap, heap_size, sizeof(Entry), _compare_entry_doc)
-            out_docs = np.empty(heap_size, dtype=np.int32)
-            out_scores = np.empty(heap_size, dtype=np.float32)
+            out_docs = _empty(heap_size, cnp.NPY_INT32)
+            out_scores = _empty(heap_size, cnp.NPY_FLOAT32)
             for i in range(heap_size):
                 out_docs[i] = heap[i].doc
                 out_scores[i] = heap[i].score
@@ -1571,37 +1578,6 @@ cpdef tuple score_segment(
         free(cands)
         free(w.live)
     return out_docs, out_scores, count, pruned or w.skipped
-
-
-cdef inline Py_ssize_t _offer_floor(float* best, Py_ssize_t size, Py_ssize_t k, float score) noexcept nogil:
-    """Keep ``score`` if it is among the ``k`` largest seen (``best``: a min-heap, its
-    root the smallest kept); the heap's new size."""
-    cdef Py_ssize_t i, child, parent
-    if size < k:
-        i = size
-        while i > 0:
-            parent = (i - 1) >> 1
-            if best[parent] <= score:
-                break
-            best[i] = best[parent]
-            i = parent
-        best[i] = score
-        return size + 1
-    if score <= best[0]:
-        return size
-    i = 0
-    while True:
-        child = 2 * i + 1
-        if child >= size:
-            break
-        if child + 1 < size and best[child + 1] < best[child]:
-            child += 1
-        if best[child] >= score:
-            break
-        best[i] = best[child]
-        i = child
-    best[i] = score
-    return size
 
 
 def score_segments(
@@ -1624,7 +1600,8 @@ def score_segments(
     """
     cdef Py_ssize_t n = len(calls), s, i, total = 0, size = 0, count, tracked = 0
     cdef Py_ssize_t fill = 0
-    cdef float* best = NULL
+    cdef Entry* best = NULL  # (the best ``keep`` scores so far: :func:`_offer`'s heap)
+    cdef Entry item
     cdef bint exact = True
     cdef double floor = 0
     cdef list result = []
@@ -1641,7 +1618,7 @@ def score_segments(
         tracked = track_total
         if n > 1 and keep > 0:
             fill = keep
-            best = <float*>malloc(fill * sizeof(float))
+            best = <Entry*>malloc(fill * sizeof(Entry))
             if best == NULL:
                 raise MemoryError()
     try:
@@ -1668,10 +1645,12 @@ def score_segments(
             if fill and s + 1 < n:  # the floor of the next segment
                 scores = <cnp.ndarray>found[1]
                 sp = <const float*>cnp.PyArray_DATA(scores)
+                item.doc = 0  # (scores only: the heap's root is the smallest kept)
                 for i in range(cnp.PyArray_DIM(scores, 0)):
-                    size = _offer_floor(best, size, fill, sp[i])
+                    item.score = sp[i]
+                    size = _offer(best, size, fill, item)
                 if size == fill:
-                    floor = <double>best[0]
+                    floor = <double>best[0].score
     finally:
         free(best)
     return result, total, exact
