@@ -144,6 +144,19 @@ def _exact_maxima(arrays: tuple[Any, ...], longest: int) -> np.ndarray[Any, Any]
     return out
 
 
+def _at_most_two_slices(rng: np.random.Generator, arrays: tuple[Any, ...]) -> list[Any]:
+    """A random unit's arguments cut to two of its slices where it has more (one or two
+    slices: a word in title and body)."""
+    out = list(arrays)
+    n = len(out[0])
+    if n > 2:
+        keep_slices = sorted(rng.choice(n, size=2, replace=False).tolist())
+        for i in range(4):
+            out[i] = [out[i][j] for j in keep_slices]
+        out[4] = np.zeros(2, dtype=np.int32)
+    return out
+
+
 def test_exact_block_maxima_kept_between_calls_keep_the_page(core: ModuleType) -> None:
     """With a memo of exact block maxima (the fourth item of ``blocks``), the core
     reads a block's exact maxima where its loose bound cannot skip it, writes them into
@@ -333,13 +346,7 @@ def test_skipped_blocks_counted_unread_keep_the_page(core: ModuleType) -> None:
     early = 0
     for case in range(600):
         unit = _random_unit(rng)
-        arrays = list(unit["arrays"])
-        n = len(arrays[0])
-        if n > 2:  # (one or two slices: a word in title and body)
-            keep_slices = sorted(rng.choice(n, size=2, replace=False).tolist())
-            for i in range(4):
-                arrays[i] = [arrays[i][j] for j in keep_slices]
-            arrays[4] = np.zeros(2, dtype=np.int32)
+        arrays = _at_most_two_slices(rng, unit["arrays"])
         arrays[2] = [m + np.float32(0.01) for m in arrays[2]]  # (every x > 0)
         arrays[9] = None  # (no mask)
         arrays = tuple(arrays)
@@ -442,3 +449,65 @@ def test_a_mask_changes_which_docs_of_a_bag_return_never_their_scores(
             else:
                 assert count == len(every_docs), case
     assert pruned_cases > 30  # (masked bags did prune: 500 cases, seed fixed)
+
+
+def _other_maxima(arrays: tuple[Any, ...], longest: int, firsts: np.ndarray[Any, Any]) -> Any:
+    """Per block of the longest slice: the largest ``x`` of the other slice's postings in
+    the block's doc range (from its first doc to the next block's; the first from 0, the
+    last to the segment's end) and the largest of those earning the bonus (-inf: none)."""
+    other = 1 - longest
+    docs, tfs, mults, forms = (items[other] for items in arrays[:4])
+    flag, bonus = int(arrays[6][0]), float(arrays[7][0])
+    x = tfs.astype(np.float32) * mults[docs.astype(np.int64)]
+    earns = np.zeros(len(x), dtype=bool)
+    if forms is not None and flag and bonus:
+        earns = (forms & flag) == flag
+    block = np.searchsorted(firsts[1:], docs, side="right")
+    out = np.full(2 * len(firsts), -np.inf, dtype=np.float32)
+    np.maximum.at(out, 2 * block, x)
+    np.maximum.at(out, 2 * block + 1, np.where(earns, x, -np.inf).astype(np.float32))
+    return out
+
+
+def test_a_memo_of_the_other_slice_passes_its_docs_unread_with_the_same_page(
+    core: ModuleType,
+) -> None:
+    """A memo of four floats a block also keeps, for a word in title and body, the
+    largest ``x`` of the title's postings in each block's doc range (and of those earning
+    the bonus): written as the core first reads them, equal to those maxima; a second
+    call passes a skipped block's title docs unread where that bound cannot reach the
+    page, with the exhaustive page and scores and the same count as a memo of two
+    floats a block gives (the docs passed are those whose own bounds could not reach)."""
+    rng = np.random.default_rng(6121207)
+    filled = 0
+    for case in range(500):
+        unit = _random_unit(rng)
+        if len(unit["arrays"][0]) == 1:
+            continue
+        arrays = tuple(_at_most_two_slices(rng, unit["arrays"]))
+        keep, min_total = unit["keep"], unit["min_total"]
+        every_docs, every_scores, every_count, _ = core.score_segment(*arrays)
+        best = np.sort(every_docs[np.lexsort((every_docs, -every_scores))[:keep]])
+        longest, bounds, block_forms = _block_bounds(rng, arrays)
+        firsts = np.ascontiguousarray(arrays[0][longest][::BLOCK], dtype=np.int32)
+        positive = bool(rng.random() < 0.5)
+        wide = np.full(4 * len(bounds), np.nan, dtype=np.float32)
+        narrow = np.full(2 * len(bounds), np.nan, dtype=np.float32)
+        for call in range(2):
+            counts = []
+            for memo in (wide, narrow):
+                blocks = (longest, bounds, block_forms, memo, firsts if call or case % 2 else None)
+                docs, scores, count, _ = core.score_segment(
+                    *arrays, keep, False, min_total, (*blocks, positive)
+                )
+                assert docs.tolist() == best.tolist(), (case, call)
+                assert scores.tolist() == every_scores[np.searchsorted(every_docs, best)].tolist()
+                counts.append(count)
+            assert counts[0] == counts[1] <= every_count, (case, call)
+        other = wide[2 * len(bounds) :]
+        known = ~np.isnan(other)
+        assert (known[0::2] == known[1::2]).all()
+        expected = _other_maxima(arrays, longest, firsts)
+        assert other[known].tolist() == expected[known].tolist(), case
+        filled += int(known.all())
+    assert filled > 100  # (the title's maxima were written: seed fixed)

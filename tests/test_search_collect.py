@@ -8,7 +8,7 @@ import pytest
 
 from bnsearch.articles import Article
 from bnsearch.index import Index
-from bnsearch.search import Searcher, collect
+from bnsearch.search import Searcher, collect, kernel
 
 
 def test_few_matches_rank_as_many_do_with_ties_across_segments() -> None:
@@ -29,6 +29,32 @@ def test_few_matches_rank_as_many_do_with_ties_across_segments() -> None:
         keys = [(-score, ordinal, doc) for ordinal, doc, score in few]
         assert keys == sorted(keys)
         assert all(isinstance(score, float) for _, _, score in few)
+
+
+@pytest.mark.skipif(kernel.core is None, reason="the compiled core is not built")
+def test_the_compiled_sort_of_few_matches_ranks_as_python_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(11)
+    levels = np.array([3.0, 2.5, 1.25, 1.0, 0.75], np.float32)
+    for case in range(200):
+        matched = []
+        for _ in range(int(rng.integers(1, 13))):  # up to twelve segments, some empty
+            size = int(rng.integers(0, 6))
+            dtype = np.uint16 if case % 3 == 0 else np.int32
+            docs = np.sort(rng.permutation(500)[:size]).astype(dtype)
+            matched.append((docs, rng.choice(levels, size)))  # ties within and across
+        assert sum(len(d) for d, _ in matched) <= collect.SMALL
+        k = int(rng.integers(1, 25))
+        compiled = collect.top([], matched, k, "score")
+        with monkeypatch.context() as patch:
+            patch.setattr(kernel, "core", None)
+            python = collect.top([], matched, k, "score")
+        assert compiled == python
+        assert all(type(o) is int and type(d) is int and type(v) is float for o, d, v in compiled)
+    # scores of another type than the core's float32: the Python sort serves
+    wide = [(np.array([4, 2], np.int32), np.array([1.0, 2.0], np.float64))]
+    assert collect.top([], wide, 5, "score") == [(0, 2, 2.0), (0, 4, 1.0)]
 
 
 def test_default_fields_are_read_only_since_kept_plans_are_keyed_by_them() -> None:

@@ -379,6 +379,57 @@ def test_floors_across_four_segments_change_no_page(
     assert pruned >= (1 if kind == "prefix" else 2)
 
 
+def test_one_call_over_every_segment_is_the_calls_a_segment(core: ModuleType) -> None:
+    """``score_segments`` gives what one ``score_segment`` call a segment gives, each
+    told what the segments before left to count and, as its floor, the ``keep``-th best
+    score they returned (the rule the engine applied between calls before)."""
+    articles = [
+        *read_articles(shared_file("corpus/bqa_passages.jsonl")),
+        *read_articles(shared_file("corpus/belin_religious_news.jsonl")),
+    ]
+    random.Random(4).shuffle(articles)
+    fifth = len(articles) // 5 + 1
+    searcher = Searcher(
+        index_of(*[articles[at : at + fifth] for at in range(0, len(articles), fifth)]).reader()
+    )
+    ctx = searcher._ctx
+    segments = ctx.reader.segments
+    assert len(segments) == 5
+    floored = checked = 0
+    for query in [*_lone_words(40), *_questions(20)]:
+        plan = searcher._prepare(query, None, romanized=False)
+        units = None if plan.compiled is None else _flat_units(plan.compiled)
+        if not units:
+            continue
+        prune = len(units) > 1
+        for keep, track in ((10, 30), (10, None), (3, 0), (0, None)):
+            skip = keep > 0 and track is not None and not prune
+            calls = Evaluator(ctx)._segment_calls(core, units, prune, track if skip else None)
+            total, exact, best, floor, wanted = 0, True, np.empty(0, np.float32), 0.0, []
+            for number, (segment, (arrays, pruning, blocks)) in enumerate(
+                zip(segments, calls, strict=True)
+            ):
+                docs, scores, count, cut = core.score_segment(
+                    *arrays, None, segment.max_doc, keep, pruning and keep > 0,
+                    max((track or 0) - total, 0), blocks if skip else None, floor,
+                )  # fmt: skip
+                wanted.append((docs.tolist(), scores.tolist()))
+                total += count
+                exact = exact and not cut
+                if track is not None and keep and number + 1 < len(segments):
+                    best = np.sort(np.concatenate((best, scores)))[-keep:]
+                    if len(best) == keep:
+                        floor = float(best[0])
+                        floored += 1
+            found, found_total, found_exact = core.score_segments(
+                calls, None, [s.max_doc for s in segments], keep, track, skip
+            )
+            assert [(d.tolist(), v.tolist()) for d, v in found] == wanted
+            assert (found_total, found_exact) == (total, exact)
+            checked += 1
+    assert checked >= 100 and floored >= 50
+
+
 # -- a synthetic 20,000-article index, the default threshold -------------------------------
 def _synthetic(count: int, seed: int = 5) -> Iterator[Article]:
     """Articles stitched from windows of real BQA/BeliN text (realistic word statistics)."""

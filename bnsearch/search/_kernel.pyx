@@ -21,6 +21,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from libc.math cimport INFINITY, isnan
 from libc.string cimport memset
+from cpython.pyport cimport PY_SSIZE_T_MAX
 
 from bnsearch.search._types cimport doc_t, tf_t
 
@@ -46,7 +47,11 @@ cdef cnp.ndarray _contiguous(object array, int typenum):
     """``array`` as a C-contiguous, aligned, native-order array of its own type
     (``typenum`` < 0) or of ``typenum``; a copy only where needed (a view into a
     compound segment file at an odd offset, say)."""
-    cdef cnp.ndarray arr = <cnp.ndarray>cnp.PyArray_FROM_O(array)
+    cdef cnp.ndarray arr
+    if cnp.PyArray_CheckExact(array):  # (an array already: no conversion asked of numpy)
+        arr = <cnp.ndarray>array
+    else:
+        arr = <cnp.ndarray>cnp.PyArray_FROM_O(array)
     if typenum < 0:
         typenum = cnp.PyArray_TYPE(arr)
     if cnp.PyArray_TYPE(arr) != typenum or not cnp.PyArray_IS_C_CONTIGUOUS(arr) or (
@@ -54,6 +59,13 @@ cdef cnp.ndarray _contiguous(object array, int typenum):
     ):
         arr = np.ascontiguousarray(arr, dtype=cnp.PyArray_DescrFromType(typenum))
     return arr
+
+
+cdef inline cnp.ndarray _empty(Py_ssize_t size, int typenum):
+    """A new one-dimensional array of ``size`` items of ``typenum`` (numpy's C call: no
+    Python-level ``np.empty`` and its keyword parsing, once or twice a segment)."""
+    cdef cnp.npy_intp dims = size
+    return cnp.PyArray_EMPTY(1, &dims, typenum, 0)
 
 
 cdef inline cnp.ndarray _docs_array(object docs):
@@ -390,6 +402,11 @@ cdef struct Walk:
     float* exact      # per block two floats, filled when first needed (NaN: not yet; NULL:
                       # none kept): the largest x of its postings, and the largest of those
                       # that earn the bonus (-INFINITY: none does)
+    float* other      # (a lone unit's other slice, :func:`_merge_blocks`) per block two
+                      # floats, filled when its docs are first read (NaN: not yet; NULL:
+                      # none kept): the largest x of the other slice's postings in the
+                      # block's doc range, and the largest of those earning the bonus
+                      # (-INFINITY: none)
     Py_ssize_t n_blocks
     const int32_t* firsts     # per block, the doc of its first posting (NULL: read the slice)
     const uint8_t* mask       # the docs a search may return (NULL: all): a plain walk
@@ -681,6 +698,55 @@ cdef inline bint _other_form(const Other* o, const Walk* w) noexcept nogil:
     return o.forms != NULL and (o.forms[o.at] & w.flag) == w.flag
 
 
+cdef inline void _keep_other(Walk* w, Py_ssize_t b, float best, float best_form) noexcept nogil:
+    """Block ``b``'s memo of the other slice (see ``Walk.other``), once its docs were read."""
+    if w.other != NULL and isnan(w.other[2 * b]):
+        w.other[2 * b] = best
+        w.other[2 * b + 1] = best_form
+
+
+cdef inline Py_ssize_t _other_doc(const Other* o) noexcept nogil:
+    """The doc of the other slice's next posting, unchecked (past its end: none is
+    larger)."""
+    if o.at < o.n:
+        return _doc_at(o.docs, o.doc_kind, o.at)
+    return PY_SSIZE_T_MAX
+
+
+cdef inline Py_ssize_t _other_below(Other* o, Py_ssize_t hi, Walk* w) noexcept nogil:
+    """The doc of the other slice's next posting if it is below ``hi``; else -1 (also
+    where it names a doc outside the segment: ``w.bad`` is then set)."""
+    cdef Py_ssize_t od
+    if o.at >= o.n:
+        return -1
+    od = _doc_at(o.docs, o.doc_kind, o.at)
+    if od >= hi:
+        return -1
+    if od < 0 or od >= w.max_doc:
+        w.bad = 1
+        return -1
+    return od
+
+
+cdef inline double _other_bound(
+    const float* other, float bx, bint may_form, float k1, float weight, const Walk* w
+) noexcept nogil:
+    """What a doc of the other slice in a skipped block can score, by the block's memo of
+    that slice (``other``: its largest ``x`` in the block's doc range, and the largest of
+    those earning the bonus; -inf: none): as each doc's own bound in
+    :func:`_merge_blocks`, at its largest (-1: the range holds none of its docs)."""
+    cdef double base = -1, with_form
+    if other[0] != -INFINITY:
+        base = <double>_saturate(<float>(<double>bx + <double>other[0]), k1, weight)
+        if may_form:
+            base += w.bonus
+    if other[1] != -INFINITY:
+        with_form = <double>_saturate(<float>(<double>bx + <double>other[1]), k1, weight) + w.bonus
+        if with_form > base:
+            base = with_form
+    return base
+
+
 cdef void _merge_blocks(
     const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, float k1,
     float weight, Walk* w, Other* o,
@@ -693,11 +759,14 @@ cdef void _merge_blocks(
     ``min_total`` matches are counted, a block whose bound (:func:`_block_bound`) stays
     below the ``keep``-th score so far (or the floor) is skipped: of its other-slice
     docs, only those whose own bound (their ``x`` there plus the block's largest) can
-    reach it are scored, their posting in the block looked up."""
+    reach it are scored, their posting in the block looked up. Where ``w.other`` keeps
+    the other slice's largest ``x`` in the block's range (filled as the block's
+    other-slice docs are first read), a skipped block whose bound with it stays below
+    the page passes those docs without reading their frequencies or multipliers."""
     cdef Py_ssize_t b, i, start, end, d, od, at, n_blocks = (n + BLOCK - 1) // BLOCK
-    cdef Py_ssize_t hi
+    cdef Py_ssize_t hi, nod
     cdef double kth, base
-    cdef float bx, xo, x
+    cdef float bx, xo, x, o_best, o_form
     cdef bint may_form, form
     for b in range(n_blocks):
         start = b * BLOCK
@@ -708,6 +777,7 @@ cdef void _merge_blocks(
             hi = w.firsts[b + 1]
         else:
             hi = docs[end]
+        o_best = o_form = -INFINITY  # (the other slice's largest x in the block's range)
         kth = _threshold(w) if w.block_x != NULL else -1
         if kth >= 0:
             base = _block_bound(docs, tfs, start, end, b, mult, k1, weight, kth, w, &bx, &may_form)
@@ -715,17 +785,26 @@ cdef void _merge_blocks(
                 w.skipped = True
                 if w.count_skipped:  # (each a match; those scored below are not counted twice)
                     w.live_count += end - start
-                at = start
-                while o.at < o.n:
-                    od = _doc_at(o.docs, o.doc_kind, o.at)
-                    if od >= hi:
-                        break
-                    if od < 0 or od >= w.max_doc:
-                        w.bad = 1
+                if w.other != NULL and not isnan(w.other[2 * b]) and _other_bound(
+                    &w.other[2 * b], bx, may_form, k1, weight, w
+                ) * (1 + 2 * BOUND_MARGIN) < kth:  # (none of its docs' bounds below can reach)
+                    while _other_below(o, hi, w) >= 0:
+                        o.at += 1
+                    if w.bad:
                         return
+                    continue
+                at = start
+                while True:
+                    od = _other_below(o, hi, w)
+                    if od < 0:
+                        break
                     xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
                     form = _other_form(o, w)
                     o.at += 1
+                    if xo > o_best:
+                        o_best = xo
+                    if form and xo > o_form:
+                        o_form = xo
                     base = <double>_saturate(<float>(<double>bx + <double>xo), k1, weight)
                     if form or may_form:
                         base += w.bonus
@@ -739,7 +818,11 @@ cdef void _merge_blocks(
                         if w.count_skipped:
                             w.live_count -= 1
                     _emit(w, od, x, form, k1, weight)
+                if w.bad:
+                    return
+                _keep_other(w, b, o_best, o_form)
                 continue
+        nod = _other_doc(o)
         for i in range(start, end):
             d = docs[i]
             if d < 0 or d >= w.max_doc:
@@ -747,31 +830,38 @@ cdef void _merge_blocks(
                 return
             x = <float>tfs[i] * mult[d]
             form = w.forms != NULL and (w.forms[i] & w.flag) == w.flag
-            while o.at < o.n:
-                od = _doc_at(o.docs, o.doc_kind, o.at)
-                if od > d:
-                    break
+            while nod <= d:  # the other slice's docs up to this one
+                od = nod
                 if od < 0:
                     w.bad = 1
                     return
                 xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
+                if xo > o_best:
+                    o_best = xo
+                if _other_form(o, w) and xo > o_form:
+                    o_form = xo
                 if od == d:
                     x = <float>(<double>xo + <double>x)
                     form = form or _other_form(o, w)
                 else:
                     _emit(w, od, xo, _other_form(o, w), k1, weight)
                 o.at += 1
+                nod = _other_doc(o)
             _emit(w, d, x, form, k1, weight)
-        while o.at < o.n:  # the other slice's docs after the block's last, before the next
-            od = _doc_at(o.docs, o.doc_kind, o.at)
-            if od >= hi:
+        while True:  # the other slice's docs after the block's last, before the next
+            od = _other_below(o, hi, w)
+            if od < 0:
                 break
-            if od < 0 or od >= w.max_doc:
-                w.bad = 1
-                return
-            _emit(w, od, <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od],
-                  _other_form(o, w), k1, weight)
+            xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
+            if xo > o_best:
+                o_best = xo
+            if _other_form(o, w) and xo > o_form:
+                o_form = xo
+            _emit(w, od, xo, _other_form(o, w), k1, weight)
             o.at += 1
+        if w.bad:
+            return
+        _keep_other(w, b, o_best, o_form)
     if o.at < o.n:  # (docs at or past the segment's end)
         w.bad = 1
 
@@ -1175,7 +1265,7 @@ cdef int _merge_all(
     return 0
 
 
-def score_segment(
+cpdef tuple score_segment(
     list docs_parts,
     list tfs_parts,
     list mult_parts,
@@ -1222,7 +1312,13 @@ def score_segment(
     exact maxima for these slices, multipliers and flag: the largest ``x`` of its
     postings and the largest of those that earn the bonus (-inf: none). Where the loose
     bound cannot skip a block, its exact maxima are read and written there; a later
-    call with the same memo uses them at once. ``firsts`` (int32 per block, or None):
+    call with the same memo uses them at once. Four per block (the first two as above):
+    a lone unit of two slices also keeps, per block, the largest ``x`` of its other
+    slice's postings in the block's doc range and the largest of those earning the
+    bonus, written when the block's docs of that slice are first read; a skipped block
+    whose bound with them stays below the page then passes those docs unread (their
+    own bounds could not reach it either: the same pages, scores and count).
+    ``firsts`` (int32 per block, or None):
     the slice's doc ids at every :data:`BLOCK`-th posting (``docs[::BLOCK]``), so that
     skipping a block reads none of its postings. ``positive`` (True, or absent): every
     posting of that slice has an ``x`` above zero (term frequencies >= 1, multipliers
@@ -1247,6 +1343,7 @@ def score_segment(
     cdef Py_ssize_t block_slice = -1
     cdef cnp.ndarray block_x_arr, block_forms_arr, exact_arr
     cdef float* exact_p = NULL
+    cdef float* other_p = NULL
     cdef cnp.ndarray firsts_arr
     cdef const int32_t* firsts_p = NULL
     cdef Py_ssize_t n_units = weights.shape[0]
@@ -1345,11 +1442,15 @@ def score_segment(
                 or not cnp.PyArray_ISWRITEABLE(exact_arr)
                 or not cnp.PyArray_ISNOTSWAPPED(exact_arr)
                 or not cnp.PyArray_ISALIGNED(exact_arr)
-                or cnp.PyArray_DIM(exact_arr, 0) != 2 * w.n_blocks
+                or cnp.PyArray_DIM(exact_arr, 0) not in (2 * w.n_blocks, 4 * w.n_blocks)
                 or cnp.PyArray_NDIM(exact_arr) != 1
             ):
-                raise ValueError("the exact block maxima must be a writable float32 array, two per block")
+                raise ValueError(
+                    "the exact block maxima must be a writable float32 array, two or four per block"
+                )
             exact_p = <float*>cnp.PyArray_DATA(exact_arr)
+            if cnp.PyArray_DIM(exact_arr, 0) == 4 * w.n_blocks:  # (and the other slice's)
+                other_p = exact_p + 2 * w.n_blocks
         if len(blocks) > 4 and blocks[4] is not None:
             firsts_arr = _contiguous(blocks[4], cnp.NPY_INT32)
             if cnp.PyArray_DIM(firsts_arr, 0) != w.n_blocks:
@@ -1419,6 +1520,8 @@ def score_segment(
             if skipping:
                 w.exact = exact_p
                 w.firsts = firsts_p
+                if merging and n_parts == 2:  # (a word's title beside its body)
+                    w.other = other_p
                 if count_skipped and merging:
                     w.count_skipped = True
                     w.min_total = 0
@@ -1556,8 +1659,8 @@ def score_segment(
                     d = w.touched[i] if w.seen != NULL else i
                     if w.acc[d] != 0 and (mask_p == NULL or mask_p[d]):
                         count += 1
-                out_docs = np.empty(count, dtype=np.int32)
-                out_scores = np.empty(count, dtype=np.float32)
+                out_docs = _empty(count, cnp.NPY_INT32)
+                out_scores = _empty(count, cnp.NPY_FLOAT32)
             heap_size = 0
             if pruned:  # the matches were counted when pruning began; the best are candidates
                 count = counted
@@ -1596,8 +1699,8 @@ def score_segment(
                     w.seen[d] = 0
         if keep > 0:
             qsort(heap, heap_size, sizeof(Entry), _compare_entry_doc)
-            out_docs = np.empty(heap_size, dtype=np.int32)
-            out_scores = np.empty(heap_size, dtype=np.float32)
+            out_docs = _empty(heap_size, cnp.NPY_INT32)
+            out_scores = _empty(heap_size, cnp.NPY_FLOAT32)
             for i in range(heap_size):
                 out_docs[i] = heap[i].doc
                 out_scores[i] = heap[i].score
@@ -1613,6 +1716,142 @@ def score_segment(
         free(w.live)
         free(w.tops)
     return out_docs, out_scores, count, pruned or w.skipped
+
+
+def score_segments(
+    list calls, object masks, list max_docs, Py_ssize_t keep, object track_total,
+    bint skip_blocks,
+):
+    """:func:`score_segment` over every segment of a snapshot in one call: per segment
+    the docs and scores it returns, every segment's count summed, and whether the count
+    is exact (no segment pruned or skipped a block).
+
+    ``calls[s]`` is ``(arrays, prune, blocks)``: the arguments of segment ``s`` before
+    the mask (slices, multipliers, forms, owners, weights, flags, bonuses, k1), whether
+    it may prune and its block bounds (used with ``skip_blocks``); ``masks`` is None or
+    one mask (or None) per segment; ``max_docs[s]`` its size. With ``track_total`` (not
+    None) a segment must count ``track_total`` less the matches of the segments before
+    it, and the ``keep``-th best score of the segments before it is its floor (a doc
+    below it cannot be among the best ``keep`` of them all): the same calls, counts and
+    floors as one :func:`score_segment` call a segment (the per-call checks of the
+    per-unit arrays, shared by every segment, made once).
+    """
+    cdef Py_ssize_t n = len(calls), s, i, total = 0, size = 0, count, tracked = 0
+    cdef Py_ssize_t fill = 0
+    cdef Entry* best = NULL  # (the best ``keep`` scores so far: :func:`_offer`'s heap)
+    cdef Entry item
+    cdef bint exact = True
+    cdef double floor = 0
+    cdef list result = []
+    cdef tuple call, arrays, found
+    cdef object weights_obj = None, flags_obj = None, bonuses_obj = None
+    cdef const float[:] weights
+    cdef const uint8_t[:] flags
+    cdef const float[:] bonuses
+    cdef cnp.ndarray scores
+    cdef const float* sp
+    if len(max_docs) != n or (masks is not None and len(masks) != n):
+        raise ValueError("every segment needs a size (and a mask, or None)")
+    if track_total is not None:
+        tracked = track_total
+        if n > 1 and keep > 0:
+            fill = keep
+            best = <Entry*>malloc(fill * sizeof(Entry))
+            if best == NULL:
+                raise MemoryError()
+    try:
+        for s in range(n):
+            call = calls[s]
+            arrays = call[0]
+            if len(arrays) != 9:
+                raise ValueError("a segment's call needs nine arrays and figures")
+            if arrays[5] is not weights_obj:  # (one per query: shared by every segment)
+                weights, weights_obj = arrays[5], arrays[5]
+            if arrays[6] is not flags_obj:
+                flags, flags_obj = arrays[6], arrays[6]
+            if arrays[7] is not bonuses_obj:
+                bonuses, bonuses_obj = arrays[7], arrays[7]
+            found = score_segment(
+                arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], weights, flags, bonuses,
+                arrays[8], None if masks is None else masks[s], max_docs[s], keep, call[1],
+                max(tracked - total, 0), call[2] if skip_blocks else None, floor,
+            )
+            count = found[2]
+            total += count
+            exact = exact and not found[3]
+            result.append((found[0], found[1]))
+            if fill and s + 1 < n:  # the floor of the next segment
+                scores = <cnp.ndarray>found[1]
+                sp = <const float*>cnp.PyArray_DATA(scores)
+                item.doc = 0  # (scores only: the heap's root is the smallest kept)
+                for i in range(cnp.PyArray_DIM(scores, 0)):
+                    item.score = sp[i]
+                    size = _offer(best, size, fill, item)
+                if size == fill:
+                    floor = <double>best[0].score
+    finally:
+        free(best)
+    return result, total, exact
+
+
+cdef struct Ranked:
+    float score
+    int32_t ordinal
+    int32_t doc
+
+
+cdef int _compare_ranked(const void* a, const void* b) noexcept nogil:
+    """Rank order: higher score first, then lower segment ordinal, then lower doc."""
+    cdef const Ranked* x = <const Ranked*>a
+    cdef const Ranked* y = <const Ranked*>b
+    if x.score != y.score:
+        return -1 if x.score > y.score else 1
+    if x.ordinal != y.ordinal:
+        return -1 if x.ordinal < y.ordinal else 1
+    return (x.doc > y.doc) - (x.doc < y.doc)
+
+
+def best_few(list matched, Py_ssize_t k):
+    """The first ``k`` of a few matches over all segments by score (ties: segment, then
+    doc) as ``(segment ordinal, doc, score)``: what ``collect.top`` gives for the compiled
+    core's best of each segment (``matched[s]``: docs and float32 scores), sorted here
+    instead of as Python tuples; None where a segment's scores are not float32 (the
+    caller sorts those)."""
+    cdef Py_ssize_t n = 0, s, i, j, size, taken
+    cdef cnp.ndarray docs, scores
+    cdef Ranked* entries = NULL
+    cdef list out = []
+    cdef tuple pair
+    for pair in matched:
+        n += len(pair[0])
+    if k <= 0 or n == 0:
+        return out
+    entries = <Ranked*>malloc(n * sizeof(Ranked))
+    if entries == NULL:
+        raise MemoryError()
+    try:
+        j = 0
+        for s in range(len(matched)):
+            pair = matched[s]
+            docs = _contiguous(pair[0], cnp.NPY_INT32)
+            scores = _contiguous(pair[1], -1)
+            if cnp.PyArray_TYPE(scores) != cnp.NPY_FLOAT32:
+                return None
+            size = cnp.PyArray_DIM(docs, 0)
+            if cnp.PyArray_DIM(scores, 0) != size:
+                raise ValueError("a segment's docs and scores differ in length")
+            for i in range(size):
+                entries[j].score = (<const float*>cnp.PyArray_DATA(scores))[i]
+                entries[j].ordinal = <int32_t>s
+                entries[j].doc = (<const int32_t*>cnp.PyArray_DATA(docs))[i]
+                j += 1
+        qsort(entries, n, sizeof(Ranked), _compare_ranked)
+        taken = min(k, n)
+        for i in range(taken):
+            out.append((entries[i].ordinal, entries[i].doc, <double>entries[i].score))
+    finally:
+        free(entries)
+    return out
 
 
 # -- the proximity rerank: word pairs side by side in a few docs --------------------------------

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.index.segment import NO_DATE, SegmentReader
+from bnsearch.search import kernel
 from bnsearch.search.engine import DocScores
 from bnsearch.search.scoring import top_k
 
@@ -94,7 +95,11 @@ def top(
                 break
         return picked
     count = sum(len(docs) for docs, _ in matched) if within is None else sum(map(len, within))
-    if count <= SMALL:  # (the compiled core's best few of each segment: sorted in Python)
+    if count <= SMALL:  # (the compiled core's best few of each segment: sorted in C or Python)
+        if within is None and kernel.core is not None:
+            sorted_few: list[Chosen] | None = kernel.core.best_few(matched, k)
+            if sorted_few is not None:
+                return sorted_few
         selected = matched
         if within is not None:
             selected = [(d[at], v[at]) for (d, v), at in zip(matched, within, strict=True)]

@@ -427,32 +427,17 @@ class Evaluator:
         # a lone unit skips the blocks of its longest slice that cannot reach the page
         skip_blocks = keep > 0 and track_total is not None and len(units) == 1
         calls = self._segment_calls(core, units, prune, track_total if skip_blocks else None)
-        result: list[DocScores] = []
-        total = 0
-        exact = True
-        # pruning: the best ``keep`` scores of the segments before are a floor for the
-        # next (a doc below the keep-th of them cannot be among the best ``keep`` of all)
-        floors = _Floor(keep if track_total is not None else 0) if len(calls) > 1 else None
-        floor = 0.0
-        for ordinal, (segment, (arrays, pruning, blocks)) in enumerate(
-            zip(self.segments, calls, strict=True)
-        ):
-            docs, scores, count, pruned = core.score_segment(
-                *arrays,
-                None if masks is None else masks[ordinal],
-                segment.max_doc,
-                keep,
-                pruning,
-                max((track_total or 0) - total, 0),
-                blocks if skip_blocks else None,
-                floor,
-            )
-            total += count
-            exact = exact and not pruned
-            result.append((docs, scores))
-            if floors is not None and ordinal + 1 < len(calls):
-                floors.add(scores)
-                floor = floors.floor
+        # one call for every segment: each counts what the ones before left to count, and
+        # the best ``keep`` scores of the segments before are a floor for the next (a doc
+        # below the keep-th of them cannot be among the best ``keep`` of all)
+        result, total, exact = core.score_segments(
+            calls,
+            masks,
+            [segment.max_doc for segment in self.segments],
+            keep,
+            track_total,
+            skip_blocks,
+        )
         return Evaluated(result, total, total_is_exact=exact, complete=keep == 0)
 
     def _segment_calls(
@@ -638,7 +623,8 @@ class Evaluator:
         largest tf times the largest multiplier of a length code at or above the block's
         smallest), with an exact-form bonus the OR of the block's form flags, and the
         memo of the blocks' exact maxima the core fills where that bound cannot skip a
-        block (two floats a block, NaN until read; kept with the core's other arguments,
+        block (four floats a block, NaN until read: the slice's and, for a word in title
+        and body, the title's in the block's doc range; kept with the core's other arguments,
         so a kept query reads them once), each block's first doc (a skipped block's
         postings are then never read) and whether every posting of the slice scores (a
         skipped block's postings are then counted unread); None where the segment keeps
@@ -656,7 +642,8 @@ class Evaluator:
         )
         if not bonus or self._part_forms(unit, segment, parts[longest]) is None:
             block_forms = None
-        exact: FloatArray = np.full(2 * len(bound), np.nan, dtype=np.float32)
+        # (two floats a block for the slice, two for the unit's other slice: see the core)
+        exact: FloatArray = np.full(4 * len(bound), np.nan, dtype=np.float32)
         firsts = np.ascontiguousarray(docs[::BLOCK], dtype=np.int32)
         # (stored term frequencies are >= 1: every posting's x is > 0 where the table is)
         positive = bool(table.min() > 0)
@@ -836,30 +823,6 @@ class Evaluator:
                 scores *= boost
             result.append((docs, scores))
         return result
-
-
-class _Floor:
-    """The ``keep``-th best score of the segments searched so far (their best ``keep``
-    each), the floor the compiled core may prune the next segment from: 0 (none) until
-    ``keep`` scores are known, or when ``keep`` is 0."""
-
-    __slots__ = ("best", "floor", "keep")
-
-    def __init__(self, keep: int) -> None:
-        self.keep = keep
-        self.floor = 0.0
-        self.best: FloatArray = _EMPTY_SCORES
-
-    def add(self, scores: FloatArray) -> None:
-        keep = self.keep
-        if not keep or not len(scores):
-            return
-        pool = np.concatenate((self.best, scores)) if len(self.best) else scores
-        if len(pool) > keep:
-            pool = np.partition(pool, len(pool) - keep)[len(pool) - keep :]
-        self.best = pool
-        if len(pool) == keep:
-            self.floor = float(pool.min())
 
 
 def _may_skip(parts: list[Part], overall: int, track_total: int, ratio: int) -> bool:
