@@ -13,7 +13,7 @@ from bnsearch.articles import Article
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import Index
 from bnsearch.search import spans
-from bnsearch.search.highlight import MAX_MATCHES, TermMatcher
+from bnsearch.search.highlight import BLANK_EDGES, MAX_MATCHES, TermMatcher
 
 BODIES = [
     "ঢাকা শহরে আজ বৃষ্টি হয়েছে। ঢাকা ভিজেছে, শহর থেমে ছিল। প্রধানমন্ত্রী বললেন প্রস্তুতি চলছে।",
@@ -68,6 +68,7 @@ def _marks(lookup: spans.SpanLookup, cast: dict[str, Any]) -> Any:
         lookup._weights,
         lookup._phrases,
         spans._SENTENCE_ENDS,
+        BLANK_EDGES,
         MAX_MATCHES,
     )
 
@@ -110,6 +111,7 @@ def test_arrays_that_are_not_integer_columns_are_refused() -> None:
             np.zeros(0),
             [],
             "।",
+            BLANK_EDGES,
             8,
         )
 
