@@ -83,3 +83,26 @@ def test_a_floor_and_a_kept_memo_give_the_exhaustive_page(core: ModuleType) -> N
             skipped += bool(skipping)
             floored += floor > 0 and len(best) < min(keep, every_count)
     assert skipped > 100 and floored > 50  # (blocks were skipped, floors cut pages)
+
+
+def test_the_floor_of_the_segments_searched_is_their_keep_th_best() -> None:
+    """The floor handed to the next segment is the ``keep``-th best of every score the
+    segments before returned (their pages; ties counted), 0 until ``keep`` are known."""
+    from bnsearch.search.engine import _Floor
+
+    rng = np.random.default_rng(61207)
+    for case in range(500):
+        keep = int(rng.integers(0, 15))
+        floor, seen = _Floor(keep), np.empty(0, np.float32)
+        for _ in range(int(rng.integers(1, 12))):
+            size = int(rng.integers(0, keep + 2))
+            values = np.array([0.25, 1.0, 2.5, 7.0], np.float32)
+            scores = (
+                rng.choice(values, size=size)
+                if rng.random() < 0.5
+                else rng.random(size).astype(np.float32)
+            )
+            floor.add(scores)
+            seen = np.concatenate((seen, scores))
+            expected = float(np.sort(seen)[-keep]) if keep and len(seen) >= keep else 0.0
+            assert floor.floor == expected, case
