@@ -21,6 +21,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from libc.math cimport INFINITY, isnan
 from libc.string cimport memset
+from cpython.pyport cimport PY_SSIZE_T_MAX
 
 from bnsearch.search._types cimport doc_t, tf_t
 
@@ -1144,6 +1145,14 @@ cdef void _cursor(
     if with_forms and forms_arrays[p] is not None:
         c.forms = <const uint8_t*>cnp.PyArray_DATA(<cnp.ndarray>forms_arrays[p])
     c.at = 0
+    c.doc = _next_doc(c)
+
+
+cdef inline Py_ssize_t _next_doc(const Other* c) noexcept nogil:
+    """The doc of cursor ``c``'s next posting (PY_SSIZE_T_MAX when none is left)."""
+    if c.at >= c.n:
+        return PY_SSIZE_T_MAX
+    return _doc_at(c.docs, c.doc_kind, c.at)
 
 
 cdef int _windows(
@@ -1184,10 +1193,11 @@ cdef int _windows(
             end = min(base + size, w.max_doc)
             n_touched = 0
             for c in range(n):
-                if cursors[c].at < cursors[c].n:
+                if cursors[c].doc < end:  # (a slice without postings here costs a compare)
                     _window_slice(&cursors[c], flag, base, end, xw, fw, touched, &n_touched, &w.bad)
                     if w.bad:
                         return 0
+                    cursors[c].doc = _next_doc(&cursors[c])
             for i in range(n_touched):
                 j = touched[i]
                 score = <double>_saturate(<float>xw[j], k1, weight)
