@@ -24,7 +24,7 @@ from bnsearch.errors import IndexFormatError
 from bnsearch.search import Searcher
 
 from .conftest import compiled_core, index_of, query_path, shared_file
-from .test_search_blocks_random import _random_case, _random_multipliers
+from .test_search_blocks_random import _random_multipliers, exhaustive_page, lone_unit_case
 
 
 @pytest.fixture(scope="module")
@@ -64,15 +64,7 @@ def _random_prefix(rng: np.random.Generator) -> dict[str, Any]:
         forms.append(
             rng.integers(0, 4, size=len(docs[-1])).astype(np.uint8) if with_forms else None
         )
-    bonus = float(rng.choice([0.0, rng.uniform(0, 3)])) if with_forms else 0.0
-    flag = int(rng.integers(1, 4)) if bonus else 0
-    figures = (
-        np.zeros(n_slices, dtype=np.int32),
-        np.array([rng.uniform(0.1, 5)], dtype=np.float32),
-        np.array([flag], dtype=np.uint8),
-        np.array([bonus], dtype=np.float32),
-    )
-    return _random_case(rng, (docs, tfs, mults, forms, *figures), max_doc)
+    return lone_unit_case(rng, (docs, tfs, mults, forms), with_forms, max_doc)
 
 
 def test_windows_keep_the_exhaustive_page_on_random_prefixes(core: ModuleType) -> None:
@@ -83,14 +75,10 @@ def test_windows_keep_the_exhaustive_page_on_random_prefixes(core: ModuleType) -
     for case in range(400):
         unit = _random_prefix(rng)
         arrays, keep = unit["arrays"], unit["keep"]
-        every_docs, every_scores, every_count, _ = core.score_segment(*arrays)
-        ranked = np.lexsort((every_docs, -every_scores))
-        floor = 0.0
-        if rng.random() < 0.3 and len(ranked):
-            floor = float(every_scores[ranked[int(rng.integers(0, len(ranked)))]])
-            floored += 1
-        above = ranked[every_scores[ranked] >= np.float32(floor)]
-        best = np.sort(every_docs[above[:keep]])
+        every_docs, every_scores, every_count, best, floor = exhaustive_page(
+            core, rng, arrays, keep, 0.3
+        )
+        floored += floor > 0
         size = int(rng.choice([1, 7, 64, 1000, 1 << 14]))
         crossed += size < arrays[-1]
         with window(core, size):

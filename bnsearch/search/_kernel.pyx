@@ -1098,37 +1098,35 @@ cdef Py_ssize_t _window_add(
     return at
 
 
+cdef inline Py_ssize_t _window_tfs(
+    const doc_t* docs, Other* c, uint8_t flag, Py_ssize_t base, Py_ssize_t end, double* xw,
+    uint8_t* fw, int32_t* touched, Py_ssize_t* n_touched, int* bad,
+) noexcept nogil:
+    """:func:`_window_add` on cursor ``c`` (its docs typed), by its tfs' type."""
+    if c.tf_kind == cnp.NPY_UINT8:
+        return _window_add(docs, <const uint8_t*>c.tfs, c.at, c.n, c.mult, c.forms, flag,
+                           base, end, xw, fw, touched, n_touched, bad)
+    if c.tf_kind == cnp.NPY_UINT16:
+        return _window_add(docs, <const uint16_t*>c.tfs, c.at, c.n, c.mult, c.forms, flag,
+                           base, end, xw, fw, touched, n_touched, bad)
+    if c.tf_kind == cnp.NPY_UINT32:
+        return _window_add(docs, <const uint32_t*>c.tfs, c.at, c.n, c.mult, c.forms, flag,
+                           base, end, xw, fw, touched, n_touched, bad)
+    return _window_add(docs, <const int64_t*>c.tfs, c.at, c.n, c.mult, c.forms, flag,
+                       base, end, xw, fw, touched, n_touched, bad)
+
+
 cdef void _window_slice(
     Other* c, uint8_t flag, Py_ssize_t base, Py_ssize_t end, double* xw, uint8_t* fw,
     int32_t* touched, Py_ssize_t* n_touched, int* bad,
 ) noexcept nogil:
     """:func:`_window_add` on cursor ``c``, by its arrays' types."""
     if c.doc_kind == cnp.NPY_UINT16:
-        if c.tf_kind == cnp.NPY_UINT8:
-            c.at = _window_add(<const uint16_t*>c.docs, <const uint8_t*>c.tfs, c.at, c.n, c.mult,
-                               c.forms, flag, base, end, xw, fw, touched, n_touched, bad)
-        elif c.tf_kind == cnp.NPY_UINT16:
-            c.at = _window_add(<const uint16_t*>c.docs, <const uint16_t*>c.tfs, c.at, c.n, c.mult,
-                               c.forms, flag, base, end, xw, fw, touched, n_touched, bad)
-        elif c.tf_kind == cnp.NPY_UINT32:
-            c.at = _window_add(<const uint16_t*>c.docs, <const uint32_t*>c.tfs, c.at, c.n, c.mult,
-                               c.forms, flag, base, end, xw, fw, touched, n_touched, bad)
-        else:
-            c.at = _window_add(<const uint16_t*>c.docs, <const int64_t*>c.tfs, c.at, c.n, c.mult,
-                               c.forms, flag, base, end, xw, fw, touched, n_touched, bad)
+        c.at = _window_tfs(<const uint16_t*>c.docs, c, flag, base, end, xw, fw, touched,
+                           n_touched, bad)
     else:
-        if c.tf_kind == cnp.NPY_UINT8:
-            c.at = _window_add(<const int32_t*>c.docs, <const uint8_t*>c.tfs, c.at, c.n, c.mult,
-                               c.forms, flag, base, end, xw, fw, touched, n_touched, bad)
-        elif c.tf_kind == cnp.NPY_UINT16:
-            c.at = _window_add(<const int32_t*>c.docs, <const uint16_t*>c.tfs, c.at, c.n, c.mult,
-                               c.forms, flag, base, end, xw, fw, touched, n_touched, bad)
-        elif c.tf_kind == cnp.NPY_UINT32:
-            c.at = _window_add(<const int32_t*>c.docs, <const uint32_t*>c.tfs, c.at, c.n, c.mult,
-                               c.forms, flag, base, end, xw, fw, touched, n_touched, bad)
-        else:
-            c.at = _window_add(<const int32_t*>c.docs, <const int64_t*>c.tfs, c.at, c.n, c.mult,
-                               c.forms, flag, base, end, xw, fw, touched, n_touched, bad)
+        c.at = _window_tfs(<const int32_t*>c.docs, c, flag, base, end, xw, fw, touched,
+                           n_touched, bad)
 
 
 cdef void _cursor(
