@@ -59,15 +59,23 @@ def _random_unit(rng: np.random.Generator) -> dict[str, Any]:
         forms.append(rng.integers(0, 4, size=length).astype(np.uint8) if with_forms else None)
     order = rng.permutation(n_slices)  # the longest need not come first
     docs, tfs, mults, forms = ([items[i] for i in order] for items in (docs, tfs, mults, forms))
+    return lone_unit_case(rng, (docs, tfs, mults, forms), with_forms, max_doc)
+
+
+def lone_unit_case(
+    rng: np.random.Generator, slices: tuple[Any, ...], with_forms: bool, max_doc: int
+) -> dict[str, Any]:
+    """:func:`_random_case` of one unit's slices (docs, tfs, multipliers, forms) with a
+    random weight and, ``with_forms``, maybe an exact-form bonus and its flag."""
     bonus = float(rng.choice([0.0, rng.uniform(0, 3)])) if with_forms else 0.0
     flag = int(rng.integers(1, 4)) if bonus else 0
     figures = (
-        np.zeros(n_slices, dtype=np.int32),
+        np.zeros(len(slices[0]), dtype=np.int32),
         np.array([rng.uniform(0.1, 5)], dtype=np.float32),
         np.array([flag], dtype=np.uint8),
         np.array([bonus], dtype=np.float32),
     )
-    return _random_case(rng, (docs, tfs, mults, forms, *figures), max_doc)
+    return _random_case(rng, (*slices, *figures), max_doc)
 
 
 def _random_case(rng: np.random.Generator, slices: tuple[Any, ...], max_doc: int) -> dict[str, Any]:
@@ -307,6 +315,21 @@ def _random_units(rng: np.random.Generator, core: ModuleType) -> dict[str, Any]:
     return _random_case(rng, (docs, tfs, mults, forms, *figures), max_doc)
 
 
+def exhaustive_page(
+    core: ModuleType, rng: np.random.Generator, arrays: tuple[Any, ...], keep: int, chance: float
+) -> tuple[Any, Any, int, Any, float]:
+    """The exhaustive pass over ``arrays`` (its docs, scores and count), a floor (with
+    probability ``chance`` a score that occurs, else 0) and the best ``keep`` of the docs
+    scoring at least it (score, then doc; returned ascending)."""
+    every_docs, every_scores, every_count, _ = core.score_segment(*arrays)
+    ranked = np.lexsort((every_docs, -every_scores))
+    floor = 0.0
+    if rng.random() < chance and len(ranked):
+        floor = float(every_scores[ranked[int(rng.integers(0, len(ranked)))]])
+    above = ranked[every_scores[ranked] >= np.float32(floor)]
+    return every_docs, every_scores, every_count, np.sort(every_docs[above[:keep]]), floor
+
+
 def test_several_sparse_units_merged_keep_the_exhaustive_page(core: ModuleType) -> None:
     """Several units of a few sparse slices (a word and its folded spellings) asked for
     their best ``keep`` are merged in doc order: the page, its scores (every bit) and
@@ -317,14 +340,10 @@ def test_several_sparse_units_merged_keep_the_exhaustive_page(core: ModuleType) 
     for case in range(300):
         units = _random_units(rng, core)
         arrays, keep = units["arrays"], units["keep"]
-        every_docs, every_scores, every_count, _ = core.score_segment(*arrays)
-        ranked = np.lexsort((every_docs, -every_scores))
-        floor = 0.0
-        if rng.random() < 0.4 and len(ranked):
-            floor = float(every_scores[ranked[int(rng.integers(0, len(ranked)))]])
-            floored += 1
-        above = ranked[every_scores[ranked] >= np.float32(floor)]
-        best = np.sort(every_docs[above[:keep]])
+        every_docs, every_scores, every_count, best, floor = exhaustive_page(
+            core, rng, arrays, keep, 0.4
+        )
+        floored += floor > 0
         for prune in (False, True):
             docs, scores, count, pruned = core.score_segment(
                 *arrays, keep, prune, units["min_total"], None, floor
