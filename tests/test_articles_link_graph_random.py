@@ -172,3 +172,19 @@ def test_bulk_build_equals_one_by_one() -> None:
     assert [bulk.out_links(i) for i in ids] == [single.out_links(i) for i in ids]
     assert bulk.ambiguous_refs() == single.ambiguous_refs()
     assert bulk.unresolved_refs() == single.unresolved_refs()
+
+
+def test_incoming_refs_many_without_a_resolved_link() -> None:
+    """Articles whose links all fail or go ambiguous: the bulk form gives an empty list a
+    target (none of its refs to cut apart), like the single form."""
+    graph = LinkGraph()
+    graph.update(
+        added=[
+            ("a", "খবর", "", (("নেই", "", ""),)),  # names no article
+            ("b", "খবর", "", ()),
+            ("c", "দুই", "", (("খবর", "", ""),)),  # two articles have this title: ambiguous
+        ]
+    )
+    assert graph.incoming_refs_many(["a", "b", "c", "absent"]) == [[], [], [], []]
+    assert graph.incoming_refs_many([]) == []
+    assert [graph.incoming_refs(i) for i in "abc"] == [[], [], []]

@@ -515,17 +515,21 @@ class LinkGraph:
         )
         # each (article, link) once: a link may name its target by id, URL and title
         pairs = np.unique((owners[keep] << 32) | slots[keep])
+        if not len(pairs):
+            return found
         owners, slots = pairs >> 32, pairs & 0xFFFFFFFF
         sources = self._source_nodes(slots)
         numbers = (slots - self._node_first.view()[sources]).tolist()
         spelled, inverse = np.unique(self._node_id.view()[sources], return_inverse=True)
         names = self._atoms.texts(spelled.tolist())
-        for owner, name, number in zip(
-            owners.tolist(), inverse.ravel().tolist(), numbers, strict=True
-        ):
-            found[owner].append((names[name], number))
-        for refs in found:
-            refs.sort()
+        # the pairs are sorted by owner: each owner's refs are one run of them, made in C
+        # (zip) and cut apart, not appended one by one
+        refs = list(zip(map(names.__getitem__, inverse.ravel().tolist()), numbers, strict=True))
+        cuts = np.flatnonzero(np.diff(owners)) + 1
+        starts = [0, *cuts.tolist()]
+        ends = [*cuts.tolist(), len(refs)]
+        for owner, start, end in zip(owners[starts].tolist(), starts, ends, strict=True):
+            found[owner] = sorted(refs[start:end])
         return found
 
     def in_edges(self, article_id: str) -> tuple[Edge, ...]:
