@@ -189,6 +189,46 @@ def test_a_block_holding_more_rows_than_the_block_index_says_is_a_format_error(
     rewrite_segments(path, craft)
     segment = Index.open(path).reader().segments[0]
     with pytest.raises(IndexFormatError, match=r"seg-.*stored block [01].*rows"):
+        segment.stored_anchors(1)  # its block's header alone: counted the same
+    with pytest.raises(IndexFormatError, match=r"seg-.*stored block [01].*rows"):
         segment.stored(1)
     report = verify(path)
     assert not report.ok and any("stored block" in p for p in report.problems), report
+
+
+ANCHORS = {
+    "anchors-int": lambda row: {**row, "anchors": 5},
+    "anchors-ints": lambda row: {**row, "anchors": [1, 2]},
+    "anchors-none": lambda row: {**row, "anchors": None},
+}
+
+
+@pytest.mark.parametrize("change", ANCHORS.values(), ids=ANCHORS.keys())
+def test_stored_anchors_of_the_wrong_type_are_a_format_error(healthy: Path, change: Any) -> None:
+    """A doc's stored anchors are read from its block's header alone when the block is
+    not cached (an appending commit reads its targets' anchors so): the header's anchors
+    are checked as the whole row's are."""
+    row = Index.open(healthy).reader().segments[0].stored(0)
+    writer = StoreWriter()
+    writer.add(change(row))
+    data, index = writer.finish()
+    store = StoreReader(np.frombuffer(data, np.uint8), index, where="seg-x")
+    with pytest.raises(IndexFormatError, match=r"seg-x.*stored block 0"):
+        store.anchors(0)
+
+
+def test_stored_anchors_read_from_the_header_are_the_rows(healthy: Path) -> None:
+    """Every stored doc's anchors read from its block's header (a fresh reader: no block
+    cached) are its row's, and the same once the block is cached (docs an anchor update
+    holds take their anchors from it, not from the store)."""
+    cold = Index.open(healthy).reader()
+    warm = Index.open(healthy).reader()
+    some = 0
+    for cold_segment, warm_segment in zip(cold.segments, warm.segments, strict=True):
+        updated = {int(doc) for update in cold_segment.anchor_updates for doc in update.docs}
+        for doc in sorted(set(range(cold_segment.max_doc)) - updated):
+            expected = tuple(warm_segment.stored(doc)["anchors"])  # caches the block
+            assert cold_segment.stored_anchors(doc) == expected
+            assert warm_segment.stored_anchors(doc) == expected
+            some += bool(expected)
+    assert some  # the stores hold anchors to compare

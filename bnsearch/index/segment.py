@@ -888,7 +888,7 @@ class SegmentReader:
         """The anchors ``doc`` has (the last anchor update holding it gives them, without
         reading its stored row)."""
         anchors = self._updated_anchors(doc)
-        return tuple(self._store.row(doc)["anchors"]) if anchors is None else anchors
+        return self._store.anchors(doc) if anchors is None else anchors
 
     def related_headlines(self, doc: int) -> list[str]:
         """The headlines of ``doc``'s related links, in page order (link numbers)."""
