@@ -1982,6 +1982,7 @@ cdef struct Ranked:
     float score
     int32_t ordinal
     int32_t doc
+    int32_t at  # (its index in the segment's arrays: best_indices)
 
 
 cdef int _compare_ranked(const void* a, const void* b) noexcept nogil:
@@ -2035,6 +2036,92 @@ def best_few(list matched, Py_ssize_t k):
             out.append((entries[i].ordinal, entries[i].doc, <double>entries[i].score))
     finally:
         free(entries)
+    return out
+
+
+#: Up to this many matches over all segments, ``best_indices`` sorts them in C.
+BEST_INDICES_MAX = 4096
+
+
+def best_indices(list matched, Py_ssize_t k):
+    """Per segment, the indices (ascending) into its arrays of its matches among the
+    best ``k`` over all segments by score (ties: segment, then doc): the set
+    ``collect.best`` gives, for a few matches (``matched[s]``: int32 or uint16 docs,
+    float32 scores) chosen by one C sort instead of numpy's calls a segment. None where
+    a segment's arrays are of other types or there are more than
+    :data:`BEST_INDICES_MAX` matches (the caller's numpy code serves)."""
+    cdef Py_ssize_t n = 0, s, i, j, size, taken, start, segments
+    cdef cnp.ndarray docs, scores, found
+    cdef Ranked* entries = NULL
+    cdef unsigned char* chosen = NULL
+    cdef Py_ssize_t* counts = NULL
+    cdef cnp.npy_intp* out_at
+    cdef cnp.npy_intp length
+    cdef tuple pair
+    cdef list arrays = []
+    cdef list out = []
+    segments = len(matched)
+    for pair in matched:
+        n += len(pair[0])
+    if n > BEST_INDICES_MAX:
+        return None
+    for pair in matched:
+        docs = _contiguous(pair[0], -1)
+        scores = _contiguous(pair[1], -1)
+        if cnp.PyArray_TYPE(scores) != cnp.NPY_FLOAT32:
+            return None
+        if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
+            docs = _contiguous(docs, cnp.NPY_INT32)
+        elif cnp.PyArray_TYPE(docs) != cnp.NPY_INT32:
+            return None
+        if cnp.PyArray_DIM(docs, 0) != cnp.PyArray_DIM(scores, 0):
+            raise ValueError("a segment's docs and scores differ in length")
+        arrays.append(docs)
+        arrays.append(scores)
+    entries = <Ranked*>malloc((n if n > 0 else 1) * sizeof(Ranked))
+    chosen = <unsigned char*>calloc(n if n > 0 else 1, 1)
+    counts = <Py_ssize_t*>calloc(segments if segments > 0 else 1, sizeof(Py_ssize_t))
+    if entries == NULL or chosen == NULL or counts == NULL:
+        free(entries)
+        free(chosen)
+        free(counts)
+        raise MemoryError()
+    try:
+        j = 0
+        for s in range(segments):
+            docs = arrays[2 * s]
+            scores = arrays[2 * s + 1]
+            size = cnp.PyArray_DIM(docs, 0)
+            for i in range(size):
+                entries[j].score = (<const float*>cnp.PyArray_DATA(scores))[i]
+                entries[j].ordinal = <int32_t>s
+                entries[j].doc = (<const int32_t*>cnp.PyArray_DATA(docs))[i]
+                entries[j].at = <int32_t>j  # (its place in the concatenation)
+                j += 1
+        taken = min(max(k, 0), n)
+        if taken < n:
+            qsort(entries, n, sizeof(Ranked), _compare_ranked)
+        for i in range(taken):
+            chosen[entries[i].at] = 1
+            counts[entries[i].ordinal] += 1
+        start = 0
+        for s in range(segments):
+            docs = arrays[2 * s]
+            size = cnp.PyArray_DIM(docs, 0)
+            length = counts[s]
+            found = cnp.PyArray_EMPTY(1, &length, cnp.NPY_INTP, 0)
+            out_at = <cnp.npy_intp*>cnp.PyArray_DATA(found)
+            j = 0
+            for i in range(size):
+                if chosen[start + i]:
+                    out_at[j] = i
+                    j += 1
+            out.append(found)
+            start += size
+    finally:
+        free(entries)
+        free(chosen)
+        free(counts)
     return out
 
 

@@ -144,7 +144,12 @@ SMALL = 64
 
 def best(matched: list[DocScores], k: int) -> list[npt.NDArray[np.intp]]:
     """Per segment, the indices (into its arrays) of its matches among the best ``k``
-    over all segments (score, then segment, then doc)."""
+    over all segments (score, then segment, then doc). The compiled core chooses a
+    few matches (the rerank's) by one sort in C (ascending indices; the same set)."""
+    if kernel.core is not None:
+        found: list[npt.NDArray[np.intp]] | None = kernel.core.best_indices(matched, k)
+        if found is not None:
+            return found
     per_segment = [top_k(scores, k, ties=docs) for docs, scores in matched]  # (unsorted docs)
     if sum(len(found) for found in per_segment) <= k:
         return per_segment
