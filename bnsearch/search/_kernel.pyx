@@ -2329,17 +2329,22 @@ cdef void _locate(
 
 
 cdef int _field_pairs(
-    Pairs* s, list entry_docs, list entry_offsets, const int32_t[:] labels,
-    const int32_t[:] docs, Py_ssize_t n_positions, int64_t* begins, int64_t* ends,
+    Pairs* s, list entry_docs, list entry_offsets, object label_array,
+    const int32_t* docs, Py_ssize_t n_docs, Py_ssize_t n_positions, int64_t* begins,
+    int64_t* ends,
 ) except -1:
     """Count one field's pairs in every column (``s.counts`` zeroed first)."""
-    cdef Py_ssize_t n_entries = len(entry_docs), n_docs = docs.shape[0]
+    cdef Py_ssize_t n_entries = len(entry_docs)
     cdef Py_ssize_t e, c, length
     cdef cnp.ndarray term_docs, offsets
+    cdef cnp.ndarray label_arr = _contiguous(label_array, cnp.NPY_INT32)
+    cdef const int32_t* labels = <const int32_t*>cnp.PyArray_DATA(label_arr)
     cdef const void* dp
     cdef const int64_t* op
     cdef int dkind, bad = 0
-    if len(entry_offsets) != n_entries or labels.shape[0] != n_entries:
+    if cnp.PyArray_NDIM(label_arr) != 1:
+        raise ValueError("labels must be one-dimensional")
+    if len(entry_offsets) != n_entries or cnp.PyArray_DIM(label_arr, 0) != n_entries:
         raise ValueError("every entry needs docs, offsets and a label")
     for e in range(n_entries):
         if labels[e] < 0 or labels[e] >= s.n_labels:
@@ -2353,34 +2358,34 @@ cdef int _field_pairs(
         dkind = cnp.PyArray_TYPE(term_docs)
         op = <const int64_t*>cnp.PyArray_DATA(offsets)
         if dkind == cnp.NPY_UINT16:
-            _locate(<const uint16_t*>dp, length, op, n_positions, &docs[0], n_docs, e, n_entries,
+            _locate(<const uint16_t*>dp, length, op, n_positions, docs, n_docs, e, n_entries,
                     begins, ends, &bad)
         else:
-            _locate(<const int32_t*>dp, length, op, n_positions, &docs[0], n_docs, e, n_entries,
+            _locate(<const int32_t*>dp, length, op, n_positions, docs, n_docs, e, n_entries,
                     begins, ends, &bad)
         if bad:
             raise _out_of_range()
     for c in range(n_docs):
         if s.pkind == cnp.NPY_UINT8:
             _column_pairs(s, <const uint8_t*>s.positions, c, begins + c * n_entries,
-                          ends + c * n_entries, &labels[0], n_entries)
+                          ends + c * n_entries, labels, n_entries)
         elif s.pkind == cnp.NPY_UINT16:
             _column_pairs(s, <const uint16_t*>s.positions, c, begins + c * n_entries,
-                          ends + c * n_entries, &labels[0], n_entries)
+                          ends + c * n_entries, labels, n_entries)
         elif s.pkind == cnp.NPY_UINT32:
             _column_pairs(s, <const uint32_t*>s.positions, c, begins + c * n_entries,
-                          ends + c * n_entries, &labels[0], n_entries)
+                          ends + c * n_entries, labels, n_entries)
         else:
             _column_pairs(s, <const int64_t*>s.positions, c, begins + c * n_entries,
-                          ends + c * n_entries, &labels[0], n_entries)
+                          ends + c * n_entries, labels, n_entries)
     return 0
 
 
 def proximity_scores(
     list fields,
-    const int32_t[:] docs,
+    object doc_array,
     object pair_row,
-    const float[:] weights,
+    object weight_array,
     float k1,
 ):
     """The proximity bonus of each of ``docs`` (sorted, unique): float32.
@@ -2397,16 +2402,25 @@ def proximity_scores(
     rounded to float32 once (:func:`bnsearch.search.rerank.proximity_bonus` does the
     same with numpy).
     """
-    cdef Py_ssize_t n_docs = docs.shape[0], n_pairs = weights.shape[0]
+    # (arrays taken as pointers: a typed memoryview a call costs more than a small rerank)
+    cdef cnp.ndarray docs_arr = _contiguous(doc_array, cnp.NPY_INT32)
+    cdef cnp.ndarray weights_arr = _contiguous(weight_array, cnp.NPY_FLOAT32)
+    if cnp.PyArray_NDIM(docs_arr) != 1 or cnp.PyArray_NDIM(weights_arr) != 1:
+        raise ValueError("docs and weights must be one-dimensional")
+    cdef const int32_t* docs = <const int32_t*>cnp.PyArray_DATA(docs_arr)
+    cdef const float* weights = <const float*>cnp.PyArray_DATA(weights_arr)
+    cdef Py_ssize_t n_docs = cnp.PyArray_DIM(docs_arr, 0)
+    cdef Py_ssize_t n_pairs = cnp.PyArray_DIM(weights_arr, 0)
     cdef Py_ssize_t f, c, r, n_entries, most = 1, max_doc
     cdef cnp.ndarray rows = _contiguous(pair_row, cnp.NPY_INT64)
     cdef cnp.ndarray pos_arr, mult_arr
-    cdef cnp.ndarray[float, ndim=1] out = np.zeros(n_docs, dtype=np.float32)
+    cdef cnp.npy_intp out_size = n_docs
+    cdef cnp.ndarray out = cnp.PyArray_ZEROS(1, &out_size, cnp.NPY_FLOAT32, 0)
+    cdef float* out_at = <float*>cnp.PyArray_DATA(out)
     cdef const float* mult
     cdef double* xs = NULL
     cdef int64_t* begins = NULL
     cdef int64_t* ends = NULL
-    cdef const int32_t[:] labels
     cdef Pairs s
     cdef double summed
     cdef float x, saturated
@@ -2452,7 +2466,7 @@ def proximity_scores(
             mult = <const float*>cnp.PyArray_DATA(mult_arr)
             memset(s.counts, 0, n_pairs * n_docs * sizeof(int64_t))
             _field_pairs(
-                &s, entry_docs, entry_offsets, labels, docs, cnp.PyArray_DIM(pos_arr, 0),
+                &s, entry_docs, entry_offsets, labels, docs, n_docs, cnp.PyArray_DIM(pos_arr, 0),
                 begins, ends,
             )
             for r in range(n_pairs):
@@ -2467,7 +2481,7 @@ def proximity_scores(
                 else:
                     saturated = 1 if x > 0 else 0
                 summed += <double>weights[r] * <double>saturated
-            out[c] = <float>summed
+            out_at[c] = <float>summed
     finally:
         free(xs)
         free(s.counts)
