@@ -68,3 +68,32 @@ def test_default_fields_are_read_only_since_kept_plans_are_keyed_by_them() -> No
         searcher.default_fields["title"] = 9.0  # type: ignore[index]
     assert dict(searcher.default_fields) == {"title": 1.0, "body": 2.0}
     assert searcher.refresh().default_fields == searcher.default_fields
+
+
+@pytest.mark.skipif(kernel.core is None, reason="the compiled core is not built")
+def test_the_compiled_choice_of_the_best_few_is_numpys_set_in_ascending_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(13)
+    levels = np.array([3.0, 2.5, 1.25, 1.0, 0.0, -0.5], np.float32)
+    for case in range(300):
+        matched = []
+        for _ in range(int(rng.integers(1, 13))):  # up to twelve segments, some empty
+            size = int(rng.integers(0, 80))
+            docs = rng.permutation(2000)[:size]  # unsorted (a field union) or ascending
+            docs = np.sort(docs) if case % 2 else docs
+            dtype = np.uint16 if case % 3 == 0 else np.int32
+            matched.append((docs.astype(dtype), rng.choice(levels, size)))  # many ties
+        k = int(rng.integers(0, 120))
+        compiled = collect.best(matched, k)
+        with monkeypatch.context() as patch:
+            patch.setattr(kernel, "core", None)
+            numpy_way = collect.best(matched, k)
+        assert len(compiled) == len(matched)
+        for mine, theirs in zip(compiled, numpy_way, strict=True):
+            assert mine.tolist() == theirs.tolist()  # the same set, ascending on both paths
+        assert sum(map(len, compiled)) == min(k, sum(len(d) for d, _ in matched))
+    # other types than the core's (float64 scores, int64 docs): numpy's code serves
+    wide = [(np.array([4, 2, 7], np.int64), np.array([1.0, 2.0, 2.0], np.float64))]
+    assert kernel.core.best_indices(wide, 2) is None
+    assert collect.best(wide, 2)[0].tolist() == [1, 2]

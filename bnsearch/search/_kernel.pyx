@@ -1982,6 +1982,7 @@ cdef struct Ranked:
     float score
     int32_t ordinal
     int32_t doc
+    int32_t at  # (its index in the segment's arrays: best_indices)
 
 
 cdef int _compare_ranked(const void* a, const void* b) noexcept nogil:
@@ -2035,6 +2036,92 @@ def best_few(list matched, Py_ssize_t k):
             out.append((entries[i].ordinal, entries[i].doc, <double>entries[i].score))
     finally:
         free(entries)
+    return out
+
+
+#: Up to this many matches over all segments, ``best_indices`` sorts them in C.
+BEST_INDICES_MAX = 4096
+
+
+def best_indices(list matched, Py_ssize_t k):
+    """Per segment, the indices (ascending) into its arrays of its matches among the
+    best ``k`` over all segments by score (ties: segment, then doc): the set
+    ``collect.best`` gives, for a few matches (``matched[s]``: int32 or uint16 docs,
+    float32 scores) chosen by one C sort instead of numpy's calls a segment. None where
+    a segment's arrays are of other types or there are more than
+    :data:`BEST_INDICES_MAX` matches (the caller's numpy code serves)."""
+    cdef Py_ssize_t n = 0, s, i, j, size, taken, start, segments
+    cdef cnp.ndarray docs, scores, found
+    cdef Ranked* entries = NULL
+    cdef unsigned char* chosen = NULL
+    cdef Py_ssize_t* counts = NULL
+    cdef cnp.npy_intp* out_at
+    cdef cnp.npy_intp length
+    cdef tuple pair
+    cdef list arrays = []
+    cdef list out = []
+    segments = len(matched)
+    for pair in matched:
+        n += len(pair[0])
+    if n > BEST_INDICES_MAX:
+        return None
+    for pair in matched:
+        docs = _contiguous(pair[0], -1)
+        scores = _contiguous(pair[1], -1)
+        if cnp.PyArray_TYPE(scores) != cnp.NPY_FLOAT32:
+            return None
+        if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
+            docs = _contiguous(docs, cnp.NPY_INT32)
+        elif cnp.PyArray_TYPE(docs) != cnp.NPY_INT32:
+            return None
+        if cnp.PyArray_DIM(docs, 0) != cnp.PyArray_DIM(scores, 0):
+            raise ValueError("a segment's docs and scores differ in length")
+        arrays.append(docs)
+        arrays.append(scores)
+    entries = <Ranked*>malloc((n if n > 0 else 1) * sizeof(Ranked))
+    chosen = <unsigned char*>calloc(n if n > 0 else 1, 1)
+    counts = <Py_ssize_t*>calloc(segments if segments > 0 else 1, sizeof(Py_ssize_t))
+    if entries == NULL or chosen == NULL or counts == NULL:
+        free(entries)
+        free(chosen)
+        free(counts)
+        raise MemoryError()
+    try:
+        j = 0
+        for s in range(segments):
+            docs = arrays[2 * s]
+            scores = arrays[2 * s + 1]
+            size = cnp.PyArray_DIM(docs, 0)
+            for i in range(size):
+                entries[j].score = (<const float*>cnp.PyArray_DATA(scores))[i]
+                entries[j].ordinal = <int32_t>s
+                entries[j].doc = (<const int32_t*>cnp.PyArray_DATA(docs))[i]
+                entries[j].at = <int32_t>j  # (its place in the concatenation)
+                j += 1
+        taken = min(max(k, 0), n)
+        if taken < n:
+            qsort(entries, n, sizeof(Ranked), _compare_ranked)
+        for i in range(taken):
+            chosen[entries[i].at] = 1
+            counts[entries[i].ordinal] += 1
+        start = 0
+        for s in range(segments):
+            docs = arrays[2 * s]
+            size = cnp.PyArray_DIM(docs, 0)
+            length = counts[s]
+            found = cnp.PyArray_EMPTY(1, &length, cnp.NPY_INTP, 0)
+            out_at = <cnp.npy_intp*>cnp.PyArray_DATA(found)
+            j = 0
+            for i in range(size):
+                if chosen[start + i]:
+                    out_at[j] = i
+                    j += 1
+            out.append(found)
+            start += size
+    finally:
+        free(entries)
+        free(chosen)
+        free(counts)
     return out
 
 
@@ -2242,17 +2329,22 @@ cdef void _locate(
 
 
 cdef int _field_pairs(
-    Pairs* s, list entry_docs, list entry_offsets, const int32_t[:] labels,
-    const int32_t[:] docs, Py_ssize_t n_positions, int64_t* begins, int64_t* ends,
+    Pairs* s, list entry_docs, list entry_offsets, object label_array,
+    const int32_t* docs, Py_ssize_t n_docs, Py_ssize_t n_positions, int64_t* begins,
+    int64_t* ends,
 ) except -1:
     """Count one field's pairs in every column (``s.counts`` zeroed first)."""
-    cdef Py_ssize_t n_entries = len(entry_docs), n_docs = docs.shape[0]
+    cdef Py_ssize_t n_entries = len(entry_docs)
     cdef Py_ssize_t e, c, length
     cdef cnp.ndarray term_docs, offsets
+    cdef cnp.ndarray label_arr = _contiguous(label_array, cnp.NPY_INT32)
+    cdef const int32_t* labels = <const int32_t*>cnp.PyArray_DATA(label_arr)
     cdef const void* dp
     cdef const int64_t* op
     cdef int dkind, bad = 0
-    if len(entry_offsets) != n_entries or labels.shape[0] != n_entries:
+    if cnp.PyArray_NDIM(label_arr) != 1:
+        raise ValueError("labels must be one-dimensional")
+    if len(entry_offsets) != n_entries or cnp.PyArray_DIM(label_arr, 0) != n_entries:
         raise ValueError("every entry needs docs, offsets and a label")
     for e in range(n_entries):
         if labels[e] < 0 or labels[e] >= s.n_labels:
@@ -2266,34 +2358,34 @@ cdef int _field_pairs(
         dkind = cnp.PyArray_TYPE(term_docs)
         op = <const int64_t*>cnp.PyArray_DATA(offsets)
         if dkind == cnp.NPY_UINT16:
-            _locate(<const uint16_t*>dp, length, op, n_positions, &docs[0], n_docs, e, n_entries,
+            _locate(<const uint16_t*>dp, length, op, n_positions, docs, n_docs, e, n_entries,
                     begins, ends, &bad)
         else:
-            _locate(<const int32_t*>dp, length, op, n_positions, &docs[0], n_docs, e, n_entries,
+            _locate(<const int32_t*>dp, length, op, n_positions, docs, n_docs, e, n_entries,
                     begins, ends, &bad)
         if bad:
             raise _out_of_range()
     for c in range(n_docs):
         if s.pkind == cnp.NPY_UINT8:
             _column_pairs(s, <const uint8_t*>s.positions, c, begins + c * n_entries,
-                          ends + c * n_entries, &labels[0], n_entries)
+                          ends + c * n_entries, labels, n_entries)
         elif s.pkind == cnp.NPY_UINT16:
             _column_pairs(s, <const uint16_t*>s.positions, c, begins + c * n_entries,
-                          ends + c * n_entries, &labels[0], n_entries)
+                          ends + c * n_entries, labels, n_entries)
         elif s.pkind == cnp.NPY_UINT32:
             _column_pairs(s, <const uint32_t*>s.positions, c, begins + c * n_entries,
-                          ends + c * n_entries, &labels[0], n_entries)
+                          ends + c * n_entries, labels, n_entries)
         else:
             _column_pairs(s, <const int64_t*>s.positions, c, begins + c * n_entries,
-                          ends + c * n_entries, &labels[0], n_entries)
+                          ends + c * n_entries, labels, n_entries)
     return 0
 
 
 def proximity_scores(
     list fields,
-    const int32_t[:] docs,
+    object doc_array,
     object pair_row,
-    const float[:] weights,
+    object weight_array,
     float k1,
 ):
     """The proximity bonus of each of ``docs`` (sorted, unique): float32.
@@ -2310,16 +2402,25 @@ def proximity_scores(
     rounded to float32 once (:func:`bnsearch.search.rerank.proximity_bonus` does the
     same with numpy).
     """
-    cdef Py_ssize_t n_docs = docs.shape[0], n_pairs = weights.shape[0]
+    # (arrays taken as pointers: a typed memoryview a call costs more than a small rerank)
+    cdef cnp.ndarray docs_arr = _contiguous(doc_array, cnp.NPY_INT32)
+    cdef cnp.ndarray weights_arr = _contiguous(weight_array, cnp.NPY_FLOAT32)
+    if cnp.PyArray_NDIM(docs_arr) != 1 or cnp.PyArray_NDIM(weights_arr) != 1:
+        raise ValueError("docs and weights must be one-dimensional")
+    cdef const int32_t* docs = <const int32_t*>cnp.PyArray_DATA(docs_arr)
+    cdef const float* weights = <const float*>cnp.PyArray_DATA(weights_arr)
+    cdef Py_ssize_t n_docs = cnp.PyArray_DIM(docs_arr, 0)
+    cdef Py_ssize_t n_pairs = cnp.PyArray_DIM(weights_arr, 0)
     cdef Py_ssize_t f, c, r, n_entries, most = 1, max_doc
     cdef cnp.ndarray rows = _contiguous(pair_row, cnp.NPY_INT64)
     cdef cnp.ndarray pos_arr, mult_arr
-    cdef cnp.ndarray[float, ndim=1] out = np.zeros(n_docs, dtype=np.float32)
+    cdef cnp.npy_intp out_size = n_docs
+    cdef cnp.ndarray out = cnp.PyArray_ZEROS(1, &out_size, cnp.NPY_FLOAT32, 0)
+    cdef float* out_at = <float*>cnp.PyArray_DATA(out)
     cdef const float* mult
     cdef double* xs = NULL
     cdef int64_t* begins = NULL
     cdef int64_t* ends = NULL
-    cdef const int32_t[:] labels
     cdef Pairs s
     cdef double summed
     cdef float x, saturated
@@ -2365,7 +2466,7 @@ def proximity_scores(
             mult = <const float*>cnp.PyArray_DATA(mult_arr)
             memset(s.counts, 0, n_pairs * n_docs * sizeof(int64_t))
             _field_pairs(
-                &s, entry_docs, entry_offsets, labels, docs, cnp.PyArray_DIM(pos_arr, 0),
+                &s, entry_docs, entry_offsets, labels, docs, n_docs, cnp.PyArray_DIM(pos_arr, 0),
                 begins, ends,
             )
             for r in range(n_pairs):
@@ -2380,7 +2481,7 @@ def proximity_scores(
                 else:
                     saturated = 1 if x > 0 else 0
                 summed += <double>weights[r] * <double>saturated
-            out[c] = <float>summed
+            out_at[c] = <float>summed
     finally:
         free(xs)
         free(s.counts)

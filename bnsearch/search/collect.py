@@ -96,13 +96,13 @@ def top(
         return picked
     count = sum(len(docs) for docs, _ in matched) if within is None else sum(map(len, within))
     if count <= SMALL:  # (the compiled core's best few of each segment: sorted in C or Python)
-        if within is None and kernel.core is not None:
-            sorted_few: list[Chosen] | None = kernel.core.best_few(matched, k)
-            if sorted_few is not None:
-                return sorted_few
         selected = matched
         if within is not None:
             selected = [(d[at], v[at]) for (d, v), at in zip(matched, within, strict=True)]
+        if kernel.core is not None:
+            sorted_few: list[Chosen] | None = kernel.core.best_few(selected, k)
+            if sorted_few is not None:
+                return sorted_few
         # (-score, segment, doc) tuples (made in C: zip, map) sort in rank order
         few: list[tuple[float, int, int]] = []
         for ordinal, (docs, scores) in enumerate(selected):
@@ -143,11 +143,16 @@ SMALL = 64
 
 
 def best(matched: list[DocScores], k: int) -> list[npt.NDArray[np.intp]]:
-    """Per segment, the indices (into its arrays) of its matches among the best ``k``
-    over all segments (score, then segment, then doc)."""
+    """Per segment, the indices (into its arrays, ascending) of its matches among the
+    best ``k`` over all segments (score, then segment, then doc). The compiled core
+    chooses a few matches (the rerank's) by one sort in C (the same set)."""
+    if kernel.core is not None:
+        found: list[npt.NDArray[np.intp]] | None = kernel.core.best_indices(matched, k)
+        if found is not None:
+            return found
     per_segment = [top_k(scores, k, ties=docs) for docs, scores in matched]  # (unsorted docs)
     if sum(len(found) for found in per_segment) <= k:
-        return per_segment
+        return [np.sort(found) for found in per_segment]
     scores = np.concatenate([m[1][found] for m, found in zip(matched, per_segment, strict=True)])
     docs = np.concatenate([m[0][found] for m, found in zip(matched, per_segment, strict=True)])
     owner = np.repeat(np.arange(len(matched)), [len(found) for found in per_segment])
@@ -155,7 +160,7 @@ def best(matched: list[DocScores], k: int) -> list[npt.NDArray[np.intp]]:
     keep[np.lexsort((docs, owner, -scores))[:k]] = True
     bounds = np.cumsum([0, *(len(found) for found in per_segment)])
     return [
-        found[keep[start:end]]
+        np.sort(found[keep[start:end]])
         for found, start, end in zip(per_segment, bounds[:-1], bounds[1:], strict=True)
     ]
 

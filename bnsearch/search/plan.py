@@ -244,7 +244,8 @@ def _rerank(
         if every and ascending:  # (all of them, in doc order already)
             scores = scores + proximity_bonus(ctx, segment, docs, plan, weights)
         elif len(where):
-            where = where[np.argsort(docs[where])]  # the bonuses want sorted docs
+            if not ascending:  # the bonuses want sorted docs (ascending indices: so they are)
+                where = where[np.argsort(docs[where])]
             scores = scores.copy()
             scores[where] += proximity_bonus(ctx, segment, docs[where], plan, weights)
         out.append((docs, scores))
