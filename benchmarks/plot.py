@@ -44,10 +44,13 @@ def main() -> None:
     query.set_xticks([k + 0.4 - width / 2 for k in range(len(kinds))], kinds, rotation=20)
     query.set_yscale("log")
     query.set_ylabel("p50 ms, log scale (lower is better)")
-    query.set_title("Query latency, BQA passages")
+    query.set_title("Top-10 ids, BQA + BeliN (4,008 docs)")
     query.legend(fontsize=8)
 
-    fig.suptitle("bnsearch and its peers, measured in the same runs (2-core machine, 2026-11-28)")
+    fig.suptitle(
+        "bnsearch and its peers, measured in the same runs (2-core machine; "
+        "analysis and indexing 2026-11-28, queries 2026-12-06)"
+    )
     fig.tight_layout()
     fig.savefig(OUT, dpi=110)
     print(f"wrote {OUT}")
