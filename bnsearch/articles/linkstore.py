@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.arrays import run_positions
+
 __all__ = ["Atoms", "Column", "Multimap"]
 
 #: The string hash new :class:`Atoms` tables use (the tests swap in a poor one to check
@@ -321,9 +323,7 @@ class Atoms:
         bounds = np.cumsum(sizes)
         if not len(bounds):
             return found
-        where = np.repeat(begin - (bounds - sizes), sizes)
-        where += np.arange(int(bounds[-1]), dtype=np.int64)
-        joined = np.frombuffer(self._arena, dtype=np.uint8)[where].tobytes()
+        joined = np.frombuffer(self._arena, dtype=np.uint8)[run_positions(begin, sizes)].tobytes()
         text = codecs.charmap_decode(joined, "strict", _PACKED_TABLE)[0]
         cuts = np.concatenate(([0], bounds)).tolist()
         for at, low, high in zip(places.tolist(), cuts[:-1], cuts[1:], strict=True):

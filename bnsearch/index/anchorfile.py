@@ -51,6 +51,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.arrays import run_positions
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import compound
 from bnsearch.index.builder import anchor_fields, doc_id_dtype, small_uint
@@ -489,8 +490,7 @@ def splice(
             [np.zeros(0, np.int64)] + [p.pos for p in parts if p.pos is not None]
         )
         starts = np.cumsum(part_tfs) - part_tfs
-        gather = np.repeat(starts[order] - (np.cumsum(new_tfs) - new_tfs), new_tfs)
-        gather += np.arange(len(new_pos), dtype=np.int64)
+        gather = run_positions(starts[order], new_tfs)
         old_starts = np.zeros(len(old_tfs) + 1, dtype=np.int64)
         np.cumsum(old_tfs, out=old_starts[1:])
         out["pos"] = _spliced(
@@ -536,9 +536,7 @@ def _spliced(
     the result's; ``None``: the smallest unsigned type holding its largest value (what
     :func:`~bnsearch.index.builder.small_uint` gives a build)."""
     ends = np.cumsum(cut_lengths)
-    cut = np.repeat(cut_starts - (ends - cut_lengths), cut_lengths)
-    cut += np.arange(len(cut), dtype=np.int64)
-    kept = np.delete(values, cut)
+    kept = np.delete(values, run_positions(cut_starts, cut_lengths))
     before = np.concatenate(([0], ends))[np.searchsorted(cut_starts, at, side="left")]
     if dtype is None:
         largest = max(
@@ -768,9 +766,7 @@ def _docs_part(arrays: Mapping[str, Any], prefix: str, first: int, end: int) -> 
         starts = np.cumsum(all_tfs) - all_tfs
         lengths = all_tfs[chosen]
         ends = np.cumsum(lengths)
-        gather = np.repeat(starts[chosen] - (ends - lengths), lengths)
-        gather += np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
-        pos = np.asarray(arrays[prefix + "pos"])[gather]
+        pos = np.asarray(arrays[prefix + "pos"])[run_positions(starts[chosen], lengths)]
         out["pos"] = pos.astype(small_uint(int(pos.max()) if len(pos) else 0))
         out["posptr"] = np.concatenate(([0], ends))[out["indptr"]].astype(np.int64)
     return out

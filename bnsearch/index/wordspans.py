@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.arrays import run_positions
+
 Array = npt.NDArray[Any]
 Int64Array = npt.NDArray[np.int64]
 
@@ -145,8 +147,7 @@ def select(
         ptr64 = np.asarray(ptr, dtype=np.int64)
         begin, end = ptr64[docs], ptr64[docs + 1]
         size = end - begin
-        within = np.repeat(begin - (np.cumsum(size) - size), size)
-        pieces.append(np.asarray(spans)[within + np.arange(int(size.sum()), dtype=np.int64)])
+        pieces.append(np.asarray(spans)[run_positions(begin, size)])
         sizes.append(size)
         widths.append(np.asarray(width)[docs])
     all_sizes = np.concatenate(sizes) if sizes else np.zeros(0, np.int64)

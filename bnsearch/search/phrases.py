@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.arrays import run_positions
 from bnsearch.index.segment import SegmentReader
 from bnsearch.search import kernel
 
@@ -106,8 +107,7 @@ def _positions_keys(
     total = int(counts.sum())
     if total == 0:
         return np.empty(0, dtype=np.int64)
-    run_starts = np.repeat(starts - (np.cumsum(counts) - counts), counts)
-    flat = run_starts + np.arange(total, dtype=np.int64)
+    flat = run_positions(starts, counts)
     pos = positions[flat].astype(np.int64) + (1 << 20) - shift
     keys: IntArray = (np.repeat(docs.astype(np.int64), counts) << 32) | pos
     return keys

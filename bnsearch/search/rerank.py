@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.analysis import Analyzer
+from bnsearch.arrays import run_positions
 from bnsearch.index.segment import SegmentReader
 from bnsearch.search import kernel
 from bnsearch.search.context import Context
@@ -281,9 +282,7 @@ def _runs(
     values: npt.NDArray[Any], starts: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]
 ) -> npt.NDArray[np.int64]:
     """``values[starts[0]:starts[0] + counts[0]]``, then the next run, ... in one array."""
-    total = int(counts.sum())
-    run_start = np.repeat(starts - (np.cumsum(counts) - counts), counts)
-    return values[run_start + np.arange(total, dtype=np.int64)].astype(np.int64)
+    return values[run_positions(starts, counts)].astype(np.int64)
 
 
 def _pair_frequencies(

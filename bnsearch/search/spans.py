@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.arrays import run_positions
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import wordspans
 from bnsearch.index.segment import SegmentReader
@@ -141,10 +142,8 @@ class SpanLookup:
         ascending, so that one sorted search finds a doc's postings among all of them
         (marked done last: a second thread meanwhile keys them again, never reads half)."""
         begin, sizes = self._begins, self._ends - self._begins
-        total = int(sizes.sum())
         # every posting of those terms, as (candidate number, doc): ascending
-        where = np.repeat(begin - (np.cumsum(sizes) - sizes), sizes)
-        where += np.arange(total, dtype=np.int64)
+        where = run_positions(begin, sizes)
         count = len(begin)
         owner = np.repeat(np.arange(count, dtype=np.int64), sizes)
         self._keys = owner * self._max_doc + np.asarray(self._docs)[where]
