@@ -1982,7 +1982,7 @@ cdef struct Ranked:
     float score
     int32_t ordinal
     int32_t doc
-    int32_t at  # (its index in the segment's arrays: best_indices)
+    int32_t at  # (its place in the segments' matches laid end to end)
 
 
 cdef int _compare_ranked(const void* a, const void* b) noexcept nogil:
@@ -1996,43 +1996,78 @@ cdef int _compare_ranked(const void* a, const void* b) noexcept nogil:
     return (x.doc > y.doc) - (x.doc < y.doc)
 
 
+cdef list _ranked_arrays(list matched, bint any_docs):
+    """Per segment of ``matched``, its docs (int32) and its scores (float32) laid end to
+    end in one list, or None where a segment's scores are not float32 or (without
+    ``any_docs``, which converts docs of every type) its docs neither int32 nor uint16."""
+    cdef list arrays = []
+    cdef cnp.ndarray docs, scores
+    cdef tuple pair
+    cdef int kind
+    for pair in matched:
+        docs = _contiguous(pair[0], -1)
+        scores = _contiguous(pair[1], -1)
+        if cnp.PyArray_TYPE(scores) != cnp.NPY_FLOAT32:
+            return None
+        kind = cnp.PyArray_TYPE(docs)
+        if kind != cnp.NPY_INT32:
+            if not any_docs and kind != cnp.NPY_UINT16:
+                return None
+            docs = _contiguous(docs, cnp.NPY_INT32)
+        if cnp.PyArray_DIM(docs, 0) != cnp.PyArray_DIM(scores, 0):
+            raise ValueError("a segment's docs and scores differ in length")
+        arrays.append(docs)
+        arrays.append(scores)
+    return arrays
+
+
+cdef Ranked* _ranked(list arrays, Py_ssize_t n, bint ordered) except NULL:
+    """The ``n`` matches of :func:`_ranked_arrays`' ``arrays`` as entries (``at``: the
+    place in their concatenation), in rank order when ``ordered``: a new array of at
+    least one entry, freed by the caller. The one gathering and sort of
+    :func:`best_few` and :func:`best_indices`."""
+    cdef Ranked* entries = <Ranked*>malloc((n if n > 0 else 1) * sizeof(Ranked))
+    cdef Py_ssize_t s, i, size, j = 0
+    cdef const int32_t* docs
+    cdef const float* scores
+    if entries == NULL:
+        raise MemoryError()
+    for s in range(len(arrays) // 2):
+        size = cnp.PyArray_DIM(<cnp.ndarray>arrays[2 * s], 0)
+        docs = <const int32_t*>cnp.PyArray_DATA(<cnp.ndarray>arrays[2 * s])
+        scores = <const float*>cnp.PyArray_DATA(<cnp.ndarray>arrays[2 * s + 1])
+        for i in range(size):
+            entries[j].score = scores[i]
+            entries[j].ordinal = <int32_t>s
+            entries[j].doc = docs[i]
+            entries[j].at = <int32_t>j
+            j += 1
+    if ordered:
+        qsort(entries, n, sizeof(Ranked), _compare_ranked)
+    return entries
+
+
 def best_few(list matched, Py_ssize_t k):
     """The first ``k`` of a few matches over all segments by score (ties: segment, then
     doc) as ``(segment ordinal, doc, score)``: what ``collect.top`` gives for the compiled
     core's best of each segment (``matched[s]``: docs and float32 scores), sorted here
     instead of as Python tuples; None where a segment's scores are not float32 (the
     caller sorts those)."""
-    cdef Py_ssize_t n = 0, s, i, j, size, taken
-    cdef cnp.ndarray docs, scores
+    cdef Py_ssize_t n = 0, i
     cdef Ranked* entries = NULL
+    cdef list arrays
     cdef list out = []
     cdef tuple pair
     for pair in matched:
         n += len(pair[0])
     if k <= 0 or n == 0:
         return out
-    entries = <Ranked*>malloc(n * sizeof(Ranked))
-    if entries == NULL:
-        raise MemoryError()
+    arrays = _ranked_arrays(matched, True)
+    if arrays is None:
+        return None
+    entries = _ranked(arrays, n, True)
     try:
-        j = 0
-        for s in range(len(matched)):
-            pair = matched[s]
-            docs = _contiguous(pair[0], cnp.NPY_INT32)
-            scores = _contiguous(pair[1], -1)
-            if cnp.PyArray_TYPE(scores) != cnp.NPY_FLOAT32:
-                return None
-            size = cnp.PyArray_DIM(docs, 0)
-            if cnp.PyArray_DIM(scores, 0) != size:
-                raise ValueError("a segment's docs and scores differ in length")
-            for i in range(size):
-                entries[j].score = (<const float*>cnp.PyArray_DATA(scores))[i]
-                entries[j].ordinal = <int32_t>s
-                entries[j].doc = (<const int32_t*>cnp.PyArray_DATA(docs))[i]
-                j += 1
-        qsort(entries, n, sizeof(Ranked), _compare_ranked)
-        taken = min(k, n)
-        for i in range(taken):
+        for i in range(min(k, n)):
             out.append((entries[i].ordinal, entries[i].doc, <double>entries[i].score))
     finally:
         free(entries)
@@ -2051,63 +2086,38 @@ def best_indices(list matched, Py_ssize_t k):
     a segment's arrays are of other types or there are more than
     :data:`BEST_INDICES_MAX` matches (the caller's numpy code serves)."""
     cdef Py_ssize_t n = 0, s, i, j, size, taken, start, segments
-    cdef cnp.ndarray docs, scores, found
+    cdef cnp.ndarray found
     cdef Ranked* entries = NULL
     cdef unsigned char* chosen = NULL
     cdef Py_ssize_t* counts = NULL
     cdef cnp.npy_intp* out_at
     cdef cnp.npy_intp length
     cdef tuple pair
-    cdef list arrays = []
+    cdef list arrays
     cdef list out = []
     segments = len(matched)
     for pair in matched:
         n += len(pair[0])
     if n > BEST_INDICES_MAX:
         return None
-    for pair in matched:
-        docs = _contiguous(pair[0], -1)
-        scores = _contiguous(pair[1], -1)
-        if cnp.PyArray_TYPE(scores) != cnp.NPY_FLOAT32:
-            return None
-        if cnp.PyArray_TYPE(docs) == cnp.NPY_UINT16:
-            docs = _contiguous(docs, cnp.NPY_INT32)
-        elif cnp.PyArray_TYPE(docs) != cnp.NPY_INT32:
-            return None
-        if cnp.PyArray_DIM(docs, 0) != cnp.PyArray_DIM(scores, 0):
-            raise ValueError("a segment's docs and scores differ in length")
-        arrays.append(docs)
-        arrays.append(scores)
-    entries = <Ranked*>malloc((n if n > 0 else 1) * sizeof(Ranked))
+    arrays = _ranked_arrays(matched, False)
+    if arrays is None:
+        return None
+    taken = min(max(k, 0), n)
     chosen = <unsigned char*>calloc(n if n > 0 else 1, 1)
     counts = <Py_ssize_t*>calloc(segments if segments > 0 else 1, sizeof(Py_ssize_t))
-    if entries == NULL or chosen == NULL or counts == NULL:
-        free(entries)
+    if chosen == NULL or counts == NULL:
         free(chosen)
         free(counts)
         raise MemoryError()
     try:
-        j = 0
-        for s in range(segments):
-            docs = arrays[2 * s]
-            scores = arrays[2 * s + 1]
-            size = cnp.PyArray_DIM(docs, 0)
-            for i in range(size):
-                entries[j].score = (<const float*>cnp.PyArray_DATA(scores))[i]
-                entries[j].ordinal = <int32_t>s
-                entries[j].doc = (<const int32_t*>cnp.PyArray_DATA(docs))[i]
-                entries[j].at = <int32_t>j  # (its place in the concatenation)
-                j += 1
-        taken = min(max(k, 0), n)
-        if taken < n:
-            qsort(entries, n, sizeof(Ranked), _compare_ranked)
+        entries = _ranked(arrays, n, taken < n)
         for i in range(taken):
             chosen[entries[i].at] = 1
             counts[entries[i].ordinal] += 1
         start = 0
         for s in range(segments):
-            docs = arrays[2 * s]
-            size = cnp.PyArray_DIM(docs, 0)
+            size = cnp.PyArray_DIM(<cnp.ndarray>arrays[2 * s], 0)
             length = counts[s]
             found = cnp.PyArray_EMPTY(1, &length, cnp.NPY_INTP, 0)
             out_at = <cnp.npy_intp*>cnp.PyArray_DATA(found)
