@@ -104,6 +104,25 @@ def test_rows_read_in_any_order_through_a_small_block_cache(
     assert len(reader._cache) <= 2
 
 
+def test_every_row_is_found_among_blocks_of_one_row_several_rows_and_none() -> None:
+    """A doc's block: the reader takes block ``doc`` where every block before it holds
+    one row, else bisects; blocks holding several rows (short ones) and none (a writer's
+    empty block) before it move the answer, which the row read says."""
+    articles = _articles(0, 60)
+    writer = StoreWriter()
+    empty = compress_block("\x02[]\x00".encode(TEXT_ENCODING))  # a block of no rows
+    for number, article in enumerate(articles):
+        if number in (0, 9, 31):
+            writer.add_blocks([(empty, 0)])
+        writer.add(article_row(article))
+    data, index = writer.finish()
+    sizes = np.diff(index[:, 1])
+    assert {0, 1} <= set(sizes.tolist()) and sizes.max() > 1
+    reader = StoreReader(np.frombuffer(data, dtype=np.uint8), index, where="test")
+    for doc in np.random.default_rng(5).permutation(len(articles)).tolist():
+        assert row_article(reader.row(doc)) == articles[doc]
+
+
 @pytest.mark.parametrize("codec", CODECS)
 def test_damaged_header_or_lengths_are_clear_errors(codec: str) -> None:
     writer = StoreWriter(codec=codec)
@@ -117,6 +136,10 @@ def test_damaged_header_or_lengths_are_clear_errors(codec: str) -> None:
         text[0] + json.dumps(header) + text[cut:],
         text[: cut - 1] + text[cut:],  # the header's JSON cut short
         text[0] + "[[1,2]]" + text[cut:],  # a row of the wrong shape
+        text[0] + text[cut:],  # no header
+        text[:cut] + " " + text[cut:],  # anything between the header and its \x00
+        text[:cut] + "[]" + text[cut:],
+        text[0] + '"row"' + text[cut:],  # not a list
     ):
         blob = compress_block(damaged.encode(TEXT_ENCODING), codec)
         offsets = np.array([[0, 0], [len(blob), 1]], dtype=np.int64)

@@ -327,24 +327,40 @@ class StoreWriter:
         return b"".join(blocks), offsets
 
 
+#: The standard JSON decoder's scanner (C where built): the value at an index of a text
+#: and the index where it ends. ``json.loads`` wraps it in two Python calls, a regular
+#: expression for leading and trailing whitespace and a slice of the header; a format-2
+#: header has no whitespace around it and ends where the block's ``"\x00"`` is (no JSON
+#: string holds a raw control character), so it is scanned in place.
+_SCAN_JSON = json.JSONDecoder().scan_once
+
+
 def _header_v2(text: str) -> list[Any]:
     """The header of a format-2 block: one entry a row, each of the right width
     (ValueError if not)."""
-    metas = json.loads(text[1 : text.index("\x00")])
+    return _header_and_texts(text)[0]
+
+
+def _header_and_texts(text: str) -> tuple[list[Any], int]:
+    """:func:`_header_v2`, and where the block's texts start (after its ``"\x00"``)."""
+    try:
+        metas, end = _SCAN_JSON(text, 1)
+    except StopIteration:
+        raise ValueError("the block header is not JSON") from None
+    if text[end : end + 1] != "\x00":
+        raise ValueError("the block header does not end at its \\x00")
     if type(metas) is not list:
         raise ValueError("the block header is not a list")
     for number, meta in enumerate(metas):
         if type(meta) is not list or len(meta) != _META_WIDTH:
             raise ValueError(f"row {number} of the block header has the wrong shape")
-    return metas
+    return metas, end + 1
 
 
 def _rows_v2(text: str) -> list[dict[str, Any]]:
     """The rows of a format-2 block (see the module docstring); ValueError if damaged."""
-    cut = text.index("\x00")
-    metas = _header_v2(text)
+    metas, position = _header_and_texts(text)
     rows: list[dict[str, Any]] = []
-    position = cut + 1
     for meta in metas:
         (
             ident,
@@ -516,7 +532,7 @@ class StoreReader:
                 self._cache.move_to_end(number)
                 return cached
         copier: Copier = _fresh
-        with self._damage(number):
+        try:  # (not self._damage: a context manager costs about a microsecond a row)
             text = self._text(number)
             if text[:1] == _BLOCK_V2:  # (rows of dicts by construction)
                 rows, copier = _rows_v2(text), _fresh_v2
@@ -526,6 +542,8 @@ class StoreReader:
                     raise IndexFormatError(
                         f"{self._where}: stored block {number} is not a list of rows"
                     )
+        except _DAMAGED_BLOCK as error:
+            raise self._damaged(number, error) from None
         self._check_count(number, len(rows))
         try:
             _check_rows(rows)
@@ -550,10 +568,14 @@ class StoreReader:
         try:
             yield
         except _DAMAGED_BLOCK as error:
-            start, end = self._offsets[number], self._offsets[number + 1]
-            raise IndexFormatError(
-                f"{self._where}: stored block {number} (bytes {start}..{end}) is damaged: {error}"
-            ) from None
+            raise self._damaged(number, error) from None
+
+    def _damaged(self, number: int, error: Exception) -> IndexFormatError:
+        """The error of block ``number`` damaged (``error``: its codec's, JSON's, ...)."""
+        start, end = self._offsets[number], self._offsets[number + 1]
+        return IndexFormatError(
+            f"{self._where}: stored block {number} (bytes {start}..{end}) is damaged: {error}"
+        )
 
     def _check_count(self, number: int, rows: int) -> None:
         expected = self._firsts[number + 1] - self._firsts[number]
@@ -587,6 +609,11 @@ class StoreReader:
         firsts = self._firsts
         if not 0 <= doc < firsts[-1]:
             raise IndexError(f"doc {doc} out of range 0..{firsts[-1] - 1}")
+        # a row longer than BLOCK_CHARS (most rows) is a block of its own: while every
+        # block before it is too, the block's number is the doc's (two reads, where the
+        # bisection reads about log2(blocks) items, each a new int)
+        if doc + 1 < len(firsts) and firsts[doc] == doc < firsts[doc + 1]:
+            return doc, 0
         number = bisect.bisect_right(firsts, doc) - 1
         return number, doc - firsts[number]
 
