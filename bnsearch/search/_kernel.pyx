@@ -2302,8 +2302,46 @@ cdef int _column_pairs(
 
 
 #: A pair word's postings this many times longer than the reranked docs are searched
-#: (galloping from the last doc found); shorter ones are merged with the docs in one walk.
-DEF GALLOP_RATIO = 32
+#: (from where the docs' spread puts each, see :func:`_seek`); shorter ones are merged
+#: with the docs in one walk.
+DEF SEEK_RATIO = 4
+
+
+cdef inline Py_ssize_t _seek(
+    const doc_t* term_docs, Py_ssize_t lo, Py_ssize_t length, Py_ssize_t d
+) noexcept nogil:
+    """The first index from ``lo`` whose doc is >= ``d`` (``length`` if none), for a
+    few ``d`` ascending through long postings: the guess is where ``d`` falls between
+    ``term_docs[lo]`` and the last doc if the docs between are evenly spread (reranked
+    docs and a word's postings are spread over the segment), then a gallop from the
+    guess in the direction it is wrong and a binary search in the last step. A gallop
+    from ``lo`` alone took about twice as many reads (``2 log2`` of the docs skipped)."""
+    cdef Py_ssize_t guess, step, hi
+    cdef Py_ssize_t first, last
+    if lo >= length or term_docs[lo] >= d:
+        return lo
+    last = term_docs[length - 1]
+    if last < d:
+        return length
+    # term_docs[lo] < d <= last: the answer is in (lo, length - 1]
+    first = term_docs[lo]
+    guess = lo + 1 + <Py_ssize_t>(
+        (<double>(d - first) / <double>(last - first)) * <double>(length - 2 - lo)
+    )
+    if guess > length - 1:
+        guess = length - 1
+    if term_docs[guess] >= d:  # the answer is in (lo, guess]: gallop down
+        hi = guess
+        step = 1
+        while guess - step > lo and term_docs[guess - step] >= d:
+            hi = guess - step
+            step <<= 1
+        return _find(term_docs, max(lo + 1, guess - step), hi, d)
+    step = 1  # the answer is in (guess, length - 1]: gallop up
+    while guess + step < length - 1 and term_docs[guess + step] < d:
+        guess += step
+        step <<= 1
+    return _find(term_docs, guess + 1, min(guess + step, length - 1), d)
 
 
 cdef void _locate(
@@ -2313,18 +2351,15 @@ cdef void _locate(
 ) noexcept nogil:
     """Where entry ``e``'s postings hold each of ``docs`` (ascending): its position
     offsets in ``begins`` and ``ends`` (``begins`` -1: not there)."""
-    cdef Py_ssize_t c, lo = 0, step
+    cdef Py_ssize_t c, lo = 0
     cdef Py_ssize_t d
-    cdef bint gallop = length > GALLOP_RATIO * n_docs
+    cdef bint seek = length > SEEK_RATIO * n_docs
     for c in range(n_docs):
         begins[c * n_entries + e] = -1
     for c in range(n_docs):
         d = docs[c]
-        if gallop:
-            step = 1
-            while lo + step < length and term_docs[lo + step - 1] < d:
-                step <<= 1
-            lo = _find(term_docs, lo + (step >> 1), min(lo + step, length), d)
+        if seek:
+            lo = _seek(term_docs, lo, length, d)
         else:
             while lo < length and term_docs[lo] < d:
                 lo += 1
