@@ -326,12 +326,16 @@ def _pairs_by_definition(
     return (weights.astype(np.float64)[:, None] * saturated).sum(axis=0).astype(np.float32)
 
 
-@pytest.mark.parametrize("spread", [1, 40_000])
-def test_proximity_scores_count_every_pair_once(core: ModuleType, spread: int) -> None:
+@pytest.mark.parametrize(("spread", "clustered"), [(1, False), (40_000, False), (1, True)])
+def test_proximity_scores_count_every_pair_once(
+    core: ModuleType, spread: int, clustered: bool
+) -> None:
     """The compiled rerank against the rule itself, on random postings: short and long
-    lists (merged and galloped), positions close together (the position table) and far
-    apart (sorted), two fields."""
-    rng = np.random.default_rng(spread)
+    lists (merged, and searched from where an even spread puts a doc), positions close
+    together (the position table) and far apart (sorted), two fields; ``clustered``:
+    postings crowded at both ends of the segment and reranked docs between and among
+    them, where that guess is far off."""
+    rng = np.random.default_rng(spread + clustered)
     max_doc, n_labels = 3000, 4
     pair_row = np.full((n_labels, n_labels, 3), -1, dtype=np.int64)
     pair_row[0, 1, 1], pair_row[1, 3, 2], pair_row[2, 3, 1], pair_row[3, 0, 1] = 0, 1, 2, 3
@@ -340,7 +344,9 @@ def test_proximity_scores_count_every_pair_once(core: ModuleType, spread: int) -
     for _ in range(2):
         entry_docs, entry_offsets, runs, start = [], [], [], 0
         for label, size in enumerate((2900, 1500, 600, 40)):
-            term_docs = np.sort(rng.choice(max_doc, size, replace=False)).astype(np.int32)
+            crowd = np.r_[0:1500, 2700:3000] if clustered else np.arange(max_doc)
+            term_docs = np.sort(rng.choice(crowd, min(size, len(crowd)), replace=False))
+            term_docs = term_docs.astype(np.int32)
             offsets = [start]
             for _doc in term_docs:
                 # one word per position: label L stands at 4k + L
