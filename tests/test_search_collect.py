@@ -46,15 +46,24 @@ def test_the_compiled_sort_of_few_matches_ranks_as_python_does(
             matched.append((docs, rng.choice(levels, size)))  # ties within and across
         assert sum(len(d) for d, _ in matched) <= collect.SMALL
         k = int(rng.integers(1, 25))
+        # and among some of them (the rerank's candidates), picked in C or by numpy
+        within = [np.sort(rng.permutation(len(d))[: int(rng.integers(0, 4))]) for d, _ in matched]
         compiled = collect.top([], matched, k, "score")
+        among = collect.top([], matched, k, "score", within=within)
         with monkeypatch.context() as patch:
             patch.setattr(kernel, "core", None)
             python = collect.top([], matched, k, "score")
+            python_among = collect.top([], matched, k, "score", within=within)
         assert compiled == python
+        assert among == python_among
+        assert len(among) == min(k, sum(map(len, within)))
         assert all(type(o) is int and type(d) is int and type(v) is float for o, d, v in compiled)
     # scores of another type than the core's float32: the Python sort serves
     wide = [(np.array([4, 2], np.int32), np.array([1.0, 2.0], np.float64))]
     assert collect.top([], wide, 5, "score") == [(0, 2, 2.0), (0, 4, 1.0)]
+    assert collect.top([], wide, 5, "score", within=[np.array([0])]) == [(0, 4, 1.0)]
+    with pytest.raises(IndexError):  # an index past a segment's matches
+        kernel.core.best_few([(np.array([4], np.int32), np.array([1.0], np.float32))], 1, [[1]])
 
 
 def test_default_fields_are_read_only_since_kept_plans_are_keyed_by_them() -> None:

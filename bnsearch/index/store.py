@@ -332,7 +332,7 @@ class StoreWriter:
 #: expression for leading and trailing whitespace and a slice of the header; a format-2
 #: header has no whitespace around it and ends where the block's ``"\x00"`` is (no JSON
 #: string holds a raw control character), so it is scanned in place.
-_SCAN_JSON = json.JSONDecoder().scan_once
+_SCAN_JSON: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def _header_v2(text: str) -> list[Any]:

@@ -2021,25 +2021,35 @@ cdef list _ranked_arrays(list matched, bint any_docs):
     return arrays
 
 
-cdef Ranked* _ranked(list arrays, Py_ssize_t n, bint ordered) except NULL:
-    """The ``n`` matches of :func:`_ranked_arrays`' ``arrays`` as entries (``at``: the
-    place in their concatenation), in rank order when ``ordered``: a new array of at
-    least one entry, freed by the caller. The one gathering and sort of
-    :func:`best_few` and :func:`best_indices`."""
+cdef Ranked* _ranked(list arrays, list picks, Py_ssize_t n, bint ordered) except NULL:
+    """The ``n`` matches of :func:`_ranked_arrays`' ``arrays`` (with ``picks``, per
+    segment its indices into them: those only) as entries (``at``: the place in their
+    concatenation), in rank order when ``ordered``: a new array of at least one entry,
+    freed by the caller. The one gathering and sort of :func:`best_few` and
+    :func:`best_indices`."""
     cdef Ranked* entries = <Ranked*>malloc((n if n > 0 else 1) * sizeof(Ranked))
-    cdef Py_ssize_t s, i, size, j = 0
+    cdef Py_ssize_t s, i, size, count, place, j = 0
     cdef const int32_t* docs
     cdef const float* scores
+    cdef const cnp.npy_intp* chosen = NULL
     if entries == NULL:
         raise MemoryError()
     for s in range(len(arrays) // 2):
         size = cnp.PyArray_DIM(<cnp.ndarray>arrays[2 * s], 0)
         docs = <const int32_t*>cnp.PyArray_DATA(<cnp.ndarray>arrays[2 * s])
         scores = <const float*>cnp.PyArray_DATA(<cnp.ndarray>arrays[2 * s + 1])
-        for i in range(size):
-            entries[j].score = scores[i]
+        count = size
+        if picks is not None:
+            chosen = <const cnp.npy_intp*>cnp.PyArray_DATA(<cnp.ndarray>picks[s])
+            count = cnp.PyArray_DIM(<cnp.ndarray>picks[s], 0)
+        for i in range(count):
+            place = i if picks is None else chosen[i]
+            if place < 0 or place >= size or j >= n:
+                free(entries)
+                raise IndexError("a chosen index outside its segment's matches")
+            entries[j].score = scores[place]
             entries[j].ordinal = <int32_t>s
-            entries[j].doc = docs[i]
+            entries[j].doc = docs[place]
             entries[j].at = <int32_t>j
             j += 1
     if ordered:
@@ -2047,25 +2057,34 @@ cdef Ranked* _ranked(list arrays, Py_ssize_t n, bint ordered) except NULL:
     return entries
 
 
-def best_few(list matched, Py_ssize_t k):
+def best_few(list matched, Py_ssize_t k, object within=None):
     """The first ``k`` of a few matches over all segments by score (ties: segment, then
     doc) as ``(segment ordinal, doc, score)``: what ``collect.top`` gives for the compiled
     core's best of each segment (``matched[s]``: docs and float32 scores), sorted here
-    instead of as Python tuples; None where a segment's scores are not float32 (the
-    caller sorts those)."""
+    instead of as Python tuples; with ``within`` (per segment, indices into its arrays)
+    among those matches only. None where a segment's scores are not float32 (the caller
+    sorts those)."""
     cdef Py_ssize_t n = 0, i
     cdef Ranked* entries = NULL
     cdef list arrays
+    cdef list picks = None
     cdef list out = []
     cdef tuple pair
-    for pair in matched:
-        n += len(pair[0])
+    if within is None:
+        for pair in matched:
+            n += len(pair[0])
+    else:
+        picks = [_contiguous(at, cnp.NPY_INTP) for at in within]
+        if len(picks) != len(matched):
+            raise ValueError("within needs indices for every segment")
+        for i in range(len(picks)):
+            n += cnp.PyArray_DIM(<cnp.ndarray>picks[i], 0)
     if k <= 0 or n == 0:
         return out
     arrays = _ranked_arrays(matched, True)
     if arrays is None:
         return None
-    entries = _ranked(arrays, n, True)
+    entries = _ranked(arrays, picks, n, True)
     try:
         for i in range(min(k, n)):
             out.append((entries[i].ordinal, entries[i].doc, <double>entries[i].score))
@@ -2111,7 +2130,7 @@ def best_indices(list matched, Py_ssize_t k):
         free(counts)
         raise MemoryError()
     try:
-        entries = _ranked(arrays, n, taken < n)
+        entries = _ranked(arrays, None, n, taken < n)
         for i in range(taken):
             chosen[entries[i].at] = 1
             counts[entries[i].ordinal] += 1
@@ -2432,6 +2451,8 @@ def proximity_scores(
     object pair_row,
     object weight_array,
     float k1,
+    object at=None,
+    object base=None,
 ):
     """The proximity bonus of each of ``docs`` (sorted, unique): float32.
 
@@ -2446,29 +2467,75 @@ def proximity_scores(
     score; the bonus is the float64 sum over pairs of ``weights[pair]`` times that,
     rounded to float32 once (:func:`bnsearch.search.rerank.proximity_bonus` does the
     same with numpy).
+
+    ``at`` (indices into ``doc_array``, whose docs they pick ascend): the bonus of those
+    docs only. ``base`` (float32 scores, one a doc of ``doc_array``): a copy of it with
+    each bonus added to its doc's score in float32, what ``base[at] += bonus`` gives
+    (the rerank's add without its numpy calls).
     """
     # (arrays taken as pointers: a typed memoryview a call costs more than a small rerank)
-    cdef cnp.ndarray docs_arr = _contiguous(doc_array, cnp.NPY_INT32)
+    cdef cnp.ndarray all_docs = _docs_array(doc_array)
     cdef cnp.ndarray weights_arr = _contiguous(weight_array, cnp.NPY_FLOAT32)
-    if cnp.PyArray_NDIM(docs_arr) != 1 or cnp.PyArray_NDIM(weights_arr) != 1:
+    cdef cnp.ndarray at_arr = None
+    if cnp.PyArray_NDIM(all_docs) != 1 or cnp.PyArray_NDIM(weights_arr) != 1:
         raise ValueError("docs and weights must be one-dimensional")
-    cdef const int32_t* docs = <const int32_t*>cnp.PyArray_DATA(docs_arr)
+    cdef Py_ssize_t n_all = cnp.PyArray_DIM(all_docs, 0)
+    cdef const cnp.npy_intp* picks = NULL
+    if at is not None:
+        at_arr = _contiguous(at, cnp.NPY_INTP)
+        if cnp.PyArray_NDIM(at_arr) != 1:
+            raise ValueError("at must be one-dimensional")
+        picks = <const cnp.npy_intp*>cnp.PyArray_DATA(at_arr)
+    cdef Py_ssize_t n_docs = n_all if at_arr is None else cnp.PyArray_DIM(at_arr, 0)
     cdef const float* weights = <const float*>cnp.PyArray_DATA(weights_arr)
-    cdef Py_ssize_t n_docs = cnp.PyArray_DIM(docs_arr, 0)
     cdef Py_ssize_t n_pairs = cnp.PyArray_DIM(weights_arr, 0)
-    cdef Py_ssize_t f, c, r, n_entries, most = 1, max_doc
+    cdef Py_ssize_t c, place
     cdef cnp.ndarray rows = _contiguous(pair_row, cnp.NPY_INT64)
-    cdef cnp.ndarray pos_arr, mult_arr
     cdef cnp.npy_intp out_size = n_docs
-    cdef cnp.ndarray out = cnp.PyArray_ZEROS(1, &out_size, cnp.NPY_FLOAT32, 0)
-    cdef float* out_at = <float*>cnp.PyArray_DATA(out)
+    cdef cnp.ndarray out
+    cdef float* out_at
+    cdef int32_t* docs = NULL
+    if base is None:
+        out = cnp.PyArray_ZEROS(1, &out_size, cnp.NPY_FLOAT32, 0)
+    else:
+        out = <cnp.ndarray>cnp.PyArray_NewCopy(_contiguous(base, cnp.NPY_FLOAT32), cnp.NPY_CORDER)
+        if cnp.PyArray_NDIM(out) != 1 or cnp.PyArray_DIM(out, 0) != n_all:
+            raise ValueError("base needs one score a doc")
+    out_at = <float*>cnp.PyArray_DATA(out)
+    docs = <int32_t*>malloc((n_docs if n_docs > 0 else 1) * sizeof(int32_t))
+    if docs == NULL:
+        raise MemoryError()
+    try:
+        for c in range(n_docs):
+            place = c if picks == NULL else picks[c]
+            if place < 0 or place >= n_all:
+                raise IndexError("at holds an index outside the docs")
+            docs[c] = <int32_t>_doc_at(cnp.PyArray_DATA(all_docs), cnp.PyArray_TYPE(all_docs), place)
+        _proximity_into(
+            fields, docs, n_docs, rows, weights, n_pairs, k1, out_at, picks, base is not None
+        )
+    finally:
+        free(docs)
+    return out
+
+
+cdef int _proximity_into(
+    list fields, const int32_t* docs, Py_ssize_t n_docs, cnp.ndarray rows,
+    const float* weights, Py_ssize_t n_pairs, float k1, float* out_at,
+    const cnp.npy_intp* picks, bint add,
+) except -1:
+    """:func:`proximity_scores` once its docs are laid out: each bonus written to
+    ``out_at[c]``, or with ``add`` added (float32) to ``out_at[picks[c]]`` (``picks``
+    NULL: ``out_at[c]``)."""
+    cdef Py_ssize_t f, c, r, most = 1, max_doc
+    cdef cnp.ndarray pos_arr, mult_arr
     cdef const float* mult
     cdef double* xs = NULL
     cdef int64_t* begins = NULL
     cdef int64_t* ends = NULL
     cdef Pairs s
     cdef double summed
-    cdef float x, saturated
+    cdef float x, saturated, bonus
     if cnp.PyArray_NDIM(rows) != 3 or cnp.PyArray_DIM(rows, 1) != cnp.PyArray_DIM(rows, 0) or (
         cnp.PyArray_DIM(rows, 2) < 3
     ):
@@ -2485,7 +2552,7 @@ def proximity_scores(
         rows = np.ascontiguousarray(rows[:, :, :3])
         s.pair_row = <const int64_t*>cnp.PyArray_DATA(rows)
     if n_docs == 0 or n_pairs == 0:
-        return out
+        return 0
     for f in range(len(fields)):
         most = max(most, len(fields[f][0]))
     try:
@@ -2526,7 +2593,13 @@ def proximity_scores(
                 else:
                     saturated = 1 if x > 0 else 0
                 summed += <double>weights[r] * <double>saturated
-            out_at[c] = <float>summed
+            bonus = <float>summed
+            if not add:
+                out_at[c] = bonus
+            elif picks == NULL:
+                out_at[c] = out_at[c] + bonus
+            else:
+                out_at[picks[c]] = out_at[picks[c]] + bonus
     finally:
         free(xs)
         free(s.counts)
@@ -2534,4 +2607,4 @@ def proximity_scores(
         free(ends)
         _give_slots(&s)
         free(s.occ)
-    return out
+    return 0

@@ -96,13 +96,13 @@ def top(
         return picked
     count = sum(len(docs) for docs, _ in matched) if within is None else sum(map(len, within))
     if count <= SMALL:  # (the compiled core's best few of each segment: sorted in C or Python)
+        if kernel.core is not None:  # (picked from ``within`` in C too)
+            sorted_few: list[Chosen] | None = kernel.core.best_few(matched, k, within)
+            if sorted_few is not None:
+                return sorted_few
         selected = matched
         if within is not None:
             selected = [(d[at], v[at]) for (d, v), at in zip(matched, within, strict=True)]
-        if kernel.core is not None:
-            sorted_few: list[Chosen] | None = kernel.core.best_few(selected, k)
-            if sorted_few is not None:
-                return sorted_few
         # (-score, segment, doc) tuples (made in C: zip, map) sort in rank order
         few: list[tuple[float, int, int]] = []
         for ordinal, (docs, scores) in enumerate(selected):

@@ -123,6 +123,12 @@ class LazyHighlights(LazyMapping[str, Fragment]):
         self._field(field)
         return self._marks[field]
 
+    def get(self, field: str, default: Any = None) -> Any:
+        """``Mapping.get`` without its ``KeyError`` round trip (``Hit.snippet`` reads
+        the body this way once a hit)."""
+        self._field(field)
+        return self._marks.get(field, default)
+
     def __reduce__(self) -> tuple[type[dict[str, Fragment]], tuple[dict[str, Fragment]]]:
         return dict, (self._all(),)
 

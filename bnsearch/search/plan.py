@@ -19,7 +19,7 @@ from bnsearch.search.context import RERANK_PLANS_KEPT, Context
 from bnsearch.search.engine import DocScores, Evaluator
 from bnsearch.search.parser import check_length, has_syntax, parse_query, words_query
 from bnsearch.search.query import Bool, Query, Term
-from bnsearch.search.rerank import RerankPlan, plan_rerank, proximity_bonus
+from bnsearch.search.rerank import RerankPlan, plan_rerank, proximity_added
 
 #: Most distinct leaves a query may have; a longer user string is cut (and a note says so).
 MAX_CLAUSES = 1024
@@ -242,12 +242,11 @@ def _rerank(
     out = []
     for segment, (docs, scores), where in zip(ctx.reader.segments, matched, best, strict=True):
         if every and ascending:  # (all of them, in doc order already)
-            scores = scores + proximity_bonus(ctx, segment, docs, plan, weights)
+            scores = proximity_added(ctx, segment, docs, scores, None, plan, weights)
         elif len(where):
             if not ascending:  # the bonuses want sorted docs (ascending indices: so they are)
                 where = where[np.argsort(docs[where])]
-            scores = scores.copy()
-            scores[where] += proximity_bonus(ctx, segment, docs[where], plan, weights)
+            scores = proximity_added(ctx, segment, docs, scores, where, plan, weights)
         out.append((docs, scores))
     return out, best
 

@@ -94,6 +94,41 @@ def plan_rerank(analyzer: Analyzer, text: str, params: BM25FParams) -> RerankPla
     return RerankPlan(pairs=tuple(proximity_pairs(analyzer, text)) if params.proximity > 0 else ())
 
 
+def proximity_added(
+    ctx: Context,
+    segment: SegmentReader,
+    docs: npt.NDArray[Any],
+    scores: FloatArray,
+    where: npt.NDArray[np.intp] | None,
+    plan: RerankPlan,
+    weights: Mapping[str, float],
+) -> FloatArray:
+    """``scores`` (one a doc of ``docs``) with the proximity bonus of the docs at
+    ``where`` added (indices into ``docs`` that pick ascending docs; None: every doc,
+    which then ascend), as a new array: what ``scores[where] +=
+    proximity_bonus(docs[where])`` gives on a copy. The compiled core picks the docs,
+    computes their bonus and adds it in one call (float32 scores)."""
+    if kernel.core is not None and not plan.empty and scores.dtype == np.float32:
+        fields = _fields(ctx, plan, weights)
+        added: FloatArray = kernel.core.proximity_scores(
+            _field_reads(ctx, segment, fields, plan, weights),
+            docs,
+            plan.pair_row,
+            _pair_weights(ctx, plan, fields),
+            float(np.float32(ctx.params.k1)),
+            where,
+            scores,
+        )
+        return added
+    bonus = proximity_bonus(ctx, segment, docs if where is None else docs[where], plan, weights)
+    if where is None:
+        summed: FloatArray = scores + bonus
+        return summed
+    out: FloatArray = scores.copy()
+    out[where] += bonus
+    return out
+
+
 def proximity_bonus(
     ctx: Context,
     segment: SegmentReader,
@@ -110,18 +145,13 @@ def proximity_bonus(
     """
     if not len(docs) or plan.empty:
         return np.zeros(len(docs), dtype=np.float32)
-    fields: list[str] | None = plan.memo.get("fields")
-    if fields is None:
-        fields = plan.memo["fields"] = [
-            f for f in weights if ctx.has_postings(f) and ctx.schema[f].positions
-        ]
+    fields = _fields(ctx, plan, weights)
     weight = _pair_weights(ctx, plan, fields)
     k1 = np.float32(ctx.params.k1)
     if kernel.core is not None:
         reads = _field_reads(ctx, segment, fields, plan, weights)
-        columns = docs if docs.dtype == np.int32 else docs.astype(np.int32)
         bonus: FloatArray = kernel.core.proximity_scores(
-            reads, columns, plan.pair_row, weight, float(k1)
+            reads, docs, plan.pair_row, weight, float(k1)
         )
         return bonus
     xs = np.zeros((len(plan.pairs), len(docs)), dtype=np.float32)
@@ -133,6 +163,17 @@ def proximity_bonus(
     summed = (weight.astype(np.float64)[:, None] * saturated).sum(axis=0)
     proximity: FloatArray = summed.astype(np.float32)
     return proximity
+
+
+def _fields(ctx: Context, plan: RerankPlan, weights: Mapping[str, float]) -> list[str]:
+    """The fields of ``weights`` whose positions the rerank reads (remembered in the
+    plan)."""
+    fields: list[str] | None = plan.memo.get("fields")
+    if fields is None:
+        fields = plan.memo["fields"] = [
+            f for f in weights if ctx.has_postings(f) and ctx.schema[f].positions
+        ]
+    return fields
 
 
 def _pair_weights(ctx: Context, plan: RerankPlan, fields: list[str]) -> FloatArray:
