@@ -370,3 +370,16 @@ def test_proximity_scores_count_every_pair_once(
     expected = _pairs_by_definition(fields, docs, pair_row, weights)
     assert np.count_nonzero(expected) > 10  # pairs were found: the comparison is not empty
     assert got.dtype == np.float32 and np.array_equal(got, expected)
+    # the same docs picked by their indices among more (uint16 docs), each bonus added
+    # to its doc's score on a copy of the scores
+    pool = np.union1d(docs, rng.choice(max_doc, 30, replace=False)).astype(np.uint16)
+    at = np.flatnonzero(np.isin(pool, docs))
+    base = rng.uniform(0, 5, len(pool)).astype(np.float32)
+    kept = base.copy()
+    added = core.proximity_scores(fields, pool, pair_row, weights, 0.3, at, base)
+    want = base.copy()
+    want[at] += expected
+    assert added.dtype == np.float32 and np.array_equal(added, want)
+    assert np.array_equal(base, kept)
+    every = core.proximity_scores(fields, docs, pair_row, weights, 0.3, None, kept[: len(docs)])
+    assert np.array_equal(every, kept[: len(docs)] + expected)
