@@ -148,6 +148,20 @@ def test_damaged_header_or_lengths_are_clear_errors(codec: str) -> None:
             reader.row(0)
 
 
+@pytest.mark.parametrize("codec", CODECS)
+def test_a_block_whose_text_ends_in_half_a_character_is_a_clear_error(codec: str) -> None:
+    """The reader's UTF-16 decode refuses a stray last byte (decoded as the final
+    piece), which would otherwise read as the row it follows."""
+    writer = StoreWriter(codec=codec)
+    writer.add(article_row(_articles(1, 1)[0]))
+    data, _ = writer.finish()
+    blob = compress_block(decompress_block(data) + b"\x00", codec)
+    offsets = np.array([[0, 0], [len(blob), 1]], dtype=np.int64)
+    reader = StoreReader(np.frombuffer(blob, dtype=np.uint8), offsets, where="seg-x")
+    with pytest.raises(IndexFormatError, match=r"seg-x: stored block 0.*truncated"):
+        reader.row(0)
+
+
 def _format1_close_block(self: StoreWriter) -> None:
     """How format 1 wrote a block: a JSON list of the row objects."""
     rows = []
