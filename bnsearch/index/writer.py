@@ -641,10 +641,10 @@ class IndexWriter:
             olds = working.reader.anchor_updates
             # the new update carries the newest of the others over (a suffix: later wins)
             carried = olds[fold_start([len(old.docs) for old in olds], len(changes)) :]
-            fixes[ordinal] = (
-                update_arrays(self._schema, carried, changes, analyzed),
-                tuple(old.name for old in carried),
-            )
+            arrays = update_arrays(self._schema, carried, changes, analyzed)
+            # by name: the file's order of its arrays then does not follow the string
+            # hashes of a set (PYTHONHASHSEED), and two identical builds write one file
+            fixes[ordinal] = (dict(sorted(arrays.items())), tuple(old.name for old in carried))
         return fixes
 
     def _appended_anchors(
