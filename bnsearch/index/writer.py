@@ -143,11 +143,15 @@ def _utf8_estimate(text: str) -> int:
 
 
 def _article_text_size(article: Article) -> int:
-    """Estimated UTF-8 bytes of the article's indexed text (what ``buffer_mb`` counts)."""
+    """Estimated UTF-8 bytes of the article's own text: title, body and caption (what
+    ``buffer_mb`` counts). Its related headlines are not counted: they are other
+    articles' titles (short, each split and looked up once a segment, see
+    ``ChunkTable.add_values``), and counting them made a links build flush sooner than
+    the same articles without links, into more, smaller segments (one more at 100k)."""
     size = _utf8_estimate(article.title) + _utf8_estimate(article.body)
     if article.caption:
         size += _utf8_estimate(article.caption)
-    return size + sum(_utf8_estimate(link.headline) for link in article.related)
+    return size
 
 
 class IndexWriter:
