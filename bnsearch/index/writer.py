@@ -91,6 +91,10 @@ from bnsearch.index.workers import LocalBuilder, WorkerBuilder, warm_up
 _CHUNK_ARTICLES = 128
 #: Articles whose link keys wait for one bulk graph update (flushes and reads drain sooner).
 _GRAPH_QUEUE = 1 << 16
+#: :meth:`IndexWriter._live_locations` reads every doc's id when asked for at least
+#: 1/_SCAN_FRACTION of the segments' docs (a set lookup a doc against about four
+#: method calls an id and segment)
+_SCAN_FRACTION = 8
 
 
 @attrs.frozen(kw_only=True)
@@ -467,9 +471,14 @@ class IndexWriter:
     def _live_locations(self, article_ids: Iterable[str]) -> list[tuple[int, int, str]]:
         """(working ordinal, doc, id) of each of ``article_ids`` that is live in a
         segment (:meth:`_live_location` of many: the newest segment first, each asked
-        only for the ids not found in a newer one)."""
-        located: list[tuple[int, int, str]] = []
+        only for the ids not found in a newer one), in no particular order. Ids
+        numbering an eighth of the segments' docs or more (a bulk build's commit: every
+        article it added, every target of its links) are found by
+        :meth:`_scan_locations` instead."""
         remaining = list(article_ids)
+        if len(remaining) * _SCAN_FRACTION >= sum(w.reader.max_doc for w in self._working):
+            return self._scan_locations(set(remaining))
+        located: list[tuple[int, int, str]] = []
         for ordinal in range(len(self._working) - 1, -1, -1):
             if not remaining:
                 break
@@ -481,6 +490,23 @@ class IndexWriter:
                 else:
                     located.append((ordinal, doc, article_id))
             remaining = missing
+        return located
+
+    def _scan_locations(self, wanted: set[str]) -> list[tuple[int, int, str]]:
+        """:meth:`_live_locations` by reading each segment's ids once (one set lookup a
+        doc, newest segment first) instead of looking each id up in each segment until
+        found (a method call and a numpy scalar read an id and segment)."""
+        located: list[tuple[int, int, str]] = []
+        for ordinal in range(len(self._working) - 1, -1, -1):
+            if not wanted:
+                break
+            working = self._working[ordinal]
+            ids = working.reader.article_ids()
+            asked = np.fromiter(map(wanted.__contains__, ids), dtype=np.bool_, count=len(ids))
+            docs = np.flatnonzero(asked & self._live_mask(working)).tolist()
+            hits = [ids[doc] for doc in docs]
+            located.extend(zip([ordinal] * len(docs), docs, hits, strict=True))
+            wanted.difference_update(hits)
         return located
 
     def _anchors(
