@@ -331,7 +331,9 @@ class IndexWriter:
         a links build's keys, queued articles and in-link refs are many small tuples,
         none in a cycle, which set off young collections every 700 allocations and kept
         full ones scanning everything the caller holds. The caller's iterable runs with
-        the collector on (it may make cycles)."""
+        the collector on (it may make cycles). An article ``add`` refuses (an
+        :class:`ArticleError`) stops the call: the articles after it in its run, already
+        taken from the iterable, are not added."""
         count = 0
         source = iter(articles)
         while True:
