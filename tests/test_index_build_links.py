@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
 
@@ -19,7 +20,7 @@ import bnsearch.index.builder as builder
 import bnsearch.index.linkmaps as linkmaps
 from bnsearch.articles import Article, RelatedLink
 from bnsearch.articles.links import KeyedArticle, article_keys, title_key
-from bnsearch.index import Index
+from bnsearch.index import Index, MergePolicy
 from bnsearch.index.builder import SegmentBuilder
 from bnsearch.index.linkmaps import MAPS, build_maps, key_hash, map_keys, map_stem
 from bnsearch.index.schema import news_schema
@@ -147,3 +148,24 @@ def test_a_links_build_hands_its_keys_to_the_builder(
     assert calls == []
     searcher = index.searcher()
     assert searcher.related("a3", limit=3)[0].id == "a4"
+
+
+def test_links_do_not_change_where_a_build_flushes() -> None:
+    """``buffer_mb`` counts an article's own text, not its related headlines: the same
+    articles with and without links flush at the same points, into segments of the same
+    sizes (counting the headlines made the links build's segments smaller, and more)."""
+    articles = [
+        attrs.evolve(article, body=" ".join([article.body] * 40), related=article.related * 20)
+        for article in linked(60)
+    ]
+    sizes = {}
+    for name, given in (
+        ("links", articles),
+        ("plain", [attrs.evolve(a, related=()) for a in articles]),
+    ):
+        index = Index.in_memory()
+        with index.writer(buffer_mb=0.004, merge_policy=MergePolicy(merge_factor=1000)) as writer:
+            writer.add_many(given)
+        sizes[name] = [segment.max_doc for segment in index.reader().segments]
+    assert len(sizes["plain"]) > 3
+    assert sizes["links"] == sizes["plain"]

@@ -388,7 +388,7 @@ class SegmentBuilder:
         If this raises, the builder is unusable (fields may hold part of the batch): its
         owner drops it, see :class:`bnsearch.index.workers.LocalBuilder`.
         """
-        with _no_cycle_collection():
+        with no_cycle_collection():
             self._add_articles(items, keys)
 
     def _add_articles(
@@ -426,7 +426,7 @@ class SegmentBuilder:
         ``anchors`` replaces the anchors given at :meth:`add_articles` for some docs
         (by local doc number: the order of adding).
         """
-        with _no_cycle_collection():
+        with no_cycle_collection():
             return self._build(anchors or {})
 
     def _build(self, replaced: Mapping[int, tuple[str, ...]]) -> dict[str, Any]:
@@ -514,7 +514,7 @@ def anchor_fields(
     builder._anchors = list(anchors)
     arrays: dict[str, Any] = {}
     stats: dict[str, Any] = {}
-    with _no_cycle_collection():
+    with no_cycle_collection():
         builder._analyze_anchors()
         for spec in schema.fields:
             if spec.source == "anchors":
@@ -525,7 +525,7 @@ def anchor_fields(
 
 
 @contextlib.contextmanager
-def _no_cycle_collection() -> Iterator[None]:
+def no_cycle_collection() -> Iterator[None]:
     """Pause Python's cyclic garbage collector for one batch or build.
 
     Analysis allocates hundreds of thousands of small containers (word lists, cache

@@ -105,10 +105,11 @@ class Index:
         Args:
             timeout: seconds to wait for another writer to finish before raising
                 :class:`IndexLockedError`.
-            buffer_mb: UTF-8 megabytes of article text buffered per process before a
-                segment is flushed (each process's peak memory is roughly 5x this). The
-                size is estimated from character counts (3 bytes a character in non-ASCII
-                text), so Bengali text fills it about 10% sooner than its exact size.
+            buffer_mb: UTF-8 megabytes of article text (titles, bodies, captions; not
+                related headlines) buffered per process before a segment is flushed (each
+                process's peak memory is roughly 5x this). The size is estimated from
+                character counts (3 bytes a character in non-ASCII text), so Bengali text
+                fills it about 10% sooner than its exact size.
             processes: analysis worker processes (``> 1`` for large batches).
             merge_policy: segment merge settings (default :class:`MergePolicy`).
             external_anchors: the writer resolves no links; the anchors of articles are

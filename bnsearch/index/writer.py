@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -64,6 +65,7 @@ from bnsearch.index.anchorfile import (
     update_arrays,
     with_update,
 )
+from bnsearch.index.builder import no_cycle_collection
 from bnsearch.index.directory import MANIFEST_TMP, Directory, FileInfo, FSDirectory
 from bnsearch.index.linkmaps import link_url_key
 from bnsearch.index.links import (
@@ -91,6 +93,12 @@ from bnsearch.index.workers import LocalBuilder, WorkerBuilder, warm_up
 _CHUNK_ARTICLES = 128
 #: Articles whose link keys wait for one bulk graph update (flushes and reads drain sooner).
 _GRAPH_QUEUE = 1 << 16
+#: :meth:`IndexWriter._live_locations` reads every doc's id when asked for at least
+#: 1/_SCAN_FRACTION of the segments' docs (a set lookup a doc against about four
+#: method calls an id and segment)
+_SCAN_FRACTION = 8
+#: IndexWriter.add_many adds this many articles at a time with the collector paused
+_ADD_RUN = 1024
 
 
 @attrs.frozen(kw_only=True)
@@ -143,11 +151,15 @@ def _utf8_estimate(text: str) -> int:
 
 
 def _article_text_size(article: Article) -> int:
-    """Estimated UTF-8 bytes of the article's indexed text (what ``buffer_mb`` counts)."""
+    """Estimated UTF-8 bytes of the article's own text: title, body and caption (what
+    ``buffer_mb`` counts). Its related headlines are not counted: they are other
+    articles' titles (short, each split and looked up once a segment, see
+    ``ChunkTable.add_values``), and counting them made a links build flush sooner than
+    the same articles without links, into more, smaller segments (one more at 100k)."""
     size = _utf8_estimate(article.title) + _utf8_estimate(article.body)
     if article.caption:
         size += _utf8_estimate(article.caption)
-    return size + sum(_utf8_estimate(link.headline) for link in article.related)
+    return size
 
 
 class IndexWriter:
@@ -312,12 +324,29 @@ class IndexWriter:
                 self._drain_graph()
 
     def add_many(self, articles: Iterable[Article]) -> int:
-        """Add every article of an iterable; returns how many were added."""
+        """Add every article of an iterable; returns how many were added.
+
+        The articles are taken :data:`_ADD_RUN` at a time and added with Python's cyclic
+        garbage collector paused (:func:`~bnsearch.index.builder.no_cycle_collection`):
+        a links build's keys, queued articles and in-link refs are many small tuples,
+        none in a cycle, which set off young collections every 700 allocations and kept
+        full ones scanning everything the caller holds. The caller's iterable runs with
+        the collector on (it may make cycles). An article ``add`` refuses (an
+        :class:`ArticleError`) stops the call: the articles after it in its run, already
+        taken from the iterable, are not added."""
         count = 0
-        for article in articles:
-            self.add(article)
-            count += 1
-        return count
+        source = iter(articles)
+        while True:
+            run: list[Article] = []
+            try:
+                run.extend(itertools.islice(source, _ADD_RUN))
+            finally:  # the iterable failed: the articles it gave before are still added
+                with no_cycle_collection():
+                    for article in run:
+                        self.add(article)
+                        count += 1
+            if len(run) < _ADD_RUN:
+                return count
 
     def delete(self, article_id: str) -> bool:
         """Delete the article with this id; True if one was live (in the index or batch)."""
@@ -463,9 +492,14 @@ class IndexWriter:
     def _live_locations(self, article_ids: Iterable[str]) -> list[tuple[int, int, str]]:
         """(working ordinal, doc, id) of each of ``article_ids`` that is live in a
         segment (:meth:`_live_location` of many: the newest segment first, each asked
-        only for the ids not found in a newer one)."""
-        located: list[tuple[int, int, str]] = []
+        only for the ids not found in a newer one), in no particular order. Ids
+        numbering an eighth of the segments' docs or more (a bulk build's commit: every
+        article it added, every target of its links) are found by
+        :meth:`_scan_locations` instead."""
         remaining = list(article_ids)
+        if len(remaining) * _SCAN_FRACTION >= sum(w.reader.max_doc for w in self._working):
+            return self._scan_locations(set(remaining))
+        located: list[tuple[int, int, str]] = []
         for ordinal in range(len(self._working) - 1, -1, -1):
             if not remaining:
                 break
@@ -477,6 +511,23 @@ class IndexWriter:
                 else:
                     located.append((ordinal, doc, article_id))
             remaining = missing
+        return located
+
+    def _scan_locations(self, wanted: set[str]) -> list[tuple[int, int, str]]:
+        """:meth:`_live_locations` by reading each segment's ids once (one set lookup a
+        doc, newest segment first) instead of looking each id up in each segment until
+        found (a method call and a numpy scalar read an id and segment)."""
+        located: list[tuple[int, int, str]] = []
+        for ordinal in range(len(self._working) - 1, -1, -1):
+            if not wanted:
+                break
+            working = self._working[ordinal]
+            ids = working.reader.article_ids()
+            asked = np.fromiter(map(wanted.__contains__, ids), dtype=np.bool_, count=len(ids))
+            docs = np.flatnonzero(asked & self._live_mask(working)).tolist()
+            hits = [ids[doc] for doc in docs]
+            located.extend(zip([ordinal] * len(docs), docs, hits, strict=True))
+            wanted.difference_update(hits)
         return located
 
     def _anchors(
@@ -641,10 +692,10 @@ class IndexWriter:
             olds = working.reader.anchor_updates
             # the new update carries the newest of the others over (a suffix: later wins)
             carried = olds[fold_start([len(old.docs) for old in olds], len(changes)) :]
-            fixes[ordinal] = (
-                update_arrays(self._schema, carried, changes, analyzed),
-                tuple(old.name for old in carried),
-            )
+            arrays = update_arrays(self._schema, carried, changes, analyzed)
+            # by name: the file's order of its arrays then does not follow the string
+            # hashes of a set (PYTHONHASHSEED), and two identical builds write one file
+            fixes[ordinal] = (dict(sorted(arrays.items())), tuple(old.name for old in carried))
         return fixes
 
     def _appended_anchors(
