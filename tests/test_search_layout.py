@@ -97,3 +97,11 @@ def test_shares_that_do_not_match_the_figures_raise(core: ModuleType) -> None:
         core.lay_out_units([[share]], [(1.0, 0.0, 0)], False, 2)
     with pytest.raises(OverflowError):
         core.lay_out_units([[share]], [(1.0, 0.0, 300)], False, 1)
+    for figures in ([None], [(1.0, 0.0)]):
+        with pytest.raises(ValueError):
+            core.lay_out_units([[share]], figures, False, 1)
+    for pieces in ([[share[:4]]], [[None]], [(share,)]):
+        with pytest.raises(ValueError):
+            core.lay_out_units(pieces, [(1.0, 0.0, 0)], False, 1)
+    with pytest.raises(TypeError):
+        core.lay_out_units([[list(share)]], [(1.0, 0.0, 0)], False, 1)

@@ -358,9 +358,16 @@ def lay_out_units(list pieces, list figures, bint prune, Py_ssize_t n_segments):
     cdef int32_t* owner_p
     if len(pieces) != n:
         raise ValueError("every unit needs its pieces and its figures")
-    for u in range(n):
-        if len(<list>pieces[u]) != n_segments:
+    for u in range(n):  # (checked once: the loops below index without checks)
+        figure = figures[u]
+        if figure is None or len(figure) != 3:
+            raise ValueError("a unit's figures are (weight, bonus, flags)")
+        if not isinstance(pieces[u], list) or len(pieces[u]) != n_segments:
             raise ValueError("every unit needs its pieces in every segment")
+        for s in range(n_segments):
+            share = (<list>pieces[u])[s]
+            if share is None or len(share) != 5:
+                raise ValueError("a unit's pieces in a segment are five lists")
     bounds = <Bound*>malloc(max(n, 1) * sizeof(Bound))
     if bounds == NULL:
         raise MemoryError()
@@ -392,7 +399,7 @@ def lay_out_units(list pieces, list figures, bint prune, Py_ssize_t n_segments):
             owner_p = <int32_t*>owners.data.as_ints
             j = 0
             for i in range(n):
-                share = <tuple>(<list>pieces[bounds[i].at])[s]
+                share = (<list>pieces[bounds[i].at])[s]
                 count = len(share[1])
                 docs_parts.extend(share[1])
                 tfs_parts.extend(share[2])
