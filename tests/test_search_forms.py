@@ -103,3 +103,24 @@ def test_every_match_with_the_typed_form_gets_the_bonus(
                 df = plain.search(default_analyzer().terms(typed)[0], stored=False).total
                 expected += math.log1p((n - df + 0.5) / (df + 0.5))
         assert after[article_id] - base == pytest.approx(expected, abs=1e-4), article_id
+
+
+def test_a_repeated_word_is_one_unit_with_its_typed_forms_ored(index: Index) -> None:
+    """A plain-words query whose word repeats in two forms (and a word once): one unit a
+    term, boosted by its count, carrying the OR of the forms typed, in first-seen order;
+    the same units with the bonus off carry no flag."""
+    from bnsearch.analysis.forms import inflection_split
+    from bnsearch.search.compiler import Compiler, Unit
+
+    for exact_forms in (0.5, 0.0):
+        searcher = Searcher(index.reader(), params=BM25FParams(exact_forms=exact_forms))
+        weights = searcher._weights(None)
+        units = Compiler(searcher._ctx, weights).words("মামলাটি আদালতে মামলার")
+        assert [(u.label, u.boost) for u in units] == [("মামলা", 2.0), ("আদালত", 1.0)]
+        assert all(isinstance(u, Unit) for u in units)
+        split = inflection_split(searcher._ctx.analyzer("body"))
+        assert split is not None
+        typed = split.query_flags("মামলাটি মামলার")["মামলা"]
+        assert typed != 0 and typed != split.query_flags("মামলাটি")["মামলা"]
+        assert units[0].form_flag == (typed if exact_forms else 0)
+        assert units[1].form_flag == (split.query_flags("আদালতে")["আদালত"] if exact_forms else 0)

@@ -22,6 +22,8 @@ from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from libc.math cimport INFINITY, isnan
 from libc.string cimport memset
 from cpython.pyport cimport PY_SSIZE_T_MAX
+from cpython cimport array as carray
+import array as pyarray
 
 from bnsearch.search._types cimport doc_t, tf_t
 
@@ -308,6 +310,111 @@ def unit_doc_freqs(
         if taken:
             _give(&tables, False)  # stamps need no wiping
     return out
+
+
+# -- a new combination of units: the arguments laid out ------------------------------------
+cdef carray.array _FLOATS = pyarray.array("f")
+cdef carray.array _BYTES = pyarray.array("B")
+cdef carray.array _INTS = pyarray.array("i")
+
+
+cdef struct Bound:
+    double value  # what the unit can add to a score: weight + bonus (float32 each)
+    Py_ssize_t at  # its place among the units given
+
+
+cdef int _compare_bounds(const void* a, const void* b) noexcept nogil:
+    """Falling bound, then the order given (a stable sort)."""
+    cdef const Bound* x = <const Bound*>a
+    cdef const Bound* y = <const Bound*>b
+    if x.value != y.value:
+        return -1 if x.value > y.value else 1
+    return (x.at > y.at) - (x.at < y.at)
+
+
+def lay_out_units(list pieces, list figures, bint prune, Py_ssize_t n_segments):
+    """The arguments of :func:`score_segment` a combination of units shares, laid out
+    from what each unit keeps (``engine.UnitArgs``): a new query of units met before
+    lays them end to end here, not in Python.
+
+    ``pieces[u][s]`` is unit ``u``'s share in segment ``s`` (of ``n_segments``): ``(parts, docs_parts,
+    tfs_parts, mult_parts, forms_parts)``; ``figures[u]`` its ``(weight, bonus, flags)``.
+    With ``prune`` (kept only where every weight, as float32, is >= 0) the units go in
+    order of falling ``weight + bonus`` (float32 each, summed in double; ties keep the
+    order given), the order MaxScore reads them in. Returns ``(weights, flags, bonuses,
+    prune, order, per_segment)``: float32, uint8 and float32 arrays in that order, the
+    units' order (indices into ``figures``) and per segment ``(docs_parts, tfs_parts,
+    mult_parts, forms_parts, owners)``, a unit's form flags given only where its flags
+    ask for the bonus (else None per slice), ``owners`` int32."""
+    cdef Py_ssize_t n = len(figures), i, u, s, j, count, total
+    cdef Bound* bounds = NULL
+    cdef carray.array weights = carray.clone(_FLOATS, n, False)
+    cdef carray.array bonuses = carray.clone(_FLOATS, n, False)
+    cdef carray.array flags = carray.clone(_BYTES, n, False)
+    cdef carray.array owners
+    cdef tuple figure, share
+    cdef list docs_parts, tfs_parts, mult_parts, forms_parts, order, laid = []
+    cdef float weight, bonus
+    cdef int32_t* owner_p
+    if len(pieces) != n:
+        raise ValueError("every unit needs its pieces and its figures")
+    for u in range(n):  # (checked once: the loops below index without checks)
+        figure = figures[u]
+        if figure is None or len(figure) != 3:
+            raise ValueError("a unit's figures are (weight, bonus, flags)")
+        if not isinstance(pieces[u], list) or len(pieces[u]) != n_segments:
+            raise ValueError("every unit needs its pieces in every segment")
+        for s in range(n_segments):
+            share = (<list>pieces[u])[s]
+            if share is None or len(share) != 5:
+                raise ValueError("a unit's pieces in a segment are five lists")
+    bounds = <Bound*>malloc(max(n, 1) * sizeof(Bound))
+    if bounds == NULL:
+        raise MemoryError()
+    try:
+        for u in range(n):
+            figure = figures[u]
+            weight = figure[0]
+            bonus = figure[1]
+            bounds[u].value = <double>weight + <double>bonus
+            bounds[u].at = u
+            prune = prune and weight >= 0
+        if prune:
+            qsort(bounds, n, sizeof(Bound), _compare_bounds)
+        order = [bounds[i].at for i in range(n)]
+        for i in range(n):
+            figure = figures[bounds[i].at]
+            weights.data.as_floats[i] = figure[0]
+            bonuses.data.as_floats[i] = figure[1]
+            flags.data.as_uchars[i] = figure[2]
+        for s in range(n_segments):
+            total = 0
+            for u in range(n):
+                total += len((<tuple>(<list>pieces[u])[s])[1])
+            docs_parts = []
+            tfs_parts = []
+            mult_parts = []
+            forms_parts = []
+            owners = carray.clone(_INTS, total, False)
+            owner_p = <int32_t*>owners.data.as_ints
+            j = 0
+            for i in range(n):
+                share = (<list>pieces[bounds[i].at])[s]
+                count = len(share[1])
+                docs_parts.extend(share[1])
+                tfs_parts.extend(share[2])
+                mult_parts.extend(share[3])
+                if flags.data.as_uchars[i]:
+                    forms_parts.extend(share[4])
+                else:
+                    forms_parts.extend([None] * count)
+                for _ in range(count):
+                    owner_p[j] = <int32_t>i
+                    j += 1
+            laid.append((docs_parts, tfs_parts, mult_parts, forms_parts, owners))
+    finally:
+        free(bounds)
+    return weights, flags, bonuses, prune, order, laid
 
 
 # -- pass two: scores -------------------------------------------------------------------------

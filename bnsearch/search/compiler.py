@@ -161,22 +161,22 @@ class Compiler:
         by_analyzer = self._analyzer_groups(weights_key)
         if len(by_analyzer) == 1:  # the usual case: every field analyzed alike
             analyzer, fields, split = by_analyzer[0]
-            counts: dict[str, int] = {}
-            flags: dict[str, int] = {}
-            if split is None:
-                for term in analyzer.terms(text):
-                    counts[term] = counts.get(term, 0) + 1
-            else:  # the same terms, with the form each word was typed in
-                for term, flag in split.query_terms(text):
+            # the terms, with the form each word was typed in (0: no form flags)
+            typed = split.query_terms(text) if split is not None else _unflagged(analyzer, text)
+            flags = dict(typed)
+            counts: dict[str, int] = {}  # (only where a term repeats: else each once)
+            if len(flags) < len(typed):
+                flags = {}
+                for term, flag in typed:
                     counts[term] = counts.get(term, 0) + 1
                     flags[term] = flags.get(term, 0) | flag
-            self.terms_read = sum(counts.values())
+            self.terms_read = len(typed)
             known = self._known_words(weights_key)
-            spelled = self.ctx.params.spelling > 0 and len(counts) <= SPELLING_WORDS
+            spelled = self.ctx.params.spelling > 0 and len(flags) <= SPELLING_WORDS
             units: list[Unit] = []
             more: list[Unit] = []
-            for term, count in counts.items():
-                flag = flags.get(term, 0)
+            for term, flag in flags.items():
+                count = counts.get(term, 1) if counts else 1
                 entry = known.get((term, count, flag))
                 if entry is None:
                     entry = self._word_entry(known, term, count, flag, fields)
@@ -188,7 +188,8 @@ class Compiler:
                         if variants is None:
                             variants = known[(term, count)] = self._spellings(term, count, fields)
                         entry[1] = variants
-                    more += [unit for variant, unit in variants if variant not in counts]
+                    if variants:
+                        more += [unit for variant, unit in variants if variant not in flags]
             return units + more
         per_position: dict[int, dict[str, str]] = {}
         for analyzer, fields, _ in by_analyzer:
@@ -528,6 +529,11 @@ class Compiler:
             for term, (edits, term_fields) in sorted(found.items(), key=lambda kv: kv[1][0])
         )
         return units[0] if len(units) == 1 else Node(should=units, best_of=True)
+
+
+def _unflagged(analyzer: Analyzer, text: str) -> list[tuple[str, int]]:
+    """The terms of ``text`` with no form flag (the exact-form bonus is off)."""
+    return [(term, 0) for term in analyzer.terms(text)]
 
 
 def _unit_key(unit: Unit) -> tuple[Any, ...]:

@@ -464,20 +464,17 @@ class Evaluator:
             if found is not None and all(map(operator.is_, found[0], units)):  # (ids matched)
                 return found[1]
         records = self._records(core, units)
-        weight_list, bonus_list, flag_list = self._figures(units, records)
-        # float32 values as the core reads them (its typed views take any buffer), put in
-        # order in Python: for a query's few units numpy's calls cost more than the work
-        weights = array("f", weight_list)
-        bonuses = array("f", bonus_list)
-        prune = prune and all(map((0.0).__le__, weights))
-        if prune:  # the units that can add most first (MaxScore reads those whole)
-            falling = [-(w + b) for w, b in zip(weights, bonuses, strict=True)]
-            order = sorted(range(len(units)), key=falling.__getitem__)  # (stable)
-            weights = array("f", [weights[i] for i in order])
-            bonuses = array("f", [bonuses[i] for i in order])
-            flag_list = tuple([flag_list[i] for i in order])
+        # laid end to end by the core (float32 weights and bonuses, uint8 flags, int32
+        # owners), in MaxScore's order (the units that can add most first) when it may
+        # prune: a new combination of units met before pays no Python loop per slice
+        weights, flags, bonuses, prune, order, laid = core.lay_out_units(
+            [record.pieces for record in records],
+            self._figures(units, records),
+            prune,
+            len(self.segments),
+        )
+        if prune:
             records = [records[i] for i in order]
-        flags = array("B", flag_list)
         k1 = ctx.core_k1
         overall = 0  # (a lone unit's postings in every segment)
         if skip_blocks is not None:
@@ -487,32 +484,7 @@ class Evaluator:
         kept = True  # (the phrase frequencies read are all held by the slice cache)
         calls: list[Call] = []
         for ordinal, segment in enumerate(self.segments):
-            if len(records) == 1:  # (a lone unit's pieces are the arguments)
-                pieces = records[0].pieces[ordinal]
-                docs_parts, tfs_parts, mults = pieces[1], pieces[2], pieces[3]
-                forms_parts = pieces[4] if flag_list[0] else [None] * len(docs_parts)
-                owners = array("i", bytes(4 * len(docs_parts)))
-            else:
-                docs_parts, tfs_parts, mults, forms_parts = [], [], [], []
-                owners = array("i")
-                for number, record in enumerate(records):
-                    pieces = record.pieces[ordinal]
-                    docs_parts += pieces[1]
-                    tfs_parts += pieces[2]
-                    mults += pieces[3]
-                    forms_parts += pieces[4] if flag_list[number] else [None] * len(pieces[1])
-                    owners.extend([number] * len(pieces[1]))
-            arrays = (
-                docs_parts,
-                tfs_parts,
-                mults,
-                forms_parts,
-                owners,
-                weights,
-                flags,
-                bonuses,
-                k1,
-            )
+            arrays = (*laid[ordinal], weights, flags, bonuses, k1)
             blocks = None
             if skip_blocks is not None and _may_skip(
                 records[0].pieces[ordinal][0], overall, skip_blocks, core.BLOCK_OTHERS_RATIO
@@ -584,21 +556,17 @@ class Evaluator:
 
     def _figures(
         self, units: Sequence[Unit], records: list[UnitArgs]
-    ) -> tuple[tuple[float, ...], tuple[float, ...], tuple[int, ...]]:
+    ) -> list[tuple[float, float, int]]:
         """Per unit, its weight (boost times idf), exact-form bonus and the form flags
         the bonus asks for (0: none); kept in its :class:`UnitArgs` unless the
         statistics come from outside (a recorder must see every figure asked for)."""
-        if not records:
-            return (), (), ()
         figures: list[tuple[float, float, int]] = []
         for record in records:  # (a loop, not comprehensions: a query has a few units)
             figure = record.figure
             if figure is None:
-                figures = self._new_figures(units, records)
-                break
+                return self._new_figures(units, records)
             figures.append(figure)
-        weights, bonuses, flags = zip(*figures, strict=True)
-        return weights, bonuses, flags
+        return figures
 
     def _new_figures(
         self, units: Sequence[Unit], records: list[UnitArgs]

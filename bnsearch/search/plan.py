@@ -19,7 +19,7 @@ from bnsearch.search.context import RERANK_PLANS_KEPT, Context
 from bnsearch.search.engine import DocScores, Evaluator
 from bnsearch.search.parser import check_length, has_syntax, parse_query, words_query
 from bnsearch.search.query import Bool, Query, Term
-from bnsearch.search.rerank import RerankPlan, plan_rerank, proximity_added
+from bnsearch.search.rerank import RerankPlan, proximity_added, proximity_pairs
 
 #: Most distinct leaves a query may have; a longer user string is cut (and a note says so).
 MAX_CLAUSES = 1024
@@ -73,10 +73,7 @@ class Plan:
         """What the proximity rerank looks for (made once: a plan is kept and reused)."""
         found = self._rerank
         if found is None:
-            if self.plain is None:
-                found = RerankPlan()
-            else:
-                found = rerank_plan(self.compiler.ctx, self.plain, self.weights)
+            found = RerankPlan() if self.plain is None else rerank_plan(self.compiler, self.plain)
             self._rerank = found
         return found
 
@@ -200,24 +197,26 @@ def doc_score(matched: list[DocScores], ordinal: int, doc: int) -> float | None:
     return float(scores[at[0]]) if len(at) else None
 
 
-def rerank_plan(ctx: Context, text: str, weights: Mapping[str, float]) -> RerankPlan:
-    """What the rerank of plain words looks for (their pairs; empty when off). One
-    plan per pairs and weights a snapshot keeps (:data:`~.context.RERANK_PLANS_KEPT` of
-    them): what it keeps (pair weights; its reads of the pair words' postings, beside
-    the positions cache) serves every query of the same pairs."""
-    fields = [f for f in weights if ctx.has_postings(f)]
-    if not fields:
+def rerank_plan(compiler: Compiler, text: str) -> RerankPlan:
+    """What the rerank of plain words looks for (their pairs; empty when off), at the
+    compiler's snapshot and weights. One plan per pairs and weights a snapshot keeps
+    (:data:`~.context.RERANK_PLANS_KEPT` of them): what it keeps (pair weights; its
+    reads of the pair words' postings, beside the positions cache) serves every query
+    of the same pairs, and a query of pairs met before makes no plan."""
+    ctx = compiler.ctx
+    field = next((f for f in compiler.weights if ctx.has_postings(f)), None)
+    if field is None or not ctx.params.proximity > 0:
         return RerankPlan()
-    made = plan_rerank(ctx.schema.analyzer(fields[0]), text, ctx.params)
-    if made.empty:
-        return made
+    pairs = proximity_pairs(ctx.schema.analyzer(field), text)
+    if not pairs:
+        return RerankPlan()
     kept = ctx.rerank_plans
-    key = (made.pairs, tuple(weights.items()))
+    key = (pairs, compiler.weights_key)
     found: RerankPlan | None = kept.get(key)
     if found is None:
         if len(kept) >= RERANK_PLANS_KEPT:
             kept.clear()
-        found = kept[key] = made
+        found = kept[key] = RerankPlan(pairs=pairs)
     return found
 
 

@@ -35,25 +35,25 @@ from bnsearch.index.segment import SegmentReader
 from bnsearch.search import kernel
 from bnsearch.search.context import Context
 from bnsearch.search.phrases import POSITIONS_CACHE_TERMS, PositionsEntry, term_positions
-from bnsearch.search.scoring import BM25FParams, idf
+from bnsearch.search.scoring import idf
 
 FloatArray = npt.NDArray[np.float32]
 #: A query word pair: ``(gap, first, second)``, ``gap`` 1 (side by side) or 2.
 Pair = tuple[int, str, str]
 
 
-def proximity_pairs(analyzer: Analyzer, text: str) -> list[Pair]:
-    """Adjacent word pairs of a query: ``(gap, first, second)``; ``gap`` counts dropped
-    stopwords between them plus one (so ``1`` means side by side)."""
-    pairs: list[Pair] = []
-    previous: tuple[int, str] | None = None
+def proximity_pairs(analyzer: Analyzer, text: str) -> tuple[Pair, ...]:
+    """Adjacent word pairs of a query, each once: ``(gap, first, second)``; ``gap``
+    counts dropped stopwords between them plus one (so ``1`` means side by side)."""
+    pairs: dict[Pair, None] = {}
+    at = -3  # (the position of the last word kept: none yet)
+    last = ""
     for position, term in enumerate(analyzer.term_sequence(text)):
-        if term is None:
-            continue
-        if previous is not None and position - previous[0] <= 2:
-            pairs.append((position - previous[0], previous[1], term))
-        previous = (position, term)
-    return list(dict.fromkeys(pairs))
+        if term is not None:
+            if position - at <= 2:
+                pairs[(position - at, last, term)] = None
+            at, last = position, term
+    return tuple(pairs)
 
 
 @attrs.frozen
@@ -87,11 +87,6 @@ class RerankPlan:
         for row, (gap, first, second) in enumerate(self.pairs):
             table[self.label[first], self.label[second], gap] = row
         return table
-
-
-def plan_rerank(analyzer: Analyzer, text: str, params: BM25FParams) -> RerankPlan:
-    """The rerank plan of a plain-words query (empty when proximity is off)."""
-    return RerankPlan(pairs=tuple(proximity_pairs(analyzer, text)) if params.proximity > 0 else ())
 
 
 def proximity_added(
