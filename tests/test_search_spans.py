@@ -309,6 +309,34 @@ def test_a_kept_query_reuses_its_matchers_and_lookups(corpus_index: Index, path:
     assert hits_module.page_marks(other._ctx, plan.compiled)[1] is not kept[1]
 
 
+def test_page_marks_keep_the_queries_used_last(
+    corpus_index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page marks a snapshot keeps are those of the queries it used last: a query
+    used again between many others keeps its marks (the same objects), and the least
+    recently used one is let go first, never more than the bound."""
+    if hits_module.spans.core is None:
+        pytest.skip("the numpy path keeps a query's lookups for one page only")
+    monkeypatch.setattr(hits_module, "KEPT_QUERIES", 4)
+    searcher = Searcher(corpus_index.reader())
+    words = _words()
+    plans = [
+        searcher._prepare(f"{words[i]} {words[i + 1]}", None, romanized=False) for i in range(8)
+    ]
+    compiled = [plan.compiled for plan in plans]
+    assert all(c is not None for c in compiled)
+    hot = hits_module.page_marks(searcher._ctx, compiled[0])
+    for other in compiled[1:]:
+        hits_module.page_marks(searcher._ctx, other)
+        assert hits_module.page_marks(searcher._ctx, compiled[0])[1] is hot[1]  # used again
+        assert len(searcher._ctx.page_marks) <= 4
+    cold = hits_module.page_marks(searcher._ctx, compiled[1])  # let go since
+    assert [entry[0] for entry in searcher._ctx.page_marks.values()][-1] is compiled[1]
+    assert cold[1] is not None and len(searcher._ctx.page_marks) == 4
+    kept_ids = {id(entry[0]) for entry in searcher._ctx.page_marks.values()}
+    assert kept_ids == {id(compiled[i]) for i in (6, 7, 0, 1)}
+
+
 def test_compiled_fragments_are_the_reference_at_every_width(corpus_index: Index) -> None:
     """The compiled snippets and marks (words, positions, matches, phrases, window and
     stretch in one call) give what the Python code gives from the numpy path's kept

@@ -135,21 +135,24 @@ class LazyHighlights(LazyMapping[str, Fragment]):
 
 def page_marks(ctx: Context, compiled: Compiled) -> tuple[dict[str, TermMatcher], Lookups]:
     """The query's matchers and the span lookups its pages share (one per segment and
-    field, made when a hit first needs it), kept per snapshot for the queries it saw
-    last: a kept plan (the same query again) finds them made. The numpy path's lookups
+    field, made when a hit first needs it), kept per snapshot for the
+    :data:`KEPT_QUERIES` queries it used last (the least recently used one goes
+    first): a kept plan (the same query again) finds them made. The numpy path's lookups
     key every posting of their terms (large at a million docs), so they are kept for
     one page only."""
     kept = ctx.page_marks  # (the compiled query is kept so its id is not reused)
-    found = kept.get(id(compiled))
+    key = id(compiled)
+    found = kept.pop(key, None)
     if found is not None and found[0] is compiled:
+        kept[key] = found  # (used last: evicted last)
         marks: tuple[dict[str, TermMatcher], Lookups] = (found[1], found[2])
         return marks
     matchers = query_matchers(ctx, compiled)
     lookups: Lookups = {}
     if spans.core is not None:
-        if len(kept) >= KEPT_QUERIES:
-            kept.clear()
-        kept[id(compiled)] = (compiled, matchers, lookups)
+        while len(kept) >= KEPT_QUERIES:
+            del kept[next(iter(kept))]  # the query used least recently
+        kept[key] = (compiled, matchers, lookups)
     return matchers, lookups
 
 
