@@ -565,9 +565,9 @@ def test_a_large_old_anchor_update_is_not_carried_by_later_small_commits(
 
     carried: list[list[int]] = []
 
-    def counting(schema, olds, changes, analyzed=None):  # type: ignore[no-untyped-def]
+    def counting(schema, olds, changes, analyzed=None, **kinds):  # type: ignore[no-untyped-def]
         carried.append([len(old.docs) for old in olds])
-        return update_arrays(schema, olds, changes, analyzed)
+        return update_arrays(schema, olds, changes, analyzed, **kinds)
 
     monkeypatch.setattr(writer_module, "update_arrays", counting)
     path = tmp_path / "idx"
@@ -672,12 +672,15 @@ def test_a_new_linker_appends_to_its_targets_anchors_without_resolving_their_in_
     with index.writer(merge_policy=policy) as writer:
         writer.add(_linker("s1", 0, 1, 2))
         result = writer.commit()
-    # three targets (one with an anchor already) gained a headline: each one's anchors
-    # were read once (to append to), none of their in-links resolved (only the new
-    # article's own, for its flush)
+    # three targets (one with an anchor already) gained a headline: an adding update
+    # holds those (none of their anchors read), none of their in-links resolved (only
+    # the new article's own, for its flush)
     assert (result.added, result.reindexed) == (1, 3)
-    assert sorted(reads) == [0, 1, 2]
+    assert reads == []
     assert asked == ["s1"]
+    (update,) = [u for s in index.reader().segments for u in s.anchor_updates if u.adds]
+    assert update.adds and update.docs.tolist() == [0, 1, 2]
+    assert [update.rows_of(doc) for doc in (0, 1, 2)] == [(LINKED[n].title,) for n in (0, 1, 2)]
     articles = [*LINKED, _linker("s0", 0, 4), _linker("s1", 0, 1, 2)]
     assert stored_anchors(index) == stored_anchors(_fresh(articles))
     _same_scores(Index.open(path), _fresh(articles))
@@ -740,6 +743,7 @@ def test_a_refreshed_reader_splices_anchor_updates_into_the_anchors_it_built(
     scratch array by array, dtypes and term table included, and rank as a fresh build
     does."""
     from bnsearch.index import anchorfile
+    from bnsearch.index.anchoradds import resolved
     from bnsearch.index.anchorfile import MAX_UPDATES, materialize
 
     spliced: list[int] = []
@@ -795,9 +799,9 @@ def test_a_refreshed_reader_splices_anchor_updates_into_the_anchors_it_built(
         segment = searcher.reader.segments[0]
         base = segment._fields["anchors"]
         assert base.terms is not None
-        rebuilt = materialize(
-            segment.schema["anchors"], base, base.terms, segment.anchor_updates, segment.max_doc
-        )
+        spec = segment.schema["anchors"]  # (adding updates resolved anew, not cached)
+        updates = resolved(spec, base, base.terms, segment.anchor_updates, {})
+        rebuilt = materialize(spec, base, base.terms, updates, segment.max_doc)
         _same_arrays(segment._field("anchors"), rebuilt)
         opened = Index.open(path).reader().segments[0]  # its updates spliced into its own
         _same_arrays(opened._field("anchors"), rebuilt)
