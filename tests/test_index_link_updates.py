@@ -956,13 +956,13 @@ def test_a_commit_without_published_targets_analyzes_no_anchors(
         writer.add_many([*LINKED, _linker("s0", 0, 4)])
     taken = _count_appends(monkeypatch)
     calls: list[int] = []
-    original = anchorfile.anchor_fields
+    original = anchorfile.anchor_arrays
 
     def counting(schema, anchors):  # type: ignore[no-untyped-def]
         calls.append(len(anchors))
         return original(schema, anchors)
 
-    monkeypatch.setattr(anchorfile, "anchor_fields", counting)
+    monkeypatch.setattr(anchorfile, "anchor_arrays", counting)
     with index.writer() as writer:
         writer.add(Article(id="x", title="একা খবর", body="কিছু"))
     assert taken == [True] and calls == []

@@ -54,7 +54,7 @@ import numpy.typing as npt
 from bnsearch.arrays import run_positions
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import compound
-from bnsearch.index.builder import anchor_fields, doc_id_dtype, small_uint
+from bnsearch.index.builder import anchor_arrays, anchor_fields, doc_id_dtype, small_uint
 from bnsearch.index.directory import Directory, FileInfo
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.postings import combine_fields, field_part
@@ -729,7 +729,7 @@ def changed_anchors(
         lengths = current_lengths(segment, spec.name, docs)
     if spec is None or lengths is None:
         return {doc: proposed[doc] for doc in docs if _differ(proposed[doc], stored(doc))}, None
-    arrays, _ = anchor_fields(schema, [proposed[doc] for doc in docs])
+    arrays = anchor_arrays(schema, [proposed[doc] for doc in docs])
     fresh = arrays[f"fld.{spec.name}.lens"].tolist()
     changes = {
         doc: proposed[doc]
@@ -753,7 +753,7 @@ def analyzed_groups(
     if not anchors:
         return []
     flat = [row for group in anchors for row in group]
-    arrays, _ = anchor_fields(schema, flat)
+    arrays = anchor_arrays(schema, flat)
     if len(anchors) == 1:
         return [arrays]
     found: list[dict[str, Any]] = [{} for _ in anchors]
@@ -838,7 +838,7 @@ def update_arrays(
     if analyzed is not None and list(analyzed.docs) == fresh:
         analyzed_arrays = analyzed.arrays
     else:
-        analyzed_arrays, _ = anchor_fields(schema, [changes[doc] for doc in fresh])
+        analyzed_arrays = anchor_arrays(schema, [changes[doc] for doc in fresh])
     fresh_map = np.array([slot[doc] for doc in fresh], dtype=np.int64)
     arrays: dict[str, Any] = {}
     for spec in anchor_specs(schema):
