@@ -139,28 +139,46 @@ def _resolved_field(
     return _field_arrays(spec, postings, lens, len(docs), has_forms)
 
 
+#: :func:`_doc_postings` finds up to this many docs by comparing the postings' docs with
+#: each (else by a mask over the field's docs).
+_FEW_DOCS = 16
+
+
 def _doc_postings(
     arrays: _FieldArrays, terms: list[str], wanted: dict[int, int], positions: bool
 ) -> list[tuple[str, int, int, list[int], int]]:
     """The postings of the docs ``wanted`` (its keys) in ``arrays``: (term, doc, tf,
     positions, form flags) each, by term then doc."""
     all_docs = np.asarray(arrays.docs)
-    keys = np.fromiter(wanted, dtype=np.int64, count=len(wanted))
-    chosen = np.flatnonzero(np.isin(all_docs, keys))
+    if len(wanted) <= _FEW_DOCS:  # a compare a doc: no mask over the segment's docs
+        hit = np.zeros(len(all_docs), dtype=np.bool_)
+        for doc in wanted:
+            hit |= all_docs == doc
+    else:
+        assert arrays.lens is not None  # (a text field: a length a doc)
+        marked = np.zeros(len(arrays.lens), dtype=np.bool_)
+        marked[np.fromiter(wanted, dtype=np.int64, count=len(wanted))] = True
+        hit = marked[all_docs]
+    chosen = np.flatnonzero(hit)
     indptr = np.asarray(arrays.indptr, dtype=np.int64)
-    term_ids = (np.searchsorted(indptr, chosen, side="right") - 1).tolist()
+    posting_terms = np.searchsorted(indptr, chosen, side="right") - 1
+    term_ids = posting_terms.tolist()
     all_tfs = np.asarray(arrays.tfs)
     tfs = all_tfs[chosen].astype(np.int64).tolist()
     flags = [0] * len(chosen) if arrays.forms is None else arrays.forms[chosen].tolist()
     found_docs = all_docs[chosen].tolist()
     pos_lists: list[list[int]] = [[] for _ in chosen]
     if positions and arrays.pos is not None and len(chosen):
-        # posting i's positions start where the postings before it end
-        starts = (np.cumsum(all_tfs, dtype=np.int64) - all_tfs)[chosen].tolist()
+        # posting i of term t: its positions start at posptr[t] plus the tfs of the
+        # term's postings before it (summed over those alone, not the whole field)
+        posptr = np.asarray(arrays.posptr, dtype=np.int64)[posting_terms].tolist()
+        firsts = indptr[posting_terms].tolist()
         pos = np.asarray(arrays.pos)
-        pos_lists = [
-            pos[start : start + tf].tolist() for start, tf in zip(starts, tfs, strict=True)
-        ]
+        pos_lists = []
+        for at, first, start, tf in zip(chosen.tolist(), firsts, posptr, tfs, strict=True):
+            if at > first:
+                start += int(all_tfs[first:at].sum(dtype=np.int64))
+            pos_lists.append(pos[start : start + tf].tolist())
     return [
         (terms[term], doc, tf, found, flag)
         for term, doc, tf, found, flag in zip(
