@@ -7,8 +7,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import numpy as np
 import pytest
+from test_index_link_updates import _fresh, same_update_arrays, stored_anchors
 
 from bnsearch.articles import Article, RelatedLink
 from bnsearch.errors import IndexFormatError
@@ -78,14 +78,8 @@ def test_few_anchor_fields_are_anchor_fields_array_by_array(seed: int, schema: S
     got = few_anchor_fields(schema, anchors)
     want, _ = anchor_fields(schema, anchors)
     assert got is not None
-    names = {name for name in want if name.rsplit(".", 1)[-1] in _UPDATE_ARRAYS}
-    assert got.keys() == names
-    for name in names:
-        if name.endswith(".terms"):
-            assert got[name] == want[name], name
-        else:
-            assert got[name].dtype == want[name].dtype, name
-            assert np.array_equal(got[name], want[name]), name
+    same_update_arrays(got, want)
+    assert all(name.rsplit(".", 1)[-1] in _UPDATE_ARRAYS for name in got)  # no other
 
 
 # -- adding anchor updates ----------------------------------------------------------------
@@ -110,29 +104,12 @@ def _linker(ident: str, rng: random.Random, live: dict[str, Article]) -> Article
     return Article(id=ident, title=f"উৎস {ident} {rng.choice(TOPICS)}", body=body, related=related)
 
 
-def _stored(index: Index) -> dict[str, list[str]]:
-    reader = index.reader()
-    found = {}
-    for ident in reader.article_ids():
-        where = reader.find(ident)
-        assert where is not None
-        found[ident] = sorted(reader.stored(*where)["anchors"])
-    return found
-
-
-def _fresh(articles: list[Article]) -> Index:
-    fresh = Index.in_memory()
-    with fresh.writer() as writer:
-        writer.add_many(articles)
-    return fresh
-
-
 QUERIES = ["খবর নদী", "সেতু", '"খবর বাজার"', '"নদী সেতু বাজার"', "দাম চাল", "উৎস মেলা"]
 
 
 def _same_as_fresh(index: Index, live: dict[str, Article]) -> None:
     fresh = _fresh(list(live.values()))
-    assert _stored(index) == _stored(fresh)
+    assert stored_anchors(index) == stored_anchors(fresh)
     mine, theirs = index.searcher(), fresh.searcher()
     for query in QUERIES:
         for fields in (None, ["anchors"]):
