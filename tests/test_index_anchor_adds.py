@@ -243,3 +243,40 @@ def test_an_adding_update_holds_only_the_gained_headlines_under_names_apart(
             segment.max_doc,
             opened=(buffer, doubled),
         )
+
+
+def test_a_writer_reads_the_update_it_wrote_without_checking_it_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer reading its segment under the anchor update it has just written does
+    not check the update's CRC-32s again; a reader opening the index does."""
+    from bnsearch.index import anchorfile
+
+    crcs: list[object] = []
+    original_crc = compound.check_crc
+
+    def counting(buffer, item):  # type: ignore[no-untyped-def]
+        crcs.append(item)
+        return original_crc(buffer, item)
+
+    reads: list[tuple[bool, int]] = []  # per update read: written, CRC-32s checked
+    original_read = anchorfile.read_update
+
+    def reading(*args, **kwargs):  # type: ignore[no-untyped-def]
+        before = len(crcs)
+        found = original_read(*args, **kwargs)
+        reads.append((kwargs.get("written", False), len(crcs) - before))
+        return found
+
+    path = tmp_path / "idx"
+    index = Index.create(path)
+    targets = [_target(n) for n in range(3)]
+    with index.writer() as writer:
+        writer.add_many(targets)
+    monkeypatch.setattr(compound, "check_crc", counting)
+    monkeypatch.setattr(anchorfile, "read_update", reading)
+    with index.writer(merge_policy=MergePolicy(merge_factor=64)) as writer:
+        writer.add(_linker("s0", random.Random(1), {a.id: a for a in targets}))
+    assert reads == [(True, 0)]  # the writer's own reread
+    Index.open(path).reader()
+    assert reads[1][0] is False and reads[1][1] > 0  # an opening reader checks them

@@ -216,11 +216,14 @@ def read_update(
     max_doc: int,
     *,
     opened: tuple[npt.NDArray[np.uint8], dict[str, compound.Entry]] | None = None,
+    written: bool = False,
 ) -> AnchorUpdate:
     """Open and check the anchor update of ``segment`` (of ``max_doc`` docs) in the file
     ``name`` (every array's CRC-32 but those a large file's open skips, the doc list, the
     headline table, each field's structure); ``opened``: the file mapped with its
-    checked table already (its segment's reader)."""
+    checked table already (its segment's reader). ``written``: this process has just
+    written the update (a writer reading its segment under it): its arrays' CRC-32s and
+    postings are not checked again (a reader opening the index checks them)."""
     from bnsearch.index.segment import _check_table, _FieldArrays, unchecked_on_open
 
     where = directory.describe(name)
@@ -244,7 +247,8 @@ def read_update(
         where = f"{where} (anchor update of {segment})"
     for stem, item in table.items():
         if (
-            stem.startswith(prefix)
+            not written
+            and stem.startswith(prefix)
             and not unchecked_on_open(stem, len(buffer))
             and not compound.check_crc(buffer, item)
         ):
@@ -288,7 +292,7 @@ def read_update(
         arrays = _FieldArrays(
             load, stem, spec.kind == TEXT, spec.positions, f"{prefix}{stem}.forms" in table
         )
-        arrays.check(len(docs), lambda message, n=spec.name: fail(message, n), postings=True)
+        arrays.check(len(docs), lambda message, n=spec.name: fail(message, n), postings=not written)
         fields[spec.name] = arrays
     return AnchorUpdate(
         docs=docs,

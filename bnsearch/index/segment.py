@@ -37,7 +37,7 @@ import copy
 import datetime as dt
 import itertools
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -537,10 +537,12 @@ class SegmentReader:
         directory: Directory,
         entry: SegmentEntry,
         hosts: Mapping[str, SegmentReader] | None = None,
+        written: Collection[str] = (),
     ) -> None:
         """Read the segment's anchor update files (see :mod:`.anchorfile`; the ones this
         reader read already are kept; ``hosts``: open readers of segments whose compound
-        files host some, by file name, whose tables are used); the anchor fields they
+        files host some, by file name, whose tables are used; ``written``: the files of
+        updates this process has just written, not checked again); the anchor fields they
         change are built when first read, spliced (:func:`~bnsearch.index.anchorfile.splice`)
         into the ones built under the earlier updates, or into the segment's own."""
         from bnsearch.index.anchorfile import anchor_specs, anchors_files, read_update
@@ -554,7 +556,13 @@ class SegmentReader:
         updates = [
             known.get(name)
             or read_update(
-                directory, name, self.schema, self.name, self.max_doc, opened=opened.get(name)
+                directory,
+                name,
+                self.schema,
+                self.name,
+                self.max_doc,
+                opened=opened.get(name),
+                written=name in written,
             )
             for name in names
         ]
@@ -602,18 +610,20 @@ class SegmentReader:
         entry: SegmentEntry,
         ordinal: int,
         hosts: Mapping[str, SegmentReader] | None = None,
+        written: Collection[str] = (),
     ) -> SegmentReader:
         """This segment under a newer ``entry`` that differs only in its deletions file
         and its anchor update (a commit deleted some of its docs, or changed some of
         their anchors): the arrays opened and checked by this reader and its caches are
-        shared, only the deletions and the update are read."""
+        shared, only the deletions and the update are read (``written``: update files
+        this process has just written, see :meth:`_read_anchor_update`)."""
         if entry.name != self.name or entry.max_doc != self.max_doc:
             raise ValueError(f"{entry.name} is not a newer entry of segment {self.name}")
         clone = copy.copy(self)
         clone.entry = entry
         clone.ordinal = ordinal
         clone._read_deletes(directory, entry)
-        clone._read_anchor_update(directory, entry, hosts)
+        clone._read_anchor_update(directory, entry, hosts, written)
         return clone
 
     def _check(self, store_bin: Array, store_idx: Array) -> None:

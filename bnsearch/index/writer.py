@@ -806,7 +806,7 @@ class IndexWriter:
             self._state += 1  # its reader changes
             working.entry = with_update(working.entry, name, files, replace=replace)
             working.reader = working.reader.with_deletes(
-                self._directory, working.entry, ordinal, readers
+                self._directory, working.entry, ordinal, readers, written=(name,)
             )
 
     # -- flushing -----------------------------------------------------------------------
