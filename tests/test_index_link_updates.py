@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -565,9 +566,9 @@ def test_a_large_old_anchor_update_is_not_carried_by_later_small_commits(
 
     carried: list[list[int]] = []
 
-    def counting(schema, olds, changes, analyzed=None):  # type: ignore[no-untyped-def]
+    def counting(schema, olds, changes, analyzed=None, **kinds):  # type: ignore[no-untyped-def]
         carried.append([len(old.docs) for old in olds])
-        return update_arrays(schema, olds, changes, analyzed)
+        return update_arrays(schema, olds, changes, analyzed, **kinds)
 
     monkeypatch.setattr(writer_module, "update_arrays", counting)
     path = tmp_path / "idx"
@@ -672,12 +673,15 @@ def test_a_new_linker_appends_to_its_targets_anchors_without_resolving_their_in_
     with index.writer(merge_policy=policy) as writer:
         writer.add(_linker("s1", 0, 1, 2))
         result = writer.commit()
-    # three targets (one with an anchor already) gained a headline: each one's anchors
-    # were read once (to append to), none of their in-links resolved (only the new
-    # article's own, for its flush)
+    # three targets (one with an anchor already) gained a headline: an adding update
+    # holds those (none of their anchors read), none of their in-links resolved (only
+    # the new article's own, for its flush)
     assert (result.added, result.reindexed) == (1, 3)
-    assert sorted(reads) == [0, 1, 2]
+    assert reads == []
     assert asked == ["s1"]
+    (update,) = [u for s in index.reader().segments for u in s.anchor_updates if u.adds]
+    assert update.adds and update.docs.tolist() == [0, 1, 2]
+    assert [update.rows_of(doc) for doc in (0, 1, 2)] == [(LINKED[n].title,) for n in (0, 1, 2)]
     articles = [*LINKED, _linker("s0", 0, 4), _linker("s1", 0, 1, 2)]
     assert stored_anchors(index) == stored_anchors(_fresh(articles))
     _same_scores(Index.open(path), _fresh(articles))
@@ -740,6 +744,7 @@ def test_a_refreshed_reader_splices_anchor_updates_into_the_anchors_it_built(
     scratch array by array, dtypes and term table included, and rank as a fresh build
     does."""
     from bnsearch.index import anchorfile
+    from bnsearch.index.anchoradds import resolved
     from bnsearch.index.anchorfile import MAX_UPDATES, materialize
 
     spliced: list[int] = []
@@ -795,9 +800,9 @@ def test_a_refreshed_reader_splices_anchor_updates_into_the_anchors_it_built(
         segment = searcher.reader.segments[0]
         base = segment._fields["anchors"]
         assert base.terms is not None
-        rebuilt = materialize(
-            segment.schema["anchors"], base, base.terms, segment.anchor_updates, segment.max_doc
-        )
+        spec = segment.schema["anchors"]  # (adding updates resolved anew, not cached)
+        updates = resolved(spec, base, base.terms, segment.anchor_updates, {})
+        rebuilt = materialize(spec, base, base.terms, updates, segment.max_doc)
         _same_arrays(segment._field("anchors"), rebuilt)
         opened = Index.open(path).reader().segments[0]  # its updates spliced into its own
         _same_arrays(opened._field("anchors"), rebuilt)
@@ -911,9 +916,8 @@ def test_a_new_article_taking_a_link_from_a_published_target_is_not_appended(
 def test_one_analysis_split_by_group_equals_each_groups_own(seed: int) -> None:
     """``analyzed_groups`` (one analysis for the updates of several segments) gives each
     group the arrays its own ``anchor_fields`` gives, dtypes and term tables included."""
-    import numpy as np
 
-    from bnsearch.index.anchorfile import _UPDATE_ARRAYS, analyzed_groups
+    from bnsearch.index.anchorfile import analyzed_groups
     from bnsearch.index.builder import anchor_fields
     from bnsearch.index.schema import news_schema
 
@@ -930,14 +934,24 @@ def test_one_analysis_split_by_group_equals_each_groups_own(seed: int) -> None:
     ]
     for group, got in zip(groups, analyzed_groups(schema, groups), strict=True):
         want, _ = anchor_fields(schema, group)
-        names = {name for name in want if name.rsplit(".", 1)[-1] in _UPDATE_ARRAYS}
-        assert names <= got.keys()
-        for name in names:
-            if name.endswith(".terms"):
-                assert got[name] == want[name], name
-            else:
-                assert got[name].dtype == want[name].dtype, name
-                assert np.array_equal(got[name], want[name]), name
+        same_update_arrays(got, want)
+
+
+def same_update_arrays(got: dict[str, Any], want: dict[str, Any]) -> None:
+    """``got`` holds every array of ``want`` (an ``anchor_fields`` analysis) that an
+    anchor update keeps, equal in values and dtype (the term tables equal)."""
+    import numpy as np
+
+    from bnsearch.index.anchorfile import _UPDATE_ARRAYS
+
+    names = {name for name in want if name.rsplit(".", 1)[-1] in _UPDATE_ARRAYS}
+    assert names <= got.keys()
+    for name in names:
+        if name.endswith(".terms"):
+            assert got[name] == want[name], name
+        else:
+            assert got[name].dtype == want[name].dtype, name
+            assert np.array_equal(got[name], want[name]), name
 
 
 def test_a_commit_without_published_targets_analyzes_no_anchors(
@@ -952,13 +966,13 @@ def test_a_commit_without_published_targets_analyzes_no_anchors(
         writer.add_many([*LINKED, _linker("s0", 0, 4)])
     taken = _count_appends(monkeypatch)
     calls: list[int] = []
-    original = anchorfile.anchor_fields
+    original = anchorfile.anchor_arrays
 
     def counting(schema, anchors):  # type: ignore[no-untyped-def]
         calls.append(len(anchors))
         return original(schema, anchors)
 
-    monkeypatch.setattr(anchorfile, "anchor_fields", counting)
+    monkeypatch.setattr(anchorfile, "anchor_arrays", counting)
     with index.writer() as writer:
         writer.add(Article(id="x", title="একা খবর", body="কিছু"))
     assert taken == [True] and calls == []

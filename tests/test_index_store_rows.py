@@ -232,3 +232,33 @@ def test_stored_anchors_read_from_the_header_are_the_rows(healthy: Path) -> None
             assert warm_segment.stored_anchors(doc) == expected
             some += bool(expected)
     assert some  # the stores hold anchors to compare
+
+
+@pytest.mark.parametrize("anchors", [["এক শিরোনাম", "দুই"], None], ids=["anchors", "before-anchors"])
+def test_stored_anchors_of_a_format_1_block_decompress_it_once(
+    healthy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, anchors: Any
+) -> None:
+    """A doc's stored anchors in a format-1 block (a JSON list of rows, no header): the
+    block is decompressed once (it was twice: once to find it is not format 2, once
+    more for the row), and a row written before anchors existed has none."""
+
+    def change(row: dict[str, Any]) -> dict[str, Any]:
+        if anchors is None:
+            return {k: v for k, v in row.items() if k != "anchors"}
+        return {**row, "anchors": anchors}
+
+    victim = _crafted(healthy, tmp_path, change, legacy=True)
+    reader = Index.open(tmp_path / "idx").reader()
+    where = reader.find(victim)
+    assert where is not None
+    segment = reader.segments[where[0]]
+    texts: list[int] = []
+    original = StoreReader._text
+
+    def counting(self: StoreReader, number: int) -> str:
+        texts.append(number)
+        return original(self, number)
+
+    monkeypatch.setattr(StoreReader, "_text", counting)
+    assert segment._store.anchors(where[1]) == tuple(anchors or ())  # (not an update's)
+    assert texts == [0]

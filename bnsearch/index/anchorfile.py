@@ -54,7 +54,7 @@ import numpy.typing as npt
 from bnsearch.arrays import run_positions
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import compound
-from bnsearch.index.builder import anchor_fields, doc_id_dtype, small_uint
+from bnsearch.index.builder import anchor_arrays, anchor_fields, doc_id_dtype, small_uint
 from bnsearch.index.directory import Directory, FileInfo
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.postings import combine_fields, field_part
@@ -80,6 +80,14 @@ def anchors_stem(segment: str, generation: int) -> str:
 #: A segment holds at most this many anchor update files; the commit that would add one
 #: more writes one file carrying all of them over instead.
 MAX_UPDATES = 8
+
+#: The doc list and headline pointers of an *adding* update (:attr:`AnchorUpdate.adds`),
+#: named apart from a replacing one's (``anchors.docs``, ``anchors.ptr``) so that code
+#: that knows only replacing updates fails on it ("array missing": an
+#: :class:`~bnsearch.errors.IndexFormatError`) instead of reading additions as the
+#: docs' whole anchors.
+ADDS_DOCS = "anchors.adds.docs"
+ADDS_PTR = "anchors.adds.ptr"
 
 
 def fold_start(sizes: Sequence[int], fresh: int) -> int:
@@ -156,6 +164,11 @@ class AnchorUpdate:
     generation: int
     #: where it is, for error messages
     where: str = ""
+    #: an *adding* update (``anchors.adds.docs``): its docs' headlines and postings are
+    #: added after the anchors they had before it (see :func:`anchors_of`), not in
+    #: their place; its field positions start at 0 for each doc (the reader places them
+    #: after the doc's earlier anchors, :mod:`.anchoradds`)
+    adds: bool = False
 
     def slot_of(self, doc: int) -> int | None:
         """The position of ``doc`` in :attr:`docs`, or ``None``."""
@@ -203,11 +216,14 @@ def read_update(
     max_doc: int,
     *,
     opened: tuple[npt.NDArray[np.uint8], dict[str, compound.Entry]] | None = None,
+    written: bool = False,
 ) -> AnchorUpdate:
     """Open and check the anchor update of ``segment`` (of ``max_doc`` docs) in the file
     ``name`` (every array's CRC-32 but those a large file's open skips, the doc list, the
     headline table, each field's structure); ``opened``: the file mapped with its
-    checked table already (its segment's reader)."""
+    checked table already (its segment's reader). ``written``: this process has just
+    written the update (a writer reading its segment under it): its arrays' CRC-32s and
+    postings are not checked again (a reader opening the index checks them)."""
     from bnsearch.index.segment import _check_table, _FieldArrays, unchecked_on_open
 
     where = directory.describe(name)
@@ -231,7 +247,8 @@ def read_update(
         where = f"{where} (anchor update of {segment})"
     for stem, item in table.items():
         if (
-            stem.startswith(prefix)
+            not written
+            and stem.startswith(prefix)
             and not unchecked_on_open(stem, len(buffer))
             and not compound.check_crc(buffer, item)
         ):
@@ -247,13 +264,17 @@ def read_update(
         place = f"{where} field {field!r}" if field else where
         raise IndexFormatError(f"{place}: {message} (the index is damaged; run bnsearch verify)")
 
-    docs = np.asarray(load("anchors.docs"), dtype=np.int64)
+    adds = prefix + ADDS_DOCS in table
+    if adds and prefix + "anchors.docs" in table:
+        fail("it holds both replacing and adding anchor docs")
+    docs_stem, ptr_stem = (ADDS_DOCS, ADDS_PTR) if adds else ("anchors.docs", "anchors.ptr")
+    docs = np.asarray(load(docs_stem), dtype=np.int64)
     if docs.ndim != 1 or (
         len(docs)
         and (int(docs[0]) < 0 or int(docs[-1]) >= max_doc or bool(np.any(docs[1:] <= docs[:-1])))
     ):
         fail(f"updated docs are not ascending doc ids in 0..{max_doc - 1}")
-    pointers = np.asarray(load("anchors.ptr"), dtype=np.int64)
+    pointers = np.asarray(load(ptr_stem), dtype=np.int64)
     headlines = (load("strings.anchors.blob"), load("strings.anchors.off"))
     count = _check_table(*headlines, None, fail, "anchor headlines")
     if (
@@ -264,12 +285,14 @@ def read_update(
     ):
         fail("the anchor headline pointers do not match the updated docs")
     fields = {}
+    if adds and any(spec.kind != TEXT for spec in anchor_specs(schema)):
+        fail("an adding anchor update of a keyword anchor field")
     for spec in anchor_specs(schema):
         stem = f"fld.{spec.name}"
         arrays = _FieldArrays(
             load, stem, spec.kind == TEXT, spec.positions, f"{prefix}{stem}.forms" in table
         )
-        arrays.check(len(docs), lambda message, n=spec.name: fail(message, n), postings=True)
+        arrays.check(len(docs), lambda message, n=spec.name: fail(message, n), postings=not written)
         fields[spec.name] = arrays
     return AnchorUpdate(
         docs=docs,
@@ -279,6 +302,7 @@ def read_update(
         name=name,
         generation=generation,
         where=where,
+        adds=adds,
     )
 
 
@@ -299,13 +323,28 @@ def _latest_holders(updates: Sequence[AnchorUpdate]) -> dict[int, int]:
     return holders
 
 
-def anchors_of(updates: Sequence[AnchorUpdate], doc: int) -> tuple[str, ...] | None:
-    """The anchors the last update holding ``doc`` gives it, or ``None``."""
+def anchors_of(
+    updates: Sequence[AnchorUpdate], doc: int, stored: Callable[[int], tuple[str, ...]]
+) -> tuple[str, ...] | None:
+    """The anchors ``updates`` (oldest first) give ``doc``, or ``None`` when none holds
+    it: THE rule of a doc's anchors under updates. The last replacing update holding it
+    gives its base (none: its stored row, ``stored(doc)``), then each adding update
+    after that base adds its headlines, oldest first."""
+    added: list[tuple[str, ...]] = []
+    base: tuple[str, ...] | None = None
     for update in reversed(updates):
         found = update.anchors_of(doc)
-        if found is not None:
-            return found
-    return None
+        if found is None:
+            continue
+        if not update.adds:
+            base = found
+            break
+        added.append(found)
+    if base is None:
+        if not added:
+            return None
+        base = stored(doc)
+    return base + tuple(headline for row in reversed(added) for headline in row)
 
 
 def materialize(
@@ -626,16 +665,19 @@ def current_lengths(segment: SegmentReader, field: str, docs: Sequence[int]) -> 
     updates = segment.anchor_updates
     found = []
     for doc in docs:
-        length = None
+        length, added = None, 0  # (the rule of anchors_of: a base, then the adds after it)
         for update in reversed(updates):
             slot = update.slot_of(doc)
             if slot is not None:
                 lens = update.fields[field].lens
                 if lens is None:
                     return None
+                if update.adds:
+                    added += int(lens[slot])
+                    continue
                 length = int(lens[slot])
                 break
-        found.append(int(written[doc]) if length is None else length)
+        found.append((int(written[doc]) if length is None else length) + added)
     return found
 
 
@@ -691,7 +733,7 @@ def changed_anchors(
         lengths = current_lengths(segment, spec.name, docs)
     if spec is None or lengths is None:
         return {doc: proposed[doc] for doc in docs if _differ(proposed[doc], stored(doc))}, None
-    arrays, _ = anchor_fields(schema, [proposed[doc] for doc in docs])
+    arrays = anchor_arrays(schema, [proposed[doc] for doc in docs])
     fresh = arrays[f"fld.{spec.name}.lens"].tolist()
     changes = {
         doc: proposed[doc]
@@ -715,7 +757,7 @@ def analyzed_groups(
     if not anchors:
         return []
     flat = [row for group in anchors for row in group]
-    arrays, _ = anchor_fields(schema, flat)
+    arrays = anchor_arrays(schema, flat)
     if len(anchors) == 1:
         return [arrays]
     found: list[dict[str, Any]] = [{} for _ in anchors]
@@ -777,21 +819,30 @@ def update_arrays(
     olds: Sequence[AnchorUpdate],
     changes: Mapping[int, tuple[str, ...]],
     analyzed: Analyzed | None = None,
+    *,
+    adds: bool = False,
 ) -> dict[str, Any]:
     """The arrays of a new anchor update file: the docs of ``changes`` (doc -> final
     anchors) analyzed (``analyzed``: already, by :func:`changed_anchors`), and the docs
     of the updates ``olds`` (oldest first; each doc as the last one holding it gives it)
     not in ``changes`` carried over as they are. With no ``olds`` the file holds this
-    commit's changes alone."""
+    commit's changes alone. ``adds``: an adding update (:attr:`AnchorUpdate.adds`;
+    ``changes`` then holds the headlines each doc gains, and nothing is carried over).
+    A doc an adding update among ``olds`` holds must be in ``changes`` (its whole
+    anchors: a replacing update cannot carry an addition over)."""
+    if adds and olds:
+        raise ValueError("an adding anchor update carries no other update over")
     fresh = sorted(changes)
     holders = {doc: n for doc, n in _latest_holders(olds).items() if doc not in changes}
+    if any(olds[number].adds for number in holders.values()):
+        raise ValueError("a doc of an adding update is carried over without its anchors")
     docs = sorted([*holders, *fresh])
     slot = {doc: number for number, doc in enumerate(docs)}
     rows = [changes[doc] if doc in changes else olds[holders[doc]].rows_of(doc) for doc in docs]
     if analyzed is not None and list(analyzed.docs) == fresh:
         analyzed_arrays = analyzed.arrays
     else:
-        analyzed_arrays, _ = anchor_fields(schema, [changes[doc] for doc in fresh])
+        analyzed_arrays = anchor_arrays(schema, [changes[doc] for doc in fresh])
     fresh_map = np.array([slot[doc] for doc in fresh], dtype=np.int64)
     arrays: dict[str, Any] = {}
     for spec in anchor_specs(schema):
@@ -821,8 +872,9 @@ def update_arrays(
             in_doc_order=False,
         )
         arrays.update({f"{prefix}.{key}": value for key, value in combined.items()})
-    arrays["anchors.docs"] = np.array(docs, dtype=np.int32)
-    arrays["anchors.ptr"] = np.cumsum([0, *(len(row) for row in rows)], dtype=np.int64)
+    docs_stem, ptr_stem = (ADDS_DOCS, ADDS_PTR) if adds else ("anchors.docs", "anchors.ptr")
+    arrays[docs_stem] = np.array(docs, dtype=np.int32)
+    arrays[ptr_stem] = np.cumsum([0, *(len(row) for row in rows)], dtype=np.int64)
     arrays["strings.anchors"] = [headline for row in rows for headline in row]
     return arrays
 

@@ -524,6 +524,112 @@ def anchor_fields(
     return arrays, stats
 
 
+#: :func:`anchor_arrays` analyzes at most this many docs' anchors by
+#: :func:`few_anchor_fields` (a commit's anchor update: a handful of targets).
+FEW_ANCHOR_DOCS = 64
+
+
+def anchor_arrays(schema: Schema, anchors: Sequence[tuple[str, ...]]) -> dict[str, Any]:
+    """The arrays (by file stem) of the anchor fields for docs with these anchors, at
+    least those an anchor update keeps (``anchorfile._UPDATE_ARRAYS``): by
+    :func:`few_anchor_fields` for a handful of docs, else by :func:`anchor_fields`."""
+    if len(anchors) <= FEW_ANCHOR_DOCS:
+        found = few_anchor_fields(schema, anchors)
+        if found is not None:
+            return found
+    return anchor_fields(schema, anchors)[0]
+
+
+def few_anchor_fields(schema: Schema, anchors: Sequence[tuple[str, ...]]) -> dict[str, Any] | None:
+    """The arrays :func:`anchor_fields` gives (those an anchor update keeps, the same
+    values and dtypes; not the block maxima) by one pass in Python over the headlines'
+    chunk terms (the analyzer's chunk cache) and stems: for a handful of docs, where the
+    builder's tables and numpy calls are a fixed cost many times the work. ``None`` when
+    an anchor field is a keyword field (:func:`anchor_fields` serves)."""
+    arrays: dict[str, Any] = {}
+    for spec in schema.fields:
+        if spec.source != "anchors":
+            continue
+        if spec.kind != TEXT:
+            return None
+        split = inflection_split(schema.analyzer(spec.name))
+        surfaces = split.surfaces if split else schema.analyzer(spec.name)
+        chunked = [[value.split() for value in values] for values in anchors]
+        entries = surfaces.chunk_terms(
+            [chunk for values in chunked for chunks in values for chunk in chunks]
+        )
+        words = list(dict.fromkeys(t for entry in entries for t in entry if t is not None))
+        if split is None:
+            stem_of: dict[str | None, tuple[str | None, int]] = {t: (t, 0) for t in words}
+        else:
+            stems, flags = split.terms_and_flags(words)
+            stem_of = dict(zip(words, zip(stems, flags, strict=True), strict=True))
+        stem_of[None] = (None, 0)
+        postings: dict[tuple[str, int], list[int]] = {}  # (term, doc) -> [flags, *positions]
+        lengths = []
+        found = iter(entries)
+        for doc, values in enumerate(chunked):
+            position = count = 0
+            for number, chunks in enumerate(values):
+                if number:
+                    position += POSITION_GAP
+                for _ in chunks:
+                    for surface in next(found):
+                        term, flag = stem_of[surface]
+                        if term is not None:
+                            held = postings.get((term, doc))
+                            if held is None:
+                                postings[(term, doc)] = [flag, position]
+                            else:
+                                held[0] |= flag
+                                held.append(position)
+                            count += 1
+                        position += 1
+            lengths.append(count)
+        arrays.update(_few_field(spec, postings, lengths, len(anchors), split is not None))
+    return arrays
+
+
+def _few_field(
+    spec: FieldSpec,
+    postings: dict[tuple[str, int], list[int]],
+    lengths: list[int],
+    doc_count: int,
+    forms: bool,
+) -> dict[str, Any]:
+    """:func:`few_anchor_fields`' arrays of one field from its postings."""
+    keys = sorted(postings)
+    terms = sorted({term for term, _ in keys})
+    rank = {term: number for number, term in enumerate(terms)}
+    per_term = np.bincount(
+        np.fromiter((rank[t] for t, _ in keys), np.int64, len(keys)), minlength=len(terms)
+    )
+    indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+    np.cumsum(per_term, out=indptr[1:])
+    tfs = np.fromiter((len(postings[key]) - 1 for key in keys), np.int64, len(keys))
+    field_lengths = np.array(lengths, dtype=np.uint32)
+    out: dict[str, Any] = {
+        "terms": terms,
+        "indptr": indptr,
+        "docs": np.fromiter((doc for _, doc in keys), np.int64, len(keys)).astype(
+            doc_id_dtype(doc_count)
+        ),
+        "tfs": tfs.astype(small_uint(int(tfs.max()) if len(tfs) else 0)),
+        "norms": encode_lengths(field_lengths),
+        "lens": field_lengths,
+    }
+    if forms:
+        out["forms"] = np.fromiter((postings[key][0] for key in keys), np.uint8, len(keys))
+    if spec.positions:
+        pos = np.fromiter((p for key in keys for p in postings[key][1:]), np.int64, int(tfs.sum()))
+        out["pos"] = pos.astype(small_uint(int(pos.max()) if len(pos) else 0))
+        ends = np.zeros(len(keys) + 1, dtype=np.int64)
+        np.cumsum(tfs, out=ends[1:])
+        out["posptr"] = ends[indptr]
+    prefix = f"fld.{spec.name}."
+    return {prefix + key: value for key, value in out.items()}
+
+
 @contextlib.contextmanager
 def no_cycle_collection() -> Iterator[None]:
     """Pause Python's cyclic garbage collector for one batch or build.

@@ -47,7 +47,6 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.index import blockmax, faults, wordspans
-from bnsearch.index.anchorfile import anchors_of
 from bnsearch.index.directory import Directory
 from bnsearch.index.linkmaps import merged_maps
 from bnsearch.index.manifest import SegmentEntry
@@ -338,7 +337,5 @@ class BackgroundMerge:
                     docs.update(update.docs.tolist())
             for doc in sorted(docs):
                 if live[doc] and now.live[doc]:
-                    final = anchors_of(now.anchor_updates, doc)
-                    assert final is not None  # an update since holds it
-                    anchors[int(remap[doc])] = final
+                    anchors[int(remap[doc])] = now.stored_anchors(doc)
         return deleted, anchors

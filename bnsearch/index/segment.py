@@ -37,7 +37,7 @@ import copy
 import datetime as dt
 import itertools
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -492,6 +492,10 @@ class SegmentReader:
         self._read_deletes(directory, entry)
         self._anchor_updates: tuple[AnchorUpdate, ...] = ()
         self._anchored: dict[str, _FieldArrays] = {}
+        # the updates each built anchor field applied (adding ones resolved), and the
+        # resolutions of adding updates (:mod:`.anchoradds`), kept while they apply
+        self._anchored_under: dict[str, tuple[AnchorUpdate, ...]] = {}
+        self._resolutions: dict[tuple[str, str], AnchorUpdate] = {}
         # anchor fields built under earlier updates, not yet rebuilt under the current
         # ones: field -> (those updates, the field); the new field is spliced from it
         self._splice_sources: dict[str, tuple[tuple[AnchorUpdate, ...], _FieldArrays]] = {}
@@ -533,10 +537,12 @@ class SegmentReader:
         directory: Directory,
         entry: SegmentEntry,
         hosts: Mapping[str, SegmentReader] | None = None,
+        written: Collection[str] = (),
     ) -> None:
         """Read the segment's anchor update files (see :mod:`.anchorfile`; the ones this
         reader read already are kept; ``hosts``: open readers of segments whose compound
-        files host some, by file name, whose tables are used); the anchor fields they
+        files host some, by file name, whose tables are used; ``written``: the files of
+        updates this process has just written, not checked again); the anchor fields they
         change are built when first read, spliced (:func:`~bnsearch.index.anchorfile.splice`)
         into the ones built under the earlier updates, or into the segment's own."""
         from bnsearch.index.anchorfile import anchor_specs, anchors_files, read_update
@@ -550,7 +556,13 @@ class SegmentReader:
         updates = [
             known.get(name)
             or read_update(
-                directory, name, self.schema, self.name, self.max_doc, opened=opened.get(name)
+                directory,
+                name,
+                self.schema,
+                self.name,
+                self.max_doc,
+                opened=opened.get(name),
+                written=name in written,
             )
             for name in names
         ]
@@ -559,10 +571,19 @@ class SegmentReader:
             sources.update(
                 {spec.name: ((), self._fields[spec.name]) for spec in anchor_specs(self.schema)}
             )
-        sources.update({field: (current, arrays) for field, arrays in self._anchored.items()})
+        sources.update(
+            {
+                field: (self._anchored_under[field], arrays)
+                for field, arrays in self._anchored.items()
+            }
+        )
         self._splice_sources = sources
         self._anchor_updates = tuple(sorted(updates, key=lambda update: update.generation))
-        self._anchored = {}
+        self._anchored, self._anchored_under = {}, {}
+        listed = set(names)  # resolutions of updates gone (folded) are dropped
+        self._resolutions = {
+            key: value for key, value in self._resolutions.items() if key[1] in listed
+        }
 
     @property
     def arrays_key(self) -> object:
@@ -581,7 +602,7 @@ class SegmentReader:
             return None
         from bnsearch.index.anchorfile import anchors_of
 
-        return anchors_of(self._anchor_updates, doc)
+        return anchors_of(self._anchor_updates, doc, self._store.anchors)
 
     def with_deletes(
         self,
@@ -589,18 +610,20 @@ class SegmentReader:
         entry: SegmentEntry,
         ordinal: int,
         hosts: Mapping[str, SegmentReader] | None = None,
+        written: Collection[str] = (),
     ) -> SegmentReader:
         """This segment under a newer ``entry`` that differs only in its deletions file
         and its anchor update (a commit deleted some of its docs, or changed some of
         their anchors): the arrays opened and checked by this reader and its caches are
-        shared, only the deletions and the update are read."""
+        shared, only the deletions and the update are read (``written``: update files
+        this process has just written, see :meth:`_read_anchor_update`)."""
         if entry.name != self.name or entry.max_doc != self.max_doc:
             raise ValueError(f"{entry.name} is not a newer entry of segment {self.name}")
         clone = copy.copy(self)
         clone.entry = entry
         clone.ordinal = ordinal
         clone._read_deletes(directory, entry)
-        clone._read_anchor_update(directory, entry, hosts)
+        clone._read_anchor_update(directory, entry, hosts, written)
         return clone
 
     def _check(self, store_bin: Array, store_idx: Array) -> None:
@@ -678,19 +701,21 @@ class SegmentReader:
         """An anchor field with the segment's anchor updates applied (built once)."""
         found = self._anchored.get(field)
         if found is None:
+            from bnsearch.index.anchoradds import resolved
             from bnsearch.index.anchorfile import materialize, splice
 
             base = self._fields[field]
             if base.terms is None:
                 base.terms = decode_strings(base.blob, base.off, f"{self._where} {field} terms")
             spec = self.schema[field]
+            update = resolved(spec, base, base.terms, update, self._resolutions)
             source = self._splice_sources.pop(field, None)
             if source is not None:  # built under earlier updates: only the new docs change
                 earlier, built = source
                 found = splice(spec, base, base.terms, built, earlier, update, self.max_doc)
             if found is None:
                 found = materialize(spec, base, base.terms, update, self.max_doc)
-            self._anchored[field] = found
+            self._anchored[field], self._anchored_under[field] = found, update
         return found
 
     def terms(self, field: str) -> list[str]:
@@ -900,13 +925,22 @@ class SegmentReader:
         self._store.copy_live(target, self.live, patches)
 
     def _anchor_rows(self) -> dict[int, tuple[str, ...]]:
-        """doc -> its anchors, for every doc an anchor update holds (the last one wins),
-        each update's headlines decoded whole."""
-        return {
+        """doc -> its anchors, for every doc an anchor update holds (the last replacing
+        one wins, each one's headlines decoded whole; a doc an adding one holds, by the
+        rule of :func:`~bnsearch.index.anchorfile.anchors_of`)."""
+        rows = {
             doc: row
             for update in self._anchor_updates
+            if not update.adds
             for doc, row in zip(update.docs.tolist(), update.rows, strict=True)
         }
+        for update in self._anchor_updates:
+            if update.adds:
+                for doc in update.docs.tolist():
+                    found = self._updated_anchors(doc)
+                    assert found is not None
+                    rows[doc] = found
+        return rows
 
     def iter_stored(self) -> Any:
         """Every stored row in doc order (shared objects: read only)."""

@@ -529,9 +529,10 @@ class StoreReader:
         return self._decoded(number, remember=remember)[0]
 
     def _decoded(
-        self, number: int, *, remember: bool = True
+        self, number: int, *, remember: bool = True, text: str | None = None
     ) -> tuple[list[dict[str, Any]], Copier]:
-        """:meth:`_block`, with the function that copies one of its rows for a caller."""
+        """:meth:`_block`, with the function that copies one of its rows for a caller;
+        ``text``: the block decompressed already (not cached: :meth:`anchors`)."""
         with self._lock:
             cached = self._cache.get(number)
             if cached is not None:
@@ -539,7 +540,8 @@ class StoreReader:
                 return cached
         copier: Copier = _fresh
         try:  # (not self._damage: a context manager costs about a microsecond a row)
-            text = self._text(number)
+            if text is None:
+                text = self._text(number)
             if text[:1] == _BLOCK_V2:  # (rows of dicts by construction)
                 rows, copier = _rows_v2(text), _fresh_v2
             else:
@@ -610,6 +612,9 @@ class StoreReader:
                     if type(anchors) is not list or not set(map(type, anchors)) <= _STR:
                         raise ValueError(f"row {inner} has a 'anchors' value of the wrong type")
                     return tuple(anchors)
+            # a format-1 block: its rows decoded from the text read (not decompressed again)
+            rows, _ = self._decoded(number, text=text)
+            return tuple(rows[inner].get("anchors") or ())  # (rows before anchors: none)
         return tuple(self.row(doc)["anchors"])
 
     def _locate(self, doc: int) -> tuple[int, int]:

@@ -58,6 +58,7 @@ from bnsearch.index import faults
 from bnsearch.index.anchorfile import (
     Analyzed,
     analyzed_groups,
+    anchor_specs,
     anchors_stem,
     changed_anchors,
     fold_start,
@@ -80,7 +81,7 @@ from bnsearch.index.lock import WriteLock
 from bnsearch.index.manifest import Manifest, SegmentEntry, unreferenced
 from bnsearch.index.merge import BackgroundMerge, MergePolicy, merge_segments
 from bnsearch.index.reader import IndexReader, read_manifest
-from bnsearch.index.schema import Schema
+from bnsearch.index.schema import TEXT, Schema
 from bnsearch.index.segment import (
     SegmentReader,
     compound_name,
@@ -185,6 +186,8 @@ class IndexWriter:
             raise ValueError(f"processes must be >= 1, got {processes}")
         self._directory = directory
         self._schema = schema
+        # adding anchor updates apply to text anchor fields (anchorfile.AnchorUpdate.adds)
+        self._text_anchors = all(spec.kind == TEXT for spec in anchor_specs(schema))
         self._schema_json = json.dumps(schema.to_json(), sort_keys=True)
         self._lock: WriteLock | None = lock
         # per builder: with N processes each worker's segment is as large as one
@@ -628,7 +631,7 @@ class IndexWriter:
             pointing = self._pointing_edges(links)
             appended = self._appended_anchors(links, pointing)
             if appended is not None:
-                return self._fixes(appended, None)
+                return self._fixes(appended, None, adds=True)
             self._anchor_changes |= self._lookup_changes(links, pointing)
         if (links is None and self._given is None) or not self._anchor_changes:
             return {}
@@ -657,11 +660,16 @@ class IndexWriter:
         self,
         proposed: Mapping[int, Mapping[int, tuple[str, ...]]],
         stored_of: Callable[[int, int], tuple[str, ...]] | None,
+        *,
+        adds: bool = False,
     ) -> dict[int, tuple[dict[str, Any], tuple[str, ...]]]:
         """The anchor updates giving the docs of ``proposed`` (working ordinal -> doc ->
         anchors) those anchors, for the docs whose anchors differ from what they have
         (``stored_of(ordinal, doc)``; ``None``: every one differs, see
-        :meth:`_appended_anchors`)."""
+        :meth:`_appended_anchors`). ``adds``: ``proposed`` holds the headlines each doc
+        gains (:meth:`_appended_anchors`), written as an adding update (only they are
+        analyzed; ``anchorfile.AnchorUpdate.adds``) unless the segment's updates are due
+        to be folded, which a replacing update does (then each doc's anchors are read)."""
         given = self._given is not None
         fixes = {}
         ahead: dict[int, Analyzed] = {}
@@ -689,10 +697,23 @@ class IndexWriter:
                 continue
             if not working.new:
                 self._reindexed += len(changes)
-            olds = working.reader.anchor_updates
+            reader = working.reader
+            olds = reader.anchor_updates
             # the new update carries the newest of the others over (a suffix: later wins)
             carried = olds[fold_start([len(old.docs) for old in olds], len(changes)) :]
-            arrays = update_arrays(self._schema, carried, changes, analyzed)
+            if adds and not carried and self._text_anchors:
+                arrays = update_arrays(self._schema, (), changes, analyzed, adds=True)
+            else:
+                if adds:  # folding (or a keyword anchor field): the docs' whole anchors
+                    changes = {d: reader.stored_anchors(d) + new for d, new in changes.items()}
+                    analyzed = None  # (the gained headlines' analysis)
+                # a doc an adding update carried holds gets its whole anchors too
+                for old in carried:
+                    if old.adds:
+                        for doc in old.docs.tolist():
+                            if doc not in changes:
+                                changes[doc] = reader.stored_anchors(doc)
+                arrays = update_arrays(self._schema, carried, changes, analyzed)
             # by name: the file's order of its arrays then does not follow the string
             # hashes of a set (PYTHONHASHSEED), and two identical builds write one file
             fixes[ordinal] = (dict(sorted(arrays.items())), tuple(old.name for old in carried))
@@ -701,11 +722,11 @@ class IndexWriter:
     def _appended_anchors(
         self, view: SnapshotLinks, pointing: Mapping[int, set[int]]
     ) -> dict[int, dict[int, tuple[str, ...]]] | None:
-        """The final anchors of the published targets of a batch of new articles,
-        found without resolving the targets' other in-links: each target's anchors as
-        its segment gives them, then the headlines of the batch's links resolving to it
-        (in the order added, then by link number): the anchor order rule
-        (``anchorfile.same_anchors``). Working ordinal -> doc -> anchors.
+        """The headlines the published targets of a batch of new articles gain, found
+        without resolving the targets' other in-links or reading their anchors: the
+        headlines of the batch's links resolving to each (in the order added, then by
+        link number), which go after the target's anchors (an adding update, the anchor
+        order rule: ``anchorfile.same_anchors``). Working ordinal -> doc -> headlines.
 
         ``None`` (work them out again) unless the batch only adds articles (no delete,
         no upsert), all still buffered, and no published article loses a link: adding
@@ -740,8 +761,7 @@ class IndexWriter:
                     gained.setdefault(target, []).append(headlines[number])
         proposed: dict[int, dict[int, tuple[str, ...]]] = {}
         for ordinal, doc, target in sorted(self._live_locations(gained)):
-            current = self._working[ordinal].reader.stored_anchors(doc)
-            proposed.setdefault(ordinal, {})[doc] = current + tuple(gained[target])
+            proposed.setdefault(ordinal, {})[doc] = tuple(gained[target])
         return proposed
 
     def _has_links(self) -> bool:
@@ -839,7 +859,7 @@ class IndexWriter:
             self._state += 1  # its reader changes
             working.entry = with_update(working.entry, name, files, replace=replace)
             working.reader = working.reader.with_deletes(
-                self._directory, working.entry, ordinal, readers
+                self._directory, working.entry, ordinal, readers, written=(name,)
             )
 
     # -- flushing -----------------------------------------------------------------------

@@ -1,0 +1,121 @@
+"""Where a link commit's CPU goes: per-part ``process_time`` of single-article commits.
+
+Run: ``python benchmarks/bench_commit_parts.py KEPT [COMMITS] [ARTICLES]``, where
+``KEPT`` is a ``bench_publishing.py ARTICLES N --keep KEPT`` directory (default 10,000
+articles, 150 commits). Both variants (``plain``, ``links``) get the same new articles
+as in ``bench_publishing.py``, committed one at a time into copies of the kept indexes,
+interleaved (the order flipped at every commit). Wrappers around the writer's steps
+(the anchor fix-up and its parts, the write and reread of anchor updates, the flush and
+its parts) add up each one's CPU time per commit; merge commits are left out; the
+median of each part is printed per variant. A part's time includes the parts it calls.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_publishing as publishing
+from bench_publishing_scale import copy_index
+
+#: (owner module path, attribute path, label) of every wrapped step
+STEPS = (
+    ("bnsearch.index.writer", "IndexWriter._anchor_fixes", "anchor fix-up"),
+    ("bnsearch.index.writer", "IndexWriter._appended_anchors", "_appended_anchors"),
+    ("bnsearch.index.writer", "IndexWriter._pointing_edges", "_pointing_edges"),
+    ("bnsearch.index.writer", "analyzed_groups", "analyzed_groups"),
+    ("bnsearch.index.writer", "update_arrays", "update_arrays"),
+    ("bnsearch.index.segment", "SegmentReader.stored_anchors", "stored anchors"),
+    ("bnsearch.index.writer", "IndexWriter._write_anchor_fixes", "write update + reread"),
+    ("bnsearch.index.anchorfile", "read_update", "read_update"),
+    ("bnsearch.index.writer", "IndexWriter._flush", "_flush"),
+    ("bnsearch.index.writer", "IndexWriter._flush_anchors", "_flush_anchors"),
+    ("bnsearch.index.builder", "SegmentBuilder.add_articles", "builder.add_articles"),
+    ("bnsearch.index.builder", "SegmentBuilder.build", "builder.build"),
+    ("bnsearch.index.writer", "IndexWriter._publish", "_publish"),
+)
+
+
+def _wrap(parts: dict[str, float]) -> None:
+    """Wrap every step of :data:`STEPS` that exists in this code (older code lacks some)."""
+    import importlib
+
+    for module_name, path, label in STEPS:
+        owner: Any = importlib.import_module(module_name)
+        *outer, name = path.split(".")
+        for part in outer:
+            owner = getattr(owner, part)
+        original = getattr(owner, name, None)
+        if original is None:
+            continue
+        setattr(owner, name, _timed(original, label, parts))
+
+
+def _timed(original: Callable[..., Any], label: str, parts: dict[str, float]) -> Any:
+    @functools.wraps(original)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        began = time.process_time()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            parts[label] = parts.get(label, 0.0) + time.process_time() - began
+
+    return timed
+
+
+def main(kept: Path, commits: int, articles: int) -> None:
+    import bnsearch
+    from bnsearch.index import Index
+
+    parts: dict[str, float] = {}
+    _wrap(parts)
+    folder = Path(tempfile.mkdtemp(prefix="parts-"))
+    try:
+        new = {
+            variant: publishing._articles(articles, commits, variant == "links")[1]
+            for variant in publishing.VARIANTS
+        }
+        writers = {}
+        for variant in publishing.VARIANTS:
+            copy_index(kept / variant, folder / variant)
+            writers[variant] = Index.open(folder / variant).writer()
+        rows: dict[str, list[dict[str, float]]] = {v: [] for v in publishing.VARIANTS}
+        for number in range(commits):
+            order = publishing.VARIANTS if number % 2 == 0 else publishing.VARIANTS[::-1]
+            for variant in order:
+                parts.clear()
+                began = time.process_time()
+                writers[variant].add(new[variant][number])
+                result = writers[variant].commit()
+                whole = time.process_time() - began
+                if not result.merged_segments:
+                    rows[variant].append({"whole": whole, **parts})
+        for writer in writers.values():
+            writer.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(bnsearch.__file__, time.strftime("%H:%M:%S UTC", time.gmtime()))
+    for variant in publishing.VARIANTS:
+        found = rows[variant]
+        labels = sorted({label for row in found for label in row})
+        medians = {
+            label: round(1000 * statistics.median(row.get(label, 0.0) for row in found), 3)
+            for label in labels
+        }
+        print(variant, len(found), "commits, CPU p50 ms:", medians)
+
+
+if __name__ == "__main__":
+    main(
+        Path(sys.argv[1]),
+        int(sys.argv[2]) if len(sys.argv) > 2 else 150,
+        int(sys.argv[3]) if len(sys.argv) > 3 else 10_000,
+    )

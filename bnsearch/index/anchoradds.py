@@ -1,0 +1,228 @@
+"""Adding anchor updates resolved: a doc's anchor field under an adding update.
+
+An *adding* anchor update (:attr:`.anchorfile.AnchorUpdate.adds`, written by a commit of
+new articles that takes no link from a published one) holds, for each of its docs, only
+the postings of the headlines the doc gains, as their own analysis gives them (positions
+from 0). What the doc's anchor field holds after it is its field before the update (the
+last update before it that holds the doc, else the segment's own field; the same rule as
+:func:`.anchorfile.anchors_of` for the headlines) with those postings added: a term the
+doc had gains their frequency and positions, the gained positions placed after the
+doc's last one and :data:`~bnsearch.index.schema.POSITION_GAP` empty ones (as a second
+value of a multi-valued field is), so no phrase or word pair spans the two; its length
+is the sum, its norm the length's code.
+
+:func:`resolved` turns a segment's updates into ones that *replace* (each adding update
+by the same docs with their whole field), so that :func:`.anchorfile.materialize` and
+:func:`.anchorfile.splice`, which know replacing updates only, build the field from
+them. An update's resolution depends only on the updates before it, which no later
+commit changes (a fold carries the newest updates, so it drops an update only with every
+one after it), so a reader keeps each one once made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from bnsearch.errors import IndexFormatError
+from bnsearch.index.builder import doc_id_dtype, small_uint
+from bnsearch.index.norms import encode_lengths
+from bnsearch.index.schema import POSITION_GAP, TEXT, FieldSpec
+
+if TYPE_CHECKING:
+    from bnsearch.index.anchorfile import AnchorUpdate
+    from bnsearch.index.segment import _FieldArrays
+
+Array = npt.NDArray[Any]
+
+#: (field name, update file name) -> that update resolved for that field
+Resolutions = MutableMapping[tuple[str, str], "AnchorUpdate"]
+
+
+def resolved(
+    spec: FieldSpec,
+    base: _FieldArrays,
+    base_terms: list[str],
+    updates: Sequence[AnchorUpdate],
+    cache: Resolutions,
+) -> tuple[AnchorUpdate, ...]:
+    """``updates`` (oldest first) with each adding one replaced by the replacing update
+    that gives its docs the same field ``spec`` (kept in ``cache``); the same tuple when
+    none adds."""
+    if not any(update.adds for update in updates):
+        return tuple(updates)
+    if spec.kind != TEXT:
+        raise IndexFormatError(f"an adding anchor update of the keyword field {spec.name!r}")
+    out: list[AnchorUpdate] = []
+    for update in updates:
+        if update.adds:
+            key = (spec.name, update.name)
+            found = cache.get(key)
+            if found is None:
+                fields = dict(update.fields)
+                fields[spec.name] = _resolved_field(spec, base, base_terms, out, update)
+                found = attrs.evolve(update, fields=fields, adds=False)
+                cache[key] = found
+            update = found
+        out.append(update)
+    return tuple(out)
+
+
+@attrs.define
+class _Posting:
+    tf: int
+    positions: list[int]
+    flags: int
+
+
+def _resolved_field(
+    spec: FieldSpec,
+    base: _FieldArrays,
+    base_terms: list[str],
+    earlier: Sequence[AnchorUpdate],
+    update: AnchorUpdate,
+) -> _FieldArrays:
+    """The field ``spec`` of ``update``'s docs (local doc ``i`` is ``update.docs[i]``):
+    each doc's field under ``earlier`` (replacing updates; else ``base``) plus the
+    postings ``update`` adds."""
+    from bnsearch.index.anchorfile import _terms
+
+    docs = update.docs.tolist()
+    # where each doc's field stands before the update: the last earlier update holding it
+    by_source: dict[int, list[tuple[int, int]]] = {}  # source (-1: base) -> (local, slot)
+    for slot, doc in enumerate(docs):
+        source, local = -1, doc
+        for number in range(len(earlier) - 1, -1, -1):
+            found = earlier[number].slot_of(doc)
+            if found is not None:
+                source, local = number, found
+                break
+        by_source.setdefault(source, []).append((local, slot))
+    postings: dict[tuple[str, int], _Posting] = {}
+    lens = np.zeros(len(docs), dtype=np.int64)
+    last = np.full(len(docs), -1, dtype=np.int64)  # each doc's last position before
+    positions = spec.positions
+    for source, pairs in by_source.items():
+        arrays = base if source < 0 else earlier[source].fields[spec.name]
+        terms = base_terms if source < 0 else _terms(arrays)
+        local_to_slot = dict(pairs)
+        for term, local, tf, pos, flags in _doc_postings(arrays, terms, local_to_slot, positions):
+            slot = local_to_slot[local]
+            postings[(term, slot)] = _Posting(tf, pos, flags)
+            if pos:
+                last[slot] = max(int(last[slot]), pos[-1])
+        locals_ = np.array([local for local, _ in pairs], dtype=np.int64)
+        slots = np.array([slot for _, slot in pairs], dtype=np.int64)
+        lens[slots] = np.asarray(arrays.lens, dtype=np.int64)[locals_]
+    mini = update.fields[spec.name]
+    offset = np.where(last >= 0, last + 1 + POSITION_GAP, 0)
+    identity = {slot: slot for slot in range(len(docs))}
+    for term, slot, tf, pos, flags in _doc_postings(mini, _terms(mini), identity, positions):
+        shift = int(offset[slot])
+        moved = [value + shift for value in pos]
+        held = postings.get((term, slot))
+        if held is None:
+            postings[(term, slot)] = _Posting(tf, moved, flags)
+        else:
+            held.tf += tf
+            held.positions = held.positions + moved
+            held.flags |= flags
+    lens += np.asarray(mini.lens, dtype=np.int64)
+    has_forms = any(
+        arrays.forms is not None
+        for arrays in [mini, base, *(earlier[n].fields[spec.name] for n in by_source if n >= 0)]
+    )
+    return _field_arrays(spec, postings, lens, len(docs), has_forms)
+
+
+#: :func:`_doc_postings` finds up to this many docs by comparing the postings' docs with
+#: each (else by a mask over the field's docs).
+_FEW_DOCS = 16
+
+
+def _doc_postings(
+    arrays: _FieldArrays, terms: list[str], wanted: dict[int, int], positions: bool
+) -> list[tuple[str, int, int, list[int], int]]:
+    """The postings of the docs ``wanted`` (its keys) in ``arrays``: (term, doc, tf,
+    positions, form flags) each, by term then doc."""
+    all_docs = np.asarray(arrays.docs)
+    if len(wanted) <= _FEW_DOCS:  # a compare a doc: no mask over the segment's docs
+        hit = np.zeros(len(all_docs), dtype=np.bool_)
+        for doc in wanted:
+            hit |= all_docs == doc
+    else:
+        assert arrays.lens is not None  # (a text field: a length a doc)
+        marked = np.zeros(len(arrays.lens), dtype=np.bool_)
+        marked[np.fromiter(wanted, dtype=np.int64, count=len(wanted))] = True
+        hit = marked[all_docs]
+    chosen = np.flatnonzero(hit)
+    indptr = np.asarray(arrays.indptr, dtype=np.int64)
+    posting_terms = np.searchsorted(indptr, chosen, side="right") - 1
+    term_ids = posting_terms.tolist()
+    all_tfs = np.asarray(arrays.tfs)
+    tfs = all_tfs[chosen].astype(np.int64).tolist()
+    flags = [0] * len(chosen) if arrays.forms is None else arrays.forms[chosen].tolist()
+    found_docs = all_docs[chosen].tolist()
+    pos_lists: list[list[int]] = [[] for _ in chosen]
+    if positions and arrays.pos is not None and len(chosen):
+        # posting i of term t: its positions start at posptr[t] plus the tfs of the
+        # term's postings before it (summed over those alone, not the whole field)
+        posptr = np.asarray(arrays.posptr, dtype=np.int64)[posting_terms].tolist()
+        firsts = indptr[posting_terms].tolist()
+        pos = np.asarray(arrays.pos)
+        pos_lists = []
+        for at, first, start, tf in zip(chosen.tolist(), firsts, posptr, tfs, strict=True):
+            if at > first:
+                start += int(all_tfs[first:at].sum(dtype=np.int64))
+            pos_lists.append(pos[start : start + tf].tolist())
+    return [
+        (terms[term], doc, tf, found, flag)
+        for term, doc, tf, found, flag in zip(
+            term_ids, found_docs, tfs, pos_lists, flags, strict=True
+        )
+    ]
+
+
+def _field_arrays(
+    spec: FieldSpec,
+    postings: dict[tuple[str, int], _Posting],
+    lens: npt.NDArray[np.int64],
+    doc_count: int,
+    has_forms: bool,
+) -> _FieldArrays:
+    """A text field's arrays (as a segment holds them) of ``postings`` over
+    ``doc_count`` docs of lengths ``lens``."""
+    from bnsearch.index.segment import _FieldArrays, encode_strings
+
+    keys = sorted(postings)
+    terms = sorted({term for term, _ in keys})
+    term_ids = {term: number for number, term in enumerate(terms)}
+    counts = np.zeros(len(terms) + 1, dtype=np.int64)
+    for term, _ in keys:
+        counts[term_ids[term] + 1] += 1
+    indptr = np.cumsum(counts)
+    tfs = np.array([postings[key].tf for key in keys], dtype=np.int64)
+    prefix = f"fld.{spec.name}"
+    stems: dict[str, Any] = {
+        f"{prefix}.indptr": indptr,
+        f"{prefix}.docs": np.array([doc for _, doc in keys], dtype=doc_id_dtype(doc_count)),
+        f"{prefix}.tfs": tfs.astype(small_uint(int(tfs.max()) if len(tfs) else 0)),
+        f"{prefix}.norms": encode_lengths(lens),
+        f"{prefix}.lens": lens.astype(np.uint32),
+    }
+    if has_forms:
+        stems[f"{prefix}.forms"] = np.array([postings[k].flags for k in keys], dtype=np.uint8)
+    if spec.positions:
+        pos = np.array([p for key in keys for p in postings[key].positions], dtype=np.int64)
+        ends = np.zeros(len(keys) + 1, dtype=np.int64)
+        np.cumsum(tfs, out=ends[1:])
+        stems[f"{prefix}.pos"] = pos.astype(small_uint(int(pos.max()) if len(pos) else 0))
+        stems[f"{prefix}.posptr"] = ends[indptr]
+    stems[f"{prefix}.terms.blob"], stems[f"{prefix}.terms.off"] = encode_strings(terms)
+    arrays = _FieldArrays(stems.__getitem__, prefix, True, spec.positions, has_forms)
+    arrays.terms = terms
+    return arrays

@@ -1,0 +1,282 @@
+"""Adding anchor updates (a commit of new articles adds headlines to its targets'
+anchors: anchorfile.AnchorUpdate.adds, anchoradds) and the small-batch analysis of a
+commit's anchors (builder.few_anchor_fields)."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from test_index_link_updates import _fresh, same_update_arrays, stored_anchors
+
+from bnsearch.articles import Article, RelatedLink
+from bnsearch.errors import IndexFormatError
+from bnsearch.index import Index, MergePolicy, compound, verify
+from bnsearch.index.anchorfile import _UPDATE_ARRAYS, ADDS_DOCS, MAX_UPDATES
+from bnsearch.index.builder import anchor_fields, few_anchor_fields
+from bnsearch.index.schema import FieldSpec, Schema, news_schema
+
+WORDS = [
+    "নদী",
+    "ভাঙন",
+    "সেতু",
+    "খুলল",
+    "দাম",
+    "বাড়ল",
+    "ও",
+    "এবং",
+    "২০২৪",
+    "ঢাকায়",
+    "নদীর",
+    "সেতুতে",
+    "খবর",
+    "Dhaka",
+    "—",
+    "?",
+    "!",
+    "কী",
+    "করণীয়?",
+    "(সুনানে",
+    "আবু",
+    "দাউদ:",
+]
+
+
+def _headline(rng: random.Random) -> str:
+    if rng.random() < 0.05:
+        return rng.choice(["", " ", "?!", "— —"])
+    size = rng.randrange(1, 300) if rng.random() < 0.05 else rng.randrange(1, 12)
+    return " ".join(rng.choices(WORDS, k=size))
+
+
+def _nostem_schema() -> Schema:
+    fields = (
+        FieldSpec(name="title", source="title"),
+        FieldSpec(name="anchors", source="anchors", analyzer="bengali-nostem"),
+        FieldSpec(
+            name="anchor_words",
+            source="anchors",
+            analyzer="bengali-keep-stopwords",
+            positions=False,
+        ),
+    )
+    return Schema(fields=fields)
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("schema", [news_schema(), _nostem_schema()], ids=["news", "nostem"])
+def test_few_anchor_fields_are_anchor_fields_array_by_array(seed: int, schema: Schema) -> None:
+    """The small-batch analysis gives the arrays (values and dtypes, the term table) the
+    builder's gives, on headlines with stopwords, punctuation, numerals, Latin words,
+    empty ones, docs without anchors and headlines long enough for 16-bit positions."""
+    rng = random.Random(seed)
+    anchors = [
+        tuple(_headline(rng) for _ in range(rng.randrange(0, 8)))
+        for _ in range(rng.randrange(1, 9))
+    ]
+    got = few_anchor_fields(schema, anchors)
+    want, _ = anchor_fields(schema, anchors)
+    assert got is not None
+    same_update_arrays(got, want)
+    assert all(name.rsplit(".", 1)[-1] in _UPDATE_ARRAYS for name in got)  # no other
+
+
+# -- adding anchor updates ----------------------------------------------------------------
+
+TOPICS = ["নদী", "সেতু", "বাজার", "বৃষ্টি", "ধান", "মেলা", "নৌকা", "হাওর", "চাল", "দাম"]
+
+
+def _target(number: int, version: int = 0) -> Article:
+    words = " ".join(TOPICS[(number + k) % len(TOPICS)] for k in range(3))
+    suffix = f" নতুন {version}" if version else ""
+    return Article(id=f"t{number}", title=f"খবর {words} {number}{suffix}", body="নদী " * 9)
+
+
+def _linker(ident: str, rng: random.Random, live: dict[str, Article]) -> Article:
+    """A new article listing 1-5 live targets' titles (a title twice sometimes), or a
+    headline that names nothing."""
+    titles = [a.title for i, a in live.items() if i.startswith("t")]
+    related = [RelatedLink(headline=rng.choice(titles)) for _ in range(rng.randrange(1, 6))]
+    if rng.random() < 0.2:
+        related.append(RelatedLink(headline="কোথাও নেই এমন খবর"))
+    body = " ".join(rng.choices(TOPICS, k=6))
+    return Article(id=ident, title=f"উৎস {ident} {rng.choice(TOPICS)}", body=body, related=related)
+
+
+QUERIES = ["খবর নদী", "সেতু", '"খবর বাজার"', '"নদী সেতু বাজার"', "দাম চাল", "উৎস মেলা"]
+
+
+def _same_as_fresh(index: Index, live: dict[str, Article]) -> None:
+    fresh = _fresh(list(live.values()))
+    assert stored_anchors(index) == stored_anchors(fresh)
+    mine, theirs = index.searcher(), fresh.searcher()
+    for query in QUERIES:
+        for fields in (None, ["anchors"]):
+            got = {h.id: h.score for h in mine.search(query, limit=500, fields=fields)}
+            want = {h.id: h.score for h in theirs.search(query, limit=500, fields=fields)}
+            assert got == pytest.approx(want, rel=1e-9, abs=1e-12), (query, fields)
+
+
+def _adding_updates(index: Index) -> int:
+    return sum(u.adds for s in index.reader().segments for u in s.anchor_updates)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_histories_with_adding_updates_match_a_fresh_build(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commits of new linkers (adding updates), linkers deleted and targets retitled
+    (replacing updates after adds), folds past MAX_UPDATES, merges, writers reopened, a
+    searcher refreshed all along (its anchors field spliced): stored anchors, scores
+    (both fields lists, phrases included) and verify equal a fresh build's, and so does
+    a reader opened anew."""
+    import bnsearch.index.writer as writer_module
+
+    kinds: list[tuple[bool, bool]] = []  # per update written: adds, carries an adding one
+    original = writer_module.update_arrays
+
+    def recording(schema, olds, changes, analyzed=None, *, adds=False):  # type: ignore[no-untyped-def]
+        kinds.append((adds, any(old.adds for old in olds)))
+        return original(schema, olds, changes, analyzed, adds=adds)
+
+    monkeypatch.setattr(writer_module, "update_arrays", recording)
+    rng = random.Random(seed)
+    path = tmp_path / "idx"
+    index = Index.create(path)
+    live = {f"t{n}": _target(n) for n in range(30)}
+    versions = dict.fromkeys(range(30), 0)
+    with index.writer() as writer:
+        writer.add_many(list(live.values()))
+    searcher = index.searcher()
+    factor = [256, 3, 4][seed % 3]  # 256: no merge, one segment folds its updates
+    policy = MergePolicy(merge_factor=factor)
+    writer = index.writer(merge_policy=policy)
+    added = 0
+    try:
+        for step in range(3 * MAX_UPDATES):
+            roll = rng.random()
+            if roll < 0.65:  # new articles only: the adding path
+                for _ in range(rng.randrange(1, 3)):
+                    article = _linker(f"s{added}", rng, live)
+                    added += 1
+                    writer.add(article)
+                    live[article.id] = article
+            elif roll < 0.8:  # a linker goes: its targets' anchors are worked out again
+                linkers = [i for i in live if i.startswith("s")]
+                if linkers:
+                    gone = rng.choice(linkers)
+                    writer.delete(gone)
+                    live.pop(gone)
+            else:  # a target retitled: its linkers' headlines miss it now
+                number = rng.randrange(30)
+                versions[number] += 1
+                live[f"t{number}"] = _target(number, versions[number])
+                writer.add(live[f"t{number}"])
+            writer.commit()
+            searcher = searcher.refresh()
+            if step % 6 == 5:
+                _same_as_fresh(index, live)
+                writer.close()
+                writer = index.writer(merge_policy=policy)
+    finally:
+        writer.close()
+    _same_as_fresh(index, live)
+    fresh = _fresh(list(live.values())).searcher()
+    for query in QUERIES:  # the searcher refreshed after every commit (spliced fields)
+        got = {h.id: h.score for h in searcher.search(query, limit=500, fields=["anchors"])}
+        want = {h.id: h.score for h in fresh.search(query, limit=500, fields=["anchors"])}
+        assert got == pytest.approx(want, rel=1e-9, abs=1e-12), query
+    _same_as_fresh(Index.open(path), live)
+    assert verify(path).ok
+    assert any(adds for adds, _ in kinds) and any(not adds for adds, _ in kinds)
+    if factor == 256:
+        assert any(carried for _, carried in kinds)  # a fold carried an adding update
+
+
+def test_an_adding_update_holds_only_the_gained_headlines_under_names_apart(
+    tmp_path: Path,
+) -> None:
+    """A commit of a new linker writes an adding update: its doc list is
+    ``anchors.adds.docs`` (code knowing only replacing updates finds no
+    ``anchors.docs`` and fails with an IndexFormatError), its headlines only the gained
+    ones; the target's stored anchors are its earlier ones plus those; a file holding
+    both kinds is refused."""
+    path = tmp_path / "idx"
+    index = Index.create(path)
+    targets = [_target(n) for n in range(3)]
+    first = Article(
+        id="s0", title="উৎস এক", body="সেতু", related=[RelatedLink(headline=targets[0].title)]
+    )
+    with index.writer() as writer:
+        writer.add_many([*targets, first])
+    with index.writer(merge_policy=MergePolicy(merge_factor=64)) as writer:
+        related = [RelatedLink(headline=targets[n].title) for n in (0, 2)]
+        writer.add(Article(id="s1", title="উৎস দুই", body="নদী", related=related))
+    reader = index.reader()
+    (segment,) = [s for s in reader.segments if any(u.adds for u in s.anchor_updates)]
+    (update,) = [u for u in segment.anchor_updates if u.adds]
+    assert [update.rows_of(doc) for doc in update.docs.tolist()] == [
+        (targets[0].title,),
+        (targets[2].title,),
+    ]
+    where = reader.find("t0")
+    assert where is not None
+    assert reader.stored(*where)["anchors"] == [targets[0].title, targets[0].title]
+    host = update.name  # the commit's new segment's compound file hosts it
+    table = compound.read_table(index.directory.map_file(host), host)
+    stems = [stem for stem in table if stem.startswith(f"anc.{segment.name}.")]
+    (prefix,) = [stem[: -len(ADDS_DOCS)] for stem in stems if stem.endswith("." + ADDS_DOCS)]
+    assert prefix + "anchors.docs" not in table and prefix + "anchors.ptr" not in table
+    # a file holding both kinds of doc list is damaged
+    from bnsearch.index.anchorfile import read_update
+
+    buffer = index.directory.map_file(host)
+    doubled = dict(table)
+    doubled[prefix + "anchors.docs"] = table[prefix + ADDS_DOCS]
+    with pytest.raises(IndexFormatError, match="both replacing and adding"):
+        read_update(
+            index.directory,
+            host,
+            reader.schema,
+            segment.name,
+            segment.max_doc,
+            opened=(buffer, doubled),
+        )
+
+
+def test_a_writer_reads_the_update_it_wrote_without_checking_it_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer reading its segment under the anchor update it has just written does
+    not check the update's CRC-32s again; a reader opening the index does."""
+    from bnsearch.index import anchorfile
+
+    crcs: list[object] = []
+    original_crc = compound.check_crc
+
+    def counting(buffer, item):  # type: ignore[no-untyped-def]
+        crcs.append(item)
+        return original_crc(buffer, item)
+
+    reads: list[tuple[bool, int]] = []  # per update read: written, CRC-32s checked
+    original_read = anchorfile.read_update
+
+    def reading(*args, **kwargs):  # type: ignore[no-untyped-def]
+        before = len(crcs)
+        found = original_read(*args, **kwargs)
+        reads.append((kwargs.get("written", False), len(crcs) - before))
+        return found
+
+    path = tmp_path / "idx"
+    index = Index.create(path)
+    targets = [_target(n) for n in range(3)]
+    with index.writer() as writer:
+        writer.add_many(targets)
+    monkeypatch.setattr(compound, "check_crc", counting)
+    monkeypatch.setattr(anchorfile, "read_update", reading)
+    with index.writer(merge_policy=MergePolicy(merge_factor=64)) as writer:
+        writer.add(_linker("s0", random.Random(1), {a.id: a for a in targets}))
+    assert reads == [(True, 0)]  # the writer's own reread
+    Index.open(path).reader()
+    assert reads[1][0] is False and reads[1][1] > 0  # an opening reader checks them
