@@ -694,6 +694,14 @@ cdef inline void _offer_score(Walk* w, Py_ssize_t d, double score) noexcept nogi
             w.live_size = _offer(w.live, w.live_size, w.keep, item)
 
 
+cdef inline float _live_root(const Walk* w) noexcept nogil:
+    """The live page's worst kept score, which a later doc (a higher one) must pass to
+    enter it; -inf while the page is not full (every match enters)."""
+    if w.live_size < w.keep:
+        return -INFINITY
+    return w.live[0].score
+
+
 cdef inline bint _other_form(const Other* o, const Walk* w) noexcept nogil:
     return o.forms != NULL and (o.forms[o.at] & w.flag) == w.flag
 
@@ -764,10 +772,14 @@ cdef void _merge_blocks(
     other-slice docs are first read), a skipped block whose bound with it stays below
     the page passes those docs without reading their frequencies or multipliers."""
     cdef Py_ssize_t b, i, start, end, d, od, at, n_blocks = (n + BLOCK - 1) // BLOCK
-    cdef Py_ssize_t hi, nod
-    cdef double kth, base
-    cdef float bx, xo, x, o_best, o_form
+    cdef Py_ssize_t hi, nod, counted, max_doc = w.max_doc
+    cdef double kth, base, score, bonus = w.bonus
+    cdef float bx, xo, x, o_best, o_form, root
     cdef bint may_form, form
+    cdef const uint8_t* forms = w.forms
+    cdef const uint8_t* mask = w.mask
+    cdef uint8_t flag = w.flag
+    cdef Entry item
     for b in range(n_blocks):
         start = b * BLOCK
         end = min(start + BLOCK, n)
@@ -822,32 +834,49 @@ cdef void _merge_blocks(
                     return
                 _keep_other(w, b, o_best, o_form)
                 continue
+        # every posting of the block read: what _emit does, with the page's worst kept
+        # (its root) and the count in locals (a posting below the root is counted and
+        # left; read through ``w``, each was a load the compiler could not keep)
         nod = _other_doc(o)
+        root = _live_root(w)
+        counted = 0
         for i in range(start, end):
             d = docs[i]
-            if d < 0 or d >= w.max_doc:
+            if d < 0 or d >= max_doc:
                 w.bad = 1
                 return
             x = <float>tfs[i] * mult[d]
-            form = w.forms != NULL and (w.forms[i] & w.flag) == w.flag
-            while nod <= d:  # the other slice's docs up to this one
-                od = nod
-                if od < 0:
-                    w.bad = 1
-                    return
-                xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
-                if xo > o_best:
-                    o_best = xo
-                if _other_form(o, w) and xo > o_form:
-                    o_form = xo
-                if od == d:
-                    x = <float>(<double>xo + <double>x)
-                    form = form or _other_form(o, w)
-                else:
-                    _emit(w, od, xo, _other_form(o, w), k1, weight)
-                o.at += 1
-                nod = _other_doc(o)
-            _emit(w, d, x, form, k1, weight)
+            form = forms != NULL and (forms[i] & flag) == flag
+            if nod <= d:
+                while nod <= d:  # the other slice's docs up to this one
+                    od = nod
+                    if od < 0:
+                        w.bad = 1
+                        return
+                    xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
+                    if xo > o_best:
+                        o_best = xo
+                    if _other_form(o, w) and xo > o_form:
+                        o_form = xo
+                    if od == d:
+                        x = <float>(<double>xo + <double>x)
+                        form = form or _other_form(o, w)
+                    else:
+                        _emit(w, od, xo, _other_form(o, w), k1, weight)
+                    o.at += 1
+                    nod = _other_doc(o)
+                root = _live_root(w)
+            score = <double>_saturate(x, k1, weight)
+            if form:
+                score += bonus
+            if score != 0 and (mask == NULL or mask[d]):
+                counted += 1
+                item.score = <float>score
+                if item.score > root:  # (docs come in ascending order: a tie is worse)
+                    item.doc = <int32_t>d
+                    w.live_size = _offer(w.live, w.live_size, w.keep, item)
+                    root = _live_root(w)
+        w.live_count += counted
         while True:  # the other slice's docs after the block's last, before the next
             od = _other_below(o, hi, w)
             if od < 0:
