@@ -480,6 +480,32 @@ cdef inline Py_ssize_t _find(
     return lo
 
 
+#: Postings :func:`_seek` steps over one by one before it halves the rest.
+DEF SEEK_STEPS = 8
+
+
+cdef inline Py_ssize_t _seek(
+    const doc_t* docs, Py_ssize_t lo, Py_ssize_t n, Py_ssize_t d
+) noexcept nogil:
+    """:func:`_find` for a doc near ``lo`` (a word's next title doc in a block of its
+    body): a few steps in order, then halving with no branch on the docs read (a binary
+    search's compares are as good as random, each a mispredicted branch half the time:
+    at 1M a tenth of a one-word query's instructions went to them)."""
+    cdef Py_ssize_t stop = min(lo + SEEK_STEPS, n), half
+    while lo < stop:
+        if docs[lo] >= d:
+            return lo
+        lo += 1
+    n -= lo  # (the first index of [lo, lo + n) whose doc is >= d; lo + n if none)
+    if n <= 0:
+        return lo
+    while n > 1:
+        half = n >> 1
+        lo = lo + half if docs[lo + half] < d else lo  # (a conditional move)
+        n -= half
+    return lo + (docs[lo] < d)
+
+
 #: What a walk does with a posting's ``x``: a unit of one slice adds its saturated score
 #: to ``acc``; one of a unit's several slices sums it into ``xbuf``; the longest of
 #: them adds the sum of the others and saturates at once.
@@ -847,7 +873,7 @@ cdef void _merge_blocks(
                     if base * (1 + BOUND_MARGIN) < kth:
                         continue
                     x = xo
-                    at = _find(docs, at, end, od)
+                    at = _seek(docs, at, end, od)
                     if at < end and docs[at] == od:
                         x = <float>(<double>xo + <double>(<float>tfs[at] * mult[od]))
                         form = form or (w.forms != NULL and (w.forms[at] & w.flag) == w.flag)
