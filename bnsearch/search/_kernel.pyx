@@ -1001,6 +1001,27 @@ cdef void _dispatch(
             _walk(<int32_t*>dp, <int64_t*>tp, n, mult, mode, k1, weight, w, o)
 
 
+#: Up to this many entries, :func:`_sort_by_doc` sorts by insertion (a page's few).
+DEF INSERTION_MAX = 32
+
+
+cdef void _sort_by_doc(Entry* entries, Py_ssize_t n) noexcept nogil:
+    """``entries`` in ascending doc order (each doc once): by insertion for a page's few
+    (qsort's calls through a compare pointer cost more there), else qsort."""
+    cdef Py_ssize_t i, j
+    cdef Entry item
+    if n > INSERTION_MAX:
+        qsort(entries, n, sizeof(Entry), _compare_entry_doc)
+        return
+    for i in range(1, n):
+        item = entries[i]
+        j = i
+        while j > 0 and entries[j - 1].doc > item.doc:
+            entries[j] = entries[j - 1]
+            j -= 1
+        entries[j] = item
+
+
 cdef int _compare_entry_doc(const void* a, const void* b) noexcept nogil:
     cdef int32_t x = (<const Entry*>a).doc
     cdef int32_t y = (<const Entry*>b).doc
@@ -1618,8 +1639,11 @@ cpdef tuple score_segment(
     cdef bint windowed = False
     cdef Tables tables
     cdef int32_t first_tag
-    cdef cnp.ndarray[int32_t, ndim=1] out_docs
-    cdef cnp.ndarray[float, ndim=1] out_scores
+    # (plain arrays written through pointers: typed buffers cost a buffer acquisition
+    # and its checks each, two a segment)
+    cdef cnp.ndarray out_docs, out_scores
+    cdef int32_t* out_docs_p = NULL
+    cdef float* out_scores_p = NULL
     if len(tfs_parts) != n_parts or len(mult_parts) != n_parts or len(forms_parts) != n_parts:
         raise ValueError("every slice needs docs, tfs, multipliers and forms (or None)")
     if owners.shape[0] != n_parts:
@@ -1927,6 +1951,8 @@ cpdef tuple score_segment(
                         count += 1
                 out_docs = _empty(count, cnp.NPY_INT32)
                 out_scores = _empty(count, cnp.NPY_FLOAT32)
+                out_docs_p = <int32_t*>cnp.PyArray_DATA(out_docs)
+                out_scores_p = <float*>cnp.PyArray_DATA(out_scores)
             heap_size = 0
             if pruned:  # the matches were counted when pruning began; the best are candidates
                 count = counted
@@ -1952,8 +1978,8 @@ cpdef tuple score_segment(
                 if w.acc[d] != 0:
                     if not pruned and (mask_p == NULL or mask_p[d]):
                         if keep == 0:
-                            out_docs[count] = <int32_t>d
-                            out_scores[count] = <float>w.acc[d]
+                            out_docs_p[count] = <int32_t>d
+                            out_scores_p[count] = <float>w.acc[d]
                         else:
                             item.score = <float>w.acc[d]
                             item.doc = <int32_t>d
@@ -1964,12 +1990,14 @@ cpdef tuple score_segment(
                 if w.seen != NULL:
                     w.seen[d] = 0
         if keep > 0:
-            qsort(heap, heap_size, sizeof(Entry), _compare_entry_doc)
+            _sort_by_doc(heap, heap_size)
             out_docs = _empty(heap_size, cnp.NPY_INT32)
             out_scores = _empty(heap_size, cnp.NPY_FLOAT32)
+            out_docs_p = <int32_t*>cnp.PyArray_DATA(out_docs)
+            out_scores_p = <float*>cnp.PyArray_DATA(out_scores)
             for i in range(heap_size):
-                out_docs[i] = heap[i].doc
-                out_scores[i] = heap[i].score
+                out_docs_p[i] = heap[i].doc
+                out_scores_p[i] = heap[i].score
     except BaseException:
         failed = True
         raise
