@@ -756,6 +756,19 @@ cdef inline bint _other_form(const Other* o, const Walk* w) noexcept nogil:
     return o.forms != NULL and (o.forms[o.at] & w.flag) == w.flag
 
 
+cdef inline float _other_x(
+    const Other* o, Py_ssize_t od, const Walk* w, float* best, float* best_form
+) noexcept nogil:
+    """The ``x`` of the other slice's posting ``o.at`` (doc ``od``), with the largest so
+    far in the block's range (``best``; ``best_form`` of those earning the bonus) raised."""
+    cdef float xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
+    if xo > best[0]:
+        best[0] = xo
+    if _other_form(o, w) and xo > best_form[0]:
+        best_form[0] = xo
+    return xo
+
+
 cdef inline void _keep_other(Walk* w, Py_ssize_t b, float best, float best_form) noexcept nogil:
     """Block ``b``'s memo of the other slice (see ``Walk.other``), once its docs were read."""
     if w.other != NULL and isnan(w.other[2 * b]):
@@ -860,13 +873,9 @@ cdef void _merge_blocks(
                     od = _other_below(o, hi, w)
                     if od < 0:
                         break
-                    xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
+                    xo = _other_x(o, od, w, &o_best, &o_form)
                     form = _other_form(o, w)
                     o.at += 1
-                    if xo > o_best:
-                        o_best = xo
-                    if form and xo > o_form:
-                        o_form = xo
                     base = <double>_saturate(<float>(<double>bx + <double>xo), k1, weight)
                     if form or may_form:
                         base += w.bonus
@@ -905,11 +914,7 @@ cdef void _merge_blocks(
                     if od < 0:
                         w.bad = 1
                         return
-                    xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
-                    if xo > o_best:
-                        o_best = xo
-                    if _other_form(o, w) and xo > o_form:
-                        o_form = xo
+                    xo = _other_x(o, od, w, &o_best, &o_form)
                     if od == d:
                         x = <float>(<double>xo + <double>x)
                         form = form or _other_form(o, w)
@@ -934,11 +939,7 @@ cdef void _merge_blocks(
             od = _other_below(o, hi, w)
             if od < 0:
                 break
-            xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
-            if xo > o_best:
-                o_best = xo
-            if _other_form(o, w) and xo > o_form:
-                o_form = xo
+            xo = _other_x(o, od, w, &o_best, &o_form)
             _emit(w, od, xo, _other_form(o, w), k1, weight)
             o.at += 1
         if w.bad:
