@@ -530,3 +530,64 @@ def test_a_memo_of_the_other_slice_passes_its_docs_unread_with_the_same_page(
         assert other[known].tolist() == expected[known].tolist(), case
         filled += int(known.all())
     assert filled > 100  # (the title's maxima were written: seed fixed)
+
+
+def _title_beside_body(rng: np.random.Generator) -> tuple[tuple[Any, ...], int]:
+    """A word's body (dense in its segment) and title slices: title docs near one another
+    in the body's order and far apart, some with a body posting and some without, all
+    with the typed form (their bonus lifts their bounds to the page, so a skipped block
+    looks each one up among its postings), and the block size of the body."""
+    max_doc = int(rng.integers(2000, 6000))
+    body = np.sort(rng.choice(max_doc, size=int(max_doc * rng.uniform(0.3, 0.7)), replace=False))
+    picked: list[int] = []
+    at = int(rng.integers(0, 4))
+    while at < len(body) and len(picked) * 4 < len(body) - 8:
+        if rng.random() < 0.7:
+            picked.append(int(body[at]))  # (a doc the body holds)
+        else:
+            picked.append(int(body[at]) + 1)  # (maybe one it lacks)
+        at += int(rng.choice([1, 2, 3, 9, 17, 40, 130]))  # (within a few steps, or far)
+    title = np.unique(np.array(picked, dtype=np.int64))
+    title = title[title < max_doc]
+    doc_type = np.uint16 if rng.random() < 0.5 else np.int32
+    docs = [body.astype(doc_type), title.astype(doc_type)]
+    tfs = [rng.integers(1, 4, size=len(d)).astype(np.uint8) for d in docs]
+    mults = [_random_multipliers(rng, max_doc) for _ in docs]
+    forms = [
+        (rng.random(len(body)) < 0.1).astype(np.uint8),
+        np.ones(len(title), dtype=np.uint8),
+    ]
+    figures = (
+        np.zeros(2, dtype=np.int32),
+        np.array([rng.uniform(0.5, 2)], dtype=np.float32),
+        np.array([1], dtype=np.uint8),
+        np.array([rng.uniform(1, 4)], dtype=np.float32),
+    )
+    k1 = float(rng.choice([0.3, 1.2]))
+    return (docs, tfs, mults, forms, *figures, k1, None, max_doc), len(body)
+
+
+def test_title_docs_looked_up_in_skipped_blocks_keep_the_page(core: ModuleType) -> None:
+    """A skipped block's title docs whose bounds reach the page are found among the
+    block's postings (a few steps in order, then halving): next to the last one found
+    or far from it, held by the body or not, at a block's first or last posting. Pages
+    and scores are the exhaustive pass's, the count at most the true one."""
+    rng = np.random.default_rng(712001)
+    skipped = 0
+    for case in range(300):
+        arrays, body_n = _title_beside_body(rng)
+        keep = int(rng.integers(1, 12))
+        every_docs, every_scores, every_count, _ = core.score_segment(*arrays)
+        best = np.sort(every_docs[np.lexsort((every_docs, -every_scores))[:keep]])
+        longest, bounds, block_forms = _block_bounds(rng, arrays)
+        assert longest == 0 and len(bounds) == (body_n + BLOCK - 1) // BLOCK
+        firsts = np.ascontiguousarray(arrays[0][0][::BLOCK], dtype=np.int32)
+        memo = np.full(4 * len(bounds), np.nan, dtype=np.float32)
+        for call in range(2):  # (the second reads the memo the first wrote)
+            blocks = (longest, bounds, block_forms, memo, firsts, bool(case % 2))
+            docs, scores, count, pruned = core.score_segment(*arrays, keep, False, 0, blocks)
+            assert docs.tolist() == best.tolist(), (case, call)
+            assert scores.tolist() == every_scores[np.searchsorted(every_docs, best)].tolist()
+            assert count <= every_count
+            skipped += bool(pruned)
+    assert skipped > 300  # (blocks were skipped and their title docs looked up: seed fixed)

@@ -29,6 +29,17 @@ from bnsearch.search._types cimport doc_t, tf_t
 
 cnp.import_array()
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define BNS_PREFETCH(p) __builtin_prefetch((const void*)(p), 0, 3)
+    #else
+    #define BNS_PREFETCH(p) ((void)0)
+    #endif
+    """
+    # a hint to bring the cache line of ``p`` in (never faults; nothing where unsupported)
+    void BNS_PREFETCH(const void* p) noexcept nogil
+
 #: Below one posting in this many docs of the segment, the matching docs are collected
 #: as they are first touched and sorted; above, the dense table is scanned.
 DEF SPARSE_RATIO = 16
@@ -43,6 +54,13 @@ DEF CHUNK_SHIFT = 5
 DEF CHUNK = 1 << CHUNK_SHIFT
 #: A margin on the score bounds (relative): pruning never rests on the last bits of a sum.
 DEF BOUND_MARGIN = 1e-6
+#: Postings ahead whose doc's multiplier a lone word's merge asks the cache for
+#: (:func:`_merge_blocks`): ``mult[doc]`` is a read at a random place of a per-doc array
+#: (1.6 MB for a field of a 415,501-doc segment), a miss most postings once other
+#: queries have run; asked for early, the misses of several postings overlap.
+DEF PREFETCH_AHEAD = 24
+#: ... and of the other slice's (a word's title beside its body: fewer, further apart).
+DEF OTHER_AHEAD = 4
 
 
 cdef cnp.ndarray _contiguous(object array, int typenum):
@@ -569,6 +587,32 @@ cdef inline Py_ssize_t _find(
     return lo
 
 
+#: Postings :func:`_seek` steps over one by one before it halves the rest.
+DEF SEEK_STEPS = 8
+
+
+cdef inline Py_ssize_t _seek(
+    const doc_t* docs, Py_ssize_t lo, Py_ssize_t n, Py_ssize_t d
+) noexcept nogil:
+    """:func:`_find` for a doc near ``lo`` (a word's next title doc in a block of its
+    body): a few steps in order, then halving with no branch on the docs read (a binary
+    search's compares are as good as random, each a mispredicted branch half the time:
+    at 1M a tenth of a one-word query's instructions went to them)."""
+    cdef Py_ssize_t stop = min(lo + SEEK_STEPS, n), half
+    while lo < stop:
+        if docs[lo] >= d:
+            return lo
+        lo += 1
+    n -= lo  # (the first index of [lo, lo + n) whose doc is >= d; lo + n if none)
+    if n <= 0:
+        return lo
+    while n > 1:
+        half = n >> 1
+        lo = lo + half if docs[lo + half] < d else lo  # (a conditional move)
+        n -= half
+    return lo + (docs[lo] < d)
+
+
 #: What a walk does with a posting's ``x``: a unit of one slice adds its saturated score
 #: to ``acc``; one of a unit's several slices sums it into ``xbuf``; the longest of
 #: them adds the sum of the others and saturates at once.
@@ -801,8 +845,35 @@ cdef inline void _offer_score(Walk* w, Py_ssize_t d, double score) noexcept nogi
             w.live_size = _offer(w.live, w.live_size, w.keep, item)
 
 
+cdef inline void _prefetch_other(const Other* o) noexcept nogil:
+    """Ask the cache for the multiplier of the other slice's doc a few postings ahead."""
+    if o.at + OTHER_AHEAD < o.n:
+        BNS_PREFETCH(&o.mult[_doc_at(o.docs, o.doc_kind, o.at + OTHER_AHEAD)])
+
+
+cdef inline float _live_root(const Walk* w) noexcept nogil:
+    """The live page's worst kept score, which a later doc (a higher one) must pass to
+    enter it; -inf while the page is not full (every match enters)."""
+    if w.live_size < w.keep:
+        return -INFINITY
+    return w.live[0].score
+
+
 cdef inline bint _other_form(const Other* o, const Walk* w) noexcept nogil:
     return o.forms != NULL and (o.forms[o.at] & w.flag) == w.flag
+
+
+cdef inline float _other_x(
+    const Other* o, Py_ssize_t od, const Walk* w, float* best, float* best_form
+) noexcept nogil:
+    """The ``x`` of the other slice's posting ``o.at`` (doc ``od``), with the largest so
+    far in the block's range (``best``; ``best_form`` of those earning the bonus) raised."""
+    cdef float xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
+    if xo > best[0]:
+        best[0] = xo
+    if _other_form(o, w) and xo > best_form[0]:
+        best_form[0] = xo
+    return xo
 
 
 cdef inline void _keep_other(Walk* w, Py_ssize_t b, float best, float best_form) noexcept nogil:
@@ -871,10 +942,14 @@ cdef void _merge_blocks(
     other-slice docs are first read), a skipped block whose bound with it stays below
     the page passes those docs without reading their frequencies or multipliers."""
     cdef Py_ssize_t b, i, start, end, d, od, at, n_blocks = (n + BLOCK - 1) // BLOCK
-    cdef Py_ssize_t hi, nod
-    cdef double kth, base
-    cdef float bx, xo, x, o_best, o_form
+    cdef Py_ssize_t hi, nod, counted, max_doc = w.max_doc
+    cdef double kth, base, score, bonus = w.bonus
+    cdef float bx, xo, x, o_best, o_form, root
     cdef bint may_form, form
+    cdef const uint8_t* forms = w.forms
+    cdef const uint8_t* mask = w.mask
+    cdef uint8_t flag = w.flag
+    cdef Entry item
     for b in range(n_blocks):
         start = b * BLOCK
         end = min(start + BLOCK, n)
@@ -905,20 +980,16 @@ cdef void _merge_blocks(
                     od = _other_below(o, hi, w)
                     if od < 0:
                         break
-                    xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
+                    xo = _other_x(o, od, w, &o_best, &o_form)
                     form = _other_form(o, w)
                     o.at += 1
-                    if xo > o_best:
-                        o_best = xo
-                    if form and xo > o_form:
-                        o_form = xo
                     base = <double>_saturate(<float>(<double>bx + <double>xo), k1, weight)
                     if form or may_form:
                         base += w.bonus
                     if base * (1 + BOUND_MARGIN) < kth:
                         continue
                     x = xo
-                    at = _find(docs, at, end, od)
+                    at = _seek(docs, at, end, od)
                     if at < end and docs[at] == od:
                         x = <float>(<double>xo + <double>(<float>tfs[at] * mult[od]))
                         form = form or (w.forms != NULL and (w.forms[at] & w.flag) == w.flag)
@@ -929,41 +1000,53 @@ cdef void _merge_blocks(
                     return
                 _keep_other(w, b, o_best, o_form)
                 continue
+        # every posting of the block read: what _emit does, with the page's worst kept
+        # (its root) and the count in locals (a posting below the root is counted and
+        # left; read through ``w``, each was a load the compiler could not keep)
         nod = _other_doc(o)
+        root = _live_root(w)
+        counted = 0
         for i in range(start, end):
             d = docs[i]
-            if d < 0 or d >= w.max_doc:
+            if d < 0 or d >= max_doc:
                 w.bad = 1
                 return
+            if i + PREFETCH_AHEAD < n:
+                BNS_PREFETCH(&mult[docs[i + PREFETCH_AHEAD]])
             x = <float>tfs[i] * mult[d]
-            form = w.forms != NULL and (w.forms[i] & w.flag) == w.flag
-            while nod <= d:  # the other slice's docs up to this one
-                od = nod
-                if od < 0:
-                    w.bad = 1
-                    return
-                xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
-                if xo > o_best:
-                    o_best = xo
-                if _other_form(o, w) and xo > o_form:
-                    o_form = xo
-                if od == d:
-                    x = <float>(<double>xo + <double>x)
-                    form = form or _other_form(o, w)
-                else:
-                    _emit(w, od, xo, _other_form(o, w), k1, weight)
-                o.at += 1
-                nod = _other_doc(o)
-            _emit(w, d, x, form, k1, weight)
+            form = forms != NULL and (forms[i] & flag) == flag
+            if nod <= d:
+                while nod <= d:  # the other slice's docs up to this one
+                    od = nod
+                    if od < 0:
+                        w.bad = 1
+                        return
+                    xo = _other_x(o, od, w, &o_best, &o_form)
+                    if od == d:
+                        x = <float>(<double>xo + <double>x)
+                        form = form or _other_form(o, w)
+                    else:
+                        _emit(w, od, xo, _other_form(o, w), k1, weight)
+                    o.at += 1
+                    nod = _other_doc(o)
+                    _prefetch_other(o)
+                root = _live_root(w)
+            score = <double>_saturate(x, k1, weight)
+            if form:
+                score += bonus
+            if score != 0 and (mask == NULL or mask[d]):
+                counted += 1
+                item.score = <float>score
+                if item.score > root:  # (docs come in ascending order: a tie is worse)
+                    item.doc = <int32_t>d
+                    w.live_size = _offer(w.live, w.live_size, w.keep, item)
+                    root = _live_root(w)
+        w.live_count += counted
         while True:  # the other slice's docs after the block's last, before the next
             od = _other_below(o, hi, w)
             if od < 0:
                 break
-            xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
-            if xo > o_best:
-                o_best = xo
-            if _other_form(o, w) and xo > o_form:
-                o_form = xo
+            xo = _other_x(o, od, w, &o_best, &o_form)
             _emit(w, od, xo, _other_form(o, w), k1, weight)
             o.at += 1
         if w.bad:
@@ -1024,6 +1107,27 @@ cdef void _dispatch(
             _walk(<int32_t*>dp, <uint32_t*>tp, n, mult, mode, k1, weight, w, o)
         else:
             _walk(<int32_t*>dp, <int64_t*>tp, n, mult, mode, k1, weight, w, o)
+
+
+#: Up to this many entries, :func:`_sort_by_doc` sorts by insertion (a page's few).
+DEF INSERTION_MAX = 32
+
+
+cdef void _sort_by_doc(Entry* entries, Py_ssize_t n) noexcept nogil:
+    """``entries`` in ascending doc order (each doc once): by insertion for a page's few
+    (qsort's calls through a compare pointer cost more there), else qsort."""
+    cdef Py_ssize_t i, j
+    cdef Entry item
+    if n > INSERTION_MAX:
+        qsort(entries, n, sizeof(Entry), _compare_entry_doc)
+        return
+    for i in range(1, n):
+        item = entries[i]
+        j = i
+        while j > 0 and entries[j - 1].doc > item.doc:
+            entries[j] = entries[j - 1]
+            j -= 1
+        entries[j] = item
 
 
 cdef int _compare_entry_doc(const void* a, const void* b) noexcept nogil:
@@ -1643,8 +1747,11 @@ cpdef tuple score_segment(
     cdef bint windowed = False
     cdef Tables tables
     cdef int32_t first_tag
-    cdef cnp.ndarray[int32_t, ndim=1] out_docs
-    cdef cnp.ndarray[float, ndim=1] out_scores
+    # (plain arrays written through pointers: typed buffers cost a buffer acquisition
+    # and its checks each, two a segment)
+    cdef cnp.ndarray out_docs, out_scores
+    cdef int32_t* out_docs_p = NULL
+    cdef float* out_scores_p = NULL
     if len(tfs_parts) != n_parts or len(mult_parts) != n_parts or len(forms_parts) != n_parts:
         raise ValueError("every slice needs docs, tfs, multipliers and forms (or None)")
     if owners.shape[0] != n_parts:
@@ -1952,6 +2059,8 @@ cpdef tuple score_segment(
                         count += 1
                 out_docs = _empty(count, cnp.NPY_INT32)
                 out_scores = _empty(count, cnp.NPY_FLOAT32)
+                out_docs_p = <int32_t*>cnp.PyArray_DATA(out_docs)
+                out_scores_p = <float*>cnp.PyArray_DATA(out_scores)
             heap_size = 0
             if pruned:  # the matches were counted when pruning began; the best are candidates
                 count = counted
@@ -1977,8 +2086,8 @@ cpdef tuple score_segment(
                 if w.acc[d] != 0:
                     if not pruned and (mask_p == NULL or mask_p[d]):
                         if keep == 0:
-                            out_docs[count] = <int32_t>d
-                            out_scores[count] = <float>w.acc[d]
+                            out_docs_p[count] = <int32_t>d
+                            out_scores_p[count] = <float>w.acc[d]
                         else:
                             item.score = <float>w.acc[d]
                             item.doc = <int32_t>d
@@ -1989,12 +2098,14 @@ cpdef tuple score_segment(
                 if w.seen != NULL:
                     w.seen[d] = 0
         if keep > 0:
-            qsort(heap, heap_size, sizeof(Entry), _compare_entry_doc)
+            _sort_by_doc(heap, heap_size)
             out_docs = _empty(heap_size, cnp.NPY_INT32)
             out_scores = _empty(heap_size, cnp.NPY_FLOAT32)
+            out_docs_p = <int32_t*>cnp.PyArray_DATA(out_docs)
+            out_scores_p = <float*>cnp.PyArray_DATA(out_scores)
             for i in range(heap_size):
-                out_docs[i] = heap[i].doc
-                out_scores[i] = heap[i].score
+                out_docs_p[i] = heap[i].doc
+                out_scores_p[i] = heap[i].score
     except BaseException:
         failed = True
         raise
