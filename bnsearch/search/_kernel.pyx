@@ -2540,12 +2540,12 @@ cdef int _column_pairs(
 
 
 #: A pair word's postings this many times longer than the reranked docs are searched
-#: (from where the docs' spread puts each, see :func:`_seek`); shorter ones are merged
-#: with the docs in one walk.
+#: (from where the docs' spread puts each, see :func:`_spread_seek`); shorter ones are
+#: merged with the docs in one walk.
 DEF SEEK_RATIO = 4
 
 
-cdef inline Py_ssize_t _seek(
+cdef inline Py_ssize_t _spread_seek(
     const doc_t* term_docs, Py_ssize_t lo, Py_ssize_t length, Py_ssize_t d
 ) noexcept nogil:
     """The first index from ``lo`` whose doc is >= ``d`` (``length`` if none), for a
@@ -2582,17 +2582,6 @@ cdef inline Py_ssize_t _seek(
     return _find(term_docs, guess + 1, min(guess + step, length - 1), d)
 
 
-cdef extern from *:
-    """
-    #if defined(__GNUC__) || defined(__clang__)
-    #define BNSEARCH_PREFETCH(p) __builtin_prefetch((const void*)(p))
-    #else
-    #define BNSEARCH_PREFETCH(p) ((void)0)
-    #endif
-    """
-    void BNSEARCH_PREFETCH(const void* p) noexcept nogil
-
-
 cdef void _locate(
     const doc_t* term_docs, Py_ssize_t length, const int64_t* offsets, Py_ssize_t n_positions,
     const int32_t* docs, Py_ssize_t n_docs, Py_ssize_t e, Py_ssize_t n_entries,
@@ -2614,7 +2603,7 @@ cdef void _locate(
     for c in range(n_docs):
         d = docs[c]
         if seek:
-            lo = _seek(term_docs, lo, length, d)
+            lo = _spread_seek(term_docs, lo, length, d)
         else:
             while lo < length and term_docs[lo] < d:
                 lo += 1
@@ -2624,7 +2613,7 @@ cdef void _locate(
             k = c * n_entries + e
             begins[k] = -2
             ends[k] = lo
-            BNSEARCH_PREFETCH(&offsets[lo])
+            BNS_PREFETCH(&offsets[lo])
     for c in range(n_docs):
         k = c * n_entries + e
         if begins[k] == -2:
@@ -2675,7 +2664,7 @@ cdef int _field_pairs(
             raise _out_of_range()
     for c in range(n_docs * n_entries):  # (the positions each column reads, asked for at once)
         if begins[c] >= 0:
-            BNSEARCH_PREFETCH(<const char*>s.positions + begins[c] * s.pitem)
+            BNS_PREFETCH(<const char*>s.positions + begins[c] * s.pitem)
     for c in range(n_docs):
         if s.pkind == cnp.NPY_UINT8:
             _column_pairs(s, <const uint8_t*>s.positions, c, begins + c * n_entries,
