@@ -37,7 +37,7 @@ import copy
 import datetime as dt
 import itertools
 import zlib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -748,6 +748,24 @@ class SegmentReader:
         posting in the field's posting arrays (doc ids, tfs, :meth:`forms`); or ``None``."""
         ident = self.term_id(field, term)
         return None if ident < 0 else self._posting_slice(field, ident)
+
+    def term_slices(self, term: str, fields: Iterable[str]) -> list[tuple[str, Array, Array, int]]:
+        """Per field of ``fields`` that holds ``term`` with postings, ``(field, doc_ids,
+        tfs, start)`` as :meth:`located_postings` gives them: one call for a word's
+        slices in every field of the segment (the first query of a word asks for them
+        in each segment)."""
+        found: list[tuple[str, Array, Array, int]] = []
+        for field in fields:
+            arrays = self._field(field)
+            terms = arrays.terms
+            if terms is None:
+                terms = self.terms(field)
+            index = bisect.bisect_left(terms, term)
+            if index < len(terms) and terms[index] == term:
+                start, end = arrays.indptr[index : index + 2].tolist()
+                if end > start:
+                    found.append((field, arrays.docs[start:end], arrays.tfs[start:end], start))
+        return found
 
     def _posting_slice(self, field: str, ident: int) -> tuple[Array, Array, int]:
         arrays = self._field(field)
