@@ -727,9 +727,7 @@ class SegmentReader:
 
     def term_id(self, field: str, term: str) -> int:
         """The term's ordinal in :meth:`terms`, or -1."""
-        terms = self.terms(field)
-        index = bisect.bisect_left(terms, term)
-        return index if index < len(terms) and terms[index] == term else -1
+        return _ordinal(self.terms(field), term)
 
     def terms_with_prefix(self, field: str, prefix: str) -> list[str]:
         """Terms of the field that start with ``prefix``, sorted."""
@@ -760,8 +758,8 @@ class SegmentReader:
             terms = arrays.terms
             if terms is None:
                 terms = self.terms(field)
-            index = bisect.bisect_left(terms, term)
-            if index < len(terms) and terms[index] == term:
+            index = _ordinal(terms, term)
+            if index >= 0:
                 start, end = arrays.indptr[index : index + 2].tolist()
                 if end > start:
                     found.append((field, arrays.docs[start:end], arrays.tfs[start:end], start))
@@ -1048,3 +1046,9 @@ class EdgeTable:
             count = count + 1 if source == previous else 0
             previous = source
             self.link_no.append(count)
+
+
+def _ordinal(terms: list[str], term: str) -> int:
+    """``term``'s place in the sorted ``terms``, or -1 (the term dictionary's lookup)."""
+    index = bisect.bisect_left(terms, term)
+    return index if index < len(terms) and terms[index] == term else -1
