@@ -37,7 +37,7 @@ import copy
 import datetime as dt
 import itertools
 import zlib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -727,9 +727,7 @@ class SegmentReader:
 
     def term_id(self, field: str, term: str) -> int:
         """The term's ordinal in :meth:`terms`, or -1."""
-        terms = self.terms(field)
-        index = bisect.bisect_left(terms, term)
-        return index if index < len(terms) and terms[index] == term else -1
+        return _ordinal(self.terms(field), term)
 
     def terms_with_prefix(self, field: str, prefix: str) -> list[str]:
         """Terms of the field that start with ``prefix``, sorted."""
@@ -748,6 +746,24 @@ class SegmentReader:
         posting in the field's posting arrays (doc ids, tfs, :meth:`forms`); or ``None``."""
         ident = self.term_id(field, term)
         return None if ident < 0 else self._posting_slice(field, ident)
+
+    def term_slices(self, term: str, fields: Iterable[str]) -> list[tuple[str, Array, Array, int]]:
+        """Per field of ``fields`` that holds ``term`` with postings, ``(field, doc_ids,
+        tfs, start)`` as :meth:`located_postings` gives them: one call for a word's
+        slices in every field of the segment (the first query of a word asks for them
+        in each segment)."""
+        found: list[tuple[str, Array, Array, int]] = []
+        for field in fields:
+            arrays = self._field(field)
+            terms = arrays.terms
+            if terms is None:
+                terms = self.terms(field)
+            index = _ordinal(terms, term)
+            if index >= 0:
+                start, end = arrays.indptr[index : index + 2].tolist()
+                if end > start:
+                    found.append((field, arrays.docs[start:end], arrays.tfs[start:end], start))
+        return found
 
     def _posting_slice(self, field: str, ident: int) -> tuple[Array, Array, int]:
         arrays = self._field(field)
@@ -770,7 +786,9 @@ class SegmentReader:
             return None
         pointer, tfs, norms, forms = arrays.blocks
         indptr = arrays.indptr
-        ident = int(np.searchsorted(indptr, start, side="right")) - 1
+        # (the key in the array's own dtype: a Python int would make numpy cast the
+        # whole uint32 array to int64 first, ~10 us at 50k terms, per segment and word)
+        ident = int(indptr.searchsorted(indptr.dtype.type(start), side="right")) - 1
         if ident < 0 or int(indptr[ident]) != start or int(indptr[ident + 1]) != start + length:
             return None
         low, high = int(pointer[ident]), int(pointer[ident + 1])
@@ -1028,3 +1046,9 @@ class EdgeTable:
             count = count + 1 if source == previous else 0
             previous = source
             self.link_no.append(count)
+
+
+def _ordinal(terms: list[str], term: str) -> int:
+    """``term``'s place in the sorted ``terms``, or -1 (the term dictionary's lookup)."""
+    index = bisect.bisect_left(terms, term)
+    return index if index < len(terms) and terms[index] == term else -1

@@ -62,6 +62,7 @@ class Context:
         self.statistics = statistics
         self.total_docs = reader.doc_count if statistics is None else statistics.total_docs
         self._tables: dict[tuple[str, float, float], npt.NDArray[np.float32]] = {}
+        self._ceilings: dict[tuple[str, float, float], tuple[FloatArray, bool]] = {}
         self._dictionaries: dict[str, TermDictionary] = {}
         self._roman: dict[str, RomanIndex] = {}
         self._spelling: dict[str, SpellingIndex] = {}
@@ -175,6 +176,19 @@ class Context:
                 table = np.full(256, weight, dtype=np.float32)
             self._tables[key] = table
         return table
+
+    def table_ceiling(self, field: str, weight: float) -> tuple[FloatArray, bool]:
+        """Of :meth:`table`: per length code the largest multiplier at or above it (a
+        table falls with length: what a block's smallest code bounds) and whether every
+        entry is > 0; made once per field and weight (each block-max search of a word
+        asks for it in every segment)."""
+        key = (field, weight, self.params.b_of(field))
+        found = self._ceilings.get(key)
+        if found is None:
+            table = self.table(field, weight)
+            highest: FloatArray = np.maximum.accumulate(table[::-1])[::-1]
+            found = self._ceilings[key] = (highest, bool(table.min() > 0))
+        return found
 
     def multiplier(self, segment: SegmentReader, field: str, weight: float) -> FloatArray:
         """Per-doc ``x`` multiplier of ``field`` in ``segment`` (the norm table, gathered)."""

@@ -191,6 +191,12 @@ class Evaluator:
                 docs, freqs = phrase_frequencies(segment, field, phrase, cache=ctx.positions)
                 if len(docs):
                     found_parts.append((field, docs, freqs, -1))
+        unit_terms = unit.terms
+        if not found_parts and unit_terms:  # one term in every field (a word's usual
+            each = iter(unit_terms.values())  # unit): its slices in one call
+            first = next(each)
+            if len(first) == 1 and all(more == first for more in each):
+                return segment.term_slices(first[0], filter(ctx.has_postings, unit_terms))
         for field, terms in unit.terms.items():
             if not ctx.has_postings(field):
                 continue
@@ -603,18 +609,14 @@ class Evaluator:
         if found is None:
             return None
         block_tfs, block_norms, block_forms = found
-        table = self.ctx.table(field, unit.weights[field])
-        highest = np.maximum.accumulate(table[::-1])[::-1]  # (a table that falls with length)
-        bound: FloatArray = np.multiply(
-            block_tfs.astype(np.float32), highest[block_norms], dtype=np.float32
-        )
+        # (stored term frequencies are >= 1: every posting's x is > 0 where the table is)
+        highest, positive = self.ctx.table_ceiling(field, unit.weights[field])
+        bound: FloatArray = np.multiply(block_tfs, highest[block_norms], dtype=np.float32)
         if not bonus or self._part_forms(unit, segment, parts[longest]) is None:
             block_forms = None
         # (two floats a block for the slice, two for the unit's other slice: see the core)
         exact: FloatArray = np.full(4 * len(bound), np.nan, dtype=np.float32)
         firsts = np.ascontiguousarray(docs[::BLOCK], dtype=np.int32)
-        # (stored term frequencies are >= 1: every posting's x is > 0 where the table is)
-        positive = bool(table.min() > 0)
         return longest, bound, block_forms, exact, firsts, positive
 
     def _live_dfs(self, core: Any, records: list[UnitArgs]) -> None:
