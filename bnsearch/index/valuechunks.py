@@ -26,6 +26,8 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.arrays import run_positions
+
 #: Values (headlines) kept; past it the table starts over.
 MAX_VALUES = 1 << 18
 #: Distinct chunks kept; past it the table starts over.
@@ -64,9 +66,7 @@ class ValueChunks:
             ptr = np.frombuffer(self._ptr, dtype=np.int64)
             first = ptr[which]
             sizes = ptr[which + 1] - first
-            within = np.arange(int(sizes.sum()), dtype=np.int64)
-            within -= np.repeat(np.cumsum(sizes) - sizes, sizes)
-            flat = np.frombuffer(self._flat, dtype=np.int32)[np.repeat(first, sizes) + within]
+            flat = np.frombuffer(self._flat, dtype=np.int32)[run_positions(first, sizes)]
             del ptr  # a view: the array grows at the next call
             return self.generation, flat, sizes, self.chunks
 
