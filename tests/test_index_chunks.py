@@ -231,3 +231,61 @@ def test_repeated_headlines_keep_their_terms(monkeypatch: pytest.MonkeyPatch) ->
         for number in range(50)
     ]
     _check(articles)
+
+
+@pytest.mark.parametrize("bound", [10_000, 7])
+def test_values_number_their_chunks_as_add_docs_does(
+    monkeypatch: pytest.MonkeyPatch, bound: int
+) -> None:
+    """``add_values`` takes each headline's chunks from the process's table
+    (``valuechunks.VALUE_CHUNKS``, shared by every segment's table) and numbers the
+    chunks new to its table itself: the chunk numbers, counts and terms it gives are
+    what ``add_docs`` gives for the same docs (each value's chunks, the gap chunk between
+    two values), for two tables in turn (the second finds the values split already) and
+    when the process's table starts over (``bound`` values) between and within calls."""
+    from array import array
+
+    import numpy as np
+
+    from bnsearch.index import valuechunks
+
+    monkeypatch.setattr(valuechunks, "VALUE_CHUNKS", valuechunks.ValueChunks())
+    monkeypatch.setattr(builder_module, "VALUE_CHUNKS", valuechunks.VALUE_CHUNKS)
+    monkeypatch.setattr(valuechunks, "MAX_VALUES", bound)
+    rng = random.Random(11)
+    pool = ["", "  ", *(_text(rng, rng.randint(1, 5)) for _ in range(15))]
+    analyzer = default_analyzer()
+    generations = set()
+    for _ in range(2):  # a second segment's table
+        by_values = builder_module.ChunkTable(analyzer, builder_module._Vocabulary())
+        by_docs = builder_module.ChunkTable(analyzer, builder_module._Vocabulary())
+        got, want = array("i"), array("i")
+        sizes: list[int] = []
+        for _ in range(6):
+            docs = [
+                [rng.choice(pool) for _ in range(rng.randint(0, 5))]
+                for _ in range(rng.randint(1, 6))
+            ]
+            counts = by_values.add_values(docs, got)
+            chunked = [
+                [c for n, value in enumerate(doc) for c in ([" "] if n else []) + value.split()]
+                for doc in docs
+            ]
+            by_docs.add_docs(chunked, want)
+            assert counts == [len(doc) for doc in chunked]
+            sizes += counts
+            generations.add(valuechunks.VALUE_CHUNKS.generation)
+        # the same term ids at the same positions; the same numbers unless the process's
+        # table started over (then a chunk seen before may get a second number, as when
+        # a table's own chunk dict starts over)
+        expanded = [
+            table.expand(np.frombuffer(numbers, dtype=np.int32), np.array(sizes, dtype=np.int32))
+            for table, numbers in ((by_values, got), (by_docs, want))
+        ]
+        assert np.array_equal(expanded[0][0], expanded[1][0])
+        assert np.array_equal(expanded[0][1], expanded[1][1])
+        assert by_values._vocab.terms() == by_docs._vocab.terms()
+        if bound > len(pool):
+            assert got == want
+            assert by_values.ptr == by_docs.ptr and by_values.terms == by_docs.terms
+    assert (len(generations) > 1) == (bound < len(pool))

@@ -9,7 +9,9 @@ of its chunk numbers: per chunk, one dict lookup done inside ``array.extend(map(
 Chunks not seen before in the segment are analyzed together in one analyzer call. A
 multi-valued field of headlines (related headlines, anchors: titles of other articles,
 each listed by many pages) keeps each headline's chunk numbers once found
-(:meth:`ChunkTable.add_values`), so a headline seen again costs one dict lookup. At
+(:meth:`ChunkTable.add_values`), so a headline seen again costs one dict lookup; a
+headline new to the segment takes its chunks from the process's table of headlines
+(:mod:`.valuechunks`: split once a process, not once a segment). At
 build time numpy expands the chunk numbers into term ids per position and turns them into
 CSR postings with one stable radix sort per field.
 
@@ -42,6 +44,7 @@ from bnsearch.index.norms import encode_lengths
 from bnsearch.index.schema import POSITION_GAP, TEXT, FieldSpec, Schema, keyword_values
 from bnsearch.index.segment import LINK_HEADLINES, epoch_seconds
 from bnsearch.index.store import StoreWriter, article_row
+from bnsearch.index.valuechunks import VALUE_CHUNKS
 
 Int32Array = npt.NDArray[np.int32]
 Int64Array = npt.NDArray[np.int64]
@@ -125,6 +128,9 @@ class ChunkTable:
         self._value_ids: dict[str, int] = {}
         self._value_ptr = array("q", [0])
         self._value_numbers = array("i")
+        # process chunk (VALUE_CHUNKS of that generation) -> number here, -1 if none
+        self._chunks_generation = -1
+        self._number_of_chunk = np.full(0, -1, dtype=np.int32)
 
     def add_docs(self, docs: list[list[str]], out: array[int]) -> None:
         """Append the chunk numbers of ``docs`` (each a list of chunks, :data:`GAP` between
@@ -148,8 +154,9 @@ class ChunkTable:
         A value's chunk numbers are kept once found (value ``v``'s are
         ``_value_numbers[_value_ptr[i]:_value_ptr[i + 1]]``, ``i = _value_ids[v]``): a
         related headline or an anchor is another article's title, listed by many pages,
-        so it is split and its chunks looked up once, not once a page. The docs' numbers
-        are then laid out by numpy, one dict lookup a value."""
+        so its chunks are numbered once a table, not once a page (and split once a
+        process, :meth:`_value_chunk_numbers`). The docs' numbers are then laid out by
+        numpy, one dict lookup a value."""
         flat = list(chain.from_iterable(docs))
         ids = self._value_ids
         missing = [value for value in dict.fromkeys(flat) if value not in ids]
@@ -158,11 +165,8 @@ class ChunkTable:
                 self._forget_values()
                 ids = self._value_ids
                 missing = list(dict.fromkeys(flat))
-            chunked = [value.split() for value in missing]
-            found = array("i")
-            self.add_docs(chunked, found)
+            found, sizes = self._value_chunk_numbers(missing)
             self._value_numbers.frombytes(found.tobytes())
-            sizes = np.fromiter(map(len, chunked), dtype=np.int64, count=len(chunked))
             self._value_ptr.frombytes((np.cumsum(sizes) + self._value_ptr[-1]).tobytes())
             ids.update(zip(missing, range(len(ids), len(ids) + len(missing)), strict=True))
         per_doc = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
@@ -187,6 +191,35 @@ class ChunkTable:
             np.bincount(doc_of, weights=spans, minlength=len(docs)).astype(np.int64).tolist()
         )
         return counts
+
+    def _value_chunk_numbers(
+        self, values: list[str]
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int64]]:
+        """This table's chunk numbers of ``values`` one after the other, and their
+        chunks a value. The values' chunks come from the process's
+        :data:`~bnsearch.index.valuechunks.VALUE_CHUNKS` (each headline split once a
+        process) and are mapped to this table's numbers by an array (process chunk ->
+        number here); the chunks new to the table get the next numbers in first-seen
+        order, as :meth:`add_docs` gives them, and are analyzed in one call."""
+        generation, chunk_ids, sizes, chunks = VALUE_CHUNKS.split(values)
+        if generation != self._chunks_generation:
+            self._chunks_generation = generation
+            self._number_of_chunk = np.full(0, -1, dtype=np.int32)
+        if len(self._number_of_chunk) < len(chunks):
+            grown = np.full(len(chunks) + len(chunks) // 4, -1, dtype=np.int32)
+            grown[: len(self._number_of_chunk)] = self._number_of_chunk
+            self._number_of_chunk = grown
+        found = self._number_of_chunk[chunk_ids]
+        unseen = chunk_ids[found < 0]
+        if len(unseen):
+            distinct, first_at = np.unique(unseen, return_index=True)
+            new = distinct[np.argsort(first_at, kind="stable")]
+            start = self.numbers.next
+            self._number_of_chunk[new] = np.arange(start, start + len(new), dtype=np.int32)
+            self.numbers.next = start + len(new)
+            found = self._number_of_chunk[chunk_ids]
+            self._learn(list(map(chunks.__getitem__, new.tolist())))
+        return found, sizes
 
     def _forget_values(self) -> None:
         """Drop the kept values' chunk numbers (past :data:`_MAX_VALUES`)."""

@@ -1,0 +1,98 @@
+"""The whitespace chunks of headline values, split once a process.
+
+A multi-valued headline field (related headlines, anchors) lists other articles' titles:
+a links build's segments each name most of the titles of the build (a 100k build's
+segment about 60,000 of them), and the commit's anchor update names them again. A
+segment's :class:`~bnsearch.index.builder.ChunkTable` numbers its chunks itself (the
+numbers and term ids are the segment's), but what a value's chunks ARE does not depend
+on the segment: this table keeps, per value seen in this process, its chunks as numbers
+into one process-wide list of distinct chunks, so a segment maps a value to its own
+chunk numbers with numpy (one array lookup a chunk) instead of splitting the value and
+looking each chunk up in a dict.
+
+Bounded: past :data:`MAX_VALUES` values or :data:`MAX_CHUNKS` chunks the table starts
+over, with a new :attr:`ValueChunks.generation` (a segment's table forgets what it
+mapped from the old one).
+"""
+
+from __future__ import annotations
+
+import threading
+from array import array
+from collections.abc import Sequence
+from itertools import chain
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from bnsearch.arrays import run_positions
+
+#: Values (headlines) kept; past it the table starts over.
+MAX_VALUES = 1 << 18
+#: Distinct chunks kept; past it the table starts over.
+MAX_CHUNKS = 1 << 20
+
+
+@attrs.define(eq=False)
+class ValueChunks:
+    """value -> its whitespace chunks (``value.split()``), as numbers into
+    :attr:`chunks` (the distinct chunks, in first-seen order)."""
+
+    generation: int = 0
+    chunks: list[str] = attrs.field(factory=list)
+    _chunk_no: dict[str, int] = attrs.field(factory=dict)
+    _value_no: dict[str, int] = attrs.field(factory=dict)
+    _ptr: array[int] = attrs.field(factory=lambda: array("q", [0]))
+    _flat: array[int] = attrs.field(factory=lambda: array("i"))
+    _lock: threading.Lock = attrs.field(factory=threading.Lock)
+
+    def split(
+        self, values: Sequence[str]
+    ) -> tuple[int, npt.NDArray[np.int32], npt.NDArray[np.int64], list[str]]:
+        """``(generation, chunk numbers of the values one after the other, chunks a
+        value, chunks)``: ``chunks`` is :attr:`chunks` of that generation (a
+        snapshot safe to index with the numbers returned)."""
+        with self._lock:
+            missing = [value for value in dict.fromkeys(values) if value not in self._value_no]
+            if len(self._value_no) + len(missing) > MAX_VALUES or len(self.chunks) > MAX_CHUNKS:
+                self._start_over()
+                missing = list(dict.fromkeys(values))
+            if missing:
+                self._learn(missing)
+            which = np.fromiter(
+                map(self._value_no.__getitem__, values), dtype=np.int64, count=len(values)
+            )
+            ptr = np.frombuffer(self._ptr, dtype=np.int64)
+            first = ptr[which]
+            sizes = ptr[which + 1] - first
+            flat = np.frombuffer(self._flat, dtype=np.int32)[run_positions(first, sizes)]
+            del ptr  # a view: the array grows at the next call
+            return self.generation, flat, sizes, self.chunks
+
+    def _learn(self, missing: list[str]) -> None:
+        chunked = [value.split() for value in missing]
+        chunk_no = self._chunk_no
+        new = [c for c in dict.fromkeys(chain.from_iterable(chunked)) if c not in chunk_no]
+        chunk_no.update(zip(new, range(len(self.chunks), len(self.chunks) + len(new)), strict=True))
+        self.chunks.extend(new)
+        numbers = np.fromiter(
+            map(chunk_no.__getitem__, chain.from_iterable(chunked)), dtype=np.int32
+        )
+        self._flat.frombytes(numbers.tobytes())
+        sizes = np.fromiter(map(len, chunked), dtype=np.int64, count=len(chunked))
+        self._ptr.frombytes((np.cumsum(sizes) + self._ptr[-1]).tobytes())
+        start = len(self._value_no)
+        self._value_no.update(zip(missing, range(start, start + len(missing)), strict=True))
+
+    def _start_over(self) -> None:
+        self.generation += 1
+        self.chunks = []  # a new list: snapshots handed out stay valid
+        self._chunk_no = {}
+        self._value_no = {}
+        self._ptr = array("q", [0])
+        self._flat = array("i")
+
+
+#: The process's table (every segment's headline fields read it).
+VALUE_CHUNKS = ValueChunks()
