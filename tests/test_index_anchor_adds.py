@@ -245,11 +245,36 @@ def test_an_adding_update_holds_only_the_gained_headlines_under_names_apart(
         )
 
 
-def test_a_writer_reads_the_update_it_wrote_without_checking_it_again(
+def _update_parts(update: object) -> list[object]:
+    """Everything an :class:`~bnsearch.index.anchorfile.AnchorUpdate` holds, arrays as lists."""
+    import attrs
+
+    parts: list[object] = []
+    for name, value in attrs.asdict(update, recurse=False).items():  # type: ignore[arg-type]
+        if name == "fields":
+            for field, arrays in sorted(value.items()):
+                for key, part in sorted(vars(arrays).items()):
+                    items = part if isinstance(part, tuple) else (part,)
+                    parts.append((field, key, [_plain(item) for item in items]))
+        else:
+            items = value if isinstance(value, tuple) else (value,)
+            parts.append((name, [_plain(item) for item in items]))
+    return parts
+
+
+def _plain(value: object) -> object:
+    import numpy as np
+
+    return (value.dtype.str, value.tolist()) if isinstance(value, np.ndarray) else value
+
+
+def test_a_writer_takes_the_update_it_wrote_from_its_arrays(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The writer reading its segment under the anchor update it has just written does
-    not check the update's CRC-32s again; a reader opening the index does."""
+    """The writer taking its segment under the anchor update it has just written does
+    not read the file again (no ``read_update``, no CRC-32 checked): it makes the update
+    from the arrays it wrote, equal in every part to the one a reader opening the index
+    reads (and checks) from the file."""
     from bnsearch.index import anchorfile
 
     crcs: list[object] = []
@@ -259,13 +284,13 @@ def test_a_writer_reads_the_update_it_wrote_without_checking_it_again(
         crcs.append(item)
         return original_crc(buffer, item)
 
-    reads: list[tuple[bool, int]] = []  # per update read: written, CRC-32s checked
+    reads: list[int] = []  # per update file read: CRC-32s checked
     original_read = anchorfile.read_update
 
     def reading(*args, **kwargs):  # type: ignore[no-untyped-def]
         before = len(crcs)
         found = original_read(*args, **kwargs)
-        reads.append((kwargs.get("written", False), len(crcs) - before))
+        reads.append(len(crcs) - before)
         return found
 
     path = tmp_path / "idx"
@@ -275,8 +300,18 @@ def test_a_writer_reads_the_update_it_wrote_without_checking_it_again(
         writer.add_many(targets)
     monkeypatch.setattr(compound, "check_crc", counting)
     monkeypatch.setattr(anchorfile, "read_update", reading)
+    rng = random.Random(1)
     with index.writer(merge_policy=MergePolicy(merge_factor=64)) as writer:
-        writer.add(_linker("s0", random.Random(1), {a.id: a for a in targets}))
-    assert reads == [(True, 0)]  # the writer's own reread
-    Index.open(path).reader()
-    assert reads[1][0] is False and reads[1][1] > 0  # an opening reader checks them
+        for number in range(3):  # adding updates, then one with a deleted linker
+            writer.add(_linker(f"s{number}", rng, {a.id: a for a in targets}))
+            writer.commit()
+        writer.delete("s0")
+        writer.commit()
+        held = {s.name: s.anchor_updates for s in writer._base.segments}
+    assert reads == []  # the writer read none of its updates back
+    assert sum(len(updates) for updates in held.values()) >= 4
+    opened = {s.name: s.anchor_updates for s in Index.open(path).reader().segments}
+    assert reads and all(checked > 0 for checked in reads)  # an opening reader checks them
+    assert held.keys() == opened.keys()
+    for name, updates in held.items():
+        assert [_update_parts(u) for u in updates] == [_update_parts(u) for u in opened[name]], name

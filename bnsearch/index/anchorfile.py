@@ -216,15 +216,13 @@ def read_update(
     max_doc: int,
     *,
     opened: tuple[npt.NDArray[np.uint8], dict[str, compound.Entry]] | None = None,
-    written: bool = False,
 ) -> AnchorUpdate:
     """Open and check the anchor update of ``segment`` (of ``max_doc`` docs) in the file
     ``name`` (every array's CRC-32 but those a large file's open skips, the doc list, the
-    headline table, each field's structure); ``opened``: the file mapped with its
-    checked table already (its segment's reader). ``written``: this process has just
-    written the update (a writer reading its segment under it): its arrays' CRC-32s and
-    postings are not checked again (a reader opening the index checks them)."""
-    from bnsearch.index.segment import _check_table, _FieldArrays, unchecked_on_open
+    headline table, each field's structure and postings); ``opened``: the file mapped
+    with its checked table already (its segment's reader). A writer reading the update
+    it has just written takes :func:`written_update` instead."""
+    from bnsearch.index.segment import unchecked_on_open
 
     where = directory.describe(name)
     if opened is None:
@@ -247,8 +245,7 @@ def read_update(
         where = f"{where} (anchor update of {segment})"
     for stem, item in table.items():
         if (
-            not written
-            and stem.startswith(prefix)
+            stem.startswith(prefix)
             and not unchecked_on_open(stem, len(buffer))
             and not compound.check_crc(buffer, item)
         ):
@@ -260,12 +257,77 @@ def read_update(
             raise IndexFormatError(f"{where}: array {prefix + stem!r} missing")
         return compound.view(buffer, item)
 
+    return _update(
+        load,
+        lambda stem: prefix + stem in table,
+        schema,
+        max_doc,
+        name=name,
+        generation=generation,
+        where=where,
+        postings=True,
+    )
+
+
+def written_update(
+    directory: Directory,
+    name: str,
+    schema: Schema,
+    segment: str,
+    max_doc: int,
+    generation: int,
+    arrays: Mapping[str, Array],
+) -> AnchorUpdate:
+    """The anchor update of ``segment`` the writer has just written to the file ``name``
+    (by the commit of ``generation``), made from the ``arrays`` it wrote
+    (:func:`update_arrays`' stems, unprefixed) instead of reading the file again: no
+    mapping, no table, no CRC-32s or postings checked again (a reader opening the index
+    reads and checks the file, :func:`read_update`); the same :class:`AnchorUpdate`."""
+    where = directory.describe(name)
+    if not name.startswith(segment + _TAG):
+        where = f"{where} (anchor update of {segment})"
+
+    def load(stem: str) -> Array:
+        found = arrays.get(stem)
+        if found is None:
+            raise IndexFormatError(f"{where}: array {stem!r} missing")
+        array = np.asarray(found)
+        array.setflags(write=False)  # as a view of the file would be
+        return array
+
+    return _update(
+        load,
+        arrays.__contains__,
+        schema,
+        max_doc,
+        name=name,
+        generation=generation,
+        where=where,
+        postings=False,
+    )
+
+
+def _update(
+    load: Callable[[str], Array],
+    has: Callable[[str], bool],
+    schema: Schema,
+    max_doc: int,
+    *,
+    name: str,
+    generation: int,
+    where: str,
+    postings: bool,
+) -> AnchorUpdate:
+    """An :class:`AnchorUpdate` from its arrays by stem (``load``, ``has``), with the
+    structure checked (``postings``: the fields' postings too)."""
+    from bnsearch.index.segment import _check_table, _FieldArrays
+
     def fail(message: str, field: str | None = None) -> None:
         place = f"{where} field {field!r}" if field else where
         raise IndexFormatError(f"{place}: {message} (the index is damaged; run bnsearch verify)")
 
-    adds = prefix + ADDS_DOCS in table
-    if adds and prefix + "anchors.docs" in table:
+    adds = has(ADDS_DOCS)
+    if adds and has("anchors.docs"):
         fail("it holds both replacing and adding anchor docs")
     docs_stem, ptr_stem = (ADDS_DOCS, ADDS_PTR) if adds else ("anchors.docs", "anchors.ptr")
     docs = np.asarray(load(docs_stem), dtype=np.int64)
@@ -289,10 +351,8 @@ def read_update(
         fail("an adding anchor update of a keyword anchor field")
     for spec in anchor_specs(schema):
         stem = f"fld.{spec.name}"
-        arrays = _FieldArrays(
-            load, stem, spec.kind == TEXT, spec.positions, f"{prefix}{stem}.forms" in table
-        )
-        arrays.check(len(docs), lambda message, n=spec.name: fail(message, n), postings=not written)
+        arrays = _FieldArrays(load, stem, spec.kind == TEXT, spec.positions, has(f"{stem}.forms"))
+        arrays.check(len(docs), lambda message, n=spec.name: fail(message, n), postings=postings)
         fields[spec.name] = arrays
     return AnchorUpdate(
         docs=docs,
