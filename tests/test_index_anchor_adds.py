@@ -315,3 +315,46 @@ def test_a_writer_takes_the_update_it_wrote_from_its_arrays(
     assert held.keys() == opened.keys()
     for name, updates in held.items():
         assert [_update_parts(u) for u in updates] == [_update_parts(u) for u in opened[name]], name
+
+
+def test_an_anchor_update_keeps_the_deletions_read_already(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit that gives a segment with deletions an anchor update and deletes none
+    of its docs takes the segment under the update without reading its deletions file
+    again (the same file: the same live docs); a commit deleting one of its docs reads
+    the new one."""
+    from bnsearch.index.segment import SegmentReader
+
+    reads: list[tuple[str, str | None]] = []  # per deletions read: segment, file
+    original = SegmentReader._read_deletes
+
+    def reading(self, directory, entry):  # type: ignore[no-untyped-def]
+        reads.append((entry.name, entry.deletes))
+        return original(self, directory, entry)
+
+    path = tmp_path / "idx"
+    index = Index.create(path)
+    targets = [_target(n) for n in range(4)]
+    with index.writer() as writer:
+        writer.add_many(targets)
+        writer.commit()
+        writer.delete(targets[3].id)
+    host = index.reader().segments[0].name
+    monkeypatch.setattr(SegmentReader, "_read_deletes", reading)
+    live = {a.id: a for a in targets[:3]}
+    linker = _linker("s0", random.Random(2), live)
+    with index.writer(merge_policy=MergePolicy(merge_factor=64)) as writer:
+        assert reads == [(host, f"{host}.del-000002.npy")]  # the writer's open
+        writer.add(linker)
+        writer.commit()
+        assert [r for r in reads[1:] if r[0] == host] == []  # its deletions: not read again
+        (first,) = (s for s in writer._base.segments if s.name == host)
+        assert first.anchor_updates and first.del_count == 1
+        assert first.live.tolist() == [True, True, True, False]
+        writer.delete(targets[2].id)
+        writer.commit()
+        assert [r for r in reads[1:] if r[0] == host]  # a new file: read
+    live["s0"] = linker
+    del live[targets[2].id]
+    _same_as_fresh(index, live)

@@ -265,7 +265,7 @@ def read_update(
         name=name,
         generation=generation,
         where=where,
-        postings=True,
+        checks=True,
     )
 
 
@@ -280,9 +280,10 @@ def written_update(
 ) -> AnchorUpdate:
     """The anchor update of ``segment`` the writer has just written to the file ``name``
     (by the commit of ``generation``), made from the ``arrays`` it wrote
-    (:func:`update_arrays`' stems, unprefixed) instead of reading the file again: no
-    mapping, no table, no CRC-32s or postings checked again (a reader opening the index
-    reads and checks the file, :func:`read_update`); the same :class:`AnchorUpdate`."""
+    (:func:`update_arrays`' stems, as :func:`~bnsearch.index.segment.stored_arrays`
+    stores them) instead of reading the file again: no mapping, no table, nothing
+    checked (they are not read from a file; a reader opening the index reads and checks
+    the file, :func:`read_update`); the same :class:`AnchorUpdate`."""
     where = directory.describe(name)
     if not name.startswith(segment + _TAG):
         where = f"{where} (anchor update of {segment})"
@@ -303,7 +304,7 @@ def written_update(
         name=name,
         generation=generation,
         where=where,
-        postings=False,
+        checks=False,
     )
 
 
@@ -316,10 +317,10 @@ def _update(
     name: str,
     generation: int,
     where: str,
-    postings: bool,
+    checks: bool,
 ) -> AnchorUpdate:
-    """An :class:`AnchorUpdate` from its arrays by stem (``load``, ``has``), with the
-    structure checked (``postings``: the fields' postings too)."""
+    """An :class:`AnchorUpdate` from its arrays by stem (``load``, ``has``); ``checks``:
+    its structure and postings checked (arrays read from a file)."""
     from bnsearch.index.segment import _check_table, _FieldArrays
 
     def fail(message: str, field: str | None = None) -> None:
@@ -327,34 +328,24 @@ def _update(
         raise IndexFormatError(f"{place}: {message} (the index is damaged; run bnsearch verify)")
 
     adds = has(ADDS_DOCS)
-    if adds and has("anchors.docs"):
-        fail("it holds both replacing and adding anchor docs")
     docs_stem, ptr_stem = (ADDS_DOCS, ADDS_PTR) if adds else ("anchors.docs", "anchors.ptr")
     docs = np.asarray(load(docs_stem), dtype=np.int64)
-    if docs.ndim != 1 or (
-        len(docs)
-        and (int(docs[0]) < 0 or int(docs[-1]) >= max_doc or bool(np.any(docs[1:] <= docs[:-1])))
-    ):
-        fail(f"updated docs are not ascending doc ids in 0..{max_doc - 1}")
     pointers = np.asarray(load(ptr_stem), dtype=np.int64)
     headlines = (load("strings.anchors.blob"), load("strings.anchors.off"))
-    count = _check_table(*headlines, None, fail, "anchor headlines")
-    if (
-        len(pointers) != len(docs) + 1
-        or int(pointers[0]) != 0
-        or int(pointers[-1]) != count
-        or bool(np.any(pointers[1:] < pointers[:-1]))
-    ):
-        fail("the anchor headline pointers do not match the updated docs")
-    fields = {}
-    if adds and any(spec.kind != TEXT for spec in anchor_specs(schema)):
+    specs = anchor_specs(schema)
+    if checks and adds and any(spec.kind != TEXT for spec in specs):
         fail("an adding anchor update of a keyword anchor field")
-    for spec in anchor_specs(schema):
-        stem = f"fld.{spec.name}"
-        arrays = _FieldArrays(load, stem, spec.kind == TEXT, spec.positions, has(f"{stem}.forms"))
-        arrays.check(len(docs), lambda message, n=spec.name: fail(message, n), postings=postings)
-        fields[spec.name] = arrays
-    return AnchorUpdate(
+    fields = {
+        spec.name: _FieldArrays(
+            load,
+            f"fld.{spec.name}",
+            spec.kind == TEXT,
+            spec.positions,
+            has(f"fld.{spec.name}.forms"),
+        )
+        for spec in specs
+    }
+    update = AnchorUpdate(
         docs=docs,
         pointers=pointers,
         headlines=headlines,
@@ -364,6 +355,28 @@ def _update(
         where=where,
         adds=adds,
     )
+    if not checks:
+        return update
+    if adds and has("anchors.docs"):
+        fail("it holds both replacing and adding anchor docs")
+    if docs.ndim != 1 or (
+        len(docs)
+        and (int(docs[0]) < 0 or int(docs[-1]) >= max_doc or bool(np.any(docs[1:] <= docs[:-1])))
+    ):
+        fail(f"updated docs are not ascending doc ids in 0..{max_doc - 1}")
+    count = _check_table(*headlines, None, fail, "anchor headlines")
+    if (
+        len(pointers) != len(docs) + 1
+        or int(pointers[0]) != 0
+        or int(pointers[-1]) != count
+        or bool(np.any(pointers[1:] < pointers[:-1]))
+    ):
+        fail("the anchor headline pointers do not match the updated docs")
+    for spec in specs:
+        fields[spec.name].check(
+            len(docs), lambda message, n=spec.name: fail(message, n), postings=True
+        )
+    return update
 
 
 def _terms(arrays: _FieldArrays) -> list[str]:

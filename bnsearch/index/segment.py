@@ -639,15 +639,22 @@ class SegmentReader:
         """This segment under a newer ``entry`` that differs only in its deletions file
         and its anchor update (a commit deleted some of its docs, or changed some of
         their anchors): the arrays opened and checked by this reader and its caches are
-        shared, only the deletions and the update are read (``written``: updates this
+        shared, only the deletions (when their file changed) and the update are read
+        (``written``: updates this
         process has just written, taken from their arrays: see
         :meth:`_read_anchor_update`)."""
         if entry.name != self.name or entry.max_doc != self.max_doc:
             raise ValueError(f"{entry.name} is not a newer entry of segment {self.name}")
+        same_deletes = (
+            entry.deletes == self.entry.deletes
+            and entry.del_count == self.entry.del_count
+            and entry.files.get(entry.deletes or "") == self.entry.files.get(entry.deletes or "")
+        )
         clone = copy.copy(self)
         clone.entry = entry
         clone.ordinal = ordinal
-        clone._read_deletes(directory, entry)
+        if not same_deletes:  # (the same file: the same live docs, read already)
+            clone._read_deletes(directory, entry)
         clone._read_anchor_update(directory, entry, hosts, written)
         return clone
 
