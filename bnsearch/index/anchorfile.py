@@ -59,7 +59,7 @@ from bnsearch.index.directory import Directory, FileInfo
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.postings import combine_fields, field_part
 from bnsearch.index.schema import TEXT, FieldSpec, Schema
-from bnsearch.index.segment import HOSTED_PREFIX
+from bnsearch.index.segment import HOSTED_PREFIX, stored_arrays
 
 if TYPE_CHECKING:
     from bnsearch.index.segment import SegmentReader, _FieldArrays
@@ -895,14 +895,16 @@ def update_arrays(
     *,
     adds: bool = False,
 ) -> dict[str, Any]:
-    """The arrays of a new anchor update file: the docs of ``changes`` (doc -> final
-    anchors) analyzed (``analyzed``: already, by :func:`changed_anchors`), and the docs
-    of the updates ``olds`` (oldest first; each doc as the last one holding it gives it)
-    not in ``changes`` carried over as they are. With no ``olds`` the file holds this
-    commit's changes alone. ``adds``: an adding update (:attr:`AnchorUpdate.adds`;
-    ``changes`` then holds the headlines each doc gains, and nothing is carried over).
-    A doc an adding update among ``olds`` holds must be in ``changes`` (its whole
-    anchors: a replacing update cannot carry an addition over)."""
+    """The arrays of a new anchor update file (as it stores them, by name: string
+    tables encoded, see :func:`~bnsearch.index.segment.stored_arrays`): the docs of
+    ``changes`` (doc -> final anchors) analyzed (``analyzed``: already, by
+    :func:`changed_anchors`), and the docs of the updates ``olds`` (oldest first; each
+    doc as the last one holding it gives it) not in ``changes`` carried over as they
+    are. With no ``olds`` the file holds this commit's changes alone. ``adds``: an
+    adding update (:attr:`AnchorUpdate.adds`; ``changes`` then holds the headlines each
+    doc gains, and nothing is carried over). A doc an adding update among ``olds``
+    holds must be in ``changes`` (its whole anchors: a replacing update cannot carry an
+    addition over)."""
     if adds and olds:
         raise ValueError("an adding anchor update carries no other update over")
     fresh = sorted(changes)
@@ -949,7 +951,10 @@ def update_arrays(
     arrays[docs_stem] = np.array(docs, dtype=np.int32)
     arrays[ptr_stem] = np.cumsum([0, *(len(row) for row in rows)], dtype=np.int64)
     arrays["strings.anchors"] = [headline for row in rows for headline in row]
-    return arrays
+    # by name (the file's order then does not follow a set's string hashes, and two
+    # identical builds write one file), stored as the file holds them: a writer takes
+    # its reader's update from these (:func:`written_update`), not from the file
+    return stored_arrays(dict(sorted(arrays.items())))
 
 
 def with_update(

@@ -87,7 +87,6 @@ from bnsearch.index.segment import (
     compound_name,
     deletes_name,
     is_segment_file,
-    stored_arrays,
     write_segment,
 )
 from bnsearch.index.workers import LocalBuilder, WorkerBuilder, warm_up
@@ -715,12 +714,7 @@ class IndexWriter:
                             if doc not in changes:
                                 changes[doc] = reader.stored_anchors(doc)
                 arrays = update_arrays(self._schema, carried, changes, analyzed)
-            # by name: the file's order of its arrays then does not follow the string
-            # hashes of a set (PYTHONHASHSEED), and two identical builds write one file
-            # stored as the file holds them: the writer takes its reader's update from
-            # these (:meth:`_write_anchor_fixes`) without reading the file again
-            stored = stored_arrays(dict(sorted(arrays.items())))
-            fixes[ordinal] = (stored, tuple(old.name for old in carried))
+            fixes[ordinal] = (arrays, tuple(old.name for old in carried))
         return fixes
 
     def _appended_anchors(
