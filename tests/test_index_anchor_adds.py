@@ -245,11 +245,36 @@ def test_an_adding_update_holds_only_the_gained_headlines_under_names_apart(
         )
 
 
-def test_a_writer_reads_the_update_it_wrote_without_checking_it_again(
+def _update_parts(update: object) -> list[object]:
+    """Everything an :class:`~bnsearch.index.anchorfile.AnchorUpdate` holds, arrays as lists."""
+    import attrs
+
+    parts: list[object] = []
+    for name, value in attrs.asdict(update, recurse=False).items():  # type: ignore[arg-type]
+        if name == "fields":
+            for field, arrays in sorted(value.items()):
+                for key, part in sorted(vars(arrays).items()):
+                    items = part if isinstance(part, tuple) else (part,)
+                    parts.append((field, key, [_plain(item) for item in items]))
+        else:
+            items = value if isinstance(value, tuple) else (value,)
+            parts.append((name, [_plain(item) for item in items]))
+    return parts
+
+
+def _plain(value: object) -> object:
+    import numpy as np
+
+    return (value.dtype.str, value.tolist()) if isinstance(value, np.ndarray) else value
+
+
+def test_a_writer_takes_the_update_it_wrote_from_its_arrays(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The writer reading its segment under the anchor update it has just written does
-    not check the update's CRC-32s again; a reader opening the index does."""
+    """The writer taking its segment under the anchor update it has just written does
+    not read the file again (no ``read_update``, no CRC-32 checked): it makes the update
+    from the arrays it wrote, equal in every part to the one a reader opening the index
+    reads (and checks) from the file."""
     from bnsearch.index import anchorfile
 
     crcs: list[object] = []
@@ -259,13 +284,13 @@ def test_a_writer_reads_the_update_it_wrote_without_checking_it_again(
         crcs.append(item)
         return original_crc(buffer, item)
 
-    reads: list[tuple[bool, int]] = []  # per update read: written, CRC-32s checked
+    reads: list[int] = []  # per update file read: CRC-32s checked
     original_read = anchorfile.read_update
 
     def reading(*args, **kwargs):  # type: ignore[no-untyped-def]
         before = len(crcs)
         found = original_read(*args, **kwargs)
-        reads.append((kwargs.get("written", False), len(crcs) - before))
+        reads.append(len(crcs) - before)
         return found
 
     path = tmp_path / "idx"
@@ -275,8 +300,61 @@ def test_a_writer_reads_the_update_it_wrote_without_checking_it_again(
         writer.add_many(targets)
     monkeypatch.setattr(compound, "check_crc", counting)
     monkeypatch.setattr(anchorfile, "read_update", reading)
+    rng = random.Random(1)
     with index.writer(merge_policy=MergePolicy(merge_factor=64)) as writer:
-        writer.add(_linker("s0", random.Random(1), {a.id: a for a in targets}))
-    assert reads == [(True, 0)]  # the writer's own reread
-    Index.open(path).reader()
-    assert reads[1][0] is False and reads[1][1] > 0  # an opening reader checks them
+        for number in range(3):  # adding updates, then one with a deleted linker
+            writer.add(_linker(f"s{number}", rng, {a.id: a for a in targets}))
+            writer.commit()
+        writer.delete("s0")
+        writer.commit()
+        held = {s.name: s.anchor_updates for s in writer._base.segments}
+    assert reads == []  # the writer read none of its updates back
+    assert sum(len(updates) for updates in held.values()) >= 4
+    opened = {s.name: s.anchor_updates for s in Index.open(path).reader().segments}
+    assert reads and all(checked > 0 for checked in reads)  # an opening reader checks them
+    assert held.keys() == opened.keys()
+    for name, updates in held.items():
+        assert [_update_parts(u) for u in updates] == [_update_parts(u) for u in opened[name]], name
+
+
+def test_an_anchor_update_keeps_the_deletions_read_already(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit that gives a segment with deletions an anchor update and deletes none
+    of its docs takes the segment under the update without reading its deletions file
+    again (the same file: the same live docs); a commit deleting one of its docs reads
+    the new one."""
+    from bnsearch.index.segment import SegmentReader
+
+    reads: list[tuple[str, str | None]] = []  # per deletions read: segment, file
+    original = SegmentReader._read_deletes
+
+    def reading(self, directory, entry):  # type: ignore[no-untyped-def]
+        reads.append((entry.name, entry.deletes))
+        return original(self, directory, entry)
+
+    path = tmp_path / "idx"
+    index = Index.create(path)
+    targets = [_target(n) for n in range(4)]
+    with index.writer() as writer:
+        writer.add_many(targets)
+        writer.commit()
+        writer.delete(targets[3].id)
+    host = index.reader().segments[0].name
+    monkeypatch.setattr(SegmentReader, "_read_deletes", reading)
+    live = {a.id: a for a in targets[:3]}
+    linker = _linker("s0", random.Random(2), live)
+    with index.writer(merge_policy=MergePolicy(merge_factor=64)) as writer:
+        assert reads == [(host, f"{host}.del-000002.npy")]  # the writer's open
+        writer.add(linker)
+        writer.commit()
+        assert [r for r in reads[1:] if r[0] == host] == []  # its deletions: not read again
+        (first,) = (s for s in writer._base.segments if s.name == host)
+        assert first.anchor_updates and first.del_count == 1
+        assert first.live.tolist() == [True, True, True, False]
+        writer.delete(targets[2].id)
+        writer.commit()
+        assert [r for r in reads[1:] if r[0] == host]  # a new file: read
+    live["s0"] = linker
+    del live[targets[2].id]
+    _same_as_fresh(index, live)

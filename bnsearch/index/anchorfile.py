@@ -59,7 +59,7 @@ from bnsearch.index.directory import Directory, FileInfo
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.postings import combine_fields, field_part
 from bnsearch.index.schema import TEXT, FieldSpec, Schema
-from bnsearch.index.segment import HOSTED_PREFIX
+from bnsearch.index.segment import HOSTED_PREFIX, stored_arrays
 
 if TYPE_CHECKING:
     from bnsearch.index.segment import SegmentReader, _FieldArrays
@@ -216,15 +216,13 @@ def read_update(
     max_doc: int,
     *,
     opened: tuple[npt.NDArray[np.uint8], dict[str, compound.Entry]] | None = None,
-    written: bool = False,
 ) -> AnchorUpdate:
     """Open and check the anchor update of ``segment`` (of ``max_doc`` docs) in the file
     ``name`` (every array's CRC-32 but those a large file's open skips, the doc list, the
-    headline table, each field's structure); ``opened``: the file mapped with its
-    checked table already (its segment's reader). ``written``: this process has just
-    written the update (a writer reading its segment under it): its arrays' CRC-32s and
-    postings are not checked again (a reader opening the index checks them)."""
-    from bnsearch.index.segment import _check_table, _FieldArrays, unchecked_on_open
+    headline table, each field's structure and postings); ``opened``: the file mapped
+    with its checked table already (its segment's reader). A writer reading the update
+    it has just written takes :func:`written_update` instead."""
+    from bnsearch.index.segment import unchecked_on_open
 
     where = directory.describe(name)
     if opened is None:
@@ -247,8 +245,7 @@ def read_update(
         where = f"{where} (anchor update of {segment})"
     for stem, item in table.items():
         if (
-            not written
-            and stem.startswith(prefix)
+            stem.startswith(prefix)
             and not unchecked_on_open(stem, len(buffer))
             and not compound.check_crc(buffer, item)
         ):
@@ -260,41 +257,95 @@ def read_update(
             raise IndexFormatError(f"{where}: array {prefix + stem!r} missing")
         return compound.view(buffer, item)
 
+    return _update(
+        load,
+        lambda stem: prefix + stem in table,
+        schema,
+        max_doc,
+        name=name,
+        generation=generation,
+        where=where,
+        checks=True,
+    )
+
+
+def written_update(
+    directory: Directory,
+    name: str,
+    schema: Schema,
+    segment: str,
+    max_doc: int,
+    generation: int,
+    arrays: Mapping[str, Array],
+) -> AnchorUpdate:
+    """The anchor update of ``segment`` the writer has just written to the file ``name``
+    (by the commit of ``generation``), made from the ``arrays`` it wrote
+    (:func:`update_arrays`' stems, as :func:`~bnsearch.index.segment.stored_arrays`
+    stores them) instead of reading the file again: no mapping, no table, nothing
+    checked (they are not read from a file; a reader opening the index reads and checks
+    the file, :func:`read_update`); the same :class:`AnchorUpdate`."""
+    where = directory.describe(name)
+    if not name.startswith(segment + _TAG):
+        where = f"{where} (anchor update of {segment})"
+
+    def load(stem: str) -> Array:
+        found = arrays.get(stem)
+        if found is None:
+            raise IndexFormatError(f"{where}: array {stem!r} missing")
+        array = np.asarray(found)
+        array.setflags(write=False)  # as a view of the file would be
+        return array
+
+    return _update(
+        load,
+        arrays.__contains__,
+        schema,
+        max_doc,
+        name=name,
+        generation=generation,
+        where=where,
+        checks=False,
+    )
+
+
+def _update(
+    load: Callable[[str], Array],
+    has: Callable[[str], bool],
+    schema: Schema,
+    max_doc: int,
+    *,
+    name: str,
+    generation: int,
+    where: str,
+    checks: bool,
+) -> AnchorUpdate:
+    """An :class:`AnchorUpdate` from its arrays by stem (``load``, ``has``); ``checks``:
+    its structure and postings checked (arrays read from a file)."""
+    from bnsearch.index.segment import _check_table, _FieldArrays
+
     def fail(message: str, field: str | None = None) -> None:
         place = f"{where} field {field!r}" if field else where
         raise IndexFormatError(f"{place}: {message} (the index is damaged; run bnsearch verify)")
 
-    adds = prefix + ADDS_DOCS in table
-    if adds and prefix + "anchors.docs" in table:
-        fail("it holds both replacing and adding anchor docs")
+    adds = has(ADDS_DOCS)
     docs_stem, ptr_stem = (ADDS_DOCS, ADDS_PTR) if adds else ("anchors.docs", "anchors.ptr")
     docs = np.asarray(load(docs_stem), dtype=np.int64)
-    if docs.ndim != 1 or (
-        len(docs)
-        and (int(docs[0]) < 0 or int(docs[-1]) >= max_doc or bool(np.any(docs[1:] <= docs[:-1])))
-    ):
-        fail(f"updated docs are not ascending doc ids in 0..{max_doc - 1}")
     pointers = np.asarray(load(ptr_stem), dtype=np.int64)
     headlines = (load("strings.anchors.blob"), load("strings.anchors.off"))
-    count = _check_table(*headlines, None, fail, "anchor headlines")
-    if (
-        len(pointers) != len(docs) + 1
-        or int(pointers[0]) != 0
-        or int(pointers[-1]) != count
-        or bool(np.any(pointers[1:] < pointers[:-1]))
-    ):
-        fail("the anchor headline pointers do not match the updated docs")
-    fields = {}
-    if adds and any(spec.kind != TEXT for spec in anchor_specs(schema)):
+    specs = anchor_specs(schema)
+    if checks and adds and any(spec.kind != TEXT for spec in specs):
         fail("an adding anchor update of a keyword anchor field")
-    for spec in anchor_specs(schema):
-        stem = f"fld.{spec.name}"
-        arrays = _FieldArrays(
-            load, stem, spec.kind == TEXT, spec.positions, f"{prefix}{stem}.forms" in table
+    fields = {
+        spec.name: _FieldArrays(
+            load,
+            f"fld.{spec.name}",
+            spec.kind == TEXT,
+            spec.positions,
+            has(f"fld.{spec.name}.forms"),
         )
-        arrays.check(len(docs), lambda message, n=spec.name: fail(message, n), postings=not written)
-        fields[spec.name] = arrays
-    return AnchorUpdate(
+        for spec in specs
+    }
+    update = AnchorUpdate(
         docs=docs,
         pointers=pointers,
         headlines=headlines,
@@ -304,6 +355,28 @@ def read_update(
         where=where,
         adds=adds,
     )
+    if not checks:
+        return update
+    if adds and has("anchors.docs"):
+        fail("it holds both replacing and adding anchor docs")
+    if docs.ndim != 1 or (
+        len(docs)
+        and (int(docs[0]) < 0 or int(docs[-1]) >= max_doc or bool(np.any(docs[1:] <= docs[:-1])))
+    ):
+        fail(f"updated docs are not ascending doc ids in 0..{max_doc - 1}")
+    count = _check_table(*headlines, None, fail, "anchor headlines")
+    if (
+        len(pointers) != len(docs) + 1
+        or int(pointers[0]) != 0
+        or int(pointers[-1]) != count
+        or bool(np.any(pointers[1:] < pointers[:-1]))
+    ):
+        fail("the anchor headline pointers do not match the updated docs")
+    for spec in specs:
+        fields[spec.name].check(
+            len(docs), lambda message, n=spec.name: fail(message, n), postings=True
+        )
+    return update
 
 
 def _terms(arrays: _FieldArrays) -> list[str]:
@@ -822,14 +895,16 @@ def update_arrays(
     *,
     adds: bool = False,
 ) -> dict[str, Any]:
-    """The arrays of a new anchor update file: the docs of ``changes`` (doc -> final
-    anchors) analyzed (``analyzed``: already, by :func:`changed_anchors`), and the docs
-    of the updates ``olds`` (oldest first; each doc as the last one holding it gives it)
-    not in ``changes`` carried over as they are. With no ``olds`` the file holds this
-    commit's changes alone. ``adds``: an adding update (:attr:`AnchorUpdate.adds`;
-    ``changes`` then holds the headlines each doc gains, and nothing is carried over).
-    A doc an adding update among ``olds`` holds must be in ``changes`` (its whole
-    anchors: a replacing update cannot carry an addition over)."""
+    """The arrays of a new anchor update file (as it stores them, by name: string
+    tables encoded, see :func:`~bnsearch.index.segment.stored_arrays`): the docs of
+    ``changes`` (doc -> final anchors) analyzed (``analyzed``: already, by
+    :func:`changed_anchors`), and the docs of the updates ``olds`` (oldest first; each
+    doc as the last one holding it gives it) not in ``changes`` carried over as they
+    are. With no ``olds`` the file holds this commit's changes alone. ``adds``: an
+    adding update (:attr:`AnchorUpdate.adds`; ``changes`` then holds the headlines each
+    doc gains, and nothing is carried over). A doc an adding update among ``olds``
+    holds must be in ``changes`` (its whole anchors: a replacing update cannot carry an
+    addition over)."""
     if adds and olds:
         raise ValueError("an adding anchor update carries no other update over")
     fresh = sorted(changes)
@@ -876,7 +951,10 @@ def update_arrays(
     arrays[docs_stem] = np.array(docs, dtype=np.int32)
     arrays[ptr_stem] = np.cumsum([0, *(len(row) for row in rows)], dtype=np.int64)
     arrays["strings.anchors"] = [headline for row in rows for headline in row]
-    return arrays
+    # by name (the file's order then does not follow a set's string hashes, and two
+    # identical builds write one file), stored as the file holds them: a writer takes
+    # its reader's update from these (:func:`written_update`), not from the file
+    return stored_arrays(dict(sorted(arrays.items())))
 
 
 def with_update(

@@ -37,7 +37,7 @@ import copy
 import datetime as dt
 import itertools
 import zlib
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -54,6 +54,9 @@ if TYPE_CHECKING:
     from bnsearch.index.anchorfile import AnchorUpdate
 
 Array = npt.NDArray[Any]
+#: An anchor update a writer has just written: its generation and its arrays (by stem,
+#: unprefixed), which the writer's reader takes instead of reading the file again.
+WrittenUpdate = tuple[int, Mapping[str, Any]]
 
 #: ``SegmentReader.published()`` value of a doc whose article has no publication date.
 NO_DATE: int = int(np.iinfo(np.int64).min)
@@ -77,7 +80,7 @@ def epoch_seconds(published: dt.datetime | None) -> int:
 def compact_offsets(offsets: Array) -> Array:
     """Offsets as uint32 when they fit (they are non-negative and ascending), else int64."""
     if len(offsets) == 0 or int(offsets[-1]) < 2**32:
-        return np.asarray(offsets).astype(np.uint32)
+        return np.asarray(offsets).astype(np.uint32, copy=False)
     return np.asarray(offsets).astype(np.int64)
 
 
@@ -159,8 +162,20 @@ def write_segment(directory: Directory, name: str, built: dict[str, Any]) -> dic
     ``"store"``, the :class:`StoreWriter` (``store.bin`` + ``store.idx``). Readers get
     them back with :meth:`SegmentReader.array` (and :meth:`SegmentReader.has_array`).
     """
+    arrays = stored_arrays(built["arrays"])
+    target = compound_name(name)
+    files = {target: directory.write_parts(target, compound.encode(arrays))}
+    faults.crash_point("segment-written")
+    return files
+
+
+def stored_arrays(built: Mapping[str, Any]) -> dict[str, Array]:
+    """The arrays :func:`write_segment` stores for ``built`` (stem -> array, list of
+    strings or, for ``"store"``, the :class:`StoreWriter`), by stem, as a reader gets
+    them back: string tables encoded, pointer arrays compacted. Arrays already so
+    (this function's output) come back equal."""
     arrays: dict[str, Array] = {}
-    for stem, value in built["arrays"].items():
+    for stem, value in built.items():
         if stem == "store":
             store: StoreWriter = value
             data, index = store.finish()
@@ -172,10 +187,7 @@ def write_segment(directory: Directory, name: str, built: dict[str, Any]) -> dic
             arrays[stem] = compact_offsets(value)
         else:
             arrays[stem] = value
-    target = compound_name(name)
-    files = {target: directory.write_parts(target, compound.encode(arrays))}
-    faults.crash_point("segment-written")
-    return files
+    return arrays
 
 
 #: A compound file up to this size has every array's CRC-32 checked when it opens, and its
@@ -537,15 +549,21 @@ class SegmentReader:
         directory: Directory,
         entry: SegmentEntry,
         hosts: Mapping[str, SegmentReader] | None = None,
-        written: Collection[str] = (),
+        written: Mapping[str, WrittenUpdate] | None = None,
     ) -> None:
         """Read the segment's anchor update files (see :mod:`.anchorfile`; the ones this
         reader read already are kept; ``hosts``: open readers of segments whose compound
-        files host some, by file name, whose tables are used; ``written``: the files of
-        updates this process has just written, not checked again); the anchor fields they
-        change are built when first read, spliced (:func:`~bnsearch.index.anchorfile.splice`)
-        into the ones built under the earlier updates, or into the segment's own."""
-        from bnsearch.index.anchorfile import anchor_specs, anchors_files, read_update
+        files host some, by file name, whose tables are used; ``written``: the updates
+        this process has just written, by file name: (their generation, their arrays),
+        taken from those arrays and not read again); the anchor fields they change are
+        built when first read, spliced (:func:`~bnsearch.index.anchorfile.splice`) into
+        the ones built under the earlier updates, or into the segment's own."""
+        from bnsearch.index.anchorfile import (
+            anchor_specs,
+            anchors_files,
+            read_update,
+            written_update,
+        )
 
         names = anchors_files(entry)
         current = self._anchor_updates
@@ -553,19 +571,25 @@ class SegmentReader:
             return  # unchanged: the fields built from them stay
         known = {update.name: update for update in current}
         opened = {name: host._arrays.opened() for name, host in (hosts or {}).items()}
-        updates = [
-            known.get(name)
-            or read_update(
-                directory,
-                name,
-                self.schema,
-                self.name,
-                self.max_doc,
-                opened=opened.get(name),
-                written=name in written,
-            )
-            for name in names
-        ]
+        written = written or {}
+        updates = []
+        for name in names:
+            update = known.get(name)
+            if update is None and name in written:
+                generation, arrays = written[name]
+                update = written_update(
+                    directory, name, self.schema, self.name, self.max_doc, generation, arrays
+                )
+            elif update is None:
+                update = read_update(
+                    directory,
+                    name,
+                    self.schema,
+                    self.name,
+                    self.max_doc,
+                    opened=opened.get(name),
+                )
+            updates.append(update)
         sources = dict(self._splice_sources)  # a new dict: a clone shares the old one
         if not current:  # under no update, an anchor field is the segment's own
             sources.update(
@@ -610,19 +634,27 @@ class SegmentReader:
         entry: SegmentEntry,
         ordinal: int,
         hosts: Mapping[str, SegmentReader] | None = None,
-        written: Collection[str] = (),
+        written: Mapping[str, WrittenUpdate] | None = None,
     ) -> SegmentReader:
         """This segment under a newer ``entry`` that differs only in its deletions file
         and its anchor update (a commit deleted some of its docs, or changed some of
         their anchors): the arrays opened and checked by this reader and its caches are
-        shared, only the deletions and the update are read (``written``: update files
-        this process has just written, see :meth:`_read_anchor_update`)."""
+        shared, only the deletions (when their file changed) and the update are read
+        (``written``: updates this
+        process has just written, taken from their arrays: see
+        :meth:`_read_anchor_update`)."""
         if entry.name != self.name or entry.max_doc != self.max_doc:
             raise ValueError(f"{entry.name} is not a newer entry of segment {self.name}")
+        same_deletes = (
+            entry.deletes == self.entry.deletes
+            and entry.del_count == self.entry.del_count
+            and entry.files.get(entry.deletes or "") == self.entry.files.get(entry.deletes or "")
+        )
         clone = copy.copy(self)
         clone.entry = entry
         clone.ordinal = ordinal
-        clone._read_deletes(directory, entry)
+        if not same_deletes:  # (the same file: the same live docs, read already)
+            clone._read_deletes(directory, entry)
         clone._read_anchor_update(directory, entry, hosts, written)
         return clone
 

@@ -714,9 +714,7 @@ class IndexWriter:
                             if doc not in changes:
                                 changes[doc] = reader.stored_anchors(doc)
                 arrays = update_arrays(self._schema, carried, changes, analyzed)
-            # by name: the file's order of its arrays then does not follow the string
-            # hashes of a set (PYTHONHASHSEED), and two identical builds write one file
-            fixes[ordinal] = (dict(sorted(arrays.items())), tuple(old.name for old in carried))
+            fixes[ordinal] = (arrays, tuple(old.name for old in carried))
         return fixes
 
     def _appended_anchors(
@@ -841,7 +839,8 @@ class IndexWriter:
     ) -> None:
         """List each anchor update of ``fixes`` with its segment's files: in the compound
         file of ``host`` (the commit's new segment, which holds them already), else in a
-        new file of its own per segment; then read each segment under its update."""
+        new file of its own per segment; then take each segment under its update (made
+        from the arrays written, not read again: ``SegmentReader.with_deletes``)."""
         hosted, readers = None, None
         if host is not None:
             (found,) = (w for w in self._working if w.entry.name == host)
@@ -859,7 +858,7 @@ class IndexWriter:
             self._state += 1  # its reader changes
             working.entry = with_update(working.entry, name, files, replace=replace)
             working.reader = working.reader.with_deletes(
-                self._directory, working.entry, ordinal, readers, written=(name,)
+                self._directory, working.entry, ordinal, readers, {name: (generation, arrays)}
             )
 
     # -- flushing -----------------------------------------------------------------------
