@@ -396,28 +396,38 @@ def _latest_holders(updates: Sequence[AnchorUpdate]) -> dict[int, int]:
     return holders
 
 
+def _chain(
+    updates: Sequence[AnchorUpdate], doc: int
+) -> tuple[bool, list[tuple[AnchorUpdate, int]]]:
+    """THE rule of a doc's anchors under ``updates`` (oldest first): the last replacing
+    update holding ``doc`` gives its base (none: its stored row), then each adding update
+    after that base adds its headlines, oldest first. Returns whether a replacing update
+    gives the base, and the updates that count with the doc's slot in each: the base's
+    first (when it has one), then the adds in order."""
+    chain: list[tuple[AnchorUpdate, int]] = []
+    for update in reversed(updates):
+        slot = update.slot_of(doc)
+        if slot is None:
+            continue
+        chain.append((update, slot))
+        if not update.adds:
+            chain.reverse()
+            return True, chain
+    chain.reverse()
+    return False, chain
+
+
 def anchors_of(
     updates: Sequence[AnchorUpdate], doc: int, stored: Callable[[int], tuple[str, ...]]
 ) -> tuple[str, ...] | None:
     """The anchors ``updates`` (oldest first) give ``doc``, or ``None`` when none holds
-    it: THE rule of a doc's anchors under updates. The last replacing update holding it
-    gives its base (none: its stored row, ``stored(doc)``), then each adding update
-    after that base adds its headlines, oldest first."""
-    added: list[tuple[str, ...]] = []
-    base: tuple[str, ...] | None = None
-    for update in reversed(updates):
-        found = update.anchors_of(doc)
-        if found is None:
-            continue
-        if not update.adds:
-            base = found
-            break
-        added.append(found)
-    if base is None:
-        if not added:
-            return None
-        base = stored(doc)
-    return base + tuple(headline for row in reversed(added) for headline in row)
+    it, by the rule of :func:`_chain` (a doc with adds alone: its stored row, then them)."""
+    based, chain = _chain(updates, doc)
+    if not chain:
+        return None
+    rows = [update.row(slot) for update, slot in chain]
+    base = () if based else stored(doc)
+    return base + tuple(headline for row in rows for headline in row)
 
 
 def materialize(
@@ -738,19 +748,14 @@ def current_lengths(segment: SegmentReader, field: str, docs: Sequence[int]) -> 
     updates = segment.anchor_updates
     found = []
     for doc in docs:
-        length, added = None, 0  # (the rule of anchors_of: a base, then the adds after it)
-        for update in reversed(updates):
-            slot = update.slot_of(doc)
-            if slot is not None:
-                lens = update.fields[field].lens
-                if lens is None:
-                    return None
-                if update.adds:
-                    added += int(lens[slot])
-                    continue
-                length = int(lens[slot])
-                break
-        found.append((int(written[doc]) if length is None else length) + added)
+        based, chain = _chain(updates, doc)  # (a base, then the adds after it)
+        length = 0 if based else int(written[doc])
+        for update, slot in chain:
+            lens = update.fields[field].lens
+            if lens is None:
+                return None
+            length += int(lens[slot])
+        found.append(length)
     return found
 
 

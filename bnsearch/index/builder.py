@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from bnsearch.analysis import Analyzer
 from bnsearch.analysis.forms import inflection_split
+from bnsearch.arrays import run_positions
 from bnsearch.articles import Article
 from bnsearch.articles.links import KeyedArticle
 from bnsearch.index import blockmax, wordspans
@@ -179,11 +180,9 @@ class ChunkTable:
         gaps[(np.cumsum(per_doc) - per_doc)[per_doc > 0]] = 0
         spans = sizes + gaps
         starts = np.cumsum(spans) - sizes  # where each value's numbers go in the docs'
-        within = np.arange(int(sizes.sum()), dtype=np.int64)
-        within -= np.repeat(np.cumsum(sizes) - sizes, sizes)
         laid = np.zeros(int(spans.sum()), dtype=np.int32)  # GAP's number is 0
         numbers = np.frombuffer(self._value_numbers, dtype=np.int32)
-        laid[np.repeat(starts, sizes) + within] = numbers[np.repeat(first, sizes) + within]
+        laid[run_positions(starts, sizes)] = numbers[run_positions(first, sizes)]
         del ptr, numbers  # views of the arrays, which grow at the next call
         out.frombytes(laid.tobytes())
         doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), per_doc)
@@ -210,14 +209,15 @@ class ChunkTable:
             grown[: len(self._number_of_chunk)] = self._number_of_chunk
             self._number_of_chunk = grown
         found = self._number_of_chunk[chunk_ids]
-        unseen = chunk_ids[found < 0]
+        missed = found < 0
+        unseen = chunk_ids[missed]
         if len(unseen):
             distinct, first_at = np.unique(unseen, return_index=True)
             new = distinct[np.argsort(first_at, kind="stable")]
             start = self.numbers.next
             self._number_of_chunk[new] = np.arange(start, start + len(new), dtype=np.int32)
             self.numbers.next = start + len(new)
-            found = self._number_of_chunk[chunk_ids]
+            found[missed] = self._number_of_chunk[unseen]
             self._learn(list(map(chunks.__getitem__, new.tolist())))
         return found, sizes
 

@@ -984,12 +984,13 @@ class SegmentReader:
             if not update.adds
             for doc, row in zip(update.docs.tolist(), update.rows, strict=True)
         }
-        for update in self._anchor_updates:
-            if update.adds:
-                for doc in update.docs.tolist():
-                    found = self._updated_anchors(doc)
-                    assert found is not None
-                    rows[doc] = found
+        added = {
+            doc for update in self._anchor_updates if update.adds for doc in update.docs.tolist()
+        }
+        for doc in added:  # (each once, however many adding updates hold it)
+            found = self._updated_anchors(doc)
+            assert found is not None
+            rows[doc] = found
         return rows
 
     def iter_stored(self) -> Any:

@@ -615,7 +615,8 @@ class StoreReader:
             # a format-1 block: its rows decoded from the text read (not decompressed again)
             rows, _ = self._decoded(number, text=text)
             return tuple(rows[inner].get("anchors") or ())  # (rows before anchors: none)
-        return tuple(self.row(doc)["anchors"])
+        # (read from the cached row, not a copy of it: rows before anchors have none)
+        return tuple(cached[0][inner].get("anchors") or ())
 
     def _locate(self, doc: int) -> tuple[int, int]:
         firsts = self._firsts

@@ -743,7 +743,8 @@ class IndexWriter:
         for ordinal, edges in pointing.items():
             maps, segment = view.maps(ordinal), self._working[ordinal].reader
             src = segment.link_src
-            for edge, named in zip(sorted(edges), maps.edges_keys(sorted(edges)), strict=True):
+            ordered = sorted(edges)
+            for edge, named in zip(ordered, maps.edges_keys(ordered), strict=True):
                 source = segment.article_id(int(src[edge]))
                 before = view.resolve_before(source, named, added)
                 if before.status is LinkStatus.RESOLVED and (
