@@ -1572,14 +1572,8 @@ cdef void _cursor(
     if with_forms and forms_arrays[p] is not None:
         c.forms = <const uint8_t*>cnp.PyArray_DATA(<cnp.ndarray>forms_arrays[p])
     c.at = 0
-    c.doc = _next_doc(c)
+    c.doc = _other_doc(c)
 
-
-cdef inline Py_ssize_t _next_doc(const Other* c) noexcept nogil:
-    """The doc of cursor ``c``'s next posting (PY_SSIZE_T_MAX when none is left)."""
-    if c.at >= c.n:
-        return PY_SSIZE_T_MAX
-    return _doc_at(c.docs, c.doc_kind, c.at)
 
 
 cdef int _windows(
@@ -1624,7 +1618,7 @@ cdef int _windows(
                     _window_slice(&cursors[c], flag, base, end, xw, fw, touched, &n_touched, &w.bad)
                     if w.bad:
                         return 0
-                    cursors[c].doc = _next_doc(&cursors[c])
+                    cursors[c].doc = _other_doc(&cursors[c])
             for i in range(n_touched):
                 j = touched[i]
                 score = <double>_saturate(<float>xw[j], k1, weight)
@@ -1898,7 +1892,10 @@ cpdef tuple score_segment(
             w.seen = tables.seen
             if w.touched == NULL:
                 raise MemoryError()
-        elif not merging and not merging_units and keep > 0 and _growing(weights, bonuses):
+        elif (
+            not merging and not merging_units and not windowed
+            and keep > 0 and _growing(weights, bonuses)
+        ):
             # dense, the best ``keep``: chunk bounds let its passes skip most docs
             w.tops = <double*>calloc((max_doc >> CHUNK_SHIFT) + 1, sizeof(double))
             if w.tops == NULL:
@@ -2328,7 +2325,6 @@ def best_indices(list matched, Py_ssize_t k):
     cdef unsigned char* chosen = NULL
     cdef Py_ssize_t* counts = NULL
     cdef cnp.npy_intp* out_at
-    cdef cnp.npy_intp length
     cdef tuple pair
     cdef list arrays
     cdef list out = []
@@ -2355,8 +2351,7 @@ def best_indices(list matched, Py_ssize_t k):
         start = 0
         for s in range(segments):
             size = cnp.PyArray_DIM(<cnp.ndarray>arrays[2 * s], 0)
-            length = counts[s]
-            found = cnp.PyArray_EMPTY(1, &length, cnp.NPY_INTP, 0)
+            found = _empty(counts[s], cnp.NPY_INTP)
             out_at = <cnp.npy_intp*>cnp.PyArray_DATA(found)
             j = 0
             for i in range(size):
