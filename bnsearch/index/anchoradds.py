@@ -29,8 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.errors import IndexFormatError
-from bnsearch.index.builder import doc_id_dtype, small_uint
-from bnsearch.index.norms import encode_lengths
+from bnsearch.index.builder import postings_field
 from bnsearch.index.schema import POSITION_GAP, TEXT, FieldSpec
 
 if TYPE_CHECKING:
@@ -72,13 +71,6 @@ def resolved(
     return tuple(out)
 
 
-@attrs.define
-class _Posting:
-    tf: int
-    positions: list[int]
-    flags: int
-
-
 def _resolved_field(
     spec: FieldSpec,
     base: _FieldArrays,
@@ -102,7 +94,9 @@ def _resolved_field(
                 source, local = number, found
                 break
         by_source.setdefault(source, []).append((local, slot))
-    postings: dict[tuple[str, int], _Posting] = {}
+    # (term, slot) -> [form flags, *positions] (builder.postings_field's layout; a field
+    # without positions holds tf zeros)
+    postings: dict[tuple[str, int], list[int]] = {}
     lens = np.zeros(len(docs), dtype=np.int64)
     last = np.full(len(docs), -1, dtype=np.int64)  # each doc's last position before
     positions = spec.positions
@@ -112,7 +106,7 @@ def _resolved_field(
         local_to_slot = dict(pairs)
         for term, local, tf, pos, flags in _doc_postings(arrays, terms, local_to_slot, positions):
             slot = local_to_slot[local]
-            postings[(term, slot)] = _Posting(tf, pos, flags)
+            postings[(term, slot)] = [flags, *(pos if positions else [0] * tf)]
             if pos:
                 last[slot] = max(int(last[slot]), pos[-1])
         locals_ = np.array([local for local, _ in pairs], dtype=np.int64)
@@ -123,14 +117,13 @@ def _resolved_field(
     identity = {slot: slot for slot in range(len(docs))}
     for term, slot, tf, pos, flags in _doc_postings(mini, _terms(mini), identity, positions):
         shift = int(offset[slot])
-        moved = [value + shift for value in pos]
+        moved = [value + shift for value in pos] if positions else [0] * tf
         held = postings.get((term, slot))
         if held is None:
-            postings[(term, slot)] = _Posting(tf, moved, flags)
+            postings[(term, slot)] = [flags, *moved]
         else:
-            held.tf += tf
-            held.positions = held.positions + moved
-            held.flags |= flags
+            held[0] |= flags
+            held.extend(moved)
     lens += np.asarray(mini.lens, dtype=np.int64)
     has_forms = any(
         arrays.forms is not None
@@ -189,39 +182,19 @@ def _doc_postings(
 
 def _field_arrays(
     spec: FieldSpec,
-    postings: dict[tuple[str, int], _Posting],
+    postings: dict[tuple[str, int], list[int]],
     lens: npt.NDArray[np.int64],
     doc_count: int,
     has_forms: bool,
 ) -> _FieldArrays:
-    """A text field's arrays (as a segment holds them) of ``postings`` over
-    ``doc_count`` docs of lengths ``lens``."""
+    """A text field's arrays (as a segment holds them, :func:`.builder.postings_field`)
+    of ``postings`` over ``doc_count`` docs of lengths ``lens``."""
     from bnsearch.index.segment import _FieldArrays, encode_strings
 
-    keys = sorted(postings)
-    terms = sorted({term for term, _ in keys})
-    term_ids = {term: number for number, term in enumerate(terms)}
-    counts = np.zeros(len(terms) + 1, dtype=np.int64)
-    for term, _ in keys:
-        counts[term_ids[term] + 1] += 1
-    indptr = np.cumsum(counts)
-    tfs = np.array([postings[key].tf for key in keys], dtype=np.int64)
     prefix = f"fld.{spec.name}"
-    stems: dict[str, Any] = {
-        f"{prefix}.indptr": indptr,
-        f"{prefix}.docs": np.array([doc for _, doc in keys], dtype=doc_id_dtype(doc_count)),
-        f"{prefix}.tfs": tfs.astype(small_uint(int(tfs.max()) if len(tfs) else 0)),
-        f"{prefix}.norms": encode_lengths(lens),
-        f"{prefix}.lens": lens.astype(np.uint32),
-    }
-    if has_forms:
-        stems[f"{prefix}.forms"] = np.array([postings[k].flags for k in keys], dtype=np.uint8)
-    if spec.positions:
-        pos = np.array([p for key in keys for p in postings[key].positions], dtype=np.int64)
-        ends = np.zeros(len(keys) + 1, dtype=np.int64)
-        np.cumsum(tfs, out=ends[1:])
-        stems[f"{prefix}.pos"] = pos.astype(small_uint(int(pos.max()) if len(pos) else 0))
-        stems[f"{prefix}.posptr"] = ends[indptr]
+    built = postings_field(spec, postings, lens.tolist(), doc_count, has_forms)
+    terms: list[str] = built.pop(f"{prefix}.terms")
+    stems: dict[str, Any] = built
     stems[f"{prefix}.terms.blob"], stems[f"{prefix}.terms.off"] = encode_strings(terms)
     arrays = _FieldArrays(stems.__getitem__, prefix, True, spec.positions, has_forms)
     arrays.terms = terms

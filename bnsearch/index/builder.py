@@ -619,18 +619,24 @@ def few_anchor_fields(schema: Schema, anchors: Sequence[tuple[str, ...]]) -> dic
                             count += 1
                         position += 1
             lengths.append(count)
-        arrays.update(_few_field(spec, postings, lengths, len(anchors), split is not None))
+        arrays.update(postings_field(spec, postings, lengths, len(anchors), split is not None))
     return arrays
 
 
-def _few_field(
+def postings_field(
     spec: FieldSpec,
-    postings: dict[tuple[str, int], list[int]],
-    lengths: list[int],
+    postings: Mapping[tuple[str, int], Sequence[int]],
+    lengths: Sequence[int],
     doc_count: int,
     forms: bool,
 ) -> dict[str, Any]:
-    """:func:`few_anchor_fields`' arrays of one field from its postings."""
+    """The arrays (by file stem, terms as a list) of text field ``spec`` over
+    ``doc_count`` docs of ``lengths`` holding ``postings``: (term, doc) -> ``[form
+    flags, *positions]`` (a posting's frequency is its number of positions; a caller
+    whose field keeps none passes that many zeros). The one place a handful of docs'
+    postings become a field's arrays (the values and dtypes of :func:`anchor_fields`):
+    :func:`few_anchor_fields`, and an adding anchor update resolved
+    (:mod:`.anchoradds`)."""
     keys = sorted(postings)
     terms = sorted({term for term, _ in keys})
     rank = {term: number for number, term in enumerate(terms)}
