@@ -35,7 +35,7 @@ import functools
 import hashlib
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from itertools import chain, compress
+from itertools import chain, compress, pairwise
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -155,18 +155,34 @@ def merge_map(
     return joined[order], numbers[order]
 
 
+#: A map of at most this many items (a writer's one-article segments: one doc, six
+#: edges) is checked and looked up in Python (a dict of its hashes, made when it is
+#: read) instead of by numpy reductions and binary searches, whose fixed cost is many
+#: times the work on a few items.
+SMALL_MAP = 64
+
+
 class KeyMap:
     """One map of one segment: :meth:`candidates` of a key (unconfirmed)."""
 
     def __init__(self, hashes: Array, items: Array) -> None:
         self.hashes = hashes
         self.items = items
+        #: hash -> items of a small map (``None``: binary search)
+        self._small: dict[int, list[int]] | None = None
+        if len(hashes) <= SMALL_MAP:
+            small: dict[int, list[int]] = {}
+            for value, item in zip(hashes.tolist(), items.tolist(), strict=True):
+                small.setdefault(value, []).append(item)
+            self._small = small
 
     def candidates(self, key: str) -> list[int]:
         """Items whose key may be ``key`` (same hash; confirm against the stored key)."""
-        hashes = self.hashes
-        if not key or not len(hashes):
+        if not key:
             return []
+        if self._small is not None:
+            return list(self._small.get(key_hash(key), ()))
+        hashes = self.hashes
         wanted = np.uint64(key_hash(key))
         at = int(hashes.searchsorted(wanted))
         found: list[int] = []
@@ -183,9 +199,16 @@ def check_map(name: str, hashes: Array, items: Array, count: int) -> str | None:
         return f"link map {name!r}: {len(hashes)} hashes for {len(items)} items"
     if hashes.dtype != np.uint64 or items.dtype != np.int32:
         return f"link map {name!r}: dtypes {hashes.dtype}/{items.dtype}, expected uint64/int32"
-    if len(items) and (int(items.min()) < 0 or int(items.max()) >= count):
+    if len(items) <= SMALL_MAP:  # (see SMALL_MAP: the same checks on lists)
+        numbers, values = items.tolist(), hashes.tolist()
+        outside = any(number < 0 or number >= count for number in numbers)
+        unsorted = any(later < value for value, later in pairwise(values))
+    else:
+        outside = int(items.min()) < 0 or int(items.max()) >= count
+        unsorted = bool(np.any(hashes[1:] < hashes[:-1]))
+    if outside:
         return f"link map {name!r}: an item outside 0..{count - 1}"
-    if len(hashes) > 1 and bool(np.any(hashes[1:] < hashes[:-1])):
+    if unsorted:
         return f"link map {name!r}: hashes not ascending"
     return None
 

@@ -310,13 +310,17 @@ class _LiveIds:
         found = self._found.get(key)
         if found is None:
             links = self._links
+            located = links._located
             found = []
             for ordinal, segment in enumerate(links.segments):
                 maps = links.maps(ordinal)
                 docs = maps.docs_with_title(key) if self._title else maps.docs_with_url(key)
-                if docs:
-                    live = links.live[ordinal]
-                    found.extend(segment.article_id(doc) for doc in docs if live[doc])
+                live = links.live[ordinal]
+                for doc in docs:
+                    if live[doc]:
+                        ident = segment.article_id(doc)
+                        found.append(ident)
+                        located[ident] = (ordinal, doc)
             unstored = links.unstored
             found.extend((unstored.by_title if self._title else unstored.by_url).get(key, ()))
             self._found[key] = found
@@ -371,6 +375,8 @@ class SnapshotLinks:
         #: the source of each segment link :meth:`incoming_refs` found: (ordinal, doc)
         self._found_in: dict[LinkRef, tuple[int, int]] = {}
         self._maps: list[SegmentLinkMaps | None] = [None] * len(self.segments)
+        #: (segment ordinal, doc) of the live ids a key lookup or :meth:`locate` found
+        self._located: dict[str, tuple[int, int] | None] = {}
 
     def maps(self, ordinal: int) -> SegmentLinkMaps:
         """The :class:`SegmentLinkMaps` of segment ``ordinal`` (made once per state)."""
@@ -381,7 +387,17 @@ class SnapshotLinks:
 
     def is_live(self, article_id: str) -> bool:
         """Whether an article with this id is live in this state."""
-        return article_id in self.unstored.articles or self._find(article_id) is not None
+        return article_id in self.unstored.articles or self.locate(article_id) is not None
+
+    def locate(self, article_id: str) -> tuple[int, int] | None:
+        """(segment ordinal, doc) of a live id in the segments, ``None`` when it is in
+        none (deleted, or unstored): as the key lookups found it (:attr:`by_title`,
+        :attr:`by_url`), else by ``find`` (remembered either way: the state is fixed)."""
+        located = self._located
+        if article_id in located:
+            return located[article_id]
+        where = located[article_id] = self._find(article_id)
+        return where
 
     def resolve(self, source_id: str, keys: LinkKeys) -> Resolution:
         """Where a link with ``keys`` on ``source_id`` points in this state."""
@@ -411,7 +427,7 @@ class SnapshotLinks:
         unstored = self.unstored.articles.get(article_id)
         if unstored is not None:
             return unstored[2]
-        where = self._find(article_id)
+        where = self.locate(article_id)
         return () if where is None else doc_link_keys(self.segments[where[0]], where[1])
 
     def out_links(self, article_id: str) -> tuple[str, ...]:
@@ -440,7 +456,7 @@ class SnapshotLinks:
             return cached
         refs: list[LinkRef] = []
         unstored = self.unstored.articles.get(article_id)
-        where = None if unstored is not None else self._find(article_id)
+        where = None if unstored is not None else self.locate(article_id)
         if unstored is not None:
             key, url = unstored[0], unstored[1]
         elif where is not None:
@@ -486,7 +502,7 @@ class SnapshotLinks:
         unstored = self.unstored.articles.get(source_id)
         if unstored is not None:
             return unstored[3][link_no]
-        where = self._found_in.get((source_id, link_no)) or self._find(source_id)
+        where = self._found_in.get((source_id, link_no)) or self.locate(source_id)
         if where is None:
             raise damaged_ids(source_id)
         return self.segments[where[0]].link_headline(where[1], link_no)

@@ -57,6 +57,7 @@ from bnsearch.errors import ArticleError, BnSearchError
 from bnsearch.index import faults
 from bnsearch.index.anchorfile import (
     Analyzed,
+    AnchorUpdate,
     analyzed_groups,
     anchor_specs,
     anchors_stem,
@@ -672,50 +673,69 @@ class IndexWriter:
         to be folded, which a replacing update does (then each doc's anchors are read)."""
         given = self._given is not None
         fixes = {}
-        ahead: dict[int, Analyzed] = {}
-        if stored_of is None and proposed:  # every doc changes: one analysis for all
-            ordinals = sorted(proposed)
-            groups = [[proposed[o][doc] for doc in sorted(proposed[o])] for o in ordinals]
-            for ordinal, arrays in zip(
-                ordinals, analyzed_groups(self._schema, groups), strict=True
-            ):
-                ahead[ordinal] = Analyzed(tuple(sorted(proposed[ordinal])), arrays)
+        # every doc changes: one analysis for all that use it
+        analyzed = {} if stored_of is not None else self._analyzed_ahead(proposed, adds=adds)
         for ordinal, docs in sorted(proposed.items()):
             working = self._working[ordinal]
-            analyzed: Analyzed | None
+            reader = working.reader
             if stored_of is None:
-                changes, analyzed = dict(docs), ahead[ordinal]
+                changes, found = dict(docs), analyzed.get(ordinal)
             else:
-                changes, analyzed = changed_anchors(
+                changes, found = changed_anchors(
                     self._schema,
-                    working.reader,
+                    reader,
                     docs,
                     functools.partial(stored_of, ordinal),
-                    cheap=given or (working.new and not working.reader.anchor_updates),
+                    cheap=given or (working.new and not reader.anchor_updates),
                 )
             if not changes:
                 continue
             if not working.new:
                 self._reindexed += len(changes)
-            reader = working.reader
-            olds = reader.anchor_updates
-            # the new update carries the newest of the others over (a suffix: later wins)
-            carried = olds[fold_start([len(old.docs) for old in olds], len(changes)) :]
-            if adds and not carried and self._text_anchors:
-                arrays = update_arrays(self._schema, (), changes, analyzed, adds=True)
+            carried = self._carried(ordinal, len(changes))
+            if adds and not carried and found is not None:
+                arrays = update_arrays(self._schema, (), changes, found, adds=True)
             else:
                 if adds:  # folding (or a keyword anchor field): the docs' whole anchors
                     changes = {d: reader.stored_anchors(d) + new for d, new in changes.items()}
-                    analyzed = None  # (the gained headlines' analysis)
                 # a doc an adding update carried holds gets its whole anchors too
                 for old in carried:
                     if old.adds:
                         for doc in old.docs.tolist():
                             if doc not in changes:
                                 changes[doc] = reader.stored_anchors(doc)
-                arrays = update_arrays(self._schema, carried, changes, analyzed)
+                arrays = update_arrays(self._schema, carried, changes, found)
             fixes[ordinal] = (arrays, tuple(old.name for old in carried))
         return fixes
+
+    def _carried(self, ordinal: int, changed: int) -> tuple[AnchorUpdate, ...]:
+        """The updates of segment ``ordinal`` its next update (of ``changed`` docs)
+        carries over (a suffix of them, later wins; none unless they are due to fold:
+        :func:`.anchorfile.fold_start`)."""
+        olds = self._working[ordinal].reader.anchor_updates
+        return tuple(olds[fold_start([len(old.docs) for old in olds], changed) :])
+
+    def _analyzed_ahead(
+        self, proposed: Mapping[int, Mapping[int, tuple[str, ...]]], *, adds: bool
+    ) -> dict[int, Analyzed]:
+        """One analysis (:func:`.anchorfile.analyzed_groups`) of the docs of ``proposed``
+        (every one changes) for the updates that use it: working ordinal -> its docs'
+        arrays. ``adds``: only the segments that get an adding update (no fold due, text
+        anchor fields); the others' docs get their whole anchors, analyzed then by
+        :func:`.anchorfile.update_arrays`, so their gained headlines are not analyzed
+        for nothing."""
+        if adds and not self._text_anchors:
+            return {}
+        ordinals = [
+            o
+            for o in sorted(proposed)
+            if proposed[o] and not (adds and self._carried(o, len(proposed[o])))
+        ]
+        groups = [[proposed[o][doc] for doc in sorted(proposed[o])] for o in ordinals]
+        return {
+            ordinal: Analyzed(tuple(sorted(proposed[ordinal])), arrays)
+            for ordinal, arrays in zip(ordinals, analyzed_groups(self._schema, groups), strict=True)
+        }
 
     def _appended_anchors(
         self, view: SnapshotLinks, pointing: Mapping[int, set[int]]
@@ -759,8 +779,11 @@ class IndexWriter:
                 if found.status is LinkStatus.RESOLVED and target and target not in self._unstored:
                     gained.setdefault(target, []).append(headlines[number])
         proposed: dict[int, dict[int, tuple[str, ...]]] = {}
-        for ordinal, doc, target in sorted(self._live_locations(gained)):
-            proposed.setdefault(ordinal, {})[doc] = tuple(gained[target])
+        for target, gains in gained.items():
+            where = view.locate(target)  # (found already by the lookups that resolved it)
+            if where is None:  # resolved, not unstored: live in a segment
+                raise damaged_ids(target)
+            proposed.setdefault(where[0], {})[where[1]] = tuple(gains)
         return proposed
 
     def _has_links(self) -> bool:
