@@ -358,3 +358,79 @@ def test_an_anchor_update_keeps_the_deletions_read_already(
     live["s0"] = linker
     del live[targets[2].id]
     _same_as_fresh(index, live)
+
+
+def test_a_fold_analyses_no_gained_headline_for_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit of new linkers whose target segment's updates are due to fold writes a
+    replacing update of the targets' whole anchors; the headlines they gain are not
+    analysed ahead for an adding update it does not write (one analysis of the whole
+    anchors, by update_arrays), while a commit that writes an adding update analyses
+    exactly the gained headlines."""
+    import bnsearch.index.writer as writer_module
+
+    analysed: list[list[tuple[str, ...]]] = []  # per commit: the anchors analysed ahead
+    written: list[bool] = []  # per commit: it wrote an adding update
+    original_groups = writer_module.analyzed_groups
+    original_update = writer_module.update_arrays
+
+    def groups(schema, anchors):  # type: ignore[no-untyped-def]
+        analysed[-1].extend(row for group in anchors for row in group)
+        return original_groups(schema, anchors)
+
+    def update(schema, olds, changes, found=None, *, adds=False):  # type: ignore[no-untyped-def]
+        written[-1] = adds
+        return original_update(schema, olds, changes, found, adds=adds)
+
+    monkeypatch.setattr(writer_module, "analyzed_groups", groups)
+    monkeypatch.setattr(writer_module, "update_arrays", update)
+    index = Index.create(tmp_path / "idx")
+    targets = [_target(n) for n in range(3)]
+    with index.writer() as writer:
+        writer.add_many(targets)
+    with index.writer(merge_policy=MergePolicy(merge_factor=256)) as writer:
+        for number in range(MAX_UPDATES + 2):
+            analysed.append([])
+            written.append(False)
+            headline = targets[number % 3].title
+            related = [RelatedLink(headline=headline)]
+            writer.add(Article(id=f"s{number}", title=f"উৎস {number}", body="নদী", related=related))
+            writer.commit()
+            expected = [(headline,)] if written[-1] else []
+            assert analysed[-1] == expected, number
+    assert written.count(False) == 1  # the fold: the (MAX_UPDATES + 1)-th commit
+    assert written.index(False) == MAX_UPDATES
+
+
+def test_the_gained_headlines_are_placed_where_their_lookups_found_the_targets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit of new linkers finds the targets whose anchors gain headlines once, by
+    the key lookups that resolved the links: it does not look their ids up again in the
+    segments (IndexWriter._live_locations), and the update lands on the right docs."""
+    from bnsearch.index.writer import IndexWriter
+
+    asked: list[str] = []
+    original = IndexWriter._live_locations
+
+    def locations(self, article_ids):  # type: ignore[no-untyped-def]
+        wanted = list(article_ids)
+        asked.extend(wanted)
+        return original(self, wanted)
+
+    index = Index.create(tmp_path / "idx")
+    targets = [_target(n) for n in range(4)]
+    with index.writer() as writer:
+        writer.add_many(targets)
+    monkeypatch.setattr(IndexWriter, "_live_locations", locations)
+    related = [RelatedLink(headline=targets[n].title) for n in (3, 1)]
+    with index.writer() as writer:
+        writer.add(Article(id="s0", title="উৎস এক", body="নদী", related=related))
+    assert not {"t1", "t3"} & set(asked)
+    reader = index.reader()
+    for number in range(4):
+        where = reader.find(f"t{number}")
+        assert where is not None
+        gained = [targets[number].title] if number in (1, 3) else []
+        assert reader.stored(*where)["anchors"] == gained

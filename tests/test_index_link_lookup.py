@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import numpy as np
 import pytest
 from conftest import shared_file
 from page_render import load_belin
@@ -216,3 +217,33 @@ def test_verify_names_a_damaged_link_map() -> None:
         patch.setattr(SegmentReader, "array", damaged)
         assert linkmaps.map_problems(segment) == [problem]
         assert problem in verify(index).problems
+
+
+@pytest.mark.parametrize("size", [0, 1, 6, linkmaps.SMALL_MAP, linkmaps.SMALL_MAP + 1, 300])
+def test_small_and_large_key_maps_find_and_check_alike(size: int) -> None:
+    """A key map of any size (a dict of its hashes up to SMALL_MAP items, binary search
+    above) gives each key's items in order, a key's hash collisions included, and
+    check_map refuses an item out of range and hashes out of order on either side."""
+    rng = random.Random(size)
+    keys = [rng.choice(["নদী", "সেতু", "", f"খবর {rng.randrange(size + 1)}"]) for _ in range(size)]
+    hashes, items = linkmaps.build_map(keys)
+    key_map = linkmaps.KeyMap(hashes, items)
+    for key in {*keys, "নেই"} - {""}:
+        assert key_map.candidates(key) == [i for i, k in enumerate(keys) if k == key]
+    assert key_map.candidates("") == []
+    if len(hashes):  # every item under one hash: all are candidates of its key
+        same = np.full(len(hashes), hashes[0], dtype=np.uint64)
+        collided = linkmaps.KeyMap(same, np.sort(items))
+        wanted = next(k for k in keys if k and linkmaps.key_hash(k) == int(hashes[0]))
+        assert collided.candidates(wanted) == sorted(items.tolist())
+    assert linkmaps.check_map("title", hashes, items, size) is None
+    if len(items) > 1:
+        beyond = items.copy()
+        beyond[-1] = size
+        assert "an item outside" in str(linkmaps.check_map("title", hashes, beyond, size))
+        below = items.copy()
+        below[0] = -1
+        assert "an item outside" in str(linkmaps.check_map("title", hashes, below, size))
+        if hashes[0] != hashes[-1]:
+            backwards = hashes[::-1].copy()
+            assert "not ascending" in str(linkmaps.check_map("title", backwards, items, size))
