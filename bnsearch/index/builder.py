@@ -638,33 +638,43 @@ def postings_field(
     :func:`few_anchor_fields`, and an adding anchor update resolved
     (:mod:`.anchoradds`)."""
     keys = sorted(postings)
-    terms = sorted({term for term, _ in keys})
-    rank = {term: number for number, term in enumerate(terms)}
-    per_term = np.bincount(
-        np.fromiter((rank[t] for t, _ in keys), np.int64, len(keys)), minlength=len(terms)
-    )
-    indptr = np.zeros(len(terms) + 1, dtype=np.int64)
-    np.cumsum(per_term, out=indptr[1:])
-    tfs = np.fromiter((len(postings[key]) - 1 for key in keys), np.int64, len(keys))
-    field_lengths = np.array(lengths, dtype=np.uint32)
+    # one pass over the postings in (term, doc) order: the term table and its pointers,
+    # each posting's doc, frequency, flags and positions
+    terms: list[str] = []
+    starts: list[int] = []  # posting number of each term's first
+    docs: list[int] = []
+    tfs: list[int] = []
+    flags: list[int] = []
+    positions: list[int] = []
+    starts_at: list[int] = [0]  # position number of each posting's first
+    last = None
+    for number, key in enumerate(keys):
+        term, doc = key
+        if term != last:
+            terms.append(term)
+            starts.append(number)
+            last = term
+        held = postings[key]
+        docs.append(doc)
+        tfs.append(len(held) - 1)
+        flags.append(held[0])
+        positions.extend(held[1:])
+        starts_at.append(len(positions))
+    starts.append(len(keys))
+    tf_max = max(tfs, default=0)
     out: dict[str, Any] = {
         "terms": terms,
-        "indptr": indptr,
-        "docs": np.fromiter((doc for _, doc in keys), np.int64, len(keys)).astype(
-            doc_id_dtype(doc_count)
-        ),
-        "tfs": tfs.astype(small_uint(int(tfs.max()) if len(tfs) else 0)),
-        "norms": encode_lengths(field_lengths),
-        "lens": field_lengths,
+        "indptr": np.array(starts, dtype=np.int64),
+        "docs": np.array(docs, dtype=doc_id_dtype(doc_count)),
+        "tfs": np.array(tfs, dtype=small_uint(tf_max)),
+        "norms": encode_lengths(lengths),
+        "lens": np.array(lengths, dtype=np.uint32),
     }
     if forms:
-        out["forms"] = np.fromiter((postings[key][0] for key in keys), np.uint8, len(keys))
+        out["forms"] = np.array(flags, dtype=np.uint8)
     if spec.positions:
-        pos = np.fromiter((p for key in keys for p in postings[key][1:]), np.int64, int(tfs.sum()))
-        out["pos"] = pos.astype(small_uint(int(pos.max()) if len(pos) else 0))
-        ends = np.zeros(len(keys) + 1, dtype=np.int64)
-        np.cumsum(tfs, out=ends[1:])
-        out["posptr"] = ends[indptr]
+        out["pos"] = np.array(positions, dtype=small_uint(max(positions, default=0)))
+        out["posptr"] = np.array([starts_at[start] for start in starts], dtype=np.int64)
     prefix = f"fld.{spec.name}."
     return {prefix + key: value for key, value in out.items()}
 
