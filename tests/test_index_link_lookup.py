@@ -12,6 +12,7 @@ code) give the same results and merge into segments with correct maps.
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -247,3 +248,44 @@ def test_small_and_large_key_maps_find_and_check_alike(size: int) -> None:
         if hashes[0] != hashes[-1]:
             backwards = hashes[::-1].copy()
             assert "not ascending" in str(linkmaps.check_map("title", backwards, items, size))
+
+
+def test_a_writer_hands_over_the_link_maps_its_flush_wrote(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The segment a writer's commit built keeps the link maps its builder wrote (no
+    views, no checks: the next commit checks no map), equal array by array to the ones
+    a reader opening the index reads and checks from the file; a bulk build's large maps
+    are not held in memory (read from the file when asked)."""
+    rng = random.Random(4)
+    records = belin(80)
+    index = Index.create(tmp_path / "idx")
+    with index.writer() as writer:
+        writer.add_many(linked_articles(records[:70], rng))
+    checked: list[str] = []
+    original = linkmaps.check_map
+
+    def counting(name, hashes, items, count):  # type: ignore[no-untyped-def]
+        checked.append(name)
+        return original(name, hashes, items, count)
+
+    monkeypatch.setattr(linkmaps, "check_map", counting)
+    (big,) = index.reader().segments
+    assert big.arrays_key not in linkmaps._BUILT  # a bulk build's maps: not adopted
+    with index.writer(merge_policy=NO_MERGES) as writer:
+        for article in linked_articles(records[70:], rng):
+            checked.clear()
+            writer.add(article)
+            writer.commit()
+            assert set(checked) <= set(linkmaps.MAPS) and len(checked) <= len(linkmaps.MAPS)
+            assert not checked or article.id == records[70]["id"]  # the first: the big one's
+        held = {s.name: linkmaps.map_arrays(s) for s in writer._base.segments if s.name != big.name}
+    assert len(held) == 10
+    opened = {s.name: s for s in Index.open(tmp_path / "idx").reader().segments}
+    checked.clear()
+    for name, arrays in held.items():
+        read = linkmaps.map_arrays(opened[name])
+        assert arrays.keys() == read.keys()
+        for stem, array in arrays.items():
+            assert array.dtype == read[stem].dtype and array.tolist() == read[stem].tolist()
+    assert len(checked) == 10 * len(linkmaps.MAPS)  # a reader opening them checks each

@@ -246,6 +246,27 @@ def segment_maps(segment: SegmentReader) -> dict[str, KeyMap]:
     return found
 
 
+def map_arrays_of(arrays: Mapping[str, Any]) -> dict[str, Array]:
+    """The map arrays (by stem) among a segment's ``arrays`` (all five maps' or none)."""
+    stems = [map_stem(name, part) for name in MAPS for part in ("hash", "items")]
+    return {stem: arrays[stem] for stem in stems} if all(s in arrays for s in stems) else {}
+
+
+def adopt_maps(segment: SegmentReader, arrays: Mapping[str, Array]) -> None:
+    """Take ``arrays`` (:func:`map_arrays_of` the arrays this process has just written
+    into ``segment``'s file) as the segment's maps, the ones :func:`segment_maps`
+    would read: no views made, nothing checked (they are not read from a file; a
+    reader opening the segment reads and checks them). A writer landing the segment
+    its flush built hands them over so, instead of its next commit reading them. Only
+    small maps (at most :data:`SMALL_MAP` items each: a commit of a few articles) are
+    taken: a bulk build's would stay in memory, where the file's pages can be dropped."""
+    if arrays and all(len(array) <= SMALL_MAP for array in arrays.values()):
+        _BUILT[segment.arrays_key] = {
+            name: KeyMap(arrays[map_stem(name, "hash")], arrays[map_stem(name, "items")])
+            for name in MAPS
+        }
+
+
 def computed_maps(segment: SegmentReader) -> dict[str, Array]:
     """The maps' arrays as the builder would write them, from the segment's string
     tables (for segments without them, and for ``verify``)."""

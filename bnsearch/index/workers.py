@@ -27,6 +27,7 @@ from bnsearch.articles.links import KeyedArticle
 from bnsearch.errors import BnSearchError
 from bnsearch.index.builder import SegmentBuilder
 from bnsearch.index.directory import Directory, FileInfo, FSDirectory
+from bnsearch.index.linkmaps import map_arrays_of
 from bnsearch.index.links import title_key
 from bnsearch.index.schema import Schema
 from bnsearch.index.segment import write_segment
@@ -66,6 +67,7 @@ class LocalBuilder:
         self._builder = SegmentBuilder(schema)
         self._result: Flushed | None = None
         self._failure: str | None = None  # a failed add leaves the builder half-filled
+        self._maps: dict[str, Any] = {}  # the link key maps the last flush wrote
 
     def add(self, items: Items, keys: Keys | None = None) -> None:
         if self._failure is not None:
@@ -90,12 +92,19 @@ class LocalBuilder:
         built = _with_extra(self._builder.build(anchors), extra)
         files = write_segment(directory, name, built)
         self._result = (files, self._builder.doc_count, built["stats"])
+        self._maps = map_arrays_of(built["arrays"])
         self._builder = SegmentBuilder(self._schema)
 
     def finish_flush(self) -> Flushed:
         result, self._result = self._result, None
         assert result is not None
         return result
+
+    def landed_maps(self) -> dict[str, Any]:
+        """The link key map arrays (by stem) of the segment the last flush wrote, as it
+        wrote them (once: handed over, then forgotten)."""
+        maps, self._maps = self._maps, {}
+        return maps
 
     def discard(self) -> None:
         self._builder = SegmentBuilder(self._schema)

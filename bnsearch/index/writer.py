@@ -69,7 +69,7 @@ from bnsearch.index.anchorfile import (
 )
 from bnsearch.index.builder import no_cycle_collection
 from bnsearch.index.directory import MANIFEST_TMP, Directory, FileInfo, FSDirectory
-from bnsearch.index.linkmaps import link_url_key
+from bnsearch.index.linkmaps import adopt_maps, link_url_key
 from bnsearch.index.links import (
     LinkGraph,
     SnapshotLinks,
@@ -935,6 +935,9 @@ class IndexWriter:
                 self._unstored.pop(article_id, None)
             entry = SegmentEntry(name=name, max_doc=max_doc, files=files, stats=stats)
             reader = SegmentReader(self._directory, entry, self._schema, ordinal=len(self._working))
+            builder = self._builders[slot]
+            if isinstance(builder, LocalBuilder):  # its link maps, as it wrote them
+                adopt_maps(reader, builder.landed_maps())
             self._working.append(_Working(entry=entry, reader=reader, new=True, dead=pending.dead))
 
     def _new_segment_name(self) -> str:
