@@ -662,13 +662,16 @@ def postings_field(
         starts_at.append(len(positions))
     starts.append(len(keys))
     tf_max = max(tfs, default=0)
+    field_lengths = np.array(lengths, dtype=np.int64)
     out: dict[str, Any] = {
         "terms": terms,
         "indptr": np.array(starts, dtype=np.int64),
         "docs": np.array(docs, dtype=doc_id_dtype(doc_count)),
         "tfs": np.array(tfs, dtype=small_uint(tf_max)),
-        "norms": encode_lengths(lengths),
-        "lens": np.array(lengths, dtype=np.uint32),
+        "norms": encode_lengths(field_lengths),
+        # (a crafted length read from a damaged file wraps, as numpy's cast does, for
+        # verify to report; it does not raise here)
+        "lens": field_lengths.astype(np.uint32),
     }
     if forms:
         out["forms"] = np.array(flags, dtype=np.uint8)
