@@ -1,0 +1,221 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""A new unit's record in compiled code: its live document frequency over a snapshot.
+
+:meth:`bnsearch.search.engine.Evaluator._live_dfs` asks, for the units a query meets
+for the first time, how many live documents hold each in any of its slices (a word in
+title and body: a document once). Counted by marking every posting of every slice
+(the kernel's ``unit_doc_freqs``), a word's first query at 1M read all its body
+postings in every segment before scoring (about 0.2 ms of its 0.8). Here the longest
+slice of a unit is never walked where the segment has no deletions: it counts as its
+length, and each document of the unit's shorter slices (merged in doc order, each
+once) is looked up in it by a galloping search, counted when absent. With deletions
+the longest slice's live documents are counted in one pass (no marks) and the shorter
+slices' documents the same way. A unit of many slices (a prefix's expansions) marks
+its documents in a byte table instead.
+
+The rule is the numpy path's (:meth:`Evaluator._combine`: a document counts once,
+if live); ``tests/test_search_unit_dfs.py`` checks both agree on the shared corpora,
+with and without deletions.
+"""
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
+from libc.stdlib cimport calloc, free
+
+cnp.import_array()
+
+#: Above this many slices a unit's documents are marked in a byte table (a k-way merge
+#: picks its next document among k cursors).
+DEF MERGE_SLICES = 8
+
+
+def _out_of_range():
+    from bnsearch.errors import IndexFormatError
+
+    return IndexFormatError("a posting names a document outside its segment (damaged index)")
+
+
+cdef inline Py_ssize_t _at(const void* docs, bint wide, Py_ssize_t i) noexcept nogil:
+    if wide:
+        return (<const int32_t*>docs)[i]
+    return (<const uint16_t*>docs)[i]
+
+
+cdef inline bint _seek(
+    const void* docs, bint wide, Py_ssize_t n, Py_ssize_t* at, Py_ssize_t doc
+) noexcept nogil:
+    """Whether ``doc`` is in the ascending ``docs``, searched from ``at[0]`` (galloping:
+    1, 2, 4, ... postings ahead, then halving); ``at[0]`` moves to the first posting at
+    or above ``doc`` (the next, larger doc searches from there)."""
+    cdef Py_ssize_t low = at[0], high, step = 1, middle, value
+    if low >= n:
+        return False
+    value = _at(docs, wide, low)
+    if value >= doc:
+        return value == doc
+    # docs[low] < doc
+    high = low + 1
+    while high < n and _at(docs, wide, high) < doc:
+        low = high
+        step <<= 1
+        high = low + step
+    if high > n:
+        high = n
+    while high - low > 1:  # docs[low] < doc <= docs[high] (or high == n)
+        middle = (low + high) >> 1
+        if _at(docs, wide, middle) < doc:
+            low = middle
+        else:
+            high = middle
+    at[0] = high
+    return high < n and _at(docs, wide, high) == doc
+
+
+cdef inline cnp.ndarray _docs(object docs):
+    """``docs`` as a C-contiguous native uint16 or int32 array (a copy only if needed)."""
+    cdef cnp.ndarray arr = <cnp.ndarray>cnp.PyArray_FROM_O(docs)
+    cdef int kind = cnp.PyArray_TYPE(arr)
+    if (kind != cnp.NPY_UINT16 and kind != cnp.NPY_INT32) or not (
+        cnp.PyArray_IS_C_CONTIGUOUS(arr)
+        and cnp.PyArray_ISNOTSWAPPED(arr)
+        and cnp.PyArray_ISALIGNED(arr)
+    ):
+        arr = np.ascontiguousarray(arr, dtype=np.int32 if kind != cnp.NPY_UINT16 else np.uint16)
+    return arr
+
+
+cdef Py_ssize_t _live_count(
+    const void* docs, bint wide, Py_ssize_t n, const uint8_t* live, Py_ssize_t max_doc
+) except -1:
+    cdef Py_ssize_t i, d, count = 0
+    if live == NULL:
+        return n
+    for i in range(n):
+        d = _at(docs, wide, i)
+        if d < 0 or d >= max_doc:
+            raise _out_of_range()
+        count += live[d] != 0
+    return count
+
+
+cdef Py_ssize_t _marked_count(
+    list slices, const uint8_t* live, Py_ssize_t max_doc
+) except -1:
+    """Distinct live documents of many slices, marked in a byte table."""
+    cdef uint8_t* seen = <uint8_t*>calloc(max_doc if max_doc > 0 else 1, 1)
+    cdef cnp.ndarray arr
+    cdef Py_ssize_t i, n, d, count = 0
+    cdef const void* docs
+    cdef bint wide
+    if seen == NULL:
+        raise MemoryError()
+    try:
+        for item in slices:
+            arr = _docs(item)
+            docs = cnp.PyArray_DATA(arr)
+            wide = cnp.PyArray_TYPE(arr) == cnp.NPY_INT32
+            n = cnp.PyArray_DIM(arr, 0)
+            for i in range(n):
+                d = _at(docs, wide, i)
+                if d < 0 or d >= max_doc:
+                    raise _out_of_range()
+                if not seen[d]:
+                    seen[d] = 1
+                    count += live == NULL or live[d] != 0
+    finally:
+        free(seen)
+    return count
+
+
+cdef Py_ssize_t _merged_count(
+    list slices, const uint8_t* live, Py_ssize_t max_doc
+) except -1:
+    """Distinct live documents of a few ascending slices: the longest counted (its
+    length, or its live documents in one pass), the others merged in doc order and
+    each document looked up in it."""
+    cdef Py_ssize_t k = len(slices), j, longest = 0, d, low, count
+    cdef list arrays = [_docs(item) for item in slices]
+    cdef const void* data[MERGE_SLICES]
+    cdef bint wide[MERGE_SLICES]
+    cdef Py_ssize_t size[MERGE_SLICES]
+    cdef Py_ssize_t cursor[MERGE_SLICES]
+    cdef cnp.ndarray arr
+    cdef Py_ssize_t at = 0
+    for j in range(k):
+        arr = <cnp.ndarray>arrays[j]
+        data[j] = cnp.PyArray_DATA(arr)
+        wide[j] = cnp.PyArray_TYPE(arr) == cnp.NPY_INT32
+        size[j] = cnp.PyArray_DIM(arr, 0)
+        cursor[j] = 0
+        if size[j] > size[longest]:
+            longest = j
+    count = _live_count(data[longest], wide[longest], size[longest], live, max_doc)
+    cursor[longest] = size[longest]  # (not merged: searched)
+    cdef bint more
+    while True:
+        more = False
+        for j in range(k):  # the smallest next doc of the other slices
+            if cursor[j] < size[j]:
+                d = _at(data[j], wide[j], cursor[j])
+                if not more or d < low:
+                    low = d
+                    more = True
+        if not more:
+            break
+        if low < 0 or low >= max_doc:
+            raise _out_of_range()
+        for j in range(k):  # (every slice holding it moves past it: counted once)
+            if cursor[j] < size[j] and _at(data[j], wide[j], cursor[j]) == low:
+                cursor[j] += 1
+        if (live == NULL or live[low] != 0) and not _seek(
+            data[longest], wide[longest], size[longest], &at, low
+        ):
+            count += 1
+    return count
+
+
+def live_doc_freqs(list units, list lives, list max_docs):
+    """Per unit, its live documents over a snapshot: ``units[u][s]`` is the list of
+    doc arrays (ascending, unique within each) of unit ``u`` in segment ``s``;
+    ``lives[s]`` a bool array of segment ``s``'s live docs, or None when nothing is
+    deleted; ``max_docs[s]`` its doc count. A document counts once however many of a
+    unit's slices hold it."""
+    cdef Py_ssize_t n_segments = len(lives), s, max_doc, total
+    cdef list out = []
+    cdef list per_segment, slices
+    cdef cnp.ndarray live_arr, arr
+    cdef const uint8_t* live
+    cdef list live_arrays = []
+    for s in range(n_segments):
+        if lives[s] is None:
+            live_arrays.append(None)
+        else:
+            live_arrays.append(np.ascontiguousarray(lives[s], dtype=np.bool_))
+    for per_segment in units:
+        total = 0
+        for s in range(n_segments):
+            slices = per_segment[s]
+            max_doc = max_docs[s]
+            live = NULL
+            if live_arrays[s] is not None:
+                live_arr = <cnp.ndarray>live_arrays[s]
+                if cnp.PyArray_DIM(live_arr, 0) < max_doc:
+                    raise _out_of_range()
+                live = <const uint8_t*>cnp.PyArray_DATA(live_arr)
+            if len(slices) == 1:
+                arr = _docs(slices[0])
+                total += _live_count(
+                    cnp.PyArray_DATA(arr),
+                    cnp.PyArray_TYPE(arr) == cnp.NPY_INT32,
+                    cnp.PyArray_DIM(arr, 0),
+                    live,
+                    max_doc,
+                )
+            elif len(slices) > MERGE_SLICES:
+                total += _marked_count(slices, live, max_doc)
+            elif slices:
+                total += _merged_count(slices, live, max_doc)
+        out.append(total)
+    return out
