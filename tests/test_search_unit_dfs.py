@@ -137,9 +137,23 @@ def test_random_slices_of_both_widths() -> None:
         assert got == unitdfs.numpy_live_doc_freqs(units, lives, sizes), trial
 
 
-@pytest.mark.parametrize("slices", [2, 12])
-def test_a_doc_outside_its_segment_is_a_format_error(slices: int) -> None:
+@pytest.mark.parametrize("slices", [2, 3, 12])
+@pytest.mark.parametrize("longer", [False, True])
+def test_a_doc_outside_its_segment_is_a_format_error(slices: int, longer: bool) -> None:
+    """In a shorter slice or (``longer``) the longest; the next count is still right
+    (no mark is left behind)."""
     compiled = _units_module()
-    docs = [np.array([1, 5], np.int32)] * (slices - 1) + [np.array([2, 9], np.int32)]
+    bad = np.array([0, 2, 3, 9], np.int32) if longer else np.array([2, 9], np.int32)
+    docs = [np.array([1, 5], np.int32)] * (slices - 1) + [bad]
     with pytest.raises(IndexFormatError):
         compiled.live_doc_freqs([[docs]], [None], [6])
+    good = [np.array([1, 5], np.int32), np.array([0, 2, 3, 4], np.int32)]
+    assert compiled.live_doc_freqs([[good]], [None], [6]) == [6]
+
+
+def test_a_searched_slice_outside_its_segment_is_a_format_error() -> None:
+    compiled = _units_module()
+    many = np.arange(0, 700, dtype=np.int32)
+    with pytest.raises(IndexFormatError):
+        compiled.live_doc_freqs([[[np.array([3], np.int32), many]]], [None], [600])
+    assert compiled.live_doc_freqs([[[np.array([3], np.int32), many]]], [None], [700]) == [700]
