@@ -32,7 +32,7 @@ extensions = [
         extra_compile_args=COMPILE_ARGS,
         optional=True,
     ),
-    Extension(  # a new unit's live document frequency (bnsearch/search/unitdfs.py)
+    Extension(  # a new unit's live document frequency (bnsearch/search/unitstats.py)
         "bnsearch.search._units",
         ["bnsearch/search/_units.pyx"],
         include_dirs=[np.get_include()],

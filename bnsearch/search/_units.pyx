@@ -1,5 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""A new unit's record in compiled code: its live document frequency over a snapshot.
+"""A new unit's record in compiled code: its live document frequency over a snapshot
+and the block bounds of its longest slice (:mod:`bnsearch.search.unitstats` holds the
+numpy twins and says when each runs).
 
 :meth:`bnsearch.search.engine.Evaluator._live_dfs` asks, for the units a query meets
 for the first time, how many live documents hold each in any of its slices (a word in
@@ -15,7 +17,7 @@ slices' documents the same way. A unit of many slices (a prefix's expansions) ma
 its documents in a byte table instead.
 
 The rule is the numpy path's (:meth:`Evaluator._combine`: a document counts once,
-if live); ``tests/test_search_unit_dfs.py`` checks both agree on the shared corpora,
+if live); ``tests/test_search_unitstats.py`` checks both agree on the shared corpora,
 with and without deletions.
 """
 
@@ -25,6 +27,7 @@ cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
 from libc.stdlib cimport calloc, free, realloc
 from libc.string cimport memset
+from libc.math cimport NAN
 
 cnp.import_array()
 
@@ -345,3 +348,55 @@ def live_doc_freqs(list units, list lives, list max_docs):
                 total += _merged_count(slices, live, max_doc)
         out.append(total)
     return out
+
+
+def block_bounds(object block_tfs, object block_norms, object highest, object docs, Py_ssize_t step):
+    """``(bound, exact, firsts)`` as :func:`bnsearch.search.unitstats.numpy_block_bounds`
+    gives them (the same float32 products), or None where an array is not of the type
+    the writers write (uint8 tfs and codes, 256 float32 multipliers, uint16 or int32
+    docs): numpy serves those."""
+    cdef cnp.ndarray tfs_arr = <cnp.ndarray>cnp.PyArray_FROM_O(block_tfs)
+    cdef cnp.ndarray norms_arr = <cnp.ndarray>cnp.PyArray_FROM_O(block_norms)
+    cdef cnp.ndarray high_arr = <cnp.ndarray>cnp.PyArray_FROM_O(highest)
+    cdef cnp.ndarray docs_arr = <cnp.ndarray>cnp.PyArray_FROM_O(docs)
+    cdef int kind = cnp.PyArray_TYPE(docs_arr)
+    if (
+        cnp.PyArray_TYPE(tfs_arr) != cnp.NPY_UINT8
+        or cnp.PyArray_TYPE(norms_arr) != cnp.NPY_UINT8
+        or cnp.PyArray_TYPE(high_arr) != cnp.NPY_FLOAT32
+        or (kind != cnp.NPY_UINT16 and kind != cnp.NPY_INT32)
+        or cnp.PyArray_NDIM(tfs_arr) != 1
+        or cnp.PyArray_NDIM(docs_arr) != 1
+        or cnp.PyArray_DIM(high_arr, 0) != 256
+        or cnp.PyArray_DIM(norms_arr, 0) != cnp.PyArray_DIM(tfs_arr, 0)
+        or not cnp.PyArray_IS_C_CONTIGUOUS(tfs_arr)
+        or not cnp.PyArray_IS_C_CONTIGUOUS(norms_arr)
+        or not cnp.PyArray_IS_C_CONTIGUOUS(high_arr)
+        or not cnp.PyArray_ISALIGNED(high_arr)
+        or not cnp.PyArray_ISNOTSWAPPED(high_arr)
+        or not cnp.PyArray_IS_C_CONTIGUOUS(docs_arr)
+        or not cnp.PyArray_ISALIGNED(docs_arr)
+        or not cnp.PyArray_ISNOTSWAPPED(docs_arr)
+        or step <= 0
+    ):
+        return None
+    cdef Py_ssize_t n = cnp.PyArray_DIM(tfs_arr, 0), n_docs = cnp.PyArray_DIM(docs_arr, 0)
+    cdef Py_ssize_t n_firsts = (n_docs + step - 1) // step, i
+    cdef const uint8_t* tfs = <const uint8_t*>cnp.PyArray_DATA(tfs_arr)
+    cdef const uint8_t* norms = <const uint8_t*>cnp.PyArray_DATA(norms_arr)
+    cdef const float* high = <const float*>cnp.PyArray_DATA(high_arr)
+    cdef const void* doc_p = cnp.PyArray_DATA(docs_arr)
+    cdef bint wide = kind == cnp.NPY_INT32
+    cdef cnp.ndarray bound = cnp.PyArray_EMPTY(1, [n], cnp.NPY_FLOAT32, 0)
+    cdef cnp.ndarray exact = cnp.PyArray_EMPTY(1, [4 * n], cnp.NPY_FLOAT32, 0)
+    cdef cnp.ndarray firsts = cnp.PyArray_EMPTY(1, [n_firsts], cnp.NPY_INT32, 0)
+    cdef float* bound_p = <float*>cnp.PyArray_DATA(bound)
+    cdef float* exact_p = <float*>cnp.PyArray_DATA(exact)
+    cdef int32_t* firsts_p = <int32_t*>cnp.PyArray_DATA(firsts)
+    for i in range(n):
+        bound_p[i] = <float>tfs[i] * high[norms[i]]
+    for i in range(4 * n):
+        exact_p[i] = NAN
+    for i in range(n_firsts):
+        firsts_p[i] = <int32_t>_at(doc_p, wide, i * step)
+    return bound, exact, firsts

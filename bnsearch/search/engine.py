@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from bnsearch.index.blockmax import BLOCK
 from bnsearch.index.segment import SegmentReader
-from bnsearch.search import kernel, unitdfs
+from bnsearch.search import kernel, unitstats
 from bnsearch.search.compiler import Compiled, Unit
 from bnsearch.search.context import PARTS_CACHE_BYTES, PARTS_CACHE_ENTRIES, Context
 from bnsearch.search.phrases import phrase_frequencies
@@ -610,19 +610,17 @@ class Evaluator:
         block_tfs, block_norms, block_forms = found
         # (stored term frequencies are >= 1: every posting's x is > 0 where the table is)
         highest, positive = self.ctx.table_ceiling(field, unit.weights[field])
-        bound: FloatArray = np.multiply(block_tfs, highest[block_norms], dtype=np.float32)
+        # (``exact``: two floats a block for the slice, two for the unit's other slice)
+        bound, exact, firsts = unitstats.block_bounds(block_tfs, block_norms, highest, docs)
         if not bonus or self._part_forms(unit, segment, parts[longest]) is None:
             block_forms = None
-        # (two floats a block for the slice, two for the unit's other slice: see the core)
-        exact: FloatArray = np.full(4 * len(bound), np.nan, dtype=np.float32)
-        firsts = np.ascontiguousarray(docs[::BLOCK], dtype=np.int32)
         return longest, bound, block_forms, exact, firsts, positive
 
     def _live_dfs(self, records: list[UnitArgs]) -> None:
         """Sets each record's live documents in the snapshot (a document once however
-        many of its slices hold it): one call for them all (:mod:`.unitdfs`)."""
+        many of its slices hold it): one call for them all (:mod:`.unitstats`)."""
         segments = self.segments
-        dfs = unitdfs.live_doc_freqs(
+        dfs = unitstats.live_doc_freqs(
             [[pieces[1] for pieces in record.pieces] for record in records],
             [segment.live if segment.del_count else None for segment in segments],
             [segment.max_doc for segment in segments],

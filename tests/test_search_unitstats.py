@@ -1,4 +1,4 @@
-"""A unit's live document frequency (:mod:`bnsearch.search.unitdfs`): the compiled count
+"""A unit's live document frequency (:mod:`bnsearch.search.unitstats`): the compiled count
 (a unit's longest slice searched, not walked, where nothing is deleted) equals the numpy
 reference and the kernel's marking count, on the shared corpora with deletes across
 segments (a word in title and body, a few slices merged, many slices marked) and on
@@ -16,7 +16,8 @@ import pytest
 from bnsearch.articles import Article, read_articles
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import Index
-from bnsearch.search import unitdfs
+from bnsearch.index.blockmax import BLOCK
+from bnsearch.search import unitstats
 
 from .conftest import compiled_core, index_of, shared_file
 
@@ -59,12 +60,12 @@ def _check(units: list[list[list[np.ndarray]]], segments: list) -> list[int]:
     compiled = _units_module()
     lives = [s.live if s.del_count else None for s in segments]
     sizes = [s.max_doc for s in segments]
-    want = unitdfs.numpy_live_doc_freqs(units, lives, sizes)
+    want = unitstats.numpy_live_doc_freqs(units, lives, sizes)
     assert compiled.live_doc_freqs(units, lives, sizes) == want
     assert _kernel_counts(units, segments) == want
     # the same counts as if nothing were deleted, where every doc is live
     assert compiled.live_doc_freqs(units, [None] * len(segments), sizes) == (
-        unitdfs.numpy_live_doc_freqs(units, [None] * len(segments), sizes)
+        unitstats.numpy_live_doc_freqs(units, [None] * len(segments), sizes)
     )
     return want
 
@@ -134,7 +135,7 @@ def test_random_slices_of_both_widths() -> None:
             units.append(per_segment)
         sizes = [max_doc] * n_segments
         got = compiled.live_doc_freqs(units, lives, sizes)
-        assert got == unitdfs.numpy_live_doc_freqs(units, lives, sizes), trial
+        assert got == unitstats.numpy_live_doc_freqs(units, lives, sizes), trial
 
 
 @pytest.mark.parametrize("slices", [2, 3, 12])
@@ -157,3 +158,43 @@ def test_a_searched_slice_outside_its_segment_is_a_format_error() -> None:
     with pytest.raises(IndexFormatError):
         compiled.live_doc_freqs([[[np.array([3], np.int32), many]]], [None], [600])
     assert compiled.live_doc_freqs([[[np.array([3], np.int32), many]]], [None], [700]) == [700]
+
+
+def test_block_bounds_equal_numpys_on_the_corpora(corpus_index: Index) -> None:
+    """Every term of title and body with blocks, under two fields' multipliers: the
+    compiled bounds, memo and first docs equal numpy's (bit for bit)."""
+    from bnsearch.search import Searcher
+
+    compiled = _units_module()
+    ctx = Searcher(corpus_index.reader())._ctx
+    checked = 0
+    for segment in corpus_index.reader().segments:
+        for field in ("title", "body"):
+            highest, _ = ctx.table_ceiling(field, 1.7)
+            indptr = segment._field(field).indptr
+            for ident in range(len(segment.terms(field))):
+                start, end = int(indptr[ident]), int(indptr[ident + 1])
+                found = segment.blocks(field, start, end - start)
+                if found is None:
+                    continue
+                docs = segment._field(field).docs[start:end]
+                want = unitstats.numpy_block_bounds(found[0], found[1], highest, docs)
+                got = compiled.block_bounds(found[0], found[1], highest, docs, BLOCK)
+                assert got is not None
+                for a, b in zip(got, want, strict=True):
+                    assert a.dtype == b.dtype
+                    assert a.tobytes() == b.tobytes()
+                checked += 1
+    assert checked > 100
+
+
+def test_block_bounds_of_other_types_fall_back_to_numpy() -> None:
+    compiled = _units_module()
+    highest = np.linspace(2, 0.5, 256, dtype=np.float32)
+    tfs, norms = np.array([3, 1], np.uint16), np.array([0, 255], np.uint8)
+    docs = np.arange(0, 400, 2, dtype=np.int64)
+    assert compiled.block_bounds(tfs, norms, highest, docs, BLOCK) is None
+    bound, exact, firsts = unitstats.block_bounds(tfs, norms, highest, docs)
+    assert bound.tolist() == [np.float32(3) * highest[0], highest[255]]
+    assert np.isnan(exact).all() and len(exact) == 8
+    assert firsts.tolist() == [0, 256] and firsts.dtype == np.int32
