@@ -94,3 +94,31 @@ def test_an_empty_and_a_damaged_table_find_nothing() -> None:
     blob, off = _table(["ক", "খ", "গ"])
     off[2] = 100  # past the blob
     assert module.TermTable(blob, off).find("ক".encode()) == -1
+
+
+def test_blocks_of_a_slice_term_slices_found_are_those_searched(corpus_index: Index) -> None:
+    """:meth:`SegmentReader.blocks` takes the ordinal of a term :meth:`term_slices`
+    found instead of searching ``indptr``: the same blocks, and None for a length that
+    is not the term's."""
+    checked = 0
+    for segment in corpus_index.reader().segments:
+        arrays = segment._field("body")
+        for term in segment.terms("body")[::7]:
+            arrays.idents.clear()
+            searched = [
+                segment.blocks(f, s, len(d)) for f, d, _, s in segment.term_slices(term, ())
+            ]
+            parts = segment.term_slices(term, ("body",))
+            assert searched == [] and len(parts) == 1 and arrays.idents
+            _, docs, _, start = parts[0]
+            found = segment.blocks("body", start, len(docs))
+            arrays.idents.clear()
+            want = segment.blocks("body", start, len(docs))
+            assert (found is None) == (want is None)
+            if found is not None and want is not None:
+                for a, b in zip(found, want, strict=True):
+                    assert a is None and b is None or np.array_equal(a, b)
+                checked += 1
+                segment.term_slices(term, ("body",))
+                assert segment.blocks("body", start, len(docs) - 1) is None
+    assert checked > 50

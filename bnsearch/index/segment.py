@@ -362,6 +362,9 @@ class _FieldArrays:
         #: the compiled term table (:mod:`._terms`), made at the first lookup; False
         #: where that module was not built (the bisect of :func:`_ordinal` serves)
         self.table: Any = None
+        #: first posting -> term ordinal, of the terms :meth:`SegmentReader.term_slices`
+        #: found (so :meth:`SegmentReader.blocks` skips its search of ``indptr``)
+        self.idents: dict[int, int] = {}
 
     def check(self, max_doc: int, fail: Any, *, postings: bool) -> None:
         """Cheap structure checks (lengths, bounds of pointers); with ``postings``, also
@@ -821,6 +824,10 @@ class SegmentReader:
                 start, end = arrays.indptr[index : index + 2].tolist()
                 if end > start:
                     found.append((field, arrays.docs[start:end], arrays.tfs[start:end], start))
+                    idents = arrays.idents
+                    if len(idents) >= IDENTS_KEPT:
+                        idents.clear()
+                    idents[start] = index
         return found
 
     def _posting_slice(self, field: str, ident: int) -> tuple[Array, Array, int]:
@@ -846,8 +853,12 @@ class SegmentReader:
         indptr = arrays.indptr
         # (the key in the array's own dtype: a Python int would make numpy cast the
         # whole uint32 array to int64 first, ~10 us at 50k terms, per segment and word)
-        ident = int(indptr.searchsorted(indptr.dtype.type(start), side="right")) - 1
-        if ident < 0 or int(indptr[ident]) != start or int(indptr[ident + 1]) != start + length:
+        ident = arrays.idents.get(start, -1)  # (a term term_slices found: its ordinal)
+        if ident < 0:
+            ident = int(indptr.searchsorted(indptr.dtype.type(start), side="right")) - 1
+            if ident < 0 or int(indptr[ident]) != start:
+                return None
+        if int(indptr[ident + 1]) != start + length:
             return None
         low, high = int(pointer[ident]), int(pointer[ident + 1])
         if high == low:  # (a list of one block keeps none)
@@ -1105,6 +1116,10 @@ class EdgeTable:
             count = count + 1 if source == previous else 0
             previous = source
             self.link_no.append(count)
+
+
+#: Term ordinals a field keeps by first posting (:attr:`_FieldArrays.idents`).
+IDENTS_KEPT = 4096
 
 
 def _utf8(term: str) -> bytes | None:
