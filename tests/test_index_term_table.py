@@ -117,7 +117,7 @@ def test_blocks_of_a_slice_term_slices_found_are_those_searched(corpus_index: In
             assert (found is None) == (want is None)
             if found is not None and want is not None:
                 for a, b in zip(found, want, strict=True):
-                    assert a is None and b is None or np.array_equal(a, b)
+                    assert (a is None and b is None) or np.array_equal(a, b)
                 checked += 1
                 segment.term_slices(term, ("body",))
                 assert segment.blocks("body", start, len(docs) - 1) is None

@@ -26,6 +26,10 @@ import numpy.typing as npt
 from bnsearch.index.blockmax import BLOCK
 from bnsearch.search import kernel
 
+Array = npt.NDArray[Any]
+Floats = npt.NDArray[np.float32]
+#: ``(bound, exact, firsts)`` of a slice's blocks (:func:`block_bounds`)
+Bounds = tuple[Floats, Floats, npt.NDArray[np.int32]]
 #: ``units[u][s]``: the doc arrays (ascending, each unique) of unit ``u`` in segment ``s``.
 UnitSlices = Sequence[Sequence[Sequence[npt.NDArray[Any]]]]
 
@@ -46,32 +50,22 @@ def live_doc_freqs(
     return numpy_live_doc_freqs(units, lives, max_docs)
 
 
-def block_bounds(
-    block_tfs: npt.NDArray[Any],
-    block_norms: npt.NDArray[Any],
-    highest: npt.NDArray[np.float32],
-    docs: npt.NDArray[Any],
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int32]]:
+def block_bounds(tfs: Array, norms: Array, highest: Floats, docs: Array) -> Bounds:
     """``(bound, exact, firsts)`` of a slice of ``docs`` cut into blocks of
-    :data:`~bnsearch.index.blockmax.BLOCK` postings, given per block its largest tf and
-    smallest length code, and ``highest`` (256 multipliers: per length code the
-    largest at or above it)."""
+    :data:`~bnsearch.index.blockmax.BLOCK` postings, given per block its largest tf
+    (``tfs``) and smallest length code (``norms``), and ``highest`` (256 multipliers:
+    per length code the largest at or above it)."""
     if core is not None:
-        found: Any = core.block_bounds(block_tfs, block_norms, highest, docs, BLOCK)
+        found: Any = core.block_bounds(tfs, norms, highest, docs, BLOCK)
         if found is not None:  # (None: arrays of other types than the writers write)
             return found  # type: ignore[no-any-return]
-    return numpy_block_bounds(block_tfs, block_norms, highest, docs)
+    return numpy_block_bounds(tfs, norms, highest, docs)
 
 
-def numpy_block_bounds(
-    block_tfs: npt.NDArray[Any],
-    block_norms: npt.NDArray[Any],
-    highest: npt.NDArray[np.float32],
-    docs: npt.NDArray[Any],
-) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int32]]:
+def numpy_block_bounds(tfs: Array, norms: Array, highest: Floats, docs: Array) -> Bounds:
     """:func:`block_bounds` with numpy (the reference)."""
-    bound: npt.NDArray[np.float32] = np.multiply(block_tfs, highest[block_norms], dtype=np.float32)
-    exact: npt.NDArray[np.float32] = np.full(4 * len(bound), np.nan, dtype=np.float32)
+    bound: Floats = np.multiply(tfs, highest[norms], dtype=np.float32)
+    exact: Floats = np.full(4 * len(bound), np.nan, dtype=np.float32)
     firsts = np.ascontiguousarray(docs[::BLOCK], dtype=np.int32)
     return bound, exact, firsts
 
