@@ -32,6 +32,22 @@ extensions = [
         extra_compile_args=COMPILE_ARGS,
         optional=True,
     ),
+    Extension(  # a new unit's live document frequency (bnsearch/search/unitstats.py)
+        "bnsearch.search._units",
+        ["bnsearch/search/_units.pyx"],
+        include_dirs=[np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=COMPILE_ARGS,
+        optional=True,
+    ),
+    Extension(  # a field's term dictionary searched (bnsearch/index/segment.py)
+        "bnsearch.index._terms",
+        ["bnsearch/index/_terms.pyx"],
+        include_dirs=[np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=COMPILE_ARGS,
+        optional=True,
+    ),
     Extension(  # highlights from word spans (bnsearch/search/spans.py)
         "bnsearch.search._snippets",
         ["bnsearch/search/_snippets.pyx"],

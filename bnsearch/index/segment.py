@@ -38,6 +38,7 @@ import datetime as dt
 import itertools
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -358,6 +359,12 @@ class _FieldArrays:
                 load(f"{prefix}.blockforms") if has_forms else None,
             )
         self.terms: list[str] | None = None
+        #: the compiled term table (:mod:`._terms`), made at the first lookup; False
+        #: where that module was not built (the bisect of :func:`_ordinal` serves)
+        self.table: Any = None
+        #: first posting -> term ordinal, of the terms :meth:`SegmentReader.term_slices`
+        #: found (so :meth:`SegmentReader.blocks` skips its search of ``indptr``)
+        self.idents: dict[int, int] = {}
 
     def check(self, max_doc: int, fail: Any, *, postings: bool) -> None:
         """Cheap structure checks (lengths, bounds of pointers); with ``postings``, also
@@ -759,7 +766,24 @@ class SegmentReader:
 
     def term_id(self, field: str, term: str) -> int:
         """The term's ordinal in :meth:`terms`, or -1."""
+        arrays = self._field(field)
+        table = arrays.table if arrays.table is not None else self._table(field, arrays)
+        if table:
+            encoded = _utf8(term)
+            if encoded is not None:
+                index: int = table.find(encoded)
+                return index
         return _ordinal(self.terms(field), term)
+
+    def _table(self, field: str, arrays: _FieldArrays) -> Any:
+        """The field's :class:`._terms.TermTable` (made once), or False: the compiled
+        module was not built, or the field's arrays are an anchor field's with updates
+        applied (their terms are searched in the decoded list)."""
+        if _TERMS is None or self._fields.get(field) is not arrays:
+            arrays.table = False
+        else:
+            arrays.table = _TERMS.TermTable(arrays.blob, arrays.off)
+        return arrays.table
 
     def terms_with_prefix(self, field: str, prefix: str) -> list[str]:
         """Terms of the field that start with ``prefix``, sorted."""
@@ -785,16 +809,25 @@ class SegmentReader:
         slices in every field of the segment (the first query of a word asks for them
         in each segment)."""
         found: list[tuple[str, Array, Array, int]] = []
+        encoded = _utf8(term) if _TERMS is not None else None
         for field in fields:
             arrays = self._field(field)
-            terms = arrays.terms
-            if terms is None:
-                terms = self.terms(field)
-            index = _ordinal(terms, term)
+            table = arrays.table if arrays.table is not None else self._table(field, arrays)
+            if table and encoded is not None:
+                index = table.find(encoded)
+            else:
+                terms = arrays.terms
+                if terms is None:
+                    terms = self.terms(field)
+                index = _ordinal(terms, term)
             if index >= 0:
                 start, end = arrays.indptr[index : index + 2].tolist()
                 if end > start:
                     found.append((field, arrays.docs[start:end], arrays.tfs[start:end], start))
+                    idents = arrays.idents
+                    if len(idents) >= IDENTS_KEPT:
+                        idents.clear()
+                    idents[start] = index
         return found
 
     def _posting_slice(self, field: str, ident: int) -> tuple[Array, Array, int]:
@@ -820,8 +853,12 @@ class SegmentReader:
         indptr = arrays.indptr
         # (the key in the array's own dtype: a Python int would make numpy cast the
         # whole uint32 array to int64 first, ~10 us at 50k terms, per segment and word)
-        ident = int(indptr.searchsorted(indptr.dtype.type(start), side="right")) - 1
-        if ident < 0 or int(indptr[ident]) != start or int(indptr[ident + 1]) != start + length:
+        ident = arrays.idents.get(start, -1)  # (a term term_slices found: its ordinal)
+        if ident < 0:
+            ident = int(indptr.searchsorted(indptr.dtype.type(start), side="right")) - 1
+            if ident < 0 or int(indptr[ident]) != start:
+                return None
+        if int(indptr[ident + 1]) != start + length:
             return None
         low, high = int(pointer[ident]), int(pointer[ident + 1])
         if high == low:  # (a list of one block keeps none)
@@ -1079,6 +1116,31 @@ class EdgeTable:
             count = count + 1 if source == previous else 0
             previous = source
             self.link_no.append(count)
+
+
+#: Term ordinals a field keeps by first posting (:attr:`_FieldArrays.idents`).
+IDENTS_KEPT = 4096
+
+
+def _utf8(term: str) -> bytes | None:
+    """``term`` as UTF-8, or None (a lone surrogate: no stored term holds one)."""
+    try:
+        return term.encode()
+    except UnicodeEncodeError:
+        return None
+
+
+def _load_terms() -> ModuleType | None:
+    try:
+        from bnsearch.index import _terms  # type: ignore[attr-defined]
+    except ImportError:  # (not built: the bisect below serves)
+        return None
+    module: ModuleType = _terms
+    return module
+
+
+#: The compiled term tables, or None where they were not built.
+_TERMS = _load_terms()
 
 
 def _ordinal(terms: list[str], term: str) -> int:

@@ -186,7 +186,8 @@ class Context:
         found = self._ceilings.get(key)
         if found is None:
             table = self.table(field, weight)
-            highest: FloatArray = np.maximum.accumulate(table[::-1])[::-1]
+            # (contiguous: the compiled block bounds read it as a plain array)
+            highest: FloatArray = np.ascontiguousarray(np.maximum.accumulate(table[::-1])[::-1])
             found = self._ceilings[key] = (highest, bool(table.min() > 0))
         return found
 

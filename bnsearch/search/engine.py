@@ -16,7 +16,6 @@ scores. Python work is per unit and per field, never per document.
 from __future__ import annotations
 
 import operator
-from array import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,7 +25,7 @@ import numpy.typing as npt
 
 from bnsearch.index.blockmax import BLOCK
 from bnsearch.index.segment import SegmentReader
-from bnsearch.search import kernel
+from bnsearch.search import kernel, unitstats
 from bnsearch.search.compiler import Compiled, Unit
 from bnsearch.search.context import PARTS_CACHE_BYTES, PARTS_CACHE_ENTRIES, Context
 from bnsearch.search.phrases import phrase_frequencies
@@ -469,7 +468,7 @@ class Evaluator:
             found = ctx.calls.get(key)
             if found is not None and all(map(operator.is_, found[0], units)):  # (ids matched)
                 return found[1]
-        records = self._records(core, units)
+        records = self._records(units)
         # laid end to end by the core (float32 weights and bonuses, uint8 flags, int32
         # owners), in MaxScore's order (the units that can add most first) when it may
         # prune: a new combination of units met before pays no Python loop per slice
@@ -509,7 +508,7 @@ class Evaluator:
                 ctx.calls[key] = (tuple(units), calls)
         return calls
 
-    def _records(self, core: Any, units: Sequence[Unit]) -> list[UnitArgs]:
+    def _records(self, units: Sequence[Unit]) -> list[UnitArgs]:
         """Per unit, its :class:`UnitArgs` (kept per snapshot, made where missing: the
         live document frequencies of the new ones in one compiled call per segment)."""
         kept = self.ctx.units
@@ -527,7 +526,7 @@ class Evaluator:
                 new.append(record)
             records.append(record)
         if new:
-            self._live_dfs(core, new)
+            self._live_dfs(new)
         return records
 
     def _unit_pieces(self, unit: Unit) -> list[Pieces]:
@@ -611,28 +610,22 @@ class Evaluator:
         block_tfs, block_norms, block_forms = found
         # (stored term frequencies are >= 1: every posting's x is > 0 where the table is)
         highest, positive = self.ctx.table_ceiling(field, unit.weights[field])
-        bound: FloatArray = np.multiply(block_tfs, highest[block_norms], dtype=np.float32)
+        # (``exact``: two floats a block for the slice, two for the unit's other slice)
+        bound, exact, firsts = unitstats.block_bounds(block_tfs, block_norms, highest, docs)
         if not bonus or self._part_forms(unit, segment, parts[longest]) is None:
             block_forms = None
-        # (two floats a block for the slice, two for the unit's other slice: see the core)
-        exact: FloatArray = np.full(4 * len(bound), np.nan, dtype=np.float32)
-        firsts = np.ascontiguousarray(docs[::BLOCK], dtype=np.int32)
         return longest, bound, block_forms, exact, firsts, positive
 
-    def _live_dfs(self, core: Any, records: list[UnitArgs]) -> None:
+    def _live_dfs(self, records: list[UnitArgs]) -> None:
         """Sets each record's live documents in the snapshot (a document once however
-        many of its slices hold it): one compiled call per segment for them all."""
-        dfs = np.zeros(len(records), dtype=np.int64)
-        for ordinal, segment in enumerate(self.segments):
-            docs_parts: list[Any] = []
-            owners = array("i")
-            for number, record in enumerate(records):
-                docs = record.pieces[ordinal][1]
-                docs_parts += docs
-                owners.extend([number] * len(docs))
-            live = segment.live if segment.del_count else None
-            dfs += core.unit_doc_freqs(docs_parts, owners, len(records), live, segment.max_doc)
-        for record, df in zip(records, dfs.tolist(), strict=True):
+        many of its slices hold it): one call for them all (:mod:`.unitstats`)."""
+        segments = self.segments
+        dfs = unitstats.live_doc_freqs(
+            [[pieces[1] for pieces in record.pieces] for record in records],
+            [segment.live if segment.del_count else None for segment in segments],
+            [segment.max_doc for segment in segments],
+        )
+        for record, df in zip(records, dfs, strict=True):
             record.df = df
 
     @staticmethod

@@ -1,0 +1,125 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""A field's term dictionary searched in compiled code, over its UTF-8 string table.
+
+:func:`bnsearch.index.segment._ordinal` bisects the decoded terms (a Python list of
+tens of thousands of strings: each of its ~16 steps reads a string object somewhere
+in the heap, a cache miss once other work has run). A :class:`TermTable` keeps the
+first 8 bytes of every :data:`SAMPLE`-th term as big-endian integers (a few KB), finds
+the terms that sample range holds by a search over those, and compares the few terms
+between two samples in the table's own bytes (contiguous). UTF-8 orders as code points
+do, so the ordinal is the one the bisect finds (``tests/test_index_term_table.py``).
+"""
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
+from libc.string cimport memcmp
+
+cnp.import_array()
+
+#: One sampled key every this many terms.
+DEF SAMPLE = 32
+
+
+cdef inline uint64_t _key(const uint8_t* text, Py_ssize_t length) noexcept nogil:
+    """The first 8 bytes, big-endian (zero-padded): orders as the bytes do, except that
+    equal keys say nothing."""
+    cdef uint64_t key = 0
+    cdef Py_ssize_t i
+    for i in range(8):
+        key = (key << 8) | (text[i] if i < length else 0)
+    return key
+
+
+cdef class TermTable:
+    """The sorted terms of one field of one segment (``blob`` and ``off``: the string
+    table as the segment holds it), searched by :meth:`find`."""
+
+    cdef object _blob, _off, _keys
+    cdef const uint8_t* blob
+    cdef const uint32_t* off32
+    cdef const int64_t* off64
+    cdef const uint64_t* keys
+    cdef Py_ssize_t n, n_keys, blob_size
+
+    def __init__(self, blob, off):
+        cdef cnp.ndarray blob_arr = np.ascontiguousarray(blob, dtype=np.uint8)
+        cdef cnp.ndarray off_arr = np.asarray(off)
+        if off_arr.dtype != np.uint32:
+            off_arr = np.ascontiguousarray(off_arr, dtype=np.int64)
+        else:
+            off_arr = np.ascontiguousarray(off_arr)
+        self._blob, self._off = blob_arr, off_arr
+        self.blob = <const uint8_t*>cnp.PyArray_DATA(blob_arr)
+        self.blob_size = cnp.PyArray_DIM(blob_arr, 0)
+        self.off32 = NULL
+        self.off64 = NULL
+        if off_arr.dtype == np.uint32:
+            self.off32 = <const uint32_t*>cnp.PyArray_DATA(off_arr)
+        else:
+            self.off64 = <const int64_t*>cnp.PyArray_DATA(off_arr)
+        self.n = max(cnp.PyArray_DIM(off_arr, 0) - 1, 0)
+        cdef Py_ssize_t i, start, end
+        for i in range(self.n + 1 if self.n else 0):  # (a damaged table: found nothing)
+            start = self._start(i)
+            if start < 0 or start > self.blob_size or (i and start < self._start(i - 1)):
+                self.n = 0
+                break
+        self.n_keys = (self.n + SAMPLE - 1) // SAMPLE
+        cdef cnp.ndarray keys = np.empty(self.n_keys, dtype=np.uint64)
+        cdef uint64_t* keys_p = <uint64_t*>cnp.PyArray_DATA(keys)
+        for i in range(self.n_keys):
+            start, end = self._start(i * SAMPLE), self._start(i * SAMPLE + 1)
+            keys_p[i] = _key(self.blob + start, end - start)
+        self._keys = keys
+        self.keys = keys_p
+
+    cdef inline Py_ssize_t _start(self, Py_ssize_t i) noexcept nogil:
+        if self.off32 != NULL:
+            return self.off32[i]
+        return <Py_ssize_t>self.off64[i]
+
+    cdef inline int _compare(self, Py_ssize_t i, const uint8_t* text, Py_ssize_t length) noexcept nogil:
+        """Term ``i`` against ``text``: < 0, 0 or > 0 (bytes, then length)."""
+        cdef Py_ssize_t start = self._start(i), size = self._start(i + 1) - start
+        cdef int found = memcmp(self.blob + start, text, size if size < length else length)
+        if found:
+            return found
+        return (size > length) - (size < length)
+
+    def __len__(self):
+        return self.n
+
+    def find(self, const uint8_t[::1] term not None):
+        """The ordinal of ``term`` (UTF-8 bytes) among the sorted terms, or -1."""
+        cdef Py_ssize_t length = term.shape[0]
+        cdef const uint8_t* text = &term[0] if length else <const uint8_t*>""
+        cdef uint64_t key = _key(text, length)
+        cdef Py_ssize_t low = 0, high = self.n_keys, middle, below, above
+        while low < high:  # samples with a key below ``key`` (their terms are below)
+            middle = (low + high) >> 1
+            if self.keys[middle] < key:
+                low = middle + 1
+            else:
+                high = middle
+        below = low
+        high = self.n_keys
+        while low < high:  # ... and at or below it (the samples after are above)
+            middle = (low + high) >> 1
+            if self.keys[middle] <= key:
+                low = middle + 1
+            else:
+                high = middle
+        above = low
+        low = (below - 1) * SAMPLE if below else 0
+        high = above * SAMPLE if above * SAMPLE < self.n else self.n
+        while low < high:  # the first term at or above ``term`` in that range
+            middle = (low + high) >> 1
+            if self._compare(middle, text, length) < 0:
+                low = middle + 1
+            else:
+                high = middle
+        if low < self.n and self._compare(low, text, length) == 0:
+            return low
+        return -1

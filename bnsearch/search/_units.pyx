@@ -1,0 +1,402 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""A new unit's record in compiled code: its live document frequency over a snapshot
+and the block bounds of its longest slice (:mod:`bnsearch.search.unitstats` holds the
+numpy twins and says when each runs).
+
+:meth:`bnsearch.search.engine.Evaluator._live_dfs` asks, for the units a query meets
+for the first time, how many live documents hold each in any of its slices (a word in
+title and body: a document once). Counted by marking every posting of every slice
+(the kernel's ``unit_doc_freqs``), a word's first query at 1M read all its body
+postings in every segment before scoring (about 0.2 ms of its 0.8). Here the longest
+slice of a unit is not walked where the segment has no deletions: it counts as its
+length, and each document of the unit's shorter slices (merged in doc order, each
+once) is looked up in it by a galloping search (a scan where they are many), counted
+when absent. With deletions
+the longest slice's live documents are counted in one pass (no marks) and the shorter
+slices' documents the same way. A unit of many slices (a prefix's expansions) marks
+its documents in a byte table instead.
+
+The rule is the numpy path's (:meth:`Evaluator._combine`: a document counts once,
+if live); ``tests/test_search_unitstats.py`` checks both agree on the shared corpora,
+with and without deletions.
+"""
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
+from libc.stdlib cimport calloc, free, realloc
+from libc.string cimport memset
+from libc.math cimport NAN
+
+cnp.import_array()
+
+#: Above this many slices a unit's documents are marked in a byte table (a k-way merge
+#: picks its next document among k cursors).
+DEF MERGE_SLICES = 8
+#: The longest slice is searched by galloping when it holds more than this many times
+#: the docs of the others, else scanned once (a gallop costs a few mispredicted
+#: branches: at a common word's title in its body, 1 in 8, scanning is faster).
+DEF GALLOP_RATIO = 64
+
+
+def _out_of_range():
+    from bnsearch.errors import IndexFormatError
+
+    return IndexFormatError("a posting names a document outside its segment (damaged index)")
+
+
+cdef inline Py_ssize_t _at(const void* docs, bint wide, Py_ssize_t i) noexcept nogil:
+    if wide:
+        return (<const int32_t*>docs)[i]
+    return (<const uint16_t*>docs)[i]
+
+
+cdef inline bint _seek(
+    const void* docs, bint wide, Py_ssize_t n, Py_ssize_t* at, Py_ssize_t doc
+) noexcept nogil:
+    """Whether ``doc`` is in the ascending ``docs``, searched from ``at[0]`` (galloping:
+    1, 2, 4, ... postings ahead, then halving); ``at[0]`` moves to the first posting at
+    or above ``doc`` (the next, larger doc searches from there)."""
+    cdef Py_ssize_t low = at[0], high, step = 1, middle, value
+    if low >= n:
+        return False
+    value = _at(docs, wide, low)
+    if value >= doc:
+        return value == doc
+    # docs[low] < doc
+    high = low + 1
+    while high < n and _at(docs, wide, high) < doc:
+        low = high
+        step <<= 1
+        high = low + step
+    if high > n:
+        high = n
+    while high - low > 1:  # docs[low] < doc <= docs[high] (or high == n)
+        middle = (low + high) >> 1
+        if _at(docs, wide, middle) < doc:
+            low = middle
+        else:
+            high = middle
+    at[0] = high
+    return high < n and _at(docs, wide, high) == doc
+
+
+cdef inline bint _scan(
+    const void* docs, bint wide, Py_ssize_t n, Py_ssize_t* at, Py_ssize_t doc
+) noexcept nogil:
+    """:func:`_seek` by a linear scan (the docs to find are dense in ``docs``)."""
+    cdef Py_ssize_t i = at[0]
+    while i < n and _at(docs, wide, i) < doc:
+        i += 1
+    at[0] = i
+    return i < n and _at(docs, wide, i) == doc
+
+
+ctypedef fused short_t:
+    uint16_t
+    int32_t
+
+ctypedef fused long_t:
+    uint16_t
+    int32_t
+
+
+#: A bit per doc of the largest segment seen (all clear between calls): the docs of a
+#: unit's shorter slice are marked here while its longer slice is read (the GIL is held
+#: throughout, and every mark is cleared before the call returns or raises).
+cdef uint8_t* _bits = NULL
+cdef Py_ssize_t _bits_size = 0
+
+
+cdef uint8_t* _clear_bits(Py_ssize_t max_doc) except NULL:
+    global _bits, _bits_size
+    cdef Py_ssize_t size = (max_doc >> 3) + 1
+    cdef uint8_t* grown
+    if size > _bits_size:
+        grown = <uint8_t*>realloc(_bits, size)
+        if grown == NULL:
+            raise MemoryError()
+        memset(grown + _bits_size, 0, size - _bits_size)
+        _bits, _bits_size = grown, size
+    return _bits
+
+
+cdef Py_ssize_t _pair_count(
+    const short_t* few, Py_ssize_t n_few, const long_t* many, Py_ssize_t n_many,
+    const uint8_t* live, Py_ssize_t max_doc,
+) except -1:
+    """Live documents of ``few`` not in ``many`` (both ascending, unique): galloping
+    in ``many`` when it is much the longer; else ``few``'s docs marked in a bit table
+    and ``many`` read once against it (independent reads: no merge's chain of
+    compares)."""
+    cdef Py_ssize_t i, j = 0, doc, count = 0, common = 0
+    cdef uint8_t* bits
+    for i in range(n_few):  # (the docs of ``few``: in range, and how many live)
+        doc = few[i]
+        if doc < 0 or doc >= max_doc:
+            raise _out_of_range()
+        count += live == NULL or live[doc] != 0
+    if n_many > GALLOP_RATIO * n_few:
+        if many[0] < 0 or many[n_many - 1] >= max_doc:  # (searched: its ends checked)
+            raise _out_of_range()
+        for i in range(n_few):
+            doc = few[i]
+            if (live == NULL or live[doc] != 0) and _seek(
+                many, True if long_t is int32_t else False, n_many, &j, doc
+            ):
+                count -= 1
+        return count
+    bits = _clear_bits(max_doc)
+    for i in range(n_few):
+        doc = few[i]
+        bits[doc >> 3] |= 1 << (doc & 7)
+    for j in range(n_many):
+        doc = many[j]
+        if doc < 0 or doc >= max_doc:
+            break
+        if (bits[doc >> 3] >> (doc & 7)) & 1:
+            common += live == NULL or live[doc] != 0
+    for i in range(n_few):
+        bits[few[i] >> 3] = 0
+    if j < n_many and (many[j] < 0 or many[j] >= max_doc):
+        raise _out_of_range()
+    return count - common
+
+
+cdef inline cnp.ndarray _docs(object docs):
+    """``docs`` as a C-contiguous native uint16 or int32 array (a copy only if needed)."""
+    cdef cnp.ndarray arr = <cnp.ndarray>cnp.PyArray_FROM_O(docs)
+    cdef int kind = cnp.PyArray_TYPE(arr)
+    if (kind != cnp.NPY_UINT16 and kind != cnp.NPY_INT32) or not (
+        cnp.PyArray_IS_C_CONTIGUOUS(arr)
+        and cnp.PyArray_ISNOTSWAPPED(arr)
+        and cnp.PyArray_ISALIGNED(arr)
+    ):
+        arr = np.ascontiguousarray(arr, dtype=np.int32 if kind != cnp.NPY_UINT16 else np.uint16)
+    return arr
+
+
+cdef Py_ssize_t _live_count(
+    const void* docs, bint wide, Py_ssize_t n, const uint8_t* live, Py_ssize_t max_doc
+) except -1:
+    cdef Py_ssize_t i, d, count = 0
+    if live == NULL:
+        return n
+    for i in range(n):
+        d = _at(docs, wide, i)
+        if d < 0 or d >= max_doc:
+            raise _out_of_range()
+        count += live[d] != 0
+    return count
+
+
+cdef Py_ssize_t _marked_count(
+    list slices, const uint8_t* live, Py_ssize_t max_doc
+) except -1:
+    """Distinct live documents of many slices, marked in a byte table."""
+    cdef uint8_t* seen = <uint8_t*>calloc(max_doc if max_doc > 0 else 1, 1)
+    cdef cnp.ndarray arr
+    cdef Py_ssize_t i, n, d, count = 0
+    cdef const void* docs
+    cdef bint wide
+    if seen == NULL:
+        raise MemoryError()
+    try:
+        for item in slices:
+            arr = _docs(item)
+            docs = cnp.PyArray_DATA(arr)
+            wide = cnp.PyArray_TYPE(arr) == cnp.NPY_INT32
+            n = cnp.PyArray_DIM(arr, 0)
+            for i in range(n):
+                d = _at(docs, wide, i)
+                if d < 0 or d >= max_doc:
+                    raise _out_of_range()
+                if not seen[d]:
+                    seen[d] = 1
+                    count += live == NULL or live[d] != 0
+    finally:
+        free(seen)
+    return count
+
+
+cdef Py_ssize_t _merged_count(
+    list slices, const uint8_t* live, Py_ssize_t max_doc
+) except -1:
+    """Distinct live documents of a few ascending slices: the longest counted (its
+    length, or its live documents in one pass), the others merged in doc order and
+    each document looked up in it."""
+    cdef Py_ssize_t k = len(slices), j, longest = 0, d, low, count
+    cdef list arrays = [_docs(item) for item in slices]
+    cdef const void* data[MERGE_SLICES]
+    cdef bint wide[MERGE_SLICES]
+    cdef Py_ssize_t size[MERGE_SLICES]
+    cdef Py_ssize_t cursor[MERGE_SLICES]
+    cdef cnp.ndarray arr
+    cdef Py_ssize_t at = 0
+    for j in range(k):
+        arr = <cnp.ndarray>arrays[j]
+        data[j] = cnp.PyArray_DATA(arr)
+        wide[j] = cnp.PyArray_TYPE(arr) == cnp.NPY_INT32
+        size[j] = cnp.PyArray_DIM(arr, 0)
+        cursor[j] = 0
+        if size[j] > size[longest]:
+            longest = j
+    count = _live_count(data[longest], wide[longest], size[longest], live, max_doc)
+    if size[longest] and (  # (searched, never an index: its ends checked)
+        _at(data[longest], wide[longest], 0) < 0
+        or _at(data[longest], wide[longest], size[longest] - 1) >= max_doc
+    ):
+        raise _out_of_range()
+    cursor[longest] = size[longest]  # (not merged: searched)
+    cdef Py_ssize_t others = 0
+    for j in range(k):
+        if j != longest:
+            others += size[j]
+    # few docs to find: gallop; many (a common word's title in its body): scan
+    cdef bint gallop = size[longest] > GALLOP_RATIO * others
+    cdef bint more
+    while True:
+        more = False
+        for j in range(k):  # the smallest next doc of the other slices
+            if cursor[j] < size[j]:
+                d = _at(data[j], wide[j], cursor[j])
+                if not more or d < low:
+                    low = d
+                    more = True
+        if not more:
+            break
+        if low < 0 or low >= max_doc:
+            raise _out_of_range()
+        for j in range(k):  # (every slice holding it moves past it: counted once)
+            if cursor[j] < size[j] and _at(data[j], wide[j], cursor[j]) == low:
+                cursor[j] += 1
+        if live != NULL and live[low] == 0:
+            continue
+        if gallop:
+            if not _seek(data[longest], wide[longest], size[longest], &at, low):
+                count += 1
+        elif not _scan(data[longest], wide[longest], size[longest], &at, low):
+            count += 1
+    return count
+
+
+cdef Py_ssize_t _two_count(list slices, const uint8_t* live, Py_ssize_t max_doc) except -1:
+    """Distinct live documents of two ascending slices (a word in title and body)."""
+    cdef cnp.ndarray first = _docs(slices[0]), second = _docs(slices[1]), few, many
+    if cnp.PyArray_DIM(second, 0) > cnp.PyArray_DIM(first, 0):
+        few, many = first, second
+    else:
+        few, many = second, first
+    cdef Py_ssize_t n_few = cnp.PyArray_DIM(few, 0), n_many = cnp.PyArray_DIM(many, 0)
+    cdef bint wide_few = cnp.PyArray_TYPE(few) == cnp.NPY_INT32
+    cdef bint wide_many = cnp.PyArray_TYPE(many) == cnp.NPY_INT32
+    cdef const void* f = cnp.PyArray_DATA(few)
+    cdef const void* m = cnp.PyArray_DATA(many)
+    cdef Py_ssize_t count = _live_count(m, wide_many, n_many, live, max_doc)
+    if wide_few and wide_many:
+        return count + _pair_count(<const int32_t*>f, n_few, <const int32_t*>m, n_many, live, max_doc)
+    if wide_few:
+        return count + _pair_count(<const int32_t*>f, n_few, <const uint16_t*>m, n_many, live, max_doc)
+    if wide_many:
+        return count + _pair_count(<const uint16_t*>f, n_few, <const int32_t*>m, n_many, live, max_doc)
+    return count + _pair_count(<const uint16_t*>f, n_few, <const uint16_t*>m, n_many, live, max_doc)
+
+
+def live_doc_freqs(list units, list lives, list max_docs):
+    """Per unit, its live documents over a snapshot: ``units[u][s]`` is the list of
+    doc arrays (ascending, unique within each) of unit ``u`` in segment ``s``;
+    ``lives[s]`` a bool array of segment ``s``'s live docs, or None when nothing is
+    deleted; ``max_docs[s]`` its doc count. A document counts once however many of a
+    unit's slices hold it."""
+    cdef Py_ssize_t n_segments = len(lives), s, max_doc, total
+    cdef list out = []
+    cdef list per_segment, slices
+    cdef cnp.ndarray live_arr, arr
+    cdef const uint8_t* live
+    cdef list live_arrays = []
+    for s in range(n_segments):
+        if lives[s] is None:
+            live_arrays.append(None)
+        else:
+            live_arrays.append(np.ascontiguousarray(lives[s], dtype=np.bool_))
+    for per_segment in units:
+        total = 0
+        for s in range(n_segments):
+            slices = per_segment[s]
+            max_doc = max_docs[s]
+            live = NULL
+            if live_arrays[s] is not None:
+                live_arr = <cnp.ndarray>live_arrays[s]
+                if cnp.PyArray_DIM(live_arr, 0) < max_doc:
+                    raise _out_of_range()
+                live = <const uint8_t*>cnp.PyArray_DATA(live_arr)
+            if len(slices) == 1:
+                arr = _docs(slices[0])
+                total += _live_count(
+                    cnp.PyArray_DATA(arr),
+                    cnp.PyArray_TYPE(arr) == cnp.NPY_INT32,
+                    cnp.PyArray_DIM(arr, 0),
+                    live,
+                    max_doc,
+                )
+            elif len(slices) > MERGE_SLICES:
+                total += _marked_count(slices, live, max_doc)
+            elif len(slices) == 2:
+                total += _two_count(slices, live, max_doc)
+            elif slices:
+                total += _merged_count(slices, live, max_doc)
+        out.append(total)
+    return out
+
+
+def block_bounds(object block_tfs, object block_norms, object highest, object docs, Py_ssize_t step):
+    """``(bound, exact, firsts)`` as :func:`bnsearch.search.unitstats.numpy_block_bounds`
+    gives them (the same float32 products), or None where an array is not of the type
+    the writers write (uint8 tfs and codes, 256 float32 multipliers, uint16 or int32
+    docs): numpy serves those."""
+    cdef cnp.ndarray tfs_arr = <cnp.ndarray>cnp.PyArray_FROM_O(block_tfs)
+    cdef cnp.ndarray norms_arr = <cnp.ndarray>cnp.PyArray_FROM_O(block_norms)
+    cdef cnp.ndarray high_arr = <cnp.ndarray>cnp.PyArray_FROM_O(highest)
+    cdef cnp.ndarray docs_arr = <cnp.ndarray>cnp.PyArray_FROM_O(docs)
+    cdef int kind = cnp.PyArray_TYPE(docs_arr)
+    if (
+        cnp.PyArray_TYPE(tfs_arr) != cnp.NPY_UINT8
+        or cnp.PyArray_TYPE(norms_arr) != cnp.NPY_UINT8
+        or cnp.PyArray_TYPE(high_arr) != cnp.NPY_FLOAT32
+        or (kind != cnp.NPY_UINT16 and kind != cnp.NPY_INT32)
+        or cnp.PyArray_NDIM(tfs_arr) != 1
+        or cnp.PyArray_NDIM(docs_arr) != 1
+        or cnp.PyArray_DIM(high_arr, 0) != 256
+        or cnp.PyArray_DIM(norms_arr, 0) != cnp.PyArray_DIM(tfs_arr, 0)
+        or not cnp.PyArray_IS_C_CONTIGUOUS(tfs_arr)
+        or not cnp.PyArray_IS_C_CONTIGUOUS(norms_arr)
+        or not cnp.PyArray_IS_C_CONTIGUOUS(high_arr)
+        or not cnp.PyArray_ISALIGNED(high_arr)
+        or not cnp.PyArray_ISNOTSWAPPED(high_arr)
+        or not cnp.PyArray_IS_C_CONTIGUOUS(docs_arr)
+        or not cnp.PyArray_ISALIGNED(docs_arr)
+        or not cnp.PyArray_ISNOTSWAPPED(docs_arr)
+        or step <= 0
+    ):
+        return None
+    cdef Py_ssize_t n = cnp.PyArray_DIM(tfs_arr, 0), n_docs = cnp.PyArray_DIM(docs_arr, 0)
+    cdef Py_ssize_t n_firsts = (n_docs + step - 1) // step, i
+    cdef const uint8_t* tfs = <const uint8_t*>cnp.PyArray_DATA(tfs_arr)
+    cdef const uint8_t* norms = <const uint8_t*>cnp.PyArray_DATA(norms_arr)
+    cdef const float* high = <const float*>cnp.PyArray_DATA(high_arr)
+    cdef const void* doc_p = cnp.PyArray_DATA(docs_arr)
+    cdef bint wide = kind == cnp.NPY_INT32
+    cdef cnp.ndarray bound = cnp.PyArray_EMPTY(1, [n], cnp.NPY_FLOAT32, 0)
+    cdef cnp.ndarray exact = cnp.PyArray_EMPTY(1, [4 * n], cnp.NPY_FLOAT32, 0)
+    cdef cnp.ndarray firsts = cnp.PyArray_EMPTY(1, [n_firsts], cnp.NPY_INT32, 0)
+    cdef float* bound_p = <float*>cnp.PyArray_DATA(bound)
+    cdef float* exact_p = <float*>cnp.PyArray_DATA(exact)
+    cdef int32_t* firsts_p = <int32_t*>cnp.PyArray_DATA(firsts)
+    for i in range(n):
+        bound_p[i] = <float>tfs[i] * high[norms[i]]
+    for i in range(4 * n):
+        exact_p[i] = NAN
+    for i in range(n_firsts):
+        firsts_p[i] = <int32_t>_at(doc_p, wide, i * step)
+    return bound, exact, firsts

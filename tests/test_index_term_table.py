@@ -1,0 +1,124 @@
+"""Index room: a field's term dictionary searched in compiled code
+(:class:`bnsearch.index._terms.TermTable`) finds the ordinal the bisect of the decoded
+terms finds (:func:`bnsearch.index.segment._ordinal`): every term of the shared corpora's
+fields and near misses, runs of terms sharing their first 8 bytes, NULs, an empty
+table and a damaged one. Skipped where the module was not built or without ../shared."""
+
+from __future__ import annotations
+
+import importlib
+import random
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from bnsearch.articles import read_articles
+from bnsearch.index import Index
+from bnsearch.index.segment import _ordinal
+
+from .conftest import index_of, shared_file
+
+
+def _module() -> ModuleType:
+    try:
+        return importlib.import_module("bnsearch.index._terms")
+    except ImportError as error:  # pragma: no cover - depends on the build
+        pytest.skip(f"the compiled term tables are not built: {error}")
+
+
+def _table(terms: list[str], wide: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    encoded = [t.encode() for t in terms]
+    off = np.zeros(len(encoded) + 1, dtype=np.int64 if wide else np.uint32)
+    off[1:] = np.cumsum([len(e) for e in encoded])
+    return np.frombuffer(b"".join(encoded), dtype=np.uint8), off
+
+
+def _probes(terms: list[str]) -> list[str]:
+    out = ["", "\x00", "\uffff", "a", "\U0010ffff" * 3]
+    for term in terms:
+        out += [term, term[:-1], term + "\x00", term + "্", term[:-1] + "\uffff"]
+    return out
+
+
+def _agrees(module: ModuleType, terms: list[str], wide: bool = False) -> int:
+    table = module.TermTable(*_table(terms, wide))
+    assert len(table) == len(terms)
+    probes = _probes(terms)
+    for probe in probes:
+        assert table.find(probe.encode()) == _ordinal(terms, probe), probe
+    return len(probes)
+
+
+@pytest.fixture(scope="module")
+def corpus_index() -> Index:
+    bqa = list(read_articles(shared_file("corpus/bqa_passages.jsonl")))
+    belin = list(read_articles(shared_file("corpus/belin_religious_news.jsonl")))
+    return index_of(bqa, belin)
+
+
+def test_every_term_of_the_corpora_and_near_misses(corpus_index: Index) -> None:
+    module = _module()
+    checked = 0
+    for segment in corpus_index.reader().segments:
+        for field in segment.schema.names:
+            terms = segment.terms(field)
+            arrays = segment._field(field)
+            table = module.TermTable(arrays.blob, arrays.off)
+            for probe in _probes(terms):
+                want = _ordinal(terms, probe)
+                assert table.find(probe.encode()) == want, (field, probe)
+                assert segment.term_id(field, probe) == want
+                checked += 1
+    assert checked > 100_000
+
+
+def test_runs_sharing_their_first_eight_bytes_and_nuls() -> None:
+    module = _module()
+    rng = random.Random(3)
+    alphabet = ["ক", "খ", "া", "্", "a", "b", "\x00", "z"]
+    for trial in range(200):
+        stem = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4)))
+        count = rng.randint(0, 300)
+        words = {
+            stem + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+            for _ in range(count)
+        }
+        _agrees(module, sorted(words), wide=trial % 2 == 1)
+
+
+def test_an_empty_and_a_damaged_table_find_nothing() -> None:
+    module = _module()
+    assert module.TermTable(np.zeros(0, np.uint8), np.zeros(1, np.uint32)).find(b"a") == -1
+    assert module.TermTable(np.zeros(0, np.uint8), np.zeros(0, np.uint32)).find(b"") == -1
+    blob, off = _table(["ক", "খ", "গ"])
+    off[2] = 100  # past the blob
+    assert module.TermTable(blob, off).find("ক".encode()) == -1
+
+
+def test_blocks_of_a_slice_term_slices_found_are_those_searched(corpus_index: Index) -> None:
+    """:meth:`SegmentReader.blocks` takes the ordinal of a term :meth:`term_slices`
+    found instead of searching ``indptr``: the same blocks, and None for a length that
+    is not the term's."""
+    checked = 0
+    for segment in corpus_index.reader().segments:
+        arrays = segment._field("body")
+        for term in segment.terms("body")[::7]:
+            arrays.idents.clear()
+            searched = [
+                segment.blocks(f, s, len(d)) for f, d, _, s in segment.term_slices(term, ())
+            ]
+            parts = segment.term_slices(term, ("body",))
+            assert searched == [] and len(parts) == 1 and arrays.idents
+            _, docs, _, start = parts[0]
+            found = segment.blocks("body", start, len(docs))
+            arrays.idents.clear()
+            want = segment.blocks("body", start, len(docs))
+            assert (found is None) == (want is None)
+            if found is not None and want is not None:
+                for a, b in zip(found, want, strict=True):
+                    assert (a is None and b is None) or np.array_equal(a, b)
+                checked += 1
+                segment.term_slices(term, ("body",))
+                assert segment.blocks("body", start, len(docs) - 1) is None
+    assert checked > 50
