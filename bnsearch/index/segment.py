@@ -38,12 +38,12 @@ import datetime as dt
 import itertools
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.compiled import optional_module
 from bnsearch.errors import IndexFormatError, SchemaError
 from bnsearch.index import compound, faults, wordspans
 from bnsearch.index.directory import Directory, FileInfo
@@ -1130,17 +1130,9 @@ def _utf8(term: str) -> bytes | None:
         return None
 
 
-def _load_terms() -> ModuleType | None:
-    try:
-        from bnsearch.index import _terms  # type: ignore[attr-defined]
-    except ImportError:  # (not built: the bisect below serves)
-        return None
-    module: ModuleType = _terms
-    return module
-
-
-#: The compiled term tables, or None where they were not built.
-_TERMS = _load_terms()
+#: The compiled term tables, or None where the bisect below serves (not built, or the
+#: numpy/Python path asked for: :mod:`bnsearch.compiled`).
+_TERMS = optional_module("bnsearch.index._terms")
 
 
 def _ordinal(terms: list[str], term: str) -> int:

@@ -11,18 +11,14 @@ path runs.
 
 from __future__ import annotations
 
-import importlib
-import os
 import warnings
 from types import ModuleType
 
-#: Set (to anything but ``0`` or empty) to run the numpy path even where the compiled
-#: core is built: tests and CI run both.
-PURE_PYTHON_ENV = "BNSEARCH_PURE_PYTHON"
+from bnsearch.compiled import PURE_PYTHON_ENV, optional_module, pure_python_requested
 
 
 def _load() -> ModuleType | None:
-    if os.environ.get(PURE_PYTHON_ENV, "") not in ("", "0"):
+    if pure_python_requested():
         return None
     try:
         from bnsearch.search import _kernel  # type: ignore[attr-defined]
@@ -51,10 +47,7 @@ def companion(name: str) -> ModuleType | None:
     older build: the numpy code beside it serves)."""
     if core is None:
         return None
-    try:
-        return importlib.import_module(f"bnsearch.search.{name}")
-    except ImportError:
-        return None
+    return optional_module(f"bnsearch.search.{name}")
 
 
 __all__ = ["PURE_PYTHON_ENV", "accelerated", "companion", "core"]
