@@ -278,10 +278,11 @@ cdef int _find_postings(
     for i in range(count):
         out_size[i] = 0
         out_first[i] = 0
-        low, high = begins[i], ends[i]
-        if spread[2 * i] <= doc <= spread[2 * i + 1] and 0 <= low < high <= docs.size:
-            j = _guess(low, high, spread[2 * i], spread[2 * i + 1], doc)
-            BNS_SNIPPET_PREFETCH(docs.data + j * docs.width)
+        if spread[2 * i] <= doc <= spread[2 * i + 1]:
+            low, high = begins[i], ends[i]
+            if 0 <= low < high <= docs.size:
+                j = _guess(low, high, spread[2 * i], spread[2 * i + 1], doc)
+                BNS_SNIPPET_PREFETCH(docs.data + j * docs.width)
     for i in range(count):
         if not spread[2 * i] <= doc <= spread[2 * i + 1]:
             continue
