@@ -152,6 +152,25 @@ def doc_words(const uint8_t[::1] spans, Py_ssize_t begin, Py_ssize_t end, int wi
     return starts, ends, dropped
 
 
+ctypedef fused number_t:
+    uint8_t
+    uint16_t
+    uint32_t
+    int64_t
+
+
+cdef inline Py_ssize_t _bisect(
+    const number_t *numbers, Py_ssize_t low, Py_ssize_t size, int64_t value
+) noexcept nogil:
+    """:func:`_lower_bound` over ``numbers[low:low + size]``, of one width."""
+    cdef Py_ssize_t half
+    while size > 1:
+        half = size >> 1
+        low = low + half if numbers[low + half - 1] < value else low
+        size -= half
+    return low
+
+
 cdef inline Py_ssize_t _lower_bound(
     Column column, Py_ssize_t low, Py_ssize_t high, int64_t value
 ) noexcept nogil:
@@ -159,28 +178,13 @@ cdef inline Py_ssize_t _lower_bound(
     below ``value``, or ``high - 1`` where all are: a bisection without branches on the
     numbers (a conditional move a step; the branch a step was mispredicted about half
     the time, and a prefix's snippet searches each of its terms' postings a hit)."""
-    cdef Py_ssize_t size = high - low, half
-    cdef const uint16_t *narrow
-    cdef const uint32_t *wide
+    if column.width == 1:
+        return _bisect(<const uint8_t *>column.data, low, high - low, value)
     if column.width == 2:
-        narrow = <const uint16_t *>column.data
-        while size > 1:
-            half = size >> 1
-            low = low + half if narrow[low + half - 1] < value else low
-            size -= half
-        return low
+        return _bisect(<const uint16_t *>column.data, low, high - low, value)
     if column.width == 4:
-        wide = <const uint32_t *>column.data
-        while size > 1:
-            half = size >> 1
-            low = low + half if wide[low + half - 1] < value else low
-            size -= half
-        return low
-    while size > 1:
-        half = size >> 1
-        low = low + half if _at(column, low + half - 1) < value else low
-        size -= half
-    return low
+        return _bisect(<const uint32_t *>column.data, low, high - low, value)
+    return _bisect(<const int64_t *>column.data, low, high - low, value)
 
 
 #: Postings in a list above which :func:`_seek` guesses where a doc stands.
