@@ -109,3 +109,17 @@ def test_an_lz4_block_without_the_lz4_package_says_so(monkeypatch: pytest.Monkey
     zlib_writer = StoreWriter(codec="zlib")  # zlib blocks need nothing more
     zlib_writer.add(article_row(_articles(1, 1)[0]))
     assert row_article(_one_block(zlib_writer.finish()[0]).row(0)) == _articles(1, 1)[0]
+
+
+def test_the_block_crc_is_zlibs_whichever_library_computes_it() -> None:
+    """An LZ4 block's CRC-32 is zlib's, from ISA-L where installed: a block written with
+    one library reads with the other (a CRC of another polynomial or start would make
+    every block of an index moved between machines read as damaged)."""
+    data = "ঢাকায় বাংলা লেখা ".encode("utf-16-le") * 40
+    for start in (0, 1, 0xFFFFFFFF):
+        assert store_module.crc32(data, start) == zlib.crc32(data, start)
+        assert store_module.crc32(memoryview(data)[5:], start) == zlib.crc32(data[5:], start)
+    block = store_module.compress_block(data, "lz4")
+    _, crc, size = struct.unpack_from("<BII", block)
+    assert size == len(data)
+    assert crc == zlib.crc32(block[5:])  # what a reader without ISA-L checks

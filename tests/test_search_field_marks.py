@@ -218,3 +218,66 @@ def test_hostile_texts_give_the_reference_snippets_and_marks() -> None:
                     assert dict(marks) == highlight_row(marks._ctx, marks._row, marks.matchers)
                     highlighted += any(f.spans for f in dict(marks).values())
     assert highlighted > 300
+
+
+@pytest.mark.parametrize("docs_dtype", [np.uint16, np.int32])
+def test_every_candidates_postings_found_wherever_their_docs_crowd(docs_dtype: Any) -> None:
+    """A doc's postings among candidates of 0 to 5,000 postings whose docs crowd at the
+    ends of a segment, in one cluster, or spread evenly: the even-spread guess of where
+    a doc stands is far off in most, and a list of one, or of just over the guessing
+    size, has its own steps. Every doc of the segment is asked for, and ``positions``
+    gives what a plain search of each candidate's postings gives (a guess's range that
+    missed its doc's place, or a wrong first or last doc, fails it)."""
+    if spans.core is None:
+        pytest.skip("the compiled highlight code is not built (or the numpy path is forced)")
+    import bisect
+    import random
+
+    rng = random.Random(1313)
+    max_doc = 20_000 if docs_dtype is np.uint16 else 70_000
+    lists: list[list[int]] = []
+    for size in (0, 1, 2, 31, 32, 33, 34, 100, 700, 5000):
+        edges = [rng.randrange(0, 40) for _ in range(size // 2)]
+        edges += [max_doc - 1 - rng.randrange(0, 40) for _ in range(size - size // 2)]
+        cluster = [max_doc // 3 + rng.randrange(0, 3 * size + 1) for _ in range(size)]
+        even = rng.sample(range(max_doc), size)
+        lists += [sorted(set(edges)), sorted(set(cluster)), sorted(even)]
+    docs = np.array([d for ds in lists for d in ds], dtype=docs_dtype)
+    tfs = np.array([rng.randrange(1, 4) for _ in range(len(docs))], dtype=np.uint8)
+    pos = np.arange(int(tfs.sum()), dtype=np.uint32)
+    sizes = np.array([len(ds) for ds in lists], dtype=np.int64)
+    begins = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    ends = begins + sizes
+    tf_sums = np.concatenate([[0], np.cumsum(tfs, dtype=np.int64)])
+    firsts = tf_sums[begins].astype(np.int64)
+    count = len(lists)
+    marks = spans.core.FieldMarks(
+        np.zeros(0, dtype=np.uint8),
+        np.zeros(max_doc + 1, dtype=np.int64),
+        np.ones(max_doc, dtype=np.uint8),
+        docs,
+        tfs,
+        pos,
+        begins,
+        ends,
+        firsts,
+        [None] * count,
+        np.zeros(count, dtype=np.int64),
+        np.ones(1),
+        [],
+        spans._SENTENCE_ENDS,
+        BLANK_EDGES,
+        MAX_MATCHES,
+    )
+    asked = sorted({d for ds in lists for d in ds} | set(range(0, max_doc, 97)) | {max_doc - 1})
+    found = 0
+    for doc in asked:
+        expected = []
+        for number, ds in enumerate(lists):
+            at = bisect.bisect_left(ds, doc)
+            if at < len(ds) and ds[at] == doc:
+                start = int(tf_sums[begins[number] + at])
+                expected.append((number, list(range(start, start + int(tfs[begins[number] + at])))))
+        assert marks.positions(doc) == expected, doc
+        found += len(expected)
+    assert found == len(docs)  # every posting found once

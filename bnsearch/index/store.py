@@ -62,10 +62,14 @@ from bnsearch.errors import IndexFormatError
 inflate: Callable[[bytes | memoryview], bytes] = zlib.decompress
 #: What a damaged block raises when inflated.
 INFLATE_ERRORS: tuple[type[Exception], ...] = (zlib.error,)
+#: The CRC-32 of an LZ4 block (zlib's ``crc32``): ISA-L's where installed (the same
+#: values, 0.42 against 0.84 us a 1,100-byte block, 2026-12-07).
+crc32: Callable[..., int] = zlib.crc32
 try:
     from isal import isal_zlib  # type: ignore[import-not-found, unused-ignore]
 
     inflate = isal_zlib.decompress
+    crc32 = isal_zlib.crc32
     INFLATE_ERRORS = (zlib.error, cast("type[Exception]", isal_zlib.error))
 except ImportError:  # pragma: no cover - depends on the install
     pass
@@ -190,7 +194,7 @@ def compress_block(data: bytes, codec: str | None = None) -> bytes:
         data, mode="fast", acceleration=LZ4_ACCELERATION, store_size=False
     )
     size = len(data).to_bytes(4, "little")
-    crc = zlib.crc32(packed, zlib.crc32(size))
+    crc = crc32(packed, crc32(size))
     return _LZ4_HEAD.pack(_LZ4_MARK, crc, len(data)) + packed
 
 
@@ -202,14 +206,14 @@ def block_codec(block: bytes | memoryview) -> str:
 def decompress_block(block: bytes | memoryview) -> bytes:
     """The text bytes of a stored block of either codec (:class:`IndexFormatError` for an
     LZ4 block where the ``lz4`` package is missing; one of ``_DAMAGED_BLOCK`` if damaged)."""
-    if block_codec(block) != "lz4":
+    if not len(block) or block[0] != _LZ4_MARK:  # (block_codec, without its call)
         return inflate(block)
     if lz4_block is None:
         raise IndexFormatError("an LZ4 stored block: reading it needs the lz4 package")
     if len(block) < _LZ4_HEAD.size:
         raise ValueError("an LZ4 block shorter than its head")
     _, crc, size = _LZ4_HEAD.unpack_from(block)
-    if zlib.crc32(block[5:]) != crc:
+    if crc32(block[5:]) != crc:
         raise ValueError("the LZ4 block's CRC-32 does not match")
     if size > (len(block) - _LZ4_HEAD.size) * _LZ4_MAX_RATIO:
         raise ValueError(f"an LZ4 block claims {size} bytes of text")
@@ -481,9 +485,10 @@ def _fresh_v2(row: dict[str, Any]) -> dict[str, Any]:
     whose only lists are its section, related links and anchors: about a fifth of the
     cost of looking at every value."""
     copy = row.copy()
-    copy["section"] = _fresh(copy["section"])
-    copy["related"] = _fresh(copy["related"])
-    copy["anchors"] = _fresh(copy["anchors"])
+    copy["section"] = [*copy["section"]]  # (texts only: checked)
+    related = copy["related"]  # (lists of three texts or None: checked)
+    copy["related"] = [[*link] for link in related] if related else []
+    copy["anchors"] = [*copy["anchors"]]
     return copy
 
 

@@ -20,8 +20,19 @@ segment wrote them in (doc ids and frequencies are never negative).
 
 from cpython cimport array
 from cpython.unicode cimport Py_UNICODE_ISSPACE
-from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
+from libc.stdint cimport INT64_MAX, INT64_MIN, int64_t, uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport qsort
+
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define BNS_SNIPPET_PREFETCH(p) __builtin_prefetch((const void*)(p), 0, 3)
+    #else
+    #define BNS_SNIPPET_PREFETCH(p) ((void)0)
+    #endif
+    """
+    # a hint to bring the cache line of ``p`` in (never faults; nothing where unsupported)
+    void BNS_SNIPPET_PREFETCH(const void* p) noexcept nogil
 
 import array as _array
 
@@ -141,10 +152,102 @@ def doc_words(const uint8_t[::1] spans, Py_ssize_t begin, Py_ssize_t end, int wi
     return starts, ends, dropped
 
 
+ctypedef fused number_t:
+    uint8_t
+    uint16_t
+    uint32_t
+    int64_t
+
+
+cdef inline Py_ssize_t _bisect(
+    const number_t *numbers, Py_ssize_t low, Py_ssize_t size, int64_t value
+) noexcept nogil:
+    """:func:`_lower_bound` over ``numbers[low:low + size]``, of one width."""
+    cdef Py_ssize_t half
+    while size > 1:
+        half = size >> 1
+        low = low + half if numbers[low + half - 1] < value else low
+        size -= half
+    return low
+
+
+cdef inline Py_ssize_t _lower_bound(
+    Column column, Py_ssize_t low, Py_ssize_t high, int64_t value
+) noexcept nogil:
+    """The first of ``column[low:high]`` (ascending, not empty) whose number is not
+    below ``value``, or ``high - 1`` where all are: a bisection without branches on the
+    numbers (a conditional move a step; the branch a step was mispredicted about half
+    the time, and a prefix's snippet searches each of its terms' postings a hit)."""
+    if column.width == 1:
+        return _bisect(<const uint8_t *>column.data, low, high - low, value)
+    if column.width == 2:
+        return _bisect(<const uint16_t *>column.data, low, high - low, value)
+    if column.width == 4:
+        return _bisect(<const uint32_t *>column.data, low, high - low, value)
+    return _bisect(<const int64_t *>column.data, low, high - low, value)
+
+
+#: Postings in a list above which :func:`_seek` guesses where a doc stands.
+DEF GUESS_ABOVE = 32
+
+
+cdef inline Py_ssize_t _guess(
+    Py_ssize_t low, Py_ssize_t high, int64_t first, int64_t last, int64_t doc
+) noexcept nogil:
+    """Where ``doc`` would stand in postings ``low:high`` from ``first`` to ``last``
+    (``first <= doc <= last``) were their docs evenly spread."""
+    if last == first:
+        return low
+    return low + <Py_ssize_t>((doc - first) * (high - low - 1) // (last - first))
+
+
+cdef inline Py_ssize_t _seek(
+    Column docs, Py_ssize_t low, Py_ssize_t high, int64_t first, int64_t last, int64_t doc
+) noexcept nogil:
+    """:func:`_lower_bound` of ``doc`` in ``docs[low:high]``, whose first and last docs
+    are ``first <= doc <= last``: a long list is searched near :func:`_guess`, in a
+    range widened (doubling) until it holds ``doc``'s place: a bisection of the whole
+    list waited on a cache line a step (a prefix's snippet searches each of its terms'
+    postings a hit)."""
+    cdef Py_ssize_t guess, left, right, step = 8
+    if high - low <= GUESS_ABOVE:
+        return _lower_bound(docs, low, high, doc)
+    guess = _guess(low, high, first, last, doc)
+    left = guess - step if guess - step > low else low
+    while left > low and _at(docs, left) >= doc:  # until docs[left] < doc (or the first)
+        step <<= 1
+        left = guess - step if guess - step > low else low
+    step = 8
+    right = guess + step if guess + step < high - 1 else high - 1
+    while right < high - 1 and _at(docs, right) < doc:  # until docs[right] >= doc
+        step <<= 1
+        right = guess + step if guess + step < high - 1 else high - 1
+    return _lower_bound(docs, left, right + 1, doc)
+
+
 #: Postings between two checkpoints of a candidate's cumulative frequencies (see
 #: :meth:`FieldMarks.positions`).
 CHECK_EVERY = 64
 cdef Py_ssize_t _EVERY = CHECK_EVERY
+
+
+cdef array.array _spread_of(
+    Column docs, Column tfs, const int64_t[::1] begins, const int64_t[::1] ends
+):
+    """Per candidate its first and last doc (``[first0, last0, first1, ...]``, an
+    ``array('q')``): none for an empty list (1, 0), every doc for one that lies outside
+    the postings (whose search then raises its error)."""
+    cdef Py_ssize_t count = begins.shape[0], i
+    cdef array.array spread = array.clone(_INT64, 2 * count, False)
+    cdef long long *bounds = spread.data.as_longlongs
+    for i in range(count):
+        if begins[i] < 0 or ends[i] > docs.size or ends[i] > tfs.size or begins[i] > ends[i]:
+            bounds[2 * i], bounds[2 * i + 1] = INT64_MIN, INT64_MAX
+        elif begins[i] == ends[i]:
+            bounds[2 * i], bounds[2 * i + 1] = 1, 0
+        else:
+            bounds[2 * i], bounds[2 * i + 1] = _at(docs, begins[i]), _at(docs, ends[i] - 1)
+    return spread
 
 
 cdef int _find_postings(
@@ -154,14 +257,16 @@ cdef int _find_postings(
     const int64_t[::1] begins,
     const int64_t[::1] ends,
     const int64_t[::1] firsts,
+    const long long *spread,
     int64_t doc,
     list checkpoints,
     long long *out_first,
     long long *out_size,
 ) except -1:
     """Per candidate ``i`` (postings ``docs[begins[i]:ends[i]]``, ascending; positions
-    from ``firsts[i]`` on), where ``doc``'s positions start in the positions and how many
-    there are (``out_size[i]`` 0 where its postings lack ``doc``); see
+    from ``firsts[i]`` on; its first and last doc ``spread[2 * i]`` and ``spread[2 * i
+    + 1]``, see :func:`_spread_of`), where ``doc``'s positions start in the positions
+    and how many there are (``out_size[i]`` 0 where its postings lack ``doc``); see
     :meth:`FieldMarks.positions` for ``checkpoints``."""
     cdef Py_ssize_t count = begins.shape[0], i, low, high, middle, j, k, steps
     cdef int64_t first, size, total
@@ -171,19 +276,27 @@ cdef int _find_postings(
         raise ValueError("begins, ends and firsts differ in length")
     if checkpoints is not None and len(checkpoints) != count:
         raise ValueError("one checkpoint entry a candidate is needed")
+    # (most of a prefix's many terms lack the doc: their first and last docs, read
+    # once, tell without touching their postings; the others' guessed places are asked
+    # for all at once, each on its own cache line)
     for i in range(count):
         out_size[i] = 0
         out_first[i] = 0
+        if spread[2 * i] <= doc <= spread[2 * i + 1]:
+            low, high = begins[i], ends[i]
+            if 0 <= low < high <= docs.size:
+                j = _guess(low, high, spread[2 * i], spread[2 * i + 1], doc)
+                BNS_SNIPPET_PREFETCH(docs.data + j * docs.width)
+    for i in range(count):
+        if not spread[2 * i] <= doc <= spread[2 * i + 1]:
+            continue
         low, high = begins[i], ends[i]
         if low < 0 or high > docs.size or high > tfs.size or low > high:
             raise ValueError("a candidate's postings lie outside the postings")
-        while low < high:  # the first posting with a doc >= doc
-            middle = (low + high) >> 1
-            if _at(docs, middle) < doc:
-                low = middle + 1
-            else:
-                high = middle
-        if low >= ends[i] or _at(docs, low) != doc:
+        if low == high:
+            continue
+        low = _seek(docs, low, high, spread[2 * i], spread[2 * i + 1], doc)
+        if _at(docs, low) != doc:
             continue
         first = firsts[i]
         j = begins[i]
@@ -288,6 +401,8 @@ cdef class FieldMarks:
     cdef const int64_t[::1] _begins, _ends, _firsts, _word_keys
     cdef const double[::1] _weights
     cdef list _checkpoints
+    # each candidate's first and last doc (_spread_of)
+    cdef array.array _spread
     # the phrases, flat: key number, word count n, n offsets, n candidates; then the next
     cdef array.array _phrase_data
     cdef Py_ssize_t _phrase_count
@@ -334,6 +449,7 @@ cdef class FieldMarks:
         self._pos_raw, width = _bytes_of(pos)
         self._pos = _column(self._pos_raw, width)
         self._begins, self._ends, self._firsts = begins, ends, firsts
+        self._spread = _spread_of(self._docs, self._tfs, begins, ends)
         self._word_keys, self._weights = word_keys, weights
         self._checkpoints = checkpoints
         flat = _array.array("q")
@@ -384,7 +500,7 @@ cdef class FieldMarks:
         cdef list found = [], places
         _find_postings(
             self._docs, self._tfs, self._pos.size, self._begins, self._ends, self._firsts,
-            doc, self._checkpoints, at, at + count,
+            self._spread.data.as_longlongs, doc, self._checkpoints, at, at + count,
         )
         for i in range(count):
             if at[count + i] == 0:
@@ -427,8 +543,8 @@ cdef class FieldMarks:
         cdef array.array dropped_array = array.clone(_INT8, words, False)
         cdef signed char *w_dropped = dropped_array.data.as_schars
         _find_postings(
-            self._docs, self._tfs, pos.size, self._begins, self._ends, self._firsts, doc,
-            self._checkpoints, c_first, c_size,
+            self._docs, self._tfs, pos.size, self._begins, self._ends, self._firsts,
+            self._spread.data.as_longlongs, doc, self._checkpoints, c_first, c_size,
         )
         cdef const int64_t[::1] word_keys = self._word_keys
         cdef Py_ssize_t total = 0, last_place = -1
