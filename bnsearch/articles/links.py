@@ -234,6 +234,20 @@ class PendingLink:
 
 
 LinkRef = tuple[str, int]  # (source id, index in source.related)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class RefRuns:
+    """The in-links of several articles as arrays (:meth:`LinkGraph.incoming_ref_runs`):
+    ref ``k`` is link number ``number[k]`` of article ``sources[source[k]]``; the refs of
+    the ``i``-th article asked are ``bounds[i]:bounds[i + 1]``, sorted as
+    :data:`LinkRef` tuples are (source id, then link number). ``sources`` are the
+    distinct sources, in string order."""
+
+    sources: list[str]
+    source: npt.NDArray[np.int64]
+    number: npt.NDArray[np.int64]
+    bounds: npt.NDArray[np.int64]
 #: Gives the :class:`RelatedLink` of a link number of an article put by keys only.
 LinkSource = Callable[[str, int], RelatedLink]
 #: One article for :meth:`LinkGraph.update`: (id, title key, URL key, link keys).
@@ -491,13 +505,58 @@ class LinkGraph:
     def incoming_refs_many(self, article_ids: Sequence[str]) -> list[list[LinkRef]]:
         """:meth:`incoming_refs` of each of ``article_ids``, in one pass over the arrays
         (a writer's flush asks for the anchors of thousands of articles at once)."""
-        found: list[list[LinkRef]] = [[] for _ in article_ids]
+        runs = self.incoming_ref_runs(article_ids)
+        refs = list(
+            zip(
+                map(runs.sources.__getitem__, runs.source.tolist()),
+                runs.number.tolist(),
+                strict=True,
+            )
+        )
+        bounds = runs.bounds.tolist()
+        return [refs[low:high] for low, high in itertools.pairwise(bounds)]
+
+    def incoming_ref_runs(self, article_ids: Sequence[str]) -> RefRuns:
+        """:meth:`incoming_refs_many` as arrays (:class:`RefRuns`): no tuple a ref, no
+        sort a target; a bulk build's commit asks for the in-links of every article."""
+        owners, slots = self._incoming_pairs(article_ids)
+        if not len(owners):
+            return RefRuns(
+                sources=[],
+                source=np.zeros(0, dtype=np.int64),
+                number=np.zeros(0, dtype=np.int64),
+                bounds=np.zeros(len(article_ids) + 1, dtype=np.int64),
+            )
+        nodes = self._source_nodes(slots)
+        numbers = slots - self._node_first.view()[nodes]
+        spelled, inverse = np.unique(self._node_id.view()[nodes], return_inverse=True)
+        names = self._atoms.texts(spelled.tolist())
+        # the sources in string order (a ref list is sorted as (source id, link number))
+        order = sorted(range(len(names)), key=names.__getitem__)
+        rank = np.empty(len(names), dtype=np.int64)
+        rank[order] = np.arange(len(names), dtype=np.int64)
+        source = rank[inverse.ravel()]
+        ordered = np.lexsort((numbers, source, owners))
+        bounds = np.searchsorted(owners[ordered], np.arange(len(article_ids) + 1), "left")
+        return RefRuns(
+            sources=[names[at] for at in order],
+            source=source[ordered],
+            number=numbers[ordered],
+            bounds=bounds.astype(np.int64),
+        )
+
+    def _incoming_pairs(
+        self, article_ids: Sequence[str]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(position in ``article_ids``, link slot) of every resolved link pointing at
+        one of them, each pair once."""
+        none = np.zeros(0, dtype=np.int64)
         atoms = self._atoms.find_many(article_ids).astype(np.int64)
         known = np.flatnonzero((atoms >= 0) & (atoms < len(self._atom_node)))
         nodes = self._atom_node.view()[atoms[known]].astype(np.int64)
         present, nodes = known[nodes >= 0], nodes[nodes >= 0]
         if not len(present):
-            return found
+            return none, none
         slot_parts: list[npt.NDArray[Any]] = []
         owner_parts: list[npt.NDArray[np.int64]] = []
         for index, keys in (
@@ -515,22 +574,7 @@ class LinkGraph:
         )
         # each (article, link) once: a link may name its target by id, URL and title
         pairs = np.unique((owners[keep] << 32) | slots[keep])
-        if not len(pairs):
-            return found
-        owners, slots = pairs >> 32, pairs & 0xFFFFFFFF
-        sources = self._source_nodes(slots)
-        numbers = (slots - self._node_first.view()[sources]).tolist()
-        spelled, inverse = np.unique(self._node_id.view()[sources], return_inverse=True)
-        names = self._atoms.texts(spelled.tolist())
-        # the pairs are sorted by owner: each owner's refs are one run of them, made in C
-        # (zip) and cut apart, not appended one by one
-        refs = list(zip(map(names.__getitem__, inverse.ravel().tolist()), numbers, strict=True))
-        cuts = np.flatnonzero(np.diff(owners)) + 1
-        starts = [0, *cuts.tolist()]
-        ends = [*cuts.tolist(), len(refs)]
-        for owner, start, end in zip(owners[starts].tolist(), starts, ends, strict=True):
-            found[owner] = sorted(refs[start:end])
-        return found
+        return pairs >> 32, pairs & 0xFFFFFFFF
 
     def in_edges(self, article_id: str) -> tuple[Edge, ...]:
         """The resolved links pointing at an article, sorted by source id and link index."""
