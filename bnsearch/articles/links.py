@@ -46,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.analysis import normalize_text
+from bnsearch.arrays import distinct
 from bnsearch.articles.linkstore import Atoms, Column, Multimap
 from bnsearch.articles.model import Article, RelatedLink
 from bnsearch.heap import give_back_memory
@@ -248,6 +249,8 @@ class RefRuns:
     source: npt.NDArray[np.int64]
     number: npt.NDArray[np.int64]
     bounds: npt.NDArray[np.int64]
+
+
 #: Gives the :class:`RelatedLink` of a link number of an article put by keys only.
 LinkSource = Callable[[str, int], RelatedLink]
 #: One article for :meth:`LinkGraph.update`: (id, title key, URL key, link keys).
@@ -495,7 +498,7 @@ class LinkGraph:
         found = self._watchers(atom, self._node_url_of(node), self._node_title_of(node))
         if not found:
             return []
-        slots = np.unique(np.array(found, dtype=np.int64))
+        slots = distinct(np.array(found, dtype=np.int64))
         slots = slots[
             (self._link_status.view()[slots] == _RESOLVED_CODE)
             & (self._link_target.view()[slots] == atom)
@@ -573,7 +576,7 @@ class LinkGraph:
             self._link_target.view()[slots] == atoms[owners]
         )
         # each (article, link) once: a link may name its target by id, URL and title
-        pairs = np.unique((owners[keep] << 32) | slots[keep])
+        pairs = distinct((owners[keep] << 32) | slots[keep])
         return pairs >> 32, pairs & 0xFFFFFFFF
 
     def in_edges(self, article_id: str) -> tuple[Edge, ...]:
@@ -600,7 +603,7 @@ class LinkGraph:
             return {}
         targets = self._link_target.view()[resolved].astype(np.int64)
         sources = self._source_nodes(resolved).astype(np.int64)
-        pairs = np.unique((targets << 32) | sources)
+        pairs = distinct((targets << 32) | sources)
         atoms, counts = np.unique(pairs >> 32, return_counts=True)
         found = dict(zip(self._atoms.texts(atoms.tolist()), counts.tolist(), strict=True))
         return {target: found[target] for target in sorted(found)}
@@ -829,7 +832,7 @@ class LinkGraph:
         try:
             gone = [node for node in map(self._node, removed) if node >= 0]
             if gone:
-                touched.append(self._kill(np.unique(np.array(gone, dtype=np.int64)), changed))
+                touched.append(self._kill(distinct(np.array(gone, dtype=np.int64)), changed))
             chunk: list[tuple[str, str, str, Sequence[LinkKeys], tuple[RelatedLink, ...] | None]]
             rows = iter(added)
             while chunk := list(itertools.islice(rows, _CHUNK)):
@@ -872,7 +875,7 @@ class LinkGraph:
             slots = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
             status = self._link_status.view()
             resolved = slots[status[slots] == _RESOLVED_CODE]
-            changed.update(self._atoms.texts(np.unique(self._link_target.view()[resolved])))
+            changed.update(self._atoms.texts(distinct(self._link_target.view()[resolved])))
             status[slots] = _DEAD
             self._link_live -= len(slots)
         for node in nodes.tolist():
@@ -939,19 +942,32 @@ class LinkGraph:
         texts: list[str] = [row[0] for row in chunk]
         texts += [row[2] for row in chunk]
         texts += [row[1] for row in chunk]
-        texts += [part for row in chunk for keys in row[3] for part in keys]
+        # the links' title keys, URL keys and target ids, a column each; a column with no
+        # string (a build's URLs and ids, mostly) is not interned
+        parts = [part for row in chunk for keys in row[3] for part in keys]
+        columns = [parts[0::3], parts[1::3], parts[2::3]]
+        named = [any(column) for column in columns]
+        for column, has in zip(columns, named, strict=True):
+            if has:
+                texts += column
         atoms = self._atoms.intern_many(texts)
         if len(self._atom_node) < len(self._atoms):
             self._atom_node.extend(np.full(len(self._atoms) - len(self._atom_node), -1))
         size = len(chunk)
         ids, urls, titles = atoms[:size], atoms[size : 2 * size], atoms[2 * size : 3 * size]
-        link_atoms = atoms[3 * size :].reshape(-1, 3)  # (title, url, target id) per link
+        # (title, url, target id) per link
+        link_atoms = np.full((int(counts.sum()), 3), -1, dtype=np.int32)
+        at = 3 * size
+        for column, has in enumerate(named):
+            if has:
+                link_atoms[:, column] = atoms[at : at + len(link_atoms)]
+                at += len(link_atoms)
         # a live article with the same id goes first (so does an earlier copy in the chunk)
         atom_node = self._atom_node.view()
         replaced = atom_node[ids]
         gone_keys: list[npt.NDArray[np.int32]] = []
         if (replaced >= 0).any():
-            gone_keys.append(self._kill(np.unique(replaced[replaced >= 0]), changed))
+            gone_keys.append(self._kill(distinct(replaced[replaced >= 0]), changed))
         # keep the last occurrence of each id in the chunk: position p survives when no later
         # position has the same id
         seen: dict[int, int] = {}
@@ -1013,7 +1029,7 @@ class LinkGraph:
             for ident, url, title in set(map(tuple, keys.tolist())):
                 found.update(self._watchers(ident, url, title))
             parts.append(np.fromiter(found, dtype=np.int64, count=len(found)))
-            slots: npt.NDArray[np.int64] = np.unique(np.concatenate(parts))
+            slots: npt.NDArray[np.int64] = distinct(np.concatenate(parts))
             live: npt.NDArray[np.int64] = slots[status[slots] != _DEAD]
             return live
         # a flag per link: the new ones, and those whose atoms are flagged in a table with
@@ -1098,7 +1114,7 @@ class LinkGraph:
                 new_target[differ & (new_status == _RESOLVED_CODE)],
             ]
         )
-        changed.update(self._atoms.texts(np.unique(reported).tolist()))
+        changed.update(self._atoms.texts(distinct(reported).tolist()))
         self._link_status.view()[slots] = new_status
         self._link_rule.view()[slots] = new_rule
         self._link_target.view()[slots] = new_target
