@@ -946,10 +946,10 @@ class LinkGraph:
         # string (a build's URLs and ids, mostly) is not interned
         parts = [part for row in chunk for keys in row[3] for part in keys]
         columns = [parts[0::3], parts[1::3], parts[2::3]]
-        named = [any(column) for column in columns]
-        for column, has in zip(columns, named, strict=True):
-            if has:
-                texts += column
+        named = [any(strings) for strings in columns]
+        for strings, present in zip(columns, named, strict=True):
+            if present:
+                texts += strings
         atoms = self._atoms.intern_many(texts)
         if len(self._atom_node) < len(self._atoms):
             self._atom_node.extend(np.full(len(self._atoms) - len(self._atom_node), -1))
@@ -958,9 +958,9 @@ class LinkGraph:
         # (title, url, target id) per link
         link_atoms = np.full((int(counts.sum()), 3), -1, dtype=np.int32)
         at = 3 * size
-        for column, has in enumerate(named):
-            if has:
-                link_atoms[:, column] = atoms[at : at + len(link_atoms)]
+        for place, present in enumerate(named):
+            if present:
+                link_atoms[:, place] = atoms[at : at + len(link_atoms)]
                 at += len(link_atoms)
         # a live article with the same id goes first (so does an earlier copy in the chunk)
         atom_node = self._atom_node.view()
