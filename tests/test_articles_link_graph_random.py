@@ -61,6 +61,9 @@ def check(graph: LinkGraph, live: dict[str, Row]) -> dict[tuple[str, int], objec
         assert graph.out_links(ident) == tuple(dict.fromkeys(expected))
     asked = [*live, "absent", "", *list(live)[:2]]  # the bulk form, repeats and unknowns
     assert graph.incoming_refs_many(asked) == [into.get(ident, []) for ident in asked]
+    runs = graph.incoming_ref_runs(asked)  # the arrays it is made of
+    assert runs.sources == sorted(set(runs.sources)) and len(runs.bounds) == len(asked) + 1
+    assert set(runs.sources) == {s for ident in asked for s, _ in into.get(ident, [])}
     assert dict(graph.in_link_counts()) == {
         target: len({s for s, _ in refs}) for target, refs in sorted(into.items())
     }

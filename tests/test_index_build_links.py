@@ -169,3 +169,34 @@ def test_links_do_not_change_where_a_build_flushes() -> None:
         sizes[name] = [segment.max_doc for segment in index.reader().segments]
     assert len(sizes["plain"]) > 3
     assert sizes["links"] == sizes["plain"]
+
+
+def test_a_bulk_builds_anchors_follow_the_sources_ids_across_batches() -> None:
+    """A writer that keeps a graph (opened on an empty index) stores each target's
+    anchors as its linkers' headlines sorted by source id as strings ("s1" < "s10" <
+    "s9"), then link number: at a commit whose sources are all the batch's, and at a
+    later commit mixing the batch's sources with one of an earlier batch (its headline
+    read back, not taken from the batch's)."""
+    title = "পদ্মা সেতু খুলল"
+    spelled = ["পদ্মা সেতু খুলল", "পদ্মা সেতু: খুলল", "পদ্মা সেতু খুলল!", "‘পদ্মা সেতু’ খুলল"]
+
+    def linker(ident: str, *headlines: str) -> Article:
+        related = [RelatedLink(headline=h) for h in headlines]
+        return Article(id=ident, title=f"খবর {ident}", body=f"বিস্তারিত {ident}", related=related)
+
+    def anchors(index: Index) -> list[str]:
+        reader = index.reader()
+        where = reader.find("t")
+        assert where is not None
+        return list(reader.stored(*where)["anchors"])
+
+    index = Index.in_memory()
+    with index.writer() as writer:
+        writer.add_many([linker("s9", spelled[3]), Article(id="t", title=title, body="সেতু")])
+        writer.add(linker("s10", spelled[2]))
+        writer.commit()
+        assert anchors(index) == [spelled[2], spelled[3]]
+        writer.add_many([linker("s1", spelled[0], "অন্য খবর", spelled[1]), linker("s2")])
+        writer.commit()
+        assert writer._links is not None  # the same graph, kept across the commits
+    assert anchors(index) == [spelled[0], spelled[1], spelled[2], spelled[3]]

@@ -17,7 +17,7 @@ import pytest
 from bnsearch.analysis import default_analyzer
 from bnsearch.articles import Article, RelatedLink
 from bnsearch.errors import BnSearchError
-from bnsearch.index import Index, verify
+from bnsearch.index import Index, valuechunks, verify
 from bnsearch.index import builder as builder_module
 from bnsearch.index import writer as writer_module
 from bnsearch.index.schema import POSITION_GAP
@@ -211,11 +211,13 @@ def test_vocabulary_add_all_numbers_like_one_lookup_at_a_time() -> None:
 
 def test_repeated_headlines_keep_their_terms(monkeypatch: pytest.MonkeyPatch) -> None:
     """Related headlines drawn from a small pool (a headline is another page's title,
-    listed by many): a table keeps each headline's chunk numbers once found; the terms
-    and positions stay the analyzer's across batches, when the chunk table starts over
-    and when the kept headlines start over."""
+    listed by many): the process's table keeps each headline's chunks once split; the
+    terms and positions stay the analyzer's across batches, when the chunk table starts
+    over and when the process's kept headlines start over."""
     monkeypatch.setattr(builder_module, "_MAX_CHUNKS", 40)
-    monkeypatch.setattr(builder_module, "_MAX_VALUES", 9)
+    monkeypatch.setattr(valuechunks, "VALUE_CHUNKS", valuechunks.ValueChunks())
+    monkeypatch.setattr(builder_module, "VALUE_CHUNKS", valuechunks.VALUE_CHUNKS)
+    monkeypatch.setattr(valuechunks, "MAX_VALUES", 9)
     monkeypatch.setattr(writer_module, "_CHUNK_ARTICLES", 5)
     rng = random.Random(8)
     pool = ["", "  ", *(_text(rng, rng.randint(1, 5)) for _ in range(12))]
@@ -246,8 +248,6 @@ def test_values_number_their_chunks_as_add_docs_does(
     from array import array
 
     import numpy as np
-
-    from bnsearch.index import valuechunks
 
     monkeypatch.setattr(valuechunks, "VALUE_CHUNKS", valuechunks.ValueChunks())
     monkeypatch.setattr(builder_module, "VALUE_CHUNKS", valuechunks.VALUE_CHUNKS)

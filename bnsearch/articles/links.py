@@ -46,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.analysis import normalize_text
+from bnsearch.arrays import distinct
 from bnsearch.articles.linkstore import Atoms, Column, Multimap
 from bnsearch.articles.model import Article, RelatedLink
 from bnsearch.heap import give_back_memory
@@ -234,6 +235,22 @@ class PendingLink:
 
 
 LinkRef = tuple[str, int]  # (source id, index in source.related)
+
+
+@attrs.frozen(slots=True, kw_only=True)
+class RefRuns:
+    """The in-links of several articles as arrays (:meth:`LinkGraph.incoming_ref_runs`):
+    ref ``k`` is link number ``number[k]`` of article ``sources[source[k]]``; the refs of
+    the ``i``-th article asked are ``bounds[i]:bounds[i + 1]``, sorted as
+    :data:`LinkRef` tuples are (source id, then link number). ``sources`` are the
+    distinct sources, in string order."""
+
+    sources: list[str]
+    source: npt.NDArray[np.int64]
+    number: npt.NDArray[np.int64]
+    bounds: npt.NDArray[np.int64]
+
+
 #: Gives the :class:`RelatedLink` of a link number of an article put by keys only.
 LinkSource = Callable[[str, int], RelatedLink]
 #: One article for :meth:`LinkGraph.update`: (id, title key, URL key, link keys).
@@ -481,7 +498,7 @@ class LinkGraph:
         found = self._watchers(atom, self._node_url_of(node), self._node_title_of(node))
         if not found:
             return []
-        slots = np.unique(np.array(found, dtype=np.int64))
+        slots = distinct(np.array(found, dtype=np.int64))
         slots = slots[
             (self._link_status.view()[slots] == _RESOLVED_CODE)
             & (self._link_target.view()[slots] == atom)
@@ -491,13 +508,58 @@ class LinkGraph:
     def incoming_refs_many(self, article_ids: Sequence[str]) -> list[list[LinkRef]]:
         """:meth:`incoming_refs` of each of ``article_ids``, in one pass over the arrays
         (a writer's flush asks for the anchors of thousands of articles at once)."""
-        found: list[list[LinkRef]] = [[] for _ in article_ids]
+        runs = self.incoming_ref_runs(article_ids)
+        refs = list(
+            zip(
+                map(runs.sources.__getitem__, runs.source.tolist()),
+                runs.number.tolist(),
+                strict=True,
+            )
+        )
+        bounds = runs.bounds.tolist()
+        return [refs[low:high] for low, high in itertools.pairwise(bounds)]
+
+    def incoming_ref_runs(self, article_ids: Sequence[str]) -> RefRuns:
+        """:meth:`incoming_refs_many` as arrays (:class:`RefRuns`): no tuple a ref, no
+        sort a target; a bulk build's commit asks for the in-links of every article."""
+        owners, slots = self._incoming_pairs(article_ids)
+        if not len(owners):
+            return RefRuns(
+                sources=[],
+                source=np.zeros(0, dtype=np.int64),
+                number=np.zeros(0, dtype=np.int64),
+                bounds=np.zeros(len(article_ids) + 1, dtype=np.int64),
+            )
+        nodes = self._source_nodes(slots)
+        numbers = slots - self._node_first.view()[nodes]
+        spelled, inverse = np.unique(self._node_id.view()[nodes], return_inverse=True)
+        names = self._atoms.texts(spelled.tolist())
+        # the sources in string order (a ref list is sorted as (source id, link number))
+        order = sorted(range(len(names)), key=names.__getitem__)
+        rank = np.empty(len(names), dtype=np.int64)
+        rank[order] = np.arange(len(names), dtype=np.int64)
+        source = rank[inverse.ravel()]
+        ordered = np.lexsort((numbers, source, owners))
+        bounds = np.searchsorted(owners[ordered], np.arange(len(article_ids) + 1), "left")
+        return RefRuns(
+            sources=[names[at] for at in order],
+            source=source[ordered],
+            number=numbers[ordered],
+            bounds=bounds.astype(np.int64),
+        )
+
+    def _incoming_pairs(
+        self, article_ids: Sequence[str]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(position in ``article_ids``, link slot) of every resolved link pointing at
+        one of them, each pair once."""
+        none = np.zeros(0, dtype=np.int64)
         atoms = self._atoms.find_many(article_ids).astype(np.int64)
         known = np.flatnonzero((atoms >= 0) & (atoms < len(self._atom_node)))
         nodes = self._atom_node.view()[atoms[known]].astype(np.int64)
         present, nodes = known[nodes >= 0], nodes[nodes >= 0]
         if not len(present):
-            return found
+            return none, none
         slot_parts: list[npt.NDArray[Any]] = []
         owner_parts: list[npt.NDArray[np.int64]] = []
         for index, keys in (
@@ -514,23 +576,8 @@ class LinkGraph:
             self._link_target.view()[slots] == atoms[owners]
         )
         # each (article, link) once: a link may name its target by id, URL and title
-        pairs = np.unique((owners[keep] << 32) | slots[keep])
-        if not len(pairs):
-            return found
-        owners, slots = pairs >> 32, pairs & 0xFFFFFFFF
-        sources = self._source_nodes(slots)
-        numbers = (slots - self._node_first.view()[sources]).tolist()
-        spelled, inverse = np.unique(self._node_id.view()[sources], return_inverse=True)
-        names = self._atoms.texts(spelled.tolist())
-        # the pairs are sorted by owner: each owner's refs are one run of them, made in C
-        # (zip) and cut apart, not appended one by one
-        refs = list(zip(map(names.__getitem__, inverse.ravel().tolist()), numbers, strict=True))
-        cuts = np.flatnonzero(np.diff(owners)) + 1
-        starts = [0, *cuts.tolist()]
-        ends = [*cuts.tolist(), len(refs)]
-        for owner, start, end in zip(owners[starts].tolist(), starts, ends, strict=True):
-            found[owner] = sorted(refs[start:end])
-        return found
+        pairs = distinct((owners[keep] << 32) | slots[keep])
+        return pairs >> 32, pairs & 0xFFFFFFFF
 
     def in_edges(self, article_id: str) -> tuple[Edge, ...]:
         """The resolved links pointing at an article, sorted by source id and link index."""
@@ -556,7 +603,7 @@ class LinkGraph:
             return {}
         targets = self._link_target.view()[resolved].astype(np.int64)
         sources = self._source_nodes(resolved).astype(np.int64)
-        pairs = np.unique((targets << 32) | sources)
+        pairs = distinct((targets << 32) | sources)
         atoms, counts = np.unique(pairs >> 32, return_counts=True)
         found = dict(zip(self._atoms.texts(atoms.tolist()), counts.tolist(), strict=True))
         return {target: found[target] for target in sorted(found)}
@@ -785,7 +832,7 @@ class LinkGraph:
         try:
             gone = [node for node in map(self._node, removed) if node >= 0]
             if gone:
-                touched.append(self._kill(np.unique(np.array(gone, dtype=np.int64)), changed))
+                touched.append(self._kill(distinct(np.array(gone, dtype=np.int64)), changed))
             chunk: list[tuple[str, str, str, Sequence[LinkKeys], tuple[RelatedLink, ...] | None]]
             rows = iter(added)
             while chunk := list(itertools.islice(rows, _CHUNK)):
@@ -828,7 +875,7 @@ class LinkGraph:
             slots = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
             status = self._link_status.view()
             resolved = slots[status[slots] == _RESOLVED_CODE]
-            changed.update(self._atoms.texts(np.unique(self._link_target.view()[resolved])))
+            changed.update(self._atoms.texts(distinct(self._link_target.view()[resolved])))
             status[slots] = _DEAD
             self._link_live -= len(slots)
         for node in nodes.tolist():
@@ -895,19 +942,32 @@ class LinkGraph:
         texts: list[str] = [row[0] for row in chunk]
         texts += [row[2] for row in chunk]
         texts += [row[1] for row in chunk]
-        texts += [part for row in chunk for keys in row[3] for part in keys]
+        # the links' title keys, URL keys and target ids, a column each; a column with no
+        # string (a build's URLs and ids, mostly) is not interned
+        parts = [part for row in chunk for keys in row[3] for part in keys]
+        columns = [parts[0::3], parts[1::3], parts[2::3]]
+        named = [any(strings) for strings in columns]
+        for strings, present in zip(columns, named, strict=True):
+            if present:
+                texts += strings
         atoms = self._atoms.intern_many(texts)
         if len(self._atom_node) < len(self._atoms):
             self._atom_node.extend(np.full(len(self._atoms) - len(self._atom_node), -1))
         size = len(chunk)
         ids, urls, titles = atoms[:size], atoms[size : 2 * size], atoms[2 * size : 3 * size]
-        link_atoms = atoms[3 * size :].reshape(-1, 3)  # (title, url, target id) per link
+        # (title, url, target id) per link
+        link_atoms = np.full((int(counts.sum()), 3), -1, dtype=np.int32)
+        at = 3 * size
+        for place, present in enumerate(named):
+            if present:
+                link_atoms[:, place] = atoms[at : at + len(link_atoms)]
+                at += len(link_atoms)
         # a live article with the same id goes first (so does an earlier copy in the chunk)
         atom_node = self._atom_node.view()
         replaced = atom_node[ids]
         gone_keys: list[npt.NDArray[np.int32]] = []
         if (replaced >= 0).any():
-            gone_keys.append(self._kill(np.unique(replaced[replaced >= 0]), changed))
+            gone_keys.append(self._kill(distinct(replaced[replaced >= 0]), changed))
         # keep the last occurrence of each id in the chunk: position p survives when no later
         # position has the same id
         seen: dict[int, int] = {}
@@ -969,7 +1029,7 @@ class LinkGraph:
             for ident, url, title in set(map(tuple, keys.tolist())):
                 found.update(self._watchers(ident, url, title))
             parts.append(np.fromiter(found, dtype=np.int64, count=len(found)))
-            slots: npt.NDArray[np.int64] = np.unique(np.concatenate(parts))
+            slots: npt.NDArray[np.int64] = distinct(np.concatenate(parts))
             live: npt.NDArray[np.int64] = slots[status[slots] != _DEAD]
             return live
         # a flag per link: the new ones, and those whose atoms are flagged in a table with
@@ -1054,7 +1114,7 @@ class LinkGraph:
                 new_target[differ & (new_status == _RESOLVED_CODE)],
             ]
         )
-        changed.update(self._atoms.texts(np.unique(reported).tolist()))
+        changed.update(self._atoms.texts(distinct(reported).tolist()))
         self._link_status.view()[slots] = new_status
         self._link_rule.view()[slots] = new_rule
         self._link_target.view()[slots] = new_target

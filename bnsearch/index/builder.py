@@ -62,8 +62,6 @@ _Spans = tuple[int, ...]
 #: only chunks new to the process go to the tokenizer. Starts over past the bound.
 _CHUNK_SPANS: dict[str, _Spans] = {}
 _MAX_CACHED_SPANS = 300_000
-#: Values (headlines) whose chunk numbers a table keeps; past it the table starts over.
-_MAX_VALUES = 1 << 18
 
 
 class _Vocabulary(dict[str | None, int]):
@@ -125,10 +123,6 @@ class ChunkTable:
         if spans:
             self.spans = array("i", [0] * (2 * POSITION_GAP))
         self._batch_spans = analyzer.tokenizer.batch_flat_spans
-        # the values' chunk numbers, see add_values
-        self._value_ids: dict[str, int] = {}
-        self._value_ptr = array("q", [0])
-        self._value_numbers = array("i")
         # process chunk (VALUE_CHUNKS of that generation) -> number here, -1 if none
         self._chunks_generation = -1
         self._number_of_chunk = np.full(0, -1, dtype=np.int32)
@@ -152,38 +146,20 @@ class ChunkTable:
         """:meth:`add_docs` of docs given as values (a multi-valued field: each value's
         chunks, :data:`GAP` between two values); returns each doc's number of chunks.
 
-        A value's chunk numbers are kept once found (value ``v``'s are
-        ``_value_numbers[_value_ptr[i]:_value_ptr[i + 1]]``, ``i = _value_ids[v]``): a
-        related headline or an anchor is another article's title, listed by many pages,
-        so its chunks are numbered once a table, not once a page (and split once a
-        process, :meth:`_value_chunk_numbers`). The docs' numbers are then laid out by
-        numpy, one dict lookup a value."""
+        A related headline or an anchor is another article's title, listed by many pages:
+        its chunks come from the process's table (:meth:`_value_chunk_numbers`: each
+        value split once a process, one dict lookup a value), so the docs' numbers are
+        laid out by numpy, with no per-value work here."""
         flat = list(chain.from_iterable(docs))
-        ids = self._value_ids
-        missing = [value for value in dict.fromkeys(flat) if value not in ids]
-        if missing:
-            if len(ids) + len(missing) > _MAX_VALUES:
-                self._forget_values()
-                ids = self._value_ids
-                missing = list(dict.fromkeys(flat))
-            found, sizes = self._value_chunk_numbers(missing)
-            self._value_numbers.frombytes(found.tobytes())
-            self._value_ptr.frombytes((np.cumsum(sizes) + self._value_ptr[-1]).tobytes())
-            ids.update(zip(missing, range(len(ids), len(ids) + len(missing)), strict=True))
+        found, sizes = self._value_chunk_numbers(flat)
         per_doc = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
-        which = np.fromiter(map(ids.__getitem__, flat), dtype=np.int64, count=len(flat))
-        ptr = np.frombuffer(self._value_ptr, dtype=np.int64)
-        first = ptr[which]
-        sizes = ptr[which + 1] - first
         # each value after a doc's first is preceded by the gap chunk (number 0)
         gaps = np.ones(len(flat), dtype=np.int64)
         gaps[(np.cumsum(per_doc) - per_doc)[per_doc > 0]] = 0
         spans = sizes + gaps
         starts = np.cumsum(spans) - sizes  # where each value's numbers go in the docs'
         laid = np.zeros(int(spans.sum()), dtype=np.int32)  # GAP's number is 0
-        numbers = np.frombuffer(self._value_numbers, dtype=np.int32)
-        laid[run_positions(starts, sizes)] = numbers[run_positions(first, sizes)]
-        del ptr, numbers  # views of the arrays, which grow at the next call
+        laid[run_positions(starts, sizes)] = found
         out.frombytes(laid.tobytes())
         doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), per_doc)
         counts: list[int] = (
@@ -220,12 +196,6 @@ class ChunkTable:
             found[missed] = self._number_of_chunk[unseen]
             self._learn(list(map(chunks.__getitem__, new.tolist())))
         return found, sizes
-
-    def _forget_values(self) -> None:
-        """Drop the kept values' chunk numbers (past :data:`_MAX_VALUES`)."""
-        self._value_ids = {}
-        self._value_ptr = array("q", [0])
-        self._value_numbers = array("i")
 
     def _learn(self, chunks: list[str]) -> None:
         """Term ids of the chunks new to the table (analyzed in one analyzer call)."""

@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from array import array
 from collections.abc import Sequence
-from itertools import chain
+from itertools import chain, repeat
 
 import attrs
 import numpy as np
@@ -54,15 +54,23 @@ class ValueChunks:
         value, chunks)``: ``chunks`` is :attr:`chunks` of that generation (a
         snapshot safe to index with the numbers returned)."""
         with self._lock:
-            missing = [value for value in dict.fromkeys(values) if value not in self._value_no]
-            if len(self._value_no) + len(missing) > MAX_VALUES or len(self.chunks) > MAX_CHUNKS:
-                self._start_over()
-                missing = list(dict.fromkeys(values))
-            if missing:
-                self._learn(missing)
+            # one dict lookup a value when every value is known (a build's usual call)
             which = np.fromiter(
-                map(self._value_no.__getitem__, values), dtype=np.int64, count=len(values)
+                map(self._value_no.get, values, repeat(-1)), dtype=np.int64, count=len(values)
             )
+            unknown = np.flatnonzero(which < 0)
+            if len(unknown):
+                missing = list(dict.fromkeys(map(values.__getitem__, unknown.tolist())))
+                if len(self._value_no) + len(missing) > MAX_VALUES or len(self.chunks) > MAX_CHUNKS:
+                    self._start_over()
+                    missing = list(dict.fromkeys(values))
+                    unknown = np.arange(len(values))
+                self._learn(missing)
+                which[unknown] = np.fromiter(
+                    map(self._value_no.__getitem__, map(values.__getitem__, unknown.tolist())),
+                    dtype=np.int64,
+                    count=len(unknown),
+                )
             ptr = np.frombuffer(self._ptr, dtype=np.int64)
             first = ptr[which]
             sizes = ptr[which + 1] - first

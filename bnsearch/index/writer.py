@@ -548,21 +548,26 @@ class IndexWriter:
         assert links is not None
         if isinstance(links, SnapshotLinks):  # reads each segment link by its edge
             return [links.incoming_headlines(target) for target in targets]
-        refs_of = links.incoming_refs_many(targets)
+        runs = links.incoming_ref_runs(targets)
+        source, number = runs.source.tolist(), runs.number.tolist()
         headline, batch = self._link_headline, self._batch_headlines
         if self._unstored:  # resolving by key: the buffer's versions come first
-            return [tuple(headline(*ref) for ref in refs) for refs in refs_of]
-        # a bulk build: nearly every source is the batch's (one dict lookup a link, in a
-        # list comprehension: a generator a target cost a third of this at 50k targets)
-        found: list[tuple[str, ...]] = []
-        for refs in refs_of:
-            try:
-                found.append(tuple([batch[s][n] for s, n in refs]))
-            except KeyError:  # a source of an earlier batch
-                found.append(
-                    tuple([batch[s][n] if s in batch else headline(s, n) for s, n in refs])
-                )
-        return found
+            names = runs.sources
+            picked = list(map(headline, map(names.__getitem__, source), number))
+        else:
+            # a bulk build: nearly every source is the batch's; their headlines one
+            # after the other, each ref's found by its place among them (no tuple a ref)
+            rows = [row or () for row in map(batch.get, runs.sources)]
+            sizes = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
+            flat = list(itertools.chain.from_iterable(rows))
+            flat.append("")  # the place of a ref read below
+            inside = runs.number < sizes[runs.source]  # False: a source of an earlier batch
+            places = np.where(inside, (np.cumsum(sizes) - sizes)[runs.source] + runs.number, -1)
+            picked = list(map(flat.__getitem__, places.tolist()))
+            for ref in np.flatnonzero(~inside).tolist():
+                picked[ref] = headline(runs.sources[source[ref]], number[ref])
+        bounds = runs.bounds.tolist()
+        return [tuple(picked[low:high]) for low, high in itertools.pairwise(bounds)]
 
     def _link_headline(self, source_id: str, link_no: int) -> str:
         unstored = self._unstored.get(source_id)
