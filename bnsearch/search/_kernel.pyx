@@ -880,14 +880,15 @@ cdef inline bint _other_form(const Other* o, const Walk* w) noexcept nogil:
 
 
 cdef inline float _other_x(
-    const Other* o, Py_ssize_t od, const Walk* w, float* best, float* best_form
+    const Other* o, Py_ssize_t od, bint form, float* best, float* best_form
 ) noexcept nogil:
-    """The ``x`` of the other slice's posting ``o.at`` (doc ``od``), with the largest so
-    far in the block's range (``best``; ``best_form`` of those earning the bonus) raised."""
+    """The ``x`` of the other slice's posting ``o.at`` (doc ``od``; ``form``: it earns
+    the bonus, :func:`_other_form`), with the largest so far in the block's range
+    (``best``; ``best_form`` of those earning the bonus) raised."""
     cdef float xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
     if xo > best[0]:
         best[0] = xo
-    if _other_form(o, w) and xo > best_form[0]:
+    if form and xo > best_form[0]:
         best_form[0] = xo
     return xo
 
@@ -961,7 +962,7 @@ cdef void _merge_blocks(
     cdef Py_ssize_t hi, nod, counted, max_doc = w.max_doc
     cdef double kth, base, score, bonus = w.bonus
     cdef float bx, xo, x, o_best, o_form, root
-    cdef bint may_form, form
+    cdef bint may_form, form, oform
     cdef const uint8_t* forms = w.forms
     cdef const uint8_t* mask = w.mask
     cdef uint8_t flag = w.flag
@@ -996,8 +997,8 @@ cdef void _merge_blocks(
                     od = _other_below(o, hi, w)
                     if od < 0:
                         break
-                    xo = _other_x(o, od, w, &o_best, &o_form)
                     form = _other_form(o, w)
+                    xo = _other_x(o, od, form, &o_best, &o_form)
                     o.at += 1
                     base = <double>_saturate(<float>(<double>bx + <double>xo), k1, weight)
                     if form or may_form:
@@ -1037,12 +1038,13 @@ cdef void _merge_blocks(
                     if od < 0:
                         w.bad = 1
                         return
-                    xo = _other_x(o, od, w, &o_best, &o_form)
+                    oform = _other_form(o, w)
+                    xo = _other_x(o, od, oform, &o_best, &o_form)
                     if od == d:
                         x = <float>(<double>xo + <double>x)
-                        form = form or _other_form(o, w)
+                        form = form or oform
                     else:
-                        _emit(w, od, xo, _other_form(o, w), k1, weight)
+                        _emit(w, od, xo, oform, k1, weight)
                     o.at += 1
                     nod = _other_doc(o)
                     _prefetch_other(o)
@@ -1062,8 +1064,9 @@ cdef void _merge_blocks(
             od = _other_below(o, hi, w)
             if od < 0:
                 break
-            xo = _other_x(o, od, w, &o_best, &o_form)
-            _emit(w, od, xo, _other_form(o, w), k1, weight)
+            oform = _other_form(o, w)
+            xo = _other_x(o, od, oform, &o_best, &o_form)
+            _emit(w, od, xo, oform, k1, weight)
             o.at += 1
         if w.bad:
             return
@@ -1864,6 +1867,17 @@ cdef int _windows(
     return 0
 
 
+cdef Py_ssize_t _longest(list docs_arrays, Py_ssize_t p, Py_ssize_t q):
+    """The first of slices ``p .. q - 1`` with the most postings."""
+    cdef Py_ssize_t i, longest = p
+    for i in range(p + 1, q):
+        if cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[i], 0) > cnp.PyArray_DIM(
+            <cnp.ndarray>docs_arrays[longest], 0
+        ):
+            longest = i
+    return longest
+
+
 cpdef tuple score_segment(
     list docs_parts,
     list tfs_parts,
@@ -2100,15 +2114,9 @@ cpdef tuple score_segment(
     # ``keep``, no block to skip: window by window, in cached tables (_windows)
     windowed = n_units == 1 and n_parts > 2 and keep > 0 and block_slice < 0
     if windowed:
-        longest = 0
-        for p in range(1, n_parts):
-            if cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[p], 0) > cnp.PyArray_DIM(
-                <cnp.ndarray>docs_arrays[longest], 0
-            ):
-                longest = p
+        longest = _longest(docs_arrays, 0, n_parts)
     if merging and block_slice < 0:  # (no blocks: the longest is walked, never skipped)
-        block_slice = 1 if n_parts == 2 and cnp.PyArray_DIM(
-            <cnp.ndarray>docs_arrays[1], 0) > cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[0], 0) else 0
+        block_slice = _longest(docs_arrays, 0, n_parts)
         skipping = False
     _take(&tables, max_doc, n_units)
     w.acc = tables.acc
@@ -2198,12 +2206,7 @@ cpdef tuple score_segment(
                         if w.xdocs == NULL:
                             raise MemoryError()
                     w.n_x = 0
-                    longest = p
-                    for i in range(p + 1, q):
-                        if cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[i], 0) > cnp.PyArray_DIM(
-                            <cnp.ndarray>docs_arrays[longest], 0
-                        ):
-                            longest = i
+                    longest = _longest(docs_arrays, p, q)
                     for i in range(p, q):
                         if i != longest:
                             _slice(&w, i, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
