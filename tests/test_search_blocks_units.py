@@ -20,10 +20,14 @@ from typing import Any
 import numpy as np
 import pytest
 
+import bnsearch.search.searcher as searcher_module
 from bnsearch.errors import IndexFormatError
+from bnsearch.search import Searcher
+from bnsearch.search.engine import _flat_units
 
 from .conftest import compiled_core
 from .test_search_blocks_random import BLOCK, _random_multipliers, exhaustive_page
+from .test_search_pruning import _compare, _lone_words, corpus_searcher  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +190,36 @@ def test_several_units_naming_a_doc_outside_the_segment_raise(core: ModuleType, 
                 0,
                 (0, x, None),
             )
+
+
+def _units(searcher: Searcher, text: str) -> int:
+    """How many units the compiled core scores for ``text`` (0: none, or no bag)."""
+    compiled = searcher._prepare(text, None, romanized=False).compiled
+    return len((_flat_units(compiled) if compiled is not None else None) or [])
+
+
+def test_words_with_spellings_skip_blocks_with_the_same_page_on_the_corpora(
+    corpus_searcher: Searcher,  # noqa: F811 (the fixture imported above)
+    core: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On the real corpora (the count to reach lowered to 30), a word whose analysis
+    adds folded spellings is handed to the core with its first unit's block bounds
+    where its other slices are short beside that unit's body: the page and its scores
+    stay those of the exhaustive pass and of the numpy path."""
+    monkeypatch.setattr(searcher_module, "TRACK_TOTAL_HITS", 30)
+    words = [word for word in _lone_words(400) if _units(corpus_searcher, word) > 1]
+    handed = []
+    score_segments = core.score_segments
+
+    def spy(calls: list[Any], *rest: Any) -> Any:
+        if any(len(call[0][5]) > 1 and call[2] is not None for call in calls):
+            handed.append(calls)
+        return score_segments(calls, *rest)
+
+    class Spied:
+        def __getattr__(self, name: str) -> Any:
+            return spy if name == "score_segments" else getattr(core, name)
+
+    _compare(corpus_searcher, Spied(), words, 30)  # type: ignore[arg-type]
+    assert len(words) > 30 and len(handed) >= 10  # (seen: 44 words, blocks for 19)
