@@ -938,6 +938,32 @@ cdef inline double _other_bound(
     return base
 
 
+cdef inline Py_ssize_t _block_hi(
+    const doc_t* docs, Py_ssize_t b, Py_ssize_t end, Py_ssize_t n, const Walk* w
+) noexcept nogil:
+    """Where block ``b`` (its postings up to ``end``) of a walked slice stops owning
+    docs: the next block's first doc (read from ``w.firsts`` where given: a skipped
+    block's postings are never read), the segment's end after the last."""
+    if end >= n:
+        return w.max_doc
+    if w.firsts != NULL:
+        return w.firsts[b + 1]
+    return docs[end]
+
+
+cdef inline float _offer_walked(Walk* w, Py_ssize_t d, double score, float root) noexcept nogil:
+    """A walked posting's doc ``d`` and its final score (a match): offered to the live
+    page where it beats the page's worst kept (``root``; docs come in ascending order, so
+    a tie is worse); the worst kept after."""
+    cdef Entry item
+    item.score = <float>score
+    if item.score > root:
+        item.doc = <int32_t>d
+        w.live_size = _offer(w.live, w.live_size, w.keep, item)
+        return _live_root(w)
+    return root
+
+
 cdef void _merge_blocks(
     const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, float k1,
     float weight, Walk* w, Other* o,
@@ -966,12 +992,7 @@ cdef void _merge_blocks(
     for b in range(n_blocks):
         start = b * BLOCK
         end = min(start + BLOCK, n)
-        if end >= n:
-            hi = w.max_doc
-        elif w.firsts != NULL:  # (a skipped block's postings are never read)
-            hi = w.firsts[b + 1]
-        else:
-            hi = docs[end]
+        hi = _block_hi(docs, b, end, n, w)
         o_best = o_form = -INFINITY  # (the other slice's largest x in the block's range)
         kth = _threshold(w) if w.block_x != NULL else -1
         if kth >= 0:
@@ -1050,11 +1071,7 @@ cdef void _merge_blocks(
                 score += bonus
             if score != 0 and (mask == NULL or mask[d]):
                 counted += 1
-                item.score = <float>score
-                if item.score > root:  # (docs come in ascending order: a tie is worse)
-                    item.doc = <int32_t>d
-                    w.live_size = _offer(w.live, w.live_size, w.keep, item)
-                    root = _live_root(w)
+                root = _offer_walked(w, d, score, root)
         w.live_count += counted
         while True:  # the other slice's docs after the block's last, before the next
             od = _other_below(o, hi, w)
@@ -1158,12 +1175,7 @@ cdef void _merge_blocks_units(
     for b in range(n_blocks):
         start = b * BLOCK
         end = min(start + BLOCK, n)
-        if end >= n:
-            hi = max_doc
-        elif w.firsts != NULL:  # (a skipped block's postings are never read)
-            hi = w.firsts[b + 1]
-        else:
-            hi = docs[end]
+        hi = _block_hi(docs, b, end, n, w)
         kth = _threshold(w) if w.block_x != NULL else -1
         if kth >= 0:
             base = _block_bound(docs, tfs, start, end, b, mult, k1, weight, kth, w, &bx, &may_form)
@@ -1228,11 +1240,7 @@ cdef void _merge_blocks_units(
             score = _unit_score(x, form, rest, k1, weight, bonus)
             if score != 0 and (mask == NULL or mask[d]):
                 counted += 1
-                item.score = <float>score
-                if item.score > root:  # (docs come in ascending order: a tie is worse)
-                    item.doc = <int32_t>d
-                    w.live_size = _offer(w.live, w.live_size, w.keep, item)
-                    root = _live_root(w)
+                root = _offer_walked(w, d, score, root)
         w.live_count += counted
         while True:  # the other slices' docs after the block's last, before the next
             nd = _near_doc(us)
