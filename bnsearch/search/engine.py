@@ -429,8 +429,9 @@ class Evaluator:
         if not self.segments:  # a snapshot without segments matches nothing
             return Evaluated([], 0)
         prune = keep > 0 and track_total is not None and len(units) > 1
-        # a lone unit skips the blocks of its longest slice that cannot reach the page
-        skip_blocks = keep > 0 and track_total is not None and len(units) == 1
+        # the blocks of the first unit's longest slice that cannot reach the page are
+        # skipped (a lone unit; several, where the others are short beside that slice)
+        skip_blocks = keep > 0 and track_total is not None
         calls = self._segment_calls(core, units, prune, track_total if skip_blocks else None)
         # one call for every segment: each counts what the ones before left to count, and
         # the best ``keep`` scores of the segments before are a floor for the next (a doc
@@ -481,7 +482,7 @@ class Evaluator:
         if prune:
             records = [records[i] for i in order]
         k1 = ctx.core_k1
-        overall = 0  # (a lone unit's postings in every segment)
+        overall = 0  # (the first unit's postings in every segment)
         if skip_blocks is not None:
             for pieces in records[0].pieces:
                 for part in pieces[0]:
@@ -492,7 +493,11 @@ class Evaluator:
             arrays = (*laid[ordinal], weights, flags, bonuses, k1)
             blocks = None
             if skip_blocks is not None and _may_skip(
-                records[0].pieces[ordinal][0], overall, skip_blocks, core.BLOCK_OTHERS_RATIO
+                records[0].pieces[ordinal][0],
+                overall,
+                skip_blocks,
+                core.BLOCK_OTHERS_RATIO,
+                sum(len(part[1]) for record in records[1:] for part in record.pieces[ordinal][0]),
             ):
                 blocks = records[0].block_bounds(self, ordinal, segment, bool(flags[0]))
             calls.append((arrays, prune, blocks))
@@ -788,15 +793,18 @@ class Evaluator:
         return result
 
 
-def _may_skip(parts: list[Part], overall: int, track_total: int, ratio: int) -> bool:
-    """Whether the compiled core could skip blocks of a lone unit's longest slice in a
-    segment: the unit has more postings in all segments (``overall``) than the matches
+def _may_skip(
+    parts: list[Part], overall: int, track_total: int, ratio: int, others: int = 0
+) -> bool:
+    """Whether the compiled core could skip blocks of the first unit's longest slice in
+    a segment: the unit has more postings in all segments (``overall``) than the matches
     to count first (a segment searched after others that counted them may skip from its
-    first block), the slice has blocks, and the other slices are short beside it (at
-    most ``1 / ratio`` of it, the core's rule); its block bounds are not worth computing
+    first block), the slice has blocks, and the other slices, the unit's and the other
+    units' (``others`` postings in the segment), are short beside it (at most ``1 /
+    ratio`` of it, the core's rule); its block bounds are not worth computing
     otherwise."""
     lengths = [len(part[1]) for part in parts]
-    total = sum(lengths)
+    total = sum(lengths) + others
     longest = max(lengths, default=0)
     return overall > track_total and longest > BLOCK and (total - longest) * ratio <= longest
 

@@ -102,7 +102,8 @@ def proximity_added(
     ``where`` added (indices into ``docs`` that pick ascending docs; None: every doc,
     which then ascend), as a new array: what ``scores[where] +=
     proximity_bonus(docs[where])`` gives on a copy. The compiled core picks the docs,
-    computes their bonus and adds it in one call (float32 scores)."""
+    computes their bonus and adds it in one call (float32 scores: a search's always
+    are); the numpy path, or scores of another type, take :func:`proximity_bonus`."""
     if kernel.core is not None and not plan.empty and scores.dtype == np.float32:
         fields = _fields(ctx, plan, weights)
         added: FloatArray = kernel.core.proximity_scores(
@@ -131,7 +132,9 @@ def proximity_bonus(
     plan: RerankPlan,
     weights: Mapping[str, float],
 ) -> FloatArray:
-    """The proximity bonus of each of ``docs`` (sorted, unique, few).
+    """The proximity bonus of each of ``docs`` (sorted, unique, few), with numpy: the
+    twin of the compiled core's ``proximity_scores``, which :func:`proximity_added`
+    calls instead where the core runs.
 
     A pair's ``x`` in a doc is its count in each field times the field's multiplier,
     summed over fields in float64 and rounded once; saturated like a unit's score, the
@@ -143,12 +146,6 @@ def proximity_bonus(
     fields = _fields(ctx, plan, weights)
     weight = _pair_weights(ctx, plan, fields)
     k1 = np.float32(ctx.params.k1)
-    if kernel.core is not None:
-        reads = _field_reads(ctx, segment, fields, plan, weights)
-        bonus: FloatArray = kernel.core.proximity_scores(
-            reads, docs, plan.pair_row, weight, float(k1)
-        )
-        return bonus
     xs = np.zeros((len(plan.pairs), len(docs)), dtype=np.float32)
     occurrences = [_field_occurrences(ctx, segment, f, docs, plan) for f in fields]
     if any(found is not None for found in occurrences):
