@@ -202,8 +202,6 @@ def test_bad_arrays_raise_the_library_error(core: ModuleType, searcher: Searcher
         core.score_segment(
             [docs], [tfs], [mult], [None], owners, ones, np.zeros(1, np.uint8), ones, 0.3, None, 4
         )
-    with pytest.raises(IndexFormatError):
-        core.unit_doc_freqs([docs, docs], np.zeros(2, np.int32), 1, None, 4)
     good = np.array([0, 3], dtype=np.int32)  # doc 0 scored, then the bad doc 5
     with pytest.raises(IndexFormatError):
         core.score_segment(

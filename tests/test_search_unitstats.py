@@ -1,6 +1,6 @@
 """A unit's live document frequency (:mod:`bnsearch.search.unitstats`): the compiled count
 (a unit's longest slice searched, not walked, where nothing is deleted) equals the numpy
-reference and the kernel's marking count, on the shared corpora with deletes across
+reference, on the shared corpora with deletes across
 segments (a word in title and body, a few slices merged, many slices marked) and on
 random slices of both doc widths. Skipped where ``_units`` was not built or without
 ../shared."""
@@ -19,7 +19,7 @@ from bnsearch.index import Index
 from bnsearch.index.blockmax import BLOCK
 from bnsearch.search import unitstats
 
-from .conftest import compiled_core, index_of, shared_file
+from .conftest import index_of, shared_file
 
 
 def _units_module() -> ModuleType:
@@ -39,30 +39,12 @@ def corpus_index() -> Index:
     return index_of(bqa, belin, again + belin[::7][:150], keep_deletes=True)
 
 
-def _kernel_counts(units: list[list[list[np.ndarray]]], segments: list) -> list[int]:
-    """The kernel's count (every posting marked), segment by segment."""
-    core = compiled_core()
-    totals = np.zeros(len(units), dtype=np.int64)
-    for ordinal, segment in enumerate(segments):
-        parts: list[np.ndarray] = []
-        owners: list[int] = []
-        for number, per_segment in enumerate(units):
-            parts += per_segment[ordinal]
-            owners += [number] * len(per_segment[ordinal])
-        live = segment.live if segment.del_count else None
-        totals += core.unit_doc_freqs(
-            parts, np.array(owners, np.int32), len(units), live, segment.max_doc
-        )
-    return totals.tolist()
-
-
 def _check(units: list[list[list[np.ndarray]]], segments: list) -> list[int]:
     compiled = _units_module()
     lives = [s.live if s.del_count else None for s in segments]
     sizes = [s.max_doc for s in segments]
     want = unitstats.numpy_live_doc_freqs(units, lives, sizes)
     assert compiled.live_doc_freqs(units, lives, sizes) == want
-    assert _kernel_counts(units, segments) == want
     # the same counts as if nothing were deleted, where every doc is live
     assert compiled.live_doc_freqs(units, [None] * len(segments), sizes) == (
         unitstats.numpy_live_doc_freqs(units, [None] * len(segments), sizes)

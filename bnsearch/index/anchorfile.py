@@ -51,7 +51,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from bnsearch.arrays import run_positions
+from bnsearch.arrays import distinct, run_positions
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import compound
 from bnsearch.index.builder import anchor_arrays, anchor_fields, doc_id_dtype, small_uint
@@ -519,7 +519,7 @@ def splice(
         return None
     if 4 * sum(len(update.docs) for update in added) > max_doc:
         return None  # a large part of the segment: a materialize costs about as much
-    fresh = np.unique(np.concatenate([update.docs for update in added]))
+    fresh = distinct(np.concatenate([update.docs for update in added]))
     if any(not np.isin(update.docs, fresh).all() for update in dropped):
         return None
     minis = [update.fields[spec.name] for update in added]
@@ -576,17 +576,17 @@ def splice(
     # where each new posting goes among the previous ones (before the cut ones of its
     # doc): its term's previous postings, searched by doc; a term new to the table goes
     # where the next previous term starts
-    distinct = np.unique(new_terms)
-    if len(distinct) > SPLICE_NEW_TERMS:
+    named = distinct(new_terms)
+    if len(named) > SPLICE_NEW_TERMS:
         return None
     mapped = old_map[valid]
-    after = np.searchsorted(mapped, distinct, side="left")
+    after = np.searchsorted(mapped, named, side="left")
     at = np.empty(len(new_terms), dtype=np.int64)
     # (new_terms is sorted: each term's new postings are one run of it)
-    run_starts = np.searchsorted(new_terms, distinct, side="left").tolist()
-    run_ends = np.searchsorted(new_terms, distinct, side="right").tolist()
+    run_starts = np.searchsorted(new_terms, named, side="left").tolist()
+    run_ends = np.searchsorted(new_terms, named, side="right").tolist()
     for term, slot, first, last in zip(
-        distinct.tolist(), after.tolist(), run_starts, run_ends, strict=True
+        named.tolist(), after.tolist(), run_starts, run_ends, strict=True
     ):
         old = int(valid[slot]) if slot < len(valid) else len(old_indptr) - 1
         low = int(old_indptr[old])

@@ -29,6 +29,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.arrays import distinct
 from bnsearch.articles.links import (
     KeyedArticle,
     LinkGraph,
@@ -531,7 +532,7 @@ class LinkCensus:
         """Per segment (``sizes``: its ``max_doc``), an int32 array of how many distinct
         live articles link to each doc."""
         total = max(int(sum(sizes)), 1)
-        pairs = np.unique(self.targets * total + self.sources)
+        pairs = distinct(self.targets * total + self.sources)
         counts = np.bincount(pairs // total, minlength=total).astype(np.int32)
         return [counts[base : base + size] for base, size in zip(self.bases, sizes, strict=True)]
 
@@ -545,7 +546,7 @@ class LinkCensus:
         else:
             rows = self.unresolved
         found: list[PendingRow] = []
-        for ordinal in np.unique(rows[:, 0]).tolist():
+        for ordinal in distinct(rows[:, 0]).tolist():
             segment = segments[ordinal]
             edges = rows[rows[:, 0] == ordinal, 1]
             src = np.asarray(segment.link_src)
@@ -722,7 +723,7 @@ def link_census(
         resolved &= alive
         edges = np.flatnonzero(resolved)
         owner = np.searchsorted(bases, target[edges], side="right") - 1
-        for other in np.unique(owner).tolist():
+        for other in distinct(owner).tolist():
             rows = edges[owner == other]
             same = _same_strings(
                 _table(segment, "strings.links.key"),

@@ -6,7 +6,7 @@ numpy twins and says when each runs).
 :meth:`bnsearch.search.engine.Evaluator._live_dfs` asks, for the units a query meets
 for the first time, how many live documents hold each in any of its slices (a word in
 title and body: a document once). Counted by marking every posting of every slice
-(the kernel's ``unit_doc_freqs``), a word's first query at 1M read all its body
+(as the kernel once did), a word's first query at 1M read all its body
 postings in every segment before scoring (about 0.2 ms of its 0.8). Here the longest
 slice of a unit is not walked where the segment has no deletions: it counts as its
 length, and each document of the unit's shorter slices (merged in doc order, each
