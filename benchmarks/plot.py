@@ -48,8 +48,7 @@ def main() -> None:
     query.legend(fontsize=8)
 
     fig.suptitle(
-        "bnsearch and its peers, measured in the same runs (2-core machine; "
-        "analysis and indexing 2026-11-28, queries 2026-12-06)"
+        f"bnsearch and its peers, measured in the same runs (2-core machine; {figures['dates']})"
     )
     fig.tight_layout()
     fig.savefig(OUT, dpi=110)
