@@ -35,7 +35,10 @@ large segments are merged at the first commit, the case of a tier merge landing 
 one-article commit), ``--background-docs 0`` runs every merge inside its commit (the
 code before background merges; default: the policy's threshold). ``--pause S`` waits S
 seconds between commits (not timed: a site publishing now and then, so a background
-merge can finish and be installed among the commits).
+merge can finish and be installed among the commits). ``--search-after`` also times, after
+each commit (not counted in the commit's figures), a searcher's refresh and its first
+search for the first word of the article just published (``search_after_*``): what a
+site's search pays for the new snapshot.
 
 ``reader``: a fresh reader's first ``related()``, then its link reports (unresolved and
 ambiguous lists, in-link counts of the prior) on the kept index, time and resident memory,
@@ -193,6 +196,7 @@ def run_commits(
     commits: int,
     policy: dict[str, int] | None = None,
     pause: float = 0.0,
+    search_after: bool = False,
 ) -> dict[str, Any]:
     from bnsearch.index import Index, MergePolicy
 
@@ -213,6 +217,9 @@ def run_commits(
             result["open_s"] = round(time.perf_counter() - began, 2)
             result["rss_open_mb"] = rss_mb()
             generation = index.generation
+            searcher = index.searcher() if search_after else None
+            refreshes: list[float] = []
+            searches: list[float] = []
             for article in articles:
                 if pause and times:
                     time.sleep(pause)
@@ -223,6 +230,13 @@ def run_commits(
                 cpu.append(time.thread_time() - began_cpu)
                 if len(times) == 1:
                     result["rss_first_commit_mb"] = rss_mb()
+                if searcher is not None:
+                    began = time.perf_counter()
+                    searcher = searcher.refresh()
+                    refreshes.append(time.perf_counter() - began)
+                    began = time.perf_counter()
+                    searcher.search(article.title.split()[0], limit=10)
+                    searches.append(time.perf_counter() - began)
             result["extra_generations"] = index.generation - generation - len(times)
             result["rss_end_mb"] = rss_mb()
             began = time.perf_counter()
@@ -232,6 +246,10 @@ def run_commits(
         result.update(_percentiles(times))
         result["cpu_p50_ms"] = round(float(np.median(cpu)) * 1000, 1)
         result["commits"] = len(times)
+        if searches:
+            for name, values in (("refresh", refreshes), ("search_after", searches)):
+                result[f"{name}_p50_ms"] = round(float(np.median(values)) * 1000, 1)
+                result[f"{name}_p99_ms"] = round(float(np.percentile(values, 99)) * 1000, 1)
         result["peak_rss_mb"] = peak_mb()
         return result
     finally:
@@ -321,12 +339,17 @@ def main() -> None:
     parser.add_argument(
         "--background-docs", type=int, default=-1, help="0: every merge inside its commit"
     )
+    parser.add_argument(
+        "--search-after", action="store_true", help="time a search of each new snapshot"
+    )
     args = parser.parse_args()
     folder = args.folder.resolve()
     if args.action == "build":
         build(folder, args.size, args.commit_every, args.body_words)
     elif args.action == "child-commits":
-        result = run_commits(folder, args.variant, args.commits, policy_of(args), args.pause)
+        result = run_commits(
+            folder, args.variant, args.commits, policy_of(args), args.pause, args.search_after
+        )
         print(json.dumps(result))
     elif args.action == "child-reader":
         print(json.dumps(run_reader(folder, args.way)))
@@ -345,6 +368,7 @@ def main() -> None:
             arguments += ["--merge-factor", str(args.merge_factor)]
             arguments += ["--background-docs", str(args.background_docs)]
             arguments += ["--pause", str(args.pause)]
+            arguments += ["--search-after"] if args.search_after else []
             result = run_child([*arguments, "--commits", str(args.commits)])
             print(variant, json.dumps(result), "load", os.getloadavg(), flush=True)
 
