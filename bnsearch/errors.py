@@ -74,6 +74,13 @@ class IndexFormatError(IndexError_):
     """An index on disk is damaged, foreign, or written by an incompatible version."""
 
 
+def posting_outside_segment() -> IndexFormatError:
+    """What the compiled modules raise for a posting that names a document outside its
+    segment (they check every doc they read: a damaged index, never a write out of
+    bounds)."""
+    return IndexFormatError("a posting names a document outside its segment (damaged index)")
+
+
 class IndexLockedError(IndexError_):
     """Another writer holds the index lock."""
 

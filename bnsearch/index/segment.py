@@ -766,14 +766,19 @@ class SegmentReader:
 
     def term_id(self, field: str, term: str) -> int:
         """The term's ordinal in :meth:`terms`, or -1."""
-        arrays = self._field(field)
+        return self._term_index(field, self._field(field), term, _utf8(term))
+
+    def _term_index(
+        self, field: str, arrays: _FieldArrays, term: str, encoded: bytes | None
+    ) -> int:
+        """``term``'s ordinal in the field's dictionary, or -1: by the compiled term table
+        (``encoded``: the term as UTF-8) where there is one, else by the bisect."""
         table = arrays.table if arrays.table is not None else self._table(field, arrays)
-        if table:
-            encoded = _utf8(term)
-            if encoded is not None:
-                index: int = table.find(encoded)
-                return index
-        return _ordinal(self.terms(field), term)
+        if table and encoded is not None:
+            index: int = table.find(encoded)
+            return index
+        terms = arrays.terms
+        return _ordinal(self.terms(field) if terms is None else terms, term)
 
     def _table(self, field: str, arrays: _FieldArrays) -> Any:
         """The field's :class:`._terms.TermTable` (made once), or False: the compiled
@@ -812,14 +817,7 @@ class SegmentReader:
         encoded = _utf8(term) if _TERMS is not None else None
         for field in fields:
             arrays = self._field(field)
-            table = arrays.table if arrays.table is not None else self._table(field, arrays)
-            if table and encoded is not None:
-                index = table.find(encoded)
-            else:
-                terms = arrays.terms
-                if terms is None:
-                    terms = self.terms(field)
-                index = _ordinal(terms, term)
+            index = self._term_index(field, arrays, term, encoded)
             if index >= 0:
                 start, end = arrays.indptr[index : index + 2].tolist()
                 if end > start:

@@ -232,9 +232,9 @@ def _hold_shared_tables(bint held):
 
 
 def _out_of_range():
-    from bnsearch.errors import IndexFormatError
+    from bnsearch.errors import posting_outside_segment
 
-    return IndexFormatError("a posting names a document outside its segment (damaged index)")
+    return posting_outside_segment()
 
 
 # -- a new combination of units: the arguments laid out ------------------------------------

@@ -41,9 +41,9 @@ DEF GALLOP_RATIO = 64
 
 
 def _out_of_range():
-    from bnsearch.errors import IndexFormatError
+    from bnsearch.errors import posting_outside_segment
 
-    return IndexFormatError("a posting names a document outside its segment (damaged index)")
+    return posting_outside_segment()
 
 
 cdef inline Py_ssize_t _at(const void* docs, bint wide, Py_ssize_t i) noexcept nogil:

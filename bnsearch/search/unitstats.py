@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.arrays import distinct
 from bnsearch.index.blockmax import BLOCK
 from bnsearch.search import kernel
 
@@ -82,7 +83,7 @@ def numpy_live_doc_freqs(
         for slices, live in zip(per_segment, lives, strict=True):
             if not slices:
                 continue
-            docs = slices[0] if len(slices) == 1 else np.unique(np.concatenate(slices))
+            docs = slices[0] if len(slices) == 1 else distinct(np.concatenate(slices))
             total += len(docs) if live is None else int(np.count_nonzero(live[docs]))
         out.append(total)
     return out
