@@ -950,7 +950,15 @@ def update_arrays(
         raise ValueError("a doc of an adding update is carried over without its anchors")
     docs = sorted([*holders, *fresh])
     slot = {doc: number for number, doc in enumerate(docs)}
-    rows = [changes[doc] if doc in changes else olds[holders[doc]].rows_of(doc) for doc in docs]
+    carried: dict[int, tuple[str, ...]] = {}  # each carried doc's row (a table decoded once)
+    for number in sorted(set(holders.values())):
+        old = olds[number]
+        carried.update(
+            (doc, row)
+            for doc, row in zip(old.docs.tolist(), old.rows, strict=True)
+            if holders.get(doc) == number
+        )
+    rows = [changes[doc] if doc in changes else carried[doc] for doc in docs]
     if analyzed is not None and list(analyzed.docs) == fresh:
         analyzed_arrays = analyzed.arrays
     else:
