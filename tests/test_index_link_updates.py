@@ -912,10 +912,15 @@ def test_a_new_article_taking_a_link_from_a_published_target_is_not_appended(
     assert verify(path).ok
 
 
+@pytest.mark.parametrize("docs", [(1, 5), (20, 40)])
 @pytest.mark.parametrize("seed", range(5))
-def test_one_analysis_split_by_group_equals_each_groups_own(seed: int) -> None:
+def test_one_analysis_split_by_group_equals_each_groups_own(
+    seed: int, docs: tuple[int, int]
+) -> None:
     """``analyzed_groups`` (one analysis for the updates of several segments) gives each
-    group the arrays its own ``anchor_fields`` gives, dtypes and term tables included."""
+    group the arrays its own ``anchor_fields`` gives, dtypes and term tables included:
+    a handful of docs in all (each group's postings made apart) and more than
+    FEW_ANCHOR_DOCS (groups cut out of one analysis)."""
 
     from bnsearch.index.anchorfile import analyzed_groups
     from bnsearch.index.builder import anchor_fields
@@ -929,8 +934,8 @@ def test_one_analysis_split_by_group_equals_each_groups_own(seed: int) -> None:
         *(" ".join(rng.choices(words, k=rng.randrange(1, 40))) for _ in range(9)),
     ]
     groups = [
-        [tuple(rng.choices(headlines, k=rng.randrange(1, 8))) for _ in range(rng.randrange(1, 5))]
-        for _ in range(rng.randrange(1, 6))
+        [tuple(rng.choices(headlines, k=rng.randrange(1, 8))) for _ in range(rng.randrange(*docs))]
+        for _ in range(rng.randrange(2, 6) if docs[0] > 1 else rng.randrange(1, 6))
     ]
     for group, got in zip(groups, analyzed_groups(schema, groups), strict=True):
         want, _ = anchor_fields(schema, group)

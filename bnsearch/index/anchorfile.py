@@ -54,7 +54,14 @@ import numpy.typing as npt
 from bnsearch.arrays import distinct, run_positions
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import compound
-from bnsearch.index.builder import anchor_arrays, anchor_fields, doc_id_dtype, small_uint
+from bnsearch.index.builder import (
+    FEW_ANCHOR_DOCS,
+    anchor_arrays,
+    anchor_fields,
+    doc_id_dtype,
+    few_anchor_groups,
+    small_uint,
+)
 from bnsearch.index.directory import Directory, FileInfo
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.postings import combine_fields, field_part
@@ -828,13 +835,19 @@ def analyzed_groups(
     """Per group of ``anchors`` (one list of docs' anchors a group), the arrays
     :func:`anchor_fields` gives for that group's anchors (those an update keeps), from
     ONE analysis of every group's: a commit updating docs of several segments pays the
-    analysis's fixed array work once, not once a segment. A group's arrays are its docs'
-    postings cut out of the whole (a doc's postings do not depend on the other docs), its
-    docs renumbered from 0, the terms only other groups use left out, each array in the
-    dtype the group's own analysis gives it."""
+    analysis's fixed array work once, not once a segment. Up to
+    :data:`~bnsearch.index.builder.FEW_ANCHOR_DOCS` docs in all, each group's arrays are
+    made from its own postings (:func:`~bnsearch.index.builder.few_anchor_groups`);
+    more, a group's arrays are its docs' postings cut out of the whole (a doc's postings
+    do not depend on the other docs), its docs renumbered from 0, the terms only other
+    groups use left out, each array in the dtype the group's own analysis gives it."""
     if not anchors:
         return []
     flat = [row for group in anchors for row in group]
+    if len(anchors) > 1 and len(flat) <= FEW_ANCHOR_DOCS:  # each group's own, at once
+        few = few_anchor_groups(schema, anchors)
+        if few is not None:
+            return few
     arrays = anchor_arrays(schema, flat)
     if len(anchors) == 1:
         return [arrays]
@@ -918,7 +931,15 @@ def update_arrays(
         raise ValueError("a doc of an adding update is carried over without its anchors")
     docs = sorted([*holders, *fresh])
     slot = {doc: number for number, doc in enumerate(docs)}
-    rows = [changes[doc] if doc in changes else olds[holders[doc]].rows_of(doc) for doc in docs]
+    carried: dict[int, tuple[str, ...]] = {}  # each carried doc's row (a table decoded once)
+    for number in sorted(set(holders.values())):
+        old = olds[number]
+        carried.update(
+            (doc, row)
+            for doc, row in zip(old.docs.tolist(), old.rows, strict=True)
+            if holders.get(doc) == number
+        )
+    rows = [changes[doc] if doc in changes else carried[doc] for doc in docs]
     if analyzed is not None and list(analyzed.docs) == fresh:
         analyzed_arrays = analyzed.arrays
     else:

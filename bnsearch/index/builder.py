@@ -549,7 +549,18 @@ def few_anchor_fields(schema: Schema, anchors: Sequence[tuple[str, ...]]) -> dic
     chunk terms (the analyzer's chunk cache) and stems: for a handful of docs, where the
     builder's tables and numpy calls are a fixed cost many times the work. ``None`` when
     an anchor field is a keyword field (:func:`anchor_fields` serves)."""
-    arrays: dict[str, Any] = {}
+    found = few_anchor_groups(schema, [anchors])
+    return None if found is None else found[0]
+
+
+def few_anchor_groups(
+    schema: Schema, groups: Sequence[Sequence[tuple[str, ...]]]
+) -> list[dict[str, Any]] | None:
+    """:func:`few_anchor_fields` of each group of docs' anchors (each group's docs
+    numbered from 0, its arrays its own), from one analysis of all of them (a commit's
+    updates of several segments: the analysis's set-up once, no group cut out of a
+    whole); ``None`` as there."""
+    found: list[dict[str, Any]] = [{} for _ in groups]
     for spec in schema.fields:
         if spec.source != "anchors":
             continue
@@ -557,9 +568,15 @@ def few_anchor_fields(schema: Schema, anchors: Sequence[tuple[str, ...]]) -> dic
             return None
         split = inflection_split(schema.analyzer(spec.name))
         surfaces = split.surfaces if split else schema.analyzer(spec.name)
-        chunked = [[value.split() for value in values] for values in anchors]
+        chunked = [[[value.split() for value in values] for values in group] for group in groups]
         entries = surfaces.chunk_terms(
-            [chunk for values in chunked for chunks in values for chunk in chunks]
+            [
+                chunk
+                for group in chunked
+                for values in group
+                for chunks in values
+                for chunk in chunks
+            ]
         )
         words = list(dict.fromkeys(t for entry in entries for t in entry if t is not None))
         if split is None:
@@ -568,29 +585,33 @@ def few_anchor_fields(schema: Schema, anchors: Sequence[tuple[str, ...]]) -> dic
             stems, flags = split.terms_and_flags(words)
             stem_of = dict(zip(words, zip(stems, flags, strict=True), strict=True))
         stem_of[None] = (None, 0)
-        postings: dict[tuple[str, int], list[int]] = {}  # (term, doc) -> [flags, *positions]
-        lengths = []
-        found = iter(entries)
-        for doc, values in enumerate(chunked):
-            position = count = 0
-            for number, chunks in enumerate(values):
-                if number:
-                    position += POSITION_GAP
-                for _ in chunks:
-                    for surface in next(found):
-                        term, flag = stem_of[surface]
-                        if term is not None:
-                            held = postings.get((term, doc))
-                            if held is None:
-                                postings[(term, doc)] = [flag, position]
-                            else:
-                                held[0] |= flag
-                                held.append(position)
-                            count += 1
-                        position += 1
-            lengths.append(count)
-        arrays.update(postings_field(spec, postings, lengths, len(anchors), split is not None))
-    return arrays
+        terms = iter(entries)
+        for number, group in enumerate(chunked):
+            # (term, doc) -> [flags, *positions]
+            postings: dict[tuple[str, int], list[int]] = {}
+            lengths = []
+            for doc, values in enumerate(group):
+                position = count = 0
+                for value, chunks in enumerate(values):
+                    if value:
+                        position += POSITION_GAP
+                    for _ in chunks:
+                        for surface in next(terms):
+                            term, flag = stem_of[surface]
+                            if term is not None:
+                                held = postings.get((term, doc))
+                                if held is None:
+                                    postings[(term, doc)] = [flag, position]
+                                else:
+                                    held[0] |= flag
+                                    held.append(position)
+                                count += 1
+                            position += 1
+                lengths.append(count)
+            found[number].update(
+                postings_field(spec, postings, lengths, len(group), split is not None)
+            )
+    return found
 
 
 def postings_field(
