@@ -591,3 +591,67 @@ def test_title_docs_looked_up_in_skipped_blocks_keep_the_page(core: ModuleType) 
             assert count <= every_count
             skipped += bool(pruned)
     assert skipped > 300  # (blocks were skipped and their title docs looked up: seed fixed)
+
+
+def _other_x(arrays: tuple[Any, ...], longest: int, scale: float = 1.0) -> np.ndarray[Any, Any]:
+    """The other slice's ``x`` per posting (``tf * mult[doc]`` in float32, as the engine
+    hands it to the core), times ``scale``."""
+    docs, tfs, mults = (items[1 - longest] for items in arrays[:3])
+    x = np.multiply(tfs, mults[docs.astype(np.int64)], dtype=np.float32)
+    return (x * np.float32(scale)).astype(np.float32)
+
+
+def test_the_other_slice_read_by_its_x_keeps_page_count_and_memo(core: ModuleType) -> None:
+    """A word's title beside its body, the title's ``x`` per posting handed in (the
+    seventh item of ``blocks``, read in order instead of each doc's multiplier): the same
+    docs, scores, count and memo as the core gives reading the multipliers, over calls
+    that fill the memo and calls that read it; random units cut to two slices and titles
+    whose docs are looked up in skipped blocks."""
+    rng = np.random.default_rng(7121207)
+    skipped = 0
+    for case in range(400):
+        if case % 2:
+            arrays, _ = _title_beside_body(rng)
+            keep, min_total = int(rng.integers(1, 12)), 0
+        else:
+            unit = _random_unit(rng)
+            if len(unit["arrays"][0]) == 1:
+                continue
+            arrays = tuple(_at_most_two_slices(rng, unit["arrays"]))
+            keep, min_total = unit["keep"], unit["min_total"]
+        longest, bounds, block_forms = _block_bounds(rng, arrays)
+        firsts = np.ascontiguousarray(arrays[0][longest][::BLOCK], dtype=np.int32)
+        positive = bool(rng.random() < 0.5)
+        memos = [np.full(4 * len(bounds), np.nan, dtype=np.float32) for _ in range(2)]
+        for call in range(2):
+            found = []
+            for memo, other_x in zip(memos, (None, _other_x(arrays, longest)), strict=True):
+                blocks = (longest, bounds, block_forms, memo, firsts, positive, other_x)
+                docs, scores, count, pruned = core.score_segment(
+                    *arrays, keep, False, min_total, blocks
+                )
+                found.append((docs.tolist(), scores.tolist(), count, pruned))
+            assert found[0] == found[1], (case, call)
+            skipped += bool(found[1][3])
+        assert np.array_equal(memos[0], memos[1], equal_nan=True), case
+    assert skipped > 200  # (blocks were skipped: seed fixed)
+
+
+def test_the_other_slice_x_is_what_the_core_reads(core: ModuleType) -> None:
+    """The title's ``x`` handed in is what the core scores the title's postings by (a
+    doubled ``x`` changes the scores of the docs the title holds), and one of another
+    length is refused."""
+    rng = np.random.default_rng(7121208)
+    changed = 0
+    for _ in range(50):
+        arrays, _ = _title_beside_body(rng)
+        longest, bounds, block_forms = _block_bounds(rng, arrays)
+        memo = np.full(4 * len(bounds), np.nan, dtype=np.float32)
+        blocks = (longest, bounds, block_forms, memo, None, False)
+        plain = core.score_segment(*arrays, 5, False, 0, (*blocks, None))
+        memo[:] = np.nan
+        doubled = core.score_segment(*arrays, 5, False, 0, (*blocks, _other_x(arrays, longest, 2)))
+        changed += plain[1].tolist() != doubled[1].tolist()
+        with pytest.raises(ValueError, match="other slice"):
+            core.score_segment(*arrays, 5, False, 0, (*blocks, _other_x(arrays, longest)[1:]))
+    assert changed > 40

@@ -402,6 +402,9 @@ cdef struct Other:
     int tf_kind
     const float* mult
     const uint8_t* forms  # NULL: none, or the unit has no bonus
+    const float* xs       # (:func:`_merge_blocks`) each posting's x, tf * mult[doc], made
+                          # by the caller (NULL: read tfs and mult): read in order, where
+                          # the multipliers of a sparse slice's docs are a cache miss each
     Py_ssize_t n
     Py_ssize_t at         # the next posting to read
     Py_ssize_t doc        # (_merge_units) the doc of posting ``at`` (max_doc: done)
@@ -766,7 +769,7 @@ cdef inline void _offer_score(Walk* w, Py_ssize_t d, double score) noexcept nogi
 
 cdef inline void _prefetch_other(const Other* o) noexcept nogil:
     """Ask the cache for the multiplier of the other slice's doc a few postings ahead."""
-    if o.at + OTHER_AHEAD < o.n:
+    if o.xs == NULL and o.at + OTHER_AHEAD < o.n:
         BNS_PREFETCH(&o.mult[_doc_at(o.docs, o.doc_kind, o.at + OTHER_AHEAD)])
 
 
@@ -789,7 +792,11 @@ cdef inline float _other_x(
     far in the block's range (``best``; ``best_form`` of those earning the bonus) raised.
     (Its caller reads the posting's form flag again: handed in, the flag read once, the
     merge of four lone words at 1M took 3% more instructions, 11.78M -> 12.12M.)"""
-    cdef float xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
+    cdef float xo
+    if o.xs != NULL:
+        xo = o.xs[o.at]
+    else:
+        xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
     if xo > best[0]:
         best[0] = xo
     if _other_form(o, w) and xo > best_form[0]:
@@ -1487,15 +1494,17 @@ cdef void _walked_forms(
 
 cdef void _merge_lone(
     Walk* w, Py_ssize_t longest, list docs_arrays, list tfs_arrays, list mult_arrays,
-    list forms_arrays, uint8_t flag, float bonus, float k1, float weight,
+    list forms_arrays, uint8_t flag, float bonus, float k1, float weight, const float* other_xs,
 ):
-    """Set up and run :func:`_merge_blocks` for a lone unit's slices (one or two)."""
+    """Set up and run :func:`_merge_blocks` for a lone unit's slices (one or two; the
+    other's ``x`` per posting in ``other_xs`` where the caller made it, else NULL)."""
     cdef Other o
     memset(&o, 0, sizeof(Other))
     _walked_forms(w, longest, forms_arrays, flag, bonus)
     if len(docs_arrays) == 2:
         _cursor(&o, 1 - longest, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
                 bonus != 0 and flag != 0)
+        o.xs = other_xs
     _dispatch(
         <cnp.ndarray>docs_arrays[longest], <cnp.ndarray>tfs_arrays[longest],
         <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[longest]), SCORE, k1, weight,
@@ -1676,25 +1685,30 @@ cdef Py_ssize_t _window_add(
     listed in ``touched`` when first touched, its form flag set where its posting's
     flags hold ``flag`` (``forms`` NULL: none); the next posting to read. A doc below
     ``base`` (negative, or out of order) sets ``bad``."""
-    cdef Py_ssize_t d, j
+    cdef Py_ssize_t d, j, listed = n_touched[0]
     cdef float x
+    cdef uint8_t f
+    # (no branch on whether a doc is new here: its place in ``touched`` is written
+    # every time and kept only when it was; whether a doc was met before is as good as
+    # random, and each wrong guess cost more than the store)
     while at < n:
         d = docs[at]
         if d >= end:
             break
         if d < base:
             bad[0] = 1
-            return at
+            break
         j = d - base
         x = <float>tfs[at] * mult[d]
-        if fw[j] == 0:
-            touched[n_touched[0]] = <int32_t>j
-            n_touched[0] += 1
-            fw[j] = W_TOUCHED
+        f = fw[j]
+        touched[listed] = <int32_t>j
+        listed += f == 0
+        if forms != NULL:
+            f |= W_FORM * ((forms[at] & flag) == flag)
+        fw[j] = f | W_TOUCHED
         xw[j] += <double>x
-        if forms != NULL and (forms[at] & flag) == flag:
-            fw[j] |= W_FORM
         at += 1
+    n_touched[0] = listed
     return at
 
 
@@ -1739,6 +1753,7 @@ cdef void _cursor(
     arr = <cnp.ndarray>tfs_arrays[p]
     c.tfs, c.tf_kind = cnp.PyArray_DATA(arr), cnp.PyArray_TYPE(arr)
     c.mult = <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[p])
+    c.xs = NULL
     c.forms = NULL
     if with_forms and forms_arrays[p] is not None:
         c.forms = <const uint8_t*>cnp.PyArray_DATA(<cnp.ndarray>forms_arrays[p])
@@ -1857,7 +1872,7 @@ cpdef tuple score_segment(
     pass; the count is then a lower bound (at least ``min_total``).
 
     ``blocks`` (with ``keep`` and one unit): ``(slice, block_x, block_forms[, exact[,
-    firsts[, positive]]])``,
+    firsts[, positive[, other_x]]]]])``,
     per block of :data:`BLOCK` postings of that slice (the unit's longest) a bound on its
     postings' ``x`` (float32) and the OR of their form flags (uint8, or None): once
     ``min_total`` matches are counted, a block that cannot reach the ``keep``-th score so
@@ -1879,7 +1894,11 @@ cpdef tuple score_segment(
     > 0), so with no ``mask`` and a unit of one or two slices each posting is a match:
     a skipped block's postings are then counted without being read, and blocks may be
     skipped from the first full page where that slice alone holds ``min_total``
-    postings (the count, a lower bound, still reaches ``min_total``).
+    postings (the count, a lower bound, still reaches ``min_total``). ``other_x``
+    (float32 per posting of a lone unit's other slice, or None): that slice's ``x``,
+    ``tf * mult[doc]`` in float32 as the core computes it, read in posting order instead
+    of each doc's multiplier (a word's title docs are sparse in its body's blocks: at 1M
+    each such read was a cache miss, the largest cost of a heavy word's walk).
 
     ``floor`` (with ``keep``; 0: none): the caller wants no doc scoring below it (the
     ``keep``-th best of the segments searched before: a doc below it cannot reach the
@@ -1903,6 +1922,8 @@ cpdef tuple score_segment(
     cdef float* other_p = NULL
     cdef cnp.ndarray firsts_arr
     cdef const int32_t* firsts_p = NULL
+    cdef cnp.ndarray other_xs_arr
+    cdef const float* other_xs_p = NULL
     cdef Py_ssize_t n_units = weights.shape[0]
     cdef Py_ssize_t total = 0, p, q, u, i, d, n_out = 0, count = 0, heap_size = 0, reach
     cdef Walk w
@@ -2020,6 +2041,13 @@ cpdef tuple score_segment(
             if cnp.PyArray_DIM(firsts_arr, 0) != w.n_blocks:
                 raise ValueError("block first docs do not match the slice's postings")
             firsts_p = <const int32_t*>cnp.PyArray_DATA(firsts_arr)
+        if len(blocks) > 6 and blocks[6] is not None and n_parts == 2:
+            other_xs_arr = _contiguous(blocks[6], cnp.NPY_FLOAT32)
+            if cnp.PyArray_DIM(other_xs_arr, 0) != cnp.PyArray_DIM(
+                <cnp.ndarray>docs_arrays[1 - block_slice], 0
+            ):
+                raise ValueError("the other slice's x do not match its postings")
+            other_xs_p = <const float*>cnp.PyArray_DATA(other_xs_arr)
         # every posting of the slice scores (``positive``: its x is > 0) and no mask drops
         # one: a skipped block's postings are counted unread, so blocks may be skipped
         # from the first full page when the slice alone holds ``min_total`` postings
@@ -2116,7 +2144,8 @@ cpdef tuple score_segment(
                 if skipping:
                     _blocks_on(&w, block_x_arr, blocks[2] is not None and block_forms_arr)
                 _merge_lone(&w, block_slice, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
-                            flags[0], bonuses[0], k1, weights[0])
+                            flags[0], bonuses[0], k1, weights[0],
+                            other_xs_p if skipping and n_parts == 2 else NULL)
             if w.bad:
                 raise _out_of_range()
             count = w.live_count

@@ -27,7 +27,7 @@ from bnsearch.index.blockmax import BLOCK
 from bnsearch.index.segment import SegmentReader
 from bnsearch.search import kernel, unitstats
 from bnsearch.search.compiler import Compiled, Unit
-from bnsearch.search.context import PARTS_CACHE_BYTES, PARTS_CACHE_ENTRIES, Context
+from bnsearch.search.context import PARTS_CACHE_BYTES, PARTS_CACHE_ENTRIES, X_CACHE_BYTES, Context
 from bnsearch.search.phrases import phrase_frequencies
 from bnsearch.search.scoring import idf, saturate
 
@@ -527,6 +527,7 @@ class Evaluator:
                 if record.kept:  # (a phrase's frequencies not kept: made again next time)
                     if len(kept) >= PARTS_CACHE_ENTRIES:
                         kept.clear()
+                        self.ctx.x_bytes = 0
                     kept[id(unit)] = record
                 new.append(record)
             records.append(record)
@@ -595,7 +596,12 @@ class Evaluator:
 
     def _block_bounds(
         self, segment: SegmentReader, unit: Unit, parts: list[Part], bonus: bool
-    ) -> tuple[int, FloatArray, npt.NDArray[np.uint8] | None, FloatArray, Any, bool] | None:
+    ) -> (
+        tuple[
+            int, FloatArray, npt.NDArray[np.uint8] | None, FloatArray, Any, bool, FloatArray | None
+        ]
+        | None
+    ):
         """For block-max pruning of a lone unit: its longest slice (the one the core
         walks last), per block of that slice a bound on its postings' ``x`` (the block's
         largest tf times the largest multiplier of a length code at or above the block's
@@ -604,9 +610,9 @@ class Evaluator:
         block (four floats a block, NaN until read: the slice's and, for a word in title
         and body, the title's in the block's doc range; kept with the core's other arguments,
         so a kept query reads them once), each block's first doc (a skipped block's
-        postings are then never read) and whether every posting of the slice scores (a
-        skipped block's postings are then counted unread); None where the segment keeps
-        no block maxima."""
+        postings are then never read), whether every posting of the slice scores (a
+        skipped block's postings are then counted unread) and the other slice's ``x`` per
+        posting (:meth:`_other_x`); None where the segment keeps no block maxima."""
         longest = max(range(len(parts)), key=lambda i: (len(parts[i][1]), -i))
         field, docs, _, start = parts[longest]
         found = segment.blocks(field, start, len(docs)) if start >= 0 else None
@@ -619,7 +625,34 @@ class Evaluator:
         bound, exact, firsts = unitstats.block_bounds(block_tfs, block_norms, highest, docs)
         if not bonus or self._part_forms(unit, segment, parts[longest]) is None:
             block_forms = None
-        return longest, bound, block_forms, exact, firsts, positive
+        return (
+            longest,
+            bound,
+            block_forms,
+            exact,
+            firsts,
+            positive,
+            self._other_x(segment, unit, parts, longest),
+        )
+
+    def _other_x(
+        self, segment: SegmentReader, unit: Unit, parts: list[Part], longest: int
+    ) -> FloatArray | None:
+        """For a unit of two slices (a word's title beside its body), the other slice's
+        ``x`` per posting (``tf * mult[doc]`` in float32, the core's own product), which
+        the core then reads in order instead of each doc's multiplier; None otherwise.
+        Their bytes are bounded by :data:`~.context.X_CACHE_BYTES` (None past it). (A doc
+        outside the segment is clipped here: the core still finds and reports it.)"""
+        if len(parts) != 2:
+            return None
+        field, docs, tfs, _ = parts[1 - longest]
+        ctx = self.ctx
+        if ctx.x_bytes + 4 * len(docs) > X_CACHE_BYTES:
+            return None
+        ctx.x_bytes += 4 * len(docs)
+        multiplier = ctx.multiplier(segment, field, unit.weights[field])
+        x: FloatArray = np.multiply(tfs, multiplier.take(docs, mode="clip"), dtype=np.float32)
+        return x
 
     def _live_dfs(self, records: list[UnitArgs]) -> None:
         """Sets each record's live documents in the snapshot (a document once however
