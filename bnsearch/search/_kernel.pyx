@@ -405,6 +405,8 @@ cdef struct Other:
     const float* xs       # (:func:`_merge_blocks`) each posting's x, tf * mult[doc], made
                           # by the caller (NULL: read tfs and mult): read in order, where
                           # the multipliers of a sparse slice's docs are a cache miss each
+    float* memo           # (:func:`_windows`) the slice's part of the unit's memo of
+                          # each posting's x (NULL: none kept)
     Py_ssize_t n
     Py_ssize_t at         # the next posting to read
     Py_ssize_t doc        # (_merge_units) the doc of posting ``at`` (max_doc: done)
@@ -1678,13 +1680,14 @@ DEF W_FORM = 2
 cdef Py_ssize_t _window_add(
     const doc_t* docs, const tf_t* tfs, Py_ssize_t at, Py_ssize_t n, const float* mult,
     const uint8_t* forms, uint8_t flag, Py_ssize_t base, Py_ssize_t end, double* xw,
-    uint8_t* fw, int32_t* touched, Py_ssize_t* n_touched, int* bad,
+    uint8_t* fw, int32_t* touched, Py_ssize_t* n_touched, int* bad, float* xs, bint xs_known,
 ) noexcept nogil:
     """Slice postings from ``at`` whose docs lie in the window ``[base, end)``: each
     ``x`` (``tf * mult[doc]`` in float32) summed in float64 at ``xw[doc - base]``, the doc
     listed in ``touched`` when first touched, its form flag set where its posting's
     flags hold ``flag`` (``forms`` NULL: none); the next posting to read. A doc below
-    ``base`` (negative, or out of order) sets ``bad``."""
+    ``base`` (negative, or out of order) sets ``bad``. ``xs`` (or NULL): the slice's memo
+    of each posting's ``x``, read where ``xs_known``, else written."""
     cdef Py_ssize_t d, j, listed = n_touched[0]
     cdef float x
     cdef uint8_t f
@@ -1699,7 +1702,12 @@ cdef Py_ssize_t _window_add(
             bad[0] = 1
             break
         j = d - base
-        x = <float>tfs[at] * mult[d]
+        if xs_known:
+            x = xs[at]
+        else:
+            x = <float>tfs[at] * mult[d]
+            if xs != NULL:
+                xs[at] = x
         f = fw[j]
         touched[listed] = <int32_t>j
         listed += f == 0
@@ -1714,33 +1722,34 @@ cdef Py_ssize_t _window_add(
 
 cdef inline Py_ssize_t _window_tfs(
     const doc_t* docs, Other* c, uint8_t flag, Py_ssize_t base, Py_ssize_t end, double* xw,
-    uint8_t* fw, int32_t* touched, Py_ssize_t* n_touched, int* bad,
+    uint8_t* fw, int32_t* touched, Py_ssize_t* n_touched, int* bad, bint known,
 ) noexcept nogil:
-    """:func:`_window_add` on cursor ``c`` (its docs typed), by its tfs' type."""
+    """:func:`_window_add` on cursor ``c`` (its docs typed), by its tfs' type (its
+    memo of ``x``, ``c.memo``, read where ``known``)."""
     if c.tf_kind == cnp.NPY_UINT8:
         return _window_add(docs, <const uint8_t*>c.tfs, c.at, c.n, c.mult, c.forms, flag,
-                           base, end, xw, fw, touched, n_touched, bad)
+                           base, end, xw, fw, touched, n_touched, bad, c.memo, known)
     if c.tf_kind == cnp.NPY_UINT16:
         return _window_add(docs, <const uint16_t*>c.tfs, c.at, c.n, c.mult, c.forms, flag,
-                           base, end, xw, fw, touched, n_touched, bad)
+                           base, end, xw, fw, touched, n_touched, bad, c.memo, known)
     if c.tf_kind == cnp.NPY_UINT32:
         return _window_add(docs, <const uint32_t*>c.tfs, c.at, c.n, c.mult, c.forms, flag,
-                           base, end, xw, fw, touched, n_touched, bad)
+                           base, end, xw, fw, touched, n_touched, bad, c.memo, known)
     return _window_add(docs, <const int64_t*>c.tfs, c.at, c.n, c.mult, c.forms, flag,
-                       base, end, xw, fw, touched, n_touched, bad)
+                       base, end, xw, fw, touched, n_touched, bad, c.memo, known)
 
 
 cdef void _window_slice(
     Other* c, uint8_t flag, Py_ssize_t base, Py_ssize_t end, double* xw, uint8_t* fw,
-    int32_t* touched, Py_ssize_t* n_touched, int* bad,
+    int32_t* touched, Py_ssize_t* n_touched, int* bad, bint known,
 ) noexcept nogil:
     """:func:`_window_add` on cursor ``c``, by its arrays' types."""
     if c.doc_kind == cnp.NPY_UINT16:
         c.at = _window_tfs(<const uint16_t*>c.docs, c, flag, base, end, xw, fw, touched,
-                           n_touched, bad)
+                           n_touched, bad, known)
     else:
         c.at = _window_tfs(<const int32_t*>c.docs, c, flag, base, end, xw, fw, touched,
-                           n_touched, bad)
+                           n_touched, bad, known)
 
 
 cdef void _cursor(
@@ -1754,6 +1763,7 @@ cdef void _cursor(
     c.tfs, c.tf_kind = cnp.PyArray_DATA(arr), cnp.PyArray_TYPE(arr)
     c.mult = <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[p])
     c.xs = NULL
+    c.memo = NULL
     c.forms = NULL
     if with_forms and forms_arrays[p] is not None:
         c.forms = <const uint8_t*>cnp.PyArray_DATA(<cnp.ndarray>forms_arrays[p])
@@ -1765,6 +1775,7 @@ cdef void _cursor(
 cdef int _windows(
     Walk* w, Tables* tables, list docs_arrays, list tfs_arrays, list mult_arrays,
     list forms_arrays, Py_ssize_t longest, uint8_t flag, float bonus, float k1, float weight,
+    float* memo,
 ) except -1:
     """A lone unit of many slices (a prefix's expansions in title and body) for the best
     ``keep``, window by window of ``_window`` docs: every slice's postings in the
@@ -1775,8 +1786,15 @@ cdef int _windows(
     (the others in order, the longest last), so every score is theirs; every posting is
     read, so the count is exact. The tables a window reads stay cached: at 1M docs the
     per-doc tables missed the cache at nearly every posting, and the collection scanned
-    them whole."""
+    them whole.
+
+    ``memo`` (or NULL): each posting's ``x``, the slices' end to end, and after them a
+    float that is 1 once they are all written: written by the first call, read in
+    posting order by the next instead of each doc's multiplier (at 1M the multipliers'
+    loads were the largest cost of the window's adds)."""
     cdef Py_ssize_t n = len(docs_arrays), p, c, i, j, base = 0, end, size, n_touched
+    cdef Py_ssize_t offset = 0
+    cdef bint known = memo != NULL and memo[_postings(docs_arrays)] == 1
     cdef Other* cursors = NULL
     cdef int32_t* touched = NULL
     cdef double* xw = tables.xbuf
@@ -1796,12 +1814,18 @@ cdef int _windows(
             _cursor(&cursors[c], p, docs_arrays, tfs_arrays, mult_arrays, forms_arrays, with_bonus)
             c += 1
         _cursor(&cursors[c], longest, docs_arrays, tfs_arrays, mult_arrays, forms_arrays, with_bonus)
+        if memo != NULL:  # (each slice's part of the memo, in the slices' order)
+            for p in range(n):
+                c = p - (p > longest) if p != longest else n - 1
+                cursors[c].memo = memo + offset
+                offset += cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[p], 0)
         while base < w.max_doc and not w.bad:
             end = min(base + size, w.max_doc)
             n_touched = 0
             for c in range(n):
                 if cursors[c].doc < end:  # (a slice without postings here costs a compare)
-                    _window_slice(&cursors[c], flag, base, end, xw, fw, touched, &n_touched, &w.bad)
+                    _window_slice(&cursors[c], flag, base, end, xw, fw, touched, &n_touched,
+                                  &w.bad, known)
                     if w.bad:
                         return 0
                     cursors[c].doc = _other_doc(&cursors[c])
@@ -1817,10 +1841,44 @@ cdef int _windows(
         for c in range(n):  # (docs at or past the segment's end)
             if cursors[c].at < cursors[c].n:
                 w.bad = 1
+        if memo != NULL and not w.bad:
+            memo[offset] = 1  # (every posting's x written)
     finally:
         free(cursors)
         free(touched)
     return 0
+
+
+cdef float* _memo_of(object xs, Py_ssize_t total) except? NULL:
+    """The data of a memo of ``total`` postings' ``x`` (see :func:`score_segment`), or
+    NULL for None."""
+    cdef cnp.ndarray arr
+    if xs is None:
+        return NULL
+    if not isinstance(xs, np.ndarray):
+        raise ValueError("the memo of x must be a numpy array")
+    arr = <cnp.ndarray>xs
+    if (
+        cnp.PyArray_TYPE(arr) != cnp.NPY_FLOAT32
+        or cnp.PyArray_NDIM(arr) != 1
+        or cnp.PyArray_DIM(arr, 0) != total + 1
+        or not cnp.PyArray_IS_C_CONTIGUOUS(arr)
+        or not cnp.PyArray_ISWRITEABLE(arr)
+        or not cnp.PyArray_ISNOTSWAPPED(arr)
+        or not cnp.PyArray_ISALIGNED(arr)
+    ):
+        raise ValueError(
+            "the memo of x must be a writable float32 array, one more than the postings"
+        )
+    return <float*>cnp.PyArray_DATA(arr)
+
+
+cdef Py_ssize_t _postings(list docs_arrays):
+    """The postings of every slice."""
+    cdef Py_ssize_t total = 0, p
+    for p in range(len(docs_arrays)):
+        total += cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[p], 0)
+    return total
 
 
 cdef Py_ssize_t _longest(list docs_arrays, Py_ssize_t p, Py_ssize_t q):
@@ -1851,6 +1909,7 @@ cpdef tuple score_segment(
     Py_ssize_t min_total=0,
     object blocks=None,
     double floor=0,
+    object xs=None,
 ):
     """The matching docs of one segment (ascending, int32), their scores (float32), how
     many docs match, and whether the segment was pruned.
@@ -1913,7 +1972,9 @@ cpdef tuple score_segment(
     pruning (``prune`` is then moot), the same scores. A lone unit of more than two
     slices (a prefix's expansions) with ``keep`` and no blocks to skip is summed window
     by window of docs (:func:`_windows`): every posting read, the count exact, the same
-    scores.
+    scores. ``xs`` (None, or a writable float32 array of one more than the slices'
+    postings, zeros when made) is then its memo of each posting's ``x``: written by the
+    first such call, read by the next (the same ``x``, so the same scores).
     """
     cdef Py_ssize_t n_parts = len(docs_parts)
     cdef Py_ssize_t block_slice = -1
@@ -2139,7 +2200,7 @@ cpdef tuple score_segment(
                            weights, flags, bonuses, k1)
             elif windowed:
                 _windows(&w, &tables, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
-                         longest, flags[0], bonuses[0], k1, weights[0])
+                         longest, flags[0], bonuses[0], k1, weights[0], _memo_of(xs, total))
             else:  # one or two slices by blocks (_merge_blocks)
                 if skipping:
                     _blocks_on(&w, block_x_arr, blocks[2] is not None and block_forms_arr)
@@ -2335,9 +2396,10 @@ def score_segments(
     the docs and scores it returns, every segment's count summed, and whether the count
     is exact (no segment pruned or skipped a block).
 
-    ``calls[s]`` is ``(arrays, prune, blocks)``: the arguments of segment ``s`` before
-    the mask (slices, multipliers, forms, owners, weights, flags, bonuses, k1), whether
-    it may prune and its block bounds (used with ``skip_blocks``); ``masks`` is None or
+    ``calls[s]`` is ``(arrays, prune, blocks[, xs])``: the arguments of segment ``s``
+    before the mask (slices, multipliers, forms, owners, weights, flags, bonuses, k1),
+    whether it may prune, its block bounds (used with ``skip_blocks``) and a memo of its
+    postings' ``x`` (:func:`score_segment`'s ``xs``); ``masks`` is None or
     one mask (or None) per segment; ``max_docs[s]`` its size. With ``track_total`` (not
     None) a segment must count ``track_total`` less the matches of the segments before
     it, and the ``keep``-th best score of the segments before it is its floor (a doc
@@ -2384,6 +2446,7 @@ def score_segments(
                 arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], weights, flags, bonuses,
                 arrays[8], None if masks is None else masks[s], max_docs[s], keep, call[1],
                 max(tracked - total, 0), call[2] if skip_blocks else None, floor,
+                call[3] if len(call) > 3 else None,
             )
             count = found[2]
             total += count

@@ -82,8 +82,9 @@ class Evaluated:
 
 
 #: The core's ``score_segment`` arguments of one segment before the mask, whether it may
-#: prune, and the block bounds of a lone unit (see :meth:`Evaluator._segment_calls`).
-Call = tuple[tuple[Any, ...], bool, Any]
+#: prune, the block bounds of a lone unit and the memo of its postings' ``x`` (see
+#: :meth:`Evaluator._segment_calls`).
+Call = tuple[tuple[Any, ...], bool, Any, Any]
 #: A unit's share of the core's arguments in one segment: its slices (:data:`Part`), then
 #: per slice its docs, tfs, multiplier and form flags (None: the bonus reads none).
 Pieces = tuple[list[Part], list[Any], list[Any], list[Any], list[Any]]
@@ -500,7 +501,10 @@ class Evaluator:
                 sum(len(part[1]) for record in records[1:] for part in record.pieces[ordinal][0]),
             ):
                 blocks = records[0].block_bounds(self, ordinal, segment, bool(flags[0]))
-            calls.append((arrays, prune, blocks))
+            memo = None
+            if key is None and ctx.statistics is None and not records[0].unit.phrases:
+                memo = self._x_memo(records[0].pieces[ordinal][1])  # (kept with the calls)
+            calls.append((arrays, prune, blocks, memo))
         for record in records:  # (again: reading a later unit may have let the cache go)
             if record.unit.phrases:
                 kept = kept and self._phrases_kept(record.unit, record.pieces)
@@ -634,6 +638,21 @@ class Evaluator:
             positive,
             self._other_x(segment, unit, parts, longest),
         )
+
+    def _x_memo(self, docs: list[Any]) -> FloatArray | None:
+        """For a lone unit of more than two slices in a segment (a prefix's expansions,
+        which the core sums window by window), the memo of its postings' ``x`` the core
+        writes at its first search and reads at the next (zeros: not yet written; see
+        ``_kernel.score_segment``'s ``xs``); None for fewer slices or past
+        :data:`~.context.X_CACHE_BYTES`."""
+        if len(docs) <= 2:
+            return None
+        size = 4 * (sum(map(len, docs)) + 1)
+        ctx = self.ctx
+        if ctx.x_bytes + size > X_CACHE_BYTES:
+            return None
+        ctx.x_bytes += size
+        return np.zeros(size // 4, dtype=np.float32)
 
     def _other_x(
         self, segment: SegmentReader, unit: Unit, parts: list[Part], longest: int
