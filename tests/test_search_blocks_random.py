@@ -601,6 +601,26 @@ def _other_x(arrays: tuple[Any, ...], longest: int, scale: float = 1.0) -> np.nd
     return (x * np.float32(scale)).astype(np.float32)
 
 
+def _joined(
+    core: ModuleType, arrays: tuple[Any, ...], longest: int, scale: float = 1.0
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Per posting of the other slice, its doc's ``x`` summed over both slices (float64,
+    rounded once; times ``scale`` where the walked slice holds the doc) and whether the
+    walked slice holds it, with that posting's form flags."""
+    docs = arrays[0][1 - longest]
+    walked_docs, walked_tfs, walked_mults, walked_forms = (items[longest] for items in arrays[:4])
+    x = _other_x(arrays, longest)
+    at = np.minimum(np.searchsorted(walked_docs, docs), len(walked_docs) - 1)
+    held = walked_docs[at] == docs
+    wx = np.multiply(walked_tfs[at], walked_mults[docs.astype(np.int64)], dtype=np.float32)
+    summed = (x.astype(np.float64) + wx.astype(np.float64)).astype(np.float32)
+    joined = np.where(held, summed * np.float32(scale), x).astype(np.float32)
+    in_walked = held.astype(np.uint16) * np.uint16(core.JOINED_HELD_)
+    if walked_forms is not None:
+        in_walked |= walked_forms[at]
+    return joined, in_walked
+
+
 def test_the_other_slice_read_by_its_x_keeps_page_count_and_memo(core: ModuleType) -> None:
     """A word's title beside its body, the title's ``x`` per posting handed in (the
     seventh item of ``blocks``, read in order instead of each doc's multiplier): the same
@@ -622,27 +642,34 @@ def test_the_other_slice_read_by_its_x_keeps_page_count_and_memo(core: ModuleTyp
         longest, bounds, block_forms = _block_bounds(rng, arrays)
         firsts = np.ascontiguousarray(arrays[0][longest][::BLOCK], dtype=np.int32)
         positive = bool(rng.random() < 0.5)
-        memos = [np.full(4 * len(bounds), np.nan, dtype=np.float32) for _ in range(2)]
+        memos = [np.full(4 * len(bounds), np.nan, dtype=np.float32) for _ in range(3)]
+        handed = [
+            (None, None, None),
+            (_other_x(arrays, longest), None, None),
+            (_other_x(arrays, longest), *_joined(core, arrays, longest)),
+        ]
         for call in range(2):
             found = []
-            for memo, other_x in zip(memos, (None, _other_x(arrays, longest)), strict=True):
-                blocks = (longest, bounds, block_forms, memo, firsts, positive, other_x)
+            for memo, other in zip(memos, handed, strict=True):
+                blocks = (longest, bounds, block_forms, memo, firsts, positive, *other)
                 docs, scores, count, pruned = core.score_segment(
                     *arrays, keep, False, min_total, blocks
                 )
                 found.append((docs.tolist(), scores.tolist(), count, pruned))
-            assert found[0] == found[1], (case, call)
+            assert found[0] == found[1] == found[2], (case, call)
             skipped += bool(found[1][3])
         assert np.array_equal(memos[0], memos[1], equal_nan=True), case
+        assert np.array_equal(memos[0], memos[2], equal_nan=True), case
     assert skipped > 200  # (blocks were skipped: seed fixed)
 
 
 def test_the_other_slice_x_is_what_the_core_reads(core: ModuleType) -> None:
     """The title's ``x`` handed in is what the core scores the title's postings by (a
     doubled ``x`` changes the scores of the docs the title holds), and one of another
-    length is refused."""
+    length is refused; so are the joined sums (a skipped block's title docs held by the
+    body are scored by them: doubled, some page's scores change)."""
     rng = np.random.default_rng(7121208)
-    changed = 0
+    changed = joined_read = 0
     for _ in range(50):
         arrays, _ = _title_beside_body(rng)
         longest, bounds, block_forms = _block_bounds(rng, arrays)
@@ -654,4 +681,17 @@ def test_the_other_slice_x_is_what_the_core_reads(core: ModuleType) -> None:
         changed += plain[1].tolist() != doubled[1].tolist()
         with pytest.raises(ValueError, match="other slice"):
             core.score_segment(*arrays, 5, False, 0, (*blocks, _other_x(arrays, longest)[1:]))
-    assert changed > 40
+        x = _other_x(arrays, longest)
+        for scale in (1, 2):
+            memo[:] = np.nan
+            joined = core.score_segment(
+                *arrays, 5, False, 0, (*blocks, x, *_joined(core, arrays, longest, scale))
+            )
+            if scale == 1:
+                assert joined[1].tolist() == plain[1].tolist()
+        joined_read += joined[1].tolist() != plain[1].tolist()
+        with pytest.raises(ValueError, match="joined"):
+            core.score_segment(
+                *arrays, 5, False, 0, (*blocks, x, x[1:], _joined(core, arrays, longest)[1][1:])
+            )
+    assert changed > 40 and joined_read > 10

@@ -405,6 +405,11 @@ cdef struct Other:
     const float* xs       # (:func:`_merge_blocks`) each posting's x, tf * mult[doc], made
                           # by the caller (NULL: read tfs and mult): read in order, where
                           # the multipliers of a sparse slice's docs are a cache miss each
+    const float* joined   # (:func:`_merge_blocks`, with ``xs``) per posting, its doc's x
+                          # summed over both slices as a walked block sums it, where
+                          # ``in_walked`` says the walked slice holds the doc (NULL: none)
+    const uint16_t* in_walked  # ... per posting: JOINED_HELD if the walked slice holds its
+                               # doc, with that posting's form flags in the low byte
     float* memo           # (:func:`_windows`) the slice's part of the unit's memo of
                           # each posting's x (NULL: none kept)
     Py_ssize_t n
@@ -508,6 +513,10 @@ cdef inline Py_ssize_t _find(
             hi = mid
     return lo
 
+
+#: ``Other.in_walked``: the walked slice holds the posting's doc.
+DEF JOINED_HELD = 256
+JOINED_HELD_ = JOINED_HELD  # (for the engine, which makes ``in_walked``)
 
 #: Postings :func:`_seek` steps over one by one before it halves the rest.
 DEF SEEK_STEPS = 8
@@ -940,6 +949,15 @@ cdef void _merge_blocks(
                     if base * (1 + BOUND_MARGIN) < kth:
                         continue
                     x = xo
+                    if o.joined != NULL:  # (the sum made ahead: no search in the block)
+                        if o.in_walked[o.at - 1] & JOINED_HELD:
+                            x = o.joined[o.at - 1]
+                            form = form or (w.forms != NULL and (
+                                <uint8_t>o.in_walked[o.at - 1] & w.flag) == w.flag)
+                            if w.count_skipped:
+                                w.live_count -= 1
+                        _emit(w, od, x, form, k1, weight)
+                        continue
                     at = _seek(docs, at, end, od)
                     if at < end and docs[at] == od:
                         x = <float>(<double>xo + <double>(<float>tfs[at] * mult[od]))
@@ -1497,6 +1515,7 @@ cdef void _walked_forms(
 cdef void _merge_lone(
     Walk* w, Py_ssize_t longest, list docs_arrays, list tfs_arrays, list mult_arrays,
     list forms_arrays, uint8_t flag, float bonus, float k1, float weight, const float* other_xs,
+    const float* joined, const uint16_t* in_walked,
 ):
     """Set up and run :func:`_merge_blocks` for a lone unit's slices (one or two; the
     other's ``x`` per posting in ``other_xs`` where the caller made it, else NULL)."""
@@ -1507,6 +1526,8 @@ cdef void _merge_lone(
         _cursor(&o, 1 - longest, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
                 bonus != 0 and flag != 0)
         o.xs = other_xs
+        if other_xs != NULL:
+            o.joined, o.in_walked = joined, in_walked
     _dispatch(
         <cnp.ndarray>docs_arrays[longest], <cnp.ndarray>tfs_arrays[longest],
         <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[longest]), SCORE, k1, weight,
@@ -1763,6 +1784,8 @@ cdef void _cursor(
     c.tfs, c.tf_kind = cnp.PyArray_DATA(arr), cnp.PyArray_TYPE(arr)
     c.mult = <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[p])
     c.xs = NULL
+    c.joined = NULL
+    c.in_walked = NULL
     c.memo = NULL
     c.forms = NULL
     if with_forms and forms_arrays[p] is not None:
@@ -1931,7 +1954,7 @@ cpdef tuple score_segment(
     pass; the count is then a lower bound (at least ``min_total``).
 
     ``blocks`` (with ``keep`` and one unit): ``(slice, block_x, block_forms[, exact[,
-    firsts[, positive[, other_x]]]]])``,
+    firsts[, positive[, other_x[, joined, in_walked]]]]]])``,
     per block of :data:`BLOCK` postings of that slice (the unit's longest) a bound on its
     postings' ``x`` (float32) and the OR of their form flags (uint8, or None): once
     ``min_total`` matches are counted, a block that cannot reach the ``keep``-th score so
@@ -1958,6 +1981,13 @@ cpdef tuple score_segment(
     ``tf * mult[doc]`` in float32 as the core computes it, read in posting order instead
     of each doc's multiplier (a word's title docs are sparse in its body's blocks: at 1M
     each such read was a cache miss, the largest cost of a heavy word's walk).
+    ``joined``, ``in_walked`` (with ``other_x``; float32 and uint16 per posting of the
+    other slice, or None): per posting, whether the walked slice holds its doc
+    (``in_walked & JOINED_HELD_``, the walked posting's form flags in the low byte) and
+    then its doc's ``x`` summed over both slices (float64, rounded to float32 once, as a
+    walked block sums it): a skipped block's docs of the other slice whose bound can
+    reach the page are scored from them instead of searched for in the block (whose
+    postings are otherwise unread: a cache miss or more each at 1M).
 
     ``floor`` (with ``keep``; 0: none): the caller wants no doc scoring below it (the
     ``keep``-th best of the segments searched before: a doc below it cannot reach the
@@ -1983,8 +2013,10 @@ cpdef tuple score_segment(
     cdef float* other_p = NULL
     cdef cnp.ndarray firsts_arr
     cdef const int32_t* firsts_p = NULL
-    cdef cnp.ndarray other_xs_arr
+    cdef cnp.ndarray other_xs_arr, joined_arr, in_walked_arr
     cdef const float* other_xs_p = NULL
+    cdef const float* joined_p = NULL
+    cdef const uint16_t* in_walked_p = NULL
     cdef Py_ssize_t n_units = weights.shape[0]
     cdef Py_ssize_t total = 0, p, q, u, i, d, n_out = 0, count = 0, heap_size = 0, reach
     cdef Walk w
@@ -2109,6 +2141,15 @@ cpdef tuple score_segment(
             ):
                 raise ValueError("the other slice's x do not match its postings")
             other_xs_p = <const float*>cnp.PyArray_DATA(other_xs_arr)
+            if len(blocks) > 8 and blocks[7] is not None:
+                joined_arr = _contiguous(blocks[7], cnp.NPY_FLOAT32)
+                in_walked_arr = _contiguous(blocks[8], cnp.NPY_UINT16)
+                if cnp.PyArray_DIM(joined_arr, 0) != cnp.PyArray_DIM(
+                    other_xs_arr, 0
+                ) or cnp.PyArray_DIM(in_walked_arr, 0) != cnp.PyArray_DIM(other_xs_arr, 0):
+                    raise ValueError("the other slice's joined x do not match its postings")
+                joined_p = <const float*>cnp.PyArray_DATA(joined_arr)
+                in_walked_p = <const uint16_t*>cnp.PyArray_DATA(in_walked_arr)
         # every posting of the slice scores (``positive``: its x is > 0) and no mask drops
         # one: a skipped block's postings are counted unread, so blocks may be skipped
         # from the first full page when the slice alone holds ``min_total`` postings
@@ -2206,7 +2247,8 @@ cpdef tuple score_segment(
                     _blocks_on(&w, block_x_arr, blocks[2] is not None and block_forms_arr)
                 _merge_lone(&w, block_slice, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
                             flags[0], bonuses[0], k1, weights[0],
-                            other_xs_p if skipping and n_parts == 2 else NULL)
+                            other_xs_p if skipping and n_parts == 2 else NULL, joined_p,
+                            in_walked_p)
             if w.bad:
                 raise _out_of_range()
             count = w.live_count

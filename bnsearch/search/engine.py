@@ -600,12 +600,7 @@ class Evaluator:
 
     def _block_bounds(
         self, segment: SegmentReader, unit: Unit, parts: list[Part], bonus: bool
-    ) -> (
-        tuple[
-            int, FloatArray, npt.NDArray[np.uint8] | None, FloatArray, Any, bool, FloatArray | None
-        ]
-        | None
-    ):
+    ) -> tuple[Any, ...] | None:
         """For block-max pruning of a lone unit: its longest slice (the one the core
         walks last), per block of that slice a bound on its postings' ``x`` (the block's
         largest tf times the largest multiplier of a length code at or above the block's
@@ -616,7 +611,8 @@ class Evaluator:
         so a kept query reads them once), each block's first doc (a skipped block's
         postings are then never read), whether every posting of the slice scores (a
         skipped block's postings are then counted unread) and the other slice's ``x`` per
-        posting (:meth:`_other_x`); None where the segment keeps no block maxima."""
+        posting, its docs' ``x`` joined with the longest slice's and whether that slice holds
+        them (:meth:`_other_x`); None where the segment keeps no block maxima."""
         longest = max(range(len(parts)), key=lambda i: (len(parts[i][1]), -i))
         field, docs, _, start = parts[longest]
         found = segment.blocks(field, start, len(docs)) if start >= 0 else None
@@ -629,15 +625,8 @@ class Evaluator:
         bound, exact, firsts = unitstats.block_bounds(block_tfs, block_norms, highest, docs)
         if not bonus or self._part_forms(unit, segment, parts[longest]) is None:
             block_forms = None
-        return (
-            longest,
-            bound,
-            block_forms,
-            exact,
-            firsts,
-            positive,
-            self._other_x(segment, unit, parts, longest),
-        )
+        other_x, joined, in_walked = self._other_x(segment, unit, parts, longest)
+        return longest, bound, block_forms, exact, firsts, positive, other_x, joined, in_walked
 
     def _x_memo(self, docs: list[Any]) -> FloatArray | None:
         """For a lone unit of more than two slices in a segment (a prefix's expansions,
@@ -656,22 +645,39 @@ class Evaluator:
 
     def _other_x(
         self, segment: SegmentReader, unit: Unit, parts: list[Part], longest: int
-    ) -> FloatArray | None:
-        """For a unit of two slices (a word's title beside its body), the other slice's
-        ``x`` per posting (``tf * mult[doc]`` in float32, the core's own product), which
-        the core then reads in order instead of each doc's multiplier; None otherwise.
-        Their bytes are bounded by :data:`~.context.X_CACHE_BYTES` (None past it). (A doc
-        outside the segment is clipped here: the core still finds and reports it.)"""
-        if len(parts) != 2:
-            return None
+    ) -> tuple[FloatArray | None, FloatArray | None, npt.NDArray[np.uint16] | None]:
+        """For a unit of two slices (a word's title beside its body), per posting of the
+        other slice: its ``x`` (``tf * mult[doc]`` in float32, the core's own product),
+        which the core then reads in order instead of each doc's multiplier; the doc's
+        ``x`` summed over both slices (float64, rounded once, as the core sums a doc of
+        a walked block) and whether the longest slice holds the doc, with that posting's
+        form flags (``core.JOINED_HELD_`` plus the flags), so that a doc of a skipped
+        block is scored without a search among the block's postings. Nones otherwise.
+        Their bytes are bounded by :data:`~.context.X_CACHE_BYTES` (Nones past it). (A
+        doc outside the segment is clipped here: the core still finds and reports it.)"""
+        core = kernel.core
+        if len(parts) != 2 or core is None:
+            return None, None, None
         field, docs, tfs, _ = parts[1 - longest]
+        walked_field, walked_docs, walked_tfs, _ = parts[longest]
         ctx = self.ctx
-        if ctx.x_bytes + 4 * len(docs) > X_CACHE_BYTES:
-            return None
-        ctx.x_bytes += 4 * len(docs)
+        size = 10 * len(docs)
+        if not len(walked_docs) or ctx.x_bytes + size > X_CACHE_BYTES:
+            return None, None, None
+        ctx.x_bytes += size
         multiplier = ctx.multiplier(segment, field, unit.weights[field])
         x: FloatArray = np.multiply(tfs, multiplier.take(docs, mode="clip"), dtype=np.float32)
-        return x
+        at = np.minimum(np.searchsorted(walked_docs, docs), len(walked_docs) - 1)
+        held = walked_docs[at] == docs
+        walked = ctx.multiplier(segment, walked_field, unit.weights[walked_field])
+        walked_x = np.multiply(walked_tfs[at], walked.take(docs, mode="clip"), dtype=np.float32)
+        summed = (x.astype(np.float64) + walked_x.astype(np.float64)).astype(np.float32)
+        joined: FloatArray = np.where(held, summed, x)
+        in_walked = held.astype(np.uint16) * np.uint16(core.JOINED_HELD_)
+        forms = self._part_forms(unit, segment, parts[longest])
+        if forms is not None:
+            in_walked |= forms[at]
+        return x, joined, in_walked
 
     def _live_dfs(self, records: list[UnitArgs]) -> None:
         """Sets each record's live documents in the snapshot (a document once however
