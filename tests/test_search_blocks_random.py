@@ -617,7 +617,7 @@ def _joined(
     joined = np.where(held, summed * np.float32(scale), x).astype(np.float32)
     in_walked = held.astype(np.uint16) * np.uint16(core.JOINED_HELD_)
     if walked_forms is not None:
-        in_walked |= walked_forms[at]
+        in_walked |= np.where(held, walked_forms[at], 0).astype(np.uint16)
     return joined, in_walked
 
 
@@ -695,3 +695,31 @@ def test_the_other_slice_x_is_what_the_core_reads(core: ModuleType) -> None:
                 *arrays, 5, False, 0, (*blocks, x, x[1:], _joined(core, arrays, longest)[1][1:])
             )
     assert changed > 40 and joined_read > 10
+
+
+def test_join_other_is_the_numpy_join(core: ModuleType) -> None:
+    """``join_other`` (what the engine hands the core) gives the title's ``x``, the sums
+    and the held flags the numpy join gives, for titles beside bodies and random units of
+    two slices, of both doc types; None where a title doc lies outside the segment."""
+    rng = np.random.default_rng(7121209)
+    for case in range(300):
+        if case % 2:
+            arrays, _ = _title_beside_body(rng)
+        else:
+            arrays = tuple(_at_most_two_slices(rng, _random_unit(rng)["arrays"]))
+            if len(arrays[0]) == 1:
+                continue
+        longest = max(range(2), key=lambda i: (len(arrays[0][i]), -i))
+        other = 1 - longest
+        found = core.join_other(
+            *(items[other] for items in arrays[:3]),
+            *(items[longest] for items in arrays[:4]),
+        )
+        joined, in_walked = _joined(core, arrays, longest)
+        assert found[0].tolist() == _other_x(arrays, longest).tolist(), case
+        assert found[1].tolist() == joined.tolist(), case
+        assert found[2].tolist() == in_walked.tolist(), case
+    docs = np.array([1, 5, 900], dtype=np.int32)
+    ones = np.ones(3, np.uint8)
+    mult = np.ones(100, np.float32)
+    assert core.join_other(docs, ones, mult, docs[:2], ones[:2], mult, None) is None

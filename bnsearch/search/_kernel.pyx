@@ -2587,6 +2587,87 @@ cdef Ranked* _ranked(list arrays, list picks, Py_ssize_t n, bint ordered) except
     return entries
 
 
+cdef Py_ssize_t _gallop(const void* docs, int kind, Py_ssize_t lo, Py_ssize_t n, Py_ssize_t d) noexcept nogil:
+    """The first index from ``lo`` whose doc is >= ``d`` (``n`` if none), by steps that
+    double from ``lo`` then halving (the docs ascending)."""
+    cdef Py_ssize_t hi = lo, step = 1, mid
+    while hi < n and _doc_at(docs, kind, hi) < d:
+        lo = hi + 1
+        hi += step
+        step <<= 1
+    if hi > n:
+        hi = n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if _doc_at(docs, kind, mid) < d:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def join_other(
+    object docs, object tfs, object mult, object walked_docs, object walked_tfs,
+    object walked_mult, object walked_forms,
+):
+    """For a lone unit's other slice beside the slice walked by blocks (a word's title
+    beside its body): per posting its ``x`` (``tf * mult[doc]`` in float32), its doc's
+    ``x`` summed over both slices (float64, rounded once, as a walked block sums it)
+    and whether the walked slice holds the doc, ``JOINED_HELD_`` plus that posting's
+    form flags (``walked_forms``, or None: none): ``score_segment``'s ``other_x``,
+    ``joined`` and ``in_walked``. None where a doc lies outside the multipliers (the
+    search then finds and reports it). The docs of each slice ascending."""
+    cdef cnp.ndarray d_arr = _docs_array(docs), t_arr = _tfs_array(tfs)
+    cdef cnp.ndarray wd_arr = _docs_array(walked_docs), wt_arr = _tfs_array(walked_tfs)
+    cdef cnp.ndarray m_arr = _contiguous(mult, cnp.NPY_FLOAT32)
+    cdef cnp.ndarray wm_arr = _contiguous(walked_mult, cnp.NPY_FLOAT32)
+    cdef cnp.ndarray f_arr
+    cdef Py_ssize_t n = cnp.PyArray_DIM(d_arr, 0), nw = cnp.PyArray_DIM(wd_arr, 0)
+    cdef Py_ssize_t size = min(cnp.PyArray_DIM(m_arr, 0), cnp.PyArray_DIM(wm_arr, 0))
+    cdef Py_ssize_t i, j = 0, d
+    cdef const void* dp = cnp.PyArray_DATA(d_arr)
+    cdef const void* tp = cnp.PyArray_DATA(t_arr)
+    cdef const void* wdp = cnp.PyArray_DATA(wd_arr)
+    cdef const void* wtp = cnp.PyArray_DATA(wt_arr)
+    cdef int dk = cnp.PyArray_TYPE(d_arr), tk = cnp.PyArray_TYPE(t_arr)
+    cdef int wdk = cnp.PyArray_TYPE(wd_arr), wtk = cnp.PyArray_TYPE(wt_arr)
+    cdef const float* mp = <const float*>cnp.PyArray_DATA(m_arr)
+    cdef const float* wmp = <const float*>cnp.PyArray_DATA(wm_arr)
+    cdef const uint8_t* fp = NULL
+    cdef float xo
+    if cnp.PyArray_DIM(t_arr, 0) != n or cnp.PyArray_DIM(wt_arr, 0) != nw:
+        raise ValueError("a slice's docs and tfs differ in length")
+    if walked_forms is not None:
+        f_arr = _contiguous(walked_forms, cnp.NPY_UINT8)
+        if cnp.PyArray_DIM(f_arr, 0) != nw:
+            raise ValueError("a slice's docs and forms differ in length")
+        fp = <const uint8_t*>cnp.PyArray_DATA(f_arr)
+    cdef cnp.ndarray x_arr = _empty(n, cnp.NPY_FLOAT32)
+    cdef cnp.ndarray joined_arr = _empty(n, cnp.NPY_FLOAT32)
+    cdef cnp.ndarray held_arr = _empty(n, cnp.NPY_UINT16)
+    cdef float* xp = <float*>cnp.PyArray_DATA(x_arr)
+    cdef float* jp = <float*>cnp.PyArray_DATA(joined_arr)
+    cdef uint16_t* hp = <uint16_t*>cnp.PyArray_DATA(held_arr)
+    with nogil:
+        for i in range(n):
+            d = _doc_at(dp, dk, i)
+            if d < 0 or d >= size:
+                break
+            xo = <float>_position_at(tp, tk, i) * mp[d]
+            xp[i] = xo
+            jp[i] = xo
+            hp[i] = 0
+            j = _gallop(wdp, wdk, j, nw, d)
+            if j < nw and _doc_at(wdp, wdk, j) == d:
+                jp[i] = <float>(<double>xo + <double>(<float>_position_at(wtp, wtk, j) * wmp[d]))
+                hp[i] = JOINED_HELD | (fp[j] if fp != NULL else 0)
+        else:
+            i = n
+    if i < n:
+        return None
+    return x_arr, joined_arr, held_arr
+
+
 def best_few(list matched, Py_ssize_t k, object within=None):
     """The first ``k`` of a few matches over all segments by score (ties: segment, then
     doc) as ``(segment ordinal, doc, score)``: what ``collect.top`` gives for the compiled

@@ -652,9 +652,10 @@ class Evaluator:
         ``x`` summed over both slices (float64, rounded once, as the core sums a doc of
         a walked block) and whether the longest slice holds the doc, with that posting's
         form flags (``core.JOINED_HELD_`` plus the flags), so that a doc of a skipped
-        block is scored without a search among the block's postings. Nones otherwise.
-        Their bytes are bounded by :data:`~.context.X_CACHE_BYTES` (Nones past it). (A
-        doc outside the segment is clipped here: the core still finds and reports it.)"""
+        block is scored without a search among the block's postings (the core's
+        ``join_other``, one merge of the two slices). Nones otherwise, and past
+        :data:`~.context.X_CACHE_BYTES` or where a doc lies outside the segment (the
+        search then finds and reports it)."""
         core = kernel.core
         if len(parts) != 2 or core is None:
             return None, None, None
@@ -665,18 +666,18 @@ class Evaluator:
         if not len(walked_docs) or ctx.x_bytes + size > X_CACHE_BYTES:
             return None, None, None
         ctx.x_bytes += size
-        multiplier = ctx.multiplier(segment, field, unit.weights[field])
-        x: FloatArray = np.multiply(tfs, multiplier.take(docs, mode="clip"), dtype=np.float32)
-        at = np.minimum(np.searchsorted(walked_docs, docs), len(walked_docs) - 1)
-        held = walked_docs[at] == docs
-        walked = ctx.multiplier(segment, walked_field, unit.weights[walked_field])
-        walked_x = np.multiply(walked_tfs[at], walked.take(docs, mode="clip"), dtype=np.float32)
-        summed = (x.astype(np.float64) + walked_x.astype(np.float64)).astype(np.float32)
-        joined: FloatArray = np.where(held, summed, x)
-        in_walked = held.astype(np.uint16) * np.uint16(core.JOINED_HELD_)
-        forms = self._part_forms(unit, segment, parts[longest])
-        if forms is not None:
-            in_walked |= forms[at]
+        found = core.join_other(
+            docs,
+            tfs,
+            ctx.multiplier(segment, field, unit.weights[field]),
+            walked_docs,
+            walked_tfs,
+            ctx.multiplier(segment, walked_field, unit.weights[walked_field]),
+            self._part_forms(unit, segment, parts[longest]),
+        )
+        if found is None:
+            return None, None, None
+        x, joined, in_walked = found
         return x, joined, in_walked
 
     def _live_dfs(self, records: list[UnitArgs]) -> None:
