@@ -591,3 +591,135 @@ def test_title_docs_looked_up_in_skipped_blocks_keep_the_page(core: ModuleType) 
             assert count <= every_count
             skipped += bool(pruned)
     assert skipped > 300  # (blocks were skipped and their title docs looked up: seed fixed)
+
+
+def _other_x(arrays: tuple[Any, ...], longest: int, scale: float = 1.0) -> np.ndarray[Any, Any]:
+    """The other slice's ``x`` per posting (``tf * mult[doc]`` in float32, as the engine
+    hands it to the core), times ``scale``."""
+    docs, tfs, mults = (items[1 - longest] for items in arrays[:3])
+    x = np.multiply(tfs, mults[docs.astype(np.int64)], dtype=np.float32)
+    return (x * np.float32(scale)).astype(np.float32)
+
+
+def _joined(
+    core: ModuleType, arrays: tuple[Any, ...], longest: int, scale: float = 1.0
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Per posting of the other slice, its doc's ``x`` summed over both slices (float64,
+    rounded once; times ``scale`` where the walked slice holds the doc) and whether the
+    walked slice holds it, with that posting's form flags."""
+    docs = arrays[0][1 - longest]
+    walked_docs, walked_tfs, walked_mults, walked_forms = (items[longest] for items in arrays[:4])
+    x = _other_x(arrays, longest)
+    at = np.minimum(np.searchsorted(walked_docs, docs), len(walked_docs) - 1)
+    held = walked_docs[at] == docs
+    wx = np.multiply(walked_tfs[at], walked_mults[docs.astype(np.int64)], dtype=np.float32)
+    summed = (x.astype(np.float64) + wx.astype(np.float64)).astype(np.float32)
+    joined = np.where(held, summed * np.float32(scale), x).astype(np.float32)
+    in_walked = held.astype(np.uint16) * np.uint16(core.JOINED_HELD_)
+    if walked_forms is not None:
+        in_walked |= np.where(held, walked_forms[at], 0).astype(np.uint16)
+    return joined, in_walked
+
+
+def test_the_other_slice_read_by_its_x_keeps_page_count_and_memo(core: ModuleType) -> None:
+    """A word's title beside its body, the title's ``x`` per posting handed in (the
+    seventh item of ``blocks``, read in order instead of each doc's multiplier): the same
+    docs, scores, count and memo as the core gives reading the multipliers, over calls
+    that fill the memo and calls that read it; random units cut to two slices and titles
+    whose docs are looked up in skipped blocks."""
+    rng = np.random.default_rng(7121207)
+    skipped = 0
+    for case in range(400):
+        if case % 2:
+            arrays, _ = _title_beside_body(rng)
+            keep, min_total = int(rng.integers(1, 12)), 0
+        else:
+            unit = _random_unit(rng)
+            if len(unit["arrays"][0]) == 1:
+                continue
+            arrays = tuple(_at_most_two_slices(rng, unit["arrays"]))
+            keep, min_total = unit["keep"], unit["min_total"]
+        longest, bounds, block_forms = _block_bounds(rng, arrays)
+        firsts = np.ascontiguousarray(arrays[0][longest][::BLOCK], dtype=np.int32)
+        positive = bool(rng.random() < 0.5)
+        memos = [np.full(4 * len(bounds), np.nan, dtype=np.float32) for _ in range(3)]
+        handed = [
+            (None, None, None),
+            (_other_x(arrays, longest), None, None),
+            (_other_x(arrays, longest), *_joined(core, arrays, longest)),
+        ]
+        for call in range(2):
+            found = []
+            for memo, other in zip(memos, handed, strict=True):
+                blocks = (longest, bounds, block_forms, memo, firsts, positive, *other)
+                docs, scores, count, pruned = core.score_segment(
+                    *arrays, keep, False, min_total, blocks
+                )
+                found.append((docs.tolist(), scores.tolist(), count, pruned))
+            assert found[0] == found[1] == found[2], (case, call)
+            skipped += bool(found[1][3])
+        assert np.array_equal(memos[0], memos[1], equal_nan=True), case
+        assert np.array_equal(memos[0], memos[2], equal_nan=True), case
+    assert skipped > 200  # (blocks were skipped: seed fixed)
+
+
+def test_the_other_slice_x_is_what_the_core_reads(core: ModuleType) -> None:
+    """The title's ``x`` handed in is what the core scores the title's postings by (a
+    doubled ``x`` changes the scores of the docs the title holds), and one of another
+    length is refused; so are the joined sums (a skipped block's title docs held by the
+    body are scored by them: doubled, some page's scores change)."""
+    rng = np.random.default_rng(7121208)
+    changed = joined_read = 0
+    for _ in range(50):
+        arrays, _ = _title_beside_body(rng)
+        longest, bounds, block_forms = _block_bounds(rng, arrays)
+        memo = np.full(4 * len(bounds), np.nan, dtype=np.float32)
+        blocks = (longest, bounds, block_forms, memo, None, False)
+        plain = core.score_segment(*arrays, 5, False, 0, (*blocks, None))
+        memo[:] = np.nan
+        doubled = core.score_segment(*arrays, 5, False, 0, (*blocks, _other_x(arrays, longest, 2)))
+        changed += plain[1].tolist() != doubled[1].tolist()
+        with pytest.raises(ValueError, match="other slice"):
+            core.score_segment(*arrays, 5, False, 0, (*blocks, _other_x(arrays, longest)[1:]))
+        x = _other_x(arrays, longest)
+        for scale in (1, 2):
+            memo[:] = np.nan
+            joined = core.score_segment(
+                *arrays, 5, False, 0, (*blocks, x, *_joined(core, arrays, longest, scale))
+            )
+            if scale == 1:
+                assert joined[1].tolist() == plain[1].tolist()
+        joined_read += joined[1].tolist() != plain[1].tolist()
+        with pytest.raises(ValueError, match="joined"):
+            core.score_segment(
+                *arrays, 5, False, 0, (*blocks, x, x[1:], _joined(core, arrays, longest)[1][1:])
+            )
+    assert changed > 40 and joined_read > 10
+
+
+def test_join_other_is_the_numpy_join(core: ModuleType) -> None:
+    """``join_other`` (what the engine hands the core) gives the title's ``x``, the sums
+    and the held flags the numpy join gives, for titles beside bodies and random units of
+    two slices, of both doc types; None where a title doc lies outside the segment."""
+    rng = np.random.default_rng(7121209)
+    for case in range(300):
+        if case % 2:
+            arrays, _ = _title_beside_body(rng)
+        else:
+            arrays = tuple(_at_most_two_slices(rng, _random_unit(rng)["arrays"]))
+            if len(arrays[0]) == 1:
+                continue
+        longest = max(range(2), key=lambda i: (len(arrays[0][i]), -i))
+        other = 1 - longest
+        found = core.join_other(
+            *(items[other] for items in arrays[:3]),
+            *(items[longest] for items in arrays[:4]),
+        )
+        joined, in_walked = _joined(core, arrays, longest)
+        assert found[0].tolist() == _other_x(arrays, longest).tolist(), case
+        assert found[1].tolist() == joined.tolist(), case
+        assert found[2].tolist() == in_walked.tolist(), case
+    docs = np.array([1, 5, 900], dtype=np.int32)
+    ones = np.ones(3, np.uint8)
+    mult = np.ones(100, np.float32)
+    assert core.join_other(docs, ones, mult, docs[:2], ones[:2], mult, None) is None

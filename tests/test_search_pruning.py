@@ -327,7 +327,7 @@ def test_a_floor_returns_the_best_above_it(
         evaluator = Evaluator(ctx)
         prune = len(units) > 1
         calls = evaluator._segment_calls(core, units, prune, None if prune else 0)
-        for segment, (arrays, pruning, blocks) in zip(ctx.reader.segments, calls, strict=True):
+        for segment, (arrays, pruning, blocks, _) in zip(ctx.reader.segments, calls, strict=True):
             args = (None, segment.max_doc, keep, pruning, 0, blocks)
             # (counting every match first: no pruning, the exact count)
             docs, scores, count, _ = core.score_segment(*arrays, *args[:4], 10**9, blocks)
@@ -406,12 +406,12 @@ def test_one_call_over_every_segment_is_the_calls_a_segment(core: ModuleType) ->
             skip = keep > 0 and track is not None and not prune
             calls = Evaluator(ctx)._segment_calls(core, units, prune, track if skip else None)
             total, exact, best, floor, wanted = 0, True, np.empty(0, np.float32), 0.0, []
-            for number, (segment, (arrays, pruning, blocks)) in enumerate(
+            for number, (segment, (arrays, pruning, blocks, memo)) in enumerate(
                 zip(segments, calls, strict=True)
             ):
                 docs, scores, count, cut = core.score_segment(
                     *arrays, None, segment.max_doc, keep, pruning and keep > 0,
-                    max((track or 0) - total, 0), blocks if skip else None, floor,
+                    max((track or 0) - total, 0), blocks if skip else None, floor, memo,
                 )  # fmt: skip
                 wanted.append((docs.tolist(), scores.tolist()))
                 total += count

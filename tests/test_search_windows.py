@@ -91,6 +91,50 @@ def test_windows_keep_the_exhaustive_page_on_random_prefixes(core: ModuleType) -
     assert floored > 80 and crossed > 250  # (the cases do reach floors and windows' edges)
 
 
+def test_a_memo_of_x_written_then_read_keeps_page_scores_and_count(core: ModuleType) -> None:
+    """With a memo of its postings' ``x`` (``xs``), the first call writes each posting's
+    ``tf * mult[doc]`` (the slices' end to end) and marks it written; the next reads it:
+    both give the exhaustive page, its scores to the bit and the exact count. A memo
+    holding other values is what the second call scores by (the memo is read, not the
+    multipliers), and one of the wrong size is refused."""
+    rng = np.random.default_rng(20261208)
+    changed = 0
+    for case in range(200):
+        unit = _random_prefix(rng)
+        arrays, keep = unit["arrays"], unit["keep"]
+        every_docs, every_scores, every_count, best, floor = exhaustive_page(
+            core, rng, arrays, keep, 0.3
+        )
+        docs_l, tfs_l, mults_l = arrays[:3]
+        x = np.concatenate(
+            [
+                np.multiply(t, m[d.astype(np.int64)], dtype=np.float32)
+                for d, t, m in zip(docs_l, tfs_l, mults_l, strict=True)
+            ]
+        )
+        memo = np.zeros(len(x) + 1, dtype=np.float32)
+        size = int(rng.choice([7, 1000, 1 << 14]))
+        with window(core, size):
+            for call in range(2):
+                docs, scores, count, pruned = core.score_segment(
+                    *arrays, keep, False, unit["min_total"], None, floor, memo
+                )
+                assert docs.tolist() == best.tolist(), (case, call)
+                expected = every_scores[np.searchsorted(every_docs, best)].tolist()
+                assert scores.tolist() == expected, (case, call)
+                assert count == every_count and not pruned, (case, call)
+                assert memo[:-1].tolist() == x.tolist() and memo[-1] == 1, (case, call)
+            other = memo.copy()
+            other[:-1] = other[:-1] * np.float32(2) + np.float32(1)
+            docs, scores, _, _ = core.score_segment(
+                *arrays, keep, False, unit["min_total"], None, floor, other
+            )
+            changed += scores.tolist() != expected
+            with pytest.raises(ValueError, match="memo of x"):
+                core.score_segment(*arrays, keep, False, 0, None, 0, memo[1:])
+    assert changed > 100  # (k1 is 0 in about a third: a score then ignores x; seed fixed)
+
+
 @pytest.mark.parametrize("size", [1, 16, 1 << 14])
 def test_a_prefix_naming_a_doc_outside_the_segment_raises(core: ModuleType, size: int) -> None:
     """Postings of a many-slice unit that name a doc outside the segment (negative, at

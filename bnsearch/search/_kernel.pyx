@@ -402,6 +402,16 @@ cdef struct Other:
     int tf_kind
     const float* mult
     const uint8_t* forms  # NULL: none, or the unit has no bonus
+    const float* xs       # (:func:`_merge_blocks`) each posting's x, tf * mult[doc], made
+                          # by the caller (NULL: read tfs and mult): read in order, where
+                          # the multipliers of a sparse slice's docs are a cache miss each
+    const float* joined   # (:func:`_merge_blocks`, with ``xs``) per posting, its doc's x
+                          # summed over both slices as a walked block sums it, where
+                          # ``in_walked`` says the walked slice holds the doc (NULL: none)
+    const uint16_t* in_walked  # ... per posting: JOINED_HELD if the walked slice holds its
+                               # doc, with that posting's form flags in the low byte
+    float* memo           # (:func:`_windows`) the slice's part of the unit's memo of
+                          # each posting's x (NULL: none kept)
     Py_ssize_t n
     Py_ssize_t at         # the next posting to read
     Py_ssize_t doc        # (_merge_units) the doc of posting ``at`` (max_doc: done)
@@ -503,6 +513,10 @@ cdef inline Py_ssize_t _find(
             hi = mid
     return lo
 
+
+#: ``Other.in_walked``: the walked slice holds the posting's doc.
+DEF JOINED_HELD = 256
+JOINED_HELD_ = JOINED_HELD  # (for the engine, which makes ``in_walked``)
 
 #: Postings :func:`_seek` steps over one by one before it halves the rest.
 DEF SEEK_STEPS = 8
@@ -766,7 +780,7 @@ cdef inline void _offer_score(Walk* w, Py_ssize_t d, double score) noexcept nogi
 
 cdef inline void _prefetch_other(const Other* o) noexcept nogil:
     """Ask the cache for the multiplier of the other slice's doc a few postings ahead."""
-    if o.at + OTHER_AHEAD < o.n:
+    if o.xs == NULL and o.at + OTHER_AHEAD < o.n:
         BNS_PREFETCH(&o.mult[_doc_at(o.docs, o.doc_kind, o.at + OTHER_AHEAD)])
 
 
@@ -789,7 +803,11 @@ cdef inline float _other_x(
     far in the block's range (``best``; ``best_form`` of those earning the bonus) raised.
     (Its caller reads the posting's form flag again: handed in, the flag read once, the
     merge of four lone words at 1M took 3% more instructions, 11.78M -> 12.12M.)"""
-    cdef float xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
+    cdef float xo
+    if o.xs != NULL:
+        xo = o.xs[o.at]
+    else:
+        xo = <float>_position_at(o.tfs, o.tf_kind, o.at) * o.mult[od]
     if xo > best[0]:
         best[0] = xo
     if _other_form(o, w) and xo > best_form[0]:
@@ -931,6 +949,15 @@ cdef void _merge_blocks(
                     if base * (1 + BOUND_MARGIN) < kth:
                         continue
                     x = xo
+                    if o.joined != NULL:  # (the sum made ahead: no search in the block)
+                        if o.in_walked[o.at - 1] & JOINED_HELD:
+                            x = o.joined[o.at - 1]
+                            form = form or (w.forms != NULL and (
+                                <uint8_t>o.in_walked[o.at - 1] & w.flag) == w.flag)
+                            if w.count_skipped:
+                                w.live_count -= 1
+                        _emit(w, od, x, form, k1, weight)
+                        continue
                     at = _seek(docs, at, end, od)
                     if at < end and docs[at] == od:
                         x = <float>(<double>xo + <double>(<float>tfs[at] * mult[od]))
@@ -1487,15 +1514,20 @@ cdef void _walked_forms(
 
 cdef void _merge_lone(
     Walk* w, Py_ssize_t longest, list docs_arrays, list tfs_arrays, list mult_arrays,
-    list forms_arrays, uint8_t flag, float bonus, float k1, float weight,
+    list forms_arrays, uint8_t flag, float bonus, float k1, float weight, const float* other_xs,
+    const float* joined, const uint16_t* in_walked,
 ):
-    """Set up and run :func:`_merge_blocks` for a lone unit's slices (one or two)."""
+    """Set up and run :func:`_merge_blocks` for a lone unit's slices (one or two; the
+    other's ``x`` per posting in ``other_xs`` where the caller made it, else NULL)."""
     cdef Other o
     memset(&o, 0, sizeof(Other))
     _walked_forms(w, longest, forms_arrays, flag, bonus)
     if len(docs_arrays) == 2:
         _cursor(&o, 1 - longest, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
                 bonus != 0 and flag != 0)
+        o.xs = other_xs
+        if other_xs != NULL:
+            o.joined, o.in_walked = joined, in_walked
     _dispatch(
         <cnp.ndarray>docs_arrays[longest], <cnp.ndarray>tfs_arrays[longest],
         <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[longest]), SCORE, k1, weight,
@@ -1669,64 +1701,76 @@ DEF W_FORM = 2
 cdef Py_ssize_t _window_add(
     const doc_t* docs, const tf_t* tfs, Py_ssize_t at, Py_ssize_t n, const float* mult,
     const uint8_t* forms, uint8_t flag, Py_ssize_t base, Py_ssize_t end, double* xw,
-    uint8_t* fw, int32_t* touched, Py_ssize_t* n_touched, int* bad,
+    uint8_t* fw, int32_t* touched, Py_ssize_t* n_touched, int* bad, float* xs, bint xs_known,
 ) noexcept nogil:
     """Slice postings from ``at`` whose docs lie in the window ``[base, end)``: each
     ``x`` (``tf * mult[doc]`` in float32) summed in float64 at ``xw[doc - base]``, the doc
     listed in ``touched`` when first touched, its form flag set where its posting's
     flags hold ``flag`` (``forms`` NULL: none); the next posting to read. A doc below
-    ``base`` (negative, or out of order) sets ``bad``."""
-    cdef Py_ssize_t d, j
+    ``base`` (negative, or out of order) sets ``bad``. ``xs`` (or NULL): the slice's memo
+    of each posting's ``x``, read where ``xs_known``, else written."""
+    cdef Py_ssize_t d, j, listed = n_touched[0]
     cdef float x
+    cdef uint8_t f
+    # (no branch on whether a doc is new here: its place in ``touched`` is written
+    # every time and kept only when it was; whether a doc was met before is as good as
+    # random, and each wrong guess cost more than the store)
     while at < n:
         d = docs[at]
         if d >= end:
             break
         if d < base:
             bad[0] = 1
-            return at
+            break
         j = d - base
-        x = <float>tfs[at] * mult[d]
-        if fw[j] == 0:
-            touched[n_touched[0]] = <int32_t>j
-            n_touched[0] += 1
-            fw[j] = W_TOUCHED
+        if xs_known:
+            x = xs[at]
+        else:
+            x = <float>tfs[at] * mult[d]
+            if xs != NULL:
+                xs[at] = x
+        f = fw[j]
+        touched[listed] = <int32_t>j
+        listed += f == 0
+        if forms != NULL:
+            f |= W_FORM * ((forms[at] & flag) == flag)
+        fw[j] = f | W_TOUCHED
         xw[j] += <double>x
-        if forms != NULL and (forms[at] & flag) == flag:
-            fw[j] |= W_FORM
         at += 1
+    n_touched[0] = listed
     return at
 
 
 cdef inline Py_ssize_t _window_tfs(
     const doc_t* docs, Other* c, uint8_t flag, Py_ssize_t base, Py_ssize_t end, double* xw,
-    uint8_t* fw, int32_t* touched, Py_ssize_t* n_touched, int* bad,
+    uint8_t* fw, int32_t* touched, Py_ssize_t* n_touched, int* bad, bint known,
 ) noexcept nogil:
-    """:func:`_window_add` on cursor ``c`` (its docs typed), by its tfs' type."""
+    """:func:`_window_add` on cursor ``c`` (its docs typed), by its tfs' type (its
+    memo of ``x``, ``c.memo``, read where ``known``)."""
     if c.tf_kind == cnp.NPY_UINT8:
         return _window_add(docs, <const uint8_t*>c.tfs, c.at, c.n, c.mult, c.forms, flag,
-                           base, end, xw, fw, touched, n_touched, bad)
+                           base, end, xw, fw, touched, n_touched, bad, c.memo, known)
     if c.tf_kind == cnp.NPY_UINT16:
         return _window_add(docs, <const uint16_t*>c.tfs, c.at, c.n, c.mult, c.forms, flag,
-                           base, end, xw, fw, touched, n_touched, bad)
+                           base, end, xw, fw, touched, n_touched, bad, c.memo, known)
     if c.tf_kind == cnp.NPY_UINT32:
         return _window_add(docs, <const uint32_t*>c.tfs, c.at, c.n, c.mult, c.forms, flag,
-                           base, end, xw, fw, touched, n_touched, bad)
+                           base, end, xw, fw, touched, n_touched, bad, c.memo, known)
     return _window_add(docs, <const int64_t*>c.tfs, c.at, c.n, c.mult, c.forms, flag,
-                       base, end, xw, fw, touched, n_touched, bad)
+                       base, end, xw, fw, touched, n_touched, bad, c.memo, known)
 
 
 cdef void _window_slice(
     Other* c, uint8_t flag, Py_ssize_t base, Py_ssize_t end, double* xw, uint8_t* fw,
-    int32_t* touched, Py_ssize_t* n_touched, int* bad,
+    int32_t* touched, Py_ssize_t* n_touched, int* bad, bint known,
 ) noexcept nogil:
     """:func:`_window_add` on cursor ``c``, by its arrays' types."""
     if c.doc_kind == cnp.NPY_UINT16:
         c.at = _window_tfs(<const uint16_t*>c.docs, c, flag, base, end, xw, fw, touched,
-                           n_touched, bad)
+                           n_touched, bad, known)
     else:
         c.at = _window_tfs(<const int32_t*>c.docs, c, flag, base, end, xw, fw, touched,
-                           n_touched, bad)
+                           n_touched, bad, known)
 
 
 cdef void _cursor(
@@ -1739,6 +1783,10 @@ cdef void _cursor(
     arr = <cnp.ndarray>tfs_arrays[p]
     c.tfs, c.tf_kind = cnp.PyArray_DATA(arr), cnp.PyArray_TYPE(arr)
     c.mult = <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[p])
+    c.xs = NULL
+    c.joined = NULL
+    c.in_walked = NULL
+    c.memo = NULL
     c.forms = NULL
     if with_forms and forms_arrays[p] is not None:
         c.forms = <const uint8_t*>cnp.PyArray_DATA(<cnp.ndarray>forms_arrays[p])
@@ -1750,6 +1798,7 @@ cdef void _cursor(
 cdef int _windows(
     Walk* w, Tables* tables, list docs_arrays, list tfs_arrays, list mult_arrays,
     list forms_arrays, Py_ssize_t longest, uint8_t flag, float bonus, float k1, float weight,
+    float* memo,
 ) except -1:
     """A lone unit of many slices (a prefix's expansions in title and body) for the best
     ``keep``, window by window of ``_window`` docs: every slice's postings in the
@@ -1760,8 +1809,15 @@ cdef int _windows(
     (the others in order, the longest last), so every score is theirs; every posting is
     read, so the count is exact. The tables a window reads stay cached: at 1M docs the
     per-doc tables missed the cache at nearly every posting, and the collection scanned
-    them whole."""
+    them whole.
+
+    ``memo`` (or NULL): each posting's ``x``, the slices' end to end, and after them a
+    float that is 1 once they are all written: written by the first call, read in
+    posting order by the next instead of each doc's multiplier (at 1M the multipliers'
+    loads were the largest cost of the window's adds)."""
     cdef Py_ssize_t n = len(docs_arrays), p, c, i, j, base = 0, end, size, n_touched
+    cdef Py_ssize_t offset = 0
+    cdef bint known = memo != NULL and memo[_postings(docs_arrays)] == 1
     cdef Other* cursors = NULL
     cdef int32_t* touched = NULL
     cdef double* xw = tables.xbuf
@@ -1781,12 +1837,18 @@ cdef int _windows(
             _cursor(&cursors[c], p, docs_arrays, tfs_arrays, mult_arrays, forms_arrays, with_bonus)
             c += 1
         _cursor(&cursors[c], longest, docs_arrays, tfs_arrays, mult_arrays, forms_arrays, with_bonus)
+        if memo != NULL:  # (each slice's part of the memo, in the slices' order)
+            for p in range(n):
+                c = p - (p > longest) if p != longest else n - 1
+                cursors[c].memo = memo + offset
+                offset += cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[p], 0)
         while base < w.max_doc and not w.bad:
             end = min(base + size, w.max_doc)
             n_touched = 0
             for c in range(n):
                 if cursors[c].doc < end:  # (a slice without postings here costs a compare)
-                    _window_slice(&cursors[c], flag, base, end, xw, fw, touched, &n_touched, &w.bad)
+                    _window_slice(&cursors[c], flag, base, end, xw, fw, touched, &n_touched,
+                                  &w.bad, known)
                     if w.bad:
                         return 0
                     cursors[c].doc = _other_doc(&cursors[c])
@@ -1802,10 +1864,44 @@ cdef int _windows(
         for c in range(n):  # (docs at or past the segment's end)
             if cursors[c].at < cursors[c].n:
                 w.bad = 1
+        if memo != NULL and not w.bad:
+            memo[offset] = 1  # (every posting's x written)
     finally:
         free(cursors)
         free(touched)
     return 0
+
+
+cdef float* _memo_of(object xs, Py_ssize_t total) except? NULL:
+    """The data of a memo of ``total`` postings' ``x`` (see :func:`score_segment`), or
+    NULL for None."""
+    cdef cnp.ndarray arr
+    if xs is None:
+        return NULL
+    if not isinstance(xs, np.ndarray):
+        raise ValueError("the memo of x must be a numpy array")
+    arr = <cnp.ndarray>xs
+    if (
+        cnp.PyArray_TYPE(arr) != cnp.NPY_FLOAT32
+        or cnp.PyArray_NDIM(arr) != 1
+        or cnp.PyArray_DIM(arr, 0) != total + 1
+        or not cnp.PyArray_IS_C_CONTIGUOUS(arr)
+        or not cnp.PyArray_ISWRITEABLE(arr)
+        or not cnp.PyArray_ISNOTSWAPPED(arr)
+        or not cnp.PyArray_ISALIGNED(arr)
+    ):
+        raise ValueError(
+            "the memo of x must be a writable float32 array, one more than the postings"
+        )
+    return <float*>cnp.PyArray_DATA(arr)
+
+
+cdef Py_ssize_t _postings(list docs_arrays):
+    """The postings of every slice."""
+    cdef Py_ssize_t total = 0, p
+    for p in range(len(docs_arrays)):
+        total += cnp.PyArray_DIM(<cnp.ndarray>docs_arrays[p], 0)
+    return total
 
 
 cdef Py_ssize_t _longest(list docs_arrays, Py_ssize_t p, Py_ssize_t q):
@@ -1836,6 +1932,7 @@ cpdef tuple score_segment(
     Py_ssize_t min_total=0,
     object blocks=None,
     double floor=0,
+    object xs=None,
 ):
     """The matching docs of one segment (ascending, int32), their scores (float32), how
     many docs match, and whether the segment was pruned.
@@ -1857,7 +1954,7 @@ cpdef tuple score_segment(
     pass; the count is then a lower bound (at least ``min_total``).
 
     ``blocks`` (with ``keep`` and one unit): ``(slice, block_x, block_forms[, exact[,
-    firsts[, positive]]])``,
+    firsts[, positive[, other_x[, joined, in_walked]]]]]])``,
     per block of :data:`BLOCK` postings of that slice (the unit's longest) a bound on its
     postings' ``x`` (float32) and the OR of their form flags (uint8, or None): once
     ``min_total`` matches are counted, a block that cannot reach the ``keep``-th score so
@@ -1879,7 +1976,18 @@ cpdef tuple score_segment(
     > 0), so with no ``mask`` and a unit of one or two slices each posting is a match:
     a skipped block's postings are then counted without being read, and blocks may be
     skipped from the first full page where that slice alone holds ``min_total``
-    postings (the count, a lower bound, still reaches ``min_total``).
+    postings (the count, a lower bound, still reaches ``min_total``). ``other_x``
+    (float32 per posting of a lone unit's other slice, or None): that slice's ``x``,
+    ``tf * mult[doc]`` in float32 as the core computes it, read in posting order instead
+    of each doc's multiplier (a word's title docs are sparse in its body's blocks: at 1M
+    each such read was a cache miss, the largest cost of a heavy word's walk).
+    ``joined``, ``in_walked`` (with ``other_x``; float32 and uint16 per posting of the
+    other slice, or None): per posting, whether the walked slice holds its doc
+    (``in_walked & JOINED_HELD_``, the walked posting's form flags in the low byte) and
+    then its doc's ``x`` summed over both slices (float64, rounded to float32 once, as a
+    walked block sums it): a skipped block's docs of the other slice whose bound can
+    reach the page are scored from them instead of searched for in the block (whose
+    postings are otherwise unread: a cache miss or more each at 1M).
 
     ``floor`` (with ``keep``; 0: none): the caller wants no doc scoring below it (the
     ``keep``-th best of the segments searched before: a doc below it cannot reach the
@@ -1894,7 +2002,9 @@ cpdef tuple score_segment(
     pruning (``prune`` is then moot), the same scores. A lone unit of more than two
     slices (a prefix's expansions) with ``keep`` and no blocks to skip is summed window
     by window of docs (:func:`_windows`): every posting read, the count exact, the same
-    scores.
+    scores. ``xs`` (None, or a writable float32 array of one more than the slices'
+    postings, zeros when made) is then its memo of each posting's ``x``: written by the
+    first such call, read by the next (the same ``x``, so the same scores).
     """
     cdef Py_ssize_t n_parts = len(docs_parts)
     cdef Py_ssize_t block_slice = -1
@@ -1903,6 +2013,10 @@ cpdef tuple score_segment(
     cdef float* other_p = NULL
     cdef cnp.ndarray firsts_arr
     cdef const int32_t* firsts_p = NULL
+    cdef cnp.ndarray other_xs_arr, joined_arr, in_walked_arr
+    cdef const float* other_xs_p = NULL
+    cdef const float* joined_p = NULL
+    cdef const uint16_t* in_walked_p = NULL
     cdef Py_ssize_t n_units = weights.shape[0]
     cdef Py_ssize_t total = 0, p, q, u, i, d, n_out = 0, count = 0, heap_size = 0, reach
     cdef Walk w
@@ -2020,6 +2134,22 @@ cpdef tuple score_segment(
             if cnp.PyArray_DIM(firsts_arr, 0) != w.n_blocks:
                 raise ValueError("block first docs do not match the slice's postings")
             firsts_p = <const int32_t*>cnp.PyArray_DATA(firsts_arr)
+        if len(blocks) > 6 and blocks[6] is not None and n_parts == 2:
+            other_xs_arr = _contiguous(blocks[6], cnp.NPY_FLOAT32)
+            if cnp.PyArray_DIM(other_xs_arr, 0) != cnp.PyArray_DIM(
+                <cnp.ndarray>docs_arrays[1 - block_slice], 0
+            ):
+                raise ValueError("the other slice's x do not match its postings")
+            other_xs_p = <const float*>cnp.PyArray_DATA(other_xs_arr)
+            if len(blocks) > 8 and blocks[7] is not None:
+                joined_arr = _contiguous(blocks[7], cnp.NPY_FLOAT32)
+                in_walked_arr = _contiguous(blocks[8], cnp.NPY_UINT16)
+                if cnp.PyArray_DIM(joined_arr, 0) != cnp.PyArray_DIM(
+                    other_xs_arr, 0
+                ) or cnp.PyArray_DIM(in_walked_arr, 0) != cnp.PyArray_DIM(other_xs_arr, 0):
+                    raise ValueError("the other slice's joined x do not match its postings")
+                joined_p = <const float*>cnp.PyArray_DATA(joined_arr)
+                in_walked_p = <const uint16_t*>cnp.PyArray_DATA(in_walked_arr)
         # every posting of the slice scores (``positive``: its x is > 0) and no mask drops
         # one: a skipped block's postings are counted unread, so blocks may be skipped
         # from the first full page when the slice alone holds ``min_total`` postings
@@ -2111,12 +2241,14 @@ cpdef tuple score_segment(
                            weights, flags, bonuses, k1)
             elif windowed:
                 _windows(&w, &tables, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
-                         longest, flags[0], bonuses[0], k1, weights[0])
+                         longest, flags[0], bonuses[0], k1, weights[0], _memo_of(xs, total))
             else:  # one or two slices by blocks (_merge_blocks)
                 if skipping:
                     _blocks_on(&w, block_x_arr, blocks[2] is not None and block_forms_arr)
                 _merge_lone(&w, block_slice, docs_arrays, tfs_arrays, mult_arrays, forms_arrays,
-                            flags[0], bonuses[0], k1, weights[0])
+                            flags[0], bonuses[0], k1, weights[0],
+                            other_xs_p if skipping and n_parts == 2 else NULL, joined_p,
+                            in_walked_p)
             if w.bad:
                 raise _out_of_range()
             count = w.live_count
@@ -2306,9 +2438,10 @@ def score_segments(
     the docs and scores it returns, every segment's count summed, and whether the count
     is exact (no segment pruned or skipped a block).
 
-    ``calls[s]`` is ``(arrays, prune, blocks)``: the arguments of segment ``s`` before
-    the mask (slices, multipliers, forms, owners, weights, flags, bonuses, k1), whether
-    it may prune and its block bounds (used with ``skip_blocks``); ``masks`` is None or
+    ``calls[s]`` is ``(arrays, prune, blocks[, xs])``: the arguments of segment ``s``
+    before the mask (slices, multipliers, forms, owners, weights, flags, bonuses, k1),
+    whether it may prune, its block bounds (used with ``skip_blocks``) and a memo of its
+    postings' ``x`` (:func:`score_segment`'s ``xs``); ``masks`` is None or
     one mask (or None) per segment; ``max_docs[s]`` its size. With ``track_total`` (not
     None) a segment must count ``track_total`` less the matches of the segments before
     it, and the ``keep``-th best score of the segments before it is its floor (a doc
@@ -2355,6 +2488,7 @@ def score_segments(
                 arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], weights, flags, bonuses,
                 arrays[8], None if masks is None else masks[s], max_docs[s], keep, call[1],
                 max(tracked - total, 0), call[2] if skip_blocks else None, floor,
+                call[3] if len(call) > 3 else None,
             )
             count = found[2]
             total += count
@@ -2451,6 +2585,87 @@ cdef Ranked* _ranked(list arrays, list picks, Py_ssize_t n, bint ordered) except
     if ordered:
         qsort(entries, n, sizeof(Ranked), _compare_ranked)
     return entries
+
+
+cdef Py_ssize_t _gallop(const void* docs, int kind, Py_ssize_t lo, Py_ssize_t n, Py_ssize_t d) noexcept nogil:
+    """The first index from ``lo`` whose doc is >= ``d`` (``n`` if none), by steps that
+    double from ``lo`` then halving (the docs ascending)."""
+    cdef Py_ssize_t hi = lo, step = 1, mid
+    while hi < n and _doc_at(docs, kind, hi) < d:
+        lo = hi + 1
+        hi += step
+        step <<= 1
+    if hi > n:
+        hi = n
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if _doc_at(docs, kind, mid) < d:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def join_other(
+    object docs, object tfs, object mult, object walked_docs, object walked_tfs,
+    object walked_mult, object walked_forms,
+):
+    """For a lone unit's other slice beside the slice walked by blocks (a word's title
+    beside its body): per posting its ``x`` (``tf * mult[doc]`` in float32), its doc's
+    ``x`` summed over both slices (float64, rounded once, as a walked block sums it)
+    and whether the walked slice holds the doc, ``JOINED_HELD_`` plus that posting's
+    form flags (``walked_forms``, or None: none): ``score_segment``'s ``other_x``,
+    ``joined`` and ``in_walked``. None where a doc lies outside the multipliers (the
+    search then finds and reports it). The docs of each slice ascending."""
+    cdef cnp.ndarray d_arr = _docs_array(docs), t_arr = _tfs_array(tfs)
+    cdef cnp.ndarray wd_arr = _docs_array(walked_docs), wt_arr = _tfs_array(walked_tfs)
+    cdef cnp.ndarray m_arr = _contiguous(mult, cnp.NPY_FLOAT32)
+    cdef cnp.ndarray wm_arr = _contiguous(walked_mult, cnp.NPY_FLOAT32)
+    cdef cnp.ndarray f_arr
+    cdef Py_ssize_t n = cnp.PyArray_DIM(d_arr, 0), nw = cnp.PyArray_DIM(wd_arr, 0)
+    cdef Py_ssize_t size = min(cnp.PyArray_DIM(m_arr, 0), cnp.PyArray_DIM(wm_arr, 0))
+    cdef Py_ssize_t i, j = 0, d
+    cdef const void* dp = cnp.PyArray_DATA(d_arr)
+    cdef const void* tp = cnp.PyArray_DATA(t_arr)
+    cdef const void* wdp = cnp.PyArray_DATA(wd_arr)
+    cdef const void* wtp = cnp.PyArray_DATA(wt_arr)
+    cdef int dk = cnp.PyArray_TYPE(d_arr), tk = cnp.PyArray_TYPE(t_arr)
+    cdef int wdk = cnp.PyArray_TYPE(wd_arr), wtk = cnp.PyArray_TYPE(wt_arr)
+    cdef const float* mp = <const float*>cnp.PyArray_DATA(m_arr)
+    cdef const float* wmp = <const float*>cnp.PyArray_DATA(wm_arr)
+    cdef const uint8_t* fp = NULL
+    cdef float xo
+    if cnp.PyArray_DIM(t_arr, 0) != n or cnp.PyArray_DIM(wt_arr, 0) != nw:
+        raise ValueError("a slice's docs and tfs differ in length")
+    if walked_forms is not None:
+        f_arr = _contiguous(walked_forms, cnp.NPY_UINT8)
+        if cnp.PyArray_DIM(f_arr, 0) != nw:
+            raise ValueError("a slice's docs and forms differ in length")
+        fp = <const uint8_t*>cnp.PyArray_DATA(f_arr)
+    cdef cnp.ndarray x_arr = _empty(n, cnp.NPY_FLOAT32)
+    cdef cnp.ndarray joined_arr = _empty(n, cnp.NPY_FLOAT32)
+    cdef cnp.ndarray held_arr = _empty(n, cnp.NPY_UINT16)
+    cdef float* xp = <float*>cnp.PyArray_DATA(x_arr)
+    cdef float* jp = <float*>cnp.PyArray_DATA(joined_arr)
+    cdef uint16_t* hp = <uint16_t*>cnp.PyArray_DATA(held_arr)
+    with nogil:
+        for i in range(n):
+            d = _doc_at(dp, dk, i)
+            if d < 0 or d >= size:
+                break
+            xo = <float>_position_at(tp, tk, i) * mp[d]
+            xp[i] = xo
+            jp[i] = xo
+            hp[i] = 0
+            j = _gallop(wdp, wdk, j, nw, d)
+            if j < nw and _doc_at(wdp, wdk, j) == d:
+                jp[i] = <float>(<double>xo + <double>(<float>_position_at(wtp, wtk, j) * wmp[d]))
+                hp[i] = JOINED_HELD | (fp[j] if fp != NULL else 0)
+        else:
+            i = n
+    if i < n:
+        return None
+    return x_arr, joined_arr, held_arr
 
 
 def best_few(list matched, Py_ssize_t k, object within=None):

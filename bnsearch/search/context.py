@@ -34,6 +34,10 @@ PARTS_CACHE_ENTRIES = 16_384
 #: Bytes of phrase frequencies (new arrays; term slices are views of the segment) that
 #: cache may hold: many different phrases would otherwise keep up to 16,384 of them.
 PARTS_CACHE_BYTES = 64 << 20
+#: Bytes of the postings' ``x`` the compiled core's arguments may hold (a word's title
+#: slice beside its body, :meth:`~bnsearch.search.engine.Evaluator._other_x`: 4 bytes a
+#: posting, new arrays); past it a unit's core reads the multipliers instead.
+X_CACHE_BYTES = 64 << 20
 #: Compiled pieces a :class:`Context` keeps by what they are (units, a word's spelling
 #: variants, rerank plans): a new query made of words met before gets the same unit
 #: objects, so the caches above (keyed by unit) serve it as they serve a kept plan.
@@ -77,6 +81,8 @@ class Context:
         self.parts: dict[tuple[int, int], tuple[object, list[Any]]] = {}
         #: bytes of the phrase frequencies held by :attr:`parts`
         self.parts_bytes = 0
+        #: bytes of postings' ``x`` made for the core's arguments (:data:`X_CACHE_BYTES`)
+        self.x_bytes = 0
         #: ``id(unit) -> UnitArgs``: what the compiled core reads of each unit (its
         #: pieces per segment, live documents, figures; see :class:`.engine.UnitArgs`)
         self.units: dict[int, Any] = {}
@@ -112,6 +118,7 @@ class Context:
         self.parts_bytes = 0
         self.units.clear()
         self.calls.clear()
+        self.x_bytes = 0
         self.positions.clear()
         self._doc_freqs.clear()
 

@@ -27,7 +27,7 @@ from bnsearch.index.blockmax import BLOCK
 from bnsearch.index.segment import SegmentReader
 from bnsearch.search import kernel, unitstats
 from bnsearch.search.compiler import Compiled, Unit
-from bnsearch.search.context import PARTS_CACHE_BYTES, PARTS_CACHE_ENTRIES, Context
+from bnsearch.search.context import PARTS_CACHE_BYTES, PARTS_CACHE_ENTRIES, X_CACHE_BYTES, Context
 from bnsearch.search.phrases import phrase_frequencies
 from bnsearch.search.scoring import idf, saturate
 
@@ -82,8 +82,9 @@ class Evaluated:
 
 
 #: The core's ``score_segment`` arguments of one segment before the mask, whether it may
-#: prune, and the block bounds of a lone unit (see :meth:`Evaluator._segment_calls`).
-Call = tuple[tuple[Any, ...], bool, Any]
+#: prune, the block bounds of a lone unit and the memo of its postings' ``x`` (see
+#: :meth:`Evaluator._segment_calls`).
+Call = tuple[tuple[Any, ...], bool, Any, Any]
 #: A unit's share of the core's arguments in one segment: its slices (:data:`Part`), then
 #: per slice its docs, tfs, multiplier and form flags (None: the bonus reads none).
 Pieces = tuple[list[Part], list[Any], list[Any], list[Any], list[Any]]
@@ -500,7 +501,10 @@ class Evaluator:
                 sum(len(part[1]) for record in records[1:] for part in record.pieces[ordinal][0]),
             ):
                 blocks = records[0].block_bounds(self, ordinal, segment, bool(flags[0]))
-            calls.append((arrays, prune, blocks))
+            memo = None
+            if key is None and ctx.statistics is None and not records[0].unit.phrases:
+                memo = self._x_memo(records[0].pieces[ordinal][1])  # (kept with the calls)
+            calls.append((arrays, prune, blocks, memo))
         for record in records:  # (again: reading a later unit may have let the cache go)
             if record.unit.phrases:
                 kept = kept and self._phrases_kept(record.unit, record.pieces)
@@ -527,6 +531,7 @@ class Evaluator:
                 if record.kept:  # (a phrase's frequencies not kept: made again next time)
                     if len(kept) >= PARTS_CACHE_ENTRIES:
                         kept.clear()
+                        self.ctx.x_bytes = 0
                     kept[id(unit)] = record
                 new.append(record)
             records.append(record)
@@ -595,7 +600,7 @@ class Evaluator:
 
     def _block_bounds(
         self, segment: SegmentReader, unit: Unit, parts: list[Part], bonus: bool
-    ) -> tuple[int, FloatArray, npt.NDArray[np.uint8] | None, FloatArray, Any, bool] | None:
+    ) -> tuple[Any, ...] | None:
         """For block-max pruning of a lone unit: its longest slice (the one the core
         walks last), per block of that slice a bound on its postings' ``x`` (the block's
         largest tf times the largest multiplier of a length code at or above the block's
@@ -604,9 +609,10 @@ class Evaluator:
         block (four floats a block, NaN until read: the slice's and, for a word in title
         and body, the title's in the block's doc range; kept with the core's other arguments,
         so a kept query reads them once), each block's first doc (a skipped block's
-        postings are then never read) and whether every posting of the slice scores (a
-        skipped block's postings are then counted unread); None where the segment keeps
-        no block maxima."""
+        postings are then never read), whether every posting of the slice scores (a
+        skipped block's postings are then counted unread) and the other slice's ``x`` per
+        posting, its docs' ``x`` joined with the longest slice's and whether that slice holds
+        them (:meth:`_other_x`); None where the segment keeps no block maxima."""
         longest = max(range(len(parts)), key=lambda i: (len(parts[i][1]), -i))
         field, docs, _, start = parts[longest]
         found = segment.blocks(field, start, len(docs)) if start >= 0 else None
@@ -619,7 +625,60 @@ class Evaluator:
         bound, exact, firsts = unitstats.block_bounds(block_tfs, block_norms, highest, docs)
         if not bonus or self._part_forms(unit, segment, parts[longest]) is None:
             block_forms = None
-        return longest, bound, block_forms, exact, firsts, positive
+        other_x, joined, in_walked = self._other_x(segment, unit, parts, longest)
+        return longest, bound, block_forms, exact, firsts, positive, other_x, joined, in_walked
+
+    def _x_memo(self, docs: list[Any]) -> FloatArray | None:
+        """For a lone unit of more than two slices in a segment (a prefix's expansions,
+        which the core sums window by window), the memo of its postings' ``x`` the core
+        writes at its first search and reads at the next (zeros: not yet written; see
+        ``_kernel.score_segment``'s ``xs``); None for fewer slices or past
+        :data:`~.context.X_CACHE_BYTES`."""
+        if len(docs) <= 2:
+            return None
+        size = 4 * (sum(map(len, docs)) + 1)
+        ctx = self.ctx
+        if ctx.x_bytes + size > X_CACHE_BYTES:
+            return None
+        ctx.x_bytes += size
+        return np.zeros(size // 4, dtype=np.float32)
+
+    def _other_x(
+        self, segment: SegmentReader, unit: Unit, parts: list[Part], longest: int
+    ) -> tuple[FloatArray | None, FloatArray | None, npt.NDArray[np.uint16] | None]:
+        """For a unit of two slices (a word's title beside its body), per posting of the
+        other slice: its ``x`` (``tf * mult[doc]`` in float32, the core's own product),
+        which the core then reads in order instead of each doc's multiplier; the doc's
+        ``x`` summed over both slices (float64, rounded once, as the core sums a doc of
+        a walked block) and whether the longest slice holds the doc, with that posting's
+        form flags (``core.JOINED_HELD_`` plus the flags), so that a doc of a skipped
+        block is scored without a search among the block's postings (the core's
+        ``join_other``, one merge of the two slices). Nones otherwise, and past
+        :data:`~.context.X_CACHE_BYTES` or where a doc lies outside the segment (the
+        search then finds and reports it)."""
+        core = kernel.core
+        if len(parts) != 2 or core is None:
+            return None, None, None
+        field, docs, tfs, _ = parts[1 - longest]
+        walked_field, walked_docs, walked_tfs, _ = parts[longest]
+        ctx = self.ctx
+        size = 10 * len(docs)
+        if not len(walked_docs) or ctx.x_bytes + size > X_CACHE_BYTES:
+            return None, None, None
+        ctx.x_bytes += size
+        found = core.join_other(
+            docs,
+            tfs,
+            ctx.multiplier(segment, field, unit.weights[field]),
+            walked_docs,
+            walked_tfs,
+            ctx.multiplier(segment, walked_field, unit.weights[walked_field]),
+            self._part_forms(unit, segment, parts[longest]),
+        )
+        if found is None:
+            return None, None, None
+        x, joined, in_walked = found
+        return x, joined, in_walked
 
     def _live_dfs(self, records: list[UnitArgs]) -> None:
         """Sets each record's live documents in the snapshot (a document once however
