@@ -122,6 +122,15 @@ def _hashes(*tables: Sequence[str]) -> Mapping[str, int]:
         return memo
 
 
+def forget_hashes() -> None:
+    """Forget every remembered hash (:func:`key_hash`'s cache and :func:`_hashes`' memo):
+    for a test that replaces :func:`_hash`."""
+    global _hash_memo
+    key_hash.cache_clear()
+    with _HASH_MEMO_LOCK:
+        _hash_memo = {}
+
+
 def map_keys(
     *,
     title_keys: Sequence[str],
