@@ -203,3 +203,29 @@ def test_a_builds_link_keys_compute_each_titles_key_once() -> None:
     for title in titles:
         title_key(title)
     assert title_key.cache_info().misses == count
+
+
+def test_link_keys_of_headline_only_links_are_remembered_within_their_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A link with a headline only has its keys remembered by headline (a bounded table
+    that starts over): each link's keys are its headline's title key with no URL or id,
+    whether remembered, looked up again, or taken after the table started over; a link
+    with a URL or a target id is never served from the table."""
+    import bnsearch.articles.links as links_module
+
+    monkeypatch.setattr(links_module, "HEADLINE_KEYS_REMEMBERED", 3)
+    monkeypatch.setattr(links_module, "_headline_keys", {})
+    headlines = ["ঢাকায় বৃষ্টি!", "ঢাকায়  বৃষ্টি", "নদী: ভাঙন", "সেতু", "খবর ১"]
+    for headline in headlines * 3:
+        assert links_module.link_keys(RelatedLink(headline=headline)) == (
+            title_key(headline),
+            "",
+            "",
+        )
+        assert len(links_module._headline_keys) <= 3
+    url = "https://www.news.example/a/"
+    with_url = RelatedLink(headline="সেতু", url=url)
+    assert links_module.link_keys(with_url) == (title_key("সেতু"), url_key(url), "")
+    with_id = RelatedLink(headline="সেতু", target_id="a1")
+    assert links_module.link_keys(with_id) == (title_key("সেতু"), "", "a1")

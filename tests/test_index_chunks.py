@@ -289,3 +289,67 @@ def test_values_number_their_chunks_as_add_docs_does(
             assert got == want
             assert by_values.ptr == by_docs.ptr and by_values.terms == by_docs.terms
     assert (len(generations) > 1) == (bound < len(pool))
+
+
+@pytest.mark.parametrize("bound", [10_000, 7])
+def test_values_of_two_analyzers_share_the_chunks_not_the_terms(
+    monkeypatch: pytest.MonkeyPatch, bound: int
+) -> None:
+    """The process's table keeps each chunk's entries per analyzer (by identity): tables
+    of two analyzers that analyse the same chunks differently (one drops stopwords, one
+    keeps them and folds spellings), fed the same values in turn, each give the term ids,
+    positions and vocabulary ``add_docs`` gives under its own analyzer, for a second
+    segment's tables (the entries known already) and when the process's table starts
+    over (``bound`` values)."""
+    from array import array
+
+    import numpy as np
+
+    from bnsearch.analysis.presets import bengali_analyzer
+
+    monkeypatch.setattr(valuechunks, "VALUE_CHUNKS", valuechunks.ValueChunks())
+    monkeypatch.setattr(builder_module, "VALUE_CHUNKS", valuechunks.VALUE_CHUNKS)
+    monkeypatch.setattr(valuechunks, "MAX_VALUES", bound)
+    rng = random.Random(12)
+    pool = ["", *(_text(rng, rng.randint(1, 5)) for _ in range(15))]
+    analyzers = [
+        bengali_analyzer(stem=False),
+        bengali_analyzer(stopwords=None, stem=False, loose=True),
+    ]
+    assert analyzers[0].identity != analyzers[1].identity
+    for _ in range(2):  # a second segment's tables
+        tables = {
+            (number, how): builder_module.ChunkTable(analyzer, builder_module._Vocabulary())
+            for number, analyzer in enumerate(analyzers)
+            for how in ("values", "docs")
+        }
+        out = {key: array("i") for key in tables}
+        sizes: list[int] = []
+        for _ in range(6):
+            docs = [
+                [rng.choice(pool) for _ in range(rng.randint(0, 5))]
+                for _ in range(rng.randint(1, 6))
+            ]
+            chunked = [
+                [c for n, value in enumerate(doc) for c in ([" "] if n else []) + value.split()]
+                for doc in docs
+            ]
+            for number in range(len(analyzers)):
+                counts = tables[(number, "values")].add_values(docs, out[(number, "values")])
+                tables[(number, "docs")].add_docs(chunked, out[(number, "docs")])
+                assert counts == [len(doc) for doc in chunked]
+            sizes += [len(doc) for doc in chunked]
+        terms = []
+        for number in range(len(analyzers)):
+            by_values, by_docs = tables[(number, "values")], tables[(number, "docs")]
+            got, want = (
+                table.expand(
+                    np.frombuffer(out[(number, how)], dtype=np.int32),
+                    np.array(sizes, dtype=np.int32),
+                )
+                for how, table in (("values", by_values), ("docs", by_docs))
+            )
+            assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+            assert by_values._vocab.terms() == by_docs._vocab.terms()
+            terms.append(by_docs._vocab.terms())
+        assert terms[0] != terms[1]  # the two analyzers did differ on these values

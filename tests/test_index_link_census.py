@@ -146,7 +146,7 @@ def test_colliding_key_hashes_are_settled_by_the_rule(monkeypatch: pytest.Monkey
     titles = {links.title_key(article.title) for article in articles}
     decoy = real(links.title_key(articles[40].title))
     monkeypatch.setattr(linkmaps, "_hash", lambda key: real(key) if key in titles else decoy)
-    linkmaps.key_hash.cache_clear()
+    linkmaps.forget_hashes()
     try:
         index = build(articles, rng)
         reader = index.reader()
@@ -154,7 +154,7 @@ def test_colliding_key_hashes_are_settled_by_the_rule(monkeypatch: pytest.Monkey
         assert len(found[0]) > 20  # the links to missing articles stay unresolved
         assert found == graph_reports(reader)
     finally:
-        linkmaps.key_hash.cache_clear()
+        linkmaps.forget_hashes()
 
 
 def test_equal_length_strings_are_compared_byte_for_byte() -> None:

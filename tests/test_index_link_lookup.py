@@ -289,3 +289,37 @@ def test_a_writer_hands_over_the_link_maps_its_flush_wrote(
         for stem, array in arrays.items():
             assert array.dtype == read[stem].dtype and array.tolist() == read[stem].tolist()
     assert len(checked) == 10 * len(linkmaps.MAPS)  # a reader opening them checks each
+
+
+def test_build_maps_hashes_from_its_bounded_memo_as_hashed_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """build_maps takes each key's hash from a process memo kept across segments (a
+    links build's segments name the same titles); with the memo small enough to be
+    replaced several times over these segments, every segment's maps hold what hashing
+    each key afresh gives, and a memo handed out before a replacement stays whole."""
+    monkeypatch.setattr(linkmaps, "HASHES_REMEMBERED", 40)
+    monkeypatch.setattr(linkmaps, "_hash_memo", {})
+    rng = random.Random(7)
+    titles = [f"খবর {n}" for n in range(60)]
+    for _ in range(8):
+        docs = rng.sample(titles, 12)
+        edges = [rng.choice([*titles, ""]) for _ in range(30)]
+        urls = ["", "https://news.example/a", "http://www.news.example/b/"]
+        strings = {
+            "title_keys": docs,
+            "urls": [rng.choice(urls) for _ in docs],
+            "edge_keys": edges,
+            "edge_urls": [rng.choice(urls) for _ in edges],
+            "edge_tids": [rng.choice(["", *docs]) for _ in edges],
+        }
+        built = linkmaps.build_maps(**strings)
+        for name, keys in linkmaps.map_keys(**strings).items():
+            present = [(linkmaps._hash(key), item) for item, key in enumerate(keys) if key]
+            hashes = built[linkmaps.map_stem(name, "hash")]
+            items = built[linkmaps.map_stem(name, "items")]
+            # by hash, items ascending within one
+            assert list(zip(hashes.tolist(), items.tolist(), strict=True)) == sorted(present)
+    handed = linkmaps._hashes(titles[:30])
+    linkmaps._hashes(titles[30:])  # over the bound: a new memo
+    assert all(handed[key] == linkmaps._hash(key) for key in titles[:30])

@@ -142,9 +142,30 @@ _NONE: tuple[str, ...] = ()
 LinkKeys = tuple[str, str, str]
 
 
+#: Links with a headline only (a build's, mostly) whose :data:`LinkKeys` are remembered,
+#: by headline: a 100k links build takes the keys of 600,000 links naming 100,000
+#: titles, and one dict lookup a link costs less than a title key's cache lookup and a
+#: new tuple. About 100 bytes an entry beyond the headline (which the title keys' cache
+#: holds too); past the bound it starts over.
+HEADLINE_KEYS_REMEMBERED = 1 << 17
+_headline_keys: dict[str, LinkKeys] = {}
+
+
 def link_keys(link: RelatedLink) -> LinkKeys:
     """The :data:`LinkKeys` of a related link."""
-    return (title_key(link.headline), url_key(link.url) if link.url else "", link.target_id or "")
+    if link.url or link.target_id:
+        return (
+            title_key(link.headline),
+            url_key(link.url) if link.url else "",
+            link.target_id or "",
+        )
+    headline = link.headline
+    found = _headline_keys.get(headline)
+    if found is None:
+        if len(_headline_keys) >= HEADLINE_KEYS_REMEMBERED:
+            _headline_keys.clear()
+        found = _headline_keys[headline] = (title_key(headline), "", "")
+    return found
 
 
 class KeyLookup(Protocol):

@@ -126,6 +126,10 @@ class ChunkTable:
         # process chunk (VALUE_CHUNKS of that generation) -> number here, -1 if none
         self._chunks_generation = -1
         self._number_of_chunk = np.full(0, -1, dtype=np.int32)
+        # process term of this analyzer (VALUE_CHUNKS.entries, the same generation) ->
+        # its id in the vocabulary, -1 if not mapped yet
+        self._analyzer_identity = analyzer.identity
+        self._id_of_term = np.full(0, -1, dtype=np.int32)
 
     def add_docs(self, docs: list[list[str]], out: array[int]) -> None:
         """Append the chunk numbers of ``docs`` (each a list of chunks, :data:`GAP` between
@@ -180,22 +184,58 @@ class ChunkTable:
         if generation != self._chunks_generation:
             self._chunks_generation = generation
             self._number_of_chunk = np.full(0, -1, dtype=np.int32)
-        if len(self._number_of_chunk) < len(chunks):
-            grown = np.full(len(chunks) + len(chunks) // 4, -1, dtype=np.int32)
-            grown[: len(self._number_of_chunk)] = self._number_of_chunk
-            self._number_of_chunk = grown
+            self._id_of_term = np.full(0, -1, dtype=np.int32)
+        self._number_of_chunk = _grown(self._number_of_chunk, len(chunks))
         found = self._number_of_chunk[chunk_ids]
         missed = found < 0
         unseen = chunk_ids[missed]
         if len(unseen):
-            distinct, first_at = np.unique(unseen, return_index=True)
-            new = distinct[np.argsort(first_at, kind="stable")]
+            new = _first_seen(unseen)
             start = self.numbers.next
             self._number_of_chunk[new] = np.arange(start, start + len(new), dtype=np.int32)
             self.numbers.next = start + len(new)
             found[missed] = self._number_of_chunk[unseen]
-            self._learn(list(map(chunks.__getitem__, new.tolist())))
+            entries = None
+            if self.spans is None:  # (a headline field keeps no word spans)
+                entries = VALUE_CHUNKS.entries(
+                    generation, new, self._analyzer_identity, self._chunk_terms
+                )
+            if entries is None:  # the process's table started over meanwhile
+                self._learn(list(map(chunks.__getitem__, new.tolist())))
+            else:
+                self._learn_entries(*entries)
         return found, sizes
+
+    def _learn_entries(
+        self, sizes: npt.NDArray[np.int64], entries: npt.NDArray[np.int32], terms: list[str]
+    ) -> None:
+        """:meth:`_learn` of new chunks given as their entries in the process's term
+        numbers (``terms``, :meth:`.valuechunks.ValueChunks.entries`): each term is
+        given its vocabulary id by an array (process term -> id), the terms new to the
+        vocabulary taking the next ids in first-seen order, as :meth:`_learn` gives them."""
+        self._id_of_term = _grown(self._id_of_term, len(terms))
+        words = entries >= 0
+        ids = np.full(len(entries), -1, dtype=np.int32)
+        found = self._id_of_term[entries[words]]
+        unmapped = entries[words][found < 0]
+        if len(unmapped):
+            new = _first_seen(unmapped)
+            strings = list(map(terms.__getitem__, new.tolist()))
+            vocab = self._vocab
+            known = list(map(vocab.get, strings))
+            start = len(vocab) - 1  # the ids so far (None's -1 is not one)
+            if known.count(None) == len(known):  # every one new to the vocabulary
+                vocab.update(zip(strings, range(start, start + len(strings)), strict=True))
+                self._id_of_term[new] = np.arange(start, start + len(new), dtype=np.int32)
+            else:  # the process's terms started over: some were mapped before
+                self._id_of_term[new] = [
+                    vocab[term] if ident is None else ident
+                    for term, ident in zip(strings, known, strict=True)
+                ]
+            found = self._id_of_term[entries[words]]
+        ids[words] = found
+        self.terms.frombytes(ids.tobytes())
+        self.ptr.frombytes((np.cumsum(sizes) + self.ptr[-1]).tobytes())
 
     def _learn(self, chunks: list[str]) -> None:
         """Term ids of the chunks new to the table (analyzed in one analyzer call)."""
@@ -266,6 +306,23 @@ class ChunkTable:
         position_ends = np.concatenate(([0], ends))[chunk_ends]
         lengths = np.diff(np.concatenate(([0], position_ends))).astype(np.int32)
         return ids.astype(np.int32, copy=False), lengths, spans
+
+
+def _grown(table: Int32Array, size: int) -> Int32Array:
+    """``table`` (a map from numbers to numbers here, ``-1``: none) holding at least
+    ``size`` entries (grown by a quarter more, the new ones ``-1``)."""
+    if len(table) >= size:
+        return table
+    grown = np.full(size + size // 4, -1, dtype=np.int32)
+    grown[: len(table)] = table
+    return grown
+
+
+def _first_seen(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The distinct ``values`` in the order of their first occurrence."""
+    distinct, first_at = np.unique(values, return_index=True)
+    ordered: npt.NDArray[Any] = distinct[np.argsort(first_at, kind="stable")]
+    return ordered
 
 
 #: One link edge of a segment: (source doc, title key of its headline, URL as given,

@@ -10,16 +10,22 @@ into one process-wide list of distinct chunks, so a segment maps a value to its 
 chunk numbers with numpy (one array lookup a chunk) instead of splitting the value and
 looking each chunk up in a dict.
 
+The chunks' terms are the same for every segment too: per analyzer (by its identity),
+:meth:`ValueChunks.entries` keeps each process chunk's entries as numbers into one
+process-wide list of distinct terms (analyzed once a process), so a segment's table
+gives the chunks new to it their term ids by one array map (process term -> its
+vocabulary id) instead of looking every entry up in its vocabulary.
+
 Bounded: past :data:`MAX_VALUES` values or :data:`MAX_CHUNKS` chunks the table starts
 over, with a new :attr:`ValueChunks.generation` (a segment's table forgets what it
-mapped from the old one).
+mapped from the old one, chunks and terms alike).
 """
 
 from __future__ import annotations
 
 import threading
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import chain, repeat
 
 import attrs
@@ -34,6 +40,47 @@ MAX_VALUES = 1 << 18
 MAX_CHUNKS = 1 << 20
 
 
+#: A chunk's entries as an analyzer gives them (``Analyzer.chunk_terms``).
+ChunkTermsOf = Callable[[Sequence[str]], list[tuple[str | None, ...]]]
+
+
+@attrs.define(eq=False)
+class _ChunkTerms:
+    """One analyzer's entries of the process's chunks (a prefix of them: ``learned``),
+    as numbers into :attr:`terms` (distinct terms, first-seen order; ``-1`` for a
+    dropped word)."""
+
+    terms: list[str] = attrs.field(factory=list)
+    learned: int = 0
+    _number: dict[str | None, int] = attrs.field(factory=lambda: {None: -1})
+    _ptr: array[int] = attrs.field(factory=lambda: array("q", [0]))
+    _flat: array[int] = attrs.field(factory=lambda: array("i"))
+
+    def learn(self, chunks: Sequence[str], chunk_terms: ChunkTermsOf) -> None:
+        """Analyze the next ``chunks`` (the process's chunks after :attr:`learned`)."""
+        entries = chunk_terms(chunks)
+        flat = list(chain.from_iterable(entries))
+        number = self._number
+        new = [term for term in dict.fromkeys(flat) if term not in number]
+        number.update(zip(new, range(len(self.terms), len(self.terms) + len(new)), strict=True))
+        self.terms.extend(new)  # type: ignore[arg-type]  # (None is never new)
+        ids = np.fromiter(map(number.__getitem__, flat), dtype=np.int32, count=len(flat))
+        self._flat.frombytes(ids.tobytes())
+        sizes = np.fromiter(map(len, entries), dtype=np.int64, count=len(entries))
+        self._ptr.frombytes((np.cumsum(sizes) + self._ptr[-1]).tobytes())
+        self.learned += len(chunks)
+
+    def of(
+        self, chunk_ids: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]:
+        """(entries a chunk, the entries one after the other) of learned chunks."""
+        ptr = np.frombuffer(self._ptr, dtype=np.int64)
+        first = ptr[chunk_ids]
+        sizes = ptr[chunk_ids + 1] - first
+        flat = np.frombuffer(self._flat, dtype=np.int32)[run_positions(first, sizes)]
+        return sizes, flat
+
+
 @attrs.define(eq=False)
 class ValueChunks:
     """value -> its whitespace chunks (``value.split()``), as numbers into
@@ -46,6 +93,8 @@ class ValueChunks:
     _ptr: array[int] = attrs.field(factory=lambda: array("q", [0]))
     _flat: array[int] = attrs.field(factory=lambda: array("i"))
     _lock: threading.Lock = attrs.field(factory=threading.Lock)
+    # analyzer identity -> the process chunks' entries under it (this generation)
+    _terms: dict[str, _ChunkTerms] = attrs.field(factory=dict)
 
     def split(
         self, values: Sequence[str]
@@ -78,6 +127,31 @@ class ValueChunks:
             del ptr  # a view: the array grows at the next call
             return self.generation, flat, sizes, self.chunks
 
+    def entries(
+        self,
+        generation: int,
+        chunk_ids: npt.NDArray[np.int64],
+        analyzer: str,
+        chunk_terms: ChunkTermsOf,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], list[str]] | None:
+        """The entries of chunks ``chunk_ids`` (numbers into :attr:`chunks` of
+        ``generation``) under the analyzer of identity ``analyzer`` (whose
+        ``chunk_terms`` analyzes the chunks not seen under it before, all the chunks
+        the process holds past those, in one call): ``(entries a chunk, the entries one
+        after the other as term numbers, -1 a dropped word; the terms)``, the terms a
+        snapshot safe to index with those numbers. ``None`` when the table started over
+        since ``generation``."""
+        with self._lock:
+            if generation != self.generation:
+                return None
+            table = self._terms.get(analyzer)
+            if table is None:
+                table = self._terms[analyzer] = _ChunkTerms()
+            if table.learned < len(self.chunks):
+                table.learn(self.chunks[table.learned :], chunk_terms)
+            sizes, flat = table.of(chunk_ids)
+            return sizes, flat, table.terms
+
     def _learn(self, missing: list[str]) -> None:
         chunked = [value.split() for value in missing]
         chunk_no = self._chunk_no
@@ -100,6 +174,7 @@ class ValueChunks:
         self._value_no = {}
         self._ptr = array("q", [0])
         self._flat = array("i")
+        self._terms = {}
 
 
 #: The process's table (every segment's headline fields read it).
