@@ -1,0 +1,367 @@
+"""An anchor field under adding updates a reader has not spliced in: read term by term.
+
+A link commit gives its targets' segment an *adding* anchor update (:mod:`.anchoradds`):
+a few docs gain a few headlines' postings. Splicing them into the segment's whole anchor
+field (:func:`.anchorfile.splice`) rewrites every array of the field (millions of postings
+at 1M: 110-125 ms of the next search, ninth session) to change a few dozen postings. A
+:class:`DeltaField` instead keeps the field as last built whole (``full``, under the
+updates ``full_under``) and the adding updates committed since (``pending``, resolved by
+:func:`.anchoradds.resolved`: each holds its docs' whole field), and answers what a
+search reads from them:
+
+* the term table: ``full``'s, with the terms only the pending updates hold merged in (the
+  union of term tables :func:`.anchorfile.materialize` takes);
+* a term's postings: ``full``'s slice as it is when no pending update holds the term (an
+  adding update leaves every other posting of its docs as it was: the same tf, positions
+  and form flags), else ``full``'s slice without the pending docs plus their postings
+  from the last pending update holding each, made when the term is first read and kept
+  (:class:`Patch`; its postings are addressed past ``full``'s, so a slice's ``start``
+  still tells which postings it is);
+* norms and lengths: ``full``'s, copied once with the pending docs' patched.
+
+Whatever needs the field whole (a merge, verify, every term's doc count, a word-span
+lookup) gets it built once (:meth:`DeltaField.whole`: the splice or materialize the reader
+did before, the arrays a segment written with the final anchors holds). Only adding
+updates are deferred: a replacing one (a fold, a changed or removed link) may take a term
+from a doc, which only a pass over the whole field shows; the reader then builds it.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from bnsearch.arrays import distinct, run_positions
+
+if TYPE_CHECKING:
+    from bnsearch.index.anchorfile import AnchorUpdate
+    from bnsearch.index.segment import _FieldArrays
+
+Array = npt.NDArray[Any]
+
+#: A reader defers at most this many docs' adding updates of a segment's anchor field
+#: (each read term is patched for them); more are spliced into the field whole.
+MAX_PENDING_DOCS = 4_096
+
+
+@attrs.frozen
+class Patch:
+    """One term's postings under the pending updates (positions grouped by posting)."""
+
+    docs: Array
+    tfs: Array
+    forms: Array | None
+    pos: Array | None
+    #: where its postings are addressed (past ``full``'s: :attr:`DeltaField.tail_start`)
+    start: int
+
+
+class DeltaField:
+    """The anchor field ``full`` (built under ``full_under``) with the adding updates
+    ``pending`` (resolved, oldest first) applied term by term (see the module
+    docstring). ``whole``: builds the field whole under ``full_under + pending``."""
+
+    def __init__(
+        self,
+        full: _FieldArrays,
+        full_under: tuple[AnchorUpdate, ...],
+        pending: tuple[AnchorUpdate, ...],
+        field: str,
+        whole: Callable[[], _FieldArrays],
+    ) -> None:
+        from bnsearch.index.anchorfile import _terms
+
+        assert full.terms is not None and full.lens is not None and full.norms is not None
+        self.full, self.full_under, self.pending = full, full_under, pending
+        self.field = field
+        self._whole = whole
+        self._built: _FieldArrays | None = None
+        # doc -> (pending number, slot) of the last pending update holding it
+        holders: dict[int, tuple[int, int]] = {}
+        for number, update in enumerate(pending):
+            for slot, doc in enumerate(update.docs.tolist()):
+                holders[doc] = (number, slot)
+        self._holders = holders
+        self.changed: npt.NDArray[np.int64] = np.array(sorted(holders), dtype=np.int64)
+        self._mini_terms = [_terms(update.fields[field]) for update in pending]
+        full_terms = full.terms
+        extra = sorted(
+            {term for terms in self._mini_terms for term in terms if not _holds(full_terms, term)}
+        )
+        self._extra = extra
+        if extra:
+            merged = list(full_terms)
+            for term in extra:
+                bisect.insort(merged, term)
+            self.terms: list[str] = merged
+        else:
+            self.terms = full_terms
+        #: the compiled term table: none (terms are searched in :attr:`terms`)
+        self.table: Any = False
+        self.tail_start = len(full.docs)
+        self._tail = self.tail_start
+        self._patches: dict[int, Patch | None] = {}
+        self._by_start: dict[int, Patch] = {}
+        self._norms: Array | None = None
+        self._lens: Array | None = None
+        # the field's position array: full's, then the patched terms' (every term of a
+        # field shares one: phrases and pair proximity gather several terms' runs by one
+        # index), and where each patched term's runs start in it
+        self._pos: Array | None = None
+        self._pos_first: dict[int, int] = {}
+
+    @property
+    def pending_docs(self) -> int:
+        return len(self.changed)
+
+    def whole(self) -> _FieldArrays:
+        """The field built whole (once)."""
+        if self._built is None:
+            self._built = self._whole()
+        return self._built
+
+    @property
+    def built(self) -> _FieldArrays | None:
+        """The field whole, if something has built it."""
+        return self._built
+
+    # -- per doc ------------------------------------------------------------------------
+    def _patched(self, values: Array, key: str) -> Array:
+        """``values`` (``full``'s per-doc ``key`` array) with the pending docs' own."""
+        out: Array = values.copy()
+        for doc, (number, slot) in self._holders.items():
+            out[doc] = getattr(self.pending[number].fields[self.field], key)[slot]
+        out.setflags(write=False)
+        return out
+
+    @property
+    def norms(self) -> Array:
+        if self._norms is None:
+            assert self.full.norms is not None
+            self._norms = self._patched(self.full.norms, "norms")
+        return self._norms
+
+    @property
+    def lens(self) -> Array:
+        if self._lens is None:
+            assert self.full.lens is not None
+            self._lens = self._patched(self.full.lens, "lens")
+        return self._lens
+
+    # -- per term -----------------------------------------------------------------------
+    def _full_ordinal(self, ident: int) -> int:
+        """The ordinal in ``full``'s table of this table's term ``ident`` (-1: a term
+        only pending updates hold)."""
+        if not self._extra:
+            return ident
+        term = self.terms[ident]
+        at = bisect.bisect_left(self._extra, term)
+        if at < len(self._extra) and self._extra[at] == term:
+            return -1
+        return ident - at
+
+    def patch(self, ident: int) -> Patch | None:
+        """Term ``ident``'s postings where a pending update holds the term, else None
+        (``full``'s slice serves)."""
+        if ident in self._patches:
+            return self._patches[ident]
+        term = self.terms[ident]
+        held = [
+            (number, at)
+            for number, terms in enumerate(self._mini_terms)
+            if (at := bisect.bisect_left(terms, term)) < len(terms) and terms[at] == term
+        ]
+        found = self._make_patch(ident, held) if held else None
+        self._patches[ident] = found
+        if found is not None and len(found.docs):  # (an empty one shares its start)
+            self._by_start[found.start] = found
+        return found
+
+    def _make_patch(self, ident: int, held: list[tuple[int, int]]) -> Patch:
+        full, field = self.full, self.field
+        positions = full.pos is not None
+        docs_parts, tfs_parts, forms_parts, pos_parts = [], [], [], []
+        origin = self._full_ordinal(ident)
+        if origin >= 0:
+            start, end = (int(value) for value in full.indptr[origin : origin + 2])
+            docs = np.asarray(full.docs[start:end])
+            keep = ~_member(docs, self.changed)
+            kept = np.flatnonzero(keep)
+            docs_parts.append(docs[kept].astype(np.int64))
+            tfs = np.asarray(full.tfs[start:end])
+            tfs_parts.append(tfs[kept].astype(np.int64))
+            if full.forms is not None:
+                forms_parts.append(np.asarray(full.forms[start:end])[kept])
+            if positions:
+                assert full.posptr is not None and full.pos is not None
+                firsts = int(full.posptr[origin]) + np.concatenate(
+                    ([0], np.cumsum(tfs, dtype=np.int64)[:-1])
+                )
+                pos_parts.append(full.pos[run_positions(firsts[kept], tfs[kept])])
+        for number, at in held:
+            update = self.pending[number]
+            mini = update.fields[field]
+            start, end = (int(value) for value in mini.indptr[at : at + 2])
+            local = np.asarray(mini.docs[start:end], dtype=np.int64)
+            docs = update.docs[local]
+            # the docs a later pending update holds are that one's
+            keep = np.array(
+                [self._holders[doc][0] == number for doc in docs.tolist()], dtype=np.bool_
+            )
+            kept = np.flatnonzero(keep)
+            docs_parts.append(docs[kept])
+            tfs = np.asarray(mini.tfs[start:end])
+            tfs_parts.append(tfs[kept].astype(np.int64))
+            if full.forms is not None:
+                flags = (
+                    np.zeros(end - start, dtype=np.uint8)
+                    if mini.forms is None
+                    else np.asarray(mini.forms[start:end])
+                )
+                forms_parts.append(flags[kept])
+            if positions:
+                assert mini.posptr is not None and mini.pos is not None
+                firsts = int(mini.posptr[at]) + np.concatenate(
+                    ([0], np.cumsum(tfs, dtype=np.int64)[:-1])
+                )
+                pos_parts.append(mini.pos[run_positions(firsts[kept], tfs[kept])])
+        all_docs = np.concatenate(docs_parts)
+        order = np.argsort(all_docs, kind="stable")
+        all_tfs = np.concatenate(tfs_parts)
+        out_tfs = all_tfs[order]
+        pos = None
+        if positions:
+            # each posting's run of positions, in the postings' new order
+            lengths = all_tfs
+            firsts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+            joined = np.concatenate(pos_parts)
+            pos = joined[run_positions(firsts[order], lengths[order])]
+            assert full.pos is not None
+            pos = pos.astype(_fitting(full.pos.dtype, pos), copy=False)
+        found = Patch(
+            docs=all_docs[order].astype(full.docs.dtype),
+            tfs=out_tfs.astype(_fitting(full.tfs.dtype, out_tfs)),
+            forms=np.concatenate(forms_parts)[order] if full.forms is not None else None,
+            pos=pos,
+            start=self._tail,
+        )
+        self._tail += len(all_docs)
+        return found
+
+    def postings(self, ident: int) -> tuple[Array, Array, int]:
+        """``(docs, tfs, start)`` of term ``ident``."""
+        found = self.patch(ident)
+        if found is not None:
+            return found.docs, found.tfs, found.start
+        origin = self._full_ordinal(ident)
+        full = self.full
+        if origin < 0:  # (a term of the table no pending doc holds any more)
+            empty = full.docs[:0]
+            return empty, full.tfs[:0], 0
+        start, end = (int(value) for value in full.indptr[origin : origin + 2])
+        return full.docs[start:end], full.tfs[start:end], start
+
+    def position_run(self, ident: int) -> tuple[Array, Array, int, Array]:
+        """``(docs, tfs, first, positions)`` of term ``ident``, as
+        :meth:`~bnsearch.index.segment.SegmentReader.position_run` gives them: with
+        ``positions`` the field's one position array (:meth:`positions`)."""
+        full = self.full
+        assert full.posptr is not None
+        positions = self.positions()
+        found = self.patch(ident)
+        if found is not None:
+            return found.docs, found.tfs, self._pos_first[ident], positions
+        docs, tfs, _ = self.postings(ident)
+        origin = self._full_ordinal(ident)
+        return docs, tfs, int(full.posptr[origin]) if origin >= 0 else 0, positions
+
+    def positions(self) -> Array:
+        """The field's position array: ``full``'s, then those of every term a pending
+        update holds (all patched, once: a term patched later would need another
+        array). Made when a search first reads positions (a copy of ``full``'s)."""
+        if self._pos is None:
+            full = self.full
+            assert full.pos is not None
+            held = sorted(
+                {
+                    at
+                    for terms in self._mini_terms
+                    for term in terms
+                    if (at := bisect.bisect_left(self.terms, term)) < len(self.terms)
+                }
+            )
+            parts, first = [full.pos], len(full.pos)
+            for ident in held:
+                patch = self.patch(ident)
+                if patch is not None and patch.pos is not None:
+                    self._pos_first[ident] = first
+                    parts.append(patch.pos)
+                    first += len(patch.pos)
+            dtype = np.result_type(*(part.dtype for part in parts))
+            self._pos = np.concatenate(parts).astype(dtype, copy=False)
+            self._pos.setflags(write=False)
+        return self._pos
+
+    def forms(self, start: int, length: int) -> Array | None:
+        """The form flags of the postings ``[start, start + length)`` (one term's, as
+        :meth:`postings` addresses them)."""
+        full = self.full
+        if full.forms is None:
+            return None
+        if start < self.tail_start or length == 0:
+            flags: Array = full.forms[start : start + length]
+            return flags
+        patch = self._by_start[start]
+        assert patch.forms is not None and len(patch.forms) == length
+        found: Array = patch.forms
+        return found
+
+
+def _holds(terms: list[str], term: str) -> bool:
+    at = bisect.bisect_left(terms, term)
+    return at < len(terms) and terms[at] == term
+
+
+def _member(values: Array, sorted_set: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Per value, whether it is in ``sorted_set`` (ascending, non-empty)."""
+    at = np.searchsorted(sorted_set, values)
+    at[at == len(sorted_set)] = 0
+    found: npt.NDArray[np.bool_] = sorted_set[at] == values
+    return found
+
+
+def _fitting(dtype: np.dtype[Any], values: Array) -> Any:
+    """``dtype`` if it holds ``values`` (unsigned, non-negative), else the narrowest
+    unsigned type that does (:func:`.builder.small_uint`; imported here: the builder
+    imports the segment module, which imports this one)."""
+    from bnsearch.index.builder import small_uint
+
+    largest = int(values.max()) if len(values) else 0
+    return dtype if largest <= np.iinfo(dtype).max else small_uint(largest)
+
+
+def deferrable(
+    raw: Sequence[AnchorUpdate], before: Sequence[AnchorUpdate], pending_docs: int
+) -> list[str] | None:
+    """The names of the updates of ``raw`` (a segment's, oldest first, as read) not in
+    ``before`` (those a field was built under, or deferred), when each is an adding one
+    and ``before`` are all still there, and the docs deferred would stay within
+    :data:`MAX_PENDING_DOCS` (``pending_docs``: deferred already); else None (the field
+    is built whole)."""
+    known = {update.name for update in before}
+    names = {update.name for update in raw}
+    if not known <= names:
+        return None
+    added = [update for update in raw if update.name not in known]
+    if not added or not all(update.adds for update in added):
+        return None
+    if min(u.generation for u in added) <= max((u.generation for u in before), default=-1):
+        return None
+    if pending_docs + len(distinct(np.concatenate([u.docs for u in added]))) > MAX_PENDING_DOCS:
+        return None
+    return [update.name for update in added]
