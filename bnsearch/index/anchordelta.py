@@ -40,6 +40,7 @@ from bnsearch.arrays import distinct, run_positions
 
 if TYPE_CHECKING:
     from bnsearch.index.anchorfile import AnchorUpdate
+    from bnsearch.index.schema import FieldSpec
     from bnsearch.index.segment import _FieldArrays
 
 Array = npt.NDArray[Any]
@@ -62,15 +63,20 @@ class Patch:
 
 
 class DeltaField:
-    """The anchor field ``full`` (built under ``full_under``) with the adding updates
-    ``pending`` (resolved, oldest first) applied term by term (see the module
-    docstring). ``whole``: builds the field whole under ``full_under + pending``."""
+    """The anchor field ``full`` (built under ``full_under``) with the updates
+    ``pending`` (resolved, oldest first, all newer than ``full_under``) applied term by
+    term (see the module docstring); made by :func:`deferred`. ``dirty``: the terms
+    whose postings differ from ``full``'s (a superset: every term a pending doc holds
+    now or held in ``full``); ``terms``: the field's term table; ``whole``: builds the
+    field whole."""
 
     def __init__(
         self,
         full: _FieldArrays,
         full_under: tuple[AnchorUpdate, ...],
         pending: tuple[AnchorUpdate, ...],
+        dirty: frozenset[str],
+        terms: list[str],
         field: str,
         whole: Callable[[], _FieldArrays],
     ) -> None:
@@ -78,29 +84,14 @@ class DeltaField:
 
         assert full.terms is not None and full.lens is not None and full.norms is not None
         self.full, self.full_under, self.pending = full, full_under, pending
+        self.dirty = dirty
+        self.terms = terms
         self.field = field
         self._whole = whole
         self._built: _FieldArrays | None = None
-        # doc -> (pending number, slot) of the last pending update holding it
-        holders: dict[int, tuple[int, int]] = {}
-        for number, update in enumerate(pending):
-            for slot, doc in enumerate(update.docs.tolist()):
-                holders[doc] = (number, slot)
-        self._holders = holders
-        self.changed: npt.NDArray[np.int64] = np.array(sorted(holders), dtype=np.int64)
+        self._holders = _holders(pending)
+        self.changed: npt.NDArray[np.int64] = np.array(sorted(self._holders), dtype=np.int64)
         self._mini_terms = [_terms(update.fields[field]) for update in pending]
-        full_terms = full.terms
-        extra = sorted(
-            {term for terms in self._mini_terms for term in terms if not _holds(full_terms, term)}
-        )
-        self._extra = extra
-        if extra:
-            merged = list(full_terms)
-            for term in extra:
-                bisect.insort(merged, term)
-            self.terms: list[str] = merged
-        else:
-            self.terms = full_terms
         #: the compiled term table: none (terms are searched in :attr:`terms`)
         self.table: Any = False
         self.tail_start = len(full.docs)
@@ -157,13 +148,11 @@ class DeltaField:
     def _full_ordinal(self, ident: int) -> int:
         """The ordinal in ``full``'s table of this table's term ``ident`` (-1: a term
         only pending updates hold)."""
-        if not self._extra:
+        full_terms = self.full.terms
+        if full_terms is self.terms:
             return ident
-        term = self.terms[ident]
-        at = bisect.bisect_left(self._extra, term)
-        if at < len(self._extra) and self._extra[at] == term:
-            return -1
-        return ident - at
+        assert full_terms is not None
+        return _ordinal(full_terms, self.terms[ident])
 
     def patch(self, ident: int) -> Patch | None:
         """Term ``ident``'s postings where a pending update holds the term, else None
@@ -171,12 +160,14 @@ class DeltaField:
         if ident in self._patches:
             return self._patches[ident]
         term = self.terms[ident]
-        held = [
-            (number, at)
-            for number, terms in enumerate(self._mini_terms)
-            if (at := bisect.bisect_left(terms, term)) < len(terms) and terms[at] == term
-        ]
-        found = self._make_patch(ident, held) if held else None
+        found = None
+        if term in self.dirty:
+            held = [
+                (number, at)
+                for number, terms in enumerate(self._mini_terms)
+                if (at := _ordinal(terms, term)) >= 0
+            ]
+            found = self._make_patch(ident, held)
         self._patches[ident] = found
         if found is not None and len(found.docs):  # (an empty one shares its start)
             self._by_start[found.start] = found
@@ -190,7 +181,7 @@ class DeltaField:
         if origin >= 0:
             start, end = (int(value) for value in full.indptr[origin : origin + 2])
             docs = np.asarray(full.docs[start:end])
-            keep = ~_member(docs, self.changed)
+            keep = ~_member(docs, self.changed) if len(self.changed) else np.ones(len(docs), bool)
             kept = np.flatnonzero(keep)
             docs_parts.append(docs[kept].astype(np.int64))
             tfs = np.asarray(full.tfs[start:end])
@@ -230,6 +221,14 @@ class DeltaField:
                     ([0], np.cumsum(tfs, dtype=np.int64)[:-1])
                 )
                 pos_parts.append(mini.pos[run_positions(firsts[kept], tfs[kept])])
+        if not docs_parts:  # (a term of the table no doc holds: none of full's)
+            docs_parts.append(np.zeros(0, dtype=np.int64))
+            tfs_parts.append(np.zeros(0, dtype=np.int64))
+            if full.forms is not None:
+                forms_parts.append(np.zeros(0, dtype=np.uint8))
+            if positions:
+                assert full.pos is not None
+                pos_parts.append(full.pos[:0])
         all_docs = np.concatenate(docs_parts)
         order = np.argsort(all_docs, kind="stable")
         all_tfs = np.concatenate(tfs_parts)
@@ -287,14 +286,7 @@ class DeltaField:
         if self._pos is None:
             full = self.full
             assert full.pos is not None
-            held = sorted(
-                {
-                    at
-                    for terms in self._mini_terms
-                    for term in terms
-                    if (at := bisect.bisect_left(self.terms, term)) < len(self.terms)
-                }
-            )
+            held = sorted(at for term in self.dirty if (at := _ordinal(self.terms, term)) >= 0)
             parts, first = [full.pos], len(full.pos)
             for ident in held:
                 patch = self.patch(ident)
@@ -322,9 +314,18 @@ class DeltaField:
         return found
 
 
-def _holds(terms: list[str], term: str) -> bool:
+def _ordinal(terms: list[str], term: str) -> int:
     at = bisect.bisect_left(terms, term)
-    return at < len(terms) and terms[at] == term
+    return at if at < len(terms) and terms[at] == term else -1
+
+
+def _holders(updates: Sequence[AnchorUpdate]) -> dict[int, tuple[int, int]]:
+    """doc -> (number, slot) in the last of ``updates`` holding it."""
+    holders: dict[int, tuple[int, int]] = {}
+    for number, update in enumerate(updates):
+        for slot, doc in enumerate(update.docs.tolist()):
+            holders[doc] = (number, slot)
+    return holders
 
 
 def _member(values: Array, sorted_set: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
@@ -345,23 +346,127 @@ def _fitting(dtype: np.dtype[Any], values: Array) -> Any:
     return dtype if largest <= np.iinfo(dtype).max else small_uint(largest)
 
 
-def deferrable(
-    raw: Sequence[AnchorUpdate], before: Sequence[AnchorUpdate], pending_docs: int
-) -> list[str] | None:
-    """The names of the updates of ``raw`` (a segment's, oldest first, as read) not in
-    ``before`` (those a field was built under, or deferred), when each is an adding one
-    and ``before`` are all still there, and the docs deferred would stay within
-    :data:`MAX_PENDING_DOCS` (``pending_docs``: deferred already); else None (the field
-    is built whole)."""
-    known = {update.name for update in before}
-    names = {update.name for update in raw}
-    if not known <= names:
+#: A term table of an update up to this size stands for the terms its docs hold (a
+#: superset); a larger one's docs are found in ``full`` by a pass over its doc ids.
+SMALL_TABLE = 512
+#: A field whose pending docs hold more terms than this is built whole.
+MAX_DIRTY_TERMS = 8_192
+
+
+def deferred(
+    spec: FieldSpec,
+    full: _FieldArrays,
+    full_under: tuple[AnchorUpdate, ...],
+    before: DeltaField | None,
+    raw: Sequence[AnchorUpdate],
+    applied: tuple[AnchorUpdate, ...],
+    base_terms: list[str],
+    whole: Callable[[], _FieldArrays],
+) -> DeltaField | None:
+    """The field ``spec`` under the segment's updates ``raw`` (as read; ``applied``:
+    resolved, oldest first) as
+    ``full`` (built under ``full_under``) plus the rest deferred (with ``before``'s, a
+    field deferred under earlier updates from the same ``full``), or None (the caller
+    builds it whole) when that cannot be: an update not newer than the ones before it,
+    an update gone (folded) whose docs no newer one holds, too many docs or terms.
+
+    The terms whose postings change (:attr:`DeltaField.dirty`): those each pending doc
+    holds now (its update's term table) and those it held in ``full``: covered already
+    when it was pending before, or when its first pending update adds (its resolution
+    holds its earlier terms too); else those of the last update of ``full_under``
+    holding it (its table, when small), else found in ``full`` by a pass over its docs.
+    """
+    from bnsearch.index.anchorfile import _dropped_term_ids, _terms
+
+    assert full.terms is not None
+    field = spec.name
+    adding = {update.name for update in raw if update.adds}
+    names = {update.name for update in applied}
+    under_names = {update.name for update in full_under}
+    old_pending = before.pending if before is not None else ()
+    old_names = under_names | {update.name for update in old_pending}
+    pending = tuple(update for update in applied if update.name not in under_names)
+    fresh = [update for update in pending if update.name not in old_names]
+    if not fresh:
         return None
-    added = [update for update in raw if update.name not in known]
-    if not added or not all(update.adds for update in added):
+    newest = max((update.generation for update in (*full_under, *old_pending)), default=-1)
+    if min(update.generation for update in fresh) <= newest:
         return None
-    if min(u.generation for u in added) <= max((u.generation for u in before), default=-1):
+    holders = _holders(pending)
+    if len(holders) > MAX_PENDING_DOCS:
         return None
-    if pending_docs + len(distinct(np.concatenate([u.docs for u in added]))) > MAX_PENDING_DOCS:
+    gone = [update for update in (*full_under, *old_pending) if update.name not in names]
+    if any(doc not in holders for update in gone for doc in update.docs.tolist()):
         return None
-    return [update.name for update in added]
+    dirty: set[str] = set(before.dirty) if before is not None else set()
+    for update in pending:
+        dirty.update(_terms(update.fields[field]))
+    for update in gone:  # (a dropped pending one: the terms its docs held)
+        dirty.update(_terms(update.fields[field]))
+    # the docs whose terms in full a pending doc's are not known to cover
+    seen = set(_holders(old_pending))
+    scan: list[int] = []
+    under_holders = _holders(full_under)
+    for update in fresh:
+        for doc in update.docs.tolist():
+            if doc in seen:
+                continue
+            seen.add(doc)
+            if update.name in adding:
+                continue
+            held = under_holders.get(doc)
+            table = None if held is None else _terms(full_under[held[0]].fields[field])
+            if table is not None and len(table) <= SMALL_TABLE:
+                dirty.update(table)
+            else:
+                scan.append(doc)
+    if scan:
+        dirty.update(_doc_terms(full, scan))
+    if len(dirty) > MAX_DIRTY_TERMS:
+        return None
+    # the term table: materialize's union (the base's and every applied update's)
+    gone_under = [update for update in full_under if update.name not in names]
+    terms = full.terms
+    if gone_under:
+        ids = _dropped_term_ids(spec, full.terms, base_terms, applied, gone_under, [])
+        if ids is None:
+            return None
+        if len(ids):
+            drop = set(ids.tolist())
+            terms = [term for number, term in enumerate(full.terms) if number not in drop]
+    extra = sorted(
+        {
+            term
+            for update in pending
+            for term in _terms(update.fields[field])
+            if _ordinal(full.terms, term) < 0
+        }
+    )
+    if extra:
+        terms = list(terms) if terms is full.terms else terms
+        for term in extra:
+            bisect.insort(terms, term)
+    return DeltaField(full, full_under, pending, frozenset(dirty), terms, field, whole)
+
+
+#: :func:`_doc_terms` finds up to this many docs by comparing the postings' docs with
+#: each (else by a mask over the segment's docs).
+_FEW_DOCS = 8
+
+
+def _doc_terms(arrays: _FieldArrays, docs: Sequence[int]) -> set[str]:
+    """The terms the ``docs`` hold in ``arrays`` (one pass over its doc ids)."""
+    assert arrays.terms is not None and arrays.lens is not None
+    all_docs = np.asarray(arrays.docs)
+    if len(docs) <= _FEW_DOCS:
+        hit = np.zeros(len(all_docs), dtype=np.bool_)
+        for doc in docs:
+            hit |= all_docs == doc
+    else:
+        marked = np.zeros(len(arrays.lens), dtype=np.bool_)
+        marked[np.asarray(docs, dtype=np.int64)] = True
+        hit = marked[all_docs]
+    chosen = np.flatnonzero(hit)
+    ids = np.searchsorted(np.asarray(arrays.indptr, dtype=np.int64), chosen, side="right") - 1
+    terms = arrays.terms
+    return {terms[number] for number in distinct(ids).tolist()}

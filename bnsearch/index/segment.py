@@ -49,7 +49,7 @@ from bnsearch.index import compound, faults, wordspans
 from bnsearch.index.anchordelta import DeltaField
 from bnsearch.index.directory import Directory, FileInfo
 from bnsearch.index.manifest import SegmentEntry
-from bnsearch.index.schema import TEXT, Schema
+from bnsearch.index.schema import TEXT, FieldSpec, Schema
 from bnsearch.index.store import StoreReader, StoreWriter
 
 if TYPE_CHECKING:
@@ -765,15 +765,14 @@ class SegmentReader:
             source = self._splice_sources.pop(field, None)
             if source is not None:  # built under earlier updates: only the new docs change
                 earlier, built = source
-                pending: tuple[AnchorUpdate, ...] = ()
-                if isinstance(built, DeltaField):
-                    if built.built is not None:
-                        previous = built.built
-                    else:
-                        previous, earlier, pending = built.full, built.full_under, built.pending
+                before = None
+                if isinstance(built, DeltaField) and built.built is None:
+                    before, previous, earlier = built, built.full, built.full_under
+                elif isinstance(built, DeltaField):
+                    previous = built.whole()
                 else:
                     previous = built
-                found = self._deferred(field, previous, earlier, pending, raw, update)
+                found = self._deferred(spec, previous, earlier, before, raw, update)
                 if found is None:
                     found = splice(spec, base, base_terms, previous, earlier, update, self.max_doc)
             if found is None:
@@ -783,28 +782,22 @@ class SegmentReader:
 
     def _deferred(
         self,
-        field: str,
+        spec: FieldSpec,
         previous: _FieldArrays,
         earlier: tuple[AnchorUpdate, ...],
-        pending: tuple[AnchorUpdate, ...],
+        before: DeltaField | None,
         raw: tuple[AnchorUpdate, ...],
         update: tuple[AnchorUpdate, ...],
     ) -> DeltaField | None:
-        """The anchor field as ``previous`` (built under ``earlier``) with ``pending``
-        and the segment's new adding updates deferred (:mod:`.anchordelta`), or None
-        when they cannot be (:func:`.anchordelta.deferrable`)."""
-        from bnsearch.index.anchordelta import deferrable
+        """The anchor field ``spec`` as ``previous`` (built under ``earlier``) with the
+        later updates deferred (:func:`.anchordelta.deferred`; ``before``: deferred
+        under the updates before), or None when they cannot be."""
+        from bnsearch.index.anchordelta import deferred
         from bnsearch.index.anchorfile import materialize, splice
 
-        spec = self.schema[field]
         if spec.kind != TEXT or previous.terms is None or previous.lens is None:
             return None
-        names = deferrable(raw, earlier + pending, sum(len(u.docs) for u in pending))
-        if names is None:
-            return None
-        by_name = {resolved.name: resolved for resolved in update}
-        pending += tuple(by_name[name] for name in names)
-        base, max_doc = self._fields[field], self.max_doc
+        base, max_doc = self._fields[spec.name], self.max_doc
         assert base.terms is not None
         base_terms = base.terms
 
@@ -814,7 +807,7 @@ class SegmentReader:
                 made = materialize(spec, base, base_terms, update, max_doc)
             return made
 
-        return DeltaField(previous, earlier, pending, field, whole)
+        return deferred(spec, previous, earlier, before, raw, update, base_terms, whole)
 
     def terms(self, field: str) -> list[str]:
         """The field's terms, sorted (decoded once, then cached)."""
