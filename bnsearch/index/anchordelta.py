@@ -401,12 +401,9 @@ def deferred(
     dirty: set[str] = set(before.dirty) if before is not None else set()
     for update in pending:
         dirty.update(_terms(update.fields[field]))
-    for update in gone:  # (a dropped pending one: the terms its docs held)
-        dirty.update(_terms(update.fields[field]))
     # the docs whose terms in full a pending doc's are not known to cover
     seen = set(_holders(old_pending))
     scan: list[int] = []
-    under_holders = _holders(full_under)
     for update in fresh:
         for doc in update.docs.tolist():
             if doc in seen:
@@ -414,8 +411,8 @@ def deferred(
             seen.add(doc)
             if update.name in adding:
                 continue
-            held = under_holders.get(doc)
-            table = None if held is None else _terms(full_under[held[0]].fields[field])
+            holder = next((u for u in reversed(full_under) if u.slot_of(doc) is not None), None)
+            table = None if holder is None else _terms(holder.fields[field])
             if table is not None and len(table) <= SMALL_TABLE:
                 dirty.update(table)
             else:
