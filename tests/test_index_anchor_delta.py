@@ -13,6 +13,7 @@ import pytest
 from test_index_anchor_adds import TOPICS, _linker, _target
 from test_index_link_updates import _fresh
 
+import bnsearch.index.segment as segment_module
 from bnsearch.articles import Article
 from bnsearch.index import Index, MergePolicy, compound
 from bnsearch.index.anchordelta import DeltaField
@@ -72,13 +73,17 @@ def _same_as_whole(delta: DeltaField) -> None:
         assert np.array_equal(positions[first : first + count], whole.pos[run : run + count])
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_searches_after_each_small_link_commit_equal_a_fresh_build(seed: int) -> None:
+@pytest.mark.parametrize(("seed", "ordered"), [(0, False), (1, False), (2, False), (0, True)])
+def test_searches_after_each_small_link_commit_equal_a_fresh_build(
+    seed: int, ordered: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Sixty one- or two-article commits (most add linkers: adding updates; some delete a
     linker or retitle a target: replacing ones; folds past MAX_UPDATES), a searcher
     refreshed and searched after each: ids, scores, snippets and explain equal a fresh
     build's every few commits, the anchor fields stay deferred (replacing and folded
     updates too), and their postings equal the field built whole."""
+    if ordered:  # every field's postings read in doc order (a 1M segment's way)
+        monkeypatch.setattr(segment_module, "DOC_ORDER_POSTINGS", 0)
     rng = random.Random(seed)
     index = Index.in_memory()
     live = {f"t{n}": _target(n) for n in range(40)}
@@ -158,3 +163,28 @@ def test_a_refresh_reads_the_new_segments_table_once(monkeypatch: pytest.MonkeyP
     searcher = searcher.refresh()
     assert len(reads) == 1, reads
     assert sum(bool(s.anchor_updates) for s in searcher.reader.segments) == len(updated)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_fields_postings_of_some_docs_in_doc_order_are_the_searched_ones(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """_FieldArrays.doc_postings: the postings of a few docs or many, found in the
+    postings kept in doc order (a large field's way) and by a search (a compare a doc,
+    or a mask), are the same ascending indices; docs past the field's last are none."""
+    rng = np.random.default_rng(seed)
+    index = Index.in_memory()
+    with index.writer() as writer:
+        writer.add_many([_target(n) for n in range(60)])
+    segment = index.reader().segments[0]
+    arrays = segment._field("title")
+    for count in (0, 1, 3, 17, 40):
+        docs = sorted(rng.choice(70, size=count, replace=False).tolist())
+        monkeypatch.setattr(segment_module, "DOC_ORDER_POSTINGS", 1 << 30)
+        searched = arrays.doc_postings(docs)
+        monkeypatch.setattr(segment_module, "DOC_ORDER_POSTINGS", 0)
+        ordered = arrays.doc_postings(docs)
+        assert np.array_equal(searched, ordered), docs
+        assert np.all(np.isin(np.asarray(arrays.docs)[ordered], docs))
+        held = np.isin(np.asarray(arrays.docs), docs)
+        assert np.array_equal(ordered, np.flatnonzero(held))

@@ -417,8 +417,10 @@ def deferred(
                 dirty.update(table)
             else:
                 scan.append(doc)
-    if scan:
-        dirty.update(_doc_terms(full, scan))
+    if scan:  # (full is read once: searched, not put in doc order)
+        found = full.doc_postings(scan, keep=False)
+        owners = np.searchsorted(np.asarray(full.indptr, dtype=np.int64), found, side="right")
+        dirty.update(full.terms[number - 1] for number in distinct(owners).tolist())
     if len(dirty) > MAX_DIRTY_TERMS:
         return None
     # the term table: materialize's union (the base's and every applied update's)
@@ -444,26 +446,3 @@ def deferred(
         for term in extra:
             bisect.insort(terms, term)
     return DeltaField(full, full_under, pending, frozenset(dirty), terms, field, whole)
-
-
-#: :func:`_doc_terms` finds up to this many docs by comparing the postings' docs with
-#: each (else by a mask over the segment's docs).
-_FEW_DOCS = 8
-
-
-def _doc_terms(arrays: _FieldArrays, docs: Sequence[int]) -> set[str]:
-    """The terms the ``docs`` hold in ``arrays`` (one pass over its doc ids)."""
-    assert arrays.terms is not None and arrays.lens is not None
-    all_docs = np.asarray(arrays.docs)
-    if len(docs) <= _FEW_DOCS:
-        hit = np.zeros(len(all_docs), dtype=np.bool_)
-        for doc in docs:
-            hit |= all_docs == doc
-    else:
-        marked = np.zeros(len(arrays.lens), dtype=np.bool_)
-        marked[np.asarray(docs, dtype=np.int64)] = True
-        hit = marked[all_docs]
-    chosen = np.flatnonzero(hit)
-    ids = np.searchsorted(np.asarray(arrays.indptr, dtype=np.int64), chosen, side="right") - 1
-    terms = arrays.terms
-    return {terms[number] for number in distinct(ids).tolist()}

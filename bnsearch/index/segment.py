@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.arrays import run_positions
 from bnsearch.compiled import optional_module
 from bnsearch.errors import IndexFormatError, SchemaError
 from bnsearch.index import compound, faults, wordspans
@@ -318,6 +319,14 @@ class _Arrays:
         ]
 
 
+#: :meth:`_FieldArrays.doc_postings` finds up to this many docs by comparing the
+#: postings' doc ids with each (else by a mask over them) ...
+FEW_DOCS = 16
+#: ... in a field of up to this many postings; a larger one keeps its postings in doc
+#: order (4 bytes a posting, and 8 a doc).
+DOC_ORDER_POSTINGS = 1 << 18
+
+
 class _FieldArrays:
     """The arrays of one field of one segment (views into the mapped file)."""
 
@@ -366,6 +375,42 @@ class _FieldArrays:
         #: first posting -> term ordinal, of the terms :meth:`SegmentReader.term_slices`
         #: found (so :meth:`SegmentReader.blocks` skips its search of ``indptr``)
         self.idents: dict[int, int] = {}
+        #: the postings in doc order and where each doc's start (:meth:`doc_postings`)
+        self._doc_order: tuple[Array, Array] | None = None
+
+    def doc_postings(self, docs: Sequence[int], *, keep: bool = True) -> npt.NDArray[np.int64]:
+        """The indices of the postings of ``docs`` (ascending: by term, then doc). A
+        field of up to :data:`DOC_ORDER_POSTINGS` postings is searched, by a compare a
+        doc for up to :data:`FEW_DOCS` docs, else by a mask over its doc ids; a larger
+        one is read in doc order (its postings' indices sorted by doc, made at the first
+        call and kept: a reader resolving each link commit's few docs of a 1M-doc
+        segment then makes no pass over its millions of postings; ``keep``: False for a
+        field read once, which is searched)."""
+        all_docs = np.asarray(self.docs)
+        if len(all_docs) > DOC_ORDER_POSTINGS and (keep or self._doc_order is not None):
+            if self._doc_order is None:
+                order = np.argsort(all_docs, kind="stable")
+                counts = np.bincount(all_docs, minlength=int(all_docs.max()) + 1)
+                starts = np.zeros(len(counts) + 1, dtype=np.int64)
+                np.cumsum(counts, out=starts[1:])
+                self._doc_order = (order.astype(np.int32), starts)
+            order, starts = self._doc_order
+            wanted = np.asarray(docs, dtype=np.int64)
+            wanted = wanted[wanted < len(starts) - 1]
+            found: npt.NDArray[np.int64] = np.sort(
+                order[run_positions(starts[wanted], starts[wanted + 1] - starts[wanted])]
+            ).astype(np.int64)
+            return found
+        if len(docs) <= FEW_DOCS:  # a compare a doc: no mask over the field's docs
+            hit = np.zeros(len(all_docs), dtype=np.bool_)
+            for doc in docs:
+                hit |= all_docs == doc
+        else:
+            marked = np.zeros(int(all_docs.max()) + 1 if len(all_docs) else 0, dtype=np.bool_)
+            wanted = np.asarray(docs, dtype=np.int64)
+            marked[wanted[wanted < len(marked)]] = True
+            hit = marked[all_docs]
+        return np.flatnonzero(hit)
 
     def check(self, max_doc: int, fail: Any, *, postings: bool) -> None:
         """Cheap structure checks (lengths, bounds of pointers); with ``postings``, also
