@@ -6,6 +6,7 @@ postings equal the field built whole."""
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import numpy as np
@@ -20,7 +21,17 @@ from bnsearch.index.anchordelta import DeltaField
 from bnsearch.index.reader import IndexReader
 from bnsearch.search import Searcher
 
-QUERIES = ["খবর নদী", "সেতু", '"খবর বাজার"', "নদী সেতু বাজার", "উৎস মেলা", "হাওর"]
+QUERIES = [
+    "খবর নদী",
+    "সেতু",
+    '"খবর বাজার"',
+    "নদী সেতু বাজার",
+    "উৎস মেলা",
+    "হাওর",
+    # phrases and pairs of a word the pending docs hold (patched) and one they may not
+    *(f'"{first} {second}"' for first, second in itertools.pairwise(TOPICS)),
+    "চাল দাম নৌকা",
+]
 
 
 def _page(searcher: Searcher, query: str, fields: list[str] | None) -> list[tuple[str, float, str]]:

@@ -100,11 +100,6 @@ class DeltaField:
         self._by_start: dict[int, Patch] = {}
         self._norms: Array | None = None
         self._lens: Array | None = None
-        # the field's position array: full's, then the patched terms' (every term of a
-        # field shares one: phrases and pair proximity gather several terms' runs by one
-        # index), and where each patched term's runs start in it
-        self._pos: Array | None = None
-        self._pos_first: dict[int, int] = {}
 
     @property
     def pending_docs(self) -> int:
@@ -267,37 +262,19 @@ class DeltaField:
 
     def position_run(self, ident: int) -> tuple[Array, Array, int, Array]:
         """``(docs, tfs, first, positions)`` of term ``ident``, as
-        :meth:`~bnsearch.index.segment.SegmentReader.position_run` gives them: with
-        ``positions`` the field's one position array (:meth:`positions`)."""
+        :meth:`~bnsearch.index.segment.SegmentReader.position_run` gives them, but a
+        patched term's ``positions`` are its own (from 0), not ``full``'s array: code
+        gathering several terms' positions by one index joins their runs first
+        (:func:`bnsearch.search.phrases.shared_positions`)."""
         full = self.full
-        assert full.posptr is not None
-        positions = self.positions()
+        assert full.posptr is not None and full.pos is not None
         found = self.patch(ident)
         if found is not None:
-            return found.docs, found.tfs, self._pos_first[ident], positions
+            assert found.pos is not None
+            return found.docs, found.tfs, 0, found.pos
         docs, tfs, _ = self.postings(ident)
         origin = self._full_ordinal(ident)
-        return docs, tfs, int(full.posptr[origin]) if origin >= 0 else 0, positions
-
-    def positions(self) -> Array:
-        """The field's position array: ``full``'s, then those of every term a pending
-        update holds (all patched, once: a term patched later would need another
-        array). Made when a search first reads positions (a copy of ``full``'s)."""
-        if self._pos is None:
-            full = self.full
-            assert full.pos is not None
-            held = sorted(at for term in self.dirty if (at := _ordinal(self.terms, term)) >= 0)
-            parts, first = [full.pos], len(full.pos)
-            for ident in held:
-                patch = self.patch(ident)
-                if patch is not None and patch.pos is not None:
-                    self._pos_first[ident] = first
-                    parts.append(patch.pos)
-                    first += len(patch.pos)
-            dtype = np.result_type(*(part.dtype for part in parts))
-            self._pos = np.concatenate(parts).astype(dtype, copy=False)
-            self._pos.setflags(write=False)
-        return self._pos
+        return docs, tfs, int(full.posptr[origin]) if origin >= 0 else 0, full.pos
 
     def forms(self, start: int, length: int) -> Array | None:
         """The form flags of the postings ``[start, start + length)`` (one term's, as
