@@ -375,8 +375,10 @@ def deferred(
     gone = [update for update in (*full_under, *old_pending) if update.name not in names]
     if any(doc not in holders for update in gone for doc in update.docs.tolist()):
         return None
+    # nothing gone: the term table and changed terms before, with the new updates'
+    grown = before is not None and not gone
     dirty: set[str] = set(before.dirty) if before is not None else set()
-    for update in pending:
+    for update in fresh if grown else pending:
         dirty.update(_terms(update.fields[field]))
     # the docs whose terms in full a pending doc's are not known to cover
     seen = set(_holders(old_pending))
@@ -402,7 +404,7 @@ def deferred(
         return None
     # the term table: materialize's union (the base's and every applied update's)
     gone_under = [update for update in full_under if update.name not in names]
-    terms = full.terms
+    terms = before.terms if grown and before is not None else full.terms
     if gone_under:
         ids = _dropped_term_ids(spec, full.terms, base_terms, applied, gone_under, [])
         if ids is None:
@@ -413,13 +415,13 @@ def deferred(
     extra = sorted(
         {
             term
-            for update in pending
+            for update in (fresh if grown else pending)
             for term in _terms(update.fields[field])
-            if _ordinal(full.terms, term) < 0
+            if _ordinal(terms, term) < 0
         }
     )
     if extra:
-        terms = list(terms) if terms is full.terms else terms
+        terms = list(terms) if terms is full.terms or grown else terms
         for term in extra:
             bisect.insort(terms, term)
     return DeltaField(full, full_under, pending, frozenset(dirty), terms, field, whole)
