@@ -1,29 +1,31 @@
-"""An anchor field under adding updates a reader has not spliced in: read term by term.
+"""An anchor field under updates a reader has not spliced in: read term by term.
 
-A link commit gives its targets' segment an *adding* anchor update (:mod:`.anchoradds`):
-a few docs gain a few headlines' postings. Splicing them into the segment's whole anchor
-field (:func:`.anchorfile.splice`) rewrites every array of the field (millions of postings
-at 1M: 110-125 ms of the next search, ninth session) to change a few dozen postings. A
-:class:`DeltaField` instead keeps the field as last built whole (``full``, under the
-updates ``full_under``) and the adding updates committed since (``pending``, resolved by
-:func:`.anchoradds.resolved`: each holds its docs' whole field), and answers what a
-search reads from them:
+A link commit gives its targets' segment an anchor update (:mod:`.anchorfile`; an
+*adding* one, :mod:`.anchoradds`, when it only adds headlines): a few docs' postings
+change. Splicing them into the segment's whole anchor field (:func:`.anchorfile.splice`)
+rewrites every array of the field (millions of postings at 1M: 110-125 ms of the next
+search, ninth session) to change a few dozen postings. A :class:`DeltaField` instead
+keeps the field as last built whole (``full``, under the updates ``full_under``) and
+the updates committed since (``pending``, resolved by :func:`.anchoradds.resolved`: each
+holds its docs' whole field), and answers what a search reads from them:
 
-* the term table: ``full``'s, with the terms only the pending updates hold merged in (the
-  union of term tables :func:`.anchorfile.materialize` takes);
-* a term's postings: ``full``'s slice as it is when no pending update holds the term (an
-  adding update leaves every other posting of its docs as it was: the same tf, positions
-  and form flags), else ``full``'s slice without the pending docs plus their postings
-  from the last pending update holding each, made when the term is first read and kept
-  (:class:`Patch`; its postings are addressed past ``full``'s, so a slice's ``start``
-  still tells which postings it is);
+* the term table: ``full``'s, with the terms only the pending updates hold merged in and
+  those only a folded-away update held dropped (the union of term tables
+  :func:`.anchorfile.materialize` takes);
+* a term's postings: ``full``'s slice as it is unless the term is *dirty* (a pending doc
+  holds it now, or held it in ``full``: :func:`deferred` finds those), else ``full``'s
+  slice without the pending docs plus their postings from the last pending update
+  holding each, made when the term is first read and kept (:class:`Patch`; its postings
+  are addressed past ``full``'s, so a slice's ``start`` still tells which postings it
+  is, and its positions are an array of its own: code gathering several terms'
+  positions by one index joins their runs, :func:`bnsearch.search.phrases.shared_positions`);
 * norms and lengths: ``full``'s, copied once with the pending docs' patched.
 
 Whatever needs the field whole (a merge, verify, every term's doc count, a word-span
 lookup) gets it built once (:meth:`DeltaField.whole`: the splice or materialize the reader
-did before, the arrays a segment written with the final anchors holds). Only adding
-updates are deferred: a replacing one (a fold, a changed or removed link) may take a term
-from a doc, which only a pass over the whole field shows; the reader then builds it.
+did before, the arrays a segment written with the final anchors holds). A field past
+:data:`MAX_PENDING_DOCS` or :data:`MAX_DIRTY_TERMS`, or updates not newer than those
+before, or a folded-away update whose docs no newer one holds, is built whole instead.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ if TYPE_CHECKING:
 
 Array = npt.NDArray[Any]
 
-#: A reader defers at most this many docs' adding updates of a segment's anchor field
+#: A reader defers the updates of at most this many docs of a segment's anchor field
 #: (each read term is patched for them); more are spliced into the field whole.
 MAX_PENDING_DOCS = 4_096
 

@@ -794,8 +794,8 @@ class SegmentReader:
 
     def _anchor_field(self, field: str, raw: tuple[AnchorUpdate, ...]) -> _FieldArrays | DeltaField:
         """An anchor field with the segment's anchor updates ``raw`` applied (built
-        once): spliced into the field built under earlier updates, or, when the new ones
-        only add, those deferred (:mod:`.anchordelta`)."""
+        once): the updates since the field was built under earlier ones deferred
+        (:mod:`.anchordelta`), else spliced into it; materialized when none was built."""
         found = self._anchored.get(field)
         if found is None:
             from bnsearch.index.anchoradds import resolved
