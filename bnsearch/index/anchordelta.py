@@ -31,6 +31,7 @@ before, or a folded-away update whose docs no newer one holds, is built whole in
 from __future__ import annotations
 
 import bisect
+import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +100,8 @@ class DeltaField:
         self.tail_start = len(full.docs)
         self._tail = self.tail_start
         self._patches: dict[int, Patch | None] = {}
+        # (two threads patching at once would take one start for two terms)
+        self._lock = threading.Lock()
         self._by_start: dict[int, Patch] = {}
         self._norms: Array | None = None
         self._lens: Array | None = None
@@ -152,10 +155,16 @@ class DeltaField:
         return _ordinal(full_terms, self.terms[ident])
 
     def patch(self, ident: int) -> Patch | None:
-        """Term ``ident``'s postings where a pending update holds the term, else None
-        (``full``'s slice serves)."""
+        """Term ``ident``'s postings where the term is dirty, else None (``full``'s
+        slice serves)."""
         if ident in self._patches:
             return self._patches[ident]
+        with self._lock:
+            if ident in self._patches:
+                return self._patches[ident]
+            return self._new_patch(ident)
+
+    def _new_patch(self, ident: int) -> Patch | None:
         term = self.terms[ident]
         found = None
         if term in self.dirty:
@@ -165,9 +174,9 @@ class DeltaField:
                 if (at := _ordinal(terms, term)) >= 0
             ]
             found = self._make_patch(ident, held)
-        self._patches[ident] = found
         if found is not None and len(found.docs):  # (an empty one shares its start)
             self._by_start[found.start] = found
+        self._patches[ident] = found  # (last: a reader finding it finds its start)
         return found
 
     def _make_patch(self, ident: int, held: list[tuple[int, int]]) -> Patch:
