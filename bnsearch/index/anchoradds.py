@@ -132,27 +132,13 @@ def _resolved_field(
     return _field_arrays(spec, postings, lens, len(docs), has_forms)
 
 
-#: :func:`_doc_postings` finds up to this many docs by comparing the postings' docs with
-#: each (else by a mask over the field's docs).
-_FEW_DOCS = 16
-
-
 def _doc_postings(
     arrays: _FieldArrays, terms: list[str], wanted: dict[int, int], positions: bool
 ) -> list[tuple[str, int, int, list[int], int]]:
     """The postings of the docs ``wanted`` (its keys) in ``arrays``: (term, doc, tf,
     positions, form flags) each, by term then doc."""
     all_docs = np.asarray(arrays.docs)
-    if len(wanted) <= _FEW_DOCS:  # a compare a doc: no mask over the segment's docs
-        hit = np.zeros(len(all_docs), dtype=np.bool_)
-        for doc in wanted:
-            hit |= all_docs == doc
-    else:
-        assert arrays.lens is not None  # (a text field: a length a doc)
-        marked = np.zeros(len(arrays.lens), dtype=np.bool_)
-        marked[np.fromiter(wanted, dtype=np.int64, count=len(wanted))] = True
-        hit = marked[all_docs]
-    chosen = np.flatnonzero(hit)
+    chosen = arrays.doc_postings(list(wanted))
     indptr = np.asarray(arrays.indptr, dtype=np.int64)
     posting_terms = np.searchsorted(indptr, chosen, side="right") - 1
     term_ids = posting_terms.tolist()

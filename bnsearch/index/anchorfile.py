@@ -32,10 +32,12 @@ carried again by every small commit after it, and a commit's cost does not grow 
 the updates before it; a merge folds them into the merged segment. A reader takes the
 updated docs' anchor fields from them (:func:`materialize`: the segment's field with
 those docs' postings dropped and the updates' added, built when the field is first read;
-a reader refreshed after a commit that added updates builds it by :func:`splice` from the
-field it built before, cutting out the updated docs' postings and inserting the new ones
-without sorting the field) and their stored anchors, so searching, statistics, explain
-and highlights see exactly the arrays a segment written with the final anchors would hold.
+a reader refreshed after a commit that added updates defers them, reading a term's
+postings patched for their docs, :mod:`.anchordelta`, and builds the field whole only
+where something needs it whole, by :func:`splice` from the field it built before,
+cutting out the updated docs' postings and inserting the new ones without sorting the
+field) and their stored anchors, so searching, statistics, explain and highlights see
+exactly the arrays a segment written with the final anchors would hold.
 
 A segment without updates (every segment written before they existed) reads as before.
 """

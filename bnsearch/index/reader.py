@@ -100,21 +100,33 @@ class IndexReader:
         self.manifest = manifest
         self.schema = schema
         self.generation = manifest.generation
-        segments = []
         by_name = {name: segment for (name, _), segment in (reuse or {}).items()}
-        for ordinal, entry in enumerate(manifest.segments):
+        kept: list[SegmentReader | None] = []
+        for entry in manifest.segments:
             previous = (reuse or {}).get((entry.name, entry.deletes)) or by_name.get(entry.name)
             if previous is not None and not _same_segment_file(previous.entry, entry):
                 previous = None  # the name came back (a folder made anew): other files
+            kept.append(previous)
+        # the new segments first: a link commit's anchor updates of older segments are
+        # hosted in its new segment's compound file, whose mapping and checked table
+        # they then share (not mapped and read again for each updated segment)
+        segments = [
+            SegmentReader(directory, entry, schema, ordinal=ordinal) if previous is None else None
+            for ordinal, (entry, previous) in enumerate(zip(manifest.segments, kept, strict=True))
+        ]
+        hosts = {
+            compound_name(segment.name): segment for segment in segments if segment is not None
+        }
+        for ordinal, (entry, previous) in enumerate(zip(manifest.segments, kept, strict=True)):
             if previous is not None and previous.ordinal == ordinal and previous.entry == entry:
-                segments.append(previous)
+                segments[ordinal] = previous
             elif previous is not None:
                 # a commit deleted some of its docs or updated their anchors: its checked
                 # arrays are shared
-                segments.append(previous.with_deletes(directory, entry, ordinal))
-            else:
-                segments.append(SegmentReader(directory, entry, schema, ordinal=ordinal))
-        self.segments: tuple[SegmentReader, ...] = tuple(segments)
+                segments[ordinal] = previous.with_deletes(directory, entry, ordinal, hosts)
+        self.segments: tuple[SegmentReader, ...] = tuple(
+            segment for segment in segments if segment is not None
+        )
         self.doc_count = sum(segment.live_count for segment in self.segments)
         self._df: dict[tuple[str, str], int] = {}
         self._length_sums: dict[str, int] = {}

@@ -43,12 +43,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.arrays import run_positions
 from bnsearch.compiled import optional_module
 from bnsearch.errors import IndexFormatError, SchemaError
 from bnsearch.index import compound, faults, wordspans
+from bnsearch.index.anchordelta import DeltaField
 from bnsearch.index.directory import Directory, FileInfo
 from bnsearch.index.manifest import SegmentEntry
-from bnsearch.index.schema import TEXT, Schema
+from bnsearch.index.schema import TEXT, FieldSpec, Schema
 from bnsearch.index.store import StoreReader, StoreWriter
 
 if TYPE_CHECKING:
@@ -317,6 +319,14 @@ class _Arrays:
         ]
 
 
+#: :meth:`_FieldArrays.doc_postings` finds up to this many docs by comparing the
+#: postings' doc ids with each (else by a mask over them) ...
+FEW_DOCS = 16
+#: ... in a field of up to this many postings; a larger one keeps its postings in doc
+#: order (4 bytes a posting, and 8 a doc).
+DOC_ORDER_POSTINGS = 1 << 18
+
+
 class _FieldArrays:
     """The arrays of one field of one segment (views into the mapped file)."""
 
@@ -365,6 +375,42 @@ class _FieldArrays:
         #: first posting -> term ordinal, of the terms :meth:`SegmentReader.term_slices`
         #: found (so :meth:`SegmentReader.blocks` skips its search of ``indptr``)
         self.idents: dict[int, int] = {}
+        #: the postings in doc order and where each doc's start (:meth:`doc_postings`)
+        self._doc_order: tuple[Array, Array] | None = None
+
+    def doc_postings(self, docs: Sequence[int], *, keep: bool = True) -> npt.NDArray[np.int64]:
+        """The indices of the postings of ``docs`` (ascending: by term, then doc). A
+        field of up to :data:`DOC_ORDER_POSTINGS` postings is searched, by a compare a
+        doc for up to :data:`FEW_DOCS` docs, else by a mask over its doc ids; a larger
+        one is read in doc order (its postings' indices sorted by doc, made at the first
+        call and kept: a reader resolving each link commit's few docs of a 1M-doc
+        segment then makes no pass over its millions of postings; ``keep``: False for a
+        field read once, which is searched)."""
+        all_docs = np.asarray(self.docs)
+        if len(all_docs) > DOC_ORDER_POSTINGS and (keep or self._doc_order is not None):
+            if self._doc_order is None:
+                order = np.argsort(all_docs, kind="stable")
+                counts = np.bincount(all_docs, minlength=int(all_docs.max()) + 1)
+                starts = np.zeros(len(counts) + 1, dtype=np.int64)
+                np.cumsum(counts, out=starts[1:])
+                self._doc_order = (order.astype(np.int32), starts)
+            order, starts = self._doc_order
+            wanted = np.asarray(docs, dtype=np.int64)
+            wanted = wanted[wanted < len(starts) - 1]
+            found: npt.NDArray[np.int64] = np.sort(
+                order[run_positions(starts[wanted], starts[wanted + 1] - starts[wanted])]
+            ).astype(np.int64)
+            return found
+        if len(docs) <= FEW_DOCS:  # a compare a doc: no mask over the field's docs
+            hit = np.zeros(len(all_docs), dtype=np.bool_)
+            for doc in docs:
+                hit |= all_docs == doc
+        else:
+            marked = np.zeros(int(all_docs.max()) + 1 if len(all_docs) else 0, dtype=np.bool_)
+            wanted = np.asarray(docs, dtype=np.int64)
+            marked[wanted[wanted < len(marked)]] = True
+            hit = marked[all_docs]
+        return np.flatnonzero(hit)
 
     def check(self, max_doc: int, fail: Any, *, postings: bool) -> None:
         """Cheap structure checks (lengths, bounds of pointers); with ``postings``, also
@@ -510,14 +556,16 @@ class SegmentReader:
         self._store = StoreReader(store_bin, store_idx, where=where)
         self._read_deletes(directory, entry)
         self._anchor_updates: tuple[AnchorUpdate, ...] = ()
-        self._anchored: dict[str, _FieldArrays] = {}
+        self._anchored: dict[str, _FieldArrays | DeltaField] = {}
         # the updates each built anchor field applied (adding ones resolved), and the
         # resolutions of adding updates (:mod:`.anchoradds`), kept while they apply
         self._anchored_under: dict[str, tuple[AnchorUpdate, ...]] = {}
         self._resolutions: dict[tuple[str, str], AnchorUpdate] = {}
         # anchor fields built under earlier updates, not yet rebuilt under the current
         # ones: field -> (those updates, the field); the new field is spliced from it
-        self._splice_sources: dict[str, tuple[tuple[AnchorUpdate, ...], _FieldArrays]] = {}
+        self._splice_sources: dict[
+            str, tuple[tuple[AnchorUpdate, ...], _FieldArrays | DeltaField]
+        ] = {}
         self._read_anchor_update(directory, entry)
         self._id_map: dict[str, int] | None = None
         self._ids: list[str] | None = None
@@ -728,6 +776,14 @@ class SegmentReader:
 
     # -- fields ------------------------------------------------------------------------
     def _field(self, field: str) -> _FieldArrays:
+        """The field's arrays whole (an anchor field under adding updates a reader
+        deferred, :mod:`.anchordelta`, is built whole for it)."""
+        arrays = self._lazy_field(field)
+        return arrays.whole() if isinstance(arrays, DeltaField) else arrays
+
+    def _lazy_field(self, field: str) -> _FieldArrays | DeltaField:
+        """The field's arrays, or an anchor field under deferred adding updates (what a
+        search reads of it is read term by term: :mod:`.anchordelta`)."""
         updates = self._anchor_updates
         if updates and field in updates[0].fields:
             return self._anchor_field(field, updates)
@@ -736,8 +792,10 @@ class SegmentReader:
         except KeyError:
             raise SchemaError(f"unknown field {field!r}; fields are {self.schema.names}") from None
 
-    def _anchor_field(self, field: str, update: tuple[AnchorUpdate, ...]) -> _FieldArrays:
-        """An anchor field with the segment's anchor updates applied (built once)."""
+    def _anchor_field(self, field: str, raw: tuple[AnchorUpdate, ...]) -> _FieldArrays | DeltaField:
+        """An anchor field with the segment's anchor updates ``raw`` applied (built
+        once): the updates since the field was built under earlier ones deferred
+        (:mod:`.anchordelta`), else spliced into it; materialized when none was built."""
         found = self._anchored.get(field)
         if found is None:
             from bnsearch.index.anchoradds import resolved
@@ -746,34 +804,78 @@ class SegmentReader:
             base = self._fields[field]
             if base.terms is None:
                 base.terms = decode_strings(base.blob, base.off, f"{self._where} {field} terms")
+            base_terms = base.terms
             spec = self.schema[field]
-            update = resolved(spec, base, base.terms, update, self._resolutions)
+            update = resolved(spec, base, base_terms, raw, self._resolutions)
             source = self._splice_sources.pop(field, None)
             if source is not None:  # built under earlier updates: only the new docs change
                 earlier, built = source
-                found = splice(spec, base, base.terms, built, earlier, update, self.max_doc)
+                before = None
+                if isinstance(built, DeltaField) and built.built is None:
+                    before, previous, earlier = built, built.full, built.full_under
+                elif isinstance(built, DeltaField):
+                    previous = built.whole()
+                else:
+                    previous = built
+                found = self._deferred(spec, previous, earlier, before, raw, update)
+                if found is None:
+                    found = splice(spec, base, base_terms, previous, earlier, update, self.max_doc)
             if found is None:
-                found = materialize(spec, base, base.terms, update, self.max_doc)
+                found = materialize(spec, base, base_terms, update, self.max_doc)
             self._anchored[field], self._anchored_under[field] = found, update
         return found
 
+    def _deferred(
+        self,
+        spec: FieldSpec,
+        previous: _FieldArrays,
+        earlier: tuple[AnchorUpdate, ...],
+        before: DeltaField | None,
+        raw: tuple[AnchorUpdate, ...],
+        update: tuple[AnchorUpdate, ...],
+    ) -> DeltaField | None:
+        """The anchor field ``spec`` as ``previous`` (built under ``earlier``) with the
+        later updates deferred (:func:`.anchordelta.deferred`; ``before``: deferred
+        under the updates before), or None when they cannot be."""
+        from bnsearch.index.anchordelta import deferred
+        from bnsearch.index.anchorfile import materialize, splice
+
+        if spec.kind != TEXT or previous.terms is None or previous.lens is None:
+            return None
+        base, max_doc = self._fields[spec.name], self.max_doc
+        assert base.terms is not None
+        base_terms = base.terms
+
+        def whole() -> _FieldArrays:
+            made = splice(spec, base, base_terms, previous, earlier, update, max_doc)
+            if made is None:
+                made = materialize(spec, base, base_terms, update, max_doc)
+            return made
+
+        return deferred(spec, previous, earlier, before, raw, update, base_terms, whole)
+
     def terms(self, field: str) -> list[str]:
         """The field's terms, sorted (decoded once, then cached)."""
-        arrays = self._field(field)
+        arrays = self._lazy_field(field)
+        if isinstance(arrays, DeltaField):
+            return arrays.terms
         if arrays.terms is None:
             arrays.terms = decode_strings(arrays.blob, arrays.off, f"{self._where} {field} terms")
         return arrays.terms
 
     def term_id(self, field: str, term: str) -> int:
         """The term's ordinal in :meth:`terms`, or -1."""
-        return self._term_index(field, self._field(field), term, _utf8(term))
+        return self._term_index(field, self._lazy_field(field), term, _utf8(term))
 
     def _term_index(
-        self, field: str, arrays: _FieldArrays, term: str, encoded: bytes | None
+        self, field: str, arrays: _FieldArrays | DeltaField, term: str, encoded: bytes | None
     ) -> int:
         """``term``'s ordinal in the field's dictionary, or -1: by the compiled term table
         (``encoded``: the term as UTF-8) where there is one, else by the bisect."""
-        table = arrays.table if arrays.table is not None else self._table(field, arrays)
+        table = arrays.table
+        if table is None:
+            assert not isinstance(arrays, DeltaField)  # (which has none: table is False)
+            table = self._table(field, arrays)
         if table and encoded is not None:
             index: int = table.find(encoded)
             return index
@@ -816,9 +918,15 @@ class SegmentReader:
         found: list[tuple[str, Array, Array, int]] = []
         encoded = _utf8(term) if _TERMS is not None else None
         for field in fields:
-            arrays = self._field(field)
+            arrays = self._lazy_field(field)
             index = self._term_index(field, arrays, term, encoded)
-            if index >= 0:
+            if index < 0:
+                continue
+            if isinstance(arrays, DeltaField):
+                docs, tfs, start = arrays.postings(index)
+                if len(docs):
+                    found.append((field, docs, tfs, start))
+            else:
                 start, end = arrays.indptr[index : index + 2].tolist()
                 if end > start:
                     found.append((field, arrays.docs[start:end], arrays.tfs[start:end], start))
@@ -829,14 +937,17 @@ class SegmentReader:
         return found
 
     def _posting_slice(self, field: str, ident: int) -> tuple[Array, Array, int]:
-        arrays = self._field(field)
+        arrays = self._lazy_field(field)
+        if isinstance(arrays, DeltaField):
+            return arrays.postings(ident)
         start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])
         return arrays.docs[start:end], arrays.tfs[start:end], start
 
     def word_spans(self, field: str) -> tuple[Array, Array, Array] | None:
         """The field's word spans (:mod:`.wordspans`: bytes, per-doc pointers, per-doc
         widths), or ``None`` where the segment keeps none (written before them)."""
-        return self._field(field).spans
+        arrays = self._lazy_field(field)
+        return None if isinstance(arrays, DeltaField) else arrays.spans
 
     def blocks(
         self, field: str, start: int, length: int
@@ -844,9 +955,9 @@ class SegmentReader:
         """The per-block maxima (:mod:`.blockmax`: max tfs, min length codes, OR of form
         flags or ``None``) of the postings ``[start, start + length)`` of one term (as
         :meth:`located_postings` gives them); ``None`` where the segment keeps none."""
-        arrays = self._field(field)
-        if arrays.blocks is None or length <= 0:
-            return None
+        arrays = self._lazy_field(field)
+        if isinstance(arrays, DeltaField) or arrays.blocks is None or length <= 0:
+            return None  # (a field under deferred updates keeps none, as a built one)
         pointer, tfs, norms, forms = arrays.blocks
         indptr = arrays.indptr
         # (the key in the array's own dtype: a Python int would make numpy cast the
@@ -867,6 +978,16 @@ class SegmentReader:
         """Per posting (aligned with the field's doc ids), the OR of its occurrences' form
         flags (:mod:`bnsearch.analysis.forms`); ``None`` where the field keeps none."""
         return self._field(field).forms
+
+    def posting_forms(self, field: str, start: int, length: int) -> npt.NDArray[np.uint8] | None:
+        """The form flags of one term's postings (``start`` and ``length`` as
+        :meth:`located_postings` and :meth:`term_slices` give them: ``forms(field)[start :
+        start + length]``); ``None`` where the field keeps none."""
+        arrays = self._lazy_field(field)
+        if isinstance(arrays, DeltaField):
+            return arrays.forms(start, length)
+        forms = arrays.forms
+        return None if forms is None else forms[start : start + length]
 
     def positions(self, field: str, term: str) -> tuple[Array, Array] | None:
         """``(offsets, positions)``: posting ``j``'s positions are
@@ -899,12 +1020,15 @@ class SegmentReader:
         array) and that array; posting ``j``'s positions follow those of the postings
         before it (``tfs[j]`` of them). No array is built: a caller summing the tfs as it
         walks (the compiled phrase code) needs no offsets."""
-        arrays = self._field(field)
+        found = self._lazy_field(field)
+        arrays = found.full if isinstance(found, DeltaField) else found
         if arrays.pos is None or arrays.posptr is None:
             raise SchemaError(f"field {field!r} has no positions")
         ident = self.term_id(field, term)
         if ident < 0:
             return None
+        if isinstance(found, DeltaField):
+            return found.position_run(ident)
         start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])
         return arrays.docs[start:end], arrays.tfs[start:end], int(arrays.posptr[ident]), arrays.pos
 
@@ -924,14 +1048,14 @@ class SegmentReader:
 
     def norms(self, field: str) -> npt.NDArray[np.uint8]:
         """One length code per doc (decode with :data:`~bnsearch.index.norms.NORM_DECODE`)."""
-        arrays = self._field(field)
+        arrays = self._lazy_field(field)
         if arrays.norms is None:
             raise SchemaError(f"field {field!r} is a keyword field and has no norms")
         return arrays.norms
 
     def field_lengths(self, field: str) -> npt.NDArray[np.uint32]:
         """Exact number of terms per doc in a text field."""
-        arrays = self._field(field)
+        arrays = self._lazy_field(field)
         if arrays.lens is None:
             raise SchemaError(f"field {field!r} is a keyword field and has no lengths")
         return arrays.lens

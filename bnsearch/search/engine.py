@@ -697,11 +697,9 @@ class Evaluator:
         """The form flags of a part's postings, where the exact-form bonus reads them
         (one term of a field, in a segment written with flags); else None."""
         field, docs, _, start = part
-        forms = segment.forms(field)
-        if forms is None or start < 0 or len(unit.terms.get(field, ())) != 1:
+        if start < 0 or len(unit.terms.get(field, ())) != 1:
             return None
-        flags: npt.NDArray[Any] = forms[start : start + len(docs)]
-        return flags
+        return segment.posting_forms(field, start, len(docs))
 
     def _dense_x(
         self, segment: SegmentReader, units: Sequence[Unit], unit_parts: list[list[Part]]

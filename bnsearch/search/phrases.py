@@ -94,6 +94,26 @@ def term_positions(
     return value
 
 
+def shared_positions(entries: list[PositionsEntry]) -> list[PositionsEntry]:
+    """``entries`` (of one field) as entries over ONE position array, which the code
+    gathering several terms' positions by one index reads (the compiled phrase and pair
+    cores): as they are where they share one (a segment's field: every term's positions
+    are in its position array), else each entry's positions cut out (its run of the
+    array it has) and joined, its offsets moved to match (a refreshed reader's anchor
+    field under deferred updates gives a term whose postings changed positions of its
+    own: :mod:`bnsearch.index.anchordelta`)."""
+    if all(entry[2] is entries[0][2] for entry in entries):
+        return entries
+    parts, moved, at = [], [], 0
+    for docs, offsets, positions in entries:
+        first, end = (int(offsets[0]), int(offsets[-1])) if len(offsets) else (0, 0)
+        parts.append(positions[first:end])
+        moved.append((docs, offsets - (first - at)))
+        at += end - first
+    joined = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint32)
+    return [(docs, offsets, joined) for docs, offsets in moved]
+
+
 def _positions_keys(
     entry: tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]],
     docs: npt.NDArray[Any],
@@ -192,6 +212,14 @@ def _compiled_frequencies(
         if run is None or not len(run[0]):
             return _EMPTY_DOCS, _EMPTY_DOCS
         runs.append(run)
+    if any(run[3] is not runs[0][3] for run in runs):  # (see shared_positions)
+        parts, at = [], 0
+        for run in runs:
+            count = int(np.sum(run[1], dtype=np.int64))
+            parts.append((run[0], run[1], at, run[3][run[2] : run[2] + count]))
+            at += count
+        joined = np.concatenate([part[3] for part in parts])
+        runs = [(part[0], part[1], part[2], joined) for part in parts]
     docs: npt.NDArray[Any]
     freqs: npt.NDArray[Any]
     docs, freqs = compiled.phrase_frequencies(

@@ -34,7 +34,12 @@ from bnsearch.arrays import run_positions
 from bnsearch.index.segment import SegmentReader
 from bnsearch.search import kernel
 from bnsearch.search.context import Context
-from bnsearch.search.phrases import POSITIONS_CACHE_TERMS, PositionsEntry, term_positions
+from bnsearch.search.phrases import (
+    POSITIONS_CACHE_TERMS,
+    PositionsEntry,
+    shared_positions,
+    term_positions,
+)
 from bnsearch.search.scoring import idf
 
 FloatArray = npt.NDArray[np.float32]
@@ -210,6 +215,7 @@ def _field_reads(
         if entries:
             terms = _found_terms(plan, labels)
             used += [((segment.ordinal, field, t), e) for t, e in zip(terms, entries, strict=True)]
+            entries = shared_positions(entries)
             reads.append(
                 (
                     [entry[0] for entry in entries],
@@ -265,6 +271,7 @@ def _field_occurrences(
     entries, labels = _pair_entries(ctx, segment, field, plan)
     if not entries:
         return None
+    entries = shared_positions(entries)
     rows, columns, starts, counts = _find_postings(segment, docs, entries)
     positions = entries[0][2]  # the field's whole position array, shared by its terms
     return _Occurrences(np.array(labels)[rows], columns, counts, _runs(positions, starts, counts))

@@ -151,7 +151,10 @@ class SpanLookup:
         self._tfs = tfs
         # where each of those postings' positions start in the field's positions
         within = np.cumsum(tfs) - tfs
-        self._starts = np.repeat(self._firsts - within[np.cumsum(sizes) - sizes], sizes) + within
+        # (a candidate without postings, a term a segment's table keeps for none of its
+        # docs, starts where the next would: past the end when it is the last)
+        firsts = np.append(within, 0)[np.cumsum(sizes) - sizes]
+        self._starts = np.repeat(self._firsts - firsts, sizes) + within
         self._targets = np.arange(count, dtype=np.int64) * self._max_doc
         self._keyed = True
 
