@@ -55,6 +55,7 @@ import numpy.typing as npt
 
 from bnsearch.articles import Article, RelatedLink
 from bnsearch.articles.model import json_fields
+from bnsearch.compiled import optional_module
 from bnsearch.errors import IndexFormatError
 
 #: Inflates a stored block; ISA-L's zlib-compatible inflate where the ``fast`` extra is
@@ -503,6 +504,11 @@ def _fresh(value: Any) -> Any:
     return value
 
 
+#: The compiled reader of a format-2 LZ4 block (``_rows.pyx``): the rows of a block
+#: this module would read the same, checked, in one call (None: this module reads all).
+_COMPILED = optional_module("bnsearch.index._rows")
+
+
 class StoreReader:
     """Random access to the stored rows of one segment.
 
@@ -526,6 +532,8 @@ class StoreReader:
         #: decoded blocks (their rows, and how to copy one), least recently used first
         self._cache: OrderedDict[int, tuple[list[dict[str, Any]], Copier]] = OrderedDict()
         self._lock = threading.Lock()
+        #: the compiled block reader, or None (every block read by this module)
+        self._compiled: Any = None if _COMPILED is None else _COMPILED.Blocks(self._view)
 
     def _block(self, number: int, *, remember: bool = True) -> list[dict[str, Any]]:
         """The rows of block ``number``: from the cache of recently read blocks, or
@@ -543,6 +551,15 @@ class StoreReader:
             if cached is not None:
                 self._cache.move_to_end(number)
                 return cached
+        if text is None and self._compiled is not None and lz4_block is not None:
+            # a block the compiled reader takes comes back checked; any other (another
+            # codec or layout, damage, a value to judge) is None and read below. (It
+            # decodes LZ4 itself, but where the lz4 package is missing both paths say
+            # that an LZ4 block needs it.)
+            rows = self._compiled.rows(self._offsets[number], self._offsets[number + 1])
+            if rows is not None:
+                self._check_count(number, len(rows))
+                return self._remember(number, (rows, _fresh_v2), remember)
         copier: Copier = _fresh
         try:  # (not self._damage: a context manager costs about a microsecond a row)
             if text is None:
@@ -562,7 +579,15 @@ class StoreReader:
             _check_rows(rows)
         except ValueError as error:
             raise IndexFormatError(f"{self._where}: stored block {number}: {error}") from None
-        decoded = (rows, copier)
+        return self._remember(number, (rows, copier), remember)
+
+    def _remember(
+        self,
+        number: int,
+        decoded: tuple[list[dict[str, Any]], Copier],
+        remember: bool,
+    ) -> tuple[list[dict[str, Any]], Copier]:
+        """``decoded``, block ``number``'s rows, cached when ``remember``."""
         if remember:
             with self._lock:
                 self._cache[number] = decoded
