@@ -28,6 +28,7 @@ near either end does not end the block, or a match reaches into the last five by
 """
 
 cimport cython
+from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.unicode cimport PyUnicode_FromKindAndData, PyUnicode_2BYTE_KIND
 from libc.stdint cimport uint8_t, uint16_t, uint32_t
@@ -388,16 +389,15 @@ cdef class Blocks:
     def __init__(self, data):
         self._data = data
 
-    def rows(self, Py_ssize_t start, Py_ssize_t end):
-        """The checked rows of the block in bytes ``start..end``, or ``None`` where the
-        Python reader must read it (see the module docstring)."""
-        cdef Py_ssize_t size, count, i
+    def text(self, Py_ssize_t start, Py_ssize_t end):
+        """The UTF-16-LE text (bytes) of the LZ4 block in bytes ``start..end``, its CRC
+        and stream checked, or ``None`` where the Python reader must read the block
+        (another codec, damage: see the module docstring)."""
+        cdef Py_ssize_t size
         cdef const uint8_t *block
         cdef uint32_t crc, length
         cdef uint8_t *text
-        cdef const uint16_t *units
         cdef int decoded
-        cdef uint16_t surrogates
         if not _LITTLE or start < 0 or end > self._data.shape[0] or end - start < HEAD + 1:
             return None
         block = &self._data[start]
@@ -418,13 +418,26 @@ cdef class Blocks:
                 decoded = _lz4(block + HEAD, size - HEAD, text, length)
             if decoded != 0:
                 return None
-            units = <const uint16_t *>text
-            count = length // 2
-            surrogates = 0
-            for i in range(count):  # (branch-free: the compiler vectorizes it)
-                surrogates |= (units[i] & 0xF800) == 0xD800
-            if surrogates:  # code units that are not characters each
-                return None
-            return _rows(units, count)
+            return PyBytes_FromStringAndSize(<char *>text, length)
         finally:
             PyMem_Free(text)
+
+    def rows(self, Py_ssize_t start, Py_ssize_t end):
+        """:func:`rows` of :meth:`text` (``None`` where either is)."""
+        text = self.text(start, end)
+        return None if text is None else rows(text)
+
+
+def rows(bytes text):
+    """The checked rows of a format-2 block's UTF-16-LE ``text`` (:meth:`Blocks.text`),
+    new objects every call, or ``None`` where the Python reader must judge it."""
+    cdef Py_ssize_t count = len(text) // 2, i
+    cdef const uint16_t *units = <const uint16_t *><const char *>text
+    cdef uint16_t surrogates = 0
+    if not _LITTLE or len(text) % 2:
+        return None
+    for i in range(count):  # (branch-free: the compiler vectorizes it)
+        surrogates |= (units[i] & 0xF800) == 0xD800
+    if surrogates:  # code units that are not characters each
+        return None
+    return _rows(units, count)
