@@ -48,7 +48,9 @@ def _python_rows(block: bytes) -> list[dict[str, Any]] | None:
 
 
 def _compiled_rows(block: bytes) -> list[dict[str, Any]] | None:
-    result: list[dict[str, Any]] | None = _rows.Blocks(block).rows(0, len(block))
+    result: list[dict[str, Any]] | None = _rows.Blocks(block).rows(
+        0, len(block), store_module.ROW_KEYS
+    )
     return result
 
 

@@ -71,6 +71,25 @@ cdef inline void _wild_copy(uint8_t *op, const uint8_t *ip, Py_ssize_t length) n
         ip += WILD
 
 
+cdef inline Py_ssize_t _length(
+    const uint8_t **ip, const uint8_t *iend, Py_ssize_t length
+) noexcept nogil:
+    """A sequence's literal or match length from its token's four bits: 15 goes on in
+    the bytes at ``*ip`` (each 255 but the last, all added; ``*ip`` moved past them); -1
+    where the block ends first."""
+    cdef unsigned int extra
+    if length == 15:
+        while True:
+            if ip[0] >= iend:
+                return -1
+            extra = ip[0][0]
+            ip[0] += 1
+            length += extra
+            if extra != 255:
+                break
+    return length
+
+
 cdef Py_ssize_t _lz4(
     const uint8_t *src, Py_ssize_t src_size, uint8_t *dst, Py_ssize_t dst_size
 ) noexcept nogil:
@@ -83,22 +102,15 @@ cdef Py_ssize_t _lz4(
     cdef uint8_t *oend = dst + dst_size
     cdef const uint8_t *match
     cdef Py_ssize_t length, offset, i
-    cdef unsigned int token, extra
+    cdef unsigned int token
     while True:
         if ip >= iend:
             return -1
         token = ip[0]
         ip += 1
-        length = token >> 4
-        if length == 15:
-            while True:
-                if ip >= iend:
-                    return -1
-                extra = ip[0]
-                ip += 1
-                length += extra
-                if extra != 255:
-                    break
+        length = _length(&ip, iend, token >> 4)
+        if length < 0:
+            return -1
         if length > iend - ip or length > oend - op:
             return -1
         if iend - ip >= length + WILD:
@@ -115,16 +127,9 @@ cdef Py_ssize_t _lz4(
         ip += 2
         if offset == 0 or offset > op - dst:
             return -1
-        length = token & 15
-        if length == 15:
-            while True:
-                if ip >= iend:
-                    return -1
-                extra = ip[0]
-                ip += 1
-                length += extra
-                if extra != 255:
-                    break
+        length = _length(&ip, iend, token & 15)
+        if length < 0:
+            return -1
         length += 4
         if length > oend - op - LAST_LITERALS:
             return -1
@@ -284,61 +289,71 @@ cdef object _published(_Header header):
     return value
 
 
-cdef object _rows(const uint16_t *units, Py_ssize_t size):
+#: What each value of a header entry is, in the order of ``store.META_FIELDS`` and the
+#: three text lengths: id, section, photo_credit, related, url, published, source,
+#: anchors, title, body, caption (a caption's length may be -1: none)
+cdef enum Kind:
+    TEXT, TEXTS, OPTIONAL, LINKS, PUBLISHED, LENGTH, LENGTH_OR_NONE
+
+cdef Kind[META_WIDTH] _ENTRY = [
+    TEXT, TEXTS, OPTIONAL, LINKS, OPTIONAL, PUBLISHED, OPTIONAL, TEXTS,
+    LENGTH, LENGTH, LENGTH_OR_NONE,
+]
+
+
+cdef object _value(_Header header, Kind kind):
+    """The header value of ``kind`` at the cursor (:attr:`_Header.failed` if not)."""
+    if kind == TEXT:
+        return header.text()
+    if kind == TEXTS:
+        return header.texts()
+    if kind == OPTIONAL:
+        return header.optional_text()
+    if kind == LINKS:
+        return header.links()
+    if kind == PUBLISHED:
+        return _published(header)
+    return header.length(kind == LENGTH_OR_NONE)
+
+
+cdef list _entry(_Header header):
+    """One header entry, ``[...]`` of :data:`_ENTRY`'s values, or None."""
+    cdef list values = []
+    cdef Py_ssize_t i
+    if not header._take(0x5B):
+        return None
+    for i in range(META_WIDTH):
+        if i and not header._take(0x2C):
+            return None
+        values.append(_value(header, _ENTRY[i]))
+        if header.failed:
+            return None
+    return values if header._take(0x5D) else None
+
+
+cdef object _rows(const uint16_t *units, Py_ssize_t size, tuple keys):
     """The rows of a format-2 block's text (``units``: its UTF-16 code units, none a
-    surrogate), or None where the Python reader must judge it."""
+    surrogate), each a dict of ``keys`` (``store.ROW_KEYS``), or None where the Python
+    reader must judge it."""
     cdef _Header header = _Header.__new__(_Header)
     cdef list metas = []
     cdef list rows = []
+    cdef list meta
+    cdef dict row
     cdef Py_ssize_t position, title_end, body_end, caption_end
-    cdef Py_ssize_t title_length, body_length, caption_length
-    cdef object ident, section, credit, related, url, published, source, anchors
+    cdef Py_ssize_t title_length, body_length, caption_length, i
+    cdef tuple values
     header.units = units
     header.size = size
     header.at = 1  # after the block's "\x02"
-    if size < 1 or units[0] != 0x02 or not header._take(0x5B):
+    if size < 1 or units[0] != 0x02 or not header._take(0x5B) or len(keys) != META_WIDTH:
         return None
     if not header._take(0x5D):
         while True:
-            if not header._take(0x5B):
+            meta = _entry(header)
+            if meta is None:
                 return None
-            ident = header.text()
-            if header.failed or not header._take(0x2C):
-                return None
-            section = header.texts()
-            if header.failed or not header._take(0x2C):
-                return None
-            credit = header.optional_text()
-            if header.failed or not header._take(0x2C):
-                return None
-            related = header.links()
-            if header.failed or not header._take(0x2C):
-                return None
-            url = header.optional_text()
-            if header.failed or not header._take(0x2C):
-                return None
-            published = _published(header)
-            if header.failed or not header._take(0x2C):
-                return None
-            source = header.optional_text()
-            if header.failed or not header._take(0x2C):
-                return None
-            anchors = header.texts()
-            if header.failed or not header._take(0x2C):
-                return None
-            title_length = header.length(False)
-            if header.failed or not header._take(0x2C):
-                return None
-            body_length = header.length(False)
-            if header.failed or not header._take(0x2C):
-                return None
-            caption_length = header.length(True)
-            if header.failed or not header._take(0x5D):
-                return None
-            metas.append(
-                (ident, section, credit, related, url, published, source, anchors,
-                 title_length, body_length, caption_length)
-            )
+            metas.append(meta)
             if header._take(0x5D):
                 break
             if not header._take(0x2C):
@@ -347,34 +362,31 @@ cdef object _rows(const uint16_t *units, Py_ssize_t size):
         return None
     position = header.at
     for meta in metas:
-        (ident, section, credit, related, url, published, source, anchors,
-         title_length, body_length, caption_length) = meta
+        title_length, body_length, caption_length = meta[8], meta[9], meta[10]
         title_end = position + title_length
         body_end = title_end + body_length
         caption_end = body_end + caption_length if caption_length > 0 else body_end
         if caption_end > size:
             return None
-        rows.append(
-            {  # the key order of store.article_row
-                "id": ident,
-                "title": PyUnicode_FromKindAndData(
-                    PyUnicode_2BYTE_KIND, units + position, title_length
-                ),
-                "body": PyUnicode_FromKindAndData(
-                    PyUnicode_2BYTE_KIND, units + title_end, body_length
-                ),
-                "section": section,
-                "caption": PyUnicode_FromKindAndData(
-                    PyUnicode_2BYTE_KIND, units + body_end, caption_end - body_end
-                ) if caption_length >= 0 else None,
-                "photo_credit": credit,
-                "related": related,
-                "url": url,
-                "published": published,
-                "source": source,
-                "anchors": anchors,
-            }
+        values = (  # in the order of store.ROW_KEYS
+            meta[0],
+            PyUnicode_FromKindAndData(PyUnicode_2BYTE_KIND, units + position, title_length),
+            PyUnicode_FromKindAndData(PyUnicode_2BYTE_KIND, units + title_end, body_length),
+            meta[1],
+            PyUnicode_FromKindAndData(
+                PyUnicode_2BYTE_KIND, units + body_end, caption_end - body_end
+            ) if caption_length >= 0 else None,
+            meta[2],
+            meta[3],
+            meta[4],
+            meta[5],
+            meta[6],
+            meta[7],
         )
+        row = {}
+        for i in range(META_WIDTH):  # (indexed: no iterator objects)
+            row[keys[i]] = values[i]
+        rows.append(row)
         position = caption_end
     if position != size:
         return None
@@ -422,15 +434,16 @@ cdef class Blocks:
         finally:
             PyMem_Free(text)
 
-    def rows(self, Py_ssize_t start, Py_ssize_t end):
+    def rows(self, Py_ssize_t start, Py_ssize_t end, tuple keys):
         """:func:`rows` of :meth:`text` (``None`` where either is)."""
         text = self.text(start, end)
-        return None if text is None else rows(text)
+        return None if text is None else rows(text, keys)
 
 
-def rows(bytes text):
+def rows(bytes text, tuple keys):
     """The checked rows of a format-2 block's UTF-16-LE ``text`` (:meth:`Blocks.text`),
-    new objects every call, or ``None`` where the Python reader must judge it."""
+    each a dict of ``keys`` (``store.ROW_KEYS``: the Python reader's key order), new
+    objects every call, or ``None`` where the Python reader must judge it."""
     cdef Py_ssize_t count = len(text) // 2, i
     cdef const uint16_t *units = <const uint16_t *><const char *>text
     cdef uint16_t surrogates = 0
@@ -440,4 +453,4 @@ def rows(bytes text):
         surrogates |= (units[i] & 0xF800) == 0xD800
     if surrogates:  # code units that are not characters each
         return None
-    return _rows(units, count)
+    return _rows(units, count, keys)

@@ -50,6 +50,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, cast
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
@@ -368,6 +369,12 @@ def _header_and_texts(text: str) -> tuple[list[Any], int]:
     return metas, end + 1
 
 
+#: A row's keys in the order :func:`_rows_v2` (and :func:`article_row`: an article's
+#: attributes in declaration order, then its anchors) gives them; the compiled reader
+#: makes its rows with them.
+ROW_KEYS = (*(field.name for field in attrs.fields(Article)), "anchors")
+
+
 def _rows_v2(text: str) -> list[dict[str, Any]]:
     """The rows of a format-2 block (see the module docstring); ValueError if damaged."""
     metas, position = _header_and_texts(text)
@@ -561,7 +568,8 @@ class StoreReader:
             # codec or layout, damage, a value to judge) is None and read below. (It
             # decodes LZ4 itself, but where the lz4 package is missing both paths say
             # that an LZ4 block needs it.)
-            rows = self._compiled.rows(self._offsets[number], self._offsets[number + 1])
+            start, end = self._offsets[number], self._offsets[number + 1]
+            rows = self._compiled.rows(start, end, ROW_KEYS)
             if rows is not None:
                 self._check_count(number, len(rows))
                 return self._remember(number, (rows, _fresh_v2), remember)
@@ -690,7 +698,7 @@ class StoreReader:
                 self._texts[number] = text
                 if len(self._texts) > BLOCK_CACHE_BLOCKS:
                     self._texts.popitem(last=False)
-        rows: list[dict[str, Any]] | None = _COMPILED.rows(text)  # type: ignore[union-attr]
+        rows: list[dict[str, Any]] | None = _COMPILED.rows(text, ROW_KEYS)  # type: ignore[union-attr]
         if rows is not None:
             self._check_count(number, len(rows))
         return rows
