@@ -48,6 +48,14 @@ extensions = [
         extra_compile_args=COMPILE_ARGS,
         optional=True,
     ),
+    Extension(  # a stored block made into its rows (bnsearch/index/store.py)
+        "bnsearch.index._rows",
+        ["bnsearch/index/_rows.pyx"],
+        libraries=["z"],  # zlib's crc32, the CRC of an LZ4 stored block
+        # (no floating point; -O3 vectorizes the scan of a block's code units)
+        extra_compile_args=["-O3"],
+        optional=True,
+    ),
     Extension(  # highlights from word spans (bnsearch/search/spans.py)
         "bnsearch.search._snippets",
         ["bnsearch/search/_snippets.pyx"],

@@ -27,6 +27,7 @@ from operator import itemgetter, not_
 import attrs
 
 from bnsearch.analysis import Analyzer
+from bnsearch.search import kernel
 
 #: Characters that end a sentence (danda, double danda, ?, !, newline).
 SENTENCE_ENDS = frozenset("।॥?!\n")
@@ -105,6 +106,11 @@ class TermMatcher:
         return not self.terms and not self.prefixes and not self.phrases
 
 
+#: The compiled :meth:`Fragment.markup` of a text with nothing to escape, or None (the
+#: numpy path; a build without ``_snippets``).
+_MARKUP: Callable[..., str | None] | None = getattr(kernel.companion("_snippets"), "markup", None)
+
+
 def _needs_escape(text: str) -> bool:
     """Whether ``text`` holds a character :func:`html.escape` replaces (five ``in`` tests:
     a tenth of a regular expression's search on a snippet)."""
@@ -135,6 +141,19 @@ class Fragment:
         ellipsis: str = "…",
     ) -> str:
         """The fragment with ``pre``/``post`` around highlights (HTML-escaped by default)."""
+        if _MARKUP is not None and (escape is html.escape or escape is None):
+            # (the compiled pieces where nothing is escaped: a text to escape is None)
+            made: str | None = _MARKUP(
+                self.text,
+                self.spans,
+                pre,
+                post,
+                ellipsis,
+                self.truncated_before,
+                self.truncated_after,
+            )
+            if made is not None:
+                return made
         out: list[str] = [ellipsis] if self.truncated_before else []
         text = self.text
         if escape is html.escape and not _needs_escape(text):
