@@ -71,6 +71,7 @@ def _same_as_whole(delta: DeltaField) -> None:
     assert delta.terms == whole.terms
     assert np.array_equal(delta.norms, whole.norms)
     assert np.array_equal(delta.lens, whole.lens)
+    assert delta.length_sum() == int(whole.lens.sum(dtype=np.int64))
     assert whole.pos is not None and whole.posptr is not None and whole.forms is not None
     for ident in range(len(delta.terms)):
         start, end = int(whole.indptr[ident]), int(whole.indptr[ident + 1])
@@ -199,3 +200,35 @@ def test_a_fields_postings_of_some_docs_in_doc_order_are_the_searched_ones(
         assert np.all(np.isin(np.asarray(arrays.docs)[ordered], docs))
         held = np.isin(np.asarray(arrays.docs), docs)
         assert np.array_equal(ordered, np.flatnonzero(held))
+
+
+@pytest.mark.parametrize("ordered", [False, True])
+def test_position_starts_are_where_each_postings_positions_start(
+    ordered: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A field read in doc order keeps every posting's running tf sum
+    (``_FieldArrays.position_starts``); either way each posting's start is its term's
+    ``posptr`` plus the tfs of the term's postings before it."""
+    if ordered:
+        monkeypatch.setattr(segment_module, "DOC_ORDER_POSTINGS", 0)
+    rng = random.Random(7)
+    index = Index.in_memory()
+    with index.writer() as writer:
+        writer.add_many(
+            Article(id=f"a{n}", title=" ".join(rng.choices(TOPICS, k=6)), body="নদী " * 3)
+            for n in range(60)
+        )
+    segment = index.reader().segments[0]
+    arrays = segment._field("title")
+    assert arrays.pos is not None and arrays.posptr is not None
+    docs = sorted(rng.sample(range(segment.max_doc), 9))
+    chosen = arrays.doc_postings(docs)
+    assert (arrays._doc_order is not None) == ordered
+    owners = np.searchsorted(np.asarray(arrays.indptr), chosen, side="right") - 1
+    starts = arrays.position_starts(chosen, owners)
+    assert (arrays._tfs_before is not None) == ordered
+    tfs = np.asarray(arrays.tfs, dtype=np.int64)
+    for at, owner, start in zip(chosen.tolist(), owners.tolist(), starts.tolist(), strict=True):
+        first = int(arrays.indptr[owner])
+        assert start == int(arrays.posptr[owner]) + int(tfs[first:at].sum())
+    assert len(chosen) and len(set(owners.tolist())) > 1

@@ -144,6 +144,16 @@ class DeltaField:
             self._lens = self._patched(self.full.lens, "lens")
         return self._lens
 
+    def length_sum(self) -> int:
+        """The sum of :attr:`lens`: ``full``'s plus the pending docs' differences (no
+        copy of the per-doc lengths)."""
+        assert self.full.lens is not None
+        full_lens = self.full.lens
+        change = 0
+        for doc, (number, slot) in self._holders.items():
+            change += int(self.pending[number].fields[self.field].lens[slot]) - int(full_lens[doc])
+        return self.full.length_sum() + change
+
     # -- per term -----------------------------------------------------------------------
     def _full_ordinal(self, ident: int) -> int:
         """The ordinal in ``full``'s table of this table's term ``ident`` (-1: a term
