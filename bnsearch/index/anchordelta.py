@@ -358,6 +358,7 @@ def deferred(
     before: DeltaField | None,
     raw: Sequence[AnchorUpdate],
     applied: tuple[AnchorUpdate, ...],
+    base: _FieldArrays,
     base_terms: list[str],
     whole: Callable[[], _FieldArrays],
 ) -> DeltaField | None:
@@ -372,7 +373,10 @@ def deferred(
     holds now (its update's term table) and those it held in ``full``: covered already
     when it was pending before, or when its first pending update adds (its resolution
     holds its earlier terms too); else those of the last update of ``full_under``
-    holding it (its table, when small), else found in ``full`` by a pass over its docs.
+    holding it (its table, when small), else found in ``full`` by a pass over its docs;
+    one no update of ``full_under`` holds has its terms in full from the segment's own
+    field ``base`` (whose terms are ``base_terms``), read there (in doc order for a
+    large field: kept, as resolving adding updates reads it so too).
     """
     from bnsearch.index.anchorfile import _dropped_term_ids, _terms
 
@@ -404,6 +408,7 @@ def deferred(
     # the docs whose terms in full a pending doc's are not known to cover
     seen = set(_holders(old_pending))
     scan: list[int] = []
+    own: list[int] = []  # (docs whose field in full is base's)
     for update in fresh:
         for doc in update.docs.tolist():
             if doc in seen:
@@ -413,7 +418,9 @@ def deferred(
                 continue
             holder = next((u for u in reversed(full_under) if u.slot_of(doc) is not None), None)
             table = None if holder is None else _terms(holder.fields[field])
-            if table is not None and len(table) <= SMALL_TABLE:
+            if holder is None:
+                own.append(doc)
+            elif table is not None and len(table) <= SMALL_TABLE:
                 dirty.update(table)
             else:
                 scan.append(doc)
@@ -421,6 +428,10 @@ def deferred(
         found = full.doc_postings(scan, keep=False)
         owners = np.searchsorted(np.asarray(full.indptr, dtype=np.int64), found, side="right")
         dirty.update(full.terms[number - 1] for number in distinct(owners).tolist())
+    if own:
+        found = base.doc_postings(own)
+        owners = np.searchsorted(np.asarray(base.indptr), found, side="right")
+        dirty.update(base_terms[number - 1] for number in distinct(owners).tolist())
     if len(dirty) > MAX_DIRTY_TERMS:
         return None
     # the term table: materialize's union (the base's and every applied update's)

@@ -890,7 +890,7 @@ class SegmentReader:
                 made = materialize(spec, base, base_terms, update, max_doc)
             return made
 
-        return deferred(spec, previous, earlier, before, raw, update, base_terms, whole)
+        return deferred(spec, previous, earlier, before, raw, update, base, base_terms, whole)
 
     def terms(self, field: str) -> list[str]:
         """The field's terms, sorted (decoded once, then cached)."""
