@@ -150,7 +150,9 @@ def _doc_postings(
     if positions and arrays.pos is not None and len(chosen):
         starts = arrays.position_starts(chosen, posting_terms).tolist()
         pos = np.asarray(arrays.pos)
-        pos_lists = [pos[start : start + tf].tolist() for start, tf in zip(starts, tfs, strict=True)]
+        pos_lists = [
+            pos[start : start + tf].tolist() for start, tf in zip(starts, tfs, strict=True)
+        ]
     return [
         (terms[term], doc, tf, found, flag)
         for term, doc, tf, found, flag in zip(
