@@ -15,7 +15,7 @@ from test_index_anchor_adds import TOPICS, _linker, _target
 from test_index_link_updates import _fresh
 
 import bnsearch.index.segment as segment_module
-from bnsearch.articles import Article
+from bnsearch.articles import Article, RelatedLink
 from bnsearch.index import Index, MergePolicy, compound
 from bnsearch.index.anchordelta import DeltaField
 from bnsearch.index.reader import IndexReader
@@ -71,6 +71,7 @@ def _same_as_whole(delta: DeltaField) -> None:
     assert delta.terms == whole.terms
     assert np.array_equal(delta.norms, whole.norms)
     assert np.array_equal(delta.lens, whole.lens)
+    assert delta.length_sum() == int(whole.lens.sum(dtype=np.int64))
     assert whole.pos is not None and whole.posptr is not None and whole.forms is not None
     for ident in range(len(delta.terms)):
         start, end = int(whole.indptr[ident]), int(whole.indptr[ident + 1])
@@ -199,3 +200,86 @@ def test_a_fields_postings_of_some_docs_in_doc_order_are_the_searched_ones(
         assert np.all(np.isin(np.asarray(arrays.docs)[ordered], docs))
         held = np.isin(np.asarray(arrays.docs), docs)
         assert np.array_equal(ordered, np.flatnonzero(held))
+
+
+@pytest.mark.parametrize("ordered", [False, True])
+def test_position_starts_are_where_each_postings_positions_start(
+    ordered: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A field read in doc order keeps every posting's running tf sum
+    (``_FieldArrays.position_starts``); either way each posting's start is its term's
+    ``posptr`` plus the tfs of the term's postings before it."""
+    if ordered:
+        monkeypatch.setattr(segment_module, "DOC_ORDER_POSTINGS", 0)
+    rng = random.Random(7)
+    index = Index.in_memory()
+    with index.writer() as writer:
+        writer.add_many(
+            Article(id=f"a{n}", title=" ".join(rng.choices(TOPICS, k=6)), body="নদী " * 3)
+            for n in range(60)
+        )
+    segment = index.reader().segments[0]
+    arrays = segment._field("title")
+    assert arrays.pos is not None and arrays.posptr is not None
+    docs = sorted(rng.sample(range(segment.max_doc), 9))
+    chosen = arrays.doc_postings(docs)
+    assert (arrays._doc_order is not None) == ordered
+    owners = np.searchsorted(np.asarray(arrays.indptr), chosen, side="right") - 1
+    starts = arrays.position_starts(chosen, owners)
+    assert (arrays._tfs_before is not None) == ordered
+    tfs = np.asarray(arrays.tfs, dtype=np.int64)
+    for at, owner, start in zip(chosen.tolist(), owners.tolist(), starts.tolist(), strict=True):
+        first = int(arrays.indptr[owner])
+        assert start == int(arrays.posptr[owner]) + int(tfs[first:at].sum())
+    assert len(chosen) and len(set(owners.tolist())) > 1
+
+
+def test_a_replacing_update_of_a_doc_anchored_at_build_patches_the_terms_it_loses() -> None:
+    """Targets whose anchors were written with their segment (the segment's own field
+    holds them) lose every linker in one commit: the replacing update of their docs is
+    deferred, and the terms they held in the segment's own field (read there, not by a
+    pass over the built field) are patched: every term's postings equal the field built
+    whole, and searches equal a fresh build's."""
+    rng = random.Random(3)
+    live = {f"t{n}": _target(n) for n in range(12)}
+    linkers = {}
+    for number in range(12):  # each target named by its own two linkers
+        for copy in range(2):
+            ident = f"s{number}-{copy}"
+            linkers[ident] = Article(
+                id=ident,
+                title=f"উৎস {ident}",
+                body="নদী",
+                related=[RelatedLink(headline=live[f"t{number}"].title)],
+            )
+    live.update(linkers)
+    index = Index.in_memory()
+    with index.writer() as writer:
+        writer.add_many(list(live.values()))
+        writer.commit()
+        writer.optimize()  # (one segment written with its anchors)
+    searcher = index.searcher()
+    searcher.search("খবর", limit=10)
+    (segment,) = searcher.reader.segments
+    assert not segment.anchor_updates and "3" in segment.terms("anchors")
+    writer = index.writer(merge_policy=MergePolicy(merge_factor=256))
+    try:
+        for step in range(2):
+            if step == 0:  # t3 and t7 lose their every headline (their words' postings)
+                for gone in ("s3-0", "s3-1", "s7-0", "s7-1"):
+                    writer.delete(gone)
+                    live.pop(gone)
+            else:
+                article = _linker("s-new", rng, live)
+                writer.add(article)
+                live[article.id] = article
+            writer.commit()
+            searcher = searcher.refresh()
+            searcher.search("খবর", limit=10)
+            deltas = _deferred_fields(searcher.reader)
+            assert deltas
+            for delta in deltas:
+                _same_as_whole(delta)
+    finally:
+        writer.close()
+    _same_pages(searcher, _fresh(list(live.values())).searcher())

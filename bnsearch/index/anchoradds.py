@@ -111,7 +111,7 @@ def _resolved_field(
                 last[slot] = max(int(last[slot]), pos[-1])
         locals_ = np.array([local for local, _ in pairs], dtype=np.int64)
         slots = np.array([slot for _, slot in pairs], dtype=np.int64)
-        lens[slots] = np.asarray(arrays.lens, dtype=np.int64)[locals_]
+        lens[slots] = np.asarray(arrays.lens)[locals_]  # (gathered, then widened)
     mini = update.fields[spec.name]
     offset = np.where(last >= 0, last + 1 + POSITION_GAP, 0)
     identity = {slot: slot for slot in range(len(docs))}
@@ -139,25 +139,20 @@ def _doc_postings(
     positions, form flags) each, by term then doc."""
     all_docs = np.asarray(arrays.docs)
     chosen = arrays.doc_postings(list(wanted))
-    indptr = np.asarray(arrays.indptr, dtype=np.int64)
+    # (the field's arrays are gathered, then widened: not widened whole, millions at 1M)
+    indptr = np.asarray(arrays.indptr)
     posting_terms = np.searchsorted(indptr, chosen, side="right") - 1
     term_ids = posting_terms.tolist()
-    all_tfs = np.asarray(arrays.tfs)
-    tfs = all_tfs[chosen].astype(np.int64).tolist()
+    tfs = np.asarray(arrays.tfs)[chosen].astype(np.int64).tolist()
     flags = [0] * len(chosen) if arrays.forms is None else arrays.forms[chosen].tolist()
     found_docs = all_docs[chosen].tolist()
     pos_lists: list[list[int]] = [[] for _ in chosen]
     if positions and arrays.pos is not None and len(chosen):
-        # posting i of term t: its positions start at posptr[t] plus the tfs of the
-        # term's postings before it (summed over those alone, not the whole field)
-        posptr = np.asarray(arrays.posptr, dtype=np.int64)[posting_terms].tolist()
-        firsts = indptr[posting_terms].tolist()
+        starts = arrays.position_starts(chosen, posting_terms).tolist()
         pos = np.asarray(arrays.pos)
-        pos_lists = []
-        for at, first, start, tf in zip(chosen.tolist(), firsts, posptr, tfs, strict=True):
-            if at > first:
-                start += int(all_tfs[first:at].sum(dtype=np.int64))
-            pos_lists.append(pos[start : start + tf].tolist())
+        pos_lists = [
+            pos[start : start + tf].tolist() for start, tf in zip(starts, tfs, strict=True)
+        ]
     return [
         (terms[term], doc, tf, found, flag)
         for term, doc, tf, found, flag in zip(

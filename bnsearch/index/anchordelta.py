@@ -82,6 +82,7 @@ class DeltaField:
         terms: list[str],
         field: str,
         whole: Callable[[], _FieldArrays],
+        holders: Holders | None = None,
     ) -> None:
         from bnsearch.index.anchorfile import _terms
 
@@ -92,8 +93,9 @@ class DeltaField:
         self.field = field
         self._whole = whole
         self._built: _FieldArrays | None = None
-        self._holders = _holders(pending)
-        self.changed: npt.NDArray[np.int64] = np.array(sorted(self._holders), dtype=np.int64)
+        #: the pending docs (ascending), and per doc the last pending update holding it
+        #: and its slot there
+        self.changed, self._numbers, self._slots = _holders(pending) if holders is None else holders
         self._mini_terms = [_terms(update.fields[field]) for update in pending]
         #: the compiled term table: none (terms are searched in :attr:`terms`)
         self.table: Any = False
@@ -125,8 +127,8 @@ class DeltaField:
     def _patched(self, values: Array, key: str) -> Array:
         """``values`` (``full``'s per-doc ``key`` array) with the pending docs' own."""
         out: Array = values.copy()
-        for doc, (number, slot) in self._holders.items():
-            out[doc] = getattr(self.pending[number].fields[self.field], key)[slot]
+        for number, docs, slots in self._held():
+            out[docs] = np.asarray(getattr(self.pending[number].fields[self.field], key))[slots]
         out.setflags(write=False)
         return out
 
@@ -143,6 +145,26 @@ class DeltaField:
             assert self.full.lens is not None
             self._lens = self._patched(self.full.lens, "lens")
         return self._lens
+
+    def length_sum(self) -> int:
+        """The sum of :attr:`lens`: ``full``'s plus the pending docs' differences (no
+        copy of the per-doc lengths)."""
+        assert self.full.lens is not None
+        full_lens = np.asarray(self.full.lens)
+        change = 0
+        for number, docs, slots in self._held():
+            mine = np.asarray(self.pending[number].fields[self.field].lens)[slots]
+            change += int(mine.sum(dtype=np.int64)) - int(full_lens[docs].sum(dtype=np.int64))
+        return self.full.length_sum() + change
+
+    def _held(self) -> list[tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+        """Per pending update holding the last of some pending docs: its number, those
+        docs and their slots in it."""
+        found = []
+        for number in distinct(self._numbers).tolist():
+            mask = self._numbers == number
+            found.append((number, self.changed[mask], self._slots[mask]))
+        return found
 
     # -- per term -----------------------------------------------------------------------
     def _full_ordinal(self, ident: int) -> int:
@@ -207,9 +229,7 @@ class DeltaField:
             local = np.asarray(mini.docs[start:end], dtype=np.int64)
             docs = update.docs[local]
             # the docs a later pending update holds are that one's
-            keep = np.array(
-                [self._holders[doc][0] == number for doc in docs.tolist()], dtype=np.bool_
-            )
+            keep = self._numbers[np.searchsorted(self.changed, docs)] == number
             kept = np.flatnonzero(keep)
             docs_parts.append(docs[kept])
             tfs = np.asarray(mini.tfs[start:end])
@@ -307,13 +327,25 @@ def _ordinal(terms: list[str], term: str) -> int:
     return at if at < len(terms) and terms[at] == term else -1
 
 
-def _holders(updates: Sequence[AnchorUpdate]) -> dict[int, tuple[int, int]]:
-    """doc -> (number, slot) in the last of ``updates`` holding it."""
-    holders: dict[int, tuple[int, int]] = {}
-    for number, update in enumerate(updates):
-        for slot, doc in enumerate(update.docs.tolist()):
-            holders[doc] = (number, slot)
-    return holders
+#: (docs ascending, per doc the number of the last update holding it, its slot there)
+Holders = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+
+
+def _holders(updates: Sequence[AnchorUpdate]) -> Holders:
+    """The docs ``updates`` hold, each with the last of them holding it and its slot
+    there (arrays: a pending update can hold thousands of docs)."""
+    if not updates:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    docs = np.concatenate([np.asarray(update.docs, dtype=np.int64) for update in updates])
+    numbers = np.repeat(np.arange(len(updates), dtype=np.int64), [len(u.docs) for u in updates])
+    slots = np.concatenate([np.arange(len(update.docs), dtype=np.int64) for update in updates])
+    order = np.argsort(docs, kind="stable")  # (a doc's holders oldest first)
+    ordered = docs[order]
+    last = np.ones(len(ordered), dtype=np.bool_)
+    last[:-1] = ordered[1:] != ordered[:-1]
+    pick = order[last]
+    return ordered[last], numbers[pick], slots[pick]
 
 
 def _member(values: Array, sorted_set: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
@@ -348,6 +380,7 @@ def deferred(
     before: DeltaField | None,
     raw: Sequence[AnchorUpdate],
     applied: tuple[AnchorUpdate, ...],
+    base: _FieldArrays,
     base_terms: list[str],
     whole: Callable[[], _FieldArrays],
 ) -> DeltaField | None:
@@ -362,7 +395,10 @@ def deferred(
     holds now (its update's term table) and those it held in ``full``: covered already
     when it was pending before, or when its first pending update adds (its resolution
     holds its earlier terms too); else those of the last update of ``full_under``
-    holding it (its table, when small), else found in ``full`` by a pass over its docs.
+    holding it (its table, when small), else found in ``full`` by a pass over its docs;
+    one no update of ``full_under`` holds has its terms in full from the segment's own
+    field ``base`` (whose terms are ``base_terms``), read there (in doc order for a
+    large field: kept, as resolving adding updates reads it so too).
     """
     from bnsearch.index.anchorfile import _dropped_term_ids, _terms
 
@@ -381,19 +417,22 @@ def deferred(
     if min(update.generation for update in fresh) <= newest:
         return None
     holders = _holders(pending)
-    if len(holders) > MAX_PENDING_DOCS:
+    if len(holders[0]) > MAX_PENDING_DOCS:
         return None
     gone = [update for update in (*full_under, *old_pending) if update.name not in names]
-    if any(doc not in holders for update in gone for doc in update.docs.tolist()):
-        return None
+    for update in gone:
+        docs = np.asarray(update.docs, dtype=np.int64)
+        if len(docs) and (not len(holders[0]) or not _member(docs, holders[0]).all()):
+            return None
     # nothing gone: the term table and changed terms before, with the new updates'
     grown = before is not None and not gone
     dirty: set[str] = set(before.dirty) if before is not None else set()
     for update in fresh if grown else pending:
         dirty.update(_terms(update.fields[field]))
     # the docs whose terms in full a pending doc's are not known to cover
-    seen = set(_holders(old_pending))
+    seen = set(before.changed.tolist()) if before is not None else set()
     scan: list[int] = []
+    own: list[int] = []  # (docs whose field in full is base's)
     for update in fresh:
         for doc in update.docs.tolist():
             if doc in seen:
@@ -403,7 +442,9 @@ def deferred(
                 continue
             holder = next((u for u in reversed(full_under) if u.slot_of(doc) is not None), None)
             table = None if holder is None else _terms(holder.fields[field])
-            if table is not None and len(table) <= SMALL_TABLE:
+            if holder is None:
+                own.append(doc)
+            elif table is not None and len(table) <= SMALL_TABLE:
                 dirty.update(table)
             else:
                 scan.append(doc)
@@ -411,6 +452,10 @@ def deferred(
         found = full.doc_postings(scan, keep=False)
         owners = np.searchsorted(np.asarray(full.indptr, dtype=np.int64), found, side="right")
         dirty.update(full.terms[number - 1] for number in distinct(owners).tolist())
+    if own:
+        found = base.doc_postings(own)
+        owners = np.searchsorted(np.asarray(base.indptr), found, side="right")
+        dirty.update(base_terms[number - 1] for number in distinct(owners).tolist())
     if len(dirty) > MAX_DIRTY_TERMS:
         return None
     # the term table: materialize's union (the base's and every applied update's)
@@ -435,4 +480,4 @@ def deferred(
         terms = list(terms) if terms is full.terms or grown else terms
         for term in extra:
             bisect.insort(terms, term)
-    return DeltaField(full, full_under, pending, frozenset(dirty), terms, field, whole)
+    return DeltaField(full, full_under, pending, frozenset(dirty), terms, field, whole, holders)

@@ -377,6 +377,44 @@ class _FieldArrays:
         self.idents: dict[int, int] = {}
         #: the postings in doc order and where each doc's start (:meth:`doc_postings`)
         self._doc_order: tuple[Array, Array] | None = None
+        #: per posting, the tfs of the postings before it (:meth:`position_starts`)
+        self._tfs_before: Array | None = None
+        #: the sum of :attr:`lens` (:meth:`length_sum`)
+        self._length_sum: int | None = None
+
+    def length_sum(self) -> int:
+        """The sum of the docs' lengths (a text field; made once)."""
+        if self._length_sum is None:
+            assert self.lens is not None
+            self._length_sum = int(np.asarray(self.lens).sum(dtype=np.int64))
+        return self._length_sum
+
+    def position_starts(
+        self, chosen: npt.NDArray[np.int64], owners: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int64]:
+        """Where in :attr:`pos` the positions of the postings ``chosen`` start
+        (``owners``: each one's term ordinal): its term's ``posptr`` plus the tfs of the
+        term's postings before it. A field read in doc order (:meth:`doc_postings`) keeps
+        every posting's running tf sum (4 or 8 bytes a posting, made once: a large term's
+        postings are not summed again for each doc); another sums a term's slice."""
+        assert self.posptr is not None
+        indptr = np.asarray(self.indptr)
+        firsts = indptr[owners].astype(np.int64)
+        starts = np.asarray(self.posptr)[owners].astype(np.int64)
+        if self._doc_order is not None:
+            if self._tfs_before is None:
+                running = np.zeros(len(self.tfs) + 1, dtype=np.int64)
+                np.cumsum(self.tfs, out=running[1:])
+                fits = running[-1] <= np.iinfo(np.uint32).max
+                self._tfs_before = running.astype(np.uint32) if fits else running
+            before = self._tfs_before
+            starts += before[chosen].astype(np.int64) - before[firsts].astype(np.int64)
+            return starts
+        tfs = np.asarray(self.tfs)
+        for number, (at, first) in enumerate(zip(chosen.tolist(), firsts.tolist(), strict=True)):
+            if at > first:
+                starts[number] += int(tfs[first:at].sum(dtype=np.int64))
+        return starts
 
     def doc_postings(self, docs: Sequence[int], *, keep: bool = True) -> npt.NDArray[np.int64]:
         """The indices of the postings of ``docs`` (ascending: by term, then doc). A
@@ -852,7 +890,7 @@ class SegmentReader:
                 made = materialize(spec, base, base_terms, update, max_doc)
             return made
 
-        return deferred(spec, previous, earlier, before, raw, update, base_terms, whole)
+        return deferred(spec, previous, earlier, before, raw, update, base, base_terms, whole)
 
     def terms(self, field: str) -> list[str]:
         """The field's terms, sorted (decoded once, then cached)."""
@@ -1062,9 +1100,11 @@ class SegmentReader:
 
     def field_length_sum(self, field: str) -> int:
         """Sum of the field's lengths over live docs."""
-        lens = self.field_lengths(field)
         if self.del_count == 0:
-            return int(lens.sum(dtype=np.int64))
+            if not self.schema[field].is_text:
+                raise SchemaError(f"field {field!r} is a keyword field and has no lengths")
+            return self._lazy_field(field).length_sum()
+        lens = self.field_lengths(field)
         return int(lens[self.live].sum(dtype=np.int64))
 
     def facet(self, field: str) -> tuple[list[str], npt.NDArray[np.int32]]:
