@@ -200,30 +200,3 @@ def test_a_bulk_builds_anchors_follow_the_sources_ids_across_batches() -> None:
         writer.commit()
         assert writer._links is not None  # the same graph, kept across the commits
     assert anchors(index) == [spelled[0], spelled[1], spelled[2], spelled[3]]
-
-
-def test_a_bulk_build_gives_the_heap_back_once_after_its_commit(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """A writer keeping a graph updates it at each flush; the heap's free pages those
-    updates leave are kept for the segments built next and given back once, after the
-    commit (giving them back after each update made the next segment's build fault them
-    in again). A graph updated on its own (an index's graph built from its segments)
-    still gives them back at the end of its bulk update."""
-    import bnsearch.articles.links as links
-
-    given: list[str] = []
-    monkeypatch.setattr(links, "_GIVE_BACK", 8)  # a few articles' links are "many"
-    monkeypatch.setattr(links, "give_back_memory", lambda: given.append("give back"))
-    articles = linked(60)
-    index = Index.in_memory()
-    with index.writer(merge_policy=MergePolicy(merge_factor=1000)) as writer:
-        for start in range(0, len(articles), 20):
-            writer.add_many(articles[start : start + 20])
-            writer.flush()  # the queued articles go into the graph (a bulk update)
-        assert given == []
-        writer.commit()
-        assert given == ["give back"]
-    graph = links.LinkGraph()
-    graph.update(added=[article_keys(article) for article in articles])
-    assert given == ["give back"] * 2

@@ -375,8 +375,6 @@ class LinkGraph:
     _known: dict[str, int] | None = attrs.field(default=None, init=False)
     _spelled: dict[int, str] = attrs.field(factory=dict, init=False)  # the memo backwards
     _link_live: int = attrs.field(default=0, init=False)
-    # links added by bulk updates told to keep the heap's free pages (:meth:`give_back`)
-    _kept_back: int = attrs.field(default=0, init=False)
 
     def __attrs_post_init__(self) -> None:
         def alive_nodes(nodes: npt.NDArray[np.int32]) -> npt.NDArray[np.bool_]:
@@ -438,7 +436,6 @@ class LinkGraph:
         *,
         removed: Iterable[str] = (),
         added: Iterable[KeyedArticle] = (),
-        give_back: bool = True,
     ) -> set[str]:
         """Apply a batch: ``removed`` ids, then ``added`` ``(id, title key, URL key, link
         keys)`` (an id already present is replaced). Returns every article whose incoming
@@ -448,21 +445,12 @@ class LinkGraph:
 
         A big batch (building the graph of an index) is applied in bulk: its articles are
         interned and appended a chunk at a time, then every link it may affect is
-        resolved once; one adding :data:`_GIVE_BACK` links or more then gives the heap's
-        free pages back to the system, unless ``give_back`` is False (a writer building
-        segments between its updates, which reuses those pages: it calls
-        :meth:`give_back` when its build is done)."""
+        resolved once."""
         changed: set[str] = set()
-        rows = ((ident, key, url, keys, None) for ident, key, url, keys in added)
-        self._apply(removed, rows, changed, give_back=give_back)
+        self._apply(
+            removed, ((ident, key, url, keys, None) for ident, key, url, keys in added), changed
+        )
         return changed
-
-    def give_back(self) -> None:
-        """Give the heap's free pages back to the system if the bulk updates told to keep
-        them (``update(give_back=False)``) added :data:`_GIVE_BACK` links or more since."""
-        if self._kept_back >= _GIVE_BACK:
-            give_back_memory()
-        self._kept_back = 0
 
     # ----------------------------------------------------------------- queries
 
@@ -854,12 +842,9 @@ class LinkGraph:
         removed: Iterable[str],
         added: Iterable[tuple[str, str, str, Sequence[LinkKeys], tuple[RelatedLink, ...] | None]],
         changed: set[str],
-        *,
-        give_back: bool = True,
     ) -> None:
         """Remove, then add (chunk by chunk), then re-resolve every link whose keys name an
-        id, URL or title that came or went, and the new links (``give_back``:
-        :meth:`update`)."""
+        id, URL or title that came or went, and the new links."""
         touched: list[npt.NDArray[np.int32]] = []  # (id, url, title) atoms that came or went
         new_slots: list[tuple[int, int]] = []
         bulk = False
@@ -893,9 +878,7 @@ class LinkGraph:
             self._atoms.settle()
             for multimap in self._maps():
                 multimap.fold()
-            if not give_back:
-                self._kept_back += len(self._link_status) - links_before
-            elif len(self._link_status) - links_before >= _GIVE_BACK:
+            if len(self._link_status) - links_before >= _GIVE_BACK:
                 give_back_memory()
         if len(self._alive) - self._live_count > max(1024, self._live_count):
             self._compact()

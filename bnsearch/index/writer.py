@@ -369,9 +369,7 @@ class IndexWriter:
         """Put the queued articles into the graph (one bulk update); every reader of the
         graph calls this first."""
         if self._graph_queue and self._links is not None:
-            # the heap's free pages stay for the segments built next (given back once
-            # the commit is done: no page faulted in again after each update)
-            self._anchor_changes |= self._links.update(added=self._graph_queue, give_back=False)
+            self._anchor_changes |= self._links.update(added=self._graph_queue)
         self._graph_queue, self._queued_ids = [], set()
 
     def _lookup(self) -> bool:
@@ -983,8 +981,6 @@ class IndexWriter:
         except Exception as error:
             self.merge_error = error
         self._start_background()
-        if self._links is not None:  # the heap's free pages its graph's updates kept
-            self._links.give_back()
         return result
 
     def _manifest_moved_on(self) -> bool:
