@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 import bnsearch.articles.linkstore as linkstore
@@ -35,3 +36,25 @@ def test_bulk_atoms_match_one_at_a_time(monkeypatch: pytest.MonkeyPatch, collidi
     assert bulk.texts(range(len(bulk))) == [single.text(atom) for atom in range(len(single))]
     assert bulk.texts([]) == []
     assert bulk.texts([-1] * 20) == [""] * 20
+
+
+@pytest.mark.parametrize("asked_count", [3, 40, 5000])
+def test_get_many_matches_get_with_recent_adds(asked_count: int) -> None:
+    """``Multimap.get_many`` gives every key's values, base and recent adds, whether the
+    recent keys are few among the keys asked (found by numpy) or not (a lookup a key)."""
+    rng = random.Random(asked_count)
+    multimap = linkstore.Multimap(np.int64)
+    base = np.array([rng.randrange(-(1 << 40), 1 << 40) for _ in range(3000)], dtype=np.int64)
+    multimap.add_many(base, np.arange(len(base), dtype=np.int32))  # folded: the base
+    recent = [int(base[0]), int(base[7]), 1 << 50, -(1 << 50), 12345]
+    for number, key in enumerate(recent * 3):  # a few recent adds, some under base keys
+        multimap.add(key, 10_000 + number)
+    assert multimap._extra  # (still recent: not folded)
+    pool = [*base.tolist()[:50], *recent, 99, -99]
+    keys = np.array([rng.choice(pool) for _ in range(asked_count)], dtype=np.int64)
+    values, owner = multimap.get_many(keys)
+    got: list[list[int]] = [[] for _ in keys]
+    for value, position in zip(values.tolist(), owner.tolist(), strict=True):
+        got[position].append(value)
+    assert [sorted(found) for found in got] == [sorted(multimap.get(k)) for k in keys.tolist()]
+    assert any(len(found) > 1 for found in got) or asked_count < 40

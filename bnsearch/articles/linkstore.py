@@ -39,6 +39,10 @@ __all__ = ["Atoms", "Column", "Multimap"]
 #: that colliding strings stay apart).
 string_hash: Callable[[str], int] = hash
 
+#: :meth:`Multimap.get_many` looks only at the asked keys numpy finds among the recent
+#: adds when they number under 1/_FEW_RECENT of the keys asked (else a dict lookup a key).
+_FEW_RECENT = 8
+
 #: Below this many atoms, :meth:`Atoms.texts` decodes one at a time.
 _BULK_TEXTS = 16
 
@@ -185,9 +189,18 @@ class Multimap:
         values = self._values[starts + np.arange(total, dtype=np.int64)]
         if self._extra:
             extra = self._extra
+            if len(extra) * _FEW_RECENT < len(keys):
+                # few recent keys among many asked (a bulk update's last small chunk): the
+                # places asking for one found by numpy, not by a dict lookup a key
+                recent = np.fromiter(extra, dtype=self._keys.dtype, count=len(extra))
+                where = np.flatnonzero(np.isin(keys, recent))
+                places: Iterable[int] = where.tolist()
+                asked = keys[where].tolist()
+            else:
+                places, asked = range(len(keys)), keys.tolist()
             more = [
                 (position, bucket)
-                for position, key in enumerate(keys.tolist())
+                for position, key in zip(places, asked, strict=True)
                 if (bucket := extra.get(key))
             ]
             if more:

@@ -41,7 +41,6 @@ put in by the same flush and anchor-update paths.
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -646,32 +645,29 @@ class IndexWriter:
         # found is deleted, or in the buffer (anchored at its flush)
         located = sorted(self._live_locations(self._anchor_changes))
         targets = [target for _, _, target in located]
-        # external anchors: a target given none keeps its stored ones (read them all now)
-        given = self._given is not None
-        read = {(o, doc): self._stored_anchors(o, doc, t) for o, doc, t in located if given}
-        found = self._anchors(links, targets, list(read.values()) if given else None)
+        names: dict[int, dict[int, str]] = {}  # working ordinal -> doc -> its article id
+        for ordinal, doc, target in located:
+            names.setdefault(ordinal, {})[doc] = target
+        stored = {ordinal: self._stored_reader(ordinal, docs) for ordinal, docs in names.items()}
+        read = None
+        if self._given is not None:  # a target given none keeps its stored ones: read them
+            read = [stored[ordinal](doc) for ordinal, doc, _ in located]
+        found = self._anchors(links, targets, read)
         proposed: dict[int, dict[int, tuple[str, ...]]] = {}
         for (ordinal, doc, _), new in zip(located, found, strict=True):
             proposed.setdefault(ordinal, {})[doc] = new
-        ids = {(ordinal, doc): target for ordinal, doc, target in located}
-
-        def stored_of(ordinal: int, doc: int) -> tuple[str, ...]:
-            if given:
-                return read[(ordinal, doc)]
-            return self._stored_anchors(ordinal, doc, ids[(ordinal, doc)])
-
-        return self._fixes(proposed, stored_of)
+        return self._fixes(proposed, stored.__getitem__)
 
     def _fixes(
         self,
         proposed: Mapping[int, Mapping[int, tuple[str, ...]]],
-        stored_of: Callable[[int, int], tuple[str, ...]] | None,
+        stored_of: Callable[[int], Callable[[int], tuple[str, ...]]] | None,
         *,
         adds: bool = False,
     ) -> dict[int, tuple[dict[str, Any], tuple[str, ...]]]:
         """The anchor updates giving the docs of ``proposed`` (working ordinal -> doc ->
         anchors) those anchors, for the docs whose anchors differ from what they have
-        (``stored_of(ordinal, doc)``; ``None``: every one differs, see
+        (``stored_of(ordinal)(doc)``; ``None``: every one differs, see
         :meth:`_appended_anchors`). ``adds``: ``proposed`` holds the headlines each doc
         gains (:meth:`_appended_anchors`), written as an adding update (only they are
         analyzed; ``anchorfile.AnchorUpdate.adds``) unless the segment's updates are due
@@ -690,7 +686,7 @@ class IndexWriter:
                     self._schema,
                     reader,
                     docs,
-                    functools.partial(stored_of, ordinal),
+                    stored_of(ordinal),
                     cheap=given or (working.new and not reader.anchor_updates),
                 )
             if not changes:
@@ -845,11 +841,18 @@ class IndexWriter:
                     found.update(lookup.get(value, ()))
         return found
 
-    def _stored_anchors(self, ordinal: int, doc: int, article_id: str) -> tuple[str, ...]:
+    def _stored_reader(
+        self, ordinal: int, names: Mapping[int, str]
+    ) -> Callable[[int], tuple[str, ...]]:
+        """The stored anchors of segment ``ordinal``'s docs of ``names`` (doc -> article
+        id), by doc: a segment of this batch with no update yet has the ones its flush
+        gave (none for a bulk build's earlier flushes: a dict made once, not a reader's
+        call a doc), any other segment its stored rows', read when asked."""
         working = self._working[ordinal]
         if working.new and not working.reader.anchor_updates:  # as its flush gave them
-            return self._flushed_anchors.get(article_id, ())
-        return working.reader.stored_anchors(doc)
+            flushed = self._flushed_anchors
+            return {doc: flushed.get(name, ()) for doc, name in names.items()}.__getitem__
+        return working.reader.stored_anchors
 
     def _hosted_fixes(
         self, fixes: Mapping[int, tuple[dict[str, Any], tuple[str, ...]]], generation: int
