@@ -197,55 +197,59 @@ cdef class _Header:
             return None
         return self.text()
 
+    cdef inline bint _items(self) noexcept:
+        """Opens a list: True where an item follows, False for ``[]`` (or no list:
+        failed)."""
+        if not self._take(0x5B):
+            self.failed = True
+            return False
+        return not self._take(0x5D)
+
+    cdef inline bint _more(self) noexcept:
+        """After an item: True where another follows, False at the list's end (or
+        anything else: failed)."""
+        if self.failed or self._take(0x5D):
+            return False
+        if not self._take(0x2C):
+            self.failed = True
+            return False
+        return True
+
     cdef list texts(self):
         """A list of strings."""
         cdef list found = []
-        if not self._take(0x5B):
-            self.failed = True
-            return found
-        if self._take(0x5D):
-            return found
-        while True:
-            found.append(self.text())
-            if self.failed:
-                return found
-            if self._take(0x5D):
-                return found
-            if not self._take(0x2C):
-                self.failed = True
-                return found
+        if self._items():
+            while True:
+                found.append(self.text())
+                if not self._more():
+                    break
+        return found
 
     cdef list links(self):
         """A list of related links: ``[headline, url or null, target or null]`` each."""
         cdef list found = []
         cdef object headline, url, target
-        if not self._take(0x5B):
-            self.failed = True
-            return found
-        if self._take(0x5D):
-            return found
-        while True:
-            if not self._take(0x5B):
-                self.failed = True
-                return found
-            headline = self.text()
-            if self.failed or not self._take(0x2C):
-                self.failed = True
-                return found
-            url = self.optional_text()
-            if self.failed or not self._take(0x2C):
-                self.failed = True
-                return found
-            target = self.optional_text()
-            if self.failed or not self._take(0x5D):
-                self.failed = True
-                return found
-            found.append([headline, url, target])
-            if self._take(0x5D):
-                return found
-            if not self._take(0x2C):
-                self.failed = True
-                return found
+        if self._items():
+            while True:
+                if not self._take(0x5B):
+                    self.failed = True
+                    break
+                headline = self.text()
+                if self.failed or not self._take(0x2C):
+                    self.failed = True
+                    break
+                url = self.optional_text()
+                if self.failed or not self._take(0x2C):
+                    self.failed = True
+                    break
+                target = self.optional_text()
+                if self.failed or not self._take(0x5D):
+                    self.failed = True
+                    break
+                found.append([headline, url, target])
+                if not self._more():
+                    break
+        return found
 
     cdef Py_ssize_t length(self, bint may_be_none) noexcept:
         """A text length: digits without a leading zero (``-1`` too where
