@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_index_link_updates import _fresh, same_update_arrays, stored_anchors
 
@@ -227,16 +228,20 @@ def test_an_adding_update_holds_only_the_gained_headlines_under_names_apart(
     assert where is not None
     assert reader.stored(*where)["anchors"] == [targets[0].title, targets[0].title]
     host = update.name  # the commit's new segment's compound file hosts it
-    table = compound.read_table(index.directory.map_file(host), host)
-    stems = [stem for stem in table if stem.startswith(f"anc.{segment.name}.")]
+    buffer = index.directory.map_file(host)
+    outer = compound.read_table(buffer, host)
+    (pack,) = [stem for stem in outer if stem.startswith("anc.pack.")]
+    inner, table = compound.nested(buffer, outer[pack], host)
+    stems = [stem for stem in table if stem.startswith(f"{segment.name}.")]
     (prefix,) = [stem[: -len(ADDS_DOCS)] for stem in stems if stem.endswith("." + ADDS_DOCS)]
     assert prefix + "anchors.docs" not in table and prefix + "anchors.ptr" not in table
     # a file holding both kinds of doc list is damaged
     from bnsearch.index.anchorfile import read_update
 
-    buffer = index.directory.map_file(host)
     doubled = dict(table)
     doubled[prefix + "anchors.docs"] = table[prefix + ADDS_DOCS]
+    entry = compound.Entry(np.dtype(np.uint8), (len(inner),), outer[pack].offset, 0)
+    entry.nested = (inner, doubled)
     with pytest.raises(IndexFormatError, match="both replacing and adding"):
         read_update(
             index.directory,
@@ -244,7 +249,7 @@ def test_an_adding_update_holds_only_the_gained_headlines_under_names_apart(
             reader.schema,
             segment.name,
             segment.max_doc,
-            opened=(buffer, doubled),
+            opened=(buffer, {**outer, pack: entry}),
         )
 
 

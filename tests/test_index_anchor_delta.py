@@ -151,8 +151,8 @@ def test_searches_after_each_small_link_commit_equal_a_fresh_build(
 
 def test_a_refresh_reads_the_new_segments_table_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """A link commit's anchor updates of older segments are hosted in its new segment's
-    compound file: a refresh maps and reads that file's table once (for the new segment),
-    not again for each updated segment."""
+    compound file, packed in one array: a refresh maps and reads that file's table once
+    (for the new segment) and the pack's once, not again for each updated segment."""
     index = Index.in_memory()
     live = {f"t{n}": _target(n) for n in range(12)}
     with index.writer() as writer:
@@ -173,7 +173,8 @@ def test_a_refresh_reads_the_new_segments_table_once(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(compound, "read_table", counting)
     searcher = searcher.refresh()
-    assert len(reads) == 1, reads
+    # the new segment's table, then its pack of the commit's updates, once for them all
+    assert len(reads) == 2 and "anc.pack." in reads[1], reads
     assert sum(bool(s.anchor_updates) for s in searcher.reader.segments) == len(updated)
 
 

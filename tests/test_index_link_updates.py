@@ -396,13 +396,31 @@ def test_a_link_commit_updates_anchors_beside_the_target_segment(tmp_path: Path)
     assert verify(path).ok
 
 
-@pytest.mark.parametrize("placement", ["hosted", "own file"])
-def test_a_damaged_anchor_update_is_a_format_error(tmp_path: Path, placement: str) -> None:
+def layout_before_packs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writers write hosted anchor updates as main wrote them before packs (each
+    update's arrays stems of the host's compound file): an index of the older layout."""
+    from bnsearch.index.anchorfile import hosted_arrays
+
+    def hosted_fixes(self: IndexWriter, fixes: Any, generation: int) -> dict[str, Any]:
+        hosted: dict[str, Any] = {}
+        for ordinal, (arrays, _) in fixes.items():
+            hosted.update(hosted_arrays(self._working[ordinal].entry.name, generation, arrays))
+        return hosted
+
+    monkeypatch.setattr(IndexWriter, "_hosted_fixes", hosted_fixes)
+
+
+@pytest.mark.parametrize("placement", ["hosted", "hosted before packs", "own file"])
+def test_a_damaged_anchor_update_is_a_format_error(
+    tmp_path: Path, placement: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import numpy as np
 
     from bnsearch.errors import IndexFormatError
     from bnsearch.index import compound, verify
 
+    if placement == "hosted before packs":
+        layout_before_packs(monkeypatch)
     path = tmp_path / "idx"
     with Index.create(path).writer() as writer:
         writer.add_many(LINKED)
@@ -414,11 +432,17 @@ def test_a_damaged_anchor_update_is_a_format_error(tmp_path: Path, placement: st
             writer.delete("s2")  # no new segment: the update gets a file of its own
     name, generation = _update_places(Index.open(path))[-1]
     assert name.endswith(".anc-000003.cfs") == (placement == "own file")
-    prefix = "" if placement == "own file" else f"anc.seg-000001.{generation:06d}."
+    prefix = {"own file": "", "hosted": "seg-000001."}.get(
+        placement, f"anc.seg-000001.{generation:06d}."
+    )
     data = bytearray((path / name).read_bytes())
-    table = compound.read_table(np.frombuffer(bytes(data), dtype=np.uint8), name)
+    buffer = np.frombuffer(bytes(data), dtype=np.uint8)
+    table, base = compound.read_table(buffer, name), 0
+    if placement == "hosted":  # the commit's updates packed in one array
+        pack = table[f"anc.pack.{generation:06d}"]
+        table, base = compound.nested(buffer, pack, name)[1], pack.offset
     item = table[prefix + "strings.anchors.blob"]  # a byte of the first anchor headline
-    data[item.offset + 1] ^= 0x10
+    data[base + item.offset + 1] ^= 0x10
     (path / name).write_bytes(bytes(data))
     with pytest.raises(IndexFormatError, match=name.replace(".", r"\.")):
         Index.open(path).reader()

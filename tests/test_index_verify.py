@@ -132,10 +132,16 @@ def test_verify_of_a_file_or_a_missing_folder_is_a_report(tmp_path: Path) -> Non
 
 
 def _flip(path: Path, stem: str, at: int = 2) -> None:
-    """Flip one bit of byte ``at`` of array ``stem`` of a compound file (its table kept)."""
-    table = compound.read_table(np.fromfile(path, dtype=np.uint8), "test")
+    """Flip one bit of byte ``at`` of array ``stem`` of a compound file (its table kept;
+    ``pack/stem``: array ``stem`` of the compound file packed as array ``pack``)."""
+    buffer = np.fromfile(path, dtype=np.uint8)
+    table = compound.read_table(buffer, "test")
+    outer, _, inner = stem.partition("/")
+    offset = table[outer].offset
+    if inner:
+        offset += compound.nested(buffer, table[outer], "test")[1][inner].offset
     data = bytearray(path.read_bytes())
-    data[table[stem].offset + at] ^= 0x01  # stays UTF-8 in a Bengali headline's text
+    data[offset + at] ^= 0x01  # stays UTF-8 in a Bengali headline's text
     path.write_bytes(bytes(data))
 
 
@@ -151,17 +157,20 @@ def test_a_large_segment_opens_without_checking_its_link_text_and_verify_finds_i
         link = RelatedLink(headline="পদ্মা সেতু খুলল")
         writer.add(Article(id="s", title="অন্য খবর", body="খবর", related=(link,)))
     host = sorted((tmp_path / "idx").glob("seg-??????.cfs"))[-1]
-    stems = compound.read_table(np.fromfile(host, dtype=np.uint8), "test")
-    hosted = next(stem for stem in stems if stem.endswith("strings.anchors.blob"))
-    assert hosted.startswith(segment_module.HOSTED_PREFIX)
-    for stem in ("strings.links.headline.blob", hosted):
+    buffer = np.fromfile(host, dtype=np.uint8)
+    stems = compound.read_table(buffer, "test")
+    (pack,) = [stem for stem in stems if stem.startswith(segment_module.HOSTED_PREFIX)]
+    packed = compound.nested(buffer, stems[pack], "test")[1]
+    hosted = next(stem for stem in packed if stem.endswith("strings.anchors.blob"))
+    for stem in ("strings.links.headline.blob", f"{pack}/{hosted}"):
         _flip(host, stem)
-        with pytest.raises(IndexFormatError, match=f"array '{stem}' is damaged"):
+        named = stem.rpartition("/")[2]  # the packed array is named when its update opens
+        with pytest.raises(IndexFormatError, match=f"array '{named}' is damaged"):
             Index.open(tmp_path / "idx").reader()  # a small segment: every array checked
         monkeypatch.setattr(segment_module, "OPEN_FULL_CHECK_BYTES", 0)  # as a large one
         reader = Index.open(tmp_path / "idx").reader()  # its text is not read to open
         assert sorted(reader.article_ids()) == ["s", "t"]
-        assert any(f"'{stem}'" in problem for problem in verify(tmp_path / "idx").problems)
+        assert any(f"{stem}" in problem for problem in verify(tmp_path / "idx").problems)
         monkeypatch.undo()
         _flip(host, stem)  # healthy again
     assert verify(tmp_path / "idx").ok

@@ -117,15 +117,40 @@ def fold_start(sizes: Sequence[int], fresh: int) -> int:
 
 def hosted_prefix(segment: str, generation: int) -> str:
     """The stem prefix of ``segment``'s anchor update written by the commit of
-    ``generation`` inside that commit's new segment."""
+    ``generation`` inside that commit's new segment, in the layout before packs (each
+    update's arrays stems of the host's file; still read, see :func:`read_update`)."""
     return f"{_HOSTED}{segment}.{generation:06d}."
 
 
 def hosted_arrays(segment: str, generation: int, arrays: Mapping[str, Any]) -> dict[str, Any]:
     """The arrays of an anchor update (:func:`update_arrays`) as stems of another
-    segment's compound file (see the module docstring)."""
+    segment's compound file in the layout before packs (a writer writes
+    :func:`packed_updates`; this one is kept to make indexes of the older layout in tests)."""
     prefix = hosted_prefix(segment, generation)
     return {prefix + stem: value for stem, value in arrays.items()}
+
+
+#: The stem (then the commit's generation, six digits) of the one array of a commit's
+#: new segment holding every anchor update that commit hosts: a compound file of its
+#: own whose arrays are each update's, stems prefixed with the updated segment's name
+#: and a dot (:func:`packed_updates`).
+PACK = f"{_HOSTED}pack."
+
+
+def packed_updates(updates: Mapping[str, Mapping[str, Any]], generation: int) -> dict[str, Any]:
+    """The anchor updates ``updates`` (updated segment's name -> its update's arrays, as
+    :func:`update_arrays` makes them) of the commit of ``generation`` as the one array
+    its new segment's compound file holds (see :data:`PACK`): the host's table gains
+    one entry whatever the number of segments the commit updates (14 arrays each)."""
+    if not updates:
+        return {}
+    inner = {
+        f"{segment}.{stem}": value
+        for segment, arrays in sorted(updates.items())
+        for stem, value in arrays.items()
+    }
+    data = b"".join(compound.encode(inner))
+    return {f"{PACK}{generation:06d}": np.frombuffer(data, dtype=np.uint8)}
 
 
 def anchors_files(entry: SegmentEntry) -> list[str]:
@@ -239,23 +264,16 @@ def read_update(
         table = compound.read_table(buffer, where)
     else:
         buffer, table = opened
+    outer_size = len(buffer)  # (a large host's postings and text are checked by verify)
     if name.startswith(segment + _TAG):  # a file of its own
         prefix, generation = "", int(_own_generation(segment, name))
     else:  # hosted by another segment's file
-        head = f"{_HOSTED}{segment}."
-        found = {stem[len(head) :].split(".", 1)[0] for stem in table if stem.startswith(head)}
-        if len(found) != 1 or not next(iter(found)).isdigit():
-            raise IndexFormatError(
-                f"{where}: listed as holding an anchor update of segment {segment!r}, but "
-                f"holds {len(found)} (the index is damaged; run bnsearch verify)"
-            )
-        generation = int(next(iter(found)))
-        prefix = hosted_prefix(segment, generation)
+        buffer, table, prefix, generation = _hosted(buffer, table, segment, where)
         where = f"{where} (anchor update of {segment})"
     for stem, item in table.items():
         if (
             stem.startswith(prefix)
-            and not unchecked_on_open(stem, len(buffer))
+            and not unchecked_on_open(stem, outer_size)
             and not compound.check_crc(buffer, item)
         ):
             raise IndexFormatError(f"{where}: array {stem!r} is damaged (checksum mismatch)")
@@ -275,6 +293,34 @@ def read_update(
         generation=generation,
         where=where,
         checks=True,
+    )
+
+
+def _hosted(
+    buffer: npt.NDArray[np.uint8], table: dict[str, compound.Entry], segment: str, where: str
+) -> tuple[npt.NDArray[np.uint8], dict[str, compound.Entry], str, int]:
+    """Where ``segment``'s update lies in a host's compound file (``buffer``, ``table``):
+    the buffer and table holding its arrays (the commit's pack, :data:`PACK`, or, in the
+    layout before packs, the host's own), its stems' prefix and its generation."""
+    packs = [stem for stem in table if stem.startswith(PACK)]
+    if packs:
+        if len(packs) != 1 or not packs[0][len(PACK) :].isdigit():
+            raise IndexFormatError(f"{where}: bad packed anchor updates {packs!r}")
+        inner, inner_table = compound.nested(buffer, table[packs[0]], f"{where} {packs[0]!r}")
+        prefix = f"{segment}."
+        if any(stem.startswith(prefix) for stem in inner_table):
+            return inner, inner_table, prefix, int(packs[0][len(PACK) :])
+        held = 0
+    else:
+        head = f"{_HOSTED}{segment}."
+        found = {stem[len(head) :].split(".", 1)[0] for stem in table if stem.startswith(head)}
+        if len(found) == 1 and next(iter(found)).isdigit():
+            generation = int(next(iter(found)))
+            return buffer, table, hosted_prefix(segment, generation), generation
+        held = len(found)
+    raise IndexFormatError(
+        f"{where}: listed as holding an anchor update of segment {segment!r}, but "
+        f"holds {held} (the index is damaged; run bnsearch verify)"
     )
 
 

@@ -93,7 +93,7 @@ def encode(arrays: Mapping[str, Array]) -> Iterator[bytes | memoryview]:
 class Entry:
     """Where one array lies in a compound file."""
 
-    __slots__ = ("crc32", "dtype", "nbytes", "offset", "shape")
+    __slots__ = ("crc32", "dtype", "nbytes", "nested", "offset", "shape")
 
     def __init__(
         self, dtype: np.dtype[Any], shape: tuple[int, ...], offset: int, crc32: int
@@ -102,6 +102,9 @@ class Entry:
         self.shape = shape
         self.offset = offset
         self.crc32 = crc32
+        #: a uint8 array holding a compound file of its own: its bytes and checked
+        #: table, once read (:func:`nested`)
+        self.nested: tuple[npt.NDArray[np.uint8], dict[str, Entry]] | None = None
         count = 1
         for dim in shape:
             count *= dim
@@ -186,6 +189,21 @@ def view(buffer: npt.NDArray[np.uint8], entry: Entry) -> Array:
     array = part.view(entry.dtype).reshape(entry.shape)
     array.setflags(write=False)
     return array
+
+
+def nested(
+    buffer: npt.NDArray[np.uint8], entry: Entry, where: str
+) -> tuple[npt.NDArray[np.uint8], dict[str, Entry]]:
+    """The compound file held as the array ``entry`` of the compound file in ``buffer``
+    (one array packing many small ones, e.g. a commit's anchor updates): its bytes and
+    its checked table (:func:`read_table`), read once per ``entry`` and kept on it, so
+    the readers sharing one table (a refresh's segments) parse it once."""
+    if entry.nested is None:
+        if entry.dtype != np.uint8 or len(entry.shape) != 1:
+            raise IndexFormatError(f"{where}: a packed array is {entry.dtype}, {entry.shape}")
+        inner = view(buffer, entry)
+        entry.nested = (inner, read_table(inner, where))
+    return entry.nested
 
 
 def check_crc(buffer: npt.NDArray[np.uint8], entry: Entry) -> bool:

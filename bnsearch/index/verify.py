@@ -31,7 +31,7 @@ import numpy as np
 
 from bnsearch.errors import BnSearchError
 from bnsearch.index import blockmax, compound, wordspans
-from bnsearch.index.anchorfile import same_anchors
+from bnsearch.index.anchorfile import PACK, same_anchors
 from bnsearch.index.directory import Directory, FSDirectory
 from bnsearch.index.linkmaps import map_problems
 from bnsearch.index.links import LinkGraph, graph_from_segments
@@ -120,6 +120,15 @@ def _damaged_arrays(directory: Directory, name: str) -> str:
     except BnSearchError as error:
         return f" ({error})"
     damaged = [stem for stem, item in table.items() if not compound.check_crc(buffer, item)]
+    for stem in [stem for stem in damaged if stem.startswith(PACK)]:  # which update's array
+        try:
+            inner, packed = compound.nested(buffer, table[stem], f"{name} {stem!r}")
+        except BnSearchError as error:
+            damaged.append(f"{stem} ({error})")
+            continue
+        damaged += [
+            f"{stem}/{part}" for part, item in packed.items() if not compound.check_crc(inner, item)
+        ]
     if not damaged:
         return " (outside its arrays: padding or table)"
     return "; damaged arrays: " + ", ".join(repr(stem) for stem in damaged)

@@ -62,7 +62,7 @@ from bnsearch.index.anchorfile import (
     anchors_stem,
     changed_anchors,
     fold_start,
-    hosted_arrays,
+    packed_updates,
     update_arrays,
     with_update,
 )
@@ -857,11 +857,10 @@ class IndexWriter:
     def _hosted_fixes(
         self, fixes: Mapping[int, tuple[dict[str, Any], tuple[str, ...]]], generation: int
     ) -> dict[str, Any]:
-        """The arrays of ``fixes`` as the commit's new segment holds them."""
-        hosted: dict[str, Any] = {}
-        for ordinal, (arrays, _) in fixes.items():
-            hosted.update(hosted_arrays(self._working[ordinal].entry.name, generation, arrays))
-        return hosted
+        """The arrays of ``fixes`` as the commit's new segment holds them: one array
+        packing every update (:func:`.anchorfile.packed_updates`)."""
+        names = {ordinal: self._working[ordinal].entry.name for ordinal in fixes}
+        return packed_updates({names[o]: arrays for o, (arrays, _) in fixes.items()}, generation)
 
     def _write_anchor_fixes(
         self,
