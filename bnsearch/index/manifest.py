@@ -91,7 +91,10 @@ class Manifest:
         }
         canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
         body["checksum"] = zlib.crc32(canonical.encode("utf-8"))
-        return json.dumps(body, ensure_ascii=False, sort_keys=True, indent=1).encode("utf-8")
+        # compact, as the checksum's form: json's C encoder (an indented one is json's
+        # Python encoder, 0.6 ms of a one-article commit into 100k articles)
+        written = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+        return written.encode("utf-8")
 
     @classmethod
     def from_bytes(cls, data: bytes, *, where: str) -> Manifest:
