@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -297,7 +298,9 @@ def test_open_errors_foreign_damaged_and_mismatched(tmp_path: Path) -> None:
         writer.add(make_article(1))
     meta = tmp_path / "idx" / "meta.json"
     original = meta.read_text()
-    meta.write_text(original.replace('"max_doc": 1', '"max_doc": 2'))
+    edited = re.sub(r'"max_doc":\s*1\b', '"max_doc":2', original)  # (compact or indented)
+    assert edited != original
+    meta.write_text(edited)
     with pytest.raises(IndexFormatError, match="checksum"):
         Index.open(tmp_path / "idx")
     body = json.loads(original)
