@@ -15,10 +15,14 @@ Where an update lives (both are listed with the segment's files in the manifest,
 its deletions file):
 
 * **inside the commit's new segment** (the usual case: a commit that adds articles):
-  the arrays above, their stems prefixed ``anc.<segment>.<generation>.``, are written
-  into the compound file of the segment the commit's last flush builds
-  (:func:`hosted_arrays`), so a link commit writes and fsyncs no file beyond the one a
-  commit without links writes. The updated segment's entry lists that file; the file
+  every update the commit writes is packed into one array of the compound file of the
+  segment the commit's last flush builds, ``anc.pack.<generation>``, itself a compound
+  file whose stems are the arrays above prefixed ``<segment>.`` (:func:`packed_updates`;
+  indexes written before packs hold each update's arrays as stems of the host's file
+  prefixed ``anc.<segment>.<generation>.``, :func:`hosted_arrays`, still read), so a
+  link commit writes and fsyncs no file beyond the one a commit without links writes,
+  and the host's table gains one entry whatever the number of segments it updates.
+  The updated segment's entry lists that file; the file
   stays while any entry lists it (after its own segment is merged away too);
 * **in a file of its own**, ``seg-NNNNNN.anc-GGGGGG.cfs`` (stems unprefixed), when the
   commit builds no segment (deletes only, or every added article was flushed earlier).
