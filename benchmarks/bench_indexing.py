@@ -428,9 +428,7 @@ def links_ab(size: int, rounds: int = 1, *, one_process: bool = False) -> dict[s
     return report
 
 
-def links_variant(
-    variant: str, size: int, folder: Path, *, parts: bool = False
-) -> dict[str, Any]:
+def links_variant(variant: str, size: int, folder: Path, *, parts: bool = False) -> dict[str, Any]:
     """One variant of :func:`links_ab` built in this process alone (the articles made
     before the clock starts): its wall and CPU seconds; with ``parts``, also the CPU
     seconds of each part of :data:`LINK_PARTS` (``parts``) and each call of
@@ -512,8 +510,15 @@ def links_parts(size: int) -> dict[str, Any]:
     try:
         children = {
             name: subprocess.Popen(
-                [sys.executable, __file__, "links-variant", name, str(size), str(folder / name)]
-                + ["--parts"],
+                [
+                    sys.executable,
+                    __file__,
+                    "links-variant",
+                    name,
+                    str(size),
+                    str(folder / name),
+                    "--parts",
+                ],
                 stdout=subprocess.PIPE,
                 text=True,
             )
