@@ -496,6 +496,20 @@ def timed_parts() -> tuple[dict[str, float], dict[str, list[float]]]:
         module = importlib.import_module(module_name)
         owner = module if owner_name is None else getattr(module, owner_name)
         setattr(owner, attribute, wrapped(label, getattr(owner, attribute)))
+    # a segment's postings field by field ("field NAME": a segment build's fields, and
+    # the anchors field of the last flush and of the commit's anchor update)
+    builder = importlib.import_module("bnsearch.index.builder").SegmentBuilder
+    field_arrays = builder._field_arrays
+
+    def by_field(self: Any, spec: Any) -> Any:
+        began = time.process_time()
+        try:
+            return field_arrays(self, spec)
+        finally:
+            label = f"field {spec.name}"
+            sums[label] = sums.get(label, 0.0) + time.process_time() - began
+
+    builder._field_arrays = by_field
     return sums, calls
 
 
@@ -542,11 +556,11 @@ def links_parts(size: int) -> dict[str, Any]:
         "extra_s": round(links["cpu_seconds"] - plain["cpu_seconds"], 2),
         "parts_s": {
             label: {
-                "plain": round(plain["parts"][label], 3),
-                "links": round(links["parts"][label], 3),
-                "extra": round(links["parts"][label] - plain["parts"][label], 3),
+                "plain": round(plain["parts"].get(label, 0.0), 3),
+                "links": round(links["parts"].get(label, 0.0), 3),
+                "extra": round(links["parts"].get(label, 0.0) - plain["parts"].get(label, 0.0), 3),
             }
-            for label in LINK_PARTS
+            for label in dict.fromkeys([*plain["parts"], *links["parts"]])
         },
         "per_call_s": {"plain": plain["per_call"], "links": links["per_call"]},
     }
