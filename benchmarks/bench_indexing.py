@@ -360,6 +360,37 @@ def run_child(
     return result
 
 
+def variants_apart(
+    order: Sequence[str], size: int, folder: Path, *flags: str
+) -> dict[str, dict[str, Any]]:
+    """Build each variant of ``order`` (``plain``, ``links``) of ``size`` articles in its
+    own process (:func:`links_variant`, with ``flags``), all started together, into
+    ``folder / variant``; returns each one's report."""
+    children = {
+        name: subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "links-variant",
+                name,
+                str(size),
+                str(folder / name),
+                *flags,
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for name in order
+    }
+    built = {}
+    for name, child in children.items():
+        out, _ = child.communicate()
+        if child.returncode:
+            raise RuntimeError(f"the {name} build failed (exit {child.returncode})")
+        built[name] = json.loads(out.strip().splitlines()[-1])
+    return built
+
+
 def links_ab(size: int, rounds: int = 1, *, one_process: bool = False) -> dict[str, Any]:
     """The same ``size`` synthetic articles built without links and with six related
     headlines each, ``rounds`` times (the variants' order flipped each round); a run for
@@ -390,27 +421,7 @@ def links_ab(size: int, rounds: int = 1, *, one_process: bool = False) -> dict[s
             if one_process:
                 built = interleaved_build({name: (folder / name, pairs[name]) for name in order})
             else:
-                children = {
-                    name: subprocess.Popen(
-                        [
-                            sys.executable,
-                            __file__,
-                            "links-variant",
-                            name,
-                            str(size),
-                            str(folder / name),
-                        ],
-                        stdout=subprocess.PIPE,
-                        text=True,
-                    )
-                    for name in order
-                }
-                built = {}
-                for name, child in children.items():
-                    out, _ = child.communicate()
-                    if child.returncode:
-                        raise RuntimeError(f"the {name} build failed (exit {child.returncode})")
-                    built[name] = json.loads(out.strip().splitlines()[-1])
+                built = variants_apart(order, size, folder)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         cpu = {name: built[name]["cpu_seconds"] for name in ("plain", "links")}
@@ -522,28 +533,7 @@ def links_parts(size: int) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="bench-links-parts-"))
     began = time.strftime("%H:%M:%S UTC", time.gmtime())
     try:
-        children = {
-            name: subprocess.Popen(
-                [
-                    sys.executable,
-                    __file__,
-                    "links-variant",
-                    name,
-                    str(size),
-                    str(folder / name),
-                    "--parts",
-                ],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            for name in ("plain", "links")
-        }
-        built = {}
-        for name, child in children.items():
-            out, _ = child.communicate()
-            if child.returncode:
-                raise RuntimeError(f"the {name} build failed (exit {child.returncode})")
-            built[name] = json.loads(out.strip().splitlines()[-1])
+        built = variants_apart(["plain", "links"], size, folder, "--parts")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     plain, links = built["plain"], built["links"]
