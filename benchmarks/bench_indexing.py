@@ -29,7 +29,10 @@ articles are generated before the clock starts; larger runs are generated in a s
 Runs for people: ``links-ab N [ROUNDS] [--one-process]`` (the same articles built with
 six related headlines each and without, each variant in its own process, the two started
 together, CPU per variant; ``--one-process``: interleaved in one process, as before the
-seventh session) and
+seventh session),
+``links-parts N`` (the two variants as ``links-ab`` builds them, with a timer around
+each of the writer's and builder's parts, :data:`LINK_PARTS`: where the links build's
+extra CPU goes, part by part, and each graph update and segment build's own) and
 ``anchors-splice KEPT WORK [ROUNDS]`` (a reader after one link commit into a copy of a
 kept links build: each updated segment's anchors field built from scratch against
 spliced into the field built before the commit, alternated).
@@ -357,6 +360,37 @@ def run_child(
     return result
 
 
+def variants_apart(
+    order: Sequence[str], size: int, folder: Path, *flags: str
+) -> dict[str, dict[str, Any]]:
+    """Build each variant of ``order`` (``plain``, ``links``) of ``size`` articles in its
+    own process (:func:`links_variant`, with ``flags``), all started together, into
+    ``folder / variant``; returns each one's report."""
+    children = {
+        name: subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "links-variant",
+                name,
+                str(size),
+                str(folder / name),
+                *flags,
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for name in order
+    }
+    built = {}
+    for name, child in children.items():
+        out, _ = child.communicate()
+        if child.returncode:
+            raise RuntimeError(f"the {name} build failed (exit {child.returncode})")
+        built[name] = json.loads(out.strip().splitlines()[-1])
+    return built
+
+
 def links_ab(size: int, rounds: int = 1, *, one_process: bool = False) -> dict[str, Any]:
     """The same ``size`` synthetic articles built without links and with six related
     headlines each, ``rounds`` times (the variants' order flipped each round); a run for
@@ -387,27 +421,7 @@ def links_ab(size: int, rounds: int = 1, *, one_process: bool = False) -> dict[s
             if one_process:
                 built = interleaved_build({name: (folder / name, pairs[name]) for name in order})
             else:
-                children = {
-                    name: subprocess.Popen(
-                        [
-                            sys.executable,
-                            __file__,
-                            "links-variant",
-                            name,
-                            str(size),
-                            str(folder / name),
-                        ],
-                        stdout=subprocess.PIPE,
-                        text=True,
-                    )
-                    for name in order
-                }
-                built = {}
-                for name, child in children.items():
-                    out, _ = child.communicate()
-                    if child.returncode:
-                        raise RuntimeError(f"the {name} build failed (exit {child.returncode})")
-                    built[name] = json.loads(out.strip().splitlines()[-1])
+                built = variants_apart(order, size, folder)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         cpu = {name: built[name]["cpu_seconds"] for name in ("plain", "links")}
@@ -425,13 +439,121 @@ def links_ab(size: int, rounds: int = 1, *, one_process: bool = False) -> dict[s
     return report
 
 
-def links_variant(variant: str, size: int, folder: Path) -> dict[str, Any]:
+def links_variant(variant: str, size: int, folder: Path, *, parts: bool = False) -> dict[str, Any]:
     """One variant of :func:`links_ab` built in this process alone (the articles made
-    before the clock starts): its wall and CPU seconds."""
+    before the clock starts): its wall and CPU seconds; with ``parts``, also the CPU
+    seconds of each part of :data:`LINK_PARTS` (``parts``) and each call of
+    :data:`PER_CALL_PARTS` (``per_call``)."""
     linked = SyntheticCorpus(load_records()).linked_articles(size)
     articles = linked if variant == "links" else [attrs.evolve(a, related=[]) for a in linked]
+    sums, calls = timed_parts() if parts else ({}, {})
     built: dict[str, Any] = interleaved_build({variant: (folder, articles)})[variant]
+    if parts:
+        built["parts"], built["per_call"] = sums, calls
     return built
+
+
+#: What ``links-parts`` times, by label: (module, class or ``None``, attribute) of the
+#: function wrapped (the name a caller looks up: a module-level function where the writer
+#: or builder imported it). Parts nest: "segment builds" holds "stored rows" and "link
+#: maps"; "commit" holds "commit anchor update" and the last flush; "add_docs" and
+#: "add_values" run as articles are added, outside the segment builds.
+LINK_PARTS: dict[str, tuple[str, str | None, str]] = {
+    "link keys": ("bnsearch.index.writer", None, "article_keys"),
+    "graph updates": ("bnsearch.index.writer", "IndexWriter", "_drain_graph"),
+    "commit": ("bnsearch.index.writer", "IndexWriter", "commit"),
+    "commit anchor update": ("bnsearch.index.writer", "IndexWriter", "_anchor_fixes"),
+    "text fields (add_docs)": ("bnsearch.index.builder", "ChunkTable", "add_docs"),
+    "headline fields (add_values)": ("bnsearch.index.builder", "ChunkTable", "add_values"),
+    "segment builds": ("bnsearch.index.builder", "SegmentBuilder", "build"),
+    "stored rows": ("bnsearch.index.store", "StoreWriter", "add"),
+    "link maps": ("bnsearch.index.builder", None, "build_maps"),
+    "segment files": ("bnsearch.index.workers", None, "write_segment"),
+}
+#: Parts whose every call is listed too (they grow with the index, or not).
+PER_CALL_PARTS = ("graph updates", "segment builds")
+
+
+def timed_parts() -> tuple[dict[str, float], dict[str, list[float]]]:
+    """Wrap each function of :data:`LINK_PARTS` in a timer summing its process time
+    (CPU seconds of this process); returns the sums and, for
+    :data:`PER_CALL_PARTS`, each call's, both filled as the wrapped functions run. A
+    recursive call is counted once (the outermost)."""
+    import importlib
+
+    sums: dict[str, float] = dict.fromkeys(LINK_PARTS, 0.0)
+    calls: dict[str, list[float]] = {label: [] for label in PER_CALL_PARTS}
+
+    def wrapped(label: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        depth = [0]
+
+        def timer(*args: Any, **kwargs: Any) -> Any:
+            if depth[0]:
+                return function(*args, **kwargs)
+            depth[0] += 1
+            began = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent = time.process_time() - began
+                depth[0] -= 1
+                sums[label] += spent
+                if label in calls:
+                    calls[label].append(round(spent, 3))
+
+        return timer
+
+    for label, (module_name, owner_name, attribute) in LINK_PARTS.items():
+        module = importlib.import_module(module_name)
+        owner = module if owner_name is None else getattr(module, owner_name)
+        setattr(owner, attribute, wrapped(label, getattr(owner, attribute)))
+    # a segment's postings field by field ("field NAME": a segment build's fields, and
+    # the anchors field of the last flush and of the commit's anchor update)
+    builder = importlib.import_module("bnsearch.index.builder").SegmentBuilder
+    field_arrays = builder._field_arrays
+
+    def by_field(self: Any, spec: Any) -> Any:
+        began = time.process_time()
+        try:
+            return field_arrays(self, spec)
+        finally:
+            label = f"field {spec.name}"
+            sums[label] = sums.get(label, 0.0) + time.process_time() - began
+
+    builder._field_arrays = by_field
+    return sums, calls
+
+
+def links_parts(size: int) -> dict[str, Any]:
+    """Where a links build's extra CPU goes: the same ``size`` synthetic articles built
+    without links and with six related headlines each, each variant in its own process
+    (the two started together), with :func:`timed_parts`' timers; per part the CPU
+    seconds of each and the difference. A run for people:
+    ``python benchmarks/bench_indexing.py links-parts N``."""
+    folder = Path(tempfile.mkdtemp(prefix="bench-links-parts-"))
+    began = time.strftime("%H:%M:%S UTC", time.gmtime())
+    try:
+        built = variants_apart(["plain", "links"], size, folder, "--parts")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    plain, links = built["plain"], built["links"]
+    return {
+        "articles": size,
+        "started": began,
+        "load": round(os.getloadavg()[0], 2),
+        "cpu_s": {"plain": plain["cpu_seconds"], "links": links["cpu_seconds"]},
+        "ratio_cpu": round(links["cpu_seconds"] / plain["cpu_seconds"], 3),
+        "extra_s": round(links["cpu_seconds"] - plain["cpu_seconds"], 2),
+        "parts_s": {
+            label: {
+                "plain": round(plain["parts"].get(label, 0.0), 3),
+                "links": round(links["parts"].get(label, 0.0), 3),
+                "extra": round(links["parts"].get(label, 0.0) - plain["parts"].get(label, 0.0), 3),
+            }
+            for label in dict.fromkeys([*plain["parts"], *links["parts"]])
+        },
+        "per_call_s": {"plain": plain["per_call"], "links": links["per_call"]},
+    }
 
 
 def anchors_splice(kept: Path, work: Path, rounds: int = 5) -> dict[str, Any]:
@@ -510,7 +632,12 @@ if __name__ == "__main__":
         print(json.dumps(links_ab(int(given[0]), rounds_arg, one_process=one)))
         sys.exit(0)
     if sys.argv[1] == "links-variant":
-        print(json.dumps(links_variant(sys.argv[2], int(sys.argv[3]), Path(sys.argv[4]))))
+        with_parts = "--parts" in sys.argv[5:]
+        variant_arg, size_arg, folder_arg = sys.argv[2], int(sys.argv[3]), Path(sys.argv[4])
+        print(json.dumps(links_variant(variant_arg, size_arg, folder_arg, parts=with_parts)))
+        sys.exit(0)
+    if sys.argv[1] == "links-parts":
+        print(json.dumps(links_parts(int(sys.argv[2]))))
         sys.exit(0)
     engine_name, limit_arg, synthetic_arg = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     print(json.dumps(child_main(engine_name, limit_arg or None, synthetic_arg or None)))
