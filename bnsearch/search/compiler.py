@@ -258,7 +258,7 @@ class Compiler:
             kind="terms",
             label=term,
             boost=float(count),
-            terms={field: (term,) for field in fields},
+            terms=dict.fromkeys(fields, (term,)),
             weights=self.weights,
             form_flag=flag,
         )
@@ -279,7 +279,7 @@ class Compiler:
                     kind="terms",
                     label=f"{term} ~ {variant}",
                     boost=count * weight * scale,
-                    terms={field: (variant,) for field in variant_fields},
+                    terms=dict.fromkeys(variant_fields, (variant,)),
                     weights=self.weights,
                 ),
             )
