@@ -957,7 +957,11 @@ class SegmentReader:
         encoded = _utf8(term) if _TERMS is not None else None
         for field in fields:
             arrays = self._lazy_field(field)
-            index = self._term_index(field, arrays, term, encoded)
+            table = arrays.table  # (the compiled table's lookup inlined: two fields a word)
+            if table and encoded is not None:
+                index: int = table.find(encoded)
+            else:
+                index = self._term_index(field, arrays, term, encoded)
             if index < 0:
                 continue
             if isinstance(arrays, DeltaField):

@@ -258,7 +258,7 @@ class Compiler:
             kind="terms",
             label=term,
             boost=float(count),
-            terms={field: (term,) for field in fields},
+            terms=dict.fromkeys(fields, (term,)),
             weights=self.weights,
             form_flag=flag,
         )
@@ -279,7 +279,7 @@ class Compiler:
                     kind="terms",
                     label=f"{term} ~ {variant}",
                     boost=count * weight * scale,
-                    terms={field: (variant,) for field in variant_fields},
+                    terms=dict.fromkeys(variant_fields, (variant,)),
                     weights=self.weights,
                 ),
             )
@@ -298,8 +298,9 @@ class Compiler:
         known: tuple[tuple[str, tuple[str, ...], float], ...] | None = self.ctx.interned.get(key)
         if known is not None:
             return known
-        n = self.ctx.total_docs
-        df = max(self.ctx.doc_freq(field, term) for field in fields)
+        ctx = self.ctx
+        n = ctx.total_docs
+        df = ctx.max_doc_freq(fields, term)
         found: dict[str, list[str]] = {}
         for field in fields:
             spellings = self.ctx.spelling(field)
@@ -316,7 +317,7 @@ class Compiler:
         for variant, variant_fields in found.items():
             scale = 1.0
             if typed_idf:
-                variant_df = max(self.ctx.doc_freq(f, variant) for f in variant_fields)
+                variant_df = ctx.max_doc_freq(variant_fields, variant)
                 scale = typed_idf / float(idf(n, variant_df))
             out.append((variant, tuple(variant_fields), scale))
         result: tuple[tuple[str, tuple[str, ...], float], ...] = self.ctx.intern(key, tuple(out))
@@ -428,6 +429,8 @@ class Compiler:
         singles: dict[str, tuple[str, ...]] = {}
         analyzed: dict[int, tuple[tuple[int, str], ...]] = {}  # fields sharing an analyzer
         for name in fields:
+            if not self.ctx.has_postings(name):
+                continue  # (nothing to read there: as words() and prefixes skip it)
             if not self.ctx.is_text(name):
                 key = self.keyword_key(text)
                 if key is not None:

@@ -4,7 +4,7 @@ counts."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -153,6 +153,20 @@ class Context:
             if self.statistics is not None:
                 found = self._doc_freqs[key] = self.statistics.doc_freq(field, term, found)
         return found
+
+    def max_doc_freq(self, fields: Iterable[str], term: str) -> int:
+        """The largest :meth:`doc_freq` of ``term`` over ``fields`` (0 for none): one
+        call for a word's figure in every field (its spelling variants' scale, a phrase's
+        idf), each field's figure remembered as :meth:`doc_freq` does."""
+        known = self._doc_freqs
+        best = 0
+        for field in fields:
+            found = known.get((field, term))
+            if found is None:
+                found = self.doc_freq(field, term)
+            if found > best:
+                best = found
+        return best
 
     def unit_doc_freq(self, unit: Unit, local: int) -> int:
         """The live documents ``unit`` matches: ``local`` (counted over the snapshot's

@@ -186,17 +186,23 @@ class Evaluator:
     def _read_parts(self, unit: Unit, segment: SegmentReader) -> list[Part]:
         ctx = self.ctx
         found_parts: list[Part] = []
-        for field, phrase in unit.phrases.items():
-            if ctx.has_postings(field):
-                docs, freqs = phrase_frequencies(segment, field, phrase, cache=ctx.positions)
-                if len(docs):
-                    found_parts.append((field, docs, freqs, -1))
+        if unit.phrases:
+            for field, phrase in unit.phrases.items():
+                if ctx.has_postings(field):
+                    docs, freqs = phrase_frequencies(segment, field, phrase, cache=ctx.positions)
+                    if len(docs):
+                        found_parts.append((field, docs, freqs, -1))
         unit_terms = unit.terms
         if not found_parts and unit_terms:  # one term in every field (a word's usual
-            each = iter(unit_terms.values())  # unit): its slices in one call
-            first = next(each)
-            if len(first) == 1 and all(more == first for more in each):
-                return segment.term_slices(first[0], filter(ctx.has_postings, unit_terms))
+            first = None  # unit): its slices in one call
+            for terms in unit_terms.values():  # (a loop: a unit has a few fields)
+                if first is None:
+                    first = terms
+                elif terms != first:
+                    break
+            else:
+                if first is not None and len(first) == 1:
+                    return segment.term_slices(first[0], filter(ctx.has_postings, unit_terms))
         for field, terms in unit.terms.items():
             if not ctx.has_postings(field):
                 continue
@@ -329,11 +335,12 @@ class Evaluator:
         known = self.ctx.interned.get(key)
         if known is not None and known[0] is unit:
             return float(known[1])
-        words: dict[str, int] = {}
+        words: dict[str, list[str]] = {}  # (a word's fields: its figure is their largest)
         for field, pairs in unit.phrases.items():
             for _, term in pairs:
-                words[term] = max(words.get(term, 0), self.ctx.doc_freq(field, term))
-        value = float(sum(idf(n, value) for value in words.values()))
+                words.setdefault(term, []).append(field)
+        max_doc_freq = self.ctx.max_doc_freq
+        value = float(sum(idf(n, max_doc_freq(fields, term)) for term, fields in words.items()))
         self.ctx.intern(key, (unit, value))
         return value
 
@@ -372,7 +379,7 @@ class Evaluator:
                     several[i] = (docs, x)
                     dfs[i] += count
             merged.append(several)
-        idfs = self._idfs(units, dfs)
+        idfs = self._idfs(units, dfs.tolist())
         weights = np.array([u.boost * w for u, w in zip(units, idfs, strict=True)], np.float32)
         bonuses = [(i, self.form_bonus(u, idfs[i])) for i, u in enumerate(units)]
         bonuses = [(i, bonus) for i, bonus in bonuses if bonus]
@@ -397,17 +404,16 @@ class Evaluator:
             result.append((docs, acc[docs].astype(np.float32)))
         return result
 
-    def _idfs(self, units: Sequence[Unit], dfs: npt.NDArray[np.int64]) -> list[float]:
+    def _idfs(self, units: Sequence[Unit], dfs: Sequence[int]) -> list[float]:
         """Per unit, its idf from its live document frequency (one rule for both paths)."""
-        if self.ctx.statistics is not None:  # global figures (a sharded index)
-            dfs = np.array(
-                [self.ctx.unit_doc_freq(u, int(df)) for u, df in zip(units, dfs, strict=True)],
-                dtype=np.int64,
-            )
-        if all(u.kind == "terms" for u in units):
-            n = self.ctx.total_docs
-            return [float(idf(n, df)) for df in dfs.tolist()]
-        return [self.unit_idf(u, int(df)) for u, df in zip(units, dfs.tolist(), strict=True)]
+        ctx = self.ctx
+        if ctx.statistics is not None:  # global figures (a sharded index)
+            dfs = [ctx.unit_doc_freq(u, int(df)) for u, df in zip(units, dfs, strict=True)]
+        idfs: list[float] = []
+        unit_idf = self.unit_idf
+        for unit, df in zip(units, dfs, strict=True):  # (a loop: a query has a few units)
+            idfs.append(unit_idf(unit, int(df)))
+        return idfs
 
     def _flat_compiled(
         self,
@@ -542,7 +548,9 @@ class Evaluator:
     def _unit_pieces(self, unit: Unit) -> list[Pieces]:
         """A unit's share of the core's arguments in every segment: per slice, its docs,
         tfs, multiplier and form flags (:meth:`_part_forms`), after the slices."""
-        ctx = self.ctx
+        multiplier = self.ctx.multiplier
+        part_forms = self._part_forms
+        weights = unit.weights
         out: list[Pieces] = []
         for segment in self.segments:
             parts = self.parts(unit, segment)
@@ -550,8 +558,8 @@ class Evaluator:
             for part in parts:
                 docs.append(part[1])
                 tfs.append(part[2])
-                mults.append(ctx.multiplier(segment, part[0], unit.weights[part[0]]))
-                forms.append(self._part_forms(unit, segment, part))
+                mults.append(multiplier(segment, part[0], weights[part[0]]))
+                forms.append(part_forms(unit, segment, part))
             out.append((parts, docs, tfs, mults, forms))
         return out
 
@@ -587,11 +595,11 @@ class Evaluator:
         self, units: Sequence[Unit], records: list[UnitArgs]
     ) -> list[tuple[float, float, int]]:
         """:meth:`_figures` made from the units' live document frequencies."""
-        dfs = np.array([record.df for record in records], dtype=np.int64)
-        idfs = self._idfs(units, dfs)
+        idfs = self._idfs(units, [record.df for record in records])
         figures = []
+        form_bonus = self.form_bonus
         for unit, unit_idf in zip(units, idfs, strict=True):
-            bonus = self.form_bonus(unit, unit_idf)
+            bonus = form_bonus(unit, unit_idf)
             figures.append((unit.boost * unit_idf, bonus, unit.form_flag if bonus else 0))
         if self.ctx.statistics is None:
             for record, figure in zip(records, figures, strict=True):

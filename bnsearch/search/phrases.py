@@ -206,13 +206,17 @@ def _compiled_frequencies(
     compiled: ModuleType, segment: SegmentReader, field: str, phrase: Sequence[tuple[int, str]]
 ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
     """:func:`phrase_frequencies` over the whole segment, on the compiled core."""
-    runs = []
-    for _, term in phrase:
-        run = segment.position_run(field, term)
+    runs: list[tuple[Any, Any, int, Any]] = []
+    shared = True  # (every term's positions in one array: see shared_positions)
+    position_run = segment.position_run
+    for _, term in phrase:  # (a loop, not comprehensions: a phrase has a few terms)
+        run = position_run(field, term)
         if run is None or not len(run[0]):
             return _EMPTY_DOCS, _EMPTY_DOCS
+        if runs and run[3] is not runs[0][3]:
+            shared = False
         runs.append(run)
-    if any(run[3] is not runs[0][3] for run in runs):  # (see shared_positions)
+    if not shared:
         parts, at = [], 0
         for run in runs:
             count = int(np.sum(run[1], dtype=np.int64))
@@ -220,15 +224,18 @@ def _compiled_frequencies(
             at += count
         joined = np.concatenate([part[3] for part in parts])
         runs = [(part[0], part[1], part[2], joined) for part in parts]
+    docs_of: list[Any] = []
+    tfs_of: list[Any] = []
+    firsts: list[int] = []
+    shifts: list[int] = []
+    for run, (shift, _) in zip(runs, phrase, strict=True):
+        docs_of.append(run[0])
+        tfs_of.append(run[1])
+        firsts.append(run[2])
+        shifts.append(shift)
     docs: npt.NDArray[Any]
     freqs: npt.NDArray[Any]
-    docs, freqs = compiled.phrase_frequencies(
-        [run[0] for run in runs],
-        [run[1] for run in runs],
-        [run[2] for run in runs],
-        [shift for shift, _ in phrase],
-        runs[0][3],
-    )
+    docs, freqs = compiled.phrase_frequencies(docs_of, tfs_of, firsts, shifts, runs[0][3])
     if not len(docs):
         return _EMPTY_DOCS, _EMPTY_DOCS
     return docs, freqs
