@@ -437,3 +437,129 @@ def test_the_gained_headlines_are_placed_where_their_lookups_found_the_targets(
         assert where is not None
         gained = [targets[number].title] if number in (1, 3) else []
         assert reader.stored(*where)["anchors"] == gained
+
+
+# -- the resolution's arrays against a reference ------------------------------------------
+
+
+def _reference_resolution(spec, base, base_terms, earlier, update):  # type: ignore[no-untyped-def]
+    """The field of an adding update's docs as the eighth to tenth sessions' readers
+    made it (a Python pass a posting; the reference the array passes of
+    anchoradds._resolved_field are compared with): each doc's postings in its source
+    (the last earlier update holding it, else base), the added ones shifted after its
+    last position and the gap, as builder.postings_field's dict."""
+    from bnsearch.index.anchorfile import _terms
+    from bnsearch.index.builder import postings_field
+    from bnsearch.index.schema import POSITION_GAP
+
+    def doc_postings(arrays, terms, doc):  # type: ignore[no-untyped-def]
+        found = []
+        for number, term in enumerate(terms):
+            start, end = int(arrays.indptr[number]), int(arrays.indptr[number + 1])
+            at = int(arrays.posptr[number]) if arrays.posptr is not None else 0
+            for posting in range(start, end):
+                tf = int(arrays.tfs[posting])
+                if int(arrays.docs[posting]) == doc:
+                    flag = 0 if arrays.forms is None else int(arrays.forms[posting])
+                    pos = [] if arrays.pos is None else arrays.pos[at : at + tf].tolist()
+                    found.append((term, tf, pos, flag))
+                at += tf
+        return found
+
+    postings: dict[tuple[str, int], list[int]] = {}
+    lens = []
+    mini = update.fields[spec.name]
+    for slot, doc in enumerate(update.docs.tolist()):
+        arrays, terms, local = base, base_terms, doc
+        for old in reversed(earlier):
+            if old.slot_of(doc) is not None:
+                arrays, local = old.fields[spec.name], old.slot_of(doc)
+                terms = _terms(arrays)
+                break
+        last = -1
+        for term, tf, pos, flag in doc_postings(arrays, terms, local):
+            postings[(term, slot)] = [flag, *(pos if spec.positions else [0] * tf)]
+            last = max([last, *pos])
+        shift = last + 1 + POSITION_GAP if last >= 0 else 0
+        for term, tf, pos, flag in doc_postings(mini, _terms(mini), slot):
+            moved = [p + shift for p in pos] if spec.positions else [0] * tf
+            held = postings.setdefault((term, slot), [0])
+            held[0] |= flag
+            held.extend(moved)
+        lens.append(int(arrays.lens[local]) + int(mini.lens[slot]))
+    has_forms = mini.forms is not None or base.forms is not None
+    return postings_field(spec, postings, lens, len(lens), has_forms)
+
+
+def _field_of(spec, built):  # type: ignore[no-untyped-def]
+    from bnsearch.index.segment import _FieldArrays, encode_strings
+
+    prefix = f"fld.{spec.name}"
+    stems = {k: v for k, v in built.items() if k.startswith(prefix + ".")}
+    terms = stems.pop(f"{prefix}.terms")
+    stems[f"{prefix}.terms.blob"], stems[f"{prefix}.terms.off"] = encode_strings(terms)
+    arrays = _FieldArrays(
+        stems.__getitem__, prefix, True, spec.positions, f"{prefix}.forms" in stems
+    )
+    arrays.terms = terms
+    return arrays
+
+
+@pytest.mark.parametrize("doc_order", [False, True])
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("schema", [news_schema(), _nostem_schema()], ids=["news", "nostem"])
+def test_an_adding_updates_resolution_matches_a_pass_a_posting(
+    seed: int, schema: Schema, doc_order: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """anchoradds resolves an adding update by array passes (each source's postings of
+    its docs and the added ones merged by (term, doc)); on random base fields, earlier
+    replacing updates (some docs in several, some in none) and adding updates (docs
+    with no earlier anchors, headlines that analyse to nothing, long ones), it gives
+    the arrays, values and dtypes, of a pass over each doc's postings."""
+    import numpy as np
+
+    import bnsearch.index.segment as segment_module
+    from bnsearch.index import anchoradds
+    from bnsearch.index.anchorfile import AnchorUpdate
+
+    if doc_order:  # the base field read in doc order (a large segment's)
+        monkeypatch.setattr(segment_module, "DOC_ORDER_POSTINGS", 0)
+    rng = random.Random(seed)
+    count = rng.randrange(5, 40)
+
+    def anchors(docs: int) -> list[tuple[str, ...]]:
+        return [tuple(_headline(rng) for _ in range(rng.randrange(0, 5))) for _ in range(docs)]
+
+    base_built = anchor_fields(schema, anchors(count))[0]
+
+    def update(number: int, adds: bool) -> AnchorUpdate:
+        docs = sorted(rng.sample(range(count), rng.randrange(1, count)))
+        built = few_anchor_fields(schema, anchors(len(docs)))
+        assert built is not None
+        empty = np.zeros(0, dtype=np.uint8), np.zeros(1, dtype=np.int64)
+        return AnchorUpdate(
+            docs=np.array(docs, dtype=np.int64),
+            pointers=np.zeros(len(docs) + 1, dtype=np.int64),
+            headlines=empty,
+            fields={s.name: _field_of(s, built) for s in schema.fields if s.source == "anchors"},
+            name=f"u{number}",
+            generation=number,
+            adds=adds,
+        )
+
+    earlier = [update(number, False) for number in range(rng.randrange(0, 4))]
+    adding = update(len(earlier), True)
+    for spec in schema.fields:
+        if spec.source != "anchors" or spec.kind != "text":
+            continue
+        base = _field_of(spec, base_built)
+        base_terms = list(base.terms)
+        got = anchoradds._resolved_field(spec, base, base_terms, earlier, adding)
+        want = _field_of(spec, _reference_resolution(spec, base, base_terms, earlier, adding))
+        assert got.terms == want.terms
+        for name in ("indptr", "docs", "tfs", "norms", "lens", "pos", "posptr", "forms"):
+            mine, theirs = getattr(got, name), getattr(want, name)
+            assert (mine is None) == (theirs is None), name
+            if mine is not None:
+                assert mine.dtype == theirs.dtype, name
+                assert np.array_equal(mine, theirs), name

@@ -394,26 +394,19 @@ class _FieldArrays:
     ) -> npt.NDArray[np.int64]:
         """Where in :attr:`pos` the positions of the postings ``chosen`` start
         (``owners``: each one's term ordinal): its term's ``posptr`` plus the tfs of the
-        term's postings before it. A field read in doc order (:meth:`doc_postings`) keeps
-        every posting's running tf sum (4 or 8 bytes a posting, made once: a large term's
-        postings are not summed again for each doc); another sums a term's slice."""
+        term's postings before it, read from every posting's running tf sum (4 bytes a
+        posting, 8 past 2^32 positions; made at the first call and kept: no posting's
+        term is summed again for each doc)."""
         assert self.posptr is not None
-        indptr = np.asarray(self.indptr)
-        firsts = indptr[owners].astype(np.int64)
+        firsts = np.asarray(self.indptr)[owners].astype(np.int64)
         starts = np.asarray(self.posptr)[owners].astype(np.int64)
-        if self._doc_order is not None:
-            if self._tfs_before is None:
-                running = np.zeros(len(self.tfs) + 1, dtype=np.int64)
-                np.cumsum(self.tfs, out=running[1:])
-                fits = running[-1] <= np.iinfo(np.uint32).max
-                self._tfs_before = running.astype(np.uint32) if fits else running
-            before = self._tfs_before
-            starts += before[chosen].astype(np.int64) - before[firsts].astype(np.int64)
-            return starts
-        tfs = np.asarray(self.tfs)
-        for number, (at, first) in enumerate(zip(chosen.tolist(), firsts.tolist(), strict=True)):
-            if at > first:
-                starts[number] += int(tfs[first:at].sum(dtype=np.int64))
+        if self._tfs_before is None:
+            running = np.zeros(len(self.tfs) + 1, dtype=np.int64)
+            np.cumsum(self.tfs, out=running[1:])
+            fits = running[-1] <= np.iinfo(np.uint32).max
+            self._tfs_before = running.astype(np.uint32) if fits else running
+        before = self._tfs_before
+        starts += before[chosen].astype(np.int64) - before[firsts].astype(np.int64)
         return starts
 
     def doc_postings(self, docs: Sequence[int], *, keep: bool = True) -> npt.NDArray[np.int64]:
