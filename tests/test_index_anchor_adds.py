@@ -127,7 +127,8 @@ def test_random_histories_with_adding_updates_match_a_fresh_build(
     seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Commits of new linkers (adding updates), linkers deleted and targets retitled
-    (replacing updates after adds), folds past MAX_UPDATES, merges, writers reopened, a
+    (replacing updates after adds), folds past MAX_UPDATES (of adding updates alone:
+    one adding update; with a replacing one: a replacing update), merges, writers reopened, a
     searcher refreshed all along (its anchors field spliced): stored anchors, scores
     (both fields lists, phrases included) and verify equal a fresh build's, and so does
     a reader opened anew."""
@@ -141,6 +142,15 @@ def test_random_histories_with_adding_updates_match_a_fresh_build(
         return original(schema, olds, changes, analyzed, adds=adds)
 
     monkeypatch.setattr(writer_module, "update_arrays", recording)
+    folded: list[int] = []  # per fold of adding updates into one adding update: its docs
+    original_folded = writer_module.folded_gains
+
+    def folding(updates, gains):  # type: ignore[no-untyped-def]
+        found = original_folded(updates, gains)
+        folded.append(len(found))
+        return found
+
+    monkeypatch.setattr(writer_module, "folded_gains", folding)
     rng = random.Random(seed)
     path = tmp_path / "idx"
     index = Index.create(path)
@@ -151,7 +161,7 @@ def test_random_histories_with_adding_updates_match_a_fresh_build(
     searcher = index.searcher()
     factor = [256, 3, 4][seed % 3]  # 256: no merge, one segment folds its updates
     share = 0.65  # of the commits: new articles only (adding updates)
-    if seed >= 6:  # mostly adds, no merge: folds of many adding updates
+    if seed >= 6:  # mostly adds, no merge: folds of adding updates into an adding one
         factor, share = 256, 0.92
     policy = MergePolicy(merge_factor=factor)
     writer = index.writer(merge_policy=policy)
@@ -193,8 +203,10 @@ def test_random_histories_with_adding_updates_match_a_fresh_build(
     _same_as_fresh(Index.open(path), live)
     assert verify(path).ok
     assert any(adds for adds, _ in kinds) and any(not adds for adds, _ in kinds)
-    if factor == 256:
-        assert any(carried for _, carried in kinds)  # a fold carried an adding update
+    if factor == 256:  # a fold carried an adding update (into a replacing or adding one)
+        assert any(carried for _, carried in kinds) or folded
+    if seed >= 6:
+        assert folded  # adding updates folded into an adding one
 
 
 def test_an_adding_update_holds_only_the_gained_headlines_under_names_apart(
@@ -363,20 +375,24 @@ def test_an_anchor_update_keeps_the_deletions_read_already(
     _same_as_fresh(index, live)
 
 
-def test_a_fold_analyses_no_gained_headline_for_nothing(
+def test_a_fold_of_adding_updates_is_one_adding_update_of_their_gains(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A commit of new linkers whose target segment's updates are due to fold writes a
-    replacing update of the targets' whole anchors; the headlines they gain are not
-    analysed ahead for an adding update it does not write (one analysis of the whole
-    anchors, by update_arrays), while a commit that writes an adding update analyses
-    exactly the gained headlines."""
+    """A commit of new linkers whose target segment's updates (all adding) are due to
+    fold writes ONE adding update in their place: each doc's headlines gained over the
+    folded updates and this commit, in order; only those are analysed (once, ahead),
+    nothing of the targets is read (no stored anchors), and the index equals a fresh
+    build. (Before, the fold was a replacing update: the targets' whole anchors read
+    and analysed again.)"""
     import bnsearch.index.writer as writer_module
+    from bnsearch.index.segment import SegmentReader
 
     analysed: list[list[tuple[str, ...]]] = []  # per commit: the anchors analysed ahead
     written: list[bool] = []  # per commit: it wrote an adding update
+    stored: list[int] = []  # docs whose stored anchors were read
     original_groups = writer_module.analyzed_groups
     original_update = writer_module.update_arrays
+    original_stored = SegmentReader.stored_anchors
 
     def groups(schema, anchors):  # type: ignore[no-untyped-def]
         analysed[-1].extend(row for group in anchors for row in group)
@@ -386,24 +402,44 @@ def test_a_fold_analyses_no_gained_headline_for_nothing(
         written[-1] = adds
         return original_update(schema, olds, changes, found, adds=adds)
 
+    def stored_anchors(self, doc):  # type: ignore[no-untyped-def]
+        stored.append(doc)
+        return original_stored(self, doc)
+
     monkeypatch.setattr(writer_module, "analyzed_groups", groups)
     monkeypatch.setattr(writer_module, "update_arrays", update)
-    index = Index.create(tmp_path / "idx")
+    monkeypatch.setattr(SegmentReader, "stored_anchors", stored_anchors)
+    path = tmp_path / "idx"
+    index = Index.create(path)
     targets = [_target(n) for n in range(3)]
+    live = {target.id: target for target in targets}
     with index.writer() as writer:
         writer.add_many(targets)
+    gains: dict[int, list[str]] = {0: [], 1: [], 2: []}
     with index.writer(merge_policy=MergePolicy(merge_factor=256)) as writer:
         for number in range(MAX_UPDATES + 2):
             analysed.append([])
             written.append(False)
             headline = targets[number % 3].title
             related = [RelatedLink(headline=headline)]
-            writer.add(Article(id=f"s{number}", title=f"উৎস {number}", body="নদী", related=related))
+            linker = Article(id=f"s{number}", title=f"উৎস {number}", body="নদী", related=related)
+            writer.add(linker)
+            live[linker.id] = linker
             writer.commit()
-            expected = [(headline,)] if written[-1] else []
+            gains[number % 3].append(headline)
+            if number == MAX_UPDATES:  # the fold: every gain since the build, by doc
+                expected = [tuple(gains[doc]) for doc in sorted(gains)]
+                (segment,) = [s for s in index.reader().segments if s.max_doc == 3]
+                (update_read,) = segment.anchor_updates  # one adding update in their place
+                assert update_read.adds
+                assert update_read.rows == expected
+            else:
+                expected = [(headline,)]
+            assert written[-1], number  # an adding update, the fold's too
             assert analysed[-1] == expected, number
-    assert written.count(False) == 1  # the fold: the (MAX_UPDATES + 1)-th commit
-    assert written.index(False) == MAX_UPDATES
+    assert stored == []
+    _same_as_fresh(index, live)
+    assert verify(path).ok
 
 
 def test_the_gained_headlines_are_placed_where_their_lookups_found_the_targets(
