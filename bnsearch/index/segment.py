@@ -830,7 +830,6 @@ class SegmentReader:
         found = self._anchored.get(field)
         if found is None:
             from bnsearch.index.anchoradds import resolved
-            from bnsearch.index.anchorfile import materialize, splice
 
             base = self._fields[field]
             if base.terms is None:
@@ -839,6 +838,7 @@ class SegmentReader:
             spec = self.schema[field]
             update = resolved(spec, base, base_terms, raw, self._resolutions)
             source = self._splice_sources.pop(field, None)
+            spliced: tuple[tuple[AnchorUpdate, ...], _FieldArrays] | None = None
             if source is not None:  # built under earlier updates: only the new docs change
                 earlier, built = source
                 before = None
@@ -849,10 +849,9 @@ class SegmentReader:
                 else:
                     previous = built
                 found = self._deferred(spec, previous, earlier, before, raw, update)
-                if found is None:
-                    found = splice(spec, base, base_terms, previous, earlier, update, self.max_doc)
+                spliced = (earlier, previous)
             if found is None:
-                found = materialize(spec, base, base_terms, update, self.max_doc)
+                found = self._built_anchor_field(spec, spliced, update)
             self._anchored[field], self._anchored_under[field] = found, update
         return found
 
@@ -869,21 +868,36 @@ class SegmentReader:
         later updates deferred (:func:`.anchordelta.deferred`; ``before``: deferred
         under the updates before), or None when they cannot be."""
         from bnsearch.index.anchordelta import deferred
-        from bnsearch.index.anchorfile import materialize, splice
 
         if spec.kind != TEXT or previous.terms is None or previous.lens is None:
             return None
-        base, max_doc = self._fields[spec.name], self.max_doc
+        base = self._fields[spec.name]
         assert base.terms is not None
-        base_terms = base.terms
 
         def whole() -> _FieldArrays:
-            made = splice(spec, base, base_terms, previous, earlier, update, max_doc)
-            if made is None:
-                made = materialize(spec, base, base_terms, update, max_doc)
-            return made
+            return self._built_anchor_field(spec, (earlier, previous), update)
 
-        return deferred(spec, previous, earlier, before, raw, update, base, base_terms, whole)
+        return deferred(spec, previous, earlier, before, raw, update, base, base.terms, whole)
+
+    def _built_anchor_field(
+        self,
+        spec: FieldSpec,
+        source: tuple[tuple[AnchorUpdate, ...], _FieldArrays] | None,
+        update: tuple[AnchorUpdate, ...],
+    ) -> _FieldArrays:
+        """The anchor field ``spec`` built whole under ``update`` (resolved): spliced
+        (:func:`.anchorfile.splice`) into ``source``'s field (built under its updates),
+        else materialized from the segment's own field."""
+        from bnsearch.index.anchorfile import materialize, splice
+
+        base = self._fields[spec.name]
+        assert base.terms is not None
+        if source is not None:
+            earlier, previous = source
+            made = splice(spec, base, base.terms, previous, earlier, update, self.max_doc)
+            if made is not None:
+                return made
+        return materialize(spec, base, base.terms, update, self.max_doc)
 
     def terms(self, field: str) -> list[str]:
         """The field's terms, sorted (decoded once, then cached)."""
