@@ -16,7 +16,9 @@ by the same docs with their whole field), so that :func:`.anchorfile.materialize
 :func:`.anchorfile.splice`, which know replacing updates only, build the field from
 them. An update's resolution depends only on the updates before it, which no later
 commit changes (a fold carries the newest updates, so it drops an update only with every
-one after it), so a reader keeps each one once made.
+one after it), so a reader keeps each one once made. The resolution is array passes
+over the docs' postings (no Python step a posting): a fold of adding updates is itself
+an adding update of hundreds of docs, resolved at the refresh after it.
 """
 
 from __future__ import annotations
@@ -191,8 +193,10 @@ def _merged(parts: Sequence[_Postings], count: int) -> _Postings:
     in each) as one field's postings in (term, doc) order: a (term, doc) that several
     hold is one posting, its frequency their sum, its flags their OR, its positions
     their runs in the order of ``parts``."""
-    names = sorted({name for part in parts for name in part.names})
-    rank = {name: number for number, name in enumerate(names)}
+    # (each part's names ascend: one sort of their runs merges them, then adjacent
+    # repeats go; no set of every name)
+    names = list(dict.fromkeys(sorted([name for part in parts for name in part.names])))
+    rank = dict(zip(names, range(len(names)), strict=True))
     term_ids = np.concatenate(
         [
             np.array([rank[name] for name in part.names], dtype=np.int64)[part.owners]
