@@ -111,10 +111,10 @@ def _resolved_field(
     sources = np.full(count, -1, dtype=np.int64)
     locals_ = docs.copy()
     for number, old in enumerate(earlier):  # (oldest first: a later one wins)
-        held = np.asarray(old.docs, dtype=np.int64)
+        held = old.docs
         if not len(held) or not count:
             continue
-        at = np.minimum(np.searchsorted(held, docs), len(held) - 1)
+        at = np.minimum(held.searchsorted(docs), len(held) - 1)
         hit = held[at] == docs
         sources[hit] = number
         locals_[hit] = at[hit]
@@ -154,27 +154,32 @@ def _postings_of(
 ) -> _Postings:
     """The postings in ``arrays`` of the docs ``wanted`` (ascending; ``None``: every
     doc, numbered as they are), each doc ``wanted[i]`` numbered ``slots[i]``."""
-    indptr = np.asarray(arrays.indptr, dtype=np.int64)
-    if wanted is None:
-        chosen = np.arange(int(indptr[-1]), dtype=np.int64)
+    indptr = np.asarray(arrays.indptr)
+    pos = np.zeros(0, dtype=np.int64)
+    if wanted is None:  # (all of a small field's postings, its positions in turn)
+        total = int(indptr[-1])
+        owners = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
+        found_docs = np.asarray(arrays.docs).astype(np.int64)
+        tfs = np.asarray(arrays.tfs).astype(np.int64)
+        chosen: slice | npt.NDArray[np.int64] = slice(0, total)
+        if positions and arrays.pos is not None and total:
+            pos = np.asarray(arrays.pos)[: int(tfs.sum())].astype(np.int64)
     else:
         chosen = arrays.doc_postings(wanted.tolist())
-    # (the field's arrays are gathered, then widened: not widened whole, millions at 1M)
-    owners = np.searchsorted(indptr, chosen, side="right") - 1
-    found_docs = np.asarray(arrays.docs)[chosen].astype(np.int64)
-    if wanted is not None:
+        # (the field's arrays are gathered, then widened: not widened whole, millions at 1M)
+        owners = indptr.searchsorted(chosen, side="right").astype(np.int64) - 1
+        found_docs = np.asarray(arrays.docs)[chosen].astype(np.int64)
         assert slots is not None
-        found_docs = slots[np.searchsorted(wanted, found_docs)]
-    tfs = np.asarray(arrays.tfs)[chosen].astype(np.int64)
+        found_docs = slots[wanted.searchsorted(found_docs)]
+        tfs = np.asarray(arrays.tfs)[chosen].astype(np.int64)
+        if positions and arrays.pos is not None and len(chosen):
+            starts = arrays.position_starts(chosen, owners)
+            pos = np.asarray(arrays.pos)[run_positions(starts, tfs)].astype(np.int64)
     flags = (
-        np.zeros(len(chosen), dtype=np.uint8)
+        np.zeros(len(tfs), dtype=np.uint8)
         if arrays.forms is None
         else np.asarray(arrays.forms)[chosen].astype(np.uint8)
     )
-    pos = np.zeros(0, dtype=np.int64)
-    if positions and arrays.pos is not None and len(chosen):
-        starts = arrays.position_starts(chosen, owners)
-        pos = np.asarray(arrays.pos)[run_positions(starts, tfs)].astype(np.int64)
     # (``chosen`` ascends, so its owners do: each run of one term is one name)
     new_term = np.ones(len(owners), dtype=np.bool_)
     np.not_equal(owners[1:], owners[:-1], out=new_term[1:])
