@@ -128,7 +128,8 @@ def test_random_histories_with_adding_updates_match_a_fresh_build(
     seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Commits of new linkers (adding updates), linkers deleted and targets retitled
-    (replacing updates after adds), folds past MAX_UPDATES, merges, writers reopened, a
+    (replacing updates after adds), folds past MAX_UPDATES (of adding updates alone:
+    one adding update; with a replacing one: a replacing update), merges, writers reopened, a
     searcher refreshed all along (its anchors field spliced): stored anchors, scores
     (both fields lists, phrases included) and verify equal a fresh build's, and so does
     a reader opened anew."""
@@ -142,6 +143,15 @@ def test_random_histories_with_adding_updates_match_a_fresh_build(
         return original(schema, olds, changes, analyzed, adds=adds)
 
     monkeypatch.setattr(writer_module, "update_arrays", recording)
+    folded: list[int] = []  # per fold of adding updates into one adding update: its docs
+    original_folded = writer_module.folded_gains
+
+    def folding(updates, gains):  # type: ignore[no-untyped-def]
+        found = original_folded(updates, gains)
+        folded.append(len(found))
+        return found
+
+    monkeypatch.setattr(writer_module, "folded_gains", folding)
     rng = random.Random(seed)
     path = tmp_path / "idx"
     index = Index.create(path)
@@ -152,7 +162,7 @@ def test_random_histories_with_adding_updates_match_a_fresh_build(
     searcher = index.searcher()
     factor = [256, 3, 4][seed % 3]  # 256: no merge, one segment folds its updates
     share = 0.65  # of the commits: new articles only (adding updates)
-    if seed >= 6:  # mostly adds, no merge: folds of many adding updates
+    if seed >= 6:  # mostly adds, no merge: folds of adding updates into an adding one
         factor, share = 256, 0.92
     policy = MergePolicy(merge_factor=factor)
     writer = index.writer(merge_policy=policy)
@@ -194,8 +204,10 @@ def test_random_histories_with_adding_updates_match_a_fresh_build(
     _same_as_fresh(Index.open(path), live)
     assert verify(path).ok
     assert any(adds for adds, _ in kinds) and any(not adds for adds, _ in kinds)
-    if factor == 256:
-        assert any(carried for _, carried in kinds)  # a fold carried an adding update
+    if factor == 256:  # a fold carried an adding update (into a replacing or adding one)
+        assert any(carried for _, carried in kinds) or folded
+    if seed >= 6:
+        assert folded  # adding updates folded into an adding one
 
 
 def test_an_adding_update_holds_only_the_gained_headlines_under_names_apart(
@@ -368,20 +380,24 @@ def test_an_anchor_update_keeps_the_deletions_read_already(
     _same_as_fresh(index, live)
 
 
-def test_a_fold_analyses_no_gained_headline_for_nothing(
+def test_a_fold_of_adding_updates_is_one_adding_update_of_their_gains(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A commit of new linkers whose target segment's updates are due to fold writes a
-    replacing update of the targets' whole anchors; the headlines they gain are not
-    analysed ahead for an adding update it does not write (one analysis of the whole
-    anchors, by update_arrays), while a commit that writes an adding update analyses
-    exactly the gained headlines."""
+    """A commit of new linkers whose target segment's updates (all adding) are due to
+    fold writes ONE adding update in their place: each doc's headlines gained over the
+    folded updates and this commit, in order; only those are analysed (once, ahead),
+    nothing of the targets is read (no stored anchors), and the index equals a fresh
+    build. (Before, the fold was a replacing update: the targets' whole anchors read
+    and analysed again.)"""
     import bnsearch.index.writer as writer_module
+    from bnsearch.index.segment import SegmentReader
 
     analysed: list[list[tuple[str, ...]]] = []  # per commit: the anchors analysed ahead
     written: list[bool] = []  # per commit: it wrote an adding update
+    stored: list[int] = []  # docs whose stored anchors were read
     original_groups = writer_module.analyzed_groups
     original_update = writer_module.update_arrays
+    original_stored = SegmentReader.stored_anchors
 
     def groups(schema, anchors):  # type: ignore[no-untyped-def]
         analysed[-1].extend(row for group in anchors for row in group)
@@ -391,24 +407,44 @@ def test_a_fold_analyses_no_gained_headline_for_nothing(
         written[-1] = adds
         return original_update(schema, olds, changes, found, adds=adds)
 
+    def stored_anchors(self, doc):  # type: ignore[no-untyped-def]
+        stored.append(doc)
+        return original_stored(self, doc)
+
     monkeypatch.setattr(writer_module, "analyzed_groups", groups)
     monkeypatch.setattr(writer_module, "update_arrays", update)
-    index = Index.create(tmp_path / "idx")
+    monkeypatch.setattr(SegmentReader, "stored_anchors", stored_anchors)
+    path = tmp_path / "idx"
+    index = Index.create(path)
     targets = [_target(n) for n in range(3)]
+    live = {target.id: target for target in targets}
     with index.writer() as writer:
         writer.add_many(targets)
+    gains: dict[int, list[str]] = {0: [], 1: [], 2: []}
     with index.writer(merge_policy=MergePolicy(merge_factor=256)) as writer:
         for number in range(MAX_UPDATES + 2):
             analysed.append([])
             written.append(False)
             headline = targets[number % 3].title
             related = [RelatedLink(headline=headline)]
-            writer.add(Article(id=f"s{number}", title=f"উৎস {number}", body="নদী", related=related))
+            linker = Article(id=f"s{number}", title=f"উৎস {number}", body="নদী", related=related)
+            writer.add(linker)
+            live[linker.id] = linker
             writer.commit()
-            expected = [(headline,)] if written[-1] else []
+            gains[number % 3].append(headline)
+            if number == MAX_UPDATES:  # the fold: every gain since the build, by doc
+                expected = [tuple(gains[doc]) for doc in sorted(gains)]
+                (segment,) = [s for s in index.reader().segments if s.max_doc == 3]
+                (update_read,) = segment.anchor_updates  # one adding update in their place
+                assert update_read.adds
+                assert update_read.rows == expected
+            else:
+                expected = [(headline,)]
+            assert written[-1], number  # an adding update, the fold's too
             assert analysed[-1] == expected, number
-    assert written.count(False) == 1  # the fold: the (MAX_UPDATES + 1)-th commit
-    assert written.index(False) == MAX_UPDATES
+    assert stored == []
+    _same_as_fresh(index, live)
+    assert verify(path).ok
 
 
 def test_the_gained_headlines_are_placed_where_their_lookups_found_the_targets(
@@ -442,3 +478,129 @@ def test_the_gained_headlines_are_placed_where_their_lookups_found_the_targets(
         assert where is not None
         gained = [targets[number].title] if number in (1, 3) else []
         assert reader.stored(*where)["anchors"] == gained
+
+
+# -- the resolution's arrays against a reference ------------------------------------------
+
+
+def _reference_resolution(spec, base, base_terms, earlier, update):  # type: ignore[no-untyped-def]
+    """The field of an adding update's docs as the eighth to tenth sessions' readers
+    made it (a Python pass a posting; the reference the array passes of
+    anchoradds._resolved_field are compared with): each doc's postings in its source
+    (the last earlier update holding it, else base), the added ones shifted after its
+    last position and the gap, as builder.postings_field's dict."""
+    from bnsearch.index.anchorfile import _terms
+    from bnsearch.index.builder import postings_field
+    from bnsearch.index.schema import POSITION_GAP
+
+    def doc_postings(arrays, terms, doc):  # type: ignore[no-untyped-def]
+        found = []
+        for number, term in enumerate(terms):
+            start, end = int(arrays.indptr[number]), int(arrays.indptr[number + 1])
+            at = int(arrays.posptr[number]) if arrays.posptr is not None else 0
+            for posting in range(start, end):
+                tf = int(arrays.tfs[posting])
+                if int(arrays.docs[posting]) == doc:
+                    flag = 0 if arrays.forms is None else int(arrays.forms[posting])
+                    pos = [] if arrays.pos is None else arrays.pos[at : at + tf].tolist()
+                    found.append((term, tf, pos, flag))
+                at += tf
+        return found
+
+    postings: dict[tuple[str, int], list[int]] = {}
+    lens = []
+    mini = update.fields[spec.name]
+    for slot, doc in enumerate(update.docs.tolist()):
+        arrays, terms, local = base, base_terms, doc
+        for old in reversed(earlier):
+            if old.slot_of(doc) is not None:
+                arrays, local = old.fields[spec.name], old.slot_of(doc)
+                terms = _terms(arrays)
+                break
+        last = -1
+        for term, tf, pos, flag in doc_postings(arrays, terms, local):
+            postings[(term, slot)] = [flag, *(pos if spec.positions else [0] * tf)]
+            last = max([last, *pos])
+        shift = last + 1 + POSITION_GAP if last >= 0 else 0
+        for term, tf, pos, flag in doc_postings(mini, _terms(mini), slot):
+            moved = [p + shift for p in pos] if spec.positions else [0] * tf
+            held = postings.setdefault((term, slot), [0])
+            held[0] |= flag
+            held.extend(moved)
+        lens.append(int(arrays.lens[local]) + int(mini.lens[slot]))
+    has_forms = mini.forms is not None or base.forms is not None
+    return postings_field(spec, postings, lens, len(lens), has_forms)
+
+
+def _field_of(spec, built):  # type: ignore[no-untyped-def]
+    from bnsearch.index.segment import _FieldArrays, encode_strings
+
+    prefix = f"fld.{spec.name}"
+    stems = {k: v for k, v in built.items() if k.startswith(prefix + ".")}
+    terms = stems.pop(f"{prefix}.terms")
+    stems[f"{prefix}.terms.blob"], stems[f"{prefix}.terms.off"] = encode_strings(terms)
+    arrays = _FieldArrays(
+        stems.__getitem__, prefix, True, spec.positions, f"{prefix}.forms" in stems
+    )
+    arrays.terms = terms
+    return arrays
+
+
+@pytest.mark.parametrize("doc_order", [False, True])
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("schema", [news_schema(), _nostem_schema()], ids=["news", "nostem"])
+def test_an_adding_updates_resolution_matches_a_pass_a_posting(
+    seed: int, schema: Schema, doc_order: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """anchoradds resolves an adding update by array passes (each source's postings of
+    its docs and the added ones merged by (term, doc)); on random base fields, earlier
+    replacing updates (some docs in several, some in none) and adding updates (docs
+    with no earlier anchors, headlines that analyse to nothing, long ones), it gives
+    the arrays, values and dtypes, of a pass over each doc's postings."""
+    import numpy as np
+
+    import bnsearch.index.segment as segment_module
+    from bnsearch.index import anchoradds
+    from bnsearch.index.anchorfile import AnchorUpdate
+
+    if doc_order:  # the base field read in doc order (a large segment's)
+        monkeypatch.setattr(segment_module, "DOC_ORDER_POSTINGS", 0)
+    rng = random.Random(seed)
+    count = rng.randrange(5, 40)
+
+    def anchors(docs: int) -> list[tuple[str, ...]]:
+        return [tuple(_headline(rng) for _ in range(rng.randrange(0, 5))) for _ in range(docs)]
+
+    base_built = anchor_fields(schema, anchors(count))[0]
+
+    def update(number: int, adds: bool) -> AnchorUpdate:
+        docs = sorted(rng.sample(range(count), rng.randrange(1, count)))
+        built = few_anchor_fields(schema, anchors(len(docs)))
+        assert built is not None
+        empty = np.zeros(0, dtype=np.uint8), np.zeros(1, dtype=np.int64)
+        return AnchorUpdate(
+            docs=np.array(docs, dtype=np.int64),
+            pointers=np.zeros(len(docs) + 1, dtype=np.int64),
+            headlines=empty,
+            fields={s.name: _field_of(s, built) for s in schema.fields if s.source == "anchors"},
+            name=f"u{number}",
+            generation=number,
+            adds=adds,
+        )
+
+    earlier = [update(number, False) for number in range(rng.randrange(0, 4))]
+    adding = update(len(earlier), True)
+    for spec in schema.fields:
+        if spec.source != "anchors" or spec.kind != "text":
+            continue
+        base = _field_of(spec, base_built)
+        base_terms = list(base.terms)
+        got = anchoradds._resolved_field(spec, base, base_terms, earlier, adding)
+        want = _field_of(spec, _reference_resolution(spec, base, base_terms, earlier, adding))
+        assert got.terms == want.terms
+        for name in ("indptr", "docs", "tfs", "norms", "lens", "pos", "posptr", "forms"):
+            mine, theirs = getattr(got, name), getattr(want, name)
+            assert (mine is None) == (theirs is None), name
+            if mine is not None:
+                assert mine.dtype == theirs.dtype, name
+                assert np.array_equal(mine, theirs), name

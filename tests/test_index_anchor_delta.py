@@ -227,7 +227,7 @@ def test_position_starts_are_where_each_postings_positions_start(
     assert (arrays._doc_order is not None) == ordered
     owners = np.searchsorted(np.asarray(arrays.indptr), chosen, side="right") - 1
     starts = arrays.position_starts(chosen, owners)
-    assert (arrays._tfs_before is not None) == ordered
+    assert arrays._tfs_before is not None
     tfs = np.asarray(arrays.tfs, dtype=np.int64)
     for at, owner, start in zip(chosen.tolist(), owners.tolist(), starts.tolist(), strict=True):
         first = int(arrays.indptr[owner])

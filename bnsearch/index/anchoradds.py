@@ -16,7 +16,9 @@ by the same docs with their whole field), so that :func:`.anchorfile.materialize
 :func:`.anchorfile.splice`, which know replacing updates only, build the field from
 them. An update's resolution depends only on the updates before it, which no later
 commit changes (a fold carries the newest updates, so it drops an update only with every
-one after it), so a reader keeps each one once made.
+one after it), so a reader keeps each one once made. The resolution is array passes
+over the docs' postings (no Python step a posting): a fold of adding updates is itself
+an adding update of hundreds of docs, resolved at the refresh after it.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.arrays import distinct, run_positions
 from bnsearch.errors import IndexFormatError
-from bnsearch.index.builder import postings_field
+from bnsearch.index.builder import sorted_postings_field
 from bnsearch.index.schema import POSITION_GAP, TEXT, FieldSpec
 
 if TYPE_CHECKING:
@@ -71,6 +74,20 @@ def resolved(
     return tuple(out)
 
 
+@attrs.frozen
+class _Postings:
+    """Some postings of one field, in (term, doc) order: the terms they hold
+    (``names``), per posting its term (an index into ``names``), doc slot, frequency and
+    form flags, and every posting's positions in turn (empty for a field without)."""
+
+    names: list[str]
+    owners: npt.NDArray[np.int64]
+    slots: npt.NDArray[np.int64]
+    tfs: npt.NDArray[np.int64]
+    flags: npt.NDArray[np.uint8]
+    pos: npt.NDArray[np.int64]
+
+
 def _resolved_field(
     spec: FieldSpec,
     base: _FieldArrays,
@@ -80,100 +97,166 @@ def _resolved_field(
 ) -> _FieldArrays:
     """The field ``spec`` of ``update``'s docs (local doc ``i`` is ``update.docs[i]``):
     each doc's field under ``earlier`` (replacing updates; else ``base``) plus the
-    postings ``update`` adds."""
+    postings ``update`` adds. Array passes, no Python step a posting: each source's
+    postings of its docs and the added ones are put in (term, doc) order by one stable
+    sort (a doc's earlier postings before its added ones), then a (term, doc) held by
+    both is summed into one posting, its positions the two runs in turn."""
     from bnsearch.index.anchorfile import _terms
 
-    docs = update.docs.tolist()
-    # where each doc's field stands before the update: the last earlier update holding it
-    by_source: dict[int, list[tuple[int, int]]] = {}  # source (-1: base) -> (local, slot)
-    for slot, doc in enumerate(docs):
-        source, local = -1, doc
-        for number in range(len(earlier) - 1, -1, -1):
-            found = earlier[number].slot_of(doc)
-            if found is not None:
-                source, local = number, found
-                break
-        by_source.setdefault(source, []).append((local, slot))
-    # (term, slot) -> [form flags, *positions] (builder.postings_field's layout; a field
-    # without positions holds tf zeros)
-    postings: dict[tuple[str, int], list[int]] = {}
-    lens = np.zeros(len(docs), dtype=np.int64)
-    last = np.full(len(docs), -1, dtype=np.int64)  # each doc's last position before
     positions = spec.positions
-    for source, pairs in by_source.items():
+    docs = np.asarray(update.docs, dtype=np.int64)
+    count = len(docs)
+    # where each doc's field stands before the update: the last earlier update holding
+    # it (-1: base), and its slot there
+    sources = np.full(count, -1, dtype=np.int64)
+    locals_ = docs.copy()
+    for number, old in enumerate(earlier):  # (oldest first: a later one wins)
+        held = old.docs
+        if not len(held) or not count:
+            continue
+        at = np.minimum(held.searchsorted(docs), len(held) - 1)
+        hit = held[at] == docs
+        sources[hit] = number
+        locals_[hit] = at[hit]
+    lens = np.zeros(count, dtype=np.int64)
+    parts: list[_Postings] = []
+    used = distinct(sources).tolist() if count else []
+    for source in used:
+        slots = np.flatnonzero(sources == source)
         arrays = base if source < 0 else earlier[source].fields[spec.name]
         terms = base_terms if source < 0 else _terms(arrays)
-        local_to_slot = dict(pairs)
-        for term, local, tf, pos, flags in _doc_postings(arrays, terms, local_to_slot, positions):
-            slot = local_to_slot[local]
-            postings[(term, slot)] = [flags, *(pos if positions else [0] * tf)]
-            if pos:
-                last[slot] = max(int(last[slot]), pos[-1])
-        locals_ = np.array([local for local, _ in pairs], dtype=np.int64)
-        slots = np.array([slot for _, slot in pairs], dtype=np.int64)
-        lens[slots] = np.asarray(arrays.lens)[locals_]  # (gathered, then widened)
+        parts.append(_postings_of(arrays, terms, locals_[slots], slots, positions))
+        lens[slots] = np.asarray(arrays.lens)[locals_[slots]]  # (gathered, then widened)
     mini = update.fields[spec.name]
-    offset = np.where(last >= 0, last + 1 + POSITION_GAP, 0)
-    identity = {slot: slot for slot in range(len(docs))}
-    for term, slot, tf, pos, flags in _doc_postings(mini, _terms(mini), identity, positions):
-        shift = int(offset[slot])
-        moved = [value + shift for value in pos] if positions else [0] * tf
-        held = postings.get((term, slot))
-        if held is None:
-            postings[(term, slot)] = [flags, *moved]
-        else:
-            held[0] |= flags
-            held.extend(moved)
+    added = _postings_of(mini, _terms(mini), None, None, positions)
+    if positions and len(added.pos):
+        # a doc's gained positions go after its last one and the gap
+        last = np.full(count, -1, dtype=np.int64)
+        for part in parts:
+            np.maximum.at(last, np.repeat(part.slots, part.tfs), part.pos)
+        offset = np.where(last >= 0, last + 1 + POSITION_GAP, 0)
+        added = attrs.evolve(added, pos=added.pos + offset[np.repeat(added.slots, added.tfs)])
+    parts.append(added)
     lens += np.asarray(mini.lens, dtype=np.int64)
     has_forms = any(
         arrays.forms is not None
-        for arrays in [mini, base, *(earlier[n].fields[spec.name] for n in by_source if n >= 0)]
+        for arrays in [mini, base, *(earlier[n].fields[spec.name] for n in used if n >= 0)]
     )
-    return _field_arrays(spec, postings, lens, len(docs), has_forms)
+    return _field_arrays(spec, _merged(parts, count), lens, count, has_forms)
 
 
-def _doc_postings(
-    arrays: _FieldArrays, terms: list[str], wanted: dict[int, int], positions: bool
-) -> list[tuple[str, int, int, list[int], int]]:
-    """The postings of the docs ``wanted`` (its keys) in ``arrays``: (term, doc, tf,
-    positions, form flags) each, by term then doc."""
-    all_docs = np.asarray(arrays.docs)
-    chosen = arrays.doc_postings(list(wanted))
-    # (the field's arrays are gathered, then widened: not widened whole, millions at 1M)
+def _postings_of(
+    arrays: _FieldArrays,
+    terms: list[str],
+    wanted: npt.NDArray[np.int64] | None,
+    slots: npt.NDArray[np.int64] | None,
+    positions: bool,
+) -> _Postings:
+    """The postings in ``arrays`` of the docs ``wanted`` (ascending; ``None``: every
+    doc, numbered as they are), each doc ``wanted[i]`` numbered ``slots[i]``."""
     indptr = np.asarray(arrays.indptr)
-    posting_terms = np.searchsorted(indptr, chosen, side="right") - 1
-    term_ids = posting_terms.tolist()
-    tfs = np.asarray(arrays.tfs)[chosen].astype(np.int64).tolist()
-    flags = [0] * len(chosen) if arrays.forms is None else arrays.forms[chosen].tolist()
-    found_docs = all_docs[chosen].tolist()
-    pos_lists: list[list[int]] = [[] for _ in chosen]
-    if positions and arrays.pos is not None and len(chosen):
-        starts = arrays.position_starts(chosen, posting_terms).tolist()
-        pos = np.asarray(arrays.pos)
-        pos_lists = [
-            pos[start : start + tf].tolist() for start, tf in zip(starts, tfs, strict=True)
+    pos = np.zeros(0, dtype=np.int64)
+    if wanted is None:  # (all of a small field's postings, its positions in turn)
+        total = int(indptr[-1])
+        owners = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
+        found_docs = np.asarray(arrays.docs).astype(np.int64)
+        tfs = np.asarray(arrays.tfs).astype(np.int64)
+        chosen: slice | npt.NDArray[np.int64] = slice(0, total)
+        if positions and arrays.pos is not None and total:
+            pos = np.asarray(arrays.pos)[: int(tfs.sum())].astype(np.int64)
+    else:
+        chosen = arrays.doc_postings(wanted.tolist())
+        # (the field's arrays are gathered, then widened: not widened whole, millions at 1M)
+        owners = indptr.searchsorted(chosen, side="right").astype(np.int64) - 1
+        found_docs = np.asarray(arrays.docs)[chosen].astype(np.int64)
+        assert slots is not None
+        found_docs = slots[wanted.searchsorted(found_docs)]
+        tfs = np.asarray(arrays.tfs)[chosen].astype(np.int64)
+        if positions and arrays.pos is not None and len(chosen):
+            starts = arrays.position_starts(chosen, owners)
+            pos = np.asarray(arrays.pos)[run_positions(starts, tfs)].astype(np.int64)
+    flags = (
+        np.zeros(len(tfs), dtype=np.uint8)
+        if arrays.forms is None
+        else np.asarray(arrays.forms)[chosen].astype(np.uint8)
+    )
+    # (``chosen`` ascends, so its owners do: each run of one term is one name)
+    new_term = np.ones(len(owners), dtype=np.bool_)
+    np.not_equal(owners[1:], owners[:-1], out=new_term[1:])
+    return _Postings(
+        [terms[number] for number in owners[new_term].tolist()],
+        np.cumsum(new_term, dtype=np.int64) - 1,
+        found_docs,
+        tfs,
+        flags,
+        pos,
+    )
+
+
+def _merged(parts: Sequence[_Postings], count: int) -> _Postings:
+    """``parts`` (postings of docs numbered below ``count``; a (term, doc) at most once
+    in each) as one field's postings in (term, doc) order: a (term, doc) that several
+    hold is one posting, its frequency their sum, its flags their OR, its positions
+    their runs in the order of ``parts``."""
+    # (each part's names ascend: one sort of their runs merges them, then adjacent
+    # repeats go; no set of every name)
+    names = list(dict.fromkeys(sorted([name for part in parts for name in part.names])))
+    rank = dict(zip(names, range(len(names)), strict=True))
+    term_ids = np.concatenate(
+        [
+            np.array([rank[name] for name in part.names], dtype=np.int64)[part.owners]
+            for part in parts
         ]
-    return [
-        (terms[term], doc, tf, found, flag)
-        for term, doc, tf, found, flag in zip(
-            term_ids, found_docs, tfs, pos_lists, flags, strict=True
-        )
-    ]
+    )
+    slots = np.concatenate([part.slots for part in parts])
+    tfs = np.concatenate([part.tfs for part in parts])
+    flags = np.concatenate([part.flags for part in parts])
+    keys = term_ids * max(count, 1) + slots
+    order = np.argsort(keys, kind="stable")  # (ties keep the order of parts)
+    keys, tfs, flags = keys[order], tfs[order], flags[order]
+    firsts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else keys
+    pos = np.concatenate([part.pos for part in parts])
+    if len(pos):
+        runs = np.zeros(len(order), dtype=np.int64)
+        np.cumsum(np.concatenate([part.tfs for part in parts])[:-1], out=runs[1:])
+        pos = pos[run_positions(runs[order], tfs)]
+    merged_keys = keys[firsts]
+    return _Postings(
+        names,
+        merged_keys // max(count, 1),
+        merged_keys % max(count, 1),
+        np.add.reduceat(tfs, firsts) if len(firsts) else tfs,
+        np.bitwise_or.reduceat(flags, firsts) if len(firsts) else flags,
+        pos,
+    )
 
 
 def _field_arrays(
     spec: FieldSpec,
-    postings: dict[tuple[str, int], list[int]],
+    postings: _Postings,
     lens: npt.NDArray[np.int64],
     doc_count: int,
     has_forms: bool,
 ) -> _FieldArrays:
-    """A text field's arrays (as a segment holds them, :func:`.builder.postings_field`)
-    of ``postings`` over ``doc_count`` docs of lengths ``lens``."""
+    """A text field's arrays (as a segment holds them,
+    :func:`.builder.sorted_postings_field`) of ``postings`` (in (term, doc) order) over
+    ``doc_count`` docs of lengths ``lens``."""
     from bnsearch.index.segment import _FieldArrays, encode_strings
 
     prefix = f"fld.{spec.name}"
-    built = postings_field(spec, postings, lens.tolist(), doc_count, has_forms)
+    indptr = np.zeros(len(postings.names) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(postings.owners, minlength=len(postings.names)), out=indptr[1:])
+    built = sorted_postings_field(
+        spec,
+        postings.names,
+        indptr,
+        postings.slots,
+        postings.tfs,
+        postings.flags if has_forms else None,
+        postings.pos,
+        lens,
+        doc_count,
+    )
     terms: list[str] = built.pop(f"{prefix}.terms")
     stems: dict[str, Any] = built
     stems[f"{prefix}.terms.blob"], stems[f"{prefix}.terms.off"] = encode_strings(terms)

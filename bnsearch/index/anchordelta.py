@@ -31,6 +31,7 @@ before, or a folded-away update whose docs no newer one holds, is built whole in
 from __future__ import annotations
 
 import bisect
+import functools
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -105,8 +106,6 @@ class DeltaField:
         # (two threads patching at once would take one start for two terms)
         self._lock = threading.Lock()
         self._by_start: dict[int, Patch] = {}
-        self._norms: Array | None = None
-        self._lens: Array | None = None
 
     @property
     def pending_docs(self) -> int:
@@ -124,27 +123,23 @@ class DeltaField:
         return self._built
 
     # -- per doc ------------------------------------------------------------------------
-    def _patched(self, values: Array, key: str) -> Array:
-        """``values`` (``full``'s per-doc ``key`` array) with the pending docs' own."""
+    def _patched(self, key: str) -> Array:
+        """``full``'s per-doc array ``key`` (norms, lens) with the pending docs' own."""
+        values = getattr(self.full, key)
+        assert values is not None
         out: Array = values.copy()
         for number, docs, slots in self._held():
             out[docs] = np.asarray(getattr(self.pending[number].fields[self.field], key))[slots]
         out.setflags(write=False)
         return out
 
-    @property
+    @functools.cached_property
     def norms(self) -> Array:
-        if self._norms is None:
-            assert self.full.norms is not None
-            self._norms = self._patched(self.full.norms, "norms")
-        return self._norms
+        return self._patched("norms")
 
-    @property
+    @functools.cached_property
     def lens(self) -> Array:
-        if self._lens is None:
-            assert self.full.lens is not None
-            self._lens = self._patched(self.full.lens, "lens")
-        return self._lens
+        return self._patched("lens")
 
     def length_sum(self) -> int:
         """The sum of :attr:`lens`: ``full``'s plus the pending docs' differences (no

@@ -881,6 +881,33 @@ def changed_anchors(
     return changes, Analyzed(tuple(docs), arrays) if every and docs else None
 
 
+def folded_gains(
+    updates: Sequence[AnchorUpdate], gains: Mapping[int, tuple[str, ...]]
+) -> dict[int, tuple[str, ...]]:
+    """What ONE adding update in place of the adding ``updates`` (a segment's newest,
+    oldest first: a fold's) and this commit's ``gains`` analyzes: every doc of ``gains``
+    and every doc two of ``updates`` hold, each with all the headlines it gained over
+    them and ``gains``, in order (by doc). The other docs of ``updates`` (one holds each)
+    are carried over as they are, their postings copied (:func:`update_arrays` with
+    ``adds``). The chain rule (:func:`anchors_of`: the last replacing update, else the
+    stored row, then the adds after it) gives every doc the same headlines either way,
+    and its postings the same terms, frequencies and phrases (each gained headline after
+    the doc's earlier ones and the gap, :mod:`.anchoradds`); so a fold of adding updates
+    reads nothing of its docs and analyzes at most the headlines they gained (a
+    replacing fold reads and analyzes their whole anchors)."""
+    found: dict[int, list[str]] = {}
+    held: dict[int, int] = {}
+    for update in updates:
+        if not update.adds:
+            raise ValueError(f"{update.name}: a replacing update folded as an adding one")
+        for doc, row in zip(update.docs.tolist(), update.rows, strict=True):
+            found.setdefault(doc, []).extend(row)
+            held[doc] = held.get(doc, 0) + 1
+    for doc, row in gains.items():
+        found.setdefault(doc, []).extend(row)
+    return {doc: tuple(found[doc]) for doc in sorted(found) if doc in gains or held.get(doc, 0) > 1}
+
+
 def analyzed_groups(
     schema: Schema, anchors: Sequence[Sequence[tuple[str, ...]]]
 ) -> list[dict[str, Any]]:
@@ -972,14 +999,19 @@ def update_arrays(
     doc as the last one holding it gives it) not in ``changes`` carried over as they
     are. With no ``olds`` the file holds this commit's changes alone. ``adds``: an
     adding update (:attr:`AnchorUpdate.adds`; ``changes`` then holds the headlines each
-    doc gains, and nothing is carried over). A doc an adding update among ``olds``
-    holds must be in ``changes`` (its whole anchors: a replacing update cannot carry an
-    addition over)."""
-    if adds and olds:
-        raise ValueError("an adding anchor update carries no other update over")
+    doc gains; ``olds`` are adding updates it folds, see :func:`folded_gains`: a doc
+    two of them hold must be in ``changes``, with all its gains). A doc an adding
+    update among ``olds`` holds must be in ``changes`` of a replacing update (its whole
+    anchors: a replacing update cannot carry an addition over)."""
     fresh = sorted(changes)
     holders = {doc: n for doc, n in _latest_holders(olds).items() if doc not in changes}
-    if any(olds[number].adds for number in holders.values()):
+    if adds:
+        if not all(old.adds for old in olds):
+            raise ValueError("an adding anchor update carries a replacing one over")
+        held = [doc for old in olds for doc in old.docs.tolist() if doc not in changes]
+        if len(held) != len(holders):
+            raise ValueError("a doc of two folded adding updates is carried over in one")
+    elif any(olds[number].adds for number in holders.values()):
         raise ValueError("a doc of an adding update is carried over without its anchors")
     docs = sorted([*holders, *fresh])
     slot = {doc: number for number, doc in enumerate(docs)}

@@ -682,9 +682,8 @@ def postings_field(
     ``doc_count`` docs of ``lengths`` holding ``postings``: (term, doc) -> ``[form
     flags, *positions]`` (a posting's frequency is its number of positions; a caller
     whose field keeps none passes that many zeros). The one place a handful of docs'
-    postings become a field's arrays (the values and dtypes of :func:`anchor_fields`):
-    :func:`few_anchor_fields`, and an adding anchor update resolved
-    (:mod:`.anchoradds`)."""
+    postings become a field's arrays by a pass in Python: :func:`few_anchor_fields`
+    (their arrays are :func:`sorted_postings_field`'s)."""
     keys = sorted(postings)
     # one pass over the postings in (term, doc) order: the term table and its pointers,
     # each posting's doc, frequency, flags and positions
@@ -694,7 +693,6 @@ def postings_field(
     tfs: list[int] = []
     flags: list[int] = []
     positions: list[int] = []
-    starts_at: list[int] = [0]  # position number of each posting's first
     last = None
     for number, key in enumerate(keys):
         term, doc = key
@@ -707,25 +705,57 @@ def postings_field(
         tfs.append(len(held) - 1)
         flags.append(held[0])
         positions.extend(held[1:])
-        starts_at.append(len(positions))
     starts.append(len(keys))
-    tf_max = max(tfs, default=0)
-    field_lengths = np.array(lengths, dtype=np.int64)
+    return sorted_postings_field(
+        spec,
+        terms,
+        np.array(starts, dtype=np.int64),
+        np.array(docs, dtype=np.int64),
+        np.array(tfs, dtype=np.int64),
+        np.array(flags, dtype=np.uint8) if forms else None,
+        np.array(positions, dtype=np.int64),
+        np.array(lengths, dtype=np.int64),
+        doc_count,
+    )
+
+
+def sorted_postings_field(
+    spec: FieldSpec,
+    terms: list[str],
+    indptr: npt.NDArray[np.int64],
+    docs: npt.NDArray[np.int64],
+    tfs: npt.NDArray[np.int64],
+    flags: npt.NDArray[np.uint8] | None,
+    positions: npt.NDArray[np.int64],
+    lengths: npt.NDArray[np.int64],
+    doc_count: int,
+) -> dict[str, Any]:
+    """The arrays (by file stem, terms as a list) of text field ``spec`` over
+    ``doc_count`` docs of ``lengths`` whose postings are given in (term, doc) order:
+    ``terms`` (sorted) with their postings' pointers ``indptr``, each posting's doc,
+    frequency and form flags (``None``: the field keeps none), and the positions of
+    every posting in turn (unused where ``spec`` keeps none). The one place postings
+    made outside a segment build (a handful of docs' anchors, :func:`postings_field`;
+    an adding anchor update resolved, :mod:`.anchoradds`) get a segment's values and
+    dtypes (those of :func:`anchor_fields`)."""
+    tf_max = int(tfs.max()) if len(tfs) else 0
     out: dict[str, Any] = {
         "terms": terms,
-        "indptr": np.array(starts, dtype=np.int64),
-        "docs": np.array(docs, dtype=doc_id_dtype(doc_count)),
-        "tfs": np.array(tfs, dtype=small_uint(tf_max)),
-        "norms": encode_lengths(field_lengths),
+        "indptr": indptr.astype(np.int64, copy=False),
+        "docs": docs.astype(doc_id_dtype(doc_count)),
+        "tfs": tfs.astype(small_uint(tf_max)),
+        "norms": encode_lengths(lengths),
         # (a crafted length read from a damaged file wraps, as numpy's cast does, for
         # verify to report; it does not raise here)
-        "lens": field_lengths.astype(np.uint32),
+        "lens": lengths.astype(np.uint32),
     }
-    if forms:
-        out["forms"] = np.array(flags, dtype=np.uint8)
+    if flags is not None:
+        out["forms"] = flags.astype(np.uint8, copy=False)
     if spec.positions:
-        out["pos"] = np.array(positions, dtype=small_uint(max(positions, default=0)))
-        out["posptr"] = np.array([starts_at[start] for start in starts], dtype=np.int64)
+        out["pos"] = positions.astype(small_uint(int(positions.max()) if len(positions) else 0))
+        running = np.zeros(len(tfs) + 1, dtype=np.int64)
+        np.cumsum(tfs, out=running[1:])
+        out["posptr"] = running[indptr]
     prefix = f"fld.{spec.name}."
     return {prefix + key: value for key, value in out.items()}
 

@@ -394,26 +394,19 @@ class _FieldArrays:
     ) -> npt.NDArray[np.int64]:
         """Where in :attr:`pos` the positions of the postings ``chosen`` start
         (``owners``: each one's term ordinal): its term's ``posptr`` plus the tfs of the
-        term's postings before it. A field read in doc order (:meth:`doc_postings`) keeps
-        every posting's running tf sum (4 or 8 bytes a posting, made once: a large term's
-        postings are not summed again for each doc); another sums a term's slice."""
+        term's postings before it, read from every posting's running tf sum (4 bytes a
+        posting, 8 past 2^32 positions; made at the first call and kept: no posting's
+        term is summed again for each doc)."""
         assert self.posptr is not None
-        indptr = np.asarray(self.indptr)
-        firsts = indptr[owners].astype(np.int64)
+        firsts = np.asarray(self.indptr)[owners].astype(np.int64)
         starts = np.asarray(self.posptr)[owners].astype(np.int64)
-        if self._doc_order is not None:
-            if self._tfs_before is None:
-                running = np.zeros(len(self.tfs) + 1, dtype=np.int64)
-                np.cumsum(self.tfs, out=running[1:])
-                fits = running[-1] <= np.iinfo(np.uint32).max
-                self._tfs_before = running.astype(np.uint32) if fits else running
-            before = self._tfs_before
-            starts += before[chosen].astype(np.int64) - before[firsts].astype(np.int64)
-            return starts
-        tfs = np.asarray(self.tfs)
-        for number, (at, first) in enumerate(zip(chosen.tolist(), firsts.tolist(), strict=True)):
-            if at > first:
-                starts[number] += int(tfs[first:at].sum(dtype=np.int64))
+        if self._tfs_before is None:
+            running = np.zeros(len(self.tfs) + 1, dtype=np.int64)
+            np.cumsum(self.tfs, out=running[1:])
+            fits = running[-1] <= np.iinfo(np.uint32).max
+            self._tfs_before = running.astype(np.uint32) if fits else running
+        before = self._tfs_before
+        starts += before[chosen].astype(np.int64) - before[firsts].astype(np.int64)
         return starts
 
     def doc_postings(self, docs: Sequence[int], *, keep: bool = True) -> npt.NDArray[np.int64]:
@@ -837,7 +830,6 @@ class SegmentReader:
         found = self._anchored.get(field)
         if found is None:
             from bnsearch.index.anchoradds import resolved
-            from bnsearch.index.anchorfile import materialize, splice
 
             base = self._fields[field]
             if base.terms is None:
@@ -846,6 +838,7 @@ class SegmentReader:
             spec = self.schema[field]
             update = resolved(spec, base, base_terms, raw, self._resolutions)
             source = self._splice_sources.pop(field, None)
+            spliced: tuple[tuple[AnchorUpdate, ...], _FieldArrays] | None = None
             if source is not None:  # built under earlier updates: only the new docs change
                 earlier, built = source
                 before = None
@@ -856,10 +849,9 @@ class SegmentReader:
                 else:
                     previous = built
                 found = self._deferred(spec, previous, earlier, before, raw, update)
-                if found is None:
-                    found = splice(spec, base, base_terms, previous, earlier, update, self.max_doc)
+                spliced = (earlier, previous)
             if found is None:
-                found = materialize(spec, base, base_terms, update, self.max_doc)
+                found = self._built_anchor_field(spec, spliced, update)
             self._anchored[field], self._anchored_under[field] = found, update
         return found
 
@@ -876,21 +868,36 @@ class SegmentReader:
         later updates deferred (:func:`.anchordelta.deferred`; ``before``: deferred
         under the updates before), or None when they cannot be."""
         from bnsearch.index.anchordelta import deferred
-        from bnsearch.index.anchorfile import materialize, splice
 
         if spec.kind != TEXT or previous.terms is None or previous.lens is None:
             return None
-        base, max_doc = self._fields[spec.name], self.max_doc
+        base = self._fields[spec.name]
         assert base.terms is not None
-        base_terms = base.terms
 
         def whole() -> _FieldArrays:
-            made = splice(spec, base, base_terms, previous, earlier, update, max_doc)
-            if made is None:
-                made = materialize(spec, base, base_terms, update, max_doc)
-            return made
+            return self._built_anchor_field(spec, (earlier, previous), update)
 
-        return deferred(spec, previous, earlier, before, raw, update, base, base_terms, whole)
+        return deferred(spec, previous, earlier, before, raw, update, base, base.terms, whole)
+
+    def _built_anchor_field(
+        self,
+        spec: FieldSpec,
+        source: tuple[tuple[AnchorUpdate, ...], _FieldArrays] | None,
+        update: tuple[AnchorUpdate, ...],
+    ) -> _FieldArrays:
+        """The anchor field ``spec`` built whole under ``update`` (resolved): spliced
+        (:func:`.anchorfile.splice`) into ``source``'s field (built under its updates),
+        else materialized from the segment's own field."""
+        from bnsearch.index.anchorfile import materialize, splice
+
+        base = self._fields[spec.name]
+        assert base.terms is not None
+        if source is not None:
+            earlier, previous = source
+            made = splice(spec, base, base.terms, previous, earlier, update, self.max_doc)
+            if made is not None:
+                return made
+        return materialize(spec, base, base.terms, update, self.max_doc)
 
     def terms(self, field: str) -> list[str]:
         """The field's terms, sorted (decoded once, then cached)."""

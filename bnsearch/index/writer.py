@@ -43,7 +43,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -62,6 +62,7 @@ from bnsearch.index.anchorfile import (
     anchors_stem,
     changed_anchors,
     fold_start,
+    folded_gains,
     packed_updates,
     update_arrays,
     with_update,
@@ -670,12 +671,21 @@ class IndexWriter:
         (``stored_of(ordinal)(doc)``; ``None``: every one differs, see
         :meth:`_appended_anchors`). ``adds``: ``proposed`` holds the headlines each doc
         gains (:meth:`_appended_anchors`), written as an adding update (only they are
-        analyzed; ``anchorfile.AnchorUpdate.adds``) unless the segment's updates are due
-        to be folded, which a replacing update does (then each doc's anchors are read)."""
+        analyzed; ``anchorfile.AnchorUpdate.adds``). When the segment's updates are due
+        to be folded and every one folded is an adding update, the new adding update
+        carries them over (:func:`.anchorfile.folded_gains`: nothing of the docs read,
+        their postings copied, only a doc gaining in two of them analyzed again); a fold
+        carrying a replacing update (or a keyword anchor field) writes a replacing
+        update (then each doc's anchors are read)."""
         given = self._given is not None
         fixes = {}
+        gained = proposed
+        folds: dict[int, tuple[AnchorUpdate, ...]] = {}
+        whole: set[int] = set()  # segments whose adds are written as a replacing update
+        if adds:
+            proposed, folds, whole = self._adding_plan(proposed)
         # every doc changes: one analysis for all that use it
-        analyzed = {} if stored_of is not None else self._analyzed_ahead(proposed, adds=adds)
+        analyzed = {} if stored_of is not None else self._analyzed_ahead(proposed, whole)
         for ordinal, docs in sorted(proposed.items()):
             working = self._working[ordinal]
             reader = working.reader
@@ -691,12 +701,13 @@ class IndexWriter:
                 )
             if not changes:
                 continue
-            if not working.new:
-                self._reindexed += len(changes)
-            carried = self._carried(ordinal, len(changes))
-            if adds and not carried and found is not None:
-                arrays = update_arrays(self._schema, (), changes, found, adds=True)
+            if not working.new:  # (the docs this commit changes, not a fold's others)
+                self._reindexed += len(gained[ordinal]) if adds else len(changes)
+            if adds and ordinal not in whole:  # (with a fold's: see folded_gains)
+                carried = folds.get(ordinal, ())
+                arrays = update_arrays(self._schema, carried, changes, found, adds=True)
             else:
+                carried = self._carried(ordinal, len(changes))
                 if adds:  # folding (or a keyword anchor field): the docs' whole anchors
                     changes = {d: reader.stored_anchors(d) + new for d, new in changes.items()}
                 # a doc an adding update carried holds gets its whole anchors too
@@ -709,6 +720,29 @@ class IndexWriter:
             fixes[ordinal] = (arrays, tuple(old.name for old in carried))
         return fixes
 
+    def _adding_plan(
+        self, gained: Mapping[int, Mapping[int, tuple[str, ...]]]
+    ) -> tuple[
+        dict[int, Mapping[int, tuple[str, ...]]], dict[int, tuple[AnchorUpdate, ...]], set[int]
+    ]:
+        """How the headlines ``gained`` (working ordinal -> doc -> headlines) are
+        written: per segment the docs its adding update analyzes and their headlines
+        (when a fold is due and every update folded adds, also the docs two of them hold:
+        :func:`.anchorfile.folded_gains`), those folds (ordinal -> the updates carried),
+        and the segments that get a replacing update instead (a fold carrying a
+        replacing update, or a keyword anchor field)."""
+        plan: dict[int, Mapping[int, tuple[str, ...]]] = dict(gained)
+        folds: dict[int, tuple[AnchorUpdate, ...]] = {}
+        whole: set[int] = set()
+        for ordinal, docs in gained.items():
+            carried = self._carried(ordinal, len(docs))
+            if not self._text_anchors or not all(old.adds for old in carried):
+                whole.add(ordinal)
+            elif carried:
+                folds[ordinal] = carried
+                plan[ordinal] = folded_gains(carried, docs)
+        return plan, folds, whole
+
     def _carried(self, ordinal: int, changed: int) -> tuple[AnchorUpdate, ...]:
         """The updates of segment ``ordinal`` its next update (of ``changed`` docs)
         carries over (a suffix of them, later wins; none unless they are due to fold:
@@ -717,21 +751,14 @@ class IndexWriter:
         return tuple(olds[fold_start([len(old.docs) for old in olds], changed) :])
 
     def _analyzed_ahead(
-        self, proposed: Mapping[int, Mapping[int, tuple[str, ...]]], *, adds: bool
+        self, proposed: Mapping[int, Mapping[int, tuple[str, ...]]], skip: Collection[int]
     ) -> dict[int, Analyzed]:
         """One analysis (:func:`.anchorfile.analyzed_groups`) of the docs of ``proposed``
         (every one changes) for the updates that use it: working ordinal -> its docs'
-        arrays. ``adds``: only the segments that get an adding update (no fold due, text
-        anchor fields); the others' docs get their whole anchors, analyzed then by
-        :func:`.anchorfile.update_arrays`, so their gained headlines are not analyzed
-        for nothing."""
-        if adds and not self._text_anchors:
-            return {}
-        ordinals = [
-            o
-            for o in sorted(proposed)
-            if proposed[o] and not (adds and self._carried(o, len(proposed[o])))
-        ]
+        arrays. Not the segments ``skip`` (their docs get a replacing update of their
+        whole anchors, analyzed then by :func:`.anchorfile.update_arrays`), so their
+        gained headlines are not analyzed for nothing."""
+        ordinals = [o for o in sorted(proposed) if proposed[o] and o not in skip]
         groups = [[proposed[o][doc] for doc in sorted(proposed[o])] for o in ordinals]
         return {
             ordinal: Analyzed(tuple(sorted(proposed[ordinal])), arrays)
