@@ -82,9 +82,12 @@ class Evaluated:
 
 
 #: The core's ``score_segment`` arguments of one segment before the mask, whether it may
-#: prune, the block bounds of a lone unit and the memo of its postings' ``x`` (see
-#: :meth:`Evaluator._segment_calls`).
-Call = tuple[tuple[Any, ...], bool, Any, Any]
+#: prune, the block bounds of a lone unit, the memo of its postings' ``x``, the docs it
+#: matches for certain and its units' joined memos (see :meth:`Evaluator._segment_calls`).
+Call = tuple[tuple[Any, ...], bool, Any, Any, int, Any]
+#: A unit with at least this many postings in a segment is read from its joined memo
+#: there when several units are scored slice by slice (fewer cost little either way).
+JOIN_MIN_POSTINGS = 256
 #: A unit's share of the core's arguments in one segment: its slices (:data:`Part`), then
 #: per slice its docs, tfs, multiplier and form flags (None: the bonus reads none).
 Pieces = tuple[list[Part], list[Any], list[Any], list[Any], list[Any]]
@@ -102,7 +105,7 @@ class UnitArgs:
     slice cache does not (``kept``); let go with that cache, whose byte bound covers the
     phrase frequencies both refer to. Slotted, not attrs: made for every new unit."""
 
-    __slots__ = ("alone", "blocks", "df", "figure", "kept", "pieces", "unit")
+    __slots__ = ("alone", "blocks", "df", "figure", "joined", "kept", "pieces", "unit")
 
     def __init__(self, unit: Unit, pieces: list[Pieces], *, kept: bool) -> None:
         self.unit = unit
@@ -120,6 +123,9 @@ class UnitArgs:
         #: combination of several lays end to end), by the matches to count before
         #: skipping blocks (:meth:`Evaluator._segment_calls`)
         self.alone: dict[int | None, list[Call]] = {}
+        #: ``(segment ordinal, weight, flag) ->`` the unit's joined memo in that segment
+        #: (:meth:`Evaluator._joined`; None past the byte bound)
+        self.joined: dict[tuple[int, float, int], Any] = {}
 
     def block_bounds(
         self, evaluator: Evaluator, ordinal: int, segment: SegmentReader, bonus: bool
@@ -504,7 +510,11 @@ class Evaluator:
             memo = None
             if key is None and ctx.statistics is None and not records[0].unit.phrases:
                 memo = self._x_memo(records[0].pieces[ordinal][1])  # (kept with the calls)
-            calls.append((arrays, prune, blocks, memo))
+            held = self._held(records, ordinal, weights) if prune else 0
+            joined = None
+            if len(records) > 1 and ctx.statistics is None:
+                joined = self._joined(core, records, ordinal, segment, weights, flags, bonuses)
+            calls.append((arrays, prune, blocks, memo, held, joined))
         for record in records:  # (again: reading a later unit may have let the cache go)
             if record.unit.phrases:
                 kept = kept and self._phrases_kept(record.unit, record.pieces)
@@ -516,6 +526,63 @@ class Evaluator:
                     ctx.calls.clear()
                 ctx.calls[key] = (tuple(units), calls)
         return calls
+
+    def _held(self, records: list[UnitArgs], ordinal: int, weights: FloatArray) -> int:
+        """How many docs of the ``ordinal``-th segment match for certain, whatever
+        MaxScore leaves unread (the core's ``at_least``): the longest posting slice of a
+        unit of terms with a positive weight whose field's multipliers are all > 0
+        (stored term frequencies are >= 1, so each of its postings scores; the core
+        ignores it where a mask drops docs). A query with a common word may then prune
+        before reading that word's whole list to count ``track_total`` matches."""
+        held = 0
+        for record, weight in zip(records, weights.tolist(), strict=True):
+            unit = record.unit
+            if unit.kind != "terms" or not weight > 0:
+                continue
+            for field, docs, _, _ in record.pieces[ordinal][0]:
+                if len(docs) > held and self.ctx.table_ceiling(field, unit.weights[field])[1]:
+                    held = len(docs)
+        return held
+
+    def _joined(
+        self,
+        core: Any,
+        records: list[UnitArgs],
+        ordinal: int,
+        segment: SegmentReader,
+        weights: FloatArray,
+        flags: npt.NDArray[np.uint8],
+        bonuses: FloatArray,
+    ) -> list[Any] | None:
+        """Per unit (in the core's order) its joined memo in the ``ordinal``-th segment
+        (the core's ``join_unit``: its docs, saturated scores and bonus flags, so that
+        several units scored slice by slice read each unit once in doc order instead of
+        each slice's frequencies and the docs' multipliers), made once per unit, weight
+        and flag and kept with the unit, within :data:`~.context.X_CACHE_BYTES`; None
+        for a unit of fewer than :data:`JOIN_MIN_POSTINGS` postings there (or past the
+        bound), and None for all when no unit has one."""
+        ctx = self.ctx
+        found: list[Any] = []
+        k1 = ctx.core_k1
+        for record, weight, flag, bonus in zip(
+            records, weights.tolist(), flags.tolist(), bonuses.tolist(), strict=True
+        ):
+            _, docs, tfs, mults, forms = record.pieces[ordinal]
+            flag = flag if bonus else 0
+            key = (ordinal, weight, flag)
+            memo = record.joined.get(key, record)
+            if memo is record:
+                memo = None
+                postings = sum(map(len, docs))
+                size = 9 * postings
+                if postings >= JOIN_MIN_POSTINGS and ctx.x_bytes + size <= X_CACHE_BYTES:
+                    ctx.x_bytes += size
+                    memo = core.join_unit(
+                        docs, tfs, mults, forms, flag, k1, weight, segment.max_doc
+                    )
+                record.joined[key] = memo
+            found.append(memo)
+        return found if any(memo is not None for memo in found) else None
 
     def _records(self, units: Sequence[Unit]) -> list[UnitArgs]:
         """Per unit, its :class:`UnitArgs` (kept per snapshot, made where missing: the
