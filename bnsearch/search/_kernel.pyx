@@ -1500,6 +1500,13 @@ DEF LOOKUP_RATIO = 16
 #: Pruning is tried only while the postings left to read are at least this many times
 #: those read (else reading them all costs less than finding the candidates).
 DEF PRUNE_LEFT_RATIO = 1
+#: ... and, in dense mode, while those postings times this are at least the docs of the
+#: chunks holding a scored doc (the passes that find the keep-th and the candidates read
+#: them: with a count held for certain, pruning may begin where few postings are left).
+DEF DENSE_PRUNE_RATIO = 4
+#: ... and, before ``min_total`` matches are counted (``at_least`` holding them), while
+#: those postings are at least this many times the docs scored so far.
+DEF HELD_PRUNE_RATIO = 8
 
 
 cdef inline void _lookup_or_walk(
@@ -2451,9 +2458,25 @@ cpdef tuple score_segment(
                             min(reached, kth_cap) if could_match >= keep else 0, floor
                         )
                         and could_match >= need
+                        # (before the count is reached, where ``at_least`` stands in for
+                        # it: only while the postings left are many beside the docs
+                        # scored, the candidates' most; else pruning reads as much)
+                        and (
+                            could_match >= min_total
+                            or (total - read) >= HELD_PRUNE_RATIO * (
+                                w.n_scored if w.seen == NULL else w.n_touched
+                            )
+                        )
                         # finding the keep-th costs a pass over the docs touched: worth it
                         # only while much more is left to read than has been
                         and (total - read) >= PRUNE_LEFT_RATIO * read
+                        # in dense mode those passes read every chunk a scored doc lies
+                        # in: worth it only while the postings left are many beside them
+                        and (
+                            w.tops == NULL
+                            or (total - read) * DENSE_PRUNE_RATIO
+                            >= min(w.n_scored * CHUNK, max_doc)
+                        )
                     ):
                         kth = 0
                         # no count to reach first and the floor alone lets no untouched

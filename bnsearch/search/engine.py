@@ -27,7 +27,13 @@ from bnsearch.index.blockmax import BLOCK
 from bnsearch.index.segment import SegmentReader
 from bnsearch.search import kernel, unitstats
 from bnsearch.search.compiler import Compiled, Unit
-from bnsearch.search.context import PARTS_CACHE_BYTES, PARTS_CACHE_ENTRIES, X_CACHE_BYTES, Context
+from bnsearch.search.context import (
+    JOINED_CACHE_BYTES,
+    PARTS_CACHE_BYTES,
+    PARTS_CACHE_ENTRIES,
+    X_CACHE_BYTES,
+    Context,
+)
 from bnsearch.search.phrases import phrase_frequencies
 from bnsearch.search.scoring import idf, saturate
 
@@ -575,8 +581,8 @@ class Evaluator:
                 memo = None
                 postings = sum(map(len, docs))
                 size = 9 * postings
-                if postings >= JOIN_MIN_POSTINGS and ctx.x_bytes + size <= X_CACHE_BYTES:
-                    ctx.x_bytes += size
+                if postings >= JOIN_MIN_POSTINGS and ctx.joined_bytes + size <= JOINED_CACHE_BYTES:
+                    ctx.joined_bytes += size
                     memo = core.join_unit(
                         docs, tfs, mults, forms, flag, k1, weight, segment.max_doc
                     )
