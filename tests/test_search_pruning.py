@@ -522,6 +522,9 @@ def test_pruned_pages_equal_exhaustive_ones_at_20k(
     pruned += _compare(synthetic_searcher, core, queries[:40], threshold, offset=20, limit=20)
     # pruning did happen (at 10,000 only where the common words' lists are long)
     assert pruned >= (1 if threshold == 10_000 else 10)
+    # and the units were read from their joined memos (the segment passes JOIN_MIN_DOCS)
+    records = synthetic_searcher._ctx.units.values()
+    assert any(memo is not None for record in records for memo in record.joined.values())
 
 
 def test_flat_units_of_a_bag_of_words(corpus_searcher: Searcher) -> None:

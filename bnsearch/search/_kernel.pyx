@@ -579,6 +579,20 @@ cdef inline void _posting(
         _add(w, d, w.bonus)
 
 
+cdef inline int _readable(Walk* w, Py_ssize_t d) noexcept nogil:
+    """Whether a plain walk reads doc ``d``'s posting: 1, or 0 where it passes it (not a
+    candidate once pruned; a doc the mask drops, the search may not return it), or -1
+    for a doc outside the segment (``w.bad`` set: the walk stops)."""
+    if d < 0 or d >= w.max_doc:
+        w.bad = 1
+        return -1
+    if w.only_seen and w.mark[d] != 2:
+        return 0
+    if w.mask != NULL and not w.mask[d]:
+        return 0
+    return 1
+
+
 cdef void _walk(
     const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, int mode,
     float k1, float weight, Walk* w, Other* o,
@@ -587,6 +601,7 @@ cdef void _walk(
     search when ``w.cands`` is set); with ``o``, a lone unit's longest slice merged with
     its other (:func:`_merge_blocks`)."""
     cdef Py_ssize_t i, d, c, at = 0
+    cdef int read
     if o != NULL:
         _merge_blocks(docs, tfs, n, mult, k1, weight, w, o)
         return
@@ -603,14 +618,11 @@ cdef void _walk(
         return
     for i in range(n):
         d = docs[i]
-        if d < 0 or d >= w.max_doc:
-            w.bad = 1
+        read = _readable(w, d)
+        if read < 0:
             return
-        if w.only_seen and w.mark[d] != 2:
-            continue
-        if w.mask != NULL and not w.mask[d]:  # (a doc the search may not return: unread)
-            continue
-        _posting(docs, tfs, i, mult, mode, k1, weight, w)
+        if read:
+            _posting(docs, tfs, i, mult, mode, k1, weight, w)
 
 
 #: Postings per block of the per-block maxima (:data:`bnsearch.index.blockmax.BLOCK`).
@@ -1578,6 +1590,7 @@ cdef void _walk_joined(
     cdef const float* scores = <const float*>cnp.PyArray_DATA(<cnp.ndarray>joined[1])
     cdef const uint8_t* held = NULL
     cdef Py_ssize_t n = cnp.PyArray_DIM(docs_arr, 0), i, d, c, at = 0
+    cdef int read
     if joined[2] is not None and bonus != 0:
         held = <const uint8_t*>cnp.PyArray_DATA(<cnp.ndarray>joined[2])
     _lookup_or_walk(w, cands, n_cands, n)
@@ -1595,12 +1608,10 @@ cdef void _walk_joined(
         return
     for i in range(n):
         d = docs[i]
-        if d < 0 or d >= w.max_doc:
-            w.bad = 1
+        read = _readable(w, d)
+        if read < 0:
             return
-        if w.only_seen and w.mark[d] != 2:
-            continue
-        if w.mask != NULL and not w.mask[d]:  # (a doc the search may not return: unread)
+        if not read:
             continue
         _touch(w, d)
         _add(w, d, <double>scores[i])
@@ -2769,16 +2780,6 @@ cdef Py_ssize_t _gallop(const void* docs, int kind, Py_ssize_t lo, Py_ssize_t n,
     return lo
 
 
-cdef inline double _tf_at(const void* tfs, int kind, Py_ssize_t i) noexcept nogil:
-    if kind == cnp.NPY_UINT8:
-        return (<const uint8_t*>tfs)[i]
-    if kind == cnp.NPY_UINT16:
-        return (<const uint16_t*>tfs)[i]
-    if kind == cnp.NPY_UINT32:
-        return (<const uint32_t*>tfs)[i]
-    return <double>(<const int64_t*>tfs)[i]
-
-
 def join_unit(
     list docs_parts, list tfs_parts, list mult_parts, list forms_parts, int flag,
     float k1, float weight, Py_ssize_t max_doc,
@@ -2846,7 +2847,7 @@ def join_unit(
                         b_docs[k], b_x[k], b_held[k] = a_docs[i], a_x[i], a_held[i]
                         i += 1
                         k += 1
-                    x = <float>_tf_at(tp, tk, j) * mp[d]  # (the walk's own product)
+                    x = <float>_position_at(tp, tk, j) * mp[d]  # (the walk's own product; any tf width)
                     h = fp != NULL and (fp[j] & flag) == flag
                     if i < n_a and a_docs[i] == d:
                         b_docs[k], b_x[k], b_held[k] = <int32_t>d, a_x[i] + <double>x, a_held[i] | h

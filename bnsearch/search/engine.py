@@ -94,6 +94,9 @@ Call = tuple[tuple[Any, ...], bool, Any, Any, int, Any]
 #: A unit with at least this many postings in a segment is read from its joined memo
 #: there when several units are scored slice by slice (fewer cost little either way).
 JOIN_MIN_POSTINGS = 256
+#: ... in a segment of at least this many docs (a small one's per-doc tables stay in the
+#: cache: a memo gains little there, and a new query would pay for making it).
+JOIN_MIN_DOCS = 16384
 #: A unit's share of the core's arguments in one segment: its slices (:data:`Part`), then
 #: per slice its docs, tfs, multiplier and form flags (None: the bonus reads none).
 Pieces = tuple[list[Part], list[Any], list[Any], list[Any], list[Any]]
@@ -111,7 +114,7 @@ class UnitArgs:
     slice cache does not (``kept``); let go with that cache, whose byte bound covers the
     phrase frequencies both refer to. Slotted, not attrs: made for every new unit."""
 
-    __slots__ = ("alone", "blocks", "df", "figure", "joined", "kept", "pieces", "unit")
+    __slots__ = ("alone", "blocks", "df", "figure", "joined", "kept", "pieces", "scoring", "unit")
 
     def __init__(self, unit: Unit, pieces: list[Pieces], *, kept: bool) -> None:
         self.unit = unit
@@ -132,6 +135,9 @@ class UnitArgs:
         #: ``(segment ordinal, weight, flag) ->`` the unit's joined memo in that segment
         #: (:meth:`Evaluator._joined`; None past the byte bound)
         self.joined: dict[tuple[int, float, int], Any] = {}
+        #: per segment, its longest slice whose every posting scores (None until asked;
+        #: :meth:`Evaluator._scoring`)
+        self.scoring: list[int] | None = None
 
     def block_bounds(
         self, evaluator: Evaluator, ordinal: int, segment: SegmentReader, bonus: bool
@@ -502,6 +508,10 @@ class Evaluator:
                     overall += len(part[1])
         kept = True  # (the phrase frequencies read are all held by the slice cache)
         calls: list[Call] = []
+        # (several units: per unit its weight, flag and bonus, for the memos and counts)
+        figures = None
+        if len(records) > 1:
+            figures = list(zip(weights.tolist(), flags.tolist(), bonuses.tolist(), strict=True))
         for ordinal, segment in enumerate(self.segments):
             arrays = (*laid[ordinal], weights, flags, bonuses, k1)
             blocks = None
@@ -516,11 +526,12 @@ class Evaluator:
             memo = None
             if key is None and ctx.statistics is None and not records[0].unit.phrases:
                 memo = self._x_memo(records[0].pieces[ordinal][1])  # (kept with the calls)
-            held = self._held(records, ordinal, weights) if prune else 0
-            joined = None
-            if len(records) > 1 and ctx.statistics is None:
-                joined = self._joined(core, records, ordinal, segment, weights, flags, bonuses)
-            calls.append((arrays, prune, blocks, memo, held, joined))
+            held = joined = None
+            if figures is not None:
+                held = self._held(records, ordinal, figures) if prune else 0
+                if ctx.statistics is None and segment.max_doc >= JOIN_MIN_DOCS:
+                    joined = self._joined(core, records, ordinal, segment, figures)
+            calls.append((arrays, prune, blocks, memo, held or 0, joined))
         for record in records:  # (again: reading a later unit may have let the cache go)
             if record.unit.phrases:
                 kept = kept and self._phrases_kept(record.unit, record.pieces)
@@ -533,22 +544,40 @@ class Evaluator:
                 ctx.calls[key] = (tuple(units), calls)
         return calls
 
-    def _held(self, records: list[UnitArgs], ordinal: int, weights: FloatArray) -> int:
+    def _held(
+        self, records: list[UnitArgs], ordinal: int, figures: list[tuple[float, int, float]]
+    ) -> int:
         """How many docs of the ``ordinal``-th segment match for certain, whatever
-        MaxScore leaves unread (the core's ``at_least``): the longest posting slice of a
-        unit of terms with a positive weight whose field's multipliers are all > 0
-        (stored term frequencies are >= 1, so each of its postings scores; the core
-        ignores it where a mask drops docs). A query with a common word may then prune
-        before reading that word's whole list to count ``track_total`` matches."""
+        MaxScore leaves unread (the core's ``at_least``): the longest slice there of a
+        unit with a positive weight whose every posting scores (:meth:`_scoring`; the
+        core ignores it where a mask drops docs). A query with a common word may then
+        prune before reading that word's whole list to count ``track_total`` matches."""
         held = 0
-        for record, weight in zip(records, weights.tolist(), strict=True):
-            unit = record.unit
-            if unit.kind != "terms" or not weight > 0:
-                continue
-            for field, docs, _, _ in record.pieces[ordinal][0]:
-                if len(docs) > held and self.ctx.table_ceiling(field, unit.weights[field])[1]:
-                    held = len(docs)
+        for record, (weight, _, _) in zip(records, figures, strict=True):
+            if weight > 0:
+                scoring = record.scoring
+                if scoring is None:
+                    scoring = record.scoring = self._scoring(record)
+                held = max(held, scoring[ordinal])
         return held
+
+    def _scoring(self, record: UnitArgs) -> list[int]:
+        """Per segment, the longest slice of a unit of terms whose field's multipliers
+        are all > 0 (stored term frequencies are >= 1: each of its postings scores; 0
+        for a phrase), found once per unit."""
+        unit = record.unit
+        found = []
+        for parts, *_ in record.pieces:
+            longest = 0
+            if unit.kind == "terms":
+                for field, docs, _, _ in parts:
+                    if (
+                        len(docs) > longest
+                        and self.ctx.table_ceiling(field, unit.weights[field])[1]
+                    ):
+                        longest = len(docs)
+            found.append(longest)
+        return found
 
     def _joined(
         self,
@@ -556,9 +585,7 @@ class Evaluator:
         records: list[UnitArgs],
         ordinal: int,
         segment: SegmentReader,
-        weights: FloatArray,
-        flags: npt.NDArray[np.uint8],
-        bonuses: FloatArray,
+        figures: list[tuple[float, int, float]],
     ) -> list[Any] | None:
         """Per unit (in the core's order) its joined memo in the ``ordinal``-th segment
         (the core's ``join_unit``: its docs, saturated scores and bonus flags, so that
@@ -570,9 +597,7 @@ class Evaluator:
         ctx = self.ctx
         found: list[Any] = []
         k1 = ctx.core_k1
-        for record, weight, flag, bonus in zip(
-            records, weights.tolist(), flags.tolist(), bonuses.tolist(), strict=True
-        ):
+        for record, (weight, flag, bonus) in zip(records, figures, strict=True):
             _, docs, tfs, mults, forms = record.pieces[ordinal]
             flag = flag if bonus else 0
             key = (ordinal, weight, flag)
