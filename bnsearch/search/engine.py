@@ -510,6 +510,11 @@ class Evaluator:
         calls: list[Call] = []
         # (several units: per unit its weight, flag and bonus, for the memos and counts)
         figures = None
+        # (held matches matter only where the snapshot can hold more than the count to
+        # reach: a 4,008-doc corpus never prunes at 10,000)
+        holds = prune and (
+            skip_blocks is None or sum(s.max_doc for s in self.segments) > skip_blocks
+        )
         if len(records) > 1:
             figures = list(zip(weights.tolist(), flags.tolist(), bonuses.tolist(), strict=True))
         for ordinal, segment in enumerate(self.segments):
@@ -528,7 +533,7 @@ class Evaluator:
                 memo = self._x_memo(records[0].pieces[ordinal][1])  # (kept with the calls)
             held = joined = None
             if figures is not None:
-                held = self._held(records, ordinal, figures) if prune else 0
+                held = self._held(records, ordinal, figures) if holds else 0
                 if ctx.statistics is None and segment.max_doc >= JOIN_MIN_DOCS:
                     joined = self._joined(core, records, ordinal, segment, figures)
             calls.append((arrays, prune, blocks, memo, held or 0, joined))
@@ -558,7 +563,8 @@ class Evaluator:
                 scoring = record.scoring
                 if scoring is None:
                     scoring = record.scoring = self._scoring(record)
-                held = max(held, scoring[ordinal])
+                if scoring[ordinal] > held:
+                    held = scoring[ordinal]
         return held
 
     def _scoring(self, record: UnitArgs) -> list[int]:
