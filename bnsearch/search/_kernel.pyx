@@ -514,6 +514,18 @@ cdef inline Py_ssize_t _find(
     return lo
 
 
+cdef inline Py_ssize_t _candidate(
+    const doc_t* docs, Py_ssize_t lo, Py_ssize_t n, Py_ssize_t d
+) noexcept nogil:
+    """Where a pruned walk's candidate ``d`` stands among the postings from ``lo``: its
+    index if a posting holds it, ``n`` when none is left, else ``~index`` of the next
+    posting (the search for the next candidate starts there)."""
+    cdef Py_ssize_t at = _find(docs, lo, n, d)
+    if at >= n or docs[at] == d:
+        return at
+    return ~at
+
+
 #: ``Other.in_walked``: the walked slice holds the posting's doc.
 DEF JOINED_HELD = 256
 JOINED_HELD_ = JOINED_HELD  # (for the engine, which makes ``in_walked``)
@@ -610,11 +622,13 @@ cdef void _walk(
         return
     if w.cands != NULL:
         for c in range(w.n_cands):
-            at = _find(docs, at, n, w.cands[c])
+            at = _candidate(docs, at, n, w.cands[c])
             if at >= n:
                 return
-            if docs[at] == w.cands[c]:
+            if at >= 0:
                 _posting(docs, tfs, at, mult, mode, k1, weight, w)
+            else:
+                at = ~at
         return
     for i in range(n):
         d = docs[i]
@@ -1577,6 +1591,16 @@ cdef int _check_joined(object memo) except -1:
     return 0
 
 
+cdef inline void _joined_doc(
+    Walk* w, Py_ssize_t d, float score, bint earns, double bonus
+) noexcept nogil:
+    """A doc of a joined memo: its saturated score, and the bonus where it earns it."""
+    _touch(w, d)
+    _add(w, d, <double>score)
+    if earns:
+        _add(w, d, bonus)
+
+
 cdef void _walk_joined(
     Walk* w, tuple joined, double bonus, const int32_t* cands, Py_ssize_t n_cands
 ):
@@ -1589,34 +1613,27 @@ cdef void _walk_joined(
     cdef const int32_t* docs = <const int32_t*>cnp.PyArray_DATA(docs_arr)
     cdef const float* scores = <const float*>cnp.PyArray_DATA(<cnp.ndarray>joined[1])
     cdef const uint8_t* held = NULL
-    cdef Py_ssize_t n = cnp.PyArray_DIM(docs_arr, 0), i, d, c, at = 0
+    cdef Py_ssize_t n = cnp.PyArray_DIM(docs_arr, 0), i, c, at = 0
     cdef int read
     if joined[2] is not None and bonus != 0:
         held = <const uint8_t*>cnp.PyArray_DATA(<cnp.ndarray>joined[2])
     _lookup_or_walk(w, cands, n_cands, n)
     if w.cands != NULL:
         for c in range(w.n_cands):
-            at = _find(docs, at, n, w.cands[c])
+            at = _candidate(docs, at, n, w.cands[c])
             if at >= n:
                 return
-            if docs[at] == w.cands[c]:
-                d = docs[at]
-                _touch(w, d)
-                _add(w, d, <double>scores[at])
-                if held != NULL and held[at]:
-                    _add(w, d, bonus)
+            if at < 0:
+                at = ~at
+            else:
+                _joined_doc(w, docs[at], scores[at], held != NULL and held[at], bonus)
         return
-    for i in range(n):
-        d = docs[i]
-        read = _readable(w, d)
-        if read < 0:
+    for i in range(n):  # (every doc of the memo, as a plain walk reads its postings)
+        read = _readable(w, docs[i])
+        if read > 0:
+            _joined_doc(w, docs[i], scores[i], held != NULL and held[i], bonus)
+        elif read < 0:
             return
-        if not read:
-            continue
-        _touch(w, d)
-        _add(w, d, <double>scores[i])
-        if held != NULL and held[i]:
-            _add(w, d, bonus)
 
 
 cdef void _walked_forms(
