@@ -327,7 +327,7 @@ def test_a_floor_returns_the_best_above_it(
         evaluator = Evaluator(ctx)
         prune = len(units) > 1
         calls = evaluator._segment_calls(core, units, prune, None if prune else 0)
-        for segment, (arrays, pruning, blocks, _) in zip(ctx.reader.segments, calls, strict=True):
+        for segment, (arrays, pruning, blocks, *_) in zip(ctx.reader.segments, calls, strict=True):
             args = (None, segment.max_doc, keep, pruning, 0, blocks)
             # (counting every match first: no pruning, the exact count)
             docs, scores, count, _ = core.score_segment(*arrays, *args[:4], 10**9, blocks)
@@ -348,6 +348,49 @@ def test_a_floor_returns_the_best_above_it(
                 checked += 1
     assert checked >= 20
     assert pruned >= 5  # the floor let the core prune or skip: not vacuous
+
+
+def test_matches_held_for_certain_let_maxscore_prune_before_counting(
+    corpus_searcher: Searcher, core: ModuleType
+) -> None:
+    """``at_least`` (the engine's ``_held``: a common word's longest slice, every
+    posting a match) stands in for the count MaxScore must reach before it prunes: the
+    same best ``keep`` and scores as the exhaustive pass, a count between ``min_total``
+    and the exact one, and queries that could not prune counting first now do; with a
+    mask it is ignored (the count is the masked one)."""
+    ctx = corpus_searcher._ctx
+    keep, checked, earlier = 10, 0, 0
+    for query in _questions(80):
+        plan = corpus_searcher._prepare(query, None, romanized=False)
+        units = None if plan.compiled is None else _flat_units(plan.compiled)
+        if not units or len(units) < 2:
+            continue
+        calls = Evaluator(ctx)._segment_calls(core, units, True, None)
+        for segment, (arrays, _, _, _, held, joined) in zip(
+            ctx.reader.segments, calls, strict=True
+        ):
+            every = core.score_segment(*arrays, None, segment.max_doc, 0)
+            exact = len(every[0])
+            assert held <= exact, query  # (held for certain: never more than match)
+            if held < 2 * keep:
+                continue
+            order = np.lexsort((every[0], -every[1]))
+            best = sorted((int(every[0][i]), float(every[1][i])) for i in order[:keep])
+            need = held  # (more than the rare words' docs: counting first reads them all)
+            args = (None, segment.max_doc, keep, True, need, None, 0, None)
+            docs, scores, count, cut = core.score_segment(*arrays, *args, held, joined)
+            assert list(zip(docs.tolist(), scores.tolist(), strict=True)) == best, query
+            assert (need <= count <= exact) if cut else count == exact, query
+            before = core.score_segment(*arrays, *args, 0, joined)
+            assert before[2] >= need or not before[3], query
+            earlier += cut and not before[3]
+            masked = core.score_segment(
+                *arrays, np.ones(segment.max_doc, bool), *args[1:], held, joined
+            )
+            assert masked[2] == exact or (masked[3] and masked[2] >= need), query
+            checked += 1
+    assert checked >= 20
+    assert earlier >= 5  # held matches let MaxScore start where counting first did not
 
 
 @pytest.mark.parametrize("kind", ["several-words", "one-word", "prefix", "page-two"])
@@ -406,12 +449,13 @@ def test_one_call_over_every_segment_is_the_calls_a_segment(core: ModuleType) ->
             skip = keep > 0 and track is not None and not prune
             calls = Evaluator(ctx)._segment_calls(core, units, prune, track if skip else None)
             total, exact, best, floor, wanted = 0, True, np.empty(0, np.float32), 0.0, []
-            for number, (segment, (arrays, pruning, blocks, memo)) in enumerate(
+            for number, (segment, (arrays, pruning, blocks, memo, held, joined)) in enumerate(
                 zip(segments, calls, strict=True)
             ):
                 docs, scores, count, cut = core.score_segment(
                     *arrays, None, segment.max_doc, keep, pruning and keep > 0,
-                    max((track or 0) - total, 0), blocks if skip else None, floor, memo,
+                    max((track or 0) - total, 0), blocks if skip else None, floor, memo, held,
+                    joined,
                 )  # fmt: skip
                 wanted.append((docs.tolist(), scores.tolist()))
                 total += count
@@ -478,6 +522,9 @@ def test_pruned_pages_equal_exhaustive_ones_at_20k(
     pruned += _compare(synthetic_searcher, core, queries[:40], threshold, offset=20, limit=20)
     # pruning did happen (at 10,000 only where the common words' lists are long)
     assert pruned >= (1 if threshold == 10_000 else 10)
+    # and the units were read from their joined memos (the segment passes JOIN_MIN_DOCS)
+    records = synthetic_searcher._ctx.units.values()
+    assert any(memo is not None for record in records for memo in record.joined.values())
 
 
 def test_flat_units_of_a_bag_of_words(corpus_searcher: Searcher) -> None:

@@ -20,7 +20,7 @@ cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from libc.math cimport INFINITY, isnan
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 from cpython.pyport cimport PY_SSIZE_T_MAX
 from cpython cimport array as carray
 import array as pyarray
@@ -514,6 +514,18 @@ cdef inline Py_ssize_t _find(
     return lo
 
 
+cdef inline Py_ssize_t _candidate(
+    const doc_t* docs, Py_ssize_t lo, Py_ssize_t n, Py_ssize_t d
+) noexcept nogil:
+    """Where a pruned walk's candidate ``d`` stands among the postings from ``lo``: its
+    index if a posting holds it, ``n`` when none is left, else ``~index`` of the next
+    posting (the search for the next candidate starts there)."""
+    cdef Py_ssize_t at = _find(docs, lo, n, d)
+    if at >= n or docs[at] == d:
+        return at
+    return ~at
+
+
 #: ``Other.in_walked``: the walked slice holds the posting's doc.
 DEF JOINED_HELD = 256
 JOINED_HELD_ = JOINED_HELD  # (for the engine, which makes ``in_walked``)
@@ -579,6 +591,20 @@ cdef inline void _posting(
         _add(w, d, w.bonus)
 
 
+cdef inline int _readable(Walk* w, Py_ssize_t d) noexcept nogil:
+    """Whether a plain walk reads doc ``d``'s posting: 1, or 0 where it passes it (not a
+    candidate once pruned; a doc the mask drops, the search may not return it), or -1
+    for a doc outside the segment (``w.bad`` set: the walk stops)."""
+    if d < 0 or d >= w.max_doc:
+        w.bad = 1
+        return -1
+    if w.only_seen and w.mark[d] != 2:
+        return 0
+    if w.mask != NULL and not w.mask[d]:
+        return 0
+    return 1
+
+
 cdef void _walk(
     const doc_t* docs, const tf_t* tfs, Py_ssize_t n, const float* mult, int mode,
     float k1, float weight, Walk* w, Other* o,
@@ -587,6 +613,7 @@ cdef void _walk(
     search when ``w.cands`` is set); with ``o``, a lone unit's longest slice merged with
     its other (:func:`_merge_blocks`)."""
     cdef Py_ssize_t i, d, c, at = 0
+    cdef int read
     if o != NULL:
         _merge_blocks(docs, tfs, n, mult, k1, weight, w, o)
         return
@@ -595,22 +622,21 @@ cdef void _walk(
         return
     if w.cands != NULL:
         for c in range(w.n_cands):
-            at = _find(docs, at, n, w.cands[c])
+            at = _candidate(docs, at, n, w.cands[c])
             if at >= n:
                 return
-            if docs[at] == w.cands[c]:
+            if at >= 0:
                 _posting(docs, tfs, at, mult, mode, k1, weight, w)
+            else:
+                at = ~at
         return
     for i in range(n):
         d = docs[i]
-        if d < 0 or d >= w.max_doc:
-            w.bad = 1
+        read = _readable(w, d)
+        if read < 0:
             return
-        if w.only_seen and w.mark[d] != 2:
-            continue
-        if w.mask != NULL and not w.mask[d]:  # (a doc the search may not return: unread)
-            continue
-        _posting(docs, tfs, i, mult, mode, k1, weight, w)
+        if read:
+            _posting(docs, tfs, i, mult, mode, k1, weight, w)
 
 
 #: Postings per block of the per-block maxima (:data:`bnsearch.index.blockmax.BLOCK`).
@@ -1402,6 +1428,8 @@ cdef Py_ssize_t _candidates(
     cdef Py_ssize_t i, d, n = 0, end, c
     cdef Py_ssize_t length = w.n_touched if w.seen != NULL else w.max_doc
     cdef const double* acc = w.acc
+    cdef double a
+    cdef int taken
     if w.seen == NULL and w.tops != NULL:
         if tally:  # (every doc scored was kept by the mask: the walks read no other)
             count[0] += w.n_scored
@@ -1409,13 +1437,16 @@ cdef Py_ssize_t _candidates(
             if (w.tops[c] + remaining) * (1 + BOUND_MARGIN) < kth:
                 continue
             end = min((c + 1) << CHUNK_SHIFT, w.max_doc)
+            # (no branch on a doc: in a chunk that may hold one, about as many pass
+            # as not; a candidate is written at ``n`` and kept by counting it)
             for d in range(c << CHUNK_SHIFT, end):
-                if (acc[d] + remaining) * (1 + BOUND_MARGIN) >= kth and (
-                    acc[d] != 0 and (mask_p == NULL or mask_p[d])
-                ):
-                    w.mark[d] = 2
-                    cands[n] = <int32_t>d
-                    n += 1
+                a = acc[d]
+                taken = ((a + remaining) * (1 + BOUND_MARGIN) >= kth) & (a != 0)
+                if mask_p != NULL:
+                    taken = taken & (mask_p[d] != 0)
+                w.mark[d] = 2 * taken
+                cands[n] = <int32_t>d
+                n += taken
         return n
     for i in range(length):
         d = w.touched[i] if w.seen != NULL else i
@@ -1435,6 +1466,39 @@ cdef Py_ssize_t _candidates(
     if w.seen != NULL:  # (a dense scan finds them in order)
         qsort(cands, n, sizeof(int32_t), _compare_int32)
     return n
+
+
+cdef Py_ssize_t _narrow(
+    Walk* w, int32_t* cands, Py_ssize_t n, Entry* heap, Py_ssize_t k, double remaining,
+    float* kth,
+) noexcept nogil:
+    """MaxScore's candidates (ascending, ``n`` of them) after one more unit was read
+    for them: ``kth`` raised to the ``k``-th best of their scores so far (a lower bound
+    of the final ``k``-th: scores only grow; ``heap`` is scratch), then those that
+    ``remaining`` (what the units left can add) cannot lift to it dropped (unmarked in
+    ``w.mark``), in order; how many stay is returned. The bound is
+    :func:`_candidates`' own."""
+    cdef Py_ssize_t i, j = 0, size = 0, d
+    cdef Entry item
+    cdef float limit = kth[0]
+    cdef const double* acc = w.acc
+    for i in range(n):
+        d = cands[i]
+        item.score = <float>acc[d]
+        if size == k and item.score <= heap[0].score:
+            continue
+        item.doc = <int32_t>d
+        size = _offer(heap, size, k, item)
+    if size == k and k > 0 and heap[0].score > limit:
+        limit = kth[0] = heap[0].score
+    for i in range(n):
+        d = cands[i]
+        if (acc[d] + remaining) * (1 + BOUND_MARGIN) >= limit:
+            cands[j] = <int32_t>d
+            j += 1
+        else:
+            w.mark[d] = 0
+    return j
 
 
 #: Docs of the mask read to estimate the share it keeps (:func:`_density`).
@@ -1462,6 +1526,13 @@ DEF LOOKUP_RATIO = 16
 #: Pruning is tried only while the postings left to read are at least this many times
 #: those read (else reading them all costs less than finding the candidates).
 DEF PRUNE_LEFT_RATIO = 1
+#: ... and, in dense mode, while those postings times this are at least the docs of the
+#: chunks holding a scored doc (the passes that find the keep-th and the candidates read
+#: them: with a count held for certain, pruning may begin where few postings are left).
+DEF DENSE_PRUNE_RATIO = 4
+#: ... and, before ``min_total`` matches are counted (``at_least`` holding them), while
+#: those postings are at least this many times the docs scored so far.
+DEF HELD_PRUNE_RATIO = 8
 
 
 cdef inline void _lookup_or_walk(
@@ -1498,6 +1569,71 @@ cdef void _slice(
         docs, <cnp.ndarray>tfs_arrays[p],
         <const float*>cnp.PyArray_DATA(<cnp.ndarray>mult_arrays[p]), mode, k1, weight, w,
     )
+
+
+cdef int _check_joined(object memo) except -1:
+    """That ``memo`` is a unit's joined memo (:func:`join_unit`'s three arrays)."""
+    cdef Py_ssize_t n
+    if not isinstance(memo, tuple) or len(memo) != 3:
+        raise ValueError("a joined memo is (docs, scores, held or None)")
+    for i, typenum in ((0, cnp.NPY_INT32), (1, cnp.NPY_FLOAT32), (2, cnp.NPY_UINT8)):
+        array = memo[i]
+        if i == 2 and array is None:
+            continue
+        if (
+            not isinstance(array, np.ndarray)
+            or cnp.PyArray_TYPE(<cnp.ndarray>array) != typenum
+            or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>array)
+            or cnp.PyArray_NDIM(<cnp.ndarray>array) != 1
+            or cnp.PyArray_DIM(<cnp.ndarray>array, 0) != cnp.PyArray_DIM(<cnp.ndarray>memo[0], 0)
+        ):
+            raise ValueError("a joined memo's arrays must be int32, float32 and uint8 of one length")
+    return 0
+
+
+cdef inline void _joined_doc(
+    Walk* w, Py_ssize_t d, float score, bint earns, double bonus
+) noexcept nogil:
+    """A doc of a joined memo: its saturated score, and the bonus where it earns it."""
+    _touch(w, d)
+    _add(w, d, <double>score)
+    if earns:
+        _add(w, d, bonus)
+
+
+cdef void _walk_joined(
+    Walk* w, tuple joined, double bonus, const int32_t* cands, Py_ssize_t n_cands
+):
+    """A unit's postings from its joined memo (:func:`join_unit`): per doc its
+    saturated score, added as the walk of its slices adds it (and its exact-form bonus
+    where a posting of the doc earns it), one read in doc order instead of each
+    slice's ``tf`` and the doc's multiplier, and no per-doc ``x`` sum between slices
+    (only the candidates' when pruned; found by binary search when ``w.cands`` is set)."""
+    cdef cnp.ndarray docs_arr = <cnp.ndarray>joined[0]
+    cdef const int32_t* docs = <const int32_t*>cnp.PyArray_DATA(docs_arr)
+    cdef const float* scores = <const float*>cnp.PyArray_DATA(<cnp.ndarray>joined[1])
+    cdef const uint8_t* held = NULL
+    cdef Py_ssize_t n = cnp.PyArray_DIM(docs_arr, 0), i, c, at = 0
+    cdef int read
+    if joined[2] is not None and bonus != 0:
+        held = <const uint8_t*>cnp.PyArray_DATA(<cnp.ndarray>joined[2])
+    _lookup_or_walk(w, cands, n_cands, n)
+    if w.cands != NULL:
+        for c in range(w.n_cands):
+            at = _candidate(docs, at, n, w.cands[c])
+            if at >= n:
+                return
+            if at < 0:
+                at = ~at
+            else:
+                _joined_doc(w, docs[at], scores[at], held != NULL and held[at], bonus)
+        return
+    for i in range(n):  # (every doc of the memo, as a plain walk reads its postings)
+        read = _readable(w, docs[i])
+        if read > 0:
+            _joined_doc(w, docs[i], scores[i], held != NULL and held[i], bonus)
+        elif read < 0:
+            return
 
 
 cdef void _walked_forms(
@@ -1933,6 +2069,8 @@ cpdef tuple score_segment(
     object blocks=None,
     double floor=0,
     object xs=None,
+    Py_ssize_t at_least=0,
+    list joined=None,
 ):
     """The matching docs of one segment (ascending, int32), their scores (float32), how
     many docs match, and whether the segment was pruned.
@@ -2005,6 +2143,18 @@ cpdef tuple score_segment(
     scores. ``xs`` (None, or a writable float32 array of one more than the slices'
     postings, zeros when made) is then its memo of each posting's ``x``: written by the
     first such call, read by the next (the same ``x``, so the same scores).
+
+    ``at_least`` (with ``prune``; ignored with a ``mask``): how many docs the segment is
+    known to match before any posting is read (the longest slice of a unit whose every
+    posting scores, say: a common word's body). Once it reaches ``min_total`` pruning
+    need not count first: a query with a common word starts MaxScore after its rare
+    words instead of after reading that word's whole list, and the count returned,
+    pruned, is at least ``at_least`` (still a lower bound).
+
+    ``joined`` (None, or per unit None or its memo from :func:`join_unit`, made with
+    the same slices, multipliers, ``k1``, ``weights[u]`` and, where ``bonuses[u]`` is
+    not 0, ``flags[u]``): where several units are scored slice by slice (neither merged
+    nor walked by blocks), a unit with a memo is read from it (the same scores).
     """
     cdef Py_ssize_t n_parts = len(docs_parts)
     cdef Py_ssize_t block_slice = -1
@@ -2031,6 +2181,7 @@ cpdef tuple score_segment(
     cdef float x, kth = 0
     cdef double remaining = 0, reached = 0, bound, kth_cap = INFINITY
     cdef Py_ssize_t could_match = 0, p_unit = 0, counted = 0, read = 0
+    cdef Py_ssize_t need = min_total  # (the matches MaxScore must count before it prunes)
     cdef bint pruned = False, by_floor = False
     cdef bint failed = False
     cdef bint merging = False, merging_units = False, skipping = True, count_skipped = False
@@ -2076,6 +2227,16 @@ cpdef tuple score_segment(
         tfs_arrays.append(tfs)
         mult_arrays.append(mult)
     prune = prune and keep > 0
+    if at_least < 0:
+        raise ValueError("at_least must be >= 0")
+    if joined is not None:
+        if len(joined) != n_units:
+            raise ValueError("joined needs an entry (or None) for every unit")
+        for u in range(n_units):
+            if joined[u] is not None:
+                _check_joined(joined[u])
+    if prune and mask is None and at_least >= min_total:
+        need = 0  # (the segment holds that many matches whatever is pruned)
     if prune:
         for u in range(n_units):
             bound = <double>weights[u] + <double>bonuses[u]
@@ -2267,7 +2428,10 @@ cpdef tuple score_segment(
                 if bonuses[u] != 0 and flags[u] != 0:
                     w.flag, w.bonus, w.tag = flags[u], <double>bonuses[u], first_tag + <int32_t>u
                     w.stamp = tables.stamp
-                if q == p + 1:
+                if joined is not None and joined[u] is not None and block_slice < 0:
+                    _walk_joined(&w, <tuple>joined[u], <double>bonuses[u] if flags[u] != 0 else 0,
+                                 cands, n_cands)
+                elif q == p + 1:
                     if p == block_slice:
                         _blocks_on(&w, block_x_arr, blocks[2] is not None and block_forms_arr)
                     _slice(&w, p, docs_arrays, tfs_arrays, mult_arrays, forms_arrays, SCORE,
@@ -2321,16 +2485,32 @@ cpdef tuple score_segment(
                         and remaining * (1 + BOUND_MARGIN) < max(
                             min(reached, kth_cap) if could_match >= keep else 0, floor
                         )
-                        and could_match >= min_total
+                        and could_match >= need
+                        # (before the count is reached, where ``at_least`` stands in for
+                        # it: only while the postings left are many beside the docs
+                        # scored, the candidates' most; else pruning reads as much)
+                        and (
+                            could_match >= min_total
+                            or (total - read) >= HELD_PRUNE_RATIO * (
+                                w.n_scored if w.seen == NULL else w.n_touched
+                            )
+                        )
                         # finding the keep-th costs a pass over the docs touched: worth it
                         # only while much more is left to read than has been
                         and (total - read) >= PRUNE_LEFT_RATIO * read
+                        # in dense mode those passes read every chunk a scored doc lies
+                        # in: worth it only while the postings left are many beside them
+                        and (
+                            w.tops == NULL
+                            or (total - read) * DENSE_PRUNE_RATIO
+                            >= min(w.n_scored * CHUNK, max_doc)
+                        )
                     ):
                         kth = 0
                         # no count to reach first and the floor alone lets no untouched
                         # doc in: this segment's keep-th (a pass over the docs touched) is
                         # not needed, and the candidates' scan below counts the matches
-                        by_floor = min_total == 0 and remaining * (1 + BOUND_MARGIN) < <float>floor
+                        by_floor = need == 0 and remaining * (1 + BOUND_MARGIN) < <float>floor
                         if by_floor:
                             count = 0
                         else:
@@ -2342,7 +2522,7 @@ cpdef tuple score_segment(
                                 kth = 0
                         if floor > kth:
                             kth = <float>floor
-                        if count >= min_total and remaining * (1 + BOUND_MARGIN) < kth:
+                        if count >= need and remaining * (1 + BOUND_MARGIN) < kth:
                             # MaxScore: no doc not touched yet can reach the best ``keep``,
                             # nor can a touched one whose score and ``remaining`` stay
                             # below the keep-th so far: the rest only read the others
@@ -2354,6 +2534,14 @@ cpdef tuple score_segment(
                                 raise MemoryError()
                             n_cands = _candidates(&w, mask_p, remaining, kth, cands, by_floor, &count)
                             counted = count
+                            if need == 0 and mask_p == NULL and at_least > counted:
+                                counted = at_least
+                elif pruned and p < n_parts:
+                    # the units left can add less now, and the keep-th best of the
+                    # candidates (whose scores only grow) may have risen: those that can
+                    # no longer reach it leave, so the later units read fewer
+                    remaining -= <double>weights[u] + <double>bonuses[u]
+                    n_cands = _narrow(&w, cands, n_cands, heap, keep, remaining, &kth)
             # collect: ascending docs with a score, kept by the mask (the best ``keep``)
             count = 0
             if w.seen != NULL:
@@ -2438,10 +2626,12 @@ def score_segments(
     the docs and scores it returns, every segment's count summed, and whether the count
     is exact (no segment pruned or skipped a block).
 
-    ``calls[s]`` is ``(arrays, prune, blocks[, xs])``: the arguments of segment ``s``
-    before the mask (slices, multipliers, forms, owners, weights, flags, bonuses, k1),
-    whether it may prune, its block bounds (used with ``skip_blocks``) and a memo of its
-    postings' ``x`` (:func:`score_segment`'s ``xs``); ``masks`` is None or
+    ``calls[s]`` is ``(arrays, prune, blocks[, xs[, at_least[, joined]]]])``: the
+    arguments of segment ``s`` before the mask (slices, multipliers, forms, owners,
+    weights, flags, bonuses, k1), whether it may prune, its block bounds (used with
+    ``skip_blocks``), a memo of its postings' ``x`` (:func:`score_segment`'s ``xs``),
+    the matches it holds for certain (``at_least``) and its units' joined memos
+    (``joined``); ``masks`` is None or
     one mask (or None) per segment; ``max_docs[s]`` its size. With ``track_total`` (not
     None) a segment must count ``track_total`` less the matches of the segments before
     it, and the ``keep``-th best score of the segments before it is its floor (a doc
@@ -2488,7 +2678,8 @@ def score_segments(
                 arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], weights, flags, bonuses,
                 arrays[8], None if masks is None else masks[s], max_docs[s], keep, call[1],
                 max(tracked - total, 0), call[2] if skip_blocks else None, floor,
-                call[3] if len(call) > 3 else None,
+                call[3] if len(call) > 3 else None, call[4] if len(call) > 4 else 0,
+                call[5] if len(call) > 5 else None,
             )
             count = found[2]
             total += count
@@ -2604,6 +2795,114 @@ cdef Py_ssize_t _gallop(const void* docs, int kind, Py_ssize_t lo, Py_ssize_t n,
         else:
             hi = mid
     return lo
+
+
+def join_unit(
+    list docs_parts, list tfs_parts, list mult_parts, list forms_parts, int flag,
+    float k1, float weight, Py_ssize_t max_doc,
+):
+    """One unit's slices in one segment joined into its memo for :func:`score_segment`'s
+    ``joined``: the docs any slice holds (ascending, int32), per doc its saturated score
+    (float32: the ``x`` of its postings, ``tf * mult[doc]`` in float32 each, summed in
+    float64 and rounded once, then saturated with ``k1`` and ``weight``: what a walk of
+    the slices adds) and, with ``flag`` (non-zero: the unit has a bonus), whether a
+    posting of the doc holds every flag of ``flag`` in its slice's form flags (uint8;
+    else None). The slices are merged two at a time, in order (no per-doc table)."""
+    cdef Py_ssize_t n_parts = len(docs_parts), p, i, j, k, n_a = 0, n_b
+    cdef int32_t* a_docs = NULL
+    cdef double* a_x = NULL
+    cdef uint8_t* a_held = NULL
+    cdef int32_t* b_docs = NULL
+    cdef double* b_x = NULL
+    cdef uint8_t* b_held = NULL
+    cdef cnp.ndarray docs, tfs, mult, forms_arr, out_docs, out_scores, out_held
+    cdef const void* dp
+    cdef const void* tp
+    cdef const float* mp
+    cdef const uint8_t* fp
+    cdef int dk, tk
+    cdef Py_ssize_t d, bad = 0
+    cdef float x
+    cdef uint8_t h
+    cdef object held_result = None
+    if len(tfs_parts) != n_parts or len(mult_parts) != n_parts or len(forms_parts) != n_parts:
+        raise ValueError("every slice needs docs, tfs, multipliers and forms (or None)")
+    try:
+        for p in range(n_parts):
+            docs = _docs_array(docs_parts[p])
+            tfs = _tfs_array(tfs_parts[p])
+            mult = _contiguous(mult_parts[p], cnp.NPY_FLOAT32)
+            n_b = cnp.PyArray_DIM(docs, 0)
+            if cnp.PyArray_DIM(tfs, 0) != n_b:
+                raise ValueError("a slice's docs and tfs differ in length")
+            if cnp.PyArray_DIM(mult, 0) < max_doc:
+                raise ValueError("a multiplier array is shorter than the segment")
+            fp = NULL
+            if flag != 0 and forms_parts[p] is not None:
+                forms_arr = _contiguous(forms_parts[p], cnp.NPY_UINT8)
+                if cnp.PyArray_DIM(forms_arr, 0) != n_b:
+                    raise ValueError("a slice's docs and forms differ in length")
+                fp = <const uint8_t*>cnp.PyArray_DATA(forms_arr)
+            dp = cnp.PyArray_DATA(docs)
+            tp = cnp.PyArray_DATA(tfs)
+            mp = <const float*>cnp.PyArray_DATA(mult)
+            dk = cnp.PyArray_TYPE(docs)
+            tk = cnp.PyArray_TYPE(tfs)
+            b_docs = <int32_t*>malloc((n_a + n_b + 1) * sizeof(int32_t))
+            b_x = <double*>malloc((n_a + n_b + 1) * sizeof(double))
+            b_held = <uint8_t*>malloc(n_a + n_b + 1)
+            if b_docs == NULL or b_x == NULL or b_held == NULL:
+                raise MemoryError()
+            with nogil:
+                i = j = k = 0
+                while j < n_b:
+                    d = _doc_at(dp, dk, j)
+                    if d < 0 or d >= max_doc or (j and d <= _doc_at(dp, dk, j - 1)):
+                        bad = 1
+                        break
+                    while i < n_a and a_docs[i] < d:
+                        b_docs[k], b_x[k], b_held[k] = a_docs[i], a_x[i], a_held[i]
+                        i += 1
+                        k += 1
+                    x = <float>_position_at(tp, tk, j) * mp[d]  # (the walk's own product; any tf width)
+                    h = fp != NULL and (fp[j] & flag) == flag
+                    if i < n_a and a_docs[i] == d:
+                        b_docs[k], b_x[k], b_held[k] = <int32_t>d, a_x[i] + <double>x, a_held[i] | h
+                        i += 1
+                    else:
+                        b_docs[k], b_x[k], b_held[k] = <int32_t>d, <double>x, h
+                    k += 1
+                    j += 1
+                while i < n_a:
+                    b_docs[k], b_x[k], b_held[k] = a_docs[i], a_x[i], a_held[i]
+                    i += 1
+                    k += 1
+            if bad:
+                raise ValueError("a slice's docs must ascend within the segment")
+            free(a_docs)
+            free(a_x)
+            free(a_held)
+            a_docs, a_x, a_held, n_a = b_docs, b_x, b_held, k
+            b_docs = b_x = b_held = NULL
+        out_docs = _empty(n_a, cnp.NPY_INT32)
+        out_scores = _empty(n_a, cnp.NPY_FLOAT32)
+        if n_a:
+            memcpy(cnp.PyArray_DATA(out_docs), a_docs, n_a * sizeof(int32_t))
+        for i in range(n_a):
+            (<float*>cnp.PyArray_DATA(out_scores))[i] = _saturate(<float>a_x[i], k1, weight)
+        if flag != 0:
+            out_held = _empty(n_a, cnp.NPY_UINT8)
+            if n_a:
+                memcpy(cnp.PyArray_DATA(out_held), a_held, n_a)
+            held_result = out_held
+    finally:
+        free(a_docs)
+        free(a_x)
+        free(a_held)
+        free(b_docs)
+        free(b_x)
+        free(b_held)
+    return out_docs, out_scores, held_result
 
 
 def join_other(

@@ -38,6 +38,12 @@ PARTS_CACHE_BYTES = 64 << 20
 #: slice beside its body, :meth:`~bnsearch.search.engine.Evaluator._other_x`: 4 bytes a
 #: posting, new arrays); past it a unit's core reads the multipliers instead.
 X_CACHE_BYTES = 64 << 20
+#: Bytes of the units' joined memos (:meth:`~bnsearch.search.engine.Evaluator._joined`:
+#: per doc of a unit in a segment its doc, saturated score and bonus flag, 9 bytes) a
+#: :class:`Context` may hold, a bound of their own (the common words of several-word
+#: queries at 1M would otherwise take the room of a prefix's or a title's ``x``); past
+#: it a unit is read slice by slice.
+JOINED_CACHE_BYTES = 64 << 20
 #: Compiled pieces a :class:`Context` keeps by what they are (units, a word's spelling
 #: variants, rerank plans): a new query made of words met before gets the same unit
 #: objects, so the caches above (keyed by unit) serve it as they serve a kept plan.
@@ -83,6 +89,8 @@ class Context:
         self.parts_bytes = 0
         #: bytes of postings' ``x`` made for the core's arguments (:data:`X_CACHE_BYTES`)
         self.x_bytes = 0
+        #: bytes of the units' joined memos (:data:`JOINED_CACHE_BYTES`)
+        self.joined_bytes = 0
         #: ``id(unit) -> UnitArgs``: what the compiled core reads of each unit (its
         #: pieces per segment, live documents, figures; see :class:`.engine.UnitArgs`)
         self.units: dict[int, Any] = {}
@@ -119,6 +127,7 @@ class Context:
         self.units.clear()
         self.calls.clear()
         self.x_bytes = 0
+        self.joined_bytes = 0
         self.positions.clear()
         self._doc_freqs.clear()
 

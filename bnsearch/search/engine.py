@@ -27,7 +27,13 @@ from bnsearch.index.blockmax import BLOCK
 from bnsearch.index.segment import SegmentReader
 from bnsearch.search import kernel, unitstats
 from bnsearch.search.compiler import Compiled, Unit
-from bnsearch.search.context import PARTS_CACHE_BYTES, PARTS_CACHE_ENTRIES, X_CACHE_BYTES, Context
+from bnsearch.search.context import (
+    JOINED_CACHE_BYTES,
+    PARTS_CACHE_BYTES,
+    PARTS_CACHE_ENTRIES,
+    X_CACHE_BYTES,
+    Context,
+)
 from bnsearch.search.phrases import phrase_frequencies
 from bnsearch.search.scoring import idf, saturate
 
@@ -82,9 +88,15 @@ class Evaluated:
 
 
 #: The core's ``score_segment`` arguments of one segment before the mask, whether it may
-#: prune, the block bounds of a lone unit and the memo of its postings' ``x`` (see
-#: :meth:`Evaluator._segment_calls`).
-Call = tuple[tuple[Any, ...], bool, Any, Any]
+#: prune, the block bounds of a lone unit, the memo of its postings' ``x``, the docs it
+#: matches for certain and its units' joined memos (see :meth:`Evaluator._segment_calls`).
+Call = tuple[tuple[Any, ...], bool, Any, Any, int, Any]
+#: A unit with at least this many postings in a segment is read from its joined memo
+#: there when several units are scored slice by slice (fewer cost little either way).
+JOIN_MIN_POSTINGS = 256
+#: ... in a segment of at least this many docs (a small one's per-doc tables stay in the
+#: cache: a memo gains little there, and a new query would pay for making it).
+JOIN_MIN_DOCS = 16384
 #: A unit's share of the core's arguments in one segment: its slices (:data:`Part`), then
 #: per slice its docs, tfs, multiplier and form flags (None: the bonus reads none).
 Pieces = tuple[list[Part], list[Any], list[Any], list[Any], list[Any]]
@@ -102,7 +114,7 @@ class UnitArgs:
     slice cache does not (``kept``); let go with that cache, whose byte bound covers the
     phrase frequencies both refer to. Slotted, not attrs: made for every new unit."""
 
-    __slots__ = ("alone", "blocks", "df", "figure", "kept", "pieces", "unit")
+    __slots__ = ("alone", "blocks", "df", "figure", "joined", "kept", "pieces", "scoring", "unit")
 
     def __init__(self, unit: Unit, pieces: list[Pieces], *, kept: bool) -> None:
         self.unit = unit
@@ -120,6 +132,12 @@ class UnitArgs:
         #: combination of several lays end to end), by the matches to count before
         #: skipping blocks (:meth:`Evaluator._segment_calls`)
         self.alone: dict[int | None, list[Call]] = {}
+        #: ``(segment ordinal, weight, flag) ->`` the unit's joined memo in that segment
+        #: (:meth:`Evaluator._joined`; None past the byte bound)
+        self.joined: dict[tuple[int, float, int], Any] = {}
+        #: per segment, its longest slice whose every posting scores (None until asked;
+        #: :meth:`Evaluator._scoring`)
+        self.scoring: list[int] | None = None
 
     def block_bounds(
         self, evaluator: Evaluator, ordinal: int, segment: SegmentReader, bonus: bool
@@ -496,6 +514,15 @@ class Evaluator:
                     overall += len(part[1])
         kept = True  # (the phrase frequencies read are all held by the slice cache)
         calls: list[Call] = []
+        # (several units: per unit its weight, flag and bonus, for the memos and counts)
+        figures = None
+        # (held matches matter only where the snapshot can hold more than the count to
+        # reach: a 4,008-doc corpus never prunes at 10,000)
+        holds = prune and (
+            skip_blocks is None or sum(s.max_doc for s in self.segments) > skip_blocks
+        )
+        if len(records) > 1:
+            figures = list(zip(weights.tolist(), flags.tolist(), bonuses.tolist(), strict=True))
         for ordinal, segment in enumerate(self.segments):
             arrays = (*laid[ordinal], weights, flags, bonuses, k1)
             blocks = None
@@ -510,7 +537,12 @@ class Evaluator:
             memo = None
             if key is None and ctx.statistics is None and not records[0].unit.phrases:
                 memo = self._x_memo(records[0].pieces[ordinal][1])  # (kept with the calls)
-            calls.append((arrays, prune, blocks, memo))
+            held = joined = None
+            if figures is not None:
+                held = self._held(records, ordinal, figures) if holds else 0
+                if ctx.statistics is None and segment.max_doc >= JOIN_MIN_DOCS:
+                    joined = self._joined(core, records, ordinal, segment, figures)
+            calls.append((arrays, prune, blocks, memo, held or 0, joined))
         for record in records:  # (again: reading a later unit may have let the cache go)
             if record.unit.phrases:
                 kept = kept and self._phrases_kept(record.unit, record.pieces)
@@ -522,6 +554,78 @@ class Evaluator:
                     ctx.calls.clear()
                 ctx.calls[key] = (tuple(units), calls)
         return calls
+
+    def _held(
+        self, records: list[UnitArgs], ordinal: int, figures: list[tuple[float, int, float]]
+    ) -> int:
+        """How many docs of the ``ordinal``-th segment match for certain, whatever
+        MaxScore leaves unread (the core's ``at_least``): the longest slice there of a
+        unit with a positive weight whose every posting scores (:meth:`_scoring`; the
+        core ignores it where a mask drops docs). A query with a common word may then
+        prune before reading that word's whole list to count ``track_total`` matches."""
+        held = 0
+        for record, (weight, _, _) in zip(records, figures, strict=True):
+            if weight > 0:
+                scoring = record.scoring
+                if scoring is None:
+                    scoring = record.scoring = self._scoring(record)
+                if scoring[ordinal] > held:
+                    held = scoring[ordinal]
+        return held
+
+    def _scoring(self, record: UnitArgs) -> list[int]:
+        """Per segment, the longest slice of a unit of terms whose field's multipliers
+        are all > 0 (stored term frequencies are >= 1: each of its postings scores; 0
+        for a phrase), found once per unit."""
+        unit = record.unit
+        found = []
+        for parts, *_ in record.pieces:
+            longest = 0
+            if unit.kind == "terms":
+                for field, docs, _, _ in parts:
+                    if (
+                        len(docs) > longest
+                        and self.ctx.table_ceiling(field, unit.weights[field])[1]
+                    ):
+                        longest = len(docs)
+            found.append(longest)
+        return found
+
+    def _joined(
+        self,
+        core: Any,
+        records: list[UnitArgs],
+        ordinal: int,
+        segment: SegmentReader,
+        figures: list[tuple[float, int, float]],
+    ) -> list[Any] | None:
+        """Per unit (in the core's order) its joined memo in the ``ordinal``-th segment
+        (the core's ``join_unit``: its docs, saturated scores and bonus flags, so that
+        several units scored slice by slice read each unit once in doc order instead of
+        each slice's frequencies and the docs' multipliers), made once per unit, weight
+        and flag and kept with the unit, within :data:`~.context.X_CACHE_BYTES`; None
+        for a unit of fewer than :data:`JOIN_MIN_POSTINGS` postings there (or past the
+        bound), and None for all when no unit has one."""
+        ctx = self.ctx
+        found: list[Any] = []
+        k1 = ctx.core_k1
+        for record, (weight, flag, bonus) in zip(records, figures, strict=True):
+            _, docs, tfs, mults, forms = record.pieces[ordinal]
+            flag = flag if bonus else 0
+            key = (ordinal, weight, flag)
+            memo = record.joined.get(key, record)
+            if memo is record:
+                memo = None
+                postings = sum(map(len, docs))
+                size = 9 * postings
+                if postings >= JOIN_MIN_POSTINGS and ctx.joined_bytes + size <= JOINED_CACHE_BYTES:
+                    ctx.joined_bytes += size
+                    memo = core.join_unit(
+                        docs, tfs, mults, forms, flag, k1, weight, segment.max_doc
+                    )
+                record.joined[key] = memo
+            found.append(memo)
+        return found if any(memo is not None for memo in found) else None
 
     def _records(self, units: Sequence[Unit]) -> list[UnitArgs]:
         """Per unit, its :class:`UnitArgs` (kept per snapshot, made where missing: the
