@@ -763,8 +763,9 @@ class IndexWriter:
         added = self._unstored.keys()
         named_by: dict[int, tuple[list[int], list[LinkKeys]]] = {}
         for ordinal, edges in pointing.items():
-            ordered = sorted(edges)
-            named_by[ordinal] = (ordered, view.maps(ordinal).edges_keys(ordered))
+            if edges:  # (most segments hold no link naming the batch's keys)
+                ordered = sorted(edges)
+                named_by[ordinal] = (ordered, view.maps(ordinal).edges_keys(ordered))
         # every key the resolutions below ask for, looked up in one pass over the segments
         view.prefetch(
             itertools.chain(
