@@ -235,7 +235,7 @@ def test_small_and_large_key_maps_find_and_check_alike(size: int) -> None:
     # many keys at once (repeats, the empty key and a missing one among them), in any order
     asked = [*rng.sample(keys, min(len(keys), 9)), "", "নেই", *keys[:2]]
     rng.shuffle(asked)
-    assert key_map.candidates_many(asked) == [
+    assert key_map.candidates_many(linkmaps.KeyBatch(asked)) == [
         [i for i, k in enumerate(keys) if k == key] if key else [] for key in asked
     ]
     if len(hashes):  # every item under one hash: all are candidates of its key

@@ -226,27 +226,39 @@ class KeyMap:
             at += 1
         return found
 
-    def candidates_many(self, keys: Sequence[str]) -> list[list[int]]:
-        """:meth:`candidates` of each of ``keys``: a big map's binary searches made in
-        one numpy call for all of them when there are :data:`MANY_KEYS` or more (a
+    def candidates_many(self, batch: KeyBatch) -> list[list[int]]:
+        """:meth:`candidates` of each key of ``batch``: a big map's binary searches made
+        in one numpy call for all of them when there are :data:`MANY_KEYS` or more (a
         commit resolving six links asks each segment for a dozen keys; one numpy call
         costs about what two scalar searches do)."""
+        keys = batch.keys
         small = self._small
         if small is not None:
-            return [list(small.get(key_hash(key), ())) if key else [] for key in keys]
+            return [
+                list(small.get(value, ())) if key else []
+                for key, value in zip(keys, batch.hashes, strict=True)
+            ]
         if len(keys) < MANY_KEYS:
             return [self.candidates(key) for key in keys]
-        wanted = np.fromiter(
-            (key_hash(key) if key else 0 for key in keys), dtype=np.uint64, count=len(keys)
-        )
         hashes = self.hashes
-        lows = hashes.searchsorted(wanted, side="left").tolist()
-        highs = hashes.searchsorted(wanted, side="right").tolist()
+        lows = hashes.searchsorted(batch.wanted, side="left").tolist()
+        highs = hashes.searchsorted(batch.wanted, side="right").tolist()
         items = self.items
         return [
             items[low:high].tolist() if key and low < high else []
             for key, low, high in zip(keys, lows, highs, strict=True)
         ]
+
+
+class KeyBatch:
+    """Keys asked of many maps together (:meth:`KeyMap.candidates_many`: a commit's
+    lookups asked of every segment), each key's hash worked out once for all."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        self.keys = tuple(keys)
+        #: each key's :func:`key_hash` (0 for the empty key, which has no candidates)
+        self.hashes = [key_hash(key) if key else 0 for key in self.keys]
+        self.wanted = np.array(self.hashes, dtype=np.uint64)
 
 
 def check_map(name: str, hashes: Array, items: Array, count: int) -> str | None:

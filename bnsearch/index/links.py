@@ -45,7 +45,7 @@ from bnsearch.articles.links import (
 )
 from bnsearch.articles.model import RelatedLink
 from bnsearch.errors import IndexFormatError
-from bnsearch.index.linkmaps import KeyMap, link_url_key, segment_maps
+from bnsearch.index.linkmaps import KeyBatch, KeyMap, link_url_key, segment_maps
 from bnsearch.index.segment import LINK_HEADLINES, decode_one, decode_strings
 
 if TYPE_CHECKING:
@@ -93,14 +93,14 @@ class SegmentLinkMaps:
 
     def docs_with_title(self, key: str) -> list[int]:
         """Docs whose title key is ``key``."""
-        return self.docs_with(True, (key,))[0]
+        return self.docs_with(True, KeyBatch((key,)))[0]
 
     def docs_with_url(self, key: str) -> list[int]:
         """Docs whose URL key is ``key``."""
-        return self.docs_with(False, (key,))[0]
+        return self.docs_with(False, KeyBatch((key,)))[0]
 
-    def docs_with(self, title: bool, keys: Sequence[str]) -> list[list[int]]:
-        """Per key of ``keys``: the docs whose title key (``title``) or URL key is it (the
+    def docs_with(self, title: bool, batch: KeyBatch) -> list[list[int]]:
+        """Per key of ``batch``: the docs whose title key (``title``) or URL key is it (the
         map asked once for all of them: :meth:`.linkmaps.KeyMap.candidates_many`)."""
         segment = self.segment
         if title:
@@ -110,10 +110,10 @@ class SegmentLinkMaps:
             def stored(doc: int) -> str:
                 return link_url_key(segment.url_of(doc))
 
-        found = self.maps["title" if title else "url"].candidates_many(keys)
+        found = self.maps["title" if title else "url"].candidates_many(batch)
         return [
             [doc for doc in docs if stored(doc) == key] if docs else docs
-            for key, docs in zip(keys, found, strict=True)
+            for key, docs in zip(batch.keys, found, strict=True)
         ]
 
     def edges_with(self, kind: str, key: str) -> list[int]:
@@ -337,10 +337,11 @@ class _LiveIds:
         links, title = self._links, self._title
         located = links._located
         answers: list[list[str]] = [[] for _ in wanted]
+        batch = KeyBatch(wanted)  # each key hashed once for all segments
         for ordinal, segment in enumerate(links.segments):
             live = links.live[ordinal]
             for answer, docs in zip(
-                answers, links.maps(ordinal).docs_with(title, wanted), strict=True
+                answers, links.maps(ordinal).docs_with(title, batch), strict=True
             ):
                 for doc in docs:
                     if live[doc]:
