@@ -175,6 +175,64 @@ def test_compound_round_trip_keeps_dtypes_shapes_and_values() -> None:
             _file({"s": np.zeros(2, dtype=refused)})
 
 
+def test_small_arrays_gathered_and_large_ones_viewed_keep_their_places_and_checksums() -> None:
+    """encode gathers small arrays into shared pieces and yields a large one's own bytes:
+    every array still lies at its 64-byte aligned offset, with its own CRC-32, whatever
+    the mix (empty, 2-D, big-endian, strided, arrays around the gathering size)."""
+    rng = np.random.default_rng(7)
+    gather = compound._GATHER
+    arrays: dict[str, np.ndarray] = {}
+    for number, size in enumerate([0, 1, 5, 40, gather // 4, gather // 8 + 3, 9, gather + 1]):
+        dtype = [np.uint8, np.int32, np.int64, np.uint16][number % 4]
+        arrays[f"seg-000001.a{number}"] = rng.integers(0, 100, size).astype(dtype)
+    arrays["big"] = rng.integers(0, 1 << 30, 3 * gather, dtype=np.int64)
+    arrays["two"] = np.arange(12, dtype=np.int32).reshape(3, 4)
+    arrays["swapped"] = np.arange(7, dtype=">u4")
+    arrays["strided"] = np.arange(40, dtype=np.int64)[::3]
+    arrays["last"] = np.array([3], dtype=np.uint8)
+    pieces = list(compound.encode(arrays))
+    assert any(isinstance(p, memoryview) and p.obj is arrays["big"] for p in pieces)
+    assert len(pieces) < len(arrays)  # small arrays share pieces
+    data = bytearray(b"".join(bytes(piece) for piece in pieces))
+    buffer = np.frombuffer(bytes(data), dtype=np.uint8)
+    table = compound.read_table(buffer, "x.cfs")
+    assert list(table) == list(arrays)
+    for stem, array in arrays.items():
+        entry = table[stem]
+        assert entry.offset % compound.ALIGN == 0
+        assert compound.check_crc(buffer, entry), stem
+        read = compound.view(buffer, entry)
+        assert read.dtype == array.dtype.newbyteorder("<") and np.array_equal(read, array)
+
+
+def test_listed_names_are_the_files_under_the_folder_as_rglob_finds_them(tmp_path: Path) -> None:
+    """FSDirectory.list_names (os.scandir) lists what Path.rglob listed: files in the
+    folder and its subfolders (relative, sorted), a link to a file, not a link to a
+    folder or what lies behind it."""
+    from bnsearch.index.directory import FSDirectory
+
+    root = tmp_path / "idx"
+    (root / "seg-000002").mkdir(parents=True)
+    for name in ("meta.json", "seg-000001.cfs", "seg-000002/body.npy", "write.lock"):
+        (root / name).write_bytes(b"x")
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "hidden.cfs").write_bytes(b"x")
+    (root / "linked").symlink_to(tmp_path / "outside", target_is_directory=True)
+    (root / "alias.cfs").symlink_to(root / "seg-000001.cfs")
+    (root / "empty").mkdir()
+    by_rglob = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    listed = FSDirectory(root).list_names()
+    assert listed == by_rglob
+    assert listed == [
+        "alias.cfs",
+        "meta.json",
+        "seg-000001.cfs",
+        "seg-000002/body.npy",
+        "write.lock",
+    ]
+    assert FSDirectory(tmp_path / "missing").list_names() == []
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [

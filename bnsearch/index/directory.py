@@ -16,7 +16,7 @@ import mmap
 import os
 import threading
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -40,6 +40,15 @@ class FileInfo:
 
     size: int
     crc32: int
+
+
+def _files_under(folder: str, prefix: str) -> Iterator[str]:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_file():
+                yield prefix + entry.name
+            elif entry.is_dir(follow_symlinks=False):
+                yield from _files_under(entry.path, prefix + entry.name + os.sep)
 
 
 class _CrcWriter:
@@ -199,9 +208,13 @@ class FSDirectory:
         return self._at(name).stat().st_size
 
     def list_names(self) -> list[str]:
+        """Every file under the folder (relative names, sorted), as ``Path.rglob`` lists
+        them (a file or a link to one; folders entered, links to folders not), by
+        ``os.scandir``: each commit lists the folder to remove what no commit references,
+        and ``rglob``'s path objects cost some 8 us a file."""
         if not self.path.is_dir():
             return []
-        return sorted(str(p.relative_to(self.path)) for p in self.path.rglob("*") if p.is_file())
+        return sorted(_files_under(str(self.path), ""))
 
     def remove(self, name: str) -> None:
         target = self._at(name)
