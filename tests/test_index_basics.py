@@ -331,6 +331,43 @@ def test_open_errors_foreign_damaged_and_mismatched(tmp_path: Path) -> None:
     assert Index.open(tmp_path / "idx", schema=news_schema(title=9.0)).schema.weights["title"] == 9
 
 
+def test_the_manifest_is_written_in_its_checksums_compact_sorted_form() -> None:
+    """to_bytes writes the checksum's canonical form (compact, keys sorted, non-ASCII as
+    is) with the checksum among the sorted keys; it reads back equal."""
+    import zlib
+
+    from bnsearch.index.directory import FileInfo
+    from bnsearch.index.manifest import Manifest, SegmentEntry
+
+    entry = SegmentEntry(
+        name="seg-000003",
+        max_doc=7,
+        del_count=1,
+        deletes="seg-000003.del.000004.npy",
+        files={
+            "seg-000003.cfs": FileInfo(size=10, crc32=5),
+            "seg-000003.del.000004.npy": FileInfo(size=1, crc32=2),
+        },
+        stats={"title": {"docs": 7, "note": "শিরোনাম"}},
+    )
+    manifest = Manifest(
+        generation=4,
+        schema=news_schema().to_json(),
+        segments=(entry,),
+        next_segment=5,
+        committed_at="2026-12-07T09:00:00+00:00",
+    )
+    written = manifest.to_bytes()
+    body = json.loads(written)
+    assert written == json.dumps(
+        body, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    ).encode("utf-8")
+    checksum = body.pop("checksum")
+    canonical = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    assert checksum == zlib.crc32(canonical.encode("utf-8"))
+    assert Manifest.from_bytes(written, where="x") == manifest
+
+
 def test_missing_segment_file_is_a_clear_error(tmp_path: Path) -> None:
     index = Index.create(tmp_path / "idx")
     with index.writer() as writer:
