@@ -58,3 +58,26 @@ def test_get_many_matches_get_with_recent_adds(asked_count: int) -> None:
         got[position].append(value)
     assert [sorted(found) for found in got] == [sorted(multimap.get(k)) for k in keys.tolist()]
     assert any(len(found) > 1 for found in got) or asked_count < 40
+
+
+@pytest.mark.parametrize("recent", [False, True])
+def test_get_many_in_key_order_gives_the_same_pairs(
+    monkeypatch: pytest.MonkeyPatch, recent: bool
+) -> None:
+    """Many asked keys are looked up in ascending order: the pairs, and their order, are
+    those of the lookups in the order asked (repeated, missing and recent keys too)."""
+    rng = random.Random(5)
+    multimap = linkstore.Multimap(np.int64)
+    base = np.array([rng.randrange(-(1 << 20), 1 << 20) for _ in range(6000)], dtype=np.int64)
+    multimap.add_many(base, np.arange(len(base), dtype=np.int32))
+    if recent:
+        for number, key in enumerate(base[:30].tolist()):
+            multimap.add(key, 50_000 + number)
+    pool = [*base.tolist(), *range(-20, 20)]
+    keys = np.array([rng.choice(pool) for _ in range(linkstore._SORTED_LOOKUPS * 2)], np.int64)
+    values, owner = multimap.get_many(keys)
+    monkeypatch.setattr(linkstore, "_SORTED_LOOKUPS", len(keys) + 1)  # in the order asked
+    plain_values, plain_owner = multimap.get_many(keys)
+    assert values.tolist() == plain_values.tolist()
+    assert owner.tolist() == plain_owner.tolist()
+    assert len(values) > len(keys) // 2

@@ -43,6 +43,10 @@ string_hash: Callable[[str], int] = hash
 #: adds when they number under 1/_FEW_RECENT of the keys asked (else a dict lookup a key).
 _FEW_RECENT = 8
 
+#: :meth:`Multimap.get_many` sorts the asked keys before its binary searches from this
+#: many keys on.
+_SORTED_LOOKUPS = 4096
+
 #: Below this many atoms, :meth:`Atoms.texts` decodes one at a time.
 _BULK_TEXTS = 16
 
@@ -180,8 +184,7 @@ class Multimap:
 
     def get_many(self, keys: npt.NDArray[Any]) -> tuple[Int32Array, IntArray]:
         """Every (value, position in ``keys``) pair for ``keys`` (base and recent adds)."""
-        low = self._keys.searchsorted(keys, "left")
-        high = self._keys.searchsorted(keys, "right")
+        low, high = self._ranges(keys)
         counts = high - low
         total = int(counts.sum())
         owner = np.repeat(np.arange(len(keys), dtype=np.int64), counts)
@@ -211,6 +214,23 @@ class Multimap:
                     [owner, np.repeat([p for p, _ in more], [len(b) for _, b in more])]
                 )
         return values, owner
+
+    def _ranges(self, keys: npt.NDArray[Any]) -> tuple[IntArray, IntArray]:
+        """Where each of ``keys`` starts and ends in the base. Many keys are looked up in
+        ascending order (numpy's binary search then starts each from the last one's place,
+        and the base is read in one sweep): at a 100k links build's last graph updates,
+        85,000 hashes against a 182,000-atom base took 10 ms that way against 20 in the
+        order asked (the base read at random)."""
+        base = self._keys
+        if len(keys) < _SORTED_LOOKUPS:
+            return base.searchsorted(keys, "left"), base.searchsorted(keys, "right")
+        order = np.argsort(keys)
+        ordered = keys[order]
+        low = np.empty(len(keys), dtype=np.int64)
+        high = np.empty(len(keys), dtype=np.int64)
+        low[order] = base.searchsorted(ordered, "left")
+        high[order] = base.searchsorted(ordered, "right")
+        return low, high
 
     def fold(self, more: tuple[npt.NDArray[Any], npt.NDArray[Any]] | None = None) -> None:
         """Merge the recent adds (and ``more``) into the sorted base, dropping invalid values.
