@@ -259,24 +259,27 @@ def test_writes_are_seen_by_the_next_search(writable: tuple[TestClient, Path]) -
     assert ShardedIndex.open(folder).doc_count == len(articles()) + 5
 
 
-def test_another_app_sees_a_write_within_a_second(writable: tuple[TestClient, Path]) -> None:
+def test_another_app_sees_a_write_after_its_refresh_interval(
+    writable: tuple[TestClient, Path],
+) -> None:
     """A second app on the folder (another worker) keeps answering while a write moves
-    the shards under its searcher, and sees the write within the refresh interval."""
+    the shards under its searcher, and sees the write at its first request once its
+    refresh interval has passed (no wall-clock bound: the interval decides, not the
+    machine's load)."""
     client, folder = writable
     auth = {"Authorization": f"Bearer {TOKEN}"}
+    interval = 0.2
     with (
         TestClient(create_app(folder, refresh_interval=60.0)) as slow,
-        TestClient(create_app(folder)) as reader,
+        TestClient(create_app(folder, refresh_interval=interval)) as reader,
     ):
         word = "নীহারিকা"
         assert get(reader, "/search", q=word)["total"] == 0
         assert get(slow, "/search", q=word)["total"] == 0
         put = client.put("/articles/far", content=json.dumps({"title": word}), headers=auth)
         assert put.status_code == 201
-        committed = time.monotonic()
-        while get(reader, "/search", q=word)["total"] == 0:
-            assert time.monotonic() - committed < 1.0, "not seen within 1 s"
-            time.sleep(0.02)
+        time.sleep(interval)  # at least the interval since the reader's last look
+        assert get(reader, "/search", q=word)["total"] == 1
         # the slow app's searcher is pinned to shard generations that moved on: it
         # reopens the shards instead of failing, and so sees the write too
         assert get(slow, "/search", q=word)["total"] == 1
