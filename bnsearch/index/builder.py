@@ -743,29 +743,6 @@ def postings_fields(
     )
 
 
-def sorted_postings_field(
-    spec: FieldSpec,
-    terms: list[str],
-    indptr: npt.NDArray[np.int64],
-    docs: npt.NDArray[np.int64],
-    tfs: npt.NDArray[np.int64],
-    flags: npt.NDArray[np.uint8] | None,
-    positions: npt.NDArray[np.int64],
-    lengths: npt.NDArray[np.int64],
-    doc_count: int,
-) -> dict[str, Any]:
-    """The arrays (by file stem, terms as a list) of text field ``spec`` over
-    ``doc_count`` docs of ``lengths`` whose postings are given in (term, doc) order:
-    ``terms`` (sorted) with their postings' pointers ``indptr``, each posting's doc,
-    frequency and form flags (``None``: the field keeps none), and the positions of
-    every posting in turn (unused where ``spec`` keeps none): one group of
-    :func:`sorted_postings_fields` (an adding anchor update resolved, :mod:`.anchoradds`)."""
-    (found,) = sorted_postings_fields(
-        spec, terms, indptr, docs, tfs, flags, positions, lengths, [0, len(terms)], [doc_count]
-    )
-    return found
-
-
 def sorted_postings_fields(
     spec: FieldSpec,
     terms: list[str],
@@ -786,8 +763,8 @@ def sorted_postings_fields(
     (``None``: the field keeps none), the positions of every posting in turn (unused
     where ``spec`` keeps none) and every doc's length. The one place postings made
     outside a segment build (a handful of docs' anchors, :func:`postings_fields`; an
-    adding anchor update resolved, :mod:`.anchoradds`) get a segment's values and
-    dtypes (those of :func:`anchor_fields` over the group's docs alone)."""
+    adding anchor update resolved, :mod:`.anchoradds`, one group) get a segment's values
+    and dtypes (those of :func:`anchor_fields` over the group's docs alone)."""
     norms = encode_lengths(lengths)
     lens = lengths.astype(np.uint32)  # (a crafted length read from a damaged file wraps,
     # as numpy's cast does, for verify to report; it does not raise here)
