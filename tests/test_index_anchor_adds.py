@@ -15,7 +15,7 @@ from bnsearch.articles import Article, RelatedLink
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import Index, MergePolicy, compound, verify
 from bnsearch.index.anchorfile import _UPDATE_ARRAYS, ADDS_DOCS, MAX_UPDATES
-from bnsearch.index.builder import anchor_fields, few_anchor_fields
+from bnsearch.index.builder import anchor_fields, few_anchor_fields, few_anchor_groups
 from bnsearch.index.schema import FieldSpec, Schema, news_schema
 
 WORDS = [
@@ -81,6 +81,32 @@ def test_few_anchor_fields_are_anchor_fields_array_by_array(seed: int, schema: S
     assert got is not None
     same_update_arrays(got, want)
     assert all(name.rsplit(".", 1)[-1] in _UPDATE_ARRAYS for name in got)  # no other
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("schema", [news_schema(), _nostem_schema()], ids=["news", "nostem"])
+def test_few_anchor_groups_are_each_groups_anchor_fields(seed: int, schema: Schema) -> None:
+    """One analysis and one pass for several groups (a commit's gained headlines in
+    several segments) gives each group the arrays its own builder analysis gives (values,
+    dtypes, term tables): groups whose docs hold no term at all (first, middle or last),
+    groups with 16-bit positions or frequencies beside groups with 8-bit ones, docs
+    numbered from 0 in each group."""
+    rng = random.Random(seed)
+    groups = [
+        [
+            tuple(_headline(rng) for _ in range(rng.randrange(0, 6)))
+            for _ in range(rng.randrange(1, 6))
+        ]
+        for _ in range(rng.randrange(2, 6))
+    ]
+    groups.insert(rng.randrange(len(groups) + 1), [("?!",), ("", " ")])  # no term
+    if seed % 2:  # one group's positions past 255, the others' not
+        groups[0] = [(" ".join(["নদী"] * 300),), ("নদী সেতু",)]
+    got = few_anchor_groups(schema, groups)
+    assert got is not None and len(got) == len(groups)
+    for group, arrays in zip(groups, got, strict=True):
+        want, _ = anchor_fields(schema, list(group))
+        same_update_arrays(arrays, want)
 
 
 # -- adding anchor updates ----------------------------------------------------------------

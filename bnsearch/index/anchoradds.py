@@ -32,7 +32,7 @@ import numpy.typing as npt
 
 from bnsearch.arrays import distinct, run_positions
 from bnsearch.errors import IndexFormatError
-from bnsearch.index.builder import sorted_postings_field
+from bnsearch.index.builder import sorted_postings_fields
 from bnsearch.index.schema import POSITION_GAP, TEXT, FieldSpec
 
 if TYPE_CHECKING:
@@ -239,14 +239,14 @@ def _field_arrays(
     has_forms: bool,
 ) -> _FieldArrays:
     """A text field's arrays (as a segment holds them,
-    :func:`.builder.sorted_postings_field`) of ``postings`` (in (term, doc) order) over
+    :func:`.builder.sorted_postings_fields`) of ``postings`` (in (term, doc) order) over
     ``doc_count`` docs of lengths ``lens``."""
     from bnsearch.index.segment import _FieldArrays, encode_strings
 
     prefix = f"fld.{spec.name}"
     indptr = np.zeros(len(postings.names) + 1, dtype=np.int64)
     np.cumsum(np.bincount(postings.owners, minlength=len(postings.names)), out=indptr[1:])
-    built = sorted_postings_field(
+    (built,) = sorted_postings_fields(
         spec,
         postings.names,
         indptr,
@@ -255,7 +255,8 @@ def _field_arrays(
         postings.flags if has_forms else None,
         postings.pos,
         lens,
-        doc_count,
+        [0, len(postings.names)],
+        [doc_count],
     )
     terms: list[str] = built.pop(f"{prefix}.terms")
     stems: dict[str, Any] = built

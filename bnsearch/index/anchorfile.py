@@ -915,8 +915,9 @@ def analyzed_groups(
     :func:`anchor_fields` gives for that group's anchors (those an update keeps), from
     ONE analysis of every group's: a commit updating docs of several segments pays the
     analysis's fixed array work once, not once a segment. Up to
-    :data:`~bnsearch.index.builder.FEW_ANCHOR_DOCS` docs in all, each group's arrays are
-    made from its own postings (:func:`~bnsearch.index.builder.few_anchor_groups`);
+    :data:`~bnsearch.index.builder.FEW_ANCHOR_DOCS` docs in all, every group's postings
+    are put in one table, sorted and made into arrays once, each group's cut out of them
+    (:func:`~bnsearch.index.builder.few_anchor_groups`);
     more, a group's arrays are its docs' postings cut out of the whole (a doc's postings
     do not depend on the other docs), its docs renumbered from 0, the terms only other
     groups use left out, each array in the dtype the group's own analysis gives it."""

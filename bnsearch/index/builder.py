@@ -643,10 +643,10 @@ def few_anchor_groups(
             stem_of = dict(zip(words, zip(stems, flags, strict=True), strict=True))
         stem_of[None] = (None, 0)
         terms = iter(entries)
+        # (group, term, doc) -> [flags, *positions]: every group's postings in one table
+        postings: dict[tuple[int, str, int], list[int]] = {}
+        lengths = []
         for number, group in enumerate(chunked):
-            # (term, doc) -> [flags, *positions]
-            postings: dict[tuple[str, int], list[int]] = {}
-            lengths = []
             for doc, values in enumerate(group):
                 position = count = 0
                 for value, chunks in enumerate(values):
@@ -656,18 +656,19 @@ def few_anchor_groups(
                         for surface in next(terms):
                             term, flag = stem_of[surface]
                             if term is not None:
-                                held = postings.get((term, doc))
+                                held = postings.get((number, term, doc))
                                 if held is None:
-                                    postings[(term, doc)] = [flag, position]
+                                    postings[(number, term, doc)] = [flag, position]
                                 else:
                                     held[0] |= flag
                                     held.append(position)
                                 count += 1
                             position += 1
                 lengths.append(count)
-            found[number].update(
-                postings_field(spec, postings, lengths, len(group), split is not None)
-            )
+        sizes = [len(group) for group in groups]
+        fields = postings_fields(spec, postings, lengths, sizes, split is not None)
+        for number, arrays in enumerate(fields):
+            found[number].update(arrays)
     return found
 
 
@@ -678,35 +679,57 @@ def postings_field(
     doc_count: int,
     forms: bool,
 ) -> dict[str, Any]:
-    """The arrays (by file stem, terms as a list) of text field ``spec`` over
-    ``doc_count`` docs of ``lengths`` holding ``postings``: (term, doc) -> ``[form
-    flags, *positions]`` (a posting's frequency is its number of positions; a caller
-    whose field keeps none passes that many zeros). The one place a handful of docs'
-    postings become a field's arrays by a pass in Python: :func:`few_anchor_fields`
-    (their arrays are :func:`sorted_postings_field`'s)."""
+    """:func:`postings_fields` of one group of ``doc_count`` docs: its ``postings`` by
+    (term, doc)."""
+    grouped = {(0, term, doc): held for (term, doc), held in postings.items()}
+    (found,) = postings_fields(spec, grouped, lengths, [doc_count], forms)
+    return found
+
+
+def postings_fields(
+    spec: FieldSpec,
+    postings: Mapping[tuple[int, str, int], Sequence[int]],
+    lengths: Sequence[int],
+    sizes: Sequence[int],
+    forms: bool,
+) -> list[dict[str, Any]]:
+    """Per group of docs (``sizes[g]`` docs each, numbered from 0 in their group, their
+    ``lengths`` one group after the other), the arrays (by file stem, terms as a list)
+    of text field ``spec`` over that group's docs holding its ``postings``: (group,
+    term, doc) -> ``[form flags, *positions]`` (a posting's frequency is its number of
+    positions; a caller whose field keeps none passes that many zeros). The one place a
+    handful of docs' postings become a field's arrays by a pass in Python:
+    :func:`few_anchor_groups` (their arrays are :func:`sorted_postings_fields`'): one
+    sort and one pass over every group's postings, one array of each kind, cut per
+    group (a commit's gained headlines for several segments: its fixed numpy work once,
+    not once a segment)."""
     keys = sorted(postings)
-    # one pass over the postings in (term, doc) order: the term table and its pointers,
-    # each posting's doc, frequency, flags and positions
+    # one pass over the postings in (group, term, doc) order: the term table and its
+    # pointers, each group's first term, each posting's doc, frequency, flags, positions
     terms: list[str] = []
     starts: list[int] = []  # posting number of each term's first
+    firsts = [0] * (len(sizes) + 1)  # term number of each group's first term
     docs: list[int] = []
     tfs: list[int] = []
     flags: list[int] = []
     positions: list[int] = []
     last = None
     for number, key in enumerate(keys):
-        term, doc = key
-        if term != last:
+        group, term, doc = key
+        if (group, term) != last:
             terms.append(term)
             starts.append(number)
-            last = term
+            firsts[group + 1] = len(terms)
+            last = (group, term)
         held = postings[key]
         docs.append(doc)
         tfs.append(len(held) - 1)
         flags.append(held[0])
         positions.extend(held[1:])
     starts.append(len(keys))
-    return sorted_postings_field(
+    for group in range(len(sizes)):  # (a group without postings starts where the last ended)
+        firsts[group + 1] = max(firsts[group + 1], firsts[group])
+    return sorted_postings_fields(
         spec,
         terms,
         np.array(starts, dtype=np.int64),
@@ -715,11 +738,12 @@ def postings_field(
         np.array(flags, dtype=np.uint8) if forms else None,
         np.array(positions, dtype=np.int64),
         np.array(lengths, dtype=np.int64),
-        doc_count,
+        firsts,
+        sizes,
     )
 
 
-def sorted_postings_field(
+def sorted_postings_fields(
     spec: FieldSpec,
     terms: list[str],
     indptr: npt.NDArray[np.int64],
@@ -728,36 +752,51 @@ def sorted_postings_field(
     flags: npt.NDArray[np.uint8] | None,
     positions: npt.NDArray[np.int64],
     lengths: npt.NDArray[np.int64],
-    doc_count: int,
-) -> dict[str, Any]:
-    """The arrays (by file stem, terms as a list) of text field ``spec`` over
-    ``doc_count`` docs of ``lengths`` whose postings are given in (term, doc) order:
-    ``terms`` (sorted) with their postings' pointers ``indptr``, each posting's doc,
-    frequency and form flags (``None``: the field keeps none), and the positions of
-    every posting in turn (unused where ``spec`` keeps none). The one place postings
-    made outside a segment build (a handful of docs' anchors, :func:`postings_field`;
-    an adding anchor update resolved, :mod:`.anchoradds`) get a segment's values and
-    dtypes (those of :func:`anchor_fields`)."""
-    tf_max = int(tfs.max()) if len(tfs) else 0
-    out: dict[str, Any] = {
-        "terms": terms,
-        "indptr": indptr.astype(np.int64, copy=False),
-        "docs": docs.astype(doc_id_dtype(doc_count)),
-        "tfs": tfs.astype(small_uint(tf_max)),
-        "norms": encode_lengths(lengths),
-        # (a crafted length read from a damaged file wraps, as numpy's cast does, for
-        # verify to report; it does not raise here)
-        "lens": lengths.astype(np.uint32),
-    }
-    if flags is not None:
-        out["forms"] = flags.astype(np.uint8, copy=False)
-    if spec.positions:
-        out["pos"] = positions.astype(small_uint(int(positions.max()) if len(positions) else 0))
-        running = np.zeros(len(tfs) + 1, dtype=np.int64)
-        np.cumsum(tfs, out=running[1:])
-        out["posptr"] = running[indptr]
+    firsts: Sequence[int],
+    sizes: Sequence[int],
+) -> list[dict[str, Any]]:
+    """Per group of docs, the arrays (by file stem, terms as a list) of text field
+    ``spec`` over its ``sizes[g]`` docs, of the groups' postings given one group after
+    the other, each in (term, doc) order: ``terms`` (group ``g``'s are
+    ``firsts[g]``..``firsts[g + 1] - 1``, sorted) with their postings' pointers
+    ``indptr``, each posting's doc (numbered in its group), frequency and form flags
+    (``None``: the field keeps none), the positions of every posting in turn (unused
+    where ``spec`` keeps none) and every doc's length. The one place postings made
+    outside a segment build (a handful of docs' anchors, :func:`postings_fields`; an
+    adding anchor update resolved, :mod:`.anchoradds`, one group) get a segment's values
+    and dtypes (those of :func:`anchor_fields` over the group's docs alone)."""
+    norms = encode_lengths(lengths)
+    lens = lengths.astype(np.uint32)  # (a crafted length read from a damaged file wraps,
+    # as numpy's cast does, for verify to report; it does not raise here)
+    running = np.zeros(len(tfs) + 1, dtype=np.int64)
+    np.cumsum(tfs, out=running[1:])
+    doc_bounds = np.zeros(len(sizes) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=doc_bounds[1:])
+    bounds = indptr[np.asarray(firsts, dtype=np.int64)].tolist()
     prefix = f"fld.{spec.name}."
-    return {prefix + key: value for key, value in out.items()}
+    found = []
+    for group, size in enumerate(sizes):
+        low, high = firsts[group], firsts[group + 1]
+        first, end = bounds[group], bounds[group + 1]  # its postings
+        at, upto = int(doc_bounds[group]), int(doc_bounds[group + 1])
+        own_tfs = tfs[first:end]
+        tf_max = int(own_tfs.max()) if len(own_tfs) else 0
+        out: dict[str, Any] = {
+            "terms": terms[low:high] if len(firsts) > 2 else terms,
+            "indptr": (indptr[low : high + 1] - first).astype(np.int64, copy=False),
+            "docs": docs[first:end].astype(doc_id_dtype(size)),
+            "tfs": own_tfs.astype(small_uint(tf_max)),
+            "norms": norms[at:upto],
+            "lens": lens[at:upto],
+        }
+        if flags is not None:
+            out["forms"] = flags[first:end].astype(np.uint8, copy=False)
+        if spec.positions:
+            pos = positions[int(running[first]) : int(running[end])]
+            out["pos"] = pos.astype(small_uint(int(pos.max()) if len(pos) else 0))
+            out["posptr"] = running[indptr[low : high + 1]] - running[first]
+        found.append({prefix + key: value for key, value in out.items()})
+    return found
 
 
 @contextlib.contextmanager
