@@ -122,3 +122,22 @@ def test_blocks_of_a_slice_by_the_tables_bisect_are_those_searched(
                 checked += 1
                 assert segment.blocks("body", start, len(docs) - 1) is None
     assert checked > 50
+
+
+def test_doc_freq_by_the_table_counts_the_terms_postings(corpus_index: Index) -> None:
+    """Where nothing is deleted, :meth:`SegmentReader.doc_freq` is the term's postings
+    count read from its table (:meth:`TermTable.postings_count`): the same figure as its
+    postings' length, for every tenth term of each field and near misses."""
+    module = _module()
+    checked = 0
+    for segment in corpus_index.reader().segments:
+        assert not segment.del_count
+        for field in ("title", "body", "section"):
+            terms = segment.terms(field)
+            for probe in _probes(terms[::10]):
+                found = segment.postings(field, probe)
+                want = 0 if found is None else len(found[0])
+                assert segment.doc_freq(field, probe) == want, (field, probe)
+                checked += 1
+    assert checked > 10_000
+    assert module.TermTable(*_table(["ক"])).postings_count("ক".encode()) == -1  # (no postings)

@@ -187,6 +187,7 @@ def test_a_table_holds_only_postings_that_fit() -> None:
         parts, found_docs, found_tfs, mults, forms = found
         assert [(p[0], p[3]) for p in parts] == [("title", 2)] and mults == ["m"]
         assert found_docs[0].tolist() == [2, 3, 4] and forms == [None]
+        assert found_tfs[0].tolist() == [1, 1, 1]
         # an empty list (খ) and a missing term find nothing
         assert module.word_pieces("খ".encode(), [[("title", table, "m")]])[0][0] == []
         assert module.word_pieces(b"x", [[("title", table, "m")]])[0][0] == []

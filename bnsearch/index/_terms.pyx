@@ -148,6 +148,15 @@ cdef class TermTable:
     def __len__(self):
         return self.n
 
+    def postings_count(self, const uint8_t[::1] term not None):
+        """How many postings ``term`` (UTF-8 bytes) has (0: not held); -1 where the table
+        holds no postings (:meth:`hold`)."""
+        if not self.holds:
+            return -1
+        cdef Py_ssize_t length = term.shape[0]
+        cdef Py_ssize_t index = self._find(&term[0] if length else <const uint8_t*>"", length)
+        return 0 if index < 0 else self._ptr(index + 1) - self._ptr(index)
+
     def find(self, const uint8_t[::1] term not None):
         """The ordinal of ``term`` (UTF-8 bytes) among the sorted terms, or -1."""
         cdef Py_ssize_t length = term.shape[0]

@@ -1102,6 +1102,12 @@ class SegmentReader:
 
     def doc_freq(self, field: str, term: str) -> int:
         """Live documents containing the term."""
+        if not self.del_count:  # (its postings' count, by the compiled table)
+            table = self.word_table(field)
+            encoded = None if table is None else _utf8(term)
+            if encoded is not None:
+                count: int = table.postings_count(encoded)
+                return count
         found = self.postings(field, term)
         if found is None:
             return 0

@@ -55,14 +55,13 @@ def layout(ctx: Context, unit: Unit) -> list[Any]:
     fields = [field for field in key[0] if ctx.has_postings(field)]
     made = []
     for segment in ctx.reader.segments:
-        entries: list[tuple[str, Any, Any]] | None = []
+        entries: list[tuple[str, Any, Any]] = []
         for field in fields:
             table = segment.word_table(field)
             if table is None:
-                entries = None
                 break
             entries.append((field, table, ctx.multiplier(segment, field, weights[field])))
-        made.append(entries)
+        made.append(entries if len(entries) == len(fields) else None)
     if len(kept) >= LAYOUTS_KEPT:
         kept.clear()
     kept[key] = (weights, made)
