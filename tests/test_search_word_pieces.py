@@ -16,14 +16,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bnsearch.articles import Article, read_articles
 from bnsearch.index import Index
 from bnsearch.search import Searcher, wordpieces
 from bnsearch.search.compiler import Unit
 from bnsearch.search.engine import Evaluator
 from bnsearch.search.plan import prepare
 
-from .conftest import index_of, shared_file
+from .conftest import corpora_with_deletes
 
 
 def _module() -> ModuleType:
@@ -34,12 +33,7 @@ def _module() -> ModuleType:
 
 @pytest.fixture(scope="module")
 def corpus_index() -> Index:
-    """BQA passages, BeliN articles, then 300 of both again (deletes in both earlier
-    segments); merges off: three segments."""
-    bqa = list(read_articles(shared_file("corpus/bqa_passages.jsonl")))
-    belin = list(read_articles(shared_file("corpus/belin_religious_news.jsonl")))
-    again = [Article(id=a.id, title=a.body[:40], body=a.title) for a in bqa[::13][:150]]
-    return index_of(bqa, belin, again + belin[::7][:150], keep_deletes=True)
+    return corpora_with_deletes()
 
 
 def _reference(evaluator: Evaluator, unit: Unit) -> list[Any]:
