@@ -56,6 +56,7 @@ STEPS = (
     ("bnsearch.index.writer", "IndexWriter._view", "_view"),
     ("bnsearch.index.links", "SnapshotLinks.resolve", "resolve"),
     ("bnsearch.index.links", "_LiveIds.get", "_LiveIds.get"),
+    ("bnsearch.index.links", "SnapshotLinks.prefetch", "view.prefetch"),
     ("bnsearch.index.links", "SnapshotLinks.maps", "view.maps"),
     ("bnsearch.index.links", "SegmentLinkMaps.edges_pointing_at", "edges_pointing_at"),
     ("bnsearch.index.links", "SnapshotLinks.incoming_headlines", "incoming_headlines"),

@@ -232,6 +232,12 @@ def test_small_and_large_key_maps_find_and_check_alike(size: int) -> None:
     for key in {*keys, "নেই"} - {""}:
         assert key_map.candidates(key) == [i for i, k in enumerate(keys) if k == key]
     assert key_map.candidates("") == []
+    # many keys at once (repeats, the empty key and a missing one among them), in any order
+    asked = [*rng.sample(keys, min(len(keys), 9)), "", "নেই", *keys[:2]]
+    rng.shuffle(asked)
+    assert key_map.candidates_many(linkmaps.KeyBatch(asked)) == [
+        [i for i, k in enumerate(keys) if k == key] if key else [] for key in asked
+    ]
     if len(hashes):  # every item under one hash: all are candidates of its key
         same = np.full(len(hashes), hashes[0], dtype=np.uint64)
         collided = linkmaps.KeyMap(same, np.sort(items))
@@ -323,3 +329,79 @@ def test_build_maps_hashes_from_its_bounded_memo_as_hashed_afresh(
     handed = linkmaps._hashes(titles[:30])
     linkmaps._hashes(titles[30:])  # over the bound: a new memo
     assert all(handed[key] == linkmaps._hash(key) for key in titles[:30])
+
+
+def test_key_lookups_asked_together_equal_asked_alone_after_deletes_and_merges(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A state's title and URL lookups asked of every segment at once
+    (:meth:`SnapshotLinks.prefetch`, as a writer's commit asks them) equal the same keys
+    asked one at a time and the live articles that have each key, in small and big
+    segments, after deletes, retitles (the old version's key left in a dead doc) and a
+    merge: with a coarse hash, so most candidates share a hash and must be confirmed."""
+    monkeypatch.setattr(linkmaps, "_hash", lambda key: len(key) % 5)
+    linkmaps.forget_hashes()
+    try:
+        _lookups_together_and_alone()
+    finally:
+        monkeypatch.undo()
+        linkmaps.forget_hashes()  # no coarse hash stays remembered
+
+
+def _lookups_together_and_alone() -> None:
+    rng = random.Random(11)
+    records = belin(120)
+    pool = linked_articles(records, rng)
+    titles = [article.title for article in pool[:10]]
+    urls = ["https://news.example/shared", "http://www.news.example/other/", None]
+    live: dict[str, Article] = {}
+    index = Index.in_memory()
+
+    def retitled(article: Article) -> Article:
+        return Article(
+            id=article.id,
+            title=rng.choice(titles),
+            body=article.body,
+            url=rng.choice([article.url, *urls]),
+            related=article.related,
+        )
+
+    def check() -> None:
+        reader = index.reader()
+        keys = [*(links.title_key(a.title) for a in pool), "নেই"]
+        url_keys = [*{links.link_url_key(a.url or "") for a in pool} - {""}, "https://none/"]
+        together = links.SnapshotLinks(reader.segments, reader.find)
+        together.prefetch((key, url, "") for key, url in zip(keys, url_keys * 200, strict=False))
+        together.prefetch((key, "", "") for key in keys)
+        alone = links.SnapshotLinks(reader.segments, reader.find)
+        for lookup, wanted, key_of in (
+            ("by_title", keys, lambda a: links.title_key(a.title)),
+            ("by_url", url_keys, lambda a: links.link_url_key(a.url or "")),
+        ):
+            for key in wanted:
+                expected = sorted(a.id for a in live.values() if key_of(a) == key)
+                assert sorted(getattr(together, lookup).get(key, ())) == expected, key
+                assert sorted(getattr(alone, lookup).get(key, ())) == expected, key
+        for ident in live:  # where a lookup found it is where it lives
+            assert together.locate(ident) == reader.find(ident)
+
+    with index.writer(merge_policy=NO_MERGES) as first:  # big segments (binary search)
+        for article in pool[:100]:
+            first.add(article)
+            live[article.id] = article
+    for round_ in range(6):  # small segments (dicts), deletes and retitles in old ones
+        with index.writer(merge_policy=NO_MERGES) as fresh:
+            for _ in range(3):
+                ident = rng.choice(pool).id
+                if rng.random() < 0.4:
+                    fresh.delete(ident)
+                    live.pop(ident, None)
+                else:
+                    article = retitled(live.get(ident) or pool[100 + round_])
+                    fresh.add(article)
+                    live[article.id] = article
+        check()
+    with index.writer() as merging:
+        merging.optimize()
+    assert len(index.reader().segments) == 1
+    check()

@@ -22,7 +22,7 @@ reads them out of segments:
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -45,7 +45,7 @@ from bnsearch.articles.links import (
 )
 from bnsearch.articles.model import RelatedLink
 from bnsearch.errors import IndexFormatError
-from bnsearch.index.linkmaps import KeyMap, link_url_key, segment_maps
+from bnsearch.index.linkmaps import KeyBatch, KeyMap, link_url_key, segment_maps
 from bnsearch.index.segment import LINK_HEADLINES, decode_one, decode_strings
 
 if TYPE_CHECKING:
@@ -93,14 +93,27 @@ class SegmentLinkMaps:
 
     def docs_with_title(self, key: str) -> list[int]:
         """Docs whose title key is ``key``."""
-        segment = self.segment
-        return [d for d in self.maps["title"].candidates(key) if segment.title_key_of(d) == key]
+        return self.docs_with(True, KeyBatch((key,)))[0]
 
     def docs_with_url(self, key: str) -> list[int]:
         """Docs whose URL key is ``key``."""
+        return self.docs_with(False, KeyBatch((key,)))[0]
+
+    def docs_with(self, title: bool, batch: KeyBatch) -> list[list[int]]:
+        """Per key of ``batch``: the docs whose title key (``title``) or URL key is it (the
+        map asked once for all of them: :meth:`.linkmaps.KeyMap.candidates_many`)."""
         segment = self.segment
+        if title:
+            stored: Callable[[int], str] = segment.title_key_of
+        else:
+
+            def stored(doc: int) -> str:
+                return link_url_key(segment.url_of(doc))
+
+        found = self.maps["title" if title else "url"].candidates_many(batch)
         return [
-            d for d in self.maps["url"].candidates(key) if link_url_key(segment.url_of(d)) == key
+            [doc for doc in docs if stored(doc) == key] if docs else docs
+            for key, docs in zip(batch.keys, found, strict=True)
         ]
 
     def edges_with(self, kind: str, key: str) -> list[int]:
@@ -310,22 +323,35 @@ class _LiveIds:
     def get(self, key: str, default: Collection[str], /) -> Collection[str]:
         found = self._found.get(key)
         if found is None:
-            links = self._links
-            located = links._located
-            found = []
-            for ordinal, segment in enumerate(links.segments):
-                maps = links.maps(ordinal)
-                docs = maps.docs_with_title(key) if self._title else maps.docs_with_url(key)
-                live = links.live[ordinal]
+            self.prefetch((key,))
+            found = self._found[key]
+        return found or default
+
+    def prefetch(self, keys: Iterable[str]) -> None:
+        """Look up every one of ``keys`` not looked up yet, each segment's map asked once
+        for all of them (what :meth:`get` then answers)."""
+        remembered = self._found
+        wanted = [key for key in dict.fromkeys(keys) if key not in remembered]
+        if not wanted:
+            return
+        links, title = self._links, self._title
+        located = links._located
+        answers: list[list[str]] = [[] for _ in wanted]
+        batch = KeyBatch(wanted)  # each key hashed once for all segments
+        for ordinal, segment in enumerate(links.segments):
+            live = links.live[ordinal]
+            for answer, docs in zip(
+                answers, links.maps(ordinal).docs_with(title, batch), strict=True
+            ):
                 for doc in docs:
                     if live[doc]:
                         ident = segment.article_id(doc)
-                        found.append(ident)
+                        answer.append(ident)
                         located[ident] = (ordinal, doc)
-            unstored = links.unstored
-            found.extend((unstored.by_title if self._title else unstored.by_url).get(key, ()))
-            self._found[key] = found
-        return found or default
+        unstored = links.unstored.by_title if title else links.unstored.by_url
+        for key, answer in zip(wanted, answers, strict=True):
+            answer.extend(unstored.get(key, ()))
+            remembered[key] = answer
 
 
 @attrs.frozen
@@ -399,6 +425,14 @@ class SnapshotLinks:
             return located[article_id]
         where = located[article_id] = self._find(article_id)
         return where
+
+    def prefetch(self, links: Iterable[LinkKeys]) -> None:
+        """Look up the URL keys and title keys of ``links`` ahead, all at once
+        (:meth:`_LiveIds.prefetch`): the resolutions of these links that follow then
+        ask no segment again."""
+        keys = list(links)
+        self.by_url.prefetch(url for _, url, _ in keys if url)
+        self.by_title.prefetch(key for key, _, _ in keys if key)
 
     def resolve(self, source_id: str, keys: LinkKeys) -> Resolution:
         """Where a link with ``keys`` on ``source_id`` points in this state."""

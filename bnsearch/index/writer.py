@@ -788,11 +788,22 @@ class IndexWriter:
         ):
             return None
         added = self._unstored.keys()
+        named_by: dict[int, tuple[list[int], list[LinkKeys]]] = {}
         for ordinal, edges in pointing.items():
-            maps, segment = view.maps(ordinal), self._working[ordinal].reader
+            if edges:  # (most segments hold no link naming the batch's keys)
+                ordered = sorted(edges)
+                named_by[ordinal] = (ordered, view.maps(ordinal).edges_keys(ordered))
+        # every key the resolutions below ask for, looked up in one pass over the segments
+        view.prefetch(
+            itertools.chain(
+                itertools.chain.from_iterable(named for _, named in named_by.values()),
+                itertools.chain.from_iterable(keys for _, _, keys, _ in self._unstored.values()),
+            )
+        )
+        for ordinal, (ordered, named_keys) in named_by.items():
+            segment = self._working[ordinal].reader
             src = segment.link_src
-            ordered = sorted(edges)
-            for edge, named in zip(ordered, maps.edges_keys(ordered), strict=True):
+            for edge, named in zip(ordered, named_keys, strict=True):
                 source = segment.article_id(int(src[edge]))
                 before = view.resolve_before(source, named, added)
                 if before.status is LinkStatus.RESOLVED and (
@@ -859,6 +870,7 @@ class IndexWriter:
         for ordinal, edges in pointing.items():
             maps = view.maps(ordinal)
             affected.update(maps.edge_keys(edge) for edge in edges)
+        view.prefetch(affected)  # every key below looked up in one pass over the segments
         found: set[str] = set()
         for key, url, target_id in affected:
             if target_id and view.is_live(target_id):
