@@ -992,6 +992,7 @@ class SegmentReader:
         if table is None:
             table = self._table(field, arrays)
         if table is False:  # (an empty table is falsy: its len is 0)
+            arrays.held = False
             return None
         if arrays.held is None:
             arrays.held = bool(table.hold(arrays.indptr, arrays.docs, arrays.tfs, arrays.forms))
@@ -1021,8 +1022,10 @@ class SegmentReader:
             return None  # (a field under deferred updates keeps none, as a built one)
         pointer, tfs, norms, forms = arrays.blocks
         indptr = arrays.indptr
-        table = self.word_table(field)  # (the slice's term, by a compiled bisect)
-        ident = -2 if table is None else table.ordinal_at(start)
+        if arrays.held is None:
+            self.word_table(field)  # (made once: the table holding the postings)
+        # (the slice's term, by the table's compiled bisect)
+        ident = arrays.table.ordinal_at(start) if arrays.held else -2
         if ident == -2:
             # (the key in the array's own dtype: a Python int would make numpy cast the
             # whole uint32 array to int64 first, ~10 us at 50k terms, per segment and word)
