@@ -14,7 +14,7 @@ from types import ModuleType
 
 import pytest
 
-from bnsearch.articles import Article
+from bnsearch.articles import Article, read_articles
 from bnsearch.index import Index, MergePolicy
 from bnsearch.search import engine, kernel
 
@@ -82,6 +82,15 @@ def index_of(*batches: Iterable[Article], keep_deletes: bool = False) -> Index:
             for article in batch:
                 writer.add(article)
     return index
+
+
+def corpora_with_deletes() -> Index:
+    """BQA passages, BeliN articles, then 300 of both again (deletes in both earlier
+    segments); merges off: three segments. Skips without ../shared."""
+    bqa = list(read_articles(shared_file("corpus/bqa_passages.jsonl")))
+    belin = list(read_articles(shared_file("corpus/belin_religious_news.jsonl")))
+    again = [Article(id=a.id, title=a.body[:40], body=a.title) for a in bqa[::13][:150]]
+    return index_of(bqa, belin, again + belin[::7][:150], keep_deletes=True)
 
 
 def compiled_core() -> ModuleType:

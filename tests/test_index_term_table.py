@@ -96,29 +96,48 @@ def test_an_empty_and_a_damaged_table_find_nothing() -> None:
     assert module.TermTable(blob, off).find("ক".encode()) == -1
 
 
-def test_blocks_of_a_slice_term_slices_found_are_those_searched(corpus_index: Index) -> None:
-    """:meth:`SegmentReader.blocks` takes the ordinal of a term :meth:`term_slices`
-    found instead of searching ``indptr``: the same blocks, and None for a length that
-    is not the term's."""
+def test_blocks_of_a_slice_by_the_tables_bisect_are_those_searched(
+    corpus_index: Index,
+) -> None:
+    """:meth:`SegmentReader.blocks` finds the term of a slice by its table's compiled
+    bisect (:meth:`TermTable.ordinal_at`) instead of searching ``indptr``: the same
+    blocks, and None for a length that is not the term's."""
+    _module()
     checked = 0
     for segment in corpus_index.reader().segments:
+        assert segment.word_table("body") is not None
         arrays = segment._field("body")
         for term in segment.terms("body")[::7]:
-            arrays.idents.clear()
-            searched = [
-                segment.blocks(f, s, len(d)) for f, d, _, s in segment.term_slices(term, ())
-            ]
             parts = segment.term_slices(term, ("body",))
-            assert searched == [] and len(parts) == 1 and arrays.idents
+            assert len(parts) == 1
             _, docs, _, start = parts[0]
             found = segment.blocks("body", start, len(docs))
-            arrays.idents.clear()
+            arrays.held = False  # (the table set aside: indptr searched)
             want = segment.blocks("body", start, len(docs))
+            arrays.held = True
             assert (found is None) == (want is None)
             if found is not None and want is not None:
                 for a, b in zip(found, want, strict=True):
                     assert (a is None and b is None) or np.array_equal(a, b)
                 checked += 1
-                segment.term_slices(term, ("body",))
                 assert segment.blocks("body", start, len(docs) - 1) is None
     assert checked > 50
+
+
+def test_doc_freq_by_the_table_counts_the_terms_postings(corpus_index: Index) -> None:
+    """Where nothing is deleted, :meth:`SegmentReader.doc_freq` is the term's postings
+    count read from its table (:meth:`TermTable.postings_count`): the same figure as its
+    postings' length, for every tenth term of each field and near misses."""
+    module = _module()
+    checked = 0
+    for segment in corpus_index.reader().segments:
+        assert not segment.del_count
+        for field in ("title", "body", "section"):
+            terms = segment.terms(field)
+            for probe in _probes(terms[::10]):
+                found = segment.postings(field, probe)
+                want = 0 if found is None else len(found[0])
+                assert segment.doc_freq(field, probe) == want, (field, probe)
+                checked += 1
+    assert checked > 10_000
+    assert module.TermTable(*_table(["ক"])).postings_count("ক".encode()) == -1  # (no postings)

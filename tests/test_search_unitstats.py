@@ -13,13 +13,12 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from bnsearch.articles import Article, read_articles
 from bnsearch.errors import IndexFormatError
 from bnsearch.index import Index
 from bnsearch.index.blockmax import BLOCK
 from bnsearch.search import unitstats
 
-from .conftest import index_of, shared_file
+from .conftest import corpora_with_deletes
 
 
 def _units_module() -> ModuleType:
@@ -31,12 +30,7 @@ def _units_module() -> ModuleType:
 
 @pytest.fixture(scope="module")
 def corpus_index() -> Index:
-    """BQA passages, BeliN articles, then 300 of both again (deletes in both earlier
-    segments); merges off: three segments."""
-    bqa = list(read_articles(shared_file("corpus/bqa_passages.jsonl")))
-    belin = list(read_articles(shared_file("corpus/belin_religious_news.jsonl")))
-    again = [Article(id=a.id, title=a.body[:40], body=a.title) for a in bqa[::13][:150]]
-    return index_of(bqa, belin, again + belin[::7][:150], keep_deletes=True)
+    return corpora_with_deletes()
 
 
 def _check(units: list[list[list[np.ndarray]]], segments: list) -> list[int]:

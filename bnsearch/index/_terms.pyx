@@ -36,12 +36,17 @@ cdef class TermTable:
     """The sorted terms of one field of one segment (``blob`` and ``off``: the string
     table as the segment holds it), searched by :meth:`find`."""
 
-    cdef object _blob, _off, _keys
+    cdef object _blob, _off, _keys, _indptr
     cdef const uint8_t* blob
     cdef const uint32_t* off32
     cdef const int64_t* off64
     cdef const uint64_t* keys
     cdef Py_ssize_t n, n_keys, blob_size
+    # the field's postings (:meth:`hold`): term ``i``'s are ``[ptr[i], ptr[i + 1])``
+    cdef const uint32_t* ptr32
+    cdef const int64_t* ptr64
+    cdef object docs, tfs, forms
+    cdef bint holds
 
     def __init__(self, blob, off):
         cdef cnp.ndarray blob_arr = np.ascontiguousarray(blob, dtype=np.uint8)
@@ -74,6 +79,58 @@ cdef class TermTable:
             keys_p[i] = _key(self.blob + start, end - start)
         self._keys = keys
         self.keys = keys_p
+        self.holds = False
+        self.ptr32 = NULL
+        self.ptr64 = NULL
+
+    def hold(self, indptr, docs, tfs, forms):
+        """Keeps the field's postings (``indptr``: uint32 or int64, one more than the
+        terms; ``docs``, ``tfs`` and ``forms`` or None: per posting) for
+        :func:`word_pieces` and :meth:`ordinal_at`; returns whether it holds them (not
+        for another ``indptr`` dtype or length, or a pointer outside the postings)."""
+        cdef cnp.ndarray ptr = np.asarray(indptr)
+        cdef Py_ssize_t i, postings = len(docs)
+        self.holds = False
+        if ptr.ndim != 1 or cnp.PyArray_DIM(ptr, 0) != self.n + 1:
+            return False
+        if len(tfs) != postings or (forms is not None and len(forms) != postings):
+            return False
+        if ptr.dtype == np.uint32 and ptr.flags.c_contiguous:
+            self.ptr32, self.ptr64 = <const uint32_t*>cnp.PyArray_DATA(ptr), NULL
+        elif ptr.dtype == np.int64 and ptr.flags.c_contiguous:
+            self.ptr32, self.ptr64 = NULL, <const int64_t*>cnp.PyArray_DATA(ptr)
+        else:
+            return False
+        for i in range(self.n + 1):  # (a damaged field: its words are found the slow way)
+            if self._ptr(i) < 0 or self._ptr(i) > postings or (i and self._ptr(i) < self._ptr(i - 1)):
+                self.ptr32 = NULL
+                self.ptr64 = NULL
+                return False
+        self._indptr, self.docs, self.tfs, self.forms = ptr, docs, tfs, forms
+        self.holds = True
+        return True
+
+    cdef inline Py_ssize_t _ptr(self, Py_ssize_t i) noexcept nogil:
+        if self.ptr32 != NULL:
+            return self.ptr32[i]
+        return <Py_ssize_t>self.ptr64[i]
+
+    def ordinal_at(self, Py_ssize_t start):
+        """The last term whose postings start at ``start`` (the term of a slice that
+        :func:`word_pieces` gave), or -1; -2 where the table holds no postings."""
+        if not self.holds:
+            return -2
+        cdef Py_ssize_t low = 0, high = self.n + 1, middle
+        while low < high:  # the first pointer above ``start``
+            middle = (low + high) >> 1
+            if self._ptr(middle) <= start:
+                low = middle + 1
+            else:
+                high = middle
+        low -= 1
+        if low < 0 or low >= self.n or self._ptr(low) != start:
+            return -1
+        return low
 
     cdef inline Py_ssize_t _start(self, Py_ssize_t i) noexcept nogil:
         if self.off32 != NULL:
@@ -91,10 +148,21 @@ cdef class TermTable:
     def __len__(self):
         return self.n
 
+    def postings_count(self, const uint8_t[::1] term not None):
+        """How many postings ``term`` (UTF-8 bytes) has (0: not held); -1 where the table
+        holds no postings (:meth:`hold`)."""
+        if not self.holds:
+            return -1
+        cdef Py_ssize_t length = term.shape[0]
+        cdef Py_ssize_t index = self._find(&term[0] if length else <const uint8_t*>"", length)
+        return 0 if index < 0 else self._ptr(index + 1) - self._ptr(index)
+
     def find(self, const uint8_t[::1] term not None):
         """The ordinal of ``term`` (UTF-8 bytes) among the sorted terms, or -1."""
         cdef Py_ssize_t length = term.shape[0]
-        cdef const uint8_t* text = &term[0] if length else <const uint8_t*>""
+        return self._find(&term[0] if length else <const uint8_t*>"", length)
+
+    cdef Py_ssize_t _find(self, const uint8_t* text, Py_ssize_t length) noexcept:
         cdef uint64_t key = _key(text, length)
         cdef Py_ssize_t low = 0, high = self.n_keys, middle, below, above
         while low < high:  # samples with a key below ``key`` (their terms are below)
@@ -123,3 +191,43 @@ cdef class TermTable:
         if low < self.n and self._compare(low, text, length) == 0:
             return low
         return -1
+
+
+def word_pieces(bytes term, list layout):
+    """A word's share of the compiled core's arguments in every segment, from one call:
+    ``layout`` holds per segment a list of ``(field, table, multiplier)`` (the unit's
+    fields with postings, each :class:`TermTable` holding its postings: :meth:`TermTable.hold`)
+    or None (then None in its place); per segment ``(parts, docs, tfs, multipliers, forms)`` (the engine's ``Pieces``:
+    per field holding ``term`` (UTF-8) with postings, the slice ``(field, docs, tfs,
+    start)``, its docs and tfs (views), the field's multiplier and the slice's form
+    flags, None where the field keeps none). The twin of the engine's lookups slice by
+    slice (``Evaluator._unit_pieces`` over ``SegmentReader.term_slices``)."""
+    cdef Py_ssize_t length = len(term), index, start, end
+    cdef const uint8_t* text = <const uint8_t*>(<char*>term)
+    cdef TermTable table
+    cdef list out = [], parts, docs, tfs, mults, forms
+    cdef object field, multiplier, found_docs, found_tfs, found_forms
+    for fields in layout:
+        if fields is None:  # (a segment the caller reads slice by slice)
+            out.append(None)
+            continue
+        parts, docs, tfs, mults, forms = [], [], [], [], []
+        for field, table, multiplier in fields:
+            if not table.holds:
+                raise ValueError("a term table without its postings")
+            index = table._find(text, length)
+            if index < 0:
+                continue
+            start, end = table._ptr(index), table._ptr(index + 1)
+            if end <= start:
+                continue
+            found_docs = table.docs[start:end]
+            found_tfs = table.tfs[start:end]
+            found_forms = None if table.forms is None else table.forms[start:end]
+            parts.append((field, found_docs, found_tfs, start))
+            docs.append(found_docs)
+            tfs.append(found_tfs)
+            mults.append(multiplier)
+            forms.append(found_forms)
+        out.append((parts, docs, tfs, mults, forms))
+    return out

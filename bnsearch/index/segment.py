@@ -372,9 +372,9 @@ class _FieldArrays:
         #: the compiled term table (:mod:`._terms`), made at the first lookup; False
         #: where that module was not built (the bisect of :func:`_ordinal` serves)
         self.table: Any = None
-        #: first posting -> term ordinal, of the terms :meth:`SegmentReader.term_slices`
-        #: found (so :meth:`SegmentReader.blocks` skips its search of ``indptr``)
-        self.idents: dict[int, int] = {}
+        #: whether :attr:`table` holds the field's postings (None: not asked yet; see
+        #: :meth:`SegmentReader.word_table`)
+        self.held: bool | None = None
         #: the postings in doc order and where each doc's start (:meth:`doc_postings`)
         self._doc_order: tuple[Array, Array] | None = None
         #: per posting, the tfs of the postings before it (:meth:`position_starts`)
@@ -958,8 +958,8 @@ class SegmentReader:
     def term_slices(self, term: str, fields: Iterable[str]) -> list[tuple[str, Array, Array, int]]:
         """Per field of ``fields`` that holds ``term`` with postings, ``(field, doc_ids,
         tfs, start)`` as :meth:`located_postings` gives them: one call for a word's
-        slices in every field of the segment (the first query of a word asks for them
-        in each segment)."""
+        slices in every field of the segment (the Python twin of
+        :func:`._terms.word_pieces`, which :meth:`word_table` serves)."""
         found: list[tuple[str, Array, Array, int]] = []
         encoded = _utf8(term) if _TERMS is not None else None
         for field in fields:
@@ -979,11 +979,24 @@ class SegmentReader:
                 start, end = arrays.indptr[index : index + 2].tolist()
                 if end > start:
                     found.append((field, arrays.docs[start:end], arrays.tfs[start:end], start))
-                    idents = arrays.idents
-                    if len(idents) >= IDENTS_KEPT:
-                        idents.clear()
-                    idents[start] = index
         return found
+
+    def word_table(self, field: str) -> Any:
+        """The field's compiled term table holding its postings (made once: what
+        :func:`._terms.word_pieces` reads), or None: the module was not built, the field
+        is an anchor field with updates applied, or its arrays do not fit the table."""
+        arrays = self._lazy_field(field)
+        if isinstance(arrays, DeltaField):
+            return None
+        table = arrays.table
+        if table is None:
+            table = self._table(field, arrays)
+        if table is False:  # (an empty table is falsy: its len is 0)
+            arrays.held = False
+            return None
+        if arrays.held is None:
+            arrays.held = bool(table.hold(arrays.indptr, arrays.docs, arrays.tfs, arrays.forms))
+        return table if arrays.held else None
 
     def _posting_slice(self, field: str, ident: int) -> tuple[Array, Array, int]:
         arrays = self._lazy_field(field)
@@ -1009,10 +1022,13 @@ class SegmentReader:
             return None  # (a field under deferred updates keeps none, as a built one)
         pointer, tfs, norms, forms = arrays.blocks
         indptr = arrays.indptr
-        # (the key in the array's own dtype: a Python int would make numpy cast the
-        # whole uint32 array to int64 first, ~10 us at 50k terms, per segment and word)
-        ident = arrays.idents.get(start, -1)  # (a term term_slices found: its ordinal)
-        if ident < 0:
+        if arrays.held is None:
+            self.word_table(field)  # (made once: the table holding the postings)
+        # (the slice's term, by the table's compiled bisect)
+        ident = arrays.table.ordinal_at(start) if arrays.held else -2
+        if ident == -2:
+            # (the key in the array's own dtype: a Python int would make numpy cast the
+            # whole uint32 array to int64 first, ~10 us at 50k terms, per segment and word)
             ident = int(indptr.searchsorted(indptr.dtype.type(start), side="right")) - 1
             if ident < 0 or int(indptr[ident]) != start:
                 return None
@@ -1089,6 +1105,12 @@ class SegmentReader:
 
     def doc_freq(self, field: str, term: str) -> int:
         """Live documents containing the term."""
+        if not self.del_count:  # (its postings' count, by the compiled table)
+            table = self.word_table(field)
+            encoded = None if table is None else _utf8(term)
+            if encoded is not None:
+                count: int = table.postings_count(encoded)
+                return count
         found = self.postings(field, term)
         if found is None:
             return 0
@@ -1289,10 +1311,6 @@ class EdgeTable:
             count = count + 1 if source == previous else 0
             previous = source
             self.link_no.append(count)
-
-
-#: Term ordinals a field keeps by first posting (:attr:`_FieldArrays.idents`).
-IDENTS_KEPT = 4096
 
 
 def _utf8(term: str) -> bytes | None:

@@ -79,6 +79,8 @@ class Context:
         self._avg: dict[str, float] = {}
         self._has_postings: dict[str, bool] = {}
         self._multipliers: dict[tuple[int, str, str, float], FloatArray] = {}
+        #: ``(fields, id(weights)) -> (weights, layout)`` (:func:`.wordpieces.layout`)
+        self.word_layouts: dict[tuple[Any, ...], tuple[object, list[Any]]] = {}
         self.positions = PositionsCache()
         self._doc_freqs: dict[tuple[str, str], int] = {}
         self.in_links: list[npt.NDArray[np.int32]] | None = None

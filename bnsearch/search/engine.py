@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from bnsearch.index.blockmax import BLOCK
 from bnsearch.index.segment import SegmentReader
-from bnsearch.search import kernel, unitstats
+from bnsearch.search import kernel, unitstats, wordpieces
 from bnsearch.search.compiler import Compiled, Unit
 from bnsearch.search.context import (
     JOINED_CACHE_BYTES,
@@ -651,12 +651,19 @@ class Evaluator:
 
     def _unit_pieces(self, unit: Unit) -> list[Pieces]:
         """A unit's share of the core's arguments in every segment: per slice, its docs,
-        tfs, multiplier and form flags (:meth:`_part_forms`), after the slices."""
+        tfs, multiplier and form flags (:meth:`_part_forms`), after the slices (a word's
+        unit: :func:`.wordpieces.pieces`, these lookups its reference)."""
+        found = wordpieces.pieces(self.ctx, unit)  # (a word's unit: one compiled call)
+        if found is not None and None not in found:
+            return found
         multiplier = self.ctx.multiplier
         part_forms = self._part_forms
         weights = unit.weights
         out: list[Pieces] = []
-        for segment in self.segments:
+        for ordinal, segment in enumerate(self.segments):
+            if found is not None and found[ordinal] is not None:
+                out.append(found[ordinal])
+                continue
             parts = self.parts(unit, segment)
             docs, tfs, mults, forms = [], [], [], []
             for part in parts:

@@ -1,0 +1,85 @@
+"""A word's share of the compiled core's arguments in every segment, from one call.
+
+A word's usual unit (one term in every field it is weighted in) reads, per segment and
+field, the term's posting slice, the field's per-doc multiplier and the slice's form
+flags (the engine's :data:`~.engine.Pieces`). :func:`pieces` gets them for every
+segment from one compiled call (:func:`bnsearch.index._terms.word_pieces`) over a
+layout made once per fields and weights (per segment, the unit's fields with postings,
+their compiled term tables holding the postings, and their multipliers), instead of a
+lookup per segment and field in Python (``Evaluator.parts``,
+``SegmentReader.term_slices``, ``Evaluator._part_forms``), which stay the reference
+(and serve a segment whose field is an anchor field under updates).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bnsearch.compiled import optional_module
+
+if TYPE_CHECKING:
+    from bnsearch.search.compiler import Unit
+    from bnsearch.search.context import Context
+
+#: The compiled term tables, or None (the engine's lookups serve).
+_TERMS = optional_module("bnsearch.index._terms")
+#: Layouts a :class:`~.context.Context` keeps (one per fields and weights met).
+LAYOUTS_KEPT = 64
+
+
+def word_term(unit: Unit) -> str | None:
+    """The term of a unit of one term in every field (a word's or a spelling variant's
+    unit), else None."""
+    if unit.phrases:
+        return None
+    first = None
+    for terms in unit.terms.values():  # (a loop: a unit has a few fields)
+        if first is None:
+            first = terms
+        elif terms != first:
+            return None
+    return first[0] if first is not None and len(first) == 1 else None
+
+
+def layout(ctx: Context, unit: Unit) -> list[Any]:
+    """Per segment of the snapshot, ``(field, table, multiplier)`` of each of the unit's
+    fields with postings (None for a segment where a field has no table holding its
+    postings), made once per fields and weights (kept by ``ctx``)."""
+    weights = unit.weights
+    key = (tuple(unit.terms), id(weights))
+    kept = ctx.word_layouts
+    found = kept.get(key)
+    if found is not None and found[0] is weights:
+        made: list[Any] = found[1]
+        return made
+    fields = [field for field in key[0] if ctx.has_postings(field)]
+    made = []
+    for segment in ctx.reader.segments:
+        entries: list[tuple[str, Any, Any]] = []
+        for field in fields:
+            table = segment.word_table(field)
+            if table is None:
+                break
+            entries.append((field, table, ctx.multiplier(segment, field, weights[field])))
+        made.append(entries if len(entries) == len(fields) else None)
+    if len(kept) >= LAYOUTS_KEPT:
+        kept.clear()
+    kept[key] = (weights, made)
+    return made
+
+
+def pieces(ctx: Context, unit: Unit) -> list[Any] | None:
+    """Per segment, the unit's :data:`~.engine.Pieces` (None for a segment the caller
+    reads slice by slice), or None for all: not a word's unit, a term UTF-8 cannot hold,
+    or the compiled tables were not built."""
+    if _TERMS is None:
+        return None
+    term = word_term(unit)
+    if term is None:
+        return None
+    try:
+        encoded = term.encode()
+    except UnicodeEncodeError:  # (a lone surrogate: the engine's lookups find nothing)
+        return None
+    found: list[Any] = _TERMS.word_pieces(encoded, layout(ctx, unit))
+    return found
