@@ -19,7 +19,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport calloc, free, malloc, qsort, realloc
-from libc.math cimport INFINITY, isnan
+from libc.math cimport INFINITY, NAN, isnan
 from libc.string cimport memcpy, memset
 from cpython.pyport cimport PY_SSIZE_T_MAX
 from cpython cimport array as carray
@@ -354,9 +354,6 @@ cdef inline float _saturate(float x, float k1, float weight) noexcept nogil:
 #: The slack (relative to the score compared with) :func:`_x_below`'s callers leave: far
 #: above ``_saturate``'s float32 rounding (a few units of 2**-24).
 DEF X_BELOW_SLACK = 1e-5
-#: An ``x`` at or above this scores (> 0 in float32) wherever :func:`_x_below` gives a
-#: bound (``k1 <= 1e3``, ``weight >= 1e-20``): a posting passed by that bound is a match.
-DEF X_SCORES = 1e-6
 
 
 cdef inline double _x_below(double t, float k1, float weight) noexcept nogil:
@@ -364,7 +361,7 @@ cdef inline double _x_below(double t, float k1, float weight) noexcept nogil:
     rounding covered; the caller leaves its own slack in ``t``): the inverse of
     ``weight * x / (x + k1)``, so that a bound is tested on a posting's ``x`` without a
     division. -inf where none is known (``k1`` or ``weight`` not positive, ``t`` not
-    positive or at the ceiling ``weight``): the caller then scores every posting."""
+    positive or at the ceiling ``weight``): the caller then tests every posting."""
     if k1 > 0 and k1 <= 1e3 and weight >= 1e-20 and t > 0 and t < <double>weight * (1 - 1e-6):
         return <double>k1 * t / (<double>weight - t)
     return -INFINITY
@@ -480,8 +477,6 @@ cdef struct Walk:
                       # (-INFINITY: none)
     Py_ssize_t n_blocks
     const int32_t* firsts     # per block, the doc of its first posting (NULL: read the slice)
-    const float* wxs          # (a lone unit, :func:`_merge_blocks`) per posting of the walked
-                              # slice its x, tf * mult[doc] in float32 (NULL: read tfs, mult)
     const uint8_t* mask       # the docs a search may return (NULL: all): a plain walk
                               # (:func:`_walk`) reads no posting of another doc
     Entry* live               # the best ``keep`` of the slice so far (score, then doc)
@@ -681,7 +676,7 @@ cdef inline void _exact_block(
         d = docs[i]
         if d < 0 or d >= w.max_doc:
             return
-        x = w.wxs[i] if w.wxs != NULL else <float>tfs[i] * mult[d]
+        x = <float>tfs[i] * mult[d]
         if x > best:
             best = x
         if w.forms != NULL and (w.forms[i] & w.flag) == w.flag and x > best_form:
@@ -955,11 +950,10 @@ cdef void _merge_blocks(
     the page passes those docs without reading their frequencies or multipliers."""
     cdef Py_ssize_t b, i, start, end, d, od, at, n_blocks = (n + BLOCK - 1) // BLOCK
     cdef Py_ssize_t hi, nod, counted, max_doc = w.max_doc
-    cdef double kth, base, score, bonus = w.bonus, below, x_plain, x_form
-    cdef float bx, xo, x, o_best, o_form, root, before
-    cdef double x_root
+    cdef double kth, base, score, bonus = w.bonus, below, x_plain, x_none, x_form
+    cdef double x_kth = NAN  # (the kth x_none and x_form were made for)
+    cdef float bx, xo, x, o_best, o_form, root
     cdef bint may_form, form, oform
-    cdef const float* wxs = w.wxs
     cdef const uint8_t* forms = w.forms
     cdef const uint8_t* mask = w.mask
     cdef uint8_t flag = w.flag
@@ -985,14 +979,16 @@ cdef void _merge_blocks(
                         return
                     continue
                 at = start
-                # (the ``x`` below which a doc's bound, as tested below, stays under
-                # ``kth``, without and with the bonus: most docs are passed by one compare
-                # instead of a division each, the walk's hottest instruction at 1M)
-                below = kth / (1 + BOUND_MARGIN)
-                x_plain = _x_below(below - X_BELOW_SLACK * below, k1, weight)
-                x_form = _x_below(below - bonus - X_BELOW_SLACK * below, k1, weight)
-                if may_form:
-                    x_plain = x_form
+                if kth != x_kth:
+                    # (the ``x`` below which a doc's bound, as tested below, stays under
+                    # ``kth``, without and with the bonus: most docs are passed by one
+                    # compare instead of a division each, the walk's hottest instruction
+                    # at 1M; made again only when ``kth`` moves)
+                    x_kth = kth
+                    below = kth / (1 + BOUND_MARGIN)
+                    x_none = _x_below(below - X_BELOW_SLACK * below, k1, weight)
+                    x_form = _x_below(below - bonus - X_BELOW_SLACK * below, k1, weight)
+                x_plain = x_form if may_form else x_none
                 while True:
                     od = _other_below(o, hi, w)
                     if od < 0:
@@ -1019,8 +1015,7 @@ cdef void _merge_blocks(
                         continue
                     at = _seek(docs, at, end, od)
                     if at < end and docs[at] == od:
-                        x = <float>(<double>xo + <double>(
-                            wxs[at] if wxs != NULL else <float>tfs[at] * mult[od]))
+                        x = <float>(<double>xo + <double>(<float>tfs[at] * mult[od]))
                         form = form or (w.forms != NULL and (w.forms[at] & w.flag) == w.flag)
                         if w.count_skipped:
                             w.live_count -= 1
@@ -1034,19 +1029,15 @@ cdef void _merge_blocks(
         # left; read through ``w``, each was a load the compiler could not keep)
         nod = _other_doc(o)
         root = _live_root(w)
-        x_root = _x_below(<double>root - X_BELOW_SLACK * <double>root, k1, weight)
         counted = 0
         for i in range(start, end):
             d = docs[i]
             if d < 0 or d >= max_doc:
                 w.bad = 1
                 return
-            if wxs != NULL:  # (read in order: no multiplier, no tf)
-                x = wxs[i]
-            else:
-                if i + PREFETCH_AHEAD < n:
-                    BNS_PREFETCH(&mult[docs[i + PREFETCH_AHEAD]])
-                x = <float>tfs[i] * mult[d]
+            if i + PREFETCH_AHEAD < n:
+                BNS_PREFETCH(&mult[docs[i + PREFETCH_AHEAD]])
+            x = <float>tfs[i] * mult[d]
             form = forms != NULL and (forms[i] & flag) == flag
             if nod <= d:
                 while nod <= d:  # the other slice's docs up to this one
@@ -1065,22 +1056,12 @@ cdef void _merge_blocks(
                     nod = _other_doc(o)
                     _prefetch_other(o)
                 root = _live_root(w)
-                x_root = _x_below(<double>root - X_BELOW_SLACK * <double>root, k1, weight)
-            if x < x_root and x >= X_SCORES and not form:
-                # (its score, > 0, stays below the page's worst kept: counted without
-                # the division, the walk's hottest instruction)
-                if mask == NULL or mask[d]:
-                    counted += 1
-                continue
             score = <double>_saturate(x, k1, weight)
             if form:
                 score += bonus
             if score != 0 and (mask == NULL or mask[d]):
                 counted += 1
-                before = root
                 root = _offer_walked(w, d, score, root)
-                if root != before:
-                    x_root = _x_below(<double>root - X_BELOW_SLACK * <double>root, k1, weight)
         w.live_count += counted
         while True:  # the other slice's docs after the block's last, before the next
             od = _other_below(o, hi, w)
@@ -2140,7 +2121,7 @@ cpdef tuple score_segment(
     pass; the count is then a lower bound (at least ``min_total``).
 
     ``blocks`` (with ``keep`` and one unit): ``(slice, block_x, block_forms[, exact[,
-    firsts[, positive[, other_x[, joined, in_walked[, walked_x]]]]]]])``,
+    firsts[, positive[, other_x[, joined, in_walked]]]]]])``,
     per block of :data:`BLOCK` postings of that slice (the unit's longest) a bound on its
     postings' ``x`` (float32) and the OR of their form flags (uint8, or None): once
     ``min_total`` matches are counted, a block that cannot reach the ``keep``-th score so
@@ -2174,10 +2155,6 @@ cpdef tuple score_segment(
     walked block sums it): a skipped block's docs of the other slice whose bound can
     reach the page are scored from them instead of searched for in the block (whose
     postings are otherwise unread: a cache miss or more each at 1M).
-    ``walked_x`` (float32 per posting of the walked slice, or None; a lone unit of one or
-    two slices): that slice's ``x`` as the core computes it, read in posting order
-    instead of each posting's tf and its doc's multiplier (a heavy word's body at 1M: the
-    multipliers of a 415,501-doc segment, cold between queries).
 
     ``floor`` (with ``keep``; 0: none): the caller wants no doc scoring below it (the
     ``keep``-th best of the segments searched before: a doc below it cannot reach the
@@ -2219,8 +2196,6 @@ cpdef tuple score_segment(
     cdef const float* other_xs_p = NULL
     cdef const float* joined_p = NULL
     cdef const uint16_t* in_walked_p = NULL
-    cdef cnp.ndarray walked_xs_arr
-    cdef const float* walked_xs_p = NULL
     cdef Py_ssize_t n_units = weights.shape[0]
     cdef Py_ssize_t total = 0, p, q, u, i, d, n_out = 0, count = 0, heap_size = 0, reach
     cdef Walk w
@@ -2365,13 +2340,6 @@ cpdef tuple score_segment(
                     raise ValueError("the other slice's joined x do not match its postings")
                 joined_p = <const float*>cnp.PyArray_DATA(joined_arr)
                 in_walked_p = <const uint16_t*>cnp.PyArray_DATA(in_walked_arr)
-        if len(blocks) > 9 and blocks[9] is not None:
-            walked_xs_arr = _contiguous(blocks[9], cnp.NPY_FLOAT32)
-            if cnp.PyArray_DIM(walked_xs_arr, 0) != cnp.PyArray_DIM(
-                <cnp.ndarray>docs_arrays[block_slice], 0
-            ):
-                raise ValueError("the walked slice's x do not match its postings")
-            walked_xs_p = <const float*>cnp.PyArray_DATA(walked_xs_arr)
         # every posting of the slice scores (``positive``: its x is > 0) and no mask drops
         # one: a skipped block's postings are counted unread, so blocks may be skipped
         # from the first full page when the slice alone holds ``min_total`` postings
@@ -2448,8 +2416,6 @@ cpdef tuple score_segment(
                 w.firsts = firsts_p
                 if merging and n_parts == 2:  # (a word's title beside its body)
                     w.other = other_p
-                if merging:
-                    w.wxs = walked_xs_p
                 if count_skipped and (merging or merging_blocks):
                     w.count_skipped = True
                     w.min_total = 0

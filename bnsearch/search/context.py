@@ -44,13 +44,6 @@ X_CACHE_BYTES = 64 << 20
 #: queries at 1M would otherwise take the room of a prefix's or a title's ``x``); past
 #: it a unit is read slice by slice.
 JOINED_CACHE_BYTES = 64 << 20
-#: Bytes of the walked slices' ``x`` (a lone word's body beside its title,
-#: :meth:`~bnsearch.search.engine.Evaluator._walked_x`: 4 bytes a posting) a
-#: :class:`Context` may hold, a bound of its own: a heavy word's body at 1M is 0.7 M
-#: postings (2.8 MB), and in :data:`X_CACHE_BYTES` the bodies of the first one-word
-#: queries would take the room of the prefixes' memos; past it the core reads the
-#: multipliers.
-WALKED_X_CACHE_BYTES = 64 << 20
 #: Compiled pieces a :class:`Context` keeps by what they are (units, a word's spelling
 #: variants, rerank plans): a new query made of words met before gets the same unit
 #: objects, so the caches above (keyed by unit) serve it as they serve a kept plan.
@@ -98,8 +91,6 @@ class Context:
         self.x_bytes = 0
         #: bytes of the units' joined memos (:data:`JOINED_CACHE_BYTES`)
         self.joined_bytes = 0
-        #: bytes of the walked slices' ``x`` (:data:`WALKED_X_CACHE_BYTES`)
-        self.walked_x_bytes = 0
         #: ``id(unit) -> UnitArgs``: what the compiled core reads of each unit (its
         #: pieces per segment, live documents, figures; see :class:`.engine.UnitArgs`)
         self.units: dict[int, Any] = {}
@@ -137,7 +128,6 @@ class Context:
         self.calls.clear()
         self.x_bytes = 0
         self.joined_bytes = 0
-        self.walked_x_bytes = 0
         self.positions.clear()
         self._doc_freqs.clear()
 

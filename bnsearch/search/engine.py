@@ -31,7 +31,6 @@ from bnsearch.search.context import (
     JOINED_CACHE_BYTES,
     PARTS_CACHE_BYTES,
     PARTS_CACHE_ENTRIES,
-    WALKED_X_CACHE_BYTES,
     X_CACHE_BYTES,
     Context,
 )
@@ -643,7 +642,6 @@ class Evaluator:
                     if len(kept) >= PARTS_CACHE_ENTRIES:
                         kept.clear()
                         self.ctx.x_bytes = 0
-                        self.ctx.walked_x_bytes = 0
                     kept[id(unit)] = record
                 new.append(record)
             records.append(record)
@@ -726,10 +724,9 @@ class Evaluator:
         postings are then never read), whether every posting of the slice scores (a
         skipped block's postings are then counted unread) and the other slice's ``x`` per
         posting, its docs' ``x`` joined with the longest slice's and whether that slice holds
-        them (:meth:`_other_x`), and the longest slice's own ``x`` per posting
-        (:meth:`_walked_x`); None where the segment keeps no block maxima."""
+        them (:meth:`_other_x`); None where the segment keeps no block maxima."""
         longest = max(range(len(parts)), key=lambda i: (len(parts[i][1]), -i))
-        field, docs, tfs, start = parts[longest]
+        field, docs, _, start = parts[longest]
         found = segment.blocks(field, start, len(docs)) if start >= 0 else None
         if found is None:
             return None
@@ -741,45 +738,7 @@ class Evaluator:
         if not bonus or self._part_forms(unit, segment, parts[longest]) is None:
             block_forms = None
         other_x, joined, in_walked = self._other_x(segment, unit, parts, longest)
-        walked_x = self._walked_x(segment, unit, field, docs, tfs) if len(parts) <= 2 else None
-        return (
-            longest,
-            bound,
-            block_forms,
-            exact,
-            firsts,
-            positive,
-            other_x,
-            joined,
-            in_walked,
-            walked_x,
-        )
-
-    def _walked_x(
-        self, segment: SegmentReader, unit: Unit, field: str, docs: Any, tfs: Any
-    ) -> FloatArray | None:
-        """For a lone unit of one or two slices, its longest slice's ``x`` per posting
-        (``tf * mult[doc]`` in float32: the core's own product, so the same scores), which
-        the core then reads in posting order instead of each posting's tf and its doc's
-        multiplier (a heavy word's body at 1M reads most of a 415,501-doc segment's
-        multipliers, cold between queries); None past
-        :data:`~.context.WALKED_X_CACHE_BYTES` (a bound of its own: the prefixes' and
-        titles' ``x`` keep their room) or where a doc lies outside the segment (the core
-        then finds and reports it)."""
-        ctx = self.ctx
-        size = 4 * len(docs)
-        mult = ctx.multiplier(segment, field, unit.weights[field])
-        if (
-            not len(docs)
-            or ctx.walked_x_bytes + size > WALKED_X_CACHE_BYTES
-            or docs[0] < 0
-            or docs[-1] >= len(mult)
-        ):
-            return None
-        ctx.walked_x_bytes += size
-        x: FloatArray = tfs.astype(np.float32)
-        x *= mult[docs]
-        return x
+        return longest, bound, block_forms, exact, firsts, positive, other_x, joined, in_walked
 
     def _x_memo(self, docs: list[Any]) -> FloatArray | None:
         """For a lone unit of more than two slices in a segment (a prefix's expansions,
