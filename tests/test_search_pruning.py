@@ -527,6 +527,31 @@ def test_pruned_pages_equal_exhaustive_ones_at_20k(
     assert any(memo is not None for record in records for memo in record.joined.values())
 
 
+def test_kept_units_dropped_when_full_free_their_memos_room(
+    synthetic_searcher: Searcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the kept units are dropped because they are full, the room their joined memos
+    took under ``JOINED_CACHE_BYTES`` is free again (else, after 16,384 units, no memo
+    would be made until the searcher forgot its queries)."""
+    import bnsearch.search.engine as engine_module
+
+    ctx = synthetic_searcher._ctx
+    questions = _questions(80)
+    for question in questions[:40]:
+        synthetic_searcher.search(question, limit=10)
+    assert ctx.joined_bytes > 0  # memos were made, their room counted
+    monkeypatch.setattr(engine_module, "PARTS_CACHE_ENTRIES", len(ctx.units))
+    monkeypatch.setattr(engine_module, "JOIN_MIN_POSTINGS", 1 << 60)  # no memo made now
+    before = len(ctx.units)
+    for question in questions[40:]:
+        synthetic_searcher.search(question, limit=10)
+        if len(ctx.units) < before:  # a new unit found them full: they were dropped
+            break
+    else:
+        pytest.fail("no question brought a unit not kept already")
+    assert ctx.joined_bytes == 0
+
+
 def test_flat_units_of_a_bag_of_words(corpus_searcher: Searcher) -> None:
     plan = corpus_searcher._prepare("ঢাকা শহর", None, romanized=False)
     assert plan.compiled is not None

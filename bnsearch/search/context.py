@@ -118,6 +118,14 @@ class Context:
             found = interned[key] = value
         return found
 
+    def forget_units(self) -> None:
+        """Drop the kept units (:attr:`units`) and the memos they hold: the room those
+        memos took under :data:`X_CACHE_BYTES` and :data:`JOINED_CACHE_BYTES` is free
+        again."""
+        self.units.clear()
+        self.x_bytes = 0
+        self.joined_bytes = 0
+
     def forget_queries(self) -> None:
         """Drop everything kept for the words of earlier queries (interned units, their
         posting slices, document frequencies, positions, the core's arguments): the next
@@ -126,10 +134,8 @@ class Context:
         self.rerank_plans.clear()
         self.parts.clear()
         self.parts_bytes = 0
-        self.units.clear()
+        self.forget_units()
         self.calls.clear()
-        self.x_bytes = 0
-        self.joined_bytes = 0
         self.positions.clear()
         self._doc_freqs.clear()
 

@@ -640,8 +640,7 @@ class Evaluator:
                 record = UnitArgs(unit, pieces, kept=self._phrases_kept(unit, pieces))
                 if record.kept:  # (a phrase's frequencies not kept: made again next time)
                     if len(kept) >= PARTS_CACHE_ENTRIES:
-                        kept.clear()
-                        self.ctx.x_bytes = 0
+                        self.ctx.forget_units()  # (with their memos' room)
                     kept[id(unit)] = record
                 new.append(record)
             records.append(record)
