@@ -28,7 +28,7 @@ from bnsearch.index import Index
 from bnsearch.search import Results, Searcher, kernel
 from bnsearch.search.engine import Evaluator, _flat_units
 
-from .conftest import compiled_core, index_of, shared_file
+from .conftest import compiled_core, index_of, query_path, shared_file
 
 
 @pytest.fixture(scope="module")
@@ -528,7 +528,7 @@ def test_pruned_pages_equal_exhaustive_ones_at_20k(
 
 
 def test_kept_units_dropped_when_full_free_their_memos_room(
-    synthetic_searcher: Searcher, monkeypatch: pytest.MonkeyPatch
+    synthetic_searcher: Searcher, core: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """When the kept units are dropped because they are full, the room their joined memos
     took under ``JOINED_CACHE_BYTES`` is free again (else, after 16,384 units, no memo
@@ -536,19 +536,20 @@ def test_kept_units_dropped_when_full_free_their_memos_room(
     import bnsearch.search.engine as engine_module
 
     ctx = synthetic_searcher._ctx
-    questions = _questions(80)
-    for question in questions[:40]:
-        synthetic_searcher.search(question, limit=10)
-    assert ctx.joined_bytes > 0  # memos were made, their room counted
-    monkeypatch.setattr(engine_module, "PARTS_CACHE_ENTRIES", len(ctx.units))
-    monkeypatch.setattr(engine_module, "JOIN_MIN_POSTINGS", 1 << 60)  # no memo made now
-    before = len(ctx.units)
-    for question in questions[40:]:
-        synthetic_searcher.search(question, limit=10)
-        if len(ctx.units) < before:  # a new unit found them full: they were dropped
-            break
-    else:
-        pytest.fail("no question brought a unit not kept already")
+    questions = _questions(400)  # (the 20k pages' test searched the first 120)
+    with query_path(core):
+        for question in questions[:40]:
+            synthetic_searcher.search(question, limit=10)
+        assert ctx.joined_bytes > 0  # memos were made, their room counted
+        monkeypatch.setattr(engine_module, "PARTS_CACHE_ENTRIES", len(ctx.units))
+        monkeypatch.setattr(engine_module, "JOIN_MIN_POSTINGS", 1 << 60)  # no memo made now
+        before = len(ctx.units)
+        for question in questions[200:]:
+            synthetic_searcher.search(question, limit=10)
+            if len(ctx.units) < before:  # a new unit found them full: they were dropped
+                break
+        else:
+            pytest.fail("no question brought a unit not kept already")
     assert ctx.joined_bytes == 0
 
 

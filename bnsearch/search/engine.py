@@ -196,7 +196,7 @@ class Evaluator:
                 cache.clear()
                 ctx.parts_bytes = 0
                 ctx.calls.clear()  # (they may refer to the phrase frequencies let go here)
-                ctx.units.clear()
+                ctx.forget_units()
             cache[key] = (unit, parts)
             ctx.parts_bytes += owned
         return parts
