@@ -89,3 +89,16 @@ def test_max_doc_freq_is_the_largest_over_the_fields() -> None:
         assert ctx.max_doc_freq(fields, term) == largest  # (remembered now)
     assert ctx.max_doc_freq([], "নির্বাচন") == 0
     assert ctx.max_doc_freq(["caption"], "নির্বাচন") == 0
+
+
+def test_a_phrase_over_fields_no_document_holds_says_so() -> None:
+    """A phrase asked of a field no document holds compiles to nothing and says that,
+    not that the query had only stopwords; a phrase over fields with postings gets no
+    note."""
+    searcher = Searcher(_index().reader())
+    empty = searcher.search('caption:"নির্বাচন কমিশন"', stored=False)
+    assert empty.total == 0
+    assert any("no document holds the fields it searches" in note for note in empty.notes)
+    assert not any("stopwords" in note for note in empty.notes)
+    found = searcher.search('"নির্বাচন কমিশন"', stored=False)
+    assert found.total > 0 and not found.notes

@@ -460,6 +460,8 @@ class Compiler:
             )
         if singles:
             return self.unit(kind="terms", label=label, boost=boost, terms=singles, weights=fields)
+        if not any(self.ctx.has_postings(name) for name in fields):
+            self.notes.append(f"{label}: no document holds the fields it searches")
         return None
 
     def _prefix(self, query: Prefix) -> Compiled | None:

@@ -112,7 +112,13 @@ def prepare(
         parsed = _limit_clauses(parsed, notes, strict_input=not isinstance(query, str))
         compiled = compiler.compile(parsed)
     notes.extend(compiler.notes)
-    if compiled is None and not said and isinstance(query, str) and query.strip():
+    if (
+        compiled is None
+        and not said
+        and not compiler.notes
+        and isinstance(query, str)
+        and query.strip()
+    ):
         notes.append("no searchable words in the query (only stopwords or punctuation)")
     return Plan(
         compiled=compiled,
