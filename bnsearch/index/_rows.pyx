@@ -210,7 +210,12 @@ cdef class _Header:
         anything else: failed)."""
         if self.failed or self._take(0x5D):
             return False
-        if not self._take(0x2C):
+        return self._expect(0x2C)
+
+    cdef inline bint _expect(self, uint16_t unit) noexcept:
+        """Takes ``unit`` after an item: True where it is there, else False with
+        :attr:`failed` set (also where the item failed)."""
+        if self.failed or not self._take(unit):
             self.failed = True
             return False
         return True
@@ -231,20 +236,16 @@ cdef class _Header:
         cdef object headline, url, target
         if self._items():
             while True:
-                if not self._take(0x5B):
-                    self.failed = True
+                if not self._expect(0x5B):
                     break
                 headline = self.text()
-                if self.failed or not self._take(0x2C):
-                    self.failed = True
+                if not self._expect(0x2C):
                     break
                 url = self.optional_text()
-                if self.failed or not self._take(0x2C):
-                    self.failed = True
+                if not self._expect(0x2C):
                     break
                 target = self.optional_text()
-                if self.failed or not self._take(0x5D):
-                    self.failed = True
+                if not self._expect(0x5D):
                     break
                 found.append([headline, url, target])
                 if not self._more():
