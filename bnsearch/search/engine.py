@@ -212,15 +212,9 @@ class Evaluator:
                         found_parts.append((field, docs, freqs, -1))
         unit_terms = unit.terms
         if not found_parts and unit_terms:  # one term in every field (a word's usual
-            first = None  # unit): its slices in one call
-            for terms in unit_terms.values():  # (a loop: a unit has a few fields)
-                if first is None:
-                    first = terms
-                elif terms != first:
-                    break
-            else:
-                if first is not None and len(first) == 1:
-                    return segment.term_slices(first[0], filter(ctx.has_postings, unit_terms))
+            term = wordpieces.single_term(unit_terms)  # unit): its slices in one call
+            if term is not None:
+                return segment.term_slices(term, filter(ctx.has_postings, unit_terms))
         for field, terms in unit.terms.items():
             if not ctx.has_postings(field):
                 continue
@@ -603,8 +597,8 @@ class Evaluator:
         (the core's ``join_unit``: its docs, saturated scores and bonus flags, so that
         several units scored slice by slice read each unit once in doc order instead of
         each slice's frequencies and the docs' multipliers), made once per unit, weight
-        and flag and kept with the unit, within :data:`~.context.X_CACHE_BYTES`; None
-        for a unit of fewer than :data:`JOIN_MIN_POSTINGS` postings there (or past the
+        and flag and kept with the unit, within :data:`~.context.JOINED_CACHE_BYTES`;
+        None for a unit of fewer than :data:`JOIN_MIN_POSTINGS` postings there (or past the
         bound), and None for all when no unit has one."""
         ctx = self.ctx
         found: list[Any] = []

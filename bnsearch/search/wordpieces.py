@@ -13,6 +13,7 @@ lookup per segment and field in Python (``Evaluator.parts``,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from bnsearch.compiled import optional_module
@@ -27,18 +28,21 @@ _TERMS = optional_module("bnsearch.index._terms")
 LAYOUTS_KEPT = 64
 
 
+def single_term(terms: Mapping[str, tuple[str, ...]]) -> str | None:
+    """The term when ``terms`` (field -> its terms) is one term in every field, else None."""
+    first = None
+    for each in terms.values():  # (a loop: a unit has a few fields)
+        if first is None:
+            first = each
+        elif each != first:
+            return None
+    return first[0] if first is not None and len(first) == 1 else None
+
+
 def word_term(unit: Unit) -> str | None:
     """The term of a unit of one term in every field (a word's or a spelling variant's
     unit), else None."""
-    if unit.phrases:
-        return None
-    first = None
-    for terms in unit.terms.values():  # (a loop: a unit has a few fields)
-        if first is None:
-            first = terms
-        elif terms != first:
-            return None
-    return first[0] if first is not None and len(first) == 1 else None
+    return None if unit.phrases else single_term(unit.terms)
 
 
 def layout(ctx: Context, unit: Unit) -> list[Any]:
