@@ -91,14 +91,20 @@ def encode_strings(values: Sequence[str]) -> tuple[npt.NDArray[np.uint8], Array]
     """A string table: the UTF-8 blob and ``len + 1`` byte offsets."""
     joined = "\x00".join(values)
     if values and joined.count("\x00") == len(values) - 1:
-        # no value holds a NUL: one encode for all, the separators give the offsets
-        data = np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
+        # no value holds a NUL: one encode for all, the separators give the offsets and
+        # are dropped by bytes.replace (np.delete made a mask and a gathered copy: a
+        # 100k links build's headline and key tables, 1.2M strings, 0.45-0.49 CPU-s
+        # against 0.64-0.80)
+        encoded = joined.encode("utf-8")
+        data = np.frombuffer(encoded, dtype=np.uint8)
         cuts = np.flatnonzero(data == 0)
         offsets = np.empty(len(values) + 1, dtype=np.int64)
         offsets[0] = 0
         offsets[1:-1] = cuts - np.arange(len(cuts))
         offsets[-1] = len(data) - len(cuts)
-        return np.delete(data, cuts) if len(cuts) else data, compact_offsets(offsets)
+        if len(cuts):
+            data = np.frombuffer(encoded.replace(b"\x00", b""), dtype=np.uint8)
+        return data, compact_offsets(offsets)
     encoded = [value.encode("utf-8") for value in values]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
     if encoded:
