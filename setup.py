@@ -56,6 +56,9 @@ extensions = [
         extra_compile_args=["-O3"],
         optional=True,
     ),
+    Extension(  # interned strings confirmed (bnsearch/articles/linkstore.py)
+        "bnsearch.articles._atoms", ["bnsearch/articles/_atoms.pyx"], optional=True
+    ),
     Extension(  # highlights from word spans (bnsearch/search/spans.py)
         "bnsearch.search._snippets",
         ["bnsearch/search/_snippets.pyx"],

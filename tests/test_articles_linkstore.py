@@ -9,6 +9,8 @@ import random
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import bnsearch.articles.linkstore as linkstore
 from bnsearch.articles.linkstore import Atoms
@@ -20,8 +22,22 @@ def strings(rng: random.Random, count: int) -> list[str]:
     return ["".join(rng.choice(pool) for _ in range(rng.randint(0, 4))) for _ in range(count)]
 
 
+_COMPILED_ATOMS = linkstore._COMPILED
+#: both confirmations where the compiled one is built (else the Python one alone)
+PATHS = ["python", "compiled"] if _COMPILED_ATOMS is not None else ["python"]
+
+
+def use_path(monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    """Run :meth:`Atoms._same` on ``path``'s confirmation."""
+    monkeypatch.setattr(linkstore, "_COMPILED", _COMPILED_ATOMS if path == "compiled" else None)
+
+
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("colliding", [False, True])
-def test_bulk_atoms_match_one_at_a_time(monkeypatch: pytest.MonkeyPatch, colliding: bool) -> None:
+def test_bulk_atoms_match_one_at_a_time(
+    monkeypatch: pytest.MonkeyPatch, colliding: bool, path: str
+) -> None:
+    use_path(monkeypatch, path)
     if colliding:
         monkeypatch.setattr(linkstore, "string_hash", lambda text: len(text) % 3)
     rng = random.Random(11)
@@ -81,3 +97,51 @@ def test_get_many_in_key_order_gives_the_same_pairs(
     assert values.tolist() == plain_values.tolist()
     assert owner.tolist() == plain_owner.tolist()
     assert len(values) > len(keys) // 2
+
+
+#: characters at the packed form's edges (ASCII, the Bengali block U+0980-U+09FF) and
+#: outside it (stored as UTF-8), a NUL and a lone surrogate
+_EDGE_CHARACTERS = "\x00a\x7f\x80\u097f\u0980\u09bc\u09ff\u0a00é😀\ud800"
+
+
+@pytest.mark.parametrize("path", PATHS)
+@settings(max_examples=200, deadline=None)
+@given(
+    stored=st.lists(st.text(alphabet=_EDGE_CHARACTERS, min_size=1, max_size=5), min_size=1),
+    asked=st.lists(st.text(alphabet=_EDGE_CHARACTERS, min_size=1, max_size=5)),
+)
+def test_same_confirms_exactly(path: str, stored: list[str], asked: list[str]) -> None:
+    """``Atoms._same`` (a hash hit confirmed) says whether each atom's string is the
+    text beside it, exactly, on both paths: texts of other lengths, one character
+    apart, either side of the packed form's edges, packed against UTF-8."""
+    with pytest.MonkeyPatch.context() as patch:
+        use_path(patch, path)
+        atoms = Atoms()
+        interned = atoms.intern_many(stored)
+        texts = [*stored, *asked, *reversed(stored)]
+        chosen = [*interned.tolist(), *(interned[k % len(interned)] for k in range(len(asked)))]
+        chosen += list(reversed(interned.tolist()))
+        same = atoms._same(np.array(chosen, dtype=np.int64), texts)
+        expected = [atoms.text(atom) == text for atom, text in zip(chosen, texts, strict=True)]
+        assert same.dtype == np.bool_
+        assert same.tolist() == expected
+
+
+@pytest.mark.skipif(_COMPILED_ATOMS is None, reason="the compiled _atoms was not built")
+def test_compiled_confirmation_refuses_what_it_cannot_read() -> None:
+    """``same_texts`` takes only the strings and atoms the Atoms table hands it: another
+    object, an atom out of range or unequal lengths raise instead of reading memory."""
+    atoms = Atoms()
+    atoms.intern_many(["ঢাকা", "café"])
+    arena = np.frombuffer(atoms._arena, dtype=np.uint8)
+    starts = atoms._starts.data
+    assert _COMPILED_ATOMS.same_texts(arena, starts, np.array([0, 1]), ["ঢাকা", "cafe"]).tolist() == [
+        True,
+        False,
+    ]
+    with pytest.raises(TypeError):
+        _COMPILED_ATOMS.same_texts(arena, starts, np.array([0]), [b"x"])
+    with pytest.raises(IndexError):
+        _COMPILED_ATOMS.same_texts(arena, starts, np.array([-1]), ["x"])
+    with pytest.raises(ValueError):
+        _COMPILED_ATOMS.same_texts(arena, starts, np.array([0, 1]), ["x"])

@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.arrays import run_positions
+from bnsearch.compiled import optional_module
 
 __all__ = ["Atoms", "Column", "Multimap"]
 
@@ -49,6 +50,9 @@ _SORTED_LOOKUPS = 4096
 
 #: Below this many atoms, :meth:`Atoms.texts` decodes one at a time.
 _BULK_TEXTS = 16
+
+#: The compiled confirmation of hash hits (:meth:`Atoms._same`), None on the Python path.
+_COMPILED = optional_module("bnsearch.articles._atoms")
 
 IntArray = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]
@@ -407,9 +411,8 @@ class Atoms:
             hashes = np.fromiter(map(self._hash, distinct), dtype=np.int64, count=len(distinct))
             found, owner = self._index.get_many(hashes)
             if len(found):  # confirmed by the strings (two strings may share a hash)
-                stored = self.texts(found.tolist())
-                wanted = map(distinct.__getitem__, owner.tolist())
-                same = np.fromiter(map(operator.eq, stored, wanted), dtype=bool, count=len(found))
+                wanted = list(map(distinct.__getitem__, owner.tolist()))
+                same = self._same(found, wanted)
                 result[owner[same]] = found[same]
             new = np.flatnonzero(result < 0)
             if add and len(new):
@@ -424,6 +427,22 @@ class Atoms:
         lookup = dict(zip(distinct, result.tolist(), strict=True))
         lookup[""] = -1
         return np.fromiter(map(lookup.__getitem__, texts), dtype=np.int32, count=len(texts))
+
+    def _same(self, atoms: npt.NDArray[Any], texts: list[str]) -> npt.NDArray[np.bool_]:
+        """Whether each atom's string is the text beside it (hash hits confirmed): by
+        the compiled ``_atoms.same_texts`` where built (the bytes compared in place),
+        else each atom's string decoded (:meth:`texts`) and compared."""
+        if _COMPILED is not None:
+            arena = np.frombuffer(self._arena, dtype=np.uint8)
+            try:
+                same: npt.NDArray[np.bool_] = _COMPILED.same_texts(
+                    arena, self._starts.data, atoms.astype(np.int64, copy=False), texts
+                )
+            finally:
+                del arena  # a view: the arena must stay free to grow
+            return same
+        stored = self.texts(atoms.tolist())
+        return np.fromiter(map(operator.eq, stored, texts), dtype=bool, count=len(texts))
 
     def settle(self) -> None:
         """Fold the index's recent adds (after a bulk load: no Python object per recent

@@ -95,15 +95,15 @@ def encode_strings(values: Sequence[str]) -> tuple[npt.NDArray[np.uint8], Array]
         # are dropped by bytes.replace (np.delete made a mask and a gathered copy: a
         # 100k links build's headline and key tables, 1.2M strings, 0.45-0.49 CPU-s
         # against 0.64-0.80)
-        encoded = joined.encode("utf-8")
-        data = np.frombuffer(encoded, dtype=np.uint8)
+        raw = joined.encode("utf-8")
+        data = np.frombuffer(raw, dtype=np.uint8)
         cuts = np.flatnonzero(data == 0)
         offsets = np.empty(len(values) + 1, dtype=np.int64)
         offsets[0] = 0
         offsets[1:-1] = cuts - np.arange(len(cuts))
         offsets[-1] = len(data) - len(cuts)
         if len(cuts):
-            data = np.frombuffer(encoded.replace(b"\x00", b""), dtype=np.uint8)
+            data = np.frombuffer(raw.replace(b"\x00", b""), dtype=np.uint8)
         return data, compact_offsets(offsets)
     encoded = [value.encode("utf-8") for value in values]
     offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
