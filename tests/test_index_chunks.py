@@ -353,3 +353,56 @@ def test_values_of_two_analyzers_share_the_chunks_not_the_terms(
             assert by_values._vocab.terms() == by_docs._vocab.terms()
             terms.append(by_docs._vocab.terms())
         assert terms[0] != terms[1]  # the two analyzers did differ on these values
+
+
+def test_headline_values_waiting_for_a_run_keep_the_terms(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A headline field's values wait for ``VALUE_RUN_DOCS`` docs before one
+    ``add_values`` call (and the rest are added when the segment is built): with runs
+    that end inside a chunk of articles and a last run cut short by the flush, every
+    doc's related headlines still have the analyzer's terms at their positions."""
+    monkeypatch.setattr(builder_module, "VALUE_RUN_DOCS", 3)
+    monkeypatch.setattr(writer_module, "_CHUNK_ARTICLES", 5)
+    calls: list[int] = []
+    add_values = builder_module.ChunkTable.add_values
+
+    def counted(self: builder_module.ChunkTable, docs: list[list[str]], out: object) -> object:
+        calls.append(len(docs))
+        return add_values(self, docs, out)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(builder_module.ChunkTable, "add_values", counted)
+    _check(_articles(5, 37))
+    assert 5 in calls and sum(calls) >= 37  # a run of one chunk of 5, the rest at build
+
+
+def test_headline_runs_write_the_same_segment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The segment files are the same byte for byte whatever the run of docs a headline
+    field's ``add_values`` takes (first-seen numbering either way), anchor updates too."""
+    rng = random.Random(3)
+    titles = [_text(rng, rng.randint(1, 5)) for _ in range(40)]
+    articles = [
+        Article(
+            id=f"h{number}",
+            title=titles[number],
+            body=_text(rng, 10),
+            related=[RelatedLink(headline=rng.choice(titles)) for _ in range(rng.randint(0, 6))],
+        )
+        for number in range(40)
+    ]
+    files = []
+    for run in (1, 4, 10_000):
+        monkeypatch.setattr(builder_module, "VALUE_RUN_DOCS", run)
+        monkeypatch.setattr(writer_module, "_CHUNK_ARTICLES", 3)
+        folder = tmp_path / f"run{run}"
+        with Index.create(folder).writer(buffer_mb=0.002) as writer:
+            writer.add_many(articles)
+        files.append(
+            {
+                path.name: path.read_bytes()
+                for path in sorted(folder.iterdir())
+                if path.name not in ("meta.json", "write.lock")
+            }
+        )
+    assert len(files[0]) > 2  # several segments (and the commit's anchor updates)
+    assert files[0] == files[1] == files[2]
