@@ -8,7 +8,9 @@ article (by URL or id when known, otherwise resolved later by its headline).
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -108,6 +110,12 @@ class RelatedLink:
             raise ArticleError("RelatedLink.target_id must not be blank (use None)")
         if not (self.headline.strip() or self.url or self.target_id):
             raise ArticleError("RelatedLink needs a headline, a url or a target_id")
+
+
+#: A related link's headline, as a C-level getter: ``map(link_headline, article.related)``
+#: reads an article's headlines without a Python frame a link (a links build reads
+#: 600,000 at 100k articles, in the writer and again in each segment builder).
+link_headline: Callable[[RelatedLink], str] = operator.attrgetter("headline")
 
 
 def _to_links(value: object) -> tuple[RelatedLink, ...]:

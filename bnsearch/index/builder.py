@@ -38,6 +38,7 @@ from bnsearch.analysis.forms import inflection_split
 from bnsearch.arrays import run_positions
 from bnsearch.articles import Article
 from bnsearch.articles.links import KeyedArticle
+from bnsearch.articles.model import link_headline
 from bnsearch.index import blockmax, wordspans
 from bnsearch.index.linkmaps import build_maps
 from bnsearch.index.links import title_key
@@ -360,7 +361,7 @@ def _link_rows(
 def _field_values(spec: FieldSpec, article: Article, anchors: tuple[str, ...]) -> list[str]:
     source = spec.source
     if source == "related":
-        return [link.headline for link in article.related]
+        return list(map(link_headline, article.related))
     if source == "anchors":
         return list(anchors)
     if source == "section":

@@ -52,6 +52,7 @@ import numpy.typing as npt
 
 from bnsearch.articles import Article
 from bnsearch.articles.links import KeyedArticle, LinkKeys, LinkStatus, article_keys
+from bnsearch.articles.model import link_headline
 from bnsearch.errors import ArticleError, BnSearchError
 from bnsearch.index import faults
 from bnsearch.index.anchorfile import (
@@ -304,7 +305,7 @@ class IndexWriter:
         self._state += 1
         links = self._graph(needed=bool(article.related))  # before the old version goes
         self._remove_current(article.id)
-        headlines = tuple(link.headline for link in article.related)
+        headlines = tuple(map(link_headline, article.related))
         lookup = self._lookup()
         # the article's keys, when the links need them (the builder takes them too)
         keyed = article_keys(article) if lookup or links is not None else None
