@@ -375,6 +375,10 @@ class _FieldArrays:
         #: whether :attr:`table` holds the field's postings (None: not asked yet; see
         #: :meth:`SegmentReader.word_table`)
         self.held: bool | None = None
+        #: :attr:`table` where it holds the postings and the position pointers (a
+        #: term's position run in one call: :meth:`SegmentReader.position_run`), False
+        #: where it does not, None until asked
+        self.runs: Any = None
         #: the postings in doc order and where each doc's start (:meth:`doc_postings`)
         self._doc_order: tuple[Array, Array] | None = None
         #: per posting, the tfs of the postings before it (:meth:`position_starts`)
@@ -1086,6 +1090,14 @@ class SegmentReader:
         before it (``tfs[j]`` of them). No array is built: a caller summing the tfs as it
         walks (the compiled phrase code) needs no offsets."""
         found = self._lazy_field(field)
+        if not isinstance(found, DeltaField):
+            runs = found.runs
+            if runs is None:
+                runs = self._runs(field, found)
+            if runs:  # the held table's lookup, in one compiled call
+                encoded = _utf8(term)
+                run = None if encoded is None else runs.position_run(encoded)
+                return None if run is None else (*run, found.pos)
         arrays = found.full if isinstance(found, DeltaField) else found
         if arrays.pos is None or arrays.posptr is None:
             raise SchemaError(f"field {field!r} has no positions")
@@ -1096,6 +1108,17 @@ class SegmentReader:
             return found.position_run(ident)
         start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])
         return arrays.docs[start:end], arrays.tfs[start:end], int(arrays.posptr[ident]), arrays.pos
+
+    def _runs(self, field: str, arrays: _FieldArrays) -> Any:
+        """The field's compiled term table holding its postings and position pointers
+        (:meth:`position_run` asks it), or False (not built, no positions, or arrays the
+        table cannot hold: the lookups in Python serve); set once on ``arrays``."""
+        table = self.word_table(field)
+        runs: Any = False
+        if table is not None and arrays.posptr is not None and arrays.pos is not None:
+            runs = table if table.hold_positions(arrays.posptr) else False
+        arrays.runs = runs
+        return runs
 
     def term_doc_freqs(self, field: str) -> npt.NDArray[np.int64]:
         """Postings length of every term in :meth:`terms` order (deleted docs included)."""
