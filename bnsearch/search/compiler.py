@@ -271,6 +271,9 @@ class Compiler:
         variant: each other spelling of it the index holds (:meth:`_variants`), as its
         own unit weighted ``BM25FParams.spelling`` and scaled to the word's idf.
         (:meth:`words` skips the variants that are themselves query words.)"""
+        found = self._variants(term, fields)
+        if not found:  # (most words)
+            return ()
         weight = self.ctx.params.spelling
         return tuple(
             (
@@ -283,7 +286,7 @@ class Compiler:
                     weights=self.weights,
                 ),
             )
-            for variant, variant_fields, scale in self._variants(term, fields)
+            for variant, variant_fields, scale in found
         )
 
     def _variants(
@@ -299,28 +302,33 @@ class Compiler:
         if known is not None:
             return known
         ctx = self.ctx
-        n = ctx.total_docs
         df = ctx.max_doc_freq(fields, term)
         found: dict[str, list[str]] = {}
         for field in fields:
-            spellings = self.ctx.spelling(field)
+            spellings = ctx.spelling(field)
             variants = spellings.variants(term)
             if not df:  # a slip may hide an ending from the stemmer: করেছেণ
-                analyzer = self.ctx.analyzer(field)
+                analyzer = ctx.analyzer(field)
                 swapped = analyzer.filter_words(confusable_variants(term))
                 variants += tuple(t for t in swapped if t is not None and spellings.has(t))
-            for variant in dict.fromkeys(variants):
+            for variant in variants:  # (distinct: a field's spellings, then its slips)
                 if variant != term:
-                    found.setdefault(variant, []).append(field)
-        typed_idf = float(idf(n, df)) if df else 0.0
+                    held = found.get(variant)
+                    if held is None:
+                        found[variant] = [field]
+                    elif held[-1] != field:
+                        held.append(field)
         out = []
-        for variant, variant_fields in found.items():
-            scale = 1.0
-            if typed_idf:
-                variant_df = ctx.max_doc_freq(variant_fields, variant)
-                scale = typed_idf / float(idf(n, variant_df))
-            out.append((variant, tuple(variant_fields), scale))
-        result: tuple[tuple[str, tuple[str, ...], float], ...] = self.ctx.intern(key, tuple(out))
+        if found:  # (most words have no other spelling: no idf to figure)
+            n = ctx.total_docs
+            typed_idf = float(idf(n, df)) if df else 0.0
+            for variant, variant_fields in found.items():
+                scale = 1.0
+                if typed_idf:
+                    variant_df = ctx.max_doc_freq(variant_fields, variant)
+                    scale = typed_idf / float(idf(n, variant_df))
+                out.append((variant, tuple(variant_fields), scale))
+        result: tuple[tuple[str, tuple[str, ...], float], ...] = ctx.intern(key, tuple(out))
         return result
 
     def _bool(self, query: Bool) -> Compiled | None:
