@@ -172,11 +172,8 @@ def test_position_runs_by_the_table_are_those_looked_up(corpus_index: Index) -> 
 
 def test_a_table_holds_position_pointers_only_with_its_postings() -> None:
     module = _module()
-    blob = np.frombuffer("কখগ".encode(), dtype=np.uint8)
-    off = np.array([0, 3, 6, 9], dtype=np.uint32)
-    docs = np.arange(5, dtype=np.uint16)
-    tfs = np.array([1, 2, 1, 3, 1], dtype=np.uint8)
-    table = module.TermTable(blob, off)
+    table = module.TermTable(*_table(["ক", "খ", "গ"]))
+    docs, tfs = np.arange(5, dtype=np.uint16), np.array([1, 2, 1, 3, 1], dtype=np.uint8)
     posptr = np.array([0, 3, 3], dtype=np.uint32)
     assert not table.hold_positions(posptr)  # (no postings held yet)
     with pytest.raises(ValueError):
