@@ -121,17 +121,21 @@ cdef class TermTable:
         term, as the field's ``indptr`` is one more) for :meth:`position_run`, once the
         table holds the postings (:meth:`hold`); returns whether it holds them."""
         cdef cnp.ndarray ptr = np.asarray(posptr)
-        self.pos32 = NULL
-        self.pos64 = NULL
         if not self.holds or ptr.ndim != 1 or cnp.PyArray_DIM(ptr, 0) < self.n:
             return False
-        if ptr.dtype == np.uint32 and ptr.flags.c_contiguous:
-            self.pos32 = <const uint32_t*>cnp.PyArray_DATA(ptr)
-        elif ptr.dtype == np.int64 and ptr.flags.c_contiguous:
-            self.pos64 = <const int64_t*>cnp.PyArray_DATA(ptr)
-        else:
+        if not ptr.flags.c_contiguous or (ptr.dtype != np.uint32 and ptr.dtype != np.int64):
             return False
+        # (set once checked, the pointers before the array they replace is let go: a
+        # reader asking at the same time never sees them unset or dangling)
+        cdef object before = self._posptr
+        if ptr.dtype == np.uint32:
+            self.pos32 = <const uint32_t*>cnp.PyArray_DATA(ptr)
+            self.pos64 = NULL
+        else:
+            self.pos64 = <const int64_t*>cnp.PyArray_DATA(ptr)
+            self.pos32 = NULL
         self._posptr = ptr
+        before = None  # (the array replaced, let go now)
         return True
 
     def position_run(self, const uint8_t[::1] term not None):
