@@ -74,10 +74,10 @@ def ids_only(ctx: Context, chosen: list[Chosen], offset: int) -> IdHits:
         lists: dict[int, list[str]] = {}
         found = []
         for ordinal, doc, _ in chosen:
-            ids = lists.get(ordinal)
-            if ids is None:
-                ids = lists[ordinal] = segments[ordinal].article_ids()
-            found.append(ids[doc])
+            kept = lists.get(ordinal)
+            if kept is None:
+                kept = lists[ordinal] = segments[ordinal].article_ids()
+            found.append(kept[doc])
     return IdHits(found, [score for _, _, score in chosen], offset)
 
 
