@@ -72,6 +72,8 @@ class Context:
         #: global figures to score with instead of the snapshot's (a sharded index)
         self.statistics = statistics
         self.total_docs = reader.doc_count if statistics is None else statistics.total_docs
+        #: per segment its size (what every compiled search hands the core)
+        self.max_docs = [segment.max_doc for segment in reader.segments]
         self._tables: dict[tuple[str, float, float], npt.NDArray[np.float32]] = {}
         self._ceilings: dict[tuple[str, float, float], tuple[FloatArray, bool]] = {}
         self._dictionaries: dict[str, TermDictionary] = {}

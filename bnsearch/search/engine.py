@@ -453,14 +453,9 @@ class Evaluator:
         # the best ``keep`` scores of the segments before are a floor for the next (a doc
         # below the keep-th of them cannot be among the best ``keep`` of all)
         result, total, exact = core.score_segments(
-            calls,
-            masks,
-            [segment.max_doc for segment in self.segments],
-            keep,
-            track_total,
-            skip_blocks,
+            calls, masks, self.ctx.max_docs, keep, track_total, skip_blocks
         )
-        return Evaluated(result, total, total_is_exact=exact, complete=keep == 0)
+        return Evaluated(result, total, exact, keep == 0)  # (by place: no keywords' dict)
 
     def _segment_calls(
         self, core: Any, units: Sequence[Unit], prune: bool, skip_blocks: int | None = None
