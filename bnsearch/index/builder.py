@@ -719,7 +719,9 @@ def few_value_field(
     postings, lengths, forms = _value_postings(schema, spec, [docs])
     (built,) = postings_fields(spec, postings, lengths, [len(docs)], forms)
     got = {stem.removeprefix(f"fld.{spec.name}."): value for stem, value in built.items()}
-    arrays = {key: got[key] for key in ("terms", "indptr", "docs", "tfs", "forms") if key in got}
+    arrays: dict[str, Any] = {
+        key: got[key] for key in ("terms", "indptr", "docs", "tfs", "forms") if key in got
+    }
     arrays["norms"], arrays["lens"] = got["norms"], got["lens"]
     arrays.update(
         blockmax.block_maxima(
