@@ -45,7 +45,14 @@ from bnsearch.articles.links import (
 )
 from bnsearch.articles.model import RelatedLink
 from bnsearch.errors import IndexFormatError
-from bnsearch.index.linkmaps import KeyBatch, KeyMap, link_url_key, segment_maps
+from bnsearch.index.linkmaps import (
+    JoinedDocMaps,
+    KeyBatch,
+    KeyMap,
+    joined_members,
+    link_url_key,
+    segment_maps,
+)
 from bnsearch.index.segment import LINK_HEADLINES, decode_one, decode_strings
 
 if TYPE_CHECKING:
@@ -102,14 +109,7 @@ class SegmentLinkMaps:
     def docs_with(self, title: bool, batch: KeyBatch) -> list[list[int]]:
         """Per key of ``batch``: the docs whose title key (``title``) or URL key is it (the
         map asked once for all of them: :meth:`.linkmaps.KeyMap.candidates_many`)."""
-        segment = self.segment
-        if title:
-            stored: Callable[[int], str] = segment.title_key_of
-        else:
-
-            def stored(doc: int) -> str:
-                return link_url_key(segment.url_of(doc))
-
+        stored = stored_doc_key(self.segment, title)
         found = self.maps["title" if title else "url"].candidates_many(batch)
         return [
             [doc for doc in docs if stored(doc) == key] if docs else docs
@@ -152,6 +152,18 @@ class SegmentLinkMaps:
         return [
             (key, link_url_key(url), tid) for key, url, tid in zip(keys, urls, tids, strict=True)
         ]
+
+
+def stored_doc_key(segment: SegmentReader, title: bool) -> Callable[[int], str]:
+    """A doc's title key (``title``) or URL key as ``segment`` stores it: what a map's
+    candidate is confirmed against."""
+    if title:
+        return segment.title_key_of
+
+    def stored(doc: int) -> str:
+        return link_url_key(segment.url_of(doc))
+
+    return stored
 
 
 def segment_link_maps(segment: SegmentReader) -> SegmentLinkMaps:
@@ -338,7 +350,23 @@ class _LiveIds:
         located = links._located
         answers: list[list[str]] = [[] for _ in wanted]
         batch = KeyBatch(wanted)  # each key hashed once for all segments
+        joined, joined_ordinals = links.joined
+        if joined is not None:  # the big segments' maps: one table searched for them all
+            name = "title" if title else "url"
+            stored = [stored_doc_key(links.segments[o], title) for o in joined_ordinals]
+            for answer, key, pairs in zip(
+                answers, wanted, joined.candidates_many(name, batch), strict=True
+            ):
+                for member, doc in pairs:
+                    ordinal = joined_ordinals[member]
+                    if links.live[ordinal][doc] and stored[member](doc) == key:
+                        ident = links.segments[ordinal].article_id(doc)
+                        answer.append(ident)
+                        located[ident] = (ordinal, doc)
+        skipped = set(joined_ordinals)
         for ordinal, segment in enumerate(links.segments):
+            if ordinal in skipped:
+                continue
             live = links.live[ordinal]
             for answer, docs in zip(
                 answers, links.maps(ordinal).docs_with(title, batch), strict=True
@@ -388,9 +416,17 @@ class SnapshotLinks:
         *,
         live: Sequence[npt.NDArray[np.bool_]] | None = None,
         unstored: Mapping[str, Unstored] | None = None,
+        joined: JoinedDocMaps | None = None,
     ) -> None:
         self.segments = tuple(segments)
         self.live = tuple(segment.live for segment in segments) if live is None else tuple(live)
+        #: the doc maps of the segments :func:`.linkmaps.joined_members` names, joined
+        #: (a writer keeps one across commits), and those segments' ordinals; a table
+        #: that does not hold exactly their arrays is not used
+        ordinals = joined_members(self.segments) if joined is not None else []
+        if joined is None or not joined.holds([self.segments[o] for o in ordinals]):
+            joined, ordinals = None, []
+        self.joined: tuple[JoinedDocMaps | None, list[int]] = (joined, ordinals)
         self.unstored = _Unstored(unstored) if unstored else _NO_UNSTORED
         self._find = find
         #: live ids by title key and by URL key (``get(key, default)``)

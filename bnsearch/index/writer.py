@@ -69,7 +69,7 @@ from bnsearch.index.anchorfile import (
 )
 from bnsearch.index.builder import no_cycle_collection
 from bnsearch.index.directory import MANIFEST_TMP, Directory, FileInfo, FSDirectory
-from bnsearch.index.linkmaps import adopt_maps, link_url_key
+from bnsearch.index.linkmaps import JoinedDocMaps, adopt_maps, joined_members, link_url_key
 from bnsearch.index.links import (
     LinkGraph,
     SnapshotLinks,
@@ -210,6 +210,9 @@ class IndexWriter:
             self._builders = [LocalBuilder(schema)]
         # the live articles' link graph, batch included (None: built when links matter)
         self._links: LinkGraph | None = None
+        # the big segments' title and URL maps joined, kept across commits while the
+        # batch holds the same big segments (see _joined_doc_maps)
+        self._joined: JoinedDocMaps | None = None
         self._external = external_anchors
         # a large merge running in a thread (see merge.py), installed by a later commit
         self._background: BackgroundMerge | None = None
@@ -837,9 +840,26 @@ class IndexWriter:
             return self._kept_view[1]
         readers = [w.reader for w in self._working]
         lives = [self._live_mask(w) for w in self._working]
-        view = SnapshotLinks(readers, self._find_live, live=lives, unstored=self._unstored)
+        joined = self._joined_doc_maps(readers)
+        view = SnapshotLinks(
+            readers, self._find_live, live=lives, unstored=self._unstored, joined=joined
+        )
         self._kept_view = (state, view)
         return view
+
+    def _joined_doc_maps(self, readers: Sequence[SegmentReader]) -> JoinedDocMaps | None:
+        """The title and URL maps of the big segments among ``readers`` joined
+        (:class:`.linkmaps.JoinedDocMaps`: one table a commit's key lookups search for
+        them all): the one kept from earlier commits while it holds the same segments'
+        arrays (a one-article commit's merges leave the big segments as they are),
+        else a new one (a merge replaced one of them, a rollback, another writer's
+        commit); ``None`` when no segment is big."""
+        members = [readers[at] for at in joined_members(readers)]
+        if not members:
+            self._joined = None
+        elif self._joined is None or not self._joined.holds(members):
+            self._joined = JoinedDocMaps(members)
+        return self._joined
 
     def _pointing_edges(self, view: SnapshotLinks) -> dict[int, set[int]]:
         """Per segment (working ordinal): its live links naming an id, URL key or title
