@@ -109,3 +109,39 @@ def test_a_kept_table_serves_commits_until_a_merge_replaces_its_segments(
     assert anchors["a2"] == ["নদী খবর 2"] and anchors["b0"] == ["সেতু খবর 0"]
     assert anchors["a0"] == []  # retitled: the links naming its old title resolve nowhere
     assert joined_calls["searched"] > 0
+
+
+def test_a_writers_views_hand_each_segments_lookups_on_while_its_arrays_stay(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A commit's view takes the segment lookups the last one made for the same arrays
+    (only the new segments' are made), and none of a segment merged away: after a merge
+    (forced every second commit) the links still resolve as a fresh build's."""
+    from bnsearch.index import links
+
+    made: list[str] = []
+    original = links.segment_link_maps
+
+    def counted(segment: Any) -> Any:
+        made.append(segment.name)
+        return original(segment)
+
+    monkeypatch.setattr(links, "segment_link_maps", counted)
+    index = Index.in_memory()
+    live: dict[str, Article] = {}
+    with index.writer() as writer:
+        for n in range(6):
+            live[f"a{n}"] = _article(f"a{n}", f"নদী খবর {n}", f"নদী খবর {n + 1}")
+        writer.add_many(live.values())
+    policy = MergePolicy(merge_factor=2, floor_docs=1, background_docs=None)
+    with index.writer(merge_policy=policy) as writer:
+        for n in range(6):
+            article = _article(f"c{n}", f"মেঘ {n}", f"নদী খবর {n}", f"মেঘ {n - 1}")
+            writer.add(article)
+            live[article.id] = article
+            made.clear()
+            result = writer.commit()
+            assert len(set(made)) == len(made)  # each segment's lookups made once
+            if n and not result.merged_segments:
+                assert "seg-000001" not in made  # the bulk build's segment: handed on
+            assert stored_anchors(index) == _fresh_anchors(live)

@@ -81,6 +81,10 @@ __all__ = [
 ]
 
 
+#: Answers :meth:`SegmentLinkMaps.edges_pointing_at` remembers (past it, it starts over:
+#: a writer's views hand a segment's lookups on from commit to commit).
+POINTING_REMEMBERED = 256
+
 #: A link's key kind -> (its edge map, the link table's part holding that key).
 _EDGE_MAPS = {"id": ("etid", "tid"), "url": ("eurl", "url"), "title": ("ekey", "key")}
 
@@ -134,6 +138,8 @@ class SegmentLinkMaps:
         remembered = self._pointing.get((article_id, url, key))
         if remembered is not None:
             return remembered
+        if len(self._pointing) >= POINTING_REMEMBERED:  # (kept across a writer's views)
+            self._pointing.clear()
         found = set(self.edges_with("id", article_id)) if self.maps["etid"].items.size else set()
         if url:
             found.update(self.edges_with("url", url))
@@ -417,6 +423,7 @@ class SnapshotLinks:
         live: Sequence[npt.NDArray[np.bool_]] | None = None,
         unstored: Mapping[str, Unstored] | None = None,
         joined: JoinedDocMaps | None = None,
+        made: Mapping[object, SegmentLinkMaps] | None = None,
     ) -> None:
         self.segments = tuple(segments)
         self.live = tuple(segment.live for segment in segments) if live is None else tuple(live)
@@ -437,7 +444,13 @@ class SnapshotLinks:
         self._in: dict[str, list[LinkRef]] = {}
         #: the source of each segment link :meth:`incoming_refs` found: (ordinal, doc)
         self._found_in: dict[LinkRef, tuple[int, int]] = {}
-        self._maps: list[SegmentLinkMaps | None] = [None] * len(self.segments)
+        #: each segment's lookups (``made``: those an earlier view of the same arrays
+        #: made, by :attr:`.SegmentReader.arrays_key`, see :meth:`made_maps`)
+        self._maps: list[SegmentLinkMaps | None] = (
+            [None] * len(self.segments)
+            if not made
+            else [made.get(segment.arrays_key) for segment in self.segments]
+        )
         #: (segment ordinal, doc) of the live ids a key lookup or :meth:`locate` found
         self._located: dict[str, tuple[int, int] | None] = {}
 
@@ -447,6 +460,17 @@ class SnapshotLinks:
         if found is None:
             found = self._maps[ordinal] = segment_link_maps(self.segments[ordinal])
         return found
+
+    def made_maps(self) -> dict[object, SegmentLinkMaps]:
+        """The :class:`SegmentLinkMaps` made so far, by their segment's
+        :attr:`~.SegmentReader.arrays_key`: a writer's next view of the same segments
+        takes them (``made``) instead of making each again (they hold what the arrays
+        alone decide: deleted docs included, every view filters by its live masks)."""
+        return {
+            segment.arrays_key: maps
+            for segment, maps in zip(self.segments, self._maps, strict=True)
+            if maps is not None
+        }
 
     def is_live(self, article_id: str) -> bool:
         """Whether an article with this id is live in this state."""
@@ -544,6 +568,8 @@ class SnapshotLinks:
             live = self.live[ordinal]
             edges = sorted(maps.edges_pointing_at(article_id, url, key))
             edges = [edge for edge in edges if live[src[edge]]]
+            if not edges:  # (most segments: no link names a new article)
+                continue
             for edge, keys in zip(edges, maps.edges_keys(edges), strict=True):
                 doc = src[edge]
                 source = segment.article_id(int(doc))

@@ -72,6 +72,7 @@ from bnsearch.index.directory import MANIFEST_TMP, Directory, FileInfo, FSDirect
 from bnsearch.index.linkmaps import JoinedDocMaps, adopt_maps, joined_members, link_url_key
 from bnsearch.index.links import (
     LinkGraph,
+    SegmentLinkMaps,
     SnapshotLinks,
     Unstored,
     damaged_ids,
@@ -213,6 +214,9 @@ class IndexWriter:
         # the big segments' title and URL maps joined, kept across commits while the
         # batch holds the same big segments (see _joined_doc_maps)
         self._joined: JoinedDocMaps | None = None
+        # the segment lookups the last view made, for the next (see _keep_maps)
+        self._made_maps: dict[object, SegmentLinkMaps] = {}
+        self._kept_view: tuple[tuple[int, int], SnapshotLinks] | None = None
         self._external = external_anchors
         # a large merge running in a thread (see merge.py), installed by a later commit
         self._background: BackgroundMerge | None = None
@@ -266,7 +270,8 @@ class IndexWriter:
         # the last view of the links (_view) and the state it was made in: _state counts
         # the batch's adds and deletes (a landed segment changes len(self._working))
         self._state = 0
-        self._kept_view: tuple[tuple[int, int], SnapshotLinks] | None = None
+        self._keep_maps()
+        self._kept_view = None
 
     def _clear_buffer(self) -> None:
         # flushes started but not landed: (builder slot, segment name, its articles)
@@ -841,11 +846,24 @@ class IndexWriter:
         readers = [w.reader for w in self._working]
         lives = [self._live_mask(w) for w in self._working]
         joined = self._joined_doc_maps(readers)
+        self._keep_maps()
         view = SnapshotLinks(
-            readers, self._find_live, live=lives, unstored=self._unstored, joined=joined
+            readers,
+            self._find_live,
+            live=lives,
+            unstored=self._unstored,
+            joined=joined,
+            made=self._made_maps,
         )
         self._kept_view = (state, view)
         return view
+
+    def _keep_maps(self) -> None:
+        """Keep the segment lookups the last view made (:meth:`.SnapshotLinks.made_maps`)
+        for the next view, of this batch or the next: the segments a commit leaves as
+        they are need not make theirs again."""
+        if self._kept_view is not None:
+            self._made_maps = self._kept_view[1].made_maps()
 
     def _joined_doc_maps(self, readers: Sequence[SegmentReader]) -> JoinedDocMaps | None:
         """The title and URL maps of the big segments among ``readers`` joined
