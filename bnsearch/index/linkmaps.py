@@ -316,10 +316,11 @@ def _joined(parts: Sequence[KeyMap]) -> tuple[Array, Array, Array]:
     then item (each part is sorted by hash with its items ascending within one: a
     stable sort of the parts one after the other keeps both orders)."""
     if not parts:
-        return np.zeros(0, np.uint64), np.zeros(0, np.int32), np.zeros(0, np.int32)
+        return np.zeros(0, np.uint64), np.zeros(0, np.uint8), np.zeros(0, np.int32)
     hashes = np.concatenate([np.asarray(part.hashes) for part in parts])
     sizes = [len(part.hashes) for part in parts]
-    members = np.repeat(np.arange(len(parts), dtype=np.int32), sizes)
+    kind = np.uint8 if len(parts) <= 1 << 8 else np.int32  # (a byte a doc: few big segments)
+    members = np.repeat(np.arange(len(parts), dtype=kind), sizes)
     items = np.concatenate([np.asarray(part.items) for part in parts])
     order = np.argsort(hashes, kind="stable")
     return hashes[order], members[order], items[order]
