@@ -145,3 +145,10 @@ def test_a_writers_views_hand_each_segments_lookups_on_while_its_arrays_stay(
             if n and not result.merged_segments:
                 assert "seg-000001" not in made  # the bulk build's segment: handed on
             assert stored_anchors(index) == _fresh_anchors(live)
+        writer.optimize()  # every segment merged into one: no lookups of theirs kept
+        assert writer._made_maps.keys() <= {s.arrays_key for s in index.reader().segments}
+        article = _article("d0", "শেষ", "মেঘ 1")
+        writer.add(article)
+        live[article.id] = article
+        writer.commit()
+        assert stored_anchors(index) == _fresh_anchors(live)

@@ -861,9 +861,11 @@ class IndexWriter:
     def _keep_maps(self) -> None:
         """Keep the segment lookups the last view made (:meth:`.SnapshotLinks.made_maps`)
         for the next view, of this batch or the next: the segments a commit leaves as
-        they are need not make theirs again."""
-        if self._kept_view is not None:
-            self._made_maps = self._kept_view[1].made_maps()
+        they are need not make theirs again. Only those of segments in the batch are
+        kept (a segment merged away is not held open by them)."""
+        made = self._kept_view[1].made_maps() if self._kept_view is not None else self._made_maps
+        current = {working.reader.arrays_key for working in self._working}
+        self._made_maps = {key: maps for key, maps in made.items() if key in current}
 
     def _joined_doc_maps(self, readers: Sequence[SegmentReader]) -> JoinedDocMaps | None:
         """The title and URL maps of the big segments among ``readers`` joined
