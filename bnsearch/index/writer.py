@@ -69,9 +69,10 @@ from bnsearch.index.anchorfile import (
 )
 from bnsearch.index.builder import no_cycle_collection
 from bnsearch.index.directory import MANIFEST_TMP, Directory, FileInfo, FSDirectory
-from bnsearch.index.linkmaps import adopt_maps, link_url_key
+from bnsearch.index.linkmaps import JoinedDocMaps, adopt_maps, joined_members, link_url_key
 from bnsearch.index.links import (
     LinkGraph,
+    SegmentLinkMaps,
     SnapshotLinks,
     Unstored,
     damaged_ids,
@@ -210,6 +211,12 @@ class IndexWriter:
             self._builders = [LocalBuilder(schema)]
         # the live articles' link graph, batch included (None: built when links matter)
         self._links: LinkGraph | None = None
+        # the big segments' title and URL maps joined, kept across commits while the
+        # batch holds the same big segments (see _joined_doc_maps)
+        self._joined: JoinedDocMaps | None = None
+        # the segment lookups the last view made, for the next (see _keep_maps)
+        self._made_maps: dict[object, SegmentLinkMaps] = {}
+        self._kept_view: tuple[tuple[int, int], SnapshotLinks] | None = None
         self._external = external_anchors
         # a large merge running in a thread (see merge.py), installed by a later commit
         self._background: BackgroundMerge | None = None
@@ -263,7 +270,8 @@ class IndexWriter:
         # the last view of the links (_view) and the state it was made in: _state counts
         # the batch's adds and deletes (a landed segment changes len(self._working))
         self._state = 0
-        self._kept_view: tuple[tuple[int, int], SnapshotLinks] | None = None
+        self._keep_maps()
+        self._kept_view = None
 
     def _clear_buffer(self) -> None:
         # flushes started but not landed: (builder slot, segment name, its articles)
@@ -837,9 +845,41 @@ class IndexWriter:
             return self._kept_view[1]
         readers = [w.reader for w in self._working]
         lives = [self._live_mask(w) for w in self._working]
-        view = SnapshotLinks(readers, self._find_live, live=lives, unstored=self._unstored)
+        joined = self._joined_doc_maps(readers)
+        self._keep_maps()
+        view = SnapshotLinks(
+            readers,
+            self._find_live,
+            live=lives,
+            unstored=self._unstored,
+            joined=joined,
+            made=self._made_maps,
+        )
         self._kept_view = (state, view)
         return view
+
+    def _keep_maps(self) -> None:
+        """Keep the segment lookups the last view made (:meth:`.SnapshotLinks.made_maps`)
+        for the next view, of this batch or the next: the segments a commit leaves as
+        they are need not make theirs again. Only those of segments in the batch are
+        kept (a segment merged away is not held open by them)."""
+        made = self._kept_view[1].made_maps() if self._kept_view is not None else self._made_maps
+        current = {working.reader.arrays_key for working in self._working}
+        self._made_maps = {key: maps for key, maps in made.items() if key in current}
+
+    def _joined_doc_maps(self, readers: Sequence[SegmentReader]) -> JoinedDocMaps | None:
+        """The title and URL maps of the big segments among ``readers`` joined
+        (:class:`.linkmaps.JoinedDocMaps`: one table a commit's key lookups search for
+        them all): the one kept from earlier commits while it holds the same segments'
+        arrays (a one-article commit's merges leave the big segments as they are),
+        else a new one (a merge replaced one of them, a rollback, another writer's
+        commit); ``None`` when no segment is big."""
+        members = [readers[at] for at in joined_members(readers)]
+        if not members:
+            self._joined = None
+        elif self._joined is None or not self._joined.holds(members):
+            self._joined = JoinedDocMaps(members)
+        return self._joined
 
     def _pointing_edges(self, view: SnapshotLinks) -> dict[int, set[int]]:
         """Per segment (working ordinal): its live links naming an id, URL key or title
