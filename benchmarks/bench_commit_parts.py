@@ -35,6 +35,7 @@ STEPS = (
     ("bnsearch.index.writer", "IndexWriter._pointing_edges", "_pointing_edges"),
     ("bnsearch.index.writer", "analyzed_groups", "analyzed_groups"),
     ("bnsearch.index.writer", "update_arrays", "update_arrays"),
+    ("bnsearch.index.writer", "commit_updates", "commit_updates"),
     ("bnsearch.index.segment", "SegmentReader.stored_anchors", "stored anchors"),
     ("bnsearch.index.writer", "IndexWriter._write_anchor_fixes", "write update + reread"),
     ("bnsearch.index.anchorfile", "read_update", "read_update"),

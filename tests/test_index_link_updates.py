@@ -578,7 +578,7 @@ def test_a_large_old_anchor_update_is_not_carried_by_later_small_commits(
     written long before (counted by a wrapper around the fold, not timed)."""
     import bnsearch.index.writer as writer_module
     from bnsearch.index import verify
-    from bnsearch.index.anchorfile import MAX_UPDATES, update_arrays
+    from bnsearch.index.anchorfile import MAX_UPDATES, commit_updates
 
     targets = [
         Article(id=f"g{n}", title=f"নদীর খবর শিরোনাম {n}", body="নদী " * 10) for n in range(100)
@@ -590,11 +590,11 @@ def test_a_large_old_anchor_update_is_not_carried_by_later_small_commits(
 
     carried: list[list[int]] = []
 
-    def counting(schema, olds, changes, analyzed=None, **kinds):  # type: ignore[no-untyped-def]
-        carried.append([len(old.docs) for old in olds])
-        return update_arrays(schema, olds, changes, analyzed, **kinds)
+    def counting(schema, jobs):  # type: ignore[no-untyped-def]
+        carried.extend([len(old.docs) for old in job.olds] for job in jobs)
+        return commit_updates(schema, jobs)
 
-    monkeypatch.setattr(writer_module, "update_arrays", counting)
+    monkeypatch.setattr(writer_module, "commit_updates", counting)
     path = tmp_path / "idx"
     index = Index.create(path)
     policy = MergePolicy(merge_factor=256)  # no merge: the updates stay beside segment 0

@@ -72,7 +72,7 @@ from bnsearch.index.directory import Directory, FileInfo
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.postings import combine_fields, field_part
 from bnsearch.index.schema import TEXT, FieldSpec, Schema
-from bnsearch.index.segment import HOSTED_PREFIX, stored_arrays
+from bnsearch.index.segment import HOSTED_PREFIX, encode_string_tables, stored_arrays
 
 if TYPE_CHECKING:
     from bnsearch.index.segment import SegmentReader, _FieldArrays
@@ -985,6 +985,40 @@ def _docs_part(arrays: Mapping[str, Any], prefix: str, first: int, end: int) -> 
     return out
 
 
+@attrs.frozen
+class UpdateJob:
+    """One anchor update a commit writes, to be made by :func:`commit_updates`: the
+    arguments of :func:`update_arrays`."""
+
+    olds: Sequence[AnchorUpdate]
+    changes: Mapping[int, tuple[str, ...]]
+    analyzed: Analyzed | None = None
+    adds: bool = False
+
+
+def commit_updates(schema: Schema, jobs: Sequence[UpdateJob]) -> list[dict[str, Any]]:
+    """:func:`update_arrays` of each of ``jobs`` (a commit's updates, one a segment it
+    touches), the same arrays, made together: every update's string tables (headlines,
+    terms) encoded by ONE encode cut per table
+    (:func:`~bnsearch.index.segment.encode_string_tables`), so a commit touching five
+    segments does not pay an encode's fixed cost ten times."""
+    parts = [
+        dict(sorted(_update_parts(schema, job.olds, job.changes, job.analyzed, job.adds).items()))
+        for job in jobs
+    ]
+    lists = [
+        (number, stem)
+        for number, own in enumerate(parts)
+        for stem, value in own.items()
+        if isinstance(value, list)
+    ]
+    tables = encode_string_tables([parts[number][stem] for number, stem in lists])
+    encoded: list[dict[str, tuple[Array, Array]]] = [{} for _ in parts]
+    for (number, stem), table in zip(lists, tables, strict=True):
+        encoded[number][stem] = table
+    return [stored_arrays(own, found) for own, found in zip(parts, encoded, strict=True)]
+
+
 def update_arrays(
     schema: Schema,
     olds: Sequence[AnchorUpdate],
@@ -1003,7 +1037,23 @@ def update_arrays(
     doc gains; ``olds`` are adding updates it folds, see :func:`folded_gains`: a doc
     two of them hold must be in ``changes``, with all its gains). A doc an adding
     update among ``olds`` holds must be in ``changes`` of a replacing update (its whole
-    anchors: a replacing update cannot carry an addition over)."""
+    anchors: a replacing update cannot carry an addition over). (:func:`commit_updates`
+    makes several at once.)"""
+    # by name (the file's order then does not follow a set's string hashes, and two
+    # identical builds write one file), stored as the file holds them: a writer takes
+    # its reader's update from these (:func:`written_update`), not from the file
+    return stored_arrays(dict(sorted(_update_parts(schema, olds, changes, analyzed, adds).items())))
+
+
+def _update_parts(
+    schema: Schema,
+    olds: Sequence[AnchorUpdate],
+    changes: Mapping[int, tuple[str, ...]],
+    analyzed: Analyzed | None,
+    adds: bool,
+) -> dict[str, Any]:
+    """The arrays of :func:`update_arrays` before they are stored (string tables as
+    lists, in no order)."""
     fresh = sorted(changes)
     holders = {doc: n for doc, n in _latest_holders(olds).items() if doc not in changes}
     if adds:
@@ -1062,10 +1112,7 @@ def update_arrays(
     arrays[docs_stem] = np.array(docs, dtype=np.int32)
     arrays[ptr_stem] = np.cumsum([0, *(len(row) for row in rows)], dtype=np.int64)
     arrays["strings.anchors"] = [headline for row in rows for headline in row]
-    # by name (the file's order then does not follow a set's string hashes, and two
-    # identical builds write one file), stored as the file holds them: a writer takes
-    # its reader's update from these (:func:`written_update`), not from the file
-    return stored_arrays(dict(sorted(arrays.items())))
+    return arrays
 
 
 def with_update(

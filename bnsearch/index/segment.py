@@ -106,6 +106,26 @@ def encode_strings(values: Sequence[str]) -> tuple[npt.NDArray[np.uint8], Array]
     return np.frombuffer(b"".join(encoded), dtype=np.uint8), compact_offsets(offsets)
 
 
+def encode_string_tables(
+    tables: Sequence[Sequence[str]],
+) -> list[tuple[npt.NDArray[np.uint8], Array]]:
+    """:func:`encode_strings` of each of ``tables``, from ONE encode of all their strings
+    cut per table (each table's blob a slice, its offsets rebased): the same bytes and
+    dtypes as one encode a table, for many small tables (a commit's anchor updates)
+    without a fixed cost each."""
+    blob, offsets = encode_strings([value for table in tables for value in table])
+    starts = np.asarray(offsets, dtype=np.int64)
+    found = []
+    first = 0
+    for table in tables:
+        end = first + len(table)
+        own = starts[first : end + 1]
+        base = int(own[0])
+        found.append((blob[base : int(own[-1])], compact_offsets(own - base)))
+        first = end
+    return found
+
+
 def decode_strings(blob: Array, offsets: Array, where: str = "string table") -> list[str]:
     """All strings of a string table (:class:`IndexFormatError` if not UTF-8).
 
@@ -172,14 +192,20 @@ def write_segment(directory: Directory, name: str, built: dict[str, Any]) -> dic
     return files
 
 
-def stored_arrays(built: Mapping[str, Any]) -> dict[str, Array]:
+def stored_arrays(
+    built: Mapping[str, Any], encoded: Mapping[str, tuple[Array, Array]] | None = None
+) -> dict[str, Array]:
     """The arrays :func:`write_segment` stores for ``built`` (stem -> array, list of
     strings or, for ``"store"``, the :class:`StoreWriter`), by stem, as a reader gets
     them back: string tables encoded, pointer arrays compacted. Arrays already so
-    (this function's output) come back equal."""
+    (this function's output) come back equal. ``encoded``: string tables of ``built``
+    encoded already (stem -> blob and offsets, :func:`encode_string_tables`), taken
+    as they are in that list's place."""
     arrays: dict[str, Array] = {}
     for stem, value in built.items():
-        if stem == "store":
+        if encoded is not None and stem in encoded:
+            arrays[f"{stem}.blob"], arrays[f"{stem}.off"] = encoded[stem]
+        elif stem == "store":
             store: StoreWriter = value
             data, index = store.finish()
             arrays["store.bin"] = np.frombuffer(data, dtype=np.uint8)

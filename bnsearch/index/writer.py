@@ -57,10 +57,12 @@ from bnsearch.index import faults
 from bnsearch.index.anchorfile import (
     Analyzed,
     AnchorUpdate,
+    UpdateJob,
     analyzed_groups,
     anchor_specs,
     anchors_stem,
     changed_anchors,
+    commit_updates,
     fold_start,
     folded_gains,
     packed_updates,
@@ -678,7 +680,6 @@ class IndexWriter:
         carrying a replacing update (or a keyword anchor field) writes a replacing
         update (then each doc's anchors are read)."""
         given = self._given is not None
-        fixes = {}
         gained = proposed
         folds: dict[int, tuple[AnchorUpdate, ...]] = {}
         whole: set[int] = set()  # segments whose adds are written as a replacing update
@@ -686,6 +687,7 @@ class IndexWriter:
             proposed, folds, whole = self._adding_plan(proposed)
         # every doc changes: one analysis for all that use it
         analyzed = {} if stored_of is not None else self._analyzed_ahead(proposed, whole)
+        jobs: dict[int, UpdateJob] = {}  # (made at once: their string tables encoded once)
         for ordinal, docs in sorted(proposed.items()):
             working = self._working[ordinal]
             reader = working.reader
@@ -704,8 +706,7 @@ class IndexWriter:
             if not working.new:  # (the docs this commit changes, not a fold's others)
                 self._reindexed += len(gained[ordinal]) if adds else len(changes)
             if adds and ordinal not in whole:  # (with a fold's: see folded_gains)
-                carried = folds.get(ordinal, ())
-                arrays = update_arrays(self._schema, carried, changes, found, adds=True)
+                jobs[ordinal] = UpdateJob(folds.get(ordinal, ()), changes, found, adds=True)
             else:
                 carried = self._carried(ordinal, len(changes))
                 if adds:  # folding (or a keyword anchor field): the docs' whole anchors
@@ -716,9 +717,12 @@ class IndexWriter:
                         for doc in old.docs.tolist():
                             if doc not in changes:
                                 changes[doc] = reader.stored_anchors(doc)
-                arrays = update_arrays(self._schema, carried, changes, found)
-            fixes[ordinal] = (arrays, tuple(old.name for old in carried))
-        return fixes
+                jobs[ordinal] = UpdateJob(carried, changes, found)
+        made = commit_updates(self._schema, list(jobs.values()))
+        return {
+            ordinal: (arrays, tuple(old.name for old in job.olds))
+            for (ordinal, job), arrays in zip(jobs.items(), made, strict=True)
+        }
 
     def _adding_plan(
         self, gained: Mapping[int, Mapping[int, tuple[str, ...]]]
