@@ -298,14 +298,25 @@ def test_an_adding_update_holds_only_the_gained_headlines_under_names_apart(
 
 
 def _update_parts(update: object) -> list[object]:
-    """Everything an :class:`~bnsearch.index.anchorfile.AnchorUpdate` holds, arrays as lists."""
+    """Everything an :class:`~bnsearch.index.anchorfile.AnchorUpdate` holds, arrays as
+    lists; its string tables' decoded caches (a writer's update keeps the lists it
+    encoded) as the tables decode."""
     import attrs
+
+    from bnsearch.index.segment import decode_strings
 
     parts: list[object] = []
     for name, value in attrs.asdict(update, recurse=False).items():  # type: ignore[arg-type]
+        if name == "headline_strings":
+            headlines = decode_strings(*update.headlines)  # type: ignore[attr-defined]
+            assert value is None or list(value) == headlines
+            continue
         if name == "fields":
             for field, arrays in sorted(value.items()):
                 for key, part in sorted(vars(arrays).items()):
+                    if key == "terms":
+                        assert part is None or part == decode_strings(arrays.blob, arrays.off)
+                        continue
                     items = part if isinstance(part, tuple) else (part,)
                     parts.append((field, key, [_plain(item) for item in items]))
         else:

@@ -15,6 +15,7 @@ from bnsearch.index import compound
 from bnsearch.index.anchorfile import (
     AnchorUpdate,
     UpdateJob,
+    _terms,
     anchor_specs,
     commit_updates,
     update_arrays,
@@ -22,7 +23,7 @@ from bnsearch.index.anchorfile import (
 )
 from bnsearch.index.directory import FSDirectory
 from bnsearch.index.schema import TEXT, Schema, news_schema
-from bnsearch.index.segment import encode_string_tables, encode_strings
+from bnsearch.index.segment import decode_strings, encode_string_tables, encode_strings
 
 
 def _same_arrays(got: dict[str, Any], want: dict[str, Any]) -> None:
@@ -64,9 +65,15 @@ def _anchors(rng: random.Random, docs: int, max_doc: int) -> dict[int, tuple[str
 
 
 def _written(
-    tmp: FSDirectory, schema: Schema, arrays: dict[str, Any], generation: int
+    tmp: FSDirectory,
+    schema: Schema,
+    arrays: dict[str, Any],
+    generation: int,
+    strings: dict[str, list[str]] | None = None,
 ) -> AnchorUpdate:
-    return written_update(tmp, "seg-000009.cfs", schema, "seg-000001", 40, generation, arrays)
+    return written_update(
+        tmp, "seg-000009.cfs", schema, "seg-000001", 40, generation, arrays, strings
+    )
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -107,7 +114,20 @@ def test_a_commits_updates_made_at_once_are_each_updates_own(
     jobs.insert(rng.randrange(len(jobs) + 1), UpdateJob(tuple(olds_adds), replacing))
     got = commit_updates(schema, jobs)
     assert len(got) == len(jobs)
-    for job, arrays in zip(jobs, got, strict=True):
+    for job, made in zip(jobs, got, strict=True):
         want = update_arrays(schema, job.olds, job.changes, job.analyzed, adds=job.adds)
-        _same_arrays(arrays, want)
+        _same_arrays(made.arrays, want)
+        # the lists kept beside are the tables encoded, and the writer's reader of the
+        # update reads the same headlines and terms from them as from the arrays
+        assert set(made.strings) == {
+            stem.removesuffix(".blob") for stem in want if stem.endswith(".blob")
+        }
+        for stem, strings in made.strings.items():
+            assert strings == decode_strings(want[f"{stem}.blob"], want[f"{stem}.off"])
+        taken = _written(directory, schema, made.arrays, 5, made.strings)
+        decoded = _written(directory, schema, made.arrays, 5)
+        assert taken.headline_strings is not None and decoded.headline_strings is None
+        assert taken.rows == decoded.rows
+        for field, arrays in decoded.fields.items():
+            assert taken.fields[field].terms == _terms(arrays)
     assert commit_updates(schema, []) == []

@@ -403,8 +403,8 @@ def layout_before_packs(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def hosted_fixes(self: IndexWriter, fixes: Any, generation: int) -> dict[str, Any]:
         hosted: dict[str, Any] = {}
-        for ordinal, (arrays, _) in fixes.items():
-            hosted.update(hosted_arrays(self._working[ordinal].entry.name, generation, arrays))
+        for ordinal, (made, _) in fixes.items():
+            hosted.update(hosted_arrays(self._working[ordinal].entry.name, generation, made.arrays))
         return hosted
 
     monkeypatch.setattr(IndexWriter, "_hosted_fixes", hosted_fixes)

@@ -207,6 +207,9 @@ class AnchorUpdate:
     #: their place; its field positions start at 0 for each doc (the reader places them
     #: after the doc's earlier anchors, :mod:`.anchoradds`)
     adds: bool = False
+    #: the headline table as strings, when the writer that wrote it gave them
+    #: (:func:`written_update`): :attr:`rows` then decodes nothing
+    headline_strings: Sequence[str] | None = None
 
     def slot_of(self, doc: int) -> int | None:
         """The position of ``doc`` in :attr:`docs`, or ``None``."""
@@ -230,7 +233,9 @@ class AnchorUpdate:
         """Every updated doc's headlines, in :attr:`docs` order (the table decoded whole)."""
         from bnsearch.index.segment import decode_strings
 
-        headlines = decode_strings(*self.headlines, self.where)
+        headlines = self.headline_strings
+        if headlines is None:
+            headlines = decode_strings(*self.headlines, self.where)
         bounds = self.pointers.tolist()
         return [tuple(headlines[bounds[i] : bounds[i + 1]]) for i in range(len(self.docs))]
 
@@ -336,13 +341,16 @@ def written_update(
     max_doc: int,
     generation: int,
     arrays: Mapping[str, Array],
+    strings: Mapping[str, list[str]] | None = None,
 ) -> AnchorUpdate:
     """The anchor update of ``segment`` the writer has just written to the file ``name``
     (by the commit of ``generation``), made from the ``arrays`` it wrote
     (:func:`update_arrays`' stems, as :func:`~bnsearch.index.segment.stored_arrays`
     stores them) instead of reading the file again: no mapping, no table, nothing
     checked (they are not read from a file; a reader opening the index reads and checks
-    the file, :func:`read_update`); the same :class:`AnchorUpdate`."""
+    the file, :func:`read_update`); the same :class:`AnchorUpdate`. ``strings``: its
+    string tables as the lists they were encoded from (:attr:`MadeUpdate.strings`),
+    kept so that a later fold carrying it decodes neither its headlines nor its terms."""
     where = directory.describe(name)
     if not name.startswith(segment + _TAG):
         where = f"{where} (anchor update of {segment})"
@@ -355,7 +363,7 @@ def written_update(
         array.setflags(write=False)  # as a view of the file would be
         return array
 
-    return _update(
+    update = _update(
         load,
         arrays.__contains__,
         schema,
@@ -365,6 +373,11 @@ def written_update(
         where=where,
         checks=False,
     )
+    if strings:
+        update.headline_strings = strings.get("strings.anchors")
+        for field, arrays_of in update.fields.items():
+            arrays_of.terms = strings.get(f"fld.{field}.terms")
+    return update
 
 
 def _update(
@@ -996,7 +1009,18 @@ class UpdateJob:
     adds: bool = False
 
 
-def commit_updates(schema: Schema, jobs: Sequence[UpdateJob]) -> list[dict[str, Any]]:
+@attrs.frozen
+class MadeUpdate:
+    """An anchor update made for writing: its arrays as the file stores them
+    (:func:`update_arrays`), and its string tables as the lists they were encoded from
+    (stem -> strings: ``strings.anchors``, ``fld.F.terms``), which the writer's reader
+    takes (:func:`written_update`) instead of decoding them again at a later fold."""
+
+    arrays: dict[str, Any]
+    strings: Mapping[str, list[str]] = attrs.field(factory=dict)
+
+
+def commit_updates(schema: Schema, jobs: Sequence[UpdateJob]) -> list[MadeUpdate]:
     """:func:`update_arrays` of each of ``jobs`` (a commit's updates, one a segment it
     touches), the same arrays, made together: every update's string tables (headlines,
     terms) encoded by ONE encode cut per table
@@ -1016,7 +1040,13 @@ def commit_updates(schema: Schema, jobs: Sequence[UpdateJob]) -> list[dict[str, 
     encoded: list[dict[str, tuple[Array, Array]]] = [{} for _ in parts]
     for (number, stem), table in zip(lists, tables, strict=True):
         encoded[number][stem] = table
-    return [stored_arrays(own, found) for own, found in zip(parts, encoded, strict=True)]
+    return [
+        MadeUpdate(
+            stored_arrays(own, found),
+            {stem: value for stem, value in own.items() if isinstance(value, list)},
+        )
+        for own, found in zip(parts, encoded, strict=True)
+    ]
 
 
 def update_arrays(

@@ -57,9 +57,10 @@ if TYPE_CHECKING:
     from bnsearch.index.anchorfile import AnchorUpdate
 
 Array = npt.NDArray[Any]
-#: An anchor update a writer has just written: its generation and its arrays (by stem,
-#: unprefixed), which the writer's reader takes instead of reading the file again.
-WrittenUpdate = tuple[int, Mapping[str, Any]]
+#: An anchor update a writer has just written: its generation, its arrays (by stem,
+#: unprefixed) and its string tables as lists (by stem; may be empty), which the
+#: writer's reader takes instead of reading the file again.
+WrittenUpdate = tuple[int, Mapping[str, Any], Mapping[str, list[str]]]
 
 #: ``SegmentReader.published()`` value of a doc whose article has no publication date.
 NO_DATE: int = int(np.iinfo(np.int64).min)
@@ -666,10 +667,11 @@ class SegmentReader:
         """Read the segment's anchor update files (see :mod:`.anchorfile`; the ones this
         reader read already are kept; ``hosts``: open readers of segments whose compound
         files host some, by file name, whose tables are used; ``written``: the updates
-        this process has just written, by file name: (their generation, their arrays),
-        taken from those arrays and not read again); the anchor fields they change are
-        built when first read, spliced (:func:`~bnsearch.index.anchorfile.splice`) into
-        the ones built under the earlier updates, or into the segment's own."""
+        this process has just written, by file name: (their generation, their arrays,
+        their string tables as lists), taken from those and not read again); the anchor
+        fields they change are built when first read, spliced
+        (:func:`~bnsearch.index.anchorfile.splice`) into the ones built under the
+        earlier updates, or into the segment's own."""
         from bnsearch.index.anchorfile import (
             anchor_specs,
             anchors_files,
@@ -688,9 +690,16 @@ class SegmentReader:
         for name in names:
             update = known.get(name)
             if update is None and name in written:
-                generation, arrays = written[name]
+                generation, arrays, strings = written[name]
                 update = written_update(
-                    directory, name, self.schema, self.name, self.max_doc, generation, arrays
+                    directory,
+                    name,
+                    self.schema,
+                    self.name,
+                    self.max_doc,
+                    generation,
+                    arrays,
+                    strings,
                 )
             elif update is None:
                 update = read_update(

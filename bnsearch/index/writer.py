@@ -57,6 +57,7 @@ from bnsearch.index import faults
 from bnsearch.index.anchorfile import (
     Analyzed,
     AnchorUpdate,
+    MadeUpdate,
     UpdateJob,
     analyzed_groups,
     anchor_specs,
@@ -617,7 +618,7 @@ class IndexWriter:
             self._anchor_changes.difference_update(pending.ids)
         return anchors
 
-    def _anchor_fixes(self) -> dict[int, tuple[dict[str, Any], tuple[str, ...]]]:
+    def _anchor_fixes(self) -> dict[int, tuple[MadeUpdate, tuple[str, ...]]]:
         """The anchor updates of the articles in segments whose stored anchors differ
         from the graph's (or the lookups'): working ordinal -> (the update's arrays,
         whether it carries the segment's earlier updates over); nothing else of theirs
@@ -667,7 +668,7 @@ class IndexWriter:
         stored_of: Callable[[int], Callable[[int], tuple[str, ...]]] | None,
         *,
         adds: bool = False,
-    ) -> dict[int, tuple[dict[str, Any], tuple[str, ...]]]:
+    ) -> dict[int, tuple[MadeUpdate, tuple[str, ...]]]:
         """The anchor updates giving the docs of ``proposed`` (working ordinal -> doc ->
         anchors) those anchors, for the docs whose anchors differ from what they have
         (``stored_of(ordinal)(doc)``; ``None``: every one differs, see
@@ -898,16 +899,16 @@ class IndexWriter:
         return working.reader.stored_anchors
 
     def _hosted_fixes(
-        self, fixes: Mapping[int, tuple[dict[str, Any], tuple[str, ...]]], generation: int
+        self, fixes: Mapping[int, tuple[MadeUpdate, tuple[str, ...]]], generation: int
     ) -> dict[str, Any]:
         """The arrays of ``fixes`` as the commit's new segment holds them: one array
         packing every update (:func:`.anchorfile.packed_updates`)."""
         names = {ordinal: self._working[ordinal].entry.name for ordinal in fixes}
-        return packed_updates({names[o]: arrays for o, (arrays, _) in fixes.items()}, generation)
+        return packed_updates({names[o]: made.arrays for o, (made, _) in fixes.items()}, generation)
 
     def _write_anchor_fixes(
         self,
-        fixes: Mapping[int, tuple[dict[str, Any], tuple[str, ...]]],
+        fixes: Mapping[int, tuple[MadeUpdate, tuple[str, ...]]],
         generation: int,
         host: str | None,
     ) -> None:
@@ -920,19 +921,23 @@ class IndexWriter:
             (found,) = (w for w in self._working if w.entry.name == host)
             hosted = {compound_name(host): found.entry.files[compound_name(host)]}
             readers = {compound_name(host): found.reader}  # its file is open already
-        for ordinal, (arrays, replace) in fixes.items():
+        for ordinal, (made, replace) in fixes.items():
             working = self._working[ordinal]
             files = hosted
             if files is None:
                 stem = anchors_stem(working.entry.name, generation)
-                files = write_segment(self._directory, stem, {"arrays": arrays})
+                files = write_segment(self._directory, stem, {"arrays": made.arrays})
                 if not working.new:  # a new segment's files go with its name on a rollback
                     self._new_files.extend(files)
             (name,) = files
             self._state += 1  # its reader changes
             working.entry = with_update(working.entry, name, files, replace=replace)
             working.reader = working.reader.with_deletes(
-                self._directory, working.entry, ordinal, readers, {name: (generation, arrays)}
+                self._directory,
+                working.entry,
+                ordinal,
+                readers,
+                {name: (generation, made.arrays, made.strings)},
             )
 
     # -- flushing -----------------------------------------------------------------------
@@ -1189,7 +1194,7 @@ class IndexWriter:
             working = [*kept[:ordinal], installed, *kept[ordinal:]]
             self._working = working
             if anchors:
-                fixes = {ordinal: (update_arrays(self._schema, (), anchors), ())}
+                fixes = {ordinal: (MadeUpdate(update_arrays(self._schema, (), anchors)), ())}
                 self._write_anchor_fixes(fixes, generation, None)
             entries = []
             for old in working:
