@@ -61,7 +61,6 @@ STEPS = (
     ("bnsearch.index.links", "SnapshotLinks.maps", "view.maps"),
     ("bnsearch.index.links", "SegmentLinkMaps.edges_pointing_at", "edges_pointing_at"),
     ("bnsearch.index.links", "SnapshotLinks.incoming_headlines", "incoming_headlines"),
-    ("bnsearch.index.writer", "hosted_arrays", "hosted_arrays"),
     ("bnsearch.index.writer", "with_update", "with_update"),
     ("bnsearch.index.segment", "SegmentReader.with_deletes", "with_deletes"),
     ("bnsearch.index.segment", "SegmentReader._check", "SegmentReader._check"),

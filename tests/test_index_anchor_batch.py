@@ -131,3 +131,50 @@ def test_a_commits_updates_made_at_once_are_each_updates_own(
         for field, arrays in decoded.fields.items():
             assert taken.fields[field].terms == _terms(arrays)
     assert commit_updates(schema, []) == []
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("schema", [news_schema(), _nostem_schema()], ids=["news", "nostem"])
+def test_a_small_fold_combined_in_python_is_combine_fields(
+    seed: int, schema: Schema, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fold of a few small updates combined by one pass in Python gives the arrays
+    (values, dtypes, stems, bytes) combine_fields gives: adding folds (docs held by one
+    folded update carried, docs of two or gaining now analyzed), replacing folds over
+    replacing updates, headlines long enough for 16-bit positions, docs with no
+    headline, a field without positions (nostem's anchor_words)."""
+    from bnsearch.index import anchorfile
+
+    rng = random.Random(seed)
+    directory = FSDirectory(tmp_path)
+
+    def anchors(docs: int) -> dict[int, tuple[str, ...]]:
+        found = _anchors(rng, docs, 40)
+        if rng.random() < 0.3:  # positions past 255
+            found[next(iter(found))] = (" ".join(["নদী"] * 300), "সেতু নদী")
+        return found
+
+    text_only = all(spec.kind == TEXT for spec in anchor_specs(schema))
+    jobs = []
+    if text_only:
+        adding = [
+            _written(directory, schema, update_arrays(schema, (), anchors(3), adds=True), g)
+            for g in range(1, rng.randrange(3, 8))
+        ]
+        counts: dict[int, int] = {}
+        for old in adding:
+            for doc in old.docs.tolist():
+                counts[doc] = counts.get(doc, 0) + 1
+        gains = {doc: (_headline(rng),) for doc, count in counts.items() if count > 1}
+        gains[rng.randrange(40)] = (_headline(rng), _headline(rng))
+        jobs.append(UpdateJob(tuple(adding), gains, adds=True))
+    replacing = [
+        _written(directory, schema, update_arrays(schema, (), anchors(4)), g)
+        for g in range(1, rng.randrange(3, 8))
+    ]
+    jobs.append(UpdateJob(tuple(replacing), anchors(rng.randrange(0, 4))))
+    made = commit_updates(schema, jobs)
+    monkeypatch.setattr(anchorfile, "FEW_FOLD_POSTINGS", -1)  # combine_fields for all
+    for job, got in zip(jobs, made, strict=True):
+        want = update_arrays(schema, job.olds, job.changes, job.analyzed, adds=job.adds)
+        _same_arrays(got.arrays, want)

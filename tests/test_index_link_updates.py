@@ -399,12 +399,13 @@ def test_a_link_commit_updates_anchors_beside_the_target_segment(tmp_path: Path)
 def layout_before_packs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Writers write hosted anchor updates as main wrote them before packs (each
     update's arrays stems of the host's compound file): an index of the older layout."""
-    from bnsearch.index.anchorfile import hosted_arrays
+    from bnsearch.index.anchorfile import hosted_prefix
 
     def hosted_fixes(self: IndexWriter, fixes: Any, generation: int) -> dict[str, Any]:
         hosted: dict[str, Any] = {}
         for ordinal, (made, _) in fixes.items():
-            hosted.update(hosted_arrays(self._working[ordinal].entry.name, generation, made.arrays))
+            prefix = hosted_prefix(self._working[ordinal].entry.name, generation)
+            hosted.update({prefix + stem: value for stem, value in made.arrays.items()})
         return hosted
 
     monkeypatch.setattr(IndexWriter, "_hosted_fixes", hosted_fixes)
