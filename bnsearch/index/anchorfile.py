@@ -66,7 +66,6 @@ from bnsearch.index.builder import (
     anchor_fields,
     doc_id_dtype,
     few_anchor_groups,
-    postings_fields,
     small_uint,
 )
 from bnsearch.index.directory import Directory, FileInfo
@@ -1123,82 +1122,19 @@ def _update_parts(
             )
             mini = old.fields[spec.name]
             sources.append((mini, _terms(mini), old_map))
-        combined = _few_combined(spec, sources, len(docs))
-        if combined is None:
-            combined, _ = combine_fields(
-                sources,
-                max_doc=len(docs),
-                text=spec.kind == TEXT,
-                positions=spec.positions,
-                in_doc_order=False,
-            )
+        combined, _ = combine_fields(
+            sources,
+            max_doc=len(docs),
+            text=spec.kind == TEXT,
+            positions=spec.positions,
+            in_doc_order=False,
+        )
         arrays.update({f"{prefix}.{key}": value for key, value in combined.items()})
     docs_stem, ptr_stem = (ADDS_DOCS, ADDS_PTR) if adds else ("anchors.docs", "anchors.ptr")
     arrays[docs_stem] = np.array(docs, dtype=np.int32)
     arrays[ptr_stem] = np.cumsum([0, *(len(row) for row in rows)], dtype=np.int64)
     arrays["strings.anchors"] = [headline for row in rows for headline in row]
     return arrays
-
-
-#: A fold whose sources hold at most this many postings of a text anchor field is
-#: combined by one pass in Python (:func:`_few_combined`), not by numpy calls a source.
-FEW_FOLD_POSTINGS = 4096
-
-
-def _few_combined(
-    spec: FieldSpec, sources: Sequence[tuple[Any, list[str], Array]], max_doc: int
-) -> dict[str, Any] | None:
-    """What :func:`~bnsearch.index.postings.combine_fields` gives for a fold's
-    ``sources`` (the fresh docs' analysis and the folded updates, each ``(arrays,
-    terms, doc_map)``; each of the ``max_doc`` docs given by one source), the same
-    values and dtypes, by one pass in Python over their postings into
-    :func:`~bnsearch.index.builder.postings_fields` (a fold carries a few small updates:
-    numpy's fixed cost a source was most of its work); ``None`` for a keyword field or
-    more than :data:`FEW_FOLD_POSTINGS` postings."""
-    if spec.kind != TEXT or sum(len(arrays.docs) for arrays, _, _ in sources) > FEW_FOLD_POSTINGS:
-        return None
-    forms = any(arrays.forms is not None for arrays, _, _ in sources)
-    postings: dict[tuple[int, str, int], list[int]] = {}
-    lengths = [0] * max_doc
-    for arrays, terms, doc_map in sources:
-        doc_of = doc_map.tolist()
-        own_lengths = np.asarray(arrays.lens).tolist()
-        for local, doc in enumerate(doc_of):
-            if doc >= 0:
-                lengths[doc] = own_lengths[local]
-        indptr = np.asarray(arrays.indptr).tolist()
-        docs = np.asarray(arrays.docs).tolist()
-        tfs = np.asarray(arrays.tfs).tolist()
-        flags = None if arrays.forms is None else np.asarray(arrays.forms).tolist()
-        kept = spec.positions
-        pos = np.asarray(arrays.pos).tolist() if kept else []
-        posptr = np.asarray(arrays.posptr).tolist() if kept else []
-        for number, term in enumerate(terms):
-            at = posptr[number] if kept else 0
-            for posting in range(indptr[number], indptr[number + 1]):
-                tf = tfs[posting]
-                doc = doc_of[docs[posting]]
-                if doc >= 0:
-                    flag = 0 if flags is None else flags[posting]
-                    postings[(0, term, doc)] = [flag, *(pos[at : at + tf] if kept else [0] * tf)]
-                at += tf
-    (found,) = postings_fields(spec, postings, lengths, [max_doc], forms)
-    prefix = f"fld.{spec.name}."
-    out = {key.removeprefix(prefix): value for key, value in found.items()}
-    vocab = sorted(set().union(*(terms for _, terms, _ in sources)))
-    if len(vocab) != len(out["terms"]):  # as combine_fields: every source's term kept,
-        # also one whose postings were all of docs another source gives (none left)
-        held = dict(zip(out["terms"], range(1, len(out["terms"]) + 1), strict=True))
-        ends = [held.get(term, 0) for term in vocab]  # (0: none yet; filled below)
-        for key in ("indptr", "posptr") if spec.positions else ("indptr",):
-            pointers = out[key].tolist()
-            last, found_ends = 0, []
-            for end in ends:
-                last = pointers[end] if end else last
-                found_ends.append(last)
-            out[key] = np.array([0, *found_ends], dtype=np.int64)
-        out["terms"] = vocab
-    return out
 
 
 def with_update(
