@@ -1076,6 +1076,8 @@ def _update_parts(
 ) -> dict[str, Any]:
     """The arrays of :func:`update_arrays` before they are stored (string tables as
     lists, in no order)."""
+    if not olds:  # this commit's changes alone (most): the analyzed arrays are the update's
+        return _fresh_parts(schema, changes, analyzed, adds)
     fresh = sorted(changes)
     holders = {doc: n for doc, n in _latest_holders(olds).items() if doc not in changes}
     if adds:
@@ -1097,10 +1099,7 @@ def _update_parts(
             if holders.get(doc) == number
         )
     rows = [changes[doc] if doc in changes else carried[doc] for doc in docs]
-    if analyzed is not None and list(analyzed.docs) == fresh:
-        analyzed_arrays = analyzed.arrays
-    else:
-        analyzed_arrays = anchor_arrays(schema, [changes[doc] for doc in fresh])
+    analyzed_arrays = _analysis(schema, changes, fresh, analyzed)
     fresh_map = np.array([slot[doc] for doc in fresh], dtype=np.int64)
     arrays: dict[str, Any] = {}
     for spec in anchor_specs(schema):
@@ -1110,10 +1109,6 @@ def _update_parts(
             for key, value in analyzed_arrays.items()
             if key.startswith(prefix + ".")
         }
-        if not olds:  # this commit's changes alone: the analyzed arrays are the update's
-            kept = _UPDATE_ARRAYS & built.keys()
-            arrays.update({f"{prefix}.{key}": built[key] for key in kept})
-            continue
         sources: list[tuple[Any, list[str], Array]] = [(_Built(built), built["terms"], fresh_map)]
         for number, old in enumerate(olds):
             old_map = np.array(
@@ -1130,11 +1125,55 @@ def _update_parts(
             in_doc_order=False,
         )
         arrays.update({f"{prefix}.{key}": value for key, value in combined.items()})
+    return _with_rows(arrays, docs, rows, adds)
+
+
+def _fresh_parts(
+    schema: Schema,
+    changes: Mapping[int, tuple[str, ...]],
+    analyzed: Analyzed | None,
+    adds: bool,
+) -> dict[str, Any]:
+    """:func:`_update_parts` of an update carrying nothing over: the analysis of
+    ``changes`` (``analyzed``, when it is of those docs) kept as it is."""
+    docs = sorted(changes)
+    kept = _kept_stems(schema)
+    analysis = _analysis(schema, changes, docs, analyzed)
+    arrays = {key: value for key, value in analysis.items() if key in kept}
+    return _with_rows(arrays, docs, [changes[doc] for doc in docs], adds)
+
+
+def _analysis(
+    schema: Schema,
+    changes: Mapping[int, tuple[str, ...]],
+    fresh: Sequence[int],
+    analyzed: Analyzed | None,
+) -> Mapping[str, Any]:
+    """The analysis of the anchors of ``changes``' docs ``fresh`` (ascending):
+    ``analyzed`` when it is of those docs, else made now."""
+    if analyzed is not None and list(analyzed.docs) == list(fresh):
+        return analyzed.arrays
+    return anchor_arrays(schema, [changes[doc] for doc in fresh])
+
+
+def _with_rows(
+    arrays: dict[str, Any], docs: Sequence[int], rows: Sequence[tuple[str, ...]], adds: bool
+) -> dict[str, Any]:
+    """``arrays`` (an update's fields) with its doc list ``docs``, their headline
+    pointers and headlines ``rows`` (a replacing update's stems, or an adding one's)."""
     docs_stem, ptr_stem = (ADDS_DOCS, ADDS_PTR) if adds else ("anchors.docs", "anchors.ptr")
     arrays[docs_stem] = np.array(docs, dtype=np.int32)
     arrays[ptr_stem] = np.cumsum([0, *(len(row) for row in rows)], dtype=np.int64)
     arrays["strings.anchors"] = [headline for row in rows for headline in row]
     return arrays
+
+
+def _kept_stems(schema: Schema) -> frozenset[str]:
+    """The stems of an analysis (:func:`~bnsearch.index.builder.anchor_fields`) an
+    anchor update keeps: :data:`_UPDATE_ARRAYS` of every anchor field."""
+    return frozenset(
+        f"fld.{spec.name}.{key}" for spec in anchor_specs(schema) for key in _UPDATE_ARRAYS
+    )
 
 
 def with_update(
@@ -1143,7 +1182,7 @@ def with_update(
     """``entry`` with the new anchor update file ``name`` (its ``files``) added, in place
     of its update files ``replace`` (the new one carries them over)."""
     old = set(replace)
-    if not old <= set(anchors_files(entry)):
+    if old and not old <= set(anchors_files(entry)):
         raise ValueError(f"{sorted(old)} are not all anchor updates of {entry.name}")
     kept = {key: value for key, value in entry.files.items() if key not in old}
     kept.update(files)
