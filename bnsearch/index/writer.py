@@ -620,8 +620,8 @@ class IndexWriter:
 
     def _anchor_fixes(self) -> dict[int, tuple[MadeUpdate, tuple[str, ...]]]:
         """The anchor updates of the articles in segments whose stored anchors differ
-        from the graph's (or the lookups'): working ordinal -> (the update's arrays,
-        whether it carries the segment's earlier updates over); nothing else of theirs
+        from the graph's (or the lookups'): working ordinal -> (the update made, the
+        names of the segment's earlier updates it carries over); nothing else of theirs
         is touched.
 
         Only articles whose incoming links changed in this batch are looked at (the
@@ -721,8 +721,8 @@ class IndexWriter:
                 jobs[ordinal] = UpdateJob(carried, changes, found)
         made = commit_updates(self._schema, list(jobs.values()))
         return {
-            ordinal: (arrays, tuple(old.name for old in job.olds))
-            for (ordinal, job), arrays in zip(jobs.items(), made, strict=True)
+            ordinal: (update, tuple(old.name for old in job.olds))
+            for (ordinal, job), update in zip(jobs.items(), made, strict=True)
         }
 
     def _adding_plan(
