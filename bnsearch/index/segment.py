@@ -57,9 +57,10 @@ if TYPE_CHECKING:
     from bnsearch.index.anchorfile import AnchorUpdate
 
 Array = npt.NDArray[Any]
-#: An anchor update a writer has just written: its generation and its arrays (by stem,
-#: unprefixed), which the writer's reader takes instead of reading the file again.
-WrittenUpdate = tuple[int, Mapping[str, Any]]
+#: An anchor update a writer has just written: its generation, its arrays (by stem,
+#: unprefixed) and its string tables as lists (by stem; may be empty), which the
+#: writer's reader takes instead of reading the file again.
+WrittenUpdate = tuple[int, Mapping[str, Any], Mapping[str, list[str]]]
 
 #: ``SegmentReader.published()`` value of a doc whose article has no publication date.
 NO_DATE: int = int(np.iinfo(np.int64).min)
@@ -104,6 +105,26 @@ def encode_strings(values: Sequence[str]) -> tuple[npt.NDArray[np.uint8], Array]
     if encoded:
         np.cumsum([len(item) for item in encoded], out=offsets[1:])
     return np.frombuffer(b"".join(encoded), dtype=np.uint8), compact_offsets(offsets)
+
+
+def encode_string_tables(
+    tables: Sequence[Sequence[str]],
+) -> list[tuple[npt.NDArray[np.uint8], Array]]:
+    """:func:`encode_strings` of each of ``tables``, from ONE encode of all their strings
+    cut per table (each table's blob a slice, its offsets rebased): the same bytes and
+    dtypes as one encode a table, for many small tables (a commit's anchor updates)
+    without a fixed cost each."""
+    blob, offsets = encode_strings([value for table in tables for value in table])
+    starts = np.asarray(offsets, dtype=np.int64)
+    found = []
+    first = 0
+    for table in tables:
+        end = first + len(table)
+        own = starts[first : end + 1]
+        base = int(own[0])
+        found.append((blob[base : int(own[-1])], compact_offsets(own - base)))
+        first = end
+    return found
 
 
 def decode_strings(blob: Array, offsets: Array, where: str = "string table") -> list[str]:
@@ -172,14 +193,20 @@ def write_segment(directory: Directory, name: str, built: dict[str, Any]) -> dic
     return files
 
 
-def stored_arrays(built: Mapping[str, Any]) -> dict[str, Array]:
+def stored_arrays(
+    built: Mapping[str, Any], encoded: Mapping[str, tuple[Array, Array]] | None = None
+) -> dict[str, Array]:
     """The arrays :func:`write_segment` stores for ``built`` (stem -> array, list of
     strings or, for ``"store"``, the :class:`StoreWriter`), by stem, as a reader gets
     them back: string tables encoded, pointer arrays compacted. Arrays already so
-    (this function's output) come back equal."""
+    (this function's output) come back equal. ``encoded``: string tables of ``built``
+    encoded already (stem -> blob and offsets, :func:`encode_string_tables`), taken
+    as they are in that list's place."""
     arrays: dict[str, Array] = {}
     for stem, value in built.items():
-        if stem == "store":
+        if encoded is not None and stem in encoded:
+            arrays[f"{stem}.blob"], arrays[f"{stem}.off"] = encoded[stem]
+        elif stem == "store":
             store: StoreWriter = value
             data, index = store.finish()
             arrays["store.bin"] = np.frombuffer(data, dtype=np.uint8)
@@ -644,10 +671,11 @@ class SegmentReader:
         """Read the segment's anchor update files (see :mod:`.anchorfile`; the ones this
         reader read already are kept; ``hosts``: open readers of segments whose compound
         files host some, by file name, whose tables are used; ``written``: the updates
-        this process has just written, by file name: (their generation, their arrays),
-        taken from those arrays and not read again); the anchor fields they change are
-        built when first read, spliced (:func:`~bnsearch.index.anchorfile.splice`) into
-        the ones built under the earlier updates, or into the segment's own."""
+        this process has just written, by file name: (their generation, their arrays,
+        their string tables as lists), taken from those and not read again); the anchor
+        fields they change are built when first read, spliced
+        (:func:`~bnsearch.index.anchorfile.splice`) into the ones built under the
+        earlier updates, or into the segment's own."""
         from bnsearch.index.anchorfile import (
             anchor_specs,
             anchors_files,
@@ -666,9 +694,16 @@ class SegmentReader:
         for name in names:
             update = known.get(name)
             if update is None and name in written:
-                generation, arrays = written[name]
+                generation, arrays, strings = written[name]
                 update = written_update(
-                    directory, name, self.schema, self.name, self.max_doc, generation, arrays
+                    directory,
+                    name,
+                    self.schema,
+                    self.name,
+                    self.max_doc,
+                    generation,
+                    arrays,
+                    strings,
                 )
             elif update is None:
                 update = read_update(

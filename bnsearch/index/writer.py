@@ -57,10 +57,13 @@ from bnsearch.index import faults
 from bnsearch.index.anchorfile import (
     Analyzed,
     AnchorUpdate,
+    MadeUpdate,
+    UpdateJob,
     analyzed_groups,
     anchor_specs,
     anchors_stem,
     changed_anchors,
+    commit_updates,
     fold_start,
     folded_gains,
     packed_updates,
@@ -623,10 +626,10 @@ class IndexWriter:
             self._anchor_changes.difference_update(pending.ids)
         return anchors
 
-    def _anchor_fixes(self) -> dict[int, tuple[dict[str, Any], tuple[str, ...]]]:
+    def _anchor_fixes(self) -> dict[int, tuple[MadeUpdate, tuple[str, ...]]]:
         """The anchor updates of the articles in segments whose stored anchors differ
-        from the graph's (or the lookups'): working ordinal -> (the update's arrays,
-        whether it carries the segment's earlier updates over); nothing else of theirs
+        from the graph's (or the lookups'): working ordinal -> (the update made, the
+        names of the segment's earlier updates it carries over); nothing else of theirs
         is touched.
 
         Only articles whose incoming links changed in this batch are looked at (the
@@ -673,7 +676,7 @@ class IndexWriter:
         stored_of: Callable[[int], Callable[[int], tuple[str, ...]]] | None,
         *,
         adds: bool = False,
-    ) -> dict[int, tuple[dict[str, Any], tuple[str, ...]]]:
+    ) -> dict[int, tuple[MadeUpdate, tuple[str, ...]]]:
         """The anchor updates giving the docs of ``proposed`` (working ordinal -> doc ->
         anchors) those anchors, for the docs whose anchors differ from what they have
         (``stored_of(ordinal)(doc)``; ``None``: every one differs, see
@@ -686,7 +689,6 @@ class IndexWriter:
         carrying a replacing update (or a keyword anchor field) writes a replacing
         update (then each doc's anchors are read)."""
         given = self._given is not None
-        fixes = {}
         gained = proposed
         folds: dict[int, tuple[AnchorUpdate, ...]] = {}
         whole: set[int] = set()  # segments whose adds are written as a replacing update
@@ -694,6 +696,7 @@ class IndexWriter:
             proposed, folds, whole = self._adding_plan(proposed)
         # every doc changes: one analysis for all that use it
         analyzed = {} if stored_of is not None else self._analyzed_ahead(proposed, whole)
+        jobs: dict[int, UpdateJob] = {}  # (made at once: their string tables encoded once)
         for ordinal, docs in sorted(proposed.items()):
             working = self._working[ordinal]
             reader = working.reader
@@ -712,8 +715,7 @@ class IndexWriter:
             if not working.new:  # (the docs this commit changes, not a fold's others)
                 self._reindexed += len(gained[ordinal]) if adds else len(changes)
             if adds and ordinal not in whole:  # (with a fold's: see folded_gains)
-                carried = folds.get(ordinal, ())
-                arrays = update_arrays(self._schema, carried, changes, found, adds=True)
+                jobs[ordinal] = UpdateJob(folds.get(ordinal, ()), changes, found, adds=True)
             else:
                 carried = self._carried(ordinal, len(changes))
                 if adds:  # folding (or a keyword anchor field): the docs' whole anchors
@@ -724,9 +726,12 @@ class IndexWriter:
                         for doc in old.docs.tolist():
                             if doc not in changes:
                                 changes[doc] = reader.stored_anchors(doc)
-                arrays = update_arrays(self._schema, carried, changes, found)
-            fixes[ordinal] = (arrays, tuple(old.name for old in carried))
-        return fixes
+                jobs[ordinal] = UpdateJob(carried, changes, found)
+        made = commit_updates(self._schema, list(jobs.values()))
+        return {
+            ordinal: (update, tuple(old.name for old in job.olds))
+            for (ordinal, job), update in zip(jobs.items(), made, strict=True)
+        }
 
     def _adding_plan(
         self, gained: Mapping[int, Mapping[int, tuple[str, ...]]]
@@ -934,16 +939,16 @@ class IndexWriter:
         return working.reader.stored_anchors
 
     def _hosted_fixes(
-        self, fixes: Mapping[int, tuple[dict[str, Any], tuple[str, ...]]], generation: int
+        self, fixes: Mapping[int, tuple[MadeUpdate, tuple[str, ...]]], generation: int
     ) -> dict[str, Any]:
         """The arrays of ``fixes`` as the commit's new segment holds them: one array
         packing every update (:func:`.anchorfile.packed_updates`)."""
         names = {ordinal: self._working[ordinal].entry.name for ordinal in fixes}
-        return packed_updates({names[o]: arrays for o, (arrays, _) in fixes.items()}, generation)
+        return packed_updates({names[o]: made.arrays for o, (made, _) in fixes.items()}, generation)
 
     def _write_anchor_fixes(
         self,
-        fixes: Mapping[int, tuple[dict[str, Any], tuple[str, ...]]],
+        fixes: Mapping[int, tuple[MadeUpdate, tuple[str, ...]]],
         generation: int,
         host: str | None,
     ) -> None:
@@ -956,19 +961,23 @@ class IndexWriter:
             (found,) = (w for w in self._working if w.entry.name == host)
             hosted = {compound_name(host): found.entry.files[compound_name(host)]}
             readers = {compound_name(host): found.reader}  # its file is open already
-        for ordinal, (arrays, replace) in fixes.items():
+        for ordinal, (made, replace) in fixes.items():
             working = self._working[ordinal]
             files = hosted
             if files is None:
                 stem = anchors_stem(working.entry.name, generation)
-                files = write_segment(self._directory, stem, {"arrays": arrays})
+                files = write_segment(self._directory, stem, {"arrays": made.arrays})
                 if not working.new:  # a new segment's files go with its name on a rollback
                     self._new_files.extend(files)
             (name,) = files
             self._state += 1  # its reader changes
             working.entry = with_update(working.entry, name, files, replace=replace)
             working.reader = working.reader.with_deletes(
-                self._directory, working.entry, ordinal, readers, {name: (generation, arrays)}
+                self._directory,
+                working.entry,
+                ordinal,
+                readers,
+                {name: (generation, made.arrays, made.strings)},
             )
 
     # -- flushing -----------------------------------------------------------------------
@@ -1225,7 +1234,7 @@ class IndexWriter:
             working = [*kept[:ordinal], installed, *kept[ordinal:]]
             self._working = working
             if anchors:
-                fixes = {ordinal: (update_arrays(self._schema, (), anchors), ())}
+                fixes = {ordinal: (MadeUpdate(update_arrays(self._schema, (), anchors)), ())}
                 self._write_anchor_fixes(fixes, generation, None)
             entries = []
             for old in working:
