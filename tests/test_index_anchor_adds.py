@@ -162,13 +162,19 @@ def test_random_histories_with_adding_updates_match_a_fresh_build(
     import bnsearch.index.writer as writer_module
 
     kinds: list[tuple[bool, bool]] = []  # per update written: adds, carries an adding one
-    original = writer_module.update_arrays
+    original = writer_module.update_arrays  # (a merge's update)
+    original_commit = writer_module.commit_updates  # (a commit's updates, made at once)
 
     def recording(schema, olds, changes, analyzed=None, *, adds=False):  # type: ignore[no-untyped-def]
         kinds.append((adds, any(old.adds for old in olds)))
         return original(schema, olds, changes, analyzed, adds=adds)
 
+    def recording_commit(schema, jobs):  # type: ignore[no-untyped-def]
+        kinds.extend((job.adds, any(old.adds for old in job.olds)) for job in jobs)
+        return original_commit(schema, jobs)
+
     monkeypatch.setattr(writer_module, "update_arrays", recording)
+    monkeypatch.setattr(writer_module, "commit_updates", recording_commit)
     folded: list[int] = []  # per fold of adding updates into one adding update: its docs
     original_folded = writer_module.folded_gains
 
@@ -292,14 +298,25 @@ def test_an_adding_update_holds_only_the_gained_headlines_under_names_apart(
 
 
 def _update_parts(update: object) -> list[object]:
-    """Everything an :class:`~bnsearch.index.anchorfile.AnchorUpdate` holds, arrays as lists."""
+    """Everything an :class:`~bnsearch.index.anchorfile.AnchorUpdate` holds, arrays as
+    lists; its string tables' decoded caches (a writer's update keeps the lists it
+    encoded) as the tables decode."""
     import attrs
+
+    from bnsearch.index.segment import decode_strings
 
     parts: list[object] = []
     for name, value in attrs.asdict(update, recurse=False).items():  # type: ignore[arg-type]
+        if name == "headline_strings":
+            headlines = decode_strings(*update.headlines)  # type: ignore[attr-defined]
+            assert value is None or list(value) == headlines
+            continue
         if name == "fields":
             for field, arrays in sorted(value.items()):
                 for key, part in sorted(vars(arrays).items()):
+                    if key == "terms":
+                        assert part is None or part == decode_strings(arrays.blob, arrays.off)
+                        continue
                     items = part if isinstance(part, tuple) else (part,)
                     parts.append((field, key, [_plain(item) for item in items]))
         else:
@@ -422,23 +439,24 @@ def test_a_fold_of_adding_updates_is_one_adding_update_of_their_gains(
     written: list[bool] = []  # per commit: it wrote an adding update
     stored: list[int] = []  # docs whose stored anchors were read
     original_groups = writer_module.analyzed_groups
-    original_update = writer_module.update_arrays
+    original_updates = writer_module.commit_updates
     original_stored = SegmentReader.stored_anchors
 
     def groups(schema, anchors):  # type: ignore[no-untyped-def]
         analysed[-1].extend(row for group in anchors for row in group)
         return original_groups(schema, anchors)
 
-    def update(schema, olds, changes, found=None, *, adds=False):  # type: ignore[no-untyped-def]
-        written[-1] = adds
-        return original_update(schema, olds, changes, found, adds=adds)
+    def updates(schema, jobs):  # type: ignore[no-untyped-def]
+        for job in jobs:
+            written[-1] = job.adds
+        return original_updates(schema, jobs)
 
     def stored_anchors(self, doc):  # type: ignore[no-untyped-def]
         stored.append(doc)
         return original_stored(self, doc)
 
     monkeypatch.setattr(writer_module, "analyzed_groups", groups)
-    monkeypatch.setattr(writer_module, "update_arrays", update)
+    monkeypatch.setattr(writer_module, "commit_updates", updates)
     monkeypatch.setattr(SegmentReader, "stored_anchors", stored_anchors)
     path = tmp_path / "idx"
     index = Index.create(path)

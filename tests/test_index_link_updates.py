@@ -399,12 +399,13 @@ def test_a_link_commit_updates_anchors_beside_the_target_segment(tmp_path: Path)
 def layout_before_packs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Writers write hosted anchor updates as main wrote them before packs (each
     update's arrays stems of the host's compound file): an index of the older layout."""
-    from bnsearch.index.anchorfile import hosted_arrays
+    from bnsearch.index.anchorfile import hosted_prefix
 
     def hosted_fixes(self: IndexWriter, fixes: Any, generation: int) -> dict[str, Any]:
         hosted: dict[str, Any] = {}
-        for ordinal, (arrays, _) in fixes.items():
-            hosted.update(hosted_arrays(self._working[ordinal].entry.name, generation, arrays))
+        for ordinal, (made, _) in fixes.items():
+            prefix = hosted_prefix(self._working[ordinal].entry.name, generation)
+            hosted.update({prefix + stem: value for stem, value in made.arrays.items()})
         return hosted
 
     monkeypatch.setattr(IndexWriter, "_hosted_fixes", hosted_fixes)
@@ -578,7 +579,7 @@ def test_a_large_old_anchor_update_is_not_carried_by_later_small_commits(
     written long before (counted by a wrapper around the fold, not timed)."""
     import bnsearch.index.writer as writer_module
     from bnsearch.index import verify
-    from bnsearch.index.anchorfile import MAX_UPDATES, update_arrays
+    from bnsearch.index.anchorfile import MAX_UPDATES, commit_updates
 
     targets = [
         Article(id=f"g{n}", title=f"নদীর খবর শিরোনাম {n}", body="নদী " * 10) for n in range(100)
@@ -590,11 +591,11 @@ def test_a_large_old_anchor_update_is_not_carried_by_later_small_commits(
 
     carried: list[list[int]] = []
 
-    def counting(schema, olds, changes, analyzed=None, **kinds):  # type: ignore[no-untyped-def]
-        carried.append([len(old.docs) for old in olds])
-        return update_arrays(schema, olds, changes, analyzed, **kinds)
+    def counting(schema, jobs):  # type: ignore[no-untyped-def]
+        carried.extend([len(old.docs) for old in job.olds] for job in jobs)
+        return commit_updates(schema, jobs)
 
-    monkeypatch.setattr(writer_module, "update_arrays", counting)
+    monkeypatch.setattr(writer_module, "commit_updates", counting)
     path = tmp_path / "idx"
     index = Index.create(path)
     policy = MergePolicy(merge_factor=256)  # no merge: the updates stay beside segment 0

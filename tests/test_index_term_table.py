@@ -141,3 +141,51 @@ def test_doc_freq_by_the_table_counts_the_terms_postings(corpus_index: Index) ->
                 checked += 1
     assert checked > 10_000
     assert module.TermTable(*_table(["ক"])).postings_count("ক".encode()) == -1  # (no postings)
+
+
+def test_position_runs_by_the_table_are_those_looked_up(corpus_index: Index) -> None:
+    """:meth:`SegmentReader.position_run` reads a term's postings and first position
+    from its field's held table (:meth:`TermTable.position_run`, one compiled call):
+    the same arrays and first position as the lookup by ordinal, for every fifth term of
+    title and body and near misses (None for a term the field lacks)."""
+    _module()
+    checked = 0
+    for segment in corpus_index.reader().segments:
+        for field in ("title", "body"):
+            arrays = segment._field(field)
+            terms = segment.terms(field)
+            probes = _probes(terms[::5])
+            found = [segment.position_run(field, probe) for probe in probes]
+            assert arrays.runs is not None and arrays.runs is not False  # (it served them)
+            arrays.runs = False  # (set aside: the ordinal's lookup serves)
+            want = [segment.position_run(field, probe) for probe in probes]
+            arrays.runs = None
+            for probe, a, b in zip(probes, found, want, strict=True):
+                assert (a is None) == (b is None), (field, probe)
+                if a is not None and b is not None:
+                    assert np.array_equal(a[0], b[0]) and a[0].dtype == b[0].dtype
+                    assert np.array_equal(a[1], b[1]) and a[1].dtype == b[1].dtype
+                    assert a[2] == b[2] and a[3] is b[3]
+                    checked += 1
+    assert checked > 5_000
+
+
+def test_a_table_holds_position_pointers_only_with_its_postings() -> None:
+    module = _module()
+    table = module.TermTable(*_table(["ক", "খ", "গ"]))
+    docs, tfs = np.arange(5, dtype=np.uint16), np.array([1, 2, 1, 3, 1], dtype=np.uint8)
+    posptr = np.array([0, 3, 3], dtype=np.uint32)
+    assert not table.hold_positions(posptr)  # (no postings held yet)
+    with pytest.raises(ValueError):
+        table.position_run("ক".encode())
+    assert table.hold(np.array([0, 2, 2, 5], np.uint32), docs, tfs, None)
+    assert not table.hold_positions(posptr[:2])  # (too short)
+    assert not table.hold_positions(posptr.astype(np.int32))  # (its dtype)
+    for pointers in (posptr, posptr.astype(np.int64)):
+        assert table.hold_positions(pointers)
+        run = table.position_run("গ".encode())
+        assert run is not None and run[2] == 3
+        assert run[0].tolist() == [2, 3, 4] and run[1].tolist() == [1, 3, 1]
+        empty = table.position_run("খ".encode())
+        assert empty is not None and len(empty[0]) == 0 and empty[2] == 3
+        assert table.position_run(b"x") is None

@@ -80,6 +80,33 @@ def test_default_fields_are_read_only_since_kept_plans_are_keyed_by_them() -> No
 
 
 @pytest.mark.skipif(kernel.core is None, reason="the compiled core is not built")
+def test_the_compiled_best_few_rank_as_numpy_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page picked from a few matches of several segments (the core sorts up to 32 by
+    insertion, more by qsort): the same hits in the same order as numpy's way, ties
+    broken by segment, then doc."""
+    rng = np.random.default_rng(29)
+    levels = np.array([3.0, 2.5, 1.25, 1.0, 0.5], np.float32)
+    for case in range(400):
+        matched = []
+        for _ in range(int(rng.integers(1, 6))):
+            size = int(rng.integers(0, 14 if case % 2 else 40))
+            docs = rng.permutation(500)[:size]
+            matched.append((docs.astype(np.int32), rng.choice(levels, size)))  # many ties
+        total = sum(len(d) for d, _ in matched)
+        if total > collect.SMALL:
+            continue
+        k = int(rng.integers(1, 40))
+        within = None
+        if case % 3 == 0:  # (only some of each segment's matches)
+            within = [np.flatnonzero(rng.random(len(d)) < 0.7) for d, _ in matched]
+        compiled = collect.top([], matched, k, "score", within=within)
+        with monkeypatch.context() as patch:
+            patch.setattr(kernel, "core", None)
+            numpy_way = collect.top([], matched, k, "score", within=within)
+        assert compiled == numpy_way
+
+
+@pytest.mark.skipif(kernel.core is None, reason="the compiled core is not built")
 def test_the_compiled_choice_of_the_best_few_is_numpys_set_in_ascending_order(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -223,6 +223,42 @@ def test_bad_arrays_raise_the_library_error(core: ModuleType, searcher: Searcher
         assert compiled.total > 0
 
 
+def test_per_unit_arrays_as_python_or_numpy_arrays(core: ModuleType) -> None:
+    """The per-unit arrays (owners, weights, flags, bonuses) are read the same from the
+    Python arrays the core's layout makes and from numpy arrays; another dtype or shape
+    is a ValueError naming the array (not a write or read out of bounds)."""
+    from array import array
+
+    docs = [np.array([0, 2, 3], np.int32), np.array([1, 2], np.int32)]
+    tfs = [np.array([1, 2, 1], np.uint8), np.array([3, 1], np.uint8)]
+    mult = [np.linspace(0.5, 1.5, 4, dtype=np.float32)] * 2
+    forms = [np.array([1, 0, 1], np.uint8), np.array([0, 1], np.uint8)]
+    figures = (
+        np.array([0, 1], np.int32),
+        np.array([1.5, 0.7], np.float32),
+        np.array([1, 0], np.uint8),
+        np.array([0.25, 0.0], np.float32),
+    )
+    python = (array("i", [0, 1]), array("f", [1.5, 0.7]), array("B", [1, 0]), array("f", [0.25, 0]))
+    for keep in (0, 2):
+        want = core.score_segment(docs, tfs, mult, forms, *figures, 0.9, None, 4, keep)
+        got = core.score_segment(docs, tfs, mult, forms, *python, 0.9, None, 4, keep)
+        assert want[0].tolist() == got[0].tolist()
+        assert want[1].tolist() == got[1].tolist()
+        assert want[2:] == got[2:] and want[2] == 4  # (every doc matches)
+    wrong = {
+        "owners": array("l", [0, 1]),
+        "weights": figures[1].astype(np.float64),
+        "flags": [1, 0],
+        "bonuses": np.zeros((2, 1), np.float32),
+    }
+    for at, (name, bad) in enumerate(wrong.items()):
+        args = list(figures)
+        args[at] = bad
+        with pytest.raises(ValueError, match=name):
+            core.score_segment(docs, tfs, mult, forms, *args, 0.9, None, 4)
+
+
 def test_without_the_extension_numpy_runs_after_one_warning(tmp_path: Any) -> None:
     """A missing extension (here: an import that fails) gives one warning line, the numpy
     path, and ``bnsearch.accelerated`` False; searches still work."""

@@ -350,6 +350,17 @@ def test_did_you_mean_on_bengali_letters(text: str) -> None:
             assert unicodedata.category(chunk[0])[0] != "M" or chunk in text.split()
 
 
+def test_a_correction_drops_the_stray_sign_before_a_word() -> None:
+    # hypothesis found ংকরন -> ংকরুন: the tokenizer keeps the leading sign out of the word,
+    # the word was corrected and the sign stayed in front of it
+    for typed in ("ংকরন", "াকরন কথা"):
+        fixed = did_you_mean(typed, NEWS, ANALYZER)
+        assert fixed is not None, typed
+        assert len(fixed.split()) == len(typed.split())
+        assert all(unicodedata.category(chunk[0])[0] != "M" for chunk in fixed.split()), fixed
+        assert fixed.split()[0] == did_you_mean(typed.split()[0][1:], NEWS, ANALYZER)
+
+
 def test_spelling_variants_by_lookup_equal_the_grouped_dictionary() -> None:
     from bnsearch.search import spelling
 

@@ -47,6 +47,10 @@ cdef class TermTable:
     cdef const int64_t* ptr64
     cdef object docs, tfs, forms
     cdef bint holds
+    # the field's position pointers (:meth:`hold_positions`): term ``i``'s first position
+    cdef const uint32_t* pos32
+    cdef const int64_t* pos64
+    cdef object _posptr
 
     def __init__(self, blob, off):
         cdef cnp.ndarray blob_arr = np.ascontiguousarray(blob, dtype=np.uint8)
@@ -82,6 +86,8 @@ cdef class TermTable:
         self.holds = False
         self.ptr32 = NULL
         self.ptr64 = NULL
+        self.pos32 = NULL
+        self.pos64 = NULL
 
     def hold(self, indptr, docs, tfs, forms):
         """Keeps the field's postings (``indptr``: uint32 or int64, one more than the
@@ -109,6 +115,43 @@ cdef class TermTable:
         self._indptr, self.docs, self.tfs, self.forms = ptr, docs, tfs, forms
         self.holds = True
         return True
+
+    def hold_positions(self, posptr):
+        """Keeps the field's position pointers (``posptr``: uint32 or int64, one per
+        term, as the field's ``indptr`` is one more) for :meth:`position_run`, once the
+        table holds the postings (:meth:`hold`); returns whether it holds them."""
+        cdef cnp.ndarray ptr = np.asarray(posptr)
+        if not self.holds or ptr.ndim != 1 or cnp.PyArray_DIM(ptr, 0) < self.n:
+            return False
+        if not ptr.flags.c_contiguous or (ptr.dtype != np.uint32 and ptr.dtype != np.int64):
+            return False
+        # (set once checked, the pointers before the array they replace is let go: a
+        # reader asking at the same time never sees them unset or dangling)
+        cdef object before = self._posptr
+        if ptr.dtype == np.uint32:
+            self.pos32 = <const uint32_t*>cnp.PyArray_DATA(ptr)
+            self.pos64 = NULL
+        else:
+            self.pos64 = <const int64_t*>cnp.PyArray_DATA(ptr)
+            self.pos32 = NULL
+        self._posptr = ptr
+        before = None  # (the array replaced, let go now)
+        return True
+
+    def position_run(self, const uint8_t[::1] term not None):
+        """``(docs, tfs, first)`` of ``term`` (UTF-8 bytes): its postings (views) and
+        where its first posting's positions start (``SegmentReader.position_run``
+        without the position array), or None where the field has no such term. The
+        table must hold the postings and position pointers (:meth:`hold_positions`)."""
+        if self.pos32 == NULL and self.pos64 == NULL:
+            raise ValueError("a term table without its position pointers")
+        cdef Py_ssize_t length = term.shape[0]
+        cdef Py_ssize_t index = self._find(&term[0] if length else <const uint8_t*>"", length)
+        if index < 0:
+            return None
+        cdef Py_ssize_t start = self._ptr(index), end = self._ptr(index + 1)
+        cdef Py_ssize_t first = self.pos32[index] if self.pos32 != NULL else <Py_ssize_t>self.pos64[index]
+        return self.docs[start:end], self.tfs[start:end], first
 
     cdef inline Py_ssize_t _ptr(self, Py_ssize_t i) noexcept nogil:
         if self.ptr32 != NULL:

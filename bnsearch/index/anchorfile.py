@@ -19,7 +19,7 @@ its deletions file):
   segment the commit's last flush builds, ``anc.pack.<generation>``, itself a compound
   file whose stems are the arrays above prefixed ``<segment>.`` (:func:`packed_updates`;
   indexes written before packs hold each update's arrays as stems of the host's file
-  prefixed ``anc.<segment>.<generation>.``, :func:`hosted_arrays`, still read), so a
+  prefixed ``anc.<segment>.<generation>.``, :func:`hosted_prefix`, still read), so a
   link commit writes and fsyncs no file beyond the one a commit without links writes,
   and the host's table gains one entry whatever the number of segments it updates.
   The updated segment's entry lists that file; the file
@@ -72,7 +72,7 @@ from bnsearch.index.directory import Directory, FileInfo
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.postings import combine_fields, field_part
 from bnsearch.index.schema import TEXT, FieldSpec, Schema
-from bnsearch.index.segment import HOSTED_PREFIX, stored_arrays
+from bnsearch.index.segment import HOSTED_PREFIX, encode_string_tables, stored_arrays
 
 if TYPE_CHECKING:
     from bnsearch.index.segment import SegmentReader, _FieldArrays
@@ -124,14 +124,6 @@ def hosted_prefix(segment: str, generation: int) -> str:
     ``generation`` inside that commit's new segment, in the layout before packs (each
     update's arrays stems of the host's file; still read, see :func:`read_update`)."""
     return f"{_HOSTED}{segment}.{generation:06d}."
-
-
-def hosted_arrays(segment: str, generation: int, arrays: Mapping[str, Any]) -> dict[str, Any]:
-    """The arrays of an anchor update (:func:`update_arrays`) as stems of another
-    segment's compound file in the layout before packs (a writer writes
-    :func:`packed_updates`; this one is kept to make indexes of the older layout in tests)."""
-    prefix = hosted_prefix(segment, generation)
-    return {prefix + stem: value for stem, value in arrays.items()}
 
 
 #: The stem (then the commit's generation, six digits) of the one array of a commit's
@@ -207,6 +199,9 @@ class AnchorUpdate:
     #: their place; its field positions start at 0 for each doc (the reader places them
     #: after the doc's earlier anchors, :mod:`.anchoradds`)
     adds: bool = False
+    #: the headline table as strings, when the writer that wrote it gave them
+    #: (:func:`written_update`): :attr:`rows` then decodes nothing
+    headline_strings: Sequence[str] | None = None
 
     def slot_of(self, doc: int) -> int | None:
         """The position of ``doc`` in :attr:`docs`, or ``None``."""
@@ -230,7 +225,9 @@ class AnchorUpdate:
         """Every updated doc's headlines, in :attr:`docs` order (the table decoded whole)."""
         from bnsearch.index.segment import decode_strings
 
-        headlines = decode_strings(*self.headlines, self.where)
+        headlines = self.headline_strings
+        if headlines is None:
+            headlines = decode_strings(*self.headlines, self.where)
         bounds = self.pointers.tolist()
         return [tuple(headlines[bounds[i] : bounds[i + 1]]) for i in range(len(self.docs))]
 
@@ -336,13 +333,16 @@ def written_update(
     max_doc: int,
     generation: int,
     arrays: Mapping[str, Array],
+    strings: Mapping[str, list[str]] | None = None,
 ) -> AnchorUpdate:
     """The anchor update of ``segment`` the writer has just written to the file ``name``
     (by the commit of ``generation``), made from the ``arrays`` it wrote
     (:func:`update_arrays`' stems, as :func:`~bnsearch.index.segment.stored_arrays`
     stores them) instead of reading the file again: no mapping, no table, nothing
     checked (they are not read from a file; a reader opening the index reads and checks
-    the file, :func:`read_update`); the same :class:`AnchorUpdate`."""
+    the file, :func:`read_update`); the same :class:`AnchorUpdate`. ``strings``: its
+    string tables as the lists they were encoded from (:attr:`MadeUpdate.strings`),
+    kept so that a later fold carrying it decodes neither its headlines nor its terms."""
     where = directory.describe(name)
     if not name.startswith(segment + _TAG):
         where = f"{where} (anchor update of {segment})"
@@ -355,7 +355,7 @@ def written_update(
         array.setflags(write=False)  # as a view of the file would be
         return array
 
-    return _update(
+    update = _update(
         load,
         arrays.__contains__,
         schema,
@@ -365,6 +365,11 @@ def written_update(
         where=where,
         checks=False,
     )
+    if strings:
+        update.headline_strings = strings.get("strings.anchors")
+        for field, arrays_of in update.fields.items():
+            arrays_of.terms = strings.get(f"fld.{field}.terms")
+    return update
 
 
 def _update(
@@ -985,6 +990,57 @@ def _docs_part(arrays: Mapping[str, Any], prefix: str, first: int, end: int) -> 
     return out
 
 
+@attrs.frozen
+class UpdateJob:
+    """One anchor update a commit writes, to be made by :func:`commit_updates`: the
+    arguments of :func:`update_arrays`."""
+
+    olds: Sequence[AnchorUpdate]
+    changes: Mapping[int, tuple[str, ...]]
+    analyzed: Analyzed | None = None
+    adds: bool = False
+
+
+@attrs.frozen
+class MadeUpdate:
+    """An anchor update made for writing: its arrays as the file stores them
+    (:func:`update_arrays`), and its string tables as the lists they were encoded from
+    (stem -> strings: ``strings.anchors``, ``fld.F.terms``), which the writer's reader
+    takes (:func:`written_update`) instead of decoding them again at a later fold."""
+
+    arrays: dict[str, Any]
+    strings: Mapping[str, list[str]] = attrs.field(factory=dict)
+
+
+def commit_updates(schema: Schema, jobs: Sequence[UpdateJob]) -> list[MadeUpdate]:
+    """:func:`update_arrays` of each of ``jobs`` (a commit's updates, one a segment it
+    touches), the same arrays, made together: every update's string tables (headlines,
+    terms) encoded by ONE encode cut per table
+    (:func:`~bnsearch.index.segment.encode_string_tables`), so a commit touching five
+    segments does not pay an encode's fixed cost ten times."""
+    parts = [
+        dict(sorted(_update_parts(schema, job.olds, job.changes, job.analyzed, job.adds).items()))
+        for job in jobs
+    ]
+    lists = [
+        (number, stem)
+        for number, own in enumerate(parts)
+        for stem, value in own.items()
+        if isinstance(value, list)
+    ]
+    tables = encode_string_tables([parts[number][stem] for number, stem in lists])
+    encoded: list[dict[str, tuple[Array, Array]]] = [{} for _ in parts]
+    for (number, stem), table in zip(lists, tables, strict=True):
+        encoded[number][stem] = table
+    return [
+        MadeUpdate(
+            stored_arrays(own, found),
+            {stem: value for stem, value in own.items() if isinstance(value, list)},
+        )
+        for own, found in zip(parts, encoded, strict=True)
+    ]
+
+
 def update_arrays(
     schema: Schema,
     olds: Sequence[AnchorUpdate],
@@ -1003,7 +1059,25 @@ def update_arrays(
     doc gains; ``olds`` are adding updates it folds, see :func:`folded_gains`: a doc
     two of them hold must be in ``changes``, with all its gains). A doc an adding
     update among ``olds`` holds must be in ``changes`` of a replacing update (its whole
-    anchors: a replacing update cannot carry an addition over)."""
+    anchors: a replacing update cannot carry an addition over). (:func:`commit_updates`
+    makes several at once.)"""
+    # by name (the file's order then does not follow a set's string hashes, and two
+    # identical builds write one file), stored as the file holds them: a writer takes
+    # its reader's update from these (:func:`written_update`), not from the file
+    return stored_arrays(dict(sorted(_update_parts(schema, olds, changes, analyzed, adds).items())))
+
+
+def _update_parts(
+    schema: Schema,
+    olds: Sequence[AnchorUpdate],
+    changes: Mapping[int, tuple[str, ...]],
+    analyzed: Analyzed | None,
+    adds: bool,
+) -> dict[str, Any]:
+    """The arrays of :func:`update_arrays` before they are stored (string tables as
+    lists, in no order)."""
+    if not olds:  # this commit's changes alone (most): the analyzed arrays are the update's
+        return _fresh_parts(schema, changes, analyzed, adds)
     fresh = sorted(changes)
     holders = {doc: n for doc, n in _latest_holders(olds).items() if doc not in changes}
     if adds:
@@ -1025,10 +1099,7 @@ def update_arrays(
             if holders.get(doc) == number
         )
     rows = [changes[doc] if doc in changes else carried[doc] for doc in docs]
-    if analyzed is not None and list(analyzed.docs) == fresh:
-        analyzed_arrays = analyzed.arrays
-    else:
-        analyzed_arrays = anchor_arrays(schema, [changes[doc] for doc in fresh])
+    analyzed_arrays = _analysis(schema, changes, fresh, analyzed)
     fresh_map = np.array([slot[doc] for doc in fresh], dtype=np.int64)
     arrays: dict[str, Any] = {}
     for spec in anchor_specs(schema):
@@ -1038,10 +1109,6 @@ def update_arrays(
             for key, value in analyzed_arrays.items()
             if key.startswith(prefix + ".")
         }
-        if not olds:  # this commit's changes alone: the analyzed arrays are the update's
-            kept = _UPDATE_ARRAYS & built.keys()
-            arrays.update({f"{prefix}.{key}": built[key] for key in kept})
-            continue
         sources: list[tuple[Any, list[str], Array]] = [(_Built(built), built["terms"], fresh_map)]
         for number, old in enumerate(olds):
             old_map = np.array(
@@ -1058,14 +1125,55 @@ def update_arrays(
             in_doc_order=False,
         )
         arrays.update({f"{prefix}.{key}": value for key, value in combined.items()})
+    return _with_rows(arrays, docs, rows, adds)
+
+
+def _fresh_parts(
+    schema: Schema,
+    changes: Mapping[int, tuple[str, ...]],
+    analyzed: Analyzed | None,
+    adds: bool,
+) -> dict[str, Any]:
+    """:func:`_update_parts` of an update carrying nothing over: the analysis of
+    ``changes`` (``analyzed``, when it is of those docs) kept as it is."""
+    docs = sorted(changes)
+    kept = _kept_stems(schema)
+    analysis = _analysis(schema, changes, docs, analyzed)
+    arrays = {key: value for key, value in analysis.items() if key in kept}
+    return _with_rows(arrays, docs, [changes[doc] for doc in docs], adds)
+
+
+def _analysis(
+    schema: Schema,
+    changes: Mapping[int, tuple[str, ...]],
+    fresh: Sequence[int],
+    analyzed: Analyzed | None,
+) -> Mapping[str, Any]:
+    """The analysis of the anchors of ``changes``' docs ``fresh`` (ascending):
+    ``analyzed`` when it is of those docs, else made now."""
+    if analyzed is not None and list(analyzed.docs) == list(fresh):
+        return analyzed.arrays
+    return anchor_arrays(schema, [changes[doc] for doc in fresh])
+
+
+def _with_rows(
+    arrays: dict[str, Any], docs: Sequence[int], rows: Sequence[tuple[str, ...]], adds: bool
+) -> dict[str, Any]:
+    """``arrays`` (an update's fields) with its doc list ``docs``, their headline
+    pointers and headlines ``rows`` (a replacing update's stems, or an adding one's)."""
     docs_stem, ptr_stem = (ADDS_DOCS, ADDS_PTR) if adds else ("anchors.docs", "anchors.ptr")
     arrays[docs_stem] = np.array(docs, dtype=np.int32)
     arrays[ptr_stem] = np.cumsum([0, *(len(row) for row in rows)], dtype=np.int64)
     arrays["strings.anchors"] = [headline for row in rows for headline in row]
-    # by name (the file's order then does not follow a set's string hashes, and two
-    # identical builds write one file), stored as the file holds them: a writer takes
-    # its reader's update from these (:func:`written_update`), not from the file
-    return stored_arrays(dict(sorted(arrays.items())))
+    return arrays
+
+
+def _kept_stems(schema: Schema) -> frozenset[str]:
+    """The stems of an analysis (:func:`~bnsearch.index.builder.anchor_fields`) an
+    anchor update keeps: :data:`_UPDATE_ARRAYS` of every anchor field."""
+    return frozenset(
+        f"fld.{spec.name}.{key}" for spec in anchor_specs(schema) for key in _UPDATE_ARRAYS
+    )
 
 
 def with_update(
@@ -1074,7 +1182,7 @@ def with_update(
     """``entry`` with the new anchor update file ``name`` (its ``files``) added, in place
     of its update files ``replace`` (the new one carries them over)."""
     old = set(replace)
-    if not old <= set(anchors_files(entry)):
+    if old and not old <= set(anchors_files(entry)):
         raise ValueError(f"{sorted(old)} are not all anchor updates of {entry.name}")
     kept = {key: value for key, value in entry.files.items() if key not in old}
     kept.update(files)

@@ -56,6 +56,12 @@ Int64Array = npt.NDArray[np.int64]
 _MAX_CHUNKS = 2_000_000
 #: The chunk standing for the gap between two values (no real chunk holds a space).
 GAP = " "
+#: Article sources whose fields are lists of values (headlines), see :func:`_field_values`.
+VALUE_SOURCES = frozenset({"related", "anchors"})
+#: A segment of at most this many docs (a commit's one-article flush) builds its text
+#: fields of values by :func:`few_value_field` (a pass in Python), a larger one by its
+#: chunk tables (:meth:`ChunkTable.add_values`, numpy); both give the same arrays.
+FEW_VALUE_DOCS = 64
 #: One chunk's word spans: start, end (within the chunk), start, end, ... a word.
 _Spans = tuple[int, ...]
 #: Word spans of the chunks this process has seen (fields that keep word spans): a new
@@ -404,16 +410,11 @@ class _FieldBuffer:
     counts: array[int] = attrs.field(factory=lambda: array("i"))
     #: with word spans (:mod:`.wordspans`): each chunk occurrence's start in its text
     chunk_starts: array[int] | None = None
-    #: a headline field's values (one list a doc) not added yet: added
-    #: :data:`VALUE_RUN_DOCS` docs at a time, and before the field's arrays are made
-    waiting: list[list[str]] = attrs.field(factory=list)
-
-    def add_waiting(self) -> None:
-        """Add the waiting docs' values (:meth:`ChunkTable.add_values`, one call)."""
-        if self.waiting:
-            assert self.table is not None
-            self.counts.extend(self.table.add_values(self.waiting, self.items))
-            self.waiting = []
+    #: a field of values (:data:`VALUE_SOURCES`): docs' values not yet in ``table``
+    #: (held while the segment has at most :data:`FEW_VALUE_DOCS` docs, see
+    #: :meth:`SegmentBuilder._few_value_arrays`; past that, put in
+    #: :data:`VALUE_RUN_DOCS` docs at a time and when the field's arrays are made)
+    pending: list[list[str]] = attrs.field(factory=list)
 
 
 def _surface_analyzer(analyzer: Analyzer) -> Analyzer:
@@ -519,7 +520,7 @@ class SegmentBuilder:
             self.store.add(row)
         self._rows, self._anchors = [], []
         for spec in self.schema.fields:
-            built, stats[spec.name] = self._field_arrays(spec)
+            built, stats[spec.name] = self._few_value_arrays(spec) or self._field_arrays(spec)
             arrays.update({f"fld.{spec.name}.{key}": value for key, value in built.items()})
         arrays["strings.ids"] = self.ids
         arrays["strings.titlekeys"] = self.title_keys
@@ -557,9 +558,23 @@ class SegmentBuilder:
                     buffer.items.extend(map(lookup, keys))
                     buffer.counts.append(len(keys))
 
+    def _few_value_arrays(self, spec: FieldSpec) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """A field of values (related headlines, anchors) of a segment of at most
+        :data:`FEW_VALUE_DOCS` docs (a commit's one-article flush) by one pass in Python
+        over its values' chunk terms (:func:`few_value_field`: the arrays and statistics
+        :meth:`_field_arrays` gives, without the chunk table's dozen numpy calls on a
+        few values); ``None`` for any other field (then :meth:`_field_arrays`)."""
+        buffer = self._fields[spec.name]
+        pending = buffer.pending
+        held = len(pending) == self.doc_count and not buffer.counts
+        if self.doc_count > FEW_VALUE_DOCS or not pending or not held:
+            return None
+        return few_value_field(self.schema, spec, pending)
+
     def _field_arrays(self, spec: FieldSpec) -> tuple[dict[str, Any], dict[str, Any]]:
         buffer = self._fields[spec.name]
-        buffer.add_waiting()
+        if buffer.table is not None:
+            _settle_values(buffer, buffer.table)
         vocab = buffer.vocab.terms()
         spans = None
         if buffer.table is not None:
@@ -643,53 +658,97 @@ def few_anchor_groups(
             continue
         if spec.kind != TEXT:
             return None
-        split = inflection_split(schema.analyzer(spec.name))
-        surfaces = split.surfaces if split else schema.analyzer(spec.name)
-        chunked = [[[value.split() for value in values] for values in group] for group in groups]
-        entries = surfaces.chunk_terms(
-            [
-                chunk
-                for group in chunked
-                for values in group
-                for chunks in values
-                for chunk in chunks
-            ]
-        )
-        words = list(dict.fromkeys(t for entry in entries for t in entry if t is not None))
-        if split is None:
-            stem_of: dict[str | None, tuple[str | None, int]] = {t: (t, 0) for t in words}
-        else:
-            stems, flags = split.terms_and_flags(words)
-            stem_of = dict(zip(words, zip(stems, flags, strict=True), strict=True))
-        stem_of[None] = (None, 0)
-        terms = iter(entries)
-        # (group, term, doc) -> [flags, *positions]: every group's postings in one table
-        postings: dict[tuple[int, str, int], list[int]] = {}
-        lengths = []
-        for number, group in enumerate(chunked):
-            for doc, values in enumerate(group):
-                position = count = 0
-                for value, chunks in enumerate(values):
-                    if value:
-                        position += POSITION_GAP
-                    for _ in chunks:
-                        for surface in next(terms):
-                            term, flag = stem_of[surface]
-                            if term is not None:
-                                held = postings.get((number, term, doc))
-                                if held is None:
-                                    postings[(number, term, doc)] = [flag, position]
-                                else:
-                                    held[0] |= flag
-                                    held.append(position)
-                                count += 1
-                            position += 1
-                lengths.append(count)
+        postings, lengths, forms = _value_postings(schema, spec, groups)
         sizes = [len(group) for group in groups]
-        fields = postings_fields(spec, postings, lengths, sizes, split is not None)
+        fields = postings_fields(spec, postings, lengths, sizes, forms)
         for number, arrays in enumerate(fields):
             found[number].update(arrays)
     return found
+
+
+def _value_postings(
+    schema: Schema, spec: FieldSpec, groups: Sequence[Sequence[Sequence[str]]]
+) -> tuple[dict[tuple[int, str, int], list[int]], list[int], bool]:
+    """The postings of text field ``spec`` (fed by values: headlines) over groups of
+    docs' values, by one analysis of all their chunks (the analyzer's chunk cache) and
+    one pass in Python: (group, term, doc) -> ``[form flags, *positions]``, each doc's
+    length (one group after the other), and whether the field keeps form flags. The
+    positions and terms the builder's chunk tables give (:meth:`ChunkTable.add_values`):
+    :data:`POSITION_GAP` empty positions between two values, a dropped word's position
+    kept empty."""
+    split = inflection_split(schema.analyzer(spec.name))
+    surfaces = split.surfaces if split else schema.analyzer(spec.name)
+    chunked = [[[value.split() for value in values] for values in group] for group in groups]
+    entries = surfaces.chunk_terms(
+        [chunk for group in chunked for values in group for chunks in values for chunk in chunks]
+    )
+    words = list(dict.fromkeys(t for entry in entries for t in entry if t is not None))
+    if split is None:
+        stem_of: dict[str | None, tuple[str | None, int]] = {t: (t, 0) for t in words}
+    else:
+        stems, flags = split.terms_and_flags(words)
+        stem_of = dict(zip(words, zip(stems, flags, strict=True), strict=True))
+    stem_of[None] = (None, 0)
+    terms = iter(entries)
+    # (group, term, doc) -> [flags, *positions]: every group's postings in one table
+    postings: dict[tuple[int, str, int], list[int]] = {}
+    lengths = []
+    for number, group in enumerate(chunked):
+        for doc, values in enumerate(group):
+            position = count = 0
+            for value, chunks in enumerate(values):
+                if value:
+                    position += POSITION_GAP
+                for _ in chunks:
+                    for surface in next(terms):
+                        term, flag = stem_of[surface]
+                        if term is not None:
+                            held = postings.get((number, term, doc))
+                            if held is None:
+                                postings[(number, term, doc)] = [flag, position]
+                            else:
+                                held[0] |= flag
+                                held.append(position)
+                            count += 1
+                        position += 1
+            lengths.append(count)
+    return postings, lengths, split is not None
+
+
+def few_value_field(
+    schema: Schema, spec: FieldSpec, docs: Sequence[Sequence[str]]
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The arrays (by stem within the field, in :func:`build_field`'s order) and
+    statistics :func:`build_field` gives text field ``spec`` fed by values (related
+    headlines, anchors) over a handful of ``docs`` (each its values), by
+    :func:`_value_postings` and :func:`postings_fields` (the block maxima added):
+    a commit's one-article segment, where the chunk table's numpy calls cost many times
+    the work. ``None`` for a field that is not such (a keyword field, or one keeping
+    word spans)."""
+    if spec.kind != TEXT or spec.source not in VALUE_SOURCES or keeps_spans(spec):
+        return None
+    postings, lengths, forms = _value_postings(schema, spec, [docs])
+    (built,) = postings_fields(spec, postings, lengths, [len(docs)], forms)
+    got = {stem.removeprefix(f"fld.{spec.name}."): value for stem, value in built.items()}
+    arrays: dict[str, Any] = {
+        key: got[key] for key in ("terms", "indptr", "docs", "tfs", "forms") if key in got
+    }
+    arrays["norms"], arrays["lens"] = got["norms"], got["lens"]
+    arrays.update(
+        blockmax.block_maxima(
+            arrays["indptr"], arrays["docs"], arrays["tfs"], arrays["norms"], arrays.get("forms")
+        )
+    )
+    if spec.positions:
+        arrays["pos"], arrays["posptr"] = got["pos"], got["posptr"]
+    tokens = sum(lengths)
+    stats = {
+        "terms": len(arrays["terms"]),
+        "postings": len(arrays["docs"]),
+        "tokens": tokens,
+        "length_sum": tokens,
+    }
+    return arrays, stats
 
 
 def postings_field(
@@ -846,12 +905,12 @@ def _add_text(
     items: Sequence[tuple[Article, tuple[str, ...]]],
 ) -> None:
     """Append each article's chunk numbers for a text field (the gap chunk between values;
-    a headline field's wait in ``buffer.waiting`` for :data:`VALUE_RUN_DOCS` docs)."""
+    a field of values holds them in ``buffer.pending`` for :data:`VALUE_RUN_DOCS` docs)."""
     source = spec.source
-    if source in ("related", "anchors"):
-        buffer.waiting.extend(_field_values(spec, a, anchors) for a, anchors in items)
-        if len(buffer.waiting) >= VALUE_RUN_DOCS:
-            buffer.add_waiting()
+    if source in VALUE_SOURCES:  # held while the segment is small (see _FieldBuffer.pending)
+        buffer.pending.extend(_field_values(spec, a, anchors) for a, anchors in items)
+        if len(buffer.pending) >= VALUE_RUN_DOCS:
+            _settle_values(buffer, table)
         return
     texts = [getattr(article, source) or "" for article, _ in items]
     docs = [text.split() for text in texts]
@@ -862,6 +921,13 @@ def _add_text(
         buffer.chunk_starts.frombytes(starts.tobytes())
     table.add_docs(docs, buffer.items)
     buffer.counts.extend(map(len, docs))
+
+
+def _settle_values(buffer: _FieldBuffer, table: ChunkTable) -> None:
+    """Put the values ``buffer`` holds (:attr:`_FieldBuffer.pending`) into its table."""
+    if buffer.pending:
+        pending, buffer.pending = buffer.pending, []
+        buffer.counts.extend(table.add_values(pending, buffer.items))
 
 
 def keeps_spans(spec: FieldSpec) -> bool:

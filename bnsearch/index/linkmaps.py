@@ -261,6 +261,71 @@ class KeyBatch:
         self.wanted = np.array(self.hashes, dtype=np.uint64)
 
 
+#: A segment of at least this many docs joins a writer's :class:`JoinedDocMaps` (the
+#: segments a one-article commit's merges never touch: the merge policy's smaller tiers
+#: are merged every few commits, its floor is 2,000 docs).
+JOINED_DOCS = 4096
+
+
+def joined_members(segments: Sequence[SegmentReader]) -> list[int]:
+    """The positions in ``segments`` of those a :class:`JoinedDocMaps` joins: the ones
+    of :data:`JOINED_DOCS` docs or more."""
+    return [at for at, segment in enumerate(segments) if segment.max_doc >= JOINED_DOCS]
+
+
+class JoinedDocMaps:
+    """The ``title`` and ``url`` maps of several big segments joined into one sorted
+    table each (hash, member, doc), so a commit's key lookups search one table for all
+    of them instead of each segment's map (:meth:`candidates_many`). Kept by a writer
+    across its commits while the same segments' arrays are in its batch
+    (:meth:`holds`: a merge replacing one, a rollback or another writer's commit that
+    changed the segments makes a new one); deletions and anchor updates do not change a
+    segment's maps (deleted docs are in them: callers filter by their live masks).
+    The members are held weakly (a segment merged away is not kept open by this)."""
+
+    def __init__(self, segments: Sequence[SegmentReader]) -> None:
+        self._members = [weakref.ref(segment.arrays_key) for segment in segments]
+        self._tables = {
+            name: _joined([segment_maps(s)[name] for s in segments]) for name in DOC_MAPS
+        }
+
+    def holds(self, segments: Sequence[SegmentReader]) -> bool:
+        """Whether this joins exactly the arrays of ``segments``, in their order."""
+        return len(segments) == len(self._members) and all(
+            member() is segment.arrays_key
+            for member, segment in zip(self._members, segments, strict=True)
+        )
+
+    def candidates_many(self, name: str, batch: KeyBatch) -> list[list[tuple[int, int]]]:
+        """Per key of ``batch``: the (member number, doc) pairs whose key in map
+        ``name`` (``"title"`` or ``"url"``) may be it (same hash; confirm against the
+        stored key), members in order, docs ascending."""
+        hashes, members, items = self._tables[name]
+        lows = hashes.searchsorted(batch.wanted, side="left").tolist()
+        highs = hashes.searchsorted(batch.wanted, side="right").tolist()
+        return [
+            list(zip(members[low:high].tolist(), items[low:high].tolist(), strict=True))
+            if key and low < high
+            else []
+            for key, low, high in zip(batch.keys, lows, highs, strict=True)
+        ]
+
+
+def _joined(parts: Sequence[KeyMap]) -> tuple[Array, Array, Array]:
+    """``(hash, member, item)`` of maps ``parts`` joined, sorted by hash, then member,
+    then item (each part is sorted by hash with its items ascending within one: a
+    stable sort of the parts one after the other keeps both orders)."""
+    if not parts:
+        return np.zeros(0, np.uint64), np.zeros(0, np.uint8), np.zeros(0, np.int32)
+    hashes = np.concatenate([np.asarray(part.hashes) for part in parts])
+    sizes = [len(part.hashes) for part in parts]
+    kind = np.uint8 if len(parts) <= 1 << 8 else np.int32  # (a byte a doc: few big segments)
+    members = np.repeat(np.arange(len(parts), dtype=kind), sizes)
+    items = np.concatenate([np.asarray(part.items) for part in parts])
+    order = np.argsort(hashes, kind="stable")
+    return hashes[order], members[order], items[order]
+
+
 def check_map(name: str, hashes: Array, items: Array, count: int) -> str | None:
     """What is wrong with map ``name``'s arrays for ``count`` docs or edges, or ``None``."""
     if hashes.ndim != 1 or items.ndim != 1 or len(hashes) != len(items):

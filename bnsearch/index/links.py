@@ -45,7 +45,14 @@ from bnsearch.articles.links import (
 )
 from bnsearch.articles.model import RelatedLink
 from bnsearch.errors import IndexFormatError
-from bnsearch.index.linkmaps import KeyBatch, KeyMap, link_url_key, segment_maps
+from bnsearch.index.linkmaps import (
+    JoinedDocMaps,
+    KeyBatch,
+    KeyMap,
+    joined_members,
+    link_url_key,
+    segment_maps,
+)
 from bnsearch.index.segment import LINK_HEADLINES, decode_one, decode_strings
 
 if TYPE_CHECKING:
@@ -73,6 +80,10 @@ __all__ = [
     "url_key",
 ]
 
+
+#: Answers :meth:`SegmentLinkMaps.edges_pointing_at` remembers (past it, it starts over:
+#: a writer's views hand a segment's lookups on from commit to commit).
+POINTING_REMEMBERED = 256
 
 #: A link's key kind -> (its edge map, the link table's part holding that key).
 _EDGE_MAPS = {"id": ("etid", "tid"), "url": ("eurl", "url"), "title": ("ekey", "key")}
@@ -102,14 +113,7 @@ class SegmentLinkMaps:
     def docs_with(self, title: bool, batch: KeyBatch) -> list[list[int]]:
         """Per key of ``batch``: the docs whose title key (``title``) or URL key is it (the
         map asked once for all of them: :meth:`.linkmaps.KeyMap.candidates_many`)."""
-        segment = self.segment
-        if title:
-            stored: Callable[[int], str] = segment.title_key_of
-        else:
-
-            def stored(doc: int) -> str:
-                return link_url_key(segment.url_of(doc))
-
+        stored = stored_doc_key(self.segment, title)
         found = self.maps["title" if title else "url"].candidates_many(batch)
         return [
             [doc for doc in docs if stored(doc) == key] if docs else docs
@@ -134,6 +138,8 @@ class SegmentLinkMaps:
         remembered = self._pointing.get((article_id, url, key))
         if remembered is not None:
             return remembered
+        if len(self._pointing) >= POINTING_REMEMBERED:  # (kept across a writer's views)
+            self._pointing.clear()
         found = set(self.edges_with("id", article_id)) if self.maps["etid"].items.size else set()
         if url:
             found.update(self.edges_with("url", url))
@@ -152,6 +158,18 @@ class SegmentLinkMaps:
         return [
             (key, link_url_key(url), tid) for key, url, tid in zip(keys, urls, tids, strict=True)
         ]
+
+
+def stored_doc_key(segment: SegmentReader, title: bool) -> Callable[[int], str]:
+    """A doc's title key (``title``) or URL key as ``segment`` stores it: what a map's
+    candidate is confirmed against."""
+    if title:
+        return segment.title_key_of
+
+    def stored(doc: int) -> str:
+        return link_url_key(segment.url_of(doc))
+
+    return stored
 
 
 def segment_link_maps(segment: SegmentReader) -> SegmentLinkMaps:
@@ -338,7 +356,23 @@ class _LiveIds:
         located = links._located
         answers: list[list[str]] = [[] for _ in wanted]
         batch = KeyBatch(wanted)  # each key hashed once for all segments
+        joined, joined_ordinals = links.joined
+        if joined is not None:  # the big segments' maps: one table searched for them all
+            name = "title" if title else "url"
+            stored = [stored_doc_key(links.segments[o], title) for o in joined_ordinals]
+            for answer, key, pairs in zip(
+                answers, wanted, joined.candidates_many(name, batch), strict=True
+            ):
+                for member, doc in pairs:
+                    ordinal = joined_ordinals[member]
+                    if links.live[ordinal][doc] and stored[member](doc) == key:
+                        ident = links.segments[ordinal].article_id(doc)
+                        answer.append(ident)
+                        located[ident] = (ordinal, doc)
+        skipped = set(joined_ordinals)
         for ordinal, segment in enumerate(links.segments):
+            if ordinal in skipped:
+                continue
             live = links.live[ordinal]
             for answer, docs in zip(
                 answers, links.maps(ordinal).docs_with(title, batch), strict=True
@@ -388,9 +422,18 @@ class SnapshotLinks:
         *,
         live: Sequence[npt.NDArray[np.bool_]] | None = None,
         unstored: Mapping[str, Unstored] | None = None,
+        joined: JoinedDocMaps | None = None,
+        made: Mapping[object, SegmentLinkMaps] | None = None,
     ) -> None:
         self.segments = tuple(segments)
         self.live = tuple(segment.live for segment in segments) if live is None else tuple(live)
+        #: the doc maps of the segments :func:`.linkmaps.joined_members` names, joined
+        #: (a writer keeps one across commits), and those segments' ordinals; a table
+        #: that does not hold exactly their arrays is not used
+        ordinals = joined_members(self.segments) if joined is not None else []
+        if joined is None or not joined.holds([self.segments[o] for o in ordinals]):
+            joined, ordinals = None, []
+        self.joined: tuple[JoinedDocMaps | None, list[int]] = (joined, ordinals)
         self.unstored = _Unstored(unstored) if unstored else _NO_UNSTORED
         self._find = find
         #: live ids by title key and by URL key (``get(key, default)``)
@@ -401,7 +444,13 @@ class SnapshotLinks:
         self._in: dict[str, list[LinkRef]] = {}
         #: the source of each segment link :meth:`incoming_refs` found: (ordinal, doc)
         self._found_in: dict[LinkRef, tuple[int, int]] = {}
-        self._maps: list[SegmentLinkMaps | None] = [None] * len(self.segments)
+        #: each segment's lookups (``made``: those an earlier view of the same arrays
+        #: made, by :attr:`.SegmentReader.arrays_key`, see :meth:`made_maps`)
+        self._maps: list[SegmentLinkMaps | None] = (
+            [None] * len(self.segments)
+            if not made
+            else [made.get(segment.arrays_key) for segment in self.segments]
+        )
         #: (segment ordinal, doc) of the live ids a key lookup or :meth:`locate` found
         self._located: dict[str, tuple[int, int] | None] = {}
 
@@ -411,6 +460,17 @@ class SnapshotLinks:
         if found is None:
             found = self._maps[ordinal] = segment_link_maps(self.segments[ordinal])
         return found
+
+    def made_maps(self) -> dict[object, SegmentLinkMaps]:
+        """The :class:`SegmentLinkMaps` made so far, by their segment's
+        :attr:`~.SegmentReader.arrays_key`: a writer's next view of the same segments
+        takes them (``made``) instead of making each again (they hold what the arrays
+        alone decide: deleted docs included, every view filters by its live masks)."""
+        return {
+            segment.arrays_key: maps
+            for segment, maps in zip(self.segments, self._maps, strict=True)
+            if maps is not None
+        }
 
     def is_live(self, article_id: str) -> bool:
         """Whether an article with this id is live in this state."""
@@ -508,6 +568,8 @@ class SnapshotLinks:
             live = self.live[ordinal]
             edges = sorted(maps.edges_pointing_at(article_id, url, key))
             edges = [edge for edge in edges if live[src[edge]]]
+            if not edges:  # (most segments: no link names a new article)
+                continue
             for edge, keys in zip(edges, maps.edges_keys(edges), strict=True):
                 doc = src[edge]
                 source = segment.article_id(int(doc))

@@ -57,9 +57,10 @@ if TYPE_CHECKING:
     from bnsearch.index.anchorfile import AnchorUpdate
 
 Array = npt.NDArray[Any]
-#: An anchor update a writer has just written: its generation and its arrays (by stem,
-#: unprefixed), which the writer's reader takes instead of reading the file again.
-WrittenUpdate = tuple[int, Mapping[str, Any]]
+#: An anchor update a writer has just written: its generation, its arrays (by stem,
+#: unprefixed) and its string tables as lists (by stem; may be empty), which the
+#: writer's reader takes instead of reading the file again.
+WrittenUpdate = tuple[int, Mapping[str, Any], Mapping[str, list[str]]]
 
 #: ``SegmentReader.published()`` value of a doc whose article has no publication date.
 NO_DATE: int = int(np.iinfo(np.int64).min)
@@ -110,6 +111,26 @@ def encode_strings(values: Sequence[str]) -> tuple[npt.NDArray[np.uint8], Array]
     if encoded:
         np.cumsum([len(item) for item in encoded], out=offsets[1:])
     return np.frombuffer(b"".join(encoded), dtype=np.uint8), compact_offsets(offsets)
+
+
+def encode_string_tables(
+    tables: Sequence[Sequence[str]],
+) -> list[tuple[npt.NDArray[np.uint8], Array]]:
+    """:func:`encode_strings` of each of ``tables``, from ONE encode of all their strings
+    cut per table (each table's blob a slice, its offsets rebased): the same bytes and
+    dtypes as one encode a table, for many small tables (a commit's anchor updates)
+    without a fixed cost each."""
+    blob, offsets = encode_strings([value for table in tables for value in table])
+    starts = np.asarray(offsets, dtype=np.int64)
+    found = []
+    first = 0
+    for table in tables:
+        end = first + len(table)
+        own = starts[first : end + 1]
+        base = int(own[0])
+        found.append((blob[base : int(own[-1])], compact_offsets(own - base)))
+        first = end
+    return found
 
 
 def decode_strings(blob: Array, offsets: Array, where: str = "string table") -> list[str]:
@@ -178,14 +199,20 @@ def write_segment(directory: Directory, name: str, built: dict[str, Any]) -> dic
     return files
 
 
-def stored_arrays(built: Mapping[str, Any]) -> dict[str, Array]:
+def stored_arrays(
+    built: Mapping[str, Any], encoded: Mapping[str, tuple[Array, Array]] | None = None
+) -> dict[str, Array]:
     """The arrays :func:`write_segment` stores for ``built`` (stem -> array, list of
     strings or, for ``"store"``, the :class:`StoreWriter`), by stem, as a reader gets
     them back: string tables encoded, pointer arrays compacted. Arrays already so
-    (this function's output) come back equal."""
+    (this function's output) come back equal. ``encoded``: string tables of ``built``
+    encoded already (stem -> blob and offsets, :func:`encode_string_tables`), taken
+    as they are in that list's place."""
     arrays: dict[str, Array] = {}
     for stem, value in built.items():
-        if stem == "store":
+        if encoded is not None and stem in encoded:
+            arrays[f"{stem}.blob"], arrays[f"{stem}.off"] = encoded[stem]
+        elif stem == "store":
             store: StoreWriter = value
             data, index = store.finish()
             arrays["store.bin"] = np.frombuffer(data, dtype=np.uint8)
@@ -381,6 +408,10 @@ class _FieldArrays:
         #: whether :attr:`table` holds the field's postings (None: not asked yet; see
         #: :meth:`SegmentReader.word_table`)
         self.held: bool | None = None
+        #: :attr:`table` where it holds the postings and the position pointers (a
+        #: term's position run in one call: :meth:`SegmentReader.position_run`), False
+        #: where it does not, None until asked
+        self.runs: Any = None
         #: the postings in doc order and where each doc's start (:meth:`doc_postings`)
         self._doc_order: tuple[Array, Array] | None = None
         #: per posting, the tfs of the postings before it (:meth:`position_starts`)
@@ -646,10 +677,11 @@ class SegmentReader:
         """Read the segment's anchor update files (see :mod:`.anchorfile`; the ones this
         reader read already are kept; ``hosts``: open readers of segments whose compound
         files host some, by file name, whose tables are used; ``written``: the updates
-        this process has just written, by file name: (their generation, their arrays),
-        taken from those arrays and not read again); the anchor fields they change are
-        built when first read, spliced (:func:`~bnsearch.index.anchorfile.splice`) into
-        the ones built under the earlier updates, or into the segment's own."""
+        this process has just written, by file name: (their generation, their arrays,
+        their string tables as lists), taken from those and not read again); the anchor
+        fields they change are built when first read, spliced
+        (:func:`~bnsearch.index.anchorfile.splice`) into the ones built under the
+        earlier updates, or into the segment's own."""
         from bnsearch.index.anchorfile import (
             anchor_specs,
             anchors_files,
@@ -668,9 +700,16 @@ class SegmentReader:
         for name in names:
             update = known.get(name)
             if update is None and name in written:
-                generation, arrays = written[name]
+                generation, arrays, strings = written[name]
                 update = written_update(
-                    directory, name, self.schema, self.name, self.max_doc, generation, arrays
+                    directory,
+                    name,
+                    self.schema,
+                    self.name,
+                    self.max_doc,
+                    generation,
+                    arrays,
+                    strings,
                 )
             elif update is None:
                 update = read_update(
@@ -1092,6 +1131,14 @@ class SegmentReader:
         before it (``tfs[j]`` of them). No array is built: a caller summing the tfs as it
         walks (the compiled phrase code) needs no offsets."""
         found = self._lazy_field(field)
+        if not isinstance(found, DeltaField):
+            runs = found.runs
+            if runs is None:
+                runs = self._runs(field, found)
+            if runs:  # the held table's lookup, in one compiled call
+                encoded = _utf8(term)
+                run = None if encoded is None else runs.position_run(encoded)
+                return None if run is None else (*run, found.pos)
         arrays = found.full if isinstance(found, DeltaField) else found
         if arrays.pos is None or arrays.posptr is None:
             raise SchemaError(f"field {field!r} has no positions")
@@ -1102,6 +1149,17 @@ class SegmentReader:
             return found.position_run(ident)
         start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])
         return arrays.docs[start:end], arrays.tfs[start:end], int(arrays.posptr[ident]), arrays.pos
+
+    def _runs(self, field: str, arrays: _FieldArrays) -> Any:
+        """The field's compiled term table holding its postings and position pointers
+        (:meth:`position_run` asks it), or False (not built, no positions, or arrays the
+        table cannot hold: the lookups in Python serve); set once on ``arrays``."""
+        table = self.word_table(field)
+        runs: Any = False
+        if table is not None and arrays.posptr is not None and arrays.pos is not None:
+            runs = table if table.hold_positions(arrays.posptr) else False
+        arrays.runs = runs
+        return runs
 
     def term_doc_freqs(self, field: str) -> npt.NDArray[np.int64]:
         """Postings length of every term in :meth:`terms` order (deleted docs included)."""

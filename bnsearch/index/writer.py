@@ -58,10 +58,13 @@ from bnsearch.index import faults
 from bnsearch.index.anchorfile import (
     Analyzed,
     AnchorUpdate,
+    MadeUpdate,
+    UpdateJob,
     analyzed_groups,
     anchor_specs,
     anchors_stem,
     changed_anchors,
+    commit_updates,
     fold_start,
     folded_gains,
     packed_updates,
@@ -70,9 +73,10 @@ from bnsearch.index.anchorfile import (
 )
 from bnsearch.index.builder import no_cycle_collection
 from bnsearch.index.directory import MANIFEST_TMP, Directory, FileInfo, FSDirectory
-from bnsearch.index.linkmaps import adopt_maps, link_url_key
+from bnsearch.index.linkmaps import JoinedDocMaps, adopt_maps, joined_members, link_url_key
 from bnsearch.index.links import (
     LinkGraph,
+    SegmentLinkMaps,
     SnapshotLinks,
     Unstored,
     damaged_ids,
@@ -211,6 +215,12 @@ class IndexWriter:
             self._builders = [LocalBuilder(schema)]
         # the live articles' link graph, batch included (None: built when links matter)
         self._links: LinkGraph | None = None
+        # the big segments' title and URL maps joined, kept across commits while the
+        # batch holds the same big segments (see _joined_doc_maps)
+        self._joined: JoinedDocMaps | None = None
+        # the segment lookups the last view made, for the next (see _keep_maps)
+        self._made_maps: dict[object, SegmentLinkMaps] = {}
+        self._kept_view: tuple[tuple[int, int], SnapshotLinks] | None = None
         self._external = external_anchors
         # a large merge running in a thread (see merge.py), installed by a later commit
         self._background: BackgroundMerge | None = None
@@ -264,7 +274,8 @@ class IndexWriter:
         # the last view of the links (_view) and the state it was made in: _state counts
         # the batch's adds and deletes (a landed segment changes len(self._working))
         self._state = 0
-        self._kept_view: tuple[tuple[int, int], SnapshotLinks] | None = None
+        self._keep_maps()
+        self._kept_view = None
 
     def _clear_buffer(self) -> None:
         # flushes started but not landed: (builder slot, segment name, its articles)
@@ -616,10 +627,10 @@ class IndexWriter:
             self._anchor_changes.difference_update(pending.ids)
         return anchors
 
-    def _anchor_fixes(self) -> dict[int, tuple[dict[str, Any], tuple[str, ...]]]:
+    def _anchor_fixes(self) -> dict[int, tuple[MadeUpdate, tuple[str, ...]]]:
         """The anchor updates of the articles in segments whose stored anchors differ
-        from the graph's (or the lookups'): working ordinal -> (the update's arrays,
-        whether it carries the segment's earlier updates over); nothing else of theirs
+        from the graph's (or the lookups'): working ordinal -> (the update made, the
+        names of the segment's earlier updates it carries over); nothing else of theirs
         is touched.
 
         Only articles whose incoming links changed in this batch are looked at (the
@@ -666,7 +677,7 @@ class IndexWriter:
         stored_of: Callable[[int], Callable[[int], tuple[str, ...]]] | None,
         *,
         adds: bool = False,
-    ) -> dict[int, tuple[dict[str, Any], tuple[str, ...]]]:
+    ) -> dict[int, tuple[MadeUpdate, tuple[str, ...]]]:
         """The anchor updates giving the docs of ``proposed`` (working ordinal -> doc ->
         anchors) those anchors, for the docs whose anchors differ from what they have
         (``stored_of(ordinal)(doc)``; ``None``: every one differs, see
@@ -679,7 +690,6 @@ class IndexWriter:
         carrying a replacing update (or a keyword anchor field) writes a replacing
         update (then each doc's anchors are read)."""
         given = self._given is not None
-        fixes = {}
         gained = proposed
         folds: dict[int, tuple[AnchorUpdate, ...]] = {}
         whole: set[int] = set()  # segments whose adds are written as a replacing update
@@ -687,6 +697,7 @@ class IndexWriter:
             proposed, folds, whole = self._adding_plan(proposed)
         # every doc changes: one analysis for all that use it
         analyzed = {} if stored_of is not None else self._analyzed_ahead(proposed, whole)
+        jobs: dict[int, UpdateJob] = {}  # (made at once: their string tables encoded once)
         for ordinal, docs in sorted(proposed.items()):
             working = self._working[ordinal]
             reader = working.reader
@@ -705,8 +716,7 @@ class IndexWriter:
             if not working.new:  # (the docs this commit changes, not a fold's others)
                 self._reindexed += len(gained[ordinal]) if adds else len(changes)
             if adds and ordinal not in whole:  # (with a fold's: see folded_gains)
-                carried = folds.get(ordinal, ())
-                arrays = update_arrays(self._schema, carried, changes, found, adds=True)
+                jobs[ordinal] = UpdateJob(folds.get(ordinal, ()), changes, found, adds=True)
             else:
                 carried = self._carried(ordinal, len(changes))
                 if adds:  # folding (or a keyword anchor field): the docs' whole anchors
@@ -717,9 +727,12 @@ class IndexWriter:
                         for doc in old.docs.tolist():
                             if doc not in changes:
                                 changes[doc] = reader.stored_anchors(doc)
-                arrays = update_arrays(self._schema, carried, changes, found)
-            fixes[ordinal] = (arrays, tuple(old.name for old in carried))
-        return fixes
+                jobs[ordinal] = UpdateJob(carried, changes, found)
+        made = commit_updates(self._schema, list(jobs.values()))
+        return {
+            ordinal: (update, tuple(old.name for old in job.olds))
+            for (ordinal, job), update in zip(jobs.items(), made, strict=True)
+        }
 
     def _adding_plan(
         self, gained: Mapping[int, Mapping[int, tuple[str, ...]]]
@@ -838,9 +851,41 @@ class IndexWriter:
             return self._kept_view[1]
         readers = [w.reader for w in self._working]
         lives = [self._live_mask(w) for w in self._working]
-        view = SnapshotLinks(readers, self._find_live, live=lives, unstored=self._unstored)
+        joined = self._joined_doc_maps(readers)
+        self._keep_maps()
+        view = SnapshotLinks(
+            readers,
+            self._find_live,
+            live=lives,
+            unstored=self._unstored,
+            joined=joined,
+            made=self._made_maps,
+        )
         self._kept_view = (state, view)
         return view
+
+    def _keep_maps(self) -> None:
+        """Keep the segment lookups the last view made (:meth:`.SnapshotLinks.made_maps`)
+        for the next view, of this batch or the next: the segments a commit leaves as
+        they are need not make theirs again. Only those of segments in the batch are
+        kept (a segment merged away is not held open by them)."""
+        made = self._kept_view[1].made_maps() if self._kept_view is not None else self._made_maps
+        current = {working.reader.arrays_key for working in self._working}
+        self._made_maps = {key: maps for key, maps in made.items() if key in current}
+
+    def _joined_doc_maps(self, readers: Sequence[SegmentReader]) -> JoinedDocMaps | None:
+        """The title and URL maps of the big segments among ``readers`` joined
+        (:class:`.linkmaps.JoinedDocMaps`: one table a commit's key lookups search for
+        them all): the one kept from earlier commits while it holds the same segments'
+        arrays (a one-article commit's merges leave the big segments as they are),
+        else a new one (a merge replaced one of them, a rollback, another writer's
+        commit); ``None`` when no segment is big."""
+        members = [readers[at] for at in joined_members(readers)]
+        if not members:
+            self._joined = None
+        elif self._joined is None or not self._joined.holds(members):
+            self._joined = JoinedDocMaps(members)
+        return self._joined
 
     def _pointing_edges(self, view: SnapshotLinks) -> dict[int, set[int]]:
         """Per segment (working ordinal): its live links naming an id, URL key or title
@@ -895,16 +940,16 @@ class IndexWriter:
         return working.reader.stored_anchors
 
     def _hosted_fixes(
-        self, fixes: Mapping[int, tuple[dict[str, Any], tuple[str, ...]]], generation: int
+        self, fixes: Mapping[int, tuple[MadeUpdate, tuple[str, ...]]], generation: int
     ) -> dict[str, Any]:
         """The arrays of ``fixes`` as the commit's new segment holds them: one array
         packing every update (:func:`.anchorfile.packed_updates`)."""
         names = {ordinal: self._working[ordinal].entry.name for ordinal in fixes}
-        return packed_updates({names[o]: arrays for o, (arrays, _) in fixes.items()}, generation)
+        return packed_updates({names[o]: made.arrays for o, (made, _) in fixes.items()}, generation)
 
     def _write_anchor_fixes(
         self,
-        fixes: Mapping[int, tuple[dict[str, Any], tuple[str, ...]]],
+        fixes: Mapping[int, tuple[MadeUpdate, tuple[str, ...]]],
         generation: int,
         host: str | None,
     ) -> None:
@@ -917,19 +962,23 @@ class IndexWriter:
             (found,) = (w for w in self._working if w.entry.name == host)
             hosted = {compound_name(host): found.entry.files[compound_name(host)]}
             readers = {compound_name(host): found.reader}  # its file is open already
-        for ordinal, (arrays, replace) in fixes.items():
+        for ordinal, (made, replace) in fixes.items():
             working = self._working[ordinal]
             files = hosted
             if files is None:
                 stem = anchors_stem(working.entry.name, generation)
-                files = write_segment(self._directory, stem, {"arrays": arrays})
+                files = write_segment(self._directory, stem, {"arrays": made.arrays})
                 if not working.new:  # a new segment's files go with its name on a rollback
                     self._new_files.extend(files)
             (name,) = files
             self._state += 1  # its reader changes
             working.entry = with_update(working.entry, name, files, replace=replace)
             working.reader = working.reader.with_deletes(
-                self._directory, working.entry, ordinal, readers, {name: (generation, arrays)}
+                self._directory,
+                working.entry,
+                ordinal,
+                readers,
+                {name: (generation, made.arrays, made.strings)},
             )
 
     # -- flushing -----------------------------------------------------------------------
@@ -1186,7 +1235,7 @@ class IndexWriter:
             working = [*kept[:ordinal], installed, *kept[ordinal:]]
             self._working = working
             if anchors:
-                fixes = {ordinal: (update_arrays(self._schema, (), anchors), ())}
+                fixes = {ordinal: (MadeUpdate(update_arrays(self._schema, (), anchors)), ())}
                 self._write_anchor_fixes(fixes, generation, None)
             entries = []
             for old in working:

@@ -22,6 +22,7 @@ from libc.stdlib cimport calloc, free, malloc, qsort, realloc
 from libc.math cimport INFINITY, NAN, isnan
 from libc.string cimport memcpy, memset
 from cpython.pyport cimport PY_SSIZE_T_MAX
+from cpython.object cimport Py_SIZE
 from cpython cimport array as carray
 import array as pyarray
 
@@ -94,6 +95,37 @@ cdef inline cnp.ndarray _docs_array(object docs):
     if kind != cnp.NPY_UINT16 and kind != cnp.NPY_INT32:
         arr = _contiguous(arr, cnp.NPY_INT32)
     return arr
+
+
+cdef object _unit_values(
+    object values, int typenum, char code, const char* what, const void** data,
+    Py_ssize_t* size,
+):
+    """A per-unit (or per-slice) array of :func:`score_segment` and the address and
+    length of its items: a Python ``array`` of typecode ``code`` as it is (what
+    :func:`lay_out_units` makes: no buffer nor memoryview acquired, five of them a query
+    were 3% of a one-word query's instructions at 100k), else a one-dimensional numpy
+    array of ``typenum`` (made contiguous where it is not). Anything else is a
+    ValueError naming ``what``. The object returned keeps the items alive."""
+    cdef carray.array arr
+    cdef cnp.ndarray nd
+    if isinstance(values, carray.array):
+        arr = <carray.array>values
+        if arr.ob_descr.typecode == code:
+            data[0] = <const void*>arr.data.as_voidptr
+            size[0] = Py_SIZE(arr)
+            return arr
+    elif isinstance(values, np.ndarray):
+        nd = <cnp.ndarray>values
+        if cnp.PyArray_NDIM(nd) == 1 and cnp.PyArray_TYPE(nd) == typenum:
+            nd = _contiguous(nd, typenum)
+            data[0] = <const void*>cnp.PyArray_DATA(nd)
+            size[0] = cnp.PyArray_DIM(nd, 0)
+            return nd
+    raise ValueError(
+        f"{what.decode()} must be a one-dimensional {np.dtype(cnp.PyArray_DescrFromType(typenum))}"
+        " array"
+    )
 
 
 cdef inline cnp.ndarray _tfs_array(object tfs):
@@ -1436,10 +1468,10 @@ cdef Py_ssize_t _dense_best(
     return size
 
 
-cdef bint _growing(const float[:] weights, const float[:] bonuses) noexcept nogil:
+cdef bint _growing(const float* weights, const float* bonuses, Py_ssize_t n_units) noexcept nogil:
     """Whether every unit's weight and bonus is >= 0 (a doc's score only grows)."""
     cdef Py_ssize_t u
-    for u in range(weights.shape[0]):
+    for u in range(n_units):
         if weights[u] < 0 or bonuses[u] < 0:
             return False
     return True
@@ -1702,8 +1734,8 @@ cdef void _merge_lone(
 
 cdef int _merge_units_blocks(
     Walk* w, Py_ssize_t longest, list docs_arrays, list tfs_arrays, list mult_arrays,
-    list forms_arrays, const int32_t[:] owners, const float[:] weights,
-    const uint8_t[:] flags, const float[:] bonuses, float k1,
+    list forms_arrays, const int32_t* owners, const float* weights,
+    const uint8_t* flags, const float* bonuses, float k1,
 ) except -1:
     """Set up and run :func:`_merge_blocks_units`: the first unit's slice ``longest``
     walked by blocks, every other slice a cursor beside it."""
@@ -1723,7 +1755,7 @@ cdef int _merge_units_blocks(
             _start(&us.cursors[c], w)
             c += 1
         us.n = c
-        us.weights, us.flags, us.bonuses = &weights[0], &flags[0], &bonuses[0]
+        us.weights, us.flags, us.bonuses = weights, flags, bonuses
         _walked_forms(w, longest, forms_arrays, flags[0], bonuses[0])
         if not w.bad:
             _dispatch_units(
@@ -1820,8 +1852,8 @@ cdef void _merge_units(
 
 cdef int _merge_all(
     Walk* w, list docs_arrays, list tfs_arrays, list mult_arrays, list forms_arrays,
-    const int32_t[:] owners, const float[:] weights, const uint8_t[:] flags,
-    const float[:] bonuses, float k1,
+    const int32_t* owners, const float* weights, const uint8_t* flags,
+    const float* bonuses, float k1,
 ) except -1:
     """Set up and run :func:`_merge_units` over every slice."""
     cdef Py_ssize_t n = len(docs_arrays), p
@@ -1838,7 +1870,7 @@ cdef int _merge_all(
             cursors[p].unit = owners[p]
             _start(&cursors[p], w)
         if not w.bad:
-            _merge_units(cursors, n, &weights[0], &flags[0], &bonuses[0], k1, w)
+            _merge_units(cursors, n, weights, flags, bonuses, k1, w)
     finally:
         free(cursors)
     return 0
@@ -2085,10 +2117,10 @@ cpdef tuple score_segment(
     list tfs_parts,
     list mult_parts,
     list forms_parts,
-    const int32_t[:] owners,
-    const float[:] weights,
-    const uint8_t[:] flags,
-    const float[:] bonuses,
+    object owners_in,
+    object weights_in,
+    object flags_in,
+    object bonuses_in,
     float k1,
     object mask,
     Py_ssize_t max_doc,
@@ -2196,7 +2228,24 @@ cpdef tuple score_segment(
     cdef const float* other_xs_p = NULL
     cdef const float* joined_p = NULL
     cdef const uint16_t* in_walked_p = NULL
-    cdef Py_ssize_t n_units = weights.shape[0]
+    # (the per-unit arrays read through pointers: see _unit_values)
+    cdef const int32_t* owners
+    cdef const float* weights
+    cdef const uint8_t* flags
+    cdef const float* bonuses
+    cdef Py_ssize_t n_owners, n_units, n_flags, n_bonuses
+    cdef object owners_kept = _unit_values(
+        owners_in, cnp.NPY_INT32, b"i", b"owners", <const void**>&owners, &n_owners
+    )
+    cdef object weights_kept = _unit_values(
+        weights_in, cnp.NPY_FLOAT32, b"f", b"weights", <const void**>&weights, &n_units
+    )
+    cdef object flags_kept = _unit_values(
+        flags_in, cnp.NPY_UINT8, b"B", b"flags", <const void**>&flags, &n_flags
+    )
+    cdef object bonuses_kept = _unit_values(
+        bonuses_in, cnp.NPY_FLOAT32, b"f", b"bonuses", <const void**>&bonuses, &n_bonuses
+    )
     cdef Py_ssize_t total = 0, p, q, u, i, d, n_out = 0, count = 0, heap_size = 0, reach
     cdef Walk w
     cdef Entry* heap = NULL
@@ -2225,9 +2274,9 @@ cpdef tuple score_segment(
     cdef float* out_scores_p = NULL
     if len(tfs_parts) != n_parts or len(mult_parts) != n_parts or len(forms_parts) != n_parts:
         raise ValueError("every slice needs docs, tfs, multipliers and forms (or None)")
-    if owners.shape[0] != n_parts:
+    if n_owners != n_parts:
         raise ValueError("every slice needs an owner")
-    if bonuses.shape[0] != n_units or flags.shape[0] != n_units:
+    if n_bonuses != n_units or n_flags != n_units:
         raise ValueError("every unit needs a weight, a flag and a bonus")
     if keep < 0 or min_total < 0 or not floor >= 0:
         raise ValueError("keep, min_total and floor must be >= 0")
@@ -2285,7 +2334,7 @@ cpdef tuple score_segment(
     if mask_p != NULL:  # the postings a walk scores: those of the docs the mask keeps
         reach = <Py_ssize_t>(<double>total * _density(mask_p, max_doc))
     if blocks is not None and keep > 0 and (
-        not prune if n_units == 1 else _growing(weights, bonuses)
+        not prune if n_units == 1 else _growing(weights, bonuses, n_units)
     ):
         block_slice = blocks[0]
         if not 0 <= block_slice < n_parts or owners[block_slice] != 0:
@@ -2396,7 +2445,7 @@ cpdef tuple score_segment(
                 raise MemoryError()
         elif (
             not merging and not merging_blocks and not merging_units and not windowed
-            and keep > 0 and _growing(weights, bonuses)
+            and keep > 0 and _growing(weights, bonuses, n_units)
         ):
             # dense, the best ``keep``: chunk bounds let its passes skip most docs
             w.tops = <double*>calloc((max_doc >> CHUNK_SHIFT) + 1, sizeof(double))
@@ -2676,10 +2725,6 @@ def score_segments(
     cdef double floor = 0
     cdef list result = []
     cdef tuple call, arrays, found
-    cdef object weights_obj = None, flags_obj = None, bonuses_obj = None
-    cdef const float[:] weights
-    cdef const uint8_t[:] flags
-    cdef const float[:] bonuses
     cdef cnp.ndarray scores
     cdef const float* sp
     if len(max_docs) != n or (masks is not None and len(masks) != n):
@@ -2697,14 +2742,9 @@ def score_segments(
             arrays = call[0]
             if len(arrays) != 9:
                 raise ValueError("a segment's call needs nine arrays and figures")
-            if arrays[5] is not weights_obj:  # (one per query: shared by every segment)
-                weights, weights_obj = arrays[5], arrays[5]
-            if arrays[6] is not flags_obj:
-                flags, flags_obj = arrays[6], arrays[6]
-            if arrays[7] is not bonuses_obj:
-                bonuses, bonuses_obj = arrays[7], arrays[7]
             found = score_segment(
-                arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], weights, flags, bonuses,
+                arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6],
+                arrays[7],
                 arrays[8], None if masks is None else masks[s], max_docs[s], keep, call[1],
                 max(tracked - total, 0), call[2] if skip_blocks else None, floor,
                 call[3] if len(call) > 3 else None, call[4] if len(call) > 4 else 0,
@@ -2735,15 +2775,17 @@ cdef struct Ranked:
     int32_t at  # (its place in the segments' matches laid end to end)
 
 
-cdef int _compare_ranked(const void* a, const void* b) noexcept nogil:
+cdef inline int _rank_order(const Ranked* x, const Ranked* y) noexcept nogil:
     """Rank order: higher score first, then lower segment ordinal, then lower doc."""
-    cdef const Ranked* x = <const Ranked*>a
-    cdef const Ranked* y = <const Ranked*>b
     if x.score != y.score:
         return -1 if x.score > y.score else 1
     if x.ordinal != y.ordinal:
         return -1 if x.ordinal < y.ordinal else 1
     return (x.doc > y.doc) - (x.doc < y.doc)
+
+
+cdef int _compare_ranked(const void* a, const void* b) noexcept nogil:
+    return _rank_order(<const Ranked*>a, <const Ranked*>b)
 
 
 cdef list _ranked_arrays(list matched, bint any_docs):
@@ -2803,8 +2845,26 @@ cdef Ranked* _ranked(list arrays, list picks, Py_ssize_t n, bint ordered) except
             entries[j].at = <int32_t>j
             j += 1
     if ordered:
-        qsort(entries, n, sizeof(Ranked), _compare_ranked)
+        _sort_ranked(entries, n)
     return entries
+
+
+cdef void _sort_ranked(Ranked* entries, Py_ssize_t n) noexcept nogil:
+    """``entries`` in rank order (:func:`_rank_order`): by insertion for a page's few
+    (qsort's calls through a compare pointer were 1% of a kept one-word ids query's
+    instructions at 100k, in :func:`best_few`), else qsort."""
+    cdef Py_ssize_t i, j
+    cdef Ranked item
+    if n > INSERTION_MAX:
+        qsort(entries, n, sizeof(Ranked), _compare_ranked)
+        return
+    for i in range(1, n):
+        item = entries[i]
+        j = i
+        while j > 0 and _rank_order(&entries[j - 1], &item) > 0:
+            entries[j] = entries[j - 1]
+            j -= 1
+        entries[j] = item
 
 
 cdef Py_ssize_t _gallop(const void* docs, int kind, Py_ssize_t lo, Py_ssize_t n, Py_ssize_t d) noexcept nogil:

@@ -94,7 +94,12 @@ def top(
             if len(picked) >= k:
                 break
         return picked
-    count = sum(len(docs) for docs, _ in matched) if within is None else sum(map(len, within))
+    if within is None:
+        count = 0
+        for docs, _ in matched:  # (a loop: no generator made a query)
+            count += len(docs)
+    else:
+        count = sum(map(len, within))
     if count <= SMALL:  # (the compiled core's best few of each segment: sorted in C or Python)
         if kernel.core is not None:  # (picked from ``within`` in C too)
             sorted_few: list[Chosen] | None = kernel.core.best_few(matched, k, within)

@@ -271,6 +271,9 @@ class Compiler:
         variant: each other spelling of it the index holds (:meth:`_variants`), as its
         own unit weighted ``BM25FParams.spelling`` and scaled to the word's idf.
         (:meth:`words` skips the variants that are themselves query words.)"""
+        found = self._variants(term, fields)
+        if not found:  # (most words)
+            return ()
         weight = self.ctx.params.spelling
         return tuple(
             (
@@ -283,7 +286,7 @@ class Compiler:
                     weights=self.weights,
                 ),
             )
-            for variant, variant_fields, scale in self._variants(term, fields)
+            for variant, variant_fields, scale in found
         )
 
     def _variants(
@@ -299,28 +302,33 @@ class Compiler:
         if known is not None:
             return known
         ctx = self.ctx
-        n = ctx.total_docs
         df = ctx.max_doc_freq(fields, term)
         found: dict[str, list[str]] = {}
         for field in fields:
-            spellings = self.ctx.spelling(field)
+            spellings = ctx.spelling(field)
             variants = spellings.variants(term)
             if not df:  # a slip may hide an ending from the stemmer: করেছেণ
-                analyzer = self.ctx.analyzer(field)
+                analyzer = ctx.analyzer(field)
                 swapped = analyzer.filter_words(confusable_variants(term))
                 variants += tuple(t for t in swapped if t is not None and spellings.has(t))
-            for variant in dict.fromkeys(variants):
+            for variant in variants:  # (distinct: a field's spellings, then its slips)
                 if variant != term:
-                    found.setdefault(variant, []).append(field)
-        typed_idf = float(idf(n, df)) if df else 0.0
+                    held = found.get(variant)
+                    if held is None:
+                        found[variant] = [field]
+                    elif held[-1] != field:
+                        held.append(field)
         out = []
-        for variant, variant_fields in found.items():
-            scale = 1.0
-            if typed_idf:
-                variant_df = ctx.max_doc_freq(variant_fields, variant)
-                scale = typed_idf / float(idf(n, variant_df))
-            out.append((variant, tuple(variant_fields), scale))
-        result: tuple[tuple[str, tuple[str, ...], float], ...] = self.ctx.intern(key, tuple(out))
+        if found:  # (most words have no other spelling: no idf to figure)
+            n = ctx.total_docs
+            typed_idf = float(idf(n, df)) if df else 0.0
+            for variant, variant_fields in found.items():
+                scale = 1.0
+                if typed_idf:
+                    variant_df = ctx.max_doc_freq(variant_fields, variant)
+                    scale = typed_idf / float(idf(n, variant_df))
+                out.append((variant, tuple(variant_fields), scale))
+        result: tuple[tuple[str, tuple[str, ...], float], ...] = ctx.intern(key, tuple(out))
         return result
 
     def _bool(self, query: Bool) -> Compiled | None:
@@ -423,20 +431,39 @@ class Compiler:
             kind="terms", label=str(query), boost=query.boost, terms=terms, weights=fields
         )
 
+    def _phrase_fields(
+        self, field: str | None
+    ) -> tuple[dict[str, float], tuple[tuple[str, Analyzer | None, bool], ...]]:
+        """The fields a phrase searches (:meth:`fields_of`) and, per one of them holding
+        postings (nothing to read elsewhere: as words() and prefixes skip them), its
+        analyzer (None: a keyword field) and whether it keeps positions; kept per
+        snapshot, weights and field (a new phrase asks nothing of the schema)."""
+        key = (PER_WEIGHTS, "phrase fields", self.weights_key, field)
+        found: tuple[dict[str, float], tuple[tuple[str, Analyzer | None, bool], ...]] | None
+        found = self.ctx.interned.get(key)
+        if found is None:
+            ctx = self.ctx
+            fields = self.fields_of(field)
+            searched = []
+            for name in fields:
+                if ctx.has_postings(name):
+                    text = ctx.is_text(name)
+                    analyzer = ctx.analyzer(name) if text else None
+                    searched.append((name, analyzer, text and ctx.schema[name].positions))
+            found = ctx.intern(key, (fields, tuple(searched)))
+        return found
+
     def _phrase(self, text: str, field: str | None, boost: float, label: str) -> Compiled | None:
-        fields = self.fields_of(field)
+        fields, searched = self._phrase_fields(field)
         phrases: dict[str, tuple[tuple[int, str], ...]] = {}
         singles: dict[str, tuple[str, ...]] = {}
         analyzed: dict[int, tuple[tuple[int, str], ...]] = {}  # fields sharing an analyzer
-        for name in fields:
-            if not self.ctx.has_postings(name):
-                continue  # (nothing to read there: as words() and prefixes skip it)
-            if not self.ctx.is_text(name):
+        for name, analyzer, positions in searched:
+            if analyzer is None:  # (a keyword field)
                 key = self.keyword_key(text)
                 if key is not None:
                     singles[name] = (key,)
                 continue
-            analyzer = self.ctx.analyzer(name)
             pairs = analyzed.get(id(analyzer))
             if pairs is None:
                 sequence = analyzer.term_sequence(text)
@@ -446,7 +473,7 @@ class Compiler:
             if len(pairs) == 1:
                 singles[name] = (pairs[0][1],)
             elif pairs:
-                if not self.ctx.schema[name].positions:
+                if not positions:
                     # a phrase cannot be checked there: search the other fields
                     self.notes.append(
                         f"field {name!r} keeps no positions: phrase not searched there"
@@ -460,7 +487,7 @@ class Compiler:
             )
         if singles:
             return self.unit(kind="terms", label=label, boost=boost, terms=singles, weights=fields)
-        if not any(self.ctx.has_postings(name) for name in fields):
+        if not searched:
             self.notes.append(f"{label}: no document holds the fields it searches")
         return None
 

@@ -25,7 +25,8 @@ if TYPE_CHECKING:  # the compiler imports this module
     from bnsearch.search.compiler import Unit
 
 FloatArray = npt.NDArray[np.float32]
-#: (field, term) document frequencies a :class:`Context` remembers.
+#: (field, term) document frequencies a :class:`Context` remembers where the statistics
+#: come from outside (otherwise the reader remembers its own).
 DOC_FREQ_CACHE_TERMS = 65_536
 #: (unit, segment) posting slices a :class:`Context` remembers: the units of a cached
 #: plan (:class:`~bnsearch.search.searcher.Searcher` keeps the plans of recent queries)
@@ -71,6 +72,8 @@ class Context:
         #: global figures to score with instead of the snapshot's (a sharded index)
         self.statistics = statistics
         self.total_docs = reader.doc_count if statistics is None else statistics.total_docs
+        #: per segment its size (what every compiled search hands the core)
+        self.max_docs = [segment.max_doc for segment in reader.segments]
         self._tables: dict[tuple[str, float, float], npt.NDArray[np.float32]] = {}
         self._ceilings: dict[tuple[str, float, float], tuple[FloatArray, bool]] = {}
         self._dictionaries: dict[str, TermDictionary] = {}
@@ -106,6 +109,7 @@ class Context:
         self.page_marks: dict[int, tuple[Any, Any, Any]] = {}
         #: what :meth:`intern` keeps: ``key -> value``, for the compiler
         self.interned: dict[tuple[Any, ...], Any] = {}
+        self._lives: tuple[list[npt.NDArray[np.bool_] | None], list[int]] | None = None
 
     def intern(self, key: tuple[Any, ...], value: Any) -> Any:
         """The value kept under ``key``, or ``value`` (then kept): one object for one
@@ -139,6 +143,19 @@ class Context:
         self.positions.clear()
         self._doc_freqs.clear()
 
+    def lives(self) -> tuple[list[npt.NDArray[np.bool_] | None], list[int]]:
+        """Per segment of the snapshot, its live docs (None: nothing deleted) and its
+        doc count, as :func:`.unitstats.live_doc_freqs` reads them (made once: a
+        snapshot's deletions do not change)."""
+        found = self._lives
+        if found is None:
+            segments = self.reader.segments
+            found = self._lives = (
+                [segment.live if segment.del_count else None for segment in segments],
+                [segment.max_doc for segment in segments],
+            )
+        return found
+
     def analyzer(self, field: str) -> Analyzer:
         return self.schema.analyzer(field)
 
@@ -160,7 +177,10 @@ class Context:
 
     def doc_freq(self, field: str, term: str) -> int:
         """Live documents of the snapshot with ``term`` in ``field`` (remembered: the
-        common words of queries come back)."""
+        common words of queries come back; by the reader, which remembers its own
+        figures, unless the statistics come from outside)."""
+        if self.statistics is None:
+            return self.reader.doc_freq(field, term)
         key = (field, term)
         found = self._doc_freqs.get(key)
         if found is None:
@@ -175,12 +195,10 @@ class Context:
         """The largest :meth:`doc_freq` of ``term`` over ``fields`` (0 for none): one
         call for a word's figure in every field (its spelling variants' scale, a phrase's
         idf), each field's figure remembered as :meth:`doc_freq` does."""
-        known = self._doc_freqs
+        doc_freq = self.reader.doc_freq if self.statistics is None else self.doc_freq
         best = 0
         for field in fields:
-            found = known.get((field, term))
-            if found is None:
-                found = self.doc_freq(field, term)
+            found = doc_freq(field, term)
             if found > best:
                 best = found
         return best

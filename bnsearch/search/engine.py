@@ -421,11 +421,8 @@ class Evaluator:
         ctx = self.ctx
         if ctx.statistics is not None:  # global figures (a sharded index)
             dfs = [ctx.unit_doc_freq(u, int(df)) for u, df in zip(units, dfs, strict=True)]
-        idfs: list[float] = []
         unit_idf = self.unit_idf
-        for unit, df in zip(units, dfs, strict=True):  # (a loop: a query has a few units)
-            idfs.append(unit_idf(unit, int(df)))
-        return idfs
+        return [unit_idf(unit, int(df)) for unit, df in zip(units, dfs, strict=True)]
 
     def _flat_compiled(
         self,
@@ -456,14 +453,9 @@ class Evaluator:
         # the best ``keep`` scores of the segments before are a floor for the next (a doc
         # below the keep-th of them cannot be among the best ``keep`` of all)
         result, total, exact = core.score_segments(
-            calls,
-            masks,
-            [segment.max_doc for segment in self.segments],
-            keep,
-            track_total,
-            skip_blocks,
+            calls, masks, self.ctx.max_docs, keep, track_total, skip_blocks
         )
-        return Evaluated(result, total, total_is_exact=exact, complete=keep == 0)
+        return Evaluated(result, total, exact, keep == 0)  # (by place: no keywords' dict)
 
     def _segment_calls(
         self, core: Any, units: Sequence[Unit], prune: bool, skip_blocks: int | None = None
@@ -631,7 +623,8 @@ class Evaluator:
             record = kept.get(id(unit))
             if record is None or record.unit is not unit:
                 pieces = self._unit_pieces(unit)
-                record = UnitArgs(unit, pieces, kept=self._phrases_kept(unit, pieces))
+                kept_all = not unit.phrases or self._phrases_kept(unit, pieces)
+                record = UnitArgs(unit, pieces, kept=kept_all)
                 if record.kept:  # (a phrase's frequencies not kept: made again next time)
                     if len(kept) >= PARTS_CACHE_ENTRIES:
                         self.ctx.forget_units()  # (with their memos' room)
@@ -702,12 +695,13 @@ class Evaluator:
         idfs = self._idfs(units, [record.df for record in records])
         figures = []
         form_bonus = self.form_bonus
-        for unit, unit_idf in zip(units, idfs, strict=True):
+        keep = self.ctx.statistics is None
+        for unit, unit_idf, record in zip(units, idfs, records, strict=True):
             bonus = form_bonus(unit, unit_idf)
-            figures.append((unit.boost * unit_idf, bonus, unit.form_flag if bonus else 0))
-        if self.ctx.statistics is None:
-            for record, figure in zip(records, figures, strict=True):
+            figure = (unit.boost * unit_idf, bonus, unit.form_flag if bonus else 0)
+            if keep:
                 record.figure = figure
+            figures.append(figure)
         return figures
 
     def _block_bounds(
@@ -795,11 +789,9 @@ class Evaluator:
     def _live_dfs(self, records: list[UnitArgs]) -> None:
         """Sets each record's live documents in the snapshot (a document once however
         many of its slices hold it): one call for them all (:mod:`.unitstats`)."""
-        segments = self.segments
+        lives, max_docs = self.ctx.lives()
         dfs = unitstats.live_doc_freqs(
-            [[pieces[1] for pieces in record.pieces] for record in records],
-            [segment.live if segment.del_count else None for segment in segments],
-            [segment.max_doc for segment in segments],
+            [[pieces[1] for pieces in record.pieces] for record in records], lives, max_docs
         )
         for record, df in zip(records, dfs, strict=True):
             record.df = df

@@ -70,8 +70,14 @@ def ids_only(ctx: Context, chosen: list[Chosen], offset: int) -> IdHits:
     if len(segments) == 1:
         ids = segments[0].article_ids()
         found = [ids[doc] for _, doc, _ in chosen]
-    else:
-        found = [segments[ordinal].article_ids()[doc] for ordinal, doc, _ in chosen]
+    else:  # (each segment's ids asked for once: a page's hits share a few segments)
+        lists: dict[int, list[str]] = {}
+        found = []
+        for ordinal, doc, _ in chosen:
+            kept = lists.get(ordinal)
+            if kept is None:
+                kept = lists[ordinal] = segments[ordinal].article_ids()
+            found.append(kept[doc])
     return IdHits(found, [score for _, _, score in chosen], offset)
 
 

@@ -66,6 +66,15 @@ def _is_mark(char: str) -> bool:
     return unicodedata.category(char) in ("Mn", "Mc", "Me")
 
 
+def _without_leading_marks(chunk: str) -> str:
+    """``chunk`` without the combining marks it starts with: no suggested word starts
+    with a mark (the tokenizer keeps such a mark out of every word, so it is a slip)."""
+    start = 0
+    while start < len(chunk) and _is_mark(chunk[start]):
+        start += 1
+    return chunk[start:]
+
+
 def _best_replacement(word: str, analyzer: Analyzer, dictionary: TermDictionary) -> str | None:
     """The corrected spelling of one word (normalized), or None to keep it."""
     if not _BENGALI.search(word):
@@ -130,6 +139,8 @@ def did_you_mean(query: str, dictionary: TermDictionary, analyzer: Analyzer) -> 
             fixed = _best_replacement(chunk[start:end], analyzer, dictionary)
             if fixed is not None:
                 fixed_chunk = fixed_chunk[:start] + fixed + fixed_chunk[end:]
+        if fixed_chunk != chunk:  # a corrected chunk drops the stray signs before its
+            fixed_chunk = _without_leading_marks(fixed_chunk)  # first word (ংকরন -> করুন)
         changed = changed or fixed_chunk != chunk
         out.append(fixed_chunk)
     if not changed:
