@@ -199,8 +199,10 @@ def _icu_spans(chunks: list[str]) -> list[list[tuple[int, int]]]:
             position += 1
             chunk_start = chunk_end + 1
             chunk_end = chunk_start + len(chunks[position]) - skips[position]
-        shift = skips[position] - chunk_start
-        result[position].append((start + shift, end + shift))
+        start += _leading_marks(joined, start, end)
+        if start < end:  # a span of signs alone (a number sign after punctuation) is none
+            shift = skips[position] - chunk_start
+            result[position].append((start + shift, end + shift))
     return result
 
 
@@ -225,11 +227,16 @@ def _regroup(flat: list[_Item], counts: list[int]) -> list[tuple[_Item, ...]]:
     return [(next(items),) if count == 1 else tuple(islice(items, count)) for count in counts]
 
 
-def _leading_marks(chunk: str) -> int:
-    """How many combining or format characters open ``chunk`` (ICU glues them to the
-    whitespace before, so they belong to no word)."""
+def _leading_marks(text: str, start: int = 0, end: int | None = None) -> int:
+    """How many combining or format characters open ``text[start:end]``: they belong to
+    no word, at a chunk's start (ICU glues them to the whitespace before) and at a word's
+    (ICU starts a word with an Arabic number sign, U+0600, which a query typed without
+    the punctuation before it would lose: both sides drop it)."""
+    stop = len(text) if end is None else end
     skip = 0
-    while skip < len(chunk) and unicodedata.category(chunk[skip]) in _LEADING_MARK_CATEGORIES:
+    while (
+        start + skip < stop and unicodedata.category(text[start + skip]) in _LEADING_MARK_CATEGORIES
+    ):
         skip += 1
     return skip
 
