@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from types import ModuleType
 
+import pytest
+
 from bnsearch.articles import Article
 from bnsearch.index import Index
 from bnsearch.search import Searcher
@@ -102,3 +104,19 @@ def test_a_phrase_over_fields_no_document_holds_says_so() -> None:
     assert not any("stopwords" in note for note in empty.notes)
     found = searcher.search('"নির্বাচন কমিশন"', stored=False)
     assert found.total > 0 and not found.notes
+
+
+def test_the_readers_document_frequencies_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a server asked ever new words on one snapshot: the memo starts over past its bound
+    # and still answers what the segments say
+    from bnsearch.index import reader as reader_module
+
+    monkeypatch.setattr(reader_module, "MAX_DF_MEMO", 5)
+    reader = _index().reader()
+    words = ["নির্বাচন", "কমিশন", "খেলা", "বৈঠক", "মাঠ", "বৃষ্টি", "আজ", "নাই", *map(str, range(20))]
+    for field in ("title", "body"):
+        for term in words:
+            direct = sum(segment.doc_freq(field, term) for segment in reader.segments)
+            assert reader.doc_freq(field, term) == direct
+            assert len(reader._df) <= 5
+    assert reader.doc_freq("body", "নির্বাচন") > 0

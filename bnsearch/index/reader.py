@@ -36,6 +36,9 @@ from bnsearch.index.segment import SegmentReader, compound_name
 from bnsearch.index.store import row_article
 
 _OPEN_RETRIES = 5
+#: Document frequencies a reader remembers (field, term pairs asked of it); the memo starts
+#: over past this, so a server asked ever new words on one snapshot stays bounded.
+MAX_DF_MEMO = 200_000
 
 
 def read_manifest(directory: Directory) -> Manifest:
@@ -192,6 +195,8 @@ class IndexReader:
         cached = self._df.get(key)
         if cached is None:
             cached = sum(segment.doc_freq(field, term) for segment in self.segments)
+            if len(self._df) >= MAX_DF_MEMO:
+                self._df.clear()
             self._df[key] = cached
         return cached
 
