@@ -200,3 +200,36 @@ def test_a_bulk_builds_anchors_follow_the_sources_ids_across_batches() -> None:
         writer.commit()
         assert writer._links is not None  # the same graph, kept across the commits
     assert anchors(index) == [spelled[0], spelled[1], spelled[2], spelled[3]]
+
+
+def test_a_bulk_builds_commit_compares_no_anchors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bulk build's earlier flushes store no anchors, so its commit's anchor update
+    takes every target proposed anchors as changed without comparing any with stored
+    ones (``anchorfile.changed_anchors`` given no reader), and gives each article the
+    anchors a build flushing once gives it."""
+    import bnsearch.index.anchorfile as anchorfile
+
+    articles = [attrs.evolve(a, body=" ".join([a.body] * 40)) for a in linked(60)]
+    compared = []
+
+    def differ(first: tuple[str, ...], second: tuple[str, ...]) -> bool:
+        compared.append(first)
+        return not anchorfile.same_anchors(first, second)
+
+    monkeypatch.setattr(anchorfile, "_differ", differ)
+    stored = {}
+    for name, buffer_mb in (("flushes", 0.004), ("once", 64.0)):
+        index = Index.in_memory()
+        with index.writer(buffer_mb=buffer_mb, merge_policy=MergePolicy(merge_factor=1000)) as w:
+            w.add_many(articles)
+        reader = index.reader()
+        if name == "flushes":
+            assert len(reader.segments) > 3
+            assert compared == []
+        stored[name] = {}
+        for article in articles:
+            where = reader.find(article.id)
+            assert where is not None
+            stored[name][article.id] = sorted(reader.stored(*where).get("anchors") or ())
+    assert stored["flushes"] == stored["once"]
+    assert all(stored["once"].values())  # every article is linked to

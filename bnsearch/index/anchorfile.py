@@ -851,7 +851,7 @@ def changed_anchors(
     schema: Schema,
     segment: SegmentReader,
     proposed: Mapping[int, tuple[str, ...]],
-    stored: Callable[[int], tuple[str, ...]],
+    stored: Callable[[int], tuple[str, ...]] | None,
     *,
     cheap: bool = False,
 ) -> tuple[dict[int, tuple[str, ...]], Analyzed | None]:
@@ -866,8 +866,12 @@ def changed_anchors(
     article (the newsroom's commit) adds words, so its target is settled by length.
     ``cheap``: ``stored`` reads nothing (a segment of this batch, whose anchors its flush
     gave), so every doc is compared with it and nothing is analyzed ahead; so too when
-    some doc is proposed no anchors."""
+    some doc is proposed no anchors. ``stored`` ``None``: no doc of ``proposed`` holds
+    anchors (a segment of this batch whose flush gave none: a bulk build's), so the
+    docs proposed some are the changes, with nothing compared or analyzed ahead."""
     docs = sorted(proposed)
+    if stored is None:
+        return {doc: proposed[doc] for doc in docs if proposed[doc]}, None
     spec = _length_spec(schema)
     if cheap or spec is None or not all(proposed[doc] for doc in docs):
         lengths = None  # (a doc losing its last anchor would be analyzed for nothing)

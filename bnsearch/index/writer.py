@@ -657,30 +657,33 @@ class IndexWriter:
         # in doc order: neighbours share a stored block (read once, cached); a target not
         # found is deleted, or in the buffer (anchored at its flush)
         located = sorted(self._live_locations(self._anchor_changes))
-        targets = [target for _, _, target in located]
-        names: dict[int, dict[int, str]] = {}  # working ordinal -> doc -> its article id
-        for ordinal, doc, target in located:
-            names.setdefault(ordinal, {})[doc] = target
-        stored = {ordinal: self._stored_reader(ordinal, docs) for ordinal, docs in names.items()}
+        if not located:
+            return {}
+        ordinals, docs, targets = (list(column) for column in zip(*located, strict=True))
+        # each segment's docs are one run of located (sorted): a dict a run, no call a doc
+        sizes = [(ordinal, len(list(run))) for ordinal, run in itertools.groupby(ordinals)]
+        ends = list(itertools.accumulate(size for _, size in sizes))
+        spans = [(o, slice(end - size, end)) for (o, size), end in zip(sizes, ends, strict=True)]
+        names = {o: dict(zip(docs[at], targets[at], strict=True)) for o, at in spans}
+        stored = {o: self._stored_reader(o, of_segment) for o, of_segment in names.items()}
         read = None
         if self._given is not None:  # a target given none keeps its stored ones: read them
-            read = [stored[ordinal](doc) for ordinal, doc, _ in located]
+            read = [_read(stored[ordinal], doc) for ordinal, doc, _ in located]
         found = self._anchors(links, targets, read)
-        proposed: dict[int, dict[int, tuple[str, ...]]] = {}
-        for (ordinal, doc, _), new in zip(located, found, strict=True):
-            proposed.setdefault(ordinal, {})[doc] = new
+        proposed = {o: dict(zip(docs[at], found[at], strict=True)) for o, at in spans}
         return self._fixes(proposed, stored.__getitem__)
 
     def _fixes(
         self,
         proposed: Mapping[int, Mapping[int, tuple[str, ...]]],
-        stored_of: Callable[[int], Callable[[int], tuple[str, ...]]] | None,
+        stored_of: Callable[[int], Callable[[int], tuple[str, ...]] | None] | None,
         *,
         adds: bool = False,
     ) -> dict[int, tuple[MadeUpdate, tuple[str, ...]]]:
         """The anchor updates giving the docs of ``proposed`` (working ordinal -> doc ->
         anchors) those anchors, for the docs whose anchors differ from what they have
-        (``stored_of(ordinal)(doc)``; ``None``: every one differs, see
+        (``stored_of(ordinal)(doc)``, a segment's ``None``: its docs hold none, see
+        :meth:`_stored_reader`; ``stored_of`` ``None``: every one differs, see
         :meth:`_appended_anchors`). ``adds``: ``proposed`` holds the headlines each doc
         gains (:meth:`_appended_anchors`), written as an adding update (only they are
         analyzed; ``anchorfile.AnchorUpdate.adds``). When the segment's updates are due
@@ -928,14 +931,18 @@ class IndexWriter:
 
     def _stored_reader(
         self, ordinal: int, names: Mapping[int, str]
-    ) -> Callable[[int], tuple[str, ...]]:
+    ) -> Callable[[int], tuple[str, ...]] | None:
         """The stored anchors of segment ``ordinal``'s docs of ``names`` (doc -> article
         id), by doc: a segment of this batch with no update yet has the ones its flush
-        gave (none for a bulk build's earlier flushes: a dict made once, not a reader's
-        call a doc), any other segment its stored rows', read when asked."""
+        gave (a dict made once, not a reader's call a doc; ``None`` when its flush gave
+        none of them any, as a bulk build's earlier flushes give none: nothing to compare,
+        see :func:`.anchorfile.changed_anchors`), any other segment its stored rows',
+        read when asked."""
         working = self._working[ordinal]
         if working.new and not working.reader.anchor_updates:  # as its flush gave them
             flushed = self._flushed_anchors
+            if flushed.keys().isdisjoint(names.values()):
+                return None
             return {doc: flushed.get(name, ()) for doc, name in names.items()}.__getitem__
         return working.reader.stored_anchors
 
@@ -1079,7 +1086,8 @@ class IndexWriter:
 
     def _commit(self) -> CommitResult:
         generation = self._base.generation + 1
-        fixes = self._anchor_fixes()
+        with no_cycle_collection():  # a bulk build's: a tuple a target and ref, no cycle
+            fixes = self._anchor_fixes()
         # buffered articles take their anchors here; their segment hosts the updates
         host = self._flush(wait=True, extra=self._hosted_fixes(fixes, generation), final=True)
         self._write_anchor_fixes(fixes, generation, host)
@@ -1336,3 +1344,8 @@ class IndexWriter:
 def _number(segment: str) -> int:
     """The number of a segment name ``seg-NNNNNN``."""
     return int(segment.removeprefix("seg-"))
+
+
+def _read(stored: Callable[[int], tuple[str, ...]] | None, doc: int) -> tuple[str, ...]:
+    """A doc's stored anchors by a :meth:`IndexWriter._stored_reader` (``None``: none)."""
+    return () if stored is None else stored(doc)
