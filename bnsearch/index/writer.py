@@ -1086,8 +1086,7 @@ class IndexWriter:
 
     def _commit(self) -> CommitResult:
         generation = self._base.generation + 1
-        with no_cycle_collection():  # a bulk build's: a tuple a target and ref, no cycle
-            fixes = self._anchor_fixes()
+        fixes = self._anchor_fixes()
         # buffered articles take their anchors here; their segment hosts the updates
         host = self._flush(wait=True, extra=self._hosted_fixes(fixes, generation), final=True)
         self._write_anchor_fixes(fixes, generation, host)
