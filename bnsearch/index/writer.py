@@ -657,20 +657,18 @@ class IndexWriter:
         # in doc order: neighbours share a stored block (read once, cached); a target not
         # found is deleted, or in the buffer (anchored at its flush)
         located = sorted(self._live_locations(self._anchor_changes))
-        if not located:
-            return {}
-        ordinals, docs, targets = (list(column) for column in zip(*located, strict=True))
-        # each segment's docs are one run of located (sorted): a dict a run, no call a doc
-        sizes = [(ordinal, len(list(run))) for ordinal, run in itertools.groupby(ordinals)]
-        ends = list(itertools.accumulate(size for _, size in sizes))
-        spans = [(o, slice(end - size, end)) for (o, size), end in zip(sizes, ends, strict=True)]
-        names = {o: dict(zip(docs[at], targets[at], strict=True)) for o, at in spans}
-        stored = {o: self._stored_reader(o, of_segment) for o, of_segment in names.items()}
+        targets = [target for _, _, target in located]
+        names: dict[int, dict[int, str]] = {}  # working ordinal -> doc -> its article id
+        for ordinal, doc, target in located:
+            names.setdefault(ordinal, {})[doc] = target
+        stored = {ordinal: self._stored_reader(ordinal, docs) for ordinal, docs in names.items()}
         read = None
         if self._given is not None:  # a target given none keeps its stored ones: read them
             read = [_read(stored[ordinal], doc) for ordinal, doc, _ in located]
         found = self._anchors(links, targets, read)
-        proposed = {o: dict(zip(docs[at], found[at], strict=True)) for o, at in spans}
+        proposed: dict[int, dict[int, tuple[str, ...]]] = {}
+        for (ordinal, doc, _), new in zip(located, found, strict=True):
+            proposed.setdefault(ordinal, {})[doc] = new
         return self._fixes(proposed, stored.__getitem__)
 
     def _fixes(
