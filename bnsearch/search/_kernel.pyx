@@ -3170,6 +3170,8 @@ cdef inline Py_ssize_t _doc_at(const void* docs, int kind, Py_ssize_t i) noexcep
 
 
 cdef inline int64_t _position_at(const void* positions, int kind, Py_ssize_t i) noexcept nogil:
+    """Item ``i`` of a positions array, or of a tfs array (:func:`_tfs_array`: the
+    same kinds)."""
     if kind == cnp.NPY_UINT8:
         return (<const uint8_t*>positions)[i]
     if kind == cnp.NPY_UINT16:
@@ -3404,17 +3406,6 @@ cdef void _locate(
             ends[k] = offsets[lo + 1]
 
 
-cdef inline int64_t _tf_at(const void* tfs, int kind, Py_ssize_t i) noexcept nogil:
-    """Item ``i`` of a tfs array of :func:`_tfs_array`'s kinds."""
-    if kind == cnp.NPY_UINT8:
-        return (<const uint8_t*>tfs)[i]
-    if kind == cnp.NPY_UINT16:
-        return (<const uint16_t*>tfs)[i]
-    if kind == cnp.NPY_UINT32:
-        return (<const uint32_t*>tfs)[i]
-    return (<const int64_t*>tfs)[i]
-
-
 cdef void _locate_walking(
     const doc_t* term_docs, Py_ssize_t length, const void* tfs, int tkind, int64_t first,
     Py_ssize_t n_positions, const int32_t* docs, Py_ssize_t n_docs, Py_ssize_t e,
@@ -3429,12 +3420,12 @@ cdef void _locate_walking(
         begins[c * n_entries + e] = -1
     for c in range(n_docs):
         while lo < length and term_docs[lo] < docs[c]:
-            at += _tf_at(tfs, tkind, lo)
+            at += _position_at(tfs, tkind, lo)
             lo += 1
         if lo >= length:
             break
         if term_docs[lo] == docs[c]:
-            end = at + _tf_at(tfs, tkind, lo)
+            end = at + _position_at(tfs, tkind, lo)
             if at < 0 or end < at or end > n_positions:
                 bad[0] = 1
                 return
