@@ -360,15 +360,25 @@ def _pairs_by_definition(
     return (weights.astype(np.float64)[:, None] * saturated).sum(axis=0).astype(np.float32)
 
 
-@pytest.mark.parametrize(("spread", "clustered"), [(1, False), (40_000, False), (1, True)])
+@pytest.mark.parametrize(
+    ("spread", "clustered", "walked"),
+    [
+        (1, False, False),
+        (40_000, False, False),
+        (1, True, False),
+        (1, False, True),
+        (1, True, True),
+    ],
+)
 def test_proximity_scores_count_every_pair_once(
-    core: ModuleType, spread: int, clustered: bool
+    core: ModuleType, spread: int, clustered: bool, walked: bool
 ) -> None:
     """The compiled rerank against the rule itself, on random postings: short and long
     lists (merged, and searched from where an even spread puts a doc), positions close
     together (the position table) and far apart (sorted), two fields; ``clustered``:
     postings crowded at both ends of the segment and reranked docs between and among
-    them, where that guess is far off."""
+    them, where that guess is far off; ``walked``: every other entry given by its tfs
+    and first position instead of its offsets (found by a walk summing the tfs)."""
     rng = np.random.default_rng(spread + clustered)
     max_doc, n_labels = 3000, 4
     pair_row = np.full((n_labels, n_labels, 3), -1, dtype=np.int64)
@@ -400,8 +410,13 @@ def test_proximity_scores_count_every_pair_once(
             )
         )
     docs = np.sort(rng.choice(max_doc, 50, replace=False)).astype(np.int32)
-    got = core.proximity_scores(fields, docs, pair_row, weights, 0.3)
     expected = _pairs_by_definition(fields, docs, pair_row, weights)
+    if walked:
+        for _, entry_offsets, *_ in fields:
+            for e in range(0, len(entry_offsets), 2):
+                offsets = entry_offsets[e]
+                entry_offsets[e] = (np.diff(offsets).astype(np.uint8), int(offsets[0]))
+    got = core.proximity_scores(fields, docs, pair_row, weights, 0.3)
     assert np.count_nonzero(expected) > 10  # pairs were found: the comparison is not empty
     assert got.dtype == np.float32 and np.array_equal(got, expected)
     # the same docs picked by their indices among more (uint16 docs), each bonus added

@@ -55,10 +55,14 @@ QUERIES = [
 ]
 
 
-@pytest.fixture(params=["scan", "search"])
+@pytest.fixture(params=["scan-walk", "search-offsets"])
 def strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both ways of finding the reranked docs' postings: one scan, or a search per term."""
-    monkeypatch.setattr(rerank, "SEARCH_NS_PER_TERM", 10**12 if request.param == "scan" else 0)
+    """Both ways of finding the reranked docs' postings: one scan, or a search per term
+    (numpy); the compiled core's: every pair word's postings walked summing their tfs,
+    or every word's offsets read (:data:`rerank.WALK_POSTINGS`)."""
+    scan = request.param == "scan-walk"
+    monkeypatch.setattr(rerank, "SEARCH_NS_PER_TERM", 10**12 if scan else 0)
+    monkeypatch.setattr(rerank, "WALK_POSTINGS", 10**12 if scan else -1)
     return str(request.param)
 
 

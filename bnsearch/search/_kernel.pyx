@@ -3170,6 +3170,8 @@ cdef inline Py_ssize_t _doc_at(const void* docs, int kind, Py_ssize_t i) noexcep
 
 
 cdef inline int64_t _position_at(const void* positions, int kind, Py_ssize_t i) noexcept nogil:
+    """Item ``i`` of a positions array, or of a tfs array (:func:`_tfs_array`: the
+    same kinds)."""
     if kind == cnp.NPY_UINT8:
         return (<const uint8_t*>positions)[i]
     if kind == cnp.NPY_UINT16:
@@ -3404,6 +3406,34 @@ cdef void _locate(
             ends[k] = offsets[lo + 1]
 
 
+cdef void _locate_walking(
+    const doc_t* term_docs, Py_ssize_t length, const void* tfs, int tkind, int64_t first,
+    Py_ssize_t n_positions, const int32_t* docs, Py_ssize_t n_docs, Py_ssize_t e,
+    Py_ssize_t n_entries, int64_t* begins, int64_t* ends, int* bad,
+) noexcept nogil:
+    """:func:`_locate` for an entry given by its tfs and where its first posting's
+    positions start (no offsets array): one walk through its postings summing the tfs
+    (a short list's, where building and keeping offsets costs more than the walk)."""
+    cdef Py_ssize_t c, k, lo = 0
+    cdef int64_t at = first, end
+    for c in range(n_docs):
+        begins[c * n_entries + e] = -1
+    for c in range(n_docs):
+        while lo < length and term_docs[lo] < docs[c]:
+            at += _position_at(tfs, tkind, lo)
+            lo += 1
+        if lo >= length:
+            break
+        if term_docs[lo] == docs[c]:
+            end = at + _position_at(tfs, tkind, lo)
+            if at < 0 or end < at or end > n_positions:
+                bad[0] = 1
+                return
+            k = c * n_entries + e
+            begins[k] = at
+            ends[k] = end
+
+
 cdef int _field_pairs(
     Pairs* s, list entry_docs, list entry_offsets, object label_array,
     const int32_t* docs, Py_ssize_t n_docs, Py_ssize_t n_positions, int64_t* begins,
@@ -3412,7 +3442,9 @@ cdef int _field_pairs(
     """Count one field's pairs in every column (``s.counts`` zeroed first)."""
     cdef Py_ssize_t n_entries = len(entry_docs)
     cdef Py_ssize_t e, c, length
-    cdef cnp.ndarray term_docs, offsets
+    cdef cnp.ndarray term_docs, offsets, tfs_arr
+    cdef object walked
+    cdef int64_t first
     cdef cnp.ndarray label_arr = _contiguous(label_array, cnp.NPY_INT32)
     cdef const int32_t* labels = <const int32_t*>cnp.PyArray_DATA(label_arr)
     cdef const void* dp
@@ -3426,12 +3458,29 @@ cdef int _field_pairs(
         if labels[e] < 0 or labels[e] >= s.n_labels:
             raise ValueError("a label outside pair_row")
         term_docs = _docs_array(entry_docs[e])
-        offsets = _contiguous(entry_offsets[e], cnp.NPY_INT64)
         length = cnp.PyArray_DIM(term_docs, 0)
-        if cnp.PyArray_DIM(offsets, 0) != length + 1:
-            raise ValueError("an entry needs one offset more than it has docs")
         dp = cnp.PyArray_DATA(term_docs)
         dkind = cnp.PyArray_TYPE(term_docs)
+        walked = entry_offsets[e]
+        if type(walked) is tuple:  # (tfs, first): walked, no offsets
+            tfs_arr = _tfs_array(walked[0])
+            first = walked[1]
+            if cnp.PyArray_NDIM(tfs_arr) != 1 or cnp.PyArray_DIM(tfs_arr, 0) != length:
+                raise ValueError("an entry needs one tf a doc")
+            if dkind == cnp.NPY_UINT16:
+                _locate_walking(<const uint16_t*>dp, length, cnp.PyArray_DATA(tfs_arr),
+                                cnp.PyArray_TYPE(tfs_arr), first, n_positions, docs, n_docs,
+                                e, n_entries, begins, ends, &bad)
+            else:
+                _locate_walking(<const int32_t*>dp, length, cnp.PyArray_DATA(tfs_arr),
+                                cnp.PyArray_TYPE(tfs_arr), first, n_positions, docs, n_docs,
+                                e, n_entries, begins, ends, &bad)
+            if bad:
+                raise _out_of_range()
+            continue
+        offsets = _contiguous(walked, cnp.NPY_INT64)
+        if cnp.PyArray_DIM(offsets, 0) != length + 1:
+            raise ValueError("an entry needs one offset more than it has docs")
         op = <const int64_t*>cnp.PyArray_DATA(offsets)
         if dkind == cnp.NPY_UINT16:
             _locate(<const uint16_t*>dp, length, op, n_positions, docs, n_docs, e, n_entries,
@@ -3474,7 +3523,9 @@ def proximity_scores(
     ``fields`` holds, per field with pair words, ``(entry_docs, entry_offsets,
     positions, labels, multiplier)``: entry ``e`` is a pair word's postings
     (``entry_docs[e]``, sorted) with their offsets into ``positions`` (the field's whole
-    position array), ``labels[e]`` (int32) its row in ``pair_row[first, second, gap]``
+    position array; or a tuple ``(tfs, first)``: the postings' tfs and where the first
+    one's positions start, the others' following, found by a walk summing the tfs),
+    ``labels[e]`` (int32) its row in ``pair_row[first, second, gap]``
     (the pair's number, or -1), ``multiplier`` the field's float32 ``x`` multiplier per
     doc of the segment. Two occurrences make a pair when one stands one or two positions
     after the other. A pair's ``x`` in a doc is its count times the multiplier summed

@@ -180,14 +180,20 @@ def _pair_weights(ctx: Context, plan: RerankPlan, fields: list[str]) -> FloatArr
     if weight is None:
         n = ctx.total_docs
         # each pair word's df: the largest over the fields
-        term_idf = {
-            term: float(idf(n, max((ctx.doc_freq(f, term) for f in fields), default=0)))
-            for term in plan.label
-        }
+        term_idf = {term: float(idf(n, ctx.max_doc_freq(fields, term))) for term in plan.label}
         pair_idf = [term_idf[a] + (term_idf[b] if b != a else 0.0) for _, a, b in plan.pairs]
         weight = np.array(pair_idf, dtype=np.float32) * np.float32(ctx.params.proximity)
         plan.memo["weight"] = weight
     return weight
+
+
+#: A pair word with at most this many postings in a field is found in the reranked docs
+#: by the compiled core walking its postings and summing their tfs, every search (no
+#: offsets array: the core's call at 100k, reads kept, measured the same as with every
+#: word's offsets, 28.8 against 28.9 us a query); a longer one by its offsets
+#: (:func:`~.phrases.term_positions`: a pass over the list and a few us of calls and
+#: bookkeeping, then kept in the positions cache, where a word met again finds them).
+WALK_POSTINGS = 4096
 
 
 def _field_reads(
@@ -198,10 +204,12 @@ def _field_reads(
     weights: Mapping[str, float],
 ) -> list[tuple[Any, ...]]:
     """What the compiled core reads per field with pair words in ``segment``: the
-    words' postings, offsets, the field's positions, their rows and the field's
-    multiplier. Kept beside the positions cache (:attr:`PositionsCache.derived`) while
-    it holds every entry they refer to: the offsets are new arrays as long as their
-    posting lists, which only that cache, bounded by bytes, may keep alive."""
+    words' postings, where their positions are (a short list's tfs and first position,
+    walked: :data:`WALK_POSTINGS`; a long one's offsets), the field's positions, their
+    rows and the field's multiplier. Kept beside the positions cache
+    (:attr:`PositionsCache.derived`) while it holds every entry they refer to: the
+    offsets are new arrays as long as their posting lists, which only that cache,
+    bounded by bytes, may keep alive (the tfs are views of the segment's)."""
     cache = ctx.positions
     key = (id(plan), segment.ordinal)
     found = cache.derived.get(key)
@@ -211,16 +219,21 @@ def _field_reads(
     reads: list[tuple[Any, ...]] = []
     used: list[tuple[tuple[int, str, str], PositionsEntry]] = []
     for field in fields:
-        entries, labels = _pair_entries(ctx, segment, field, plan)
-        if entries:
+        walked = _walked_entries(ctx, segment, field, plan, used)
+        if walked is None:  # (positions of their own: offsets over them joined)
+            entries, labels = _pair_entries(ctx, segment, field, plan)
             terms = _found_terms(plan, labels)
             used += [((segment.ordinal, field, t), e) for t, e in zip(terms, entries, strict=True)]
             entries = shared_positions(entries)
+            positions = entries[0][2] if entries else None
+            walked = ([e[0] for e in entries], [e[1] for e in entries], labels, positions)
+        docs, places, labels, positions = walked
+        if docs:
             reads.append(
                 (
-                    [entry[0] for entry in entries],
-                    [entry[1] for entry in entries],
-                    entries[0][2],
+                    docs,
+                    places,
+                    positions,
                     np.array(labels, dtype=np.int32),
                     ctx.multiplier(segment, field, weights[field]),
                 )
@@ -230,6 +243,40 @@ def _field_reads(
             cache.derived.clear()
         cache.derived[key] = (plan, reads)
     return reads
+
+
+def _walked_entries(
+    ctx: Context,
+    segment: SegmentReader,
+    field: str,
+    plan: RerankPlan,
+    used: list[tuple[tuple[int, str, str], PositionsEntry]],
+) -> tuple[list[Any], list[Any], list[int], Any] | None:
+    """The compiled core's entries of the pair words found in one field: their docs,
+    where their positions are (``(tfs, first)`` for a short list, walked; offsets for a
+    long one, whose cache entry goes to ``used``), their rows, and the field's position
+    array (None: no word found). ``None`` where the words' positions are not in
+    one array (a refreshed reader's deferred anchors: their offsets must be joined)."""
+    runs = []
+    for term, label in plan.label.items():
+        run = segment.position_run(field, term)
+        if run is not None and len(run[0]):
+            runs.append((term, label, run))
+    if any(run[3] is not runs[0][2][3] for _, _, run in runs):
+        return None
+    docs: list[Any] = []
+    places: list[Any] = []
+    for term, _, run in runs:
+        docs.append(run[0])
+        if len(run[0]) <= WALK_POSTINGS:
+            places.append((run[1], run[2]))
+        else:
+            entry = term_positions(segment, field, term, ctx.positions)
+            assert entry is not None
+            used.append(((segment.ordinal, field, term), entry))
+            places.append(entry[1])
+    positions = runs[0][2][3] if runs else None
+    return docs, places, [label for _, label, _ in runs], positions
 
 
 def _found_terms(plan: RerankPlan, labels: list[int]) -> list[str]:
