@@ -152,7 +152,7 @@ class Context:
             segments = self.reader.segments
             found = self._lives = (
                 [segment.live if segment.del_count else None for segment in segments],
-                [segment.max_doc for segment in segments],
+                self.max_docs,
             )
         return found
 
