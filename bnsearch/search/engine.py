@@ -422,7 +422,10 @@ class Evaluator:
         if ctx.statistics is not None:  # global figures (a sharded index)
             dfs = [ctx.unit_doc_freq(u, int(df)) for u, df in zip(units, dfs, strict=True)]
         unit_idf = self.unit_idf
-        return [unit_idf(unit, int(df)) for unit, df in zip(units, dfs, strict=True)]
+        found = []
+        for unit, df in zip(units, dfs, strict=True):  # (a loop: no function made a call)
+            found.append(unit_idf(unit, int(df)))
+        return found
 
     def _flat_compiled(
         self,
@@ -512,12 +515,19 @@ class Evaluator:
         for ordinal, segment in enumerate(self.segments):
             arrays = (*laid[ordinal], weights, flags, bonuses, k1)
             blocks = None
-            if skip_blocks is not None and _may_skip(
-                records[0].pieces[ordinal][0],
-                overall,
-                skip_blocks,
-                core.BLOCK_OTHERS_RATIO,
-                sum(len(part[1]) for record in records[1:] for part in record.pieces[ordinal][0]),
+            # (``overall`` first: _may_skip's own first test, without the others' sum)
+            if (
+                skip_blocks is not None
+                and overall > skip_blocks
+                and _may_skip(
+                    records[0].pieces[ordinal][0],
+                    overall,
+                    skip_blocks,
+                    core.BLOCK_OTHERS_RATIO,
+                    sum(
+                        len(part[1]) for record in records[1:] for part in record.pieces[ordinal][0]
+                    ),
+                )
             ):
                 blocks = records[0].block_bounds(self, ordinal, segment, bool(flags[0]))
             memo = None
@@ -692,7 +702,10 @@ class Evaluator:
         self, units: Sequence[Unit], records: list[UnitArgs]
     ) -> list[tuple[float, float, int]]:
         """:meth:`_figures` made from the units' live document frequencies."""
-        idfs = self._idfs(units, [record.df for record in records])
+        dfs = []
+        for record in records:  # (a loop: no function made a call)
+            dfs.append(record.df)
+        idfs = self._idfs(units, dfs)
         figures = []
         form_bonus = self.form_bonus
         keep = self.ctx.statistics is None
@@ -790,9 +803,13 @@ class Evaluator:
         """Sets each record's live documents in the snapshot (a document once however
         many of its slices hold it): one call for them all (:mod:`.unitstats`)."""
         lives, max_docs = self.ctx.lives()
-        dfs = unitstats.live_doc_freqs(
-            [[pieces[1] for pieces in record.pieces] for record in records], lives, max_docs
-        )
+        slices = []
+        for record in records:  # (loops: a comprehension makes a function a call)
+            docs = []
+            for pieces in record.pieces:
+                docs.append(pieces[1])
+            slices.append(docs)
+        dfs = unitstats.live_doc_freqs(slices, lives, max_docs)
         for record, df in zip(records, dfs, strict=True):
             record.df = df
 
