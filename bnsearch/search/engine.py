@@ -116,7 +116,7 @@ class UnitArgs:
 
     __slots__ = ("alone", "blocks", "df", "figure", "joined", "kept", "pieces", "scoring", "unit")
 
-    def __init__(self, unit: Unit, pieces: list[Pieces], *, kept: bool) -> None:
+    def __init__(self, unit: Unit, pieces: list[Pieces], kept: bool) -> None:
         self.unit = unit
         self.pieces = pieces
         #: whether the slice cache holds the phrase frequencies of ``pieces`` (always, for
@@ -350,9 +350,15 @@ class Evaluator:
         words: dict[str, list[str]] = {}  # (a word's fields: its figure is their largest)
         for field, pairs in unit.phrases.items():
             for _, term in pairs:
-                words.setdefault(term, []).append(field)
+                fields = words.get(term)
+                if fields is None:
+                    words[term] = [field]
+                else:
+                    fields.append(field)
         max_doc_freq = self.ctx.max_doc_freq
-        value = float(sum(idf(n, max_doc_freq(fields, term)) for term, fields in words.items()))
+        value = 0.0
+        for term, fields in words.items():  # (a loop: no generator made a phrase)
+            value += idf(n, max_doc_freq(fields, term))
         self.ctx.intern(key, (unit, value))
         return value
 
@@ -634,7 +640,7 @@ class Evaluator:
             if record is None or record.unit is not unit:
                 pieces = self._unit_pieces(unit)
                 kept_all = not unit.phrases or self._phrases_kept(unit, pieces)
-                record = UnitArgs(unit, pieces, kept=kept_all)
+                record = UnitArgs(unit, pieces, kept_all)  # (by place: no keywords' dict)
                 if record.kept:  # (a phrase's frequencies not kept: made again next time)
                     if len(kept) >= PARTS_CACHE_ENTRIES:
                         self.ctx.forget_units()  # (with their memos' room)
