@@ -316,13 +316,12 @@ class Compiler:
                         held.append(field)
         out = []
         if found:  # (most words have no other spelling: no idf to figure)
-            n = ctx.total_docs
-            typed_idf = float(idf(n, df)) if df else 0.0
+            typed_idf = ctx.idf(df) if df else 0.0
             for variant, variant_fields in found.items():
                 scale = 1.0
                 if typed_idf:
                     variant_df = ctx.max_doc_freq(variant_fields, variant)
-                    scale = typed_idf / float(idf(n, variant_df))
+                    scale = typed_idf / ctx.idf(variant_df)
                 out.append((variant, tuple(variant_fields), scale))
         result: tuple[tuple[str, tuple[str, ...], float], ...] = ctx.intern(key, tuple(out))
         return result

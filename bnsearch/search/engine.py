@@ -35,7 +35,7 @@ from bnsearch.search.context import (
     Context,
 )
 from bnsearch.search.phrases import phrase_frequencies
-from bnsearch.search.scoring import idf, saturate
+from bnsearch.search.scoring import saturate
 
 FloatArray = npt.NDArray[np.float32]
 DocScores = tuple[npt.NDArray[Any], FloatArray]
@@ -340,9 +340,8 @@ class Evaluator:
 
     def unit_idf(self, unit: Unit, df: int) -> float:
         """The idf of a unit (a phrase weighs the sum of its words' idf, as in Lucene)."""
-        n = self.ctx.total_docs
         if unit.kind != "phrase":
-            return float(idf(n, df))
+            return self.ctx.idf(df)
         key = ("phrase idf", id(unit))  # (its words' figures: remembered per unit)
         known = self.ctx.interned.get(key)
         if known is not None and known[0] is unit:
@@ -356,9 +355,10 @@ class Evaluator:
                 else:
                     fields.append(field)
         max_doc_freq = self.ctx.max_doc_freq
+        word_idf = self.ctx.idf
         value = 0.0
         for term, fields in words.items():  # (a loop: no generator made a phrase)
-            value += idf(n, max_doc_freq(fields, term))
+            value += word_idf(max_doc_freq(fields, term))
         self.ctx.intern(key, (unit, value))
         return value
 
