@@ -490,11 +490,14 @@ class Evaluator:
             if found is not None and all(map(operator.is_, found[0], units)):  # (ids matched)
                 return found[1]
         records = self._records(units)
+        shares = []
+        for record in records:  # (a loop: no function made a call)
+            shares.append(record.pieces)
         # laid end to end by the core (float32 weights and bonuses, uint8 flags, int32
         # owners), in MaxScore's order (the units that can add most first) when it may
         # prune: a new combination of units met before pays no Python loop per slice
         weights, flags, bonuses, prune, order, laid = core.lay_out_units(
-            [record.pieces for record in records],
+            shares,
             self._figures(units, records),
             prune,
             len(self.segments),
