@@ -47,6 +47,8 @@ cdef class TermTable:
     cdef const int64_t* ptr64
     cdef object docs, tfs, forms
     cdef bint holds
+    # the postings are plain native ndarrays: :func:`word_pieces` makes its views itself
+    cdef bint direct
     # the field's position pointers (:meth:`hold_positions`): term ``i``'s first position
     cdef const uint32_t* pos32
     cdef const int64_t* pos64
@@ -84,6 +86,7 @@ cdef class TermTable:
         self._keys = keys
         self.keys = keys_p
         self.holds = False
+        self.direct = False
         self.ptr32 = NULL
         self.ptr64 = NULL
         self.pos32 = NULL
@@ -113,6 +116,7 @@ cdef class TermTable:
                 self.ptr64 = NULL
                 return False
         self._indptr, self.docs, self.tfs, self.forms = ptr, docs, tfs, forms
+        self.direct = _plain(docs) and _plain(tfs) and (forms is None or _plain(forms))
         self.holds = True
         return True
 
@@ -236,6 +240,39 @@ cdef class TermTable:
         return -1
 
 
+cdef bint _plain(object arr):
+    """Whether ``arr`` is a plain ndarray of integers, one-dimensional, contiguous,
+    aligned and in native byte order: :func:`_view` may make its slices."""
+    if type(arr) is not np.ndarray:
+        return False
+    cdef cnp.ndarray a = <cnp.ndarray>arr
+    return (
+        cnp.PyArray_NDIM(a) == 1
+        and cnp.PyArray_ISINTEGER(a)
+        and cnp.PyArray_IS_C_CONTIGUOUS(a)
+        and cnp.PyArray_ISALIGNED(a)
+        and cnp.PyArray_ISNOTSWAPPED(a)
+    )
+
+
+cdef object _view(object arr, Py_ssize_t start, Py_ssize_t end, bint direct):
+    """``arr[start:end]`` (``0 <= start <= end <= len(arr)``): where ``direct`` (``arr``
+    is :func:`_plain`) made here, as numpy's slice makes it (the same dtype, memory,
+    base and writeability) without a slice object and numpy's indexing (82 against
+    25 ns a view, 13x's measurement)."""
+    if not direct:
+        return arr[start:end]
+    cdef cnp.ndarray a = <cnp.ndarray>arr
+    cdef cnp.npy_intp n = end - start
+    cdef cnp.ndarray view = cnp.PyArray_SimpleNewFromData(
+        1, &n, cnp.PyArray_TYPE(a), cnp.PyArray_BYTES(a) + start * cnp.PyArray_ITEMSIZE(a)
+    )
+    if not cnp.PyArray_ISWRITEABLE(a):
+        cnp.PyArray_CLEARFLAGS(view, cnp.NPY_ARRAY_WRITEABLE)
+    cnp.set_array_base(view, a)  # (keeps ``arr`` alive; numpy collapses a chain of views)
+    return view
+
+
 def word_pieces(bytes term, list layout):
     """A word's share of the compiled core's arguments in every segment, from one call:
     ``layout`` holds per segment a list of ``(field, table, multiplier)`` (the unit's
@@ -264,9 +301,9 @@ def word_pieces(bytes term, list layout):
             start, end = table._ptr(index), table._ptr(index + 1)
             if end <= start:
                 continue
-            found_docs = table.docs[start:end]
-            found_tfs = table.tfs[start:end]
-            found_forms = None if table.forms is None else table.forms[start:end]
+            found_docs = _view(table.docs, start, end, table.direct)
+            found_tfs = _view(table.tfs, start, end, table.direct)
+            found_forms = None if table.forms is None else _view(table.forms, start, end, table.direct)
             parts.append((field, found_docs, found_tfs, start))
             docs.append(found_docs)
             tfs.append(found_tfs)
