@@ -351,7 +351,7 @@ def written_update(
         found = arrays.get(stem)
         if found is None:
             raise IndexFormatError(f"{where}: array {stem!r} missing")
-        array = np.asarray(found)
+        array = found if type(found) is np.ndarray else np.asarray(found)
         array.setflags(write=False)  # as a view of the file would be
         return array
 
@@ -1172,12 +1172,24 @@ def _with_rows(
     return arrays
 
 
+#: :func:`_kept_stems` by schema (its id, the schema held: a process has few)
+_KEPT_STEMS: dict[int, tuple[Schema, frozenset[str]]] = {}
+
+
 def _kept_stems(schema: Schema) -> frozenset[str]:
     """The stems of an analysis (:func:`~bnsearch.index.builder.anchor_fields`) an
-    anchor update keeps: :data:`_UPDATE_ARRAYS` of every anchor field."""
-    return frozenset(
+    anchor update keeps: :data:`_UPDATE_ARRAYS` of every anchor field (made once a
+    schema: a commit asks once an update)."""
+    held = _KEPT_STEMS.get(id(schema))
+    if held is not None and held[0] is schema:
+        return held[1]
+    stems = frozenset(
         f"fld.{spec.name}.{key}" for spec in anchor_specs(schema) for key in _UPDATE_ARRAYS
     )
+    if len(_KEPT_STEMS) >= 16:  # (schemas made and dropped: keep the memo small)
+        _KEPT_STEMS.clear()
+    _KEPT_STEMS[id(schema)] = (schema, stems)
+    return stems
 
 
 def with_update(

@@ -33,7 +33,6 @@ A format 1-2 segment is a folder ``seg-NNNNNN/`` holding each array as ``<stem>.
 from __future__ import annotations
 
 import bisect
-import copy
 import datetime as dt
 import itertools
 import zlib
@@ -694,7 +693,6 @@ class SegmentReader:
         if sorted(update.name for update in current) == names:
             return  # unchanged: the fields built from them stay
         known = {update.name: update for update in current}
-        opened = {name: host._arrays.opened() for name, host in (hosts or {}).items()}
         written = written or {}
         updates = []
         for name in names:
@@ -712,13 +710,14 @@ class SegmentReader:
                     strings,
                 )
             elif update is None:
+                host = (hosts or {}).get(name)
                 update = read_update(
                     directory,
                     name,
                     self.schema,
                     self.name,
                     self.max_doc,
-                    opened=opened.get(name),
+                    opened=None if host is None else host._arrays.opened(),
                 )
             updates.append(update)
         sources = dict(self._splice_sources)  # a new dict: a clone shares the old one
@@ -781,7 +780,10 @@ class SegmentReader:
             and entry.del_count == self.entry.del_count
             and entry.files.get(entry.deletes or "") == self.entry.files.get(entry.deletes or "")
         )
-        clone = copy.copy(self)
+        # copy.copy's shallow copy without its reduce protocol (a plain class: the
+        # same attributes, shared)
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
         clone.entry = entry
         clone.ordinal = ordinal
         if not same_deletes:  # (the same file: the same live docs, read already)

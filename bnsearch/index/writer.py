@@ -902,6 +902,7 @@ class IndexWriter:
             for ident, url, key in keys:
                 edges |= maps.edges_pointing_at(ident, url, key)
             pointing[ordinal] = {edge for edge in edges if live[int(src[edge])]}
+        view.note_pointing(keys, pointing)  # (the flush's in-links of the batch's articles)
         return pointing
 
     def _lookup_changes(self, view: SnapshotLinks, pointing: Mapping[int, set[int]]) -> set[str]:
