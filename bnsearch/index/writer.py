@@ -686,8 +686,9 @@ class IndexWriter:
         gains (:meth:`_appended_anchors`), written as an adding update (only they are
         analyzed; ``anchorfile.AnchorUpdate.adds``). When the segment's updates are due
         to be folded and every one folded is an adding update, the new adding update
-        carries them over (:func:`.anchorfile.folded_gains`: nothing of the docs read,
-        their postings copied, only a doc gaining in two of them analyzed again); a fold
+        carries them over (:func:`.anchorfile.folded_gains`: nothing of the docs read, a
+        big update's postings copied, the docs of small ones and a doc gaining in two of
+        them analyzed again with this commit's gains, one analysis); a fold
         carrying a replacing update (or a keyword anchor field) writes a replacing
         update (then each doc's anchors are read)."""
         given = self._given is not None
@@ -742,10 +743,10 @@ class IndexWriter:
     ]:
         """How the headlines ``gained`` (working ordinal -> doc -> headlines) are
         written: per segment the docs its adding update analyzes and their headlines
-        (when a fold is due and every update folded adds, also the docs two of them hold:
-        :func:`.anchorfile.folded_gains`), those folds (ordinal -> the updates carried),
-        and the segments that get a replacing update instead (a fold carrying a
-        replacing update, or a keyword anchor field)."""
+        (when a fold is due and every update folded adds, also the docs two of them hold
+        and those of small ones: :func:`.anchorfile.folded_gains`), those folds (ordinal
+        -> the updates carried), and the segments that get a replacing update instead
+        (a fold carrying a replacing update, or a keyword anchor field)."""
         plan: dict[int, Mapping[int, tuple[str, ...]]] = dict(gained)
         folds: dict[int, tuple[AnchorUpdate, ...]] = {}
         whole: set[int] = set()
