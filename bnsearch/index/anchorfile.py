@@ -334,6 +334,8 @@ def written_update(
     generation: int,
     arrays: Mapping[str, Array],
     strings: Mapping[str, list[str]] | None = None,
+    *,
+    described: str | None = None,
 ) -> AnchorUpdate:
     """The anchor update of ``segment`` the writer has just written to the file ``name``
     (by the commit of ``generation``), made from the ``arrays`` it wrote
@@ -342,8 +344,10 @@ def written_update(
     checked (they are not read from a file; a reader opening the index reads and checks
     the file, :func:`read_update`); the same :class:`AnchorUpdate`. ``strings``: its
     string tables as the lists they were encoded from (:attr:`MadeUpdate.strings`),
-    kept so that a later fold carrying it decodes neither its headlines nor its terms."""
-    where = directory.describe(name)
+    kept so that a later fold carrying it decodes neither its headlines nor its terms.
+    ``described``: ``directory.describe(name)``, when the caller has it (a commit's
+    updates hosted in one file)."""
+    where = directory.describe(name) if described is None else described
     if not name.startswith(segment + _TAG):
         where = f"{where} (anchor update of {segment})"
 

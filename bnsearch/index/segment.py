@@ -57,9 +57,10 @@ if TYPE_CHECKING:
 
 Array = npt.NDArray[Any]
 #: An anchor update a writer has just written: its generation, its arrays (by stem,
-#: unprefixed) and its string tables as lists (by stem; may be empty), which the
-#: writer's reader takes instead of reading the file again.
-WrittenUpdate = tuple[int, Mapping[str, Any], Mapping[str, list[str]]]
+#: unprefixed), its string tables as lists (by stem; may be empty) and its file's
+#: description (``None``: not made yet), which the writer's reader takes instead of
+#: reading the file again.
+WrittenUpdate = tuple[int, Mapping[str, Any], Mapping[str, list[str]], str | None]
 
 #: ``SegmentReader.published()`` value of a doc whose article has no publication date.
 NO_DATE: int = int(np.iinfo(np.int64).min)
@@ -698,7 +699,7 @@ class SegmentReader:
         for name in names:
             update = known.get(name)
             if update is None and name in written:
-                generation, arrays, strings = written[name]
+                generation, arrays, strings, described = written[name]
                 update = written_update(
                     directory,
                     name,
@@ -708,6 +709,7 @@ class SegmentReader:
                     generation,
                     arrays,
                     strings,
+                    described=described,
                 )
             elif update is None:
                 host = (hosts or {}).get(name)

@@ -965,6 +965,7 @@ class IndexWriter:
         new file of its own per segment; then take each segment under its update (made
         from the arrays written, not read again: ``SegmentReader.with_deletes``)."""
         hosted, readers = None, None
+        described: dict[str, str] = {}  # (a commit's hosted updates share one file)
         if host is not None:
             (found,) = (w for w in self._working if w.entry.name == host)
             hosted = {compound_name(host): found.entry.files[compound_name(host)]}
@@ -980,12 +981,15 @@ class IndexWriter:
             (name,) = files
             self._state += 1  # its reader changes
             working.entry = with_update(working.entry, name, files, replace=replace)
+            where = described.get(name)
+            if where is None:
+                where = described[name] = self._directory.describe(name)
             working.reader = working.reader.with_deletes(
                 self._directory,
                 working.entry,
                 ordinal,
                 readers,
-                {name: (generation, made.arrays, made.strings)},
+                {name: (generation, made.arrays, made.strings, where)},
             )
 
     # -- flushing -----------------------------------------------------------------------
