@@ -334,6 +334,8 @@ def written_update(
     generation: int,
     arrays: Mapping[str, Array],
     strings: Mapping[str, list[str]] | None = None,
+    *,
+    described: str | None = None,
 ) -> AnchorUpdate:
     """The anchor update of ``segment`` the writer has just written to the file ``name``
     (by the commit of ``generation``), made from the ``arrays`` it wrote
@@ -342,8 +344,10 @@ def written_update(
     checked (they are not read from a file; a reader opening the index reads and checks
     the file, :func:`read_update`); the same :class:`AnchorUpdate`. ``strings``: its
     string tables as the lists they were encoded from (:attr:`MadeUpdate.strings`),
-    kept so that a later fold carrying it decodes neither its headlines nor its terms."""
-    where = directory.describe(name)
+    kept so that a later fold carrying it decodes neither its headlines nor its terms.
+    ``described``: ``directory.describe(name)``, when the caller has it (a commit's
+    updates hosted in one file)."""
+    where = directory.describe(name) if described is None else described
     if not name.startswith(segment + _TAG):
         where = f"{where} (anchor update of {segment})"
 
@@ -351,7 +355,7 @@ def written_update(
         found = arrays.get(stem)
         if found is None:
             raise IndexFormatError(f"{where}: array {stem!r} missing")
-        array = np.asarray(found)
+        array = found if type(found) is np.ndarray else np.asarray(found)
         array.setflags(write=False)  # as a view of the file would be
         return array
 
@@ -890,28 +894,41 @@ def changed_anchors(
     return changes, Analyzed(tuple(docs), arrays) if every and docs else None
 
 
+#: A fold of adding updates analyzes again the docs of each folded update holding at
+#: most this many gained headlines (kept as strings) instead of copying their postings:
+#: copying costs a source of :func:`~.postings.combine_fields` each (vocabularies
+#: merged, arrays renumbered; some 60 us in a one-article commit into 100k articles)
+#: where a headline costs some 25 us to analyze; a fold's big old update (the
+#: geometric rule of :func:`fold_start` carries one) is still copied.
+FOLD_ANALYZED_HEADLINES = 4
+
+
 def folded_gains(
     updates: Sequence[AnchorUpdate], gains: Mapping[int, tuple[str, ...]]
 ) -> dict[int, tuple[str, ...]]:
     """What ONE adding update in place of the adding ``updates`` (a segment's newest,
-    oldest first: a fold's) and this commit's ``gains`` analyzes: every doc of ``gains``
-    and every doc two of ``updates`` hold, each with all the headlines it gained over
-    them and ``gains``, in order (by doc). The other docs of ``updates`` (one holds each)
-    are carried over as they are, their postings copied (:func:`update_arrays` with
-    ``adds``). The chain rule (:func:`anchors_of`: the last replacing update, else the
-    stored row, then the adds after it) gives every doc the same headlines either way,
-    and its postings the same terms, frequencies and phrases (each gained headline after
-    the doc's earlier ones and the gap, :mod:`.anchoradds`); so a fold of adding updates
-    reads nothing of its docs and analyzes at most the headlines they gained (a
-    replacing fold reads and analyzes their whole anchors)."""
+    oldest first: a fold's) and this commit's ``gains`` analyzes: every doc of ``gains``,
+    every doc two of ``updates`` hold and every doc of an update of at most
+    :data:`FOLD_ANALYZED_HEADLINES` headlines, each with all the headlines it gained
+    over them and ``gains``, in order (by doc). The other docs (of a bigger update, one
+    holding each) are carried over as they are, their postings copied
+    (:func:`update_arrays` with ``adds``). The chain rule (:func:`anchors_of`: the last
+    replacing update, else the stored row, then the adds after it) gives every doc the
+    same headlines either way, and its postings the same terms, frequencies and phrases
+    (each gained headline after the doc's earlier ones and the gap,
+    :mod:`.anchoradds`); so a fold of adding updates reads nothing of its docs and
+    analyzes at most the headlines they gained (a replacing fold reads and analyzes
+    their whole anchors)."""
     found: dict[int, list[str]] = {}
     held: dict[int, int] = {}
     for update in updates:
         if not update.adds:
             raise ValueError(f"{update.name}: a replacing update folded as an adding one")
+        small = int(update.pointers[-1]) <= FOLD_ANALYZED_HEADLINES
+        count = 2 if small else 1  # (2: analyzed again, as a doc two of them hold is)
         for doc, row in zip(update.docs.tolist(), update.rows, strict=True):
             found.setdefault(doc, []).extend(row)
-            held[doc] = held.get(doc, 0) + 1
+            held[doc] = held.get(doc, 0) + count
     for doc, row in gains.items():
         found.setdefault(doc, []).extend(row)
     return {doc: tuple(found[doc]) for doc in sorted(found) if doc in gains or held.get(doc, 0) > 1}
@@ -1092,10 +1109,13 @@ def _update_parts(
             raise ValueError("a doc of two folded adding updates is carried over in one")
     elif any(olds[number].adds for number in holders.values()):
         raise ValueError("a doc of an adding update is carried over without its anchors")
+    if not holders:  # every doc of ``olds`` changes: the analysis alone is the update
+        return _fresh_parts(schema, changes, analyzed, adds)
+    sources_of = sorted(set(holders.values()))  # (an update none is carried from: no source)
     docs = sorted([*holders, *fresh])
     slot = {doc: number for number, doc in enumerate(docs)}
     carried: dict[int, tuple[str, ...]] = {}  # each carried doc's row (a table decoded once)
-    for number in sorted(set(holders.values())):
+    for number in sources_of:
         old = olds[number]
         carried.update(
             (doc, row)
@@ -1114,7 +1134,8 @@ def _update_parts(
             if key.startswith(prefix + ".")
         }
         sources: list[tuple[Any, list[str], Array]] = [(_Built(built), built["terms"], fresh_map)]
-        for number, old in enumerate(olds):
+        for number in sources_of:
+            old = olds[number]
             old_map = np.array(
                 [slot[doc] if holders.get(doc) == number else -1 for doc in old.docs.tolist()],
                 dtype=np.int64,
@@ -1172,12 +1193,24 @@ def _with_rows(
     return arrays
 
 
+#: :func:`_kept_stems` by schema (its id, the schema held: a process has few)
+_KEPT_STEMS: dict[int, tuple[Schema, frozenset[str]]] = {}
+
+
 def _kept_stems(schema: Schema) -> frozenset[str]:
     """The stems of an analysis (:func:`~bnsearch.index.builder.anchor_fields`) an
-    anchor update keeps: :data:`_UPDATE_ARRAYS` of every anchor field."""
-    return frozenset(
+    anchor update keeps: :data:`_UPDATE_ARRAYS` of every anchor field (made once a
+    schema: a commit asks once an update)."""
+    held = _KEPT_STEMS.get(id(schema))
+    if held is not None and held[0] is schema:
+        return held[1]
+    stems = frozenset(
         f"fld.{spec.name}.{key}" for spec in anchor_specs(schema) for key in _UPDATE_ARRAYS
     )
+    if len(_KEPT_STEMS) >= 16:  # (schemas made and dropped: keep the memo small)
+        _KEPT_STEMS.clear()
+    _KEPT_STEMS[id(schema)] = (schema, stems)
+    return stems
 
 
 def with_update(

@@ -453,6 +453,23 @@ class SnapshotLinks:
         )
         #: (segment ordinal, doc) of the live ids a key lookup or :meth:`locate` found
         self._located: dict[str, tuple[int, int] | None] = {}
+        #: (id, URL key, title key) triples and the segments with no live link naming
+        #: any of them (:meth:`note_pointing`), which :meth:`incoming_refs` skips
+        self._quiet: tuple[frozenset[tuple[str, str, str]], frozenset[int]] = (
+            frozenset(),
+            frozenset(),
+        )
+
+    def note_pointing(
+        self, keys: Collection[tuple[str, str, str]], pointing: Mapping[int, Collection[int]]
+    ) -> None:
+        """Note what a caller found already: per segment (ordinal) of ``pointing``, its
+        live links naming an id, URL key or title key of the triples ``keys`` (id, URL
+        key, title key), all of them. :meth:`incoming_refs` of an article whose triple
+        is among ``keys`` then skips the segments where none was found (a commit's
+        one new article: no segment link names it, so its flush asks no segment)."""
+        quiet = frozenset(ordinal for ordinal, edges in pointing.items() if not edges)
+        self._quiet = (frozenset(keys), quiet)
 
     def maps(self, ordinal: int) -> SegmentLinkMaps:
         """The :class:`SegmentLinkMaps` of segment ``ordinal`` (made once per state)."""
@@ -560,9 +577,11 @@ class SnapshotLinks:
         else:
             self._in[article_id] = refs
             return refs
+        noted, quiet = self._quiet
+        skip = quiet if (article_id, url, key) in noted else frozenset()
         for ordinal, segment in enumerate(self.segments):
             src = segment.link_src
-            if not len(src):
+            if not len(src) or ordinal in skip:
                 continue
             maps = self.maps(ordinal)
             live = self.live[ordinal]

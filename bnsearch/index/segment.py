@@ -33,7 +33,6 @@ A format 1-2 segment is a folder ``seg-NNNNNN/`` holding each array as ``<stem>.
 from __future__ import annotations
 
 import bisect
-import copy
 import datetime as dt
 import itertools
 import zlib
@@ -58,9 +57,10 @@ if TYPE_CHECKING:
 
 Array = npt.NDArray[Any]
 #: An anchor update a writer has just written: its generation, its arrays (by stem,
-#: unprefixed) and its string tables as lists (by stem; may be empty), which the
-#: writer's reader takes instead of reading the file again.
-WrittenUpdate = tuple[int, Mapping[str, Any], Mapping[str, list[str]]]
+#: unprefixed), its string tables as lists (by stem; may be empty) and its file's
+#: description (``None``: not made yet), which the writer's reader takes instead of
+#: reading the file again.
+WrittenUpdate = tuple[int, Mapping[str, Any], Mapping[str, list[str]], str | None]
 
 #: ``SegmentReader.published()`` value of a doc whose article has no publication date.
 NO_DATE: int = int(np.iinfo(np.int64).min)
@@ -694,13 +694,12 @@ class SegmentReader:
         if sorted(update.name for update in current) == names:
             return  # unchanged: the fields built from them stay
         known = {update.name: update for update in current}
-        opened = {name: host._arrays.opened() for name, host in (hosts or {}).items()}
         written = written or {}
         updates = []
         for name in names:
             update = known.get(name)
             if update is None and name in written:
-                generation, arrays, strings = written[name]
+                generation, arrays, strings, described = written[name]
                 update = written_update(
                     directory,
                     name,
@@ -710,15 +709,17 @@ class SegmentReader:
                     generation,
                     arrays,
                     strings,
+                    described=described,
                 )
             elif update is None:
+                host = (hosts or {}).get(name)
                 update = read_update(
                     directory,
                     name,
                     self.schema,
                     self.name,
                     self.max_doc,
-                    opened=opened.get(name),
+                    opened=None if host is None else host._arrays.opened(),
                 )
             updates.append(update)
         sources = dict(self._splice_sources)  # a new dict: a clone shares the old one
@@ -781,7 +782,10 @@ class SegmentReader:
             and entry.del_count == self.entry.del_count
             and entry.files.get(entry.deletes or "") == self.entry.files.get(entry.deletes or "")
         )
-        clone = copy.copy(self)
+        # copy.copy's shallow copy without its reduce protocol (a plain class: the
+        # same attributes, shared)
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
         clone.entry = entry
         clone.ordinal = ordinal
         if not same_deletes:  # (the same file: the same live docs, read already)

@@ -686,8 +686,9 @@ class IndexWriter:
         gains (:meth:`_appended_anchors`), written as an adding update (only they are
         analyzed; ``anchorfile.AnchorUpdate.adds``). When the segment's updates are due
         to be folded and every one folded is an adding update, the new adding update
-        carries them over (:func:`.anchorfile.folded_gains`: nothing of the docs read,
-        their postings copied, only a doc gaining in two of them analyzed again); a fold
+        carries them over (:func:`.anchorfile.folded_gains`: nothing of the docs read, a
+        big update's postings copied, the docs of small ones and a doc gaining in two of
+        them analyzed again with this commit's gains, one analysis); a fold
         carrying a replacing update (or a keyword anchor field) writes a replacing
         update (then each doc's anchors are read)."""
         given = self._given is not None
@@ -742,10 +743,10 @@ class IndexWriter:
     ]:
         """How the headlines ``gained`` (working ordinal -> doc -> headlines) are
         written: per segment the docs its adding update analyzes and their headlines
-        (when a fold is due and every update folded adds, also the docs two of them hold:
-        :func:`.anchorfile.folded_gains`), those folds (ordinal -> the updates carried),
-        and the segments that get a replacing update instead (a fold carrying a
-        replacing update, or a keyword anchor field)."""
+        (when a fold is due and every update folded adds, also the docs two of them hold
+        and those of small ones: :func:`.anchorfile.folded_gains`), those folds (ordinal
+        -> the updates carried), and the segments that get a replacing update instead
+        (a fold carrying a replacing update, or a keyword anchor field)."""
         plan: dict[int, Mapping[int, tuple[str, ...]]] = dict(gained)
         folds: dict[int, tuple[AnchorUpdate, ...]] = {}
         whole: set[int] = set()
@@ -902,6 +903,7 @@ class IndexWriter:
             for ident, url, key in keys:
                 edges |= maps.edges_pointing_at(ident, url, key)
             pointing[ordinal] = {edge for edge in edges if live[int(src[edge])]}
+        view.note_pointing(keys, pointing)  # (the flush's in-links of the batch's articles)
         return pointing
 
     def _lookup_changes(self, view: SnapshotLinks, pointing: Mapping[int, set[int]]) -> set[str]:
@@ -963,6 +965,7 @@ class IndexWriter:
         new file of its own per segment; then take each segment under its update (made
         from the arrays written, not read again: ``SegmentReader.with_deletes``)."""
         hosted, readers = None, None
+        described: dict[str, str] = {}  # (a commit's hosted updates share one file)
         if host is not None:
             (found,) = (w for w in self._working if w.entry.name == host)
             hosted = {compound_name(host): found.entry.files[compound_name(host)]}
@@ -978,12 +981,15 @@ class IndexWriter:
             (name,) = files
             self._state += 1  # its reader changes
             working.entry = with_update(working.entry, name, files, replace=replace)
+            where = described.get(name)
+            if where is None:
+                where = described[name] = self._directory.describe(name)
             working.reader = working.reader.with_deletes(
                 self._directory,
                 working.entry,
                 ordinal,
                 readers,
-                {name: (generation, made.arrays, made.strings)},
+                {name: (generation, made.arrays, made.strings, where)},
             )
 
     # -- flushing -----------------------------------------------------------------------
