@@ -325,10 +325,29 @@ def _grown(table: Int32Array, size: int) -> Int32Array:
     return grown
 
 
+#: :func:`_first_seen` sorts fewer values than this (and values spread thin over their
+#: range) instead of filling a table of first places.
+_FIRST_SEEN_BY_SORT = 4096
+
+
 def _first_seen(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """The distinct ``values`` in the order of their first occurrence."""
-    distinct, first_at = np.unique(values, return_index=True)
-    ordered: npt.NDArray[Any] = distinct[np.argsort(first_at, kind="stable")]
+    """The distinct ``values`` (numbers from 0: chunk or term numbers) in the order of
+    their first occurrence. Each number's first place is found by one unbuffered
+    minimum over a table as long as the largest number, and only the distinct ones
+    are sorted: a commit's anchor table learns every chunk of its 4 million anchor
+    chunk occurrences at once, which ``np.unique`` sorted whole (0.35 CPU-s against
+    0.03 for 4M occurrences of 60,000 chunks)."""
+    size = int(values.max()) + 1 if len(values) else 0
+    if len(values) < _FIRST_SEEN_BY_SORT or len(values) * 4 < size:  # a table would cost more
+        distinct, first_at = np.unique(values, return_index=True)
+        by_sort: npt.NDArray[Any] = distinct[np.argsort(first_at, kind="stable")]
+        return by_sort
+    first = np.full(size, len(values), dtype=np.int64)
+    np.minimum.at(first, values, np.arange(len(values), dtype=np.int64))
+    distinct = np.flatnonzero(first < len(values))
+    ordered: npt.NDArray[Any] = distinct[np.argsort(first[distinct], kind="stable")].astype(
+        values.dtype, copy=False
+    )
     return ordered
 
 
