@@ -12,7 +12,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bnsearch.analysis import default_analyzer
 from bnsearch.articles import Article, RelatedLink
@@ -409,3 +412,21 @@ def test_headline_runs_write_the_same_segment(
         )
     assert len(files[0]) > 2  # several segments (and the commit's anchor updates)
     assert files[0] == files[1] == files[2]
+
+
+@pytest.mark.parametrize("by_sort", [4096, 0])
+@settings(max_examples=200, deadline=None)
+@given(values=st.lists(st.integers(min_value=0, max_value=60), max_size=400))
+def test_first_seen_is_the_order_of_first_occurrence(by_sort: int, values: list[int]) -> None:
+    """Both ways of :func:`builder._first_seen` (a sort of every value; a table of first
+    places, taken whenever the values are not spread thin) give the distinct values in
+    the order they first occur, in the values' dtype."""
+    old = builder_module._FIRST_SEEN_BY_SORT
+    builder_module._FIRST_SEEN_BY_SORT = by_sort
+    try:
+        for dtype in (np.int32, np.int64):
+            found = builder_module._first_seen(np.array(values, dtype=dtype))
+            assert found.tolist() == list(dict.fromkeys(values))
+            assert found.dtype == dtype
+    finally:
+        builder_module._FIRST_SEEN_BY_SORT = old
