@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from bnsearch.articles import read_articles
+from bnsearch.compiled import pure_python_requested
 from bnsearch.index import Index
 from bnsearch.index.segment import _ordinal
 
@@ -25,6 +26,14 @@ def _module() -> ModuleType:
         return importlib.import_module("bnsearch.index._terms")
     except ImportError as error:  # pragma: no cover - depends on the build
         pytest.skip(f"the compiled term tables are not built: {error}")
+
+
+def _segments_use_tables() -> None:
+    """Skip unless segments serve lookups by the compiled tables (built, and the
+    numpy/Python path not asked for by ``BNSEARCH_PURE_PYTHON``)."""
+    _module()
+    if pure_python_requested():
+        pytest.skip("the numpy/Python path was asked for: segments search without the tables")
 
 
 def _table(terms: list[str], wide: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -102,7 +111,7 @@ def test_blocks_of_a_slice_by_the_tables_bisect_are_those_searched(
     """:meth:`SegmentReader.blocks` finds the term of a slice by its table's compiled
     bisect (:meth:`TermTable.ordinal_at`) instead of searching ``indptr``: the same
     blocks, and None for a length that is not the term's."""
-    _module()
+    _segments_use_tables()
     checked = 0
     for segment in corpus_index.reader().segments:
         assert segment.word_table("body") is not None
@@ -148,7 +157,7 @@ def test_position_runs_by_the_table_are_those_looked_up(corpus_index: Index) -> 
     from its field's held table (:meth:`TermTable.position_run`, one compiled call):
     the same arrays and first position as the lookup by ordinal, for every fifth term of
     title and body and near misses (None for a term the field lacks)."""
-    _module()
+    _segments_use_tables()
     checked = 0
     for segment in corpus_index.reader().segments:
         for field in ("title", "body"):
