@@ -13,7 +13,7 @@ do, so the ordinal is the one the bisect finds (``tests/test_index_term_table.py
 import numpy as np
 
 cimport numpy as cnp
-from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
+from libc.stdint cimport uint8_t, int32_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcmp
 
 cnp.import_array()
@@ -153,6 +153,49 @@ cdef class TermTable:
         cdef Py_ssize_t first = self.pos32[index] if self.pos32 != NULL else <Py_ssize_t>self.pos64[index]
         return self.docs[start:end], self.tfs[start:end], first
 
+    def position_runs(self, list terms, Py_ssize_t walk):
+        """:meth:`position_run` of several terms in one call: per term of ``terms``
+        (UTF-8 bytes, or None: a term no table holds) that has postings here, in order,
+        its docs (a view), its place and its index in ``terms``; the place is ``(tfs,
+        first)`` (a view and where its first posting's positions start) for a term of
+        at most ``walk`` postings, else None (the caller builds its offsets). Returns
+        ``(docs, places, indices)``, ``indices`` int32: a several-words query's pair
+        words in one field (the rerank) or a phrase's words (``walk`` -1: every place
+        None, every term's docs)."""
+        if self.pos32 == NULL and self.pos64 == NULL:
+            raise ValueError("a term table without its position pointers")
+        cdef Py_ssize_t n = len(terms), i, found = 0, index, start, end, length
+        cdef list docs = [], places = []
+        cdef cnp.npy_intp size = n
+        cdef cnp.ndarray indices = cnp.PyArray_EMPTY(1, &size, cnp.NPY_INT32, 0)
+        cdef int32_t* at = <int32_t*>cnp.PyArray_DATA(indices)
+        cdef object term
+        cdef Py_ssize_t first
+        cdef bint views = _viewable(self.docs) and _viewable(self.tfs)
+        for i in range(n):
+            term = terms[i]
+            if term is None:
+                continue
+            length = len(<bytes>term)
+            index = self._find(<const uint8_t*>(<char*>term), length)
+            if index < 0:
+                continue
+            start, end = self._ptr(index), self._ptr(index + 1)
+            if end <= start:
+                continue
+            docs.append(_view(self.docs, start, end) if views else self.docs[start:end])
+            if end - start <= walk:
+                first = self.pos32[index] if self.pos32 != NULL else <Py_ssize_t>self.pos64[index]
+                tfs = _view(self.tfs, start, end) if views else self.tfs[start:end]
+                places.append((tfs, first))
+            else:
+                places.append(None)
+            at[found] = <int32_t>i
+            found += 1
+        if found < n:
+            indices = _view(indices, 0, found)
+        return docs, places, indices
+
     cdef inline Py_ssize_t _ptr(self, Py_ssize_t i) noexcept nogil:
         if self.ptr32 != NULL:
             return self.ptr32[i]
@@ -234,6 +277,33 @@ cdef class TermTable:
         if low < self.n and self._compare(low, text, length) == 0:
             return low
         return -1
+
+
+cdef inline bint _viewable(object array):
+    """Whether :func:`_view` may cut ``array``: a one-dimensional C-contiguous ndarray
+    of native byte order."""
+    return (
+        cnp.PyArray_Check(array)
+        and cnp.PyArray_NDIM(<cnp.ndarray>array) == 1
+        and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>array)
+        and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>array)
+    )
+
+
+cdef object _view(cnp.ndarray base, Py_ssize_t start, Py_ssize_t end):
+    """``base[start:end]`` (``base``: :func:`_viewable`, ``0 <= start <= end <= len``)
+    as a read-only view made directly (numpy's slicing parses a slice object: several
+    times the cost, for a run looked up in a few hundred ns)."""
+    cdef cnp.npy_intp size = end - start
+    cdef cnp.ndarray view = <cnp.ndarray>cnp.PyArray_SimpleNewFromData(
+        1,
+        &size,
+        cnp.PyArray_TYPE(base),
+        <char*>cnp.PyArray_DATA(base) + start * cnp.PyArray_ITEMSIZE(base),
+    )
+    cnp.PyArray_CLEARFLAGS(view, cnp.NPY_ARRAY_WRITEABLE)
+    cnp.set_array_base(view, base)
+    return view
 
 
 def word_pieces(bytes term, list layout):
