@@ -361,6 +361,16 @@ def test_a_correction_drops_the_stray_sign_before_a_word() -> None:
         assert fixed.split()[0] == did_you_mean(typed.split()[0][1:], NEWS, ANALYZER)
 
 
+def test_a_correction_drops_format_characters_before_a_word_as_the_tokenizer_does() -> None:
+    # a zero-width non-joiner (Cf) then a sign before the misspelled word: the tokenizer
+    # keeps both out of the word (analysis.pipeline.leading_marks), so the corrected chunk
+    # must not keep them either; a suggestion once kept the ZWNJ and the sign after it
+    typed = "\u200cংকরন"
+    fixed = did_you_mean(typed, NEWS, ANALYZER)
+    assert fixed is not None
+    assert fixed == did_you_mean("করন", NEWS, ANALYZER)
+
+
 def test_spelling_variants_by_lookup_equal_the_grouped_dictionary() -> None:
     from bnsearch.search import spelling
 

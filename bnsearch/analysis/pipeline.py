@@ -189,7 +189,7 @@ def _icu_spans(chunks: list[str]) -> list[list[tuple[int, int]]]:
     result: list[list[tuple[int, int]]] = [[] for _ in chunks]
     if not chunks:
         return result
-    skips = list(map(_leading_marks, chunks))
+    skips = list(map(leading_marks, chunks))
     joined = "\n".join(chunk[skip:] for chunk, skip in zip(chunks, skips, strict=True))
     position = 0
     chunk_start = 0
@@ -199,7 +199,7 @@ def _icu_spans(chunks: list[str]) -> list[list[tuple[int, int]]]:
             position += 1
             chunk_start = chunk_end + 1
             chunk_end = chunk_start + len(chunks[position]) - skips[position]
-        start += _leading_marks(joined, start, end)
+        start += leading_marks(joined, start, end)
         if start < end:  # a span of signs alone (a number sign after punctuation) is none
             shift = skips[position] - chunk_start
             result[position].append((start + shift, end + shift))
@@ -227,11 +227,13 @@ def _regroup(flat: list[_Item], counts: list[int]) -> list[tuple[_Item, ...]]:
     return [(next(items),) if count == 1 else tuple(islice(items, count)) for count in counts]
 
 
-def _leading_marks(text: str, start: int = 0, end: int | None = None) -> int:
+def leading_marks(text: str, start: int = 0, end: int | None = None) -> int:
     """How many combining or format characters open ``text[start:end]``: they belong to
     no word, at a chunk's start (ICU glues them to the whitespace before) and at a word's
     (ICU starts a word with an Arabic number sign, U+0600, which a query typed without
-    the punctuation before it would lose: both sides drop it)."""
+    the punctuation before it would lose: both sides drop it). The one rule for what no
+    word starts with: spelling suggestions drop the same characters
+    (:func:`bnsearch.search.suggest.did_you_mean`)."""
     stop = len(text) if end is None else end
     skip = 0
     while (

@@ -47,6 +47,8 @@ cdef class TermTable:
     cdef const int64_t* ptr64
     cdef object docs, tfs, forms
     cdef bint holds
+    # the postings are plain native ndarrays: :func:`word_pieces` makes its views itself
+    cdef bint direct
     # the field's position pointers (:meth:`hold_positions`): term ``i``'s first position
     cdef const uint32_t* pos32
     cdef const int64_t* pos64
@@ -84,6 +86,7 @@ cdef class TermTable:
         self._keys = keys
         self.keys = keys_p
         self.holds = False
+        self.direct = False
         self.ptr32 = NULL
         self.ptr64 = NULL
         self.pos32 = NULL
@@ -113,6 +116,7 @@ cdef class TermTable:
                 self.ptr64 = NULL
                 return False
         self._indptr, self.docs, self.tfs, self.forms = ptr, docs, tfs, forms
+        self.direct = _plain(docs) and _plain(tfs) and (forms is None or _plain(forms))
         self.holds = True
         return True
 
@@ -160,8 +164,8 @@ cdef class TermTable:
         first)`` (a view and where its first posting's positions start) for a term of
         at most ``walk`` postings, else None (the caller builds its offsets). Returns
         ``(docs, places, indices)``, ``indices`` int32: a several-words query's pair
-        words in one field (the rerank) or a phrase's words (``walk`` -1: every place
-        None, every term's docs)."""
+        words in one field (the rerank) or a phrase's words (a ``walk`` above any list:
+        every word's tfs)."""
         if self.pos32 == NULL and self.pos64 == NULL:
             raise ValueError("a term table without its position pointers")
         cdef Py_ssize_t n = len(terms), i, found = 0, index, start, end, length
@@ -171,7 +175,6 @@ cdef class TermTable:
         cdef int32_t* at = <int32_t*>cnp.PyArray_DATA(indices)
         cdef object term
         cdef Py_ssize_t first
-        cdef bint views = _viewable(self.docs) and _viewable(self.tfs)
         for i in range(n):
             term = terms[i]
             if term is None:
@@ -183,17 +186,16 @@ cdef class TermTable:
             start, end = self._ptr(index), self._ptr(index + 1)
             if end <= start:
                 continue
-            docs.append(_view(self.docs, start, end) if views else self.docs[start:end])
+            docs.append(_view(self.docs, start, end, self.direct))
             if end - start <= walk:
                 first = self.pos32[index] if self.pos32 != NULL else <Py_ssize_t>self.pos64[index]
-                tfs = _view(self.tfs, start, end) if views else self.tfs[start:end]
-                places.append((tfs, first))
+                places.append((_view(self.tfs, start, end, self.direct), first))
             else:
                 places.append(None)
             at[found] = <int32_t>i
             found += 1
         if found < n:
-            indices = _view(indices, 0, found)
+            indices = _view(indices, 0, found, True)
         return docs, places, indices
 
     cdef inline Py_ssize_t _ptr(self, Py_ssize_t i) noexcept nogil:
@@ -279,30 +281,36 @@ cdef class TermTable:
         return -1
 
 
-cdef inline bint _viewable(object array):
-    """Whether :func:`_view` may cut ``array``: a one-dimensional C-contiguous ndarray
-    of native byte order."""
+cdef bint _plain(object arr):
+    """Whether ``arr`` is a plain ndarray of integers, one-dimensional, contiguous,
+    aligned and in native byte order: :func:`_view` may make its slices."""
+    if type(arr) is not np.ndarray:
+        return False
+    cdef cnp.ndarray a = <cnp.ndarray>arr
     return (
-        cnp.PyArray_Check(array)
-        and cnp.PyArray_NDIM(<cnp.ndarray>array) == 1
-        and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>array)
-        and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>array)
+        cnp.PyArray_NDIM(a) == 1
+        and cnp.PyArray_ISINTEGER(a)
+        and cnp.PyArray_IS_C_CONTIGUOUS(a)
+        and cnp.PyArray_ISALIGNED(a)
+        and cnp.PyArray_ISNOTSWAPPED(a)
     )
 
 
-cdef object _view(cnp.ndarray base, Py_ssize_t start, Py_ssize_t end):
-    """``base[start:end]`` (``base``: :func:`_viewable`, ``0 <= start <= end <= len``)
-    as a read-only view made directly (numpy's slicing parses a slice object: several
-    times the cost, for a run looked up in a few hundred ns)."""
-    cdef cnp.npy_intp size = end - start
-    cdef cnp.ndarray view = <cnp.ndarray>cnp.PyArray_SimpleNewFromData(
-        1,
-        &size,
-        cnp.PyArray_TYPE(base),
-        <char*>cnp.PyArray_DATA(base) + start * cnp.PyArray_ITEMSIZE(base),
+cdef object _view(object arr, Py_ssize_t start, Py_ssize_t end, bint direct):
+    """``arr[start:end]`` (``0 <= start <= end <= len(arr)``): where ``direct`` (``arr``
+    is :func:`_plain`) made here, as numpy's slice makes it (the same dtype, memory,
+    base and writeability) without a slice object and numpy's indexing (82 against
+    25 ns a view, 13x's measurement)."""
+    if not direct:
+        return arr[start:end]
+    cdef cnp.ndarray a = <cnp.ndarray>arr
+    cdef cnp.npy_intp n = end - start
+    cdef cnp.ndarray view = cnp.PyArray_SimpleNewFromData(
+        1, &n, cnp.PyArray_TYPE(a), cnp.PyArray_BYTES(a) + start * cnp.PyArray_ITEMSIZE(a)
     )
-    cnp.PyArray_CLEARFLAGS(view, cnp.NPY_ARRAY_WRITEABLE)
-    cnp.set_array_base(view, base)
+    if not cnp.PyArray_ISWRITEABLE(a):
+        cnp.PyArray_CLEARFLAGS(view, cnp.NPY_ARRAY_WRITEABLE)
+    cnp.set_array_base(view, a)  # (keeps ``arr`` alive; numpy collapses a chain of views)
     return view
 
 
@@ -334,9 +342,9 @@ def word_pieces(bytes term, list layout):
             start, end = table._ptr(index), table._ptr(index + 1)
             if end <= start:
                 continue
-            found_docs = table.docs[start:end]
-            found_tfs = table.tfs[start:end]
-            found_forms = None if table.forms is None else table.forms[start:end]
+            found_docs = _view(table.docs, start, end, table.direct)
+            found_tfs = _view(table.tfs, start, end, table.direct)
+            found_forms = None if table.forms is None else _view(table.forms, start, end, table.direct)
             parts.append((field, found_docs, found_tfs, start))
             docs.append(found_docs)
             tfs.append(found_tfs)

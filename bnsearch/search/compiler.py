@@ -8,7 +8,7 @@ analyzer, so query-time and index-time analysis agree.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any
 
@@ -42,13 +42,14 @@ ROMAN_EXPANSIONS = 3
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen
 class Unit:
     """A compiled leaf: what to read in each field, and how to score it.
 
     ``kind`` is ``"terms"`` (one term or a group scored as one pseudo-term: its
     frequencies add up), ``"phrase"`` (``phrases[field]`` = ``((offset, term), ...)``) or
-    ``"all"`` (every document, score 0).
+    ``"all"`` (every document, score 0). (Not keyword-only: a word's unit is made by
+    place, :func:`_word_unit`, as keywords cost a dict a call.)
     """
 
     kind: str
@@ -188,8 +189,9 @@ class Compiler:
                         if variants is None:
                             variants = known[(term, count)] = self._spellings(term, count, fields)
                         entry[1] = variants
-                    if variants:
-                        more += [unit for variant, unit in variants if variant not in flags]
+                    for variant, unit in variants:  # (a loop: no closure on flags)
+                        if variant not in flags:
+                            more.append(unit)
             return units + more
         per_position: dict[int, dict[str, str]] = {}
         for analyzer, fields, _ in by_analyzer:
@@ -254,14 +256,7 @@ class Compiler:
     ) -> list[Any]:
         """A new entry of :meth:`_known_words`: the word's unit (its spelling units are
         found when first asked for)."""
-        unit = Unit(
-            kind="terms",
-            label=term,
-            boost=float(count),
-            terms=dict.fromkeys(fields, (term,)),
-            weights=self.weights,
-            form_flag=flag,
-        )
+        unit = _word_unit(term, float(count), fields, (term,), self.weights, flag)
         entry: list[Any] = [unit, None]
         known[(term, count, flag)] = entry
         return entry
@@ -278,12 +273,13 @@ class Compiler:
         return tuple(
             (
                 variant,
-                Unit(
-                    kind="terms",
-                    label=f"{term} ~ {variant}",
-                    boost=count * weight * scale,
-                    terms=dict.fromkeys(variant_fields, (variant,)),
-                    weights=self.weights,
+                _word_unit(
+                    f"{term} ~ {variant}",
+                    count * weight * scale,
+                    variant_fields,
+                    (variant,),
+                    self.weights,
+                    0,
                 ),
             )
             for variant, variant_fields, scale in found
@@ -320,13 +316,12 @@ class Compiler:
                         held.append(field)
         out = []
         if found:  # (most words have no other spelling: no idf to figure)
-            n = ctx.total_docs
-            typed_idf = float(idf(n, df)) if df else 0.0
+            typed_idf = ctx.idf(df) if df else 0.0
             for variant, variant_fields in found.items():
                 scale = 1.0
                 if typed_idf:
                     variant_df = ctx.max_doc_freq(variant_fields, variant)
-                    scale = typed_idf / float(idf(n, variant_df))
+                    scale = typed_idf / ctx.idf(variant_df)
                 out.append((variant, tuple(variant_fields), scale))
         result: tuple[tuple[str, tuple[str, ...], float], ...] = ctx.intern(key, tuple(out))
         return result
@@ -561,6 +556,21 @@ class Compiler:
             for term, (edits, term_fields) in sorted(found.items(), key=lambda kv: kv[1][0])
         )
         return units[0] if len(units) == 1 else Node(should=units, best_of=True)
+
+
+def _word_unit(
+    label: str,
+    boost: float,
+    fields: Iterable[str],
+    term: tuple[str],
+    weights: Mapping[str, float],
+    flag: int,
+) -> Unit:
+    """The unit of one term in ``fields`` (a plain word's, a spelling variant's), made
+    by place (a keywords' dict was a third of making it)."""
+    return Unit(
+        "terms", label, boost, dict.fromkeys(fields, term), _NOTHING, weights, _NOTHING, flag
+    )
 
 
 def _unflagged(analyzer: Analyzer, text: str) -> list[tuple[str, int]]:

@@ -35,7 +35,7 @@ from bnsearch.search.context import (
     Context,
 )
 from bnsearch.search.phrases import phrase_frequencies
-from bnsearch.search.scoring import idf, saturate
+from bnsearch.search.scoring import saturate
 
 FloatArray = npt.NDArray[np.float32]
 DocScores = tuple[npt.NDArray[Any], FloatArray]
@@ -116,7 +116,7 @@ class UnitArgs:
 
     __slots__ = ("alone", "blocks", "df", "figure", "joined", "kept", "pieces", "scoring", "unit")
 
-    def __init__(self, unit: Unit, pieces: list[Pieces], *, kept: bool) -> None:
+    def __init__(self, unit: Unit, pieces: list[Pieces], kept: bool) -> None:
         self.unit = unit
         self.pieces = pieces
         #: whether the slice cache holds the phrase frequencies of ``pieces`` (always, for
@@ -340,9 +340,8 @@ class Evaluator:
 
     def unit_idf(self, unit: Unit, df: int) -> float:
         """The idf of a unit (a phrase weighs the sum of its words' idf, as in Lucene)."""
-        n = self.ctx.total_docs
         if unit.kind != "phrase":
-            return float(idf(n, df))
+            return self.ctx.idf(df)
         key = ("phrase idf", id(unit))  # (its words' figures: remembered per unit)
         known = self.ctx.interned.get(key)
         if known is not None and known[0] is unit:
@@ -350,9 +349,16 @@ class Evaluator:
         words: dict[str, list[str]] = {}  # (a word's fields: its figure is their largest)
         for field, pairs in unit.phrases.items():
             for _, term in pairs:
-                words.setdefault(term, []).append(field)
+                fields = words.get(term)
+                if fields is None:
+                    words[term] = [field]
+                else:
+                    fields.append(field)
         max_doc_freq = self.ctx.max_doc_freq
-        value = float(sum(idf(n, max_doc_freq(fields, term)) for term, fields in words.items()))
+        word_idf = self.ctx.idf
+        value = 0.0
+        for term, fields in words.items():  # (a loop: no generator made a phrase)
+            value += word_idf(max_doc_freq(fields, term))
         self.ctx.intern(key, (unit, value))
         return value
 
@@ -422,7 +428,10 @@ class Evaluator:
         if ctx.statistics is not None:  # global figures (a sharded index)
             dfs = [ctx.unit_doc_freq(u, int(df)) for u, df in zip(units, dfs, strict=True)]
         unit_idf = self.unit_idf
-        return [unit_idf(unit, int(df)) for unit, df in zip(units, dfs, strict=True)]
+        found = []
+        for unit, df in zip(units, dfs, strict=True):  # (a loop: no function made a call)
+            found.append(unit_idf(unit, int(df)))
+        return found
 
     def _flat_compiled(
         self,
@@ -481,11 +490,14 @@ class Evaluator:
             if found is not None and all(map(operator.is_, found[0], units)):  # (ids matched)
                 return found[1]
         records = self._records(units)
+        shares = []
+        for record in records:  # (a loop: no function made a call)
+            shares.append(record.pieces)
         # laid end to end by the core (float32 weights and bonuses, uint8 flags, int32
         # owners), in MaxScore's order (the units that can add most first) when it may
         # prune: a new combination of units met before pays no Python loop per slice
         weights, flags, bonuses, prune, order, laid = core.lay_out_units(
-            [record.pieces for record in records],
+            shares,
             self._figures(units, records),
             prune,
             len(self.segments),
@@ -512,12 +524,19 @@ class Evaluator:
         for ordinal, segment in enumerate(self.segments):
             arrays = (*laid[ordinal], weights, flags, bonuses, k1)
             blocks = None
-            if skip_blocks is not None and _may_skip(
-                records[0].pieces[ordinal][0],
-                overall,
-                skip_blocks,
-                core.BLOCK_OTHERS_RATIO,
-                sum(len(part[1]) for record in records[1:] for part in record.pieces[ordinal][0]),
+            # (``overall`` first: _may_skip's own first test, without the others' sum)
+            if (
+                skip_blocks is not None
+                and overall > skip_blocks
+                and _may_skip(
+                    records[0].pieces[ordinal][0],
+                    overall,
+                    skip_blocks,
+                    core.BLOCK_OTHERS_RATIO,
+                    sum(
+                        len(part[1]) for record in records[1:] for part in record.pieces[ordinal][0]
+                    ),
+                )
             ):
                 blocks = records[0].block_bounds(self, ordinal, segment, bool(flags[0]))
             memo = None
@@ -624,7 +643,7 @@ class Evaluator:
             if record is None or record.unit is not unit:
                 pieces = self._unit_pieces(unit)
                 kept_all = not unit.phrases or self._phrases_kept(unit, pieces)
-                record = UnitArgs(unit, pieces, kept=kept_all)
+                record = UnitArgs(unit, pieces, kept_all)  # (by place: no keywords' dict)
                 if record.kept:  # (a phrase's frequencies not kept: made again next time)
                     if len(kept) >= PARTS_CACHE_ENTRIES:
                         self.ctx.forget_units()  # (with their memos' room)
@@ -692,7 +711,10 @@ class Evaluator:
         self, units: Sequence[Unit], records: list[UnitArgs]
     ) -> list[tuple[float, float, int]]:
         """:meth:`_figures` made from the units' live document frequencies."""
-        idfs = self._idfs(units, [record.df for record in records])
+        dfs = []
+        for record in records:  # (a loop: no function made a call)
+            dfs.append(record.df)
+        idfs = self._idfs(units, dfs)
         figures = []
         form_bonus = self.form_bonus
         keep = self.ctx.statistics is None
@@ -790,9 +812,13 @@ class Evaluator:
         """Sets each record's live documents in the snapshot (a document once however
         many of its slices hold it): one call for them all (:mod:`.unitstats`)."""
         lives, max_docs = self.ctx.lives()
-        dfs = unitstats.live_doc_freqs(
-            [[pieces[1] for pieces in record.pieces] for record in records], lives, max_docs
-        )
+        slices = []
+        for record in records:  # (loops: a comprehension makes a function a call)
+            docs = []
+            for pieces in record.pieces:
+                docs.append(pieces[1])
+            slices.append(docs)
+        dfs = unitstats.live_doc_freqs(slices, lives, max_docs)
         for record, df in zip(records, dfs, strict=True):
             record.df = df
 

@@ -35,9 +35,8 @@ class Plan:
 
     __slots__ = ("_rerank", "compiled", "compiler", "notes", "parsed", "plain", "weights")
 
-    def __init__(
+    def __init__(  # (by place in prepare(): keywords cost a dict a call)
         self,
-        *,
         compiled: Compiled | None,
         parsed: Query | None,
         plain: str | None,
@@ -100,7 +99,7 @@ def prepare(
         check_length(query)
     notes: list[str] = []
     plain = plain_words(query, strict=strict, romanized=romanized)
-    compiler = Compiler(ctx=ctx, weights=weights, romanized=romanized)
+    compiler = Compiler(ctx, weights, romanized)
     parsed: Query | None = None
     compiled: Compiled | None
     said = 0  # notes that already say why nothing is searched
@@ -120,14 +119,7 @@ def prepare(
         and query.strip()
     ):
         notes.append("no searchable words in the query (only stopwords or punctuation)")
-    return Plan(
-        compiled=compiled,
-        parsed=parsed,
-        plain=plain,
-        weights=weights,
-        compiler=compiler,
-        notes=tuple(notes),
-    )
+    return Plan(compiled, parsed, plain, weights, compiler, tuple(notes))
 
 
 @attrs.define
@@ -168,14 +160,12 @@ def score_plan(
     after evaluation, so with it every match is kept.
     """
     assert plan.compiled is not None
-    segments = ctx.reader.segments
-    max_docs = [s.max_doc for s in segments]
     reranks = plan.reranks and sort == "score" and not plan.rerank.empty
     keep = 0
     if page_only and sort == "score" and ctx.params.link_prior == 0 and page_end > 0:
         keep = max(ctx.params.rerank_depth, page_end) if reranks else page_end
     found = evaluator.evaluate_top(
-        plan.compiled, max_docs, masks, keep=keep, track_total=track_total
+        plan.compiled, ctx.max_docs, masks, keep=keep, track_total=track_total
     )
     matched = found.matched
     if ctx.params.link_prior > 0:
@@ -186,14 +176,8 @@ def score_plan(
         matched, candidates = _rerank(
             ctx, matched, plan.rerank, plan.weights, page_end, ascending=not found.complete
         )
-    return Scored(
-        matched=matched,
-        before_rerank=before,
-        candidates=candidates,
-        total=found.total,
-        total_is_exact=found.total_is_exact,
-        complete=found.complete,
-    )
+    # (by place: a keywords' dict a search costs more than the six fields' reading)
+    return Scored(matched, before, candidates, found.total, found.total_is_exact, found.complete)
 
 
 def doc_score(matched: list[DocScores], ordinal: int, doc: int) -> float | None:

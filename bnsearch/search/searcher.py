@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -25,6 +26,7 @@ from bnsearch.index.reader import IndexReader
 from bnsearch.index.schema import MAX_WEIGHT, MIN_WEIGHT, valid_weight
 from bnsearch.search import collect
 from bnsearch.search.collect import SORTS, Chosen
+from bnsearch.search.compiler import Compiled
 from bnsearch.search.context import Context
 from bnsearch.search.engine import Evaluator
 from bnsearch.search.explain import explain
@@ -55,10 +57,11 @@ _QUERY_ARGS = (str, *QUERY_TYPES)
 FieldsArg = Sequence[str] | Mapping[str, float] | None
 
 
-@attrs.define(kw_only=True)
+@attrs.define
 class Scoring:
     """A query scored on one snapshot, before its page is chosen (:meth:`Searcher.score`;
-    made once and not changed; not frozen, as :class:`~bnsearch.search.engine.Evaluated`)."""
+    made once and not changed; not frozen, as :class:`~bnsearch.search.engine.Evaluated`;
+    made by place in a search: keywords cost a dict a call)."""
 
     plan: Plan
     #: the matches (before and after the rerank); None when nothing could be scored
@@ -81,6 +84,23 @@ def facet_names(facets: Collection[str] | None) -> tuple[str, ...] | None:
             f"facets must be a field name or a list of them, got {type(facets).__name__}"
         )
     return (facets,) if isinstance(facets, str) else tuple(facets)
+
+
+def _count_facets(
+    ctx: Context,
+    compiled: Compiled,
+    scored: Scored,
+    evaluator: Evaluator,
+    masks: list[Any],
+    facet_fields: tuple[str, ...],
+) -> dict[str, Mapping[str, int]]:
+    """The facet counts of a search's matches (``scored``; every match evaluated again
+    where the compiled core kept only the best of each segment)."""
+    every = scored.matched  # the rerank changes scores, never which docs match
+    if not scored.complete:
+        every = evaluator.evaluate(compiled, ctx.max_docs, masks)
+    segments = ctx.reader.segments
+    return {name: collect.facet_counts(segments, name, every) for name in facet_fields}
 
 
 class Searcher:
@@ -288,16 +308,16 @@ class Searcher:
             )
         page = chosen[offset:]
         hits = self.make_hits(scoring, page, offset, highlight, stored)
-        return Results(
-            hits=hits,
-            total=scoring.total,
-            total_is_exact=scored is None or scored.total_is_exact,
-            offset=offset,
-            limit=limit,
-            facets=scoring.facets,
-            took_ms=(time.perf_counter() - started) * 1000,
-            query=scoring.plan.parsed,
-            notes=scoring.notes,
+        return Results(  # (by place: every search makes one; keywords cost a dict)
+            hits,
+            scoring.total,
+            offset,
+            limit,
+            scoring.facets,
+            (time.perf_counter() - started) * 1000,
+            scoring.plan.parsed,
+            scoring.notes,
+            scored is None or scored.total_is_exact,
         )
 
     def score(
@@ -317,15 +337,15 @@ class Searcher:
         limit``): the query prepared and scored, before a page is chosen. A shard of a
         sharded index reads its matches (before and after the proximity rerank, from
         one evaluation) and makes the hits it picks with :meth:`make_hits`."""
-        if sort not in (None, *SORTS):
+        if sort is not None and sort not in SORTS:
             raise ValueError(f"sort must be one of {SORTS}, got {sort!r}")
         plan = self._prepare(query, fields, romanized=romanized, strict=strict)
         facet_fields = self._facet_fields(facets)
         page_end = self._page_end(page_end)
-        notes = list(plan.notes)
+        notes = plan.notes
         if plan.compiled is None:  # (the plan's notes say why)
             empty: dict[str, Mapping[str, int]] = {name: {} for name in facet_fields}
-            return Scoring(plan=plan, scored=None, total=0, notes=tuple(notes), facets=empty)
+            return Scoring(plan, None, 0, notes, empty)
         evaluator = Evaluator(self._ctx)
         # a filter query compiles with a compiler of its own (a cached plan's keeps its notes)
         compiler = plan.compiler if filter is None else plan.compiler.fresh()
@@ -344,26 +364,16 @@ class Searcher:
             # ms exhaustive, 4.40 pruned)
             track_total=None if exact_total else TRACK_TOTAL_HITS,
         )
-        matched = scored.matched
         total = scored.total
         if total == 0 and not romanized and isinstance(query, str):
-            self._romanized_hint(query, plan.weights, notes)
-        segments = self.reader.segments
-
-        def count_facets() -> dict[str, Mapping[str, int]]:
-            every = matched  # the rerank changes scores, never which docs match
-            if not scored.complete:
-                assert plan.compiled is not None
-                every = evaluator.evaluate(plan.compiled, [s.max_doc for s in segments], masks)
-            return {name: collect.facet_counts(segments, name, every) for name in facet_fields}
-
-        return Scoring(
-            plan=plan,
-            scored=scored,
-            total=total,
-            notes=tuple(notes),
-            facets=LazyFacets(count_facets),
+            hinted = list(notes)
+            self._romanized_hint(query, plan.weights, hinted)
+            notes = tuple(hinted)
+        # (a partial, not a closure: a closure's cells and function were made every search)
+        count = partial(
+            _count_facets, self._ctx, plan.compiled, scored, evaluator, masks, facet_fields
         )
+        return Scoring(plan, scored, total, notes, LazyFacets(count))
 
     def make_hits(
         self, scoring: Scoring, chosen: list[Chosen], offset: int, highlight: bool, stored: bool

@@ -30,6 +30,7 @@ import re
 import unicodedata
 
 from bnsearch.analysis import Analyzer
+from bnsearch.analysis.pipeline import leading_marks
 from bnsearch.search.fuzzy import TermDictionary
 from bnsearch.search.spelling import (
     CHEAP,
@@ -64,15 +65,6 @@ def _allowed(letters: int) -> float:
 
 def _is_mark(char: str) -> bool:
     return unicodedata.category(char) in ("Mn", "Mc", "Me")
-
-
-def _without_leading_marks(chunk: str) -> str:
-    """``chunk`` without the combining marks it starts with: no suggested word starts
-    with a mark (the tokenizer keeps such a mark out of every word, so it is a slip)."""
-    start = 0
-    while start < len(chunk) and _is_mark(chunk[start]):
-        start += 1
-    return chunk[start:]
 
 
 def _best_replacement(word: str, analyzer: Analyzer, dictionary: TermDictionary) -> str | None:
@@ -139,8 +131,8 @@ def did_you_mean(query: str, dictionary: TermDictionary, analyzer: Analyzer) -> 
             fixed = _best_replacement(chunk[start:end], analyzer, dictionary)
             if fixed is not None:
                 fixed_chunk = fixed_chunk[:start] + fixed + fixed_chunk[end:]
-        if fixed_chunk != chunk:  # a corrected chunk drops the stray signs before its
-            fixed_chunk = _without_leading_marks(fixed_chunk)  # first word (ংকরন -> করুন)
+        if fixed_chunk != chunk:  # a corrected chunk drops what no word starts with, as
+            fixed_chunk = fixed_chunk[leading_marks(fixed_chunk) :]  # the tokenizer does
         changed = changed or fixed_chunk != chunk
         out.append(fixed_chunk)
     if not changed:

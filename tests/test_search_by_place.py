@@ -1,0 +1,71 @@
+"""The search path makes its objects by place (a call with keywords builds a dict):
+each such call gives what the keyword call gives, so a field added to one of these
+classes, or their fields reordered, fails here rather than filling the wrong field."""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+import attrs
+
+from bnsearch.articles import Article
+from bnsearch.index import Index
+from bnsearch.search import Searcher
+from bnsearch.search.compiler import Unit, _word_unit
+from bnsearch.search.plan import Plan, Scored
+from bnsearch.search.results import Results
+from bnsearch.search.searcher import Scoring
+
+
+def _fields(value: object) -> dict[str, object]:
+    return {field.name: getattr(value, field.name) for field in attrs.fields(type(value))}
+
+
+def test_a_word_unit_by_place_is_the_keyword_one() -> None:
+    weights = MappingProxyType({"title": 2.0, "body": 1.0})
+    made = _word_unit("নদী", 2.0, ["title", "body"], ("নদী",), weights, 3)
+    want = Unit(
+        kind="terms",
+        label="নদী",
+        boost=2.0,
+        terms={"title": ("নদী",), "body": ("নদী",)},
+        weights=weights,
+        form_flag=3,
+    )
+    assert made == want and _fields(made) == _fields(want)
+    assert list(made.terms.items()) == list(want.terms.items())
+    assert not made.phrases and not made.prefixes
+
+
+def test_a_search_fills_its_results_and_scoring_by_name() -> None:
+    index = Index.in_memory()
+    with index.writer() as writer:
+        for number in range(12):
+            section = ("খেলা",) if number % 2 else ()
+            writer.add(
+                Article(
+                    id=f"a{number}", title=f"নদী {number}", body="নদী মাছ " * number, section=section
+                )
+            )
+    searcher = Searcher(index.reader())
+    results = searcher.search("নদী", limit=5, stored=False, highlight=False)
+    assert [hit.rank for hit in results.hits] == [0, 1, 2, 3, 4]
+    assert results.total == 12 and results.offset == 0 and results.limit == 5
+    assert results.total_is_exact is True and results.query is None and results.notes == ()
+    assert isinstance(results.took_ms, float) and results.took_ms >= 0
+    assert dict(results.facets) == {"section": {"খেলা": 6}}
+    scoring = searcher.score("নদী", page_end=5)
+    assert isinstance(scoring, Scoring) and isinstance(scoring.plan, Plan)
+    assert isinstance(scoring.scored, Scored) and scoring.total == 12 and scoring.notes == ()
+    scored = scoring.scored
+    assert scored.total == 12 and scored.total_is_exact
+    # (the compiled core keeps the page's best; the numpy path every match)
+    assert len(scored.matched[0][0]) == (12 if scored.complete else 5)
+    assert scored.candidates is None and scored.before_rerank is scored.matched
+    plan = scoring.plan
+    assert plan.plain == "নদী" and plan.parsed is None and plan.notes == ()
+    assert isinstance(plan.compiled, Unit) and plan.compiler.weights is plan.weights
+    nothing = searcher.score("", page_end=5)
+    assert nothing.scored is None and nothing.total == 0 and nothing.plan.compiled is None
+    by_name = Results(hits=(), total=3, offset=1, limit=2, notes=("x",), total_is_exact=False)
+    assert by_name == Results((), 3, 1, 2, {}, 0.0, None, ("x",), False)
