@@ -40,7 +40,6 @@ from bnsearch.search.phrases import (
     shared_positions,
     term_positions,
 )
-from bnsearch.search.scoring import idf
 
 FloatArray = npt.NDArray[np.float32]
 #: A query word pair: ``(gap, first, second)``, ``gap`` 1 (side by side) or 2.
@@ -184,10 +183,9 @@ def _pair_weights(ctx: Context, plan: RerankPlan, fields: list[str]) -> FloatArr
     ``proximity`` (remembered in the plan)."""
     weight: FloatArray | None = plan.memo.get("weight")
     if weight is None:
-        n = ctx.total_docs
-        max_doc_freq = ctx.max_doc_freq
-        # each pair word's df: the largest over the fields
-        term_idf = {term: idf(n, max_doc_freq(fields, term)) for term in plan.label}
+        max_doc_freq, word_idf = ctx.max_doc_freq, ctx.idf
+        # each pair word's df: the largest over the fields (its idf the context's memo)
+        term_idf = {term: word_idf(max_doc_freq(fields, term)) for term in plan.label}
         pair_idf = [term_idf[a] + (term_idf[b] if b != a else 0.0) for _, a, b in plan.pairs]
         weight = np.array(pair_idf, dtype=np.float32) * np.float32(ctx.params.proximity)
         plan.memo["weight"] = weight
