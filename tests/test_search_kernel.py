@@ -378,7 +378,8 @@ def test_proximity_scores_count_every_pair_once(
     together (the position table) and far apart (sorted), two fields; ``clustered``:
     postings crowded at both ends of the segment and reranked docs between and among
     them, where that guess is far off; ``walked``: every other entry given by its tfs
-    and first position instead of its offsets (found by a walk summing the tfs)."""
+    (of each kind, its docs of both) and first position instead of its offsets (found
+    by a walk summing the tfs)."""
     rng = np.random.default_rng(spread + clustered)
     max_doc, n_labels = 3000, 4
     pair_row = np.full((n_labels, n_labels, 3), -1, dtype=np.int64)
@@ -411,11 +412,13 @@ def test_proximity_scores_count_every_pair_once(
         )
     docs = np.sort(rng.choice(max_doc, 50, replace=False)).astype(np.int32)
     expected = _pairs_by_definition(fields, docs, pair_row, weights)
-    if walked:
-        for _, entry_offsets, *_ in fields:
+    if walked:  # (the tfs of every kind a segment writes, the docs of both)
+        kinds = iter([np.uint8, np.uint16, np.uint32, np.int64])
+        for entry_docs, entry_offsets, *_ in fields:
             for e in range(0, len(entry_offsets), 2):
                 offsets = entry_offsets[e]
-                entry_offsets[e] = (np.diff(offsets).astype(np.uint8), int(offsets[0]))
+                entry_offsets[e] = (np.diff(offsets).astype(next(kinds)), int(offsets[0]))
+                entry_docs[e] = entry_docs[e].astype(np.uint16 if e else np.int32)
     got = core.proximity_scores(fields, docs, pair_row, weights, 0.3)
     assert np.count_nonzero(expected) > 10  # pairs were found: the comparison is not empty
     assert got.dtype == np.float32 and np.array_equal(got, expected)

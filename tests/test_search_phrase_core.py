@@ -102,3 +102,58 @@ def test_compiled_phrase_frequencies_refuse_bad_arguments() -> None:
         core.phrase_frequencies([docs], [tfs[:1]], [0], [0], positions)
     with pytest.raises(ValueError):
         core.phrase_frequencies([docs, docs], [tfs], [0, 0], [0, 0], positions)
+
+
+@pytest.mark.parametrize("seed", [3])
+def test_compiled_phrase_frequencies_of_every_kind_agree(seed: int) -> None:
+    """The compiled walk is typed by its docs and tfs kinds: each kind a segment writes,
+    and terms of different kinds together (all read as the widest), give the counts of
+    the terms as the segment holds them."""
+    core = phrases.core
+    if core is None:
+        pytest.skip("the compiled position reads are not built")
+    segment = _index(seed).reader().segments[0]
+    terms = segment.terms("body")
+    rng = random.Random(seed)
+    compared = 0
+    for phrase in _phrases(terms, rng)[:80]:
+        runs = [segment.position_run("body", term) for _, term in phrase]
+        if any(run is None for run in runs):
+            continue
+        shifts = [shift for shift, _ in phrase]
+        positions = runs[0][3]
+        firsts = [run[2] for run in runs]
+        want = core.phrase_frequencies(
+            [run[0] for run in runs], [run[1] for run in runs], firsts, shifts, positions
+        )
+        kinds = [(np.uint16, np.uint8), (np.int32, np.uint16), (np.uint16, np.uint32)]
+        kinds += [(np.int32, np.int64)]
+        for number, (doc_kind, tf_kind) in enumerate(kinds):
+            for mixed in (False, True):  # (mixed: the first term's of the next kinds)
+                docs = [run[0].astype(doc_kind) for run in runs]
+                tfs = [run[1].astype(tf_kind) for run in runs]
+                if mixed:
+                    other = kinds[(number + 1) % len(kinds)]
+                    docs[0], tfs[0] = runs[0][0].astype(other[0]), runs[0][1].astype(other[1])
+                got = core.phrase_frequencies(docs, tfs, firsts, shifts, positions)
+                assert got[0].dtype == want[0].dtype and got[1].dtype == want[1].dtype
+                np.testing.assert_array_equal(got[0], want[0])
+                np.testing.assert_array_equal(got[1], want[1])
+        compared += len(want[0]) > 0
+    assert compared > 20
+
+
+def test_compiled_position_reads_take_arrays_of_other_kinds() -> None:
+    """Docs or tfs of a kind no segment writes (int64 docs, int32 tfs) are read as the
+    widest kind the code is typed for (the conversion once read its kind from before
+    its tuple of kinds, and crashed)."""
+    core = phrases.core
+    if core is None:
+        pytest.skip("the compiled position reads are not built")
+    docs = np.array([1, 4], dtype=np.int64)
+    tfs = np.array([2, 1], dtype=np.int32)
+    positions = np.array([0, 3, 1], dtype=np.int32)
+    found = core.phrase_frequencies([docs, docs], [tfs, tfs], [0, 0], [0, 0], positions)
+    np.testing.assert_array_equal(found[0], [1, 4])
+    np.testing.assert_array_equal(found[1], [2, 1])
+    np.testing.assert_array_equal(core.term_offsets(tfs, 5), [5, 7, 8])

@@ -13,7 +13,7 @@ do, so the ordinal is the one the bisect finds (``tests/test_index_term_table.py
 import numpy as np
 
 cimport numpy as cnp
-from libc.stdint cimport uint8_t, uint32_t, uint64_t, int64_t
+from libc.stdint cimport uint8_t, int32_t, uint32_t, uint64_t, int64_t
 from libc.string cimport memcmp
 
 cnp.import_array()
@@ -156,6 +156,47 @@ cdef class TermTable:
         cdef Py_ssize_t start = self._ptr(index), end = self._ptr(index + 1)
         cdef Py_ssize_t first = self.pos32[index] if self.pos32 != NULL else <Py_ssize_t>self.pos64[index]
         return self.docs[start:end], self.tfs[start:end], first
+
+    def position_runs(self, list terms, Py_ssize_t walk):
+        """:meth:`position_run` of several terms in one call: per term of ``terms``
+        (UTF-8 bytes, or None: a term no table holds) that has postings here, in order,
+        its docs (a view), its place and its index in ``terms``; the place is ``(tfs,
+        first)`` (a view and where its first posting's positions start) for a term of
+        at most ``walk`` postings, else None (the caller builds its offsets). Returns
+        ``(docs, places, indices)``, ``indices`` int32: a several-words query's pair
+        words in one field (the rerank) or a phrase's words (a ``walk`` above any list:
+        every word's tfs)."""
+        if self.pos32 == NULL and self.pos64 == NULL:
+            raise ValueError("a term table without its position pointers")
+        cdef Py_ssize_t n = len(terms), i, found = 0, index, start, end, length
+        cdef list docs = [], places = []
+        cdef cnp.npy_intp size = n
+        cdef cnp.ndarray indices = cnp.PyArray_EMPTY(1, &size, cnp.NPY_INT32, 0)
+        cdef int32_t* at = <int32_t*>cnp.PyArray_DATA(indices)
+        cdef object term
+        cdef Py_ssize_t first
+        for i in range(n):
+            term = terms[i]
+            if term is None:
+                continue
+            length = len(<bytes>term)
+            index = self._find(<const uint8_t*>(<char*>term), length)
+            if index < 0:
+                continue
+            start, end = self._ptr(index), self._ptr(index + 1)
+            if end <= start:
+                continue
+            docs.append(_view(self.docs, start, end, self.direct))
+            if end - start <= walk:
+                first = self.pos32[index] if self.pos32 != NULL else <Py_ssize_t>self.pos64[index]
+                places.append((_view(self.tfs, start, end, self.direct), first))
+            else:
+                places.append(None)
+            at[found] = <int32_t>i
+            found += 1
+        if found < n:
+            indices = _view(indices, 0, found, True)
+        return docs, places, indices
 
     cdef inline Py_ssize_t _ptr(self, Py_ssize_t i) noexcept nogil:
         if self.ptr32 != NULL:

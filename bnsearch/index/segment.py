@@ -1154,6 +1154,26 @@ class SegmentReader:
         start, end = int(arrays.indptr[ident]), int(arrays.indptr[ident + 1])
         return arrays.docs[start:end], arrays.tfs[start:end], int(arrays.posptr[ident]), arrays.pos
 
+    def position_runs(
+        self, field: str, terms: list[bytes | None], walk: int
+    ) -> tuple[list[Array], list[Any], Any, Any] | None:
+        """:meth:`position_run` of several terms (UTF-8: :func:`encoded_terms`) in one
+        compiled call (``TermTable.position_runs`` of :mod:`bnsearch.index._terms`):
+        ``(docs, places, indices, positions)`` of those with postings, a place ``(tfs,
+        first)`` for a term of at most ``walk`` postings, else None; None where the
+        field's held table does not serve (an anchor field with updates applied, a table
+        not built: ask :meth:`position_run` term by term)."""
+        found = self._lazy_field(field)
+        if isinstance(found, DeltaField):
+            return None
+        runs = found.runs
+        if runs is None:
+            runs = self._runs(field, found)
+        if runs is False:
+            return None
+        docs, places, indices = runs.position_runs(terms, walk)
+        return docs, places, indices, found.pos
+
     def _runs(self, field: str, arrays: _FieldArrays) -> Any:
         """The field's compiled term table holding its postings and position pointers
         (:meth:`position_run` asks it), or False (not built, no positions, or arrays the
@@ -1379,6 +1399,12 @@ class EdgeTable:
             count = count + 1 if source == previous else 0
             previous = source
             self.link_no.append(count)
+
+
+def encoded_terms(terms: Iterable[str]) -> list[bytes | None]:
+    """``terms`` as :meth:`SegmentReader.position_runs` takes them (UTF-8; None for a
+    term no table holds)."""
+    return [_utf8(term) for term in terms]
 
 
 def _utf8(term: str) -> bytes | None:

@@ -3407,31 +3407,69 @@ cdef void _locate(
 
 
 cdef void _locate_walking(
-    const doc_t* term_docs, Py_ssize_t length, const void* tfs, int tkind, int64_t first,
+    const doc_t* term_docs, Py_ssize_t length, const tf_t* tfs, int64_t first,
     Py_ssize_t n_positions, const int32_t* docs, Py_ssize_t n_docs, Py_ssize_t e,
     Py_ssize_t n_entries, int64_t* begins, int64_t* ends, int* bad,
 ) noexcept nogil:
     """:func:`_locate` for an entry given by its tfs and where its first posting's
-    positions start (no offsets array): one walk through its postings summing the tfs
-    (a short list's, where building and keeping offsets costs more than the walk)."""
+    positions start (no offsets array): its postings walked summing the tfs (a short
+    list's, where building and keeping offsets costs more than the walk). Postings
+    many times more than the docs are searched as :func:`_locate` searches them
+    (:func:`_spread_seek`), the tfs between summed in a loop of adds alone; fewer are
+    merged with the docs. (Typed per tfs kind: a kind switch a posting cost as much as
+    the walk.)"""
     cdef Py_ssize_t c, k, lo = 0
     cdef int64_t at = first, end
     for c in range(n_docs):
         begins[c * n_entries + e] = -1
     for c in range(n_docs):
         while lo < length and term_docs[lo] < docs[c]:
-            at += _position_at(tfs, tkind, lo)
+            at += tfs[lo]
             lo += 1
         if lo >= length:
             break
         if term_docs[lo] == docs[c]:
-            end = at + _position_at(tfs, tkind, lo)
+            end = at + tfs[lo]
             if at < 0 or end < at or end > n_positions:
                 bad[0] = 1
                 return
             k = c * n_entries + e
             begins[k] = at
             ends[k] = end
+
+
+cdef void _locate_walking_kinds(
+    const void* term_docs, int dkind, Py_ssize_t length, const void* tfs, int tkind,
+    int64_t first, Py_ssize_t n_positions, const int32_t* docs, Py_ssize_t n_docs,
+    Py_ssize_t e, Py_ssize_t n_entries, int64_t* begins, int64_t* ends, int* bad,
+) noexcept nogil:
+    """:func:`_locate_walking` of the docs and tfs kinds given (:func:`_docs_array`,
+    :func:`_tfs_array`)."""
+    if dkind == cnp.NPY_UINT16:
+        if tkind == cnp.NPY_UINT8:
+            _locate_walking(<const uint16_t*>term_docs, length, <const uint8_t*>tfs, first,
+                            n_positions, docs, n_docs, e, n_entries, begins, ends, bad)
+        elif tkind == cnp.NPY_UINT16:
+            _locate_walking(<const uint16_t*>term_docs, length, <const uint16_t*>tfs, first,
+                            n_positions, docs, n_docs, e, n_entries, begins, ends, bad)
+        elif tkind == cnp.NPY_UINT32:
+            _locate_walking(<const uint16_t*>term_docs, length, <const uint32_t*>tfs, first,
+                            n_positions, docs, n_docs, e, n_entries, begins, ends, bad)
+        else:
+            _locate_walking(<const uint16_t*>term_docs, length, <const int64_t*>tfs, first,
+                            n_positions, docs, n_docs, e, n_entries, begins, ends, bad)
+    elif tkind == cnp.NPY_UINT8:
+        _locate_walking(<const int32_t*>term_docs, length, <const uint8_t*>tfs, first,
+                        n_positions, docs, n_docs, e, n_entries, begins, ends, bad)
+    elif tkind == cnp.NPY_UINT16:
+        _locate_walking(<const int32_t*>term_docs, length, <const uint16_t*>tfs, first,
+                        n_positions, docs, n_docs, e, n_entries, begins, ends, bad)
+    elif tkind == cnp.NPY_UINT32:
+        _locate_walking(<const int32_t*>term_docs, length, <const uint32_t*>tfs, first,
+                        n_positions, docs, n_docs, e, n_entries, begins, ends, bad)
+    else:
+        _locate_walking(<const int32_t*>term_docs, length, <const int64_t*>tfs, first,
+                        n_positions, docs, n_docs, e, n_entries, begins, ends, bad)
 
 
 cdef int _field_pairs(
@@ -3467,14 +3505,9 @@ cdef int _field_pairs(
             first = walked[1]
             if cnp.PyArray_NDIM(tfs_arr) != 1 or cnp.PyArray_DIM(tfs_arr, 0) != length:
                 raise ValueError("an entry needs one tf a doc")
-            if dkind == cnp.NPY_UINT16:
-                _locate_walking(<const uint16_t*>dp, length, cnp.PyArray_DATA(tfs_arr),
-                                cnp.PyArray_TYPE(tfs_arr), first, n_positions, docs, n_docs,
-                                e, n_entries, begins, ends, &bad)
-            else:
-                _locate_walking(<const int32_t*>dp, length, cnp.PyArray_DATA(tfs_arr),
-                                cnp.PyArray_TYPE(tfs_arr), first, n_positions, docs, n_docs,
-                                e, n_entries, begins, ends, &bad)
+            _locate_walking_kinds(dp, dkind, length, cnp.PyArray_DATA(tfs_arr),
+                                  cnp.PyArray_TYPE(tfs_arr), first, n_positions, docs, n_docs,
+                                  e, n_entries, begins, ends, &bad)
             if bad:
                 raise _out_of_range()
             continue

@@ -33,8 +33,8 @@ cdef cnp.ndarray _native(object array, tuple kinds):
     needed."""
     cdef cnp.ndarray arr = <cnp.ndarray>cnp.PyArray_FROM_O(array)
     cdef int kind = cnp.PyArray_TYPE(arr)
-    if kind not in kinds:
-        kind = kinds[-1]
+    if kind not in kinds:  # (not kinds[-1]: with wraparound off it read before the tuple)
+        kind = kinds[len(kinds) - 1]
     if cnp.PyArray_TYPE(arr) != kind or not cnp.PyArray_IS_C_CONTIGUOUS(arr) or (
         not cnp.PyArray_ISNOTSWAPPED(arr) or not cnp.PyArray_ISALIGNED(arr)
     ):
@@ -57,12 +57,6 @@ cdef inline int64_t _count_at(const void* values, int kind, Py_ssize_t i) noexce
     return (<const int64_t*>values)[i]
 
 
-cdef inline int64_t _doc_at(const void* docs, int kind, Py_ssize_t i) noexcept nogil:
-    if kind == cnp.NPY_UINT16:
-        return (<const uint16_t*>docs)[i]
-    return (<const int32_t*>docs)[i]
-
-
 def term_offsets(object tfs, int64_t first):
     """``offsets`` (int64, one more than ``tfs``): ``offsets[0] = first``, then each
     posting's end, ``offsets[j + 1] = offsets[j] + tfs[j]``."""
@@ -81,10 +75,6 @@ def term_offsets(object tfs, int64_t first):
 
 
 cdef struct Term:
-    const void* docs
-    const void* tfs
-    int dkind
-    int tkind
     Py_ssize_t length
     Py_ssize_t at        # the posting under the cursor
     int64_t offset       # the first position of that posting in ``pos``
@@ -101,41 +91,54 @@ def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, 
     after the phrase's start. A match is a position ``p`` of the first term with every
     term ``i`` at ``p - shifts[0] + shifts[i]``; positions ascend within a posting (as
     :func:`bnsearch.search.phrases.phrase_frequencies` reads them too)."""
-    cdef Py_ssize_t n = len(docs_list), i, j, lead = 0, count = 0, found = 0
-    cdef Py_ssize_t n_positions
+    cdef Py_ssize_t n = len(docs_list), i, lead = 0, found = 0, j
     cdef Term* terms = NULL
+    cdef const void** docs_at = NULL
+    cdef const void** tfs_at = NULL
     cdef list keep = []
     cdef cnp.ndarray arr, pos_arr = _native(positions, _COUNT_KINDS)
-    cdef const void* pos = cnp.PyArray_DATA(pos_arr)
-    cdef int pkind = cnp.PyArray_TYPE(pos_arr)
-    cdef int64_t d, other, target, value, end_i
+    cdef int dkind = -1, tkind = -1
     cdef int64_t* hits_docs = NULL
     cdef int64_t* hits_freqs = NULL
-    cdef Py_ssize_t p, p_end
-    cdef bint all_there, every
     cdef int32_t[:] docs_view
     cdef int64_t[:] freqs_view
-    n_positions = cnp.PyArray_DIM(pos_arr, 0)
     if len(tfs_list) != n or len(firsts) != n or len(shifts) != n:
         raise ValueError("every term needs docs, tfs, its first position and its shift")
     if n == 0:
         return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64)
+    # every term's docs (and tfs) of one kind, the merge typed by it: a field's terms are
+    # views of its arrays, so they share theirs (else all are read as the widest)
+    for i in range(n):
+        arr = _native(docs_list[i], _DOC_KINDS)
+        keep.append(arr)
+        if dkind != -1 and cnp.PyArray_TYPE(arr) != dkind:
+            dkind = cnp.NPY_INT32
+        elif dkind == -1:
+            dkind = cnp.PyArray_TYPE(arr)
+        arr = _native(tfs_list[i], _COUNT_KINDS)
+        keep.append(arr)
+        if tkind != -1 and cnp.PyArray_TYPE(arr) != tkind:
+            tkind = cnp.NPY_INT64
+        elif tkind == -1:
+            tkind = cnp.PyArray_TYPE(arr)
     terms = <Term*>malloc(n * sizeof(Term))
-    if terms == NULL:
-        raise MemoryError()
+    docs_at = <const void**>malloc(n * sizeof(void*))
+    tfs_at = <const void**>malloc(n * sizeof(void*))
     try:
+        if terms == NULL or docs_at == NULL or tfs_at == NULL:
+            raise MemoryError()
         for i in range(n):
-            arr = _native(docs_list[i], _DOC_KINDS)
-            keep.append(arr)
-            terms[i].docs = cnp.PyArray_DATA(arr)
-            terms[i].dkind = cnp.PyArray_TYPE(arr)
+            arr = keep[2 * i]
+            if cnp.PyArray_TYPE(arr) != dkind:
+                arr = keep[2 * i] = _native(arr, (dkind,))
+            docs_at[i] = cnp.PyArray_DATA(arr)
             terms[i].length = cnp.PyArray_DIM(arr, 0)
-            arr = _native(tfs_list[i], _COUNT_KINDS)
-            keep.append(arr)
+            arr = keep[2 * i + 1]
+            if cnp.PyArray_TYPE(arr) != tkind:
+                arr = keep[2 * i + 1] = _native(arr, (tkind,))
             if cnp.PyArray_DIM(arr, 0) != terms[i].length:
                 raise ValueError("a term needs as many tfs as docs")
-            terms[i].tfs = cnp.PyArray_DATA(arr)
-            terms[i].tkind = cnp.PyArray_TYPE(arr)
+            tfs_at[i] = cnp.PyArray_DATA(arr)
             terms[i].at = 0
             terms[i].offset = firsts[i]
             terms[i].shift = shifts[i]
@@ -149,53 +152,23 @@ def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, 
             raise MemoryError()
         # (the GIL is kept, as the core keeps it: the arrays may be views of a
         # segment's mapped files, which another thread must not close meanwhile)
-        for j in range(terms[lead].length):
-            d = _doc_at(terms[lead].docs, terms[lead].dkind, j)
-            # every term's cursor to its first posting at or after d (summing tfs)
-            all_there = True
-            for i in range(n):
-                while terms[i].at < terms[i].length and _doc_at(
-                    terms[i].docs, terms[i].dkind, terms[i].at
-                ) < d:
-                    terms[i].offset += _count_at(terms[i].tfs, terms[i].tkind, terms[i].at)
-                    terms[i].at += 1
-                if terms[i].at >= terms[i].length or _doc_at(
-                    terms[i].docs, terms[i].dkind, terms[i].at
-                ) != d:
-                    all_there = False
-            if not all_there:
-                continue
-            for i in range(n):
-                terms[i].scan = terms[i].offset
-            count = 0
-            p_end = terms[0].offset + _count_at(terms[0].tfs, terms[0].tkind, terms[0].at)
-            for i in range(1, n):  # (a damaged index: never read past the positions)
-                if terms[i].offset + _count_at(terms[i].tfs, terms[i].tkind, terms[i].at) > (
-                    n_positions
-                ):
-                    p_end = n_positions + 1
-            if p_end > n_positions:
-                raise IndexError("a term's positions run outside the position array")
-            for p in range(terms[0].offset, p_end):
-                target = _count_at(pos, pkind, p) - terms[0].shift
-                every = True
-                for i in range(1, n):
-                    end_i = terms[i].offset + _count_at(terms[i].tfs, terms[i].tkind, terms[i].at)
-                    value = target + 1  # (past the end: not found)
-                    while terms[i].scan < end_i:
-                        value = _count_at(pos, pkind, terms[i].scan) - terms[i].shift
-                        if value >= target:
-                            break
-                        terms[i].scan += 1
-                    if terms[i].scan >= end_i or value != target:
-                        every = False
-                        break
-                if every:
-                    count += 1
-            if count:
-                hits_docs[found] = d
-                hits_freqs[found] = count
-                found += 1
+        if dkind == cnp.NPY_UINT16:
+            if tkind == cnp.NPY_UINT8:
+                found = _merge(terms, n, lead, <const uint16_t**>docs_at, <const uint8_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
+            elif tkind == cnp.NPY_UINT16:
+                found = _merge(terms, n, lead, <const uint16_t**>docs_at, <const uint16_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
+            elif tkind == cnp.NPY_UINT32:
+                found = _merge(terms, n, lead, <const uint16_t**>docs_at, <const uint32_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
+            else:
+                found = _merge(terms, n, lead, <const uint16_t**>docs_at, <const int64_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
+        elif tkind == cnp.NPY_UINT8:
+            found = _merge(terms, n, lead, <const int32_t**>docs_at, <const uint8_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
+        elif tkind == cnp.NPY_UINT16:
+            found = _merge(terms, n, lead, <const int32_t**>docs_at, <const uint16_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
+        elif tkind == cnp.NPY_UINT32:
+            found = _merge(terms, n, lead, <const int32_t**>docs_at, <const uint32_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
+        else:
+            found = _merge(terms, n, lead, <const int32_t**>docs_at, <const int64_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
         out_docs = np.empty(found, dtype=np.int32)
         out_freqs = np.empty(found, dtype=np.int64)
         docs_view = out_docs
@@ -206,5 +179,67 @@ def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, 
         return out_docs, out_freqs
     finally:
         free(terms)
+        free(docs_at)
+        free(tfs_at)
         free(hits_docs)
         free(hits_freqs)
+
+
+cdef Py_ssize_t _merge(
+    Term* terms, Py_ssize_t n, Py_ssize_t lead, const doc_t** docs, const tf_t** tfs,
+    cnp.ndarray pos_arr, int64_t* hits_docs, int64_t* hits_freqs,
+) except -1:
+    """:func:`phrase_frequencies`' walk, typed by its docs and tfs kinds: per doc of the
+    lead (the shortest) term, every term's cursor moved to it summing the tfs, then the
+    positions matched; the docs found and their counts into ``hits_*``, how many
+    returned."""
+    cdef const void* pos = cnp.PyArray_DATA(pos_arr)
+    cdef int pkind = cnp.PyArray_TYPE(pos_arr)
+    cdef Py_ssize_t n_positions = cnp.PyArray_DIM(pos_arr, 0)
+    cdef Py_ssize_t i, j, count, found = 0, p, p_end, at, length
+    cdef int64_t d, target, value, end_i, offset
+    cdef bint all_there, every
+    for j in range(terms[lead].length):
+        d = docs[lead][j]
+        # every term's cursor to its first posting at or after d (summing tfs)
+        all_there = True
+        for i in range(n):
+            at, length, offset = terms[i].at, terms[i].length, terms[i].offset
+            while at < length and docs[i][at] < d:
+                offset += tfs[i][at]
+                at += 1
+            terms[i].at, terms[i].offset = at, offset
+            if at >= length or docs[i][at] != d:
+                all_there = False
+        if not all_there:
+            continue
+        for i in range(n):
+            terms[i].scan = terms[i].offset
+        count = 0
+        p_end = terms[0].offset + tfs[0][terms[0].at]
+        for i in range(1, n):  # (a damaged index: never read past the positions)
+            if terms[i].offset + tfs[i][terms[i].at] > n_positions:
+                p_end = n_positions + 1
+        if p_end > n_positions:
+            raise IndexError("a term's positions run outside the position array")
+        for p in range(terms[0].offset, p_end):
+            target = _count_at(pos, pkind, p) - terms[0].shift
+            every = True
+            for i in range(1, n):
+                end_i = terms[i].offset + tfs[i][terms[i].at]
+                value = target + 1  # (past the end: not found)
+                while terms[i].scan < end_i:
+                    value = _count_at(pos, pkind, terms[i].scan) - terms[i].shift
+                    if value >= target:
+                        break
+                    terms[i].scan += 1
+                if terms[i].scan >= end_i or value != target:
+                    every = False
+                    break
+            if every:
+                count += 1
+        if count:
+            hits_docs[found] = d
+            hits_freqs[found] = count
+            found += 1
+    return found

@@ -10,6 +10,7 @@ numpy code here is the reference it is tested against (the same arrays).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from types import ModuleType
 from typing import Any
@@ -18,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.arrays import run_positions
-from bnsearch.index.segment import SegmentReader
+from bnsearch.index.segment import SegmentReader, encoded_terms
 from bnsearch.search import kernel
 
 IntArray = npt.NDArray[np.int64]
@@ -29,6 +30,9 @@ POSITIONS_CACHE_TERMS = 8192
 #: Bytes of position offsets a :class:`PositionsCache` keeps (eight a posting: 64 MB hold
 #: 8M postings; the docs and positions of an entry are views of the segment).
 POSITIONS_CACHE_BYTES = 64 << 20
+
+#: :meth:`SegmentReader.position_runs`'s ``walk`` that gives every term's tfs.
+_EVERY = sys.maxsize
 
 PositionsEntry = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]
 
@@ -205,18 +209,40 @@ def phrase_frequencies(
 def _compiled_frequencies(
     compiled: ModuleType, segment: SegmentReader, field: str, phrase: Sequence[tuple[int, str]]
 ) -> tuple[npt.NDArray[Any], npt.NDArray[Any]]:
-    """:func:`phrase_frequencies` over the whole segment, on the compiled core."""
+    """:func:`phrase_frequencies` over the whole segment, on the compiled core: every
+    word's run from the field's held table in one call, else word by word."""
+    runs = segment.position_runs(field, encoded_terms([term for _, term in phrase]), _EVERY)
+    if runs is None:
+        runs = _runs_one_by_one(segment, field, phrase)
+    docs_of, places, _, positions = runs
+    if len(docs_of) < len(phrase):  # (a word the field does not hold)
+        return _EMPTY_DOCS, _EMPTY_DOCS
+    docs, freqs = compiled.phrase_frequencies(
+        docs_of,
+        [place[0] for place in places],
+        [place[1] for place in places],
+        [shift for shift, _ in phrase],
+        positions,
+    )
+    if not len(docs):
+        return _EMPTY_DOCS, _EMPTY_DOCS
+    return docs, freqs
+
+
+def _runs_one_by_one(
+    segment: SegmentReader, field: str, phrase: Sequence[tuple[int, str]]
+) -> tuple[list[Any], list[Any], Any, Any]:
+    """:meth:`SegmentReader.position_runs` of the phrase's words (each place ``(tfs,
+    first)``) looked up one by one, for a field whose held table does not serve (a
+    refreshed reader's deferred anchors): their positions joined into one array where
+    they are not in one (see :func:`shared_positions`)."""
     runs: list[tuple[Any, Any, int, Any]] = []
-    shared = True  # (every term's positions in one array: see shared_positions)
-    position_run = segment.position_run
     for _, term in phrase:  # (a loop, not comprehensions: a phrase has a few terms)
-        run = position_run(field, term)
+        run = segment.position_run(field, term)
         if run is None or not len(run[0]):
-            return _EMPTY_DOCS, _EMPTY_DOCS
-        if runs and run[3] is not runs[0][3]:
-            shared = False
+            return [], [], None, None
         runs.append(run)
-    if not shared:
+    if any(run[3] is not runs[0][3] for run in runs):
         parts, at = [], 0
         for run in runs:
             count = int(np.sum(run[1], dtype=np.int64))
@@ -224,18 +250,4 @@ def _compiled_frequencies(
             at += count
         joined = np.concatenate([part[3] for part in parts])
         runs = [(part[0], part[1], part[2], joined) for part in parts]
-    docs_of: list[Any] = []
-    tfs_of: list[Any] = []
-    firsts: list[int] = []
-    shifts: list[int] = []
-    for run, (shift, _) in zip(runs, phrase, strict=True):
-        docs_of.append(run[0])
-        tfs_of.append(run[1])
-        firsts.append(run[2])
-        shifts.append(shift)
-    docs: npt.NDArray[Any]
-    freqs: npt.NDArray[Any]
-    docs, freqs = compiled.phrase_frequencies(docs_of, tfs_of, firsts, shifts, runs[0][3])
-    if not len(docs):
-        return _EMPTY_DOCS, _EMPTY_DOCS
-    return docs, freqs
+    return [run[0] for run in runs], [(run[1], run[2]) for run in runs], None, runs[0][3]

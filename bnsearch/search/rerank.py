@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from bnsearch.analysis import Analyzer
 from bnsearch.arrays import run_positions
-from bnsearch.index.segment import SegmentReader
+from bnsearch.index.segment import SegmentReader, encoded_terms
 from bnsearch.search import kernel
 from bnsearch.search.context import Context
 from bnsearch.search.phrases import (
@@ -40,7 +40,6 @@ from bnsearch.search.phrases import (
     shared_positions,
     term_positions,
 )
-from bnsearch.search.scoring import idf
 
 FloatArray = npt.NDArray[np.float32]
 #: A query word pair: ``(gap, first, second)``, ``gap`` 1 (side by side) or 2.
@@ -83,6 +82,12 @@ class RerankPlan:
         """Every word of a pair -> its row."""
         terms = (t for _, a, b in self.pairs for t in (a, b))
         return {term: number for number, term in enumerate(dict.fromkeys(terms))}
+
+    @functools.cached_property
+    def encoded(self) -> list[bytes | None]:
+        """The words of :attr:`label` in its order, as a segment's term tables take
+        them (:meth:`SegmentReader.position_runs`)."""
+        return encoded_terms(self.label)
 
     @functools.cached_property
     def pair_row(self) -> npt.NDArray[np.int64]:
@@ -178,9 +183,9 @@ def _pair_weights(ctx: Context, plan: RerankPlan, fields: list[str]) -> FloatArr
     ``proximity`` (remembered in the plan)."""
     weight: FloatArray | None = plan.memo.get("weight")
     if weight is None:
-        n = ctx.total_docs
-        # each pair word's df: the largest over the fields
-        term_idf = {term: float(idf(n, ctx.max_doc_freq(fields, term))) for term in plan.label}
+        max_doc_freq, word_idf = ctx.max_doc_freq, ctx.idf
+        # each pair word's df: the largest over the fields (its idf the context's memo)
+        term_idf = {term: word_idf(max_doc_freq(fields, term)) for term in plan.label}
         pair_idf = [term_idf[a] + (term_idf[b] if b != a else 0.0) for _, a, b in plan.pairs]
         weight = np.array(pair_idf, dtype=np.float32) * np.float32(ctx.params.proximity)
         plan.memo["weight"] = weight
@@ -226,18 +231,12 @@ def _field_reads(
             used += [((segment.ordinal, field, t), e) for t, e in zip(terms, entries, strict=True)]
             entries = shared_positions(entries)
             positions = entries[0][2] if entries else None
-            walked = ([e[0] for e in entries], [e[1] for e in entries], labels, positions)
-        docs, places, labels, positions = walked
+            rows = np.array(labels, dtype=np.int32)
+            walked = ([e[0] for e in entries], [e[1] for e in entries], rows, positions)
+        docs, places, found, positions = walked
         if docs:
-            reads.append(
-                (
-                    docs,
-                    places,
-                    positions,
-                    np.array(labels, dtype=np.int32),
-                    ctx.multiplier(segment, field, weights[field]),
-                )
-            )
+            multiplier = ctx.multiplier(segment, field, weights[field])
+            reads.append((docs, places, positions, found, multiplier))
     if all(cache.holds(where, entry) for where, entry in used):  # (after every read)
         if len(cache.derived) >= POSITIONS_CACHE_TERMS:
             cache.derived.clear()
@@ -251,32 +250,28 @@ def _walked_entries(
     field: str,
     plan: RerankPlan,
     used: list[tuple[tuple[int, str, str], PositionsEntry]],
-) -> tuple[list[Any], list[Any], list[int], Any] | None:
-    """The compiled core's entries of the pair words found in one field: their docs,
+) -> tuple[list[Any], list[Any], Any, Any] | None:
+    """The compiled core's entries of the pair words found in one field, from one
+    compiled lookup of them all (:meth:`SegmentReader.position_runs`): their docs,
     where their positions are (``(tfs, first)`` for a short list, walked; offsets for a
-    long one, whose cache entry goes to ``used``), their rows, and the field's position
-    array (None: no word found). ``None`` where the words' positions are not in
-    one array (a refreshed reader's deferred anchors: their offsets must be joined)."""
-    runs = []
-    for term, label in plan.label.items():
-        run = segment.position_run(field, term)
-        if run is not None and len(run[0]):
-            runs.append((term, label, run))
-    if any(run[3] is not runs[0][2][3] for _, _, run in runs):
+    long one, whose cache entry goes to ``used``), their rows (int32), and the field's
+    position array. ``None`` where the field's held table does not serve (a refreshed
+    reader's deferred anchors, whose words' positions are not in one array: their
+    offsets must be joined)."""
+    found = segment.position_runs(field, plan.encoded, WALK_POSTINGS)
+    if found is None:
         return None
-    docs: list[Any] = []
-    places: list[Any] = []
-    for term, _, run in runs:
-        docs.append(run[0])
-        if len(run[0]) <= WALK_POSTINGS:
-            places.append((run[1], run[2]))
-        else:
-            entry = term_positions(segment, field, term, ctx.positions)
-            assert entry is not None
-            used.append(((segment.ordinal, field, term), entry))
-            places.append(entry[1])
-    positions = runs[0][2][3] if runs else None
-    return docs, places, [label for _, label, _ in runs], positions
+    docs, places, labels, positions = found
+    if None in places:  # (a long list: its offsets, kept in the positions cache)
+        terms = list(plan.label)
+        for at, place in enumerate(places):
+            if place is None:
+                term = terms[labels[at]]
+                entry = term_positions(segment, field, term, ctx.positions)
+                assert entry is not None
+                used.append(((segment.ordinal, field, term), entry))
+                places[at] = entry[1]
+    return docs, places, labels, positions
 
 
 def _found_terms(plan: RerankPlan, labels: list[int]) -> list[str]:
