@@ -17,7 +17,7 @@ from bnsearch.index.segment import SegmentReader
 from bnsearch.search.fuzzy import TermDictionary
 from bnsearch.search.phrases import PositionsCache
 from bnsearch.search.romanize import RomanIndex
-from bnsearch.search.scoring import BM25FParams, idf, norm_table
+from bnsearch.search.scoring import BM25FParams, norm_table, scalar_idf
 from bnsearch.search.spelling import SpellingIndex, TermSource, segment_terms
 from bnsearch.search.statistics import AnyStatistics
 
@@ -74,6 +74,7 @@ class Context:
         #: global figures to score with instead of the snapshot's (a sharded index)
         self.statistics = statistics
         self.total_docs = reader.doc_count if statistics is None else statistics.total_docs
+        self._idf_docs = int(self.total_docs)  # (:meth:`idf`'s, converted once)
         #: per segment its size (what every compiled search hands the core)
         self.max_docs = [segment.max_doc for segment in reader.segments]
         self._tables: dict[tuple[str, float, float], npt.NDArray[np.float32]] = {}
@@ -215,7 +216,7 @@ class Context:
         if found is None:
             if len(self._idfs) >= IDF_MEMO_ENTRIES:
                 self._idfs.clear()
-            found = self._idfs[doc_freq] = float(idf(self.total_docs, doc_freq))
+            found = self._idfs[doc_freq] = scalar_idf(self._idf_docs, int(doc_freq))
         return found
 
     def unit_doc_freq(self, unit: Unit, local: int) -> int:

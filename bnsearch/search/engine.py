@@ -1001,12 +1001,11 @@ def _flat_units(node: Compiled) -> list[Unit] | None:
     ``None`` for a boolean structure (or match-all)."""
     if isinstance(node, Unit):
         return [node] if node.kind != "all" else None
-    if (
-        not node.must
-        and not node.must_not
-        and node.boost == 1
-        and not node.best_of
-        and all(isinstance(c, Unit) and c.kind != "all" for c in node.should)
-    ):
-        return [c for c in node.should if isinstance(c, Unit)]
-    return None
+    if node.must or node.must_not or node.boost != 1 or node.best_of:
+        return None
+    units: list[Unit] = []
+    for child in node.should:  # (a loop: a generator and a comprehension were two calls)
+        if not isinstance(child, Unit) or child.kind == "all":
+            return None
+        units.append(child)
+    return units

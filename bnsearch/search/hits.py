@@ -67,18 +67,23 @@ def ids_only(ctx: Context, chosen: list[Chosen], offset: int) -> IdHits:
     """The hits of ``chosen`` (ranks from ``offset``) with ids and scores only, each
     :class:`Hit` made when first read."""
     segments = ctx.reader.segments
+    found: list[str] = []
+    scores: list[float] = []
+    # (loops, ids and scores together: a comprehension is a call, 0.35 us of 1 at 4k)
     if len(segments) == 1:
         ids = segments[0].article_ids()
-        found = [ids[doc] for _, doc, _ in chosen]
+        for _, doc, score in chosen:
+            found.append(ids[doc])
+            scores.append(score)
     else:  # (each segment's ids asked for once: a page's hits share a few segments)
         lists: dict[int, list[str]] = {}
-        found = []
-        for ordinal, doc, _ in chosen:
+        for ordinal, doc, score in chosen:
             kept = lists.get(ordinal)
             if kept is None:
                 kept = lists[ordinal] = segments[ordinal].article_ids()
             found.append(kept[doc])
-    return IdHits(found, [score for _, _, score in chosen], offset)
+            scores.append(score)
+    return IdHits(found, scores, offset)
 
 
 def _sources(ctx: Context, matchers: Mapping[str, TermMatcher]) -> frozenset[str]:

@@ -340,7 +340,8 @@ class Searcher:
         if sort is not None and sort not in SORTS:
             raise ValueError(f"sort must be one of {SORTS}, got {sort!r}")
         plan = self._prepare(query, fields, romanized=romanized, strict=strict)
-        facet_fields = self._facet_fields(facets)
+        # (the default facets without a call: every search asks)
+        facet_fields = self._default_facets if facets is None else self._facet_fields(facets)
         page_end = self._page_end(page_end)
         notes = plan.notes
         if plan.compiled is None:  # (the plan's notes say why)
