@@ -1135,14 +1135,12 @@ class SegmentReader:
         before it (``tfs[j]`` of them). No array is built: a caller summing the tfs as it
         walks (the compiled phrase code) needs no offsets."""
         found = self._lazy_field(field)
-        if not isinstance(found, DeltaField):
-            runs = found.runs
-            if runs is None:
-                runs = self._runs(field, found)
-            if runs:  # the held table's lookup, in one compiled call
-                encoded = _utf8(term)
-                run = None if encoded is None else runs.position_run(encoded)
-                return None if run is None else (*run, found.pos)
+        held = self._held_runs(field, found)
+        if held is not None:  # the held table's lookup, in one compiled call
+            runs, positions = held
+            encoded = _utf8(term)
+            run = None if encoded is None else runs.position_run(encoded)
+            return None if run is None else (*run, positions)
         arrays = found.full if isinstance(found, DeltaField) else found
         if arrays.pos is None or arrays.posptr is None:
             raise SchemaError(f"field {field!r} has no positions")
@@ -1164,15 +1162,23 @@ class SegmentReader:
         field's held table does not serve (an anchor field with updates applied, a table
         not built: ask :meth:`position_run` term by term)."""
         found = self._lazy_field(field)
+        held = self._held_runs(field, found)
+        if held is None:
+            return None
+        runs, positions = held
+        docs, places, indices = runs.position_runs(terms, walk)
+        return docs, places, indices, positions
+
+    def _held_runs(self, field: str, found: _FieldArrays | DeltaField) -> tuple[Any, Array] | None:
+        """The field's term table that serves :meth:`position_run` and
+        :meth:`position_runs` (:meth:`_runs`, made once) and the field's positions, or
+        None: an anchor field with updates applied, or no table."""
         if isinstance(found, DeltaField):
             return None
         runs = found.runs
         if runs is None:
             runs = self._runs(field, found)
-        if runs is False:
-            return None
-        docs, places, indices = runs.position_runs(terms, walk)
-        return docs, places, indices, found.pos
+        return None if runs is False or found.pos is None else (runs, found.pos)
 
     def _runs(self, field: str, arrays: _FieldArrays) -> Any:
         """The field's compiled term table holding its postings and position pointers

@@ -524,19 +524,8 @@ class Evaluator:
         for ordinal, segment in enumerate(self.segments):
             arrays = (*laid[ordinal], weights, flags, bonuses, k1)
             blocks = None
-            # (``overall`` first: _may_skip's own first test, without the others' sum)
-            if (
-                skip_blocks is not None
-                and overall > skip_blocks
-                and _may_skip(
-                    records[0].pieces[ordinal][0],
-                    overall,
-                    skip_blocks,
-                    core.BLOCK_OTHERS_RATIO,
-                    sum(
-                        len(part[1]) for record in records[1:] for part in record.pieces[ordinal][0]
-                    ),
-                )
+            if skip_blocks is not None and _may_skip(
+                records, ordinal, overall, skip_blocks, core.BLOCK_OTHERS_RATIO
             ):
                 blocks = records[0].block_bounds(self, ordinal, segment, bool(flags[0]))
             memo = None
@@ -981,19 +970,21 @@ class Evaluator:
 
 
 def _may_skip(
-    parts: list[Part], overall: int, track_total: int, ratio: int, others: int = 0
+    records: Sequence[UnitArgs], ordinal: int, overall: int, track_total: int, ratio: int
 ) -> bool:
     """Whether the compiled core could skip blocks of the first unit's longest slice in
-    a segment: the unit has more postings in all segments (``overall``) than the matches
-    to count first (a segment searched after others that counted them may skip from its
-    first block), the slice has blocks, and the other slices, the unit's and the other
-    units' (``others`` postings in the segment), are short beside it (at most ``1 /
-    ratio`` of it, the core's rule); its block bounds are not worth computing
-    otherwise."""
-    lengths = [len(part[1]) for part in parts]
-    total = sum(lengths) + others
+    segment ``ordinal``: the unit has more postings in all segments (``overall``) than
+    the matches to count first (a segment searched after others that counted them may
+    skip from its first block), the slice has blocks, and the other slices, the unit's
+    and the other units', are short beside it (at most ``1 / ratio`` of it, the core's
+    rule); its block bounds are not worth computing otherwise. (The first test first:
+    the others' postings are summed only where it passes.)"""
+    if overall <= track_total:
+        return False
+    lengths = [len(part[1]) for part in records[0].pieces[ordinal][0]]
     longest = max(lengths, default=0)
-    return overall > track_total and longest > BLOCK and (total - longest) * ratio <= longest
+    others = sum(len(part[1]) for record in records[1:] for part in record.pieces[ordinal][0])
+    return longest > BLOCK and (sum(lengths) + others - longest) * ratio <= longest
 
 
 def _flat_units(node: Compiled) -> list[Unit] | None:
