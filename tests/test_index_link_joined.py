@@ -7,9 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_index_link_updates import run_random_updates, stored_anchors
+from test_index_link_updates import (
+    fresh_anchors,
+    linked_article,
+    run_random_updates,
+    stored_anchors,
+)
 
-from bnsearch.articles import Article, RelatedLink
+from bnsearch.articles import Article
 from bnsearch.index import Index, MergePolicy, linkmaps
 
 
@@ -51,22 +56,6 @@ def test_random_updates_through_joined_maps_match_a_resolution_from_scratch(
     assert joined_calls["searched"] > 0
 
 
-def _article(ident: str, title: str, *links: str) -> Article:
-    return Article(
-        id=ident,
-        title=title,
-        body=f"খবরের বিস্তারিত {ident}",
-        related=tuple(RelatedLink(headline=headline) for headline in links),
-    )
-
-
-def _fresh_anchors(articles: dict[str, Article]) -> dict[str, list[str]]:
-    fresh = Index.in_memory()
-    with fresh.writer() as writer:
-        writer.add_many(articles.values())
-    return stored_anchors(fresh)
-
-
 def test_a_kept_table_serves_commits_until_a_merge_replaces_its_segments(
     joined_calls: dict[str, int],
 ) -> None:
@@ -87,24 +76,26 @@ def test_a_kept_table_serves_commits_until_a_merge_replaces_its_segments(
             writer.delete(delete)
             live.pop(delete)
         writer.commit()
-        assert stored_anchors(index) == _fresh_anchors(live)
+        assert stored_anchors(index) == fresh_anchors(live)
 
     with index.writer(merge_policy=policy) as writer:
-        commit(writer, *(_article(f"a{n}", f"নদী খবর {n}") for n in range(4)))
+        commit(writer, *(linked_article(f"a{n}", f"নদী খবর {n}") for n in range(4)))
     with index.writer(merge_policy=policy) as writer:
-        commit(writer, *(_article(f"b{n}", f"সেতু খবর {n}", "নদী খবর 1") for n in range(3)))
+        commit(writer, *(linked_article(f"b{n}", f"সেতু খবর {n}", "নদী খবর 1") for n in range(3)))
     with index.writer(merge_policy=policy) as writer:
-        commit(writer, _article("c0", "বৃষ্টি", "নদী খবর 2", "সেতু খবর 0"))
+        commit(writer, linked_article("c0", "বৃষ্টি", "নদী খবর 2", "সেতু খবর 0"))
         made = joined_calls["made"]
-        commit(writer, _article("c1", "বৃষ্টি দুই", "নদী খবর 3"))
-        commit(writer, _article("c2", "বৃষ্টি তিন", "সেতু খবর 2"))
+        commit(writer, linked_article("c1", "বৃষ্টি দুই", "নদী খবর 3"))
+        commit(writer, linked_article("c2", "বৃষ্টি তিন", "সেতু খবর 2"))
         assert joined_calls["made"] == made  # kept: the big segments stayed
         writer.optimize()
         assert len(index.reader().segments) == 1
-        commit(writer, _article("c3", "মেঘ", "নদী খবর 0", "সেতু খবর 1"))
+        commit(writer, linked_article("c3", "মেঘ", "নদী খবর 0", "সেতু খবর 1"))
         assert joined_calls["made"] > made  # the merged segment's own table
-        commit(writer, _article("c4", "মেঘ দুই", "সেতু খবর 1"), delete="b1")
-        commit(writer, _article("a0", "নতুন শিরোনাম"), _article("c5", "মেঘ তিন", "নদী খবর 0"))
+        commit(writer, linked_article("c4", "মেঘ দুই", "সেতু খবর 1"), delete="b1")
+        commit(
+            writer, linked_article("a0", "নতুন শিরোনাম"), linked_article("c5", "মেঘ তিন", "নদী খবর 0")
+        )
     anchors = stored_anchors(index)
     assert anchors["a2"] == ["নদী খবর 2"] and anchors["b0"] == ["সেতু খবর 0"]
     assert anchors["a0"] == []  # retitled: the links naming its old title resolve nowhere
@@ -131,12 +122,12 @@ def test_a_writers_views_hand_each_segments_lookups_on_while_its_arrays_stay(
     live: dict[str, Article] = {}
     with index.writer() as writer:
         for n in range(6):
-            live[f"a{n}"] = _article(f"a{n}", f"নদী খবর {n}", f"নদী খবর {n + 1}")
+            live[f"a{n}"] = linked_article(f"a{n}", f"নদী খবর {n}", f"নদী খবর {n + 1}")
         writer.add_many(live.values())
     policy = MergePolicy(merge_factor=2, floor_docs=1, background_docs=None)
     with index.writer(merge_policy=policy) as writer:
         for n in range(6):
-            article = _article(f"c{n}", f"মেঘ {n}", f"নদী খবর {n}", f"মেঘ {n - 1}")
+            article = linked_article(f"c{n}", f"মেঘ {n}", f"নদী খবর {n}", f"মেঘ {n - 1}")
             writer.add(article)
             live[article.id] = article
             made.clear()
@@ -144,11 +135,11 @@ def test_a_writers_views_hand_each_segments_lookups_on_while_its_arrays_stay(
             assert len(set(made)) == len(made)  # each segment's lookups made once
             if n and not result.merged_segments:
                 assert "seg-000001" not in made  # the bulk build's segment: handed on
-            assert stored_anchors(index) == _fresh_anchors(live)
+            assert stored_anchors(index) == fresh_anchors(live)
         writer.optimize()  # every segment merged into one: no lookups of theirs kept
         assert writer._made_maps.keys() <= {s.arrays_key for s in index.reader().segments}
-        article = _article("d0", "শেষ", "মেঘ 1")
+        article = linked_article("d0", "শেষ", "মেঘ 1")
         writer.add(article)
         live[article.id] = article
         writer.commit()
-        assert stored_anchors(index) == _fresh_anchors(live)
+        assert stored_anchors(index) == fresh_anchors(live)

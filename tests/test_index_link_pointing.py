@@ -8,30 +8,14 @@ import random
 from typing import Any
 
 import pytest
-from test_index_link_updates import stored_anchors
+from test_index_link_updates import fresh_anchors, linked_article, stored_anchors
 
-from bnsearch.articles import Article, RelatedLink
+from bnsearch.articles import Article
 from bnsearch.index import Index, MergePolicy
 from bnsearch.index.links import SnapshotLinks
 from bnsearch.index.writer import IndexWriter
 
 _WORDS = ["নদী", "সেতু", "বৃষ্টি", "মেঘ", "খবর", "ঢাকা", "ধান", "হাওর"]
-
-
-def _article(ident: str, title: str, *links: str) -> Article:
-    return Article(
-        id=ident,
-        title=title,
-        body=f"খবরের বিস্তারিত {ident}",
-        related=tuple(RelatedLink(headline=headline) for headline in links),
-    )
-
-
-def _fresh_anchors(articles: dict[str, Article]) -> dict[str, list[str]]:
-    fresh = Index.in_memory()
-    with fresh.writer() as writer:
-        writer.add_many(articles.values())
-    return stored_anchors(fresh)
 
 
 def _unnoted(view: SnapshotLinks) -> SnapshotLinks:
@@ -78,7 +62,7 @@ def test_noted_views_give_the_in_links_of_a_view_without_the_note(
     policy = MergePolicy(merge_factor=3, floor_docs=1, background_docs=None)
     with index.writer(merge_policy=policy) as writer:
         for n in range(12):  # published articles naming titles that come later too
-            article = _article(f"p{n}", titles[n], *rng.sample(titles, 3))
+            article = linked_article(f"p{n}", titles[n], *rng.sample(titles, 3))
             writer.add(article)
             live[article.id] = article
     skipped = 0
@@ -87,7 +71,9 @@ def test_noted_views_give_the_in_links_of_a_view_without_the_note(
             for _ in range(rng.choice((1, 1, 2))):
                 number = rng.randrange(12, 40)
                 ident = f"n{number}" if rng.random() < 0.8 else rng.choice(sorted(live))
-                article = _article(ident, titles[number], *rng.sample(titles, rng.randint(0, 4)))
+                article = linked_article(
+                    ident, titles[number], *rng.sample(titles, rng.randint(0, 4))
+                )
                 writer.add(article)
                 live[article.id] = article
             if step % 5 == 4:
@@ -95,7 +81,7 @@ def test_noted_views_give_the_in_links_of_a_view_without_the_note(
                 writer.delete(gone)
                 live.pop(gone)
             writer.commit()
-            assert stored_anchors(index) == _fresh_anchors(live)
+            assert stored_anchors(index) == fresh_anchors(live)
     assert views
     for view, batch, same in views:
         assert same == len(batch)
@@ -111,15 +97,15 @@ def test_a_target_named_before_it_arrives_keeps_its_segment_in_the_flush(
     headline (noting every segment quiet would leave it without)."""
     index = Index.in_memory()
     with index.writer() as writer:
-        writer.add(_article("a", "নদী খবর", "সেতু খবর"))
-        writer.add(_article("b", "মেঘ খবর"))
+        writer.add(linked_article("a", "নদী খবর", "সেতু খবর"))
+        writer.add(linked_article("b", "মেঘ খবর"))
     with index.writer() as writer:
-        writer.add(_article("c", "সেতু খবর", "মেঘ খবর"))
+        writer.add(linked_article("c", "সেতু খবর", "মেঘ খবর"))
         writer.commit()
         view, batch, _ = views[-1]
         assert batch == ["c"]
         assert view._quiet[1] == frozenset()  # the segment holding a's link points at c
-        writer.add(_article("d", "ধান খবর"))
+        writer.add(linked_article("d", "ধান খবর"))
         writer.commit()
         assert views[-1][0]._quiet[1]  # nothing names d: its segments are skipped
     assert stored_anchors(index) == {"a": [], "b": ["মেঘ খবর"], "c": ["সেতু খবর"], "d": []}

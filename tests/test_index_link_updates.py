@@ -58,6 +58,24 @@ def stored_anchors(index: Index) -> dict[str, list[str]]:
     return result
 
 
+def linked_article(ident: str, title: str, *links: str) -> Article:
+    """An article whose related headlines are ``links`` (a short body naming it)."""
+    return Article(
+        id=ident,
+        title=title,
+        body=f"খবরের বিস্তারিত {ident}",
+        related=tuple(RelatedLink(headline=headline) for headline in links),
+    )
+
+
+def fresh_anchors(articles: dict[str, Article]) -> dict[str, list[str]]:
+    """The stored anchors of a fresh build of ``articles`` (the reference)."""
+    fresh = Index.in_memory()
+    with fresh.writer() as writer:
+        writer.add_many(articles.values())
+    return stored_anchors(fresh)
+
+
 def expected_anchors(live: dict[str, Article]) -> dict[str, list[str]]:
     graph = LinkGraph.from_articles(live.values())
     return {ident: sorted(edge.headline for edge in graph.in_edges(ident)) for ident in live}
