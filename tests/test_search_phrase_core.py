@@ -126,8 +126,13 @@ def test_compiled_phrase_frequencies_of_every_kind_agree(seed: int) -> None:
         want = core.phrase_frequencies(
             [run[0] for run in runs], [run[1] for run in runs], firsts, shifts, positions
         )
-        kinds = [(np.uint16, np.uint8), (np.int32, np.uint16), (np.uint16, np.uint32)]
-        kinds += [(np.int32, np.int64)]
+        # (every docs kind with every tfs kind: the walk is dispatched per docs kind,
+        # then per tfs kind)
+        kinds = [
+            (doc_kind, tf_kind)
+            for doc_kind in (np.uint16, np.int32)
+            for tf_kind in (np.uint8, np.uint16, np.uint32, np.int64)
+        ]
         for number, (doc_kind, tf_kind) in enumerate(kinds):
             for mixed in (False, True):  # (mixed: the first term's of the next kinds)
                 docs = [run[0].astype(doc_kind) for run in runs]

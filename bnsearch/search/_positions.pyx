@@ -153,22 +153,11 @@ def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, 
         # (the GIL is kept, as the core keeps it: the arrays may be views of a
         # segment's mapped files, which another thread must not close meanwhile)
         if dkind == cnp.NPY_UINT16:
-            if tkind == cnp.NPY_UINT8:
-                found = _merge(terms, n, lead, <const uint16_t**>docs_at, <const uint8_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
-            elif tkind == cnp.NPY_UINT16:
-                found = _merge(terms, n, lead, <const uint16_t**>docs_at, <const uint16_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
-            elif tkind == cnp.NPY_UINT32:
-                found = _merge(terms, n, lead, <const uint16_t**>docs_at, <const uint32_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
-            else:
-                found = _merge(terms, n, lead, <const uint16_t**>docs_at, <const int64_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
-        elif tkind == cnp.NPY_UINT8:
-            found = _merge(terms, n, lead, <const int32_t**>docs_at, <const uint8_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
-        elif tkind == cnp.NPY_UINT16:
-            found = _merge(terms, n, lead, <const int32_t**>docs_at, <const uint16_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
-        elif tkind == cnp.NPY_UINT32:
-            found = _merge(terms, n, lead, <const int32_t**>docs_at, <const uint32_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
+            found = _merge_tfs(terms, n, lead, <const uint16_t**>docs_at, tfs_at, tkind,
+                               pos_arr, hits_docs, hits_freqs)
         else:
-            found = _merge(terms, n, lead, <const int32_t**>docs_at, <const int64_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
+            found = _merge_tfs(terms, n, lead, <const int32_t**>docs_at, tfs_at, tkind,
+                               pos_arr, hits_docs, hits_freqs)
         out_docs = np.empty(found, dtype=np.int32)
         out_freqs = np.empty(found, dtype=np.int64)
         docs_view = out_docs
@@ -183,6 +172,20 @@ def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, 
         free(tfs_at)
         free(hits_docs)
         free(hits_freqs)
+
+
+cdef Py_ssize_t _merge_tfs(
+    Term* terms, Py_ssize_t n, Py_ssize_t lead, const doc_t** docs, const void** tfs,
+    int tkind, cnp.ndarray pos_arr, int64_t* hits_docs, int64_t* hits_freqs,
+) except -1:
+    """:func:`_merge` of the tfs kind given (one of ``_COUNT_KINDS``), for one docs kind."""
+    if tkind == cnp.NPY_UINT8:
+        return _merge(terms, n, lead, docs, <const uint8_t**>tfs, pos_arr, hits_docs, hits_freqs)
+    if tkind == cnp.NPY_UINT16:
+        return _merge(terms, n, lead, docs, <const uint16_t**>tfs, pos_arr, hits_docs, hits_freqs)
+    if tkind == cnp.NPY_UINT32:
+        return _merge(terms, n, lead, docs, <const uint32_t**>tfs, pos_arr, hits_docs, hits_freqs)
+    return _merge(terms, n, lead, docs, <const int64_t**>tfs, pos_arr, hits_docs, hits_freqs)
 
 
 cdef Py_ssize_t _merge(
