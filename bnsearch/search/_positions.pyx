@@ -212,16 +212,24 @@ cdef Py_ssize_t _merge(
     cdef bint all_there, every
     for j in range(terms[lead].length):
         d = docs[lead][j]
-        # every term's cursor to its first posting at or after d (summing tfs)
+        # every term's cursor to its first posting at or after d (summing tfs); a term
+        # whose last doc is before d ends the walk (the lead's docs ascend: no match
+        # after it), so a cursor stops at that doc at the latest: no bound test a step.
+        # A term without d ends the doc: the cursors after it catch up later, summing
+        # the same tfs.
         all_there = True
         for i in range(n):
-            at, length, offset = terms[i].at, terms[i].length, terms[i].offset
-            while at < length and docs[i][at] < d:
+            length = terms[i].length
+            if docs[i][length - 1] < d:
+                return found
+            at, offset = terms[i].at, terms[i].offset
+            while docs[i][at] < d:
                 offset += tfs[i][at]
                 at += 1
             terms[i].at, terms[i].offset = at, offset
-            if at >= length or docs[i][at] != d:
+            if docs[i][at] != d:
                 all_there = False
+                break
         if not all_there:
             continue
         for i in range(n):
