@@ -126,8 +126,13 @@ def test_compiled_phrase_frequencies_of_every_kind_agree(seed: int) -> None:
         want = core.phrase_frequencies(
             [run[0] for run in runs], [run[1] for run in runs], firsts, shifts, positions
         )
-        kinds = [(np.uint16, np.uint8), (np.int32, np.uint16), (np.uint16, np.uint32)]
-        kinds += [(np.int32, np.int64)]
+        # (every docs kind with every tfs kind: the walk is dispatched per docs kind,
+        # then per tfs kind)
+        kinds = [
+            (doc_kind, tf_kind)
+            for doc_kind in (np.uint16, np.int32)
+            for tf_kind in (np.uint8, np.uint16, np.uint32, np.int64)
+        ]
         for number, (doc_kind, tf_kind) in enumerate(kinds):
             for mixed in (False, True):  # (mixed: the first term's of the next kinds)
                 docs = [run[0].astype(doc_kind) for run in runs]
@@ -157,3 +162,26 @@ def test_compiled_position_reads_take_arrays_of_other_kinds() -> None:
     np.testing.assert_array_equal(found[0], [1, 4])
     np.testing.assert_array_equal(found[1], [2, 1])
     np.testing.assert_array_equal(core.term_offsets(tfs, 5), [5, 7, 8])
+
+
+def test_compiled_phrase_walk_ends_where_a_word_ends() -> None:
+    """The walk stops at the first doc of the shortest word past another word's last doc
+    and leaves a doc at the first word without it: the counts of the docs before are
+    those the numpy reads give, whichever word ends first."""
+    core = phrases.core
+    if core is None:
+        pytest.skip("the compiled position reads are not built")
+    # word a: docs 1, 3, 9 (one position each); word b: docs 1, 2, 3, 4 (two each)
+    a_docs, a_tfs = np.array([1, 3, 9], np.int32), np.array([1, 1, 1], np.uint8)
+    b_docs, b_tfs = np.array([1, 2, 3, 4], np.int32), np.array([2, 2, 2, 2], np.uint8)
+    a_positions = [4, 7, 0]  # (in docs 1, 3, 9)
+    b_positions = [5, 9, 0, 1, 2, 8, 3, 4]  # (in docs 1, 2, 3, 4)
+    positions = np.array(a_positions + b_positions, np.uint16)
+    for order in ((0, 1), (1, 0)):  # (the lead first, then second in the lists)
+        docs_list = [(a_docs, b_docs)[k] for k in order]
+        tfs_list = [(a_tfs, b_tfs)[k] for k in order]
+        firsts = [(0, 3)[k] for k in order]
+        shifts = [(0, 1)[k] for k in order]
+        found = core.phrase_frequencies(docs_list, tfs_list, firsts, shifts, positions)
+        np.testing.assert_array_equal(found[0], [1, 3])  # "a b": 4-5 in doc 1, 7-8 in doc 3
+        np.testing.assert_array_equal(found[1], [1, 1])

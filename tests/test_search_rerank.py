@@ -93,3 +93,20 @@ def test_proximity_bonus_is_the_pairs_phrase_score(
     assert any(expected.values()) == bool(pairs)
     for article_id, base in before.items():
         assert after[article_id] - base == pytest.approx(expected[article_id], abs=1e-4), article_id
+
+
+def test_rerank_plan_tables_name_each_pair() -> None:
+    """A plan's tables, made with it: every word of a pair has one row (first seen
+    first), ``pair_row`` gives each pair's index at its rows and gap and -1 elsewhere,
+    and the words are encoded in row order."""
+    pairs = ((1, "ক", "খ"), (2, "খ", "গ"), (1, "গ", "ক"), (1, "খ", "খ"))
+    plan = rerank.RerankPlan(pairs=pairs)
+    assert plan.label == {"ক": 0, "খ": 1, "গ": 2}
+    assert plan.terms == ("ক", "খ", "গ")
+    assert plan.encoded == [t.encode() for t in plan.terms]
+    assert plan.pair_row.shape == (3, 3, 3)
+    expected = {(plan.label[a], plan.label[b], gap): row for row, (gap, a, b) in enumerate(pairs)}
+    for cell in itertools.product(range(3), range(3), range(3)):
+        assert plan.pair_row[cell] == expected.get(cell, -1)
+    empty = rerank.RerankPlan()
+    assert empty.empty and empty.label == {} and empty.pair_row.shape == (0, 0, 3)

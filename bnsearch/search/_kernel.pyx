@@ -1358,25 +1358,8 @@ cdef void _dispatch(
             _walk(<int32_t*>dp, <int64_t*>tp, n, mult, mode, k1, weight, w, o)
 
 
-#: Up to this many entries, :func:`_sort_by_doc` sorts by insertion (a page's few).
+#: Up to this many entries, :func:`_sort_few` sorts by insertion (a page's few).
 DEF INSERTION_MAX = 32
-
-
-cdef void _sort_by_doc(Entry* entries, Py_ssize_t n) noexcept nogil:
-    """``entries`` in ascending doc order (each doc once): by insertion for a page's few
-    (qsort's calls through a compare pointer cost more there), else qsort."""
-    cdef Py_ssize_t i, j
-    cdef Entry item
-    if n > INSERTION_MAX:
-        qsort(entries, n, sizeof(Entry), _compare_entry_doc)
-        return
-    for i in range(1, n):
-        item = entries[i]
-        j = i
-        while j > 0 and entries[j - 1].doc > item.doc:
-            entries[j] = entries[j - 1]
-            j -= 1
-        entries[j] = item
 
 
 cdef int _compare_entry_doc(const void* a, const void* b) noexcept nogil:
@@ -2674,7 +2657,7 @@ cpdef tuple score_segment(
                 if w.seen != NULL:
                     w.seen[d] = 0
         if keep > 0:
-            _sort_by_doc(heap, heap_size)
+            _sort_few(heap, heap_size)
             out_docs = _empty(heap_size, cnp.NPY_INT32)
             out_scores = _empty(heap_size, cnp.NPY_FLOAT32)
             out_docs_p = <int32_t*>cnp.PyArray_DATA(out_docs)
@@ -2845,23 +2828,39 @@ cdef Ranked* _ranked(list arrays, list picks, Py_ssize_t n, bint ordered) except
             entries[j].at = <int32_t>j
             j += 1
     if ordered:
-        _sort_ranked(entries, n)
+        _sort_few(entries, n)
     return entries
 
 
-cdef void _sort_ranked(Ranked* entries, Py_ssize_t n) noexcept nogil:
-    """``entries`` in rank order (:func:`_rank_order`): by insertion for a page's few
-    (qsort's calls through a compare pointer were 1% of a kept one-word ids query's
-    instructions at 100k, in :func:`best_few`), else qsort."""
+ctypedef fused sorted_t:
+    Entry   # sorted by doc (each doc once)
+    Ranked  # sorted in rank order (:func:`_rank_order`)
+
+
+cdef inline bint _goes_after(const sorted_t* x, const sorted_t* y) noexcept nogil:
+    if sorted_t is Entry:
+        return x.doc > y.doc
+    else:
+        return _rank_order(x, y) > 0
+
+
+cdef void _sort_few(sorted_t* entries, Py_ssize_t n) noexcept nogil:
+    """``entries`` in their order (a heap's docs ascending; matches in rank order): by
+    insertion for a page's few (qsort's calls through a compare pointer cost more there:
+    they were 1% of a kept one-word ids query's instructions at 100k, in
+    :func:`best_few`), else qsort. One sort for both entry types."""
     cdef Py_ssize_t i, j
-    cdef Ranked item
+    cdef sorted_t item
     if n > INSERTION_MAX:
-        qsort(entries, n, sizeof(Ranked), _compare_ranked)
+        if sorted_t is Entry:
+            qsort(entries, n, sizeof(Entry), _compare_entry_doc)
+        else:
+            qsort(entries, n, sizeof(Ranked), _compare_ranked)
         return
     for i in range(1, n):
         item = entries[i]
         j = i
-        while j > 0 and _rank_order(&entries[j - 1], &item) > 0:
+        while j > 0 and _goes_after(&entries[j - 1], &item):
             entries[j] = entries[j - 1]
             j -= 1
         entries[j] = item
@@ -3438,6 +3437,27 @@ cdef void _locate_walking(
             ends[k] = end
 
 
+cdef void _locate_walking_tfs(
+    const doc_t* term_docs, Py_ssize_t length, const void* tfs, int tkind,
+    int64_t first, Py_ssize_t n_positions, const int32_t* docs, Py_ssize_t n_docs,
+    Py_ssize_t e, Py_ssize_t n_entries, int64_t* begins, int64_t* ends, int* bad,
+) noexcept nogil:
+    """:func:`_locate_walking` of the tfs kind given (:func:`_tfs_array`), for one docs
+    kind."""
+    if tkind == cnp.NPY_UINT8:
+        _locate_walking(term_docs, length, <const uint8_t*>tfs, first, n_positions, docs,
+                        n_docs, e, n_entries, begins, ends, bad)
+    elif tkind == cnp.NPY_UINT16:
+        _locate_walking(term_docs, length, <const uint16_t*>tfs, first, n_positions, docs,
+                        n_docs, e, n_entries, begins, ends, bad)
+    elif tkind == cnp.NPY_UINT32:
+        _locate_walking(term_docs, length, <const uint32_t*>tfs, first, n_positions, docs,
+                        n_docs, e, n_entries, begins, ends, bad)
+    else:
+        _locate_walking(term_docs, length, <const int64_t*>tfs, first, n_positions, docs,
+                        n_docs, e, n_entries, begins, ends, bad)
+
+
 cdef void _locate_walking_kinds(
     const void* term_docs, int dkind, Py_ssize_t length, const void* tfs, int tkind,
     int64_t first, Py_ssize_t n_positions, const int32_t* docs, Py_ssize_t n_docs,
@@ -3446,30 +3466,11 @@ cdef void _locate_walking_kinds(
     """:func:`_locate_walking` of the docs and tfs kinds given (:func:`_docs_array`,
     :func:`_tfs_array`)."""
     if dkind == cnp.NPY_UINT16:
-        if tkind == cnp.NPY_UINT8:
-            _locate_walking(<const uint16_t*>term_docs, length, <const uint8_t*>tfs, first,
+        _locate_walking_tfs(<const uint16_t*>term_docs, length, tfs, tkind, first,
                             n_positions, docs, n_docs, e, n_entries, begins, ends, bad)
-        elif tkind == cnp.NPY_UINT16:
-            _locate_walking(<const uint16_t*>term_docs, length, <const uint16_t*>tfs, first,
-                            n_positions, docs, n_docs, e, n_entries, begins, ends, bad)
-        elif tkind == cnp.NPY_UINT32:
-            _locate_walking(<const uint16_t*>term_docs, length, <const uint32_t*>tfs, first,
-                            n_positions, docs, n_docs, e, n_entries, begins, ends, bad)
-        else:
-            _locate_walking(<const uint16_t*>term_docs, length, <const int64_t*>tfs, first,
-                            n_positions, docs, n_docs, e, n_entries, begins, ends, bad)
-    elif tkind == cnp.NPY_UINT8:
-        _locate_walking(<const int32_t*>term_docs, length, <const uint8_t*>tfs, first,
-                        n_positions, docs, n_docs, e, n_entries, begins, ends, bad)
-    elif tkind == cnp.NPY_UINT16:
-        _locate_walking(<const int32_t*>term_docs, length, <const uint16_t*>tfs, first,
-                        n_positions, docs, n_docs, e, n_entries, begins, ends, bad)
-    elif tkind == cnp.NPY_UINT32:
-        _locate_walking(<const int32_t*>term_docs, length, <const uint32_t*>tfs, first,
-                        n_positions, docs, n_docs, e, n_entries, begins, ends, bad)
     else:
-        _locate_walking(<const int32_t*>term_docs, length, <const int64_t*>tfs, first,
-                        n_positions, docs, n_docs, e, n_entries, begins, ends, bad)
+        _locate_walking_tfs(<const int32_t*>term_docs, length, tfs, tkind, first,
+                            n_positions, docs, n_docs, e, n_entries, begins, ends, bad)
 
 
 cdef int _field_pairs(

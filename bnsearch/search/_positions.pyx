@@ -27,14 +27,15 @@ ctypedef fused pos_t:
     int64_t
 
 
-cdef cnp.ndarray _native(object array, tuple kinds):
-    """``array`` as a C-contiguous, aligned, native-order array of one of ``kinds``
-    (numpy type numbers; its own when it is one, else the last): a copy only where
+cdef cnp.ndarray _native(object array, uint32_t kinds, int widest):
+    """``array`` as a C-contiguous, aligned, native-order array of one of ``kinds`` (a
+    mask of numpy type numbers, ``1 << number``: a bit test, where a tuple's membership
+    test made Python ints; its own when it is one, else ``widest``): a copy only where
     needed."""
     cdef cnp.ndarray arr = <cnp.ndarray>cnp.PyArray_FROM_O(array)
     cdef int kind = cnp.PyArray_TYPE(arr)
-    if kind not in kinds:  # (not kinds[-1]: with wraparound off it read before the tuple)
-        kind = kinds[len(kinds) - 1]
+    if kind < 0 or kind >= 32 or not (kinds >> kind) & 1:
+        kind = widest
     if cnp.PyArray_TYPE(arr) != kind or not cnp.PyArray_IS_C_CONTIGUOUS(arr) or (
         not cnp.PyArray_ISNOTSWAPPED(arr) or not cnp.PyArray_ISALIGNED(arr)
     ):
@@ -42,8 +43,11 @@ cdef cnp.ndarray _native(object array, tuple kinds):
     return arr
 
 
-_DOC_KINDS = (cnp.NPY_UINT16, cnp.NPY_INT32)
-_COUNT_KINDS = (cnp.NPY_UINT8, cnp.NPY_UINT16, cnp.NPY_UINT32, cnp.NPY_INT64)
+#: The kinds the reads are typed for (masks for :func:`_native`), each with its widest.
+cdef uint32_t _DOC_KINDS = (1 << cnp.NPY_UINT16) | (1 << cnp.NPY_INT32)
+cdef uint32_t _COUNT_KINDS = (
+    (1 << cnp.NPY_UINT8) | (1 << cnp.NPY_UINT16) | (1 << cnp.NPY_UINT32) | (1 << cnp.NPY_INT64)
+)
 
 
 cdef inline int64_t _count_at(const void* values, int kind, Py_ssize_t i) noexcept nogil:
@@ -60,7 +64,7 @@ cdef inline int64_t _count_at(const void* values, int kind, Py_ssize_t i) noexce
 def term_offsets(object tfs, int64_t first):
     """``offsets`` (int64, one more than ``tfs``): ``offsets[0] = first``, then each
     posting's end, ``offsets[j + 1] = offsets[j] + tfs[j]``."""
-    cdef cnp.ndarray arr = _native(tfs, _COUNT_KINDS)
+    cdef cnp.ndarray arr = _native(tfs, _COUNT_KINDS, cnp.NPY_INT64)
     cdef Py_ssize_t n = cnp.PyArray_DIM(arr, 0), i
     cdef int kind = cnp.PyArray_TYPE(arr)
     cdef const void* data = cnp.PyArray_DATA(arr)
@@ -96,12 +100,13 @@ def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, 
     cdef const void** docs_at = NULL
     cdef const void** tfs_at = NULL
     cdef list keep = []
-    cdef cnp.ndarray arr, pos_arr = _native(positions, _COUNT_KINDS)
+    cdef cnp.ndarray arr, pos_arr = _native(positions, _COUNT_KINDS, cnp.NPY_INT64)
     cdef int dkind = -1, tkind = -1
     cdef int64_t* hits_docs = NULL
     cdef int64_t* hits_freqs = NULL
-    cdef int32_t[:] docs_view
-    cdef int64_t[:] freqs_view
+    cdef cnp.npy_intp size
+    cdef int32_t* docs_out
+    cdef int64_t* freqs_out
     if len(tfs_list) != n or len(firsts) != n or len(shifts) != n:
         raise ValueError("every term needs docs, tfs, its first position and its shift")
     if n == 0:
@@ -109,13 +114,13 @@ def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, 
     # every term's docs (and tfs) of one kind, the merge typed by it: a field's terms are
     # views of its arrays, so they share theirs (else all are read as the widest)
     for i in range(n):
-        arr = _native(docs_list[i], _DOC_KINDS)
+        arr = _native(docs_list[i], _DOC_KINDS, cnp.NPY_INT32)
         keep.append(arr)
         if dkind != -1 and cnp.PyArray_TYPE(arr) != dkind:
             dkind = cnp.NPY_INT32
         elif dkind == -1:
             dkind = cnp.PyArray_TYPE(arr)
-        arr = _native(tfs_list[i], _COUNT_KINDS)
+        arr = _native(tfs_list[i], _COUNT_KINDS, cnp.NPY_INT64)
         keep.append(arr)
         if tkind != -1 and cnp.PyArray_TYPE(arr) != tkind:
             tkind = cnp.NPY_INT64
@@ -130,12 +135,12 @@ def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, 
         for i in range(n):
             arr = keep[2 * i]
             if cnp.PyArray_TYPE(arr) != dkind:
-                arr = keep[2 * i] = _native(arr, (dkind,))
+                arr = keep[2 * i] = _native(arr, 1u << dkind, dkind)
             docs_at[i] = cnp.PyArray_DATA(arr)
             terms[i].length = cnp.PyArray_DIM(arr, 0)
             arr = keep[2 * i + 1]
             if cnp.PyArray_TYPE(arr) != tkind:
-                arr = keep[2 * i + 1] = _native(arr, (tkind,))
+                arr = keep[2 * i + 1] = _native(arr, 1u << tkind, tkind)
             if cnp.PyArray_DIM(arr, 0) != terms[i].length:
                 raise ValueError("a term needs as many tfs as docs")
             tfs_at[i] = cnp.PyArray_DATA(arr)
@@ -153,29 +158,21 @@ def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, 
         # (the GIL is kept, as the core keeps it: the arrays may be views of a
         # segment's mapped files, which another thread must not close meanwhile)
         if dkind == cnp.NPY_UINT16:
-            if tkind == cnp.NPY_UINT8:
-                found = _merge(terms, n, lead, <const uint16_t**>docs_at, <const uint8_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
-            elif tkind == cnp.NPY_UINT16:
-                found = _merge(terms, n, lead, <const uint16_t**>docs_at, <const uint16_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
-            elif tkind == cnp.NPY_UINT32:
-                found = _merge(terms, n, lead, <const uint16_t**>docs_at, <const uint32_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
-            else:
-                found = _merge(terms, n, lead, <const uint16_t**>docs_at, <const int64_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
-        elif tkind == cnp.NPY_UINT8:
-            found = _merge(terms, n, lead, <const int32_t**>docs_at, <const uint8_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
-        elif tkind == cnp.NPY_UINT16:
-            found = _merge(terms, n, lead, <const int32_t**>docs_at, <const uint16_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
-        elif tkind == cnp.NPY_UINT32:
-            found = _merge(terms, n, lead, <const int32_t**>docs_at, <const uint32_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
+            found = _merge_tfs(terms, n, lead, <const uint16_t**>docs_at, tfs_at, tkind,
+                               pos_arr, hits_docs, hits_freqs)
         else:
-            found = _merge(terms, n, lead, <const int32_t**>docs_at, <const int64_t**>tfs_at, pos_arr, hits_docs, hits_freqs)
-        out_docs = np.empty(found, dtype=np.int32)
-        out_freqs = np.empty(found, dtype=np.int64)
-        docs_view = out_docs
-        freqs_view = out_freqs
+            found = _merge_tfs(terms, n, lead, <const int32_t**>docs_at, tfs_at, tkind,
+                               pos_arr, hits_docs, hits_freqs)
+        # (the arrays made in C: numpy's Python calls and typed memoryviews cost a
+        # quarter of a 2-word phrase's call at 4k)
+        size = found
+        out_docs = cnp.PyArray_EMPTY(1, &size, cnp.NPY_INT32, 0)
+        out_freqs = cnp.PyArray_EMPTY(1, &size, cnp.NPY_INT64, 0)
+        docs_out = <int32_t*>cnp.PyArray_DATA(out_docs)
+        freqs_out = <int64_t*>cnp.PyArray_DATA(out_freqs)
         for j in range(found):
-            docs_view[j] = <int32_t>hits_docs[j]
-            freqs_view[j] = hits_freqs[j]
+            docs_out[j] = <int32_t>hits_docs[j]
+            freqs_out[j] = hits_freqs[j]
         return out_docs, out_freqs
     finally:
         free(terms)
@@ -183,6 +180,20 @@ def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, 
         free(tfs_at)
         free(hits_docs)
         free(hits_freqs)
+
+
+cdef Py_ssize_t _merge_tfs(
+    Term* terms, Py_ssize_t n, Py_ssize_t lead, const doc_t** docs, const void** tfs,
+    int tkind, cnp.ndarray pos_arr, int64_t* hits_docs, int64_t* hits_freqs,
+) except -1:
+    """:func:`_merge` of the tfs kind given (one of ``_COUNT_KINDS``), for one docs kind."""
+    if tkind == cnp.NPY_UINT8:
+        return _merge(terms, n, lead, docs, <const uint8_t**>tfs, pos_arr, hits_docs, hits_freqs)
+    if tkind == cnp.NPY_UINT16:
+        return _merge(terms, n, lead, docs, <const uint16_t**>tfs, pos_arr, hits_docs, hits_freqs)
+    if tkind == cnp.NPY_UINT32:
+        return _merge(terms, n, lead, docs, <const uint32_t**>tfs, pos_arr, hits_docs, hits_freqs)
+    return _merge(terms, n, lead, docs, <const int64_t**>tfs, pos_arr, hits_docs, hits_freqs)
 
 
 cdef Py_ssize_t _merge(
@@ -201,16 +212,24 @@ cdef Py_ssize_t _merge(
     cdef bint all_there, every
     for j in range(terms[lead].length):
         d = docs[lead][j]
-        # every term's cursor to its first posting at or after d (summing tfs)
+        # every term's cursor to its first posting at or after d (summing tfs); a term
+        # whose last doc is before d ends the walk (the lead's docs ascend: no match
+        # after it), so a cursor stops at that doc at the latest: no bound test a step.
+        # A term without d ends the doc: the cursors after it catch up later, summing
+        # the same tfs.
         all_there = True
         for i in range(n):
-            at, length, offset = terms[i].at, terms[i].length, terms[i].offset
-            while at < length and docs[i][at] < d:
+            length = terms[i].length
+            if docs[i][length - 1] < d:
+                return found
+            at, offset = terms[i].at, terms[i].offset
+            while docs[i][at] < d:
                 offset += tfs[i][at]
                 at += 1
             terms[i].at, terms[i].offset = at, offset
-            if at >= length or docs[i][at] != d:
+            if docs[i][at] != d:
                 all_there = False
+                break
         if not all_there:
             continue
         for i in range(n):
