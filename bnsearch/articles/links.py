@@ -553,14 +553,14 @@ class LinkGraph:
             )
         nodes = self._source_nodes(slots)
         numbers = slots - self._node_first.view()[nodes]
-        spelled, inverse = np.unique(self._node_id.view()[nodes], return_inverse=True)
+        spelled, inverse = _distinct_inverse(self._node_id.view()[nodes])
         names = self._atoms.texts(spelled.tolist())
         # the sources in string order (a ref list is sorted as (source id, link number))
         order = sorted(range(len(names)), key=names.__getitem__)
         rank = np.empty(len(names), dtype=np.int64)
         rank[order] = np.arange(len(names), dtype=np.int64)
-        source = rank[inverse.ravel()]
-        ordered = np.lexsort((numbers, source, owners))
+        source = rank[inverse]
+        ordered = _runs_order(owners, source, numbers)
         bounds = np.searchsorted(owners[ordered], np.arange(len(article_ids) + 1), "left")
         return RefRuns(
             sources=[names[at] for at in order],
@@ -1246,6 +1246,42 @@ class LinkGraph:
         for index in (self._watch_title, self._watch_url, self._watch_id):
             index.remap(slot_map)
         self._links = {int(node_map[n]): links for n, links in self._links.items()}
+
+
+def _distinct_inverse(
+    values: npt.NDArray[Any],
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
+    """``np.unique(values, return_inverse=True)`` of non-negative integers (the atoms of
+    in-link sources: 600,000 refs at a 100k build's commit), by a table as long as the
+    largest value where that is at most four times the count (0.02 CPU-s against 0.10
+    for the sort of every occurrence), else by ``np.unique``."""
+    size = int(values.max()) + 1 if len(values) else 0
+    if len(values) * 4 < size:
+        spelled, where = np.unique(values, return_inverse=True)
+        return spelled, where.ravel().astype(np.int64, copy=False)
+    seen = np.zeros(size, dtype=np.bool_)
+    seen[values] = True
+    spelled = np.flatnonzero(seen).astype(values.dtype, copy=False)
+    place = np.cumsum(seen, dtype=np.int64) - 1
+    inverse: npt.NDArray[np.int64] = place[values]
+    return spelled, inverse
+
+
+def _runs_order(
+    owners: npt.NDArray[np.int64], source: npt.NDArray[np.int64], numbers: npt.NDArray[np.int64]
+) -> npt.NDArray[np.intp]:
+    """``np.lexsort((numbers, source, owners))`` of non-negative numbers: by one stable
+    sort of the three packed in an int64 where their bits fit (the refs of a 100k
+    build's commit: 0.07 CPU-s against 0.18), else by ``np.lexsort``."""
+    if not len(owners):
+        return np.zeros(0, dtype=np.intp)
+    number_bits = int(numbers.max()).bit_length()
+    source_bits = int(source.max()).bit_length()
+    if int(owners.max()).bit_length() + source_bits + number_bits > 63:
+        return np.lexsort((numbers, source, owners))
+    key = (owners << (source_bits + number_bits)) | (source << number_bits) | numbers
+    ordered: npt.NDArray[np.intp] = np.argsort(key, kind="stable")
+    return ordered
 
 
 def article_keys(article: Article) -> KeyedArticle:

@@ -561,11 +561,12 @@ class IndexWriter:
         if isinstance(links, SnapshotLinks):  # reads each segment link by its edge
             return [links.incoming_headlines(target) for target in targets]
         runs = links.incoming_ref_runs(targets)
-        source, number = runs.source.tolist(), runs.number.tolist()
         headline, batch = self._link_headline, self._batch_headlines
         if self._unstored:  # resolving by key: the buffer's versions come first
             names = runs.sources
-            picked = list(map(headline, map(names.__getitem__, source), number))
+            picked = list(
+                map(headline, map(names.__getitem__, runs.source.tolist()), runs.number.tolist())
+            )
         else:
             # a bulk build: nearly every source is the batch's; their headlines one
             # after the other, each ref's found by its place among them (no tuple a ref)
@@ -577,7 +578,7 @@ class IndexWriter:
             places = np.where(inside, (np.cumsum(sizes) - sizes)[runs.source] + runs.number, -1)
             picked = list(map(flat.__getitem__, places.tolist()))
             for ref in np.flatnonzero(~inside).tolist():
-                picked[ref] = headline(runs.sources[source[ref]], number[ref])
+                picked[ref] = headline(runs.sources[runs.source[ref]], int(runs.number[ref]))
         bounds = runs.bounds.tolist()
         return [tuple(picked[low:high]) for low, high in itertools.pairwise(bounds)]
 
