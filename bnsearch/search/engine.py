@@ -438,7 +438,6 @@ class Evaluator:
         core: Any,
         units: Sequence[Unit],
         masks: Masks | None,
-        *,
         keep: int = 0,
         track_total: int | None = None,
     ) -> Evaluated:
@@ -898,7 +897,6 @@ class Evaluator:
         node: Compiled,
         max_docs: Sequence[int],
         masks: Masks | None,
-        *,
         keep: int,
         track_total: int | None,
     ) -> Evaluated:
@@ -908,9 +906,7 @@ class Evaluator:
         lets the core prune (MaxScore) once that many matches are counted."""
         units = _flat_units(node)
         if kernel.core is not None and units is not None and keep > 0:
-            return self._flat_compiled(
-                kernel.core, units, masks, keep=keep, track_total=track_total
-            )
+            return self._flat_compiled(kernel.core, units, masks, keep, track_total)
         matched = self.evaluate(node, max_docs, masks)
         return Evaluated(matched, sum(len(docs) for docs, _ in matched))
 

@@ -144,7 +144,6 @@ def score_plan(
     plan: Plan,
     evaluator: Evaluator,
     masks: Masks | None,
-    *,
     page_end: int,
     sort: str = "score",
     page_only: bool = False,
@@ -164,9 +163,7 @@ def score_plan(
     keep = 0
     if page_only and sort == "score" and ctx.params.link_prior == 0 and page_end > 0:
         keep = max(ctx.params.rerank_depth, page_end) if reranks else page_end
-    found = evaluator.evaluate_top(
-        plan.compiled, ctx.max_docs, masks, keep=keep, track_total=track_total
-    )
+    found = evaluator.evaluate_top(plan.compiled, ctx.max_docs, masks, keep, track_total)
     matched = found.matched
     if ctx.params.link_prior > 0:
         matched = collect.add_prior(matched, ctx.link_counts(), ctx.params.link_prior)

@@ -188,7 +188,7 @@ class Searcher:
         return self._check_weights({name: self.schema[name].weight or 1.0 for name in fields})
 
     def _prepare(
-        self, query: str | Query, fields: FieldsArg, *, romanized: bool, strict: bool = False
+        self, query: str | Query, fields: FieldsArg, romanized: bool, strict: bool = False
     ) -> Plan:
         """The query prepared (a query string's plan is kept: the same text searched
         again skips parsing, analysis and compiling)."""
@@ -288,16 +288,9 @@ class Searcher:
         started = time.perf_counter()
         self._page(limit, offset)
         page_end = self._page_end(offset + limit)
-        scoring = self.score(
-            query,
-            page_end=page_end,
-            fields=fields,
-            filter=filter,
-            sort=sort,
-            romanized=romanized,
-            facets=facets,
-            strict=strict,
-            exact_total=exact_total,
+        # (by place, the page end already cut: keywords cost a dict a call)
+        scoring = self._score(
+            query, page_end, fields, filter, sort, romanized, facets, strict, exact_total
         )
         scored = scoring.scored
         chosen: list[Chosen] = []
@@ -337,12 +330,36 @@ class Searcher:
         limit``): the query prepared and scored, before a page is chosen. A shard of a
         sharded index reads its matches (before and after the proximity rerank, from
         one evaluation) and makes the hits it picks with :meth:`make_hits`."""
+        return self._score(
+            query,
+            self._page_end(page_end),
+            fields,
+            filter,
+            sort,
+            romanized,
+            facets,
+            strict,
+            exact_total,
+        )
+
+    def _score(
+        self,
+        query: str | Query,
+        page_end: int,
+        fields: FieldsArg,
+        filter: FilterArg,
+        sort: str | None,
+        romanized: bool,
+        facets: Collection[str] | None,
+        strict: bool,
+        exact_total: bool,
+    ) -> Scoring:
+        """:meth:`score` by place, ``page_end`` cut (:meth:`_page_end`)."""
         if sort is not None and sort not in SORTS:
             raise ValueError(f"sort must be one of {SORTS}, got {sort!r}")
-        plan = self._prepare(query, fields, romanized=romanized, strict=strict)
+        plan = self._prepare(query, fields, romanized, strict)
         # (the default facets without a call: every search asks)
         facet_fields = self._default_facets if facets is None else self._facet_fields(facets)
-        page_end = self._page_end(page_end)
         notes = plan.notes
         if plan.compiled is None:  # (the plan's notes say why)
             empty: dict[str, Mapping[str, int]] = {name: {} for name in facet_fields}
@@ -352,18 +369,19 @@ class Searcher:
         compiler = plan.compiler if filter is None else plan.compiler.fresh()
         masks = self._filters.masks(filter, compiler, evaluator)
         sort = sort or "score"
+        # (by place: page end, sort, page only, the matches to count; a filter's matches
+        # are counted the same way: the core scores only the docs its mask keeps, so
+        # pruning pays there too: 1M synthetic, filtered p50 5.22 ms exhaustive, 4.40
+        # pruned)
         scored = score_plan(
             self._ctx,
             plan,
             evaluator,
             masks,
-            page_end=page_end,
-            sort=sort,
-            page_only=True,
-            # (a filter's matches are counted the same way: the core scores only the docs
-            # its mask keeps, so pruning pays there too: 1M synthetic, filtered p50 5.22
-            # ms exhaustive, 4.40 pruned)
-            track_total=None if exact_total else TRACK_TOTAL_HITS,
+            page_end,
+            sort,
+            True,
+            None if exact_total else TRACK_TOTAL_HITS,
         )
         total = scored.total
         if total == 0 and not romanized and isinstance(query, str):
