@@ -97,20 +97,29 @@ class Compiler:
 
     __slots__ = ("ctx", "notes", "romanized", "terms_read", "weights", "weights_key")
 
-    def __init__(self, ctx: Context, weights: Mapping[str, float], romanized: bool = False) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        weights: Mapping[str, float],
+        romanized: bool = False,
+        weights_key: tuple[tuple[str, float], ...] | None = None,
+    ) -> None:
         self.ctx = ctx
         self.weights = weights
         self.romanized = romanized
         self.notes: list[str] = []
-        #: ``weights`` as a key of what :meth:`Context.intern` keeps
-        self.weights_key: tuple[tuple[str, float], ...] = tuple(weights.items())
+        #: ``weights`` as a key of what :meth:`Context.intern` keeps (``weights_key``:
+        #: the caller's, ``tuple(weights.items())``: a searcher keeps its default's)
+        self.weights_key: tuple[tuple[str, float], ...] = (
+            tuple(weights.items()) if weights_key is None else weights_key
+        )
         #: the terms :meth:`words` read, repeats counted (None: not counted; every field
         #: analyzed alike counts them)
         self.terms_read: int | None = None
 
     def fresh(self) -> Compiler:
         """A compiler of the same snapshot, weights and romanization, without notes."""
-        return Compiler(self.ctx, self.weights, self.romanized)
+        return Compiler(self.ctx, self.weights, self.romanized, self.weights_key)
 
     def fields_of(self, field: str | None) -> dict[str, float]:
         if field is None:

@@ -92,14 +92,16 @@ def prepare(
     field_names: Collection[str],
     romanized: bool = False,
     strict: bool = False,
+    weights_key: tuple[tuple[str, float], ...] | None = None,
 ) -> Plan:
     """Parse (unless the query is plain words) and compile ``query`` (a string longer
-    than :data:`~bnsearch.search.parser.MAX_QUERY_CHARS` raises QuerySyntaxError)."""
+    than :data:`~bnsearch.search.parser.MAX_QUERY_CHARS` raises QuerySyntaxError;
+    ``weights_key``: ``tuple(weights.items())`` when the caller has it)."""
     if isinstance(query, str):
         check_length(query)
     notes: list[str] = []
     plain = plain_words(query, strict=strict, romanized=romanized)
-    compiler = Compiler(ctx, weights, romanized)
+    compiler = Compiler(ctx, weights, romanized, weights_key)
     parsed: Query | None = None
     compiled: Compiled | None
     said = 0  # notes that already say why nothing is searched

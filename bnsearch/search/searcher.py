@@ -198,8 +198,10 @@ class Searcher:
             )
         weights = self._weights(fields)
         key = None
+        items = self._default_key if fields is None else None
         if isinstance(query, str):
-            items = self._default_key if fields is None else tuple(weights.items())
+            if items is None:
+                items = tuple(weights.items())
             key = (query, items, romanized, strict)
             found = self._plans.get(key)
             if found is not None:
@@ -211,6 +213,7 @@ class Searcher:
             field_names=self._field_names,
             romanized=romanized,
             strict=strict,
+            weights_key=items,
         )
         if key is not None:
             if len(self._plans) >= PLAN_CACHE_ENTRIES:
@@ -293,13 +296,12 @@ class Searcher:
             query, page_end, fields, filter, sort, romanized, facets, strict, exact_total
         )
         scored = scoring.scored
-        chosen: list[Chosen] = []
+        page: list[Chosen] = []
         if scored is not None:
-            segments = self.reader.segments
-            chosen = collect.top(
-                segments, scored.matched, page_end, sort or "score", within=scored.candidates
-            )
-        page = chosen[offset:]
+            segments, order = self.reader.segments, sort or "score"
+            page = collect.top(segments, scored.matched, page_end, order, scored.candidates)
+            if offset:
+                page = page[offset:]
         hits = self.make_hits(scoring, page, offset, highlight, stored)
         return Results(  # (by place: every search makes one; keywords cost a dict)
             hits,
@@ -366,8 +368,9 @@ class Searcher:
             return Scoring(plan, None, 0, notes, empty)
         evaluator = Evaluator(self._ctx)
         # a filter query compiles with a compiler of its own (a cached plan's keeps its notes)
-        compiler = plan.compiler if filter is None else plan.compiler.fresh()
-        masks = self._filters.masks(filter, compiler, evaluator)
+        masks = self._filters.live  # (no filter: no call)
+        if filter is not None:
+            masks = self._filters.masks(filter, plan.compiler.fresh(), evaluator)
         sort = sort or "score"
         # (by place: page end, sort, page only, the matches to count; a filter's matches
         # are counted the same way: the core scores only the docs its mask keeps, so
@@ -403,7 +406,7 @@ class Searcher:
         compiled = scoring.plan.compiled
         if compiled is None or not chosen:
             return ()
-        return make_hits(self._ctx, chosen, offset, compiled, highlight=highlight, stored=stored)
+        return make_hits(self._ctx, chosen, offset, compiled, highlight, stored)  # (by place)
 
     def hits_of(
         self,
