@@ -70,7 +70,6 @@ def top(
     matched: list[DocScores],
     k: int,
     sort: str,
-    *,
     within: list[npt.NDArray[np.intp]] | None = None,
 ) -> list[Chosen]:
     """The first ``k`` matches over all segments in ``sort`` order (by score: only among

@@ -22,7 +22,7 @@ from bnsearch.search.context import INTERNED_ENTRIES, PER_WEIGHTS, Context
 from bnsearch.search.query import Bool, Fuzzy, MatchAll, Phrase, Prefix, Query, Term
 from bnsearch.search.romanize import is_romanized
 from bnsearch.search.scoring import idf
-from bnsearch.search.spelling import confusable_variants
+from bnsearch.search.spelling import SpellingIndex, confusable_variants
 
 #: Terms a prefix may expand to (the most frequent are kept).
 PREFIX_EXPANSIONS = 64
@@ -83,6 +83,12 @@ class Node:
 
 
 Compiled = Unit | Node
+#: Per field, its spelling index (:meth:`Context.spelling`).
+_Spellings = tuple[tuple[str, SpellingIndex], ...]
+#: The weighted fields of one analyzer (:meth:`Compiler._analyzer_groups`): the
+#: analyzer, the fields, its inflection split (None: no exact-form bonus), their
+#: spelling indexes.
+_Group = tuple[Analyzer, tuple[str, ...], InflectionSplit | None, _Spellings]
 
 
 class Compiler:
@@ -91,20 +97,29 @@ class Compiler:
 
     __slots__ = ("ctx", "notes", "romanized", "terms_read", "weights", "weights_key")
 
-    def __init__(self, ctx: Context, weights: Mapping[str, float], romanized: bool = False) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        weights: Mapping[str, float],
+        romanized: bool = False,
+        weights_key: tuple[tuple[str, float], ...] | None = None,
+    ) -> None:
         self.ctx = ctx
         self.weights = weights
         self.romanized = romanized
         self.notes: list[str] = []
-        #: ``weights`` as a key of what :meth:`Context.intern` keeps
-        self.weights_key: tuple[tuple[str, float], ...] = tuple(weights.items())
+        #: ``weights`` as a key of what :meth:`Context.intern` keeps (``weights_key``:
+        #: the caller's, ``tuple(weights.items())``: a searcher keeps its default's)
+        self.weights_key: tuple[tuple[str, float], ...] = (
+            tuple(weights.items()) if weights_key is None else weights_key
+        )
         #: the terms :meth:`words` read, repeats counted (None: not counted; every field
         #: analyzed alike counts them)
         self.terms_read: int | None = None
 
     def fresh(self) -> Compiler:
         """A compiler of the same snapshot, weights and romanization, without notes."""
-        return Compiler(self.ctx, self.weights, self.romanized)
+        return Compiler(self.ctx, self.weights, self.romanized, self.weights_key)
 
     def fields_of(self, field: str | None) -> dict[str, float]:
         if field is None:
@@ -161,7 +176,7 @@ class Compiler:
         weights_key = self.weights_key
         by_analyzer = self._analyzer_groups(weights_key)
         if len(by_analyzer) == 1:  # the usual case: every field analyzed alike
-            analyzer, fields, split = by_analyzer[0]
+            analyzer, fields, split, spellings = by_analyzer[0]
             # the terms, with the form each word was typed in (0: no form flags)
             typed = split.query_terms(text) if split is not None else _unflagged(analyzer, text)
             flags = dict(typed)
@@ -187,14 +202,16 @@ class Compiler:
                     if variants is None:  # (shared by the word's forms)
                         variants = known.get((term, count))
                         if variants is None:
-                            variants = known[(term, count)] = self._spellings(term, count, fields)
+                            variants = known[(term, count)] = self._spellings(
+                                term, count, fields, spellings
+                            )
                         entry[1] = variants
                     for variant, unit in variants:  # (a loop: no closure on flags)
                         if variant not in flags:
                             more.append(unit)
             return units + more
         per_position: dict[int, dict[str, str]] = {}
-        for analyzer, fields, _ in by_analyzer:
+        for analyzer, fields, _, _ in by_analyzer:
             for position, found in enumerate(analyzer.term_sequence(text)):
                 if found is not None:
                     slot = per_position.setdefault(position, {})
@@ -215,15 +232,13 @@ class Compiler:
             for key, count in grouped.items()
         ]
 
-    def _analyzer_groups(
-        self, weights_key: tuple[tuple[str, float], ...]
-    ) -> list[tuple[Analyzer, list[str], InflectionSplit | None]]:
+    def _analyzer_groups(self, weights_key: tuple[tuple[str, float], ...]) -> list[_Group]:
         """The weighted fields with postings, grouped by analyzer, each group with its
         analyzer's :func:`~bnsearch.analysis.forms.inflection_split` when the exact-form
-        bonus is on (kept per snapshot and weights)."""
+        bonus is on and its fields' spelling indexes (:meth:`_variants` reads them for
+        every new word; kept per snapshot and weights)."""
         key = (PER_WEIGHTS, weights_key)
-        groups: list[tuple[Analyzer, list[str], InflectionSplit | None]] | None
-        groups = self.ctx.interned.get(key)
+        groups: list[_Group] | None = self.ctx.interned.get(key)
         if groups is None:
             by_analyzer: dict[int, tuple[Analyzer, list[str]]] = {}
             for field in self.weights:
@@ -231,8 +246,14 @@ class Compiler:
                     analyzer = self.ctx.analyzer(field)
                     by_analyzer.setdefault(id(analyzer), (analyzer, []))[1].append(field)
             forms = self.ctx.params.exact_forms > 0
+            spelling = self.ctx.spelling
             groups = [
-                (analyzer, fields, inflection_split(analyzer) if forms else None)
+                (
+                    analyzer,
+                    tuple(fields),
+                    inflection_split(analyzer) if forms else None,
+                    tuple((field, spelling(field)) for field in fields),
+                )
                 for analyzer, fields in by_analyzer.values()
             ]
             self.ctx.intern(key, groups)
@@ -252,7 +273,7 @@ class Compiler:
         return known
 
     def _word_entry(
-        self, known: dict[Any, Any], term: str, count: int, flag: int, fields: list[str]
+        self, known: dict[Any, Any], term: str, count: int, flag: int, fields: tuple[str, ...]
     ) -> list[Any]:
         """A new entry of :meth:`_known_words`: the word's unit (its spelling units are
         found when first asked for)."""
@@ -261,12 +282,14 @@ class Compiler:
         known[(term, count, flag)] = entry
         return entry
 
-    def _spellings(self, term: str, count: int, fields: list[str]) -> tuple[tuple[str, Unit], ...]:
+    def _spellings(
+        self, term: str, count: int, fields: tuple[str, ...], spellings: _Spellings
+    ) -> tuple[tuple[str, Unit], ...]:
         """The folded-spelling units of a word of a plain-words query, each with its
         variant: each other spelling of it the index holds (:meth:`_variants`), as its
         own unit weighted ``BM25FParams.spelling`` and scaled to the word's idf.
         (:meth:`words` skips the variants that are themselves query words.)"""
-        found = self._variants(term, fields)
+        found = self._variants(term, fields, spellings)
         if not found:  # (most words)
             return ()
         weight = self.ctx.params.spelling
@@ -286,27 +309,27 @@ class Compiler:
         )
 
     def _variants(
-        self, term: str, fields: list[str]
+        self, term: str, fields: tuple[str, ...], spellings: _Spellings
     ) -> tuple[tuple[str, tuple[str, ...], float], ...]:
         """Each other spelling of ``term`` the index holds in ``fields``
-        (:meth:`.spelling.SpellingIndex.variants`), with the fields that hold it and its
-        scale: the word's idf over the variant's (when the index has the word: a common
-        word's rare variant is no stronger evidence than the word), else 1. Kept per
-        snapshot by word (:meth:`Context.intern`): it depends on the word alone."""
-        key = ("variants", term, tuple(fields))
-        known: tuple[tuple[str, tuple[str, ...], float], ...] | None = self.ctx.interned.get(key)
+        (:meth:`.spelling.SpellingIndex.variants`; ``spellings``: each field's index),
+        with the fields that hold it and its scale: the word's idf over the variant's
+        (when the index has the word: a common word's rare variant is no stronger
+        evidence than the word), else 1. Kept per snapshot by word
+        (:meth:`Context.intern`): it depends on the word alone."""
+        key = ("variants", term, fields)
+        ctx = self.ctx
+        known: tuple[tuple[str, tuple[str, ...], float], ...] | None = ctx.interned.get(key)
         if known is not None:
             return known
-        ctx = self.ctx
         df = ctx.max_doc_freq(fields, term)
         found: dict[str, list[str]] = {}
-        for field in fields:
-            spellings = ctx.spelling(field)
-            variants = spellings.variants(term)
+        for field, spelling in spellings:
+            variants = spelling.variants(term)
             if not df:  # a slip may hide an ending from the stemmer: করেছেণ
                 analyzer = ctx.analyzer(field)
                 swapped = analyzer.filter_words(confusable_variants(term))
-                variants += tuple(t for t in swapped if t is not None and spellings.has(t))
+                variants += tuple(t for t in swapped if t is not None and spelling.has(t))
             for variant in variants:  # (distinct: a field's spellings, then its slips)
                 if variant != term:
                     held = found.get(variant)

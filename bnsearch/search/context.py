@@ -4,7 +4,7 @@ counts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -114,6 +114,11 @@ class Context:
         self.interned: dict[tuple[Any, ...], Any] = {}
         self._lives: tuple[list[npt.NDArray[np.bool_] | None], list[int]] | None = None
         self._idfs: dict[int, float] = {}
+        #: where :meth:`doc_freq` and :meth:`max_doc_freq` read a figure (the one place
+        #: that routes: the reader, which remembers its own, or the outside statistics)
+        self._doc_freq: Callable[[str, str], int] = (
+            reader.doc_freq if statistics is None else self._global_doc_freq
+        )
 
     def intern(self, key: tuple[Any, ...], value: Any) -> Any:
         """The value kept under ``key``, or ``value`` (then kept): one object for one
@@ -183,23 +188,25 @@ class Context:
         """Live documents of the snapshot with ``term`` in ``field`` (remembered: the
         common words of queries come back; by the reader, which remembers its own
         figures, unless the statistics come from outside)."""
-        if self.statistics is None:
-            return self.reader.doc_freq(field, term)
+        return self._doc_freq(field, term)
+
+    def _global_doc_freq(self, field: str, term: str) -> int:
+        """:meth:`doc_freq` from the statistics given (remembered here)."""
         key = (field, term)
         found = self._doc_freqs.get(key)
         if found is None:
+            assert self.statistics is not None
             if len(self._doc_freqs) >= DOC_FREQ_CACHE_TERMS:
                 self._doc_freqs.clear()
-            found = self._doc_freqs[key] = self.reader.doc_freq(field, term)
-            if self.statistics is not None:
-                found = self._doc_freqs[key] = self.statistics.doc_freq(field, term, found)
+            local = self.reader.doc_freq(field, term)
+            found = self._doc_freqs[key] = self.statistics.doc_freq(field, term, local)
         return found
 
     def max_doc_freq(self, fields: Iterable[str], term: str) -> int:
         """The largest :meth:`doc_freq` of ``term`` over ``fields`` (0 for none): one
         call for a word's figure in every field (its spelling variants' scale, a phrase's
         idf), each field's figure remembered as :meth:`doc_freq` does."""
-        doc_freq = self.reader.doc_freq if self.statistics is None else self.doc_freq
+        doc_freq = self._doc_freq
         best = 0
         for field in fields:
             found = doc_freq(field, term)

@@ -39,8 +39,9 @@ class Filters:
         self.reader = reader
         self.schema = reader.schema
         self._cache: dict[tuple[str, tuple[str, ...]], list[Mask]] = {}
-        #: per segment, its live docs (None: no deletions); the snapshot never changes
-        self._live: list[Mask | None] = [
+        #: per segment, its live docs (None: no deletions; the masks of no filter, read
+        #: and never changed by the callers); the snapshot never changes
+        self.live: list[Mask | None] = [
             None if s.del_count == 0 else s.live for s in reader.segments
         ]
 
@@ -50,9 +51,9 @@ class Filters:
         """Per segment, the docs a search may return: live, and passing ``filter_``
         (``None``: every doc)."""
         if filter_ is None:
-            return self._live  # (read, never changed, by the callers)
+            return self.live
         filter_masks = self._filter_masks(filter_, compiler, evaluator)
-        return [f if m is None else (m & f) for m, f in zip(self._live, filter_masks, strict=True)]
+        return [f if m is None else (m & f) for m, f in zip(self.live, filter_masks, strict=True)]
 
     def _filter_masks(
         self, filter_: Mapping[str, Any] | Query, compiler: Compiler, evaluator: Evaluator

@@ -39,7 +39,6 @@ def make_hits(
     chosen: list[Chosen],
     offset: int,
     compiled: Compiled,
-    *,
     highlight: bool,
     stored: bool,
 ) -> tuple[Hit, ...] | IdHits:

@@ -92,14 +92,16 @@ def prepare(
     field_names: Collection[str],
     romanized: bool = False,
     strict: bool = False,
+    weights_key: tuple[tuple[str, float], ...] | None = None,
 ) -> Plan:
     """Parse (unless the query is plain words) and compile ``query`` (a string longer
-    than :data:`~bnsearch.search.parser.MAX_QUERY_CHARS` raises QuerySyntaxError)."""
+    than :data:`~bnsearch.search.parser.MAX_QUERY_CHARS` raises QuerySyntaxError;
+    ``weights_key``: ``tuple(weights.items())`` when the caller has it)."""
     if isinstance(query, str):
         check_length(query)
     notes: list[str] = []
     plain = plain_words(query, strict=strict, romanized=romanized)
-    compiler = Compiler(ctx, weights, romanized)
+    compiler = Compiler(ctx, weights, romanized, weights_key)
     parsed: Query | None = None
     compiled: Compiled | None
     said = 0  # notes that already say why nothing is searched
@@ -144,7 +146,6 @@ def score_plan(
     plan: Plan,
     evaluator: Evaluator,
     masks: Masks | None,
-    *,
     page_end: int,
     sort: str = "score",
     page_only: bool = False,
@@ -164,9 +165,7 @@ def score_plan(
     keep = 0
     if page_only and sort == "score" and ctx.params.link_prior == 0 and page_end > 0:
         keep = max(ctx.params.rerank_depth, page_end) if reranks else page_end
-    found = evaluator.evaluate_top(
-        plan.compiled, ctx.max_docs, masks, keep=keep, track_total=track_total
-    )
+    found = evaluator.evaluate_top(plan.compiled, ctx.max_docs, masks, keep, track_total)
     matched = found.matched
     if ctx.params.link_prior > 0:
         matched = collect.add_prior(matched, ctx.link_counts(), ctx.params.link_prior)

@@ -148,7 +148,7 @@ class LazyFacets(LazyMapping[str, Mapping[str, int]]):
         return self._counts
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Results:
     """One page of search results.
 
@@ -158,7 +158,9 @@ class Results:
     (counted when first read). ``query`` is the parsed
     query tree (``None`` for a plain-words query, which skips the parser); ``notes`` say
     what was done to the query (words cut from a very long query, nothing searchable).
-    (Not keyword-only: a search makes one by place, as keywords cost a dict a call.)
+    (Not keyword-only: a search makes one by place, as keywords cost a dict a call; a
+    dict class, not slotted: a frozen slotted class sets each field through
+    ``object.__setattr__``, a third of a microsecond a search more.)
     """
 
     #: a tuple, or :class:`IdHits` (``stored=False``: hits made when read)

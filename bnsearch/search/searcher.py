@@ -188,7 +188,7 @@ class Searcher:
         return self._check_weights({name: self.schema[name].weight or 1.0 for name in fields})
 
     def _prepare(
-        self, query: str | Query, fields: FieldsArg, *, romanized: bool, strict: bool = False
+        self, query: str | Query, fields: FieldsArg, romanized: bool, strict: bool = False
     ) -> Plan:
         """The query prepared (a query string's plan is kept: the same text searched
         again skips parsing, analysis and compiling)."""
@@ -198,8 +198,10 @@ class Searcher:
             )
         weights = self._weights(fields)
         key = None
+        items = self._default_key if fields is None else None
         if isinstance(query, str):
-            items = self._default_key if fields is None else tuple(weights.items())
+            if items is None:
+                items = tuple(weights.items())
             key = (query, items, romanized, strict)
             found = self._plans.get(key)
             if found is not None:
@@ -211,6 +213,7 @@ class Searcher:
             field_names=self._field_names,
             romanized=romanized,
             strict=strict,
+            weights_key=items,
         )
         if key is not None:
             if len(self._plans) >= PLAN_CACHE_ENTRIES:
@@ -288,25 +291,17 @@ class Searcher:
         started = time.perf_counter()
         self._page(limit, offset)
         page_end = self._page_end(offset + limit)
-        scoring = self.score(
-            query,
-            page_end=page_end,
-            fields=fields,
-            filter=filter,
-            sort=sort,
-            romanized=romanized,
-            facets=facets,
-            strict=strict,
-            exact_total=exact_total,
+        # (by place, the page end already cut: keywords cost a dict a call)
+        scoring = self._score(
+            query, page_end, fields, filter, sort, romanized, facets, strict, exact_total
         )
         scored = scoring.scored
-        chosen: list[Chosen] = []
+        page: list[Chosen] = []
         if scored is not None:
-            segments = self.reader.segments
-            chosen = collect.top(
-                segments, scored.matched, page_end, sort or "score", within=scored.candidates
-            )
-        page = chosen[offset:]
+            segments, order = self.reader.segments, sort or "score"
+            page = collect.top(segments, scored.matched, page_end, order, scored.candidates)
+            if offset:
+                page = page[offset:]
         hits = self.make_hits(scoring, page, offset, highlight, stored)
         return Results(  # (by place: every search makes one; keywords cost a dict)
             hits,
@@ -337,33 +332,59 @@ class Searcher:
         limit``): the query prepared and scored, before a page is chosen. A shard of a
         sharded index reads its matches (before and after the proximity rerank, from
         one evaluation) and makes the hits it picks with :meth:`make_hits`."""
+        return self._score(
+            query,
+            self._page_end(page_end),
+            fields,
+            filter,
+            sort,
+            romanized,
+            facets,
+            strict,
+            exact_total,
+        )
+
+    def _score(
+        self,
+        query: str | Query,
+        page_end: int,
+        fields: FieldsArg,
+        filter: FilterArg,
+        sort: str | None,
+        romanized: bool,
+        facets: Collection[str] | None,
+        strict: bool,
+        exact_total: bool,
+    ) -> Scoring:
+        """:meth:`score` by place, ``page_end`` cut (:meth:`_page_end`)."""
         if sort is not None and sort not in SORTS:
             raise ValueError(f"sort must be one of {SORTS}, got {sort!r}")
-        plan = self._prepare(query, fields, romanized=romanized, strict=strict)
+        plan = self._prepare(query, fields, romanized, strict)
         # (the default facets without a call: every search asks)
         facet_fields = self._default_facets if facets is None else self._facet_fields(facets)
-        page_end = self._page_end(page_end)
         notes = plan.notes
         if plan.compiled is None:  # (the plan's notes say why)
             empty: dict[str, Mapping[str, int]] = {name: {} for name in facet_fields}
             return Scoring(plan, None, 0, notes, empty)
         evaluator = Evaluator(self._ctx)
         # a filter query compiles with a compiler of its own (a cached plan's keeps its notes)
-        compiler = plan.compiler if filter is None else plan.compiler.fresh()
-        masks = self._filters.masks(filter, compiler, evaluator)
+        masks = self._filters.live  # (no filter: no call)
+        if filter is not None:
+            masks = self._filters.masks(filter, plan.compiler.fresh(), evaluator)
         sort = sort or "score"
+        # (by place: page end, sort, page only, the matches to count; a filter's matches
+        # are counted the same way: the core scores only the docs its mask keeps, so
+        # pruning pays there too: 1M synthetic, filtered p50 5.22 ms exhaustive, 4.40
+        # pruned)
         scored = score_plan(
             self._ctx,
             plan,
             evaluator,
             masks,
-            page_end=page_end,
-            sort=sort,
-            page_only=True,
-            # (a filter's matches are counted the same way: the core scores only the docs
-            # its mask keeps, so pruning pays there too: 1M synthetic, filtered p50 5.22
-            # ms exhaustive, 4.40 pruned)
-            track_total=None if exact_total else TRACK_TOTAL_HITS,
+            page_end,
+            sort,
+            True,
+            None if exact_total else TRACK_TOTAL_HITS,
         )
         total = scored.total
         if total == 0 and not romanized and isinstance(query, str):
@@ -385,7 +406,7 @@ class Searcher:
         compiled = scoring.plan.compiled
         if compiled is None or not chosen:
             return ()
-        return make_hits(self._ctx, chosen, offset, compiled, highlight=highlight, stored=stored)
+        return make_hits(self._ctx, chosen, offset, compiled, highlight, stored)  # (by place)
 
     def hits_of(
         self,
