@@ -279,9 +279,10 @@ def hash_filter(parts: Sequence[Array]) -> tuple[int, bytes]:
     """A filter of the 64-bit hashes of ``parts`` (each a map's, ascending): ``(shift,
     bits)``, bit ``hash >> shift`` of ``bits`` (least significant first in each byte)
     set for each of them (:func:`filter_holds`). A hash without its bit set is none of
-    them; one with it may be. About ``FILTER_BITS / 8`` bytes a hash, no larger array
-    made on the way (a 1M index's big segments hold some 18M edge keys)."""
-    total = sum(len(part) for part in parts)
+    them; one with it may be. About ``FILTER_BITS / 8`` bytes a distinct hash of a
+    part (a title is named by some six links: a 1M index's big segments' 6M edges name
+    about 1M titles a segment), no larger array made on the way."""
+    total = sum(_distinct(np.asarray(part)) for part in parts)
     slots = max(64, 1 << (FILTER_BITS * max(total, 1) - 1).bit_length())
     shift = 64 - (slots.bit_length() - 1)
     bits = np.zeros(slots // 8, dtype=np.uint8)
@@ -298,6 +299,17 @@ def hash_filter(parts: Sequence[Array]) -> tuple[int, bytes]:
         else:  # one OR per byte touched
             bits[where] |= np.bitwise_or.reduceat(values, starts)
     return shift, bits.tobytes()
+
+
+def _distinct(part: Array) -> int:
+    """The number of distinct values of ``part`` when it is ascending (a map's hashes),
+    else an upper bound of it (its length)."""
+    if len(part) < 2:
+        return len(part)
+    steps = part[1:] != part[:-1]
+    if bool(np.any(part[1:] < part[:-1])):
+        return len(part)
+    return 1 + int(np.count_nonzero(steps))
 
 
 def filter_holds(found: tuple[int, bytes], value: int) -> bool:
