@@ -292,12 +292,14 @@ def hash_filter(parts: Sequence[Array]) -> tuple[int, bytes]:
             continue
         byte = (slot >> np.uint64(3)).astype(np.intp)
         values = _BIT[(slot & np.uint64(7)).astype(np.intp)]
-        starts = np.flatnonzero(np.concatenate(([True], byte[1:] != byte[:-1])))
-        where = byte[starts]
-        if len(where) > 1 and bool(np.any(where[1:] <= where[:-1])):  # (not ascending)
+        if len(byte) > 1 and bool(np.any(byte[1:] < byte[:-1])):  # (not ascending)
             np.bitwise_or.at(bits, byte, values)
-        else:  # one OR per byte touched
-            bits[where] |= np.bitwise_or.reduceat(values, starts)
+            continue
+        # ascending: hashes sharing a byte are neighbours; the assignment keeps the last
+        # one's bit of each such run, the others are put in after (few: bits are sparse)
+        bits[byte] |= values
+        shared = np.flatnonzero(byte[1:] == byte[:-1])
+        np.bitwise_or.at(bits, byte[shared], values[shared])
     return shift, bits.tobytes()
 
 
