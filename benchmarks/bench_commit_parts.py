@@ -72,6 +72,16 @@ STEPS = (
     ("bnsearch.index.writer", "IndexWriter._hosted_fixes", "_hosted_fixes"),
     ("bnsearch.index.writer", "IndexWriter._send_chunk", "_send_chunk"),
     ("bnsearch.index.workers", "LocalBuilder.start_flush", "start_flush"),
+    ("bnsearch.index.builder", "_value_postings", "_value_postings"),
+    ("bnsearch.index.builder", "postings_fields", "postings_fields"),
+    ("bnsearch.index.builder", "few_value_field", "few_value_field"),
+    ("bnsearch.index.anchorfile", "_update_parts", "_update_parts"),
+    ("bnsearch.index.anchorfile", "encode_string_tables", "encode_string_tables"),
+    ("bnsearch.index.anchorfile", "written_update", "written_update"),
+    ("bnsearch.index.writer", "packed_updates", "packed_updates"),
+    ("bnsearch.index.writer", "IndexWriter._adding_plan", "_adding_plan"),
+    ("bnsearch.index.links", "SnapshotLinks.resolve_before", "resolve_before"),
+    ("bnsearch.index.writer", "IndexWriter._joined_doc_maps", "_joined_doc_maps"),
 )
 
 

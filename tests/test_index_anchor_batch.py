@@ -16,6 +16,7 @@ from bnsearch.index.anchorfile import (
     AnchorUpdate,
     UpdateJob,
     _terms,
+    _update_parts,
     anchor_specs,
     commit_updates,
     update_arrays,
@@ -23,7 +24,12 @@ from bnsearch.index.anchorfile import (
 )
 from bnsearch.index.directory import FSDirectory
 from bnsearch.index.schema import TEXT, Schema, news_schema
-from bnsearch.index.segment import decode_strings, encode_string_tables, encode_strings
+from bnsearch.index.segment import (
+    decode_strings,
+    encode_string_tables,
+    encode_strings,
+    stored_arrays,
+)
 
 
 def _same_arrays(got: dict[str, Any], want: dict[str, Any]) -> None:
@@ -59,6 +65,13 @@ def test_string_tables_encoded_at_once_are_each_tables_own(seed: int) -> None:
     assert encode_string_tables([]) == []
 
 
+def _alone(schema: Schema, job: UpdateJob) -> dict[str, Any]:
+    """The arrays of ``job``'s update made by itself, each string table encoded on its
+    own (:func:`encode_strings`), stems by name: the reference commit_updates keeps."""
+    parts = _update_parts(schema, job.olds, job.changes, job.analyzed, job.adds)
+    return stored_arrays(dict(sorted(parts.items())))
+
+
 def _anchors(rng: random.Random, docs: int, max_doc: int) -> dict[int, tuple[str, ...]]:
     chosen = rng.sample(range(max_doc), docs)
     return {doc: tuple(_headline(rng) for _ in range(rng.randrange(0, 5))) for doc in chosen}
@@ -81,10 +94,11 @@ def _written(
 def test_a_commits_updates_made_at_once_are_each_updates_own(
     seed: int, schema: Schema, tmp_path: Any
 ) -> None:
-    """commit_updates gives every job the arrays update_arrays gives it alone (stems in
-    the same order, values, dtypes, the encoded bytes): replacing and adding updates,
-    a doc with no headline, folds carrying earlier updates over (adding over adding,
-    replacing over both), one job or several."""
+    """commit_updates gives every job the arrays it has made alone, each string table
+    encoded by itself (stems in the same order, values, dtypes, the encoded bytes), and
+    update_arrays (one job) the same: replacing and adding updates, a doc with no
+    headline, folds carrying earlier updates over (adding over adding, replacing over
+    both), one job or several."""
     rng = random.Random(seed)
     directory = FSDirectory(tmp_path)
     text_only = all(spec.kind == TEXT for spec in anchor_specs(schema))  # (adding updates)
@@ -115,8 +129,10 @@ def test_a_commits_updates_made_at_once_are_each_updates_own(
     got = commit_updates(schema, jobs)
     assert len(got) == len(jobs)
     for job, made in zip(jobs, got, strict=True):
-        want = update_arrays(schema, job.olds, job.changes, job.analyzed, adds=job.adds)
+        want = _alone(schema, job)
         _same_arrays(made.arrays, want)
+        one = update_arrays(schema, job.olds, job.changes, job.analyzed, adds=job.adds)
+        _same_arrays(one, want)
         # the lists kept beside are the tables encoded, and the writer's reader of the
         # update reads the same headlines and terms from them as from the arrays
         assert set(made.strings) == {

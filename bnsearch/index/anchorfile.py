@@ -1039,6 +1039,9 @@ def commit_updates(schema: Schema, jobs: Sequence[UpdateJob]) -> list[MadeUpdate
     terms) encoded by ONE encode cut per table
     (:func:`~bnsearch.index.segment.encode_string_tables`), so a commit touching five
     segments does not pay an encode's fixed cost ten times."""
+    # by name (the file's order then does not follow a set's string hashes, and two
+    # identical builds write one file), stored as the file holds them: a writer takes
+    # its reader's update from these (:func:`written_update`), not from the file
     parts = [
         dict(sorted(_update_parts(schema, job.olds, job.changes, job.analyzed, job.adds).items()))
         for job in jobs
@@ -1081,11 +1084,9 @@ def update_arrays(
     two of them hold must be in ``changes``, with all its gains). A doc an adding
     update among ``olds`` holds must be in ``changes`` of a replacing update (its whole
     anchors: a replacing update cannot carry an addition over). (:func:`commit_updates`
-    makes several at once.)"""
-    # by name (the file's order then does not follow a set's string hashes, and two
-    # identical builds write one file), stored as the file holds them: a writer takes
-    # its reader's update from these (:func:`written_update`), not from the file
-    return stored_arrays(dict(sorted(_update_parts(schema, olds, changes, analyzed, adds).items())))
+    makes several at once; this is its one job.)"""
+    (made,) = commit_updates(schema, [UpdateJob(olds, changes, analyzed, adds)])
+    return made.arrays
 
 
 def _update_parts(
@@ -1162,9 +1163,12 @@ def _fresh_parts(
     """:func:`_update_parts` of an update carrying nothing over: the analysis of
     ``changes`` (``analyzed``, when it is of those docs) kept as it is."""
     docs = sorted(changes)
-    kept = _kept_stems(schema)
     analysis = _analysis(schema, changes, docs, analyzed)
-    arrays = {key: value for key, value in analysis.items() if key in kept}
+    # (an analysis holds the anchor fields' arrays alone, stems ``fld.<field>.<array>``
+    # with no other dot: the array's name decides, whatever the schema)
+    arrays = {
+        key: value for key, value in analysis.items() if key.rpartition(".")[2] in _UPDATE_ARRAYS
+    }
     return _with_rows(arrays, docs, [changes[doc] for doc in docs], adds)
 
 
@@ -1191,26 +1195,6 @@ def _with_rows(
     arrays[ptr_stem] = np.cumsum([0, *(len(row) for row in rows)], dtype=np.int64)
     arrays["strings.anchors"] = [headline for row in rows for headline in row]
     return arrays
-
-
-#: :func:`_kept_stems` by schema (its id, the schema held: a process has few)
-_KEPT_STEMS: dict[int, tuple[Schema, frozenset[str]]] = {}
-
-
-def _kept_stems(schema: Schema) -> frozenset[str]:
-    """The stems of an analysis (:func:`~bnsearch.index.builder.anchor_fields`) an
-    anchor update keeps: :data:`_UPDATE_ARRAYS` of every anchor field (made once a
-    schema: a commit asks once an update)."""
-    held = _KEPT_STEMS.get(id(schema))
-    if held is not None and held[0] is schema:
-        return held[1]
-    stems = frozenset(
-        f"fld.{spec.name}.{key}" for spec in anchor_specs(schema) for key in _UPDATE_ARRAYS
-    )
-    if len(_KEPT_STEMS) >= 16:  # (schemas made and dropped: keep the memo small)
-        _KEPT_STEMS.clear()
-    _KEPT_STEMS[id(schema)] = (schema, stems)
-    return stems
 
 
 def with_update(
