@@ -35,7 +35,7 @@ import functools
 import hashlib
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from itertools import chain, compress, pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +54,6 @@ Array = npt.NDArray[Any]
 MAPS = ("title", "url", "ekey", "eurl", "etid")
 #: Maps whose items are docs (the others' are link edges).
 DOC_MAPS = ("title", "url")
-EDGE_MAPS = ("ekey", "eurl", "etid")
 
 
 def map_stem(name: str, part: str) -> str:
@@ -268,60 +267,6 @@ class KeyBatch:
 JOINED_DOCS = 4096
 
 
-#: Bits of :class:`JoinedDocMaps`' filter of its members' edge keys per edge key
-#: (rounded up to a power of two: 16-32): a key no edge has passes it with a chance of
-#: at most 1 - e^(-1/16), about 6%.
-FILTER_BITS = 16
-_BIT = np.array([1 << bit for bit in range(8)], dtype=np.uint8)
-
-
-def hash_filter(parts: Sequence[Array]) -> tuple[int, bytes]:
-    """A filter of the 64-bit hashes of ``parts`` (each a map's, ascending): ``(shift,
-    bits)``, bit ``hash >> shift`` of ``bits`` (least significant first in each byte)
-    set for each of them (:func:`filter_holds`). A hash without its bit set is none of
-    them; one with it may be. About ``FILTER_BITS / 8`` bytes a distinct hash of a
-    part (a title is named by some six links: a 1M index's big segments' 6M edges name
-    about 1M titles a segment), no larger array made on the way."""
-    total = sum(_distinct(np.asarray(part)) for part in parts)
-    slots = max(64, 1 << (FILTER_BITS * max(total, 1) - 1).bit_length())
-    shift = 64 - (slots.bit_length() - 1)
-    bits = np.zeros(slots // 8, dtype=np.uint8)
-    for part in parts:
-        slot = np.asarray(part, dtype=np.uint64) >> np.uint64(shift)
-        if not len(slot):
-            continue
-        byte = (slot >> np.uint64(3)).astype(np.intp)
-        values = _BIT[(slot & np.uint64(7)).astype(np.intp)]
-        if len(byte) > 1 and bool(np.any(byte[1:] < byte[:-1])):  # (not ascending)
-            np.bitwise_or.at(bits, byte, values)
-            continue
-        # ascending: hashes sharing a byte are neighbours; the assignment keeps the last
-        # one's bit of each such run, the others are put in after (few: bits are sparse)
-        bits[byte] |= values
-        shared = np.flatnonzero(byte[1:] == byte[:-1])
-        np.bitwise_or.at(bits, byte[shared], values[shared])
-    return shift, bits.tobytes()
-
-
-def _distinct(part: Array) -> int:
-    """The number of distinct values of ``part`` when it is ascending (a map's hashes),
-    else an upper bound of it (its length)."""
-    if len(part) < 2:
-        return len(part)
-    steps = part[1:] != part[:-1]
-    if bool(np.any(part[1:] < part[:-1])):
-        return len(part)
-    return 1 + int(np.count_nonzero(steps))
-
-
-def filter_holds(found: tuple[int, bytes], value: int) -> bool:
-    """Whether ``value`` (a key's hash) may be one of the hashes filtered in ``found``
-    (:func:`hash_filter`)."""
-    shift, bits = found
-    slot = value >> shift
-    return bool(bits[slot >> 3] >> (slot & 7) & 1)
-
-
 def joined_members(segments: Sequence[SegmentReader]) -> list[int]:
     """The positions in ``segments`` of those a :class:`JoinedDocMaps` joins: the ones
     of :data:`JOINED_DOCS` docs or more."""
@@ -336,26 +281,13 @@ class JoinedDocMaps:
     (:meth:`holds`: a merge replacing one, a rollback or another writer's commit that
     changed the segments makes a new one); deletions and anchor updates do not change a
     segment's maps (deleted docs are in them: callers filter by their live masks).
-    The members are held weakly (a segment merged away is not kept open by this).
-
-    It also holds a filter of the hashes of every key the members' link edges name
-    (target ids, URL keys, title keys: :meth:`may_name`), so a commit whose articles
-    no link names (most) skips the big segments' edge lookups."""
+    The members are held weakly (a segment merged away is not kept open by this)."""
 
     def __init__(self, segments: Sequence[SegmentReader]) -> None:
         self._members = [weakref.ref(segment.arrays_key) for segment in segments]
         self._tables = {
             name: _joined([segment_maps(s)[name] for s in segments]) for name in DOC_MAPS
         }
-        self._edges = hash_filter(
-            [segment_maps(s)[name].hashes for s in segments for name in EDGE_MAPS]
-        )
-
-    def may_name(self, keys: Iterable[str]) -> bool:
-        """Whether a link edge of the members may name one of ``keys`` (as target id,
-        URL key or title key; ``""`` names nothing): ``False`` only when none does."""
-        edges = self._edges
-        return any(filter_holds(edges, key_hash(key)) for key in keys if key)
 
     def holds(self, segments: Sequence[SegmentReader]) -> bool:
         """Whether this joins exactly the arrays of ``segments``, in their order."""

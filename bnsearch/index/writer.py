@@ -895,14 +895,8 @@ class IndexWriter:
         key of an article version that came or went in this batch."""
         pointing: dict[int, set[int]] = {}
         keys = set(self._changed_keys)
-        joined, members = view.joined  # (no link of these segments names a key: skipped)
-        named = joined is None or joined.may_name(itertools.chain.from_iterable(keys))
-        quiet = frozenset() if named else frozenset(members)
         for ordinal, working in enumerate(self._working):
             if not len(working.reader.link_src):
-                continue
-            if ordinal in quiet:
-                pointing[ordinal] = set()
                 continue
             maps = view.maps(ordinal)  # made once per state, shared with the resolution
             src, live = working.reader.link_src, view.live[ordinal]
