@@ -26,7 +26,7 @@ import contextlib
 import gc
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
-from itertools import chain
+from itertools import accumulate, chain, pairwise
 from typing import Any
 
 import attrs
@@ -896,33 +896,46 @@ def sorted_postings_fields(
     # as numpy's cast does, for verify to report; it does not raise here)
     running = np.zeros(len(tfs) + 1, dtype=np.int64)
     np.cumsum(tfs, out=running[1:])
-    doc_bounds = np.zeros(len(sizes) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=doc_bounds[1:])
+    doc_bounds = [0, *accumulate(sizes)]
     bounds = indptr[np.asarray(firsts, dtype=np.int64)].tolist()
+    # each group's largest frequency and position by one reduction each (the dtypes)
+    tf_maxima = _group_maxima(tfs, bounds)
+    if spec.positions:
+        position_bounds = running[bounds].tolist()
+        position_maxima = _group_maxima(positions, position_bounds)
     prefix = f"fld.{spec.name}."
     found = []
     for group, size in enumerate(sizes):
         low, high = firsts[group], firsts[group + 1]
         first, end = bounds[group], bounds[group + 1]  # its postings
-        at, upto = int(doc_bounds[group]), int(doc_bounds[group + 1])
-        own_tfs = tfs[first:end]
-        tf_max = int(own_tfs.max()) if len(own_tfs) else 0
+        at, upto = doc_bounds[group], doc_bounds[group + 1]
         out: dict[str, Any] = {
             "terms": terms[low:high] if len(firsts) > 2 else terms,
             "indptr": (indptr[low : high + 1] - first).astype(np.int64, copy=False),
             "docs": docs[first:end].astype(doc_id_dtype(size)),
-            "tfs": own_tfs.astype(small_uint(tf_max)),
+            "tfs": tfs[first:end].astype(small_uint(tf_maxima[group])),
             "norms": norms[at:upto],
             "lens": lens[at:upto],
         }
         if flags is not None:
             out["forms"] = flags[first:end].astype(np.uint8, copy=False)
         if spec.positions:
-            pos = positions[int(running[first]) : int(running[end])]
-            out["pos"] = pos.astype(small_uint(int(pos.max()) if len(pos) else 0))
-            out["posptr"] = running[indptr[low : high + 1]] - running[first]
+            pos = positions[position_bounds[group] : position_bounds[group + 1]]
+            out["pos"] = pos.astype(small_uint(position_maxima[group]))
+            out["posptr"] = running[indptr[low : high + 1]] - position_bounds[group]
         found.append({prefix + key: value for key, value in out.items()})
     return found
+
+
+def _group_maxima(values: npt.NDArray[np.integer[Any]], bounds: Sequence[int]) -> list[int]:
+    """The largest of ``values[bounds[g]:bounds[g + 1]]`` for each group ``g`` (0 for
+    an empty one; ``bounds`` ascending), by one ``reduceat`` over the groups holding
+    values: an array call for all the groups, not one a group."""
+    held = [start for start, end in pairwise(bounds) if end > start]
+    if not held:
+        return [0] * (len(bounds) - 1)
+    maxima = iter(np.maximum.reduceat(values[: bounds[-1]], held).tolist())
+    return [next(maxima) if end > start else 0 for start, end in pairwise(bounds)]
 
 
 @contextlib.contextmanager
