@@ -26,7 +26,7 @@ import contextlib
 import gc
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
-from itertools import chain
+from itertools import accumulate, chain, pairwise
 from typing import Any
 
 import attrs
@@ -702,13 +702,19 @@ def few_anchor_groups(
     return found
 
 
+#: One group's postings of a field: term -> doc -> ``[form flags, *positions]``, each
+#: term's docs ascending (:func:`postings_fields`).
+GroupPostings = dict[str, dict[int, list[int]]]
+
+
 def _value_postings(
     schema: Schema, spec: FieldSpec, groups: Sequence[Sequence[Sequence[str]]]
-) -> tuple[dict[tuple[int, str, int], list[int]], list[int], bool]:
+) -> tuple[list[GroupPostings], list[int], bool]:
     """The postings of text field ``spec`` (fed by values: headlines) over groups of
     docs' values, by one analysis of all their chunks (the analyzer's chunk cache) and
-    one pass in Python: (group, term, doc) -> ``[form flags, *positions]``, each doc's
-    length (one group after the other), and whether the field keeps form flags. The
+    one pass in Python: per group, term -> doc -> ``[form flags, *positions]`` (each
+    term's docs ascending: they are visited in order), each doc's length (one group
+    after the other), and whether the field keeps form flags. The
     positions and terms the builder's chunk tables give (:meth:`ChunkTable.add_values`):
     :data:`POSITION_GAP` empty positions between two values, a dropped word's position
     kept empty."""
@@ -726,11 +732,12 @@ def _value_postings(
         stem_of = dict(zip(words, zip(stems, flags, strict=True), strict=True))
     stem_of[None] = (None, 0)
     terms = iter(entries)
-    # (group, term, doc) -> [flags, *positions]: every group's postings in one table
-    postings: dict[tuple[int, str, int], list[int]] = {}
+    postings: list[GroupPostings] = []
     lengths = []
-    for number, group in enumerate(chunked):
+    for group in chunked:
+        table: GroupPostings = {}  # term -> doc -> [flags, *positions]
         for doc, values in enumerate(group):
+            own: dict[str, list[int]] = {}  # (this doc's, then put in the table)
             position = count = 0
             for value, chunks in enumerate(values):
                 if value:
@@ -739,15 +746,22 @@ def _value_postings(
                     for surface in next(terms):
                         term, flag = stem_of[surface]
                         if term is not None:
-                            held = postings.get((number, term, doc))
+                            held = own.get(term)
                             if held is None:
-                                postings[(number, term, doc)] = [flag, position]
+                                own[term] = [flag, position]
                             else:
                                 held[0] |= flag
                                 held.append(position)
                             count += 1
                         position += 1
+            for term, held in own.items():
+                found = table.get(term)
+                if found is None:
+                    table[term] = {doc: held}
+                else:
+                    found[doc] = held
             lengths.append(count)
+        postings.append(table)
     return postings, lengths, split is not None
 
 
@@ -796,54 +810,51 @@ def postings_field(
 ) -> dict[str, Any]:
     """:func:`postings_fields` of one group of ``doc_count`` docs: its ``postings`` by
     (term, doc)."""
-    grouped = {(0, term, doc): held for (term, doc), held in postings.items()}
-    (found,) = postings_fields(spec, grouped, lengths, [doc_count], forms)
+    table: dict[str, dict[int, Sequence[int]]] = {}
+    for term, doc in sorted(postings):
+        table.setdefault(term, {})[doc] = postings[(term, doc)]
+    (found,) = postings_fields(spec, [table], lengths, [doc_count], forms)
     return found
 
 
 def postings_fields(
     spec: FieldSpec,
-    postings: Mapping[tuple[int, str, int], Sequence[int]],
+    postings: Sequence[Mapping[str, Mapping[int, Sequence[int]]]],
     lengths: Sequence[int],
     sizes: Sequence[int],
     forms: bool,
 ) -> list[dict[str, Any]]:
     """Per group of docs (``sizes[g]`` docs each, numbered from 0 in their group, their
     ``lengths`` one group after the other), the arrays (by file stem, terms as a list)
-    of text field ``spec`` over that group's docs holding its ``postings``: (group,
-    term, doc) -> ``[form flags, *positions]`` (a posting's frequency is its number of
-    positions; a caller whose field keeps none passes that many zeros). The one place a
-    handful of docs' postings become a field's arrays by a pass in Python:
-    :func:`few_anchor_groups` (their arrays are :func:`sorted_postings_fields`'): one
-    sort and one pass over every group's postings, one array of each kind, cut per
-    group (a commit's gained headlines for several segments: its fixed numpy work once,
-    not once a segment)."""
-    keys = sorted(postings)
+    of text field ``spec`` over that group's docs holding its ``postings[g]``: term ->
+    doc (ascending) -> ``[form flags, *positions]`` (a posting's frequency is its
+    number of positions; a caller whose field keeps none passes that many zeros). The
+    one place a handful of docs' postings become a field's arrays by a pass in Python:
+    :func:`few_anchor_groups` (their arrays are :func:`sorted_postings_fields`'): each
+    group's terms sorted, one pass over every group's postings, one array of each kind,
+    cut per group (a commit's gained headlines for several segments: its fixed numpy
+    work once, not once a segment)."""
     # one pass over the postings in (group, term, doc) order: the term table and its
     # pointers, each group's first term, each posting's doc, frequency, flags, positions
     terms: list[str] = []
     starts: list[int] = []  # posting number of each term's first
-    firsts = [0] * (len(sizes) + 1)  # term number of each group's first term
+    firsts = [0]  # term number of each group's first term
     docs: list[int] = []
     tfs: list[int] = []
     flags: list[int] = []
     positions: list[int] = []
-    last = None
-    for number, key in enumerate(keys):
-        group, term, doc = key
-        if (group, term) != last:
+    for table in postings:
+        for term in sorted(table):
             terms.append(term)
-            starts.append(number)
-            firsts[group + 1] = len(terms)
-            last = (group, term)
-        held = postings[key]
-        docs.append(doc)
-        tfs.append(len(held) - 1)
-        flags.append(held[0])
-        positions.extend(held[1:])
-    starts.append(len(keys))
-    for group in range(len(sizes)):  # (a group without postings starts where the last ended)
-        firsts[group + 1] = max(firsts[group + 1], firsts[group])
+            starts.append(len(docs))
+            held_by = table[term]
+            docs.extend(held_by)
+            for held in held_by.values():
+                tfs.append(len(held) - 1)
+                flags.append(held[0])
+                positions.extend(held[1:])
+        firsts.append(len(terms))
+    starts.append(len(docs))
     return sorted_postings_fields(
         spec,
         terms,
@@ -885,33 +896,46 @@ def sorted_postings_fields(
     # as numpy's cast does, for verify to report; it does not raise here)
     running = np.zeros(len(tfs) + 1, dtype=np.int64)
     np.cumsum(tfs, out=running[1:])
-    doc_bounds = np.zeros(len(sizes) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=doc_bounds[1:])
+    doc_bounds = [0, *accumulate(sizes)]
     bounds = indptr[np.asarray(firsts, dtype=np.int64)].tolist()
+    # each group's largest frequency and position by one reduction each (the dtypes)
+    tf_maxima = _group_maxima(tfs, bounds)
+    if spec.positions:
+        position_bounds = running[bounds].tolist()
+        position_maxima = _group_maxima(positions, position_bounds)
     prefix = f"fld.{spec.name}."
     found = []
     for group, size in enumerate(sizes):
         low, high = firsts[group], firsts[group + 1]
         first, end = bounds[group], bounds[group + 1]  # its postings
-        at, upto = int(doc_bounds[group]), int(doc_bounds[group + 1])
-        own_tfs = tfs[first:end]
-        tf_max = int(own_tfs.max()) if len(own_tfs) else 0
+        at, upto = doc_bounds[group], doc_bounds[group + 1]
         out: dict[str, Any] = {
             "terms": terms[low:high] if len(firsts) > 2 else terms,
             "indptr": (indptr[low : high + 1] - first).astype(np.int64, copy=False),
             "docs": docs[first:end].astype(doc_id_dtype(size)),
-            "tfs": own_tfs.astype(small_uint(tf_max)),
+            "tfs": tfs[first:end].astype(small_uint(tf_maxima[group])),
             "norms": norms[at:upto],
             "lens": lens[at:upto],
         }
         if flags is not None:
             out["forms"] = flags[first:end].astype(np.uint8, copy=False)
         if spec.positions:
-            pos = positions[int(running[first]) : int(running[end])]
-            out["pos"] = pos.astype(small_uint(int(pos.max()) if len(pos) else 0))
-            out["posptr"] = running[indptr[low : high + 1]] - running[first]
+            pos = positions[position_bounds[group] : position_bounds[group + 1]]
+            out["pos"] = pos.astype(small_uint(position_maxima[group]))
+            out["posptr"] = running[indptr[low : high + 1]] - position_bounds[group]
         found.append({prefix + key: value for key, value in out.items()})
     return found
+
+
+def _group_maxima(values: npt.NDArray[np.integer[Any]], bounds: Sequence[int]) -> list[int]:
+    """The largest of ``values[bounds[g]:bounds[g + 1]]`` for each group ``g`` (0 for
+    an empty one; ``bounds`` ascending), by one ``reduceat`` over the groups holding
+    values: an array call for all the groups, not one a group."""
+    held = [start for start, end in pairwise(bounds) if end > start]
+    if not held:
+        return [0] * (len(bounds) - 1)
+    maxima = iter(np.maximum.reduceat(values[: bounds[-1]], held).tolist())
+    return [next(maxima) if end > start else 0 for start, end in pairwise(bounds)]
 
 
 @contextlib.contextmanager
