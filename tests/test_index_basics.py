@@ -129,6 +129,8 @@ def test_norm_codes_are_monotone_and_exact_for_short_fields() -> None:
     lengths = np.array([40, 100, 413, 5000, 10**7])
     decoded = NORM_DECODE[encode_lengths(lengths)]
     assert np.all(decoded <= lengths) and np.all(decoded > lengths * 0.9)
+    # the ends: a length past the table's last one takes the last code, a negative one 0
+    assert encode_lengths([2**31, 2**40, -1, -(2**40)]).tolist() == [255, 255, 0, 0]
 
 
 def test_upsert_replaces_and_delete_removes(index: Index) -> None:
