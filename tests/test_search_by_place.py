@@ -69,3 +69,39 @@ def test_a_search_fills_its_results_and_scoring_by_name() -> None:
     assert nothing.scored is None and nothing.total == 0 and nothing.plan.compiled is None
     by_name = Results(hits=(), total=3, offset=1, limit=2, notes=("x",), total_is_exact=False)
     assert by_name == Results((), 3, 1, 2, {}, 0.0, None, ("x",), False)
+
+
+def test_a_search_scored_object_is_its_own_after_the_rerank_and_the_prior() -> None:
+    """``Scored`` is the evaluation's object, its ``matched`` replaced by the rerank (and
+    the prior's scores kept as ``before_rerank``): each search gets its own, a kept plan's
+    search does not see the one before, and the facets count the search's own matches."""
+    from bnsearch.search.scoring import BM25FParams
+
+    index = Index.in_memory()
+    with index.writer() as writer:
+        for number in range(12):
+            near = "নদী মাছ" if number % 3 else "নদী এক দুই তিন মাছ"
+            section = ("খেলা",) if number % 2 else ("দেশ",)
+            writer.add(
+                Article(id=f"a{number}", title=f"শিরোনাম {number}", body=near, section=section)
+            )
+    searcher = Searcher(index.reader())
+    first = searcher.score("নদী মাছ", page_end=5).scored
+    again = searcher.score("নদী মাছ", page_end=5).scored
+    assert first is not None and again is not None and first is not again
+    assert first.candidates is not None and first.before_rerank is not first.matched
+    # (the rerank adds to the near pairs' docs: the two lists differ in scores only)
+    for (docs, scores), (before_docs, before_scores) in zip(
+        first.matched, first.before_rerank, strict=True
+    ):
+        assert sorted(docs.tolist()) == sorted(before_docs.tolist())
+        assert float(scores.sum()) > float(before_scores.sum())
+    assert [(d.tolist(), s.tolist()) for d, s in again.matched] == [
+        (d.tolist(), s.tolist()) for d, s in first.matched
+    ]
+    assert dict(searcher.search("নদী মাছ").facets) == {"section": {"খেলা": 6, "দেশ": 6}}
+    assert dict(searcher.search("এক").facets) == {"section": {"খেলা": 2, "দেশ": 2}}
+    prior = Searcher(index.reader(), params=BM25FParams(proximity=0.0, link_prior=0.5))
+    scored = prior.score("নদী", page_end=5).scored
+    assert scored is not None and scored.complete and scored.candidates is None
+    assert scored.before_rerank is scored.matched and scored.total == 12

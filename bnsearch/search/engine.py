@@ -19,7 +19,6 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
-import attrs
 import numpy as np
 import numpy.typing as npt
 
@@ -68,23 +67,44 @@ Part = tuple[str, npt.NDArray[Any], npt.NDArray[Any], int]
 Masks = Sequence["npt.NDArray[np.bool_] | None"]
 
 
-@attrs.define
 class Evaluated:
-    """The matches of a query per segment, with their count (made once and not changed;
-    not frozen: a frozen attrs class's ``__init__`` pays a call a field, and every
-    search makes one of these).
+    """The matches of a query per segment, with their count, and what the search makes
+    of them (the plan's :class:`~.plan.Scored` is this class: one object a search, not
+    two). Slotted, not attrs: every search makes one.
 
     ``matched`` holds every match when ``complete``; otherwise (the compiled core asked
     for the best ``keep`` of each segment) only those, with their exact scores.
     ``total`` counts every match when ``total_is_exact``; otherwise it is a lower bound
     (the core stopped reading the long posting lists of words that could no longer
     lift a document into the best ``keep``, once ``track_total`` matches were counted).
+    ``before_rerank`` holds the scores before the proximity rerank (with the in-link
+    prior; ``matched`` when there was no rerank); ``candidates`` per segment the
+    indices of the reranked matches (the page is among them), or None. Only
+    :func:`~.plan.score_plan` sets them, on the object the evaluation just made; it is
+    not changed after.
     """
 
-    matched: list[DocScores]
-    total: int
-    total_is_exact: bool = True
-    complete: bool = True
+    __slots__ = ("before_rerank", "candidates", "complete", "matched", "total", "total_is_exact")
+
+    def __init__(  # (by place: keywords cost a dict a call)
+        self,
+        matched: list[DocScores],
+        total: int,
+        total_is_exact: bool = True,
+        complete: bool = True,
+    ) -> None:
+        self.matched = matched
+        self.total = total
+        self.total_is_exact = total_is_exact
+        self.complete = complete
+        self.before_rerank = matched
+        self.candidates: list[npt.NDArray[np.intp]] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Evaluated(total={self.total!r}, total_is_exact={self.total_is_exact!r}, "
+            f"complete={self.complete!r}, matched={self.matched!r})"
+        )
 
 
 #: The core's ``score_segment`` arguments of one segment before the mask, whether it may

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -391,11 +390,11 @@ class Searcher:
             hinted = list(notes)
             self._romanized_hint(query, plan.weights, hinted)
             notes = tuple(hinted)
-        # (a partial, not a closure: a closure's cells and function were made every search)
-        count = partial(
-            _count_facets, self._ctx, plan.compiled, scored, evaluator, masks, facet_fields
+        # (the arguments apart, not a partial nor a closure: either was an object a search)
+        facets_of = LazyFacets(
+            _count_facets, (self._ctx, plan.compiled, scored, evaluator, masks, facet_fields)
         )
-        return Scoring(plan, scored, total, notes, LazyFacets(count))
+        return Scoring(plan, scored, total, notes, facets_of)
 
     def make_hits(
         self, scoring: Scoring, chosen: list[Chosen], offset: int, highlight: bool, stored: bool
