@@ -821,13 +821,11 @@ class Evaluator:
         """Sets each record's live documents in the snapshot (a document once however
         many of its slices hold it): one call for them all (:mod:`.unitstats`)."""
         lives, max_docs = self.ctx.lives()
-        slices = []
-        for record in records:  # (loops: a comprehension makes a function a call)
-            docs = []
-            for pieces in record.pieces:
-                docs.append(pieces[1])
-            slices.append(docs)
-        dfs = unitstats.live_doc_freqs(slices, lives, max_docs)
+        units = []
+        for record in records:  # (a loop: a comprehension makes a function a call)
+            units.append(record.pieces)
+        # (each segment's docs read in place, its ``Pieces``' second item: no lists made)
+        dfs = unitstats.live_doc_freqs(units, lives, max_docs, 1)
         for i, record in enumerate(records):  # (no zip: its ``strict`` keyword is a dict)
             record.df = dfs[i]
 
