@@ -538,11 +538,16 @@ class Evaluator:
         figures = None
         # (held matches matter only where the snapshot can hold more than the count to
         # reach: a 4,008-doc corpus never prunes at 10,000)
-        holds = prune and (
-            skip_blocks is None or sum(s.max_doc for s in self.segments) > skip_blocks
-        )
-        if len(records) > 1:
-            figures = list(zip(weights.tolist(), flags.tolist(), bonuses.tolist(), strict=True))
+        holds = prune and (skip_blocks is None or sum(ctx.max_docs) > skip_blocks)
+        if len(records) > 1:  # (a loop, no zip: its ``strict`` keyword is a dict a call)
+            figures = []
+            unit_weights, unit_flags, unit_bonuses = (
+                weights.tolist(),
+                flags.tolist(),
+                bonuses.tolist(),
+            )
+            for i in range(len(records)):
+                figures.append((unit_weights[i], unit_flags[i], unit_bonuses[i]))
         for ordinal, segment in enumerate(self.segments):
             arrays = (*laid[ordinal], weights, flags, bonuses, k1)
             blocks = None
