@@ -105,3 +105,30 @@ def test_a_search_scored_object_is_its_own_after_the_rerank_and_the_prior() -> N
     scored = prior.score("নদী", page_end=5).scored
     assert scored is not None and scored.complete and scored.candidates is None
     assert scored.before_rerank is scored.matched and scored.total == 12
+
+
+def test_the_weights_key_is_one_string_per_weights() -> None:
+    """What is kept per field weights is keyed by one string a weights (its hash kept):
+    the same weights give the same object, other weights (or another order, as their
+    tuple did) another key, and searches at other weights are not served each other's
+    plans."""
+    index = Index.in_memory()
+    with index.writer() as writer:
+        writer.add(Article(id="t", title="নদী", body="মাছ"))
+        writer.add(Article(id="b", title="মাছ", body="নদী নদী"))
+    searcher = Searcher(index.reader())
+    ctx = searcher._ctx
+    key = ctx.weights_key({"title": 2.0, "body": 1.0})
+    assert isinstance(key, str) and ctx.weights_key({"title": 2.0, "body": 1.0}) is key
+    assert ctx.weights_key({"title": 1.0, "body": 2.0}) != key
+    assert ctx.weights_key({"body": 1.0, "title": 2.0}) != key
+    assert searcher._default_key == ctx.weights_key(searcher.default_fields)
+    by_title = searcher.search("নদী", fields={"title": 5.0, "body": 0.1}, stored=False)
+    by_body = searcher.search("নদী", fields={"title": 0.1, "body": 5.0}, stored=False)
+    assert [hit.id for hit in by_title] == ["t", "b"]
+    assert [hit.id for hit in by_body] == ["b", "t"]
+    searcher._ctx.forget_queries()
+    assert [hit.id for hit in searcher.search("নদী", fields={"title": 5.0, "body": 0.1})] == [
+        "t",
+        "b",
+    ]

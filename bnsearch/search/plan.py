@@ -91,11 +91,11 @@ def prepare(
     field_names: Collection[str],
     romanized: bool = False,
     strict: bool = False,
-    weights_key: tuple[tuple[str, float], ...] | None = None,
+    weights_key: str | None = None,
 ) -> Plan:
     """Parse (unless the query is plain words) and compile ``query`` (a string longer
     than :data:`~bnsearch.search.parser.MAX_QUERY_CHARS` raises QuerySyntaxError;
-    ``weights_key``: ``tuple(weights.items())`` when the caller has it)."""
+    ``weights_key``: :meth:`Context.weights_key` of ``weights`` when the caller has it)."""
     if isinstance(query, str):
         check_length(query)
     notes: list[str] = []

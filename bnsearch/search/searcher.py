@@ -132,8 +132,9 @@ class Searcher:
         self.default_fields: Mapping[str, float] = MappingProxyType(
             self._check_weights(default_fields)
         )
-        self._default_key = tuple(self.default_fields.items())  # (of a kept plan)
         self._ctx = Context(reader, self.params, statistics)
+        # (the key of a kept plan and of what the compiler keeps at these weights)
+        self._default_key = self._ctx.weights_key(self.default_fields)
         self._field_names = frozenset(self.schema.names)
         self._default_facets = tuple(
             s.name for s in self.schema.keyword_fields if s.name == "section"
@@ -200,7 +201,7 @@ class Searcher:
         items = self._default_key if fields is None else None
         if isinstance(query, str):
             if items is None:
-                items = tuple(weights.items())
+                items = self._ctx.weights_key(weights)
             key = (query, items, romanized, strict)
             found = self._plans.get(key)
             if found is not None:
