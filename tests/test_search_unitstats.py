@@ -39,6 +39,11 @@ def _check(units: list[list[list[np.ndarray]]], segments: list) -> list[int]:
     sizes = [s.max_doc for s in segments]
     want = unitstats.numpy_live_doc_freqs(units, lives, sizes)
     assert compiled.live_doc_freqs(units, lives, sizes) == want
+    # the slices read in place where the engine's ``Pieces`` hold them (``at``)
+    held = [[([], slices, None) for slices in per_segment] for per_segment in units]
+    assert compiled.live_doc_freqs(held, lives, sizes, 1) == want
+    assert unitstats.numpy_live_doc_freqs(held, lives, sizes, 1) == want
+    assert unitstats.live_doc_freqs(tuple(held), tuple(lives), tuple(sizes), 1) == want
     # the same counts as if nothing were deleted, where every doc is live
     assert compiled.live_doc_freqs(units, [None] * len(segments), sizes) == (
         unitstats.numpy_live_doc_freqs(units, [None] * len(segments), sizes)
@@ -112,6 +117,9 @@ def test_random_slices_of_both_widths() -> None:
         sizes = [max_doc] * n_segments
         got = compiled.live_doc_freqs(units, lives, sizes)
         assert got == unitstats.numpy_live_doc_freqs(units, lives, sizes), trial
+        held = [[(None, slices) for slices in per_segment] for per_segment in units]
+        assert compiled.live_doc_freqs(held, lives, sizes, 1) == got, trial
+        assert unitstats.numpy_live_doc_freqs(held, lives, sizes, 1) == got, trial
 
 
 @pytest.mark.parametrize("slices", [2, 3, 12])

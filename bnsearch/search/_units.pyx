@@ -303,9 +303,11 @@ cdef Py_ssize_t _two_count(list slices, const uint8_t* live, Py_ssize_t max_doc)
     return count + _pair_count(<const uint16_t*>f, n_few, <const uint16_t*>m, n_many, live, max_doc)
 
 
-def live_doc_freqs(list units, list lives, list max_docs):
+def live_doc_freqs(list units, list lives, list max_docs, Py_ssize_t at=-1):
     """Per unit, its live documents over a snapshot: ``units[u][s]`` is the list of
-    doc arrays (ascending, unique within each) of unit ``u`` in segment ``s``;
+    doc arrays (ascending, unique within each) of unit ``u`` in segment ``s`` (with
+    ``at >= 0``, that list is ``units[u][s][at]``: the engine's ``Pieces`` read in
+    place, no lists made for the call);
     ``lives[s]`` a bool array of segment ``s``'s live docs, or None when nothing is
     deleted; ``max_docs[s]`` its doc count. A document counts once however many of a
     unit's slices hold it."""
@@ -323,7 +325,7 @@ def live_doc_freqs(list units, list lives, list max_docs):
     for per_segment in units:
         total = 0
         for s in range(n_segments):
-            slices = per_segment[s]
+            slices = per_segment[s] if at < 0 else per_segment[s][at]
             max_doc = max_docs[s]
             live = NULL
             if live_arrays[s] is not None:

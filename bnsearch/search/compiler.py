@@ -102,17 +102,15 @@ class Compiler:
         ctx: Context,
         weights: Mapping[str, float],
         romanized: bool = False,
-        weights_key: tuple[tuple[str, float], ...] | None = None,
+        weights_key: str | None = None,
     ) -> None:
         self.ctx = ctx
         self.weights = weights
         self.romanized = romanized
         self.notes: list[str] = []
         #: ``weights`` as a key of what :meth:`Context.intern` keeps (``weights_key``:
-        #: the caller's, ``tuple(weights.items())``: a searcher keeps its default's)
-        self.weights_key: tuple[tuple[str, float], ...] = (
-            tuple(weights.items()) if weights_key is None else weights_key
-        )
+        #: the caller's :meth:`Context.weights_key`: a searcher keeps its default's)
+        self.weights_key: str = ctx.weights_key(weights) if weights_key is None else weights_key
         #: the terms :meth:`words` read, repeats counted (None: not counted; every field
         #: analyzed alike counts them)
         self.terms_read: int | None = None
@@ -232,7 +230,7 @@ class Compiler:
             for key, count in grouped.items()
         ]
 
-    def _analyzer_groups(self, weights_key: tuple[tuple[str, float], ...]) -> list[_Group]:
+    def _analyzer_groups(self, weights_key: str) -> list[_Group]:
         """The weighted fields with postings, grouped by analyzer, each group with its
         analyzer's :func:`~bnsearch.analysis.forms.inflection_split` when the exact-form
         bonus is on and its fields' spelling indexes (:meth:`_variants` reads them for
@@ -259,7 +257,7 @@ class Compiler:
             self.ctx.intern(key, groups)
         return groups
 
-    def _known_words(self, weights_key: tuple[tuple[str, float], ...]) -> dict[Any, Any]:
+    def _known_words(self, weights_key: str) -> dict[Any, Any]:
         """What :meth:`words` keeps per word at these weights: ``(term, count, form flag)
         -> [unit, its spelling units or None]`` and ``(term, count) -> spelling units``
         (shared by the word's forms): one lookup a word for a new query of words met

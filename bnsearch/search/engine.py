@@ -19,7 +19,6 @@ import operator
 from collections.abc import Sequence
 from typing import Any
 
-import attrs
 import numpy as np
 import numpy.typing as npt
 
@@ -68,23 +67,44 @@ Part = tuple[str, npt.NDArray[Any], npt.NDArray[Any], int]
 Masks = Sequence["npt.NDArray[np.bool_] | None"]
 
 
-@attrs.define
 class Evaluated:
-    """The matches of a query per segment, with their count (made once and not changed;
-    not frozen: a frozen attrs class's ``__init__`` pays a call a field, and every
-    search makes one of these).
+    """The matches of a query per segment, with their count, and what the search makes
+    of them (the plan's :class:`~.plan.Scored` is this class: one object a search, not
+    two). Slotted, not attrs: every search makes one.
 
     ``matched`` holds every match when ``complete``; otherwise (the compiled core asked
     for the best ``keep`` of each segment) only those, with their exact scores.
     ``total`` counts every match when ``total_is_exact``; otherwise it is a lower bound
     (the core stopped reading the long posting lists of words that could no longer
     lift a document into the best ``keep``, once ``track_total`` matches were counted).
+    ``before_rerank`` holds the scores before the proximity rerank (with the in-link
+    prior; ``matched`` when there was no rerank); ``candidates`` per segment the
+    indices of the reranked matches (the page is among them), or None. Only
+    :func:`~.plan.score_plan` sets them, on the object the evaluation just made; it is
+    not changed after.
     """
 
-    matched: list[DocScores]
-    total: int
-    total_is_exact: bool = True
-    complete: bool = True
+    __slots__ = ("before_rerank", "candidates", "complete", "matched", "total", "total_is_exact")
+
+    def __init__(  # (by place: keywords cost a dict a call)
+        self,
+        matched: list[DocScores],
+        total: int,
+        total_is_exact: bool = True,
+        complete: bool = True,
+    ) -> None:
+        self.matched = matched
+        self.total = total
+        self.total_is_exact = total_is_exact
+        self.complete = complete
+        self.before_rerank = matched
+        self.candidates: list[npt.NDArray[np.intp]] | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Evaluated(total={self.total!r}, total_is_exact={self.total_is_exact!r}, "
+            f"complete={self.complete!r}, matched={self.matched!r})"
+        )
 
 
 #: The core's ``score_segment`` arguments of one segment before the mask, whether it may
@@ -518,11 +538,16 @@ class Evaluator:
         figures = None
         # (held matches matter only where the snapshot can hold more than the count to
         # reach: a 4,008-doc corpus never prunes at 10,000)
-        holds = prune and (
-            skip_blocks is None or sum(s.max_doc for s in self.segments) > skip_blocks
-        )
-        if len(records) > 1:
-            figures = list(zip(weights.tolist(), flags.tolist(), bonuses.tolist(), strict=True))
+        holds = prune and (skip_blocks is None or sum(ctx.max_docs) > skip_blocks)
+        if len(records) > 1:  # (a loop, no zip: its ``strict`` keyword is a dict a call)
+            figures = []
+            unit_weights, unit_flags, unit_bonuses = (
+                weights.tolist(),
+                flags.tolist(),
+                bonuses.tolist(),
+            )
+            for i in range(len(records)):
+                figures.append((unit_weights[i], unit_flags[i], unit_bonuses[i]))
         for ordinal, segment in enumerate(self.segments):
             arrays = (*laid[ordinal], weights, flags, bonuses, k1)
             blocks = None
@@ -801,13 +826,11 @@ class Evaluator:
         """Sets each record's live documents in the snapshot (a document once however
         many of its slices hold it): one call for them all (:mod:`.unitstats`)."""
         lives, max_docs = self.ctx.lives()
-        slices = []
-        for record in records:  # (loops: a comprehension makes a function a call)
-            docs = []
-            for pieces in record.pieces:
-                docs.append(pieces[1])
-            slices.append(docs)
-        dfs = unitstats.live_doc_freqs(slices, lives, max_docs)
+        units = []
+        for record in records:  # (a loop: a comprehension makes a function a call)
+            units.append(record.pieces)
+        # (each segment's docs read in place, its ``Pieces``' second item: no lists made)
+        dfs = unitstats.live_doc_freqs(units, lives, max_docs, 1)
         for i, record in enumerate(records):  # (no zip: its ``strict`` keyword is a dict)
             record.df = dfs[i]
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
-import attrs
 import numpy as np
 import numpy.typing as npt
 
 from bnsearch.search import collect
 from bnsearch.search.compiler import Compiled, Compiler, Node, Unit
 from bnsearch.search.context import RERANK_PLANS_KEPT, Context
-from bnsearch.search.engine import DocScores, Evaluator
+from bnsearch.search.engine import DocScores, Evaluated, Evaluator
 from bnsearch.search.parser import check_length, has_syntax, parse_query, words_query
 from bnsearch.search.query import Bool, Query, Term
 from bnsearch.search.rerank import RerankPlan, proximity_added, proximity_pairs
@@ -92,11 +91,11 @@ def prepare(
     field_names: Collection[str],
     romanized: bool = False,
     strict: bool = False,
-    weights_key: tuple[tuple[str, float], ...] | None = None,
+    weights_key: str | None = None,
 ) -> Plan:
     """Parse (unless the query is plain words) and compile ``query`` (a string longer
     than :data:`~bnsearch.search.parser.MAX_QUERY_CHARS` raises QuerySyntaxError;
-    ``weights_key``: ``tuple(weights.items())`` when the caller has it)."""
+    ``weights_key``: :meth:`Context.weights_key` of ``weights`` when the caller has it)."""
     if isinstance(query, str):
         check_length(query)
     notes: list[str] = []
@@ -124,21 +123,9 @@ def prepare(
     return Plan(compiled, parsed, plain, weights, compiler, tuple(notes))
 
 
-@attrs.define
-class Scored:
-    """Per segment, the matches of a plan and their final scores (made once and not
-    changed; not frozen, as :class:`~bnsearch.search.engine.Evaluated`)."""
-
-    matched: list[DocScores]
-    #: the scores before the proximity rerank (``matched`` when there was none)
-    before_rerank: list[DocScores]
-    #: per segment, the indices of the reranked matches (the page is among them), or None
-    candidates: list[npt.NDArray[np.intp]] | None
-    #: every match (a lower bound when not ``total_is_exact``)
-    total: int
-    total_is_exact: bool = True
-    #: ``matched`` holds every match (else the best of each segment: the page's own)
-    complete: bool = True
+#: Per segment, the matches of a plan and their final scores: the evaluation's own object,
+#: its ``matched`` and ``before_rerank`` set by :func:`score_plan` (one object a search).
+Scored = Evaluated
 
 
 def score_plan(
@@ -166,17 +153,15 @@ def score_plan(
     if page_only and sort == "score" and ctx.params.link_prior == 0 and page_end > 0:
         keep = max(ctx.params.rerank_depth, page_end) if reranks else page_end
     found = evaluator.evaluate_top(plan.compiled, ctx.max_docs, masks, keep, track_total)
-    matched = found.matched
     if ctx.params.link_prior > 0:
-        matched = collect.add_prior(matched, ctx.link_counts(), ctx.params.link_prior)
-    before = matched
-    candidates = None
-    if reranks:
-        matched, candidates = _rerank(
-            ctx, matched, plan.rerank, plan.weights, page_end, ascending=not found.complete
+        found.matched = found.before_rerank = collect.add_prior(
+            found.matched, ctx.link_counts(), ctx.params.link_prior
         )
-    # (by place: a keywords' dict a search costs more than the six fields' reading)
-    return Scored(matched, before, candidates, found.total, found.total_is_exact, found.complete)
+    if reranks:  # (the evaluation's object, just made, takes the reranked scores)
+        found.matched, found.candidates = _rerank(
+            ctx, found.matched, plan.rerank, plan.weights, page_end, ascending=not found.complete
+        )
+    return found
 
 
 def doc_score(matched: list[DocScores], ordinal: int, doc: int) -> float | None:

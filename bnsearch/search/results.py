@@ -135,16 +135,21 @@ class LazyFacets(LazyMapping[str, Mapping[str, int]]):
     """Facet counts computed on first access (a search that never reads them pays nothing).
 
     The counts are over the searcher's fixed snapshot, so computing them later gives the
-    same answer as computing them during the search.
+    same answer as computing them during the search. ``count(*args)`` counts them (the
+    arguments apart: a search makes no partial nor closure for them).
     """
 
-    def __init__(self, count: Callable[[], dict[str, Mapping[str, int]]]) -> None:
-        self._count: Callable[[], dict[str, Mapping[str, int]]] | None = count
+    def __init__(
+        self, count: Callable[..., dict[str, Mapping[str, int]]], args: tuple[Any, ...] = ()
+    ) -> None:
+        self._count: Callable[..., dict[str, Mapping[str, int]]] | None = count
+        self._args = args
         self._counts: dict[str, Mapping[str, int]] = {}
 
     def _all(self) -> dict[str, Mapping[str, int]]:
         if self._count is not None:
-            self._counts, self._count = self._count(), None
+            self._counts, self._count = self._count(*self._args), None
+            self._args = ()  # (the matches and masks let go once counted)
         return self._counts
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from functools import partial
 from types import MappingProxyType
 from typing import Any
 
@@ -133,8 +132,9 @@ class Searcher:
         self.default_fields: Mapping[str, float] = MappingProxyType(
             self._check_weights(default_fields)
         )
-        self._default_key = tuple(self.default_fields.items())  # (of a kept plan)
         self._ctx = Context(reader, self.params, statistics)
+        # (the key of a kept plan and of what the compiler keeps at these weights)
+        self._default_key = self._ctx.weights_key(self.default_fields)
         self._field_names = frozenset(self.schema.names)
         self._default_facets = tuple(
             s.name for s in self.schema.keyword_fields if s.name == "section"
@@ -201,7 +201,7 @@ class Searcher:
         items = self._default_key if fields is None else None
         if isinstance(query, str):
             if items is None:
-                items = tuple(weights.items())
+                items = self._ctx.weights_key(weights)
             key = (query, items, romanized, strict)
             found = self._plans.get(key)
             if found is not None:
@@ -391,11 +391,11 @@ class Searcher:
             hinted = list(notes)
             self._romanized_hint(query, plan.weights, hinted)
             notes = tuple(hinted)
-        # (a partial, not a closure: a closure's cells and function were made every search)
-        count = partial(
-            _count_facets, self._ctx, plan.compiled, scored, evaluator, masks, facet_fields
+        # (the arguments apart, not a partial nor a closure: either was an object a search)
+        facets_of = LazyFacets(
+            _count_facets, (self._ctx, plan.compiled, scored, evaluator, masks, facet_fields)
         )
-        return Scoring(plan, scored, total, notes, LazyFacets(count))
+        return Scoring(plan, scored, total, notes, facets_of)
 
     def make_hits(
         self, scoring: Scoring, chosen: list[Chosen], offset: int, highlight: bool, stored: bool
