@@ -27,6 +27,14 @@ ctypedef fused pos_t:
     int64_t
 
 
+cdef inline int _joined_kind(int seen, int kind, int widest) noexcept:
+    """The kind of the arrays met so far with one more of ``kind`` (``seen`` -1: none
+    met yet): theirs while all share it, else ``widest``."""
+    if seen == -1 or seen == kind:
+        return kind
+    return widest
+
+
 cdef cnp.ndarray _native(object array, uint32_t kinds, int widest):
     """``array`` as a C-contiguous, aligned, native-order array of one of ``kinds`` (a
     mask of numpy type numbers, ``1 << number``: a bit test, where a tuple's membership
@@ -116,16 +124,10 @@ def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, 
     for i in range(n):
         arr = _native(docs_list[i], _DOC_KINDS, cnp.NPY_INT32)
         keep.append(arr)
-        if dkind != -1 and cnp.PyArray_TYPE(arr) != dkind:
-            dkind = cnp.NPY_INT32
-        elif dkind == -1:
-            dkind = cnp.PyArray_TYPE(arr)
+        dkind = _joined_kind(dkind, cnp.PyArray_TYPE(arr), cnp.NPY_INT32)
         arr = _native(tfs_list[i], _COUNT_KINDS, cnp.NPY_INT64)
         keep.append(arr)
-        if tkind != -1 and cnp.PyArray_TYPE(arr) != tkind:
-            tkind = cnp.NPY_INT64
-        elif tkind == -1:
-            tkind = cnp.PyArray_TYPE(arr)
+        tkind = _joined_kind(tkind, cnp.PyArray_TYPE(arr), cnp.NPY_INT64)
     terms = <Term*>malloc(n * sizeof(Term))
     docs_at = <const void**>malloc(n * sizeof(void*))
     tfs_at = <const void**>malloc(n * sizeof(void*))
