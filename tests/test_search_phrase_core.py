@@ -92,9 +92,8 @@ def _phrase_call(core: Any, words: Sequence[Word], positions: Any) -> tuple[Any,
     first position, its shift)``: the one shape of the calls with literal arrays."""
     return core.phrase_frequencies(  # type: ignore[no-any-return]
         [word[0] for word in words],
-        [word[1] for word in words],
-        [word[2] for word in words],
-        [word[3] for word in words],
+        [(word[1], word[2]) for word in words],  # (places, as the term tables give them)
+        [(word[3], "") for word in words],  # (shifts, as a unit's phrase holds them)
         positions,
     )
 
@@ -117,8 +116,10 @@ def test_compiled_phrase_frequencies_refuse_bad_arguments() -> None:
         _phrase_call(core, [(docs, tfs, -1, 0)], positions)
     with pytest.raises(ValueError):
         _phrase_call(core, [(docs, tfs[:1], 0, 0)], positions)
-    with pytest.raises(ValueError):
-        core.phrase_frequencies([docs, docs], [tfs], [0, 0], [0, 0], positions)
+    with pytest.raises(ValueError):  # fewer places than words
+        core.phrase_frequencies([docs, docs], [(tfs, 0)], [(0, ""), (1, "")], positions)
+    with pytest.raises(ValueError):  # fewer shifts than words
+        core.phrase_frequencies([docs, docs], [(tfs, 0), (tfs, 0)], [(0, "")], positions)
 
 
 @pytest.mark.parametrize("seed", [3])
