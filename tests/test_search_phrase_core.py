@@ -5,6 +5,8 @@ repeated within a doc, gaps, repeated phrase words), and bad arguments refused."
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,6 +14,9 @@ from conftest import compiled_core, query_path
 
 from bnsearch import Article, Index
 from bnsearch.search import phrases
+
+#: A phrase word as the literal-array calls give it: docs, tfs, first position, shift.
+Word = tuple[Any, Any, int, int]
 
 WORDS = ["ঢাকা", "শহর", "নদী", "বাজার", "মানুষ", "সরকার", "খেলা", "বৃষ্টি", "আকাশ", "গ্রাম"]
 
@@ -82,6 +87,17 @@ def test_compiled_term_offsets_equal_the_numpy_ones() -> None:
             np.testing.assert_array_equal(ours, theirs)
 
 
+def _phrase_call(core: Any, words: Sequence[Word], positions: Any) -> tuple[Any, Any]:
+    """``core.phrase_frequencies`` of a phrase's words, each given as ``(docs, tfs, its
+    first position, its shift)``: the one shape of the calls with literal arrays."""
+    return core.phrase_frequencies(  # type: ignore[no-any-return]
+        [word[0] for word in words],
+        [(word[1], word[2]) for word in words],  # (places, as the term tables give them)
+        [(word[3], "") for word in words],  # (shifts, as a unit's phrase holds them)
+        positions,
+    )
+
+
 def test_compiled_phrase_frequencies_refuse_bad_arguments() -> None:
     core = phrases.core
     if core is None:
@@ -89,19 +105,21 @@ def test_compiled_phrase_frequencies_refuse_bad_arguments() -> None:
     docs = np.array([1, 4], dtype=np.int32)
     tfs = np.array([2, 1], dtype=np.uint8)
     positions = np.array([0, 3, 1], dtype=np.uint16)
-    found = core.phrase_frequencies([docs, docs], [tfs, tfs], [0, 0], [0, 0], positions)
+    found = _phrase_call(core, [(docs, tfs, 0, 0), (docs, tfs, 0, 0)], positions)
     np.testing.assert_array_equal(found[0], [1, 4])
     np.testing.assert_array_equal(found[1], [2, 1])
     with pytest.raises(IndexError):  # positions past the array
-        core.phrase_frequencies([docs], [tfs], [1], [0], positions)
+        _phrase_call(core, [(docs, tfs, 1, 0)], positions)
     with pytest.raises(IndexError):  # the second word's positions past the array
-        core.phrase_frequencies([docs, docs], [tfs, tfs], [0, 1], [0, 1], positions)
+        _phrase_call(core, [(docs, tfs, 0, 0), (docs, tfs, 1, 1)], positions)
     with pytest.raises(IndexError):
-        core.phrase_frequencies([docs], [tfs], [-1], [0], positions)
+        _phrase_call(core, [(docs, tfs, -1, 0)], positions)
     with pytest.raises(ValueError):
-        core.phrase_frequencies([docs], [tfs[:1]], [0], [0], positions)
-    with pytest.raises(ValueError):
-        core.phrase_frequencies([docs, docs], [tfs], [0, 0], [0, 0], positions)
+        _phrase_call(core, [(docs, tfs[:1], 0, 0)], positions)
+    with pytest.raises(ValueError):  # fewer places than words
+        core.phrase_frequencies([docs, docs], [(tfs, 0)], [(0, ""), (1, "")], positions)
+    with pytest.raises(ValueError):  # fewer shifts than words
+        core.phrase_frequencies([docs, docs], [(tfs, 0), (tfs, 0)], [(0, "")], positions)
 
 
 @pytest.mark.parametrize("seed", [3])
@@ -120,12 +138,11 @@ def test_compiled_phrase_frequencies_of_every_kind_agree(seed: int) -> None:
         runs = [segment.position_run("body", term) for _, term in phrase]
         if any(run is None for run in runs):
             continue
-        shifts = [shift for shift, _ in phrase]
         positions = runs[0][3]
-        firsts = [run[2] for run in runs]
-        want = core.phrase_frequencies(
-            [run[0] for run in runs], [run[1] for run in runs], firsts, shifts, positions
-        )
+        words = [
+            (run[0], run[1], run[2], shift) for run, (shift, _) in zip(runs, phrase, strict=True)
+        ]
+        want = _phrase_call(core, words, positions)
         # (every docs kind with every tfs kind: the walk is dispatched per docs kind,
         # then per tfs kind)
         kinds = [
@@ -135,12 +152,15 @@ def test_compiled_phrase_frequencies_of_every_kind_agree(seed: int) -> None:
         ]
         for number, (doc_kind, tf_kind) in enumerate(kinds):
             for mixed in (False, True):  # (mixed: the first term's of the next kinds)
-                docs = [run[0].astype(doc_kind) for run in runs]
-                tfs = [run[1].astype(tf_kind) for run in runs]
+                typed = [
+                    (docs.astype(doc_kind), tfs.astype(tf_kind), first, shift)
+                    for docs, tfs, first, shift in words
+                ]
                 if mixed:
                     other = kinds[(number + 1) % len(kinds)]
-                    docs[0], tfs[0] = runs[0][0].astype(other[0]), runs[0][1].astype(other[1])
-                got = core.phrase_frequencies(docs, tfs, firsts, shifts, positions)
+                    docs, tfs, first, shift = words[0]
+                    typed[0] = (docs.astype(other[0]), tfs.astype(other[1]), first, shift)
+                got = _phrase_call(core, typed, positions)
                 assert got[0].dtype == want[0].dtype and got[1].dtype == want[1].dtype
                 np.testing.assert_array_equal(got[0], want[0])
                 np.testing.assert_array_equal(got[1], want[1])
@@ -158,7 +178,7 @@ def test_compiled_position_reads_take_arrays_of_other_kinds() -> None:
     docs = np.array([1, 4], dtype=np.int64)
     tfs = np.array([2, 1], dtype=np.int32)
     positions = np.array([0, 3, 1], dtype=np.int32)
-    found = core.phrase_frequencies([docs, docs], [tfs, tfs], [0, 0], [0, 0], positions)
+    found = _phrase_call(core, [(docs, tfs, 0, 0), (docs, tfs, 0, 0)], positions)
     np.testing.assert_array_equal(found[0], [1, 4])
     np.testing.assert_array_equal(found[1], [2, 1])
     np.testing.assert_array_equal(core.term_offsets(tfs, 5), [5, 7, 8])
@@ -171,17 +191,12 @@ def test_compiled_phrase_walk_ends_where_a_word_ends() -> None:
     core = phrases.core
     if core is None:
         pytest.skip("the compiled position reads are not built")
-    # word a: docs 1, 3, 9 (one position each); word b: docs 1, 2, 3, 4 (two each)
-    a_docs, a_tfs = np.array([1, 3, 9], np.int32), np.array([1, 1, 1], np.uint8)
-    b_docs, b_tfs = np.array([1, 2, 3, 4], np.int32), np.array([2, 2, 2, 2], np.uint8)
-    a_positions = [4, 7, 0]  # (in docs 1, 3, 9)
-    b_positions = [5, 9, 0, 1, 2, 8, 3, 4]  # (in docs 1, 2, 3, 4)
-    positions = np.array(a_positions + b_positions, np.uint16)
-    for order in ((0, 1), (1, 0)):  # (the lead first, then second in the lists)
-        docs_list = [(a_docs, b_docs)[k] for k in order]
-        tfs_list = [(a_tfs, b_tfs)[k] for k in order]
-        firsts = [(0, 3)[k] for k in order]
-        shifts = [(0, 1)[k] for k in order]
-        found = core.phrase_frequencies(docs_list, tfs_list, firsts, shifts, positions)
+    # word a: docs 1, 3, 9 (one position each, first in the array: 4, 7, 0); word b:
+    # docs 1, 2, 3, 4 (two each, from 3 on: 5 9, 0 1, 2 8, 3 4)
+    a = (np.array([1, 3, 9], np.int32), np.array([1, 1, 1], np.uint8), 0, 0)
+    b = (np.array([1, 2, 3, 4], np.int32), np.array([2, 2, 2, 2], np.uint8), 3, 1)
+    positions = np.array([4, 7, 0, 5, 9, 0, 1, 2, 8, 3, 4], np.uint16)
+    for words in ([a, b], [b, a]):  # (the lead first, then second in the lists)
+        found = _phrase_call(core, words, positions)
         np.testing.assert_array_equal(found[0], [1, 3])  # "a b": 4-5 in doc 1, 7-8 in doc 3
         np.testing.assert_array_equal(found[1], [1, 1])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import random
 
+import numpy as np
 import pytest
 
 from bnsearch.articles import Article
@@ -110,3 +111,29 @@ def test_rerank_plan_tables_name_each_pair() -> None:
         assert plan.pair_row[cell] == expected.get(cell, -1)
     empty = rerank.RerankPlan()
     assert empty.empty and empty.label == {} and empty.pair_row.shape == (0, 0, 3)
+
+
+def test_pair_weights_are_their_words_idf_from_one_batch(index: Index) -> None:
+    """A plan's pair weights: per pair its distinct words' idf (each word's largest
+    document frequency over the rerank's fields) summed, times ``proximity``, as float32;
+    the batch of document frequencies (:meth:`Context.max_doc_freqs`) gives each word
+    what :meth:`Context.max_doc_freq` gives it alone, also for words no field holds."""
+    searcher = Searcher(index.reader(), params=BM25FParams(proximity=0.35))
+    ctx = searcher._ctx
+    fields = ["title", "body"]
+    terms = [*(ctx.analyzer("body").term(word) for word in WORDS), "অজানা"]
+    assert all(term is not None for term in terms)
+    found = ctx.max_doc_freqs(fields, terms)  # type: ignore[arg-type]
+    assert found == [ctx.max_doc_freq(fields, term) for term in terms]  # type: ignore[arg-type]
+    assert found[-1] == 0 and max(found) > 0
+    assert ctx.max_doc_freqs([], terms) == [0] * len(terms)  # type: ignore[arg-type]
+    pairs = ((1, terms[0], terms[1]), (2, terms[1], terms[2]), (1, terms[3], terms[3]))
+    plan = rerank.RerankPlan(pairs=pairs)
+    weights = rerank._pair_weights(ctx, plan, fields)
+    idf = {t: ctx.idf(ctx.max_doc_freq(fields, t)) for t in plan.terms}  # type: ignore[arg-type]
+    expected = [
+        np.float32(np.float32(idf[a] + (idf[b] if a != b else 0.0)) * np.float32(0.35))
+        for _, a, b in pairs
+    ]
+    assert weights.dtype == np.float32
+    assert weights.tolist() == [float(value) for value in expected]

@@ -94,20 +94,24 @@ cdef struct Term:
     Py_ssize_t scan      # a cursor into that posting's positions
 
 
-def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, object positions):
+def phrase_frequencies(list docs_list, list places, object phrase, object positions):
     """Docs where a phrase occurs (int32, ascending) and how often (int64).
 
-    Term ``i`` of the phrase has postings ``docs_list[i]`` (sorted doc ids) with
-    ``tfs_list[i]``, its first posting's positions starting at ``firsts[i]`` in
-    ``positions`` (the field's whole position array), and stands ``shifts[i]`` places
-    after the phrase's start. A match is a position ``p`` of the first term with every
-    term ``i`` at ``p - shifts[0] + shifts[i]``; positions ascend within a posting (as
-    :func:`bnsearch.search.phrases.phrase_frequencies` reads them too)."""
+    Term ``i`` of the phrase has postings ``docs_list[i]`` (sorted doc ids), its place
+    ``places[i] = (tfs, first)``: its tfs and its first posting's positions starting at
+    ``first`` in ``positions`` (the field's whole position array), and stands
+    ``phrase[i][0]`` places after the phrase's start (``phrase``: the unit's ``(shift,
+    term)`` pairs; the lists as :meth:`SegmentReader.position_runs` and the unit give
+    them, not three lists made a call). A match is a position ``p`` of the first term
+    with every term ``i`` at ``p - shift[0] + shift[i]``; positions ascend within a
+    posting (as :func:`bnsearch.search.phrases.phrase_frequencies` reads them too)."""
+    cdef tuple words = tuple(phrase)  # (the unit's tuple itself)
     cdef Py_ssize_t n = len(docs_list), i, lead = 0, found = 0, j
     cdef Term* terms = NULL
     cdef const void** docs_at = NULL
     cdef const void** tfs_at = NULL
     cdef list keep = []
+    cdef tuple place, word
     cdef cnp.ndarray arr, pos_arr = _native(positions, _COUNT_KINDS, cnp.NPY_INT64)
     cdef int dkind = -1, tkind = -1
     cdef int64_t* hits_docs = NULL
@@ -115,8 +119,8 @@ def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, 
     cdef cnp.npy_intp size
     cdef int32_t* docs_out
     cdef int64_t* freqs_out
-    if len(tfs_list) != n or len(firsts) != n or len(shifts) != n:
-        raise ValueError("every term needs docs, tfs, its first position and its shift")
+    if len(places) != n or len(words) != n:
+        raise ValueError("every term needs docs, its place (tfs, first position) and its shift")
     if n == 0:
         return np.empty(0, dtype=np.int32), np.empty(0, dtype=np.int64)
     # every term's docs (and tfs) of one kind, the merge typed by it: a field's terms are
@@ -125,7 +129,8 @@ def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, 
         arr = _native(docs_list[i], _DOC_KINDS, cnp.NPY_INT32)
         keep.append(arr)
         dkind = _joined_kind(dkind, cnp.PyArray_TYPE(arr), cnp.NPY_INT32)
-        arr = _native(tfs_list[i], _COUNT_KINDS, cnp.NPY_INT64)
+        place = places[i]
+        arr = _native(place[0], _COUNT_KINDS, cnp.NPY_INT64)
         keep.append(arr)
         tkind = _joined_kind(tkind, cnp.PyArray_TYPE(arr), cnp.NPY_INT64)
     terms = <Term*>malloc(n * sizeof(Term))
@@ -147,8 +152,10 @@ def phrase_frequencies(list docs_list, list tfs_list, list firsts, list shifts, 
                 raise ValueError("a term needs as many tfs as docs")
             tfs_at[i] = cnp.PyArray_DATA(arr)
             terms[i].at = 0
-            terms[i].offset = firsts[i]
-            terms[i].shift = shifts[i]
+            place = places[i]
+            terms[i].offset = place[1]
+            word = words[i]
+            terms[i].shift = word[0]
             if terms[i].offset < 0:
                 raise IndexError("a term's positions run outside the position array")
             if terms[i].length < terms[lead].length:

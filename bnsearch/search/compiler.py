@@ -480,23 +480,19 @@ class Compiler:
                 if key is not None:
                     singles[name] = (key,)
                 continue
-            pairs = analyzed.get(id(analyzer))
-            if pairs is None:
-                sequence = analyzer.term_sequence(text)
-                pairs = analyzed[id(analyzer)] = tuple(
-                    (i, t) for i, t in enumerate(sequence) if t is not None
-                )
-            if len(pairs) == 1:
-                singles[name] = (pairs[0][1],)
-            elif pairs:
+            words = analyzed.get(id(analyzer))
+            if words is None:  # (one tuple for the fields sharing the analyzer)
+                words = analyzed[id(analyzer)] = _phrase_words(analyzer.term_sequence(text))
+            if len(words) == 1:
+                singles[name] = (words[0][1],)
+            elif words:
                 if not positions:
                     # a phrase cannot be checked there: search the other fields
                     self.notes.append(
                         f"field {name!r} keeps no positions: phrase not searched there"
                     )
                     continue
-                first = pairs[0][0]
-                phrases[name] = tuple((i - first, t) for i, t in pairs)
+                phrases[name] = words
         if phrases:
             return self.unit(
                 kind="phrase", label=label, boost=boost, phrases=phrases, weights=fields
@@ -577,6 +573,20 @@ class Compiler:
             for term, (edits, term_fields) in sorted(found.items(), key=lambda kv: kv[1][0])
         )
         return units[0] if len(units) == 1 else Node(should=units, best_of=True)
+
+
+def _phrase_words(sequence: list[str | None]) -> tuple[tuple[int, str], ...]:
+    """The words a phrase's analysis kept, each with its place after the first kept
+    word's (a dropped stopword keeps its place), as a phrase unit holds them: made once
+    for the fields sharing an analyzer, by one loop."""
+    words: list[tuple[int, str]] = []
+    first = -1
+    for place, term in enumerate(sequence):
+        if term is not None:
+            if first < 0:
+                first = place
+            words.append((place - first, term))
+    return tuple(words)
 
 
 def _word_unit(

@@ -217,13 +217,8 @@ def _compiled_frequencies(
     docs_of, places, _, positions = runs
     if len(docs_of) < len(phrase):  # (a word the field does not hold)
         return _EMPTY_DOCS, _EMPTY_DOCS
-    docs, freqs = compiled.phrase_frequencies(
-        docs_of,
-        [place[0] for place in places],
-        [place[1] for place in places],
-        [shift for shift, _ in phrase],
-        positions,
-    )
+    # (the places as the table gives them, the shifts as the unit holds them)
+    docs, freqs = compiled.phrase_frequencies(docs_of, places, phrase, positions)
     if not len(docs):
         return _EMPTY_DOCS, _EMPTY_DOCS
     return docs, freqs

@@ -59,46 +59,53 @@ def proximity_pairs(analyzer: Analyzer, text: str) -> tuple[Pair, ...]:
     return tuple(pairs)
 
 
-@attrs.frozen
 class RerankPlan:
     """What the rerank looks for: the query's word pairs, and the tables the rerank reads
     them by (made with the plan, in one pass: three cached properties cost twice as
-    much, 7.7 against 3.9 us a plan of seven words).
+    much, 7.7 against 3.9 us a plan of seven words). A plain slotted class set by place,
+    not a frozen attrs class: a new plain-words query makes one, and attrs' frozen
+    init (a setattr through ``object.__setattr__`` a derived table) was a fifth of it.
 
     A plan serves one snapshot (a searcher keeps it with the query's plan): ``memo``
     keeps what its searches read again (the fields, the pairs' weights; small). The pair
     words' postings and offsets are kept by the positions cache, whose byte bound
-    covers them (:func:`_field_reads`).
+    covers them (:func:`_field_reads`). Made once, then only read.
     """
 
-    pairs: tuple[Pair, ...] = ()
-    #: every word of a pair -> its row (first seen first)
-    label: dict[str, int] = attrs.field(init=False, eq=False, repr=False)
-    #: the words of :attr:`label` in its order
-    terms: tuple[str, ...] = attrs.field(init=False, eq=False, repr=False)
-    #: :attr:`terms` as a segment's term tables take them (:meth:`SegmentReader.position_runs`)
-    encoded: list[bytes | None] = attrs.field(init=False, eq=False, repr=False)
-    #: ``[first row, second row, gap]`` -> the pair's index in :attr:`pairs`, or -1
-    pair_row: npt.NDArray[np.int64] = attrs.field(init=False, eq=False, repr=False)
-    memo: dict[Any, Any] = attrs.field(factory=dict, eq=False, hash=False, repr=False)
+    __slots__ = ("encoded", "label", "memo", "pair_row", "pairs", "terms")
 
-    def __attrs_post_init__(self) -> None:
+    def __init__(self, pairs: tuple[Pair, ...] = ()) -> None:
+        self.pairs = pairs
         label: dict[str, int] = {}
-        for _, first, second in self.pairs:  # (a loop: no generator and dict.fromkeys)
+        for _, first, second in pairs:  # (a loop: no generator and dict.fromkeys)
             if first not in label:
                 label[first] = len(label)
             if second not in label:
                 label[second] = len(label)
         size = len(label)
         table = np.full(size * size * 3, -1, dtype=np.int64)
-        for row, (gap, first, second) in enumerate(self.pairs):
+        for row, (gap, first, second) in enumerate(pairs):
             table[(label[first] * size + label[second]) * 3 + gap] = row
-        terms = tuple(label)
-        set_field = object.__setattr__  # (frozen: attrs' own way for derived fields)
-        set_field(self, "label", label)
-        set_field(self, "terms", terms)
-        set_field(self, "encoded", encoded_terms(terms))
-        set_field(self, "pair_row", table.reshape(size, size, 3))
+        #: every word of a pair -> its row (first seen first)
+        self.label = label
+        #: the words of :attr:`label` in its order
+        self.terms = terms = tuple(label)
+        #: :attr:`terms` as a segment's term tables take them
+        #: (:meth:`SegmentReader.position_runs`)
+        self.encoded = encoded_terms(terms)
+        #: ``[first row, second row, gap]`` -> the pair's index in :attr:`pairs`, or -1
+        self.pair_row: npt.NDArray[np.int64] = table.reshape(size, size, 3)
+        self.memo: dict[Any, Any] = {}
+
+    def __repr__(self) -> str:
+        return f"RerankPlan(pairs={self.pairs!r})"
+
+    def __eq__(self, other: object) -> bool:
+        """Plans are equal when their pairs are (the tables follow from them)."""
+        return isinstance(other, RerankPlan) and other.pairs == self.pairs
+
+    def __hash__(self) -> int:
+        return hash(self.pairs)
 
     @property
     def empty(self) -> bool:
@@ -127,7 +134,7 @@ def proximity_added(
             docs,
             plan.pair_row,
             _pair_weights(ctx, plan, fields),
-            float(np.float32(ctx.params.k1)),
+            ctx.core_k1,
             where,
             scores,
         )
@@ -189,11 +196,15 @@ def _pair_weights(ctx: Context, plan: RerankPlan, fields: list[str]) -> FloatArr
     ``proximity`` (remembered in the plan)."""
     weight: FloatArray | None = plan.memo.get("weight")
     if weight is None:
-        max_doc_freq, word_idf = ctx.max_doc_freq, ctx.idf
-        # each pair word's df: the largest over the fields (its idf the context's memo)
-        term_idf = {term: word_idf(max_doc_freq(fields, term)) for term in plan.label}
-        pair_idf = [term_idf[a] + (term_idf[b] if b != a else 0.0) for _, a, b in plan.pairs]
-        weight = np.array(pair_idf, dtype=np.float32) * np.float32(ctx.params.proximity)
+        word_idf = ctx.idf
+        # each pair word's df: the largest over the fields (its idf the context's memo),
+        # all the plan's words in one call, by row
+        term_idf = [word_idf(df) for df in ctx.max_doc_freqs(fields, plan.terms)]
+        label = plan.label
+        pair_idf = [
+            term_idf[label[a]] + (term_idf[label[b]] if b != a else 0.0) for _, a, b in plan.pairs
+        ]
+        weight = np.array(pair_idf, dtype=np.float32) * ctx.proximity
         plan.memo["weight"] = weight
     return weight
 
