@@ -163,19 +163,10 @@ class ChunkTable:
         laid out by numpy, with no per-value work here."""
         flat = list(chain.from_iterable(docs))
         found, sizes = self._value_chunk_numbers(flat)
-        per_doc = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
-        # each value after a doc's first is preceded by the gap chunk (number 0)
-        gaps = np.ones(len(flat), dtype=np.int64)
-        gaps[(np.cumsum(per_doc) - per_doc)[per_doc > 0]] = 0
-        spans = sizes + gaps
-        starts = np.cumsum(spans) - sizes  # where each value's numbers go in the docs'
-        laid = np.zeros(int(spans.sum()), dtype=np.int32)  # GAP's number is 0
-        laid[run_positions(starts, sizes)] = found
+        # the gap chunk (number 0) before each value after a doc's first
+        laid, per_doc = _laid_values(docs, sizes, found, 1, 0)
         out.frombytes(laid.tobytes())
-        doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), per_doc)
-        counts: list[int] = (
-            np.bincount(doc_of, weights=spans, minlength=len(docs)).astype(np.int64).tolist()
-        )
+        counts: list[int] = per_doc.tolist()
         return counts
 
     def _value_chunk_numbers(
@@ -313,6 +304,28 @@ class ChunkTable:
         position_ends = np.concatenate(([0], ends))[chunk_ends]
         lengths = np.diff(np.concatenate(([0], position_ends))).astype(np.int32)
         return ids.astype(np.int32, copy=False), lengths, spans
+
+
+def _laid_values(
+    docs: Sequence[Sequence[str]],
+    sizes: npt.NDArray[np.int64],
+    items: Int32Array,
+    gap: int,
+    filler: int,
+) -> tuple[Int32Array, Int64Array]:
+    """The items of the docs' values (``sizes[v]`` items value after value, the docs'
+    values one after the other) laid out doc after doc with ``gap`` entries of
+    ``filler`` before each value after a doc's first, and the entries a doc."""
+    per_doc = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+    gaps = np.full(len(sizes), gap, dtype=np.int64)
+    gaps[(np.cumsum(per_doc) - per_doc)[per_doc > 0]] = 0
+    spans = sizes + gaps
+    starts = np.cumsum(spans) - sizes  # where each value's items go
+    laid = np.full(int(spans.sum()), filler, dtype=np.int32)
+    laid[run_positions(starts, sizes)] = items
+    doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), per_doc)
+    counts: Int64Array = np.bincount(doc_of, weights=spans, minlength=len(docs)).astype(np.int64)
+    return laid, counts
 
 
 def _grown(table: Int32Array, size: int) -> Int32Array:
@@ -640,19 +653,81 @@ def anchor_fields(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The arrays (by file stem) and statistics of the anchor fields alone, for docs with
     these anchors (a flushed but uncommitted segment gets its final anchors this way)."""
-    builder = SegmentBuilder(schema)
-    builder.doc_count = len(anchors)
-    builder._anchors = list(anchors)
     arrays: dict[str, Any] = {}
     stats: dict[str, Any] = {}
+    builder: SegmentBuilder | None = None
     with no_cycle_collection():
-        builder._analyze_anchors()
         for spec in schema.fields:
-            if spec.source == "anchors":
-                built, stats[spec.name] = builder._field_arrays(spec)
-                arrays.update({f"fld.{spec.name}.{key}": value for key, value in built.items()})
-    builder.store.finish()  # its (empty) background compressor ends
+            if spec.source != "anchors":
+                continue
+            built = _direct_value_field(schema, spec, anchors)
+            if built is None:  # a keyword field, or the process's table started over
+                if builder is None:
+                    builder = SegmentBuilder(schema)
+                    builder.doc_count = len(anchors)
+                    builder._anchors = list(anchors)
+                    builder._analyze_anchors()
+                built = builder._field_arrays(spec)
+            arrays.update({f"fld.{spec.name}.{key}": value for key, value in built[0].items()})
+            stats[spec.name] = built[1]
+    if builder is not None:
+        builder.store.finish()  # its (empty) background compressor ends
     return arrays, stats
+
+
+def _direct_value_field(
+    schema: Schema, spec: FieldSpec, docs: Sequence[Sequence[str]]
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """:meth:`SegmentBuilder._field_arrays` of a text field of values (``docs``: each
+    doc's values) analyzed in one pass, without a :class:`ChunkTable`: the values'
+    chunks and the chunks' terms are the process's (:mod:`.valuechunks`, numbered
+    there), laid out by numpy, and the segment's vocabulary is the process terms the
+    docs use. A commit's anchor update of a 100k build analyzes 600,000 headlines in
+    five segments, every one known to the process (their articles' related field
+    took them), which a fresh table a segment numbered, learned and expanded again.
+    The vocabulary's order differs from a table's first-seen order; the arrays do not
+    (:func:`build_field` sorts the terms). ``None`` for a keyword field or one keeping
+    word spans, or when the process's table started over meanwhile (then the table's
+    way serves)."""
+    if spec.kind != TEXT or keeps_spans(spec):
+        return None
+    analyzer = _surface_analyzer(schema.analyzer(spec.name))
+    flat = list(chain.from_iterable(docs))
+    generation, chunk_ids, chunk_counts, _ = VALUE_CHUNKS.split(flat)
+    found = VALUE_CHUNKS.entries(
+        generation, chunk_ids.astype(np.int64), analyzer.identity, analyzer.chunk_terms
+    )
+    if found is None:
+        return None
+    entry_counts, entries, terms = found
+    # positions a value: its chunks' entries (the chunks come value after value)
+    entry_ends = np.concatenate(([0], np.cumsum(entry_counts, dtype=np.int64)))
+    value_ends = entry_ends[np.cumsum(chunk_counts, dtype=np.int64)]
+    sizes = np.diff(np.concatenate(([0], value_ends)))
+    # the gap (POSITION_GAP empty positions, as the table's gap chunk gives it) before
+    # each value after a doc's first
+    process_ids, per_doc = _laid_values(docs, sizes, entries, POSITION_GAP, -1)
+    lengths = per_doc.astype(np.int32)
+    # the segment's vocabulary: the process terms used, numbered in process order
+    words = process_ids >= 0
+    used = process_ids[words]
+    taken = np.zeros(len(terms), dtype=np.bool_)
+    taken[used] = True
+    present = np.flatnonzero(taken)
+    local = np.zeros(len(terms), dtype=np.int32)
+    local[present] = np.arange(len(present), dtype=np.int32)
+    process_ids[words] = local[used]
+    vocab = list(map(terms.__getitem__, present.tolist()))
+    split = inflection_split(schema.analyzer(spec.name))
+    return build_field(
+        vocab=vocab,
+        stems=split.terms_and_flags(vocab) if split else None,
+        ids=process_ids,
+        lengths=lengths,
+        doc_count=len(docs),
+        text=True,
+        positions=spec.positions,
+    )
 
 
 #: :func:`anchor_arrays` analyzes at most this many docs' anchors by
