@@ -457,14 +457,14 @@ def links_variant(variant: str, size: int, folder: Path, *, parts: bool = False)
 #: function wrapped (the name a caller looks up: a module-level function where the writer
 #: or builder imported it). Parts nest: "segment builds" holds "stored rows" and "link
 #: maps"; "commit" holds "commit anchor update" and the last flush; "add_docs" and
-#: "add_values" run as articles are added, outside the segment builds.
+#: "value runs" run as articles are added, outside the segment builds.
 LINK_PARTS: dict[str, tuple[str, str | None, str]] = {
     "link keys": ("bnsearch.index.writer", None, "article_keys"),
     "graph updates": ("bnsearch.index.writer", "IndexWriter", "_drain_graph"),
     "commit": ("bnsearch.index.writer", "IndexWriter", "commit"),
     "commit anchor update": ("bnsearch.index.writer", "IndexWriter", "_anchor_fixes"),
     "text fields (add_docs)": ("bnsearch.index.builder", "ChunkTable", "add_docs"),
-    "headline fields (add_values)": ("bnsearch.index.builder", "ChunkTable", "add_values"),
+    "headline fields (value runs)": ("bnsearch.index.builder", "ChunkTable", "value_run"),
     "segment builds": ("bnsearch.index.builder", "SegmentBuilder", "build"),
     "stored rows": ("bnsearch.index.store", "StoreWriter", "add"),
     "link maps": ("bnsearch.index.builder", None, "build_maps"),

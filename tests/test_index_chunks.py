@@ -360,19 +360,19 @@ def test_values_of_two_analyzers_share_the_chunks_not_the_terms(
 
 def test_headline_values_waiting_for_a_run_keep_the_terms(monkeypatch: pytest.MonkeyPatch) -> None:
     """A headline field's values wait for ``VALUE_RUN_DOCS`` docs before one
-    ``add_values`` call (and the rest are added when the segment is built): with runs
+    ``value_run`` call (and the rest are added when the segment is built): with runs
     that end inside a chunk of articles and a last run cut short by the flush, every
     doc's related headlines still have the analyzer's terms at their positions."""
     monkeypatch.setattr(builder_module, "VALUE_RUN_DOCS", 3)
     monkeypatch.setattr(writer_module, "_CHUNK_ARTICLES", 5)
     calls: list[int] = []
-    add_values = builder_module.ChunkTable.add_values
+    value_run = builder_module.ChunkTable.value_run
 
-    def counted(self: builder_module.ChunkTable, docs: list[list[str]], out: object) -> object:
+    def counted(self: builder_module.ChunkTable, docs: list[list[str]]) -> object:
         calls.append(len(docs))
-        return add_values(self, docs, out)  # type: ignore[arg-type]
+        return value_run(self, docs)
 
-    monkeypatch.setattr(builder_module.ChunkTable, "add_values", counted)
+    monkeypatch.setattr(builder_module.ChunkTable, "value_run", counted)
     _check(_articles(5, 37))
     assert 5 in calls and sum(calls) >= 37  # a run of one chunk of 5, the rest at build
 

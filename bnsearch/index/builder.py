@@ -8,12 +8,12 @@ cuts text at whitespace and analyzes each chunk on its own (see
 of its chunk numbers: per chunk, one dict lookup done inside ``array.extend(map(...))``.
 Chunks not seen before in the segment are analyzed together in one analyzer call. A
 multi-valued field of headlines (related headlines, anchors: titles of other articles,
-each listed by many pages) keeps each headline's chunk numbers once found
-(:meth:`ChunkTable.add_values`), so a headline seen again costs one dict lookup; a
-headline new to the segment takes its chunks from the process's table of headlines
-(:mod:`.valuechunks`: split once a process, not once a segment). At
-build time numpy expands the chunk numbers into term ids per position and turns them into
-CSR postings with one stable radix sort per field.
+each listed by many pages) takes no chunk numbers of its own: its values' chunks and
+their terms are the process's (:mod:`.valuechunks`: each headline split and analyzed
+once a process, not once a segment), kept as the process's term numbers
+(:meth:`ChunkTable.value_run`) and given the segment's vocabulary at build
+(:func:`joined_runs`). At build time numpy expands the chunk numbers into term ids per
+position and turns them into CSR postings with one stable radix sort per field.
 
 With a stemming analyzer the tables hold surface forms (the chain cut before its
 stemmer, :func:`bnsearch.analysis.forms.inflection_split`); each distinct form is stemmed
@@ -163,20 +163,36 @@ class ChunkTable:
         laid out by numpy, with no per-value work here."""
         flat = list(chain.from_iterable(docs))
         found, sizes = self._value_chunk_numbers(flat)
-        per_doc = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
-        # each value after a doc's first is preceded by the gap chunk (number 0)
-        gaps = np.ones(len(flat), dtype=np.int64)
-        gaps[(np.cumsum(per_doc) - per_doc)[per_doc > 0]] = 0
-        spans = sizes + gaps
-        starts = np.cumsum(spans) - sizes  # where each value's numbers go in the docs'
-        laid = np.zeros(int(spans.sum()), dtype=np.int32)  # GAP's number is 0
-        laid[run_positions(starts, sizes)] = found
+        # the gap chunk (number 0) before each value after a doc's first
+        values = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+        laid, per_doc = _laid_values(values, sizes, found, 1, 0)
         out.frombytes(laid.tobytes())
-        doc_of = np.repeat(np.arange(len(docs), dtype=np.int64), per_doc)
-        counts: list[int] = (
-            np.bincount(doc_of, weights=spans, minlength=len(docs)).astype(np.int64).tolist()
-        )
+        counts: list[int] = per_doc.tolist()
         return counts
+
+    def value_run(self, docs: Sequence[Sequence[str]]) -> ValueRun:
+        """The docs' values (each doc's values, as :meth:`add_values` takes them) as
+        the process's term numbers a position (:class:`ValueRun`), not as this table's
+        chunks: the values' chunks and the chunks' entries are the process's
+        (:mod:`.valuechunks`), laid out by numpy; nothing is numbered, learned or
+        expanded here. A 100k links build's segments and its commit's anchor update
+        analyze 600,000 headlines each way, every one split and analyzed once a process
+        already, which each segment's table numbered, learned and expanded again."""
+        flat = list(chain.from_iterable(docs))
+        while True:  # (None: another thread's split started the process's table over)
+            generation, chunk_ids, chunk_counts, _ = VALUE_CHUNKS.split(flat)
+            found = VALUE_CHUNKS.entries(
+                generation, chunk_ids.astype(np.int64), self._analyzer_identity, self._chunk_terms
+            )
+            if found is not None:
+                break
+        entry_counts, entries, terms = found
+        # entries a value: its chunks' (the chunks come value after value)
+        entry_ends = np.concatenate(([0], np.cumsum(entry_counts, dtype=np.int64)))
+        value_ends = entry_ends[np.cumsum(chunk_counts, dtype=np.int64)]
+        sizes = np.diff(np.concatenate(([0], value_ends)))
+        values = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
+        return ValueRun(terms, entries, sizes, values)
 
     def _value_chunk_numbers(
         self, values: list[str]
@@ -315,6 +331,80 @@ class ChunkTable:
         return ids.astype(np.int32, copy=False), lengths, spans
 
 
+@attrs.frozen(eq=False)
+class ValueRun:
+    """Some docs' values of a text field as term numbers: ``entries`` (the values'
+    entries value after value, numbers into ``terms``, ``-1`` a dropped word),
+    ``sizes`` (entries a value) and ``values`` (values a doc). ``terms`` is the
+    process's terms of the field's analyzer in one generation of :mod:`.valuechunks`
+    (a list that only grows)."""
+
+    terms: list[str]
+    entries: Int32Array
+    sizes: Int64Array
+    values: Int64Array
+
+
+def joined_runs(runs: Sequence[ValueRun]) -> tuple[list[str], Int32Array, Int32Array]:
+    """The vocabulary (the terms the runs use), the term ids a position (into it,
+    ``-1`` an empty position: a dropped word, or the gap of :data:`POSITION_GAP`
+    positions before each value after a doc's first) and the positions a doc of the
+    runs' docs one after the other, as :meth:`ChunkTable.expand` gives them for the
+    same docs (its vocabulary in first-seen order, this one in the process's:
+    :func:`build_field` sorts the terms, so the arrays are the same). Runs of two
+    generations (the process's table started over between them) share the
+    vocabulary by their terms' strings."""
+    vocab: dict[str, int] = {}
+    local_of: dict[int, Int32Array] = {}
+    for run in runs:
+        if id(run.terms) in local_of:
+            continue
+        taken = np.zeros(len(run.terms) + 1, dtype=np.bool_)  # (the last: -1's)
+        for other in runs:
+            if other.terms is run.terms:
+                taken[other.entries] = True
+        taken[-1] = False
+        present = np.flatnonzero(taken)
+        local = np.full(len(run.terms) + 1, -1, dtype=np.int32)  # (-1 stays -1)
+        if not vocab:  # (the usual case: one generation)
+            strings = map(run.terms.__getitem__, present.tolist())
+            vocab.update(zip(strings, range(len(present)), strict=True))
+            local[present] = np.arange(len(present), dtype=np.int32)
+        else:
+            strings = map(run.terms.__getitem__, present.tolist())
+            local[present] = [vocab.setdefault(term, len(vocab)) for term in strings]
+        local_of[id(run.terms)] = local
+    if not runs:
+        return [], np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
+    entries = np.concatenate([local_of[id(run.terms)][run.entries] for run in runs])
+    ids, lengths = _laid_values(
+        np.concatenate([run.values for run in runs]),
+        np.concatenate([run.sizes for run in runs]),
+        entries,
+        POSITION_GAP,
+        -1,
+    )
+    return list(vocab), ids, lengths.astype(np.int32)
+
+
+def _laid_values(
+    per_doc: Int64Array, sizes: Int64Array, items: Int32Array, gap: int, filler: int
+) -> tuple[Int32Array, Int64Array]:
+    """The items of the docs' values (``sizes[v]`` items value after value, the docs'
+    values one after the other, ``per_doc[d]`` values a doc) laid out doc after doc
+    with ``gap`` entries of ``filler`` before each value after a doc's first, and the
+    entries a doc."""
+    gaps = np.full(len(sizes), gap, dtype=np.int64)
+    gaps[(np.cumsum(per_doc) - per_doc)[per_doc > 0]] = 0
+    spans = sizes + gaps
+    starts = np.cumsum(spans) - sizes  # where each value's items go
+    laid = np.full(int(spans.sum()), filler, dtype=np.int32)
+    laid[run_positions(starts, sizes)] = items
+    doc_of = np.repeat(np.arange(len(per_doc), dtype=np.int64), per_doc)
+    counts: Int64Array = np.bincount(doc_of, weights=spans, minlength=len(per_doc)).astype(np.int64)
+    return laid, counts
+
+
 def _grown(table: Int32Array, size: int) -> Int32Array:
     """``table`` (a map from numbers to numbers here, ``-1``: none) holding at least
     ``size`` entries (grown by a quarter more, the new ones ``-1``)."""
@@ -423,6 +513,11 @@ def _int32(values: array[int]) -> Int32Array:
     return copied
 
 
+#: A text field of values (related headlines, anchors) keeps its docs' values as the
+#: process's terms (:meth:`ChunkTable.value_run`, :func:`joined_runs`), not as its
+#: table's chunks (:meth:`ChunkTable.add_values`, :meth:`ChunkTable.expand`); the
+#: same arrays either way (False: the tables', the reference the tests compare with).
+DIRECT_VALUES = True
 #: A headline field's values are added (:meth:`ChunkTable.add_values`) this many docs at
 #: a time, not a chunk of articles (128) at a time: the call's numpy work has a fixed
 #: cost (the related headlines of 100,000 synthetic articles in 16,409-doc segments:
@@ -450,6 +545,9 @@ class _FieldBuffer:
     #: :meth:`SegmentBuilder._few_value_arrays`; past that, put in
     #: :data:`VALUE_RUN_DOCS` docs at a time and when the field's arrays are made)
     pending: list[list[str]] = attrs.field(factory=list)
+    #: a text field of values (:data:`DIRECT_VALUES`): its docs' values as the
+    #: process's terms (:meth:`ChunkTable.value_run`), not in ``items`` and ``counts``
+    runs: list[ValueRun] | None = None
 
 
 def _surface_analyzer(analyzer: Analyzer) -> Analyzer:
@@ -487,8 +585,12 @@ class SegmentBuilder:
             if spec.kind == TEXT:
                 analyzer = _surface_analyzer(self.schema.analyzer(spec.name))
                 table = ChunkTable(analyzer, vocab, spans=spans)
+            direct = DIRECT_VALUES and table is not None and spec.source in VALUE_SOURCES
             self._fields[spec.name] = _FieldBuffer(
-                vocab=vocab, table=table, chunk_starts=array("q") if spans else None
+                vocab=vocab,
+                table=table,
+                chunk_starts=array("q") if spans else None,
+                runs=[] if direct and not spans else None,
             )
 
     def add_articles(
@@ -602,7 +704,7 @@ class SegmentBuilder:
         few values); ``None`` for any other field (then :meth:`_field_arrays`)."""
         buffer = self._fields[spec.name]
         pending = buffer.pending
-        held = len(pending) == self.doc_count and not buffer.counts
+        held = len(pending) == self.doc_count and not buffer.counts and not buffer.runs
         if self.doc_count > FEW_VALUE_DOCS or not pending or not held:
             return None
         return few_value_field(self.schema, spec, pending)
@@ -611,9 +713,11 @@ class SegmentBuilder:
         buffer = self._fields[spec.name]
         if buffer.table is not None:
             _settle_values(buffer, buffer.table)
-        vocab = buffer.vocab.terms()
         spans = None
-        if buffer.table is not None:
+        if buffer.runs is not None:
+            vocab, ids, lengths = joined_runs(buffer.runs)
+        elif buffer.table is not None:
+            vocab = buffer.vocab.terms()
             starts = buffer.chunk_starts
             ids, lengths, spans = buffer.table.expand(
                 _int32(buffer.items),
@@ -621,6 +725,7 @@ class SegmentBuilder:
                 None if starts is None else np.frombuffer(starts, dtype=np.int64),
             )
         else:
+            vocab = buffer.vocab.terms()
             ids, lengths = _int32(buffer.items), _int32(buffer.counts)
         split = inflection_split(self.schema.analyzer(spec.name)) if spec.kind == TEXT else None
         return build_field(
@@ -987,7 +1092,10 @@ def _settle_values(buffer: _FieldBuffer, table: ChunkTable) -> None:
     """Put the values ``buffer`` holds (:attr:`_FieldBuffer.pending`) into its table."""
     if buffer.pending:
         pending, buffer.pending = buffer.pending, []
-        buffer.counts.extend(table.add_values(pending, buffer.items))
+        if buffer.runs is not None:
+            buffer.runs.append(table.value_run(pending))
+        else:
+            buffer.counts.extend(table.add_values(pending, buffer.items))
 
 
 def keeps_spans(spec: FieldSpec) -> bool:
