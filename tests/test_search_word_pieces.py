@@ -3,9 +3,11 @@
 equals the engine's lookups slice by slice (``Evaluator.parts``, ``_part_forms``, the
 context's multipliers), on the shared corpora in three segments with deletes: words of
 every field, words not held, spelling variants as the compiler makes them; a segment the
-call leaves out is read slice by slice; a term table's compiled bisect by first posting
-(:meth:`TermTable.ordinal_at`) finds the ordinal ``indptr``'s search finds. Skipped where
-the compiled term tables were not built (the numpy/Python path) or without ../shared."""
+call leaves out is read slice by slice (and its live df counted by the engine); a
+word's live df counted in the same call equals the numpy count; a term table's
+compiled bisect by first posting (:meth:`TermTable.ordinal_at`) finds the ordinal
+``indptr``'s search finds. Skipped where the compiled term tables were not built (the
+numpy/Python path) or without ../shared."""
 
 from __future__ import annotations
 
@@ -17,10 +19,11 @@ import numpy as np
 import pytest
 
 from bnsearch.index import Index
-from bnsearch.search import Searcher, wordpieces
+from bnsearch.search import Searcher, unitstats, wordpieces
 from bnsearch.search.compiler import Unit
 from bnsearch.search.engine import Evaluator
 from bnsearch.search.plan import prepare
+from bnsearch.search.unitstats import numpy_live_doc_freqs
 
 from .conftest import corpora_with_deletes
 
@@ -139,8 +142,35 @@ def test_a_segment_left_out_is_read_slice_by_slice(
     unit = _units(searcher, "বাংলাদেশ")[0]
     got = wordpieces.pieces(searcher._ctx, unit)
     assert got is not None and got[1] is None and got[0] is not None
-    for ours, want in zip(evaluator._unit_pieces(unit), _reference(evaluator, unit), strict=True):
+    pieces = evaluator._unit_pieces(unit, got)
+    for ours, want in zip(pieces, _reference(evaluator, unit), strict=True):
         _same(ours, want)
+    # the fused call does not count a word it could not read whole: the engine does
+    assert wordpieces.pieces_df(searcher._ctx, unit)[1] == -1
+    (record,) = evaluator._records([unit])
+    assert record.df == numpy_live_doc_freqs([[p[1] for p in pieces]], *searcher._ctx.lives())[0]
+    assert record.df > 0
+
+
+def test_a_word_s_live_df_counted_with_its_pieces(corpus_index: Index) -> None:
+    """The one call a new word (pieces and live df) counts as :func:`live_doc_freqs`
+    does, over segments with deletions and without."""
+    _module()
+    if unitstats.core is None:
+        pytest.skip("the compiled count was not built")
+    reader = corpus_index.reader()
+    searcher = Searcher(reader)
+    ctx = searcher._ctx
+    words = sorted({t for s in reader.segments for t in s.terms("title")})[::40]
+    counted = 0
+    for word in words:
+        for unit in _units(searcher, word):
+            pieces, df = wordpieces.pieces_df(ctx, unit)
+            assert pieces is not None and None not in pieces
+            want = numpy_live_doc_freqs([[p[1] for p in pieces]], *ctx.lives())[0]
+            assert df == want
+            counted += df > 0
+    assert counted > 20
 
 
 def test_ordinal_at_finds_the_term_of_a_first_posting(corpus_index: Index) -> None:

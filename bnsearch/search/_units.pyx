@@ -303,6 +303,53 @@ cdef Py_ssize_t _two_count(list slices, const uint8_t* live, Py_ssize_t max_doc)
     return count + _pair_count(<const uint16_t*>f, n_few, <const uint16_t*>m, n_many, live, max_doc)
 
 
+cdef list _live_arrays(list lives):
+    """Per segment, its live docs as a contiguous bool array, or None (nothing deleted)."""
+    cdef list live_arrays = []
+    for found in lives:
+        if found is None:
+            live_arrays.append(None)
+        else:
+            live_arrays.append(np.ascontiguousarray(found, dtype=np.bool_))
+    return live_arrays
+
+
+cdef Py_ssize_t _unit_count(
+    list per_segment, list live_arrays, list max_docs, Py_ssize_t at
+) except -1:
+    """One unit's live documents over the segments (:func:`live_doc_freqs`' count of a
+    unit, the one rule :func:`word_pieces_df` counts by too)."""
+    cdef Py_ssize_t s, max_doc, total = 0
+    cdef list slices
+    cdef cnp.ndarray live_arr, arr
+    cdef const uint8_t* live
+    for s in range(len(live_arrays)):
+        slices = per_segment[s] if at < 0 else per_segment[s][at]
+        max_doc = max_docs[s]
+        live = NULL
+        if live_arrays[s] is not None:
+            live_arr = <cnp.ndarray>live_arrays[s]
+            if cnp.PyArray_DIM(live_arr, 0) < max_doc:
+                raise _out_of_range()
+            live = <const uint8_t*>cnp.PyArray_DATA(live_arr)
+        if len(slices) == 1:
+            arr = _docs(slices[0])
+            total += _live_count(
+                cnp.PyArray_DATA(arr),
+                cnp.PyArray_TYPE(arr) == cnp.NPY_INT32,
+                cnp.PyArray_DIM(arr, 0),
+                live,
+                max_doc,
+            )
+        elif len(slices) > MERGE_SLICES:
+            total += _marked_count(slices, live, max_doc)
+        elif len(slices) == 2:
+            total += _two_count(slices, live, max_doc)
+        elif slices:
+            total += _merged_count(slices, live, max_doc)
+    return total
+
+
 def live_doc_freqs(list units, list lives, list max_docs, Py_ssize_t at=-1):
     """Per unit, its live documents over a snapshot: ``units[u][s]`` is the list of
     doc arrays (ascending, unique within each) of unit ``u`` in segment ``s`` (with
@@ -311,45 +358,27 @@ def live_doc_freqs(list units, list lives, list max_docs, Py_ssize_t at=-1):
     ``lives[s]`` a bool array of segment ``s``'s live docs, or None when nothing is
     deleted; ``max_docs[s]`` its doc count. A document counts once however many of a
     unit's slices hold it."""
-    cdef Py_ssize_t n_segments = len(lives), s, max_doc, total
     cdef list out = []
-    cdef list per_segment, slices
-    cdef cnp.ndarray live_arr, arr
-    cdef const uint8_t* live
-    cdef list live_arrays = []
-    for s in range(n_segments):
-        if lives[s] is None:
-            live_arrays.append(None)
-        else:
-            live_arrays.append(np.ascontiguousarray(lives[s], dtype=np.bool_))
+    cdef list live_arrays = _live_arrays(lives)
     for per_segment in units:
-        total = 0
-        for s in range(n_segments):
-            slices = per_segment[s] if at < 0 else per_segment[s][at]
-            max_doc = max_docs[s]
-            live = NULL
-            if live_arrays[s] is not None:
-                live_arr = <cnp.ndarray>live_arrays[s]
-                if cnp.PyArray_DIM(live_arr, 0) < max_doc:
-                    raise _out_of_range()
-                live = <const uint8_t*>cnp.PyArray_DATA(live_arr)
-            if len(slices) == 1:
-                arr = _docs(slices[0])
-                total += _live_count(
-                    cnp.PyArray_DATA(arr),
-                    cnp.PyArray_TYPE(arr) == cnp.NPY_INT32,
-                    cnp.PyArray_DIM(arr, 0),
-                    live,
-                    max_doc,
-                )
-            elif len(slices) > MERGE_SLICES:
-                total += _marked_count(slices, live, max_doc)
-            elif len(slices) == 2:
-                total += _two_count(slices, live, max_doc)
-            elif slices:
-                total += _merged_count(slices, live, max_doc)
-        out.append(total)
+        out.append(_unit_count(per_segment, live_arrays, max_docs, at))
     return out
+
+
+def word_pieces_df(object word_pieces, bytes term, list layout, list lives, list max_docs):
+    """A word's :data:`~bnsearch.search.engine.Pieces` in every segment
+    (``word_pieces(term, layout)``: :func:`bnsearch.index._terms.word_pieces`, passed in:
+    the index's module does not import the search package's) and its live documents
+    over the snapshot (:func:`live_doc_freqs`' count of them), from one call a new word;
+    the count is -1 where a segment's pieces are None (read slice by slice: the caller
+    counts them)."""
+    cdef list pieces = word_pieces(term, layout)
+    if len(pieces) != len(lives):
+        raise ValueError("one layout entry a segment")
+    for found in pieces:
+        if found is None:
+            return pieces, -1
+    return pieces, _unit_count(pieces, _live_arrays(lives), max_docs, 1)
 
 
 def block_bounds(object block_tfs, object block_norms, object highest, object docs, Py_ssize_t step):

@@ -136,14 +136,15 @@ class UnitArgs:
 
     __slots__ = ("alone", "blocks", "df", "figure", "joined", "kept", "pieces", "scoring", "unit")
 
-    def __init__(self, unit: Unit, pieces: list[Pieces], kept: bool) -> None:
+    def __init__(self, unit: Unit, pieces: list[Pieces], kept: bool, df: int = 0) -> None:
         self.unit = unit
         self.pieces = pieces
         #: whether the slice cache holds the phrase frequencies of ``pieces`` (always, for
         #: a unit of terms, whose slices are views of the segment)
         self.kept = kept
-        #: live documents over the snapshot (set with the other new units')
-        self.df = 0
+        #: live documents over the snapshot (counted with a word's pieces, or set with the
+        #: other new units': :meth:`Evaluator._live_dfs`)
+        self.df = df
         #: ``(weight, bonus, flags)``; None until known (and with outside statistics)
         self.figure: tuple[float, float, int] | None = None
         #: ``(segment ordinal, bonus) -> block bounds`` (:meth:`Evaluator._block_bounds`)
@@ -445,8 +446,11 @@ class Evaluator:
     def _idf(self, unit: Unit, df: int) -> float:
         """The idf of ``unit`` from its live document frequency in the snapshot (the
         global figure where the statistics come from outside): one rule for both paths
-        (:meth:`_idfs`, :meth:`_new_figures`)."""
-        return self.unit_idf(unit, self.ctx.unit_doc_freq(unit, int(df)))
+        (:meth:`_idfs`, :meth:`_figures`)."""
+        ctx = self.ctx
+        if ctx.statistics is not None:  # (else the local count is the figure: no call)
+            df = ctx.unit_doc_freq(unit, int(df))
+        return self.unit_idf(unit, df)
 
     def _idfs(self, units: Sequence[Unit], dfs: Sequence[int]) -> list[float]:
         """Per unit, its idf from its live document frequency (:meth:`_idf`)."""
@@ -532,6 +536,12 @@ class Evaluator:
             for pieces in records[0].pieces:
                 for part in pieces[0]:
                     overall += len(part[1])
+        # blocks may be skipped only where the first unit has more postings in all
+        # segments than the matches to count first (a segment searched after others that
+        # counted them may skip from its first block): tested once, not a call a segment
+        may_skip = skip_blocks is not None and overall > skip_blocks
+        # (a lone unit of terms: its postings' x memo where it has more than two slices)
+        memos = key is None and ctx.statistics is None and not records[0].unit.phrases
         kept = True  # (the phrase frequencies read are all held by the slice cache)
         calls: list[Call] = []
         # (several units: per unit its weight, flag and bonus, for the memos and counts)
@@ -551,13 +561,13 @@ class Evaluator:
         for ordinal, segment in enumerate(self.segments):
             arrays = (*laid[ordinal], weights, flags, bonuses, k1)
             blocks = None
-            if skip_blocks is not None and _may_skip(
-                records, ordinal, overall, skip_blocks, core.BLOCK_OTHERS_RATIO
-            ):
+            if may_skip and _may_skip(records, ordinal, core.BLOCK_OTHERS_RATIO):
                 blocks = records[0].block_bounds(self, ordinal, segment, bool(flags[0]))
             memo = None
-            if key is None and ctx.statistics is None and not records[0].unit.phrases:
-                memo = self._x_memo(records[0].pieces[ordinal][1])  # (kept with the calls)
+            if memos:
+                docs = records[0].pieces[ordinal][1]
+                if len(docs) > 2:  # (kept with the calls)
+                    memo = self._x_memo(docs)
             held = joined = None
             if figures is not None:
                 held = self._held(records, ordinal, figures) if holds else 0
@@ -658,26 +668,29 @@ class Evaluator:
         for unit in units:  # (a loop, not comprehensions: a query has a few units)
             record = kept.get(id(unit))
             if record is None or record.unit is not unit:
-                pieces = self._unit_pieces(unit)
+                # (a word's unit: its pieces and live df from one compiled call)
+                pieces, df = wordpieces.pieces_df(self.ctx, unit)
+                if pieces is None or None in pieces:
+                    pieces, df = self._unit_pieces(unit, pieces), -1
                 kept_all = not unit.phrases or self._phrases_kept(unit, pieces)
-                record = UnitArgs(unit, pieces, kept_all)  # (by place: no keywords' dict)
+                # (by place: no keywords' dict)
+                record = UnitArgs(unit, pieces, kept_all, df if df > 0 else 0)
                 if record.kept:  # (a phrase's frequencies not kept: made again next time)
                     if len(kept) >= PARTS_CACHE_ENTRIES:
                         self.ctx.forget_units()  # (with their memos' room)
                     kept[id(unit)] = record
-                new.append(record)
+                if df < 0:  # (not counted with its pieces)
+                    new.append(record)
             records.append(record)
         if new:
             self._live_dfs(new)
         return records
 
-    def _unit_pieces(self, unit: Unit) -> list[Pieces]:
+    def _unit_pieces(self, unit: Unit, found: list[Any] | None) -> list[Pieces]:
         """A unit's share of the core's arguments in every segment: per slice, its docs,
-        tfs, multiplier and form flags (:meth:`_part_forms`), after the slices (a word's
-        unit: :func:`.wordpieces.pieces`, these lookups its reference)."""
-        found = wordpieces.pieces(self.ctx, unit)  # (a word's unit: one compiled call)
-        if found is not None and None not in found:
-            return found
+        tfs, multiplier and form flags (:meth:`_part_forms`), after the slices, where
+        ``found`` (a word's unit: :func:`.wordpieces.pieces_df`, these lookups its
+        reference) has none (None, or None for a segment)."""
         multiplier = self.ctx.multiplier
         part_forms = self._part_forms
         weights = unit.weights
@@ -712,31 +725,22 @@ class Evaluator:
 
     def _figures(self, records: list[UnitArgs]) -> list[tuple[float, float, int]]:
         """Per unit, its weight (boost times idf), exact-form bonus and the form flags
-        the bonus asks for (0: none); kept in its :class:`UnitArgs` unless the
-        statistics come from outside (a recorder must see every figure asked for)."""
+        the bonus asks for (0: none), made from its live document frequency where not
+        known yet; kept in its :class:`UnitArgs` unless the statistics come from outside
+        (a recorder must see every figure asked for)."""
         figures: list[tuple[float, float, int]] = []
-        for record in records:  # (a loop, not comprehensions: a query has a few units)
-            figure = record.figure
-            if figure is None:
-                return self._new_figures(records)
-            figures.append(figure)
-        return figures
-
-    def _new_figures(self, records: list[UnitArgs]) -> list[tuple[float, float, int]]:
-        """:meth:`_figures` made from the units' live document frequencies."""
-        figures = []
-        idf = self._idf
-        form_bonus = self.form_bonus
         keep = self.ctx.statistics is None
         # (one loop over the records, no zip: its ``strict`` keyword and the idfs' list
-        # were most of 2.5 us a one-word query)
+        # were most of 2.5 us a one-word query; a new unit's figure made in it: no call)
         for record in records:
-            unit = record.unit
-            unit_idf = idf(unit, record.df)
-            bonus = form_bonus(unit, unit_idf)
-            figure = (unit.boost * unit_idf, bonus, unit.form_flag if bonus else 0)
-            if keep:
-                record.figure = figure
+            figure = record.figure
+            if figure is None:
+                unit = record.unit
+                unit_idf = self._idf(unit, record.df)
+                bonus = self.form_bonus(unit, unit_idf)
+                figure = (unit.boost * unit_idf, bonus, unit.form_flag if bonus else 0)
+                if keep:
+                    record.figure = figure
             figures.append(figure)
         return figures
 
@@ -772,12 +776,10 @@ class Evaluator:
 
     def _x_memo(self, docs: list[Any]) -> FloatArray | None:
         """For a lone unit of more than two slices in a segment (a prefix's expansions,
-        which the core sums window by window), the memo of its postings' ``x`` the core
-        writes at its first search and reads at the next (zeros: not yet written; see
-        ``_kernel.score_segment``'s ``xs``); None for fewer slices or past
+        which the core sums window by window; the caller asks only for those), the memo
+        of its postings' ``x`` the core writes at its first search and reads at the next
+        (zeros: not yet written; see ``_kernel.score_segment``'s ``xs``); None past
         :data:`~.context.X_CACHE_BYTES`."""
-        if len(docs) <= 2:
-            return None
         size = 4 * (sum(map(len, docs)) + 1)
         ctx = self.ctx
         if ctx.x_bytes + size > X_CACHE_BYTES:
@@ -989,18 +991,13 @@ class Evaluator:
         return result
 
 
-def _may_skip(
-    records: Sequence[UnitArgs], ordinal: int, overall: int, track_total: int, ratio: int
-) -> bool:
+def _may_skip(records: Sequence[UnitArgs], ordinal: int, ratio: int) -> bool:
     """Whether the compiled core could skip blocks of the first unit's longest slice in
-    segment ``ordinal``: the unit has more postings in all segments (``overall``) than
-    the matches to count first (a segment searched after others that counted them may
-    skip from its first block), the slice has blocks, and the other slices, the unit's
-    and the other units', are short beside it (at most ``1 / ratio`` of it, the core's
-    rule); its block bounds are not worth computing otherwise. (The first test first:
-    the others' postings are summed only where it passes.)"""
-    if overall <= track_total:
-        return False
+    segment ``ordinal``, where the unit has more postings in all segments than the
+    matches to count first (the caller's test, :meth:`Evaluator._segment_calls`): the
+    slice has blocks, and the other slices, the unit's and the other units', are short
+    beside it (at most ``1 / ratio`` of it, the core's rule); its block bounds are not
+    worth computing otherwise."""
     lengths = [len(part[1]) for part in records[0].pieces[ordinal][0]]
     longest = max(lengths, default=0)
     others = sum(len(part[1]) for record in records[1:] for part in record.pieces[ordinal][0])

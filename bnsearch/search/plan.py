@@ -32,7 +32,16 @@ class Plan:
     every new query makes one, and the frozen attrs class it was took twice the
     instructions to make (10.8k against 5.6k, callgrind)."""
 
-    __slots__ = ("_rerank", "compiled", "compiler", "notes", "parsed", "plain", "weights")
+    __slots__ = (
+        "_rerank",
+        "compiled",
+        "compiler",
+        "notes",
+        "parsed",
+        "plain",
+        "reranks",
+        "weights",
+    )
 
     def __init__(  # (by place in prepare(): keywords cost a dict a call)
         self,
@@ -52,19 +61,18 @@ class Plan:
         self.compiler = compiler
         self.notes = notes
         self._rerank: RerankPlan | None = None
+        #: a plain-words query of more than one word: the proximity rerank applies (a
+        #: query of one term has no pair to look for, whatever spelling variants it
+        #: reads; set once here, not a property: every search of the plan asks)
+        self.reranks = (
+            plain is not None
+            and compiled is not None
+            and not (isinstance(compiled, Unit) and compiled.boost == 1)
+            and compiler.terms_read != 1
+        )
 
     def __repr__(self) -> str:
         return f"Plan(compiled={self.compiled!r}, parsed={self.parsed!r}, notes={self.notes!r})"
-
-    @property
-    def reranks(self) -> bool:
-        """A plain-words query of more than one word: the proximity rerank applies (a
-        query of one term has no pair to look for, whatever spelling variants it reads)."""
-        one_word = isinstance(self.compiled, Unit) and self.compiled.boost == 1
-        one_term = self.compiler.terms_read == 1
-        return (
-            self.plain is not None and self.compiled is not None and not one_word and not one_term
-        )
 
     @property
     def rerank(self) -> RerankPlan:
@@ -76,8 +84,9 @@ class Plan:
         return found
 
 
-def plain_words(query: str | Query, *, strict: bool, romanized: bool) -> str | None:
-    """``query`` if it is plain words (compiled by :meth:`Compiler.words`, no parser)."""
+def plain_words(query: str | Query, strict: bool, romanized: bool) -> str | None:
+    """``query`` if it is plain words (compiled by :meth:`Compiler.words`, no parser;
+    not keyword-only: :func:`prepare` passes its arguments by place)."""
     if isinstance(query, str) and not strict and not romanized and not has_syntax(query):
         return query
     return None
@@ -86,7 +95,6 @@ def plain_words(query: str | Query, *, strict: bool, romanized: bool) -> str | N
 def prepare(
     ctx: Context,
     query: str | Query,
-    *,
     weights: Mapping[str, float],
     field_names: Collection[str],
     romanized: bool = False,
@@ -95,11 +103,13 @@ def prepare(
 ) -> Plan:
     """Parse (unless the query is plain words) and compile ``query`` (a string longer
     than :data:`~bnsearch.search.parser.MAX_QUERY_CHARS` raises QuerySyntaxError;
-    ``weights_key``: :meth:`Context.weights_key` of ``weights`` when the caller has it)."""
+    ``weights_key``: :meth:`Context.weights_key` of ``weights`` when the caller has it).
+    (Not keyword-only: a searcher's new query passes them by place, as keywords cost a
+    dict a call.)"""
     if isinstance(query, str):
         check_length(query)
     notes: list[str] = []
-    plain = plain_words(query, strict=strict, romanized=romanized)
+    plain = plain_words(query, strict, romanized)
     compiler = Compiler(ctx, weights, romanized, weights_key)
     parsed: Query | None = None
     compiled: Compiled | None

@@ -30,7 +30,7 @@ from bnsearch.search.context import Context
 from bnsearch.search.engine import Evaluator
 from bnsearch.search.explain import explain
 from bnsearch.search.filters import FilterArg, Filters
-from bnsearch.search.hits import make_hits
+from bnsearch.search.hits import ids_only, make_hits
 from bnsearch.search.parser import check_length
 from bnsearch.search.plan import MAX_CLAUSES, Plan, Scored, prepare, score_plan
 from bnsearch.search.query import QUERY_TYPES, Query
@@ -69,6 +69,10 @@ class Scoring:
     notes: tuple[str, ...]
     #: facet counts over every match (counted when first read)
     facets: Mapping[str, Mapping[str, int]]
+
+
+#: :class:`Scoring`'s fields in order (what :meth:`Searcher._score` returns).
+ScoringFields = tuple[Plan, Scored | None, int, tuple[str, ...], Mapping[str, Mapping[str, int]]]
 
 
 def facet_names(facets: Collection[str] | None) -> tuple[str, ...] | None:
@@ -196,9 +200,11 @@ class Searcher:
             raise TypeError(
                 f"query must be a query string or a bnsearch Query, got {type(query).__name__}"
             )
-        weights = self._weights(fields)
         key = None
-        items = self._default_key if fields is None else None
+        if fields is None:  # (the default weights and their key, without a call)
+            weights, items = self.default_fields, self._default_key
+        else:
+            weights, items = self._weights(fields), None
         if isinstance(query, str):
             if items is None:
                 items = self._ctx.weights_key(weights)
@@ -206,15 +212,8 @@ class Searcher:
             found = self._plans.get(key)
             if found is not None:
                 return found
-        plan = prepare(
-            self._ctx,
-            query,
-            weights=weights,
-            field_names=self._field_names,
-            romanized=romanized,
-            strict=strict,
-            weights_key=items,
-        )
+        # (by place: keywords cost a dict a call)
+        plan = prepare(self._ctx, query, weights, self._field_names, romanized, strict, items)
         if key is not None:
             if len(self._plans) >= PLAN_CACHE_ENTRIES:
                 self._plans.clear()
@@ -292,26 +291,32 @@ class Searcher:
         self._page(limit, offset)
         page_end = self._page_end(offset + limit)
         # (by place, the page end already cut: keywords cost a dict a call)
-        scoring = self._score(
+        # (:class:`Scoring`'s fields as a tuple: a search makes no object of them)
+        plan, scored, total, notes, facet_counts = self._score(
             query, page_end, fields, filter, sort, romanized, facets, strict, exact_total
         )
-        scored = scoring.scored
-        page: list[Chosen] = []
+        hits: tuple[Hit, ...] | IdHits = ()
         if scored is not None:
             segments, order = self.reader.segments, sort or "score"
             page = collect.top(segments, scored.matched, page_end, order, scored.candidates)
             if offset:
                 page = page[offset:]
-        hits = self.make_hits(scoring, page, offset, highlight, stored)
+            compiled = plan.compiled  # (:meth:`make_hits` without its call)
+            if page and compiled is not None:
+                hits = (
+                    make_hits(self._ctx, page, offset, compiled, highlight, stored)
+                    if stored
+                    else ids_only(self._ctx, page, offset)  # (make_hits' own choice)
+                )
         return Results(  # (by place: every search makes one; keywords cost a dict)
             hits,
-            scoring.total,
+            total,
             offset,
             limit,
-            scoring.facets,
+            facet_counts,
             (time.perf_counter() - started) * 1000,
-            scoring.plan.parsed,
-            scoring.notes,
+            plan.parsed,
+            notes,
             scored is None or scored.total_is_exact,
         )
 
@@ -332,16 +337,18 @@ class Searcher:
         limit``): the query prepared and scored, before a page is chosen. A shard of a
         sharded index reads its matches (before and after the proximity rerank, from
         one evaluation) and makes the hits it picks with :meth:`make_hits`."""
-        return self._score(
-            query,
-            self._page_end(page_end),
-            fields,
-            filter,
-            sort,
-            romanized,
-            facets,
-            strict,
-            exact_total,
+        return Scoring(
+            *self._score(
+                query,
+                self._page_end(page_end),
+                fields,
+                filter,
+                sort,
+                romanized,
+                facets,
+                strict,
+                exact_total,
+            )
         )
 
     def _score(
@@ -355,8 +362,10 @@ class Searcher:
         facets: Collection[str] | None,
         strict: bool,
         exact_total: bool,
-    ) -> Scoring:
-        """:meth:`score` by place, ``page_end`` cut (:meth:`_page_end`)."""
+    ) -> ScoringFields:
+        """:meth:`score` by place, ``page_end`` cut (:meth:`_page_end`): the fields of its
+        :class:`Scoring` in order, as a tuple (:meth:`search` reads them without making
+        the object)."""
         if sort is not None and sort not in SORTS:
             raise ValueError(f"sort must be one of {SORTS}, got {sort!r}")
         plan = self._prepare(query, fields, romanized, strict)
@@ -365,7 +374,7 @@ class Searcher:
         notes = plan.notes
         if plan.compiled is None:  # (the plan's notes say why)
             empty: dict[str, Mapping[str, int]] = {name: {} for name in facet_fields}
-            return Scoring(plan, None, 0, notes, empty)
+            return plan, None, 0, notes, empty
         evaluator = Evaluator(self._ctx)
         # a filter query compiles with a compiler of its own (a cached plan's keeps its notes)
         masks = self._filters.live  # (no filter: no call)
@@ -395,7 +404,7 @@ class Searcher:
         facets_of = LazyFacets(
             _count_facets, (self._ctx, plan.compiled, scored, evaluator, masks, facet_fields)
         )
-        return Scoring(plan, scored, total, notes, facets_of)
+        return plan, scored, total, notes, facets_of
 
     def make_hits(
         self, scoring: Scoring, chosen: list[Chosen], offset: int, highlight: bool, stored: bool

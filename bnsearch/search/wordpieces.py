@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from bnsearch.compiled import optional_module
+from bnsearch.search import unitstats
 
 if TYPE_CHECKING:
     from bnsearch.search.compiler import Unit
@@ -76,14 +77,29 @@ def pieces(ctx: Context, unit: Unit) -> list[Any] | None:
     """Per segment, the unit's :data:`~.engine.Pieces` (None for a segment the caller
     reads slice by slice), or None for all: not a word's unit, a term UTF-8 cannot hold,
     or the compiled tables were not built."""
-    if _TERMS is None:
-        return None
-    term = word_term(unit)
+    return pieces_df(ctx, unit)[0]
+
+
+def pieces_df(ctx: Context, unit: Unit) -> tuple[list[Any] | None, int]:
+    """:func:`pieces` and the unit's live documents over the snapshot, both from one
+    compiled call where the compiled count was built too (``_units.word_pieces_df``:
+    the engine's count, :func:`.unitstats.live_doc_freqs`, without a second call a new
+    word); the count is -1 where not counted here (the caller counts it)."""
+    if _TERMS is None or unit.phrases:  # (:func:`word_term` without its call)
+        return None, -1
+    term = single_term(unit.terms)
     if term is None:
-        return None
+        return None, -1
     try:
         encoded = term.encode()
     except UnicodeEncodeError:  # (a lone surrogate: the engine's lookups find nothing)
-        return None
-    found: list[Any] = _TERMS.word_pieces(encoded, layout(ctx, unit))
+        return None, -1
+    made = layout(ctx, unit)
+    counts = unitstats.core
+    if counts is None:
+        return _TERMS.word_pieces(encoded, made), -1
+    lives, max_docs = ctx.lives()
+    found: tuple[list[Any], int] = counts.word_pieces_df(
+        _TERMS.word_pieces, encoded, made, lives, max_docs
+    )
     return found
