@@ -199,6 +199,10 @@ def write_segment(directory: Directory, name: str, built: dict[str, Any]) -> dic
     return files
 
 
+#: How the stems of pointer arrays end: stored compacted (:func:`compact_offsets`).
+POINTER_STEMS = (".indptr", ".posptr", ".spanptr")
+
+
 def stored_arrays(
     built: Mapping[str, Any], encoded: Mapping[str, tuple[Array, Array]] | None = None
 ) -> dict[str, Array]:
@@ -219,7 +223,7 @@ def stored_arrays(
             arrays["store.idx"] = index
         elif isinstance(value, list):
             arrays[f"{stem}.blob"], arrays[f"{stem}.off"] = encode_strings(value)
-        elif stem.endswith((".indptr", ".posptr", ".spanptr")):
+        elif stem.endswith(POINTER_STEMS):
             arrays[stem] = compact_offsets(value)
         else:
             arrays[stem] = value
