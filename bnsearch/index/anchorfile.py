@@ -51,6 +51,7 @@ from __future__ import annotations
 import bisect
 import heapq
 from collections.abc import Callable, Mapping, Sequence
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -72,7 +73,12 @@ from bnsearch.index.directory import Directory, FileInfo
 from bnsearch.index.manifest import SegmentEntry
 from bnsearch.index.postings import combine_fields, field_part
 from bnsearch.index.schema import TEXT, FieldSpec, Schema
-from bnsearch.index.segment import HOSTED_PREFIX, encode_string_tables, stored_arrays
+from bnsearch.index.segment import (
+    HOSTED_PREFIX,
+    POINTER_STEMS,
+    compact_offsets,
+    encode_string_tables,
+)
 
 if TYPE_CHECKING:
     from bnsearch.index.segment import SegmentReader, _FieldArrays
@@ -1041,28 +1047,33 @@ def commit_updates(schema: Schema, jobs: Sequence[UpdateJob]) -> list[MadeUpdate
     segments does not pay an encode's fixed cost ten times."""
     # by name (the file's order then does not follow a set's string hashes, and two
     # identical builds write one file), stored as the file holds them: a writer takes
-    # its reader's update from these (:func:`written_update`), not from the file
-    parts = [
-        dict(sorted(_update_parts(schema, job.olds, job.changes, job.analyzed, job.adds).items()))
-        for job in jobs
-    ]
-    lists = [
-        (number, stem)
-        for number, own in enumerate(parts)
-        for stem, value in own.items()
-        if isinstance(value, list)
-    ]
-    tables = encode_string_tables([parts[number][stem] for number, stem in lists])
-    encoded: list[dict[str, tuple[Array, Array]]] = [{} for _ in parts]
-    for (number, stem), table in zip(lists, tables, strict=True):
-        encoded[number][stem] = table
-    return [
-        MadeUpdate(
-            stored_arrays(own, found),
-            {stem: value for stem, value in own.items() if isinstance(value, list)},
-        )
-        for own, found in zip(parts, encoded, strict=True)
-    ]
+    # its reader's update from these (:func:`written_update`), not from the file. One
+    # pass a job (what ``stored_arrays`` does to an update's stems: its string tables
+    # put aside to be encoded together, its pointers compacted), not four.
+    stored: list[dict[str, Any]] = []
+    strings: list[dict[str, list[str]]] = []
+    pending: list[tuple[dict[str, Any], str]] = []  # (where, stem) of each string table
+    values: list[list[str]] = []
+    for job in jobs:
+        own: dict[str, Any] = {}
+        lists: dict[str, list[str]] = {}
+        for stem, value in sorted(
+            _update_parts(schema, job.olds, job.changes, job.analyzed, job.adds).items()
+        ):
+            if isinstance(value, list):
+                lists[stem] = value
+                pending.append((own, stem))
+                values.append(value)
+                own[f"{stem}.blob"] = own[f"{stem}.off"] = None  # (its place in the order)
+            elif stem.endswith(POINTER_STEMS):
+                own[stem] = compact_offsets(value)
+            else:
+                own[stem] = value
+        stored.append(own)
+        strings.append(lists)
+    for (own, stem), (blob, offsets) in zip(pending, encode_string_tables(values), strict=True):
+        own[f"{stem}.blob"], own[f"{stem}.off"] = blob, offsets
+    return [MadeUpdate(own, lists) for own, lists in zip(stored, strings, strict=True)]
 
 
 def update_arrays(
@@ -1192,7 +1203,11 @@ def _with_rows(
     pointers and headlines ``rows`` (a replacing update's stems, or an adding one's)."""
     docs_stem, ptr_stem = (ADDS_DOCS, ADDS_PTR) if adds else ("anchors.docs", "anchors.ptr")
     arrays[docs_stem] = np.array(docs, dtype=np.int32)
-    arrays[ptr_stem] = np.cumsum([0, *(len(row) for row in rows)], dtype=np.int64)
+    # (np.fromiter of the running sums: np.cumsum of a list goes through numpy's
+    # fallback wrapper, 5 us a call, once a segment a commit touches)
+    arrays[ptr_stem] = np.fromiter(
+        accumulate((len(row) for row in rows), initial=0), dtype=np.int64, count=len(rows) + 1
+    )
     arrays["strings.anchors"] = [headline for row in rows for headline in row]
     return arrays
 

@@ -199,27 +199,26 @@ def write_segment(directory: Directory, name: str, built: dict[str, Any]) -> dic
     return files
 
 
-def stored_arrays(
-    built: Mapping[str, Any], encoded: Mapping[str, tuple[Array, Array]] | None = None
-) -> dict[str, Array]:
+#: How the stems of pointer arrays end: stored compacted (:func:`compact_offsets`).
+POINTER_STEMS = (".indptr", ".posptr", ".spanptr")
+
+
+def stored_arrays(built: Mapping[str, Any]) -> dict[str, Array]:
     """The arrays :func:`write_segment` stores for ``built`` (stem -> array, list of
     strings or, for ``"store"``, the :class:`StoreWriter`), by stem, as a reader gets
     them back: string tables encoded, pointer arrays compacted. Arrays already so
-    (this function's output) come back equal. ``encoded``: string tables of ``built``
-    encoded already (stem -> blob and offsets, :func:`encode_string_tables`), taken
-    as they are in that list's place."""
+    (this function's output) come back equal. (A commit's anchor updates are stored by
+    ``anchorfile.commit_updates``, their string tables encoded together.)"""
     arrays: dict[str, Array] = {}
     for stem, value in built.items():
-        if encoded is not None and stem in encoded:
-            arrays[f"{stem}.blob"], arrays[f"{stem}.off"] = encoded[stem]
-        elif stem == "store":
+        if stem == "store":
             store: StoreWriter = value
             data, index = store.finish()
             arrays["store.bin"] = np.frombuffer(data, dtype=np.uint8)
             arrays["store.idx"] = index
         elif isinstance(value, list):
             arrays[f"{stem}.blob"], arrays[f"{stem}.off"] = encode_strings(value)
-        elif stem.endswith((".indptr", ".posptr", ".spanptr")):
+        elif stem.endswith(POINTER_STEMS):
             arrays[stem] = compact_offsets(value)
         else:
             arrays[stem] = value
