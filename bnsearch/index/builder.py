@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import operator
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import accumulate, chain, pairwise
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import numpy as np
@@ -467,6 +468,8 @@ def _link_rows(
     edges (docs numbered from ``base``) appended to ``edges``."""
     if keys is None:
         keys = [None] * len(items)
+    elif None not in keys:
+        return _keyed_link_rows(items, base, cast(Sequence[KeyedArticle], keys), edges)
     title_keys: list[str] = []
     per_doc: list[int] = []
     for (article, _), keyed in zip(items, keys, strict=True):
@@ -487,6 +490,43 @@ def _link_rows(
         edges.tids.extend([link.target_id or "" for link in links])
         edges.headlines.extend(map(link_headline, links))
     return title_keys
+
+
+def _keyed_link_rows(
+    items: Sequence[tuple[Article, tuple[str, ...]]],
+    base: int,
+    keys: Sequence[KeyedArticle],
+    edges: _EdgeColumns,
+) -> list[str]:
+    """:func:`_link_rows` where every article's keys are given (a links build's every
+    chunk): the edges' title keys and target ids are the link keys' (a
+    :data:`~bnsearch.articles.links.LinkKeys` holds ``target_id or ""``, as the
+    edge's column does), read a column at a time by C-level getters; a URL column of
+    links that give none (a build's, mostly) is one list of ``""``."""
+    link_keys = list(chain.from_iterable(map(_keyed_links, keys)))
+    if link_keys:
+        links = list(chain.from_iterable(article.related for article, _ in items))
+        counts = np.fromiter(map(len, map(_keyed_links, keys)), dtype=np.int64, count=len(keys))
+        src = np.repeat(np.arange(base, base + len(items), dtype=np.int32), counts)
+        edges.src.frombytes(src.tobytes())
+        edges.keys.extend(map(_edge_key, link_keys))
+        urls = list(map(_link_url, links))
+        if urls.count(None) == len(urls):
+            edges.urls.extend([""] * len(urls))
+        else:
+            edges.urls.extend([url or "" for url in urls])
+        edges.tids.extend(map(_edge_tid, link_keys))
+        edges.headlines.extend(map(link_headline, links))
+    return list(map(_keyed_title, keys))
+
+
+#: Getters of :func:`_keyed_link_rows`: a keyed article's links' keys and title key, a
+#: link key's title key and target id, a link's URL as given.
+_keyed_links = operator.itemgetter(3)
+_keyed_title = operator.itemgetter(1)
+_edge_key = operator.itemgetter(0)
+_edge_tid = operator.itemgetter(2)
+_link_url = operator.attrgetter("url")
 
 
 def _field_values(spec: FieldSpec, article: Article, anchors: tuple[str, ...]) -> list[str]:

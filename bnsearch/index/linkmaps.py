@@ -84,6 +84,8 @@ def build_map(
     """``(hash, items)`` of one map: item ``i`` has key ``keys[i]`` (``""``: left out).
     ``hashes`` (key -> :func:`key_hash`, every non-empty key of ``keys``) spares hashing
     a key again."""
+    if not any(keys):  # (a build's edge URLs and target ids, mostly)
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int32)
     if hashes is None:
         hashes = _hashes(keys)
     count = len(keys)
@@ -111,7 +113,7 @@ def _hashes(*tables: Sequence[str]) -> Mapping[str, int]:
     title key too; the next segments name the same titles). A full memo is replaced,
     not cleared, so a map handed out stays whole."""
     global _hash_memo
-    wanted = set(chain.from_iterable(tables))
+    wanted = set(chain.from_iterable(table for table in tables if any(table)))
     wanted.discard("")
     with _HASH_MEMO_LOCK:
         memo = _hash_memo
@@ -143,11 +145,17 @@ def map_keys(
     strings (URLs as written: their :func:`url_key` is taken here)."""
     return {
         "title": title_keys,
-        "url": [link_url_key(url) for url in urls],
+        "url": _url_keys(urls),
         "ekey": edge_keys,
-        "eurl": [link_url_key(url) for url in edge_urls],
+        "eurl": _url_keys(edge_urls),
         "etid": edge_tids,
     }
+
+
+def _url_keys(urls: Sequence[str]) -> Sequence[str]:
+    """:func:`link_url_key` of each URL; URLs all ``""`` (a build's links give none,
+    mostly) are their own keys."""
+    return [link_url_key(url) for url in urls] if any(urls) else urls
 
 
 def build_maps(**strings: Sequence[str]) -> dict[str, Array]:
