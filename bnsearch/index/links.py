@@ -22,6 +22,7 @@ reads them out of segments:
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -334,7 +335,10 @@ class _LiveIds:
     key (a lookup :func:`resolve_link` takes; remembered, the snapshot is fixed)."""
 
     def __init__(self, links: SnapshotLinks, title: bool) -> None:
-        self._links = links
+        # (a weak reference: the view holds its lookups, and a cycle between them would
+        # leave a writer's replaced view, its readers and their tables, to the garbage
+        # collector instead of freeing them when the writer lets go)
+        self._links = weakref.ref(links)
         self._title = title
         self._found: dict[str, list[str]] = {}
 
@@ -352,7 +356,8 @@ class _LiveIds:
         wanted = [key for key in dict.fromkeys(keys) if key not in remembered]
         if not wanted:
             return
-        links, title = self._links, self._title
+        links, title = self._links(), self._title
+        assert links is not None  # (only its view hands it out, and asks it while alive)
         located = links._located
         answers: list[list[str]] = [[] for _ in wanted]
         batch = KeyBatch(wanted)  # each key hashed once for all segments

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import itertools
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
@@ -899,7 +900,7 @@ class SegmentReader:
                 found = self._deferred(spec, previous, earlier, before, raw, update)
                 spliced = (earlier, previous)
             if found is None:
-                found = self._built_anchor_field(spec, spliced, update)
+                found = _built_anchor_field(spec, base, spliced, update, self.max_doc)
             self._anchored[field], self._anchored_under[field] = found, update
         return found
 
@@ -922,30 +923,12 @@ class SegmentReader:
         base = self._fields[spec.name]
         assert base.terms is not None
 
-        def whole() -> _FieldArrays:
-            return self._built_anchor_field(spec, (earlier, previous), update)
-
+        # (a partial, not a closure over the reader: the field the reader keeps would
+        # hold the reader, a cycle only the garbage collector frees)
+        whole = functools.partial(
+            _built_anchor_field, spec, base, (earlier, previous), update, self.max_doc
+        )
         return deferred(spec, previous, earlier, before, raw, update, base, base.terms, whole)
-
-    def _built_anchor_field(
-        self,
-        spec: FieldSpec,
-        source: tuple[tuple[AnchorUpdate, ...], _FieldArrays] | None,
-        update: tuple[AnchorUpdate, ...],
-    ) -> _FieldArrays:
-        """The anchor field ``spec`` built whole under ``update`` (resolved): spliced
-        (:func:`.anchorfile.splice`) into ``source``'s field (built under its updates),
-        else materialized from the segment's own field."""
-        from bnsearch.index.anchorfile import materialize, splice
-
-        base = self._fields[spec.name]
-        assert base.terms is not None
-        if source is not None:
-            earlier, previous = source
-            made = splice(spec, base, base.terms, previous, earlier, update, self.max_doc)
-            if made is not None:
-                return made
-        return materialize(spec, base, base.terms, update, self.max_doc)
 
     def terms(self, field: str) -> list[str]:
         """The field's terms, sorted (decoded once, then cached)."""
@@ -1429,3 +1412,25 @@ def _ordinal(terms: list[str], term: str) -> int:
     """``term``'s place in the sorted ``terms``, or -1 (the term dictionary's lookup)."""
     index = bisect.bisect_left(terms, term)
     return index if index < len(terms) and terms[index] == term else -1
+
+
+def _built_anchor_field(
+    spec: FieldSpec,
+    base: _FieldArrays,
+    source: tuple[tuple[AnchorUpdate, ...], _FieldArrays] | None,
+    update: tuple[AnchorUpdate, ...],
+    max_doc: int,
+) -> _FieldArrays:
+    """The anchor field ``spec`` of a segment (its own field ``base``, terms decoded, of
+    ``max_doc`` docs) built whole under ``update`` (resolved): spliced
+    (:func:`.anchorfile.splice`) into ``source``'s field (built under its updates), else
+    materialized from ``base``."""
+    from bnsearch.index.anchorfile import materialize, splice
+
+    assert base.terms is not None
+    if source is not None:
+        earlier, previous = source
+        made = splice(spec, base, base.terms, previous, earlier, update, max_doc)
+        if made is not None:
+            return made
+    return materialize(spec, base, base.terms, update, max_doc)
