@@ -66,22 +66,23 @@ def ids_only(ctx: Context, chosen: list[Chosen], offset: int) -> IdHits:
     """The hits of ``chosen`` (ranks from ``offset``) with ids and scores only, each
     :class:`Hit` made when first read."""
     segments = ctx.reader.segments
-    if not chosen:
-        return IdHits([], [], offset)
-    # (the docs and scores split by one zip and the ids read by one map: a loop's two
-    # appends a hit were 20 Python-level calls a one-word search)
-    ordinals, docs, scores = zip(*chosen)  # noqa: B905 - a transpose: each chosen is 3 long
+    found: list[str] = []
+    scores: list[float] = []
+    # (loops, ids and scores together: a comprehension is a call, 0.35 us of 1 at 4k)
     if len(segments) == 1:
-        found = list(map(segments[0].article_ids().__getitem__, docs))
+        ids = segments[0].article_ids()
+        for _, doc, score in chosen:
+            found.append(ids[doc])
+            scores.append(score)
     else:  # (each segment's ids asked for once: a page's hits share a few segments)
         lists: dict[int, list[str]] = {}
-        found = []
-        for ordinal, doc in zip(ordinals, docs, strict=True):
+        for ordinal, doc, score in chosen:
             kept = lists.get(ordinal)
             if kept is None:
                 kept = lists[ordinal] = segments[ordinal].article_ids()
             found.append(kept[doc])
-    return IdHits(found, list(scores), offset)
+            scores.append(score)
+    return IdHits(found, scores, offset)
 
 
 def _sources(ctx: Context, matchers: Mapping[str, TermMatcher]) -> frozenset[str]:
