@@ -4,6 +4,7 @@ classes, or their fields reordered, fails here rather than filling the wrong fie
 
 from __future__ import annotations
 
+import inspect
 from types import MappingProxyType
 
 import attrs
@@ -12,6 +13,7 @@ from bnsearch.articles import Article
 from bnsearch.index import Index
 from bnsearch.search import Searcher
 from bnsearch.search.compiler import Unit, _word_unit
+from bnsearch.search.hits import units_of
 from bnsearch.search.plan import Plan, Scored
 from bnsearch.search.results import Results
 from bnsearch.search.searcher import Scoring
@@ -32,9 +34,45 @@ def test_a_word_unit_by_place_is_the_keyword_one() -> None:
         weights=weights,
         form_flag=3,
     )
-    assert made == want and _fields(made) == _fields(want)
+    assert made == want and made.fields() == want.fields()
     assert list(made.terms.items()) == list(want.terms.items())
     assert not made.phrases and not made.prefixes
+
+
+def test_a_unit_is_its_fields_in_init_order() -> None:
+    """:class:`Unit` is a plain slotted class (a frozen attrs class set each field
+    through ``object.__setattr__``): its fields by place follow ``__init__``'s order,
+    it compares and shows by them, and a unit differing in one field differs."""
+    names = list(inspect.signature(Unit.__init__).parameters)[1:]
+    assert list(Unit.__slots__) == sorted(names)
+    values = ("phrase", "ক খ", 2.0, {"body": ("ক",)}, {"body": ((0, "ক"),)}, {"body": 1.0}, {}, 1)
+    unit = Unit(*values)
+    assert list(unit.fields()) == names and tuple(unit.fields().values()) == values
+    assert unit == Unit(*values) and unit != Unit(*values[:-1], 2) and unit != values
+    assert repr(unit).startswith("Unit(kind='phrase', label='ক খ', boost=2.0, terms=")
+
+
+def test_searches_leave_every_unit_as_it_was_made() -> None:
+    """A unit is immutable by convention only (the engine keeps what it reads of a unit
+    by the unit object): searching, explaining and highlighting change none."""
+    index = Index.in_memory()
+    with index.writer() as writer:
+        for number in range(12):
+            writer.add(Article(id=f"a{number}", title=f"নদী {number}", body="নদী মাছ বাজার " * number))
+    searcher = Searcher(index.reader())
+    queries = ("নদী", "নদী মাছ", '"মাছ বাজার"', "মা*", "নদি~1", "নদী^2 নদী", "title:নদী")
+    made = {}
+    for query in queries:
+        plan = searcher._prepare(query, None, False)
+        assert plan.compiled is not None
+        for unit in units_of(plan.compiled):
+            made[id(unit)] = (unit, repr(unit.fields()))
+    for query in queries:
+        results = searcher.search(query, highlight=True)
+        assert results.total > 0
+        searcher.explain(query, results[0].id)
+        searcher.search(query, stored=False, filter={"published": (None, None)})
+    assert made and all(repr(unit.fields()) == fields for unit, fields in made.values())
 
 
 def test_a_search_fills_its_results_and_scoring_by_name() -> None:

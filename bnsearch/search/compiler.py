@@ -42,7 +42,6 @@ ROMAN_EXPANSIONS = 3
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
 
 
-@attrs.frozen
 class Unit:
     """A compiled leaf: what to read in each field, and how to score it.
 
@@ -50,20 +49,73 @@ class Unit:
     frequencies add up), ``"phrase"`` (``phrases[field]`` = ``((offset, term), ...)``) or
     ``"all"`` (every document, score 0). (Not keyword-only: a word's unit is made by
     place, :func:`_word_unit`, as keywords cost a dict a call.)
+
+    Immutable by convention, not enforced: a plain slotted class with a hand
+    ``__init__``, as a frozen attrs class set each field through
+    ``object.__setattr__`` (about 1 us a unit, a new word's unit every search). The
+    engine keeps what it reads of a unit by the unit object (:meth:`Context.intern`),
+    so a unit must never change once made: :meth:`Compiler.unit` makes another from
+    :meth:`fields` (a test checks that searches leave every unit as it was made).
+    Compared, hashed and shown by its fields, as the attrs class was.
     """
+
+    __slots__ = ("boost", "form_flag", "kind", "label", "phrases", "prefixes", "terms", "weights")
 
     kind: str
     label: str
-    boost: float = 1.0
-    terms: Mapping[str, tuple[str, ...]] = _NOTHING
-    phrases: Mapping[str, tuple[tuple[int, str], ...]] = _NOTHING
-    weights: Mapping[str, float] = _NOTHING
+    boost: float
+    terms: Mapping[str, tuple[str, ...]]
+    phrases: Mapping[str, tuple[tuple[int, str], ...]]
+    weights: Mapping[str, float]
     #: prefixes to highlight, per field
-    prefixes: Mapping[str, tuple[str, ...]] = _NOTHING
+    prefixes: Mapping[str, tuple[str, ...]]
     #: the ending kinds of the word as typed (plain-words queries, see
     #: :mod:`bnsearch.analysis.forms`): a document whose posting has all of them gets
     #: ``BM25FParams.exact_forms`` times the unit's idf on top of its BM25F score
-    form_flag: int = 0
+    form_flag: int
+
+    def __init__(
+        self,
+        kind: str,
+        label: str,
+        boost: float = 1.0,
+        terms: Mapping[str, tuple[str, ...]] = _NOTHING,
+        phrases: Mapping[str, tuple[tuple[int, str], ...]] = _NOTHING,
+        weights: Mapping[str, float] = _NOTHING,
+        prefixes: Mapping[str, tuple[str, ...]] = _NOTHING,
+        form_flag: int = 0,
+    ) -> None:
+        self.kind = kind
+        self.label = label
+        self.boost = boost
+        self.terms = terms
+        self.phrases = phrases
+        self.weights = weights
+        self.prefixes = prefixes
+        self.form_flag = form_flag
+
+    def fields(self) -> dict[str, Any]:
+        """The unit's fields by name, in :meth:`__init__`'s order."""
+        return {name: getattr(self, name) for name in _UNIT_FIELDS}
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _UNIT_FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not Unit:
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in _UNIT_FIELDS)
+        return f"Unit({shown})"
+
+
+#: :class:`Unit`'s fields, in its ``__init__``'s order.
+_UNIT_FIELDS = ("kind", "label", "boost", "terms", "phrases", "weights", "prefixes", "form_flag")
 
 
 @attrs.frozen(kw_only=True)
@@ -172,7 +224,12 @@ class Compiler:
         fields analyzed differently get no such bonus.
         """
         weights_key = self.weights_key
-        by_analyzer = self._analyzer_groups(weights_key)
+        interned = self.ctx.interned
+        # (what is kept per weights read here, each made by its method when missing:
+        # two calls a query fewer)
+        by_analyzer: list[_Group] | None = interned.get((PER_WEIGHTS, weights_key))
+        if by_analyzer is None:
+            by_analyzer = self._analyzer_groups(weights_key)
         if len(by_analyzer) == 1:  # the usual case: every field analyzed alike
             analyzer, fields, split, spellings = by_analyzer[0]
             # the terms, with the form each word was typed in (0: no form flags)
@@ -185,15 +242,18 @@ class Compiler:
                     counts[term] = counts.get(term, 0) + 1
                     flags[term] = flags.get(term, 0) | flag
             self.terms_read = len(typed)
-            known = self._known_words(weights_key)
+            known: dict[Any, Any] | None = interned.get(("words", weights_key))
+            if known is None or len(known) >= INTERNED_ENTRIES:
+                known = self._known_words(weights_key)
             spelled = self.ctx.params.spelling > 0 and len(flags) <= SPELLING_WORDS
             units: list[Unit] = []
             more: list[Unit] = []
             for term, flag in flags.items():
                 count = counts.get(term, 1) if counts else 1
                 entry = known.get((term, count, flag))
-                if entry is None:
-                    entry = self._word_entry(known, term, count, flag, fields)
+                if entry is None:  # the word's unit (its spelling units: when first asked)
+                    unit = _word_unit(term, float(count), fields, (term,), self.weights, flag)
+                    entry = known[(term, count, flag)] = [unit, None]
                 units.append(entry[0])
                 if spelled:
                     variants = entry[1]
@@ -270,16 +330,6 @@ class Compiler:
             self.ctx.interned[key] = known
         return known
 
-    def _word_entry(
-        self, known: dict[Any, Any], term: str, count: int, flag: int, fields: tuple[str, ...]
-    ) -> list[Any]:
-        """A new entry of :meth:`_known_words`: the word's unit (its spelling units are
-        found when first asked for)."""
-        unit = _word_unit(term, float(count), fields, (term,), self.weights, flag)
-        entry: list[Any] = [unit, None]
-        known[(term, count, flag)] = entry
-        return entry
-
     def _spellings(
         self, term: str, count: int, fields: tuple[str, ...], spellings: _Spellings
     ) -> tuple[tuple[str, Unit], ...]:
@@ -313,13 +363,12 @@ class Compiler:
         (:meth:`.spelling.SpellingIndex.variants`; ``spellings``: each field's index),
         with the fields that hold it and its scale: the word's idf over the variant's
         (when the index has the word: a common word's rare variant is no stronger
-        evidence than the word), else 1. Kept per snapshot by word
-        (:meth:`Context.intern`): it depends on the word alone."""
-        key = ("variants", term, fields)
+        evidence than the word), else 1. Not kept here: :meth:`words` keeps the units
+        made of them per word and weights (:meth:`_known_words`), and the lookups it
+        makes are remembered where they are made (the spelling index's variants, the
+        reader's document frequencies); an entry of its own cost a new word more than
+        those lookups again cost a weights or repeat count met anew."""
         ctx = self.ctx
-        known: tuple[tuple[str, tuple[str, ...], float], ...] | None = ctx.interned.get(key)
-        if known is not None:
-            return known
         df = ctx.max_doc_freq(fields, term)
         found: dict[str, list[str]] = {}
         for field, spelling in spellings:
@@ -335,17 +384,17 @@ class Compiler:
                         found[variant] = [field]
                     elif held[-1] != field:
                         held.append(field)
+        if not found:  # (most words have no other spelling: no idf to figure)
+            return ()
         out = []
-        if found:  # (most words have no other spelling: no idf to figure)
-            typed_idf = ctx.idf(df) if df else 0.0
-            for variant, variant_fields in found.items():
-                scale = 1.0
-                if typed_idf:
-                    variant_df = ctx.max_doc_freq(variant_fields, variant)
-                    scale = typed_idf / ctx.idf(variant_df)
-                out.append((variant, tuple(variant_fields), scale))
-        result: tuple[tuple[str, tuple[str, ...], float], ...] = ctx.intern(key, tuple(out))
-        return result
+        typed_idf = ctx.idf(df) if df else 0.0
+        for variant, variant_fields in found.items():
+            scale = 1.0
+            if typed_idf:
+                variant_df = ctx.max_doc_freq(variant_fields, variant)
+                scale = typed_idf / ctx.idf(variant_df)
+            out.append((variant, tuple(variant_fields), scale))
+        return tuple(out)
 
     def _bool(self, query: Bool) -> Compiled | None:
         must = self._fold(query.must, add=True)
@@ -359,9 +408,7 @@ class Compiler:
         elif len(must) == 1 and not should and not must_not:
             only = must[0]
         if isinstance(only, Unit):
-            return self.unit(
-                **{**attrs.asdict(only, recurse=False), "boost": only.boost * query.boost}
-            )
+            return self.unit(**{**only.fields(), "boost": only.boost * query.boost})
         if only is not None:
             return attrs.evolve(only, boost=only.boost * query.boost)
         return Node(must=must, should=should, must_not=must_not, boost=query.boost)
@@ -404,8 +451,7 @@ class Compiler:
         if boost == clause.boost and (not isinstance(clause, Unit) or label == clause.label):
             return clause
         if isinstance(clause, Unit):
-            fields = attrs.asdict(clause, recurse=False)
-            return self.unit(**{**fields, "boost": boost, "label": label or clause.label})
+            return self.unit(**{**clause.fields(), "boost": boost, "label": label or clause.label})
         return attrs.evolve(clause, boost=boost)
 
     def keyword_key(self, text: str) -> str | None:

@@ -147,15 +147,17 @@ class UnitArgs:
         self.df = df
         #: ``(weight, bonus, flags)``; None until known (and with outside statistics)
         self.figure: tuple[float, float, int] | None = None
-        #: ``(segment ordinal, bonus) -> block bounds`` (:meth:`Evaluator._block_bounds`)
-        self.blocks: dict[tuple[int, bool], Any] = {}
+        #: ``(segment ordinal, bonus) -> block bounds`` (:meth:`Evaluator._block_bounds`;
+        #: None until one is asked for: a unit of several is never searched alone)
+        self.blocks: dict[tuple[int, bool], Any] | None = None
         #: the core's arguments of the unit searched alone, per segment (what a
         #: combination of several lays end to end), by the matches to count before
         #: skipping blocks (:meth:`Evaluator._segment_calls`)
         self.alone: dict[int | None, list[Call]] = {}
         #: ``(segment ordinal, weight, flag) ->`` the unit's joined memo in that segment
-        #: (:meth:`Evaluator._joined`; None past the byte bound)
-        self.joined: dict[tuple[int, float, int], Any] = {}
+        #: (:meth:`Evaluator._joined`; None past the byte bound); None until one is
+        #: asked for (only in segments of :data:`JOIN_MIN_DOCS`)
+        self.joined: dict[tuple[int, float, int], Any] | None = None
         #: per segment, its longest slice whose every posting scores (None until asked;
         #: :meth:`Evaluator._scoring`)
         self.scoring: list[int] | None = None
@@ -166,10 +168,13 @@ class UnitArgs:
         """:meth:`Evaluator._block_bounds` of this unit's slices in ``segment`` (the
         ``ordinal``-th), made once (with the memo of exact block maxima the core fills)."""
         key = (ordinal, bonus)
-        found = self.blocks.get(key, self)
+        blocks = self.blocks
+        if blocks is None:
+            blocks = self.blocks = {}
+        found = blocks.get(key, self)
         if found is self:
             parts = self.pieces[ordinal][0]
-            found = self.blocks[key] = evaluator._block_bounds(segment, self.unit, parts, bonus)
+            found = blocks[key] = evaluator._block_bounds(segment, self.unit, parts, bonus)
         return found
 
 
@@ -645,7 +650,10 @@ class Evaluator:
             _, docs, tfs, mults, forms = record.pieces[ordinal]
             flag = flag if bonus else 0
             key = (ordinal, weight, flag)
-            memo = record.joined.get(key, record)
+            joined = record.joined
+            if joined is None:
+                joined = record.joined = {}
+            memo = joined.get(key, record)
             if memo is record:
                 memo = None
                 postings = sum(map(len, docs))
@@ -655,7 +663,7 @@ class Evaluator:
                     memo = core.join_unit(
                         docs, tfs, mults, forms, flag, k1, weight, segment.max_doc
                     )
-                record.joined[key] = memo
+                joined[key] = memo
             found.append(memo)
         return found if any(memo is not None for memo in found) else None
 
@@ -736,7 +744,8 @@ class Evaluator:
             figure = record.figure
             if figure is None:
                 unit = record.unit
-                unit_idf = self._idf(unit, record.df)
+                # (:meth:`_idf` asks nothing more without outside statistics: no call)
+                unit_idf = self.unit_idf(unit, record.df) if keep else self._idf(unit, record.df)
                 bonus = self.form_bonus(unit, unit_idf)
                 figure = (unit.boost * unit_idf, bonus, unit.form_flag if bonus else 0)
                 if keep:
