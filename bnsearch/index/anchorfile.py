@@ -75,9 +75,9 @@ from bnsearch.index.postings import combine_fields, field_part
 from bnsearch.index.schema import TEXT, FieldSpec, Schema
 from bnsearch.index.segment import (
     HOSTED_PREFIX,
-    POINTER_STEMS,
-    compact_offsets,
-    encode_string_tables,
+    DeferredTables,
+    set_deferred_tables,
+    stored_arrays,
 )
 
 if TYPE_CHECKING:
@@ -1048,32 +1048,19 @@ def commit_updates(schema: Schema, jobs: Sequence[UpdateJob]) -> list[MadeUpdate
     # by name (the file's order then does not follow a set's string hashes, and two
     # identical builds write one file), stored as the file holds them: a writer takes
     # its reader's update from these (:func:`written_update`), not from the file. One
-    # pass a job (what ``stored_arrays`` does to an update's stems: its string tables
-    # put aside to be encoded together, its pointers compacted), not four.
-    stored: list[dict[str, Any]] = []
-    strings: list[dict[str, list[str]]] = []
-    pending: list[tuple[dict[str, Any], str]] = []  # (where, stem) of each string table
-    values: list[list[str]] = []
+    # pass a job (its string tables put aside by ``stored_arrays`` to be encoded
+    # together), not four.
+    made: list[MadeUpdate] = []
+    deferred: DeferredTables = []
     for job in jobs:
-        own: dict[str, Any] = {}
-        lists: dict[str, list[str]] = {}
-        for stem, value in sorted(
-            _update_parts(schema, job.olds, job.changes, job.analyzed, job.adds).items()
-        ):
-            if isinstance(value, list):
-                lists[stem] = value
-                pending.append((own, stem))
-                values.append(value)
-                own[f"{stem}.blob"] = own[f"{stem}.off"] = None  # (its place in the order)
-            elif stem.endswith(POINTER_STEMS):
-                own[stem] = compact_offsets(value)
-            else:
-                own[stem] = value
-        stored.append(own)
-        strings.append(lists)
-    for (own, stem), (blob, offsets) in zip(pending, encode_string_tables(values), strict=True):
-        own[f"{stem}.blob"], own[f"{stem}.off"] = blob, offsets
-    return [MadeUpdate(own, lists) for own, lists in zip(stored, strings, strict=True)]
+        parts = dict(
+            sorted(_update_parts(schema, job.olds, job.changes, job.analyzed, job.adds).items())
+        )
+        start = len(deferred)
+        arrays = stored_arrays(parts, deferred)
+        made.append(MadeUpdate(arrays, {stem: strings for _, stem, strings in deferred[start:]}))
+    set_deferred_tables(deferred)
+    return made
 
 
 def update_arrays(

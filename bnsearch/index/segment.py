@@ -204,13 +204,22 @@ def write_segment(directory: Directory, name: str, built: dict[str, Any]) -> dic
 POINTER_STEMS = (".indptr", ".posptr", ".spanptr")
 
 
-def stored_arrays(built: Mapping[str, Any]) -> dict[str, Array]:
+#: String tables put aside by :func:`stored_arrays`: ``(arrays, stem, strings)``, their
+#: ``.blob`` and ``.off`` places kept in the arrays' order, to encode together.
+DeferredTables = list[tuple[dict[str, Any], str, list[str]]]
+
+
+def stored_arrays(
+    built: Mapping[str, Any], deferred: DeferredTables | None = None
+) -> dict[str, Array]:
     """The arrays :func:`write_segment` stores for ``built`` (stem -> array, list of
     strings or, for ``"store"``, the :class:`StoreWriter`), by stem, as a reader gets
     them back: string tables encoded, pointer arrays compacted. Arrays already so
-    (this function's output) come back equal. (A commit's anchor updates are stored by
-    ``anchorfile.commit_updates``, their string tables encoded together.)"""
-    arrays: dict[str, Array] = {}
+    (this function's output) come back equal. ``deferred``: string tables are put
+    there instead of encoded (their places held by None), for the caller to encode
+    with others' (:func:`encode_string_tables`: a commit's anchor updates, one encode
+    cut for all) and set (:func:`set_deferred_tables`)."""
+    arrays: dict[str, Any] = {}  # (Any: a deferred table's places hold None a while)
     for stem, value in built.items():
         if stem == "store":
             store: StoreWriter = value
@@ -218,12 +227,24 @@ def stored_arrays(built: Mapping[str, Any]) -> dict[str, Array]:
             arrays["store.bin"] = np.frombuffer(data, dtype=np.uint8)
             arrays["store.idx"] = index
         elif isinstance(value, list):
-            arrays[f"{stem}.blob"], arrays[f"{stem}.off"] = encode_strings(value)
+            if deferred is None:
+                arrays[f"{stem}.blob"], arrays[f"{stem}.off"] = encode_strings(value)
+            else:
+                arrays[f"{stem}.blob"] = arrays[f"{stem}.off"] = None  # (its place)
+                deferred.append((arrays, stem, value))
         elif stem.endswith(POINTER_STEMS):
             arrays[stem] = compact_offsets(value)
         else:
             arrays[stem] = value
     return arrays
+
+
+def set_deferred_tables(deferred: DeferredTables) -> None:
+    """Encode the string tables :func:`stored_arrays` put aside (one encode cut for
+    all, :func:`encode_string_tables`) and set each in its place."""
+    tables = encode_string_tables([strings for _, _, strings in deferred])
+    for (arrays, stem, _), (blob, offsets) in zip(deferred, tables, strict=True):
+        arrays[f"{stem}.blob"], arrays[f"{stem}.off"] = blob, offsets
 
 
 #: A compound file up to this size has every array's CRC-32 checked when it opens, and its
