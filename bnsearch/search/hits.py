@@ -38,15 +38,18 @@ def make_hits(
     ctx: Context,
     chosen: list[Chosen],
     offset: int,
-    compiled: Compiled,
+    compiled: Compiled | None,
     highlight: bool,
     stored: bool,
 ) -> tuple[Hit, ...] | IdHits:
     """Hits for ``chosen`` (ranks from ``offset``): ids and scores (each :class:`Hit`
-    made when read: :func:`ids_only`), plus stored fields and highlights when asked."""
-    segments = ctx.reader.segments
+    made when read: :func:`ids_only`), plus stored fields and highlights when asked;
+    none for an empty page or a query that compiled to nothing (``compiled`` None)."""
+    if compiled is None or not chosen:
+        return ()
     if not stored:
         return ids_only(ctx, chosen, offset)
+    segments = ctx.reader.segments
     matchers, lookups = page_marks(ctx, compiled) if highlight else ({}, {})
     sources = _sources(ctx, matchers)
     hits = []

@@ -30,7 +30,7 @@ from bnsearch.search.context import Context
 from bnsearch.search.engine import Evaluator
 from bnsearch.search.explain import explain
 from bnsearch.search.filters import FilterArg, Filters
-from bnsearch.search.hits import ids_only, make_hits
+from bnsearch.search.hits import make_hits
 from bnsearch.search.parser import check_length
 from bnsearch.search.plan import MAX_CLAUSES, Plan, Scored, prepare, score_plan
 from bnsearch.search.query import QUERY_TYPES, Query
@@ -301,13 +301,7 @@ class Searcher:
             page = collect.top(segments, scored.matched, page_end, order, scored.candidates)
             if offset:
                 page = page[offset:]
-            compiled = plan.compiled  # (:meth:`make_hits` without its call)
-            if page and compiled is not None:
-                hits = (
-                    make_hits(self._ctx, page, offset, compiled, highlight, stored)
-                    if stored
-                    else ids_only(self._ctx, page, offset)  # (make_hits' own choice)
-                )
+            hits = make_hits(self._ctx, page, offset, plan.compiled, highlight, stored)
         return Results(  # (by place: every search makes one; keywords cost a dict)
             hits,
             total,
@@ -412,10 +406,8 @@ class Searcher:
         """Hits of ``chosen`` (``(segment ordinal, doc, score)``, ranked from ``offset``)
         as the search of ``scoring`` shows them: stored fields and highlights when asked
         (``stored=False``: ids and scores, each hit made when read)."""
-        compiled = scoring.plan.compiled
-        if compiled is None or not chosen:
-            return ()
-        return make_hits(self._ctx, chosen, offset, compiled, highlight, stored)  # (by place)
+        # (by place: keywords cost a dict a call)
+        return make_hits(self._ctx, chosen, offset, scoring.plan.compiled, highlight, stored)
 
     def hits_of(
         self,
