@@ -1,5 +1,5 @@
 """A word's share of the compiled core's arguments from one compiled call
-(:func:`bnsearch.search.wordpieces.pieces` over :func:`bnsearch.index._terms.word_pieces`)
+(:func:`bnsearch.search.wordpieces.pieces_df` over :func:`bnsearch.index._terms.word_pieces`)
 equals the engine's lookups slice by slice (``Evaluator.parts``, ``_part_forms``, the
 context's multipliers), on the shared corpora in three segments with deletes: words of
 every field, words not held, spelling variants as the compiler makes them; a segment the
@@ -97,7 +97,7 @@ def test_the_words_of_the_corpora_found_missing_and_their_variants(
     checked = found = variants = 0
     for word in words:
         for unit in _units(searcher, word):
-            got = wordpieces.pieces(searcher._ctx, unit)
+            got = wordpieces.pieces_df(searcher._ctx, unit)[0]
             assert got is not None and len(got) == len(segments)
             for ours, want in zip(got, _reference(evaluator, unit), strict=True):
                 _same(ours, want)
@@ -140,7 +140,7 @@ def test_a_segment_left_out_is_read_slice_by_slice(
     # (a field the table cannot hold: an anchor field under updates, say)
     monkeypatch.setattr(left_out, "word_table", lambda field: None)
     unit = _units(searcher, "বাংলাদেশ")[0]
-    got = wordpieces.pieces(searcher._ctx, unit)
+    got = wordpieces.pieces_df(searcher._ctx, unit)[0]
     assert got is not None and got[1] is None and got[0] is not None
     pieces = evaluator._unit_pieces(unit, got)
     for ours, want in zip(pieces, _reference(evaluator, unit), strict=True):

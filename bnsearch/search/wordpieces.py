@@ -2,7 +2,7 @@
 
 A word's usual unit (one term in every field it is weighted in) reads, per segment and
 field, the term's posting slice, the field's per-doc multiplier and the slice's form
-flags (the engine's :data:`~.engine.Pieces`). :func:`pieces` gets them for every
+flags (the engine's :data:`~.engine.Pieces`). :func:`pieces_df` gets them for every
 segment from one compiled call (:func:`bnsearch.index._terms.word_pieces`) over a
 layout made once per fields and weights (per segment, the unit's fields with postings,
 their compiled term tables holding the postings, and their multipliers), instead of a
@@ -73,18 +73,14 @@ def layout(ctx: Context, unit: Unit) -> list[Any]:
     return made
 
 
-def pieces(ctx: Context, unit: Unit) -> list[Any] | None:
-    """Per segment, the unit's :data:`~.engine.Pieces` (None for a segment the caller
-    reads slice by slice), or None for all: not a word's unit, a term UTF-8 cannot hold,
-    or the compiled tables were not built."""
-    return pieces_df(ctx, unit)[0]
-
-
 def pieces_df(ctx: Context, unit: Unit) -> tuple[list[Any] | None, int]:
-    """:func:`pieces` and the unit's live documents over the snapshot, both from one
-    compiled call where the compiled count was built too (``_units.word_pieces_df``:
-    the engine's count, :func:`.unitstats.live_doc_freqs`, without a second call a new
-    word); the count is -1 where not counted here (the caller counts it)."""
+    """Per segment, the unit's :data:`~.engine.Pieces` (None for a segment the caller
+    reads slice by slice; None for all: not a word's unit, a term UTF-8 cannot hold, or
+    the compiled tables were not built), and the unit's live documents over the
+    snapshot, both from one compiled call where the compiled count was built too
+    (``_units.word_pieces_df``: the engine's count, :func:`.unitstats.live_doc_freqs`,
+    without a second call a new word); the count is -1 where not counted here (the
+    caller counts it)."""
     if _TERMS is None or unit.phrases:  # (:func:`word_term` without its call)
         return None, -1
     term = single_term(unit.terms)
