@@ -82,6 +82,13 @@ STEPS = (
     ("bnsearch.index.writer", "IndexWriter._adding_plan", "_adding_plan"),
     ("bnsearch.index.links", "SnapshotLinks.resolve_before", "resolve_before"),
     ("bnsearch.index.writer", "IndexWriter._joined_doc_maps", "_joined_doc_maps"),
+    ("bnsearch.index.writer", "IndexWriter._fixes", "_fixes"),
+    ("bnsearch.index.writer", "IndexWriter._analyzed_ahead", "_analyzed_ahead"),
+    ("bnsearch.index.segment", "SegmentReader._read_anchor_update", "_read_anchor_update"),
+    ("bnsearch.index.directory", "FSDirectory.write_manifest", "write_manifest"),
+    ("bnsearch.index.reader", "IndexReader.__init__", "IndexReader()"),
+    ("bnsearch.index.writer", "IndexWriter._reset_batch", "_reset_batch"),
+    ("bnsearch.index.writer", "IndexWriter._remove_unreferenced", "_remove_unreferenced"),
 )
 
 
