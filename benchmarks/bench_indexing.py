@@ -26,10 +26,11 @@ corpus's own word frequencies and body lengths (a unigram model, seeded). Up to 
 articles are generated before the clock starts; larger runs are generated in a stream
 (a million articles never sit in memory at once) and the generation time is subtracted.
 
-Runs for people: ``links-ab N [ROUNDS] [--one-process]`` (the same articles built with
-six related headlines each and without, each variant in its own process, the two started
-together, CPU per variant; ``--one-process``: interleaved in one process, as before the
-seventh session),
+Runs for people: ``links-ab N [ROUNDS] [--one-process | --apart]`` (the same articles
+built with six related headlines each and without, each variant in its own process, the
+two started together, CPU per variant, of it the system's, and minor page faults;
+``--apart``: one variant after the other; ``--one-process``: interleaved in one process,
+as before the seventh session),
 ``links-parts N`` (the two variants as ``links-ab`` builds them, with a timer around
 each of the writer's and builder's parts, :data:`LINK_PARTS`: where the links build's
 extra CPU goes, part by part, and each graph update and segment build's own) and
@@ -184,21 +185,29 @@ def interleaved_build(
     process, every writer open at once: ``batch`` articles are added to each writer in
     turn (the order flipped every round), then each commits in turn. Alternating keeps a
     shared machine's load on every variant alike. Returns per variant its wall and CPU
-    seconds (``time.process_time``: this process only) and ``ratio``: each variant's
-    CPU seconds over the first's."""
+    seconds (``time.process_time``: this process only), of them the system's
+    (``sys_seconds``: page faults and file writes, which vary with the machine's memory
+    state more than the rest) and the minor page faults (``page_faults``), and ``ratio``:
+    each variant's CPU seconds over the first's."""
     from bnsearch.index import Index
 
     names = list(variants)
     writers = {name: Index.create(variants[name][0]).writer() for name in names}
     wall = dict.fromkeys(names, 0.0)
     cpu = dict.fromkeys(names, 0.0)
+    system = dict.fromkeys(names, 0.0)
+    faults = dict.fromkeys(names, 0)
     longest = max(len(articles) for _, articles in variants.values())
 
     def timed(name: str, call: Callable[[], Any]) -> None:
+        used = resource.getrusage(resource.RUSAGE_SELF)
         began, began_cpu = time.perf_counter(), time.process_time()
         call()
         cpu[name] += time.process_time() - began_cpu
         wall[name] += time.perf_counter() - began
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        system[name] += after.ru_stime - used.ru_stime
+        faults[name] += after.ru_minflt - used.ru_minflt
 
     try:
         for round_no, low in enumerate(range(0, longest, batch)):
@@ -211,7 +220,12 @@ def interleaved_build(
         for writer in writers.values():
             writer.close()
     result: dict[str, Any] = {
-        name: {"seconds": round(wall[name], 2), "cpu_seconds": round(cpu[name], 2)}
+        name: {
+            "seconds": round(wall[name], 2),
+            "cpu_seconds": round(cpu[name], 2),
+            "sys_seconds": round(system[name], 2),
+            "page_faults": faults[name],
+        }
         for name in names
     }
     result["ratio_cpu"] = {name: round(cpu[name] / cpu[names[0]], 3) for name in names[1:]}
@@ -391,13 +405,19 @@ def variants_apart(
     return built
 
 
-def links_ab(size: int, rounds: int = 1, *, one_process: bool = False) -> dict[str, Any]:
+def links_ab(
+    size: int, rounds: int = 1, *, one_process: bool = False, apart: bool = False
+) -> dict[str, Any]:
     """The same ``size`` synthetic articles built without links and with six related
     headlines each, ``rounds`` times (the variants' order flipped each round); a run for
-    people: ``python benchmarks/bench_indexing.py links-ab N [ROUNDS] [--one-process]``.
+    people: ``python benchmarks/bench_indexing.py links-ab N [ROUNDS] [--one-process |
+    --apart]``.
 
     By default each variant builds in its own process (:func:`links_variant`), the two
-    started together: a variant's CPU seconds are then its own. In one process
+    started together: a variant's CPU seconds are then its own; ``apart``: one after the
+    other (the order flipped each round), so neither shares the machine with the other
+    (started together, the plain build ends first and the links build runs its last part
+    alone, on a machine then quieter). In one process
     (``one_process``, :func:`interleaved_build`) the writers share the process's caches
     (``title_key``'s, the analyzer's chunk cache): the links writer takes the title keys
     of headlines naming articles the plain writer has not reached yet, which the plain
@@ -405,7 +425,7 @@ def links_ab(size: int, rounds: int = 1, *, one_process: bool = False) -> dict[s
     variant reads cheaper than it is alone."""
     report: dict[str, Any] = {
         "articles": size,
-        "processes": "one" if one_process else "one a variant",
+        "processes": "one" if one_process else "one a variant" + (", apart" if apart else ""),
         "rounds": [],
     }
     if one_process:
@@ -420,17 +440,23 @@ def links_ab(size: int, rounds: int = 1, *, one_process: bool = False) -> dict[s
             began = time.strftime("%H:%M:%S UTC", time.gmtime())
             if one_process:
                 built = interleaved_build({name: (folder / name, pairs[name]) for name in order})
+            elif apart:
+                built = {name: variants_apart([name], size, folder)[name] for name in order}
             else:
                 built = variants_apart(order, size, folder)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         cpu = {name: built[name]["cpu_seconds"] for name in ("plain", "links")}
         wall = {name: built[name]["seconds"] for name in ("plain", "links")}
+        system = {name: built[name]["sys_seconds"] for name in ("plain", "links")}
+        faults = {name: built[name]["page_faults"] for name in ("plain", "links")}
         report["rounds"].append(
             {
                 "started": began,
                 "load": round(os.getloadavg()[0], 2),
                 "cpu_s": cpu,
+                "sys_s": system,
+                "page_faults": faults,
                 "wall_s": wall,
                 "ratio_cpu": round(cpu["links"] / cpu["plain"], 3),
                 "ratio_wall": round(wall["links"] / wall["plain"], 3),
@@ -472,16 +498,28 @@ LINK_PARTS: dict[str, tuple[str, str | None, str]] = {
 }
 #: Parts whose every call is listed too (they grow with the index, or not).
 PER_CALL_PARTS = ("graph updates", "segment builds")
+#: Parts whose minor page faults are counted too (``faults PART``: a few calls each; a
+#: part called an article would pay a ``getrusage`` an article).
+FAULTED_PARTS = (
+    "graph updates",
+    "commit",
+    "commit anchor update",
+    "text fields (add_docs)",
+    "segment builds",
+    "segment files",
+)
 
 
 def timed_parts() -> tuple[dict[str, float], dict[str, list[float]]]:
     """Wrap each function of :data:`LINK_PARTS` in a timer summing its process time
-    (CPU seconds of this process); returns the sums and, for
+    (CPU seconds of this process); returns the sums (with ``faults PART``: the minor
+    page faults of each part of :data:`FAULTED_PARTS`) and, for
     :data:`PER_CALL_PARTS`, each call's, both filled as the wrapped functions run. A
     recursive call is counted once (the outermost)."""
     import importlib
 
     sums: dict[str, float] = dict.fromkeys(LINK_PARTS, 0.0)
+    sums.update({f"faults {label}": 0.0 for label in FAULTED_PARTS})
     calls: dict[str, list[float]] = {label: [] for label in PER_CALL_PARTS}
 
     def wrapped(label: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -491,6 +529,8 @@ def timed_parts() -> tuple[dict[str, float], dict[str, list[float]]]:
             if depth[0]:
                 return function(*args, **kwargs)
             depth[0] += 1
+            faulted = label in FAULTED_PARTS
+            faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt if faulted else 0
             began = time.process_time()
             try:
                 return function(*args, **kwargs)
@@ -498,6 +538,9 @@ def timed_parts() -> tuple[dict[str, float], dict[str, list[float]]]:
                 spent = time.process_time() - began
                 depth[0] -= 1
                 sums[label] += spent
+                if faulted:
+                    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+                    sums[f"faults {label}"] += faults
                 if label in calls:
                     calls[label].append(round(spent, 3))
 
@@ -542,6 +585,8 @@ def links_parts(size: int) -> dict[str, Any]:
         "started": began,
         "load": round(os.getloadavg()[0], 2),
         "cpu_s": {"plain": plain["cpu_seconds"], "links": links["cpu_seconds"]},
+        "sys_s": {"plain": plain["sys_seconds"], "links": links["sys_seconds"]},
+        "page_faults": {"plain": plain["page_faults"], "links": links["page_faults"]},
         "ratio_cpu": round(links["cpu_seconds"] / plain["cpu_seconds"], 3),
         "extra_s": round(links["cpu_seconds"] - plain["cpu_seconds"], 2),
         "parts_s": {
@@ -628,8 +673,8 @@ if __name__ == "__main__":
         flags = [arg for arg in sys.argv[2:] if arg.startswith("--")]
         given = [arg for arg in sys.argv[2:] if not arg.startswith("--")]
         rounds_arg = int(given[1]) if len(given) > 1 else 1
-        one = "--one-process" in flags
-        print(json.dumps(links_ab(int(given[0]), rounds_arg, one_process=one)))
+        one, apart_arg = "--one-process" in flags, "--apart" in flags
+        print(json.dumps(links_ab(int(given[0]), rounds_arg, one_process=one, apart=apart_arg)))
         sys.exit(0)
     if sys.argv[1] == "links-variant":
         with_parts = "--parts" in sys.argv[5:]
