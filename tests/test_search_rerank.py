@@ -137,3 +137,29 @@ def test_pair_weights_are_their_words_idf_from_one_batch(index: Index) -> None:
     ]
     assert weights.dtype == np.float32
     assert weights.tolist() == [float(value) for value in expected]
+
+
+def test_a_new_plan_reads_the_fields_of_its_weights(index: Index) -> None:
+    """A plan made by :func:`.plan.rerank_plan` reads the rerank fields of the weights
+    it was made at (:func:`rerank.rerank_fields`, kept per weights: each new plan is
+    given them), a weights of other fields makes plans of those, and with
+    ``proximity`` off no plan has pairs, whatever weights were met before."""
+    from bnsearch.search.plan import prepare, rerank_plan
+
+    query = f"{WORDS[0]} {WORDS[1]} {WORDS[2]}"
+    searcher = Searcher(index.reader(), params=BM25FParams(proximity=0.35))
+    ctx = searcher._ctx
+    names = searcher._field_names
+    for weights, want in (
+        ({"title": 2.0, "body": 1.0}, ["title", "body"]),
+        ({"title": 1.0}, ["title"]),
+    ):
+        for _ in range(2):  # (the second: a plan met before, then a new plan at the same weights)
+            compiler = prepare(ctx, query, weights, names).compiler
+            made = rerank_plan(compiler, query)
+            assert made.pairs and made.memo["fields"] == want
+            assert rerank._fields(ctx, made, weights) == want
+            assert want == rerank.rerank_fields(ctx, weights)
+            ctx.rerank_plans.clear()
+    off = Searcher(index.reader(), params=BM25FParams(proximity=0.0))
+    assert rerank_plan(prepare(off._ctx, query, {"body": 1.0}, names).compiler, query).empty

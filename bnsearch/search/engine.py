@@ -152,8 +152,9 @@ class UnitArgs:
         self.blocks: dict[tuple[int, bool], Any] | None = None
         #: the core's arguments of the unit searched alone, per segment (what a
         #: combination of several lays end to end), by the matches to count before
-        #: skipping blocks (:meth:`Evaluator._segment_calls`)
-        self.alone: dict[int | None, list[Call]] = {}
+        #: skipping blocks (:meth:`Evaluator._segment_calls`); None until the unit is
+        #: searched alone (the words of a several-words query never are: no dict each)
+        self.alone: dict[int | None, list[Call]] | None = None
         #: ``(segment ordinal, weight, flag) ->`` the unit's joined memo in that segment
         #: (:meth:`Evaluator._joined`; None past the byte bound); None until one is
         #: asked for (only in segments of :data:`JOIN_MIN_DOCS`)
@@ -510,7 +511,7 @@ class Evaluator:
         ctx = self.ctx
         if len(units) == 1:  # a lone unit's arguments are its own (kept in its UnitArgs)
             record = ctx.units.get(id(units[0]))
-            if record is not None and record.unit is units[0]:
+            if record is not None and record.unit is units[0] and record.alone is not None:
                 alone: list[Call] | None = record.alone.get(skip_blocks)
                 if alone is not None:
                     return alone
@@ -584,7 +585,10 @@ class Evaluator:
                 kept = kept and self._phrases_kept(record.unit, record.pieces)
         if ctx.statistics is None and kept:
             if key is None:
-                records[0].alone[skip_blocks] = calls
+                alone_calls = records[0].alone
+                if alone_calls is None:
+                    alone_calls = records[0].alone = {}
+                alone_calls[skip_blocks] = calls
             else:
                 if len(ctx.calls) >= PARTS_CACHE_ENTRIES:
                     ctx.calls.clear()

@@ -12,13 +12,14 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
+from bnsearch.analysis import Analyzer
 from bnsearch.search import collect
 from bnsearch.search.compiler import Compiled, Compiler, Node, Unit
-from bnsearch.search.context import RERANK_PLANS_KEPT, Context
+from bnsearch.search.context import PER_WEIGHTS, RERANK_PLANS_KEPT, Context
 from bnsearch.search.engine import DocScores, Evaluated, Evaluator
 from bnsearch.search.parser import check_length, has_syntax, parse_query, words_query
 from bnsearch.search.query import Bool, Query, Term
-from bnsearch.search.rerank import RerankPlan, proximity_added, proximity_pairs
+from bnsearch.search.rerank import RerankPlan, proximity_added, proximity_pairs, rerank_fields
 
 #: Most distinct leaves a query may have; a longer user string is cut (and a note says so).
 MAX_CLAUSES = 1024
@@ -188,10 +189,22 @@ def rerank_plan(compiler: Compiler, text: str) -> RerankPlan:
     reads of the pair words' postings, beside the positions cache) serves every query
     of the same pairs, and a query of pairs met before makes no plan."""
     ctx = compiler.ctx
-    field = next((f for f in compiler.weights if ctx.has_postings(f)), None)
-    if field is None or not ctx.params.proximity > 0:
+    # (the analyzer of the first weighted field with postings, None when the rerank is
+    # off, and the fields it reads: per weights, kept with what is kept per weights)
+    per_weights = (PER_WEIGHTS, "rerank", compiler.weights_key)
+    found_per_weights: tuple[Analyzer | None, list[str]] | None = ctx.interned.get(per_weights)
+    if found_per_weights is None:
+        field = next((f for f in compiler.weights if ctx.has_postings(f)), None)
+        analyzer = None
+        if field is not None and ctx.params.proximity > 0:
+            analyzer = ctx.schema.analyzer(field)
+        found_per_weights = ctx.intern(
+            per_weights, (analyzer, rerank_fields(ctx, compiler.weights))
+        )
+    analyzer, fields = found_per_weights
+    if analyzer is None:
         return RerankPlan()
-    pairs = proximity_pairs(ctx.schema.analyzer(field), text)
+    pairs = proximity_pairs(analyzer, text)
     if not pairs:
         return RerankPlan()
     kept = ctx.rerank_plans
@@ -201,6 +214,7 @@ def rerank_plan(compiler: Compiler, text: str) -> RerankPlan:
         if len(kept) >= RERANK_PLANS_KEPT:
             kept.clear()
         found = kept[key] = RerankPlan(pairs=pairs)
+        found.memo["fields"] = fields  # (:func:`.rerank._fields`, per weights: no list made)
     return found
 
 

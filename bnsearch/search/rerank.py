@@ -180,14 +180,18 @@ def proximity_bonus(
     return proximity
 
 
+def rerank_fields(ctx: Context, weights: Mapping[str, float]) -> list[str]:
+    """The fields of ``weights`` whose positions the rerank reads (a field with
+    postings that keeps positions)."""
+    return [f for f in weights if ctx.has_postings(f) and ctx.schema[f].positions]
+
+
 def _fields(ctx: Context, plan: RerankPlan, weights: Mapping[str, float]) -> list[str]:
-    """The fields of ``weights`` whose positions the rerank reads (remembered in the
-    plan)."""
+    """:func:`rerank_fields` of ``weights``, remembered in the plan (which
+    :func:`.plan.rerank_plan` fills when it makes the plan: they are per weights)."""
     fields: list[str] | None = plan.memo.get("fields")
     if fields is None:
-        fields = plan.memo["fields"] = [
-            f for f in weights if ctx.has_postings(f) and ctx.schema[f].positions
-        ]
+        fields = plan.memo["fields"] = rerank_fields(ctx, weights)
     return fields
 
 
