@@ -48,6 +48,14 @@ extensions = [
         extra_compile_args=COMPILE_ARGS,
         optional=True,
     ),
+    Extension(  # a handful of docs' fields of values (bnsearch/index/builder.py)
+        "bnsearch.index._values",
+        ["bnsearch/index/_values.pyx"],
+        include_dirs=[np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=COMPILE_ARGS,
+        optional=True,
+    ),
     Extension(  # a stored block made into its rows (bnsearch/index/store.py)
         "bnsearch.index._rows",
         ["bnsearch/index/_rows.pyx"],

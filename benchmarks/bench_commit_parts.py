@@ -75,6 +75,8 @@ STEPS = (
     ("bnsearch.index.builder", "_value_postings", "_value_postings"),
     ("bnsearch.index.builder", "postings_fields", "postings_fields"),
     ("bnsearch.index.builder", "few_value_field", "few_value_field"),
+    ("bnsearch.index.builder", "value_fields", "value_fields"),
+    ("bnsearch.index.builder", "_value_entries", "_value_entries"),
     ("bnsearch.index.anchorfile", "_update_parts", "_update_parts"),
     ("bnsearch.index.anchorfile", "encode_string_tables", "encode_string_tables"),
     ("bnsearch.index.anchorfile", "written_update", "written_update"),

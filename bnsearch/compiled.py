@@ -1,7 +1,8 @@
 """Whether the compiled modules may be used: one rule for every room.
 
 The compiled modules (the query core and its companions in :mod:`bnsearch.search`, the
-term tables in :mod:`bnsearch.index`, the link graph's string confirmation in
+term tables, stored rows and a few docs' fields of values in :mod:`bnsearch.index`, the
+link graph's string confirmation in
 :mod:`bnsearch.articles`) are optional: where one was not built, or when the
 environment variable ``BNSEARCH_PURE_PYTHON`` is set (to anything but ``0`` or empty),
 the numpy/Python code beside it runs, the reference the compiled code is tested against.

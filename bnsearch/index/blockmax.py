@@ -67,6 +67,24 @@ def block_maxima(
     indptr: Array, docs: Array, tfs: Array, norms: Array, forms: Array | None
 ) -> dict[str, Array]:
     """The block arrays (by name, see :data:`NAMES`) of one field's postings."""
+    if len(docs) <= BLOCK:  # no term has a block (a commit's one-article segment):
+        # the empty arrays without the dozen numpy calls that find none
+        empty = np.zeros(0, dtype=np.uint8)
+        few: dict[str, Array] = {
+            "blockptr": np.zeros(len(indptr), dtype=_pointer_dtype(0)),
+            "blocktf": np.zeros(0, dtype=np.asarray(tfs).dtype),
+            "blocknorm": empty,
+        }
+        if forms is not None:
+            few["blockforms"] = empty.copy()
+        return few
+    return _block_maxima(indptr, docs, tfs, norms, forms)
+
+
+def _block_maxima(
+    indptr: Array, docs: Array, tfs: Array, norms: Array, forms: Array | None
+) -> dict[str, Array]:
+    """:func:`block_maxima` computed for any number of postings."""
     pointer, starts, ends = _blocks(indptr)
     out: dict[str, Array] = {"blockptr": pointer.astype(_pointer_dtype(int(pointer[-1])))}
     if len(starts):
@@ -86,7 +104,10 @@ def block_maxima(
 
 
 def _pointer_dtype(largest: int) -> type[np.integer[Any]]:
-    return np.uint32 if largest <= np.iinfo(np.uint32).max else np.int64
+    return np.uint32 if largest <= _UINT32_MAX else np.int64
+
+
+_UINT32_MAX = 2**32 - 1
 
 
 def problems(

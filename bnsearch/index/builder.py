@@ -40,6 +40,7 @@ from bnsearch.arrays import run_positions
 from bnsearch.articles import Article
 from bnsearch.articles.links import KeyedArticle
 from bnsearch.articles.model import link_headline
+from bnsearch.compiled import optional_module
 from bnsearch.index import blockmax, wordspans
 from bnsearch.index.linkmaps import build_maps
 from bnsearch.index.links import title_key
@@ -839,10 +840,7 @@ def few_anchor_groups(
             continue
         if spec.kind != TEXT:
             return None
-        postings, lengths, forms = _value_postings(schema, spec, groups)
-        sizes = [len(group) for group in groups]
-        fields = postings_fields(spec, postings, lengths, sizes, forms)
-        for number, arrays in enumerate(fields):
+        for number, arrays in enumerate(value_fields(schema, spec, groups)):
             found[number].update(arrays)
     return found
 
@@ -850,19 +848,49 @@ def few_anchor_groups(
 #: One group's postings of a field: term -> doc -> ``[form flags, *positions]``, each
 #: term's docs ascending (:func:`postings_fields`).
 GroupPostings = dict[str, dict[int, list[int]]]
+#: Every group's docs' values' chunks (group -> doc -> value -> chunks).
+_Chunked = list[list[list[list[str]]]]
+#: Per surface form its (term or ``None``, form flag); ``None`` -> ``(None, 0)``.
+_StemOf = dict[str | None, tuple[str | None, int]]
+
+#: The compiled twin of :func:`_value_postings` + :func:`postings_fields`, or ``None``.
+_VALUES = optional_module("bnsearch.index._values")
 
 
-def _value_postings(
+def value_fields(
     schema: Schema, spec: FieldSpec, groups: Sequence[Sequence[Sequence[str]]]
-) -> tuple[list[GroupPostings], list[int], bool]:
-    """The postings of text field ``spec`` (fed by values: headlines) over groups of
-    docs' values, by one analysis of all their chunks (the analyzer's chunk cache) and
-    one pass in Python: per group, term -> doc -> ``[form flags, *positions]`` (each
-    term's docs ascending: they are visited in order), each doc's length (one group
-    after the other), and whether the field keeps form flags. The
-    positions and terms the builder's chunk tables give (:meth:`ChunkTable.add_values`):
-    :data:`POSITION_GAP` empty positions between two values, a dropped word's position
-    kept empty."""
+) -> list[dict[str, Any]]:
+    """Per group of docs' values (headlines), the arrays (by file stem, terms as a list)
+    of text field ``spec`` over that group's docs (numbered from 0): those
+    :func:`postings_fields` makes of :func:`_value_postings` (the reference), made by
+    the compiled :mod:`._values` where it is built, from the same analysis
+    (:func:`_value_entries`) in one call."""
+    if _VALUES is None:
+        postings, lengths, forms = _value_postings(schema, spec, groups)
+        return postings_fields(spec, postings, lengths, [len(group) for group in groups], forms)
+    chunked, entries, stem_of, forms = _value_entries(schema, spec, groups)
+    found: list[dict[str, Any]] = _VALUES.value_groups(
+        chunked,
+        entries,
+        stem_of,
+        POSITION_GAP,
+        forms,
+        spec.positions,
+        f"fld.{spec.name}.",
+        encode_lengths,
+        small_uint,
+        doc_id_dtype,
+    )
+    return found
+
+
+def _value_entries(
+    schema: Schema, spec: FieldSpec, groups: Sequence[Sequence[Sequence[str]]]
+) -> tuple[_Chunked, list[tuple[str | None, ...]], _StemOf, bool]:
+    """The analysis of groups of docs' values for text field ``spec``: every value's
+    chunks (group -> doc -> value -> chunks), every chunk's surfaces in turn (one call
+    of the analyzer's chunk cache), each surface's (term, form flag) (one stemming call
+    over the distinct ones), and whether the field keeps form flags."""
     split = inflection_split(schema.analyzer(spec.name))
     surfaces = split.surfaces if split else schema.analyzer(spec.name)
     chunked = [[[value.split() for value in values] for values in group] for group in groups]
@@ -871,11 +899,26 @@ def _value_postings(
     )
     words = list(dict.fromkeys(t for entry in entries for t in entry if t is not None))
     if split is None:
-        stem_of: dict[str | None, tuple[str | None, int]] = {t: (t, 0) for t in words}
+        stem_of: _StemOf = {t: (t, 0) for t in words}
     else:
         stems, flags = split.terms_and_flags(words)
         stem_of = dict(zip(words, zip(stems, flags, strict=True), strict=True))
     stem_of[None] = (None, 0)
+    return chunked, entries, stem_of, split is not None
+
+
+def _value_postings(
+    schema: Schema, spec: FieldSpec, groups: Sequence[Sequence[Sequence[str]]]
+) -> tuple[list[GroupPostings], list[int], bool]:
+    """The postings of text field ``spec`` (fed by values: headlines) over groups of
+    docs' values, by one analysis of all their chunks (:func:`_value_entries`) and
+    one pass in Python: per group, term -> doc -> ``[form flags, *positions]`` (each
+    term's docs ascending: they are visited in order), each doc's length (one group
+    after the other), and whether the field keeps form flags. The
+    positions and terms the builder's chunk tables give (:meth:`ChunkTable.add_values`):
+    :data:`POSITION_GAP` empty positions between two values, a dropped word's position
+    kept empty."""
+    chunked, entries, stem_of, forms = _value_entries(schema, spec, groups)
     terms = iter(entries)
     postings: list[GroupPostings] = []
     lengths = []
@@ -907,7 +950,7 @@ def _value_postings(
                     found[doc] = held
             lengths.append(count)
         postings.append(table)
-    return postings, lengths, split is not None
+    return postings, lengths, forms
 
 
 def few_value_field(
@@ -916,27 +959,24 @@ def few_value_field(
     """The arrays (by stem within the field, in :func:`build_field`'s order) and
     statistics :func:`build_field` gives text field ``spec`` fed by values (related
     headlines, anchors) over a handful of ``docs`` (each its values), by
-    :func:`_value_postings` and :func:`postings_fields` (the block maxima added):
+    :func:`value_fields` (the block maxima added):
     a commit's one-article segment, where the chunk table's numpy calls cost many times
     the work. ``None`` for a field that is not such (a keyword field, or one keeping
     word spans)."""
     if spec.kind != TEXT or spec.source not in VALUE_SOURCES or keeps_spans(spec):
         return None
-    postings, lengths, forms = _value_postings(schema, spec, [docs])
-    (built,) = postings_fields(spec, postings, lengths, [len(docs)], forms)
-    got = {stem.removeprefix(f"fld.{spec.name}."): value for stem, value in built.items()}
-    arrays: dict[str, Any] = {
-        key: got[key] for key in ("terms", "indptr", "docs", "tfs", "forms") if key in got
-    }
-    arrays["norms"], arrays["lens"] = got["norms"], got["lens"]
+    (built,) = value_fields(schema, spec, [docs])
+    prefix = f"fld.{spec.name}."
+    keys = ("terms", "indptr", "docs", "tfs", "forms", "norms", "lens")
+    arrays: dict[str, Any] = {key: built[prefix + key] for key in keys if prefix + key in built}
     arrays.update(
         blockmax.block_maxima(
             arrays["indptr"], arrays["docs"], arrays["tfs"], arrays["norms"], arrays.get("forms")
         )
     )
     if spec.positions:
-        arrays["pos"], arrays["posptr"] = got["pos"], got["posptr"]
-    tokens = sum(lengths)
+        arrays["pos"], arrays["posptr"] = built[prefix + "pos"], built[prefix + "posptr"]
+    tokens = sum(arrays["lens"].tolist())
     stats = {
         "terms": len(arrays["terms"]),
         "postings": len(arrays["docs"]),
@@ -974,11 +1014,11 @@ def postings_fields(
     of text field ``spec`` over that group's docs holding its ``postings[g]``: term ->
     doc (ascending) -> ``[form flags, *positions]`` (a posting's frequency is its
     number of positions; a caller whose field keeps none passes that many zeros). The
-    one place a handful of docs' postings become a field's arrays by a pass in Python:
-    :func:`few_anchor_groups` (their arrays are :func:`sorted_postings_fields`'): each
-    group's terms sorted, one pass over every group's postings, one array of each kind,
-    cut per group (a commit's gained headlines for several segments: its fixed numpy
-    work once, not once a segment)."""
+    one place a handful of docs' postings become a field's arrays by a pass in Python
+    (:func:`value_fields`' reference, the compiled :mod:`._values` its twin; the arrays
+    are :func:`sorted_postings_fields`'): each group's terms sorted, one pass over
+    every group's postings, one array of each kind, cut per group (a commit's gained
+    headlines for several segments: its fixed numpy work once, not once a segment)."""
     # one pass over the postings in (group, term, doc) order: the term table and its
     # pointers, each group's first term, each posting's doc, frequency, flags, positions
     terms: list[str] = []
