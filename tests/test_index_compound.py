@@ -280,6 +280,22 @@ def test_crafted_compound_tables_are_refused_before_any_view(table: bytes, messa
         _read(data)
 
 
+def test_a_table_cut_anywhere_or_lengthened_is_refused_by_its_bounds_checks() -> None:
+    """Each field of an entry is bounds-checked before it is read: a table cut at any
+    byte (its checksum made to match) is "cut short" (or claims too many arrays for
+    its length), never a struct or index error; a byte more is "trailing bytes"."""
+    arrays = {"a": np.arange(5, dtype=np.uint16), "bb": np.zeros((2, 3), dtype=np.int64)}
+    data = _file(arrays)
+    at, length = struct.unpack_from("<QI", data, len(data) - 24)
+    table = bytes(data[at : at + length])
+    assert set(_read(_with_table(data, table))) == {"a", "bb"}
+    for cut in range(len(table)):
+        with pytest.raises(IndexFormatError, match=r"cut short|claims"):
+            _read(_with_table(data, table[:cut]))
+    with pytest.raises(IndexFormatError, match="trailing bytes"):
+        _read(_with_table(data, table + b"\0"))
+
+
 def test_crafted_deletion_file_cannot_allocate_what_it_does_not_hold() -> None:
     import io
 

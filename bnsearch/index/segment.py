@@ -518,7 +518,7 @@ class _FieldArrays:
             if per_doc is not None and len(per_doc) != max_doc:
                 fail(f"{len(per_doc)} {label} for {max_doc} docs")
         if self.facet is not None and len(self.facet):
-            low, high = int(self.facet.min()), int(self.facet.max())
+            low, high = _low_high(self.facet)
             if low < -1 or high >= terms:
                 fail(f"facet values {low}..{high} outside -1..{terms - 1}")
         if self.posptr is not None and self.pos is not None:
@@ -537,10 +537,10 @@ class _FieldArrays:
             ):
                 fail("block maxima do not match the terms")
         if postings and len(self.docs):
-            low, high = int(self.docs.min()), int(self.docs.max())
+            low, high = _low_high(self.docs)
             if low < 0 or high >= max_doc:
                 fail(f"doc ids {low}..{high} outside 0..{max_doc - 1}")
-            if int(self.tfs.min()) <= 0:
+            if _low_high(self.tfs)[0] <= 0:
                 fail("zero term frequency")
             if self.posptr is not None:
                 ends = np.zeros(len(self.tfs) + 1, dtype=np.int64)
@@ -555,8 +555,30 @@ def _check_pointers(pointers: Array, count: int, total: int, fail: Any, label: s
         fail(f"{len(pointers)} {label} for {count} entries")
     elif int(pointers[0]) != 0 or int(pointers[-1]) != total:
         fail(f"{label} run {int(pointers[0])}..{int(pointers[-1])}, expected 0..{total}")
-    elif count and bool(np.any(pointers[1:] < pointers[:-1])):
+    elif count and _descends(pointers):
         fail(f"{label} are not ascending")
+
+
+#: arrays up to this length are checked as lists: numpy's cost a call (~3 us for a
+#: slice, a compare and a reduction) is most of a short array's check, and a small
+#: segment (a commit's one article) has some fifty short arrays checked on open
+_SHORT = 64
+
+
+def _descends(values: Array) -> bool:
+    """Whether some value of the 1-d array ``values`` is below the one before it."""
+    if len(values) <= _SHORT:
+        listed = values.tolist()
+        return bool(listed != sorted(listed))
+    return bool(np.any(values[1:] < values[:-1]))
+
+
+def _low_high(values: Array) -> tuple[int, int]:
+    """The least and the greatest value of the non-empty 1-d array ``values``."""
+    if len(values) <= _SHORT:
+        listed = values.tolist()
+        return min(listed), max(listed)
+    return int(values.min()), int(values.max())
 
 
 def _check_table(blob: Array, offsets: Array, count: int | None, fail: Any, label: str) -> int:
@@ -836,9 +858,11 @@ class SegmentReader:
             _check_table(*table, edges, fail, f"link {part}s")
         if self._link_headlines is not None:
             _check_table(*self._link_headlines, edges, fail, "link headlines")
-        if edges and (int(self.link_src.min()) < 0 or int(self.link_src.max()) >= max_doc):
-            fail("a link's source doc is out of range")
-        if edges > 1 and bool(np.any(self.link_src[1:] < self.link_src[:-1])):
+        if edges:
+            low, high = _low_high(self.link_src)
+            if low < 0 or high >= max_doc:
+                fail("a link's source doc is out of range")
+        if edges > 1 and _descends(self.link_src):
             fail("link edges are not grouped by source doc")
         if self._published is not None and (
             len(self._published) != max_doc or self._published.dtype != np.int64
@@ -860,9 +884,7 @@ class SegmentReader:
                 f"the stored-block index ends at ({int(starts[-1])}, {int(firsts[-1])}), "
                 f"expected ({len(store_bin)}, {max_doc})"
             )
-        if len(store_idx) > 1 and (
-            bool(np.any(starts[1:] < starts[:-1])) or bool(np.any(firsts[1:] < firsts[:-1]))
-        ):
+        if len(store_idx) > 1 and (_descends(starts) or _descends(firsts)):
             fail("the stored-block index is not ascending")
 
     def has_array(self, stem: str) -> bool:
