@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import weakref
-from collections.abc import Callable, Collection, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -483,19 +483,15 @@ class SnapshotLinks:
             found = self._maps[ordinal] = segment_link_maps(self.segments[ordinal])
         return found
 
-    def made_maps(self, among: Container[object] | None = None) -> dict[object, SegmentLinkMaps]:
+    def made_maps(self) -> dict[object, SegmentLinkMaps]:
         """The :class:`SegmentLinkMaps` made so far, by their segment's
         :attr:`~.SegmentReader.arrays_key`: a writer's next view of the same segments
         takes them (``made``) instead of making each again (they hold what the arrays
-        alone decide: deleted docs included, every view filters by its live masks).
-        ``among``: only those whose key is in it (one pass, not a dict filtered again)."""
-        pairs = zip(self.segments, self._maps, strict=True)
-        if among is None:
-            return {segment.arrays_key: maps for segment, maps in pairs if maps is not None}
+        alone decide: deleted docs included, every view filters by its live masks)."""
         return {
-            key: maps
-            for segment, maps in pairs
-            if maps is not None and (key := segment.arrays_key) in among
+            segment.arrays_key: maps
+            for segment, maps in zip(self.segments, self._maps, strict=True)
+            if maps is not None
         }
 
     def is_live(self, article_id: str) -> bool:

@@ -274,7 +274,7 @@ class IndexWriter:
         # the last view of the links (_view) and the state it was made in: _state counts
         # the batch's adds and deletes (a landed segment changes len(self._working))
         self._state = 0
-        self._keep_maps(publishing=True)
+        self._keep_maps()
         self._kept_view = None
 
     def _clear_buffer(self) -> None:
@@ -855,7 +855,7 @@ class IndexWriter:
         readers = [w.reader for w in self._working]
         lives = [self._live_mask(w) for w in self._working]
         joined = self._joined_doc_maps(readers)
-        self._keep_maps(publishing=False)
+        self._keep_maps()
         view = SnapshotLinks(
             readers,
             self._find_live,
@@ -867,24 +867,14 @@ class IndexWriter:
         self._kept_view = (state, view)
         return view
 
-    def _keep_maps(self, *, publishing: bool) -> None:
+    def _keep_maps(self) -> None:
         """Keep the segment lookups the last view made (:meth:`.SnapshotLinks.made_maps`)
         for the next view, of this batch or the next: the segments a commit leaves as
-        they are need not make theirs again. ``publishing`` (a new batch): only those of
-        segments in the batch are kept (a segment merged away is not held open by them);
-        a view of the same batch needs no such filter (a view's maps are of its own
-        segments, and a new view asks only for its segments' maps), nor a new dict when
-        no view was made since."""
-        view = self._kept_view
-        if publishing:
-            current = {working.reader.arrays_key for working in self._working}
-            if view is not None:
-                self._made_maps = view[1].made_maps(current)
-            else:
-                made = self._made_maps
-                self._made_maps = {key: maps for key, maps in made.items() if key in current}
-        elif view is not None:
-            self._made_maps = view[1].made_maps()
+        they are need not make theirs again. Only those of segments in the batch are
+        kept (a segment merged away is not held open by them)."""
+        made = self._kept_view[1].made_maps() if self._kept_view is not None else self._made_maps
+        current = {working.reader.arrays_key for working in self._working}
+        self._made_maps = {key: maps for key, maps in made.items() if key in current}
 
     def _joined_doc_maps(self, readers: Sequence[SegmentReader]) -> JoinedDocMaps | None:
         """The title and URL maps of the big segments among ``readers`` joined
