@@ -22,15 +22,10 @@ from bnsearch.articles import Article
 from bnsearch.index import Index, blockmax
 from bnsearch.index import builder as builder_module
 from bnsearch.index.builder import (
-    POSITION_GAP,
-    _value_entries,
-    _value_postings,
-    doc_id_dtype,
-    postings_fields,
     small_uint,
     value_fields,
+    value_fields_by,
 )
-from bnsearch.index.norms import encode_lengths
 from bnsearch.index.schema import FieldSpec, Schema, news_schema
 
 compiled = pytest.importorskip("bnsearch.index._values")
@@ -43,25 +38,11 @@ def _text_value_specs(schema: Schema) -> list[FieldSpec]:
 
 
 def _reference(schema: Schema, spec: FieldSpec, groups: Any) -> list[dict[str, Any]]:
-    postings, lengths, forms = _value_postings(schema, spec, groups)
-    return postings_fields(spec, postings, lengths, [len(group) for group in groups], forms)
+    return value_fields_by(None, schema, spec, groups)
 
 
 def _compiled(schema: Schema, spec: FieldSpec, groups: Any) -> list[dict[str, Any]]:
-    chunked, entries, stem_of, forms = _value_entries(schema, spec, groups)
-    found: list[dict[str, Any]] = compiled.value_groups(
-        chunked,
-        entries,
-        stem_of,
-        POSITION_GAP,
-        forms,
-        spec.positions,
-        f"fld.{spec.name}.",
-        encode_lengths,
-        small_uint,
-        doc_id_dtype,
-    )
-    return found
+    return value_fields_by(compiled, schema, spec, groups)
 
 
 def _same_groups(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:

@@ -865,11 +865,19 @@ def value_fields(
     :func:`postings_fields` makes of :func:`_value_postings` (the reference), made by
     the compiled :mod:`._values` where it is built, from the same analysis
     (:func:`_value_entries`) in one call."""
-    if _VALUES is None:
+    return value_fields_by(_VALUES, schema, spec, groups)
+
+
+def value_fields_by(
+    compiled: Any, schema: Schema, spec: FieldSpec, groups: Sequence[Sequence[Sequence[str]]]
+) -> list[dict[str, Any]]:
+    """:func:`value_fields` made by the compiled module ``compiled``, or by the
+    reference where it is ``None`` (the tests ask for each)."""
+    if compiled is None:
         postings, lengths, forms = _value_postings(schema, spec, groups)
         return postings_fields(spec, postings, lengths, [len(group) for group in groups], forms)
     chunked, entries, stem_of, forms = _value_entries(schema, spec, groups)
-    found: list[dict[str, Any]] = _VALUES.value_groups(
+    found: list[dict[str, Any]] = compiled.value_groups(
         chunked,
         entries,
         stem_of,
