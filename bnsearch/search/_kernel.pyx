@@ -3709,3 +3709,90 @@ cdef int _proximity_into(
         _give_slots(&s)
         free(s.occ)
     return 0
+
+
+def rerank_tables(tuple pairs):
+    """A rerank plan's tables from its pairs (``(gap, first, second)``, gap 0-2), in one
+    call: ``(label, terms, pair_row)``, the twin of :func:`.rerank._tables` (the
+    reference): every word of a pair -> its row, first seen first; those words in that
+    order; ``pair_row[first row, second row, gap]`` -> the pair's index, or -1 (int64)."""
+    cdef dict label = {}
+    cdef Py_ssize_t n = len(pairs), size, row, a, b, i, gap
+    cdef tuple pair
+    cdef object first, second
+    for pair in pairs:
+        first = pair[1]
+        second = pair[2]
+        if first not in label:
+            label[first] = len(label)
+        if second not in label:
+            label[second] = len(label)
+    size = len(label)
+    cdef cnp.npy_intp dims[3]
+    dims[0] = size
+    dims[1] = size
+    dims[2] = 3
+    cdef cnp.ndarray table = cnp.PyArray_EMPTY(3, dims, cnp.NPY_INT64, 0)
+    cdef int64_t* cells = <int64_t*>cnp.PyArray_DATA(table)
+    for i in range(size * size * 3):
+        cells[i] = -1
+    for row in range(n):
+        pair = pairs[row]
+        gap = pair[0]
+        if gap < 0 or gap > 2:
+            raise ValueError("a pair's gap must be 0, 1 or 2")
+        a = label[pair[1]]
+        b = label[pair[2]]
+        cells[(a * size + b) * 3 + gap] = row
+    return label, tuple(label), table
+
+
+def pair_weights(
+    tuple pairs, dict label, tuple terms, list fields, object doc_freq, object idf,
+    float proximity,
+):
+    """Per pair, its weight (float32), in one call: the twin of
+    :func:`.rerank._pair_weights` (the reference). Each word of ``terms`` (by row of
+    ``label``) takes its largest ``doc_freq(field, word)`` over ``fields`` (as
+    :meth:`.Context.max_doc_freqs`) and its ``idf`` of that; a pair's distinct words'
+    idfs are summed in float64, rounded to float32 and multiplied by ``proximity`` in
+    float32."""
+    cdef Py_ssize_t n = len(pairs), n_terms = len(terms), row, t
+    cdef list term_idf = []
+    cdef object best, found
+    for t in range(n_terms):
+        best = 0
+        for field in fields:
+            found = doc_freq(field, terms[t])
+            if found > best:
+                best = found
+        term_idf.append(idf(best))
+    cdef cnp.npy_intp dims = n
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &dims, cnp.NPY_FLOAT32, 0)
+    cdef float* at = <float*>cnp.PyArray_DATA(out)
+    cdef tuple pair
+    cdef double summed
+    for row in range(n):
+        pair = pairs[row]
+        summed = <double>term_idf[<Py_ssize_t>label[pair[1]]]
+        if pair[2] != pair[1]:
+            summed = summed + <double>term_idf[<Py_ssize_t>label[pair[2]]]
+        at[row] = (<float>summed) * proximity
+    return out
+
+
+def proximity_pairs(list sequence):
+    """The adjacent word pairs of a query's term sequence (one entry a word position:
+    its term, or None where the analyzer dropped it), each once, in one call: the twin
+    of :func:`.rerank.proximity_pairs`' loop (the reference)."""
+    cdef dict pairs = {}
+    cdef Py_ssize_t at = -3, position = 0
+    cdef object last = "", term
+    for term in sequence:
+        if term is not None:
+            if position - at <= 2:
+                pairs[(position - at, last, term)] = None
+            at = position
+            last = term
+        position += 1
+    return tuple(pairs)

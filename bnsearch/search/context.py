@@ -121,6 +121,8 @@ class Context:
         self._doc_freq: Callable[[str, str], int] = (
             reader.doc_freq if statistics is None else self._global_doc_freq
         )
+        #: :meth:`doc_freq` without its own call (the compiled pair weights call it)
+        self.doc_freq_of = self._doc_freq
 
     def intern(self, key: tuple[Any, ...], value: Any) -> Any:
         """The value kept under ``key``, or ``value`` (then kept): one object for one

@@ -48,10 +48,15 @@ Pair = tuple[int, str, str]
 def proximity_pairs(analyzer: Analyzer, text: str) -> tuple[Pair, ...]:
     """Adjacent word pairs of a query, each once: ``(gap, first, second)``; ``gap``
     counts dropped stopwords between them plus one (so ``1`` means side by side)."""
+    sequence = analyzer.term_sequence(text)
+    core = kernel.core
+    if core is not None:  # (the same loop in one call)
+        found: tuple[Pair, ...] = core.proximity_pairs(sequence)
+        return found
     pairs: dict[Pair, None] = {}
     at = -3  # (the position of the last word kept: none yet)
     last = ""
-    for position, term in enumerate(analyzer.term_sequence(text)):
+    for position, term in enumerate(sequence):
         if term is not None:
             if position - at <= 2:
                 pairs[(position - at, last, term)] = None
@@ -76,25 +81,17 @@ class RerankPlan:
 
     def __init__(self, pairs: tuple[Pair, ...] = ()) -> None:
         self.pairs = pairs
-        label: dict[str, int] = {}
-        for _, first, second in pairs:  # (a loop: no generator and dict.fromkeys)
-            if first not in label:
-                label[first] = len(label)
-            if second not in label:
-                label[second] = len(label)
-        size = len(label)
-        table = np.full(size * size * 3, -1, dtype=np.int64)
-        for row, (gap, first, second) in enumerate(pairs):
-            table[(label[first] * size + label[second]) * 3 + gap] = row
+        core = kernel.core
+        label, terms, table = _tables(pairs) if core is None else core.rerank_tables(pairs)
         #: every word of a pair -> its row (first seen first)
-        self.label = label
+        self.label: dict[str, int] = label
         #: the words of :attr:`label` in its order
-        self.terms = terms = tuple(label)
+        self.terms: tuple[str, ...] = terms
         #: :attr:`terms` as a segment's term tables take them
         #: (:meth:`SegmentReader.position_runs`)
         self.encoded = encoded_terms(terms)
         #: ``[first row, second row, gap]`` -> the pair's index in :attr:`pairs`, or -1
-        self.pair_row: npt.NDArray[np.int64] = table.reshape(size, size, 3)
+        self.pair_row: npt.NDArray[np.int64] = table
         self.memo: dict[Any, Any] = {}
 
     def __repr__(self) -> str:
@@ -110,6 +107,26 @@ class RerankPlan:
     @property
     def empty(self) -> bool:
         return not self.pairs
+
+
+def _tables(
+    pairs: tuple[Pair, ...],
+) -> tuple[dict[str, int], tuple[str, ...], npt.NDArray[np.int64]]:
+    """A plan's ``(label, terms, pair_row)`` (see :class:`RerankPlan`) with numpy: the
+    reference of the compiled core's ``rerank_tables``, which a new plan calls instead
+    where the core runs (one call: this loop's numpy store a pair was most of a new
+    plan's tables)."""
+    label: dict[str, int] = {}
+    for _, first, second in pairs:  # (a loop: no generator and dict.fromkeys)
+        if first not in label:
+            label[first] = len(label)
+        if second not in label:
+            label[second] = len(label)
+    size = len(label)
+    table = np.full(size * size * 3, -1, dtype=np.int64)
+    for row, (gap, first, second) in enumerate(pairs):
+        table[(label[first] * size + label[second]) * 3 + gap] = row
+    return label, tuple(label), table.reshape(size, size, 3)
 
 
 def proximity_added(
@@ -200,15 +217,22 @@ def _pair_weights(ctx: Context, plan: RerankPlan, fields: list[str]) -> FloatArr
     ``proximity`` (remembered in the plan)."""
     weight: FloatArray | None = plan.memo.get("weight")
     if weight is None:
-        word_idf = ctx.idf
-        # each pair word's df: the largest over the fields (its idf the context's memo),
-        # all the plan's words in one call, by row
-        term_idf = [word_idf(df) for df in ctx.max_doc_freqs(fields, plan.terms)]
-        label = plan.label
-        pair_idf = [
-            term_idf[label[a]] + (term_idf[label[b]] if b != a else 0.0) for _, a, b in plan.pairs
-        ]
-        weight = np.array(pair_idf, dtype=np.float32) * ctx.proximity
+        core = kernel.core
+        if core is not None:  # (the same figures and sums in one call)
+            weight = core.pair_weights(
+                plan.pairs, plan.label, plan.terms, fields, ctx.doc_freq_of, ctx.idf, ctx.proximity
+            )
+        else:
+            word_idf = ctx.idf
+            # each pair word's df: the largest over the fields (its idf the context's
+            # memo), all the plan's words in one call, by row
+            term_idf = [word_idf(df) for df in ctx.max_doc_freqs(fields, plan.terms)]
+            label = plan.label
+            pair_idf = [
+                term_idf[label[a]] + (term_idf[label[b]] if b != a else 0.0)
+                for _, a, b in plan.pairs
+            ]
+            weight = np.array(pair_idf, dtype=np.float32) * ctx.proximity
         plan.memo["weight"] = weight
     return weight
 
