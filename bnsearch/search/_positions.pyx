@@ -13,6 +13,7 @@ a term's offsets (for the rerank) cost one pass in C. The numpy code of
 import numpy as np
 
 cimport numpy as cnp
+from cpython.pyport cimport PY_SSIZE_T_MAX
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
 from libc.stdlib cimport free, malloc
 
@@ -83,6 +84,48 @@ def term_offsets(object tfs, int64_t first):
     for i in range(n):
         at += _count_at(data, kind, i)
         o[i + 1] = at
+    return out
+
+
+#: ``TermTable.position_runs``' ``walk`` that gives every term's tfs.
+cdef Py_ssize_t _EVERY = PY_SSIZE_T_MAX
+
+
+def phrase_pieces(object phrases, dict encoded, list layout):
+    """A phrase's :data:`~bnsearch.search.engine.Pieces` in every segment from one call
+    (:func:`bnsearch.search.phrases.pieces_df`): ``layout`` holds per segment a list of
+    ``(field, table, positions, multiplier)`` (the unit's phrase fields with postings,
+    each field's term table holding its positions, ``TermTable.position_runs``, and its
+    position array) or None (then None in its place); ``phrases`` the unit's phrases by
+    field, ``encoded`` their words by field as ``position_runs`` takes them. Per segment
+    ``(parts, docs, tfs, multipliers, forms)``: per field where the phrase occurs the
+    slice ``(field, docs, freqs, -1)`` (:func:`phrase_frequencies`), its docs and
+    frequencies, the field's multiplier and None (a phrase has no form flags). The twin
+    of the engine's reads field by field (``Evaluator._read_parts``, the phrase read
+    by ``bnsearch.search.phrases.phrase_frequencies``)."""
+    cdef list out = [], parts, docs, tfs, mults, forms, docs_of
+    cdef tuple runs
+    cdef object phrase, found_docs, found_freqs
+    for fields in layout:
+        if fields is None:  # (a segment the caller reads field by field)
+            out.append(None)
+            continue
+        parts, docs, tfs, mults, forms = [], [], [], [], []
+        for field, table, positions, multiplier in fields:
+            phrase = phrases[field]
+            runs = table.position_runs(encoded[field], _EVERY)
+            docs_of = runs[0]
+            if len(docs_of) < len(phrase):  # (a word the field does not hold)
+                continue
+            found_docs, found_freqs = phrase_frequencies(docs_of, runs[1], phrase, positions)
+            if not len(found_docs):
+                continue
+            parts.append((field, found_docs, found_freqs, -1))
+            docs.append(found_docs)
+            tfs.append(found_freqs)
+            mults.append(multiplier)
+            forms.append(None)
+        out.append((parts, docs, tfs, mults, forms))
     return out
 
 

@@ -372,7 +372,22 @@ def word_pieces_df(object word_pieces, bytes term, list layout, list lives, list
     over the snapshot (:func:`live_doc_freqs`' count of them), from one call a new word;
     the count is -1 where a segment's pieces are None (read slice by slice: the caller
     counts them)."""
-    cdef list pieces = word_pieces(term, layout)
+    return _pieces_df(word_pieces(term, layout), lives, max_docs)
+
+
+def phrase_pieces_df(
+    object phrase_pieces, object phrases, dict encoded, list layout, list lives, list max_docs
+):
+    """A phrase's :data:`~bnsearch.search.engine.Pieces` in every segment
+    (``phrase_pieces(phrases, encoded, layout)``: :func:`bnsearch.search._positions.phrase_pieces`,
+    passed in) and its live documents over the snapshot, from one call a new phrase, as
+    :func:`word_pieces_df` gives a word's."""
+    return _pieces_df(phrase_pieces(phrases, encoded, layout), lives, max_docs)
+
+
+cdef tuple _pieces_df(list pieces, list lives, list max_docs):
+    """``pieces`` (one entry a segment) and the unit's live documents over the snapshot
+    (-1 where a segment's pieces are None: the caller counts them)."""
     if len(pieces) != len(lives):
         raise ValueError("one layout entry a segment")
     for found in pieces:

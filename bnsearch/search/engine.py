@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from bnsearch.index.blockmax import BLOCK
 from bnsearch.index.segment import SegmentReader
-from bnsearch.search import kernel, unitstats, wordpieces
+from bnsearch.search import kernel, phrases, unitstats, wordpieces
 from bnsearch.search.compiler import Compiled, Unit
 from bnsearch.search.context import (
     JOINED_CACHE_BYTES,
@@ -210,23 +210,29 @@ class Evaluator:
         if found is not None and found[0] is unit:
             return found[1]
         parts = self._read_parts(unit, segment)
+        self._keep_parts(unit, segment.ordinal, parts)
+        return parts
+
+    def _keep_parts(self, unit: Unit, ordinal: int, parts: list[Part]) -> None:
+        """Keeps ``parts`` (the unit's slices in the ``ordinal``-th segment) in the
+        context's slice cache where they may be kept."""
         # term slices are views of the segment; a phrase's frequencies are new arrays,
         # kept only when small, and the cache holds at most PARTS_CACHE_BYTES of them
         owned = 0
         if unit.phrases:
             if sum(len(part[1]) for part in parts) > PHRASE_PARTS_KEPT:
-                return parts
+                return
             owned = sum(part[1].nbytes + part[2].nbytes for part in parts if part[3] == -1)
         if owned <= PARTS_CACHE_BYTES:
             ctx = self.ctx
+            cache = ctx.parts
             if len(cache) >= PARTS_CACHE_ENTRIES or ctx.parts_bytes + owned > PARTS_CACHE_BYTES:
                 cache.clear()
                 ctx.parts_bytes = 0
                 ctx.calls.clear()  # (they may refer to the phrase frequencies let go here)
                 ctx.forget_units()
-            cache[key] = (unit, parts)
+            cache[(id(unit), ordinal)] = (unit, parts)
             ctx.parts_bytes += owned
-        return parts
 
     def _read_parts(self, unit: Unit, segment: SegmentReader) -> list[Part]:
         ctx = self.ctx
@@ -680,8 +686,16 @@ class Evaluator:
         for unit in units:  # (a loop, not comprehensions: a query has a few units)
             record = kept.get(id(unit))
             if record is None or record.unit is not unit:
-                # (a word's unit: its pieces and live df from one compiled call)
-                pieces, df = wordpieces.pieces_df(self.ctx, unit)
+                # (a word's or a phrase's unit: its pieces and live df from one
+                # compiled call; a phrase's frequencies kept as ``parts`` keeps them)
+                if unit.phrases:
+                    pieces, df = phrases.pieces_df(self.ctx, unit)
+                    if pieces is not None:
+                        for ordinal, found in enumerate(pieces):
+                            if found is not None:
+                                self._keep_parts(unit, ordinal, found[0])
+                else:
+                    pieces, df = wordpieces.pieces_df(self.ctx, unit)
                 if pieces is None or None in pieces:
                     pieces, df = self._unit_pieces(unit, pieces), -1
                 kept_all = not unit.phrases or self._phrases_kept(unit, pieces)

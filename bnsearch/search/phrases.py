@@ -13,14 +13,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from bnsearch.arrays import run_positions
 from bnsearch.index.segment import SegmentReader, encoded_terms
-from bnsearch.search import kernel
+from bnsearch.search import kernel, unitstats
+from bnsearch.search.wordpieces import LAYOUTS_KEPT
+
+if TYPE_CHECKING:
+    from bnsearch.search.compiler import Unit
+    from bnsearch.search.context import Context
 
 IntArray = npt.NDArray[np.int64]
 _EMPTY_DOCS = np.empty(0, dtype=np.int32)
@@ -204,6 +209,60 @@ def phrase_frequencies(
     freqs = np.bincount(np.searchsorted(candidates, keys >> 32), minlength=len(candidates))
     found = freqs > 0
     return candidates[found].astype(np.int32), freqs[found]
+
+
+def layout(ctx: Context, unit: Unit) -> list[Any]:
+    """Per segment of the snapshot, ``(field, table, positions, multiplier)`` of each of
+    the phrase unit's fields with postings (the field's term table holding its positions
+    and its position array, which :meth:`SegmentReader.position_runs` reads), or None
+    for a segment where a field's held table does not serve (read field by field); made
+    once per fields and weights (kept beside a word's layouts, :func:`.wordpieces.layout`,
+    by a key of three items where theirs have two)."""
+    weights = unit.weights
+    key = (tuple(unit.phrases), id(weights), "phrase")
+    kept = ctx.word_layouts
+    found = kept.get(key)
+    if found is not None and found[0] is weights:
+        made: list[Any] = found[1]
+        return made
+    fields = [field for field in key[0] if ctx.has_postings(field)]
+    made = []
+    for segment in ctx.reader.segments:
+        entries: list[tuple[str, Any, Any, Any]] = []
+        for field in fields:
+            # (no words asked: the field's positions, or None where its table does not
+            # serve; the table that serves is the field's word table)
+            runs = segment.position_runs(field, [], 0)
+            table = None if runs is None else segment.word_table(field)
+            if runs is None or table is None:
+                break
+            entries.append((field, table, runs[3], ctx.multiplier(segment, field, weights[field])))
+        made.append(entries if len(entries) == len(fields) else None)
+    if len(kept) >= LAYOUTS_KEPT:  # (the same dict's bound)
+        kept.clear()
+    kept[key] = (weights, made)
+    return made
+
+
+def pieces_df(ctx: Context, unit: Unit) -> tuple[list[Any] | None, int]:
+    """Per segment, a phrase unit's :data:`~.engine.Pieces` (None for a segment the
+    caller reads field by field; None for all: not a phrase, or the compiled reads or
+    count are not running) and its live documents over the snapshot, from one compiled
+    call (``_units.phrase_pieces_df`` over ``_positions.phrase_pieces``: the twin of
+    :meth:`~.engine.Evaluator._read_parts` and :func:`.unitstats.live_doc_freqs`); the
+    count is -1 where not counted here (the caller counts it)."""
+    compiled = _compiled()
+    counts = unitstats.core
+    if compiled is None or counts is None or not unit.phrases:
+        return None, -1
+    encoded: dict[str, list[bytes | None]] = {}
+    for field, phrase in unit.phrases.items():  # (a loop: a phrase has a few fields)
+        encoded[field] = encoded_terms([term for _, term in phrase])
+    lives, max_docs = ctx.lives()
+    found: tuple[list[Any], int] = counts.phrase_pieces_df(
+        compiled.phrase_pieces, unit.phrases, encoded, layout(ctx, unit), lives, max_docs
+    )
+    return found
 
 
 def _compiled_frequencies(
