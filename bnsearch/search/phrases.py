@@ -21,7 +21,7 @@ import numpy.typing as npt
 from bnsearch.arrays import run_positions
 from bnsearch.index.segment import SegmentReader, encoded_terms
 from bnsearch.search import kernel, unitstats
-from bnsearch.search.wordpieces import LAYOUTS_KEPT
+from bnsearch.search.wordpieces import kept_layout
 
 if TYPE_CHECKING:
     from bnsearch.search.compiler import Unit
@@ -216,32 +216,20 @@ def layout(ctx: Context, unit: Unit) -> list[Any]:
     the phrase unit's fields with postings (the field's term table holding its positions
     and its position array, which :meth:`SegmentReader.position_runs` reads), or None
     for a segment where a field's held table does not serve (read field by field); made
-    once per fields and weights (kept beside a word's layouts, :func:`.wordpieces.layout`,
-    by a key of three items where theirs have two)."""
+    once per fields and weights (kept beside a word's layouts,
+    :func:`.wordpieces.kept_layout`, by a key of three items where theirs have two)."""
     weights = unit.weights
-    key = (tuple(unit.phrases), id(weights), "phrase")
-    kept = ctx.word_layouts
-    found = kept.get(key)
-    if found is not None and found[0] is weights:
-        made: list[Any] = found[1]
-        return made
-    fields = [field for field in key[0] if ctx.has_postings(field)]
-    made = []
-    for segment in ctx.reader.segments:
-        entries: list[tuple[str, Any, Any, Any]] = []
-        for field in fields:
-            # (no words asked: the field's positions, or None where its table does not
-            # serve; the table that serves is the field's word table)
-            runs = segment.position_runs(field, [], 0)
-            table = None if runs is None else segment.word_table(field)
-            if runs is None or table is None:
-                break
-            entries.append((field, table, runs[3], ctx.multiplier(segment, field, weights[field])))
-        made.append(entries if len(entries) == len(fields) else None)
-    if len(kept) >= LAYOUTS_KEPT:  # (the same dict's bound)
-        kept.clear()
-    kept[key] = (weights, made)
-    return made
+    return kept_layout(ctx, (tuple(unit.phrases), id(weights), "phrase"), weights, _phrase_entry)
+
+
+def _phrase_entry(ctx: Context, segment: Any, field: str, weight: float) -> tuple[Any, ...] | None:
+    # (no words asked: the field's positions, or None where its table does not serve;
+    # the table that serves is the field's word table)
+    runs = segment.position_runs(field, [], 0)
+    table = None if runs is None else segment.word_table(field)
+    if runs is None or table is None:
+        return None
+    return (field, table, runs[3], ctx.multiplier(segment, field, weight))
 
 
 def pieces_df(ctx: Context, unit: Unit) -> tuple[list[Any] | None, int]:

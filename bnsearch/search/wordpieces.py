@@ -13,7 +13,7 @@ lookup per segment and field in Python (``Evaluator.parts``,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from bnsearch.compiled import optional_module
@@ -49,9 +49,28 @@ def word_term(unit: Unit) -> str | None:
 def layout(ctx: Context, unit: Unit) -> list[Any]:
     """Per segment of the snapshot, ``(field, table, multiplier)`` of each of the unit's
     fields with postings (None for a segment where a field has no table holding its
-    postings), made once per fields and weights (kept by ``ctx``)."""
+    postings), made once per fields and weights (kept by ``ctx``,
+    :func:`kept_layout`)."""
     weights = unit.weights
-    key = (tuple(unit.terms), id(weights))
+    return kept_layout(ctx, (tuple(unit.terms), id(weights)), weights, _word_entry)
+
+
+def _word_entry(ctx: Context, segment: Any, field: str, weight: float) -> tuple[Any, ...] | None:
+    table = segment.word_table(field)
+    return None if table is None else (field, table, ctx.multiplier(segment, field, weight))
+
+
+def kept_layout(
+    ctx: Context,
+    key: tuple[Any, ...],
+    weights: Mapping[str, float],
+    entry: Callable[[Context, Any, str, float], tuple[Any, ...] | None],
+) -> list[Any]:
+    """Per segment of the snapshot, ``entry(ctx, segment, field, weight)`` of each
+    field of ``key[0]`` with postings, or None for a segment where an entry is None
+    (read field by field); kept in ``ctx.word_layouts`` under ``key`` while ``weights``
+    is the same object (a word's layouts and a phrase's, :func:`.phrases.layout`, by
+    their own keys), at most :data:`LAYOUTS_KEPT`."""
     kept = ctx.word_layouts
     found = kept.get(key)
     if found is not None and found[0] is weights:
@@ -60,12 +79,12 @@ def layout(ctx: Context, unit: Unit) -> list[Any]:
     fields = [field for field in key[0] if ctx.has_postings(field)]
     made = []
     for segment in ctx.reader.segments:
-        entries: list[tuple[str, Any, Any]] = []
+        entries = []
         for field in fields:
-            table = segment.word_table(field)
-            if table is None:
+            got = entry(ctx, segment, field, weights[field])
+            if got is None:
                 break
-            entries.append((field, table, ctx.multiplier(segment, field, weights[field])))
+            entries.append(got)
         made.append(entries if len(entries) == len(fields) else None)
     if len(kept) >= LAYOUTS_KEPT:
         kept.clear()
