@@ -224,12 +224,7 @@ class Compiler:
         fields analyzed differently get no such bonus.
         """
         weights_key = self.weights_key
-        interned = self.ctx.interned
-        # (what is kept per weights read here, each made by its method when missing:
-        # two calls a query fewer)
-        by_analyzer: list[_Group] | None = interned.get((PER_WEIGHTS, weights_key))
-        if by_analyzer is None:
-            by_analyzer = self._analyzer_groups(weights_key)
+        by_analyzer = self._analyzer_groups(weights_key)
         if len(by_analyzer) == 1:  # the usual case: every field analyzed alike
             analyzer, fields, split, spellings = by_analyzer[0]
             # the terms, with the form each word was typed in (0: no form flags)
@@ -242,9 +237,7 @@ class Compiler:
                     counts[term] = counts.get(term, 0) + 1
                     flags[term] = flags.get(term, 0) | flag
             self.terms_read = len(typed)
-            known: dict[Any, Any] | None = interned.get(("words", weights_key))
-            if known is None or len(known) >= INTERNED_ENTRIES:
-                known = self._known_words(weights_key)
+            known = self._known_words(weights_key)
             spelled = self.ctx.params.spelling > 0 and len(flags) <= SPELLING_WORDS
             units: list[Unit] = []
             more: list[Unit] = []
