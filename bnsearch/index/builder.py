@@ -473,23 +473,20 @@ def _link_rows(
         return _keyed_link_rows(items, base, cast(Sequence[KeyedArticle], keys), edges)
     title_keys: list[str] = []
     per_doc: list[int] = []
+    edge_keys: list[str] = []
     for (article, _), keyed in zip(items, keys, strict=True):
         related = article.related
         per_doc.append(len(related))
         if keyed is None:
             title_keys.append(title_key(article.title))
-            edges.keys.extend([title_key(link.headline) for link in related])
+            edge_keys.extend([title_key(link.headline) for link in related])
         else:
             title_keys.append(keyed[1])
-            edges.keys.extend([link[0] for link in keyed[3]])
+            edge_keys.extend([link[0] for link in keyed[3]])
     links = list(chain.from_iterable(article.related for article, _ in items))
     if links:
-        counts = np.array(per_doc, dtype=np.int64)
-        src = np.repeat(np.arange(base, base + len(items), dtype=np.int32), counts)
-        edges.src.frombytes(src.tobytes())
-        edges.urls.extend([link.url or "" for link in links])
-        edges.tids.extend([link.target_id or "" for link in links])
-        edges.headlines.extend(map(link_headline, links))
+        tids = [link.target_id or "" for link in links]
+        _add_edges(edges, base, per_doc, links, edge_keys, tids)
     return title_keys
 
 
@@ -502,23 +499,39 @@ def _keyed_link_rows(
     """:func:`_link_rows` where every article's keys are given (a links build's every
     chunk): the edges' title keys and target ids are the link keys' (a
     :data:`~bnsearch.articles.links.LinkKeys` holds ``target_id or ""``, as the
-    edge's column does), read a column at a time by C-level getters; a URL column of
-    links that give none (a build's, mostly) is one list of ``""``."""
+    edge's column does), read a column at a time by C-level getters."""
     link_keys = list(chain.from_iterable(map(_keyed_links, keys)))
     if link_keys:
         links = list(chain.from_iterable(article.related for article, _ in items))
-        counts = np.fromiter(map(len, map(_keyed_links, keys)), dtype=np.int64, count=len(keys))
-        src = np.repeat(np.arange(base, base + len(items), dtype=np.int32), counts)
-        edges.src.frombytes(src.tobytes())
-        edges.keys.extend(map(_edge_key, link_keys))
-        urls = list(map(_link_url, links))
-        if urls.count(None) == len(urls):
-            edges.urls.extend([""] * len(urls))
-        else:
-            edges.urls.extend([url or "" for url in urls])
-        edges.tids.extend(map(_edge_tid, link_keys))
-        edges.headlines.extend(map(link_headline, links))
+        counts = list(map(len, map(_keyed_links, keys)))
+        edge_keys = list(map(_edge_key, link_keys))
+        _add_edges(edges, base, counts, links, edge_keys, list(map(_edge_tid, link_keys)))
     return list(map(_keyed_title, keys))
+
+
+def _add_edges(
+    edges: _EdgeColumns,
+    base: int,
+    counts: list[int],
+    links: list[Any],
+    edge_keys: list[str],
+    tids: list[str],
+) -> None:
+    """Append to ``edges`` the ``links`` of consecutive docs from ``base`` (``counts[i]``
+    links of doc ``base + i``), with their title keys and target ids; a URL column of
+    links that give none (a build's, mostly) is one list of ``""``."""
+    src = np.repeat(
+        np.arange(base, base + len(counts), dtype=np.int32), np.array(counts, dtype=np.int64)
+    )
+    edges.src.frombytes(src.tobytes())
+    edges.keys.extend(edge_keys)
+    urls = list(map(_link_url, links))
+    if urls.count(None) == len(urls):
+        edges.urls.extend([""] * len(urls))
+    else:
+        edges.urls.extend([url or "" for url in urls])
+    edges.tids.extend(tids)
+    edges.headlines.extend(map(link_headline, links))
 
 
 #: Getters of :func:`_keyed_link_rows`: a keyed article's links' keys and title key, a
