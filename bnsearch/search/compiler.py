@@ -243,11 +243,11 @@ class Compiler:
             more: list[Unit] = []
             for term, flag in flags.items():
                 count = counts.get(term, 1) if counts else 1
-                key = (term, count, flag)
-                entry = known.get(key)
+                word_key = (term, count, flag)
+                entry = known.get(word_key)
                 if entry is None:  # the word's unit (its spelling units: when first asked)
                     unit = _word_unit(term, float(count), fields, (term,), self.weights, flag)
-                    entry = known[key] = [unit, None]
+                    entry = known[word_key] = [unit, None]
                 units.append(entry[0])
                 if spelled:
                     variants = entry[1]
@@ -256,9 +256,9 @@ class Compiler:
                         if variants is None:
                             # (units made only for a word with other spellings: most
                             # have none, and a frame less a new word)
-                            found = self._variants(term, fields, spellings)
+                            others = self._variants(term, fields, spellings)
                             variants = known[(term, count)] = (
-                                self._spellings(term, count, found) if found else ()
+                                self._spellings(term, count, others) if others else ()
                             )
                         entry[1] = variants
                     for variant, unit in variants:  # (a loop: no closure on flags)
