@@ -375,6 +375,31 @@ def word_pieces_df(object word_pieces, bytes term, list layout, list lives, list
     return _pieces_df(word_pieces(term, layout), lives, max_docs)
 
 
+def word_unit_pieces_df(object word_pieces, object terms, list layout, list lives, list max_docs):
+    """:func:`word_pieces_df` of a unit's ``terms`` (field -> its terms) when they are one
+    term in every field (a word's or a spelling variant's unit: the term found and encoded
+    here, :func:`bnsearch.search.wordpieces.single_term`'s rule, not in Python a new
+    word); ``(None, -1)`` otherwise and for a term UTF-8 cannot hold (a lone surrogate:
+    the engine's lookups find nothing)."""
+    cdef object first = None
+    cdef object each
+    for each in terms.values():  # (the same tuple in every field)
+        if first is None:
+            first = each
+        elif each is not first and each != first:
+            return None, -1
+    if first is None or type(first) is not tuple or len(<tuple>first) != 1:
+        return None, -1
+    term = (<tuple>first)[0]
+    if type(term) is not str:
+        return None, -1
+    try:
+        encoded = (<str>term).encode("utf-8")
+    except UnicodeEncodeError:
+        return None, -1
+    return _pieces_df(word_pieces(encoded, layout), lives, max_docs)
+
+
 def phrase_pieces_df(
     object phrase_pieces, object phrases, dict encoded, list layout, list lives, list max_docs
 ):

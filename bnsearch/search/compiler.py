@@ -243,18 +243,22 @@ class Compiler:
             more: list[Unit] = []
             for term, flag in flags.items():
                 count = counts.get(term, 1) if counts else 1
-                entry = known.get((term, count, flag))
+                word_key = (term, count, flag)
+                entry = known.get(word_key)
                 if entry is None:  # the word's unit (its spelling units: when first asked)
                     unit = _word_unit(term, float(count), fields, (term,), self.weights, flag)
-                    entry = known[(term, count, flag)] = [unit, None]
+                    entry = known[word_key] = [unit, None]
                 units.append(entry[0])
                 if spelled:
                     variants = entry[1]
                     if variants is None:  # (shared by the word's forms)
                         variants = known.get((term, count))
                         if variants is None:
-                            variants = known[(term, count)] = self._spellings(
-                                term, count, fields, spellings
+                            # (units made only for a word with other spellings: most
+                            # have none, and a frame less a new word)
+                            others = self._variants(term, fields, spellings)
+                            variants = known[(term, count)] = (
+                                self._spellings(term, count, others) if others else ()
                             )
                         entry[1] = variants
                     for variant, unit in variants:  # (a loop: no closure on flags)
@@ -324,15 +328,12 @@ class Compiler:
         return known
 
     def _spellings(
-        self, term: str, count: int, fields: tuple[str, ...], spellings: _Spellings
+        self, term: str, count: int, found: tuple[tuple[str, tuple[str, ...], float], ...]
     ) -> tuple[tuple[str, Unit], ...]:
         """The folded-spelling units of a word of a plain-words query, each with its
-        variant: each other spelling of it the index holds (:meth:`_variants`), as its
-        own unit weighted ``BM25FParams.spelling`` and scaled to the word's idf.
+        variant: each other spelling of it the index holds (``found``: :meth:`_variants`),
+        as its own unit weighted ``BM25FParams.spelling`` and scaled to the word's idf.
         (:meth:`words` skips the variants that are themselves query words.)"""
-        found = self._variants(term, fields, spellings)
-        if not found:  # (most words)
-            return ()
         weight = self.ctx.params.spelling
         return tuple(
             (

@@ -696,8 +696,10 @@ class Evaluator:
                                 self._keep_parts(unit, ordinal, found[0])
                 else:
                     pieces, df = wordpieces.pieces_df(self.ctx, unit)
-                if pieces is None or None in pieces:
-                    pieces, df = self._unit_pieces(unit, pieces), -1
+                # (a count made means pieces in every segment: no scan for a None)
+                if df < 0 and (pieces is None or None in pieces):
+                    pieces = self._unit_pieces(unit, pieces)
+                assert pieces is not None  # (counted: the call gave every segment's)
                 kept_all = not unit.phrases or self._phrases_kept(unit, pieces)
                 # (by place: no keywords' dict)
                 record = UnitArgs(unit, pieces, kept_all, df if df > 0 else 0)

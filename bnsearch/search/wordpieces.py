@@ -97,24 +97,32 @@ def pieces_df(ctx: Context, unit: Unit) -> tuple[list[Any] | None, int]:
     reads slice by slice; None for all: not a word's unit, a term UTF-8 cannot hold, or
     the compiled tables were not built), and the unit's live documents over the
     snapshot, both from one compiled call where the compiled count was built too
-    (``_units.word_pieces_df``: the engine's count, :func:`.unitstats.live_doc_freqs`,
-    without a second call a new word); the count is -1 where not counted here (the
-    caller counts it)."""
+    (``_units.word_unit_pieces_df``: the term found and encoded there, then the engine's
+    count, :func:`.unitstats.live_doc_freqs`, without a second call a new word); the
+    count is -1 where not counted here (the caller counts it)."""
     if _TERMS is None or unit.phrases:  # (:func:`word_term` without its call)
         return None, -1
-    term = single_term(unit.terms)
-    if term is None:
-        return None, -1
-    try:
-        encoded = term.encode()
-    except UnicodeEncodeError:  # (a lone surrogate: the engine's lookups find nothing)
-        return None, -1
-    made = layout(ctx, unit)
     counts = unitstats.core
     if counts is None:
-        return _TERMS.word_pieces(encoded, made), -1
+        term = single_term(unit.terms)
+        if term is None:
+            return None, -1
+        try:
+            encoded = term.encode()
+        except UnicodeEncodeError:  # (a lone surrogate: the engine's lookups find nothing)
+            return None, -1
+        return _TERMS.word_pieces(encoded, layout(ctx, unit)), -1
+    # (:func:`layout` inline: two frames were a tenth of a new word's records; a unit
+    # not of one term, a prefix's, lays out its fields too, then reads slice by slice)
+    weights = unit.weights
+    key = (tuple(unit.terms), id(weights))
+    kept = ctx.word_layouts.get(key)
+    if kept is not None and kept[0] is weights:
+        made = kept[1]
+    else:
+        made = kept_layout(ctx, key, weights, _word_entry)
     lives, max_docs = ctx.lives()
-    found: tuple[list[Any], int] = counts.word_pieces_df(
-        _TERMS.word_pieces, encoded, made, lives, max_docs
+    found: tuple[list[Any] | None, int] = counts.word_unit_pieces_df(
+        _TERMS.word_pieces, unit.terms, made, lives, max_docs
     )
     return found
