@@ -102,7 +102,9 @@ def test_runs_outlive_the_table_they_were_cut_from() -> None:
 
 def _one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every field read as where its held table does not serve."""
-    monkeypatch.setattr(SegmentReader, "position_runs", lambda self, field, terms, walk: None)
+    monkeypatch.setattr(
+        SegmentReader, "position_runs", lambda self, field, terms, walk, spans=False: None
+    )
 
 
 def test_phrases_read_word_by_word_match_the_same(

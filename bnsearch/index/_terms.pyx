@@ -198,6 +198,56 @@ cdef class TermTable:
             indices = _view(indices, 0, found, True)
         return docs, places, indices
 
+    def position_spans(self, list terms, Py_ssize_t walk):
+        """:meth:`position_runs` without a view: the field's whole postings and, per
+        term of ``terms`` with postings here, in order, its span ``(start, end, first)``
+        in them (int64 rows; ``first`` where its first posting's positions start, or -1
+        for a term of more than ``walk`` postings: the caller builds its offsets) and
+        its index in ``terms`` (int32). Returns ``(docs, tfs, spans, indices, long)``,
+        ``long`` the number of spans with ``first`` -1; None where the postings are not
+        plain arrays (:func:`_plain`: take :meth:`position_runs`). The rerank's walk
+        reads it (two views a term and a field were a third of its field reads)."""
+        if self.pos32 == NULL and self.pos64 == NULL:
+            raise ValueError("a term table without its position pointers")
+        if not self.direct:
+            return None
+        cdef Py_ssize_t n = len(terms), i, found = 0, index, start, end, length, long = 0
+        cdef cnp.npy_intp dims[2]
+        dims[0] = n
+        dims[1] = 3
+        cdef cnp.ndarray spans = cnp.PyArray_EMPTY(2, dims, cnp.NPY_INT64, 0)
+        cdef cnp.ndarray indices = cnp.PyArray_EMPTY(1, dims, cnp.NPY_INT32, 0)
+        cdef int64_t* span = <int64_t*>cnp.PyArray_DATA(spans)
+        cdef int32_t* at = <int32_t*>cnp.PyArray_DATA(indices)
+        cdef object term
+        for i in range(n):
+            term = terms[i]
+            if term is None:
+                continue
+            length = len(<bytes>term)
+            index = self._find(<const uint8_t*>(<char*>term), length)
+            if index < 0:
+                continue
+            start, end = self._ptr(index), self._ptr(index + 1)
+            if end <= start:
+                continue
+            span[found * 3] = start
+            span[found * 3 + 1] = end
+            if end - start <= walk:
+                span[found * 3 + 2] = (
+                    self.pos32[index] if self.pos32 != NULL else <Py_ssize_t>self.pos64[index]
+                )
+            else:
+                span[found * 3 + 2] = -1
+                long += 1
+            at[found] = <int32_t>i
+            found += 1
+        if found < n:  # (shrunk in place: no view of a longer array)
+            dims[0] = found
+            _shrink(spans, dims, 2)
+            _shrink(indices, dims, 1)
+        return self.docs, self.tfs, spans, indices, long
+
     cdef inline Py_ssize_t _ptr(self, Py_ssize_t i) noexcept nogil:
         if self.ptr32 != NULL:
             return self.ptr32[i]
@@ -279,6 +329,15 @@ cdef class TermTable:
         if low < self.n and self._compare(low, text, length) == 0:
             return low
         return -1
+
+
+cdef int _shrink(cnp.ndarray arr, cnp.npy_intp* dims, int ndim) except -1:
+    """``arr`` (new, seen by nobody else) cut to ``dims`` in place (numpy's resize)."""
+    cdef cnp.PyArray_Dims shape
+    shape.ptr = dims
+    shape.len = ndim
+    cnp.PyArray_Resize(arr, &shape, 0, cnp.NPY_CORDER)
+    return 0
 
 
 cdef bint _plain(object arr):

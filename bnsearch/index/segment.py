@@ -1178,19 +1178,25 @@ class SegmentReader:
         return arrays.docs[start:end], arrays.tfs[start:end], int(arrays.posptr[ident]), arrays.pos
 
     def position_runs(
-        self, field: str, terms: list[bytes | None], walk: int
-    ) -> tuple[list[Array], list[Any], Any, Any] | None:
+        self, field: str, terms: list[bytes | None], walk: int, spans: bool = False
+    ) -> tuple[Any, ...] | None:
         """:meth:`position_run` of several terms (UTF-8: :func:`encoded_terms`) in one
         compiled call (``TermTable.position_runs`` of :mod:`bnsearch.index._terms`):
         ``(docs, places, indices, positions)`` of those with postings, a place ``(tfs,
         first)`` for a term of at most ``walk`` postings, else None; None where the
         field's held table does not serve (an anchor field with updates applied, a table
-        not built: ask :meth:`position_run` term by term)."""
+        not built: ask :meth:`position_run` term by term). With ``spans``, ``(docs, tfs,
+        spans, indices, long, positions)`` instead: the field's whole postings and each
+        term's span in them (``TermTable.position_spans``, no view made), or None also
+        where the postings are not plain arrays."""
         found = self._lazy_field(field)
         held = self._held_runs(field, found)
         if held is None:
             return None
         runs, positions = held
+        if spans:
+            laid = runs.position_spans(terms, walk)
+            return None if laid is None else (*laid, positions)
         docs, places, indices = runs.position_runs(terms, walk)
         return docs, places, indices, positions
 

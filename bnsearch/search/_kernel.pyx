@@ -3474,14 +3474,17 @@ cdef void _locate_walking_kinds(
 
 
 cdef int _field_pairs(
-    Pairs* s, list entry_docs, list entry_offsets, object label_array,
+    Pairs* s, object entry_docs, object entry_offsets, object label_array,
     const int32_t* docs, Py_ssize_t n_docs, Py_ssize_t n_positions, int64_t* begins,
     int64_t* ends,
 ) except -1:
-    """Count one field's pairs in every column (``s.counts`` zeroed first)."""
-    cdef Py_ssize_t n_entries = len(entry_docs)
-    cdef Py_ssize_t e, c, length
+    """Count one field's pairs in every column (``s.counts`` zeroed first). The entries
+    are a list of docs arrays, or spans of the field's whole postings (``(docs, tfs,
+    spans)``, :func:`proximity_scores`)."""
+    cdef Py_ssize_t e, c, length, n_entries, total = 0
     cdef cnp.ndarray term_docs, offsets, tfs_arr
+    cdef cnp.ndarray all_docs = None, all_tfs = None, span_arr = None
+    cdef const int64_t* span = NULL
     cdef object walked
     cdef int64_t first
     cdef cnp.ndarray label_arr = _contiguous(label_array, cnp.NPY_INT32)
@@ -3491,15 +3494,52 @@ cdef int _field_pairs(
     cdef int dkind, bad = 0
     if cnp.PyArray_NDIM(label_arr) != 1:
         raise ValueError("labels must be one-dimensional")
-    if len(entry_offsets) != n_entries or cnp.PyArray_DIM(label_arr, 0) != n_entries:
+    if type(entry_docs) is tuple:  # (docs, tfs, spans): slices of the whole postings
+        all_docs = _docs_array(entry_docs[0])
+        all_tfs = _tfs_array(entry_docs[1])
+        span_arr = _contiguous(entry_docs[2], cnp.NPY_INT64)
+        total = cnp.PyArray_DIM(all_docs, 0)
+        if cnp.PyArray_NDIM(all_docs) != 1 or cnp.PyArray_NDIM(all_tfs) != 1 or (
+            cnp.PyArray_DIM(all_tfs, 0) != total
+        ):
+            raise ValueError("an entry needs one tf a doc")
+        if cnp.PyArray_NDIM(span_arr) != 2 or cnp.PyArray_DIM(span_arr, 1) != 3:
+            raise ValueError("spans must be rows of (start, end, first)")
+        n_entries = cnp.PyArray_DIM(span_arr, 0)
+        span = <const int64_t*>cnp.PyArray_DATA(span_arr)
+    else:
+        n_entries = len(entry_docs)
+    if cnp.PyArray_DIM(label_arr, 0) != n_entries or (
+        entry_offsets is not None and len(entry_offsets) != n_entries
+    ):
         raise ValueError("every entry needs docs, offsets and a label")
     for e in range(n_entries):
         if labels[e] < 0 or labels[e] >= s.n_labels:
             raise ValueError("a label outside pair_row")
-        term_docs = _docs_array(entry_docs[e])
-        length = cnp.PyArray_DIM(term_docs, 0)
-        dp = cnp.PyArray_DATA(term_docs)
-        dkind = cnp.PyArray_TYPE(term_docs)
+        if span != NULL:
+            if span[e * 3] < 0 or span[e * 3] > span[e * 3 + 1] or span[e * 3 + 1] > total:
+                raise ValueError("a span outside the postings")
+            length = span[e * 3 + 1] - span[e * 3]
+            dkind = cnp.PyArray_TYPE(all_docs)
+            dp = cnp.PyArray_BYTES(all_docs) + span[e * 3] * cnp.PyArray_ITEMSIZE(all_docs)
+            if span[e * 3 + 2] >= 0:  # (walked: its tfs from the span's start)
+                _locate_walking_kinds(
+                    dp, dkind, length,
+                    cnp.PyArray_BYTES(all_tfs) + span[e * 3] * cnp.PyArray_ITEMSIZE(all_tfs),
+                    cnp.PyArray_TYPE(all_tfs), span[e * 3 + 2], n_positions, docs, n_docs,
+                    e, n_entries, begins, ends, &bad)
+                if bad:
+                    raise _out_of_range()
+                continue
+            if entry_offsets is None:
+                raise ValueError("a span without its first position needs offsets")
+        else:
+            term_docs = _docs_array(entry_docs[e])
+            length = cnp.PyArray_DIM(term_docs, 0)
+            dp = cnp.PyArray_DATA(term_docs)
+            dkind = cnp.PyArray_TYPE(term_docs)
+            if entry_offsets is None:
+                raise ValueError("every entry needs docs, offsets and a label")
         walked = entry_offsets[e]
         if type(walked) is tuple:  # (tfs, first): walked, no offsets
             tfs_arr = _tfs_array(walked[0])
@@ -3558,7 +3598,12 @@ def proximity_scores(
     positions, labels, multiplier)``: entry ``e`` is a pair word's postings
     (``entry_docs[e]``, sorted) with their offsets into ``positions`` (the field's whole
     position array; or a tuple ``(tfs, first)``: the postings' tfs and where the first
-    one's positions start, the others' following, found by a walk summing the tfs),
+    one's positions start, the others' following, found by a walk summing the tfs).
+    ``entry_docs`` may instead be ``(docs, tfs, spans)``: the field's whole postings and
+    one int64 row ``(start, end, first)`` an entry, its postings ``[start, end)`` of
+    them, walked from ``first`` (where ``first`` is -1, ``entry_offsets[e]`` holds its
+    offsets; ``entry_offsets`` None: none is -1); no view a word (what
+    ``TermTable.position_spans`` gives).
     ``labels[e]`` (int32) its row in ``pair_row[first, second, gap]``
     (the pair's number, or -1), ``multiplier`` the field's float32 ``x`` multiplier per
     doc of the segment. Two occurrences make a pair when one stands one or two positions
@@ -3653,8 +3698,8 @@ cdef int _proximity_into(
         s.pair_row = <const int64_t*>cnp.PyArray_DATA(rows)
     if n_docs == 0 or n_pairs == 0:
         return 0
-    for f in range(len(fields)):
-        most = max(most, len(fields[f][0]))
+    for f in range(len(fields)):  # (entries: one label each, in either form)
+        most = max(most, len(fields[f][3]))
     try:
         xs = <double*>calloc(n_pairs * n_docs, sizeof(double))
         s.counts = <int64_t*>malloc(n_pairs * n_docs * sizeof(int64_t))

@@ -295,28 +295,50 @@ def _walked_entries(
     field: str,
     plan: RerankPlan,
     used: list[tuple[tuple[int, str, str], PositionsEntry]],
-) -> tuple[list[Any], list[Any], Any, Any] | None:
+) -> tuple[Any, Any, Any, Any] | None:
     """The compiled core's entries of the pair words found in one field, from one
     compiled lookup of them all (:meth:`SegmentReader.position_runs`): their docs,
-    where their positions are (``(tfs, first)`` for a short list, walked; offsets for a
-    long one, whose cache entry goes to ``used``), their rows (int32), and the field's
-    position array. ``None`` where the field's held table does not serve (a refreshed
-    reader's deferred anchors, whose words' positions are not in one array: their
-    offsets must be joined)."""
+    where their positions are, their rows (int32), and the field's position array.
+    Where the field's postings are plain arrays, the docs are ``(docs, tfs, spans)``
+    (the whole postings and each word's span in them: no view a word) and the places
+    None, or a list holding a long list's offsets (a span's ``first`` -1); else the
+    docs are a list of views and the places ``(tfs, first)`` for a short list, walked,
+    or offsets for a long one. A long list's offsets are kept in the positions cache
+    (their entry goes to ``used``). ``None`` where the field's held table does not
+    serve (a refreshed reader's deferred anchors, whose words' positions are not in one
+    array: their offsets must be joined)."""
+    found = segment.position_runs(field, plan.encoded, WALK_POSTINGS, True)
+    if found is not None:
+        docs, tfs, spans, labels, long, positions = found
+        places: list[Any] | None = None
+        if long:  # (a long list: its offsets, kept in the positions cache)
+            places = [None] * len(labels)
+            for at in np.flatnonzero(spans[:, 2] < 0).tolist():
+                places[at] = _long_offsets(ctx, segment, field, plan.terms[labels[at]], used)
+        return ((docs, tfs, spans) if len(labels) else []), places, labels, positions
     found = segment.position_runs(field, plan.encoded, WALK_POSTINGS)
     if found is None:
         return None
-    docs, places, labels, positions = found
-    if None in places:  # (a long list: its offsets, kept in the positions cache)
-        terms = plan.terms
-        for at, place in enumerate(places):
-            if place is None:
-                term = terms[labels[at]]
-                entry = term_positions(segment, field, term, ctx.positions)
-                assert entry is not None
-                used.append(((segment.ordinal, field, term), entry))
-                places[at] = entry[1]
-    return docs, places, labels, positions
+    views, runs, labels, positions = found
+    for at, place in enumerate(runs):
+        if place is None:
+            runs[at] = _long_offsets(ctx, segment, field, plan.terms[labels[at]], used)
+    return views, runs, labels, positions
+
+
+def _long_offsets(
+    ctx: Context,
+    segment: SegmentReader,
+    field: str,
+    term: str,
+    used: list[tuple[tuple[int, str, str], PositionsEntry]],
+) -> Any:
+    """A long posting list's offsets (:func:`~.phrases.term_positions`, kept in the
+    positions cache; its entry goes to ``used``)."""
+    entry = term_positions(segment, field, term, ctx.positions)
+    assert entry is not None
+    used.append(((segment.ordinal, field, term), entry))
+    return entry[1]
 
 
 def _pair_entries(
