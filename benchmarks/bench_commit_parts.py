@@ -80,6 +80,8 @@ STEPS = (
     ("bnsearch.index.anchorfile", "_update_parts", "_update_parts"),
     ("bnsearch.index.anchorfile", "encode_string_tables", "encode_string_tables"),
     ("bnsearch.index.anchorfile", "written_update", "written_update"),
+    ("bnsearch.index.writer", "written_update", "written_update"),  # (called from there)
+    ("bnsearch.index.segment", "SegmentReader.with_written_update", "with_written_update"),
     ("bnsearch.index.writer", "packed_updates", "packed_updates"),
     ("bnsearch.index.writer", "IndexWriter._adding_plan", "_adding_plan"),
     ("bnsearch.index.links", "SnapshotLinks.resolve_before", "resolve_before"),

@@ -37,7 +37,7 @@ import datetime as dt
 import functools
 import itertools
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -57,12 +57,6 @@ if TYPE_CHECKING:
     from bnsearch.index.anchorfile import AnchorUpdate
 
 Array = npt.NDArray[Any]
-#: An anchor update a writer has just written: its generation, its arrays (by stem,
-#: unprefixed), its string tables as lists (by stem; may be empty) and its file's
-#: description (``None``: not made yet), which the writer's reader takes instead of
-#: reading the file again.
-WrittenUpdate = tuple[int, Mapping[str, Any], Mapping[str, list[str]], str | None]
-
 #: ``SegmentReader.published()`` value of a doc whose article has no publication date.
 NO_DATE: int = int(np.iinfo(np.int64).min)
 PUBLISHED_STEM = "doc.published"
@@ -715,46 +709,25 @@ class SegmentReader:
         directory: Directory,
         entry: SegmentEntry,
         hosts: Mapping[str, SegmentReader] | None = None,
-        written: Mapping[str, WrittenUpdate] | None = None,
     ) -> None:
         """Read the segment's anchor update files (see :mod:`.anchorfile`; the ones this
         reader read already are kept; ``hosts``: open readers of segments whose compound
-        files host some, by file name, whose tables are used; ``written``: the updates
-        this process has just written, by file name: (their generation, their arrays,
-        their string tables as lists), taken from those and not read again); the anchor
+        files host some, by file name, whose tables are used; the updates a writer has
+        just written: :meth:`with_written_update`); the anchor
         fields they change are built when first read, spliced
         (:func:`~bnsearch.index.anchorfile.splice`) into the ones built under the
         earlier updates, or into the segment's own."""
-        from bnsearch.index.anchorfile import (
-            anchor_specs,
-            anchors_files,
-            read_update,
-            written_update,
-        )
+        from bnsearch.index.anchorfile import anchors_files, read_update
 
         names = anchors_files(entry)
         current = self._anchor_updates
         if sorted(update.name for update in current) == names:
             return  # unchanged: the fields built from them stay
         known = {update.name: update for update in current}
-        written = written or {}
         updates = []
         for name in names:
             update = known.get(name)
-            if update is None and name in written:
-                generation, arrays, strings, described = written[name]
-                update = written_update(
-                    directory,
-                    name,
-                    self.schema,
-                    self.name,
-                    self.max_doc,
-                    generation,
-                    arrays,
-                    strings,
-                    described=described,
-                )
-            elif update is None:
+            if update is None:
                 host = (hosts or {}).get(name)
                 update = read_update(
                     directory,
@@ -765,8 +738,17 @@ class SegmentReader:
                     opened=None if host is None else host._arrays.opened(),
                 )
             updates.append(update)
+        self._take_updates(updates, names)
+
+    def _take_updates(self, updates: Sequence[AnchorUpdate], names: Collection[str]) -> None:
+        """Put the segment under ``updates`` (its whole set, in any order; ``names``
+        their files): the anchor fields built under the earlier ones become splice
+        sources, the fields are built again when first read."""
         sources = dict(self._splice_sources)  # a new dict: a clone shares the old one
+        current = self._anchor_updates
         if not current:  # under no update, an anchor field is the segment's own
+            from bnsearch.index.anchorfile import anchor_specs
+
             sources.update(
                 {spec.name: ((), self._fields[spec.name]) for spec in anchor_specs(self.schema)}
             )
@@ -809,15 +791,11 @@ class SegmentReader:
         entry: SegmentEntry,
         ordinal: int,
         hosts: Mapping[str, SegmentReader] | None = None,
-        written: Mapping[str, WrittenUpdate] | None = None,
     ) -> SegmentReader:
         """This segment under a newer ``entry`` that differs only in its deletions file
         and its anchor update (a commit deleted some of its docs, or changed some of
         their anchors): the arrays opened and checked by this reader and its caches are
-        shared, only the deletions (when their file changed) and the update are read
-        (``written``: updates this
-        process has just written, taken from their arrays: see
-        :meth:`_read_anchor_update`)."""
+        shared, only the deletions (when their file changed) and the update are read."""
         if entry.name != self.name or entry.max_doc != self.max_doc:
             raise ValueError(f"{entry.name} is not a newer entry of segment {self.name}")
         same_deletes = (
@@ -833,7 +811,31 @@ class SegmentReader:
         clone.ordinal = ordinal
         if not same_deletes:  # (the same file: the same live docs, read already)
             clone._read_deletes(directory, entry)
-        clone._read_anchor_update(directory, entry, hosts, written)
+        clone._read_anchor_update(directory, entry, hosts)
+        return clone
+
+    def with_written_update(
+        self, entry: SegmentEntry, ordinal: int, update: AnchorUpdate
+    ) -> SegmentReader:
+        """This segment under a newer ``entry`` whose one change is the anchor update
+        this process has just written (``update``, made from the arrays written:
+        :func:`~bnsearch.index.anchorfile.written_update`), newer than every update it
+        carries over: the updates of this reader that ``entry`` still lists, then
+        ``update``. What :meth:`with_deletes` gives with ``written``, in one step: the
+        entry's files are not scanned again for its updates, its deletions are this
+        reader's."""
+        if entry.name != self.name or entry.deletes != self.entry.deletes:
+            raise ValueError(f"{entry.name} is not {self.name} under a new anchor update")
+        files = entry.files
+        kept = [old for old in self._anchor_updates if old.name in files]
+        if kept and kept[-1].generation >= update.generation:
+            raise ValueError(f"{update.name} is not newer than {kept[-1].name}")
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.entry = entry
+        clone.ordinal = ordinal
+        kept.append(update)
+        clone._take_updates(kept, [old.name for old in kept])
         return clone
 
     def _check(self, store_bin: Array, store_idx: Array) -> None:

@@ -70,6 +70,7 @@ from bnsearch.index.anchorfile import (
     packed_updates,
     update_arrays,
     with_update,
+    written_update,
 )
 from bnsearch.index.builder import no_cycle_collection
 from bnsearch.index.directory import MANIFEST_TMP, Directory, FileInfo, FSDirectory
@@ -963,14 +964,15 @@ class IndexWriter:
     ) -> None:
         """List each anchor update of ``fixes`` with its segment's files: in the compound
         file of ``host`` (the commit's new segment, which holds them already), else in a
-        new file of its own per segment; then take each segment under its update (made
-        from the arrays written, not read again: ``SegmentReader.with_deletes``)."""
-        hosted, readers = None, None
+        new file of its own per segment; then take each segment under its update, made
+        from the arrays written, not read again (:func:`.anchorfile.written_update`,
+        ``SegmentReader.with_written_update``: the one update is known, the entry's
+        files are not scanned for it)."""
+        hosted = None
         described: dict[str, str] = {}  # (a commit's hosted updates share one file)
         if host is not None:
             (found,) = (w for w in self._working if w.entry.name == host)
             hosted = {compound_name(host): found.entry.files[compound_name(host)]}
-            readers = {compound_name(host): found.reader}  # its file is open already
         for ordinal, (made, replace) in fixes.items():
             working = self._working[ordinal]
             files = hosted
@@ -985,13 +987,19 @@ class IndexWriter:
             where = described.get(name)
             if where is None:
                 where = described[name] = self._directory.describe(name)
-            working.reader = working.reader.with_deletes(
+            reader = working.reader
+            update = written_update(
                 self._directory,
-                working.entry,
-                ordinal,
-                readers,
-                {name: (generation, made.arrays, made.strings, where)},
+                name,
+                self._schema,
+                reader.name,
+                reader.max_doc,
+                generation,
+                made.arrays,
+                made.strings,
+                described=where,
             )
+            working.reader = reader.with_written_update(working.entry, ordinal, update)
 
     # -- flushing -----------------------------------------------------------------------
     def flush(self, *, wait: bool = True) -> None:
