@@ -534,14 +534,34 @@ class Compiler:
                     continue
                 phrases[name] = words
         if phrases:
-            return self.unit(
-                kind="phrase", label=label, boost=boost, phrases=phrases, weights=fields
-            )
+            return self._phrase_unit(text, field, boost, label, phrases, fields)
         if singles:
             return self.unit(kind="terms", label=label, boost=boost, terms=singles, weights=fields)
         if not searched:
             self.notes.append(f"{label}: no document holds the fields it searches")
         return None
+
+    def _phrase_unit(
+        self,
+        text: str,
+        field: str | None,
+        boost: float,
+        label: str,
+        phrases: dict[str, tuple[tuple[int, str], ...]],
+        fields: dict[str, float],
+    ) -> Unit:
+        """The phrase unit :meth:`_phrase` made of ``phrases``, one object per snapshot
+        as :meth:`unit` keeps one, but interned by what :meth:`_phrase` made it of (its
+        text, field, boost and label, and the weights' key: the snapshot's analysis
+        gives the rest) rather than by the unit's fields: strings and a float, where
+        :func:`_unit_key`'s nested tuples of words per field were made and hashed twice
+        (1.8 us of a new phrase's preparation; this key about 0.1 us)."""
+        key = ("phrase unit", text, field, boost, label, self.weights_key)
+        found: Unit | None = self.ctx.interned.get(key)
+        if found is None:  # (by place: no keywords' dict)
+            made = Unit("phrase", label, boost, _NOTHING, phrases, fields)
+            found = self.ctx.intern(key, made)
+        return found
 
     def _prefix(self, query: Prefix) -> Compiled | None:
         fields = self.fields_of(query.field)

@@ -244,8 +244,13 @@ def pieces_df(ctx: Context, unit: Unit) -> tuple[list[Any] | None, int]:
     if compiled is None or counts is None or not unit.phrases:
         return None, -1
     encoded: dict[str, list[bytes | None]] = {}
+    last: Any = None
+    words: list[bytes | None] = []
     for field, phrase in unit.phrases.items():  # (a loop: a phrase has a few fields)
-        encoded[field] = encoded_terms([term for _, term in phrase])
+        if phrase is not last:  # (the fields sharing an analyzer share the tuple: once)
+            words = encoded_terms([term for _, term in phrase])
+            last = phrase
+        encoded[field] = words
     lives, max_docs = ctx.lives()
     found: tuple[list[Any], int] = counts.phrase_pieces_df(
         compiled.phrase_pieces, unit.phrases, encoded, layout(ctx, unit), lives, max_docs
