@@ -592,13 +592,16 @@ def string_table(values, blob_of, offsets_of):
     into ``blob_of(size)`` (a new uint8 array) and the ``len + 1`` offsets into
     ``offsets_of(count, size)`` (a new uint32 or int64 array); ``None`` where a value is
     not a str or holds a surrogate (the Python encoder judges it: it raises)."""
-    cdef Py_ssize_t count = len(values), i, size = 0, at = 0, length
+    # a snapshot: blob_of and offsets_of run Python code, during which another thread
+    # could change a list, and the second pass writes as many bytes as the first counted
+    cdef tuple items = tuple(values)
+    cdef Py_ssize_t count = len(items), i, size = 0, at = 0, length
     cdef uint8_t[::1] blob
     cdef uint32_t[::1] narrow
     cdef long long[::1] wide
     cdef bint is_narrow
     for i in range(count):
-        length = _utf8_length(values[i])
+        length = _utf8_length(items[i])
         if length < 0:
             return None
         size += length
@@ -613,7 +616,7 @@ def string_table(values, blob_of, offsets_of):
         wide = offsets_array
         wide[0] = 0
     for i in range(count):
-        value = values[i]
+        value = items[i]
         if PyUnicode_GET_LENGTH(value) > 0:
             at += _utf8_write(value, &blob[at])
         if is_narrow:
