@@ -30,7 +30,14 @@ near either end does not end the block, or a match reaches into the last five by
 cimport cython
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
-from cpython.unicode cimport PyUnicode_FromKindAndData, PyUnicode_2BYTE_KIND
+from cpython.unicode cimport (
+    PyUnicode_1BYTE_KIND,
+    PyUnicode_2BYTE_KIND,
+    PyUnicode_DATA,
+    PyUnicode_FromKindAndData,
+    PyUnicode_GET_LENGTH,
+    PyUnicode_KIND,
+)
 from libc.stdint cimport uint8_t, uint16_t, uint32_t
 from libc.string cimport memcpy
 
@@ -459,3 +466,161 @@ def rows(bytes text, tuple keys):
     if surrogates:  # code units that are not characters each
         return None
     return _rows(units, count, keys)
+
+
+# --- A string table encoded (bnsearch/index/segment.py's encode_strings) -------------
+#
+# Here because it is the other compiled half of the same on-disk text (a segment's
+# string tables beside its stored rows), and a module of its own would need its own
+# build entry. The Python encoder, the reference, makes the joined text, its UTF-8 bytes
+# and their NUL-less copy (three buffers of a table's size, at 100k links some 1.2M
+# strings); this one counts each string's UTF-8 length, then writes every string into
+# ONE array of the exact size.
+
+cdef extern from "Python.h":
+    int PyUnicode_READY(object o) except -1
+    bint PyUnicode_IS_ASCII(object o)
+
+
+cdef inline Py_ssize_t _utf8_length(object value) except -2:
+    """``value``'s UTF-8 length in bytes; -1 where it holds a surrogate (not encodable:
+    the Python encoder raises) or is not a str."""
+    cdef Py_ssize_t length, i, total
+    cdef unsigned int kind
+    cdef const uint8_t *narrow
+    cdef const uint16_t *wide
+    cdef const uint32_t *widest
+    cdef uint32_t unit
+    if not isinstance(value, str):
+        return -1
+    PyUnicode_READY(value)
+    length = PyUnicode_GET_LENGTH(value)
+    if PyUnicode_IS_ASCII(value):
+        return length
+    kind = PyUnicode_KIND(value)
+    total = length
+    if kind == PyUnicode_1BYTE_KIND:
+        narrow = <const uint8_t *>PyUnicode_DATA(value)
+        for i in range(length):
+            total += narrow[i] >> 7
+        return total
+    if kind == PyUnicode_2BYTE_KIND:
+        wide = <const uint16_t *>PyUnicode_DATA(value)
+        for i in range(length):
+            unit = wide[i]
+            if (unit & 0xF800) == 0xD800:
+                return -1
+            total += (unit >= 0x80) + (unit >= 0x800)
+        return total
+    widest = <const uint32_t *>PyUnicode_DATA(value)
+    for i in range(length):
+        unit = widest[i]
+        if (unit & 0xFFFFF800) == 0xD800:
+            return -1
+        total += (unit >= 0x80) + (unit >= 0x800) + (unit >= 0x10000)
+    return total
+
+
+cdef inline Py_ssize_t _utf8_write(object value, uint8_t *out) noexcept:
+    """Write ``value`` (a str :func:`_utf8_length` took) as UTF-8 at ``out``; its bytes."""
+    cdef Py_ssize_t length = PyUnicode_GET_LENGTH(value), i, at = 0
+    cdef unsigned int kind
+    cdef const uint8_t *narrow
+    cdef const uint16_t *wide
+    cdef const uint32_t *widest
+    cdef uint32_t unit
+    if PyUnicode_IS_ASCII(value):
+        memcpy(out, PyUnicode_DATA(value), length)
+        return length
+    kind = PyUnicode_KIND(value)
+    if kind == PyUnicode_1BYTE_KIND:
+        narrow = <const uint8_t *>PyUnicode_DATA(value)
+        for i in range(length):
+            unit = narrow[i]
+            if unit < 0x80:
+                out[at] = unit
+                at += 1
+            else:
+                out[at] = 0xC0 | (unit >> 6)
+                out[at + 1] = 0x80 | (unit & 0x3F)
+                at += 2
+        return at
+    if kind == PyUnicode_2BYTE_KIND:
+        wide = <const uint16_t *>PyUnicode_DATA(value)
+        for i in range(length):
+            unit = wide[i]
+            if unit < 0x80:
+                out[at] = unit
+                at += 1
+            elif unit < 0x800:
+                out[at] = 0xC0 | (unit >> 6)
+                out[at + 1] = 0x80 | (unit & 0x3F)
+                at += 2
+            else:
+                out[at] = 0xE0 | (unit >> 12)
+                out[at + 1] = 0x80 | ((unit >> 6) & 0x3F)
+                out[at + 2] = 0x80 | (unit & 0x3F)
+                at += 3
+        return at
+    widest = <const uint32_t *>PyUnicode_DATA(value)
+    for i in range(length):
+        unit = widest[i]
+        if unit < 0x80:
+            out[at] = unit
+            at += 1
+        elif unit < 0x800:
+            out[at] = 0xC0 | (unit >> 6)
+            out[at + 1] = 0x80 | (unit & 0x3F)
+            at += 2
+        elif unit < 0x10000:
+            out[at] = 0xE0 | (unit >> 12)
+            out[at + 1] = 0x80 | ((unit >> 6) & 0x3F)
+            out[at + 2] = 0x80 | (unit & 0x3F)
+            at += 3
+        else:
+            out[at] = 0xF0 | (unit >> 18)
+            out[at + 1] = 0x80 | ((unit >> 12) & 0x3F)
+            out[at + 2] = 0x80 | ((unit >> 6) & 0x3F)
+            out[at + 3] = 0x80 | (unit & 0x3F)
+            at += 4
+    return at
+
+
+def string_table(values, blob_of, offsets_of):
+    """``(blob, offsets)`` of ``values`` (a sequence of str) as
+    :func:`bnsearch.index.segment.encode_strings` gives them, the blob written once
+    into ``blob_of(size)`` (a new uint8 array) and the ``len + 1`` offsets into
+    ``offsets_of(count, size)`` (a new uint32 or int64 array); ``None`` where a value is
+    not a str or holds a surrogate (the Python encoder judges it: it raises)."""
+    # a snapshot: blob_of and offsets_of run Python code, during which another thread
+    # could change a list, and the second pass writes as many bytes as the first counted
+    cdef tuple items = tuple(values)
+    cdef Py_ssize_t count = len(items), i, size = 0, at = 0, length
+    cdef uint8_t[::1] blob
+    cdef uint32_t[::1] narrow
+    cdef long long[::1] wide
+    cdef bint is_narrow
+    for i in range(count):
+        length = _utf8_length(items[i])
+        if length < 0:
+            return None
+        size += length
+    blob_array = blob_of(size)
+    offsets_array = offsets_of(count, size)
+    blob = blob_array
+    is_narrow = offsets_array.dtype.itemsize == 4
+    if is_narrow:
+        narrow = offsets_array
+        narrow[0] = 0
+    else:
+        wide = offsets_array
+        wide[0] = 0
+    for i in range(count):
+        value = items[i]
+        if PyUnicode_GET_LENGTH(value) > 0:
+            at += _utf8_write(value, &blob[at])
+        if is_narrow:
+            narrow[i + 1] = <uint32_t>at
+        else:
+            wide[i + 1] = at
+    return blob_array, offsets_array

@@ -83,8 +83,37 @@ def compact_offsets(offsets: Array) -> Array:
     return np.asarray(offsets).astype(np.int64)
 
 
+def _blob_of(size: int) -> npt.NDArray[np.uint8]:
+    return np.empty(size, dtype=np.uint8)
+
+
+def _offsets_of(count: int, size: int) -> Array:
+    """A string table's new offsets array: uint32 when ``size`` fits, as
+    :func:`compact_offsets` makes them."""
+    return np.empty(count + 1, dtype=np.uint32 if size < 2**32 else np.int64)
+
+
+#: The compiled string-table encoder (``_rows.pyx``'s ``string_table``): each string's
+#: UTF-8 written once into one array of the table's size, where the Python encoder below
+#: (the reference) makes three buffers of it (the joined text, its UTF-8 bytes, their
+#: NUL-less copy): a links segment's key and headline tables were most of the fresh
+#: memory a links build's segment files touched (docs/benchmarks.md, 12at, 12aw).
+_ROWS = optional_module("bnsearch.index._rows")
+
+
 def encode_strings(values: Sequence[str]) -> tuple[npt.NDArray[np.uint8], Array]:
-    """A string table: the UTF-8 blob and ``len + 1`` byte offsets."""
+    """A string table: the UTF-8 blob and ``len + 1`` byte offsets (uint32 where they
+    fit, else int64). The same bytes on both paths (a value that is not a str or holds a
+    surrogate is left to the Python encoder, which raises)."""
+    if _ROWS is not None:
+        found = _ROWS.string_table(values, _blob_of, _offsets_of)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+    return _encode_strings(values)
+
+
+def _encode_strings(values: Sequence[str]) -> tuple[npt.NDArray[np.uint8], Array]:
+    """:func:`encode_strings` in Python (the reference)."""
     joined = "\x00".join(values)
     if values and joined.count("\x00") == len(values) - 1:
         # no value holds a NUL: one encode for all, the separators give the offsets and
