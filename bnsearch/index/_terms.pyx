@@ -154,8 +154,7 @@ cdef class TermTable:
         if index < 0:
             return None
         cdef Py_ssize_t start = self._ptr(index), end = self._ptr(index + 1)
-        cdef Py_ssize_t first = self.pos32[index] if self.pos32 != NULL else <Py_ssize_t>self.pos64[index]
-        return self.docs[start:end], self.tfs[start:end], first
+        return self.docs[start:end], self.tfs[start:end], self._first(index)
 
     def position_runs(self, list terms, Py_ssize_t walk):
         """:meth:`position_run` of several terms in one call: per term of ``terms``
@@ -168,28 +167,18 @@ cdef class TermTable:
         every word's tfs)."""
         if self.pos32 == NULL and self.pos64 == NULL:
             raise ValueError("a term table without its position pointers")
-        cdef Py_ssize_t n = len(terms), i, found = 0, index, start, end, length
+        cdef Py_ssize_t n = len(terms), i, found = 0, index, start, end
         cdef list docs = [], places = []
         cdef cnp.npy_intp size = n
         cdef cnp.ndarray indices = cnp.PyArray_EMPTY(1, &size, cnp.NPY_INT32, 0)
         cdef int32_t* at = <int32_t*>cnp.PyArray_DATA(indices)
-        cdef object term
-        cdef Py_ssize_t first
         for i in range(n):
-            term = terms[i]
-            if term is None:
-                continue
-            length = len(<bytes>term)
-            index = self._find(<const uint8_t*>(<char*>term), length)
+            index = self._span(terms[i], &start, &end)
             if index < 0:
-                continue
-            start, end = self._ptr(index), self._ptr(index + 1)
-            if end <= start:
                 continue
             docs.append(_view(self.docs, start, end, self.direct))
             if end - start <= walk:
-                first = self.pos32[index] if self.pos32 != NULL else <Py_ssize_t>self.pos64[index]
-                places.append((_view(self.tfs, start, end, self.direct), first))
+                places.append((_view(self.tfs, start, end, self.direct), self._first(index)))
             else:
                 places.append(None)
             at[found] = <int32_t>i
@@ -211,7 +200,7 @@ cdef class TermTable:
             raise ValueError("a term table without its position pointers")
         if not self.direct:
             return None
-        cdef Py_ssize_t n = len(terms), i, found = 0, index, start, end, length, long = 0
+        cdef Py_ssize_t n = len(terms), i, found = 0, index, start, end, long = 0
         cdef cnp.npy_intp dims[2]
         dims[0] = n
         dims[1] = 3
@@ -219,24 +208,14 @@ cdef class TermTable:
         cdef cnp.ndarray indices = cnp.PyArray_EMPTY(1, dims, cnp.NPY_INT32, 0)
         cdef int64_t* span = <int64_t*>cnp.PyArray_DATA(spans)
         cdef int32_t* at = <int32_t*>cnp.PyArray_DATA(indices)
-        cdef object term
         for i in range(n):
-            term = terms[i]
-            if term is None:
-                continue
-            length = len(<bytes>term)
-            index = self._find(<const uint8_t*>(<char*>term), length)
+            index = self._span(terms[i], &start, &end)
             if index < 0:
-                continue
-            start, end = self._ptr(index), self._ptr(index + 1)
-            if end <= start:
                 continue
             span[found * 3] = start
             span[found * 3 + 1] = end
             if end - start <= walk:
-                span[found * 3 + 2] = (
-                    self.pos32[index] if self.pos32 != NULL else <Py_ssize_t>self.pos64[index]
-                )
+                span[found * 3 + 2] = self._first(index)
             else:
                 span[found * 3 + 2] = -1
                 long += 1
@@ -247,6 +226,22 @@ cdef class TermTable:
             _shrink(spans, dims, 2)
             _shrink(indices, dims, 1)
         return self.docs, self.tfs, spans, indices, long
+
+    cdef inline Py_ssize_t _span(self, object term, Py_ssize_t* start, Py_ssize_t* end) except -2:
+        """``term``'s index (UTF-8 bytes, or None: a term no table holds) and its postings'
+        span at ``start``/``end``; -1 where it has no postings here (the one rule
+        :meth:`position_runs` and :meth:`position_spans` find their terms by)."""
+        if term is None:
+            return -1
+        cdef Py_ssize_t index = self._find(<const uint8_t*>(<char*>term), len(<bytes>term))
+        if index < 0:
+            return -1
+        start[0], end[0] = self._ptr(index), self._ptr(index + 1)
+        return index if end[0] > start[0] else -1
+
+    cdef inline Py_ssize_t _first(self, Py_ssize_t index) noexcept nogil:
+        """Where term ``index``'s first posting's positions start."""
+        return self.pos32[index] if self.pos32 != NULL else <Py_ssize_t>self.pos64[index]
 
     cdef inline Py_ssize_t _ptr(self, Py_ssize_t i) noexcept nogil:
         if self.ptr32 != NULL:
