@@ -832,15 +832,20 @@ class SegmentReader:
             and entry.del_count == self.entry.del_count
             and entry.files.get(entry.deletes or "") == self.entry.files.get(entry.deletes or "")
         )
-        # copy.copy's shallow copy without its reduce protocol (a plain class: the
-        # same attributes, shared)
+        clone = self._clone(entry, ordinal)
+        if not same_deletes:  # (the same file: the same live docs, read already)
+            clone._read_deletes(directory, entry)
+        clone._read_anchor_update(directory, entry, hosts)
+        return clone
+
+    def _clone(self, entry: SegmentEntry, ordinal: int) -> SegmentReader:
+        """This reader as the segment's newer ``entry`` at ``ordinal``: its arrays,
+        caches and updates shared (the caller changes what the entry changed; copy.copy's
+        shallow copy without its reduce protocol)."""
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone.entry = entry
         clone.ordinal = ordinal
-        if not same_deletes:  # (the same file: the same live docs, read already)
-            clone._read_deletes(directory, entry)
-        clone._read_anchor_update(directory, entry, hosts)
         return clone
 
     def with_written_update(
@@ -859,10 +864,7 @@ class SegmentReader:
         kept = [old for old in self._anchor_updates if old.name in files]
         if kept and kept[-1].generation >= update.generation:
             raise ValueError(f"{update.name} is not newer than {kept[-1].name}")
-        clone = object.__new__(type(self))
-        clone.__dict__.update(self.__dict__)
-        clone.entry = entry
-        clone.ordinal = ordinal
+        clone = self._clone(entry, ordinal)
         kept.append(update)
         clone._take_updates(kept, [old.name for old in kept])
         return clone
