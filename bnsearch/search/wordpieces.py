@@ -112,15 +112,9 @@ def pieces_df(ctx: Context, unit: Unit) -> tuple[list[Any] | None, int]:
         except UnicodeEncodeError:  # (a lone surrogate: the engine's lookups find nothing)
             return None, -1
         return _TERMS.word_pieces(encoded, layout(ctx, unit)), -1
-    # (:func:`layout` inline: two frames were a tenth of a new word's records; a unit
-    # not of one term, a prefix's, lays out its fields too, then reads slice by slice)
-    weights = unit.weights
-    key = (tuple(unit.terms), id(weights))
-    kept = ctx.word_layouts.get(key)
-    if kept is not None and kept[0] is weights:
-        made = kept[1]
-    else:
-        made = kept_layout(ctx, key, weights, _word_entry)
+    # (a unit not of one term, a prefix's, lays out its fields too, then reads slice
+    # by slice: the call judges the terms)
+    made = layout(ctx, unit)
     lives, max_docs = ctx.lives()
     found: tuple[list[Any] | None, int] = counts.word_unit_pieces_df(
         _TERMS.word_pieces, unit.terms, made, lives, max_docs
