@@ -1,5 +1,5 @@
 """Search room: the rerank's field reads as spans of a field's whole postings
-(:meth:`TermTable.position_spans`, ``SegmentReader.position_runs(..., spans=True)``) are
+(:meth:`TermTable.position_spans` of ``SegmentReader.position_table``'s table) are
 the runs :meth:`TermTable.position_runs` gives as views, and the compiled
 ``proximity_scores`` reading them gives the bonus it gives from views (and the search
 the ids and scores). Skipped where the compiled modules were not built."""
@@ -26,17 +26,26 @@ def index() -> Index:
     return index_of(_articles(3, 200), _articles(4, 150))
 
 
+def _spans(segment: SegmentReader, field: str, encoded: list[Any], walk: int) -> tuple[Any, ...]:
+    """The field's held table's spans of ``encoded`` and the field's positions."""
+    held = segment.position_table(field)
+    assert held is not None
+    laid = held[0].position_spans(encoded, walk)
+    assert laid is not None
+    return (*laid, held[1])
+
+
 def _fields_in_both_forms(index: Index, walk: int) -> list[tuple[Any, Any]]:
     """Per segment and field, its reads for every term and a few others, as views
-    (``position_runs``) and as spans (``spans=True``)."""
+    (``position_runs``) and as spans (the held table's ``position_spans``)."""
     found = []
     for segment in index.reader().segments:
         for field in ("title", "body"):
             terms = [*segment.terms(field), "নেই", "\ud800", WORDS[0], "", WORDS[0]]
             encoded = encoded_terms(terms)
             views = segment.position_runs(field, encoded, walk)
-            spans = segment.position_runs(field, encoded, walk, True)
-            assert views is not None and spans is not None
+            spans = _spans(segment, field, encoded, walk)
+            assert views is not None
             found.append((views, spans))
     return found
 
@@ -95,7 +104,7 @@ def _bonus_both_ways(index: Index, walk: int) -> tuple[int, int]:
         for field in ("title", "body"):
             encoded = encoded_terms(WORDS)
             views, places, labels, positions = segment.position_runs(field, encoded, walk)
-            all_docs, all_tfs, spans, _, long, _ = segment.position_runs(field, encoded, walk, True)
+            all_docs, all_tfs, spans, _, long, _ = _spans(segment, field, encoded, walk)
             offsets = []
             for at, place in enumerate(places):
                 if place is None:  # (a long list: its offsets)
@@ -172,14 +181,28 @@ def test_the_rerank_from_spans_scores_as_from_views(
 ) -> None:
     """Several-words searches with the pair words read as spans, as views (the spans
     refused), and on the numpy path: the same ids and scores."""
+    _terms_module()
     core = compiled_core()
     queries = [" ".join(random.Random(n).sample(WORDS, 4)) for n in range(30)]
-    asked = SegmentReader.position_runs
+    asked = SegmentReader.position_table
+    refused: list[int] = []
 
-    def no_spans(
-        self: SegmentReader, field: str, terms: Any, walk: int, spans: bool = False
-    ) -> Any:
-        return None if spans else asked(self, field, terms, walk)
+    class NoSpans:
+        """A held table that refuses spans (postings not plain arrays)."""
+
+        def __init__(self, table: Any) -> None:
+            self.table = table
+
+        def position_spans(self, terms: Any, walk: int) -> None:
+            refused.append(walk)
+            return None
+
+        def position_runs(self, terms: Any, walk: int) -> Any:
+            return self.table.position_runs(terms, walk)
+
+    def no_spans(self: SegmentReader, field: str) -> Any:
+        held = asked(self, field)
+        return None if held is None else (NoSpans(held[0]), held[1])
 
     def run() -> list[Any]:
         searcher = Searcher(index.reader())
@@ -189,9 +212,51 @@ def test_the_rerank_from_spans_scores_as_from_views(
     with query_path(core):
         spans = run()
         with monkeypatch.context() as patch:
-            patch.setattr(SegmentReader, "position_runs", no_spans)
+            patch.setattr(SegmentReader, "position_table", no_spans)
             views = run()
     with query_path(None):
         reference = run()
     assert spans == views == reference
     assert sum(len(ids) for ids, _ in spans) > 300
+    # (the spans refused where the tables serve; BNSEARCH_PURE_PYTHON: none does)
+    assert bool(refused) == (segment_module._TERMS is not None)
+
+
+def test_a_new_plan_asks_no_field_table_again(
+    index: Index, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rerank's field tables (and multipliers) are kept per segment and weights: new
+    plans of the weights ask no segment for a field's table again, other weights ask
+    their own, and every search scores as on the numpy path."""
+    _terms_module()
+    core = compiled_core()
+    queries = [" ".join(random.Random(n).sample(WORDS, 4)) for n in range(20)]
+    weighted = [None, {"title": 5.0, "body": 0.5}, {"body": 1.0}]
+    asked = SegmentReader.position_table
+    fields_asked: list[tuple[str, str]] = []
+
+    def counted(self: SegmentReader, field: str) -> Any:
+        fields_asked.append((self.name, field))
+        return asked(self, field)
+
+    def run() -> list[Any]:
+        searcher = Searcher(index.reader())
+        found = [
+            searcher.search(q, fields=w, limit=20, highlight=False, stored=False)
+            for w in weighted
+            for q in queries
+        ]
+        return [(r.ids, [h.score for h in r.hits]) for r in found]
+
+    with query_path(core), monkeypatch.context() as patch:
+        patch.setattr(SegmentReader, "position_table", counted)
+        got = run()
+    with query_path(None):
+        reference = run()
+    assert got == reference and sum(len(ids) for ids, _ in got) > 300
+    if segment_module._TERMS is None:  # (BNSEARCH_PURE_PYTHON: no table to keep)
+        return
+    segments = len(index.reader().segments)
+    # (per weights, each segment's fields once: 2 + 2 + 1 of them)
+    assert len(fields_asked) == segments * 5
+    assert len(set(fields_asked)) == segments * 2

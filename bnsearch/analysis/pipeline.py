@@ -370,13 +370,14 @@ class Analyzer:
 
     def term_sequence(self, text: str) -> list[str | None]:
         """One entry per word position: its term, or ``None`` where a filter dropped it."""
-        _check_text(text)
+        if not isinstance(text, str):  # (the check's frame only where it raises)
+            _check_text(text)
         chunks = text.split()
-        found = list(map(self._chunk_terms.get, chunks))
-        try:
-            return list(chain.from_iterable(found))  # type: ignore[arg-type]
+        get = self._chunk_terms.get
+        try:  # (every chunk seen before: their cached entries joined, no list between)
+            return list(chain.from_iterable(map(get, chunks)))  # type: ignore[arg-type]
         except TypeError:  # a None entry: some chunks were not seen before
-            return list(chain.from_iterable(self._complete(chunks, found)))
+            return list(chain.from_iterable(self._complete(chunks, list(map(get, chunks)))))
 
     def chunk_terms(self, chunks: Sequence[str]) -> list[tuple[str | None, ...]]:
         """Per whitespace-free chunk, its entries as :meth:`term_sequence` gives them

@@ -1211,27 +1211,29 @@ class SegmentReader:
         return arrays.docs[start:end], arrays.tfs[start:end], int(arrays.posptr[ident]), arrays.pos
 
     def position_runs(
-        self, field: str, terms: list[bytes | None], walk: int, spans: bool = False
-    ) -> tuple[Any, ...] | None:
+        self, field: str, terms: list[bytes | None], walk: int
+    ) -> tuple[Any, Any, Any, Array] | None:
         """:meth:`position_run` of several terms (UTF-8: :func:`encoded_terms`) in one
         compiled call (``TermTable.position_runs`` of :mod:`bnsearch.index._terms`):
         ``(docs, places, indices, positions)`` of those with postings, a place ``(tfs,
         first)`` for a term of at most ``walk`` postings, else None; None where the
         field's held table does not serve (an anchor field with updates applied, a table
-        not built: ask :meth:`position_run` term by term). With ``spans``, ``(docs, tfs,
-        spans, indices, long, positions)`` instead: the field's whole postings and each
-        term's span in them (``TermTable.position_spans``, no view made), or None also
-        where the postings are not plain arrays."""
-        found = self._lazy_field(field)
-        held = self._held_runs(field, found)
+        not built: ask :meth:`position_run` term by term). The rerank asks the table
+        itself for spans (:meth:`position_table`)."""
+        held = self.position_table(field)
         if held is None:
             return None
         runs, positions = held
-        if spans:
-            laid = runs.position_spans(terms, walk)
-            return None if laid is None else (*laid, positions)
         docs, places, indices = runs.position_runs(terms, walk)
         return docs, places, indices, positions
+
+    def position_table(self, field: str) -> tuple[Any, Array] | None:
+        """:meth:`_held_runs` of the field: its term table that answers
+        :meth:`position_runs` and its positions, or None. The rerank keeps it per
+        snapshot and asks the table for its words' spans (``TermTable.position_spans``:
+        the field's whole postings and each word's span in them, no view made), one
+        call a field (no frames of this reader's a new plan and field)."""
+        return self._held_runs(field, self._lazy_field(field))
 
     def _held_runs(self, field: str, found: _FieldArrays | DeltaField) -> tuple[Any, Array] | None:
         """The field's term table that serves :meth:`position_run` and

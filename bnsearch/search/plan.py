@@ -182,6 +182,11 @@ def doc_score(matched: list[DocScores], ordinal: int, doc: int) -> float | None:
     return float(scores[at[0]]) if len(at) else None
 
 
+#: What :func:`rerank_plan` keeps per weights: the rerank's analyzer (None: off), the
+#: fields it reads and their tables per segment (:func:`.rerank._field_tables`).
+_PerWeights = tuple[Analyzer | None, list[str], dict[int, object]]
+
+
 def rerank_plan(compiler: Compiler, text: str) -> RerankPlan:
     """What the rerank of plain words looks for (their pairs; empty when off), at the
     compiler's snapshot and weights. One plan per pairs and weights a snapshot keeps
@@ -190,18 +195,19 @@ def rerank_plan(compiler: Compiler, text: str) -> RerankPlan:
     of the same pairs, and a query of pairs met before makes no plan."""
     ctx = compiler.ctx
     # (the analyzer of the first weighted field with postings, None when the rerank is
-    # off, and the fields it reads: per weights, kept with what is kept per weights)
+    # off, the fields it reads and, per segment, their tables (:func:`.rerank._field_tables`,
+    # filled by the first search): per weights, kept with what is kept per weights)
     per_weights = (PER_WEIGHTS, "rerank", compiler.weights_key)
-    found_per_weights: tuple[Analyzer | None, list[str]] | None = ctx.interned.get(per_weights)
+    found_per_weights: _PerWeights | None = ctx.interned.get(per_weights)
     if found_per_weights is None:
         field = next((f for f in compiler.weights if ctx.has_postings(f)), None)
         analyzer = None
         if field is not None and ctx.params.proximity > 0:
             analyzer = ctx.schema.analyzer(field)
         found_per_weights = ctx.intern(
-            per_weights, (analyzer, rerank_fields(ctx, compiler.weights))
+            per_weights, (analyzer, rerank_fields(ctx, compiler.weights), {})
         )
-    analyzer, fields = found_per_weights
+    analyzer, fields, tables = found_per_weights
     if analyzer is None:
         return RerankPlan()
     pairs = proximity_pairs(analyzer, text)
@@ -214,7 +220,10 @@ def rerank_plan(compiler: Compiler, text: str) -> RerankPlan:
         if len(kept) >= RERANK_PLANS_KEPT:
             kept.clear()
         found = kept[key] = RerankPlan(pairs=pairs)
-        found.memo["fields"] = fields  # (:func:`.rerank._fields`, per weights: no list made)
+        # (:func:`.rerank._fields` and :func:`.rerank._field_tables`, per weights: no
+        # list made, no table asked again)
+        memo = found.memo
+        memo["fields"], memo["tables"] = fields, tables
     return found
 
 

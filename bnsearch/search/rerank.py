@@ -268,7 +268,17 @@ def _field_reads(
         return kept
     reads: list[tuple[Any, ...]] = []
     used: list[tuple[tuple[int, str, str], PositionsEntry]] = []
-    for field in fields:
+    encoded = plan.encoded
+    for field, table, positions, multiplier in _field_tables(ctx, segment, fields, plan, weights):
+        laid = None if table is None else table.position_spans(encoded, WALK_POSTINGS)
+        if laid is not None:  # (the field's whole postings, a span a word: one call)
+            docs, tfs, spans, labels, long = laid
+            if len(labels):
+                places = (
+                    _long_places(ctx, segment, field, plan, spans, labels, used) if long else None
+                )
+                reads.append(((docs, tfs, spans), places, positions, labels, multiplier))
+            continue
         walked = _walked_entries(ctx, segment, field, plan, used)
         if walked is None:  # (positions of their own: offsets over them joined)
             entries, labels = _pair_entries(ctx, segment, field, plan)
@@ -278,15 +288,62 @@ def _field_reads(
             positions = entries[0][2] if entries else None
             rows = np.array(labels, dtype=np.int32)
             walked = ([e[0] for e in entries], [e[1] for e in entries], rows, positions)
-        docs, places, found, positions = walked
-        if docs:
-            multiplier = ctx.multiplier(segment, field, weights[field])
-            reads.append((docs, places, positions, found, multiplier))
+        views, runs, found, positions = walked
+        if views:
+            reads.append((views, runs, positions, found, multiplier))
     if all(cache.holds(where, entry) for where, entry in used):  # (after every read)
         if len(cache.derived) >= POSITIONS_CACHE_TERMS:
             cache.derived.clear()
         cache.derived[key] = (plan, reads)
     return reads
+
+
+def _field_tables(
+    ctx: Context,
+    segment: SegmentReader,
+    fields: list[str],
+    plan: RerankPlan,
+    weights: Mapping[str, float],
+) -> list[tuple[str, Any, Any, FloatArray]]:
+    """Per field of ``fields``, what the rerank's reads take in ``segment`` whatever the
+    words: the field's term table (:meth:`SegmentReader.position_table`; None where it
+    does not serve), its positions and its multiplier. Kept per segment in a dict the
+    plan shares with every plan of its weights (:func:`.plan.rerank_plan` gives the
+    per-weights one; a plan made alone has its own): a new plan then asks each field's
+    table once (the reader's and the context's frames a field were two thirds of a new
+    plan's reads)."""
+    tables: dict[int, tuple[SegmentReader, list[Any]]] | None = plan.memo.get("tables")
+    if tables is None:
+        tables = plan.memo["tables"] = {}
+    found = tables.get(segment.ordinal)
+    if found is not None and found[0] is segment:
+        kept: list[tuple[str, Any, Any, FloatArray]] = found[1]
+        return kept
+    made = []
+    for field in fields:
+        held = segment.position_table(field)
+        table, positions = (None, None) if held is None else held
+        made.append((field, table, positions, ctx.multiplier(segment, field, weights[field])))
+    tables[segment.ordinal] = (segment, made)
+    return made
+
+
+def _long_places(
+    ctx: Context,
+    segment: SegmentReader,
+    field: str,
+    plan: RerankPlan,
+    spans: npt.NDArray[np.int64],
+    labels: npt.NDArray[np.int32],
+    used: list[tuple[tuple[int, str, str], PositionsEntry]],
+) -> list[Any]:
+    """The places of a field's spans (``TermTable.position_spans``): a long list's
+    offsets (a span's ``first`` -1, kept in the positions cache: its entry goes to
+    ``used``), None for a short one (walked)."""
+    places: list[Any] = [None] * len(labels)
+    for at in np.flatnonzero(spans[:, 2] < 0).tolist():
+        places[at] = _long_offsets(ctx, segment, field, plan.terms[labels[at]], used)
+    return places
 
 
 def _walked_entries(
@@ -296,26 +353,14 @@ def _walked_entries(
     plan: RerankPlan,
     used: list[tuple[tuple[int, str, str], PositionsEntry]],
 ) -> tuple[Any, Any, Any, Any] | None:
-    """The compiled core's entries of the pair words found in one field, from one
-    compiled lookup of them all (:meth:`SegmentReader.position_runs`): their docs,
-    where their positions are, their rows (int32), and the field's position array.
-    Where the field's postings are plain arrays, the docs are ``(docs, tfs, spans)``
-    (the whole postings and each word's span in them: no view a word) and the places
-    None, or a list holding a long list's offsets (a span's ``first`` -1); else the
-    docs are a list of views and the places ``(tfs, first)`` for a short list, walked,
-    or offsets for a long one. A long list's offsets are kept in the positions cache
-    (their entry goes to ``used``). ``None`` where the field's held table does not
-    serve (a refreshed reader's deferred anchors, whose words' positions are not in one
-    array: their offsets must be joined)."""
-    found = segment.position_runs(field, plan.encoded, WALK_POSTINGS, True)
-    if found is not None:
-        docs, tfs, spans, labels, long, positions = found
-        places: list[Any] | None = None
-        if long:  # (a long list: its offsets, kept in the positions cache)
-            places = [None] * len(labels)
-            for at in np.flatnonzero(spans[:, 2] < 0).tolist():
-                places[at] = _long_offsets(ctx, segment, field, plan.terms[labels[at]], used)
-        return ((docs, tfs, spans) if len(labels) else []), places, labels, positions
+    """The compiled core's entries of the pair words found in one field whose postings
+    are not plain arrays (the spans do not serve: :func:`_field_reads`), from one
+    compiled lookup of them all (:meth:`SegmentReader.position_runs`): their docs (a
+    list of views), where their positions are (``(tfs, first)`` for a short list,
+    walked, or offsets for a long one, kept in the positions cache: their entry goes to
+    ``used``), their rows (int32), and the field's position array. ``None`` where the
+    field's held table does not serve (a refreshed reader's deferred anchors, whose
+    words' positions are not in one array: their offsets must be joined)."""
     found = segment.position_runs(field, plan.encoded, WALK_POSTINGS)
     if found is None:
         return None
