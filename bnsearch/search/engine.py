@@ -586,9 +586,14 @@ class Evaluator:
                 if ctx.statistics is None and segment.max_doc >= JOIN_MIN_DOCS:
                     joined = self._joined(core, records, ordinal, segment, figures)
             calls.append((arrays, prune, blocks, memo, held or 0, joined))
-        for record in records:  # (again: reading a later unit may have let the cache go)
-            if record.unit.phrases:
-                kept = kept and self._phrases_kept(record.unit, record.pieces)
+        if key is None:
+            # (a lone unit: nothing is read after its record is made or taken, and the
+            # slice cache is never let go without the kept records: its own check holds)
+            kept = records[0].kept
+        else:
+            for record in records:  # (again: reading a later unit may have let the cache go)
+                if record.unit.phrases:
+                    kept = kept and self._phrases_kept(record.unit, record.pieces)
         if ctx.statistics is None and kept:
             if key is None:
                 alone_calls = records[0].alone
@@ -745,9 +750,10 @@ class Evaluator:
         if not unit.phrases:
             return True
         cache = self.ctx.parts
-        for segment, found_pieces in zip(self.segments, pieces, strict=True):
+        # (no zip: its ``strict`` keyword is a dict a call)
+        for at, segment in enumerate(self.segments):
             found = cache.get((id(unit), segment.ordinal))
-            if found is None or found[1] is not found_pieces[0]:
+            if found is None or found[1] is not pieces[at][0]:
                 return False
         return True
 
