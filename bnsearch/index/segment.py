@@ -855,9 +855,8 @@ class SegmentReader:
         this process has just written (``update``, made from the arrays written:
         :func:`~bnsearch.index.anchorfile.written_update`), newer than every update it
         carries over: the updates of this reader that ``entry`` still lists, then
-        ``update``. What :meth:`with_deletes` gives with ``written``, in one step: the
-        entry's files are not scanned again for its updates, its deletions are this
-        reader's."""
+        ``update``, in one step: the entry's files are not scanned again for its
+        updates (:meth:`with_deletes` reads them), its deletions are this reader's."""
         if entry.name != self.name or entry.deletes != self.entry.deletes:
             raise ValueError(f"{entry.name} is not {self.name} under a new anchor update")
         files = entry.files
