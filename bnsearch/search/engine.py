@@ -659,7 +659,8 @@ class Evaluator:
         (the core's ``join_unit``: its docs, saturated scores and bonus flags, so that
         several units scored slice by slice read each unit once in doc order instead of
         each slice's frequencies and the docs' multipliers), made once per unit, weight
-        and flag and kept with the unit, within :data:`~.context.JOINED_CACHE_BYTES`;
+        and flag the second time it is scored there (the first reads its slices: see
+        :data:`_JOIN_NEXT`) and kept with the unit, within :data:`~.context.JOINED_CACHE_BYTES`;
         None for a unit of fewer than :data:`JOIN_MIN_POSTINGS` postings there (or past the
         bound), and None for all when no unit has one."""
         ctx = self.ctx
