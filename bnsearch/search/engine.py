@@ -117,6 +117,11 @@ JOIN_MIN_POSTINGS = 256
 #: ... in a segment of at least this many docs (a small one's per-doc tables stay in the
 #: cache: a memo gains little there, and a new query would pay for making it).
 JOIN_MIN_DOCS = 16384
+# a unit's memo is joined the second time its (segment, weight, flag) is scored: a
+# join is a pass over every posting of a long unit (at 100k, most of what a query of
+# words never seen costs over one of words seen), which one query's scoring does not
+# repay; a unit met again (a kept plan, a word searched again) is joined then
+_JOIN_NEXT = object()
 #: A unit's share of the core's arguments in one segment: its slices (:data:`Part`), then
 #: per slice its docs, tfs, multiplier and form flags (None: the bonus reads none).
 Pieces = tuple[list[Part], list[Any], list[Any], list[Any], list[Any]]
@@ -654,7 +659,8 @@ class Evaluator:
         (the core's ``join_unit``: its docs, saturated scores and bonus flags, so that
         several units scored slice by slice read each unit once in doc order instead of
         each slice's frequencies and the docs' multipliers), made once per unit, weight
-        and flag and kept with the unit, within :data:`~.context.JOINED_CACHE_BYTES`;
+        and flag the second time it is scored there (the first reads its slices: see
+        :data:`_JOIN_NEXT`) and kept with the unit, within :data:`~.context.JOINED_CACHE_BYTES`;
         None for a unit of fewer than :data:`JOIN_MIN_POSTINGS` postings there (or past the
         bound), and None for all when no unit has one."""
         ctx = self.ctx
@@ -669,7 +675,10 @@ class Evaluator:
             if joined is None:
                 joined = record.joined = {}
             memo = joined.get(key, record)
-            if memo is record:
+            if memo is record:  # first sight: scored from its slices, marked to join
+                joined[key] = _JOIN_NEXT
+                memo = None
+            elif memo is _JOIN_NEXT:
                 memo = None
                 postings = sum(map(len, docs))
                 size = 9 * postings
