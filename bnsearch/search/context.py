@@ -79,8 +79,8 @@ class Context:
         self._idf_docs = int(self.total_docs)  # (:meth:`idf`'s, converted once)
         #: per segment its size (what every compiled search hands the core)
         self.max_docs = [segment.max_doc for segment in reader.segments]
-        self._tables: dict[tuple[str, float, float], npt.NDArray[np.float32]] = {}
-        self._ceilings: dict[tuple[str, float, float], tuple[FloatArray, bool]] = {}
+        self._tables: dict[tuple[str, float], npt.NDArray[np.float32]] = {}
+        self._ceilings: dict[tuple[str, float], tuple[FloatArray, bool]] = {}
         self._dictionaries: dict[str, TermDictionary] = {}
         self._roman: dict[str, RomanIndex] = {}
         self._spelling: dict[str, SpellingIndex] = {}
@@ -272,11 +272,12 @@ class Context:
         return value
 
     def table(self, field: str, weight: float) -> npt.NDArray[np.float32]:
-        """The 256-entry norm multiplier of ``field`` at ``weight``."""
-        b = self.params.b_of(field)
-        key = (field, weight, b)
+        """The 256-entry norm multiplier of ``field`` at ``weight`` (kept by field and
+        weight: the context's params, and so each field's ``b``, are fixed for its life)."""
+        key = (field, weight)
         table = self._tables.get(key)
         if table is None:
+            b = self.params.b_of(field)
             if self.is_text(field):
                 table = norm_table(
                     NORM_DECODE, avg_length=self.avg_length(field), b=b, weight=weight
@@ -291,7 +292,7 @@ class Context:
         table falls with length: what a block's smallest code bounds) and whether every
         entry is > 0; made once per field and weight (each block-max search of a word
         asks for it in every segment)."""
-        key = (field, weight, self.params.b_of(field))
+        key = (field, weight)  # (as :meth:`table` keeps them)
         found = self._ceilings.get(key)
         if found is None:
             table = self.table(field, weight)
