@@ -318,7 +318,7 @@ cdef Py_ssize_t _unit_count(
     list per_segment, list live_arrays, list max_docs, Py_ssize_t at
 ) except -1:
     """One unit's live documents over the segments (:func:`live_doc_freqs`' count of a
-    unit, the one rule :func:`word_pieces_df` counts by too)."""
+    unit, the one rule :func:`word_unit_pieces_df` counts by too)."""
     cdef Py_ssize_t s, max_doc, total = 0
     cdef list slices
     cdef cnp.ndarray live_arr, arr
@@ -365,22 +365,17 @@ def live_doc_freqs(list units, list lives, list max_docs, Py_ssize_t at=-1):
     return out
 
 
-def word_pieces_df(object word_pieces, bytes term, list layout, list lives, list max_docs):
+def word_unit_pieces_df(object word_pieces, object terms, list layout, list lives, list max_docs):
     """A word's :data:`~bnsearch.search.engine.Pieces` in every segment
     (``word_pieces(term, layout)``: :func:`bnsearch.index._terms.word_pieces`, passed in:
     the index's module does not import the search package's) and its live documents
-    over the snapshot (:func:`live_doc_freqs`' count of them), from one call a new word;
-    the count is -1 where a segment's pieces are None (read slice by slice: the caller
+    over the snapshot (:func:`live_doc_freqs`' count of them), from one call a new word,
+    when the unit's ``terms`` (field -> its terms) are one term in every field (a word's
+    or a spelling variant's unit: the term found and encoded here,
+    :func:`bnsearch.search.wordpieces.single_term`'s rule); ``(None, -1)`` otherwise and
+    for a term UTF-8 cannot hold (a lone surrogate: the engine's lookups find nothing).
+    The count is -1 where a segment's pieces are None (read slice by slice: the caller
     counts them)."""
-    return _pieces_df(word_pieces(term, layout), lives, max_docs)
-
-
-def word_unit_pieces_df(object word_pieces, object terms, list layout, list lives, list max_docs):
-    """:func:`word_pieces_df` of a unit's ``terms`` (field -> its terms) when they are one
-    term in every field (a word's or a spelling variant's unit: the term found and encoded
-    here, :func:`bnsearch.search.wordpieces.single_term`'s rule, not in Python a new
-    word); ``(None, -1)`` otherwise and for a term UTF-8 cannot hold (a lone surrogate:
-    the engine's lookups find nothing)."""
     cdef object first = None
     cdef object each
     for each in terms.values():  # (the same tuple in every field)
@@ -406,7 +401,7 @@ def phrase_pieces_df(
     """A phrase's :data:`~bnsearch.search.engine.Pieces` in every segment
     (``phrase_pieces(phrases, encoded, layout)``: :func:`bnsearch.search._positions.phrase_pieces`,
     passed in) and its live documents over the snapshot, from one call a new phrase, as
-    :func:`word_pieces_df` gives a word's."""
+    :func:`word_unit_pieces_df` gives a word's."""
     return _pieces_df(phrase_pieces(phrases, encoded, layout), lives, max_docs)
 
 
