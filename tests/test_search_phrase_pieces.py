@@ -127,7 +127,7 @@ def test_a_segment_left_out_is_read_field_by_field(
     evaluator = Evaluator(searcher._ctx)
     left_out = reader.segments[1]
     # (a field whose held table does not serve: an anchor field under updates, say)
-    monkeypatch.setattr(left_out, "position_runs", lambda field, terms, walk: None)
+    monkeypatch.setattr(left_out, "position_table", lambda field: None)
     (unit,) = _phrase_units(searcher, text)
     got, df = phrases.pieces_df(searcher._ctx, unit)
     assert got is not None and got[1] is None and got[0] is not None

@@ -223,13 +223,11 @@ def layout(ctx: Context, unit: Unit) -> list[Any]:
 
 
 def _phrase_entry(ctx: Context, segment: Any, field: str, weight: float) -> tuple[Any, ...] | None:
-    # (no words asked: the field's positions, or None where its table does not serve;
-    # the table that serves is the field's word table)
-    runs = segment.position_runs(field, [], 0)
-    table = None if runs is None else segment.word_table(field)
-    if runs is None or table is None:
+    held = segment.position_table(field)  # (None where its table does not serve)
+    if held is None:
         return None
-    return (field, table, runs[3], ctx.multiplier(segment, field, weight))
+    table, positions = held
+    return (field, table, positions, ctx.multiplier(segment, field, weight))
 
 
 def pieces_df(ctx: Context, unit: Unit) -> tuple[list[Any] | None, int]:
