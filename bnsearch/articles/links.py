@@ -436,6 +436,7 @@ class LinkGraph:
         *,
         removed: Iterable[str] = (),
         added: Iterable[KeyedArticle] = (),
+        give_back: bool = True,
     ) -> set[str]:
         """Apply a batch: ``removed`` ids, then ``added`` ``(id, title key, URL key, link
         keys)`` (an id already present is replaced). Returns every article whose incoming
@@ -445,10 +446,16 @@ class LinkGraph:
 
         A big batch (building the graph of an index) is applied in bulk: its articles are
         interned and appended a chunk at a time, then every link it may affect is
-        resolved once."""
+        resolved once. A big batch gives the heap's free pages back after it
+        (:func:`~bnsearch.heap.give_back_memory`) unless ``give_back`` is False: a
+        caller that allocates as much again next (an index writer's segment build)
+        reuses them instead of faulting fresh ones in, and gives back when it is done."""
         changed: set[str] = set()
         self._apply(
-            removed, ((ident, key, url, keys, None) for ident, key, url, keys in added), changed
+            removed,
+            ((ident, key, url, keys, None) for ident, key, url, keys in added),
+            changed,
+            give_back=give_back,
         )
         return changed
 
@@ -842,9 +849,12 @@ class LinkGraph:
         removed: Iterable[str],
         added: Iterable[tuple[str, str, str, Sequence[LinkKeys], tuple[RelatedLink, ...] | None]],
         changed: set[str],
+        *,
+        give_back: bool = True,
     ) -> None:
         """Remove, then add (chunk by chunk), then re-resolve every link whose keys name an
-        id, URL or title that came or went, and the new links."""
+        id, URL or title that came or went, and the new links (see :meth:`update` for
+        ``give_back``)."""
         touched: list[npt.NDArray[np.int32]] = []  # (id, url, title) atoms that came or went
         new_slots: list[tuple[int, int]] = []
         bulk = False
@@ -878,7 +888,7 @@ class LinkGraph:
             self._atoms.settle()
             for multimap in self._maps():
                 multimap.fold()
-            if len(self._link_status) - links_before >= _GIVE_BACK:
+            if give_back and len(self._link_status) - links_before >= _GIVE_BACK:
                 give_back_memory()
         if len(self._alive) - self._live_count > max(1024, self._live_count):
             self._compact()
