@@ -117,7 +117,7 @@ def phrase_pieces(object phrases, dict encoded, list layout):
             docs_of = runs[0]
             if len(docs_of) < len(phrase):  # (a word the field does not hold)
                 continue
-            found_docs, found_freqs = phrase_frequencies(docs_of, runs[1], phrase, positions)
+            found_docs, found_freqs = _frequencies(docs_of, runs[1], phrase, positions)
             if not len(found_docs):
                 continue
             parts.append((field, found_docs, found_freqs, -1))
@@ -148,11 +148,26 @@ def phrase_frequencies(list docs_list, list places, object phrase, object positi
     them, not three lists made a call). A match is a position ``p`` of the first term
     with every term ``i`` at ``p - shift[0] + shift[i]``; positions ascend within a
     posting (as :func:`bnsearch.search.phrases.phrase_frequencies` reads them too)."""
+    return _frequencies(docs_list, places, phrase, positions)
+
+
+#: Terms a phrase's walk keeps on the stack (a longer phrase allocates them).
+cdef enum:
+    _STACK_TERMS = 8
+
+
+cdef tuple _frequencies(list docs_list, list places, object phrase, object positions):
+    """:func:`phrase_frequencies` (what :func:`phrase_pieces` calls: no Python call a
+    field, its cursors on the stack for a phrase of up to ``_STACK_TERMS`` words)."""
     cdef tuple words = tuple(phrase)  # (the unit's tuple itself)
     cdef Py_ssize_t n = len(docs_list), i, lead = 0, found = 0, j
     cdef Term* terms = NULL
     cdef const void** docs_at = NULL
     cdef const void** tfs_at = NULL
+    cdef Term stack_terms[_STACK_TERMS]
+    cdef const void* stack_docs[_STACK_TERMS]
+    cdef const void* stack_tfs[_STACK_TERMS]
+    cdef bint on_heap = False
     cdef list keep = []
     cdef tuple place, word
     cdef cnp.ndarray arr, pos_arr = _native(positions, _COUNT_KINDS, cnp.NPY_INT64)
@@ -176,9 +191,13 @@ def phrase_frequencies(list docs_list, list places, object phrase, object positi
         arr = _native(place[0], _COUNT_KINDS, cnp.NPY_INT64)
         keep.append(arr)
         tkind = _joined_kind(tkind, cnp.PyArray_TYPE(arr), cnp.NPY_INT64)
-    terms = <Term*>malloc(n * sizeof(Term))
-    docs_at = <const void**>malloc(n * sizeof(void*))
-    tfs_at = <const void**>malloc(n * sizeof(void*))
+    if n <= _STACK_TERMS:
+        terms, docs_at, tfs_at = stack_terms, stack_docs, stack_tfs
+    else:
+        on_heap = True
+        terms = <Term*>malloc(n * sizeof(Term))
+        docs_at = <const void**>malloc(n * sizeof(void*))
+        tfs_at = <const void**>malloc(n * sizeof(void*))
     try:
         if terms == NULL or docs_at == NULL or tfs_at == NULL:
             raise MemoryError()
@@ -227,9 +246,10 @@ def phrase_frequencies(list docs_list, list places, object phrase, object positi
             freqs_out[j] = hits_freqs[j]
         return out_docs, out_freqs
     finally:
-        free(terms)
-        free(docs_at)
-        free(tfs_at)
+        if on_heap:
+            free(terms)
+            free(docs_at)
+            free(tfs_at)
         free(hits_docs)
         free(hits_freqs)
 
