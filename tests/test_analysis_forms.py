@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bnsearch.analysis import bengali_analyzer, default_analyzer, normalize_word
 from bnsearch.analysis.forms import ENDING_KINDS, form_flag, has_form, inflection_split
+from bnsearch.analysis.pipeline import Analyzer
 
 from .conftest import shared_file
 
@@ -156,3 +157,19 @@ def test_query_terms_kept_per_chunk_are_the_whole_chains_terms() -> None:
     assert split._chunks  # (the memo was read: the chunks of the reversed texts were met)
     with pytest.raises(TypeError):
         split.query_terms(b"bytes")  # type: ignore[arg-type]
+
+
+def test_the_stem_cache_starting_over_keeps_the_words_it_was_asked_for() -> None:
+    """The split's (stem, flag) cache starts over past its bound; a batch holding words
+    seen before and enough new ones to pass the bound still gets every word's pair (it
+    raised KeyError: the words seen before were cleared with the cache, not computed)."""
+    whole = bengali_analyzer()
+    small = Analyzer(tokenizer=whole.tokenizer, filters=whole.filters, cache_size=4)
+    split = inflection_split(small)
+    assert split is not None
+    fresh = inflection_split(bengali_analyzer())
+    assert fresh is not None
+    split.terms_and_flags(WORDS[:3])
+    asked = [WORDS[0], *WORDS[3:5], WORDS[1]]  # 3 known + 2 new > 4
+    assert split.terms_and_flags(asked) == fresh.terms_and_flags(asked)
+    assert split.terms_and_flags(WORDS) == fresh.terms_and_flags(WORDS)

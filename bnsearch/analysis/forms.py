@@ -118,7 +118,8 @@ class InflectionSplit:
         new = [word for word in dict.fromkeys(words) if word not in known]
         if new:
             if len(known) + len(new) > self.stems.cache_size:
-                known.clear()
+                known.clear()  # (the words asked for that it held are new again)
+                new = list(dict.fromkeys(words))
             # the stemming half in one batch (its filters' batch methods), then the flags
             terms = self.stems.filter_words(new)
             flags = map(form_flag, new, terms)
