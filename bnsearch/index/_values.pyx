@@ -59,10 +59,12 @@ cdef cnp.ndarray _int64s(Py_ssize_t n):
 
 cdef class _Buffers:
     """The C arrays one call works in (``size`` entries each: at least one per
-    occurrence, and per term plus one), freed with it. Per occurrence (first-seen
+    occurrence, and per term plus one), freed with it. Per surface of the chunks'
+    entries its number among the distinct surfaces; per occurrence (first-seen
     order) its term's number, doc, position and flags; per term its rank and count;
     the occurrences in term order; per posting its doc, frequency and flags."""
 
+    cdef int64_t* slot
     cdef int64_t* term
     cdef int64_t* doc
     cdef int64_t* pos
@@ -77,6 +79,7 @@ cdef class _Buffers:
 
     def __cinit__(self, Py_ssize_t size):
         size = max(size, 1) + 1
+        self.slot = <int64_t*>malloc(size * sizeof(int64_t))
         self.term = <int64_t*>malloc(size * sizeof(int64_t))
         self.doc = <int64_t*>malloc(size * sizeof(int64_t))
         self.pos = <int64_t*>malloc(size * sizeof(int64_t))
@@ -89,12 +92,13 @@ cdef class _Buffers:
         self.postings_tf = <int64_t*>malloc(size * sizeof(int64_t))
         self.postings_flag = <uint8_t*>malloc(size * sizeof(uint8_t))
         if not (
-            self.term and self.doc and self.pos and self.flag and self.rank and self.fill
+            self.slot and self.term and self.doc and self.pos and self.flag and self.rank and self.fill
             and self.order and self.sorted_pos and self.postings_doc and self.postings_tf and self.postings_flag
         ):
             raise MemoryError()
 
     def __dealloc__(self):
+        free(self.slot)
         free(self.term)
         free(self.doc)
         free(self.pos)
@@ -111,9 +115,8 @@ cdef class _Buffers:
 def value_groups(
     list chunked,
     list entries,
-    dict stem_of,
+    object terms_and_flags,
     Py_ssize_t gap,
-    bint forms,
     bint positions,
     str prefix,
     object encode_lengths,
@@ -123,18 +126,47 @@ def value_groups(
     """Per group of ``chunked`` (group -> doc -> value -> its chunks), the arrays by file
     stem (``prefix`` + name) :func:`~bnsearch.index.builder.postings_fields` gives for
     the postings :func:`~bnsearch.index.builder._value_postings` makes of them:
-    ``entries`` is every chunk's surfaces in turn (the analyzer's chunk terms),
-    ``stem_of`` each surface's (term or ``None``, form flag), ``gap`` the empty
-    positions between two values; ``forms`` and ``positions`` whether the field keeps
-    form flags and positions. The dtypes come from the builder's own rules, passed in
-    (``encode_lengths``, ``small_uint``, ``doc_id_dtype``)."""
+    ``entries`` is every chunk's surfaces in turn (the analyzer's chunk terms);
+    ``terms_and_flags`` gives the distinct surfaces' terms (``None`` for a dropped one)
+    and form flags in one call (the inflection split's), ``None`` where the field keeps
+    no form flags (a surface is its term); ``gap`` the empty positions between two
+    values; ``positions`` whether the field keeps positions. The distinct surfaces are
+    gathered here, in first-seen order, as the reference's
+    :func:`~bnsearch.index.builder._value_entries` does. The dtypes come from the
+    builder's own rules, passed in (``encode_lengths``, ``small_uint``,
+    ``doc_id_dtype``)."""
     cdef Py_ssize_t bound = 0, docs_total = 0, used = 0, entry_count = len(entries)
-    cdef object entry, group, values, chunks, surface, pair, term, tid
+    cdef Py_ssize_t k = 0, j, at
+    cdef bint forms = terms_and_flags is not None
+    cdef object entry, group, values, chunks, surface, term, tid, found_slot
     for entry in entries:
-        bound += len(entry)
+        bound += len(<tuple>entry)
     for group in chunked:
         docs_total += len(<list>group)
     cdef _Buffers work = _Buffers(bound)
+    # every surface's number among the distinct ones (-1: a word the chain dropped)
+    cdef dict slot_of = {}
+    cdef list words = []
+    for entry in entries:
+        for surface in <tuple>entry:
+            if surface is None:
+                work.slot[k] = -1
+            else:
+                found_slot = slot_of.get(surface)
+                if found_slot is None:
+                    found_slot = len(words)
+                    slot_of[surface] = found_slot
+                    words.append(surface)
+                work.slot[k] = <Py_ssize_t>found_slot
+            k += 1
+    cdef list stems, flag_list = None
+    if forms:
+        stems, flag_list = terms_and_flags(words)
+        if len(stems) != len(words) or len(flag_list) != len(words):
+            raise ValueError("terms and flags of another length than the surfaces")
+    else:
+        stems = words
+    k = 0
     cdef cnp.ndarray lengths = _int64s(docs_total)
     cdef int64_t* length_of = <int64_t*>cnp.PyArray_DATA(lengths)
     cdef Py_ssize_t base = 0, doc, n, value, chunk, count, position, size
@@ -159,9 +191,10 @@ def value_groups(
                         raise ValueError("fewer chunk entries than chunks")
                     entry = entries[used]
                     used += 1
-                    for surface in entry:
-                        pair = stem_of[surface]
-                        term = (<tuple>pair)[0]
+                    for j in range(len(<tuple>entry)):
+                        at = work.slot[k]
+                        k += 1
+                        term = None if at < 0 else stems[at]
                         if term is not None:
                             tid = ids.get(term)
                             if tid is None:
@@ -171,7 +204,7 @@ def value_groups(
                             work.term[n] = <Py_ssize_t>tid
                             work.doc[n] = doc
                             work.pos[n] = position
-                            work.flag[n] = <Py_ssize_t>(<tuple>pair)[1]
+                            work.flag[n] = <Py_ssize_t>flag_list[at] if forms else 0
                             n += 1
                             count += 1
                         position += 1
