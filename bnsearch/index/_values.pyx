@@ -113,8 +113,8 @@ cdef class _Buffers:
 
 
 def value_groups(
-    list chunked,
-    list entries,
+    object groups,
+    object chunk_terms,
     object terms_and_flags,
     Py_ssize_t gap,
     bint positions,
@@ -123,10 +123,11 @@ def value_groups(
     object small_uint,
     object doc_id_dtype,
 ):
-    """Per group of ``chunked`` (group -> doc -> value -> its chunks), the arrays by file
-    stem (``prefix`` + name) :func:`~bnsearch.index.builder.postings_fields` gives for
-    the postings :func:`~bnsearch.index.builder._value_postings` makes of them:
-    ``entries`` is every chunk's surfaces in turn (the analyzer's chunk terms);
+    """Per group of ``groups`` (group -> doc -> its values), the arrays by file stem
+    (``prefix`` + name) :func:`~bnsearch.index.builder.postings_fields` gives for the
+    postings :func:`~bnsearch.index.builder._value_postings` makes of them: every value
+    is cut into its whitespace chunks (``str.split``), all the chunks analyzed by one
+    call of ``chunk_terms`` (the analyzer's chunk cache: per chunk its surfaces);
     ``terms_and_flags`` gives the distinct surfaces' terms (``None`` for a dropped one)
     and form flags in one call (the inflection split's), ``None`` where the field keeps
     no form flags (a surface is its term); ``gap`` the empty positions between two
@@ -135,20 +136,37 @@ def value_groups(
     :func:`~bnsearch.index.builder._value_entries` does. The dtypes come from the
     builder's own rules, passed in (``encode_lengths``, ``small_uint``,
     ``doc_id_dtype``)."""
-    cdef Py_ssize_t bound = 0, docs_total = 0, used = 0, entry_count = len(entries)
-    cdef Py_ssize_t k = 0, j, at
+    cdef Py_ssize_t bound = 0, docs_total = 0, values_total = 0, used = 0, entry_count
+    cdef Py_ssize_t k = 0, j, at, v = 0
     cdef bint forms = terms_and_flags is not None
-    cdef object entry, group, values, chunks, surface, term, tid, found_slot
+    cdef object entry, group, values, chunks, value_text, surface, term, tid, found_slot
+    cdef list sizes = []
+    for group in groups:
+        sizes.append(len(group))
+        for values in group:
+            values_total += len(values)
+    docs_total = sum(sizes)
+    # every value's chunks, one after the other, and how many a value
+    cdef cnp.ndarray chunk_counts = _int64s(values_total)
+    cdef int64_t* chunks_of = <int64_t*>cnp.PyArray_DATA(chunk_counts)
+    cdef list flat = []
+    for group in groups:
+        for values in group:
+            for value_text in values:
+                chunks = value_text.split()
+                chunks_of[v] = len(chunks)
+                v += 1
+                flat.extend(chunks)
+    cdef list entries = chunk_terms(flat)
+    entry_count = len(entries)
     for entry in entries:
-        bound += len(<tuple>entry)
-    for group in chunked:
-        docs_total += len(<list>group)
+        bound += len(<tuple?>entry)
     cdef _Buffers work = _Buffers(bound)
     # every surface's number among the distinct ones (-1: a word the chain dropped)
     cdef dict slot_of = {}
     cdef list words = []
     for entry in entries:
-        for surface in <tuple>entry:
+        for surface in <tuple>entry:  # (a tuple: checked above)
             if surface is None:
                 work.slot[k] = -1
             else:
@@ -169,29 +187,28 @@ def value_groups(
     k = 0
     cdef cnp.ndarray lengths = _int64s(docs_total)
     cdef int64_t* length_of = <int64_t*>cnp.PyArray_DATA(lengths)
-    cdef Py_ssize_t base = 0, doc, n, value, chunk, count, position, size
+    cdef Py_ssize_t base = 0, doc, n, value, chunk, count, position, size, number
     cdef dict ids, out
     cdef object ranked, indptr, docs, tfs, flags, pos, posptr
     cdef list names, found = [], bases = []
-    for group in chunked:
-        size = len(<list>group)
+    v = 0
+    for number, group in enumerate(groups):
+        size = sizes[number]
         ids = {}
         names = []
         n = 0
         for doc in range(size):
-            values = (<list>group)[doc]
+            values = group[doc]
             position = count = 0
-            value = 0
-            for chunks in values:
+            for value in range(len(values)):
                 if value:
                     position += gap
-                value += 1
-                for chunk in range(len(chunks)):
+                for chunk in range(chunks_of[v]):
                     if used >= entry_count:
                         raise ValueError("fewer chunk entries than chunks")
                     entry = entries[used]
                     used += 1
-                    for j in range(len(<tuple>entry)):
+                    for j in range(len(<tuple>entry)):  # (checked above)
                         at = work.slot[k]
                         k += 1
                         term = None if at < 0 else stems[at]
@@ -208,6 +225,7 @@ def value_groups(
                             n += 1
                             count += 1
                         position += 1
+                v += 1
             length_of[base + doc] = count
         # the group's occurrences made into its arrays now (the buffers are reused)
         found.append(
@@ -221,11 +239,10 @@ def value_groups(
     norms = encode_lengths(lengths)
     lens = lengths.astype(np.uint32)
     cdef list result = []
-    cdef Py_ssize_t number
     for number in range(len(found)):
         ranked, indptr, docs, tfs, flags, pos, posptr = found[number]
         base = bases[number]
-        size = len(<list>chunked[number])
+        size = sizes[number]
         out = {  # (in the reference's order)
             prefix + "terms": ranked,
             prefix + "indptr": indptr,

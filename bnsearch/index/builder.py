@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.analysis import Analyzer
-from bnsearch.analysis.forms import InflectionSplit, inflection_split
+from bnsearch.analysis.forms import inflection_split
 from bnsearch.arrays import run_positions
 from bnsearch.articles import Article
 from bnsearch.articles.links import KeyedArticle
@@ -889,10 +889,11 @@ def value_fields_by(
     if compiled is None:
         postings, lengths, forms = _value_postings(schema, spec, groups)
         return postings_fields(spec, postings, lengths, [len(group) for group in groups], forms)
-    split, chunked, entries = _value_chunks(schema, spec, groups)
+    analyzer = schema.analyzer(spec.name)
+    split = inflection_split(analyzer)
     found: list[dict[str, Any]] = compiled.value_groups(
-        chunked,
-        entries,
+        groups,
+        (split.surfaces if split else analyzer).chunk_terms,
         None if split is None else split.terms_and_flags,
         POSITION_GAP,
         spec.positions,
@@ -904,12 +905,15 @@ def value_fields_by(
     return found
 
 
-def _value_chunks(
+def _value_entries(
     schema: Schema, spec: FieldSpec, groups: Sequence[Sequence[Sequence[str]]]
-) -> tuple[InflectionSplit | None, _Chunked, list[tuple[str | None, ...]]]:
-    """The field's inflection split (``None``: it keeps no form flags), every value's
-    chunks (group -> doc -> value -> chunks) and every chunk's surfaces in turn (one
-    call of the analyzer's chunk cache): what both paths start from."""
+) -> tuple[_Chunked, list[tuple[str | None, ...]], _StemOf, bool]:
+    """The analysis of groups of docs' values for text field ``spec`` (the reference's;
+    the compiled :mod:`._values` does the same steps in C around the same two calls):
+    every value's chunks (group -> doc -> value -> chunks), every chunk's surfaces in
+    turn (one call of the analyzer's chunk cache), each surface's (term, form flag) (one
+    stemming call over the distinct ones, in first-seen order), and whether the field
+    keeps form flags."""
     analyzer = schema.analyzer(spec.name)
     split = inflection_split(analyzer)
     surfaces = split.surfaces if split else analyzer
@@ -917,18 +921,6 @@ def _value_chunks(
     entries = surfaces.chunk_terms(
         [chunk for group in chunked for values in group for chunks in values for chunk in chunks]
     )
-    return split, chunked, entries
-
-
-def _value_entries(
-    schema: Schema, spec: FieldSpec, groups: Sequence[Sequence[Sequence[str]]]
-) -> tuple[_Chunked, list[tuple[str | None, ...]], _StemOf, bool]:
-    """The analysis of groups of docs' values for text field ``spec`` (the reference's;
-    the compiled :mod:`._values` gathers the distinct surfaces itself): every value's
-    chunks and every chunk's surfaces (:func:`_value_chunks`), each surface's (term,
-    form flag) (one stemming call over the distinct ones, in first-seen order), and
-    whether the field keeps form flags."""
-    split, chunked, entries = _value_chunks(schema, spec, groups)
     words = list(dict.fromkeys(t for entry in entries for t in entry if t is not None))
     if split is None:
         stem_of: _StemOf = {t: (t, 0) for t in words}
