@@ -5,7 +5,10 @@ The compiled twin of :func:`bnsearch.index.builder._value_postings` followed by
 :func:`bnsearch.index.builder.postings_fields` (the reference, and the path where this
 module is not built): a commit's anchor groups and its one-article segment's related
 headlines are a few dozen words, where the Python pass's dicts of lists and the dozen
-numpy calls that make them arrays are a fixed cost many times the work. Here each
+numpy calls that make them arrays are a fixed cost many times the work. Here the
+values are cut into chunks, the analyzer's two calls made (the chunk cache over every
+chunk, the inflection split over the distinct surfaces, as the reference's
+:func:`~bnsearch.index.builder._value_entries` makes them), each
 group's occurrences (term, doc, position, flag) go into C buffers in one pass over the
 analyzed chunks, are put in term order by a counting sort over the group's sorted
 terms (stable: docs and positions stay ascending), and are written straight into
