@@ -213,3 +213,39 @@ def test_block_maxima_of_too_few_postings_are_the_general_ones(seed: int) -> Non
         for name, value in want.items():
             assert got[name].dtype == value.dtype, name
             assert np.array_equal(got[name], value), name
+
+
+def test_compiled_groups_analyze_in_one_call_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled path cuts the values itself and asks the analyzer's chunk cache once
+    for every chunk of every group, in order, and the inflection split once for the
+    distinct surfaces, in first-seen order (what the reference's ``_value_entries``
+    asks): the same arrays, each analysis call made once a ``value_fields``."""
+    from bnsearch.analysis.forms import InflectionSplit, inflection_split
+
+    schema = news_schema()
+    spec = schema["related_headlines"]
+    split = inflection_split(schema.analyzer(spec.name))
+    assert split is not None
+    groups = [[["নদী ভাঙন ও সেতু", "দাম  বাড়ল নদী"], []], [("২০২৪ নদীর সেতুতে", "")]]
+    asked: dict[str, list[list[str]]] = {"chunks": [], "words": []}
+    chunk_terms = type(split.surfaces).chunk_terms
+    terms_and_flags = InflectionSplit.terms_and_flags
+
+    def counted_chunks(self: Any, chunks: Any) -> Any:
+        asked["chunks"].append(list(chunks))
+        return chunk_terms(self, chunks)
+
+    def counted_words(self: Any, words: Any) -> Any:
+        asked["words"].append(list(words))
+        return terms_and_flags(self, words)
+
+    monkeypatch.setattr(type(split.surfaces), "chunk_terms", counted_chunks)
+    monkeypatch.setattr(InflectionSplit, "terms_and_flags", counted_words)
+    got = _compiled(schema, spec, groups)
+    chunks = ["নদী", "ভাঙন", "ও", "সেতু", "দাম", "বাড়ল", "নদী", "২০২৪", "নদীর", "সেতুতে"]
+    assert asked["chunks"] == [chunks]
+    (words,) = asked["words"]
+    assert len(words) == len(set(words))
+    assert words[:2] == [e for e in split.surfaces.term_sequence("নদী ভাঙন") if e is not None]
+    monkeypatch.undo()
+    _same_groups(got, _reference(schema, spec, groups))

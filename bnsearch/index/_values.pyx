@@ -5,7 +5,10 @@ The compiled twin of :func:`bnsearch.index.builder._value_postings` followed by
 :func:`bnsearch.index.builder.postings_fields` (the reference, and the path where this
 module is not built): a commit's anchor groups and its one-article segment's related
 headlines are a few dozen words, where the Python pass's dicts of lists and the dozen
-numpy calls that make them arrays are a fixed cost many times the work. Here each
+numpy calls that make them arrays are a fixed cost many times the work. Here the
+values are cut into chunks, the analyzer's two calls made (the chunk cache over every
+chunk, the inflection split over the distinct surfaces, as the reference's
+:func:`~bnsearch.index.builder._value_entries` makes them), each
 group's occurrences (term, doc, position, flag) go into C buffers in one pass over the
 analyzed chunks, are put in term order by a counting sort over the group's sorted
 terms (stable: docs and positions stay ascending), and are written straight into
@@ -59,10 +62,12 @@ cdef cnp.ndarray _int64s(Py_ssize_t n):
 
 cdef class _Buffers:
     """The C arrays one call works in (``size`` entries each: at least one per
-    occurrence, and per term plus one), freed with it. Per occurrence (first-seen
+    occurrence, and per term plus one), freed with it. Per surface of the chunks'
+    entries its number among the distinct surfaces; per occurrence (first-seen
     order) its term's number, doc, position and flags; per term its rank and count;
     the occurrences in term order; per posting its doc, frequency and flags."""
 
+    cdef int64_t* slot
     cdef int64_t* term
     cdef int64_t* doc
     cdef int64_t* pos
@@ -77,6 +82,7 @@ cdef class _Buffers:
 
     def __cinit__(self, Py_ssize_t size):
         size = max(size, 1) + 1
+        self.slot = <int64_t*>malloc(size * sizeof(int64_t))
         self.term = <int64_t*>malloc(size * sizeof(int64_t))
         self.doc = <int64_t*>malloc(size * sizeof(int64_t))
         self.pos = <int64_t*>malloc(size * sizeof(int64_t))
@@ -89,12 +95,13 @@ cdef class _Buffers:
         self.postings_tf = <int64_t*>malloc(size * sizeof(int64_t))
         self.postings_flag = <uint8_t*>malloc(size * sizeof(uint8_t))
         if not (
-            self.term and self.doc and self.pos and self.flag and self.rank and self.fill
+            self.slot and self.term and self.doc and self.pos and self.flag and self.rank and self.fill
             and self.order and self.sorted_pos and self.postings_doc and self.postings_tf and self.postings_flag
         ):
             raise MemoryError()
 
     def __dealloc__(self):
+        free(self.slot)
         free(self.term)
         free(self.doc)
         free(self.pos)
@@ -109,59 +116,105 @@ cdef class _Buffers:
 
 
 def value_groups(
-    list chunked,
-    list entries,
-    dict stem_of,
+    object groups,
+    object chunk_terms,
+    object terms_and_flags,
     Py_ssize_t gap,
-    bint forms,
     bint positions,
     str prefix,
     object encode_lengths,
     object small_uint,
     object doc_id_dtype,
 ):
-    """Per group of ``chunked`` (group -> doc -> value -> its chunks), the arrays by file
-    stem (``prefix`` + name) :func:`~bnsearch.index.builder.postings_fields` gives for
-    the postings :func:`~bnsearch.index.builder._value_postings` makes of them:
-    ``entries`` is every chunk's surfaces in turn (the analyzer's chunk terms),
-    ``stem_of`` each surface's (term or ``None``, form flag), ``gap`` the empty
-    positions between two values; ``forms`` and ``positions`` whether the field keeps
-    form flags and positions. The dtypes come from the builder's own rules, passed in
-    (``encode_lengths``, ``small_uint``, ``doc_id_dtype``)."""
-    cdef Py_ssize_t bound = 0, docs_total = 0, used = 0, entry_count = len(entries)
-    cdef object entry, group, values, chunks, surface, pair, term, tid
+    """Per group of ``groups`` (group -> doc -> its values), the arrays by file stem
+    (``prefix`` + name) :func:`~bnsearch.index.builder.postings_fields` gives for the
+    postings :func:`~bnsearch.index.builder._value_postings` makes of them: every value
+    is cut into its whitespace chunks (``str.split``), all the chunks analyzed by one
+    call of ``chunk_terms`` (the analyzer's chunk cache: per chunk its surfaces);
+    ``terms_and_flags`` gives the distinct surfaces' terms (``None`` for a dropped one)
+    and form flags in one call (the inflection split's), ``None`` where the field keeps
+    no form flags (a surface is its term); ``gap`` the empty positions between two
+    values; ``positions`` whether the field keeps positions. The distinct surfaces are
+    gathered here, in first-seen order, as the reference's
+    :func:`~bnsearch.index.builder._value_entries` does. The dtypes come from the
+    builder's own rules, passed in (``encode_lengths``, ``small_uint``,
+    ``doc_id_dtype``)."""
+    cdef Py_ssize_t bound = 0, docs_total = 0, values_total = 0, used = 0, entry_count
+    cdef Py_ssize_t k = 0, j, at, v = 0
+    cdef bint forms = terms_and_flags is not None
+    cdef object entry, group, values, chunks, value_text, surface, term, tid, found_slot
+    cdef list sizes = []
+    for group in groups:
+        sizes.append(len(group))
+        for values in group:
+            values_total += len(values)
+    docs_total = sum(sizes)
+    # every value's chunks, one after the other, and how many a value
+    cdef cnp.ndarray chunk_counts = _int64s(values_total)
+    cdef int64_t* chunks_of = <int64_t*>cnp.PyArray_DATA(chunk_counts)
+    cdef list flat = []
+    for group in groups:
+        for values in group:
+            for value_text in values:
+                chunks = value_text.split()
+                chunks_of[v] = len(chunks)
+                v += 1
+                flat.extend(chunks)
+    cdef list entries = chunk_terms(flat)
+    entry_count = len(entries)
     for entry in entries:
-        bound += len(entry)
-    for group in chunked:
-        docs_total += len(<list>group)
+        bound += len(<tuple?>entry)
     cdef _Buffers work = _Buffers(bound)
+    # every surface's number among the distinct ones (-1: a word the chain dropped)
+    cdef dict slot_of = {}
+    cdef list words = []
+    for entry in entries:
+        for surface in <tuple>entry:  # (a tuple: checked above)
+            if surface is None:
+                work.slot[k] = -1
+            else:
+                found_slot = slot_of.get(surface)
+                if found_slot is None:
+                    found_slot = len(words)
+                    slot_of[surface] = found_slot
+                    words.append(surface)
+                work.slot[k] = <Py_ssize_t>found_slot
+            k += 1
+    cdef list stems, flag_list = None
+    if forms:
+        stems, flag_list = terms_and_flags(words)
+        if len(stems) != len(words) or len(flag_list) != len(words):
+            raise ValueError("terms and flags of another length than the surfaces")
+    else:
+        stems = words
+    k = 0
     cdef cnp.ndarray lengths = _int64s(docs_total)
     cdef int64_t* length_of = <int64_t*>cnp.PyArray_DATA(lengths)
-    cdef Py_ssize_t base = 0, doc, n, value, chunk, count, position, size
+    cdef Py_ssize_t base = 0, doc, n, value, chunk, count, position, size, number
     cdef dict ids, out
     cdef object ranked, indptr, docs, tfs, flags, pos, posptr
     cdef list names, found = [], bases = []
-    for group in chunked:
-        size = len(<list>group)
+    v = 0
+    for number, group in enumerate(groups):
+        size = sizes[number]
         ids = {}
         names = []
         n = 0
         for doc in range(size):
-            values = (<list>group)[doc]
+            values = group[doc]
             position = count = 0
-            value = 0
-            for chunks in values:
+            for value in range(len(values)):
                 if value:
                     position += gap
-                value += 1
-                for chunk in range(len(chunks)):
+                for chunk in range(chunks_of[v]):
                     if used >= entry_count:
                         raise ValueError("fewer chunk entries than chunks")
                     entry = entries[used]
                     used += 1
-                    for surface in entry:
-                        pair = stem_of[surface]
-                        term = (<tuple>pair)[0]
+                    for j in range(len(<tuple>entry)):  # (checked above)
+                        at = work.slot[k]
+                        k += 1
+                        term = None if at < 0 else stems[at]
                         if term is not None:
                             tid = ids.get(term)
                             if tid is None:
@@ -171,10 +224,11 @@ def value_groups(
                             work.term[n] = <Py_ssize_t>tid
                             work.doc[n] = doc
                             work.pos[n] = position
-                            work.flag[n] = <Py_ssize_t>(<tuple>pair)[1]
+                            work.flag[n] = <Py_ssize_t>flag_list[at] if forms else 0
                             n += 1
                             count += 1
                         position += 1
+                v += 1
             length_of[base + doc] = count
         # the group's occurrences made into its arrays now (the buffers are reused)
         found.append(
@@ -188,11 +242,10 @@ def value_groups(
     norms = encode_lengths(lengths)
     lens = lengths.astype(np.uint32)
     cdef list result = []
-    cdef Py_ssize_t number
     for number in range(len(found)):
         ranked, indptr, docs, tfs, flags, pos, posptr = found[number]
         base = bases[number]
-        size = len(<list>chunked[number])
+        size = sizes[number]
         out = {  # (in the reference's order)
             prefix + "terms": ranked,
             prefix + "indptr": indptr,

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.analysis import Analyzer
-from bnsearch.analysis.forms import inflection_split
+from bnsearch.analysis.forms import InflectionSplit, inflection_split
 from bnsearch.arrays import run_positions
 from bnsearch.articles import Article
 from bnsearch.articles.links import KeyedArticle
@@ -876,8 +876,8 @@ def value_fields(
     """Per group of docs' values (headlines), the arrays (by file stem, terms as a list)
     of text field ``spec`` over that group's docs (numbered from 0): those
     :func:`postings_fields` makes of :func:`_value_postings` (the reference), made by
-    the compiled :mod:`._values` where it is built, from the same analysis
-    (:func:`_value_entries`) in one call."""
+    the compiled :mod:`._values` where it is built, in one call making the same two
+    analysis calls (:func:`_value_entries`' chunk terms and stems)."""
     return value_fields_by(_VALUES, schema, spec, groups)
 
 
@@ -889,13 +889,12 @@ def value_fields_by(
     if compiled is None:
         postings, lengths, forms = _value_postings(schema, spec, groups)
         return postings_fields(spec, postings, lengths, [len(group) for group in groups], forms)
-    chunked, entries, stem_of, forms = _value_entries(schema, spec, groups)
+    surfaces, split = _value_analyzers(schema, spec)
     found: list[dict[str, Any]] = compiled.value_groups(
-        chunked,
-        entries,
-        stem_of,
+        groups,
+        surfaces.chunk_terms,
+        None if split is None else split.terms_and_flags,
         POSITION_GAP,
-        forms,
         spec.positions,
         f"fld.{spec.name}.",
         encode_lengths,
@@ -905,15 +904,25 @@ def value_fields_by(
     return found
 
 
+def _value_analyzers(schema: Schema, spec: FieldSpec) -> tuple[Analyzer, InflectionSplit | None]:
+    """The analyzer giving text field ``spec``'s value chunks their surfaces (its chain
+    cut before the stemmer, where it has one) and the inflection split stemming them
+    (``None``: the field keeps no form flags), for both paths of :func:`value_fields`."""
+    analyzer = schema.analyzer(spec.name)
+    split = inflection_split(analyzer)
+    return (split.surfaces if split else analyzer), split
+
+
 def _value_entries(
     schema: Schema, spec: FieldSpec, groups: Sequence[Sequence[Sequence[str]]]
 ) -> tuple[_Chunked, list[tuple[str | None, ...]], _StemOf, bool]:
-    """The analysis of groups of docs' values for text field ``spec``: every value's
-    chunks (group -> doc -> value -> chunks), every chunk's surfaces in turn (one call
-    of the analyzer's chunk cache), each surface's (term, form flag) (one stemming call
-    over the distinct ones), and whether the field keeps form flags."""
-    split = inflection_split(schema.analyzer(spec.name))
-    surfaces = split.surfaces if split else schema.analyzer(spec.name)
+    """The analysis of groups of docs' values for text field ``spec`` (the reference's;
+    the compiled :mod:`._values` does the same steps in C around the same two calls):
+    every value's chunks (group -> doc -> value -> chunks), every chunk's surfaces in
+    turn (one call of the analyzer's chunk cache), each surface's (term, form flag) (one
+    stemming call over the distinct ones, in first-seen order), and whether the field
+    keeps form flags."""
+    surfaces, split = _value_analyzers(schema, spec)
     chunked = [[[value.split() for value in values] for values in group] for group in groups]
     entries = surfaces.chunk_terms(
         [chunk for group in chunked for values in group for chunks in values for chunk in chunks]
