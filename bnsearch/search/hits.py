@@ -237,7 +237,11 @@ class SnippetWeights(Mapping[str, float]):
         return sum(self._word(t) for t in words)
 
     def get(self, key: str, default: Any = None) -> Any:
-        """``Mapping.get`` without its ``KeyError`` round trip."""
+        """``Mapping.get`` without its ``KeyError`` round trip (a word counted
+        already: one lookup; a lookup makes one ``get`` a candidate and hit)."""
+        found = self._counted.get(key)
+        if found is not None:
+            return found
         return self[key] if key in self._known else default
 
     def __iter__(self) -> Iterator[str]:
