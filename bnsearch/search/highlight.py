@@ -92,6 +92,18 @@ class TermMatcher:
                 return prefix
         return None
 
+    def answers(self, terms: Iterable[str]) -> list[str | None]:
+        """What each of ``terms`` answers (as :meth:`__call__`; with one prefix, the
+        common case, without a call a term)."""
+        prefixes = self.prefixes
+        if len(prefixes) != 1:
+            return [self(term) for term in terms]
+        exact = self.terms
+        prefix = prefixes[0]
+        return [
+            term if term in exact else prefix if term.startswith(prefix) else None for term in terms
+        ]
+
     def matching(self, terms: Iterable[str]) -> list[str]:
         """The terms among ``terms`` that answer some query term or prefix."""
         prefixes = self.prefixes

@@ -3,7 +3,7 @@ their stored rows and, when asked, highlights (titles whole, the body as a snipp
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from bnsearch.index.segment import SegmentReader
@@ -189,17 +189,66 @@ def query_matchers(ctx: Context, compiled: Compiled) -> dict[str, TermMatcher]:
             continue
         field_terms = terms.get(field, set())
         field_phrases = tuple(phrases.get(field, ()))
-        words = field_terms.union(t for phrase in field_phrases for _, t in phrase)
-        weights = {t: float(idf(n, ctx.doc_freq(field, t))) for t in words}
-        for phrase in field_phrases:  # a phrase weighs the sum of its words (as scored)
-            weights[phrase_key(phrase)] = sum(weights[t] for t in {t for _, t in phrase})
         matchers[field] = TermMatcher(
             terms=frozenset(field_terms),
             prefixes=tuple(sorted(prefixes.get(field, ()))),
             phrases=field_phrases,
-            weights=weights,
+            weights=SnippetWeights(ctx, field, n, field_terms, field_phrases),
         )
     return matchers
+
+
+class SnippetWeights(Mapping[str, float]):
+    """A field's snippet weights for :func:`query_matchers`: each word's idf, a
+    phrase's the sum of its words' (as scored), each counted when first asked for (a
+    page that shows only the body's snippet counts no title or caption weight: two
+    thirds of a cold prefix page's lookups of document frequencies)."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        field: str,
+        n: int,
+        terms: set[str],
+        phrases: tuple[Phrase, ...],
+    ) -> None:
+        self._ctx = ctx
+        self._field = field
+        self._n = n
+        self._phrases = {phrase_key(phrase): {t for _, t in phrase} for phrase in phrases}
+        words = terms.union(t for words in self._phrases.values() for t in words)
+        self._keys = (*words, *(k for k in self._phrases if k not in words))
+        self._known = frozenset(self._keys)
+        self._counted: dict[str, float] = {}
+
+    def _word(self, term: str) -> float:
+        found = self._counted.get(term)
+        if found is None:
+            found = float(idf(self._n, self._ctx.doc_freq(self._field, term)))
+            self._counted[term] = found
+        return found
+
+    def __getitem__(self, key: str) -> float:
+        if key not in self._known:
+            raise KeyError(key)
+        words = self._phrases.get(key)
+        if words is None or key in words:  # (a one-word phrase's key is its word)
+            return self._word(key)
+        return sum(self._word(t) for t in words)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``Mapping.get`` without its ``KeyError`` round trip (a word counted
+        already: one lookup; a lookup makes one ``get`` a candidate and hit)."""
+        found = self._counted.get(key)
+        if found is not None:
+            return found
+        return self[key] if key in self._known else default
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 def highlight_row(

@@ -53,6 +53,19 @@ Int64Array = npt.NDArray[np.int64]
 _SENTENCE_ENDS = "".join(sorted(SENTENCE_ENDS))
 
 
+#: The array types the compiled code is built for, as (kind, bytes) (what a dtype's
+#: name says: uint16 is ("u", 2); numpy's ``name`` is a Python property, 5 us a lookup).
+_DOC_KINDS = frozenset({("u", 2), ("i", 4)})
+_TF_KINDS = frozenset({("u", 1), ("u", 2), ("u", 4), ("i", 8)})
+_POS_KINDS = frozenset({("u", 1), ("u", 2), ("u", 4)})
+
+
+def _kind(array: Any) -> tuple[str, int]:
+    """``array``'s element type as (kind, bytes)."""
+    dtype = np.dtype(array.dtype)
+    return dtype.kind, dtype.itemsize
+
+
 class SpanLookup:
     """The postings of the terms a highlight of ``field`` may mark, in one segment."""
 
@@ -68,9 +81,16 @@ class SpanLookup:
         vocabulary = segment.terms(field)
         wanted = set(matcher.terms)
         wanted.update(term for phrase in matcher.phrases for _, term in phrase)
-        ids = {segment.term_id(field, term) for term in wanted}
+        prefixes = matcher.prefixes
+        # (a term under one of the prefixes is in the prefix's range below if the
+        # segment has it: not looked up alone; a prefix's expansions all are)
+        ids = {
+            segment.term_id(field, term)
+            for term in wanted
+            if not prefixes or not term.startswith(prefixes)
+        }
         ids.discard(-1)
-        for prefix in matcher.prefixes:
+        for prefix in prefixes:
             low = bisect.bisect_left(vocabulary, prefix)
             high = bisect.bisect_left(vocabulary, prefix + "\U0010ffff")
             ids.update(range(low, high))
@@ -94,7 +114,7 @@ class SpanLookup:
         # phrase's word), numbered in the order of the keys as strings (the Python code
         # breaks ties among matches by the key string), and the phrases by candidate
         phrases = [phrase for phrase in matcher.phrases if phrase]
-        answers = [matcher(term) for term in self._terms]
+        answers = matcher.answers(self._terms)
         names = sorted({key for key in answers if key is not None}.union(map(phrase_key, phrases)))
         number = {name: at for at, name in enumerate(names)}
         candidate = {term: at for at, term in enumerate(self._terms)}
@@ -112,9 +132,9 @@ class SpanLookup:
         ]
         # the types the compiled code is built for (what every segment writer writes)
         self._typed = (
-            np.dtype(self._docs.dtype).name in ("uint16", "int32")
-            and np.dtype(self._tfs_all.dtype).name in ("uint8", "uint16", "uint32", "int64")
-            and np.dtype(self._pos.dtype).name in ("uint8", "uint16", "uint32")
+            _kind(self._docs) in _DOC_KINDS
+            and _kind(self._tfs_all) in _TF_KINDS
+            and _kind(self._pos) in _POS_KINDS
         )
         #: the compiled marks, holding these arrays once (a call converting nine arrays
         #: cost more than its work on a title: 1.4 us a call, 2026-12-06)
