@@ -74,17 +74,41 @@ def term_offsets(object tfs, int64_t first):
     """``offsets`` (int64, one more than ``tfs``): ``offsets[0] = first``, then each
     posting's end, ``offsets[j + 1] = offsets[j] + tfs[j]``."""
     cdef cnp.ndarray arr = _native(tfs, _COUNT_KINDS, cnp.NPY_INT64)
-    cdef Py_ssize_t n = cnp.PyArray_DIM(arr, 0), i
+    cdef Py_ssize_t n = cnp.PyArray_DIM(arr, 0)
     cdef int kind = cnp.PyArray_TYPE(arr)
     cdef const void* data = cnp.PyArray_DATA(arr)
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, [n + 1], cnp.NPY_INT64, 0)
     cdef int64_t* o = <int64_t*>cnp.PyArray_DATA(out)
-    cdef int64_t at = first
-    o[0] = at
-    for i in range(n):
-        at += _count_at(data, kind, i)
-        o[i + 1] = at
+    # One loop per kind (a switch a posting cost about half of the loop's instructions).
+    if kind == cnp.NPY_UINT8:
+        _running_sum(<const uint8_t*>data, n, first, o)
+    elif kind == cnp.NPY_UINT16:
+        _running_sum(<const uint16_t*>data, n, first, o)
+    elif kind == cnp.NPY_UINT32:
+        _running_sum(<const uint32_t*>data, n, first, o)
+    else:
+        _running_sum(<const int64_t*>data, n, first, o)
     return out
+
+
+cdef inline void _running_sum(
+    const pos_t* values, Py_ssize_t n, int64_t first, int64_t* out
+) noexcept nogil:
+    """``out[0] = first``, then ``out[i + 1] = out[i] + values[i]``: the offsets of
+    :func:`term_offsets`, typed for one kind of tfs."""
+    cdef Py_ssize_t i = 0
+    cdef int64_t at = first
+    out[0] = at
+    while i + 4 <= n:  # (four a turn: the loop's own steps were half of a posting's)
+        out[i + 1] = at = at + values[i]
+        out[i + 2] = at = at + values[i + 1]
+        out[i + 3] = at = at + values[i + 2]
+        out[i + 4] = at = at + values[i + 3]
+        i += 4
+    while i < n:
+        at += values[i]
+        i += 1
+        out[i] = at
 
 
 #: ``TermTable.position_runs``' ``walk`` that gives every term's tfs.
