@@ -628,36 +628,115 @@ cdef void _run_postings(
     :data:`SCORE`), and the unit's exact-form bonus where the posting's flags hold the
     typed form's. With ``check``, a posting only where :func:`_readable` reads it (a doc
     outside the segment stops the walk). (One loop a slice: a plain walk made a call a
-    posting, a quarter of a new word's scoring at 100k.)"""
-    cdef Py_ssize_t i, d
+    posting, a quarter of a new word's scoring at 100k. The walk's fields are read into
+    locals once a slice and the counts written back at the end: a store through
+    ``seen``'s bytes may alias any field, so read through ``w`` each posting reloaded
+    them all; :func:`_touch` and :func:`_add` are the same steps on the locals.)"""
+    cdef Py_ssize_t i, d, c
     cdef float x
-    cdef double summed
-    cdef int read
+    cdef double summed, before, after, top, value
+    cdef bint filtered = check and (w.only_seen or w.mask != NULL)
+    cdef size_t max_doc = <size_t>w.max_doc
+    cdef double* acc = w.acc
+    cdef double* xbuf = w.xbuf
+    cdef uint8_t* seen = w.seen
+    cdef int32_t* touched = w.touched
+    cdef Py_ssize_t n_touched = w.n_touched
+    cdef int32_t* xdocs = w.xdocs
+    cdef Py_ssize_t n_x = w.n_x
+    cdef double* tops = w.tops
+    cdef Py_ssize_t n_scored = w.n_scored
+    cdef const uint8_t* forms = w.forms
+    cdef uint8_t flag = w.flag
+    cdef int32_t* stamp = w.stamp
+    cdef int32_t tag = w.tag
+    cdef double bonus = w.bonus
+    if check and not filtered and forms == NULL and (mode == ADD_X or (seen == NULL and tops != NULL)):
+        # the common slices with no test a posting that stays the same over the slice
+        # (no mask, not pruned, no bonus; a sum, or dense mode with chunk tops): the
+        # general loop below, unswitched
+        if mode == ADD_X:
+            for i in range(lo, hi):
+                d = docs[i]
+                if <size_t>d >= max_doc:
+                    w.bad = 1
+                    break
+                x = <float>tfs[i] * mult[d]
+                if xbuf[d] == 0 and x != 0:
+                    xdocs[n_x] = <int32_t>d
+                    n_x += 1
+                xbuf[d] += <double>x
+            w.n_x = n_x
+            return
+        for i in range(lo, hi):
+            d = docs[i]
+            if <size_t>d >= max_doc:
+                w.bad = 1
+                break
+            x = <float>tfs[i] * mult[d]
+            if mode == FINISH and xbuf[d] != 0:
+                summed = xbuf[d] + <double>x
+                xbuf[d] = 0
+                x = <float>summed
+            value = <double>_saturate(x, k1, weight)
+            before = acc[d]
+            after = before + value
+            acc[d] = after
+            n_scored += (before == 0) & (after != 0)
+            c = d >> CHUNK_SHIFT
+            top = tops[c]
+            tops[c] = after if after > top else top
+        w.n_scored = n_scored
+        return
     for i in range(lo, hi):
         d = docs[i]
         if check:
-            read = _readable(w, d)
-            if read < 0:
-                return
-            if read == 0:
+            if <size_t>d >= max_doc:  # (d < 0 too: :func:`_readable`'s -1)
+                w.bad = 1
+                break
+            if filtered and _readable(w, d) == 0:
                 continue
         x = <float>tfs[i] * mult[d]
         if mode == ADD_X:
-            if w.xbuf[d] == 0 and x != 0:  # (x >= 0: a doc is listed once, when its sum turns > 0)
-                w.xdocs[w.n_x] = <int32_t>d
-                w.n_x += 1
-            w.xbuf[d] += <double>x
+            if xbuf[d] == 0 and x != 0:  # (x >= 0: a doc is listed once, when its sum turns > 0)
+                xdocs[n_x] = <int32_t>d
+                n_x += 1
+            xbuf[d] += <double>x
         else:
-            if mode == FINISH and w.xbuf[d] != 0:
-                summed = w.xbuf[d] + <double>x
-                w.xbuf[d] = 0
+            if mode == FINISH and xbuf[d] != 0:
+                summed = xbuf[d] + <double>x
+                xbuf[d] = 0
                 x = <float>summed
-            _touch(w, d)
-            _add(w, d, <double>_saturate(x, k1, weight))
-        if w.forms != NULL and (w.forms[i] & w.flag) == w.flag and w.stamp[d] != w.tag:
-            w.stamp[d] = w.tag
-            _touch(w, d)
-            _add(w, d, w.bonus)
+            if seen != NULL and not seen[d]:  # (_touch)
+                seen[d] = 1
+                touched[n_touched] = <int32_t>d
+                n_touched += 1
+            value = <double>_saturate(x, k1, weight)
+            before = acc[d]  # (_add)
+            after = before + value
+            acc[d] = after
+            if tops != NULL:
+                n_scored += (before == 0) & (after != 0)
+                c = d >> CHUNK_SHIFT
+                top = tops[c]
+                tops[c] = after if after > top else top
+        if forms != NULL and (forms[i] & flag) == flag and stamp[d] != tag:
+            stamp[d] = tag
+            if seen != NULL and not seen[d]:  # (_touch)
+                seen[d] = 1
+                touched[n_touched] = <int32_t>d
+                n_touched += 1
+            before = acc[d]  # (_add)
+            after = before + bonus
+            acc[d] = after
+            if tops != NULL:
+                n_scored += (before == 0) & (after != 0)
+                c = d >> CHUNK_SHIFT
+                top = tops[c]
+                tops[c] = after if after > top else top
+    w.n_touched = n_touched
+    w.n_x = n_x
+    w.n_scored = n_scored
 
 
 cdef inline int _readable(Walk* w, Py_ssize_t d) noexcept nogil:
