@@ -1,4 +1,4 @@
-"""The compiled key-map searches (``_rows.key_items``, ``_rows.key_spans``) give what the
+"""The compiled key-map searches (``_rows.key_items``, ``_rows.keys_items``) give what the
 numpy path (the reference) gives: on random sorted hash arrays with runs of equal
 hashes, and on every map of a real links index (BeliN titles), each segment's and the
 joined table's, for every key they hold and keys they do not."""
@@ -30,7 +30,6 @@ def test_compiled_searches_match_searchsorted(seed: int) -> None:
     asked = [0, 1, 2, 5, 6, 2**63, 2**64 - 2, 2**64 - 1, 2**62]
     lows = hashes.searchsorted(np.array(asked, dtype=np.uint64), side="left").tolist()
     highs = hashes.searchsorted(np.array(asked, dtype=np.uint64), side="right").tolist()
-    assert _rows.key_spans(hashes, asked) == list(zip(lows, highs, strict=True))
     expected = [items[low:high].tolist() for low, high in zip(lows, highs, strict=True)]
     assert [_rows.key_items(hashes, items, value) for value in asked] == expected
     assert _rows.keys_items(hashes, items, asked) == expected

@@ -621,9 +621,8 @@ cdef inline Py_ssize_t _lower(const uint64_t[:] hashes, uint64_t wanted) noexcep
     return low
 
 
-def key_items(const uint64_t[:] hashes, const int32_t[:] items, uint64_t wanted):
-    """The items (a list of ints) of the run of ``hashes`` equal to ``wanted``, in order:
-    ``items[searchsorted(wanted, "left"):searchsorted(wanted, "right")]``."""
+cdef list _run(const uint64_t[:] hashes, const int32_t[:] items, uint64_t wanted):
+    """The items of the run of ``hashes`` equal to ``wanted``, in order."""
     cdef Py_ssize_t at = _lower(hashes, wanted), end = hashes.shape[0]
     found = []
     while at < end and hashes[at] == wanted:
@@ -632,33 +631,12 @@ def key_items(const uint64_t[:] hashes, const int32_t[:] items, uint64_t wanted)
     return found
 
 
-def key_spans(const uint64_t[:] hashes, wanted):
-    """``(low, high)`` per hash of ``wanted`` (ints): the run of ``hashes`` equal to it,
-    as ``searchsorted`` left and right give."""
-    cdef Py_ssize_t low, high, end = hashes.shape[0]
-    cdef uint64_t value
-    spans = []
-    for item in wanted:
-        value = item
-        low = _lower(hashes, value)
-        high = low
-        while high < end and hashes[high] == value:
-            high += 1
-        spans.append((low, high))
-    return spans
+def key_items(const uint64_t[:] hashes, const int32_t[:] items, uint64_t wanted):
+    """The items (a list of ints) of the run of ``hashes`` equal to ``wanted``, in order:
+    ``items[searchsorted(wanted, "left"):searchsorted(wanted, "right")].tolist()``."""
+    return _run(hashes, items, wanted)
 
 
 def keys_items(const uint64_t[:] hashes, const int32_t[:] items, wanted):
     """:func:`key_items` of each hash of ``wanted`` (ints), the arrays taken once."""
-    cdef Py_ssize_t at, end = hashes.shape[0]
-    cdef uint64_t value
-    answers = []
-    for item in wanted:
-        value = item
-        at = _lower(hashes, value)
-        found = []
-        while at < end and hashes[at] == value:
-            found.append(items[at])
-            at += 1
-        answers.append(found)
-    return answers
+    return [_run(hashes, items, value) for value in wanted]

@@ -201,8 +201,8 @@ SMALL_MAP = 64
 
 
 #: The compiled key-map searches (:func:`bnsearch.index._rows.key_items`,
-#: :func:`~bnsearch.index._rows.keys_items`, :func:`~bnsearch.index._rows.key_spans`:
-#: no numpy call overhead a search), ``None`` on the numpy path (the reference).
+#: :func:`~bnsearch.index._rows.keys_items`: no numpy call overhead a search),
+#: ``None`` on the numpy path (the reference).
 _COMPILED = optional_module("bnsearch.index._rows")
 
 #: Keys from which :meth:`KeyMap.candidates_many` searches a big map in one numpy call
@@ -321,24 +321,14 @@ class JoinedDocMaps:
         ``name`` (``"title"`` or ``"url"``) may be it (same hash; confirm against the
         stored key), members in order, docs ascending."""
         hashes, members, items = self._tables[name]
-        lows, highs = _spans(hashes, batch)
+        lows = hashes.searchsorted(batch.wanted, side="left").tolist()
+        highs = hashes.searchsorted(batch.wanted, side="right").tolist()
         return [
             list(zip(members[low:high].tolist(), items[low:high].tolist(), strict=True))
             if key and low < high
             else []
             for key, low, high in zip(batch.keys, lows, highs, strict=True)
         ]
-
-
-def _spans(hashes: Array, batch: KeyBatch) -> tuple[list[int], list[int]]:
-    """Per key of ``batch``: where its hash's run in sorted ``hashes`` starts and ends
-    (``searchsorted`` left and right; the compiled search when built, the same answers)."""
-    if _COMPILED is not None:
-        spans: list[tuple[int, int]] = _COMPILED.key_spans(hashes, batch.hashes)
-        return [low for low, _ in spans], [high for _, high in spans]
-    lows = hashes.searchsorted(batch.wanted, side="left").tolist()
-    highs = hashes.searchsorted(batch.wanted, side="right").tolist()
-    return lows, highs
 
 
 def _joined(parts: Sequence[KeyMap]) -> tuple[Array, Array, Array]:
