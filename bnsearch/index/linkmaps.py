@@ -43,6 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bnsearch.articles.links import url_key
+from bnsearch.compiled import optional_module
 from bnsearch.errors import IndexFormatError
 
 if TYPE_CHECKING:
@@ -199,6 +200,11 @@ def merge_map(
 SMALL_MAP = 64
 
 
+#: The compiled key-map searches (:func:`bnsearch.index._rows.key_items`,
+#: :func:`~bnsearch.index._rows.keys_items`: no numpy call overhead a search),
+#: ``None`` on the numpy path (the reference).
+_COMPILED = optional_module("bnsearch.index._rows")
+
 #: Keys from which :meth:`KeyMap.candidates_many` searches a big map in one numpy call
 #: (fewer: one scalar search each; 2 us against 1 us a key, measured in process time).
 MANY_KEYS = 3
@@ -224,6 +230,9 @@ class KeyMap:
             return []
         if self._small is not None:
             return list(self._small.get(key_hash(key), ()))
+        if _COMPILED is not None:
+            found_items: list[int] = _COMPILED.key_items(self.hashes, self.items, key_hash(key))
+            return found_items
         hashes = self.hashes
         wanted = np.uint64(key_hash(key))
         at = int(hashes.searchsorted(wanted))
@@ -246,6 +255,9 @@ class KeyMap:
                 list(small.get(value, ())) if key else []
                 for key, value in zip(keys, batch.hashes, strict=True)
             ]
+        if _COMPILED is not None:  # (the empty key's hash, 0, is no key's: no candidates)
+            answers: list[list[int]] = _COMPILED.keys_items(self.hashes, self.items, batch.hashes)
+            return [found if key else [] for key, found in zip(keys, answers, strict=True)]
         if len(keys) < MANY_KEYS:
             return [self.candidates(key) for key in keys]
         hashes = self.hashes
