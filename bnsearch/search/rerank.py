@@ -279,8 +279,9 @@ def _field_reads(
                 )
                 reads.append(((docs, tfs, spans), places, positions, labels, multiplier))
             continue
-        walked = _walked_entries(ctx, segment, field, plan, used)
-        if walked is None:  # (positions of their own: offsets over them joined)
+        if table is not None:  # (postings not plain arrays: a view a word)
+            walked = _walked_entries(ctx, segment, field, plan, used, table, positions)
+        else:  # (positions of their own: offsets over them joined)
             entries, labels = _pair_entries(ctx, segment, field, plan)
             terms = [plan.terms[label] for label in labels]
             used += [((segment.ordinal, field, t), e) for t, e in zip(terms, entries, strict=True)]
@@ -352,19 +353,17 @@ def _walked_entries(
     field: str,
     plan: RerankPlan,
     used: list[tuple[tuple[int, str, str], PositionsEntry]],
-) -> tuple[Any, Any, Any, Any] | None:
+    table: Any,
+    positions: Any,
+) -> tuple[Any, Any, Any, Any]:
     """The compiled core's entries of the pair words found in one field whose postings
     are not plain arrays (the spans do not serve: :func:`_field_reads`), from one
-    compiled lookup of them all (:meth:`SegmentReader.position_runs`): their docs (a
-    list of views), where their positions are (``(tfs, first)`` for a short list,
+    compiled lookup of them all in the field's ``table`` (``TermTable.position_runs``,
+    the table :func:`_field_tables` holds: not asked of the segment again): their docs
+    (a list of views), where their positions are (``(tfs, first)`` for a short list,
     walked, or offsets for a long one, kept in the positions cache: their entry goes to
-    ``used``), their rows (int32), and the field's position array. ``None`` where the
-    field's held table does not serve (a refreshed reader's deferred anchors, whose
-    words' positions are not in one array: their offsets must be joined)."""
-    found = segment.position_runs(field, plan.encoded, WALK_POSTINGS)
-    if found is None:
-        return None
-    views, runs, labels, positions = found
+    ``used``), their rows (int32), and the field's ``positions``."""
+    views, runs, labels = table.position_runs(plan.encoded, WALK_POSTINGS)
     for at, place in enumerate(runs):
         if place is None:
             runs[at] = _long_offsets(ctx, segment, field, plan.terms[labels[at]], used)
