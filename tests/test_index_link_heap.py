@@ -112,3 +112,20 @@ def test_kept_pages_leave_the_files_as_they_were(
         kept.searcher().related("a3", limit=3)[0].id
         == given.searcher().related("a3", limit=3)[0].id
     )
+
+
+def test_small_graph_updates_leave_nothing_to_give_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A drain the graph would not have given back for (fewer new links than its bound)
+    keeps no pages: the commit then trims nothing (a trim walks the whole heap; a
+    writer keeping a graph commits one article at a time too)."""
+    events: list[str] = []
+    record(monkeypatch, events)
+    monkeypatch.setattr(graph_module, "_GIVE_BACK", 1 << 30)
+    index = build(tmp_path / "index", count=20)
+    assert events.count("build") == len(index.reader().segments) > 1
+    assert "give back" not in events
+    graph = LinkGraph()
+    graph.update(added=[article_keys(article) for article in linked(10)], give_back=False)
+    assert not graph.pages_kept()

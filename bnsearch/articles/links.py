@@ -370,6 +370,8 @@ class LinkGraph:
     _watch_url: Multimap = attrs.field(init=False)
     _watch_id: Multimap = attrs.field(init=False)
     _live_count: int = attrs.field(default=0, init=False)
+    # a big update told to keep the heap's free pages kept them (see pages_kept)
+    _kept_pages: bool = attrs.field(default=False, init=False)
     # while links are re-resolved: strings decoded from atoms, so the rule's lookups of
     # them need no hashing (None: not re-resolving)
     _known: dict[str, int] | None = attrs.field(default=None, init=False)
@@ -449,7 +451,8 @@ class LinkGraph:
         resolved once. A big batch gives the heap's free pages back after it
         (:func:`~bnsearch.heap.give_back_memory`) unless ``give_back`` is False: a
         caller that allocates as much again next (an index writer's segment build)
-        reuses them instead of faulting fresh ones in, and gives back when it is done."""
+        reuses them instead of faulting fresh ones in, and gives back when it is done
+        (when :meth:`pages_kept` says an update kept some)."""
         changed: set[str] = set()
         self._apply(
             removed,
@@ -458,6 +461,13 @@ class LinkGraph:
             give_back=give_back,
         )
         return changed
+
+    def pages_kept(self) -> bool:
+        """Whether an update told not to give the heap's free pages back (``give_back``
+        False) kept some since the last ask: a batch big enough that it would have
+        given them back. The caller then gives them back when it is done with them."""
+        kept, self._kept_pages = self._kept_pages, False
+        return kept
 
     # ----------------------------------------------------------------- queries
 
@@ -888,8 +898,11 @@ class LinkGraph:
             self._atoms.settle()
             for multimap in self._maps():
                 multimap.fold()
-            if give_back and len(self._link_status) - links_before >= _GIVE_BACK:
-                give_back_memory()
+            if len(self._link_status) - links_before >= _GIVE_BACK:
+                if give_back:
+                    give_back_memory()
+                else:
+                    self._kept_pages = True
         if len(self._alive) - self._live_count > max(1024, self._live_count):
             self._compact()
 

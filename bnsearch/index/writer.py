@@ -394,7 +394,8 @@ class IndexWriter:
         build's segment builds, none at 20k: one flush)."""
         if self._graph_queue and self._links is not None:
             self._anchor_changes |= self._links.update(added=self._graph_queue, give_back=False)
-            self._heap_kept = True
+            # (only a big update would have given them back: a small commit trims nothing)
+            self._heap_kept |= self._links.pages_kept()
         self._graph_queue, self._queued_ids = [], set()
 
     def _give_back(self) -> None:
